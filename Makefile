@@ -1,0 +1,40 @@
+# Alcance: the two commands a new machine needs.
+#   make run   install, upgrade the database, seed, create a first admin, serve on http://127.0.0.1:5000
+#   make test  install what the tests need and run them on SQLite and (when reachable) PostgreSQL
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+WORKERS ?= 2
+
+.PHONY: run test install install-test translations extract-messages
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	$(MAKE) --no-print-directory translations
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(MAKE) --no-print-directory translations
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+translations:
+	$(BIN)/pybabel compile --use-fuzzy --statistics -d crm/translations
+
+extract-messages:
+	$(BIN)/pybabel extract --no-location -F babel.cfg -k _l -k lazy_gettext -o crm/translations/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching -i crm/translations/messages.pot -d crm/translations
+
+run: install
+	$(BIN)/flask --app wsgi setup
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+
+test: install-test
+	$(BIN)/pytest

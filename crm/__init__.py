@@ -1,0 +1,95 @@
+"""Alcance: an advocacy CRM. `create_app` builds the Flask application."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from crm.config import from_environment
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("ALCANCE_INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder="static",
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    # Settings given by the caller win; the environment fills the rest. Applied before any extension
+    # is initialised, so that (for example) MAIL_SUPPRESS_SEND in a test config takes effect.
+    overrides = dict(config or {})
+    app.config.update(from_environment(app.instance_path, skip_secret="SECRET_KEY" in overrides))
+    app.config.update(overrides)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_cli(app)
+    register_request_hooks(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from crm import models  # noqa: F401  (the whole schema, for Alembic and create_all)
+    from crm.database import configure_sqlite
+    from crm.extensions import babel, csrf, db, login_manager, mail, migrate
+    from crm.i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    mail.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=select_timezone,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    from crm.accounts.services import configure_login
+
+    configure_login(login_manager)
+    login_manager.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from crm.accounts import bp as accounts_bp
+    from crm.core import bp as core_bp
+    from crm.countries import bp as countries_bp
+
+    for blueprint in (core_bp, accounts_bp, countries_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_cli(app: Flask) -> None:
+    from crm.accounts.cli import users_cli
+    from crm.cli import seed_cli, setup_command
+    from crm.countries.cli import countries_cli
+
+    for command in (users_cli, seed_cli, countries_cli, setup_command):
+        app.cli.add_command(command)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from crm.web import set_security_headers
+
+    app.after_request(set_security_headers)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from crm.web import register_error_pages
+
+    register_error_pages(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from crm.i18n import register_filters
+
+    register_filters(app)

@@ -1,0 +1,76 @@
+"""`flask users ...`: manage staff accounts from the command line."""
+import sys
+
+import click
+import sqlalchemy as sa
+from flask.cli import with_appcontext
+
+from crm.accounts.models import ROLES, User
+from crm.accounts.services import AccountError, create_user, deactivate, find_by_email, set_role
+from crm.extensions import db
+
+users_cli = click.Group("users", help="Manage staff accounts.")
+
+
+def _read_password() -> str:
+    """From standard input when it is piped (first line), else a hidden prompt asked twice."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _user_or_exit(email: str) -> User:
+    user = find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"no user with the e-mail {email}")
+    return user
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="The person's name as colleagues know it.")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--language", default="en", type=click.Choice(["en", "es"]), show_default=True)
+@with_appcontext
+def create_command(email, name, role, language):
+    """Create a user; the password is read from standard input (or prompted for)."""
+    password = _read_password()
+    try:
+        user = create_user(email, name, role, password, language=language, actor="cli")
+    except AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"created {user.email} ({user.role})")
+
+
+@users_cli.command("list")
+@with_appcontext
+def list_command():
+    """List users: e-mail, name, role, language, active."""
+    for user in db.session.scalars(sa.select(User).order_by(User.email)):
+        state = "active" if user.active else "inactive"
+        click.echo(f"{user.email}\t{user.name}\t{user.role}\t{user.language}\t{state}")
+
+
+@users_cli.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(ROLES))
+@with_appcontext
+def set_role_command(email, role):
+    """Give a user another role."""
+    user = _user_or_exit(email)
+    set_role(user, role, actor="cli")
+    db.session.commit()
+    click.echo(f"{user.email} is now {role}")
+
+
+@users_cli.command("deactivate")
+@click.argument("email")
+@with_appcontext
+def deactivate_command(email):
+    """Deactivate a user and end all their sessions."""
+    user = _user_or_exit(email)
+    deactivate(user, actor="cli")
+    db.session.commit()
+    click.echo(f"{user.email} is deactivated")

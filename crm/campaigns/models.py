@@ -1,0 +1,88 @@
+"""Campaigns and their ordered demands: what is asked of every target government."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.database import UTCDateTime, utcnow
+from crm.extensions import db
+
+
+class Campaign(db.Model):
+    __tablename__ = "campaign"
+    __table_args__ = (
+        sa.CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
+        sa.CheckConstraint("slug <> '' AND slug = lower(slug)", name="slug_format"),
+        sa.CheckConstraint("reply_days > 0", name="reply_days_positive"),
+        sa.CheckConstraint("ends_on IS NULL OR starts_on IS NULL OR ends_on >= starts_on", name="dates_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    starts_on: Mapped[dt.date | None]
+    ends_on: Mapped[dt.date | None]
+    # Days after a delivered letter or a meeting before the reply clock creates a follow-up.
+    reply_days: Mapped[int] = mapped_column(default=14)
+    is_demo: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    demands = relationship("Demand", back_populates="campaign", order_by="Demand.ordinal")
+    outreach_records = relationship("OutreachRecord", back_populates="campaign")
+    # The target countries are those with an outreach record in this campaign: one fact, one place.
+    target_countries = relationship(
+        "Country", secondary="outreach_record", viewonly=True, order_by="Country.name_en"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Campaign {self.slug}>"
+
+
+class Demand(db.Model):
+    __tablename__ = "demand"
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "ordinal"),
+        sa.UniqueConstraint("campaign_id", "code"),
+        # Lets positions prove, in the database, that their demand belongs to their campaign.
+        sa.UniqueConstraint("campaign_id", "id"),
+        sa.CheckConstraint("ordinal > 0", name="ordinal_positive"),
+        sa.CheckConstraint("length(trim(title)) > 0", name="title_not_blank"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"))
+    ordinal: Mapped[int]
+    code: Mapped[str] = mapped_column(sa.String(40))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+
+    campaign = relationship(Campaign, back_populates="demands")
+    translations = relationship("DemandTranslation", back_populates="demand", cascade="all, delete-orphan")
+
+    def text(self, language: str) -> tuple[str, str | None]:
+        """Title and description in a letter's language, falling back to the original wording."""
+        for translation in self.translations:
+            if translation.language == language:
+                return translation.title, translation.description
+        return self.title, self.description
+
+
+class DemandTranslation(db.Model):
+    """A demand's wording in another language, for letters written in that language."""
+
+    __tablename__ = "demand_translation"
+    __table_args__ = (
+        sa.UniqueConstraint("demand_id", "language"),
+        sa.CheckConstraint("length(language) BETWEEN 2 AND 8", name="language_format"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(sa.ForeignKey("demand.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(sa.String(8))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+
+    demand = relationship(Demand, back_populates="translations")

@@ -1,0 +1,96 @@
+"""Top-level commands: `flask seed ...` and `flask setup` (what `make run` does before serving)."""
+import os
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from crm.extensions import db
+
+seed_cli = click.Group("seed", help="Load reference and demo data.")
+
+
+def _print_reference_report(report) -> None:
+    click.echo(f"regions added: {report.regions_added}")
+    click.echo(f"countries added: {report.countries_added}, updated: {report.countries_updated}")
+    click.echo(f"Rome Statute facts changed: {len(report.fact_changes)}")
+    for key in report.kept_staff_edits:
+        click.echo(f"kept staff edit: {key}")
+    for code in report.unknown_rows:
+        click.echo(f"unknown country in rome_statute_status.csv: {code}", err=True)
+
+
+@seed_cli.command("reference")
+@with_appcontext
+def reference_command():
+    """Countries, UN M49 regions and Rome Statute status. Safe to run again: it changes nothing twice
+    and never overwrites a fact staff corrected."""
+    from crm.countries.services import load_reference
+
+    report = load_reference()
+    db.session.commit()
+    _print_reference_report(report)
+
+
+@seed_cli.command("demo")
+@with_appcontext
+def demo_command():
+    """Load the clearly marked demo campaign (justice-for-venezuela-2018) with fictional contacts."""
+    from crm.demo import DEMO_CAMPAIGN_SLUG, load_demo
+
+    created = load_demo()
+    db.session.commit()
+    click.echo(f"demo campaign {DEMO_CAMPAIGN_SLUG}: {'loaded' if created else 'already present, unchanged'}")
+
+
+@seed_cli.command("rome-statute")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Report the changes without saving them.")
+@with_appcontext
+def rome_statute_command(file, dry_run):
+    """Refresh Rome Statute facts from a saved copy of the UN depositary's status page (chapter XVIII-10),
+    printing every change."""
+    from crm.countries.depositary import DepositaryError, refresh_from_depositary
+
+    try:
+        result = refresh_from_depositary(file)
+    except DepositaryError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    for line in result.report_lines():
+        click.echo(line)
+    if dry_run:
+        db.session.rollback()
+        click.echo("dry run: nothing saved")
+    else:
+        db.session.commit()
+
+
+@click.command("setup")
+@click.option("--demo/--no-demo", default=True, show_default=True, help="Load the demo campaign on first run.")
+@with_appcontext
+def setup_command(demo):
+    """Upgrade the database, seed reference data (and the demo on first run), and make sure an admin exists."""
+    from flask_migrate import upgrade
+
+    from crm.accounts.services import ensure_first_admin
+    from crm.campaigns.models import Campaign
+    from crm.countries.services import load_reference
+
+    upgrade()
+    report = load_reference()
+    db.session.commit()
+    _print_reference_report(report)
+    if demo and db.session.query(Campaign.id).first() is None:
+        from crm.demo import load_demo
+
+        load_demo()
+        db.session.commit()
+        click.echo("demo data loaded (marked DEMO; fictional contacts)")
+    user, generated = ensure_first_admin(os.environ.get("ALCANCE_ADMIN_EMAIL"),
+                                         os.environ.get("ALCANCE_ADMIN_PASSWORD"))
+    db.session.commit()
+    if user is not None:
+        click.echo(f"first admin created: {user.email}")
+        if generated:
+            click.echo(f"its generated password (shown once, change it after signing in): {generated}")

@@ -1,0 +1,103 @@
+"""Offices (embassies, consulates, ministries, missions) and the people who work there."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.database import UTCDateTime, enum_check, utcnow
+from crm.extensions import db
+
+OFFICE_KINDS = ("embassy", "consulate", "ministry", "permanent_mission", "parliament", "other")
+
+
+class Office(db.Model):
+    __tablename__ = "office"
+    __table_args__ = (
+        enum_check("kind", OFFICE_KINDS),
+        sa.CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
+        sa.CheckConstraint("length(trim(city)) > 0", name="city_not_blank"),
+        # One embassy of France in Madrid; several consulates, one per city.
+        sa.UniqueConstraint("country_id", "kind", "host_country_id", "city"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The government it represents (an embassy *of* France).
+    country_id: Mapped[int] = mapped_column(sa.ForeignKey("country.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(24))
+    name: Mapped[str] = mapped_column(sa.String(300))
+    city: Mapped[str] = mapped_column(sa.String(120))
+    # Where it sits (*in* Madrid, Spain).
+    host_country_id: Mapped[int] = mapped_column(sa.ForeignKey("country.id"), index=True)
+    address: Mapped[str | None] = mapped_column(sa.Text)
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    phone: Mapped[str | None] = mapped_column(sa.String(64))
+    website: Mapped[str | None] = mapped_column(sa.String(500))
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    country = relationship("Country", foreign_keys=[country_id])
+    host_country = relationship("Country", foreign_keys=[host_country_id])
+    contacts = relationship("Contact", back_populates="office", order_by="Contact.name")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<Office {self.kind} {self.name}>"
+
+
+class Contact(db.Model):
+    """A person at an office. Their current post is office_id and title; Post keeps every term."""
+
+    __tablename__ = "contact"
+    __table_args__ = (
+        sa.CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
+        sa.CheckConstraint("email IS NULL OR email = lower(email)", name="email_lowercase"),
+        sa.CheckConstraint("merged_into_id IS NULL OR merged_into_id <> id", name="not_merged_into_self"),
+        sa.Index("ix_contact_email", "email"),
+        sa.Index("ix_contact_office_name", "office_id", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    title: Mapped[str | None] = mapped_column(sa.String(200))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    phone: Mapped[str | None] = mapped_column(sa.String(64))
+    language: Mapped[str | None] = mapped_column(sa.String(8))
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+    active: Mapped[bool] = mapped_column(default=True)
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contact.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    office = relationship(Office, back_populates="contacts")
+    posts = relationship("Post", back_populates="contact", order_by="Post.started_on.desc()")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<Contact {self.name}>"
+
+
+class Post(db.Model):
+    """A term a contact held at an office: diplomats rotate, and the history of who held what stays true."""
+
+    __tablename__ = "post"
+    __table_args__ = (
+        sa.CheckConstraint("ended_on IS NULL OR ended_on >= started_on", name="dates_ordered"),
+        sa.Index("ix_post_office_title", "office_id", "title"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(sa.ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"))
+    title: Mapped[str | None] = mapped_column(sa.String(200))
+    started_on: Mapped[dt.date]
+    ended_on: Mapped[dt.date | None]
+
+    contact = relationship(Contact, back_populates="posts")
+    office = relationship(Office)

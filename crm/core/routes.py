@@ -1,0 +1,41 @@
+"""Home, language switch and /healthz."""
+import sqlalchemy as sa
+from flask import current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+
+from crm.campaigns.services import campaign_overview
+from crm.core import bp
+from crm.extensions import db
+
+
+@bp.route("/")
+@login_required
+def home():
+    return render_template("core/home.html", campaigns=campaign_overview())
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    language = request.form.get("language")
+    if language in current_app.config["LANGUAGES"]:
+        session["language"] = language
+        if current_user.is_authenticated and current_user.language != language:
+            current_user.language = language
+            db.session.commit()
+    target = request.form.get("next") or ""
+    from crm.accounts.routes import safe_next
+
+    return redirect(safe_next(target) if target else url_for("core.home"))
+
+
+@bp.route("/healthz")
+def healthz():
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        database = "ok"
+    except Exception:  # noqa: BLE001 - any failure means the database is not usable
+        db.session.rollback()
+        database = "unavailable"
+    status = 200 if database == "ok" else 503
+    return jsonify(status="ok" if status == 200 else "degraded", database=database,
+                   dialect=db.engine.dialect.name), status

@@ -1,0 +1,51 @@
+"""Forms for the country pages."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from crm.countries.models import RS_STATUSES
+
+
+def status_label(status: str) -> str:
+    return str(STATUS_LABELS.get(status, status))
+
+
+STATUS_LABELS = {
+    "state_party": _l("State Party"),
+    "signatory": _l("Signatory"),
+    "withdrawn": _l("Withdrawn"),
+    "non_party": _l("Non-party"),
+}
+
+FACT_LABELS = {
+    "status": _l("Status"),
+    "signature_date": _l("Signature"),
+    "ratification_or_accession_date": _l("Ratification or accession"),
+    "entry_into_force_date": _l("Entry into force"),
+    "withdrawal_notified_date": _l("Withdrawal notified"),
+    "withdrawal_effective_date": _l("Withdrawal effective"),
+}
+
+
+class FactCorrectionForm(FlaskForm):
+    field = SelectField(_l("Fact"), choices=[(key, label) for key, label in FACT_LABELS.items()],
+                        validators=[DataRequired()])
+    status = SelectField(_l("New status"), choices=[("", "—")] + [(s, STATUS_LABELS[s]) for s in RS_STATUSES],
+                         validators=[Optional()])
+    date = StringField(_l("New date (YYYY-MM-DD; empty to clear)"), validators=[Optional(), Length(max=10)],
+                       render_kw={"placeholder": "YYYY-MM-DD", "inputmode": "numeric"})
+    source = TextAreaField(_l("Source"), validators=[DataRequired(), Length(min=5, max=2000)],
+                           description=_l("Where this fact can be checked: document, page, date read."))
+    verified = BooleanField(_l("I checked this against the source"))
+    submit = SubmitField(_l("Save correction"))
+
+
+class CountryFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Name or code"), validators=[Optional(), Length(max=100)])
+    status = SelectField(_l("Rome Statute"), choices=[("", _l("Any"))] + [(s, STATUS_LABELS[s]) for s in RS_STATUSES],
+                         validators=[Optional()])
+    region = SelectField(_l("Region"), choices=[("", _l("Any"))], validators=[Optional()])

@@ -1,0 +1,277 @@
+"""Country reference data: loading ISO codes, M49 regions and Rome Statute facts, and correcting them."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pycountry
+import sqlalchemy as sa
+from babel import Locale
+
+from crm.audit import services as audit
+from crm.countries.models import (
+    RS_DATE_FIELDS,
+    RS_FACT_FIELDS,
+    RS_STATUSES,
+    Country,
+    CountryFactChange,
+    Region,
+)
+from crm.extensions import db
+
+SEEDS_DIR = Path(__file__).resolve().parent.parent.parent / "seeds"
+NON_MEMBERS_IN_ROME_TABLE = {"PSE", "COK", "NIU", "VAT", "XKX"}
+# Outside ISO 3166-1, but listed by the Rome Statute table: user-assigned codes, as the EU uses.
+KOSOVO = {"alpha2": "XK", "alpha3": "XKX", "name_en": "Kosovo", "name_es": "Kosovo"}
+CSV_COLUMNS = ("iso2", "iso3", "numeric", "name", "status", *RS_DATE_FIELDS, "verified")
+
+
+class FactError(ValueError):
+    """A correction to a Rome Statute fact that cannot be accepted, with the reason."""
+
+
+@dataclass
+class ReferenceReport:
+    regions_added: int = 0
+    countries_added: int = 0
+    countries_updated: int = 0
+    fact_changes: list[CountryFactChange] = field(default_factory=list)
+    kept_staff_edits: list[str] = field(default_factory=list)
+    unknown_rows: list[str] = field(default_factory=list)
+
+
+def _read_csv(name: str, seeds_dir: Path) -> list[dict[str, str]]:
+    with open(seeds_dir / name, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _set(obj, attribute: str, value) -> bool:
+    if getattr(obj, attribute) != value:
+        setattr(obj, attribute, value)
+        return True
+    return False
+
+
+def parse_fact_value(field_name: str, raw) -> str | dt.date | None:
+    """A fact's value from text: a status name, or an ISO date (blank for none)."""
+    if field_name not in RS_FACT_FIELDS:
+        raise FactError(f"unknown fact {field_name!r}")
+    if isinstance(raw, dt.date) or raw is None:
+        value = raw
+    else:
+        raw = str(raw).strip()
+        if field_name == "status":
+            if raw not in RS_STATUSES:
+                raise FactError(f"status must be one of: {', '.join(RS_STATUSES)}")
+            return raw
+        if not raw:
+            return None
+        try:
+            value = dt.date.fromisoformat(raw)
+        except ValueError:
+            raise FactError(f"{field_name}: {raw!r} is not a date (YYYY-MM-DD)") from None
+    if field_name == "status" and value not in RS_STATUSES:
+        raise FactError(f"status must be one of: {', '.join(RS_STATUSES)}")
+    return value
+
+
+def _check_date_order(country: Country) -> None:
+    if (country.rs_entry_into_force_date and country.rs_ratification_date
+            and country.rs_entry_into_force_date < country.rs_ratification_date):
+        raise FactError("the entry into force cannot come before the ratification or accession")
+    if (country.rs_withdrawal_effective_date and country.rs_withdrawal_notified_date
+            and country.rs_withdrawal_effective_date < country.rs_withdrawal_notified_date):
+        raise FactError("a withdrawal cannot take effect before it was notified")
+
+
+def _text(value) -> str | None:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def staff_edited_fields(country: Country) -> set[str]:
+    return set(db.session.scalars(
+        sa.select(CountryFactChange.field).where(
+            CountryFactChange.country_id == country.id, CountryFactChange.origin == "admin")
+    ))
+
+
+def apply_fact(country: Country, field_name: str, value, *, source: str, verified: bool, origin: str,
+               actor=None) -> CountryFactChange | None:
+    """Set one fact and keep the change, with its source, in the history. No change, no row."""
+    value = parse_fact_value(field_name, value)
+    old = country.rs_fact(field_name)
+    if old == value:
+        return None
+    if not source or not source.strip():
+        raise FactError("a source is required for every change to a Rome Statute fact")
+    country.set_rs_fact(field_name, value)
+    _check_date_order(country)
+    change = CountryFactChange(country=country, field=field_name, old_value=_text(old), new_value=_text(value),
+                               source=source.strip(), verified=verified, origin=origin,
+                               changed_by_id=getattr(actor, "id", None))
+    db.session.add(change)
+    return change
+
+
+def correct_fact(country: Country, field_name: str, raw_value, *, source: str, verified: bool,
+                 actor) -> CountryFactChange:
+    """An admin's correction of a fact, with the source that supports it. Kept in the history and the
+    audit log; `seed reference` never overwrites it."""
+    try:
+        change = apply_fact(country, field_name, raw_value, source=source, verified=verified, origin="admin",
+                            actor=actor)
+    except FactError:
+        db.session.rollback()
+        raise
+    if change is None:
+        raise FactError("that is already the recorded value")
+    audit.record("country.correct_fact", actor=actor, entity=country,
+                 before={field_name: change.old_value}, after={field_name: change.new_value, "source": change.source,
+                                                                 "verified": verified})
+    return change
+
+
+def _locale_names(code: str) -> tuple[str | None, str | None]:
+    return Locale("en").territories.get(code), Locale("es").territories.get(code)
+
+
+def load_regions(seeds_dir: Path, report: ReferenceReport) -> None:
+    existing = {region.code: region for region in db.session.scalars(sa.select(Region))}
+    for row in _read_csv("m49_areas.csv", seeds_dir):
+        _, babel_es = _locale_names(row["code"])
+        values = {"name_en": row["name_en"], "name_es": row["name_es"] or babel_es or row["name_en"],
+                  "level": row["level"], "parent_code": row["parent_code"] or None}
+        region = existing.get(row["code"])
+        if region is None:
+            region = Region(code=row["code"], **values)
+            db.session.add(region)
+            existing[region.code] = region
+            report.regions_added += 1
+        else:
+            for attribute, value in values.items():
+                _set(region, attribute, value)
+    db.session.flush()
+
+
+def load_countries(seeds_dir: Path, report: ReferenceReport) -> dict[str, Country]:
+    m49 = {row["alpha3"]: row for row in _read_csv("m49_countries.csv", seeds_dir)}
+    rome = {row["iso3"] for row in _read_csv("rome_statute_status.csv", seeds_dir)}
+    existing = {country.alpha3: country for country in db.session.scalars(sa.select(Country))}
+    entries = []
+    for iso in pycountry.countries:
+        name_en, name_es = _locale_names(iso.alpha_2)
+        entries.append({
+            "alpha2": iso.alpha_2, "alpha3": iso.alpha_3, "numeric_code": iso.numeric, "in_iso_3166": True,
+            "name_en": name_en or getattr(iso, "common_name", None) or iso.name,
+            "name_es": name_es or name_en or iso.name,
+        })
+    entries.append({**KOSOVO, "numeric_code": None, "in_iso_3166": False})
+    for values in entries:
+        regions = m49.get(values["alpha3"], {})
+        values.update({
+            "region_code": regions.get("region_code") or None,
+            "sub_region_code": regions.get("sub_region_code") or None,
+            "intermediate_region_code": regions.get("intermediate_region_code") or None,
+            "un_member": values["alpha3"] in rome and values["alpha3"] not in NON_MEMBERS_IN_ROME_TABLE,
+        })
+        country = existing.get(values["alpha3"])
+        if country is None:
+            country = Country(**values)
+            db.session.add(country)
+            existing[country.alpha3] = country
+            report.countries_added += 1
+        elif any([_set(country, attribute, value) for attribute, value in values.items()]):
+            report.countries_updated += 1
+    db.session.flush()
+    return existing
+
+
+def load_rome_statute(seeds_dir: Path, countries: dict[str, Country], report: ReferenceReport) -> None:
+    """Apply the shared research table. A fact an admin corrected is kept, and reported as kept."""
+    edited = {
+        (country_id, field_name)
+        for country_id, field_name in db.session.execute(
+            sa.select(CountryFactChange.country_id, CountryFactChange.field)
+            .where(CountryFactChange.origin == "admin"))
+    }
+    for row in _read_csv("rome_statute_status.csv", seeds_dir):
+        country = countries.get(row["iso3"])
+        if country is None:
+            report.unknown_rows.append(row["iso3"])
+            continue
+        verified = row["verified"].strip().lower() == "yes"
+        source = row["source"].strip() or "rome_statute_status.csv (no source given)"
+        for field_name in RS_FACT_FIELDS:
+            if (country.id, field_name) in edited:
+                if country.rs_fact(field_name) != parse_fact_value(field_name, row[field_name]):
+                    report.kept_staff_edits.append(f"{country.alpha3}.{field_name}")
+                continue
+            change = apply_fact(country, field_name, row[field_name], source=source, verified=verified,
+                                origin="seed")
+            if change is not None:
+                report.fact_changes.append(change)
+        _set(country, "rs_verified", verified)
+        _set(country, "rs_source", row["source"].strip() or None)
+        _set(country, "rs_note", row["note"].strip() or None)
+    db.session.flush()
+
+
+def load_reference(seeds_dir: Path = SEEDS_DIR) -> ReferenceReport:
+    """Idempotent: a second run changes nothing, and it never overwrites what staff edited."""
+    report = ReferenceReport()
+    load_regions(seeds_dir, report)
+    countries = load_countries(seeds_dir, report)
+    load_rome_statute(seeds_dir, countries, report)
+    return report
+
+
+def rome_statute_csv_rows():
+    """Every country with its codes, name, Rome Statute status and dates (columns as in the shared CSV)."""
+    for country in db.session.scalars(sa.select(Country).order_by(Country.alpha3)):
+        yield {
+            "iso2": country.alpha2,
+            "iso3": country.alpha3,
+            "numeric": country.numeric_code or "",
+            "name": country.name_en,
+            "status": country.rs_status,
+            **{name: _text(country.rs_fact(name)) or "" for name in RS_DATE_FIELDS},
+            "verified": "yes" if country.rs_verified else "no",
+        }
+
+
+def fact_sources(country: Country) -> dict[str, CountryFactChange | None]:
+    """The latest recorded change of each fact: its source, whether verified, who and when."""
+    latest: dict[str, CountryFactChange | None] = {name: None for name in RS_FACT_FIELDS}
+    for change in db.session.scalars(
+        sa.select(CountryFactChange).where(CountryFactChange.country_id == country.id)
+        .order_by(CountryFactChange.id)
+    ):
+        latest[change.field] = change
+    return latest
+
+
+def country_by_code(code: str) -> Country | None:
+    code = (code or "").strip().upper()
+    column = Country.alpha2 if len(code) == 2 else Country.alpha3
+    return db.session.scalar(sa.select(Country).where(column == code))
+
+
+def search_countries(*, query: str | None = None, status: str | None = None, region: str | None = None):
+    """A select of countries matching a name (English or Spanish) or code, a status and an M49 area."""
+    statement = sa.select(Country)
+    if query:
+        pattern = "%" + query.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(sa.or_(
+            sa.func.lower(Country.name_en).like(pattern, escape="\\"),
+            sa.func.lower(Country.name_es).like(pattern, escape="\\"),
+            Country.alpha3 == query.strip().upper(),
+            Country.alpha2 == query.strip().upper(),
+        ))
+    if status in RS_STATUSES:
+        statement = statement.where(Country.rs_status == status)
+    if region:
+        statement = statement.where(sa.or_(Country.region_code == region, Country.sub_region_code == region,
+                                           Country.intermediate_region_code == region))
+    return statement.order_by(Country.name_en)

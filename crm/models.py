@@ -1,0 +1,15 @@
+"""Imports every feature's models so that the metadata (and Alembic) sees the whole schema."""
+from crm.accounts.models import User  # noqa: F401
+from crm.audit.models import AuditEvent  # noqa: F401
+from crm.campaigns.models import Campaign, Demand, DemandTranslation  # noqa: F401
+from crm.contacts.models import Contact, Office, Post  # noqa: F401
+from crm.countries.models import Country, CountryFactChange, Region  # noqa: F401
+from crm.outreach.models import (  # noqa: F401
+    FollowUp,
+    Letter,
+    LetterAttachment,
+    Meeting,
+    OutreachRecord,
+    Position,
+)
+from crm.signatures.models import Petition, Signature, SignatureImport, SignatureTally  # noqa: F401

@@ -1,0 +1,272 @@
+"""Outreach: one campaign's work with one government, its positions, meetings, letters and follow-ups."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.database import UTCDateTime, enum_check, utcnow
+from crm.extensions import db
+
+STAGES = (
+    "not_started",
+    "contacted",
+    "meeting_requested",
+    "meeting_held",
+    "responded",
+    "committed",
+    "closed",
+)
+STANCES = ("unknown", "opposed", "non_committal", "supportive", "acted")
+LETTER_DIRECTIONS = ("outgoing", "incoming")
+LETTER_CHANNELS = ("email", "post", "hand_delivery", "web_form", "fax", "other")
+FOLLOW_UP_STATUSES = ("open", "done", "snoozed")
+
+
+class OutreachRecord(db.Model):
+    """One per campaign x country."""
+
+    __tablename__ = "outreach_record"
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "country_id"),
+        # Lets positions prove, in the database, that they belong to this record's campaign.
+        sa.UniqueConstraint("campaign_id", "id"),
+        enum_check("stage", STAGES),
+        sa.CheckConstraint("priority BETWEEN 1 AND 3", name="priority_range"),
+        sa.Index("ix_outreach_record_assignee", "assignee_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"))
+    country_id: Mapped[int] = mapped_column(sa.ForeignKey("country.id"), index=True)
+    stage: Mapped[str] = mapped_column(sa.String(24), default="not_started")
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    coordinator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    # 1 high, 2 normal, 3 low.
+    priority: Mapped[int] = mapped_column(sa.SmallInteger, default=2)
+    next_follow_up_on: Mapped[dt.date | None] = mapped_column(index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    campaign = relationship("Campaign", back_populates="outreach_records")
+    country = relationship("Country")
+    assignee = relationship("User", foreign_keys=[assignee_id])
+    coordinator = relationship("User", foreign_keys=[coordinator_id])
+    positions = relationship("Position", back_populates="outreach", order_by="Position.id",
+                             primaryjoin="Position.outreach_id == OutreachRecord.id",
+                             foreign_keys="Position.outreach_id")
+    letters = relationship("Letter", back_populates="outreach", order_by="Letter.id")
+    follow_ups = relationship("FollowUp", back_populates="outreach", order_by="FollowUp.due_on")
+    meetings = relationship("Meeting", secondary="meeting_outreach", back_populates="outreach_records")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<OutreachRecord campaign={self.campaign_id} country={self.country_id} {self.stage}>"
+
+
+class Position(db.Model):
+    """A government's stance on one demand, as of a date, with evidence. Never overwritten: a new
+    position is a new row, and the current one is the latest."""
+
+    __tablename__ = "position"
+    __table_args__ = (
+        enum_check("stance", STANCES),
+        sa.ForeignKeyConstraint(
+            ["campaign_id", "outreach_id"], ["outreach_record.campaign_id", "outreach_record.id"],
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(["campaign_id", "demand_id"], ["demand.campaign_id", "demand.id"]),
+        sa.Index("ix_position_outreach_demand", "outreach_id", "demand_id", "stated_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column()
+    outreach_id: Mapped[int] = mapped_column()
+    demand_id: Mapped[int] = mapped_column()
+    stance: Mapped[str] = mapped_column(sa.String(16))
+    stated_on: Mapped[dt.date]
+    evidence: Mapped[str | None] = mapped_column(sa.Text)
+    evidence_url: Mapped[str | None] = mapped_column(sa.String(1000))
+    meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meeting.id", ondelete="SET NULL"))
+    letter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("letter.id", ondelete="SET NULL"))
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # The composite keys above guard the data; these joins on the single ids are for reading.
+    outreach = relationship(OutreachRecord, back_populates="positions", foreign_keys=[outreach_id],
+                            primaryjoin="Position.outreach_id == OutreachRecord.id")
+    demand = relationship("Demand", foreign_keys=[demand_id], primaryjoin="Position.demand_id == Demand.id")
+    recorded_by = relationship("User")
+
+
+class PositionHistoryIsKept(Exception):
+    pass
+
+
+@event.listens_for(Position, "before_update")
+def _refuse_position_update(_mapper, _connection, target):
+    raise PositionHistoryIsKept("a position is never overwritten: record a new one")
+
+
+meeting_outreach = sa.Table(
+    "meeting_outreach",
+    db.metadata,
+    sa.Column("meeting_id", sa.ForeignKey("meeting.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("outreach_id", sa.ForeignKey("outreach_record.id", ondelete="CASCADE"), primary_key=True,
+              index=True),
+)
+
+meeting_contact = sa.Table(
+    "meeting_contact",
+    db.metadata,
+    sa.Column("meeting_id", sa.ForeignKey("meeting.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("contact_id", sa.ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+meeting_staff = sa.Table(
+    "meeting_staff",
+    db.metadata,
+    sa.Column("meeting_id", sa.ForeignKey("meeting.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Meeting(db.Model):
+    """A meeting with an office. A joint meeting with several embassies sits on each of their records."""
+
+    __tablename__ = "meeting"
+    __table_args__ = (sa.CheckConstraint("length(trim(summary)) > 0", name="summary_not_blank"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int | None] = mapped_column(sa.ForeignKey("office.id"), index=True)
+    held_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    location: Mapped[str | None] = mapped_column(sa.String(300))
+    summary: Mapped[str] = mapped_column(sa.Text)
+    outcome: Mapped[str | None] = mapped_column(sa.Text)
+    confidential_notes: Mapped[str | None] = mapped_column(sa.Text)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    office = relationship("Office")
+    outreach_records = relationship(OutreachRecord, secondary=meeting_outreach, back_populates="meetings")
+    contacts = relationship("Contact", secondary=meeting_contact)
+    staff = relationship("User", secondary=meeting_staff)
+    created_by = relationship("User", foreign_keys=[created_by_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Letter(db.Model):
+    """An outgoing letter, or an incoming reply. When delivered, the signature totals of that moment
+    are frozen on it: later imports never change what was delivered."""
+
+    __tablename__ = "letter"
+    __table_args__ = (
+        enum_check("direction", LETTER_DIRECTIONS),
+        sa.CheckConstraint(f"channel IS NULL OR channel IN ({', '.join(repr(c) for c in LETTER_CHANNELS)})",
+                           name="channel_valid"),
+        sa.CheckConstraint("in_reply_to_id IS NULL OR direction = 'incoming'", name="only_replies_reply"),
+        sa.CheckConstraint("delivered_on IS NULL OR sent_on IS NULL OR delivered_on >= sent_on",
+                           name="delivered_after_sent"),
+        sa.CheckConstraint("acknowledged_on IS NULL OR delivered_on IS NULL OR acknowledged_on >= delivered_on",
+                           name="acknowledged_after_delivered"),
+        sa.CheckConstraint("signatures_total IS NULL OR signatures_total >= 0", name="total_not_negative"),
+        sa.CheckConstraint("signatures_resident IS NULL OR signatures_resident >= 0",
+                           name="resident_not_negative"),
+        sa.CheckConstraint("length(trim(subject)) > 0", name="subject_not_blank"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outreach_id: Mapped[int] = mapped_column(sa.ForeignKey("outreach_record.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(sa.String(16), default="outgoing")
+    in_reply_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("letter.id", ondelete="SET NULL"))
+    channel: Mapped[str | None] = mapped_column(sa.String(16))
+    language: Mapped[str | None] = mapped_column(sa.String(8))
+    recipient_contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contact.id"), index=True)
+    recipient_office_id: Mapped[int | None] = mapped_column(sa.ForeignKey("office.id"))
+    recipient_name: Mapped[str | None] = mapped_column(sa.String(300))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str | None] = mapped_column(sa.Text)
+    sent_on: Mapped[dt.date | None]
+    delivered_on: Mapped[dt.date | None]
+    acknowledged_on: Mapped[dt.date | None]
+    received_on: Mapped[dt.date | None]
+    # Snapshot at delivery.
+    signatures_total: Mapped[int | None]
+    signatures_resident: Mapped[int | None]
+    signatures_by_country: Mapped[dict | None] = mapped_column(sa.JSON)
+    signatures_snapshot_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    outreach = relationship(OutreachRecord, back_populates="letters")
+    in_reply_to = relationship("Letter", remote_side=[id], backref="replies")
+    recipient_contact = relationship("Contact")
+    recipient_office = relationship("Office")
+    attachments = relationship("LetterAttachment", back_populates="letter", cascade="all, delete-orphan")
+    created_by = relationship("User")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class LetterAttachment(db.Model):
+    """A file kept with a letter. Stored outside the static folder under storage_key; never served inline."""
+
+    __tablename__ = "letter_attachment"
+    __table_args__ = (
+        sa.CheckConstraint("size_bytes >= 0", name="size_not_negative"),
+        sa.CheckConstraint("length(sha256) = 64", name="sha256_format"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(sa.ForeignKey("letter.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    storage_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    letter = relationship(Letter, back_populates="attachments")
+
+
+class FollowUp(db.Model):
+    """The next step on an outreach record, with an owner and a due date."""
+
+    __tablename__ = "follow_up"
+    __table_args__ = (
+        enum_check("status", FOLLOW_UP_STATUSES),
+        sa.CheckConstraint("status <> 'snoozed' OR snoozed_until IS NOT NULL", name="snooze_has_date"),
+        sa.CheckConstraint("status <> 'done' OR completed_at IS NOT NULL", name="done_has_time"),
+        sa.CheckConstraint("length(trim(note)) > 0", name="note_not_blank"),
+        sa.Index("ix_follow_up_owner_status_due", "owner_id", "status", "due_on"),
+        sa.Index("ix_follow_up_due_reminder", "status", "due_on", "reminder_sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outreach_id: Mapped[int] = mapped_column(sa.ForeignKey("outreach_record.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    due_on: Mapped[dt.date]
+    note: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")
+    snoozed_until: Mapped[dt.date | None]
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reminder_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meeting.id", ondelete="SET NULL"))
+    letter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("letter.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    outreach = relationship(OutreachRecord, back_populates="follow_ups")
+    owner = relationship("User", foreign_keys=[owner_id])
+    created_by = relationship("User", foreign_keys=[created_by_id])
+
+    __mapper_args__ = {"version_id_col": version}

@@ -1,0 +1,106 @@
+"""Petitions, the signatures gathered for them and the totals platforms give without names."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.database import UTCDateTime, enum_check, utcnow
+from crm.extensions import db
+
+PLATFORMS = ("action_network", "change_org", "openpetition", "generic", "other")
+
+
+class Petition(db.Model):
+    __tablename__ = "petition"
+    __table_args__ = (
+        enum_check("platform", PLATFORMS),
+        sa.CheckConstraint("slug <> '' AND slug = lower(slug)", name="slug_format"),
+        sa.CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    platform: Mapped[str] = mapped_column(sa.String(24), default="generic")
+    language: Mapped[str | None] = mapped_column(sa.String(8))
+    # The column mapping the user confirmed for this petition's files, remembered for the next import.
+    column_mapping: Mapped[dict | None] = mapped_column(sa.JSON)
+    # Hash of the per-petition secret that authenticates pushed signatures.
+    webhook_secret_hash: Mapped[str | None] = mapped_column(sa.String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    campaign = relationship("Campaign")
+
+
+class SignatureImport(db.Model):
+    """One file (or one push) taken in, with its report."""
+
+    __tablename__ = "signature_import"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "rows_read >= 0 AND rows_new >= 0 AND rows_duplicate >= 0 AND rows_invalid >= 0",
+            name="counts_not_negative",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(sa.ForeignKey("petition.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str | None] = mapped_column(sa.String(255))
+    sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    format: Mapped[str | None] = mapped_column(sa.String(24))
+    rows_read: Mapped[int] = mapped_column(default=0)
+    rows_new: Mapped[int] = mapped_column(default=0)
+    rows_duplicate: Mapped[int] = mapped_column(default=0)
+    rows_invalid: Mapped[int] = mapped_column(default=0)
+    report: Mapped[dict | None] = mapped_column(sa.JSON)
+    imported_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Signature(db.Model):
+    """One person's support, counted once per campaign. The e-mail is kept only as a keyed hash."""
+
+    __tablename__ = "signature"
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "email_hash"),
+        sa.CheckConstraint("length(email_hash) = 64", name="email_hash_format"),
+        sa.Index("ix_signature_campaign_country", "campaign_id", "country_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"))
+    petition_id: Mapped[int] = mapped_column(sa.ForeignKey("petition.id", ondelete="CASCADE"), index=True)
+    import_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signature_import.id", ondelete="SET NULL"))
+    email_hash: Mapped[str] = mapped_column(sa.String(64))
+    # Country of residence; None where the file did not say.
+    country_id: Mapped[int | None] = mapped_column(sa.ForeignKey("country.id"))
+    signed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    first_name: Mapped[str | None] = mapped_column(sa.String(120))
+    last_name: Mapped[str | None] = mapped_column(sa.String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SignatureTally(db.Model):
+    """A platform's total for one country ("1,204 from Spain as of 1 June"). A newer tally of the same
+    petition and country replaces the older one."""
+
+    __tablename__ = "signature_tally"
+    __table_args__ = (
+        sa.UniqueConstraint("petition_id", "country_id"),
+        sa.CheckConstraint("signers >= 0", name="signers_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(sa.ForeignKey("petition.id", ondelete="CASCADE"))
+    country_id: Mapped[int] = mapped_column(sa.ForeignKey("country.id"))
+    signers: Mapped[int]
+    as_of: Mapped[dt.date]
+    source: Mapped[str | None] = mapped_column(sa.Text)
+    entered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    entered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    petition = relationship(Petition)
+    country = relationship("Country")

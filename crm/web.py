@@ -1,0 +1,80 @@
+"""Request-side plumbing every blueprint shares: flashing, the client's address, headers, error pages."""
+from __future__ import annotations
+
+from flask import current_app, flash, jsonify, render_template, request
+from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def flash_message(message, category: str = "info") -> None:
+    """Flash a plain string. A lazy translation comes back from the session as trusted Markup, which
+    would let user data inside it through unescaped, so it is always made a str first."""
+    flash(str(message), category)
+
+
+def client_address() -> str | None:
+    """The client's address. Behind a proxy, ProxyFix (configured with the number of trusted proxies)
+    has already replaced remote_addr; a raw X-Forwarded-For is never read here."""
+    return request.remote_addr
+
+
+def set_security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def register_error_pages(app) -> None:
+    def render_error(status: int, title: str, message: str):
+        if _wants_json():
+            return jsonify(error=title, status=status), status
+        return render_template("errors/error.html", status=status, title=title, message=message), status
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error):
+        return render_error(400, gettext("Form expired"),
+                            gettext("The form was open too long or came from elsewhere. Go back, reload and try again."))
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        titles = {
+            400: gettext("Bad request"),
+            403: gettext("Not allowed"),
+            404: gettext("Not found"),
+            405: gettext("Not allowed"),
+            413: gettext("File too large"),
+            429: gettext("Too many attempts"),
+        }
+        messages = {
+            404: gettext("There is nothing here, or you may not see it."),
+            413: gettext("The file is larger than this installation accepts."),
+            429: gettext("Too many attempts. Wait a few minutes and try again."),
+        }
+        code = error.code or 500
+        return render_error(code, titles.get(code, gettext("Error")),
+                            messages.get(code, gettext("The request could not be completed.")))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        from crm.extensions import db
+
+        db.session.rollback()
+        return render_error(500, gettext("Something went wrong"),
+                            gettext("Nothing was saved. The error has been logged; try again, or tell an administrator."))

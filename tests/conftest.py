@@ -1,0 +1,199 @@
+"""Fixtures: an app per database (SQLite and PostgreSQL), one rolled-back transaction per test,
+and signed-in clients of each role."""
+from __future__ import annotations
+
+import os
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from flask_sqlalchemy.session import Session as FlaskSession
+
+from crm import create_app
+from crm.accounts.models import User
+from crm.config import normalise_database_url
+from crm.extensions import db
+
+TEST_PASSWORD = "correct horse battery staple"
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+_covered: set[str] = set()
+
+
+def postgres_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG_URL
+
+
+def postgres_reachable() -> str | None:
+    """None when PostgreSQL answers, else why not."""
+    url = postgres_url().replace("postgresql+psycopg://", "postgresql://")
+    try:
+        with psycopg.connect(url, connect_timeout=3) as connection:
+            connection.execute("SELECT 1")
+    except Exception as error:  # noqa: BLE001 - any failure means: not reachable
+        return str(error).strip().splitlines()[0]
+    return None
+
+
+def require_database(name: str) -> None:
+    if name != "postgresql":
+        return
+    problem = postgres_reachable()
+    if problem is None:
+        return
+    message = f"PostgreSQL at {postgres_url()} is not reachable: {problem}"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message + " (CI=true: PostgreSQL must be tested)", pytrace=False)
+    pytest.skip(message)
+
+
+def test_config(database_url: str, tmp_path_factory) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "WTF_CSRF_ENABLED": False,
+        "MAIL_SUPPRESS_SEND": True,
+        "SERVER_NAME": None,
+    }
+
+
+def make_app(database_url: str, tmp_path_factory, **extra):
+    return create_app({**test_config(database_url, tmp_path_factory), **extra})
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database(request, tmp_path_factory):
+    """The database under test: each test that needs one runs on SQLite and on PostgreSQL."""
+    require_database(request.param)
+    if request.param == "sqlite":
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("sqlite") / "alcance-test.db")
+    else:
+        url = postgres_url()
+    _covered.add(request.param)
+    return request.param, url
+
+
+@pytest.fixture(scope="session")
+def _app(database, tmp_path_factory):
+    """One app per database, with the schema built and the reference data loaded once."""
+    _, url = database
+    app = make_app(url, tmp_path_factory)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        from crm.countries.services import load_reference
+
+        load_reference()
+        db.session.commit()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+class _BoundSession(FlaskSession):
+    """Flask-SQLAlchemy's session picks an engine per mapper; in tests every query must go through
+    the one connection whose transaction is rolled back at the end."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        return self.bind
+
+
+@pytest.fixture
+def app(_app):
+    """The app inside an app context, with everything the test writes rolled back afterwards.
+    Commits inside the test (and inside requests) become savepoints."""
+    with _app.app_context():
+        connection = db.engine.connect()
+        transaction = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session(
+            {"class_": _BoundSession, "bind": connection, "join_transaction_mode": "create_savepoint"})
+        try:
+            yield _app
+        finally:
+            db.session.remove()
+            db.session = original
+            if transaction.is_active:
+                transaction.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+_password_hash_cache: dict[str, str] = {}
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user of a role; the password is TEST_PASSWORD."""
+    counter = {"n": 0}
+
+    def factory(role: str = "volunteer", *, email: str | None = None, name: str | None = None,
+                language: str = "en", active: bool = True) -> User:
+        counter["n"] += 1
+        if TEST_PASSWORD not in _password_hash_cache:
+            probe = User(email="x@example.org", name="x")
+            probe.set_password(TEST_PASSWORD)
+            _password_hash_cache[TEST_PASSWORD] = probe.password_hash
+        user = User(
+            email=email or f"{role}{counter['n']}@example.org",
+            name=name or f"{role.title()} {counter['n']}",
+            role=role,
+            language=language,
+            active=active,
+            password_hash=_password_hash_cache[TEST_PASSWORD],
+        )
+        db.session.add(user)
+        db.session.flush()
+        return user
+
+    return factory
+
+
+def sign_in(client, user: User, password: str = TEST_PASSWORD):
+    response = client.post("/login", data={"email": user.email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
+@pytest.fixture
+def signed_in(client, make_user):
+    """A client signed in with a new user of the given role: `signed_in("admin")`."""
+
+    def factory(role: str = "volunteer", **kwargs):
+        user = make_user(role, **kwargs)
+        db.session.commit()
+        sign_in(client, user)
+        return user
+
+    return factory
+
+
+def count_rows(model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def pytest_report_header(config):
+    problem = postgres_reachable()
+    pg = "reachable" if problem is None else f"NOT reachable ({problem})"
+    return [f"databases: sqlite; postgresql at {postgres_url()} {pg}"]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    covered = ", ".join(sorted(_covered)) or "none"
+    missing = {"sqlite", "postgresql"} - _covered
+    line = f"databases covered: {covered}"
+    if missing and _covered:
+        line += f" (NOT covered: {', '.join(sorted(missing))})"
+    terminalreporter.write_line(line, bold=True)
