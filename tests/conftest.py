@@ -2,11 +2,13 @@
 and signed-in clients of each role."""
 from __future__ import annotations
 
+import contextvars
 import os
 
 import psycopg
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
 
 from crm import create_app
@@ -121,8 +123,17 @@ def app(_app):
             connection.close()
 
 
+class IsolatedClient(FlaskClient):
+    """Each request in a fresh context, as in production. Otherwise Flask reuses the test's app context
+    for the request, and `g` (the signed-in user, the locale) and the DB session leak across requests."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 

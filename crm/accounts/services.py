@@ -5,7 +5,7 @@ import secrets
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 
 from crm.accounts.models import LANGUAGES, ROLES, User, verify_dummy_password
 from crm.audit import services as audit
@@ -100,10 +100,11 @@ def ensure_first_admin(email: str | None, password: str | None) -> tuple[User | 
 
 def configure_login(login_manager) -> None:
     login_manager.login_view = "accounts.login"
-    login_manager.login_message = "Please sign in to see this page."
+    login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
-    # Flask-Login flashes the result: a plain, translated str (never a lazy string; see crm.web).
-    login_manager.localize_callback = gettext
+    # Flask-Login flashes the result: made a plain str in the reader's language, never a lazy string
+    # (which would come back from the session as trusted Markup; see crm.web.flash_message).
+    login_manager.localize_callback = str
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader

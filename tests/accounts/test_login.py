@@ -1,0 +1,65 @@
+"""Signing in and out."""
+import pytest
+import sqlalchemy as sa
+
+from crm.audit.models import AuditEvent
+from crm.extensions import db
+from tests.conftest import TEST_PASSWORD, sign_in
+
+
+def test_pages_require_sign_in(client):
+    response = client.get("/countries/")
+    assert response.status_code == 302 and "/login?next=" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("email,password", [("admin1@example.org", "wrong password!"), ("nobody@example.org", TEST_PASSWORD)])
+def test_unknown_account_and_wrong_password_get_the_same_answer(client, make_user, email, password):
+    make_user("admin")
+    response = client.post("/login", data={"email": email, "password": password})
+    assert response.status_code == 401
+    assert "E-mail or password is wrong." in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "auth.login_failed")) == 1
+
+
+def test_deactivated_user_cannot_sign_in(client, make_user):
+    user = make_user("volunteer", active=False)
+    response = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("target,expected", [
+    ("/countries/", "/countries/"),
+    ("https://evil.example/", "/"),
+    ("//evil.example/", "/"),
+    ("/\\evil.example", "/"),
+    ("javascript:alert(1)", "/"),
+])
+def test_next_parameter_only_goes_to_this_app(client, make_user, target, expected):
+    user = make_user("admin")
+    response = client.post("/login?next=" + target, data={"email": user.email, "password": TEST_PASSWORD})
+    assert response.status_code == 302
+    assert response.headers["Location"] == expected
+
+
+def test_sign_out_ends_the_session(client, make_user):
+    user = make_user("admin")
+    sign_in(client, user)
+    assert client.get("/").status_code == 200
+    assert client.post("/logout").status_code == 302
+    assert client.get("/").status_code == 302
+    actions = db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.actor_id == user.id)).all()
+    assert actions == ["auth.login", "auth.logout"]
+
+
+def test_security_headers_on_every_page(client):
+    response = client.get("/login")
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_language_follows_the_browser_then_the_choice(client):
+    assert "Iniciar sesión" in client.get("/login", headers={"Accept-Language": "es-VE,es;q=0.9"}).get_data(as_text=True)
+    client.post("/language", data={"language": "en", "next": "/login"})
+    assert "Sign in" in client.get("/login", headers={"Accept-Language": "es"}).get_data(as_text=True)
