@@ -61,10 +61,13 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from crm.accounts import bp as accounts_bp
+    from crm.contacts import bp as contacts_bp
     from crm.core import bp as core_bp
     from crm.countries import bp as countries_bp
+    from crm.letters import bp as letters_bp
+    from crm.outreach import bp as outreach_bp
 
-    for blueprint in (core_bp, accounts_bp, countries_bp):
+    for blueprint in (core_bp, accounts_bp, countries_bp, contacts_bp, outreach_bp, letters_bp):
         app.register_blueprint(blueprint)
 
 

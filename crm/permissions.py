@@ -34,3 +34,33 @@ def require(ability: str):
         return wrapped
 
     return decorator
+
+
+def outreach_visibility(user, statement):
+    """Narrow a select over OutreachRecord to what `user` may see: everything for staff who see all,
+    only their own assigned records for volunteers."""
+    from crm.outreach.models import OutreachRecord
+
+    if can(user, "view_all"):
+        return statement
+    return statement.where(OutreachRecord.assignee_id == user.id)
+
+
+def can_view_outreach(user, record) -> bool:
+    return can(user, "view_all") or (record.assignee_id is not None and record.assignee_id == user.id)
+
+
+def can_edit_outreach(user, record) -> bool:
+    return can(user, "edit_all") or (record.assignee_id is not None and record.assignee_id == user.id)
+
+
+def get_outreach_or_404(outreach_id, need: str = "view"):
+    """Load an outreach record the current user may see (or edit); anything else is a 404."""
+    from crm.extensions import db
+    from crm.outreach.models import OutreachRecord
+
+    record = db.session.get(OutreachRecord, outreach_id)
+    check = can_edit_outreach if need == "edit" else can_view_outreach
+    if record is None or not check(current_user, record):
+        abort(404)
+    return record

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextvars
 import os
+import uuid
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -63,16 +65,31 @@ def make_app(database_url: str, tmp_path_factory, **extra):
     return create_app({**test_config(database_url, tmp_path_factory), **extra})
 
 
+@contextmanager
+def scratch_postgres_database(prefix: str = "alcance_test"):
+    """A new, empty PostgreSQL database beside TEST_DATABASE_URL's, dropped afterwards, so that test
+    runs (and parallel developers) never share tables."""
+    admin_url = postgres_url().replace("postgresql+psycopg://", "postgresql://")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database(request, tmp_path_factory):
     """The database under test: each test that needs one runs on SQLite and on PostgreSQL."""
     require_database(request.param)
-    if request.param == "sqlite":
-        url = "sqlite:///" + str(tmp_path_factory.mktemp("sqlite") / "alcance-test.db")
-    else:
-        url = postgres_url()
     _covered.add(request.param)
-    return request.param, url
+    if request.param == "sqlite":
+        yield request.param, "sqlite:///" + str(tmp_path_factory.mktemp("sqlite") / "alcance-test.db")
+        return
+    with scratch_postgres_database() as url:
+        yield request.param, url
 
 
 @pytest.fixture(scope="session")
@@ -128,7 +145,10 @@ class IsolatedClient(FlaskClient):
     for the request, and `g` (the signed-in user, the locale) and the DB session leak across requests."""
 
     def open(self, *args, **kwargs):
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        # The request wrote through its own session; the test's session must read afresh.
+        db.session.expire_all()
+        return response
 
 
 @pytest.fixture

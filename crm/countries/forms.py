@@ -5,6 +5,8 @@ from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAre
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.countries.models import RS_STATUSES
+from crm.outreach.models import STAGES
+from crm.vocabulary import STAGE_LABELS
 
 
 def status_label(status: str) -> str:
@@ -49,3 +51,7 @@ class CountryFilterForm(FlaskForm):
     status = SelectField(_l("Rome Statute"), choices=[("", _l("Any"))] + [(s, STATUS_LABELS[s]) for s in RS_STATUSES],
                          validators=[Optional()])
     region = SelectField(_l("Region"), choices=[("", _l("Any"))], validators=[Optional()])
+    campaign = SelectField(_l("Campaign target"), choices=[("", _l("Any"))], validators=[Optional()])
+    stage = SelectField(_l("Stage"), choices=[("", _l("Any"))] + [(s, STAGE_LABELS[s]) for s in STAGES],
+                        validators=[Optional()])
+    assignee = SelectField(_l("Assigned to"), choices=[("", _l("Anyone"))], validators=[Optional()])

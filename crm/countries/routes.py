@@ -1,13 +1,19 @@
 """Country list and country page with Rome Statute facts, their sources and their history."""
+import datetime as dt
+
 import sqlalchemy as sa
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
+from crm.accounts.models import User
+from crm.campaigns.models import Campaign
 from crm.countries import bp
 from crm.countries.forms import FACT_LABELS, STATUS_LABELS, CountryFilterForm, FactCorrectionForm
 from crm.countries.models import Country, CountryFactChange, Region
 from crm.countries.services import FactError, correct_fact, country_by_code, fact_sources, search_countries
+from crm.outreach.forms import ConfirmForm, SnoozeForm
+from crm.outreach.services import filter_by_outreach, government_offices, outreach_cards, outreach_stages
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.permissions import can, require
@@ -29,24 +35,38 @@ def index():
     regions = db.session.scalars(sa.select(Region).order_by(Region.level, Region.name_en)).all()
     form.region.choices = [("", gettext("Any"))] + [
         (region.code, region.name_es if language == "es" else region.name_en) for region in regions]
+    campaigns = db.session.scalars(sa.select(Campaign).order_by(Campaign.name)).all()
+    form.campaign.choices = [("", gettext("Any"))] + [(c.slug, c.name) for c in campaigns]
+    users = db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
+    form.assignee.choices = [("", gettext("Anyone"))] + [(str(u.id), u.name) for u in users]
     form.validate()
     statement = search_countries(query=form.q.data, status=form.status.data, region=form.region.data)
+    statement = filter_by_outreach(statement, current_user, campaign_slug=form.campaign.data,
+                                   stage=form.stage.data, assignee_id=form.assignee.data)
     page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
-    return render_template("countries/index.html", form=form, page=page, status_labels=STATUS_LABELS)
+    stages = outreach_stages(page.items, current_user, campaign_slug=form.campaign.data)
+    return render_template("countries/index.html", form=form, page=page, status_labels=STATUS_LABELS,
+                           stages=stages)
+
+
+def _render_country(country, form, status=200):
+    history = db.session.scalars(
+        sa.select(CountryFactChange).where(CountryFactChange.country_id == country.id)
+        .order_by(CountryFactChange.id.desc())
+        .options(sa.orm.selectinload(CountryFactChange.changed_by))
+    ).all()
+    return render_template("countries/show.html", country=country, sources=fact_sources(country), history=history,
+                           form=form, fact_labels=FACT_LABELS, status_labels=STATUS_LABELS,
+                           offices=government_offices(country), cards=outreach_cards(country, current_user),
+                           today=dt.date.today(), confirm=ConfirmForm(),
+                           snooze=SnoozeForm(until=dt.date.today() + dt.timedelta(days=7))), status
 
 
 @bp.route("/<code>")
 @login_required
 def show(code):
     country = get_country_or_404(code)
-    history = db.session.scalars(
-        sa.select(CountryFactChange).where(CountryFactChange.country_id == country.id)
-        .order_by(CountryFactChange.id.desc())
-        .options(sa.orm.selectinload(CountryFactChange.changed_by))
-    ).all()
-    form = FactCorrectionForm() if can(current_user, "edit_reference_data") else None
-    return render_template("countries/show.html", country=country, sources=fact_sources(country), history=history,
-                           form=form, fact_labels=FACT_LABELS, status_labels=STATUS_LABELS)
+    return _render_country(country, FactCorrectionForm() if can(current_user, "edit_reference_data") else None)
 
 
 @bp.route("/<code>/facts", methods=["POST"])
@@ -66,7 +86,4 @@ def correct(code):
             db.session.commit()
             flash_message(gettext("Correction saved with its source."), "success")
             return redirect(url_for("countries.show", code=country.alpha3))
-    history = db.session.scalars(sa.select(CountryFactChange).where(CountryFactChange.country_id == country.id)
-                                 .order_by(CountryFactChange.id.desc())).all()
-    return render_template("countries/show.html", country=country, sources=fact_sources(country), history=history,
-                           form=form, fact_labels=FACT_LABELS, status_labels=STATUS_LABELS), 400
+    return _render_country(country, form, 400)

@@ -1,7 +1,4 @@
 """Migrations: an empty database goes to head, back to base and up again, and the head matches the models."""
-import uuid
-
-import psycopg
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -9,7 +6,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from crm.extensions import db
-from tests.conftest import make_app, postgres_url, require_database
+from tests.conftest import make_app, require_database, scratch_postgres_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -19,16 +16,8 @@ def empty_database_url(request, tmp_path):
     if request.param == "sqlite":
         yield "sqlite:///" + str(tmp_path / "migrations.db")
         return
-    name = f"alcance_migrations_{uuid.uuid4().hex[:8]}"
-    admin_url = postgres_url().replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    base = admin_url.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_postgres_database("alcance_migrations") as url:
+        yield url
 
 
 def _tables(engine) -> set[str]:

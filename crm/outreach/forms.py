@@ -1,0 +1,121 @@
+"""Forms for outreach: stage, positions, meetings (with positions and a next step), follow-ups."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional, ValidationError
+
+from crm.outreach.models import STAGES, STANCES
+from crm.vocabulary import STAGE_LABELS, STANCE_LABELS
+
+
+def _today():
+    return dt.date.today()
+
+
+def _not_future(form, field):
+    if field.data and field.data > dt.date.today() + dt.timedelta(days=1):
+        raise ValidationError(_l("This date is in the future."))
+
+
+class StageForm(FlaskForm):
+    stage = SelectField(_l("Stage"), choices=[(s, STAGE_LABELS[s]) for s in STAGES], validators=[DataRequired()])
+    version = HiddenField()
+
+
+class PositionForm(FlaskForm):
+    demand = SelectField(_l("Demand"), coerce=int, validators=[InputRequired()])
+    stance = SelectField(_l("Position"), choices=[(s, STANCE_LABELS[s]) for s in STANCES],
+                         validators=[DataRequired()])
+    stated_on = DateField(_l("Date"), default=_today, validators=[InputRequired(), _not_future])
+    evidence = TextAreaField(_l("Evidence"), validators=[Optional(), Length(max=5000)],
+                             description=_l("A quote, or what was said and by whom."))
+    evidence_url = StringField(_l("Link to the evidence"), validators=[Optional(), Length(max=1000),
+                                                                        URL(require_tld=True)])
+
+
+class FollowUpForm(FlaskForm):
+    note = TextAreaField(_l("Next step"), validators=[DataRequired(), Length(max=2000)])
+    due_on = DateField(_l("Due"), validators=[InputRequired()])
+    owner = SelectField(_l("Owner"), coerce=int, validators=[InputRequired()])
+
+
+class SnoozeForm(FlaskForm):
+    until = DateField(_l("Snooze until"), validators=[InputRequired()])
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: CSRF and nothing else."""
+
+
+class FollowUpFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    scope = SelectField(_l("Whose"), choices=[("mine", _l("Mine")), ("all", _l("Everyone's"))], default="mine")
+    status = SelectField(_l("Status"), choices=[("open", _l("Open and snoozed")), ("done", _l("Done"))],
+                         default="open")
+
+
+# Dates use InputRequired, not DataRequired: DataRequired would replace "Not a valid date value"
+# with "This field is required" and the user would not learn what was wrong.
+
+
+class MeetingForm(FlaskForm):
+    """One form for a phone, right after the meeting. Position fields per demand are added by
+    `meeting_form()` because they depend on the campaign."""
+
+    held_at = DateTimeLocalField(_l("When"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+                                 validators=[InputRequired()])
+    office = SelectField(_l("Office"), coerce=int, validators=[Optional()])
+    location = StringField(_l("Where"), validators=[Optional(), Length(max=300)])
+    joint_with = SelectMultipleField(_l("Joint meeting with (other governments)"), coerce=int,
+                                     validators=[Optional()])
+    contacts = SelectMultipleField(_l("Attendees (their side)"), coerce=int, validators=[Optional()])
+    staff = SelectMultipleField(_l("Attendees (our side)"), coerce=int, validators=[Optional()])
+    summary = TextAreaField(_l("Summary"), validators=[DataRequired(), Length(max=10000)])
+    outcome = TextAreaField(_l("Outcome"), validators=[Optional(), Length(max=5000)])
+    next_note = TextAreaField(_l("Next step"), validators=[Optional(), Length(max=2000)])
+    next_due = DateField(_l("Next step due"), validators=[Optional()])
+    next_owner = SelectField(_l("Next step owner"), coerce=int, validators=[Optional()])
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if self.next_note.data and self.next_note.data.strip():
+            if not self.next_due.data:
+                self.next_due.errors.append(_l("Give the next step a due date."))
+                valid = False
+            if not self.next_owner.data:
+                self.next_owner.errors.append(_l("Choose who owns the next step."))
+                valid = False
+        if self.held_at.data and self.held_at.data.date() > dt.date.today() + dt.timedelta(days=1):
+            self.held_at.errors.append(_l("Log a meeting once it has been held."))
+            valid = False
+        return valid
+
+    def stance_fields(self):
+        return [field for field in self if field.name.startswith("stance_")]
+
+
+def meeting_form(demands, **kwargs) -> MeetingForm:
+    """A MeetingForm with one 'position stated' select per demand of the campaign."""
+
+    class _Form(MeetingForm):
+        pass
+
+    choices = [("", _l("Not stated"))] + [(s, STANCE_LABELS[s]) for s in STANCES if s != "unknown"]
+    for demand in demands:
+        setattr(_Form, f"stance_{demand.id}",
+                SelectField(f"{demand.ordinal}. {demand.title}", choices=choices, validators=[Optional()]))
+    return _Form(**kwargs)

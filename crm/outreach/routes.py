@@ -1,0 +1,281 @@
+"""Outreach pages: campaign overview, the outreach record with its timeline, and the forms that log
+positions, meetings and follow-ups. Views load, check, validate, call a service, redirect."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+
+from crm.accounts.models import User
+from crm.campaigns.models import Campaign, Demand
+from crm.contacts.models import Contact, Office
+from crm.extensions import db
+from crm.outreach import bp
+from crm.outreach import services as outreach
+from crm.outreach.forms import (
+    ConfirmForm,
+    FollowUpFilterForm,
+    FollowUpForm,
+    PositionForm,
+    SnoozeForm,
+    StageForm,
+    meeting_form,
+)
+from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position
+from crm.permissions import can, can_edit_outreach, can_view_outreach, get_outreach_or_404, outreach_visibility
+from crm.web import flash_message
+
+
+def _active_users():
+    return db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
+
+
+def _user_tz() -> ZoneInfo:
+    try:
+        return ZoneInfo(current_user.timezone or "UTC")
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+@bp.route("/campaigns/<slug>")
+@login_required
+def campaign(slug):
+    campaign = db.session.scalar(sa.select(Campaign).where(Campaign.slug == slug)) or abort(404)
+    statement = outreach_visibility(current_user, sa.select(OutreachRecord).where(
+        OutreachRecord.campaign_id == campaign.id))
+    records = db.session.scalars(statement.options(
+        selectinload(OutreachRecord.country), selectinload(OutreachRecord.assignee))).all()
+    records.sort(key=lambda r: r.country.name(str(current_user.language)))
+    demands = db.session.scalars(sa.select(Demand).where(Demand.campaign_id == campaign.id)
+                                 .order_by(Demand.ordinal)).all()
+    return render_template("outreach/campaign.html", campaign=campaign, records=records, demands=demands,
+                           positions=outreach.current_positions(records))
+
+
+@bp.route("/outreach/<int:outreach_id>")
+@login_required
+def show(outreach_id):
+    record = get_outreach_or_404(outreach_id)
+    demands = db.session.scalars(sa.select(Demand).where(Demand.campaign_id == record.campaign_id)
+                                 .order_by(Demand.ordinal)).all()
+    history = db.session.scalars(sa.select(Position).where(Position.outreach_id == record.id)
+                                 .order_by(Position.stated_on.desc(), Position.id.desc())).all()
+    stage_form = StageForm(stage=record.stage, version=record.version)
+    return render_template("outreach/show.html", record=record, demands=demands,
+                           positions=outreach.current_positions([record]), history=history,
+                           timeline=outreach.timeline(record), stage_form=stage_form,
+                           may_edit=can_edit_outreach(current_user, record), confirm=ConfirmForm(),
+                           today=dt.date.today(),
+                           snooze=SnoozeForm(until=dt.date.today() + dt.timedelta(days=7)))
+
+
+@bp.route("/outreach/<int:outreach_id>/stage", methods=["POST"])
+@login_required
+def set_stage(outreach_id):
+    record = get_outreach_or_404(outreach_id, need="edit")
+    form = StageForm()
+    if form.validate_on_submit():
+        try:
+            outreach.set_stage(record, form.stage.data, actor=current_user, expected_version=form.version.data)
+        except outreach.OutreachError as error:
+            db.session.rollback()
+            flash_message(gettext("Stage not changed: %(reason)s", reason=str(error)), "error")
+        else:
+            db.session.commit()
+            flash_message(gettext("Stage saved."), "success")
+    else:
+        flash_message(gettext("Stage not changed: choose a stage from the list."), "error")
+    return redirect(url_for("outreach.show", outreach_id=record.id))
+
+
+def _demands(record):
+    return db.session.scalars(sa.select(Demand).where(Demand.campaign_id == record.campaign_id)
+                              .order_by(Demand.ordinal)).all()
+
+
+@bp.route("/outreach/<int:outreach_id>/positions/new", methods=["GET", "POST"])
+@login_required
+def new_position(outreach_id):
+    record = get_outreach_or_404(outreach_id, need="edit")
+    demands = {demand.id: demand for demand in _demands(record)}
+    form = PositionForm(demand=request.args.get("demand", type=int))
+    form.demand.choices = [(d.id, f"{d.ordinal}. {d.title}") for d in demands.values()]
+    if form.validate_on_submit():
+        try:
+            outreach.record_position(record, demands[form.demand.data], form.stance.data, form.stated_on.data,
+                                     actor=current_user, evidence=form.evidence.data,
+                                     evidence_url=form.evidence_url.data)
+        except outreach.OutreachError as error:
+            db.session.rollback()
+            form.stance.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash_message(gettext("Position recorded."), "success")
+            return redirect(url_for("outreach.show", outreach_id=record.id))
+    return render_template("outreach/position_form.html", record=record, form=form), 400 if form.errors else 200
+
+
+def _meeting_choices(form, record):
+    offices = db.session.scalars(sa.select(Office).where(Office.country_id == record.country_id,
+                                                         Office.active.is_(True)).order_by(Office.name)).all()
+    form.office.choices = [(0, gettext("— none —"))] + [(o.id, f"{o.name} ({o.city})") for o in offices]
+    contacts = db.session.scalars(sa.select(Contact).join(Contact.office).where(
+        Office.country_id == record.country_id, Contact.active.is_(True)).order_by(Contact.name)).all()
+    form.contacts.choices = [(c.id, f"{c.name}{' — ' + c.title if c.title else ''}") for c in contacts]
+    users = _active_users()
+    form.staff.choices = [(u.id, u.name) for u in users]
+    form.next_owner.choices = [(0, "—")] + [(u.id, u.name) for u in users]
+    others = db.session.scalars(outreach_visibility(current_user, sa.select(OutreachRecord)).where(
+        OutreachRecord.campaign_id == record.campaign_id, OutreachRecord.id != record.id)
+        .options(selectinload(OutreachRecord.country))).all()
+    language = str(current_user.language)
+    form.joint_with.choices = sorted(((r.id, r.country.name(language)) for r in others), key=lambda c: c[1])
+    return {o.id: o for o in offices}, {c.id: c for c in contacts}, {u.id: u for u in users}, {r.id: r for r in others}
+
+
+@bp.route("/outreach/<int:outreach_id>/meetings/new", methods=["GET", "POST"])
+@login_required
+def new_meeting(outreach_id):
+    record = get_outreach_or_404(outreach_id, need="edit")
+    demands = _demands(record)
+    now_local = dt.datetime.now(_user_tz()).replace(second=0, microsecond=0, tzinfo=None)
+    form = meeting_form(demands, held_at=now_local, staff=[current_user.id], next_owner=current_user.id)
+    offices, contacts, users, others = _meeting_choices(form, record)
+    if form.validate_on_submit():
+        stated = [outreach.StatedPosition(demand=d, stance=form[f"stance_{d.id}"].data)
+                  for d in demands if form[f"stance_{d.id}"].data]
+        next_step = None
+        if form.next_note.data and form.next_note.data.strip():
+            next_step = outreach.NextStep(owner=users.get(form.next_owner.data), due_on=form.next_due.data,
+                                          note=form.next_note.data)
+        joint = [others[i] for i in form.joint_with.data if i in others]
+        try:
+            meeting = outreach.log_meeting(
+                [record, *[r for r in joint if can_edit_outreach(current_user, r)]], actor=current_user,
+                held_at=form.held_at.data.replace(tzinfo=_user_tz()).astimezone(dt.timezone.utc),
+                summary=form.summary.data, outcome=form.outcome.data, location=form.location.data,
+                office=offices.get(form.office.data), contacts=[contacts[i] for i in form.contacts.data],
+                staff=[users[i] for i in form.staff.data], positions=stated, next_step=next_step)
+        except outreach.OutreachError as error:
+            db.session.rollback()
+            form.summary.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash_message(gettext("Meeting logged."), "success")
+            return redirect(url_for("outreach.meeting", meeting_id=meeting.id))
+    return render_template("outreach/meeting_form.html", record=record, form=form), 400 if form.errors else 200
+
+
+@bp.route("/meetings/<int:meeting_id>")
+@login_required
+def meeting(meeting_id):
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None or not any(can_view_outreach(current_user, r) for r in meeting.outreach_records):
+        abort(404)
+    positions = db.session.scalars(sa.select(Position).where(Position.meeting_id == meeting.id)
+                                   .options(selectinload(Position.demand))).all()
+    return render_template("outreach/meeting.html", meeting=meeting, positions=positions)
+
+
+@bp.route("/outreach/<int:outreach_id>/follow-ups/new", methods=["GET", "POST"])
+@login_required
+def new_follow_up(outreach_id):
+    record = get_outreach_or_404(outreach_id, need="edit")
+    users = {u.id: u for u in _active_users()}
+    form = FollowUpForm(owner=record.assignee_id or current_user.id,
+                        due_on=dt.date.today() + dt.timedelta(days=7))
+    form.owner.choices = [(u.id, u.name) for u in users.values()]
+    if form.validate_on_submit():
+        try:
+            outreach.add_follow_up(record, owner=users.get(form.owner.data), due_on=form.due_on.data,
+                                   note=form.note.data, actor=current_user)
+        except outreach.OutreachError as error:
+            db.session.rollback()
+            form.note.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash_message(gettext("Follow-up added."), "success")
+            return redirect(url_for("outreach.show", outreach_id=record.id))
+    return render_template("outreach/follow_up_form.html", record=record, form=form), 400 if form.errors else 200
+
+
+def _follow_up_for_change(follow_up_id) -> FollowUp:
+    follow_up = db.session.get(FollowUp, follow_up_id)
+    if follow_up is None:
+        abort(404)
+    if follow_up.owner_id != current_user.id:
+        get_outreach_or_404(follow_up.outreach_id, need="edit")
+    return follow_up
+
+
+def _back_to(follow_up):
+    target = request.form.get("next")
+    from crm.accounts.routes import safe_next
+
+    return redirect(safe_next(target) if target else url_for("outreach.show", outreach_id=follow_up.outreach_id))
+
+
+@bp.route("/follow-ups/<int:follow_up_id>/complete", methods=["POST"])
+@login_required
+def complete_follow_up(follow_up_id):
+    follow_up = _follow_up_for_change(follow_up_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            outreach.complete_follow_up(follow_up, actor=current_user)
+        except outreach.OutreachError as error:
+            db.session.rollback()
+            flash_message(str(error), "error")
+        else:
+            db.session.commit()
+            flash_message(gettext("Follow-up done."), "success")
+    return _back_to(follow_up)
+
+
+@bp.route("/follow-ups/<int:follow_up_id>/snooze", methods=["POST"])
+@login_required
+def snooze_follow_up(follow_up_id):
+    follow_up = _follow_up_for_change(follow_up_id)
+    form = SnoozeForm()
+    if form.validate_on_submit():
+        try:
+            outreach.snooze_follow_up(follow_up, form.until.data, actor=current_user)
+        except outreach.OutreachError as error:
+            db.session.rollback()
+            flash_message(gettext("Not snoozed: %(reason)s", reason=str(error)), "error")
+        else:
+            db.session.commit()
+            flash_message(gettext("Follow-up snoozed."), "success")
+    else:
+        flash_message(gettext("Not snoozed: give a valid date."), "error")
+    return _back_to(follow_up)
+
+
+@bp.route("/follow-ups")
+@login_required
+def follow_ups():
+    form = FollowUpFilterForm(request.args)
+    if not form.validate():
+        form = FollowUpFilterForm(formdata=None)
+    statement = sa.select(FollowUp).join(FollowUp.outreach)
+    if form.scope.data == "mine":
+        statement = statement.where(FollowUp.owner_id == current_user.id)
+    else:
+        statement = outreach_visibility(current_user, statement)
+    if form.status.data == "done":
+        statement = statement.where(FollowUp.status == "done").order_by(FollowUp.completed_at.desc())
+    else:
+        due = sa.case((FollowUp.status == "snoozed", FollowUp.snoozed_until), else_=FollowUp.due_on)
+        statement = statement.where(FollowUp.status.in_(("open", "snoozed"))).order_by(due, FollowUp.id)
+    statement = statement.options(selectinload(FollowUp.owner),
+                                  selectinload(FollowUp.outreach).selectinload(OutreachRecord.country),
+                                  selectinload(FollowUp.outreach).selectinload(OutreachRecord.campaign))
+    page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    return render_template("outreach/follow_ups.html", form=form, page=page, today=dt.date.today(),
+                           effective_due=outreach.effective_due, confirm=ConfirmForm(),
+                           snooze=SnoozeForm(until=dt.date.today() + dt.timedelta(days=7)),
+                           may_see_all=can(current_user, "view_all"))

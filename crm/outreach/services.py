@@ -1,0 +1,334 @@
+"""Outreach rules: stages, positions, meetings, follow-ups and the timeline. Plain functions shared by
+the pages, the command line and scheduled jobs; they flush, the caller commits."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from crm.audit import services as audit
+from crm.database import utcnow
+from crm.extensions import db
+from crm.outreach.models import STAGES, STANCES, FollowUp, Letter, Meeting, OutreachRecord, Position
+
+STAGE_RANK = {stage: rank for rank, stage in enumerate(STAGES)}
+# What a logged event implies about the stage; a record never moves back by itself.
+STANCE_STAGE = {"opposed": "responded", "non_committal": "responded", "supportive": "responded",
+                "acted": "committed"}
+
+
+class OutreachError(ValueError):
+    """A request that breaks an outreach rule, with a message for the user."""
+
+
+class StaleRecord(OutreachError):
+    """Someone else saved this record since the form was opened."""
+
+
+def check_version(record, expected_version) -> None:
+    """Refuse to save over a change the user has not seen (the form carries the version it showed)."""
+    if expected_version is None:
+        return
+    try:
+        expected = int(expected_version)
+    except (TypeError, ValueError):
+        raise StaleRecord("the form is out of date; reload the page") from None
+    if record.version != expected:
+        raise StaleRecord("someone else saved this record after you opened it; your changes were not saved")
+
+
+def _snapshot(record: OutreachRecord) -> dict:
+    return audit.snapshot(record, ("stage", "assignee_id", "coordinator_id", "priority", "next_follow_up_on"))
+
+
+def advance_stage(record: OutreachRecord, stage: str, *, actor=None, reason: str | None = None) -> bool:
+    """Move a record forward to `stage` because of something logged. Never moves it back."""
+    if stage not in STAGE_RANK:
+        raise OutreachError(f"unknown stage {stage!r}")
+    if record.stage == "closed" or STAGE_RANK[stage] <= STAGE_RANK[record.stage]:
+        return False
+    before = record.stage
+    record.stage = stage
+    audit.record("outreach.stage", actor=actor, entity=record, before={"stage": before},
+                 after={"stage": stage, "reason": reason or "logged activity"})
+    return True
+
+
+def set_stage(record: OutreachRecord, stage: str, *, actor, expected_version=None) -> None:
+    """Set the stage by hand, in either direction."""
+    check_version(record, expected_version)
+    if stage not in STAGE_RANK:
+        raise OutreachError(f"unknown stage {stage!r}")
+    if stage == record.stage:
+        return
+    before = record.stage
+    record.stage = stage
+    audit.record("outreach.stage", actor=actor, entity=record, before={"stage": before},
+                 after={"stage": stage, "reason": "set by hand"})
+
+
+def update_record(record: OutreachRecord, *, actor, expected_version=None, **changes) -> None:
+    """Change the assignee, coordinator or priority of a record."""
+    check_version(record, expected_version)
+    allowed = {"assignee_id", "coordinator_id", "priority"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise OutreachError(f"cannot change {', '.join(sorted(unknown))} here")
+    before = _snapshot(record)
+    for name, value in changes.items():
+        setattr(record, name, value)
+    if _snapshot(record) != before:
+        audit.record("outreach.update", actor=actor, entity=record, before=before, after=_snapshot(record))
+
+
+def record_position(record: OutreachRecord, demand, stance: str, stated_on: dt.date, *, actor,
+                    evidence: str | None = None, evidence_url: str | None = None, meeting=None,
+                    letter=None) -> Position:
+    """A new position of this government on one demand. The old ones stay: history is never rewritten."""
+    if demand.campaign_id != record.campaign_id:
+        raise OutreachError("that demand belongs to another campaign")
+    if stance not in STANCES:
+        raise OutreachError(f"unknown position {stance!r}")
+    if stated_on > dt.date.today() + dt.timedelta(days=1):
+        raise OutreachError("a position cannot be dated in the future")
+    position = Position(campaign_id=record.campaign_id, outreach_id=record.id, demand_id=demand.id, stance=stance,
+                        stated_on=stated_on, evidence=(evidence or "").strip() or None,
+                        evidence_url=(evidence_url or "").strip() or None,
+                        meeting_id=getattr(meeting, "id", None), letter_id=getattr(letter, "id", None),
+                        recorded_by_id=getattr(actor, "id", None))
+    db.session.add(position)
+    db.session.flush()
+    audit.record("position.create", actor=actor, entity=position,
+                 after={"outreach_id": record.id, "demand_id": demand.id, "stance": stance,
+                        "stated_on": stated_on.isoformat()})
+    if stance in STANCE_STAGE:
+        advance_stage(record, STANCE_STAGE[stance], actor=actor, reason="position recorded")
+    return position
+
+
+def current_positions(records) -> dict[tuple[int, int], Position]:
+    """The latest position per (record, demand) for many records, in one query."""
+    ids = [record.id for record in records]
+    if not ids:
+        return {}
+    latest: dict[tuple[int, int], Position] = {}
+    rows = db.session.scalars(
+        sa.select(Position).where(Position.outreach_id.in_(ids)).order_by(Position.stated_on, Position.id))
+    for position in rows:
+        latest[(position.outreach_id, position.demand_id)] = position
+    return latest
+
+
+def refresh_next_follow_up(record: OutreachRecord) -> None:
+    """Keep the record's next follow-up date equal to its earliest open or snoozed follow-up."""
+    db.session.flush()
+    due = db.session.scalar(
+        sa.select(sa.func.min(sa.case((FollowUp.status == "snoozed", FollowUp.snoozed_until),
+                                      else_=FollowUp.due_on)))
+        .where(FollowUp.outreach_id == record.id, FollowUp.status.in_(("open", "snoozed"))))
+    record.next_follow_up_on = due
+
+
+def add_follow_up(record: OutreachRecord, *, owner, due_on: dt.date, note: str, actor, meeting=None,
+                  letter=None) -> FollowUp:
+    if not note or not note.strip():
+        raise OutreachError("say what the next step is")
+    if owner is None or not owner.active:
+        raise OutreachError("a follow-up needs an active owner")
+    follow_up = FollowUp(outreach_id=record.id, owner_id=owner.id, due_on=due_on, note=note.strip(),
+                         meeting_id=getattr(meeting, "id", None), letter_id=getattr(letter, "id", None),
+                         created_by_id=getattr(actor, "id", None))
+    db.session.add(follow_up)
+    db.session.flush()
+    refresh_next_follow_up(record)
+    audit.record("follow_up.create", actor=actor, entity=follow_up,
+                 after={"outreach_id": record.id, "owner_id": owner.id, "due_on": due_on.isoformat()})
+    return follow_up
+
+
+def complete_follow_up(follow_up: FollowUp, *, actor) -> None:
+    if follow_up.status == "done":
+        raise OutreachError("this follow-up is already done")
+    before = follow_up.status
+    follow_up.status = "done"
+    follow_up.completed_at = utcnow()
+    follow_up.snoozed_until = None
+    refresh_next_follow_up(follow_up.outreach)
+    audit.record("follow_up.complete", actor=actor, entity=follow_up, before={"status": before},
+                 after={"status": "done"})
+
+
+def snooze_follow_up(follow_up: FollowUp, until: dt.date, *, actor) -> None:
+    if follow_up.status == "done":
+        raise OutreachError("a follow-up that is done cannot be snoozed")
+    if until <= dt.date.today():
+        raise OutreachError("snooze until a day after today")
+    before = {"status": follow_up.status, "snoozed_until": follow_up.snoozed_until and follow_up.snoozed_until.isoformat()}
+    follow_up.status = "snoozed"
+    follow_up.snoozed_until = until
+    # A snoozed follow-up is reminded again when the snooze ends.
+    follow_up.reminder_sent_at = None
+    refresh_next_follow_up(follow_up.outreach)
+    audit.record("follow_up.snooze", actor=actor, entity=follow_up, before=before,
+                 after={"status": "snoozed", "snoozed_until": until.isoformat()})
+
+
+def effective_due(follow_up: FollowUp) -> dt.date:
+    return follow_up.snoozed_until if follow_up.status == "snoozed" and follow_up.snoozed_until else follow_up.due_on
+
+
+@dataclass
+class StatedPosition:
+    demand: object
+    stance: str
+    evidence: str | None = None
+
+
+@dataclass
+class NextStep:
+    owner: object
+    due_on: dt.date
+    note: str
+
+
+def log_meeting(records: list[OutreachRecord], *, actor, held_at: dt.datetime, summary: str, office=None,
+                outcome: str | None = None, location: str | None = None, contacts=(), staff=(),
+                positions: list[StatedPosition] = (), next_step: NextStep | None = None,
+                confidential_notes: str | None = None) -> Meeting:
+    """Log a meeting on one or several outreach records (a joint meeting with several embassies), with
+    the positions stated (for the first record) and an optional next step, all in one transaction."""
+    if not records:
+        raise OutreachError("a meeting belongs to at least one outreach record")
+    if len({record.id for record in records}) != len(records):
+        raise OutreachError("a government is listed twice")
+    if held_at > utcnow() + dt.timedelta(days=1):
+        raise OutreachError("log a meeting once it has been held (the date is in the future)")
+    if not summary or not summary.strip():
+        raise OutreachError("write a short summary")
+    meeting = Meeting(office_id=getattr(office, "id", None), held_at=held_at, summary=summary.strip(),
+                      outcome=(outcome or "").strip() or None, location=(location or "").strip() or None,
+                      confidential_notes=(confidential_notes or "").strip() or None,
+                      created_by_id=getattr(actor, "id", None))
+    meeting.outreach_records = list(records)
+    meeting.contacts = list(contacts)
+    meeting.staff = list(staff)
+    db.session.add(meeting)
+    db.session.flush()
+    audit.record("meeting.create", actor=actor, entity=meeting,
+                 after={"outreach_ids": [r.id for r in records], "held_at": held_at.isoformat(),
+                        "office_id": meeting.office_id, "contact_ids": [c.id for c in contacts]})
+    for record in records:
+        advance_stage(record, "meeting_held", actor=actor, reason="meeting logged")
+    primary = records[0]
+    for stated in positions:
+        record_position(primary, stated.demand, stated.stance, held_at.date(), actor=actor,
+                        evidence=stated.evidence or summary, meeting=meeting)
+    if next_step is not None:
+        add_follow_up(primary, owner=next_step.owner, due_on=next_step.due_on, note=next_step.note, actor=actor,
+                      meeting=meeting)
+    return meeting
+
+
+@dataclass
+class TimelineEntry:
+    kind: str  # meeting, letter, follow_up, position
+    when: dt.date
+    item: object
+
+
+def timeline(record: OutreachRecord) -> list[TimelineEntry]:
+    """Meetings, letters, follow-ups and position changes of one record, newest first (four queries)."""
+    entries: list[TimelineEntry] = []
+    meetings = db.session.scalars(
+        sa.select(Meeting).join(Meeting.outreach_records).where(OutreachRecord.id == record.id)
+        .options(selectinload(Meeting.office), selectinload(Meeting.contacts), selectinload(Meeting.outreach_records)))
+    entries += [TimelineEntry("meeting", m.held_at.date(), m) for m in meetings]
+    letters = db.session.scalars(sa.select(Letter).where(Letter.outreach_id == record.id)
+                                 .options(selectinload(Letter.recipient_contact)))
+    entries += [TimelineEntry("letter", l.received_on or l.sent_on or l.created_at.date(), l) for l in letters]
+    follow_ups = db.session.scalars(sa.select(FollowUp).where(FollowUp.outreach_id == record.id)
+                                    .options(selectinload(FollowUp.owner)))
+    entries += [TimelineEntry("follow_up", f.due_on, f) for f in follow_ups]
+    positions = db.session.scalars(sa.select(Position).where(Position.outreach_id == record.id)
+                                   .options(selectinload(Position.demand), selectinload(Position.recorded_by)))
+    entries += [TimelineEntry("position", p.stated_on, p) for p in positions]
+    order = {"position": 0, "follow_up": 1, "letter": 2, "meeting": 3}
+    entries.sort(key=lambda e: (e.when, order[e.kind], getattr(e.item, "id", 0)), reverse=True)
+    return entries
+
+
+def filter_by_outreach(statement, user, *, campaign_slug=None, stage=None, assignee_id=None):
+    """Narrow a select of countries to those with an outreach record (that `user` may see) matching a
+    campaign, stage and assignee. No filter given: the select is unchanged."""
+    from crm.campaigns.models import Campaign
+    from crm.countries.models import Country
+    from crm.permissions import outreach_visibility
+
+    if not (campaign_slug or stage or assignee_id):
+        return statement
+    records = sa.select(OutreachRecord.country_id)
+    if campaign_slug:
+        records = records.join(Campaign, Campaign.id == OutreachRecord.campaign_id).where(Campaign.slug == campaign_slug)
+    if stage in STAGE_RANK:
+        records = records.where(OutreachRecord.stage == stage)
+    if assignee_id:
+        try:
+            records = records.where(OutreachRecord.assignee_id == int(assignee_id))
+        except (TypeError, ValueError):
+            return statement.where(sa.false())
+    return statement.where(Country.id.in_(outreach_visibility(user, records)))
+
+
+def outreach_stages(countries, user, *, campaign_slug=None) -> dict[int, list[OutreachRecord]]:
+    """The outreach records (visible to `user`) of the listed countries, by country id, in one query."""
+    from crm.campaigns.models import Campaign
+    from crm.permissions import outreach_visibility
+
+    ids = [country.id for country in countries]
+    if not ids:
+        return {}
+    statement = sa.select(OutreachRecord).where(OutreachRecord.country_id.in_(ids)).options(
+        selectinload(OutreachRecord.campaign))
+    if campaign_slug:
+        statement = statement.join(Campaign, Campaign.id == OutreachRecord.campaign_id).where(Campaign.slug == campaign_slug)
+    result: dict[int, list[OutreachRecord]] = {}
+    for record in db.session.scalars(outreach_visibility(user, statement)):
+        result.setdefault(record.country_id, []).append(record)
+    return result
+
+
+def government_offices(country):
+    """The offices that represent this government, with their active contacts."""
+    from crm.contacts.models import Contact, Office
+
+    return db.session.scalars(
+        sa.select(Office).where(Office.country_id == country.id).order_by(Office.active.desc(), Office.kind, Office.city)
+        .options(selectinload(Office.host_country), selectinload(Office.contacts))).all()
+
+
+@dataclass
+class OutreachCard:
+    record: OutreachRecord
+    demands: list
+    positions: dict
+    timeline: list[TimelineEntry]
+    may_edit: bool
+
+
+def outreach_cards(country, user) -> list[OutreachCard]:
+    """Per campaign, this government's outreach: current positions and the timeline."""
+    from crm.campaigns.models import Demand
+    from crm.permissions import can_edit_outreach, outreach_visibility
+
+    records = db.session.scalars(outreach_visibility(user, sa.select(OutreachRecord)).where(
+        OutreachRecord.country_id == country.id).options(
+        selectinload(OutreachRecord.campaign), selectinload(OutreachRecord.assignee))).all()
+    positions = current_positions(records)
+    demands: dict[int, list] = {}
+    for demand in db.session.scalars(sa.select(Demand).where(
+            Demand.campaign_id.in_([r.campaign_id for r in records])).order_by(Demand.ordinal)):
+        demands.setdefault(demand.campaign_id, []).append(demand)
+    return [OutreachCard(record, demands.get(record.campaign_id, []), positions, timeline(record),
+                         can_edit_outreach(user, record)) for record in records]

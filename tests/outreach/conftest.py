@@ -1,0 +1,87 @@
+"""Records for outreach tests: a campaign with demands, outreach records, offices and contacts."""
+import pytest
+
+from crm.campaigns.models import Campaign, Demand
+from crm.contacts.models import Contact, Office
+from crm.countries.services import country_by_code
+from crm.extensions import db
+from crm.outreach.models import OutreachRecord
+
+
+@pytest.fixture
+def campaign(app):
+    campaign = Campaign(slug="test-campaign", name="Test campaign")
+    db.session.add(campaign)
+    for ordinal, (code, title) in enumerate([("repudiate", "Repudiate the election"),
+                                             ("refugees", "Refugee solidarity"),
+                                             ("icc", "ICC referral")], start=1):
+        db.session.add(Demand(campaign=campaign, ordinal=ordinal, code=code, title=title))
+    db.session.flush()
+    return campaign
+
+
+@pytest.fixture
+def make_record(campaign):
+    def factory(alpha3="FRA", assignee=None, stage="not_started", campaign_=None):
+        record = OutreachRecord(campaign=campaign_ or campaign, country_id=country_by_code(alpha3).id,
+                                assignee_id=getattr(assignee, "id", None), stage=stage)
+        db.session.add(record)
+        db.session.flush()
+        return record
+
+    return factory
+
+
+@pytest.fixture
+def make_office():
+    def factory(alpha3="FRA", host="ESP", city="Madrid", kind="embassy", name=None):
+        office = Office(country_id=country_by_code(alpha3).id, host_country_id=country_by_code(host).id, city=city,
+                        kind=kind, name=name or f"Embassy of {alpha3} in {city}")
+        db.session.add(office)
+        db.session.flush()
+        return office
+
+    return factory
+
+
+@pytest.fixture
+def make_contact():
+    def factory(office, name="Jean Exemple", title="Ambassador"):
+        contact = Contact(office=office, name=name, title=title)
+        db.session.add(contact)
+        db.session.flush()
+        return contact
+
+    return factory
+
+
+class QueryCounter:
+    """Counts the SQL statements sent while active."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.count = 0
+
+    def _count(self, *args, **kwargs):
+        self.count += 1
+
+    def __enter__(self):
+        import sqlalchemy as sa
+
+        sa.event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc):
+        import sqlalchemy as sa
+
+        sa.event.remove(self.engine, "before_cursor_execute", self._count)
+
+
+@pytest.fixture
+def count_queries():
+    def run(callable_):
+        with QueryCounter(db.engine) as counter:
+            result = callable_()
+        return counter.count, result
+
+    return run

@@ -1,0 +1,224 @@
+"""Outreach pages through HTTP: record page, positions, meetings, follow-ups, campaign, lists."""
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from crm.accounts.models import User
+from crm.campaigns.models import Demand
+from crm.extensions import db
+from crm.outreach import services as outreach
+from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position
+
+TODAY = dt.date.today()
+
+
+def test_record_page_shows_positions_and_timeline(client, signed_in, campaign, make_record):
+    user = signed_in("coordinator")
+    record = make_record("CAN")
+    outreach.record_position(record, campaign.demands[2], "acted", dt.date(2018, 9, 26), actor=user,
+                             evidence="Referred the situation to the ICC")
+    db.session.commit()
+    page = client.get(f"/outreach/{record.id}").get_data(as_text=True)
+    assert "Canada" in page and "Acted" in page and "Referred the situation to the ICC" in page
+    assert "Log a meeting" in page
+    assert client.get("/outreach/999999").status_code == 404
+
+
+def test_volunteers_see_only_their_own_records(client, signed_in, make_user, make_record):
+    me = signed_in("volunteer")
+    mine, theirs = make_record("FRA", assignee=me), make_record("DEU", assignee=make_user("volunteer"))
+    db.session.commit()
+    assert client.get(f"/outreach/{mine.id}").status_code == 200
+    for url in (f"/outreach/{theirs.id}", f"/outreach/{theirs.id}/meetings/new", f"/outreach/{theirs.id}/positions/new",
+                f"/outreach/{theirs.id}/follow-ups/new"):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/outreach/{theirs.id}/stage", data={"stage": "closed"}).status_code == 404
+    page = client.get("/campaigns/test-campaign").get_data(as_text=True)
+    assert "France" in page and "Germany" not in page
+
+
+def test_record_a_position(client, signed_in, campaign, make_record):
+    signed_in("coordinator")
+    record = make_record()
+    db.session.commit()
+    response = client.post(f"/outreach/{record.id}/positions/new", data={
+        "demand": campaign.demands[0].id, "stance": "supportive", "stated_on": "2018-05-21",
+        "evidence": "Signed the Lima Group statement", "evidence_url": "https://example.org/lima"})
+    assert response.status_code == 302
+    position = db.session.scalars(sa.select(Position)).one()
+    assert (position.stance, position.stated_on) == ("supportive", dt.date(2018, 5, 21))
+    assert db.session.get(OutreachRecord, record.id).stage == "responded"
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"stated_on": "2999-01-01"}, "in the future"),
+    ({"stated_on": "21/05/2018"}, "Not a valid date"),
+    ({"stance": "delighted"}, "Not a valid choice"),
+    ({"demand": "999999"}, "Not a valid choice"),
+    ({"evidence_url": "javascript:alert(1)"}, "Invalid URL"),
+    ({"evidence": "x" * 5001}, "5000"),
+])
+def test_bad_position_input_is_refused_beside_the_field(client, signed_in, campaign, make_record, change, message):
+    signed_in("coordinator")
+    record = make_record()
+    db.session.commit()
+    data = {"demand": campaign.demands[0].id, "stance": "supportive", "stated_on": "2018-05-21", **change}
+    response = client.post(f"/outreach/{record.id}/positions/new", data=data)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Position)) == 0
+
+
+def _meeting_data(campaign, **extra):
+    data = {"held_at": (dt.datetime.now() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+            "summary": "Met the ambassador", "outcome": "Will consult the capital",
+            f"stance_{campaign.demands[1].id}": "supportive"}
+    data.update(extra)
+    return data
+
+
+def test_log_a_meeting_with_positions_and_a_follow_up_in_one_submit(client, signed_in, campaign, make_record,
+                                                                    make_office, make_contact):
+    user = signed_in("volunteer")
+    record, joint = make_record("FRA", assignee=user), make_record("SWE", assignee=user)
+    office = make_office("FRA")
+    contact = make_contact(office)
+    db.session.commit()
+    form = client.get(f"/outreach/{record.id}/meetings/new").get_data(as_text=True)
+    assert "Jean Exemple" in form and "Sweden" in form
+    response = client.post(f"/outreach/{record.id}/meetings/new", data=_meeting_data(
+        campaign, office=office.id, contacts=[contact.id], staff=[user.id], joint_with=[joint.id],
+        next_note="Send the signatures", next_due=(TODAY + dt.timedelta(days=7)).isoformat(), next_owner=user.id))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    meeting = db.session.scalars(sa.select(Meeting)).one()
+    assert {r.country.alpha3 for r in meeting.outreach_records} == {"FRA", "SWE"}
+    assert [c.name for c in meeting.contacts] == ["Jean Exemple"]
+    assert db.session.scalars(sa.select(Position.stance)).all() == ["supportive"]
+    follow_up = db.session.scalars(sa.select(FollowUp)).one()
+    assert follow_up.note == "Send the signatures" and follow_up.owner_id == user.id
+    assert db.session.get(OutreachRecord, joint.id).stage == "meeting_held"
+    assert "Met the ambassador" in client.get(f"/outreach/{joint.id}").get_data(as_text=True)
+    assert "Met the ambassador" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"summary": ""}, "This field is required"),
+    ({"held_at": "yesterday"}, "Not a valid datetime value"),
+    ({"held_at": "2999-01-01T10:00"}, "once it has been held"),
+    ({"next_note": "Call again"}, "Give the next step a due date"),
+    ({"next_note": "Call again", "next_due": "2030-01-01", "next_owner": "0"}, "Choose who owns the next step"),
+    ({"contacts": ["999999"]}, "not a valid choice"),
+    ({"joint_with": ["999999"]}, "not a valid choice"),
+    ({"summary": "x" * 10001}, "10000"),
+])
+def test_bad_meeting_input_saves_nothing(client, signed_in, campaign, make_record, change, message):
+    user = signed_in("volunteer")
+    record = make_record(assignee=user)
+    db.session.commit()
+    response = client.post(f"/outreach/{record.id}/meetings/new", data=_meeting_data(campaign, **change))
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Meeting)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Position)) == 0
+
+
+def test_follow_ups_mine_everyone_overdue_complete_and_snooze(client, signed_in, make_user, make_record):
+    me = signed_in("coordinator")
+    other = make_user("volunteer", name="Other Person")
+    record = make_record("PER", assignee=me)
+    overdue = outreach.add_follow_up(record, owner=me, due_on=TODAY - dt.timedelta(days=3), note="Overdue call",
+                                     actor=me)
+    outreach.add_follow_up(record, owner=other, due_on=TODAY + dt.timedelta(days=3), note="Their task", actor=me)
+    db.session.commit()
+    mine = client.get("/follow-ups").get_data(as_text=True)
+    assert "Overdue call" in mine and "Their task" not in mine and 'class="overdue"' in mine
+    assert "Their task" in client.get("/follow-ups?scope=all").get_data(as_text=True)
+    response = client.post(f"/follow-ups/{overdue.id}/snooze", data={"until": (TODAY - dt.timedelta(days=1)).isoformat()})
+    assert response.status_code == 302
+    assert db.session.get(FollowUp, overdue.id).status == "open"
+    client.post(f"/follow-ups/{overdue.id}/snooze", data={"until": (TODAY + dt.timedelta(days=2)).isoformat()})
+    assert db.session.get(FollowUp, overdue.id).status == "snoozed"
+    client.post(f"/follow-ups/{overdue.id}/complete", data={"next": "/follow-ups"})
+    assert db.session.get(FollowUp, overdue.id).status == "done"
+    assert "Overdue call" in client.get("/follow-ups?status=done").get_data(as_text=True)
+    assert client.post("/follow-ups/999999/complete").status_code == 404
+
+
+def test_add_follow_up_form_validates(client, signed_in, make_record):
+    user = signed_in("volunteer")
+    record = make_record(assignee=user)
+    db.session.commit()
+    bad = client.post(f"/outreach/{record.id}/follow-ups/new", data={"note": "", "due_on": "nope", "owner": user.id})
+    assert bad.status_code == 400 and "This field is required" in bad.get_data(as_text=True)
+    good = client.post(f"/outreach/{record.id}/follow-ups/new",
+                       data={"note": "Ask for a meeting", "due_on": "2030-01-02", "owner": user.id})
+    assert good.status_code == 302
+    assert db.session.get(OutreachRecord, record.id).next_follow_up_on == dt.date(2030, 1, 2)
+
+
+def test_stale_stage_change_is_refused_with_a_message(client, signed_in, make_record):
+    signed_in("coordinator")
+    record = make_record()
+    db.session.commit()
+    seen = record.version
+    assert client.post(f"/outreach/{record.id}/stage", data={"stage": "contacted", "version": seen}).status_code == 302
+    client.post(f"/outreach/{record.id}/stage", data={"stage": "closed", "version": seen})
+    page = client.get(f"/outreach/{record.id}").get_data(as_text=True)
+    assert "someone else saved this record" in page
+    assert db.session.get(OutreachRecord, record.id).stage == "contacted"
+
+
+def test_country_list_filters_by_campaign_stage_and_assignee(client, signed_in, make_user, make_record):
+    signed_in("manager")
+    volunteer = make_user("volunteer")
+    make_record("FRA", stage="contacted", assignee=volunteer)
+    make_record("CAN", stage="committed")
+    db.session.commit()
+    page = client.get("/countries/?campaign=test-campaign").get_data(as_text=True)
+    assert "2 countries" in page
+    page = client.get("/countries/?campaign=test-campaign&stage=committed").get_data(as_text=True)
+    assert "Canada" in page and "France" not in page
+    page = client.get(f"/countries/?assignee={volunteer.id}").get_data(as_text=True)
+    assert "France" in page and "Canada" not in page and "1 country" in page
+    assert "0 countries" in client.get("/countries/?assignee=abc").get_data(as_text=True)
+
+
+def test_country_page_has_outreach_card_and_offices(client, signed_in, campaign, make_record, make_office,
+                                                   make_contact):
+    user = signed_in("coordinator")
+    record = make_record("ARG")
+    make_contact(make_office("ARG", host="ARG", city="Buenos Aires", kind="ministry", name="Cancillería"),
+                 name="Sra. Ficticia")
+    outreach.add_follow_up(record, owner=user, due_on=TODAY, note="Call the desk officer", actor=user)
+    db.session.commit()
+    page = client.get("/countries/ARG").get_data(as_text=True)
+    assert "Test campaign" in page and "Call the desk officer" in page
+    assert "Cancillería" in page and "Sra. Ficticia" in page
+
+
+def _records(make_record, n):
+    codes = db.session.scalars(sa.select(sa.text("alpha3 FROM country ORDER BY alpha3")).limit(n)).all()
+    return [make_record(code) for code in codes]
+
+
+@pytest.mark.parametrize("url", ["/campaigns/test-campaign", "/follow-ups?scope=all", "/countries/?campaign=test-campaign"])
+def test_list_query_count_does_not_grow_with_rows(app, client, signed_in, campaign, make_record, count_queries, url):
+    user_id, demand_id = signed_in("manager").id, campaign.demands[0].id
+    app.config["ITEMS_PER_PAGE"] = 500
+    counts = []
+    for n in (10, 200):
+        db.session.execute(sa.delete(FollowUp))
+        db.session.execute(sa.delete(Position))
+        db.session.execute(sa.delete(OutreachRecord))
+        db.session.expunge_all()
+        user, demand = db.session.get(User, user_id), db.session.get(Demand, demand_id)
+        for record in _records(lambda code: make_record(code, campaign_=demand.campaign), n):
+            outreach.record_position(record, demand, "supportive", TODAY, actor=user)
+            outreach.add_follow_up(record, owner=user, due_on=TODAY, note="next", actor=user)
+        db.session.commit()
+        queries, response = count_queries(lambda: client.get(url))
+        assert response.status_code == 200
+        counts.append(queries)
+    app.config["ITEMS_PER_PAGE"] = 50
+    assert counts[0] == counts[1], counts
