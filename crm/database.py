@@ -57,6 +57,18 @@ def enum_check(column: str, values: Iterable[str], name: str | None = None) -> s
     return sa.CheckConstraint(f"{column} IN ({quoted})", name=name or f"{column}_valid")
 
 
+def only_chars(column: str, allowed: str) -> str:
+    """SQL that is true when `column` holds only `allowed` characters (portable: SQLite and PostgreSQL)."""
+    return f"ltrim({column}, '{allowed}') = ''"
+
+
+DIGITS = "0123456789"
+UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+HEX = "0123456789abcdef"
+SLUG = "abcdefghijklmnopqrstuvwxyz0123456789-"
+EMAIL_SHAPE = "LIKE '%_@_%'"
+
+
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     """WAL, a busy timeout and foreign keys on every connection; every transaction takes the write lock
     up front (BEGIN IMMEDIATE), so a write after a read waits for the busy timeout instead of failing

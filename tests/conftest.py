@@ -40,9 +40,11 @@ def postgres_reachable() -> str | None:
 
 def require_database(name: str) -> None:
     if name != "postgresql":
+        _covered.add(name)
         return
     problem = postgres_reachable()
     if problem is None:
+        _covered.add(name)
         return
     message = f"PostgreSQL at {postgres_url()} is not reachable: {problem}"
     if os.environ.get("CI", "").lower() == "true":
@@ -84,7 +86,6 @@ def scratch_postgres_database(prefix: str = "alcance_test"):
 def database(request, tmp_path_factory):
     """The database under test: each test that needs one runs on SQLite and on PostgreSQL."""
     require_database(request.param)
-    _covered.add(request.param)
     if request.param == "sqlite":
         yield request.param, "sqlite:///" + str(tmp_path_factory.mktemp("sqlite") / "alcance-test.db")
         return

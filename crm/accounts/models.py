@@ -10,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm.database import UTCDateTime, enum_check, utcnow
+from crm.database import EMAIL_SHAPE, UTCDateTime, enum_check, utcnow
 from crm.extensions import db
 
 ROLES = ("admin", "manager", "coordinator", "volunteer")
@@ -30,6 +30,7 @@ class User(UserMixin, db.Model):
         enum_check("role", ROLES),
         enum_check("language", LANGUAGES),
         sa.CheckConstraint("email = lower(email)", name="email_lowercase"),
+        sa.CheckConstraint(f"email {EMAIL_SHAPE}", name="email_shape"),
         sa.CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
     )
 

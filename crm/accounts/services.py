@@ -94,7 +94,7 @@ def ensure_first_admin(email: str | None, password: str | None) -> tuple[User | 
     generated = None
     if not password:
         generated = password = secrets.token_urlsafe(15)
-    user = create_user(email or "admin@alcance.local", "Administrator", "admin", password, actor="setup")
+    user = create_user(email or "admin@example.org", "Administrator", "admin", password, actor="setup")
     return user, generated
 
 

@@ -15,7 +15,7 @@ class AuditEvent(db.Model):
     __tablename__ = "audit_event"
     __table_args__ = (
         sa.Index("ix_audit_event_entity", "entity_type", "entity_id"),
-        sa.CheckConstraint("length(action) > 0", name="action_not_blank"),
+        sa.CheckConstraint("length(trim(action)) > 0", name="action_not_blank"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,7 +6,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.database import UTCDateTime, utcnow
+from crm.database import SLUG, UTCDateTime, only_chars, utcnow
 from crm.extensions import db
 
 
@@ -14,7 +14,7 @@ class Campaign(db.Model):
     __tablename__ = "campaign"
     __table_args__ = (
         sa.CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
-        sa.CheckConstraint("slug <> '' AND slug = lower(slug)", name="slug_format"),
+        sa.CheckConstraint(f"slug <> '' AND {only_chars('slug', SLUG)}", name="slug_format"),
         sa.CheckConstraint("reply_days > 0", name="reply_days_positive"),
         sa.CheckConstraint("ends_on IS NULL OR starts_on IS NULL OR ends_on >= starts_on", name="dates_ordered"),
     )
@@ -50,6 +50,7 @@ class Demand(db.Model):
         sa.UniqueConstraint("campaign_id", "id"),
         sa.CheckConstraint("ordinal > 0", name="ordinal_positive"),
         sa.CheckConstraint("length(trim(title)) > 0", name="title_not_blank"),
+        sa.CheckConstraint("length(trim(code)) > 0", name="code_not_blank"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,6 +78,7 @@ class DemandTranslation(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("demand_id", "language"),
         sa.CheckConstraint("length(language) BETWEEN 2 AND 8", name="language_format"),
+        sa.CheckConstraint("length(trim(title)) > 0", name="title_not_blank"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

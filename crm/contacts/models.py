@@ -6,7 +6,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.database import UTCDateTime, enum_check, utcnow
+from crm.database import EMAIL_SHAPE, UTCDateTime, enum_check, utcnow
 from crm.extensions import db
 
 OFFICE_KINDS = ("embassy", "consulate", "ministry", "permanent_mission", "parliament", "other")
@@ -56,6 +56,7 @@ class Contact(db.Model):
     __table_args__ = (
         sa.CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
         sa.CheckConstraint("email IS NULL OR email = lower(email)", name="email_lowercase"),
+        sa.CheckConstraint(f"email IS NULL OR email {EMAIL_SHAPE}", name="email_shape"),
         sa.CheckConstraint("merged_into_id IS NULL OR merged_into_id <> id", name="not_merged_into_self"),
         sa.Index("ix_contact_email", "email"),
         sa.Index("ix_contact_office_name", "office_id", "name"),

@@ -6,7 +6,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.database import UTCDateTime, enum_check, utcnow
+from crm.database import DIGITS, UPPER, UTCDateTime, enum_check, only_chars, utcnow
 from crm.extensions import db
 
 RS_STATUSES = ("state_party", "signatory", "withdrawn", "non_party")
@@ -30,7 +30,7 @@ class Region(db.Model):
     __tablename__ = "region"
     __table_args__ = (
         enum_check("level", REGION_LEVELS),
-        sa.CheckConstraint("length(code) = 3", name="code_three_digits"),
+        sa.CheckConstraint(f"length(code) = 3 AND {only_chars('code', DIGITS)}", name="code_three_digits"),
     )
 
     code: Mapped[str] = mapped_column(sa.String(3), primary_key=True)
@@ -44,9 +44,10 @@ class Country(db.Model):
     __tablename__ = "country"
     __table_args__ = (
         enum_check("rs_status", RS_STATUSES),
-        sa.CheckConstraint("length(alpha2) = 2 AND alpha2 = upper(alpha2)", name="alpha2_format"),
-        sa.CheckConstraint("length(alpha3) = 3 AND alpha3 = upper(alpha3)", name="alpha3_format"),
-        sa.CheckConstraint("numeric_code IS NULL OR length(numeric_code) = 3", name="numeric_format"),
+        sa.CheckConstraint(f"length(alpha2) = 2 AND {only_chars('alpha2', UPPER)}", name="alpha2_format"),
+        sa.CheckConstraint(f"length(alpha3) = 3 AND {only_chars('alpha3', UPPER)}", name="alpha3_format"),
+        sa.CheckConstraint(f"numeric_code IS NULL OR (length(numeric_code) = 3 AND {only_chars('numeric_code', DIGITS)})",
+                           name="numeric_format"),
         sa.CheckConstraint(
             "rs_entry_into_force_date IS NULL OR rs_ratification_date IS NULL "
             "OR rs_entry_into_force_date >= rs_ratification_date",

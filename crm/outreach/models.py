@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.database import UTCDateTime, enum_check, utcnow
+from crm.database import HEX, UTCDateTime, enum_check, only_chars, utcnow
 from crm.extensions import db
 
 STAGES = (
@@ -178,6 +178,8 @@ class Letter(db.Model):
         sa.CheckConstraint("signatures_total IS NULL OR signatures_total >= 0", name="total_not_negative"),
         sa.CheckConstraint("signatures_resident IS NULL OR signatures_resident >= 0",
                            name="resident_not_negative"),
+        sa.CheckConstraint("signatures_resident IS NULL OR signatures_total IS NULL "
+                           "OR signatures_resident <= signatures_total", name="resident_within_total"),
         sa.CheckConstraint("length(trim(subject)) > 0", name="subject_not_blank"),
     )
 
@@ -221,7 +223,7 @@ class LetterAttachment(db.Model):
     __tablename__ = "letter_attachment"
     __table_args__ = (
         sa.CheckConstraint("size_bytes >= 0", name="size_not_negative"),
-        sa.CheckConstraint("length(sha256) = 64", name="sha256_format"),
+        sa.CheckConstraint(f"length(sha256) = 64 AND {only_chars('sha256', HEX)}", name="sha256_format"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

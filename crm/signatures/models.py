@@ -6,7 +6,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.database import UTCDateTime, enum_check, utcnow
+from crm.database import HEX, SLUG, UTCDateTime, enum_check, only_chars, utcnow
 from crm.extensions import db
 
 PLATFORMS = ("action_network", "change_org", "openpetition", "generic", "other")
@@ -16,8 +16,10 @@ class Petition(db.Model):
     __tablename__ = "petition"
     __table_args__ = (
         enum_check("platform", PLATFORMS),
-        sa.CheckConstraint("slug <> '' AND slug = lower(slug)", name="slug_format"),
+        sa.CheckConstraint(f"slug <> '' AND {only_chars('slug', SLUG)}", name="slug_format"),
         sa.CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
+        # Lets signatures prove, in the database, that their petition belongs to their campaign.
+        sa.UniqueConstraint("campaign_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,6 +46,7 @@ class SignatureImport(db.Model):
             "rows_read >= 0 AND rows_new >= 0 AND rows_duplicate >= 0 AND rows_invalid >= 0",
             name="counts_not_negative",
         ),
+        sa.CheckConstraint("rows_new + rows_duplicate + rows_invalid <= rows_read", name="counts_add_up"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,13 +69,15 @@ class Signature(db.Model):
     __tablename__ = "signature"
     __table_args__ = (
         sa.UniqueConstraint("campaign_id", "email_hash"),
-        sa.CheckConstraint("length(email_hash) = 64", name="email_hash_format"),
+        sa.CheckConstraint(f"length(email_hash) = 64 AND {only_chars('email_hash', HEX)}", name="email_hash_format"),
+        sa.ForeignKeyConstraint(["campaign_id", "petition_id"], ["petition.campaign_id", "petition.id"],
+                                ondelete="CASCADE"),
         sa.Index("ix_signature_campaign_country", "campaign_id", "country_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"))
-    petition_id: Mapped[int] = mapped_column(sa.ForeignKey("petition.id", ondelete="CASCADE"), index=True)
+    petition_id: Mapped[int] = mapped_column(index=True)
     import_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signature_import.id", ondelete="SET NULL"))
     email_hash: Mapped[str] = mapped_column(sa.String(64))
     # Country of residence; None where the file did not say.

@@ -2,7 +2,7 @@
 
 Revision ID: 97bc5965acab
 Revises: 
-Create Date: 2026-11-23 04:56:10.858167
+Create Date: 2026-11-23 05:08:50.674757
 
 """
 from alembic import op
@@ -28,7 +28,7 @@ def upgrade():
     sa.Column('reply_days', sa.Integer(), nullable=False),
     sa.Column('is_demo', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("slug <> '' AND slug = lower(slug)", name=op.f('ck_campaign_slug_format')),
+    sa.CheckConstraint("slug <> '' AND ltrim(slug, 'abcdefghijklmnopqrstuvwxyz0123456789-') = ''", name=op.f('ck_campaign_slug_format')),
     sa.CheckConstraint('ends_on IS NULL OR starts_on IS NULL OR ends_on >= starts_on', name=op.f('ck_campaign_dates_ordered')),
     sa.CheckConstraint('length(trim(name)) > 0', name=op.f('ck_campaign_name_not_blank')),
     sa.CheckConstraint('reply_days > 0', name=op.f('ck_campaign_reply_days_positive')),
@@ -41,8 +41,8 @@ def upgrade():
     sa.Column('name_es', sa.String(length=120), nullable=False),
     sa.Column('level', sa.String(length=24), nullable=False),
     sa.Column('parent_code', sa.String(length=3), nullable=True),
+    sa.CheckConstraint("length(code) = 3 AND ltrim(code, '0123456789') = ''", name=op.f('ck_region_code_three_digits')),
     sa.CheckConstraint("level IN ('region', 'sub_region', 'intermediate_region')", name=op.f('ck_region_level_valid')),
-    sa.CheckConstraint('length(code) = 3', name=op.f('ck_region_code_three_digits')),
     sa.ForeignKeyConstraint(['parent_code'], ['region.code'], name=op.f('fk_region_parent_code_region')),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_region'))
     )
@@ -58,6 +58,7 @@ def upgrade():
     sa.Column('session_token', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("email LIKE '%_@_%'", name=op.f('ck_user_email_shape')),
     sa.CheckConstraint("language IN ('en', 'es')", name=op.f('ck_user_language_valid')),
     sa.CheckConstraint("role IN ('admin', 'manager', 'coordinator', 'volunteer')", name=op.f('ck_user_role_valid')),
     sa.CheckConstraint('email = lower(email)', name=op.f('ck_user_email_lowercase')),
@@ -77,7 +78,7 @@ def upgrade():
     sa.Column('before', sa.JSON(), nullable=True),
     sa.Column('after', sa.JSON(), nullable=True),
     sa.Column('ip_address', sa.String(length=64), nullable=True),
-    sa.CheckConstraint('length(action) > 0', name=op.f('ck_audit_event_action_not_blank')),
+    sa.CheckConstraint('length(trim(action)) > 0', name=op.f('ck_audit_event_action_not_blank')),
     sa.ForeignKeyConstraint(['actor_id'], ['user.id'], name=op.f('fk_audit_event_actor_id_user'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_event'))
     )
@@ -108,10 +109,10 @@ def upgrade():
     sa.Column('rs_verified', sa.Boolean(), nullable=False),
     sa.Column('rs_source', sa.Text(), nullable=True),
     sa.Column('rs_note', sa.Text(), nullable=True),
+    sa.CheckConstraint("length(alpha2) = 2 AND ltrim(alpha2, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') = ''", name=op.f('ck_country_alpha2_format')),
+    sa.CheckConstraint("length(alpha3) = 3 AND ltrim(alpha3, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') = ''", name=op.f('ck_country_alpha3_format')),
+    sa.CheckConstraint("numeric_code IS NULL OR (length(numeric_code) = 3 AND ltrim(numeric_code, '0123456789') = '')", name=op.f('ck_country_numeric_format')),
     sa.CheckConstraint("rs_status IN ('state_party', 'signatory', 'withdrawn', 'non_party')", name=op.f('ck_country_rs_status_valid')),
-    sa.CheckConstraint('length(alpha2) = 2 AND alpha2 = upper(alpha2)', name=op.f('ck_country_alpha2_format')),
-    sa.CheckConstraint('length(alpha3) = 3 AND alpha3 = upper(alpha3)', name=op.f('ck_country_alpha3_format')),
-    sa.CheckConstraint('numeric_code IS NULL OR length(numeric_code) = 3', name=op.f('ck_country_numeric_format')),
     sa.CheckConstraint('rs_entry_into_force_date IS NULL OR rs_ratification_date IS NULL OR rs_entry_into_force_date >= rs_ratification_date', name=op.f('ck_country_entry_into_force_after_ratification')),
     sa.CheckConstraint('rs_withdrawal_effective_date IS NULL OR rs_withdrawal_notified_date IS NULL OR rs_withdrawal_effective_date >= rs_withdrawal_notified_date', name=op.f('ck_country_withdrawal_effective_after_notified')),
     sa.ForeignKeyConstraint(['intermediate_region_code'], ['region.code'], name=op.f('fk_country_intermediate_region_code_region')),
@@ -136,6 +137,7 @@ def upgrade():
     sa.Column('code', sa.String(length=40), nullable=False),
     sa.Column('title', sa.String(length=300), nullable=False),
     sa.Column('description', sa.Text(), nullable=True),
+    sa.CheckConstraint('length(trim(code)) > 0', name=op.f('ck_demand_code_not_blank')),
     sa.CheckConstraint('length(trim(title)) > 0', name=op.f('ck_demand_title_not_blank')),
     sa.CheckConstraint('ordinal > 0', name=op.f('ck_demand_ordinal_positive')),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], name=op.f('fk_demand_campaign_id_campaign'), ondelete='CASCADE'),
@@ -155,10 +157,11 @@ def upgrade():
     sa.Column('webhook_secret_hash', sa.String(length=128), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("platform IN ('action_network', 'change_org', 'openpetition', 'generic', 'other')", name=op.f('ck_petition_platform_valid')),
-    sa.CheckConstraint("slug <> '' AND slug = lower(slug)", name=op.f('ck_petition_slug_format')),
+    sa.CheckConstraint("slug <> '' AND ltrim(slug, 'abcdefghijklmnopqrstuvwxyz0123456789-') = ''", name=op.f('ck_petition_slug_format')),
     sa.CheckConstraint('length(trim(name)) > 0', name=op.f('ck_petition_name_not_blank')),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], name=op.f('fk_petition_campaign_id_campaign'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_petition')),
+    sa.UniqueConstraint('campaign_id', 'id', name=op.f('uq_petition_campaign_id_id')),
     sa.UniqueConstraint('slug', name=op.f('uq_petition_slug'))
     )
     with op.batch_alter_table('petition', schema=None) as batch_op:
@@ -192,6 +195,7 @@ def upgrade():
     sa.Column('title', sa.String(length=300), nullable=False),
     sa.Column('description', sa.Text(), nullable=True),
     sa.CheckConstraint('length(language) BETWEEN 2 AND 8', name=op.f('ck_demand_translation_language_format')),
+    sa.CheckConstraint('length(trim(title)) > 0', name=op.f('ck_demand_translation_title_not_blank')),
     sa.ForeignKeyConstraint(['demand_id'], ['demand.id'], name=op.f('fk_demand_translation_demand_id_demand'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_demand_translation')),
     sa.UniqueConstraint('demand_id', 'language', name=op.f('uq_demand_translation_demand_id_language'))
@@ -263,6 +267,7 @@ def upgrade():
     sa.Column('report', sa.JSON(), nullable=True),
     sa.Column('imported_by_id', sa.Integer(), nullable=True),
     sa.Column('imported_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('rows_new + rows_duplicate + rows_invalid <= rows_read', name=op.f('ck_signature_import_counts_add_up')),
     sa.CheckConstraint('rows_read >= 0 AND rows_new >= 0 AND rows_duplicate >= 0 AND rows_invalid >= 0', name=op.f('ck_signature_import_counts_not_negative')),
     sa.ForeignKeyConstraint(['imported_by_id'], ['user.id'], name=op.f('fk_signature_import_imported_by_id_user'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['petition_id'], ['petition.id'], name=op.f('fk_signature_import_petition_id_petition'), ondelete='CASCADE'),
@@ -300,6 +305,7 @@ def upgrade():
     sa.Column('merged_into_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.CheckConstraint("email IS NULL OR email LIKE '%_@_%'", name=op.f('ck_contact_email_shape')),
     sa.CheckConstraint('email IS NULL OR email = lower(email)', name=op.f('ck_contact_email_lowercase')),
     sa.CheckConstraint('length(trim(name)) > 0', name=op.f('ck_contact_name_not_blank')),
     sa.CheckConstraint('merged_into_id IS NULL OR merged_into_id <> id', name=op.f('ck_contact_not_merged_into_self')),
@@ -342,11 +348,11 @@ def upgrade():
     sa.Column('first_name', sa.String(length=120), nullable=True),
     sa.Column('last_name', sa.String(length=120), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint('length(email_hash) = 64', name=op.f('ck_signature_email_hash_format')),
+    sa.CheckConstraint("length(email_hash) = 64 AND ltrim(email_hash, '0123456789abcdef') = ''", name=op.f('ck_signature_email_hash_format')),
+    sa.ForeignKeyConstraint(['campaign_id', 'petition_id'], ['petition.campaign_id', 'petition.id'], name=op.f('fk_signature_campaign_id_petition_id_petition'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], name=op.f('fk_signature_campaign_id_campaign'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['country_id'], ['country.id'], name=op.f('fk_signature_country_id_country')),
     sa.ForeignKeyConstraint(['import_id'], ['signature_import.id'], name=op.f('fk_signature_import_id_signature_import'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['petition_id'], ['petition.id'], name=op.f('fk_signature_petition_id_petition'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_signature')),
     sa.UniqueConstraint('campaign_id', 'email_hash', name=op.f('uq_signature_campaign_id_email_hash'))
     )
@@ -384,6 +390,7 @@ def upgrade():
     sa.CheckConstraint('delivered_on IS NULL OR sent_on IS NULL OR delivered_on >= sent_on', name=op.f('ck_letter_delivered_after_sent')),
     sa.CheckConstraint('length(trim(subject)) > 0', name=op.f('ck_letter_subject_not_blank')),
     sa.CheckConstraint('signatures_resident IS NULL OR signatures_resident >= 0', name=op.f('ck_letter_resident_not_negative')),
+    sa.CheckConstraint('signatures_resident IS NULL OR signatures_total IS NULL OR signatures_resident <= signatures_total', name=op.f('ck_letter_resident_within_total')),
     sa.CheckConstraint('signatures_total IS NULL OR signatures_total >= 0', name=op.f('ck_letter_total_not_negative')),
     sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_letter_created_by_id_user'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['in_reply_to_id'], ['letter.id'], name=op.f('fk_letter_in_reply_to_id_letter'), ondelete='SET NULL'),
@@ -483,7 +490,7 @@ def upgrade():
     sa.Column('storage_key', sa.String(length=100), nullable=False),
     sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
     sa.Column('uploaded_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint('length(sha256) = 64', name=op.f('ck_letter_attachment_sha256_format')),
+    sa.CheckConstraint("length(sha256) = 64 AND ltrim(sha256, '0123456789abcdef') = ''", name=op.f('ck_letter_attachment_sha256_format')),
     sa.CheckConstraint('size_bytes >= 0', name=op.f('ck_letter_attachment_size_not_negative')),
     sa.ForeignKeyConstraint(['letter_id'], ['letter.id'], name=op.f('fk_letter_attachment_letter_id_letter'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['uploaded_by_id'], ['user.id'], name=op.f('fk_letter_attachment_uploaded_by_id_user'), ondelete='SET NULL'),

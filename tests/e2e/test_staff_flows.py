@@ -1,0 +1,54 @@
+"""What staff do, in a real browser: sign in, open a country, log a meeting with a follow-up,
+switch the interface to Spanish."""
+import datetime as dt
+import re
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_sign_in_and_open_a_country(page):
+    page.get_by_role("link", name="Countries").click()
+    page.fill("#q", "Argentina")
+    page.get_by_role("button", name="Filter").click()
+    page.get_by_role("link", name="Argentina").click()
+    assert page.locator("h1").inner_text() == "Argentina"
+    assert page.get_by_text("Lima Group statement of 21 May 2018").first.is_visible()
+    facts = page.locator("table.rome-facts")
+    assert "State Party" in facts.inner_text() and "verified" in facts.inner_text()
+
+
+def test_log_a_meeting_with_a_follow_up_on_a_phone(page):
+    page.goto("/campaigns/justice-for-venezuela-2018")
+    page.get_by_role("link", name="Germany").click()
+    page.get_by_role("link", name="Log a meeting").click()
+    page.fill("#summary", "Met the political counsellor; Germany will study the referral.")
+    page.fill("#outcome", "Asked for our dossier.")
+    page.get_by_label("3. ICC referral").select_option("non_committal")
+    page.fill("#next_note", "Send the dossier to the counsellor")
+    due = (dt.date.today() + dt.timedelta(days=5)).isoformat()
+    page.fill("#next_due", due)
+    page.get_by_role("button", name="Save meeting").click()
+    assert page.get_by_text("Meeting logged.").is_visible()
+    assert "Germany will study the referral" in page.locator("main").inner_text()
+    page.get_by_role("link", name="Germany").click()
+    timeline = page.locator("ol.timeline").inner_text()
+    assert "Send the dossier to the counsellor" in timeline
+    assert "Met the political counsellor" in timeline
+    page.goto("/follow-ups")
+    assert "Send the dossier to the counsellor" in page.locator("table").inner_text()
+
+
+def test_switch_to_spanish_and_see_the_same_page_translated(page):
+    page.goto("/countries/DEU")
+    assert page.locator("h1").inner_text() == "Germany"
+    page.get_by_role("button", name="Español").click()
+    page.wait_for_load_state()
+    assert re.search(r"/countries/DEU$", page.url)
+    assert page.locator("h1").inner_text() == "Alemania"
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert "Estado Parte" in page.locator("table.rome-facts").inner_text()
+    assert page.get_by_role("link", name="Países").is_visible()
+    page.get_by_role("button", name="English").click()
+    assert page.locator("h1").inner_text() == "Germany"
