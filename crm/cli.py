@@ -15,7 +15,7 @@ def _print_reference_report(report) -> None:
     click.echo(f"countries added: {report.countries_added}, updated: {report.countries_updated}")
     click.echo(f"Rome Statute facts changed: {len(report.fact_changes)}")
     for key in report.kept_staff_edits:
-        click.echo(f"kept staff edit: {key}")
+        click.echo(f"kept (corrected by staff or refreshed from the depositary): {key}")
     for code in report.unknown_rows:
         click.echo(f"unknown country in rome_statute_status.csv: {code}", err=True)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -188,14 +189,25 @@ def load_countries(seeds_dir: Path, report: ReferenceReport) -> dict[str, Countr
     return existing
 
 
+def _protected_facts() -> set[tuple[int, str]]:
+    """(country, fact) pairs whose latest change came from an admin or the UN depositary page: the
+    shared research table must not undo them."""
+    latest = (sa.select(CountryFactChange.country_id, CountryFactChange.field,
+                        sa.func.max(CountryFactChange.id).label("last_id"))
+              .group_by(CountryFactChange.country_id, CountryFactChange.field).subquery())
+    rows = db.session.execute(
+        sa.select(CountryFactChange.country_id, CountryFactChange.field)
+        .join(latest, CountryFactChange.id == latest.c.last_id)
+        .where(CountryFactChange.origin.in_(("admin", "depositary"))))
+    return {(country_id, field_name) for country_id, field_name in rows}
+
+
 def load_rome_statute(seeds_dir: Path, countries: dict[str, Country], report: ReferenceReport) -> None:
-    """Apply the shared research table. A fact an admin corrected is kept, and reported as kept."""
-    edited = {
-        (country_id, field_name)
-        for country_id, field_name in db.session.execute(
-            sa.select(CountryFactChange.country_id, CountryFactChange.field)
-            .where(CountryFactChange.origin == "admin"))
-    }
+    """Apply the shared research table. A fact last set by an admin or by a refresh from the UN
+    depositary page is kept, and reported as kept when the table says otherwise."""
+    protected = _protected_facts()
+    refreshed = {country_id for country_id, in db.session.execute(
+        sa.select(CountryFactChange.country_id).where(CountryFactChange.origin == "depositary").distinct())}
     for row in _read_csv("rome_statute_status.csv", seeds_dir):
         country = countries.get(row["iso3"])
         if country is None:
@@ -204,7 +216,7 @@ def load_rome_statute(seeds_dir: Path, countries: dict[str, Country], report: Re
         verified = row["verified"].strip().lower() == "yes"
         source = row["source"].strip() or "rome_statute_status.csv (no source given)"
         for field_name in RS_FACT_FIELDS:
-            if (country.id, field_name) in edited:
+            if (country.id, field_name) in protected:
                 if country.rs_fact(field_name) != parse_fact_value(field_name, row[field_name]):
                     report.kept_staff_edits.append(f"{country.alpha3}.{field_name}")
                 continue
@@ -212,8 +224,10 @@ def load_rome_statute(seeds_dir: Path, countries: dict[str, Country], report: Re
                                 origin="seed")
             if change is not None:
                 report.fact_changes.append(change)
-        _set(country, "rs_verified", verified)
-        _set(country, "rs_source", row["source"].strip() or None)
+        if country.id not in refreshed:
+            # The row's own provenance, unless the depositary page has since been read for this state.
+            _set(country, "rs_verified", verified)
+            _set(country, "rs_source", row["source"].strip() or None)
         _set(country, "rs_note", row["note"].strip() or None)
     db.session.flush()
 
@@ -258,17 +272,33 @@ def country_by_code(code: str) -> Country | None:
     return db.session.scalar(sa.select(Country).where(column == code))
 
 
+def fold(text: str) -> str:
+    """Lower case without accents, so that "japon" finds Japón and "cote d'ivoire" Côte d’Ivoire."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("’", "'"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold().strip()
+
+
+def countries_named(query: str) -> list[int]:
+    """Ids of the countries whose English or Spanish name contains `query` (accents and case ignored),
+    or whose code it is. The table is small (250 rows), so the folding happens here, identically on
+    SQLite and PostgreSQL, instead of in database-specific collations."""
+    wanted = fold(query)
+    if not wanted:
+        return []
+    code = query.strip().upper()
+    return [
+        country_id
+        for country_id, alpha2, alpha3, name_en, name_es in db.session.execute(
+            sa.select(Country.id, Country.alpha2, Country.alpha3, Country.name_en, Country.name_es))
+        if code in (alpha2, alpha3) or wanted in fold(name_en) or wanted in fold(name_es)
+    ]
+
+
 def search_countries(*, query: str | None = None, status: str | None = None, region: str | None = None):
     """A select of countries matching a name (English or Spanish) or code, a status and an M49 area."""
     statement = sa.select(Country)
-    if query:
-        pattern = "%" + query.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        statement = statement.where(sa.or_(
-            sa.func.lower(Country.name_en).like(pattern, escape="\\"),
-            sa.func.lower(Country.name_es).like(pattern, escape="\\"),
-            Country.alpha3 == query.strip().upper(),
-            Country.alpha2 == query.strip().upper(),
-        ))
+    if query and query.strip():
+        statement = statement.where(Country.id.in_(countries_named(query)))
     if status in RS_STATUSES:
         statement = statement.where(Country.rs_status == status)
     if region:

@@ -119,3 +119,14 @@ def meeting_form(demands, **kwargs) -> MeetingForm:
         setattr(_Form, f"stance_{demand.id}",
                 SelectField(f"{demand.ordinal}. {demand.title}", choices=choices, validators=[Optional()]))
     return _Form(**kwargs)
+
+
+class RecordForm(FlaskForm):
+    """Who works a record and how urgent it is. Carries the version it showed, so that a second editor
+    cannot silently overwrite the first."""
+
+    assignee = SelectField(_l("Assigned to"), coerce=int, validators=[Optional()])
+    coordinator = SelectField(_l("Coordinator"), coerce=int, validators=[Optional()])
+    priority = SelectField(_l("Priority"), coerce=int, choices=[(1, _l("High")), (2, _l("Normal")), (3, _l("Low"))],
+                           validators=[InputRequired()])
+    version = HiddenField()

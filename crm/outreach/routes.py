@@ -22,6 +22,7 @@ from crm.outreach.forms import (
     FollowUpFilterForm,
     FollowUpForm,
     PositionForm,
+    RecordForm,
     SnoozeForm,
     StageForm,
     meeting_form,
@@ -70,7 +71,7 @@ def show(outreach_id):
                            positions=outreach.current_positions([record]), history=history,
                            timeline=outreach.timeline(record), stage_form=stage_form,
                            may_edit=can_edit_outreach(current_user, record), confirm=ConfirmForm(),
-                           today=dt.date.today(),
+                           today=dt.date.today(), may_assign=can(current_user, "edit_all"),
                            snooze=SnoozeForm(until=dt.date.today() + dt.timedelta(days=7)))
 
 
@@ -91,6 +92,31 @@ def set_stage(outreach_id):
     else:
         flash_message(gettext("Stage not changed: choose a stage from the list."), "error")
     return redirect(url_for("outreach.show", outreach_id=record.id))
+
+
+@bp.route("/outreach/<int:outreach_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(outreach_id):
+    record = get_outreach_or_404(outreach_id, need="edit")
+    if not can(current_user, "edit_all"):
+        abort(404)
+    form = RecordForm(obj=None if request.method == "POST" else record, assignee=record.assignee_id or 0,
+                      coordinator=record.coordinator_id or 0, version=record.version)
+    people = [(0, gettext("— nobody —"))] + [(u.id, u.name) for u in _active_users()]
+    form.assignee.choices = form.coordinator.choices = people
+    if form.validate_on_submit():
+        try:
+            outreach.update_record(record, actor=current_user, expected_version=form.version.data,
+                                   assignee_id=form.assignee.data or None,
+                                   coordinator_id=form.coordinator.data or None, priority=form.priority.data)
+        except outreach.StaleRecord as error:
+            db.session.rollback()
+            form.version.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash_message(gettext("Saved."), "success")
+            return redirect(url_for("outreach.show", outreach_id=record.id))
+    return render_template("outreach/edit.html", record=record, form=form), 400 if form.errors else 200
 
 
 def _demands(record):

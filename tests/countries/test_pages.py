@@ -94,3 +94,10 @@ def test_only_admins_correct_facts(client, signed_in, role):
     response = client.post("/countries/CHL/facts", data={"field": "status", "status": "withdrawn", "source": "xxxxx"})
     assert response.status_code == 404
     assert country_by_code("CHL").rs_status == "state_party"
+
+
+@pytest.mark.parametrize("query,expected", [("japon", "Japan"), ("PERÚ", "Peru"), ("cote d'ivoire", "Côte"),
+                                            ("ESTADOS UNIDOS", "United States"), ("ve", "Venezuela")])
+def test_search_ignores_accents_and_case_in_either_language(client, signed_in, query, expected):
+    signed_in("volunteer")
+    assert expected in client.get("/countries/", query_string={"q": query}).get_data(as_text=True)

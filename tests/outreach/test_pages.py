@@ -222,3 +222,31 @@ def test_list_query_count_does_not_grow_with_rows(app, client, signed_in, campai
         counts.append(queries)
     app.config["ITEMS_PER_PAGE"] = 50
     assert counts[0] == counts[1], counts
+
+
+def test_edit_record_and_a_second_editor_does_not_overwrite_the_first(client, signed_in, make_user, make_record):
+    signed_in("coordinator")
+    volunteer, other = make_user("volunteer", name="Vera"), make_user("volunteer", name="Otto")
+    record = make_record()
+    db.session.commit()
+    seen = record.version
+    first = client.post(f"/outreach/{record.id}/edit", data={"assignee": volunteer.id, "coordinator": 0,
+                                                            "priority": 1, "version": seen})
+    assert first.status_code == 302
+    second = client.post(f"/outreach/{record.id}/edit", data={"assignee": other.id, "coordinator": 0,
+                                                             "priority": 3, "version": seen})
+    assert second.status_code == 400
+    page = second.get_data(as_text=True)
+    assert "someone else saved this record" in page
+    assert f'<option selected value="{other.id}">' in page  # what they typed is kept
+    record = db.session.get(OutreachRecord, record.id)
+    assert (record.assignee_id, record.priority) == (volunteer.id, 1)
+    assert client.post(f"/outreach/{record.id}/edit", data={"assignee": 999999, "priority": 2,
+                                                           "version": record.version}).status_code == 400
+
+
+def test_volunteers_cannot_reassign(client, signed_in, make_record):
+    me = signed_in("volunteer")
+    record = make_record(assignee=me)
+    db.session.commit()
+    assert client.get(f"/outreach/{record.id}/edit").status_code == 404
