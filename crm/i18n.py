@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        # Commands and scheduled jobs choose a language explicitly (flask_babel.force_locale).
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("language")
     if chosen in languages:
         return chosen
@@ -19,7 +22,7 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str | None:
-    if getattr(current_user, "is_authenticated", False):
+    if has_request_context() and getattr(current_user, "is_authenticated", False):
         return current_user.timezone
     return None
 
@@ -52,7 +55,9 @@ def register_filters(app) -> None:
 
     from crm.vocabulary import TEMPLATE_GLOBALS
 
-    app.jinja_env.globals.update(TEMPLATE_GLOBALS)
+    from crm.permissions import can
+
+    app.jinja_env.globals.update(TEMPLATE_GLOBALS, can=can)
 
     @app.context_processor
     def _language():

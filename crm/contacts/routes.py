@@ -1,0 +1,331 @@
+"""Office and contact pages: lists and searches, records with their history, editing, duplicates and merges,
+and moves between posts."""
+import datetime as dt
+
+from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
+
+from crm.contacts import bp
+from crm.contacts.forms import (
+    KIND_LABELS,
+    ContactCreateForm,
+    ContactDeactivateForm,
+    ContactEditForm,
+    ContactFilterForm,
+    MergeForm,
+    MoveForm,
+    OfficeFilterForm,
+    OfficeForm,
+    VersionForm,
+    language_name,
+)
+from crm.contacts.models import Contact, Office
+from crm.contacts.services import (
+    ContactError,
+    DuplicateContact,
+    StaleRecord,
+    active_offices,
+    contact_history,
+    countries_with_offices,
+    create_contact,
+    create_office,
+    deactivate_contact,
+    deactivate_office,
+    find_duplicates,
+    merge_contacts,
+    merge_preview,
+    move_contact,
+    office_overview,
+    reactivate_office,
+    search_contacts,
+    search_offices,
+    update_contact,
+    update_office,
+)
+from crm.countries.services import search_countries
+from crm.extensions import db
+from crm.i18n import current_language
+from crm.permissions import can, require
+from crm.web import flash_message
+
+
+def get_office_or_404(office_id, need: str = "view") -> Office:
+    """An office the current user may see (or change); anything else is a 404."""
+    office = None if office_id is None else db.session.get(
+        Office, office_id, options=[joinedload(Office.country), joinedload(Office.host_country)])
+    if office is None or (need == "edit" and not can(current_user, "edit_all")):
+        abort(404)
+    return office
+
+
+def get_contact_or_404(contact_id, need: str = "view") -> Contact:
+    """A contact the current user may see (or change). A merged record is read-only: changes go to the
+    record it was merged into."""
+    contact = db.session.get(Contact, contact_id, options=[joinedload(Contact.office).joinedload(Office.country)])
+    if contact is None or (need == "edit" and not can(current_user, "edit_all")):
+        abort(404)
+    if need == "edit" and contact.merged_into_id is not None:
+        flash_message(gettext("This record was merged into this one; make changes here."), "info")
+        abort(redirect(url_for("contacts.show", contact_id=contact.merged_into_id)))
+    return contact
+
+
+def refuse(error: ContactError, form, template: str, record=None, **context):
+    """Re-show a form after a service refused it: nothing is kept, the message goes beside its field (or on top),
+    and what the user typed stays. After a conflict the form takes the current version, so a second save is a
+    choice made knowing that someone else changed the record."""
+    db.session.rollback()
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(error)]
+    else:
+        flash_message(error, "error")
+    status = 400
+    if isinstance(error, StaleRecord):
+        status = 409
+        if record is not None and hasattr(form, "version"):
+            form.version.data = record.version
+    return render_template(template, form=form, **context), status
+
+
+def form_status(form) -> int:
+    return 400 if form.errors else 200
+
+
+# Offices
+
+@bp.route("/offices")
+@login_required
+def offices():
+    language = current_language()
+    form = OfficeFilterForm(request.args)
+    form.set_countries(countries_with_offices(), language)
+    form.apply()
+    statement = search_offices(query=form.q.data, kind=form.kind.data, country=form.country.data,
+                               host=form.host.data, status=form.status.data, language=language)
+    page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    return render_template("contacts/offices.html", form=form, page=page, kind_labels=KIND_LABELS,
+                           can_edit=can(current_user, "edit_all"))
+
+
+@bp.route("/offices/<int:office_id>")
+@login_required
+def office(office_id):
+    office = get_office_or_404(office_id)
+    return render_template("contacts/office.html", office=office, overview=office_overview(office),
+                           kind_labels=KIND_LABELS, can_edit=can(current_user, "edit_all"))
+
+
+def _office_form(office=None) -> OfficeForm:
+    form = OfficeForm(data=OfficeForm.initial(office) if office is not None and request.method == "GET" else None)
+    form.set_countries(db.session.scalars(search_countries()).all(), current_language())
+    return form
+
+
+@bp.route("/offices/new", methods=["GET", "POST"])
+@login_required
+@require("edit_all")
+def new_office():
+    form = _office_form()
+    if form.validate_on_submit():
+        try:
+            office = create_office(actor=current_user, **form.office_values())
+        except ContactError as error:
+            return refuse(error, form, "contacts/office_form.html", office=None,
+                          existing=getattr(error, "existing", None))
+        db.session.commit()
+        flash_message(gettext("Office saved."), "success")
+        return redirect(url_for("contacts.office", office_id=office.id))
+    return render_template("contacts/office_form.html", form=form, office=None), form_status(form)
+
+
+@bp.route("/offices/<int:office_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_office(office_id):
+    office = get_office_or_404(office_id, need="edit")
+    form = _office_form(office)
+    if form.validate_on_submit():
+        try:
+            update_office(office, actor=current_user, expected_version=form.version.data, **form.office_values())
+        except ContactError as error:
+            return refuse(error, form, "contacts/office_form.html", record=office, office=office,
+                          existing=getattr(error, "existing", None))
+        db.session.commit()
+        flash_message(gettext("Office saved."), "success")
+        return redirect(url_for("contacts.office", office_id=office.id))
+    return render_template("contacts/office_form.html", form=form, office=office), form_status(form)
+
+
+@bp.route("/offices/<int:office_id>/deactivate", methods=["GET", "POST"])
+@login_required
+def deactivate_office_page(office_id):
+    office = get_office_or_404(office_id, need="edit")
+    form = VersionForm(data={"version": office.version} if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            deactivate_office(office, actor=current_user, expected_version=form.version.data)
+        except ContactError as error:
+            return refuse(error, form, "contacts/office_deactivate.html", record=office, office=office)
+        db.session.commit()
+        flash_message(gettext("Office marked inactive."), "success")
+        return redirect(url_for("contacts.office", office_id=office.id))
+    return render_template("contacts/office_deactivate.html", form=form, office=office)
+
+
+@bp.route("/offices/<int:office_id>/reactivate", methods=["POST"])
+@login_required
+def reactivate_office_page(office_id):
+    office = get_office_or_404(office_id, need="edit")
+    form = VersionForm()
+    try:
+        if not form.validate_on_submit():
+            abort(400)
+        reactivate_office(office, actor=current_user, expected_version=form.version.data)
+    except ContactError as error:
+        db.session.rollback()
+        flash_message(error, "error")
+    else:
+        db.session.commit()
+        flash_message(gettext("Office active again."), "success")
+    return redirect(url_for("contacts.office", office_id=office_id))
+
+
+# Contacts
+
+@bp.route("/contacts")
+@login_required
+def index():
+    form = ContactFilterForm(request.args).apply()
+    statement = search_contacts(query=form.q.data, status=form.status.data)
+    page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    return render_template("contacts/index.html", form=form, page=page, can_edit=can(current_user, "edit_all"))
+
+
+@bp.route("/contacts/<int:contact_id>")
+@login_required
+def show(contact_id):
+    contact = get_contact_or_404(contact_id)
+    return render_template("contacts/show.html", contact=contact, history=contact_history(contact),
+                           kind_labels=KIND_LABELS, can_edit=can(current_user, "edit_all"),
+                           language_name=language_name)
+
+
+@bp.route("/contacts/new", methods=["GET", "POST"])
+@login_required
+@require("edit_all")
+def new():
+    language = current_language()
+    form = ContactCreateForm()
+    form.set_offices(active_offices(), language)
+    form.set_languages(language)
+    if request.method == "GET" and "office" in request.args:
+        form.office.data = get_office_or_404(request.args.get("office", type=int)).id
+    if form.validate_on_submit():
+        try:
+            contact = create_contact(actor=current_user, office=form.chosen_office(), started_on=form.started_on.data,
+                                     confirm_duplicate=form.create_anyway.data, **form.contact_values())
+        except DuplicateContact as duplicate:
+            return render_template("contacts/form.html", form=form, contact=None, matches=duplicate.matches), 200
+        except ContactError as error:
+            return refuse(error, form, "contacts/form.html", contact=None, matches=[])
+        db.session.commit()
+        flash_message(gettext("Contact saved."), "success")
+        return redirect(url_for("contacts.show", contact_id=contact.id))
+    return render_template("contacts/form.html", form=form, contact=None, matches=[]), form_status(form)
+
+
+@bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(contact_id):
+    contact = get_contact_or_404(contact_id, need="edit")
+    form = ContactEditForm(data=ContactEditForm.initial(contact) if request.method == "GET" else None)
+    form.set_languages(current_language(), contact.language)
+    if form.validate_on_submit():
+        try:
+            update_contact(contact, actor=current_user, expected_version=form.version.data, **form.contact_values())
+        except ContactError as error:
+            return refuse(error, form, "contacts/form.html", record=contact, contact=contact, matches=[])
+        db.session.commit()
+        flash_message(gettext("Contact saved."), "success")
+        return redirect(url_for("contacts.show", contact_id=contact.id))
+    return render_template("contacts/form.html", form=form, contact=contact, matches=[]), form_status(form)
+
+
+@bp.route("/contacts/<int:contact_id>/deactivate", methods=["GET", "POST"])
+@login_required
+def deactivate(contact_id):
+    contact = get_contact_or_404(contact_id, need="edit")
+    form = ContactDeactivateForm(data={"version": contact.version} if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            deactivate_contact(contact, actor=current_user, expected_version=form.version.data,
+                               ended_on=form.ended_on.data)
+        except ContactError as error:
+            return refuse(error, form, "contacts/deactivate.html", record=contact, contact=contact)
+        db.session.commit()
+        flash_message(gettext("Contact marked inactive; their post ended."), "success")
+        return redirect(url_for("contacts.show", contact_id=contact.id))
+    return render_template("contacts/deactivate.html", form=form, contact=contact), form_status(form)
+
+
+@bp.route("/contacts/<int:contact_id>/move", methods=["GET", "POST"])
+@login_required
+def move(contact_id):
+    contact = get_contact_or_404(contact_id, need="edit")
+    language = current_language()
+    initial = {"office": contact.office_id, "title": contact.title, "started_on": dt.date.today(),
+               "version": contact.version}
+    form = MoveForm(data=initial if request.method == "GET" else None)
+    form.set_offices(active_offices(), language)
+    if form.validate_on_submit():
+        try:
+            move_contact(contact, actor=current_user, office=form.chosen_office(), title=form.title.data,
+                         started_on=form.started_on.data, expected_version=form.version.data)
+        except ContactError as error:
+            return refuse(error, form, "contacts/move.html", record=contact, contact=contact)
+        db.session.commit()
+        flash_message(gettext("New post saved; the previous one is kept in the history."), "success")
+        return redirect(url_for("contacts.show", contact_id=contact.id))
+    return render_template("contacts/move.html", form=form, contact=contact), form_status(form)
+
+
+@bp.route("/contacts/<int:contact_id>/merge")
+@login_required
+def merge(contact_id):
+    contact = get_contact_or_404(contact_id, need="edit")
+    form = ContactFilterForm(request.args).apply()
+    candidates = find_duplicates(contact.email, contact.name, contact.office, exclude=contact)
+    found = []
+    if form.q.data:
+        statement = search_contacts(query=form.q.data, status="all").where(
+            Contact.id != contact.id, Contact.merged_into_id.is_(None)).limit(25)
+        found = [other for other in db.session.scalars(statement).unique() if other not in candidates]
+    return render_template("contacts/merge.html", contact=contact, form=form, candidates=candidates, found=found)
+
+
+@bp.route("/contacts/<int:contact_id>/merge/<int:other_id>", methods=["GET", "POST"])
+@login_required
+def merge_confirm(contact_id, other_id):
+    survivor = get_contact_or_404(contact_id, need="edit")
+    merged = get_contact_or_404(other_id)
+    form = MergeForm(data={"survivor_version": survivor.version, "merged_version": merged.version}
+                     if request.method == "GET" else None)
+    try:
+        preview = merge_preview(survivor, merged)
+        if form.validate_on_submit():
+            merge_contacts(survivor, merged, actor=current_user, survivor_version=form.survivor_version.data,
+                           merged_version=form.merged_version.data)
+            db.session.commit()
+            flash_message(gettext("Merged. The meetings, letters and posts of the duplicate are now on this record."),
+                          "success")
+            return redirect(url_for("contacts.show", contact_id=survivor.id))
+    except ContactError as error:
+        db.session.rollback()
+        flash_message(error, "error")
+        if isinstance(error, StaleRecord):  # show the confirmation again, with what is on file now
+            return redirect(url_for("contacts.merge_confirm", contact_id=contact_id, other_id=other_id))
+        return redirect(url_for("contacts.merge", contact_id=contact_id))
+    return render_template("contacts/merge_confirm.html", form=form, survivor=survivor, merged=merged,
+                           preview=preview, kind_labels=KIND_LABELS, language_name=language_name)
