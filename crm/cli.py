@@ -87,6 +87,12 @@ def setup_command(demo):
         load_demo()
         db.session.commit()
         click.echo("demo data loaded (marked DEMO; fictional contacts)")
+    from crm.letters.services import load_default_templates
+
+    added = load_default_templates()
+    db.session.commit()
+    if added:
+        click.echo(f"default letter templates added: {len(added)}")
     user, generated = ensure_first_admin(os.environ.get("ALCANCE_ADMIN_EMAIL"),
                                          os.environ.get("ALCANCE_ADMIN_PASSWORD"))
     db.session.commit()

@@ -5,6 +5,8 @@ from crm.campaigns.models import Campaign, Demand, DemandTranslation  # noqa: F4
 from crm.contacts.models import Contact, Office, Post  # noqa: F401
 from crm.countries.models import Country, CountryFactChange, Region  # noqa: F401
 from crm.outreach.models import (  # noqa: F401
+    Assignment,
+    Claim,
     FollowUp,
     Letter,
     LetterAttachment,
@@ -12,4 +14,5 @@ from crm.outreach.models import (  # noqa: F401
     OutreachRecord,
     Position,
 )
+from crm.letters.models import LetterTemplate  # noqa: F401
 from crm.signatures.models import Petition, Signature, SignatureImport, SignatureTally  # noqa: F401

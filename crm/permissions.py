@@ -9,9 +9,9 @@ from flask_login import current_user
 # What each role may do beyond its own records. Later issues extend this table, never the views.
 ROLE_ABILITIES: dict[str, set[str]] = {
     "admin": {"manage_users", "edit_reference_data", "view_all", "edit_all", "export", "assign", "view_audit"},
-    "manager": {"view_all", "edit_all", "export", "view_audit"},
+    "manager": {"view_all", "edit_all", "export", "view_audit", "assign"},
     "coordinator": {"view_all", "edit_all", "assign"},
-    "volunteer": set(),
+    "volunteer": {"claim"},
 }
 
 
@@ -64,3 +64,45 @@ def get_outreach_or_404(outreach_id, need: str = "view"):
     if record is None or not check(current_user, record):
         abort(404)
     return record
+
+
+def _worked_countries(user):
+    """A select of the countries a volunteer works on (through their assigned records)."""
+    import sqlalchemy as sa
+
+    from crm.outreach.models import OutreachRecord
+
+    return sa.select(OutreachRecord.country_id).where(OutreachRecord.assignee_id == user.id)
+
+
+def office_visibility(user, statement):
+    """Offices a user may see: all for staff who see all; for volunteers, those of the governments
+    their assigned records concern (the people they need to reach, and no one else)."""
+    from crm.contacts.models import Office
+
+    if can(user, "view_all"):
+        return statement
+    return statement.where(Office.country_id.in_(_worked_countries(user)))
+
+
+def contact_visibility(user, statement):
+    import sqlalchemy as sa
+
+    from crm.contacts.models import Contact, Office
+
+    if can(user, "view_all"):
+        return statement
+    return statement.where(Contact.office_id.in_(
+        sa.select(Office.id).where(Office.country_id.in_(_worked_countries(user)))))
+
+
+def can_view_office(user, office) -> bool:
+    if can(user, "view_all"):
+        return True
+    from crm.extensions import db
+
+    return office.country_id in set(db.session.scalars(_worked_countries(user)))
+
+
+def can_view_contact(user, contact) -> bool:
+    return can_view_office(user, contact.office)

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 import sqlalchemy as sa
+from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
 
@@ -147,8 +148,10 @@ class IsolatedClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         response = contextvars.Context().run(super().open, *args, **kwargs)
-        # The request wrote through its own session; the test's session must read afresh.
-        db.session.expire_all()
+        # The request wrote through its own session; the test's session must read afresh. (A redirect
+        # followed inside the request's context re-enters here without the test's app context.)
+        if has_app_context():
+            db.session.expire_all()
         return response
 
 

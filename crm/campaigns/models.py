@@ -16,6 +16,7 @@ class Campaign(db.Model):
         sa.CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
         sa.CheckConstraint(f"slug <> '' AND {only_chars('slug', SLUG)}", name="slug_format"),
         sa.CheckConstraint("reply_days > 0", name="reply_days_positive"),
+        sa.CheckConstraint("stall_days > 0", name="stall_days_positive"),
         sa.CheckConstraint("ends_on IS NULL OR starts_on IS NULL OR ends_on >= starts_on", name="dates_ordered"),
     )
 
@@ -27,6 +28,10 @@ class Campaign(db.Model):
     ends_on: Mapped[dt.date | None]
     # Days after a delivered letter or a meeting before the reply clock creates a follow-up.
     reply_days: Mapped[int] = mapped_column(default=14)
+    # Volunteers may claim unassigned records; with this set, a coordinator approves each claim.
+    claims_need_approval: Mapped[bool] = mapped_column(default=False)
+    # A claimed or assigned record with no activity for this many days shows as stalled on the board.
+    stall_days: Mapped[int] = mapped_column(default=21)
     is_demo: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

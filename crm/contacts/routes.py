@@ -47,7 +47,7 @@ from crm.contacts.services import (
 from crm.countries.services import search_countries
 from crm.extensions import db
 from crm.i18n import current_language
-from crm.permissions import can, require
+from crm.permissions import can, can_view_contact, can_view_office, contact_visibility, office_visibility, require
 from crm.web import flash_message
 
 
@@ -55,7 +55,8 @@ def get_office_or_404(office_id, need: str = "view") -> Office:
     """An office the current user may see (or change); anything else is a 404."""
     office = None if office_id is None else db.session.get(
         Office, office_id, options=[joinedload(Office.country), joinedload(Office.host_country)])
-    if office is None or (need == "edit" and not can(current_user, "edit_all")):
+    if office is None or not can_view_office(current_user, office) or (
+            need == "edit" and not can(current_user, "edit_all")):
         abort(404)
     return office
 
@@ -64,7 +65,8 @@ def get_contact_or_404(contact_id, need: str = "view") -> Contact:
     """A contact the current user may see (or change). A merged record is read-only: changes go to the
     record it was merged into."""
     contact = db.session.get(Contact, contact_id, options=[joinedload(Contact.office).joinedload(Office.country)])
-    if contact is None or (need == "edit" and not can(current_user, "edit_all")):
+    if contact is None or not can_view_contact(current_user, contact) or (
+            need == "edit" and not can(current_user, "edit_all")):
         abort(404)
     if need == "edit" and contact.merged_into_id is not None:
         flash_message(gettext("This record was merged into this one; make changes here."), "info")
@@ -103,8 +105,9 @@ def offices():
     form = OfficeFilterForm(request.args)
     form.set_countries(countries_with_offices(), language)
     form.apply()
-    statement = search_offices(query=form.q.data, kind=form.kind.data, country=form.country.data,
-                               host=form.host.data, status=form.status.data, language=language)
+    statement = office_visibility(current_user, search_offices(
+        query=form.q.data, kind=form.kind.data, country=form.country.data, host=form.host.data,
+        status=form.status.data, language=language))
     page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
     return render_template("contacts/offices.html", form=form, page=page, kind_labels=KIND_LABELS,
                            can_edit=can(current_user, "edit_all"))
@@ -198,7 +201,7 @@ def reactivate_office_page(office_id):
 @login_required
 def index():
     form = ContactFilterForm(request.args).apply()
-    statement = search_contacts(query=form.q.data, status=form.status.data)
+    statement = contact_visibility(current_user, search_contacts(query=form.q.data, status=form.status.data))
     page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
     return render_template("contacts/index.html", form=form, page=page, can_edit=can(current_user, "edit_all"))
 

@@ -57,7 +57,7 @@ def _render_country(country, form, status=200):
     ).all()
     return render_template("countries/show.html", country=country, sources=fact_sources(country), history=history,
                            form=form, fact_labels=FACT_LABELS, status_labels=STATUS_LABELS,
-                           offices=government_offices(country), cards=outreach_cards(country, current_user),
+                           offices=government_offices(country, current_user), cards=outreach_cards(country, current_user),
                            today=dt.date.today(), confirm=ConfirmForm(),
                            snooze=SnoozeForm(until=dt.date.today() + dt.timedelta(days=7))), status
 

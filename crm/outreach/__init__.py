@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("outreach", __name__)
 
-from crm.outreach import routes  # noqa: E402,F401
+from crm.outreach import assignment_routes, routes  # noqa: E402,F401

@@ -130,3 +130,15 @@ class RecordForm(FlaskForm):
     priority = SelectField(_l("Priority"), coerce=int, choices=[(1, _l("High")), (2, _l("Normal")), (3, _l("Low"))],
                            validators=[InputRequired()])
     version = HiddenField()
+
+
+class BulkAssignForm(FlaskForm):
+    """Assign or unassign the ticked records at once. Record ids come as a list of checkboxes."""
+
+    assignee = SelectField(_l("Assign the ticked records to"), coerce=int, validators=[InputRequired()])
+    campaign = HiddenField()
+
+
+class ClaimDecisionForm(FlaskForm):
+    decision = SelectField(choices=[("approve", _l("Approve")), ("reject", _l("Reject"))],
+                           validators=[DataRequired()])

@@ -272,3 +272,56 @@ class FollowUp(db.Model):
     created_by = relationship("User", foreign_keys=[created_by_id])
 
     __mapper_args__ = {"version_id_col": version}
+
+
+ASSIGNMENT_REASONS = ("assigned", "unassigned", "claimed", "claim_approved")
+CLAIM_STATUSES = ("pending", "approved", "rejected", "withdrawn")
+
+
+class Assignment(db.Model):
+    """One change of who works an outreach record: the history of reassignments (who, when, from whom)."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (
+        enum_check("reason", ASSIGNMENT_REASONS),
+        sa.CheckConstraint("assignee_id IS NOT NULL OR reason = 'unassigned'", name="assignee_unless_unassigned"),
+        sa.Index("ix_assignment_outreach_changed", "outreach_id", "changed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outreach_id: Mapped[int] = mapped_column(sa.ForeignKey("outreach_record.id", ondelete="CASCADE"))
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    previous_assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    changed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(sa.String(16))
+
+    outreach = relationship(OutreachRecord)
+    assignee = relationship("User", foreign_keys=[assignee_id])
+    previous_assignee = relationship("User", foreign_keys=[previous_assignee_id])
+    changed_by = relationship("User", foreign_keys=[changed_by_id])
+
+
+class Claim(db.Model):
+    """A volunteer asking to take an unassigned record; approved at once unless the campaign wants
+    a coordinator's approval."""
+
+    __tablename__ = "claim"
+    __table_args__ = (
+        enum_check("status", CLAIM_STATUSES),
+        sa.CheckConstraint("status = 'pending' OR decided_at IS NOT NULL", name="decided_has_time"),
+        # At most one pending claim per record and volunteer.
+        sa.Index("uq_claim_pending", "outreach_id", "volunteer_id", unique=True,
+                 sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outreach_id: Mapped[int] = mapped_column(sa.ForeignKey("outreach_record.id", ondelete="CASCADE"), index=True)
+    volunteer_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    outreach = relationship(OutreachRecord)
+    volunteer = relationship("User", foreign_keys=[volunteer_id])

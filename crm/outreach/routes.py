@@ -15,7 +15,7 @@ from crm.accounts.models import User
 from crm.campaigns.models import Campaign, Demand
 from crm.contacts.models import Contact, Office
 from crm.extensions import db
-from crm.outreach import bp
+from crm.outreach import assignments, bp
 from crm.outreach import services as outreach
 from crm.outreach.forms import (
     ConfirmForm,
@@ -72,6 +72,7 @@ def show(outreach_id):
                            timeline=outreach.timeline(record), stage_form=stage_form,
                            may_edit=can_edit_outreach(current_user, record), confirm=ConfirmForm(),
                            today=dt.date.today(), may_assign=can(current_user, "edit_all"),
+                           assignment_history=assignments.history(record),
                            snooze=SnoozeForm(until=dt.date.today() + dt.timedelta(days=7)))
 
 
@@ -107,11 +108,15 @@ def edit(outreach_id):
     if form.validate_on_submit():
         try:
             outreach.update_record(record, actor=current_user, expected_version=form.version.data,
-                                   assignee_id=form.assignee.data or None,
                                    coordinator_id=form.coordinator.data or None, priority=form.priority.data)
+            assignments.set_assignee([record], db.session.get(User, form.assignee.data) if form.assignee.data else None,
+                                     actor=current_user)
         except outreach.StaleRecord as error:
             db.session.rollback()
             form.version.errors.append(str(error))
+        except outreach.OutreachError as error:
+            db.session.rollback()
+            form.assignee.errors.append(str(error))
         else:
             db.session.commit()
             flash_message(gettext("Saved."), "success")

@@ -70,9 +70,10 @@ def set_stage(record: OutreachRecord, stage: str, *, actor, expected_version=Non
 
 
 def update_record(record: OutreachRecord, *, actor, expected_version=None, **changes) -> None:
-    """Change the assignee, coordinator or priority of a record."""
+    """Change the coordinator or priority of a record (the assignee changes through
+    `crm.outreach.assignments.set_assignee`, which keeps the history)."""
     check_version(record, expected_version)
-    allowed = {"assignee_id", "coordinator_id", "priority"}
+    allowed = {"coordinator_id", "priority"}
     unknown = set(changes) - allowed
     if unknown:
         raise OutreachError(f"cannot change {', '.join(sorted(unknown))} here")
@@ -299,12 +300,13 @@ def outreach_stages(countries, user, *, campaign_slug=None) -> dict[int, list[Ou
     return result
 
 
-def government_offices(country):
-    """The offices that represent this government, with their active contacts."""
-    from crm.contacts.models import Contact, Office
+def government_offices(country, user):
+    """The offices that represent this government (that `user` may see), with their contacts."""
+    from crm.contacts.models import Office
+    from crm.permissions import office_visibility
 
     return db.session.scalars(
-        sa.select(Office).where(Office.country_id == country.id).order_by(Office.active.desc(), Office.kind, Office.city)
+        office_visibility(user, sa.select(Office)).where(Office.country_id == country.id).order_by(Office.active.desc(), Office.kind, Office.city)
         .options(selectinload(Office.host_country), selectinload(Office.contacts))).all()
 
 

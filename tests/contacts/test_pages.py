@@ -39,7 +39,7 @@ def test_offices_list_searches_names_cities_and_countries_in_either_language(cli
     make_office(code="DEU", name="Deutsche Botschaft")
     make_office(code="CHL", host="USA", city="New York", kind="permanent_mission", name="Misión de Chile ante la ONU")
     db.session.commit()
-    signed_in("volunteer", language="es")
+    signed_in("manager", language="es")
     page = text(client.get("/offices?q=francia"))
     assert "Ambassade de France en Espagne" in page and "Deutsche Botschaft" not in page
     assert "Francia" in page and "España" in page
@@ -57,7 +57,7 @@ def test_offices_list_searches_names_cities_and_countries_in_either_language(cli
 def test_office_search_treats_input_as_text(client, signed_in, query):
     make_office()
     db.session.commit()
-    signed_in("volunteer")
+    signed_in("manager")
     response = client.get("/offices", query_string={"q": query})
     assert response.status_code == 200 and "0 offices" in text(response)
 
@@ -65,7 +65,7 @@ def test_office_search_treats_input_as_text(client, signed_in, query):
 def test_bad_filter_values_are_ignored_not_errors(client, signed_in):
     make_office()
     db.session.commit()
-    signed_in("volunteer")
+    signed_in("manager")
     for url in ("/offices?kind=palace&country=ZZZ&host=1&status=nonsense&page=abc", "/offices?page=9999",
                 "/contacts?status=nonsense&page=abc"):
         assert client.get(url).status_code == 200
@@ -80,8 +80,8 @@ def test_office_page_shows_people_in_post_and_former_holders(client, signed_in):
 
     move_contact(claire, actor=None, office=paris, title="Rédactrice", started_on=dt.date(2019, 9, 1))
     make_contact(madrid, "Sophie Nouvelle", title="Conseillère politique", started_on=dt.date(2019, 9, 2))
+    _assign_country_to(signed_in("volunteer"), madrid.country_id)
     db.session.commit()
-    signed_in("volunteer")
     page = text(client.get(f"/offices/{madrid.id}"))
     people, former = page.split("Former holders of its posts")
     assert "Sophie Nouvelle" in people and "Claire Fictive" not in people
@@ -197,7 +197,7 @@ def test_contacts_list_searches_name_email_and_title(client, signed_in):
     make_contact(office, "Claire Fictive", title="Conseillère politique", email="claire@example.org")
     make_contact(office, "Julien Exemple", title="Rédacteur Venezuela")
     db.session.commit()
-    signed_in("volunteer")
+    signed_in("manager")
     assert "Julien Exemple" not in text(client.get("/contacts?q=claire"))
     page = text(client.get("/contacts?q=CLAIRE%40example"))
     assert "Claire Fictive" in page and "Embassy of FRA in Madrid" in page
@@ -306,7 +306,8 @@ def test_contact_page_shows_posts_meetings_and_letters(client, signed_in):
     make_letter(record, claire, subject="Request for a meeting about the referral")
     make_letter(record, other, subject="Letter to someone else")
     db.session.commit()
-    signed_in("volunteer")
+    _assign_country_to(signed_in("volunteer"), claire.office.country_id)
+    db.session.commit()
     page = text(client.get(f"/contacts/{claire.id}"))
     assert "Presented the four demands" in page and "Not with Claire" not in page
     assert "Request for a meeting about the referral" in page and "Letter to someone else" not in page
@@ -429,8 +430,9 @@ def edit_routes(office_id: int, contact_id: int, other_id: int) -> list[tuple[st
 def test_volunteers_see_offices_and_contacts_but_every_edit_route_is_404(client, signed_in):
     office = make_office()
     contact, other = make_contact(office, "Claire Fictive"), make_contact(office, "Claire F")
+    volunteer = signed_in("volunteer")
+    _assign_country_to(volunteer, office.country_id)
     db.session.commit()
-    signed_in("volunteer")
     for url in ("/offices", f"/offices/{office.id}", "/contacts", f"/contacts/{contact.id}"):
         response = client.get(url)
         assert response.status_code == 200 and "New office" not in text(response) and "New contact" not in text(
@@ -570,3 +572,40 @@ def test_contact_page_query_count_does_not_grow_with_rows(client, signed_in):
     db.session.commit()
     many = queries_for(client, f"/contacts/{contact.id}")
     assert many == few
+
+
+def test_volunteers_see_only_the_offices_and_contacts_their_records_need(client, signed_in):
+    from crm.campaigns.models import Campaign
+    from crm.contacts.models import Contact, Office
+    from crm.countries.services import country_by_code
+    from crm.outreach.models import OutreachRecord
+
+    volunteer = signed_in("volunteer")
+    campaign = Campaign(slug="visibility", name="Visibility")
+    db.session.add(campaign)
+    offices = {}
+    for code in ("FRA", "DEU"):
+        country = country_by_code(code)
+        offices[code] = Office(country_id=country.id, host_country_id=country.id, kind="ministry", city="Capital",
+                               name=f"Ministry {code}")
+        db.session.add(Contact(office=offices[code], name=f"Person {code}"))
+    db.session.add(OutreachRecord(campaign=campaign, country_id=country_by_code("FRA").id, assignee_id=volunteer.id))
+    db.session.commit()
+    listing = client.get("/offices").get_data(as_text=True)
+    assert "Ministry FRA" in listing and "Ministry DEU" not in listing
+    people = client.get("/contacts").get_data(as_text=True)
+    assert "Person FRA" in people and "Person DEU" not in people
+    assert client.get(f"/offices/{offices['DEU'].id}").status_code == 404
+    hidden = db.session.scalars(sa.select(Contact).where(Contact.name == "Person DEU")).one()
+    assert client.get(f"/contacts/{hidden.id}").status_code == 404
+    assert "Person DEU" not in client.get("/countries/DEU").get_data(as_text=True)
+
+
+def _assign_country_to(user, country_id):
+    """Give a volunteer an outreach record for a government, so its offices and contacts are theirs to see."""
+    from crm.campaigns.models import Campaign
+    from crm.outreach.models import OutreachRecord
+
+    campaign = Campaign(slug=f"c-{user.id}", name="Campaign")
+    db.session.add_all([campaign, OutreachRecord(campaign=campaign, country_id=country_id, assignee_id=user.id)])
+    db.session.flush()

@@ -1,0 +1,327 @@
+"""Letter pages: compose from a template, preview and print, mark sent / delivered / acknowledged, log a
+reply, attachments, and the templates themselves."""
+import datetime as dt
+
+from flask import abort, current_app, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext, ngettext
+from flask_login import current_user, login_required
+from werkzeug.routing import BuildError
+
+from crm.extensions import db
+from crm.letters import bp, services, storage
+from crm.letters.forms import (
+    CHANNEL_LABELS,
+    LANGUAGE_CHOICES,
+    LANGUAGE_LABELS,
+    LETTER_STATUS_LABELS,
+    AcknowledgedForm,
+    AttachmentForm,
+    ComposeForm,
+    DeliveredForm,
+    DraftForm,
+    ReplyForm,
+    SentForm,
+    TemplateForm,
+)
+from crm.letters.models import LetterTemplate
+from crm.outreach.models import Letter, LetterAttachment
+from crm.outreach.services import OutreachError, StaleRecord
+from crm.permissions import can, can_edit_outreach, get_outreach_or_404, require
+from crm.web import flash_message
+
+# The only types a stored attachment can be served as (the storage module detects no others).
+SERVABLE_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp")
+SERVABLE_PREFIXES = ("application/vnd.openxmlformats-officedocument.", "application/vnd.oasis.opendocument.")
+
+
+def get_letter_or_404(letter_id: int, need: str = "view"):
+    """A letter and its outreach record, if the current user may see (or change) that record; else 404."""
+    letter = db.session.get(Letter, letter_id)
+    if letter is None:
+        abort(404)
+    return letter, get_outreach_or_404(letter.outreach_id, need=need)
+
+
+def outreach_url(record) -> str | None:
+    # The outreach page belongs to the outreach blueprint; link to it once it exists.
+    try:
+        return url_for("outreach.show", outreach_id=record.id)
+    except BuildError:
+        return None
+
+
+@bp.context_processor
+def _letter_words():
+    return {"language_labels": LANGUAGE_LABELS, "channel_labels": CHANNEL_LABELS,
+            "letter_status_labels": LETTER_STATUS_LABELS, "letter_status": services.letter_status,
+            "outreach_url": outreach_url}
+
+
+def _save(form, record, action) -> bool:
+    """Run a service; commit on success. On a refusal, roll back and put the message beside its field
+    (or above the form), keeping everything the user typed."""
+    try:
+        action()
+    except StaleRecord:
+        db.session.rollback()
+        form.stale = True
+        form.form_errors.append(gettext(
+            "Someone else saved this after you opened it, so nothing was saved. What you typed is kept "
+            "below: compare it with what is saved now, then save again."))
+        if record is not None and hasattr(form, "version"):
+            form.version.data = record.version
+        return False
+    except OutreachError as error:
+        db.session.rollback()
+        target = getattr(form, getattr(error, "field", None) or "", None)
+        if target is not None:
+            target.errors = [*target.errors, str(error)]
+        else:
+            form.form_errors.append(str(error))
+        return False
+    db.session.commit()
+    return True
+
+
+def _status(form) -> int:
+    # A page rendered again after a POST is a refused form; a stale one is a conflict.
+    if request.method != "POST":
+        return 200
+    return 409 if getattr(form, "stale", False) else 400
+
+
+# ---------------------------------------------------------------------------------------------------
+# Letters of a record, composing
+
+
+@bp.route("/outreach/<int:outreach_id>/letters")
+@login_required
+def index(outreach_id):
+    record = get_outreach_or_404(outreach_id)
+    page = db.paginate(services.letters_of(record), per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    return render_template("letters/index.html", record=record, page=page,
+                           attachment_counts=services.attachment_counts(page.items),
+                           can_edit=can_edit_outreach(current_user, record))
+
+
+def _compose_choices(form, record) -> dict:
+    available = services.template_languages()
+    form.template.choices = [(name, f"{name} ({', '.join(languages)})") for name, languages in available.items()]
+    written = {language for languages in available.values() for language in languages}
+    form.language.choices = [("", gettext("The recipient's language"))] + [
+        (code, label) for code, label in LANGUAGE_CHOICES if code in written]
+    options = {option.value: option for option in services.recipients(record)}
+    form.recipient.choices = [(option.value, _recipient_label(option)) for option in options.values()]
+    return options
+
+
+def _recipient_label(option) -> str:
+    if option.contact is None:
+        return gettext("%(office)s (no named recipient)", office=option.office.name)
+    who = option.contact.name + (f" — {option.contact.title}" if option.contact.title else "")
+    return f"{who}, {option.office.name}"
+
+
+@bp.route("/outreach/<int:outreach_id>/letters/new", methods=["GET", "POST"])
+@login_required
+def compose(outreach_id):
+    record = get_outreach_or_404(outreach_id, need="edit")
+    form = ComposeForm()
+    options = _compose_choices(form, record)
+    if form.validate_on_submit():
+        chosen, made = options[form.recipient.data], []
+        if _save(form, None, lambda: made.append(services.compose_letter(
+                record, template_name=form.template.data, contact=chosen.contact, office=chosen.office,
+                language=form.language.data or None, actor=current_user))):
+            flash_message(gettext("Draft composed. Read it through before you send it."), "success")
+            return redirect(url_for("letters.show", letter_id=made[0].id))
+    return render_template("letters/compose.html", record=record, form=form), _status(form)
+
+
+# ---------------------------------------------------------------------------------------------------
+# One letter
+
+
+def _render_letter(letter, record, status: int = 200, **forms):
+    can_edit = can_edit_outreach(current_user, record)
+    if can_edit and letter.direction == "outgoing":
+        today = dt.date.today()
+        forms.setdefault("sent_form", SentForm(formdata=None, data={
+            "version": letter.version, "channel": letter.channel or "email", "sent_on": letter.sent_on or today}))
+        forms.setdefault("delivered_form", DeliveredForm(formdata=None, data={
+            "version": letter.version, "delivered_on": letter.delivered_on or today}))
+        forms.setdefault("acknowledged_form", AcknowledgedForm(formdata=None, data={
+            "version": letter.version, "acknowledged_on": letter.acknowledged_on or today}))
+    if can_edit:
+        forms.setdefault("attachment_form", AttachmentForm(formdata=None))
+    return render_template("letters/show.html", letter=letter, record=record, can_edit=can_edit,
+                           is_draft=services.is_draft(letter), **services.letter_page(letter), **forms), status
+
+
+@bp.route("/letters/<int:letter_id>")
+@login_required
+def show(letter_id):
+    letter, record = get_letter_or_404(letter_id)
+    return _render_letter(letter, record)
+
+
+@bp.route("/letters/<int:letter_id>/preview")
+@login_required
+def preview(letter_id):
+    letter, record = get_letter_or_404(letter_id)
+    return render_template("letters/preview.html", letter=letter, record=record)
+
+
+@bp.route("/letters/<int:letter_id>/print")
+@login_required
+def print_letter(letter_id):
+    letter, record = get_letter_or_404(letter_id)
+    return render_template("letters/print.html", letter=letter, record=record)
+
+
+@bp.route("/letters/<int:letter_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(letter_id):
+    letter, record = get_letter_or_404(letter_id, need="edit")
+    if not services.is_draft(letter):
+        flash_message(gettext("This letter has been sent; its text can no longer change."), "error")
+        return redirect(url_for("letters.show", letter_id=letter.id))
+    form = DraftForm(obj=letter)
+    if form.validate_on_submit() and _save(form, letter, lambda: services.update_draft(
+            letter, subject=form.subject.data, body=form.body.data, recipient_name=form.recipient_name.data,
+            language=form.language.data, actor=current_user, expected_version=form.version.data)):
+        flash_message(gettext("Draft saved."), "success")
+        return redirect(url_for("letters.show", letter_id=letter.id))
+    return render_template("letters/edit.html", letter=letter, record=record, form=form,
+                           stale=getattr(form, "stale", False)), _status(form)
+
+
+@bp.route("/letters/<int:letter_id>/sent", methods=["POST"])
+@login_required
+def mark_sent(letter_id):
+    letter, record = get_letter_or_404(letter_id, need="edit")
+    form = SentForm()
+    if form.validate_on_submit() and _save(form, letter, lambda: services.mark_sent(
+            letter, form.channel.data, form.sent_on.data, current_user, expected_version=form.version.data)):
+        flash_message(gettext("Marked sent."), "success")
+        return redirect(url_for("letters.show", letter_id=letter.id))
+    return _render_letter(letter, record, _status(form), sent_form=form)
+
+
+@bp.route("/letters/<int:letter_id>/delivered", methods=["POST"])
+@login_required
+def mark_delivered(letter_id):
+    letter, record = get_letter_or_404(letter_id, need="edit")
+    form = DeliveredForm()
+    if form.validate_on_submit() and _save(form, letter, lambda: services.mark_delivered(
+            letter, form.delivered_on.data, current_user, expected_version=form.version.data)):
+        flash_message(gettext("Marked delivered; the signature totals delivered are kept with the letter."),
+                      "success")
+        return redirect(url_for("letters.show", letter_id=letter.id))
+    return _render_letter(letter, record, _status(form), delivered_form=form)
+
+
+@bp.route("/letters/<int:letter_id>/acknowledged", methods=["POST"])
+@login_required
+def mark_acknowledged(letter_id):
+    letter, record = get_letter_or_404(letter_id, need="edit")
+    form = AcknowledgedForm()
+    if form.validate_on_submit() and _save(form, letter, lambda: services.mark_acknowledged(
+            letter, form.acknowledged_on.data, current_user, expected_version=form.version.data)):
+        flash_message(gettext("Marked acknowledged."), "success")
+        return redirect(url_for("letters.show", letter_id=letter.id))
+    return _render_letter(letter, record, _status(form), acknowledged_form=form)
+
+
+@bp.route("/letters/<int:letter_id>/reply", methods=["GET", "POST"])
+@login_required
+def reply(letter_id):
+    original, record = get_letter_or_404(letter_id, need="edit")
+    form = ReplyForm(data={"received_on": dt.date.today(), "language": original.language or ""})
+    made = []
+    if form.validate_on_submit() and _save(form, None, lambda: made.append(services.log_reply(
+            original, form.received_on.data, form.subject.data, form.body.data, current_user,
+            form.attachments.data, channel=form.channel.data or None, language=form.language.data or None))):
+        flash_message(gettext("Reply logged."), "success")
+        return redirect(url_for("letters.show", letter_id=made[0].id))
+    return render_template("letters/reply.html", letter=original, record=record, form=form), _status(form)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Attachments
+
+
+@bp.route("/letters/<int:letter_id>/attachments", methods=["POST"])
+@login_required
+def upload_attachment(letter_id):
+    letter, record = get_letter_or_404(letter_id, need="edit")
+    form = AttachmentForm()
+    if form.validate_on_submit() and _save(form, None, lambda: services.add_attachments(
+            letter, [form.attachments.data], current_user)):
+        flash_message(gettext("File attached."), "success")
+        return redirect(url_for("letters.show", letter_id=letter.id))
+    return _render_letter(letter, record, _status(form), attachment_form=form)
+
+
+@bp.route("/letters/<int:letter_id>/attachments/<int:attachment_id>")
+@login_required
+def download_attachment(letter_id, attachment_id):
+    letter, _record = get_letter_or_404(letter_id)
+    attachment = db.session.get(LetterAttachment, attachment_id)
+    if attachment is None or attachment.letter_id != letter.id:
+        abort(404)
+    try:
+        path = storage.path_for(attachment.storage_key)
+    except FileNotFoundError:
+        abort(404)
+    if not path.is_file():
+        current_app.logger.error("attachment %s is missing its file %s", attachment.id, attachment.storage_key)
+        abort(404)
+    servable = attachment.content_type in SERVABLE_TYPES or attachment.content_type.startswith(SERVABLE_PREFIXES)
+    response = send_file(path, mimetype=attachment.content_type if servable else "application/octet-stream",
+                         as_attachment=True, download_name=attachment.filename, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# ---------------------------------------------------------------------------------------------------
+# Templates
+
+
+@bp.route("/letter-templates")
+@login_required
+def templates():
+    return render_template("letters/templates.html", templates=services.templates_list(),
+                           can_edit=can(current_user, "edit_all"), merge_fields=services.MERGE_FIELDS)
+
+
+@bp.route("/letter-templates/defaults", methods=["POST"])
+@login_required
+@require("edit_all")
+def load_default_templates():
+    created = services.load_default_templates(actor=current_user)
+    db.session.commit()
+    flash_message(ngettext("%(num)s default template added.", "%(num)s default templates added.", len(created)),
+                  "success")
+    return redirect(url_for("letters.templates"))
+
+
+@bp.route("/letter-templates/new", methods=["GET", "POST"], defaults={"template_id": None})
+@bp.route("/letter-templates/<int:template_id>/edit", methods=["GET", "POST"])
+@login_required
+@require("edit_all")
+def edit_template(template_id):
+    template = None if template_id is None else db.session.get(LetterTemplate, template_id)
+    if template_id is not None and template is None:
+        abort(404)
+    form = TemplateForm(obj=template)
+    if form.validate_on_submit() and _save(form, template, lambda: services.save_template(
+            template, name=form.name.data, language=form.language.data, subject=form.subject.data,
+            body=form.body.data, actor=current_user,
+            expected_version=(form.version.data or "") if template is not None else None)):
+        flash_message(gettext("Template saved."), "success")
+        return redirect(url_for("letters.templates"))
+    return render_template("letters/template_form.html", template=template, form=form,
+                           merge_fields=services.MERGE_FIELDS, stale=getattr(form, "stale", False)), _status(form)

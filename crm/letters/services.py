@@ -1,0 +1,637 @@
+"""Letter rules: templates and their merge fields, composing, sending, delivery (with the signature totals
+frozen on the letter), acknowledgement, replies and attachments. Plain functions; they flush, the caller
+commits."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+from babel import Locale
+from babel.core import UnknownLocaleError
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from flask import has_request_context
+from flask_babel import format_date as flask_format_date
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from crm.audit import services as audit
+from crm.campaigns.models import Demand
+from crm.contacts.models import Contact, Office
+from crm.countries.models import Country
+from crm.database import utcnow
+from crm.extensions import db
+from crm.letters import storage
+from crm.letters.models import LETTER_LANGUAGES, LetterTemplate
+from crm.outreach.models import LETTER_CHANNELS, Letter, LetterAttachment, OutreachRecord
+from crm.outreach.services import OutreachError, StaleRecord, advance_stage, check_version
+from crm.signatures.models import Petition, Signature, SignatureTally
+
+DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "seeds" / "letter_templates"
+SUBJECT_MAX = 300
+# A day of slack for time zones: the server's today is not every user's.
+FUTURE_SLACK = dt.timedelta(days=1)
+
+
+def _(message: str, **variables) -> str:
+    """A message for the user: in the reader's language during a request, in English for commands and jobs
+    (the locale selector reads the request's session, which they do not have)."""
+    if has_request_context():
+        return gettext(message, **variables)
+    return message % variables if variables else message
+
+
+def _day(day: dt.date) -> str:
+    if has_request_context():
+        return flask_format_date(day)
+    return day.isoformat()
+
+
+class LetterError(OutreachError):
+    """A letter request that breaks a rule. `field` names the form field the message belongs beside."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+# ---------------------------------------------------------------------------------------------------
+# Merge fields
+
+
+MERGE_FIELDS = {
+    "recipient_name": _l("the recipient's name"),
+    "recipient_title": _l("the recipient's title (their post)"),
+    "office_name": _l("the office the letter goes to"),
+    "country_name": _l("the recipient's country, in the letter's language"),
+    "campaign_name": _l("the campaign's name"),
+    "demands": _l("the campaign's demands, numbered, in the letter's language"),
+    "signatures_total": _l("signatures gathered by the campaign, all countries"),
+    "signatures_resident": _l("signatures of people who live in the recipient's country"),
+    "date": _l("today's date, written out in the letter's language"),
+    "sender_name": _l("the name of the staff member composing the letter"),
+}
+
+# `{{` and `}}` stand for literal braces; `{anything}` is a merge field. Nothing inside braces is ever
+# evaluated: a field is a plain dictionary key, so `{recipient_name.__class__}` is just an unknown name.
+_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}\n]*)\}")
+
+
+def unknown_fields(text: str | None) -> list[str]:
+    """The merge fields in `text` that do not exist, in order of appearance, each once."""
+    found: list[str] = []
+    for match in _TOKEN.finditer(text or ""):
+        name = match.group(1)
+        if name is not None and name not in MERGE_FIELDS and name not in found:
+            found.append(name)
+    return found
+
+
+def _substitute(match: re.Match, values: dict[str, str]) -> str:
+    token = match.group(0)
+    if token == "{{":
+        return "{"
+    if token == "}}":
+        return "}"
+    name = match.group(1)
+    if name in MERGE_FIELDS:
+        return str(values.get(name, ""))
+    return token  # unknown: left as typed, never looked up further
+
+
+def render_merge(text: str | None, values: dict[str, str]) -> str:
+    """Fill merge fields with `values` by plain substitution, in one pass (a value that itself contains
+    braces is not merged again). A line made only of fields that all came out empty (a contact without a
+    title, say) is dropped instead of leaving a gap in the address block."""
+    lines = []
+    for line in (text or "").replace("\r\n", "\n").split("\n"):
+        tokens = list(_TOKEN.finditer(line))
+        only_fields = bool(tokens) and not _TOKEN.sub("", line).strip() and all(
+            t.group(1) in MERGE_FIELDS for t in tokens)
+        if only_fields and not any(str(values.get(t.group(1), "")).strip() for t in tokens):
+            continue
+        lines.append(_TOKEN.sub(lambda m: _substitute(m, values), line))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Signature totals
+
+
+@dataclass
+class SignatureTotals:
+    total: int = 0
+    resident: int = 0
+    by_country: dict[str, int] = field(default_factory=dict)  # alpha3 -> signers
+
+
+def signature_totals(campaign, country) -> SignatureTotals:
+    """Signers of a campaign, overall and residing in `country`, in three queries.
+
+    Signature rows are counted per petition and country of residence; where a platform gave a tally for
+    a petition and country instead, the tally replaces those rows (never both: no double counting).
+    Signers whose country is unknown count in the total only.
+
+    To be moved into the signatures feature (crm/signatures/services.py) once it exists; letters only
+    read it."""
+    counts: dict[tuple[int, int | None], int] = {}
+    for petition_id, country_id, number in db.session.execute(
+            sa.select(Signature.petition_id, Signature.country_id, sa.func.count())
+            .where(Signature.campaign_id == campaign.id)
+            .group_by(Signature.petition_id, Signature.country_id)):
+        counts[(petition_id, country_id)] = number
+    for petition_id, country_id, signers in db.session.execute(
+            sa.select(SignatureTally.petition_id, SignatureTally.country_id, SignatureTally.signers)
+            .join(Petition, Petition.id == SignatureTally.petition_id)
+            .where(Petition.campaign_id == campaign.id)):
+        counts[(petition_id, country_id)] = signers
+    per_country: dict[int, int] = defaultdict(int)
+    total = 0
+    for (_, country_id), number in counts.items():
+        total += number
+        if country_id is not None:
+            per_country[country_id] += number
+    codes = {}
+    if per_country:
+        codes = dict(db.session.execute(sa.select(Country.id, Country.alpha3).where(Country.id.in_(per_country))).all())
+    by_country = {codes[country_id]: number for country_id, number in sorted(per_country.items()) if number}
+    resident = per_country.get(country.id, 0) if country is not None else 0
+    return SignatureTotals(total=total, resident=resident, by_country=by_country)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Templates
+
+
+def _check_language(language: str | None, field_name: str = "language") -> str:
+    if language not in LETTER_LANGUAGES:
+        raise LetterError(_("Choose one of the letter languages."), field_name)
+    return language
+
+
+def template_languages() -> dict[str, list[str]]:
+    """Each template name with the languages it is written in (in the order of LETTER_LANGUAGES)."""
+    found: dict[str, list[str]] = {}
+    for name, language in db.session.execute(
+            sa.select(LetterTemplate.name, LetterTemplate.language).order_by(LetterTemplate.name)):
+        found.setdefault(name, []).append(language)
+    return {name: sorted(langs, key=LETTER_LANGUAGES.index) for name, langs in found.items()}
+
+
+def find_template(name: str, language: str) -> LetterTemplate | None:
+    return db.session.scalar(sa.select(LetterTemplate).where(LetterTemplate.name == name,
+                                                            LetterTemplate.language == language))
+
+
+def save_template(template: LetterTemplate | None, *, name: str, language: str, subject: str, body: str, actor,
+                  expected_version=None) -> LetterTemplate:
+    """Create (template None) or change a template. Merge fields that do not exist are refused."""
+    if template is not None:
+        check_version(template, expected_version)
+    name, subject, body = (name or "").strip(), (subject or "").strip(), (body or "").strip()
+    if not name:
+        raise LetterError(_("Give the template a name."), "name")
+    _check_language(language)
+    for field_name, text in (("subject", subject), ("body", body)):
+        if not text:
+            raise LetterError(_("This field is required."), field_name)
+        unknown = unknown_fields(text)
+        if unknown:
+            raise LetterError(_(
+                "Unknown merge field: %(fields)s. Use only the fields listed; write {{ and }} for a literal brace.",
+                fields=", ".join("{" + u + "}" for u in unknown)), field_name)
+    if len(subject) > SUBJECT_MAX:
+        raise LetterError(_("At most %(max)s characters.", max=SUBJECT_MAX), "subject")
+    clash = db.session.scalar(sa.select(LetterTemplate.id).where(
+        LetterTemplate.name == name, LetterTemplate.language == language,
+        LetterTemplate.id != (template.id if template is not None else -1)))
+    if clash is not None:
+        raise LetterError(_("There is already a template with this name in this language."), "name")
+    fields = ("name", "language", "subject", "body")
+    before = audit.snapshot(template, fields) if template is not None else None
+    if template is None:
+        template = LetterTemplate()
+        db.session.add(template)
+    template.name, template.language, template.subject, template.body = name, language, subject, body
+    template.updated_by_id = getattr(actor, "id", None)
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise StaleRecord("someone else saved this template after you opened it") from None
+    audit.record("letter_template.update" if before else "letter_template.create", actor=actor, entity=template,
+                 before=before, after=audit.snapshot(template, fields))
+    return template
+
+
+def read_default_template(path: Path) -> dict:
+    """A default template file: `Name:` and `Subject:` header lines, a blank line, then the body."""
+    text = path.read_text(encoding="utf-8")
+    head, _, body = text.partition("\n\n")
+    headers = {}
+    for line in head.splitlines():
+        key, _, value = line.partition(":")
+        headers[key.strip().lower()] = value.strip()
+    language = path.name.split(".")[-2]
+    return {"name": headers["name"], "language": language, "subject": headers["subject"], "body": body.strip()}
+
+
+def load_default_templates(directory: Path = DEFAULT_TEMPLATES_DIR, *, actor=None) -> list[LetterTemplate]:
+    """Add the default templates that are missing. Never overwrites a template staff have edited."""
+    created = []
+    for path in sorted(directory.glob("*.txt")):
+        values = read_default_template(path)
+        if find_template(values["name"], values["language"]) is None:
+            created.append(save_template(None, actor=actor, **values))
+    return created
+
+
+# ---------------------------------------------------------------------------------------------------
+# Composing
+
+
+@dataclass
+class Recipient:
+    value: str  # "contact-<id>" or "office-<id>", as the composer's select submits it
+    office: Office
+    contact: Contact | None = None
+
+
+def recipients(record: OutreachRecord) -> list[Recipient]:
+    """Who a letter on this record can go to: the active contacts at the government's offices, and each
+    office itself (a letter "to the Embassy"), in two queries."""
+    offices = db.session.scalars(
+        sa.select(Office).where(Office.country_id == record.country_id, Office.active.is_(True))
+        .order_by(Office.name).options(selectinload(Office.contacts))).all()
+    found = []
+    for office in offices:
+        for contact in office.contacts:
+            if contact.active and contact.merged_into_id is None:
+                found.append(Recipient(f"contact-{contact.id}", office, contact))
+        found.append(Recipient(f"office-{office.id}", office))
+    return found
+
+
+def language_for(contact: Contact | None, available: list[str]) -> str | None:
+    """The recipient's own language when the template exists in it, else the first language it exists in."""
+    preferred = ((contact.language or "").strip().lower()[:2]) if contact is not None else ""
+    if preferred in available:
+        return preferred
+    return next((language for language in LETTER_LANGUAGES if language in available), None)
+
+
+def country_name(country: Country, language: str) -> str:
+    """The country's name in the letter's language (Babel's CLDR names), falling back to the stored names."""
+    try:
+        name = Locale.parse(language).territories.get(country.alpha2)
+    except (UnknownLocaleError, ValueError):
+        name = None
+    return name or (country.name_es if language == "es" else country.name_en)
+
+
+def demands_text(campaign, language: str) -> str:
+    demands = db.session.scalars(sa.select(Demand).where(Demand.campaign_id == campaign.id)
+                                 .order_by(Demand.ordinal).options(selectinload(Demand.translations))).all()
+    lines = []
+    for number, demand in enumerate(demands, start=1):
+        title, description = demand.text(language)
+        lines.append(f"{number}. {title}" + (f": {description.strip()}" if description and description.strip() else ""))
+    return "\n".join(lines)
+
+
+def merge_values(record: OutreachRecord, *, language: str, contact: Contact | None = None,
+                 office: Office | None = None, actor=None, today: dt.date | None = None) -> dict[str, str]:
+    """The value of every merge field for a letter on `record`, written in `language`."""
+    office = office or (contact.office if contact is not None else None)
+    totals = signature_totals(record.campaign, record.country)
+    return {
+        "recipient_name": contact.name if contact is not None else "",
+        "recipient_title": (contact.title or "") if contact is not None else "",
+        "office_name": office.name if office is not None else "",
+        "country_name": country_name(record.country, language),
+        "campaign_name": record.campaign.name,
+        "demands": demands_text(record.campaign, language),
+        "signatures_total": format_decimal(totals.total, locale=language),
+        "signatures_resident": format_decimal(totals.resident, locale=language),
+        "date": format_date(today or dt.date.today(), "long", locale=language),
+        "sender_name": getattr(actor, "name", "") or "",
+    }
+
+
+def _recipient_of(record: OutreachRecord, contact: Contact | None, office: Office | None):
+    if contact is not None:
+        office = contact.office
+    if office is None:
+        raise LetterError(_("Choose who the letter is for."), "recipient")
+    if office.country_id != record.country_id:
+        raise LetterError(_("That office does not represent this government."), "recipient")
+    return contact, office
+
+
+def compose_letter(record: OutreachRecord, *, template_name: str, actor, contact: Contact | None = None,
+                   office: Office | None = None, language: str | None = None,
+                   today: dt.date | None = None) -> Letter:
+    """A draft letter from a template, merged for its recipient, in the language chosen (by default the
+    contact's own language when the template exists in it)."""
+    contact, office = _recipient_of(record, contact, office)
+    available = template_languages().get(template_name)
+    if not available:
+        raise LetterError(_("Choose a template."), "template")
+    if not language:
+        language = language_for(contact, available)
+    _check_language(language)
+    if language not in available:
+        raise LetterError(_("This template is written in %(languages)s only.",
+                                  languages=", ".join(available)), "language")
+    template = find_template(template_name, language)
+    values = merge_values(record, language=language, contact=contact, office=office, actor=actor, today=today)
+    subject = " ".join(render_merge(template.subject, values).split())
+    if len(subject) > SUBJECT_MAX:
+        raise LetterError(_("Once merged, the subject is longer than %(max)s characters; shorten the "
+                                  "template's subject.", max=SUBJECT_MAX), "template")
+    letter = Letter(outreach_id=record.id, direction="outgoing", language=language,
+                    recipient_contact_id=getattr(contact, "id", None), recipient_office_id=office.id,
+                    recipient_name=contact.name if contact is not None else None, subject=subject,
+                    body=render_merge(template.body, values), created_by_id=getattr(actor, "id", None))
+    db.session.add(letter)
+    db.session.flush()
+    audit.record("letter.compose", actor=actor, entity=letter,
+                 after={"outreach_id": record.id, "template": template_name, "language": language,
+                        "recipient_contact_id": letter.recipient_contact_id, "recipient_office_id": office.id})
+    return letter
+
+
+# ---------------------------------------------------------------------------------------------------
+# The letter's life: draft, sent, delivered, acknowledged, answered
+
+
+def letter_status(letter: Letter) -> str:
+    if letter.direction == "incoming":
+        return "received"
+    if letter.acknowledged_on:
+        return "acknowledged"
+    if letter.delivered_on:
+        return "delivered"
+    if letter.sent_on:
+        return "sent"
+    return "draft"
+
+
+def is_draft(letter: Letter) -> bool:
+    return letter.direction == "outgoing" and letter.sent_on is None
+
+
+def _flush(what: str = "letter") -> None:
+    """Flush, turning a concurrent save caught by the version column into the same refusal as a stale form."""
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise StaleRecord(f"someone else saved this {what} after you opened it") from None
+
+
+def _not_future(day: dt.date, field_name: str) -> None:
+    if day > dt.date.today() + FUTURE_SLACK:
+        raise LetterError(_("This date is in the future."), field_name)
+
+
+def _outgoing(letter: Letter, field_name: str) -> None:
+    if letter.direction != "outgoing":
+        raise LetterError(_("Only a letter we send can be marked like this."), field_name)
+
+
+_DRAFT_FIELDS = ("subject", "body", "recipient_name", "language")
+
+
+def update_draft(letter: Letter, *, subject: str, body: str, recipient_name: str | None, language: str, actor,
+                 expected_version=None) -> None:
+    """Change a letter's wording before it is sent. The text is kept as typed: merge fields were filled
+    when it was composed, and nothing in it is interpreted now."""
+    check_version(letter, expected_version)
+    if not is_draft(letter):
+        raise LetterError(_("This letter has been sent; its text can no longer change."), "body")
+    subject = " ".join((subject or "").split())
+    if not subject:
+        raise LetterError(_("This field is required."), "subject")
+    if len(subject) > SUBJECT_MAX:
+        raise LetterError(_("At most %(max)s characters.", max=SUBJECT_MAX), "subject")
+    _check_language(language)
+    before = audit.snapshot(letter, _DRAFT_FIELDS)
+    letter.subject = subject
+    letter.body = (body or "").replace("\r\n", "\n").strip("\n") or None
+    letter.recipient_name = (recipient_name or "").strip() or None
+    letter.language = language
+    after = audit.snapshot(letter, _DRAFT_FIELDS)
+    if after != before:
+        _flush()
+        changed = [name for name in _DRAFT_FIELDS if before[name] != after[name]]
+        audit.record("letter.update", actor=actor, entity=letter, before={k: before[k] for k in changed},
+                     after={k: after[k] for k in changed})
+
+
+def mark_sent(letter: Letter, channel: str, sent_on: dt.date, actor, *, expected_version=None) -> None:
+    """Record how and when a letter went out (again, to correct it). The record moves to "contacted"."""
+    check_version(letter, expected_version)
+    _outgoing(letter, "channel")
+    if channel not in LETTER_CHANNELS:
+        raise LetterError(_("Choose how the letter was sent."), "channel")
+    _not_future(sent_on, "sent_on")
+    if letter.delivered_on is not None and sent_on > letter.delivered_on:
+        raise LetterError(_("The letter was delivered on %(date)s; it cannot have been sent after that.",
+                                  date=_day(letter.delivered_on)), "sent_on")
+    before = audit.snapshot(letter, ("channel", "sent_on"))
+    letter.channel, letter.sent_on = channel, sent_on
+    _flush()
+    audit.record("letter.sent", actor=actor, entity=letter, before=before,
+                 after=audit.snapshot(letter, ("channel", "sent_on")))
+    advance_stage(letter.outreach, "contacted", actor=actor, reason="letter sent")
+
+
+def snapshot_signature_totals(letter: Letter) -> bool:
+    """Freeze on the letter the signature totals of the moment it is delivered: what the government was
+    handed stays what it was, whatever is imported later. Taken once; False if it was already taken."""
+    if letter.signatures_snapshot_at is not None:
+        return False
+    record = letter.outreach
+    totals = signature_totals(record.campaign, record.country)
+    letter.signatures_total = totals.total
+    letter.signatures_resident = totals.resident
+    letter.signatures_by_country = totals.by_country
+    letter.signatures_snapshot_at = utcnow()
+    return True
+
+
+def mark_delivered(letter: Letter, delivered_on: dt.date, actor, *, expected_version=None) -> None:
+    """Record that the letter reached the government, and freeze the signature totals delivered with it."""
+    check_version(letter, expected_version)
+    _outgoing(letter, "delivered_on")
+    if letter.sent_on is None:
+        raise LetterError(_("Mark the letter sent first."), "delivered_on")
+    _not_future(delivered_on, "delivered_on")
+    if delivered_on < letter.sent_on:
+        raise LetterError(_("A letter cannot be delivered before it was sent (%(date)s).",
+                                  date=_day(letter.sent_on)), "delivered_on")
+    if letter.acknowledged_on is not None and delivered_on > letter.acknowledged_on:
+        raise LetterError(_("Receipt was acknowledged on %(date)s; it cannot have been delivered after that.",
+                                  date=_day(letter.acknowledged_on)), "delivered_on")
+    before = audit.snapshot(letter, ("delivered_on",))
+    letter.delivered_on = delivered_on
+    snapshot_signature_totals(letter)
+    _flush()
+    audit.record("letter.delivered", actor=actor, entity=letter, before=before,
+                 after={"delivered_on": delivered_on.isoformat(), "signatures_total": letter.signatures_total,
+                        "signatures_resident": letter.signatures_resident})
+
+
+def mark_acknowledged(letter: Letter, acknowledged_on: dt.date, actor, *, expected_version=None) -> None:
+    """Record that the government acknowledged receipt."""
+    check_version(letter, expected_version)
+    _outgoing(letter, "acknowledged_on")
+    if letter.delivered_on is None:
+        raise LetterError(_("Mark the letter delivered first."), "acknowledged_on")
+    _not_future(acknowledged_on, "acknowledged_on")
+    if acknowledged_on < letter.delivered_on:
+        raise LetterError(_("Receipt cannot be acknowledged before the letter was delivered (%(date)s).",
+                                  date=_day(letter.delivered_on)), "acknowledged_on")
+    before = audit.snapshot(letter, ("acknowledged_on",))
+    letter.acknowledged_on = acknowledged_on
+    _flush()
+    audit.record("letter.acknowledged", actor=actor, entity=letter, before=before,
+                 after={"acknowledged_on": acknowledged_on.isoformat()})
+
+
+def _rejection(error: storage.AttachmentRejected) -> str:
+    if error.reason == "too_large":
+        return _("%(name)s is larger than %(size)s MB.", name=error.filename,
+                 size=f"{error.limit / (1024 * 1024):g}")
+    if error.reason == "empty":
+        return _("%(name)s is empty.", name=error.filename)
+    return _("%(name)s is not a PDF, an image (PNG, JPEG, GIF, WebP) or an office document (Word, Excel, "
+             "PowerPoint, OpenDocument).", name=error.filename)
+
+
+def _read_uploads(uploads) -> list[tuple[str, bytes, str]]:
+    """Read and check every file before anything is saved, so one bad file saves none."""
+    checked = []
+    for upload in uploads or ():
+        if upload is None or not getattr(upload, "filename", None):
+            continue  # an empty file input
+        try:
+            checked.append(storage.read_upload(upload))
+        except storage.AttachmentRejected as error:
+            raise LetterError(_rejection(error), "attachments") from None
+    return checked
+
+
+def _attach(letter: Letter, checked, actor) -> list[LetterAttachment]:
+    stored: list[storage.StoredFile] = []
+    try:
+        for filename, data, content_type in checked:
+            stored.append(storage.store(filename, data, content_type))
+        attachments = [
+            LetterAttachment(letter_id=letter.id, filename=f.filename, content_type=f.content_type,
+                             size_bytes=f.size_bytes, sha256=f.sha256, storage_key=f.storage_key,
+                             uploaded_by_id=getattr(actor, "id", None))
+            for f in stored]
+        db.session.add_all(attachments)
+        db.session.flush()
+    except BaseException:
+        for f in stored:
+            storage.remove(f.storage_key)
+        raise
+    for attachment in attachments:
+        audit.record("letter.attachment", actor=actor, entity=attachment,
+                     after={"letter_id": letter.id, "filename": attachment.filename,
+                            "content_type": attachment.content_type, "size_bytes": attachment.size_bytes,
+                            "sha256": attachment.sha256})
+    return attachments
+
+
+def add_attachments(letter: Letter, uploads, actor) -> list[LetterAttachment]:
+    """Keep files with a letter: PDFs, images and office documents, checked by content and size."""
+    checked = _read_uploads(uploads)
+    if not checked:
+        raise LetterError(_("Choose a file."), "attachments")
+    return _attach(letter, checked, actor)
+
+
+def log_reply(original: Letter, received_on: dt.date, subject: str, body: str | None, actor, attachments=(), *,
+              channel: str | None = None, language: str | None = None) -> Letter:
+    """A reply received to a letter we sent: an incoming letter on the same record, linked to the original.
+    The record moves to "responded"."""
+    if original.direction != "outgoing":
+        raise LetterError(_("A reply answers a letter we sent."), "received_on")
+    if original.sent_on is None:
+        raise LetterError(_("Mark the letter sent before logging its reply."), "received_on")
+    _not_future(received_on, "received_on")
+    if received_on < original.sent_on:
+        raise LetterError(_("A reply cannot arrive before the letter was sent (%(date)s).",
+                                  date=_day(original.sent_on)), "received_on")
+    subject = " ".join((subject or "").split())
+    if not subject:
+        raise LetterError(_("This field is required."), "subject")
+    if len(subject) > SUBJECT_MAX:
+        raise LetterError(_("At most %(max)s characters.", max=SUBJECT_MAX), "subject")
+    if channel and channel not in LETTER_CHANNELS:
+        raise LetterError(_("Choose how the reply arrived."), "channel")
+    if language:
+        _check_language(language)
+    checked = _read_uploads(attachments)
+    reply = Letter(outreach_id=original.outreach_id, direction="incoming", in_reply_to_id=original.id,
+                   channel=channel or None, language=language or None,
+                   recipient_contact_id=original.recipient_contact_id,
+                   recipient_office_id=original.recipient_office_id, recipient_name=original.recipient_name,
+                   subject=subject, body=(body or "").replace("\r\n", "\n").strip("\n") or None,
+                   received_on=received_on, created_by_id=getattr(actor, "id", None))
+    db.session.add(reply)
+    db.session.flush()
+    audit.record("letter.reply", actor=actor, entity=reply,
+                 after={"in_reply_to_id": original.id, "received_on": received_on.isoformat(), "subject": subject})
+    if checked:
+        _attach(reply, checked, actor)
+    advance_stage(original.outreach, "responded", actor=actor, reason="reply received")
+    return reply
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading
+
+
+def letter_page(letter: Letter) -> dict:
+    """What the letter page shows besides the letter, in a fixed number of queries whatever the number
+    of attachments or replies."""
+    attachments = db.session.scalars(sa.select(LetterAttachment).where(LetterAttachment.letter_id == letter.id)
+                                     .order_by(LetterAttachment.id)).all()
+    replies = db.session.scalars(sa.select(Letter).where(Letter.in_reply_to_id == letter.id)
+                                 .order_by(Letter.received_on, Letter.id)).all()
+    countries = {}
+    if letter.signatures_by_country:
+        countries = {alpha3: (name_en, name_es) for alpha3, name_en, name_es in db.session.execute(
+            sa.select(Country.alpha3, Country.name_en, Country.name_es)
+            .where(Country.alpha3.in_(list(letter.signatures_by_country))))}
+    return {"attachments": attachments, "replies": replies, "snapshot_countries": countries}
+
+
+def letters_of(record: OutreachRecord):
+    """A select of a record's letters, newest first, with what the list shows loaded up front."""
+    return (sa.select(Letter).where(Letter.outreach_id == record.id)
+            .order_by(sa.func.coalesce(Letter.received_on, Letter.sent_on).desc().nulls_first(), Letter.id.desc())
+            .options(selectinload(Letter.recipient_contact), selectinload(Letter.recipient_office)))
+
+
+def attachment_counts(letters) -> dict[int, int]:
+    ids = [letter.id for letter in letters]
+    if not ids:
+        return {}
+    return dict(db.session.execute(
+        sa.select(LetterAttachment.letter_id, sa.func.count()).where(LetterAttachment.letter_id.in_(ids))
+        .group_by(LetterAttachment.letter_id)).all())
+
+
+def templates_list():
+    return db.session.scalars(sa.select(LetterTemplate).order_by(LetterTemplate.name, LetterTemplate.language)
+                              .options(selectinload(LetterTemplate.updated_by))).all()

@@ -1,0 +1,149 @@
+"""Where letter attachments live: files under the instance folder (never the static folder), named by a
+random key, their type told by their content and never by their name."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import secrets
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+# What an office package's main part says it is; anything else wearing a ZIP is refused (NuGet and
+# VSIX packages, for instance, also carry [Content_Types].xml).
+OOXML_PARTS = (
+    ("word/document.xml", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    ("xl/workbook.xml", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ("ppt/presentation.xml", "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+)
+ODF_PREFIX = b"application/vnd.oasis.opendocument."
+
+
+class AttachmentRejected(ValueError):
+    """A file refused. `reason` is "too_large", "empty" or "unknown_type"; the services word it for the user."""
+
+    def __init__(self, reason: str, filename: str, limit: int | None = None):
+        super().__init__(f"{filename}: {reason}")
+        self.reason, self.filename, self.limit = reason, filename, limit
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    storage_key: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+
+
+def max_bytes() -> int:
+    return int(current_app.config.get("ATTACHMENT_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def storage_dir() -> Path:
+    return Path(current_app.instance_path) / "attachments"
+
+
+def path_for(storage_key: str) -> Path:
+    # Keys are ours (hex), but a key is never allowed to walk out of the folder.
+    if not storage_key or not all(c in "0123456789abcdef" for c in storage_key):
+        raise FileNotFoundError(storage_key)
+    return storage_dir() / storage_key
+
+
+def _office_type(data: bytes) -> str | None:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        names = set(archive.namelist())
+        if "mimetype" in names:
+            # Only the small mimetype entry is read; nothing else is decompressed.
+            info = archive.getinfo("mimetype")
+            if info.file_size > 200:
+                return None
+            declared = archive.read("mimetype").strip()
+            if declared.startswith(ODF_PREFIX) and declared.isascii():
+                return declared.decode("ascii")
+            return None
+        if "[Content_Types].xml" in names:
+            # Macros are code: a document that carries them is not kept.
+            if any(name.lower().endswith("vbaproject.bin") for name in names):
+                return None
+            for part, content_type in OOXML_PARTS:
+                if part in names:
+                    return content_type
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, RuntimeError, NotImplementedError):
+        return None
+    return None
+
+
+def detect_content_type(data: bytes) -> str | None:
+    """The type of a file from its first bytes (and, for office documents, its ZIP directory), or None."""
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith(b"PK\x03\x04"):
+        return _office_type(data)
+    return None
+
+
+def clean_filename(name: str | None) -> str:
+    """The name shown and offered on download: no folders, no control characters, at most 255 characters."""
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in unicodedata.normalize("NFC", name) if unicodedata.category(c)[0] != "C")
+    name = name.strip().lstrip(".") or "attachment"
+    if len(name) > 255:
+        stem, dot, extension = name.rpartition(".")
+        name = (stem[: 255 - len(extension) - 1] + dot + extension) if dot and len(extension) < 16 else name[:255]
+    return name
+
+
+def read_upload(upload) -> tuple[str, bytes, str]:
+    """Read an uploaded file (werkzeug FileStorage) within the size limit and check its type.
+    Returns (clean filename, content, content type); raises AttachmentRejected."""
+    limit = max_bytes()
+    filename = clean_filename(getattr(upload, "filename", None))
+    data = upload.stream.read(limit + 1)
+    if len(data) > limit:
+        raise AttachmentRejected("too_large", filename, limit)
+    if not data:
+        raise AttachmentRejected("empty", filename)
+    content_type = detect_content_type(data)
+    if content_type is None:
+        raise AttachmentRejected("unknown_type", filename)
+    return filename, data, content_type
+
+
+def store(filename: str, data: bytes, content_type: str) -> StoredFile:
+    """Write a checked file under a new random key; the folder is created on first use."""
+    folder = storage_dir()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = secrets.token_hex(20)
+    final = folder / key
+    temporary = folder / f".{key}.part"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(temporary, final)
+    return StoredFile(storage_key=key, filename=filename, content_type=content_type, size_bytes=len(data),
+                      sha256=hashlib.sha256(data).hexdigest())
+
+
+def remove(storage_key: str) -> None:
+    """Forget a stored file (used when the database refuses what was uploaded with it)."""
+    try:
+        path_for(storage_key).unlink()
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,164 @@
+"""The coordinators' assignment board, volunteers' claims and each person's own work list."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import abort, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+
+from crm.accounts.models import User
+from crm.campaigns.models import Campaign
+from crm.extensions import db
+from crm.outreach import assignments, bp
+from crm.outreach.forms import BulkAssignForm, ClaimDecisionForm, ConfirmForm
+from crm.outreach.models import Claim, OutreachRecord
+from crm.outreach.services import OutreachError
+from crm.permissions import can, require
+from crm.web import flash_message
+
+
+def _campaigns():
+    return db.session.scalars(sa.select(Campaign).order_by(Campaign.created_at.desc())).all()
+
+
+def _chosen_campaign(campaigns):
+    slug = request.args.get("campaign") or request.form.get("campaign")
+    if slug:
+        return next((c for c in campaigns if c.slug == slug), None) or abort(404)
+    return campaigns[0] if campaigns else None
+
+
+@bp.route("/board")
+@login_required
+@require("assign")
+def board():
+    campaigns = _campaigns()
+    campaign = _chosen_campaign(campaigns)
+    records = []
+    if campaign is not None:
+        records = db.session.scalars(
+            sa.select(OutreachRecord).where(OutreachRecord.campaign_id == campaign.id)
+            .options(selectinload(OutreachRecord.country), selectinload(OutreachRecord.assignee),
+                     selectinload(OutreachRecord.campaign))).all()
+        records.sort(key=lambda r: r.country.name(str(current_user.language)))
+    form = BulkAssignForm(campaign=campaign.slug if campaign else "")
+    people = assignments.workload(campaign)
+    form.assignee.choices = [(0, gettext("— nobody (unassign) —"))] + [(w.user.id, w.user.name) for w in people]
+    return render_template("outreach/board.html", campaigns=campaigns, campaign=campaign, records=records, form=form,
+                           workload=people, stalled=assignments.stalled(records),
+                           activity=assignments.last_activity(r.id for r in records),
+                           claims=assignments.pending_claims(campaign), decide=ClaimDecisionForm())
+
+
+@bp.route("/board/assign", methods=["POST"])
+@login_required
+@require("assign")
+def bulk_assign():
+    form = BulkAssignForm()
+    staff = {u.id: u for u in db.session.scalars(sa.select(User).where(User.active.is_(True)))}
+    form.assignee.choices = [(0, "")] + [(uid, u.name) for uid, u in staff.items()]
+    try:
+        ids = [int(value) for value in request.form.getlist("record")]
+    except ValueError:
+        abort(400)
+    campaign_slug = form.campaign.data or None
+    if not form.validate_on_submit():
+        flash_message(gettext("Nothing changed: choose who to assign the records to."), "error")
+    elif not ids:
+        flash_message(gettext("Nothing changed: tick at least one record."), "error")
+    else:
+        records = db.session.scalars(sa.select(OutreachRecord).where(OutreachRecord.id.in_(ids))).all()
+        if len(records) != len(set(ids)):
+            abort(404)
+        try:
+            changed = assignments.set_assignee(records, staff.get(form.assignee.data), actor=current_user)
+        except OutreachError as error:
+            db.session.rollback()
+            flash_message(str(error), "error")
+        else:
+            db.session.commit()
+            flash_message(ngettext("%(num)s record changed.", "%(num)s records changed.", len(changed)), "success")
+    return redirect(url_for("outreach.board", campaign=campaign_slug) if campaign_slug else url_for("outreach.board"))
+
+
+@bp.route("/claims/<int:claim_id>/decide", methods=["POST"])
+@login_required
+@require("assign")
+def decide_claim(claim_id):
+    claim = db.session.get(Claim, claim_id) or abort(404)
+    form = ClaimDecisionForm()
+    if form.validate_on_submit():
+        try:
+            assignments.decide_claim(claim, approve=form.decision.data == "approve", actor=current_user)
+        except OutreachError as error:
+            db.session.rollback()
+            flash_message(str(error), "error")
+        else:
+            db.session.commit()
+            flash_message(gettext("Request decided."), "success")
+    return redirect(url_for("outreach.board", campaign=claim.outreach.campaign.slug))
+
+
+@bp.route("/claims")
+@login_required
+@require("claim")
+def claims():
+    records, pending = assignments.claimable_records(current_user)
+    records.sort(key=lambda r: (r.campaign.name, r.country.name(str(current_user.language))))
+    return render_template("outreach/claims.html", records=records, pending=pending, confirm=ConfirmForm())
+
+
+@bp.route("/claims/new/<int:outreach_id>", methods=["POST"])
+@login_required
+@require("claim")
+def claim(outreach_id):
+    record = db.session.get(OutreachRecord, outreach_id)
+    if record is None or record.assignee_id is not None:
+        abort(404)  # an assigned record is not offered, and its existence is not confirmed
+    if ConfirmForm().validate_on_submit():
+        try:
+            claim_ = assignments.claim(record, current_user)
+        except OutreachError as error:
+            db.session.rollback()
+            flash_message(str(error), "error")
+        else:
+            db.session.commit()
+            if claim_.status == "approved":
+                flash_message(gettext("It is yours now."), "success")
+                return redirect(url_for("outreach.show", outreach_id=record.id))
+            flash_message(gettext("Asked. A coordinator will approve it."), "success")
+    return redirect(url_for("outreach.claims"))
+
+
+@bp.route("/claims/<int:claim_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw_claim(claim_id):
+    claim_ = db.session.get(Claim, claim_id)
+    if claim_ is None or claim_.volunteer_id != current_user.id:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        try:
+            assignments.withdraw_claim(claim_, actor=current_user)
+        except OutreachError as error:
+            db.session.rollback()
+            flash_message(str(error), "error")
+        else:
+            db.session.commit()
+            flash_message(gettext("Request withdrawn."), "success")
+    return redirect(url_for("outreach.claims"))
+
+
+@bp.route("/my-work")
+@login_required
+def my_work():
+    """My records, the ones with the earliest next follow-up first (overdue at the top)."""
+    records = db.session.scalars(
+        sa.select(OutreachRecord).where(OutreachRecord.assignee_id == current_user.id)
+        .options(selectinload(OutreachRecord.country), selectinload(OutreachRecord.campaign))).all()
+    far = dt.date.max
+    records.sort(key=lambda r: (r.next_follow_up_on or far, r.country.name(str(current_user.language))))
+    return render_template("outreach/my_work.html", records=records, today=dt.date.today(),
+                           may_claim=can(current_user, "claim"))
