@@ -1,0 +1,199 @@
+"""Every route x every role, with the answer each must get. A route added without a row here fails
+`test_every_route_has_a_row`: decide who may use it before it ships.
+
+Answers: OK (served, or a validation answer: never 404 and never the sign-in page), HIDDEN (404: the
+record or page is not confirmed to exist), LOGIN (anonymous: sent to the sign-in page).
+The volunteer in this matrix is NOT the assignee of the records it asks for: a volunteer asking for
+another volunteer's record by URL must get 404. Their own records are tested in the feature tests."""
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+from werkzeug.datastructures import FileStorage
+
+from crm.campaigns.models import Campaign, Demand
+from crm.contacts.models import Contact, Office
+from crm.countries.services import country_by_code
+from crm.database import utcnow
+from crm.extensions import db
+from crm.letters import services as letters
+from crm.outreach import assignments
+from crm.outreach import services as outreach
+from crm.outreach.models import OutreachRecord
+from tests.conftest import sign_in
+
+OK, HIDDEN, LOGIN = "ok", "hidden", "login"
+ROLES = ("anonymous", "admin", "manager", "coordinator", "volunteer")
+
+
+def answers(admin=OK, manager=OK, coordinator=OK, volunteer=OK, anonymous=LOGIN):
+    return {"admin": admin, "manager": manager, "coordinator": coordinator, "volunteer": volunteer,
+            "anonymous": anonymous}
+
+
+EVERYONE = answers()
+PUBLIC = answers(anonymous=OK)
+STAFF_WHO_SEE_ALL = answers(volunteer=HIDDEN)  # someone else's record: 404 for a volunteer
+EDITORS = answers(volunteer=HIDDEN)  # edit_all: admin, manager, coordinator
+ASSIGNERS = answers(volunteer=HIDDEN)  # assign: admin, manager, coordinator
+ADMINS = answers(manager=HIDDEN, coordinator=HIDDEN, volunteer=HIDDEN)
+VOLUNTEERS = answers(admin=HIDDEN, manager=HIDDEN, coordinator=HIDDEN)
+CLAIMANT_ONLY = answers(admin=HIDDEN, manager=HIDDEN, coordinator=HIDDEN, volunteer=HIDDEN)
+
+# (endpoint, method) -> (url built from the world, answers)
+MATRIX = {
+    ("accounts.login", "GET"): (lambda w: "/login", answers(anonymous=OK)),
+    ("accounts.login", "POST"): (lambda w: "/login", answers(anonymous=OK)),
+    ("accounts.logout", "POST"): (lambda w: "/logout", EVERYONE),
+    ("core.home", "GET"): (lambda w: "/", EVERYONE),
+    ("core.healthz", "GET"): (lambda w: "/healthz", PUBLIC),
+    ("core.set_language", "POST"): (lambda w: "/language", PUBLIC),
+    ("countries.index", "GET"): (lambda w: "/countries/", EVERYONE),
+    ("countries.show", "GET"): (lambda w: "/countries/FRA", EVERYONE),
+    ("countries.correct", "POST"): (lambda w: "/countries/FRA/facts", ADMINS),
+    # Offices and contacts of a government the volunteer does not work on.
+    ("contacts.offices", "GET"): (lambda w: "/offices", EVERYONE),
+    ("contacts.office", "GET"): (lambda w: f"/offices/{w['office'].id}", STAFF_WHO_SEE_ALL),
+    ("contacts.new_office", "GET"): (lambda w: "/offices/new", EDITORS),
+    ("contacts.new_office", "POST"): (lambda w: "/offices/new", EDITORS),
+    ("contacts.edit_office", "GET"): (lambda w: f"/offices/{w['office'].id}/edit", EDITORS),
+    ("contacts.edit_office", "POST"): (lambda w: f"/offices/{w['office'].id}/edit", EDITORS),
+    ("contacts.deactivate_office_page", "GET"): (lambda w: f"/offices/{w['office'].id}/deactivate", EDITORS),
+    ("contacts.deactivate_office_page", "POST"): (lambda w: f"/offices/{w['office'].id}/deactivate", EDITORS),
+    ("contacts.reactivate_office_page", "POST"): (lambda w: f"/offices/{w['office'].id}/reactivate", EDITORS),
+    ("contacts.index", "GET"): (lambda w: "/contacts", EVERYONE),
+    ("contacts.show", "GET"): (lambda w: f"/contacts/{w['contact'].id}", STAFF_WHO_SEE_ALL),
+    ("contacts.new", "GET"): (lambda w: "/contacts/new", EDITORS),
+    ("contacts.new", "POST"): (lambda w: "/contacts/new", EDITORS),
+    ("contacts.edit", "GET"): (lambda w: f"/contacts/{w['contact'].id}/edit", EDITORS),
+    ("contacts.edit", "POST"): (lambda w: f"/contacts/{w['contact'].id}/edit", EDITORS),
+    ("contacts.deactivate", "GET"): (lambda w: f"/contacts/{w['contact'].id}/deactivate", EDITORS),
+    ("contacts.deactivate", "POST"): (lambda w: f"/contacts/{w['contact'].id}/deactivate", EDITORS),
+    ("contacts.move", "GET"): (lambda w: f"/contacts/{w['contact'].id}/move", EDITORS),
+    ("contacts.move", "POST"): (lambda w: f"/contacts/{w['contact'].id}/move", EDITORS),
+    ("contacts.merge", "GET"): (lambda w: f"/contacts/{w['contact'].id}/merge", EDITORS),
+    ("contacts.merge_confirm", "GET"): (lambda w: f"/contacts/{w['contact'].id}/merge/{w['contact2'].id}", EDITORS),
+    ("contacts.merge_confirm", "POST"): (lambda w: f"/contacts/{w['contact'].id}/merge/{w['contact2'].id}", EDITORS),
+    # Outreach records assigned to another volunteer.
+    ("outreach.campaign", "GET"): (lambda w: "/campaigns/matrix", EVERYONE),
+    ("outreach.show", "GET"): (lambda w: f"/outreach/{w['record'].id}", STAFF_WHO_SEE_ALL),
+    ("outreach.edit", "GET"): (lambda w: f"/outreach/{w['record'].id}/edit", EDITORS),
+    ("outreach.edit", "POST"): (lambda w: f"/outreach/{w['record'].id}/edit", EDITORS),
+    ("outreach.set_stage", "POST"): (lambda w: f"/outreach/{w['record'].id}/stage", EDITORS),
+    ("outreach.new_position", "GET"): (lambda w: f"/outreach/{w['record'].id}/positions/new", EDITORS),
+    ("outreach.new_position", "POST"): (lambda w: f"/outreach/{w['record'].id}/positions/new", EDITORS),
+    ("outreach.new_meeting", "GET"): (lambda w: f"/outreach/{w['record'].id}/meetings/new", EDITORS),
+    ("outreach.new_meeting", "POST"): (lambda w: f"/outreach/{w['record'].id}/meetings/new", EDITORS),
+    ("outreach.meeting", "GET"): (lambda w: f"/meetings/{w['meeting'].id}", STAFF_WHO_SEE_ALL),
+    ("outreach.new_follow_up", "GET"): (lambda w: f"/outreach/{w['record'].id}/follow-ups/new", EDITORS),
+    ("outreach.new_follow_up", "POST"): (lambda w: f"/outreach/{w['record'].id}/follow-ups/new", EDITORS),
+    ("outreach.complete_follow_up", "POST"): (lambda w: f"/follow-ups/{w['follow_up'].id}/complete", EDITORS),
+    ("outreach.snooze_follow_up", "POST"): (lambda w: f"/follow-ups/{w['follow_up'].id}/snooze", EDITORS),
+    ("outreach.follow_ups", "GET"): (lambda w: "/follow-ups", EVERYONE),
+    ("outreach.my_work", "GET"): (lambda w: "/my-work", EVERYONE),
+    ("outreach.board", "GET"): (lambda w: "/board", ASSIGNERS),
+    ("outreach.bulk_assign", "POST"): (lambda w: "/board/assign", ASSIGNERS),
+    ("outreach.decide_claim", "POST"): (lambda w: f"/claims/{w['claim'].id}/decide", ASSIGNERS),
+    ("outreach.claims", "GET"): (lambda w: "/claims", VOLUNTEERS),
+    ("outreach.claim", "POST"): (lambda w: f"/claims/new/{w['free_record'].id}", VOLUNTEERS),
+    # Only the volunteer who asked may withdraw; this claim is another volunteer's.
+    ("outreach.withdraw_claim", "POST"): (lambda w: f"/claims/{w['claim'].id}/withdraw", CLAIMANT_ONLY),
+    # Letters on another volunteer's record.
+    ("letters.index", "GET"): (lambda w: f"/outreach/{w['record'].id}/letters", STAFF_WHO_SEE_ALL),
+    ("letters.compose", "GET"): (lambda w: f"/outreach/{w['record'].id}/letters/new", EDITORS),
+    ("letters.compose", "POST"): (lambda w: f"/outreach/{w['record'].id}/letters/new", EDITORS),
+    ("letters.show", "GET"): (lambda w: f"/letters/{w['letter'].id}", STAFF_WHO_SEE_ALL),
+    ("letters.preview", "GET"): (lambda w: f"/letters/{w['letter'].id}/preview", STAFF_WHO_SEE_ALL),
+    ("letters.print_letter", "GET"): (lambda w: f"/letters/{w['letter'].id}/print", STAFF_WHO_SEE_ALL),
+    ("letters.edit", "GET"): (lambda w: f"/letters/{w['draft'].id}/edit", EDITORS),
+    ("letters.edit", "POST"): (lambda w: f"/letters/{w['draft'].id}/edit", EDITORS),
+    ("letters.mark_sent", "POST"): (lambda w: f"/letters/{w['draft'].id}/sent", EDITORS),
+    ("letters.mark_delivered", "POST"): (lambda w: f"/letters/{w['letter'].id}/delivered", EDITORS),
+    ("letters.mark_acknowledged", "POST"): (lambda w: f"/letters/{w['letter'].id}/acknowledged", EDITORS),
+    ("letters.reply", "GET"): (lambda w: f"/letters/{w['letter'].id}/reply", EDITORS),
+    ("letters.reply", "POST"): (lambda w: f"/letters/{w['letter'].id}/reply", EDITORS),
+    ("letters.upload_attachment", "POST"): (lambda w: f"/letters/{w['letter'].id}/attachments", EDITORS),
+    ("letters.download_attachment", "GET"): (
+        lambda w: f"/letters/{w['letter'].id}/attachments/{w['attachment'].id}", STAFF_WHO_SEE_ALL),
+    ("letters.templates", "GET"): (lambda w: "/letter-templates", EVERYONE),
+    ("letters.load_default_templates", "POST"): (lambda w: "/letter-templates/defaults", EDITORS),
+    ("letters.edit_template", "GET"): (lambda w: f"/letter-templates/{w['template'].id}/edit", EDITORS),
+    ("letters.edit_template", "POST"): (lambda w: f"/letter-templates/{w['template'].id}/edit", EDITORS),
+}
+# Rules that share an endpoint with a row above (same answers, other URL).
+EXTRA_RULES = {"/letter-templates/new": ("letters.edit_template", EDITORS)}
+
+PDF = (Path(__file__).parent / "letters" / "fixtures" / "reply.pdf").read_bytes()
+
+
+@pytest.fixture
+def world(app, make_user):
+    """One of everything, belonging to a volunteer who is not the one asking."""
+    owner = make_user("volunteer", name="Owner Volunteer")
+    france, germany, spain = country_by_code("FRA"), country_by_code("DEU"), country_by_code("ESP")
+    campaign = Campaign(slug="matrix", name="Matrix campaign")
+    db.session.add_all([campaign, Demand(campaign=campaign, ordinal=1, code="d1", title="Demand one")])
+    record = OutreachRecord(campaign=campaign, country_id=france.id, assignee_id=owner.id)
+    free_record = OutreachRecord(campaign=campaign, country_id=germany.id)
+    office = Office(country_id=france.id, host_country_id=spain.id, kind="embassy", city="Madrid",
+                    name="Ambassade de France")
+    contact, contact2 = Contact(office=office, name="Claire Fictive"), Contact(office=office, name="Claire F.")
+    db.session.add_all([record, free_record, office, contact, contact2])
+    db.session.flush()
+    meeting = outreach.log_meeting([record], actor=owner, held_at=utcnow() - dt.timedelta(days=1), summary="Met")
+    follow_up = outreach.add_follow_up(record, owner=owner, due_on=dt.date.today(), note="Call", actor=owner)
+    template = letters.save_template(None, name="first", language="en", subject="Demands of {campaign_name}",
+                                     body="Dear {recipient_name}", actor=owner)
+    letter = letters.compose_letter(record, template_name="first", actor=owner, contact=contact)
+    letters.mark_sent(letter, "email", dt.date.today(), owner)
+    draft = letters.compose_letter(record, template_name="first", actor=owner, contact=contact)
+    attachment = letters.add_attachments(letter, [FileStorage(io.BytesIO(PDF), filename="reply.pdf")], owner)[0]
+    campaign.claims_need_approval = True
+    claim = assignments.claim(free_record, owner)
+    db.session.commit()
+    return {"record": record, "free_record": free_record, "office": office, "contact": contact,
+            "contact2": contact2, "meeting": meeting, "follow_up": follow_up, "letter": letter, "draft": draft,
+            "attachment": attachment, "template": template, "claim": claim}
+
+
+def _rules(app):
+    return [rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"]
+
+
+def test_every_route_has_a_row(app):
+    missing = []
+    for rule in _rules(app):
+        if rule.rule in EXTRA_RULES:
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if (rule.endpoint, method) not in MATRIX:
+                missing.append(f"{method} {rule.rule} ({rule.endpoint})")
+    assert missing == [], "routes without a row in the permission matrix:\n" + "\n".join(missing)
+
+
+def _check(client, method, url, expected):
+    response = client.open(url, method=method, data={} if method == "POST" else None)
+    location = response.headers.get("Location", "")
+    where = f"{method} {url} -> {response.status_code} {location}"
+    assert response.status_code < 500, where
+    if expected == HIDDEN:
+        assert response.status_code == 404, where
+    elif expected == LOGIN:
+        assert response.status_code == 302 and "/login" in location, where
+    else:
+        assert response.status_code != 404 and "/login?" not in location, where
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_the_expected_answer_on_every_route(app, client, world, make_user, role):
+    if role != "anonymous":
+        user = make_user(role)
+        db.session.commit()
+        sign_in(client, user)
+    rows = [(endpoint, method, build, expected) for (endpoint, method), (build, expected) in MATRIX.items()]
+    rows += [(endpoint, "GET", lambda w, rule=rule: rule, expected) for rule, (endpoint, expected) in EXTRA_RULES.items()]
+    # Sign-out last, so that every other row is asked by a signed-in user.
+    rows.sort(key=lambda row: row[0] == "accounts.logout")
+    for endpoint, method, build, expected in rows:
+        _check(client, method, build(world), expected[role])
