@@ -32,6 +32,7 @@ extract-messages:
 	$(BIN)/pybabel extract --no-location -F babel.cfg -k _l -k lazy_gettext -o crm/translations/messages.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching -i crm/translations/messages.pot -d crm/translations
 
+run: export ALCANCE_ENV ?= development
 run: install
 	$(BIN)/flask --app wsgi setup
 	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app

@@ -39,6 +39,7 @@ def load_secret_key(instance_path: str) -> str:
 
 def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
     """Every setting the app reads, in one place."""
+    development = os.environ.get("ALCANCE_ENV", "production").strip().lower() == "development"
     default_db = "sqlite:///" + str(Path(instance_path) / "alcance.db")
     return {
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(os.environ.get("DATABASE_URL") or default_db),
@@ -47,7 +48,13 @@ def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
         "SECRET_KEY": None if skip_secret else load_secret_key(instance_path),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", default=False),
+        "ALCANCE_ENV": "development" if development else "production",
+        # Cookies travel only over HTTPS, except in development (make run serves plain http on loopback).
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", default=not development),
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", default=not development),
+        # How many reverse proxies in front of the app may be believed about the client's address and
+        # scheme. 0 (the default): none; X-Forwarded-* headers are ignored, so nobody can forge them.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,

@@ -74,3 +74,39 @@ def test_sqlite_read_then_write_from_many_workers_never_fails_locked(tmp_path):
     with apps[0].app_context():
         # No lost update either: every read-modify-write was serialised.
         assert db.session.execute(sa.text("SELECT n FROM counter")).scalar() == rounds * len(apps)
+
+
+def test_cookies_are_secure_outside_development(monkeypatch, tmp_path):
+    monkeypatch.setenv("ALCANCE_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
+    monkeypatch.delenv("ALCANCE_ENV", raising=False)
+    production = create_app({"SECRET_KEY": "x"})
+    assert production.config["SESSION_COOKIE_SECURE"] and production.config["SESSION_COOKIE_HTTPONLY"]
+    assert production.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    monkeypatch.setenv("ALCANCE_ENV", "development")
+    assert not create_app({"SECRET_KEY": "x"}).config["SESSION_COOKIE_SECURE"]
+
+
+def _address_seen(app, headers):
+    from crm.web import client_address
+
+    seen = {}
+
+    @app.route("/_whoami")
+    def _whoami():
+        seen["address"] = client_address()
+        return "ok"
+
+    app.test_client().get("/_whoami", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    return seen["address"]
+
+
+def test_forwarded_for_is_ignored_unless_proxies_are_trusted(monkeypatch, tmp_path):
+    monkeypatch.setenv("ALCANCE_INSTANCE_PATH", str(tmp_path))
+    forged = {"X-Forwarded-For": "203.0.113.9"}
+    monkeypatch.setenv("TRUSTED_PROXIES", "0")
+    assert _address_seen(create_app({"SECRET_KEY": "x"}), forged) == "10.0.0.2"
+    monkeypatch.setenv("TRUSTED_PROXIES", "1")
+    # Behind one proxy: the client wrote a fake first hop; only the hop the proxy added is believed.
+    chain = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9"}
+    assert _address_seen(create_app({"SECRET_KEY": "x"}), chain) == "203.0.113.9"

@@ -46,7 +46,7 @@ def _wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     instance = tmp_path_factory.mktemp("e2e-instance")
-    env = {**os.environ, "ALCANCE_INSTANCE_PATH": str(instance), "SECRET_KEY": "e2e-secret",
+    env = {**os.environ, "ALCANCE_ENV": "development", "ALCANCE_INSTANCE_PATH": str(instance), "SECRET_KEY": "e2e-secret",
            "DATABASE_URL": f"sqlite:///{instance}/e2e.db", "ALCANCE_ADMIN_EMAIL": ADMIN_EMAIL,
            "ALCANCE_ADMIN_PASSWORD": ADMIN_PASSWORD}
     subprocess.run([str(BIN / "flask"), "--app", "wsgi", "setup"], cwd=ROOT, env=env, check=True,
