@@ -61,27 +61,36 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from crm.accounts import bp as accounts_bp
+    from crm.admin import bp as admin_bp
     from crm.contacts import bp as contacts_bp
     from crm.core import bp as core_bp
     from crm.countries import bp as countries_bp
     from crm.letters import bp as letters_bp
     from crm.outreach import bp as outreach_bp
 
-    for blueprint in (core_bp, accounts_bp, countries_bp, contacts_bp, outreach_bp, letters_bp):
+    for blueprint in (core_bp, accounts_bp, countries_bp, contacts_bp, outreach_bp, letters_bp, admin_bp):
         app.register_blueprint(blueprint)
 
 
 def register_cli(app: Flask) -> None:
     from crm.accounts.cli import users_cli
-    from crm.cli import seed_cli, setup_command
+    from crm.cli import keys_cli, seed_cli, setup_command
     from crm.countries.cli import countries_cli
 
-    for command in (users_cli, seed_cli, countries_cli, setup_command):
+    for command in (users_cli, seed_cli, countries_cli, setup_command, keys_cli):
         app.cli.add_command(command)
 
 
 def register_request_hooks(app: Flask) -> None:
     from crm.web import set_security_headers
+
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Only the last `proxies` hops are believed: an address a client wrote into the header itself
+        # is never taken as theirs.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     app.after_request(set_security_headers)
 

@@ -66,6 +66,22 @@ def rome_statute_command(file, dry_run):
         db.session.commit()
 
 
+keys_cli = click.Group("keys", help="Encryption keys for data at rest (ALCANCE_DATA_KEYS).")
+
+
+@keys_cli.command("rotate")
+@with_appcontext
+def rotate_command():
+    """Re-encrypt every encrypted value with the first key of ALCANCE_DATA_KEYS. Put the new key first,
+    run this, then remove the old key."""
+    from crm.encryption import rotate_all
+
+    counts = rotate_all(db.session, db.metadata)
+    db.session.commit()
+    for column, count in counts.items():
+        click.echo(f"{column}: {count} re-encrypted")
+
+
 @click.command("setup")
 @click.option("--demo/--no-demo", default=True, show_default=True, help="Load the demo campaign on first run.")
 @with_appcontext

@@ -20,6 +20,7 @@ from crm.config import normalise_database_url
 from crm.extensions import db
 
 TEST_PASSWORD = "correct horse battery staple"
+TEST_DATA_KEY = "dGVzdC1rZXktZm9yLWVuY3J5cHRpb24tYXQtcmVzdCE="  # a fixed Fernet key, for tests only
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 _covered: set[str] = set()
 
@@ -60,6 +61,7 @@ def test_config(database_url: str, tmp_path_factory) -> dict:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "WTF_CSRF_ENABLED": False,
         "MAIL_SUPPRESS_SEND": True,
+        "DATA_ENCRYPTION_KEYS": [TEST_DATA_KEY],
         "SERVER_NAME": None,
     }
 

@@ -120,6 +120,14 @@ MATRIX = {
     ("letters.load_default_templates", "POST"): (lambda w: "/letter-templates/defaults", EDITORS),
     ("letters.edit_template", "GET"): (lambda w: f"/letter-templates/{w['template'].id}/edit", EDITORS),
     ("letters.edit_template", "POST"): (lambda w: f"/letter-templates/{w['template'].id}/edit", EDITORS),
+    # Administration.
+    ("admin.users", "GET"): (lambda w: "/admin/users", ADMINS),
+    ("admin.new_user", "GET"): (lambda w: "/admin/users/new", ADMINS),
+    ("admin.new_user", "POST"): (lambda w: "/admin/users/new", ADMINS),
+    ("admin.edit_user", "GET"): (lambda w: f"/admin/users/{w['owner'].id}", ADMINS),
+    ("admin.edit_user", "POST"): (lambda w: f"/admin/users/{w['owner'].id}", ADMINS),
+    ("admin.set_user_active", "POST"): (lambda w: f"/admin/users/{w['owner'].id}/active", ADMINS),
+    ("admin.audit_log", "GET"): (lambda w: "/admin/audit", answers(coordinator=HIDDEN, volunteer=HIDDEN)),
 }
 # Rules that share an endpoint with a row above (same answers, other URL).
 EXTRA_RULES = {"/letter-templates/new": ("letters.edit_template", EDITORS)}
@@ -152,7 +160,7 @@ def world(app, make_user):
     campaign.claims_need_approval = True
     claim = assignments.claim(free_record, owner)
     db.session.commit()
-    return {"record": record, "free_record": free_record, "office": office, "contact": contact,
+    return {"owner": owner, "record": record, "free_record": free_record, "office": office, "contact": contact,
             "contact2": contact2, "meeting": meeting, "follow_up": follow_up, "letter": letter, "draft": draft,
             "attachment": attachment, "template": template, "claim": claim}
 

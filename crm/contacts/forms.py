@@ -151,6 +151,11 @@ class ContactForm(FlaskForm):
                         validators=[Optional(), Length(max=64),
                                     Regexp(PHONE, message=_l("Use digits, spaces and + ( ) - . / only."))],
                         render_kw={"type": "tel"})
+    personal_phone = StringField(_l("Personal phone"), filters=[strip],
+                                 validators=[Optional(), Length(max=64),
+                                             Regexp(PHONE, message=_l("Use digits, spaces and + ( ) - . / only."))],
+                                 description=_l("Stored encrypted. Only if they gave it to you to use."),
+                                 render_kw={"type": "tel", "autocomplete": "off"})
     language = SelectField(_l("Language to write to them in"), choices=[], validators=[Optional()])
     notes = TextAreaField(_l("Notes"), filters=[strip], validators=[Optional(), Length(max=5000)])
 
@@ -161,7 +166,7 @@ class ContactForm(FlaskForm):
 
     def contact_values(self) -> dict:
         return {"name": self.name.data, "title": self.title.data, "email": self.email.data, "phone": self.phone.data,
-                "language": self.language.data, "notes": self.notes.data}
+                "personal_phone": self.personal_phone.data, "language": self.language.data, "notes": self.notes.data}
 
 
 def _office_choices(field, offices, language: str) -> dict:
@@ -188,7 +193,7 @@ class ContactEditForm(ContactForm, VersionForm):
     @staticmethod
     def initial(contact) -> dict:
         return {"name": contact.name, "title": contact.title, "email": contact.email, "phone": contact.phone,
-                "language": contact.language or "", "notes": contact.notes, "version": contact.version}
+                "personal_phone": contact.personal_phone, "language": contact.language or "", "notes": contact.notes, "version": contact.version}
 
 
 class ContactDeactivateForm(VersionForm):

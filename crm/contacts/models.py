@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.database import EMAIL_SHAPE, UTCDateTime, enum_check, utcnow
+from crm.encryption import EncryptedText
 from crm.extensions import db
 
 OFFICE_KINDS = ("embassy", "consulate", "ministry", "permanent_mission", "parliament", "other")
@@ -68,6 +69,8 @@ class Contact(db.Model):
     title: Mapped[str | None] = mapped_column(sa.String(200))
     email: Mapped[str | None] = mapped_column(sa.String(254))
     phone: Mapped[str | None] = mapped_column(sa.String(64))
+    # A personal (mobile) number is the most dangerous thing to leak: encrypted at rest.
+    personal_phone: Mapped[str | None] = mapped_column(EncryptedText)
     language: Mapped[str | None] = mapped_column(sa.String(8))
     notes: Mapped[str | None] = mapped_column(sa.Text)
     active: Mapped[bool] = mapped_column(default=True)

@@ -21,9 +21,11 @@ OFFICE_FIELDS = ("country_id", "kind", "name", "city", "host_country_id", "addre
                  "notes", "active")
 CONTACT_FIELDS = ("office_id", "name", "title", "email", "phone", "language", "notes", "active", "merged_into_id")
 OFFICE_EDITABLE = {"country", "host_country", "kind", "name", "city", "address", "email", "phone", "website", "notes"}
-CONTACT_EDITABLE = {"name", "title", "email", "phone", "language", "notes"}
+# personal_phone is editable but never copied into the audit log (CONTACT_FIELDS): it is encrypted at
+# rest, and the log must not keep a readable copy.
+CONTACT_EDITABLE = {"name", "title", "email", "phone", "personal_phone", "language", "notes"}
 # What a merge copies from the merged record when the survivor has nothing (the title goes with the post).
-MERGE_FILLS = ("email", "phone", "language", "notes")
+MERGE_FILLS = ("email", "phone", "personal_phone", "language", "notes")
 CONTACT_STATUSES = ("active", "inactive", "all")
 # A move or a new post is recorded once it has happened; a day's grace for time zones.
 FUTURE_GRACE = dt.timedelta(days=1)
@@ -368,12 +370,12 @@ def find_duplicates(email: str | None, name: str | None, office: Office | None, 
 
 
 def create_contact(*, actor, office: Office, name: str, title: str | None = None, email: str | None = None,
-                   phone: str | None = None, language: str | None = None, notes: str | None = None,
-                   started_on: dt.date | None = None, confirm_duplicate: bool = False) -> Contact:
+                   phone: str | None = None, personal_phone: str | None = None, language: str | None = None,
+                   notes: str | None = None, started_on: dt.date | None = None, confirm_duplicate: bool = False) -> Contact:
     """A new contact in their post at an office (since `started_on`, today if not given). Raises
     DuplicateContact when they look like someone on file, unless the user confirmed it is someone else."""
-    values = _contact_values(dict(name=name, title=title, email=email, phone=phone, language=language,
-                                  notes=notes))
+    values = _contact_values(dict(name=name, title=title, email=email, phone=phone, personal_phone=personal_phone,
+                                  language=language, notes=notes))
     if not values["name"]:
         raise ContactError(_("A contact needs a name."), field="name")
     if office is None or not office.active:

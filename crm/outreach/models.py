@@ -8,6 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.database import HEX, UTCDateTime, enum_check, only_chars, utcnow
+from crm.encryption import EncryptedText
 from crm.extensions import db
 
 STAGES = (
@@ -147,7 +148,8 @@ class Meeting(db.Model):
     location: Mapped[str | None] = mapped_column(sa.String(300))
     summary: Mapped[str] = mapped_column(sa.Text)
     outcome: Mapped[str | None] = mapped_column(sa.Text)
-    confidential_notes: Mapped[str | None] = mapped_column(sa.Text)
+    # Encrypted at rest (crm.encryption): read by whoever may see the meeting, unreadable in a stolen database.
+    confidential_notes: Mapped[str | None] = mapped_column(EncryptedText)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1)

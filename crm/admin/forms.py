@@ -1,0 +1,37 @@
+"""Forms for user administration and the audit log filter."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from crm.accounts.models import LANGUAGES, ROLES
+from crm.vocabulary import ROLE_LABELS
+
+LANGUAGE_LABELS = {"en": "English", "es": "Español"}
+
+
+class UserForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    role = SelectField(_l("Role"), choices=[(r, ROLE_LABELS[r]) for r in ROLES], validators=[DataRequired()])
+    language = SelectField(_l("Language"), choices=[(code, LANGUAGE_LABELS[code]) for code in LANGUAGES],
+                           validators=[DataRequired()])
+
+
+class NewUserForm(UserForm):
+    email = StringField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(_l("First password"), validators=[DataRequired(), Length(max=128)],
+                             description=_l("At least 12 characters. Give it to them in person; they change it."),
+                             render_kw={"autocomplete": "new-password"})
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    action = StringField(_l("Action"), validators=[Optional(), Length(max=64)],
+                         description=_l("e.g. auth.login_failed, position.create, export"))
+    actor = StringField(_l("Who (e-mail)"), validators=[Optional(), Length(max=254)])
+    entity_type = SelectField(_l("Record type"), validators=[Optional()])
+    entity_id = StringField(_l("Record id"), validators=[Optional(), Length(max=64)])
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("Until"), validators=[Optional()])

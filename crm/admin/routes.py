@@ -1,0 +1,95 @@
+"""Administration pages: users (admins) and the audit log (admins and managers). Nothing here edits
+the audit log: it is append-only."""
+import sqlalchemy as sa
+from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user, login_required
+
+from crm.accounts.models import User
+from crm.accounts.services import AccountError, create_user
+from crm.admin import bp
+from crm.admin.forms import AuditFilterForm, NewUserForm, UserForm
+from crm.admin.services import AUDITED_TYPES, audit_events, set_active, update_user
+from crm.extensions import db
+from crm.outreach.forms import ConfirmForm
+from crm.permissions import require
+from crm.web import flash_message
+
+
+@bp.route("/users")
+@login_required
+@require("manage_users")
+def users():
+    people = db.session.scalars(sa.select(User).order_by(User.active.desc(), User.name)).all()
+    return render_template("admin/users.html", users=people, confirm=ConfirmForm())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@login_required
+@require("manage_users")
+def new_user():
+    form = NewUserForm(language=current_user.language)
+    if form.validate_on_submit():
+        try:
+            user = create_user(form.email.data, form.name.data, form.role.data, form.password.data,
+                               language=form.language.data, actor=current_user)
+        except AccountError as error:
+            db.session.rollback()
+            form.email.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash_message(gettext("Account created for %(email)s.", email=user.email), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=None), 400 if form.errors else 200
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@login_required
+@require("manage_users")
+def edit_user(user_id):
+    user = db.session.get(User, user_id) or abort(404)
+    form = UserForm(obj=user)
+    if form.validate_on_submit():
+        try:
+            update_user(user, actor=current_user, name=form.name.data, role=form.role.data,
+                        language=form.language.data)
+        except AccountError as error:
+            db.session.rollback()
+            form.role.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash_message(gettext("Saved."), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=user), 400 if form.errors else 200
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@login_required
+@require("manage_users")
+def set_user_active(user_id):
+    user = db.session.get(User, user_id) or abort(404)
+    if ConfirmForm().validate_on_submit():
+        try:
+            set_active(user, request.form.get("active") == "1", actor=current_user)
+        except AccountError as error:
+            db.session.rollback()
+            flash_message(str(error), "error")
+        else:
+            db.session.commit()
+            flash_message(gettext("Saved."), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/audit")
+@login_required
+@require("view_audit")
+def audit_log():
+    form = AuditFilterForm(request.args)
+    form.entity_type.choices = [("", gettext("Any"))] + [(t, t) for t in AUDITED_TYPES]
+    if not form.validate():
+        form = AuditFilterForm(formdata=None)
+        form.entity_type.choices = [("", gettext("Any"))] + [(t, t) for t in AUDITED_TYPES]
+    statement = audit_events(action=form.action.data, actor=form.actor.data, entity_type=form.entity_type.data,
+                             entity_id=form.entity_id.data, since=form.since.data, until=form.until.data)
+    page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    return render_template("admin/audit.html", form=form, page=page)
