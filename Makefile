@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 WORKERS ?= 2
 
-.PHONY: run test install install-test translations extract-messages
+.PHONY: run test install install-test translations extract-messages audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,4 +38,8 @@ run: install
 	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 test: install-test
+	BIN=$(BIN) .ci/security-checks
 	$(BIN)/pytest
+
+audit: install-test
+	BIN=$(BIN) REQUIRE_PIP_AUDIT=1 .ci/security-checks
