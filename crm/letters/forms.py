@@ -21,7 +21,7 @@ LANGUAGE_LABELS = {
 
 CHANNEL_LABELS = {
     "email": _l("E-mail"),
-    "post": _l("Post"),
+    "post": _l("Postal mail"),
     "hand_delivery": _l("Hand delivery"),
     "web_form": _l("Web form"),
     "fax": _l("Fax"),
