@@ -5,6 +5,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 
+from crm.accounts import twofactor
 from crm.accounts.models import ROLES, User
 from crm.accounts.services import AccountError, create_user, deactivate, find_by_email, set_role
 from crm.extensions import db
@@ -74,3 +75,30 @@ def deactivate_command(email):
     deactivate(user, actor="cli")
     db.session.commit()
     click.echo(f"{user.email} is deactivated")
+
+
+@users_cli.command("enroll-2fa")
+@click.argument("email")
+@with_appcontext
+def enroll_2fa_command(email):
+    """Give a user a new TOTP factor, replacing any old one, and print its otpauth:// URI."""
+    user = _user_or_exit(email)
+    uri = twofactor.enrol_by_command(user, actor="cli")
+    db.session.commit()
+    click.echo(uri)
+    click.echo(f"{user.email}: new authenticator key set; their sessions ended and old recovery codes were removed. "
+               "Hand the URI over in person or through a safe channel: it is not shown again.", err=True)
+
+
+@users_cli.command("reset-2fa")
+@click.argument("email")
+@with_appcontext
+def reset_2fa_command(email):
+    """Remove a user's second factor and recovery codes (a lost phone); their sessions end."""
+    user = _user_or_exit(email)
+    had = twofactor.reset_by_command(user, actor="cli")
+    db.session.commit()
+    state = "removed" if had else "was not set up; nothing to remove"
+    click.echo(f"{user.email}: two-step sign-in {state}")
+    if twofactor.two_factor_required(user):
+        click.echo("their role requires it: they will set up a new one right after their next sign-in", err=True)

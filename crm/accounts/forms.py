@@ -1,8 +1,19 @@
-"""Sign-in form."""
+"""Forms for signing in, the second step, the account page and password reset. Formats only: the
+password policy and the codes are checked by the services."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms import PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+LANGUAGE_CHOICES = [("en", "English"), ("es", "Español")]
+# Long enough for any policy message to be the service's, short enough to refuse a flood.
+PASSWORD_INPUT_MAX = 1024
+
+
+def _code_field(label, **kwargs):
+    return StringField(label, validators=[DataRequired(), Length(max=40)],
+                       render_kw={"autocomplete": "one-time-code", "autocapitalize": "none", "spellcheck": "false",
+                                  **kwargs})
 
 
 class LoginForm(FlaskForm):
@@ -11,3 +22,63 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)],
                              render_kw={"autocomplete": "current-password"})
     submit = SubmitField(_l("Sign in"))
+
+
+class SecondFactorForm(FlaskForm):
+    code = _code_field(_l("Code from your authenticator app"), inputmode="numeric", autofocus=True)
+
+
+class RecoveryCodeForm(FlaskForm):
+    code = _code_field(_l("Recovery code"), autofocus=True)
+
+
+class ReauthenticateForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=128)],
+                             render_kw={"autocomplete": "current-password", "autofocus": True})
+
+
+def _new_password_field():
+    return PasswordField(
+        _l("New password"), validators=[DataRequired(), Length(max=PASSWORD_INPUT_MAX)],
+        description=_l("At least 12 characters. A few unrelated words make a good one. Not a common "
+                       "password, and not your name or e-mail address."),
+        render_kw={"autocomplete": "new-password"})
+
+
+def _confirm_field():
+    return PasswordField(_l("New password again"),
+                         validators=[DataRequired(), EqualTo("new_password", message=_l("The two passwords differ."))],
+                         render_kw={"autocomplete": "new-password"})
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=128)],
+                                     render_kw={"autocomplete": "current-password"})
+    new_password = _new_password_field()
+    confirm = _confirm_field()
+
+
+class EnrolForm(FlaskForm):
+    code = _code_field(_l("Code shown by the app"), inputmode="numeric")
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: CSRF and nothing else."""
+
+
+class LanguageForm(FlaskForm):
+    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validators=[DataRequired()],
+                           description=_l("Of the interface and of every e-mail Alcance sends you."))
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = StringField(_l("E-mail"), validators=[DataRequired(), Length(max=254)],
+                        render_kw={"autocomplete": "username", "inputmode": "email", "autofocus": True})
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = _new_password_field()
+    confirm = _confirm_field()
+    code = StringField(_l("Code from your authenticator app, or a recovery code"),
+                       validators=[Optional(), Length(max=40)],
+                       render_kw={"autocomplete": "one-time-code", "autocapitalize": "none", "spellcheck": "false"})

@@ -1,16 +1,27 @@
-"""Sign-in and sign-out pages."""
+"""Sign-in (password, then the second factor), sign-out, the account page and password reset."""
 from urllib.parse import urlsplit
 
 from flask import redirect, render_template, request, session, url_for
-from flask_babel import gettext
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_babel import force_locale, gettext
+from flask_login import current_user, login_required
 
-from crm.accounts import bp
-from crm.accounts.forms import LoginForm
-from crm.accounts.services import authenticate
+from crm.accounts import bp, password_reset, services, sessions, twofactor
+from crm.accounts.errors import AccountError, TooManyAttempts, WrongCode, WrongPassword
+from crm.accounts.forms import (
+    ChangePasswordForm,
+    ConfirmForm,
+    EnrolForm,
+    ForgotPasswordForm,
+    LanguageForm,
+    LoginForm,
+    ReauthenticateForm,
+    RecoveryCodeForm,
+    ResetPasswordForm,
+    SecondFactorForm,
+)
 from crm.audit import services as audit
 from crm.extensions import db
-from crm.web import flash_message
+from crm.web import client_address, flash_message
 
 
 def safe_next(target: str | None) -> str:
@@ -23,24 +34,74 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def _refused(field, error: AccountError) -> int:
+    """Show `error` beside `field` and give the status. A failed attempt is saved (it counts towards
+    the throttle and the audit log); anything else the request changed is not."""
+    field.errors.append(str(error))
+    if isinstance(error, (TooManyAttempts, WrongPassword, WrongCode)):
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return 429 if isinstance(error, TooManyAttempts) else 400
+
+
+# --- Signing in and out -------------------------------------------------------------------------------
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
+        result = services.sign_in_with_password(form.email.data, form.password.data, client_address())
         db.session.commit()
-        if user is None:
-            form.password.errors.append(gettext("E-mail or password is wrong."))
-            return render_template("accounts/login.html", form=form), 401
-        language = session.get("language")
-        session.clear()  # a new session at sign-in
-        if language:
-            session["language"] = language
-        login_user(user)
-        return redirect(safe_next(request.args.get("next")))
+        if result.outcome in ("throttled", "failed"):
+            throttled = result.outcome == "throttled"
+            form.password.errors.append(services.too_many_attempts_message() if throttled
+                                        else gettext("E-mail or password is wrong."))
+            return render_template("accounts/login.html", form=form), 429 if throttled else 401
+        target = safe_next(request.args.get("next"))
+        if result.outcome == "second_factor":
+            sessions.begin_second_step(result.user, target)
+            return redirect(url_for("accounts.second_factor"))
+        sessions.start(result.user)
+        return redirect(url_for("accounts.two_factor_setup") if twofactor.enrolment_needed(result.user) else target)
     return render_template("accounts/login.html", form=form)
+
+
+def _second_step(form, method: str, template: str, wrong: str):
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    user = sessions.pending_user()
+    if user is None:
+        flash_message(gettext("Please sign in again: the page was open too long."), "info")
+        return redirect(url_for("accounts.login"))
+    if form.validate_on_submit():
+        result = services.sign_in_second_step(user, form.code.data, client_address(), method=method)
+        db.session.commit()
+        if result.outcome != "signed_in":
+            throttled = result.outcome == "throttled"
+            form.code.errors.append(services.too_many_attempts_message() if throttled else wrong)
+            return render_template(template, form=form), 429 if throttled else 401
+        target = sessions.pending_next()
+        sessions.start(user)
+        if method == "recovery_code":
+            flash_message(gettext("You have %(count)s recovery codes left. Make new ones on your account page "
+                                  "if you are running out.", count=twofactor.recovery_codes_left(user)), "info")
+        return redirect(target)
+    return render_template(template, form=form)
+
+
+@bp.route("/login/2fa", methods=["GET", "POST"])
+def second_factor():
+    return _second_step(SecondFactorForm(), "totp", "accounts/second_factor.html",
+                        gettext("The code is wrong or was already used. Wait for the next code and try again."))
+
+
+@bp.route("/login/recovery", methods=["GET", "POST"])
+def recovery_sign_in():
+    return _second_step(RecoveryCodeForm(), "recovery_code", "accounts/recovery_sign_in.html",
+                        gettext("That recovery code is wrong or was already used."))
 
 
 @bp.route("/logout", methods=["POST"])
@@ -48,7 +109,182 @@ def login():
 def logout():
     audit.record("auth.logout", actor=current_user, entity=current_user._get_current_object())
     db.session.commit()
-    logout_user()
-    session.clear()
+    sessions.end()
     flash_message(gettext("You have signed out."), "info")
     return redirect(url_for("accounts.login"))
+
+
+# --- The account page -----------------------------------------------------------------------------------
+
+def _account_page(*, password_form=None, language_form=None, status: int = 200):
+    user = current_user._get_current_object()
+    return render_template(
+        "accounts/account.html",
+        password_form=password_form or ChangePasswordForm(formdata=None),
+        language_form=language_form or LanguageForm(formdata=None, language=user.language),
+        confirm=ConfirmForm(),
+        two_factor_required=twofactor.two_factor_required(user),
+        codes_left=twofactor.recovery_codes_left(user) if user.has_two_factor else 0,
+    ), status
+
+
+@bp.route("/account")
+@login_required
+def account():
+    return _account_page()
+
+
+@bp.route("/account/password", methods=["POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    user = current_user._get_current_object()
+    if not form.validate_on_submit():
+        return _account_page(password_form=form, status=400)
+    try:
+        services.change_password(user, form.current_password.data, form.new_password.data, client_address())
+    except (TooManyAttempts, WrongPassword) as error:
+        return _account_page(password_form=form, status=_refused(form.current_password, error))
+    except AccountError as error:
+        return _account_page(password_form=form, status=_refused(form.new_password, error))
+    db.session.commit()
+    sessions.renew(user)
+    flash_message(gettext("Your password has been changed. You have been signed out everywhere else."), "success")
+    return redirect(url_for("accounts.account"))
+
+
+@bp.route("/account/language", methods=["POST"])
+@login_required
+def set_language():
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        return _account_page(language_form=form, status=400)
+    services.set_language(current_user._get_current_object(), form.language.data)
+    db.session.commit()
+    session["language"] = form.language.data
+    with force_locale(form.language.data):
+        flash_message(gettext("Language saved."), "success")
+    return redirect(url_for("accounts.account"))
+
+
+@bp.route("/account/confirm", methods=["GET", "POST"])
+@login_required
+def reauthenticate():
+    form = ReauthenticateForm()
+    if form.validate_on_submit():
+        try:
+            services.confirm_password(current_user._get_current_object(), form.password.data, client_address())
+        except (TooManyAttempts, WrongPassword) as error:
+            status = _refused(form.password, error)
+            return render_template("accounts/reauthenticate.html", form=form), status
+        sessions.mark_fresh()
+        return redirect(safe_next(request.args.get("next")))
+    return render_template("accounts/reauthenticate.html", form=form)
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+@login_required
+@sessions.fresh_login_required
+def two_factor_setup():
+    user = current_user._get_current_object()
+    form = EnrolForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            codes = twofactor.confirm_enrolment(user, form.code.data)
+        except AccountError as error:
+            status = _refused(form.code, error)
+        else:
+            db.session.commit()
+            sessions.renew(user)
+            return render_template("accounts/recovery_codes.html", codes=codes, enrolled=True)
+    secret = twofactor.pending_secret(user)
+    db.session.commit()
+    uri = twofactor.provisioning_uri(user, secret)
+    return render_template("accounts/two_factor_setup.html", form=form, uri=uri, qr=twofactor.qr_code(uri),
+                           key=twofactor.grouped(secret), required=twofactor.two_factor_required(user)), status
+
+
+@bp.route("/account/two-factor/disable", methods=["POST"])
+@login_required
+@sessions.fresh_login_required
+def disable_two_factor():
+    user = current_user._get_current_object()
+    if ConfirmForm().validate_on_submit():
+        try:
+            twofactor.disable(user)
+        except AccountError as error:
+            db.session.rollback()
+            flash_message(str(error), "error")
+        else:
+            db.session.commit()
+            sessions.renew(user)
+            flash_message(gettext("Two-step sign-in is off. You have been signed out everywhere else."), "success")
+    return redirect(url_for("accounts.account"))
+
+
+@bp.route("/account/recovery-codes", methods=["POST"])
+@login_required
+@sessions.fresh_login_required
+def regenerate_recovery_codes():
+    user = current_user._get_current_object()
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("accounts.account"))
+    try:
+        codes = twofactor.regenerate_recovery_codes(user)
+    except AccountError as error:
+        db.session.rollback()
+        flash_message(str(error), "error")
+        return redirect(url_for("accounts.account"))
+    db.session.commit()
+    sessions.renew(user)
+    return render_template("accounts/recovery_codes.html", codes=codes, enrolled=False)
+
+
+# --- Password reset -------------------------------------------------------------------------------------
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        try:
+            made = password_reset.request_reset(form.email.data, client_address())
+        except TooManyAttempts as error:
+            status = _refused(form.email, error)
+            return render_template("accounts/forgot_password.html", form=form), status
+        db.session.commit()
+        if made:
+            user, token = made
+            password_reset.send_after_response(password_reset.reset_message(user, token), user.id)
+        flash_message(gettext("If an account uses that address, we have sent it a link to choose a new password. "
+                              "The link works once, for an hour."), "info")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token):
+    record = password_reset.find_valid(token)
+    if record is None:
+        return render_template("accounts/reset_invalid.html"), 404
+    needs_code = record.user.has_two_factor
+    form = ResetPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            if needs_code and not (form.code.data or "").strip():
+                raise WrongCode(gettext("Type a code from your authenticator app, or a recovery code."))
+            password_reset.reset_password(record, form.new_password.data, form.code.data, client_address())
+        except (TooManyAttempts, WrongCode) as error:
+            status = _refused(form.code, error)
+        except AccountError as error:
+            status = _refused(form.new_password, error)
+        else:
+            db.session.commit()
+            if current_user.is_authenticated:
+                sessions.end()
+            flash_message(gettext("Your password has been changed. Sign in with your new password."), "success")
+            return redirect(url_for("accounts.login"))
+    elif form.errors:
+        status = 400
+    return render_template("accounts/reset_password.html", form=form, needs_code=needs_code), status

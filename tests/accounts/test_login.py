@@ -4,7 +4,8 @@ import sqlalchemy as sa
 
 from crm.audit.models import AuditEvent
 from crm.extensions import db
-from tests.conftest import TEST_PASSWORD, sign_in
+from tests.accounts.conftest import sign_in, totp_code
+from tests.conftest import TEST_PASSWORD
 
 
 def test_pages_require_sign_in(client):
@@ -12,7 +13,8 @@ def test_pages_require_sign_in(client):
     assert response.status_code == 302 and "/login?next=" in response.headers["Location"]
 
 
-@pytest.mark.parametrize("email,password", [("admin1@example.org", "wrong password!"), ("nobody@example.org", TEST_PASSWORD)])
+@pytest.mark.parametrize("email,password", [("admin1@example.org", "wrong password!"),
+                                            ("nobody@example.org", TEST_PASSWORD)])
 def test_unknown_account_and_wrong_password_get_the_same_answer(client, make_user, email, password):
     make_user("admin")
     response = client.post("/login", data={"email": email, "password": password})
@@ -36,19 +38,41 @@ def test_deactivated_user_cannot_sign_in(client, make_user):
 ])
 def test_next_parameter_only_goes_to_this_app(client, make_user, target, expected):
     user = make_user("admin")
+    db.session.commit()
     response = client.post("/login?next=" + target, data={"email": user.email, "password": TEST_PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/login/2fa"
+    response = client.post("/login/2fa", data={"code": totp_code(user)})
     assert response.status_code == 302
     assert response.headers["Location"] == expected
 
 
+@pytest.mark.parametrize("target,expected", [("/countries/", "/countries/"), ("https://evil.example/", "/")])
+def test_next_parameter_without_a_second_factor(client, make_user, target, expected):
+    user = make_user("volunteer")
+    response = client.post("/login?next=" + target, data={"email": user.email, "password": TEST_PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == expected
+
+
 def test_sign_out_ends_the_session(client, make_user):
     user = make_user("admin")
+    db.session.commit()
     sign_in(client, user)
     assert client.get("/").status_code == 200
     assert client.post("/logout").status_code == 302
     assert client.get("/").status_code == 302
     actions = db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.actor_id == user.id)).all()
     assert actions == ["auth.login", "auth.logout"]
+
+
+def test_a_new_session_at_sign_in(client, make_user):
+    """Nothing written into the session before sign-in survives it (no session fixation) but the language."""
+    user = make_user("volunteer")
+    with client.session_transaction() as session:
+        session["planted"] = "by someone else"
+        session["language"] = "es"
+    sign_in(client, user)
+    with client.session_transaction() as session:
+        assert "planted" not in session and session["language"] == "es"
 
 
 def test_security_headers_on_every_page(client):

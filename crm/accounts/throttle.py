@@ -1,0 +1,83 @@
+"""Sign-in throttling kept in the database (table login_attempt), so that every web worker and every
+server counts the same attempts. Failures are counted per account name typed, whether or not such an
+account exists, and per client address; an answer over the limit is the same in both cases."""
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+
+import sqlalchemy as sa
+from flask import current_app
+
+from crm.accounts import clock
+from crm.accounts.models import LoginAttempt
+from crm.extensions import db
+
+# kind -> (config key, default) for the window and the two limits.
+LIMITS = {
+    "failure": {
+        "window": ("LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60),
+        "account": ("LOGIN_THROTTLE_ACCOUNT_LIMIT", 5),
+        "address": ("LOGIN_THROTTLE_ADDRESS_LIMIT", 20),
+    },
+    "reset_request": {
+        "window": ("PASSWORD_RESET_THROTTLE_WINDOW_SECONDS", 60 * 60),
+        "account": ("PASSWORD_RESET_THROTTLE_ACCOUNT_LIMIT", 3),
+        "address": ("PASSWORD_RESET_THROTTLE_ADDRESS_LIMIT", 10),
+    },
+}
+# Rows older than this are deleted as new ones come in: long past every window, short enough that the
+# table stays small and says little about who tried to sign in when.
+RETENTION = dt.timedelta(days=1)
+
+
+def _setting(kind: str, what: str) -> int:
+    name, default = LIMITS[kind][what]
+    return int(current_app.config.get(name, default))
+
+
+def account_key(email: str | None) -> str | None:
+    key = (email or "").strip().lower()[:254]
+    return key or None
+
+
+def address_key(address: str | None) -> str | None:
+    """The address as counted: an IPv6 client is counted by its /64, since it usually holds all of it."""
+    if not address:
+        return None
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if parsed.version == 6:
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+def _count(kind: str, column, value: str, since: dt.datetime) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.kind == kind, column == value, LoginAttempt.occurred_at > since))
+
+
+def is_throttled(account: str | None, address: str | None, *, kind: str = "failure",
+                 now: dt.datetime | None = None) -> bool:
+    """True when the account or the address has reached its limit of `kind` within the window."""
+    now = now or clock.now()
+    since = now - dt.timedelta(seconds=_setting(kind, "window"))
+    account, address = account_key(account), address_key(address)
+    if account and _count(kind, LoginAttempt.account, account, since) >= _setting(kind, "account"):
+        return True
+    if address and _count(kind, LoginAttempt.address, address, since) >= _setting(kind, "address"):
+        return True
+    return False
+
+
+def record(kind: str, account: str | None, address: str | None, *, now: dt.datetime | None = None) -> None:
+    """Count one attempt. The caller commits (even when the request then fails)."""
+    now = now or clock.now()
+    db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.occurred_at < now - RETENTION))
+    db.session.add(LoginAttempt(kind=kind, account=account_key(account), address=address_key(address),
+                                occurred_at=now))
+    db.session.flush()
