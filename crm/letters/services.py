@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -31,7 +30,7 @@ from crm.letters import storage
 from crm.letters.models import LETTER_LANGUAGES, LetterTemplate
 from crm.outreach.models import LETTER_CHANNELS, Letter, LetterAttachment, OutreachRecord
 from crm.outreach.services import OutreachError, StaleRecord, advance_stage, check_version
-from crm.signatures.models import Petition, Signature, SignatureTally
+from crm.signatures.services import totals_for
 
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "seeds" / "letter_templates"
 SUBJECT_MAX = 300
@@ -118,51 +117,6 @@ def render_merge(text: str | None, values: dict[str, str]) -> str:
             continue
         lines.append(_TOKEN.sub(lambda m: _substitute(m, values), line))
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Signature totals
-
-
-@dataclass
-class SignatureTotals:
-    total: int = 0
-    resident: int = 0
-    by_country: dict[str, int] = field(default_factory=dict)  # alpha3 -> signers
-
-
-def signature_totals(campaign, country) -> SignatureTotals:
-    """Signers of a campaign, overall and residing in `country`, in three queries.
-
-    Signature rows are counted per petition and country of residence; where a platform gave a tally for
-    a petition and country instead, the tally replaces those rows (never both: no double counting).
-    Signers whose country is unknown count in the total only.
-
-    To be moved into the signatures feature (crm/signatures/services.py) once it exists; letters only
-    read it."""
-    counts: dict[tuple[int, int | None], int] = {}
-    for petition_id, country_id, number in db.session.execute(
-            sa.select(Signature.petition_id, Signature.country_id, sa.func.count())
-            .where(Signature.campaign_id == campaign.id)
-            .group_by(Signature.petition_id, Signature.country_id)):
-        counts[(petition_id, country_id)] = number
-    for petition_id, country_id, signers in db.session.execute(
-            sa.select(SignatureTally.petition_id, SignatureTally.country_id, SignatureTally.signers)
-            .join(Petition, Petition.id == SignatureTally.petition_id)
-            .where(Petition.campaign_id == campaign.id)):
-        counts[(petition_id, country_id)] = signers
-    per_country: dict[int, int] = defaultdict(int)
-    total = 0
-    for (_, country_id), number in counts.items():
-        total += number
-        if country_id is not None:
-            per_country[country_id] += number
-    codes = {}
-    if per_country:
-        codes = dict(db.session.execute(sa.select(Country.id, Country.alpha3).where(Country.id.in_(per_country))).all())
-    by_country = {codes[country_id]: number for country_id, number in sorted(per_country.items()) if number}
-    resident = per_country.get(country.id, 0) if country is not None else 0
-    return SignatureTotals(total=total, resident=resident, by_country=by_country)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -308,7 +262,7 @@ def merge_values(record: OutreachRecord, *, language: str, contact: Contact | No
                  office: Office | None = None, actor=None, today: dt.date | None = None) -> dict[str, str]:
     """The value of every merge field for a letter on `record`, written in `language`."""
     office = office or (contact.office if contact is not None else None)
-    totals = signature_totals(record.campaign, record.country)
+    totals = totals_for(record.campaign, record.country)
     return {
         "recipient_name": contact.name if contact is not None else "",
         "recipient_title": (contact.title or "") if contact is not None else "",
@@ -457,7 +411,7 @@ def snapshot_signature_totals(letter: Letter) -> bool:
     if letter.signatures_snapshot_at is not None:
         return False
     record = letter.outreach
-    totals = signature_totals(record.campaign, record.country)
+    totals = totals_for(record.campaign, record.country)
     letter.signatures_total = totals.total
     letter.signatures_resident = totals.resident
     letter.signatures_by_country = totals.by_country

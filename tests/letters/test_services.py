@@ -11,6 +11,7 @@ from crm.letters.models import LetterTemplate
 from crm.letters.services import LetterError
 from crm.outreach.models import Letter
 from crm.outreach.services import StaleRecord
+from crm.signatures.services import totals_for
 from tests.letters import (
     add_petition,
     add_signatures,
@@ -192,7 +193,7 @@ def test_signature_totals_count_rows_and_let_a_tally_replace_them(app):
     add_tally(add_petition(world.campaign), "FRA", 10)
     elsewhere = build_outreach()
     add_signatures(elsewhere.campaign, "FRA", 50)  # another campaign's
-    totals = services.signature_totals(world.campaign, world.country)
+    totals = totals_for(world.campaign, world.country)
     assert totals.total == 4 + 100 + 2 + 1 + 10
     assert totals.resident == 4 + 1 + 10
     assert totals.by_country == {"ESP": 100, "FRA": 15}
@@ -298,7 +299,7 @@ def test_the_totals_are_frozen_at_delivery(app, make_user, templates):
     assert (letter.signatures_total, letter.signatures_resident) == (5, 3)
     assert letter.signatures_by_country == {"DEU": 2, "FRA": 3}
     assert letter.signatures_snapshot_at == taken_at
-    assert services.signature_totals(world.campaign, world.country).total == 12
+    assert totals_for(world.campaign, world.country).total == 12
     assert actions("letter.delivered")[0].after["signatures_total"] == 5
 
 

@@ -1,0 +1,63 @@
+"""API routes: the webhook through which petition platforms push signatures.
+
+POST /api/petitions/<slug>/signatures, with the petition's secret in the X-Alcance-Secret header, as
+"Authorization: Bearer <secret>", or (for Action Network, which cannot set headers) as ?key=<secret>.
+The body is JSON: Action Network's array of {"osdi:signature": {...}} events, or any OSDI-style signature
+with an inline "person". No session, no CSRF token (the secret authenticates); answers are JSON."""
+from __future__ import annotations
+
+import json
+
+from flask import jsonify, request
+from flask_babel import gettext
+
+from crm.api import bp
+from crm.extensions import csrf, db
+from crm.signatures import services
+
+PUSH_MAX_BYTES = 256 * 1024
+
+
+def _error(status: int, code: str, message: str):
+    return jsonify(error=code, message=message, status=status), status
+
+
+def _offered_secret() -> str | None:
+    header = request.headers.get("X-Alcance-Secret")
+    if header:
+        return header.strip()
+    authorization = request.headers.get("Authorization", "")
+    if authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return request.args.get("key")
+
+
+def _body() -> bytes | None:
+    """At most PUSH_MAX_BYTES of body, whether or not the sender announced its length."""
+    if request.content_length is not None and request.content_length > PUSH_MAX_BYTES:
+        return None
+    data = request.stream.read(PUSH_MAX_BYTES + 1)
+    return None if len(data) > PUSH_MAX_BYTES else data
+
+
+@bp.route("/petitions/<slug>/signatures", methods=["POST"])
+@csrf.exempt
+def push_signatures(slug):
+    petition = services.petition_by_slug(slug)
+    # An unknown petition and a wrong secret get the same answer: the API does not confirm what exists.
+    if not services.webhook_secret_matches(petition, _offered_secret()):
+        return _error(401, "unauthorized", gettext("Unknown petition or wrong secret."))
+    body = _body()
+    if body is None:
+        return _error(413, "too_large", gettext("The body is larger than %(size)s KB.", size=PUSH_MAX_BYTES // 1024))
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return _error(400, "bad_json", gettext("The body is not JSON (UTF-8)."))
+    try:
+        result = services.push_signatures(petition, payload)
+    except services.PushRejected as error:
+        db.session.rollback()
+        return _error(422, "rejected", str(error))
+    db.session.commit()
+    return jsonify(result.as_json()), 200

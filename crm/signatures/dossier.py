@@ -1,0 +1,103 @@
+"""The delivery dossier: one outreach record's letter, the signature totals delivered with it and their
+breakdown by country of residence, as a print-ready PDF.
+
+The renderer (WeasyPrint) is given a URL fetcher that refuses every URL, local file included: the
+document is built only from the HTML and CSS passed in, so nothing a letter's text contains can make the
+server read a file or call out to the network."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import render_template
+from flask_babel import force_locale
+
+from crm.countries.models import Country
+from crm.database import utcnow
+from crm.extensions import db
+from crm.outreach.models import Letter, OutreachRecord
+from crm.signatures.services import totals_for
+
+
+class RendererMissing(RuntimeError):
+    """WeasyPrint (or the Pango library it needs) is not installed."""
+
+
+class FetchRefused(ValueError):
+    pass
+
+
+def _refusing_fetcher():
+    """A URL fetcher that fetches nothing, for the WeasyPrint version installed."""
+    try:
+        from weasyprint.urls import URLFetcher
+    except ImportError:  # WeasyPrint before 66: a function
+        def refuse(url, *args, **kwargs):
+            raise FetchRefused(f"the dossier renderer fetches nothing ({url[:60]})")
+
+        return refuse
+
+    class Refuse(URLFetcher):
+        def fetch(self, url, headers=None):
+            raise FetchRefused(f"the dossier renderer fetches nothing ({url[:60]})")
+
+    return Refuse()
+
+
+def render_pdf(html: str, css: str) -> bytes:
+    try:
+        import weasyprint
+    except (ImportError, OSError) as error:  # OSError: Pango missing
+        raise RendererMissing(str(error)) from None
+    fetcher = _refusing_fetcher()
+    document = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher)
+    return document.write_pdf(stylesheets=[weasyprint.CSS(string=css, url_fetcher=fetcher)])
+
+
+@dataclass
+class Dossier:
+    record: OutreachRecord
+    letter: Letter | None
+    delivered: bool
+    total: int
+    resident: int
+    counted_at: dt.datetime
+    by_country: list[tuple[str, str, int]]  # alpha3, name, signers
+    language: str
+
+
+def letter_for(record: OutreachRecord, letter_id: int | None) -> Letter | None:
+    """The letter asked for (if it is one of the record's outgoing letters), else the latest delivered
+    letter, else the latest outgoing one."""
+    statement = sa.select(Letter).where(Letter.outreach_id == record.id, Letter.direction == "outgoing")
+    if letter_id is not None:
+        return db.session.scalar(statement.where(Letter.id == letter_id))
+    return db.session.scalar(statement.order_by(Letter.signatures_snapshot_at.is_(None), Letter.delivered_on.desc(),
+                                                Letter.id.desc()).limit(1))
+
+
+def build(record: OutreachRecord, letter: Letter | None, language: str) -> Dossier:
+    """The figures delivered with the letter when it has been delivered; otherwise today's, said to be so."""
+    if letter is not None and letter.signatures_snapshot_at is not None:
+        total, resident = letter.signatures_total or 0, letter.signatures_resident or 0
+        counts, counted_at, delivered = dict(letter.signatures_by_country or {}), letter.signatures_snapshot_at, True
+    else:
+        totals = totals_for(record.campaign, record.country)
+        total, resident, counts = totals.total, totals.resident, totals.by_country
+        counted_at, delivered = utcnow(), False
+    names = {alpha3: country.name(language) for alpha3, country in (
+        (c.alpha3, c) for c in db.session.scalars(sa.select(Country).where(Country.alpha3.in_(list(counts)))))}
+    rows = sorted(((alpha3, names.get(alpha3, alpha3), n) for alpha3, n in counts.items()),
+                  key=lambda row: (-row[2], row[1]))
+    return Dossier(record=record, letter=letter, delivered=delivered, total=total, resident=resident,
+                   counted_at=counted_at, by_country=rows, language=language)
+
+
+def dossier_pdf(record: OutreachRecord, letter: Letter | None, language: str) -> bytes:
+    language = language if language in ("en", "es") else "en"
+    dossier = build(record, letter, language)
+    with force_locale(language):
+        html = render_template("signatures/dossier.html", dossier=dossier, record=record, letter=letter)
+        css = render_template("signatures/dossier.css")
+    return render_pdf(html, css)

@@ -1,0 +1,84 @@
+"""Forms for petitions, imports, column mappings and tallies: formats and choices only."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from crm.signatures.importers import ENCODINGS, FORMATS, ROLES
+from crm.signatures.models import PLATFORMS
+
+PLATFORM_LABELS = {
+    "action_network": "Action Network",
+    "change_org": "Change.org",
+    "openpetition": "OpenPetition",
+    "generic": _l("Spreadsheet or other platform"),
+    "other": _l("Other"),
+}
+FORMAT_LABELS = {code: (profile.label if code != "generic" else _l("Spreadsheet (choose the columns)"))
+                 for code, profile in FORMATS.items()}
+ROLE_LABELS = {
+    "email": _l("E-mail address"),
+    "country": _l("Country of residence"),
+    "signed_at": _l("Date signed"),
+    "first_name": _l("First name"),
+    "last_name": _l("Last name"),
+}
+DATE_ORDER_LABELS = {
+    "ymd": _l("Year first (2018-05-20)"),
+    "dmy": _l("Day first (20/05/2018)"),
+    "mdy": _l("Month first (05/20/2018)"),
+}
+LANGUAGE_CHOICES = [("", "—"), ("es", _l("Spanish")), ("en", _l("English")), ("fr", _l("French")),
+                    ("pt", _l("Portuguese")), ("de", _l("German")), ("it", _l("Italian"))]
+
+
+class PetitionForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)],
+                       description=_l("For example: “Change.org, Spanish”."))
+    platform = SelectField(_l("Platform"), choices=[(p, PLATFORM_LABELS[p]) for p in PLATFORMS],
+                           default="generic", validators=[DataRequired()])
+    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validators=[Optional()])
+
+
+class UploadForm(FlaskForm):
+    file = FileField(_l("Export file (CSV or tab-separated)"), validators=[FileRequired()])
+    format = SelectField(_l("Platform of the file"), validators=[Optional()],
+                         choices=[("", _l("Recognise from the header"))] + list(FORMAT_LABELS.items()))
+    encoding = SelectField(_l("Encoding"), validators=[Optional()],
+                           choices=[("", _l("Recognise"))] + [(e, e) for e in ENCODINGS],
+                           description=_l("Only if the file was refused for its encoding."))
+
+
+def mapping_form(header: list[str], data=None, **defaults):
+    """A form with one choice per role among the file's columns."""
+
+    class MappingForm(FlaskForm):
+        date_order = SelectField(_l("Dates are written"), choices=list(DATE_ORDER_LABELS.items()), default="ymd")
+
+    columns = [("", _l("— not in this file —"))] + [(name, name) for name in header if name]
+    for role in ROLES:
+        validators = [DataRequired(_l("Choose the column that holds e-mail addresses."))] if role == "email" \
+            else [Optional()]
+        setattr(MappingForm, role, SelectField(ROLE_LABELS[role], choices=columns, validators=validators))
+    return MappingForm(formdata=data, **defaults)
+
+
+class TallyForm(FlaskForm):
+    country = SelectField(_l("Country"), coerce=int, validators=[InputRequired()])
+    signers = IntegerField(_l("Signers"), validators=[InputRequired(), NumberRange(min=0, max=1_000_000_000)])
+    as_of = DateField(_l("As of"), default=dt.date.today, validators=[InputRequired()])
+    source = StringField(_l("Source"), validators=[Optional(), Length(max=500)],
+                         description=_l("Where the figure comes from: the platform's dashboard, an e-mail, ..."))
+
+
+class TallyFileForm(FlaskForm):
+    file = FileField(_l("Tallies (CSV with the columns country, signers, as_of)"), validators=[FileRequired()])
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""

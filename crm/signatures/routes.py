@@ -1,0 +1,301 @@
+"""Signature pages: a campaign's signers and petitions, importing a file (upload, preview and mapping,
+import, report), tallies, the webhook secret, and the delivery dossier. Views load, check, call a
+service, redirect."""
+from __future__ import annotations
+
+import csv
+import io
+
+import sqlalchemy as sa
+from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user, login_required
+
+from crm.countries.models import Country
+from crm.extensions import db
+from crm.outreach.models import Letter
+from crm.permissions import can, get_outreach_or_404
+from crm.signatures import bp, dossier, services, staging
+from crm.signatures.forms import (
+    DATE_ORDER_LABELS,
+    FORMAT_LABELS,
+    PLATFORM_LABELS,
+    ROLE_LABELS,
+    ConfirmForm,
+    PetitionForm,
+    TallyFileForm,
+    TallyForm,
+    UploadForm,
+    mapping_form,
+)
+from crm.signatures.importers import ROLES, ColumnMapping
+from crm.signatures.models import Petition, SignatureImport
+from crm.web import flash_message
+
+
+@bp.app_context_processor
+def _signature_helpers():
+    """For the outreach and campaign pages' includes (templates/signatures/_outreach_card.html and
+    _campaign_summary.html): the campaign's totals, counted once per request."""
+    return {"signature_totals": _totals_once, "latest_delivery": _latest_delivery}
+
+
+def _totals_once(campaign, country=None):
+    cache = g.setdefault("_signature_totals", {})
+    if campaign.id not in cache:
+        cache[campaign.id] = services.totals_for(campaign)
+    totals = cache[campaign.id]
+    if country is None:
+        return totals
+    return services.CampaignTotals(total=totals.total, by_country=totals.by_country,
+                                   by_petition=totals.by_petition, unknown_country=totals.unknown_country,
+                                   resident=totals.by_country.get(country.alpha3, 0), counted_at=totals.counted_at)
+
+
+def _latest_delivery(record):
+    return db.session.scalar(sa.select(Letter).where(Letter.outreach_id == record.id,
+                                                     Letter.signatures_snapshot_at.is_not(None))
+                             .order_by(Letter.signatures_snapshot_at.desc(), Letter.id.desc()).limit(1))
+
+
+@bp.context_processor
+def _words():
+    return {"platform_labels": PLATFORM_LABELS, "format_labels": FORMAT_LABELS, "role_labels": ROLE_LABELS,
+            "date_order_labels": DATE_ORDER_LABELS, "problem_message": services.problem_message,
+            "invalid_reason": services.invalid_reason, "unknown_countries": services.unknown_countries}
+
+
+def get_campaign_or_404(slug: str, need: str = "view"):
+    """Signatures are the campaign's: staff who see (or edit) every record may see (or change) them."""
+    campaign = services.campaign_by_slug(slug)
+    if campaign is None or not can(current_user, "edit_all" if need == "edit" else "view_all"):
+        abort(404)
+    return campaign
+
+
+def get_petition_or_404(slug: str, need: str = "view"):
+    petition = services.petition_by_slug(slug)
+    if petition is None or not can(current_user, "edit_all" if need == "edit" else "view_all"):
+        abort(404)
+    return petition
+
+
+def _countries():
+    language = str(getattr(current_user, "language", "en"))
+    countries = db.session.scalars(sa.select(Country)).all()
+    return sorted(((c.id, c.name(language)) for c in countries), key=lambda item: item[1])
+
+
+@bp.route("/campaigns/<slug>/signatures")
+@login_required
+def campaign(slug):
+    campaign = get_campaign_or_404(slug)
+    totals = services.totals_for(campaign)
+    names = services.country_names(totals.by_country)
+    return render_template("signatures/campaign.html", campaign=campaign, totals=totals, names=names,
+                           petitions=services.petition_rows(campaign), days=services.daily_totals(campaign),
+                           form=PetitionForm() if can(current_user, "edit_all") else None)
+
+
+@bp.route("/campaigns/<slug>/signatures.csv")
+@login_required
+def campaign_csv(slug):
+    campaign = get_campaign_or_404(slug)
+    if not can(current_user, "export"):
+        abort(404)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["country", "signers"])
+    writer.writerows(services.totals_csv_rows(campaign))
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{campaign.slug}-signers.csv"'})
+
+
+@bp.route("/campaigns/<slug>/petitions", methods=["POST"])
+@login_required
+def create_petition(slug):
+    campaign = get_campaign_or_404(slug, need="edit")
+    form = PetitionForm()
+    if form.validate_on_submit():
+        try:
+            petition = services.create_petition(campaign, form.name.data, platform=form.platform.data,
+                                                language=form.language.data, actor=current_user)
+        except services.SignatureError as error:
+            db.session.rollback()
+            flash_message(gettext("Petition not created: %(reason)s", reason=str(error)), "error")
+        else:
+            db.session.commit()
+            flash_message(gettext("Petition created."), "success")
+            return redirect(url_for("signatures.petition", slug=petition.slug))
+    else:
+        flash_message(gettext("Petition not created: give it a name and a platform."), "error")
+    return redirect(url_for("signatures.campaign", slug=campaign.slug))
+
+
+def _petition_page(petition, *, upload=None, tally=None, tally_file=None, status=200):
+    countries = _countries()
+    tally = tally or TallyForm()
+    tally.country.choices = countries
+    by_country, unknown = services.petition_totals(petition)
+    return render_template(
+        "signatures/petition.html", petition=petition, imports=services.imports_of(petition),
+        tallies=services.tallies_of(petition), signers=sum(by_country.values()) + unknown, by_country=by_country,
+        unknown=unknown, names=services.country_names(by_country),
+        may_edit=can(current_user, "edit_all"), upload=upload or UploadForm(), tally=tally,
+        tally_file=tally_file or TallyFileForm(), confirm=ConfirmForm()), status
+
+
+@bp.route("/petitions/<slug>")
+@login_required
+def petition(slug):
+    return _petition_page(get_petition_or_404(slug))
+
+
+@bp.route("/petitions/<slug>/uploads", methods=["POST"])
+@login_required
+def upload(slug):
+    petition = get_petition_or_404(slug, need="edit")
+    form = UploadForm()
+    if not form.validate_on_submit():
+        return _petition_page(petition, upload=form, status=400)
+    staged = staging.stage(form.file.data, petition_id=petition.id, user_id=current_user.id,
+                           format=form.format.data, encoding=form.encoding.data)
+    return redirect(url_for("signatures.preview", slug=petition.slug, token=staged.token))
+
+
+def _mapping_defaults(inspection) -> dict:
+    mapping = inspection["mapping"]
+    return {"date_order": mapping.date_order, **{role: mapping.columns.get(role, "") for role in ROLES}}
+
+
+def _import_staged(petition, staged, inspection, form):
+    """Import the staged file with the columns chosen on the form; on success forget the file."""
+    mapping = ColumnMapping(columns={r: form[r].data for r in ROLES if form[r].data}, date_order=form.date_order.data)
+    try:
+        with staged.open() as handle:
+            outcome = services.import_file(petition, handle, filename=staged.filename, mapping=mapping,
+                                           format_code=inspection["format"], encoding=staged.encoding,
+                                           actor=current_user)
+    except services.ImportRejected as error:
+        db.session.rollback()
+        return render_template("signatures/rejected.html", petition=petition, report=error.report,
+                               filename=staged.filename, token=staged.token), 400
+    db.session.commit()
+    staging.discard(staged.token)
+    if outcome.already_imported:
+        flash_message(gettext("This file was already imported: nothing changed."), "info")
+    else:
+        flash_message(gettext("Imported: %(new)s new signers.", new=outcome.record.rows_new), "success")
+    return redirect(url_for("signatures.import_report", import_id=outcome.record.id))
+
+
+@bp.route("/petitions/<slug>/uploads/<token>", methods=["GET", "POST"])
+@login_required
+def preview(slug, token):
+    petition = get_petition_or_404(slug, need="edit")
+    staged = staging.find(token, petition_id=petition.id, user_id=current_user.id)
+    if staged is None:
+        flash_message(gettext("That upload has expired or was discarded. Upload the file again."), "error")
+        return redirect(url_for("signatures.petition", slug=petition.slug))
+    with staged.open() as handle:
+        inspection = services.inspect_file(petition, handle, format_code=staged.format, encoding=staged.encoding)
+    if inspection["problems"]:
+        staging.discard(token)
+        return render_template("signatures/rejected.html", petition=petition, filename=staged.filename,
+                               report={"problems": inspection["problems"], "rows_read": 0}), 400
+    form = mapping_form(inspection["shape"].header, request.form if request.method == "POST" else None,
+                        **_mapping_defaults(inspection))
+    if request.method == "POST" and form.validate_on_submit():
+        return _import_staged(petition, staged, inspection, form)
+    return render_template("signatures/preview.html", petition=petition, staged=staged, inspection=inspection,
+                           form=form, confirm=ConfirmForm()), 400 if form.errors else 200
+
+
+@bp.route("/petitions/<slug>/uploads/<token>/discard", methods=["POST"])
+@login_required
+def discard(slug, token):
+    petition = get_petition_or_404(slug, need="edit")
+    if ConfirmForm().validate_on_submit() and staging.find(token, petition_id=petition.id, user_id=current_user.id):
+        staging.discard(token)
+        flash_message(gettext("Upload discarded."), "info")
+    return redirect(url_for("signatures.petition", slug=petition.slug))
+
+
+@bp.route("/imports/<int:import_id>")
+@login_required
+def import_report(import_id):
+    record = db.session.get(SignatureImport, import_id)
+    if record is None or not can(current_user, "view_all"):
+        abort(404)
+    petition = db.session.get(Petition, record.petition_id)
+    return render_template("signatures/import.html", record=record, petition=petition, report=record.report or {})
+
+
+@bp.route("/petitions/<slug>/tallies", methods=["POST"])
+@login_required
+def add_tally(slug):
+    petition = get_petition_or_404(slug, need="edit")
+    form = TallyForm()
+    form.country.choices = _countries()
+    if form.validate_on_submit():
+        country = db.session.get(Country, form.country.data)
+        try:
+            services.record_tally(petition, country, form.signers.data, form.as_of.data, source=form.source.data,
+                                  actor=current_user)
+        except services.SignatureError as error:
+            db.session.rollback()
+            getattr(form, error.field or "signers").errors.append(str(error))
+        else:
+            db.session.commit()
+            flash_message(gettext("Tally saved."), "success")
+            return redirect(url_for("signatures.petition", slug=petition.slug))
+    return _petition_page(petition, tally=form, status=400)
+
+
+@bp.route("/petitions/<slug>/tallies/file", methods=["POST"])
+@login_required
+def import_tally_file(slug):
+    petition = get_petition_or_404(slug, need="edit")
+    form = TallyFileForm()
+    if form.validate_on_submit():
+        try:
+            tallies = services.import_tallies(petition, form.file.data.stream, actor=current_user)
+        except services.SignatureError as error:
+            db.session.rollback()
+            form.file.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash_message(gettext("%(n)s tallies saved.", n=len(tallies)), "success")
+            return redirect(url_for("signatures.petition", slug=petition.slug))
+    return _petition_page(petition, tally_file=form, status=400)
+
+
+@bp.route("/petitions/<slug>/webhook-secret", methods=["POST"])
+@login_required
+def rotate_secret(slug):
+    petition = get_petition_or_404(slug, need="edit")
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    secret = services.new_webhook_secret(petition, actor=current_user)
+    db.session.commit()
+    # Shown once, in this response only: never flashed (the session cookie would carry it) nor logged.
+    endpoint = url_for("api.push_signatures", slug=petition.slug, _external=True)
+    return render_template("signatures/secret.html", petition=petition, secret=secret, endpoint=endpoint)
+
+
+@bp.route("/outreach/<int:outreach_id>/dossier.pdf")
+@login_required
+def dossier_pdf(outreach_id):
+    record = get_outreach_or_404(outreach_id)
+    letter = dossier.letter_for(record, request.args.get("letter", type=int))
+    if request.args.get("letter") and letter is None:
+        abort(404)
+    language = (letter.language if letter is not None and letter.language in ("en", "es")
+                else str(getattr(current_user, "language", "en")))
+    try:
+        pdf = dossier.dossier_pdf(record, letter, language)
+    except dossier.RendererMissing:
+        current_app.logger.error("the delivery dossier needs WeasyPrint and Pango")
+        abort(503)
+    name = f"dossier-{record.campaign.slug}-{record.country.alpha3.lower()}.pdf"
+    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})

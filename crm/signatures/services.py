@@ -1,0 +1,822 @@
+"""Signature rules: petitions, imports (files and pushes), tallies, and the totals that every page, command,
+letter and dossier reads. Plain functions; they flush, the caller commits (or rolls back).
+
+Counting (the documented rules):
+- One person, one signature per campaign: a signature is keyed by (campaign, e-mail hash); the first
+  file or push that brings a person counts them, on its petition; later ones are duplicates.
+- A tally is a platform's figure for one petition and one country ("1,204 from Spain as of 1 June").
+  For that petition and country the count is the larger of the tally and the individual signatures
+  imported for it: both count the same people, so they are never added together. A newer tally of the
+  same petition and country replaces the older.
+- Signers whose country is not given or not understood count in the total and in no country.
+- A person who signed on two platforms of which one gave only a tally cannot be recognised, and counts
+  twice. Only individual signatures are de-duplicated.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import current_app, has_request_context
+from flask_babel import gettext
+
+from crm.audit import services as audit
+from crm.campaigns.models import Campaign
+from crm.countries.models import Country
+from crm.countries.services import fold
+from crm.database import utcnow
+from crm.extensions import db
+from crm.signatures import importers
+from crm.signatures.importers import ColumnMapping, FileProblem
+from crm.signatures.models import PLATFORMS, Petition, Signature, SignatureImport, SignatureTally
+from crm.signatures.normalise import CountryResolver, EmailHasher, normalise_email, parse_signed_at
+
+CHUNK_ROWS = 5_000
+INVALID_LISTED = 100  # invalid rows listed by number in a report; the rest are counted
+UNKNOWN_LISTED = 100  # distinct unknown country values listed
+PUSH_ITEMS_MAX = 1_000
+
+
+def _(message: str, **variables) -> str:
+    """A message in the reader's language during a request; in English for commands and jobs."""
+    if has_request_context():
+        return gettext(message, **variables)
+    return message % variables if variables else message
+
+
+class SignatureError(Exception):
+    """A request about signatures that breaks a rule. `field` names the form field it belongs beside."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class ImportRejected(SignatureError):
+    """The file was refused as a whole; nothing of it was kept. `report` says why."""
+
+    def __init__(self, report: dict):
+        super().__init__(problem_message(report["problems"][0]) if report.get("problems") else "rejected")
+        self.report = report
+
+
+# ---------------------------------------------------------------------------------------------------
+# Petitions
+
+
+def slug_for(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", fold(name)).strip("-")[:100].strip("-")
+    return slug or "petition"
+
+
+def create_petition(campaign: Campaign, name: str, *, platform: str = "generic", language: str | None = None,
+                    actor=None) -> Petition:
+    name = " ".join((name or "").split())
+    if not name:
+        raise SignatureError(_("This field is required."), "name")
+    if len(name) > 200:
+        raise SignatureError(_("At most %(max)s characters.", max=200), "name")
+    if platform not in PLATFORMS:
+        raise SignatureError(_("Choose a platform from the list."), "platform")
+    base = slug_for(f"{campaign.slug}-{name}")
+    taken = set(db.session.scalars(sa.select(Petition.slug).where(Petition.slug.like(f"{base}%"))))
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    petition = Petition(campaign_id=campaign.id, slug=slug, name=name, platform=platform,
+                        language=(language or None))
+    db.session.add(petition)
+    db.session.flush()
+    audit.record("petition.create", actor=actor, entity=petition,
+                 after={"campaign_id": campaign.id, "slug": slug, "name": name, "platform": platform})
+    return petition
+
+
+def campaign_by_slug(slug: str) -> Campaign | None:
+    return db.session.scalar(sa.select(Campaign).where(Campaign.slug == slug))
+
+
+def petition_by_slug(slug: str) -> Petition | None:
+    return db.session.scalar(sa.select(Petition).where(Petition.slug == slug))
+
+
+def petitions_of(campaign: Campaign) -> list[Petition]:
+    return db.session.scalars(sa.select(Petition).where(Petition.campaign_id == campaign.id)
+                              .order_by(Petition.created_at, Petition.id)).all()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Import reports
+
+
+def problem_message(problem: dict) -> str:
+    """A file-level problem, in words. Reports store codes, so each reader sees their own language."""
+    code, d = problem.get("code"), problem
+    if code == "encoding":
+        return _("Line %(line)s is not valid %(encoding)s text. Save the file as UTF-8 (in Excel: “CSV UTF-8”) "
+                 "or choose its encoding, and import it again.", line=d.get("line"), encoding=d.get("encoding"))
+    if code == "unknown_encoding":
+        return _("Unknown encoding %(encoding)s.", encoding=d.get("encoding"))
+    if code == "line_too_long":
+        return _("Line %(line)s is longer than %(size)s MB: this is not a signature export.", line=d.get("line"),
+                 size=d.get("limit", 0) // (1024 * 1024) or 1)
+    if code == "field_too_long":
+        return _("Row %(row)s has a value longer than %(size)s KB (often a quote mark that is never closed).",
+                 row=d.get("row"), size=d.get("limit", 0) // 1024)
+    if code == "nul_byte":
+        return _("Line %(line)s contains a NUL byte: the file is not text, or not in the encoding it was read "
+                 "in.", line=d.get("line"))
+    if code == "not_csv":
+        return _("Line %(line)s cannot be read as CSV.", line=d.get("line"))
+    if code == "empty":
+        return _("The file is empty.")
+    if code == "no_header":
+        return _("The first line has no column names.")
+    if code == "no_email_column":
+        return _("No column holds e-mail addresses (looked for: %(names)s). Choose the e-mail column, or, if the "
+                 "platform gives no addresses, enter its totals as tallies.", names=d.get("looked_for", "email"))
+    if code == "ragged":
+        return _("Row %(row)s has %(found)s values but the header has %(expected)s columns: the columns cannot be "
+                 "trusted.", row=d.get("row"), found=d.get("found"), expected=d.get("expected"))
+    if code == "no_rows":
+        return _("The file has a header but no rows.")
+    if code == "no_valid_rows":
+        return _("No row has a usable e-mail address: check that the right column is chosen.")
+    if code == "key_changed":
+        return _("The signature hash key has changed since this campaign's earlier imports, so people already "
+                 "counted could not be recognised. Restore SIGNATURE_HASH_KEY (or SECRET_KEY) before importing.")
+    if code == "unknown_format":
+        return _("Unknown format %(format)s.", format=d.get("format"))
+    if code == "mapping_column":
+        return _("The file has no column named %(name)s.", name=d.get("name"))
+    return _("The file could not be read.")
+
+
+def invalid_reason(code: str) -> str:
+    if code == "no_email":
+        return _("no e-mail address")
+    if code == "bad_email":
+        return _("not an e-mail address")
+    return code
+
+
+def _new_report(shape=None, format_code=None, mapping: ColumnMapping | None = None, **extra) -> dict:
+    return {
+        "format": format_code,
+        "encoding": getattr(shape, "encoding", None),
+        "delimiter": getattr(shape, "delimiter", None),
+        "mapping": mapping.as_json() if mapping else None,
+        "rows_read": 0, "rows_new": 0, "rows_duplicate": 0, "rows_invalid": 0,
+        "invalid": [], "invalid_not_listed": 0,
+        "unknown_countries": {}, "unknown_not_listed": 0,
+        "no_country": 0, "dates_not_understood": 0,
+        "problems": [],
+        **extra,
+    }
+
+
+def _problem(error: FileProblem) -> dict:
+    return {"code": error.code, **error.details}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Writing signatures
+
+
+class SignatureWriter:
+    """Inserts signatures in chunks through the driver, skipping people the campaign already has
+    (INSERT ... ON CONFLICT (campaign_id, email_hash) DO NOTHING), and counts exactly how many were new.
+    It writes on the session's own connection, so it is inside the caller's transaction."""
+
+    COLUMNS = ("campaign_id", "petition_id", "import_id", "email_hash", "country_id", "signed_at", "first_name",
+               "last_name", "created_at")
+
+    def __init__(self):
+        connection = db.session.connection()
+        self.dialect = connection.dialect.name
+        self.raw = connection.connection.driver_connection
+        table = Signature.__table__.name
+        marks = ", ".join(["?" if self.dialect == "sqlite" else "%s"] * len(self.COLUMNS))
+        self.sql = (f"INSERT INTO {table} ({', '.join(self.COLUMNS)}) VALUES ({marks}) "
+                    f"ON CONFLICT (campaign_id, email_hash) DO NOTHING")
+
+    def timestamp(self, value: dt.datetime | None):
+        """As the column type stores it: naive UTC text on SQLite (SQLAlchemy's format), aware on PostgreSQL."""
+        if value is None or self.dialect != "sqlite":
+            return value
+        if value.utcoffset():
+            value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+    def write(self, rows: list[tuple]) -> int:
+        if not rows:
+            return 0
+        cursor = self.raw.cursor()
+        try:
+            cursor.executemany(self.sql, rows)
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+
+@dataclass
+class ImportOutcome:
+    record: SignatureImport
+    already_imported: bool = False
+
+
+def _hash_key_problem(petition: Petition, hasher: EmailHasher) -> dict | None:
+    """The fingerprint of the key the campaign's last import used, if it differs from today's."""
+    last = db.session.execute(
+        sa.select(SignatureImport.report).join(Petition, Petition.id == SignatureImport.petition_id)
+        .where(Petition.campaign_id == petition.campaign_id).order_by(SignatureImport.id.desc()).limit(1)
+    ).scalar()
+    if last and last.get("key_id") and last["key_id"] != hasher.key_id:
+        return {"code": "key_changed"}
+    return None
+
+
+def _choose_mapping(petition: Petition, shape, format_code: str, mapping: ColumnMapping | None) -> ColumnMapping:
+    if mapping is not None:
+        for name in mapping.columns.values():
+            if name not in shape.header:
+                raise FileProblem("mapping_column", name=name)
+        return mapping
+    return (importers.usable_saved_mapping(petition.column_mapping, shape.header)
+            or importers.guess_mapping(shape.header, format_code))
+
+
+def inspect_file(petition: Petition, binary, *, format_code: str | None = None, encoding: str | None = None,
+                 rows: int = 5) -> dict:
+    """What the import would do with a file, without importing it: encoding, delimiter, platform, the
+    column mapping (remembered for this petition, or guessed) and the first rows, e-mails masked."""
+    try:
+        reader = importers.read(binary, encoding)
+        detected = importers.detect_format(reader.shape.header, reader.shape.delimiter)
+        chosen = format_code or detected
+        mapping = _choose_mapping(petition, reader.shape, chosen, None)
+        sample = []
+        for _number, row in reader.rows:
+            sample.append([importers.mask(value) for value in row])
+            if len(sample) >= rows:
+                break
+    except FileProblem as error:
+        return {"problems": [_problem(error)]}
+    return {"problems": [], "shape": reader.shape, "detected_format": detected, "format": chosen,
+            "mapping": mapping, "rows": sample}
+
+
+def import_file(petition: Petition, binary, *, filename: str | None = None, format_code: str | None = None,
+                mapping: ColumnMapping | None = None, encoding: str | None = None, date_order: str | None = None,
+                actor=None, progress=None) -> ImportOutcome:
+    """Import one export file into a petition, all or nothing.
+
+    The file is streamed: rows are parsed, checked and written in chunks of CHUNK_ROWS, inside one
+    savepoint, so a file refused half-way (bad encoding, ragged rows, ...) leaves nothing behind and
+    memory stays flat whatever the file's length. The same file (same bytes) imported twice into the
+    same petition is recognised by its SHA-256 and changes nothing. Raises ImportRejected."""
+    if format_code is not None and format_code not in importers.FORMATS:
+        raise ImportRejected(_new_report(problems=[{"code": "unknown_format", "format": format_code}]))
+    hasher = EmailHasher.from_config()
+    sha256 = importers.sha256_of(binary)
+    if sha256 is not None:
+        earlier = db.session.scalar(sa.select(SignatureImport).where(
+            SignatureImport.petition_id == petition.id, SignatureImport.sha256 == sha256))
+        if earlier is not None:
+            return ImportOutcome(record=earlier, already_imported=True)
+    problem = _hash_key_problem(petition, hasher)
+    if problem:
+        raise ImportRejected(_new_report(problems=[problem]))
+    try:
+        reader = importers.read(binary, encoding)
+        chosen = format_code or importers.detect_format(reader.shape.header, reader.shape.delimiter)
+        column_mapping = _choose_mapping(petition, reader.shape, chosen, mapping)
+    except FileProblem as error:
+        raise ImportRejected(_new_report(problems=[_problem(error)])) from None
+    if date_order is not None:
+        column_mapping = ColumnMapping(columns=dict(column_mapping.columns), date_order=date_order)
+    report = _new_report(reader.shape, chosen, column_mapping, key_id=hasher.key_id)
+    columns = column_mapping.indexes(reader.shape.header)
+    if "email" not in columns:
+        looked_for = ", ".join(importers.ALIASES["email"][:4])
+        report["problems"].append({"code": "no_email_column", "looked_for": looked_for})
+        raise ImportRejected(report)
+
+    savepoint = db.session.begin_nested()
+    try:
+        record = SignatureImport(petition_id=petition.id, filename=(filename or None) and filename[:255],
+                                 sha256=sha256, format=chosen, imported_by_id=getattr(actor, "id", None))
+        db.session.add(record)
+        db.session.flush()
+        _stream_rows(petition, record, reader, columns, column_mapping.date_order, hasher, report, progress)
+        if report["problems"]:
+            raise ImportRejected(report)
+        if report["rows_read"] == 0:
+            report["problems"].append({"code": "no_rows"})
+            raise ImportRejected(report)
+        if report["rows_new"] + report["rows_duplicate"] == 0:
+            report["problems"].append({"code": "no_valid_rows"})
+            raise ImportRejected(report)
+        _finish(record, report)
+        if mapping is not None or date_order is not None or chosen == "generic" or petition.column_mapping is None:
+            petition.column_mapping = column_mapping.as_json()
+        db.session.flush()
+        savepoint.commit()
+    except BaseException:
+        savepoint.rollback()
+        raise
+    audit.record("signature.import", actor=actor, entity=record,
+                 after={"petition_id": petition.id, "filename": record.filename, "sha256": record.sha256,
+                        "format": chosen, "rows_read": record.rows_read, "rows_new": record.rows_new,
+                        "rows_duplicate": record.rows_duplicate, "rows_invalid": record.rows_invalid})
+    return ImportOutcome(record=record)
+
+
+def _stream_rows(petition, record, reader, columns, date_order, hasher, report, progress) -> None:
+    keep_names = bool(current_app.config.get("SIGNATURE_KEEP_NAMES", False))
+    resolver = CountryResolver()
+    writer = SignatureWriter()
+    expected = len(reader.shape.header)
+    i_email = columns["email"]
+    i_country = columns.get("country")
+    i_date = columns.get("signed_at")
+    i_first = columns.get("first_name") if keep_names else None
+    i_last = columns.get("last_name") if keep_names else None
+    campaign_id, petition_id, import_id = petition.campaign_id, petition.id, record.id
+    created_at = writer.timestamp(utcnow())
+    unknown = report["unknown_countries"]
+    invalid = report["invalid"]
+    chunk: list[tuple] = []
+    read = valid = new = invalid_count = no_country = bad_dates = 0
+    gmail_rule = hasher.gmail_rule
+    digest = hasher.digester()
+    timestamp = writer.timestamp
+    try:
+        for number, row in reader.rows:
+            read += 1
+            if len(row) != expected:
+                report["problems"].append({"code": "ragged", "row": number, "found": len(row), "expected": expected})
+                if len(report["problems"]) >= importers.PROBLEMS_MAX:
+                    break
+                continue
+            if report["problems"]:
+                continue  # already refused: keep reading only to list the other problems
+            email = normalise_email(row[i_email], gmail_rule=gmail_rule)
+            if email is None:
+                invalid_count += 1
+                if len(invalid) < INVALID_LISTED:
+                    invalid.append({"row": number, "reason": "no_email" if not row[i_email].strip() else "bad_email"})
+                else:
+                    report["invalid_not_listed"] += 1
+                continue
+            country_id = None
+            if i_country is not None:
+                raw_country = row[i_country]
+                country_id = resolver.resolve(raw_country)
+                if country_id is False:
+                    value = raw_country.strip()[:80]
+                    if value in unknown:
+                        unknown[value] += 1
+                    elif len(unknown) < UNKNOWN_LISTED:
+                        unknown[value] = 1
+                    else:
+                        report["unknown_not_listed"] += 1
+                    country_id = None
+                elif country_id is None:
+                    no_country += 1
+            else:
+                no_country += 1
+            signed_at = None
+            if i_date is not None:
+                signed_at = parse_signed_at(row[i_date], date_order)
+                if signed_at is False:
+                    bad_dates += 1
+                    signed_at = None
+            first = (row[i_first].strip()[:120] or None) if i_first is not None else None
+            last = (row[i_last].strip()[:120] or None) if i_last is not None else None
+            chunk.append((campaign_id, petition_id, import_id, digest(email), country_id,
+                          timestamp(signed_at), first, last, created_at))
+            valid += 1
+            if len(chunk) >= CHUNK_ROWS:
+                new += writer.write(chunk)
+                chunk = []
+                if progress:
+                    progress(read)
+    except FileProblem as error:
+        report["problems"].append(_problem(error))
+    if not report["problems"]:
+        new += writer.write(chunk)
+    if progress:
+        progress(read)
+    report.update(rows_read=read, rows_new=new, rows_duplicate=valid - new, rows_invalid=invalid_count,
+                  no_country=no_country, dates_not_understood=bad_dates)
+
+
+def _finish(record: SignatureImport, report: dict) -> None:
+    record.rows_read, record.rows_new = report["rows_read"], report["rows_new"]
+    record.rows_duplicate, record.rows_invalid = report["rows_duplicate"], report["rows_invalid"]
+    report = dict(report)
+    report["unknown_countries"] = [{"value": value, "rows": rows} for value, rows in
+                                   sorted(report["unknown_countries"].items(), key=lambda item: (-item[1], item[0]))]
+    record.report = report
+
+
+def unknown_countries(report: dict) -> list[dict]:
+    value = report.get("unknown_countries") or []
+    if isinstance(value, dict):
+        return [{"value": k, "rows": v} for k, v in sorted(value.items(), key=lambda item: (-item[1], item[0]))]
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------
+# Pushed signatures (webhooks)
+
+
+@dataclass
+class PushResult:
+    received: int = 0
+    new: int = 0
+    duplicate: int = 0
+    invalid: int = 0
+    ignored: int = 0
+    unknown_countries: dict = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return {"received": self.received, "new": self.new, "duplicate": self.duplicate, "invalid": self.invalid,
+                "ignored": self.ignored, "unknown_countries": sorted(self.unknown_countries)}
+
+
+class PushRejected(SignatureError):
+    pass
+
+
+def _first(items, key="primary"):
+    if not isinstance(items, list):
+        return None
+    items = [item for item in items if isinstance(item, dict)]
+    for item in items:
+        if item.get(key):
+            return item
+    return items[0] if items else None
+
+
+def _signatures_in(payload) -> tuple[list[dict], int]:
+    """The signature objects of an OSDI-style payload: Action Network's array of {"osdi:signature": ...}
+    (other event types are ignored), a single such object, a bare signature with a "person", or an
+    OSDI record-signature-helper body. Returns the signatures and how many items were ignored."""
+    items = payload if isinstance(payload, list) else [payload]
+    if len(items) > PUSH_ITEMS_MAX:
+        raise PushRejected(_("At most %(max)s items in one request.", max=PUSH_ITEMS_MAX))
+    found, ignored = [], 0
+    for item in items:
+        if not isinstance(item, dict):
+            ignored += 1
+        elif isinstance(item.get("osdi:signature"), dict):
+            found.append(item["osdi:signature"])
+        elif isinstance(item.get("person"), dict):
+            found.append(item)
+        else:
+            ignored += 1
+    return found, ignored
+
+
+def push_signatures(petition: Petition, payload) -> PushResult:
+    """Signatures sent by a platform's webhook, counted with the same rules as files. Pushes of one
+    petition on one day share one import record whose counts grow."""
+    signatures, ignored = _signatures_in(payload)
+    result = PushResult(received=len(signatures), ignored=ignored)
+    hasher = EmailHasher.from_config()
+    if _hash_key_problem(petition, hasher):
+        raise PushRejected(problem_message({"code": "key_changed"}))
+    keep_names = bool(current_app.config.get("SIGNATURE_KEEP_NAMES", False))
+    record = _push_record(petition, hasher)
+    resolver = CountryResolver()
+    writer = SignatureWriter()
+    created_at = writer.timestamp(utcnow())
+    rows = []
+    for signature in signatures:
+        person = signature.get("person") or {}
+        address = _first(person.get("email_addresses"))
+        email = hasher.normalise(address.get("address") if address and isinstance(address.get("address"), str)
+                                 else None)
+        if email is None:
+            result.invalid += 1
+            continue
+        postal = _first(person.get("postal_addresses"))
+        raw_country = postal.get("country") if postal and isinstance(postal.get("country"), str) else None
+        country_id = resolver.resolve(raw_country)
+        if country_id is False:
+            result.unknown_countries[raw_country.strip()[:80]] = True
+            country_id = None
+        when = signature.get("created_date")
+        signed_at = parse_signed_at(when) if isinstance(when, str) else None
+        first = person.get("given_name") if keep_names and isinstance(person.get("given_name"), str) else None
+        last = person.get("family_name") if keep_names and isinstance(person.get("family_name"), str) else None
+        rows.append((petition.campaign_id, petition.id, record.id, hasher.digest(email), country_id,
+                     writer.timestamp(signed_at or None), (first or "").strip()[:120] or None,
+                     (last or "").strip()[:120] or None, created_at))
+    result.new = writer.write(rows)
+    result.duplicate = len(rows) - result.new
+    db.session.execute(sa.update(SignatureImport).where(SignatureImport.id == record.id).values(
+        rows_read=SignatureImport.rows_read + result.received,
+        rows_new=SignatureImport.rows_new + result.new,
+        rows_duplicate=SignatureImport.rows_duplicate + result.duplicate,
+        rows_invalid=SignatureImport.rows_invalid + result.invalid))
+    db.session.expire(record)
+    return result
+
+
+def _push_record(petition: Petition, hasher: EmailHasher) -> SignatureImport:
+    today = utcnow().date()
+    start = dt.datetime.combine(today, dt.time(), tzinfo=dt.timezone.utc)
+    record = db.session.scalar(sa.select(SignatureImport).where(
+        SignatureImport.petition_id == petition.id, SignatureImport.format == "webhook",
+        SignatureImport.imported_at >= start).order_by(SignatureImport.id.desc()).limit(1))
+    if record is None:
+        record = SignatureImport(petition_id=petition.id, format="webhook", filename=None,
+                                 report={"key_id": hasher.key_id, "pushed_on": today.isoformat()})
+        db.session.add(record)
+        db.session.flush()
+    return record
+
+
+def new_webhook_secret(petition: Petition, actor=None) -> str:
+    """A new secret for the petition's webhook (the old one stops working). Only its hash is kept: the
+    secret is shown once."""
+    secret = secrets.token_urlsafe(32)
+    petition.webhook_secret_hash = hashlib.sha256(secret.encode()).hexdigest()
+    db.session.flush()
+    audit.record("petition.webhook_secret", actor=actor, entity=petition, after={"rotated": True})
+    return secret
+
+
+def webhook_secret_matches(petition: Petition | None, given: str | None) -> bool:
+    """Whether `given` is the petition's webhook secret. Compared in constant time, and compared even when
+    the petition or its secret does not exist, so the answer's timing says nothing about which it was."""
+    stored = getattr(petition, "webhook_secret_hash", None)
+    offered = hashlib.sha256((given or "").encode()).hexdigest()
+    same = hmac.compare_digest(stored or "!" * 64, offered)
+    return bool(stored and given and same)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Tallies
+
+
+def record_tally(petition: Petition, country: Country, signers: int, as_of: dt.date, *, source: str | None = None,
+                 actor=None) -> SignatureTally:
+    """A platform's total for one country. It replaces the petition's earlier tally for that country
+    (kept in the audit log)."""
+    if signers is None or signers < 0:
+        raise SignatureError(_("A number of signers, zero or more."), "signers")
+    if as_of > dt.date.today() + dt.timedelta(days=1):
+        raise SignatureError(_("This date is in the future."), "as_of")
+    tally = db.session.scalar(sa.select(SignatureTally).where(SignatureTally.petition_id == petition.id,
+                                                              SignatureTally.country_id == country.id))
+    before = audit.snapshot(tally, ("signers", "as_of", "source")) if tally else None
+    if tally is None:
+        tally = SignatureTally(petition_id=petition.id, country_id=country.id)
+        db.session.add(tally)
+    elif as_of < tally.as_of:
+        raise SignatureError(_("A newer tally (as of %(date)s) is already recorded.", date=tally.as_of.isoformat()),
+                             "as_of")
+    tally.signers, tally.as_of = signers, as_of
+    tally.source = (source or "").strip()[:500] or None
+    tally.entered_by_id = getattr(actor, "id", None)
+    tally.entered_at = utcnow()
+    db.session.flush()
+    audit.record("signature.tally", actor=actor, entity=tally, before=before,
+                 after={"petition_id": petition.id, "country": country.alpha3,
+                        **audit.snapshot(tally, ("signers", "as_of", "source"))})
+    return tally
+
+
+def import_tallies(petition: Petition, binary, *, actor=None) -> list[SignatureTally]:
+    """Tallies from a CSV with the columns country, signers, as_of (YYYY-MM-DD) and optionally source. All
+    or nothing: an unknown country or a bad number refuses the file."""
+    try:
+        reader = importers.read(binary)
+    except FileProblem as error:
+        raise SignatureError(problem_message(_problem(error)), "file") from None
+    keys = {importers.header_key(name): index for index, name in enumerate(reader.shape.header)}
+    needed = {"country": ("country", "país", "pais"), "signers": ("signers", "firmas", "count", "total"),
+              "as_of": ("asof", "date", "fecha")}
+    columns = {}
+    for role, names in needed.items():
+        found = next((keys[importers.header_key(n)] for n in names if importers.header_key(n) in keys), None)
+        if found is None:
+            raise SignatureError(_("The file needs the columns country, signers and as_of."), "file")
+        columns[role] = found
+    source_index = keys.get("source")
+    resolver = CountryResolver()
+    errors, parsed = [], []
+    try:
+        for number, row in reader.rows:
+            try:
+                country_id = resolver.resolve(row[columns["country"]])
+                signers = int(row[columns["signers"]].replace(",", "").replace(".", "").replace(" ", "").strip())
+                as_of = dt.date.fromisoformat(row[columns["as_of"]].strip())
+            except (IndexError, ValueError):
+                errors.append(number)
+                continue
+            if not country_id or signers < 0:
+                errors.append(number)
+                continue
+            source = row[source_index] if source_index is not None and source_index < len(row) else None
+            parsed.append((country_id, signers, as_of, source))
+            if len(parsed) > 5_000:
+                raise SignatureError(_("At most 5,000 tallies in one file."), "file")
+    except FileProblem as error:
+        raise SignatureError(problem_message(_problem(error)), "file") from None
+    if errors:
+        raise SignatureError(_("Rows %(rows)s: a country that is not understood, a number that is not a whole "
+                               "number, or a date that is not YYYY-MM-DD. Nothing was imported.",
+                               rows=", ".join(str(n) for n in errors[:20])), "file")
+    countries = {c.id: c for c in db.session.scalars(sa.select(Country).where(
+        Country.id.in_({p[0] for p in parsed})))}
+    savepoint = db.session.begin_nested()
+    try:
+        tallies = [record_tally(petition, countries[country_id], signers, as_of, source=source, actor=actor)
+                   for country_id, signers, as_of, source in parsed]
+        savepoint.commit()
+    except BaseException:
+        savepoint.rollback()
+        raise
+    return tallies
+
+
+def tallies_of(petition: Petition) -> list[SignatureTally]:
+    from sqlalchemy.orm import selectinload
+
+    return db.session.scalars(sa.select(SignatureTally).where(SignatureTally.petition_id == petition.id)
+                              .options(selectinload(SignatureTally.country))
+                              .order_by(SignatureTally.signers.desc(), SignatureTally.id)).all()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Totals: the one place that counts
+
+
+@dataclass
+class CampaignTotals:
+    """Signers of a campaign. `resident` is for the country asked about (0 when none was asked)."""
+
+    total: int = 0
+    resident: int = 0
+    by_country: dict[str, int] = field(default_factory=dict)  # alpha3 -> signers, largest first
+    by_petition: dict[int, int] = field(default_factory=dict)  # petition id -> signers
+    unknown_country: int = 0
+    from_tallies: int = 0
+    counted_at: dt.datetime = field(default_factory=utcnow)
+
+    def as_snapshot(self) -> dict:
+        return {"total": self.total, "resident": self.resident, "by_country": dict(self.by_country)}
+
+
+def _cells(campaign_id: int):
+    """Signers per (petition, country id): individual signatures and tallies, the larger of the two."""
+    rows: dict[tuple[int, int | None], int] = {}
+    for petition_id, country_id, number in db.session.execute(
+            sa.select(Signature.petition_id, Signature.country_id, sa.func.count())
+            .where(Signature.campaign_id == campaign_id)
+            .group_by(Signature.petition_id, Signature.country_id)):
+        rows[(petition_id, country_id)] = number
+    tallies: dict[tuple[int, int], int] = {}
+    for petition_id, country_id, signers in db.session.execute(
+            sa.select(SignatureTally.petition_id, SignatureTally.country_id, SignatureTally.signers)
+            .join(Petition, Petition.id == SignatureTally.petition_id)
+            .where(Petition.campaign_id == campaign_id)):
+        tallies[(petition_id, country_id)] = signers
+    return rows, tallies
+
+
+def totals_for(campaign: Campaign, country: Country | None = None) -> CampaignTotals:
+    """Signers of a campaign: in total, residing in `country`, by country of residence (ISO alpha-3) and by
+    petition. Three queries whatever the number of signatures, petitions or countries."""
+    rows, tallies = _cells(campaign.id)
+    totals = CampaignTotals()
+    per_country: dict[int, int] = defaultdict(int)
+    per_petition: dict[int, int] = defaultdict(int)
+    for cell in set(rows) | set(tallies):
+        petition_id, country_id = cell
+        counted = rows.get(cell, 0)
+        tally = tallies.get(cell)
+        number = max(counted, tally) if tally is not None else counted
+        if tally is not None and tally > counted:
+            totals.from_tallies += tally - counted
+        totals.total += number
+        per_petition[petition_id] += number
+        if country_id is None:
+            totals.unknown_country += number
+        else:
+            per_country[country_id] += number
+    codes = dict(db.session.execute(sa.select(Country.id, Country.alpha3).where(
+        Country.id.in_(list(per_country)))).all()) if per_country else {}
+    totals.by_country = {codes[cid]: n for cid, n in sorted(per_country.items(), key=lambda i: (-i[1], codes[i[0]]))
+                         if n}
+    totals.by_petition = dict(per_petition)
+    totals.resident = per_country.get(country.id, 0) if country is not None else 0
+    return totals
+
+
+def petition_totals(petition: Petition) -> tuple[dict[str, int], int]:
+    """One petition's signers by country of residence (alpha-3, largest first), and those whose country is
+    not known: the same cells as `totals_for`, three queries."""
+    rows, tallies = _cells(petition.campaign_id)
+    per_country: dict[int, int] = defaultdict(int)
+    unknown = 0
+    for cell in set(rows) | set(tallies):
+        petition_id, country_id = cell
+        if petition_id != petition.id:
+            continue
+        number = max(rows.get(cell, 0), tallies.get(cell, 0))
+        if country_id is None:
+            unknown += number
+        else:
+            per_country[country_id] += number
+    codes = dict(db.session.execute(sa.select(Country.id, Country.alpha3).where(
+        Country.id.in_(list(per_country)))).all()) if per_country else {}
+    return ({codes[cid]: n for cid, n in sorted(per_country.items(), key=lambda i: (-i[1], codes[i[0]])) if n},
+            unknown)
+
+
+def totals_csv_rows(campaign: Campaign) -> list[tuple[str, int]]:
+    """`country,signers` rows: ISO alpha-3 codes, largest first, then TOTAL (which also counts the signers
+    whose country is not known, so it can exceed the sum of the rows)."""
+    totals = totals_for(campaign)
+    return [*totals.by_country.items(), ("TOTAL", totals.total)]
+
+
+def _day_expression(column):
+    if db.session.get_bind().dialect.name == "sqlite":
+        return sa.func.date(column)
+    return sa.cast(sa.func.timezone("UTC", column), sa.Date)
+
+
+@dataclass
+class Day:
+    day: dt.date
+    added: int
+    total: int
+
+
+def daily_totals(campaign: Campaign) -> list[Day]:
+    """The campaign's total at the end of each day something was added: signatures by the day they were
+    signed (or imported, when the platform gave no date), tallies on their "as of" day, counted with the
+    same rules as `totals_for`. Two queries."""
+    day = _day_expression(sa.func.coalesce(Signature.signed_at, Signature.created_at))
+    events: dict[dt.date, list] = defaultdict(list)
+    for petition_id, country_id, on, number in db.session.execute(
+            sa.select(Signature.petition_id, Signature.country_id, day, sa.func.count())
+            .where(Signature.campaign_id == campaign.id)
+            .group_by(Signature.petition_id, Signature.country_id, day)):
+        on = on if isinstance(on, dt.date) else dt.date.fromisoformat(on)
+        events[on].append(("rows", (petition_id, country_id), number))
+    for petition_id, country_id, as_of, signers in db.session.execute(
+            sa.select(SignatureTally.petition_id, SignatureTally.country_id, SignatureTally.as_of,
+                      SignatureTally.signers)
+            .join(Petition, Petition.id == SignatureTally.petition_id).where(Petition.campaign_id == campaign.id)):
+        events[as_of].append(("tally", (petition_id, country_id), signers))
+    counted: dict = defaultdict(int)
+    tallied: dict = {}
+    total, series = 0, []
+    for on in sorted(events):
+        before = total
+        for kind, cell, number in events[on]:
+            old = max(counted[cell], tallied.get(cell, 0))
+            if kind == "rows":
+                counted[cell] += number
+            else:
+                tallied[cell] = number
+            total += max(counted[cell], tallied.get(cell, 0)) - old
+        series.append(Day(day=on, added=total - before, total=total))
+    return series
+
+
+def petition_rows(campaign: Campaign) -> list[dict]:
+    """Each petition with its signers and its imports' counts, in three queries whatever their number."""
+    petitions = petitions_of(campaign)
+    totals = totals_for(campaign)
+    imports = dict(db.session.execute(
+        sa.select(SignatureImport.petition_id, sa.func.count()).join(Petition, Petition.id == SignatureImport.petition_id)
+        .where(Petition.campaign_id == campaign.id).group_by(SignatureImport.petition_id)).all())
+    return [{"petition": p, "signers": totals.by_petition.get(p.id, 0), "imports": imports.get(p.id, 0)}
+            for p in petitions]
+
+
+def imports_of(petition: Petition, limit: int = 100) -> list[SignatureImport]:
+    return db.session.scalars(sa.select(SignatureImport).where(SignatureImport.petition_id == petition.id)
+                              .order_by(SignatureImport.id.desc()).limit(limit)).all()
+
+
+def country_names(alpha3_codes) -> dict[str, Country]:
+    codes = list(alpha3_codes)
+    if not codes:
+        return {}
+    return {c.alpha3: c for c in db.session.scalars(sa.select(Country).where(Country.alpha3.in_(codes)))}

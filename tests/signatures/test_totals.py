@@ -1,0 +1,134 @@
+"""Totals: tallies with individual signatures, per day, and the snapshot kept with a delivered letter."""
+import datetime as dt
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from crm.countries.services import country_by_code
+from crm.extensions import db
+from crm.outreach.models import Letter
+from crm.signatures import services
+from crm.signatures.models import SignatureTally
+from tests.signatures.conftest import database_state, import_fixture
+
+
+def _rows(petition, country_code, count, start=0):
+    data = "email,country\n" + "".join(f"{petition.slug}-{country_code}-{i}@example.org,{country_code}\n"
+                                        for i in range(start, start + count))
+    return services.import_file(petition, io.BytesIO(data.encode()), filename=f"{country_code}{start}.csv").record
+
+
+def test_a_tally_and_the_rows_of_one_petition_and_country_are_never_added(app, make_petition, campaign):
+    first, second = make_petition(), make_petition()
+    _rows(first, "ES", 3)
+    _rows(first, "FR", 4)
+    services.record_tally(first, country_by_code("ESP"), 100, dt.date(2018, 6, 1))  # the platform's figure: 100
+    services.record_tally(first, country_by_code("FRA"), 2, dt.date(2018, 6, 1))  # fewer than imported: 4 count
+    services.record_tally(second, country_by_code("FRA"), 10, dt.date(2018, 6, 1))  # another petition: added
+    totals = services.totals_for(campaign, country_by_code("FRA"))
+    assert totals.by_country == {"ESP": 100, "FRA": 14}
+    assert (totals.total, totals.resident, totals.from_tallies) == (114, 14, 97 + 10)
+    assert totals.by_petition == {first.id: 104, second.id: 10}
+
+
+def test_a_new_tally_replaces_the_earlier_one(app, make_petition, campaign, make_user):
+    petition = make_petition()
+    spain = country_by_code("ESP")
+    services.record_tally(petition, spain, 1204, dt.date(2018, 6, 1), source="dashboard")
+    services.record_tally(petition, spain, 1500, dt.date(2018, 6, 8), source="dashboard", actor=make_user("manager"))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SignatureTally)) == 1
+    assert services.totals_for(campaign).total == 1500
+    with pytest.raises(services.SignatureError):
+        services.record_tally(petition, spain, 900, dt.date(2018, 5, 1))  # older than the one recorded
+    with pytest.raises(services.SignatureError):
+        services.record_tally(petition, spain, -1, dt.date(2018, 6, 9))
+
+
+def test_tallies_from_a_file_are_all_or_nothing(app, make_petition, campaign):
+    petition = make_petition()
+    good = b"country,signers,as_of,source\nES,1204,2018-06-01,dashboard\nCanada,\"2,310\",2018-06-01,\n"
+    tallies = services.import_tallies(petition, io.BytesIO(good))
+    assert len(tallies) == 2
+    assert services.totals_for(campaign).by_country == {"CAN": 2310, "ESP": 1204}
+    before = database_state()
+    bad = b"country,signers,as_of\nES,1300,2018-06-02\nNarnia,5,2018-06-02\n"
+    with pytest.raises(services.SignatureError) as refused:
+        services.import_tallies(petition, io.BytesIO(bad))
+    assert "Rows 3" in str(refused.value)
+    assert database_state() == before
+
+
+def test_totals_per_day(app, make_petition, campaign):
+    petition = make_petition(platform="change_org")
+    import_fixture(petition, "change_org.csv")
+    services.record_tally(make_petition(), country_by_code("ESP"), 50, dt.date(2018, 5, 11))
+    days = services.daily_totals(campaign)
+    imported_on = dt.datetime.now(dt.timezone.utc).date()
+    assert [(d.day, d.added, d.total) for d in days] == [
+        (dt.date(2018, 5, 10), 1, 1),  # ana
+        (dt.date(2018, 5, 11), 52, 53),  # hugo, ines, and the tally of 50
+        (dt.date(2018, 5, 12), 3, 56),  # jorge, carla, kim
+        (imported_on, 1, 57),  # luis: his date was not understood, so the day of import
+    ]
+    assert days[-1].total == services.totals_for(campaign).total
+
+
+def test_totals_take_a_fixed_number_of_queries(app, make_petition, campaign, count_queries):
+    for _ in range(3):
+        _rows(make_petition(), "ES", 2)
+    db.session.flush()
+    few, _ = count_queries(lambda: services.totals_for(campaign))
+    for i in range(20):
+        petition = make_petition()
+        _rows(petition, "CA", 3)
+        services.record_tally(petition, country_by_code("MEX"), i, dt.date(2018, 1, 1))
+    db.session.flush()
+    many, totals = count_queries(lambda: services.totals_for(campaign))
+    assert few == many <= 3
+    assert totals.total == 6 + 60 + sum(range(20))
+
+
+@pytest.fixture
+def count_queries():
+    from tests.outreach.conftest import QueryCounter
+
+    def run(callable_):
+        with QueryCounter(db.engine) as counter:
+            result = callable_()
+        return counter.count, result
+
+    return run
+
+
+# --- the delivery snapshot -------------------------------------------------------------------------
+
+
+def test_later_imports_never_change_a_delivered_letters_snapshot(app, make_petition, campaign, make_record,
+                                                                  make_user):
+    from crm.letters import services as letters
+
+    record = make_record("CAN")
+    actor = make_user("coordinator")
+    import_fixture(make_petition(platform="action_network"), "action_network.csv")
+    letter = Letter(outreach_id=record.id, direction="outgoing", subject="Carta", body="Texto",
+                    sent_on=dt.date(2018, 6, 1))
+    db.session.add(letter)
+    db.session.flush()
+    letters.mark_delivered(letter, dt.date(2018, 6, 2), actor, expected_version=letter.version)
+    db.session.commit()
+    delivered = (letter.signatures_total, letter.signatures_resident, dict(letter.signatures_by_country),
+                 letter.signatures_snapshot_at)
+    assert delivered[:3] == (7, 3, {"CAN": 3, "ESP": 1, "VEN": 1})
+    now = services.totals_for(campaign, record.country)
+    assert (now.total, now.resident, now.by_country) == delivered[:3]  # letters and pages count alike
+
+    import_fixture(make_petition(platform="change_org"), "change_org.csv")
+    services.record_tally(make_petition(), country_by_code("CAN"), 2310, dt.date(2018, 6, 3))
+    db.session.commit()
+    db.session.expire_all()
+    letter = db.session.get(Letter, letter.id)
+    assert (letter.signatures_total, letter.signatures_resident, letter.signatures_by_country,
+            letter.signatures_snapshot_at) == delivered
+    later = services.totals_for(campaign, record.country)
+    assert (later.total, later.resident) == (12 + 2310, 4 + 2310)
