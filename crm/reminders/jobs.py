@@ -1,0 +1,127 @@
+"""The scheduled jobs, and the one process that runs them (`flask scheduler run`). Web workers never
+start a scheduler: every gunicorn worker would run each job again, and one started before the fork
+never runs. Each job is also a command (`flask reminders ...`) for deployments that prefer cron; every
+job is safe to run in several processes at once."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+from dataclasses import dataclass
+
+from crm.database import utcnow
+from crm.extensions import db
+from crm.reminders import mailer, services
+
+log = logging.getLogger(__name__)
+
+DUE_REMINDERS_EVERY = dt.timedelta(minutes=1)
+DIGESTS_EVERY = dt.timedelta(minutes=5)
+REPLY_CLOCK_EVERY = dt.timedelta(hours=1)
+
+
+@dataclass
+class JobResult:
+    queued: int
+    delivery: mailer.DeliveryReport
+
+    def line(self, what: str) -> str:
+        text = f"{what}: queued {self.queued}, sent {self.delivery.sent}"
+        if self.delivery.failed:
+            text += f", failed {self.delivery.failed} (retried later)"
+        return text
+
+
+def _finish(queued: int, now: dt.datetime | None) -> JobResult:
+    db.session.commit()
+    return JobResult(queued, mailer.deliver_pending(now=now))
+
+
+def send_due_reminders(now: dt.datetime | None = None) -> JobResult:
+    """Every minute: queue a reminder for each follow-up that has fallen due, then send what is queued
+    (including retries whose time has come)."""
+    return _finish(services.queue_due_reminders(now or utcnow()), now)
+
+
+def send_digests(now: dt.datetime | None = None) -> JobResult:
+    """Every few minutes: daily digests whose hour has come in each user's time zone, and the weekly
+    report to managers."""
+    moment = now or utcnow()
+    queued = services.queue_digests(moment) + services.queue_weekly_reports(moment)
+    return _finish(queued, now)
+
+
+def run_reply_clock(now: dt.datetime | None = None) -> JobResult:
+    report = services.run_reply_clock(now or utcnow())
+    return _finish(report.follow_ups_created + report.escalations_queued, now)
+
+
+JOBS = {
+    "due-reminders": (send_due_reminders, DUE_REMINDERS_EVERY),
+    "digests": (send_digests, DIGESTS_EVERY),
+    "reply-clock": (run_reply_clock, REPLY_CLOCK_EVERY),
+}
+
+
+def _in_app_context(app, name, job):
+    def run():
+        with app.app_context():
+            try:
+                result = job()
+                log.info(result.line(name))
+            except Exception:  # noqa: BLE001 - one failed run must not stop the scheduler
+                db.session.rollback()
+                log.exception("job %s failed; it runs again at its next time", name)
+            finally:
+                db.session.remove()
+
+    return run
+
+
+def build_scheduler(app):
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = BlockingScheduler(
+        timezone=dt.timezone.utc, executors={"default": ThreadPoolExecutor(max_workers=len(JOBS))},
+        # A run that was missed (the machine slept, a run took long) is done once, not once per miss.
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60})
+    start = dt.datetime.now(dt.timezone.utc)
+    for name, (job, every) in JOBS.items():
+        scheduler.add_job(_in_app_context(app, name, job), "interval", seconds=every.total_seconds(), id=name,
+                          name=name, next_run_time=start)
+    return scheduler
+
+
+def run_once(app) -> list[str]:
+    lines = []
+    for name, (job, _) in JOBS.items():
+        with app.app_context():
+            try:
+                lines.append(job().line(name))
+            finally:
+                db.session.remove()
+    return lines
+
+
+def run_scheduler(app, *, for_seconds: float | None = None) -> None:
+    """Run the jobs until stopped (SIGTERM, SIGINT) or, with for_seconds, until that time has passed."""
+    scheduler = build_scheduler(app)
+
+    def stop(*_):
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+    if for_seconds is not None:
+        timer = threading.Timer(for_seconds, lambda: scheduler.running and scheduler.shutdown(wait=True))
+        timer.daemon = True
+        timer.start()
+    log.info("scheduler started: %s", ", ".join(f"{n} every {int(e.total_seconds())}s" for n, (_, e) in JOBS.items()))
+    with app.app_context():
+        if mailer.transport_name() == "outbox":
+            log.warning("MAIL_SERVER is not set: e-mail is kept in the outbox (/reminders/outbox), not sent")
+    scheduler.start()
+    log.info("scheduler stopped")

@@ -1,0 +1,412 @@
+"""The outgoing mail queue: messages written in each reader's language, queued once under a unique key,
+claimed atomically by one process at a time, sent through Flask-Mail outside any database transaction,
+and marked sent only after the mail server accepted them."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import random
+import smtplib
+import socket
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.utils import formataddr, make_msgid, parseaddr
+from zoneinfo import ZoneInfo
+
+import flask_mail
+import sqlalchemy as sa
+from babel.dates import format_date, format_datetime, format_time
+from flask import current_app, render_template
+from flask_babel import force_locale
+
+from crm.database import utcnow
+from crm.extensions import db
+from crm.reminders.models import OutboundMessage
+
+log = logging.getLogger(__name__)
+
+# A claim lasts this long. A batch stops sending well before its lease ends, so a row is never sent
+# by two processes: another may take it over only after the lease expired.
+LEASE = dt.timedelta(minutes=5)
+LEASE_MARGIN = dt.timedelta(minutes=2)
+BATCH_SIZE = 25
+MAX_BATCHES = 200
+# Retries: 1, 2, 4, ... minutes, at most an hour apart; after MAX_ATTEMPTS an admin decides.
+RETRY_BASE = dt.timedelta(minutes=1)
+RETRY_MAX = dt.timedelta(hours=1)
+MAX_ATTEMPTS = 20
+SMTP_TIMEOUT_SECONDS = 30
+
+
+def setting(name: str, default):
+    """An app setting, else the environment, else the default (for settings crm/config.py does not
+    read yet)."""
+    value = current_app.config.get(name)
+    if value in (None, ""):
+        value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+# --- The reader's language, time zone and links ------------------------------------------------------
+
+def user_language(user) -> str:
+    languages = current_app.config.get("LANGUAGES", ["en"])
+    return user.language if getattr(user, "language", None) in languages else "en"
+
+
+def user_zone(user) -> ZoneInfo:
+    try:
+        return ZoneInfo(getattr(user, "timezone", None) or "UTC")
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_today(user, now: dt.datetime) -> dt.date:
+    return now.astimezone(user_zone(user)).date()
+
+
+def base_url() -> str:
+    return str(setting("ALCANCE_BASE_URL", "http://127.0.0.1:5000")).rstrip("/")
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link for e-mail and calendars, built without a request (the scheduler has none)."""
+    adapter = current_app.url_map.bind("localhost")
+    return base_url() + adapter.build(endpoint, values)
+
+
+def mail_domain() -> str:
+    sender = current_app.config.get("MAIL_DEFAULT_SENDER") or ""
+    if isinstance(sender, (tuple, list)):
+        sender = sender[-1]
+    address = parseaddr(sender)[1]
+    if "@" in address:
+        return address.rsplit("@", 1)[1]
+    return "alcance.invalid"
+
+
+def new_message_id() -> str:
+    return make_msgid(idstring="alcance", domain=mail_domain())
+
+
+@dataclass
+class Rendered:
+    subject: str
+    text: str
+    html: str
+    language: str
+
+
+def render_message(name: str, user, subject, **context) -> Rendered:
+    """Subject, plain text and HTML of templates/reminders/email/<name>.{txt,html}, in `user`'s language
+    and time zone. `subject` is a callable so that it is translated inside the forced locale."""
+    language = user_language(user)
+    zone = user_zone(user)
+
+    def show_date(value, fmt="medium"):
+        return format_date(value, fmt, locale=language) if value else ""
+
+    def show_datetime(value, fmt="medium"):
+        """In the reader's time zone; "medium" is the date and the time to the minute."""
+        if not value:
+            return ""
+        if fmt == "medium":
+            local = value.astimezone(zone)
+            return f"{format_date(local.date(), 'medium', locale=language)}, {format_time(local, 'short', locale=language)}"
+        return format_datetime(value, fmt, tzinfo=zone, locale=language)
+
+    with force_locale(language):
+        values = dict(context, user=user, language=language, show_date=show_date, show_datetime=show_datetime,
+                      link=external_url, preferences_url=external_url("reminders.preferences"))
+        title = " ".join(str(subject()).split())[:300]
+        values["subject"] = title
+        text = render_template(f"reminders/email/{name}.txt", **values)
+        html = render_template(f"reminders/email/{name}.html", **values)
+    return Rendered(title, text, html, language)
+
+
+# --- Queueing --------------------------------------------------------------------------------------
+
+def _insert_ignoring_duplicates(table):
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def queue(kind: str, dedupe_key: str, user, rendered: Rendered, *, now: dt.datetime, follow_up_id=None,
+          for_date: dt.date | None = None, skip: str | None = None) -> bool:
+    """Queue one message unless one with this key exists (queued, sent or skipped). True if queued.
+    The unique key is the idempotency guarantee: two processes queueing the same reminder at the same
+    moment leave one row. With `skip` (the reason), the row only records that nothing was to be sent."""
+    table = OutboundMessage.__table__
+    statement = _insert_ignoring_duplicates(table).values(
+        kind=kind, dedupe_key=dedupe_key, recipient_id=user.id, recipient_email=user.email,
+        language=rendered.language, follow_up_id=follow_up_id, for_date=for_date, subject=rendered.subject,
+        body_text=rendered.text, body_html=rendered.html, message_id=new_message_id(),
+        status="skipped" if skip else "pending", last_error=skip, attempts=0, next_attempt_at=now, created_at=now,
+    ).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
+    # RETURNING, not rowcount: with implicit RETURNING, psycopg reports no row count for this INSERT.
+    return db.session.execute(statement).first() is not None
+
+
+# --- Delivery -------------------------------------------------------------------------------------
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    sent_by_kind: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Claimed:
+    """What a send needs, copied out of the row so that no transaction stays open while mail is sent."""
+    id: int
+    kind: str
+    recipient_email: str
+    recipient_name: str | None
+    subject: str
+    text: str
+    html: str | None
+    message_id: str
+    language: str
+    attempts: int
+    follow_up_id: int | None
+    for_date: dt.date | None
+    claimed_until: dt.datetime
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def transport_name() -> str:
+    state = current_app.extensions["mail"]
+    return "smtp" if state.server and not state.suppress else "outbox"
+
+
+class _Connection(flask_mail.Connection):
+    """Flask-Mail's connection with a timeout, so a silent mail server cannot hold a claim forever."""
+
+    def configure_host(self):
+        timeout = float(setting("MAIL_TIMEOUT", SMTP_TIMEOUT_SECONDS))
+        if self.mail.use_ssl:
+            host = smtplib.SMTP_SSL(self.mail.server, self.mail.port, timeout=timeout)
+        else:
+            host = smtplib.SMTP(self.mail.server, self.mail.port, timeout=timeout)
+        host.set_debuglevel(int(self.mail.debug))
+        if self.mail.use_tls:
+            host.starttls()
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
+
+
+def _flask_message(claimed: _Claimed) -> flask_mail.Message:
+    sender = current_app.config.get("MAIL_DEFAULT_SENDER") or f"alcance@{mail_domain()}"
+    if isinstance(sender, str) and "<" not in sender:
+        sender = formataddr(("Alcance", sender))
+    recipient = formataddr((claimed.recipient_name, claimed.recipient_email)) if claimed.recipient_name \
+        else claimed.recipient_email
+    message = flask_mail.Message(
+        subject=claimed.subject, recipients=[recipient], body=claimed.text, html=claimed.html, sender=sender,
+        extra_headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All",
+                       "Content-Language": claimed.language, "X-Alcance-Kind": claimed.kind})
+    message.msgId = claimed.message_id
+    return message
+
+
+def _still_wanted(row: OutboundMessage) -> bool:
+    """A reminder whose follow-up was done, or snoozed to another day, since it was queued is not sent."""
+    if row.kind != "due_reminder" or row.follow_up_id is None:
+        return True
+    from crm.outreach.services import effective_due
+
+    follow_up = row.follow_up
+    if follow_up is None or follow_up.status == "done" or follow_up.owner_id != row.recipient_id:
+        return False
+    return effective_due(follow_up) == row.for_date
+
+
+def claim(token: str, now: dt.datetime, limit: int = BATCH_SIZE, kinds=None) -> list[_Claimed]:
+    """Take up to `limit` pending messages for this process, in one short transaction. On PostgreSQL,
+    rows another process is claiming right now are skipped (FOR UPDATE SKIP LOCKED); on SQLite the
+    transaction holds the write lock (BEGIN IMMEDIATE), so claims never interleave."""
+    table = OutboundMessage.__table__
+    candidates = (sa.select(table.c.id)
+                  .where(table.c.status == "pending", table.c.next_attempt_at <= now,
+                         sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < now))
+                  .order_by(table.c.next_attempt_at, table.c.id).limit(limit))
+    if kinds:
+        candidates = candidates.where(table.c.kind.in_(tuple(kinds)))
+    if db.session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    claimed_until = now + LEASE
+    db.session.execute(sa.update(table).where(table.c.id.in_(candidates.scalar_subquery()))
+                       .values(claimed_by=token, claimed_until=claimed_until))
+    # populate_existing: rows this session loaded before the UPDATE must show what it wrote.
+    rows = db.session.scalars(sa.select(OutboundMessage).where(OutboundMessage.claimed_by == token,
+                                                               OutboundMessage.status == "pending")
+                              .order_by(OutboundMessage.id).execution_options(populate_existing=True)).all()
+    result = []
+    for row in rows:
+        if not _still_wanted(row):
+            row.status = "skipped"
+            row.last_error = "no longer due when its turn came"
+            row.claimed_by = row.claimed_until = None
+            continue
+        result.append(_Claimed(
+            id=row.id, kind=row.kind, recipient_email=row.recipient_email,
+            recipient_name=row.recipient.name if row.recipient else None, subject=row.subject,
+            text=row.body_text, html=row.body_html, message_id=row.message_id, language=row.language,
+            attempts=row.attempts, follow_up_id=row.follow_up_id, for_date=row.for_date,
+            claimed_until=row.claimed_until or claimed_until))
+    db.session.commit()
+    return result
+
+
+def mark_sent(claimed: _Claimed, token: str, transport: str) -> bool:
+    """Record that the mail server accepted the message (or that it went to the outbox). Only the holder
+    of the claim may; the follow-up then shows when its reminder went out."""
+    from crm.outreach.models import FollowUp
+
+    sent_at = utcnow()
+    table = OutboundMessage.__table__
+    result = db.session.execute(
+        sa.update(table).where(table.c.id == claimed.id, table.c.claimed_by == token)
+        .values(status="sent", sent_at=sent_at, transport=transport, sent_by=worker_name(), claimed_by=None,
+                claimed_until=None, last_error=None))
+    if result.rowcount != 1:
+        db.session.rollback()
+        log.error("message %s was sent but its claim had been taken over; it may arrive twice", claimed.id)
+        return False
+    if claimed.kind == "due_reminder" and claimed.follow_up_id is not None:
+        # Core, not the ORM: setting the reminder time is not an edit, and must not make an open form stale.
+        follow_ups = FollowUp.__table__
+        due = sa.case((follow_ups.c.status == "snoozed", follow_ups.c.snoozed_until), else_=follow_ups.c.due_on)
+        db.session.execute(sa.update(follow_ups).where(
+            follow_ups.c.id == claimed.follow_up_id, follow_ups.c.status != "done", due == claimed.for_date)
+            .values(reminder_sent_at=sent_at))
+    db.session.commit()
+    return True
+
+
+def _is_permanent(error: Exception) -> bool:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(500 <= code < 600 for code, _ in error.recipients.values())
+    if isinstance(error, (smtplib.SMTPSenderRefused, smtplib.SMTPDataError)):
+        return 500 <= error.smtp_code < 600
+    return isinstance(error, (flask_mail.BadHeaderError, UnicodeError))
+
+
+def _connection_lost(error: Exception) -> bool:
+    """True when the server is unreachable or dropped us, rather than refusing this one message."""
+    if isinstance(error, (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)):
+        return False
+    # Every other SMTP error, a refused connection and a timeout are all OSErrors.
+    return isinstance(error, OSError)
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """Exponential backoff with a little jitter, so that processes do not retry in step."""
+    delay = min(RETRY_BASE * (2 ** max(attempts - 1, 0)), RETRY_MAX)
+    return delay + delay * random.uniform(0, 0.1)
+
+
+def mark_failed(claimed: _Claimed, token: str, error: Exception, now: dt.datetime) -> None:
+    attempts = claimed.attempts + 1
+    give_up = attempts >= MAX_ATTEMPTS or _is_permanent(error)
+    table = OutboundMessage.__table__
+    db.session.execute(
+        sa.update(table).where(table.c.id == claimed.id, table.c.claimed_by == token)
+        .values(attempts=attempts, status="failed" if give_up else "pending",
+                next_attempt_at=now + retry_delay(attempts), claimed_by=None, claimed_until=None,
+                last_error=f"{type(error).__name__}: {error}"[:2000]))
+    db.session.commit()
+
+
+def release(claims: list[_Claimed], token: str) -> None:
+    if not claims:
+        return
+    table = OutboundMessage.__table__
+    db.session.execute(sa.update(table).where(table.c.id.in_([c.id for c in claims]), table.c.claimed_by == token)
+                       .values(claimed_by=None, claimed_until=None))
+    db.session.commit()
+
+
+@contextmanager
+def _smtp_connection():
+    """Opened on first use, closed at the end of the batch, whatever happened."""
+    holder: dict = {}
+
+    def get():
+        if "connection" not in holder:
+            connection = _Connection(current_app.extensions["mail"])
+            connection.__enter__()
+            holder["connection"] = connection
+        return holder["connection"]
+
+    try:
+        yield get
+    finally:
+        connection = holder.get("connection")
+        if connection is not None and connection.host is not None:
+            try:
+                connection.host.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+
+
+def _send_batch(claims: list[_Claimed], token: str, now: dt.datetime, report: DeliveryReport) -> None:
+    transport = transport_name()
+    # Nothing below runs inside a database transaction except the short marks after each send.
+    db.session.commit()
+    with _smtp_connection() as connection:
+        for index, claimed in enumerate(claims):
+            if utcnow() + LEASE_MARGIN > claimed.claimed_until:
+                release(claims[index:], token)
+                return
+            try:
+                if transport == "smtp":
+                    connection().send(_flask_message(claimed))
+            except Exception as error:  # noqa: BLE001 - any failure to hand over the message is retried
+                log.warning("sending message %s failed: %s", claimed.id, error)
+                mark_failed(claimed, token, error, now)
+                report.failed += 1
+                if _connection_lost(error):
+                    # The connection itself is gone: the rest of the batch waits for the next try.
+                    for rest in claims[index + 1:]:
+                        mark_failed(rest, token, error, now)
+                        report.failed += 1
+                    return
+                continue
+            if mark_sent(claimed, token, transport):
+                report.sent += 1
+                report.sent_by_kind[claimed.kind] = report.sent_by_kind.get(claimed.kind, 0) + 1
+
+
+def deliver_pending(*, now: dt.datetime | None = None, kinds=None, batch_size: int = BATCH_SIZE) -> DeliveryReport:
+    """Send every queued message whose time has come, batch by batch, until none is left for now."""
+    report = DeliveryReport()
+    for _ in range(MAX_BATCHES):
+        moment = now or utcnow()
+        token = f"{worker_name()}:{uuid.uuid4().hex[:12]}"
+        claims = claim(token, moment, batch_size, kinds)
+        if not claims:
+            break
+        _send_batch(claims, token, moment, report)
+    return report
+
+
+def retry_message(message: OutboundMessage, *, now: dt.datetime | None = None) -> None:
+    """Put a failed message back in the queue (an admin's decision)."""
+    if message.status != "failed":
+        raise ValueError("only a failed message can be retried")
+    message.status = "pending"
+    message.attempts = 0
+    message.next_attempt_at = now or utcnow()
+    message.claimed_by = message.claimed_until = None
