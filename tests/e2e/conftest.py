@@ -10,7 +10,9 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
+import pyotp
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +53,11 @@ def live_server(tmp_path_factory):
            "ALCANCE_ADMIN_PASSWORD": ADMIN_PASSWORD}
     subprocess.run([str(BIN / "flask"), "--app", "wsgi", "setup"], cwd=ROOT, env=env, check=True,
                    capture_output=True)
+    # Admins must sign in with a second factor: give the admin one, and keep its key to make codes.
+    enrolled = subprocess.run([str(BIN / "flask"), "--app", "wsgi", "users", "enroll-2fa", ADMIN_EMAIL],
+                              cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    uri = next(line for line in enrolled.stdout.splitlines() if line.startswith("otpauth://"))
+    ADMIN_TOTP["secret"] = parse_qs(urlsplit(uri).query)["secret"][0]
     port = _free_port()
     log = open(instance / "server.log", "w")
     process = subprocess.Popen([str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
@@ -80,16 +87,48 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, live_server):
-    """A signed-in admin's page, in a phone-sized window (staff log meetings on their phones)."""
-    context = browser.new_context(viewport={"width": 412, "height": 915}, base_url=live_server,
-                                  locale="en-GB", is_mobile=True, has_touch=True)
-    page = context.new_page()
+ADMIN_TOTP: dict = {"secret": None, "last_step": None}
+
+
+def admin_code() -> str:
+    """A code for the admin's authenticator that was not used yet: Alcance accepts each code once, so a
+    second sign-in within the same 30 seconds waits for the next code."""
+    step = int(time.time()) // 30
+    if ADMIN_TOTP["last_step"] is not None and step <= ADMIN_TOTP["last_step"]:
+        time.sleep((ADMIN_TOTP["last_step"] + 1) * 30 - time.time() + 0.5)
+        step = int(time.time()) // 30
+    ADMIN_TOTP["last_step"] = step
+    return pyotp.TOTP(ADMIN_TOTP["secret"]).at(step * 30)
+
+
+def sign_in_as_admin(page, live_server) -> None:
+    """Both steps: the password, then a code from the authenticator."""
     page.goto("/login")
     page.fill("#email", ADMIN_EMAIL)
     page.fill("#password", ADMIN_PASSWORD)
     page.click("button[type=submit]")
+    page.wait_for_url(live_server + "/login/2fa")
+    page.fill("#code", admin_code())
+    page.click("button[type=submit]")
     page.wait_for_url(live_server + "/")
+
+
+@pytest.fixture(scope="session")
+def admin_session(browser, live_server):
+    """The cookies of one signed-in admin, shared by the tests' windows (one sign-in per run)."""
+    context = browser.new_context(base_url=live_server, locale="en-GB")
+    sign_in_as_admin(context.new_page(), live_server)
+    state = context.storage_state()
+    context.close()
+    return state
+
+
+@pytest.fixture
+def page(browser, live_server, admin_session):
+    """A signed-in admin's page, in a phone-sized window (staff log meetings on their phones)."""
+    context = browser.new_context(viewport={"width": 412, "height": 915}, base_url=live_server,
+                                  locale="en-GB", is_mobile=True, has_touch=True, storage_state=admin_session)
+    page = context.new_page()
+    page.goto("/")
     yield page
     context.close()

@@ -52,3 +52,20 @@ def test_switch_to_spanish_and_see_the_same_page_translated(page):
     assert page.get_by_role("link", name="Países").is_visible()
     page.get_by_role("button", name="English").click()
     assert page.locator("h1").inner_text() == "Germany"
+
+
+def test_record_a_reply_to_a_letter(page):
+    page.goto("/campaigns/justice-for-venezuela-2018")
+    page.get_by_role("link", name="Canada").click()
+    page.locator("ol.timeline").get_by_role("link", name=re.compile("three demands from the Venezuelan diaspora")).click()
+    page.get_by_role("link", name="Log a reply").click()
+    page.fill("#received_on", (dt.date.today() - dt.timedelta(days=1)).isoformat())
+    page.select_option("#channel", "email")
+    page.fill("#subject", "Re: Justice for Venezuela — answer from Global Affairs Canada")
+    page.fill("#body", "Canada thanks the diaspora and confirms its support for the referral.")
+    page.get_by_role("button", name="Log reply").click()
+    assert page.get_by_text("Reply logged.").is_visible()
+    assert "answer from Global Affairs Canada" in page.locator("main").inner_text()
+    page.goto("/campaigns/justice-for-venezuela-2018")
+    page.get_by_role("link", name="Canada").click()
+    assert "answer from Global Affairs Canada" in page.locator("ol.timeline").inner_text()

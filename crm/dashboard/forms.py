@@ -1,0 +1,64 @@
+"""The dashboard's filter form and the words it shows for responses and logged actions."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField
+from wtforms.validators import Optional
+
+from crm.countries.forms import STATUS_LABELS
+from crm.countries.models import RS_STATUSES
+
+RESPONSE_LABELS = {
+    "not_target": _l("Not a target"),
+    "no_answer": _l("No answer"),
+    "responded": _l("Responded"),
+    "supportive": _l("Supportive"),
+    "acted": _l("Acted"),
+}
+
+# The audit log's actions on outreach, as the "recent changes" list words them.
+ACTION_LABELS = {
+    "outreach.stage": _l("Stage changed"),
+    "outreach.update": _l("Record edited"),
+    "assignment.change": _l("Assignment changed"),
+    "position.create": _l("Position recorded"),
+    "meeting.create": _l("Meeting logged"),
+    "follow_up.create": _l("Follow-up added"),
+    "follow_up.complete": _l("Follow-up done"),
+    "follow_up.snooze": _l("Follow-up snoozed"),
+    "letter.compose": _l("Letter written"),
+    "letter.update": _l("Letter edited"),
+    "letter.sent": _l("Letter sent"),
+    "letter.delivered": _l("Letter delivered"),
+    "letter.acknowledged": _l("Letter acknowledged"),
+    "letter.reply": _l("Reply received"),
+    "letter.attachment": _l("Attachment added"),
+}
+
+
+def response_label(response: str) -> str:
+    return str(RESPONSE_LABELS.get(response, response))
+
+
+def action_label(action: str) -> str:
+    return str(ACTION_LABELS.get(action, action))
+
+
+def status_label(status: str) -> str:
+    return str(STATUS_LABELS.get(status, status))
+
+
+class MatrixFilterForm(FlaskForm):
+    """Narrows the countries x demands matrix (and its export). Read from the query string."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Rome Statute"),
+                         choices=[("", _l("Any"))] + [(s, STATUS_LABELS[s]) for s in RS_STATUSES],
+                         validators=[Optional()])
+    region = SelectField(_l("Region"), choices=[("", _l("Any"))], validators=[Optional()])
+
+    def filters(self) -> dict[str, str]:
+        """The filters that passed validation; a bad value is ignored, not an error page."""
+        return {name: self[name].data for name in ("status", "region")
+                if self[name].data and not self[name].errors}

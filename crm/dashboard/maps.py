@@ -1,0 +1,233 @@
+"""Drawing for the dashboard, done on the server: country shapes from the world-atlas TopoJSON projected
+into SVG path data (parsed once per process), the map's colour classes, and a stacked bar chart."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from crm.countries.services import SEEDS_DIR
+
+WORLD_FILE = SEEDS_DIR / "world" / "countries-110m.json"
+MAP_WIDTH = 960.0
+
+# Shapes the file gives without an ISO 3166-1 numeric code. Kosovo is a country of ours with the
+# user-assigned alpha-3 XKX; Northern Cyprus and Somaliland are drawn as part of the state the UN
+# recognises, so that every government has exactly one shape.
+ALPHA3_BY_NAME = {"Kosovo": "XKX"}
+PART_OF = {"N. Cyprus": "196", "Somaliland": "706"}
+# Antarctica has no government to write to, and at this scale it is a smear along the bottom edge.
+LEFT_OUT = {"010"}
+
+# Colour classes of the map, lightest first. Each has its own lightness (CIE L*, checked in the tests)
+# so the map reads in greyscale; "no answer" and "responded" also carry a pattern (dots, hatching).
+# `fill` is the base colour; `paint` what the shape is filled with (a pattern where there is one).
+MAP_STYLES = {
+    "not_target": {"fill": "#e4e6ea", "pattern": None},
+    "no_answer": {"fill": "#e8c44e", "pattern": "dots", "ink": "#3d3000"},
+    "responded": {"fill": "#de8a52", "pattern": "hatch", "ink": "#3b1800"},
+    "supportive": {"fill": "#2f8c7f", "pattern": None},
+    "acted": {"fill": "#1d2f5c", "pattern": None},
+}
+
+
+def paint(css_class: str) -> str:
+    style = MAP_STYLES[css_class]
+    return f"url(#map-{css_class})" if style["pattern"] else style["fill"]
+
+
+@dataclass(frozen=True)
+class CountryShape:
+    numeric_code: str | None
+    alpha3: str | None
+    name: str  # the file's English name; the page shows the database's name
+    d: str
+
+
+@dataclass(frozen=True)
+class WorldMap:
+    width: float
+    height: float
+    shapes: tuple[CountryShape, ...]
+
+
+def decode_arcs(topology: dict) -> list[list[tuple[float, float]]]:
+    """The topology's arcs as lists of (longitude, latitude). Quantised arcs are delta-encoded: each
+    position after the first is an offset from the one before, in grid units of the transform."""
+    transform = topology.get("transform")
+    arcs = []
+    for arc in topology["arcs"]:
+        if transform is None:
+            arcs.append([(float(p[0]), float(p[1])) for p in arc])
+            continue
+        (sx, sy), (tx, ty) = transform["scale"], transform["translate"]
+        x = y = 0
+        points = []
+        for dx, dy, *_ in arc:
+            x += dx
+            y += dy
+            points.append((x * sx + tx, y * sy + ty))
+        arcs.append(points)
+    return arcs
+
+
+def ring_points(ring: list[int], arcs: list[list[tuple[float, float]]]) -> list[tuple[float, float]]:
+    """A closed ring from its arc indexes; a negative index ~i is arc i walked backwards. Consecutive
+    arcs share an end point, which is kept once."""
+    points: list[tuple[float, float]] = []
+    for index in ring:
+        arc = arcs[index] if index >= 0 else arcs[~index][::-1]
+        points.extend(arc[1:] if points else arc)
+    return points
+
+
+# Equal Earth (Šavrič, Patterson and Jenny, 2018): an equal-area projection made for world maps.
+_A1, _A2, _A3, _A4 = 1.340264, -0.081106, 0.000893, 0.003796
+_M = math.sqrt(3) / 2
+
+
+def equal_earth(longitude: float, latitude: float) -> tuple[float, float]:
+    lam, phi = math.radians(longitude), math.radians(latitude)
+    theta = math.asin(_M * math.sin(phi))
+    t2 = theta * theta
+    t6 = t2 * t2 * t2
+    x = lam * math.cos(theta) / (_M * (_A1 + 3 * _A2 * t2 + t6 * (7 * _A3 + 9 * _A4 * t2)))
+    y = theta * (_A1 + _A2 * t2 + t6 * (_A3 + _A4 * t2))
+    return x, y
+
+
+def _clip(ring: list[tuple[float, float]], edge: float, keep_below: bool) -> list[tuple[float, float]]:
+    """Sutherland-Hodgman: the part of a ring on one side of the meridian `edge`."""
+    inside = (lambda lon: lon <= edge) if keep_below else (lambda lon: lon >= edge)
+    result: list[tuple[float, float]] = []
+    for index, current in enumerate(ring):
+        previous = ring[index - 1]
+        if inside(current[0]) != inside(previous[0]):
+            share = (edge - previous[0]) / (current[0] - previous[0])
+            result.append((edge, previous[1] + share * (current[1] - previous[1])))
+        if inside(current[0]):
+            result.append(current)
+    return result
+
+
+def cut_at_antimeridian(ring: list[tuple[float, float]]) -> list[list[tuple[float, float]]]:
+    """A ring that crosses longitude 180 (Fiji, Chukotka) jumps from one edge of the map to the other;
+    unwrapped and clipped, it becomes one piece on each side."""
+    if all(abs(b[0] - a[0]) <= 180 for a, b in zip(ring, ring[1:])):
+        return [ring]
+    unwrapped = [ring[0]]
+    for lon, lat in ring[1:]:
+        previous = unwrapped[-1][0]
+        lon += 360 * round((previous - lon) / 360)
+        unwrapped.append((lon, lat))
+    pieces = []
+    for shift in (-360, 0, 360):
+        shifted = [(lon + shift, lat) for lon, lat in unwrapped]
+        if min(lon for lon, _ in shifted) >= 180 or max(lon for lon, _ in shifted) <= -180:
+            continue
+        piece = _clip(_clip(shifted, 180, keep_below=True), -180, keep_below=False)
+        if len(piece) >= 3:
+            pieces.append(piece)
+    return pieces
+
+
+def _number(value: float) -> str:
+    text = f"{value:.1f}"
+    if text.endswith(".0"):
+        text = text[:-2]
+    return "0" if text == "-0" else text
+
+
+def _polygons(geometry: dict) -> list[list[list[int]]]:
+    if geometry.get("type") == "Polygon":
+        return [geometry["arcs"]]
+    if geometry.get("type") == "MultiPolygon":
+        return geometry["arcs"]
+    return []
+
+
+def load_world(path: Path = WORLD_FILE, width: float = MAP_WIDTH) -> WorldMap:
+    """Every country of the file as SVG path data in a box `width` wide, y downwards."""
+    topology = json.loads(Path(path).read_text(encoding="utf-8"))
+    arcs = decode_arcs(topology)
+    geometries = topology["objects"]["countries"]["geometries"]
+    projected: dict[str, list[list[tuple[float, float]]]] = {}
+    names: dict[str, str] = {}
+    order: list[str] = []
+    for geometry in geometries:
+        name = (geometry.get("properties") or {}).get("name", "")
+        code = geometry.get("id")
+        if code in LEFT_OUT:
+            continue
+        key = code or PART_OF.get(name) or ALPHA3_BY_NAME.get(name)
+        if key is None:
+            continue
+        rings = [[equal_earth(lon, lat) for lon, lat in piece]
+                 for polygon in _polygons(geometry) for ring in polygon
+                 for piece in cut_at_antimeridian(ring_points(ring, arcs))]
+        if key not in projected:
+            projected[key] = []
+            order.append(key)
+        if code or name in ALPHA3_BY_NAME:
+            names[key] = name
+        projected[key].extend(rings)
+    xs = [x for rings in projected.values() for ring in rings for x, _ in ring]
+    ys = [y for rings in projected.values() for ring in rings for _, y in ring]
+    left, right, bottom, top = min(xs), max(xs), min(ys), max(ys)
+    scale = width / (right - left)
+    shapes = []
+    for key in order:
+        parts = []
+        for ring in projected[key]:
+            previous = None
+            commands = []
+            for x, y in ring:
+                point = f"{_number((x - left) * scale)},{_number((top - y) * scale)}"
+                if point != previous:
+                    commands.append(point)
+                    previous = point
+            if len(commands) >= 3:
+                parts.append("M" + commands[0] + "L" + " ".join(commands[1:]) + "Z")
+        numeric = key if key.isdigit() else None
+        shapes.append(CountryShape(numeric_code=numeric, alpha3=None if numeric else key,
+                                   name=names.get(key, key), d="".join(parts)))
+    return WorldMap(width=width, height=round((top - bottom) * scale, 1), shapes=tuple(shapes))
+
+
+@lru_cache(maxsize=1)
+def world_map() -> WorldMap:
+    """The shapes, parsed and projected once per process (the file ships with the app and never changes
+    while it runs)."""
+    return load_world()
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    x: float
+    width: float
+    segments: tuple[tuple[str, float, float, int], ...]  # (class, y, height, count)
+
+
+def stacked_bars(rows: list[tuple[str, dict[str, int]]], classes: tuple[str, ...], *, width: float = 640,
+                 height: float = 200) -> tuple[list[Bar], int]:
+    """Geometry of a stacked bar chart: one bar per (label, counts), segments stacked in `classes`
+    order from the bottom. Returns the bars and the largest total (the axis top)."""
+    top = max((sum(counts.get(c, 0) for c in classes) for _, counts in rows), default=0) or 1
+    slot = width / max(len(rows), 1)
+    bars = []
+    for index, (label, counts) in enumerate(rows):
+        y = height
+        segments = []
+        for css_class in classes:
+            count = counts.get(css_class, 0)
+            if not count:
+                continue
+            h = height * count / top
+            y -= h
+            segments.append((css_class, round(y, 1), round(h, 1), count))
+        bars.append(Bar(label=label, x=round(index * slot + slot * 0.15, 1), width=round(slot * 0.7, 1),
+                        segments=tuple(segments)))
+    return bars, top

@@ -1,0 +1,115 @@
+"""Dashboard pages: a campaign's figures, its world map as SVG, and the CSV exports. Managers and admins
+only; anyone else gets 404, as for any page they may not see."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Response, abort, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from crm.campaigns.models import Campaign
+from crm.campaigns.services import campaign_overview, get_campaign_by_slug
+from crm.dashboard import bp
+from crm.dashboard import exports
+from crm.dashboard import services as dashboards
+from crm.dashboard.forms import MatrixFilterForm, action_label, response_label, status_label
+from crm.dashboard.maps import MAP_STYLES, paint, stacked_bars
+from crm.extensions import db
+from crm.i18n import current_language
+
+
+@bp.app_template_global("may_view_dashboard")
+def may_view_dashboard_global(user) -> bool:
+    """For the main navigation: `{% if may_view_dashboard(current_user) %}`."""
+    return dashboards.may_view_dashboard(user)
+
+
+def get_campaign_or_404(slug: str, need: str = "view") -> Campaign:
+    allowed = dashboards.may_export if need == "export" else dashboards.may_view_dashboard
+    campaign = get_campaign_by_slug(slug) if allowed(current_user) else None
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _filter_form() -> MatrixFilterForm:
+    form = MatrixFilterForm(request.args)
+    form.region.choices = [("", form.region.choices[0][1])] + dashboards.region_choices(current_language())
+    form.validate()
+    return form
+
+
+def _drawing_helpers() -> dict:
+    return {"map_styles": MAP_STYLES, "paint": paint, "response_label": response_label,
+            "status_label": status_label, "action_label": action_label,
+            "map_classes": dashboards.MAP_CLASSES, "responses": dashboards.RESPONSES}
+
+
+@bp.route("/")
+@login_required
+def index():
+    if not dashboards.may_view_dashboard(current_user):
+        abort(404)
+    return render_template("dashboard/index.html", campaigns=campaign_overview())
+
+
+@bp.route("/<slug>")
+@login_required
+def campaign(slug):
+    campaign = get_campaign_or_404(slug)
+    form = _filter_form()
+    board = dashboards.dashboard(campaign, current_user, language=current_language(), **form.filters())
+    bars, bars_top = stacked_bars([(month.strftime("%Y-%m"), counts) for month, counts in board.over_time],
+                                  dashboards.RESPONSES)
+    return render_template("dashboard/campaign.html", campaign=campaign, board=board, form=form,
+                           filters=form.filters(), bars=bars, bars_top=bars_top,
+                           may_export=dashboards.may_export(current_user), today=dt.date.today(),
+                           **_drawing_helpers())
+
+
+@bp.route("/<slug>/map.svg")
+@login_required
+def map_svg(slug):
+    campaign = get_campaign_or_404(slug)
+    figures = dashboards.campaign_figures(campaign, current_user, current_language())
+    world = dashboards.world_figures(figures, dashboards.all_countries())
+    svg = render_template("dashboard/_world_map.html", campaign=campaign, world=world, standalone=True,
+                          **_drawing_helpers())
+    # The campaign's data, for signed-in staff: never kept by a shared cache.
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+def _csv_response(text: str, filename: str) -> Response:
+    return Response(text.encode("utf-8"), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+def _record_url(record_id: int) -> str:
+    return url_for("outreach.show", outreach_id=record_id, _external=True) + "#positions"
+
+
+@bp.route("/<slug>/matrix.csv")
+@login_required
+def matrix_csv(slug):
+    campaign = get_campaign_or_404(slug, need="export")
+    form = _filter_form()
+    language = current_language()
+    figures = dashboards.campaign_figures(campaign, current_user, language)
+    governments = dashboards.matrix(figures, **form.filters())
+    header, rows = exports.matrix_table(figures, governments, language=language, record_url=_record_url,
+                                        region_names=dict(form.region.choices))
+    exports.record_export("matrix", actor=current_user, campaign=campaign, rows=len(rows), filters=form.filters())
+    db.session.commit()
+    return _csv_response(exports.to_csv(header, rows), f"{campaign.slug}-matrix-{dt.date.today()}.csv")
+
+
+@bp.route("/<slug>/outreach.csv")
+@login_required
+def outreach_csv(slug):
+    campaign = get_campaign_or_404(slug, need="export")
+    language = current_language()
+    figures = dashboards.campaign_figures(campaign, current_user, language, with_people=True)
+    header, rows = exports.outreach_table(figures, language=language, record_url=_record_url)
+    exports.record_export("outreach", actor=current_user, campaign=campaign, rows=len(rows))
+    db.session.commit()
+    return _csv_response(exports.to_csv(header, rows), f"{campaign.slug}-outreach-{dt.date.today()}.csv")

@@ -1,0 +1,368 @@
+"""The managers' dashboard, computed: governments by stage, each government's response (for the map and
+the matrix), responses over time, signature totals, overdue follow-ups and recent changes. Plain
+functions; every figure takes a fixed number of queries, however many outreach records a campaign has."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager, joinedload
+
+from crm.accounts.models import User
+from crm.audit.models import AuditEvent
+from crm.campaigns.models import Campaign, Demand
+from crm.countries.models import RS_STATUSES, Country, Region
+from crm.countries.services import fold
+from crm.dashboard.maps import CountryShape, world_map
+from crm.extensions import db
+from crm.outreach.models import STAGES, FollowUp, Letter, OutreachRecord, Position, meeting_outreach
+from crm.outreach.services import effective_due
+from crm.permissions import can, outreach_visibility
+from crm.signatures import services as signatures
+
+# Who sees the dashboard. Coordinators are left out on purpose: "recent changes" is read from the audit
+# log, which only admins and managers may view (the `view_audit` ability).
+DASHBOARD_ROLES = ("admin", "manager")
+RESPONSES = ("no_answer", "responded", "supportive", "acted")
+NOT_TARGET = "not_target"
+MAP_CLASSES = (NOT_TARGET, *RESPONSES)
+# A stance that answers the demand without supporting it.
+STATED_NOT_SUPPORTIVE = {"opposed", "non_committal"}
+ANSWERED_STAGES = {"responded", "committed"}
+OUTREACH_ENTITY_TYPES = ("outreach_record", "position", "meeting", "letter", "follow_up")
+RECENT_CHANGES = 20
+
+
+def may_view_dashboard(user) -> bool:
+    return can(user, "view_all") and getattr(user, "role", None) in DASHBOARD_ROLES
+
+
+def may_export(user) -> bool:
+    return may_view_dashboard(user) and can(user, "export")
+
+
+def response_of(stage: str, stances) -> str:
+    """A government's response to the campaign, from its current positions on all the demands:
+
+    - acted: it acted on at least one demand;
+    - supportive: otherwise, it supports at least one demand;
+    - responded: otherwise, it stated a position (opposed or non-committal) on some demand, or its
+      record stands at the "responded" or "committed" stage;
+    - no answer: nothing of the above (no position, or only "unknown").
+    """
+    stances = set(stances)
+    if "acted" in stances:
+        return "acted"
+    if "supportive" in stances:
+        return "supportive"
+    if stances & STATED_NOT_SUPPORTIVE or stage in ANSWERED_STAGES:
+        return "responded"
+    return "no_answer"
+
+
+@dataclass
+class Government:
+    """One target government in a campaign: its outreach record, current positions and response."""
+
+    record: OutreachRecord
+    country: Country
+    positions: dict[int, Position]  # demand id -> the current position
+    response: str
+
+
+@dataclass
+class CampaignFigures:
+    campaign: Campaign
+    demands: list[Demand]
+    governments: list[Government]  # sorted by country name in the reader's language
+    history: list[Position]  # every position of these governments, oldest first
+
+    def by_record(self) -> dict[int, Government]:
+        return {government.record.id: government for government in self.governments}
+
+
+def campaign_figures(campaign: Campaign, viewer, language: str = "en", *, with_people: bool = False
+                     ) -> CampaignFigures:
+    """The campaign's governments with their current positions, in three queries."""
+    statement = outreach_visibility(viewer, sa.select(OutreachRecord)).where(
+        OutreachRecord.campaign_id == campaign.id).options(joinedload(OutreachRecord.country))
+    if with_people:
+        statement = statement.options(joinedload(OutreachRecord.assignee), joinedload(OutreachRecord.coordinator))
+    records = db.session.scalars(statement).all()
+    demands = db.session.scalars(
+        sa.select(Demand).where(Demand.campaign_id == campaign.id).order_by(Demand.ordinal)).all()
+    visible = {record.id for record in records}
+    history = [position for position in db.session.scalars(
+        sa.select(Position).where(Position.campaign_id == campaign.id).order_by(Position.stated_on, Position.id))
+        if position.outreach_id in visible]
+    current: dict[int, dict[int, Position]] = defaultdict(dict)
+    for position in history:
+        current[position.outreach_id][position.demand_id] = position
+    governments = [
+        Government(record=record, country=record.country, positions=current[record.id],
+                   response=response_of(record.stage, (p.stance for p in current[record.id].values())))
+        for record in records
+    ]
+    governments.sort(key=lambda g: fold(g.country.name(language)))
+    return CampaignFigures(campaign=campaign, demands=list(demands), governments=governments, history=history)
+
+
+def stage_counts(figures: CampaignFigures) -> list[tuple[str, int]]:
+    """Governments by stage, every stage listed (zero included), in the campaign's order of stages."""
+    counts = Counter(government.record.stage for government in figures.governments)
+    return [(stage, counts.get(stage, 0)) for stage in STAGES]
+
+
+def response_counts(figures: CampaignFigures) -> dict[str, int]:
+    counts = Counter(government.response for government in figures.governments)
+    return {response: counts.get(response, 0) for response in RESPONSES}
+
+
+# The map -------------------------------------------------------------------------------------------
+
+@dataclass
+class MapEntry:
+    shape: CountryShape
+    country: Country | None
+    government: Government | None
+    css_class: str  # one of MAP_CLASSES
+
+
+@dataclass
+class WorldFigures:
+    entries: list[MapEntry]
+    counts: dict[str, int]  # shapes per class
+    off_map: set[int] = field(default_factory=set)  # record ids of targets too small for the map's scale
+    width: float = 0
+    height: float = 0
+
+
+def all_countries() -> dict[int, Country]:
+    return {country.id: country for country in db.session.scalars(sa.select(Country))}
+
+
+def world_figures(figures: CampaignFigures, countries: dict[int, Country]) -> WorldFigures:
+    """Each country shape with the response of its government, keyed by ISO 3166-1 numeric code
+    (or alpha-3 where ISO gives none). Countries with no outreach record are "not a target"."""
+    world = world_map()
+    by_numeric = {c.numeric_code: c for c in countries.values() if c.numeric_code}
+    by_alpha3 = {c.alpha3: c for c in countries.values()}
+    by_country = {government.country.id: government for government in figures.governments}
+    entries = []
+    drawn: set[int] = set()
+    for shape in world.shapes:
+        country = by_numeric.get(shape.numeric_code) if shape.numeric_code else by_alpha3.get(shape.alpha3)
+        government = by_country.get(country.id) if country is not None else None
+        if country is not None:
+            drawn.add(country.id)
+        entries.append(MapEntry(shape=shape, country=country, government=government,
+                                css_class=government.response if government else NOT_TARGET))
+    counts = Counter(entry.css_class for entry in entries)
+    off_map = {g.record.id for g in figures.governments if g.country.id not in drawn}
+    return WorldFigures(entries=entries, counts={c: counts.get(c, 0) for c in MAP_CLASSES}, off_map=off_map,
+                        width=world.width, height=world.height)
+
+
+# The matrix ----------------------------------------------------------------------------------------
+
+def region_choices(language: str = "en") -> list[tuple[str, str]]:
+    regions = db.session.scalars(sa.select(Region).order_by(Region.level, Region.name_en)).all()
+    return [(region.code, region.name_es if language == "es" else region.name_en) for region in regions]
+
+
+def matrix(figures: CampaignFigures, *, status: str | None = None, region: str | None = None) -> list[Government]:
+    """The governments of the countries x demands matrix, narrowed to a Rome Statute status and a UN M49
+    area (region, sub-region or intermediate region)."""
+    rows = figures.governments
+    if status in RS_STATUSES:
+        rows = [g for g in rows if g.country.rs_status == status]
+    if region:
+        rows = [g for g in rows if region in (g.country.region_code, g.country.sub_region_code,
+                                              g.country.intermediate_region_code)]
+    return rows
+
+
+# Responses over time -------------------------------------------------------------------------------
+
+def _month_end(month: dt.date) -> dt.date:
+    following = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return following - dt.timedelta(days=1)
+
+
+def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str, int]]]:
+    """Governments per response at the end of each month, from the campaign's start (or its first
+    position) to the month of the latest position. Only positions count here: stages keep no history
+    on the record, so a government is "responded" over time from the month it stated a position."""
+    if not figures.history:
+        return []
+    first = figures.history[0].stated_on.replace(day=1)
+    if figures.campaign.starts_on:
+        first = min(first, figures.campaign.starts_on.replace(day=1))
+    last = max(position.stated_on for position in figures.history).replace(day=1)
+    months = []
+    month = first
+    while month <= last:
+        months.append(month)
+        month = _month_end(month) + dt.timedelta(days=1)
+    series = []
+    index = 0
+    latest: dict[tuple[int, int], str] = {}
+    history = sorted(figures.history, key=lambda p: (p.stated_on, p.id))
+    for month in months:
+        end = _month_end(month)
+        while index < len(history) and history[index].stated_on <= end:
+            position = history[index]
+            latest[(position.outreach_id, position.demand_id)] = position.stance
+            index += 1
+        stances: dict[int, list[str]] = defaultdict(list)
+        for (outreach_id, _demand), stance in latest.items():
+            stances[outreach_id].append(stance)
+        counts = Counter(response_of("", stances.get(g.record.id, ())) for g in figures.governments)
+        series.append((month, {response: counts.get(response, 0) for response in RESPONSES}))
+    return series
+
+
+# Signatures ----------------------------------------------------------------------------------------
+
+@dataclass
+class SignatureSummary:
+    total: int
+    petitions: list[tuple[object, int]]  # (petition, signers)
+    countries: list[tuple[Country, int]]  # country of residence, largest first
+    unknown_country: int
+    from_tallies: int
+
+
+def signature_totals(campaign: Campaign, countries: dict[int, Country] | None = None) -> SignatureSummary:
+    """The campaign's signers in total, per petition and per country of residence, counted by the
+    signature service (the one place that counts: individual signatures de-duplicated per campaign; for a
+    petition and country with a platform's tally, the larger of the tally and the signatures imported)."""
+    totals = signatures.totals_for(campaign)
+    petitions = signatures.petitions_of(campaign)
+    by_alpha3 = {country.alpha3: country for country in (countries or all_countries()).values()}
+    return SignatureSummary(
+        total=totals.total,
+        petitions=[(petition, totals.by_petition.get(petition.id, 0)) for petition in petitions],
+        countries=[(by_alpha3[code], count) for code, count in totals.by_country.items() if code in by_alpha3],
+        unknown_country=totals.unknown_country,
+        from_tallies=totals.from_tallies,
+    )
+
+
+# Overdue follow-ups --------------------------------------------------------------------------------
+
+@dataclass
+class OwnerOverdue:
+    owner: User
+    follow_ups: list[FollowUp]
+
+    @property
+    def oldest(self) -> dt.date:
+        return min(effective_due(f) for f in self.follow_ups)
+
+
+def overdue_by_owner(campaign: Campaign, today: dt.date) -> list[OwnerOverdue]:
+    """Open follow-ups due before today, and snoozed ones whose snooze ended before today, grouped by
+    owner: most overdue first (one query)."""
+    due = sa.case((FollowUp.status == "snoozed", FollowUp.snoozed_until), else_=FollowUp.due_on)
+    follow_ups = db.session.scalars(
+        sa.select(FollowUp).join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id)
+        .where(OutreachRecord.campaign_id == campaign.id, FollowUp.status.in_(("open", "snoozed")), due < today)
+        .options(joinedload(FollowUp.owner),
+                 contains_eager(FollowUp.outreach).joinedload(OutreachRecord.country))
+        .order_by(due, FollowUp.id)).unique().all()
+    grouped: dict[int, OwnerOverdue] = {}
+    for follow_up in follow_ups:
+        grouped.setdefault(follow_up.owner_id, OwnerOverdue(follow_up.owner, [])).follow_ups.append(follow_up)
+    return sorted(grouped.values(), key=lambda o: (-len(o.follow_ups), o.oldest, fold(o.owner.name)))
+
+
+# Recent changes ------------------------------------------------------------------------------------
+
+@dataclass
+class Change:
+    event: AuditEvent
+    actor_name: str | None
+    outreach_id: int
+
+
+def _entities_of(campaign: Campaign):
+    """(entity type, entity id as text, outreach id) for every outreach-related row of the campaign,
+    as the audit log names them. A joint meeting is listed once, under its first record."""
+    def text(column):
+        return sa.cast(column, sa.String)
+
+    def kind(name):
+        return sa.literal_column(f"'{name}'", sa.String).label("entity_type")
+
+    in_campaign = OutreachRecord.campaign_id == campaign.id
+    return sa.union_all(
+        sa.select(kind("outreach_record"), text(OutreachRecord.id).label("entity_id"),
+                  OutreachRecord.id.label("outreach_id")).where(in_campaign),
+        sa.select(kind("position"), text(Position.id), Position.outreach_id).where(
+            Position.campaign_id == campaign.id),
+        sa.select(kind("follow_up"), text(FollowUp.id), FollowUp.outreach_id)
+        .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id).where(in_campaign),
+        sa.select(kind("letter"), text(Letter.id), Letter.outreach_id)
+        .join(OutreachRecord, Letter.outreach_id == OutreachRecord.id).where(in_campaign),
+        sa.select(kind("meeting"), text(meeting_outreach.c.meeting_id), sa.func.min(meeting_outreach.c.outreach_id))
+        .join(OutreachRecord, meeting_outreach.c.outreach_id == OutreachRecord.id).where(in_campaign)
+        .group_by(meeting_outreach.c.meeting_id),
+    ).subquery()
+
+
+def recent_changes(campaign: Campaign, limit: int = RECENT_CHANGES) -> list[Change]:
+    """The latest audit events on this campaign's records, positions, meetings, letters and
+    follow-ups, newest first, with who made them (one query)."""
+    entities = _entities_of(campaign)
+    rows = db.session.execute(
+        sa.select(AuditEvent, User.name, entities.c.outreach_id)
+        .join(entities, sa.and_(AuditEvent.entity_type == entities.c.entity_type,
+                                AuditEvent.entity_id == entities.c.entity_id))
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(AuditEvent.entity_type.in_(OUTREACH_ENTITY_TYPES))
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        .limit(limit)).all()
+    return [Change(event=event, actor_name=name, outreach_id=outreach_id) for event, name, outreach_id in rows]
+
+
+# The whole page ------------------------------------------------------------------------------------
+
+@dataclass
+class Dashboard:
+    figures: CampaignFigures
+    stages: list[tuple[str, int]]
+    responses: dict[str, int]
+    world: WorldFigures
+    matrix: list[Government]
+    over_time: list[tuple[dt.date, dict[str, int]]]
+    signatures: SignatureSummary
+    overdue: list[OwnerOverdue]
+    changes: list[Change]
+    countries: dict[int, Country]
+
+    @property
+    def overdue_total(self) -> int:
+        return sum(len(owner.follow_ups) for owner in self.overdue)
+
+
+def dashboard(campaign: Campaign, viewer, *, language: str = "en", today: dt.date | None = None,
+              status: str | None = None, region: str | None = None) -> Dashboard:
+    """Everything the dashboard page shows, in a fixed number of queries."""
+    today = today or dt.date.today()
+    figures = campaign_figures(campaign, viewer, language)
+    countries = all_countries()
+    return Dashboard(
+        figures=figures,
+        stages=stage_counts(figures),
+        responses=response_counts(figures),
+        world=world_figures(figures, countries),
+        matrix=matrix(figures, status=status, region=region),
+        over_time=responses_by_month(figures),
+        signatures=signature_totals(campaign, countries),
+        overdue=overdue_by_owner(campaign, today),
+        changes=recent_changes(campaign),
+        countries=countries,
+    )

@@ -1,0 +1,113 @@
+"""The map's geometry: TopoJSON decoding, the projection, the antimeridian, the shapes of the shipped
+file, and colours that stay apart in greyscale. No database needed."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from crm.dashboard import maps
+
+
+def test_quantised_arcs_are_delta_decoded():
+    topology = {"transform": {"scale": [0.5, 2], "translate": [-10, 5]},
+                "arcs": [[[0, 0], [2, 0], [0, 3]], [[4, 1], [-1, -1]]]}
+    assert maps.decode_arcs(topology) == [[(-10, 5), (-9, 5), (-9, 11)], [(-8, 7), (-8.5, 5)]]
+
+
+def test_arcs_without_a_transform_are_read_as_they_are():
+    assert maps.decode_arcs({"arcs": [[[1, 2], [3, 4]]]}) == [[(1.0, 2.0), (3.0, 4.0)]]
+
+
+def test_a_ring_joins_its_arcs_and_walks_negative_ones_backwards():
+    arcs = [[(0, 0), (1, 0), (1, 1)], [(0, 0), (0, 1), (1, 1)]]
+    # Arc 0 forwards, then arc 1 (~1 == -2) backwards; the shared point (1, 1) is kept once.
+    assert maps.ring_points([0, -2], arcs) == [(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)]
+
+
+def test_equal_earth_projection():
+    assert maps.equal_earth(0, 0) == (0.0, 0.0)
+    x, y = maps.equal_earth(180, 0)
+    # On the equator x = lambda / (M * A1), as in the published formula.
+    assert x == pytest.approx(math.pi / (math.sqrt(3) / 2 * 1.340264))
+    assert y == 0
+    east, north = maps.equal_earth(30, 45)
+    assert maps.equal_earth(-30, -45) == (pytest.approx(-east), pytest.approx(-north))
+    # Meridians bend inwards towards the poles.
+    assert maps.equal_earth(180, 60)[0] < x
+
+
+def test_a_ring_across_the_antimeridian_is_cut_in_two():
+    ring = [(178, -16), (-179, -16), (-179, -18), (178, -18), (178, -16)]
+    pieces = maps.cut_at_antimeridian(ring)
+    assert len(pieces) == 2
+    spans = sorted((min(p[0] for p in piece), max(p[0] for p in piece)) for piece in pieces)
+    assert spans == [(-180, -179), (178, 180)]
+    assert maps.cut_at_antimeridian([(0, 0), (1, 0), (1, 1), (0, 0)]) == [[(0, 0), (1, 0), (1, 1), (0, 0)]]
+
+
+def test_the_shipped_world_has_one_shape_per_country():
+    world = maps.world_map()
+    assert world is maps.world_map()  # parsed once per process
+    topology = json.loads(maps.WORLD_FILE.read_text(encoding="utf-8"))
+    ids = {g.get("id") for g in topology["objects"]["countries"]["geometries"]} - {None}
+    numeric = [shape.numeric_code for shape in world.shapes if shape.numeric_code]
+    assert len(numeric) == len(set(numeric)) == len(ids) - 1  # all but Antarctica
+    assert "010" not in numeric
+    assert [shape.alpha3 for shape in world.shapes if shape.alpha3] == ["XKX"]
+    assert all(shape.d.startswith("M") and shape.d.endswith("Z") for shape in world.shapes)
+    assert world.width == maps.MAP_WIDTH and 380 < world.height < 480
+
+
+def test_somaliland_and_northern_cyprus_are_drawn_with_the_states_the_un_recognises():
+    topology = json.loads(maps.WORLD_FILE.read_text(encoding="utf-8"))
+    rings: dict[str, int] = {}
+    for geometry in topology["objects"]["countries"]["geometries"]:
+        name = geometry["properties"]["name"]
+        count = len(geometry["arcs"]) if geometry["type"] == "Polygon" else sum(len(p) for p in geometry["arcs"])
+        rings[name] = count
+    shapes = {shape.numeric_code: shape for shape in maps.world_map().shapes}
+    assert shapes["706"].d.count("M") == rings["Somalia"] + rings["Somaliland"]
+    assert shapes["196"].d.count("M") == rings["Cyprus"] + rings["N. Cyprus"]
+
+
+def test_shapes_stay_inside_the_box():
+    world = maps.world_map()
+    for shape in world.shapes:
+        for point in shape.d.replace("M", " ").replace("L", " ").replace("Z", " ").split():
+            x, y = (float(v) for v in point.split(","))
+            assert -0.1 <= x <= world.width + 0.1 and -0.1 <= y <= world.height + 0.1, shape.name
+
+
+def _lightness(hex_colour: str) -> float:
+    """CIE L* of an sRGB colour: what is left of it in greyscale."""
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return 116 * (luminance ** (1 / 3) if luminance > 0.008856 else 7.787 * luminance + 16 / 116) - 16
+
+
+def test_the_map_classes_read_in_greyscale():
+    styles = maps.MAP_STYLES
+    lightness = [_lightness(styles[c]["fill"]) for c in ("not_target", "no_answer", "responded", "supportive", "acted")]
+    # Lightest to darkest, each at least 10 L* from the next...
+    assert all(a - b >= 10 for a, b in zip(lightness, lightness[1:])), lightness
+    # ...and two classes also carry a pattern, whose ink contrasts with its ground.
+    patterned = [c for c, s in styles.items() if s["pattern"]]
+    assert len(patterned) >= 2
+    for css_class in patterned:
+        assert _lightness(styles[css_class]["fill"]) - _lightness(styles[css_class]["ink"]) > 40
+        assert maps.paint(css_class) == f"url(#map-{css_class})"
+    assert maps.paint("acted") == styles["acted"]["fill"]
+
+
+def test_stacked_bars_share_one_scale():
+    bars, top = maps.stacked_bars([("2018-05", {"a": 2, "b": 1}), ("2018-06", {"a": 1, "b": 5})], ("a", "b"),
+                                  width=200, height=100)
+    assert top == 6
+    assert [segment[3] for segment in bars[1].segments] == [1, 5]
+    heights = [segment[2] for segment in bars[1].segments]
+    assert sum(heights) == pytest.approx(100, abs=0.2)
+    assert bars[0].segments[0][1] == pytest.approx(100 - 100 * 2 / 6, abs=0.1)
+    assert maps.stacked_bars([], ("a",)) == ([], 1)

@@ -1,0 +1,261 @@
+"""The dashboard through HTTP: who may see it, what the demo campaign's page shows, the map as SVG, and a
+query count that does not grow with the number of governments."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+
+import pytest
+import sqlalchemy as sa
+
+from crm.countries.models import Country
+from crm.dashboard.maps import world_map
+from crm.extensions import db
+from crm.outreach import services as outreach
+from tests.dashboard.conftest import DEMO_URL, demand, demo_record
+
+SVG = "{http://www.w3.org/2000/svg}"
+DEMO_PAGES = (DEMO_URL, DEMO_URL + "/map.svg", DEMO_URL + "/matrix.csv", DEMO_URL + "/outreach.csv")
+
+
+@pytest.mark.parametrize("role", ["admin", "manager"])
+def test_managers_and_admins_see_the_dashboard(client, signed_in, demo, role):
+    signed_in(role)
+    assert client.get("/dashboard/").status_code == 200
+    for url in DEMO_PAGES:
+        assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("role", ["coordinator", "volunteer"])
+def test_other_roles_get_not_found(client, signed_in, demo, role):
+    signed_in(role)
+    for url in ("/dashboard/", *DEMO_PAGES):
+        assert client.get(url).status_code == 404, url
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client, demo):
+    for url in ("/dashboard/", *DEMO_PAGES):
+        response = client.get(url)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], url
+
+
+def test_an_unknown_campaign_is_not_found(client, signed_in):
+    signed_in("manager")
+    assert client.get("/dashboard/no-such-campaign").status_code == 404
+    assert client.get("/dashboard/no-such-campaign/matrix.csv").status_code == 404
+
+
+@pytest.mark.parametrize("role,shown", [("admin", True), ("manager", True), ("coordinator", False),
+                                        ("volunteer", False)])
+def test_templates_can_ask_whether_to_link_the_dashboard(app, make_user, role, shown):
+    render = app.jinja_env.from_string("{{ may_view_dashboard(user) }}").render
+    assert render(user=make_user(role)) == str(shown)
+
+
+def test_the_index_lists_campaigns(client, signed_in, demo):
+    signed_in("manager")
+    page = client.get("/dashboard/").get_data(as_text=True)
+    assert f'href="{DEMO_URL}"' in page and "13 target governments" in page
+
+
+class _Cells(HTMLParser):
+    """Text of the table rows of one table on the page, by the row's data attribute."""
+
+    def __init__(self, table_marker: str, key: str):
+        super().__init__()
+        self.marker, self.key = table_marker, key
+        self.depth = 0
+        self.rows: dict[str, list[str]] = {}
+        self.current: str | None = None
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table" and (attrs.get("id") == self.marker or self.marker in (attrs.get("class") or "").split()):
+            self.depth = 1
+        elif tag == "tr" and self.depth and self.key in attrs:
+            self.current = attrs[self.key]
+            self.rows[self.current] = []
+        elif tag in ("td", "th") and self.current:
+            self.cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self.cell is not None and self.current:
+            self.rows[self.current].append(" ".join("".join(self.cell).split()))
+            self.cell = None
+        elif tag == "tr":
+            self.current = None
+        elif tag == "table":
+            self.depth = 0
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def rows(page: str, table: str, key: str) -> dict[str, list[str]]:
+    parser = _Cells(table, key)
+    parser.feed(page)
+    return parser.rows
+
+
+def test_the_page_shows_the_demo_figures(client, signed_in, demo):
+    signed_in("manager")
+    page = client.get(DEMO_URL).get_data(as_text=True)
+    stages = rows(page, "stages", "data-stage")
+    assert {stage: cells[1] for stage, cells in stages.items()} == {
+        "not_started": "1", "contacted": "2", "meeting_requested": "2", "meeting_held": "2", "responded": "2",
+        "committed": "2", "closed": "2"}
+    assert re.search(r"Total</th>\s*<td class=\"num\">13<", page)
+    # The table beside the map: the same classes as the map, per government.
+    governments = rows(page, "map-data", "data-iso")
+    assert len(governments) == 13
+    assert governments["FRA"][:2] == ["France", "Supportive"]
+    assert governments["DEU"] == ["Germany", "No answer", "—", "—", "Unknown"]
+    assert governments["CRI"] == ["Costa Rica", "Acted", "Acted", "—", "Supportive"]
+    footer = rows(page, "map-data", "data-class")
+    assert footer["acted"][1] == "7 governments" and footer["no_answer"][1] == "5 governments"
+    assert footer["responded"][1] == "0 governments" and footer["not_target"][1] == "161 countries on the map"
+    # Over time, overdue follow-ups by owner, signatures.
+    months = rows(page, "over-time", "data-month")
+    assert list(months) == ["2018-05", "2018-06", "2018-07", "2018-08", "2018-09", "2018-10"]
+    assert months["2018-09"][1:] == ["5", "0", "1", "7"]
+    owners = rows(page, "overdue-owners", "data-owner")
+    assert {owner: cells[1] for owner, cells in owners.items()} == {
+        "volunteer.demo@example.org": "2", "coordinator.demo@example.org": "1", "voluntaria.demo@example.org": "1"}
+    assert "Chase the meeting request sent to the Foreign Office." in page
+    assert re.search(r'class="big-number">0<', page)
+
+
+def test_matrix_cells_link_to_their_evidence(client, signed_in, demo):
+    signed_in("manager")
+    page = client.get(DEMO_URL).get_data(as_text=True)
+    matrix = rows(page, "matrix", "data-iso")
+    assert matrix["ARG"][:3] == ["Argentina", "State Party", "Committed"]
+    assert matrix["ARG"][3].startswith("Acted") and matrix["ARG"][4] == "—"
+    assert matrix["FRA"][5].startswith("Supportive")
+    france = demo_record(demo, "FRA")
+    link = re.search(rf'<a href="/outreach/{france.id}#positions" title="([^"]*)">\s*<span class="stance stance-supportive">',
+                     page)
+    assert link and "lysée communiqué" in link.group(1)
+    assert "https://www.elysee.fr/" in link.group(1)
+
+
+def test_the_matrix_filter_narrows_rows_and_keeps_the_export_in_step(client, signed_in, demo):
+    signed_in("manager")
+    page = client.get(DEMO_URL + "?status=state_party&region=005").get_data(as_text=True)
+    assert set(rows(page, "matrix", "data-iso")) == {"ARG", "CHL", "COL", "PER", "PRY"}
+    assert "5 governments" in page
+    assert f'href="{DEMO_URL}/matrix.csv?status=state_party&amp;region=005"' in page
+    # The map and the stage counts still show the whole campaign.
+    assert len(rows(page, "map-data", "data-iso")) == 13
+    page = client.get(DEMO_URL + "?status=non_party").get_data(as_text=True)
+    assert "No government matches these filters." in page
+    # A bad value is ignored rather than failing the page.
+    response = client.get(DEMO_URL + "?region=<script>&status=nonsense")
+    assert response.status_code == 200
+    assert len(rows(response.get_data(as_text=True), "matrix", "data-iso")) == 13
+
+
+def test_recent_changes_show_who_did_what(client, signed_in, demo):
+    user = signed_in("manager", name="Marta Gestora")
+    germany = demo_record(demo, "DEU")
+    outreach.record_position(germany, demand(demo, "icc-referral"), "opposed", dt.date.today(), actor=user,
+                             evidence="Declined.")
+    db.session.commit()
+    page = client.get(DEMO_URL).get_data(as_text=True)
+    section = page[page.index('id="changes"'):]
+    assert "Marta Gestora" in section and "Position recorded: Opposed" in section
+    assert "Stage changed: Responded" in section
+    assert f'href="/outreach/{germany.id}">Germany</a>' in section
+
+
+def test_the_page_loads_nothing_from_elsewhere_and_needs_no_script(client, signed_in, demo):
+    signed_in("manager")
+    response = client.get(DEMO_URL)
+    page = response.get_data(as_text=True)
+    assert "<script" not in page and " style=" not in page and "<style" not in page
+    assert not re.search(r'(src|href)="(https?:)?//', page.split("<main", 1)[1].split('id="matrix"')[0])
+    assert "/static/css/dashboard.css" in page
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    # The map is in the page itself, drawn on the server.
+    assert page.count('class="country ') == len(world_map().shapes)
+
+
+def test_the_map_svg_is_well_formed_with_one_path_per_country(client, signed_in, demo):
+    signed_in("admin")
+    response = client.get(DEMO_URL + "/map.svg")
+    assert response.mimetype == "image/svg+xml"
+    root = ET.fromstring(response.data)
+    assert root.tag == SVG + "svg"
+    paths = [p for p in root.iter(SVG + "path") if "country" in p.get("class", "").split()]
+    keys = [p.get("data-iso") for p in paths]
+    assert len(keys) == len(set(keys)) == 174
+    assert all(len(p.get("d")) > 20 and p.get("d").startswith("M") for p in paths)
+    # Every country of ours that has a shape is drawn exactly once, keyed by its ISO numeric code.
+    numeric = set(db.session.scalars(sa.select(Country.numeric_code).where(Country.numeric_code.is_not(None))))
+    drawn = {key for key in keys if key.isdigit()}
+    assert drawn <= numeric and len(drawn) == 173 and "XKX" in keys
+    by_key = {p.get("data-iso"): p for p in paths}
+    argentina, france, venezuela = by_key["032"], by_key["250"], by_key["862"]
+    assert argentina.find(SVG + "title").text == "Argentina: Acted"
+    assert france.find(SVG + "title").text == "France: Supportive"
+    assert venezuela.find(SVG + "title").text == "Venezuela: Not a target"
+    assert "no_answer" in by_key["276"].get("class") and by_key["276"].get("fill") == "url(#map-no_answer)"
+    patterns = {p.get("id") for p in root.iter(SVG + "pattern")}
+    assert {"map-no_answer", "map-responded"} <= patterns
+    legend = " ".join(t.text for t in root.iter(SVG + "text"))
+    for label in ("Acted (7)", "Supportive (1)", "Responded (0)", "No answer (5)", "Not a target (161)"):
+        assert label in legend
+    assert not any(el.get("style") for el in root.iter()) and root.find(f".//{SVG}script") is None
+
+
+def test_the_map_speaks_spanish(client, signed_in, demo):
+    signed_in("manager", language="es")
+    root = ET.fromstring(client.get(DEMO_URL + "/map.svg").data)
+    titles = {p.get("data-iso"): p.find(SVG + "title").text for p in root.iter(SVG + "path")}
+    assert titles["276"].startswith("Alemania: ")
+
+
+def test_the_page_shows_signature_totals(client, signed_in, demo):
+    from crm.countries.services import country_by_code
+    from crm.signatures.models import Petition, Signature, SignatureTally
+
+    signed_in("manager")
+    petition = Petition(campaign_id=demo.id, slug="demo-petition", name="Firmas por Venezuela")
+    db.session.add(petition)
+    db.session.flush()
+    spain = country_by_code("ESP")
+    for index in range(3):
+        db.session.add(Signature(campaign_id=demo.id, petition_id=petition.id, email_hash=f"{index:064x}",
+                                 country_id=spain.id))
+    db.session.add(SignatureTally(petition_id=petition.id, country_id=country_by_code("CHL").id, signers=1204,
+                                  as_of=dt.date(2018, 6, 1)))
+    db.session.commit()
+    page = client.get(DEMO_URL).get_data(as_text=True)
+    assert re.search(r'class="big-number">1,207<', page)
+    assert rows(page, "signatures-countries", "data-iso") == {"CHL": ["Chile", "1,204"], "ESP": ["Spain", "3"]}
+    assert "Firmas por Venezuela" in page
+
+
+def _dashboard_queries(client, count_queries, url):
+    client.get(url)  # warm: first-request work (the map file) is not what is measured
+    queries, response = count_queries(lambda: client.get(url))
+    assert response.status_code == 200
+    return queries
+
+
+def test_query_count_does_not_grow_with_the_governments(client, signed_in, big_campaign, count_queries):
+    signed_in("manager")
+    campaign = big_campaign(10)
+    url = f"/dashboard/{campaign.slug}"
+    small = {path: _dashboard_queries(client, count_queries, url + path)
+             for path in ("", "/map.svg", "/matrix.csv", "/outreach.csv")}
+    big_campaign(200)
+    large = {path: _dashboard_queries(client, count_queries, url + path)
+             for path in ("", "/map.svg", "/matrix.csv", "/outreach.csv")}
+    assert small == large
+    page = client.get(url).get_data(as_text=True)
+    assert len(rows(page, "map-data", "data-iso")) == 200

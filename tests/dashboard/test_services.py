@@ -1,0 +1,240 @@
+"""Dashboard figures, checked against the demo campaign counted by hand (crm/demo.py: 13 governments,
+their stages, 16 positions and 10 follow-ups), without HTTP."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from crm.dashboard import services as dashboards
+from crm.extensions import db
+from crm.outreach import services as outreach
+from crm.outreach.models import FollowUp
+from crm.signatures.models import Petition, Signature, SignatureTally
+from crm.countries.services import country_by_code
+from tests.dashboard.conftest import demand, demo_record
+
+TODAY = dt.date.today()
+
+
+@pytest.fixture
+def manager(make_user):
+    return make_user("manager")
+
+
+def test_governments_by_stage(demo, manager):
+    # SWE | CHE DEU | ESP GBR | CRI PRY | FRA COL | CAN ARG | CHL PER
+    figures = dashboards.campaign_figures(demo, manager)
+    assert dashboards.stage_counts(figures) == [
+        ("not_started", 1), ("contacted", 2), ("meeting_requested", 2), ("meeting_held", 2),
+        ("responded", 2), ("committed", 2), ("closed", 2)]
+
+
+def test_responses_of_the_demo_governments(demo, manager):
+    figures = dashboards.campaign_figures(demo, manager)
+    by_country = {g.country.alpha3: g.response for g in figures.governments}
+    # The six referring states and Costa Rica acted on demand 1 (Lima Group statement) or 3 (referral).
+    assert {code for code, r in by_country.items() if r == "acted"} == {"ARG", "CAN", "CHL", "COL", "CRI", "PER", "PRY"}
+    # France supports the referral without joining it.
+    assert {code for code, r in by_country.items() if r == "supportive"} == {"FRA"}
+    # Germany's only position is "unknown": that is no answer, like the governments with none at all.
+    assert {code for code, r in by_country.items() if r == "no_answer"} == {"DEU", "CHE", "ESP", "SWE", "GBR"}
+    assert dashboards.response_counts(figures) == {"no_answer": 5, "responded": 0, "supportive": 1, "acted": 7}
+
+
+def test_the_map_colours_every_drawn_country(demo, manager):
+    figures = dashboards.campaign_figures(demo, manager)
+    world = dashboards.world_figures(figures, dashboards.all_countries())
+    # 174 shapes (177 in the file, less Antarctica; N. Cyprus and Somaliland drawn with Cyprus and Somalia).
+    assert len(world.entries) == 174
+    assert world.counts == {"not_target": 161, "no_answer": 5, "responded": 0, "supportive": 1, "acted": 7}
+    classes = {entry.country.alpha3: entry.css_class for entry in world.entries if entry.country}
+    assert (classes["ARG"], classes["FRA"], classes["DEU"], classes["VEN"], classes["USA"]) == (
+        "acted", "supportive", "no_answer", "not_target", "not_target")
+    assert world.off_map == set()
+
+
+def test_targets_too_small_for_the_map_are_named(demo, manager):
+    from crm.outreach.models import OutreachRecord
+
+    malta = OutreachRecord(campaign=demo, country=country_by_code("MLT"), stage="contacted")
+    db.session.add(malta)
+    db.session.commit()
+    figures = dashboards.campaign_figures(demo, manager)
+    world = dashboards.world_figures(figures, dashboards.all_countries())
+    assert world.off_map == {malta.id}
+    assert world.counts["no_answer"] == 5 and dashboards.response_counts(figures)["no_answer"] == 6
+
+
+def test_responded_needs_a_stated_position_or_a_responding_stage(demo, manager):
+    spain, sweden = demo_record(demo, "ESP"), demo_record(demo, "SWE")
+    outreach.record_position(spain, demand(demo, "refugee-solidarity"), "non_committal", dt.date(2018, 11, 5),
+                             actor=manager, evidence="The ministry will study the mechanisms.")
+    outreach.set_stage(sweden, "responded", actor=manager)
+    db.session.commit()
+    figures = dashboards.campaign_figures(demo, manager)
+    by_country = {g.country.alpha3: g.response for g in figures.governments}
+    assert by_country["ESP"] == by_country["SWE"] == "responded"
+    assert dashboards.response_counts(figures) == {"no_answer": 3, "responded": 2, "supportive": 1, "acted": 7}
+
+
+@pytest.mark.parametrize("stage,stances,expected", [
+    ("not_started", [], "no_answer"),
+    ("meeting_held", ["unknown"], "no_answer"),
+    ("closed", [], "no_answer"),
+    ("responded", [], "responded"),
+    ("committed", ["unknown"], "responded"),
+    ("contacted", ["opposed"], "responded"),
+    ("contacted", ["non_committal", "unknown"], "responded"),
+    ("contacted", ["opposed", "supportive"], "supportive"),
+    ("committed", ["supportive", "acted", "opposed"], "acted"),
+])
+def test_the_response_rule(stage, stances, expected):
+    assert dashboards.response_of(stage, stances) == expected
+
+
+def test_matrix_cells_are_the_current_positions(demo, manager):
+    figures = dashboards.campaign_figures(demo, manager)
+    rows = {g.country.alpha3: g for g in dashboards.matrix(figures)}
+    assert len(rows) == 13
+    ids = {d.code: d.id for d in figures.demands}
+
+    def cell(code, demand_code):
+        position = rows[code].positions.get(ids[demand_code])
+        return position and (position.stance, position.stated_on)
+
+    assert cell("ARG", "repudiate-election") == ("acted", dt.date(2018, 5, 21))
+    assert cell("ARG", "refugee-solidarity") is None
+    assert cell("ARG", "icc-referral") == ("acted", dt.date(2018, 9, 26))
+    # Costa Rica declined at first, then supported: the later position is the current one.
+    assert cell("CRI", "icc-referral") == ("supportive", dt.date(2018, 10, 16))
+    assert cell("FRA", "icc-referral") == ("supportive", dt.date(2018, 9, 29))
+    assert cell("FRA", "repudiate-election") is None
+    assert cell("DEU", "icc-referral") == ("unknown", dt.date(2018, 9, 26))
+    assert "Lima Group statement" in rows["PER"].positions[ids["repudiate-election"]].evidence
+
+
+def test_matrix_filters_by_rome_statute_status_and_region(demo, manager):
+    figures = dashboards.campaign_figures(demo, manager)
+
+    def codes(**filters):
+        return {g.country.alpha3 for g in dashboards.matrix(figures, **filters)}
+
+    # All thirteen are States Parties.
+    assert len(codes(status="state_party")) == 13
+    assert codes(status="non_party") == set()
+    assert codes(region="150") == {"FRA", "CHE", "DEU", "ESP", "SWE", "GBR"}  # Europe
+    assert codes(region="019") == {"CAN", "ARG", "CRI", "CHL", "COL", "PER", "PRY"}  # Americas
+    assert codes(region="005") == {"ARG", "CHL", "COL", "PER", "PRY"}  # South America (intermediate)
+    assert codes(region="155") == {"FRA", "CHE", "DEU"}  # Western Europe (sub-region)
+    assert codes(status="state_party", region="013") == {"CRI"}  # Central America
+    # An unknown status is no filter at all.
+    assert len(codes(status="bogus")) == 13
+
+
+def test_responses_over_time(demo, manager):
+    series = dashboards.responses_by_month(dashboards.campaign_figures(demo, manager))
+    # From the campaign's start (May 2018) to the last position (Costa Rica, October 2018).
+    assert [month for month, _ in series] == [dt.date(2018, m, 1) for m in range(5, 11)]
+    counts = dict(series)
+    # 21 May 2018: seven Lima Group signatories acted; the six others had not answered.
+    assert counts[dt.date(2018, 5, 1)] == {"no_answer": 6, "responded": 0, "supportive": 0, "acted": 7}
+    assert counts[dt.date(2018, 8, 1)] == counts[dt.date(2018, 5, 1)]
+    # September: France supports the referral; Costa Rica's "non-committal" does not undo its acting.
+    assert counts[dt.date(2018, 9, 1)] == {"no_answer": 5, "responded": 0, "supportive": 1, "acted": 7}
+    assert counts[dt.date(2018, 10, 1)] == {"no_answer": 5, "responded": 0, "supportive": 1, "acted": 7}
+
+
+def test_responses_over_time_count_a_stated_position_from_its_month(demo, manager):
+    outreach.record_position(demo_record(demo, "GBR"), demand(demo, "icc-referral"), "opposed",
+                             dt.date(2019, 1, 15), actor=manager, evidence="Declined in a written answer.")
+    db.session.commit()
+    counts = dict(dashboards.responses_by_month(dashboards.campaign_figures(demo, manager)))
+    assert counts[dt.date(2018, 12, 1)]["responded"] == 0
+    assert counts[dt.date(2019, 1, 1)] == {"no_answer": 4, "responded": 1, "supportive": 1, "acted": 7}
+
+
+def test_overdue_follow_ups_by_owner(demo, manager):
+    # Open and due before today: SWE (coordinator Chris, -3 days), GBR and DEU (Sam, -1 and -6),
+    # CRI (Luisa, -2). Switzerland's is snoozed for ten more days; the others are due later or done.
+    overdue = dashboards.overdue_by_owner(demo, TODAY)
+    summary = [(o.owner.name, len(o.follow_ups), o.oldest) for o in overdue]
+    assert summary == [
+        ("Sam Placeholder (demo)", 2, TODAY - dt.timedelta(days=6)),
+        ("Chris Sample (demo)", 1, TODAY - dt.timedelta(days=3)),
+        ("Luisa Muestra (demo)", 1, TODAY - dt.timedelta(days=2)),
+    ]
+    assert [f.outreach.country.alpha3 for f in overdue[0].follow_ups] == ["DEU", "GBR"]
+
+
+def test_a_snooze_that_ended_makes_a_follow_up_overdue(demo, manager):
+    switzerland = db.session.scalar(sa.select(FollowUp).where(
+        FollowUp.outreach_id == demo_record(demo, "CHE").id))
+    switzerland.snoozed_until = TODAY - dt.timedelta(days=1)
+    db.session.commit()
+    owners = {o.owner.name: len(o.follow_ups) for o in dashboards.overdue_by_owner(demo, TODAY)}
+    assert owners["Pedro Prueba (demo)"] == 1
+    assert sum(owners.values()) == 5
+
+
+def test_signature_totals_count_each_petition_and_country_once(demo):
+    petition = Petition(campaign_id=demo.id, slug="demo-petition", name="Demo petition")
+    other = Petition(campaign_id=demo.id, slug="demo-petition-2", name="Second petition")
+    db.session.add_all([petition, other])
+    db.session.flush()
+    spain, france = country_by_code("ESP"), country_by_code("FRA")
+    for index, country in enumerate([spain] * 3 + [france] * 2 + [None]):
+        db.session.add(Signature(campaign_id=demo.id, petition_id=petition.id, email_hash=f"{index:064x}",
+                                 country_id=country.id if country else None))
+    # The platform says 40 from Spain for the first petition: the same people as the 3 imported, so 40.
+    db.session.add(SignatureTally(petition_id=petition.id, country_id=spain.id, signers=40, as_of=dt.date(2018, 6, 1)))
+    db.session.add(SignatureTally(petition_id=other.id, country_id=france.id, signers=7, as_of=dt.date(2018, 6, 1)))
+    db.session.flush()
+    totals = dashboards.signature_totals(demo)
+    assert totals.total == 40 + 2 + 1 + 7
+    assert [(p.name, n) for p, n in totals.petitions] == [("Demo petition", 43), ("Second petition", 7)]
+    assert [(c.alpha3, n) for c, n in totals.countries] == [("ESP", 40), ("FRA", 9)]
+    assert totals.unknown_country == 1
+
+
+def test_the_demo_has_no_signatures(demo):
+    totals = dashboards.signature_totals(demo)
+    assert (totals.total, totals.petitions, totals.countries, totals.unknown_country) == (0, [], [], 0)
+
+
+def test_recent_changes_are_this_campaigns_outreach_events(demo, manager, make_user):
+    germany = demo_record(demo, "DEU")
+    outreach.set_stage(germany, "meeting_requested", actor=manager)
+    outreach.record_position(germany, demand(demo, "icc-referral"), "non_committal", TODAY, actor=manager,
+                             evidence="Will study the referral.")
+    owner = make_user("volunteer")
+    outreach.add_follow_up(germany, owner=owner, due_on=TODAY, note="Send the dossier", actor=manager)
+    # Events on another campaign's records and on other kinds of records are not shown.
+    from crm.audit import services as audit
+    audit.record("contact.update", actor=manager, entity_type="contact", entity_id=1)
+    db.session.commit()
+    changes = dashboards.recent_changes(demo)
+    assert [c.event.action for c in changes][:4] == ["follow_up.create", "outreach.stage", "position.create",
+                                                     "outreach.stage"]
+    assert {c.outreach_id for c in changes} == {germany.id}
+    assert {c.actor_name for c in changes} == {manager.name}
+    assert len(dashboards.recent_changes(demo, limit=2)) == 2
+
+
+def test_recent_changes_stop_at_twenty(demo, manager):
+    spain = demo_record(demo, "ESP")
+    for day in range(25):
+        outreach.set_stage(spain, "contacted" if day % 2 else "meeting_held", actor=manager)
+    db.session.commit()
+    assert len(dashboards.recent_changes(demo)) == 20
+
+
+@pytest.mark.parametrize("role,allowed", [("admin", True), ("manager", True), ("coordinator", False),
+                                          ("volunteer", False)])
+def test_who_may_see_the_dashboard(make_user, role, allowed):
+    user = make_user(role)
+    assert dashboards.may_view_dashboard(user) is allowed
+    assert dashboards.may_export(user) is allowed
+    user.active = False
+    assert dashboards.may_view_dashboard(user) is False
