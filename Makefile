@@ -8,16 +8,27 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 WORKERS ?= 2
 
-.PHONY: run test install install-test translations extract-messages audit
+.PHONY: run test install install-test translations extract-messages audit system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-install: $(BIN)/python
+# WeasyPrint (the PDF delivery dossier) needs Debian's pango and a font.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+
+system-packages:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+install: $(BIN)/python system-packages
 	$(BIN)/pip install --quiet --disable-pip-version-check -e .
 	$(MAKE) --no-print-directory translations
 
-install-test: $(BIN)/python
+install-test: $(BIN)/python system-packages
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	$(MAKE) --no-print-directory translations
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -33,8 +44,11 @@ extract-messages:
 	$(BIN)/pybabel update --no-fuzzy-matching -i crm/translations/messages.pot -d crm/translations
 
 run: export ALCANCE_ENV ?= development
+# One scheduler process beside the web server: web workers never run jobs (each would run every job again).
 run: install
 	$(BIN)/flask --app wsgi setup
+	@$(BIN)/flask --app wsgi scheduler run & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler' EXIT INT TERM; \
 	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 test: install-test

@@ -62,13 +62,18 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from crm.accounts import bp as accounts_bp
     from crm.admin import bp as admin_bp
+    from crm.api import bp as api_bp
     from crm.contacts import bp as contacts_bp
     from crm.core import bp as core_bp
+    from crm.dashboard import bp as dashboard_bp
     from crm.countries import bp as countries_bp
     from crm.letters import bp as letters_bp
     from crm.outreach import bp as outreach_bp
+    from crm.reminders import bp as reminders_bp
+    from crm.signatures import bp as signatures_bp
 
-    for blueprint in (core_bp, accounts_bp, countries_bp, contacts_bp, outreach_bp, letters_bp, admin_bp):
+    for blueprint in (core_bp, accounts_bp, countries_bp, contacts_bp, outreach_bp, letters_bp, signatures_bp,
+                      reminders_bp, api_bp, dashboard_bp, admin_bp):
         app.register_blueprint(blueprint)
 
 
@@ -76,8 +81,11 @@ def register_cli(app: Flask) -> None:
     from crm.accounts.cli import users_cli
     from crm.cli import keys_cli, seed_cli, setup_command
     from crm.countries.cli import countries_cli
+    from crm.reminders.cli import reminders_cli, scheduler_cli
+    from crm.signatures.cli import petitions_cli, signatures_cli
 
-    for command in (users_cli, seed_cli, countries_cli, setup_command, keys_cli):
+    for command in (users_cli, seed_cli, countries_cli, setup_command, keys_cli, petitions_cli, signatures_cli,
+                    reminders_cli, scheduler_cli):
         app.cli.add_command(command)
 
 

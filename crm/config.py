@@ -70,8 +70,30 @@ def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "alcance@localhost"),
+        # Signatures: e-mails are kept only as an HMAC with this key. Set it before the first import and
+        # never change it (a new key would count everyone again); unset, it is derived from SECRET_KEY.
+        "SIGNATURE_HASH_KEY": os.environ.get("SIGNATURE_HASH_KEY") or None,
+        "SIGNATURE_GMAIL_RULE": _bool("SIGNATURE_GMAIL_RULE"),
+        "SIGNATURE_KEEP_NAMES": _bool("SIGNATURE_KEEP_NAMES"),
+        "SIGNATURE_UPLOAD_DIR": os.environ.get("SIGNATURE_UPLOAD_DIR") or None,
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": ["en", "es"],
         "ITEMS_PER_PAGE": 50,
+        # Accounts (crm/accounts): second factor, session time-outs, sign-in throttling, password reset.
+        "REQUIRE_2FA_FOR_ALL": _bool("REQUIRE_2FA_FOR_ALL"),
+        "TOTP_ISSUER": os.environ.get("TOTP_ISSUER") or "Alcance",
+        "SESSION_IDLE_TIMEOUT_SECONDS": int(os.environ.get("SESSION_IDLE_TIMEOUT_SECONDS", str(30 * 60))),
+        "SESSION_ABSOLUTE_TIMEOUT_SECONDS": int(os.environ.get("SESSION_ABSOLUTE_TIMEOUT_SECONDS", str(12 * 60 * 60))),
+        "REAUTHENTICATION_MAX_AGE_SECONDS": int(os.environ.get("REAUTHENTICATION_MAX_AGE_SECONDS", "300")),
+        "LOGIN_THROTTLE_WINDOW_SECONDS": int(os.environ.get("LOGIN_THROTTLE_WINDOW_SECONDS", "900")),
+        "LOGIN_THROTTLE_ACCOUNT_LIMIT": int(os.environ.get("LOGIN_THROTTLE_ACCOUNT_LIMIT", "5")),
+        "LOGIN_THROTTLE_ADDRESS_LIMIT": int(os.environ.get("LOGIN_THROTTLE_ADDRESS_LIMIT", "20")),
+        "PASSWORD_RESET_MAX_AGE_SECONDS": int(os.environ.get("PASSWORD_RESET_MAX_AGE_SECONDS", "3600")),
+        "PASSWORD_RESET_THROTTLE_WINDOW_SECONDS": int(os.environ.get("PASSWORD_RESET_THROTTLE_WINDOW_SECONDS", "3600")),
+        "PASSWORD_RESET_THROTTLE_ACCOUNT_LIMIT": int(os.environ.get("PASSWORD_RESET_THROTTLE_ACCOUNT_LIMIT", "3")),
+        "PASSWORD_RESET_THROTTLE_ADDRESS_LIMIT": int(os.environ.get("PASSWORD_RESET_THROTTLE_ADDRESS_LIMIT", "10")),
+        # Links in e-mail (password reset, reminders) are built on this, never on the request's Host header.
+        "ALCANCE_BASE_URL": os.environ.get("ALCANCE_BASE_URL", "http://127.0.0.1:5000"),
+        "MAIL_TIMEOUT": int(os.environ.get("MAIL_TIMEOUT", "30")),
     }

@@ -1,5 +1,5 @@
 """Imports every feature's models so that the metadata (and Alembic) sees the whole schema."""
-from crm.accounts.models import User  # noqa: F401
+from crm.accounts.models import LoginAttempt, PasswordResetToken, RecoveryCode, User  # noqa: F401
 from crm.audit.models import AuditEvent  # noqa: F401
 from crm.campaigns.models import Campaign, Demand, DemandTranslation  # noqa: F401
 from crm.contacts.models import Contact, Office, Post  # noqa: F401
@@ -15,4 +15,5 @@ from crm.outreach.models import (  # noqa: F401
     Position,
 )
 from crm.letters.models import LetterTemplate  # noqa: F401
+from crm.reminders.models import OutboundMessage, ReminderPreference, ReplyClock  # noqa: F401
 from crm.signatures.models import Petition, Signature, SignatureImport, SignatureTally  # noqa: F401

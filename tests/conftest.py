@@ -8,6 +8,7 @@ import uuid
 from contextlib import contextmanager
 
 import psycopg
+import pyotp
 import pytest
 import sqlalchemy as sa
 from flask import has_app_context
@@ -15,11 +16,14 @@ from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
 
 from crm import create_app
-from crm.accounts.models import User
+from crm.accounts import clock
+from crm.accounts.models import TWO_FACTOR_ROLES, User
 from crm.config import normalise_database_url
+from crm.database import utcnow
 from crm.extensions import db
 
 TEST_PASSWORD = "correct horse battery staple"
+TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # a fixed TOTP key (base32), for tests only
 TEST_DATA_KEY = "dGVzdC1rZXktZm9yLWVuY3J5cHRpb24tYXQtcmVzdCE="  # a fixed Fernet key, for tests only
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 _covered: set[str] = set()
@@ -173,11 +177,12 @@ _password_hash_cache: dict[str, str] = {}
 
 @pytest.fixture
 def make_user(app):
-    """Create a user of a role; the password is TEST_PASSWORD."""
+    """Create a user of a role; the password is TEST_PASSWORD. Admins and managers (the roles that must)
+    get a second factor with TEST_TOTP_SECRET unless two_factor=False."""
     counter = {"n": 0}
 
     def factory(role: str = "volunteer", *, email: str | None = None, name: str | None = None,
-                language: str = "en", active: bool = True) -> User:
+                language: str = "en", active: bool = True, two_factor: bool | None = None) -> User:
         counter["n"] += 1
         if TEST_PASSWORD not in _password_hash_cache:
             probe = User(email="x@example.org", name="x")
@@ -191,6 +196,11 @@ def make_user(app):
             active=active,
             password_hash=_password_hash_cache[TEST_PASSWORD],
         )
+        if two_factor is None:
+            two_factor = role in TWO_FACTOR_ROLES
+        if two_factor:
+            user.totp_secret = TEST_TOTP_SECRET
+            user.totp_enabled_at = utcnow()
         db.session.add(user)
         db.session.flush()
         return user
@@ -198,9 +208,21 @@ def make_user(app):
     return factory
 
 
+def totp_code(user: User, at=None) -> str:
+    """A code the app will accept for `user` (whose key is TEST_TOTP_SECRET). Forgets the last used step
+    first, so that a test may sign the same user in more than once within one 30-second step."""
+    db.session.execute(sa.update(User).where(User.id == user.id).values(totp_last_step=None))
+    db.session.commit()
+    return pyotp.TOTP(TEST_TOTP_SECRET).at(at or clock.now())
+
+
 def sign_in(client, user: User, password: str = TEST_PASSWORD):
+    """Sign in through the password page and, when the account has a second factor, the code page."""
     response = client.post("/login", data={"email": user.email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    if response.headers["Location"].endswith("/login/2fa"):
+        response = client.post("/login/2fa", data={"code": totp_code(user)})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response
 
 

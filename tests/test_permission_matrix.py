@@ -21,6 +21,8 @@ from crm.letters import services as letters
 from crm.outreach import assignments
 from crm.outreach import services as outreach
 from crm.outreach.models import OutreachRecord
+from crm.reminders.models import OutboundMessage
+from crm.signatures import services as signatures
 from tests.conftest import sign_in
 
 OK, HIDDEN, LOGIN = "ok", "hidden", "login"
@@ -38,14 +40,36 @@ STAFF_WHO_SEE_ALL = answers(volunteer=HIDDEN)  # someone else's record: 404 for 
 EDITORS = answers(volunteer=HIDDEN)  # edit_all: admin, manager, coordinator
 ASSIGNERS = answers(volunteer=HIDDEN)  # assign: admin, manager, coordinator
 ADMINS = answers(manager=HIDDEN, coordinator=HIDDEN, volunteer=HIDDEN)
+MANAGERS = answers(coordinator=HIDDEN, volunteer=HIDDEN)  # dashboard and exports: admins and managers
 VOLUNTEERS = answers(admin=HIDDEN, manager=HIDDEN, coordinator=HIDDEN)
 CLAIMANT_ONLY = answers(admin=HIDDEN, manager=HIDDEN, coordinator=HIDDEN, volunteer=HIDDEN)
+NOBODY = answers(admin=HIDDEN, manager=HIDDEN, coordinator=HIDDEN, volunteer=HIDDEN, anonymous=HIDDEN)
 
 # (endpoint, method) -> (url built from the world, answers)
 MATRIX = {
     ("accounts.login", "GET"): (lambda w: "/login", answers(anonymous=OK)),
     ("accounts.login", "POST"): (lambda w: "/login", answers(anonymous=OK)),
     ("accounts.logout", "POST"): (lambda w: "/logout", EVERYONE),
+    # The second sign-in step without a pending sign-in: back to the password page (signed in: home).
+    ("accounts.second_factor", "GET"): (lambda w: "/login/2fa", EVERYONE),
+    ("accounts.second_factor", "POST"): (lambda w: "/login/2fa", EVERYONE),
+    ("accounts.recovery_sign_in", "GET"): (lambda w: "/login/recovery", EVERYONE),
+    ("accounts.recovery_sign_in", "POST"): (lambda w: "/login/recovery", EVERYONE),
+    # Each user's own account: nobody reaches anyone else's.
+    ("accounts.account", "GET"): (lambda w: "/account", EVERYONE),
+    ("accounts.change_password", "POST"): (lambda w: "/account/password", EVERYONE),
+    ("accounts.set_language", "POST"): (lambda w: "/account/language", EVERYONE),
+    ("accounts.reauthenticate", "GET"): (lambda w: "/account/confirm", EVERYONE),
+    ("accounts.reauthenticate", "POST"): (lambda w: "/account/confirm", EVERYONE),
+    ("accounts.two_factor_setup", "GET"): (lambda w: "/account/two-factor", EVERYONE),
+    ("accounts.two_factor_setup", "POST"): (lambda w: "/account/two-factor", EVERYONE),
+    ("accounts.disable_two_factor", "POST"): (lambda w: "/account/two-factor/disable", EVERYONE),
+    ("accounts.regenerate_recovery_codes", "POST"): (lambda w: "/account/recovery-codes", EVERYONE),
+    ("accounts.forgot_password", "GET"): (lambda w: "/password/forgot", PUBLIC),
+    ("accounts.forgot_password", "POST"): (lambda w: "/password/forgot", PUBLIC),
+    # A link that is not (or no longer) valid is not found, whoever follows it.
+    ("accounts.reset_password", "GET"): (lambda w: "/password/reset/not-a-valid-link", NOBODY),
+    ("accounts.reset_password", "POST"): (lambda w: "/password/reset/not-a-valid-link", NOBODY),
     ("core.home", "GET"): (lambda w: "/", EVERYONE),
     ("core.healthz", "GET"): (lambda w: "/healthz", PUBLIC),
     ("core.set_language", "POST"): (lambda w: "/language", PUBLIC),
@@ -120,6 +144,41 @@ MATRIX = {
     ("letters.load_default_templates", "POST"): (lambda w: "/letter-templates/defaults", EDITORS),
     ("letters.edit_template", "GET"): (lambda w: f"/letter-templates/{w['template'].id}/edit", EDITORS),
     ("letters.edit_template", "POST"): (lambda w: f"/letter-templates/{w['template'].id}/edit", EDITORS),
+    # Signatures of the campaign (staff only) and the platform webhook (its own secret, no session).
+    ("signatures.campaign", "GET"): (lambda w: "/campaigns/matrix/signatures", STAFF_WHO_SEE_ALL),
+    ("signatures.campaign_csv", "GET"): (lambda w: "/campaigns/matrix/signatures.csv",
+                                         answers(coordinator=HIDDEN, volunteer=HIDDEN)),
+    ("signatures.create_petition", "POST"): (lambda w: "/campaigns/matrix/petitions", EDITORS),
+    ("signatures.petition", "GET"): (lambda w: f"/petitions/{w['petition'].slug}", STAFF_WHO_SEE_ALL),
+    ("signatures.upload", "POST"): (lambda w: f"/petitions/{w['petition'].slug}/uploads", EDITORS),
+    ("signatures.preview", "GET"): (lambda w: f"/petitions/{w['petition'].slug}/uploads/{'a' * 24}", EDITORS),
+    ("signatures.preview", "POST"): (lambda w: f"/petitions/{w['petition'].slug}/uploads/{'a' * 24}", EDITORS),
+    ("signatures.discard", "POST"): (lambda w: f"/petitions/{w['petition'].slug}/uploads/{'a' * 24}/discard", EDITORS),
+    ("signatures.import_report", "GET"): (lambda w: f"/imports/{w['signature_import'].id}", STAFF_WHO_SEE_ALL),
+    ("signatures.add_tally", "POST"): (lambda w: f"/petitions/{w['petition'].slug}/tallies", EDITORS),
+    ("signatures.import_tally_file", "POST"): (lambda w: f"/petitions/{w['petition'].slug}/tallies/file", EDITORS),
+    ("signatures.rotate_secret", "POST"): (lambda w: f"/petitions/{w['petition'].slug}/webhook-secret", EDITORS),
+    ("signatures.dossier_pdf", "GET"): (lambda w: f"/outreach/{w['record'].id}/dossier.pdf", STAFF_WHO_SEE_ALL),
+    # A push without the petition's secret is refused with 401 whoever sends it; the secret, not a
+    # session, is the credential (tests/signatures cover pushes with it).
+    ("api.push_signatures", "POST"): (lambda w: f"/api/petitions/{w['petition'].slug}/signatures", PUBLIC),
+    # Reminders: each user's own preferences and calendar link; the feed's secret token is its credential.
+    ("reminders.preferences", "GET"): (lambda w: "/reminders/preferences", EVERYONE),
+    ("reminders.preferences", "POST"): (lambda w: "/reminders/preferences", EVERYONE),
+    ("reminders.new_calendar_link", "POST"): (lambda w: "/reminders/calendar", EVERYONE),
+    ("reminders.revoke_calendar_link", "POST"): (lambda w: "/reminders/calendar/revoke", EVERYONE),
+    ("reminders.calendar_feed", "GET"): (lambda w: "/calendar/not-a-token.ics", NOBODY),
+    ("reminders.meeting_ics", "GET"): (lambda w: f"/meetings/{w['meeting'].id}.ics", STAFF_WHO_SEE_ALL),
+    ("reminders.outbox", "GET"): (lambda w: "/reminders/outbox", ADMINS),
+    ("reminders.outbox_message", "GET"): (lambda w: f"/reminders/outbox/{w['message'].id}", ADMINS),
+    ("reminders.outbox_html", "GET"): (lambda w: f"/reminders/outbox/{w['message'].id}/html", ADMINS),
+    ("reminders.retry_message", "POST"): (lambda w: f"/reminders/outbox/{w['message'].id}/retry", ADMINS),
+    # The managers' dashboard (admins and managers; coordinators and volunteers get 404) and its exports.
+    ("dashboard.index", "GET"): (lambda w: "/dashboard/", MANAGERS),
+    ("dashboard.campaign", "GET"): (lambda w: "/dashboard/matrix", MANAGERS),
+    ("dashboard.map_svg", "GET"): (lambda w: "/dashboard/matrix/map.svg", MANAGERS),
+    ("dashboard.matrix_csv", "GET"): (lambda w: "/dashboard/matrix/matrix.csv", MANAGERS),
+    ("dashboard.outreach_csv", "GET"): (lambda w: "/dashboard/matrix/outreach.csv", MANAGERS),
     # Administration.
     ("admin.users", "GET"): (lambda w: "/admin/users", ADMINS),
     ("admin.new_user", "GET"): (lambda w: "/admin/users/new", ADMINS),
@@ -159,8 +218,15 @@ def world(app, make_user):
     attachment = letters.add_attachments(letter, [FileStorage(io.BytesIO(PDF), filename="reply.pdf")], owner)[0]
     campaign.claims_need_approval = True
     claim = assignments.claim(free_record, owner)
+    message = OutboundMessage(kind="due_reminder", dedupe_key="matrix", recipient_id=owner.id,
+                              recipient_email=owner.email, language="en", subject="Reminder", body_text="Text",
+                              body_html="<p>Text</p>", message_id="<matrix@example.org>")
+    db.session.add(message)
+    petition = signatures.create_petition(campaign, "Matrix petition", actor=owner)
+    outcome = signatures.import_file(petition, io.BytesIO(b"email,country\na@example.org,ES\n"), filename="s.csv",
+                                     actor=owner)
     db.session.commit()
-    return {"owner": owner, "record": record, "free_record": free_record, "office": office, "contact": contact,
+    return {"owner": owner, "message": message, "record": record, "petition": petition, "signature_import": outcome.record, "free_record": free_record, "office": office, "contact": contact,
             "contact2": contact2, "meeting": meeting, "follow_up": follow_up, "letter": letter, "draft": draft,
             "attachment": attachment, "template": template, "claim": claim}
 

@@ -286,7 +286,7 @@ class Assignment(db.Model):
     __tablename__ = "assignment"
     __table_args__ = (
         enum_check("reason", ASSIGNMENT_REASONS),
-        sa.CheckConstraint("assignee_id IS NOT NULL OR reason = 'unassigned'", name="assignee_unless_unassigned"),
+        sa.CheckConstraint("(assignee_id IS NULL) = (reason = 'unassigned')", name="assignee_unless_unassigned"),
         sa.Index("ix_assignment_outreach_changed", "outreach_id", "changed_at"),
     )
 
@@ -311,7 +311,7 @@ class Claim(db.Model):
     __tablename__ = "claim"
     __table_args__ = (
         enum_check("status", CLAIM_STATUSES),
-        sa.CheckConstraint("status = 'pending' OR decided_at IS NOT NULL", name="decided_has_time"),
+        sa.CheckConstraint("(status = 'pending') = (decided_at IS NULL)", name="decided_has_time"),
         # At most one pending claim per record and volunteer.
         sa.Index("uq_claim_pending", "outreach_id", "volunteer_id", unique=True,
                  sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'")),

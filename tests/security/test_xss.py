@@ -53,6 +53,8 @@ def test_no_page_returns_a_payload_unescaped(client, signed_in):
              "/admin/audit", "/campaigns/xss", "/letter-templates"]
     shown = 0
     for url, response in crawl(client, start, depth=2, limit=400):
+        if response.mimetype != "text/html":
+            continue  # the PDF dossier, CSV exports and calendar files are not rendered as pages
         body = response.get_data(as_text=True)
         assert not any(raw in body for raw in RAW), f"unescaped payload on {url}"
         shown += "&lt;script&gt;alert(" in body
