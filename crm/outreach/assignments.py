@@ -28,16 +28,17 @@ def set_assignee(records, assignee: User | None, *, actor, reason: str | None = 
     """Assign (or, with None, unassign) many records at once. Each change is kept as an Assignment row
     and in the audit log; records already held by `assignee` are left alone. Returns the changed ones."""
     _check_assignee(assignee)
-    changed = []
+    changed, rows = [], []
     for record in records:
         if record.assignee_id == getattr(assignee, "id", None):
             continue
         previous = record.assignee_id
         record.assignee_id = getattr(assignee, "id", None)
         why = reason or ("assigned" if assignee is not None else "unassigned")
-        db.session.add(Assignment(outreach_id=record.id, assignee_id=record.assignee_id,
-                                  previous_assignee_id=previous, changed_by_id=getattr(actor, "id", None),
-                                  reason=why))
+        row = Assignment(outreach_id=record.id, assignee_id=record.assignee_id, previous_assignee_id=previous,
+                         changed_by_id=getattr(actor, "id", None), reason=why)
+        db.session.add(row)
+        rows.append(row)
         audit.record("assignment.change", actor=actor, entity=record, before={"assignee_id": previous},
                      after={"assignee_id": record.assignee_id, "reason": why})
         changed.append(record)
@@ -45,7 +46,7 @@ def set_assignee(records, assignee: User | None, *, actor, reason: str | None = 
     if assignee is not None and changed:
         from crm.outreach.notifications import tell_new_assignee
 
-        tell_new_assignee(assignee, changed, actor=actor)
+        tell_new_assignee(assignee, changed, rows, actor=actor)
     return changed
 
 

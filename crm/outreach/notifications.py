@@ -1,12 +1,25 @@
-"""Telling people about changes to their work. Until the mail layer exists, messages are queued in
-the audit log as 'notification.queued' so none is lost; the reminders feature sends them."""
+"""Telling people about changes to their work, through the mail layer's queue: the message is written
+in the reader's language, kept in the outbox until an SMTP server accepts it, and sent once."""
 from __future__ import annotations
 
+from flask_babel import ngettext
+
 from crm.audit import services as audit
+from crm.database import utcnow
 
 
-def tell_new_assignee(assignee, records, *, actor) -> None:
+def tell_new_assignee(assignee, records, assignments, *, actor) -> None:
+    """Queue one e-mail telling `assignee` which records are now theirs. The assignment rows' ids make
+    the queue key, so the same assignment is never announced twice."""
     if assignee is None or getattr(actor, "id", None) == assignee.id:
         return  # nobody to tell, or they did it themselves
+    from crm.reminders import mailer
+
+    rendered = mailer.render_message(
+        "assignment", assignee,
+        lambda: ngettext("%(num)s government is now yours", "%(num)s governments are now yours", len(records)),
+        records=records, actor=actor)
+    key = "assignment:" + "-".join(str(a.id) for a in assignments)
+    mailer.queue("assignment", key, assignee, rendered, now=utcnow())
     audit.record("notification.queued", actor=actor, entity=assignee,
                  after={"kind": "assignment", "to": assignee.email, "outreach_ids": [r.id for r in records]})

@@ -56,7 +56,7 @@ def upgrade():
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("(status = 'sent') = (sent_at IS NOT NULL)", name=op.f('ck_outbound_message_sent_iff_sent_at')),
-    sa.CheckConstraint("kind IN ('due_reminder', 'digest', 'weekly_report', 'escalation')", name=op.f('ck_outbound_message_kind_valid')),
+    sa.CheckConstraint("kind IN ('due_reminder', 'digest', 'weekly_report', 'escalation', 'assignment')", name=op.f('ck_outbound_message_kind_valid')),
     sa.CheckConstraint("status <> 'sent' OR transport IS NOT NULL", name=op.f('ck_outbound_message_sent_has_transport')),
     sa.CheckConstraint("status IN ('pending', 'sent', 'failed', 'skipped')", name=op.f('ck_outbound_message_status_valid')),
     sa.CheckConstraint("transport IS NULL OR transport IN ('smtp', 'outbox')", name=op.f('ck_outbound_message_transport_valid')),
