@@ -186,6 +186,8 @@ MATRIX = {
     ("admin.edit_user", "GET"): (lambda w: f"/admin/users/{w['owner'].id}", ADMINS),
     ("admin.edit_user", "POST"): (lambda w: f"/admin/users/{w['owner'].id}", ADMINS),
     ("admin.set_user_active", "POST"): (lambda w: f"/admin/users/{w['owner'].id}/active", ADMINS),
+    ("admin.privacy", "GET"): (lambda w: "/admin/privacy", ADMINS),
+    ("admin.privacy", "POST"): (lambda w: "/admin/privacy", ADMINS),
     ("admin.audit_log", "GET"): (lambda w: "/admin/audit", answers(coordinator=HIDDEN, volunteer=HIDDEN)),
 }
 # Rules that share an endpoint with a row above (same answers, other URL).

@@ -1,7 +1,7 @@
 """Forms for user administration and the audit log filter."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from crm.accounts.models import LANGUAGES, ROLES
@@ -35,3 +35,17 @@ class AuditFilterForm(FlaskForm):
     entity_id = StringField(_l("Record id"), validators=[Optional(), Length(max=64)])
     since = DateField(_l("From"), validators=[Optional()])
     until = DateField(_l("Until"), validators=[Optional()])
+
+
+class PrivacySearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    email = StringField(_l("The person's e-mail address"), validators=[DataRequired(), Email(), Length(max=254)])
+
+
+class PrivacyEraseForm(FlaskForm):
+    email = StringField(validators=[DataRequired(), Email(), Length(max=254)])
+    reason = StringField(_l("Why"), validators=[DataRequired(), Length(max=500)],
+                         description=_l("The request, how and when it was received."))
+    confirm = BooleanField(_l("I understand this cannot be undone"), validators=[DataRequired()])

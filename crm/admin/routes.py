@@ -8,11 +8,12 @@ from flask_login import current_user, login_required
 from crm.accounts.models import User
 from crm.accounts.services import AccountError, create_user
 from crm.admin import bp
-from crm.admin.forms import AuditFilterForm, NewUserForm, UserForm
+from crm.admin.forms import AuditFilterForm, NewUserForm, PrivacyEraseForm, PrivacySearchForm, UserForm
 from crm.admin.services import AUDITED_TYPES, audit_events, set_active, update_user
 from crm.extensions import db
 from crm.outreach.forms import ConfirmForm
 from crm.permissions import require
+from crm.privacy.services import PrivacyError, erase_person, find_person, petitions_by_id
 from crm.web import flash_message
 
 
@@ -93,3 +94,32 @@ def audit_log():
                              entity_id=form.entity_id.data, since=form.since.data, until=form.until.data)
     page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
     return render_template("admin/audit.html", form=form, page=page)
+
+
+@bp.route("/privacy", methods=["GET", "POST"])
+@login_required
+@require("manage_users")
+def privacy():
+    """A data subject request: find what is held for an e-mail address, and erase it."""
+    search = PrivacySearchForm(request.args)
+    erase = PrivacyEraseForm()
+    found = None
+    if request.method == "POST":
+        if erase.validate_on_submit():
+            try:
+                result = erase_person(find_person(erase.email.data), actor=current_user, reason=erase.reason.data)
+            except PrivacyError as error:
+                db.session.rollback()
+                erase.reason.errors.append(str(error))
+            else:
+                db.session.commit()
+                flash_message(gettext("Erased: %(contacts)s contacts and %(signatures)s signatures.",
+                                      contacts=result.contacts, signatures=result.signatures), "success")
+                return redirect(url_for("admin.privacy"))
+        search = PrivacySearchForm(formdata=None, email=erase.email.data)
+    if search.email.data and search.validate():
+        found = find_person(search.email.data)
+        erase.email.data = search.email.data
+    status = 400 if erase.errors else 200
+    return render_template("admin/privacy.html", search=search, erase=erase, found=found,
+                           petitions=petitions_by_id({s.petition_id for s in found.signatures}) if found else {}), status

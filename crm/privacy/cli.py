@@ -1,0 +1,52 @@
+"""`flask privacy find EMAIL` and `flask privacy erase EMAIL --reason TEXT`: data subject requests."""
+import click
+from flask.cli import with_appcontext
+
+from crm.extensions import db
+from crm.privacy.services import PrivacyError, erase_person, find_person, petitions_by_id
+
+privacy_cli = click.Group("privacy", help="Find or erase one person's personal data (data subject requests).")
+
+
+def _show(found) -> None:
+    click.echo(f"contacts with {found.email}: {len(found.contacts)}")
+    for contact in found.contacts:
+        click.echo(f"  contact #{contact.id}: {contact.name} at {contact.office.name}")
+    petitions = petitions_by_id({s.petition_id for s in found.signatures})
+    click.echo(f"signatures: {len(found.signatures)}")
+    for signature in found.signatures:
+        click.echo(f"  signature #{signature.id} on petition {petitions[signature.petition_id].slug}")
+
+
+@privacy_cli.command("find")
+@click.argument("email")
+@with_appcontext
+def find_command(email):
+    """List the contacts and signatures held for an e-mail address."""
+    try:
+        _show(find_person(email))
+    except PrivacyError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@privacy_cli.command("erase")
+@click.argument("email")
+@click.option("--reason", required=True, help="Why: the request and when it was received.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def erase_command(email, reason, yes):
+    """Erase the personal data held for an e-mail address; recorded in the audit log."""
+    try:
+        found = find_person(email)
+        _show(found)
+        if found.empty:
+            raise PrivacyError("nothing to erase for this address")
+        if not yes:
+            click.confirm("Erase all of this?", abort=True)
+        result = erase_person(found, actor="cli", reason=reason)
+    except PrivacyError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"erased: {result.contacts} contacts, {result.signatures} signatures; "
+               f"{result.audit_events_redacted} audit events redacted")

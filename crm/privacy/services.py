@@ -1,0 +1,100 @@
+"""Finding and erasing one person's personal data (a signer or a contact), recorded in the audit log.
+
+What erasing does, and why:
+- a contact keeps its record (meetings and letters still say an embassy was met or written to) but
+  loses everything that identifies the person: name, title, e-mail, phones, notes; letters addressed
+  to them lose the recipient's name; audit events about the contact have their before/after values
+  redacted (the one sanctioned change to the audit log, itself audited);
+- a signature is deleted: the person no longer counts, except in totals already delivered with a
+  letter, which record what was handed over and are not personal data.
+The erasure's own audit event names no e-mail address: only what was erased and why."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from crm.audit import services as audit
+from crm.audit.models import AuditEvent
+from crm.contacts.models import Contact
+from crm.extensions import db
+from crm.outreach.models import Letter
+from crm.signatures.models import Petition, Signature
+from crm.signatures.normalise import EmailHasher, normalise_email
+
+ERASED_NAME = "Erased contact"
+REDACTED = {"redacted": "data subject request"}
+
+
+class PrivacyError(ValueError):
+    pass
+
+
+@dataclass
+class PersonFound:
+    email: str
+    contacts: list[Contact] = field(default_factory=list)
+    signatures: list[Signature] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.contacts and not self.signatures
+
+
+def find_person(email: str) -> PersonFound:
+    """Contacts with this e-mail, and signatures whose keyed hash matches it (the address itself was
+    never stored)."""
+    normalised = normalise_email(email)
+    if not normalised or "@" not in normalised:
+        raise PrivacyError("give the person's e-mail address")
+    contacts = db.session.scalars(sa.select(Contact).where(Contact.email == normalised, Contact.name != ERASED_NAME)
+                                  .options(selectinload(Contact.office))).all()
+    email_hash = EmailHasher.from_config().hash_email(email)
+    signatures = db.session.scalars(
+        sa.select(Signature).where(Signature.email_hash == email_hash)).all() if email_hash else []
+    return PersonFound(normalised, list(contacts), list(signatures))
+
+
+@dataclass
+class Erasure:
+    contacts: int
+    signatures: int
+    audit_events_redacted: int
+
+
+def erase_person(found: PersonFound, *, actor, reason: str) -> Erasure:
+    """Erase what `find_person` found. Flushes; the caller commits."""
+    if not reason or not reason.strip():
+        raise PrivacyError("say why (for example: request received by e-mail on 12 May)")
+    if found.empty:
+        raise PrivacyError("nothing to erase for this address")
+    contact_ids = [contact.id for contact in found.contacts]
+    for contact in found.contacts:
+        contact.name, contact.title, contact.email = ERASED_NAME, None, None
+        contact.phone, contact.personal_phone, contact.notes, contact.active = None, None, None, False
+    redacted = 0
+    if contact_ids:
+        db.session.execute(sa.update(Letter).where(Letter.recipient_contact_id.in_(contact_ids))
+                           .values(recipient_name=None))
+        # The audit log is append-only through the application; this redaction of personal values, on
+        # request, is the one change allowed, and it is itself recorded below.
+        redacted = db.session.execute(
+            sa.update(AuditEvent.__table__)
+            .where(AuditEvent.entity_type == "contact", AuditEvent.entity_id.in_([str(i) for i in contact_ids]))
+            .values(before=sa.case((AuditEvent.before.is_(None), None), else_=sa.literal(REDACTED, sa.JSON)),
+                    after=sa.case((AuditEvent.after.is_(None), None), else_=sa.literal(REDACTED, sa.JSON)))
+        ).rowcount
+    petitions = sorted({signature.petition_id for signature in found.signatures})
+    for signature in found.signatures:
+        db.session.delete(signature)
+    db.session.flush()
+    result = Erasure(len(contact_ids), len(found.signatures), redacted)
+    audit.record("privacy.erase", actor=actor, entity_type="person",
+                 after={"contact_ids": contact_ids, "signatures_deleted": result.signatures,
+                        "petition_ids": petitions, "audit_events_redacted": redacted, "reason": reason.strip()})
+    return result
+
+
+def petitions_by_id(ids) -> dict[int, Petition]:
+    return {p.id: p for p in db.session.scalars(sa.select(Petition).where(Petition.id.in_(list(ids))))}
