@@ -22,6 +22,8 @@ from crm.config import normalise_database_url
 from crm.database import utcnow
 from crm.extensions import db
 
+pytest_plugins = ["tests.factories"]
+
 TEST_PASSWORD = "correct horse battery staple"
 TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # a fixed TOTP key (base32), for tests only
 TEST_DATA_KEY = "dGVzdC1rZXktZm9yLWVuY3J5cHRpb24tYXQtcmVzdCE="  # a fixed Fernet key, for tests only

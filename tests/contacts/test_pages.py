@@ -469,21 +469,11 @@ def test_a_script_in_a_name_comes_back_as_text(client, signed_in):
 
 # The number of queries a page makes does not grow with the rows it shows
 
-class QueryCounter:
-    def __init__(self):
-        self.count = 0
-
-    def __call__(self, *args, **kwargs):
-        self.count += 1
-
-
 def queries_for(client, url: str) -> int:
-    counter = QueryCounter()
-    sa.event.listen(db.engine, "before_cursor_execute", counter)
-    try:
+    from tests.factories import QueryCounter
+
+    with QueryCounter(db.engine) as counter:
         response = client.get(url)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", counter)
     assert response.status_code == 200
     return counter.count
 

@@ -12,7 +12,6 @@ from crm.countries.models import Country
 from crm.demo import DEMO_CAMPAIGN_SLUG, load_demo
 from crm.extensions import db
 from crm.outreach.models import OutreachRecord, Position
-from tests.outreach.conftest import QueryCounter
 
 DEMO_URL = f"/dashboard/{DEMO_CAMPAIGN_SLUG}"
 
@@ -62,12 +61,3 @@ def big_campaign(app):
 
     return grow
 
-
-@pytest.fixture
-def count_queries():
-    def run(callable_):
-        with QueryCounter(db.engine) as counter:
-            result = callable_()
-        return counter.count, result
-
-    return run

@@ -10,7 +10,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import sqlalchemy as sa
 
 from crm.campaigns.models import Campaign, Demand, DemandTranslation
 from crm.contacts.models import Contact, Office
@@ -99,14 +98,8 @@ def attachments_dir(app, tmp_path, monkeypatch):
 
 def count_queries(client, url: str):
     """The response to GET `url` and the SQL statements it ran."""
-    statements: list[str] = []
+    from tests.factories import QueryCounter
 
-    def listener(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with QueryCounter(db.engine) as counter:
         response = client.get(url)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
-    return response, statements
+    return response, counter.statements

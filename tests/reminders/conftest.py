@@ -14,7 +14,6 @@ from aiosmtpd.controller import Controller
 from crm.extensions import db, mail
 from crm.outreach.models import FollowUp, Letter, Meeting
 # The outreach factories: a campaign with demands and outreach records.
-from tests.outreach.conftest import campaign, make_office, make_record  # noqa: F401
 
 UTC = dt.timezone.utc
 

@@ -11,7 +11,7 @@ from crm.countries.services import country_by_code
 from crm.extensions import db
 from crm.signatures import services, staging
 from crm.signatures.models import Petition, Signature, SignatureImport, SignatureTally
-from tests.outreach.conftest import QueryCounter
+from tests.factories import QueryCounter
 from tests.signatures.conftest import database_state, fixture_path, import_fixture
 
 

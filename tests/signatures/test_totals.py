@@ -89,17 +89,6 @@ def test_totals_take_a_fixed_number_of_queries(app, make_petition, campaign, cou
     assert totals.total == 6 + 60 + sum(range(20))
 
 
-@pytest.fixture
-def count_queries():
-    from tests.outreach.conftest import QueryCounter
-
-    def run(callable_):
-        with QueryCounter(db.engine) as counter:
-            result = callable_()
-        return counter.count, result
-
-    return run
-
 
 # --- the delivery snapshot -------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Records for outreach tests: a campaign with demands, outreach records, offices and contacts."""
+"""Shared fixtures for every feature's tests (loaded by tests/conftest.py): a campaign with demands,
+outreach records, offices and contacts, and a counter of SQL statements."""
 import pytest
 
 from crm.campaigns.models import Campaign, Demand
@@ -56,14 +57,18 @@ def make_contact():
 
 
 class QueryCounter:
-    """Counts the SQL statements sent while active."""
+    """Counts (and keeps) the SQL statements sent while active."""
 
     def __init__(self, engine):
         self.engine = engine
-        self.count = 0
+        self.statements: list[str] = []
 
-    def _count(self, *args, **kwargs):
-        self.count += 1
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def _count(self, _connection, _cursor, statement, *args, **kwargs):
+        self.statements.append(statement)
 
     def __enter__(self):
         import sqlalchemy as sa
