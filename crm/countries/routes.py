@@ -10,8 +10,15 @@ from crm.accounts.models import User
 from crm.campaigns.models import Campaign
 from crm.countries import bp
 from crm.countries.forms import FACT_LABELS, STATUS_LABELS, CountryFilterForm, FactCorrectionForm
-from crm.countries.models import Country, CountryFactChange, Region
-from crm.countries.services import FactError, correct_fact, country_by_code, fact_sources, search_countries
+from crm.countries.models import Country, Region
+from crm.countries.services import (
+    FactError,
+    correct_fact,
+    country_by_code,
+    fact_history,
+    fact_sources,
+    search_countries,
+)
 from crm.outreach.forms import ConfirmForm, SnoozeForm
 from crm.outreach.services import filter_by_outreach, government_offices, outreach_cards, outreach_stages
 from crm.extensions import db
@@ -50,12 +57,8 @@ def index():
 
 
 def _render_country(country, form, status=200):
-    history = db.session.scalars(
-        sa.select(CountryFactChange).where(CountryFactChange.country_id == country.id)
-        .order_by(CountryFactChange.id.desc())
-        .options(sa.orm.selectinload(CountryFactChange.changed_by))
-    ).all()
-    return render_template("countries/show.html", country=country, sources=fact_sources(country), history=history,
+    history = fact_history(country)
+    return render_template("countries/show.html", country=country, sources=fact_sources(history), history=history,
                            form=form, fact_labels=FACT_LABELS, status_labels=STATUS_LABELS,
                            offices=government_offices(country, current_user), cards=outreach_cards(country, current_user),
                            today=dt.date.today(), confirm=ConfirmForm(),

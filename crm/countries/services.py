@@ -255,13 +255,18 @@ def rome_statute_csv_rows():
         }
 
 
-def fact_sources(country: Country) -> dict[str, CountryFactChange | None]:
-    """The latest recorded change of each fact: its source, whether verified, who and when."""
-    latest: dict[str, CountryFactChange | None] = {name: None for name in RS_FACT_FIELDS}
-    for change in db.session.scalars(
+def fact_history(country: Country) -> list[CountryFactChange]:
+    """Every recorded change of the country's Rome Statute facts, newest first, with who made it."""
+    return db.session.scalars(
         sa.select(CountryFactChange).where(CountryFactChange.country_id == country.id)
-        .order_by(CountryFactChange.id)
-    ):
+        .order_by(CountryFactChange.id.desc()).options(sa.orm.selectinload(CountryFactChange.changed_by))).all()
+
+
+def fact_sources(history: list[CountryFactChange]) -> dict[str, CountryFactChange | None]:
+    """From a country's history (newest first): the latest change of each fact, that is its source,
+    whether it is verified, who and when."""
+    latest: dict[str, CountryFactChange | None] = {name: None for name in RS_FACT_FIELDS}
+    for change in reversed(history):
         latest[change.field] = change
     return latest
 
