@@ -64,12 +64,11 @@ def show(outreach_id):
     record = get_outreach_or_404(outreach_id)
     demands = db.session.scalars(sa.select(Demand).where(Demand.campaign_id == record.campaign_id)
                                  .order_by(Demand.ordinal)).all()
-    history = db.session.scalars(sa.select(Position).where(Position.outreach_id == record.id)
-                                 .order_by(Position.stated_on.desc(), Position.id.desc())).all()
+    history = outreach.positions_of(record)
     stage_form = StageForm(stage=record.stage, version=record.version)
     return render_template("outreach/show.html", record=record, demands=demands,
-                           positions=outreach.current_positions([record]), history=history,
-                           timeline=outreach.timeline(record), stage_form=stage_form,
+                           positions=outreach.latest_positions(history), history=history,
+                           timeline=outreach.timeline(record, history), stage_form=stage_form,
                            may_edit=can_edit_outreach(current_user, record), confirm=ConfirmForm(),
                            today=dt.date.today(), may_assign=can(current_user, "edit_all"),
                            assignment_history=assignments.history(record),

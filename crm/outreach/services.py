@@ -109,17 +109,28 @@ def record_position(record: OutreachRecord, demand, stance: str, stated_on: dt.d
     return position
 
 
+def latest_positions(positions) -> dict[tuple[int, int], Position]:
+    """The current position per (record, demand): the latest stated, the latest recorded on a tie."""
+    latest: dict[tuple[int, int], Position] = {}
+    for position in sorted(positions, key=lambda p: (p.stated_on, p.id)):
+        latest[(position.outreach_id, position.demand_id)] = position
+    return latest
+
+
 def current_positions(records) -> dict[tuple[int, int], Position]:
     """The latest position per (record, demand) for many records, in one query."""
     ids = [record.id for record in records]
     if not ids:
         return {}
-    latest: dict[tuple[int, int], Position] = {}
-    rows = db.session.scalars(
-        sa.select(Position).where(Position.outreach_id.in_(ids)).order_by(Position.stated_on, Position.id))
-    for position in rows:
-        latest[(position.outreach_id, position.demand_id)] = position
-    return latest
+    return latest_positions(db.session.scalars(sa.select(Position).where(Position.outreach_id.in_(ids))))
+
+
+def positions_of(record: OutreachRecord) -> list[Position]:
+    """Every position recorded for one government, newest first, with its demand and author."""
+    return db.session.scalars(
+        sa.select(Position).where(Position.outreach_id == record.id)
+        .order_by(Position.stated_on.desc(), Position.id.desc())
+        .options(selectinload(Position.demand), selectinload(Position.recorded_by))).all()
 
 
 def refresh_next_follow_up(record: OutreachRecord) -> None:
@@ -239,8 +250,9 @@ class TimelineEntry:
     item: object
 
 
-def timeline(record: OutreachRecord) -> list[TimelineEntry]:
-    """Meetings, letters, follow-ups and position changes of one record, newest first (four queries)."""
+def timeline(record: OutreachRecord, positions: list[Position] | None = None) -> list[TimelineEntry]:
+    """Meetings, letters, follow-ups and position changes of one record, newest first (four queries, or
+    three when the caller already holds the record's positions)."""
     entries: list[TimelineEntry] = []
     meetings = db.session.scalars(
         sa.select(Meeting).join(Meeting.outreach_records).where(OutreachRecord.id == record.id)
@@ -252,8 +264,8 @@ def timeline(record: OutreachRecord) -> list[TimelineEntry]:
     follow_ups = db.session.scalars(sa.select(FollowUp).where(FollowUp.outreach_id == record.id)
                                     .options(selectinload(FollowUp.owner)))
     entries += [TimelineEntry("follow_up", f.due_on, f) for f in follow_ups]
-    positions = db.session.scalars(sa.select(Position).where(Position.outreach_id == record.id)
-                                   .options(selectinload(Position.demand), selectinload(Position.recorded_by)))
+    if positions is None:
+        positions = positions_of(record)
     entries += [TimelineEntry("position", p.stated_on, p) for p in positions]
     order = {"position": 0, "follow_up": 1, "letter": 2, "meeting": 3}
     entries.sort(key=lambda e: (e.when, order[e.kind], getattr(e.item, "id", 0)), reverse=True)
