@@ -20,7 +20,9 @@ def set_language():
     if language in current_app.config["LANGUAGES"]:
         session["language"] = language
         if current_user.is_authenticated and current_user.language != language:
-            current_user.language = language
+            from crm.accounts.services import set_language as save_language
+
+            save_language(current_user._get_current_object(), language)
             db.session.commit()
     target = request.form.get("next") or ""
     from crm.accounts.routes import safe_next
