@@ -1,7 +1,9 @@
 """Request-side plumbing every blueprint shares: flashing, the client's address, headers, error pages."""
 from __future__ import annotations
 
-from flask import current_app, flash, jsonify, render_template, request
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, jsonify, render_template, request, url_for
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -17,6 +19,17 @@ def flash_message(message, category: str = "info") -> None:
     """Flash a plain string. A lazy translation comes back from the session as trusted Markup, which
     would let user data inside it through unescaped, so it is always made a str first."""
     flash(str(message), category)
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after a form: only a relative path of this app, never another host, scheme or a
+    protocol-relative //host (the open redirect through ?next=)."""
+    if not target:
+        return url_for("core.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("core.home")
+    return target
 
 
 def client_address() -> str | None:

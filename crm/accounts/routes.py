@@ -1,5 +1,4 @@
 """Sign-in (password, then the second factor), sign-out, the account page and password reset."""
-from urllib.parse import urlsplit
 
 from flask import redirect, render_template, request, session, url_for
 from flask_babel import force_locale, gettext
@@ -21,17 +20,7 @@ from crm.accounts.forms import (
 )
 from crm.audit import services as audit
 from crm.extensions import db
-from crm.web import client_address, flash_message
-
-
-def safe_next(target: str | None) -> str:
-    """Only a relative path of this app: never another host, scheme or a protocol-relative //host."""
-    if not target:
-        return url_for("core.home")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("core.home")
-    return target
+from crm.web import client_address, flash_message, safe_next
 
 
 def _refused(field, error: AccountError) -> int:

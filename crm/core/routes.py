@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from crm.campaigns.services import campaign_overview
 from crm.core import bp
 from crm.extensions import db
+from crm.web import safe_next
 
 
 @bp.route("/")
@@ -25,8 +26,6 @@ def set_language():
             save_language(current_user._get_current_object(), language)
             db.session.commit()
     target = request.form.get("next") or ""
-    from crm.accounts.routes import safe_next
-
     return redirect(safe_next(target) if target else url_for("core.home"))
 
 

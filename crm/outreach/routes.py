@@ -29,7 +29,7 @@ from crm.outreach.forms import (
 )
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position
 from crm.permissions import can, can_edit_outreach, can_view_outreach, get_outreach_or_404, outreach_visibility
-from crm.web import flash_message
+from crm.web import flash_message, safe_next
 
 
 def _active_users():
@@ -245,8 +245,6 @@ def _follow_up_for_change(follow_up_id) -> FollowUp:
 
 def _back_to(follow_up):
     target = request.form.get("next")
-    from crm.accounts.routes import safe_next
-
     return redirect(safe_next(target) if target else url_for("outreach.show", outreach_id=follow_up.outreach_id))
 
 
