@@ -57,7 +57,11 @@ def register_filters(app) -> None:
 
     from crm.permissions import can
 
-    app.jinja_env.globals.update(TEMPLATE_GLOBALS, can=can)
+    def demand_title(demand, language=None) -> str:
+        """A demand's wording in the reader's language, or as first written when it has no translation."""
+        return demand.text(language or current_language())[0]
+
+    app.jinja_env.globals.update(TEMPLATE_GLOBALS, can=can, demand_title=demand_title)
 
     @app.context_processor
     def _language():

@@ -11,6 +11,7 @@ from flask_babel import gettext
 from crm.audit import services as audit
 from crm.dashboard.forms import response_label, status_label
 from crm.dashboard.services import CampaignFigures, Government
+from crm.i18n import current_language
 from crm.vocabulary import STAGE_LABELS, STANCE_LABELS
 
 # A cell starting with one of these is read as a formula by Excel, LibreOffice and Google Sheets
@@ -52,7 +53,7 @@ def matrix_table(figures: CampaignFigures, governments: list[Government], *, lan
     header = [gettext("Country"), gettext("ISO code"), gettext("Rome Statute"), gettext("Region"),
               gettext("Stage"), gettext("Response")]
     for demand in figures.demands:
-        title = f"{demand.ordinal}. {demand.title}"
+        title = f"{demand.ordinal}. {demand.text(current_language())[0]}"
         header += [title, gettext("%(demand)s: since", demand=title), gettext("%(demand)s: evidence", demand=title),
                    gettext("%(demand)s: source", demand=title)]
     header.append(gettext("Outreach record"))

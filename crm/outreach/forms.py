@@ -108,7 +108,7 @@ class MeetingForm(FlaskForm):
         return [field for field in self if field.name.startswith("stance_")]
 
 
-def meeting_form(demands, **kwargs) -> MeetingForm:
+def meeting_form(demands, language: str, **kwargs) -> MeetingForm:
     """A MeetingForm with one 'position stated' select per demand of the campaign."""
 
     class _Form(MeetingForm):
@@ -117,7 +117,7 @@ def meeting_form(demands, **kwargs) -> MeetingForm:
     choices = [("", _l("Not stated"))] + [(s, STANCE_LABELS[s]) for s in STANCES if s != "unknown"]
     for demand in demands:
         setattr(_Form, f"stance_{demand.id}",
-                SelectField(f"{demand.ordinal}. {demand.title}", choices=choices, validators=[Optional()]))
+                SelectField(f"{demand.ordinal}. {demand.text(language)[0]}", choices=choices, validators=[Optional()]))
     return _Form(**kwargs)
 
 

@@ -15,6 +15,7 @@ from crm.accounts.models import User
 from crm.campaigns.models import Campaign, Demand
 from crm.contacts.models import Contact, Office
 from crm.extensions import db
+from crm.i18n import current_language
 from crm.outreach import assignments, bp
 from crm.outreach import services as outreach
 from crm.outreach.forms import (
@@ -134,7 +135,8 @@ def new_position(outreach_id):
     record = get_outreach_or_404(outreach_id, need="edit")
     demands = {demand.id: demand for demand in _demands(record)}
     form = PositionForm(demand=request.args.get("demand", type=int))
-    form.demand.choices = [(d.id, f"{d.ordinal}. {d.title}") for d in demands.values()]
+    language = current_language()
+    form.demand.choices = [(d.id, f"{d.ordinal}. {d.text(language)[0]}") for d in demands.values()]
     if form.validate_on_submit():
         try:
             outreach.record_position(record, demands[form.demand.data], form.stance.data, form.stated_on.data,
@@ -174,7 +176,7 @@ def new_meeting(outreach_id):
     record = get_outreach_or_404(outreach_id, need="edit")
     demands = _demands(record)
     now_local = dt.datetime.now(_user_tz()).replace(second=0, microsecond=0, tzinfo=None)
-    form = meeting_form(demands, held_at=now_local, staff=[current_user.id], next_owner=current_user.id)
+    form = meeting_form(demands, current_language(), held_at=now_local, staff=[current_user.id], next_owner=current_user.id)
     offices, contacts, users, others = _meeting_choices(form, record)
     if form.validate_on_submit():
         stated = [outreach.StatedPosition(demand=d, stance=form[f"stance_{d.id}"].data)
