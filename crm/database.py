@@ -5,6 +5,7 @@ import datetime as dt
 from typing import Iterable
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -67,6 +68,25 @@ UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 HEX = "0123456789abcdef"
 SLUG = "abcdefghijklmnopqrstuvwxyz0123456789-"
 EMAIL_SHAPE = "LIKE '%_@_%'"
+
+
+def stale_record_message() -> str:
+    return gettext("Someone else saved this record after you opened it, so your changes were not saved. "
+                   "Check the record as it is now; save again to keep yours.")
+
+
+def check_version(record, expected_version, error: type[Exception]) -> None:
+    """Optimistic locking: refuse to save over a change the user has not seen. The form carries the
+    version it showed; None means the caller does not track versions (command line, imports). Raises
+    the feature's own `error` so its views show the message where they show its other refusals."""
+    if expected_version is None:
+        return
+    try:
+        expected = int(expected_version)
+    except (TypeError, ValueError):
+        raise error(gettext("The form is out of date. Reload the page and try again.")) from None
+    if record.version != expected:
+        raise error(stale_record_message())
 
 
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 from crm.audit import services as audit
 from crm.contacts.models import OFFICE_KINDS, Contact, Office, Post
 from crm.countries.models import Country
+from crm.database import check_version
 from crm.extensions import db
 from crm.outreach.models import Letter, Meeting, OutreachRecord, meeting_contact
 
@@ -94,19 +95,6 @@ def _email(value) -> str | None:
     return value.lower() if value else None
 
 
-def check_version(record, expected_version) -> None:
-    """Refuse to save over a change the user has not seen (the form carries the version it showed).
-    None means the caller does not track versions (command line, imports)."""
-    if expected_version is None:
-        return
-    try:
-        expected = int(expected_version)
-    except (TypeError, ValueError):
-        raise StaleRecord(_("The form is out of date. Reload the page and try again.")) from None
-    if record.version != expected:
-        raise StaleRecord(_("Someone else saved this record after you opened it, so your changes were "
-                                  "not saved. Check the record as it is now; save again to keep yours."))
-
 
 def _not_in_future(day: dt.date, field_name: str) -> None:
     if day > dt.date.today() + FUTURE_GRACE:
@@ -161,7 +149,7 @@ def create_office(*, actor, country: Country, host_country: Country, kind: str, 
 
 def update_office(office: Office, *, actor, expected_version=None, **changes) -> None:
     """Correct an office's details. The unique key (government, kind, host country, city) stays unique."""
-    check_version(office, expected_version)
+    check_version(office, expected_version, StaleRecord)
     unknown = set(changes) - OFFICE_EDITABLE
     if unknown:
         raise ContactError(f"cannot change {', '.join(sorted(unknown))} here")
@@ -178,7 +166,7 @@ def update_office(office: Office, *, actor, expected_version=None, **changes) ->
 
 
 def _set_office_active(office: Office, active: bool, *, actor, expected_version=None) -> None:
-    check_version(office, expected_version)
+    check_version(office, expected_version, StaleRecord)
     if office.active == active:
         raise ContactError(_("This office is already active.") if active
                            else _("This office is already inactive."))
@@ -404,7 +392,7 @@ def _refuse_if_merged(contact: Contact) -> None:
 def update_contact(contact: Contact, *, actor, expected_version=None, **changes) -> None:
     """Correct a contact's details. A corrected title corrects the post they hold now; a new post is a move."""
     _refuse_if_merged(contact)
-    check_version(contact, expected_version)
+    check_version(contact, expected_version, StaleRecord)
     unknown = set(changes) - CONTACT_EDITABLE
     if unknown:
         raise ContactError(f"cannot change {', '.join(sorted(unknown))} here")
@@ -427,7 +415,7 @@ def update_contact(contact: Contact, *, actor, expected_version=None, **changes)
 def deactivate_contact(contact: Contact, *, actor, expected_version=None, ended_on: dt.date | None = None) -> None:
     """They have left: the post they held ends (today if no date is given) and stays in the office's history."""
     _refuse_if_merged(contact)
-    check_version(contact, expected_version)
+    check_version(contact, expected_version, StaleRecord)
     if not contact.active:
         raise ContactError(_("This contact is already inactive."))
     ended_on = ended_on or dt.date.today()
@@ -452,7 +440,7 @@ def move_contact(contact: Contact, *, actor, office: Office, title: str | None, 
     """A contact takes another post, at the same office or another: the post they held ends the day the new
     one starts, and both stay in the history. Moving an inactive contact records that they are back."""
     _refuse_if_merged(contact)
-    check_version(contact, expected_version)
+    check_version(contact, expected_version, StaleRecord)
     if office is None or not office.active:
         raise ContactError(_("Choose an active office."), field="office")
     if started_on is None:
@@ -568,8 +556,8 @@ def merge_contacts(survivor: Contact, merged: Contact, *, actor, survivor_versio
     """Merge a duplicate into the record that stays: its meetings (without listing the survivor twice at a
     meeting both attended), letters and posts move over, the survivor's empty details are filled from it, and
     the duplicate is kept, inactive, pointing to the survivor. Recorded in the audit log with both ids."""
-    check_version(survivor, survivor_version)
-    check_version(merged, merged_version)
+    check_version(survivor, survivor_version, StaleRecord)
+    check_version(merged, merged_version, StaleRecord)
     preview = merge_preview(survivor, merged)
     db.session.flush()
     before = {"survivor": _contact_snapshot(survivor), "merged": _contact_snapshot(merged)}

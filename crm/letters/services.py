@@ -24,12 +24,12 @@ from crm.audit import services as audit
 from crm.campaigns.models import Demand
 from crm.contacts.models import Contact, Office
 from crm.countries.models import Country
-from crm.database import utcnow
+from crm.database import check_version, stale_record_message, utcnow
 from crm.extensions import db
 from crm.letters import storage
 from crm.letters.models import LETTER_LANGUAGES, LetterTemplate
 from crm.outreach.models import LETTER_CHANNELS, Letter, LetterAttachment, OutreachRecord
-from crm.outreach.services import OutreachError, StaleRecord, advance_stage, check_version
+from crm.outreach.services import OutreachError, StaleRecord, advance_stage
 from crm.signatures.services import totals_for
 
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "seeds" / "letter_templates"
@@ -147,7 +147,7 @@ def save_template(template: LetterTemplate | None, *, name: str, language: str, 
                   expected_version=None) -> LetterTemplate:
     """Create (template None) or change a template. Merge fields that do not exist are refused."""
     if template is not None:
-        check_version(template, expected_version)
+        check_version(template, expected_version, StaleRecord)
     name, subject, body = (name or "").strip(), (subject or "").strip(), (body or "").strip()
     if not name:
         raise LetterError(_("Give the template a name."), "name")
@@ -177,7 +177,7 @@ def save_template(template: LetterTemplate | None, *, name: str, language: str, 
     try:
         db.session.flush()
     except StaleDataError:
-        raise StaleRecord("someone else saved this template after you opened it") from None
+        raise StaleRecord(stale_record_message()) from None
     audit.record("letter_template.update" if before else "letter_template.create", actor=actor, entity=template,
                  before=before, after=audit.snapshot(template, fields))
     return template
@@ -340,12 +340,12 @@ def is_draft(letter: Letter) -> bool:
     return letter.direction == "outgoing" and letter.sent_on is None
 
 
-def _flush(what: str = "letter") -> None:
+def _flush() -> None:
     """Flush, turning a concurrent save caught by the version column into the same refusal as a stale form."""
     try:
         db.session.flush()
     except StaleDataError:
-        raise StaleRecord(f"someone else saved this {what} after you opened it") from None
+        raise StaleRecord(stale_record_message()) from None
 
 
 def _not_future(day: dt.date, field_name: str) -> None:
@@ -365,7 +365,7 @@ def update_draft(letter: Letter, *, subject: str, body: str, recipient_name: str
                  expected_version=None) -> None:
     """Change a letter's wording before it is sent. The text is kept as typed: merge fields were filled
     when it was composed, and nothing in it is interpreted now."""
-    check_version(letter, expected_version)
+    check_version(letter, expected_version, StaleRecord)
     if not is_draft(letter):
         raise LetterError(_("This letter has been sent; its text can no longer change."), "body")
     subject = " ".join((subject or "").split())
@@ -389,7 +389,7 @@ def update_draft(letter: Letter, *, subject: str, body: str, recipient_name: str
 
 def mark_sent(letter: Letter, channel: str, sent_on: dt.date, actor, *, expected_version=None) -> None:
     """Record how and when a letter went out (again, to correct it). The record moves to "contacted"."""
-    check_version(letter, expected_version)
+    check_version(letter, expected_version, StaleRecord)
     _outgoing(letter, "channel")
     if channel not in LETTER_CHANNELS:
         raise LetterError(_("Choose how the letter was sent."), "channel")
@@ -421,7 +421,7 @@ def snapshot_signature_totals(letter: Letter) -> bool:
 
 def mark_delivered(letter: Letter, delivered_on: dt.date, actor, *, expected_version=None) -> None:
     """Record that the letter reached the government, and freeze the signature totals delivered with it."""
-    check_version(letter, expected_version)
+    check_version(letter, expected_version, StaleRecord)
     _outgoing(letter, "delivered_on")
     if letter.sent_on is None:
         raise LetterError(_("Mark the letter sent first."), "delivered_on")
@@ -443,7 +443,7 @@ def mark_delivered(letter: Letter, delivered_on: dt.date, actor, *, expected_ver
 
 def mark_acknowledged(letter: Letter, acknowledged_on: dt.date, actor, *, expected_version=None) -> None:
     """Record that the government acknowledged receipt."""
-    check_version(letter, expected_version)
+    check_version(letter, expected_version, StaleRecord)
     _outgoing(letter, "acknowledged_on")
     if letter.delivered_on is None:
         raise LetterError(_("Mark the letter delivered first."), "acknowledged_on")

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from crm.audit import services as audit
-from crm.database import utcnow
+from crm.database import check_version, utcnow
 from crm.extensions import db
 from crm.outreach.models import STAGES, STANCES, FollowUp, Letter, Meeting, OutreachRecord, Position
 
@@ -26,17 +26,6 @@ class OutreachError(ValueError):
 class StaleRecord(OutreachError):
     """Someone else saved this record since the form was opened."""
 
-
-def check_version(record, expected_version) -> None:
-    """Refuse to save over a change the user has not seen (the form carries the version it showed)."""
-    if expected_version is None:
-        return
-    try:
-        expected = int(expected_version)
-    except (TypeError, ValueError):
-        raise StaleRecord("the form is out of date; reload the page") from None
-    if record.version != expected:
-        raise StaleRecord("someone else saved this record after you opened it; your changes were not saved")
 
 
 def _snapshot(record: OutreachRecord) -> dict:
@@ -58,7 +47,7 @@ def advance_stage(record: OutreachRecord, stage: str, *, actor=None, reason: str
 
 def set_stage(record: OutreachRecord, stage: str, *, actor, expected_version=None) -> None:
     """Set the stage by hand, in either direction."""
-    check_version(record, expected_version)
+    check_version(record, expected_version, StaleRecord)
     if stage not in STAGE_RANK:
         raise OutreachError(f"unknown stage {stage!r}")
     if stage == record.stage:
@@ -72,7 +61,7 @@ def set_stage(record: OutreachRecord, stage: str, *, actor, expected_version=Non
 def update_record(record: OutreachRecord, *, actor, expected_version=None, **changes) -> None:
     """Change the coordinator or priority of a record (the assignee changes through
     `crm.outreach.assignments.set_assignee`, which keeps the history)."""
-    check_version(record, expected_version)
+    check_version(record, expected_version, StaleRecord)
     allowed = {"coordinator_id", "priority"}
     unknown = set(changes) - allowed
     if unknown:

@@ -165,7 +165,7 @@ def test_stale_stage_change_is_refused_with_a_message(client, signed_in, make_re
     assert client.post(f"/outreach/{record.id}/stage", data={"stage": "contacted", "version": seen}).status_code == 302
     client.post(f"/outreach/{record.id}/stage", data={"stage": "closed", "version": seen})
     page = client.get(f"/outreach/{record.id}").get_data(as_text=True)
-    assert "someone else saved this record" in page
+    assert "Someone else saved this record after you opened it" in page
     assert db.session.get(OutreachRecord, record.id).stage == "contacted"
 
 
@@ -237,7 +237,7 @@ def test_edit_record_and_a_second_editor_does_not_overwrite_the_first(client, si
                                                              "priority": 3, "version": seen})
     assert second.status_code == 400
     page = second.get_data(as_text=True)
-    assert "someone else saved this record" in page
+    assert "Someone else saved this record after you opened it" in page
     assert f'<option selected value="{other.id}">' in page  # what they typed is kept
     record = db.session.get(OutreachRecord, record.id)
     assert (record.assignee_id, record.priority) == (volunteer.id, 1)
