@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from crm.accounts.models import User
 from crm.accounts.services import AccountError, deactivate, set_role
@@ -14,9 +15,9 @@ from crm.extensions import db
 
 def update_user(user: User, *, actor, name: str, role: str, language: str) -> None:
     if user.id == actor.id and role != user.role:
-        raise AccountError("you cannot change your own role; ask another administrator")
+        raise AccountError(gettext("you cannot change your own role; ask another administrator"))
     if user.role == "admin" and role != "admin" and _other_active_admins(user) == 0:
-        raise AccountError("this is the last active administrator; name another one first")
+        raise AccountError(gettext("this is the last active administrator; name another one first"))
     before = audit.snapshot(user, ("name", "language"))
     user.name, user.language = name.strip(), language
     if before != audit.snapshot(user, ("name", "language")):
@@ -33,9 +34,9 @@ def _other_active_admins(user: User) -> int:
 
 def set_active(user: User, active: bool, *, actor) -> None:
     if user.id == actor.id:
-        raise AccountError("you cannot deactivate your own account")
+        raise AccountError(gettext("you cannot deactivate your own account"))
     if not active and user.role == "admin" and _other_active_admins(user) == 0:
-        raise AccountError("this is the last active administrator; name another one first")
+        raise AccountError(gettext("this is the last active administrator; name another one first"))
     if active == user.active:
         return
     if active:

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.orm import selectinload
 
 from crm.accounts.models import User
@@ -21,7 +22,7 @@ ASSIGNABLE_ROLES = ("volunteer", "coordinator", "manager", "admin")
 
 def _check_assignee(assignee: User | None) -> None:
     if assignee is not None and (not assignee.active or assignee.role not in ASSIGNABLE_ROLES):
-        raise OutreachError("records can only be assigned to active staff")
+        raise OutreachError(gettext("records can only be assigned to active staff"))
 
 
 def set_assignee(records, assignee: User | None, *, actor, reason: str | None = None) -> list[OutreachRecord]:
@@ -53,13 +54,13 @@ def set_assignee(records, assignee: User | None, *, actor, reason: str | None = 
 def claim(record: OutreachRecord, volunteer: User) -> Claim:
     """A volunteer takes an unassigned record, at once or pending a coordinator's approval."""
     if record.assignee_id is not None:
-        raise OutreachError("this record already has someone working on it")
+        raise OutreachError(gettext("this record already has someone working on it"))
     if record.stage == "closed":
-        raise OutreachError("this record is closed")
+        raise OutreachError(gettext("this record is closed"))
     pending = db.session.scalar(sa.select(Claim).where(Claim.outreach_id == record.id,
                                                        Claim.volunteer_id == volunteer.id, Claim.status == "pending"))
     if pending is not None:
-        raise OutreachError("you have already asked for this record")
+        raise OutreachError(gettext("you have already asked for this record"))
     claim_ = Claim(outreach_id=record.id, volunteer_id=volunteer.id)
     db.session.add(claim_)
     db.session.flush()
@@ -84,11 +85,11 @@ def _approve(claim_: Claim, record: OutreachRecord, *, approver, actor, reason: 
 
 def decide_claim(claim_: Claim, *, approve: bool, actor) -> None:
     if claim_.status != "pending":
-        raise OutreachError("this request was already decided")
+        raise OutreachError(gettext("this request was already decided"))
     record = claim_.outreach
     if approve:
         if record.assignee_id is not None:
-            raise OutreachError("the record was assigned meanwhile; reject this request")
+            raise OutreachError(gettext("the record was assigned meanwhile; reject this request"))
         _approve(claim_, record, approver=actor, actor=actor, reason="claim_approved")
     else:
         claim_.status = "rejected"
@@ -99,7 +100,7 @@ def decide_claim(claim_: Claim, *, approve: bool, actor) -> None:
 
 def withdraw_claim(claim_: Claim, *, actor) -> None:
     if claim_.status != "pending" or claim_.volunteer_id != actor.id:
-        raise OutreachError("only your own pending request can be withdrawn")
+        raise OutreachError(gettext("only your own pending request can be withdrawn"))
     claim_.status = "withdrawn"
     claim_.decided_at = utcnow()
     audit.record("claim.withdraw", actor=actor, entity=claim_, after={"status": "withdrawn"})

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.orm import selectinload
 
 from crm.audit import services as audit
@@ -35,7 +36,7 @@ def _snapshot(record: OutreachRecord) -> dict:
 def advance_stage(record: OutreachRecord, stage: str, *, actor=None, reason: str | None = None) -> bool:
     """Move a record forward to `stage` because of something logged. Never moves it back."""
     if stage not in STAGE_RANK:
-        raise OutreachError(f"unknown stage {stage!r}")
+        raise OutreachError(gettext("unknown stage %(stage)s", stage=repr(stage)))
     if record.stage == "closed" or STAGE_RANK[stage] <= STAGE_RANK[record.stage]:
         return False
     before = record.stage
@@ -49,7 +50,7 @@ def set_stage(record: OutreachRecord, stage: str, *, actor, expected_version=Non
     """Set the stage by hand, in either direction."""
     check_version(record, expected_version, StaleRecord)
     if stage not in STAGE_RANK:
-        raise OutreachError(f"unknown stage {stage!r}")
+        raise OutreachError(gettext("unknown stage %(stage)s", stage=repr(stage)))
     if stage == record.stage:
         return
     before = record.stage
@@ -65,7 +66,7 @@ def update_record(record: OutreachRecord, *, actor, expected_version=None, **cha
     allowed = {"coordinator_id", "priority"}
     unknown = set(changes) - allowed
     if unknown:
-        raise OutreachError(f"cannot change {', '.join(sorted(unknown))} here")
+        raise OutreachError(gettext("cannot change %(fields)s here", fields=", ".join(sorted(unknown))))
     before = _snapshot(record)
     for name, value in changes.items():
         setattr(record, name, value)
@@ -78,11 +79,11 @@ def record_position(record: OutreachRecord, demand, stance: str, stated_on: dt.d
                     letter=None) -> Position:
     """A new position of this government on one demand. The old ones stay: history is never rewritten."""
     if demand.campaign_id != record.campaign_id:
-        raise OutreachError("that demand belongs to another campaign")
+        raise OutreachError(gettext("that demand belongs to another campaign"))
     if stance not in STANCES:
-        raise OutreachError(f"unknown position {stance!r}")
+        raise OutreachError(gettext("unknown position %(stance)s", stance=repr(stance)))
     if stated_on > dt.date.today() + dt.timedelta(days=1):
-        raise OutreachError("a position cannot be dated in the future")
+        raise OutreachError(gettext("a position cannot be dated in the future"))
     position = Position(campaign_id=record.campaign_id, outreach_id=record.id, demand_id=demand.id, stance=stance,
                         stated_on=stated_on, evidence=(evidence or "").strip() or None,
                         evidence_url=(evidence_url or "").strip() or None,
@@ -135,9 +136,9 @@ def refresh_next_follow_up(record: OutreachRecord) -> None:
 def add_follow_up(record: OutreachRecord, *, owner, due_on: dt.date, note: str, actor, meeting=None,
                   letter=None) -> FollowUp:
     if not note or not note.strip():
-        raise OutreachError("say what the next step is")
+        raise OutreachError(gettext("say what the next step is"))
     if owner is None or not owner.active:
-        raise OutreachError("a follow-up needs an active owner")
+        raise OutreachError(gettext("a follow-up needs an active owner"))
     follow_up = FollowUp(outreach_id=record.id, owner_id=owner.id, due_on=due_on, note=note.strip(),
                          meeting_id=getattr(meeting, "id", None), letter_id=getattr(letter, "id", None),
                          created_by_id=getattr(actor, "id", None))
@@ -151,7 +152,7 @@ def add_follow_up(record: OutreachRecord, *, owner, due_on: dt.date, note: str, 
 
 def complete_follow_up(follow_up: FollowUp, *, actor) -> None:
     if follow_up.status == "done":
-        raise OutreachError("this follow-up is already done")
+        raise OutreachError(gettext("this follow-up is already done"))
     before = follow_up.status
     follow_up.status = "done"
     follow_up.completed_at = utcnow()
@@ -163,9 +164,9 @@ def complete_follow_up(follow_up: FollowUp, *, actor) -> None:
 
 def snooze_follow_up(follow_up: FollowUp, until: dt.date, *, actor) -> None:
     if follow_up.status == "done":
-        raise OutreachError("a follow-up that is done cannot be snoozed")
+        raise OutreachError(gettext("a follow-up that is done cannot be snoozed"))
     if until <= dt.date.today():
-        raise OutreachError("snooze until a day after today")
+        raise OutreachError(gettext("snooze until a day after today"))
     before = {"status": follow_up.status, "snoozed_until": follow_up.snoozed_until and follow_up.snoozed_until.isoformat()}
     follow_up.status = "snoozed"
     follow_up.snoozed_until = until
@@ -201,13 +202,13 @@ def log_meeting(records: list[OutreachRecord], *, actor, held_at: dt.datetime, s
     """Log a meeting on one or several outreach records (a joint meeting with several embassies), with
     the positions stated (for the first record) and an optional next step, all in one transaction."""
     if not records:
-        raise OutreachError("a meeting belongs to at least one outreach record")
+        raise OutreachError(gettext("a meeting belongs to at least one outreach record"))
     if len({record.id for record in records}) != len(records):
-        raise OutreachError("a government is listed twice")
+        raise OutreachError(gettext("a government is listed twice"))
     if held_at > utcnow() + dt.timedelta(days=1):
-        raise OutreachError("log a meeting once it has been held (the date is in the future)")
+        raise OutreachError(gettext("log a meeting once it has been held (the date is in the future)"))
     if not summary or not summary.strip():
-        raise OutreachError("write a short summary")
+        raise OutreachError(gettext("write a short summary"))
     meeting = Meeting(office_id=getattr(office, "id", None), held_at=held_at, summary=summary.strip(),
                       outcome=(outcome or "").strip() or None, location=(location or "").strip() or None,
                       confidential_notes=(confidential_notes or "").strip() or None,

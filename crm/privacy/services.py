@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.orm import selectinload
 
 from crm.audit import services as audit
@@ -47,7 +48,7 @@ def find_person(email: str) -> PersonFound:
     never stored)."""
     normalised = normalise_email(email)
     if not normalised or "@" not in normalised:
-        raise PrivacyError("give the person's e-mail address")
+        raise PrivacyError(gettext("give the person's e-mail address"))
     contacts = db.session.scalars(sa.select(Contact).where(Contact.email == normalised, Contact.name != ERASED_NAME)
                                   .options(selectinload(Contact.office))).all()
     email_hash = EmailHasher.from_config().hash_email(email)
@@ -66,9 +67,9 @@ class Erasure:
 def erase_person(found: PersonFound, *, actor, reason: str) -> Erasure:
     """Erase what `find_person` found. Flushes; the caller commits."""
     if not reason or not reason.strip():
-        raise PrivacyError("say why (for example: request received by e-mail on 12 May)")
+        raise PrivacyError(gettext("say why (for example: request received by e-mail on 12 May)"))
     if found.empty:
-        raise PrivacyError("nothing to erase for this address")
+        raise PrivacyError(gettext("nothing to erase for this address"))
     contact_ids = [contact.id for contact in found.contacts]
     for contact in found.contacts:
         contact.name, contact.title, contact.email = ERASED_NAME, None, None

@@ -250,3 +250,16 @@ def test_volunteers_cannot_reassign(client, signed_in, make_record):
     record = make_record(assignee=me)
     db.session.commit()
     assert client.get(f"/outreach/{record.id}/edit").status_code == 404
+
+
+def test_rule_refusals_are_in_the_readers_language(client, signed_in, make_record):
+    me = signed_in("coordinator", language="es")
+    record = make_record(assignee=me)
+    follow_up = outreach.add_follow_up(record, owner=me, due_on=TODAY, note="Llamar", actor=me)
+    db.session.commit()
+    stale = client.post(f"/outreach/{record.id}/stage", data={"stage": "closed", "version": record.version + 5},
+                        follow_redirects=True).get_data(as_text=True)
+    assert "Otra persona guardó este registro" in stale
+    refused = client.post(f"/follow-ups/{follow_up.id}/snooze", data={"until": TODAY.isoformat()},
+                          follow_redirects=True).get_data(as_text=True)
+    assert "posponga hasta un día posterior a hoy" in refused
