@@ -17,7 +17,7 @@ from flask_babel import gettext
 from sqlalchemy.orm import selectinload
 
 from crm.audit import services as audit
-from crm.audit.models import AuditEvent
+from crm.audit.models import REDACTION, AuditEvent
 from crm.contacts.models import Contact
 from crm.extensions import db
 from crm.outreach.models import Letter
@@ -25,7 +25,6 @@ from crm.signatures.models import Petition, Signature
 from crm.signatures.normalise import EmailHasher, normalise_email
 
 ERASED_NAME = "Erased contact"
-REDACTED = {"redacted": "data subject request"}
 
 
 class PrivacyError(ValueError):
@@ -78,13 +77,13 @@ def erase_person(found: PersonFound, *, actor, reason: str) -> Erasure:
     if contact_ids:
         db.session.execute(sa.update(Letter).where(Letter.recipient_contact_id.in_(contact_ids))
                            .values(recipient_name=None))
-        # The audit log is append-only through the application; this redaction of personal values, on
-        # request, is the one change allowed, and it is itself recorded below.
+        # The audit log is append-only (the ORM and the database's triggers refuse changes); this
+        # redaction of personal values, on request, is the one change both allow, and it is recorded below.
         redacted = db.session.execute(
             sa.update(AuditEvent.__table__)
             .where(AuditEvent.entity_type == "contact", AuditEvent.entity_id.in_([str(i) for i in contact_ids]))
-            .values(before=sa.case((AuditEvent.before.is_(None), None), else_=sa.literal(REDACTED, sa.JSON)),
-                    after=sa.case((AuditEvent.after.is_(None), None), else_=sa.literal(REDACTED, sa.JSON)))
+            .values(before=sa.case((AuditEvent.before.is_(None), None), else_=sa.literal(REDACTION, sa.JSON)),
+                    after=sa.case((AuditEvent.after.is_(None), None), else_=sa.literal(REDACTION, sa.JSON)))
         ).rowcount
     petitions = sorted({signature.petition_id for signature in found.signatures})
     for signature in found.signatures:

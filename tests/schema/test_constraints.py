@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from crm import models  # noqa: F401  (the whole schema in the metadata)
 from crm.reminders import models as reminder_models  # noqa: F401  (not yet imported by crm/models.py)
-from crm.audit.models import AuditEvent, AuditLogIsAppendOnly
+from crm.audit.models import REDACTION, AuditEvent, AuditLogIsAppendOnly
 from crm.extensions import db
 from crm.outreach.models import Position, PositionHistoryIsKept
 
@@ -1062,6 +1062,72 @@ def test_the_audit_log_is_append_only(app, change):
 
     stored = db.session.scalar(sa.select(AuditEvent.action).where(AuditEvent.id == event.id))
     assert stored == "campaign.create"
+
+
+def refused_by_the_database(statement) -> None:
+    """The statement, run past the ORM (as raw SQL or an injection would be), fails on the triggers."""
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        with db.session.begin_nested():
+            db.session.execute(statement)
+
+
+AUDIT_REWRITES = {
+    "action": {"action": "campaign.delete"},
+    "after": {"after": {"name": "Rewritten"}},
+    "after to SQL NULL": {"after": sa.null()},
+    "before": {"before": {"name": "Invented"}},
+    "occurred_at": {"occurred_at": NOW + dt.timedelta(days=1)},
+    "actor_label": {"actor_label": "someone-else@example.org"},
+    "entity_id": {"entity_id": "2"},
+    "ip_address": {"ip_address": "198.51.100.7"},
+}
+
+
+@pytest.mark.parametrize("values", AUDIT_REWRITES.values(), ids=AUDIT_REWRITES.keys())
+def test_the_database_refuses_to_rewrite_an_audit_event(app, values):
+    event = insert("audit_event", audit_event_row())
+    audit_event = table("audit_event")
+
+    refused_by_the_database(sa.update(audit_event).where(audit_event.c.id == event["id"]).values(**values))
+
+    stored = db.session.execute(sa.select(audit_event).where(audit_event.c.id == event["id"])).one()._asdict()
+    assert {column: stored[column] for column in ("action", "after", "actor_label", "entity_id")} == {
+        "action": "campaign.create", "after": {"name": "Universal ratification"},
+        "actor_label": "someone@example.org", "entity_id": "1"}
+
+
+def test_the_database_refuses_to_pass_an_audit_event_to_another_actor(app):
+    event = insert("audit_event", audit_event_row())
+    audit_event = table("audit_event")
+
+    refused_by_the_database(sa.update(audit_event).where(audit_event.c.id == event["id"])
+                            .values(actor_id=new_id("user")))
+
+
+def test_the_database_refuses_to_delete_audit_events(app):
+    event = insert("audit_event", audit_event_row())
+    audit_event = table("audit_event")
+
+    refused_by_the_database(sa.delete(audit_event).where(audit_event.c.id == event["id"]))
+    if db.engine.dialect.name == "postgresql":
+        refused_by_the_database(sa.text("TRUNCATE audit_event"))
+
+    assert db.session.scalar(sa.select(sa.func.count()).where(audit_event.c.id == event["id"])) == 1
+
+
+def test_the_database_allows_a_redaction_and_losing_the_actor(app):
+    """The two changes it lets through: a data subject request's redaction, and ON DELETE SET NULL."""
+    event = insert("audit_event", audit_event_row())
+    audit_event = table("audit_event")
+    user = table("user")
+
+    db.session.execute(sa.update(audit_event).where(audit_event.c.id == event["id"])
+                       .values(before=REDACTION, after=REDACTION))
+    db.session.execute(sa.delete(user).where(user.c.id == event["actor_id"]))
+
+    stored = db.session.execute(sa.select(audit_event).where(audit_event.c.id == event["id"])).one()
+    assert (stored.before, stored.after, stored.actor_id, stored.actor_label) == (
+        REDACTION, REDACTION, None, "someone@example.org")
 
 
 def test_every_table_and_every_constraint_has_a_case():

@@ -1,10 +1,13 @@
 """Migrations: an empty database goes to head, back to base and up again, and the head matches the models."""
+import datetime as dt
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
+from crm.audit.models import REDACTION
 from crm.extensions import db
 from tests.conftest import make_app, require_database, scratch_postgres_database
 
@@ -44,3 +47,24 @@ def test_upgrade_downgrade_upgrade_and_no_drift(empty_database_url, tmp_path_fac
         assert _tables(engine) == set(db.metadata.tables)
         assert _differences(engine) == []
         engine.dispose()
+
+
+def test_a_migrated_database_keeps_the_audit_log_append_only(empty_database_url, tmp_path_factory):
+    """The triggers come with the migrations too, not only with create_all; a downgrade removes them."""
+    app = make_app(empty_database_url, tmp_path_factory)
+    with app.app_context():
+        upgrade()
+        audit_event = db.metadata.tables["audit_event"]
+        with db.engine.begin() as connection:
+            connection.execute(sa.insert(audit_event).values(
+                id=1, action="campaign.create", occurred_at=dt.datetime.now(dt.timezone.utc), after={"name": "x"}))
+        for statement in (sa.delete(audit_event), sa.update(audit_event).values(action="campaign.delete")):
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+                with db.engine.begin() as connection:
+                    connection.execute(statement)
+        with db.engine.begin() as connection:
+            connection.execute(sa.update(audit_event).values(after=REDACTION))
+        downgrade(revision="0006_reminders")
+        with db.engine.begin() as connection:
+            assert connection.execute(sa.delete(audit_event)).rowcount == 1
+        db.engine.dispose()
