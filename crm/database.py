@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Iterable
 
 import sqlalchemy as sa
 from flask_babel import gettext
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.functions import GenericFunction
 
 # Stable constraint names: migrations can drop what they created, on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -89,6 +92,55 @@ def check_version(record, expected_version, error: type[Exception]) -> None:
         raise error(stale_record_message())
 
 
+# Searching without accents or case, in the database, identically on SQLite and PostgreSQL: "martin"
+# finds Martín, "MUNOZ" finds Muñoz. One table of the Latin letters with diacritics (U+00C0 to U+024F)
+# and the plain lower-case letter each stands for; both engines fold with it, and so does `fold`.
+def _latin_folds() -> tuple[str, str]:
+    accented, plain = [], []
+    for code in range(0x00C0, 0x0250):
+        char = chr(code)
+        base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+        if len(base) == 1 and base.isascii() and base.isalpha():
+            accented.append(char)
+            plain.append(base.lower())
+    # Letters with a stroke have no decomposition but are read as the plain letter all the same.
+    return "".join(accented) + "ĐđĦħıŁłØø", "".join(plain) + "ddhhilloo"
+
+
+FOLD_FROM, FOLD_TO = _latin_folds()
+_FOLD_TABLE = str.maketrans(FOLD_FROM, FOLD_TO)
+
+
+def fold(text: str | None) -> str | None:
+    """`text` as the database's folded() compares it: accented Latin letters to plain ones, lower case."""
+    return None if text is None else text.translate(_FOLD_TABLE).lower()
+
+
+def contains_pattern(query: str) -> str:
+    """A LIKE pattern (escape character backslash) for folded text that contains the folded `query`."""
+    escaped = fold(query.strip()).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class folded(GenericFunction):
+    """SQL: `column` folded as `fold` folds text. PostgreSQL: translate() then lower(); SQLite: the same
+    Python function, registered on each connection (configure_sqlite)."""
+
+    type = sa.String()
+    inherit_cache = True
+
+
+@compiles(folded, "postgresql")
+def _folded_postgresql(element, compiler, **kw):
+    table = f"'{FOLD_FROM}', '{FOLD_TO}'"
+    return f"lower(translate({compiler.process(element.clauses, **kw)}, {table}))"
+
+
+@compiles(folded, "sqlite")
+def _folded_sqlite(element, compiler, **kw):
+    return f"alcance_fold({compiler.process(element.clauses, **kw)})"
+
+
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     """WAL, a busy timeout and foreign keys on every connection; every transaction takes the write lock
     up front (BEGIN IMMEDIATE), so a write after a read waits for the busy timeout instead of failing
@@ -104,6 +156,7 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
+        dbapi_connection.create_function("alcance_fold", 1, fold, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 from crm.audit import services as audit
 from crm.contacts.models import OFFICE_KINDS, Contact, Office, Post
 from crm.countries.models import Country
-from crm.database import check_version
+from crm.database import check_version, contains_pattern, folded
 from crm.extensions import db
 from crm.outreach.models import Letter, Meeting, OutreachRecord, meeting_contact
 
@@ -186,10 +186,6 @@ def reactivate_office(office: Office, *, actor, expected_version=None) -> None:
     _set_office_active(office, True, actor=actor, expected_version=expected_version)
 
 
-def _like(query: str) -> str:
-    return "%" + query.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def search_offices(*, query: str | None = None, kind: str | None = None, country: str | None = None,
                    host: str | None = None, status: str | None = "active", language: str = "en"):
     """A select of offices by name, city or country (in English or Spanish), kind, government represented
@@ -201,9 +197,9 @@ def search_offices(*, query: str | None = None, kind: str | None = None, country
                  .options(contains_eager(Office.country.of_type(represented)),
                           contains_eager(Office.host_country.of_type(hosting))))
     if query and query.strip():
-        pattern = _like(query)
+        pattern = contains_pattern(query)
         statement = statement.where(sa.or_(*[
-            sa.func.lower(column).like(pattern, escape="\\")
+            folded(column).like(pattern, escape="\\")
             for column in (Office.name, Office.city, represented.name_en, represented.name_es,
                            hosting.name_en, hosting.name_es)]))
     if kind in OFFICE_KINDS:
@@ -476,8 +472,8 @@ def search_contacts(*, query: str | None = None, status: str | None = "active"):
                  .options(joinedload(Contact.office).joinedload(Office.country),
                           joinedload(Contact.office).joinedload(Office.host_country)))
     if query and query.strip():
-        pattern = _like(query)
-        statement = statement.where(sa.or_(*[sa.func.lower(column).like(pattern, escape="\\")
+        pattern = contains_pattern(query)
+        statement = statement.where(sa.or_(*[folded(column).like(pattern, escape="\\")
                                              for column in (Contact.name, Contact.email, Contact.title)]))
     if status == "active":
         statement = statement.where(Contact.active.is_(True), Contact.merged_into_id.is_(None))

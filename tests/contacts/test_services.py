@@ -92,6 +92,29 @@ def test_search_offices_by_country_name_in_either_language_kind_and_host(app):
     assert found(query="france", status="inactive") == {caracas}
 
 
+def test_searches_ignore_accents_and_case_in_the_database(app):
+    """Folded by the database on SQLite and PostgreSQL alike (not only ASCII case, which is all SQLite's
+    lower() knows): what a Spanish speaker types without accents finds what was written with them."""
+    mission = make_office(code="CHL", host="USA", city="Nueva York", name="Misión Permanente de Chile")
+    embassy = make_office(code="DEU", name="Deutsche Botschaft", city="Bogotá")
+    muñoz = make_contact(mission, "José MUÑOZ Peña", title="Consejero político")
+    łukasz = make_contact(embassy, "Łukasz Ørsted", email="l.orsted@example.org")
+
+    def offices(query):
+        return set(db.session.scalars(services.search_offices(query=query)))
+
+    def contacts(query):
+        return set(db.session.scalars(services.search_contacts(query=query)))
+
+    assert offices("mision") == offices("MISIÓN") == offices("misión permanente") == {mission}
+    assert offices("bogota") == offices("BOGOTÁ") == {embassy}
+    assert offices("japon") == set()
+    assert contacts("jose munoz") == contacts("JOSÉ MUÑOZ") == contacts("peña") == {muñoz}
+    assert contacts("politico") == contacts("POLÍTICO") == {muñoz}
+    assert contacts("lukasz orsted") == contacts("ŁUKASZ") == contacts("L.ORSTED@") == {łukasz}
+    assert contacts("munos") == set()
+
+
 # Contacts and duplicates
 
 def test_create_contact_opens_a_post_and_is_audited(app):
