@@ -41,7 +41,7 @@ translations:
 
 extract-messages:
 	$(BIN)/pybabel extract --no-location --ignore-dirs='.* __pycache__ .venv' -F babel.cfg -k _l -k lazy_gettext -o crm/translations/messages.pot .
-	$(BIN)/pybabel update --no-fuzzy-matching -i crm/translations/messages.pot -d crm/translations
+	$(BIN)/pybabel update --no-fuzzy-matching --width 100 -i crm/translations/messages.pot -d crm/translations
 
 run: export ALCANCE_ENV ?= development
 # One scheduler process beside the web server: web workers never run jobs (each would run every job again).

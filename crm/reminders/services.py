@@ -481,23 +481,31 @@ def _start_follow_up(event: _Event, clock: ReplyClock, today: dt.date) -> bool:
     return True
 
 
-def render_escalation(coordinator, event: _Event, clock: ReplyClock, days: int) -> mailer.Rendered:
-    language = mailer.user_language(coordinator)
+def render_escalation(recipient, event: _Event, clock: ReplyClock, days: int, *,
+                      uncoordinated: bool = False) -> mailer.Rendered:
+    language = mailer.user_language(recipient)
     country = event.record.country.name(language)
     return mailer.render_message(
-        "escalation", coordinator,
+        "escalation", recipient,
         lambda: gettext("No reply from %(country)s after %(days)s days", country=country, days=days),
         record=event.record, country=country, letter=event.letter, meeting=event.meeting,
-        started_on=event.started_on, days=days, follow_up=clock.follow_up)
+        started_on=event.started_on, days=days, follow_up=clock.follow_up, uncoordinated=uncoordinated)
+
+
+def _active_managers() -> list[User]:
+    return db.session.scalars(sa.select(User).where(User.role == "manager", User.active.is_(True))
+                              .order_by(User.id)).all()
 
 
 def run_reply_clock(now: dt.datetime | None = None) -> ReplyClockReport:
     """When no reply is logged `reply_days` (per campaign) after a letter was delivered or a meeting held,
-    create a follow-up for the assignee; after a second period with still no reply, tell the coordinator.
+    create a follow-up for the assignee; after a second period with still no reply, tell the coordinator
+    (or, when the record has no active coordinator, the managers).
     A reply is an incoming letter on the same outreach record, received on or after that day."""
     now = now or utcnow()
     today = now.astimezone(dt.timezone.utc).date()
     report = ReplyClockReport()
+    managers: list[User] | None = None  # read once, when a record without a coordinator needs them
     events = _clock_events(today, now)
     replies = _last_replies({event.record.id for event in events})
     for event in events:
@@ -512,16 +520,23 @@ def run_reply_clock(now: dt.datetime | None = None) -> ReplyClockReport:
             report.follow_ups_created += 1
         if today < event.started_on + 2 * period or clock.escalated_at is not None:
             continue
-        coordinator = _active(event.record.coordinator)
         # Claim the escalation on the row itself: whichever process sets escalated_at sends it.
         table = ReplyClock.__table__
         claimed = db.session.execute(sa.update(table).where(table.c.id == clock.id, table.c.escalated_at.is_(None))
                                      .values(escalated_at=now)).rowcount == 1
         db.session.expire(clock, ["escalated_at"])
-        if claimed and coordinator is not None:
-            days = (today - event.started_on).days
-            if mailer.queue("escalation", f"escalation:{clock.id}:{coordinator.id}", coordinator,
-                            render_escalation(coordinator, event, clock, days), now=now):
+        if not claimed:
+            continue
+        # The record's coordinator hears of it; a record nobody coordinates goes to the managers instead
+        # of nowhere.
+        coordinator = _active(event.record.coordinator)
+        if coordinator is None and managers is None:
+            managers = _active_managers()
+        days = (today - event.started_on).days
+        for recipient in [coordinator] if coordinator is not None else managers:
+            if mailer.queue("escalation", f"escalation:{clock.id}:{recipient.id}", recipient,
+                            render_escalation(recipient, event, clock, days, uncoordinated=coordinator is None),
+                            now=now):
                 report.escalations_queued += 1
     db.session.flush()
     return report

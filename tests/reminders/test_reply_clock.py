@@ -117,3 +117,37 @@ def test_the_demo_does_not_flood_anyone(campaign):
     load_demo()
     report = services.run_reply_clock(NOW)
     assert report.follow_ups_created == 0 and report.escalations_queued == 0
+
+
+def test_a_record_nobody_coordinates_escalates_to_the_managers(smtp, campaign, make_record, make_user, make_letter):
+    """Not to nowhere: without an active coordinator, each active manager is told, once, in their language."""
+    assignee = make_user("volunteer", email="vol@example.org", name="Val Volunteer")
+    former = make_user("coordinator", email="former@example.org", active=False)
+    make_user("manager", email="mara@example.org", name="Mara Manager")
+    make_user("manager", email="mario@example.org", name="Mario Gerente", language="es")
+    make_user("manager", email="gone@example.org", active=False)
+    make_user("coordinator", email="other@example.org")  # coordinates other records: not told
+    record = make_record("CHE", assignee=assignee, stage="contacted")
+    record.coordinator_id = former.id
+    make_letter(record, subject="Three demands", sent_on=days_ago(30), delivered_on=days_ago(29))
+    db.session.commit()
+
+    result = jobs.run_reply_clock(NOW)
+    assert result.delivery.sent_by_kind == {"escalation": 2}
+    assert jobs.run_reply_clock(NOW + dt.timedelta(days=1)).delivery.sent == 0
+    assert smtp.mailbox.to("former@example.org") == smtp.mailbox.to("other@example.org") == []
+    assert smtp.mailbox.to("gone@example.org") == []
+    [english] = smtp.mailbox.to("mara@example.org")
+    assert english["Subject"] == "No reply from Switzerland after 29 days"
+    assert "nobody coordinates this outreach record" in english.get_body(preferencelist=("plain",)).get_content()
+    [spanish] = smtp.mailbox.to("mario@example.org")
+    assert spanish["Subject"] == "Sin respuesta de Suiza después de 29 días"
+    assert "nadie coordina" in spanish.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_a_coordinated_record_does_not_tell_the_managers(campaign, make_record, make_user, make_letter):
+    record, _, coordinator = _record(make_record, make_user)
+    make_user("manager", email="mara@example.org")
+    make_letter(record, sent_on=days_ago(30), delivered_on=days_ago(29))
+    services.run_reply_clock(NOW)
+    assert [message.recipient_email for message in _escalations()] == ["coord@example.org"]
