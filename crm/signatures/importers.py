@@ -8,6 +8,16 @@ Change.org's export is known to be tab-separated UTF-16 with "City", "State" and
 for the rest of Change.org's header and for OpenPetition no authoritative list was found, so their
 profiles below recognise a file by the columns that ARE known plus tolerant aliases, and a user can
 always correct the mapping. Replace the ASSUMED lists with a real export's header when one arrives.
+
+Checked again on 2026-12-01 in public material (still no complete header for either platform):
+- Change.org: a second, independent script (a 2026 signer map built from a
+  "petition_signatures_jobs_<job>_<timestamp>.csv" export) reads the file as UTF-16 LE, splits on tabs and
+  looks up the columns "City" and "State" by those exact names: encoding, delimiter and two names agree.
+- OpenPetition: its FAQ for signers (openpetition.de/blog/ratgeber/faq/faq-fragen-von-unterstuetzern)
+  says the signature list shows the full name, the place ("Ort") and the postal code, not the street
+  address. Whether the initiator's download carries the e-mail address is not said anywhere found; if it
+  does not, such a file is refused here for want of an e-mail column (the issue's rule), and the campaign
+  can only enter OpenPetition's totals by country as tallies.
 """
 from __future__ import annotations
 
