@@ -49,7 +49,7 @@ run: install
 	$(BIN)/flask --app wsgi setup
 	@$(BIN)/flask --app wsgi scheduler run & scheduler=$$!; \
 	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler' EXIT INT TERM; \
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	$(BIN)/gunicorn -c python:crm.serving --workers $(WORKERS) --bind $(HOST):$(PORT) wsgi:app
 
 test: install-test
 	BIN=$(BIN) .ci/security-checks

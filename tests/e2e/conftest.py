@@ -60,8 +60,11 @@ def live_server(tmp_path_factory):
     ADMIN_TOTP["secret"] = parse_qs(urlsplit(uri).query)["secret"][0]
     port = _free_port()
     log = open(instance / "server.log", "w")
-    process = subprocess.Popen([str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+    # As `make run` serves: gunicorn with Alcance's settings (crm/serving.py), its access log in server.log.
+    process = subprocess.Popen([str(BIN / "gunicorn"), "-c", "python:crm.serving", "--workers", "2",
+                                "--bind", f"127.0.0.1:{port}", "wsgi:app"],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    SERVER_LOG["path"] = instance / "server.log"
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for(base + "/healthz", process)
@@ -88,6 +91,7 @@ def browser():
 
 
 ADMIN_TOTP: dict = {"secret": None, "last_step": None}
+SERVER_LOG: dict = {"path": None}
 
 
 def admin_code() -> str:
