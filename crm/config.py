@@ -89,6 +89,8 @@ def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
         "LOGIN_THROTTLE_WINDOW_SECONDS": int(os.environ.get("LOGIN_THROTTLE_WINDOW_SECONDS", "900")),
         "LOGIN_THROTTLE_ACCOUNT_LIMIT": int(os.environ.get("LOGIN_THROTTLE_ACCOUNT_LIMIT", "5")),
         "LOGIN_THROTTLE_ADDRESS_LIMIT": int(os.environ.get("LOGIN_THROTTLE_ADDRESS_LIMIT", "20")),
+        # A browser that signed in before keeps its own failure count this long (crm/accounts/devices.py).
+        "DEVICE_COOKIE_DAYS": int(os.environ.get("DEVICE_COOKIE_DAYS", "180")),
         "PASSWORD_RESET_MAX_AGE_SECONDS": int(os.environ.get("PASSWORD_RESET_MAX_AGE_SECONDS", "3600")),
         "PASSWORD_RESET_THROTTLE_WINDOW_SECONDS": int(os.environ.get("PASSWORD_RESET_THROTTLE_WINDOW_SECONDS", "3600")),
         "PASSWORD_RESET_THROTTLE_ACCOUNT_LIMIT": int(os.environ.get("PASSWORD_RESET_THROTTLE_ACCOUNT_LIMIT", "3")),

@@ -139,6 +139,7 @@ class LoginAttempt(db.Model):
         enum_check("kind", ATTEMPT_KINDS),
         sa.Index("ix_login_attempt_account", "kind", "account", "occurred_at"),
         sa.Index("ix_login_attempt_address", "kind", "address", "occurred_at"),
+        sa.Index("ix_login_attempt_device", "kind", "device", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -147,6 +148,9 @@ class LoginAttempt(db.Model):
     account: Mapped[str | None] = mapped_column(sa.String(254))
     # The client's address; an IPv6 address by its /64 network, which one client usually holds whole.
     address: Mapped[str | None] = mapped_column(sa.String(64))
+    # The browser's device id (crm/accounts/devices.py) when it had signed in to this account before:
+    # its failures are counted apart, so that failures from elsewhere cannot hold it back.
+    device: Mapped[str | None] = mapped_column(sa.String(32))
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 

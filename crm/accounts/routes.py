@@ -4,7 +4,7 @@ from flask import redirect, render_template, request, session, url_for
 from flask_babel import force_locale, gettext
 from flask_login import current_user, login_required
 
-from crm.accounts import bp, password_reset, services, sessions, twofactor
+from crm.accounts import bp, devices, password_reset, services, sessions, twofactor
 from crm.accounts.errors import AccountError, TooManyAttempts, WrongCode, WrongPassword
 from crm.accounts.forms import (
     ChangePasswordForm,
@@ -42,7 +42,8 @@ def login():
         return redirect(url_for("core.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        result = services.sign_in_with_password(form.email.data, form.password.data, client_address())
+        result = services.sign_in_with_password(form.email.data, form.password.data, client_address(),
+                                                device=devices.presented(form.email.data))
         db.session.commit()
         if result.outcome in ("throttled", "failed"):
             throttled = result.outcome == "throttled"
@@ -54,7 +55,8 @@ def login():
             sessions.begin_second_step(result.user, target)
             return redirect(url_for("accounts.second_factor"))
         sessions.start(result.user)
-        return redirect(url_for("accounts.two_factor_setup") if twofactor.enrolment_needed(result.user) else target)
+        return devices.remember(redirect(url_for("accounts.two_factor_setup")
+                                         if twofactor.enrolment_needed(result.user) else target), result.user.email)
     return render_template("accounts/login.html", form=form)
 
 
@@ -66,7 +68,8 @@ def _second_step(form, method: str, template: str, wrong: str):
         flash_message(gettext("Please sign in again: the page was open too long."), "info")
         return redirect(url_for("accounts.login"))
     if form.validate_on_submit():
-        result = services.sign_in_second_step(user, form.code.data, client_address(), method=method)
+        result = services.sign_in_second_step(user, form.code.data, client_address(), method=method,
+                                              device=devices.presented(user.email))
         db.session.commit()
         if result.outcome != "signed_in":
             throttled = result.outcome == "throttled"
@@ -77,7 +80,7 @@ def _second_step(form, method: str, template: str, wrong: str):
         if method == "recovery_code":
             flash_message(gettext("You have %(count)s recovery codes left. Make new ones on your account page "
                                   "if you are running out.", count=twofactor.recovery_codes_left(user)), "info")
-        return redirect(target)
+        return devices.remember(redirect(target), user.email)
     return render_template(template, form=form)
 
 
@@ -131,7 +134,8 @@ def change_password():
     if not form.validate_on_submit():
         return _account_page(password_form=form, status=400)
     try:
-        services.change_password(user, form.current_password.data, form.new_password.data, client_address())
+        services.change_password(user, form.current_password.data, form.new_password.data, client_address(),
+                                 device=devices.presented(user.email))
     except (TooManyAttempts, WrongPassword) as error:
         return _account_page(password_form=form, status=_refused(form.current_password, error))
     except AccountError as error:
@@ -162,7 +166,8 @@ def reauthenticate():
     form = ReauthenticateForm()
     if form.validate_on_submit():
         try:
-            services.confirm_password(current_user._get_current_object(), form.password.data, client_address())
+            services.confirm_password(current_user._get_current_object(), form.password.data, client_address(),
+                                      device=devices.presented(current_user.email))
         except (TooManyAttempts, WrongPassword) as error:
             status = _refused(form.password, error)
             return render_template("accounts/reauthenticate.html", form=form), status

@@ -120,15 +120,16 @@ class SignIn:
     user: User | None = None
 
 
-def sign_in_with_password(email: str, password: str, address: str | None, *,
+def sign_in_with_password(email: str, password: str, address: str | None, *, device: str | None = None,
                           now: dt.datetime | None = None) -> SignIn:
+    """`device`: the id of this browser's device cookie for the account, if any (crm/accounts/devices.py)."""
     account = throttle.account_key(email)
-    if throttle.is_throttled(account, address, now=now):
+    if throttle.is_throttled(account, address, device=device, now=now):
         audit.record("auth.login_throttled", actor=account, after={"step": "password"})
         return SignIn("throttled")
     user = authenticate(email, password)
     if user is None:
-        throttle.record("failure", account, address, now=now)
+        throttle.record("failure", account, address, device=device, now=now)
         return SignIn("failed")
     if user.has_two_factor:
         return SignIn("second_factor", user)
@@ -137,9 +138,9 @@ def sign_in_with_password(email: str, password: str, address: str | None, *,
 
 
 def sign_in_second_step(user: User, code: str, address: str | None, *, method: str = "totp",
-                        now: dt.datetime | None = None) -> SignIn:
+                        device: str | None = None, now: dt.datetime | None = None) -> SignIn:
     """The second step, with a TOTP code (method "totp") or a recovery code ("recovery_code")."""
-    if throttle.is_throttled(user.email, address, now=now):
+    if throttle.is_throttled(user.email, address, device=device, now=now):
         audit.record("auth.login_throttled", actor=user, entity=user, after={"step": method})
         return SignIn("throttled", user)
     if method == "recovery_code":
@@ -147,7 +148,7 @@ def sign_in_second_step(user: User, code: str, address: str | None, *, method: s
     else:
         accepted = twofactor.verify_totp(user, code, now=now)
     if not accepted:
-        throttle.record("failure", user.email, address, now=now)
+        throttle.record("failure", user.email, address, device=device, now=now)
         # The password was right: a failure here means someone else may know it.
         audit.record("auth.2fa_failed", actor=user, entity=user, after={"method": method})
         return SignIn("failed", user)
@@ -160,14 +161,15 @@ def complete_sign_in(user: User, *, method: str, now: dt.datetime | None = None)
     audit.record("auth.login", actor=user, entity=user, after={"method": method})
 
 
-def confirm_password(user: User, password: str, address: str | None, *, now: dt.datetime | None = None) -> None:
+def confirm_password(user: User, password: str, address: str | None, *, device: str | None = None,
+                     now: dt.datetime | None = None) -> None:
     """Re-authentication: the signed-in user types their password again. Failures count like sign-in
     failures, so that a stolen session cannot be used to guess the password."""
-    if throttle.is_throttled(user.email, address, now=now):
+    if throttle.is_throttled(user.email, address, device=device, now=now):
         audit.record("auth.login_throttled", actor=user, entity=user, after={"step": "reauthenticate"})
         raise TooManyAttempts(too_many_attempts_message())
     if not user.check_password(password):
-        throttle.record("failure", user.email, address, now=now)
+        throttle.record("failure", user.email, address, device=device, now=now)
         audit.record("auth.reauthenticate_failed", actor=user, entity=user)
         raise WrongPassword(gettext("The password is wrong."))
 
@@ -182,10 +184,10 @@ def replace_password(user: User, new_password: str) -> None:
 
 
 def change_password(user: User, current_password: str, new_password: str, address: str | None, *,
-                    now: dt.datetime | None = None) -> None:
+                    device: str | None = None, now: dt.datetime | None = None) -> None:
     """The signed-in user changes their password, giving the current one. The caller renews the current
     session (every other one ends)."""
-    confirm_password(user, current_password, address, now=now)
+    confirm_password(user, current_password, address, device=device, now=now)
     check_password_policy(new_password, email=user.email, name=user.name)
     if user.check_password(new_password):
         raise AccountError(gettext("the new password must be different from the current one"))

@@ -1,6 +1,11 @@
 """Sign-in throttling kept in the database (table login_attempt), so that every web worker and every
 server counts the same attempts. Failures are counted per account name typed, whether or not such an
-account exists, and per client address; an answer over the limit is the same in both cases."""
+account exists, and per client address; an answer over the limit is the same in both cases.
+
+A browser that has signed in to the account before shows its device id (crm/accounts/devices.py, after
+OWASP's "device cookies"): its failures are counted for that device alone, against the account limit, and
+failures from other clients do not count against it. So someone who knows a defender's e-mail address can
+hold the account shut to every new browser, but not to the laptop and phone the defender already uses."""
 from __future__ import annotations
 
 import datetime as dt
@@ -56,28 +61,33 @@ def address_key(address: str | None) -> str | None:
     return str(parsed)
 
 
-def _count(kind: str, column, value: str, since: dt.datetime) -> int:
+def _count(kind: str, since: dt.datetime, *conditions) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.kind == kind, column == value, LoginAttempt.occurred_at > since))
+        LoginAttempt.kind == kind, LoginAttempt.occurred_at > since, *conditions))
 
 
-def is_throttled(account: str | None, address: str | None, *, kind: str = "failure",
+def is_throttled(account: str | None, address: str | None, *, kind: str = "failure", device: str | None = None,
                  now: dt.datetime | None = None) -> bool:
-    """True when the account or the address has reached its limit of `kind` within the window."""
+    """True when `kind` has reached its limit within the window: for a known `device`, its own failures
+    against the account limit; otherwise the account's and the address's failures from unknown clients."""
     now = now or clock.now()
     since = now - dt.timedelta(seconds=_setting(kind, "window"))
+    if device:
+        return _count(kind, since, LoginAttempt.device == device) >= _setting(kind, "account")
     account, address = account_key(account), address_key(address)
-    if account and _count(kind, LoginAttempt.account, account, since) >= _setting(kind, "account"):
+    unknown = LoginAttempt.device.is_(None)
+    if account and _count(kind, since, unknown, LoginAttempt.account == account) >= _setting(kind, "account"):
         return True
-    if address and _count(kind, LoginAttempt.address, address, since) >= _setting(kind, "address"):
+    if address and _count(kind, since, unknown, LoginAttempt.address == address) >= _setting(kind, "address"):
         return True
     return False
 
 
-def record(kind: str, account: str | None, address: str | None, *, now: dt.datetime | None = None) -> None:
+def record(kind: str, account: str | None, address: str | None, *, device: str | None = None,
+           now: dt.datetime | None = None) -> None:
     """Count one attempt. The caller commits (even when the request then fails)."""
     now = now or clock.now()
     db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.occurred_at < now - RETENTION))
     db.session.add(LoginAttempt(kind=kind, account=account_key(account), address=address_key(address),
-                                occurred_at=now))
+                                device=device or None, occurred_at=now))
     db.session.flush()

@@ -1,9 +1,11 @@
 """Sign-in throttling: per account and per address, kept in the database so that every worker counts
 the same attempts, with the same answer whether or not the account exists."""
+import base64
+
 import pytest
 import sqlalchemy as sa
 
-from crm.accounts import throttle
+from crm.accounts import devices, throttle
 from crm.accounts.models import LoginAttempt, User
 from crm.audit.models import AuditEvent
 from crm.database import utcnow
@@ -77,6 +79,90 @@ def test_old_attempts_are_deleted(app, frozen_clock):
     frozen_clock.advance(days=1, seconds=1)
     throttle.record("failure", "new@example.org", "192.0.2.1")
     assert db.session.scalars(sa.select(LoginAttempt.account)).all() == ["new@example.org"]
+
+
+# --- Device cookies ---------------------------------------------------------------------------------------
+
+def sign_in_and_out(client, user, address="198.51.100.20", *, totp_at=None) -> None:
+    response = attempt(client, user.email, TEST_PASSWORD, address=address)
+    if totp_at is not None:
+        response = client.post("/login/2fa", data={"code": code_at(totp_at)}, environ_base={"REMOTE_ADDR": address})
+    assert response.status_code == 302, response.status_code
+    assert client.post("/logout").status_code == 302
+
+
+def test_a_browser_that_signed_in_before_is_not_held_back_by_failures_from_elsewhere(app, client, make_user):
+    """Someone who knows a defender's address can hold the account shut to new browsers, not to hers."""
+    user = make_user("volunteer", email="defender@example.org")
+    db.session.commit()
+    sign_in_and_out(client, user)
+    cookie = client.get_cookie(devices.COOKIE)
+    assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
+    readable = base64.urlsafe_b64decode(cookie.value.split(".")[0] + "==").decode()
+    assert '"device"' in readable and "defender" not in readable
+    attacker, new_browser = app.test_client(), app.test_client()
+    for _ in range(5):
+        assert attempt(attacker, user.email, address="203.0.113.66").status_code == 401
+    assert attempt(attacker, user.email, TEST_PASSWORD, address="203.0.113.66").status_code == 429
+    assert attempt(new_browser, user.email, TEST_PASSWORD).status_code == 429
+
+    assert attempt(client, user.email, TEST_PASSWORD, address="203.0.113.66").status_code == 302
+    # The attacker's failures were counted for unknown clients only, none for her browser.
+    assert db.session.scalar(sa.select(sa.func.count()).where(LoginAttempt.device.is_not(None))) == 0
+
+
+def test_a_known_browser_has_a_limit_of_its_own(app, client, make_user):
+    user = make_user("volunteer")
+    db.session.commit()
+    sign_in_and_out(client, user)
+    for _ in range(5):
+        assert attempt(client, user.email).status_code == 401
+    assert attempt(client, user.email, TEST_PASSWORD).status_code == 429
+    # Those five were its own: other browsers are not held by them.
+    assert attempt(app.test_client(), user.email, TEST_PASSWORD).status_code == 302
+
+
+def test_the_cookie_counts_only_for_its_own_account_and_only_as_signed(app, client, make_user):
+    user, other = make_user("volunteer"), make_user("volunteer")
+    db.session.commit()
+    sign_in_and_out(client, user)
+    for _ in range(5):
+        attempt(app.test_client(), other.email)
+    # The cookie is for `user`: typing another account name, the browser is an unknown client.
+    assert attempt(client, other.email, TEST_PASSWORD).status_code == 429
+    for _ in range(5):
+        attempt(app.test_client(), user.email)
+    value = client.get_cookie(devices.COOKIE).value
+    for forged in (value[:-2] + ("AA" if not value.endswith("AA") else "BB"), "not-a-signed-value"):
+        client.set_cookie(devices.COOKIE, forged)
+        assert attempt(client, user.email, TEST_PASSWORD).status_code == 429
+    client.set_cookie(devices.COOKIE, value)
+    assert attempt(client, user.email, TEST_PASSWORD).status_code == 302
+
+
+def test_the_second_factor_step_knows_the_browser_too(app, client, make_user, frozen_clock):
+    user = make_user("admin")
+    db.session.commit()
+    sign_in_and_out(client, user, totp_at=frozen_clock.now())
+    attacker = app.test_client()
+    attempt(attacker, user.email, TEST_PASSWORD)  # the password is known to them: only codes are left
+    for _ in range(5):
+        assert attacker.post("/login/2fa", data={"code": "000000"}).status_code == 401
+    frozen_clock.advance(seconds=30)
+    assert attempt(client, user.email, TEST_PASSWORD).status_code == 302
+    assert client.post("/login/2fa", data={"code": code_at(frozen_clock.now())}).status_code == 302
+
+
+def test_the_device_cookie_is_secure_where_the_session_cookie_is(app, client, make_user):
+    user = make_user("volunteer")
+    db.session.commit()
+    app.config["SESSION_COOKIE_SECURE"] = True
+    try:
+        response = attempt(client, user.email, TEST_PASSWORD)
+    finally:
+        app.config["SESSION_COOKIE_SECURE"] = False
+    [header] = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(devices.COOKIE + "=")]
+    assert "Secure" in header and "HttpOnly" in header and "SameSite=Lax" in header
 
 
 # --- Two workers ----------------------------------------------------------------------------------------
