@@ -110,6 +110,12 @@ MATRIX = {
     ("outreach.new_meeting", "GET"): (lambda w: f"/outreach/{w['record'].id}/meetings/new", EDITORS),
     ("outreach.new_meeting", "POST"): (lambda w: f"/outreach/{w['record'].id}/meetings/new", EDITORS),
     ("outreach.meeting", "GET"): (lambda w: f"/meetings/{w['meeting'].id}", STAFF_WHO_SEE_ALL),
+    # Correcting or deleting a meeting needs edit rights on every record it sits on; an empty POST is
+    # refused by validation (deleting needs the box ticked), so nothing changes here.
+    ("outreach.edit_meeting", "GET"): (lambda w: f"/meetings/{w['meeting'].id}/edit", EDITORS),
+    ("outreach.edit_meeting", "POST"): (lambda w: f"/meetings/{w['meeting'].id}/edit", EDITORS),
+    ("outreach.delete_meeting", "GET"): (lambda w: f"/meetings/{w['meeting'].id}/delete", EDITORS),
+    ("outreach.delete_meeting", "POST"): (lambda w: f"/meetings/{w['meeting'].id}/delete", EDITORS),
     ("outreach.new_follow_up", "GET"): (lambda w: f"/outreach/{w['record'].id}/follow-ups/new", EDITORS),
     ("outreach.new_follow_up", "POST"): (lambda w: f"/outreach/{w['record'].id}/follow-ups/new", EDITORS),
     ("outreach.complete_follow_up", "POST"): (lambda w: f"/follow-ups/{w['follow_up'].id}/complete", EDITORS),

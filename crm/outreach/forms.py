@@ -6,6 +6,7 @@ import datetime as dt
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     DateTimeLocalField,
     HiddenField,
@@ -72,20 +73,36 @@ class FollowUpFilterForm(FlaskForm):
 # with "This field is required" and the user would not learn what was wrong.
 
 
-class MeetingForm(FlaskForm):
-    """One form for a phone, right after the meeting. Position fields per demand are added by
-    `meeting_form()` because they depend on the campaign."""
+class MeetingFields(FlaskForm):
+    """What a meeting is: shared by the form that logs one and the form that corrects one."""
 
     held_at = DateTimeLocalField(_l("When"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                                  validators=[InputRequired()])
     office = SelectField(_l("Office"), coerce=int, validators=[Optional()])
     location = StringField(_l("Where"), validators=[Optional(), Length(max=300)])
-    joint_with = SelectMultipleField(_l("Joint meeting with (other governments)"), coerce=int,
-                                     validators=[Optional()])
     contacts = SelectMultipleField(_l("Attendees (their side)"), coerce=int, validators=[Optional()])
     staff = SelectMultipleField(_l("Attendees (our side)"), coerce=int, validators=[Optional()])
     summary = TextAreaField(_l("Summary"), validators=[DataRequired(), Length(max=10000)])
     outcome = TextAreaField(_l("Outcome"), validators=[Optional(), Length(max=5000)])
+    confidential_notes = TextAreaField(
+        _l("Confidential notes"), validators=[Optional(), Length(max=10000)],
+        description=_l("Encrypted in the database. Shown only on this meeting's page: never in the timeline, "
+                       "exports, e-mails or calendars."))
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if self.held_at.data and self.held_at.data.date() > dt.date.today() + dt.timedelta(days=1):
+            self.held_at.errors.append(_l("Log a meeting once it has been held."))
+            valid = False
+        return valid
+
+
+class MeetingForm(MeetingFields):
+    """One form for a phone, right after the meeting. Position fields per demand are added by
+    `meeting_form()` because they depend on the campaign."""
+
+    joint_with = SelectMultipleField(_l("Joint meeting with (other governments)"), coerce=int,
+                                     validators=[Optional()])
     next_note = TextAreaField(_l("Next step"), validators=[Optional(), Length(max=2000)])
     next_due = DateField(_l("Next step due"), validators=[Optional()])
     next_owner = SelectField(_l("Next step owner"), coerce=int, validators=[Optional()])
@@ -99,9 +116,6 @@ class MeetingForm(FlaskForm):
             if not self.next_owner.data:
                 self.next_owner.errors.append(_l("Choose who owns the next step."))
                 valid = False
-        if self.held_at.data and self.held_at.data.date() > dt.date.today() + dt.timedelta(days=1):
-            self.held_at.errors.append(_l("Log a meeting once it has been held."))
-            valid = False
         return valid
 
     def stance_fields(self):
@@ -119,6 +133,18 @@ def meeting_form(demands, language: str, **kwargs) -> MeetingForm:
         setattr(_Form, f"stance_{demand.id}",
                 SelectField(f"{demand.ordinal}. {demand.text(language)[0]}", choices=choices, validators=[Optional()]))
     return _Form(**kwargs)
+
+
+class MeetingEditForm(MeetingFields):
+    """Correcting a logged meeting. Positions stated and next steps are changed where they live (a new
+    position keeps the history); the version refuses a save over someone else's."""
+
+    version = HiddenField()
+
+
+class MeetingDeleteForm(FlaskForm):
+    confirm = BooleanField(_l("Yes, delete this meeting"), validators=[DataRequired(_l("Tick the box to confirm."))])
+    version = HiddenField()
 
 
 class RecordForm(FlaskForm):

@@ -22,6 +22,8 @@ from crm.outreach.forms import (
     ConfirmForm,
     FollowUpFilterForm,
     FollowUpForm,
+    MeetingDeleteForm,
+    MeetingEditForm,
     PositionForm,
     RecordForm,
     SnoozeForm,
@@ -152,22 +154,34 @@ def new_position(outreach_id):
     return render_template("outreach/position_form.html", record=record, form=form), 400 if form.errors else 200
 
 
-def _meeting_choices(form, record):
-    offices = db.session.scalars(sa.select(Office).where(Office.country_id == record.country_id,
-                                                         Office.active.is_(True)).order_by(Office.name)).all()
+def _attendee_choices(form, country_ids, meeting: Meeting | None = None):
+    """The offices and people of these governments, and the staff, as the form's choices. A meeting
+    being corrected keeps its own office and attendees among them even if they have left since."""
+    offices = db.session.scalars(sa.select(Office).where(
+        Office.country_id.in_(country_ids),
+        sa.or_(Office.active.is_(True), Office.id == getattr(meeting, "office_id", None)))
+        .order_by(Office.name)).all()
     form.office.choices = [(0, gettext("— none —"))] + [(o.id, f"{o.name} ({o.city})") for o in offices]
+    kept_contacts = [c.id for c in meeting.contacts] if meeting else []
     contacts = db.session.scalars(sa.select(Contact).join(Contact.office).where(
-        Office.country_id == record.country_id, Contact.active.is_(True)).order_by(Contact.name)).all()
+        Office.country_id.in_(country_ids), sa.or_(Contact.active.is_(True), Contact.id.in_(kept_contacts)))
+        .order_by(Contact.name)).all()
     form.contacts.choices = [(c.id, f"{c.name}{' — ' + c.title if c.title else ''}") for c in contacts]
     users = _active_users()
+    users += [u for u in (meeting.staff if meeting else []) if u not in users]
     form.staff.choices = [(u.id, u.name) for u in users]
-    form.next_owner.choices = [(0, "—")] + [(u.id, u.name) for u in users]
+    return {o.id: o for o in offices}, {c.id: c for c in contacts}, {u.id: u for u in users}
+
+
+def _meeting_choices(form, record):
+    offices, contacts, users = _attendee_choices(form, [record.country_id])
+    form.next_owner.choices = [(0, "—")] + [(u.id, u.name) for u in users.values()]
     others = db.session.scalars(outreach_visibility(current_user, sa.select(OutreachRecord)).where(
         OutreachRecord.campaign_id == record.campaign_id, OutreachRecord.id != record.id)
         .options(selectinload(OutreachRecord.country))).all()
     language = str(current_user.language)
     form.joint_with.choices = sorted(((r.id, r.country.name(language)) for r in others), key=lambda c: c[1])
-    return {o.id: o for o in offices}, {c.id: c for c in contacts}, {u.id: u for u in users}, {r.id: r for r in others}
+    return offices, contacts, users, {r.id: r for r in others}
 
 
 @bp.route("/outreach/<int:outreach_id>/meetings/new", methods=["GET", "POST"])
@@ -192,7 +206,8 @@ def new_meeting(outreach_id):
                 held_at=form.held_at.data.replace(tzinfo=_user_tz()).astimezone(dt.timezone.utc),
                 summary=form.summary.data, outcome=form.outcome.data, location=form.location.data,
                 office=offices.get(form.office.data), contacts=[contacts[i] for i in form.contacts.data],
-                staff=[users[i] for i in form.staff.data], positions=stated, next_step=next_step)
+                staff=[users[i] for i in form.staff.data], positions=stated, next_step=next_step,
+                confidential_notes=form.confidential_notes.data)
         except outreach.OutreachError as error:
             db.session.rollback()
             form.summary.errors.append(str(error))
@@ -211,7 +226,71 @@ def meeting(meeting_id):
         abort(404)
     positions = db.session.scalars(sa.select(Position).where(Position.meeting_id == meeting.id)
                                    .options(selectinload(Position.demand))).all()
-    return render_template("outreach/meeting.html", meeting=meeting, positions=positions)
+    may_change = all(can_edit_outreach(current_user, r) for r in meeting.outreach_records)
+    return render_template("outreach/meeting.html", meeting=meeting, positions=positions, may_change=may_change)
+
+
+def _meeting_for_change(meeting_id) -> Meeting:
+    """A meeting the user may correct: they must be able to edit every record it sits on (a joint
+    meeting is shared by several governments' records). 404 otherwise."""
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None or not all(can_edit_outreach(current_user, r) for r in meeting.outreach_records):
+        abort(404)
+    return meeting
+
+
+@bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_meeting(meeting_id):
+    meeting = _meeting_for_change(meeting_id)
+    zone = _user_tz()
+    form = MeetingEditForm(
+        version=meeting.version, held_at=meeting.held_at.astimezone(zone).replace(tzinfo=None),
+        office=meeting.office_id or 0, location=meeting.location, summary=meeting.summary, outcome=meeting.outcome,
+        confidential_notes=meeting.confidential_notes, contacts=[c.id for c in meeting.contacts],
+        staff=[u.id for u in meeting.staff])
+    offices, contacts, users = _attendee_choices(form, [r.country_id for r in meeting.outreach_records], meeting)
+    if form.validate_on_submit():
+        try:
+            changed = outreach.update_meeting(
+                meeting, actor=current_user, expected_version=form.version.data,
+                held_at=form.held_at.data.replace(tzinfo=zone).astimezone(dt.timezone.utc),
+                summary=form.summary.data, outcome=form.outcome.data, location=form.location.data,
+                office=offices.get(form.office.data), contacts=[contacts[i] for i in form.contacts.data],
+                staff=[users[i] for i in form.staff.data], confidential_notes=form.confidential_notes.data)
+        except outreach.StaleRecord as error:
+            db.session.rollback()
+            form.version.errors.append(str(error))
+        except outreach.OutreachError as error:
+            db.session.rollback()
+            form.summary.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash_message(gettext("Meeting saved.") if changed else gettext("Nothing to change."), "success")
+            return redirect(url_for("outreach.meeting", meeting_id=meeting.id))
+    return render_template("outreach/meeting_edit.html", meeting=meeting, form=form), 400 if form.errors else 200
+
+
+@bp.route("/meetings/<int:meeting_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete_meeting(meeting_id):
+    meeting = _meeting_for_change(meeting_id)
+    form = MeetingDeleteForm(version=meeting.version)
+    if form.validate_on_submit():
+        record_id = meeting.outreach_records[0].id
+        try:
+            outreach.delete_meeting(meeting, actor=current_user, expected_version=form.version.data)
+        except outreach.StaleRecord as error:
+            db.session.rollback()
+            form.confirm.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash_message(gettext("Meeting deleted."), "success")
+            return redirect(url_for("outreach.show", outreach_id=record_id))
+    positions = db.session.scalar(sa.select(sa.func.count()).where(Position.meeting_id == meeting.id))
+    governments = ", ".join(r.country.name(current_language()) for r in meeting.outreach_records)
+    return render_template("outreach/meeting_delete.html", meeting=meeting, form=form, positions=positions,
+                           governments=governments), 400 if form.errors else 200
 
 
 @bp.route("/outreach/<int:outreach_id>/follow-ups/new", methods=["GET", "POST"])

@@ -205,10 +205,7 @@ def log_meeting(records: list[OutreachRecord], *, actor, held_at: dt.datetime, s
         raise OutreachError(gettext("a meeting belongs to at least one outreach record"))
     if len({record.id for record in records}) != len(records):
         raise OutreachError(gettext("a government is listed twice"))
-    if held_at > utcnow() + dt.timedelta(days=1):
-        raise OutreachError(gettext("log a meeting once it has been held (the date is in the future)"))
-    if not summary or not summary.strip():
-        raise OutreachError(gettext("write a short summary"))
+    _check_meeting(held_at, summary)
     meeting = Meeting(office_id=getattr(office, "id", None), held_at=held_at, summary=summary.strip(),
                       outcome=(outcome or "").strip() or None, location=(location or "").strip() or None,
                       confidential_notes=(confidential_notes or "").strip() or None,
@@ -231,6 +228,63 @@ def log_meeting(records: list[OutreachRecord], *, actor, held_at: dt.datetime, s
         add_follow_up(primary, owner=next_step.owner, due_on=next_step.due_on, note=next_step.note, actor=actor,
                       meeting=meeting)
     return meeting
+
+
+def _check_meeting(held_at: dt.datetime, summary: str | None) -> None:
+    if held_at > utcnow() + dt.timedelta(days=1):
+        raise OutreachError(gettext("log a meeting once it has been held (the date is in the future)"))
+    if not summary or not summary.strip():
+        raise OutreachError(gettext("write a short summary"))
+
+
+def _meeting_snapshot(meeting: Meeting) -> dict:
+    """A meeting as the audit log keeps it: never its confidential notes (encrypted at rest; the log is
+    not), only whether it has some."""
+    snapshot = audit.snapshot(meeting, ("held_at", "office_id", "location", "summary", "outcome"))
+    snapshot.update(contact_ids=sorted(c.id for c in meeting.contacts), staff_ids=sorted(u.id for u in meeting.staff),
+                    has_confidential_notes=bool(meeting.confidential_notes))
+    return snapshot
+
+
+def update_meeting(meeting: Meeting, *, actor, held_at: dt.datetime, summary: str, office=None,
+                   outcome: str | None = None, location: str | None = None, contacts=(), staff=(),
+                   confidential_notes: str | None = None, expected_version=None) -> bool:
+    """Correct a logged meeting. The positions stated at it and its next steps are not touched here (a
+    position is corrected by recording a new one). Returns whether anything changed."""
+    check_version(meeting, expected_version, StaleRecord)
+    _check_meeting(held_at, summary)
+    before, notes_before = _meeting_snapshot(meeting), meeting.confidential_notes
+    meeting.held_at, meeting.summary = held_at, summary.strip()
+    meeting.office_id = getattr(office, "id", None)
+    meeting.outcome = (outcome or "").strip() or None
+    meeting.location = (location or "").strip() or None
+    meeting.confidential_notes = (confidential_notes or "").strip() or None
+    meeting.contacts, meeting.staff = list(contacts), list(staff)
+    after = _meeting_snapshot(meeting)
+    changed = [key for key in after if after[key] != before[key]]
+    logged_after = {key: after[key] for key in changed}
+    if meeting.confidential_notes != notes_before:
+        logged_after["confidential_notes"] = "changed"  # that they changed, never what they say
+    if not logged_after:
+        return False
+    db.session.flush()
+    audit.record("meeting.update", actor=actor, entity=meeting, before={key: before[key] for key in changed},
+                 after=logged_after)
+    return True
+
+
+def delete_meeting(meeting: Meeting, *, actor, expected_version=None) -> None:
+    """Delete a meeting logged by mistake. Positions stated at it stay in the history, and its follow-ups
+    stay too, without the link to it (the database sets it to NULL); the audit log keeps what it was."""
+    check_version(meeting, expected_version, StaleRecord)
+    before = _meeting_snapshot(meeting)
+    before["outreach_ids"] = sorted(record.id for record in meeting.outreach_records)
+    before["position_ids"] = db.session.scalars(sa.select(Position.id).where(Position.meeting_id == meeting.id)
+                                                .order_by(Position.id)).all()
+    meeting_id = meeting.id
+    db.session.delete(meeting)
+    db.session.flush()
+    audit.record("meeting.delete", actor=actor, entity_type="meeting", entity_id=meeting_id, before=before)
 
 
 @dataclass

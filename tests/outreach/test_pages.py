@@ -5,6 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from crm.accounts.models import User
+from crm.audit.models import AuditEvent
 from crm.campaigns.models import Demand
 from crm.extensions import db
 from crm.outreach import services as outreach
@@ -121,6 +122,126 @@ def test_bad_meeting_input_saves_nothing(client, signed_in, campaign, make_recor
     assert message in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Meeting)) == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Position)) == 0
+
+
+def _logged_meeting(record, user, **extra):
+    meeting = outreach.log_meeting([record], actor=user, held_at=dt.datetime(2018, 5, 21, 10, 0, tzinfo=dt.timezone.utc),
+                                   summary="Met the ambasador", staff=[user], **extra)
+    db.session.commit()
+    return meeting
+
+
+def _edit_data(meeting, **changes):
+    data = {"held_at": "2018-05-21T12:00", "summary": meeting.summary, "outcome": meeting.outcome or "",
+            "location": meeting.location or "", "office": meeting.office_id or 0,
+            "staff": [u.id for u in meeting.staff], "contacts": [c.id for c in meeting.contacts],
+            "confidential_notes": meeting.confidential_notes or "", "version": meeting.version}
+    data.update(changes)
+    return data
+
+
+def test_confidential_notes_are_logged_encrypted_and_shown_only_on_the_meeting(
+        client, signed_in, campaign, make_record):
+    user = signed_in("volunteer")
+    record = make_record(assignee=user)
+    db.session.commit()
+    response = client.post(f"/outreach/{record.id}/meetings/new", data=_meeting_data(
+        campaign, confidential_notes="The deputy minister asked not to be named"))
+    assert response.status_code == 302
+    meeting = db.session.scalars(sa.select(Meeting)).one()
+    stored = db.session.execute(sa.text("SELECT confidential_notes FROM meeting")).scalar()
+    assert "deputy minister" not in stored and meeting.confidential_notes == "The deputy minister asked not to be named"
+    assert "asked not to be named" in client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    for url in (f"/outreach/{record.id}", f"/meetings/{meeting.id}.ics"):
+        assert "asked not to be named" not in client.get(url).get_data(as_text=True), url
+    assert "asked not to be named" not in str(db.session.scalars(sa.select(AuditEvent.after)).all())
+
+
+def test_correct_a_meeting_keeps_the_history_in_the_audit_log(client, signed_in, campaign, make_record,
+                                                              make_office, make_contact, make_user):
+    user = signed_in("volunteer")
+    record = make_record("FRA", assignee=user)
+    office = make_office("FRA")
+    contact, left = make_contact(office), make_contact(office, name="Former Counsellor")
+    meeting = _logged_meeting(record, user, contacts=[left], confidential_notes="First notes")
+    left.active = False  # left the embassy since: still shown as an attendee of this meeting
+    db.session.commit()
+    page = client.get(f"/meetings/{meeting.id}/edit").get_data(as_text=True)
+    # In the user's time zone (UTC here), with the attendee who has left since still on the list.
+    assert "Met the ambasador" in page and "Former Counsellor" in page and 'value="2018-05-21T10:00"' in page
+
+    response = client.post(f"/meetings/{meeting.id}/edit", data=_edit_data(
+        meeting, summary="Met the ambassador", office=office.id, contacts=[contact.id, left.id],
+        confidential_notes="Second notes"))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    meeting = db.session.get(Meeting, meeting.id)
+    assert (meeting.summary, meeting.office_id, meeting.confidential_notes) == (
+        "Met the ambassador", office.id, "Second notes")
+    assert sorted(c.name for c in meeting.contacts) == ["Former Counsellor", "Jean Exemple"]
+    [event] = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "meeting.update")).all()
+    assert event.actor_id == user.id and event.before["summary"] == "Met the ambasador"
+    assert event.after["summary"] == "Met the ambassador" and event.after["confidential_notes"] == "changed"
+    assert "First notes" not in str(event.before) and "Second notes" not in str(event.after)
+    # Saving the same again changes nothing and logs nothing.
+    client.post(f"/meetings/{meeting.id}/edit", data=_edit_data(meeting))
+    assert db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "meeting.update")) == 1
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"summary": "  "}, "This field is required"),
+    ({"held_at": "2999-01-01T10:00"}, "once it has been held"),
+    ({"contacts": ["999999"]}, "not a valid choice"),
+    ({"version": "1"}, "Someone else saved this record"),
+])
+def test_bad_corrections_save_nothing(client, signed_in, campaign, make_record, change, message):
+    user = signed_in("coordinator")
+    record = make_record()
+    meeting = _logged_meeting(record, user)
+    meeting.location = "Madrid"  # someone else's save: the version moves on
+    db.session.commit()
+    response = client.post(f"/meetings/{meeting.id}/edit", data=_edit_data(meeting, **{"summary": "Changed", **change}))
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert db.session.get(Meeting, meeting.id).summary == "Met the ambasador"
+
+
+def test_delete_a_meeting_logged_by_mistake(client, signed_in, campaign, make_record):
+    user = signed_in("volunteer")
+    record = make_record(assignee=user)
+    db.session.commit()
+    client.post(f"/outreach/{record.id}/meetings/new", data=_meeting_data(
+        campaign, next_note="Send the letter", next_due=TODAY.isoformat(), next_owner=user.id))
+    meeting = db.session.scalars(sa.select(Meeting)).one()
+    meeting_id, version = meeting.id, meeting.version
+    page = client.get(f"/meetings/{meeting_id}/delete").get_data(as_text=True)
+    assert "stays in the history" in page
+    # Without the box ticked, nothing happens.
+    assert client.post(f"/meetings/{meeting_id}/delete", data={"version": version}).status_code == 400
+    assert db.session.get(Meeting, meeting_id) is not None
+
+    response = client.post(f"/meetings/{meeting_id}/delete", data={"confirm": "y", "version": version})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/outreach/{record.id}")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Meeting)) == 0
+    [position] = db.session.scalars(sa.select(Position)).all()
+    [follow_up] = db.session.scalars(sa.select(FollowUp)).all()
+    assert position.meeting_id is None and follow_up.meeting_id is None and follow_up.note == "Send the letter"
+    [event] = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "meeting.delete")).all()
+    assert event.entity_id == str(meeting_id) and event.before["summary"] == "Met the ambassador"
+    assert event.before["position_ids"] == [position.id] and event.before["outreach_ids"] == [record.id]
+    assert client.get(f"/meetings/{meeting_id}").status_code == 404
+
+
+def test_a_joint_meeting_is_changed_only_by_who_may_edit_all_its_records(client, signed_in, make_user, make_record):
+    me = signed_in("volunteer")
+    mine, theirs = make_record("FRA", assignee=me), make_record("DEU", assignee=make_user("volunteer"))
+    meeting = outreach.log_meeting([mine, theirs], actor=me, held_at=dt.datetime(2018, 5, 21, tzinfo=dt.timezone.utc),
+                                   summary="Joint meeting")
+    db.session.commit()
+    page = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert "Joint meeting" in page and "Correct the meeting" not in page
+    assert client.get(f"/meetings/{meeting.id}/edit").status_code == 404
+    assert client.post(f"/meetings/{meeting.id}/delete", data={"confirm": "y"}).status_code == 404
+    assert db.session.get(Meeting, meeting.id) is not None
 
 
 def test_follow_ups_mine_everyone_overdue_complete_and_snooze(client, signed_in, make_user, make_record):
