@@ -226,15 +226,20 @@ def meeting(meeting_id):
         abort(404)
     positions = db.session.scalars(sa.select(Position).where(Position.meeting_id == meeting.id)
                                    .options(selectinload(Position.demand))).all()
-    may_change = all(can_edit_outreach(current_user, r) for r in meeting.outreach_records)
-    return render_template("outreach/meeting.html", meeting=meeting, positions=positions, may_change=may_change)
+    return render_template("outreach/meeting.html", meeting=meeting, positions=positions,
+                           may_change=_may_change(meeting))
+
+
+def _may_change(meeting: Meeting) -> bool:
+    """Whoever may edit every record the meeting sits on (a joint meeting is shared by several
+    governments' records) may correct or delete it."""
+    records = meeting.outreach_records
+    return bool(records) and all(can_edit_outreach(current_user, r) for r in records)
 
 
 def _meeting_for_change(meeting_id) -> Meeting:
-    """A meeting the user may correct: they must be able to edit every record it sits on (a joint
-    meeting is shared by several governments' records). 404 otherwise."""
     meeting = db.session.get(Meeting, meeting_id)
-    if meeting is None or not all(can_edit_outreach(current_user, r) for r in meeting.outreach_records):
+    if meeting is None or not _may_change(meeting):
         abort(404)
     return meeting
 
