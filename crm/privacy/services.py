@@ -4,7 +4,8 @@ What erasing does, and why:
 - a contact keeps its record (meetings and letters still say an embassy was met or written to) but
   loses everything that identifies the person: name, title, e-mail, phones, notes; letters addressed
   to them lose the recipient's name; audit events about the contact have their before/after values
-  redacted (the one sanctioned change to the audit log, itself audited);
+  redacted (the one sanctioned change to the audit log, itself audited); records merged with a found
+  one (duplicates of the same person) are erased with it, whichever of them holds the address;
 - a signature is deleted: the person no longer counts, except in totals already delivered with a
   letter, which record what was handed over and are not personal data.
 The erasure's own audit event names no e-mail address: only what was erased and why."""
@@ -50,10 +51,22 @@ def find_person(email: str) -> PersonFound:
         raise PrivacyError(gettext("give the person's e-mail address"))
     contacts = db.session.scalars(sa.select(Contact).where(Contact.email == normalised, Contact.name != ERASED_NAME)
                                   .options(selectinload(Contact.office))).all()
+    contacts = _with_merged_records(contacts)
     email_hash = EmailHasher.from_config().hash_email(email)
     signatures = db.session.scalars(
         sa.select(Signature).where(Signature.email_hash == email_hash)).all() if email_hash else []
     return PersonFound(normalised, list(contacts), list(signatures))
+
+
+def _with_merged_records(contacts: list[Contact]) -> list[Contact]:
+    """The records merged with these: a duplicate merged into another is the same person, whichever
+    record holds the address asked about (a merge points every merged record at the final survivor)."""
+    ids = {c.id for c in contacts}
+    survivors = {c.merged_into_id for c in contacts if c.merged_into_id is not None}
+    related = db.session.scalars(sa.select(Contact).where(
+        sa.or_(Contact.id.in_(survivors - ids), Contact.merged_into_id.in_(ids | survivors)),
+        Contact.id.not_in(ids), Contact.name != ERASED_NAME).options(selectinload(Contact.office))).all()
+    return [*contacts, *related]
 
 
 @dataclass

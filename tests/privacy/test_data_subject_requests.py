@@ -58,3 +58,28 @@ def test_admin_page_finds_and_erases_with_confirmation(client, signed_in):
     done = client.post("/admin/privacy", data={"email": "claire@example.org", "reason": "request", "confirm": "y"})
     assert done.status_code == 302 and count_rows(Signature) == 1
     assert client.get("/admin/privacy?email=not-an-address").status_code == 200
+
+
+def test_erasing_a_merged_duplicate_erases_the_record_it_was_merged_into(app, make_user):
+    """The same person on two records, merged: asked by either address, both go, and so do the merge's
+    audit values (filed under the surviving record, they held the merged one's name and address)."""
+    from crm.privacy import services as privacy
+
+    admin = make_user("admin")
+    survivor = _world(admin)
+    duplicate = contacts.create_contact(actor=admin, office=survivor.office, name="Claire F.",
+                                        email="c.fictive@example.org", confirm_duplicate=True)
+    contacts.merge_contacts(survivor, duplicate, actor=admin)
+    db.session.commit()
+
+    found = privacy.find_person("c.fictive@example.org")
+    assert {c.id for c in found.contacts} == {survivor.id, duplicate.id}
+    privacy.erase_person(found, actor=admin, reason="request by e-mail")
+    db.session.commit()
+
+    for contact in (db.session.get(Contact, survivor.id), db.session.get(Contact, duplicate.id)):
+        assert (contact.name, contact.email) == (privacy.ERASED_NAME, None)
+    values = db.session.execute(sa.select(AuditEvent.before, AuditEvent.after)
+                                .where(AuditEvent.action != "privacy.erase")).all()
+    assert "c.fictive@example.org" not in str(values) and "Claire" not in str(values)
+    assert privacy.find_person("claire@example.org").contacts == []
