@@ -138,6 +138,8 @@ MATRIX = {
     ("letters.print_letter", "GET"): (lambda w: f"/letters/{w['letter'].id}/print", STAFF_WHO_SEE_ALL),
     ("letters.edit", "GET"): (lambda w: f"/letters/{w['draft'].id}/edit", EDITORS),
     ("letters.edit", "POST"): (lambda w: f"/letters/{w['draft'].id}/edit", EDITORS),
+    # Discarding needs the box ticked: the empty POST here is refused and the draft stays.
+    ("letters.discard", "POST"): (lambda w: f"/letters/{w['draft'].id}/discard", EDITORS),
     ("letters.mark_sent", "POST"): (lambda w: f"/letters/{w['draft'].id}/sent", EDITORS),
     ("letters.mark_delivered", "POST"): (lambda w: f"/letters/{w['letter'].id}/delivered", EDITORS),
     ("letters.mark_acknowledged", "POST"): (lambda w: f"/letters/{w['letter'].id}/acknowledged", EDITORS),

@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, MultipleFileField
-from wtforms import DateField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from crm.letters.models import LETTER_LANGUAGES
@@ -62,6 +62,13 @@ class DraftForm(FlaskForm):
     language = SelectField(_l("Language of the letter"), choices=LANGUAGE_CHOICES, validators=[DataRequired()])
     body = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=BODY_MAX)], render_kw={"rows": 24})
     submit = SubmitField(_l("Save draft"))
+
+
+class DiscardForm(FlaskForm):
+    version = _version_field("discard")
+    confirm = BooleanField(_l("Yes, discard this draft"), id="discard-confirm",
+                           validators=[DataRequired(_l("Tick the box to confirm."))])
+    submit = SubmitField(_l("Discard draft"))
 
 
 class SentForm(FlaskForm):

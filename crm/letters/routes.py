@@ -18,6 +18,7 @@ from crm.letters.forms import (
     AttachmentForm,
     ComposeForm,
     DeliveredForm,
+    DiscardForm,
     DraftForm,
     ReplyForm,
     SentForm,
@@ -154,6 +155,8 @@ def _render_letter(letter, record, status: int = 200, **forms):
             "version": letter.version, "acknowledged_on": letter.acknowledged_on or today}))
     if can_edit:
         forms.setdefault("attachment_form", AttachmentForm(formdata=None))
+    if can_edit and services.is_draft(letter):
+        forms.setdefault("discard_form", DiscardForm(formdata=None, data={"version": letter.version}))
     return render_template("letters/show.html", letter=letter, record=record, can_edit=can_edit,
                            is_draft=services.is_draft(letter), **services.letter_page(letter), **forms), status
 
@@ -194,6 +197,21 @@ def edit(letter_id):
         return redirect(url_for("letters.show", letter_id=letter.id))
     return render_template("letters/edit.html", letter=letter, record=record, form=form,
                            stale=getattr(form, "stale", False)), _status(form)
+
+
+@bp.route("/letters/<int:letter_id>/discard", methods=["POST"])
+@login_required
+def discard(letter_id):
+    letter, record = get_letter_or_404(letter_id, need="edit")
+    form = DiscardForm()
+    files: list[str] = []
+    if form.validate_on_submit() and _save(form, letter, lambda: files.extend(services.discard_draft(
+            letter, actor=current_user, expected_version=form.version.data))):
+        for key in files:
+            storage.remove(key)
+        flash_message(gettext("Draft discarded."), "success")
+        return redirect(outreach_url(record) or url_for("letters.index", outreach_id=record.id))
+    return _render_letter(letter, record, _status(form), discard_form=form)
 
 
 @bp.route("/letters/<int:letter_id>/sent", methods=["POST"])

@@ -387,6 +387,23 @@ def update_draft(letter: Letter, *, subject: str, body: str, recipient_name: str
                      after={k: after[k] for k in changed})
 
 
+def discard_draft(letter: Letter, *, actor, expected_version=None) -> list[str]:
+    """Delete a draft that will not be sent (a letter that went out stays: it is the record of what the
+    government received). Returns the storage keys of its attachments: the caller removes the files
+    once the deletion is committed, so that a refused commit leaves no row pointing at a missing file."""
+    check_version(letter, expected_version, StaleRecord)
+    if not is_draft(letter):
+        raise LetterError(_("This letter has been sent; it stays in the record."), "confirm")
+    before = audit.snapshot(letter, ("outreach_id", "recipient_contact_id", "recipient_office_id", *_DRAFT_FIELDS))
+    before["attachments"] = [attachment.filename for attachment in letter.attachments]
+    keys = [attachment.storage_key for attachment in letter.attachments]
+    letter_id = letter.id
+    db.session.delete(letter)
+    _flush()
+    audit.record("letter.discard", actor=actor, entity_type="letter", entity_id=letter_id, before=before)
+    return keys
+
+
 def mark_sent(letter: Letter, channel: str, sent_on: dt.date, actor, *, expected_version=None) -> None:
     """Record how and when a letter went out (again, to correct it). The record moves to "contacted"."""
     check_version(letter, expected_version, StaleRecord)

@@ -1,5 +1,6 @@
 """Letter pages over HTTP: each form with good and bad input, permissions, stale saves, escaping."""
 import datetime as dt
+import io
 
 import pytest
 import sqlalchemy as sa
@@ -248,6 +249,37 @@ def test_a_sent_letter_cannot_be_edited(client, world):
     response = client.get(f"/letters/{letter.id}/edit")
     assert response.status_code == 302
     assert "can no longer change" in page_of(client.get(response.headers["Location"]))
+
+
+def test_discard_a_draft_with_its_files(client, world, attachments_dir):
+    from crm.audit.models import AuditEvent
+
+    letter = draft(world)
+    pdf = (FIXTURES / "reply.pdf").read_bytes()
+    client.post(f"/letters/{letter.id}/attachments", data={"attachments": (io.BytesIO(pdf), "annex.pdf")},
+                content_type="multipart/form-data")
+    [stored] = list(attachments_dir.iterdir())
+    letter_id, subject, version = letter.id, letter.subject, reload(Letter, letter.id).version
+    assert "Discard draft" in page_of(client.get(f"/letters/{letter_id}"))
+    refused = client.post(f"/letters/{letter_id}/discard", data={"version": version})
+    assert refused.status_code == 400 and "Tick the box to confirm" in page_of(refused)
+    assert reload(Letter, letter_id) is not None and stored.exists()
+
+    response = client.post(f"/letters/{letter_id}/discard", data={"version": version, "confirm": "y"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/outreach/{world.record.id}")
+    assert reload(Letter, letter_id) is None and count_rows(LetterAttachment) == 0 and not stored.exists()
+    [event] = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "letter.discard")).all()
+    assert event.entity_id == str(letter_id) and event.actor_id == world.user.id
+    assert event.before["attachments"] == ["annex.pdf"] and event.before["subject"] == subject
+
+
+def test_a_sent_letter_cannot_be_discarded(client, world):
+    letter = sent_letter(world, world.user)
+    db.session.commit()
+    assert "Discard draft" not in page_of(client.get(f"/letters/{letter.id}"))
+    response = client.post(f"/letters/{letter.id}/discard", data={"version": letter.version, "confirm": "y"})
+    assert response.status_code == 400 and "it stays in the record" in page_of(response)
+    assert reload(Letter, letter.id) is not None
 
 
 # --- sent, delivered, acknowledged ----------------------------------------------------------------
