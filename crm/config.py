@@ -13,6 +13,23 @@ def _bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+class ConfigError(ValueError):
+    """A setting in the environment that cannot be used; the message names it."""
+
+
+def _int(name: str, default: int, minimum: int = 1) -> int:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = None
+    if number is None or number < minimum:
+        raise ConfigError(f"{name} must be a whole number of at least {minimum}, not {value!r}")
+    return number
+
+
 def normalise_database_url(url: str) -> str:
     """Accept both postgresql:// and postgresql+psycopg:// (and the old postgres://); always use psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
@@ -43,7 +60,7 @@ def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
     default_db = "sqlite:///" + str(Path(instance_path) / "alcance.db")
     return {
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(os.environ.get("DATABASE_URL") or default_db),
-        "SQLITE_BUSY_TIMEOUT_MS": int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "15000")),
+        "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 15000),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SECRET_KEY": None if skip_secret else load_secret_key(instance_path),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -54,17 +71,17 @@ def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
         "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", default=not development),
         # How many reverse proxies in front of the app may be believed about the client's address and
         # scheme. 0 (the default): none; X-Forwarded-* headers are ignored, so nobody can forge them.
-        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0, minimum=0),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
         # Kept above ATTACHMENT_MAX_BYTES, so that a file between the two gets a message beside the
         # field rather than a bare 413 page.
-        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(20 * 1024 * 1024))),
-        "ATTACHMENT_MAX_BYTES": int(os.environ.get("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))),
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 20 * 1024 * 1024),
+        "ATTACHMENT_MAX_BYTES": _int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
         # Mail: names as Flask-Mail's own settings.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
-        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+        "MAIL_PORT": _int("MAIL_PORT", 25),
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
         "MAIL_USE_SSL": _bool("MAIL_USE_SSL"),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
@@ -83,19 +100,19 @@ def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
         # Accounts (crm/accounts): second factor, session time-outs, sign-in throttling, password reset.
         "REQUIRE_2FA_FOR_ALL": _bool("REQUIRE_2FA_FOR_ALL"),
         "TOTP_ISSUER": os.environ.get("TOTP_ISSUER") or "Alcance",
-        "SESSION_IDLE_TIMEOUT_SECONDS": int(os.environ.get("SESSION_IDLE_TIMEOUT_SECONDS", str(30 * 60))),
-        "SESSION_ABSOLUTE_TIMEOUT_SECONDS": int(os.environ.get("SESSION_ABSOLUTE_TIMEOUT_SECONDS", str(12 * 60 * 60))),
-        "REAUTHENTICATION_MAX_AGE_SECONDS": int(os.environ.get("REAUTHENTICATION_MAX_AGE_SECONDS", "300")),
-        "LOGIN_THROTTLE_WINDOW_SECONDS": int(os.environ.get("LOGIN_THROTTLE_WINDOW_SECONDS", "900")),
-        "LOGIN_THROTTLE_ACCOUNT_LIMIT": int(os.environ.get("LOGIN_THROTTLE_ACCOUNT_LIMIT", "5")),
-        "LOGIN_THROTTLE_ADDRESS_LIMIT": int(os.environ.get("LOGIN_THROTTLE_ADDRESS_LIMIT", "20")),
+        "SESSION_IDLE_TIMEOUT_SECONDS": _int("SESSION_IDLE_TIMEOUT_SECONDS", 30 * 60),
+        "SESSION_ABSOLUTE_TIMEOUT_SECONDS": _int("SESSION_ABSOLUTE_TIMEOUT_SECONDS", 12 * 60 * 60),
+        "REAUTHENTICATION_MAX_AGE_SECONDS": _int("REAUTHENTICATION_MAX_AGE_SECONDS", 300),
+        "LOGIN_THROTTLE_WINDOW_SECONDS": _int("LOGIN_THROTTLE_WINDOW_SECONDS", 900),
+        "LOGIN_THROTTLE_ACCOUNT_LIMIT": _int("LOGIN_THROTTLE_ACCOUNT_LIMIT", 5),
+        "LOGIN_THROTTLE_ADDRESS_LIMIT": _int("LOGIN_THROTTLE_ADDRESS_LIMIT", 20),
         # A browser that signed in before keeps its own failure count this long (crm/accounts/devices.py).
-        "DEVICE_COOKIE_DAYS": int(os.environ.get("DEVICE_COOKIE_DAYS", "180")),
-        "PASSWORD_RESET_MAX_AGE_SECONDS": int(os.environ.get("PASSWORD_RESET_MAX_AGE_SECONDS", "3600")),
-        "PASSWORD_RESET_THROTTLE_WINDOW_SECONDS": int(os.environ.get("PASSWORD_RESET_THROTTLE_WINDOW_SECONDS", "3600")),
-        "PASSWORD_RESET_THROTTLE_ACCOUNT_LIMIT": int(os.environ.get("PASSWORD_RESET_THROTTLE_ACCOUNT_LIMIT", "3")),
-        "PASSWORD_RESET_THROTTLE_ADDRESS_LIMIT": int(os.environ.get("PASSWORD_RESET_THROTTLE_ADDRESS_LIMIT", "10")),
+        "DEVICE_COOKIE_DAYS": _int("DEVICE_COOKIE_DAYS", 180),
+        "PASSWORD_RESET_MAX_AGE_SECONDS": _int("PASSWORD_RESET_MAX_AGE_SECONDS", 3600),
+        "PASSWORD_RESET_THROTTLE_WINDOW_SECONDS": _int("PASSWORD_RESET_THROTTLE_WINDOW_SECONDS", 3600),
+        "PASSWORD_RESET_THROTTLE_ACCOUNT_LIMIT": _int("PASSWORD_RESET_THROTTLE_ACCOUNT_LIMIT", 3),
+        "PASSWORD_RESET_THROTTLE_ADDRESS_LIMIT": _int("PASSWORD_RESET_THROTTLE_ADDRESS_LIMIT", 10),
         # Links in e-mail (password reset, reminders) are built on this, never on the request's Host header.
         "ALCANCE_BASE_URL": os.environ.get("ALCANCE_BASE_URL", "http://127.0.0.1:5000"),
-        "MAIL_TIMEOUT": int(os.environ.get("MAIL_TIMEOUT", "30")),
+        "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 30),
     }

@@ -3,10 +3,11 @@ import os
 import stat
 import threading
 
+import pytest
 import sqlalchemy as sa
 
 from crm import create_app
-from crm.config import load_secret_key, normalise_database_url
+from crm.config import ConfigError, from_environment, load_secret_key, normalise_database_url
 from crm.extensions import db
 
 
@@ -15,6 +16,22 @@ def test_database_url_forms():
     assert normalise_database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_database_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+@pytest.mark.parametrize("name,value", [("LOGIN_THROTTLE_ACCOUNT_LIMIT", "five"), ("LOGIN_THROTTLE_ACCOUNT_LIMIT", "0"),
+                                        ("MAIL_PORT", "25.5"), ("TRUSTED_PROXIES", "-1")])
+def test_a_number_setting_that_is_not_one_is_refused_by_name(tmp_path, monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=f"^{name} must be a whole number of at least [01], not '{value}'$"):
+        from_environment(str(tmp_path), skip_secret=True)
+
+
+def test_number_settings_take_their_default_when_empty_and_their_value_when_set(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOGIN_THROTTLE_ACCOUNT_LIMIT", " ")
+    monkeypatch.setenv("TRUSTED_PROXIES", "0")
+    monkeypatch.setenv("DEVICE_COOKIE_DAYS", " 30 ")
+    config = from_environment(str(tmp_path), skip_secret=True)
+    assert (config["LOGIN_THROTTLE_ACCOUNT_LIMIT"], config["TRUSTED_PROXIES"], config["DEVICE_COOKIE_DAYS"]) == (5, 0, 30)
 
 
 def test_secret_key_is_generated_once_with_0600(tmp_path, monkeypatch):
