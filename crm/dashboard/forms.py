@@ -22,6 +22,7 @@ ACTION_LABELS = {
     "assignment.change": _l("Assignment changed"),
     "position.create": _l("Position recorded"),
     "meeting.create": _l("Meeting logged"),
+    "meeting.update": _l("Meeting corrected"),
     "follow_up.create": _l("Follow-up added"),
     "follow_up.complete": _l("Follow-up done"),
     "follow_up.snooze": _l("Follow-up snoozed"),
