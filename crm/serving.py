@@ -9,7 +9,6 @@ referrer. tests/security/test_access_log.py fails for a route with a `token` in 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
 
 from gunicorn.glogging import Logger
 
@@ -19,23 +18,16 @@ _SECRET_SEGMENTS = re.compile(r"(/password/reset/)[^/?#]+|(/calendar/)[^/?#]+(?=
 
 
 def redact(path: str) -> str:
-    """`path` (or a request line holding one) with each credential replaced by [redacted]."""
+    """`path` (or a request line or a whole URL holding one) with each credential replaced by [redacted]."""
     return _SECRET_SEGMENTS.sub(lambda match: (match.group(1) or match.group(2)) + REDACTED, path)
-
-
-def _redact_url(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=redact(parts.path)))
 
 
 class AccessLogger(Logger):
     def access(self, resp, req, environ, request_time):
         environ = dict(environ)
-        for key in ("RAW_URI", "PATH_INFO"):
+        for key in ("RAW_URI", "PATH_INFO", "HTTP_REFERER"):
             if environ.get(key):
                 environ[key] = redact(environ[key])
-        if environ.get("HTTP_REFERER"):
-            environ["HTTP_REFERER"] = _redact_url(environ["HTTP_REFERER"])
         super().access(resp, req, environ, request_time)
 
 
