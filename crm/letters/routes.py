@@ -144,7 +144,7 @@ def compose(outreach_id):
 
 
 def _render_letter(letter, record, status: int = 200, **forms):
-    can_edit = can_edit_outreach(current_user, record)
+    can_edit, is_draft = can_edit_outreach(current_user, record), services.is_draft(letter)
     if can_edit and letter.direction == "outgoing":
         today = dt.date.today()
         forms.setdefault("sent_form", SentForm(formdata=None, data={
@@ -155,10 +155,10 @@ def _render_letter(letter, record, status: int = 200, **forms):
             "version": letter.version, "acknowledged_on": letter.acknowledged_on or today}))
     if can_edit:
         forms.setdefault("attachment_form", AttachmentForm(formdata=None))
-    if can_edit and services.is_draft(letter):
+    if can_edit and is_draft:
         forms.setdefault("discard_form", DiscardForm(formdata=None, data={"version": letter.version}))
     return render_template("letters/show.html", letter=letter, record=record, can_edit=can_edit,
-                           is_draft=services.is_draft(letter), **services.letter_page(letter), **forms), status
+                           is_draft=is_draft, **services.letter_page(letter), **forms), status
 
 
 @bp.route("/letters/<int:letter_id>")
