@@ -93,11 +93,12 @@ def check_version(record, expected_version, error: type[Exception]) -> None:
 
 
 # Searching without accents or case, in the database, identically on SQLite and PostgreSQL: "martin"
-# finds Martín, "MUNOZ" finds Muñoz. One table of the Latin letters with diacritics (U+00C0 to U+024F)
-# and the plain lower-case letter each stands for; both engines fold with it, and so does `fold`.
+# finds Martín, "MUNOZ" finds Muñoz, "nguyen" finds Nguyễn. One table of the Latin letters with
+# diacritics (U+00C0 to U+024F, and Latin Extended Additional, U+1E00 to U+1EFF) and the plain lower-case
+# letter each stands for; both engines fold with it, and so does `fold`.
 def _latin_folds() -> tuple[str, str]:
     accented, plain = [], []
-    for code in range(0x00C0, 0x0250):
+    for code in [*range(0x00C0, 0x0250), *range(0x1E00, 0x1F00)]:
         char = chr(code)
         base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
         if len(base) == 1 and base.isascii() and base.isalpha():

@@ -99,6 +99,7 @@ def test_searches_ignore_accents_and_case_in_the_database(app):
     embassy = make_office(code="DEU", name="Deutsche Botschaft", city="Bogotá")
     muñoz = make_contact(mission, "José MUÑOZ Peña", title="Consejero político")
     łukasz = make_contact(embassy, "Łukasz Ørsted", email="l.orsted@example.org")
+    nguyễn = make_contact(embassy, "Nguyễn Thị Hạnh")
 
     def offices(query):
         return set(db.session.scalars(services.search_offices(query=query)))
@@ -112,6 +113,7 @@ def test_searches_ignore_accents_and_case_in_the_database(app):
     assert contacts("jose munoz") == contacts("JOSÉ MUÑOZ") == contacts("peña") == {muñoz}
     assert contacts("politico") == contacts("POLÍTICO") == {muñoz}
     assert contacts("lukasz orsted") == contacts("ŁUKASZ") == contacts("L.ORSTED@") == {łukasz}
+    assert contacts("nguyen thi hanh") == contacts("NGUYỄN") == {nguyễn}
     assert contacts("munos") == set()
 
 
