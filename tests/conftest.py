@@ -3,6 +3,7 @@ and signed-in clients of each role."""
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import os
 import uuid
 from contextlib import contextmanager
@@ -11,12 +12,12 @@ import psycopg
 import pyotp
 import pytest
 import sqlalchemy as sa
+import time_machine
 from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
 
 from crm import create_app
-from crm.accounts import clock
 from crm.accounts.models import TWO_FACTOR_ROLES, User
 from crm.config import normalise_database_url
 from crm.database import utcnow
@@ -29,6 +30,25 @@ TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # a fixed TOTP key (base3
 TEST_DATA_KEY = "dGVzdC1rZXktZm9yLWVuY3J5cHRpb24tYXQtcmVzdCE="  # a fixed Fernet key, for tests only
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 _covered: set[str] = set()
+
+UTC = dt.timezone.utc
+# The moments at which time-sensitive tests run (modules marked `clocks` run under every one of them).
+# Each is on a whole 30-second step, so that a TOTP code computed at `now()` stays valid a few seconds.
+CLOCKS = {
+    "mid-month": dt.datetime(2026, 6, 17, 12, 0, tzinfo=UTC),  # a Wednesday at noon: the default
+    "month-start": dt.datetime(2027, 3, 1, 0, 30, tzinfo=UTC),  # Caracas is still on 28 February
+    "year-end": dt.datetime(2026, 12, 31, 23, 30, tzinfo=UTC),  # Madrid is already in 2027
+    "sunday": dt.datetime(2027, 1, 10, 15, 0, tzinfo=UTC),
+    "utc-23-59": dt.datetime(2027, 5, 19, 23, 59, tzinfo=UTC),
+    "utc-00-01": dt.datetime(2027, 5, 20, 0, 1, tzinfo=UTC),
+    # Madrid moves from 02:00 CET to 03:00 CEST at 01:00 UTC; and back from 03:00 to 02:00 in October.
+    "madrid-dst-starts": dt.datetime(2027, 3, 28, 1, 0, 30, tzinfo=UTC),
+    "madrid-dst-ends": dt.datetime(2026, 10, 25, 1, 0, 30, tzinfo=UTC),
+    # Venezuela keeps no daylight saving time; its last change of offset was on 1 May 2016 at 02:30 local
+    # time, from UTC-04:30 to UTC-04:00 (IANA tz database, America/Caracas).
+    "caracas-offset-change": dt.datetime(2016, 5, 1, 7, 0, tzinfo=UTC),
+}
+DEFAULT_CLOCK = "mid-month"
 
 
 def postgres_url() -> str:
@@ -89,6 +109,39 @@ def scratch_postgres_database(prefix: str = "alcance_test"):
     finally:
         with psycopg.connect(admin_url, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Clock:
+    """The machine's clock, stopped at a chosen moment (time-machine moves Python's clock for every
+    module and thread), and moved on only when a test says so."""
+
+    def __init__(self, traveller):
+        self._traveller = traveller
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(UTC)
+
+    def today(self) -> dt.date:
+        """Today in UTC, the day the services' `now` falls on."""
+        return self.now().date()
+
+    def advance(self, **delta) -> dt.datetime:
+        self._traveller.shift(dt.timedelta(**delta))
+        return self.now()
+
+
+def pytest_generate_tests(metafunc):
+    """Tests marked `clocks` run once at each moment of CLOCKS, so that none depends on the day or hour."""
+    if metafunc.definition.get_closest_marker("clocks") is not None and "clock" in metafunc.fixturenames:
+        metafunc.parametrize("clock", list(CLOCKS.values()), ids=list(CLOCKS), indirect=True)
+
+
+@pytest.fixture
+def clock(request):
+    """The time stands still at one of CLOCKS for this test (the default unless the test is marked
+    `clocks`); `clock.advance(minutes=5)` moves it."""
+    with time_machine.travel(getattr(request, "param", CLOCKS[DEFAULT_CLOCK]), tick=False) as traveller:
+        yield Clock(traveller)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -215,7 +268,7 @@ def totp_code(user: User, at=None) -> str:
     first, so that a test may sign the same user in more than once within one 30-second step."""
     db.session.execute(sa.update(User).where(User.id == user.id).values(totp_last_step=None))
     db.session.commit()
-    return pyotp.TOTP(TEST_TOTP_SECRET).at(at or clock.now())
+    return pyotp.TOTP(TEST_TOTP_SECRET).at(at or utcnow())
 
 
 def sign_in(client, user: User, password: str = TEST_PASSWORD):

@@ -13,11 +13,12 @@ import sqlalchemy as sa
 from flask import after_this_request, current_app, render_template
 from flask_babel import force_locale, gettext
 
-from crm.accounts import clock, throttle, twofactor
+from crm.accounts import throttle, twofactor
 from crm.accounts.errors import AccountError, TooManyAttempts, WrongCode
 from crm.accounts.models import PasswordResetToken, User
 from crm.accounts.services import check_password_policy, find_by_email, replace_password, too_many_attempts_message
 from crm.audit import services as audit
+from crm.database import utcnow
 from crm.extensions import db, mail
 
 
@@ -33,7 +34,7 @@ def request_reset(email: str, address: str | None, *, now: dt.datetime | None = 
     """Make a reset link for the active account with this e-mail, if there is one. Returns the user and
     the token (to be e-mailed, never shown), or None. Requests are throttled per e-mail typed and per
     address, with the same answer whether or not the account exists."""
-    now = now or clock.now()
+    now = now or utcnow()
     account = throttle.account_key(email)
     if throttle.is_throttled(account, address, kind="reset_request", now=now):
         audit.record("auth.password_reset_throttled", actor=account)
@@ -52,7 +53,7 @@ def request_reset(email: str, address: str | None, *, now: dt.datetime | None = 
 
 
 def find_valid(token: str, *, now: dt.datetime | None = None) -> PasswordResetToken | None:
-    now = now or clock.now()
+    now = now or utcnow()
     if not token or len(token) > 128:
         return None
     record = db.session.scalar(sa.select(PasswordResetToken).where(PasswordResetToken.token_hash == _hash(token)))
@@ -68,7 +69,7 @@ def reset_password(record: PasswordResetToken, new_password: str, code: str | No
                    now: dt.datetime | None = None) -> User:
     """Set the new password through a valid link. With a second factor, `code` must be a current
     TOTP code or an unused recovery code."""
-    now = now or clock.now()
+    now = now or utcnow()
     user = record.user
     check_password_policy(new_password, email=user.email, name=user.name)
     if user.has_two_factor:

@@ -11,7 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from crm.accounts import clock, throttle, twofactor
+from crm.accounts import throttle, twofactor
 from crm.accounts.errors import AccountError, TooManyAttempts, WrongPassword  # noqa: F401 (re-exported)
 from crm.accounts.models import (
     LANGUAGES,
@@ -27,6 +27,7 @@ from crm.accounts.passwords import (  # noqa: F401
     check_password,
 )
 from crm.audit import services as audit
+from crm.database import utcnow
 from crm.extensions import db
 
 
@@ -157,7 +158,7 @@ def sign_in_second_step(user: User, code: str, address: str | None, *, method: s
 
 
 def complete_sign_in(user: User, *, method: str, now: dt.datetime | None = None) -> None:
-    user.last_login_at = now or clock.now()
+    user.last_login_at = now or utcnow()
     audit.record("auth.login", actor=user, entity=user, after={"method": method})
 
 

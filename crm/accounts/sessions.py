@@ -13,8 +13,8 @@ from flask import current_app, redirect, request, session, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
 
-from crm.accounts import clock
 from crm.accounts.models import User
+from crm.database import utcnow
 from crm.extensions import db
 
 STARTED, SEEN, FRESH, PENDING = "auth_started", "auth_seen", "auth_fresh", "auth_pending"
@@ -54,7 +54,7 @@ def start(user: User) -> None:
     """Sign `user` in, in a new session: nothing from before sign-in is carried over but the language."""
     _clear_keeping_language()
     login_user(user)
-    now = clock.timestamp()
+    now = utcnow().timestamp()
     session[STARTED] = session[SEEN] = session[FRESH] = now
 
 
@@ -74,13 +74,13 @@ def end() -> None:
 
 def begin_second_step(user: User, next_url: str) -> None:
     _clear_keeping_language()
-    session[PENDING] = {"token": user.session_token, "at": clock.timestamp(), "next": next_url}
+    session[PENDING] = {"token": user.session_token, "at": utcnow().timestamp(), "next": next_url}
 
 
 def pending_user() -> User | None:
     """The user whose password was accepted in this browser within PENDING_SECONDS, if still valid."""
     pending = session.get(PENDING)
-    if not isinstance(pending, dict) or clock.timestamp() - float(pending.get("at", 0)) > PENDING_SECONDS:
+    if not isinstance(pending, dict) or utcnow().timestamp() - float(pending.get("at", 0)) > PENDING_SECONDS:
         return None
     user = db.session.scalar(sa.select(User).where(User.session_token == str(pending.get("token", ""))))
     if user is None or not user.is_active or not user.has_two_factor:
@@ -95,11 +95,11 @@ def pending_next() -> str:
 
 def is_fresh() -> bool:
     fresh = session.get(FRESH)
-    return fresh is not None and clock.timestamp() - float(fresh) <= reauthentication_max_age()
+    return fresh is not None and utcnow().timestamp() - float(fresh) <= reauthentication_max_age()
 
 
 def mark_fresh() -> None:
-    session[FRESH] = clock.timestamp()
+    session[FRESH] = utcnow().timestamp()
 
 
 def fresh_login_required(view):
@@ -123,7 +123,7 @@ def enforce_session_lifetime():
     SESSION_ABSOLUTE_TIMEOUT_SECONDS. A session without the times (made before they existed) ends too."""
     if request.endpoint == "static" or not current_user.is_authenticated:
         return None
-    now = clock.timestamp()
+    now = utcnow().timestamp()
     started, seen = session.get(STARTED), session.get(SEEN)
     reason = None
     if started is None or seen is None:

@@ -14,8 +14,8 @@ import ipaddress
 import sqlalchemy as sa
 from flask import current_app
 
-from crm.accounts import clock
 from crm.accounts.models import LoginAttempt
+from crm.database import utcnow
 from crm.extensions import db
 
 # kind -> (config key, default) for the window and the two limits.
@@ -70,7 +70,7 @@ def is_throttled(account: str | None, address: str | None, *, kind: str = "failu
                  now: dt.datetime | None = None) -> bool:
     """True when `kind` has reached its limit within the window: for a known `device`, its own failures
     against the account limit; otherwise the account's and the address's failures from unknown clients."""
-    now = now or clock.now()
+    now = now or utcnow()
     since = now - dt.timedelta(seconds=_setting(kind, "window"))
     if device:
         return _count(kind, since, LoginAttempt.device == device) >= _setting(kind, "account")
@@ -86,7 +86,7 @@ def is_throttled(account: str | None, address: str | None, *, kind: str = "failu
 def record(kind: str, account: str | None, address: str | None, *, device: str | None = None,
            now: dt.datetime | None = None) -> None:
     """Count one attempt. The caller commits (even when the request then fails)."""
-    now = now or clock.now()
+    now = now or utcnow()
     db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.occurred_at < now - RETENTION))
     db.session.add(LoginAttempt(kind=kind, account=account_key(account), address=address_key(address),
                                 device=device or None, occurred_at=now))

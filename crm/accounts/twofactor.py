@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext
 
-from crm.accounts import clock
 from crm.accounts.errors import AccountError, WrongCode
 from crm.accounts.models import TWO_FACTOR_ROLES, RecoveryCode, User
 from crm.audit import services as audit
+from crm.database import utcnow
 from crm.extensions import db
 
 INTERVAL = 30
@@ -104,7 +104,7 @@ def _advance_step(user: User, step: int) -> bool:
 def verify_totp(user: User, code: str, *, now: dt.datetime | None = None) -> bool:
     if not user.has_two_factor:
         return False
-    step = matching_step(user.totp_secret, code, now=now or clock.now(), after=user.totp_last_step)
+    step = matching_step(user.totp_secret, code, now=now or utcnow(), after=user.totp_last_step)
     return step is not None and _advance_step(user, step)
 
 
@@ -127,7 +127,7 @@ def _new_recovery_code() -> str:
 
 def replace_recovery_codes(user: User, *, now: dt.datetime | None = None) -> list[str]:
     """Delete the user's recovery codes and make new ones. The codes are returned once, never stored."""
-    now = now or clock.now()
+    now = now or utcnow()
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
     for code in codes:
@@ -151,7 +151,7 @@ def use_recovery_code(user: User, code: str, *, now: dt.datetime | None = None) 
         sa.update(RecoveryCode)
         .where(RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash_recovery_code(normalised),
                RecoveryCode.used_at.is_(None))
-        .values(used_at=now or clock.now())
+        .values(used_at=now or utcnow())
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         return False
@@ -181,7 +181,7 @@ def pending_secret(user: User) -> str:
 def confirm_enrolment(user: User, code: str, *, now: dt.datetime | None = None) -> list[str]:
     """Make the pending secret the user's factor once they typed a code from it. Returns the new
     recovery codes (shown once). Every session of the user ends; the caller renews the current one."""
-    now = now or clock.now()
+    now = now or utcnow()
     if not user.totp_pending_secret:
         raise AccountError(gettext("Start again: open the set-up page to get a new key."))
     step = matching_step(user.totp_pending_secret, code, now=now)
@@ -200,7 +200,7 @@ def confirm_enrolment(user: User, code: str, *, now: dt.datetime | None = None) 
 def enrol_by_command(user: User, *, actor="cli", now: dt.datetime | None = None) -> str:
     """A new factor set by an administrator (`flask users enroll-2fa`): replaces any old one, removes
     the recovery codes, ends every session. Returns the otpauth:// URI, to be handed over safely."""
-    now = now or clock.now()
+    now = now or utcnow()
     replacing = user.has_two_factor
     secret = new_secret()
     user.totp_secret, user.totp_pending_secret = secret, None

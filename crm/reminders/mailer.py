@@ -28,7 +28,9 @@ from crm.reminders.models import OutboundMessage
 log = logging.getLogger(__name__)
 
 # A claim lasts this long. A batch stops sending well before its lease ends, so a row is never sent
-# by two processes: another may take it over only after the lease expired.
+# by two processes: another may take it over only after the lease expired. Leases are kept on the real
+# clock (`lease_clock`), never on the `now` a job is given: `now` says which messages are due, while a
+# lease measures how long a process has actually held its rows, and every process must agree on it.
 LEASE = dt.timedelta(minutes=5)
 LEASE_MARGIN = dt.timedelta(minutes=2)
 BATCH_SIZE = 25
@@ -232,20 +234,25 @@ def _still_wanted(row: OutboundMessage) -> bool:
     return effective_due(follow_up) == row.for_date
 
 
+def lease_clock() -> dt.datetime:
+    return utcnow()
+
+
 def claim(token: str, now: dt.datetime, limit: int = BATCH_SIZE, kinds=None) -> list[_Claimed]:
-    """Take up to `limit` pending messages for this process, in one short transaction. On PostgreSQL,
-    rows another process is claiming right now are skipped (FOR UPDATE SKIP LOCKED); on SQLite the
-    transaction holds the write lock (BEGIN IMMEDIATE), so claims never interleave."""
+    """Take up to `limit` messages due at `now` for this process, in one short transaction. On
+    PostgreSQL, rows another process is claiming right now are skipped (FOR UPDATE SKIP LOCKED); on
+    SQLite the transaction holds the write lock (BEGIN IMMEDIATE), so claims never interleave."""
     table = OutboundMessage.__table__
+    leased_at = lease_clock()
     candidates = (sa.select(table.c.id)
                   .where(table.c.status == "pending", table.c.next_attempt_at <= now,
-                         sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < now))
+                         sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < leased_at))
                   .order_by(table.c.next_attempt_at, table.c.id).limit(limit))
     if kinds:
         candidates = candidates.where(table.c.kind.in_(tuple(kinds)))
     if db.session.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
-    claimed_until = now + LEASE
+    claimed_until = leased_at + LEASE
     db.session.execute(sa.update(table).where(table.c.id.in_(candidates.scalar_subquery()))
                        .values(claimed_by=token, claimed_until=claimed_until))
     # populate_existing: rows this session loaded before the UPDATE must show what it wrote.
@@ -367,7 +374,7 @@ def _send_batch(claims: list[_Claimed], token: str, now: dt.datetime, report: De
     db.session.commit()
     with _smtp_connection() as connection:
         for index, claimed in enumerate(claims):
-            if utcnow() + LEASE_MARGIN > claimed.claimed_until:
+            if lease_clock() + LEASE_MARGIN > claimed.claimed_until:
                 release(claims[index:], token)
                 return
             try:

@@ -17,38 +17,38 @@ def expiries(user) -> list:
                                                                   AuditEvent.actor_id == user.id)).all()
 
 
-def test_a_session_idle_for_thirty_minutes_ends(client, make_user, frozen_clock):
+def test_a_session_idle_for_thirty_minutes_ends(client, make_user, clock):
     user = make_user("coordinator")
     db.session.commit()
     sign_in(client, user)
     for _ in range(3):  # active every 29 minutes: still signed in after 87
-        frozen_clock.advance(minutes=29)
+        clock.advance(minutes=29)
         assert client.get("/").status_code == 200
-    frozen_clock.advance(minutes=30, seconds=1)
+    clock.advance(minutes=30, seconds=1)
     response = client.get("/countries/")
     assert response.status_code == 302 and "/login?next=" in response.headers["Location"]
     assert "Your session has ended" in client.get("/login").get_data(as_text=True)
     assert expiries(user) == [{"reason": "idle"}]
 
 
-def test_a_session_ends_after_twelve_hours_however_active(client, make_user, frozen_clock):
+def test_a_session_ends_after_twelve_hours_however_active(client, make_user, clock):
     user = make_user("volunteer")
     db.session.commit()
     sign_in(client, user)
     for _ in range(36):  # every 20 minutes for 12 hours
-        frozen_clock.advance(minutes=20)
+        clock.advance(minutes=20)
         assert client.get("/").status_code == 200
-    frozen_clock.advance(minutes=1)
+    clock.advance(minutes=1)
     assert client.get("/").status_code == 302
     assert expiries(user) == [{"reason": "absolute"}]
 
 
-def test_the_time_outs_are_settings(app, client, make_user, frozen_clock, monkeypatch):
+def test_the_time_outs_are_settings(app, client, make_user, clock, monkeypatch):
     monkeypatch.setitem(app.config, "SESSION_IDLE_TIMEOUT_SECONDS", 120)
     user = make_user("volunteer")
     db.session.commit()
     sign_in(client, user)
-    frozen_clock.advance(minutes=2, seconds=1)
+    clock.advance(minutes=2, seconds=1)
     assert client.get("/").status_code == 302
 
 
@@ -101,7 +101,7 @@ def test_a_refused_password_change_says_why_beside_the_field(client, make_user, 
     assert user.session_token == token and user.check_password(TEST_PASSWORD)
 
 
-def test_sessions_end_when_the_second_factor_changes(app, client, make_user, frozen_clock):
+def test_sessions_end_when_the_second_factor_changes(app, client, make_user, clock):
     user = make_user("volunteer")
     db.session.commit()
     phone = app.test_client()
@@ -109,7 +109,7 @@ def test_sessions_end_when_the_second_factor_changes(app, client, make_user, fro
     sign_in(phone, user)
     client.get("/account/two-factor")
     db.session.refresh(user)
-    code = code_at(frozen_clock.now(), user.totp_pending_secret)
+    code = code_at(clock.now(), user.totp_pending_secret)
     assert client.post("/account/two-factor", data={"code": code}).status_code == 200
     assert client.get("/").status_code == 200
     assert phone.get("/").status_code == 302

@@ -2,6 +2,7 @@
 failed send is retried later and never marked sent before the server accepted it."""
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from crm.database import utcnow
@@ -13,6 +14,12 @@ from crm.reminders.models import OutboundMessage, ReminderPreference
 from tests.reminders.conftest import text_and_html
 
 UTC = dt.timezone.utc
+# Each test runs at every moment of tests/conftest.py's CLOCKS, with the clock standing still.
+pytestmark = [pytest.mark.clocks, pytest.mark.usefixtures("clock")]
+
+
+def utc_today() -> dt.date:
+    return utcnow().date()
 
 
 def _rows(kind="due_reminder"):
@@ -29,7 +36,7 @@ def test_a_due_reminder_is_sent_once_and_the_follow_up_shows_when(
         runner, smtp, make_user, make_record, make_follow_up):
     owner = make_user("volunteer", email="vera@example.org", name="Vera Volunteer")
     record = make_record("DEU", assignee=owner)
-    today = dt.date.today()
+    today = utc_today()
     due = make_follow_up(record, owner, today - dt.timedelta(days=2), note="Call the embassy in Madrid")
     later = make_follow_up(record, owner, today + dt.timedelta(days=3), note="Not yet")
     done = make_follow_up(record, owner, today - dt.timedelta(days=5), note="Already done", status="done")
@@ -66,7 +73,7 @@ def test_a_due_reminder_is_sent_once_and_the_follow_up_shows_when(
 def test_a_snoozed_follow_up_is_reminded_again_when_the_snooze_ends(smtp, make_user, make_record, make_follow_up):
     owner = make_user("volunteer")
     record = make_record(assignee=owner)
-    today = dt.date.today()
+    today = utc_today()
     follow_up = make_follow_up(record, owner, today - dt.timedelta(days=1))
     assert jobs.send_due_reminders().delivery.sent == 1
 
@@ -102,7 +109,7 @@ def test_no_reminder_for_owners_who_turned_them_off_or_left(make_user, make_reco
     gone = make_user("volunteer")
     db.session.add(ReminderPreference(user_id=quiet.id, reminders_enabled=False))
     record = make_record()
-    yesterday = dt.date.today() - dt.timedelta(days=1)
+    yesterday = utc_today() - dt.timedelta(days=1)
     make_follow_up(record, quiet, yesterday)
     make_follow_up(record, gone, yesterday)
     gone.active = False
@@ -112,7 +119,7 @@ def test_no_reminder_for_owners_who_turned_them_off_or_left(make_user, make_reco
 
 def test_a_reminder_queued_for_a_follow_up_done_since_is_not_sent(smtp, make_user, make_record, make_follow_up):
     owner = make_user("volunteer")
-    follow_up = make_follow_up(make_record(assignee=owner), owner, dt.date.today())
+    follow_up = make_follow_up(make_record(assignee=owner), owner, utc_today())
     assert services.queue_due_reminders() == 1
     db.session.commit()
     outreach.complete_follow_up(follow_up, actor=owner)
@@ -128,7 +135,7 @@ def test_when_the_mail_server_is_down_nothing_is_marked_sent_and_every_reminder_
         smtp, make_user, make_record, make_follow_up, monkeypatch):
     owners = [make_user("volunteer") for _ in range(3)]
     record = make_record()
-    follow_ups = [make_follow_up(record, owner, dt.date.today() - dt.timedelta(days=n), note=f"Step {n}")
+    follow_ups = [make_follow_up(record, owner, utc_today() - dt.timedelta(days=n), note=f"Step {n}")
                   for n, owner in enumerate(owners * 2)]
     db.session.commit()
 
@@ -169,8 +176,8 @@ def test_a_refused_recipient_fails_for_an_admin_to_retry(smtp, make_user, make_r
     owner = make_user("volunteer", email="gone@example.org")
     other = make_user("volunteer", email="here@example.org")
     record = make_record()
-    make_follow_up(record, owner, dt.date.today())
-    make_follow_up(record, other, dt.date.today())
+    make_follow_up(record, owner, utc_today())
+    make_follow_up(record, other, utc_today())
     smtp.mailbox.refuse.add("gone@example.org")
     report = jobs.send_due_reminders()
     assert report.delivery.sent == 1 and report.delivery.failed == 1
@@ -187,7 +194,7 @@ def test_backoff_grows_and_gives_up_after_the_last_attempt(make_user, make_recor
     assert mailer.retry_delay(1) < mailer.retry_delay(2) < mailer.retry_delay(4)
     assert mailer.retry_delay(30) <= mailer.RETRY_MAX * 1.1
     owner = make_user("volunteer")
-    make_follow_up(make_record(), owner, dt.date.today())
+    make_follow_up(make_record(), owner, utc_today())
     services.queue_due_reminders()
     row = _rows()[0]
     row.attempts = mailer.MAX_ATTEMPTS - 1
@@ -199,10 +206,11 @@ def test_backoff_grows_and_gives_up_after_the_last_attempt(make_user, make_recor
     assert db.session.get(OutboundMessage, row.id).status == "failed"
 
 
-def test_a_claimed_message_is_not_claimed_again_until_its_lease_expires(make_user, make_record, make_follow_up):
+def test_a_claimed_message_is_not_claimed_again_until_its_lease_expires(make_user, make_record, make_follow_up,
+                                                                         clock):
     record = make_record()
     for n in range(5):
-        make_follow_up(record, make_user("volunteer"), dt.date.today(), note=f"Step {n}")
+        make_follow_up(record, make_user("volunteer"), utc_today(), note=f"Step {n}")
     assert services.queue_due_reminders() == 5
     db.session.commit()
     now = utcnow()
@@ -211,16 +219,29 @@ def test_a_claimed_message_is_not_claimed_again_until_its_lease_expires(make_use
     assert len(first) == 3 and len(second) == 2
     assert not {c.id for c in first} & {c.id for c in second}
     assert mailer.claim("worker-c", now) == []
-    # A process that died holding a claim does not lose its messages: they come back after the lease.
-    taken_over = mailer.claim("worker-c", now + mailer.LEASE + dt.timedelta(seconds=1))
+    # A process that died holding a claim does not lose its messages: they come back after the lease,
+    # which runs on the real clock whatever moment a job is asked to send for.
+    assert mailer.claim("worker-c", now + mailer.LEASE + dt.timedelta(days=1)) == []
+    clock.advance(seconds=mailer.LEASE.total_seconds() + 1)
+    taken_over = mailer.claim("worker-c", now)
     assert {c.id for c in taken_over} == {c.id for c in first + second}
     # ...and the old holder can no longer mark them sent.
     assert mailer.mark_sent(first[0], "worker-a", "outbox") is False
 
 
+def test_a_job_asked_about_an_earlier_moment_still_sends(smtp, make_user, make_record, make_follow_up):
+    """Leases run on the real clock: a job given a `now` hours behind it (a catch-up run) sends what was
+    due then, instead of finding its own claims already expired and sending nothing."""
+    owner = make_user("volunteer", email="vera@example.org")
+    make_follow_up(make_record(assignee=owner), owner, utc_today() - dt.timedelta(days=1))
+    db.session.commit()
+    assert jobs.send_due_reminders(utcnow() - dt.timedelta(hours=7)).delivery.sent_by_kind == {"due_reminder": 1}
+    assert len(smtp.mailbox.to("vera@example.org")) == 1
+
+
 def test_the_same_reminder_queued_twice_is_one_row(make_user, make_record, make_follow_up):
     owner = make_user("volunteer")
-    follow_up = make_follow_up(make_record(), owner, dt.date.today())
+    follow_up = make_follow_up(make_record(), owner, utc_today())
     rendered = services.render_due_reminder(follow_up, utcnow())
     key = f"due_reminder:{follow_up.id}:{follow_up.due_on.isoformat()}:{owner.id}"
     assert mailer.queue("due_reminder", key, owner, rendered, now=utcnow(), follow_up_id=follow_up.id,
@@ -232,7 +253,7 @@ def test_the_same_reminder_queued_twice_is_one_row(make_user, make_record, make_
 
 def test_without_a_mail_server_messages_go_to_the_outbox(make_user, make_record, make_follow_up):
     owner = make_user("volunteer")
-    make_follow_up(make_record(), owner, dt.date.today())
+    make_follow_up(make_record(), owner, utc_today())
     report = jobs.send_due_reminders()
     assert report.delivery.sent == 1
     [row] = _rows()
