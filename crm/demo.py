@@ -5,6 +5,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from crm import clock
 from crm.accounts.models import User
 from crm.accounts.services import find_by_email
 from crm.campaigns.models import Campaign, Demand, DemandTranslation
@@ -364,7 +365,7 @@ def load_demo() -> bool:
     letters = _letters(records, offices, contacts, users)
     db.session.flush()
     _positions(campaign, records, demands, users)
-    _follow_ups(records, users, meetings, letters, today=dt.date.today())
+    _follow_ups(records, users, meetings, letters, today=clock.today())
     db.session.flush()
     return True
 

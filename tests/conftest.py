@@ -136,6 +136,11 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("clock", list(CLOCKS.values()), ids=list(CLOCKS), indirect=True)
 
 
+def utc_today() -> dt.date:
+    """Today in UTC, as the `clock` fixture has stopped it (the day the services' `now` falls on)."""
+    return utcnow().date()
+
+
 @pytest.fixture
 def clock(request):
     """The time stands still at one of CLOCKS for this test (the default unless the test is marked

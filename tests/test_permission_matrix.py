@@ -23,7 +23,10 @@ from crm.outreach import services as outreach
 from crm.outreach.models import OutreachRecord
 from crm.reminders.models import OutboundMessage
 from crm.signatures import services as signatures
-from tests.conftest import sign_in
+from tests.conftest import sign_in, utc_today
+
+# The clock stands still during each test (tests/conftest.py's `clock`).
+pytestmark = pytest.mark.usefixtures("clock")
 
 OK, HIDDEN, LOGIN = "ok", "hidden", "login"
 ROLES = ("anonymous", "admin", "manager", "coordinator", "volunteer")
@@ -219,11 +222,11 @@ def world(app, make_user):
     db.session.add_all([record, free_record, office, contact, contact2])
     db.session.flush()
     meeting = outreach.log_meeting([record], actor=owner, held_at=utcnow() - dt.timedelta(days=1), summary="Met")
-    follow_up = outreach.add_follow_up(record, owner=owner, due_on=dt.date.today(), note="Call", actor=owner)
+    follow_up = outreach.add_follow_up(record, owner=owner, due_on=utc_today(), note="Call", actor=owner)
     template = letters.save_template(None, name="first", language="en", subject="Demands of {campaign_name}",
                                      body="Dear {recipient_name}", actor=owner)
     letter = letters.compose_letter(record, template_name="first", actor=owner, contact=contact)
-    letters.mark_sent(letter, "email", dt.date.today(), owner)
+    letters.mark_sent(letter, "email", utc_today(), owner)
     draft = letters.compose_letter(record, template_name="first", actor=owner, contact=contact)
     attachment = letters.add_attachments(letter, [FileStorage(io.BytesIO(PDF), filename="reply.pdf")], owner)[0]
     campaign.claims_need_approval = True

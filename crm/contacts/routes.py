@@ -1,12 +1,12 @@
 """Office and contact pages: lists and searches, records with their history, editing, duplicates and merges,
 and moves between posts."""
-import datetime as dt
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
+from crm import clock
 from crm.contacts import bp
 from crm.contacts.forms import (
     KIND_LABELS,
@@ -278,7 +278,7 @@ def deactivate(contact_id):
 def move(contact_id):
     contact = get_contact_or_404(contact_id, need="edit")
     language = current_language()
-    initial = {"office": contact.office_id, "title": contact.title, "started_on": dt.date.today(),
+    initial = {"office": contact.office_id, "title": contact.title, "started_on": clock.today(current_user),
                "version": contact.version}
     form = MoveForm(data=initial if request.method == "GET" else None)
     form.set_offices(active_offices(), language)

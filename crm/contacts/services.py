@@ -11,6 +11,7 @@ from flask import has_request_context
 from flask_babel import format_date, gettext
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 
+from crm import clock
 from crm.audit import services as audit
 from crm.contacts.models import OFFICE_KINDS, Contact, Office, Post
 from crm.countries.models import Country
@@ -28,8 +29,6 @@ CONTACT_EDITABLE = {"name", "title", "email", "phone", "personal_phone", "langua
 # What a merge copies from the merged record when the survivor has nothing (the title goes with the post).
 MERGE_FILLS = ("email", "phone", "personal_phone", "language", "notes")
 CONTACT_STATUSES = ("active", "inactive", "all")
-# A move or a new post is recorded once it has happened; a day's grace for time zones.
-FUTURE_GRACE = dt.timedelta(days=1)
 
 
 class ContactError(ValueError):
@@ -97,7 +96,7 @@ def _email(value) -> str | None:
 
 
 def _not_in_future(day: dt.date, field_name: str) -> None:
-    if day > dt.date.today() + FUTURE_GRACE:
+    if clock.not_begun_anywhere(day):
         raise ContactError(_("Record this once it has happened: the date is in the future."), field=field_name)
 
 
@@ -364,7 +363,7 @@ def create_contact(*, actor, office: Office, name: str, title: str | None = None
         raise ContactError(_("A contact needs a name."), field="name")
     if office is None or not office.active:
         raise ContactError(_("Contacts can only be added to an active office."), field="office")
-    started_on = started_on or dt.date.today()
+    started_on = started_on or clock.today(actor)
     _not_in_future(started_on, "started_on")
     if not confirm_duplicate:
         matches = find_duplicates(values["email"], values["name"], office)
@@ -414,7 +413,7 @@ def deactivate_contact(contact: Contact, *, actor, expected_version=None, ended_
     check_version(contact, expected_version, StaleRecord)
     if not contact.active:
         raise ContactError(_("This contact is already inactive."))
-    ended_on = ended_on or dt.date.today()
+    ended_on = ended_on or clock.today(actor)
     _not_in_future(ended_on, "ended_on")
     open_posts = [post for post in contact.posts if post.ended_on is None]
     for post in open_posts:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pycountry
 from babel import Locale
 
+from crm import clock
 from crm.audit import services as audit
 from crm.countries.models import RS_FACT_FIELDS, Country
 from crm.countries.services import FactError, apply_fact, parse_fact_value, staff_edited_fields
@@ -518,7 +519,7 @@ def _read_notes(text: str, entries: list[DepositaryEntry]) -> None:
 def parse_status_page(text: str, *, today: dt.date | None = None) -> list[DepositaryEntry]:
     """The participants of the Rome Statute from the saved status page (HTML, or the page saved as text),
     each matched to an ISO alpha-3 code where the name is certain, with its status as of `today`."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     notes_text = text
     if re.search(r"<\s*(?:html|body|table|tr|td)\b", text, re.I):
         reader = _PageReader()
@@ -682,7 +683,7 @@ def refresh_from_depositary(path, *, today: dt.date | None = None) -> Depositary
     """Bring each listed participant's facts in line with a saved copy of the depositary's page. Facts an
     admin corrected are kept and reported; unmatched names are reported. Flushes; the caller commits."""
     path = Path(path)
-    today = today or dt.date.today()
+    today = today or clock.today()
     text, raw = _read_page(path)
     if not re.search(r"rome\s+statute", text, re.I):
         raise DepositaryError(f"{path.name} does not look like the UN Treaty Collection's status page for the "

@@ -6,6 +6,7 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
+from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign
 from crm.countries import bp
@@ -19,10 +20,10 @@ from crm.countries.services import (
     fact_sources,
     search_countries,
 )
-from crm.outreach.forms import ConfirmForm, SnoozeForm
-from crm.outreach.services import filter_by_outreach, government_offices, outreach_cards, outreach_stages
 from crm.extensions import db
 from crm.i18n import current_language
+from crm.outreach.forms import ConfirmForm, SnoozeForm
+from crm.outreach.services import filter_by_outreach, government_offices, outreach_cards, outreach_stages
 from crm.permissions import can, require
 from crm.web import flash_message
 
@@ -61,8 +62,8 @@ def _render_country(country, form, status=200):
     return render_template("countries/show.html", country=country, sources=fact_sources(history), history=history,
                            form=form, fact_labels=FACT_LABELS, status_labels=STATUS_LABELS,
                            offices=government_offices(country, current_user), cards=outreach_cards(country, current_user),
-                           today=dt.date.today(), confirm=ConfirmForm(),
-                           snooze=SnoozeForm(until=dt.date.today() + dt.timedelta(days=7))), status
+                           today=clock.today(current_user), confirm=ConfirmForm(),
+                           snooze=SnoozeForm(until=clock.today(current_user) + dt.timedelta(days=7))), status
 
 
 @bp.route("/<code>")

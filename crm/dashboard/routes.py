@@ -2,15 +2,13 @@
 only; anyone else gets 404, as for any page they may not see."""
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Response, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from crm import clock
 from crm.campaigns.models import Campaign
 from crm.campaigns.services import campaign_overview, get_campaign_by_slug
-from crm.dashboard import bp
-from crm.dashboard import exports
+from crm.dashboard import bp, exports
 from crm.dashboard import services as dashboards
 from crm.dashboard.forms import MatrixFilterForm, action_label, response_label, status_label
 from crm.dashboard.maps import MAP_STYLES, paint, stacked_bars
@@ -63,7 +61,7 @@ def campaign(slug):
                                   dashboards.RESPONSES)
     return render_template("dashboard/campaign.html", campaign=campaign, board=board, form=form,
                            filters=form.filters(), bars=bars, bars_top=bars_top,
-                           may_export=dashboards.may_export(current_user), today=dt.date.today(),
+                           may_export=dashboards.may_export(current_user), today=clock.today(current_user),
                            **_drawing_helpers())
 
 
@@ -100,7 +98,7 @@ def matrix_csv(slug):
                                         region_names=dict(form.region.choices))
     exports.record_export("matrix", actor=current_user, campaign=campaign, rows=len(rows), filters=form.filters())
     db.session.commit()
-    return _csv_response(exports.to_csv(header, rows), f"{campaign.slug}-matrix-{dt.date.today()}.csv")
+    return _csv_response(exports.to_csv(header, rows), f"{campaign.slug}-matrix-{clock.today(current_user)}.csv")
 
 
 @bp.route("/<slug>/outreach.csv")
@@ -112,4 +110,4 @@ def outreach_csv(slug):
     header, rows = exports.outreach_table(figures, language=language, record_url=_record_url)
     exports.record_export("outreach", actor=current_user, campaign=campaign, rows=len(rows))
     db.session.commit()
-    return _csv_response(exports.to_csv(header, rows), f"{campaign.slug}-outreach-{dt.date.today()}.csv")
+    return _csv_response(exports.to_csv(header, rows), f"{campaign.slug}-outreach-{clock.today(current_user)}.csv")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, joinedload
 
+from crm import clock
 from crm.accounts.models import User
 from crm.audit.models import AuditEvent
 from crm.campaigns.models import Campaign, Demand
@@ -351,7 +352,7 @@ class Dashboard:
 def dashboard(campaign: Campaign, viewer, *, language: str = "en", today: dt.date | None = None,
               status: str | None = None, region: str | None = None) -> Dashboard:
     """Everything the dashboard page shows, in a fixed number of queries."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     figures = campaign_figures(campaign, viewer, language)
     countries = all_countries()
     return Dashboard(

@@ -1,12 +1,12 @@
 """Letter pages: compose from a template, preview and print, mark sent / delivered / acknowledged, log a
 reply, attachments, and the templates themselves."""
-import datetime as dt
 
 from flask import abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 from werkzeug.routing import BuildError
 
+from crm import clock
 from crm.extensions import db
 from crm.letters import bp, services, storage
 from crm.letters.forms import (
@@ -146,7 +146,7 @@ def compose(outreach_id):
 def _render_letter(letter, record, status: int = 200, **forms):
     can_edit, is_draft = can_edit_outreach(current_user, record), services.is_draft(letter)
     if can_edit and letter.direction == "outgoing":
-        today = dt.date.today()
+        today = clock.today(current_user)
         forms.setdefault("sent_form", SentForm(formdata=None, data={
             "version": letter.version, "channel": letter.channel or "email", "sent_on": letter.sent_on or today}))
         forms.setdefault("delivered_form", DeliveredForm(formdata=None, data={
@@ -255,7 +255,7 @@ def mark_acknowledged(letter_id):
 @login_required
 def reply(letter_id):
     original, record = get_letter_or_404(letter_id, need="edit")
-    form = ReplyForm(data={"received_on": dt.date.today(), "language": original.language or ""})
+    form = ReplyForm(data={"received_on": clock.today(current_user), "language": original.language or ""})
     made = []
     if form.validate_on_submit() and _save(form, None, lambda: made.append(services.log_reply(
             original, form.received_on.data, form.subject.data, form.body.data, current_user,

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from crm import clock
 from crm.audit import services as audit
 from crm.campaigns.models import Demand
 from crm.contacts.models import Contact, Office
@@ -34,8 +35,6 @@ from crm.signatures.services import totals_for
 
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "seeds" / "letter_templates"
 SUBJECT_MAX = 300
-# A day of slack for time zones: the server's today is not every user's.
-FUTURE_SLACK = dt.timedelta(days=1)
 
 
 def _(message: str, **variables) -> str:
@@ -272,7 +271,7 @@ def merge_values(record: OutreachRecord, *, language: str, contact: Contact | No
         "demands": demands_text(record.campaign, language),
         "signatures_total": format_decimal(totals.total, locale=language),
         "signatures_resident": format_decimal(totals.resident, locale=language),
-        "date": format_date(today or dt.date.today(), "long", locale=language),
+        "date": format_date(today or clock.today(actor), "long", locale=language),
         "sender_name": getattr(actor, "name", "") or "",
     }
 
@@ -349,7 +348,7 @@ def _flush() -> None:
 
 
 def _not_future(day: dt.date, field_name: str) -> None:
-    if day > dt.date.today() + FUTURE_SLACK:
+    if clock.not_begun_anywhere(day):
         raise LetterError(_("This date is in the future."), field_name)
 
 

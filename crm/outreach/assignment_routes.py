@@ -9,6 +9,7 @@ from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
+from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign
 from crm.extensions import db
@@ -160,5 +161,5 @@ def my_work():
         .options(selectinload(OutreachRecord.country), selectinload(OutreachRecord.campaign))).all()
     far = dt.date.max
     records.sort(key=lambda r: (r.next_follow_up_on or far, r.country.name(str(current_user.language))))
-    return render_template("outreach/my_work.html", records=records, today=dt.date.today(),
+    return render_template("outreach/my_work.html", records=records, today=clock.today(current_user),
                            may_claim=can(current_user, "claim"))

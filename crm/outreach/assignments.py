@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask_babel import gettext
 from sqlalchemy.orm import selectinload
 
+from crm import clock
 from crm.accounts.models import User
 from crm.audit import services as audit
 from crm.campaigns.models import Campaign
@@ -116,7 +117,7 @@ class Workload:
 
 def workload(campaign: Campaign | None = None, today: dt.date | None = None) -> list[Workload]:
     """Per active staff member: records assigned, open and overdue follow-ups (three grouped queries)."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     users = db.session.scalars(sa.select(User).where(User.active.is_(True), User.role.in_(ASSIGNABLE_ROLES))
                                .order_by(User.name)).all()
     table = {user.id: Workload(user) for user in users}

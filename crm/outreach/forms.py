@@ -1,9 +1,8 @@
 """Forms for outreach: stage, positions, meetings (with positions and a next step), follow-ups."""
 from __future__ import annotations
 
-import datetime as dt
-
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -17,16 +16,17 @@ from wtforms import (
 )
 from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional, ValidationError
 
+from crm import clock
 from crm.outreach.models import STAGES, STANCES
 from crm.vocabulary import STAGE_LABELS, STANCE_LABELS
 
 
 def _today():
-    return dt.date.today()
+    return clock.today(current_user)
 
 
 def _not_future(form, field):
-    if field.data and field.data > dt.date.today() + dt.timedelta(days=1):
+    if field.data and clock.not_begun_anywhere(field.data):
         raise ValidationError(_l("This date is in the future."))
 
 
@@ -91,7 +91,7 @@ class MeetingFields(FlaskForm):
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
-        if self.held_at.data and self.held_at.data.date() > dt.date.today() + dt.timedelta(days=1):
+        if self.held_at.data and clock.not_begun_anywhere(self.held_at.data.date()):
             self.held_at.errors.append(_l("Log a meeting once it has been held."))
             valid = False
         return valid

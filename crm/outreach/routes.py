@@ -3,7 +3,6 @@ positions, meetings and follow-ups. Views load, check, validate, call a service,
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import abort, current_app, redirect, render_template, request, url_for
@@ -11,9 +10,11 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
+from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign, Demand
 from crm.contacts.models import Contact, Office
+from crm.database import utcnow
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.outreach import assignments, bp
@@ -37,13 +38,6 @@ from crm.web import flash_message, safe_next
 
 def _active_users():
     return db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
-
-
-def _user_tz() -> ZoneInfo:
-    try:
-        return ZoneInfo(current_user.timezone or "UTC")
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
 
 
 @bp.route("/campaigns/<slug>")
@@ -73,9 +67,9 @@ def show(outreach_id):
                            positions=outreach.latest_positions(history), history=history,
                            timeline=outreach.timeline(record, history), stage_form=stage_form,
                            may_edit=can_edit_outreach(current_user, record), confirm=ConfirmForm(),
-                           today=dt.date.today(), may_assign=can(current_user, "edit_all"),
+                           today=clock.today(current_user), may_assign=can(current_user, "edit_all"),
                            assignment_history=assignments.history(record),
-                           snooze=SnoozeForm(until=dt.date.today() + dt.timedelta(days=7)))
+                           snooze=SnoozeForm(until=clock.today(current_user) + dt.timedelta(days=7)))
 
 
 @bp.route("/outreach/<int:outreach_id>/stage", methods=["POST"])
@@ -189,7 +183,7 @@ def _meeting_choices(form, record):
 def new_meeting(outreach_id):
     record = get_outreach_or_404(outreach_id, need="edit")
     demands = _demands(record)
-    now_local = dt.datetime.now(_user_tz()).replace(second=0, microsecond=0, tzinfo=None)
+    now_local = utcnow().astimezone(clock.user_zone(current_user)).replace(second=0, microsecond=0, tzinfo=None)
     form = meeting_form(demands, current_language(), held_at=now_local, staff=[current_user.id], next_owner=current_user.id)
     offices, contacts, users, others = _meeting_choices(form, record)
     if form.validate_on_submit():
@@ -203,7 +197,7 @@ def new_meeting(outreach_id):
         try:
             meeting = outreach.log_meeting(
                 [record, *[r for r in joint if can_edit_outreach(current_user, r)]], actor=current_user,
-                held_at=form.held_at.data.replace(tzinfo=_user_tz()).astimezone(dt.timezone.utc),
+                held_at=form.held_at.data.replace(tzinfo=clock.user_zone(current_user)).astimezone(dt.timezone.utc),
                 summary=form.summary.data, outcome=form.outcome.data, location=form.location.data,
                 office=offices.get(form.office.data), contacts=[contacts[i] for i in form.contacts.data],
                 staff=[users[i] for i in form.staff.data], positions=stated, next_step=next_step,
@@ -248,7 +242,7 @@ def _meeting_for_change(meeting_id) -> Meeting:
 @login_required
 def edit_meeting(meeting_id):
     meeting = _meeting_for_change(meeting_id)
-    zone = _user_tz()
+    zone = clock.user_zone(current_user)
     form = MeetingEditForm(
         version=meeting.version, held_at=meeting.held_at.astimezone(zone).replace(tzinfo=None),
         office=meeting.office_id or 0, location=meeting.location, summary=meeting.summary, outcome=meeting.outcome,
@@ -304,7 +298,7 @@ def new_follow_up(outreach_id):
     record = get_outreach_or_404(outreach_id, need="edit")
     users = {u.id: u for u in _active_users()}
     form = FollowUpForm(owner=record.assignee_id or current_user.id,
-                        due_on=dt.date.today() + dt.timedelta(days=7))
+                        due_on=clock.today(current_user) + dt.timedelta(days=7))
     form.owner.choices = [(u.id, u.name) for u in users.values()]
     if form.validate_on_submit():
         try:
@@ -389,7 +383,7 @@ def follow_ups():
                                   selectinload(FollowUp.outreach).selectinload(OutreachRecord.country),
                                   selectinload(FollowUp.outreach).selectinload(OutreachRecord.campaign))
     page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
-    return render_template("outreach/follow_ups.html", form=form, page=page, today=dt.date.today(),
+    return render_template("outreach/follow_ups.html", form=form, page=page, today=clock.today(current_user),
                            effective_due=outreach.effective_due, confirm=ConfirmForm(),
-                           snooze=SnoozeForm(until=dt.date.today() + dt.timedelta(days=7)),
+                           snooze=SnoozeForm(until=clock.today(current_user) + dt.timedelta(days=7)),
                            may_see_all=can(current_user, "view_all"))

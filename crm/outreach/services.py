@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask_babel import gettext
 from sqlalchemy.orm import selectinload
 
+from crm import clock
 from crm.audit import services as audit
 from crm.database import check_version, utcnow
 from crm.extensions import db
@@ -82,7 +83,7 @@ def record_position(record: OutreachRecord, demand, stance: str, stated_on: dt.d
         raise OutreachError(gettext("that demand belongs to another campaign"))
     if stance not in STANCES:
         raise OutreachError(gettext("unknown position %(stance)s", stance=repr(stance)))
-    if stated_on > dt.date.today() + dt.timedelta(days=1):
+    if clock.not_begun_anywhere(stated_on):
         raise OutreachError(gettext("a position cannot be dated in the future"))
     position = Position(campaign_id=record.campaign_id, outreach_id=record.id, demand_id=demand.id, stance=stance,
                         stated_on=stated_on, evidence=(evidence or "").strip() or None,
@@ -165,7 +166,7 @@ def complete_follow_up(follow_up: FollowUp, *, actor) -> None:
 def snooze_follow_up(follow_up: FollowUp, until: dt.date, *, actor) -> None:
     if follow_up.status == "done":
         raise OutreachError(gettext("a follow-up that is done cannot be snoozed"))
-    if until <= dt.date.today():
+    if until <= clock.today(actor):
         raise OutreachError(gettext("snooze until a day after today"))
     before = {"status": follow_up.status, "snoozed_until": follow_up.snoozed_until and follow_up.snoozed_until.isoformat()}
     follow_up.status = "snoozed"

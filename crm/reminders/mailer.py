@@ -13,7 +13,6 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import formataddr, make_msgid, parseaddr
-from zoneinfo import ZoneInfo
 
 import flask_mail
 import sqlalchemy as sa
@@ -21,6 +20,7 @@ from babel.dates import format_date, format_datetime, format_time
 from flask import current_app, render_template
 from flask_babel import force_locale
 
+from crm import clock
 from crm.database import utcnow
 from crm.extensions import db
 from crm.reminders.models import OutboundMessage
@@ -56,17 +56,6 @@ def setting(name: str, default):
 def user_language(user) -> str:
     languages = current_app.config.get("LANGUAGES", ["en"])
     return user.language if getattr(user, "language", None) in languages else "en"
-
-
-def user_zone(user) -> ZoneInfo:
-    try:
-        return ZoneInfo(getattr(user, "timezone", None) or "UTC")
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def local_today(user, now: dt.datetime) -> dt.date:
-    return now.astimezone(user_zone(user)).date()
 
 
 def base_url() -> str:
@@ -105,7 +94,7 @@ def render_message(name: str, user, subject, **context) -> Rendered:
     """Subject, plain text and HTML of templates/reminders/email/<name>.{txt,html}, in `user`'s language
     and time zone. `subject` is a callable so that it is translated inside the forced locale."""
     language = user_language(user)
-    zone = user_zone(user)
+    zone = clock.user_zone(user)
 
     def show_date(value, fmt="medium"):
         return format_date(value, fmt, locale=language) if value else ""

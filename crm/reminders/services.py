@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_babel import force_locale, gettext
 from sqlalchemy.orm import selectinload
 
+from crm import clock
 from crm.accounts.models import LANGUAGES, User
 from crm.audit import services as audit
 from crm.database import utcnow
@@ -155,7 +156,7 @@ def due_follow_ups(now: dt.datetime) -> list[FollowUp]:
                  selectinload(FollowUp.outreach).selectinload(OutreachRecord.country),
                  selectinload(FollowUp.outreach).selectinload(OutreachRecord.campaign))
     )
-    return [f for f in db.session.scalars(statement) if effective_due(f) <= mailer.local_today(f.owner, now)]
+    return [f for f in db.session.scalars(statement) if effective_due(f) <= clock.today(f.owner, now)]
 
 
 def _short(text: str, length: int = 80) -> str:
@@ -169,7 +170,7 @@ def render_due_reminder(follow_up: FollowUp, now: dt.datetime) -> mailer.Rendere
     language = mailer.user_language(owner)
     record = follow_up.outreach
     country = record.country.name(language)
-    days_overdue = (mailer.local_today(owner, now) - due_on).days
+    days_overdue = (clock.today(owner, now) - due_on).days
     return mailer.render_message(
         "due_reminder", owner,
         lambda: gettext("Follow-up due: %(country)s, %(next_step)s", country=country,
@@ -221,7 +222,7 @@ def digest_for(user, day: dt.date) -> Digest:
     for follow_up in follow_ups:
         when = effective_due(follow_up)
         (digest.overdue if when < day else digest.due_today if when == day else digest.upcoming).append(follow_up)
-    zone = mailer.user_zone(user)
+    zone = clock.user_zone(user)
     start = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(), tzinfo=zone).astimezone(dt.timezone.utc)
     end = dt.datetime.combine(day + dt.timedelta(days=UPCOMING_DAYS + 1), dt.time(), tzinfo=zone) \
         .astimezone(dt.timezone.utc)
@@ -247,7 +248,7 @@ def render_digest(digest: Digest) -> mailer.Rendered:
 
 def _digest_hour_reached(preference: ReminderPreference | None, user, now: dt.datetime) -> bool:
     hour = preference.digest_hour if preference is not None else DEFAULT_DIGEST_HOUR
-    return now.astimezone(mailer.user_zone(user)).hour >= hour
+    return now.astimezone(clock.user_zone(user)).hour >= hour
 
 
 def _users_with_preferences(enabled_column, *roles):
@@ -268,7 +269,7 @@ def queue_digests(now: dt.datetime | None = None) -> int:
     for user, preference in _users_with_preferences(ReminderPreference.digest_enabled):
         if not _digest_hour_reached(preference, user, now):
             continue
-        day = mailer.local_today(user, now)
+        day = clock.today(user, now)
         key = f"digest:{user.id}:{day.isoformat()}"
         if db.session.scalar(sa.select(OutboundMessage.id).where(OutboundMessage.dedupe_key == key)):
             continue
@@ -349,9 +350,9 @@ def render_weekly_report(user, report: WeeklyReport) -> mailer.Rendered:
     return mailer.render_message(
         "weekly_report", user,
         lambda: gettext("Weekly report: %(start)s to %(end)s",
-                        start=format_date(report.start.astimezone(mailer.user_zone(user)).date(), "medium",
+                        start=format_date(report.start.astimezone(clock.user_zone(user)).date(), "medium",
                                           locale=language),
-                        end=format_date(report.end.astimezone(mailer.user_zone(user)).date(), "medium",
+                        end=format_date(report.end.astimezone(clock.user_zone(user)).date(), "medium",
                                         locale=language)),
         report=report)
 
@@ -363,7 +364,7 @@ def queue_weekly_reports(now: dt.datetime | None = None) -> int:
     queued = 0
     report = None
     for user, preference in _users_with_preferences(ReminderPreference.weekly_report_enabled, "manager"):
-        local = now.astimezone(mailer.user_zone(user))
+        local = now.astimezone(clock.user_zone(user))
         if local.weekday() == 0 and not _digest_hour_reached(preference, user, now):
             continue
         year, week, _ = local.isocalendar()

@@ -3,12 +3,12 @@ the pages. Each command is one transaction: it commits at the end, or changes no
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import sys
 
 import click
 from flask.cli import with_appcontext
 
+from crm import clock
 from crm.countries.services import country_by_code
 from crm.extensions import db
 from crm.signatures import services
@@ -186,7 +186,7 @@ def tally(petition_slug, country, signers, as_of, source):
     if place is None:
         raise click.BadParameter(f"no country {country!r}", param_hint="--country")
     try:
-        services.record_tally(petition, place, signers, as_of.date() if as_of else dt.date.today(), source=source,
+        services.record_tally(petition, place, signers, as_of.date() if as_of else clock.today(), source=source,
                               actor=CLI_ACTOR)
     except services.SignatureError as error:
         db.session.rollback()

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from flask import current_app, has_request_context
 from flask_babel import gettext
 
+from crm import clock
 from crm.audit import services as audit
 from crm.campaigns.models import Campaign
 from crm.countries.models import Country
@@ -575,7 +576,7 @@ def record_tally(petition: Petition, country: Country, signers: int, as_of: dt.d
     (kept in the audit log)."""
     if signers is None or signers < 0:
         raise SignatureError(_("A number of signers, zero or more."), "signers")
-    if as_of > dt.date.today() + dt.timedelta(days=1):
+    if clock.not_begun_anywhere(as_of):
         raise SignatureError(_("This date is in the future."), "as_of")
     tally = db.session.scalar(sa.select(SignatureTally).where(SignatureTally.petition_id == petition.id,
                                                               SignatureTally.country_id == country.id))

@@ -13,6 +13,9 @@ from crm.extensions import db
 from tests.accounts.conftest import TEST_TOTP_SECRET, code_at
 from tests.conftest import TEST_PASSWORD, make_app, require_database, scratch_postgres_database
 
+# Each test runs at every moment of tests/conftest.py's CLOCKS, with the clock standing still.
+pytestmark = [pytest.mark.clocks, pytest.mark.usefixtures("clock")]
+
 TOO_MANY = "Too many attempts. Wait a few minutes and try again."
 
 

@@ -12,7 +12,10 @@ from crm.contacts.models import Contact, Office, Post
 from crm.demo import DEMO_CAMPAIGN_SLUG, USERS, load_demo
 from crm.extensions import db
 from crm.outreach.models import STAGES, FollowUp, Letter, Meeting, OutreachRecord, Position
-from tests.conftest import count_rows
+from tests.conftest import count_rows, utc_today
+
+# The clock stands still during each test (tests/conftest.py's `clock`).
+pytestmark = pytest.mark.usefixtures("clock")
 
 REFERRING_STATES = {"ARG", "CAN", "CHL", "COL", "PER", "PRY"}
 
@@ -96,7 +99,7 @@ def test_the_joint_meeting_sits_on_two_records(demo):
 
 
 def test_follow_ups_are_due_at_once_and_records_point_to_the_earliest(demo):
-    today = dt.date.today()
+    today = utc_today()
     follow_ups = db.session.scalars(sa.select(FollowUp)).all()
     assert any(f.status == "open" and f.due_on <= today for f in follow_ups)
     assert any(f.status == "open" and f.due_on > today for f in follow_ups)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+from crm import clock
 from crm.campaigns.models import Campaign
 from crm.contacts import services
 from crm.countries.services import country_by_code
@@ -46,7 +47,7 @@ def make_meeting(record: OutreachRecord, contacts, office=None, summary: str = "
 def make_letter(record: OutreachRecord, contact, subject: str = "Request for a meeting",
                 sent_on: dt.date | None = None) -> Letter:
     letter = Letter(outreach=record, recipient_contact=contact, recipient_office=contact.office, subject=subject,
-                    sent_on=sent_on or dt.date.today() - dt.timedelta(days=10))
+                    sent_on=sent_on or clock.today() - dt.timedelta(days=10))
     db.session.add(letter)
     db.session.flush()
     return letter

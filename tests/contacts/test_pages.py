@@ -9,8 +9,11 @@ import sqlalchemy as sa
 from crm.audit.models import AuditEvent
 from crm.contacts.models import Contact, Office, Post
 from crm.extensions import db
-from tests.conftest import count_rows
+from tests.conftest import count_rows, utc_today
 from tests.contacts import make_contact, make_letter, make_meeting, make_office, make_outreach
+
+# The clock stands still during each test (tests/conftest.py's `clock`).
+pytestmark = pytest.mark.usefixtures("clock")
 
 EDITORS = ["admin", "manager", "coordinator"]
 
@@ -250,7 +253,7 @@ def test_a_duplicate_warns_offers_the_existing_record_and_can_be_created_anyway(
     ({"office": "999999"}, "Not a valid choice."),
     ({"office": "abc"}, "This field is required."),
     ({"started_on": "31/12/2016"}, "Not a valid date value."),
-    ({"started_on": (dt.date.today() + dt.timedelta(days=40)).isoformat()}, "the date is in the future"),
+    ({"started_on": (utc_today() + dt.timedelta(days=40)).isoformat()}, "the date is in the future"),
 ])
 def test_bad_contact_input_is_refused_beside_the_field_and_nothing_is_saved(client, signed_in, changes, message):
     office = make_office()

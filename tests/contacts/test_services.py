@@ -9,9 +9,11 @@ from crm.contacts import services
 from crm.contacts.models import Contact, Post
 from crm.extensions import db
 from crm.outreach.models import Letter, meeting_contact
+from tests.conftest import utc_today
 from tests.contacts import make_contact, make_letter, make_meeting, make_office, make_outreach
 
-TODAY = dt.date.today()
+# The clock stands still during each test (tests/conftest.py's `clock`).
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 def events(action: str) -> list[AuditEvent]:
@@ -128,7 +130,7 @@ def test_create_contact_opens_a_post_and_is_audited(app):
     assert (post.office_id, post.title, post.started_on, post.ended_on) == (office.id, "Conseillère",
                                                                           dt.date(2016, 9, 1), None)
     other = services.create_contact(actor=None, office=office, name="Julien Exemple")
-    assert other.posts[0].started_on == TODAY
+    assert other.posts[0].started_on == utc_today()
     assert [e.entity_id for e in events("contact.create")] == [str(contact.id), str(other.id)]
 
 
@@ -154,7 +156,7 @@ def test_duplicates_by_email_in_any_case_or_same_name_at_the_same_office(app):
 def test_a_contact_cannot_be_added_to_an_inactive_office_or_in_the_future(app):
     office = make_office()
     with pytest.raises(services.ContactError) as refused:
-        services.create_contact(actor=None, office=office, name="Ana", started_on=TODAY + dt.timedelta(days=30))
+        services.create_contact(actor=None, office=office, name="Ana", started_on=utc_today() + dt.timedelta(days=30))
     assert refused.value.field == "started_on"
     with pytest.raises(services.ContactError) as refused:
         services.create_contact(actor=None, office=office, name="   ")

@@ -14,7 +14,11 @@ from crm.countries.models import Country
 from crm.dashboard.maps import world_map
 from crm.extensions import db
 from crm.outreach import services as outreach
+from tests.conftest import utc_today
 from tests.dashboard.conftest import DEMO_URL, demand, demo_record
+
+# The clock stands still during each test (tests/conftest.py's `clock`).
+pytestmark = pytest.mark.usefixtures("clock")
 
 SVG = "{http://www.w3.org/2000/svg}"
 DEMO_PAGES = (DEMO_URL, DEMO_URL + "/map.svg", DEMO_URL + "/matrix.csv", DEMO_URL + "/outreach.csv")
@@ -162,7 +166,7 @@ def test_the_matrix_filter_narrows_rows_and_keeps_the_export_in_step(client, sig
 def test_recent_changes_show_who_did_what(client, signed_in, demo):
     user = signed_in("manager", name="Marta Gestora")
     germany = demo_record(demo, "DEU")
-    outreach.record_position(germany, demand(demo, "icc-referral"), "opposed", dt.date.today(), actor=user,
+    outreach.record_position(germany, demand(demo, "icc-referral"), "opposed", utc_today(), actor=user,
                              evidence="Declined.")
     db.session.commit()
     page = client.get(DEMO_URL).get_data(as_text=True)

@@ -7,15 +7,17 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from crm.countries.services import country_by_code
 from crm.dashboard import services as dashboards
 from crm.extensions import db
 from crm.outreach import services as outreach
 from crm.outreach.models import FollowUp
 from crm.signatures.models import Petition, Signature, SignatureTally
-from crm.countries.services import country_by_code
+from tests.conftest import utc_today
 from tests.dashboard.conftest import demand, demo_record
 
-TODAY = dt.date.today()
+# The clock stands still during each test (tests/conftest.py's `clock`).
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 @pytest.fixture
@@ -158,12 +160,12 @@ def test_responses_over_time_count_a_stated_position_from_its_month(demo, manage
 def test_overdue_follow_ups_by_owner(demo, manager):
     # Open and due before today: SWE (coordinator Chris, -3 days), GBR and DEU (Sam, -1 and -6),
     # CRI (Luisa, -2). Switzerland's is snoozed for ten more days; the others are due later or done.
-    overdue = dashboards.overdue_by_owner(demo, TODAY)
+    overdue = dashboards.overdue_by_owner(demo, utc_today())
     summary = [(o.owner.name, len(o.follow_ups), o.oldest) for o in overdue]
     assert summary == [
-        ("Sam Placeholder (demo)", 2, TODAY - dt.timedelta(days=6)),
-        ("Chris Sample (demo)", 1, TODAY - dt.timedelta(days=3)),
-        ("Luisa Muestra (demo)", 1, TODAY - dt.timedelta(days=2)),
+        ("Sam Placeholder (demo)", 2, utc_today() - dt.timedelta(days=6)),
+        ("Chris Sample (demo)", 1, utc_today() - dt.timedelta(days=3)),
+        ("Luisa Muestra (demo)", 1, utc_today() - dt.timedelta(days=2)),
     ]
     assert [f.outreach.country.alpha3 for f in overdue[0].follow_ups] == ["DEU", "GBR"]
 
@@ -171,9 +173,9 @@ def test_overdue_follow_ups_by_owner(demo, manager):
 def test_a_snooze_that_ended_makes_a_follow_up_overdue(demo, manager):
     switzerland = db.session.scalar(sa.select(FollowUp).where(
         FollowUp.outreach_id == demo_record(demo, "CHE").id))
-    switzerland.snoozed_until = TODAY - dt.timedelta(days=1)
+    switzerland.snoozed_until = utc_today() - dt.timedelta(days=1)
     db.session.commit()
-    owners = {o.owner.name: len(o.follow_ups) for o in dashboards.overdue_by_owner(demo, TODAY)}
+    owners = {o.owner.name: len(o.follow_ups) for o in dashboards.overdue_by_owner(demo, utc_today())}
     assert owners["Pedro Prueba (demo)"] == 1
     assert sum(owners.values()) == 5
 
@@ -206,10 +208,10 @@ def test_the_demo_has_no_signatures(demo):
 def test_recent_changes_are_this_campaigns_outreach_events(demo, manager, make_user):
     germany = demo_record(demo, "DEU")
     outreach.set_stage(germany, "meeting_requested", actor=manager)
-    outreach.record_position(germany, demand(demo, "icc-referral"), "non_committal", TODAY, actor=manager,
+    outreach.record_position(germany, demand(demo, "icc-referral"), "non_committal", utc_today(), actor=manager,
                              evidence="Will study the referral.")
     owner = make_user("volunteer")
-    outreach.add_follow_up(germany, owner=owner, due_on=TODAY, note="Send the dossier", actor=manager)
+    outreach.add_follow_up(germany, owner=owner, due_on=utc_today(), note="Send the dossier", actor=manager)
     # Events on another campaign's records and on other kinds of records are not shown.
     from crm.audit import services as audit
     audit.record("contact.update", actor=manager, entity_type="contact", entity_id=1)

@@ -12,6 +12,7 @@ from crm.letters.services import LetterError
 from crm.outreach.models import Letter
 from crm.outreach.services import StaleRecord
 from crm.signatures.services import totals_for
+from tests.conftest import utc_today
 from tests.letters import (
     add_petition,
     add_signatures,
@@ -22,7 +23,8 @@ from tests.letters import (
     templates,  # noqa: F401  (fixture)
 )
 
-TODAY = dt.date.today()
+# The clock stands still during each test (tests/conftest.py's `clock`).
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 def actions(action):
@@ -116,7 +118,7 @@ def test_compose_in_english_fills_every_field(app, make_user, templates):
     assert letter.language == "en" and letter.direction == "outgoing" and letter.sent_on is None
     assert letter.subject == "Justice for Venezuela: a request to the Government of France"
     body = letter.body
-    assert body.startswith(dt.date.today().strftime("%B ").lstrip("0"))
+    assert body.startswith(utc_today().strftime("%B ").lstrip("0"))
     assert "Jeanne Dupont\nAmbassador\nEmbassy of France in Spain" in body
     assert "1. Repudiate the election: Disregard the election of 20 May 2018.\n2. ICC referral" in body
     assert "supported to date by 5 signatories, 3 of whom reside in France" in body
@@ -136,7 +138,7 @@ def test_compose_in_spanish_uses_spanish_names_demands_and_dates(app, make_user,
     assert "2. ICC referral" in letter.body  # no Spanish wording yet: the original stands
     assert "1234 firmantes, 1234 de los cuales residen en Alemania" in letter.body.replace("\u00a0", "").replace(".", "")
     from babel.dates import format_date
-    assert format_date(dt.date.today(), "long", locale="es") in letter.body
+    assert format_date(utc_today(), "long", locale="es") in letter.body
 
 
 def test_language_defaults_to_the_contacts_then_to_a_language_the_template_has(app, make_user, templates):
@@ -226,10 +228,10 @@ def test_dates_in_the_future_are_refused(app, make_user, templates, step):
     actor = make_user()
     letter = compose(world, actor)
     if step != "sent":
-        services.mark_sent(letter, "post", TODAY, actor)
+        services.mark_sent(letter, "post", utc_today(), actor)
     if step == "acknowledged":
-        services.mark_delivered(letter, TODAY, actor)
-    later = TODAY + dt.timedelta(days=5)
+        services.mark_delivered(letter, utc_today(), actor)
+    later = utc_today() + dt.timedelta(days=5)
     with pytest.raises(LetterError) as refused:
         {"sent": lambda: services.mark_sent(letter, "post", later, actor),
          "delivered": lambda: services.mark_delivered(letter, later, actor),
@@ -264,7 +266,7 @@ def test_bad_channel_is_refused(app, make_user, templates):
     world = build_outreach()
     letter = compose(world, make_user())
     with pytest.raises(LetterError) as refused:
-        services.mark_sent(letter, "pigeon", TODAY, None)
+        services.mark_sent(letter, "pigeon", utc_today(), None)
     assert refused.value.field == "channel" and letter.sent_on is None
 
 
@@ -272,7 +274,7 @@ def test_a_stale_version_is_refused(app, make_user, templates):
     world = build_outreach()
     letter = compose(world, make_user())
     with pytest.raises(StaleRecord):
-        services.mark_sent(letter, "post", TODAY, None, expected_version=letter.version + 1)
+        services.mark_sent(letter, "post", utc_today(), None, expected_version=letter.version + 1)
     with pytest.raises(StaleRecord):
         services.update_draft(letter, subject="x", body="y", recipient_name=None, language="en", actor=None,
                               expected_version="not a number")
@@ -312,7 +314,7 @@ def test_a_draft_can_change_until_it_is_sent(app, make_user, templates):
                           expected_version=letter.version)
     assert (letter.subject, letter.body, letter.language) == ("New subject", "Text {recipient_name.__class__}", "en")
     assert set(actions("letter.update")[0].after) == {"subject", "body", "recipient_name", "language"}
-    services.mark_sent(letter, "post", TODAY, actor)
+    services.mark_sent(letter, "post", utc_today(), actor)
     with pytest.raises(LetterError, match="sent"):
         services.update_draft(letter, subject="Too late", body="x", recipient_name=None, language="en", actor=actor)
 
@@ -340,7 +342,7 @@ def test_a_reply_before_the_letter_was_sent_is_refused(app, make_user, templates
     actor = make_user()
     draft = compose(world, actor)
     with pytest.raises(LetterError, match="sent"):
-        services.log_reply(draft, TODAY, "Re", None, actor)
+        services.log_reply(draft, utc_today(), "Re", None, actor)
     services.mark_sent(draft, "post", dt.date(2018, 6, 10), actor)
     with pytest.raises(LetterError) as refused:
         services.log_reply(draft, dt.date(2018, 6, 9), "Re", None, actor)

@@ -10,8 +10,10 @@ from crm.extensions import db
 from crm.outreach import assignments
 from crm.outreach import services as outreach
 from crm.outreach.models import Assignment, Claim, OutreachRecord
+from tests.conftest import utc_today
 
-TODAY = dt.date.today()
+# The clock stands still during each test (tests/conftest.py's `clock`).
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 def test_bulk_assign_keeps_history_and_queues_a_notice(client, signed_in, make_user, make_record):
@@ -44,12 +46,13 @@ def test_bulk_assign_refuses_bad_input(client, signed_in, make_record, data):
     assert client.post("/board/assign", data={"assignee": 0, "record": ["999999"]}).status_code == 404
 
 
+@pytest.mark.clocks
 def test_board_shows_workload_and_stalled_records(client, signed_in, make_user, make_record, campaign):
     coordinator = signed_in("coordinator")
     vera = make_user("volunteer", name="Vera")
     busy, idle = make_record("FRA", assignee=vera), make_record("DEU", assignee=vera)
-    outreach.add_follow_up(busy, owner=vera, due_on=TODAY - dt.timedelta(days=2), note="late", actor=coordinator)
-    outreach.add_follow_up(busy, owner=vera, due_on=TODAY + dt.timedelta(days=2), note="soon", actor=coordinator)
+    outreach.add_follow_up(busy, owner=vera, due_on=utc_today() - dt.timedelta(days=2), note="late", actor=coordinator)
+    outreach.add_follow_up(busy, owner=vera, due_on=utc_today() + dt.timedelta(days=2), note="soon", actor=coordinator)
     idle.created_at = utcnow() - dt.timedelta(days=campaign.stall_days + 1)
     db.session.commit()
     assert assignments.stalled([busy, idle]) == {idle.id}
@@ -100,8 +103,8 @@ def test_my_work_lists_my_records_overdue_first(client, signed_in, make_user, ma
     me = signed_in("volunteer")
     later, overdue, none = make_record("FRA", assignee=me), make_record("DEU", assignee=me), make_record("ESP", assignee=me)
     make_record("ITA", assignee=make_user("volunteer"))
-    outreach.add_follow_up(later, owner=me, due_on=TODAY + dt.timedelta(days=9), note="a", actor=me)
-    outreach.add_follow_up(overdue, owner=me, due_on=TODAY - dt.timedelta(days=1), note="b", actor=me)
+    outreach.add_follow_up(later, owner=me, due_on=utc_today() + dt.timedelta(days=9), note="a", actor=me)
+    outreach.add_follow_up(overdue, owner=me, due_on=utc_today() - dt.timedelta(days=1), note="b", actor=me)
     db.session.commit()
     page = client.get("/my-work").get_data(as_text=True)
     assert page.index("Germany") < page.index("France") < page.index("Spain")

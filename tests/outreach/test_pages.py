@@ -7,11 +7,14 @@ import sqlalchemy as sa
 from crm.accounts.models import User
 from crm.audit.models import AuditEvent
 from crm.campaigns.models import Demand
+from crm.database import utcnow
 from crm.extensions import db
 from crm.outreach import services as outreach
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position
+from tests.conftest import utc_today
 
-TODAY = dt.date.today()
+# The clock stands still during each test (tests/conftest.py's `clock`).
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 def test_record_page_shows_positions_and_timeline(client, signed_in, campaign, make_record):
@@ -72,7 +75,7 @@ def test_bad_position_input_is_refused_beside_the_field(client, signed_in, campa
 
 
 def _meeting_data(campaign, **extra):
-    data = {"held_at": (dt.datetime.now() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+    data = {"held_at": (utcnow() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
             "summary": "Met the ambassador", "outcome": "Will consult the capital",
             f"stance_{campaign.demands[1].id}": "supportive"}
     data.update(extra)
@@ -90,7 +93,7 @@ def test_log_a_meeting_with_positions_and_a_follow_up_in_one_submit(client, sign
     assert "Jean Exemple" in form and "Sweden" in form
     response = client.post(f"/outreach/{record.id}/meetings/new", data=_meeting_data(
         campaign, office=office.id, contacts=[contact.id], staff=[user.id], joint_with=[joint.id],
-        next_note="Send the signatures", next_due=(TODAY + dt.timedelta(days=7)).isoformat(), next_owner=user.id))
+        next_note="Send the signatures", next_due=(utc_today() + dt.timedelta(days=7)).isoformat(), next_owner=user.id))
     assert response.status_code == 302, response.get_data(as_text=True)
     meeting = db.session.scalars(sa.select(Meeting)).one()
     assert {r.country.alpha3 for r in meeting.outreach_records} == {"FRA", "SWE"}
@@ -210,7 +213,7 @@ def test_delete_a_meeting_logged_by_mistake(client, signed_in, campaign, make_re
     record = make_record(assignee=user)
     db.session.commit()
     client.post(f"/outreach/{record.id}/meetings/new", data=_meeting_data(
-        campaign, next_note="Send the letter", next_due=TODAY.isoformat(), next_owner=user.id))
+        campaign, next_note="Send the letter", next_due=utc_today().isoformat(), next_owner=user.id))
     meeting = db.session.scalars(sa.select(Meeting)).one()
     meeting_id, version = meeting.id, meeting.version
     page = client.get(f"/meetings/{meeting_id}/delete").get_data(as_text=True)
@@ -248,17 +251,17 @@ def test_follow_ups_mine_everyone_overdue_complete_and_snooze(client, signed_in,
     me = signed_in("coordinator")
     other = make_user("volunteer", name="Other Person")
     record = make_record("PER", assignee=me)
-    overdue = outreach.add_follow_up(record, owner=me, due_on=TODAY - dt.timedelta(days=3), note="Overdue call",
+    overdue = outreach.add_follow_up(record, owner=me, due_on=utc_today() - dt.timedelta(days=3), note="Overdue call",
                                      actor=me)
-    outreach.add_follow_up(record, owner=other, due_on=TODAY + dt.timedelta(days=3), note="Their task", actor=me)
+    outreach.add_follow_up(record, owner=other, due_on=utc_today() + dt.timedelta(days=3), note="Their task", actor=me)
     db.session.commit()
     mine = client.get("/follow-ups").get_data(as_text=True)
     assert "Overdue call" in mine and "Their task" not in mine and 'class="overdue"' in mine
     assert "Their task" in client.get("/follow-ups?scope=all").get_data(as_text=True)
-    response = client.post(f"/follow-ups/{overdue.id}/snooze", data={"until": (TODAY - dt.timedelta(days=1)).isoformat()})
+    response = client.post(f"/follow-ups/{overdue.id}/snooze", data={"until": (utc_today() - dt.timedelta(days=1)).isoformat()})
     assert response.status_code == 302
     assert db.session.get(FollowUp, overdue.id).status == "open"
-    client.post(f"/follow-ups/{overdue.id}/snooze", data={"until": (TODAY + dt.timedelta(days=2)).isoformat()})
+    client.post(f"/follow-ups/{overdue.id}/snooze", data={"until": (utc_today() + dt.timedelta(days=2)).isoformat()})
     assert db.session.get(FollowUp, overdue.id).status == "snoozed"
     client.post(f"/follow-ups/{overdue.id}/complete", data={"next": "/follow-ups"})
     assert db.session.get(FollowUp, overdue.id).status == "done"
@@ -311,7 +314,7 @@ def test_country_page_has_outreach_card_and_offices(client, signed_in, campaign,
     record = make_record("ARG")
     make_contact(make_office("ARG", host="ARG", city="Buenos Aires", kind="ministry", name="Cancillería"),
                  name="Sra. Ficticia")
-    outreach.add_follow_up(record, owner=user, due_on=TODAY, note="Call the desk officer", actor=user)
+    outreach.add_follow_up(record, owner=user, due_on=utc_today(), note="Call the desk officer", actor=user)
     db.session.commit()
     page = client.get("/countries/ARG").get_data(as_text=True)
     assert "Test campaign" in page and "Call the desk officer" in page
@@ -335,8 +338,8 @@ def test_list_query_count_does_not_grow_with_rows(app, client, signed_in, campai
         db.session.expunge_all()
         user, demand = db.session.get(User, user_id), db.session.get(Demand, demand_id)
         for record in _records(lambda code: make_record(code, campaign_=demand.campaign), n):
-            outreach.record_position(record, demand, "supportive", TODAY, actor=user)
-            outreach.add_follow_up(record, owner=user, due_on=TODAY, note="next", actor=user)
+            outreach.record_position(record, demand, "supportive", utc_today(), actor=user)
+            outreach.add_follow_up(record, owner=user, due_on=utc_today(), note="next", actor=user)
         db.session.commit()
         queries, response = count_queries(lambda: client.get(url))
         assert response.status_code == 200
@@ -376,11 +379,11 @@ def test_volunteers_cannot_reassign(client, signed_in, make_record):
 def test_rule_refusals_are_in_the_readers_language(client, signed_in, make_record):
     me = signed_in("coordinator", language="es")
     record = make_record(assignee=me)
-    follow_up = outreach.add_follow_up(record, owner=me, due_on=TODAY, note="Llamar", actor=me)
+    follow_up = outreach.add_follow_up(record, owner=me, due_on=utc_today(), note="Llamar", actor=me)
     db.session.commit()
     stale = client.post(f"/outreach/{record.id}/stage", data={"stage": "closed", "version": record.version + 5},
                         follow_redirects=True).get_data(as_text=True)
     assert "Otra persona guardó este registro" in stale
-    refused = client.post(f"/follow-ups/{follow_up.id}/snooze", data={"until": TODAY.isoformat()},
+    refused = client.post(f"/follow-ups/{follow_up.id}/snooze", data={"until": utc_today().isoformat()},
                           follow_redirects=True).get_data(as_text=True)
     assert "posponga hasta un día posterior a hoy" in refused

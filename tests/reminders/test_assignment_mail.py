@@ -1,4 +1,5 @@
 """A coordinator's reassignment reaches the new assignee by e-mail, once, in their language."""
+import pytest
 import sqlalchemy as sa
 
 from crm.extensions import db
@@ -6,6 +7,9 @@ from crm.outreach import assignments
 from crm.reminders import mailer
 from crm.reminders.models import OutboundMessage
 from tests.reminders.conftest import text_and_html
+
+# Each test runs at every moment of tests/conftest.py's CLOCKS, with the clock standing still.
+pytestmark = [pytest.mark.clocks, pytest.mark.usefixtures("clock")]
 
 
 def test_reassignment_mails_the_new_assignee_once_in_their_language(smtp, make_user, make_record):

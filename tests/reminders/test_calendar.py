@@ -4,11 +4,17 @@ import datetime as dt
 import re
 
 import icalendar
+import pytest
 import sqlalchemy as sa
 
 from crm.audit.models import AuditEvent
+from crm.database import utcnow
 from crm.extensions import db
 from crm.reminders.models import ReminderPreference
+from tests.conftest import utc_today
+
+# Each test runs at every moment of tests/conftest.py's CLOCKS, with the clock standing still.
+pytestmark = [pytest.mark.clocks, pytest.mark.usefixtures("clock")]
 
 UTC = dt.timezone.utc
 
@@ -27,11 +33,11 @@ def test_the_private_feed_has_my_meetings_and_follow_ups_and_validates(
     other = make_user("volunteer")
     record = make_record("FRA", assignee=me)
     elsewhere = make_record("DEU", assignee=other)
-    mine = make_follow_up(record, me, dt.date.today() + dt.timedelta(days=2), note="Send the totals")
-    make_follow_up(record, me, dt.date.today(), note="Finished", status="done")
-    make_follow_up(elsewhere, other, dt.date.today(), note="Not mine")
+    mine = make_follow_up(record, me, utc_today() + dt.timedelta(days=2), note="Send the totals")
+    make_follow_up(record, me, utc_today(), note="Finished", status="done")
+    make_follow_up(elsewhere, other, utc_today(), note="Not mine")
     office = make_office("FRA", host="ESP", city="Madrid", name="Ambassade de France en Espagne")
-    held_at = dt.datetime.now(UTC).replace(microsecond=0) - dt.timedelta(days=1)
+    held_at = utcnow().replace(microsecond=0) - dt.timedelta(days=1)
     meeting = make_meeting([record], held_at, staff=[me], office=office, summary="Handed over the letter",
                            confidential_notes="The counsellor's private remark")
     make_meeting([elsewhere], held_at, staff=[other], summary="Someone else's meeting")

@@ -19,6 +19,9 @@ from crm.reminders.models import OutboundMessage, ReminderPreference
 from crm.signatures.models import Petition, Signature
 from tests.reminders.conftest import text_and_html
 
+# Each test runs at every moment of tests/conftest.py's CLOCKS, with the clock standing still.
+pytestmark = [pytest.mark.clocks, pytest.mark.usefixtures("clock")]
+
 UTC = dt.timezone.utc
 MADRID = ZoneInfo("Europe/Madrid")
 # A Wednesday. Dates are fixed so that the digest's sections are exact.

@@ -10,6 +10,10 @@ from crm.audit.models import AuditEvent
 from crm.extensions import db
 from crm.reminders import jobs, services
 from crm.reminders.models import OutboundMessage, ReminderPreference
+from tests.conftest import utc_today
+
+# Each test runs at every moment of tests/conftest.py's CLOCKS, with the clock standing still.
+pytestmark = [pytest.mark.clocks, pytest.mark.usefixtures("clock")]
 
 
 @pytest.mark.parametrize("role", ["admin", "manager", "coordinator", "volunteer"])
@@ -57,7 +61,7 @@ def test_an_administrator_reads_the_development_outbox(client, signed_in, make_u
                                                        make_follow_up):
     signed_in("admin")
     owner = make_user("volunteer", email="owner@example.org")
-    make_follow_up(make_record("FRA"), owner, dt.date.today(), note="Call <the> embassy & ask")
+    make_follow_up(make_record("FRA"), owner, utc_today(), note="Call <the> embassy & ask")
     db.session.commit()
     assert jobs.send_due_reminders().delivery.sent == 1
     message = db.session.scalar(sa.select(OutboundMessage))
@@ -86,7 +90,7 @@ def test_an_administrator_reads_the_development_outbox(client, signed_in, make_u
 def test_an_administrator_sends_a_failed_message_again(client, signed_in, make_user, make_record, make_follow_up):
     signed_in("admin")
     owner = make_user("volunteer")
-    make_follow_up(make_record(), owner, dt.date.today())
+    make_follow_up(make_record(), owner, utc_today())
     services.queue_due_reminders()
     message = db.session.scalar(sa.select(OutboundMessage))
     message.status, message.attempts, message.last_error = "failed", 20, "550 no such user"

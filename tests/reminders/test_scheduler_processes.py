@@ -15,6 +15,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
+from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign
 from crm.countries.services import country_by_code, load_reference
@@ -58,7 +59,7 @@ def _seed(url, tmp_path_factory) -> None:
             db.session.add(record)
             records.append(record)
         db.session.flush()
-        yesterday = dt.date.today() - dt.timedelta(days=1)
+        yesterday = clock.today() - dt.timedelta(days=1)
         db.session.add_all(
             FollowUp(outreach_id=records[n % len(records)].id, owner_id=owners[n % OWNERS].id, due_on=yesterday,
                      note=f"Step {n}")

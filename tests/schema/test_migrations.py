@@ -1,5 +1,4 @@
 """Migrations: an empty database goes to head, back to base and up again, and the head matches the models."""
-import datetime as dt
 
 import pytest
 import sqlalchemy as sa
@@ -8,8 +7,12 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from crm.audit.models import REDACTION
+from crm.database import utcnow
 from crm.extensions import db
 from tests.conftest import make_app, require_database, scratch_postgres_database
+
+# The clock stands still during each test (tests/conftest.py's `clock`).
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -57,7 +60,7 @@ def test_a_migrated_database_keeps_the_audit_log_append_only(empty_database_url,
         audit_event = db.metadata.tables["audit_event"]
         with db.engine.begin() as connection:
             connection.execute(sa.insert(audit_event).values(
-                id=1, action="campaign.create", occurred_at=dt.datetime.now(dt.timezone.utc), after={"name": "x"}))
+                id=1, action="campaign.create", occurred_at=utcnow(), after={"name": "x"}))
         for statement in (sa.delete(audit_event), sa.update(audit_event).values(action="campaign.delete")):
             with pytest.raises(sa.exc.DBAPIError, match="append-only"):
                 with db.engine.begin() as connection:

@@ -2,13 +2,18 @@
 read back from the audit log with who, when, from where and the values before and after."""
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from crm.audit.models import AuditEvent
 from crm.contacts.models import Contact
+from crm.database import utcnow
 from crm.extensions import db
 from crm.letters import services as letters
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, utc_today
+
+# The clock stands still during each test (tests/conftest.py's `clock`).
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 def test_the_audit_log_shows_each_sensitive_action(client, signed_in, make_user, campaign, make_record, make_office):
@@ -20,7 +25,7 @@ def test_the_audit_log_shows_each_sensitive_action(client, signed_in, make_user,
     record, office = make_record("FRA"), make_office("FRA")
     db.session.commit()
     demand = campaign.demands[0]
-    today = dt.date.today().isoformat()
+    today = utc_today().isoformat()
 
     client.post(f"/outreach/{record.id}/edit", data={"assignee": volunteer.id, "coordinator": 0, "priority": 1,
                                                      "version": record.version})
@@ -28,7 +33,7 @@ def test_the_audit_log_shows_each_sensitive_action(client, signed_in, make_user,
     client.post(f"/outreach/{record.id}/positions/new", data={"demand": demand.id, "stance": "supportive",
                                                               "stated_on": today})
     client.post(f"/outreach/{record.id}/meetings/new", data={
-        "held_at": (dt.datetime.now() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"), "summary": "Met"})
+        "held_at": (utcnow() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"), "summary": "Met"})
     client.post(f"/outreach/{record.id}/follow-ups/new", data={"note": "Call", "due_on": today, "owner": manager.id})
     client.post("/contacts/new", data={"office": office.id, "name": "Claire Fictive", "email": "claire@example.org"})
     contact = db.session.scalars(sa.select(Contact).where(Contact.name == "Claire Fictive")).one()

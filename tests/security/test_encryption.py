@@ -1,6 +1,7 @@
 """Confidential meeting notes and personal phone numbers are unreadable in the database itself."""
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
@@ -10,6 +11,9 @@ from crm.database import utcnow
 from crm.extensions import db
 from crm.outreach import services as outreach
 from tests.conftest import TEST_DATA_KEY
+
+# The clock stands still during each test (tests/conftest.py's `clock`).
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 def _raw(table, column, row_id):

@@ -1,6 +1,8 @@
 """A script payload in every text field people can fill comes back escaped on every page that shows it."""
 import datetime as dt
 
+import pytest
+
 from crm.accounts.models import User
 from crm.audit import services as audit
 from crm.campaigns.models import Campaign, Demand
@@ -10,7 +12,11 @@ from crm.database import utcnow
 from crm.extensions import db
 from crm.letters.models import LetterTemplate
 from crm.outreach.models import FollowUp, Letter, Meeting, OutreachRecord, Position
+from tests.conftest import utc_today
 from tests.crawler import crawl, nav_links
+
+# The clock stands still during each test (tests/conftest.py's `clock`).
+pytestmark = pytest.mark.usefixtures("clock")
 
 PAYLOAD = '<script>alert("xss")</script><img src=x onerror=alert(1)>'
 RAW = ('<script>alert("xss")', "<img src=x onerror")
@@ -37,9 +43,9 @@ def _fill_everything(admin: User):
     letter = Letter(outreach=record, subject="Subject " + PAYLOAD, body=PAYLOAD, recipient_name=PAYLOAD,
                     recipient_contact=contact, language="en")
     db.session.add_all([meeting, letter,
-                        FollowUp(outreach=record, owner=admin, due_on=dt.date.today(), note="Note " + PAYLOAD),
+                        FollowUp(outreach=record, owner=admin, due_on=utc_today(), note="Note " + PAYLOAD),
                         Position(campaign_id=campaign.id, outreach_id=record.id, demand_id=demand.id, stance="supportive",
-                                 stated_on=dt.date.today(), evidence=PAYLOAD, evidence_url="https://e.org/" + PAYLOAD),
+                                 stated_on=utc_today(), evidence=PAYLOAD, evidence_url="https://e.org/" + PAYLOAD),
                         LetterTemplate(name="tpl " + PAYLOAD, language="en", subject=PAYLOAD, body=PAYLOAD)])
     audit.record("test." + PAYLOAD[:40], actor=admin, entity=record, after={"x": PAYLOAD})
     db.session.commit()

@@ -6,11 +6,15 @@ import pytest
 import sqlalchemy as sa
 
 from crm.countries.services import country_by_code
+from crm.database import utcnow
 from crm.extensions import db
 from crm.outreach.models import Letter
 from crm.signatures import services
 from crm.signatures.models import SignatureTally
 from tests.signatures.conftest import database_state, import_fixture
+
+# The clock stands still during each test (tests/conftest.py's `clock`).
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 def _rows(petition, country_code, count, start=0):
@@ -64,7 +68,7 @@ def test_totals_per_day(app, make_petition, campaign):
     import_fixture(petition, "change_org.csv")
     services.record_tally(make_petition(), country_by_code("ESP"), 50, dt.date(2018, 5, 11))
     days = services.daily_totals(campaign)
-    imported_on = dt.datetime.now(dt.timezone.utc).date()
+    imported_on = utcnow().date()
     assert [(d.day, d.added, d.total) for d in days] == [
         (dt.date(2018, 5, 10), 1, 1),  # ana
         (dt.date(2018, 5, 11), 52, 53),  # hugo, ines, and the tally of 50
@@ -87,7 +91,6 @@ def test_totals_take_a_fixed_number_of_queries(app, make_petition, campaign, cou
     many, totals = count_queries(lambda: services.totals_for(campaign))
     assert few == many <= 3
     assert totals.total == 6 + 60 + sum(range(20))
-
 
 
 # --- the delivery snapshot -------------------------------------------------------------------------
