@@ -16,13 +16,19 @@ from babel import Locale
 from crm import clock
 from crm.audit import services as audit
 from crm.countries.models import RS_FACT_FIELDS, Country
-from crm.countries.services import FactError, apply_fact, parse_fact_value, staff_edited_fields
+from crm.countries.services import (
+    STATUTE_IN_FORCE,
+    FactError,
+    apply_fact,
+    check_date_order,
+    parse_fact_value,
+    staff_edited_fields,
+)
 from crm.extensions import db
 
 # Article 126(1): the Statute entered into force on 1 July 2002, after the 60th instrument (deposited,
 # by ten states at once, on 11 April 2002). Article 126(2) governs every instrument deposited after it.
 SIXTIETH_INSTRUMENT = dt.date(2002, 4, 11)
-STATUTE_IN_FORCE = dt.date(2002, 7, 1)
 # The page lists about 156 participants; a copy with far fewer is truncated or is another treaty's page,
 # and refreshing from it would silently leave stale facts in place.
 MIN_PARTICIPANTS = 100
@@ -641,12 +647,8 @@ def _ordered_fields(country: Country, final: dict) -> list[str]:
 
 
 def _check_order(final: dict) -> None:
-    ratified, in_force = final["ratification_or_accession_date"], final["entry_into_force_date"]
-    notified, effective = final["withdrawal_notified_date"], final["withdrawal_effective_date"]
-    if ratified and in_force and in_force < ratified:
-        raise FactError("the entry into force cannot come before the ratification or accession")
-    if notified and effective and effective < notified:
-        raise FactError("a withdrawal cannot take effect before it was notified")
+    check_date_order(in_force=final["entry_into_force_date"], notified=final["withdrawal_notified_date"],
+                     effective=final["withdrawal_effective_date"])
 
 
 def _refresh_country(country: Country, entry: DepositaryEntry, source: str, result: DepositaryRefresh) -> None:

@@ -48,11 +48,9 @@ class Country(db.Model):
         sa.CheckConstraint(f"length(alpha3) = 3 AND {only_chars('alpha3', UPPER)}", name="alpha3_format"),
         sa.CheckConstraint(f"numeric_code IS NULL OR (length(numeric_code) = 3 AND {only_chars('numeric_code', DIGITS)})",
                            name="numeric_format"),
-        sa.CheckConstraint(
-            "rs_entry_into_force_date IS NULL OR rs_ratification_date IS NULL "
-            "OR rs_entry_into_force_date >= rs_ratification_date",
-            name="entry_into_force_after_ratification",
-        ),
+        # Not "after the deposit": a successor state is bound from its independence (Montenegro).
+        sa.CheckConstraint("rs_entry_into_force_date IS NULL OR rs_entry_into_force_date >= '2002-07-01'",
+                           name="entry_into_force_after_statute"),
         sa.CheckConstraint(
             "rs_withdrawal_effective_date IS NULL OR rs_withdrawal_notified_date IS NULL "
             "OR rs_withdrawal_effective_date >= rs_withdrawal_notified_date",

@@ -78,13 +78,23 @@ def parse_fact_value(field_name: str, raw) -> str | dt.date | None:
     return value
 
 
-def _check_date_order(country: Country) -> None:
-    if (country.rs_entry_into_force_date and country.rs_ratification_date
-            and country.rs_entry_into_force_date < country.rs_ratification_date):
-        raise FactError("the entry into force cannot come before the ratification or accession")
-    if (country.rs_withdrawal_effective_date and country.rs_withdrawal_notified_date
-            and country.rs_withdrawal_effective_date < country.rs_withdrawal_notified_date):
+# The Statute entered into force on 1 July 2002 (article 126(1)): no state was bound by it before.
+STATUTE_IN_FORCE = dt.date(2002, 7, 1)
+
+
+def check_date_order(*, in_force: dt.date | None, notified: dt.date | None, effective: dt.date | None) -> None:
+    """Dates that cannot be true together. An entry into force may come before the deposit: a successor
+    state is bound from its independence (Montenegro: from 3 June 2006, deposited 23 October 2006)."""
+    if in_force and in_force < STATUTE_IN_FORCE:
+        raise FactError("the entry into force cannot come before 1 July 2002, when the Statute itself entered "
+                        "into force")
+    if notified and effective and effective < notified:
         raise FactError("a withdrawal cannot take effect before it was notified")
+
+
+def _check_date_order(country: Country) -> None:
+    check_date_order(in_force=country.rs_entry_into_force_date, notified=country.rs_withdrawal_notified_date,
+                     effective=country.rs_withdrawal_effective_date)
 
 
 def _text(value) -> str | None:
