@@ -47,8 +47,14 @@ CLOCKS = {
     # Venezuela keeps no daylight saving time; its last change of offset was on 1 May 2016 at 02:30 local
     # time, from UTC-04:30 to UTC-04:00 (IANA tz database, America/Caracas).
     "caracas-offset-change": dt.datetime(2016, 5, 1, 7, 0, tzinfo=UTC),
+    # The first minute of a day in Caracas (UTC-04:00), when it is already 04:00 in UTC.
+    "caracas-midnight": dt.datetime(2027, 5, 20, 4, 0, 30, tzinfo=UTC),
 }
 DEFAULT_CLOCK = "mid-month"
+# TEST_CLOCK=<name of a moment in CLOCKS> runs the whole suite at that moment: every test starts there
+# (and time runs on from it), the `clock` fixture stops there. Browser and multi-process tests keep the
+# real clock, which other processes read.
+WHOLE_RUN_CLOCK = os.environ.get("TEST_CLOCK") or None
 
 
 def postgres_url() -> str:
@@ -141,11 +147,39 @@ def utc_today() -> dt.date:
     return utcnow().date()
 
 
+def pytest_configure(config):
+    # Tests hold real past dates (a contact in post since 2016, the demo's 2018 campaign): a whole run
+    # can start no earlier than they do.
+    usable = [name for name, moment in CLOCKS.items() if moment.year >= 2026]
+    if WHOLE_RUN_CLOCK is not None and WHOLE_RUN_CLOCK not in usable:
+        raise pytest.UsageError(f"TEST_CLOCK={WHOLE_RUN_CLOCK!r}: choose one of {', '.join(usable)}")
+
+
+def pytest_report_header(config):
+    problem = postgres_reachable()
+    pg = "reachable" if problem is None else f"NOT reachable ({problem})"
+    lines = [f"databases: sqlite; postgresql at {postgres_url()} {pg}"]
+    if WHOLE_RUN_CLOCK is not None:
+        lines.append(f"TEST_CLOCK: every test starts at {CLOCKS[WHOLE_RUN_CLOCK].isoformat()} ({WHOLE_RUN_CLOCK})")
+    return lines
+
+
+@pytest.fixture(autouse=True)
+def _whole_run_clock(request):
+    if (WHOLE_RUN_CLOCK is None or "clock" in request.fixturenames
+            or request.node.get_closest_marker("browser") or request.node.get_closest_marker("slow")):
+        yield
+        return
+    with time_machine.travel(CLOCKS[WHOLE_RUN_CLOCK], tick=True):
+        yield
+
+
 @pytest.fixture
 def clock(request):
-    """The time stands still at one of CLOCKS for this test (the default unless the test is marked
-    `clocks`); `clock.advance(minutes=5)` moves it."""
-    with time_machine.travel(getattr(request, "param", CLOCKS[DEFAULT_CLOCK]), tick=False) as traveller:
+    """The time stands still at one of CLOCKS for this test (the default, or TEST_CLOCK's, unless the test
+    is marked `clocks`); `clock.advance(minutes=5)` moves it."""
+    moment = getattr(request, "param", CLOCKS[WHOLE_RUN_CLOCK or DEFAULT_CLOCK])
+    with time_machine.travel(moment, tick=False) as traveller:
         yield Clock(traveller)
 
 
@@ -301,12 +335,6 @@ def signed_in(client, make_user):
 
 def count_rows(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
-
-
-def pytest_report_header(config):
-    problem = postgres_reachable()
-    pg = "reachable" if problem is None else f"NOT reachable ({problem})"
-    return [f"databases: sqlite; postgresql at {postgres_url()} {pg}"]
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -7,11 +7,12 @@ import json
 import os
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
+
+from crm.database import utcnow
 
 STAGE_TTL_SECONDS = 3600
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -40,7 +41,7 @@ def _folder() -> Path:
 def sweep(folder: Path | None = None) -> None:
     """Delete staged files (and their notes) older than STAGE_TTL_SECONDS."""
     folder = folder or _folder()
-    limit = time.time() - STAGE_TTL_SECONDS
+    limit = utcnow().timestamp() - STAGE_TTL_SECONDS
     for path in folder.iterdir():
         try:
             if path.stat().st_mtime < limit:
@@ -64,6 +65,10 @@ def stage(upload, *, petition_id: int, user_id: int, format: str | None, encodin
     fd = os.open(folder / f"{token}.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(meta, handle)
+    # Ages are read from the files' times: set them from the app's clock, the one every check reads.
+    staged_at = utcnow().timestamp()
+    for written in (path, folder / f"{token}.json"):
+        os.utime(written, (staged_at, staged_at))
     return StagedFile(token=token, path=path, **meta)
 
 
@@ -75,7 +80,7 @@ def find(token: str, *, petition_id: int, user_id: int) -> StagedFile | None:
     sweep(folder)
     path, meta_path = folder / f"{token}.upload", folder / f"{token}.json"
     try:
-        if path.stat().st_mtime < time.time() - STAGE_TTL_SECONDS:
+        if path.stat().st_mtime < utcnow().timestamp() - STAGE_TTL_SECONDS:
             discard(token)
             return None
         meta = json.loads(meta_path.read_text())

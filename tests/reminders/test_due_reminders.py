@@ -11,15 +11,12 @@ from crm.outreach import services as outreach
 from crm.outreach.models import FollowUp
 from crm.reminders import jobs, mailer, services
 from crm.reminders.models import OutboundMessage, ReminderPreference
+from tests.conftest import utc_today
 from tests.reminders.conftest import text_and_html
 
 UTC = dt.timezone.utc
 # Each test runs at every moment of tests/conftest.py's CLOCKS, with the clock standing still.
 pytestmark = [pytest.mark.clocks, pytest.mark.usefixtures("clock")]
-
-
-def utc_today() -> dt.date:
-    return utcnow().date()
 
 
 def _rows(kind="due_reminder"):
