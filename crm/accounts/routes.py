@@ -99,7 +99,11 @@ def recovery_sign_in():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    audit.record("auth.logout", actor=current_user, entity=current_user._get_current_object())
+    user = current_user._get_current_object()
+    audit.record("auth.logout", actor=user, entity=user)
+    # The session cookie is signed, not stored: only a new session token makes a copy of it (taken from
+    # this browser before sign-out) worthless. That ends the user's other sessions too.
+    user.end_all_sessions()
     db.session.commit()
     sessions.end()
     flash_message(gettext("You have signed out."), "info")

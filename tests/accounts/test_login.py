@@ -64,6 +64,21 @@ def test_sign_out_ends_the_session(client, make_user):
     assert actions == ["auth.login", "auth.logout"]
 
 
+def test_a_copy_of_the_cookie_taken_before_sign_out_no_longer_opens_anything(app, client, make_user):
+    """Sign-out revokes the session on the server: a stolen copy of the cookie is worth nothing after it."""
+    user = make_user("volunteer")
+    db.session.commit()
+    sign_in(client, user)
+    thief = app.test_client()
+    thief.set_cookie(app.config["SESSION_COOKIE_NAME"], client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value)
+    assert thief.get("/account").status_code == 200
+    assert client.post("/logout").status_code == 302
+    response = thief.get("/account")
+    assert response.status_code == 302 and "/login?next=" in response.headers["Location"]
+    sign_in(client, user)  # signing in again works, with a new session
+    assert client.get("/account").status_code == 200
+
+
 def test_a_new_session_at_sign_in(client, make_user):
     """Nothing written into the session before sign-in survives it (no session fixation) but the language."""
     user = make_user("volunteer")
