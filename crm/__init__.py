@@ -18,7 +18,10 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder="static",
     )
-    os.makedirs(app.instance_path, exist_ok=True)
+    # The instance folder holds the keys, the SQLite database and uploads: the owner's alone.
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
+    if os.stat(app.instance_path).st_mode & 0o077:
+        os.chmod(app.instance_path, 0o700)
     # Settings given by the caller win; the environment fills the rest. Applied before any extension
     # is initialised, so that (for example) MAIL_SUPPRESS_SEND in a test config takes effect.
     overrides = dict(config or {})

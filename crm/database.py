@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import unicodedata
 from typing import Iterable
 
@@ -142,10 +143,28 @@ def _folded_sqlite(element, compiler, **kw):
     return f"alcance_fold({compiler.process(element.clauses, **kw)})"
 
 
+def _owner_only(database_path: str | None) -> None:
+    """Create the SQLite file readable by its owner only (SQLite gives the -wal and -shm files the
+    database file's mode), and tighten one that is not, whatever the umask."""
+    if not database_path or database_path == ":memory:" or database_path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    for path in (database_path, database_path + "-wal", database_path + "-shm"):
+        try:
+            if os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o600)
+        except FileNotFoundError:
+            continue
+
+
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     """WAL, a busy timeout and foreign keys on every connection; every transaction takes the write lock
     up front (BEGIN IMMEDIATE), so a write after a read waits for the busy timeout instead of failing
-    with "database is locked" when another worker wrote in between."""
+    with "database is locked" when another worker wrote in between. The files are the owner's only."""
+    _owner_only(engine.url.database)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

@@ -127,3 +127,32 @@ def test_forwarded_for_is_ignored_unless_proxies_are_trusted(monkeypatch, tmp_pa
     # Behind one proxy: the client wrote a fake first hop; only the hop the proxy added is believed.
     chain = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9"}
     assert _address_seen(create_app({"SECRET_KEY": "x"}), chain) == "203.0.113.9"
+
+
+def test_sqlite_files_and_the_instance_folder_are_readable_by_the_owner_only(tmp_path, monkeypatch):
+    """alcance.db and its -wal and -shm files hold the contacts: 0600 like the key files, whatever the
+    umask, and the instance folder 0700; a database file left readable by others is tightened."""
+    instance = tmp_path / "instance"
+    monkeypatch.setenv("ALCANCE_INSTANCE_PATH", str(instance))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    old_umask = os.umask(0o022)
+    try:
+        app = create_app({"SECRET_KEY": "x"})
+        with app.app_context():
+            with db.engine.begin() as connection:
+                connection.exec_driver_sql("CREATE TABLE note (body TEXT)")
+                connection.exec_driver_sql("INSERT INTO note VALUES ('x')")
+            with db.engine.connect() as connection:  # the -wal and -shm files exist while connected
+                connection.exec_driver_sql("SELECT count(*) FROM note").scalar()
+                modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in instance.glob("alcance.db*")}
+            db.engine.dispose()
+        assert modes == {"alcance.db": 0o600, "alcance.db-wal": 0o600, "alcance.db-shm": 0o600}
+        assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+        os.chmod(instance / "alcance.db", 0o644)
+        os.chmod(instance, 0o755)
+        app = create_app({"SECRET_KEY": "x"})
+        assert stat.S_IMODE((instance / "alcance.db").stat().st_mode) == 0o600
+        assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+    finally:
+        os.umask(old_umask)
+
