@@ -69,6 +69,8 @@ def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
         # Cookies travel only over HTTPS, except in development (make run serves plain http on loopback).
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", default=not development),
         "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", default=not development),
+        # Strict-Transport-Security over HTTPS in production (a year); 0 turns it off.
+        "HSTS_MAX_AGE_SECONDS": _int("HSTS_MAX_AGE_SECONDS", 365 * 24 * 60 * 60, minimum=0),
         # How many reverse proxies in front of the app may be believed about the client's address and
         # scheme. 0 (the default): none; X-Forwarded-* headers are ignored, so nobody can forge them.
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0, minimum=0),

@@ -46,6 +46,11 @@ def set_security_headers(response):
     response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if response.mimetype == "text/html":
         response.headers.setdefault("Cache-Control", "no-store")
+    # Only over HTTPS (a browser ignores it over HTTP) and never in development, where pinning HTTPS on
+    # localhost would break every other local site. Behind a proxy, TRUSTED_PROXIES makes is_secure true.
+    max_age = current_app.config.get("HSTS_MAX_AGE_SECONDS", 0)
+    if request.is_secure and max_age and current_app.config.get("ALCANCE_ENV") == "production":
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={int(max_age)}")
     return response
 
 

@@ -156,3 +156,18 @@ def test_sqlite_files_and_the_instance_folder_are_readable_by_the_owner_only(tmp
     finally:
         os.umask(old_umask)
 
+
+def _headers(app, base_url: str):
+    return app.test_client().get("/login", base_url=base_url).headers
+
+
+def test_strict_transport_security_over_https_in_production(monkeypatch, tmp_path):
+    monkeypatch.setenv("ALCANCE_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("ALCANCE_ENV", raising=False)
+    production = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db"})
+    assert _headers(production, "https://alcance.example")["Strict-Transport-Security"] == "max-age=31536000"
+    # Over plain HTTP a browser ignores the header; it is not sent (a local test server, a health check).
+    assert "Strict-Transport-Security" not in _headers(production, "http://alcance.example")
+    monkeypatch.setenv("ALCANCE_ENV", "development")
+    development = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/d.db"})
+    assert "Strict-Transport-Security" not in _headers(development, "https://localhost")
