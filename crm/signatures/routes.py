@@ -12,6 +12,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from crm.countries.models import Country
+from crm.dashboard.exports import record_export
 from crm.extensions import db
 from crm.outreach.models import Letter
 from crm.permissions import can, get_outreach_or_404
@@ -106,7 +107,10 @@ def campaign_csv(slug):
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["country", "signers"])
-    writer.writerows(services.totals_csv_rows(campaign))
+    rows = services.totals_csv_rows(campaign)
+    writer.writerows(rows)
+    record_export("signatures", actor=current_user, campaign=campaign, rows=len(rows))
+    db.session.commit()
     return Response(out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{campaign.slug}-signers.csv"'})
 

@@ -43,6 +43,20 @@ def test_the_csv_export_needs_the_export_ability(app, client, signed_in, campaig
     assert client.get(f"/campaigns/{campaign.slug}/signatures.csv").status_code == status
 
 
+def test_the_csv_export_is_in_the_audit_log_like_every_export(app, client, signed_in, campaign, make_petition):
+    from crm.audit.models import AuditEvent
+
+    import_fixture(make_petition(), "action_network.csv")
+    db.session.commit()
+    user = signed_in("manager")
+    page = client.get(f"/campaigns/{campaign.slug}/signatures.csv")
+    assert page.status_code == 200
+    rows = page.get_data(as_text=True).splitlines()[1:]
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "export.signatures"))
+    assert (event.actor_id, event.entity_type, event.entity_id) == (user.id, "campaign", str(campaign.id))
+    assert event.after == {"rows": len(rows), "filters": {}, "format": "csv"}
+
+
 def test_the_campaign_page_shows_totals_by_country_petition_and_day(app, client, signed_in, campaign, make_petition):
     import_fixture(make_petition(name="AN"), "action_network.csv")
     import_fixture(make_petition(name="Change"), "change_org.csv")
