@@ -7,6 +7,7 @@ from flask import current_app, flash, jsonify, render_template, request, url_for
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from wtforms import HiddenField
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -30,6 +31,15 @@ def safe_next(target: str | None) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return url_for("core.home")
     return target
+
+
+class VersionField(HiddenField):
+    """The version of the record a form showed, for optimistic locking (crm.database.check_version).
+    A submitted form without it reads as "" (refused as out of date), never as the record's current
+    version (a form built with obj=record) nor as None (which callers that track no versions pass)."""
+
+    def process_formdata(self, valuelist):
+        self.data = valuelist[0] if valuelist else ""
 
 
 def client_address() -> str | None:

@@ -19,6 +19,7 @@ from wtforms.validators import URL, DataRequired, InputRequired, Length, Optiona
 
 from crm.outreach.models import STAGES, STANCES
 from crm.vocabulary import STAGE_LABELS, STANCE_LABELS
+from crm.web import VersionField
 
 
 def _today():
@@ -32,7 +33,7 @@ def _not_future(form, field):
 
 class StageForm(FlaskForm):
     stage = SelectField(_l("Stage"), choices=[(s, STAGE_LABELS[s]) for s in STAGES], validators=[DataRequired()])
-    version = HiddenField()
+    version = VersionField()
 
 
 class PositionForm(FlaskForm):
@@ -139,12 +140,12 @@ class MeetingEditForm(MeetingFields):
     """Correcting a logged meeting. Positions stated and next steps are changed where they live (a new
     position keeps the history); the version refuses a save over someone else's."""
 
-    version = HiddenField()
+    version = VersionField()
 
 
 class MeetingDeleteForm(FlaskForm):
     confirm = BooleanField(_l("Yes, delete this meeting"), validators=[DataRequired(_l("Tick the box to confirm."))])
-    version = HiddenField()
+    version = VersionField()
 
 
 class RecordForm(FlaskForm):
@@ -155,7 +156,7 @@ class RecordForm(FlaskForm):
     coordinator = SelectField(_l("Coordinator"), coerce=int, validators=[Optional()])
     priority = SelectField(_l("Priority"), coerce=int, choices=[(1, _l("High")), (2, _l("Normal")), (3, _l("Low"))],
                            validators=[InputRequired()])
-    version = HiddenField()
+    version = VersionField()
 
 
 class BulkAssignForm(FlaskForm):

@@ -384,3 +384,21 @@ def test_rule_refusals_are_in_the_readers_language(client, signed_in, make_recor
     refused = client.post(f"/follow-ups/{follow_up.id}/snooze", data={"until": TODAY.isoformat()},
                           follow_redirects=True).get_data(as_text=True)
     assert "posponga hasta un día posterior a hoy" in refused
+
+
+def test_a_record_save_without_its_version_is_refused(client, signed_in, make_user, make_record):
+    """A crafted POST without the version field must not save over a change the sender never saw."""
+    signed_in("coordinator")
+    volunteer = make_user("volunteer", name="Vera")
+    record = make_record()
+    db.session.commit()
+    priority, stage = record.priority, record.stage
+    response = client.post(f"/outreach/{record.id}/edit", data={"assignee": volunteer.id, "coordinator": 0,
+                                                                "priority": 1})
+    assert response.status_code == 400 and "The form is out of date" in response.get_data(as_text=True)
+    response = client.post(f"/outreach/{record.id}/stage", data={"stage": "closed"})
+    assert response.status_code == 302  # the record page, which says why
+    assert "The form is out of date" in client.get(response.headers["Location"]).get_data(as_text=True)
+    db.session.expire_all()
+    record = db.session.get(OutreachRecord, record.id)
+    assert (record.assignee_id, record.priority, record.stage) == (None, priority, stage)
