@@ -75,6 +75,9 @@ def register_blueprints(app: Flask) -> None:
     from crm.reminders import bp as reminders_bp
     from crm.signatures import bp as signatures_bp
 
+    from crm.web import RecordIdConverter
+
+    app.url_map.converters["int"] = RecordIdConverter  # before any route is added
     for blueprint in (core_bp, accounts_bp, countries_bp, contacts_bp, outreach_bp, letters_bp, signatures_bp,
                       reminders_bp, api_bp, dashboard_bp, admin_bp):
         app.register_blueprint(blueprint)
@@ -94,7 +97,7 @@ def register_cli(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from crm.web import set_security_headers
+    from crm.web import refuse_unstorable_input, set_security_headers
 
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies > 0:
@@ -104,6 +107,7 @@ def register_request_hooks(app: Flask) -> None:
         # is never taken as theirs.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
+    app.before_request(refuse_unstorable_input)
     app.after_request(set_security_headers)
 
 

@@ -3,11 +3,18 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, jsonify, render_template, request, url_for
+import sqlalchemy as sa
+
+from flask import abort, current_app, flash, jsonify, render_template, request, url_for
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 from wtforms import HiddenField
+
+# The largest id either database stores (PostgreSQL's integer); a larger one names no record.
+LARGEST_ID = 2**31 - 1
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -30,6 +37,9 @@ def safe_next(target: str | None) -> str:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return url_for("core.home")
+    # A control character (CR, LF, ...) cannot go into a Location header: it would fail, or split it.
+    if any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return url_for("core.home")
     return target
 
 
@@ -40,6 +50,28 @@ class VersionField(HiddenField):
 
     def process_formdata(self, valuelist):
         self.data = valuelist[0] if valuelist else ""
+
+
+class RecordIdConverter(IntegerConverter):
+    """`<int:id>` in every route: an id no database can hold is simply not found (a 404), instead of
+    an overflow in the query."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", LARGEST_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def refuse_unstorable_input():
+    """A NUL character in a form or the query string: PostgreSQL cannot store it in text, SQLite would
+    cut strings at it. Refused up front, the same on both databases. (The webhook reads JSON itself.)"""
+    if request.blueprint == "api":
+        return None
+    values = [*request.args.keys(), *request.args.values()]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += [*request.form.keys(), *request.form.values()]
+    if any("\x00" in value for value in values):
+        abort(400, gettext("A field contains a NUL character, which cannot be stored. Nothing was saved."))
+    return None
 
 
 def client_address() -> str | None:
@@ -95,8 +127,29 @@ def register_error_pages(app) -> None:
             429: gettext("Too many attempts. Wait a few minutes and try again."),
         }
         code = error.code or 500
+        # abort(400, "why") explains itself; Werkzeug's own descriptions are not translated.
+        explained = error.description if error.description != type(error).description else None
         return render_error(code, titles.get(code, gettext("Error")),
-                            messages.get(code, gettext("The request could not be completed.")))
+                            explained or messages.get(code, gettext("The request could not be completed.")))
+
+    @app.errorhandler(StaleDataError)
+    def _stale(error):
+        # Two saves of the same record at once: the second finds the version it read already gone.
+        from crm.database import stale_record_message
+        from crm.extensions import db
+
+        db.session.rollback()
+        return render_error(409, gettext("Not saved"), stale_record_message())
+
+    @app.errorhandler(sa.exc.DataError)
+    @app.errorhandler(OverflowError)
+    def _unstorable(error):
+        # A number beyond what the database stores (a page, an id, a count), wherever it came in.
+        from crm.extensions import db
+
+        db.session.rollback()
+        return render_error(400, gettext("Bad request"),
+                            gettext("A value in the request is too large or cannot be stored. Nothing was saved."))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
