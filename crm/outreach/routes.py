@@ -376,10 +376,9 @@ def follow_ups():
     if not form.validate():
         form = FollowUpFilterForm(formdata=None)
     statement = sa.select(FollowUp).join(FollowUp.outreach)
+    statement = outreach_visibility(current_user, statement)
     if form.scope.data == "mine":
         statement = statement.where(FollowUp.owner_id == current_user.id)
-    else:
-        statement = outreach_visibility(current_user, statement)
     if form.status.data == "done":
         statement = statement.where(FollowUp.status == "done").order_by(FollowUp.completed_at.desc())
     else:
