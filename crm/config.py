@@ -81,6 +81,8 @@ def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
         # field rather than a bare 413 page.
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 20 * 1024 * 1024),
         "ATTACHMENT_MAX_BYTES": _int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
+        # An office document (a ZIP) may unpack to at most this much: a "zip bomb" is refused.
+        "ATTACHMENT_MAX_UNPACKED_BYTES": _int("ATTACHMENT_MAX_UNPACKED_BYTES", 100 * 1024 * 1024),
         # Mail: names as Flask-Mail's own settings.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": _int("MAIL_PORT", 25),
