@@ -116,6 +116,8 @@ def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
         "PASSWORD_RESET_THROTTLE_WINDOW_SECONDS": _int("PASSWORD_RESET_THROTTLE_WINDOW_SECONDS", 3600),
         "PASSWORD_RESET_THROTTLE_ACCOUNT_LIMIT": _int("PASSWORD_RESET_THROTTLE_ACCOUNT_LIMIT", 3),
         "PASSWORD_RESET_THROTTLE_ADDRESS_LIMIT": _int("PASSWORD_RESET_THROTTLE_ADDRESS_LIMIT", 10),
+        # "Forgot password" answers after this long, whether or not the address has an account.
+        "PASSWORD_RESET_ANSWER_SECONDS": float(_int("PASSWORD_RESET_ANSWER_MS", 400, minimum=0)) / 1000,
         # Links in e-mail (password reset, reminders) are built on this, never on the request's Host header.
         "ALCANCE_BASE_URL": os.environ.get("ALCANCE_BASE_URL", "http://127.0.0.1:5000"),
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 30),

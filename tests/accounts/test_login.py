@@ -102,3 +102,34 @@ def test_language_follows_the_browser_then_the_choice(client):
     assert "Iniciar sesión" in client.get("/login", headers={"Accept-Language": "es-VE,es;q=0.9"}).get_data(as_text=True)
     client.post("/language", data={"language": "en", "next": "/login"})
     assert "Sign in" in client.get("/login", headers={"Accept-Language": "es"}).get_data(as_text=True)
+
+
+def test_an_account_without_a_password_costs_the_same_check_as_an_unknown_one(client, make_user, monkeypatch):
+    """Unknown, wrong password and no password yet: each answer spends one Argon2 verification (about
+    50 ms), so a fast "no" does not tell which addresses have accounts."""
+    from crm.accounts import models
+
+    verifications = []
+
+    class CountingHasher:
+        """The real hasher, counting its verifications."""
+
+        def __init__(self, real):
+            self.real = real
+
+        def verify(self, hash_, password):
+            verifications.append(hash_)
+            return self.real.verify(hash_, password)
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+    monkeypatch.setattr(models, "_hasher", CountingHasher(models._hasher))
+    invited = make_user("volunteer", email="invited@example.org")
+    invited.password_hash = None
+    make_user("volunteer", email="member@example.org")
+    db.session.commit()
+    for email in ("nobody@example.org", "invited@example.org", "member@example.org"):
+        verifications.clear()
+        response = client.post("/login", data={"email": email, "password": "a wrong password"})
+        assert response.status_code == 401 and len(verifications) == 1, (email, response.status_code)

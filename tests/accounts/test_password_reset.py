@@ -204,3 +204,23 @@ def test_the_reset_message_names_its_link_and_warns_about_phishing(app, make_use
     user = make_user("volunteer")
     message = password_reset.reset_message(user, "TOKEN")
     assert "/password/reset/TOKEN" in message.body and "never asks for your password" in message.body
+
+
+def test_known_and_unknown_addresses_are_answered_after_the_same_time(app, client, make_user, monkeypatch):
+    """A known address costs a token, a message and more writes; the answer waits for a set time, so
+    that how long it took does not say whether the address has an account."""
+    import time
+
+    monkeypatch.setitem(app.config, "PASSWORD_RESET_ANSWER_SECONDS", 0.3)
+    make_user("volunteer", email="known@example.org")
+    db.session.commit()
+    for email in ("known@example.org", "unknown@example.org"):
+        started = time.monotonic()
+        response = client.post("/password/forgot", data={"email": email})
+        took = time.monotonic() - started
+        assert response.status_code == 302 and response.headers["Location"] == "/login"
+        assert took >= 0.3, (email, took)
+    assert app.config["PASSWORD_RESET_ANSWER_SECONDS"] == 0.3
+    from crm.config import from_environment
+
+    assert from_environment(app.instance_path, skip_secret=True)["PASSWORD_RESET_ANSWER_SECONDS"] == 0.4
