@@ -12,7 +12,6 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from crm.countries.models import Country
-from crm.dashboard.exports import record_export
 from crm.extensions import db
 from crm.outreach.models import Letter
 from crm.permissions import can, get_outreach_or_404
@@ -109,6 +108,8 @@ def campaign_csv(slug):
     writer.writerow(["country", "signers"])
     rows = services.totals_csv_rows(campaign)
     writer.writerows(rows)
+    from crm.dashboard.exports import record_export  # here: crm.dashboard imports the signatures package
+
     record_export("signatures", actor=current_user, campaign=campaign, rows=len(rows))
     db.session.commit()
     return Response(out.getvalue(), mimetype="text/csv", headers={
