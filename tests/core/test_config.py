@@ -171,3 +171,57 @@ def test_strict_transport_security_over_https_in_production(monkeypatch, tmp_pat
     monkeypatch.setenv("ALCANCE_ENV", "development")
     development = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/d.db"})
     assert "Strict-Transport-Security" not in _headers(development, "https://localhost")
+
+
+WRITER = """
+import sqlite3, sys, time
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("PRAGMA busy_timeout = 5000")
+connection.execute("BEGIN IMMEDIATE")
+connection.execute("CREATE TABLE long_import (n INTEGER)")
+connection.executemany("INSERT INTO long_import VALUES (?)", [(n,) for n in range(10000)])
+print("holding the write lock", flush=True)
+time.sleep(float(sys.argv[2]))
+connection.execute("COMMIT")
+"""
+
+
+def test_pages_that_read_do_not_wait_for_another_process_writing(tmp_path):
+    """A second process (standing in for a long CLI import) holds SQLite's write lock; pages that only
+    read answer at once from the last committed state instead of waiting, then failing "locked"."""
+    import subprocess
+    import sys
+    import time
+
+    from crm.accounts.models import User
+    from crm.countries.services import load_reference
+    from tests.conftest import TEST_PASSWORD, sign_in
+
+    path = tmp_path / "busy.db"
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SQLITE_BUSY_TIMEOUT_MS": 4000,
+                      "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False, "DATA_ENCRYPTION_KEYS":
+                      ["dGVzdC1rZXktZm9yLWVuY3J5cHRpb24tYXQtcmVzdCE="]})
+    with app.app_context():
+        db.create_all()
+        load_reference()
+        user = User(email="reader@example.org", name="Reader", role="coordinator")
+        user.set_password(TEST_PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+        client = app.test_client()
+        sign_in(client, user)
+        db.session.remove()
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path), "12"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "holding the write lock"
+        for page in ("/my-work", "/countries/SWE", "/countries/", "/contacts"):
+            started = time.monotonic()
+            response = client.get(page)
+            took = time.monotonic() - started
+            assert response.status_code == 200 and took < 2, (page, response.status_code, took)
+        assert writer.poll() is None  # the other process still held the lock throughout
+    finally:
+        writer.kill()
+        writer.wait(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
