@@ -156,6 +156,15 @@ def register_error_pages(app) -> None:
         current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
         from crm.extensions import db
 
-        db.session.rollback()
+        try:
+            db.session.rollback()
+        except sa.exc.SQLAlchemyError:
+            pass  # the connection is gone; the pool replaces it
+        if isinstance(error, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+            # The connection failed, perhaps while committing: whether the database kept the change
+            # cannot be known here, so the page does not claim either.
+            return render_error(500, gettext("Something went wrong"),
+                                gettext("The connection to the database failed. What you sent may or may not have "
+                                        "been saved: check before sending it again."))
         return render_error(500, gettext("Something went wrong"),
                             gettext("Nothing was saved. The error has been logged; try again, or tell an administrator."))

@@ -129,3 +129,15 @@ def test_two_saves_of_one_contact_at_once_refuse_the_second(client, signed_in):
     assert "Someone else saved this record after you opened it" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Contact, contact_id).title == "Second Secretary"
+
+
+def test_when_the_database_connection_fails_the_page_does_not_claim_nothing_was_saved(tmp_path_factory):
+    """A broken connection (here: no server at all) may have broken the commit itself: the outcome is not
+    known, and the page says so instead of "Nothing was saved"."""
+    from tests.conftest import make_app
+
+    app = make_app("postgresql://postgres@127.0.0.1:9/unreachable?connect_timeout=2", tmp_path_factory)
+    response = app.test_client().post("/login", data={"email": "someone@example.org", "password": "whatever it is"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "may or may not have been saved" in page and "Nothing was saved" not in page
