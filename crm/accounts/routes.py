@@ -253,10 +253,11 @@ def forgot_password():
             except TooManyAttempts as error:
                 status = _refused(form.email, error)
             else:
+                if made:
+                    password_reset.queue_reset_mail(*made)
                 db.session.commit()
                 if made:
-                    user, token = made
-                    password_reset.send_after_response(password_reset.reset_message(user, token), user.id)
+                    password_reset.deliver_after_response()
         if status is not None:
             return render_template("accounts/forgot_password.html", form=form), status
         flash_message(gettext("If an account uses that address, we have sent it a link to choose a new password. "
