@@ -19,6 +19,7 @@ from wtforms.validators import URL, DataRequired, InputRequired, Length, Optiona
 
 from crm.outreach.models import STAGES, STANCES
 from crm.vocabulary import STAGE_LABELS, STANCE_LABELS
+from crm.core.submissions import SubmissionKeyField
 from crm.web import VersionField
 
 
@@ -51,6 +52,7 @@ class FollowUpForm(FlaskForm):
     note = TextAreaField(_l("Next step"), validators=[DataRequired(), Length(max=2000)])
     due_on = DateField(_l("Due"), validators=[InputRequired()])
     owner = SelectField(_l("Owner"), coerce=int, validators=[InputRequired()])
+    submission_key = SubmissionKeyField()
 
 
 class SnoozeForm(FlaskForm):

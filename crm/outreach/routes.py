@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign, Demand
 from crm.contacts.models import Contact, Office
+from crm.core import submissions
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.outreach import assignments, bp
@@ -307,6 +308,11 @@ def new_follow_up(outreach_id):
                         due_on=dt.date.today() + dt.timedelta(days=7))
     form.owner.choices = [(u.id, u.name) for u in users.values()]
     if form.validate_on_submit():
+        done = url_for("outreach.show", outreach_id=record.id)
+        if not submissions.first_time(form.submission_key.data, current_user, done):
+            db.session.rollback()
+            flash_message(gettext("This form was already sent and saved; it was not saved again."), "info")
+            return redirect(submissions.where_it_went(form.submission_key.data, current_user) or done)
         try:
             outreach.add_follow_up(record, owner=users.get(form.owner.data), due_on=form.due_on.data,
                                    note=form.note.data, actor=current_user)
@@ -316,7 +322,7 @@ def new_follow_up(outreach_id):
         else:
             db.session.commit()
             flash_message(gettext("Follow-up added."), "success")
-            return redirect(url_for("outreach.show", outreach_id=record.id))
+            return redirect(done)
     return render_template("outreach/follow_up_form.html", record=record, form=form), 400 if form.errors else 200
 
 

@@ -273,9 +273,41 @@ def test_add_follow_up_form_validates(client, signed_in, make_record):
     bad = client.post(f"/outreach/{record.id}/follow-ups/new", data={"note": "", "due_on": "nope", "owner": user.id})
     assert bad.status_code == 400 and "This field is required" in bad.get_data(as_text=True)
     good = client.post(f"/outreach/{record.id}/follow-ups/new",
-                       data={"note": "Ask for a meeting", "due_on": "2030-01-02", "owner": user.id})
+                       data={"note": "Ask for a meeting", "due_on": "2030-01-02", "owner": user.id,
+                             "submission_key": "k" * 32})
     assert good.status_code == 302
     assert db.session.get(OutreachRecord, record.id).next_follow_up_on == dt.date(2030, 1, 2)
+
+
+def test_a_follow_up_form_sent_twice_is_saved_once(client, signed_in, make_record):
+    """The answer to the first submit was lost (a dropped connection, a double click): the browser sends
+    the same form again, with the same submission key. One follow-up, and the user is told."""
+    import re
+
+    from crm.outreach.models import FollowUp
+
+    user = signed_in("volunteer")
+    record = make_record(assignee=user)
+    db.session.commit()
+    page = client.get(f"/outreach/{record.id}/follow-ups/new").get_data(as_text=True)
+    key = re.search(r'name="submission_key" type="hidden" value="([^"]+)"', page).group(1)
+    data = {"note": "Ask for a meeting", "due_on": "2030-01-02", "owner": user.id, "submission_key": key}
+    first = client.post(f"/outreach/{record.id}/follow-ups/new", data=data)
+    again = client.post(f"/outreach/{record.id}/follow-ups/new", data=data)
+    assert first.status_code == again.status_code == 302
+    assert again.headers["Location"] == first.headers["Location"] == f"/outreach/{record.id}"
+    assert "This form was already sent and saved" in client.get(again.headers["Location"]).get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(FollowUp)) == 1
+    # A new form is a new key: a second follow-up on purpose is saved.
+    page = client.get(f"/outreach/{record.id}/follow-ups/new").get_data(as_text=True)
+    other = re.search(r'name="submission_key" type="hidden" value="([^"]+)"', page).group(1)
+    assert other != key
+    assert client.post(f"/outreach/{record.id}/follow-ups/new", data={**data, "submission_key": other}).status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(FollowUp)) == 2
+    # Without a key (a crafted request), nothing is saved.
+    assert client.post(f"/outreach/{record.id}/follow-ups/new",
+                       data={k: v for k, v in data.items() if k != "submission_key"}).status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(FollowUp)) == 2
 
 
 def test_stale_stage_change_is_refused_with_a_message(client, signed_in, make_record):
