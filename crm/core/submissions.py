@@ -65,3 +65,12 @@ def where_it_went(key: str, user) -> str | None:
     """Where the first submit with this key led, for the same user."""
     submission = db.session.get(FormSubmission, key)
     return submission.location if submission is not None and submission.user_id == user.id else None
+
+
+def repeated(key: str, user, location: str) -> str | None:
+    """None the first time `key` is sent (it is now recorded, to be committed with what the form
+    creates); for a repeat, where the first submit led."""
+    if first_time(key, user, location):
+        return None
+    db.session.rollback()
+    return where_it_went(key, user) or location

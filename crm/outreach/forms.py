@@ -46,6 +46,7 @@ class PositionForm(FlaskForm):
                              description=_l("A quote, or what was said and by whom."))
     evidence_url = StringField(_l("Link to the evidence"), validators=[Optional(), Length(max=1000),
                                                                         URL(require_tld=True)])
+    submission_key = SubmissionKeyField()
 
 
 class FollowUpForm(FlaskForm):

@@ -132,6 +132,12 @@ def _demands(record):
                               .order_by(Demand.ordinal)).all()
 
 
+def _already_saved(location: str):
+    """The answer to a create form sent again (a lost answer, a double click): nothing new was saved."""
+    flash_message(gettext("This form was already sent and saved; it was not saved again."), "info")
+    return redirect(location)
+
+
 @bp.route("/outreach/<int:outreach_id>/positions/new", methods=["GET", "POST"])
 @login_required
 def new_position(outreach_id):
@@ -141,6 +147,9 @@ def new_position(outreach_id):
     language = current_language()
     form.demand.choices = [(d.id, f"{d.ordinal}. {d.text(language)[0]}") for d in demands.values()]
     if form.validate_on_submit():
+        done = url_for("outreach.show", outreach_id=record.id)
+        if earlier := submissions.repeated(form.submission_key.data, current_user, done):
+            return _already_saved(earlier)
         try:
             outreach.record_position(record, demands[form.demand.data], form.stance.data, form.stated_on.data,
                                      actor=current_user, evidence=form.evidence.data,
@@ -151,7 +160,7 @@ def new_position(outreach_id):
         else:
             db.session.commit()
             flash_message(gettext("Position recorded."), "success")
-            return redirect(url_for("outreach.show", outreach_id=record.id))
+            return redirect(done)
     return render_template("outreach/position_form.html", record=record, form=form), 400 if form.errors else 200
 
 
@@ -309,10 +318,8 @@ def new_follow_up(outreach_id):
     form.owner.choices = [(u.id, u.name) for u in users.values()]
     if form.validate_on_submit():
         done = url_for("outreach.show", outreach_id=record.id)
-        if not submissions.first_time(form.submission_key.data, current_user, done):
-            db.session.rollback()
-            flash_message(gettext("This form was already sent and saved; it was not saved again."), "info")
-            return redirect(submissions.where_it_went(form.submission_key.data, current_user) or done)
+        if earlier := submissions.repeated(form.submission_key.data, current_user, done):
+            return _already_saved(earlier)
         try:
             outreach.add_follow_up(record, owner=users.get(form.owner.data), due_on=form.due_on.data,
                                    note=form.note.data, actor=current_user)

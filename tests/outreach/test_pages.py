@@ -45,11 +45,25 @@ def test_record_a_position(client, signed_in, campaign, make_record):
     db.session.commit()
     response = client.post(f"/outreach/{record.id}/positions/new", data={
         "demand": campaign.demands[0].id, "stance": "supportive", "stated_on": "2018-05-21",
-        "evidence": "Signed the Lima Group statement", "evidence_url": "https://example.org/lima"})
+        "evidence": "Signed the Lima Group statement", "evidence_url": "https://example.org/lima",
+        "submission_key": "position-key-0123456789abcdef"})
     assert response.status_code == 302
     position = db.session.scalars(sa.select(Position)).one()
     assert (position.stance, position.stated_on) == ("supportive", dt.date(2018, 5, 21))
     assert db.session.get(OutreachRecord, record.id).stage == "responded"
+
+
+def test_a_position_form_sent_twice_is_recorded_once(client, signed_in, campaign, make_record):
+    signed_in("coordinator")
+    record = make_record()
+    db.session.commit()
+    data = {"demand": campaign.demands[0].id, "stance": "supportive", "stated_on": "2018-05-21",
+            "submission_key": "position-key-sent-twice-0123"}
+    assert client.post(f"/outreach/{record.id}/positions/new", data=data).status_code == 302
+    again = client.post(f"/outreach/{record.id}/positions/new", data=data)
+    assert again.status_code == 302 and again.headers["Location"] == f"/outreach/{record.id}"
+    assert "This form was already sent and saved" in client.get(again.headers["Location"]).get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Position)) == 1
 
 
 @pytest.mark.parametrize("change,message", [
@@ -64,7 +78,8 @@ def test_bad_position_input_is_refused_beside_the_field(client, signed_in, campa
     signed_in("coordinator")
     record = make_record()
     db.session.commit()
-    data = {"demand": campaign.demands[0].id, "stance": "supportive", "stated_on": "2018-05-21", **change}
+    data = {"demand": campaign.demands[0].id, "stance": "supportive", "stated_on": "2018-05-21",
+            "submission_key": "position-key-0123456789abcdef", **change}
     response = client.post(f"/outreach/{record.id}/positions/new", data=data)
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
