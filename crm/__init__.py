@@ -18,7 +18,10 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder="static",
     )
-    os.makedirs(app.instance_path, exist_ok=True)
+    # The instance folder holds the keys, the SQLite database and uploads: the owner's alone.
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
+    if os.stat(app.instance_path).st_mode & 0o077:
+        os.chmod(app.instance_path, 0o700)
     # Settings given by the caller win; the environment fills the rest. Applied before any extension
     # is initialised, so that (for example) MAIL_SUPPRESS_SEND in a test config takes effect.
     overrides = dict(config or {})
@@ -72,6 +75,9 @@ def register_blueprints(app: Flask) -> None:
     from crm.reminders import bp as reminders_bp
     from crm.signatures import bp as signatures_bp
 
+    from crm.web import RecordIdConverter
+
+    app.url_map.converters["int"] = RecordIdConverter  # before any route is added
     for blueprint in (core_bp, accounts_bp, countries_bp, contacts_bp, outreach_bp, letters_bp, signatures_bp,
                       reminders_bp, api_bp, dashboard_bp, admin_bp):
         app.register_blueprint(blueprint)
@@ -91,7 +97,7 @@ def register_cli(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from crm.web import set_security_headers
+    from crm.web import refuse_unstorable_input, set_security_headers
 
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies > 0:
@@ -101,6 +107,7 @@ def register_request_hooks(app: Flask) -> None:
         # is never taken as theirs.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
+    app.before_request(refuse_unstorable_input)
     app.after_request(set_security_headers)
 
 

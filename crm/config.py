@@ -69,6 +69,8 @@ def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
         # Cookies travel only over HTTPS, except in development (make run serves plain http on loopback).
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", default=not development),
         "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", default=not development),
+        # Strict-Transport-Security over HTTPS in production (a year); 0 turns it off.
+        "HSTS_MAX_AGE_SECONDS": _int("HSTS_MAX_AGE_SECONDS", 365 * 24 * 60 * 60, minimum=0),
         # How many reverse proxies in front of the app may be believed about the client's address and
         # scheme. 0 (the default): none; X-Forwarded-* headers are ignored, so nobody can forge them.
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0, minimum=0),
@@ -79,6 +81,8 @@ def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
         # field rather than a bare 413 page.
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 20 * 1024 * 1024),
         "ATTACHMENT_MAX_BYTES": _int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
+        # An office document (a ZIP) may unpack to at most this much: a "zip bomb" is refused.
+        "ATTACHMENT_MAX_UNPACKED_BYTES": _int("ATTACHMENT_MAX_UNPACKED_BYTES", 100 * 1024 * 1024),
         # Mail: names as Flask-Mail's own settings.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": _int("MAIL_PORT", 25),
@@ -112,6 +116,8 @@ def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
         "PASSWORD_RESET_THROTTLE_WINDOW_SECONDS": _int("PASSWORD_RESET_THROTTLE_WINDOW_SECONDS", 3600),
         "PASSWORD_RESET_THROTTLE_ACCOUNT_LIMIT": _int("PASSWORD_RESET_THROTTLE_ACCOUNT_LIMIT", 3),
         "PASSWORD_RESET_THROTTLE_ADDRESS_LIMIT": _int("PASSWORD_RESET_THROTTLE_ADDRESS_LIMIT", 10),
+        # "Forgot password" answers after this long, whether or not the address has an account.
+        "PASSWORD_RESET_ANSWER_SECONDS": float(_int("PASSWORD_RESET_ANSWER_MS", 400, minimum=0)) / 1000,
         # Links in e-mail (password reset, reminders) are built on this, never on the request's Host header.
         "ALCANCE_BASE_URL": os.environ.get("ALCANCE_BASE_URL", "http://127.0.0.1:5000"),
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 30),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import unicodedata
 from typing import Iterable
 
@@ -142,10 +143,44 @@ def _folded_sqlite(element, compiler, **kw):
     return f"alcance_fold({compiler.process(element.clauses, **kw)})"
 
 
+def _owner_only(database_path: str | None) -> None:
+    """Create the SQLite file readable by its owner only (SQLite gives the -wal and -shm files the
+    database file's mode), and tighten one that is not, whatever the umask."""
+    if not database_path or database_path == ":memory:" or database_path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    for path in (database_path, database_path + "-wal", database_path + "-shm"):
+        try:
+            if os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o600)
+        except FileNotFoundError:
+            continue
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "CREATE", "DROP", "ALTER")
+
+
+def _reads_first() -> bool:
+    """A GET (or HEAD) request reads, and only sometimes writes (an audit event for an export)."""
+    from flask import has_request_context, request
+
+    return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+
+
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
-    """WAL, a busy timeout and foreign keys on every connection; every transaction takes the write lock
-    up front (BEGIN IMMEDIATE), so a write after a read waits for the busy timeout instead of failing
-    with "database is locked" when another worker wrote in between."""
+    """WAL, a busy timeout and foreign keys on every connection. The files are the owner's only.
+
+    A transaction that may write takes the write lock up front (BEGIN IMMEDIATE), so a write after a read
+    waits for the busy timeout instead of failing with "database is locked" when another worker wrote in
+    between. A page that only reads must never wait for that lock (a long import holds it): a GET begins
+    a deferred transaction, which in WAL mode reads its snapshot without any lock; should it come to
+    write, the read-only part is ended and the write begins with BEGIN IMMEDIATE, before the first write
+    (or savepoint). What it read before stays as read: only inserts (audit events) follow reads there,
+    and updates are checked by version."""
+    _owner_only(engine.url.database)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -161,4 +196,18 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        deferred = _reads_first()
+        connection.info["alcance_reading"] = deferred
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_first_write(connection, cursor, statement, parameters, context, executemany):
+        if connection.info.get("alcance_reading") and statement.lstrip().upper().startswith(_WRITES):
+            connection.info["alcance_reading"] = False
+            cursor.execute("COMMIT")  # only reads so far: nothing to keep but the snapshot
+            cursor.execute("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(connection):
+        connection.info.pop("alcance_reading", None)

@@ -3,6 +3,7 @@ from crm.accounts.models import LoginAttempt, PasswordResetToken, RecoveryCode, 
 from crm.audit.models import AuditEvent  # noqa: F401
 from crm.campaigns.models import Campaign, Demand, DemandTranslation  # noqa: F401
 from crm.contacts.models import Contact, Office, Post  # noqa: F401
+from crm.core.submissions import FormSubmission  # noqa: F401
 from crm.countries.models import Country, CountryFactChange, Region  # noqa: F401
 from crm.outreach.models import (  # noqa: F401
     Assignment,

@@ -46,6 +46,32 @@ def outreach_visibility(user, statement):
     return statement.where(OutreachRecord.assignee_id == user.id)
 
 
+def follow_up_visibility(user, statement):
+    """Narrow a select over FollowUp to the follow-ups on records `user` may see. Being named a
+    follow-up's owner on someone else's record shows its note nowhere the record itself is a 404."""
+    import sqlalchemy as sa
+
+    from crm.outreach.models import FollowUp, OutreachRecord
+
+    if can(user, "view_all"):
+        return statement
+    return statement.where(FollowUp.outreach_id.in_(outreach_visibility(user, sa.select(OutreachRecord.id))))
+
+
+def meeting_visibility(user, statement):
+    """Narrow a select over Meeting to the meetings `user` may open: those on at least one record they
+    may see (the meeting page's rule). Being named staff, or having logged it, is not enough."""
+    import sqlalchemy as sa
+
+    from crm.outreach.models import Meeting, OutreachRecord, meeting_outreach
+
+    if can(user, "view_all"):
+        return statement
+    visible = outreach_visibility(user, sa.select(meeting_outreach.c.meeting_id).join(
+        OutreachRecord, OutreachRecord.id == meeting_outreach.c.outreach_id))
+    return statement.where(Meeting.id.in_(visible))
+
+
 def can_view_outreach(user, record) -> bool:
     return can(user, "view_all") or (record.assignee_id is not None and record.assignee_id == user.id)
 

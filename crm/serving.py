@@ -1,10 +1,12 @@
 """Gunicorn's settings for Alcance (`gunicorn -c python:crm.serving wsgi:app`, as `make run` does), and an
 access log that never writes the secrets some links carry.
 
-A password-reset link and a private calendar feed put their credential in the path: a plain access log
-would keep working reset links (for the hour they live) and calendar feeds (until revoked) on disk and in
-every log shipper. The log writes `[redacted]` in their place, in the request line, the path and the
-referrer. tests/security/test_access_log.py fails for a route with a `token` in its URL that this misses.
+A password-reset link and a private calendar feed put their credential in the path, and the signature
+webhook takes its secret as ?key= (Action Network cannot set headers): a plain access log would keep
+working reset links (for the hour they live), calendar feeds (until revoked) and the webhook's secret
+(until changed) on disk and in every log shipper. The log writes `[redacted]` in their place, in the
+request line, the path, the query string and the referrer. tests/security/test_access_log.py fails for a
+route with a `token` in its URL, or a query parameter read by the app, that this does not classify.
 """
 from __future__ import annotations
 
@@ -15,17 +17,23 @@ from gunicorn.glogging import Logger
 REDACTED = "[redacted]"
 # The credential's place in each such route (after any prefix the app is mounted under).
 _SECRET_SEGMENTS = re.compile(r"(/password/reset/)[^/?#]+|(/calendar/)[^/?#]+(?=\.ics(?:$|[?#\s]))")
+# Query parameters that carry a credential, wherever they appear (the webhook's ?key=).
+SECRET_QUERY_PARAMETERS = frozenset({"key"})
+_SECRET_PARAMETERS = re.compile(
+    r"((?:^|[?&;])(?:" + "|".join(sorted(SECRET_QUERY_PARAMETERS)) + r")=)[^&;#\s]*", re.IGNORECASE)
 
 
 def redact(path: str) -> str:
-    """`path` (or a request line or a whole URL holding one) with each credential replaced by [redacted]."""
-    return _SECRET_SEGMENTS.sub(lambda match: (match.group(1) or match.group(2)) + REDACTED, path)
+    """`path` (or a request line, a query string or a whole URL holding one) with each credential
+    replaced by [redacted]."""
+    path = _SECRET_SEGMENTS.sub(lambda match: (match.group(1) or match.group(2)) + REDACTED, path)
+    return _SECRET_PARAMETERS.sub(lambda match: match.group(1) + REDACTED, path)
 
 
 class AccessLogger(Logger):
     def access(self, resp, req, environ, request_time):
         environ = dict(environ)
-        for key in ("RAW_URI", "PATH_INFO", "HTTP_REFERER"):
+        for key in ("RAW_URI", "PATH_INFO", "QUERY_STRING", "HTTP_REFERER"):
             if environ.get(key):
                 environ[key] = redact(environ[key])
         super().access(resp, req, environ, request_time)

@@ -3,10 +3,18 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, jsonify, render_template, request, url_for
+import sqlalchemy as sa
+
+from flask import abort, current_app, flash, jsonify, render_template, request, url_for
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
+from wtforms import HiddenField
+
+# The largest id either database stores (PostgreSQL's integer); a larger one names no record.
+LARGEST_ID = 2**31 - 1
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -29,7 +37,41 @@ def safe_next(target: str | None) -> str:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return url_for("core.home")
+    # A control character (CR, LF, ...) cannot go into a Location header: it would fail, or split it.
+    if any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return url_for("core.home")
     return target
+
+
+class VersionField(HiddenField):
+    """The version of the record a form showed, for optimistic locking (crm.database.check_version).
+    A submitted form without it reads as "" (refused as out of date), never as the record's current
+    version (a form built with obj=record) nor as None (which callers that track no versions pass)."""
+
+    def process_formdata(self, valuelist):
+        self.data = valuelist[0] if valuelist else ""
+
+
+class RecordIdConverter(IntegerConverter):
+    """`<int:id>` in every route: an id no database can hold is simply not found (a 404), instead of
+    an overflow in the query."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", LARGEST_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def refuse_unstorable_input():
+    """A NUL character in a form or the query string: PostgreSQL cannot store it in text, SQLite would
+    cut strings at it. Refused up front, the same on both databases. (The webhook reads JSON itself.)"""
+    if request.blueprint == "api":
+        return None
+    values = [*request.args.keys(), *request.args.values()]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += [*request.form.keys(), *request.form.values()]
+    if any("\x00" in value for value in values):
+        abort(400, gettext("A field contains a NUL character, which cannot be stored. Nothing was saved."))
+    return None
 
 
 def client_address() -> str | None:
@@ -46,6 +88,11 @@ def set_security_headers(response):
     response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if response.mimetype == "text/html":
         response.headers.setdefault("Cache-Control", "no-store")
+    # Only over HTTPS (a browser ignores it over HTTP) and never in development, where pinning HTTPS on
+    # localhost would break every other local site. Behind a proxy, TRUSTED_PROXIES makes is_secure true.
+    max_age = current_app.config.get("HSTS_MAX_AGE_SECONDS", 0)
+    if request.is_secure and max_age and current_app.config.get("ALCANCE_ENV") == "production":
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={int(max_age)}")
     return response
 
 
@@ -80,14 +127,44 @@ def register_error_pages(app) -> None:
             429: gettext("Too many attempts. Wait a few minutes and try again."),
         }
         code = error.code or 500
+        # abort(400, "why") explains itself; Werkzeug's own descriptions are not translated.
+        explained = error.description if error.description != type(error).description else None
         return render_error(code, titles.get(code, gettext("Error")),
-                            messages.get(code, gettext("The request could not be completed.")))
+                            explained or messages.get(code, gettext("The request could not be completed.")))
+
+    @app.errorhandler(StaleDataError)
+    def _stale(error):
+        # Two saves of the same record at once: the second finds the version it read already gone.
+        from crm.database import stale_record_message
+        from crm.extensions import db
+
+        db.session.rollback()
+        return render_error(409, gettext("Not saved"), stale_record_message())
+
+    @app.errorhandler(sa.exc.DataError)
+    @app.errorhandler(OverflowError)
+    def _unstorable(error):
+        # A number beyond what the database stores (a page, an id, a count), wherever it came in.
+        from crm.extensions import db
+
+        db.session.rollback()
+        return render_error(400, gettext("Bad request"),
+                            gettext("A value in the request is too large or cannot be stored. Nothing was saved."))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
         from crm.extensions import db
 
-        db.session.rollback()
+        try:
+            db.session.rollback()
+        except sa.exc.SQLAlchemyError:
+            pass  # the connection is gone; the pool replaces it
+        if isinstance(error, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+            # The connection failed, perhaps while committing: whether the database kept the change
+            # cannot be known here, so the page does not claim either.
+            return render_error(500, gettext("Something went wrong"),
+                                gettext("The connection to the database failed. What you sent may or may not have "
+                                        "been saved: check before sending it again."))
         return render_error(500, gettext("Something went wrong"),
                             gettext("Nothing was saved. The error has been logged; try again, or tell an administrator."))

@@ -86,6 +86,9 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         if not self.password_hash:
+            # An account without a password (not yet set) answers in the time a real check takes: a
+            # quick "no" would tell which addresses have accounts.
+            verify_dummy_password(password)
             return False
         try:
             _hasher.verify(self.password_hash, password)

@@ -8,7 +8,6 @@ import hashlib
 import os
 import secrets
 
-import flask_mail
 import sqlalchemy as sa
 from flask import after_this_request, current_app, render_template
 from flask_babel import force_locale, gettext
@@ -19,7 +18,9 @@ from crm.accounts.models import PasswordResetToken, User
 from crm.accounts.services import check_password_policy, find_by_email, replace_password, too_many_attempts_message
 from crm.audit import services as audit
 from crm.database import utcnow
-from crm.extensions import db, mail
+from crm.extensions import db
+from crm.reminders import mailer
+from crm.reminders.models import OutboundMessage
 
 
 def max_age() -> dt.timedelta:
@@ -105,7 +106,7 @@ def reset_link(token: str) -> str:
     return base_url() + current_app.url_map.bind("localhost").build("accounts.reset_password", {"token": token})
 
 
-def reset_message(user: User, token: str) -> flask_mail.Message:
+def reset_message(user: User, token: str) -> mailer.Rendered:
     language = user.language if user.language in current_app.config.get("LANGUAGES", ["en"]) else "en"
     minutes = int(max_age().total_seconds() // 60)
     with force_locale(language):
@@ -113,23 +114,48 @@ def reset_message(user: User, token: str) -> flask_mail.Message:
         values = {"user": user, "link": reset_link(token), "minutes": minutes, "language": language}
         text = render_template("accounts/email/password_reset.txt", **values)
         html = render_template("accounts/email/password_reset.html", subject=subject, **values)
-    return flask_mail.Message(subject=subject, recipients=[user.email], body=text, html=html,
-                              extra_headers={"Auto-Submitted": "auto-generated", "Content-Language": language})
+    return mailer.Rendered(subject=subject, text=text, html=html, language=language)
 
 
-def send_after_response(message: flask_mail.Message, user_id: int) -> None:
-    """Send once the response has gone out, so that how long the page takes says nothing about
-    whether the account exists."""
+# What the outbox keeps of a reset message once a mail server accepted it: the link is a credential.
+SENT_BODY = "(A password-reset link was sent. It is not kept here.)"
+
+
+def queue_reset_mail(user: User, token: str, *, now: dt.datetime | None = None) -> None:
+    """Queue the message in the outbox, like all mail: retried while the mail server is down, kept for
+    admins to read when there is none (MAIL_SERVER unset)."""
+    mailer.queue("password_reset", f"password_reset:{_hash(token)}", user, reset_message(user, token),
+                 now=now or utcnow())
+
+
+def forget_sent_links() -> int:
+    """Blank the bodies of reset messages a mail server has accepted (their links live in the mailbox
+    now, not in our database). The development outbox keeps them: there, it is how they are read."""
+    table = OutboundMessage.__table__
+    result = db.session.execute(sa.update(table).where(
+        table.c.kind == "password_reset", table.c.status == "sent", table.c.transport == "smtp",
+        table.c.body_text != SENT_BODY).values(body_text=SENT_BODY, body_html=None))
+    return result.rowcount or 0
+
+
+def deliver_after_response() -> None:
+    """Deliver queued reset messages once the response has gone out, so that how long the page takes
+    says nothing about whether the account exists. A failure leaves the message queued for the next
+    delivery run (the scheduler's); the visitor has their answer either way."""
     app = current_app._get_current_object()
 
-    def send():
+    def deliver():
         with app.app_context():
             try:
-                mail.send(message)
-            except Exception:  # noqa: BLE001 - the visitor has their answer; the failure is logged
-                app.logger.exception("password reset e-mail for user %s could not be sent", user_id)
+                mailer.deliver_pending(kinds=("password_reset",))
+                forget_sent_links()
+                db.session.commit()
+            except Exception:  # noqa: BLE001 - logged; the message stays queued
+                app.logger.exception("password reset e-mail could not be delivered now; it stays queued")
+            finally:
+                db.session.remove()
 
     @after_this_request
     def _schedule(response):
-        response.call_on_close(send)
+        response.call_on_close(deliver)
         return response

@@ -1,10 +1,10 @@
 """Sign-in (password, then the second factor), sign-out, the account page and password reset."""
 
-from flask import redirect, render_template, request, session, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
 from flask_babel import force_locale, gettext
 from flask_login import current_user, login_required
 
-from crm.accounts import bp, devices, password_reset, services, sessions, twofactor
+from crm.accounts import bp, devices, password_reset, services, sessions, timing, twofactor
 from crm.accounts.errors import AccountError, TooManyAttempts, WrongCode, WrongPassword
 from crm.accounts.forms import (
     ChangePasswordForm,
@@ -99,7 +99,11 @@ def recovery_sign_in():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    audit.record("auth.logout", actor=current_user, entity=current_user._get_current_object())
+    user = current_user._get_current_object()
+    audit.record("auth.logout", actor=user, entity=user)
+    # The session cookie is signed, not stored: only a new session token makes a copy of it (taken from
+    # this browser before sign-out) worthless. That ends the user's other sessions too.
+    user.end_all_sessions()
     db.session.commit()
     sessions.end()
     flash_message(gettext("You have signed out."), "info")
@@ -241,15 +245,21 @@ def regenerate_recovery_codes():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        try:
-            made = password_reset.request_reset(form.email.data, client_address())
-        except TooManyAttempts as error:
-            status = _refused(form.email, error)
+        # A known address costs more work than an unknown one: both answer after the same time.
+        status = None
+        with timing.no_sooner_than(current_app.config["PASSWORD_RESET_ANSWER_SECONDS"]):
+            try:
+                made = password_reset.request_reset(form.email.data, client_address())
+            except TooManyAttempts as error:
+                status = _refused(form.email, error)
+            else:
+                if made:
+                    password_reset.queue_reset_mail(*made)
+                db.session.commit()
+                if made:
+                    password_reset.deliver_after_response()
+        if status is not None:
             return render_template("accounts/forgot_password.html", form=form), status
-        db.session.commit()
-        if made:
-            user, token = made
-            password_reset.send_after_response(password_reset.reset_message(user, token), user.id)
         flash_message(gettext("If an account uses that address, we have sent it a link to choose a new password. "
                               "The link works once, for an hour."), "info")
         return redirect(url_for("accounts.login"))

@@ -66,12 +66,31 @@ def _count(kind: str, since: dt.datetime, *conditions) -> int:
         LoginAttempt.kind == kind, LoginAttempt.occurred_at > since, *conditions))
 
 
+def _serialise(kind: str, *keys: str | None) -> None:
+    """Make the check and the count that follows it one step: attempts on the same account, address or
+    device wait here for one another until the earlier one's transaction ends (its failure counted).
+    PostgreSQL: transaction-level advisory locks, always taken in the same order. SQLite: every
+    transaction already holds the write lock from its start (crm/database.py)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted({key for key in keys if key}):
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                           {"key": f"alcance.throttle:{kind}:{key}"})
+
+
 def is_throttled(account: str | None, address: str | None, *, kind: str = "failure", device: str | None = None,
                  now: dt.datetime | None = None) -> bool:
     """True when `kind` has reached its limit within the window: for a known `device`, its own failures
-    against the account limit; otherwise the account's and the address's failures from unknown clients."""
+    against the account limit; otherwise the account's and the address's failures from unknown clients.
+    Until the caller's transaction ends, no other attempt on the same keys passes this check, so the
+    failure the caller records is counted before the next check (N parallel guesses cannot all pass)."""
     now = now or utcnow()
     since = now - dt.timedelta(seconds=_setting(kind, "window"))
+    if device:
+        _serialise(kind, f"device:{device}")
+    else:
+        _serialise(kind, f"account:{account_key(account)}" if account_key(account) else None,
+                   f"address:{address_key(address)}" if address_key(address) else None)
     if device:
         return _count(kind, since, LoginAttempt.device == device) >= _setting(kind, "account")
     account, address = account_key(account), address_key(address)

@@ -5,11 +5,12 @@ import re
 from babel import Locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, Optional, Regexp
 
 from crm.contacts.models import OFFICE_KINDS
 from crm.contacts.services import normalise
+from crm.web import VersionField
 
 KIND_LABELS = {
     "embassy": _l("Embassy"),
@@ -93,7 +94,7 @@ class ContactFilterForm(_Filters):
 class VersionForm(FlaskForm):
     """A confirmation with the version of the record the user saw."""
 
-    version = HiddenField()
+    version = VersionField()
 
 
 class OfficeForm(VersionForm):
@@ -213,5 +214,5 @@ class MoveForm(VersionForm):
 
 
 class MergeForm(FlaskForm):
-    survivor_version = HiddenField()
-    merged_version = HiddenField()
+    survivor_version = VersionField()
+    merged_version = VersionField()

@@ -3,12 +3,13 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, MultipleFileField
-from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from crm.letters.models import LETTER_LANGUAGES
 from crm.letters.services import SUBJECT_MAX
 from crm.outreach.models import LETTER_CHANNELS
+from crm.web import VersionField
 
 BODY_MAX = 50_000
 
@@ -40,10 +41,10 @@ LANGUAGE_CHOICES = [(code, LANGUAGE_LABELS[code]) for code in LETTER_LANGUAGES]
 CHANNEL_CHOICES = [(code, CHANNEL_LABELS[code]) for code in LETTER_CHANNELS]
 
 
-def _version_field(form_id: str, required: bool = True) -> HiddenField:
+def _version_field(form_id: str, required: bool = True) -> VersionField:
     # Several forms share the letter page: each version field gets its own id.
     missing = _l("This form is out of date: reload the page and try again.")
-    return HiddenField(id=f"{form_id}-version", validators=[InputRequired(missing) if required else Optional()])
+    return VersionField(id=f"{form_id}-version", validators=[InputRequired(missing) if required else Optional()])
 
 
 class ComposeForm(FlaskForm):

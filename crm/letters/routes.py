@@ -30,10 +30,6 @@ from crm.outreach.services import OutreachError, StaleRecord
 from crm.permissions import can, can_edit_outreach, get_outreach_or_404, require
 from crm.web import flash_message
 
-# The only types a stored attachment can be served as (the storage module detects no others).
-SERVABLE_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp")
-SERVABLE_PREFIXES = ("application/vnd.openxmlformats-officedocument.", "application/vnd.oasis.opendocument.")
-
 
 def get_letter_or_404(letter_id: int, need: str = "view"):
     """A letter and its outreach record, if the current user may see (or change) that record; else 404."""
@@ -295,7 +291,9 @@ def download_attachment(letter_id, attachment_id):
     if not path.is_file():
         current_app.logger.error("attachment %s is missing its file %s", attachment.id, attachment.storage_key)
         abort(404)
-    servable = attachment.content_type in SERVABLE_TYPES or attachment.content_type.startswith(SERVABLE_PREFIXES)
+    # Only a type from the known list goes into the header (a value stored before uploads were checked
+    # as strictly could hold anything, a line break included).
+    servable = attachment.content_type in storage.EXTENSIONS
     response = send_file(path, mimetype=attachment.content_type if servable else "application/octet-stream",
                          as_attachment=True, download_name=attachment.filename, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -478,6 +478,9 @@ def _rejection(error: storage.AttachmentRejected) -> str:
     if error.reason == "too_large":
         return _("%(name)s is larger than %(size)s MB.", name=error.filename,
                  size=f"{error.limit / (1024 * 1024):g}")
+    if error.reason == "unpacked_too_large":
+        return _("%(name)s unpacks to more than %(size)s MB: it is not kept.", name=error.filename,
+                 size=f"{error.limit / (1024 * 1024):g}")
     if error.reason == "empty":
         return _("%(name)s is empty.", name=error.filename)
     return _("%(name)s is not a PDF, an image (PNG, JPEG, GIF, WebP) or an office document (Word, Excel, "

@@ -22,11 +22,36 @@ OOXML_PARTS = (
     ("xl/workbook.xml", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     ("ppt/presentation.xml", "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
 )
-ODF_PREFIX = b"application/vnd.oasis.opendocument."
+# The OpenDocument types kept, exactly as the package's first entry must spell them.
+ODF_TYPES = frozenset({
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.oasis.opendocument.presentation",
+    "application/vnd.oasis.opendocument.graphics",
+})
+# The stored name's extension follows the type found in the content, never the name the file came with.
+EXTENSIONS = {
+    "application/pdf": "pdf",
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
+    "application/vnd.oasis.opendocument.text": "odt",
+    "application/vnd.oasis.opendocument.spreadsheet": "ods",
+    "application/vnd.oasis.opendocument.presentation": "odp",
+    "application/vnd.oasis.opendocument.graphics": "odg",
+}
+DEFAULT_MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+MAX_ARCHIVE_ENTRIES = 5_000
+_CHUNK = 1024 * 1024
 
 
 class AttachmentRejected(ValueError):
-    """A file refused. `reason` is "too_large", "empty" or "unknown_type"; the services word it for the user."""
+    """A file refused. `reason` is "too_large", "unpacked_too_large", "empty" or "unknown_type"; the
+    services word it for the user."""
 
     def __init__(self, reason: str, filename: str, limit: int | None = None):
         super().__init__(f"{filename}: {reason}")
@@ -57,29 +82,68 @@ def path_for(storage_key: str) -> Path:
     return storage_dir() / storage_key
 
 
+def max_unpacked_bytes() -> int:
+    try:
+        return int(current_app.config.get("ATTACHMENT_MAX_UNPACKED_BYTES", DEFAULT_MAX_UNPACKED_BYTES))
+    except RuntimeError:  # no app: the default
+        return DEFAULT_MAX_UNPACKED_BYTES
+
+
+class UnpackedTooLarge(ValueError):
+    """An office document that unpacks to more than the limit (a "zip bomb")."""
+
+
+def _unpacked_size(archive: zipfile.ZipFile, limit: int) -> int:
+    """Decompress every entry, counting the bytes that really come out (the sizes a ZIP declares can
+    lie) and checking each CRC, and stop as soon as the total passes `limit`."""
+    total = 0
+    for info in archive.infolist():
+        with archive.open(info) as entry:
+            while chunk := entry.read(_CHUNK):
+                total += len(chunk)
+                if total > limit:
+                    raise UnpackedTooLarge(total)
+    return total
+
+
 def _office_type(data: bytes) -> str | None:
+    """The type of an office document (OpenDocument or Office Open XML), checked as a whole container:
+    the parts its format requires, nothing that is code, and a bounded unpacked size. None otherwise.
+    Raises UnpackedTooLarge for a container that unpacks beyond ATTACHMENT_MAX_UNPACKED_BYTES."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-        names = set(archive.namelist())
-        if "mimetype" in names:
-            # Only the small mimetype entry is read; nothing else is decompressed.
-            info = archive.getinfo("mimetype")
-            if info.file_size > 200:
-                return None
-            declared = archive.read("mimetype").strip()
-            if declared.startswith(ODF_PREFIX) and declared.isascii():
-                return declared.decode("ascii")
+        infos = archive.infolist()
+        names = {info.filename for info in infos}
+        if len(infos) > MAX_ARCHIVE_ENTRIES or len(names) != len(infos):
             return None
-        if "[Content_Types].xml" in names:
+        content_type = None
+        if "mimetype" in names:
+            # OpenDocument: "mimetype" first and stored uncompressed, naming exactly one known type, and the
+            # package's content and manifest present.
+            first = infos[0]
+            if first.filename != "mimetype" or first.compress_type != zipfile.ZIP_STORED or first.file_size > 100:
+                return None
+            declared = archive.read(first)
+            if not declared.isascii() or declared.decode("ascii") not in ODF_TYPES:
+                return None
+            if not {"content.xml", "META-INF/manifest.xml"} <= names:
+                return None
+            content_type = declared.decode("ascii")
+        elif {"[Content_Types].xml", "_rels/.rels"} <= names:
             # Macros are code: a document that carries them is not kept.
             if any(name.lower().endswith("vbaproject.bin") for name in names):
                 return None
-            for part, content_type in OOXML_PARTS:
-                if part in names:
-                    return content_type
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, RuntimeError, NotImplementedError):
+            content_type = next((kind for part, kind in OOXML_PARTS if part in names), None)
+        if content_type is None:
+            return None
+        _unpacked_size(archive, max_unpacked_bytes())
+        return content_type
+    except UnpackedTooLarge:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, ValueError, OSError, RuntimeError,
+            NotImplementedError, EOFError):
+        # Broken, encrypted, a CRC that does not match, a compression method we do not read: not kept.
         return None
-    return None
 
 
 def detect_content_type(data: bytes) -> str | None:
@@ -110,9 +174,21 @@ def clean_filename(name: str | None) -> str:
     return name
 
 
+def named_for(filename: str, content_type: str) -> str:
+    """`filename` with the extension of the type its content has: a GIF called poly.html is kept and
+    downloaded as poly.gif, so that no program later opens it as what its name claimed."""
+    extension = EXTENSIONS[content_type]
+    stem, dot, current = filename.rpartition(".")
+    if dot and stem and current.lower() in ({extension} | ({"jpeg"} if extension == "jpg" else set())):
+        return filename
+    base = stem if dot and stem and len(current) < 16 else filename
+    return clean_filename(f"{base[:255 - len(extension) - 1]}.{extension}")
+
+
 def read_upload(upload) -> tuple[str, bytes, str]:
     """Read an uploaded file (werkzeug FileStorage) within the size limit and check its type.
-    Returns (clean filename, content, content type); raises AttachmentRejected."""
+    Returns (clean filename, its extension the detected type's; content; content type);
+    raises AttachmentRejected."""
     limit = max_bytes()
     filename = clean_filename(getattr(upload, "filename", None))
     data = upload.stream.read(limit + 1)
@@ -120,10 +196,13 @@ def read_upload(upload) -> tuple[str, bytes, str]:
         raise AttachmentRejected("too_large", filename, limit)
     if not data:
         raise AttachmentRejected("empty", filename)
-    content_type = detect_content_type(data)
+    try:
+        content_type = detect_content_type(data)
+    except UnpackedTooLarge:
+        raise AttachmentRejected("unpacked_too_large", filename, max_unpacked_bytes()) from None
     if content_type is None:
         raise AttachmentRejected("unknown_type", filename)
-    return filename, data, content_type
+    return named_for(filename, content_type), data, content_type
 
 
 def store(filename: str, data: bytes, content_type: str) -> StoredFile:

@@ -19,6 +19,8 @@ from wtforms.validators import URL, DataRequired, InputRequired, Length, Optiona
 from crm import clock
 from crm.outreach.models import STAGES, STANCES
 from crm.vocabulary import STAGE_LABELS, STANCE_LABELS
+from crm.core.submissions import SubmissionKeyField
+from crm.web import VersionField
 
 
 def _today():
@@ -32,7 +34,7 @@ def _not_future(form, field):
 
 class StageForm(FlaskForm):
     stage = SelectField(_l("Stage"), choices=[(s, STAGE_LABELS[s]) for s in STAGES], validators=[DataRequired()])
-    version = HiddenField()
+    version = VersionField()
 
 
 class PositionForm(FlaskForm):
@@ -44,12 +46,14 @@ class PositionForm(FlaskForm):
                              description=_l("A quote, or what was said and by whom."))
     evidence_url = StringField(_l("Link to the evidence"), validators=[Optional(), Length(max=1000),
                                                                         URL(require_tld=True)])
+    submission_key = SubmissionKeyField()
 
 
 class FollowUpForm(FlaskForm):
     note = TextAreaField(_l("Next step"), validators=[DataRequired(), Length(max=2000)])
     due_on = DateField(_l("Due"), validators=[InputRequired()])
     owner = SelectField(_l("Owner"), coerce=int, validators=[InputRequired()])
+    submission_key = SubmissionKeyField()
 
 
 class SnoozeForm(FlaskForm):
@@ -139,12 +143,12 @@ class MeetingEditForm(MeetingFields):
     """Correcting a logged meeting. Positions stated and next steps are changed where they live (a new
     position keeps the history); the version refuses a save over someone else's."""
 
-    version = HiddenField()
+    version = VersionField()
 
 
 class MeetingDeleteForm(FlaskForm):
     confirm = BooleanField(_l("Yes, delete this meeting"), validators=[DataRequired(_l("Tick the box to confirm."))])
-    version = HiddenField()
+    version = VersionField()
 
 
 class RecordForm(FlaskForm):
@@ -155,7 +159,7 @@ class RecordForm(FlaskForm):
     coordinator = SelectField(_l("Coordinator"), coerce=int, validators=[Optional()])
     priority = SelectField(_l("Priority"), coerce=int, choices=[(1, _l("High")), (2, _l("Normal")), (3, _l("Low"))],
                            validators=[InputRequired()])
-    version = HiddenField()
+    version = VersionField()
 
 
 class BulkAssignForm(FlaskForm):

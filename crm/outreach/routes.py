@@ -14,6 +14,7 @@ from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign, Demand
 from crm.contacts.models import Contact, Office
+from crm.core import submissions
 from crm.database import utcnow
 from crm.extensions import db
 from crm.i18n import current_language
@@ -125,6 +126,12 @@ def _demands(record):
                               .order_by(Demand.ordinal)).all()
 
 
+def _already_saved(location: str):
+    """The answer to a create form sent again (a lost answer, a double click): nothing new was saved."""
+    flash_message(gettext("This form was already sent and saved; it was not saved again."), "info")
+    return redirect(location)
+
+
 @bp.route("/outreach/<int:outreach_id>/positions/new", methods=["GET", "POST"])
 @login_required
 def new_position(outreach_id):
@@ -134,6 +141,9 @@ def new_position(outreach_id):
     language = current_language()
     form.demand.choices = [(d.id, f"{d.ordinal}. {d.text(language)[0]}") for d in demands.values()]
     if form.validate_on_submit():
+        done = url_for("outreach.show", outreach_id=record.id)
+        if earlier := submissions.repeated(form.submission_key.data, current_user, done):
+            return _already_saved(earlier)
         try:
             outreach.record_position(record, demands[form.demand.data], form.stance.data, form.stated_on.data,
                                      actor=current_user, evidence=form.evidence.data,
@@ -144,7 +154,7 @@ def new_position(outreach_id):
         else:
             db.session.commit()
             flash_message(gettext("Position recorded."), "success")
-            return redirect(url_for("outreach.show", outreach_id=record.id))
+            return redirect(done)
     return render_template("outreach/position_form.html", record=record, form=form), 400 if form.errors else 200
 
 
@@ -301,6 +311,9 @@ def new_follow_up(outreach_id):
                         due_on=clock.today(current_user) + dt.timedelta(days=7))
     form.owner.choices = [(u.id, u.name) for u in users.values()]
     if form.validate_on_submit():
+        done = url_for("outreach.show", outreach_id=record.id)
+        if earlier := submissions.repeated(form.submission_key.data, current_user, done):
+            return _already_saved(earlier)
         try:
             outreach.add_follow_up(record, owner=users.get(form.owner.data), due_on=form.due_on.data,
                                    note=form.note.data, actor=current_user)
@@ -310,7 +323,7 @@ def new_follow_up(outreach_id):
         else:
             db.session.commit()
             flash_message(gettext("Follow-up added."), "success")
-            return redirect(url_for("outreach.show", outreach_id=record.id))
+            return redirect(done)
     return render_template("outreach/follow_up_form.html", record=record, form=form), 400 if form.errors else 200
 
 
@@ -370,10 +383,9 @@ def follow_ups():
     if not form.validate():
         form = FollowUpFilterForm(formdata=None)
     statement = sa.select(FollowUp).join(FollowUp.outreach)
+    statement = outreach_visibility(current_user, statement)
     if form.scope.data == "mine":
         statement = statement.where(FollowUp.owner_id == current_user.id)
-    else:
-        statement = outreach_visibility(current_user, statement)
     if form.status.data == "done":
         statement = statement.where(FollowUp.status == "done").order_by(FollowUp.completed_at.desc())
     else:

@@ -13,6 +13,7 @@ from crm.database import utcnow
 from crm.extensions import db
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord, meeting_outreach, meeting_staff
 from crm.outreach.services import effective_due
+from crm.permissions import follow_up_visibility, meeting_visibility
 from crm.reminders import mailer
 
 # Meetings are logged with a start time only.
@@ -83,7 +84,7 @@ def follow_up_event(follow_up: FollowUp, language: str, stamp: dt.datetime) -> i
 
 def user_feed(user, *, now: dt.datetime | None = None) -> bytes:
     """The user's open follow-ups and their meetings (as staff, as the one who logged it, or on records
-    assigned to them) from six months back on."""
+    assigned to them) from six months back on; only those whose pages the user may open."""
     now = now or utcnow()
     language = mailer.user_language(user)
     since = now - dt.timedelta(days=FEED_PAST_DAYS)
@@ -92,13 +93,14 @@ def user_feed(user, *, now: dt.datetime | None = None) -> bytes:
                 .join(OutreachRecord, OutreachRecord.id == meeting_outreach.c.outreach_id)
                 .where(OutreachRecord.assignee_id == user.id))
     meetings = db.session.scalars(
-        sa.select(Meeting).where(Meeting.held_at >= since, sa.or_(
-            Meeting.id.in_(staffed), Meeting.id.in_(assigned), Meeting.created_by_id == user.id))
+        meeting_visibility(user, sa.select(Meeting).where(Meeting.held_at >= since, sa.or_(
+            Meeting.id.in_(staffed), Meeting.id.in_(assigned), Meeting.created_by_id == user.id)))
         .order_by(Meeting.held_at, Meeting.id)
         .options(selectinload(Meeting.office),
                  selectinload(Meeting.outreach_records).selectinload(OutreachRecord.country))).all()
     follow_ups = db.session.scalars(
-        sa.select(FollowUp).where(FollowUp.owner_id == user.id, FollowUp.status.in_(("open", "snoozed")))
+        follow_up_visibility(user, sa.select(FollowUp).where(FollowUp.owner_id == user.id,
+                                                             FollowUp.status.in_(("open", "snoozed"))))
         .order_by(FollowUp.due_on, FollowUp.id)
         .options(selectinload(FollowUp.outreach).selectinload(OutreachRecord.country),
                  selectinload(FollowUp.outreach).selectinload(OutreachRecord.campaign))).all()

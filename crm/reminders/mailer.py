@@ -4,15 +4,19 @@ and marked sent only after the mail server accepted them."""
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
 import logging
 import os
 import random
 import smtplib
 import socket
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.utils import formataddr, make_msgid, parseaddr
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 
 import flask_mail
 import sqlalchemy as sa
@@ -180,8 +184,64 @@ def transport_name() -> str:
     return "smtp" if state.server and not state.suppress else "outbox"
 
 
+class NoInternationalMail(smtplib.SMTPNotSupportedError):
+    """The recipient's address has letters outside ASCII and the mail server does not offer SMTPUTF8."""
+
+
+def _envelope_address(address) -> str:
+    """The bare address of a recipient or sender (a string or a (name, address) pair), its domain in
+    IDNA (ASCII) form; only a local part outside ASCII still needs SMTPUTF8."""
+    bare = address[1] if isinstance(address, tuple) else parseaddr(address)[1] or address
+    local, at, domain = bare.rpartition("@")
+    if at and not domain.isascii():
+        domain = domain.encode("idna").decode("ascii")
+    return f"{local}{at}{domain}" if at else bare
+
+
+def _header_address(address) -> Address:
+    name, bare = address if isinstance(address, tuple) else parseaddr(address)
+    # By parts: parsing an addr_spec refuses a local part outside ASCII even under the SMTPUTF8 policy.
+    local, _, domain = bare.rpartition("@")
+    return Address(display_name=name or "", username=local, domain=domain)
+
+
+def _utf8_message(message: flask_mail.Message) -> bytes:
+    """The message as RFC 6532 (UTF-8 headers) bytes, for a server that offers SMTPUTF8. Flask-Mail
+    cannot write an address outside ASCII into a header; the standard library's SMTPUTF8 policy can."""
+    mime = EmailMessage(policy=email.policy.SMTPUTF8)
+    mime["Subject"] = message.subject
+    mime["From"] = _header_address(message.sender)
+    mime["To"] = [_header_address(address) for address in message.recipients]
+    mime["Date"] = formatdate(message.date, localtime=False)
+    mime["Message-ID"] = message.msgId
+    for name, value in (message.extra_headers or {}).items():
+        mime[name] = value
+    mime.set_content(message.body or "")
+    if message.html:
+        mime.add_alternative(message.html, subtype="html")
+    return mime.as_bytes()
+
+
 class _Connection(flask_mail.Connection):
-    """Flask-Mail's connection with a timeout, so a silent mail server cannot hold a claim forever."""
+    """Flask-Mail's connection with a timeout, so a silent mail server cannot hold a claim forever, and
+    with mail to addresses outside ASCII sent with SMTPUTF8 (RFC 6531) when the server offers it."""
+
+    def send(self, message: flask_mail.Message, envelope_from=None) -> None:
+        sender = _envelope_address(envelope_from or message.sender)
+        recipients = [_envelope_address(address) for address in message.send_to]
+        if self.host is None or all(address.isascii() for address in (sender, *recipients)):
+            return super().send(message, envelope_from)
+        if message.has_bad_headers():
+            raise flask_mail.BadHeaderError
+        self.host.ehlo_or_helo_if_needed()
+        if not self.host.has_extn("smtputf8"):
+            raise NoInternationalMail("the mail server does not offer SMTPUTF8, which an address outside "
+                                      "ASCII needs; send it through a server that does")
+        if message.date is None:
+            message.date = time.time()
+        self.host.sendmail(sender, recipients, _utf8_message(message), ["SMTPUTF8", "BODY=8BITMIME"],
+                           message.rcpt_options)
+        flask_mail.email_dispatched.send(current_app._get_current_object(), message=message)
 
     def configure_host(self):
         timeout = float(setting("MAIL_TIMEOUT", SMTP_TIMEOUT_SECONDS))
@@ -201,7 +261,8 @@ def _flask_message(claimed: _Claimed) -> flask_mail.Message:
     sender = current_app.config.get("MAIL_DEFAULT_SENDER") or f"alcance@{mail_domain()}"
     if isinstance(sender, str) and "<" not in sender:
         sender = formataddr(("Alcance", sender))
-    recipient = formataddr((claimed.recipient_name, claimed.recipient_email)) if claimed.recipient_name \
+    # A (name, address) pair, not formataddr(): that refuses an address outside ASCII outright.
+    recipient = (claimed.recipient_name, claimed.recipient_email) if claimed.recipient_name \
         else claimed.recipient_email
     message = flask_mail.Message(
         subject=claimed.subject, recipients=[recipient], body=claimed.text, html=claimed.html, sender=sender,
@@ -292,6 +353,10 @@ def mark_sent(claimed: _Claimed, token: str, transport: str) -> bool:
 
 
 def _is_permanent(error: Exception) -> bool:
+    # No SMTPUTF8: retrying the same server will not help; the row says why, and an admin can send it
+    # again once the server is changed.
+    if isinstance(error, NoInternationalMail):
+        return True
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(500 <= code < 600 for code, _ in error.recipients.values())
     if isinstance(error, (smtplib.SMTPSenderRefused, smtplib.SMTPDataError)):
@@ -301,7 +366,8 @@ def _is_permanent(error: Exception) -> bool:
 
 def _connection_lost(error: Exception) -> bool:
     """True when the server is unreachable or dropped us, rather than refusing this one message."""
-    if isinstance(error, (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)):
+    if isinstance(error, (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError,
+                          NoInternationalMail)):
         return False
     # Every other SMTP error, a refused connection and a timeout are all OSErrors.
     return isinstance(error, OSError)

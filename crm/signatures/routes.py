@@ -106,7 +106,12 @@ def campaign_csv(slug):
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["country", "signers"])
-    writer.writerows(services.totals_csv_rows(campaign))
+    rows = services.totals_csv_rows(campaign)
+    writer.writerows(rows)
+    from crm.dashboard.exports import record_export  # here: crm.dashboard imports the signatures package
+
+    record_export("signatures", actor=current_user, campaign=campaign, rows=len(rows))
+    db.session.commit()
     return Response(out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{campaign.slug}-signers.csv"'})
 
@@ -169,19 +174,19 @@ def _mapping_defaults(inspection) -> dict:
 
 
 def _import_staged(petition, staged, inspection, form):
-    """Import the staged file with the columns chosen on the form; on success forget the file."""
+    """Import the staged file with the columns chosen on the form. The file (signers' addresses) is
+    deleted when the import ends, imported, refused or failed."""
     mapping = ColumnMapping(columns={r: form[r].data for r in ROLES if form[r].data}, date_order=form.date_order.data)
     try:
-        with staged.open() as handle:
+        with staging.importing(staged) as handle:
             outcome = services.import_file(petition, handle, filename=staged.filename, mapping=mapping,
                                            format_code=inspection["format"], encoding=staged.encoding,
                                            actor=current_user)
+            db.session.commit()
     except services.ImportRejected as error:
         db.session.rollback()
         return render_template("signatures/rejected.html", petition=petition, report=error.report,
-                               filename=staged.filename, token=staged.token), 400
-    db.session.commit()
-    staging.discard(staged.token)
+                               filename=staged.filename), 400
     if outcome.already_imported:
         flash_message(gettext("This file was already imported: nothing changed."), "info")
     else:

@@ -570,11 +570,15 @@ def webhook_secret_matches(petition: Petition | None, given: str | None) -> bool
 # Tallies
 
 
+# More than everyone alive; and below what the signers column holds on both databases.
+MAX_SIGNERS = 1_000_000_000
+
+
 def record_tally(petition: Petition, country: Country, signers: int, as_of: dt.date, *, source: str | None = None,
                  actor=None) -> SignatureTally:
     """A platform's total for one country. It replaces the petition's earlier tally for that country
     (kept in the audit log)."""
-    if signers is None or signers < 0:
+    if signers is None or signers < 0 or signers > MAX_SIGNERS:
         raise SignatureError(_("A number of signers, zero or more."), "signers")
     if clock.not_begun_anywhere(as_of):
         raise SignatureError(_("This date is in the future."), "as_of")
@@ -626,7 +630,7 @@ def import_tallies(petition: Petition, binary, *, actor=None) -> list[SignatureT
             except (IndexError, ValueError):
                 errors.append(number)
                 continue
-            if not country_id or signers < 0:
+            if not country_id or not 0 <= signers <= MAX_SIGNERS:
                 errors.append(number)
                 continue
             source = row[source_index] if source_index is not None and source_index < len(row) else None

@@ -1,12 +1,16 @@
 """Uploaded export files kept between the preview and the import (minutes): in the instance folder, readable by
-the app's user only, tied to the user who uploaded them, and deleted after the import, on "discard", or
-after STAGE_TTL by the next upload. They hold signers' e-mail addresses, so they are never kept longer."""
+the app's user only, tied to the user who uploaded them, and deleted when the import ends (however it ends), on
+"discard", or after STAGE_TTL. They hold signers' e-mail addresses, so they are never kept longer. An import
+holds a lock file while it runs: when its process is killed the lock dies with it, and the sweep at the next
+start (or upload) deletes what it left."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,16 +42,54 @@ def _folder() -> Path:
     return folder
 
 
+def _held(lock_path: Path) -> bool:
+    """Whether a running import holds this lock file."""
+    try:
+        fd = os.open(lock_path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock taken here
+    return False
+
+
 def sweep(folder: Path | None = None) -> None:
-    """Delete staged files (and their notes) older than STAGE_TTL_SECONDS."""
+    """Delete staged files (and their notes) older than STAGE_TTL_SECONDS, and whatever an import that
+    did not finish (its process killed) left behind."""
     folder = folder or _folder()
     limit = utcnow().timestamp() - STAGE_TTL_SECONDS
     for path in folder.iterdir():
         try:
-            if path.stat().st_mtime < limit:
+            if path.stat().st_mtime < limit or (path.suffix == ".lock" and not _held(path)):
                 discard(path.stem)
         except FileNotFoundError:
             pass
+
+
+def sweep_at_start(app) -> None:
+    """Run once when the app starts: leftovers of a killed import are not kept until the next upload."""
+    folder = Path(app.config.get("SIGNATURE_UPLOAD_DIR") or Path(app.instance_path) / "signature_uploads")
+    if folder.is_dir():
+        with app.app_context():
+            sweep(folder)
+
+
+@contextmanager
+def importing(staged: StagedFile):
+    """Hold the staged file for an import, and delete it when the import ends, however it ends."""
+    lock_path = staged.path.with_suffix(".lock")
+    fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with staged.open() as handle:
+            yield handle
+    finally:
+        discard(staged.token)
+        os.close(fd)
 
 
 def stage(upload, *, petition_id: int, user_id: int, format: str | None, encoding: str | None) -> StagedFile:
@@ -95,7 +137,7 @@ def discard(token: str) -> None:
     if not _TOKEN.match(token or ""):
         return
     folder = _folder()
-    for suffix in (".upload", ".json"):
+    for suffix in (".upload", ".json", ".lock"):
         try:
             (folder / f"{token}{suffix}").unlink()
         except FileNotFoundError:

@@ -64,6 +64,21 @@ def test_sign_out_ends_the_session(client, make_user):
     assert actions == ["auth.login", "auth.logout"]
 
 
+def test_a_copy_of_the_cookie_taken_before_sign_out_no_longer_opens_anything(app, client, make_user):
+    """Sign-out revokes the session on the server: a stolen copy of the cookie is worth nothing after it."""
+    user = make_user("volunteer")
+    db.session.commit()
+    sign_in(client, user)
+    thief = app.test_client()
+    thief.set_cookie(app.config["SESSION_COOKIE_NAME"], client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value)
+    assert thief.get("/account").status_code == 200
+    assert client.post("/logout").status_code == 302
+    response = thief.get("/account")
+    assert response.status_code == 302 and "/login?next=" in response.headers["Location"]
+    sign_in(client, user)  # signing in again works, with a new session
+    assert client.get("/account").status_code == 200
+
+
 def test_a_new_session_at_sign_in(client, make_user):
     """Nothing written into the session before sign-in survives it (no session fixation) but the language."""
     user = make_user("volunteer")
@@ -87,3 +102,34 @@ def test_language_follows_the_browser_then_the_choice(client):
     assert "Iniciar sesión" in client.get("/login", headers={"Accept-Language": "es-VE,es;q=0.9"}).get_data(as_text=True)
     client.post("/language", data={"language": "en", "next": "/login"})
     assert "Sign in" in client.get("/login", headers={"Accept-Language": "es"}).get_data(as_text=True)
+
+
+def test_an_account_without_a_password_costs_the_same_check_as_an_unknown_one(client, make_user, monkeypatch):
+    """Unknown, wrong password and no password yet: each answer spends one Argon2 verification (about
+    50 ms), so a fast "no" does not tell which addresses have accounts."""
+    from crm.accounts import models
+
+    verifications = []
+
+    class CountingHasher:
+        """The real hasher, counting its verifications."""
+
+        def __init__(self, real):
+            self.real = real
+
+        def verify(self, hash_, password):
+            verifications.append(hash_)
+            return self.real.verify(hash_, password)
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+    monkeypatch.setattr(models, "_hasher", CountingHasher(models._hasher))
+    invited = make_user("volunteer", email="invited@example.org")
+    invited.password_hash = None
+    make_user("volunteer", email="member@example.org")
+    db.session.commit()
+    for email in ("nobody@example.org", "invited@example.org", "member@example.org"):
+        verifications.clear()
+        response = client.post("/login", data={"email": email, "password": "a wrong password"})
+        assert response.status_code == 401 and len(verifications) == 1, (email, response.status_code)

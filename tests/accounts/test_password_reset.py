@@ -10,7 +10,8 @@ from crm.accounts import password_reset, twofactor
 from crm.accounts.models import PasswordResetToken
 from crm.accounts.services import change_password
 from crm.audit.models import AuditEvent
-from crm.extensions import db, mail
+from crm.extensions import db
+from crm.reminders.models import OutboundMessage
 from tests.accounts.conftest import code_at, sign_in
 from tests.conftest import TEST_PASSWORD
 
@@ -18,15 +19,31 @@ NEW_PASSWORD = "a fresh passphrase for me"
 SENT = "If an account uses that address, we have sent it a link"
 
 
+class Sent:
+    """A reset message as delivered through the outbox (no MAIL_SERVER in tests: the outbox is where
+    it is read)."""
+
+    def __init__(self, row: OutboundMessage):
+        assert row.kind == "password_reset" and row.status == "sent" and row.transport == "outbox", row
+        self.body, self.html, self.recipients = row.body_text, row.body_html, [row.recipient_email]
+        self.extra_headers = {"Content-Language": row.language}
+
+
+def _reset_rows() -> list[OutboundMessage]:
+    db.session.expire_all()
+    return db.session.scalars(sa.select(OutboundMessage).where(OutboundMessage.kind == "password_reset")
+                              .order_by(OutboundMessage.id)).all()
+
+
 def ask_for_a_link(client, email, **kwargs) -> list:
-    """Ask for a reset link; the messages sent (after the response went out)."""
-    with mail.record_messages() as outbox:
-        response = client.post("/password/forgot", data={"email": email}, **kwargs)
-        response.close()  # the server closes the response once sent; the e-mail goes then
+    """Ask for a reset link; the messages delivered (after the response went out)."""
+    before = {row.id for row in _reset_rows()}
+    response = client.post("/password/forgot", data={"email": email}, **kwargs)
+    response.close()  # the server closes the response once sent; the e-mail goes then
     assert response.status_code == 302 and response.headers["Location"] == "/login"
     if "headers" not in kwargs:  # another Host gets its own cookie
         assert SENT in client.get("/login").get_data(as_text=True)
-    return outbox
+    return [Sent(row) for row in _reset_rows() if row.id not in before]
 
 
 def link_path(message) -> str:
@@ -186,21 +203,59 @@ def test_unknown_and_malformed_links_are_not_found(client):
         assert client.get(path).status_code == 404
 
 
-def test_a_mail_server_failure_is_logged_not_shown(app, client, make_user, monkeypatch, caplog):
-    make_user("volunteer", email="vol@example.org")
-    db.session.commit()
+def test_a_mail_server_failure_keeps_the_message_queued_not_lost(app, client, make_user):
+    """Through the outbox like all mail: a server that is down leaves the message waiting for the next
+    delivery run, and once delivered by a real server, the outbox forgets the link."""
+    from crm.reminders import mailer
+    from tests.reminders.conftest import SMTPServer, point_mail_at
 
-    def broken(message):
-        raise OSError("connection refused")
-
-    monkeypatch.setattr(mail, "send", broken)
-    response = client.post("/password/forgot", data={"email": "vol@example.org"})
-    response.close()
-    assert response.status_code == 302
-    assert "could not be sent" in caplog.text
+    server = SMTPServer()  # not started yet: nothing listens on its port
+    previous = point_mail_at(app, MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_USE_TLS=False,
+                             MAIL_USE_SSL=False, MAIL_SUPPRESS_SEND=False, MAIL_TIMEOUT=2,
+                             MAIL_DEFAULT_SENDER="alcance@campaign.example.org")
+    try:
+        make_user("volunteer", email="vol@example.org")
+        db.session.commit()
+        response = client.post("/password/forgot", data={"email": "vol@example.org"})
+        response.close()
+        assert response.status_code == 302
+        [row] = _reset_rows()
+        assert row.status == "pending" and row.attempts == 1 and row.last_error
+        server.start()
+        assert mailer.deliver_pending(now=row.next_attempt_at).sent == 1
+        [message] = server.mailbox.to("vol@example.org")
+        assert "/password/reset/" in message.get_body(("plain",)).get_content()
+        # The next delivery after a request forgets links a mail server has accepted.
+        response = client.post("/password/forgot", data={"email": "vol@example.org"})
+        response.close()
+        assert [r.body_text for r in _reset_rows()] == [password_reset.SENT_BODY] * 2
+        assert len(server.mailbox.to("vol@example.org")) == 2
+    finally:
+        server.stop()
+        point_mail_at(app, **previous)
 
 
 def test_the_reset_message_names_its_link_and_warns_about_phishing(app, make_user):
     user = make_user("volunteer")
     message = password_reset.reset_message(user, "TOKEN")
-    assert "/password/reset/TOKEN" in message.body and "never asks for your password" in message.body
+    assert "/password/reset/TOKEN" in message.text and "never asks for your password" in message.text
+
+
+def test_known_and_unknown_addresses_are_answered_after_the_same_time(app, client, make_user, monkeypatch):
+    """A known address costs a token, a message and more writes; the answer waits for a set time, so
+    that how long it took does not say whether the address has an account."""
+    import time
+
+    monkeypatch.setitem(app.config, "PASSWORD_RESET_ANSWER_SECONDS", 0.3)
+    make_user("volunteer", email="known@example.org")
+    db.session.commit()
+    for email in ("known@example.org", "unknown@example.org"):
+        started = time.monotonic()
+        response = client.post("/password/forgot", data={"email": email})
+        took = time.monotonic() - started
+        assert response.status_code == 302 and response.headers["Location"] == "/login"
+        assert took >= 0.3, (email, took)
+    assert app.config["PASSWORD_RESET_ANSWER_SECONDS"] == 0.3
+    from crm.config import from_environment
+
+    assert from_environment(app.instance_path, skip_secret=True)["PASSWORD_RESET_ANSWER_SECONDS"] == 0.4

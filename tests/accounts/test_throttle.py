@@ -213,3 +213,47 @@ def test_login_throttling_holds_across_two_workers(shared_database, tmp_path_fac
                 if worker is first:
                     db.drop_all()
                 db.engine.dispose()
+
+
+def test_parallel_guesses_get_no_more_tries_than_the_limit(shared_database, tmp_path_factory):
+    """Twelve wrong passwords for one account at the same moment, from as many threads with their own
+    connections: exactly the limit (5) is checked, the rest are held, and 5 failures are counted. The
+    check and the count are one step; otherwise every guess passes the check before any is counted."""
+    import threading
+
+    app = make_app(shared_database, tmp_path_factory)
+    with app.app_context():
+        db.create_all()
+        user = User(email="target@example.org", name="Target", role="volunteer")
+        user.set_password(TEST_PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+        db.session.remove()
+    guesses = 12
+    start = threading.Barrier(guesses)
+    answers, errors = [], []
+
+    def guess(n):
+        try:
+            client = app.test_client()
+            start.wait(timeout=30)
+            answers.append(attempt(client, "target@example.org", f"wrong guess number {n}",
+                                   address=f"192.0.2.{n + 1}").status_code)
+        except BaseException as error:  # noqa: BLE001 - asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(guesses)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == []
+        assert sorted(answers) == [401] * 5 + [429] * (guesses - 5)
+        with app.app_context():
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt)) == 5
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()

@@ -604,3 +604,17 @@ def _assign_country_to(user, country_id):
     campaign = Campaign(slug=f"c-{user.id}", name="Campaign")
     db.session.add_all([campaign, OutreachRecord(campaign=campaign, country_id=country_id, assignee_id=user.id)])
     db.session.flush()
+
+
+def test_a_form_without_its_version_is_refused_not_saved_blind(client, signed_in):
+    """A crafted POST that leaves out the version would otherwise save over changes nobody has seen."""
+    contact = make_contact(make_office(), "Anna Exempel", title="Second Secretary")
+    db.session.commit()
+    signed_in("manager")
+    data = {"name": "Anna Exempel", "title": "First Secretary", "email": "", "phone": "", "language": "sv",
+            "notes": ""}
+    response = client.post(f"/contacts/{contact.id}/edit", data=data)
+    assert response.status_code == 409, response.status_code
+    assert "The form is out of date. Reload the page and try again." in text(response)
+    db.session.expire_all()
+    assert db.session.get(Contact, contact.id).title == "Second Secretary"

@@ -127,3 +127,101 @@ def test_forwarded_for_is_ignored_unless_proxies_are_trusted(monkeypatch, tmp_pa
     # Behind one proxy: the client wrote a fake first hop; only the hop the proxy added is believed.
     chain = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9"}
     assert _address_seen(create_app({"SECRET_KEY": "x"}), chain) == "203.0.113.9"
+
+
+def test_sqlite_files_and_the_instance_folder_are_readable_by_the_owner_only(tmp_path, monkeypatch):
+    """alcance.db and its -wal and -shm files hold the contacts: 0600 like the key files, whatever the
+    umask, and the instance folder 0700; a database file left readable by others is tightened."""
+    instance = tmp_path / "instance"
+    monkeypatch.setenv("ALCANCE_INSTANCE_PATH", str(instance))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    old_umask = os.umask(0o022)
+    try:
+        app = create_app({"SECRET_KEY": "x"})
+        with app.app_context():
+            with db.engine.begin() as connection:
+                connection.exec_driver_sql("CREATE TABLE note (body TEXT)")
+                connection.exec_driver_sql("INSERT INTO note VALUES ('x')")
+            with db.engine.connect() as connection:  # the -wal and -shm files exist while connected
+                connection.exec_driver_sql("SELECT count(*) FROM note").scalar()
+                modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in instance.glob("alcance.db*")}
+            db.engine.dispose()
+        assert modes == {"alcance.db": 0o600, "alcance.db-wal": 0o600, "alcance.db-shm": 0o600}
+        assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+        os.chmod(instance / "alcance.db", 0o644)
+        os.chmod(instance, 0o755)
+        app = create_app({"SECRET_KEY": "x"})
+        assert stat.S_IMODE((instance / "alcance.db").stat().st_mode) == 0o600
+        assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+    finally:
+        os.umask(old_umask)
+
+
+def _headers(app, base_url: str):
+    return app.test_client().get("/login", base_url=base_url).headers
+
+
+def test_strict_transport_security_over_https_in_production(monkeypatch, tmp_path):
+    monkeypatch.setenv("ALCANCE_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("ALCANCE_ENV", raising=False)
+    production = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db"})
+    assert _headers(production, "https://alcance.example")["Strict-Transport-Security"] == "max-age=31536000"
+    # Over plain HTTP a browser ignores the header; it is not sent (a local test server, a health check).
+    assert "Strict-Transport-Security" not in _headers(production, "http://alcance.example")
+    monkeypatch.setenv("ALCANCE_ENV", "development")
+    development = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/d.db"})
+    assert "Strict-Transport-Security" not in _headers(development, "https://localhost")
+
+
+WRITER = """
+import sqlite3, sys, time
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("PRAGMA busy_timeout = 5000")
+connection.execute("BEGIN IMMEDIATE")
+connection.execute("CREATE TABLE long_import (n INTEGER)")
+connection.executemany("INSERT INTO long_import VALUES (?)", [(n,) for n in range(10000)])
+print("holding the write lock", flush=True)
+time.sleep(float(sys.argv[2]))
+connection.execute("COMMIT")
+"""
+
+
+def test_pages_that_read_do_not_wait_for_another_process_writing(tmp_path):
+    """A second process (standing in for a long CLI import) holds SQLite's write lock; pages that only
+    read answer at once from the last committed state instead of waiting, then failing "locked"."""
+    import subprocess
+    import sys
+    import time
+
+    from crm.accounts.models import User
+    from crm.countries.services import load_reference
+    from tests.conftest import TEST_PASSWORD, sign_in
+
+    path = tmp_path / "busy.db"
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SQLITE_BUSY_TIMEOUT_MS": 4000,
+                      "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False, "DATA_ENCRYPTION_KEYS":
+                      ["dGVzdC1rZXktZm9yLWVuY3J5cHRpb24tYXQtcmVzdCE="]})
+    with app.app_context():
+        db.create_all()
+        load_reference()
+        user = User(email="reader@example.org", name="Reader", role="coordinator")
+        user.set_password(TEST_PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+        client = app.test_client()
+        sign_in(client, user)
+        db.session.remove()
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path), "12"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "holding the write lock"
+        for page in ("/my-work", "/countries/SWE", "/countries/", "/contacts"):
+            started = time.monotonic()
+            response = client.get(page)
+            took = time.monotonic() - started
+            assert response.status_code == 200 and took < 2, (page, response.status_code, took)
+        assert writer.poll() is None  # the other process still held the lock throughout
+    finally:
+        writer.kill()
+        writer.wait(timeout=10)
+        with app.app_context():
+            db.engine.dispose()

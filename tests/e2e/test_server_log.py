@@ -1,5 +1,5 @@
 """The real server's access log (gunicorn with crm/serving.py, as `make run` serves) keeps no credential
-from a password-reset link or a calendar feed's URL."""
+from a password-reset link, a calendar feed's URL or the webhook's ?key=."""
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +22,7 @@ def test_the_access_log_redacts_reset_links_and_calendar_feeds(live_server):
     assert _get(f"{live_server}/calendar/{SECRET}.ics") == 404
     assert _get(f"{live_server}/password/reset/{SECRET}?from=mail",
                 Referer=f"{live_server}/calendar/{SECRET}.ics") in (200, 400, 404)
+    assert _get(f"{live_server}/api/petitions/nope/signatures?key={SECRET}&x=1") == 405  # the webhook: POST only
     _get(f"{live_server}/healthz")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -29,5 +30,6 @@ def test_the_access_log_redacts_reset_links_and_calendar_feeds(live_server):
         if log.count("/healthz") and "/password/reset/" in log:
             break
         time.sleep(0.2)
+    assert "/api/petitions/nope/signatures?key=[redacted]&x=1" in log
     assert "GET /calendar/[redacted].ics" in log and "GET /password/reset/[redacted]?from=mail" in log
     assert SECRET not in log

@@ -24,19 +24,35 @@ GIF = b"GIF89a" + b"\x00" * 32
 WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 32
 
 
-def office_file(*names: str, mimetype: bytes | None = None) -> bytes:
+def office_file(*names: str, mimetype: bytes | None = None, compress_mimetype: bool = False) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         if mimetype is not None:
-            archive.writestr("mimetype", mimetype)
+            archive.writestr("mimetype", mimetype,
+                             compress_type=zipfile.ZIP_DEFLATED if compress_mimetype else zipfile.ZIP_STORED)
         for name in names:
             archive.writestr(name, "<xml/>")
     return buffer.getvalue()
 
 
-DOCX = office_file("[Content_Types].xml", "word/document.xml")
-XLSX = office_file("[Content_Types].xml", "xl/workbook.xml")
-ODT = office_file("content.xml", mimetype=b"application/vnd.oasis.opendocument.text")
+OOXML = ("[Content_Types].xml", "_rels/.rels")
+ODF = ("content.xml", "META-INF/manifest.xml")
+DOCX = office_file(*OOXML, "word/document.xml")
+XLSX = office_file(*OOXML, "xl/workbook.xml")
+ODT = office_file(*ODF, mimetype=b"application/vnd.oasis.opendocument.text")
+
+
+def zip_bomb(unpacked_mb: int, *names: str) -> bytes:
+    """A valid-looking .docx whose one large part is zeros: small packed, huge unpacked."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name in names:
+            archive.writestr(name, "<xml/>")
+        with archive.open("word/media/zeros.bin", "w", force_zip64=True) as part:
+            block = b"\0" * (1024 * 1024)
+            for _ in range(unpacked_mb):
+                part.write(block)
+    return buffer.getvalue()
 
 
 @pytest.mark.parametrize("data,content_type", [
@@ -60,9 +76,14 @@ def test_kept_types_are_told_by_their_content(data, content_type):
     b"plain text",
     b" %PDF-1.4 not at the start",
     office_file("readme.txt"),  # a ZIP, not an office document
-    office_file("[Content_Types].xml", "lib/package.dll"),  # a NuGet-like package
-    office_file("[Content_Types].xml", "word/document.xml", "word/vbaProject.bin"),  # macros
-    office_file("content.xml", mimetype=b"text/html"),
+    office_file(*OOXML, "lib/package.dll"),  # a NuGet-like package
+    office_file(*OOXML, "word/document.xml", "word/vbaProject.bin"),  # macros
+    office_file("[Content_Types].xml", "word/document.xml"),  # no package relationships
+    office_file(*ODF, mimetype=b"text/html"),
+    office_file(*ODF, mimetype=b"application/vnd.oasis.opendocument.text\r\nContent-Type: text/html"),
+    office_file(*ODF, mimetype=b"application/vnd.oasis.opendocument.text-web"),  # not a kept type
+    office_file("content.xml", mimetype=b"application/vnd.oasis.opendocument.text"),  # no manifest
+    office_file(*ODF, mimetype=b"application/vnd.oasis.opendocument.text", compress_mimetype=True),
     b"PK\x03\x04 broken zip",
 ])
 def test_everything_else_is_refused(data):
@@ -185,3 +206,50 @@ def test_a_missing_file_is_404_not_an_error(client, letter, attachments_dir):
     attachment = db.session.scalars(sa.select(LetterAttachment)).one()
     (attachments_dir / attachment.storage_key).unlink()
     assert client.get(f"/letters/{letter.id}/attachments/{attachment.id}").status_code == 404
+
+
+def test_an_odf_mimetype_with_a_header_in_it_is_refused_and_downloads_never_break(client, letter, attachments_dir):
+    crafted = office_file(*ODF, mimetype=b"application/vnd.oasis.opendocument.text\r\nContent-Type: text/html")
+    response = upload(client, letter, crafted, "carta.odt")
+    assert response.status_code == 400 and "carta.odt is not a PDF" in response.get_data(as_text=True)
+    assert count_rows(LetterAttachment) == 0
+    # One stored before uploads were checked this strictly is downloaded as plain bytes, not a 500.
+    assert upload(client, letter, ODT, "carta.odt").status_code == 302
+    attachment = db.session.scalars(sa.select(LetterAttachment)).one()
+    db.session.execute(sa.update(LetterAttachment).values(
+        content_type="application/vnd.oasis.opendocument.text\r\nContent-Type: text/html"))
+    db.session.commit()
+    download = client.get(f"/letters/{letter.id}/attachments/{attachment.id}")
+    assert download.status_code == 200 and download.headers["Content-Type"] == "application/octet-stream"
+
+
+@pytest.mark.parametrize("data,name,kept_as", [
+    (GIF + b"<html><script>alert(1)</script></html>", "poly.html", "poly.gif"),
+    (PNG, "photo", "photo.png"),
+    (JPEG, "scan.JPEG", "scan.JPEG"),
+    (DOCX, "carta.pdf", "carta.docx"),
+    (ODT, "nota.odt", "nota.odt"),
+], ids=["gif-html-polyglot", "no-extension", "jpeg-spelling-kept", "docx-named-pdf", "odt"])
+def test_the_stored_name_takes_the_extension_of_the_type_found(client, letter, data, name, kept_as):
+    assert upload(client, letter, data, name).status_code == 302
+    attachment = db.session.scalars(sa.select(LetterAttachment)).one()
+    assert attachment.filename == kept_as
+    download = client.get(f"/letters/{letter.id}/attachments/{attachment.id}")
+    assert kept_as in download.headers["Content-Disposition"] and ".html" not in download.headers["Content-Disposition"]
+
+
+def test_a_document_that_unpacks_beyond_the_limit_is_refused(client, app, letter, monkeypatch, attachments_dir):
+    monkeypatch.setitem(app.config, "ATTACHMENT_MAX_UNPACKED_BYTES", 20 * 1024 * 1024)
+    bomb = zip_bomb(40, *OOXML, "word/document.xml")
+    assert len(bomb) < 200 * 1024  # small on the wire
+    response = upload(client, letter, bomb, "report.docx")
+    assert response.status_code == 400
+    assert "report.docx unpacks to more than 20 MB: it is not kept." in response.get_data(as_text=True)
+    assert count_rows(LetterAttachment) == 0
+    assert not attachments_dir.exists() or not any(attachments_dir.iterdir())
+    # Below the limit, the same document is kept.
+    assert upload(client, letter, zip_bomb(10, *OOXML, "word/document.xml"), "report.docx").status_code == 302
+
+
+def test_the_default_unpacked_limit_is_a_hundred_megabytes(app):
+    assert storage.max_unpacked_bytes() == 100 * 1024 * 1024

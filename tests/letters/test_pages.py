@@ -488,3 +488,14 @@ def test_a_stale_template_save_keeps_the_typed_text(client, app, signed_in, temp
     assert response.status_code == 409
     assert "My new wording" in page_of(response) and "Changed meanwhile" in page_of(response)
     assert reload(LetterTemplate, template.id).subject == "Changed meanwhile"
+
+
+def test_a_template_save_without_its_version_is_refused(client, app, signed_in, templates):
+    """A crafted POST without the version field must not save over a change the sender never saw."""
+    signed_in("admin")
+    template = services.find_template(TEMPLATE, "en")
+    subject = template.subject
+    response = client.post(f"/letter-templates/{template.id}/edit", data={
+        "name": template.name, "language": "en", "subject": "Mine", "body": "My new wording"})
+    assert response.status_code == 409 and "so nothing was saved" in page_of(response)
+    assert reload(LetterTemplate, template.id).subject == subject

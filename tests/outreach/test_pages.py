@@ -48,11 +48,25 @@ def test_record_a_position(client, signed_in, campaign, make_record):
     db.session.commit()
     response = client.post(f"/outreach/{record.id}/positions/new", data={
         "demand": campaign.demands[0].id, "stance": "supportive", "stated_on": "2018-05-21",
-        "evidence": "Signed the Lima Group statement", "evidence_url": "https://example.org/lima"})
+        "evidence": "Signed the Lima Group statement", "evidence_url": "https://example.org/lima",
+        "submission_key": "position-key-0123456789abcdef"})
     assert response.status_code == 302
     position = db.session.scalars(sa.select(Position)).one()
     assert (position.stance, position.stated_on) == ("supportive", dt.date(2018, 5, 21))
     assert db.session.get(OutreachRecord, record.id).stage == "responded"
+
+
+def test_a_position_form_sent_twice_is_recorded_once(client, signed_in, campaign, make_record):
+    signed_in("coordinator")
+    record = make_record()
+    db.session.commit()
+    data = {"demand": campaign.demands[0].id, "stance": "supportive", "stated_on": "2018-05-21",
+            "submission_key": "position-key-sent-twice-0123"}
+    assert client.post(f"/outreach/{record.id}/positions/new", data=data).status_code == 302
+    again = client.post(f"/outreach/{record.id}/positions/new", data=data)
+    assert again.status_code == 302 and again.headers["Location"] == f"/outreach/{record.id}"
+    assert "This form was already sent and saved" in client.get(again.headers["Location"]).get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Position)) == 1
 
 
 @pytest.mark.parametrize("change,message", [
@@ -67,7 +81,8 @@ def test_bad_position_input_is_refused_beside_the_field(client, signed_in, campa
     signed_in("coordinator")
     record = make_record()
     db.session.commit()
-    data = {"demand": campaign.demands[0].id, "stance": "supportive", "stated_on": "2018-05-21", **change}
+    data = {"demand": campaign.demands[0].id, "stance": "supportive", "stated_on": "2018-05-21",
+            "submission_key": "position-key-0123456789abcdef", **change}
     response = client.post(f"/outreach/{record.id}/positions/new", data=data)
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
@@ -276,9 +291,41 @@ def test_add_follow_up_form_validates(client, signed_in, make_record):
     bad = client.post(f"/outreach/{record.id}/follow-ups/new", data={"note": "", "due_on": "nope", "owner": user.id})
     assert bad.status_code == 400 and "This field is required" in bad.get_data(as_text=True)
     good = client.post(f"/outreach/{record.id}/follow-ups/new",
-                       data={"note": "Ask for a meeting", "due_on": "2030-01-02", "owner": user.id})
+                       data={"note": "Ask for a meeting", "due_on": "2030-01-02", "owner": user.id,
+                             "submission_key": "k" * 32})
     assert good.status_code == 302
     assert db.session.get(OutreachRecord, record.id).next_follow_up_on == dt.date(2030, 1, 2)
+
+
+def test_a_follow_up_form_sent_twice_is_saved_once(client, signed_in, make_record):
+    """The answer to the first submit was lost (a dropped connection, a double click): the browser sends
+    the same form again, with the same submission key. One follow-up, and the user is told."""
+    import re
+
+    from crm.outreach.models import FollowUp
+
+    user = signed_in("volunteer")
+    record = make_record(assignee=user)
+    db.session.commit()
+    page = client.get(f"/outreach/{record.id}/follow-ups/new").get_data(as_text=True)
+    key = re.search(r'name="submission_key" type="hidden" value="([^"]+)"', page).group(1)
+    data = {"note": "Ask for a meeting", "due_on": "2030-01-02", "owner": user.id, "submission_key": key}
+    first = client.post(f"/outreach/{record.id}/follow-ups/new", data=data)
+    again = client.post(f"/outreach/{record.id}/follow-ups/new", data=data)
+    assert first.status_code == again.status_code == 302
+    assert again.headers["Location"] == first.headers["Location"] == f"/outreach/{record.id}"
+    assert "This form was already sent and saved" in client.get(again.headers["Location"]).get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(FollowUp)) == 1
+    # A new form is a new key: a second follow-up on purpose is saved.
+    page = client.get(f"/outreach/{record.id}/follow-ups/new").get_data(as_text=True)
+    other = re.search(r'name="submission_key" type="hidden" value="([^"]+)"', page).group(1)
+    assert other != key
+    assert client.post(f"/outreach/{record.id}/follow-ups/new", data={**data, "submission_key": other}).status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(FollowUp)) == 2
+    # Without a key (a crafted request), nothing is saved.
+    assert client.post(f"/outreach/{record.id}/follow-ups/new",
+                       data={k: v for k, v in data.items() if k != "submission_key"}).status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(FollowUp)) == 2
 
 
 def test_stale_stage_change_is_refused_with_a_message(client, signed_in, make_record):
@@ -387,3 +434,21 @@ def test_rule_refusals_are_in_the_readers_language(client, signed_in, make_recor
     refused = client.post(f"/follow-ups/{follow_up.id}/snooze", data={"until": utc_today().isoformat()},
                           follow_redirects=True).get_data(as_text=True)
     assert "posponga hasta un día posterior a hoy" in refused
+
+
+def test_a_record_save_without_its_version_is_refused(client, signed_in, make_user, make_record):
+    """A crafted POST without the version field must not save over a change the sender never saw."""
+    signed_in("coordinator")
+    volunteer = make_user("volunteer", name="Vera")
+    record = make_record()
+    db.session.commit()
+    priority, stage = record.priority, record.stage
+    response = client.post(f"/outreach/{record.id}/edit", data={"assignee": volunteer.id, "coordinator": 0,
+                                                                "priority": 1})
+    assert response.status_code == 400 and "The form is out of date" in response.get_data(as_text=True)
+    response = client.post(f"/outreach/{record.id}/stage", data={"stage": "closed"})
+    assert response.status_code == 302  # the record page, which says why
+    assert "The form is out of date" in client.get(response.headers["Location"]).get_data(as_text=True)
+    db.session.expire_all()
+    record = db.session.get(OutreachRecord, record.id)
+    assert (record.assignee_id, record.priority, record.stage) == (None, priority, stage)

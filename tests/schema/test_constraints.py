@@ -148,6 +148,11 @@ def password_reset_token_row() -> dict:
             "expires_at": NOW + dt.timedelta(hours=1), "used_at": None}
 
 
+def form_submission_row() -> dict:
+    return {"key": f"submission-key-{next(_serial):020d}", "user_id": new_id("user"), "location": "/outreach/1",
+            "created_at": NOW}
+
+
 def login_attempt_row() -> dict:
     return {"kind": "failure", "account": f"user{next(_serial)}@example.org", "address": "192.0.2.1",
             "occurred_at": NOW}
@@ -549,6 +554,7 @@ VALID_ROWS: dict[str, Callable[..., dict]] = {
     "recovery_code": recovery_code_row,
     "password_reset_token": password_reset_token_row,
     "login_attempt": login_attempt_row,
+    "form_submission": form_submission_row,
 }
 
 Override = dict | Callable[[dict], dict]
@@ -843,6 +849,7 @@ FOREIGN_KEYS = [
     nowhere("reply_clock", "meeting_id", "fk_reply_clock_meeting_id_meeting", letter_id=None),
     nowhere("reply_clock", "follow_up_id", "fk_reply_clock_follow_up_id_follow_up"),
     nowhere("recovery_code", "user_id", "fk_recovery_code_user_id_user"),
+    nowhere("form_submission", "user_id", "fk_form_submission_user_id_user"),
     nowhere("password_reset_token", "user_id", "fk_password_reset_token_user_id_user"),
 ]
 
@@ -887,6 +894,7 @@ REQUIRED = {
     "recovery_code": ("user_id", "code_hash", "created_at"),
     "password_reset_token": ("user_id", "token_hash", "created_at", "expires_at"),
     "login_attempt": ("kind", "occurred_at"),
+    "form_submission": ("key", "user_id", "location", "created_at"),
 }
 NOT_NULLS = [case(f"{name}.{column}", name, {column: None}, "null")
              for name, columns in REQUIRED.items() for column in columns]

@@ -31,10 +31,12 @@ def test_the_audit_log_shows_each_sensitive_action(client, signed_in, make_user,
                                                      "version": record.version})
     client.post(f"/outreach/{record.id}/stage", data={"stage": "contacted", "version": record.version + 1})
     client.post(f"/outreach/{record.id}/positions/new", data={"demand": demand.id, "stance": "supportive",
-                                                              "stated_on": today})
+                                                              "stated_on": today,
+                                                              "submission_key": "audit-trail-position-key-01"})
     client.post(f"/outreach/{record.id}/meetings/new", data={
         "held_at": (utcnow() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"), "summary": "Met"})
-    client.post(f"/outreach/{record.id}/follow-ups/new", data={"note": "Call", "due_on": today, "owner": manager.id})
+    client.post(f"/outreach/{record.id}/follow-ups/new", data={"note": "Call", "due_on": today, "owner": manager.id,
+                                                               "submission_key": "audit-trail-key-0123456789"})
     client.post("/contacts/new", data={"office": office.id, "name": "Claire Fictive", "email": "claire@example.org"})
     contact = db.session.scalars(sa.select(Contact).where(Contact.name == "Claire Fictive")).one()
     client.post(f"/contacts/{contact.id}/edit", data={"name": "Claire F.", "version": contact.version})

@@ -43,6 +43,20 @@ def test_the_csv_export_needs_the_export_ability(app, client, signed_in, campaig
     assert client.get(f"/campaigns/{campaign.slug}/signatures.csv").status_code == status
 
 
+def test_the_csv_export_is_in_the_audit_log_like_every_export(app, client, signed_in, campaign, make_petition):
+    from crm.audit.models import AuditEvent
+
+    import_fixture(make_petition(), "action_network.csv")
+    db.session.commit()
+    user = signed_in("manager")
+    page = client.get(f"/campaigns/{campaign.slug}/signatures.csv")
+    assert page.status_code == 200
+    rows = page.get_data(as_text=True).splitlines()[1:]
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "export.signatures"))
+    assert (event.actor_id, event.entity_type, event.entity_id) == (user.id, "campaign", str(campaign.id))
+    assert event.after == {"rows": len(rows), "filters": {}, "format": "csv"}
+
+
 def test_the_campaign_page_shows_totals_by_country_petition_and_day(app, client, signed_in, campaign, make_petition):
     import_fixture(make_petition(name="AN"), "action_network.csv")
     import_fixture(make_petition(name="Change"), "change_org.csv")
@@ -256,3 +270,49 @@ def test_staged_files_expire(app, client, signed_in, make_petition):
     os.utime(path, (old, old))
     assert staging.find(token, petition_id=petition.id, user_id=user.id) is None
     assert not path.exists()
+
+
+def test_a_refused_import_deletes_the_uploaded_file(app, client, signed_in, make_petition):
+    """The file holds signers' addresses: a refusal does not leave it behind until the next upload."""
+    petition = make_petition()
+    db.session.commit()
+    signed_in("coordinator")
+    token = _token(_upload(client, petition, "ragged.csv"))
+    assert client.get(f"/petitions/{petition.slug}/uploads/{token}").status_code == 200
+    assert list(staging._folder().glob(f"{token}*"))
+    refused = client.post(f"/petitions/{petition.slug}/uploads/{token}", data={"email": "email", "date_order": "ymd"})
+    assert refused.status_code == 400 and "File refused: nothing was imported" in refused.get_data(as_text=True)
+    assert not list(staging._folder().glob(f"{token}*"))
+    assert "Back to the columns" not in refused.get_data(as_text=True)  # the file is gone: upload it again
+
+
+def test_what_a_killed_import_left_is_deleted_when_the_app_starts(app, client, signed_in, make_petition, tmp_path):
+    """A real second process holds an import's lock and is killed (SIGKILL: no clean-up runs). While it
+    lives, sweeps leave its file alone; once it is dead, the next start deletes it."""
+    import signal
+    import subprocess
+    import sys
+
+    from crm import create_app
+
+    petition = make_petition()
+    db.session.commit()
+    signed_in("coordinator")
+    fresh = _token(_upload(client, petition, "generic.csv"))  # someone's preview, not importing: kept
+    killed = _token(_upload(client, petition, "generic.csv"))
+    folder = staging._folder()
+    lock = folder / f"{killed}.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600); "
+         "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)", str(lock)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        staging.sweep(folder)
+        assert (folder / f"{killed}.upload").exists()  # a running import keeps its file
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=10)
+    create_app({**app.config, "SIGNATURE_UPLOAD_DIR": str(folder)})
+    assert not list(folder.glob(f"{killed}*"))
+    assert (folder / f"{fresh}.upload").exists()
