@@ -1,17 +1,20 @@
 """Request-side plumbing every blueprint shares: flashing, the client's address, headers, error pages."""
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-
 from flask import abort, current_app, flash, jsonify, render_template, request, url_for
 from flask_babel import gettext
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 from wtforms import HiddenField
+
+from crm import clock
 
 # The largest id either database stores (PostgreSQL's integer); a larger one names no record.
 LARGEST_ID = 2**31 - 1
@@ -27,6 +30,11 @@ def flash_message(message, category: str = "info") -> None:
     """Flash a plain string. A lazy translation comes back from the session as trusted Markup, which
     would let user data inside it through unescaped, so it is always made a str first."""
     flash(str(message), category)
+
+
+def readers_today() -> dt.date:
+    """Today where the signed-in reader lives (UTC for a visitor): what a date field starts with."""
+    return clock.today(current_user)
 
 
 def safe_next(target: str | None) -> str:

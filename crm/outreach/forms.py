@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -17,14 +16,10 @@ from wtforms import (
 from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional, ValidationError
 
 from crm import clock
+from crm.core.submissions import SubmissionKeyField
 from crm.outreach.models import STAGES, STANCES
 from crm.vocabulary import STAGE_LABELS, STANCE_LABELS
-from crm.core.submissions import SubmissionKeyField
-from crm.web import VersionField
-
-
-def _today():
-    return clock.today(current_user)
+from crm.web import VersionField, readers_today
 
 
 def _not_future(form, field):
@@ -41,7 +36,7 @@ class PositionForm(FlaskForm):
     demand = SelectField(_l("Demand"), coerce=int, validators=[InputRequired()])
     stance = SelectField(_l("Position"), choices=[(s, STANCE_LABELS[s]) for s in STANCES],
                          validators=[DataRequired()])
-    stated_on = DateField(_l("Date"), default=_today, validators=[InputRequired(), _not_future])
+    stated_on = DateField(_l("Date"), default=readers_today, validators=[InputRequired(), _not_future])
     evidence = TextAreaField(_l("Evidence"), validators=[Optional(), Length(max=5000)],
                              description=_l("A quote, or what was said and by whom."))
     evidence_url = StringField(_l("Link to the evidence"), validators=[Optional(), Length(max=1000),

@@ -1,8 +1,6 @@
 """Forms for petitions, imports, column mappings and tallies: formats and choices only."""
 from __future__ import annotations
 
-import datetime as dt
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -11,6 +9,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from crm.signatures.importers import ENCODINGS, FORMATS, ROLES
 from crm.signatures.models import PLATFORMS
+from crm.web import readers_today
 
 PLATFORM_LABELS = {
     "action_network": "Action Network",
@@ -71,7 +70,7 @@ def mapping_form(header: list[str], data=None, **defaults):
 class TallyForm(FlaskForm):
     country = SelectField(_l("Country"), coerce=int, validators=[InputRequired()])
     signers = IntegerField(_l("Signers"), validators=[InputRequired(), NumberRange(min=0, max=1_000_000_000)])
-    as_of = DateField(_l("As of"), default=dt.date.today, validators=[InputRequired()])
+    as_of = DateField(_l("As of"), default=readers_today, validators=[InputRequired()])
     source = StringField(_l("Source"), validators=[Optional(), Length(max=500)],
                          description=_l("Where the figure comes from: the platform's dashboard, an e-mail, ..."))
 

@@ -58,21 +58,36 @@ def test_today_reads_the_clock_when_no_moment_is_given(clock):
     assert calendar.today(person("Pacific/Kiritimati")) == (clock.now() + dt.timedelta(hours=14)).date()
 
 
-def _reads_the_server_date(call: ast.Call) -> bool:
-    """date.today(), datetime.today(), datetime.utcnow() and datetime.now() without a zone: each depends on
-    how the server's clock and zone are set, not on the user's day or on UTC."""
-    function = call.func
-    if not isinstance(function, ast.Attribute) or not isinstance(function.value, (ast.Attribute, ast.Name)):
-        return False
-    owner = function.value.attr if isinstance(function.value, ast.Attribute) else function.value.id
-    if (owner, function.attr) in {("date", "today"), ("datetime", "today"), ("datetime", "utcnow")}:
-        return True
-    return (owner, function.attr) == ("datetime", "now") and not call.args and not call.keywords
+SERVER_DATE = {("date", "today"), ("datetime", "today"), ("datetime", "utcnow")}
+
+
+def _owner(node: ast.Attribute) -> str | None:
+    value = node.value
+    return value.attr if isinstance(value, ast.Attribute) else value.id if isinstance(value, ast.Name) else None
+
+
+def _server_date_readings(tree: ast.AST):
+    """date.today, datetime.today and datetime.utcnow, called or handed over as a default (they depend on
+    how the server's clock and zone are set, not on the user's day or on UTC), and datetime.now() without
+    a zone."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and (_owner(node), node.attr) in SERVER_DATE:
+            yield node
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "now"
+              and _owner(node.func) == "datetime" and not node.args and not node.keywords):
+            yield node
 
 
 def test_no_code_reads_the_servers_local_date():
     offenders = [f"{path.relative_to(CRM.parent)}:{node.lineno}"
                  for path in sorted(CRM.rglob("*.py"))
-                 for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-                 if isinstance(node, ast.Call) and _reads_the_server_date(node)]
+                 for node in _server_date_readings(ast.parse(path.read_text(encoding="utf-8")))]
     assert offenders == []
+
+
+def test_the_check_finds_each_way_of_reading_the_servers_date():
+    source = ("import datetime as dt\nfrom datetime import date\n"
+              "a = dt.date.today()\nb = DateField(default=dt.date.today)\nc = date.today()\n"
+              "d = dt.datetime.now()\ne = dt.datetime.utcnow()\n"
+              "ok = dt.datetime.now(dt.timezone.utc)\nalso_ok = clock.today(user)\n")
+    assert sorted(node.lineno for node in _server_date_readings(ast.parse(source))) == [3, 4, 5, 6, 7]
