@@ -8,9 +8,10 @@ from flask_login import current_user
 
 # What each role may do beyond its own records. Later issues extend this table, never the views.
 ROLE_ABILITIES: dict[str, set[str]] = {
-    "admin": {"manage_users", "edit_reference_data", "view_all", "edit_all", "export", "assign", "view_audit"},
-    "manager": {"view_all", "edit_all", "export", "view_audit", "assign"},
-    "coordinator": {"view_all", "edit_all", "assign"},
+    "admin": {"manage_users", "edit_reference_data", "view_all", "edit_all", "export", "assign", "view_audit",
+              "manage_campaigns", "manage_targets"},
+    "manager": {"view_all", "edit_all", "export", "view_audit", "assign", "manage_campaigns", "manage_targets"},
+    "coordinator": {"view_all", "edit_all", "assign", "manage_targets"},
     "volunteer": {"claim"},
 }
 
@@ -51,6 +52,9 @@ def can_view_outreach(user, record) -> bool:
 
 
 def can_edit_outreach(user, record) -> bool:
+    # An archived campaign is read-only for everyone: its history stays as it was.
+    if record.campaign is not None and record.campaign.archived_at is not None:
+        return False
     return can(user, "edit_all") or (record.assignee_id is not None and record.assignee_id == user.id)
 
 

@@ -21,7 +21,8 @@ from crm.web import flash_message
 
 
 def _campaigns():
-    return db.session.scalars(sa.select(Campaign).order_by(Campaign.created_at.desc())).all()
+    return db.session.scalars(sa.select(Campaign).where(Campaign.archived_at.is_(None))
+                              .order_by(Campaign.created_at.desc())).all()
 
 
 def _chosen_campaign(campaigns):

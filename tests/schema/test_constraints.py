@@ -180,6 +180,11 @@ def campaign_row() -> dict:
         "stall_days": 21,
         "is_demo": False,
         "created_at": NOW,
+        "name_es": None,
+        "description_es": None,
+        "letter_language": "es",
+        "default_coordinator_id": None,
+        "archived_at": None,
     }
 
 
@@ -635,6 +640,7 @@ CHECKS = [
     case("ck_campaign_stall_days_positive", "campaign", {"stall_days": -1}, "negative"),
     case("ck_campaign_dates_ordered", "campaign",
          {"starts_on": dt.date(2025, 6, 1), "ends_on": dt.date(2025, 5, 31)}),
+    case("ck_campaign_letter_language_format", "campaign", {"letter_language": "e"}, "short"),
     case("ck_demand_ordinal_positive", "demand", {"ordinal": 0}),
     case("ck_demand_title_not_blank", "demand", {"title": " "}),
     case("ck_demand_code_not_blank", "demand", {"code": ""}, "empty"),
@@ -775,6 +781,7 @@ FOREIGN_KEYS = [
     nowhere("country_fact_change", "changed_by_id", "fk_country_fact_change_changed_by_id_user"),
     nowhere("audit_event", "actor_id", "fk_audit_event_actor_id_user"),
     nowhere("demand", "campaign_id", "fk_demand_campaign_id_campaign"),
+    nowhere("campaign", "default_coordinator_id", "fk_campaign_default_coordinator_id_user"),
     nowhere("demand_translation", "demand_id", "fk_demand_translation_demand_id_demand"),
     nowhere("office", "country_id", "fk_office_country_id_country"),
     nowhere("office", "host_country_id", "fk_office_host_country_id_country"),
@@ -855,7 +862,8 @@ REQUIRED = {
     "country_fact_change": ("country_id", "field", "source", "verified", "origin", "changed_at"),
     "user": ("email", "name", "role", "language", "timezone", "active", "session_token", "created_at"),
     "audit_event": ("occurred_at", "action"),
-    "campaign": ("slug", "name", "reply_days", "claims_need_approval", "stall_days", "is_demo", "created_at"),
+    "campaign": ("slug", "name", "reply_days", "claims_need_approval", "stall_days", "is_demo", "created_at",
+                 "letter_language"),
     "demand": ("campaign_id", "ordinal", "code", "title"),
     "demand_translation": ("demand_id", "language", "title"),
     "office": ("country_id", "kind", "name", "city", "host_country_id", "active", "created_at", "version"),
