@@ -62,6 +62,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from crm.accounts import bp as accounts_bp
     from crm.admin import bp as admin_bp
+    from crm.campaigns import bp as campaigns_bp
     from crm.api import bp as api_bp
     from crm.contacts import bp as contacts_bp
     from crm.core import bp as core_bp
@@ -73,7 +74,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.signatures import bp as signatures_bp
 
     for blueprint in (core_bp, accounts_bp, countries_bp, contacts_bp, outreach_bp, letters_bp, signatures_bp,
-                      reminders_bp, api_bp, dashboard_bp, admin_bp):
+                      reminders_bp, api_bp, dashboard_bp, admin_bp, campaigns_bp):
         app.register_blueprint(blueprint)
 
 

@@ -197,6 +197,25 @@ MATRIX = {
     ("admin.privacy", "GET"): (lambda w: "/admin/privacy", ADMINS),
     ("admin.privacy", "POST"): (lambda w: "/admin/privacy", ADMINS),
     ("admin.audit_log", "GET"): (lambda w: "/admin/audit", answers(coordinator=HIDDEN, volunteer=HIDDEN)),
+    # Setting campaigns up: admins and managers describe them, write demands and change settings;
+    # coordinators too choose the target governments. Empty POSTs are refused by validation.
+    ("campaigns.index", "GET"): (lambda w: "/campaigns/manage", ASSIGNERS),
+    ("campaigns.new", "GET"): (lambda w: "/campaigns/new", MANAGERS),
+    ("campaigns.new", "POST"): (lambda w: "/campaigns/new", MANAGERS),
+    ("campaigns.edit", "GET"): (lambda w: "/campaigns/matrix/edit", MANAGERS),
+    ("campaigns.edit", "POST"): (lambda w: "/campaigns/matrix/edit", MANAGERS),
+    ("campaigns.archive", "POST"): (lambda w: "/campaigns/matrix/archive", MANAGERS),
+    ("campaigns.settings", "GET"): (lambda w: "/campaigns/matrix/settings", MANAGERS),
+    ("campaigns.settings", "POST"): (lambda w: "/campaigns/matrix/settings", MANAGERS),
+    ("campaigns.demands", "GET"): (lambda w: "/campaigns/matrix/demands", MANAGERS),
+    ("campaigns.demands", "POST"): (lambda w: "/campaigns/matrix/demands", MANAGERS),
+    ("campaigns.edit_demand", "GET"): (lambda w: f"/demands/{w['demand'].id}/edit", MANAGERS),
+    ("campaigns.edit_demand", "POST"): (lambda w: f"/demands/{w['demand'].id}/edit", MANAGERS),
+    ("campaigns.move_demand", "POST"): (lambda w: f"/demands/{w['demand'].id}/move", MANAGERS),
+    ("campaigns.retire_demand", "POST"): (lambda w: f"/demands/{w['demand'].id}/retire", MANAGERS),
+    ("campaigns.targets_page", "GET"): (lambda w: "/campaigns/matrix/targets", ASSIGNERS),
+    ("campaigns.targets_page", "POST"): (lambda w: "/campaigns/matrix/targets", ASSIGNERS),
+    ("campaigns.remove_target", "POST"): (lambda w: f"/outreach/{w['free_record'].id}/remove-target", ASSIGNERS),
 }
 # Rules that share an endpoint with a row above (same answers, other URL).
 EXTRA_RULES = {"/letter-templates/new": ("letters.edit_template", EDITORS)}
@@ -210,7 +229,8 @@ def world(app, make_user):
     owner = make_user("volunteer", name="Owner Volunteer")
     france, germany, spain = country_by_code("FRA"), country_by_code("DEU"), country_by_code("ESP")
     campaign = Campaign(slug="matrix", name="Matrix campaign")
-    db.session.add_all([campaign, Demand(campaign=campaign, ordinal=1, code="d1", title="Demand one")])
+    demand = Demand(campaign=campaign, ordinal=1, code="d1", title="Demand one")
+    db.session.add_all([campaign, demand])
     record = OutreachRecord(campaign=campaign, country_id=france.id, assignee_id=owner.id)
     free_record = OutreachRecord(campaign=campaign, country_id=germany.id)
     office = Office(country_id=france.id, host_country_id=spain.id, kind="embassy", city="Madrid",
@@ -238,7 +258,7 @@ def world(app, make_user):
     db.session.commit()
     return {"owner": owner, "message": message, "record": record, "petition": petition, "signature_import": outcome.record, "free_record": free_record, "office": office, "contact": contact,
             "contact2": contact2, "meeting": meeting, "follow_up": follow_up, "letter": letter, "draft": draft,
-            "attachment": attachment, "template": template, "claim": claim}
+            "attachment": attachment, "template": template, "claim": claim, "demand": demand}
 
 
 def _rules(app):

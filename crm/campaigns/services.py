@@ -67,6 +67,8 @@ class CampaignArchived(CampaignError):
 
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Words that are pages under /campaigns/, so no campaign may take them as its slug.
+RESERVED_SLUGS = {"new", "manage"}
 LETTER_LANGUAGES = ("en", "es")
 CAMPAIGN_FIELDS = ("slug", "name", "name_es", "description", "description_es", "starts_on", "letter_language",
                    "reply_days", "stall_days", "claims_need_approval", "default_coordinator_id", "archived_at")
@@ -101,6 +103,9 @@ def _check_slug(slug: str | None, campaign: Campaign | None = None) -> str:
     if len(slug) > 80 or not SLUG_PATTERN.match(slug):
         raise CampaignError(gettext("A slug has only lower-case letters, digits and single hyphens, "
                                     "such as justice-2025."), "slug")
+    if slug in RESERVED_SLUGS:
+        raise CampaignError(gettext("“%(slug)s” is a word the application uses; choose another slug.", slug=slug),
+                            "slug")
     other = get_campaign_by_slug(slug)
     if other is not None and other is not campaign:
         raise CampaignError(gettext("Another campaign already has the slug “%(slug)s”.", slug=slug), "slug")
