@@ -325,3 +325,31 @@ def campaigns_for_listing(*, include_archived: bool = False) -> list[Campaign]:
 def target_counts() -> dict[int, int]:
     return dict(db.session.execute(sa.select(OutreachRecord.campaign_id, sa.func.count())
                                    .group_by(OutreachRecord.campaign_id)).all())
+
+
+@dataclass
+class FirstStep:
+    key: str
+    done: bool
+
+
+def first_steps() -> list[FirstStep] | None:
+    """The start page's walk through a new install: None once a campaign of the organisation's own (not
+    the demo) has target governments."""
+    own = sa.select(Campaign.id).where(Campaign.is_demo.is_(False))
+    own_targets = db.session.scalar(sa.select(sa.func.count()).select_from(OutreachRecord)
+                                    .where(OutreachRecord.campaign_id.in_(own)))
+    if own_targets:
+        return None
+    from crm.accounts.models import User
+    from crm.contacts.models import Contact
+    from crm.demo import FICTIONAL_CONTACT_NOTE
+
+    has_campaign = db.session.scalar(sa.select(sa.func.count()).select_from(own.subquery())) > 0
+    # The demo's staff have no password: they are not people who were invited.
+    staff = db.session.scalar(sa.select(sa.func.count()).select_from(User)
+                              .where(User.password_hash.is_not(None)))
+    contacts = db.session.scalar(sa.select(sa.func.count()).select_from(Contact)
+                                 .where(sa.or_(Contact.notes.is_(None), Contact.notes != FICTIONAL_CONTACT_NOTE)))
+    return [FirstStep("create_campaign", has_campaign), FirstStep("add_targets", False),
+            FirstStep("invite_staff", staff > 1), FirstStep("import_contacts", contacts > 0)]
