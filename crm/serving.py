@@ -1,9 +1,9 @@
 """Gunicorn's settings for Alcance (`gunicorn -c python:crm.serving wsgi:app`, as `make run` does), and an
 access log that never writes the secrets some links carry.
 
-A password-reset link and a private calendar feed put their credential in the path: a plain access log
-would keep working reset links (for the hour they live) and calendar feeds (until revoked) on disk and in
-every log shipper. The log writes `[redacted]` in their place, in the request line, the path and the
+A password-reset link, an invitation link and a private calendar feed put their credential in the path: a
+plain access log would keep working links (for as long as they live) and calendar feeds (until revoked) on
+disk and in every log shipper. The log writes `[redacted]` in their place, in the request line, the path and the
 referrer. tests/security/test_access_log.py fails for a route with a `token` in its URL that this misses.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from gunicorn.glogging import Logger
 
 REDACTED = "[redacted]"
 # The credential's place in each such route (after any prefix the app is mounted under).
-_SECRET_SEGMENTS = re.compile(r"(/password/reset/)[^/?#]+|(/calendar/)[^/?#]+(?=\.ics(?:$|[?#\s]))")
+_SECRET_SEGMENTS = re.compile(r"(/password/reset/|/invitation/)[^/?#]+|(/calendar/)[^/?#]+(?=\.ics(?:$|[?#\s]))")
 
 
 def redact(path: str) -> str:

@@ -194,6 +194,13 @@ MATRIX = {
     ("admin.edit_user", "GET"): (lambda w: f"/admin/users/{w['owner'].id}", ADMINS),
     ("admin.edit_user", "POST"): (lambda w: f"/admin/users/{w['owner'].id}", ADMINS),
     ("admin.set_user_active", "POST"): (lambda w: f"/admin/users/{w['owner'].id}/active", ADMINS),
+    # Invitations: admins invite, resend (rate-limited) and revoke; the link is the invitee's credential.
+    ("admin.invite", "GET"): (lambda w: "/admin/users/invite", ADMINS),
+    ("admin.invite", "POST"): (lambda w: "/admin/users/invite", ADMINS),
+    ("admin.resend_invitation", "POST"): (lambda w: f"/admin/invitations/{w['invitation'].id}/resend", ADMINS),
+    ("admin.revoke_invitation", "POST"): (lambda w: f"/admin/invitations/{w['invitation'].id}/revoke", ADMINS),
+    ("accounts.accept_invitation", "GET"): (lambda w: "/invitation/not-a-valid-link", NOBODY),
+    ("accounts.accept_invitation", "POST"): (lambda w: "/invitation/not-a-valid-link", NOBODY),
     ("admin.privacy", "GET"): (lambda w: "/admin/privacy", ADMINS),
     ("admin.privacy", "POST"): (lambda w: "/admin/privacy", ADMINS),
     ("admin.audit_log", "GET"): (lambda w: "/admin/audit", answers(coordinator=HIDDEN, volunteer=HIDDEN)),
@@ -255,8 +262,11 @@ def world(app, make_user):
     petition = signatures.create_petition(campaign, "Matrix petition", actor=owner)
     outcome = signatures.import_file(petition, io.BytesIO(b"email,country\na@example.org,ES\n"), filename="s.csv",
                                      actor=owner)
+    from crm.accounts import invitations
+
+    invitation = invitations.invite("invitee@example.org", "volunteer", actor=owner, now=utcnow())
     db.session.commit()
-    return {"owner": owner, "message": message, "record": record, "petition": petition, "signature_import": outcome.record, "free_record": free_record, "office": office, "contact": contact,
+    return {"invitation": invitation, "owner": owner, "message": message, "record": record, "petition": petition, "signature_import": outcome.record, "free_record": free_record, "office": office, "contact": contact,
             "contact2": contact2, "meeting": meeting, "follow_up": follow_up, "letter": letter, "draft": draft,
             "attachment": attachment, "template": template, "claim": claim, "demand": demand}
 

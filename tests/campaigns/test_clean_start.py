@@ -90,7 +90,7 @@ def test_the_start_page_walks_an_admin_through_the_first_steps(client, signed_in
     db.session.commit()
     admin = signed_in("admin")
     page = client.get("/").get_data(as_text=True)
-    for link in ('href="/campaigns/new"', 'href="/campaigns/manage"', 'href="/admin/users"', 'href="/contacts"'):
+    for link in ('href="/campaigns/new"', 'href="/campaigns/manage"', 'href="/admin/users/invite"', 'href="/contacts"'):
         assert link in page
     campaign = campaigns.create_campaign(name="Own", slug="own", actor=admin,
                                          demands=[campaigns.DemandWording("One")])

@@ -188,6 +188,21 @@ def campaign_row() -> dict:
     }
 
 
+def invitation_row() -> dict:
+    k = next(_serial)
+    return {
+        "user_id": new_id("user"),
+        "invited_by_id": None,
+        "token_hash": f"{k:064x}",
+        "created_at": NOW,
+        "expires_at": NOW + dt.timedelta(days=7),
+        "last_sent_at": NOW,
+        "send_count": 1,
+        "accepted_at": None,
+        "revoked_at": None,
+    }
+
+
 def demand_row(campaign_id: int | None = None) -> dict:
     k = next(_serial)
     return {
@@ -553,6 +568,7 @@ VALID_ROWS: dict[str, Callable[..., dict]] = {
     "reply_clock": reply_clock_row,
     "recovery_code": recovery_code_row,
     "password_reset_token": password_reset_token_row,
+    "invitation": invitation_row,
     "login_attempt": login_attempt_row,
 }
 
@@ -618,6 +634,9 @@ CHECKS = [
     case("ck_user_totp_enabled_iff_secret", "user", {"totp_secret": "JBSWY3DPEHPK3PXP"}, "secret_without_date"),
     case("ck_user_totp_enabled_iff_secret", "user", {"totp_enabled_at": NOW}, "date_without_secret"),
     case("ck_password_reset_token_expires_after_creation", "password_reset_token", {"expires_at": NOW}),
+    case("ck_invitation_expires_after_creation", "invitation", {"expires_at": NOW}),
+    case("ck_invitation_sent_at_least_once", "invitation", {"send_count": 0}),
+    case("ck_invitation_accepted_or_revoked", "invitation", {"accepted_at": NOW, "revoked_at": NOW}),
     case("ck_login_attempt_kind_valid", "login_attempt", {"kind": "success"}),
     case("ck_user_email_lowercase", "user", {"email": "Someone@Example.org"}),
     case("ck_user_email_shape", "user", {"email": "someone.example.org"}, "no_at"),
@@ -742,6 +761,7 @@ UNIQUES = [
     case("uq_user_session_token", "user", same("session_token")),
     case("uq_recovery_code_user_id_code_hash", "recovery_code", same("user_id", "code_hash")),
     case("uq_password_reset_token_token_hash", "password_reset_token", same("token_hash")),
+    case("uq_invitation_token_hash", "invitation", same("token_hash")),
     case("uq_campaign_slug", "campaign", same("slug")),
     case("uq_demand_campaign_id_ordinal", "demand", same("campaign_id", "ordinal")),
     case("uq_demand_campaign_id_code", "demand", same("campaign_id", "code")),
@@ -852,6 +872,8 @@ FOREIGN_KEYS = [
     nowhere("reply_clock", "follow_up_id", "fk_reply_clock_follow_up_id_follow_up"),
     nowhere("recovery_code", "user_id", "fk_recovery_code_user_id_user"),
     nowhere("password_reset_token", "user_id", "fk_password_reset_token_user_id_user"),
+    nowhere("invitation", "user_id", "fk_invitation_user_id_user"),
+    nowhere("invitation", "invited_by_id", "fk_invitation_invited_by_id_user"),
 ]
 
 # Every column a row cannot be without (defaults included: an explicit NULL must still be refused).
@@ -895,6 +917,7 @@ REQUIRED = {
     "reply_clock": ("outreach_id", "started_on", "created_at"),
     "recovery_code": ("user_id", "code_hash", "created_at"),
     "password_reset_token": ("user_id", "token_hash", "created_at", "expires_at"),
+    "invitation": ("user_id", "token_hash", "created_at", "expires_at", "last_sent_at", "send_count"),
     "login_attempt": ("kind", "occurred_at"),
 }
 NOT_NULLS = [case(f"{name}.{column}", name, {column: None}, "null")
