@@ -76,7 +76,9 @@ MATRIX = {
     ("countries.index", "GET"): (lambda w: "/countries/", EVERYONE),
     ("countries.show", "GET"): (lambda w: "/countries/FRA", EVERYONE),
     ("countries.correct", "POST"): (lambda w: "/countries/FRA/facts", ADMINS),
-    # Offices and contacts of a government the volunteer does not work on.
+    # Offices and contacts of a government the volunteer does not work on. A volunteer with assigned
+    # records may also add offices and contacts for those governments and edit what they added
+    # (new_office, new, edit_office, edit): tests/contacts/test_volunteer_contacts.py.
     ("contacts.offices", "GET"): (lambda w: "/offices", EVERYONE),
     ("contacts.office", "GET"): (lambda w: f"/offices/{w['office'].id}", STAFF_WHO_SEE_ALL),
     ("contacts.new_office", "GET"): (lambda w: "/offices/new", EDITORS),
