@@ -25,11 +25,31 @@ def _check_assignee(assignee: User | None) -> None:
         raise OutreachError(gettext("records can only be assigned to active staff"))
 
 
-def set_assignee(records, assignee: User | None, *, actor, reason: str | None = None) -> list[OutreachRecord]:
+class Changed(list):
+    """The records whose assignee changed, and how many open follow-ups moved with them."""
+
+    follow_ups_moved: int = 0
+
+
+def _move_open_follow_ups(record: OutreachRecord, previous_id: int, new_id: int) -> int:
+    """The previous assignee's open (or snoozed) follow-ups on this record become the new assignee's."""
+    moved = db.session.execute(
+        sa.update(FollowUp)
+        .where(FollowUp.outreach_id == record.id, FollowUp.owner_id == previous_id,
+               FollowUp.status.in_(("open", "snoozed")))
+        .values(owner_id=new_id)
+        .execution_options(synchronize_session="fetch"))
+    return moved.rowcount or 0
+
+
+def set_assignee(records, assignee: User | None, *, actor, reason: str | None = None) -> Changed:
     """Assign (or, with None, unassign) many records at once. Each change is kept as an Assignment row
-    and in the audit log; records already held by `assignee` are left alone. Returns the changed ones."""
+    and in the audit log; records already held by `assignee` are left alone. On a reassignment the previous
+    assignee's open follow-ups on the record move to the new one, and the previous assignee is told.
+    Returns the changed records (with the number of follow-ups moved)."""
     _check_assignee(assignee)
-    changed, rows = [], []
+    changed, rows = Changed(), []
+    taken_from: dict[int, list[OutreachRecord]] = {}
     for record in records:
         if record.assignee_id == getattr(assignee, "id", None):
             continue
@@ -40,14 +60,23 @@ def set_assignee(records, assignee: User | None, *, actor, reason: str | None = 
                          changed_by_id=getattr(actor, "id", None), reason=why)
         db.session.add(row)
         rows.append(row)
+        moved = 0
+        if previous is not None and assignee is not None:
+            moved = _move_open_follow_ups(record, previous, assignee.id)
+            changed.follow_ups_moved += moved
+        if previous is not None:
+            taken_from.setdefault(previous, []).append(record)
         audit.record("assignment.change", actor=actor, entity=record, before={"assignee_id": previous},
-                     after={"assignee_id": record.assignee_id, "reason": why})
+                     after={"assignee_id": record.assignee_id, "reason": why, "follow_ups_moved": moved})
         changed.append(record)
     db.session.flush()
-    if assignee is not None and changed:
-        from crm.outreach.notifications import tell_new_assignee
+    from crm.outreach.notifications import tell_new_assignee, tell_previous_assignee
 
+    if assignee is not None and changed:
         tell_new_assignee(assignee, changed, rows, actor=actor)
+    for previous_id, taken in taken_from.items():
+        tell_previous_assignee(db.session.get(User, previous_id), taken, assignee,
+                               [r for r in rows if r.previous_assignee_id == previous_id], actor=actor)
     return changed
 
 

@@ -1,5 +1,6 @@
 """staff are invited by e-mail and choose their own password through a single-use, expiring link; the
-invitation goes out through the mail queue like other mail
+invitation goes out through the mail queue like other mail, as does the notice to someone whose records
+were reassigned
 
 Revision ID: 0010_invitations_i12
 Revises: 0009_campaign_setup_i12
@@ -13,7 +14,8 @@ branch_labels = None
 depends_on = None
 
 OLD_KINDS = "kind IN ('due_reminder', 'digest', 'weekly_report', 'escalation', 'assignment')"
-NEW_KINDS = "kind IN ('due_reminder', 'digest', 'weekly_report', 'escalation', 'assignment', 'invitation')"
+NEW_KINDS = ("kind IN ('due_reminder', 'digest', 'weekly_report', 'escalation', 'assignment', 'invitation', "
+             "'reassignment')")
 
 
 def upgrade():
@@ -44,7 +46,7 @@ def upgrade():
 
 
 def downgrade():
-    op.execute("DELETE FROM outbound_message WHERE kind = 'invitation'")
+    op.execute("DELETE FROM outbound_message WHERE kind IN ('invitation', 'reassignment')")
     with op.batch_alter_table('outbound_message', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_outbound_message_kind_valid'), type_='check')
         batch_op.create_check_constraint(op.f('ck_outbound_message_kind_valid'), OLD_KINDS)
