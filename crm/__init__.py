@@ -82,13 +82,14 @@ def register_cli(app: Flask) -> None:
     from crm.accounts.cli import users_cli
     from crm.campaigns.cli import campaigns_cli
     from crm.cli import demo_cli, keys_cli, seed_cli, setup_command
+    from crm.contacts.cli import contacts_cli
     from crm.countries.cli import countries_cli
     from crm.privacy.cli import privacy_cli
     from crm.reminders.cli import reminders_cli, scheduler_cli
     from crm.signatures.cli import petitions_cli, signatures_cli
 
     for command in (users_cli, seed_cli, countries_cli, setup_command, keys_cli, privacy_cli, petitions_cli, signatures_cli,
-                    reminders_cli, scheduler_cli, campaigns_cli, demo_cli):
+                    reminders_cli, scheduler_cli, campaigns_cli, demo_cli, contacts_cli):
         app.cli.add_command(command)
 
 

@@ -90,6 +90,10 @@ MATRIX = {
     ("contacts.reactivate_office_page", "POST"): (lambda w: f"/offices/{w['office'].id}/reactivate", EDITORS),
     ("contacts.index", "GET"): (lambda w: "/contacts", EVERYONE),
     ("contacts.show", "GET"): (lambda w: f"/contacts/{w['contact'].id}", STAFF_WHO_SEE_ALL),
+    ("contacts.import_contacts", "GET"): (lambda w: "/contacts/import", EDITORS),
+    ("contacts.import_contacts", "POST"): (lambda w: "/contacts/import", EDITORS),
+    # What leaves the system: admins and managers, audited.
+    ("contacts.export_contacts", "GET"): (lambda w: "/contacts/export.csv", MANAGERS),
     ("contacts.new", "GET"): (lambda w: "/contacts/new", EDITORS),
     ("contacts.new", "POST"): (lambda w: "/contacts/new", EDITORS),
     ("contacts.edit", "GET"): (lambda w: f"/contacts/{w['contact'].id}/edit", EDITORS),
@@ -228,6 +232,7 @@ MATRIX = {
 }
 # Rules that share an endpoint with a row above (same answers, other URL).
 EXTRA_RULES = {"/letter-templates/new": ("letters.edit_template", EDITORS)}
+# The vCard export is the same rule as the CSV one (one route, two extensions).
 
 PDF = (Path(__file__).parent / "letters" / "fixtures" / "reply.pdf").read_bytes()
 

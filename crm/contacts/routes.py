@@ -1,19 +1,21 @@
 """Office and contact pages: lists and searches, records with their history, editing, duplicates and merges,
-and moves between posts."""
+moves between posts, and import and export as CSV or vCard."""
 import datetime as dt
 
+import sqlalchemy as sa
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
-from crm.contacts import bp
+from crm.contacts import bp, exchange
 from crm.contacts.forms import (
     KIND_LABELS,
     ContactCreateForm,
     ContactDeactivateForm,
     ContactEditForm,
     ContactFilterForm,
+    ContactImportForm,
     MergeForm,
     MoveForm,
     OfficeFilterForm,
@@ -45,6 +47,7 @@ from crm.contacts.services import (
     update_office,
 )
 from crm.countries.services import search_countries
+from crm.database import utcnow
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.permissions import (
@@ -57,6 +60,7 @@ from crm.permissions import (
     may_add_contacts,
     may_add_for_country,
     office_visibility,
+    require,
 )
 from crm.web import flash_message
 
@@ -363,3 +367,86 @@ def merge_confirm(contact_id, other_id):
         return redirect(url_for("contacts.merge", contact_id=contact_id))
     return render_template("contacts/merge_confirm.html", form=form, survivor=survivor, merged=merged,
                            preview=preview, kind_labels=KIND_LABELS, language_name=language_name)
+
+
+# Import and export
+
+IMPORT_MAX_BYTES = 2 * 1024 * 1024
+
+
+def _import_data(form) -> tuple[bytes, str] | None:
+    """The file's bytes and name: the upload on the first step, the hidden copy on the second."""
+    import base64
+    import binascii
+
+    upload = form.file.data
+    if upload is not None and getattr(upload, "filename", ""):
+        data = upload.read(IMPORT_MAX_BYTES + 1)
+        if len(data) > IMPORT_MAX_BYTES:
+            raise exchange.ImportRejected(gettext("The file is larger than 2 MB; split it and import each part."))
+        return data, upload.filename
+    if form.staged.data:
+        try:
+            return base64.b64decode(form.staged.data, validate=True), form.filename.data or ""
+        except (binascii.Error, ValueError):
+            abort(400)
+    return None
+
+
+@bp.route("/contacts/import", methods=["GET", "POST"])
+@login_required
+@require("edit_all")
+def import_contacts():
+    """Upload: a preview of what would be added (a dry run, rolled back). Confirm: the import itself."""
+    import base64
+
+    form = ContactImportForm()
+    context = {"form": form, "report": None, "problems": [], "rows": []}
+    if not form.validate_on_submit():
+        return render_template("contacts/import.html", **context), form_status(form)
+    try:
+        found = _import_data(form)
+        if found is None:
+            form.file.errors = [gettext("Choose a file to import.")]
+            return render_template("contacts/import.html", **context), 400
+        data, filename = found
+        rows = exchange.read_file(data, form.file_format.data or exchange.guess_format(filename, data))
+        confirmed = request.form.get("step") == "import" and not form.file.data
+        nested = db.session.begin_nested()
+        report = exchange.import_contacts(rows, actor=current_user, today=utcnow().date(),
+                                          duplicates=form.duplicates.data)
+        if not confirmed:
+            nested.rollback()
+            form.staged.data, form.filename.data = base64.b64encode(data).decode("ascii"), filename
+            return render_template("contacts/import.html", **{**context, "report": report, "rows": rows,
+                                                              "preview": True})
+    except exchange.ImportRejected as error:
+        db.session.rollback()
+        flash_message(error, "error")
+        return render_template("contacts/import.html", **{**context, "problems": error.problems}), 400
+    nested.commit()
+    db.session.commit()
+    flash_message(gettext("Import done: %(added)s contacts added, %(offices)s offices added.",
+                          added=report.contacts_added, offices=report.offices_added), "success")
+    return render_template("contacts/import.html", **{**context, "report": report, "preview": False,
+                                                      "form": ContactImportForm(formdata=None)})
+
+
+@bp.route("/contacts/export.<any(csv, vcf):extension>")
+@login_required
+@require("export")
+def export_contacts(extension):
+    from flask import Response
+
+    from crm.audit import services as audit
+
+    statement = contact_visibility(current_user, sa.select(Contact))
+    if extension == "csv":
+        text, mimetype = exchange.export_csv(statement), "text/csv"
+    else:
+        text, mimetype = exchange.export_vcard(statement), "text/vcard"
+    audit.record("export.contacts", actor=current_user, entity_type="contact",
+                 after={"format": extension, "rows": text.count("\n") if extension == "csv" else text.count("BEGIN:VCARD")})
+    db.session.commit()
+    return Response(text.encode("utf-8"), mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="contacts.{extension}"', "Cache-Control": "no-store"})
