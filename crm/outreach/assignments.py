@@ -48,6 +48,8 @@ def set_assignee(records, assignee: User | None, *, actor, reason: str | None = 
     assignee's open follow-ups on the record move to the new one, and the previous assignee is told.
     Returns the changed records (with the number of follow-ups moved)."""
     _check_assignee(assignee)
+    if any(record.campaign is not None and record.campaign.archived_at is not None for record in records):
+        raise OutreachError(gettext("This campaign is archived: it can be read but not changed."))
     changed, rows = Changed(), []
     taken_from: dict[int, list[OutreachRecord]] = {}
     for record in records:
@@ -86,6 +88,8 @@ def claim(record: OutreachRecord, volunteer: User) -> Claim:
         raise OutreachError(gettext("this record already has someone working on it"))
     if record.stage == "closed":
         raise OutreachError(gettext("this record is closed"))
+    if record.campaign.archived_at is not None:
+        raise OutreachError(gettext("This campaign is archived: it can be read but not changed."))
     pending = db.session.scalar(sa.select(Claim).where(Claim.outreach_id == record.id,
                                                        Claim.volunteer_id == volunteer.id, Claim.status == "pending"))
     if pending is not None:
@@ -210,7 +214,9 @@ def stalled(records, now: dt.datetime | None = None) -> set[int]:
 
 def claimable_records(user: User, campaign: Campaign | None = None):
     """Unassigned, open records a volunteer may ask for, with the user's own pending requests."""
-    statement = (sa.select(OutreachRecord).where(OutreachRecord.assignee_id.is_(None), OutreachRecord.stage != "closed")
+    statement = (sa.select(OutreachRecord).where(OutreachRecord.assignee_id.is_(None), OutreachRecord.stage != "closed",
+                                                 Campaign.archived_at.is_(None))
+                 .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
                  .options(selectinload(OutreachRecord.country), selectinload(OutreachRecord.campaign)))
     if campaign is not None:
         statement = statement.where(OutreachRecord.campaign_id == campaign.id)

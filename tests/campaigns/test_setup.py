@@ -167,3 +167,24 @@ def test_a_target_without_history_is_removed_and_one_with_history_closed(own, ma
     db.session.expire_all()
     assert [r.country.alpha3 for r in own.outreach_records] == ["FRA"]
     assert france.stage == "closed"
+
+
+def test_archived_records_cannot_be_assigned_or_claimed_and_retired_demands_leave_the_forms(
+        own, manager, make_record, make_user, client, signed_in):
+    from crm.outreach import assignments
+    from crm.outreach.services import OutreachError
+
+    volunteer = make_user("volunteer")
+    record = make_record("DEU", campaign_=own)
+    outreach.record_position(record, own.demands[0], "supportive", dt.date(2026, 2, 1), actor=manager)
+    campaigns.retire_demand(own.demands[0], actor=manager, now=NOW)
+    db.session.commit()
+    signed_in("coordinator")
+    page = client.get(f"/outreach/{record.id}/positions/new").get_data(as_text=True)
+    assert "Open solidarity mechanisms" in page and "Repudiate the election" not in page
+    campaigns.archive_campaign(own, actor=manager, now=NOW)
+    assert record not in assignments.claimable_records(volunteer)[0]
+    with pytest.raises(OutreachError, match="archived"):
+        assignments.set_assignee([record], volunteer, actor=manager)
+    with pytest.raises(OutreachError, match="archived"):
+        assignments.claim(record, volunteer)
