@@ -83,21 +83,38 @@ def _header_key(header: str) -> str | None:
     return next((key for key, names in COLUMNS.items() if wanted in names), None)
 
 
-def read_csv(data: bytes) -> list[ImportRow]:
-    text = _text(data)
+def _reader(text: str):
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    return csv.reader(io.StringIO(text), dialect)
+
+
+def csv_headers(data: bytes) -> list[str]:
+    """The header row of a CSV file, as written."""
     try:
-        headers = next(reader)
+        return next(_reader(_text(data)))
     except StopIteration:
         raise ImportRejected(gettext("The file is empty.")) from None
     except csv.Error as error:
         raise ImportRejected(gettext("The file is not a CSV table: %(error)s", error=str(error))) from None
-    mapping = {index: _header_key(header) for index, header in enumerate(headers)}
-    found = set(mapping.values()) - {None}
+
+
+def detect_mapping(headers: list[str]) -> dict[int, str]:
+    """Which column each header stands for, by its name in English or Spanish (unknown headers: none)."""
+    return {index: key for index, header in enumerate(headers) if (key := _header_key(header))}
+
+
+def read_csv(data: bytes, mapping: dict[int, str] | None = None) -> list[ImportRow]:
+    """The rows of a CSV file. `mapping` (column index -> field) overrides what the headers say."""
+    headers = csv_headers(data)
+    if mapping is None:
+        mapping = detect_mapping(headers)
+    unknown = set(mapping.values()) - set(COLUMNS)
+    if unknown:
+        raise ImportRejected(gettext("Unknown column %(column)s.", column=", ".join(sorted(unknown))))
+    found = set(mapping.values())
     missing = [column for column in REQUIRED if column not in found]
     if missing:
         raise ImportRejected(gettext(
@@ -105,11 +122,13 @@ def read_csv(data: bytes) -> list[ImportRow]:
             "%(found)s). Expected columns: %(expected)s.", missing=", ".join(missing),
             found=", ".join(h for h in headers if h.strip()) or "—", expected=", ".join(COLUMNS)))
     rows = []
+    reader = _reader(_text(data))
     try:
+        next(reader)
         for number, cells in enumerate(reader, start=2):
             if not any(cell.strip() for cell in cells):
                 continue
-            values = {key: cells[index].strip() for index, key in mapping.items() if key and index < len(cells)}
+            values = {key: cells[index].strip() for index, key in mapping.items() if index < len(cells)}
             rows.append(ImportRow(number, values))
     except csv.Error as error:
         raise ImportRejected(gettext("The file is not a CSV table: %(error)s", error=str(error))) from None
@@ -155,10 +174,10 @@ def read_vcard(data: bytes) -> list[ImportRow]:
     return rows
 
 
-def read_file(data: bytes, file_format: str) -> list[ImportRow]:
+def read_file(data: bytes, file_format: str, mapping: dict[int, str] | None = None) -> list[ImportRow]:
     if file_format not in FORMATS:
         raise ImportRejected(gettext("Unknown format %(format)s; use csv or vcard.", format=file_format))
-    return read_csv(data) if file_format == "csv" else read_vcard(data)
+    return read_csv(data, mapping) if file_format == "csv" else read_vcard(data)
 
 
 def guess_format(filename: str, data: bytes) -> str:

@@ -393,6 +393,20 @@ def _import_data(form) -> tuple[bytes, str] | None:
     return None
 
 
+def _chosen_mapping(headers: list[str]) -> dict[int, str]:
+    """The column mapping the preview's selects chose, or, on the first upload, the one the headers say."""
+    if not any(key.startswith("map-") for key in request.form):
+        return exchange.detect_mapping(headers)
+    mapping = {}
+    for index in range(len(headers)):
+        chosen = request.form.get(f"map-{index}", "")
+        if chosen:
+            if chosen not in exchange.COLUMNS:
+                abort(400)
+            mapping[index] = chosen
+    return mapping
+
+
 @bp.route("/contacts/import", methods=["GET", "POST"])
 @login_required
 @require("edit_all")
@@ -410,20 +424,26 @@ def import_contacts():
             form.file.errors = [gettext("Choose a file to import.")]
             return render_template("contacts/import.html", **context), 400
         data, filename = found
-        rows = exchange.read_file(data, form.file_format.data or exchange.guess_format(filename, data))
+        file_format = form.file_format.data or exchange.guess_format(filename, data)
+        form.staged.data, form.filename.data = base64.b64encode(data).decode("ascii"), filename
+        if file_format == "csv":
+            headers = exchange.csv_headers(data)
+            context["headers"], context["mapping"] = headers, _chosen_mapping(headers)
+            context["columns"] = list(exchange.COLUMNS)
+        rows = exchange.read_file(data, file_format, context.get("mapping"))
         confirmed = request.form.get("step") == "import" and not form.file.data
         nested = db.session.begin_nested()
         report = exchange.import_contacts(rows, actor=current_user, today=utcnow().date(),
                                           duplicates=form.duplicates.data)
         if not confirmed:
             nested.rollback()
-            form.staged.data, form.filename.data = base64.b64encode(data).decode("ascii"), filename
             return render_template("contacts/import.html", **{**context, "report": report, "rows": rows,
                                                               "preview": True})
     except exchange.ImportRejected as error:
         db.session.rollback()
         flash_message(error, "error")
-        return render_template("contacts/import.html", **{**context, "problems": error.problems}), 400
+        return render_template("contacts/import.html", **{**context, "problems": error.problems,
+                                                          "preview": "headers" in context}), 400
     nested.commit()
     db.session.commit()
     flash_message(gettext("Import done: %(added)s contacts added, %(offices)s offices added.",

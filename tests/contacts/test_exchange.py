@@ -109,3 +109,27 @@ def test_the_import_page_shows_every_problem_and_saves_nothing(client, signed_in
     assert count_rows(Contact) == 0 and count_rows(Office) == 0
     exported = client.get("/contacts/export.vcf")
     assert exported.status_code == 200 and exported.mimetype == "text/vcard"
+
+
+def test_a_csv_of_another_shape_can_be_mapped_on_the_preview(client, signed_in):
+    import io
+
+    signed_in("coordinator")
+    other_shape = ("Person,Job,Mission,State,Town,Host\n"
+                   "Hanna Beispiel,Botschaftsrätin,Embajada de Alemania,DEU,Madrid,ESP\n").encode()
+    refused = client.post("/contacts/import", data={"file": (io.BytesIO(other_shape), "other.csv"),
+                                                    "duplicates": "skip", "step": "preview"},
+                          content_type="multipart/form-data")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "does not have the columns an import of contacts needs" in page
+    assert count_rows(Contact) == 0
+    staged = page.split('name="staged" type="hidden" value="')[1].split('"')[0]
+    mapping = {"map-0": "name", "map-1": "title", "map-2": "office", "map-3": "government", "map-4": "city",
+               "map-5": "host_country"}
+    preview = client.post("/contacts/import", data={"staged": staged, "filename": "other.csv", "duplicates": "skip",
+                                                    "step": "preview", **mapping})
+    assert preview.status_code == 200 and "Contacts to add: 1" in preview.get_data(as_text=True)
+    done = client.post("/contacts/import", data={"staged": staged, "filename": "other.csv", "duplicates": "skip",
+                                                 "step": "import", **mapping})
+    assert done.status_code == 200 and count_rows(Contact) == 1
+    assert db.session.scalar(sa.select(Contact.title)) == "Botschaftsrätin"
