@@ -174,6 +174,14 @@ def test_an_organisation_runs_its_own_campaign_from_an_empty_install(browser, em
     assert volunteer.get_by_text("Contact saved.").is_visible()
     assert volunteer.locator("h1").inner_text() == "Nueva Diplomática"
 
+    # Every new page fits a 360 px screen: nothing wider than the window scrolls the page sideways.
+    for path in ("/", "/campaigns/manage", "/campaigns/new", "/campaigns/free-elections/edit",
+                 "/campaigns/free-elections/demands", "/campaigns/free-elections/settings",
+                 "/campaigns/free-elections/targets", "/admin/users/invite", "/admin/users", "/contacts/import"):
+        admin.goto(path)
+        width = admin.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, (path, width)
+
     admin.goto("/dashboard/")
     entry = admin.locator("ul.dashboard-campaigns li").filter(has_text="Free elections in Venezuela")
     assert f"{added} target governments" in entry.inner_text()
