@@ -62,8 +62,8 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from crm.accounts import bp as accounts_bp
     from crm.admin import bp as admin_bp
-    from crm.campaigns import bp as campaigns_bp
     from crm.api import bp as api_bp
+    from crm.campaigns import bp as campaigns_bp
     from crm.contacts import bp as contacts_bp
     from crm.core import bp as core_bp
     from crm.dashboard import bp as dashboard_bp
