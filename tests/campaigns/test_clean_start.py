@@ -104,3 +104,15 @@ def test_the_start_page_walks_an_admin_through_the_first_steps(client, signed_in
 def test_volunteers_are_not_shown_the_first_steps(client, signed_in):
     signed_in("volunteer")
     assert "Start your own campaign" not in client.get("/").get_data(as_text=True)
+
+
+def test_an_office_the_user_created_and_the_demo_reused_stays(app, runner, make_user):
+    manager = make_user("manager")
+    office = contacts.create_office(actor=manager, kind="embassy", name="Embajada de Alemania en España",
+                                    city="Madrid", country=country_by_code("DEU"), host_country=country_by_code("ESP"))
+    db.session.commit()
+    load_demo()
+    db.session.commit()
+    assert runner.invoke(args=["demo", "remove"]).exit_code == 0
+    assert db.session.get(Office, office.id) is not None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutreachRecord)) == 0
