@@ -66,6 +66,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.accounts import bp as accounts_bp
     from crm.admin import bp as admin_bp
     from crm.api import bp as api_bp
+    from crm.campaigns import bp as campaigns_bp
     from crm.contacts import bp as contacts_bp
     from crm.core import bp as core_bp
     from crm.dashboard import bp as dashboard_bp
@@ -79,20 +80,22 @@ def register_blueprints(app: Flask) -> None:
 
     app.url_map.converters["int"] = RecordIdConverter  # before any route is added
     for blueprint in (core_bp, accounts_bp, countries_bp, contacts_bp, outreach_bp, letters_bp, signatures_bp,
-                      reminders_bp, api_bp, dashboard_bp, admin_bp):
+                      reminders_bp, api_bp, dashboard_bp, admin_bp, campaigns_bp):
         app.register_blueprint(blueprint)
 
 
 def register_cli(app: Flask) -> None:
     from crm.accounts.cli import users_cli
-    from crm.cli import keys_cli, seed_cli, setup_command
+    from crm.campaigns.cli import campaigns_cli
+    from crm.cli import demo_cli, keys_cli, seed_cli, setup_command
+    from crm.contacts.cli import contacts_cli
     from crm.countries.cli import countries_cli
     from crm.privacy.cli import privacy_cli
     from crm.reminders.cli import reminders_cli, scheduler_cli
     from crm.signatures.cli import petitions_cli, signatures_cli
 
     for command in (users_cli, seed_cli, countries_cli, setup_command, keys_cli, privacy_cli, petitions_cli, signatures_cli,
-                    reminders_cli, scheduler_cli):
+                    reminders_cli, scheduler_cli, campaigns_cli, demo_cli, contacts_cli):
         app.cli.add_command(command)
 
 

@@ -66,6 +66,25 @@ def rome_statute_command(file, dry_run):
         db.session.commit()
 
 
+demo_cli = click.Group("demo", help="The marked demo campaign.")
+
+
+@demo_cli.command("remove")
+@with_appcontext
+def demo_remove_command():
+    """Remove the demo campaign and every fictional person and record it made, and nothing else: the
+    reference data and anything a user created stay."""
+    from crm.demo import remove_demo
+
+    report = remove_demo(actor="cli")
+    db.session.commit()
+    click.echo(f"demo campaign: {'removed' if report.campaign_removed else 'not present'}")
+    click.echo(f"meetings: {report.meetings}, contacts: {report.contacts}, offices: {report.offices}, "
+               f"users: {report.users}")
+    for name in report.kept:
+        click.echo(f"kept, because your own records refer to it: {name}")
+
+
 keys_cli = click.Group("keys", help="Encryption keys for data at rest (ALCANCE_DATA_KEYS).")
 
 
@@ -83,7 +102,8 @@ def rotate_command():
 
 
 @click.command("setup")
-@click.option("--demo/--no-demo", default=True, show_default=True, help="Load the demo campaign on first run.")
+@click.option("--demo/--no-demo", default=True, show_default=True, envvar="ALCANCE_DEMO",
+              help="Load the demo campaign on first run (ALCANCE_DEMO=0: start empty).")
 @with_appcontext
 def setup_command(demo):
     """Upgrade the database, seed reference data (and the demo on first run), and make sure an admin exists."""

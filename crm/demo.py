@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
@@ -520,3 +521,110 @@ def _follow_ups(records, users, meetings, letters, *, today: dt.date) -> None:
         db.session.add(follow_up)
         if status == "open" and (record.next_follow_up_on is None or follow_up.due_on < record.next_follow_up_on):
             record.next_follow_up_on = follow_up.due_on
+
+
+# ---------------------------------------------------------------------------------------------------
+# Removing the demo: the campaign and every fictional person and record it made, and nothing else.
+
+
+@dataclass
+class DemoRemoval:
+    campaign_removed: bool = False
+    meetings: int = 0
+    contacts: int = 0
+    offices: int = 0
+    users: int = 0
+    # Demo people or offices that someone's own work now refers to: kept, and named.
+    kept: list[str] = field(default_factory=list)
+
+
+def _count(statement) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(statement.subquery()))
+
+
+def remove_demo(*, actor) -> DemoRemoval:
+    """Delete the demo campaign (its records, positions, letters, follow-ups, petitions go with it), the
+    meetings held only for it, and the demo's fictional contacts, the offices it added and its staff users
+    when nothing outside the demo refers to them. Reference data and anything a user created stay.
+    Flushed, not committed."""
+    from crm.audit import services as audit
+    from crm.audit.models import AuditEvent
+    from crm.outreach.models import meeting_contact, meeting_outreach, meeting_staff
+
+    report = DemoRemoval()
+    campaign = db.session.scalar(sa.select(Campaign).where(Campaign.slug == DEMO_CAMPAIGN_SLUG,
+                                                           Campaign.is_demo.is_(True)))
+    if campaign is not None:
+        demo_records = sa.select(OutreachRecord.id).where(OutreachRecord.campaign_id == campaign.id)
+        other_records = sa.select(OutreachRecord.id).where(OutreachRecord.campaign_id != campaign.id)
+        shared = sa.select(meeting_outreach.c.meeting_id).where(meeting_outreach.c.outreach_id.in_(other_records))
+        meeting_ids = list(db.session.scalars(
+            sa.select(meeting_outreach.c.meeting_id).where(meeting_outreach.c.outreach_id.in_(demo_records),
+                                                           meeting_outreach.c.meeting_id.not_in(shared))
+            .distinct()))
+        db.session.flush()
+        if meeting_ids:
+            db.session.execute(sa.delete(Meeting).where(Meeting.id.in_(meeting_ids)))
+        # Positions first: they also point at the demands, which the campaign's deletion takes too.
+        db.session.execute(sa.delete(Position).where(Position.campaign_id == campaign.id))
+        # The database cascades the rest: records, letters, follow-ups, claims, petitions.
+        db.session.execute(sa.delete(Campaign).where(Campaign.id == campaign.id))
+        db.session.expire_all()
+        report.campaign_removed, report.meetings = True, len(meeting_ids)
+
+    fictional = {(name, email) for _office, name, _title, email, _language, _since in CONTACTS.values()}
+    for contact in db.session.scalars(sa.select(Contact).where(Contact.notes == FICTIONAL_CONTACT_NOTE)).all():
+        if (contact.name, contact.email) not in fictional:
+            continue
+        used = (_count(sa.select(meeting_contact.c.meeting_id).where(meeting_contact.c.contact_id == contact.id))
+                + _count(sa.select(Letter.id).where(Letter.recipient_contact_id == contact.id))
+                + _count(sa.select(Contact.id).where(Contact.merged_into_id == contact.id)))
+        if used:
+            report.kept.append(contact.name)
+            continue
+        # Through the database, whose cascades remove the contact's posts with it.
+        db.session.execute(sa.delete(Contact).where(Contact.id == contact.id))
+        report.contacts += 1
+    db.session.expire_all()
+
+    # Offices a user added themselves were audited when created; the demo's were not.
+    created_by_users = set(db.session.scalars(sa.select(AuditEvent.entity_id).where(
+        AuditEvent.action == "office.create", AuditEvent.entity_type == "office")))
+    for code, kind, _name, city, host, _notes in OFFICES.values():
+        country, host_country = country_by_code(code), country_by_code(host)
+        if country is None or host_country is None:
+            continue
+        office = db.session.scalar(sa.select(Office).filter_by(country_id=country.id, kind=kind, city=city,
+                                                               host_country_id=host_country.id))
+        if office is None or str(office.id) in created_by_users:
+            continue
+        used = (_count(sa.select(Contact.id).where(Contact.office_id == office.id))
+                + _count(sa.select(Post.id).where(Post.office_id == office.id))
+                + _count(sa.select(Meeting.id).where(Meeting.office_id == office.id))
+                + _count(sa.select(Letter.id).where(Letter.recipient_office_id == office.id)))
+        if used:
+            continue
+        db.session.execute(sa.delete(Office).where(Office.id == office.id))
+        report.offices += 1
+    db.session.expire_all()
+
+    for email, name, *_rest in USERS.values():
+        user = find_by_email(email)
+        if user is None:
+            continue
+        used = (_count(sa.select(OutreachRecord.id).where(sa.or_(OutreachRecord.assignee_id == user.id,
+                                                                  OutreachRecord.coordinator_id == user.id)))
+                + _count(sa.select(FollowUp.id).where(FollowUp.owner_id == user.id))
+                + _count(sa.select(meeting_staff.c.meeting_id).where(meeting_staff.c.user_id == user.id))
+                + _count(sa.select(Campaign.id).where(Campaign.default_coordinator_id == user.id)))
+        if used:
+            report.kept.append(name)
+            continue
+        db.session.execute(sa.delete(User).where(User.id == user.id))
+        report.users += 1
+    db.session.expire_all()
+    if report.campaign_removed or report.contacts or report.offices or report.users:
+        audit.record("demo.remove", actor=actor, entity_type="campaign", entity_id=DEMO_CAMPAIGN_SLUG,
+                     after={"meetings": report.meetings, "contacts": report.contacts, "offices": report.offices,
+                            "users": report.users, "kept": report.kept})
+    return report

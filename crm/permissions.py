@@ -8,9 +8,10 @@ from flask_login import current_user
 
 # What each role may do beyond its own records. Later issues extend this table, never the views.
 ROLE_ABILITIES: dict[str, set[str]] = {
-    "admin": {"manage_users", "edit_reference_data", "view_all", "edit_all", "export", "assign", "view_audit"},
-    "manager": {"view_all", "edit_all", "export", "view_audit", "assign"},
-    "coordinator": {"view_all", "edit_all", "assign"},
+    "admin": {"manage_users", "edit_reference_data", "view_all", "edit_all", "export", "assign", "view_audit",
+              "manage_campaigns", "manage_targets"},
+    "manager": {"view_all", "edit_all", "export", "view_audit", "assign", "manage_campaigns", "manage_targets"},
+    "coordinator": {"view_all", "edit_all", "assign", "manage_targets"},
     "volunteer": {"claim"},
 }
 
@@ -77,6 +78,9 @@ def can_view_outreach(user, record) -> bool:
 
 
 def can_edit_outreach(user, record) -> bool:
+    # An archived campaign is read-only for everyone: its history stays as it was.
+    if record.campaign is not None and record.campaign.archived_at is not None:
+        return False
     return can(user, "edit_all") or (record.assignee_id is not None and record.assignee_id == user.id)
 
 
@@ -132,3 +136,55 @@ def can_view_office(user, office) -> bool:
 
 def can_view_contact(user, contact) -> bool:
     return can_view_office(user, contact.office)
+
+
+# Volunteers record the people they meet: they may add an office or a contact for a government assigned
+# to them, and edit (only edit) what they added. Everything else about offices and contacts stays with
+# the staff who edit all records.
+
+def may_add_contacts(user) -> bool:
+    """Whether the New office / New contact pages are open to `user` at all."""
+    if can(user, "edit_all"):
+        return True
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    from crm.extensions import db
+
+    return db.session.scalar(_worked_countries(user).limit(1)) is not None
+
+
+def may_add_for_country(user, country_id) -> bool:
+    """Whether `user` may add an office of this government (or a contact at one)."""
+    if can(user, "edit_all"):
+        return True
+    if not getattr(user, "is_authenticated", False) or not user.is_active or country_id is None:
+        return False
+    from crm.extensions import db
+
+    return country_id in set(db.session.scalars(_worked_countries(user)))
+
+
+def _added_by(user, entity_type: str, entity_id) -> bool:
+    """Whether the audit log says `user` created this record (the log is append-only, so it cannot lie)."""
+    import sqlalchemy as sa
+
+    from crm.audit.models import AuditEvent
+    from crm.extensions import db
+
+    return db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == f"{entity_type}.create", AuditEvent.entity_type == entity_type,
+        AuditEvent.entity_id == str(entity_id), AuditEvent.actor_id == user.id)) > 0
+
+
+def can_amend_office(user, office) -> bool:
+    """Edit an office's details: staff who edit all, or the volunteer who added it while they still work on
+    its government."""
+    if can(user, "edit_all"):
+        return True
+    return may_add_for_country(user, office.country_id) and _added_by(user, "office", office.id)
+
+
+def can_amend_contact(user, contact) -> bool:
+    if can(user, "edit_all"):
+        return True
+    return may_add_for_country(user, contact.office.country_id) and _added_by(user, "contact", contact.id)

@@ -79,7 +79,9 @@ MATRIX = {
     ("countries.index", "GET"): (lambda w: "/countries/", EVERYONE),
     ("countries.show", "GET"): (lambda w: "/countries/FRA", EVERYONE),
     ("countries.correct", "POST"): (lambda w: "/countries/FRA/facts", ADMINS),
-    # Offices and contacts of a government the volunteer does not work on.
+    # Offices and contacts of a government the volunteer does not work on. A volunteer with assigned
+    # records may also add offices and contacts for those governments and edit what they added
+    # (new_office, new, edit_office, edit): tests/contacts/test_volunteer_contacts.py.
     ("contacts.offices", "GET"): (lambda w: "/offices", EVERYONE),
     ("contacts.office", "GET"): (lambda w: f"/offices/{w['office'].id}", STAFF_WHO_SEE_ALL),
     ("contacts.new_office", "GET"): (lambda w: "/offices/new", EDITORS),
@@ -91,6 +93,10 @@ MATRIX = {
     ("contacts.reactivate_office_page", "POST"): (lambda w: f"/offices/{w['office'].id}/reactivate", EDITORS),
     ("contacts.index", "GET"): (lambda w: "/contacts", EVERYONE),
     ("contacts.show", "GET"): (lambda w: f"/contacts/{w['contact'].id}", STAFF_WHO_SEE_ALL),
+    ("contacts.import_contacts", "GET"): (lambda w: "/contacts/import", EDITORS),
+    ("contacts.import_contacts", "POST"): (lambda w: "/contacts/import", EDITORS),
+    # What leaves the system: admins and managers, audited.
+    ("contacts.export_contacts", "GET"): (lambda w: "/contacts/export.csv", MANAGERS),
     ("contacts.new", "GET"): (lambda w: "/contacts/new", EDITORS),
     ("contacts.new", "POST"): (lambda w: "/contacts/new", EDITORS),
     ("contacts.edit", "GET"): (lambda w: f"/contacts/{w['contact'].id}/edit", EDITORS),
@@ -197,12 +203,39 @@ MATRIX = {
     ("admin.edit_user", "GET"): (lambda w: f"/admin/users/{w['owner'].id}", ADMINS),
     ("admin.edit_user", "POST"): (lambda w: f"/admin/users/{w['owner'].id}", ADMINS),
     ("admin.set_user_active", "POST"): (lambda w: f"/admin/users/{w['owner'].id}/active", ADMINS),
+    # Invitations: admins invite, resend (rate-limited) and revoke; the link is the invitee's credential.
+    ("admin.invite", "GET"): (lambda w: "/admin/users/invite", ADMINS),
+    ("admin.invite", "POST"): (lambda w: "/admin/users/invite", ADMINS),
+    ("admin.resend_invitation", "POST"): (lambda w: f"/admin/invitations/{w['invitation'].id}/resend", ADMINS),
+    ("admin.revoke_invitation", "POST"): (lambda w: f"/admin/invitations/{w['invitation'].id}/revoke", ADMINS),
+    ("accounts.accept_invitation", "GET"): (lambda w: "/invitation/not-a-valid-link", NOBODY),
+    ("accounts.accept_invitation", "POST"): (lambda w: "/invitation/not-a-valid-link", NOBODY),
     ("admin.privacy", "GET"): (lambda w: "/admin/privacy", ADMINS),
     ("admin.privacy", "POST"): (lambda w: "/admin/privacy", ADMINS),
     ("admin.audit_log", "GET"): (lambda w: "/admin/audit", answers(coordinator=HIDDEN, volunteer=HIDDEN)),
+    # Setting campaigns up: admins and managers describe them, write demands and change settings;
+    # coordinators too choose the target governments. Empty POSTs are refused by validation.
+    ("campaigns.index", "GET"): (lambda w: "/campaigns/manage", ASSIGNERS),
+    ("campaigns.new", "GET"): (lambda w: "/campaigns/new", MANAGERS),
+    ("campaigns.new", "POST"): (lambda w: "/campaigns/new", MANAGERS),
+    ("campaigns.edit", "GET"): (lambda w: "/campaigns/matrix/edit", MANAGERS),
+    ("campaigns.edit", "POST"): (lambda w: "/campaigns/matrix/edit", MANAGERS),
+    ("campaigns.archive", "POST"): (lambda w: "/campaigns/matrix/archive", MANAGERS),
+    ("campaigns.settings", "GET"): (lambda w: "/campaigns/matrix/settings", MANAGERS),
+    ("campaigns.settings", "POST"): (lambda w: "/campaigns/matrix/settings", MANAGERS),
+    ("campaigns.demands", "GET"): (lambda w: "/campaigns/matrix/demands", MANAGERS),
+    ("campaigns.demands", "POST"): (lambda w: "/campaigns/matrix/demands", MANAGERS),
+    ("campaigns.edit_demand", "GET"): (lambda w: f"/demands/{w['demand'].id}/edit", MANAGERS),
+    ("campaigns.edit_demand", "POST"): (lambda w: f"/demands/{w['demand'].id}/edit", MANAGERS),
+    ("campaigns.move_demand", "POST"): (lambda w: f"/demands/{w['demand'].id}/move", MANAGERS),
+    ("campaigns.retire_demand", "POST"): (lambda w: f"/demands/{w['demand'].id}/retire", MANAGERS),
+    ("campaigns.targets_page", "GET"): (lambda w: "/campaigns/matrix/targets", ASSIGNERS),
+    ("campaigns.targets_page", "POST"): (lambda w: "/campaigns/matrix/targets", ASSIGNERS),
+    ("campaigns.remove_target", "POST"): (lambda w: f"/outreach/{w['free_record'].id}/remove-target", ASSIGNERS),
 }
 # Rules that share an endpoint with a row above (same answers, other URL).
 EXTRA_RULES = {"/letter-templates/new": ("letters.edit_template", EDITORS)}
+# The vCard export is the same rule as the CSV one (one route, two extensions).
 
 PDF = (Path(__file__).parent / "letters" / "fixtures" / "reply.pdf").read_bytes()
 
@@ -213,7 +246,8 @@ def world(app, make_user):
     owner = make_user("volunteer", name="Owner Volunteer")
     france, germany, spain = country_by_code("FRA"), country_by_code("DEU"), country_by_code("ESP")
     campaign = Campaign(slug="matrix", name="Matrix campaign")
-    db.session.add_all([campaign, Demand(campaign=campaign, ordinal=1, code="d1", title="Demand one")])
+    demand = Demand(campaign=campaign, ordinal=1, code="d1", title="Demand one")
+    db.session.add_all([campaign, demand])
     record = OutreachRecord(campaign=campaign, country_id=france.id, assignee_id=owner.id)
     free_record = OutreachRecord(campaign=campaign, country_id=germany.id)
     office = Office(country_id=france.id, host_country_id=spain.id, kind="embassy", city="Madrid",
@@ -238,10 +272,13 @@ def world(app, make_user):
     petition = signatures.create_petition(campaign, "Matrix petition", actor=owner)
     outcome = signatures.import_file(petition, io.BytesIO(b"email,country\na@example.org,ES\n"), filename="s.csv",
                                      actor=owner)
+    from crm.accounts import invitations
+
+    invitation = invitations.invite("invitee@example.org", "volunteer", actor=owner, now=utcnow())
     db.session.commit()
-    return {"owner": owner, "message": message, "record": record, "petition": petition, "signature_import": outcome.record, "free_record": free_record, "office": office, "contact": contact,
+    return {"invitation": invitation, "owner": owner, "message": message, "record": record, "petition": petition, "signature_import": outcome.record, "free_record": free_record, "office": office, "contact": contact,
             "contact2": contact2, "meeting": meeting, "follow_up": follow_up, "letter": letter, "draft": draft,
-            "attachment": attachment, "template": template, "claim": claim}
+            "attachment": attachment, "template": template, "claim": claim, "demand": demand}
 
 
 def _rules(app):

@@ -45,6 +45,27 @@ def create_command(email, name, role, language):
     click.echo(f"created {user.email} ({user.role})")
 
 
+@users_cli.command("invite")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--language", default="en", type=click.Choice(["en", "es"]), show_default=True)
+@click.option("--name", help="Their name, if known; they can correct it when they accept.")
+@with_appcontext
+def invite_command(email, role, language, name):
+    """Invite someone by e-mail: they choose their own password from a single-use, expiring link. The link
+    is never printed; the e-mail goes through the mail queue (the outbox without SMTP)."""
+    from crm.accounts import invitations
+    from crm.database import utcnow
+
+    try:
+        invitation = invitations.invite(email, role, language=language, name=name, actor="cli", now=utcnow())
+    except AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"invited {invitation.user.email} ({role}); the invitation e-mail is queued")
+
+
 @users_cli.command("list")
 @with_appcontext
 def list_command():

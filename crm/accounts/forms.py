@@ -82,3 +82,10 @@ class ResetPasswordForm(FlaskForm):
     code = StringField(_l("Code from your authenticator app, or a recovery code"),
                        validators=[Optional(), Length(max=40)],
                        render_kw={"autocomplete": "one-time-code", "autocapitalize": "none", "spellcheck": "false"})
+
+
+class AcceptInvitationForm(FlaskForm):
+    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)],
+                       render_kw={"autocomplete": "name"})
+    new_password = _new_password_field()
+    confirm = _confirm_field()

@@ -166,3 +166,34 @@ def verify_dummy_password(password: str) -> None:
 
 
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class Invitation(db.Model):
+    """An invitation to a new staff member: the account exists without a password until the invitee
+    chooses one through the link. Only a SHA-256 of the link's secret is kept; a resend replaces it (the
+    old link stops working), the link works once, until it expires, and not after it was revoked."""
+
+    __tablename__ = "invitation"
+    __table_args__ = (
+        sa.CheckConstraint("expires_at > created_at", name="expires_after_creation"),
+        sa.CheckConstraint("send_count > 0", name="sent_at_least_once"),
+        sa.CheckConstraint("accepted_at IS NULL OR revoked_at IS NULL", name="accepted_or_revoked"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    invited_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    send_count: Mapped[int] = mapped_column(default=1)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    user = db.relationship("User", foreign_keys=[user_id])
+    invited_by = db.relationship("User", foreign_keys=[invited_by_id])
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None

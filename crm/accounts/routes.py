@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from crm.accounts import bp, devices, password_reset, services, sessions, timing, twofactor
 from crm.accounts.errors import AccountError, TooManyAttempts, WrongCode, WrongPassword
 from crm.accounts.forms import (
+    AcceptInvitationForm,
     ChangePasswordForm,
     ConfirmForm,
     EnrolForm,
@@ -19,6 +20,7 @@ from crm.accounts.forms import (
     SecondFactorForm,
 )
 from crm.audit import services as audit
+from crm.database import utcnow
 from crm.extensions import db
 from crm.web import client_address, flash_message, safe_next
 
@@ -292,3 +294,35 @@ def reset_password(token):
     elif form.errors:
         status = 400
     return render_template("accounts/reset_password.html", form=form, needs_code=needs_code), status
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token):
+    """The invitee chooses their password. A link that is not (or no longer) valid is not found."""
+    from crm.accounts import invitations
+
+    invitation = invitations.find_valid(token, now=utcnow())
+    if invitation is None:
+        return render_template("accounts/invitation_invalid.html"), 404
+    form = AcceptInvitationForm(name=invitation.user.name)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = invitations.accept(invitation, name=form.name.data, password=form.new_password.data,
+                                      now=utcnow())
+        except invitations.InvitationError as error:
+            status = _refused(getattr(form, error.field or "new_password"), error)
+        except AccountError as error:
+            status = _refused(form.new_password, error)
+        else:
+            db.session.commit()
+            if current_user.is_authenticated:
+                sessions.end()
+            message = gettext("Welcome. Sign in with your e-mail and the password you chose.")
+            if twofactor.two_factor_required(user):
+                message += " " + gettext("Your role also needs a second factor: you will set it up next.")
+            flash_message(message, "success")
+            return redirect(url_for("accounts.login"))
+    elif form.errors:
+        status = 400
+    return render_template("accounts/accept_invitation.html", form=form, invitation=invitation), status

@@ -49,3 +49,14 @@ class PrivacyEraseForm(FlaskForm):
     reason = StringField(_l("Why"), validators=[DataRequired(), Length(max=500)],
                          description=_l("The request, how and when it was received."))
     confirm = BooleanField(_l("I understand this cannot be undone"), validators=[DataRequired()])
+
+
+class InviteForm(FlaskForm):
+    """Whom to invite: they choose their own password from the e-mailed link."""
+
+    email = StringField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)],
+                       description=_l("Optional: they can correct it when they accept."))
+    role = SelectField(_l("Role"), choices=[(r, ROLE_LABELS[r]) for r in ROLES], validators=[DataRequired()])
+    language = SelectField(_l("Language"), choices=[(code, LANGUAGE_LABELS[code]) for code in LANGUAGES],
+                           validators=[DataRequired()])

@@ -8,7 +8,9 @@ from flask_login import current_user, login_required
 from crm.accounts.models import User
 from crm.accounts.services import AccountError, create_user
 from crm.admin import bp
-from crm.admin.forms import AuditFilterForm, NewUserForm, PrivacyEraseForm, PrivacySearchForm, UserForm
+from crm.accounts import invitations
+from crm.admin.forms import AuditFilterForm, InviteForm, NewUserForm, PrivacyEraseForm, PrivacySearchForm, UserForm
+from crm.database import utcnow
 from crm.admin.services import AUDITED_TYPES, audit_events, set_active, update_user
 from crm.extensions import db
 from crm.outreach.forms import ConfirmForm
@@ -22,7 +24,71 @@ from crm.web import flash_message
 @require("manage_users")
 def users():
     people = db.session.scalars(sa.select(User).order_by(User.active.desc(), User.name)).all()
-    return render_template("admin/users.html", users=people, confirm=ConfirmForm())
+    return render_template("admin/users.html", users=people, confirm=ConfirmForm(),
+                           invitations=invitations.open_invitations())
+
+
+@bp.route("/users/invite", methods=["GET", "POST"])
+@login_required
+@require("manage_users")
+def invite():
+    form = InviteForm(language=current_user.language)
+    if form.validate_on_submit():
+        try:
+            invitation = invitations.invite(form.email.data, form.role.data, language=form.language.data,
+                                            name=form.name.data, actor=current_user, now=utcnow())
+        except invitations.InvitationError as error:
+            db.session.rollback()
+            getattr(form, error.field or "email").errors.append(str(error))
+        else:
+            db.session.commit()
+            flash_message(gettext("Invitation sent to %(email)s. It waits in the outbox until the mail server "
+                                  "accepts it.", email=invitation.user.email), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/invite.html", form=form), 400 if form.errors else 200
+
+
+def _invitation_or_404(invitation_id):
+    from crm.accounts.models import Invitation
+
+    return db.session.get(Invitation, invitation_id) or abort(404)
+
+
+@bp.route("/invitations/<int:invitation_id>/resend", methods=["POST"])
+@login_required
+@require("manage_users")
+def resend_invitation(invitation_id):
+    invitation = _invitation_or_404(invitation_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        invitations.resend(invitation, actor=current_user, now=utcnow())
+    except invitations.InvitationError as error:
+        db.session.rollback()
+        flash_message(error, "error")
+    else:
+        db.session.commit()
+        flash_message(gettext("Invitation sent again to %(email)s; the earlier link no longer works.",
+                              email=invitation.user.email), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/invitations/<int:invitation_id>/revoke", methods=["POST"])
+@login_required
+@require("manage_users")
+def revoke_invitation(invitation_id):
+    invitation = _invitation_or_404(invitation_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        invitations.revoke(invitation, actor=current_user, now=utcnow())
+    except invitations.InvitationError as error:
+        db.session.rollback()
+        flash_message(error, "error")
+    else:
+        db.session.commit()
+        flash_message(gettext("Invitation to %(email)s revoked.", email=invitation.user.email), "success")
+    return redirect(url_for("admin.users"))
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

@@ -18,12 +18,22 @@ class Campaign(db.Model):
         sa.CheckConstraint("reply_days > 0", name="reply_days_positive"),
         sa.CheckConstraint("stall_days > 0", name="stall_days_positive"),
         sa.CheckConstraint("ends_on IS NULL OR starts_on IS NULL OR ends_on >= starts_on", name="dates_ordered"),
+        sa.CheckConstraint("length(letter_language) >= 2", name="letter_language_format"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    # `name` and `description` are the English wording; the Spanish interface shows the *_es ones when set.
     name: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str | None] = mapped_column(sa.Text)
+    name_es: Mapped[str | None] = mapped_column(sa.String(200))
+    description_es: Mapped[str | None] = mapped_column(sa.Text)
+    # The language a new letter is written in unless the recipient's office says otherwise.
+    letter_language: Mapped[str] = mapped_column(sa.String(8), default="en")
+    # Who coordinates a target added to this campaign, unless someone else is chosen for it.
+    default_coordinator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    # Set when the campaign is archived: read-only, out of menus, dashboards and reminders; still searchable.
+    archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     starts_on: Mapped[dt.date | None]
     ends_on: Mapped[dt.date | None]
     # Days after a delivered letter or a meeting before the reply clock creates a follow-up.
@@ -36,6 +46,7 @@ class Campaign(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     demands = relationship("Demand", back_populates="campaign", order_by="Demand.ordinal")
+    default_coordinator = relationship("User", foreign_keys=[default_coordinator_id])
     outreach_records = relationship("OutreachRecord", back_populates="campaign")
     # The target countries are those with an outreach record in this campaign: one fact, one place.
     target_countries = relationship(
@@ -44,6 +55,24 @@ class Campaign(db.Model):
 
     def __repr__(self) -> str:
         return f"<Campaign {self.slug}>"
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    @property
+    def status(self) -> str:
+        return "archived" if self.is_archived else "active"
+
+    def display_name(self, language: str = "en") -> str:
+        return self.name_es if str(language).startswith("es") and self.name_es else self.name
+
+    def display_description(self, language: str = "en") -> str | None:
+        return self.description_es if str(language).startswith("es") and self.description_es else self.description
+
+    @property
+    def active_demands(self):
+        return [demand for demand in self.demands if demand.retired_at is None]
 
 
 class Demand(db.Model):
@@ -64,6 +93,8 @@ class Demand(db.Model):
     code: Mapped[str] = mapped_column(sa.String(40))
     title: Mapped[str] = mapped_column(sa.String(300))
     description: Mapped[str | None] = mapped_column(sa.Text)
+    # A demand on which positions were recorded is retired, never deleted, so that history stays true.
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     campaign = relationship(Campaign, back_populates="demands")
     translations = relationship("DemandTranslation", back_populates="demand", cascade="all, delete-orphan")

@@ -5,7 +5,8 @@ import re
 from babel import Locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from flask_wtf.file import FileField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, Optional, Regexp
 
 from crm.contacts.models import OFFICE_KINDS
@@ -216,3 +217,18 @@ class MoveForm(VersionForm):
 class MergeForm(FlaskForm):
     survivor_version = VersionField()
     merged_version = VersionField()
+
+
+
+class ContactImportForm(FlaskForm):
+    """Upload (then confirm) a CSV or vCard file of offices and contacts. Between the preview and the import
+    the file's text rides in a hidden field: contact lists are small, and nothing is stored on the server."""
+
+    file = FileField(_l("CSV or vCard file"))
+    file_format = SelectField(_l("Format"), choices=[("", _l("Detect from the file")), ("csv", "CSV"),
+                                                     ("vcard", "vCard")], default="")
+    duplicates = SelectField(_l("A contact already on file"),
+                             choices=[("skip", _l("Skip it")), ("merge", _l("Fill in its empty fields"))],
+                             default="skip")
+    staged = HiddenField()
+    filename = HiddenField()

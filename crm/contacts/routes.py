@@ -1,19 +1,21 @@
 """Office and contact pages: lists and searches, records with their history, editing, duplicates and merges,
-and moves between posts."""
+moves between posts, and import and export as CSV or vCard."""
 
+import sqlalchemy as sa
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
 from crm import clock
-from crm.contacts import bp
+from crm.contacts import bp, exchange
 from crm.contacts.forms import (
     KIND_LABELS,
     ContactCreateForm,
     ContactDeactivateForm,
     ContactEditForm,
     ContactFilterForm,
+    ContactImportForm,
     MergeForm,
     MoveForm,
     OfficeFilterForm,
@@ -47,16 +49,29 @@ from crm.contacts.services import (
 from crm.countries.services import search_countries
 from crm.extensions import db
 from crm.i18n import current_language
-from crm.permissions import can, can_view_contact, can_view_office, contact_visibility, office_visibility, require
+from crm.permissions import (
+    can,
+    can_amend_contact,
+    can_amend_office,
+    can_view_contact,
+    can_view_office,
+    contact_visibility,
+    may_add_contacts,
+    may_add_for_country,
+    office_visibility,
+    require,
+)
 from crm.web import flash_message
 
 
 def get_office_or_404(office_id, need: str = "view") -> Office:
-    """An office the current user may see (or change); anything else is a 404."""
+    """An office the current user may see (or change); anything else is a 404. "amend" (edit the details)
+    is also open to the volunteer who added it; "edit" (deactivate, ...) only to staff who edit all."""
     office = None if office_id is None else db.session.get(
         Office, office_id, options=[joinedload(Office.country), joinedload(Office.host_country)])
     if office is None or not can_view_office(current_user, office) or (
-            need == "edit" and not can(current_user, "edit_all")):
+            need == "edit" and not can(current_user, "edit_all")) or (
+            need == "amend" and not can_amend_office(current_user, office)):
         abort(404)
     return office
 
@@ -66,9 +81,10 @@ def get_contact_or_404(contact_id, need: str = "view") -> Contact:
     record it was merged into."""
     contact = db.session.get(Contact, contact_id, options=[joinedload(Contact.office).joinedload(Office.country)])
     if contact is None or not can_view_contact(current_user, contact) or (
-            need == "edit" and not can(current_user, "edit_all")):
+            need == "edit" and not can(current_user, "edit_all")) or (
+            need == "amend" and not can_amend_contact(current_user, contact)):
         abort(404)
-    if need == "edit" and contact.merged_into_id is not None:
+    if need in ("edit", "amend") and contact.merged_into_id is not None:
         flash_message(gettext("This record was merged into this one; make changes here."), "info")
         abort(redirect(url_for("contacts.show", contact_id=contact.merged_into_id)))
     return contact
@@ -110,7 +126,7 @@ def offices():
         status=form.status.data, language=language))
     page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
     return render_template("contacts/offices.html", form=form, page=page, kind_labels=KIND_LABELS,
-                           can_edit=can(current_user, "edit_all"))
+                           can_edit=may_add_contacts(current_user))
 
 
 @bp.route("/offices/<int:office_id>")
@@ -118,7 +134,9 @@ def offices():
 def office(office_id):
     office = get_office_or_404(office_id)
     return render_template("contacts/office.html", office=office, overview=office_overview(office),
-                           kind_labels=KIND_LABELS, can_edit=can(current_user, "edit_all"))
+                           kind_labels=KIND_LABELS, can_edit=can(current_user, "edit_all"),
+                           can_amend=can_amend_office(current_user, office),
+                           can_add=may_add_for_country(current_user, office.country_id))
 
 
 def _office_form(office=None) -> OfficeForm:
@@ -127,14 +145,28 @@ def _office_form(office=None) -> OfficeForm:
     return form
 
 
+def _require_may_add():
+    if not may_add_contacts(current_user):
+        abort(404)
+
+
+def _not_theirs(field) -> None:
+    """Refuse, beside the field, a government the volunteer does not work on."""
+    raise ContactError(gettext("You may add offices and contacts only for the governments assigned to you."),
+                       field)
+
+
 @bp.route("/offices/new", methods=["GET", "POST"])
 @login_required
-@require("edit_all")
 def new_office():
+    _require_may_add()
     form = _office_form()
     if form.validate_on_submit():
         try:
-            office = create_office(actor=current_user, **form.office_values())
+            values = form.office_values()
+            if values["country"] is not None and not may_add_for_country(current_user, values["country"].id):
+                _not_theirs("country")
+            office = create_office(actor=current_user, **values)
         except ContactError as error:
             return refuse(error, form, "contacts/office_form.html", office=None,
                           existing=getattr(error, "existing", None))
@@ -147,7 +179,7 @@ def new_office():
 @bp.route("/offices/<int:office_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_office(office_id):
-    office = get_office_or_404(office_id, need="edit")
+    office = get_office_or_404(office_id, need="amend")
     form = _office_form(office)
     if form.validate_on_submit():
         try:
@@ -203,7 +235,7 @@ def index():
     form = ContactFilterForm(request.args).apply()
     statement = contact_visibility(current_user, search_contacts(query=form.q.data, status=form.status.data))
     page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
-    return render_template("contacts/index.html", form=form, page=page, can_edit=can(current_user, "edit_all"))
+    return render_template("contacts/index.html", form=form, page=page, can_edit=may_add_contacts(current_user))
 
 
 @bp.route("/contacts/<int:contact_id>")
@@ -212,19 +244,21 @@ def show(contact_id):
     contact = get_contact_or_404(contact_id)
     return render_template("contacts/show.html", contact=contact, history=contact_history(contact),
                            kind_labels=KIND_LABELS, can_edit=can(current_user, "edit_all"),
+                           can_amend=can_amend_contact(current_user, contact),
                            language_name=language_name)
 
 
 @bp.route("/contacts/new", methods=["GET", "POST"])
 @login_required
-@require("edit_all")
 def new():
+    _require_may_add()
     language = current_language()
     form = ContactCreateForm()
-    form.set_offices(active_offices(), language)
+    form.set_offices([o for o in active_offices() if may_add_for_country(current_user, o.country_id)], language)
     form.set_languages(language)
     if request.method == "GET" and "office" in request.args:
-        form.office.data = get_office_or_404(request.args.get("office", type=int)).id
+        office = get_office_or_404(request.args.get("office", type=int))
+        form.office.data = office.id if may_add_for_country(current_user, office.country_id) else None
     if form.validate_on_submit():
         try:
             contact = create_contact(actor=current_user, office=form.chosen_office(), started_on=form.started_on.data,
@@ -242,7 +276,7 @@ def new():
 @bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(contact_id):
-    contact = get_contact_or_404(contact_id, need="edit")
+    contact = get_contact_or_404(contact_id, need="amend")
     form = ContactEditForm(data=ContactEditForm.initial(contact) if request.method == "GET" else None)
     form.set_languages(current_language(), contact.language)
     if form.validate_on_submit():
@@ -332,3 +366,106 @@ def merge_confirm(contact_id, other_id):
         return redirect(url_for("contacts.merge", contact_id=contact_id))
     return render_template("contacts/merge_confirm.html", form=form, survivor=survivor, merged=merged,
                            preview=preview, kind_labels=KIND_LABELS, language_name=language_name)
+
+
+# Import and export
+
+IMPORT_MAX_BYTES = 2 * 1024 * 1024
+
+
+def _import_data(form) -> tuple[bytes, str] | None:
+    """The file's bytes and name: the upload on the first step, the hidden copy on the second."""
+    import base64
+    import binascii
+
+    upload = form.file.data
+    if upload is not None and getattr(upload, "filename", ""):
+        data = upload.read(IMPORT_MAX_BYTES + 1)
+        if len(data) > IMPORT_MAX_BYTES:
+            raise exchange.ImportRejected(gettext("The file is larger than 2 MB; split it and import each part."))
+        return data, upload.filename
+    if form.staged.data:
+        try:
+            return base64.b64decode(form.staged.data, validate=True), form.filename.data or ""
+        except (binascii.Error, ValueError):
+            abort(400)
+    return None
+
+
+def _chosen_mapping(headers: list[str]) -> dict[int, str]:
+    """The column mapping the preview's selects chose, or, on the first upload, the one the headers say."""
+    if not any(key.startswith("map-") for key in request.form):
+        return exchange.detect_mapping(headers)
+    mapping = {}
+    for index in range(len(headers)):
+        chosen = request.form.get(f"map-{index}", "")
+        if chosen:
+            if chosen not in exchange.COLUMNS:
+                abort(400)
+            mapping[index] = chosen
+    return mapping
+
+
+@bp.route("/contacts/import", methods=["GET", "POST"])
+@login_required
+@require("edit_all")
+def import_contacts():
+    """Upload: a preview of what would be added (a dry run, rolled back). Confirm: the import itself."""
+    import base64
+
+    form = ContactImportForm()
+    context = {"form": form, "report": None, "problems": [], "rows": []}
+    if not form.validate_on_submit():
+        return render_template("contacts/import.html", **context), form_status(form)
+    try:
+        found = _import_data(form)
+        if found is None:
+            form.file.errors = [gettext("Choose a file to import.")]
+            return render_template("contacts/import.html", **context), 400
+        data, filename = found
+        file_format = form.file_format.data or exchange.guess_format(filename, data)
+        form.staged.data, form.filename.data = base64.b64encode(data).decode("ascii"), filename
+        if file_format == "csv":
+            headers = exchange.csv_headers(data)
+            context["headers"], context["mapping"] = headers, _chosen_mapping(headers)
+            context["columns"] = list(exchange.COLUMNS)
+        rows = exchange.read_file(data, file_format, context.get("mapping"))
+        confirmed = request.form.get("step") == "import" and not form.file.data
+        nested = db.session.begin_nested()
+        report = exchange.import_contacts(rows, actor=current_user, today=clock.today(current_user),
+                                          duplicates=form.duplicates.data)
+        if not confirmed:
+            nested.rollback()
+            return render_template("contacts/import.html", **{**context, "report": report, "rows": rows,
+                                                              "preview": True})
+    except exchange.ImportRejected as error:
+        db.session.rollback()
+        flash_message(error, "error")
+        return render_template("contacts/import.html", **{**context, "problems": error.problems,
+                                                          "preview": "headers" in context}), 400
+    nested.commit()
+    db.session.commit()
+    flash_message(gettext("Import done: %(added)s contacts added, %(offices)s offices added.",
+                          added=report.contacts_added, offices=report.offices_added), "success")
+    return render_template("contacts/import.html", **{**context, "report": report, "preview": False,
+                                                      "form": ContactImportForm(formdata=None)})
+
+
+@bp.route("/contacts/export.<any(csv, vcf):extension>")
+@login_required
+@require("export")
+def export_contacts(extension):
+    from flask import Response
+
+    from crm.audit import services as audit
+
+    statement = contact_visibility(current_user, sa.select(Contact))
+    if extension == "csv":
+        text, mimetype = exchange.export_csv(statement), "text/csv"
+    else:
+        text, mimetype = exchange.export_vcard(statement), "text/vcard"
+    audit.record("export.contacts", actor=current_user, entity_type="contact",
+                 after={"format": extension, "rows": text.count("\n") if extension == "csv" else text.count("BEGIN:VCARD")})
+    db.session.commit()
+    return Response(text.encode("utf-8"), mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="contacts.{extension}"', "Cache-Control": "no-store"})

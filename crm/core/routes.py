@@ -3,7 +3,7 @@ import sqlalchemy as sa
 from flask import current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
-from crm.campaigns.services import campaign_overview
+from crm.campaigns.services import campaign_overview, first_steps
 from crm.core import bp
 from crm.extensions import db
 from crm.web import safe_next
@@ -12,7 +12,10 @@ from crm.web import safe_next
 @bp.route("/")
 @login_required
 def home():
-    return render_template("core/home.html", campaigns=campaign_overview())
+    from crm.permissions import can
+
+    steps = first_steps() if can(current_user, "manage_campaigns") else None
+    return render_template("core/home.html", campaigns=campaign_overview(), first_steps=steps)
 
 
 @bp.route("/language", methods=["POST"])

@@ -248,7 +248,7 @@ def country_name(country: Country, language: str) -> str:
 
 
 def demands_text(campaign, language: str) -> str:
-    demands = db.session.scalars(sa.select(Demand).where(Demand.campaign_id == campaign.id)
+    demands = db.session.scalars(sa.select(Demand).where(Demand.campaign_id == campaign.id, Demand.retired_at.is_(None))
                                  .order_by(Demand.ordinal).options(selectinload(Demand.translations))).all()
     lines = []
     for number, demand in enumerate(demands, start=1):

@@ -22,7 +22,8 @@ from crm.web import flash_message
 
 
 def _campaigns():
-    return db.session.scalars(sa.select(Campaign).order_by(Campaign.created_at.desc())).all()
+    return db.session.scalars(sa.select(Campaign).where(Campaign.archived_at.is_(None))
+                              .order_by(Campaign.created_at.desc())).all()
 
 
 def _chosen_campaign(campaigns):
@@ -30,6 +31,11 @@ def _chosen_campaign(campaigns):
     if slug:
         return next((c for c in campaigns if c.slug == slug), None) or abort(404)
     return campaigns[0] if campaigns else None
+
+
+def _assignee_choices(users):
+    return ([("", gettext("— choose —")), (BulkAssignForm.UNASSIGN, gettext("Nobody: unassign them"))]
+            + [(str(u.id), u.name) for u in users])
 
 
 @bp.route("/board")
@@ -47,7 +53,7 @@ def board():
         records.sort(key=lambda r: r.country.name(str(current_user.language)))
     form = BulkAssignForm(campaign=campaign.slug if campaign else "")
     people = assignments.workload(campaign)
-    form.assignee.choices = [(0, gettext("— nobody (unassign) —"))] + [(w.user.id, w.user.name) for w in people]
+    form.assignee.choices = _assignee_choices([w.user for w in people])
     return render_template("outreach/board.html", campaigns=campaigns, campaign=campaign, records=records, form=form,
                            workload=people, stalled=assignments.stalled(records),
                            activity=assignments.last_activity(r.id for r in records),
@@ -60,28 +66,38 @@ def board():
 def bulk_assign():
     form = BulkAssignForm()
     staff = {u.id: u for u in db.session.scalars(sa.select(User).where(User.active.is_(True)))}
-    form.assignee.choices = [(0, "")] + [(uid, u.name) for uid, u in staff.items()]
+    form.assignee.choices = _assignee_choices(staff.values())
     try:
         ids = [int(value) for value in request.form.getlist("record")]
     except ValueError:
         abort(400)
     campaign_slug = form.campaign.data or None
+    unassign = form.assignee.data == BulkAssignForm.UNASSIGN
     if not form.validate_on_submit():
         flash_message(gettext("Nothing changed: choose who to assign the records to."), "error")
     elif not ids:
         flash_message(gettext("Nothing changed: tick at least one record."), "error")
+    elif unassign and not form.confirm_unassign.data:
+        flash_message(gettext("Nothing changed: to leave the records with nobody, tick the box that confirms it."),
+                      "error")
     else:
         records = db.session.scalars(sa.select(OutreachRecord).where(OutreachRecord.id.in_(ids))).all()
         if len(records) != len(set(ids)):
             abort(404)
         try:
-            changed = assignments.set_assignee(records, staff.get(form.assignee.data), actor=current_user)
+            changed = assignments.set_assignee(records, None if unassign else staff.get(int(form.assignee.data)),
+                                               actor=current_user)
         except OutreachError as error:
             db.session.rollback()
             flash_message(str(error), "error")
         else:
             db.session.commit()
-            flash_message(ngettext("%(num)s record changed.", "%(num)s records changed.", len(changed)), "success")
+            message = ngettext("%(num)s record changed.", "%(num)s records changed.", len(changed))
+            if changed.follow_ups_moved:
+                message += " " + ngettext("%(num)s open follow-up moved to the new assignee.",
+                                          "%(num)s open follow-ups moved to the new assignee.",
+                                          changed.follow_ups_moved)
+            flash_message(message, "success")
     return redirect(url_for("outreach.board", campaign=campaign_slug) if campaign_slug else url_for("outreach.board"))
 
 

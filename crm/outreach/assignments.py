@@ -26,11 +26,33 @@ def _check_assignee(assignee: User | None) -> None:
         raise OutreachError(gettext("records can only be assigned to active staff"))
 
 
-def set_assignee(records, assignee: User | None, *, actor, reason: str | None = None) -> list[OutreachRecord]:
+class Changed(list):
+    """The records whose assignee changed, and how many open follow-ups moved with them."""
+
+    follow_ups_moved: int = 0
+
+
+def _move_open_follow_ups(record: OutreachRecord, previous_id: int, new_id: int) -> int:
+    """The previous assignee's open (or snoozed) follow-ups on this record become the new assignee's."""
+    moved = db.session.execute(
+        sa.update(FollowUp)
+        .where(FollowUp.outreach_id == record.id, FollowUp.owner_id == previous_id,
+               FollowUp.status.in_(("open", "snoozed")))
+        .values(owner_id=new_id)
+        .execution_options(synchronize_session="fetch"))
+    return moved.rowcount or 0
+
+
+def set_assignee(records, assignee: User | None, *, actor, reason: str | None = None) -> Changed:
     """Assign (or, with None, unassign) many records at once. Each change is kept as an Assignment row
-    and in the audit log; records already held by `assignee` are left alone. Returns the changed ones."""
+    and in the audit log; records already held by `assignee` are left alone. On a reassignment the previous
+    assignee's open follow-ups on the record move to the new one, and the previous assignee is told.
+    Returns the changed records (with the number of follow-ups moved)."""
     _check_assignee(assignee)
-    changed, rows = [], []
+    if any(record.campaign is not None and record.campaign.archived_at is not None for record in records):
+        raise OutreachError(gettext("This campaign is archived: it can be read but not changed."))
+    changed, rows = Changed(), []
+    taken_from: dict[int, list[OutreachRecord]] = {}
     for record in records:
         if record.assignee_id == getattr(assignee, "id", None):
             continue
@@ -41,14 +63,23 @@ def set_assignee(records, assignee: User | None, *, actor, reason: str | None = 
                          changed_by_id=getattr(actor, "id", None), reason=why)
         db.session.add(row)
         rows.append(row)
+        moved = 0
+        if previous is not None and assignee is not None:
+            moved = _move_open_follow_ups(record, previous, assignee.id)
+            changed.follow_ups_moved += moved
+        if previous is not None:
+            taken_from.setdefault(previous, []).append(record)
         audit.record("assignment.change", actor=actor, entity=record, before={"assignee_id": previous},
-                     after={"assignee_id": record.assignee_id, "reason": why})
+                     after={"assignee_id": record.assignee_id, "reason": why, "follow_ups_moved": moved})
         changed.append(record)
     db.session.flush()
-    if assignee is not None and changed:
-        from crm.outreach.notifications import tell_new_assignee
+    from crm.outreach.notifications import tell_new_assignee, tell_previous_assignee
 
+    if assignee is not None and changed:
         tell_new_assignee(assignee, changed, rows, actor=actor)
+    for previous_id, taken in taken_from.items():
+        tell_previous_assignee(db.session.get(User, previous_id), taken, assignee,
+                               [r for r in rows if r.previous_assignee_id == previous_id], actor=actor)
     return changed
 
 
@@ -58,6 +89,8 @@ def claim(record: OutreachRecord, volunteer: User) -> Claim:
         raise OutreachError(gettext("this record already has someone working on it"))
     if record.stage == "closed":
         raise OutreachError(gettext("this record is closed"))
+    if record.campaign.archived_at is not None:
+        raise OutreachError(gettext("This campaign is archived: it can be read but not changed."))
     pending = db.session.scalar(sa.select(Claim).where(Claim.outreach_id == record.id,
                                                        Claim.volunteer_id == volunteer.id, Claim.status == "pending"))
     if pending is not None:
@@ -182,7 +215,9 @@ def stalled(records, now: dt.datetime | None = None) -> set[int]:
 
 def claimable_records(user: User, campaign: Campaign | None = None):
     """Unassigned, open records a volunteer may ask for, with the user's own pending requests."""
-    statement = (sa.select(OutreachRecord).where(OutreachRecord.assignee_id.is_(None), OutreachRecord.stage != "closed")
+    statement = (sa.select(OutreachRecord).where(OutreachRecord.assignee_id.is_(None), OutreachRecord.stage != "closed",
+                                                 Campaign.archived_at.is_(None))
+                 .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
                  .options(selectinload(OutreachRecord.country), selectinload(OutreachRecord.campaign)))
     if campaign is not None:
         statement = statement.where(OutreachRecord.campaign_id == campaign.id)

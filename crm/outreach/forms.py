@@ -160,8 +160,14 @@ class RecordForm(FlaskForm):
 class BulkAssignForm(FlaskForm):
     """Assign or unassign the ticked records at once. Record ids come as a list of checkboxes."""
 
-    assignee = SelectField(_l("Assign the ticked records to"), coerce=int, validators=[InputRequired()])
+    # Starts on the empty choice: nobody is assigned (or unassigned) by a default left as it was.
+    assignee = SelectField(_l("Assign the ticked records to"), default="",
+                           validators=[DataRequired(_l("Choose who to assign the records to."))])
+    # Unassigning is an explicit choice, and asks for this box.
+    confirm_unassign = BooleanField(_l("Yes, leave the ticked records with nobody"))
     campaign = HiddenField()
+
+    UNASSIGN = "unassign"
 
 
 class ClaimDecisionForm(FlaskForm):

@@ -23,3 +23,21 @@ def tell_new_assignee(assignee, records, assignments, *, actor) -> None:
     mailer.queue("assignment", key, assignee, rendered, now=utcnow())
     audit.record("notification.queued", actor=actor, entity=assignee,
                  after={"kind": "assignment", "to": assignee.email, "outreach_ids": [r.id for r in records]})
+
+
+def tell_previous_assignee(previous, records, assignee, assignments, *, actor) -> None:
+    """Queue one e-mail telling `previous` which records are no longer theirs, and who has them now
+    (their open follow-ups on them went along)."""
+    if previous is None or not previous.active or getattr(actor, "id", None) == previous.id:
+        return
+    from crm.reminders import mailer
+
+    rendered = mailer.render_message(
+        "reassignment", previous,
+        lambda: ngettext("%(num)s government is no longer yours", "%(num)s governments are no longer yours",
+                         len(records)),
+        records=records, assignee=assignee, actor=actor)
+    key = "reassignment:" + "-".join(str(a.id) for a in assignments)
+    mailer.queue("reassignment", key, previous, rendered, now=utcnow())
+    audit.record("notification.queued", actor=actor, entity=previous,
+                 after={"kind": "reassignment", "to": previous.email, "outreach_ids": [r.id for r in records]})

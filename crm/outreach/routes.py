@@ -122,7 +122,9 @@ def edit(outreach_id):
 
 
 def _demands(record):
-    return db.session.scalars(sa.select(Demand).where(Demand.campaign_id == record.campaign_id)
+    """The demands a new position or meeting can be about: a retired demand keeps its history only."""
+    return db.session.scalars(sa.select(Demand).where(Demand.campaign_id == record.campaign_id,
+                                                      Demand.retired_at.is_(None))
                               .order_by(Demand.ordinal)).all()
 
 

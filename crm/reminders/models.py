@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm.database import HEX, UTCDateTime, enum_check, only_chars, utcnow
 from crm.extensions import db
 
-MESSAGE_KINDS = ("due_reminder", "digest", "weekly_report", "escalation", "assignment", "password_reset")
+MESSAGE_KINDS = ("due_reminder", "digest", "weekly_report", "escalation", "assignment", "password_reset",
+                 "invitation", "reassignment")
 # pending: waiting to be sent (or retried); sent: the mail server accepted it (or it went to the
 # development outbox); failed: given up after too many attempts, an admin may retry it; skipped: no
 # longer needed when its turn came (the follow-up was done or snoozed, the digest had nothing in it).

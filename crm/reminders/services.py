@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from crm import clock
 from crm.accounts.models import LANGUAGES, User
 from crm.audit import services as audit
+from crm.campaigns.services import open_records
 from crm.database import utcnow
 from crm.extensions import db
 from crm.outreach.models import FollowUp, Letter, Meeting, OutreachRecord, Position, meeting_outreach, meeting_staff
@@ -150,7 +151,7 @@ def due_follow_ups(now: dt.datetime) -> list[FollowUp]:
         .join(User, User.id == FollowUp.owner_id)
         .outerjoin(ReminderPreference, ReminderPreference.user_id == User.id)
         .where(FollowUp.status.in_(("open", "snoozed")), due <= horizon, User.active.is_(True),
-               _wants(ReminderPreference.reminders_enabled), ~queued)
+               _wants(ReminderPreference.reminders_enabled), ~queued, FollowUp.outreach_id.in_(open_records()))
         .order_by(due, FollowUp.id)
         .options(selectinload(FollowUp.owner),
                  selectinload(FollowUp.outreach).selectinload(OutreachRecord.country),
@@ -215,7 +216,8 @@ def digest_for(user, day: dt.date) -> Digest:
     due = _due_expression()
     follow_ups = db.session.scalars(
         sa.select(FollowUp).where(FollowUp.owner_id == user.id, FollowUp.status.in_(("open", "snoozed")),
-                                  due <= day + dt.timedelta(days=UPCOMING_DAYS))
+                                  due <= day + dt.timedelta(days=UPCOMING_DAYS),
+                                  FollowUp.outreach_id.in_(open_records()))
         .order_by(due, FollowUp.id)
         .options(selectinload(FollowUp.outreach).selectinload(OutreachRecord.country),
                  selectinload(FollowUp.outreach).selectinload(OutreachRecord.campaign)))
@@ -403,7 +405,7 @@ def _clock_events(today: dt.date, now: dt.datetime) -> list[_Event]:
         for letter, record in db.session.execute(
             sa.select(Letter, OutreachRecord).join(OutreachRecord, OutreachRecord.id == Letter.outreach_id)
             .where(Letter.direction == "outgoing", Letter.delivered_on.is_not(None), Letter.delivered_on >= since,
-                   OutreachRecord.stage != "closed")
+                   OutreachRecord.stage != "closed", OutreachRecord.id.in_(open_records()))
             .options(selectinload(OutreachRecord.campaign)))
     ]
     since_moment = dt.datetime.combine(since, dt.time(), tzinfo=dt.timezone.utc)
@@ -413,7 +415,8 @@ def _clock_events(today: dt.date, now: dt.datetime) -> list[_Event]:
             sa.select(Meeting, OutreachRecord)
             .join(meeting_outreach, meeting_outreach.c.meeting_id == Meeting.id)
             .join(OutreachRecord, OutreachRecord.id == meeting_outreach.c.outreach_id)
-            .where(Meeting.held_at >= since_moment, Meeting.held_at <= now, OutreachRecord.stage != "closed")
+            .where(Meeting.held_at >= since_moment, Meeting.held_at <= now, OutreachRecord.stage != "closed",
+                   OutreachRecord.id.in_(open_records()))
             .options(selectinload(OutreachRecord.campaign)))
     ]
     return events

@@ -27,9 +27,11 @@ def test_bulk_assign_keeps_history_and_queues_a_notice(client, signed_in, make_u
     assert [db.session.get(OutreachRecord, r.id).assignee_id for r in (fra, deu, esp)] == [vera.id, vera.id, None]
     moved = db.session.scalars(sa.select(Assignment).where(Assignment.outreach_id == deu.id)).one()
     assert (moved.assignee_id, moved.previous_assignee_id, moved.changed_by_id) == (vera.id, otto.id, coordinator.id)
-    notice = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "notification.queued")).one()
+    notice = next(e for e in db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "notification.queued"))
+                  if e.after["kind"] == "assignment")
     assert notice.after["to"] == vera.email and sorted(notice.after["outreach_ids"]) == sorted([fra.id, deu.id])
-    client.post("/board/assign", data={"assignee": 0, "record": [deu.id], "campaign": "test-campaign"})
+    client.post("/board/assign", data={"assignee": "unassign", "confirm_unassign": "y", "record": [deu.id],
+                                       "campaign": "test-campaign"})
     assert db.session.get(OutreachRecord, deu.id).assignee_id is None
     page = client.get(f"/outreach/{deu.id}").get_data(as_text=True)
     assert "Who has worked on this record" in page and "before: Vera" in page
@@ -43,7 +45,40 @@ def test_bulk_assign_refuses_bad_input(client, signed_in, make_record, data):
     response = client.post("/board/assign", data=data, follow_redirects=True)
     assert response.status_code == 200 and "Nothing changed" in response.get_data(as_text=True)
     assert client.post("/board/assign", data={"assignee": 0, "record": ["x"]}).status_code == 400
-    assert client.post("/board/assign", data={"assignee": 0, "record": ["999999"]}).status_code == 404
+    assert client.post("/board/assign", data={"assignee": "unassign", "confirm_unassign": "y",
+                                              "record": ["999999"]}).status_code == 404
+
+
+def test_reassigning_moves_open_follow_ups_and_tells_the_previous_assignee(client, signed_in, make_user,
+                                                                          make_record):
+    signed_in("coordinator")
+    vera, otto = make_user("volunteer", name="Vera"), make_user("volunteer", name="Otto")
+    deu = make_record("DEU", assignee=otto)
+    due = dt.date(2026, 3, 10)
+    open_, done = (outreach.add_follow_up(deu, owner=otto, due_on=due, note=note, actor=otto) for note in ("a", "b"))
+    outreach.complete_follow_up(done, actor=otto)
+    db.session.commit()
+    response = client.post("/board/assign", data={"assignee": str(vera.id), "record": [deu.id]},
+                           follow_redirects=True)
+    assert "1 record changed. 1 open follow-up moved to the new assignee." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert (open_.owner_id, done.owner_id) == (vera.id, otto.id)
+    told = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "notification.queued")).all()
+    assert sorted((event.after["kind"], event.after["to"]) for event in told) == [
+        ("assignment", vera.email), ("reassignment", otto.email)]
+
+
+def test_the_bulk_control_starts_empty_and_unassigning_asks_for_confirmation(client, signed_in, make_user,
+                                                                           make_record):
+    signed_in("coordinator")
+    otto = make_user("volunteer", name="Otto")
+    deu = make_record("DEU", assignee=otto)
+    db.session.commit()
+    page = client.get("/board").get_data(as_text=True)
+    assert '<option selected value="">' in page and 'value="unassign">Nobody: unassign them' in page
+    refused = client.post("/board/assign", data={"assignee": "unassign", "record": [deu.id]}, follow_redirects=True)
+    assert "tick the box that confirms it" in refused.get_data(as_text=True)
+    assert db.session.get(OutreachRecord, deu.id).assignee_id == otto.id
 
 
 @pytest.mark.clocks

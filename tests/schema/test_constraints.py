@@ -185,6 +185,26 @@ def campaign_row() -> dict:
         "stall_days": 21,
         "is_demo": False,
         "created_at": NOW,
+        "name_es": None,
+        "description_es": None,
+        "letter_language": "es",
+        "default_coordinator_id": None,
+        "archived_at": None,
+    }
+
+
+def invitation_row() -> dict:
+    k = next(_serial)
+    return {
+        "user_id": new_id("user"),
+        "invited_by_id": None,
+        "token_hash": f"{k:064x}",
+        "created_at": NOW,
+        "expires_at": NOW + dt.timedelta(days=7),
+        "last_sent_at": NOW,
+        "send_count": 1,
+        "accepted_at": None,
+        "revoked_at": None,
     }
 
 
@@ -553,6 +573,7 @@ VALID_ROWS: dict[str, Callable[..., dict]] = {
     "reply_clock": reply_clock_row,
     "recovery_code": recovery_code_row,
     "password_reset_token": password_reset_token_row,
+    "invitation": invitation_row,
     "login_attempt": login_attempt_row,
     "form_submission": form_submission_row,
 }
@@ -618,6 +639,9 @@ CHECKS = [
     case("ck_user_totp_enabled_iff_secret", "user", {"totp_secret": "JBSWY3DPEHPK3PXP"}, "secret_without_date"),
     case("ck_user_totp_enabled_iff_secret", "user", {"totp_enabled_at": NOW}, "date_without_secret"),
     case("ck_password_reset_token_expires_after_creation", "password_reset_token", {"expires_at": NOW}),
+    case("ck_invitation_expires_after_creation", "invitation", {"expires_at": NOW}),
+    case("ck_invitation_sent_at_least_once", "invitation", {"send_count": 0}),
+    case("ck_invitation_accepted_or_revoked", "invitation", {"accepted_at": NOW, "revoked_at": NOW}),
     case("ck_login_attempt_kind_valid", "login_attempt", {"kind": "success"}),
     case("ck_user_email_lowercase", "user", {"email": "Someone@Example.org"}),
     case("ck_user_email_shape", "user", {"email": "someone.example.org"}, "no_at"),
@@ -640,6 +664,7 @@ CHECKS = [
     case("ck_campaign_stall_days_positive", "campaign", {"stall_days": -1}, "negative"),
     case("ck_campaign_dates_ordered", "campaign",
          {"starts_on": dt.date(2025, 6, 1), "ends_on": dt.date(2025, 5, 31)}),
+    case("ck_campaign_letter_language_format", "campaign", {"letter_language": "e"}, "short"),
     case("ck_demand_ordinal_positive", "demand", {"ordinal": 0}),
     case("ck_demand_title_not_blank", "demand", {"title": " "}),
     case("ck_demand_code_not_blank", "demand", {"code": ""}, "empty"),
@@ -741,6 +766,7 @@ UNIQUES = [
     case("uq_user_session_token", "user", same("session_token")),
     case("uq_recovery_code_user_id_code_hash", "recovery_code", same("user_id", "code_hash")),
     case("uq_password_reset_token_token_hash", "password_reset_token", same("token_hash")),
+    case("uq_invitation_token_hash", "invitation", same("token_hash")),
     case("uq_campaign_slug", "campaign", same("slug")),
     case("uq_demand_campaign_id_ordinal", "demand", same("campaign_id", "ordinal")),
     case("uq_demand_campaign_id_code", "demand", same("campaign_id", "code")),
@@ -780,6 +806,7 @@ FOREIGN_KEYS = [
     nowhere("country_fact_change", "changed_by_id", "fk_country_fact_change_changed_by_id_user"),
     nowhere("audit_event", "actor_id", "fk_audit_event_actor_id_user"),
     nowhere("demand", "campaign_id", "fk_demand_campaign_id_campaign"),
+    nowhere("campaign", "default_coordinator_id", "fk_campaign_default_coordinator_id_user"),
     nowhere("demand_translation", "demand_id", "fk_demand_translation_demand_id_demand"),
     nowhere("office", "country_id", "fk_office_country_id_country"),
     nowhere("office", "host_country_id", "fk_office_host_country_id_country"),
@@ -851,6 +878,8 @@ FOREIGN_KEYS = [
     nowhere("recovery_code", "user_id", "fk_recovery_code_user_id_user"),
     nowhere("form_submission", "user_id", "fk_form_submission_user_id_user"),
     nowhere("password_reset_token", "user_id", "fk_password_reset_token_user_id_user"),
+    nowhere("invitation", "user_id", "fk_invitation_user_id_user"),
+    nowhere("invitation", "invited_by_id", "fk_invitation_invited_by_id_user"),
 ]
 
 # Every column a row cannot be without (defaults included: an explicit NULL must still be refused).
@@ -861,7 +890,8 @@ REQUIRED = {
     "country_fact_change": ("country_id", "field", "source", "verified", "origin", "changed_at"),
     "user": ("email", "name", "role", "language", "timezone", "active", "session_token", "created_at"),
     "audit_event": ("occurred_at", "action"),
-    "campaign": ("slug", "name", "reply_days", "claims_need_approval", "stall_days", "is_demo", "created_at"),
+    "campaign": ("slug", "name", "reply_days", "claims_need_approval", "stall_days", "is_demo", "created_at",
+                 "letter_language"),
     "demand": ("campaign_id", "ordinal", "code", "title"),
     "demand_translation": ("demand_id", "language", "title"),
     "office": ("country_id", "kind", "name", "city", "host_country_id", "active", "created_at", "version"),
@@ -893,6 +923,7 @@ REQUIRED = {
     "reply_clock": ("outreach_id", "started_on", "created_at"),
     "recovery_code": ("user_id", "code_hash", "created_at"),
     "password_reset_token": ("user_id", "token_hash", "created_at", "expires_at"),
+    "invitation": ("user_id", "token_hash", "created_at", "expires_at", "last_sent_at", "send_count"),
     "login_attempt": ("kind", "occurred_at"),
     "form_submission": ("key", "user_id", "location", "created_at"),
 }

@@ -1,0 +1,95 @@
+"""Forms for setting a campaign up: formats and choices only; the rules live in services."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from crm.campaigns.services import DemandWording
+from crm.countries.forms import STATUS_LABELS
+from crm.countries.models import RS_STATUSES
+
+LANGUAGE_CHOICES = [("en", _l("English")), ("es", _l("Spanish"))]
+
+
+class DemandFields(Form):
+    """One demand's wording; a row left wholly blank on the new-campaign page is skipped."""
+
+    label = StringField(_l("Short label (English)"), validators=[Optional(), Length(max=300)])
+    text = TextAreaField(_l("Full text (English)"), validators=[Optional()])
+    label_es = StringField(_l("Short label (Spanish)"), validators=[Optional(), Length(max=300)])
+    text_es = TextAreaField(_l("Full text (Spanish)"), validators=[Optional()])
+
+    def wording(self) -> DemandWording:
+        return DemandWording(label=self.label.data, text=self.text.data, label_es=self.label_es.data,
+                             text_es=self.text_es.data)
+
+    def is_blank(self) -> bool:
+        return not any((f.data or "").strip() for f in (self.label, self.text, self.label_es, self.text_es))
+
+
+class DescriptionForm(FlaskForm):
+    name = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=200)])
+    name_es = StringField(_l("Name (Spanish)"), validators=[Optional(), Length(max=200)])
+    slug = StringField(_l("Slug"), validators=[DataRequired(), Length(max=80)],
+                       description=_l("Its address: lower-case letters, digits and hyphens, such as justice-2025."))
+    description = TextAreaField(_l("Short description (English)"), validators=[Optional()])
+    description_es = TextAreaField(_l("Short description (Spanish)"), validators=[Optional()])
+    starts_on = DateField(_l("Start date"), validators=[Optional()])
+    letter_language = SelectField(_l("Default letter language"), choices=LANGUAGE_CHOICES, default="en")
+
+    def values(self) -> dict:
+        return {name: getattr(self, name).data for name in
+                ("name", "name_es", "slug", "description", "description_es", "starts_on", "letter_language")}
+
+
+class NewCampaignForm(DescriptionForm):
+    demands = FieldList(FormField(DemandFields), min_entries=3, max_entries=20)
+
+    def wordings(self) -> list[DemandWording]:
+        return [entry.form.wording() for entry in self.demands if not entry.form.is_blank()]
+
+
+class DemandForm(FlaskForm, DemandFields):
+    label = StringField(_l("Short label (English)"), validators=[DataRequired(), Length(max=300)])
+
+
+class SettingsForm(FlaskForm):
+    reply_days = IntegerField(_l("Reply period (days)"), validators=[InputRequired(), NumberRange(1, 3650)],
+                              description=_l("Days after a delivered letter or a meeting before the assignee "
+                                             "is asked to chase the reply."))
+    stall_days = IntegerField(_l("Days before a record counts as stalled"),
+                              validators=[InputRequired(), NumberRange(1, 3650)])
+    claims_need_approval = BooleanField(_l("Volunteers' claims need a coordinator's approval"))
+    default_coordinator = SelectField(_l("Coordinates by default"), coerce=int, default=0)
+
+
+class ConfirmedForm(FlaskForm):
+    """A change that cannot be undone from the page: the box must be ticked."""
+
+    confirm = BooleanField(_l("Yes, I am sure"), validators=[DataRequired(_l("Tick the box to confirm."))])
+
+
+class MoveForm(FlaskForm):
+    step = SelectField(choices=[("-1", "up"), ("1", "down")], validators=[DataRequired()])
+
+
+class TargetsForm(FlaskForm):
+    region = SelectField(_l("UN M49 region or sub-region"), default="")
+    rome_status = SelectField(_l("Rome Statute status"), default="",
+                              choices=[("", _l("Any"))] + [(s, STATUS_LABELS[s]) for s in RS_STATUSES])
+    names = TextAreaField(_l("Countries, by name or code"),
+                          description=_l("In English or Spanish, separated by commas or one per line: "
+                                         "Alemania, FRA, Reino Unido."))
+
