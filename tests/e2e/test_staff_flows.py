@@ -9,6 +9,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_sign_in_and_open_a_country(page):
+    # On a phone the menu is folded until it is opened.
+    assert not page.get_by_role("link", name="Countries").is_visible()
+    page.get_by_text("Menu", exact=True).click()
     page.get_by_role("link", name="Countries").click()
     page.fill("#q", "Argentina")
     page.get_by_role("button", name="Filter").click()
@@ -49,6 +52,7 @@ def test_switch_to_spanish_and_see_the_same_page_translated(page):
     assert page.locator("h1").inner_text() == "Alemania"
     assert page.locator("html").get_attribute("lang") == "es"
     assert "Estado Parte" in page.locator("table.rome-facts").inner_text()
+    page.get_by_text("Menú", exact=True).click()
     assert page.get_by_role("link", name="Países").is_visible()
     page.get_by_role("button", name="English").click()
     assert page.locator("h1").inner_text() == "Germany"
