@@ -13,14 +13,13 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import formataddr, make_msgid, parseaddr
-from zoneinfo import ZoneInfo
 
 import flask_mail
 import sqlalchemy as sa
-from babel.dates import format_date, format_datetime, format_time
 from flask import current_app, render_template
 from flask_babel import force_locale
 
+from crm import i18n
 from crm.database import utcnow
 from crm.extensions import db
 from crm.reminders.models import OutboundMessage
@@ -56,11 +55,7 @@ def user_language(user) -> str:
     return user.language if getattr(user, "language", None) in languages else "en"
 
 
-def user_zone(user) -> ZoneInfo:
-    try:
-        return ZoneInfo(getattr(user, "timezone", None) or "UTC")
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
+user_zone = i18n.user_zone
 
 
 def local_today(user, now: dt.datetime) -> dt.date:
@@ -106,16 +101,11 @@ def render_message(name: str, user, subject, **context) -> Rendered:
     zone = user_zone(user)
 
     def show_date(value, fmt="medium"):
-        return format_date(value, fmt, locale=language) if value else ""
+        return i18n.show_date(value, language, zone, fmt)
 
-    def show_datetime(value, fmt="medium"):
-        """In the reader's time zone; "medium" is the date and the time to the minute."""
-        if not value:
-            return ""
-        if fmt == "medium":
-            local = value.astimezone(zone)
-            return f"{format_date(local.date(), 'medium', locale=language)}, {format_time(local, 'short', locale=language)}"
-        return format_datetime(value, fmt, tzinfo=zone, locale=language)
+    def show_datetime(value, fmt=None):
+        """In the reader's time zone, as on the pages (crm/i18n.py)."""
+        return i18n.show_datetime(value, language, zone)
 
     with force_locale(language):
         values = dict(context, user=user, language=language, show_date=show_date, show_datetime=show_datetime,
