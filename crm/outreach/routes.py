@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign, Demand
+from crm.contacts import services as contact_services
 from crm.contacts.models import Contact, Office
 from crm.extensions import db
 from crm.i18n import current_language
@@ -167,10 +168,18 @@ def _attendee_choices(form, country_ids, meeting: Meeting | None = None):
         Office.country_id.in_(country_ids), sa.or_(Contact.active.is_(True), Contact.id.in_(kept_contacts)))
         .order_by(Contact.name)).all()
     form.contacts.choices = [(c.id, f"{c.name}{' — ' + c.title if c.title else ''}") for c in contacts]
-    users = _active_users()
-    users += [u for u in (meeting.staff if meeting else []) if u not in users]
+    users = _our_side(meeting)
     form.staff.choices = [(u.id, u.name) for u in users]
     return {o.id: o for o in offices}, {c.id: c for c in contacts}, {u.id: u for u in users}
+
+
+def _our_side(meeting: Meeting | None = None) -> list[User]:
+    """Who may have been at a meeting for the campaign: the person logging it first, then the staff who
+    do outreach. Admins run the system and are not listed, unless they are the one logging or are
+    already on the meeting being corrected."""
+    me = current_user._get_current_object()
+    people = [me] + [u for u in _active_users() if u.id != me.id and u.role != "admin"]
+    return people + [u for u in (meeting.staff if meeting else []) if u not in people]
 
 
 def _meeting_choices(form, record):
@@ -200,14 +209,22 @@ def new_meeting(outreach_id):
             next_step = outreach.NextStep(owner=users.get(form.next_owner.data), due_on=form.next_due.data,
                                           note=form.next_note.data)
         joint = [others[i] for i in form.joint_with.data if i in others]
+        attendees = [contacts[i] for i in form.contacts.data]
+        held_at = form.held_at.data.replace(tzinfo=_user_tz()).astimezone(dt.timezone.utc)
         try:
+            if form.new_contact_name.data and form.new_contact_name.data.strip():
+                attendees.append(contact_services.add_contact_met(
+                    actor=current_user, office=offices.get(form.office.data), name=form.new_contact_name.data,
+                    title=form.new_contact_title.data, met_on=form.held_at.data.date()))
             meeting = outreach.log_meeting(
                 [record, *[r for r in joint if can_edit_outreach(current_user, r)]], actor=current_user,
-                held_at=form.held_at.data.replace(tzinfo=_user_tz()).astimezone(dt.timezone.utc),
-                summary=form.summary.data, outcome=form.outcome.data, location=form.location.data,
-                office=offices.get(form.office.data), contacts=[contacts[i] for i in form.contacts.data],
+                held_at=held_at, summary=form.summary.data, outcome=form.outcome.data, location=form.location.data,
+                office=offices.get(form.office.data), contacts=attendees,
                 staff=[users[i] for i in form.staff.data], positions=stated, next_step=next_step,
                 confidential_notes=form.confidential_notes.data)
+        except contact_services.ContactError as error:
+            db.session.rollback()
+            form.new_contact_name.errors.append(str(error))
         except outreach.OutreachError as error:
             db.session.rollback()
             form.summary.errors.append(str(error))

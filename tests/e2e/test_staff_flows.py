@@ -27,8 +27,11 @@ def test_log_a_meeting_with_a_follow_up_on_a_phone(page):
     page.get_by_role("link", name="Germany").click()
     page.get_by_role("link", name="Log a meeting").click()
     page.fill("#summary", "Met the political counsellor; Germany will study the referral.")
+    # One tap per position: a row of buttons for each demand.
+    page.get_by_role("group", name=re.compile(r"^3\. ICC referral")).get_by_text("Non-committal").click()
+    page.get_by_text("Where, outcome and confidential notes").click()
     page.fill("#outcome", "Asked for our dossier.")
-    page.get_by_label("3. ICC referral").select_option("non_committal")
+    page.get_by_text("Next step (optional)").click()
     page.fill("#next_note", "Send the dossier to the counsellor")
     due = (dt.date.today() + dt.timedelta(days=5)).isoformat()
     page.fill("#next_due", due)
@@ -73,3 +76,38 @@ def test_record_a_reply_to_a_letter(page):
     page.goto("/campaigns/justice-for-venezuela-2018")
     page.get_by_role("link", name="Canada").click()
     assert "answer from Global Affairs Canada" in page.locator("ol.timeline").inner_text()
+
+
+def test_log_a_meeting_with_someone_met_for_the_first_time_by_tapping(page):
+    """The diplomat met for the first time is recorded in the same submit; attendees are found by
+    typing a few letters into the list's filter and ticked."""
+    page.goto("/campaigns/justice-for-venezuela-2018")
+    page.get_by_role("link", name="Spain").click()
+    page.get_by_role("link", name="Log a meeting").click()
+    page.select_option("#office", index=1)
+    # Their side: boxes to tick, one per person of the government's offices.
+    their_side = page.get_by_role("group", name="Attendees (their side)")
+    assert their_side.locator("input[type=checkbox]").count() >= 1
+    page.get_by_text("Met someone not on the list?").click()
+    page.fill("#new_contact_name", "Inés Recién Llegada")
+    page.fill("#new_contact_title", "Consejera política")
+    # Our side starts with the person logging, already ticked; a few letters find a colleague (accents
+    # and case ignored), and what is ticked stays in view.
+    our_side = page.get_by_role("group", name="Attendees (our side)")
+    assert our_side.locator("input:checked").count() == 1
+    assert our_side.locator("li").first.inner_text().strip() == "Administrator"
+    everyone = our_side.locator("li").count()
+    our_side.get_by_role("searchbox").fill("MUÉSTRA")
+    assert [t.strip() for t in our_side.locator("li:visible").all_inner_texts()] == [
+        "Administrator", "Luisa Muestra (demo)"]
+    our_side.get_by_label("Luisa Muestra (demo)").check()
+    our_side.get_by_role("searchbox").fill("")
+    assert our_side.locator("li:visible").count() == everyone
+    page.fill("#summary", "First meeting with the new political counsellor.")
+    page.get_by_role("group", name=re.compile(r"^1\. ")).get_by_text("Supportive").click()
+    page.get_by_role("button", name="Save meeting").click()
+    assert page.get_by_text("Meeting logged.").is_visible()
+    their = page.locator("dt:text-is('Attendees (their side)') + dd").inner_text()
+    ours = page.locator("dt:text-is('Attendees (our side)') + dd").inner_text()
+    assert "Inés Recién Llegada (Consejera política)" in their
+    assert sorted(ours.split(", ")) == ["Administrator", "Luisa Muestra (demo)"]
