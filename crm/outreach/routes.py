@@ -3,6 +3,7 @@ positions, meetings and follow-ups. Views load, check, validate, call a service,
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -199,9 +200,14 @@ def new_meeting(outreach_id):
     record = get_outreach_or_404(outreach_id, need="edit")
     demands = _demands(record)
     now_local = dt.datetime.now(_user_tz()).replace(second=0, microsecond=0, tzinfo=None)
-    form = meeting_form(demands, current_language(), held_at=now_local, staff=[current_user.id], next_owner=current_user.id)
+    form = meeting_form(demands, current_language(), held_at=now_local, staff=[current_user.id], next_owner=current_user.id,
+                        client_key=uuid.uuid4().hex)
     offices, contacts, users, others = _meeting_choices(form, record)
     if form.validate_on_submit():
+        already = outreach.meeting_logged_with(form.client_key.data, current_user)
+        if already is not None:
+            flash_message(gettext("This meeting was already saved."), "success")
+            return redirect(url_for("outreach.meeting", meeting_id=already.id))
         stated = [outreach.StatedPosition(demand=d, stance=form[f"stance_{d.id}"].data)
                   for d in demands if form[f"stance_{d.id}"].data]
         next_step = None
@@ -221,7 +227,13 @@ def new_meeting(outreach_id):
                 held_at=held_at, summary=form.summary.data, outcome=form.outcome.data, location=form.location.data,
                 office=offices.get(form.office.data), contacts=attendees,
                 staff=[users[i] for i in form.staff.data], positions=stated, next_step=next_step,
-                confidential_notes=form.confidential_notes.data)
+                confidential_notes=form.confidential_notes.data, client_key=form.client_key.data)
+            db.session.commit()
+        except sa.exc.IntegrityError:
+            # The same form, sent twice at the same moment: the other request logged it.
+            db.session.rollback()
+            already = outreach.meeting_logged_with(form.client_key.data, current_user) or abort(409)
+            return redirect(url_for("outreach.meeting", meeting_id=already.id))
         except contact_services.ContactError as error:
             db.session.rollback()
             form.new_contact_name.errors.append(str(error))
@@ -229,7 +241,6 @@ def new_meeting(outreach_id):
             db.session.rollback()
             form.summary.errors.append(str(error))
         else:
-            db.session.commit()
             flash_message(gettext("Meeting logged."), "success")
             return redirect(url_for("outreach.meeting", meeting_id=meeting.id))
     return render_template("outreach/meeting_form.html", record=record, form=form), 400 if form.errors else 200

@@ -36,7 +36,8 @@ def test_log_a_meeting_with_a_follow_up_on_a_phone(page):
     due = (dt.date.today() + dt.timedelta(days=5)).isoformat()
     page.fill("#next_due", due)
     page.get_by_role("button", name="Save meeting").click()
-    assert page.get_by_text("Meeting logged.").is_visible()
+    # The form is sent in the background (static/js/drafts.js): wait for the server's answer.
+    page.get_by_text("Meeting logged.").wait_for()
     assert "Germany will study the referral" in page.locator("main").inner_text()
     page.get_by_role("link", name="Germany").click()
     timeline = page.locator("ol.timeline").inner_text()
@@ -71,7 +72,7 @@ def test_record_a_reply_to_a_letter(page):
     page.fill("#subject", "Re: Justice for Venezuela — answer from Global Affairs Canada")
     page.fill("#body", "Canada thanks the diaspora and confirms its support for the referral.")
     page.get_by_role("button", name="Log reply").click()
-    assert page.get_by_text("Reply logged.").is_visible()
+    page.get_by_text("Reply logged.").wait_for()
     assert "answer from Global Affairs Canada" in page.locator("main").inner_text()
     page.goto("/campaigns/justice-for-venezuela-2018")
     page.get_by_role("link", name="Canada").click()
@@ -106,7 +107,8 @@ def test_log_a_meeting_with_someone_met_for_the_first_time_by_tapping(page):
     page.fill("#summary", "First meeting with the new political counsellor.")
     page.get_by_role("group", name=re.compile(r"^1\. ")).get_by_text("Supportive").click()
     page.get_by_role("button", name="Save meeting").click()
-    assert page.get_by_text("Meeting logged.").is_visible()
+    # The form is sent in the background (static/js/drafts.js): wait for the server's answer.
+    page.get_by_text("Meeting logged.").wait_for()
     their = page.locator("dt:text-is('Attendees (their side)') + dd").inner_text()
     ours = page.locator("dt:text-is('Attendees (our side)') + dd").inner_text()
     assert "Inés Recién Llegada (Consejera política)" in their

@@ -106,3 +106,38 @@ def test_the_contact_service_refuses_a_duplicate_by_name(app, make_office, make_
         contacts.add_contact_met(actor=actor, office=None, name="Someone", title=None, met_on=dt.date(2026, 11, 30))
     assert _count(Contact) == 1
 
+
+def test_the_same_form_sent_twice_logs_one_meeting(client, signed_in, campaign, make_record):
+    """A save retried after the connection dropped (or a second tap) carries the form's key again."""
+    user = signed_in("volunteer")
+    record = make_record("FRA", assignee=user)
+    db.session.commit()
+    page = client.get(f"/outreach/{record.id}/meetings/new").get_data(as_text=True)
+    key = re.search(r'name="client_key" type="hidden" value="([0-9a-f]{32})"', page).group(1)
+    first = client.post(f"/outreach/{record.id}/meetings/new", data=_data(campaign, client_key=key))
+    again = client.post(f"/outreach/{record.id}/meetings/new", data=_data(campaign, client_key=key))
+    meeting = db.session.scalars(sa.select(Meeting)).one()
+    assert first.headers["Location"] == again.headers["Location"] == f"/meetings/{meeting.id}"
+    assert "This meeting was already saved." in client.get(again.headers["Location"]).get_data(as_text=True)
+    assert _count(Position) == 1
+    # The meeting's page names the key it was saved with, for the script that keeps drafts.
+    assert f'data-saved-key="{key}"' in client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("key,message", [
+    ("not a key!", "This form could not be read: open it again from the record."),
+    ("TAKEN", "this form was already sent: open a new one to log another meeting"),
+])
+def test_a_form_key_that_is_malformed_or_someone_elses_saves_nothing(client, signed_in, make_user, campaign,
+                                                                      make_record, key, message):
+    other = make_user("volunteer")
+    user = signed_in("volunteer")
+    record = make_record("FRA", assignee=user)
+    db.session.add(Meeting(held_at=dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc), summary="Theirs",
+                           created_by_id=other.id, client_key="a" * 32))
+    db.session.commit()
+    response = client.post(f"/outreach/{record.id}/meetings/new",
+                           data=_data(campaign, client_key="a" * 32 if key == "TAKEN" else key))
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert (_count(Meeting), _count(Position)) == (1, 0)
