@@ -73,7 +73,9 @@ def show(outreach_id):
     stage_form = StageForm(stage=record.stage, version=record.version)
     return render_template("outreach/show.html", record=record, demands=demands,
                            positions=outreach.latest_positions(history), history=history,
-                           timeline=outreach.timeline(record, history), stage_form=stage_form,
+                           timeline=outreach.paged(outreach.timeline(record, history),
+                                                   request.args.get("page", type=int)),
+                           stage_form=stage_form,
                            may_edit=can_edit_outreach(current_user, record), confirm=ConfirmForm(),
                            today=dt.date.today(), may_assign=can(current_user, "edit_all"),
                            assignment_history=assignments.history(record),

@@ -329,6 +329,41 @@ def timeline(record: OutreachRecord, positions: list[Position] | None = None) ->
     return entries
 
 
+@dataclass
+class ListPage:
+    """One page of a list already in memory, with what the pagination macro asks of a page."""
+
+    items: list
+    page: int
+    pages: int
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+TIMELINE_PAGE = 15
+
+
+def paged(entries: list, page: int | None, per_page: int = TIMELINE_PAGE) -> ListPage:
+    """A page of a long list (a record's timeline); a page out of range gives the nearest one."""
+    pages = max(1, -(-len(entries) // per_page))
+    page = min(max(page or 1, 1), pages)
+    return ListPage(entries[(page - 1) * per_page:page * per_page], page, pages)
+
+
 def filter_by_outreach(statement, user, *, campaign_slug=None, stage=None, assignee_id=None):
     """Narrow a select of countries to those with an outreach record (that `user` may see) matching a
     campaign, stage and assignee. No filter given: the select is unchanged."""
