@@ -142,3 +142,27 @@ def test_every_page_fits_a_phone_and_a_desktop_in_both_languages(browser, live_s
         _switch_language(page, "en")
         context.close()
     assert not failures, "\n".join(failures)
+
+
+FOCUS_RING = """() => {
+  const style = getComputedStyle(document.activeElement);
+  const el = document.activeElement;
+  const ring = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
+  const shadow = style.boxShadow !== 'none';
+  return {tag: el.tagName.toLowerCase(), type: el.type || "", name: el.name || "", visible: ring || shadow};
+}"""
+
+
+def test_keyboard_focus_is_always_visible_on_the_meeting_form(page):
+    """Tabbing through the menu and the meeting form, every focused control is outlined (or ringed)."""
+    page.set_viewport_size(PHONE)
+    page.goto("/campaigns/justice-for-venezuela-2018")
+    page.get_by_role("link", name="Germany").click()
+    page.get_by_role("link", name="Log a meeting").click()
+    seen = set()
+    for _ in range(25):
+        page.keyboard.press("Tab")
+        focus = page.evaluate(FOCUS_RING)
+        seen.add(focus["tag"])
+        assert focus["visible"], focus
+    assert {"a", "summary", "input", "select"} <= seen
