@@ -141,3 +141,12 @@ def test_a_form_key_that_is_malformed_or_someone_elses_saves_nothing(client, sig
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     assert (_count(Meeting), _count(Position)) == (1, 0)
+
+
+def test_confidential_notes_are_marked_never_to_be_kept_in_a_draft(client, signed_in, make_record):
+    user = signed_in("volunteer")
+    record = make_record("FRA", assignee=user)
+    db.session.commit()
+    page = client.get(f"/outreach/{record.id}/meetings/new").get_data(as_text=True)
+    assert re.search(r'<textarea data-draft-skip id="confidential_notes"', page)
+    assert 'data-draft="meeting:' in page and 'data-draft-skip id="summary"' not in page

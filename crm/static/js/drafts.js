@@ -30,7 +30,9 @@
 
   function fields(form) {
     return Array.prototype.filter.call(form.elements, function (el) {
-      return el.name && el.name !== "csrf_token" && el.type !== "file" && el.type !== "submit" && el.type !== "button";
+      // data-draft-skip: a field too sensitive to leave on the phone (a meeting's confidential notes).
+      return el.name && el.name !== "csrf_token" && el.type !== "file" && el.type !== "submit" &&
+        el.type !== "button" && !el.hasAttribute("data-draft-skip");
     });
   }
 
