@@ -35,6 +35,12 @@ install-test: $(BIN)/python system-packages
 	  echo "installing Debian's chromium for the browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@# axe-core, which the browser tests inject into pages (package-lock.json pins it; never served to users).
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "installing Debian's npm for the browser tests' accessibility checks"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; }
+	npm ci --no-audit --no-fund --silent
 
 translations:
 	$(BIN)/pybabel compile --use-fuzzy --statistics -d crm/translations

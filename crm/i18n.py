@@ -2,10 +2,40 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_time
 from flask import current_app, has_request_context, request, session
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_decimal, get_locale
 from flask_login import current_user
+
+from crm.clock import user_zone
+
+# English pages are read by an international team: Babel's "English (world)" writes "2 Dec 2026", not the
+# US "Dec 2, 2026" nor the ambiguous "12/2/26".
+FORMAT_LOCALES = {"en": "en_001"}
+UTC = ZoneInfo("UTC")
+
+
+def show_date(value, language: str, zone: ZoneInfo = UTC, fmt: str = "medium") -> str:
+    """The one way a date is shown: Babel's medium format ("2 Dec 2026", "2 dic 2026"); e-mails may ask
+    for the long form in a sentence. A moment is shown as the day it was in the reader's time zone."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).astimezone(zone).date()
+    return format_date(value, fmt, locale=FORMAT_LOCALES.get(language, language))
+
+
+def show_datetime(value, language: str, zone: ZoneInfo = UTC) -> str:
+    """A moment in the reader's time zone: the medium date and the time to the minute."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:  # stored naive by SQLite: always UTC (STYLE.md)
+        value = value.replace(tzinfo=dt.timezone.utc)
+    local = value.astimezone(zone)
+    locale = FORMAT_LOCALES.get(language, language)
+    return f"{format_date(local.date(), 'medium', locale=locale)}, {format_time(local, 'short', locale=locale)}"
 
 
 def select_locale() -> str:
@@ -23,8 +53,14 @@ def select_locale() -> str:
 
 def select_timezone() -> str | None:
     if has_request_context() and getattr(current_user, "is_authenticated", False):
-        return current_user.timezone
+        return user_zone(current_user).key
     return None
+
+
+def request_zone() -> ZoneInfo:
+    if has_request_context() and getattr(current_user, "is_authenticated", False):
+        return user_zone(current_user)
+    return UTC
 
 
 def current_language() -> str:
@@ -32,17 +68,13 @@ def current_language() -> str:
 
 
 def register_filters(app) -> None:
-    def _date(value, fmt="medium"):
-        if value is None:
-            return ""
-        return format_date(value, fmt)
+    # One rule for every page (show_date, show_datetime). `fmt` is accepted and ignored, so that a template
+    # still written with |datetime('short') shows the same readable form instead of failing.
+    def _date(value, fmt=None):
+        return show_date(value, current_language(), request_zone())
 
-    def _datetime(value, fmt="medium"):
-        if value is None:
-            return ""
-        if isinstance(value, dt.datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
-        return format_datetime(value, fmt)
+    def _datetime(value, fmt=None):
+        return show_datetime(value, current_language(), request_zone())
 
     def _number(value):
         if value is None:

@@ -379,6 +379,21 @@ def create_contact(*, actor, office: Office, name: str, title: str | None = None
     return contact
 
 
+def add_contact_met(*, actor, office: Office | None, name: str, title: str | None, met_on: dt.date) -> Contact:
+    """Someone met for the first time, recorded with the meeting in the same submit: the same rules and
+    audit as any new contact, holding their post since the meeting at the latest. Someone who looks
+    like a contact on file is refused with their names, to be ticked among the attendees instead."""
+    if office is None:
+        raise ContactError(_("Choose the office of the person met for the first time."), field="office")
+    try:
+        return create_contact(actor=actor, office=office, name=name, title=title, started_on=met_on)
+    except DuplicateContact as duplicate:
+        names = ", ".join(contact.name for contact in duplicate.matches)
+        raise ContactError(
+            _("Already on file at this office: %(names)s. Tick them among the attendees instead.", names=names),
+            field="name") from None
+
+
 def _refuse_if_merged(contact: Contact) -> None:
     if contact.merged_into_id is not None:
         raise ContactError(_("This record was merged into another; change that one instead."))

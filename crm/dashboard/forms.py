@@ -6,6 +6,8 @@ from wtforms.validators import Optional
 
 from crm.countries.forms import STATUS_LABELS
 from crm.countries.models import RS_STATUSES
+from crm.outreach.models import STAGES
+from crm.vocabulary import STAGE_LABELS
 
 RESPONSE_LABELS = {
     "not_target": _l("Not a target"),
@@ -58,8 +60,13 @@ class MatrixFilterForm(FlaskForm):
                          choices=[("", _l("Any"))] + [(s, STATUS_LABELS[s]) for s in RS_STATUSES],
                          validators=[Optional()])
     region = SelectField(_l("Region"), choices=[("", _l("Any"))], validators=[Optional()])
+    response = SelectField(_l("Response"), choices=[("", _l("Any"))] + [
+        (r, RESPONSE_LABELS[r]) for r in ("no_answer", "responded", "supportive", "acted")], validators=[Optional()])
+    stage = SelectField(_l("Stage"), choices=[("", _l("Any"))] + [(s, STAGE_LABELS[s]) for s in STAGES],
+                        validators=[Optional()])
+    assignee = SelectField(_l("Assigned to"), choices=[("", _l("Any"))], validators=[Optional()])
 
     def filters(self) -> dict[str, str]:
         """The filters that passed validation; a bad value is ignored, not an error page."""
-        return {name: self[name].data for name in ("status", "region")
+        return {name: self[name].data for name in ("status", "region", "response", "stage", "assignee")
                 if self[name].data and not self[name].errors}

@@ -3,6 +3,7 @@ only; anyone else gets 404, as for any page they may not see."""
 from __future__ import annotations
 
 from flask import Response, abort, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from crm import clock
@@ -33,6 +34,8 @@ def get_campaign_or_404(slug: str, need: str = "view") -> Campaign:
 def _filter_form() -> MatrixFilterForm:
     form = MatrixFilterForm(request.args)
     form.region.choices = [("", form.region.choices[0][1])] + dashboards.region_choices(current_language())
+    form.assignee.choices = [("", form.assignee.choices[0][1]), ("none", gettext("Nobody"))] + [
+        (str(user.id), user.name) for user in dashboards.assignees()]
     form.validate()
     return form
 

@@ -168,20 +168,35 @@ def world_figures(figures: CampaignFigures, countries: dict[int, Country]) -> Wo
 
 # The matrix ----------------------------------------------------------------------------------------
 
+def assignees() -> list[User]:
+    """Active staff, for the dashboard's "assigned to" filter."""
+    return db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
+
+
 def region_choices(language: str = "en") -> list[tuple[str, str]]:
     regions = db.session.scalars(sa.select(Region).order_by(Region.level, Region.name_en)).all()
     return [(region.code, region.name_es if language == "es" else region.name_en) for region in regions]
 
 
-def matrix(figures: CampaignFigures, *, status: str | None = None, region: str | None = None) -> list[Government]:
-    """The governments of the countries x demands matrix, narrowed to a Rome Statute status and a UN M49
-    area (region, sub-region or intermediate region)."""
+def matrix(figures: CampaignFigures, *, status: str | None = None, region: str | None = None,
+           response: str | None = None, stage: str | None = None, assignee: str | None = None) -> list[Government]:
+    """The governments of the countries x demands matrix, narrowed to a Rome Statute status, a UN M49
+    area (region, sub-region or intermediate region), a response, a stage and who is assigned (a user's
+    id, or "none" for records nobody works on)."""
     rows = figures.governments
     if status in RS_STATUSES:
         rows = [g for g in rows if g.country.rs_status == status]
     if region:
         rows = [g for g in rows if region in (g.country.region_code, g.country.sub_region_code,
                                               g.country.intermediate_region_code)]
+    if response in RESPONSES:
+        rows = [g for g in rows if g.response == response]
+    if stage:
+        rows = [g for g in rows if g.record.stage == stage]
+    if assignee == "none":
+        rows = [g for g in rows if g.record.assignee_id is None]
+    elif assignee:
+        rows = [g for g in rows if str(g.record.assignee_id) == assignee]
     return rows
 
 
@@ -350,7 +365,7 @@ class Dashboard:
 
 
 def dashboard(campaign: Campaign, viewer, *, language: str = "en", today: dt.date | None = None,
-              status: str | None = None, region: str | None = None) -> Dashboard:
+              status: str | None = None, region: str | None = None, **narrowed) -> Dashboard:
     """Everything the dashboard page shows, in a fixed number of queries."""
     today = today or clock.today()
     figures = campaign_figures(campaign, viewer, language)
@@ -360,7 +375,7 @@ def dashboard(campaign: Campaign, viewer, *, language: str = "en", today: dt.dat
         stages=stage_counts(figures),
         responses=response_counts(figures),
         world=world_figures(figures, countries),
-        matrix=matrix(figures, status=status, region=region),
+        matrix=matrix(figures, status=status, region=region, **narrowed),
         over_time=responses_by_month(figures),
         signatures=signature_totals(campaign, countries),
         overdue=overdue_by_owner(campaign, today),

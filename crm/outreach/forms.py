@@ -8,12 +8,14 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     HiddenField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm import clock
 from crm.core.submissions import SubmissionKeyField
@@ -72,6 +74,13 @@ class FollowUpFilterForm(FlaskForm):
 # with "This field is required" and the user would not learn what was wrong.
 
 
+class CheckboxesField(SelectMultipleField):
+    """A multiple choice as a list of boxes to tick: a list box is hard to use on a touch screen."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
 class MeetingFields(FlaskForm):
     """What a meeting is: shared by the form that logs one and the form that corrects one."""
 
@@ -79,8 +88,8 @@ class MeetingFields(FlaskForm):
                                  validators=[InputRequired()])
     office = SelectField(_l("Office"), coerce=int, validators=[Optional()])
     location = StringField(_l("Where"), validators=[Optional(), Length(max=300)])
-    contacts = SelectMultipleField(_l("Attendees (their side)"), coerce=int, validators=[Optional()])
-    staff = SelectMultipleField(_l("Attendees (our side)"), coerce=int, validators=[Optional()])
+    contacts = CheckboxesField(_l("Attendees (their side)"), coerce=int, validators=[Optional()])
+    staff = CheckboxesField(_l("Attendees (our side)"), coerce=int, validators=[Optional()])
     summary = TextAreaField(_l("Summary"), validators=[DataRequired(), Length(max=10000)])
     outcome = TextAreaField(_l("Outcome"), validators=[Optional(), Length(max=5000)])
     confidential_notes = TextAreaField(
@@ -100,11 +109,18 @@ class MeetingForm(MeetingFields):
     """One form for a phone, right after the meeting. Position fields per demand are added by
     `meeting_form()` because they depend on the campaign."""
 
-    joint_with = SelectMultipleField(_l("Joint meeting with (other governments)"), coerce=int,
-                                     validators=[Optional()])
+    joint_with = CheckboxesField(_l("Joint meeting with (other governments)"), coerce=int,
+                                 validators=[Optional()])
+    # Someone met for the first time, added as a contact of the chosen office in the same submit.
+    new_contact_name = StringField(_l("Name of someone not on the list"), validators=[Optional(), Length(max=200)])
+    new_contact_title = StringField(_l("Their post"), validators=[Optional(), Length(max=200)],
+                                    description=_l("For example: Political counsellor"))
     next_note = TextAreaField(_l("Next step"), validators=[Optional(), Length(max=2000)])
     next_due = DateField(_l("Next step due"), validators=[Optional()])
     next_owner = SelectField(_l("Next step owner"), coerce=int, validators=[Optional()])
+    # A random key given to each new form: the same form sent twice logs one meeting.
+    client_key = HiddenField(validators=[Optional(), Regexp(
+        r"^[A-Za-z0-9-]{16,64}$", message=_l("This form could not be read: open it again from the record."))])
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
@@ -115,6 +131,9 @@ class MeetingForm(MeetingFields):
             if not self.next_owner.data:
                 self.next_owner.errors.append(_l("Choose who owns the next step."))
                 valid = False
+        if self.new_contact_name.data and self.new_contact_name.data.strip() and not self.office.data:
+            self.office.errors.append(_l("Choose the office of the person met for the first time."))
+            valid = False
         return valid
 
     def stance_fields(self):
@@ -122,7 +141,8 @@ class MeetingForm(MeetingFields):
 
 
 def meeting_form(demands, language: str, **kwargs) -> MeetingForm:
-    """A MeetingForm with one 'position stated' select per demand of the campaign."""
+    """A MeetingForm with one 'position stated' choice per demand of the campaign, as large buttons to tap
+    (one per position, "Not stated" already chosen)."""
 
     class _Form(MeetingForm):
         pass
@@ -130,7 +150,8 @@ def meeting_form(demands, language: str, **kwargs) -> MeetingForm:
     choices = [("", _l("Not stated"))] + [(s, STANCE_LABELS[s]) for s in STANCES if s != "unknown"]
     for demand in demands:
         setattr(_Form, f"stance_{demand.id}",
-                SelectField(f"{demand.ordinal}. {demand.text(language)[0]}", choices=choices, validators=[Optional()]))
+                RadioField(f"{demand.ordinal}. {demand.text(language)[0]}", choices=choices, default="",
+                           validators=[Optional()]))
     return _Form(**kwargs)
 
 

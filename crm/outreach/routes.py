@@ -3,6 +3,7 @@ positions, meetings and follow-ups. Views load, check, validate, call a service,
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import sqlalchemy as sa
 from flask import abort, current_app, redirect, render_template, request, url_for
@@ -13,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign, Demand
+from crm.contacts import services as contact_services
 from crm.contacts.models import Contact, Office
 from crm.core import submissions
 from crm.database import utcnow
@@ -66,7 +68,9 @@ def show(outreach_id):
     stage_form = StageForm(stage=record.stage, version=record.version)
     return render_template("outreach/show.html", record=record, demands=demands,
                            positions=outreach.latest_positions(history), history=history,
-                           timeline=outreach.timeline(record, history), stage_form=stage_form,
+                           timeline=outreach.paged(outreach.timeline(record, history),
+                                                   request.args.get("page", type=int)),
+                           stage_form=stage_form,
                            may_edit=can_edit_outreach(current_user, record), confirm=ConfirmForm(),
                            today=clock.today(current_user), may_assign=can(current_user, "edit_all"),
                            assignment_history=assignments.history(record),
@@ -173,10 +177,18 @@ def _attendee_choices(form, country_ids, meeting: Meeting | None = None):
         Office.country_id.in_(country_ids), sa.or_(Contact.active.is_(True), Contact.id.in_(kept_contacts)))
         .order_by(Contact.name)).all()
     form.contacts.choices = [(c.id, f"{c.name}{' — ' + c.title if c.title else ''}") for c in contacts]
-    users = _active_users()
-    users += [u for u in (meeting.staff if meeting else []) if u not in users]
+    users = _our_side(meeting)
     form.staff.choices = [(u.id, u.name) for u in users]
     return {o.id: o for o in offices}, {c.id: c for c in contacts}, {u.id: u for u in users}
+
+
+def _our_side(meeting: Meeting | None = None) -> list[User]:
+    """Who may have been at a meeting for the campaign: the person logging it first, then the staff who
+    do outreach. Admins run the system and are not listed, unless they are the one logging or are
+    already on the meeting being corrected."""
+    me = current_user._get_current_object()
+    people = [me] + [u for u in _active_users() if u.id != me.id and u.role != "admin"]
+    return people + [u for u in (meeting.staff if meeting else []) if u not in people]
 
 
 def _meeting_choices(form, record):
@@ -196,9 +208,14 @@ def new_meeting(outreach_id):
     record = get_outreach_or_404(outreach_id, need="edit")
     demands = _demands(record)
     now_local = utcnow().astimezone(clock.user_zone(current_user)).replace(second=0, microsecond=0, tzinfo=None)
-    form = meeting_form(demands, current_language(), held_at=now_local, staff=[current_user.id], next_owner=current_user.id)
+    form = meeting_form(demands, current_language(), held_at=now_local, staff=[current_user.id], next_owner=current_user.id,
+                        client_key=uuid.uuid4().hex)
     offices, contacts, users, others = _meeting_choices(form, record)
     if form.validate_on_submit():
+        already = outreach.meeting_logged_with(form.client_key.data, current_user)
+        if already is not None:
+            flash_message(gettext("This meeting was already saved."), "success")
+            return redirect(url_for("outreach.meeting", meeting_id=already.id))
         stated = [outreach.StatedPosition(demand=d, stance=form[f"stance_{d.id}"].data)
                   for d in demands if form[f"stance_{d.id}"].data]
         next_step = None
@@ -206,19 +223,32 @@ def new_meeting(outreach_id):
             next_step = outreach.NextStep(owner=users.get(form.next_owner.data), due_on=form.next_due.data,
                                           note=form.next_note.data)
         joint = [others[i] for i in form.joint_with.data if i in others]
+        attendees = [contacts[i] for i in form.contacts.data]
+        held_at = form.held_at.data.replace(tzinfo=clock.user_zone(current_user)).astimezone(dt.timezone.utc)
         try:
+            if form.new_contact_name.data and form.new_contact_name.data.strip():
+                attendees.append(contact_services.add_contact_met(
+                    actor=current_user, office=offices.get(form.office.data), name=form.new_contact_name.data,
+                    title=form.new_contact_title.data, met_on=form.held_at.data.date()))
             meeting = outreach.log_meeting(
                 [record, *[r for r in joint if can_edit_outreach(current_user, r)]], actor=current_user,
-                held_at=form.held_at.data.replace(tzinfo=clock.user_zone(current_user)).astimezone(dt.timezone.utc),
-                summary=form.summary.data, outcome=form.outcome.data, location=form.location.data,
-                office=offices.get(form.office.data), contacts=[contacts[i] for i in form.contacts.data],
+                held_at=held_at, summary=form.summary.data, outcome=form.outcome.data, location=form.location.data,
+                office=offices.get(form.office.data), contacts=attendees,
                 staff=[users[i] for i in form.staff.data], positions=stated, next_step=next_step,
-                confidential_notes=form.confidential_notes.data)
+                confidential_notes=form.confidential_notes.data, client_key=form.client_key.data)
+            db.session.commit()
+        except sa.exc.IntegrityError:
+            # The same form, sent twice at the same moment: the other request logged it.
+            db.session.rollback()
+            already = outreach.meeting_logged_with(form.client_key.data, current_user) or abort(409)
+            return redirect(url_for("outreach.meeting", meeting_id=already.id))
+        except contact_services.ContactError as error:
+            db.session.rollback()
+            form.new_contact_name.errors.append(str(error))
         except outreach.OutreachError as error:
             db.session.rollback()
             form.summary.errors.append(str(error))
         else:
-            db.session.commit()
             flash_message(gettext("Meeting logged."), "success")
             return redirect(url_for("outreach.meeting", meeting_id=meeting.id))
     return render_template("outreach/meeting_form.html", record=record, form=form), 400 if form.errors else 200

@@ -20,11 +20,10 @@ from email.utils import formataddr, formatdate, make_msgid, parseaddr
 
 import flask_mail
 import sqlalchemy as sa
-from babel.dates import format_date, format_datetime, format_time
 from flask import current_app, render_template
 from flask_babel import force_locale
 
-from crm import clock
+from crm import clock, i18n
 from crm.database import utcnow
 from crm.extensions import db
 from crm.reminders.models import OutboundMessage
@@ -101,16 +100,11 @@ def render_message(name: str, user, subject, **context) -> Rendered:
     zone = clock.user_zone(user)
 
     def show_date(value, fmt="medium"):
-        return format_date(value, fmt, locale=language) if value else ""
+        return i18n.show_date(value, language, zone, fmt)
 
-    def show_datetime(value, fmt="medium"):
-        """In the reader's time zone; "medium" is the date and the time to the minute."""
-        if not value:
-            return ""
-        if fmt == "medium":
-            local = value.astimezone(zone)
-            return f"{format_date(local.date(), 'medium', locale=language)}, {format_time(local, 'short', locale=language)}"
-        return format_datetime(value, fmt, tzinfo=zone, locale=language)
+    def show_datetime(value, fmt=None):
+        """In the reader's time zone, as on the pages (crm/i18n.py)."""
+        return i18n.show_datetime(value, language, zone)
 
     with force_locale(language):
         values = dict(context, user=user, language=language, show_date=show_date, show_datetime=show_datetime,

@@ -36,7 +36,7 @@ def test_bad_filter_values_are_ignored_not_errors(client, signed_in):
 def test_country_page_shows_each_fact_with_source_and_verification(client, signed_in):
     signed_in("volunteer")
     page = client.get("/countries/ARG").get_data(as_text=True)
-    assert "State Party" in page and "Jan 8, 1999" in page and "Wikipedia" in page
+    assert "State Party" in page and "8 Jan 1999" in page and "Wikipedia" in page
     # Venezuela's notified withdrawal comes from one secondary source: the table marks it not verified.
     page = client.get("/countries/VEN").get_data(as_text=True)
     assert "not verified" in page and "secondary: GitHub file" in page

@@ -240,3 +240,23 @@ def test_who_may_see_the_dashboard(make_user, role, allowed):
     assert dashboards.may_export(user) is allowed
     user.active = False
     assert dashboards.may_view_dashboard(user) is False
+
+
+def test_matrix_filters_by_response_stage_and_assignee(demo, manager):
+    figures = dashboards.campaign_figures(demo, manager)
+
+    def codes(**filters):
+        return {g.country.alpha3 for g in dashboards.matrix(figures, **filters)}
+
+    assert codes(stage="meeting_held") == {"CRI", "PRY"}
+    assert codes(stage="closed") == {"CHL", "PER"}
+    assert codes(assignee="none") == {"SWE"}
+    volunteer = demo_record(demo, "FRA").assignee
+    assert codes(assignee=str(volunteer.id)) == {"FRA", "CAN", "DEU", "GBR"}
+    assert codes(assignee=str(volunteer.id), stage="committed") == {"CAN"}
+    # The six referring states and Argentina acted (the referral, the Lima Group), France supports.
+    assert codes(response="acted") == {"ARG", "CAN", "CHL", "COL", "CRI", "PER", "PRY"}
+    assert codes(response="supportive") == {"FRA"}
+    assert codes(response="no_answer") == {"CHE", "DEU", "ESP", "GBR", "SWE"}
+    assert codes(response="no_answer", stage="meeting_requested") == {"ESP", "GBR"}
+    assert len(codes(response="bogus")) == 13

@@ -65,6 +65,7 @@ def live_server(tmp_path_factory):
                                 "--bind", f"127.0.0.1:{port}", "wsgi:app"],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     SERVER_LOG["path"] = instance / "server.log"
+    LIVE["env"], LIVE["port"], LIVE["log"] = env, port, log
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for(base + "/healthz", process)
@@ -92,6 +93,7 @@ def browser():
 
 ADMIN_TOTP: dict = {"secret": None, "last_step": None}
 SERVER_LOG: dict = {"path": None}
+LIVE: dict = {"env": None, "port": None, "log": None}
 
 
 def admin_code() -> str:
@@ -136,3 +138,67 @@ def page(browser, live_server, admin_session):
     page.goto("/")
     yield page
     context.close()
+
+
+def flask_command(*args: str, stdin: str | None = None) -> str:
+    """Run `flask --app wsgi ARGS` against the live server's database; returns what it printed."""
+    done = subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=LIVE["env"], check=True,
+                          capture_output=True, text=True, input=stdin)
+    return done.stdout
+
+
+ROLE_PASSWORD = "e2e role passphrase long enough"
+MANAGER_EMAIL = "e2e-manager@example.org"
+# The demo's own coordinator and volunteer (they have records assigned), given a password for the tests.
+DEMO_ROLE_EMAILS = {"coordinator": "coordinator.demo@example.org", "volunteer": "volunteer.demo@example.org"}
+SET_PASSWORD = """
+import sys
+from crm import create_app
+from crm.accounts.services import find_by_email, replace_password
+from crm.extensions import db
+app = create_app()
+with app.app_context():
+    for email in sys.argv[2:]:
+        replace_password(find_by_email(email), sys.argv[1])
+    db.session.commit()
+"""
+
+
+@pytest.fixture(scope="session")
+def role_accounts(live_server):
+    """One account of each role, with what it signs in with: admin and manager have a second factor."""
+    flask_command("users", "create", MANAGER_EMAIL, "--name", "E2E Manager", "--role", "manager",
+                  stdin=ROLE_PASSWORD + "\n")
+    uri = next(line for line in flask_command("users", "enroll-2fa", MANAGER_EMAIL).splitlines()
+               if line.startswith("otpauth://"))
+    subprocess.run([sys.executable, "-c", SET_PASSWORD, ROLE_PASSWORD, *DEMO_ROLE_EMAILS.values()], cwd=ROOT,
+                   env=LIVE["env"], check=True, capture_output=True)
+    return {
+        "admin": (ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_TOTP),
+        "manager": (MANAGER_EMAIL, ROLE_PASSWORD, {"secret": parse_qs(urlsplit(uri).query)["secret"][0],
+                                                   "last_step": None}),
+        "coordinator": (DEMO_ROLE_EMAILS["coordinator"], ROLE_PASSWORD, None),
+        "volunteer": (DEMO_ROLE_EMAILS["volunteer"], ROLE_PASSWORD, None),
+    }
+
+
+def fresh_code(totp: dict) -> str:
+    """A code of this authenticator not used yet (each code is accepted once)."""
+    step = int(time.time()) // 30
+    if totp["last_step"] is not None and step <= totp["last_step"]:
+        time.sleep((totp["last_step"] + 1) * 30 - time.time() + 0.5)
+        step = int(time.time()) // 30
+    totp["last_step"] = step
+    return pyotp.TOTP(totp["secret"]).at(step * 30)
+
+
+def sign_in(page, live_server, email: str, password: str, totp: dict | None) -> None:
+    page.goto("/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    if totp is not None:
+        page.wait_for_url(live_server + "/login/2fa")
+        page.fill("#code", fresh_code(totp))
+        page.click("button[type=submit]")
+    page.wait_for_url(live_server + "/")

@@ -65,7 +65,7 @@ def test_the_campaign_page_shows_totals_by_country_petition_and_day(app, client,
     html = client.get(f"/campaigns/{campaign.slug}/signatures").get_data(as_text=True)
     assert re.search(r"<dt>Signers</dt><dd>12</dd>", html)
     assert re.search(r"Canada</th><td class=\"num\">4</td>", html)
-    assert "Colombia" in html and ">AN</a>" in html and "May 12, 2018" in html
+    assert "Colombia" in html and ">AN</a>" in html and "12 May 2018" in html
 
 
 def test_a_volunteer_cannot_upload_or_create(app, client, signed_in, campaign, make_petition):
