@@ -6,7 +6,6 @@ from crm.accounts.models import User
 from crm.accounts.services import find_by_email
 from crm.audit.models import AuditEvent, AuditLogIsAppendOnly
 from crm.extensions import db
-from tests.conftest import TEST_PASSWORD
 
 
 def test_admin_creates_edits_and_deactivates_a_user(client, signed_in):

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from crm.campaigns import services as campaigns
 from crm.campaigns import targets
-from crm.campaigns.models import Campaign, Demand
+from crm.campaigns.models import Demand
 from crm.countries.models import Country
 from crm.countries.services import country_by_code
 from crm.extensions import db

@@ -3,7 +3,6 @@ driven by Playwright in Debian's Chromium."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys

@@ -5,7 +5,6 @@ meeting form is at least 44 x 44 px."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
