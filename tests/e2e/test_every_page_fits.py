@@ -18,7 +18,7 @@ PHONE, DESKTOP = {"width": 360, "height": 740}, {"width": 1366, "height": 900}
 AXE_SOURCE = AXE.read_text() if AXE.exists() else ""
 MIN_TARGET = 44
 # Not pages: files to download, feeds, images, and the raw HTML of an e-mail in the outbox.
-NOT_PAGES = re.compile(r"\.(csv|ics|pdf|svg)$|/attachments/|/outbox/\d+/html$|^/static/|^/logout")
+NOT_PAGES = re.compile(r"\.(csv|ics|pdf|svg|vcf)$|/attachments/|/outbox/\d+/html$|^/static/|^/logout")
 # Two pages of the same kind differ only in their ids, codes or query: one of each is visited.
 IDS = re.compile(r"/(\d+|[A-Z]{3})(?=/|$)")
 
