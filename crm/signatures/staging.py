@@ -59,12 +59,15 @@ def _held(lock_path: Path) -> bool:
 
 def sweep(folder: Path | None = None) -> None:
     """Delete staged files (and their notes) older than STAGE_TTL_SECONDS, and whatever an import that
-    did not finish (its process killed) left behind."""
+    did not finish (its process killed) left behind. A running import keeps its files however long it
+    has been running."""
     folder = folder or _folder()
     limit = utcnow().timestamp() - STAGE_TTL_SECONDS
     for path in folder.iterdir():
         try:
-            if path.stat().st_mtime < limit or (path.suffix == ".lock" and not _held(path)):
+            if _held(folder / f"{path.stem}.lock"):
+                continue
+            if path.suffix == ".lock" or path.stat().st_mtime < limit:
                 discard(path.stem)
         except FileNotFoundError:
             pass
