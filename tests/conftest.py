@@ -135,6 +135,12 @@ class Clock:
         self._traveller.shift(dt.timedelta(**delta))
         return self.now()
 
+    def move_to(self, moment: dt.datetime) -> dt.datetime:
+        """Stop the clock at another moment (aware, so that it means the same everywhere)."""
+        assert moment.tzinfo is not None, "give the moment with its time zone"
+        self._traveller.move_to(moment)
+        return self.now()
+
 
 def pytest_generate_tests(metafunc):
     """Tests marked `clocks` run once at each moment of CLOCKS, so that none depends on the day or hour."""

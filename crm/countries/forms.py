@@ -1,10 +1,15 @@
-"""Forms for the country pages."""
+"""Forms for the country pages, and the words they show for Rome Statute facts."""
+import datetime as dt
+
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.countries.models import RS_STATUSES
+from crm.countries.standing import Standing
+from crm.i18n import current_language, show_date
 from crm.outreach.models import STAGES
 from crm.vocabulary import STAGE_LABELS
 
@@ -19,6 +24,31 @@ STATUS_LABELS = {
     "withdrawn": _l("Withdrawn"),
     "non_party": _l("Non-party"),
 }
+
+def standing_text(standing: Standing) -> str:
+    """A state's standing in words, in the reader's language: "State Party — withdrawal takes effect
+    24 Jul 2027", "Withdrawn since 27 Oct 2017", "Signatory"."""
+    label = status_label(standing.status)
+    if standing.withdrawing:
+        return gettext("%(status)s — withdrawal takes effect %(date)s", status=label,
+                       date=show_date(standing.withdrawal_takes_effect, current_language()))
+    if standing.withdrawal_took_effect:
+        return gettext("%(status)s since %(date)s", status=label,
+                       date=show_date(standing.withdrawal_took_effect, current_language()))
+    return label
+
+
+def fact_in_words(field: str, text: str | None) -> str:
+    """A fact's value as the history stores it (a status code, an ISO date or nothing), in words."""
+    if not text:
+        return gettext("not recorded")
+    if field == "status":
+        return status_label(text)
+    try:
+        return show_date(dt.date.fromisoformat(text), current_language())
+    except ValueError:
+        return text
+
 
 FACT_LABELS = {
     "status": _l("Status"),

@@ -10,8 +10,16 @@ from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign
 from crm.countries import bp
-from crm.countries.forms import FACT_LABELS, STATUS_LABELS, CountryFilterForm, FactCorrectionForm
+from crm.countries.forms import (
+    FACT_LABELS,
+    STATUS_LABELS,
+    CountryFilterForm,
+    FactCorrectionForm,
+    fact_in_words,
+    standing_text,
+)
 from crm.countries.models import Country, Region
+from crm.countries.standing import Standing, standing
 from crm.countries.services import (
     FactError,
     correct_fact,
@@ -26,6 +34,16 @@ from crm.outreach.forms import ConfirmForm, SnoozeForm
 from crm.outreach.services import filter_by_outreach, government_offices, outreach_cards, outreach_stages
 from crm.permissions import can, require
 from crm.web import flash_message
+
+
+@bp.app_template_global("rome_standing")
+def rome_standing(country: Country) -> Standing:
+    """The country's Rome Statute standing on the reader's today."""
+    return standing(country, clock.today(current_user if current_user.is_authenticated else None))
+
+
+bp.add_app_template_global(standing_text, "standing_text")
+bp.add_app_template_global(fact_in_words, "fact_in_words")
 
 
 def get_country_or_404(code: str) -> Country:
@@ -48,7 +66,8 @@ def index():
     users = db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
     form.assignee.choices = [("", gettext("Anyone"))] + [(str(u.id), u.name) for u in users]
     form.validate()
-    statement = search_countries(query=form.q.data, status=form.status.data, region=form.region.data)
+    statement = search_countries(query=form.q.data, status=form.status.data, region=form.region.data,
+                                 day=clock.today(current_user))
     statement = filter_by_outreach(statement, current_user, campaign_slug=form.campaign.data,
                                    stage=form.stage.data, assignee_id=form.assignee.data)
     page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)

@@ -11,6 +11,7 @@ import pycountry
 import sqlalchemy as sa
 from babel import Locale
 
+from crm import clock
 from crm.audit import services as audit
 from crm.countries.models import (
     RS_DATE_FIELDS,
@@ -20,6 +21,7 @@ from crm.countries.models import (
     CountryFactChange,
     Region,
 )
+from crm.countries.standing import status_condition
 from crm.extensions import db
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent.parent / "seeds"
@@ -309,13 +311,15 @@ def countries_named(query: str) -> list[int]:
     ]
 
 
-def search_countries(*, query: str | None = None, status: str | None = None, region: str | None = None):
-    """A select of countries matching a name (English or Spanish) or code, a status and an M49 area."""
+def search_countries(*, query: str | None = None, status: str | None = None, region: str | None = None,
+                     day: dt.date | None = None):
+    """A select of countries matching a name (English or Spanish) or code, a status as it holds on `day`
+    (default: today in UTC; a withdrawal counts once it has taken effect) and an M49 area."""
     statement = sa.select(Country)
     if query and query.strip():
         statement = statement.where(Country.id.in_(countries_named(query)))
     if status in RS_STATUSES:
-        statement = statement.where(Country.rs_status == status)
+        statement = statement.where(status_condition(status, day or clock.today()))
     if region:
         statement = statement.where(sa.or_(Country.region_code == region, Country.sub_region_code == region,
                                            Country.intermediate_region_code == region))

@@ -3,13 +3,16 @@ spreadsheet, and the audit event each export leaves."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from typing import Callable, Iterable
 
 from flask_babel import gettext
 
 from crm.audit import services as audit
-from crm.dashboard.forms import response_label, status_label
+from crm.countries.forms import standing_text
+from crm.countries.standing import standing
+from crm.dashboard.forms import response_label
 from crm.dashboard.services import CampaignFigures, Government
 from crm.i18n import current_language
 from crm.vocabulary import STAGE_LABELS, STANCE_LABELS
@@ -47,9 +50,9 @@ def _stance(position) -> str:
 
 
 def matrix_table(figures: CampaignFigures, governments: list[Government], *, language: str,
-                 record_url: Callable[[int], str], region_names: dict[str, str]):
-    """Header and rows of the countries x demands matrix: per demand, the current position, its date,
-    its evidence and its source."""
+                 record_url: Callable[[int], str], region_names: dict[str, str], day: dt.date):
+    """Header and rows of the countries x demands matrix: the Rome Statute standing on `day` and, per
+    demand, the current position, its date, its evidence and its source."""
     header = [gettext("Country"), gettext("ISO code"), gettext("Rome Statute"), gettext("Region"),
               gettext("Stage"), gettext("Response")]
     for demand in figures.demands:
@@ -60,7 +63,7 @@ def matrix_table(figures: CampaignFigures, governments: list[Government], *, lan
     rows = []
     for government in governments:
         country = government.country
-        row = [country.name(language), country.alpha3, status_label(country.rs_status),
+        row = [country.name(language), country.alpha3, standing_text(standing(country, day)),
                region_names.get(country.region_code or "", ""), str(STAGE_LABELS[government.record.stage]),
                response_label(government.response)]
         for demand in figures.demands:

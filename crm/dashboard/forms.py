@@ -46,10 +46,6 @@ def action_label(action: str) -> str:
     return str(ACTION_LABELS.get(action, action))
 
 
-def status_label(status: str) -> str:
-    return str(STATUS_LABELS.get(status, status))
-
-
 class MatrixFilterForm(FlaskForm):
     """Narrows the countries x demands matrix (and its export). Read from the query string."""
 

@@ -11,7 +11,7 @@ from crm.campaigns.models import Campaign
 from crm.campaigns.services import campaign_overview, get_campaign_by_slug
 from crm.dashboard import bp, exports
 from crm.dashboard import services as dashboards
-from crm.dashboard.forms import MatrixFilterForm, action_label, response_label, status_label
+from crm.dashboard.forms import MatrixFilterForm, action_label, response_label
 from crm.dashboard.maps import MAP_STYLES, paint, stacked_bars
 from crm.extensions import db
 from crm.i18n import current_language
@@ -42,7 +42,7 @@ def _filter_form() -> MatrixFilterForm:
 
 def _drawing_helpers() -> dict:
     return {"map_styles": MAP_STYLES, "paint": paint, "response_label": response_label,
-            "status_label": status_label, "action_label": action_label,
+            "action_label": action_label,
             "map_classes": dashboards.MAP_CLASSES, "responses": dashboards.RESPONSES}
 
 
@@ -96,12 +96,13 @@ def matrix_csv(slug):
     form = _filter_form()
     language = current_language()
     figures = dashboards.campaign_figures(campaign, current_user, language)
-    governments = dashboards.matrix(figures, **form.filters())
+    today = clock.today(current_user)
+    governments = dashboards.matrix(figures, day=today, **form.filters())
     header, rows = exports.matrix_table(figures, governments, language=language, record_url=_record_url,
-                                        region_names=dict(form.region.choices))
+                                        region_names=dict(form.region.choices), day=today)
     exports.record_export("matrix", actor=current_user, campaign=campaign, rows=len(rows), filters=form.filters())
     db.session.commit()
-    return _csv_response(exports.to_csv(header, rows), f"{campaign.slug}-matrix-{clock.today(current_user)}.csv")
+    return _csv_response(exports.to_csv(header, rows), f"{campaign.slug}-matrix-{today}.csv")
 
 
 @bp.route("/<slug>/outreach.csv")

@@ -16,6 +16,7 @@ from crm.audit.models import AuditEvent
 from crm.campaigns.models import Campaign, Demand
 from crm.countries.models import RS_STATUSES, Country, Region
 from crm.countries.services import fold
+from crm.countries.standing import standing
 from crm.dashboard.maps import CountryShape, world_map
 from crm.extensions import db
 from crm.outreach.models import STAGES, FollowUp, Letter, OutreachRecord, Position, meeting_outreach
@@ -179,13 +180,16 @@ def region_choices(language: str = "en") -> list[tuple[str, str]]:
 
 
 def matrix(figures: CampaignFigures, *, status: str | None = None, region: str | None = None,
-           response: str | None = None, stage: str | None = None, assignee: str | None = None) -> list[Government]:
-    """The governments of the countries x demands matrix, narrowed to a Rome Statute status, a UN M49
+           response: str | None = None, stage: str | None = None, assignee: str | None = None,
+           day: dt.date | None = None) -> list[Government]:
+    """The governments of the countries x demands matrix, narrowed to a Rome Statute status (as it holds
+    on `day`), a UN M49
     area (region, sub-region or intermediate region), a response, a stage and who is assigned (a user's
     id, or "none" for records nobody works on)."""
     rows = figures.governments
     if status in RS_STATUSES:
-        rows = [g for g in rows if g.country.rs_status == status]
+        day = day or clock.today()
+        rows = [g for g in rows if standing(g.country, day).status == status]
     if region:
         rows = [g for g in rows if region in (g.country.region_code, g.country.sub_region_code,
                                               g.country.intermediate_region_code)]
@@ -375,7 +379,7 @@ def dashboard(campaign: Campaign, viewer, *, language: str = "en", today: dt.dat
         stages=stage_counts(figures),
         responses=response_counts(figures),
         world=world_figures(figures, countries),
-        matrix=matrix(figures, status=status, region=region, **narrowed),
+        matrix=matrix(figures, status=status, region=region, day=today, **narrowed),
         over_time=responses_by_month(figures),
         signatures=signature_totals(campaign, countries),
         overdue=overdue_by_owner(campaign, today),

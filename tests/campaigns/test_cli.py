@@ -41,7 +41,7 @@ def test_a_duplicate_slug_or_an_empty_demand_changes_nothing(runner):
     assert table_counts() == before
 
 
-def test_targets_add_by_region_status_and_names(runner):
+def test_targets_add_by_region_status_and_names(runner, clock):
     create(runner)
     result = runner.invoke(args=["campaigns", "targets", "add", "free-elections", "--region", "419",
                                  "--rome-status", "state_party", "Alemania, FRA", "Reino Unido"])

@@ -101,7 +101,7 @@ def test_settings_and_archiving(client, signed_in, make_user, campaign):
     assert refused.status_code == 400 and "archived" in refused.get_data(as_text=True)
 
 
-def test_a_coordinator_adds_targets_in_bulk_and_by_name(client, signed_in, campaign):
+def test_a_coordinator_adds_targets_in_bulk_and_by_name(client, signed_in, campaign, clock):
     signed_in("coordinator")
     response = client.post(f"/campaigns/{campaign.slug}/targets", data={
         "region": "419", "rome_status": "state_party", "names": "Alemania, FRA\nReino Unido"})

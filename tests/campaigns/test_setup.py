@@ -121,7 +121,7 @@ def test_an_archived_campaign_is_read_only_and_leaves_the_start_page(own, manage
         targets.add_targets(own, names=["FRA"], actor=manager)
 
 
-def test_every_state_party_in_latin_america_and_three_named_governments(own, manager):
+def test_every_state_party_in_latin_america_and_three_named_governments(own, manager, clock):
     expected = set(db.session.scalars(sa.select(Country.alpha3).where(
         Country.sub_region_code == "419", Country.rs_status == "state_party")))
     report = targets.add_targets(own, actor=manager, region="419", rome_status="state_party",

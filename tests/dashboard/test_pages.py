@@ -200,7 +200,8 @@ def test_the_page_loads_nothing_from_elsewhere_and_needs_no_script(client, signe
     assert page.count('class="country ') == len(world_map().shapes)
 
 
-def test_the_map_svg_is_well_formed_with_one_path_per_country(client, signed_in, demo):
+def test_the_map_svg_is_well_formed_with_one_path_per_country(client, signed_in, demo, clock):
+    clock.move_to(dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.timezone.utc))
     signed_in("admin")
     response = client.get(DEMO_URL + "/map.svg")
     assert response.mimetype == "image/svg+xml"
@@ -218,12 +219,18 @@ def test_the_map_svg_is_well_formed_with_one_path_per_country(client, signed_in,
     argentina, france, venezuela = by_key["032"], by_key["250"], by_key["862"]
     assert argentina.find(SVG + "title").text == "Argentina: Acted"
     assert france.find(SVG + "title").text == "France: Supportive"
-    assert venezuela.find(SVG + "title").text == "Venezuela: Not a target"
+    # A notified withdrawal from the Rome Statute is outlined (dashed) and named, and the legend counts them.
+    assert venezuela.find(SVG + "title").text == (
+        "Venezuela: Not a target · State Party — withdrawal takes effect 24 Jul 2027")
+    assert venezuela.get("stroke-dasharray") and not france.get("stroke-dasharray")
+    # Niger, Burkina Faso, Mali, Venezuela and Chad (Nauru, the sixth, is too small to draw at this scale).
+    assert sum(1 for p in paths if p.get("stroke-dasharray")) == 5
     assert "no_answer" in by_key["276"].get("class") and by_key["276"].get("fill") == "url(#map-no_answer)"
     patterns = {p.get("id") for p in root.iter(SVG + "pattern")}
     assert {"map-no_answer", "map-responded"} <= patterns
     legend = " ".join(t.text for t in root.iter(SVG + "text"))
-    for label in ("Acted (7)", "Supportive (1)", "Responded (0)", "No answer (5)", "Not a target (161)"):
+    for label in ("Acted (7)", "Supportive (1)", "Responded (0)", "No answer (5)", "Not a target (161)",
+                  "Rome Statute withdrawal pending (5)"):
         assert label in legend
     assert not any(el.get("style") for el in root.iter()) and root.find(f".//{SVG}script") is None
 
