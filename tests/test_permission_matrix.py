@@ -296,17 +296,19 @@ def test_every_route_has_a_row(app):
     assert missing == [], "routes without a row in the permission matrix:\n" + "\n".join(missing)
 
 
-def _check(client, method, url, expected):
+def _problem(client, method, url, expected) -> str | None:
+    """What is wrong with the answer to one request, or None when it is the expected one."""
     response = client.open(url, method=method, data={} if method == "POST" else None)
     location = response.headers.get("Location", "")
-    where = f"{method} {url} -> {response.status_code} {location}"
-    assert response.status_code < 500, where
-    if expected == HIDDEN:
-        assert response.status_code == 404, where
+    if response.status_code >= 500:
+        right = False
+    elif expected == HIDDEN:
+        right = response.status_code == 404
     elif expected == LOGIN:
-        assert response.status_code == 302 and "/login" in location, where
+        right = response.status_code == 302 and "/login" in location
     else:
-        assert response.status_code != 404 and "/login?" not in location, where
+        right = response.status_code != 404 and "/login?" not in location
+    return None if right else f"{method} {url} -> {response.status_code} {location} (expected {expected})"
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -319,5 +321,7 @@ def test_each_role_gets_the_expected_answer_on_every_route(app, client, world, m
     rows += [(endpoint, "GET", lambda w, rule=rule: rule, expected) for rule, (endpoint, expected) in EXTRA_RULES.items()]
     # Sign-out last, so that every other row is asked by a signed-in user.
     rows.sort(key=lambda row: row[0] == "accounts.logout")
-    for endpoint, method, build, expected in rows:
-        _check(client, method, build(world), expected[role])
+    # Every route is asked, and every wrong answer reported: the first failure does not hide the rest.
+    problems = [problem for endpoint, method, build, expected in rows
+                if (problem := _problem(client, method, build(world), expected[role]))]
+    assert problems == [], f"{len(problems)} of {len(rows)} routes answer {role} wrongly:\n" + "\n".join(problems)
