@@ -1,12 +1,14 @@
 """Shared fixtures for every feature's tests (loaded by tests/conftest.py): a campaign with demands,
-outreach records, offices and contacts, and a counter of SQL statements."""
+outreach records, offices and contacts, follow-ups, letters and meetings, and a counter of SQL statements."""
+import datetime as dt
+
 import pytest
 
 from crm.campaigns.models import Campaign, Demand
 from crm.contacts.models import Contact, Office
 from crm.countries.services import country_by_code
 from crm.extensions import db
-from crm.outreach.models import OutreachRecord
+from crm.outreach.models import FollowUp, Letter, Meeting, OutreachRecord
 
 
 @pytest.fixture
@@ -52,6 +54,49 @@ def make_contact():
         db.session.add(contact)
         db.session.flush()
         return contact
+
+    return factory
+
+
+@pytest.fixture
+def make_follow_up():
+    def factory(record, owner, due_on: dt.date, note="Call the embassy about the letter", status="open",
+                snoozed_until=None):
+        follow_up = FollowUp(outreach_id=record.id, owner_id=owner.id, due_on=due_on, note=note, status=status,
+                             snoozed_until=snoozed_until,
+                             completed_at=dt.datetime.now(dt.timezone.utc) if status == "done" else None)
+        db.session.add(follow_up)
+        db.session.flush()
+        return follow_up
+
+    return factory
+
+
+@pytest.fixture
+def make_letter():
+    def factory(record, *, direction="outgoing", subject="Three demands", sent_on=None, delivered_on=None,
+                received_on=None, in_reply_to=None):
+        letter = Letter(outreach_id=record.id, direction=direction, subject=subject, sent_on=sent_on,
+                        delivered_on=delivered_on, received_on=received_on,
+                        in_reply_to_id=getattr(in_reply_to, "id", None))
+        db.session.add(letter)
+        db.session.flush()
+        return letter
+
+    return factory
+
+
+@pytest.fixture
+def make_meeting():
+    def factory(records, held_at: dt.datetime, *, staff=(), office=None, summary="Met the political counsellor",
+                confidential_notes=None, location=None):
+        meeting = Meeting(held_at=held_at, summary=summary, office_id=getattr(office, "id", None),
+                          confidential_notes=confidential_notes, location=location)
+        meeting.outreach_records = list(records)
+        meeting.staff = list(staff)
+        db.session.add(meeting)
+        db.session.flush()
+        return meeting
 
     return factory
 

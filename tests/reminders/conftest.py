@@ -1,5 +1,5 @@
 """Reminder fixtures: a real SMTP server on loopback (aiosmtpd) that keeps what it receives, the app's
-mail pointed at it, and factories for follow-ups, letters and meetings."""
+mail pointed at it. (Follow-ups, letters and meetings come from tests/factories.py.)"""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,9 +11,7 @@ import threading
 import pytest
 from aiosmtpd.controller import Controller
 
-from crm.extensions import db, mail
-from crm.outreach.models import FollowUp, Letter, Meeting
-# The outreach factories: a campaign with demands and outreach records.
+from crm.extensions import mail
 
 UTC = dt.timezone.utc
 
@@ -102,49 +100,6 @@ def smtp(app, smtp_server):
                              MAIL_DEFAULT_SENDER="alcance@campaign.example.org", MAIL_TIMEOUT=5)
     yield smtp_server
     point_mail_at(app, **previous)
-
-
-@pytest.fixture
-def make_follow_up():
-    def factory(record, owner, due_on: dt.date, note="Call the embassy about the letter", status="open",
-                snoozed_until=None):
-        follow_up = FollowUp(outreach_id=record.id, owner_id=owner.id, due_on=due_on, note=note, status=status,
-                             snoozed_until=snoozed_until,
-                             completed_at=dt.datetime.now(UTC) if status == "done" else None)
-        db.session.add(follow_up)
-        db.session.flush()
-        return follow_up
-
-    return factory
-
-
-@pytest.fixture
-def make_letter():
-    def factory(record, *, direction="outgoing", subject="Three demands", sent_on=None, delivered_on=None,
-                received_on=None, in_reply_to=None):
-        letter = Letter(outreach_id=record.id, direction=direction, subject=subject, sent_on=sent_on,
-                        delivered_on=delivered_on, received_on=received_on,
-                        in_reply_to_id=getattr(in_reply_to, "id", None))
-        db.session.add(letter)
-        db.session.flush()
-        return letter
-
-    return factory
-
-
-@pytest.fixture
-def make_meeting():
-    def factory(records, held_at: dt.datetime, *, staff=(), office=None, summary="Met the political counsellor",
-                confidential_notes=None, location=None):
-        meeting = Meeting(held_at=held_at, summary=summary, office_id=getattr(office, "id", None),
-                          confidential_notes=confidential_notes, location=location)
-        meeting.outreach_records = list(records)
-        meeting.staff = list(staff)
-        db.session.add(meeting)
-        db.session.flush()
-        return meeting
-
-    return factory
 
 
 def text_and_html(message) -> tuple[str, str]:
