@@ -3,6 +3,7 @@ the last good one was, and the job knows when the next is due."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -47,3 +48,20 @@ def record_run(*, started: dt.datetime, manifest: dict | None = None, error: str
 def last_good_backup() -> BackupRun | None:
     return db.session.scalar(sa.select(BackupRun).where(BackupRun.ok.is_(True))
                              .order_by(BackupRun.finished_at.desc()).limit(1))
+
+
+@dataclass
+class BackupStatus:
+    """What the admin page says about backups."""
+
+    last_good: BackupRun | None
+    failed_since: BackupRun | None  # the newest failure, if it came after the last good backup
+    scheduled: bool
+
+
+def backup_status(*, scheduled: bool) -> BackupStatus:
+    good = last_good_backup()
+    latest = db.session.scalar(sa.select(BackupRun).order_by(BackupRun.finished_at.desc(), BackupRun.id.desc())
+                               .limit(1))
+    failed = latest if latest is not None and not latest.ok else None
+    return BackupStatus(last_good=good, failed_since=failed, scheduled=scheduled)

@@ -190,3 +190,37 @@ def test_the_manifest_counts_and_checks_every_part(installs, archive):
     (name, file), = manifest["files"].items()
     assert name.startswith("files/attachments/") and file["size"] == len(PDF)
     assert json.dumps(manifest)  # plain JSON, readable by any tool once decrypted
+
+
+def test_the_commands_ask_for_the_passphrase_and_say_what_they_did(installs, tmp_path):
+    source = installs("sqlite")
+    fill(source)
+    path = tmp_path / "by-hand.alcbak"
+    contents = table_contents(source)
+    runner = source.test_cli_runner()
+    result = runner.invoke(args=["backup", "create", str(path)], input=f"{PASSPHRASE}\n{PASSPHRASE}\n")
+    assert result.exit_code == 0, result.output
+    assert f"backup written: {path} (" in result.output
+    assert f"{sum(map(len, contents.values()))} rows in {len(contents)} tables, 1 files" in result.output
+    short = runner.invoke(args=["backup", "create", str(tmp_path / "weak.alcbak")], input="short\nshort\n")
+    assert short.exit_code == 1 and "at least 12 characters" in short.output
+    assert not (tmp_path / "weak.alcbak").exists()
+    again = runner.invoke(args=["backup", "create", str(path)], input=f"{PASSPHRASE}\n{PASSPHRASE}\n")
+    assert again.exit_code == 1 and "already exists" in again.output
+    with source.app_context():
+        from crm.backup.models import BackupRun
+
+        assert [(run.origin, run.ok) for run in db.session.scalars(sa.select(BackupRun).order_by(BackupRun.id))] == [
+            ("schedule", False), ("command", True)]
+
+    target = installs("postgresql", BACKUP_PASSPHRASE=PASSPHRASE)
+    verified = target.test_cli_runner().invoke(args=["backup", "verify", str(path)])
+    assert verified.exit_code == 0 and "archive is good: made " in verified.output and "from sqlite" in verified.output
+    restored = target.test_cli_runner().invoke(args=["backup", "restore", str(path)])
+    assert restored.exit_code == 0, restored.output
+    assert "restored: " in restored.output and "from sqlite into postgresql" in restored.output
+
+    asked = installs("sqlite")
+    wrong = asked.test_cli_runner().invoke(args=["backup", "restore", str(path)], input="not the passphrase\n")
+    assert wrong.exit_code == 1 and "The passphrase is wrong" in wrong.output
+    assert _tables(asked) == set()
