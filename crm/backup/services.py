@@ -176,7 +176,7 @@ def _table_parts(connection, table: sa.Table) -> Iterator[tuple[int, bytes]]:
         buffer = io.BytesIO()
         with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as packed:
             for row in partition:
-                line = {name: _encode(value) for name, value in zip(names, row)}
+                line = {name: _encode(value) for name, value in zip(names, row, strict=True)}
                 packed.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n")
         yield len(partition), buffer.getvalue()
 
@@ -320,7 +320,7 @@ def verify_backup(path: str | os.PathLike, passphrase: str) -> Verified:
     if manifest.get("application") != "alcance" or manifest.get("format") != ARCHIVE_FORMAT:
         raise BackupError("This archive was written in a format this version of Alcance does not read.")
     expected: dict[str, tuple[str, int | None]] = {}
-    for table, entry in manifest["tables"].items():
+    for entry in manifest["tables"].values():
         if sum(part["rows"] for part in entry["parts"]) != entry["rows"]:
             raise BackupError(_REASONS["damaged"])
         for part in entry["parts"]:
