@@ -66,6 +66,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.accounts import bp as accounts_bp
     from crm.admin import bp as admin_bp
     from crm.api import bp as api_bp
+    from crm.board import bp as board_bp
     from crm.campaigns import bp as campaigns_bp
     from crm.contacts import bp as contacts_bp
     from crm.core import bp as core_bp
@@ -80,7 +81,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.url_map.converters["int"] = RecordIdConverter  # before any route is added
     for blueprint in (core_bp, accounts_bp, countries_bp, contacts_bp, outreach_bp, letters_bp, signatures_bp,
-                      reminders_bp, api_bp, dashboard_bp, admin_bp, campaigns_bp):
+                      reminders_bp, api_bp, dashboard_bp, admin_bp, campaigns_bp, board_bp):
         app.register_blueprint(blueprint)
 
 

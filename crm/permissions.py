@@ -9,8 +9,9 @@ from flask_login import current_user
 # What each role may do beyond its own records. Later issues extend this table, never the views.
 ROLE_ABILITIES: dict[str, set[str]] = {
     "admin": {"manage_users", "edit_reference_data", "view_all", "edit_all", "export", "assign", "view_audit",
-              "manage_campaigns", "manage_targets"},
-    "manager": {"view_all", "edit_all", "export", "view_audit", "assign", "manage_campaigns", "manage_targets"},
+              "manage_campaigns", "manage_targets", "publish_board"},
+    "manager": {"view_all", "edit_all", "export", "view_audit", "assign", "manage_campaigns", "manage_targets",
+                "publish_board"},
     "coordinator": {"view_all", "edit_all", "assign", "manage_targets"},
     "volunteer": {"claim"},
 }

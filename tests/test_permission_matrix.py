@@ -221,6 +221,12 @@ MATRIX = {
     ("campaigns.edit", "GET"): (lambda w: "/campaigns/matrix/edit", MANAGERS),
     ("campaigns.edit", "POST"): (lambda w: "/campaigns/matrix/edit", MANAGERS),
     ("campaigns.archive", "POST"): (lambda w: "/campaigns/matrix/archive", MANAGERS),
+    # The public board: the same answer for everyone, signed in or not (published in `world`).
+    ("board.public", "GET"): (lambda w: "/p/matrix", PUBLIC),
+    ("board.public_json", "GET"): (lambda w: "/p/matrix.json", PUBLIC),
+    ("board.public_csv", "GET"): (lambda w: "/p/matrix.csv", PUBLIC),
+    ("board.manage", "GET"): (lambda w: "/campaigns/matrix/board", MANAGERS),
+    ("board.manage", "POST"): (lambda w: "/campaigns/matrix/board", MANAGERS),
     ("campaigns.settings", "GET"): (lambda w: "/campaigns/matrix/settings", MANAGERS),
     ("campaigns.settings", "POST"): (lambda w: "/campaigns/matrix/settings", MANAGERS),
     ("campaigns.demands", "GET"): (lambda w: "/campaigns/matrix/demands", MANAGERS),
@@ -275,6 +281,9 @@ def world(app, make_user):
     from crm.accounts import invitations
 
     invitation = invitations.invite("invitee@example.org", "volunteer", actor=owner, now=utcnow())
+    from crm.board import services as boards
+
+    boards.publish(campaign, actor=owner)
     db.session.commit()
     return {"invitation": invitation, "owner": owner, "message": message, "record": record, "petition": petition, "signature_import": outcome.record, "free_record": free_record, "office": office, "contact": contact,
             "contact2": contact2, "meeting": meeting, "follow_up": follow_up, "letter": letter, "draft": draft,

@@ -199,6 +199,18 @@ def backup_run_row() -> dict:
             "size_bytes": 1024, "rows": 10, "schema_revision": "0021_backup_run", "error": None}
 
 
+def published_board_row() -> dict:
+    return {"campaign_id": new_id("campaign"), "published_at": NOW, "published_by_id": None}
+
+
+def published_entry_row() -> dict:
+    return {"outreach_id": new_id("outreach_record"), "published_at": NOW, "published_by_id": None}
+
+
+def published_position_row() -> dict:
+    return {"position_id": new_id("position"), "published_at": NOW, "published_by_id": None}
+
+
 def invitation_row() -> dict:
     k = next(_serial)
     return {
@@ -584,6 +596,9 @@ VALID_ROWS: dict[str, Callable[..., dict]] = {
     "login_attempt": login_attempt_row,
     "form_submission": form_submission_row,
     "backup_run": backup_run_row,
+    "published_board": published_board_row,
+    "published_entry": published_entry_row,
+    "published_position": published_position_row,
 }
 
 Override = dict | Callable[[dict], dict]
@@ -892,6 +907,12 @@ FOREIGN_KEYS = [
     nowhere("password_reset_token", "user_id", "fk_password_reset_token_user_id_user"),
     nowhere("invitation", "user_id", "fk_invitation_user_id_user"),
     nowhere("invitation", "invited_by_id", "fk_invitation_invited_by_id_user"),
+    nowhere("published_board", "campaign_id", "fk_published_board_campaign_id_campaign"),
+    nowhere("published_board", "published_by_id", "fk_published_board_published_by_id_user"),
+    nowhere("published_entry", "outreach_id", "fk_published_entry_outreach_id_outreach_record"),
+    nowhere("published_entry", "published_by_id", "fk_published_entry_published_by_id_user"),
+    nowhere("published_position", "position_id", "fk_published_position_position_id_position"),
+    nowhere("published_position", "published_by_id", "fk_published_position_published_by_id_user"),
 ]
 
 # Every column a row cannot be without (defaults included: an explicit NULL must still be refused).
@@ -939,6 +960,9 @@ REQUIRED = {
     "login_attempt": ("kind", "occurred_at"),
     "form_submission": ("key", "user_id", "location", "created_at"),
     "backup_run": ("origin", "started_at", "finished_at", "ok"),
+    "published_board": ("campaign_id", "published_at"),
+    "published_entry": ("outreach_id", "published_at"),
+    "published_position": ("position_id", "published_at"),
 }
 NOT_NULLS = [case(f"{name}.{column}", name, {column: None}, "null")
              for name, columns in REQUIRED.items() for column in columns]
