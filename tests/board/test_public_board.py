@@ -133,3 +133,15 @@ def test_a_manager_chooses_what_is_public_and_it_is_audited(client, signed_in, s
     assert other.id not in set(db.session.scalars(sa.select(PublishedEntry.outreach_id)))
     client.post("/campaigns/test-campaign/board", data={"action": "unpublish"})
     assert client.get("/p/test-campaign").status_code == 404
+
+
+def test_the_board_is_published_from_the_command_line(app, client, story):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["board", "publish", "test-campaign"])
+    assert (result.exit_code, result.output) == (0, "published: /p/test-campaign\n")
+    assert client.get("/p/test-campaign").status_code == 200
+    assert runner.invoke(args=["board", "publish", "test-campaign"]).output == "already public: /p/test-campaign\n"
+    unknown = runner.invoke(args=["board", "publish", "nope"])
+    assert unknown.exit_code == 1 and "There is no campaign 'nope'." in unknown.output
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "board.publish"))
+    assert event.actor_id is None and event.entity_id == str(story["campaign"].id)
