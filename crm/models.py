@@ -1,7 +1,7 @@
 """Imports every feature's models so that the metadata (and Alembic) sees the whole schema."""
 from crm.accounts.models import Invitation, LoginAttempt, PasswordResetToken, RecoveryCode, User  # noqa: F401
 from crm.audit.models import AuditEvent  # noqa: F401
-from crm.campaigns.models import Campaign, Demand, DemandTranslation  # noqa: F401
+from crm.campaigns.models import Campaign, CampaignTranslation, Demand, DemandTranslation  # noqa: F401
 from crm.contacts.models import Contact, Office, Post  # noqa: F401
 from crm.core.submissions import FormSubmission  # noqa: F401
 from crm.countries.models import Country, CountryFactChange, Region  # noqa: F401

@@ -84,7 +84,7 @@ def new():
 @require("manage_campaigns")
 def edit(slug):
     campaign = get_campaign_or_404(slug)
-    form = DescriptionForm(obj=campaign)
+    form = DescriptionForm(obj=campaign, **DescriptionForm.data_of(campaign))
     if form.validate_on_submit():
         try:
             campaigns.update_campaign(campaign, actor=current_user, **form.values())
@@ -104,7 +104,9 @@ def archive(slug):
     campaign = get_campaign_or_404(slug)
     form = ConfirmedForm()
     if not form.validate_on_submit():
-        return render_template("campaigns/edit.html", form=DescriptionForm(obj=campaign), campaign=campaign,
+        return render_template("campaigns/edit.html", form=DescriptionForm(obj=campaign,
+                                                                            **DescriptionForm.data_of(campaign)),
+                               campaign=campaign,
                                archive_form=form), 400
     campaigns.archive_campaign(campaign, actor=current_user, now=utcnow())
     db.session.commit()

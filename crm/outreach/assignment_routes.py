@@ -124,7 +124,8 @@ def decide_claim(claim_id):
 @require("claim")
 def claims():
     records, pending = assignments.claimable_records(current_user)
-    records.sort(key=lambda r: (r.campaign.name, r.country.name(str(current_user.language))))
+    records.sort(key=lambda r: (r.campaign.display_name(current_user.language),
+                                r.country.name(str(current_user.language))))
     return render_template("outreach/claims.html", records=records, pending=pending, confirm=ConfirmForm())
 
 

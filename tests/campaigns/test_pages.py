@@ -39,7 +39,8 @@ def test_an_admin_creates_a_campaign_with_three_demands_in_two_languages(client,
         ("Repudiate the election", "Repudiar la elección"),
         ("Open solidarity mechanisms", "Abrir mecanismos de solidaridad"),
         ("Refer to the ICC", "Remitir a la CPI")]
-    assert (campaign.letter_language, campaign.description_es) == ("es", "Pedimos a los gobiernos que actúen.")
+    assert (campaign.letter_language, campaign.display_description("es")) == (
+        "es", "Pedimos a los gobiernos que actúen.")
     client.post("/language", data={"language": "es"})
     page = client.get("/").get_data(as_text=True)
     assert "Elecciones libres" in page and "Remitir a la CPI" in page
