@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 import sqlalchemy as sa
-from flask import abort, redirect, render_template, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 
@@ -26,16 +26,27 @@ from crm.database import utcnow
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.outreach.models import OutreachRecord
-from crm.permissions import can, require
+from crm.permissions import can, ensure_writable, is_read_only, require
 from crm.web import flash_message
 
 
+def _changing() -> bool:
+    """A page that shows a campaign on GET and changes it on POST: the POST is what an archive refuses."""
+    return request.method not in ("GET", "HEAD", "OPTIONS")
+
+
 def get_campaign_or_404(slug: str) -> Campaign:
-    return campaigns.get_campaign_by_slug(slug) or abort(404)
+    campaign = campaigns.get_campaign_by_slug(slug) or abort(404)
+    if _changing():
+        ensure_writable(campaign)
+    return campaign
 
 
 def get_demand_or_404(demand_id: int) -> Demand:
-    return db.session.get(Demand, demand_id) or abort(404)
+    demand = db.session.get(Demand, demand_id) or abort(404)
+    if _changing():
+        ensure_writable(demand.campaign)
+    return demand
 
 
 def refuse(error: campaigns.CampaignError, form, template: str, **context):
@@ -101,7 +112,8 @@ def edit(slug):
 @login_required
 @require("manage_campaigns")
 def archive(slug):
-    campaign = get_campaign_or_404(slug)
+    # Archiving twice changes nothing (the service says so), so an archived campaign is not refused here.
+    campaign = campaigns.get_campaign_by_slug(slug) or abort(404)
     form = ConfirmedForm()
     if not form.validate_on_submit():
         return render_template("campaigns/edit.html", form=DescriptionForm(obj=campaign,
@@ -242,7 +254,8 @@ def _render_targets(campaign, form, status=200):
     records = db.session.scalars(sa.select(OutreachRecord).where(OutreachRecord.campaign_id == campaign.id)).all()
     records.sort(key=lambda r: r.country.name(current_language()))
     return render_template("campaigns/targets.html", campaign=campaign, form=form, records=records,
-                           remove=ConfirmedForm(), may_manage=can(current_user, "manage_campaigns")), status
+                           remove=ConfirmedForm(), may_manage=can(current_user, "manage_campaigns"),
+                           read_only=is_read_only(campaign)), status
 
 
 @bp.route("/campaigns/<slug>/targets", methods=["GET", "POST"])
@@ -281,6 +294,7 @@ def targets_page(slug):
 def remove_target(outreach_id):
     record = db.session.get(OutreachRecord, outreach_id) or abort(404)
     campaign = record.campaign
+    ensure_writable(campaign)
     form = ConfirmedForm()
     if not form.validate_on_submit():
         flash_message(gettext("Tick the box to confirm."), "error")

@@ -17,7 +17,7 @@ from crm.outreach import assignments, bp
 from crm.outreach.forms import BulkAssignForm, ClaimDecisionForm, ConfirmForm
 from crm.outreach.models import Claim, OutreachRecord
 from crm.outreach.services import OutreachError
-from crm.permissions import can, require
+from crm.permissions import can, ensure_writable, require
 from crm.web import flash_message
 
 
@@ -84,6 +84,7 @@ def bulk_assign():
         records = db.session.scalars(sa.select(OutreachRecord).where(OutreachRecord.id.in_(ids))).all()
         if len(records) != len(set(ids)):
             abort(404)
+        ensure_writable(*{record.campaign for record in records})
         try:
             changed = assignments.set_assignee(records, None if unassign else staff.get(int(form.assignee.data)),
                                                actor=current_user)
@@ -106,6 +107,7 @@ def bulk_assign():
 @require("assign")
 def decide_claim(claim_id):
     claim = db.session.get(Claim, claim_id) or abort(404)
+    ensure_writable(claim.outreach.campaign)
     form = ClaimDecisionForm()
     if form.validate_on_submit():
         try:
@@ -136,6 +138,7 @@ def claim(outreach_id):
     record = db.session.get(OutreachRecord, outreach_id)
     if record is None or record.assignee_id is not None:
         abort(404)  # an assigned record is not offered, and its existence is not confirmed
+    ensure_writable(record.campaign)
     if ConfirmForm().validate_on_submit():
         try:
             claim_ = assignments.claim(record, current_user)
@@ -157,6 +160,7 @@ def withdraw_claim(claim_id):
     claim_ = db.session.get(Claim, claim_id)
     if claim_ is None or claim_.volunteer_id != current_user.id:
         abort(404)
+    ensure_writable(claim_.outreach.campaign)
     if ConfirmForm().validate_on_submit():
         try:
             assignments.withdraw_claim(claim_, actor=current_user)
