@@ -99,7 +99,7 @@ def test_settings_and_archiving(client, signed_in, make_user, campaign):
     assert "Test campaign" not in client.get("/").get_data(as_text=True)
     refused = client.post(f"/campaigns/{campaign.slug}/edit", data={"name": "New", "slug": campaign.slug,
                                                                     "letter_language": "en"})
-    assert refused.status_code == 400 and "archived" in refused.get_data(as_text=True)
+    assert refused.status_code == 409 and "archived" in refused.get_data(as_text=True)
 
 
 def test_a_coordinator_adds_targets_in_bulk_and_by_name(client, signed_in, campaign):
