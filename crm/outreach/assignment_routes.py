@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign
+from crm.campaigns.services import open_records
 from crm.extensions import db
 from crm.outreach import assignments, bp
 from crm.outreach.forms import BulkAssignForm, ClaimDecisionForm, ConfirmForm
@@ -176,9 +177,11 @@ def withdraw_claim(claim_id):
 @bp.route("/my-work")
 @login_required
 def my_work():
-    """My records, the ones with the earliest next follow-up first (overdue at the top)."""
+    """My records, the ones with the earliest next follow-up first (overdue at the top). An archived
+    campaign's records leave it: there is nothing left to do on them."""
     records = db.session.scalars(
-        sa.select(OutreachRecord).where(OutreachRecord.assignee_id == current_user.id)
+        sa.select(OutreachRecord).where(OutreachRecord.assignee_id == current_user.id,
+                                        OutreachRecord.id.in_(open_records()))
         .options(selectinload(OutreachRecord.country), selectinload(OutreachRecord.campaign))).all()
     far = dt.date.max
     records.sort(key=lambda r: (r.next_follow_up_on or far, r.country.name(str(current_user.language))))

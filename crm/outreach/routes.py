@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign, Demand
+from crm.campaigns.services import open_records
 from crm.contacts import services as contact_services
 from crm.contacts.models import Contact, Office
 from crm.core import submissions
@@ -434,7 +435,9 @@ def follow_ups():
         statement = statement.where(FollowUp.status == "done").order_by(FollowUp.completed_at.desc())
     else:
         due = sa.case((FollowUp.status == "snoozed", FollowUp.snoozed_until), else_=FollowUp.due_on)
-        statement = statement.where(FollowUp.status.in_(("open", "snoozed"))).order_by(due, FollowUp.id)
+        # What is still to do: an archived campaign's follow-ups leave the list (done ones stay as history).
+        statement = (statement.where(FollowUp.status.in_(("open", "snoozed")), FollowUp.outreach_id.in_(open_records()))
+                     .order_by(due, FollowUp.id))
     statement = statement.options(selectinload(FollowUp.owner),
                                   selectinload(FollowUp.outreach).selectinload(OutreachRecord.country),
                                   selectinload(FollowUp.outreach).selectinload(OutreachRecord.campaign))

@@ -141,3 +141,22 @@ def test_the_signatures_api_refuses_an_archived_campaigns_petition(client, archi
     db.session.rollback()
     assert table_counts() == before
 
+
+
+def test_an_archived_campaign_leaves_the_lists_of_work_to_do(client, archived, make_record, campaign):
+    """Its record leaves the volunteer's work and its follow-up the list of follow-ups to do; a record
+    of an open campaign stays."""
+    from tests.conftest import sign_in
+
+    open_campaign = campaigns.create_campaign(name="Open one", slug="open-one", actor=None,
+                                              demands=[campaigns.DemandWording("Act")])
+    still_open = make_record("ESP", assignee=archived.volunteer, campaign_=open_campaign)
+    outreach.add_follow_up(still_open, owner=archived.volunteer, due_on=utcnow().date(), note="Write to Spain",
+                           actor=None)
+    db.session.commit()
+    sign_in(client, archived.volunteer)
+    work = client.get("/my-work").get_data(as_text=True)
+    assert f"/outreach/{still_open.id}" in work and f"/outreach/{archived.record.id}\"" not in work
+    to_do = client.get("/follow-ups?scope=mine").get_data(as_text=True)
+    assert "Write to Spain" in to_do and "Call back" not in to_do
+    assert "Call back" in client.get(f"/outreach/{archived.record.id}").get_data(as_text=True)
