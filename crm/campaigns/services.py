@@ -12,6 +12,7 @@ from crm.audit import services as audit
 from crm.campaigns.models import TRANSLATED_LANGUAGES, Campaign, CampaignTranslation, Demand, DemandTranslation
 from crm.extensions import db
 from crm.outreach.models import STAGES, OutreachRecord, Position
+from crm.permissions import is_read_only, read_only_message
 
 # Who may coordinate a campaign's records by default.
 COORDINATING_ROLES = ("admin", "manager", "coordinator")
@@ -114,8 +115,8 @@ def _clean(value: str | None) -> str | None:
 
 def ensure_open(campaign: Campaign) -> None:
     """An archived campaign is read-only."""
-    if campaign.is_archived:
-        raise CampaignArchived(gettext("This campaign is archived: it can be read but not changed."))
+    if is_read_only(campaign):
+        raise CampaignArchived(read_only_message())
 
 
 def _check_slug(slug: str | None, campaign: Campaign | None = None) -> str:
