@@ -231,3 +231,17 @@ def test_an_address_book_of_several_megabytes_is_taken_and_one_beyond_the_limit_
     page = too_big.get_data(as_text=True)
     assert too_big.status_code == 400 and "The file is larger than 10 MB; split it and import each part." in page
     assert count_rows(Contact) == 0 and _staged_files() == before
+
+
+def test_what_an_interrupted_contacts_import_left_is_deleted_when_the_app_starts(app, client, signed_in):
+    """An import killed mid-way leaves its lock file (no lock is held once its process is gone): the next
+    start deletes its file; someone's preview, still fresh, stays."""
+    from crm import create_app
+
+    signed_in("coordinator")
+    fresh = _token(_upload(client, EMBASSY_LIST).get_data(as_text=True))
+    killed = _token(_upload(client, EMBASSY_LIST).get_data(as_text=True))
+    folder = exchange.UPLOADS.folder()
+    (folder / f"{killed}.lock").touch(mode=0o600)
+    create_app({**app.config, "CONTACT_UPLOAD_DIR": str(folder)})
+    assert _staged_files(killed) == [] and _staged_files(fresh)
