@@ -119,3 +119,29 @@ def test_a_campaigns_spanish_wording_moves_into_its_translation_and_back(empty_d
                                                 (3, "Truth", "Verdad y memoria."), (4, None, None)]
         assert "campaign_translation" not in tables
         db.engine.dispose()
+
+
+def test_upgrading_a_database_with_a_campaign_keeps_everything_that_points_at_it(empty_database_url,
+                                                                                  tmp_path_factory):
+    """On SQLite a batch migration rebuilds a table (copy, drop, rename); with foreign keys on, the drop
+    would delete every row that cascades from it. 0012 rebuilds the campaign table: its demands stay."""
+    app = make_app(empty_database_url, tmp_path_factory)
+    with app.app_context():
+        upgrade(revision="0011_form_submission")
+        with db.engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO campaign (id, slug, name, reply_days, stall_days, claims_need_approval, is_demo, "
+                "created_at) VALUES (1, 'justice', 'Justice', 14, 21, false, false, :now)"), {"now": utcnow()})
+            connection.execute(sa.text("INSERT INTO demand (id, campaign_id, ordinal, code, title) "
+                                       "VALUES (1, 1, 1, 'd1', 'Repudiate the election')"))
+            connection.execute(sa.text("INSERT INTO demand_translation (demand_id, language, title) "
+                                       "VALUES (1, 'es', 'Desconocer la elección')"))
+        upgrade()
+        with db.engine.connect() as connection:
+            assert connection.execute(sa.text(
+                "SELECT d.title, t.title FROM demand d JOIN demand_translation t ON t.demand_id = d.id "
+                "JOIN campaign c ON c.id = d.campaign_id")).all() == [("Repudiate the election",
+                                                                       "Desconocer la elección")]
+            if db.engine.dialect.name == "sqlite":  # the keys are checked again once the migrations are done
+                assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        db.engine.dispose()
