@@ -26,7 +26,7 @@ from crm.database import utcnow
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.outreach.models import OutreachRecord
-from crm.permissions import can, ensure_writable, is_read_only, require
+from crm.permissions import can, ensure_writable, require
 from crm.web import flash_message
 
 
@@ -254,8 +254,7 @@ def _render_targets(campaign, form, status=200):
     records = db.session.scalars(sa.select(OutreachRecord).where(OutreachRecord.campaign_id == campaign.id)).all()
     records.sort(key=lambda r: r.country.name(current_language()))
     return render_template("campaigns/targets.html", campaign=campaign, form=form, records=records,
-                           remove=ConfirmedForm(), may_manage=can(current_user, "manage_campaigns"),
-                           read_only=is_read_only(campaign)), status
+                           remove=ConfirmedForm(), may_manage=can(current_user, "manage_campaigns")), status
 
 
 @bp.route("/campaigns/<slug>/targets", methods=["GET", "POST"])
