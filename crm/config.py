@@ -97,6 +97,7 @@ def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
         "SIGNATURE_GMAIL_RULE": _bool("SIGNATURE_GMAIL_RULE"),
         "SIGNATURE_KEEP_NAMES": _bool("SIGNATURE_KEEP_NAMES"),
         "SIGNATURE_UPLOAD_DIR": os.environ.get("SIGNATURE_UPLOAD_DIR") or None,
+        "CONTACT_UPLOAD_DIR": os.environ.get("CONTACT_UPLOAD_DIR") or None,
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": ["en", "es"],

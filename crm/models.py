@@ -3,7 +3,7 @@ from crm.accounts.models import Invitation, LoginAttempt, PasswordResetToken, Re
 from crm.audit.models import AuditEvent  # noqa: F401
 from crm.backup.models import BackupRun  # noqa: F401
 from crm.board.models import PublishedBoard, PublishedEntry, PublishedPosition  # noqa: F401
-from crm.campaigns.models import Campaign, Demand, DemandTranslation  # noqa: F401
+from crm.campaigns.models import Campaign, CampaignTranslation, Demand, DemandTranslation  # noqa: F401
 from crm.contacts.models import Contact, Office, Post  # noqa: F401
 from crm.core.submissions import FormSubmission  # noqa: F401
 from crm.countries.models import Country, CountryFactChange, Region  # noqa: F401

@@ -74,26 +74,54 @@ def meeting_visibility(user, statement):
     return statement.where(Meeting.id.in_(visible))
 
 
+# An archived campaign is read-only for everyone: its pages and history stay readable and searchable, and
+# every change to it or to its records (outreach, meetings, letters, follow-ups, positions, targets,
+# signatures, settings) is refused with 409 and a message saying why, never a 404 that would hide a page
+# the user may read. Loaders below and the campaign and signature pages ask here.
+
+def is_read_only(campaign) -> bool:
+    return campaign is not None and campaign.archived_at is not None
+
+
+def read_only_message() -> str:
+    from flask_babel import gettext
+
+    return gettext("This campaign is archived: it can be read but not changed.")
+
+
+def ensure_writable(*campaigns) -> None:
+    """Refuse (409) a change to an archived campaign or to any of its records."""
+    if any(is_read_only(campaign) for campaign in campaigns):
+        abort(409, read_only_message())
+
+
 def can_view_outreach(user, record) -> bool:
     return can(user, "view_all") or (record.assignee_id is not None and record.assignee_id == user.id)
 
 
-def can_edit_outreach(user, record) -> bool:
-    # An archived campaign is read-only for everyone: its history stays as it was.
-    if record.campaign is not None and record.campaign.archived_at is not None:
-        return False
+def may_edit_outreach(user, record) -> bool:
+    """Whether the role and the assignment let `user` change the record, archived or not."""
     return can(user, "edit_all") or (record.assignee_id is not None and record.assignee_id == user.id)
 
 
+def can_edit_outreach(user, record) -> bool:
+    """Whether `user` may change the record now: pages use it to offer (or not) the ways to change it."""
+    return not is_read_only(record.campaign) and may_edit_outreach(user, record)
+
+
 def get_outreach_or_404(outreach_id, need: str = "view"):
-    """Load an outreach record the current user may see (or edit); anything else is a 404."""
+    """Load an outreach record the current user may see (or edit); anything else is a 404. Editing a
+    record the user may see in an archived campaign is a 409 that says the campaign is read-only."""
     from crm.extensions import db
     from crm.outreach.models import OutreachRecord
 
     record = db.session.get(OutreachRecord, outreach_id)
-    check = can_edit_outreach if need == "edit" else can_view_outreach
-    if record is None or not check(current_user, record):
+    if record is None or not can_view_outreach(current_user, record):
         abort(404)
+    if need == "edit":
+        if not may_edit_outreach(current_user, record):
+            abort(404)
+        ensure_writable(record.campaign)
     return record
 
 

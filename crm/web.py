@@ -126,6 +126,7 @@ def register_error_pages(app) -> None:
             403: gettext("Not allowed"),
             404: gettext("Not found"),
             405: gettext("Not allowed"),
+            409: gettext("Not saved"),
             413: gettext("File too large"),
             429: gettext("Too many attempts"),
         }

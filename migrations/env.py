@@ -92,14 +92,38 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch migration on SQLite copies a table, drops the old one and renames the copy. With
+            # foreign keys on, dropping it deletes every row that points at it through ON DELETE CASCADE
+            # (a campaign's demands and records...). The pragma only takes outside a transaction: set it
+            # on the driver's connection before the migrations begin theirs, and check the keys after.
+            _sqlite_pragma(connection, "PRAGMA foreign_keys = OFF")
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                broken = _sqlite_pragma(connection, "PRAGMA foreign_key_check")
+                if broken:
+                    raise RuntimeError(f"the migrations left rows whose foreign keys point nowhere: {broken[:5]}")
+        finally:
+            if sqlite:
+                _sqlite_pragma(connection, "PRAGMA foreign_keys = ON")
+
+
+def _sqlite_pragma(connection, statement):
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(statement)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 if context.is_offline_mode():

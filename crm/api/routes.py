@@ -13,6 +13,7 @@ from flask_babel import gettext
 
 from crm.api import bp
 from crm.extensions import csrf, db
+from crm.permissions import is_read_only, read_only_message
 from crm.signatures import services
 
 PUSH_MAX_BYTES = 256 * 1024
@@ -47,6 +48,8 @@ def push_signatures(slug):
     # An unknown petition and a wrong secret get the same answer: the API does not confirm what exists.
     if not services.webhook_secret_matches(petition, _offered_secret()):
         return _error(401, "unauthorized", gettext("Unknown petition or wrong secret."))
+    if is_read_only(petition.campaign):
+        return _error(409, "archived", read_only_message())
     body = _body()
     if body is None:
         return _error(413, "too_large", gettext("The body is larger than %(size)s KB.", size=PUSH_MAX_BYTES // 1024))

@@ -41,7 +41,8 @@ def _refuse(error: Exception):
 def create_command(name, name_es, slug, demands):
     """Create a campaign with its demands; prints its slug."""
     try:
-        campaign = services.create_campaign(name=name, name_es=name_es, slug=slug, actor=CLI_ACTOR,
+        campaign = services.create_campaign(name=name, slug=slug, actor=CLI_ACTOR,
+                                            translations={"es": services.CampaignWording(name_es)},
                                             demands=[services.DemandWording(label=text) for text in demands])
     except services.CampaignError as error:
         _refuse(error)

@@ -16,7 +16,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from crm.campaigns.services import DemandWording
+from crm.campaigns.models import TRANSLATED_LANGUAGES
+from crm.campaigns.services import CampaignWording, DemandWording, wordings_of
 from crm.countries.forms import STATUS_LABELS
 from crm.countries.models import RS_STATUSES
 
@@ -50,8 +51,21 @@ class DescriptionForm(FlaskForm):
     letter_language = SelectField(_l("Default letter language"), choices=LANGUAGE_CHOICES, default="en")
 
     def values(self) -> dict:
-        return {name: getattr(self, name).data for name in
-                ("name", "name_es", "slug", "description", "description_es", "starts_on", "letter_language")}
+        values = {name: getattr(self, name).data for name in
+                  ("name", "slug", "description", "starts_on", "letter_language")}
+        # One name_<language> and description_<language> field pair per translated language.
+        values["translations"] = {language: CampaignWording(getattr(self, f"name_{language}").data,
+                                                            getattr(self, f"description_{language}").data)
+                                  for language in TRANSLATED_LANGUAGES}
+        return values
+
+    @staticmethod
+    def data_of(campaign) -> dict:
+        """The translated fields' values for `campaign`, to fill the form with."""
+        data = {}
+        for language, wording in wordings_of(campaign).items():
+            data[f"name_{language}"], data[f"description_{language}"] = wording.name, wording.description
+        return data
 
 
 class NewCampaignForm(DescriptionForm):

@@ -9,6 +9,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm.database import SLUG, UTCDateTime, only_chars, utcnow
 from crm.extensions import db
 
+# The languages a campaign is described in. The first is the default: its wording lives on the campaign
+# itself and is what every other language falls back to; the others are CampaignTranslation rows. Adding a
+# language here (and its fields on the description form) is all a new language needs.
+CAMPAIGN_LANGUAGES = ("en", "es")
+DEFAULT_LANGUAGE = CAMPAIGN_LANGUAGES[0]
+TRANSLATED_LANGUAGES = CAMPAIGN_LANGUAGES[1:]
+
+
+def _base_language(language) -> str:
+    """"es_VE" and "es" are both Spanish for the choice of a wording."""
+    return str(language or DEFAULT_LANGUAGE).split("_")[0].split("-")[0].lower()
+
 
 class Campaign(db.Model):
     __tablename__ = "campaign"
@@ -23,11 +35,9 @@ class Campaign(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
-    # `name` and `description` are the English wording; the Spanish interface shows the *_es ones when set.
+    # `name` and `description` are the wording in DEFAULT_LANGUAGE; other languages are in `translations`.
     name: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str | None] = mapped_column(sa.Text)
-    name_es: Mapped[str | None] = mapped_column(sa.String(200))
-    description_es: Mapped[str | None] = mapped_column(sa.Text)
     # The language a new letter is written in unless the recipient's office says otherwise.
     letter_language: Mapped[str] = mapped_column(sa.String(8), default="en")
     # Who coordinates a target added to this campaign, unless someone else is chosen for it.
@@ -46,6 +56,8 @@ class Campaign(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     demands = relationship("Demand", back_populates="campaign", order_by="Demand.ordinal")
+    translations = relationship("CampaignTranslation", back_populates="campaign", cascade="all, delete-orphan",
+                                order_by="CampaignTranslation.language")
     default_coordinator = relationship("User", foreign_keys=[default_coordinator_id])
     outreach_records = relationship("OutreachRecord", back_populates="campaign")
     # The target countries are those with an outreach record in this campaign: one fact, one place.
@@ -64,15 +76,48 @@ class Campaign(db.Model):
     def status(self) -> str:
         return "archived" if self.is_archived else "active"
 
-    def display_name(self, language: str = "en") -> str:
-        return self.name_es if str(language).startswith("es") and self.name_es else self.name
+    def translation(self, language) -> CampaignTranslation | None:
+        language = _base_language(language)
+        return next((t for t in self.translations if t.language == language), None)
 
-    def display_description(self, language: str = "en") -> str | None:
-        return self.description_es if str(language).startswith("es") and self.description_es else self.description
+    def text(self, language) -> tuple[str, str | None]:
+        """Name and short description in `language`, falling back to the default language's wording
+        (the name and the description each on its own: a translated name with no translated description
+        shows the default description)."""
+        translation = self.translation(language)
+        if translation is None:
+            return self.name, self.description
+        return translation.name, translation.description or self.description
+
+    def display_name(self, language=DEFAULT_LANGUAGE) -> str:
+        return self.text(language)[0]
+
+    def display_description(self, language=DEFAULT_LANGUAGE) -> str | None:
+        return self.text(language)[1]
 
     @property
     def active_demands(self):
         return [demand for demand in self.demands if demand.retired_at is None]
+
+
+class CampaignTranslation(db.Model):
+    """A campaign's name and short description in a language other than the default (the same shape as
+    a demand's translations)."""
+
+    __tablename__ = "campaign_translation"
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "language"),
+        sa.CheckConstraint("length(language) BETWEEN 2 AND 8", name="language_format"),
+        sa.CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(sa.String(8))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+
+    campaign = relationship(Campaign, back_populates="translations")
 
 
 class Demand(db.Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 import sqlalchemy as sa
-from flask import abort, redirect, render_template, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 
@@ -26,16 +26,27 @@ from crm.database import utcnow
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.outreach.models import OutreachRecord
-from crm.permissions import can, require
+from crm.permissions import can, ensure_writable, require
 from crm.web import flash_message
 
 
+def _changing() -> bool:
+    """A page that shows a campaign on GET and changes it on POST: the POST is what an archive refuses."""
+    return request.method not in ("GET", "HEAD", "OPTIONS")
+
+
 def get_campaign_or_404(slug: str) -> Campaign:
-    return campaigns.get_campaign_by_slug(slug) or abort(404)
+    campaign = campaigns.get_campaign_by_slug(slug) or abort(404)
+    if _changing():
+        ensure_writable(campaign)
+    return campaign
 
 
 def get_demand_or_404(demand_id: int) -> Demand:
-    return db.session.get(Demand, demand_id) or abort(404)
+    demand = db.session.get(Demand, demand_id) or abort(404)
+    if _changing():
+        ensure_writable(demand.campaign)
+    return demand
 
 
 def refuse(error: campaigns.CampaignError, form, template: str, **context):
@@ -84,7 +95,7 @@ def new():
 @require("manage_campaigns")
 def edit(slug):
     campaign = get_campaign_or_404(slug)
-    form = DescriptionForm(obj=campaign)
+    form = DescriptionForm(obj=campaign, **DescriptionForm.data_of(campaign))
     if form.validate_on_submit():
         try:
             campaigns.update_campaign(campaign, actor=current_user, **form.values())
@@ -101,10 +112,13 @@ def edit(slug):
 @login_required
 @require("manage_campaigns")
 def archive(slug):
-    campaign = get_campaign_or_404(slug)
+    # Archiving twice changes nothing (the service says so), so an archived campaign is not refused here.
+    campaign = campaigns.get_campaign_by_slug(slug) or abort(404)
     form = ConfirmedForm()
     if not form.validate_on_submit():
-        return render_template("campaigns/edit.html", form=DescriptionForm(obj=campaign), campaign=campaign,
+        return render_template("campaigns/edit.html", form=DescriptionForm(obj=campaign,
+                                                                            **DescriptionForm.data_of(campaign)),
+                               campaign=campaign,
                                archive_form=form), 400
     campaigns.archive_campaign(campaign, actor=current_user, now=utcnow())
     db.session.commit()
@@ -279,6 +293,7 @@ def targets_page(slug):
 def remove_target(outreach_id):
     record = db.session.get(OutreachRecord, outreach_id) or abort(404)
     campaign = record.campaign
+    ensure_writable(campaign)
     form = ConfirmedForm()
     if not form.validate_on_submit():
         flash_message(gettext("Tick the box to confirm."), "error")

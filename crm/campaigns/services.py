@@ -9,9 +9,10 @@ import sqlalchemy as sa
 from flask_babel import gettext
 
 from crm.audit import services as audit
-from crm.campaigns.models import Campaign, Demand, DemandTranslation
+from crm.campaigns.models import TRANSLATED_LANGUAGES, Campaign, CampaignTranslation, Demand, DemandTranslation
 from crm.extensions import db
 from crm.outreach.models import STAGES, OutreachRecord, Position
+from crm.permissions import is_read_only, read_only_message
 
 # Who may coordinate a campaign's records by default.
 COORDINATING_ROLES = ("admin", "manager", "coordinator")
@@ -70,9 +71,31 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Words that are pages under /campaigns/, so no campaign may take them as its slug.
 RESERVED_SLUGS = {"new", "manage"}
 LETTER_LANGUAGES = ("en", "es")
-CAMPAIGN_FIELDS = ("slug", "name", "name_es", "description", "description_es", "starts_on", "letter_language",
+CAMPAIGN_FIELDS = ("slug", "name", "description", "starts_on", "letter_language",
                    "reply_days", "stall_days", "claims_need_approval", "default_coordinator_id", "archived_at")
 DEMAND_FIELDS = ("ordinal", "code", "title", "description", "retired_at")
+
+
+@dataclass
+class CampaignWording:
+    """A campaign's name and short description in one of TRANSLATED_LANGUAGES, as the user wrote them."""
+
+    name: str | None = None
+    description: str | None = None
+
+
+def campaign_snapshot(campaign: Campaign) -> dict:
+    """What the audit log keeps of a campaign: its fields and its wording in every language."""
+    snapshot = audit.snapshot(campaign, CAMPAIGN_FIELDS)
+    snapshot["translations"] = {t.language: {"name": t.name, "description": t.description}
+                                for t in campaign.translations}
+    return snapshot
+
+
+def wordings_of(campaign: Campaign) -> dict[str, CampaignWording]:
+    """The campaign's wording in each translated language (empty where there is none), for forms."""
+    found = {t.language: CampaignWording(t.name, t.description) for t in campaign.translations}
+    return {language: found.get(language, CampaignWording()) for language in TRANSLATED_LANGUAGES}
 
 
 @dataclass
@@ -92,8 +115,8 @@ def _clean(value: str | None) -> str | None:
 
 def ensure_open(campaign: Campaign) -> None:
     """An archived campaign is read-only."""
-    if campaign.is_archived:
-        raise CampaignArchived(gettext("This campaign is archived: it can be read but not changed."))
+    if is_read_only(campaign):
+        raise CampaignArchived(read_only_message())
 
 
 def _check_slug(slug: str | None, campaign: Campaign | None = None) -> str:
@@ -125,15 +148,43 @@ def _check_language(language: str | None) -> str:
     return language
 
 
-def _apply_description(campaign: Campaign, *, name, name_es, description, description_es, starts_on,
+def _check_translations(translations: dict[str, CampaignWording] | None) -> dict[str, CampaignWording]:
+    checked = {}
+    for language, wording in (translations or {}).items():
+        if language not in TRANSLATED_LANGUAGES:
+            raise CampaignError(gettext("A campaign is not described in “%(language)s”.", language=language))
+        name = _check_name(wording.name, f"name_{language}")
+        description = _clean(wording.description)
+        if description is not None and name is None:
+            raise CampaignError(gettext("Give the name in this language too, or leave its description empty."),
+                                f"name_{language}")
+        checked[language] = CampaignWording(name, description)
+    return checked
+
+
+def _set_translations(campaign: Campaign, translations: dict[str, CampaignWording]) -> None:
+    """Write each given language's wording; a language given with no name loses its translation."""
+    for language, wording in translations.items():
+        existing = campaign.translation(language)
+        if wording.name is None:
+            if existing is not None:
+                campaign.translations.remove(existing)
+        elif existing is None:
+            campaign.translations.append(CampaignTranslation(language=language, name=wording.name,
+                                                             description=wording.description))
+        else:
+            existing.name, existing.description = wording.name, wording.description
+
+
+def _apply_description(campaign: Campaign, *, name, description, translations, starts_on,
                        letter_language) -> None:
     name = _check_name(name)
     if name is None:
         raise CampaignError(gettext("Give the campaign a name."), "name")
+    translations = _check_translations(translations)
     campaign.name = name
-    campaign.name_es = _check_name(name_es, "name_es")
     campaign.description = _clean(description)
-    campaign.description_es = _clean(description_es)
+    _set_translations(campaign, translations)
     campaign.starts_on = starts_on
     if campaign.ends_on is not None and starts_on is not None and campaign.ends_on < starts_on:
         raise CampaignError(gettext("The campaign cannot start after it ends."), "starts_on")
@@ -188,34 +239,35 @@ def _append_demand(campaign: Campaign, wording: DemandWording) -> Demand:
     return demand
 
 
-def create_campaign(*, name: str, slug: str, actor, demands: list[DemandWording] = (), name_es: str | None = None,
-                    description: str | None = None, description_es: str | None = None,
+def create_campaign(*, name: str, slug: str, actor, demands: list[DemandWording] = (),
+                    description: str | None = None, translations: dict[str, CampaignWording] | None = None,
                     starts_on: dt.date | None = None, letter_language: str = "en") -> Campaign:
-    """A new campaign with its demands in order. Everything is checked before anything is added."""
+    """A new campaign with its demands in order. Everything is checked before anything is added.
+    `translations` maps a language of TRANSLATED_LANGUAGES to the campaign's name and description in it."""
     slug = _check_slug(slug)
     checked = [_check_wording(wording, number) for number, wording in enumerate(demands, start=1)]
     campaign = Campaign(slug=slug, name="", is_demo=False)
-    _apply_description(campaign, name=name, name_es=name_es, description=description,
-                       description_es=description_es, starts_on=starts_on, letter_language=letter_language)
+    _apply_description(campaign, name=name, description=description, translations=translations,
+                       starts_on=starts_on, letter_language=letter_language)
     db.session.add(campaign)
     db.session.flush()
     for wording in checked:
         _append_demand(campaign, wording)
-    audit.record("campaign.create", actor=actor, entity=campaign, after=audit.snapshot(campaign, CAMPAIGN_FIELDS))
+    audit.record("campaign.create", actor=actor, entity=campaign, after=campaign_snapshot(campaign))
     return campaign
 
 
-def update_campaign(campaign: Campaign, *, actor, name: str, slug: str, name_es: str | None = None,
-                    description: str | None = None, description_es: str | None = None,
+def update_campaign(campaign: Campaign, *, actor, name: str, slug: str, description: str | None = None,
+                    translations: dict[str, CampaignWording] | None = None,
                     starts_on: dt.date | None = None, letter_language: str = "en") -> None:
+    """New wording and details; a language left out of `translations` keeps its wording."""
     ensure_open(campaign)
-    before = audit.snapshot(campaign, CAMPAIGN_FIELDS)
+    before = campaign_snapshot(campaign)
     campaign.slug = _check_slug(slug, campaign)
-    _apply_description(campaign, name=name, name_es=name_es, description=description,
-                       description_es=description_es, starts_on=starts_on, letter_language=letter_language)
+    _apply_description(campaign, name=name, description=description, translations=translations,
+                       starts_on=starts_on, letter_language=letter_language)
     db.session.flush()
-    audit.record("campaign.update", actor=actor, entity=campaign, before=before,
-                 after=audit.snapshot(campaign, CAMPAIGN_FIELDS))
+    audit.record("campaign.update", actor=actor, entity=campaign, before=before, after=campaign_snapshot(campaign))
 
 
 def update_settings(campaign: Campaign, *, actor, reply_days: int, stall_days: int, claims_need_approval: bool,

@@ -18,8 +18,12 @@ from crm.contacts import services as contacts
 from crm.contacts.models import OFFICE_KINDS, Contact, Office
 from crm.database import fold
 from crm.extensions import db
+from crm.staging import StagingArea
 
 FORMATS = ("csv", "vcard")
+# Where an uploaded file waits between the import page's preview and the import (names, e-mail addresses
+# and phone numbers: kept minutes, the app's user only).
+UPLOADS = StagingArea("CONTACT_UPLOAD_DIR", "contact_uploads")
 DUPLICATE_CHOICES = ("skip", "merge")
 # The columns of an import (and of the CSV export), and the other headers each is recognised by.
 COLUMNS = {

@@ -222,7 +222,7 @@ class MergeForm(FlaskForm):
 
 class ContactImportForm(FlaskForm):
     """Upload (then confirm) a CSV or vCard file of offices and contacts. Between the preview and the import
-    the file's text rides in a hidden field: contact lists are small, and nothing is stored on the server."""
+    the file waits on the server (crm/staging.py); the form carries only its token."""
 
     file = FileField(_l("CSV or vCard file"))
     file_format = SelectField(_l("Format"), choices=[("", _l("Detect from the file")), ("csv", "CSV"),
@@ -231,4 +231,3 @@ class ContactImportForm(FlaskForm):
                              choices=[("skip", _l("Skip it")), ("merge", _l("Fill in its empty fields"))],
                              default="skip")
     staged = HiddenField()
-    filename = HiddenField()

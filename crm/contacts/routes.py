@@ -61,6 +61,7 @@ from crm.permissions import (
     office_visibility,
     require,
 )
+from crm.staging import TooLarge
 from crm.web import flash_message
 
 
@@ -370,25 +371,27 @@ def merge_confirm(contact_id, other_id):
 
 # Import and export
 
-IMPORT_MAX_BYTES = 2 * 1024 * 1024
+# An embassy list or a phone's whole address book (with photos) fits; a bigger file is split.
+IMPORT_MAX_MB = 10
+IMPORT_MAX_BYTES = IMPORT_MAX_MB * 1024 * 1024
 
 
-def _import_data(form) -> tuple[bytes, str] | None:
-    """The file's bytes and name: the upload on the first step, the hidden copy on the second."""
-    import base64
-    import binascii
-
+def _staged_upload(form):
+    """The file to import: the upload of the first step, staged on the server (readable by the app only,
+    tied to the user), or the one staged then, found again by the token the preview carries."""
+    owner = {"user_id": current_user.id}
     upload = form.file.data
     if upload is not None and getattr(upload, "filename", ""):
-        data = upload.read(IMPORT_MAX_BYTES + 1)
-        if len(data) > IMPORT_MAX_BYTES:
-            raise exchange.ImportRejected(gettext("The file is larger than 2 MB; split it and import each part."))
-        return data, upload.filename
-    if form.staged.data:
         try:
-            return base64.b64decode(form.staged.data, validate=True), form.filename.data or ""
-        except (binascii.Error, ValueError):
-            abort(400)
+            return exchange.UPLOADS.stage(upload, owner=owner, max_bytes=IMPORT_MAX_BYTES)
+        except TooLarge:
+            raise exchange.ImportRejected(gettext("The file is larger than %(size)s MB; split it and import each "
+                                                  "part.", size=IMPORT_MAX_MB)) from None
+    if form.staged.data:
+        staged = exchange.UPLOADS.find(form.staged.data, owner=owner)
+        if staged is None:
+            raise exchange.ImportRejected(gettext("That upload has expired or was discarded. Upload the file again."))
+        return staged
     return None
 
 
@@ -406,49 +409,64 @@ def _chosen_mapping(headers: list[str]) -> dict[int, str]:
     return mapping
 
 
+def _read_and_import(form, data: bytes, filename: str, context: dict):
+    """Read the file with the chosen columns and import its rows (the caller keeps or rolls back)."""
+    file_format = form.file_format.data or exchange.guess_format(filename, data)
+    if file_format == "csv":
+        headers = exchange.csv_headers(data)
+        context["headers"], context["mapping"] = headers, _chosen_mapping(headers)
+        context["columns"] = list(exchange.COLUMNS)
+    context["rows"] = exchange.read_file(data, file_format, context.get("mapping"))
+    return exchange.import_contacts(context["rows"], actor=current_user, today=clock.today(current_user),
+                                    duplicates=form.duplicates.data)
+
+
 @bp.route("/contacts/import", methods=["GET", "POST"])
 @login_required
 @require("edit_all")
 def import_contacts():
-    """Upload: a preview of what would be added (a dry run, rolled back). Confirm: the import itself."""
-    import base64
-
+    """Upload: a preview of what would be added (a dry run, rolled back). Confirm: the import itself. The
+    file waits on the server in between and is deleted when the import ends, however it ends."""
     form = ContactImportForm()
     context = {"form": form, "report": None, "problems": [], "rows": []}
     if not form.validate_on_submit():
         return render_template("contacts/import.html", **context), form_status(form)
+    step, staged = request.form.get("step"), None
     try:
-        found = _import_data(form)
-        if found is None:
+        staged = _staged_upload(form)
+        if staged is None:
             form.file.errors = [gettext("Choose a file to import.")]
             return render_template("contacts/import.html", **context), 400
-        data, filename = found
-        file_format = form.file_format.data or exchange.guess_format(filename, data)
-        form.staged.data, form.filename.data = base64.b64encode(data).decode("ascii"), filename
-        if file_format == "csv":
-            headers = exchange.csv_headers(data)
-            context["headers"], context["mapping"] = headers, _chosen_mapping(headers)
-            context["columns"] = list(exchange.COLUMNS)
-        rows = exchange.read_file(data, file_format, context.get("mapping"))
-        confirmed = request.form.get("step") == "import" and not form.file.data
+        if step == "discard":
+            exchange.UPLOADS.discard(staged.token)
+            flash_message(gettext("Upload discarded."), "info")
+            return redirect(url_for("contacts.import_contacts"))
+        form.staged.data = staged.token
+        if step == "import" and not form.file.data:
+            with exchange.UPLOADS.importing(staged) as handle:
+                report = _read_and_import(form, handle.read(), staged.filename, context)
+                db.session.commit()
+            flash_message(gettext("Import done: %(added)s contacts added, %(offices)s offices added.",
+                                  added=report.contacts_added, offices=report.offices_added), "success")
+            return render_template("contacts/import.html", **{**context, "report": report, "preview": False,
+                                                              "form": ContactImportForm(formdata=None)})
+        with staged.open() as handle:
+            data = handle.read()
         nested = db.session.begin_nested()
-        report = exchange.import_contacts(rows, actor=current_user, today=clock.today(current_user),
-                                          duplicates=form.duplicates.data)
-        if not confirmed:
-            nested.rollback()
-            return render_template("contacts/import.html", **{**context, "report": report, "rows": rows,
-                                                              "preview": True})
+        report = _read_and_import(form, data, staged.filename, context)
+        nested.rollback()
+        return render_template("contacts/import.html", **{**context, "report": report, "preview": True})
     except exchange.ImportRejected as error:
         db.session.rollback()
+        # A CSV whose columns were read can be mapped again and previewed: its file waits. Anything else
+        # must be uploaded again, so its file goes now.
+        again = "headers" in context and staged is not None and staged.path.exists()
+        if staged is not None and not again:
+            exchange.UPLOADS.discard(staged.token)
+            form.staged.data = ""
         flash_message(error, "error")
         return render_template("contacts/import.html", **{**context, "problems": error.problems,
-                                                          "preview": "headers" in context}), 400
-    nested.commit()
-    db.session.commit()
-    flash_message(gettext("Import done: %(added)s contacts added, %(offices)s offices added.",
-                          added=report.contacts_added, offices=report.offices_added), "success")
-    return render_template("contacts/import.html", **{**context, "report": report, "preview": False,
-                                                      "form": ContactImportForm(formdata=None)})
+                                                          "preview": again}), 400
 
 
 @bp.route("/contacts/export.<any(csv, vcf):extension>")

@@ -61,8 +61,8 @@ def index():
     regions = db.session.scalars(sa.select(Region).order_by(Region.level, Region.name_en)).all()
     form.region.choices = [("", gettext("Any"))] + [
         (region.code, region.name_es if language == "es" else region.name_en) for region in regions]
-    campaigns = db.session.scalars(sa.select(Campaign).order_by(Campaign.name)).all()
-    form.campaign.choices = [("", gettext("Any"))] + [(c.slug, c.name) for c in campaigns]
+    campaigns = sorted(db.session.scalars(sa.select(Campaign)).all(), key=lambda c: c.display_name(language))
+    form.campaign.choices = [("", gettext("Any"))] + [(c.slug, c.display_name(language)) for c in campaigns]
     users = db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
     form.assignee.choices = [("", gettext("Anyone"))] + [(str(u.id), u.name) for u in users]
     form.validate()

@@ -267,7 +267,7 @@ def merge_values(record: OutreachRecord, *, language: str, contact: Contact | No
         "recipient_title": (contact.title or "") if contact is not None else "",
         "office_name": office.name if office is not None else "",
         "country_name": country_name(record.country, language),
-        "campaign_name": record.campaign.name,
+        "campaign_name": record.campaign.display_name(language),
         "demands": demands_text(record.campaign, language),
         "signatures_total": format_decimal(totals.total, locale=language),
         "signatures_resident": format_decimal(totals.resident, locale=language),

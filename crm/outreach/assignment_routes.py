@@ -12,12 +12,13 @@ from sqlalchemy.orm import selectinload
 from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign
+from crm.campaigns.services import open_records
 from crm.extensions import db
 from crm.outreach import assignments, bp
 from crm.outreach.forms import BulkAssignForm, ClaimDecisionForm, ConfirmForm
 from crm.outreach.models import Claim, OutreachRecord
 from crm.outreach.services import OutreachError
-from crm.permissions import can, require
+from crm.permissions import can, ensure_writable, require
 from crm.web import flash_message
 
 
@@ -84,6 +85,7 @@ def bulk_assign():
         records = db.session.scalars(sa.select(OutreachRecord).where(OutreachRecord.id.in_(ids))).all()
         if len(records) != len(set(ids)):
             abort(404)
+        ensure_writable(*{record.campaign for record in records})
         try:
             changed = assignments.set_assignee(records, None if unassign else staff.get(int(form.assignee.data)),
                                                actor=current_user)
@@ -106,6 +108,7 @@ def bulk_assign():
 @require("assign")
 def decide_claim(claim_id):
     claim = db.session.get(Claim, claim_id) or abort(404)
+    ensure_writable(claim.outreach.campaign)
     form = ClaimDecisionForm()
     if form.validate_on_submit():
         try:
@@ -124,7 +127,8 @@ def decide_claim(claim_id):
 @require("claim")
 def claims():
     records, pending = assignments.claimable_records(current_user)
-    records.sort(key=lambda r: (r.campaign.name, r.country.name(str(current_user.language))))
+    records.sort(key=lambda r: (r.campaign.display_name(current_user.language),
+                                r.country.name(str(current_user.language))))
     return render_template("outreach/claims.html", records=records, pending=pending, confirm=ConfirmForm())
 
 
@@ -135,6 +139,7 @@ def claim(outreach_id):
     record = db.session.get(OutreachRecord, outreach_id)
     if record is None or record.assignee_id is not None:
         abort(404)  # an assigned record is not offered, and its existence is not confirmed
+    ensure_writable(record.campaign)
     if ConfirmForm().validate_on_submit():
         try:
             claim_ = assignments.claim(record, current_user)
@@ -156,6 +161,7 @@ def withdraw_claim(claim_id):
     claim_ = db.session.get(Claim, claim_id)
     if claim_ is None or claim_.volunteer_id != current_user.id:
         abort(404)
+    ensure_writable(claim_.outreach.campaign)
     if ConfirmForm().validate_on_submit():
         try:
             assignments.withdraw_claim(claim_, actor=current_user)
@@ -171,9 +177,11 @@ def withdraw_claim(claim_id):
 @bp.route("/my-work")
 @login_required
 def my_work():
-    """My records, the ones with the earliest next follow-up first (overdue at the top)."""
+    """My records, the ones with the earliest next follow-up first (overdue at the top). An archived
+    campaign's records leave it: there is nothing left to do on them."""
     records = db.session.scalars(
-        sa.select(OutreachRecord).where(OutreachRecord.assignee_id == current_user.id)
+        sa.select(OutreachRecord).where(OutreachRecord.assignee_id == current_user.id,
+                                        OutreachRecord.id.in_(open_records()))
         .options(selectinload(OutreachRecord.country), selectinload(OutreachRecord.campaign))).all()
     far = dt.date.max
     records.sort(key=lambda r: (r.next_follow_up_on or far, r.country.name(str(current_user.language))))

@@ -17,6 +17,7 @@ from crm.database import utcnow
 from crm.extensions import db
 from crm.outreach.models import Assignment, Claim, FollowUp, Letter, Meeting, OutreachRecord, Position, meeting_outreach
 from crm.outreach.services import OutreachError
+from crm.permissions import is_read_only, read_only_message
 
 ASSIGNABLE_ROLES = ("volunteer", "coordinator", "manager", "admin")
 
@@ -49,8 +50,8 @@ def set_assignee(records, assignee: User | None, *, actor, reason: str | None = 
     assignee's open follow-ups on the record move to the new one, and the previous assignee is told.
     Returns the changed records (with the number of follow-ups moved)."""
     _check_assignee(assignee)
-    if any(record.campaign is not None and record.campaign.archived_at is not None for record in records):
-        raise OutreachError(gettext("This campaign is archived: it can be read but not changed."))
+    if any(is_read_only(record.campaign) for record in records):
+        raise OutreachError(read_only_message())
     changed, rows = Changed(), []
     taken_from: dict[int, list[OutreachRecord]] = {}
     for record in records:
@@ -89,8 +90,8 @@ def claim(record: OutreachRecord, volunteer: User) -> Claim:
         raise OutreachError(gettext("this record already has someone working on it"))
     if record.stage == "closed":
         raise OutreachError(gettext("this record is closed"))
-    if record.campaign.archived_at is not None:
-        raise OutreachError(gettext("This campaign is archived: it can be read but not changed."))
+    if is_read_only(record.campaign):
+        raise OutreachError(read_only_message())
     pending = db.session.scalar(sa.select(Claim).where(Claim.outreach_id == record.id,
                                                        Claim.volunteer_id == volunteer.id, Claim.status == "pending"))
     if pending is not None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign, Demand
+from crm.campaigns.services import open_records
 from crm.contacts import services as contact_services
 from crm.contacts.models import Contact, Office
 from crm.core import submissions
@@ -35,7 +36,16 @@ from crm.outreach.forms import (
     meeting_form,
 )
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position
-from crm.permissions import can, can_edit_outreach, can_view_outreach, get_outreach_or_404, outreach_visibility
+from crm.permissions import (
+    can,
+    can_edit_outreach,
+    can_view_outreach,
+    ensure_writable,
+    get_outreach_or_404,
+    is_read_only,
+    may_edit_outreach,
+    outreach_visibility,
+)
 from crm.web import flash_message, safe_next
 
 
@@ -263,20 +273,22 @@ def meeting(meeting_id):
     positions = db.session.scalars(sa.select(Position).where(Position.meeting_id == meeting.id)
                                    .options(selectinload(Position.demand))).all()
     return render_template("outreach/meeting.html", meeting=meeting, positions=positions,
-                           may_change=_may_change(meeting))
+                           may_change=_may_change(meeting) and not any(
+                               is_read_only(r.campaign) for r in meeting.outreach_records))
 
 
 def _may_change(meeting: Meeting) -> bool:
     """Whoever may edit every record the meeting sits on (a joint meeting is shared by several
     governments' records) may correct or delete it."""
     records = meeting.outreach_records
-    return bool(records) and all(can_edit_outreach(current_user, r) for r in records)
+    return bool(records) and all(may_edit_outreach(current_user, r) for r in records)
 
 
 def _meeting_for_change(meeting_id) -> Meeting:
     meeting = db.session.get(Meeting, meeting_id)
     if meeting is None or not _may_change(meeting):
         abort(404)
+    ensure_writable(*(r.campaign for r in meeting.outreach_records))
     return meeting
 
 
@@ -365,6 +377,7 @@ def _follow_up_for_change(follow_up_id) -> FollowUp:
         abort(404)
     if follow_up.owner_id != current_user.id:
         get_outreach_or_404(follow_up.outreach_id, need="edit")
+    ensure_writable(follow_up.outreach.campaign)
     return follow_up
 
 
@@ -422,7 +435,9 @@ def follow_ups():
         statement = statement.where(FollowUp.status == "done").order_by(FollowUp.completed_at.desc())
     else:
         due = sa.case((FollowUp.status == "snoozed", FollowUp.snoozed_until), else_=FollowUp.due_on)
-        statement = statement.where(FollowUp.status.in_(("open", "snoozed"))).order_by(due, FollowUp.id)
+        # What is still to do: an archived campaign's follow-ups leave the list (done ones stay as history).
+        statement = (statement.where(FollowUp.status.in_(("open", "snoozed")), FollowUp.outreach_id.in_(open_records()))
+                     .order_by(due, FollowUp.id))
     statement = statement.options(selectinload(FollowUp.owner),
                                   selectinload(FollowUp.outreach).selectinload(OutreachRecord.country),
                                   selectinload(FollowUp.outreach).selectinload(OutreachRecord.campaign))

@@ -77,7 +77,7 @@ def follow_up_event(follow_up: FollowUp, language: str, stamp: dt.datetime) -> i
     event.add("summary", gettext("Follow-up: %(country)s, %(next_step)s", country=record.country.name(language),
                                  next_step=note if len(note) <= 80 else note[:79] + "…"))
     url = mailer.external_url("outreach.show", outreach_id=record.id)
-    event.add("description", f"{follow_up.note}\n\n{record.campaign.name}\n{url}")
+    event.add("description", f"{follow_up.note}\n\n{record.campaign.display_name(language)}\n{url}")
     event.add("url", url)
     return event
 

@@ -298,7 +298,7 @@ class WeeklyReport:
     end: dt.datetime
     replies: list = field(default_factory=list)
     position_changes: list = field(default_factory=list)
-    signatures: list = field(default_factory=list)  # (campaign name, new signatures)
+    signatures: list = field(default_factory=list)  # (campaign, new signatures): named in the reader's language
 
     @property
     def new_signatures(self) -> int:
@@ -336,12 +336,14 @@ def weekly_report(start: dt.datetime, end: dt.datetime) -> WeeklyReport:
         # Restating the same stance is evidence, not a change.
         if previous != position.stance:
             report.position_changes.append(PositionChange(position, previous))
-    report.signatures = [
-        (name, count) for name, count in db.session.execute(
-            sa.select(Campaign.name, sa.func.count(Signature.id))
-            .join(Signature, Signature.campaign_id == Campaign.id)
-            .where(Signature.created_at >= start, Signature.created_at < end)
-            .group_by(Campaign.id, Campaign.name).order_by(Campaign.name))]
+    counts = db.session.execute(
+        sa.select(Signature.campaign_id, sa.func.count(Signature.id))
+        .where(Signature.created_at >= start, Signature.created_at < end)
+        .group_by(Signature.campaign_id)).all()
+    campaigns = {c.id: c for c in db.session.scalars(sa.select(Campaign).where(
+        Campaign.id.in_([campaign_id for campaign_id, _ in counts])))}
+    report.signatures = sorted(((campaigns[campaign_id], count) for campaign_id, count in counts),
+                               key=lambda item: (item[0].name, item[0].id))
     return report
 
 

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from crm.countries.models import Country
 from crm.extensions import db
 from crm.outreach.models import Letter
-from crm.permissions import can, get_outreach_or_404
+from crm.permissions import can, ensure_writable, get_outreach_or_404, is_read_only
 from crm.signatures import bp, dossier, services, staging
 from crm.signatures.forms import (
     DATE_ORDER_LABELS,
@@ -70,6 +70,8 @@ def get_campaign_or_404(slug: str, need: str = "view"):
     campaign = services.campaign_by_slug(slug)
     if campaign is None or not can(current_user, "edit_all" if need == "edit" else "view_all"):
         abort(404)
+    if need == "edit":
+        ensure_writable(campaign)
     return campaign
 
 
@@ -77,6 +79,8 @@ def get_petition_or_404(slug: str, need: str = "view"):
     petition = services.petition_by_slug(slug)
     if petition is None or not can(current_user, "edit_all" if need == "edit" else "view_all"):
         abort(404)
+    if need == "edit":
+        ensure_writable(petition.campaign)
     return petition
 
 
@@ -94,7 +98,8 @@ def campaign(slug):
     names = services.country_names(totals.by_country)
     return render_template("signatures/campaign.html", campaign=campaign, totals=totals, names=names,
                            petitions=services.petition_rows(campaign), days=services.daily_totals(campaign),
-                           form=PetitionForm() if can(current_user, "edit_all") else None)
+                           form=PetitionForm() if can(current_user, "edit_all") and not is_read_only(campaign)
+                           else None)
 
 
 @bp.route("/campaigns/<slug>/signatures.csv")
@@ -146,7 +151,7 @@ def _petition_page(petition, *, upload=None, tally=None, tally_file=None, status
         "signatures/petition.html", petition=petition, imports=services.imports_of(petition),
         tallies=services.tallies_of(petition), signers=sum(by_country.values()) + unknown, by_country=by_country,
         unknown=unknown, names=services.country_names(by_country),
-        may_edit=can(current_user, "edit_all"), upload=upload or UploadForm(), tally=tally,
+        may_edit=can(current_user, "edit_all") and not is_read_only(petition.campaign), upload=upload or UploadForm(), tally=tally,
         tally_file=tally_file or TallyFileForm(), confirm=ConfirmForm()), status
 
 

@@ -2,13 +2,13 @@
 the last good one was
 
 Revision ID: 0021_backup_run
-Revises: 0014_meeting_client_key
+Revises: 0015_campaign_translation
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0021_backup_run'
-down_revision = '0014_meeting_client_key'
+down_revision = '0015_campaign_translation'
 branch_labels = None
 depends_on = None
 

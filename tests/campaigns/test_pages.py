@@ -39,7 +39,8 @@ def test_an_admin_creates_a_campaign_with_three_demands_in_two_languages(client,
         ("Repudiate the election", "Repudiar la elección"),
         ("Open solidarity mechanisms", "Abrir mecanismos de solidaridad"),
         ("Refer to the ICC", "Remitir a la CPI")]
-    assert (campaign.letter_language, campaign.description_es) == ("es", "Pedimos a los gobiernos que actúen.")
+    assert (campaign.letter_language, campaign.display_description("es")) == (
+        "es", "Pedimos a los gobiernos que actúen.")
     client.post("/language", data={"language": "es"})
     page = client.get("/").get_data(as_text=True)
     assert "Elecciones libres" in page and "Remitir a la CPI" in page
@@ -98,7 +99,7 @@ def test_settings_and_archiving(client, signed_in, make_user, campaign):
     assert "Test campaign" not in client.get("/").get_data(as_text=True)
     refused = client.post(f"/campaigns/{campaign.slug}/edit", data={"name": "New", "slug": campaign.slug,
                                                                     "letter_language": "en"})
-    assert refused.status_code == 400 and "archived" in refused.get_data(as_text=True)
+    assert refused.status_code == 409 and "archived" in refused.get_data(as_text=True)
 
 
 def test_a_coordinator_adds_targets_in_bulk_and_by_name(client, signed_in, campaign, clock):
@@ -130,3 +131,58 @@ def test_removing_a_target_nobody_worked_on(client, signed_in, campaign, make_re
     db.session.commit()
     assert client.post(f"/outreach/{record_id}/remove-target", data={"confirm": "y"}).status_code == 302
     assert db.session.scalar(sa.select(sa.func.count()).where(OutreachRecord.id == record_id)) == 0
+
+
+def test_a_campaigns_name_is_shown_in_the_readers_language_wherever_it_appears(client, signed_in, make_user,
+                                                                                campaign, make_record):
+    """The record page, the board's campaign menu, the countries filter, the signatures page and a reminder
+    e-mail name the campaign in the reader's language; a language with no wording falls back to English."""
+    from crm.campaigns.models import CampaignTranslation
+    from crm.database import utcnow
+    from crm.outreach.models import FollowUp
+    from crm.reminders import services as reminders
+
+    campaign.translations.append(CampaignTranslation(language="es", name="Campaña de prueba"))
+    record = make_record("DEU")
+    spanish_reader = make_user("volunteer", language="es")
+    follow_up = FollowUp(outreach_id=record.id, owner_id=spanish_reader.id, due_on=utcnow().date(), note="Call")
+    db.session.add(follow_up)
+    db.session.flush()
+    assert "Campaña de prueba" in reminders.render_due_reminder(follow_up, utcnow()).text
+    signed_in("manager", language="es")
+    for path in (f"/outreach/{record.id}", "/countries/", "/board", f"/campaigns/{campaign.slug}/signatures",
+                 f"/dashboard/{campaign.slug}"):
+        page = client.get(path).get_data(as_text=True)
+        assert "Campaña de prueba" in page and "Test campaign" not in page, path
+    client.post("/language", data={"language": "en"})
+    page = client.get(f"/outreach/{record.id}").get_data(as_text=True)
+    assert "Test campaign" in page and "Campaña de prueba" not in page
+
+
+def test_a_translated_description_needs_its_name(client, signed_in):
+    signed_in("manager")
+    db.session.commit()
+    before = table_counts()
+    response = client.post("/campaigns/new", data=new_campaign_form(name_es=""))
+    assert response.status_code == 400
+    assert 'id="name_es-error"' in response.get_data(as_text=True)
+    assert table_counts() == before
+
+
+def test_editing_a_campaign_keeps_and_changes_its_spanish_wording(client, signed_in):
+    signed_in("admin")
+    client.post("/campaigns/new", data=new_campaign_form())
+    form = client.get("/campaigns/free-elections/edit").get_data(as_text=True)
+    assert 'value="Elecciones libres"' in form and "Pedimos a los gobiernos que actúen." in form
+    response = client.post("/campaigns/free-elections/edit", data={
+        "name": "Free elections", "slug": "free-elections", "letter_language": "es",
+        "name_es": "Elecciones libres ya", "description_es": ""})
+    assert response.status_code == 302
+    campaign = db.session.scalar(sa.select(Campaign).where(Campaign.slug == "free-elections"))
+    db.session.refresh(campaign)
+    assert [(t.language, t.name, t.description) for t in campaign.translations] == [
+        ("es", "Elecciones libres ya", None)]
+    client.post("/campaigns/free-elections/edit", data={
+        "name": "Free elections", "slug": "free-elections", "letter_language": "es", "name_es": ""})
+    db.session.expire_all()
+    assert campaign.translations == [] and campaign.display_name("es") == "Free elections"

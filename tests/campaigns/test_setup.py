@@ -36,7 +36,8 @@ def manager(make_user):
 
 @pytest.fixture
 def own(app, manager):
-    return campaigns.create_campaign(name="Free elections", name_es="Elecciones libres", slug="free-elections",
+    return campaigns.create_campaign(name="Free elections", slug="free-elections",
+                                     translations={"es": campaigns.CampaignWording("Elecciones libres")},
                                      demands=three_demands(), actor=manager, letter_language="es",
                                      starts_on=dt.date(2026, 1, 15))
 
@@ -46,7 +47,7 @@ def table_counts():
 
 
 def test_a_manager_creates_a_campaign_with_its_demands_in_two_languages(own):
-    assert (own.name, own.name_es, own.slug, own.letter_language, own.status) == (
+    assert (own.name, own.display_name("es"), own.slug, own.letter_language, own.status) == (
         "Free elections", "Elecciones libres", "free-elections", "es", "active")
     assert [d.ordinal for d in own.demands] == [1, 2, 3]
     assert [d.text("es")[0] for d in own.demands] == [

@@ -133,3 +133,115 @@ def test_a_csv_of_another_shape_can_be_mapped_on_the_preview(client, signed_in):
                                                  "step": "import", **mapping})
     assert done.status_code == 200 and count_rows(Contact) == 1
     assert db.session.scalar(sa.select(Contact.title)) == "Botschaftsrätin"
+
+
+# The file between the preview and the import waits on the server, as signature uploads do.
+
+
+def _upload(client, data: bytes, name: str = "embajadas.csv", **extra):
+    import io
+
+    return client.post("/contacts/import", data={"file": (io.BytesIO(data), name), "duplicates": "skip",
+                                                 "step": "preview", **extra}, content_type="multipart/form-data")
+
+
+def _token(page: str) -> str:
+    return page.split('name="staged" type="hidden" value="')[1].split('"')[0]
+
+
+def _staged_files(token: str = "") -> list:
+    return sorted(exchange.UPLOADS.folder().glob(f"{token}*"))
+
+
+def test_the_previewed_file_waits_on_the_server_for_its_uploader_only_and_goes_with_the_import(
+        client, signed_in, make_user):
+    import base64
+    import stat
+
+    uploader = signed_in("coordinator")
+    page = _upload(client, EMBASSY_LIST).get_data(as_text=True)
+    token = _token(page)
+    assert base64.b64encode(EMBASSY_LIST).decode() not in page and len(token) < 64
+    (upload,) = [path for path in _staged_files(token) if path.suffix == ".upload"]
+    assert upload.read_bytes() == EMBASSY_LIST
+    assert all(stat.S_IMODE(path.stat().st_mode) == 0o600 for path in _staged_files(token))
+    assert stat.S_IMODE(exchange.UPLOADS.folder().stat().st_mode) == 0o700
+
+    from tests.conftest import sign_in
+
+    other = make_user("coordinator")
+    db.session.commit()
+    client.post("/logout")
+    sign_in(client, other)
+    stolen = client.post("/contacts/import", data={"staged": token, "duplicates": "skip", "step": "import"})
+    assert stolen.status_code == 400 and "That upload has expired" in stolen.get_data(as_text=True)
+    assert count_rows(Contact) == 0 and _staged_files(token)  # another user's attempt leaves the file be
+
+    client.post("/logout")
+    sign_in(client, uploader)
+    done = client.post("/contacts/import", data={"staged": token, "duplicates": "skip", "step": "import"})
+    assert done.status_code == 200 and count_rows(Contact) == 3
+    assert _staged_files(token) == []
+    again = client.post("/contacts/import", data={"staged": token, "duplicates": "skip", "step": "import"})
+    assert again.status_code == 400 and count_rows(Contact) == 3
+
+
+def test_a_refused_file_is_not_kept_and_a_discarded_one_is_deleted(client, signed_in):
+    signed_in("manager")
+    broken = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jos\xe9\r\nEND:VCARD\r\n".encode("latin-1")
+    before = _staged_files()
+    refused = _upload(client, broken, "phone.vcf")
+    assert refused.status_code == 400 and "not UTF-8 text" in refused.get_data(as_text=True)
+    assert _staged_files() == before
+    token = _token(_upload(client, EMBASSY_LIST).get_data(as_text=True))
+    assert _staged_files(token)
+    discarded = client.post("/contacts/import", data={"staged": token, "duplicates": "skip", "step": "discard"})
+    assert discarded.status_code == 302 and _staged_files(token) == [] and count_rows(Contact) == 0
+
+
+def test_an_old_staged_file_is_swept(client, signed_in):
+    import os
+
+    signed_in("coordinator")
+    token = _token(_upload(client, EMBASSY_LIST).get_data(as_text=True))
+    for path in _staged_files(token):
+        old = path.stat().st_mtime - exchange_ttl() - 1
+        os.utime(path, (old, old))
+    expired = client.post("/contacts/import", data={"staged": token, "duplicates": "skip", "step": "import"})
+    assert expired.status_code == 400 and "That upload has expired" in expired.get_data(as_text=True)
+    assert _staged_files(token) == [] and count_rows(Contact) == 0
+
+
+def exchange_ttl() -> int:
+    from crm.staging import STAGE_TTL_SECONDS
+
+    return STAGE_TTL_SECONDS
+
+
+def test_an_address_book_of_several_megabytes_is_taken_and_one_beyond_the_limit_is_refused(client, signed_in):
+    from crm.contacts.routes import IMPORT_MAX_BYTES
+
+    signed_in("coordinator")
+    # A phone's address book grows with its photos: blank lines stand in for them here.
+    big = EMBASSY_LIST + b"\r\n" * (3 * 1024 * 1024)
+    preview = _upload(client, big)
+    assert preview.status_code == 200 and "Contacts to add: 3" in preview.get_data(as_text=True)
+    before = _staged_files()
+    too_big = _upload(client, EMBASSY_LIST + b"\r\n" * (IMPORT_MAX_BYTES // 2))
+    page = too_big.get_data(as_text=True)
+    assert too_big.status_code == 400 and "The file is larger than 10 MB; split it and import each part." in page
+    assert count_rows(Contact) == 0 and _staged_files() == before
+
+
+def test_what_an_interrupted_contacts_import_left_is_deleted_when_the_app_starts(app, client, signed_in):
+    """An import killed mid-way leaves its lock file (no lock is held once its process is gone): the next
+    start deletes its file; someone's preview, still fresh, stays."""
+    from crm import create_app
+
+    signed_in("coordinator")
+    fresh = _token(_upload(client, EMBASSY_LIST).get_data(as_text=True))
+    killed = _token(_upload(client, EMBASSY_LIST).get_data(as_text=True))
+    folder = exchange.UPLOADS.folder()
+    (folder / f"{killed}.lock").touch(mode=0o600)
+    create_app({**app.config, "CONTACT_UPLOAD_DIR": str(folder)})
+    assert _staged_files(killed) == [] and _staged_files(fresh)

@@ -174,6 +174,20 @@ def test_an_organisation_runs_its_own_campaign_from_an_empty_install(browser, em
     assert volunteer.get_by_text("Contact saved.").is_visible()
     assert volunteer.locator("h1").inner_text() == "Nueva Diplomática"
 
+    # An embassy list is previewed, then imported from the copy the server kept in between (whichever of
+    # the two workers answers each step), and the copy is gone once the import is done.
+    admin.goto("/contacts/import")
+    admin.set_input_files("#file", files=[{"name": "embajadas.csv", "mimeType": "text/csv", "buffer": (
+        "Nombre,Cargo,Sede,País,Ciudad,País sede\n"
+        "Hanna Beispiel,Botschaftsrätin,Embajada de Alemania,Alemania,Madrid,España\n"
+        "Jean Exemple,Conseiller,Ambassade de France,FRA,Madrid,ESP\n").encode()}])
+    admin.get_by_role("button", name="Preview", exact=True).click()
+    assert "Contacts to add: 2" in admin.locator("main").inner_text()
+    admin.get_by_role("button", name="Import these contacts").click()
+    assert "Import done: 2 contacts added" in admin.locator(".flash").inner_text()
+    staged = install["env"]["ALCANCE_INSTANCE_PATH"] + "/contact_uploads"
+    assert not [name for name in os.listdir(staged) if name.endswith(".upload")]
+
     # Every new page fits a 360 px screen: nothing wider than the window scrolls the page sideways.
     for path in ("/", "/campaigns/manage", "/campaigns/new", "/campaigns/free-elections/edit",
                  "/campaigns/free-elections/demands", "/campaigns/free-elections/settings",

@@ -5,6 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from crm.audit.models import AuditEvent
+from crm.campaigns.models import CampaignTranslation
 from crm.extensions import db
 from crm.letters import services
 from crm.letters.models import LetterTemplate
@@ -139,6 +140,17 @@ def test_compose_in_spanish_uses_spanish_names_demands_and_dates(app, make_user,
     assert "1234 firmantes, 1234 de los cuales residen en Alemania" in letter.body.replace("\u00a0", "").replace(".", "")
     from babel.dates import format_date
     assert format_date(utc_today(), "long", locale="es") in letter.body
+
+
+def test_the_campaigns_name_is_merged_in_the_letters_language(app, make_user, templates):
+    world = build_outreach(country="DEU", contact_language="es")
+    world.campaign.translations.append(CampaignTranslation(language="es", name="Justicia para Venezuela"))
+    db.session.flush()
+    spanish, english = compose(world, make_user(), language="es"), compose(world, make_user(), language="en")
+    assert spanish.subject == "Justicia para Venezuela: solicitud al Gobierno de Alemania"
+    assert "Justice for Venezuela" not in spanish.body + spanish.subject
+    assert english.body.rstrip().endswith("On behalf of Justice for Venezuela")
+    assert "Justicia para Venezuela" not in english.body + english.subject
 
 
 def test_language_defaults_to_the_contacts_then_to_a_language_the_template_has(app, make_user, templates):

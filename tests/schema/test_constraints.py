@@ -186,8 +186,6 @@ def campaign_row() -> dict:
         "stall_days": 21,
         "is_demo": False,
         "created_at": NOW,
-        "name_es": None,
-        "description_es": None,
         "letter_language": "es",
         "default_coordinator_id": None,
         "archived_at": None,
@@ -235,6 +233,10 @@ def demand_row(campaign_id: int | None = None) -> dict:
         "title": f"Demand {k}",
         "description": None,
     }
+
+
+def campaign_translation_row() -> dict:
+    return {"campaign_id": new_id("campaign"), "language": "es", "name": "Campaña", "description": None}
 
 
 def demand_translation_row() -> dict:
@@ -567,6 +569,7 @@ VALID_ROWS: dict[str, Callable[..., dict]] = {
     "audit_event": audit_event_row,
     "campaign": campaign_row,
     "demand": demand_row,
+    "campaign_translation": campaign_translation_row,
     "demand_translation": demand_translation_row,
     "office": office_row,
     "contact": contact_row,
@@ -695,6 +698,9 @@ CHECKS = [
     case("ck_demand_title_not_blank", "demand", {"title": " "}),
     case("ck_demand_code_not_blank", "demand", {"code": ""}, "empty"),
     case("ck_demand_code_not_blank", "demand", {"code": "  "}, "spaces"),
+    case("ck_campaign_translation_language_format", "campaign_translation", {"language": "e"}),
+    case("ck_campaign_translation_name_not_blank", "campaign_translation", {"name": ""}, "empty"),
+    case("ck_campaign_translation_name_not_blank", "campaign_translation", {"name": "  "}, "spaces"),
     case("ck_demand_translation_language_format", "demand_translation", {"language": "e"}),
     case("ck_demand_translation_title_not_blank", "demand_translation", {"title": ""}, "empty"),
     case("ck_demand_translation_title_not_blank", "demand_translation", {"title": "  "}, "spaces"),
@@ -797,6 +803,8 @@ UNIQUES = [
     case("uq_demand_campaign_id_ordinal", "demand", same("campaign_id", "ordinal")),
     case("uq_demand_campaign_id_code", "demand", same("campaign_id", "code")),
     case("uq_demand_campaign_id_id", "demand", same("campaign_id", "id")),
+    case("uq_campaign_translation_campaign_id_language", "campaign_translation",
+         same("campaign_id", "language")),
     case("uq_demand_translation_demand_id_language", "demand_translation", same("demand_id", "language")),
     case("uq_office_country_id_kind_host_country_id_city", "office",
          same("country_id", "kind", "host_country_id", "city")),
@@ -834,6 +842,7 @@ FOREIGN_KEYS = [
     nowhere("audit_event", "actor_id", "fk_audit_event_actor_id_user"),
     nowhere("demand", "campaign_id", "fk_demand_campaign_id_campaign"),
     nowhere("campaign", "default_coordinator_id", "fk_campaign_default_coordinator_id_user"),
+    nowhere("campaign_translation", "campaign_id", "fk_campaign_translation_campaign_id_campaign"),
     nowhere("demand_translation", "demand_id", "fk_demand_translation_demand_id_demand"),
     nowhere("office", "country_id", "fk_office_country_id_country"),
     nowhere("office", "host_country_id", "fk_office_host_country_id_country"),
@@ -926,6 +935,7 @@ REQUIRED = {
     "campaign": ("slug", "name", "reply_days", "claims_need_approval", "stall_days", "is_demo", "created_at",
                  "letter_language"),
     "demand": ("campaign_id", "ordinal", "code", "title"),
+    "campaign_translation": ("campaign_id", "language", "name"),
     "demand_translation": ("demand_id", "language", "title"),
     "office": ("country_id", "kind", "name", "city", "host_country_id", "active", "created_at", "version"),
     "contact": ("office_id", "name", "active", "created_at", "version"),

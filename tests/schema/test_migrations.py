@@ -71,3 +71,77 @@ def test_a_migrated_database_keeps_the_audit_log_append_only(empty_database_url,
         with db.engine.begin() as connection:
             assert connection.execute(sa.delete(audit_event)).rowcount == 1
         db.engine.dispose()
+
+
+def test_a_campaigns_spanish_wording_moves_into_its_translation_and_back(empty_database_url, tmp_path_factory):
+    """0015 carries the Spanish name and description from campaign's own columns into campaign_translation
+    (a Spanish description alone keeps the English name beside it), and its downgrade brings them back."""
+    app = make_app(empty_database_url, tmp_path_factory)
+    with app.app_context():
+        upgrade(revision="0014_meeting_client_key")
+        campaign = sa.table("campaign", *(sa.column(name) for name in (
+            "id", "slug", "name", "description", "name_es", "description_es", "letter_language", "reply_days",
+            "stall_days", "claims_need_approval", "is_demo", "created_at")))
+        common = {"letter_language": "en", "reply_days": 14, "stall_days": 21, "claims_need_approval": False,
+                  "is_demo": False, "created_at": utcnow(), "description": "In English."}
+        with db.engine.begin() as connection:
+            connection.execute(sa.insert(campaign), [
+                {**common, "id": 1, "slug": "both", "name": "Free elections", "name_es": "Elecciones libres",
+                 "description_es": "En español."},
+                {**common, "id": 2, "slug": "name-only", "name": "Justice", "name_es": "Justicia",
+                 "description_es": None},
+                {**common, "id": 3, "slug": "description-only", "name": "Truth", "name_es": None,
+                 "description_es": "Verdad y memoria."},
+                {**common, "id": 4, "slug": "english-only", "name": "Only English", "name_es": None,
+                 "description_es": None},
+            ])
+            connection.execute(sa.text("INSERT INTO demand (campaign_id, ordinal, code, title) "
+                                       "VALUES (1, 1, 'd1', 'Repudiate the election')"))
+        upgrade(revision="0015_campaign_translation")
+        with db.engine.connect() as connection:
+            rows = connection.execute(sa.text(
+                "SELECT campaign_id, language, name, description FROM campaign_translation ORDER BY campaign_id"
+            )).all()
+            columns = {c["name"] for c in sa.inspect(connection).get_columns("campaign")}
+        assert [tuple(row) for row in rows] == [(1, "es", "Elecciones libres", "En español."),
+                                                (2, "es", "Justicia", None),
+                                                (3, "es", "Truth", "Verdad y memoria.")]
+        assert not columns & {"name_es", "description_es"}
+        # Nothing that points at a campaign goes with the columns (a rebuilt table would cascade on SQLite).
+        with db.engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT count(*) FROM demand")).scalar() == 1
+        downgrade(revision="0014_meeting_client_key")
+        with db.engine.connect() as connection:
+            back = connection.execute(sa.text(
+                "SELECT id, name_es, description_es FROM campaign ORDER BY id")).all()
+            tables = set(sa.inspect(connection).get_table_names())
+        assert [tuple(row) for row in back] == [(1, "Elecciones libres", "En español."), (2, "Justicia", None),
+                                                (3, "Truth", "Verdad y memoria."), (4, None, None)]
+        assert "campaign_translation" not in tables
+        db.engine.dispose()
+
+
+def test_upgrading_a_database_with_a_campaign_keeps_everything_that_points_at_it(empty_database_url,
+                                                                                  tmp_path_factory):
+    """On SQLite a batch migration rebuilds a table (copy, drop, rename); with foreign keys on, the drop
+    would delete every row that cascades from it. 0012 rebuilds the campaign table: its demands stay."""
+    app = make_app(empty_database_url, tmp_path_factory)
+    with app.app_context():
+        upgrade(revision="0011_form_submission")
+        with db.engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO campaign (id, slug, name, reply_days, stall_days, claims_need_approval, is_demo, "
+                "created_at) VALUES (1, 'justice', 'Justice', 14, 21, false, false, :now)"), {"now": utcnow()})
+            connection.execute(sa.text("INSERT INTO demand (id, campaign_id, ordinal, code, title) "
+                                       "VALUES (1, 1, 1, 'd1', 'Repudiate the election')"))
+            connection.execute(sa.text("INSERT INTO demand_translation (demand_id, language, title) "
+                                       "VALUES (1, 'es', 'Desconocer la elección')"))
+        upgrade()
+        with db.engine.connect() as connection:
+            assert connection.execute(sa.text(
+                "SELECT d.title, t.title FROM demand d JOIN demand_translation t ON t.demand_id = d.id "
+                "JOIN campaign c ON c.id = d.campaign_id")).all() == [("Repudiate the election",
+                                                                       "Desconocer la elección")]
+            if db.engine.dialect.name == "sqlite":  # the keys are checked again once the migrations are done
+                assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        db.engine.dispose()
