@@ -120,6 +120,15 @@ def fill(app) -> None:
         signatures.import_file(petition, io.BytesIO(("email,country\n" + rows).encode()), filename="firmas.csv",
                                actor=admin)
         signatures.record_tally(petition, spain, 1234, now.date(), source="contado a mano", actor=admin)
+        from crm.board import services as boards
+        from crm.campaigns.models import CampaignTranslation
+        from crm.outreach.models import Position
+
+        db.session.add(CampaignTranslation(campaign_id=campaign.id, language="es", name="Justicia para Venezuela",
+                                           description="Campaña de demostración «ñ»"))
+        boards.publish(campaign, actor=admin)
+        boards.set_published(campaign, records={records[0].id},
+                             positions={db.session.scalar(sa.select(Position.id).order_by(Position.id))}, actor=admin)
         record_run(started=now, error="disk full", origin="schedule")
         db.session.commit()
 
