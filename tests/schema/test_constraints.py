@@ -154,6 +154,10 @@ def form_submission_row() -> dict:
             "created_at": NOW}
 
 
+def job_status_row() -> dict:
+    return {"name": f"job-{next(_serial)}", "runs": 1, "failures": 0, "last_finished_at": NOW}
+
+
 def login_attempt_row() -> dict:
     return {"kind": "failure", "account": f"user{next(_serial)}@example.org", "address": "192.0.2.1",
             "occurred_at": NOW}
@@ -578,6 +582,7 @@ VALID_ROWS: dict[str, Callable[..., dict]] = {
     "invitation": invitation_row,
     "login_attempt": login_attempt_row,
     "form_submission": form_submission_row,
+    "job_status": job_status_row,
 }
 
 Override = dict | Callable[[dict], dict]
@@ -929,6 +934,7 @@ REQUIRED = {
     "invitation": ("user_id", "token_hash", "created_at", "expires_at", "last_sent_at", "send_count"),
     "login_attempt": ("kind", "occurred_at"),
     "form_submission": ("key", "user_id", "location", "created_at"),
+    "job_status": ("name", "runs", "failures"),
 }
 NOT_NULLS = [case(f"{name}.{column}", name, {column: None}, "null")
              for name, columns in REQUIRED.items() for column in columns]
