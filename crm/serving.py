@@ -1,5 +1,6 @@
-"""Gunicorn's settings for Alcance (`gunicorn -c python:crm.serving wsgi:app`, as `make run` does), and an
-access log that never writes the secrets some links carry.
+"""Gunicorn's settings for Alcance (`gunicorn -c python:crm.serving wsgi:app`, as `make run`, the Dockerfile
+and deploy/systemd do): an access log that never writes the secrets some links carry, and the folder
+where the workers keep their request figures for /metrics.
 
 A password-reset link, an invitation link and a private calendar feed put their credential in the path,
 and the signature webhook takes its secret as ?key= (Action Network cannot set headers): a plain access
