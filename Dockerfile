@@ -32,7 +32,7 @@ RUN apt-get update \
         libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /app --no-create-home --shell /usr/sbin/nologin alcance \
- && install -d -o alcance -g alcance -m 0700 /data
+ && install -d -o alcance -g alcance -m 0700 /data /backups
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     --mount=type=bind,from=builder,source=/requirements.txt,target=/requirements.txt \
     pip install --no-cache-dir --disable-pip-version-check --no-index --find-links /wheels -r /requirements.txt
@@ -45,7 +45,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     WEB_CONCURRENCY=2
 # The SQLite file (if used), the generated keys, letter attachments and staged signature uploads: keep
 # them, and share them between the web containers (compose.yaml mounts one volume here).
-VOLUME ["/data"]
+# Scheduled backups go to /backups (ALCANCE_BACKUP_DIR, set by compose.yaml).
+VOLUME ["/data", "/backups"]
 # By number, so that a runtime that refuses root (runAsNonRoot) can tell it is not.
 USER 10001:10001
 EXPOSE 8000

@@ -87,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_cli(app: Flask) -> None:
     from crm.accounts.cli import users_cli
+    from crm.backup.cli import backup_cli
     from crm.campaigns.cli import campaigns_cli
     from crm.cli import demo_cli, keys_cli, seed_cli, setup_command
     from crm.contacts.cli import contacts_cli
@@ -96,7 +97,7 @@ def register_cli(app: Flask) -> None:
     from crm.signatures.cli import petitions_cli, signatures_cli
 
     for command in (users_cli, seed_cli, countries_cli, setup_command, keys_cli, privacy_cli, petitions_cli, signatures_cli,
-                    reminders_cli, scheduler_cli, campaigns_cli, demo_cli, contacts_cli):
+                    reminders_cli, scheduler_cli, campaigns_cli, demo_cli, contacts_cli, backup_cli):
         app.cli.add_command(command)
 
 

@@ -123,4 +123,10 @@ def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 30),
         # The bearer token Prometheus sends to /metrics; unset, /metrics does not exist (404).
         "METRICS_TOKEN": os.environ.get("ALCANCE_METRICS_TOKEN") or None,
+        # Backups (crm/backup): the archive's passphrase (else `flask backup` asks for it), and the
+        # scheduled job, off unless a folder is given: one archive every so many hours, the newest kept.
+        "BACKUP_PASSPHRASE": os.environ.get("ALCANCE_BACKUP_PASSPHRASE") or None,
+        "BACKUP_DIR": os.environ.get("ALCANCE_BACKUP_DIR") or None,
+        "BACKUP_EVERY_HOURS": _int("ALCANCE_BACKUP_EVERY_HOURS", 24, minimum=1),
+        "BACKUP_KEEP": _int("ALCANCE_BACKUP_KEEP", 14, minimum=1),
     }

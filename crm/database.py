@@ -196,7 +196,9 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        deferred = _reads_first()
+        # A connection opened with execution_options(snapshot=True) only reads (a backup): it must never
+        # hold the write lock, however long it reads.
+        deferred = connection.get_execution_options().get("snapshot", False) or _reads_first()
         connection.info["alcance_reading"] = deferred
         connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 

@@ -1,6 +1,7 @@
 """Imports every feature's models so that the metadata (and Alembic) sees the whole schema."""
 from crm.accounts.models import Invitation, LoginAttempt, PasswordResetToken, RecoveryCode, User  # noqa: F401
 from crm.audit.models import AuditEvent  # noqa: F401
+from crm.backup.models import BackupRun  # noqa: F401
 from crm.campaigns.models import Campaign, Demand, DemandTranslation  # noqa: F401
 from crm.contacts.models import Contact, Office, Post  # noqa: F401
 from crm.core.submissions import FormSubmission  # noqa: F401

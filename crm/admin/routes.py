@@ -15,6 +15,7 @@ from crm.admin.services import AUDITED_TYPES, audit_events, set_active, update_u
 from crm.extensions import db
 from crm.outreach.forms import ConfirmForm
 from crm.permissions import require
+from crm.backup.models import backup_status
 from crm.privacy.services import PrivacyError, erase_person, find_person, petitions_by_id
 from crm.web import flash_message
 
@@ -25,7 +26,8 @@ from crm.web import flash_message
 def users():
     people = db.session.scalars(sa.select(User).order_by(User.active.desc(), User.name)).all()
     return render_template("admin/users.html", users=people, confirm=ConfirmForm(),
-                           invitations=invitations.open_invitations())
+                           invitations=invitations.open_invitations(),
+                           backup=backup_status(scheduled=bool(current_app.config.get("BACKUP_DIR"))))
 
 
 @bp.route("/users/invite", methods=["GET", "POST"])

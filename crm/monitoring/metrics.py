@@ -66,6 +66,7 @@ class _DatabaseFigures:
         try:
             queue = services.mail_queue_figures(utcnow())
             jobs = services.job_statuses()
+            backup = services.backup_figures()
         except Exception:  # noqa: BLE001 - a scrape must still answer, saying the database did not
             db.session.rollback()
             up.add_metric([], 0)
@@ -100,6 +101,14 @@ class _DatabaseFigures:
             families["runs"].add_metric([job.name], job.runs)
             families["failures"].add_metric([job.name], job.failures)
         yield from families.values()
+        if backup.last_good_at is not None:
+            yield GaugeMetricFamily("alcance_backup_last_success_timestamp_seconds",
+                                    "When the last good backup was finished (UNIX time).",
+                                    value=backup.last_good_at.timestamp())
+        if backup.last_run_succeeded is not None:
+            yield GaugeMetricFamily("alcance_backup_last_run_succeeded",
+                                    "1 if the latest backup attempt succeeded, else 0.",
+                                    value=1 if backup.last_run_succeeded else 0)
 
 
 def exposition() -> bytes:

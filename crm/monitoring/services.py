@@ -58,3 +58,20 @@ def mail_queue_figures(now: dt.datetime | None = None) -> MailQueueFigures:
 
 def job_statuses() -> list[JobStatus]:
     return list(db.session.scalars(sa.select(JobStatus).order_by(JobStatus.name)))
+
+
+@dataclass
+class BackupFigures:
+    last_good_at: dt.datetime | None
+    last_run_succeeded: bool | None  # None: no backup was ever tried
+
+
+def backup_figures() -> BackupFigures:
+    """The last good backup, made by the command or the scheduler (crm/backup), and whether the latest
+    attempt succeeded."""
+    from crm.backup.models import backup_status
+
+    status = backup_status(scheduled=False)
+    tried = status.last_good is not None or status.failed_since is not None
+    return BackupFigures(last_good_at=status.last_good.finished_at if status.last_good else None,
+                         last_run_succeeded=(status.failed_since is None) if tried else None)

@@ -10,6 +10,8 @@ import signal
 import threading
 from dataclasses import dataclass
 
+from crm.backup.jobs import CHECK_EVERY as BACKUP_CHECK_EVERY
+from crm.backup.jobs import scheduled_backup
 from crm.database import utcnow
 from crm.extensions import db
 from crm.reminders import mailer, services
@@ -61,6 +63,7 @@ JOBS = {
     "due-reminders": (send_due_reminders, DUE_REMINDERS_EVERY),
     "digests": (send_digests, DIGESTS_EVERY),
     "reply-clock": (run_reply_clock, REPLY_CLOCK_EVERY),
+    "backup": (scheduled_backup, BACKUP_CHECK_EVERY),
 }
 
 
@@ -75,7 +78,8 @@ def _run_recorded(name, job):
         db.session.rollback()
         _record(record_job_run, name, started, f"{type(error).__name__}: {error}")
         raise
-    _record(record_job_run, name, started, None)
+    # A job that handles its own failure (the backup) says so in its result instead of raising.
+    _record(record_job_run, name, started, getattr(result, "failure", None))
     return result
 
 

@@ -1,14 +1,14 @@
 """each scheduled job's last run, success and failure, for /metrics
 
 Revision ID: 0020_job_status
-Revises: 0014_meeting_client_key
+Revises: 0021_backup_run
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0020_job_status'
-down_revision = '0014_meeting_client_key'
+down_revision = '0021_backup_run'
 branch_labels = None
 depends_on = None
 

@@ -147,3 +147,23 @@ def test_a_failed_run_is_counted_and_the_last_success_kept(app, client, metrics_
     status = db.session.get(JobStatus, "due-reminders")
     assert status.last_error == "RuntimeError: the mail server's certificate expired"
     assert value(figures, "alcance_job_last_run_succeeded", job="digests") == 1
+
+
+def test_a_scheduled_backup_that_fails_shows_as_a_failed_run_and_a_failed_backup(app, client, metrics_token,
+                                                                                  tmp_path):
+    figures = scrape(client)
+    assert ("alcance_backup_last_run_succeeded", frozenset()) not in figures  # never tried
+    app.config.update(BACKUP_DIR=str(tmp_path / "backups"), BACKUP_PASSPHRASE=None)
+    try:
+        # As the scheduler runs it: the job handles its own failure and says so in its result.
+        backup_job, _ = jobs.JOBS["backup"]
+        jobs._in_app_context(app, "backup", backup_job)()
+    finally:
+        app.config.update(BACKUP_DIR=None, BACKUP_PASSPHRASE=None)
+    figures = scrape(client)
+    assert value(figures, "alcance_job_runs_total", job="backup") == 1
+    assert value(figures, "alcance_job_failures_total", job="backup") == 1
+    assert value(figures, "alcance_job_last_run_succeeded", job="backup") == 0
+    assert value(figures, "alcance_backup_last_run_succeeded") == 0
+    assert ("alcance_backup_last_success_timestamp_seconds", frozenset()) not in figures
+    assert "ALCANCE_BACKUP_PASSPHRASE" in db.session.get(JobStatus, "backup").last_error

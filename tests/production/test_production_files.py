@@ -66,8 +66,12 @@ def test_compose_runs_two_web_servers_one_scheduler_and_a_proxy_after_the_migrat
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
         # One key for every container, or a session signed by one web server is refused by the other.
         assert services[name]["environment"]["SECRET_KEY"].startswith("${SECRET_KEY:?")
-        assert services[name]["volumes"] == ["instance:/data"]
+        assert "instance:/data" in services[name]["volumes"]
         assert services[name]["read_only"] is True and services[name]["cap_drop"] == ["ALL"]
+    # Only the scheduler writes backups, and only it holds their passphrase.
+    assert "backups:/backups" in services["scheduler"]["volumes"]
+    assert [name for name, service in services.items()
+            if "ALCANCE_BACKUP_PASSPHRASE" in (service.get("environment") or {})] == ["scheduler"]
     caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
     assert services["proxy"]["image"].startswith("caddy") and "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in \
         services["proxy"]["volumes"]

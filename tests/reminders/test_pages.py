@@ -126,4 +126,4 @@ def test_the_scheduler_runs_each_job_on_its_interval(app):
     scheduler = jobs.build_scheduler(app)
     intervals = {job.id: job.trigger.interval for job in scheduler.get_jobs()}
     assert intervals == {"due-reminders": dt.timedelta(minutes=1), "digests": dt.timedelta(minutes=5),
-                         "reply-clock": dt.timedelta(hours=1)}
+                         "reply-clock": dt.timedelta(hours=1), "backup": dt.timedelta(hours=1)}

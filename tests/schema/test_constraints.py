@@ -198,6 +198,11 @@ def campaign_row() -> dict:
     }
 
 
+def backup_run_row() -> dict:
+    return {"origin": "schedule", "started_at": NOW, "finished_at": NOW, "ok": True, "path": "/backups/a.alcbak",
+            "size_bytes": 1024, "rows": 10, "schema_revision": "0021_backup_run", "error": None}
+
+
 def invitation_row() -> dict:
     k = next(_serial)
     return {
@@ -583,6 +588,7 @@ VALID_ROWS: dict[str, Callable[..., dict]] = {
     "login_attempt": login_attempt_row,
     "form_submission": form_submission_row,
     "job_status": job_status_row,
+    "backup_run": backup_run_row,
 }
 
 Override = dict | Callable[[dict], dict]
@@ -646,6 +652,9 @@ CHECKS = [
     case("ck_user_totp_enabled_iff_secret", "user", {"totp_secret": "JBSWY3DPEHPK3PXP"}, "secret_without_date"),
     case("ck_user_totp_enabled_iff_secret", "user", {"totp_enabled_at": NOW}, "date_without_secret"),
     case("ck_password_reset_token_expires_after_creation", "password_reset_token", {"expires_at": NOW}),
+    case("ck_backup_run_origin_valid", "backup_run", {"origin": "cron"}),
+    case("ck_backup_run_failure_has_reason", "backup_run", {"ok": False, "error": None}),
+    case("ck_backup_run_size_not_negative", "backup_run", {"size_bytes": -1}),
     case("ck_invitation_expires_after_creation", "invitation", {"expires_at": NOW}),
     case("ck_invitation_sent_at_least_once", "invitation", {"send_count": 0}),
     case("ck_invitation_accepted_or_revoked", "invitation", {"accepted_at": NOW, "revoked_at": NOW}),
@@ -935,6 +944,7 @@ REQUIRED = {
     "login_attempt": ("kind", "occurred_at"),
     "form_submission": ("key", "user_id", "location", "created_at"),
     "job_status": ("name", "runs", "failures"),
+    "backup_run": ("origin", "started_at", "finished_at", "ok"),
 }
 NOT_NULLS = [case(f"{name}.{column}", name, {column: None}, "null")
              for name, columns in REQUIRED.items() for column in columns]

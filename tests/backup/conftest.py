@@ -1,0 +1,144 @@
+"""Installs for backup tests: each its own database (SQLite file or PostgreSQL scratch database) and its
+own instance folder, so that an archive made from one is restored into another, as an operator would."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from werkzeug.datastructures import FileStorage
+
+from crm.extensions import db
+from tests.conftest import make_app, require_database, scratch_postgres_database
+
+PASSPHRASE = "a long passphrase for tests"
+PDF = (Path(__file__).parent.parent / "letters" / "fixtures" / "reply.pdf").read_bytes()
+
+
+@contextmanager
+def install(kind: str, tmp_path: Path, monkeypatch, **config):
+    """A new, empty install (no tables) on `kind` ("sqlite" or "postgresql")."""
+    require_database(kind)
+    folder = tmp_path / f"instance-{kind}-{len(list(tmp_path.iterdir()))}"
+    folder.mkdir()
+    monkeypatch.setenv("ALCANCE_INSTANCE_PATH", str(folder))
+    if kind == "sqlite":
+        app = make_app("sqlite:///" + str(folder / "alcance.db"), None, **config)
+        yield app
+        with app.app_context():
+            db.engine.dispose()
+        return
+    with scratch_postgres_database("alcance_backup") as url:
+        app = make_app(url, None, **config)
+        try:
+            yield app
+        finally:
+            with app.app_context():
+                db.engine.dispose()
+
+
+@pytest.fixture
+def installs(tmp_path, monkeypatch):
+    """`installs("sqlite")` opens one more install for this test; all are removed afterwards."""
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        yield lambda kind, **config: stack.enter_context(install(kind, tmp_path, monkeypatch, **config))
+
+
+def fill(app) -> None:
+    """The demo, then at least one row in every table and a mid-size set of the rest, through the
+    services where there is one: contacts, meetings, follow-ups, letters with an attachment, a petition
+    with imported signatures and a tally, invitations, a second factor, recovery codes, reset links."""
+    from crm.accounts import invitations, password_reset, twofactor
+    from crm.accounts.models import LoginAttempt, User
+    from crm.backup.models import record_run
+    from crm.campaigns.models import Campaign
+    from crm.contacts.models import Contact, Office
+    from crm.core.submissions import FormSubmission
+    from crm.countries.services import country_by_code, load_reference
+    from crm.database import utcnow
+    from crm.demo import load_demo
+    from crm.letters import services as letters
+    from crm.outreach import assignments
+    from crm.outreach import services as outreach
+    from crm.outreach.models import Letter, OutreachRecord
+    from crm.reminders.models import ReminderPreference, ReplyClock
+    from crm.signatures import services as signatures
+
+    with app.app_context():
+        upgrade()
+        load_reference()
+        load_demo()
+        letters.load_default_templates()
+        db.session.commit()
+        now = utcnow()
+        campaign = db.session.scalar(sa.select(Campaign))
+        admin = User(email="admin@example.org", name="Admin Ñandú", role="admin", language="es")
+        admin.set_password("correct horse battery staple")
+        volunteer = User(email="vólunteer@exämple.org", name="Volunteer “quoted”", role="volunteer")
+        volunteer.set_password("correct horse battery staple")
+        db.session.add_all([admin, volunteer])
+        db.session.flush()
+        twofactor.enrol_by_command(admin)
+        twofactor.replace_recovery_codes(admin, now=now)
+        password_reset.request_reset(admin.email, "203.0.113.9", now=now)
+        db.session.add(LoginAttempt(kind="failure", account="someone@example.org", address="198.51.100.7"))
+        invitations.invite("invitee@example.org", "coordinator", actor=admin, now=now, language="es")
+        db.session.add(ReminderPreference(user_id=admin.id, digest_hour=7, weekly_report_enabled=False))
+        db.session.add(FormSubmission(key="k" * 40, user_id=admin.id, location="/outreach/1"))
+
+        records = db.session.scalars(sa.select(OutreachRecord).where(OutreachRecord.campaign_id == campaign.id)
+                                     .order_by(OutreachRecord.id)).all()
+        free = next(record for record in records if record.assignee_id is None)
+        campaign.claims_need_approval = True
+        assignments.claim(free, volunteer)
+        assignments.set_assignee([records[0]], volunteer, actor=admin)
+        spain = country_by_code("ESP")
+        for number in range(120):
+            office = Office(country_id=records[number % len(records)].country_id, host_country_id=spain.id,
+                            kind="consulate", city=f"Ciudad {number}", name=f"Consulado {number} — «ñ»")
+            db.session.add(office)
+            db.session.add(Contact(office=office, name=f"Contacto {number} Łódź 😀", title="Consejera\npolítica",
+                                   personal_phone=f"+34 600 000 {number:03d}"))
+        db.session.flush()
+        for number in range(150):
+            record = records[number % len(records)]
+            outreach.log_meeting([record], actor=admin, held_at=now - dt.timedelta(days=number, microseconds=number),
+                                 summary=f"Reunión {number}: “demandas”", confidential_notes=f"nota {number}")
+            outreach.add_follow_up(record, owner=admin, due_on=now.date() + dt.timedelta(days=number % 30),
+                                   note=f"Llamar {number}", actor=admin)
+        letter = db.session.scalar(sa.select(Letter).order_by(Letter.id))
+        letters.add_attachments(letter, [FileStorage(io.BytesIO(PDF), filename="respuesta.pdf")], admin)
+        db.session.add(ReplyClock(outreach_id=letter.outreach_id, letter_id=letter.id, started_on=now.date()))
+        petition = signatures.create_petition(campaign, "Firmas por Venezuela", actor=admin)
+        rows = "".join(f"firmante{n}@example.org,{'ES' if n % 3 else 'VE'}\n" for n in range(400))
+        signatures.import_file(petition, io.BytesIO(("email,country\n" + rows).encode()), filename="firmas.csv",
+                               actor=admin)
+        signatures.record_tally(petition, spain, 1234, now.date(), source="contado a mano", actor=admin)
+        record_run(started=now, error="disk full", origin="schedule")
+        db.session.commit()
+
+
+def table_contents(app) -> dict[str, list[tuple]]:
+    """Every table's rows, ordered by primary key, with values in one comparable form (moments in UTC)."""
+    from crm.backup.services import _data_tables, _order_by, _reflect
+
+    def same(value):
+        if isinstance(value, dt.datetime):
+            return (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
+        return value
+
+    with app.app_context(), db.engine.connect() as connection:
+        return {table.name: [tuple(same(v) for v in row)
+                             for row in connection.execute(sa.select(table).order_by(*_order_by(table)))]
+                for table in _data_tables(_reflect(connection))}
+
+
+def attachment_files(app) -> dict[str, bytes]:
+    folder = Path(app.instance_path) / "attachments"
+    return {path.name: path.read_bytes() for path in folder.iterdir()} if folder.is_dir() else {}
