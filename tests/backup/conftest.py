@@ -122,6 +122,11 @@ def fill(app) -> None:
         signatures.record_tally(petition, spain, 1234, now.date(), source="contado a mano", actor=admin)
         record_run(started=now, error="disk full", origin="schedule")
         db.session.commit()
+        # The scheduler's record of its jobs' runs (commits itself).
+        from crm.monitoring.services import record_job_run
+
+        record_job_run("due-reminders", now, now)
+        record_job_run("backup", now, now, error="BackupError: disk full")
 
 
 def table_contents(app) -> dict[str, list[tuple]]:
