@@ -40,8 +40,10 @@ COORDINATOR = "coordinator@example.org"
 TARGET = "target.volunteer@example.org"
 DUE_REMINDERS = 12
 OWNERS = 3
-MEETINGS = 8
-COUNTRIES = ("FRA", "DEU", "ESP", "CAN")
+# One government per meeting: two meetings on one record at the same moment are two edits of the record,
+# and the second is refused as stale (409), as on a single server.
+COUNTRIES = ("FRA", "DEU", "ESP", "CAN", "CHE", "ITA", "PRT", "BEL")
+MEETINGS = len(COUNTRIES)
 
 
 def _environment(url: str, instance: Path, smtp_port: int) -> dict:
