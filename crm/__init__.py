@@ -73,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.dashboard import bp as dashboard_bp
     from crm.countries import bp as countries_bp
     from crm.letters import bp as letters_bp
+    from crm.monitoring import bp as monitoring_bp
     from crm.outreach import bp as outreach_bp
     from crm.reminders import bp as reminders_bp
     from crm.signatures import bp as signatures_bp
@@ -81,7 +82,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.url_map.converters["int"] = RecordIdConverter  # before any route is added
     for blueprint in (core_bp, accounts_bp, countries_bp, contacts_bp, outreach_bp, letters_bp, signatures_bp,
-                      reminders_bp, api_bp, dashboard_bp, admin_bp, campaigns_bp, board_bp):
+                      reminders_bp, api_bp, dashboard_bp, admin_bp, campaigns_bp, board_bp, monitoring_bp):
         app.register_blueprint(blueprint)
 
 
@@ -115,6 +116,9 @@ def register_request_hooks(app: Flask) -> None:
 
     app.before_request(refuse_unstorable_input)
     app.after_request(set_security_headers)
+    from crm.monitoring.metrics import init_app as count_requests
+
+    count_requests(app)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -18,5 +18,6 @@ from crm.outreach.models import (  # noqa: F401
     Position,
 )
 from crm.letters.models import LetterTemplate  # noqa: F401
+from crm.monitoring.models import JobStatus  # noqa: F401
 from crm.reminders.models import OutboundMessage, ReminderPreference, ReplyClock  # noqa: F401
 from crm.signatures.models import Petition, Signature, SignatureImport, SignatureTally  # noqa: F401

@@ -1,5 +1,6 @@
-"""Gunicorn's settings for Alcance (`gunicorn -c python:crm.serving wsgi:app`, as `make run` does), and an
-access log that never writes the secrets some links carry.
+"""Gunicorn's settings for Alcance (`gunicorn -c python:crm.serving wsgi:app`, as `make run`, the Dockerfile
+and deploy/systemd do): an access log that never writes the secrets some links carry, and the folder
+where the workers keep their request figures for /metrics.
 
 A password-reset link, an invitation link and a private calendar feed put their credential in the path,
 and the signature webhook takes its secret as ?key= (Action Network cannot set headers): a plain access
@@ -10,7 +11,10 @@ for a route with a `token` in its URL, or a query parameter read by the app, tha
 """
 from __future__ import annotations
 
+import os
 import re
+import tempfile
+from pathlib import Path
 
 from gunicorn.glogging import Logger
 
@@ -37,6 +41,25 @@ class AccessLogger(Logger):
             if environ.get(key):
                 environ[key] = redact(environ[key])
         super().access(resp, req, environ, request_time)
+
+
+def on_starting(server):
+    """Before any worker starts: the folder where every worker keeps its request figures for /metrics
+    (prometheus_client's multiprocess mode, crm/monitoring/metrics.py), emptied of a previous run's.
+    Set here, in gunicorn's master only, so that no other process that imports this module (tests, the
+    scheduler) turns that mode on."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="alcance-metrics-")
+    Path(folder).mkdir(mode=0o700, parents=True, exist_ok=True)
+    for stale in Path(folder).glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+
+
+def child_exit(server, worker):
+    """A worker that ended keeps its counts; only its live gauges go."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 # Gunicorn reads these names from this module; the command line adds --workers and --bind.

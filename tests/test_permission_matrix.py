@@ -75,6 +75,9 @@ MATRIX = {
     ("accounts.reset_password", "POST"): (lambda w: "/password/reset/not-a-valid-link", NOBODY),
     ("core.home", "GET"): (lambda w: "/", EVERYONE),
     ("core.healthz", "GET"): (lambda w: "/healthz", PUBLIC),
+    # Prometheus's figures: a bearer token, never a session, is the credential; without ALCANCE_METRICS_TOKEN
+    # (as here) the route does not exist for anyone (tests/monitoring cover it with a token).
+    ("monitoring.metrics", "GET"): (lambda w: "/metrics", NOBODY),
     ("core.set_language", "POST"): (lambda w: "/language", PUBLIC),
     ("countries.index", "GET"): (lambda w: "/countries/", EVERYONE),
     ("countries.show", "GET"): (lambda w: "/countries/FRA", EVERYONE),

@@ -28,6 +28,11 @@ class BackupJobResult:
     def line(self, what: str) -> str:
         return f"{what}: {self.outcome}" + (f" ({self.detail})" if self.detail else "")
 
+    @property
+    def failure(self) -> str | None:
+        """Why this run failed, for the scheduler's record of runs (/metrics); None when it did not."""
+        return self.detail if self.outcome == "failed" else None
+
 
 def _due(now: dt.datetime, every: dt.timedelta) -> bool:
     last = db.session.scalar(sa.select(sa.func.max(BackupRun.started_at)).where(

@@ -67,14 +67,37 @@ JOBS = {
 }
 
 
+def _run_recorded(name, job):
+    """Run `job` and record the run, successful or not, in job_status (what /metrics reports)."""
+    from crm.monitoring.services import record_job_run
+
+    started = utcnow()
+    try:
+        result = job()
+    except Exception as error:
+        db.session.rollback()
+        _record(record_job_run, name, started, f"{type(error).__name__}: {error}")
+        raise
+    # A job that handles its own failure (the backup) says so in its result instead of raising.
+    _record(record_job_run, name, started, getattr(result, "failure", None))
+    return result
+
+
+def _record(record_job_run, name, started, error):
+    try:
+        record_job_run(name, started, utcnow(), error)
+    except Exception:  # noqa: BLE001 - an unrecorded run must not turn into a failed one
+        db.session.rollback()
+        log.exception("the run of job %s could not be recorded", name)
+
+
 def _in_app_context(app, name, job):
     def run():
         with app.app_context():
             try:
-                result = job()
+                result = _run_recorded(name, job)
                 log.info(result.line(name))
             except Exception:  # noqa: BLE001 - one failed run must not stop the scheduler
-                db.session.rollback()
                 log.exception("job %s failed; it runs again at its next time", name)
             finally:
                 db.session.remove()
@@ -102,7 +125,7 @@ def run_once(app) -> list[str]:
     for name, (job, _) in JOBS.items():
         with app.app_context():
             try:
-                lines.append(job().line(name))
+                lines.append(_run_recorded(name, job).line(name))
             finally:
                 db.session.remove()
     return lines

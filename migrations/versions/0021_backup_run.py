@@ -2,13 +2,13 @@
 the last good one was
 
 Revision ID: 0021_backup_run
-Revises: 0015_campaign_translation
+Revises: 0020_job_status
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0021_backup_run'
-down_revision = '0015_campaign_translation'
+down_revision = '0020_job_status'
 branch_labels = None
 depends_on = None
 

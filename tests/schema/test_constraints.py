@@ -154,6 +154,10 @@ def form_submission_row() -> dict:
             "created_at": NOW}
 
 
+def job_status_row() -> dict:
+    return {"name": f"job-{next(_serial)}", "runs": 1, "failures": 0, "last_finished_at": NOW}
+
+
 def login_attempt_row() -> dict:
     return {"kind": "failure", "account": f"user{next(_serial)}@example.org", "address": "192.0.2.1",
             "occurred_at": NOW}
@@ -598,6 +602,7 @@ VALID_ROWS: dict[str, Callable[..., dict]] = {
     "invitation": invitation_row,
     "login_attempt": login_attempt_row,
     "form_submission": form_submission_row,
+    "job_status": job_status_row,
     "backup_run": backup_run_row,
     "published_board": published_board_row,
     "published_entry": published_entry_row,
@@ -969,6 +974,7 @@ REQUIRED = {
     "invitation": ("user_id", "token_hash", "created_at", "expires_at", "last_sent_at", "send_count"),
     "login_attempt": ("kind", "occurred_at"),
     "form_submission": ("key", "user_id", "location", "created_at"),
+    "job_status": ("name", "runs", "failures"),
     "backup_run": ("origin", "started_at", "finished_at", "ok"),
     "published_board": ("campaign_id", "published_at"),
     "published_entry": ("outreach_id", "published_at"),
