@@ -182,7 +182,6 @@ def _import_staged(petition, staged, inspection, form):
             outcome = services.import_file(petition, handle, filename=staged.filename, mapping=mapping,
                                            format_code=inspection["format"], encoding=staged.encoding,
                                            actor=current_user)
-            db.session.commit()
     except services.ImportRejected as error:
         db.session.rollback()
         return render_template("signatures/rejected.html", petition=petition, report=error.report,

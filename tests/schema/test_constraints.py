@@ -154,6 +154,15 @@ def form_submission_row() -> dict:
             "created_at": NOW}
 
 
+def staged_import_row() -> dict:
+    return {"petition_id": new_id("petition"), "started_at": NOW, "heartbeat_at": NOW}
+
+
+def staged_signature_row() -> dict:
+    return {"staged_import_id": new_id("staged_import"), "email_hash": f"{next(_serial):064x}", "country_id": None,
+            "signed_at": None, "first_name": None, "last_name": None}
+
+
 def login_attempt_row() -> dict:
     return {"kind": "failure", "account": f"user{next(_serial)}@example.org", "address": "192.0.2.1",
             "occurred_at": NOW}
@@ -578,6 +587,8 @@ VALID_ROWS: dict[str, Callable[..., dict]] = {
     "invitation": invitation_row,
     "login_attempt": login_attempt_row,
     "form_submission": form_submission_row,
+    "staged_import": staged_import_row,
+    "staged_signature": staged_signature_row,
 }
 
 Override = dict | Callable[[dict], dict]
@@ -880,6 +891,8 @@ FOREIGN_KEYS = [
     nowhere("reply_clock", "follow_up_id", "fk_reply_clock_follow_up_id_follow_up"),
     nowhere("recovery_code", "user_id", "fk_recovery_code_user_id_user"),
     nowhere("form_submission", "user_id", "fk_form_submission_user_id_user"),
+    nowhere("staged_import", "petition_id", "fk_staged_import_petition_id_petition"),
+    nowhere("staged_signature", "staged_import_id", "fk_staged_signature_staged_import_id_staged_import"),
     nowhere("password_reset_token", "user_id", "fk_password_reset_token_user_id_user"),
     nowhere("invitation", "user_id", "fk_invitation_user_id_user"),
     nowhere("invitation", "invited_by_id", "fk_invitation_invited_by_id_user"),
@@ -929,6 +942,8 @@ REQUIRED = {
     "invitation": ("user_id", "token_hash", "created_at", "expires_at", "last_sent_at", "send_count"),
     "login_attempt": ("kind", "occurred_at"),
     "form_submission": ("key", "user_id", "location", "created_at"),
+    "staged_import": ("petition_id", "started_at", "heartbeat_at"),
+    "staged_signature": ("staged_import_id", "email_hash"),
 }
 NOT_NULLS = [case(f"{name}.{column}", name, {column: None}, "null")
              for name, columns in REQUIRED.items() for column in columns]
