@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from crm.campaigns.services import DemandWording
+from crm.core.submissions import SubmissionKeyField
 from crm.countries.forms import STATUS_LABELS
 from crm.countries.models import RS_STATUSES
 
@@ -56,6 +57,7 @@ class DescriptionForm(FlaskForm):
 
 class NewCampaignForm(DescriptionForm):
     demands = FieldList(FormField(DemandFields), min_entries=3, max_entries=20)
+    submission_key = SubmissionKeyField()
 
     def wordings(self) -> list[DemandWording]:
         return [entry.form.wording() for entry in self.demands if not entry.form.is_blank()]
@@ -63,6 +65,10 @@ class NewCampaignForm(DescriptionForm):
 
 class DemandForm(FlaskForm, DemandFields):
     label = StringField(_l("Short label (English)"), validators=[DataRequired(), Length(max=300)])
+
+
+class NewDemandForm(DemandForm):
+    submission_key = SubmissionKeyField()
 
 
 class SettingsForm(FlaskForm):
@@ -86,6 +92,7 @@ class MoveForm(FlaskForm):
 
 
 class TargetsForm(FlaskForm):
+    submission_key = SubmissionKeyField()
     region = SelectField(_l("UN M49 region or sub-region"), default="")
     rome_status = SelectField(_l("Rome Statute status"), default="",
                               choices=[("", _l("Any"))] + [(s, STATUS_LABELS[s]) for s in RS_STATUSES])

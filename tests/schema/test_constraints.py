@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import string
-import uuid
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -325,7 +324,6 @@ def meeting_row() -> dict:
         "created_by_id": new_id("user"),
         "created_at": NOW,
         "version": 1,
-        "client_key": uuid.uuid4().hex,
     }
 
 
@@ -792,7 +790,6 @@ UNIQUES = [
     case("uq_outreach_record_campaign_id_id", "outreach_record",
          lambda first: {**same("campaign_id", "id")(first), "country_id": existing_country_id(1)}),
     case("uq_letter_attachment_storage_key", "letter_attachment", same("storage_key")),
-    case("uq_meeting_client_key", "meeting", same("client_key")),
     case("uq_letter_template_name_language", "letter_template", same("name", "language")),
     # Partial: only pending claims count (test_a_volunteer_has_one_pending_claim_per_record shows the rest).
     case("uq_claim_pending", "claim", same("outreach_id", "volunteer_id")),
