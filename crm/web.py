@@ -5,10 +5,11 @@ import datetime as dt
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, jsonify, render_template, request, url_for
+from flask import abort, current_app, flash, g, has_request_context, jsonify, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -108,6 +109,21 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+@sa.event.listens_for(Session, "after_commit")
+def _remember_commit(_session) -> None:
+    # An error page may say "Nothing was saved" only if this request committed nothing before it failed
+    # (an import commits as it goes; a view may fail after its commit).
+    if has_request_context():
+        g.committed = True
+
+
+def _nothing_saved_unless_committed(nothing_saved: str) -> str:
+    if g.get("committed"):
+        return gettext("Part of what you sent may have been saved before the error: check before sending it "
+                       "again.")
+    return nothing_saved
+
+
 def register_error_pages(app) -> None:
     def render_error(status: int, title: str, message: str):
         if _wants_json():
@@ -157,8 +173,8 @@ def register_error_pages(app) -> None:
         from crm.extensions import db
 
         db.session.rollback()
-        return render_error(400, gettext("Bad request"),
-                            gettext("A value in the request is too large or cannot be stored. Nothing was saved."))
+        return render_error(400, gettext("Bad request"), _nothing_saved_unless_committed(
+            gettext("A value in the request is too large or cannot be stored. Nothing was saved.")))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
@@ -175,5 +191,5 @@ def register_error_pages(app) -> None:
             return render_error(500, gettext("Something went wrong"),
                                 gettext("The connection to the database failed. What you sent may or may not have "
                                         "been saved: check before sending it again."))
-        return render_error(500, gettext("Something went wrong"),
-                            gettext("Nothing was saved. The error has been logged; try again, or tell an administrator."))
+        return render_error(500, gettext("Something went wrong"), _nothing_saved_unless_committed(
+            gettext("Nothing was saved. The error has been logged; try again, or tell an administrator.")))

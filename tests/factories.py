@@ -62,6 +62,10 @@ def make_contact():
 def make_follow_up():
     def factory(record, owner, due_on: dt.date, note="Call the embassy about the letter", status="open",
                 snoozed_until=None):
+        # Whoever owns a follow-up on a record nobody works yet is given the record, as a coordinator
+        # would: reminders and digests only tell a volunteer about records they may open.
+        if record.assignee_id is None:
+            record.assignee_id = owner.id
         follow_up = FollowUp(outreach_id=record.id, owner_id=owner.id, due_on=due_on, note=note, status=status,
                              snoozed_until=snoozed_until,
                              completed_at=dt.datetime.now(dt.timezone.utc) if status == "done" else None)

@@ -5,6 +5,7 @@ from wtforms import BooleanField, DateField, PasswordField, SelectField, StringF
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from crm.accounts.models import LANGUAGES, ROLES
+from crm.core.submissions import SubmissionKeyField
 from crm.vocabulary import ROLE_LABELS
 
 LANGUAGE_LABELS = {"en": "English", "es": "Español"}
@@ -22,6 +23,7 @@ class NewUserForm(UserForm):
     password = PasswordField(_l("First password"), validators=[DataRequired(), Length(max=128)],
                              description=_l("At least 12 characters. Give it to them in person; they change it."),
                              render_kw={"autocomplete": "new-password"})
+    submission_key = SubmissionKeyField()
 
 
 class AuditFilterForm(FlaskForm):
@@ -58,5 +60,6 @@ class InviteForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Optional(), Length(max=200)],
                        description=_l("Optional: they can correct it when they accept."))
     role = SelectField(_l("Role"), choices=[(r, ROLE_LABELS[r]) for r in ROLES], validators=[DataRequired()])
+    submission_key = SubmissionKeyField()
     language = SelectField(_l("Language"), choices=[(code, LANGUAGE_LABELS[code]) for code in LANGUAGES],
                            validators=[DataRequired()])

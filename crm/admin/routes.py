@@ -10,6 +10,7 @@ from crm.accounts.services import AccountError, create_user
 from crm.admin import bp
 from crm.accounts import invitations
 from crm.admin.forms import AuditFilterForm, InviteForm, NewUserForm, PrivacyEraseForm, PrivacySearchForm, UserForm
+from crm.core import submissions
 from crm.database import utcnow
 from crm.admin.services import AUDITED_TYPES, audit_events, set_active, update_user
 from crm.extensions import db
@@ -36,6 +37,8 @@ def users():
 def invite():
     form = InviteForm(language=current_user.language)
     if form.validate_on_submit():
+        if (repeat := submissions.repeat_of(form)) is not None:
+            return repeat
         try:
             invitation = invitations.invite(form.email.data, form.role.data, language=form.language.data,
                                             name=form.name.data, actor=current_user, now=utcnow())
@@ -43,10 +46,11 @@ def invite():
             db.session.rollback()
             getattr(form, error.field or "email").errors.append(str(error))
         else:
+            done = submissions.led_to(form, url_for("admin.users"))
             db.session.commit()
             flash_message(gettext("Invitation sent to %(email)s. It waits in the outbox until the mail server "
                                   "accepts it.", email=invitation.user.email), "success")
-            return redirect(url_for("admin.users"))
+            return redirect(done)
     return render_template("admin/invite.html", form=form), 400 if form.errors else 200
 
 
@@ -99,6 +103,8 @@ def revoke_invitation(invitation_id):
 def new_user():
     form = NewUserForm(language=current_user.language)
     if form.validate_on_submit():
+        if (repeat := submissions.repeat_of(form)) is not None:
+            return repeat
         try:
             user = create_user(form.email.data, form.name.data, form.role.data, form.password.data,
                                language=form.language.data, actor=current_user)
@@ -106,9 +112,10 @@ def new_user():
             db.session.rollback()
             form.email.errors.append(str(error))
         else:
+            done = submissions.led_to(form, url_for("admin.users"))
             db.session.commit()
             flash_message(gettext("Account created for %(email)s.", email=user.email), "success")
-            return redirect(url_for("admin.users"))
+            return redirect(done)
     return render_template("admin/user_form.html", form=form, user=None), 400 if form.errors else 200
 
 

@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from crm.campaigns.models import TRANSLATED_LANGUAGES
 from crm.campaigns.services import CampaignWording, DemandWording, wordings_of
+from crm.core.submissions import SubmissionKeyField
 from crm.countries.forms import STATUS_LABELS
 from crm.countries.models import RS_STATUSES
 
@@ -70,6 +71,7 @@ class DescriptionForm(FlaskForm):
 
 class NewCampaignForm(DescriptionForm):
     demands = FieldList(FormField(DemandFields), min_entries=3, max_entries=20)
+    submission_key = SubmissionKeyField()
 
     def wordings(self) -> list[DemandWording]:
         return [entry.form.wording() for entry in self.demands if not entry.form.is_blank()]
@@ -77,6 +79,10 @@ class NewCampaignForm(DescriptionForm):
 
 class DemandForm(FlaskForm, DemandFields):
     label = StringField(_l("Short label (English)"), validators=[DataRequired(), Length(max=300)])
+
+
+class NewDemandForm(DemandForm):
+    submission_key = SubmissionKeyField()
 
 
 class SettingsForm(FlaskForm):
@@ -100,6 +106,7 @@ class MoveForm(FlaskForm):
 
 
 class TargetsForm(FlaskForm):
+    submission_key = SubmissionKeyField()
     region = SelectField(_l("UN M49 region or sub-region"), default="")
     rome_status = SelectField(_l("Rome Statute status"), default="",
                               choices=[("", _l("Any"))] + [(s, STATUS_LABELS[s]) for s in RS_STATUSES])

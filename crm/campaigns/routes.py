@@ -17,10 +17,12 @@ from crm.campaigns.forms import (
     DescriptionForm,
     MoveForm,
     NewCampaignForm,
+    NewDemandForm,
     SettingsForm,
     TargetsForm,
 )
 from crm.campaigns.models import Campaign, Demand
+from crm.core import submissions
 from crm.countries.models import Region
 from crm.database import utcnow
 from crm.extensions import db
@@ -78,15 +80,18 @@ def index():
 def new():
     form = NewCampaignForm()
     if form.validate_on_submit():
+        if (repeat := submissions.repeat_of(form)) is not None:
+            return repeat
         try:
             if not form.wordings():
                 raise campaigns.CampaignError(gettext("Write at least one demand."))
             campaign = campaigns.create_campaign(actor=current_user, demands=form.wordings(), **form.values())
         except campaigns.CampaignError as error:
             return refuse(error, form, "campaigns/new.html")
+        done = submissions.led_to(form, url_for("campaigns.targets_page", slug=campaign.slug))
         db.session.commit()
         flash_message(gettext("Campaign created. Now add its target governments."), "success")
-        return redirect(url_for("campaigns.targets_page", slug=campaign.slug))
+        return redirect(done)
     return render_template("campaigns/new.html", form=form), form_status(form)
 
 
@@ -167,17 +172,20 @@ def _render_demands(campaign, form, status=200):
 @require("manage_campaigns")
 def demands(slug):
     campaign = get_campaign_or_404(slug)
-    form = DemandForm()
+    form = NewDemandForm()
     if form.validate_on_submit():
+        if (repeat := submissions.repeat_of(form)) is not None:
+            return repeat
         try:
             campaigns.add_demand(campaign, form.wording(), actor=current_user)
         except campaigns.CampaignError as error:
             db.session.rollback()
             getattr(form, error.field or "label").errors = [str(error)]
             return _render_demands(campaign, form, 400)
+        done = submissions.led_to(form, url_for("campaigns.demands", slug=campaign.slug))
         db.session.commit()
         flash_message(gettext("Demand added."), "success")
-        return redirect(url_for("campaigns.demands", slug=campaign.slug))
+        return redirect(done)
     return _render_demands(campaign, form, form_status(form))
 
 
@@ -228,7 +236,7 @@ def retire_demand(demand_id):
     form = ConfirmedForm()
     if not form.validate_on_submit():
         flash_message(gettext("Tick the box to confirm."), "error")
-        return _render_demands(campaign, DemandForm(formdata=None), 400)
+        return _render_demands(campaign, NewDemandForm(formdata=None), 400)
     try:
         outcome = campaigns.retire_demand(demand, actor=current_user, now=utcnow())
     except campaigns.CampaignError as error:
@@ -264,6 +272,8 @@ def targets_page(slug):
     campaign = get_campaign_or_404(slug)
     form = _targets_form()
     if form.validate_on_submit():
+        if (repeat := submissions.repeat_of(form)) is not None:
+            return repeat
         try:
             report = targets.add_targets(campaign, actor=current_user, region=form.region.data,
                                          rome_status=form.rome_status.data,
@@ -276,6 +286,7 @@ def targets_page(slug):
             else:
                 flash_message(error, "error")
             return _render_targets(campaign, form, 400)
+        submissions.led_to(form, url_for("campaigns.targets_page", slug=campaign.slug))
         db.session.commit()
         message = ngettext("%(num)s target government added.", "%(num)s target governments added.",
                            len(report.added))

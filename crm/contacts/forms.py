@@ -11,6 +11,7 @@ from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, 
 
 from crm.contacts.models import OFFICE_KINDS
 from crm.contacts.services import normalise
+from crm.core.submissions import SubmissionKeyField
 from crm.web import VersionField
 
 KIND_LABELS = {
@@ -142,6 +143,10 @@ class OfficeForm(VersionForm):
                 "website": self.website.data, "notes": self.notes.data}
 
 
+class NewOfficeForm(OfficeForm):
+    submission_key = SubmissionKeyField()
+
+
 class ContactForm(FlaskForm):
     name = StringField(_l("Name"), filters=[strip], validators=[DataRequired(), Length(max=200)],
                        render_kw={"autocomplete": "off"})
@@ -179,6 +184,7 @@ def _office_choices(field, offices, language: str) -> dict:
 
 
 class ContactCreateForm(ContactForm):
+    submission_key = SubmissionKeyField()
     office = SelectField(_l("Office"), coerce=int, choices=[], validators=[DataRequired()])
     started_on = DateField(_l("In this post since"), validators=[Optional()],
                            description=_l("Leave empty for today."))

@@ -18,6 +18,7 @@ from crm.contacts.forms import (
     ContactImportForm,
     MergeForm,
     MoveForm,
+    NewOfficeForm,
     OfficeFilterForm,
     OfficeForm,
     VersionForm,
@@ -46,6 +47,7 @@ from crm.contacts.services import (
     update_contact,
     update_office,
 )
+from crm.core import submissions
 from crm.countries.services import search_countries
 from crm.extensions import db
 from crm.i18n import current_language
@@ -141,7 +143,10 @@ def office(office_id):
 
 
 def _office_form(office=None) -> OfficeForm:
-    form = OfficeForm(data=OfficeForm.initial(office) if office is not None and request.method == "GET" else None)
+    if office is None:
+        form = NewOfficeForm()
+    else:
+        form = OfficeForm(data=OfficeForm.initial(office) if request.method == "GET" else None)
     form.set_countries(db.session.scalars(search_countries()).all(), current_language())
     return form
 
@@ -163,6 +168,8 @@ def new_office():
     _require_may_add()
     form = _office_form()
     if form.validate_on_submit():
+        if (repeat := submissions.repeat_of(form)) is not None:
+            return repeat
         try:
             values = form.office_values()
             if values["country"] is not None and not may_add_for_country(current_user, values["country"].id):
@@ -171,9 +178,10 @@ def new_office():
         except ContactError as error:
             return refuse(error, form, "contacts/office_form.html", office=None,
                           existing=getattr(error, "existing", None))
+        done = submissions.led_to(form, url_for("contacts.office", office_id=office.id))
         db.session.commit()
         flash_message(gettext("Office saved."), "success")
-        return redirect(url_for("contacts.office", office_id=office.id))
+        return redirect(done)
     return render_template("contacts/office_form.html", form=form, office=None), form_status(form)
 
 
@@ -261,6 +269,8 @@ def new():
         office = get_office_or_404(request.args.get("office", type=int))
         form.office.data = office.id if may_add_for_country(current_user, office.country_id) else None
     if form.validate_on_submit():
+        if (repeat := submissions.repeat_of(form)) is not None:
+            return repeat
         try:
             contact = create_contact(actor=current_user, office=form.chosen_office(), started_on=form.started_on.data,
                                      confirm_duplicate=form.create_anyway.data, **form.contact_values())
@@ -268,9 +278,10 @@ def new():
             return render_template("contacts/form.html", form=form, contact=None, matches=duplicate.matches), 200
         except ContactError as error:
             return refuse(error, form, "contacts/form.html", contact=None, matches=[])
+        done = submissions.led_to(form, url_for("contacts.show", contact_id=contact.id))
         db.session.commit()
         flash_message(gettext("Contact saved."), "success")
-        return redirect(url_for("contacts.show", contact_id=contact.id))
+        return redirect(done)
     return render_template("contacts/form.html", form=form, contact=None, matches=[]), form_status(form)
 
 

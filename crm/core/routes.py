@@ -43,3 +43,10 @@ def healthz():
     status = 200 if database == "ok" else 503
     return jsonify(status="ok" if status == 200 else "degraded", database=database,
                    dialect=db.engine.dialect.name), status
+
+
+@bp.app_context_processor
+def _saved_submission():
+    from crm.core.submissions import saved_key
+
+    return {"saved_submission_key": saved_key}

@@ -1,6 +1,16 @@
 """Forms that create records are sent once: each carries a random submission key, and the key is
 written in the same transaction as the record. A retried submit (the browser resent it after a lost
-answer, or a double click) finds its key and is shown what was saved instead of saving it again."""
+answer, a double click, or a draft kept on a phone sent again) finds its key and is sent where the first
+submit led, instead of saving it again. This is the one mechanism for every form that creates a record.
+
+In a view:
+
+    if (repeat := submissions.repeat_of(form)) is not None:
+        return repeat
+    record = services.create_something(...)
+    submissions.led_to(form, url_for("something.show", id=record.id))
+    db.session.commit()
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,17 +18,23 @@ import re
 import secrets
 
 import sqlalchemy as sa
+from flask import abort, redirect, session
+from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from wtforms import HiddenField
-from wtforms.validators import InputRequired, Regexp
 
 from crm.database import UTCDateTime, utcnow
 from crm.extensions import db
 
 KEY_SHAPE = r"^[A-Za-z0-9_-]{20,64}$"
-# Long past any retry; short enough that the table stays small.
-RETENTION = dt.timedelta(days=2)
+# Long past any retry, a draft kept on a phone for weeks without signal included; one short row per
+# record created, so the table stays small.
+RETENTION = dt.timedelta(days=90)
+# Where a key is kept until its record exists (the same transaction then sets where it led).
+_PENDING = "/"
+# The key of the form just saved, for the next page to name (static/js/drafts.js then drops its draft).
+SAVED_KEY = "saved_submission_key"
 
 
 class FormSubmission(db.Model):
@@ -37,10 +53,16 @@ def new_key() -> str:
 
 class SubmissionKeyField(HiddenField):
     """The form's submission key: a new one each time the form is shown, the same one when it is sent
-    again. A form sent without one is refused."""
+    again. A form sent without one (or with one it was not given) is refused with a clear 400: it was not
+    sent by the page, and no field the user could correct is wrong."""
 
     def __init__(self, **kwargs):
-        super().__init__(default=new_key, validators=[InputRequired(), Regexp(KEY_SHAPE)], **kwargs)
+        super().__init__(default=new_key, **kwargs)
+
+    def pre_validate(self, form):
+        # raw_data: what was sent (data would be a new default key when nothing was).
+        if not self.raw_data or not re.match(KEY_SHAPE, self.raw_data[0] or ""):
+            abort(400, gettext("This form could not be read: open it again from the record."))
 
 
 def first_time(key: str, user, location: str, *, now: dt.datetime | None = None) -> bool:
@@ -67,10 +89,46 @@ def where_it_went(key: str, user) -> str | None:
     return submission.location if submission is not None and submission.user_id == user.id else None
 
 
-def repeated(key: str, user, location: str) -> str | None:
+def repeated(key: str, user, location: str = _PENDING) -> str | None:
     """None the first time `key` is sent (it is now recorded, to be committed with what the form
     creates); for a repeat, where the first submit led."""
     if first_time(key, user, location):
         return None
     db.session.rollback()
     return where_it_went(key, user) or location
+
+
+def repeat_of(form, user=None):
+    """None the first time this form is sent (its key is now recorded, in the view's transaction); for
+    a repeat, the answer: a redirect to where the first submit led, saying nothing new was saved."""
+    from flask_login import current_user
+
+    user = user or current_user
+    key = form.submission_key.data
+    if first_time(key, user, _PENDING):
+        return None
+    db.session.rollback()
+    earlier = where_it_went(key, user)
+    if earlier is None:
+        # Another user's key: not a form this user was given.
+        abort(400, gettext("This form could not be read: open it again from the record."))
+    from crm.web import flash_message
+
+    session[SAVED_KEY] = form.submission_key.data
+    flash_message(gettext("This form was already sent and saved; it was not saved again."), "info")
+    return redirect(earlier)
+
+
+def led_to(form, location: str) -> str:
+    """Where the first submit of this form led (the record it created): a repeat is sent there. In the
+    view's transaction, before its commit. Returns `location`."""
+    key = form.submission_key.data
+    db.session.execute(sa.update(FormSubmission).where(FormSubmission.key == key).values(location=location[:500]))
+    session[SAVED_KEY] = key
+    return location
+
+
+def saved_key() -> str | None:
+    """The key of the form saved by the request before this page (once): pages name it in
+    `data-saved-key`, for a draft kept on a phone to know it was saved."""
+    return session.pop(SAVED_KEY) if SAVED_KEY in session else None

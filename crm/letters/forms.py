@@ -6,6 +6,7 @@ from flask_wtf.file import FileField, FileRequired, MultipleFileField
 from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from crm.core.submissions import SubmissionKeyField
 from crm.letters.models import LETTER_LANGUAGES
 from crm.letters.services import SUBJECT_MAX
 from crm.outreach.models import LETTER_CHANNELS
@@ -53,6 +54,7 @@ class ComposeForm(FlaskForm):
     language = SelectField(
         _l("Language of the letter"), choices=[], validators=[Optional()],
         description=_l("By default, the recipient's own language when the template is written in it."))
+    submission_key = SubmissionKeyField()
     submit = SubmitField(_l("Compose draft"))
 
 
@@ -95,6 +97,7 @@ class AcknowledgedForm(FlaskForm):
 class AttachmentForm(FlaskForm):
     attachments = FileField(_l("File"), validators=[FileRequired()],
                             description=_l("PDF, image (PNG, JPEG, GIF, WebP) or office document."))
+    submission_key = SubmissionKeyField()
     submit = SubmitField(_l("Attach"))
 
 
@@ -108,6 +111,7 @@ class ReplyForm(FlaskForm):
                          render_kw={"rows": 12})
     attachments = MultipleFileField(_l("Files"), description=_l(
         "Optional: the reply itself, scanned or as received. PDF, images or office documents."))
+    submission_key = SubmissionKeyField()
     submit = SubmitField(_l("Log reply"))
 
 
@@ -119,3 +123,7 @@ class TemplateForm(FlaskForm):
     subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=SUBJECT_MAX)])
     body = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=BODY_MAX)], render_kw={"rows": 24})
     submit = SubmitField(_l("Save template"))
+
+
+class NewTemplateForm(TemplateForm):
+    submission_key = SubmissionKeyField()

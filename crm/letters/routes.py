@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from werkzeug.routing import BuildError
 
 from crm import clock
+from crm.core import submissions
 from crm.extensions import db
 from crm.letters import bp, services, storage
 from crm.letters.forms import (
@@ -20,6 +21,7 @@ from crm.letters.forms import (
     DeliveredForm,
     DiscardForm,
     DraftForm,
+    NewTemplateForm,
     ReplyForm,
     SentForm,
     TemplateForm,
@@ -54,11 +56,14 @@ def _letter_words():
             "outreach_url": outreach_url}
 
 
-def _save(form, record, action) -> bool:
+def _save(form, record, action, leads_to=None) -> bool:
     """Run a service; commit on success. On a refusal, roll back and put the message beside its field
-    (or above the form), keeping everything the user typed."""
+    (or above the form), keeping everything the user typed. A form that creates a record names where it
+    `leads_to` (called once the service ran), for a repeat of the form to be sent there."""
     try:
         action()
+        if leads_to is not None:
+            submissions.led_to(form, leads_to())
     except StaleRecord:
         db.session.rollback()
         form.stale = True
@@ -126,10 +131,13 @@ def compose(outreach_id):
     form = ComposeForm()
     options = _compose_choices(form, record)
     if form.validate_on_submit():
+        if (repeat := submissions.repeat_of(form)) is not None:
+            return repeat
         chosen, made = options[form.recipient.data], []
         if _save(form, None, lambda: made.append(services.compose_letter(
                 record, template_name=form.template.data, contact=chosen.contact, office=chosen.office,
-                language=form.language.data or None, actor=current_user))):
+                language=form.language.data or None, actor=current_user)),
+                leads_to=lambda: url_for("letters.show", letter_id=made[0].id)):
             flash_message(gettext("Draft composed. Read it through before you send it."), "success")
             return redirect(url_for("letters.show", letter_id=made[0].id))
     return render_template("letters/compose.html", record=record, form=form), _status(form)
@@ -253,11 +261,15 @@ def reply(letter_id):
     original, record = get_letter_or_404(letter_id, need="edit")
     form = ReplyForm(data={"received_on": clock.today(current_user), "language": original.language or ""})
     made = []
-    if form.validate_on_submit() and _save(form, None, lambda: made.append(services.log_reply(
-            original, form.received_on.data, form.subject.data, form.body.data, current_user,
-            form.attachments.data, channel=form.channel.data or None, language=form.language.data or None))):
-        flash_message(gettext("Reply logged."), "success")
-        return redirect(url_for("letters.show", letter_id=made[0].id))
+    if form.validate_on_submit():
+        if (repeat := submissions.repeat_of(form)) is not None:
+            return repeat
+        if _save(form, None, lambda: made.append(services.log_reply(
+                original, form.received_on.data, form.subject.data, form.body.data, current_user,
+                form.attachments.data, channel=form.channel.data or None, language=form.language.data or None)),
+                leads_to=lambda: url_for("letters.show", letter_id=made[0].id)):
+            flash_message(gettext("Reply logged."), "success")
+            return redirect(url_for("letters.show", letter_id=made[0].id))
     return render_template("letters/reply.html", letter=original, record=record, form=form), _status(form)
 
 
@@ -270,10 +282,13 @@ def reply(letter_id):
 def upload_attachment(letter_id):
     letter, record = get_letter_or_404(letter_id, need="edit")
     form = AttachmentForm()
-    if form.validate_on_submit() and _save(form, None, lambda: services.add_attachments(
-            letter, [form.attachments.data], current_user)):
-        flash_message(gettext("File attached."), "success")
-        return redirect(url_for("letters.show", letter_id=letter.id))
+    if form.validate_on_submit():
+        if (repeat := submissions.repeat_of(form)) is not None:
+            return repeat
+        if _save(form, None, lambda: services.add_attachments(letter, [form.attachments.data], current_user),
+                 leads_to=lambda: url_for("letters.show", letter_id=letter.id)):
+            flash_message(gettext("File attached."), "success")
+            return redirect(url_for("letters.show", letter_id=letter.id))
     return _render_letter(letter, record, _status(form), attachment_form=form)
 
 
@@ -332,12 +347,16 @@ def edit_template(template_id):
     template = None if template_id is None else db.session.get(LetterTemplate, template_id)
     if template_id is not None and template is None:
         abort(404)
-    form = TemplateForm(obj=template)
-    if form.validate_on_submit() and _save(form, template, lambda: services.save_template(
-            template, name=form.name.data, language=form.language.data, subject=form.subject.data,
-            body=form.body.data, actor=current_user,
-            expected_version=(form.version.data or "") if template is not None else None)):
-        flash_message(gettext("Template saved."), "success")
-        return redirect(url_for("letters.templates"))
+    form = (TemplateForm if template is not None else NewTemplateForm)(obj=template)
+    if form.validate_on_submit():
+        if template is None and (repeat := submissions.repeat_of(form)) is not None:
+            return repeat
+        if _save(form, template, lambda: services.save_template(
+                template, name=form.name.data, language=form.language.data, subject=form.subject.data,
+                body=form.body.data, actor=current_user,
+                expected_version=(form.version.data or "") if template is not None else None),
+                leads_to=(lambda: url_for("letters.templates")) if template is None else None):
+            flash_message(gettext("Template saved."), "success")
+            return redirect(url_for("letters.templates"))
     return render_template("letters/template_form.html", template=template, form=form,
                            merge_fields=services.MERGE_FIELDS, stale=getattr(form, "stale", False)), _status(form)

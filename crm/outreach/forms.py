@@ -14,7 +14,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm import clock
@@ -118,9 +118,8 @@ class MeetingForm(MeetingFields):
     next_note = TextAreaField(_l("Next step"), validators=[Optional(), Length(max=2000)])
     next_due = DateField(_l("Next step due"), validators=[Optional()])
     next_owner = SelectField(_l("Next step owner"), coerce=int, validators=[Optional()])
-    # A random key given to each new form: the same form sent twice logs one meeting.
-    client_key = HiddenField(validators=[Optional(), Regexp(
-        r"^[A-Za-z0-9-]{16,64}$", message=_l("This form could not be read: open it again from the record."))])
+    # The same form sent twice (a lost answer, a draft sent again from the phone) logs one meeting.
+    submission_key = SubmissionKeyField()
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)

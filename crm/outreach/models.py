@@ -153,9 +153,6 @@ class Meeting(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
-    # The key of the form that logged it: the same form sent again (a save retried after the connection
-    # dropped, a double tap) finds this meeting instead of logging a second one.
-    client_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
     office = relationship("Office")
     outreach_records = relationship(OutreachRecord, secondary=meeting_outreach, back_populates="meetings")

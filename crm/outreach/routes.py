@@ -3,7 +3,6 @@ positions, meetings and follow-ups. Views load, check, validate, call a service,
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import sqlalchemy as sa
 from flask import abort, current_app, redirect, render_template, request, url_for
@@ -142,12 +141,6 @@ def _demands(record):
                               .order_by(Demand.ordinal)).all()
 
 
-def _already_saved(location: str):
-    """The answer to a create form sent again (a lost answer, a double click): nothing new was saved."""
-    flash_message(gettext("This form was already sent and saved; it was not saved again."), "info")
-    return redirect(location)
-
-
 @bp.route("/outreach/<int:outreach_id>/positions/new", methods=["GET", "POST"])
 @login_required
 def new_position(outreach_id):
@@ -157,9 +150,8 @@ def new_position(outreach_id):
     language = current_language()
     form.demand.choices = [(d.id, f"{d.ordinal}. {d.text(language)[0]}") for d in demands.values()]
     if form.validate_on_submit():
-        done = url_for("outreach.show", outreach_id=record.id)
-        if earlier := submissions.repeated(form.submission_key.data, current_user, done):
-            return _already_saved(earlier)
+        if (repeat := submissions.repeat_of(form)) is not None:
+            return repeat
         try:
             outreach.record_position(record, demands[form.demand.data], form.stance.data, form.stated_on.data,
                                      actor=current_user, evidence=form.evidence.data,
@@ -168,6 +160,7 @@ def new_position(outreach_id):
             db.session.rollback()
             form.stance.errors.append(str(error))
         else:
+            done = submissions.led_to(form, url_for("outreach.show", outreach_id=record.id))
             db.session.commit()
             flash_message(gettext("Position recorded."), "success")
             return redirect(done)
@@ -218,14 +211,11 @@ def new_meeting(outreach_id):
     record = get_outreach_or_404(outreach_id, need="edit")
     demands = _demands(record)
     now_local = utcnow().astimezone(clock.user_zone(current_user)).replace(second=0, microsecond=0, tzinfo=None)
-    form = meeting_form(demands, current_language(), held_at=now_local, staff=[current_user.id], next_owner=current_user.id,
-                        client_key=uuid.uuid4().hex)
+    form = meeting_form(demands, current_language(), held_at=now_local, staff=[current_user.id], next_owner=current_user.id)
     offices, contacts, users, others = _meeting_choices(form, record)
     if form.validate_on_submit():
-        already = outreach.meeting_logged_with(form.client_key.data, current_user)
-        if already is not None:
-            flash_message(gettext("This meeting was already saved."), "success")
-            return redirect(url_for("outreach.meeting", meeting_id=already.id))
+        if (repeat := submissions.repeat_of(form)) is not None:
+            return repeat
         stated = [outreach.StatedPosition(demand=d, stance=form[f"stance_{d.id}"].data)
                   for d in demands if form[f"stance_{d.id}"].data]
         next_step = None
@@ -245,13 +235,9 @@ def new_meeting(outreach_id):
                 held_at=held_at, summary=form.summary.data, outcome=form.outcome.data, location=form.location.data,
                 office=offices.get(form.office.data), contacts=attendees,
                 staff=[users[i] for i in form.staff.data], positions=stated, next_step=next_step,
-                confidential_notes=form.confidential_notes.data, client_key=form.client_key.data)
+                confidential_notes=form.confidential_notes.data)
+            submissions.led_to(form, url_for("outreach.meeting", meeting_id=meeting.id))
             db.session.commit()
-        except sa.exc.IntegrityError:
-            # The same form, sent twice at the same moment: the other request logged it.
-            db.session.rollback()
-            already = outreach.meeting_logged_with(form.client_key.data, current_user) or abort(409)
-            return redirect(url_for("outreach.meeting", meeting_id=already.id))
         except contact_services.ContactError as error:
             db.session.rollback()
             form.new_contact_name.errors.append(str(error))
@@ -355,9 +341,8 @@ def new_follow_up(outreach_id):
                         due_on=clock.today(current_user) + dt.timedelta(days=7))
     form.owner.choices = [(u.id, u.name) for u in users.values()]
     if form.validate_on_submit():
-        done = url_for("outreach.show", outreach_id=record.id)
-        if earlier := submissions.repeated(form.submission_key.data, current_user, done):
-            return _already_saved(earlier)
+        if (repeat := submissions.repeat_of(form)) is not None:
+            return repeat
         try:
             outreach.add_follow_up(record, owner=users.get(form.owner.data), due_on=form.due_on.data,
                                    note=form.note.data, actor=current_user)
@@ -365,6 +350,7 @@ def new_follow_up(outreach_id):
             db.session.rollback()
             form.note.errors.append(str(error))
         else:
+            done = submissions.led_to(form, url_for("outreach.show", outreach_id=record.id))
             db.session.commit()
             flash_message(gettext("Follow-up added."), "success")
             return redirect(done)

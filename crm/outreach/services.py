@@ -199,22 +199,18 @@ class NextStep:
 def log_meeting(records: list[OutreachRecord], *, actor, held_at: dt.datetime, summary: str, office=None,
                 outcome: str | None = None, location: str | None = None, contacts=(), staff=(),
                 positions: list[StatedPosition] = (), next_step: NextStep | None = None,
-                confidential_notes: str | None = None, client_key: str | None = None) -> Meeting:
+                confidential_notes: str | None = None) -> Meeting:
     """Log a meeting on one or several outreach records (a joint meeting with several embassies), with
-    the positions stated (for the first record) and an optional next step, all in one transaction.
-    `client_key` is the key of the form that sent it; a second meeting with the same key is refused by the
-    database (see meeting_logged_with)."""
+    the positions stated (for the first record) and an optional next step, all in one transaction."""
     if not records:
         raise OutreachError(gettext("a meeting belongs to at least one outreach record"))
     if len({record.id for record in records}) != len(records):
         raise OutreachError(gettext("a government is listed twice"))
     _check_meeting(held_at, summary)
-    if client_key and db.session.scalar(sa.select(Meeting.id).where(Meeting.client_key == client_key)) is not None:
-        raise OutreachError(gettext("this form was already sent: open a new one to log another meeting"))
     meeting = Meeting(office_id=getattr(office, "id", None), held_at=held_at, summary=summary.strip(),
                       outcome=(outcome or "").strip() or None, location=(location or "").strip() or None,
                       confidential_notes=(confidential_notes or "").strip() or None,
-                      created_by_id=getattr(actor, "id", None), client_key=client_key or None)
+                      created_by_id=getattr(actor, "id", None))
     meeting.outreach_records = list(records)
     meeting.contacts = list(contacts)
     meeting.staff = list(staff)
@@ -233,15 +229,6 @@ def log_meeting(records: list[OutreachRecord], *, actor, held_at: dt.datetime, s
         add_follow_up(primary, owner=next_step.owner, due_on=next_step.due_on, note=next_step.note, actor=actor,
                       meeting=meeting)
     return meeting
-
-
-def meeting_logged_with(client_key: str | None, actor) -> Meeting | None:
-    """The meeting this user already logged with this form, if the form is being sent again (a save
-    retried after the connection dropped, or a second tap on Save)."""
-    if not client_key:
-        return None
-    return db.session.scalar(sa.select(Meeting).where(Meeting.client_key == client_key,
-                                                      Meeting.created_by_id == getattr(actor, "id", None)))
 
 
 def _check_meeting(held_at: dt.datetime, summary: str | None) -> None:

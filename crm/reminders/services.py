@@ -21,6 +21,7 @@ from crm.database import utcnow
 from crm.extensions import db
 from crm.outreach.models import FollowUp, Letter, Meeting, OutreachRecord, Position, meeting_outreach, meeting_staff
 from crm.outreach.services import effective_due
+from crm.permissions import can_view_outreach, follow_up_visibility, meeting_visibility
 from crm.reminders import mailer
 from crm.reminders.models import DEFAULT_DIGEST_HOUR, OutboundMessage, ReminderPreference, ReplyClock
 
@@ -138,7 +139,8 @@ def due_follow_ups(now: dt.datetime) -> list[FollowUp]:
     """Open (or snoozed) follow-ups that have fallen due in their owner's time zone, for which no reminder
     to this owner about this due date exists yet. The delivery rows, not follow_up.reminder_sent_at, decide:
     a snooze moves the due date, so the day it ends gets its own reminder even if a page saved the
-    follow-up while its earlier reminder was being marked."""
+    follow-up while its earlier reminder was being marked. A follow-up on a record its owner may not open
+    is not mailed to them (the note would show what the record's page hides)."""
     due = _due_expression()
     queued = sa.exists().where(OutboundMessage.follow_up_id == FollowUp.id,
                                OutboundMessage.kind == "due_reminder",
@@ -157,7 +159,8 @@ def due_follow_ups(now: dt.datetime) -> list[FollowUp]:
                  selectinload(FollowUp.outreach).selectinload(OutreachRecord.country),
                  selectinload(FollowUp.outreach).selectinload(OutreachRecord.campaign))
     )
-    return [f for f in db.session.scalars(statement) if effective_due(f) <= clock.today(f.owner, now)]
+    return [f for f in db.session.scalars(statement)
+            if effective_due(f) <= clock.today(f.owner, now) and can_view_outreach(f.owner, f.outreach)]
 
 
 def _short(text: str, length: int = 80) -> str:
@@ -211,13 +214,14 @@ class Digest:
 
 def digest_for(user, day: dt.date) -> Digest:
     """The user's follow-ups (overdue, due on `day`, due in the week after) and their meetings from the
-    day before to a week after, `day` being a date in the user's time zone."""
+    day before to a week after, `day` being a date in the user's time zone. Only what the user may open:
+    the same visibility as the pages, the follow-ups list and the calendar feed."""
     digest = Digest(user=user, day=day)
     due = _due_expression()
-    follow_ups = db.session.scalars(
-        sa.select(FollowUp).where(FollowUp.owner_id == user.id, FollowUp.status.in_(("open", "snoozed")),
-                                  due <= day + dt.timedelta(days=UPCOMING_DAYS),
-                                  FollowUp.outreach_id.in_(open_records()))
+    follow_ups = db.session.scalars(follow_up_visibility(
+        user, sa.select(FollowUp).where(FollowUp.owner_id == user.id, FollowUp.status.in_(("open", "snoozed")),
+                                        due <= day + dt.timedelta(days=UPCOMING_DAYS),
+                                        FollowUp.outreach_id.in_(open_records())))
         .order_by(due, FollowUp.id)
         .options(selectinload(FollowUp.outreach).selectinload(OutreachRecord.country),
                  selectinload(FollowUp.outreach).selectinload(OutreachRecord.campaign)))
@@ -229,9 +233,9 @@ def digest_for(user, day: dt.date) -> Digest:
     end = dt.datetime.combine(day + dt.timedelta(days=UPCOMING_DAYS + 1), dt.time(), tzinfo=zone) \
         .astimezone(dt.timezone.utc)
     staffed = sa.select(meeting_staff.c.meeting_id).where(meeting_staff.c.user_id == user.id)
-    digest.meetings = db.session.scalars(
-        sa.select(Meeting).where(Meeting.held_at >= start, Meeting.held_at < end,
-                                 sa.or_(Meeting.id.in_(staffed), Meeting.created_by_id == user.id))
+    digest.meetings = db.session.scalars(meeting_visibility(
+        user, sa.select(Meeting).where(Meeting.held_at >= start, Meeting.held_at < end,
+                                       sa.or_(Meeting.id.in_(staffed), Meeting.created_by_id == user.id)))
         .order_by(Meeting.held_at)
         .options(selectinload(Meeting.office),
                  selectinload(Meeting.outreach_records).selectinload(OutreachRecord.country))).all()

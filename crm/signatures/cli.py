@@ -1,5 +1,6 @@
 """`flask petitions ...` and `flask signatures ...`: large files and automation, through the same services as
-the pages. Each command is one transaction: it commits at the end, or changes nothing."""
+the pages. Each command changes all it was asked to or nothing: it commits at the end (an import publishes what
+it staged in one short transaction at the end), or changes nothing."""
 from __future__ import annotations
 
 import csv
@@ -131,7 +132,7 @@ def import_signatures(petition_slug, file, format_code, encoding, pairs, date_or
         try:
             outcome = services.import_file(petition, handle, filename=file.rsplit("/", 1)[-1], format_code=format_code,
                                            mapping=mapping, encoding=encoding, date_order=date_order, actor=CLI_ACTOR,
-                                           progress=tick)
+                                           progress=tick, dry_run=dry_run)
         except services.ImportRejected as error:
             db.session.rollback()
             click.echo("rejected: nothing was imported", err=True)
@@ -144,13 +145,9 @@ def import_signatures(petition_slug, file, format_code, encoding, pairs, date_or
         click.echo(f"already imported on {outcome.record.imported_at:%Y-%m-%d %H:%M} UTC "
                    f"(import {outcome.record.id}): nothing changed")
         return
-    report = outcome.record.report
     if dry_run:
-        db.session.rollback()
         click.echo("dry run: nothing was imported")
-    else:
-        db.session.commit()
-    _print_report(report)
+    _print_report(outcome.report)
 
 
 @signatures_cli.command("totals")

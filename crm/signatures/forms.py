@@ -7,6 +7,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from crm.core.submissions import SubmissionKeyField
 from crm.signatures.importers import ENCODINGS, FORMATS, ROLES
 from crm.signatures.models import PLATFORMS
 from crm.web import readers_today
@@ -42,6 +43,7 @@ class PetitionForm(FlaskForm):
     platform = SelectField(_l("Platform"), choices=[(p, PLATFORM_LABELS[p]) for p in PLATFORMS],
                            default="generic", validators=[DataRequired()])
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validators=[Optional()])
+    submission_key = SubmissionKeyField()
 
 
 class UploadForm(FlaskForm):
@@ -73,10 +75,12 @@ class TallyForm(FlaskForm):
     as_of = DateField(_l("As of"), default=readers_today, validators=[InputRequired()])
     source = StringField(_l("Source"), validators=[Optional(), Length(max=500)],
                          description=_l("Where the figure comes from: the platform's dashboard, an e-mail, ..."))
+    submission_key = SubmissionKeyField()
 
 
 class TallyFileForm(FlaskForm):
     file = FileField(_l("Tallies (CSV with the columns country, signers, as_of)"), validators=[FileRequired()])
+    submission_key = SubmissionKeyField()
 
 
 class ConfirmForm(FlaskForm):

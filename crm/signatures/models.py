@@ -109,3 +109,32 @@ class SignatureTally(db.Model):
 
     petition = relationship(Petition)
     country = relationship("Country")
+
+
+class StagedImport(db.Model):
+    """A file import under way. Its rows are written in short transactions to `staged_signature`, where
+    no page counts them, and published into `signature` in one short transaction at the end; so a long
+    import never holds SQLite's write lock for the whole file, and a refused or killed one publishes
+    nothing. The importing process touches `heartbeat_at` at every chunk: a run that stopped beating
+    was killed, and the next import (or `flask signatures sweep`) deletes what it left."""
+
+    __tablename__ = "staged_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(sa.ForeignKey("petition.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class StagedSignature(db.Model):
+    """One row of a file being imported, as it will be published (see StagedImport)."""
+
+    __tablename__ = "staged_signature"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staged_import_id: Mapped[int] = mapped_column(sa.ForeignKey("staged_import.id", ondelete="CASCADE"), index=True)
+    email_hash: Mapped[str] = mapped_column(sa.String(64))
+    country_id: Mapped[int | None]
+    signed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    first_name: Mapped[str | None] = mapped_column(sa.String(120))
+    last_name: Mapped[str | None] = mapped_column(sa.String(120))

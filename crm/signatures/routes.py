@@ -11,6 +11,7 @@ from flask import Response, abort, current_app, g, redirect, render_template, re
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
+from crm.core import submissions
 from crm.countries.models import Country
 from crm.extensions import db
 from crm.outreach.models import Letter
@@ -127,6 +128,8 @@ def create_petition(slug):
     campaign = get_campaign_or_404(slug, need="edit")
     form = PetitionForm()
     if form.validate_on_submit():
+        if (repeat := submissions.repeat_of(form)) is not None:
+            return repeat
         try:
             petition = services.create_petition(campaign, form.name.data, platform=form.platform.data,
                                                 language=form.language.data, actor=current_user)
@@ -134,9 +137,10 @@ def create_petition(slug):
             db.session.rollback()
             flash_message(gettext("Petition not created: %(reason)s", reason=str(error)), "error")
         else:
+            done = submissions.led_to(form, url_for("signatures.petition", slug=petition.slug))
             db.session.commit()
             flash_message(gettext("Petition created."), "success")
-            return redirect(url_for("signatures.petition", slug=petition.slug))
+            return redirect(done)
     else:
         flash_message(gettext("Petition not created: give it a name and a platform."), "error")
     return redirect(url_for("signatures.campaign", slug=campaign.slug))
@@ -187,7 +191,6 @@ def _import_staged(petition, staged, inspection, form):
             outcome = services.import_file(petition, handle, filename=staged.filename, mapping=mapping,
                                            format_code=inspection["format"], encoding=staged.encoding,
                                            actor=current_user)
-            db.session.commit()
     except services.ImportRejected as error:
         db.session.rollback()
         return render_template("signatures/rejected.html", petition=petition, report=error.report,
@@ -248,6 +251,8 @@ def add_tally(slug):
     form = TallyForm()
     form.country.choices = _countries()
     if form.validate_on_submit():
+        if (repeat := submissions.repeat_of(form)) is not None:
+            return repeat
         country = db.session.get(Country, form.country.data)
         try:
             services.record_tally(petition, country, form.signers.data, form.as_of.data, source=form.source.data,
@@ -256,9 +261,10 @@ def add_tally(slug):
             db.session.rollback()
             getattr(form, error.field or "signers").errors.append(str(error))
         else:
+            done = submissions.led_to(form, url_for("signatures.petition", slug=petition.slug))
             db.session.commit()
             flash_message(gettext("Tally saved."), "success")
-            return redirect(url_for("signatures.petition", slug=petition.slug))
+            return redirect(done)
     return _petition_page(petition, tally=form, status=400)
 
 
@@ -268,15 +274,18 @@ def import_tally_file(slug):
     petition = get_petition_or_404(slug, need="edit")
     form = TallyFileForm()
     if form.validate_on_submit():
+        if (repeat := submissions.repeat_of(form)) is not None:
+            return repeat
         try:
             tallies = services.import_tallies(petition, form.file.data.stream, actor=current_user)
         except services.SignatureError as error:
             db.session.rollback()
             form.file.errors.append(str(error))
         else:
+            done = submissions.led_to(form, url_for("signatures.petition", slug=petition.slug))
             db.session.commit()
             flash_message(gettext("%(n)s tallies saved.", n=len(tallies)), "success")
-            return redirect(url_for("signatures.petition", slug=petition.slug))
+            return redirect(done)
     return _petition_page(petition, tally_file=form, status=400)
 
 

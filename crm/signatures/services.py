@@ -31,17 +31,21 @@ from crm.audit import services as audit
 from crm.campaigns.models import Campaign
 from crm.countries.models import Country
 from crm.countries.services import fold
-from crm.database import utcnow
+from crm.database import UTCDateTime, utcnow
 from crm.extensions import db
 from crm.signatures import importers
 from crm.signatures.importers import ColumnMapping, FileProblem
-from crm.signatures.models import PLATFORMS, Petition, Signature, SignatureImport, SignatureTally
+from crm.signatures.models import (PLATFORMS, Petition, Signature, SignatureImport, SignatureTally, StagedImport,
+                                  StagedSignature)
 from crm.signatures.normalise import CountryResolver, EmailHasher, normalise_email, parse_signed_at
 
 CHUNK_ROWS = 5_000
 INVALID_LISTED = 100  # invalid rows listed by number in a report; the rest are counted
 UNKNOWN_LISTED = 100  # distinct unknown country values listed
 PUSH_ITEMS_MAX = 1_000
+# An import touches its staged run at every chunk (a fraction of a second apart); one silent this long
+# was killed, and what it staged is deleted by the next import.
+STAGED_IMPORT_STALE = dt.timedelta(minutes=10)
 
 
 def _(message: str, **variables) -> str:
@@ -191,21 +195,23 @@ def _problem(error: FileProblem) -> dict:
 
 
 class SignatureWriter:
-    """Inserts signatures in chunks through the driver, skipping people the campaign already has
-    (INSERT ... ON CONFLICT (campaign_id, email_hash) DO NOTHING), and counts exactly how many were new.
-    It writes on the session's own connection, so it is inside the caller's transaction."""
+    """Inserts rows in chunks through the driver, bypassing SQLAlchemy's per-row work, and counts how many
+    were written. Signatures skip people the campaign already has (INSERT ... ON CONFLICT (campaign_id,
+    email_hash) DO NOTHING); staged rows of a file import go to `staged_signature` as they are. It writes
+    on the session's own connection, so it is inside the session's current transaction."""
 
     COLUMNS = ("campaign_id", "petition_id", "import_id", "email_hash", "country_id", "signed_at", "first_name",
                "last_name", "created_at")
+    STAGED_COLUMNS = ("staged_import_id", "email_hash", "country_id", "signed_at", "first_name", "last_name")
 
-    def __init__(self):
-        connection = db.session.connection()
-        self.dialect = connection.dialect.name
-        self.raw = connection.connection.driver_connection
-        table = Signature.__table__.name
-        marks = ", ".join(["?" if self.dialect == "sqlite" else "%s"] * len(self.COLUMNS))
-        self.sql = (f"INSERT INTO {table} ({', '.join(self.COLUMNS)}) VALUES ({marks}) "
-                    f"ON CONFLICT (campaign_id, email_hash) DO NOTHING")
+    def __init__(self, staged: bool = False):
+        self.dialect = db.session.connection().dialect.name
+        columns = self.STAGED_COLUMNS if staged else self.COLUMNS
+        table = (StagedSignature if staged else Signature).__table__.name
+        marks = ", ".join(["?" if self.dialect == "sqlite" else "%s"] * len(columns))
+        self.sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+        if not staged:
+            self.sql += " ON CONFLICT (campaign_id, email_hash) DO NOTHING"
 
     def timestamp(self, value: dt.datetime | None):
         """As the column type stores it: naive UTC text on SQLite (SQLAlchemy's format), aware on PostgreSQL."""
@@ -218,7 +224,8 @@ class SignatureWriter:
     def write(self, rows: list[tuple]) -> int:
         if not rows:
             return 0
-        cursor = self.raw.cursor()
+        # The connection of the session's current transaction (a new one after each commit).
+        cursor = db.session.connection().connection.driver_connection.cursor()
         try:
             cursor.executemany(self.sql, rows)
             return cursor.rowcount
@@ -228,8 +235,10 @@ class SignatureWriter:
 
 @dataclass
 class ImportOutcome:
-    record: SignatureImport
+    record: SignatureImport | None
     already_imported: bool = False
+    # The import's report; for a dry run (record None) the only account of what would have happened.
+    report: dict | None = None
 
 
 def _hash_key_problem(petition: Petition, hasher: EmailHasher) -> dict | None:
@@ -273,24 +282,51 @@ def inspect_file(petition: Petition, binary, *, format_code: str | None = None, 
             "mapping": mapping, "rows": sample}
 
 
+def sweep_staged_imports(now: dt.datetime | None = None) -> int:
+    """Delete what killed imports staged (their runs stopped beating STAGED_IMPORT_STALE ago); commits.
+    Returns how many runs were deleted. A running import is never touched."""
+    cutoff = (now or utcnow()) - STAGED_IMPORT_STALE
+    stale = db.session.scalars(sa.select(StagedImport.id).where(StagedImport.heartbeat_at < cutoff)).all()
+    for run_id in stale:
+        _discard_staged(run_id)
+    return len(stale)
+
+
+def _discard_staged(run_id: int) -> None:
+    db.session.execute(sa.delete(StagedSignature).where(StagedSignature.staged_import_id == run_id))
+    db.session.execute(sa.delete(StagedImport).where(StagedImport.id == run_id))
+    db.session.commit()
+
+
+def _already_imported(petition: Petition, sha256: str | None) -> SignatureImport | None:
+    if sha256 is None:
+        return None
+    return db.session.scalar(sa.select(SignatureImport).where(
+        SignatureImport.petition_id == petition.id, SignatureImport.sha256 == sha256).limit(1))
+
+
 def import_file(petition: Petition, binary, *, filename: str | None = None, format_code: str | None = None,
                 mapping: ColumnMapping | None = None, encoding: str | None = None, date_order: str | None = None,
-                actor=None, progress=None) -> ImportOutcome:
-    """Import one export file into a petition, all or nothing.
+                actor=None, progress=None, dry_run: bool = False) -> ImportOutcome:
+    """Import one export file into a petition, all or nothing. Commits: unlike the other services, an
+    import is several transactions, so that a long file never holds SQLite's write lock throughout.
 
-    The file is streamed: rows are parsed, checked and written in chunks of CHUNK_ROWS, inside one
-    savepoint, so a file refused half-way (bad encoding, ragged rows, ...) leaves nothing behind and
-    memory stays flat whatever the file's length. The same file (same bytes) imported twice into the
-    same petition is recognised by its SHA-256 and changes nothing. Raises ImportRejected."""
+    The file is streamed: rows are parsed, checked and staged in chunks of CHUNK_ROWS, each chunk in
+    its own short transaction, into `staged_signature`, where nothing counts them; memory stays flat
+    whatever the file's length. When the whole file has been read and found good, one short transaction
+    publishes the staged rows into `signature` (INSERT ... SELECT ... ON CONFLICT DO NOTHING), records
+    the import and deletes the staged rows. A file refused half-way (bad encoding, ragged rows, ...) or
+    an import that fails publishes nothing and deletes what it staged; one killed outright leaves staged
+    rows that no page counts, deleted by the next import (sweep_staged_imports). The same file (same
+    bytes) imported twice into the same petition is recognised by its SHA-256 and changes nothing.
+    A dry run does everything but publish. Raises ImportRejected."""
     if format_code is not None and format_code not in importers.FORMATS:
         raise ImportRejected(_new_report(problems=[{"code": "unknown_format", "format": format_code}]))
+    sweep_staged_imports()
     hasher = EmailHasher.from_config()
     sha256 = importers.sha256_of(binary)
-    if sha256 is not None:
-        earlier = db.session.scalar(sa.select(SignatureImport).where(
-            SignatureImport.petition_id == petition.id, SignatureImport.sha256 == sha256))
-        if earlier is not None:
-            return ImportOutcome(record=earlier, already_imported=True)
+    if (earlier := _already_imported(petition, sha256)) is not None:
+        return ImportOutcome(record=earlier, already_imported=True, report=earlier.report)
     problem = _hash_key_problem(petition, hasher)
     if problem:
         raise ImportRejected(_new_report(problems=[problem]))
@@ -309,52 +345,101 @@ def import_file(petition: Petition, binary, *, filename: str | None = None, form
         report["problems"].append({"code": "no_email_column", "looked_for": looked_for})
         raise ImportRejected(report)
 
-    savepoint = db.session.begin_nested()
+    petition_id = petition.id
+    run = StagedImport(petition_id=petition_id)
+    db.session.add(run)
+    db.session.commit()
+    run_id = run.id
+    db.session.expunge(run)  # from here on the run is written to by id only
     try:
-        record = SignatureImport(petition_id=petition.id, filename=(filename or None) and filename[:255],
-                                 sha256=sha256, format=chosen, imported_by_id=getattr(actor, "id", None))
-        db.session.add(record)
-        db.session.flush()
-        _stream_rows(petition, record, reader, columns, column_mapping.date_order, hasher, report, progress)
+        valid = _stream_rows(petition, run_id, reader, columns, column_mapping.date_order, hasher, report, progress)
         if report["problems"]:
             raise ImportRejected(report)
         if report["rows_read"] == 0:
             report["problems"].append({"code": "no_rows"})
             raise ImportRejected(report)
-        if report["rows_new"] + report["rows_duplicate"] == 0:
+        if valid == 0:
             report["problems"].append({"code": "no_valid_rows"})
             raise ImportRejected(report)
+        petition = db.session.get(Petition, petition_id)
+        if (earlier := _already_imported(petition, sha256)) is not None:
+            raise _SameFileMeanwhile(earlier)  # imported by someone else while this one was staging
+        record = SignatureImport(petition_id=petition_id, filename=(filename or None) and filename[:255],
+                                 sha256=sha256, format=chosen, imported_by_id=getattr(actor, "id", None))
+        db.session.add(record)
+        db.session.flush()
+        new = _publish(petition, run_id, record.id)
+        report.update(rows_new=new, rows_duplicate=valid - new)
         _finish(record, report)
         if mapping is not None or date_order is not None or chosen == "generic" or petition.column_mapping is None:
             petition.column_mapping = column_mapping.as_json()
-        db.session.flush()
-        savepoint.commit()
+        audit.record("signature.import", actor=actor, entity=record,
+                     after={"petition_id": petition_id, "filename": record.filename, "sha256": record.sha256,
+                            "format": chosen, "rows_read": record.rows_read, "rows_new": record.rows_new,
+                            "rows_duplicate": record.rows_duplicate, "rows_invalid": record.rows_invalid})
+        if dry_run:
+            report = dict(record.report)
+            db.session.rollback()
+            _discard_staged(run_id)
+            return ImportOutcome(record=None, report=report)
+        db.session.commit()
+    except _SameFileMeanwhile as same:
+        db.session.rollback()
+        _discard_staged(run_id)
+        return ImportOutcome(record=same.earlier, already_imported=True, report=same.earlier.report)
     except BaseException:
-        savepoint.rollback()
+        db.session.rollback()
+        _discard_staged(run_id)
         raise
-    audit.record("signature.import", actor=actor, entity=record,
-                 after={"petition_id": petition.id, "filename": record.filename, "sha256": record.sha256,
-                        "format": chosen, "rows_read": record.rows_read, "rows_new": record.rows_new,
-                        "rows_duplicate": record.rows_duplicate, "rows_invalid": record.rows_invalid})
-    return ImportOutcome(record=record)
+    return ImportOutcome(record=record, report=record.report)
 
 
-def _stream_rows(petition, record, reader, columns, date_order, hasher, report, progress) -> None:
+class _SameFileMeanwhile(Exception):
+    def __init__(self, earlier: SignatureImport):
+        self.earlier = earlier
+
+
+_PUBLISH = """INSERT INTO signature (campaign_id, petition_id, import_id, email_hash, country_id, signed_at,
+                               first_name, last_name, created_at)
+SELECT :campaign_id, :petition_id, :import_id, email_hash, country_id, signed_at, first_name, last_name, :created_at
+FROM staged_signature WHERE staged_import_id = :run_id ORDER BY id
+ON CONFLICT (campaign_id, email_hash) DO NOTHING"""
+
+
+def _publish(petition: Petition, run_id: int, import_id: int) -> int:
+    """In the caller's transaction: the staged rows become signatures (a person the campaign already has,
+    or met earlier in the same file, is a duplicate), and the staged rows are deleted. Returns how many
+    signatures are new."""
+    statement = sa.text(_PUBLISH).bindparams(sa.bindparam("created_at", type_=UTCDateTime))
+    new = db.session.execute(statement, {"campaign_id": petition.campaign_id, "petition_id": petition.id,
+                                         "import_id": import_id, "created_at": utcnow(), "run_id": run_id}).rowcount
+    db.session.execute(sa.delete(StagedSignature).where(StagedSignature.staged_import_id == run_id))
+    db.session.execute(sa.delete(StagedImport).where(StagedImport.id == run_id))
+    return new
+
+
+def _stream_rows(petition, run_id, reader, columns, date_order, hasher, report, progress) -> int:
+    """Read, check and stage the file's rows, a chunk per transaction; fills in the report and returns
+    how many rows were valid. Stages nothing more once a problem is found (the file will be refused)."""
     keep_names = bool(current_app.config.get("SIGNATURE_KEEP_NAMES", False))
     resolver = CountryResolver()
-    writer = SignatureWriter()
+    writer = SignatureWriter(staged=True)
+
+    def stage(rows):
+        writer.write(rows)
+        db.session.execute(sa.update(StagedImport).where(StagedImport.id == run_id).values(heartbeat_at=utcnow()))
+        db.session.commit()
+
     expected = len(reader.shape.header)
     i_email = columns["email"]
     i_country = columns.get("country")
     i_date = columns.get("signed_at")
     i_first = columns.get("first_name") if keep_names else None
     i_last = columns.get("last_name") if keep_names else None
-    campaign_id, petition_id, import_id = petition.campaign_id, petition.id, record.id
-    created_at = writer.timestamp(utcnow())
     unknown = report["unknown_countries"]
     invalid = report["invalid"]
     chunk: list[tuple] = []
-    read = valid = new = invalid_count = no_country = bad_dates = 0
+    read = valid = invalid_count = no_country = bad_dates = 0
     gmail_rule = hasher.gmail_rule
     digest = hasher.digester()
     timestamp = writer.timestamp
@@ -401,22 +486,22 @@ def _stream_rows(petition, record, reader, columns, date_order, hasher, report, 
                     signed_at = None
             first = (row[i_first].strip()[:120] or None) if i_first is not None else None
             last = (row[i_last].strip()[:120] or None) if i_last is not None else None
-            chunk.append((campaign_id, petition_id, import_id, digest(email), country_id,
-                          timestamp(signed_at), first, last, created_at))
+            chunk.append((run_id, digest(email), country_id, timestamp(signed_at), first, last))
             valid += 1
             if len(chunk) >= CHUNK_ROWS:
-                new += writer.write(chunk)
+                stage(chunk)
                 chunk = []
                 if progress:
                     progress(read)
     except FileProblem as error:
         report["problems"].append(_problem(error))
     if not report["problems"]:
-        new += writer.write(chunk)
+        stage(chunk)
     if progress:
         progress(read)
-    report.update(rows_read=read, rows_new=new, rows_duplicate=valid - new, rows_invalid=invalid_count,
+    report.update(rows_read=read, rows_new=0, rows_duplicate=0, rows_invalid=invalid_count,
                   no_country=no_country, dates_not_understood=bad_dates)
+    return valid
 
 
 def _finish(record: SignatureImport, report: dict) -> None:

@@ -1,14 +1,14 @@
 """each scheduled job's last run, success and failure, for /metrics
 
 Revision ID: 0020_job_status
-Revises: 0015_campaign_translation
+Revises: 0016_staging_and_submissions
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0020_job_status'
-down_revision = '0015_campaign_translation'
+down_revision = '0016_staging_and_submissions'
 branch_labels = None
 depends_on = None
 

@@ -12,6 +12,7 @@ from crm.accounts import invitations
 from crm.accounts.models import Invitation, User
 from crm.extensions import db
 from crm.reminders.models import OutboundMessage
+from crm.core.submissions import new_key
 from tests.conftest import count_rows
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
@@ -35,7 +36,8 @@ def path_of(link: str) -> str:
 
 def test_an_admin_invites_a_coordinator_who_chooses_their_own_password(client, signed_in):
     signed_in("admin")
-    response = client.post("/admin/users/invite", data={"email": "Coco@Example.org", "name": "",
+    response = client.post("/admin/users/invite", data={"submission_key": new_key(),
+                                                        "email": "Coco@Example.org", "name": "",
                                                         "role": "coordinator", "language": "es"})
     assert response.status_code == 302
     user = db.session.scalar(sa.select(User).where(User.email == "coco@example.org"))
@@ -100,7 +102,8 @@ def test_a_bad_or_taken_address_is_refused_beside_the_field(client, signed_in, m
     make_user("volunteer", email="taken@example.org")
     db.session.commit()
     before = table_counts()
-    response = client.post("/admin/users/invite", data={"email": email, "role": "volunteer", "language": "en"})
+    response = client.post("/admin/users/invite", data={"submission_key": new_key(),
+                                                        "email": email, "role": "volunteer", "language": "en"})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert 'id="email-error"' in page and message in page

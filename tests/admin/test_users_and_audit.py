@@ -6,11 +6,13 @@ from crm.accounts.models import User
 from crm.accounts.services import find_by_email
 from crm.audit.models import AuditEvent, AuditLogIsAppendOnly
 from crm.extensions import db
+from crm.core.submissions import new_key
 
 
 def test_admin_creates_edits_and_deactivates_a_user(client, signed_in):
     signed_in("admin")
-    response = client.post("/admin/users/new", data={"email": "Nueva@Example.org", "name": "Nueva Persona",
+    response = client.post("/admin/users/new", data={"submission_key": new_key(),
+                                                     "email": "Nueva@Example.org", "name": "Nueva Persona",
                                                      "role": "volunteer", "language": "es",
                                                      "password": "a long first passphrase"})
     assert response.status_code == 302
@@ -41,7 +43,7 @@ def test_admin_creates_edits_and_deactivates_a_user(client, signed_in):
 ])
 def test_bad_new_user_input_is_refused(client, signed_in, data, message):
     signed_in("admin")
-    response = client.post("/admin/users/new", data=data)
+    response = client.post("/admin/users/new", data={**data, "submission_key": new_key()})
     assert response.status_code == 400 and message in response.get_data(as_text=True)
     assert find_by_email("x@example.org") is None
 

@@ -123,7 +123,7 @@ def test_an_archived_campaigns_pages_stay_readable_and_say_it_is_read_only(clien
     for path in (f"/outreach/{archived.record.id}", f"/campaigns/{archived.campaign.slug}",
                  f"/campaigns/{archived.campaign.slug}/settings", f"/meetings/{archived.meeting.id}",
                  f"/letters/{archived.letter.id}", f"/petitions/{archived.petition.slug}",
-                 f"/countries/FRA", f"/countries/?campaign={archived.campaign.slug}"):
+                 "/countries/FRA", f"/countries/?campaign={archived.campaign.slug}"):
         response = client.get(path)
         assert response.status_code == 200, path
     record_page = client.get(f"/outreach/{archived.record.id}").get_data(as_text=True)

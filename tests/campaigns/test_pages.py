@@ -8,6 +8,7 @@ from crm.campaigns.models import Campaign
 from crm.countries.models import Country
 from crm.extensions import db
 from crm.outreach.models import OutreachRecord
+from crm.core.submissions import new_key
 from tests.conftest import count_rows
 
 
@@ -24,6 +25,7 @@ def new_campaign_form(slug="free-elections", **changes):
         "demands-0-text": "Declare the result illegitimate.", "demands-0-text_es": "Declarar ilegítimo el resultado.",
         "demands-1-label": "Open solidarity mechanisms", "demands-1-label_es": "Abrir mecanismos de solidaridad",
         "demands-2-label": "Refer to the ICC", "demands-2-label_es": "Remitir a la CPI",
+        "submission_key": new_key(),
     }
     data.update(changes)
     return data
@@ -104,7 +106,7 @@ def test_settings_and_archiving(client, signed_in, make_user, campaign):
 
 def test_a_coordinator_adds_targets_in_bulk_and_by_name(client, signed_in, campaign, clock):
     signed_in("coordinator")
-    response = client.post(f"/campaigns/{campaign.slug}/targets", data={
+    response = client.post(f"/campaigns/{campaign.slug}/targets", data={"submission_key": new_key(), 
         "region": "419", "rome_status": "state_party", "names": "Alemania, FRA\nReino Unido"})
     assert response.status_code == 302
     expected = set(db.session.scalars(sa.select(Country.alpha3).where(
@@ -118,7 +120,8 @@ def test_an_unknown_country_is_named_and_nothing_is_added(client, signed_in, cam
     signed_in("coordinator")
     db.session.commit()
     before = table_counts()
-    response = client.post(f"/campaigns/{campaign.slug}/targets", data={"names": "Alemania, Narnia"})
+    response = client.post(f"/campaigns/{campaign.slug}/targets", data={"submission_key": new_key(),
+                                                                        "names": "Alemania, Narnia"})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert 'id="names-error"' in page and "Narnia" in page

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from crm.audit.models import AuditEvent
 from crm.contacts.models import Contact, Office, Post
 from crm.extensions import db
+from crm.core.submissions import new_key
 from tests.conftest import count_rows, utc_today
 from tests.contacts import make_contact, make_letter, make_meeting, make_office, make_outreach
 
@@ -30,7 +31,8 @@ def version_in(page: str) -> int:
 def office_form(**changes) -> dict:
     data = {"kind": "embassy", "name": "Ambassade de France en Espagne", "country": "FRA", "city": "Madrid",
             "host_country": "ESP", "address": "Calle de Salustiano Olózaga 9", "email": "info@example.org",
-            "phone": "+34 914 23 89 00", "website": "https://es.ambafrance.org", "notes": ""}
+            "phone": "+34 914 23 89 00", "website": "https://es.ambafrance.org", "notes": "",
+            "submission_key": new_key()}
     data.update(changes)
     return data
 
@@ -191,7 +193,7 @@ def test_deactivate_and_reactivate_an_office(client, signed_in):
 def contact_form(where, **changes) -> dict:
     data = {"office": where.id, "name": "Claire Fictive", "title": "Conseillère politique",
             "email": "claire.fictive@example.org", "phone": "+34 600 000 000", "language": "fr",
-            "notes": "Met at the Madrid forum", "started_on": "2016-09-01"}
+            "notes": "Met at the Madrid forum", "started_on": "2016-09-01", "submission_key": new_key()}
     data.update(changes)
     return data
 

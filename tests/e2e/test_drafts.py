@@ -73,7 +73,7 @@ def test_a_meeting_saved_while_the_server_is_cut_off_is_kept_and_sent_exactly_on
     # The server is back: sending the draft again finds the meeting already saved, and removes the draft.
     page.unroute(form_url)
     notice.get_by_role("button", name="Send now").click()
-    page.get_by_text("This meeting was already saved.").wait_for()
+    page.get_by_text("This form was already sent and saved; it was not saved again.").wait_for()
     assert summary in page.locator("main").inner_text()
     assert meetings_with(summary) == 1
     assert drafts_in(page) == []

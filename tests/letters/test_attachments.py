@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from crm.extensions import db
 from crm.letters import storage
 from crm.outreach.models import LetterAttachment
+from crm.core.submissions import new_key
 from tests.conftest import count_rows
 from tests.letters import (
     FIXTURES,
@@ -118,7 +119,8 @@ def letter(app, signed_in, templates, attachments_dir):
 
 
 def upload(client, letter, data: bytes, name: str):
-    return client.post(f"/letters/{letter.id}/attachments", data={"attachments": (io.BytesIO(data), name)},
+    return client.post(f"/letters/{letter.id}/attachments", data={"submission_key": new_key(),
+                                                                  "attachments": (io.BytesIO(data), name)},
                        content_type="multipart/form-data")
 
 
@@ -180,7 +182,8 @@ def test_the_default_limit_is_ten_megabytes(app):
 
 
 def test_an_empty_upload_is_refused(client, letter):
-    response = client.post(f"/letters/{letter.id}/attachments", data={}, content_type="multipart/form-data")
+    response = client.post(f"/letters/{letter.id}/attachments", data={"submission_key": new_key()},
+                           content_type="multipart/form-data")
     assert response.status_code == 400 and 'id="attachments-error"' in response.get_data(as_text=True)
     assert upload(client, letter, b"", "empty.pdf").status_code == 400
 

@@ -10,6 +10,7 @@ from crm.extensions import db
 from crm.letters import services
 from crm.letters.models import LetterTemplate
 from crm.outreach.models import Letter, LetterAttachment, OutreachRecord
+from crm.core.submissions import new_key
 from tests.conftest import count_rows
 from tests.letters import (
     FIXTURES,
@@ -63,7 +64,8 @@ def test_compose_makes_a_draft_in_the_recipients_language(client, world):
     world.contact.language = "en"
     db.session.commit()
     response = client.post(f"/outreach/{world.record.id}/letters/new",
-                           data={"template": TEMPLATE, "recipient": f"contact-{world.contact.id}", "language": ""})
+                           data={"submission_key": new_key(),
+                                 "template": TEMPLATE, "recipient": f"contact-{world.contact.id}", "language": ""})
     assert response.status_code == 302
     letter = db.session.scalars(sa.select(Letter)).one()
     assert response.headers["Location"].endswith(f"/letters/{letter.id}")
@@ -81,7 +83,7 @@ def test_compose_makes_a_draft_in_the_recipients_language(client, world):
 ])
 def test_bad_compose_input_is_refused_beside_the_field(client, world, data, message):
     data = {key: value.format(contact=world.contact.id) for key, value in data.items()}
-    response = client.post(f"/outreach/{world.record.id}/letters/new", data=data)
+    response = client.post(f"/outreach/{world.record.id}/letters/new", data={**data, "submission_key": new_key()})
     assert response.status_code == 400
     assert message in page_of(response) and 'class="error"' in page_of(response)
     assert count_rows(Letter) == 0
@@ -260,7 +262,8 @@ def test_discard_a_draft_with_its_files(client, world, attachments_dir):
 
     letter = draft(world)
     pdf = (FIXTURES / "reply.pdf").read_bytes()
-    client.post(f"/letters/{letter.id}/attachments", data={"attachments": (io.BytesIO(pdf), "annex.pdf")},
+    client.post(f"/letters/{letter.id}/attachments", data={"submission_key": new_key(),
+                                                           "attachments": (io.BytesIO(pdf), "annex.pdf")},
                 content_type="multipart/form-data")
     [stored] = list(attachments_dir.iterdir())
     letter_id, subject, version = letter.id, letter.subject, reload(Letter, letter.id).version
@@ -382,7 +385,7 @@ def test_log_a_reply_with_its_scan(client, world, attachments_dir):
     db.session.commit()
     assert "Log a reply" in page_of(client.get(f"/letters/{letter.id}/reply"))
     with open(FIXTURES / "reply.pdf", "rb") as scan:
-        response = client.post(f"/letters/{letter.id}/reply", data={
+        response = client.post(f"/letters/{letter.id}/reply", data={"submission_key": new_key(), 
             "received_on": "2018-07-02", "channel": "post", "language": "fr", "subject": "Réponse de l'Ambassade",
             "body": "Nous prenons note.", "attachments": [(scan, "réponse.pdf")]},
             content_type="multipart/form-data")
@@ -407,7 +410,7 @@ def test_log_a_reply_with_its_scan(client, world, attachments_dir):
 def test_bad_reply_input_is_refused_and_nothing_is_saved(client, world, data, message, field_id):
     letter = sent_letter(world, world.user, on=dt.date(2018, 6, 1))
     db.session.commit()
-    response = client.post(f"/letters/{letter.id}/reply", data={
+    response = client.post(f"/letters/{letter.id}/reply", data={"submission_key": new_key(), 
         "received_on": "2018-07-02", "subject": "Re", "body": "Typed reply text", **data})
     page = page_of(response)
     assert response.status_code == 400
@@ -420,7 +423,7 @@ def test_a_reply_with_a_bad_file_saves_nothing(client, world, attachments_dir):
     letter = sent_letter(world, world.user, on=dt.date(2018, 6, 1))
     db.session.commit()
     with open(FIXTURES / "reply.pdf", "rb") as good, open(FIXTURES / "page-named-as.pdf", "rb") as bad:
-        response = client.post(f"/letters/{letter.id}/reply", data={
+        response = client.post(f"/letters/{letter.id}/reply", data={"submission_key": new_key(), 
             "received_on": "2018-07-02", "subject": "Re", "attachments": [(good, "good.pdf"), (bad, "scan.pdf")]},
             content_type="multipart/form-data")
     assert response.status_code == 400
@@ -446,7 +449,7 @@ def test_staff_who_edit_all_write_templates(client, app, signed_in):
     signed_in("coordinator")
     response = client.post("/letter-templates/defaults")
     assert response.status_code == 302 and count_rows(LetterTemplate) == 2
-    response = client.post("/letter-templates/new", data={
+    response = client.post("/letter-templates/new", data={"submission_key": new_key(), 
         "version": "", "name": "Thanks after a meeting", "language": "pt",
         "subject": "Obrigado, {recipient_name}", "body": "Caro(a) {recipient_title},\n\n{demands}"})
     assert response.status_code == 302
@@ -472,7 +475,7 @@ def test_staff_who_edit_all_write_templates(client, app, signed_in):
 ])
 def test_bad_templates_are_refused_beside_the_field(client, app, signed_in, templates, data, message, field_id):
     signed_in("admin")
-    response = client.post("/letter-templates/new", data={
+    response = client.post("/letter-templates/new", data={"submission_key": new_key(), 
         "version": "", "name": "New one", "language": "en", "subject": "Subject", "body": "Body text here", **data})
     page = page_of(response)
     assert response.status_code == 400

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from crm.audit.models import AuditEvent
 from crm.contacts import services as contacts
 from crm.contacts.models import Contact
+from crm.core.submissions import FormSubmission, new_key
 from crm.extensions import db
 from crm.outreach.models import Meeting, Position
 
@@ -16,8 +17,9 @@ HELD_AT = "2026-11-30T10:00"  # a fixed day in the past: the form refuses meetin
 
 
 def _data(campaign, **extra):
+    # Each call is a new form, with the new key the page gives it.
     data = {"held_at": HELD_AT, "summary": "Met the political counsellor",
-            f"stance_{campaign.demands[2].id}": "non_committal"}
+            f"stance_{campaign.demands[2].id}": "non_committal", "submission_key": new_key()}
     data.update(extra)
     return data
 
@@ -113,31 +115,35 @@ def test_the_same_form_sent_twice_logs_one_meeting(client, signed_in, campaign, 
     record = make_record("FRA", assignee=user)
     db.session.commit()
     page = client.get(f"/outreach/{record.id}/meetings/new").get_data(as_text=True)
-    key = re.search(r'name="client_key" type="hidden" value="([0-9a-f]{32})"', page).group(1)
-    first = client.post(f"/outreach/{record.id}/meetings/new", data=_data(campaign, client_key=key))
-    again = client.post(f"/outreach/{record.id}/meetings/new", data=_data(campaign, client_key=key))
+    key = re.search(r'name="submission_key" type="hidden" value="([A-Za-z0-9_-]{32})"', page).group(1)
+    first = client.post(f"/outreach/{record.id}/meetings/new", data=_data(campaign, submission_key=key))
+    # The page the save leads to names the key it was saved with, for the script that keeps drafts.
+    assert f'data-saved-key="{key}"' in client.get(first.headers["Location"]).get_data(as_text=True)
+    again = client.post(f"/outreach/{record.id}/meetings/new", data=_data(campaign, submission_key=key))
     meeting = db.session.scalars(sa.select(Meeting)).one()
     assert first.headers["Location"] == again.headers["Location"] == f"/meetings/{meeting.id}"
-    assert "This meeting was already saved." in client.get(again.headers["Location"]).get_data(as_text=True)
+    shown = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "This form was already sent and saved; it was not saved again." in shown
+    assert f'data-saved-key="{key}"' in shown
     assert _count(Position) == 1
-    # The meeting's page names the key it was saved with, for the script that keeps drafts.
-    assert f'data-saved-key="{key}"' in client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("key,message", [
     ("not a key!", "This form could not be read: open it again from the record."),
-    ("TAKEN", "this form was already sent: open a new one to log another meeting"),
+    ("TAKEN", "This form could not be read: open it again from the record."),
 ])
 def test_a_form_key_that_is_malformed_or_someone_elses_saves_nothing(client, signed_in, make_user, campaign,
                                                                       make_record, key, message):
     other = make_user("volunteer")
     user = signed_in("volunteer")
     record = make_record("FRA", assignee=user)
-    db.session.add(Meeting(held_at=dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc), summary="Theirs",
-                           created_by_id=other.id, client_key="a" * 32))
+    theirs = Meeting(held_at=dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc), summary="Theirs", created_by_id=other.id)
+    db.session.add(theirs)
+    db.session.flush()
+    db.session.add(FormSubmission(key="a" * 32, user_id=other.id, location=f"/meetings/{theirs.id}"))
     db.session.commit()
     response = client.post(f"/outreach/{record.id}/meetings/new",
-                           data=_data(campaign, client_key="a" * 32 if key == "TAKEN" else key))
+                           data=_data(campaign, submission_key="a" * 32 if key == "TAKEN" else key))
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     assert (_count(Meeting), _count(Position)) == (1, 0)

@@ -11,6 +11,7 @@ from crm.database import utcnow
 from crm.extensions import db
 from crm.outreach import services as outreach
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position
+from crm.core.submissions import new_key
 from tests.conftest import utc_today
 
 # The clock stands still during each test (tests/conftest.py's `clock`).
@@ -92,7 +93,7 @@ def test_bad_position_input_is_refused_beside_the_field(client, signed_in, campa
 def _meeting_data(campaign, **extra):
     data = {"held_at": (utcnow() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
             "summary": "Met the ambassador", "outcome": "Will consult the capital",
-            f"stance_{campaign.demands[1].id}": "supportive"}
+            f"stance_{campaign.demands[1].id}": "supportive", "submission_key": new_key()}
     data.update(extra)
     return data
 
@@ -288,7 +289,8 @@ def test_add_follow_up_form_validates(client, signed_in, make_record):
     user = signed_in("volunteer")
     record = make_record(assignee=user)
     db.session.commit()
-    bad = client.post(f"/outreach/{record.id}/follow-ups/new", data={"note": "", "due_on": "nope", "owner": user.id})
+    bad = client.post(f"/outreach/{record.id}/follow-ups/new", data={"submission_key": new_key(),
+                                                                     "note": "", "due_on": "nope", "owner": user.id})
     assert bad.status_code == 400 and "This field is required" in bad.get_data(as_text=True)
     good = client.post(f"/outreach/{record.id}/follow-ups/new",
                        data={"note": "Ask for a meeting", "due_on": "2030-01-02", "owner": user.id,

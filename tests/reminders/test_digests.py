@@ -141,9 +141,9 @@ def spanish(monkeypatch):
 
 
 def test_a_spanish_user_gets_spanish_mail(smtp, spanish, make_user, make_record, make_follow_up):
-    luisa = make_user("volunteer", email="luisa@example.org", name="Luisa", language="es")
+    luisa = make_user("coordinator", email="luisa@example.org", name="Luisa", language="es")
     luisa.timezone = "Europe/Madrid"
-    sam = make_user("volunteer", email="sam@example.org", name="Sam", language="en")
+    sam = make_user("coordinator", email="sam@example.org", name="Sam", language="en")
     record = make_record("DEU")
     make_follow_up(record, luisa, DAY - dt.timedelta(days=1), note="Llamar a la embajada")
     make_follow_up(record, sam, DAY - dt.timedelta(days=1), note="Call the embassy")

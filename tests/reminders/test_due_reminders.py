@@ -87,9 +87,9 @@ def test_a_snoozed_follow_up_is_reminded_again_when_the_snooze_ends(smtp, make_u
 
 
 def test_due_means_due_in_the_owners_time_zone(make_user, make_record, make_follow_up):
-    auckland = make_user("volunteer")
+    auckland = make_user("coordinator")
     auckland.timezone = "Pacific/Auckland"
-    los_angeles = make_user("volunteer")
+    los_angeles = make_user("coordinator")
     los_angeles.timezone = "America/Los_Angeles"
     record = make_record()
     # 20:00 UTC on 10 March: already 11 March in Auckland, still 10 March in Los Angeles.
@@ -102,8 +102,8 @@ def test_due_means_due_in_the_owners_time_zone(make_user, make_record, make_foll
 
 
 def test_no_reminder_for_owners_who_turned_them_off_or_left(make_user, make_record, make_follow_up):
-    quiet = make_user("volunteer")
-    gone = make_user("volunteer")
+    quiet = make_user("coordinator")
+    gone = make_user("coordinator")
     db.session.add(ReminderPreference(user_id=quiet.id, reminders_enabled=False))
     record = make_record()
     yesterday = utc_today() - dt.timedelta(days=1)
@@ -130,7 +130,7 @@ def test_a_reminder_queued_for_a_follow_up_done_since_is_not_sent(smtp, make_use
 
 def test_when_the_mail_server_is_down_nothing_is_marked_sent_and_every_reminder_arrives_once_later(
         smtp, make_user, make_record, make_follow_up, monkeypatch):
-    owners = [make_user("volunteer") for _ in range(3)]
+    owners = [make_user("coordinator") for _ in range(3)]
     record = make_record()
     follow_ups = [make_follow_up(record, owner, utc_today() - dt.timedelta(days=n), note=f"Step {n}")
                   for n, owner in enumerate(owners * 2)]
@@ -170,8 +170,8 @@ def test_when_the_mail_server_is_down_nothing_is_marked_sent_and_every_reminder_
 
 
 def test_a_refused_recipient_fails_for_an_admin_to_retry(smtp, make_user, make_record, make_follow_up):
-    owner = make_user("volunteer", email="gone@example.org")
-    other = make_user("volunteer", email="here@example.org")
+    owner = make_user("coordinator", email="gone@example.org")
+    other = make_user("coordinator", email="here@example.org")
     record = make_record()
     make_follow_up(record, owner, utc_today())
     make_follow_up(record, other, utc_today())
@@ -207,7 +207,7 @@ def test_a_claimed_message_is_not_claimed_again_until_its_lease_expires(make_use
                                                                          clock):
     record = make_record()
     for n in range(5):
-        make_follow_up(record, make_user("volunteer"), utc_today(), note=f"Step {n}")
+        make_follow_up(record, make_user("coordinator"), utc_today(), note=f"Step {n}")
     assert services.queue_due_reminders() == 5
     db.session.commit()
     now = utcnow()

@@ -48,7 +48,7 @@ def _seed(url, tmp_path_factory) -> None:
         load_reference()
         campaign = Campaign(slug="load", name="Load test")
         db.session.add(campaign)
-        owners = [User(email=f"owner{n}@example.org", name=f"Owner {n}", role="volunteer") for n in range(OWNERS)]
+        owners = [User(email=f"owner{n}@example.org", name=f"Owner {n}", role="coordinator") for n in range(OWNERS)]
         db.session.add_all(owners)
         db.session.flush()
         # Digests are not under test here (they depend on the hour the test runs).

@@ -55,3 +55,33 @@ def test_the_follow_ups_list_shows_only_follow_ups_on_records_i_may_open(client,
     assert "Bea own note" in client.get("/follow-ups?scope=mine").get_data(as_text=True)
     assert client.get(f"/outreach/{handed.outreach_id}").status_code == 404  # the page the list must match
 
+
+
+def test_the_digest_tells_only_what_the_pages_show(client, make_user, make_record, make_follow_up, make_meeting):
+    from crm.reminders import services
+
+    ana, bea, meeting, handed, own_meeting, own = _world(make_user, make_record, make_follow_up, make_meeting)
+    digest = services.digest_for(bea, TODAY)
+    assert [f.id for f in digest.overdue + digest.due_today + digest.upcoming] == [own.id]
+    assert [m.id for m in digest.meetings] == [own_meeting.id]
+    mail = services.render_digest(digest)
+    assert "secret" not in mail.text and "secret" not in mail.html
+    assert "Bea own note" in mail.text
+    # Ana's digest still has the meeting on her record.
+    assert [m.id for m in services.digest_for(ana, TODAY).meetings] == [meeting.id]
+
+
+def test_no_due_reminder_tells_a_note_its_owner_may_not_open(client, make_user, make_record, make_follow_up,
+                                                             make_meeting):
+    import sqlalchemy as sa
+
+    from crm.reminders import services
+    from crm.reminders.models import OutboundMessage
+
+    ana, bea, meeting, handed, own_meeting, own = _world(make_user, make_record, make_follow_up, make_meeting)
+    later = NOW + dt.timedelta(hours=12)
+    assert [f.id for f in services.due_follow_ups(later)] == [own.id]
+    services.queue_due_reminders(later)
+    queued = db.session.scalars(sa.select(OutboundMessage).where(OutboundMessage.kind == "due_reminder")).all()
+    assert [m.follow_up_id for m in queued] == [own.id]
+    assert all("secret" not in (m.subject + m.body_text + (m.body_html or "")) for m in queued)

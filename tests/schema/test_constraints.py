@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import string
-import uuid
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -156,6 +155,15 @@ def form_submission_row() -> dict:
 
 def job_status_row() -> dict:
     return {"name": f"job-{next(_serial)}", "runs": 1, "failures": 0, "last_finished_at": NOW}
+
+
+def staged_import_row() -> dict:
+    return {"petition_id": new_id("petition"), "started_at": NOW, "heartbeat_at": NOW}
+
+
+def staged_signature_row() -> dict:
+    return {"staged_import_id": new_id("staged_import"), "email_hash": f"{next(_serial):064x}", "country_id": None,
+            "signed_at": None, "first_name": None, "last_name": None}
 
 
 def login_attempt_row() -> dict:
@@ -339,7 +347,6 @@ def meeting_row() -> dict:
         "created_by_id": new_id("user"),
         "created_at": NOW,
         "version": 1,
-        "client_key": uuid.uuid4().hex,
     }
 
 
@@ -607,6 +614,8 @@ VALID_ROWS: dict[str, Callable[..., dict]] = {
     "published_board": published_board_row,
     "published_entry": published_entry_row,
     "published_position": published_position_row,
+    "staged_import": staged_import_row,
+    "staged_signature": staged_signature_row,
 }
 
 Override = dict | Callable[[dict], dict]
@@ -818,7 +827,6 @@ UNIQUES = [
     case("uq_outreach_record_campaign_id_id", "outreach_record",
          lambda first: {**same("campaign_id", "id")(first), "country_id": existing_country_id(1)}),
     case("uq_letter_attachment_storage_key", "letter_attachment", same("storage_key")),
-    case("uq_meeting_client_key", "meeting", same("client_key")),
     case("uq_letter_template_name_language", "letter_template", same("name", "language")),
     # Partial: only pending claims count (test_a_volunteer_has_one_pending_claim_per_record shows the rest).
     case("uq_claim_pending", "claim", same("outreach_id", "volunteer_id")),
@@ -918,6 +926,8 @@ FOREIGN_KEYS = [
     nowhere("reply_clock", "follow_up_id", "fk_reply_clock_follow_up_id_follow_up"),
     nowhere("recovery_code", "user_id", "fk_recovery_code_user_id_user"),
     nowhere("form_submission", "user_id", "fk_form_submission_user_id_user"),
+    nowhere("staged_import", "petition_id", "fk_staged_import_petition_id_petition"),
+    nowhere("staged_signature", "staged_import_id", "fk_staged_signature_staged_import_id_staged_import"),
     nowhere("password_reset_token", "user_id", "fk_password_reset_token_user_id_user"),
     nowhere("invitation", "user_id", "fk_invitation_user_id_user"),
     nowhere("invitation", "invited_by_id", "fk_invitation_invited_by_id_user"),
@@ -979,6 +989,8 @@ REQUIRED = {
     "published_board": ("campaign_id", "published_at"),
     "published_entry": ("outreach_id", "published_at"),
     "published_position": ("position_id", "published_at"),
+    "staged_import": ("petition_id", "started_at", "heartbeat_at"),
+    "staged_signature": ("staged_import_id", "email_hash"),
 }
 NOT_NULLS = [case(f"{name}.{column}", name, {column: None}, "null")
              for name, columns in REQUIRED.items() for column in columns]

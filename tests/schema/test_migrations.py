@@ -145,3 +145,28 @@ def test_upgrading_a_database_with_a_campaign_keeps_everything_that_points_at_it
             if db.engine.dialect.name == "sqlite":  # the keys are checked again once the migrations are done
                 assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         db.engine.dispose()
+
+
+def test_a_meeting_form_key_given_before_the_upgrade_still_finds_its_meeting(empty_database_url, tmp_path_factory):
+    """The meeting form's own key column became a submission like every creating form's: a form (or a
+    phone's draft) sent again after the upgrade is sent to the meeting it logged, not logged twice."""
+    app = make_app(empty_database_url, tmp_path_factory)
+    with app.app_context():
+        upgrade(revision="0014_meeting_client_key")
+        with db.engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO \"user\" (id, email, name, role, language, timezone, active, session_token, created_at) "
+                "VALUES (7, 'v@example.org', 'Vera', 'volunteer', 'en', 'UTC', :yes, 'token', :now)"),
+                {"yes": True, "now": utcnow()})
+            connection.execute(sa.text(
+                "INSERT INTO meeting (id, held_at, summary, created_by_id, created_at, version, client_key) "
+                "VALUES (3, :now, 'Met', 7, :now, 1, :key)"), {"now": utcnow(), "key": "f" * 32})
+        upgrade()
+        with db.engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT key, user_id, location FROM form_submission")).all()
+        assert [tuple(row) for row in rows] == [("f" * 32, 7, "/meetings/3")]
+        downgrade(revision="0014_meeting_client_key")
+        with db.engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT client_key FROM meeting WHERE id = 3")).scalar() == "f" * 32
+        downgrade(revision="base")
+        db.engine.dispose()

@@ -10,6 +10,7 @@ from crm.contacts.models import Contact
 from crm.database import utcnow
 from crm.extensions import db
 from crm.letters import services as letters
+from crm.core.submissions import new_key
 from tests.conftest import TEST_PASSWORD, utc_today
 
 # The clock stands still during each test (tests/conftest.py's `clock`).
@@ -33,11 +34,12 @@ def test_the_audit_log_shows_each_sensitive_action(client, signed_in, make_user,
     client.post(f"/outreach/{record.id}/positions/new", data={"demand": demand.id, "stance": "supportive",
                                                               "stated_on": today,
                                                               "submission_key": "audit-trail-position-key-01"})
-    client.post(f"/outreach/{record.id}/meetings/new", data={
+    client.post(f"/outreach/{record.id}/meetings/new", data={"submission_key": new_key(),
         "held_at": (utcnow() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"), "summary": "Met"})
     client.post(f"/outreach/{record.id}/follow-ups/new", data={"note": "Call", "due_on": today, "owner": manager.id,
                                                                "submission_key": "audit-trail-key-0123456789"})
-    client.post("/contacts/new", data={"office": office.id, "name": "Claire Fictive", "email": "claire@example.org"})
+    client.post("/contacts/new", data={"submission_key": new_key(), "office": office.id, "name": "Claire Fictive",
+                                       "email": "claire@example.org"})
     contact = db.session.scalars(sa.select(Contact).where(Contact.name == "Claire Fictive")).one()
     client.post(f"/contacts/{contact.id}/edit", data={"name": "Claire F.", "version": contact.version})
     template = letters.save_template(None, name="t", language="en", subject="S", body="B", actor=manager)
@@ -49,7 +51,8 @@ def test_the_audit_log_shows_each_sensitive_action(client, signed_in, make_user,
     client.get(f"/dashboard/{campaign.slug}/outreach.csv")
     client.post("/logout")
     admin = signed_in("admin")
-    client.post("/admin/users/new", data={"email": "new@example.org", "name": "New", "role": "volunteer",
+    client.post("/admin/users/new", data={"submission_key": new_key(),
+                                          "email": "new@example.org", "name": "New", "role": "volunteer",
                                           "language": "en", "password": TEST_PASSWORD})
     client.post(f"/admin/users/{volunteer.id}/active", data={"active": "0"})
 

@@ -10,6 +10,7 @@ from crm.countries.services import country_by_code
 from crm.database import utcnow
 from crm.extensions import db
 from crm.outreach import services as outreach
+from crm.core.submissions import new_key
 from tests.conftest import TEST_DATA_KEY
 
 # The clock stands still during each test (tests/conftest.py's `clock`).
@@ -70,7 +71,8 @@ def test_personal_phone_through_the_form_never_reaches_the_audit_log(client, sig
     office = Office(country_id=france.id, host_country_id=france.id, kind="ministry", city="Paris", name="MEAE")
     db.session.add(office)
     db.session.commit()
-    response = client.post("/contacts/new", data={"office": office.id, "name": "Jeanne Fictive",
+    response = client.post("/contacts/new", data={"submission_key": new_key(),
+                                                  "office": office.id, "name": "Jeanne Fictive",
                                                    "personal_phone": "+33 7 11 22 33 44"})
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     contact = db.session.scalars(sa.select(Contact).where(Contact.name == "Jeanne Fictive")).one()

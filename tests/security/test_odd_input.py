@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from crm.contacts.models import Contact
 from crm.extensions import db
 from crm.signatures.models import SignatureTally
+from crm.core.submissions import new_key
 from tests.conftest import TEST_PASSWORD, count_rows
 
 HUGE = (2**31, 2**63, 2**64, 10**30)
@@ -64,7 +65,8 @@ def test_a_huge_number_in_a_tally_file_refuses_the_file(client, signed_in, campa
     db.session.commit()
     for signers in (2**31, 2**63, 10**30):
         body = f"country,signers,as_of\nCAN,2310,2018-06-01\nESP,{signers},2018-06-01\n".encode()
-        response = client.post(f"/petitions/{petition.slug}/tallies/file", data={"file": (io.BytesIO(body), "t.csv")},
+        response = client.post(f"/petitions/{petition.slug}/tallies/file", data={"submission_key": new_key(),
+                                                                                 "file": (io.BytesIO(body), "t.csv")},
                                content_type="multipart/form-data")
         assert response.status_code == 400, (signers, response.status_code)
         assert "Rows 3: a country that is not understood, a number" in response.get_data(as_text=True)

@@ -13,6 +13,7 @@ from crm.database import utcnow
 from crm.extensions import db
 from crm.signatures import services, staging
 from crm.signatures.models import Petition, Signature, SignatureImport, SignatureTally
+from crm.core.submissions import new_key
 from tests.factories import QueryCounter
 from tests.signatures.conftest import database_state, fixture_path, import_fixture
 
@@ -82,7 +83,8 @@ def test_a_volunteer_cannot_upload_or_create(app, client, signed_in, campaign, m
 def test_create_a_petition(app, client, signed_in, campaign):
     signed_in("coordinator")
     response = client.post(f"/campaigns/{campaign.slug}/petitions",
-                           data={"name": "Change.org (español)", "platform": "change_org", "language": "es"})
+                           data={"submission_key": new_key(),
+                                 "name": "Change.org (español)", "platform": "change_org", "language": "es"})
     assert response.status_code == 302
     petition = db.session.scalar(sa.select(Petition).where(Petition.campaign_id == campaign.id))
     assert (petition.name, petition.platform, petition.language) == ("Change.org (español)", "change_org", "es")
@@ -175,13 +177,15 @@ def test_tallies_by_hand(app, client, signed_in, campaign, make_petition):
     signed_in("coordinator")
     spain = country_by_code("ESP")
     response = client.post(f"/petitions/{petition.slug}/tallies",
-                           data={"country": spain.id, "signers": "1204", "as_of": "2018-06-01", "source": "panel"})
+                           data={"submission_key": new_key(),
+                                 "country": spain.id, "signers": "1204", "as_of": "2018-06-01", "source": "panel"})
     assert response.status_code == 302
     refused = client.post(f"/petitions/{petition.slug}/tallies",
-                          data={"country": spain.id, "signers": "10", "as_of": "2018-05-01"})
+                          data={"submission_key": new_key(),
+                                "country": spain.id, "signers": "10", "as_of": "2018-05-01"})
     assert refused.status_code == 400 and "A newer tally" in refused.get_data(as_text=True)
     assert db.session.scalar(sa.select(SignatureTally.signers)) == 1204
-    file = {"file": (io.BytesIO(b"country,signers,as_of\nCAN,2310,2018-06-01\n"), "t.csv")}
+    file = {"file": (io.BytesIO(b"country,signers,as_of\nCAN,2310,2018-06-01\n"), "t.csv"), "submission_key": new_key()}
     assert client.post(f"/petitions/{petition.slug}/tallies/file", data=file,
                        content_type="multipart/form-data").status_code == 302
     assert services.totals_for(campaign).total == 1204 + 2310

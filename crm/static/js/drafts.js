@@ -118,7 +118,7 @@
     }
 
     function saved(doc, redirected) {
-      var keyField = form.querySelector("input[name=client_key]");
+      var keyField = form.querySelector("input[name=submission_key]");
       if (keyField && keyField.value) {
         // The server names the key of the form it saved: nothing else counts as saved.
         return Boolean(doc.querySelector('[data-saved-key="' + keyField.value + '"]'));
