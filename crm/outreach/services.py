@@ -298,10 +298,11 @@ def delete_meeting(meeting: Meeting, *, actor, expected_version=None) -> None:
     before["outreach_ids"] = sorted(record.id for record in meeting.outreach_records)
     before["position_ids"] = db.session.scalars(sa.select(Position.id).where(Position.meeting_id == meeting.id)
                                                 .order_by(Position.id)).all()
-    meeting_id = meeting.id
+    meeting_id, campaign_id = meeting.id, audit.campaign_of(meeting)
     db.session.delete(meeting)
     db.session.flush()
-    audit.record("meeting.delete", actor=actor, entity_type="meeting", entity_id=meeting_id, before=before)
+    audit.record("meeting.delete", actor=actor, entity_type="meeting", entity_id=meeting_id, before=before,
+                 campaign_id=campaign_id)
 
 
 @dataclass
