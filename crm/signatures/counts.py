@@ -50,13 +50,19 @@ def _merge(statement):
 
 def add(connection, changes: Counter) -> None:
     """Add (or, with negative numbers, take away) signers per cell, on `connection`."""
-    rows = [{"campaign_id": c, "petition_id": p, "country_id": k, "day": d, "signers": n}
-            for (c, p, k, d), n in changes.items() if n]
-    if not rows:
-        return
-    connection.execute(_merge(_insert(connection.dialect.name).values(rows)))
-    if any(row["signers"] < 0 for row in rows):
-        connection.execute(sa.delete(SignatureCount).where(SignatureCount.signers == 0))
+    added = [{"campaign_id": c, "petition_id": p, "country_id": k, "day": d, "signers": n}
+             for (c, p, k, d), n in changes.items() if n > 0]
+    if added:
+        connection.execute(_merge(_insert(connection.dialect.name).values(added)))
+    # Taken away: the cell exists (a row whose check would refuse a negative count is never inserted).
+    removed = [{"p": p, "k": k, "d": d, "n": -n} for (_c, p, k, d), n in changes.items() if n < 0]
+    if removed:
+        table = SignatureCount.__table__
+        connection.execute(
+            table.update().where(table.c.petition_id == sa.bindparam("p"), table.c.country_id == sa.bindparam("k"),
+                                 table.c.day == sa.bindparam("d"))
+            .values(signers=table.c.signers - sa.bindparam("n")), removed)
+        connection.execute(sa.delete(table).where(table.c.signers == 0))
 
 
 def _grouped(where, dialect: str):
