@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask_babel import gettext
 
 from crm.audit import services as audit
@@ -32,7 +33,8 @@ def campaign_overview() -> list[dict]:
     """Each open campaign with its number of target governments per stage, in two queries. Archived
     campaigns leave the start page and the dashboards (their records stay searchable)."""
     campaigns = db.session.scalars(sa.select(Campaign).where(Campaign.archived_at.is_(None))
-                                   .order_by(Campaign.created_at.desc())).all()
+                                   .order_by(Campaign.created_at.desc())
+                                   .options(selectinload(Campaign.demands).selectinload(Demand.translations))).all()
     counts = db.session.execute(
         sa.select(OutreachRecord.campaign_id, OutreachRecord.stage, sa.func.count())
         .group_by(OutreachRecord.campaign_id, OutreachRecord.stage)
