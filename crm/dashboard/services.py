@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from crm import clock
 from crm.accounts.models import User
@@ -269,30 +269,44 @@ def signature_totals(campaign: Campaign, countries: dict[int, Country] | None = 
 
 # Overdue follow-ups --------------------------------------------------------------------------------
 
+# Follow-ups listed per owner on the dashboard (the most overdue); the counts are of all of them.
+OVERDUE_LISTED = 10
+
+
 @dataclass
 class OwnerOverdue:
     owner: User
-    follow_ups: list[FollowUp]
-
-    @property
-    def oldest(self) -> dt.date:
-        return min(effective_due(f) for f in self.follow_ups)
+    follow_ups: list[FollowUp]  # the most overdue, at most OVERDUE_LISTED
+    count: int = 0  # all of this owner's overdue follow-ups
+    oldest: dt.date | None = None
 
 
 def overdue_by_owner(campaign: Campaign, today: dt.date) -> list[OwnerOverdue]:
     """Open follow-ups due before today, and snoozed ones whose snooze ended before today, grouped by
-    owner: most overdue first (one query)."""
+    owner: most overdue first. Counted and dated in SQL; each owner's most overdue listed (two queries)."""
     due = sa.case((FollowUp.status == "snoozed", FollowUp.snoozed_until), else_=FollowUp.due_on)
+    overdue = (OutreachRecord.campaign_id == campaign.id, FollowUp.status.in_(("open", "snoozed")), due < today)
+    totals = {owner_id: (count, oldest) for owner_id, count, oldest in db.session.execute(
+        sa.select(FollowUp.owner_id, sa.func.count(), sa.func.min(due))
+        .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id).where(*overdue)
+        .group_by(FollowUp.owner_id))}
+    if not totals:
+        return []
+    rank = sa.func.row_number().over(partition_by=FollowUp.owner_id, order_by=(due, FollowUp.id))
+    ranked = (sa.select(FollowUp, rank.label("rank"), due.label("due"))
+              .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id).where(*overdue).subquery())
+    listed = aliased(FollowUp, ranked)
     follow_ups = db.session.scalars(
-        sa.select(FollowUp).join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id)
-        .where(OutreachRecord.campaign_id == campaign.id, FollowUp.status.in_(("open", "snoozed")), due < today)
-        .options(joinedload(FollowUp.owner),
-                 contains_eager(FollowUp.outreach).joinedload(OutreachRecord.country))
-        .order_by(due, FollowUp.id)).unique().all()
+        sa.select(listed).where(ranked.c.rank <= OVERDUE_LISTED)
+        .options(joinedload(listed.owner), joinedload(listed.outreach).joinedload(OutreachRecord.country))
+        .order_by(ranked.c.due, ranked.c.id)).unique().all()
     grouped: dict[int, OwnerOverdue] = {}
     for follow_up in follow_ups:
-        grouped.setdefault(follow_up.owner_id, OwnerOverdue(follow_up.owner, [])).follow_ups.append(follow_up)
-    return sorted(grouped.values(), key=lambda o: (-len(o.follow_ups), o.oldest, fold(o.owner.name)))
+        count, oldest = totals[follow_up.owner_id]
+        oldest = oldest if isinstance(oldest, dt.date) else dt.date.fromisoformat(oldest)
+        grouped.setdefault(follow_up.owner_id, OwnerOverdue(follow_up.owner, [], count, oldest)
+                           ).follow_ups.append(follow_up)
+    return sorted(grouped.values(), key=lambda o: (-o.count, o.oldest, fold(o.owner.name)))
 
 
 # Recent changes ------------------------------------------------------------------------------------
@@ -364,7 +378,7 @@ class Dashboard:
 
     @property
     def overdue_total(self) -> int:
-        return sum(len(owner.follow_ups) for owner in self.overdue)
+        return sum(owner.count for owner in self.overdue)
 
 
 def dashboard(campaign: Campaign, viewer, *, language: str = "en", today: dt.date | None = None,

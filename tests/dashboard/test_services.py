@@ -316,3 +316,20 @@ def test_recent_changes_read_only_this_campaigns_latest_events(demo, manager, co
     many, after = count_queries(lambda: dashboards.recent_changes(demo))
     assert many == few
     assert [c.event.id for c in after] == [c.event.id for c in before]
+
+
+def test_an_owner_with_many_overdue_follow_ups_is_counted_whole_and_listed_most_overdue_first(demo, manager,
+                                                                                              make_user):
+    owner = make_user("volunteer", name="Busy Owner")
+    spain = demo_record(demo, "ESP")
+    for days in range(1, dashboards.OVERDUE_LISTED + 6):
+        outreach.add_follow_up(spain, owner=owner, due_on=utc_today() - dt.timedelta(days=days),
+                               note=f"Late by {days}", actor=manager)
+    db.session.commit()
+    overdue = dashboards.overdue_by_owner(demo, utc_today())
+    busy = overdue[0]
+    assert (busy.owner.name, busy.count, busy.oldest) == (
+        "Busy Owner", dashboards.OVERDUE_LISTED + 5, utc_today() - dt.timedelta(days=dashboards.OVERDUE_LISTED + 5))
+    assert [f.note for f in busy.follow_ups] == [f"Late by {days}" for days in
+                                                 range(dashboards.OVERDUE_LISTED + 5, 5, -1)]
+    assert dashboards.dashboard(demo, manager, today=utc_today()).overdue_total == busy.count + 4
