@@ -170,8 +170,8 @@ def _give_each_a_little(world: dict, users: dict[str, User]) -> None:
         db.session.flush()
         meeting = outreach.log_meeting([record], actor=owner, held_at=utcnow() - dt.timedelta(days=3),
                                        summary=f"First meeting of {role}")
-        outreach.add_follow_up(record, owner=user, due_on=utcnow().date(), note=f"First step of {role}",
-                               actor=owner, meeting=meeting)
+        outreach.add_follow_up(record, owner=user, due_on=utcnow().date() - dt.timedelta(days=2),
+                               note=f"First step of {role}", actor=owner, meeting=meeting)
         outreach.record_position(record, world["demand"], "opposed", utcnow().date(), actor=owner)
     # The matrix's record, government and petition: one of each thing their pages show.
     record, office, contact = world["record"], world["office"], world["contact"]
