@@ -120,6 +120,51 @@ def current_positions(records) -> dict[tuple[int, int], Position]:
     return latest_positions(db.session.scalars(sa.select(latest).where(ranked.c.rank == 1)))
 
 
+def current_stances(record_ids) -> dict[tuple[int, int], str]:
+    """The current stance per (record, demand) for many records: plain values, in one query."""
+    ids = list(record_ids)
+    if not ids:
+        return {}
+    rank = sa.func.row_number().over(partition_by=(Position.outreach_id, Position.demand_id),
+                                     order_by=(Position.stated_on.desc(), Position.id.desc()))
+    ranked = sa.select(Position.outreach_id, Position.demand_id, Position.stance, rank.label("rank")).where(
+        Position.outreach_id.in_(ids)).subquery()
+    return {(outreach_id, demand_id): stance for outreach_id, demand_id, stance in db.session.execute(
+        sa.select(ranked.c.outreach_id, ranked.c.demand_id, ranked.c.stance).where(ranked.c.rank == 1))}
+
+
+@dataclass(frozen=True)
+class CampaignRow:
+    """One government on a campaign's page: what its row shows, without loading records and people."""
+
+    id: int
+    stage: str
+    next_follow_up_on: dt.date | None
+    country_en: str
+    country_es: str
+    assignee_name: str | None
+
+    def country_name(self, language: str) -> str:
+        return self.country_es if str(language).startswith("es") else self.country_en
+
+
+def campaign_rows(campaign, user, language: str) -> list[CampaignRow]:
+    """The campaign's governments that `user` may see, as plain rows sorted by country name (one query)."""
+    from crm.accounts.models import User
+    from crm.countries.models import Country
+    from crm.permissions import outreach_visibility
+
+    statement = outreach_visibility(user, sa.select(
+        OutreachRecord.id, OutreachRecord.stage, OutreachRecord.next_follow_up_on, Country.name_en,
+        Country.name_es, User.name)
+        .join(Country, Country.id == OutreachRecord.country_id)
+        .outerjoin(User, User.id == OutreachRecord.assignee_id)
+        .where(OutreachRecord.campaign_id == campaign.id))
+    rows = [CampaignRow(*row) for row in db.session.execute(statement)]
+    rows.sort(key=lambda row: row.country_name(language))
+    return rows
+
+
 def positions_of(record: OutreachRecord) -> list[Position]:
     """Every position recorded for one government, newest first, with its demand and author."""
     return db.session.scalars(
