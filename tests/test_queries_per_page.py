@@ -26,8 +26,15 @@ from crm.outreach import services as outreach
 from crm.outreach.models import OutreachRecord
 from crm.reminders.models import OutboundMessage
 from crm.signatures import services as signatures
-from tests.conftest import CLOCKS, DEFAULT_CLOCK, IsolatedClient, TEST_PASSWORD, TEST_TOTP_SECRET, _BoundSession
-from tests.conftest import sign_in
+from tests.conftest import (
+    CLOCKS,
+    DEFAULT_CLOCK,
+    TEST_PASSWORD,
+    TEST_TOTP_SECRET,
+    IsolatedClient,
+    _BoundSession,
+    sign_in,
+)
 from tests.factories import QueryCounter
 from tests.test_permission_matrix import EXTRA_RULES, MATRIX, OK, build_world
 
@@ -64,7 +71,7 @@ class _Users:
         return user
 
 
-def _scale_up(world: dict, users: dict[str, User], make_user, times: int) -> None:
+def _scale_up(world: dict, users: dict[str, User], times: int) -> None:
     """Several times more of what the pages show, on the same campaign, government, record, office,
     contact, petition and users the pages are asked about."""
     campaign = world["record"].campaign
@@ -221,7 +228,7 @@ def measured(_app):
             users = {role: make_user(role) for role in ROLES}
             _give_each_a_little(world, users)
             small = _measure(_app, users, world)
-            _scale_up(world, users, make_user, TIMES)
+            _scale_up(world, users, TIMES)
             large = _measure(_app, users, world)
             yield small, large
         finally:

@@ -2,16 +2,16 @@
 queries however many records and entries the government has."""
 import datetime as dt
 
+import pytest
+
 from crm.campaigns.models import Campaign, Demand, DemandTranslation
+from crm.countries.services import country_by_code
 from crm.database import utcnow
 from crm.extensions import db
 from crm.outreach import services as outreach
 from crm.outreach.models import OutreachRecord
-from crm.countries.services import country_by_code
 from tests.conftest import utc_today
 from tests.factories import QueryCounter
-
-import pytest
 
 pytestmark = pytest.mark.usefixtures("clock")
 
