@@ -252,6 +252,11 @@ PDF = (Path(__file__).parent / "letters" / "fixtures" / "reply.pdf").read_bytes(
 @pytest.fixture
 def world(app, make_user):
     """One of everything, belonging to a volunteer who is not the one asking."""
+    return build_world(make_user)
+
+
+def build_world(make_user) -> dict:
+    """The records the matrix's URLs name (tests/test_queries_per_page.py asks for the same pages)."""
     owner = make_user("volunteer", name="Owner Volunteer")
     france, germany, spain = country_by_code("FRA"), country_by_code("DEU"), country_by_code("ESP")
     campaign = Campaign(slug="matrix", name="Matrix campaign")

@@ -23,6 +23,8 @@ class AuditEvent(db.Model):
     __tablename__ = "audit_event"
     __table_args__ = (
         sa.Index("ix_audit_event_entity", "entity_type", "entity_id"),
+        # A campaign's latest events (the dashboard's recent changes) without reading anyone else's.
+        sa.Index("ix_audit_event_campaign", "campaign_id", "occurred_at"),
         sa.CheckConstraint("length(trim(action)) > 0", name="action_not_blank"),
     )
 
@@ -37,6 +39,9 @@ class AuditEvent(db.Model):
     before: Mapped[dict | None] = mapped_column(sa.JSON)
     after: Mapped[dict | None] = mapped_column(sa.JSON)
     ip_address: Mapped[str | None] = mapped_column(sa.String(64))
+    # The campaign the event's record belongs to, where it has one (crm/audit/services.py fills it in).
+    # Like entity_id, not a foreign key: the log keeps the ids of what was later deleted.
+    campaign_id: Mapped[int | None] = mapped_column(sa.Integer)
 
     actor = db.relationship("User", foreign_keys=[actor_id])
 
@@ -60,9 +65,10 @@ def _refuse_delete(_mapper, _connection, target):
 
 
 # The database's guard. Migration 0007 creates the same triggers on an existing database (a migration
-# keeps its own copy: it must build the schema of its revision, whatever this file says later). On
+# keeps its own copy: it must build the schema of its revision, whatever this file says later; 0018 adds
+# campaign_id to the columns that never change). On
 # SQLite a batch_alter_table of audit_event re-creates the table without them: re-create them after one.
-_UNCHANGED = ("id", "occurred_at", "actor_label", "action", "entity_type", "entity_id", "ip_address")
+_UNCHANGED = ("id", "occurred_at", "actor_label", "action", "entity_type", "entity_id", "ip_address", "campaign_id")
 _REDACTION_JSON = json.dumps(REDACTION).replace("'", "''")
 
 _POSTGRESQL_FUNCTION = f"""

@@ -23,8 +23,37 @@ def snapshot(obj, fields) -> dict:
     return {name: _plain(getattr(obj, name)) for name in fields}
 
 
+def campaign_of(entity) -> int | None:
+    """The campaign a record belongs to, as the audit log files it: its own campaign, its outreach
+    record's, its petition's; a meeting's when all its governments are in one campaign; None otherwise."""
+    from crm.campaigns.models import Campaign
+
+    if entity is None:
+        return None
+    if isinstance(entity, Campaign):
+        return entity.id
+    if getattr(entity, "campaign_id", None) is not None:
+        return entity.campaign_id
+    if getattr(entity, "outreach_id", None) is not None:
+        from crm.outreach.models import OutreachRecord
+
+        outreach = db.session.get(OutreachRecord, entity.outreach_id)
+        return outreach.campaign_id if outreach is not None else None
+    if getattr(entity, "petition_id", None) is not None:
+        from crm.signatures.models import Petition
+
+        petition = db.session.get(Petition, entity.petition_id)
+        return petition.campaign_id if petition is not None else None
+    records = getattr(entity, "outreach_records", None)
+    if records:
+        campaigns = {record.campaign_id for record in records}
+        return campaigns.pop() if len(campaigns) == 1 else None
+    return None
+
+
 def record(action: str, *, actor=None, entity=None, entity_type: str | None = None, entity_id=None,
-           before: dict | None = None, after: dict | None = None, ip_address: str | None = None) -> AuditEvent:
+           before: dict | None = None, after: dict | None = None, ip_address: str | None = None,
+           campaign_id: int | None = None) -> AuditEvent:
     if entity is not None:
         entity_type = entity_type or entity.__tablename__
         if entity_id is None:
@@ -43,6 +72,7 @@ def record(action: str, *, actor=None, entity=None, entity_type: str | None = No
         before=before,
         after=after,
         ip_address=ip_address,
+        campaign_id=campaign_id if campaign_id is not None else campaign_of(entity),
     )
     db.session.add(event)
     return event

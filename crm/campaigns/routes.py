@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
@@ -162,9 +163,10 @@ def settings(slug):
 
 
 def _render_demands(campaign, form, status=200):
+    with_positions = campaigns.demands_with_positions(campaign)
     return render_template("campaigns/demands.html", campaign=campaign, form=form, move=MoveForm(),
                            retire=ConfirmedForm(), has_positions={
-                               d.id: campaigns.demand_has_positions(d) for d in campaign.demands}), status
+                               d.id: d.id in with_positions for d in campaign.demands}), status
 
 
 @bp.route("/campaigns/<slug>/demands", methods=["GET", "POST"])
@@ -259,7 +261,9 @@ def _targets_form(formdata=...):
 
 
 def _render_targets(campaign, form, status=200):
-    records = db.session.scalars(sa.select(OutreachRecord).where(OutreachRecord.campaign_id == campaign.id)).all()
+    records = db.session.scalars(sa.select(OutreachRecord).where(OutreachRecord.campaign_id == campaign.id)
+                                 .options(selectinload(OutreachRecord.country),
+                                          selectinload(OutreachRecord.assignee))).all()
     records.sort(key=lambda r: r.country.name(current_language()))
     return render_template("campaigns/targets.html", campaign=campaign, form=form, records=records,
                            remove=ConfirmedForm(), may_manage=can(current_user, "manage_campaigns")), status

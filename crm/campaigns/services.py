@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask_babel import gettext
 
 from crm.audit import services as audit
@@ -33,7 +34,8 @@ def campaign_overview() -> list[dict]:
     """Each open campaign with its number of target governments per stage, in two queries. Archived
     campaigns leave the start page and the dashboards (their records stay searchable)."""
     campaigns = db.session.scalars(sa.select(Campaign).where(Campaign.archived_at.is_(None))
-                                   .order_by(Campaign.created_at.desc())).all()
+                                   .order_by(Campaign.created_at.desc())
+                                   .options(selectinload(Campaign.demands).selectinload(Demand.translations))).all()
     counts = db.session.execute(
         sa.select(OutreachRecord.campaign_id, OutreachRecord.stage, sa.func.count())
         .group_by(OutreachRecord.campaign_id, OutreachRecord.stage)
@@ -348,6 +350,12 @@ def move_demand(demand: Demand, step: int, *, actor) -> bool:
 def demand_has_positions(demand: Demand) -> bool:
     return db.session.scalar(sa.select(sa.func.count()).select_from(Position)
                              .where(Position.demand_id == demand.id)) > 0
+
+
+def demands_with_positions(campaign: Campaign) -> set[int]:
+    """The ids of the campaign's demands on which a position was recorded, in one query."""
+    return set(db.session.scalars(sa.select(Position.demand_id).where(Position.campaign_id == campaign.id)
+                                  .distinct()))
 
 
 def retire_demand(demand: Demand, *, actor, now: dt.datetime) -> str:

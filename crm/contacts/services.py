@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask import has_request_context
 from flask_babel import format_date, gettext
-from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
+from sqlalchemy.orm import aliased, contains_eager, defer, joinedload, selectinload
 
 from crm import clock
 from crm.audit import services as audit
@@ -648,12 +648,13 @@ def contact_history(contact: Contact) -> ContactHistory:
     meetings = db.session.scalars(
         sa.select(Meeting).join(meeting_contact, meeting_contact.c.meeting_id == Meeting.id)
         .where(meeting_contact.c.contact_id == contact.id)
-        .options(joinedload(Meeting.office),
+        # The list shows no notes: the encrypted ones are neither read nor decrypted.
+        .options(defer(Meeting.confidential_notes), joinedload(Meeting.office),
                  selectinload(Meeting.outreach_records).joinedload(OutreachRecord.country))
         .order_by(Meeting.held_at.desc(), Meeting.id.desc())).all()
     letters = db.session.scalars(
         sa.select(Letter).where(Letter.recipient_contact_id == contact.id)
-        .options(joinedload(Letter.outreach).joinedload(OutreachRecord.country))
+        .options(defer(Letter.body), joinedload(Letter.outreach).joinedload(OutreachRecord.country))
         .order_by(Letter.id.desc())).all()
     letters = sorted(letters, key=lambda letter: (_letter_day(letter), letter.id), reverse=True)
     ended = [post for post in posts if post.ended_on is not None]

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from crm import clock
 from crm.accounts.models import User
@@ -273,30 +273,44 @@ def signature_totals(campaign: Campaign, countries: dict[int, Country] | None = 
 
 # Overdue follow-ups --------------------------------------------------------------------------------
 
+# Follow-ups listed per owner on the dashboard (the most overdue); the counts are of all of them.
+OVERDUE_LISTED = 10
+
+
 @dataclass
 class OwnerOverdue:
     owner: User
-    follow_ups: list[FollowUp]
-
-    @property
-    def oldest(self) -> dt.date:
-        return min(effective_due(f) for f in self.follow_ups)
+    follow_ups: list[FollowUp]  # the most overdue, at most OVERDUE_LISTED
+    count: int = 0  # all of this owner's overdue follow-ups
+    oldest: dt.date | None = None
 
 
 def overdue_by_owner(campaign: Campaign, today: dt.date) -> list[OwnerOverdue]:
     """Open follow-ups due before today, and snoozed ones whose snooze ended before today, grouped by
-    owner: most overdue first (one query)."""
+    owner: most overdue first. Counted and dated in SQL; each owner's most overdue listed (two queries)."""
     due = sa.case((FollowUp.status == "snoozed", FollowUp.snoozed_until), else_=FollowUp.due_on)
+    overdue = (OutreachRecord.campaign_id == campaign.id, FollowUp.status.in_(("open", "snoozed")), due < today)
+    totals = {owner_id: (count, oldest) for owner_id, count, oldest in db.session.execute(
+        sa.select(FollowUp.owner_id, sa.func.count(), sa.func.min(due))
+        .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id).where(*overdue)
+        .group_by(FollowUp.owner_id))}
+    if not totals:
+        return []
+    rank = sa.func.row_number().over(partition_by=FollowUp.owner_id, order_by=(due, FollowUp.id))
+    ranked = (sa.select(FollowUp, rank.label("rank"), due.label("due"))
+              .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id).where(*overdue).subquery())
+    listed = aliased(FollowUp, ranked)
     follow_ups = db.session.scalars(
-        sa.select(FollowUp).join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id)
-        .where(OutreachRecord.campaign_id == campaign.id, FollowUp.status.in_(("open", "snoozed")), due < today)
-        .options(joinedload(FollowUp.owner),
-                 contains_eager(FollowUp.outreach).joinedload(OutreachRecord.country))
-        .order_by(due, FollowUp.id)).unique().all()
+        sa.select(listed).where(ranked.c.rank <= OVERDUE_LISTED)
+        .options(joinedload(listed.owner), joinedload(listed.outreach).joinedload(OutreachRecord.country))
+        .order_by(ranked.c.due, ranked.c.id)).unique().all()
     grouped: dict[int, OwnerOverdue] = {}
     for follow_up in follow_ups:
-        grouped.setdefault(follow_up.owner_id, OwnerOverdue(follow_up.owner, [])).follow_ups.append(follow_up)
-    return sorted(grouped.values(), key=lambda o: (-len(o.follow_ups), o.oldest, fold(o.owner.name)))
+        count, oldest = totals[follow_up.owner_id]
+        oldest = oldest if isinstance(oldest, dt.date) else dt.date.fromisoformat(oldest)
+        grouped.setdefault(follow_up.owner_id, OwnerOverdue(follow_up.owner, [], count, oldest)
+                           ).follow_ups.append(follow_up)
+    return sorted(grouped.values(), key=lambda o: (-o.count, o.oldest, fold(o.owner.name)))
 
 
 # Recent changes ------------------------------------------------------------------------------------
@@ -308,41 +322,44 @@ class Change:
     outreach_id: int
 
 
-def _entities_of(campaign: Campaign):
-    """(entity type, entity id as text, outreach id) for every outreach-related row of the campaign,
-    as the audit log names them. A joint meeting is listed once, under its first record."""
-    def text(column):
-        return sa.cast(column, sa.String)
-
-    def kind(name):
-        return sa.literal_column(f"'{name}'", sa.String).label("entity_type")
-
+def _outreach_of_event(campaign: Campaign):
+    """The outreach record an event's entity (record, position, follow-up, letter, meeting) sits on in
+    this campaign, as a correlated subquery; NULL when the entity is gone. A joint meeting counts under
+    its first record in the campaign."""
+    entity_id = sa.cast(AuditEvent.entity_id, sa.Integer)
     in_campaign = OutreachRecord.campaign_id == campaign.id
-    return sa.union_all(
-        sa.select(kind("outreach_record"), text(OutreachRecord.id).label("entity_id"),
-                  OutreachRecord.id.label("outreach_id")).where(in_campaign),
-        sa.select(kind("position"), text(Position.id), Position.outreach_id).where(
-            Position.campaign_id == campaign.id),
-        sa.select(kind("follow_up"), text(FollowUp.id), FollowUp.outreach_id)
-        .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id).where(in_campaign),
-        sa.select(kind("letter"), text(Letter.id), Letter.outreach_id)
-        .join(OutreachRecord, Letter.outreach_id == OutreachRecord.id).where(in_campaign),
-        sa.select(kind("meeting"), text(meeting_outreach.c.meeting_id), sa.func.min(meeting_outreach.c.outreach_id))
-        .join(OutreachRecord, meeting_outreach.c.outreach_id == OutreachRecord.id).where(in_campaign)
-        .group_by(meeting_outreach.c.meeting_id),
-    ).subquery()
+
+    def on(select):
+        return select.scalar_subquery()
+
+    return sa.case(
+        (AuditEvent.entity_type == "outreach_record",
+         on(sa.select(OutreachRecord.id).where(OutreachRecord.id == entity_id, in_campaign))),
+        (AuditEvent.entity_type == "position",
+         on(sa.select(Position.outreach_id).where(Position.id == entity_id, Position.campaign_id == campaign.id))),
+        (AuditEvent.entity_type == "follow_up",
+         on(sa.select(FollowUp.outreach_id).join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id)
+            .where(FollowUp.id == entity_id, in_campaign))),
+        (AuditEvent.entity_type == "letter",
+         on(sa.select(Letter.outreach_id).join(OutreachRecord, Letter.outreach_id == OutreachRecord.id)
+            .where(Letter.id == entity_id, in_campaign))),
+        (AuditEvent.entity_type == "meeting",
+         on(sa.select(sa.func.min(meeting_outreach.c.outreach_id))
+            .join(OutreachRecord, meeting_outreach.c.outreach_id == OutreachRecord.id)
+            .where(meeting_outreach.c.meeting_id == entity_id, in_campaign))),
+    )
 
 
 def recent_changes(campaign: Campaign, limit: int = RECENT_CHANGES) -> list[Change]:
     """The latest audit events on this campaign's records, positions, meetings, letters and
-    follow-ups, newest first, with who made them (one query)."""
-    entities = _entities_of(campaign)
+    follow-ups that still exist, newest first, with who made them (one query). The events carry their
+    campaign (indexed with the time), so the query reads this campaign's latest events only."""
+    outreach_id = _outreach_of_event(campaign)
     rows = db.session.execute(
-        sa.select(AuditEvent, User.name, entities.c.outreach_id)
-        .join(entities, sa.and_(AuditEvent.entity_type == entities.c.entity_type,
-                                AuditEvent.entity_id == entities.c.entity_id))
+        sa.select(AuditEvent, User.name, outreach_id)
         .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(AuditEvent.entity_type.in_(OUTREACH_ENTITY_TYPES))
+        .where(AuditEvent.campaign_id == campaign.id, AuditEvent.entity_type.in_(OUTREACH_ENTITY_TYPES),
+               outreach_id.is_not(None))
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
         .limit(limit)).all()
     return [Change(event=event, actor_name=name, outreach_id=outreach_id) for event, name, outreach_id in rows]
@@ -365,7 +382,7 @@ class Dashboard:
 
     @property
     def overdue_total(self) -> int:
-        return sum(len(owner.follow_ups) for owner in self.overdue)
+        return sum(owner.count for owner in self.overdue)
 
 
 def dashboard(campaign: Campaign, viewer, *, language: str = "en", today: dt.date | None = None,

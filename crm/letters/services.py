@@ -396,10 +396,11 @@ def discard_draft(letter: Letter, *, actor, expected_version=None) -> list[str]:
     before = audit.snapshot(letter, ("outreach_id", "recipient_contact_id", "recipient_office_id", *_DRAFT_FIELDS))
     before["attachments"] = [attachment.filename for attachment in letter.attachments]
     keys = [attachment.storage_key for attachment in letter.attachments]
-    letter_id = letter.id
+    letter_id, campaign_id = letter.id, audit.campaign_of(letter)
     db.session.delete(letter)
     _flush()
-    audit.record("letter.discard", actor=actor, entity_type="letter", entity_id=letter_id, before=before)
+    audit.record("letter.discard", actor=actor, entity_type="letter", entity_id=letter_id, before=before,
+                 campaign_id=campaign_id)
     return keys
 
 

@@ -56,15 +56,12 @@ def _active_users():
 @login_required
 def campaign(slug):
     campaign = db.session.scalar(sa.select(Campaign).where(Campaign.slug == slug)) or abort(404)
-    statement = outreach_visibility(current_user, sa.select(OutreachRecord).where(
-        OutreachRecord.campaign_id == campaign.id))
-    records = db.session.scalars(statement.options(
-        selectinload(OutreachRecord.country), selectinload(OutreachRecord.assignee))).all()
-    records.sort(key=lambda r: r.country.name(str(current_user.language)))
+    # A wide list: plain rows and stances, not records, countries and users built as objects.
+    records = outreach.campaign_rows(campaign, current_user, str(current_user.language))
     demands = db.session.scalars(sa.select(Demand).where(Demand.campaign_id == campaign.id)
                                  .order_by(Demand.ordinal)).all()
     return render_template("outreach/campaign.html", campaign=campaign, records=records, demands=demands,
-                           positions=outreach.current_positions(records))
+                           stances=outreach.current_stances(record.id for record in records))
 
 
 @bp.route("/outreach/<int:outreach_id>")

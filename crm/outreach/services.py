@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask_babel import gettext
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, defer, selectinload
 
 from crm import clock
 from crm.audit import services as audit
@@ -109,19 +109,67 @@ def latest_positions(positions) -> dict[tuple[int, int], Position]:
 
 
 def current_positions(records) -> dict[tuple[int, int], Position]:
-    """The latest position per (record, demand) for many records, in one query."""
+    """The latest position per (record, demand) for many records, in one query that reads only those."""
     ids = [record.id for record in records]
     if not ids:
         return {}
-    return latest_positions(db.session.scalars(sa.select(Position).where(Position.outreach_id.in_(ids))))
+    rank = sa.func.row_number().over(partition_by=(Position.outreach_id, Position.demand_id),
+                                     order_by=(Position.stated_on.desc(), Position.id.desc()))
+    ranked = sa.select(Position, rank.label("rank")).where(Position.outreach_id.in_(ids)).subquery()
+    latest = aliased(Position, ranked)
+    return latest_positions(db.session.scalars(sa.select(latest).where(ranked.c.rank == 1)))
+
+
+def current_stances(record_ids) -> dict[tuple[int, int], str]:
+    """The current stance per (record, demand) for many records: plain values, in one query."""
+    ids = list(record_ids)
+    if not ids:
+        return {}
+    rank = sa.func.row_number().over(partition_by=(Position.outreach_id, Position.demand_id),
+                                     order_by=(Position.stated_on.desc(), Position.id.desc()))
+    ranked = sa.select(Position.outreach_id, Position.demand_id, Position.stance, rank.label("rank")).where(
+        Position.outreach_id.in_(ids)).subquery()
+    return {(outreach_id, demand_id): stance for outreach_id, demand_id, stance in db.session.execute(
+        sa.select(ranked.c.outreach_id, ranked.c.demand_id, ranked.c.stance).where(ranked.c.rank == 1))}
+
+
+@dataclass(frozen=True)
+class CampaignRow:
+    """One government on a campaign's page: what its row shows, without loading records and people."""
+
+    id: int
+    stage: str
+    next_follow_up_on: dt.date | None
+    country_en: str
+    country_es: str
+    assignee_name: str | None
+
+    def country_name(self, language: str) -> str:
+        return self.country_es if str(language).startswith("es") else self.country_en
+
+
+def campaign_rows(campaign, user, language: str) -> list[CampaignRow]:
+    """The campaign's governments that `user` may see, as plain rows sorted by country name (one query)."""
+    from crm.accounts.models import User
+    from crm.countries.models import Country
+    from crm.permissions import outreach_visibility
+
+    statement = outreach_visibility(user, sa.select(
+        OutreachRecord.id, OutreachRecord.stage, OutreachRecord.next_follow_up_on, Country.name_en,
+        Country.name_es, User.name)
+        .join(Country, Country.id == OutreachRecord.country_id)
+        .outerjoin(User, User.id == OutreachRecord.assignee_id)
+        .where(OutreachRecord.campaign_id == campaign.id))
+    rows = [CampaignRow(*row) for row in db.session.execute(statement)]
+    rows.sort(key=lambda row: row.country_name(language))
+    return rows
 
 
 def positions_of(record: OutreachRecord) -> list[Position]:
     """Every position recorded for one government, newest first, with its demand and author."""
     return db.session.scalars(
         sa.select(Position).where(Position.outreach_id == record.id)
-        .order_by(Position.stated_on.desc(), Position.id.desc())
-        .options(selectinload(Position.demand), selectinload(Position.recorded_by))).all()
+        .order_by(Position.stated_on.desc(), Position.id.desc()).options(*_position_options())).all()
 
 
 def refresh_next_follow_up(record: OutreachRecord) -> None:
@@ -282,10 +330,11 @@ def delete_meeting(meeting: Meeting, *, actor, expected_version=None) -> None:
     before["outreach_ids"] = sorted(record.id for record in meeting.outreach_records)
     before["position_ids"] = db.session.scalars(sa.select(Position.id).where(Position.meeting_id == meeting.id)
                                                 .order_by(Position.id)).all()
-    meeting_id = meeting.id
+    meeting_id, campaign_id = meeting.id, audit.campaign_of(meeting)
     db.session.delete(meeting)
     db.session.flush()
-    audit.record("meeting.delete", actor=actor, entity_type="meeting", entity_id=meeting_id, before=before)
+    audit.record("meeting.delete", actor=actor, entity_type="meeting", entity_id=meeting_id, before=before,
+                 campaign_id=campaign_id)
 
 
 @dataclass
@@ -295,13 +344,39 @@ class TimelineEntry:
     item: object
 
 
+# Entries of the same day: position, then follow-up, letter, meeting (newest first reverses it).
+TIMELINE_ORDER = {"position": 0, "follow_up": 1, "letter": 2, "meeting": 3}
+
+
+def _newest_first(entries: list[TimelineEntry]) -> list[TimelineEntry]:
+    return sorted(entries, key=lambda e: (e.when, TIMELINE_ORDER[e.kind], getattr(e.item, "id", 0)), reverse=True)
+
+
+def _utc_day(column):
+    """The UTC calendar day of a timestamp column, in SQL (the day `timeline` shows for it)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return sa.func.date(column)
+    return sa.cast(sa.func.timezone("UTC", column), sa.Date)
+
+
+def _meeting_options(entity=Meeting):
+    # The timeline never shows confidential notes: do not load (and decrypt) them.
+    return (defer(entity.confidential_notes), selectinload(entity.office), selectinload(entity.outreach_records))
+
+
+def _position_options(entity=Position):
+    from crm.campaigns.models import Demand
+
+    return (selectinload(entity.demand).selectinload(Demand.translations), selectinload(entity.recorded_by))
+
+
 def timeline(record: OutreachRecord, positions: list[Position] | None = None) -> list[TimelineEntry]:
     """Meetings, letters, follow-ups and position changes of one record, newest first (four queries, or
     three when the caller already holds the record's positions)."""
     entries: list[TimelineEntry] = []
     meetings = db.session.scalars(
         sa.select(Meeting).join(Meeting.outreach_records).where(OutreachRecord.id == record.id)
-        .options(selectinload(Meeting.office), selectinload(Meeting.contacts), selectinload(Meeting.outreach_records)))
+        .options(*_meeting_options()))
     entries += [TimelineEntry("meeting", m.held_at.date(), m) for m in meetings]
     letters = db.session.scalars(sa.select(Letter).where(Letter.outreach_id == record.id)
                                  .options(selectinload(Letter.recipient_contact)))
@@ -312,9 +387,64 @@ def timeline(record: OutreachRecord, positions: list[Position] | None = None) ->
     if positions is None:
         positions = positions_of(record)
     entries += [TimelineEntry("position", p.stated_on, p) for p in positions]
-    order = {"position": 0, "follow_up": 1, "letter": 2, "meeting": 3}
-    entries.sort(key=lambda e: (e.when, order[e.kind], getattr(e.item, "id", 0)), reverse=True)
-    return entries
+    return _newest_first(entries)
+
+
+@dataclass
+class RecentTimeline:
+    """The latest entries of one record's timeline, and whether it holds older ones."""
+
+    entries: list[TimelineEntry]
+    more: bool
+
+
+def _latest_per_record(model, partition, day, statement, limit, options=lambda entity: ()):
+    """`statement` (a select of `model`) narrowed to the `limit` newest rows per `partition`, newest by
+    (`day`, id), with the partition's value: one query whatever the number of records."""
+    rank = sa.func.row_number().over(partition_by=partition, order_by=(day.desc(), model.id.desc()))
+    ranked = statement.add_columns(partition.label("record_id"), rank.label("rank")).subquery()
+    entity = aliased(model, ranked)
+    return db.session.execute(sa.select(entity, ranked.c.record_id).where(ranked.c.rank <= limit)
+                              .options(*options(entity)))
+
+
+def recent_timelines(records, limit: int) -> dict[int, RecentTimeline]:
+    """The `limit` newest timeline entries of each record, in one query per kind of entry (meetings,
+    letters, follow-ups, positions) and their relations, whatever the number of records or entries."""
+    from crm.outreach.models import meeting_outreach
+
+    ids = [record.id for record in records]
+    found: dict[int, list[TimelineEntry]] = {record_id: [] for record_id in ids}
+    if not ids:
+        return {}
+    fetch = limit + 1  # one more of each kind tells whether older entries exist
+    meetings = _latest_per_record(
+        Meeting, meeting_outreach.c.outreach_id, _utc_day(Meeting.held_at),
+        sa.select(Meeting).join(meeting_outreach, meeting_outreach.c.meeting_id == Meeting.id)
+        .where(meeting_outreach.c.outreach_id.in_(ids)), fetch, _meeting_options)
+    for meeting, record_id in meetings:
+        found[record_id].append(TimelineEntry("meeting", meeting.held_at.date(), meeting))
+    letter_day = sa.func.coalesce(Letter.received_on, Letter.sent_on, _utc_day(Letter.created_at))
+    letters = _latest_per_record(Letter, Letter.outreach_id, letter_day,
+                                 sa.select(Letter).where(Letter.outreach_id.in_(ids)), fetch)
+    for letter, record_id in letters:
+        found[record_id].append(TimelineEntry(
+            "letter", letter.received_on or letter.sent_on or letter.created_at.date(), letter))
+    follow_ups = _latest_per_record(FollowUp, FollowUp.outreach_id, FollowUp.due_on,
+                                    sa.select(FollowUp).where(FollowUp.outreach_id.in_(ids)), fetch,
+                                    lambda entity: (selectinload(entity.owner),))
+    for follow_up, record_id in follow_ups:
+        found[record_id].append(TimelineEntry("follow_up", follow_up.due_on, follow_up))
+    positions = _latest_per_record(Position, Position.outreach_id, Position.stated_on,
+                                   sa.select(Position).where(Position.outreach_id.in_(ids)), fetch,
+                                   _position_options)
+    for position, record_id in positions:
+        found[record_id].append(TimelineEntry("position", position.stated_on, position))
+    result = {}
+    for record_id, entries in found.items():
+        entries = _newest_first(entries)
+        result[record_id] = RecentTimeline(entries[:limit], len(entries) > limit)
+    return result
 
 
 @dataclass
@@ -402,6 +532,10 @@ def government_offices(country, user):
         .options(selectinload(Office.host_country), selectinload(Office.contacts))).all()
 
 
+# Timeline entries shown per record on a country page; the record's own page has them all, paged.
+CARD_TIMELINE = 5
+
+
 @dataclass
 class OutreachCard:
     record: OutreachRecord
@@ -409,6 +543,7 @@ class OutreachCard:
     positions: dict
     timeline: list[TimelineEntry]
     may_edit: bool
+    more: bool = False  # older entries are on the record's page
 
 
 def outreach_cards(country, user) -> list[OutreachCard]:
@@ -422,7 +557,9 @@ def outreach_cards(country, user) -> list[OutreachCard]:
     positions = current_positions(records)
     demands: dict[int, list] = {}
     for demand in db.session.scalars(sa.select(Demand).where(
-            Demand.campaign_id.in_([r.campaign_id for r in records])).order_by(Demand.ordinal)):
+            Demand.campaign_id.in_([r.campaign_id for r in records])).order_by(Demand.ordinal)
+            .options(selectinload(Demand.translations))):
         demands.setdefault(demand.campaign_id, []).append(demand)
-    return [OutreachCard(record, demands.get(record.campaign_id, []), positions, timeline(record),
-                         can_edit_outreach(user, record)) for record in records]
+    timelines = recent_timelines(records, CARD_TIMELINE)
+    return [OutreachCard(record, demands.get(record.campaign_id, []), positions, timelines[record.id].entries,
+                         can_edit_outreach(user, record), timelines[record.id].more) for record in records]

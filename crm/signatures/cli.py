@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from crm import clock
 from crm.countries.services import country_by_code
 from crm.extensions import db
-from crm.signatures import services
+from crm.signatures import counts, services
 from crm.signatures.importers import FORMATS, ROLES, ColumnMapping
 from crm.signatures.models import PLATFORMS
 from crm.signatures.normalise import DATE_ORDERS
@@ -167,6 +167,17 @@ def totals(campaign_slug, as_csv):
         click.echo(f"{alpha3}  {number}")
     click.echo(f"country not known  {result.unknown_country}")
     click.echo(f"TOTAL  {result.total}")
+
+
+@signatures_cli.command("rebuild-counts")
+@click.option("--campaign", "campaign_slug", default=None, help="One campaign's slug (default: every campaign).")
+@with_appcontext
+def rebuild_counts(campaign_slug):
+    """Count every signature again into the counts the totals read (after a bulk load or a restore)."""
+    campaign = _campaign(campaign_slug) if campaign_slug else None
+    cells = counts.rebuild_counts(campaign)
+    db.session.commit()
+    click.echo(f"{cells} counts (petition, country, day) written")
 
 
 @signatures_cli.command("tally")

@@ -78,7 +78,9 @@ class Signature(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"))
     petition_id: Mapped[int] = mapped_column(index=True)
-    import_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signature_import.id", ondelete="SET NULL"))
+    # Indexed: an import's new signatures are counted by it (crm/signatures/counts.py).
+    import_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signature_import.id", ondelete="SET NULL"),
+                                                  index=True)
     email_hash: Mapped[str] = mapped_column(sa.String(64))
     # Country of residence; None where the file did not say.
     country_id: Mapped[int | None] = mapped_column(sa.ForeignKey("country.id"))
@@ -86,6 +88,31 @@ class Signature(db.Model):
     first_name: Mapped[str | None] = mapped_column(sa.String(120))
     last_name: Mapped[str | None] = mapped_column(sa.String(120))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# The country of signers whose country of residence is not known, in SignatureCount.
+UNKNOWN_COUNTRY = 0
+
+
+class SignatureCount(db.Model):
+    """How many signatures a petition holds per country of residence and day (the day signed, or imported
+    when the platform gave no date): the totals every page shows, kept by the writes that add or remove
+    signatures (crm/signatures/counts.py) instead of counting hundreds of thousands of rows per page.
+    Signatures are unique per campaign in the table itself, so these counts add up to unique signers."""
+
+    __tablename__ = "signature_count"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(["campaign_id", "petition_id"], ["petition.campaign_id", "petition.id"],
+                                ondelete="CASCADE"),
+        sa.CheckConstraint("signers >= 0", name="signers_not_negative"),
+    )
+
+    petition_id: Mapped[int] = mapped_column(primary_key=True)
+    # A country's id, or UNKNOWN_COUNTRY (0): part of the key, so never NULL, and no foreign key for it.
+    country_id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    signers: Mapped[int]
 
 
 class SignatureTally(db.Model):

@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -33,10 +33,19 @@ from crm.countries.models import Country
 from crm.countries.services import fold
 from crm.database import UTCDateTime, utcnow
 from crm.extensions import db
-from crm.signatures import importers
+from crm.signatures import counts, importers
 from crm.signatures.importers import ColumnMapping, FileProblem
-from crm.signatures.models import (PLATFORMS, Petition, Signature, SignatureImport, SignatureTally, StagedImport,
-                                  StagedSignature)
+from crm.signatures.models import (
+    PLATFORMS,
+    UNKNOWN_COUNTRY,
+    Petition,
+    Signature,
+    SignatureCount,
+    SignatureImport,
+    SignatureTally,
+    StagedImport,
+    StagedSignature,
+)
 from crm.signatures.normalise import CountryResolver, EmailHasher, normalise_email, parse_signed_at
 
 CHUNK_ROWS = 5_000
@@ -232,6 +241,29 @@ class SignatureWriter:
         finally:
             cursor.close()
 
+    def write_new(self, rows: list[tuple]) -> set[str]:
+        """Write `rows` and return the e-mail hashes of those that were new (a push's few hundred rows:
+        its counts need to know which)."""
+        if not rows:
+            return set()
+        sql = self.sql + " RETURNING email_hash"
+        cursor = db.session.connection().connection.driver_connection.cursor()
+        new: set[str] = set()
+        try:
+            if self.dialect == "postgresql":
+                cursor.executemany(sql, rows, returning=True)
+                while True:
+                    new.update(row[0] for row in cursor.fetchall())
+                    if not cursor.nextset():
+                        break
+            else:
+                for row in rows:
+                    cursor.execute(sql, row)
+                    new.update(found[0] for found in cursor.fetchall())
+            return new
+        finally:
+            cursor.close()
+
 
 @dataclass
 class ImportOutcome:
@@ -371,6 +403,7 @@ def import_file(petition: Petition, binary, *, filename: str | None = None, form
         new = _publish(petition, run_id, record.id)
         report.update(rows_new=new, rows_duplicate=valid - new)
         _finish(record, report)
+        counts.add_import(record.id)
         if mapping is not None or date_order is not None or chosen == "generic" or petition.column_mapping is None:
             petition.column_mapping = column_mapping.as_json()
         audit.record("signature.import", actor=actor, entity=record,
@@ -584,8 +617,9 @@ def push_signatures(petition: Petition, payload) -> PushResult:
     record = _push_record(petition, hasher)
     resolver = CountryResolver()
     writer = SignatureWriter()
-    created_at = writer.timestamp(utcnow())
-    rows = []
+    now = utcnow()
+    created_at = writer.timestamp(now)
+    rows, cells = [], {}
     for signature in signatures:
         person = signature.get("person") or {}
         address = _first(person.get("email_addresses"))
@@ -604,10 +638,16 @@ def push_signatures(petition: Petition, payload) -> PushResult:
         signed_at = parse_signed_at(when) if isinstance(when, str) else None
         first = person.get("given_name") if keep_names and isinstance(person.get("given_name"), str) else None
         last = person.get("family_name") if keep_names and isinstance(person.get("family_name"), str) else None
-        rows.append((petition.campaign_id, petition.id, record.id, hasher.digest(email), country_id,
+        email_hash = hasher.digest(email)
+        rows.append((petition.campaign_id, petition.id, record.id, email_hash, country_id,
                      writer.timestamp(signed_at or None), (first or "").strip()[:120] or None,
                      (last or "").strip()[:120] or None, created_at))
-    result.new = writer.write(rows)
+        # The first of a hash sent twice in one push is the one written.
+        cells.setdefault(email_hash, counts.cell_of(petition.campaign_id, petition.id, country_id,
+                                                    signed_at or None, now))
+    new = writer.write_new(rows)
+    counts.add(db.session.connection(), Counter(cells[email_hash] for email_hash in new))
+    result.new = len(new)
     result.duplicate = len(rows) - result.new
     db.session.execute(sa.update(SignatureImport).where(SignatureImport.id == record.id).values(
         rows_read=SignatureImport.rows_read + result.received,
@@ -773,10 +813,10 @@ def _cells(campaign_id: int):
     """Signers per (petition, country id): individual signatures and tallies, the larger of the two."""
     rows: dict[tuple[int, int | None], int] = {}
     for petition_id, country_id, number in db.session.execute(
-            sa.select(Signature.petition_id, Signature.country_id, sa.func.count())
-            .where(Signature.campaign_id == campaign_id)
-            .group_by(Signature.petition_id, Signature.country_id)):
-        rows[(petition_id, country_id)] = number
+            sa.select(SignatureCount.petition_id, SignatureCount.country_id, sa.func.sum(SignatureCount.signers))
+            .where(SignatureCount.campaign_id == campaign_id)
+            .group_by(SignatureCount.petition_id, SignatureCount.country_id)):
+        rows[(petition_id, None if country_id == UNKNOWN_COUNTRY else country_id)] = int(number)
     tallies: dict[tuple[int, int], int] = {}
     for petition_id, country_id, signers in db.session.execute(
             sa.select(SignatureTally.petition_id, SignatureTally.country_id, SignatureTally.signers)
@@ -843,12 +883,6 @@ def totals_csv_rows(campaign: Campaign) -> list[tuple[str, int]]:
     return [*totals.by_country.items(), ("TOTAL", totals.total)]
 
 
-def _day_expression(column):
-    if db.session.get_bind().dialect.name == "sqlite":
-        return sa.func.date(column)
-    return sa.cast(sa.func.timezone("UTC", column), sa.Date)
-
-
 @dataclass
 class Day:
     day: dt.date
@@ -860,14 +894,11 @@ def daily_totals(campaign: Campaign) -> list[Day]:
     """The campaign's total at the end of each day something was added: signatures by the day they were
     signed (or imported, when the platform gave no date), tallies on their "as of" day, counted with the
     same rules as `totals_for`. Two queries."""
-    day = _day_expression(sa.func.coalesce(Signature.signed_at, Signature.created_at))
     events: dict[dt.date, list] = defaultdict(list)
     for petition_id, country_id, on, number in db.session.execute(
-            sa.select(Signature.petition_id, Signature.country_id, day, sa.func.count())
-            .where(Signature.campaign_id == campaign.id)
-            .group_by(Signature.petition_id, Signature.country_id, day)):
-        on = on if isinstance(on, dt.date) else dt.date.fromisoformat(on)
-        events[on].append(("rows", (petition_id, country_id), number))
+            sa.select(SignatureCount.petition_id, SignatureCount.country_id, SignatureCount.day,
+                      SignatureCount.signers).where(SignatureCount.campaign_id == campaign.id)):
+        events[on].append(("rows", (petition_id, None if country_id == UNKNOWN_COUNTRY else country_id), number))
     for petition_id, country_id, as_of, signers in db.session.execute(
             sa.select(SignatureTally.petition_id, SignatureTally.country_id, SignatureTally.as_of,
                       SignatureTally.signers)

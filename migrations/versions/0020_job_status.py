@@ -1,14 +1,14 @@
 """each scheduled job's last run, success and failure, for /metrics
 
 Revision ID: 0020_job_status
-Revises: 0016_staging_and_submissions
+Revises: 0018_campaign_counts
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0020_job_status'
-down_revision = '0016_staging_and_submissions'
+down_revision = '0018_campaign_counts'
 branch_labels = None
 depends_on = None
 

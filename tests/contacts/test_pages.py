@@ -622,3 +622,22 @@ def test_a_form_without_its_version_is_refused_not_saved_blind(client, signed_in
     assert "The form is out of date. Reload the page and try again." in text(response)
     db.session.expire_all()
     assert db.session.get(Contact, contact.id).title == "Second Secretary"
+
+
+def test_the_contact_page_neither_reads_meeting_notes_nor_letter_bodies(client, signed_in):
+    from tests.factories import QueryCounter
+
+    signed_in("coordinator")
+    office = make_office()
+    contact = make_contact(office, name="Jeanne Exemple")
+    record = make_outreach()
+    meeting = make_meeting(record, [contact], office=office, summary="Talked about the referral")
+    meeting.confidential_notes = "Said off the record that the minister agrees"
+    make_letter(record, contact, subject="Our demands")
+    db.session.commit()
+    with QueryCounter(db.engine) as counter:
+        page = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert "Talked about the referral" in page and "Our demands" in page
+    # The list shows neither: the notes are not read (nor decrypted), the bodies not fetched.
+    read = "\n".join(counter.statements)
+    assert "confidential_notes" not in read and "letter.body" not in read

@@ -7,11 +7,13 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from crm.campaigns.models import Campaign
 from crm.countries.services import country_by_code
+from crm.database import utcnow
 from crm.dashboard import services as dashboards
 from crm.extensions import db
 from crm.outreach import services as outreach
-from crm.outreach.models import FollowUp
+from crm.outreach.models import FollowUp, OutreachRecord
 from crm.signatures.models import Petition, Signature, SignatureTally
 from tests.conftest import utc_today
 from tests.dashboard.conftest import demand, demo_record
@@ -260,3 +262,74 @@ def test_matrix_filters_by_response_stage_and_assignee(demo, manager):
     assert codes(response="no_answer") == {"CHE", "DEU", "ESP", "GBR", "SWE"}
     assert codes(response="no_answer", stage="meeting_requested") == {"ESP", "GBR"}
     assert len(codes(response="bogus")) == 13
+
+
+def test_each_audit_event_is_filed_under_its_campaign(demo, manager, make_user):
+    from crm.audit.models import AuditEvent
+    from crm.letters import services as letters
+    from crm.signatures import services as signatures
+
+    germany = demo_record(demo, "DEU")
+    other = Campaign(slug="elsewhere", name="Elsewhere")
+    db.session.add(other)
+    db.session.flush()
+    elsewhere = OutreachRecord(campaign=other, country_id=germany.country_id)
+    db.session.add(elsewhere)
+    db.session.flush()
+    owner = make_user("volunteer")
+    events = [
+        outreach.set_stage(germany, "meeting_requested", actor=manager),
+        outreach.record_position(germany, demand(demo, "icc-referral"), "opposed", utc_today(), actor=manager),
+        outreach.add_follow_up(germany, owner=owner, due_on=utc_today(), note="Call", actor=manager),
+        outreach.log_meeting([germany], actor=manager, held_at=utcnow(), summary="Met"),
+        letters.save_template(None, name="t", language="en", subject="S", body="B", actor=manager),
+        signatures.create_petition(demo, "Filed", actor=manager),
+    ]
+    joint = outreach.log_meeting([germany, elsewhere], actor=owner, held_at=utcnow(), summary="Joint")
+    db.session.commit()
+    filed = dict(db.session.execute(sa.select(AuditEvent.action, AuditEvent.campaign_id)
+                                    .where(AuditEvent.actor_id == manager.id)).all())
+    for action in ("outreach.stage", "position.create", "follow_up.create", "petition.create"):
+        assert filed[action] == demo.id, action
+    assert filed["letter_template.create"] is None  # a template belongs to no campaign
+    meetings = dict(db.session.execute(sa.select(AuditEvent.entity_id, AuditEvent.campaign_id)
+                                       .where(AuditEvent.action == "meeting.create")).all())
+    assert meetings[str(joint.id)] is None  # governments of two campaigns: filed under neither
+    assert len(events) == 6
+
+
+def test_recent_changes_read_only_this_campaigns_latest_events(demo, manager, count_queries):
+    spain = demo_record(demo, "ESP")
+    outreach.set_stage(spain, "contacted", actor=manager)
+    db.session.commit()
+    few, before = count_queries(lambda: dashboards.recent_changes(demo))
+    # Another campaign's busy history is not read, nor shown.
+    other = Campaign(slug="busy-elsewhere", name="Busy elsewhere")
+    db.session.add(other)
+    db.session.flush()
+    record = OutreachRecord(campaign=other, country_id=spain.country_id)
+    db.session.add(record)
+    db.session.flush()
+    for day in range(30):
+        outreach.set_stage(record, "contacted" if day % 2 else "meeting_held", actor=manager)
+    db.session.commit()
+    many, after = count_queries(lambda: dashboards.recent_changes(demo))
+    assert many == few
+    assert [c.event.id for c in after] == [c.event.id for c in before]
+
+
+def test_an_owner_with_many_overdue_follow_ups_is_counted_whole_and_listed_most_overdue_first(demo, manager,
+                                                                                              make_user):
+    owner = make_user("volunteer", name="Busy Owner")
+    spain = demo_record(demo, "ESP")
+    for days in range(1, dashboards.OVERDUE_LISTED + 6):
+        outreach.add_follow_up(spain, owner=owner, due_on=utc_today() - dt.timedelta(days=days),
+                               note=f"Late by {days}", actor=manager)
+    db.session.commit()
+    overdue = dashboards.overdue_by_owner(demo, utc_today())
+    busy = overdue[0]
+    assert (busy.owner.name, busy.count, busy.oldest) == (
+        "Busy Owner", dashboards.OVERDUE_LISTED + 5, utc_today() - dt.timedelta(days=dashboards.OVERDUE_LISTED + 5))
+    assert [f.note for f in busy.follow_ups] == [f"Late by {days}" for days in
+                                                 range(dashboards.OVERDUE_LISTED + 5, 5, -1)]
+    assert dashboards.dashboard(demo, manager, today=utc_today()).overdue_total == busy.count + 4

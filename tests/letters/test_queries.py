@@ -101,3 +101,16 @@ def test_the_composer(client, staff):
         assert response.status_code == 200 and f"Diplomat {n - 1}" in response.get_data(as_text=True)
         counts[n] = len(statements)
     assert counts[10] == counts[200], counts
+
+
+def test_the_letter_page_loads_the_letter_with_what_it_shows_of_it(client, staff):
+    world = build_outreach()
+    letter = add_letters(world, 2)[1]
+    letter.in_reply_to_id = None
+    db.session.commit()
+    response, statements = count_queries(client, f"/letters/{letter.id}")
+    assert response.status_code == 200
+    selects = [" ".join(s.split()) for s in statements if s.lstrip().upper().startswith("SELECT")]
+    # The signed-in user; the letter with its record, campaign, government, recipient and author; its
+    # attachments; its replies. No relation is fetched on its own.
+    assert len(selects) == 4, selects

@@ -454,3 +454,23 @@ def test_a_record_save_without_its_version_is_refused(client, signed_in, make_us
     db.session.expire_all()
     record = db.session.get(OutreachRecord, record.id)
     assert (record.assignee_id, record.priority, record.stage) == (None, priority, stage)
+
+
+def test_campaign_page_lists_governments_as_plain_rows(client, signed_in, campaign, make_record, make_user):
+    from tests.factories import QueryCounter
+
+    me = signed_in("coordinator")
+    owner = make_user("volunteer", name="Rosa Row")
+    france, spain = make_record("FRA", assignee=owner), make_record("ESP")
+    repudiate = db.session.scalar(sa.select(Demand).where(Demand.campaign_id == campaign.id, Demand.code == "repudiate"))
+    outreach.record_position(france, repudiate, "opposed", utc_today() - dt.timedelta(days=9), actor=me)
+    outreach.record_position(france, repudiate, "supportive", utc_today(), actor=me)
+    db.session.commit()
+    with QueryCounter(db.engine) as counter:
+        page = client.get(f"/campaigns/{campaign.slug}").get_data(as_text=True)
+    assert page.index("France") < page.index("Spain") and "Rosa Row" in page
+    assert "stance-supportive" in page and "stance-opposed" not in page
+    # Rows and stances come as plain values: no record, country, user or position is built as an object.
+    built = [s for s in counter.statements if "outreach_record.version" in s or "position.evidence" in s
+             or "country.rs_status" in s]
+    assert built == []

@@ -182,6 +182,7 @@ def audit_event_row() -> dict:
         "before": None,
         "after": {"name": "Universal ratification"},
         "ip_address": "192.0.2.1",
+        "campaign_id": 1,
     }
 
 
@@ -506,6 +507,17 @@ def signature_row() -> dict:
     }
 
 
+def signature_count_row() -> dict:
+    campaign_id = new_id("campaign")
+    return {
+        "petition_id": new_id("petition", campaign_id=campaign_id),
+        "country_id": existing_country_id(),
+        "day": dt.date(2025, 6, 1),
+        "campaign_id": campaign_id,
+        "signers": 12,
+    }
+
+
 def signature_tally_row() -> dict:
     return {
         "petition_id": new_id("petition"),
@@ -601,6 +613,7 @@ VALID_ROWS: dict[str, Callable[..., dict]] = {
     "signature_import": signature_import_row,
     "signature": signature_row,
     "signature_tally": signature_tally_row,
+    "signature_count": signature_count_row,
     "reminder_preference": reminder_preference_row,
     "outbound_message": outbound_message_row,
     "reply_clock": reply_clock_row,
@@ -784,6 +797,7 @@ CHECKS = [
     case("ck_signature_email_hash_format", "signature", {"email_hash": "A" * 64}, "uppercase"),
     case("ck_signature_email_hash_format", "signature", {"email_hash": "z" * 64}, "not_hex"),
     case("ck_signature_tally_signers_not_negative", "signature_tally", {"signers": -1}),
+    case("ck_signature_count_signers_not_negative", "signature_count", {"signers": -1}),
     case("ck_reminder_preference_digest_hour_range", "reminder_preference", {"digest_hour": -1}, "negative"),
     case("ck_reminder_preference_digest_hour_range", "reminder_preference", {"digest_hour": 24}, "24"),
     case("ck_reminder_preference_calendar_token_hash_format", "reminder_preference",
@@ -914,6 +928,11 @@ FOREIGN_KEYS = [
          "another_campaign"),
     nowhere("signature", "import_id", "fk_signature_import_id_signature_import"),
     nowhere("signature", "country_id", "fk_signature_country_id_country"),
+    nowhere("signature_count", "campaign_id", "fk_signature_count_campaign_id_campaign"),
+    nowhere("signature_count", "petition_id", "fk_signature_count_campaign_id_petition_id_petition"),
+    # The petition exists, but belongs to the first row's campaign, not this one's.
+    case("fk_signature_count_campaign_id_petition_id_petition", "signature_count",
+         lambda first: {"petition_id": first["petition_id"], "day": dt.date(2025, 6, 2)}, "another_campaign"),
     nowhere("signature_tally", "petition_id", "fk_signature_tally_petition_id_petition"),
     nowhere("signature_tally", "country_id", "fk_signature_tally_country_id_country"),
     nowhere("signature_tally", "entered_by_id", "fk_signature_tally_entered_by_id_user"),
@@ -974,6 +993,7 @@ REQUIRED = {
                          "imported_at"),
     "signature": ("campaign_id", "petition_id", "email_hash", "created_at"),
     "signature_tally": ("petition_id", "country_id", "signers", "as_of", "entered_at"),
+    "signature_count": ("petition_id", "country_id", "day", "campaign_id", "signers"),
     "reminder_preference": ("user_id", "reminders_enabled", "digest_enabled", "weekly_report_enabled",
                             "digest_hour", "updated_at"),
     "outbound_message": ("kind", "dedupe_key", "recipient_email", "language", "subject", "body_text",
@@ -995,9 +1015,11 @@ REQUIRED = {
 NOT_NULLS = [case(f"{name}.{column}", name, {column: None}, "null")
              for name, columns in REQUIRED.items() for column in columns]
 
-# A second row with the first one's key (for association tables: the same pair linked twice).
-PRIMARY_KEYS = [case(f"pk_{name}", name, same(*table(name).primary_key.columns.keys()), "duplicate")
-                for name in VALID_ROWS]
+# A second row with the first one's key (for association tables: the same pair linked twice), and what
+# else the key needs to be valid (a signature count's petition is in its campaign).
+KEY_NEEDS = {"signature_count": ("campaign_id",)}
+PRIMARY_KEYS = [case(f"pk_{name}", name, same(*table(name).primary_key.columns.keys(), *KEY_NEEDS.get(name, ())),
+                     "duplicate") for name in VALID_ROWS]
 
 CASES = CHECKS + UNIQUES + FOREIGN_KEYS + NOT_NULLS + PRIMARY_KEYS
 
@@ -1011,6 +1033,7 @@ KEYS_FOR_FOREIGN_KEYS = {
 # A signature's campaign must hold its petition: no row names a missing campaign without breaking that too.
 IMPLIED_FOREIGN_KEYS = {
     "fk_signature_campaign_id_campaign": "fk_signature_campaign_id_petition_id_petition",
+    "fk_signature_count_campaign_id_campaign": "fk_signature_count_campaign_id_petition_id_petition",
 }
 # Each of these is shadowed by the other constraint given: a row that breaks it breaks that one as well.
 # SQLite can only show the row refused; on PostgreSQL, whose DDL a savepoint takes back, the case drops
@@ -1183,6 +1206,7 @@ AUDIT_REWRITES = {
     "actor_label": {"actor_label": "someone-else@example.org"},
     "entity_id": {"entity_id": "2"},
     "ip_address": {"ip_address": "198.51.100.7"},
+    "campaign_id": {"campaign_id": 2},
 }
 
 

@@ -1,5 +1,7 @@
 """Migrations: an empty database goes to head, back to base and up again, and the head matches the models."""
 
+import datetime as dt
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -169,4 +171,45 @@ def test_a_meeting_form_key_given_before_the_upgrade_still_finds_its_meeting(emp
         with db.engine.connect() as connection:
             assert connection.execute(sa.text("SELECT client_key FROM meeting WHERE id = 3")).scalar() == "f" * 32
         downgrade(revision="base")
+        db.engine.dispose()
+
+
+def test_the_campaign_counts_migration_files_existing_events_and_counts_existing_signatures(
+        empty_database_url, tmp_path_factory):
+    """0018 gives existing audit events their campaign where the record they name says it, counts the
+    signatures already imported, and from then on the campaign of an event cannot be changed."""
+    app = make_app(empty_database_url, tmp_path_factory)
+    with app.app_context():
+        upgrade(revision="0014_meeting_client_key")
+        now = utcnow()
+        with db.engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO campaign (id, slug, name, letter_language, reply_days, claims_need_approval, stall_days,"
+                " is_demo, created_at) VALUES (7, 'old', 'Old', 'en', 14, false, 21, false, :now)"), {"now": now})
+            connection.execute(sa.text(
+                "INSERT INTO petition (id, campaign_id, slug, name, platform, created_at)"
+                " VALUES (3, 7, 'old-petition', 'Old petition', 'generic', :now)"), {"now": now})
+            for n, signed_at in enumerate([dt.datetime(2018, 5, 1, 23, 30, tzinfo=dt.timezone.utc),
+                                           dt.datetime(2018, 5, 1, 8, 0, tzinfo=dt.timezone.utc), None]):
+                connection.execute(sa.text(
+                    "INSERT INTO signature (campaign_id, petition_id, email_hash, signed_at, created_at)"
+                    " VALUES (7, 3, :hash, :signed_at, :now)"),
+                    {"hash": f"{n:064x}", "signed_at": signed_at, "now": now})
+            for n, (entity_type, entity_id) in enumerate([("campaign", "7"), ("campaign", "old"),
+                                                          ("petition", "3"), ("petition", "99"), ("contact", "1")]):
+                connection.execute(sa.text(
+                    "INSERT INTO audit_event (id, occurred_at, action, entity_type, entity_id)"
+                    " VALUES (:id, :now, 'x.y', :type, :entity)"),
+                    {"id": n + 1, "now": now, "type": entity_type, "entity": entity_id})
+        upgrade()
+        with db.engine.begin() as connection:
+            filed = dict(connection.execute(sa.text("SELECT id, campaign_id FROM audit_event")).all())
+            counts = sorted((str(day), signers) for day, signers in connection.execute(sa.text(
+                "SELECT day, signers FROM signature_count WHERE petition_id = 3")).all())
+        # The campaign by its id; by its slug, a deleted petition and a contact: not derivable.
+        assert filed == {1: 7, 2: None, 3: 7, 4: None, 5: None}
+        assert counts == [("2018-05-01", 2), (str(now.date()), 1)]
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            with db.engine.begin() as connection:
+                connection.execute(sa.text("UPDATE audit_event SET campaign_id = 8 WHERE id = 1"))
         db.engine.dispose()

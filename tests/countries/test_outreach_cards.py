@@ -1,0 +1,88 @@
+"""The country page's outreach cards: each record's latest timeline entries, read in a fixed number of
+queries however many records and entries the government has."""
+import datetime as dt
+
+import pytest
+
+from crm.campaigns.models import Campaign, Demand, DemandTranslation
+from crm.countries.services import country_by_code
+from crm.database import utcnow
+from crm.extensions import db
+from crm.outreach import services as outreach
+from crm.outreach.models import OutreachRecord
+from tests.conftest import utc_today
+from tests.factories import QueryCounter
+
+pytestmark = pytest.mark.usefixtures("clock")
+
+
+def _campaign_with_history(n, owner, entries):
+    """A campaign with a record for France whose timeline holds `entries` of each kind."""
+    campaign = Campaign(slug=f"busy-{n}", name=f"Busy campaign {n}")
+    demand = Demand(campaign=campaign, ordinal=1, code="d1", title=f"Demand of campaign {n}")
+    demand.translations.append(DemandTranslation(language="es", title=f"Exigencia de la campaña {n}"))
+    record = OutreachRecord(campaign=campaign, country_id=country_by_code("FRA").id, assignee_id=owner.id)
+    db.session.add_all([campaign, demand, record])
+    db.session.flush()
+    for i in range(entries):
+        day = utc_today() - dt.timedelta(days=10 * i + 1)
+        outreach.log_meeting([record], actor=owner, held_at=utcnow() - dt.timedelta(days=10 * i + 2),
+                             summary=f"Meeting {n}-{i}")
+        outreach.add_follow_up(record, owner=owner, due_on=day, note=f"Call {n}-{i}", actor=owner)
+        outreach.record_position(record, demand, "supportive", day, actor=owner, evidence=f"Said {n}-{i}")
+    return record
+
+
+def _page(client, **kwargs):
+    with QueryCounter(db.engine) as counter:
+        response = client.get("/countries/FRA", **kwargs)
+    assert response.status_code == 200
+    return response.get_data(as_text=True), counter.count
+
+
+def test_country_page_shows_the_latest_entries_and_links_to_the_whole_timeline(client, signed_in, make_user):
+    signed_in("coordinator")
+    owner = make_user("volunteer")
+    record = _campaign_with_history(1, owner, entries=4)
+    db.session.commit()
+    page, _ = _page(client)
+    # Newest first, five entries in all: the latest position, follow-up and meeting, then the next ones.
+    assert page.count('class="entry entry-') == outreach.CARD_TIMELINE
+    assert "Call 1-0" in page and "Meeting 1-0" in page and "Call 1-1" in page
+    assert "Call 1-3" not in page and "Meeting 1-3" not in page
+    assert f'/outreach/{record.id}#timeline' in page and "the full timeline" in page
+
+
+def test_a_short_timeline_is_shown_whole_without_a_link(client, signed_in, make_user):
+    signed_in("coordinator")
+    owner = make_user("volunteer")
+    record = _campaign_with_history(1, owner, entries=1)
+    db.session.commit()
+    page, _ = _page(client)
+    assert page.count('class="entry entry-') == 3
+    assert f'/outreach/{record.id}#timeline' not in page
+
+
+def test_queries_do_not_grow_with_records_and_entries_and_the_page_stays_small(client, signed_in, make_user):
+    signed_in("coordinator")
+    owner = make_user("volunteer")
+    _campaign_with_history(1, owner, entries=1)
+    db.session.commit()
+    _, few = _page(client, headers={"Accept-Language": "es"})
+    for n in range(2, 8):
+        _campaign_with_history(n, owner, entries=8)
+    db.session.commit()
+    page, many = _page(client, headers={"Accept-Language": "es"})
+    assert many == few
+    assert "Busy campaign 7" in page
+    assert len(page.encode()) < 300_000
+
+
+def test_recent_timelines_match_the_full_timeline(app, make_user):
+    owner = make_user("volunteer")
+    records = [_campaign_with_history(n, owner, entries=n) for n in range(0, 4)]
+    recent = outreach.recent_timelines(records, 4)
+    for record in records:
+        full = outreach.timeline(record)
+        assert [(e.kind, e.item.id) for e in recent[record.id].entries] == [(e.kind, e.item.id) for e in full[:4]]
+        assert recent[record.id].more == (len(full) > 4)
