@@ -20,7 +20,6 @@ from crm.countries.standing import standing
 from crm.dashboard.maps import CountryShape, world_map
 from crm.extensions import db
 from crm.outreach.models import STAGES, FollowUp, Letter, OutreachRecord, Position, meeting_outreach
-from crm.outreach.services import effective_due
 from crm.permissions import can, outreach_visibility
 from crm.signatures import services as signatures
 
