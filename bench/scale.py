@@ -365,8 +365,10 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             name = f"{first} {last}" if rng.random() < 0.8 else f"{first} {rng.choice(LAST_NAMES)} {last}"
             title = rng.choice(TITLES)
-            contact_rows.append({"id": cid, "office_id": office, "name": name, "title": title,
-                                 "email": f"{ascii_fold(first)}.{ascii_fold(last)}{cid}@mfa.example",
+            email = f"{ascii_fold(first)}.{ascii_fold(last)}{cid}@mfa.example"
+            contact_rows.append({"id": cid, "office_id": office, "name": name, "title": title, "email": email,
+                                 # what the app's write event keeps (left out where the schema has no such column)
+                                 "search_text": "\n".join(fold(v) for v in (name, email, title)),
                                  "phone": f"+1 202 555 {cid % 10000:04d}",
                                  "personal_phone": None, "language": rng.choice(("es", "en", "fr", "pt")),
                                  "active": rng.random() < 0.9, "created_at": moment()})

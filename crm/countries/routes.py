@@ -2,7 +2,7 @@
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
@@ -25,7 +25,7 @@ from crm.i18n import current_language
 from crm.outreach.forms import ConfirmForm, SnoozeForm
 from crm.outreach.services import filter_by_outreach, government_offices, outreach_cards, outreach_stages
 from crm.permissions import can, require
-from crm.web import flash_message
+from crm.web import flash_message, page_of
 
 
 def get_country_or_404(code: str) -> Country:
@@ -40,19 +40,23 @@ def get_country_or_404(code: str) -> Country:
 def index():
     form = CountryFilterForm(request.args)
     language = current_language()
-    regions = db.session.scalars(sa.select(Region).order_by(Region.level, Region.name_en)).all()
+    regions = db.session.execute(sa.select(Region.code, Region.name_en, Region.name_es)
+                                 .order_by(Region.level, Region.name_en)).all()
     form.region.choices = [("", gettext("Any"))] + [
         (region.code, region.name_es if language == "es" else region.name_en) for region in regions]
-    campaigns = db.session.scalars(sa.select(Campaign).order_by(Campaign.name)).all()
+    campaigns = db.session.execute(sa.select(Campaign.slug, Campaign.name).order_by(Campaign.name)).all()
     form.campaign.choices = [("", gettext("Any"))] + [(c.slug, c.name) for c in campaigns]
-    users = db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
+    users = db.session.execute(sa.select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)).all()
     form.assignee.choices = [("", gettext("Anyone"))] + [(str(u.id), u.name) for u in users]
     form.validate()
     statement = search_countries(query=form.q.data, status=form.status.data, region=form.region.data)
     statement = filter_by_outreach(statement, current_user, campaign_slug=form.campaign.data,
                                    stage=form.stage.data, assignee_id=form.assignee.data)
-    page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
-    stages = outreach_stages(page.items, current_user, campaign_slug=form.campaign.data)
+    # The columns the list shows, not the countries' whole records.
+    name = Country.name_es if language == "es" else Country.name_en
+    page = page_of(statement.with_only_columns(Country.id, Country.alpha3, name.label("name"), Country.rs_status,
+                                               Country.rs_verified, maintain_column_froms=True), rows=True)
+    stages = outreach_stages([country.id for country in page.items], current_user, campaign_slug=form.campaign.data)
     return render_template("countries/index.html", form=form, page=page, status_labels=STATUS_LABELS,
                            stages=stages)
 

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 import sqlalchemy as sa
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
@@ -16,6 +16,7 @@ from crm.accounts.models import User
 from crm.campaigns.models import Campaign, Demand
 from crm.contacts import services as contact_services
 from crm.contacts.models import Contact, Office
+from crm.countries.models import Country
 from crm.core import submissions
 from crm.database import utcnow
 from crm.extensions import db
@@ -36,7 +37,7 @@ from crm.outreach.forms import (
 )
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position
 from crm.permissions import can, can_edit_outreach, can_view_outreach, get_outreach_or_404, outreach_visibility
-from crm.web import flash_message, safe_next
+from crm.web import flash_message, page_of, safe_next
 
 
 def _active_users():
@@ -414,7 +415,15 @@ def follow_ups():
     form = FollowUpFilterForm(request.args)
     if not form.validate():
         form = FollowUpFilterForm(formdata=None)
-    statement = sa.select(FollowUp).join(FollowUp.outreach)
+    # The columns the list shows, as rows: a page of follow-ups with their records, countries, campaigns
+    # and owners as objects cost more to build than to read.
+    country_name = Country.name_es if current_language() == "es" else Country.name_en
+    statement = (sa.select(FollowUp.id, FollowUp.outreach_id, FollowUp.status, FollowUp.due_on,
+                           FollowUp.snoozed_until, FollowUp.reminder_sent_at, FollowUp.note,
+                           country_name.label("country_name"), Campaign.name.label("campaign_name"),
+                           User.name.label("owner_name"))
+                 .join(FollowUp.outreach).join(Country, Country.id == OutreachRecord.country_id)
+                 .join(Campaign, Campaign.id == OutreachRecord.campaign_id).join(User, User.id == FollowUp.owner_id))
     statement = outreach_visibility(current_user, statement)
     if form.scope.data == "mine":
         statement = statement.where(FollowUp.owner_id == current_user.id)
@@ -423,10 +432,7 @@ def follow_ups():
     else:
         due = sa.case((FollowUp.status == "snoozed", FollowUp.snoozed_until), else_=FollowUp.due_on)
         statement = statement.where(FollowUp.status.in_(("open", "snoozed"))).order_by(due, FollowUp.id)
-    statement = statement.options(selectinload(FollowUp.owner),
-                                  selectinload(FollowUp.outreach).selectinload(OutreachRecord.country),
-                                  selectinload(FollowUp.outreach).selectinload(OutreachRecord.campaign))
-    page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    page = page_of(statement, rows=True)
     return render_template("outreach/follow_ups.html", form=form, page=page, today=clock.today(current_user),
                            effective_due=outreach.effective_due, confirm=ConfirmForm(),
                            snooze=SnoozeForm(until=clock.today(current_user) + dt.timedelta(days=7)),
