@@ -21,6 +21,7 @@ fill per-process caches). `wrk` is Debian's package (`apt-get install wrk`); the
 from __future__ import annotations
 
 import argparse
+import contextvars
 import datetime as dt
 import http.client
 import json
@@ -55,7 +56,7 @@ def pages(facts: dict) -> list[tuple[str, str, str]]:
         ("campaign-page", "manager", f"/campaigns/{campaign}"),
         ("my-work", "volunteer", "/my-work"),
         ("countries-list", "manager", "/countries/"),
-        ("follow-ups", "manager", "/follow-ups"),
+        ("follow-ups", "manager", "/follow-ups?scope=all"),
         ("letter-page", "manager", f"/letters/{facts['letter_id']}"),
         ("contact-page", "manager", f"/contacts/{facts['contact_id']}"),
     ]
@@ -221,25 +222,33 @@ def count_statements(url: str, facts: dict, selected) -> dict[str, dict]:
                       "SESSION_COOKIE_SECURE": False})
     counted = {"n": 0}
     results = {}
+
+    def fresh(call, *args, **kwargs):
+        # Each request in its own context, as under gunicorn: no app context (and so no `g`, no session)
+        # shared between requests.
+        return contextvars.Context().run(call, *args, **kwargs)
+
     with app.app_context():
         sa.event.listen(db.engine, "before_cursor_execute", lambda *a: counted.__setitem__("n", counted["n"] + 1))
-        clients = {}
-        for role in {role for _, role, _ in selected}:
-            client = app.test_client()
-            email = facts["users"][role]
-            response = client.post("/login", data={"email": email, "password": facts["password"]})
-            if response.headers.get("Location", "").endswith("/login/2fa"):
-                with app.app_context():
-                    db.session.execute(sa.update(User).where(User.email == email).values(totp_last_step=None))
-                    db.session.commit()
-                response = client.post("/login/2fa", data={"code": pyotp.TOTP(facts["totp_secret"]).now()})
-            assert response.status_code == 302, (role, response.status_code)
-            clients[role] = client
-        for name, role, path in selected:
-            clients[role].get(path)
-            counted["n"] = 0
-            response = clients[role].get(path)
-            results[name] = {"queries": counted["n"], "bytes": len(response.data), "status": response.status_code}
+    clients = {}
+    for role in {role for _, role, _ in selected}:
+        client = app.test_client()
+        email = facts["users"][role]
+        response = fresh(client.post, "/login", data={"email": email, "password": facts["password"]})
+        if response.headers.get("Location", "").endswith("/login/2fa"):
+            with app.app_context():
+                db.session.execute(sa.update(User).where(User.email == email).values(totp_last_step=None))
+                db.session.commit()
+            response = fresh(client.post, "/login/2fa", data={"code": pyotp.TOTP(facts["totp_secret"]).now()})
+        assert response.status_code == 302, (role, response.status_code)
+        clients[role] = client
+    for name, role, path in selected:
+        fresh(clients[role].get, path)
+        counted["n"] = 0
+        response = fresh(clients[role].get, path)
+        results[name] = {"queries": counted["n"], "bytes": len(response.data), "status": response.status_code}
+        if response.status_code != 200:
+            print(f"  {name}: {path} answered {response.status_code}", file=sys.stderr, flush=True)
     return results
 
 
@@ -252,12 +261,17 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated page names")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--no-count", action="store_true", help="skip counting statements")
+    parser.add_argument("--count-only", action="store_true", help="only count statements (no server, no wrk)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
     facts = json.loads(Path(args.facts).read_text())
     selected = [p for p in pages(facts) if not args.only or p[0] in args.only.split(",")]
     counts = {} if args.no_count else count_statements(args.url, facts, selected)
+    if args.count_only:
+        for name, count in counts.items():
+            print(f"| {name} | {count['queries']} | {count['bytes'] / 1024:.0f} KB | {count['status']} |")
+        return
     server = Server(args.url, facts)
     results: dict[str, list] = {}
     try:
