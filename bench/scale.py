@@ -294,11 +294,12 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
         outreach_by_country: dict[int, list[int]] = {}
         country_weight = {c.id: w for c, w in zip(countries, weights)}
         for cid in range(1, sizes["campaigns"] + 1):
-            chosen = {by_code[code].id for code in BUSY[:per_campaign] if code in by_code}
+            wanted = per_campaign + (1 if cid <= sizes["outreach"] % sizes["campaigns"] else 0)
+            chosen = {by_code[code].id for code in BUSY[:wanted] if code in by_code}
             pool = [c.id for c in countries]
-            while len(chosen) < min(per_campaign, len(pool)):
+            while len(chosen) < min(wanted, len(pool)):
                 chosen.add(rng.choices(pool, weights)[0])
-            for country_id in sorted(chosen)[:max(per_campaign, 1)]:
+            for country_id in sorted(chosen)[:max(wanted, 1)]:
                 oid = len(outreach_rows) + 1
                 assignee = the_volunteer if rng.random() < 0.108 else (
                     rng.choice(volunteers) if rng.random() < 0.85 else None)
