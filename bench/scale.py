@@ -289,12 +289,12 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
 
         # --- Outreach: each campaign works with ~167 governments, the busy ones always.
         weights = weighted_countries(countries, rng)
-        per_campaign = max(1, sizes["outreach"] // sizes["campaigns"])
+        per_campaign = sizes["outreach"] // sizes["campaigns"]  # each campaign at least one, below
         outreach_rows = []
         outreach_by_country: dict[int, list[int]] = {}
         country_weight = {c.id: w for c, w in zip(countries, weights)}
         for cid in range(1, sizes["campaigns"] + 1):
-            wanted = per_campaign + (1 if cid <= sizes["outreach"] % sizes["campaigns"] else 0)
+            wanted = max(1, per_campaign + (1 if cid <= sizes["outreach"] % sizes["campaigns"] else 0))
             chosen = {by_code[code].id for code in BUSY[:wanted] if code in by_code}
             pool = [c.id for c in countries]
             while len(chosen) < min(wanted, len(pool)):
