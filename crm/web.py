@@ -38,6 +38,72 @@ def readers_today() -> dt.date:
     return clock.today(current_user)
 
 
+class Page:
+    """One page of a list, read with LIMIT per_page + 1: the extra row says whether there is a next page,
+    so no second query counts the whole list (on a large table the count costs as much as the search).
+    The total is known only on the last page; elsewhere it is None and the page says "and more"."""
+
+    def __init__(self, items: list, page: int, per_page: int, has_next: bool):
+        self.items, self.page, self.per_page, self.has_next = items, page, per_page, has_next
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+    @property
+    def first(self) -> int:
+        """The position of the page's first item in the whole list, from 1."""
+        return (self.page - 1) * self.per_page + 1
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.items) - 1
+
+    @property
+    def total(self) -> int | None:
+        if self.has_next or (not self.items and self.page > 1):
+            return None
+        return (self.page - 1) * self.per_page + len(self.items)
+
+    @property
+    def pages(self) -> int | None:
+        return self.page if self.total is not None else None
+
+    def __iter__(self):
+        return iter(self.items)
+
+
+def requested_page() -> int:
+    """The ?page= of the request: a whole number from 1; anything else is the first page."""
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except (TypeError, ValueError):
+        return 1
+
+
+def page_of(statement, *, per_page: int | None = None, page: int | None = None, rows: bool = False) -> Page:
+    """The requested page of `statement` (ORM entities, or with rows=True the selected columns as rows),
+    in one query of per_page + 1 rows."""
+    from crm.extensions import db
+
+    per_page = per_page or current_app.config["ITEMS_PER_PAGE"]
+    page = page or requested_page()
+    offset = (page - 1) * per_page
+    if offset >= 2**63:  # more than either database can skip: the clear refusal of the error handler
+        raise OverflowError("page number too large")
+    result = db.session.execute(statement.limit(per_page + 1).offset(offset))
+    items = result.all() if rows else result.scalars().unique().all()
+    return Page(items[:per_page], page, per_page, len(items) > per_page)
+
+
 def safe_next(target: str | None) -> str:
     """Where to go after a form: only a relative path of this app, never another host, scheme or a
     protocol-relative //host (the open redirect through ?next=)."""

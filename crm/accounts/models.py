@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from crm.database import EMAIL_SHAPE, UTCDateTime, enum_check, utcnow
 from crm.encryption import EncryptedText
@@ -59,9 +59,11 @@ class User(UserMixin, db.Model):
     # The TOTP factor in use (base32, encrypted at rest; never shown again after enrolment), the one
     # being enrolled (shown until confirmed with a code), and the last 30-second time step a code was
     # accepted for: a code is accepted once, and never one older than the last accepted.
-    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    # Both secrets are deferred: every signed-in request loads its user, and only signing in, enrolling
+    # and the account page need a secret, so the others never read or decrypt one.
+    totp_secret: Mapped[str | None] = deferred(mapped_column(EncryptedText))
     totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    totp_pending_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    totp_pending_secret: Mapped[str | None] = deferred(mapped_column(EncryptedText))
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     def __repr__(self) -> str:
@@ -77,7 +79,8 @@ class User(UserMixin, db.Model):
 
     @property
     def has_two_factor(self) -> bool:
-        return self.totp_secret is not None
+        # The database keeps the two together (totp_enabled_iff_secret); this one needs no decryption.
+        return self.totp_enabled_at is not None
 
     def set_password(self, password: str) -> None:
         self.password_hash = _hasher.hash(password)

@@ -1,7 +1,7 @@
 """Administration pages: users (admins) and the audit log (admins and managers). Nothing here edits
 the audit log: it is append-only."""
 import sqlalchemy as sa
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
@@ -18,7 +18,7 @@ from crm.outreach.forms import ConfirmForm
 from crm.permissions import require
 from crm.backup.models import backup_status
 from crm.privacy.services import PrivacyError, erase_person, find_person, petitions_by_id
-from crm.web import flash_message
+from crm.web import flash_message, page_of
 
 
 @bp.route("/users")
@@ -167,7 +167,7 @@ def audit_log():
         form.entity_type.choices = [("", gettext("Any"))] + [(t, t) for t in AUDITED_TYPES]
     statement = audit_events(action=form.action.data, actor=form.actor.data, entity_type=form.entity_type.data,
                              entity_id=form.entity_id.data, since=form.since.data, until=form.until.data)
-    page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    page = page_of(statement)
     return render_template("admin/audit.html", form=form, page=page)
 
 

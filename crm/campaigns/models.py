@@ -56,8 +56,9 @@ class Campaign(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     demands = relationship("Demand", back_populates="campaign", order_by="Demand.ordinal")
+    # Loaded with the campaigns, in one query for all of them: every page names campaigns in its reader's language.
     translations = relationship("CampaignTranslation", back_populates="campaign", cascade="all, delete-orphan",
-                                order_by="CampaignTranslation.language")
+                                order_by="CampaignTranslation.language", lazy="selectin")
     default_coordinator = relationship("User", foreign_keys=[default_coordinator_id])
     outreach_records = relationship("OutreachRecord", back_populates="campaign")
     # The target countries are those with an outreach record in this campaign: one fact, one place.

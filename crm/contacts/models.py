@@ -4,9 +4,10 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import DDL, event
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
-from crm.database import EMAIL_SHAPE, UTCDateTime, enum_check, utcnow
+from crm.database import EMAIL_SHAPE, UTCDateTime, enum_check, fold, utcnow
 from crm.encryption import EncryptedText
 from crm.extensions import db
 
@@ -61,6 +62,10 @@ class Contact(db.Model):
         sa.CheckConstraint("merged_into_id IS NULL OR merged_into_id <> id", name="not_merged_into_self"),
         sa.Index("ix_contact_email", "email"),
         sa.Index("ix_contact_office_name", "office_id", "name"),
+        # Searching "contains" cannot use a B-tree on PostgreSQL: a trigram index can (pg_trgm, created
+        # before the table below and by migration 0017). SQLite keeps a plain index on the folded text.
+        sa.Index("ix_contact_search_text", "search_text", postgresql_using="gin",
+                 postgresql_ops={"search_text": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,14 +74,19 @@ class Contact(db.Model):
     title: Mapped[str | None] = mapped_column(sa.String(200))
     email: Mapped[str | None] = mapped_column(sa.String(254))
     phone: Mapped[str | None] = mapped_column(sa.String(64))
-    # A personal (mobile) number is the most dangerous thing to leak: encrypted at rest.
-    personal_phone: Mapped[str | None] = mapped_column(EncryptedText)
+    # A personal (mobile) number is the most dangerous thing to leak: encrypted at rest. Deferred: a
+    # list of contacts never decrypts it; the contact's own page loads it when it shows it.
+    personal_phone: Mapped[str | None] = deferred(mapped_column(EncryptedText))
     language: Mapped[str | None] = mapped_column(sa.String(8))
     notes: Mapped[str | None] = mapped_column(sa.Text)
     active: Mapped[bool] = mapped_column(default=True)
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contact.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    # Name, e-mail and title folded as `crm.database.fold` folds a query (no accents, lower case), one per
+    # line; written with every change of those (below), so a search compares stored text through an index
+    # instead of folding every contact on every query.
+    search_text: Mapped[str] = mapped_column(sa.Text, default="")
 
     office = relationship(Office, back_populates="contacts")
     posts = relationship("Post", back_populates="contact", order_by="Post.started_on.desc()")
@@ -85,6 +95,21 @@ class Contact(db.Model):
 
     def __repr__(self) -> str:
         return f"<Contact {self.name}>"
+
+
+def contact_search_text(name: str | None, email: str | None, title: str | None) -> str:
+    return "\n".join(fold(value) for value in (name, email, title) if value)
+
+
+@event.listens_for(Contact, "before_insert")
+@event.listens_for(Contact, "before_update")
+def _keep_search_text(_mapper, _connection, target):
+    target.search_text = contact_search_text(target.name, target.email, target.title)
+
+
+# The trigram operator class the index above uses: the extension ships with PostgreSQL (contrib).
+event.listen(Contact.__table__, "before_create",
+             DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))
 
 
 class Post(db.Model):

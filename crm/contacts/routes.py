@@ -2,7 +2,7 @@
 moves between posts, and import and export as CSV or vCard."""
 
 import sqlalchemy as sa
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
@@ -31,6 +31,7 @@ from crm.contacts.services import (
     StaleRecord,
     active_offices,
     contact_history,
+    contact_list,
     countries_with_offices,
     create_contact,
     create_office,
@@ -64,7 +65,7 @@ from crm.permissions import (
     require,
 )
 from crm.staging import TooLarge
-from crm.web import flash_message
+from crm.web import flash_message, page_of
 
 
 def get_office_or_404(office_id, need: str = "view") -> Office:
@@ -127,7 +128,7 @@ def offices():
     statement = office_visibility(current_user, search_offices(
         query=form.q.data, kind=form.kind.data, country=form.country.data, host=form.host.data,
         status=form.status.data, language=language))
-    page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    page = page_of(statement)
     return render_template("contacts/offices.html", form=form, page=page, kind_labels=KIND_LABELS,
                            can_edit=may_add_contacts(current_user))
 
@@ -242,8 +243,9 @@ def reactivate_office_page(office_id):
 @login_required
 def index():
     form = ContactFilterForm(request.args).apply()
-    statement = contact_visibility(current_user, search_contacts(query=form.q.data, status=form.status.data))
-    page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    statement = contact_visibility(current_user, contact_list(query=form.q.data, status=form.status.data,
+                                                             language=current_language()))
+    page = page_of(statement, rows=True)
     return render_template("contacts/index.html", form=form, page=page, can_edit=may_add_contacts(current_user))
 
 

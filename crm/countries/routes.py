@@ -2,7 +2,7 @@
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
@@ -33,7 +33,7 @@ from crm.i18n import current_language
 from crm.outreach.forms import ConfirmForm, SnoozeForm
 from crm.outreach.services import filter_by_outreach, government_offices, outreach_cards, outreach_stages
 from crm.permissions import can, require
-from crm.web import flash_message
+from crm.web import flash_message, page_of
 
 
 @bp.app_template_global("rome_standing")
@@ -58,20 +58,26 @@ def get_country_or_404(code: str) -> Country:
 def index():
     form = CountryFilterForm(request.args)
     language = current_language()
-    regions = db.session.scalars(sa.select(Region).order_by(Region.level, Region.name_en)).all()
+    regions = db.session.execute(sa.select(Region.code, Region.name_en, Region.name_es)
+                                 .order_by(Region.level, Region.name_en)).all()
     form.region.choices = [("", gettext("Any"))] + [
         (region.code, region.name_es if language == "es" else region.name_en) for region in regions]
     campaigns = sorted(db.session.scalars(sa.select(Campaign)).all(), key=lambda c: c.display_name(language))
     form.campaign.choices = [("", gettext("Any"))] + [(c.slug, c.display_name(language)) for c in campaigns]
-    users = db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
+    users = db.session.execute(sa.select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)).all()
     form.assignee.choices = [("", gettext("Anyone"))] + [(str(u.id), u.name) for u in users]
     form.validate()
     statement = search_countries(query=form.q.data, status=form.status.data, region=form.region.data,
                                  day=clock.today(current_user))
     statement = filter_by_outreach(statement, current_user, campaign_slug=form.campaign.data,
                                    stage=form.stage.data, assignee_id=form.assignee.data)
-    page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
-    stages = outreach_stages(page.items, current_user, campaign_slug=form.campaign.data)
+    # The columns the list shows, not the countries' whole records.
+    name = Country.name_es if language == "es" else Country.name_en
+    page = page_of(statement.with_only_columns(Country.id, Country.alpha3, name.label("name"), Country.rs_status,
+                                               Country.rs_withdrawal_effective_date, Country.rs_verified,
+                                               maintain_column_froms=True), rows=True)
+    stages = outreach_stages([country.id for country in page.items], current_user, campaign_slug=form.campaign.data,
+                             language=language)
     return render_template("countries/index.html", form=form, page=page, status_labels=STATUS_LABELS,
                            stages=stages)
 

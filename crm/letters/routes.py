@@ -31,7 +31,7 @@ from crm.letters.models import LetterTemplate
 from crm.outreach.models import Letter, LetterAttachment, OutreachRecord
 from crm.outreach.services import OutreachError, StaleRecord
 from crm.permissions import can, can_edit_outreach, get_outreach_or_404, require
-from crm.web import flash_message
+from crm.web import flash_message, page_of
 
 
 def get_letter_or_404(letter_id: int, need: str = "view", options=()):
@@ -101,7 +101,7 @@ def _status(form) -> int:
 @login_required
 def index(outreach_id):
     record = get_outreach_or_404(outreach_id)
-    page = db.paginate(services.letters_of(record), per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    page = page_of(services.letters_of(record))
     return render_template("letters/index.html", record=record, page=page,
                            attachment_counts=services.attachment_counts(page.items),
                            can_edit=can_edit_outreach(current_user, record))

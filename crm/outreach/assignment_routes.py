@@ -1,8 +1,6 @@
 """The coordinators' assignment board, volunteers' claims and each person's own work list."""
 from __future__ import annotations
 
-import datetime as dt
-
 import sqlalchemy as sa
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
@@ -11,15 +9,17 @@ from sqlalchemy.orm import selectinload
 
 from crm import clock
 from crm.accounts.models import User
-from crm.campaigns.models import Campaign
+from crm.campaigns.models import Campaign, CampaignTranslation
 from crm.campaigns.services import open_records
+from crm.countries.models import Country
 from crm.extensions import db
+from crm.i18n import current_language
 from crm.outreach import assignments, bp
 from crm.outreach.forms import BulkAssignForm, ClaimDecisionForm, ConfirmForm
 from crm.outreach.models import Claim, OutreachRecord
 from crm.outreach.services import OutreachError
 from crm.permissions import can, ensure_writable, require
-from crm.web import flash_message
+from crm.web import flash_message, page_of
 
 
 def _campaigns():
@@ -179,11 +179,19 @@ def withdraw_claim(claim_id):
 def my_work():
     """My records, the ones with the earliest next follow-up first (overdue at the top). An archived
     campaign's records leave it: there is nothing left to do on them."""
-    records = db.session.scalars(
-        sa.select(OutreachRecord).where(OutreachRecord.assignee_id == current_user.id,
-                                        OutreachRecord.id.in_(open_records()))
-        .options(selectinload(OutreachRecord.country), selectinload(OutreachRecord.campaign))).all()
-    far = dt.date.max
-    records.sort(key=lambda r: (r.next_follow_up_on or far, r.country.name(str(current_user.language))))
-    return render_template("outreach/my_work.html", records=records, today=clock.today(current_user),
-                           may_claim=can(current_user, "claim"))
+    # A page of rows (a volunteer may hold hundreds of records), sorted by the database.
+    language = current_language()
+    shown_name = Country.name_es if language == "es" else Country.name_en
+    sort_name = Country.name_es if str(current_user.language).startswith("es") else Country.name_en
+    translated = sa.orm.aliased(CampaignTranslation)
+    statement = (sa.select(OutreachRecord.id, OutreachRecord.next_follow_up_on, OutreachRecord.stage,
+                           shown_name.label("country_name"),
+                           sa.func.coalesce(translated.name, Campaign.name).label("campaign_name"))
+                 .join(Country, Country.id == OutreachRecord.country_id)
+                 .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
+                 .outerjoin(translated, sa.and_(translated.campaign_id == Campaign.id, translated.language == language))
+                 .where(OutreachRecord.assignee_id == current_user.id, OutreachRecord.id.in_(open_records()))
+                 .order_by(OutreachRecord.next_follow_up_on.is_(None), OutreachRecord.next_follow_up_on,
+                           sort_name, OutreachRecord.id))
+    return render_template("outreach/my_work.html", page=page_of(statement, rows=True),
+                           today=clock.today(current_user), may_claim=can(current_user, "claim"))

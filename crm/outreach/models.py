@@ -5,7 +5,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from crm.database import HEX, UTCDateTime, enum_check, only_chars, utcnow
 from crm.encryption import EncryptedText
@@ -149,7 +149,8 @@ class Meeting(db.Model):
     summary: Mapped[str] = mapped_column(sa.Text)
     outcome: Mapped[str | None] = mapped_column(sa.Text)
     # Encrypted at rest (crm.encryption): read by whoever may see the meeting, unreadable in a stolen database.
-    confidential_notes: Mapped[str | None] = mapped_column(EncryptedText)
+    # Deferred: lists and timelines of meetings never decrypt it; the meeting's own page loads it.
+    confidential_notes: Mapped[str | None] = deferred(mapped_column(EncryptedText))
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1)

@@ -5,17 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from crm import clock
 from crm.accounts.models import User
-from crm.campaigns.models import Campaign, Demand
+from crm.campaigns.models import Campaign, CampaignTranslation, Demand
 from crm.campaigns.services import open_records
 from crm.contacts import services as contact_services
 from crm.contacts.models import Contact, Office
+from crm.countries.models import Country
 from crm.core import submissions
 from crm.database import utcnow
 from crm.extensions import db
@@ -45,7 +46,7 @@ from crm.permissions import (
     may_edit_outreach,
     outreach_visibility,
 )
-from crm.web import flash_message, safe_next
+from crm.web import flash_message, page_of, safe_next
 
 
 def _active_users():
@@ -410,7 +411,19 @@ def follow_ups():
     form = FollowUpFilterForm(request.args)
     if not form.validate():
         form = FollowUpFilterForm(formdata=None)
-    statement = sa.select(FollowUp).join(FollowUp.outreach)
+    # The columns the list shows, as rows: a page of follow-ups with their records, countries, campaigns
+    # and owners as objects cost more to build than to read.
+    language = current_language()
+    country_name = Country.name_es if language == "es" else Country.name_en
+    translated = sa.orm.aliased(CampaignTranslation)
+    statement = (sa.select(FollowUp.id, FollowUp.outreach_id, FollowUp.status, FollowUp.due_on,
+                           FollowUp.snoozed_until, FollowUp.reminder_sent_at, FollowUp.note,
+                           country_name.label("country_name"),
+                           sa.func.coalesce(translated.name, Campaign.name).label("campaign_name"),
+                           User.name.label("owner_name"))
+                 .join(FollowUp.outreach).join(Country, Country.id == OutreachRecord.country_id)
+                 .join(Campaign, Campaign.id == OutreachRecord.campaign_id).join(User, User.id == FollowUp.owner_id)
+                 .outerjoin(translated, sa.and_(translated.campaign_id == Campaign.id, translated.language == language)))
     statement = outreach_visibility(current_user, statement)
     if form.scope.data == "mine":
         statement = statement.where(FollowUp.owner_id == current_user.id)
@@ -421,10 +434,7 @@ def follow_ups():
         # What is still to do: an archived campaign's follow-ups leave the list (done ones stay as history).
         statement = (statement.where(FollowUp.status.in_(("open", "snoozed")), FollowUp.outreach_id.in_(open_records()))
                      .order_by(due, FollowUp.id))
-    statement = statement.options(selectinload(FollowUp.owner),
-                                  selectinload(FollowUp.outreach).selectinload(OutreachRecord.country),
-                                  selectinload(FollowUp.outreach).selectinload(OutreachRecord.campaign))
-    page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    page = page_of(statement, rows=True)
     return render_template("outreach/follow_ups.html", form=form, page=page, today=clock.today(current_user),
                            effective_due=outreach.effective_due, confirm=ConfirmForm(),
                            snooze=SnoozeForm(until=clock.today(current_user) + dt.timedelta(days=7)),

@@ -504,20 +504,25 @@ def filter_by_outreach(statement, user, *, campaign_slug=None, stage=None, assig
     return statement.where(Country.id.in_(outreach_visibility(user, records)))
 
 
-def outreach_stages(countries, user, *, campaign_slug=None) -> dict[int, list[OutreachRecord]]:
-    """The outreach records (visible to `user`) of the listed countries, by country id, in one query."""
-    from crm.campaigns.models import Campaign
+def outreach_stages(country_ids, user, *, campaign_slug=None, language: str = "en") -> dict[int, list]:
+    """The outreach records (visible to `user`) of the listed countries, by country id, in one query, as
+    rows of what the countries list shows: id, country_id, stage and campaign_name (in `language`)."""
+    from crm.campaigns.models import Campaign, CampaignTranslation
     from crm.permissions import outreach_visibility
 
-    ids = [country.id for country in countries]
+    ids = list(country_ids)
     if not ids:
         return {}
-    statement = sa.select(OutreachRecord).where(OutreachRecord.country_id.in_(ids)).options(
-        selectinload(OutreachRecord.campaign))
+    translated = sa.orm.aliased(CampaignTranslation)
+    statement = (sa.select(OutreachRecord.id, OutreachRecord.country_id, OutreachRecord.stage,
+                           sa.func.coalesce(translated.name, Campaign.name).label("campaign_name"))
+                 .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
+                 .outerjoin(translated, sa.and_(translated.campaign_id == Campaign.id, translated.language == language))
+                 .where(OutreachRecord.country_id.in_(ids)).order_by(OutreachRecord.id))
     if campaign_slug:
-        statement = statement.join(Campaign, Campaign.id == OutreachRecord.campaign_id).where(Campaign.slug == campaign_slug)
-    result: dict[int, list[OutreachRecord]] = {}
-    for record in db.session.scalars(outreach_visibility(user, statement)):
+        statement = statement.where(Campaign.slug == campaign_slug)
+    result: dict[int, list] = {}
+    for record in db.session.execute(outreach_visibility(user, statement)):
         result.setdefault(record.country_id, []).append(record)
     return result
 

@@ -1,6 +1,10 @@
 """The outgoing mail queue: messages written in each reader's language, queued once under a unique key,
 claimed atomically by one process at a time, sent through Flask-Mail outside any database transaction,
-and marked sent only after the mail server accepted them."""
+and marked sent only after the mail server accepted them.
+
+The sweep works in batches: one statement claims a batch, one SMTP connection sends it, and one
+transaction records what happened to each message (sent, failed, released), so a message costs the
+mail server's time and little else. It goes on until nothing is left to send for now."""
 from __future__ import annotations
 
 import datetime as dt
@@ -36,8 +40,7 @@ log = logging.getLogger(__name__)
 # lease measures how long a process has actually held its rows, and every process must agree on it.
 LEASE = dt.timedelta(minutes=5)
 LEASE_MARGIN = dt.timedelta(minutes=2)
-BATCH_SIZE = 25
-MAX_BATCHES = 200
+BATCH_SIZE = 200
 # Retries: 1, 2, 4, ... minutes, at most an hour apart; after MAX_ATTEMPTS an admin decides.
 RETRY_BASE = dt.timedelta(minutes=1)
 RETRY_MAX = dt.timedelta(hours=1)
@@ -266,26 +269,41 @@ def _flask_message(claimed: _Claimed) -> flask_mail.Message:
     return message
 
 
-def _still_wanted(row: OutboundMessage) -> bool:
-    """A reminder whose follow-up was done, or snoozed to another day, since it was queued is not sent."""
+def _still_wanted(row) -> bool:
+    """A reminder whose follow-up was done, or snoozed to another day, since it was queued is not sent.
+    `row` is a claimed message with its follow-up's columns (`_claimed_rows`)."""
     if row.kind != "due_reminder" or row.follow_up_id is None:
         return True
-    from crm.outreach.services import effective_due
-
-    follow_up = row.follow_up
-    if follow_up is None or follow_up.status == "done" or follow_up.owner_id != row.recipient_id:
+    if row.follow_up_status is None or row.follow_up_status == "done" or row.follow_up_owner_id != row.recipient_id:
         return False
-    return effective_due(follow_up) == row.for_date
+    due = row.follow_up_snoozed_until if row.follow_up_status == "snoozed" and row.follow_up_snoozed_until \
+        else row.follow_up_due_on
+    return due == row.for_date
 
 
 def lease_clock() -> dt.datetime:
     return utcnow()
 
 
-def claim(token: str, now: dt.datetime, limit: int = BATCH_SIZE, kinds=None) -> list[_Claimed]:
-    """Take up to `limit` messages due at `now` for this process, in one short transaction. On
-    PostgreSQL, rows another process is claiming right now are skipped (FOR UPDATE SKIP LOCKED); on
-    SQLite the transaction holds the write lock (BEGIN IMMEDIATE), so claims never interleave."""
+def _claimed_rows(token: str):
+    """The messages `token` holds, with their recipient's name and their follow-up's state, in one query."""
+    from crm.accounts.models import User
+    from crm.outreach.models import FollowUp
+
+    table = OutboundMessage.__table__
+    return db.session.execute(
+        sa.select(table.c.id, table.c.kind, table.c.recipient_id, table.c.recipient_email, table.c.subject,
+                  table.c.body_text, table.c.body_html, table.c.message_id, table.c.language, table.c.attempts,
+                  table.c.follow_up_id, table.c.for_date, table.c.claimed_until, User.name.label("recipient_name"),
+                  FollowUp.status.label("follow_up_status"), FollowUp.owner_id.label("follow_up_owner_id"),
+                  FollowUp.due_on.label("follow_up_due_on"), FollowUp.snoozed_until.label("follow_up_snoozed_until"))
+        .outerjoin(User, User.id == table.c.recipient_id)
+        .outerjoin(FollowUp, FollowUp.id == table.c.follow_up_id)
+        .where(table.c.claimed_by == token, table.c.status == "pending").order_by(table.c.id)).all()
+
+
+def _claim(token: str, now: dt.datetime, limit: int, kinds) -> tuple[list[_Claimed], int]:
+    """The claimed messages still wanted, and how many others were claimed and marked skipped."""
     table = OutboundMessage.__table__
     leased_at = lease_clock()
     candidates = (sa.select(table.c.id)
@@ -299,51 +317,72 @@ def claim(token: str, now: dt.datetime, limit: int = BATCH_SIZE, kinds=None) -> 
     claimed_until = leased_at + LEASE
     db.session.execute(sa.update(table).where(table.c.id.in_(candidates.scalar_subquery()))
                        .values(claimed_by=token, claimed_until=claimed_until))
-    # populate_existing: rows this session loaded before the UPDATE must show what it wrote.
-    rows = db.session.scalars(sa.select(OutboundMessage).where(OutboundMessage.claimed_by == token,
-                                                               OutboundMessage.status == "pending")
-                              .order_by(OutboundMessage.id).execution_options(populate_existing=True)).all()
-    result = []
-    for row in rows:
+    result, unwanted = [], []
+    for row in _claimed_rows(token):
         if not _still_wanted(row):
-            row.status = "skipped"
-            row.last_error = "no longer due when its turn came"
-            row.claimed_by = row.claimed_until = None
+            unwanted.append(row.id)
             continue
         result.append(_Claimed(
-            id=row.id, kind=row.kind, recipient_email=row.recipient_email,
-            recipient_name=row.recipient.name if row.recipient else None, subject=row.subject,
-            text=row.body_text, html=row.body_html, message_id=row.message_id, language=row.language,
-            attempts=row.attempts, follow_up_id=row.follow_up_id, for_date=row.for_date,
+            id=row.id, kind=row.kind, recipient_email=row.recipient_email, recipient_name=row.recipient_name,
+            subject=row.subject, text=row.body_text, html=row.body_html, message_id=row.message_id,
+            language=row.language, attempts=row.attempts, follow_up_id=row.follow_up_id, for_date=row.for_date,
             claimed_until=row.claimed_until or claimed_until))
+    if unwanted:
+        db.session.execute(sa.update(table).where(table.c.id.in_(unwanted), table.c.claimed_by == token)
+                           .values(status="skipped", last_error="no longer due when its turn came",
+                                   claimed_by=None, claimed_until=None))
     db.session.commit()
-    return result
+    return result, len(unwanted)
 
 
-def mark_sent(claimed: _Claimed, token: str, transport: str) -> bool:
-    """Record that the mail server accepted the message (or that it went to the outbox). Only the holder
-    of the claim may; the follow-up then shows when its reminder went out."""
+def claim(token: str, now: dt.datetime, limit: int = BATCH_SIZE, kinds=None) -> list[_Claimed]:
+    """Take up to `limit` messages due at `now` for this process, in one short transaction. On
+    PostgreSQL, rows another process is claiming right now are skipped (FOR UPDATE SKIP LOCKED); on
+    SQLite the transaction holds the write lock (BEGIN IMMEDIATE), so claims never interleave. Messages
+    no longer wanted (a reminder whose follow-up was done) are marked skipped, not returned."""
+    return _claim(token, now, limit, kinds)[0]
+
+
+def mark_sent_all(claims: list[_Claimed], token: str, transport: str) -> set[int]:
+    """Record, in the caller's transaction, that the mail server accepted these messages (or that they
+    went to the outbox). Only the holder of a claim may mark it; the follow-ups then show when their
+    reminders went out. Returns the ids marked."""
     from crm.outreach.models import FollowUp
 
-    sent_at = utcnow()
+    if not claims:
+        return set()
     table = OutboundMessage.__table__
-    result = db.session.execute(
-        sa.update(table).where(table.c.id == claimed.id, table.c.claimed_by == token)
+    ids = [claimed.id for claimed in claims]
+    held = set(db.session.scalars(sa.select(table.c.id).where(table.c.id.in_(ids), table.c.claimed_by == token)
+                                  .with_for_update()))
+    for claimed in claims:
+        if claimed.id not in held:
+            log.error("message %s was sent but its claim had been taken over; it may arrive twice", claimed.id)
+    if not held:
+        return held
+    sent_at = utcnow()
+    db.session.execute(
+        sa.update(table).where(table.c.id.in_(held), table.c.claimed_by == token)
         .values(status="sent", sent_at=sent_at, transport=transport, sent_by=worker_name(), claimed_by=None,
                 claimed_until=None, last_error=None))
-    if result.rowcount != 1:
-        db.session.rollback()
-        log.error("message %s was sent but its claim had been taken over; it may arrive twice", claimed.id)
-        return False
-    if claimed.kind == "due_reminder" and claimed.follow_up_id is not None:
+    reminders = [{"follow_up": c.follow_up_id, "for_date": c.for_date} for c in claims
+                 if c.id in held and c.kind == "due_reminder" and c.follow_up_id is not None]
+    if reminders:
         # Core, not the ORM: setting the reminder time is not an edit, and must not make an open form stale.
         follow_ups = FollowUp.__table__
         due = sa.case((follow_ups.c.status == "snoozed", follow_ups.c.snoozed_until), else_=follow_ups.c.due_on)
-        db.session.execute(sa.update(follow_ups).where(
-            follow_ups.c.id == claimed.follow_up_id, follow_ups.c.status != "done", due == claimed.for_date)
-            .values(reminder_sent_at=sent_at))
+        db.session.execute(
+            sa.update(follow_ups).where(follow_ups.c.id == sa.bindparam("follow_up"), follow_ups.c.status != "done",
+                                        due == sa.bindparam("for_date"))
+            .values(reminder_sent_at=sent_at), reminders)
+    return held
+
+
+def mark_sent(claimed: _Claimed, token: str, transport: str) -> bool:
+    """One message marked sent, and committed."""
+    marked = claimed.id in mark_sent_all([claimed], token, transport)
     db.session.commit()
-    return True
+    return marked
 
 
 def _is_permanent(error: Exception) -> bool:
@@ -373,24 +412,42 @@ def retry_delay(attempts: int) -> dt.timedelta:
     return delay + delay * random.uniform(0, 0.1)
 
 
-def mark_failed(claimed: _Claimed, token: str, error: Exception, now: dt.datetime) -> None:
-    attempts = claimed.attempts + 1
-    give_up = attempts >= MAX_ATTEMPTS or _is_permanent(error)
+def _record_failed(failures: list[tuple[_Claimed, Exception]], token: str, now: dt.datetime) -> None:
+    """In the caller's transaction: each failed message back in the queue after its backoff, or failed for
+    good (permanent refusal, too many attempts)."""
+    if not failures:
+        return
     table = OutboundMessage.__table__
+    values = []
+    for claimed, error in failures:
+        attempts = claimed.attempts + 1
+        give_up = attempts >= MAX_ATTEMPTS or _is_permanent(error)
+        values.append({"message": claimed.id, "new_attempts": attempts,
+                       "new_status": "failed" if give_up else "pending",
+                       "retry_at": now + retry_delay(attempts),
+                       "error": f"{type(error).__name__}: {error}"[:2000]})
     db.session.execute(
-        sa.update(table).where(table.c.id == claimed.id, table.c.claimed_by == token)
-        .values(attempts=attempts, status="failed" if give_up else "pending",
-                next_attempt_at=now + retry_delay(attempts), claimed_by=None, claimed_until=None,
-                last_error=f"{type(error).__name__}: {error}"[:2000]))
+        sa.update(table).where(table.c.id == sa.bindparam("message"), table.c.claimed_by == token)
+        .values(attempts=sa.bindparam("new_attempts"), status=sa.bindparam("new_status"),
+                next_attempt_at=sa.bindparam("retry_at"), claimed_by=None, claimed_until=None,
+                last_error=sa.bindparam("error")), values)
+
+
+def mark_failed(claimed: _Claimed, token: str, error: Exception, now: dt.datetime) -> None:
+    _record_failed([(claimed, error)], token, now)
     db.session.commit()
 
 
-def release(claims: list[_Claimed], token: str) -> None:
+def _release(claims: list[_Claimed], token: str) -> None:
     if not claims:
         return
     table = OutboundMessage.__table__
     db.session.execute(sa.update(table).where(table.c.id.in_([c.id for c in claims]), table.c.claimed_by == token)
                        .values(claimed_by=None, claimed_until=None))
+
+
+def release(claims: list[_Claimed], token: str) -> None:
+    _release(claims, token)
     db.session.commit()
 
 
@@ -417,44 +474,60 @@ def _smtp_connection():
                 pass
 
 
-def _send_batch(claims: list[_Claimed], token: str, now: dt.datetime, report: DeliveryReport) -> None:
+def _send_batch(claims: list[_Claimed], token: str, now: dt.datetime, report: DeliveryReport) -> int:
+    """Send a claimed batch over one connection, then record every outcome in one transaction. Returns
+    how many messages were settled (sent or failed); the rest were released for a later batch."""
     transport = transport_name()
-    # Nothing below runs inside a database transaction except the short marks after each send.
+    # No database transaction is open while mail is sent.
     db.session.commit()
+    sent: list[_Claimed] = []
+    failures: list[tuple[_Claimed, Exception]] = []
+    unsent: list[_Claimed] = []
     with _smtp_connection() as connection:
         for index, claimed in enumerate(claims):
             if lease_clock() + LEASE_MARGIN > claimed.claimed_until:
-                release(claims[index:], token)
-                return
+                unsent = claims[index:]  # the lease is running out: another process may have them after it
+                break
             try:
                 if transport == "smtp":
                     connection().send(_flask_message(claimed))
             except Exception as error:  # noqa: BLE001 - any failure to hand over the message is retried
                 log.warning("sending message %s failed: %s", claimed.id, error)
-                mark_failed(claimed, token, error, now)
-                report.failed += 1
+                failures.append((claimed, error))
                 if _connection_lost(error):
                     # The connection itself is gone: the rest of the batch waits for the next try.
-                    for rest in claims[index + 1:]:
-                        mark_failed(rest, token, error, now)
-                        report.failed += 1
-                    return
+                    failures.extend((rest, error) for rest in claims[index + 1:])
+                    break
                 continue
-            if mark_sent(claimed, token, transport):
-                report.sent += 1
-                report.sent_by_kind[claimed.kind] = report.sent_by_kind.get(claimed.kind, 0) + 1
+            sent.append(claimed)
+    # Marked only now, after the server accepted every one of them; the Message-ID chosen at queueing
+    # makes a resend after a crash in between show once in mail clients.
+    marked = mark_sent_all(sent, token, transport) if sent else set()
+    _record_failed(failures, token, now)
+    _release(unsent, token)
+    db.session.commit()
+    for claimed in sent:
+        if claimed.id in marked:
+            report.sent += 1
+            report.sent_by_kind[claimed.kind] = report.sent_by_kind.get(claimed.kind, 0) + 1
+    report.failed += len(failures)
+    return len(marked) + len(failures)
 
 
 def deliver_pending(*, now: dt.datetime | None = None, kinds=None, batch_size: int = BATCH_SIZE) -> DeliveryReport:
-    """Send every queued message whose time has come, batch by batch, until none is left for now."""
+    """Send every queued message whose time has come, batch by batch, until none is left for now. A
+    message that fails waits for its backoff, so it is not taken again in the same run."""
     report = DeliveryReport()
-    for _ in range(MAX_BATCHES):
+    while True:
         moment = now or utcnow()
         token = f"{worker_name()}:{uuid.uuid4().hex[:12]}"
-        claims = claim(token, moment, batch_size, kinds)
+        claims, skipped = _claim(token, moment, batch_size, kinds)
         if not claims:
+            if skipped:
+                continue
             break
-        _send_batch(claims, token, moment, report)
+        if _send_batch(claims, token, moment, report) == 0:
+            break  # nothing could be settled (every claim released or taken over): the next run goes on
     return report
 
 

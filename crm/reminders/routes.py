@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Response, abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
@@ -14,7 +14,7 @@ from crm.permissions import can_view_outreach, require
 from crm.reminders import bp, calendar, mailer, services
 from crm.reminders.forms import ConfirmForm, PreferencesForm
 from crm.reminders.models import MESSAGE_STATUSES, OutboundMessage
-from crm.web import flash_message
+from crm.web import flash_message, page_of
 
 ICS_TYPE = "text/calendar; charset=utf-8"
 # The stored HTML of a message is shown in a sandbox: no script, no form, no request to anywhere.
@@ -120,7 +120,7 @@ def outbox():
     statement = sa.select(OutboundMessage).order_by(OutboundMessage.created_at.desc(), OutboundMessage.id.desc())
     if status in MESSAGE_STATUSES:
         statement = statement.where(OutboundMessage.status == status)
-    page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    page = page_of(statement)
     return render_template("reminders/outbox.html", page=page, status=status, statuses=MESSAGE_STATUSES,
                            transport=mailer.transport_name())
 

@@ -2,7 +2,7 @@
 counts per petition, country and day, kept by the writes, for the totals
 
 Revision ID: 0018_campaign_counts
-Revises: 0016_staging_and_submissions
+Revises: 0017_contact_search_text
 
 Existing events get their campaign where it can be derived from the record they name (records that were
 deleted since keep none); existing signatures are counted into signature_count. The audit log's triggers
@@ -12,7 +12,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0018_campaign_counts'
-down_revision = '0016_staging_and_submissions'
+down_revision = '0017_contact_search_text'
 branch_labels = None
 depends_on = None
 

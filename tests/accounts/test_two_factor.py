@@ -273,3 +273,19 @@ def test_changes_to_the_second_factor_ask_for_the_password_again_after_five_minu
     clock.advance(minutes=6)
     evil = client.post("/account/confirm?next=https://evil.example/", data={"password": TEST_PASSWORD})
     assert evil.headers["Location"] == "/"
+
+
+def test_a_signed_in_request_never_reads_or_decrypts_the_second_factor_secret(client, signed_in, monkeypatch):
+    """Every request loads its user; only signing in and enrolling need the TOTP secret, which is deferred."""
+    import crm.encryption
+    from tests.factories import QueryCounter
+
+    signed_in("manager")
+    decrypted = []
+    original = crm.encryption.decrypt
+    monkeypatch.setattr(crm.encryption, "decrypt", lambda stored: decrypted.append(1) or original(stored))
+    with QueryCounter(db.engine) as counter:
+        assert client.get("/").status_code == 200
+        assert client.get("/healthz").status_code == 200
+    assert decrypted == []
+    assert not [statement for statement in counter.statements if "totp_secret" in statement]

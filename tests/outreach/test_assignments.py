@@ -146,6 +146,30 @@ def test_my_work_lists_my_records_overdue_first(client, signed_in, make_user, ma
     assert "Italy" not in page and "overdue" in page and "Log meeting" in page
 
 
+def test_my_work_is_paged_and_its_queries_do_not_grow_with_records(app, client, signed_in, make_record,
+                                                                   count_queries, monkeypatch):
+    """A volunteer with hundreds of records gets them a page at a time, overdue first across pages, and a
+    page costs the same statements whether it shows 3 records or 30."""
+    me = signed_in("volunteer")
+    codes = db.session.scalars(sa.select(sa.text("alpha3 FROM country ORDER BY alpha3")).limit(33)).all()
+    records = [make_record(code, assignee=me) for code in codes]
+    db.session.commit()
+    monkeypatch.setitem(app.config, "ITEMS_PER_PAGE", 30)
+    counts = []
+    for page in (2, 1):  # 3 records on the last page, 30 on the first
+        queries, response = count_queries(lambda: client.get(f"/my-work?page={page}"))
+        assert response.status_code == 200
+        counts.append(queries)
+    assert counts[0] == counts[1], counts
+    last_code = codes[-1]
+    outreach.add_follow_up(records[-1], owner=me, due_on=utc_today() - dt.timedelta(days=1), note="late", actor=me)
+    db.session.commit()
+    first = client.get("/my-work").get_data(as_text=True)
+    overdue_name = db.session.scalar(sa.text("SELECT name_en FROM country WHERE alpha3 = :code"), {"code": last_code})
+    assert overdue_name in first and "overdue" in first and "page=2" in first and "30–30" not in first
+    assert "Page 2 of 2" in client.get("/my-work?page=2").get_data(as_text=True)
+
+
 @pytest.mark.parametrize("role", ["volunteer"])
 def test_volunteers_do_not_see_the_board(client, signed_in, role):
     signed_in(role)

@@ -138,14 +138,14 @@ def test_when_the_mail_server_is_down_nothing_is_marked_sent_and_every_reminder_
 
     # Marking sent must come after the server accepted: check it at the moment it happens.
     marked_too_early = []
-    original_mark_sent = mailer.mark_sent
+    original_mark_sent_all = mailer.mark_sent_all
 
-    def checking_mark_sent(claimed, token, transport):
-        if claimed.message_id not in smtp.mailbox.message_ids():
-            marked_too_early.append(claimed.id)
-        return original_mark_sent(claimed, token, transport)
+    def checking_mark_sent_all(claims, token, transport):
+        marked_too_early.extend(claimed.id for claimed in claims
+                                if claimed.message_id not in smtp.mailbox.message_ids())
+        return original_mark_sent_all(claims, token, transport)
 
-    monkeypatch.setattr(mailer, "mark_sent", checking_mark_sent)
+    monkeypatch.setattr(mailer, "mark_sent_all", checking_mark_sent_all)
 
     smtp.stop()
     down = jobs.send_due_reminders()

@@ -972,7 +972,7 @@ REQUIRED = {
     "campaign_translation": ("campaign_id", "language", "name"),
     "demand_translation": ("demand_id", "language", "title"),
     "office": ("country_id", "kind", "name", "city", "host_country_id", "active", "created_at", "version"),
-    "contact": ("office_id", "name", "active", "created_at", "version"),
+    "contact": ("office_id", "name", "active", "created_at", "version", "search_text"),
     "post": ("contact_id", "office_id", "started_on"),
     "outreach_record": ("campaign_id", "country_id", "stage", "priority", "created_at", "updated_at",
                         "version"),

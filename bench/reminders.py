@@ -1,0 +1,195 @@
+"""Benchmark: the reminder sweep's messages/s next to a plain smtplib loop, to the same local SMTP server.
+
+    .venv/bin/python bench/reminders.py                        # 2,000 reminders, SQLite and PostgreSQL
+    .venv/bin/python bench/reminders.py --messages 5000 --databases postgresql
+
+Per database, on a fresh scratch database brought to the newest migration (a temporary SQLite file; a new
+PostgreSQL database beside TEST_DATABASE_URL's, dropped afterwards): N open follow-ups fall due, owned by
+50 volunteers, and `services.queue_due_reminders` queues one reminder each (timed, not the figure). Then:
+
+  sweep  `mailer.deliver_pending`, what the scheduler's due-reminder job runs: claim a batch, check each
+         message is still wanted, send the batch over one SMTP connection, record every outcome in one
+         transaction (messages, and the follow-ups' reminder times), until the queue is empty.
+  raw    the same messages (the rows' subject, text and HTML, as Flask-Mail builds them) sent by a plain
+         `smtplib.SMTP.sendmail` loop over one connection: no database, no claims.
+
+A second raw figure counts the building of the same messages by Flask-Mail (MIME, quoted-printable
+bodies, headers) as well as their sending: the sweep does both for each message, the plain loop only sends.
+
+The SMTP server is aiosmtpd's Sink (it accepts and forgets) in its own process on a loopback port, so that
+it does not share a Python interpreter with either sender. The figure is sweep ÷ raw; the goal is 50 %.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+UTC = dt.timezone.utc
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_smtp(port: int) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+                                "-c", "aiosmtpd.handlers.Sink"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the SMTP server did not start")
+
+
+def run(url: str, messages: int, port: int) -> dict:
+    os.environ.setdefault("ALCANCE_INSTANCE_PATH", tempfile.mkdtemp(prefix="alcance-bench-"))
+    import sqlalchemy as sa
+    from flask_migrate import upgrade
+
+    from crm import create_app
+    from crm.accounts.models import User
+    from crm.campaigns.models import Campaign
+    from crm.config import normalise_database_url
+    from crm.countries.services import country_by_code, load_reference
+    from crm.database import utcnow
+    from crm.extensions import db
+    from crm.outreach.models import FollowUp, OutreachRecord
+    from crm.reminders import mailer, services
+    from crm.reminders.models import OutboundMessage
+
+    app = create_app({"SECRET_KEY": "benchmark-secret-key", "SQLALCHEMY_DATABASE_URI": normalise_database_url(url),
+                      "TESTING": False, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_USE_TLS": False,
+                      "MAIL_USE_SSL": False, "MAIL_SUPPRESS_SEND": False,
+                      "MAIL_DEFAULT_SENDER": "alcance@campaign.example.org", "MAIL_TIMEOUT": 10})
+    with app.app_context():
+        upgrade()
+        load_reference()
+        campaign = Campaign(slug="bench", name="Benchmark")
+        owners = [User(email=f"volunteer{i}@example.org", name=f"Volunteer Núñez {i}", role="volunteer")
+                  for i in range(50)]
+        db.session.add_all([campaign, *owners])
+        db.session.flush()
+        record = OutreachRecord(campaign=campaign, country_id=country_by_code("ESP").id)
+        db.session.add(record)
+        db.session.flush()
+        now = utcnow()
+        due = (now - dt.timedelta(days=1)).date()
+        db.session.execute(sa.insert(FollowUp), [
+            {"outreach_id": record.id, "owner_id": owners[i % len(owners)].id, "due_on": due,
+             "note": f"Llamar a la embajada por la carta {i}", "status": "open", "created_at": now, "version": 1}
+            for i in range(messages)])
+        db.session.commit()
+
+        started = time.perf_counter()
+        queued = services.queue_due_reminders(now)
+        db.session.commit()
+        queue_seconds = time.perf_counter() - started
+
+        started = time.perf_counter()
+        report = mailer.deliver_pending(now=now)
+        sweep_seconds = time.perf_counter() - started
+        sent_rows = db.session.scalar(sa.select(sa.func.count()).select_from(OutboundMessage)
+                                      .where(OutboundMessage.status == "sent"))
+        reminded = db.session.scalar(sa.select(sa.func.count()).select_from(FollowUp)
+                                     .where(FollowUp.reminder_sent_at.is_not(None)))
+
+        # The raw loop: the same messages as Flask-Mail builds them, one connection, no database.
+        rows = db.session.execute(sa.select(OutboundMessage)).scalars().all()
+        build_started = time.perf_counter()
+        payloads = []
+        for row in rows:
+            claimed = mailer._Claimed(id=row.id, kind=row.kind, recipient_email=row.recipient_email,
+                                      recipient_name=None, subject=row.subject, text=row.body_text,
+                                      html=row.body_html, message_id=row.message_id, language=row.language,
+                                      attempts=0, follow_up_id=None, for_date=None, claimed_until=now)
+            message = mailer._flask_message(claimed)
+            payloads.append((message.sender, message.send_to, message.as_bytes()))
+        build_seconds = time.perf_counter() - build_started
+        db.session.remove()
+    started = time.perf_counter()
+    connection = smtplib.SMTP("127.0.0.1", port, timeout=10)
+    for sender, recipients, payload in payloads:
+        connection.sendmail(sender, list(recipients), payload)
+    connection.quit()
+    raw_seconds = time.perf_counter() - started
+    return {"queued": queued, "queue_seconds": queue_seconds, "sent": report.sent, "failed": report.failed,
+            "sent_rows": sent_rows, "follow_ups_reminded": reminded, "sweep_seconds": sweep_seconds,
+            "sweep_rate": report.sent / sweep_seconds, "raw_rate": len(payloads) / raw_seconds,
+            "raw_seconds": raw_seconds, "built_and_raw_rate": len(payloads) / (build_seconds + raw_seconds)}
+
+
+def scratch(database: str):
+    if database == "sqlite":
+        path = Path(tempfile.mkdtemp(prefix="alcance-bench-")) / "reminders.db"
+        return "sqlite:///" + str(path), None
+    import psycopg
+
+    admin = (os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG).replace("postgresql+psycopg://", "postgresql://")
+    name = f"alcance_bench_reminders_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return admin.rsplit("/", 1)[0] + "/" + name, drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    args = parser.parse_args()
+    port = free_port()
+    server = start_smtp(port)
+    try:
+        for database in args.databases.split(","):
+            url, drop = scratch(database)
+            try:
+                # Each database in its own process: the app, its engine and Flask-Mail start clean.
+                output = subprocess.run(
+                    [sys.executable, __file__, "--child", url, str(args.messages), str(port)],
+                    capture_output=True, text=True, check=True).stdout
+            finally:
+                if drop:
+                    drop()
+            result = json.loads(output.strip().splitlines()[-1])
+            print(f"{database}: queued {result['queued']} in {result['queue_seconds']:.1f} s; "
+                  f"sweep sent {result['sent']} (failed {result['failed']}, rows sent {result['sent_rows']}, "
+                  f"follow-ups marked {result['follow_ups_reminded']}) at {result['sweep_rate']:.0f} messages/s "
+                  f"({result['sweep_seconds']:.1f} s); raw smtplib {result['raw_rate']:.0f} messages/s "
+                  f"({result['raw_seconds']:.1f} s); sweep ÷ raw = {100 * result['sweep_rate'] / result['raw_rate']:.0f} %; "
+                  f"raw counting the building of the messages (Flask-Mail) {result['built_and_raw_rate']:.0f} "
+                  f"messages/s, sweep ÷ that = {100 * result['sweep_rate'] / result['built_and_raw_rate']:.0f} %",
+                  flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        print(json.dumps(run(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))))
+    else:
+        main()
