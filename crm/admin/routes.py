@@ -1,7 +1,7 @@
 """Administration pages: users (admins) and the audit log (admins and managers). Nothing here edits
 the audit log: it is append-only."""
 import sqlalchemy as sa
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
