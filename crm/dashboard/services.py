@@ -19,7 +19,7 @@ from crm.countries.services import fold
 from crm.dashboard.maps import CountryShape, world_map
 from crm.extensions import db
 from crm.outreach.models import STAGES, FollowUp, Letter, OutreachRecord, Position, meeting_outreach
-from crm.outreach.services import effective_due
+from crm.outreach.services import ListPage, effective_due
 from crm.permissions import can, outreach_visibility
 from crm.signatures import services as signatures
 
@@ -33,7 +33,12 @@ MAP_CLASSES = (NOT_TARGET, *RESPONSES)
 STATED_NOT_SUPPORTIVE = {"opposed", "non_committal"}
 ANSWERED_STAGES = {"responded", "committed"}
 OUTREACH_ENTITY_TYPES = ("outreach_record", "position", "meeting", "letter", "follow_up")
-RECENT_CHANGES = 20
+# The dashboard shows a few of each long list, each with a link to the whole list, paged: every section
+# of the page fits about one screen, on a phone too.
+RECENT_CHANGES = 5
+MATRIX_PREVIEW = 6
+CHANGES_PAGE = 25
+POSITIONS_PAGE = 25
 
 
 def may_view_dashboard(user) -> bool:
@@ -329,19 +334,34 @@ def _entities_of(campaign: Campaign):
     ).subquery()
 
 
-def recent_changes(campaign: Campaign, limit: int = RECENT_CHANGES) -> list[Change]:
+def _changes_of(campaign: Campaign, columns):
+    entities = _entities_of(campaign)
+    return (sa.select(*columns(entities)).select_from(AuditEvent)
+            .join(entities, sa.and_(AuditEvent.entity_type == entities.c.entity_type,
+                                    AuditEvent.entity_id == entities.c.entity_id))
+            .where(AuditEvent.entity_type.in_(OUTREACH_ENTITY_TYPES)))
+
+
+def recent_changes(campaign: Campaign, limit: int = RECENT_CHANGES, offset: int = 0) -> list[Change]:
     """The latest audit events on this campaign's records, positions, meetings, letters and
     follow-ups, newest first, with who made them (one query)."""
-    entities = _entities_of(campaign)
     rows = db.session.execute(
-        sa.select(AuditEvent, User.name, entities.c.outreach_id)
-        .join(entities, sa.and_(AuditEvent.entity_type == entities.c.entity_type,
-                                AuditEvent.entity_id == entities.c.entity_id))
+        _changes_of(campaign, lambda entities: (AuditEvent, User.name, entities.c.outreach_id))
         .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(AuditEvent.entity_type.in_(OUTREACH_ENTITY_TYPES))
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-        .limit(limit)).all()
+        .limit(limit).offset(offset)).all()
     return [Change(event=event, actor_name=name, outreach_id=outreach_id) for event, name, outreach_id in rows]
+
+
+def count_changes(campaign: Campaign) -> int:
+    return db.session.scalar(_changes_of(campaign, lambda entities: (sa.func.count(),)))
+
+
+def changes_page(campaign: Campaign, page: int | None, per_page: int = CHANGES_PAGE) -> ListPage:
+    """One page of the campaign's changes, newest first; a page out of range gives the nearest one."""
+    pages = max(1, -(-count_changes(campaign) // per_page))
+    page = min(max(page or 1, 1), pages)
+    return ListPage(recent_changes(campaign, per_page, (page - 1) * per_page), page, pages)
 
 
 # The whole page ------------------------------------------------------------------------------------
@@ -357,6 +377,7 @@ class Dashboard:
     signatures: SignatureSummary
     overdue: list[OwnerOverdue]
     changes: list[Change]
+    changes_total: int
     countries: dict[int, Country]
 
     @property
@@ -380,5 +401,6 @@ def dashboard(campaign: Campaign, viewer, *, language: str = "en", today: dt.dat
         signatures=signature_totals(campaign, countries),
         overdue=overdue_by_owner(campaign, today),
         changes=recent_changes(campaign),
+        changes_total=count_changes(campaign),
         countries=countries,
     )
