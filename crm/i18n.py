@@ -17,14 +17,15 @@ FORMAT_LOCALES = {"en": "en_001"}
 UTC = ZoneInfo("UTC")
 
 
-def show_date(value, language: str, zone: ZoneInfo = UTC, fmt: str = "medium") -> str:
-    """The one way a date is shown: Babel's medium format ("2 Dec 2026", "2 dic 2026"); e-mails may ask
-    for the long form in a sentence. A moment is shown as the day it was in the reader's time zone."""
+def show_date(value, language: str, zone: ZoneInfo = UTC) -> str:
+    """The one way a date is shown, on pages, in e-mails (subjects too) and in letters: Babel's medium
+    format ("2 Dec 2026", "2 dic 2026"). A moment is shown as the day it was in the reader's time zone; a
+    date (a letter's, a follow-up's due day) is shown as it is. CSV and iCalendar stay ISO 8601."""
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
         value = (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).astimezone(zone).date()
-    return format_date(value, fmt, locale=FORMAT_LOCALES.get(language, language))
+    return format_date(value, "medium", locale=FORMAT_LOCALES.get(language, language))
 
 
 def show_datetime(value, language: str, zone: ZoneInfo = UTC) -> str:
@@ -65,6 +66,14 @@ def request_zone() -> ZoneInfo:
 
 def current_language() -> str:
     return str(get_locale() or "en")
+
+
+def readers_date(value) -> str:
+    """A date in a message for whoever is reading: the request's language and time zone, or English (UTC)
+    for commands and jobs, which have no reader."""
+    if has_request_context():
+        return show_date(value, current_language(), request_zone())
+    return show_date(value, "en")
 
 
 def register_filters(app) -> None:

@@ -196,6 +196,8 @@ MATRIX = {
     # The managers' dashboard (admins and managers; coordinators and volunteers get 404) and its exports.
     ("dashboard.index", "GET"): (lambda w: "/dashboard/", MANAGERS),
     ("dashboard.campaign", "GET"): (lambda w: "/dashboard/matrix", MANAGERS),
+    ("dashboard.positions", "GET"): (lambda w: "/dashboard/matrix/positions", MANAGERS),
+    ("dashboard.changes", "GET"): (lambda w: "/dashboard/matrix/changes", MANAGERS),
     ("dashboard.map_svg", "GET"): (lambda w: "/dashboard/matrix/map.svg", MANAGERS),
     ("dashboard.matrix_csv", "GET"): (lambda w: "/dashboard/matrix/matrix.csv", MANAGERS),
     ("dashboard.outreach_csv", "GET"): (lambda w: "/dashboard/matrix/outreach.csv", MANAGERS),

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import has_request_context
-from flask_babel import format_date, gettext
+from flask_babel import gettext
 from sqlalchemy.orm import aliased, contains_eager, defer, joinedload, selectinload
 
 from crm import clock
@@ -17,6 +17,7 @@ from crm.contacts.models import OFFICE_KINDS, Contact, Office, Post
 from crm.countries.models import Country
 from crm.database import check_version, contains_pattern, folded
 from crm.extensions import db
+from crm.i18n import readers_date
 from crm.outreach.models import Letter, Meeting, OutreachRecord, meeting_contact
 
 OFFICE_FIELDS = ("country_id", "kind", "name", "city", "host_country_id", "address", "email", "phone", "website",
@@ -70,7 +71,7 @@ def _(message: str, **variables) -> str:
 
 
 def _day(day: dt.date) -> str:
-    return format_date(day) if has_request_context() else day.isoformat()
+    return readers_date(day)
 
 
 def normalise(text: str | None) -> str:

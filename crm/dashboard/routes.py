@@ -15,6 +15,7 @@ from crm.dashboard.forms import MatrixFilterForm, action_label, response_label
 from crm.dashboard.maps import MAP_STYLES, paint, stacked_bars
 from crm.extensions import db
 from crm.i18n import current_language
+from crm.outreach import services as outreach_services
 
 
 @bp.app_template_global("may_view_dashboard")
@@ -65,6 +66,31 @@ def campaign(slug):
     return render_template("dashboard/campaign.html", campaign=campaign, board=board, form=form,
                            filters=form.filters(), bars=bars, bars_top=bars_top,
                            may_export=dashboards.may_export(current_user), today=clock.today(current_user),
+                           matrix_preview=dashboards.MATRIX_PREVIEW, **_drawing_helpers())
+
+
+@bp.route("/<slug>/positions")
+@login_required
+def positions(slug):
+    """The whole countries x demands matrix, narrowed by the dashboard's filters, a page at a time."""
+    campaign = get_campaign_or_404(slug)
+    form = _filter_form()
+    figures = dashboards.campaign_figures(campaign, current_user, current_language())
+    governments = dashboards.matrix(figures, **form.filters())
+    page = outreach_services.paged(governments, request.args.get("page", type=int), dashboards.POSITIONS_PAGE)
+    return render_template("dashboard/positions.html", campaign=campaign, figures=figures, form=form,
+                           filters=form.filters(), governments=governments, page=page,
+                           may_export=dashboards.may_export(current_user), **_drawing_helpers())
+
+
+@bp.route("/<slug>/changes")
+@login_required
+def changes(slug):
+    """Every change to the campaign's records, newest first, a page at a time."""
+    campaign = get_campaign_or_404(slug)
+    figures = dashboards.campaign_figures(campaign, current_user, current_language())
+    page = dashboards.changes_page(campaign, request.args.get("page", type=int))
+    return render_template("dashboard/changes.html", campaign=campaign, page=page, by_record=figures.by_record(),
                            **_drawing_helpers())
 
 

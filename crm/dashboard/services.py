@@ -20,6 +20,7 @@ from crm.countries.standing import standing
 from crm.dashboard.maps import CountryShape, world_map
 from crm.extensions import db
 from crm.outreach.models import STAGES, FollowUp, Letter, OutreachRecord, Position, meeting_outreach
+from crm.outreach.services import ListPage
 from crm.permissions import can, outreach_visibility
 from crm.signatures import services as signatures
 
@@ -33,7 +34,12 @@ MAP_CLASSES = (NOT_TARGET, *RESPONSES)
 STATED_NOT_SUPPORTIVE = {"opposed", "non_committal"}
 ANSWERED_STAGES = {"responded", "committed"}
 OUTREACH_ENTITY_TYPES = ("outreach_record", "position", "meeting", "letter", "follow_up")
-RECENT_CHANGES = 20
+# The dashboard shows a few of each long list, each with a link to the whole list, paged: every section
+# of the page fits about one screen, on a phone too.
+RECENT_CHANGES = 5
+MATRIX_PREVIEW = 6
+CHANGES_PAGE = 25
+POSITIONS_PAGE = 25
 
 
 def may_view_dashboard(user) -> bool:
@@ -349,19 +355,37 @@ def _outreach_of_event(campaign: Campaign):
     )
 
 
-def recent_changes(campaign: Campaign, limit: int = RECENT_CHANGES) -> list[Change]:
+def _changes_where(campaign: Campaign, outreach_id):
+    """Events of this campaign (they carry it, indexed with the time) on its outreach rows that still exist."""
+    return (AuditEvent.campaign_id == campaign.id, AuditEvent.entity_type.in_(OUTREACH_ENTITY_TYPES),
+            outreach_id.is_not(None))
+
+
+def recent_changes(campaign: Campaign, limit: int = RECENT_CHANGES, offset: int = 0) -> list[Change]:
     """The latest audit events on this campaign's records, positions, meetings, letters and
-    follow-ups that still exist, newest first, with who made them (one query). The events carry their
-    campaign (indexed with the time), so the query reads this campaign's latest events only."""
+    follow-ups that still exist, newest first, with who made them (one query, reading this campaign's
+    latest events only)."""
     outreach_id = _outreach_of_event(campaign)
     rows = db.session.execute(
         sa.select(AuditEvent, User.name, outreach_id)
         .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(AuditEvent.campaign_id == campaign.id, AuditEvent.entity_type.in_(OUTREACH_ENTITY_TYPES),
-               outreach_id.is_not(None))
+        .where(*_changes_where(campaign, outreach_id))
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-        .limit(limit)).all()
+        .limit(limit).offset(offset)).all()
     return [Change(event=event, actor_name=name, outreach_id=outreach_id) for event, name, outreach_id in rows]
+
+
+def count_changes(campaign: Campaign) -> int:
+    outreach_id = _outreach_of_event(campaign)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                             .where(*_changes_where(campaign, outreach_id)))
+
+
+def changes_page(campaign: Campaign, page: int | None, per_page: int = CHANGES_PAGE) -> ListPage:
+    """One page of the campaign's changes, newest first; a page out of range gives the nearest one."""
+    pages = max(1, -(-count_changes(campaign) // per_page))
+    page = min(max(page or 1, 1), pages)
+    return ListPage(recent_changes(campaign, per_page, (page - 1) * per_page), page, pages)
 
 
 # The whole page ------------------------------------------------------------------------------------
@@ -377,6 +401,7 @@ class Dashboard:
     signatures: SignatureSummary
     overdue: list[OwnerOverdue]
     changes: list[Change]
+    more_changes: bool  # older changes than those listed (on the changes page)
     countries: dict[int, Country]
 
     @property
@@ -390,6 +415,7 @@ def dashboard(campaign: Campaign, viewer, *, language: str = "en", today: dt.dat
     today = today or clock.today()
     figures = campaign_figures(campaign, viewer, language)
     countries = all_countries()
+    changes = recent_changes(campaign, RECENT_CHANGES + 1)  # one more: are there older ones?
     return Dashboard(
         figures=figures,
         stages=stage_counts(figures),
@@ -399,6 +425,7 @@ def dashboard(campaign: Campaign, viewer, *, language: str = "en", today: dt.dat
         over_time=responses_by_month(figures),
         signatures=signature_totals(campaign, countries),
         overdue=overdue_by_owner(campaign, today),
-        changes=recent_changes(campaign),
+        changes=changes[:RECENT_CHANGES],
+        more_changes=len(changes) > RECENT_CHANGES,
         countries=countries,
     )

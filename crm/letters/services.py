@@ -11,10 +11,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from babel import Locale
 from babel.core import UnknownLocaleError
-from babel.dates import format_date
 from babel.numbers import format_decimal
 from flask import has_request_context
-from flask_babel import format_date as flask_format_date
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
@@ -27,6 +25,7 @@ from crm.contacts.models import Contact, Office
 from crm.countries.models import Country
 from crm.database import check_version, stale_record_message, utcnow
 from crm.extensions import db
+from crm.i18n import readers_date, show_date
 from crm.letters import storage
 from crm.letters.models import LETTER_LANGUAGES, LetterTemplate
 from crm.outreach.models import LETTER_CHANNELS, Letter, LetterAttachment, OutreachRecord
@@ -46,9 +45,7 @@ def _(message: str, **variables) -> str:
 
 
 def _day(day: dt.date) -> str:
-    if has_request_context():
-        return flask_format_date(day)
-    return day.isoformat()
+    return readers_date(day)
 
 
 class LetterError(OutreachError):
@@ -271,7 +268,8 @@ def merge_values(record: OutreachRecord, *, language: str, contact: Contact | No
         "demands": demands_text(record.campaign, language),
         "signatures_total": format_decimal(totals.total, locale=language),
         "signatures_resident": format_decimal(totals.resident, locale=language),
-        "date": format_date(today or clock.today(actor), "long", locale=language),
+        # A letter's date is a day, written as in the letter's language (crm/i18n.py).
+        "date": show_date(today or clock.today(actor), language),
         "sender_name": getattr(actor, "name", "") or "",
     }
 

@@ -102,10 +102,10 @@ def render_message(name: str, user, subject, **context) -> Rendered:
     language = user_language(user)
     zone = clock.user_zone(user)
 
-    def show_date(value, fmt="medium"):
-        return i18n.show_date(value, language, zone, fmt)
+    def show_date(value):
+        return i18n.show_date(value, language, zone)
 
-    def show_datetime(value, fmt=None):
+    def show_datetime(value):
         """In the reader's time zone, as on the pages (crm/i18n.py)."""
         return i18n.show_datetime(value, language, zone)
 

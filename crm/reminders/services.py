@@ -19,6 +19,7 @@ from crm.audit import services as audit
 from crm.campaigns.services import open_records
 from crm.database import utcnow
 from crm.extensions import db
+from crm.i18n import show_date
 from crm.outreach.models import FollowUp, Letter, Meeting, OutreachRecord, Position, meeting_outreach, meeting_staff
 from crm.outreach.services import effective_due
 from crm.permissions import can_view_outreach, follow_up_visibility, meeting_visibility
@@ -244,11 +245,9 @@ def digest_for(user, day: dt.date) -> Digest:
 
 def render_digest(digest: Digest) -> mailer.Rendered:
     language = mailer.user_language(digest.user)
-    from babel.dates import format_date
-
     return mailer.render_message(
         "digest", digest.user,
-        lambda: gettext("Your follow-ups for %(date)s", date=format_date(digest.day, "long", locale=language)),
+        lambda: gettext("Your follow-ups for %(date)s", date=show_date(digest.day, language)),
         digest=digest, effective_due=effective_due)
 
 
@@ -352,16 +351,11 @@ def weekly_report(start: dt.datetime, end: dt.datetime) -> WeeklyReport:
 
 
 def render_weekly_report(user, report: WeeklyReport) -> mailer.Rendered:
-    language = mailer.user_language(user)
-    from babel.dates import format_date
-
+    language, zone = mailer.user_language(user), clock.user_zone(user)
     return mailer.render_message(
         "weekly_report", user,
-        lambda: gettext("Weekly report: %(start)s to %(end)s",
-                        start=format_date(report.start.astimezone(clock.user_zone(user)).date(), "medium",
-                                          locale=language),
-                        end=format_date(report.end.astimezone(clock.user_zone(user)).date(), "medium",
-                                        locale=language)),
+        lambda: gettext("Weekly report: %(start)s to %(end)s", start=show_date(report.start, language, zone),
+                        end=show_date(report.end, language, zone)),
         report=report)
 
 
@@ -461,9 +455,7 @@ def _clock_for(event: _Event) -> tuple[ReplyClock, bool]:
 
 def _chase_note(event: _Event, owner) -> str:
     language = mailer.user_language(owner)
-    from babel.dates import format_date
-
-    day = format_date(event.started_on, "long", locale=language)
+    day = show_date(event.started_on, language)
     with force_locale(language):
         if event.letter is not None:
             return gettext("No reply yet to the letter “%(subject)s”, delivered on %(date)s. Chase it.",

@@ -16,6 +16,7 @@ from flask_babel import force_locale
 from crm.countries.models import Country
 from crm.database import utcnow
 from crm.extensions import db
+from crm.i18n import show_date, show_datetime
 from crm.outreach.models import Letter, OutreachRecord
 from crm.signatures.services import totals_for
 
@@ -98,6 +99,9 @@ def dossier_pdf(record: OutreachRecord, letter: Letter | None, language: str) ->
     language = language if language in ("en", "es") else "en"
     dossier = build(record, letter, language)
     with force_locale(language):
-        html = render_template("signatures/dossier.html", dossier=dossier, record=record, letter=letter)
+        # Dates as the dossier's reader writes them (crm/i18n.py); the moment of counting is given in UTC.
+        html = render_template("signatures/dossier.html", dossier=dossier, record=record, letter=letter,
+                               day=lambda value: show_date(value, language),
+                               moment=lambda value: show_datetime(value, language))
         css = render_template("signatures/dossier.css")
     return render_pdf(html, css)

@@ -33,6 +33,7 @@ from crm.countries.models import Country
 from crm.countries.services import fold
 from crm.database import UTCDateTime, utcnow
 from crm.extensions import db
+from crm.i18n import readers_date
 from crm.signatures import counts, importers
 from crm.signatures.importers import ColumnMapping, FileProblem
 from crm.signatures.models import (
@@ -714,7 +715,7 @@ def record_tally(petition: Petition, country: Country, signers: int, as_of: dt.d
         tally = SignatureTally(petition_id=petition.id, country_id=country.id)
         db.session.add(tally)
     elif as_of < tally.as_of:
-        raise SignatureError(_("A newer tally (as of %(date)s) is already recorded.", date=tally.as_of.isoformat()),
+        raise SignatureError(_("A newer tally (as of %(date)s) is already recorded.", date=readers_date(tally.as_of)),
                              "as_of")
     tally.signers, tally.as_of = signers, as_of
     tally.source = (source or "").strip()[:500] or None

@@ -21,7 +21,7 @@ from tests.dashboard.conftest import DEMO_URL, demand, demo_record
 pytestmark = pytest.mark.usefixtures("clock")
 
 SVG = "{http://www.w3.org/2000/svg}"
-DEMO_PAGES = (DEMO_URL, DEMO_URL + "/map.svg", DEMO_URL + "/matrix.csv", DEMO_URL + "/outreach.csv")
+DEMO_PAGES = (DEMO_URL, DEMO_URL + "/positions", DEMO_URL + "/changes", DEMO_URL + "/map.svg", DEMO_URL + "/matrix.csv", DEMO_URL + "/outreach.csv")
 
 
 @pytest.mark.parametrize("role", ["admin", "manager"])
@@ -126,16 +126,17 @@ def test_the_page_shows_the_demo_figures(client, signed_in, demo):
     months = rows(page, "over-time", "data-month")
     assert list(months) == ["2018-05", "2018-06", "2018-07", "2018-08", "2018-09", "2018-10"]
     assert months["2018-09"][1:] == ["5", "0", "1", "7"]
-    owners = rows(page, "overdue-owners", "data-owner")
-    assert {owner: cells[1] for owner, cells in owners.items()} == {
+    owners = dict(re.findall(r'<li data-owner="([^"]+)"><details><summary><strong>[^<]+</strong>:\s*(\d+) overdue', page))
+    assert owners == {
         "volunteer.demo@example.org": "2", "coordinator.demo@example.org": "1", "voluntaria.demo@example.org": "1"}
+    assert "4 overdue follow-ups in all." in page
     assert "Chase the meeting request sent to the Foreign Office." in page
     assert re.search(r'class="big-number">0<', page)
 
 
 def test_matrix_cells_link_to_their_evidence(client, signed_in, demo):
     signed_in("manager")
-    page = client.get(DEMO_URL).get_data(as_text=True)
+    page = client.get(DEMO_URL + "/positions").get_data(as_text=True)
     matrix = rows(page, "matrix", "data-iso")
     assert matrix["ARG"][:3] == ["Argentina", "State Party", "Committed"]
     assert matrix["ARG"][3].startswith("Acted") and matrix["ARG"][4] == "—"
@@ -149,26 +150,58 @@ def test_matrix_cells_link_to_their_evidence(client, signed_in, demo):
 
 def test_the_matrix_filter_narrows_rows_and_keeps_the_export_in_step(client, signed_in, demo):
     signed_in("manager")
-    page = client.get(DEMO_URL + "?status=state_party&region=005").get_data(as_text=True)
+    positions = DEMO_URL + "/positions"
+    page = client.get(positions + "?status=state_party&region=005").get_data(as_text=True)
     assert set(rows(page, "matrix", "data-iso")) == {"ARG", "CHL", "COL", "PER", "PRY"}
     assert "5 governments" in page
     assert f'href="{DEMO_URL}/matrix.csv?status=state_party&amp;region=005"' in page
-    # The map and the stage counts still show the whole campaign.
+    # On the dashboard, the same filter narrows the first rows shown and the link to the whole matrix;
+    # the map and the stage counts still show the whole campaign.
+    page = client.get(DEMO_URL + "?status=state_party&region=005").get_data(as_text=True)
+    assert set(rows(page, "matrix-preview", "data-iso")) == {"ARG", "CHL", "COL", "PER", "PRY"}
+    assert f'href="{positions}?status=state_party&amp;region=005"' in page
+    assert f'href="{DEMO_URL}/matrix.csv?status=state_party&amp;region=005"' in page
     assert len(rows(page, "map-data", "data-iso")) == 13
-    page = client.get(DEMO_URL + "?status=non_party").get_data(as_text=True)
+    page = client.get(positions + "?status=non_party").get_data(as_text=True)
     assert "No government matches these filters." in page
     # Narrowed by stage and by who works on the record, on the page and in the export alike.
-    page = client.get(DEMO_URL + "?stage=meeting_held").get_data(as_text=True)
+    page = client.get(positions + "?stage=meeting_held").get_data(as_text=True)
     assert set(rows(page, "matrix", "data-iso")) == {"CRI", "PRY"}
     assert f'href="{DEMO_URL}/matrix.csv?stage=meeting_held"' in page
-    page = client.get(DEMO_URL + "?assignee=none&response=no_answer").get_data(as_text=True)
+    page = client.get(positions + "?assignee=none&response=no_answer").get_data(as_text=True)
     assert set(rows(page, "matrix", "data-iso")) == {"SWE"}
     exported = client.get(DEMO_URL + "/matrix.csv?assignee=none&response=no_answer").get_data(as_text=True)
     assert len(exported.strip().splitlines()) == 2 and "SWE" in exported
     # A bad value is ignored rather than failing the page.
-    response = client.get(DEMO_URL + "?region=<script>&status=nonsense&stage=x&assignee=99999&response=y")
-    assert response.status_code == 200
+    for url in (DEMO_URL, positions):
+        response = client.get(url + "?region=<script>&status=nonsense&stage=x&assignee=99999&response=y&page=x")
+        assert response.status_code == 200
     assert len(rows(response.get_data(as_text=True), "matrix", "data-iso")) == 13
+
+
+def test_the_dashboard_shows_the_first_governments_and_links_to_the_whole_matrix(client, signed_in, demo):
+    signed_in("manager")
+    page = client.get(DEMO_URL).get_data(as_text=True)
+    preview = rows(page, "matrix-preview", "data-iso")
+    assert list(preview) == ["ARG", "CAN", "CHL", "COL", "CRI", "FRA"]
+    assert preview["CRI"] == ["Costa Rica", "Acted", "Acted", "—", "Supportive"]
+    assert f'href="{DEMO_URL}/positions">See the whole matrix (13 governments)' in page
+    # Each response and each stage in the summary opens the matrix narrowed to it.
+    responses = rows(page, "responses", "data-response")
+    assert responses["acted"][1] == "7" and responses["no_answer"][1] == "5"
+    assert f'href="{DEMO_URL}/positions?response=acted"' in page
+    assert f'href="{DEMO_URL}/positions?stage=committed"' in page
+
+
+def test_the_whole_matrix_is_paged(client, signed_in, big_campaign):
+    campaign = big_campaign(60)
+    signed_in("manager")
+    url = f"/dashboard/{campaign.slug}/positions"
+    first = client.get(url).get_data(as_text=True)
+    assert len(rows(first, "matrix", "data-iso")) == 25 and "Page 1 of 3" in first and "60 governments" in first
+    last = client.get(url + "?page=9").get_data(as_text=True)
+    assert "Page 3 of 3" in last and len(rows(last, "matrix", "data-iso")) == 10
+    assert not set(rows(last, "matrix", "data-iso")) & set(rows(first, "matrix", "data-iso"))
 
 
 def test_recent_changes_show_who_did_what(client, signed_in, demo):
@@ -182,6 +215,17 @@ def test_recent_changes_show_who_did_what(client, signed_in, demo):
     assert "Marta Gestora" in section and "Position recorded: Opposed" in section
     assert "Stage changed: Responded" in section
     assert f'href="/outreach/{germany.id}">Germany</a>' in section
+    # The whole list, a page at a time.
+    for stage in ("contacted", "meeting_held") * 5:
+        outreach.set_stage(germany, stage, actor=user)
+    db.session.commit()
+    page = client.get(DEMO_URL).get_data(as_text=True)
+    assert page[page.index('id="changes"'):].count("<li>") == 5
+    assert f'href="{DEMO_URL}/changes">All changes (' in page
+    every = client.get(DEMO_URL + "/changes").get_data(as_text=True)
+    listed = every[every.index('<ul class="changes">'):]
+    # Her position, the stage it moved the record to, and ten stage changes.
+    assert listed.count("(Marta Gestora)") == 12 and "Position recorded: Opposed" in listed
 
 
 def test_the_page_loads_nothing_from_elsewhere_and_needs_no_script(client, signed_in, demo):

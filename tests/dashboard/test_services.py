@@ -226,12 +226,19 @@ def test_recent_changes_are_this_campaigns_outreach_events(demo, manager, make_u
     assert len(dashboards.recent_changes(demo, limit=2)) == 2
 
 
-def test_recent_changes_stop_at_twenty(demo, manager):
+def test_the_dashboard_shows_five_changes_and_pages_the_rest(demo, manager):
     spain = demo_record(demo, "ESP")
-    for day in range(25):
+    for day in range(30):
         outreach.set_stage(spain, "contacted" if day % 2 else "meeting_held", actor=manager)
     db.session.commit()
-    assert len(dashboards.recent_changes(demo)) == 20
+    assert len(dashboards.recent_changes(demo)) == 5
+    total = dashboards.count_changes(demo)
+    assert total >= 30
+    first, last = dashboards.changes_page(demo, 1), dashboards.changes_page(demo, 99)
+    assert len(first.items) == 25 and first.has_next and not first.has_prev
+    assert last.page == first.pages == -(-total // 25) and len(last.items) == total - 25 * (last.pages - 1)
+    newest_first = [c.event.id for c in first.items] + [c.event.id for c in dashboards.changes_page(demo, 2).items]
+    assert newest_first == sorted(newest_first, reverse=True)
 
 
 @pytest.mark.parametrize("role,allowed", [("admin", True), ("manager", True), ("coordinator", False),

@@ -52,7 +52,8 @@ def test_the_dashboard_map_renders_and_is_saved_for_the_readme(desktop, live_ser
     assert world.locator('path[data-iso="032"] title').text_content() == "Argentina: Acted"
     legend = world.locator("g.legend").text_content()
     assert "Acted (7)" in legend and "No answer (5)" in legend and "Not a target (161)" in legend
-    # The same data beside it, as a table.
+    # The same data beside it, as a table, one click away.
+    page.get_by_text("The map's data as a table").click()
     table = page.locator("#map-data")
     assert table.is_visible()
     assert table.locator("tbody tr").count() == 13
@@ -82,10 +83,10 @@ def test_the_dashboard_works_without_javascript(browser, live_server, admin_sess
     try:
         plain.goto(DASHBOARD + "?region=150#matrix")
         assert plain.locator("svg.world-map path.country").count() == 174
-        assert plain.locator("table.matrix tbody tr").count() == 6
+        assert plain.locator("table.matrix-preview tbody tr").count() == 6
         plain.select_option("#region", "005")
         plain.get_by_role("button", name="Filter").click()
         plain.wait_for_url(re.compile(r"[?&]region=005(&|#|$)"))
-        assert plain.locator("table.matrix tbody tr").count() == 5
+        assert plain.locator("table.matrix-preview tbody tr").count() == 5
     finally:
         context.close()

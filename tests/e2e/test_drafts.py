@@ -35,7 +35,7 @@ def test_a_meeting_saved_while_the_server_is_cut_off_is_kept_and_sent_exactly_on
     summary = f"Met the deputy head of mission ({uuid.uuid4().hex[:8]})"
     page.fill("#summary", summary)
     page.get_by_role("group", name=re.compile(r"^2\. ")).get_by_text("Supportive").click()
-    page.get_by_text("Where, outcome and confidential notes").click()
+    page.get_by_text("More: where, outcome, next step, joint meeting").click()
     page.fill("#confidential_notes", "Source inside the ministry: do not repeat")
     # Confidential notes are never left on the phone; everything else is.
     kept = page.evaluate("Object.entries(localStorage).filter(([k]) => k.startsWith('alcance:draft:'))")

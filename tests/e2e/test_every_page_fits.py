@@ -162,6 +162,8 @@ def test_keyboard_focus_is_always_visible_on_the_meeting_form(page):
     for _ in range(25):
         page.keyboard.press("Tab")
         focus = page.evaluate(FOCUS_RING)
+        if focus["tag"] == "body":  # past the last control: the folded form is shorter than 25 stops
+            break
         seen.add(focus["tag"])
         assert focus["visible"], focus
-    assert {"a", "summary", "input", "select"} <= seen
+    assert {"a", "summary", "input", "select", "button"} <= seen

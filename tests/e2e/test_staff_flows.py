@@ -32,9 +32,9 @@ def test_log_a_meeting_with_a_follow_up_on_a_phone(page):
     page.fill("#summary", "Met the political counsellor; Germany will study the referral.")
     # One tap per position: a row of buttons for each demand.
     page.get_by_role("group", name=re.compile(r"^3\. ICC referral")).get_by_text("Non-committal").click()
-    page.get_by_text("Where, outcome and confidential notes").click()
+    # Where, the outcome and the next step are folded together, after the fields used every time.
+    page.get_by_text("More: where, outcome, next step, joint meeting").click()
     page.fill("#outcome", "Asked for our dossier.")
-    page.get_by_text("Next step (optional)").click()
     page.fill("#next_note", "Send the dossier to the counsellor")
     due = (clock.today() + dt.timedelta(days=5)).isoformat()
     page.fill("#next_due", due)
@@ -95,8 +95,9 @@ def test_log_a_meeting_with_someone_met_for_the_first_time_by_tapping(page):
     page.get_by_text("Met someone not on the list?").click()
     page.fill("#new_contact_name", "Inés Recién Llegada")
     page.fill("#new_contact_title", "Consejera política")
-    # Our side starts with the person logging, already ticked; a few letters find a colleague (accents
-    # and case ignored), and what is ticked stays in view.
+    # Our side starts with the person logging, already ticked, and is folded; a few letters find a colleague
+    # (accents and case ignored), and what is ticked stays in view.
+    page.get_by_text("Our side: Administrator").click()
     our_side = page.get_by_role("group", name="Attendees (our side)")
     assert our_side.locator("input:checked").count() == 1
     assert our_side.locator("li").first.inner_text().strip() == "Administrator"

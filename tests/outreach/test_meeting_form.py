@@ -40,8 +40,13 @@ def test_attendees_are_boxes_to_tick_and_positions_are_buttons(client, signed_in
     demand = campaign.demands[2]
     assert f'<input checked id="stance_{demand.id}-0" name="stance_{demand.id}" type="radio" value="">' in page
     assert f'name="stance_{demand.id}" type="radio" value="acted"' in page
-    # The rarely used fields are folded, after the ones used every time.
-    assert page.index('name="summary"') < page.index("<summary>Where, outcome") < page.index('name="outcome"')
+    # The rarely used fields are folded, after the ones used every time: our side (the person logging,
+    # already ticked) and the rest.
+    assert page.index('name="summary"') < page.index(f'name="stance_{demand.id}"') < page.index(
+        "<summary>Our side: ") < page.index('name="staff"') < page.index(
+        "<summary>More: where, outcome, next step, joint meeting") < page.index('name="outcome"') < page.index(
+        'name="next_note"')
+    assert re.search(r'<details class="fold our-side">\s*<summary>Our side: [^<]+</summary>', page)
 
 
 def test_our_side_starts_with_the_person_logging_and_leaves_out_the_admins(client, signed_in, make_user,
@@ -56,6 +61,8 @@ def test_our_side_starts_with_the_person_logging_and_leaves_out_the_admins(clien
     assert staff[0] == str(user.id) and str(colleague.id) in staff
     assert "Aaron Admin" not in page.split('name="staff"', 1)[1].split("</fieldset>", 1)[0]
     assert f'checked id="staff-0" name="staff" type="checkbox" value="{user.id}"' in page
+    # Folded, the list says who is ticked: in the common case, the person logging and nobody else.
+    assert "<summary>Our side: Zoe Coordinadora</summary>" in page
 
 
 def test_a_diplomat_met_for_the_first_time_is_added_in_the_same_submit(client, signed_in, campaign, make_record,
