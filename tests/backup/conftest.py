@@ -129,8 +129,20 @@ def fill(app) -> None:
         boards.publish(campaign, actor=admin)
         boards.set_published(campaign, records={records[0].id},
                              positions={db.session.scalar(sa.select(Position.id).order_by(Position.id))}, actor=admin)
+        # An import caught staging while the backup is taken.
+        from crm.signatures.models import StagedImport, StagedSignature
+
+        staging = StagedImport(petition_id=petition.id)
+        db.session.add(staging)
+        db.session.flush()
+        db.session.add(StagedSignature(staged_import_id=staging.id, email_hash="e" * 64, country_id=spain.id))
         record_run(started=now, error="disk full", origin="schedule")
         db.session.commit()
+        # The scheduler's record of its jobs' runs (commits itself).
+        from crm.monitoring.services import record_job_run
+
+        record_job_run("due-reminders", now, now)
+        record_job_run("backup", now, now, error="BackupError: disk full")
         # The scheduler's record of its jobs' runs (commits itself).
         from crm.monitoring.services import record_job_run
 

@@ -221,7 +221,7 @@ def test_recent_changes_show_who_did_what(client, signed_in, demo):
     db.session.commit()
     page = client.get(DEMO_URL).get_data(as_text=True)
     assert page[page.index('id="changes"'):].count("<li>") == 5
-    assert f'href="{DEMO_URL}/changes">All changes (' in page
+    assert f'href="{DEMO_URL}/changes">All changes</a>' in page
     every = client.get(DEMO_URL + "/changes").get_data(as_text=True)
     listed = every[every.index('<ul class="changes">'):]
     # Her position, the stage it moved the record to, and ten stage changes.

@@ -111,6 +111,6 @@ def test_the_letter_page_loads_the_letter_with_what_it_shows_of_it(client, staff
     response, statements = count_queries(client, f"/letters/{letter.id}")
     assert response.status_code == 200
     selects = [" ".join(s.split()) for s in statements if s.lstrip().upper().startswith("SELECT")]
-    # The signed-in user; the letter with its record, campaign, government, recipient and author; its
-    # attachments; its replies. No relation is fetched on its own.
-    assert len(selects) == 4, selects
+    # The signed-in user; the letter with its record, campaign, government, recipient and author; the
+    # campaign's name in other languages; its attachments; its replies. No relation is fetched on its own.
+    assert len(selects) == 5, selects

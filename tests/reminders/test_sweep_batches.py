@@ -16,7 +16,8 @@ pytestmark = pytest.mark.usefixtures("clock")
 
 
 def _queue(make_user, make_record, make_follow_up, count, owners=3, country="FRA"):
-    people = [make_user("volunteer") for _ in range(owners)]
+    # Coordinators: reminders go only to owners who may open the record, and they see every record.
+    people = [make_user("coordinator") for _ in range(owners)]
     record = make_record(country)
     follow_ups = [make_follow_up(record, people[n % owners], utc_today() - dt.timedelta(days=1), note=f"Step {n}")
                   for n in range(count)]
@@ -94,8 +95,8 @@ def test_a_batch_of_reminders_no_longer_due_does_not_stop_the_sweep(smtp, make_u
 
 def test_a_refused_message_in_a_batch_is_recorded_and_the_rest_of_the_batch_is_sent(
         smtp, make_user, make_record, make_follow_up):
-    gone = make_user("volunteer", email="gone@example.org")
-    others = [make_user("volunteer") for _ in range(4)]
+    gone = make_user("coordinator", email="gone@example.org")
+    others = [make_user("coordinator") for _ in range(4)]
     record = make_record()
     for owner in [others[0], others[1], gone, others[2], others[3]]:
         make_follow_up(record, owner, utc_today())
