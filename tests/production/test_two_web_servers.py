@@ -67,7 +67,8 @@ def _seed(url: str, tmp_path_factory) -> None:
         db.session.add_all([campaign, Demand(campaign=campaign, ordinal=1, code="d1", title="Demand one")])
         people = [User(email=COORDINATOR, name="Coordinator", role="coordinator"),
                   User(email=TARGET, name="Target", role="volunteer")]
-        owners = [User(email=f"owner{n}@example.org", name=f"Owner {n}", role="volunteer") for n in range(OWNERS)]
+        # Coordinators, who may open every record: reminders go only to owners who may open theirs.
+        owners = [User(email=f"owner{n}@example.org", name=f"Owner {n}", role="coordinator") for n in range(OWNERS)]
         for user in people:
             user.set_password(TEST_PASSWORD)
         db.session.add_all(people + owners)
