@@ -58,6 +58,7 @@ run: install
 	$(BIN)/gunicorn -c python:crm.serving --workers $(WORKERS) --bind $(HOST):$(PORT) wsgi:app
 
 test: install-test
+	$(BIN)/ruff check .
 	BIN=$(BIN) .ci/security-checks
 	$(BIN)/pytest
 

@@ -277,7 +277,7 @@ def main() -> None:
     try:
         cookies = {role: sign_in(server, facts["users"][role], facts["password"], facts["totp_secret"])
                    for role in {role for _, role, _ in selected}}
-        for name, role, path in selected:  # warm up: each worker's first request of each page
+        for _name, role, path in selected:  # warm up: each worker's first request of each page
             for _ in range(2):
                 server.get(path, cookies[role])
         for _round in range(args.rounds):

@@ -131,7 +131,7 @@ class Bulk:
                         self.noted.add((table_name, key))
                         print(f"  note: {table_name} has no column {key} (yet): left out", flush=True)
                 values = []
-                for name, processor in zip(names, processors):
+                for name, processor in zip(names, processors, strict=True):
                     if name in row:
                         value = row[name]
                     elif name in defaults:
@@ -292,7 +292,7 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
         per_campaign = sizes["outreach"] // sizes["campaigns"]  # each campaign at least one, below
         outreach_rows = []
         outreach_by_country: dict[int, list[int]] = {}
-        country_weight = {c.id: w for c, w in zip(countries, weights)}
+        country_weight = {c.id: w for c, w in zip(countries, weights, strict=True)}
         for cid in range(1, sizes["campaigns"] + 1):
             wanted = max(1, per_campaign + (1 if cid <= sizes["outreach"] % sizes["campaigns"] else 0))
             chosen = {by_code[code].id for code in BUSY[:wanted] if code in by_code}
@@ -492,7 +492,7 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
         # --- Audit events: every change of the last years. campaign_id is left out where the schema
         # has no such column yet (issue 14's other half adds it).
         def audit_events():
-            for eid in range(1, sizes["audit_events"] + 1):
+            for _event in range(1, sizes["audit_events"] + 1):
                 oid = rng.choices(outreach_ids, outreach_weights)[0]
                 actor = rng.choice(staff)
                 yield {"occurred_at": moment(recent_bias=2), "actor_id": actor,

@@ -155,7 +155,7 @@ def read_vcard(data: bytes) -> list[ImportRow]:
             raise ImportRejected(gettext("The file is not a vCard file: entry %(number)s is a %(kind)s.",
                                          number=number, kind=card.name))
 
-        def first(name):
+        def first(name, card=card):
             entries = card.contents.get(name.lower())
             return entries[0].value if entries else None
 

@@ -115,7 +115,7 @@ def _clip(ring: list[tuple[float, float]], edge: float, keep_below: bool) -> lis
 def cut_at_antimeridian(ring: list[tuple[float, float]]) -> list[list[tuple[float, float]]]:
     """A ring that crosses longitude 180 (Fiji, Chukotka) jumps from one edge of the map to the other;
     unwrapped and clipped, it becomes one piece on each side."""
-    if all(abs(b[0] - a[0]) <= 180 for a, b in zip(ring, ring[1:])):
+    if all(abs(b[0] - a[0]) <= 180 for a, b in zip(ring, ring[1:], strict=False)):
         return [ring]
     unwrapped = [ring[0]]
     for lon, lat in ring[1:]:

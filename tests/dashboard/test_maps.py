@@ -92,7 +92,7 @@ def test_the_map_classes_read_in_greyscale():
     styles = maps.MAP_STYLES
     lightness = [_lightness(styles[c]["fill"]) for c in ("not_target", "no_answer", "responded", "supportive", "acted")]
     # Lightest to darkest, each at least 10 L* from the next...
-    assert all(a - b >= 10 for a, b in zip(lightness, lightness[1:])), lightness
+    assert all(a - b >= 10 for a, b in zip(lightness, lightness[1:], strict=False)), lightness
     # ...and two classes also carry a pattern, whose ink contrasts with its ground.
     patterned = [c for c, s in styles.items() if s["pattern"]]
     assert len(patterned) >= 2

@@ -136,7 +136,8 @@ def test_coordinator_approves_a_claim_and_rivals_are_rejected(client, signed_in,
 
 def test_my_work_lists_my_records_overdue_first(client, signed_in, make_user, make_record):
     me = signed_in("volunteer")
-    later, overdue, none = make_record("FRA", assignee=me), make_record("DEU", assignee=me), make_record("ESP", assignee=me)
+    later, overdue = make_record("FRA", assignee=me), make_record("DEU", assignee=me)
+    make_record("ESP", assignee=me)  # no follow-up at all: listed last
     make_record("ITA", assignee=make_user("volunteer"))
     outreach.add_follow_up(later, owner=me, due_on=utc_today() + dt.timedelta(days=9), note="a", actor=me)
     outreach.add_follow_up(overdue, owner=me, due_on=utc_today() - dt.timedelta(days=1), note="b", actor=me)
@@ -157,7 +158,7 @@ def test_my_work_is_paged_and_its_queries_do_not_grow_with_records(app, client, 
     monkeypatch.setitem(app.config, "ITEMS_PER_PAGE", 30)
     counts = []
     for page in (2, 1):  # 3 records on the last page, 30 on the first
-        queries, response = count_queries(lambda: client.get(f"/my-work?page={page}"))
+        queries, response = count_queries(lambda page=page: client.get(f"/my-work?page={page}"))
         assert response.status_code == 200
         counts.append(queries)
     assert counts[0] == counts[1], counts

@@ -386,7 +386,7 @@ def test_list_query_count_does_not_grow_with_rows(app, client, signed_in, campai
         db.session.execute(sa.delete(OutreachRecord))
         db.session.expunge_all()
         user, demand = db.session.get(User, user_id), db.session.get(Demand, demand_id)
-        for record in _records(lambda code: make_record(code, campaign_=demand.campaign), n):
+        for record in _records(lambda code, demand=demand: make_record(code, campaign_=demand.campaign), n):
             outreach.record_position(record, demand, "supportive", utc_today(), actor=user)
             outreach.add_follow_up(record, owner=user, due_on=utc_today(), note="next", actor=user)
         db.session.commit()
@@ -461,7 +461,8 @@ def test_campaign_page_lists_governments_as_plain_rows(client, signed_in, campai
 
     me = signed_in("coordinator")
     owner = make_user("volunteer", name="Rosa Row")
-    france, spain = make_record("FRA", assignee=owner), make_record("ESP")
+    france = make_record("FRA", assignee=owner)
+    make_record("ESP")
     repudiate = db.session.scalar(sa.select(Demand).where(Demand.campaign_id == campaign.id, Demand.code == "repudiate"))
     outreach.record_position(france, repudiate, "opposed", utc_today() - dt.timedelta(days=9), actor=me)
     outreach.record_position(france, repudiate, "supportive", utc_today(), actor=me)

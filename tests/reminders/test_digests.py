@@ -183,7 +183,7 @@ def test_every_mail_template_marks_its_strings_for_translation():
 
 def test_managers_get_a_weekly_report_of_replies_positions_and_signatures(
         smtp, campaign, make_user, make_record, make_letter):
-    manager = make_user("manager", email="mara@example.org", name="Mara Manager")
+    make_user("manager", email="mara@example.org", name="Mara Manager")
     volunteer = make_user("volunteer")
     record = make_record("CAN")
     monday = dt.date(2031, 5, 12)

@@ -108,7 +108,7 @@ def test_two_scheduler_processes_send_each_reminder_exactly_once(tmp_path, tmp_p
         finally:
             smtp.stop()
             watcher.close()
-        for process, output in zip((first, second), outputs):
+        for process, output in zip((first, second), outputs, strict=True):
             assert process.returncode == 0, output
             assert "Traceback" not in output, output
 
