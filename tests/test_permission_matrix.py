@@ -165,6 +165,7 @@ MATRIX = {
     ("letters.edit_template", "GET"): (lambda w: f"/letter-templates/{w['template'].id}/edit", EDITORS),
     ("letters.edit_template", "POST"): (lambda w: f"/letter-templates/{w['template'].id}/edit", EDITORS),
     # Signatures of the campaign (staff only) and the platform webhook (its own secret, no session).
+    ("signatures.index", "GET"): (lambda w: "/signatures", STAFF_WHO_SEE_ALL),
     ("signatures.campaign", "GET"): (lambda w: "/campaigns/matrix/signatures", STAFF_WHO_SEE_ALL),
     ("signatures.campaign_csv", "GET"): (lambda w: "/campaigns/matrix/signatures.csv",
                                          answers(coordinator=HIDDEN, volunteer=HIDDEN)),

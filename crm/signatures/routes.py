@@ -15,7 +15,7 @@ from crm.core import submissions
 from crm.countries.models import Country
 from crm.extensions import db
 from crm.outreach.models import Letter
-from crm.permissions import can, ensure_writable, get_outreach_or_404, is_read_only
+from crm.permissions import can, ensure_writable, get_outreach_or_404, is_read_only, require
 from crm.signatures import bp, dossier, services, staging
 from crm.signatures.forms import (
     DATE_ORDER_LABELS,
@@ -89,6 +89,14 @@ def _countries():
     language = str(getattr(current_user, "language", "en"))
     countries = db.session.scalars(sa.select(Country)).all()
     return sorted(((c.id, c.name(language)) for c in countries), key=lambda item: item[1])
+
+
+@bp.route("/signatures")
+@login_required
+@require("view_all")
+def index():
+    """Signatures from the menu: each open campaign, its petitions, and the way to its totals."""
+    return render_template("signatures/index.html", campaigns=services.petitions_by_campaign())
 
 
 @bp.route("/campaigns/<slug>/signatures")

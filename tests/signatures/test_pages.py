@@ -326,3 +326,18 @@ def test_what_a_killed_import_left_is_deleted_when_the_app_starts(app, client, s
     create_app({**app.config, "SIGNATURE_UPLOAD_DIR": str(folder)})
     assert not list(folder.glob(f"{killed}*"))
     assert (folder / f"{fresh}.upload").exists()
+
+
+def test_signatures_are_in_the_menu_campaign_then_petitions_then_totals(client, signed_in, campaign, make_petition):
+    petition = make_petition()
+    db.session.commit()
+    signed_in("coordinator")
+    home = client.get("/").get_data(as_text=True)
+    assert 'href="/signatures">Signatures</a>' in home
+    page = client.get("/signatures").get_data(as_text=True)
+    assert campaign.name in page and f'href="/petitions/{petition.slug}"' in page
+    assert f'href="/campaigns/{campaign.slug}/signatures"' in page
+    client.post("/logout")
+    signed_in("volunteer")
+    assert 'href="/signatures"' not in client.get("/").get_data(as_text=True)
+    assert client.get("/signatures").status_code == 404
