@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 from crm.core import submissions
 from crm.countries.models import Country
 from crm.extensions import db
+from crm.i18n import current_language
 from crm.outreach.models import Letter
 from crm.permissions import can, ensure_writable, get_outreach_or_404, is_read_only, require
 from crm.signatures import bp, dossier, services, staging
@@ -119,9 +120,18 @@ def campaign_csv(slug):
         abort(404)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["country", "signers"])
+    # Countries named in the reader's language, the ISO code in its own column (the command line keeps
+    # its documented `country,signers` with codes only).
+    writer.writerow(["country", "iso3", "signers"])
     rows = services.totals_csv_rows(campaign)
-    writer.writerows(rows)
+    names = services.country_names(code for code, _ in rows)
+    language = current_language()
+    for code, signers in rows:
+        country = names.get(code)
+        if country is not None:
+            writer.writerow([country.name(language), code, signers])
+        else:  # the TOTAL line
+            writer.writerow([gettext("Total"), "", signers])
     from crm.dashboard.exports import record_export  # here: crm.dashboard imports the signatures package
 
     record_export("signatures", actor=current_user, campaign=campaign, rows=len(rows))
