@@ -171,7 +171,7 @@ def _petition_page(petition, *, upload=None, tally=None, tally_file=None, status
     by_country, unknown = services.petition_totals(petition)
     return render_template(
         "signatures/petition.html", petition=petition, imports=services.imports_of(petition),
-        tallies=services.tallies_of(petition), signers=sum(by_country.values()) + unknown, by_country=by_country,
+        tallies=services.tally_rows(petition), signers=sum(by_country.values()) + unknown, by_country=by_country,
         unknown=unknown, names=services.country_names(by_country),
         may_edit=can(current_user, "edit_all") and not is_read_only(petition.campaign), upload=upload or UploadForm(), tally=tally,
         tally_file=tally_file or TallyFileForm(), confirm=ConfirmForm()), status

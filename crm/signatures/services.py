@@ -890,6 +890,26 @@ def petition_totals(petition: Petition) -> tuple[dict[str, int], int]:
             unknown)
 
 
+@dataclass
+class TallyRow:
+    """A tally beside the signatures imported on the same petition for the same country, and which counts."""
+
+    tally: SignatureTally
+    imported: int
+
+    @property
+    def counted(self) -> str:
+        """"tally" or "imported": the larger counts (the tally when they are equal: nothing is lost)."""
+        return "imported" if self.imported > self.tally.signers else "tally"
+
+
+def tally_rows(petition: Petition) -> list[TallyRow]:
+    """The petition's tallies, each with the signatures imported for its country on this petition."""
+    rows, _ = _cells(petition.campaign_id)
+    return [TallyRow(tally=tally, imported=rows.get((petition.id, tally.country_id), 0))
+            for tally in tallies_of(petition)]
+
+
 def totals_csv_rows(campaign: Campaign) -> list[tuple[str, int]]:
     """`country,signers` rows: ISO alpha-3 codes, largest first, then TOTAL (which also counts the signers
     whose country is not known, so it can exceed the sum of the rows)."""

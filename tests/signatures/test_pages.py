@@ -341,3 +341,30 @@ def test_signatures_are_in_the_menu_campaign_then_petitions_then_totals(client, 
     signed_in("volunteer")
     assert 'href="/signatures"' not in client.get("/").get_data(as_text=True)
     assert client.get("/signatures").status_code == 404
+
+
+def test_the_petition_page_says_whether_a_tally_or_the_imported_rows_count(client, signed_in, make_petition):
+    petition = make_petition()
+    import_fixture(petition, "action_network.csv")
+    imported = {code: db.session.scalar(sa.select(sa.func.count()).select_from(Signature).where(
+        Signature.petition_id == petition.id, Signature.country_id == country_by_code(code).id))
+        for code in ("CAN", "ESP", "MEX")}
+    assert imported["CAN"] >= 2 and imported["ESP"] >= 1 and imported["MEX"] == 0
+    tallied = {"CAN": imported["CAN"] - 1, "ESP": imported["ESP"] + 5, "MEX": 40}
+    for code, signers in tallied.items():
+        services.record_tally(petition, country_by_code(code), signers, dt.date(2018, 6, 1), source="panel")
+    db.session.commit()
+    signed_in("coordinator")
+    page = client.get(f"/petitions/{petition.slug}").get_data(as_text=True)
+
+    def row(code):
+        return re.search(rf'<tr data-country="{code}">(.*?)</tr>', page, re.S).group(1)
+
+    assert f'<td class="num">{imported["CAN"]}</td>' in row("CAN")
+    assert "The signatures imported: they are more than the tally" in row("CAN")
+    assert f'<td class="num">{imported["ESP"]}</td>' in row("ESP")
+    assert "The tally: it is at least the signatures imported" in row("ESP")
+    assert '<td class="num">0</td>' in row("MEX") and "The tally: no signature of this country was imported" in row("MEX")
+    totals = services.totals_for(petition.campaign)
+    assert (totals.by_country["CAN"], totals.by_country["ESP"], totals.by_country["MEX"]) == (
+        imported["CAN"], tallied["ESP"], 40)
