@@ -89,6 +89,15 @@ def requested_page() -> int:
         return 1
 
 
+def page_offset(page: int, per_page: int) -> int:
+    """How many rows come before `page`; more than either database can skip is the error handler's clear
+    refusal (OverflowError), not a database error."""
+    offset = (page - 1) * per_page
+    if offset >= 2**63:
+        raise OverflowError("page number too large")
+    return offset
+
+
 def page_of(statement, *, per_page: int | None = None, page: int | None = None, rows: bool = False) -> Page:
     """The requested page of `statement` (ORM entities, or with rows=True the selected columns as rows),
     in one query of per_page + 1 rows."""
@@ -96,10 +105,7 @@ def page_of(statement, *, per_page: int | None = None, page: int | None = None, 
 
     per_page = per_page or current_app.config["ITEMS_PER_PAGE"]
     page = page or requested_page()
-    offset = (page - 1) * per_page
-    if offset >= 2**63:  # more than either database can skip: the clear refusal of the error handler
-        raise OverflowError("page number too large")
-    result = db.session.execute(statement.limit(per_page + 1).offset(offset))
+    result = db.session.execute(statement.limit(per_page + 1).offset(page_offset(page, per_page)))
     items = result.all() if rows else result.scalars().unique().all()
     return Page(items[:per_page], page, per_page, len(items) > per_page)
 

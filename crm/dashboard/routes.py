@@ -16,6 +16,7 @@ from crm.dashboard.maps import MAP_STYLES, paint, stacked_bars
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.outreach import services as outreach_services
+from crm.web import requested_page
 
 
 @bp.app_template_global("may_view_dashboard")
@@ -89,7 +90,7 @@ def changes(slug):
     """Every change to the campaign's records, newest first, a page at a time."""
     campaign = get_campaign_or_404(slug)
     figures = dashboards.campaign_figures(campaign, current_user, current_language())
-    page = dashboards.changes_page(campaign, request.args.get("page", type=int))
+    page = dashboards.changes_page(campaign, requested_page())
     return render_template("dashboard/changes.html", campaign=campaign, page=page, by_record=figures.by_record(),
                            **_drawing_helpers())
 

@@ -20,9 +20,9 @@ from crm.countries.standing import standing
 from crm.dashboard.maps import CountryShape, world_map
 from crm.extensions import db
 from crm.outreach.models import STAGES, FollowUp, Letter, OutreachRecord, Position, meeting_outreach
-from crm.outreach.services import ListPage
 from crm.permissions import can, outreach_visibility
 from crm.signatures import services as signatures
+from crm.web import Page, page_offset
 
 # Who sees the dashboard. Coordinators are left out on purpose: "recent changes" is read from the audit
 # log, which only admins and managers may view (the `view_audit` ability).
@@ -375,17 +375,11 @@ def recent_changes(campaign: Campaign, limit: int = RECENT_CHANGES, offset: int 
     return [Change(event=event, actor_name=name, outreach_id=outreach_id) for event, name, outreach_id in rows]
 
 
-def count_changes(campaign: Campaign) -> int:
-    outreach_id = _outreach_of_event(campaign)
-    return db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                             .where(*_changes_where(campaign, outreach_id)))
-
-
-def changes_page(campaign: Campaign, page: int | None, per_page: int = CHANGES_PAGE) -> ListPage:
-    """One page of the campaign's changes, newest first; a page out of range gives the nearest one."""
-    pages = max(1, -(-count_changes(campaign) // per_page))
-    page = min(max(page or 1, 1), pages)
-    return ListPage(recent_changes(campaign, per_page, (page - 1) * per_page), page, pages)
+def changes_page(campaign: Campaign, page: int, per_page: int = CHANGES_PAGE) -> Page:
+    """One page of the campaign's changes, newest first, read as the lists are (per_page + 1 rows: no
+    count of a campaign's whole history)."""
+    changes = recent_changes(campaign, per_page + 1, page_offset(page, per_page))
+    return Page(changes[:per_page], page, per_page, len(changes) > per_page)
 
 
 # The whole page ------------------------------------------------------------------------------------

@@ -326,3 +326,28 @@ def test_query_count_does_not_grow_with_the_governments(client, signed_in, big_c
     assert small == large
     page = client.get(url).get_data(as_text=True)
     assert len(rows(page, "map-data", "data-iso")) == 200
+
+
+def test_all_changes_are_paged_without_counting_the_history(client, signed_in, demo, monkeypatch):
+    from crm.dashboard import services as dashboards
+
+    monkeypatch.setattr(dashboards.changes_page, "__defaults__", (4,))  # four changes a page
+    user = signed_in("manager")
+    germany = demo_record(demo, "DEU")
+    for stage in ("meeting_held", "contacted") * 3:  # six changes (it stands at "contacted"): a page and a part
+        outreach.set_stage(germany, stage, actor=user)
+    db.session.commit()
+
+    def listed(page):
+        body = page.get_data(as_text=True)
+        return body[body.index("<h1>"):].count("Stage changed: ")
+
+    first = client.get(DEMO_URL + "/changes")
+    assert listed(first) == 4 and f'href="{DEMO_URL}/changes?page=2"' in first.get_data(as_text=True)
+    second = client.get(DEMO_URL + "/changes?page=2")
+    assert listed(second) == 2 and "changes?page=3" not in second.get_data(as_text=True)
+    for bad in ("0", "-3", "abc"):
+        assert listed(client.get(DEMO_URL + f"/changes?page={bad}")) == 4
+    beyond = client.get(DEMO_URL + "/changes?page=9999")
+    assert beyond.status_code == 200 and listed(beyond) == 0 and "&larr; Previous" in beyond.get_data(as_text=True)
+    assert client.get(DEMO_URL + f"/changes?page={2**62}").status_code == 400
