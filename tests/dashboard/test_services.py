@@ -232,12 +232,14 @@ def test_the_dashboard_shows_five_changes_and_pages_the_rest(demo, manager):
         outreach.set_stage(spain, "contacted" if day % 2 else "meeting_held", actor=manager)
     db.session.commit()
     assert len(dashboards.recent_changes(demo)) == 5
-    total = dashboards.count_changes(demo)
-    assert total >= 30
-    first, last = dashboards.changes_page(demo, 1), dashboards.changes_page(demo, 99)
+    total = len(dashboards.recent_changes(demo, limit=1000))
+    assert 30 <= total <= 50
+    first, second = dashboards.changes_page(demo, 1), dashboards.changes_page(demo, 2)
     assert len(first.items) == 25 and first.has_next and not first.has_prev
-    assert last.page == first.pages == -(-total // 25) and len(last.items) == total - 25 * (last.pages - 1)
-    newest_first = [c.event.id for c in first.items] + [c.event.id for c in dashboards.changes_page(demo, 2).items]
+    assert len(second.items) == total - 25 and not second.has_next and second.total == total
+    beyond = dashboards.changes_page(demo, 99)
+    assert beyond.items == [] and beyond.has_prev and not beyond.has_next
+    newest_first = [c.event.id for c in first.items] + [c.event.id for c in second.items]
     assert newest_first == sorted(newest_first, reverse=True)
 
 
