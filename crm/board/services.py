@@ -15,24 +15,17 @@ from crm.audit import services as audit
 from crm.board.models import PublishedBoard, PublishedEntry, PublishedPosition
 from crm.campaigns.models import Campaign, Demand
 from crm.countries.models import Country
+from crm.dashboard.services import RESPONSES, response_of
 from crm.database import fold
 from crm.extensions import db
 from crm.outreach.models import OutreachRecord, Position
 from crm.signatures import services as signatures
 
-# The same reading of positions the dashboard uses; on the board, from public positions only.
-RESPONSES = ("no_answer", "responded", "supportive", "acted")
-
 
 def public_response(stances) -> str:
-    stances = set(stances)
-    if "acted" in stances:
-        return "acted"
-    if "supportive" in stances:
-        return "supportive"
-    if stances & {"opposed", "non_committal"}:
-        return "responded"
-    return "no_answer"
+    """The dashboard's reading of a government's response, from its public positions alone (its stage is
+    internal: a private meeting can move it)."""
+    return response_of(None, stances)
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ def may_export(user) -> bool:
     return may_view_dashboard(user) and can(user, "export")
 
 
-def response_of(stage: str, stances) -> str:
+def response_of(stage: str | None, stances) -> str:
     """A government's response to the campaign, from its current positions on all the demands:
 
     - acted: it acted on at least one demand;
