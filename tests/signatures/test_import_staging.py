@@ -177,12 +177,14 @@ def _killed_import_story(url: str, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_pages_and_forms_answer_while_a_long_import_runs_in_another_process(tmp_path):
-    """A `flask signatures import` of 200,000 rows runs in its own process for several seconds on SQLite.
+    """A `flask signatures import` of 400,000 rows runs in its own process for several seconds on SQLite.
     Meanwhile a coordinator reads their work and a country page and saves a follow-up: each answer comes
     at once, none is "database is locked", and the import still publishes every row."""
     from crm.outreach.models import FollowUp, OutreachRecord
 
-    rows = 200_000
+    # Long enough that every request below falls while the file is staging: the publishing at the end
+    # holds the write lock for one statement (about a second per 100,000 rows here), a limit of its own.
+    rows = 400_000
     url = f"sqlite:///{tmp_path / 'busy.db'}"
     app = _seeded_app(url, tmp_path, SQLITE_BUSY_TIMEOUT_MS=5000)
     big = tmp_path / "big.csv"
