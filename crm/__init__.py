@@ -104,7 +104,7 @@ def register_cli(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from crm.web import refuse_unstorable_input, set_security_headers
+    from crm.web import finish_transaction, refuse_unstorable_input, set_security_headers
 
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies > 0:
@@ -116,6 +116,7 @@ def register_request_hooks(app: Flask) -> None:
 
     app.before_request(refuse_unstorable_input)
     app.after_request(set_security_headers)
+    app.after_request(finish_transaction)  # registered last, so it runs first: the page's one commit
     from crm.monitoring.metrics import init_app as count_requests
 
     count_requests(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import unicodedata
+from contextlib import contextmanager
 from typing import Iterable
 
 import sqlalchemy as sa
@@ -13,6 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.functions import GenericFunction
+
+from crm.errors import StaleRecord
 
 # Stable constraint names: migrations can drop what they created, on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -79,18 +82,46 @@ def stale_record_message() -> str:
                    "Check the record as it is now; save again to keep yours.")
 
 
-def check_version(record, expected_version, error: type[Exception]) -> None:
+def after_commit(session, callback) -> None:
+    """Run `callback` once the session's transaction is committed, and never if it is rolled back: a file
+    that belongs to a deleted row goes only once the deletion is kept."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+@event.listens_for(sa.orm.Session, "after_commit")
+def _run_after_commit(session) -> None:
+    for callback in session.info.pop("after_commit", []):
+        callback()
+
+
+@event.listens_for(sa.orm.Session, "after_rollback")
+def _forget_after_commit(session) -> None:
+    session.info.pop("after_commit", None)
+
+
+@contextmanager
+def dry_run(session):
+    """Run what the block writes in `session`, then undo it (a savepoint rolled back): a preview of an
+    import shows exactly what the import would do, and keeps nothing."""
+    savepoint = session.begin_nested()
+    try:
+        yield
+    finally:
+        if savepoint.is_active:
+            savepoint.rollback()
+
+
+def check_version(record, expected_version) -> None:
     """Optimistic locking: refuse to save over a change the user has not seen. The form carries the
-    version it showed; None means the caller does not track versions (command line, imports). Raises
-    the feature's own `error` so its views show the message where they show its other refusals."""
+    version it showed; None means the caller does not track versions (command line, imports)."""
     if expected_version is None:
         return
     try:
         expected = int(expected_version)
     except (TypeError, ValueError):
-        raise error(gettext("The form is out of date. Reload the page and try again.")) from None
+        raise StaleRecord(gettext("The form is out of date. Reload the page and try again.")) from None
     if record.version != expected:
-        raise error(stale_record_message())
+        raise StaleRecord(stale_record_message())
 
 
 # Searching without accents or case, in the database, identically on SQLite and PostgreSQL: "martin"

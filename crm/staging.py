@@ -16,6 +16,7 @@ from pathlib import Path
 
 from flask import current_app
 
+from crm.errors import DomainError
 from crm.database import utcnow
 
 STAGE_TTL_SECONDS = 3600
@@ -23,7 +24,7 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _BLOCK = 1024 * 1024
 
 
-class TooLarge(ValueError):
+class TooLarge(DomainError):
     """The upload is larger than the import takes; nothing of it was kept."""
 
     def __init__(self, max_bytes: int):

@@ -1,4 +1,11 @@
-"""Request-side plumbing every blueprint shares: flashing, the client's address, headers, error pages."""
+"""Request-side plumbing every blueprint shares: the request's one transaction, refusals, flashing, the
+client's address, headers, error pages.
+
+One commit per request, in one place (`finish_transaction`): a view calls services and returns; what the
+request changed is committed after the view if the response is not an error, and rolled back otherwise. A
+service's refusal (`crm.errors.DomainError`) becomes a message and a status in one way (`refusal`), which
+also undoes whatever the request had changed before it. No view commits or rolls back by itself.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -16,6 +23,8 @@ from werkzeug.routing import IntegerConverter
 from wtforms import HiddenField
 
 from crm import clock
+from crm.errors import DomainError, StaleRecord
+from crm.extensions import db
 
 # The largest id either database stores (PostgreSQL's integer); a larger one names no record.
 LARGEST_ID = 2**31 - 1
@@ -31,6 +40,54 @@ def flash_message(message, category: str = "info") -> None:
     """Flash a plain string. A lazy translation comes back from the session as trusted Markup, which
     would let user data inside it through unescaped, so it is always made a str first."""
     flash(str(message), category)
+
+
+def refusal(error: DomainError, form=None, *, record=None, beside: str | None = None,
+            prefix: str | None = None) -> int:
+    """Show a service's refusal and give the status to answer with; nothing the request changed is kept.
+
+    The message goes beside the form field the error names (or else the field `beside`), keeping what the
+    user typed, or else at the top of the page, after `prefix` ("Stage not changed: %(reason)s") when
+    given. After a conflict
+    (StaleRecord) the form takes the `record`'s current version, so that a second save is a choice made
+    knowing that someone else changed it."""
+    db.session.rollback()
+    message = str(error) if prefix is None else prefix % {"reason": str(error)}
+    name = error.field or beside
+    field = getattr(form, name, None) if form is not None and name else None
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*field.errors, message]
+    else:
+        flash_message(message, "error")
+    if form is not None:
+        form.refused_status = error.status
+        if isinstance(error, StaleRecord):
+            form.stale = True
+            if record is not None and hasattr(form, "version"):
+                form.version.data = record.version
+    return error.status
+
+
+def form_status(form) -> int:
+    """The status of a page showing `form`: 200 as shown, 400 sent back with errors, or the status of the
+    refusal it was sent back with (409 after a conflict)."""
+    return getattr(form, "refused_status", None) or (400 if form.errors else 200)
+
+
+def keep_changes() -> None:
+    """What this request changed is kept although it answers with an error: a refused sign-in attempt
+    counts towards the throttle and the audit log."""
+    g.keep_changes = True
+
+
+def finish_transaction(response):
+    """The request's one commit: after the view, unless the response is an error (then nothing it changed
+    is kept, unless it said otherwise with `keep_changes`). A failing commit becomes the error page."""
+    if response.status_code < 400 or g.get("keep_changes"):
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
 
 
 def readers_today() -> dt.date:
@@ -101,8 +158,6 @@ def page_offset(page: int, per_page: int) -> int:
 def page_of(statement, *, per_page: int | None = None, page: int | None = None, rows: bool = False) -> Page:
     """The requested page of `statement` (ORM entities, or with rows=True the selected columns as rows),
     in one query of per_page + 1 rows."""
-    from crm.extensions import db
-
     per_page = per_page or current_app.config["ITEMS_PER_PAGE"]
     page = page or requested_page()
     result = db.session.execute(statement.limit(per_page + 1).offset(page_offset(page, per_page)))
@@ -196,6 +251,19 @@ def _nothing_saved_unless_committed(nothing_saved: str) -> str:
     return nothing_saved
 
 
+def _error_title(status: int, default: str) -> str:
+    """The error page's title for a status, in the reader's language."""
+    return {
+        400: gettext("Bad request"),
+        403: gettext("Not allowed"),
+        404: gettext("Not found"),
+        405: gettext("Not allowed"),
+        409: gettext("Not saved"),
+        413: gettext("File too large"),
+        429: gettext("Too many attempts"),
+    }.get(status, default)
+
+
 def register_error_pages(app) -> None:
     def render_error(status: int, title: str, message: str):
         if _wants_json():
@@ -209,15 +277,6 @@ def register_error_pages(app) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
-        titles = {
-            400: gettext("Bad request"),
-            403: gettext("Not allowed"),
-            404: gettext("Not found"),
-            405: gettext("Not allowed"),
-            409: gettext("Not saved"),
-            413: gettext("File too large"),
-            429: gettext("Too many attempts"),
-        }
         messages = {
             404: gettext("There is nothing here, or you may not see it."),
             413: gettext("The file is larger than this installation accepts."),
@@ -226,24 +285,27 @@ def register_error_pages(app) -> None:
         code = error.code or 500
         # abort(400, "why") explains itself; Werkzeug's own descriptions are not translated.
         explained = error.description if error.description != type(error).description else None
-        return render_error(code, titles.get(code, gettext("Error")),
+        return render_error(code, _error_title(code, gettext("Error")),
                             explained or messages.get(code, gettext("The request could not be completed.")))
 
     @app.errorhandler(StaleDataError)
     def _stale(error):
         # Two saves of the same record at once: the second finds the version it read already gone.
         from crm.database import stale_record_message
-        from crm.extensions import db
 
         db.session.rollback()
         return render_error(409, gettext("Not saved"), stale_record_message())
+
+    @app.errorhandler(DomainError)
+    def _refused(error: DomainError):
+        # A refusal no view turned into a message beside its form: the error page says it.
+        db.session.rollback()
+        return render_error(error.status, _error_title(error.status, gettext("Not saved")), str(error))
 
     @app.errorhandler(sa.exc.DataError)
     @app.errorhandler(OverflowError)
     def _unstorable(error):
         # A number beyond what the database stores (a page, an id, a count), wherever it came in.
-        from crm.extensions import db
-
         db.session.rollback()
         return render_error(400, gettext("Bad request"), _nothing_saved_unless_committed(
             gettext("A value in the request is too large or cannot be stored. Nothing was saved.")))
@@ -251,8 +313,6 @@ def register_error_pages(app) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        from crm.extensions import db
-
         try:
             db.session.rollback()
         except sa.exc.SQLAlchemyError:

@@ -1,12 +1,15 @@
 """What the account rules refuse, as exceptions the pages turn into a message beside a field or a 429."""
+from crm.errors import DomainError
 
 
-class AccountError(ValueError):
+class AccountError(DomainError):
     """A request about an account that cannot be carried out, with a message for the user."""
 
 
 class TooManyAttempts(AccountError):
     """Too many failures for this account or from this address lately: answer 429, whoever asks."""
+
+    status = 429
 
 
 class WrongPassword(AccountError):

@@ -8,6 +8,8 @@ import unicodedata
 from pathlib import Path
 
 from flask_babel import gettext
+from crm.errors import DomainError
+
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
@@ -18,7 +20,7 @@ MIN_PERSONAL_WHOLE = 3
 MIN_PERSONAL_PIECE = 4
 
 
-class PasswordRejected(ValueError):
+class PasswordRejected(DomainError):
     """The password does not meet the policy; the message says why, in the reader's language."""
 
 

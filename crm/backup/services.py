@@ -30,6 +30,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 
+from crm.errors import DomainError
 from crm.backup.crypto import MIN_PASSPHRASE, ArchiveError, DecryptingReader, EncryptingWriter
 from crm.database import utcnow
 from crm.extensions import db
@@ -43,7 +44,7 @@ ATTACHMENTS = "attachments"  # the folder under the instance folder (crm/letters
 SUFFIX = ".alcbak"
 
 
-class BackupError(ValueError):
+class BackupError(DomainError):
     """A backup that cannot be made, checked or restored, with the reason in words."""
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from flask_babel import gettext
 
 from crm.audit import services as audit
+from crm.errors import DomainError
 from crm.campaigns.models import TRANSLATED_LANGUAGES, Campaign, CampaignTranslation, Demand, DemandTranslation
 from crm.extensions import db
 from crm.outreach.models import STAGES, OutreachRecord, Position
@@ -57,12 +58,8 @@ def campaign_overview() -> list[dict]:
 # Setting a campaign up: the rules shared by the campaign pages and `flask campaigns ...`.
 
 
-class CampaignError(ValueError):
+class CampaignError(DomainError):
     """A refusal the user can act on; `field` names the form field it belongs beside, when there is one."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 class CampaignArchived(CampaignError):

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_babel import gettext, ngettext
 from sqlalchemy.orm import joinedload
 
+from crm.errors import DomainError
 from crm.audit import services as audit
 from crm.contacts import services as contacts
 from crm.contacts.models import OFFICE_KINDS, Contact, Office
@@ -43,7 +44,7 @@ REQUIRED = ("name", "office", "government", "city")
 MERGEABLE = ("title", "email", "phone", "language", "notes")
 
 
-class ImportRejected(ValueError):
+class ImportRejected(DomainError):
     """Nothing was imported: the file as a whole, or these rows, could not be read or placed."""
 
     def __init__(self, message: str, problems: list[str] | None = None):

@@ -25,10 +25,11 @@ from crm.contacts.forms import (
     language_name,
 )
 from crm.contacts.models import Contact, Office
+from crm.database import dry_run
+from crm.errors import DomainError, StaleRecord
 from crm.contacts.services import (
     ContactError,
     DuplicateContact,
-    StaleRecord,
     active_offices,
     contact_history,
     contact_list,
@@ -65,7 +66,7 @@ from crm.permissions import (
     require,
 )
 from crm.staging import TooLarge
-from crm.web import flash_message, page_of
+from crm.web import flash_message, form_status, page_of, refusal
 
 
 def get_office_or_404(office_id, need: str = "view") -> Office:
@@ -94,26 +95,10 @@ def get_contact_or_404(contact_id, need: str = "view") -> Contact:
     return contact
 
 
-def refuse(error: ContactError, form, template: str, record=None, **context):
-    """Re-show a form after a service refused it: nothing is kept, the message goes beside its field (or on top),
-    and what the user typed stays. After a conflict the form takes the current version, so a second save is a
-    choice made knowing that someone else changed the record."""
-    db.session.rollback()
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        flash_message(error, "error")
-    status = 400
-    if isinstance(error, StaleRecord):
-        status = 409
-        if record is not None and hasattr(form, "version"):
-            form.version.data = record.version
+def refuse(error: DomainError, form, template: str, record=None, **context):
+    """Re-show a form after a service refused it (crm.web.refusal), with what the user typed."""
+    status = refusal(error, form, record=record)
     return render_template(template, form=form, **context), status
-
-
-def form_status(form) -> int:
-    return 400 if form.errors else 200
 
 
 # Offices
@@ -176,11 +161,10 @@ def new_office():
             if values["country"] is not None and not may_add_for_country(current_user, values["country"].id):
                 _not_theirs("country")
             office = create_office(actor=current_user, **values)
-        except ContactError as error:
+        except DomainError as error:
             return refuse(error, form, "contacts/office_form.html", office=None,
                           existing=getattr(error, "existing", None))
         done = submissions.led_to(form, url_for("contacts.office", office_id=office.id))
-        db.session.commit()
         flash_message(gettext("Office saved."), "success")
         return redirect(done)
     return render_template("contacts/office_form.html", form=form, office=None), form_status(form)
@@ -194,10 +178,9 @@ def edit_office(office_id):
     if form.validate_on_submit():
         try:
             update_office(office, actor=current_user, expected_version=form.version.data, **form.office_values())
-        except ContactError as error:
+        except DomainError as error:
             return refuse(error, form, "contacts/office_form.html", record=office, office=office,
                           existing=getattr(error, "existing", None))
-        db.session.commit()
         flash_message(gettext("Office saved."), "success")
         return redirect(url_for("contacts.office", office_id=office.id))
     return render_template("contacts/office_form.html", form=form, office=office), form_status(form)
@@ -211,9 +194,8 @@ def deactivate_office_page(office_id):
     if form.validate_on_submit():
         try:
             deactivate_office(office, actor=current_user, expected_version=form.version.data)
-        except ContactError as error:
+        except DomainError as error:
             return refuse(error, form, "contacts/office_deactivate.html", record=office, office=office)
-        db.session.commit()
         flash_message(gettext("Office marked inactive."), "success")
         return redirect(url_for("contacts.office", office_id=office.id))
     return render_template("contacts/office_deactivate.html", form=form, office=office)
@@ -228,11 +210,9 @@ def reactivate_office_page(office_id):
         if not form.validate_on_submit():
             abort(400)
         reactivate_office(office, actor=current_user, expected_version=form.version.data)
-    except ContactError as error:
-        db.session.rollback()
-        flash_message(error, "error")
+    except DomainError as error:
+        refusal(error)
     else:
-        db.session.commit()
         flash_message(gettext("Office active again."), "success")
     return redirect(url_for("contacts.office", office_id=office_id))
 
@@ -278,10 +258,9 @@ def new():
                                      confirm_duplicate=form.create_anyway.data, **form.contact_values())
         except DuplicateContact as duplicate:
             return render_template("contacts/form.html", form=form, contact=None, matches=duplicate.matches), 200
-        except ContactError as error:
+        except DomainError as error:
             return refuse(error, form, "contacts/form.html", contact=None, matches=[])
         done = submissions.led_to(form, url_for("contacts.show", contact_id=contact.id))
-        db.session.commit()
         flash_message(gettext("Contact saved."), "success")
         return redirect(done)
     return render_template("contacts/form.html", form=form, contact=None, matches=[]), form_status(form)
@@ -296,9 +275,8 @@ def edit(contact_id):
     if form.validate_on_submit():
         try:
             update_contact(contact, actor=current_user, expected_version=form.version.data, **form.contact_values())
-        except ContactError as error:
+        except DomainError as error:
             return refuse(error, form, "contacts/form.html", record=contact, contact=contact, matches=[])
-        db.session.commit()
         flash_message(gettext("Contact saved."), "success")
         return redirect(url_for("contacts.show", contact_id=contact.id))
     return render_template("contacts/form.html", form=form, contact=contact, matches=[]), form_status(form)
@@ -313,9 +291,8 @@ def deactivate(contact_id):
         try:
             deactivate_contact(contact, actor=current_user, expected_version=form.version.data,
                                ended_on=form.ended_on.data)
-        except ContactError as error:
+        except DomainError as error:
             return refuse(error, form, "contacts/deactivate.html", record=contact, contact=contact)
-        db.session.commit()
         flash_message(gettext("Contact marked inactive; their post ended."), "success")
         return redirect(url_for("contacts.show", contact_id=contact.id))
     return render_template("contacts/deactivate.html", form=form, contact=contact), form_status(form)
@@ -334,9 +311,8 @@ def move(contact_id):
         try:
             move_contact(contact, actor=current_user, office=form.chosen_office(), title=form.title.data,
                          started_on=form.started_on.data, expected_version=form.version.data)
-        except ContactError as error:
+        except DomainError as error:
             return refuse(error, form, "contacts/move.html", record=contact, contact=contact)
-        db.session.commit()
         flash_message(gettext("New post saved; the previous one is kept in the history."), "success")
         return redirect(url_for("contacts.show", contact_id=contact.id))
     return render_template("contacts/move.html", form=form, contact=contact), form_status(form)
@@ -368,13 +344,11 @@ def merge_confirm(contact_id, other_id):
         if form.validate_on_submit():
             merge_contacts(survivor, merged, actor=current_user, survivor_version=form.survivor_version.data,
                            merged_version=form.merged_version.data)
-            db.session.commit()
             flash_message(gettext("Merged. The meetings, letters and posts of the duplicate are now on this record."),
                           "success")
             return redirect(url_for("contacts.show", contact_id=survivor.id))
-    except ContactError as error:
-        db.session.rollback()
-        flash_message(error, "error")
+    except DomainError as error:
+        refusal(error)
         if isinstance(error, StaleRecord):  # show the confirmation again, with what is on file now
             return redirect(url_for("contacts.merge_confirm", contact_id=contact_id, other_id=other_id))
         return redirect(url_for("contacts.merge", contact_id=contact_id))
@@ -458,26 +432,23 @@ def import_contacts():
         if step == "import" and not form.file.data:
             with exchange.UPLOADS.importing(staged) as handle:
                 report = _read_and_import(form, handle.read(), staged.filename, context)
-                db.session.commit()
             flash_message(gettext("Import done: %(added)s contacts added, %(offices)s offices added.",
                                   added=report.contacts_added, offices=report.offices_added), "success")
             return render_template("contacts/import.html", **{**context, "report": report, "preview": False,
                                                               "form": ContactImportForm(formdata=None)})
         with staged.open() as handle:
             data = handle.read()
-        nested = db.session.begin_nested()
-        report = _read_and_import(form, data, staged.filename, context)
-        nested.rollback()
+        with dry_run(db.session):
+            report = _read_and_import(form, data, staged.filename, context)
         return render_template("contacts/import.html", **{**context, "report": report, "preview": True})
     except exchange.ImportRejected as error:
-        db.session.rollback()
+        refusal(error)
         # A CSV whose columns were read can be mapped again and previewed: its file waits. Anything else
         # must be uploaded again, so its file goes now.
         again = "headers" in context and staged is not None and staged.path.exists()
         if staged is not None and not again:
             exchange.UPLOADS.discard(staged.token)
             form.staged.data = ""
-        flash_message(error, "error")
         return render_template("contacts/import.html", **{**context, "problems": error.problems,
                                                           "preview": again}), 400
 
@@ -497,6 +468,5 @@ def export_contacts(extension):
         text, mimetype = exchange.export_vcard(statement), "text/vcard"
     audit.record("export.contacts", actor=current_user, entity_type="contact",
                  after={"format": extension, "rows": text.count("\n") if extension == "csv" else text.count("BEGIN:VCARD")})
-    db.session.commit()
     return Response(text.encode("utf-8"), mimetype=mimetype, headers={
         "Content-Disposition": f'attachment; filename="contacts.{extension}"', "Cache-Control": "no-store"})

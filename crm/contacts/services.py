@@ -11,6 +11,7 @@ from flask import has_request_context
 from flask_babel import gettext
 from sqlalchemy.orm import aliased, contains_eager, defer, joinedload, selectinload
 
+from crm.errors import DomainError
 from crm import clock
 from crm.audit import services as audit
 from crm.contacts.models import OFFICE_KINDS, Contact, Office, Post
@@ -32,17 +33,9 @@ MERGE_FILLS = ("email", "phone", "personal_phone", "language", "notes")
 CONTACT_STATUSES = ("active", "inactive", "all")
 
 
-class ContactError(ValueError):
+class ContactError(DomainError):
     """A request that breaks a rule about offices or contacts, with a message for the user. `field` names
     the form field the message belongs beside, when there is one."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(message)
-        self.field = field
-
-
-class StaleRecord(ContactError):
-    """Someone else saved this record after the form was opened."""
 
 
 class DuplicateOffice(ContactError):
@@ -149,7 +142,7 @@ def create_office(*, actor, country: Country, host_country: Country, kind: str, 
 
 def update_office(office: Office, *, actor, expected_version=None, **changes) -> None:
     """Correct an office's details. The unique key (government, kind, host country, city) stays unique."""
-    check_version(office, expected_version, StaleRecord)
+    check_version(office, expected_version)
     unknown = set(changes) - OFFICE_EDITABLE
     if unknown:
         raise ContactError(f"cannot change {', '.join(sorted(unknown))} here")
@@ -166,7 +159,7 @@ def update_office(office: Office, *, actor, expected_version=None, **changes) ->
 
 
 def _set_office_active(office: Office, active: bool, *, actor, expected_version=None) -> None:
-    check_version(office, expected_version, StaleRecord)
+    check_version(office, expected_version)
     if office.active == active:
         raise ContactError(_("This office is already active.") if active
                            else _("This office is already inactive."))
@@ -403,7 +396,7 @@ def _refuse_if_merged(contact: Contact) -> None:
 def update_contact(contact: Contact, *, actor, expected_version=None, **changes) -> None:
     """Correct a contact's details. A corrected title corrects the post they hold now; a new post is a move."""
     _refuse_if_merged(contact)
-    check_version(contact, expected_version, StaleRecord)
+    check_version(contact, expected_version)
     unknown = set(changes) - CONTACT_EDITABLE
     if unknown:
         raise ContactError(f"cannot change {', '.join(sorted(unknown))} here")
@@ -426,7 +419,7 @@ def update_contact(contact: Contact, *, actor, expected_version=None, **changes)
 def deactivate_contact(contact: Contact, *, actor, expected_version=None, ended_on: dt.date | None = None) -> None:
     """They have left: the post they held ends (today if no date is given) and stays in the office's history."""
     _refuse_if_merged(contact)
-    check_version(contact, expected_version, StaleRecord)
+    check_version(contact, expected_version)
     if not contact.active:
         raise ContactError(_("This contact is already inactive."))
     ended_on = ended_on or clock.today(actor)
@@ -451,7 +444,7 @@ def move_contact(contact: Contact, *, actor, office: Office, title: str | None, 
     """A contact takes another post, at the same office or another: the post they held ends the day the new
     one starts, and both stay in the history. Moving an inactive contact records that they are back."""
     _refuse_if_merged(contact)
-    check_version(contact, expected_version, StaleRecord)
+    check_version(contact, expected_version)
     if office is None or not office.active:
         raise ContactError(_("Choose an active office."), field="office")
     if started_on is None:
@@ -582,8 +575,8 @@ def merge_contacts(survivor: Contact, merged: Contact, *, actor, survivor_versio
     """Merge a duplicate into the record that stays: its meetings (without listing the survivor twice at a
     meeting both attended), letters and posts move over, the survivor's empty details are filled from it, and
     the duplicate is kept, inactive, pointing to the survivor. Recorded in the audit log with both ids."""
-    check_version(survivor, survivor_version, StaleRecord)
-    check_version(merged, merged_version, StaleRecord)
+    check_version(survivor, survivor_version)
+    check_version(merged, merged_version)
     preview = merge_preview(survivor, merged)
     db.session.flush()
     before = {"survivor": _contact_snapshot(survivor), "merged": _contact_snapshot(merged)}

@@ -15,6 +15,7 @@ from babel import Locale
 
 from crm import clock
 from crm.audit import services as audit
+from crm.errors import DomainError
 from crm.countries.models import RS_FACT_FIELDS, Country
 from crm.countries.services import (
     STATUTE_IN_FORCE,
@@ -49,7 +50,7 @@ ALIASES = {
 }
 
 
-class DepositaryError(Exception):
+class DepositaryError(DomainError):
     """The file cannot be read as the depositary's status page; nothing was changed."""
 
 

@@ -11,6 +11,7 @@ import pycountry
 import sqlalchemy as sa
 from babel import Locale
 
+from crm.errors import DomainError
 from crm import clock
 from crm.audit import services as audit
 from crm.countries.models import (
@@ -31,7 +32,7 @@ KOSOVO = {"alpha2": "XK", "alpha3": "XKX", "name_en": "Kosovo", "name_es": "Koso
 CSV_COLUMNS = ("iso2", "iso3", "numeric", "name", "status", *RS_DATE_FIELDS, "verified")
 
 
-class FactError(ValueError):
+class FactError(DomainError):
     """A correction to a Rome Statute fact that cannot be accepted, with the reason."""
 
 

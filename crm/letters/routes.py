@@ -1,7 +1,7 @@
 """Letter pages: compose from a template, preview and print, mark sent / delivered / acknowledged, log a
 reply, attachments, and the templates themselves."""
 
-from flask import abort, current_app, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, redirect, render_template, send_file, url_for
 from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
@@ -29,9 +29,9 @@ from crm.letters.forms import (
 )
 from crm.letters.models import LetterTemplate
 from crm.outreach.models import Letter, LetterAttachment, OutreachRecord
-from crm.outreach.services import OutreachError, StaleRecord
+from crm.errors import DomainError
 from crm.permissions import can, can_edit_outreach, get_outreach_or_404, require
-from crm.web import flash_message, page_of
+from crm.web import flash_message, form_status, page_of, refusal
 
 
 def get_letter_or_404(letter_id: int, need: str = "view", options=()):
@@ -58,39 +58,17 @@ def _letter_words():
 
 
 def _save(form, record, action, leads_to=None) -> bool:
-    """Run a service; commit on success. On a refusal, roll back and put the message beside its field
-    (or above the form), keeping everything the user typed. A form that creates a record names where it
-    `leads_to` (called once the service ran), for a repeat of the form to be sent there."""
+    """Run a service. On a refusal (crm.web.refusal) the message goes beside its field and everything the
+    user typed stays. A form that creates a record names where it `leads_to` (called once the service
+    ran), for a repeat of the form to be sent there."""
     try:
         action()
         if leads_to is not None:
             submissions.led_to(form, leads_to())
-    except StaleRecord:
-        db.session.rollback()
-        form.stale = True
-        form.form_errors.append(gettext(
-            "Someone else saved this after you opened it, so nothing was saved. What you typed is kept "
-            "below: compare it with what is saved now, then save again."))
-        if record is not None and hasattr(form, "version"):
-            form.version.data = record.version
+    except DomainError as error:
+        refusal(error, form, record=record)
         return False
-    except OutreachError as error:
-        db.session.rollback()
-        target = getattr(form, getattr(error, "field", None) or "", None)
-        if target is not None:
-            target.errors = [*target.errors, str(error)]
-        else:
-            form.form_errors.append(str(error))
-        return False
-    db.session.commit()
     return True
-
-
-def _status(form) -> int:
-    # A page rendered again after a POST is a refused form; a stale one is a conflict.
-    if request.method != "POST":
-        return 200
-    return 409 if getattr(form, "stale", False) else 400
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -141,7 +119,7 @@ def compose(outreach_id):
                 leads_to=lambda: url_for("letters.show", letter_id=made[0].id)):
             flash_message(gettext("Draft composed. Read it through before you send it."), "success")
             return redirect(url_for("letters.show", letter_id=made[0].id))
-    return render_template("letters/compose.html", record=record, form=form), _status(form)
+    return render_template("letters/compose.html", record=record, form=form), form_status(form)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -206,7 +184,7 @@ def edit(letter_id):
         flash_message(gettext("Draft saved."), "success")
         return redirect(url_for("letters.show", letter_id=letter.id))
     return render_template("letters/edit.html", letter=letter, record=record, form=form,
-                           stale=getattr(form, "stale", False)), _status(form)
+                           stale=getattr(form, "stale", False)), form_status(form)
 
 
 @bp.route("/letters/<int:letter_id>/discard", methods=["POST"])
@@ -214,14 +192,11 @@ def edit(letter_id):
 def discard(letter_id):
     letter, record = get_letter_or_404(letter_id, need="edit")
     form = DiscardForm()
-    files: list[str] = []
-    if form.validate_on_submit() and _save(form, letter, lambda: files.extend(services.discard_draft(
-            letter, actor=current_user, expected_version=form.version.data))):
-        for key in files:
-            storage.remove(key)
+    if form.validate_on_submit() and _save(form, letter, lambda: services.discard_draft(
+            letter, actor=current_user, expected_version=form.version.data)):
         flash_message(gettext("Draft discarded."), "success")
         return redirect(outreach_url(record) or url_for("letters.index", outreach_id=record.id))
-    return _render_letter(letter, record, _status(form), discard_form=form)
+    return _render_letter(letter, record, form_status(form), discard_form=form)
 
 
 @bp.route("/letters/<int:letter_id>/sent", methods=["POST"])
@@ -233,7 +208,7 @@ def mark_sent(letter_id):
             letter, form.channel.data, form.sent_on.data, current_user, expected_version=form.version.data)):
         flash_message(gettext("Marked sent."), "success")
         return redirect(url_for("letters.show", letter_id=letter.id))
-    return _render_letter(letter, record, _status(form), sent_form=form)
+    return _render_letter(letter, record, form_status(form), sent_form=form)
 
 
 @bp.route("/letters/<int:letter_id>/delivered", methods=["POST"])
@@ -246,7 +221,7 @@ def mark_delivered(letter_id):
         flash_message(gettext("Marked delivered; the signature totals delivered are kept with the letter."),
                       "success")
         return redirect(url_for("letters.show", letter_id=letter.id))
-    return _render_letter(letter, record, _status(form), delivered_form=form)
+    return _render_letter(letter, record, form_status(form), delivered_form=form)
 
 
 @bp.route("/letters/<int:letter_id>/acknowledged", methods=["POST"])
@@ -258,7 +233,7 @@ def mark_acknowledged(letter_id):
             letter, form.acknowledged_on.data, current_user, expected_version=form.version.data)):
         flash_message(gettext("Marked acknowledged."), "success")
         return redirect(url_for("letters.show", letter_id=letter.id))
-    return _render_letter(letter, record, _status(form), acknowledged_form=form)
+    return _render_letter(letter, record, form_status(form), acknowledged_form=form)
 
 
 @bp.route("/letters/<int:letter_id>/reply", methods=["GET", "POST"])
@@ -276,7 +251,7 @@ def reply(letter_id):
                 leads_to=lambda: url_for("letters.show", letter_id=made[0].id)):
             flash_message(gettext("Reply logged."), "success")
             return redirect(url_for("letters.show", letter_id=made[0].id))
-    return render_template("letters/reply.html", letter=original, record=record, form=form), _status(form)
+    return render_template("letters/reply.html", letter=original, record=record, form=form), form_status(form)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -295,7 +270,7 @@ def upload_attachment(letter_id):
                  leads_to=lambda: url_for("letters.show", letter_id=letter.id)):
             flash_message(gettext("File attached."), "success")
             return redirect(url_for("letters.show", letter_id=letter.id))
-    return _render_letter(letter, record, _status(form), attachment_form=form)
+    return _render_letter(letter, record, form_status(form), attachment_form=form)
 
 
 @bp.route("/letters/<int:letter_id>/attachments/<int:attachment_id>")
@@ -339,7 +314,6 @@ def templates():
 @require("edit_all")
 def load_default_templates():
     created = services.load_default_templates(actor=current_user)
-    db.session.commit()
     flash_message(ngettext("%(num)s default template added.", "%(num)s default templates added.", len(created)),
                   "success")
     return redirect(url_for("letters.templates"))
@@ -365,4 +339,4 @@ def edit_template(template_id):
             flash_message(gettext("Template saved."), "success")
             return redirect(url_for("letters.templates"))
     return render_template("letters/template_form.html", template=template, form=form,
-                           merge_fields=services.MERGE_FIELDS, stale=getattr(form, "stale", False)), _status(form)
+                           merge_fields=services.MERGE_FIELDS, stale=getattr(form, "stale", False)), form_status(form)

@@ -23,13 +23,14 @@ from crm.audit import services as audit
 from crm.campaigns.models import Demand
 from crm.contacts.models import Contact, Office
 from crm.countries.models import Country
-from crm.database import check_version, stale_record_message, utcnow
+from crm.database import after_commit, check_version, stale_record_message, utcnow
 from crm.extensions import db
 from crm.i18n import readers_date, show_date
 from crm.letters import storage
 from crm.letters.models import LETTER_LANGUAGES, LetterTemplate
 from crm.outreach.models import LETTER_CHANNELS, Letter, LetterAttachment, OutreachRecord
-from crm.outreach.services import OutreachError, StaleRecord, advance_stage
+from crm.errors import StaleRecord
+from crm.outreach.services import OutreachError, advance_stage
 from crm.signatures.services import totals_for
 
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "seeds" / "letter_templates"
@@ -143,7 +144,7 @@ def save_template(template: LetterTemplate | None, *, name: str, language: str, 
                   expected_version=None) -> LetterTemplate:
     """Create (template None) or change a template. Merge fields that do not exist are refused."""
     if template is not None:
-        check_version(template, expected_version, StaleRecord)
+        check_version(template, expected_version)
     name, subject, body = (name or "").strip(), (subject or "").strip(), (body or "").strip()
     if not name:
         raise LetterError(_("Give the template a name."), "name")
@@ -362,7 +363,7 @@ def update_draft(letter: Letter, *, subject: str, body: str, recipient_name: str
                  expected_version=None) -> None:
     """Change a letter's wording before it is sent. The text is kept as typed: merge fields were filled
     when it was composed, and nothing in it is interpreted now."""
-    check_version(letter, expected_version, StaleRecord)
+    check_version(letter, expected_version)
     if not is_draft(letter):
         raise LetterError(_("This letter has been sent; its text can no longer change."), "body")
     subject = " ".join((subject or "").split())
@@ -384,11 +385,11 @@ def update_draft(letter: Letter, *, subject: str, body: str, recipient_name: str
                      after={k: after[k] for k in changed})
 
 
-def discard_draft(letter: Letter, *, actor, expected_version=None) -> list[str]:
+def discard_draft(letter: Letter, *, actor, expected_version=None) -> None:
     """Delete a draft that will not be sent (a letter that went out stays: it is the record of what the
-    government received). Returns the storage keys of its attachments: the caller removes the files
-    once the deletion is committed, so that a refused commit leaves no row pointing at a missing file."""
-    check_version(letter, expected_version, StaleRecord)
+    government received). Its attachments' files go once the deletion is committed, so that a refused
+    commit leaves no row pointing at a missing file."""
+    check_version(letter, expected_version)
     if not is_draft(letter):
         raise LetterError(_("This letter has been sent; it stays in the record."), "confirm")
     before = audit.snapshot(letter, ("outreach_id", "recipient_contact_id", "recipient_office_id", *_DRAFT_FIELDS))
@@ -399,12 +400,12 @@ def discard_draft(letter: Letter, *, actor, expected_version=None) -> list[str]:
     _flush()
     audit.record("letter.discard", actor=actor, entity_type="letter", entity_id=letter_id, before=before,
                  campaign_id=campaign_id)
-    return keys
+    after_commit(db.session, lambda: [storage.remove(key) for key in keys])
 
 
 def mark_sent(letter: Letter, channel: str, sent_on: dt.date, actor, *, expected_version=None) -> None:
     """Record how and when a letter went out (again, to correct it). The record moves to "contacted"."""
-    check_version(letter, expected_version, StaleRecord)
+    check_version(letter, expected_version)
     _outgoing(letter, "channel")
     if channel not in LETTER_CHANNELS:
         raise LetterError(_("Choose how the letter was sent."), "channel")
@@ -436,7 +437,7 @@ def snapshot_signature_totals(letter: Letter) -> bool:
 
 def mark_delivered(letter: Letter, delivered_on: dt.date, actor, *, expected_version=None) -> None:
     """Record that the letter reached the government, and freeze the signature totals delivered with it."""
-    check_version(letter, expected_version, StaleRecord)
+    check_version(letter, expected_version)
     _outgoing(letter, "delivered_on")
     if letter.sent_on is None:
         raise LetterError(_("Mark the letter sent first."), "delivered_on")
@@ -458,7 +459,7 @@ def mark_delivered(letter: Letter, delivered_on: dt.date, actor, *, expected_ver
 
 def mark_acknowledged(letter: Letter, acknowledged_on: dt.date, actor, *, expected_version=None) -> None:
     """Record that the government acknowledged receipt."""
-    check_version(letter, expected_version, StaleRecord)
+    check_version(letter, expected_version)
     _outgoing(letter, "acknowledged_on")
     if letter.delivered_on is None:
         raise LetterError(_("Mark the letter delivered first."), "acknowledged_on")

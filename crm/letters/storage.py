@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
+from crm.errors import DomainError
+
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
@@ -49,7 +51,7 @@ MAX_ARCHIVE_ENTRIES = 5_000
 _CHUNK = 1024 * 1024
 
 
-class AttachmentRejected(ValueError):
+class AttachmentRejected(DomainError):
     """A file refused. `reason` is "too_large", "unpacked_too_large", "empty" or "unknown_type"; the
     services word it for the user."""
 
@@ -89,7 +91,7 @@ def max_unpacked_bytes() -> int:
         return DEFAULT_MAX_UNPACKED_BYTES
 
 
-class UnpackedTooLarge(ValueError):
+class UnpackedTooLarge(DomainError):
     """An office document that unpacks to more than the limit (a "zip bomb")."""
 
 

@@ -10,6 +10,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
+from crm.errors import DomainError, StaleRecord
 from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign, CampaignTranslation, Demand
@@ -46,7 +47,7 @@ from crm.permissions import (
     may_edit_outreach,
     outreach_visibility,
 )
-from crm.web import flash_message, page_of, safe_next
+from crm.web import flash_message, form_status, page_of, refusal, safe_next
 
 
 def _active_users():
@@ -92,11 +93,9 @@ def set_stage(outreach_id):
     if form.validate_on_submit():
         try:
             outreach.set_stage(record, form.stage.data, actor=current_user, expected_version=form.version.data)
-        except outreach.OutreachError as error:
-            db.session.rollback()
-            flash_message(gettext("Stage not changed: %(reason)s", reason=str(error)), "error")
+        except DomainError as error:
+            refusal(error, prefix=gettext("Stage not changed: %(reason)s"))
         else:
-            db.session.commit()
             flash_message(gettext("Stage saved."), "success")
     else:
         flash_message(gettext("Stage not changed: choose a stage from the list."), "error")
@@ -119,17 +118,13 @@ def edit(outreach_id):
                                    coordinator_id=form.coordinator.data or None, priority=form.priority.data)
             assignments.set_assignee([record], db.session.get(User, form.assignee.data) if form.assignee.data else None,
                                      actor=current_user)
-        except outreach.StaleRecord as error:
-            db.session.rollback()
-            form.version.errors.append(str(error))
-        except outreach.OutreachError as error:
-            db.session.rollback()
-            form.assignee.errors.append(str(error))
+        except DomainError as error:
+            refusal(error, form, record=record,
+                             beside="version" if isinstance(error, StaleRecord) else "assignee")
         else:
-            db.session.commit()
             flash_message(gettext("Saved."), "success")
             return redirect(url_for("outreach.show", outreach_id=record.id))
-    return render_template("outreach/edit.html", record=record, form=form), 400 if form.errors else 200
+    return render_template("outreach/edit.html", record=record, form=form), form_status(form)
 
 
 def _demands(record):
@@ -154,15 +149,13 @@ def new_position(outreach_id):
             outreach.record_position(record, demands[form.demand.data], form.stance.data, form.stated_on.data,
                                      actor=current_user, evidence=form.evidence.data,
                                      evidence_url=form.evidence_url.data)
-        except outreach.OutreachError as error:
-            db.session.rollback()
-            form.stance.errors.append(str(error))
+        except DomainError as error:
+            refusal(error, form, beside="stance")
         else:
             done = submissions.led_to(form, url_for("outreach.show", outreach_id=record.id))
-            db.session.commit()
             flash_message(gettext("Position recorded."), "success")
             return redirect(done)
-    return render_template("outreach/position_form.html", record=record, form=form), 400 if form.errors else 200
+    return render_template("outreach/position_form.html", record=record, form=form), form_status(form)
 
 
 def _attendee_choices(form, country_ids, meeting: Meeting | None = None):
@@ -235,17 +228,14 @@ def new_meeting(outreach_id):
                 staff=[users[i] for i in form.staff.data], positions=stated, next_step=next_step,
                 confidential_notes=form.confidential_notes.data)
             submissions.led_to(form, url_for("outreach.meeting", meeting_id=meeting.id))
-            db.session.commit()
         except contact_services.ContactError as error:
-            db.session.rollback()
-            form.new_contact_name.errors.append(str(error))
-        except outreach.OutreachError as error:
-            db.session.rollback()
-            form.summary.errors.append(str(error))
+            refusal(error, form, beside="new_contact_name")
+        except DomainError as error:
+            refusal(error, form, beside="summary")
         else:
             flash_message(gettext("Meeting logged."), "success")
             return redirect(url_for("outreach.meeting", meeting_id=meeting.id))
-    return render_template("outreach/meeting_form.html", record=record, form=form), 400 if form.errors else 200
+    return render_template("outreach/meeting_form.html", record=record, form=form), form_status(form)
 
 
 @bp.route("/meetings/<int:meeting_id>")
@@ -295,17 +285,13 @@ def edit_meeting(meeting_id):
                 summary=form.summary.data, outcome=form.outcome.data, location=form.location.data,
                 office=offices.get(form.office.data), contacts=[contacts[i] for i in form.contacts.data],
                 staff=[users[i] for i in form.staff.data], confidential_notes=form.confidential_notes.data)
-        except outreach.StaleRecord as error:
-            db.session.rollback()
-            form.version.errors.append(str(error))
-        except outreach.OutreachError as error:
-            db.session.rollback()
-            form.summary.errors.append(str(error))
+        except DomainError as error:
+            refusal(error, form, record=meeting,
+                             beside="version" if isinstance(error, StaleRecord) else "summary")
         else:
-            db.session.commit()
             flash_message(gettext("Meeting saved.") if changed else gettext("Nothing to change."), "success")
             return redirect(url_for("outreach.meeting", meeting_id=meeting.id))
-    return render_template("outreach/meeting_edit.html", meeting=meeting, form=form), 400 if form.errors else 200
+    return render_template("outreach/meeting_edit.html", meeting=meeting, form=form), form_status(form)
 
 
 @bp.route("/meetings/<int:meeting_id>/delete", methods=["GET", "POST"])
@@ -317,17 +303,15 @@ def delete_meeting(meeting_id):
         record_id = meeting.outreach_records[0].id
         try:
             outreach.delete_meeting(meeting, actor=current_user, expected_version=form.version.data)
-        except outreach.StaleRecord as error:
-            db.session.rollback()
-            form.confirm.errors.append(str(error))
+        except DomainError as error:
+            refusal(error, form, record=meeting, beside="confirm")
         else:
-            db.session.commit()
             flash_message(gettext("Meeting deleted."), "success")
             return redirect(url_for("outreach.show", outreach_id=record_id))
     positions = db.session.scalar(sa.select(sa.func.count()).where(Position.meeting_id == meeting.id))
     governments = ", ".join(r.country.name(current_language()) for r in meeting.outreach_records)
     return render_template("outreach/meeting_delete.html", meeting=meeting, form=form, positions=positions,
-                           governments=governments), 400 if form.errors else 200
+                           governments=governments), form_status(form)
 
 
 @bp.route("/outreach/<int:outreach_id>/follow-ups/new", methods=["GET", "POST"])
@@ -344,15 +328,13 @@ def new_follow_up(outreach_id):
         try:
             outreach.add_follow_up(record, owner=users.get(form.owner.data), due_on=form.due_on.data,
                                    note=form.note.data, actor=current_user)
-        except outreach.OutreachError as error:
-            db.session.rollback()
-            form.note.errors.append(str(error))
+        except DomainError as error:
+            refusal(error, form, beside="note")
         else:
             done = submissions.led_to(form, url_for("outreach.show", outreach_id=record.id))
-            db.session.commit()
             flash_message(gettext("Follow-up added."), "success")
             return redirect(done)
-    return render_template("outreach/follow_up_form.html", record=record, form=form), 400 if form.errors else 200
+    return render_template("outreach/follow_up_form.html", record=record, form=form), form_status(form)
 
 
 def _follow_up_for_change(follow_up_id) -> FollowUp:
@@ -377,11 +359,9 @@ def complete_follow_up(follow_up_id):
     if ConfirmForm().validate_on_submit():
         try:
             outreach.complete_follow_up(follow_up, actor=current_user)
-        except outreach.OutreachError as error:
-            db.session.rollback()
-            flash_message(str(error), "error")
+        except DomainError as error:
+            refusal(error)
         else:
-            db.session.commit()
             flash_message(gettext("Follow-up done."), "success")
     return _back_to(follow_up)
 
@@ -394,11 +374,9 @@ def snooze_follow_up(follow_up_id):
     if form.validate_on_submit():
         try:
             outreach.snooze_follow_up(follow_up, form.until.data, actor=current_user)
-        except outreach.OutreachError as error:
-            db.session.rollback()
-            flash_message(gettext("Not snoozed: %(reason)s", reason=str(error)), "error")
+        except DomainError as error:
+            refusal(error, prefix=gettext("Not snoozed: %(reason)s"))
         else:
-            db.session.commit()
             flash_message(gettext("Follow-up snoozed."), "success")
     else:
         flash_message(gettext("Not snoozed: give a valid date."), "error")

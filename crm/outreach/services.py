@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask_babel import gettext
 from sqlalchemy.orm import aliased, defer, selectinload
 
+from crm.errors import DomainError
 from crm import clock
 from crm.audit import services as audit
 from crm.database import check_version, utcnow
@@ -21,12 +22,8 @@ STANCE_STAGE = {"opposed": "responded", "non_committal": "responded", "supportiv
                 "acted": "committed"}
 
 
-class OutreachError(ValueError):
+class OutreachError(DomainError):
     """A request that breaks an outreach rule, with a message for the user."""
-
-
-class StaleRecord(OutreachError):
-    """Someone else saved this record since the form was opened."""
 
 
 
@@ -49,7 +46,7 @@ def advance_stage(record: OutreachRecord, stage: str, *, actor=None, reason: str
 
 def set_stage(record: OutreachRecord, stage: str, *, actor, expected_version=None) -> None:
     """Set the stage by hand, in either direction."""
-    check_version(record, expected_version, StaleRecord)
+    check_version(record, expected_version)
     if stage not in STAGE_RANK:
         raise OutreachError(gettext("unknown stage %(stage)s", stage=repr(stage)))
     if stage == record.stage:
@@ -63,7 +60,7 @@ def set_stage(record: OutreachRecord, stage: str, *, actor, expected_version=Non
 def update_record(record: OutreachRecord, *, actor, expected_version=None, **changes) -> None:
     """Change the coordinator or priority of a record (the assignee changes through
     `crm.outreach.assignments.set_assignee`, which keeps the history)."""
-    check_version(record, expected_version, StaleRecord)
+    check_version(record, expected_version)
     allowed = {"coordinator_id", "priority"}
     unknown = set(changes) - allowed
     if unknown:
@@ -300,7 +297,7 @@ def update_meeting(meeting: Meeting, *, actor, held_at: dt.datetime, summary: st
                    confidential_notes: str | None = None, expected_version=None) -> bool:
     """Correct a logged meeting. The positions stated at it and its next steps are not touched here (a
     position is corrected by recording a new one). Returns whether anything changed."""
-    check_version(meeting, expected_version, StaleRecord)
+    check_version(meeting, expected_version)
     _check_meeting(held_at, summary)
     before, notes_before = _meeting_snapshot(meeting), meeting.confidential_notes
     meeting.held_at, meeting.summary = held_at, summary.strip()
@@ -325,7 +322,7 @@ def update_meeting(meeting: Meeting, *, actor, held_at: dt.datetime, summary: st
 def delete_meeting(meeting: Meeting, *, actor, expected_version=None) -> None:
     """Delete a meeting logged by mistake. Positions stated at it stay in the history, and its follow-ups
     stay too, without the link to it (the database sets it to NULL); the audit log keeps what it was."""
-    check_version(meeting, expected_version, StaleRecord)
+    check_version(meeting, expected_version)
     before = _meeting_snapshot(meeting)
     before["outreach_ids"] = sorted(record.id for record in meeting.outreach_records)
     before["position_ids"] = db.session.scalars(sa.select(Position.id).where(Position.meeting_id == meeting.id)

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask_babel import gettext
 from sqlalchemy.orm import selectinload
 
+from crm.errors import DomainError
 from crm.audit import services as audit
 from crm.audit.models import REDACTION, AuditEvent
 from crm.contacts.models import Contact
@@ -28,7 +29,7 @@ from crm.signatures.normalise import EmailHasher, normalise_email
 ERASED_NAME = "Erased contact"
 
 
-class PrivacyError(ValueError):
+class PrivacyError(DomainError):
     pass
 
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_babel import force_locale, gettext
 from sqlalchemy.orm import selectinload
 
+from crm.errors import DomainError
 from crm import clock
 from crm.accounts.models import LANGUAGES, User
 from crm.audit import services as audit
@@ -32,7 +33,7 @@ UPCOMING_DAYS = 7
 REPLY_CLOCK_LOOKBACK_DAYS = 90
 
 
-class ReminderError(ValueError):
+class ReminderError(DomainError):
     """A preference or request that breaks a reminder rule, with a message for the user."""
 
 

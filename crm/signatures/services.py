@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from flask import current_app, has_request_context
 from flask_babel import gettext
 
+from crm.errors import DomainError
 from crm import clock
 from crm.audit import services as audit
 from crm.campaigns.models import Campaign
@@ -65,12 +66,8 @@ def _(message: str, **variables) -> str:
     return message % variables if variables else message
 
 
-class SignatureError(Exception):
+class SignatureError(DomainError):
     """A request about signatures that breaks a rule. `field` names the form field it belongs beside."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 class ImportRejected(SignatureError):

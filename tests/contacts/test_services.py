@@ -4,6 +4,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from crm.errors import StaleRecord
 from crm.audit.models import AuditEvent
 from crm.contacts import services
 from crm.contacts.models import Contact, Post
@@ -51,9 +52,9 @@ def test_update_office_checks_the_version_and_records_before_and_after(app, make
     assert office.version == seen + 1
     (event,) = events("office.update")
     assert event.before["name"] == "Embassy of FRA in Madrid" and event.after["name"] == "Ambassade de France en Espagne"
-    with pytest.raises(services.StaleRecord):
+    with pytest.raises(StaleRecord):
         services.update_office(office, actor=admin, expected_version=seen, name="Stale")
-    with pytest.raises(services.StaleRecord):
+    with pytest.raises(StaleRecord):
         services.update_office(office, actor=admin, expected_version="not a number", name="Stale")
     assert office.name == "Ambassade de France en Espagne"
     with pytest.raises(services.ContactError):
@@ -169,7 +170,7 @@ def test_update_contact_refuses_a_stale_version_and_changes_nothing(app):
     seen = contact.version
     services.update_contact(contact, actor=None, expected_version=seen, phone="+34 91 000 00 00")
     db.session.commit()
-    with pytest.raises(services.StaleRecord):
+    with pytest.raises(StaleRecord):
         services.update_contact(contact, actor=None, expected_version=seen, name="Overwritten")
     db.session.rollback()
     assert contact.name == "Anna Exempel" and contact.phone == "+34 91 000 00 00"
@@ -243,7 +244,7 @@ def test_a_move_cannot_start_before_the_current_post_nor_repeat_it(app):
         services.move_contact(contact, actor=None, office=office, title="segundo  secretario",
                               started_on=dt.date(2019, 1, 1))
     assert refused.value.field == "title"
-    with pytest.raises(services.StaleRecord):
+    with pytest.raises(StaleRecord):
         services.move_contact(contact, actor=None, office=office, title="Primer secretario",
                               started_on=dt.date(2019, 1, 1), expected_version=contact.version + 1)
     assert [(p.title, p.ended_on) for p in contact.posts] == [("Segundo secretario", None)]
@@ -326,7 +327,7 @@ def test_merge_refuses_itself_an_already_merged_record_and_stale_versions(app):
     c = make_contact(madrid, "Ana Tres")
     with pytest.raises(services.ContactError, match="itself"):
         services.merge_contacts(a, a, actor=None)
-    with pytest.raises(services.StaleRecord):
+    with pytest.raises(StaleRecord):
         services.merge_contacts(a, b, actor=None, merged_version=b.version + 1)
     assert b.merged_into_id is None
     services.merge_contacts(a, b, actor=None)

@@ -242,7 +242,7 @@ def test_a_stale_draft_save_is_refused_and_keeps_what_was_typed(client, world, m
         "body": "My careful paragraph."})
     page = page_of(response)
     assert response.status_code == 409
-    assert "Someone else saved this after you opened it" in page
+    assert "Someone else saved this record after you opened it" in page
     assert 'value="My subject"' in page and "My careful paragraph." in page
     assert "What is saved now" in page and "Their text" in page
     saved = reload(Letter, letter.id)
@@ -504,5 +504,5 @@ def test_a_template_save_without_its_version_is_refused(client, app, signed_in, 
     subject = template.subject
     response = client.post(f"/letter-templates/{template.id}/edit", data={
         "name": template.name, "language": "en", "subject": "Mine", "body": "My new wording"})
-    assert response.status_code == 409 and "so nothing was saved" in page_of(response)
+    assert response.status_code == 409 and "The form is out of date" in page_of(response)
     assert reload(LetterTemplate, template.id).subject == subject

@@ -11,7 +11,7 @@ from crm.letters import services
 from crm.letters.models import LetterTemplate
 from crm.letters.services import LetterError
 from crm.outreach.models import Letter
-from crm.outreach.services import StaleRecord
+from crm.errors import StaleRecord
 from crm.signatures.services import totals_for
 from tests.conftest import utc_today
 from tests.letters import (

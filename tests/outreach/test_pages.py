@@ -206,20 +206,20 @@ def test_correct_a_meeting_keeps_the_history_in_the_audit_log(client, signed_in,
     assert db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "meeting.update")) == 1
 
 
-@pytest.mark.parametrize("change,message", [
-    ({"summary": "  "}, "This field is required"),
-    ({"held_at": "2999-01-01T10:00"}, "once it has been held"),
-    ({"contacts": ["999999"]}, "not a valid choice"),
-    ({"version": "1"}, "Someone else saved this record"),
+@pytest.mark.parametrize("change,status,message", [
+    ({"summary": "  "}, 400, "This field is required"),
+    ({"held_at": "2999-01-01T10:00"}, 400, "once it has been held"),
+    ({"contacts": ["999999"]}, 400, "not a valid choice"),
+    ({"version": "1"}, 409, "Someone else saved this record"),  # a conflict, as on every other form
 ])
-def test_bad_corrections_save_nothing(client, signed_in, campaign, make_record, change, message):
+def test_bad_corrections_save_nothing(client, signed_in, campaign, make_record, change, status, message):
     user = signed_in("coordinator")
     record = make_record()
     meeting = _logged_meeting(record, user)
     meeting.location = "Madrid"  # someone else's save: the version moves on
     db.session.commit()
     response = client.post(f"/meetings/{meeting.id}/edit", data=_edit_data(meeting, **{"summary": "Changed", **change}))
-    assert response.status_code == 400
+    assert response.status_code == status
     assert message in response.get_data(as_text=True)
     assert db.session.get(Meeting, meeting.id).summary == "Met the ambasador"
 
@@ -408,7 +408,7 @@ def test_edit_record_and_a_second_editor_does_not_overwrite_the_first(client, si
     assert first.status_code == 302
     second = client.post(f"/outreach/{record.id}/edit", data={"assignee": other.id, "coordinator": 0,
                                                              "priority": 3, "version": seen})
-    assert second.status_code == 400
+    assert second.status_code == 409
     page = second.get_data(as_text=True)
     assert "Someone else saved this record after you opened it" in page
     assert f'<option selected value="{other.id}">' in page  # what they typed is kept
@@ -447,7 +447,7 @@ def test_a_record_save_without_its_version_is_refused(client, signed_in, make_us
     priority, stage = record.priority, record.stage
     response = client.post(f"/outreach/{record.id}/edit", data={"assignee": volunteer.id, "coordinator": 0,
                                                                 "priority": 1})
-    assert response.status_code == 400 and "The form is out of date" in response.get_data(as_text=True)
+    assert response.status_code == 409 and "The form is out of date" in response.get_data(as_text=True)
     response = client.post(f"/outreach/{record.id}/stage", data={"stage": "closed"})
     assert response.status_code == 302  # the record page, which says why
     assert "The form is out of date" in client.get(response.headers["Location"]).get_data(as_text=True)

@@ -4,6 +4,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from crm.errors import StaleRecord
 from crm.audit.models import AuditEvent
 from crm.campaigns.models import Campaign, Demand
 from crm.database import utcnow
@@ -66,7 +67,7 @@ def test_a_stale_form_cannot_overwrite_a_newer_save(campaign, make_record, make_
     outreach.set_stage(record, "contacted", actor=user, expected_version=seen)
     db.session.flush()
     assert record.version == seen + 1
-    with pytest.raises(outreach.StaleRecord):
+    with pytest.raises(StaleRecord):
         outreach.set_stage(record, "closed", actor=user, expected_version=seen)
     assert record.stage == "contacted"
 
