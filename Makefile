@@ -59,6 +59,7 @@ run: install
 
 test: install-test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	BIN=$(BIN) .ci/security-checks
 	$(BIN)/pytest
 

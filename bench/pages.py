@@ -18,6 +18,7 @@ client, a SQLAlchemy `before_cursor_execute` hook), on the second request of eac
 fill per-process caches). `wrk` is Debian's package (`apt-get install wrk`); the bench is not part of
 `make test`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,10 +71,17 @@ def free_port() -> int:
 
 def server_environment(url: str, facts: dict, instance: str) -> dict:
     env = dict(os.environ)
-    env.update({"DATABASE_URL": url, "SECRET_KEY": facts["secret_key"], "ALCANCE_DATA_KEYS": facts["data_key"],
-                "ALCANCE_INSTANCE_PATH": instance, "SESSION_COOKIE_SECURE": "0",
-                # plain http on loopback: no HSTS, cookies without Secure (wrk sends them as given anyway)
-                "HSTS_MAX_AGE_SECONDS": "0"})
+    env.update(
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": facts["secret_key"],
+            "ALCANCE_DATA_KEYS": facts["data_key"],
+            "ALCANCE_INSTANCE_PATH": instance,
+            "SESSION_COOKIE_SECURE": "0",
+            # plain http on loopback: no HSTS, cookies without Secure (wrk sends them as given anyway)
+            "HSTS_MAX_AGE_SECONDS": "0",
+        }
+    )
     return env
 
 
@@ -83,10 +91,22 @@ class Server:
         self.instance = tempfile.mkdtemp(prefix="alcance-bench-pages-")
         self.log = open(Path(self.instance) / "gunicorn.log", "w")
         self.process = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "-c", "python:crm.serving", "--workers", str(workers),
-             "--bind", f"127.0.0.1:{self.port}", "wsgi:app"],
-            cwd=ROOT, env=server_environment(url, facts, self.instance), stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            [
+                str(ROOT / ".venv/bin/gunicorn"),
+                "-c",
+                "python:crm.serving",
+                "--workers",
+                str(workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=server_environment(url, facts, self.instance),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -148,7 +168,8 @@ def sign_in(server: Server, email: str, password: str, totp_secret: str) -> str:
     _merge(jar, cookies)
     token = CSRF.search(body).group(1).decode()
     status, body, (cookies, location) = server.request(
-        "POST", "/login", {"email": email, "password": password, "csrf_token": token}, _header(jar))
+        "POST", "/login", {"email": email, "password": password, "csrf_token": token}, _header(jar)
+    )
     _merge(jar, cookies)
     if status != 302:
         raise SystemExit(f"signing in {email} failed: {status}")
@@ -158,7 +179,8 @@ def sign_in(server: Server, email: str, password: str, totp_secret: str) -> str:
             _merge(jar, cookies)
             token = CSRF.search(body).group(1).decode()
             status, body, (cookies, location) = server.request(
-                "POST", "/login/2fa", {"code": pyotp.TOTP(totp_secret).now(), "csrf_token": token}, _header(jar))
+                "POST", "/login/2fa", {"code": pyotp.TOTP(totp_secret).now(), "csrf_token": token}, _header(jar)
+            )
             _merge(jar, cookies)
             if status == 302:
                 break
@@ -180,10 +202,13 @@ def wrk(port: int, path: str, seconds: float, cookie: str = "") -> dict:
     command = ["wrk", "-t2", "-c8", f"-d{max(1, round(seconds))}s", "--timeout", "120s", "--latency"]
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
-    output = subprocess.run(command + [f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,
-                            check=True, timeout=seconds + 300).stdout
-    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-              "requests": int(re.search(r"(\d+) requests in", output).group(1))}
+    output = subprocess.run(
+        command + [f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True, timeout=seconds + 300
+    ).stdout
+    result = {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+    }
     for label, key in (("50%", "p50"), ("99%", "p99")):
         match = re.search(rf"^\s+{label}\s+([\d.]+\w+)", output, re.MULTILINE)
         result[key] = _ms(match.group(1)) if match else None
@@ -217,9 +242,15 @@ def count_statements(url: str, facts: dict, selected) -> dict[str, dict]:
     from crm.config import normalise_database_url
     from crm.extensions import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(url), "SECRET_KEY": facts["secret_key"],
-                      "DATA_ENCRYPTION_KEYS": [facts["data_key"]], "WTF_CSRF_ENABLED": False,
-                      "SESSION_COOKIE_SECURE": False})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": normalise_database_url(url),
+            "SECRET_KEY": facts["secret_key"],
+            "DATA_ENCRYPTION_KEYS": [facts["data_key"]],
+            "WTF_CSRF_ENABLED": False,
+            "SESSION_COOKIE_SECURE": False,
+        }
+    )
     counted = {"n": 0}
     results = {}
 
@@ -275,8 +306,10 @@ def main() -> None:
     server = Server(args.url, facts)
     results: dict[str, list] = {}
     try:
-        cookies = {role: sign_in(server, facts["users"][role], facts["password"], facts["totp_secret"])
-                   for role in {role for _, role, _ in selected}}
+        cookies = {
+            role: sign_in(server, facts["users"][role], facts["password"], facts["totp_secret"])
+            for role in {role for _, role, _ in selected}
+        }
         for _name, role, path in selected:  # warm up: each worker's first request of each page
             for _ in range(2):
                 server.get(path, cookies[role])
@@ -299,20 +332,36 @@ def main() -> None:
         runs = sorted(results[name], key=lambda run: run[1]["rps"] / max(run[0]["rps"], 1e-9))
         bare, page = runs[len(runs) // 2]
         count = counts.get(name, {})
-        rows.append({"page": name, "path": path, "role": role, "rps": page["rps"], "bare_rps": bare["rps"],
-                     "percent_of_bare": 100 * page["rps"] / max(bare["rps"], 1e-9), "p50_ms": page["p50"],
-                     "p99_ms": page["p99"], "requests": page["requests"], "non_2xx": page["non_2xx"],
-                     "queries": count.get("queries"), "html_bytes": count.get("bytes")})
-    print(f"\n{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {facts['dialect']}, scale {facts['scale']}, "
-          f"{args.seconds:g} s per run, {args.rounds} round(s)\n")
+        rows.append(
+            {
+                "page": name,
+                "path": path,
+                "role": role,
+                "rps": page["rps"],
+                "bare_rps": bare["rps"],
+                "percent_of_bare": 100 * page["rps"] / max(bare["rps"], 1e-9),
+                "p50_ms": page["p50"],
+                "p99_ms": page["p99"],
+                "requests": page["requests"],
+                "non_2xx": page["non_2xx"],
+                "queries": count.get("queries"),
+                "html_bytes": count.get("bytes"),
+            }
+        )
+    print(
+        f"\n{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {facts['dialect']}, scale {facts['scale']}, "
+        f"{args.seconds:g} s per run, {args.rounds} round(s)\n"
+    )
     print("| page | requests/s | bare requests/s | % of bare | p50 | p99 | queries | HTML |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         flag = f" ({row['non_2xx']} non-2xx)" if row["non_2xx"] else ""
         html = f"{row['html_bytes'] / 1024:.0f} KB" if row["html_bytes"] is not None else "—"
-        print(f"| {row['page']}{flag} | {row['rps']:.1f} | {row['bare_rps']:.0f} | {row['percent_of_bare']:.1f} % | "
-              f"{_fmt(row['p50_ms'])} | {_fmt(row['p99_ms'])} | {row['queries'] if row['queries'] is not None else '—'} "
-              f"| {html} |")
+        print(
+            f"| {row['page']}{flag} | {row['rps']:.1f} | {row['bare_rps']:.0f} | {row['percent_of_bare']:.1f} % | "
+            f"{_fmt(row['p50_ms'])} | {_fmt(row['p99_ms'])} | {row['queries'] if row['queries'] is not None else '—'} "
+            f"| {html} |"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps({"facts": facts, "rows": rows}, indent=2))
 

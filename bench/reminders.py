@@ -19,6 +19,7 @@ bodies, headers) as well as their sending: the sweep does both for each message,
 The SMTP server is aiosmtpd's Sink (it accepts and forgets) in its own process on a loopback port, so that
 it does not share a Python interpreter with either sender. The figure is sweep ÷ raw; the goal is 50 %.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def free_port() -> int:
@@ -48,8 +49,11 @@ def free_port() -> int:
 
 
 def start_smtp(port: int) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
-                                "-c", "aiosmtpd.handlers.Sink"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -77,16 +81,27 @@ def run(url: str, messages: int, port: int) -> dict:
     from crm.reminders import mailer, services
     from crm.reminders.models import OutboundMessage
 
-    app = create_app({"SECRET_KEY": "benchmark-secret-key", "SQLALCHEMY_DATABASE_URI": normalise_database_url(url),
-                      "TESTING": False, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_USE_TLS": False,
-                      "MAIL_USE_SSL": False, "MAIL_SUPPRESS_SEND": False,
-                      "MAIL_DEFAULT_SENDER": "alcance@campaign.example.org", "MAIL_TIMEOUT": 10})
+    app = create_app(
+        {
+            "SECRET_KEY": "benchmark-secret-key",
+            "SQLALCHEMY_DATABASE_URI": normalise_database_url(url),
+            "TESTING": False,
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": port,
+            "MAIL_USE_TLS": False,
+            "MAIL_USE_SSL": False,
+            "MAIL_SUPPRESS_SEND": False,
+            "MAIL_DEFAULT_SENDER": "alcance@campaign.example.org",
+            "MAIL_TIMEOUT": 10,
+        }
+    )
     with app.app_context():
         upgrade()
         load_reference()
         campaign = Campaign(slug="bench", name="Benchmark")
-        owners = [User(email=f"volunteer{i}@example.org", name=f"Volunteer Núñez {i}", role="volunteer")
-                  for i in range(50)]
+        owners = [
+            User(email=f"volunteer{i}@example.org", name=f"Volunteer Núñez {i}", role="volunteer") for i in range(50)
+        ]
         db.session.add_all([campaign, *owners])
         db.session.flush()
         record = OutreachRecord(campaign=campaign, country_id=country_by_code("ESP").id)
@@ -94,10 +109,21 @@ def run(url: str, messages: int, port: int) -> dict:
         db.session.flush()
         now = utcnow()
         due = (now - dt.timedelta(days=1)).date()
-        db.session.execute(sa.insert(FollowUp), [
-            {"outreach_id": record.id, "owner_id": owners[i % len(owners)].id, "due_on": due,
-             "note": f"Llamar a la embajada por la carta {i}", "status": "open", "created_at": now, "version": 1}
-            for i in range(messages)])
+        db.session.execute(
+            sa.insert(FollowUp),
+            [
+                {
+                    "outreach_id": record.id,
+                    "owner_id": owners[i % len(owners)].id,
+                    "due_on": due,
+                    "note": f"Llamar a la embajada por la carta {i}",
+                    "status": "open",
+                    "created_at": now,
+                    "version": 1,
+                }
+                for i in range(messages)
+            ],
+        )
         db.session.commit()
 
         started = time.perf_counter()
@@ -108,20 +134,33 @@ def run(url: str, messages: int, port: int) -> dict:
         started = time.perf_counter()
         report = mailer.deliver_pending(now=now)
         sweep_seconds = time.perf_counter() - started
-        sent_rows = db.session.scalar(sa.select(sa.func.count()).select_from(OutboundMessage)
-                                      .where(OutboundMessage.status == "sent"))
-        reminded = db.session.scalar(sa.select(sa.func.count()).select_from(FollowUp)
-                                     .where(FollowUp.reminder_sent_at.is_not(None)))
+        sent_rows = db.session.scalar(
+            sa.select(sa.func.count()).select_from(OutboundMessage).where(OutboundMessage.status == "sent")
+        )
+        reminded = db.session.scalar(
+            sa.select(sa.func.count()).select_from(FollowUp).where(FollowUp.reminder_sent_at.is_not(None))
+        )
 
         # The raw loop: the same messages as Flask-Mail builds them, one connection, no database.
         rows = db.session.execute(sa.select(OutboundMessage)).scalars().all()
         build_started = time.perf_counter()
         payloads = []
         for row in rows:
-            claimed = mailer._Claimed(id=row.id, kind=row.kind, recipient_email=row.recipient_email,
-                                      recipient_name=None, subject=row.subject, text=row.body_text,
-                                      html=row.body_html, message_id=row.message_id, language=row.language,
-                                      attempts=0, follow_up_id=None, for_date=None, claimed_until=now)
+            claimed = mailer._Claimed(
+                id=row.id,
+                kind=row.kind,
+                recipient_email=row.recipient_email,
+                recipient_name=None,
+                subject=row.subject,
+                text=row.body_text,
+                html=row.body_html,
+                message_id=row.message_id,
+                language=row.language,
+                attempts=0,
+                follow_up_id=None,
+                for_date=None,
+                claimed_until=now,
+            )
             message = mailer._flask_message(claimed)
             payloads.append((message.sender, message.send_to, message.as_bytes()))
         build_seconds = time.perf_counter() - build_started
@@ -132,10 +171,19 @@ def run(url: str, messages: int, port: int) -> dict:
         connection.sendmail(sender, list(recipients), payload)
     connection.quit()
     raw_seconds = time.perf_counter() - started
-    return {"queued": queued, "queue_seconds": queue_seconds, "sent": report.sent, "failed": report.failed,
-            "sent_rows": sent_rows, "follow_ups_reminded": reminded, "sweep_seconds": sweep_seconds,
-            "sweep_rate": report.sent / sweep_seconds, "raw_rate": len(payloads) / raw_seconds,
-            "raw_seconds": raw_seconds, "built_and_raw_rate": len(payloads) / (build_seconds + raw_seconds)}
+    return {
+        "queued": queued,
+        "queue_seconds": queue_seconds,
+        "sent": report.sent,
+        "failed": report.failed,
+        "sent_rows": sent_rows,
+        "follow_ups_reminded": reminded,
+        "sweep_seconds": sweep_seconds,
+        "sweep_rate": report.sent / sweep_seconds,
+        "raw_rate": len(payloads) / raw_seconds,
+        "raw_seconds": raw_seconds,
+        "built_and_raw_rate": len(payloads) / (build_seconds + raw_seconds),
+    }
 
 
 def scratch(database: str):
@@ -170,19 +218,24 @@ def main() -> None:
                 # Each database in its own process: the app, its engine and Flask-Mail start clean.
                 output = subprocess.run(
                     [sys.executable, __file__, "--child", url, str(args.messages), str(port)],
-                    capture_output=True, text=True, check=True).stdout
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
             finally:
                 if drop:
                     drop()
             result = json.loads(output.strip().splitlines()[-1])
-            print(f"{database}: queued {result['queued']} in {result['queue_seconds']:.1f} s; "
-                  f"sweep sent {result['sent']} (failed {result['failed']}, rows sent {result['sent_rows']}, "
-                  f"follow-ups marked {result['follow_ups_reminded']}) at {result['sweep_rate']:.0f} messages/s "
-                  f"({result['sweep_seconds']:.1f} s); raw smtplib {result['raw_rate']:.0f} messages/s "
-                  f"({result['raw_seconds']:.1f} s); sweep ÷ raw = {100 * result['sweep_rate'] / result['raw_rate']:.0f} %; "
-                  f"raw counting the building of the messages (Flask-Mail) {result['built_and_raw_rate']:.0f} "
-                  f"messages/s, sweep ÷ that = {100 * result['sweep_rate'] / result['built_and_raw_rate']:.0f} %",
-                  flush=True)
+            print(
+                f"{database}: queued {result['queued']} in {result['queue_seconds']:.1f} s; "
+                f"sweep sent {result['sent']} (failed {result['failed']}, rows sent {result['sent_rows']}, "
+                f"follow-ups marked {result['follow_ups_reminded']}) at {result['sweep_rate']:.0f} messages/s "
+                f"({result['sweep_seconds']:.1f} s); raw smtplib {result['raw_rate']:.0f} messages/s "
+                f"({result['raw_seconds']:.1f} s); sweep ÷ raw = {100 * result['sweep_rate'] / result['raw_rate']:.0f} %; "
+                f"raw counting the building of the messages (Flask-Mail) {result['built_and_raw_rate']:.0f} "
+                f"messages/s, sweep ÷ that = {100 * result['sweep_rate'] / result['built_and_raw_rate']:.0f} %",
+                flush=True,
+            )
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -23,6 +23,7 @@ with the TOTP key BENCH_TOTP_SECRET (the test suite's):
 What bench/pages.py needs (the busiest and a typical country, a campaign, a letter, a contact) is written
 to <database>.json beside a SQLite file, or printed (and written to --facts) for PostgreSQL.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,42 +46,189 @@ BENCH_PASSWORD = "correct horse battery staple"
 BENCH_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # the test suite's fixed key: benchmark data only
 BENCH_DATA_KEY = "dGVzdC1rZXktZm9yLWVuY3J5cHRpb24tYXQtcmVzdCE="  # a fixed Fernet key, benchmark data only
 BENCH_SECRET_KEY = "benchmark-secret-key-not-for-production"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 FULL = {
-    "campaigns": 21, "outreach": 3500, "offices": 4500, "contacts": 20000, "meetings": 100000,
-    "letters": 100000, "follow_ups": 66000, "signatures": 1000000, "audit_events": 426000,
-    "volunteers": 40, "coordinators": 8,
+    "campaigns": 21,
+    "outreach": 3500,
+    "offices": 4500,
+    "contacts": 20000,
+    "meetings": 100000,
+    "letters": 100000,
+    "follow_ups": 66000,
+    "signatures": 1000000,
+    "audit_events": 426000,
+    "volunteers": 40,
+    "coordinators": 8,
 }
 # Where most of the work happens: a diaspora campaign's busiest governments, heaviest first.
 BUSY = ("ESP", "COL", "USA", "ARG", "CHL", "PER", "MEX", "FRA", "DEU", "ITA", "CAN", "BRA", "ECU", "PAN", "GBR")
-SIGNER_COUNTRIES = ("COL", "PER", "ESP", "USA", "CHL", "ARG", "ECU", "BRA", "MEX", "PAN", "ITA", "CAN", "DOM",
-                    "CRI", "URY", "PRT", "DEU", "FRA", "GBR", "VEN")
-FIRST_NAMES = ("José", "María", "Łukasz", "François", "Zoë", "Søren", "Ólafur", "Ana", "João", "Chloé",
-               "Jürgen", "Ștefan", "Ángel", "Inés", "Małgorzata", "Dvořák", "Ñusta", "Thị", "Hélène", "Piotr",
-               "Carlos", "Emma", "Ahmed", "Yūko", "Renée", "Tomáš", "Björn", "Ewa", "Luis", "Camila")
-LAST_NAMES = ("Muñoz", "Nguyễn", "Müller", "Gómez", "Brontë", "Đorđević", "Łęcka", "Çelik", "Pérez", "Hernández",
-              "Dupont", "Smith", "Kowalski", "Sørensen", "Ibáñez", "Castaño", "Wójcik", "Andrés", "Núñez",
-              "García", "Oñate", "Jiménez", "Rodríguez", "Ferrão", "Schröder", "Lefèvre", "Ødegaard", "Ruiz")
-TITLES = ("Ambassador", "Deputy Head of Mission", "First Secretary", "Second Secretary", "Counsellor",
-          "Consul General", "Political Officer", "Human Rights Attaché", "Director for the Américas",
-          "Desk Officer, Venezuela", "Press Attaché", "Chargé d'affaires")
-CITIES = ("Madrid", "Bogotá", "Washington", "Buenos Aires", "Santiago", "Lima", "Ciudad de México", "París",
-          "Berlín", "Roma", "Ottawa", "Brasília", "Quito", "Panamá", "Londres", "Łódź", "São Paulo", "Zürich",
-          "Reykjavík", "Montréal", "Córdoba", "Málaga", "Kraków", "Genève", "Düsseldorf", "Québec", "Bruxelles",
-          "La Haya", "Nueva York", "Miami", "Barcelona", "Medellín", "Cúcuta", "Valparaíso", "Porto Alegre")
-ACTIONS = ("outreach.update", "outreach.stage", "meeting.create", "letter.create", "follow_up.done",
-           "position.create", "contact.update", "outreach.assign", "letter.deliver", "follow_up.create")
+SIGNER_COUNTRIES = (
+    "COL",
+    "PER",
+    "ESP",
+    "USA",
+    "CHL",
+    "ARG",
+    "ECU",
+    "BRA",
+    "MEX",
+    "PAN",
+    "ITA",
+    "CAN",
+    "DOM",
+    "CRI",
+    "URY",
+    "PRT",
+    "DEU",
+    "FRA",
+    "GBR",
+    "VEN",
+)
+FIRST_NAMES = (
+    "José",
+    "María",
+    "Łukasz",
+    "François",
+    "Zoë",
+    "Søren",
+    "Ólafur",
+    "Ana",
+    "João",
+    "Chloé",
+    "Jürgen",
+    "Ștefan",
+    "Ángel",
+    "Inés",
+    "Małgorzata",
+    "Dvořák",
+    "Ñusta",
+    "Thị",
+    "Hélène",
+    "Piotr",
+    "Carlos",
+    "Emma",
+    "Ahmed",
+    "Yūko",
+    "Renée",
+    "Tomáš",
+    "Björn",
+    "Ewa",
+    "Luis",
+    "Camila",
+)
+LAST_NAMES = (
+    "Muñoz",
+    "Nguyễn",
+    "Müller",
+    "Gómez",
+    "Brontë",
+    "Đorđević",
+    "Łęcka",
+    "Çelik",
+    "Pérez",
+    "Hernández",
+    "Dupont",
+    "Smith",
+    "Kowalski",
+    "Sørensen",
+    "Ibáñez",
+    "Castaño",
+    "Wójcik",
+    "Andrés",
+    "Núñez",
+    "García",
+    "Oñate",
+    "Jiménez",
+    "Rodríguez",
+    "Ferrão",
+    "Schröder",
+    "Lefèvre",
+    "Ødegaard",
+    "Ruiz",
+)
+TITLES = (
+    "Ambassador",
+    "Deputy Head of Mission",
+    "First Secretary",
+    "Second Secretary",
+    "Counsellor",
+    "Consul General",
+    "Political Officer",
+    "Human Rights Attaché",
+    "Director for the Américas",
+    "Desk Officer, Venezuela",
+    "Press Attaché",
+    "Chargé d'affaires",
+)
+CITIES = (
+    "Madrid",
+    "Bogotá",
+    "Washington",
+    "Buenos Aires",
+    "Santiago",
+    "Lima",
+    "Ciudad de México",
+    "París",
+    "Berlín",
+    "Roma",
+    "Ottawa",
+    "Brasília",
+    "Quito",
+    "Panamá",
+    "Londres",
+    "Łódź",
+    "São Paulo",
+    "Zürich",
+    "Reykjavík",
+    "Montréal",
+    "Córdoba",
+    "Málaga",
+    "Kraków",
+    "Genève",
+    "Düsseldorf",
+    "Québec",
+    "Bruxelles",
+    "La Haya",
+    "Nueva York",
+    "Miami",
+    "Barcelona",
+    "Medellín",
+    "Cúcuta",
+    "Valparaíso",
+    "Porto Alegre",
+)
+ACTIONS = (
+    "outreach.update",
+    "outreach.stage",
+    "meeting.create",
+    "letter.create",
+    "follow_up.done",
+    "position.create",
+    "contact.update",
+    "outreach.assign",
+    "letter.deliver",
+    "follow_up.create",
+)
 
 
 def scaled(scale: float) -> dict:
-    return {key: max(1, round(value * scale)) if key not in ("campaigns", "volunteers", "coordinators") else value
-            for key, value in FULL.items()}
+    return {
+        key: max(1, round(value * scale)) if key not in ("campaigns", "volunteers", "coordinators") else value
+        for key, value in FULL.items()
+    }
 
 
 def ascii_fold(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)) \
-        .replace("ł", "l").replace("Ł", "L").replace("đ", "d").replace("Đ", "D").replace("ø", "o").lower()
+    return (
+        "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+        .replace("ł", "l")
+        .replace("Ł", "L")
+        .replace("đ", "d")
+        .replace("Đ", "D")
+        .replace("ø", "o")
+        .lower()
+    )
 
 
 class Bulk:
@@ -102,8 +250,9 @@ class Bulk:
             default = column.default
             if default is None or not (default.is_scalar or default.is_callable):
                 continue
-            defaults[column.name] = (lambda d=default: d.arg(None)) if default.is_callable else \
-                (lambda d=default: d.arg)
+            defaults[column.name] = (
+                (lambda d=default: d.arg(None)) if default.is_callable else (lambda d=default: d.arg)
+            )
         return defaults
 
     def insert(self, table_name: str, rows, chunk: int = 20000) -> int:
@@ -115,9 +264,14 @@ class Bulk:
             return 0
         rows = itertools.chain([first], rows)
         # A generated key the rows do not give is left to the database.
-        columns = [column for column in table.columns
-                   if column.name in first or not (column.primary_key and column.autoincrement in (True, "auto")
-                                                   and len(table.primary_key.columns) == 1)]
+        columns = [
+            column
+            for column in table.columns
+            if column.name in first
+            or not (
+                column.primary_key and column.autoincrement in (True, "auto") and len(table.primary_key.columns) == 1
+            )
+        ]
         processors = [column.type._cached_bind_processor(self.dialect) for column in columns]
         names = [column.name for column in columns]
         known = set(names)
@@ -172,10 +326,15 @@ class Bulk:
         try:
             cursor = raw.cursor()
             for table in self.metadata.sorted_tables:
-                if "id" in table.columns and table.columns["id"].autoincrement in (True, "auto") \
-                        and table.columns["id"].primary_key:
-                    cursor.execute(f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
-                                   f"GREATEST((SELECT max(id) FROM \"{table.name}\"), 1))")
+                if (
+                    "id" in table.columns
+                    and table.columns["id"].autoincrement in (True, "auto")
+                    and table.columns["id"].primary_key
+                ):
+                    cursor.execute(
+                        f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                        f'GREATEST((SELECT max(id) FROM "{table.name}"), 1))'
+                    )
             raw.commit()
         finally:
             raw.close()
@@ -206,8 +365,14 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
 
     sizes = scaled(scale)
     rng = random.Random(seed)
-    app = create_app({"SECRET_KEY": BENCH_SECRET_KEY, "SQLALCHEMY_DATABASE_URI": normalise_database_url(url),
-                      "DATA_ENCRYPTION_KEYS": [BENCH_DATA_KEY], "TESTING": False})
+    app = create_app(
+        {
+            "SECRET_KEY": BENCH_SECRET_KEY,
+            "SQLALCHEMY_DATABASE_URI": normalise_database_url(url),
+            "DATA_ENCRYPTION_KEYS": [BENCH_DATA_KEY],
+            "TESTING": False,
+        }
+    )
     started = time.perf_counter()
     with app.app_context():
         upgrade()
@@ -218,8 +383,9 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
         db.session.commit()
         # Plain rows, not ORM objects: reading an expired object would open a transaction (and, on
         # SQLite, take the write lock) under the bulk inserts.
-        countries = db.session.execute(db.select(Country.id, Country.alpha2, Country.alpha3, Country.name_en,
-                                                 Country.name_es).order_by(Country.id)).all()
+        countries = db.session.execute(
+            db.select(Country.id, Country.alpha2, Country.alpha3, Country.name_en, Country.name_es).order_by(Country.id)
+        ).all()
         by_code = {c.alpha3: c for c in countries}
         db.session.commit()  # end the session's transaction: on SQLite it holds the write lock
         bulk = Bulk(db.engine)
@@ -241,15 +407,39 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
             ("volunteer@bench.example.org", "Voluntaria Bench", "volunteer", "es", "America/Bogota", False),
         ]
         for i in range(sizes["coordinators"] - 1):
-            users.append((f"coordinator{i}@bench.example.org", f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-                          "coordinator", rng.choice(("en", "es")), "Europe/Madrid", False))
+            users.append(
+                (
+                    f"coordinator{i}@bench.example.org",
+                    f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+                    "coordinator",
+                    rng.choice(("en", "es")),
+                    "Europe/Madrid",
+                    False,
+                )
+            )
         for i in range(sizes["volunteers"] - 1):
-            users.append((f"volunteer{i}@bench.example.org", f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-                          "volunteer", rng.choice(("en", "es")), "America/Santiago", False))
+            users.append(
+                (
+                    f"volunteer{i}@bench.example.org",
+                    f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+                    "volunteer",
+                    rng.choice(("en", "es")),
+                    "America/Santiago",
+                    False,
+                )
+            )
         user_rows = []
         for uid, (email, name, role, language, zone, two_factor) in enumerate(users, start=1):
-            row = {"id": uid, "email": email, "name": name, "role": role, "language": language, "timezone": zone,
-                   "password_hash": password_hash, "password_changed_at": now}
+            row = {
+                "id": uid,
+                "email": email,
+                "name": name,
+                "role": role,
+                "language": language,
+                "timezone": zone,
+                "password_hash": password_hash,
+                "password_changed_at": now,
+            }
             if two_factor:
                 row.update(totp_secret=BENCH_TOTP_SECRET, totp_enabled_at=now)  # encrypted by the column type
             user_rows.append(row)
@@ -265,26 +455,53 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
         demand_id = 0
         for cid in range(1, sizes["campaigns"] + 1):
             year = 2018 + (cid - 1) % 9
-            campaign_rows.append({
-                "id": cid, "slug": f"campaign-{cid:02d}-{year}",
-                "name": f"Campaña {cid}: Justicia para Venezuela {year}", "name_es": f"Campaña {cid} {year}",
-                "description": "Benchmark campaign.", "starts_on": dt.date(year, 1 + cid % 12, 1),
-                "default_coordinator_id": coordinators[cid % len(coordinators)],
-                "archived_at": now if cid <= 3 else None, "created_at": moment()})
+            campaign_rows.append(
+                {
+                    "id": cid,
+                    "slug": f"campaign-{cid:02d}-{year}",
+                    "name": f"Campaña {cid}: Justicia para Venezuela {year}",
+                    "name_es": f"Campaña {cid} {year}",
+                    "description": "Benchmark campaign.",
+                    "starts_on": dt.date(year, 1 + cid % 12, 1),
+                    "default_coordinator_id": coordinators[cid % len(coordinators)],
+                    "archived_at": now if cid <= 3 else None,
+                    "created_at": moment(),
+                }
+            )
             demand_ids[cid] = []
             for ordinal in range(1, 4):
                 demand_id += 1
                 demand_ids[cid].append(demand_id)
-                demand_rows.append({"id": demand_id, "campaign_id": cid, "ordinal": ordinal,
-                                    "code": f"demand-{ordinal}", "title": f"Demanda {ordinal}: acción número {ordinal}",
-                                    "description": "Que el gobierno actúe."})
-            petition_rows.append({"id": cid, "campaign_id": cid, "slug": f"petition-{cid:02d}",
-                                  "name": f"Petición {cid}", "platform": "action_network", "language": "es"})
+                demand_rows.append(
+                    {
+                        "id": demand_id,
+                        "campaign_id": cid,
+                        "ordinal": ordinal,
+                        "code": f"demand-{ordinal}",
+                        "title": f"Demanda {ordinal}: acción número {ordinal}",
+                        "description": "Que el gobierno actúe.",
+                    }
+                )
+            petition_rows.append(
+                {
+                    "id": cid,
+                    "campaign_id": cid,
+                    "slug": f"petition-{cid:02d}",
+                    "name": f"Petición {cid}",
+                    "platform": "action_network",
+                    "language": "es",
+                }
+            )
         bulk.insert("campaign", campaign_rows)
         bulk.insert("demand", demand_rows)
-        bulk.insert("demand_translation", ({"demand_id": d["id"], "language": lang,
-                                            "title": f"{d['title']} ({lang})"}
-                                           for d in demand_rows for lang in ("en", "fr")))
+        bulk.insert(
+            "demand_translation",
+            (
+                {"demand_id": d["id"], "language": lang, "title": f"{d['title']} ({lang})"}
+                for d in demand_rows
+                for lang in ("en", "fr")
+            ),
+        )
         bulk.insert("petition", petition_rows)
 
         # --- Outreach: each campaign works with ~167 governments, the busy ones always.
@@ -299,19 +516,37 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
             pool = [c.id for c in countries]
             while len(chosen) < min(wanted, len(pool)):
                 chosen.add(rng.choices(pool, weights)[0])
-            for country_id in sorted(chosen)[:max(wanted, 1)]:
+            for country_id in sorted(chosen)[: max(wanted, 1)]:
                 oid = len(outreach_rows) + 1
-                assignee = the_volunteer if rng.random() < 0.108 else (
-                    rng.choice(volunteers) if rng.random() < 0.85 else None)
-                outreach_rows.append({
-                    "id": oid, "campaign_id": cid, "country_id": country_id,
-                    "stage": rng.choice(("not_started", "contacted", "meeting_requested", "meeting_held",
-                                         "responded", "committed", "closed")),
-                    "assignee_id": assignee, "coordinator_id": rng.choice(coordinators),
-                    "priority": rng.choice((1, 2, 2, 3)),
-                    "next_follow_up_on": (now + dt.timedelta(days=rng.randint(-30, 60))).date()
-                    if rng.random() < 0.6 else None,
-                    "created_at": moment(), "updated_at": moment(recent_bias=3)})
+                assignee = (
+                    the_volunteer if rng.random() < 0.108 else (rng.choice(volunteers) if rng.random() < 0.85 else None)
+                )
+                outreach_rows.append(
+                    {
+                        "id": oid,
+                        "campaign_id": cid,
+                        "country_id": country_id,
+                        "stage": rng.choice(
+                            (
+                                "not_started",
+                                "contacted",
+                                "meeting_requested",
+                                "meeting_held",
+                                "responded",
+                                "committed",
+                                "closed",
+                            )
+                        ),
+                        "assignee_id": assignee,
+                        "coordinator_id": rng.choice(coordinators),
+                        "priority": rng.choice((1, 2, 2, 3)),
+                        "next_follow_up_on": (now + dt.timedelta(days=rng.randint(-30, 60))).date()
+                        if rng.random() < 0.6
+                        else None,
+                        "created_at": moment(),
+                        "updated_at": moment(recent_bias=3),
+                    }
+                )
                 outreach_by_country.setdefault(country_id, []).append(oid)
         bulk.insert("outreach_record", outreach_rows)
         outreach_ids = [r["id"] for r in outreach_rows]
@@ -319,9 +554,20 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
         outreach_campaign = {r["id"]: r["campaign_id"] for r in outreach_rows}
         outreach_country = {r["id"]: r["country_id"] for r in outreach_rows}
         outreach_assignee = {r["id"]: r["assignee_id"] for r in outreach_rows}
-        bulk.insert("assignment", ({"outreach_id": r["id"], "assignee_id": r["assignee_id"],
-                                    "changed_by_id": r["coordinator_id"], "changed_at": r["created_at"],
-                                    "reason": "assigned"} for r in outreach_rows if r["assignee_id"]))
+        bulk.insert(
+            "assignment",
+            (
+                {
+                    "outreach_id": r["id"],
+                    "assignee_id": r["assignee_id"],
+                    "changed_by_id": r["coordinator_id"],
+                    "changed_at": r["created_at"],
+                    "reason": "assigned",
+                }
+                for r in outreach_rows
+                if r["assignee_id"]
+            ),
+        )
 
         # --- Offices: each government's ministry, embassies and consulates, busy countries with many.
         office_rows, seen = [], set()
@@ -330,10 +576,17 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
         for country in countries:  # every government has its foreign ministry
             key = (country.id, "ministry", country.id, "Capital")
             seen.add(key)
-            office_rows.append({"id": len(office_rows) + 1, "country_id": country.id, "kind": "ministry",
-                                "name": f"Ministerio de Asuntos Exteriores — {country.name_es}",
-                                "city": "Capital", "host_country_id": country.id,
-                                "email": f"info@mfa.{country.alpha2.lower()}.example"})
+            office_rows.append(
+                {
+                    "id": len(office_rows) + 1,
+                    "country_id": country.id,
+                    "kind": "ministry",
+                    "name": f"Ministerio de Asuntos Exteriores — {country.name_es}",
+                    "city": "Capital",
+                    "host_country_id": country.id,
+                    "email": f"info@mfa.{country.alpha2.lower()}.example",
+                }
+            )
         while len(office_rows) < sizes["offices"]:
             government = rng.choices(country_ids, weights)[0]
             kind = rng.choice(("embassy", "embassy", "consulate", "permanent_mission", "parliament"))
@@ -344,15 +597,25 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
                 continue
             seen.add(key)
             name = f"{kind.replace('_', ' ').title()} of {government} in {city}"
-            office_rows.append({"id": len(office_rows) + 1, "country_id": government, "kind": kind, "name": name,
-                                "city": city, "host_country_id": host, "phone": f"+34 91 {rng.randint(1000000, 9999999)}"})
+            office_rows.append(
+                {
+                    "id": len(office_rows) + 1,
+                    "country_id": government,
+                    "kind": kind,
+                    "name": name,
+                    "city": city,
+                    "host_country_id": host,
+                    "phone": f"+34 91 {rng.randint(1000000, 9999999)}",
+                }
+            )
         for row in office_rows:
             offices_of.setdefault(row["country_id"], []).append(row["id"])
         names_by_id = {c.id: c for c in countries}
         for row in office_rows:  # readable names: "Embassy of Spain in Łódź"
             if row["kind"] != "ministry":
-                row["name"] = row["name"].replace(f" of {row['country_id']} ",
-                                                  f" of {names_by_id[row['country_id']].name_en} ")
+                row["name"] = row["name"].replace(
+                    f" of {row['country_id']} ", f" of {names_by_id[row['country_id']].name_en} "
+                )
         bulk.insert("office", office_rows)
         office_ids = [r["id"] for r in office_rows]
         office_weights = [country_weight[r["country_id"]] for r in office_rows]
@@ -367,12 +630,22 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
             name = f"{first} {last}" if rng.random() < 0.8 else f"{first} {rng.choice(LAST_NAMES)} {last}"
             title = rng.choice(TITLES)
             email = f"{ascii_fold(first)}.{ascii_fold(last)}{cid}@mfa.example"
-            contact_rows.append({"id": cid, "office_id": office, "name": name, "title": title, "email": email,
-                                 # what the app's write event keeps (left out where the schema has no such column)
-                                 "search_text": "\n".join(fold(v) for v in (name, email, title)),
-                                 "phone": f"+1 202 555 {cid % 10000:04d}",
-                                 "personal_phone": None, "language": rng.choice(("es", "en", "fr", "pt")),
-                                 "active": rng.random() < 0.9, "created_at": moment()})
+            contact_rows.append(
+                {
+                    "id": cid,
+                    "office_id": office,
+                    "name": name,
+                    "title": title,
+                    "email": email,
+                    # what the app's write event keeps (left out where the schema has no such column)
+                    "search_text": "\n".join(fold(v) for v in (name, email, title)),
+                    "phone": f"+1 202 555 {cid % 10000:04d}",
+                    "personal_phone": None,
+                    "language": rng.choice(("es", "en", "fr", "pt")),
+                    "active": rng.random() < 0.9,
+                    "created_at": moment(),
+                }
+            )
             started_on = moment().date()
             post_rows.append({"contact_id": cid, "office_id": office, "title": title, "started_on": started_on})
             contacts_of_country.setdefault(office_country[office], []).append(cid)
@@ -389,11 +662,18 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
                 for demand in demand_ids[r["campaign_id"]]:
                     for _ in range(rng.choice((0, 1, 1, 2, 3))):
                         pid += 1
-                        yield {"id": pid, "campaign_id": r["campaign_id"], "outreach_id": r["id"],
-                               "demand_id": demand, "stance": rng.choice(("unknown", "opposed", "non_committal",
-                                                                          "supportive", "acted")),
-                               "stated_on": moment().date(), "evidence": "Declaración pública.",
-                               "recorded_by_id": rng.choice(staff), "recorded_at": moment()}
+                        yield {
+                            "id": pid,
+                            "campaign_id": r["campaign_id"],
+                            "outreach_id": r["id"],
+                            "demand_id": demand,
+                            "stance": rng.choice(("unknown", "opposed", "non_committal", "supportive", "acted")),
+                            "stated_on": moment().date(),
+                            "evidence": "Declaración pública.",
+                            "recorded_by_id": rng.choice(staff),
+                            "recorded_at": moment(),
+                        }
+
         bulk.insert("position", positions())
 
         def contact_near(country_id):
@@ -406,11 +686,19 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
             oid = rng.choices(outreach_ids, outreach_weights)[0]
             country_id = outreach_country[oid]
             held = moment(recent_bias=2)
-            meeting_rows.append({"id": mid, "office_id": rng.choice(offices_of.get(country_id, office_ids)),
-                                 "held_at": held, "location": rng.choice(CITIES),
-                                 "summary": f"Reunión sobre la campaña con {rng.choice(LAST_NAMES)}.",
-                                 "outcome": rng.choice((None, "Se comprometieron a estudiarlo.", "Sin respuesta.")),
-                                 "confidential_notes": None, "created_by_id": rng.choice(staff), "created_at": held})
+            meeting_rows.append(
+                {
+                    "id": mid,
+                    "office_id": rng.choice(offices_of.get(country_id, office_ids)),
+                    "held_at": held,
+                    "location": rng.choice(CITIES),
+                    "summary": f"Reunión sobre la campaña con {rng.choice(LAST_NAMES)}.",
+                    "outcome": rng.choice((None, "Se comprometieron a estudiarlo.", "Sin respuesta.")),
+                    "confidential_notes": None,
+                    "created_by_id": rng.choice(staff),
+                    "created_at": held,
+                }
+            )
             meeting_outreach.append({"meeting_id": mid, "outreach_id": oid})
             if rng.random() < 0.05:  # a joint meeting with the same government on another campaign
                 others = [o for o in outreach_by_country[country_id] if o != oid]
@@ -434,18 +722,28 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
             sent = moment(recent_bias=2).date()
             incoming = lid > 1 and rng.random() < 0.2
             delivered = None if incoming or rng.random() < 0.3 else sent + dt.timedelta(days=rng.randint(0, 5))
-            row = {"id": lid, "outreach_id": oid, "direction": "incoming" if incoming else "outgoing",
-                   "channel": rng.choice(("email", "post", "hand_delivery")), "language": "es",
-                   "recipient_contact_id": contact_near(outreach_country[oid]),
-                   "subject": f"Carta sobre la situación en Venezuela nº {lid}",
-                   "body": "Excelencia: le escribimos en nombre de la campaña. " * 4,
-                   "sent_on": None if incoming else sent, "delivered_on": delivered,
-                   "received_on": sent if incoming else None, "created_by_id": rng.choice(staff),
-                   "created_at": dt.datetime.combine(sent, dt.time(10), UTC)}
+            row = {
+                "id": lid,
+                "outreach_id": oid,
+                "direction": "incoming" if incoming else "outgoing",
+                "channel": rng.choice(("email", "post", "hand_delivery")),
+                "language": "es",
+                "recipient_contact_id": contact_near(outreach_country[oid]),
+                "subject": f"Carta sobre la situación en Venezuela nº {lid}",
+                "body": "Excelencia: le escribimos en nombre de la campaña. " * 4,
+                "sent_on": None if incoming else sent,
+                "delivered_on": delivered,
+                "received_on": sent if incoming else None,
+                "created_by_id": rng.choice(staff),
+                "created_at": dt.datetime.combine(sent, dt.time(10), UTC),
+            }
             if delivered:
-                row.update(signatures_total=rng.randint(100, 50000), signatures_resident=rng.randint(0, 100),
-                           signatures_by_country={"ESP": rng.randint(0, 100), "COL": rng.randint(0, 100)},
-                           signatures_snapshot_at=row["created_at"])
+                row.update(
+                    signatures_total=rng.randint(100, 50000),
+                    signatures_resident=rng.randint(0, 100),
+                    signatures_by_country={"ESP": rng.randint(0, 100), "COL": rng.randint(0, 100)},
+                    signatures_snapshot_at=row["created_at"],
+                )
             letter_rows.append(row)
         bulk.insert("letter", letter_rows)
         letter_sample = letter_rows[len(letter_rows) // 2]
@@ -458,35 +756,69 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
                 owner = outreach_assignee[oid] or rng.choice(staff)
                 status = "open" if rng.random() < 0.15 else ("snoozed" if rng.random() < 0.05 else "done")
                 created = moment(recent_bias=2)
-                due = (now + dt.timedelta(days=rng.randint(-20, 40))).date() if status != "done" else \
-                    (created + dt.timedelta(days=rng.randint(1, 30))).date()
-                yield {"id": fid, "outreach_id": oid, "owner_id": owner, "due_on": due,
-                       "note": f"Llamar a la embajada por la carta {fid}", "status": status,
-                       "snoozed_until": due + dt.timedelta(days=7) if status == "snoozed" else None,
-                       "completed_at": created + dt.timedelta(days=3) if status == "done" else None,
-                       # reminders already went out for the open ones: the bench measures pages, not mail
-                       "reminder_sent_at": now if status != "done" else None,
-                       "created_by_id": rng.choice(staff), "created_at": created}
+                due = (
+                    (now + dt.timedelta(days=rng.randint(-20, 40))).date()
+                    if status != "done"
+                    else (created + dt.timedelta(days=rng.randint(1, 30))).date()
+                )
+                yield {
+                    "id": fid,
+                    "outreach_id": oid,
+                    "owner_id": owner,
+                    "due_on": due,
+                    "note": f"Llamar a la embajada por la carta {fid}",
+                    "status": status,
+                    "snoozed_until": due + dt.timedelta(days=7) if status == "snoozed" else None,
+                    "completed_at": created + dt.timedelta(days=3) if status == "done" else None,
+                    # reminders already went out for the open ones: the bench measures pages, not mail
+                    "reminder_sent_at": now if status != "done" else None,
+                    "created_by_id": rng.choice(staff),
+                    "created_at": created,
+                }
+
         bulk.insert("follow_up", follow_ups())
 
         # --- Signatures: a few campaigns gather most; signers live in the diaspora's countries.
         signer_countries = [by_code[c].id for c in SIGNER_COUNTRIES if c in by_code]
         signer_weights = [1.0 / (1 + i) ** 0.7 for i in range(len(signer_countries))]
-        campaign_weights = [1.0 / cid ** 1.2 for cid in range(1, sizes["campaigns"] + 1)]
-        bulk.insert("signature_import", ({"id": cid, "petition_id": cid, "filename": f"export-{cid}.csv",
-                                          "format": "action_network", "rows_read": 0, "rows_new": 0,
-                                          "imported_by_id": 1, "imported_at": now}
-                                         for cid in range(1, sizes["campaigns"] + 1)))
+        campaign_weights = [1.0 / cid**1.2 for cid in range(1, sizes["campaigns"] + 1)]
+        bulk.insert(
+            "signature_import",
+            (
+                {
+                    "id": cid,
+                    "petition_id": cid,
+                    "filename": f"export-{cid}.csv",
+                    "format": "action_network",
+                    "rows_read": 0,
+                    "rows_new": 0,
+                    "imported_by_id": 1,
+                    "imported_at": now,
+                }
+                for cid in range(1, sizes["campaigns"] + 1)
+            ),
+        )
 
         def signatures():
             for sid in range(1, sizes["signatures"] + 1):
                 cid = rng.choices(range(1, sizes["campaigns"] + 1), campaign_weights)[0]
                 roll = rng.random()
-                country = None if roll < 0.04 else (rng.choices(signer_countries, signer_weights)[0]
-                                                    if roll < 0.9 else rng.choice(country_ids))
-                yield {"id": sid, "campaign_id": cid, "petition_id": cid, "import_id": cid,
-                       "email_hash": hashlib.sha256(b"%d" % sid).hexdigest(), "country_id": country,
-                       "signed_at": moment(recent_bias=0.7), "created_at": now}
+                country = (
+                    None
+                    if roll < 0.04
+                    else (rng.choices(signer_countries, signer_weights)[0] if roll < 0.9 else rng.choice(country_ids))
+                )
+                yield {
+                    "id": sid,
+                    "campaign_id": cid,
+                    "petition_id": cid,
+                    "import_id": cid,
+                    "email_hash": hashlib.sha256(b"%d" % sid).hexdigest(),
+                    "country_id": country,
+                    "signed_at": moment(recent_bias=0.7),
+                    "created_at": now,
+                }
+
         bulk.insert("signature", signatures(), chunk=50000)
 
         # --- Audit events: every change of the last years. campaign_id is left out where the schema
@@ -495,12 +827,19 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
             for _event in range(1, sizes["audit_events"] + 1):
                 oid = rng.choices(outreach_ids, outreach_weights)[0]
                 actor = rng.choice(staff)
-                yield {"occurred_at": moment(recent_bias=2), "actor_id": actor,
-                       "actor_label": users[actor - 1][0], "action": rng.choice(ACTIONS),
-                       "entity_type": "outreach_record", "entity_id": str(oid),
-                       "campaign_id": outreach_campaign[oid],
-                       "before": {"stage": "contacted"}, "after": {"stage": "meeting_requested"},
-                       "ip_address": "127.0.0.1"}
+                yield {
+                    "occurred_at": moment(recent_bias=2),
+                    "actor_id": actor,
+                    "actor_label": users[actor - 1][0],
+                    "action": rng.choice(ACTIONS),
+                    "entity_type": "outreach_record",
+                    "entity_id": str(oid),
+                    "campaign_id": outreach_campaign[oid],
+                    "before": {"stage": "contacted"},
+                    "after": {"stage": "meeting_requested"},
+                    "ip_address": "127.0.0.1",
+                }
+
         bulk.insert("audit_event", audit_events(), chunk=50000)
         bulk.reset_sequences()
 
@@ -526,13 +865,21 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
         typical = sorted(outreach_by_country, key=lambda c: len(outreach_by_country[c]))[len(outreach_by_country) // 2]
         busiest_campaign = 1 + max(range(sizes["campaigns"]), key=lambda i: campaign_weights[i] if i >= 3 else 0)
         facts = {
-            "scale": scale, "dialect": db.engine.dialect.name, "seconds": round(time.perf_counter() - started, 1),
-            "rows": bulk.counts, "password": BENCH_PASSWORD, "totp_secret": BENCH_TOTP_SECRET,
-            "secret_key": BENCH_SECRET_KEY, "data_key": BENCH_DATA_KEY,
+            "scale": scale,
+            "dialect": db.engine.dialect.name,
+            "seconds": round(time.perf_counter() - started, 1),
+            "rows": bulk.counts,
+            "password": BENCH_PASSWORD,
+            "totp_secret": BENCH_TOTP_SECRET,
+            "secret_key": BENCH_SECRET_KEY,
+            "data_key": BENCH_DATA_KEY,
             "users": {role: f"{role}@bench.example.org" for role in ("admin", "manager", "coordinator", "volunteer")},
-            "busiest_country": names_by_id[busiest].alpha3, "typical_country": names_by_id[typical].alpha3,
-            "campaign": campaign_rows[busiest_campaign - 1]["slug"], "letter_id": letter_sample["id"],
-            "contact_id": contact_rows[len(contact_rows) // 3]["id"], "search": "munoz",
+            "busiest_country": names_by_id[busiest].alpha3,
+            "typical_country": names_by_id[typical].alpha3,
+            "campaign": campaign_rows[busiest_campaign - 1]["slug"],
+            "letter_id": letter_sample["id"],
+            "contact_id": contact_rows[len(contact_rows) // 3]["id"],
+            "search": "munoz",
             "volunteer_records": sum(1 for r in outreach_rows if r["assignee_id"] == the_volunteer),
         }
         assert fold("Muñoz") == "munoz"

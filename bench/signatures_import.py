@@ -16,6 +16,7 @@ What is measured, per database:
 The ratio import / raw is the figure. Every phase runs in its own process on a fresh scratch database
 (a temporary SQLite file; a new PostgreSQL database beside TEST_DATABASE_URL's, dropped afterwards).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,11 +36,48 @@ sys.path.insert(0, str(ROOT))
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 # What signers type: codes, English and Spanish names, a few values no one can place.
-COUNTRY_VALUES = ["ES", "España", "Spain", "US", "Estados Unidos", "EE. UU.", "CO", "Colombia", "Chile", "CL",
-                  "Argentina", "AR", "Perú", "PE", "México", "MX", "Canada", "CA", "Panamá", "Ecuador", "Italia",
-                  "Italy", "Portugal", "PT", "Deutschland", "Germany", "France", "Francia", "Reino Unido", "UK",
-                  "Venezuela", "VE", "Brasil", "República Dominicana", "Costa Rica", "", "", "Narnia", "Caracas",
-                  "Países Bajos"]
+COUNTRY_VALUES = [
+    "ES",
+    "España",
+    "Spain",
+    "US",
+    "Estados Unidos",
+    "EE. UU.",
+    "CO",
+    "Colombia",
+    "Chile",
+    "CL",
+    "Argentina",
+    "AR",
+    "Perú",
+    "PE",
+    "México",
+    "MX",
+    "Canada",
+    "CA",
+    "Panamá",
+    "Ecuador",
+    "Italia",
+    "Italy",
+    "Portugal",
+    "PT",
+    "Deutschland",
+    "Germany",
+    "France",
+    "Francia",
+    "Reino Unido",
+    "UK",
+    "Venezuela",
+    "VE",
+    "Brasil",
+    "República Dominicana",
+    "Costa Rica",
+    "",
+    "",
+    "Narnia",
+    "Caracas",
+    "Países Bajos",
+]
 
 
 def generate(path: Path, rows: int) -> None:
@@ -49,10 +87,12 @@ def generate(path: Path, rows: int) -> None:
         handle.write("uuid,first_name,last_name,email,zip_code,country,created_at,can2_subscription_status\n")
         for i in range(rows):
             country = COUNTRY_VALUES[rng.randrange(len(COUNTRY_VALUES))]
-            handle.write(f"{i:08x}-0000-4000-8000-000000000000,Nombre{i % 977},Apellido{i % 1231},"
-                         f"Signer.{i}.{rng.randrange(10**6)}@Example{i % 97}.org,{10000 + i % 89999},"
-                         f"\"{country}\",2018-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z,"
-                         f"subscribed\n")
+            handle.write(
+                f"{i:08x}-0000-4000-8000-000000000000,Nombre{i % 977},Apellido{i % 1231},"
+                f"Signer.{i}.{rng.randrange(10**6)}@Example{i % 97}.org,{10000 + i % 89999},"
+                f'"{country}",2018-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z,'
+                f"subscribed\n"
+            )
 
 
 def _app(url: str):
@@ -60,8 +100,9 @@ def _app(url: str):
     from crm import create_app
     from crm.config import normalise_database_url
 
-    return create_app({"SECRET_KEY": "benchmark-secret-key", "SQLALCHEMY_DATABASE_URI": normalise_database_url(url),
-                       "TESTING": False})
+    return create_app(
+        {"SECRET_KEY": "benchmark-secret-key", "SQLALCHEMY_DATABASE_URI": normalise_database_url(url), "TESTING": False}
+    )
 
 
 def _rss_mb() -> float:
@@ -107,10 +148,17 @@ def child_import(url: str, petition_slug: str, path: str) -> dict:
         db.session.commit()
         seconds = time.perf_counter() - started
         record = outcome.record
-        return {"seconds": seconds, "rows_read": record.rows_read, "rows_new": record.rows_new,
-                "rows_duplicate": record.rows_duplicate, "rows_invalid": record.rows_invalid,
-                "rows_per_second": record.rows_read / seconds, "rss_start_mb": start_rss,
-                "rss_at_10pct_mb": checkpoints.get("rss_at_10pct"), "rss_end_mb": _rss_mb()}
+        return {
+            "seconds": seconds,
+            "rows_read": record.rows_read,
+            "rows_new": record.rows_new,
+            "rows_duplicate": record.rows_duplicate,
+            "rows_invalid": record.rows_invalid,
+            "rows_per_second": record.rows_read / seconds,
+            "rss_start_mb": start_rss,
+            "rss_at_10pct_mb": checkpoints.get("rss_at_10pct"),
+            "rss_end_mb": _rss_mb(),
+        }
 
 
 def child_raw(url: str) -> dict:
@@ -118,7 +166,9 @@ def child_raw(url: str) -> dict:
     from crm.extensions import db
 
     app = _app(url)
-    columns = "campaign_id, petition_id, import_id, email_hash, country_id, signed_at, first_name, last_name, created_at"
+    columns = (
+        "campaign_id, petition_id, import_id, email_hash, country_id, signed_at, first_name, last_name, created_at"
+    )
     results = {}
     with app.app_context():
         connection = db.engine.raw_connection()
@@ -145,7 +195,7 @@ def child_raw(url: str) -> dict:
             cursor.execute("BEGIN")
         started = time.perf_counter()
         for k in range(0, len(rows), 5000):
-            cursor.executemany(insert, rows[k:k + 5000])
+            cursor.executemany(insert, rows[k : k + 5000])
         raw.commit()
         seconds = time.perf_counter() - started
         results["executemany"] = {"seconds": seconds, "rows_per_second": len(rows) / seconds, "rows": len(rows)}
@@ -164,8 +214,13 @@ def child_raw(url: str) -> dict:
 
 
 def _run_child(*args, env=None) -> dict:
-    output = subprocess.run([sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True,
-                            env={**os.environ, **(env or {})})
+    output = subprocess.run(
+        [sys.executable, __file__, "--child", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
@@ -186,6 +241,7 @@ def bench_database(name: str, path: Path, rows: int, pg_url: str) -> dict:
         def cleanup():
             with psycopg.connect(admin, autocommit=True) as connection:
                 connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
     try:
         prepared = _run_child("prepare", url)
         imported = _run_child("import", url, prepared["petition"], str(path), env={"BENCH_ROWS": str(rows)})
@@ -212,21 +268,29 @@ def main() -> None:
         path = Path(folder) / "export.csv"
         started = time.perf_counter()
         generate(path, args.rows)
-        print(f"generated {args.rows:,} rows ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s")
+        print(
+            f"generated {args.rows:,} rows ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s"
+        )
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
         for name in args.databases.split(","):
             result = bench_database(name, path, args.rows, args.pg_url)
             imported, raw = result["import"], result["raw"]
             print(f"\n{name}")
-            print(f"  import      {imported['rows_per_second']:>10,.0f} rows/s  ({imported['seconds']:.1f} s; "
-                  f"read {imported['rows_read']:,}, new {imported['rows_new']:,}, "
-                  f"duplicates {imported['rows_duplicate']:,}, invalid {imported['rows_invalid']:,})")
-            print(f"  peak memory {imported['rss_start_mb']:.0f} MB before, "
-                  f"{imported['rss_at_10pct_mb'] or 0:.0f} MB at 10% of the rows, {imported['rss_end_mb']:.0f} MB at the end")
+            print(
+                f"  import      {imported['rows_per_second']:>10,.0f} rows/s  ({imported['seconds']:.1f} s; "
+                f"read {imported['rows_read']:,}, new {imported['rows_new']:,}, "
+                f"duplicates {imported['rows_duplicate']:,}, invalid {imported['rows_invalid']:,})"
+            )
+            print(
+                f"  peak memory {imported['rss_start_mb']:.0f} MB before, "
+                f"{imported['rss_at_10pct_mb'] or 0:.0f} MB at 10% of the rows, {imported['rss_end_mb']:.0f} MB at the end"
+            )
             for method, figures in raw.items():
                 ratio = imported["rows_per_second"] / figures["rows_per_second"]
-                print(f"  raw {method:<11} {figures['rows_per_second']:>10,.0f} rows/s  ({figures['seconds']:.1f} s)"
-                      f"  -> import at {ratio:.0%} of it")
+                print(
+                    f"  raw {method:<11} {figures['rows_per_second']:>10,.0f} rows/s  ({figures['seconds']:.1f} s)"
+                    f"  -> import at {ratio:.0%} of it"
+                )
             print("  json " + json.dumps(result))
 
 

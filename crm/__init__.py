@@ -1,4 +1,5 @@
 """Alcance: an advocacy CRM. `create_app` builds the Flask application."""
+
 from __future__ import annotations
 
 import os
@@ -70,19 +71,32 @@ def register_blueprints(app: Flask) -> None:
     from crm.campaigns import bp as campaigns_bp
     from crm.contacts import bp as contacts_bp
     from crm.core import bp as core_bp
-    from crm.dashboard import bp as dashboard_bp
     from crm.countries import bp as countries_bp
+    from crm.dashboard import bp as dashboard_bp
     from crm.letters import bp as letters_bp
     from crm.monitoring import bp as monitoring_bp
     from crm.outreach import bp as outreach_bp
     from crm.reminders import bp as reminders_bp
     from crm.signatures import bp as signatures_bp
-
     from crm.web import RecordIdConverter
 
     app.url_map.converters["int"] = RecordIdConverter  # before any route is added
-    for blueprint in (core_bp, accounts_bp, countries_bp, contacts_bp, outreach_bp, letters_bp, signatures_bp,
-                      reminders_bp, api_bp, dashboard_bp, admin_bp, campaigns_bp, board_bp, monitoring_bp):
+    for blueprint in (
+        core_bp,
+        accounts_bp,
+        countries_bp,
+        contacts_bp,
+        outreach_bp,
+        letters_bp,
+        signatures_bp,
+        reminders_bp,
+        api_bp,
+        dashboard_bp,
+        admin_bp,
+        campaigns_bp,
+        board_bp,
+        monitoring_bp,
+    ):
         app.register_blueprint(blueprint)
 
 
@@ -98,8 +112,23 @@ def register_cli(app: Flask) -> None:
     from crm.reminders.cli import reminders_cli, scheduler_cli
     from crm.signatures.cli import petitions_cli, signatures_cli
 
-    for command in (users_cli, seed_cli, countries_cli, setup_command, keys_cli, privacy_cli, petitions_cli, signatures_cli,
-                    reminders_cli, scheduler_cli, campaigns_cli, demo_cli, contacts_cli, backup_cli, board_cli):
+    for command in (
+        users_cli,
+        seed_cli,
+        countries_cli,
+        setup_command,
+        keys_cli,
+        privacy_cli,
+        petitions_cli,
+        signatures_cli,
+        reminders_cli,
+        scheduler_cli,
+        campaigns_cli,
+        demo_cli,
+        contacts_cli,
+        backup_cli,
+        board_cli,
+    ):
         app.cli.add_command(command)
 
 

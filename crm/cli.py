@@ -1,4 +1,5 @@
 """Top-level commands: `flask seed ...` and `flask setup` (what `make run` does before serving)."""
+
 import os
 from pathlib import Path
 
@@ -79,8 +80,9 @@ def demo_remove_command():
     report = remove_demo(actor="cli")
     db.session.commit()
     click.echo(f"demo campaign: {'removed' if report.campaign_removed else 'not present'}")
-    click.echo(f"meetings: {report.meetings}, contacts: {report.contacts}, offices: {report.offices}, "
-               f"users: {report.users}")
+    click.echo(
+        f"meetings: {report.meetings}, contacts: {report.contacts}, offices: {report.offices}, users: {report.users}"
+    )
     for name in report.kept:
         click.echo(f"kept, because your own records refer to it: {name}")
 
@@ -102,8 +104,13 @@ def rotate_command():
 
 
 @click.command("setup")
-@click.option("--demo/--no-demo", default=True, show_default=True, envvar="ALCANCE_DEMO",
-              help="Load the demo campaign on first run (ALCANCE_DEMO=0: start empty).")
+@click.option(
+    "--demo/--no-demo",
+    default=True,
+    show_default=True,
+    envvar="ALCANCE_DEMO",
+    help="Load the demo campaign on first run (ALCANCE_DEMO=0: start empty).",
+)
 @with_appcontext
 def setup_command(demo):
     """Upgrade the database, seed reference data (and the demo on first run), and make sure an admin exists."""
@@ -129,8 +136,9 @@ def setup_command(demo):
     db.session.commit()
     if added:
         click.echo(f"default letter templates added: {len(added)}")
-    user, generated = ensure_first_admin(os.environ.get("ALCANCE_ADMIN_EMAIL"),
-                                         os.environ.get("ALCANCE_ADMIN_PASSWORD"))
+    user, generated = ensure_first_admin(
+        os.environ.get("ALCANCE_ADMIN_EMAIL"), os.environ.get("ALCANCE_ADMIN_PASSWORD")
+    )
     db.session.commit()
     if user is not None:
         click.echo(f"first admin created: {user.email}")

@@ -1,6 +1,7 @@
 """The one reading of the calendar. The database keeps UTC (crm.database.utcnow); a date is a day
 somewhere: where the person it is for lives, or in UTC when it is for nobody in particular. Never the
 server's local date, which depends on how the machine happens to be set up."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,11 +1,12 @@
 """Database plumbing shared by every feature: the declarative base, UTC time, and SQLite settings."""
+
 from __future__ import annotations
 
 import datetime as dt
 import os
 import unicodedata
+from collections.abc import Iterable
 from contextlib import contextmanager
-from typing import Iterable
 
 import sqlalchemy as sa
 from flask_babel import gettext
@@ -32,7 +33,7 @@ class Model(DeclarativeBase):
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -46,7 +47,7 @@ class UTCDateTime(sa.types.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given for a UTC column; use an aware datetime")
-        value = value.astimezone(dt.timezone.utc)
+        value = value.astimezone(dt.UTC)
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None)
         return value
@@ -55,8 +56,8 @@ class UTCDateTime(sa.types.TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 def enum_check(column: str, values: Iterable[str], name: str | None = None) -> sa.CheckConstraint:
@@ -78,8 +79,10 @@ EMAIL_SHAPE = "LIKE '%_@_%'"
 
 
 def stale_record_message() -> str:
-    return gettext("Someone else saved this record after you opened it, so your changes were not saved. "
-                   "Check the record as it is now; save again to keep yours.")
+    return gettext(
+        "Someone else saved this record after you opened it, so your changes were not saved. "
+        "Check the record as it is now; save again to keep yours."
+    )
 
 
 def after_commit(session, callback) -> None:

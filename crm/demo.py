@@ -1,4 +1,5 @@
 """The demo campaign: "Justice for Venezuela" (2018) with real governments and evidence, fictional people."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,13 +20,13 @@ from crm.outreach.models import FollowUp, Letter, Meeting, OutreachRecord, Posit
 
 DEMO_CAMPAIGN_SLUG = "justice-for-venezuela-2018"
 FICTIONAL_CONTACT_NOTE = "Fictional demo contact."
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 CAMPAIGN = {
     "slug": DEMO_CAMPAIGN_SLUG,
     "name": "Justice for Venezuela",
     "description": (
-        "DEMO DATA — a sample campaign built on the call \"Justice for Venezuela\", launched on 20 May 2018 "
+        'DEMO DATA — a sample campaign built on the call "Justice for Venezuela", launched on 20 May 2018 '
         "by Venezuelans around the world to ask the governments of the free world to take a stand on three "
         "demands. The governments, institutions and the evidence behind each position are real and sourced; "
         "every contact, staff user, meeting, letter and follow-up is fictional."
@@ -36,27 +37,33 @@ CAMPAIGN = {
 
 # (code, English title, English description, Spanish title, Spanish description); in campaign order.
 DEMANDS = (
-    ("repudiate-election",
-     "Repudiate the election",
-     "Global disregard of the presidential election of 20 May 2018 convened by the Constituent National "
-     "Assembly, held to be unconstitutional.",
-     "Desconocer la elección",
-     "Que el mundo desconozca la elección presidencial del 20 de mayo de 2018, convocada por la Asamblea "
-     "Nacional Constituyente y considerada inconstitucional."),
-    ("refugee-solidarity",
-     "Refugee solidarity",
-     "Countries receiving Venezuelan migrants should put in place the solidarity mechanisms that UNHCR "
-     "called for in March 2018.",
-     "Solidaridad con los refugiados",
-     "Que los países que reciben a migrantes venezolanos pongan en marcha los mecanismos de solidaridad "
-     "que el ACNUR pidió en marzo de 2018."),
-    ("icc-referral",
-     "ICC referral",
-     "At least one state party to the Rome Statute should refer the situation in Venezuela to the "
-     "International Criminal Court, and a formal investigation should open into crimes against humanity.",
-     "Remisión a la Corte Penal Internacional",
-     "Que al menos un Estado Parte del Estatuto de Roma remita la situación de Venezuela a la Corte Penal "
-     "Internacional y que se abra una investigación formal por crímenes de lesa humanidad."),
+    (
+        "repudiate-election",
+        "Repudiate the election",
+        "Global disregard of the presidential election of 20 May 2018 convened by the Constituent National "
+        "Assembly, held to be unconstitutional.",
+        "Desconocer la elección",
+        "Que el mundo desconozca la elección presidencial del 20 de mayo de 2018, convocada por la Asamblea "
+        "Nacional Constituyente y considerada inconstitucional.",
+    ),
+    (
+        "refugee-solidarity",
+        "Refugee solidarity",
+        "Countries receiving Venezuelan migrants should put in place the solidarity mechanisms that UNHCR "
+        "called for in March 2018.",
+        "Solidaridad con los refugiados",
+        "Que los países que reciben a migrantes venezolanos pongan en marcha los mecanismos de solidaridad "
+        "que el ACNUR pidió en marzo de 2018.",
+    ),
+    (
+        "icc-referral",
+        "ICC referral",
+        "At least one state party to the Rome Statute should refer the situation in Venezuela to the "
+        "International Criminal Court, and a formal investigation should open into crimes against humanity.",
+        "Remisión a la Corte Penal Internacional",
+        "Que al menos un Estado Parte del Estatuto de Roma remita la situación de Venezuela a la Corte Penal "
+        "Internacional y que se abra una investigación formal por crímenes de lesa humanidad.",
+    ),
 )
 
 # Staff who own the demo's records. No password: they exist to be assigned, never to sign in.
@@ -95,39 +102,90 @@ OFFICES = {
     "fra-mfa": ("FRA", "ministry", "Ministère de l'Europe et des Affaires étrangères", "Paris", "FRA", None),
     "can-gac": ("CAN", "ministry", "Global Affairs Canada", "Ottawa", "CAN", None),
     "che-fdfa": ("CHE", "ministry", "Federal Department of Foreign Affairs (FDFA)", "Bern", "CHE", None),
-    "arg-mre": ("ARG", "ministry",
-                "Cancillería — Ministerio de Relaciones Exteriores, Comercio Internacional y Culto",
-                "Buenos Aires", "ARG", None),
+    "arg-mre": (
+        "ARG",
+        "ministry",
+        "Cancillería — Ministerio de Relaciones Exteriores, Comercio Internacional y Culto",
+        "Buenos Aires",
+        "ARG",
+        None,
+    ),
     "deu-aa": ("DEU", "ministry", "Auswärtiges Amt (Federal Foreign Office)", "Berlin", "DEU", None),
-    "esp-maec": ("ESP", "ministry", "Ministerio de Asuntos Exteriores, Unión Europea y Cooperación", "Madrid",
-                 "ESP", None),
+    "esp-maec": (
+        "ESP",
+        "ministry",
+        "Ministerio de Asuntos Exteriores, Unión Europea y Cooperación",
+        "Madrid",
+        "ESP",
+        None,
+    ),
     "cri-mre": ("CRI", "ministry", "Ministerio de Relaciones Exteriores y Culto", "San José", "CRI", None),
-    "swe-ud": ("SWE", "ministry", "Utrikesdepartementet (Ministry for Foreign Affairs)", "Stockholm", "SWE",
-               None),
-    "gbr-fcdo": ("GBR", "ministry", "Foreign, Commonwealth & Development Office", "London", "GBR",
-                 "The Foreign and Commonwealth Office in 2018; renamed when it merged with DFID in 2020."),
-    "col-mre": ("COL", "ministry", "Ministerio de Relaciones Exteriores — Cancillería de Colombia", "Bogotá",
-                "COL", None),
+    "swe-ud": ("SWE", "ministry", "Utrikesdepartementet (Ministry for Foreign Affairs)", "Stockholm", "SWE", None),
+    "gbr-fcdo": (
+        "GBR",
+        "ministry",
+        "Foreign, Commonwealth & Development Office",
+        "London",
+        "GBR",
+        "The Foreign and Commonwealth Office in 2018; renamed when it merged with DFID in 2020.",
+    ),
+    "col-mre": (
+        "COL",
+        "ministry",
+        "Ministerio de Relaciones Exteriores — Cancillería de Colombia",
+        "Bogotá",
+        "COL",
+        None,
+    ),
     # Embassies in Caracas.
     "can-caracas": ("CAN", "embassy", "Embassy of Canada in Venezuela", "Caracas", "VEN", None),
     "fra-caracas": ("FRA", "embassy", "Ambassade de France au Venezuela", "Caracas", "VEN", None),
     "esp-caracas": ("ESP", "embassy", "Embajada de España en Venezuela", "Caracas", "VEN", None),
     # Permanent missions to the United Nations, where the ICC referral was announced.
-    "arg-un": ("ARG", "permanent_mission", "Misión Permanente de la República Argentina ante las Naciones Unidas",
-               "New York", "USA", None),
-    "can-un": ("CAN", "permanent_mission", "Permanent Mission of Canada to the United Nations", "New York",
-               "USA", None),
-    "chl-un": ("CHL", "permanent_mission", "Misión Permanente de Chile ante las Naciones Unidas", "New York",
-               "USA", None),
-    "per-un": ("PER", "permanent_mission", "Misión Permanente del Perú ante las Naciones Unidas", "New York",
-               "USA", None),
-    "pry-un": ("PRY", "permanent_mission", "Misión Permanente del Paraguay ante las Naciones Unidas",
-               "New York", "USA", None),
+    "arg-un": (
+        "ARG",
+        "permanent_mission",
+        "Misión Permanente de la República Argentina ante las Naciones Unidas",
+        "New York",
+        "USA",
+        None,
+    ),
+    "can-un": (
+        "CAN",
+        "permanent_mission",
+        "Permanent Mission of Canada to the United Nations",
+        "New York",
+        "USA",
+        None,
+    ),
+    "chl-un": (
+        "CHL",
+        "permanent_mission",
+        "Misión Permanente de Chile ante las Naciones Unidas",
+        "New York",
+        "USA",
+        None,
+    ),
+    "per-un": (
+        "PER",
+        "permanent_mission",
+        "Misión Permanente del Perú ante las Naciones Unidas",
+        "New York",
+        "USA",
+        None,
+    ),
+    "pry-un": (
+        "PRY",
+        "permanent_mission",
+        "Misión Permanente del Paraguay ante las Naciones Unidas",
+        "New York",
+        "USA",
+        None,
+    ),
     # Embassies in Madrid, home to a large part of the diaspora, where signatures were to be delivered.
     "fra-madrid": ("FRA", "embassy", "Ambassade de France en Espagne", "Madrid", "ESP", None),
     "che-madrid": ("CHE", "embassy", "Embajada de Suiza en España", "Madrid", "ESP", None),
-    "deu-madrid": ("DEU", "embassy", "Embajada de la República Federal de Alemania en España", "Madrid", "ESP",
-                   None),
+    "deu-madrid": ("DEU", "embassy", "Embajada de la República Federal de Alemania en España", "Madrid", "ESP", None),
     "cri-madrid": ("CRI", "embassy", "Embajada de Costa Rica en España", "Madrid", "ESP", None),
     "swe-madrid": ("SWE", "embassy", "Embajada de Suecia en España", "Madrid", "ESP", None),
     "col-madrid": ("COL", "embassy", "Embajada de Colombia en España", "Madrid", "ESP", None),
@@ -138,29 +196,57 @@ OFFICES = {
 # Invented people, with junior titles so that no one mistakes them for the real holder of a senior post.
 # key: (office, name, title, e-mail, language, in post since)
 CONTACTS = {
-    "claire": ("fra-madrid", "Claire Fictive", "Conseillère politique", "claire.fictive@example.org", "fr",
-               dt.date(2016, 9, 1)),
+    "claire": (
+        "fra-madrid",
+        "Claire Fictive",
+        "Conseillère politique",
+        "claire.fictive@example.org",
+        "fr",
+        dt.date(2016, 9, 1),
+    ),
     "julien": ("fra-mfa", "Julien Exemple", "Rédacteur Venezuela", None, "fr", dt.date(2017, 9, 1)),
-    "morgan": ("can-gac", "Morgan Placeholder", "Desk officer, Venezuela", "morgan.placeholder@example.org",
-               "en", dt.date(2017, 8, 14)),
+    "morgan": (
+        "can-gac",
+        "Morgan Placeholder",
+        "Desk officer, Venezuela",
+        "morgan.placeholder@example.org",
+        "en",
+        dt.date(2017, 8, 14),
+    ),
     "taylor": ("can-un", "Taylor Sample", "First Secretary", None, "en", dt.date(2018, 8, 1)),
     "max": ("che-madrid", "Max Muster", "Primer secretario", None, "de", dt.date(2017, 10, 1)),
     "martin": ("arg-un", "Martín Ejemplo", "Consejero", "martin.ejemplo@example.org", "es", dt.date(2016, 3, 1)),
     "erika": ("deu-madrid", "Erika Mustermann", "Referentin für Lateinamerika", None, "de", dt.date(2017, 7, 15)),
-    "lucia": ("esp-maec", "Lucía Ficticia", "Jefa de área, Países Andinos", "lucia.ficticia@example.org", "es",
-              dt.date(2016, 1, 11)),
-    "diego": ("esp-congreso", "Diego Supuesto", "Asesor, Comisión de Asuntos Exteriores", None, "es",
-              dt.date(2016, 7, 19)),
-    "andrea": ("cri-madrid", "Andrea Ejemplar", "Consejera", "andrea.ejemplar@example.org", "es",
-               dt.date(2017, 2, 1)),
+    "lucia": (
+        "esp-maec",
+        "Lucía Ficticia",
+        "Jefa de área, Países Andinos",
+        "lucia.ficticia@example.org",
+        "es",
+        dt.date(2016, 1, 11),
+    ),
+    "diego": (
+        "esp-congreso",
+        "Diego Supuesto",
+        "Asesor, Comisión de Asuntos Exteriores",
+        None,
+        "es",
+        dt.date(2016, 7, 19),
+    ),
+    "andrea": ("cri-madrid", "Andrea Ejemplar", "Consejera", "andrea.ejemplar@example.org", "es", dt.date(2017, 2, 1)),
     "anna": ("swe-madrid", "Anna Exempel", "Second Secretary", None, "sv", dt.date(2018, 1, 8)),
-    "john": ("gbr-fcdo", "John Placeholder", "Desk Officer, Venezuela", "john.placeholder@example.org", "en",
-             dt.date(2017, 4, 3)),
+    "john": (
+        "gbr-fcdo",
+        "John Placeholder",
+        "Desk Officer, Venezuela",
+        "john.placeholder@example.org",
+        "en",
+        dt.date(2017, 4, 3),
+    ),
     "camila": ("chl-un", "Camila Muestra", "Consejera", "camila.muestra@example.org", "es", dt.date(2017, 3, 1)),
     "andres": ("col-madrid", "Andrés Ficticio", "Primer secretario", None, "es", dt.date(2016, 8, 1)),
     "rosa": ("per-un", "Rosa Modelo", "Consejera", None, "es", dt.date(2017, 1, 16)),
-    "hugo": ("pry-un", "Hugo Prototipo", "Segundo secretario", "hugo.prototipo@example.org", "es",
-             dt.date(2018, 2, 1)),
+    "hugo": ("pry-un", "Hugo Prototipo", "Segundo secretario", "hugo.prototipo@example.org", "es", dt.date(2018, 2, 1)),
 }
 
 # Diplomats rotate; a contact's earlier posts show the history stays true after a move.
@@ -172,32 +258,44 @@ EARLIER_POSTS = {
 # key: office, held at (UTC), outreach countries, contacts, staff, summary, outcome
 MEETINGS = {
     "cri-delivery": {
-        "office": "cri-madrid", "held_at": dt.datetime(2018, 6, 20, 10, 0, tzinfo=UTC),
-        "countries": ("CRI",), "contacts": ("andrea",), "staff": ("vol_a", "coord_es"),
+        "office": "cri-madrid",
+        "held_at": dt.datetime(2018, 6, 20, 10, 0, tzinfo=UTC),
+        "countries": ("CRI",),
+        "contacts": ("andrea",),
+        "staff": ("vol_a", "coord_es"),
         "summary": "Fictional demo meeting: delivered the campaign's letter and the signatures gathered in "
-                   "Spain, and presented the three demands.",
+        "Spain, and presented the three demands.",
         "outcome": "The counsellor undertook to forward the demands to San José.",
     },
     "fra-delivery": {
-        "office": "fra-madrid", "held_at": dt.datetime(2018, 6, 21, 9, 30, tzinfo=UTC),
-        "countries": ("FRA",), "contacts": ("claire",), "staff": ("vol_en",),
+        "office": "fra-madrid",
+        "held_at": dt.datetime(2018, 6, 21, 9, 30, tzinfo=UTC),
+        "countries": ("FRA",),
+        "contacts": ("claire",),
+        "staff": ("vol_en",),
         "summary": "Fictional demo meeting: handed over the letter in French and explained the call for an "
-                   "ICC referral.",
+        "ICC referral.",
         "outcome": "The embassy will send the letter to the ministry in Paris.",
     },
     # One meeting with two missions sits on both governments' records.
     "arg-chl-joint": {
-        "office": "arg-un", "held_at": dt.datetime(2018, 10, 10, 15, 0, tzinfo=UTC),
-        "countries": ("ARG", "CHL"), "contacts": ("martin", "camila"), "staff": ("coord_es", "vol_a"),
+        "office": "arg-un",
+        "held_at": dt.datetime(2018, 10, 10, 15, 0, tzinfo=UTC),
+        "countries": ("ARG", "CHL"),
+        "contacts": ("martin", "camila"),
+        "staff": ("coord_es", "vol_a"),
         "summary": "Fictional demo joint meeting with the missions of Argentina and Chile: thanked them for the "
-                   "referral of 26 September 2018 and asked about support for receiving countries (demand 2).",
+        "referral of 26 September 2018 and asked about support for receiving countries (demand 2).",
         "outcome": "Both missions agreed to a follow-up call on demand 2.",
     },
     "pry-mission": {
-        "office": "pry-un", "held_at": dt.datetime(2018, 10, 11, 14, 0, tzinfo=UTC),
-        "countries": ("PRY",), "contacts": ("hugo",), "staff": ("vol_b",),
+        "office": "pry-un",
+        "held_at": dt.datetime(2018, 10, 11, 14, 0, tzinfo=UTC),
+        "countries": ("PRY",),
+        "contacts": ("hugo",),
+        "staff": ("vol_b",),
         "summary": "Fictional demo meeting: presented the diaspora's thanks for the referral and the signature "
-                   "totals from Paraguay.",
+        "totals from Paraguay.",
         "outcome": "The mission asked for a short note on demand 2.",
     },
 }
@@ -206,7 +304,7 @@ MEETINGS = {
 LETTER_BODIES = {
     "en": (
         "Fictional demo letter.\n\n"
-        "On 20 May 2018 Venezuelans around the world launched the call \"Justice for Venezuela\". On behalf of "
+        'On 20 May 2018 Venezuelans around the world launched the call "Justice for Venezuela". On behalf of '
         "its signers we ask your government to:\n"
         "1. disregard the presidential election of 20 May 2018, convened by the Constituent National Assembly;\n"
         "2. put in place the solidarity mechanisms for Venezuelan migrants that UNHCR called for in March 2018;\n"
@@ -248,36 +346,58 @@ SUBJECTS = {
 
 # Outgoing letters: key: (country, language, channel, office, contact, sent_on, delivered_on, acknowledged_on)
 LETTERS = {
-    "fra": ("FRA", "fr", "hand_delivery", "fra-madrid", "claire", dt.date(2018, 6, 21), dt.date(2018, 6, 21),
-            None),
-    "can": ("CAN", "en", "email", "can-gac", "morgan", dt.date(2018, 6, 20), dt.date(2018, 6, 21),
-            dt.date(2018, 6, 22)),
+    "fra": ("FRA", "fr", "hand_delivery", "fra-madrid", "claire", dt.date(2018, 6, 21), dt.date(2018, 6, 21), None),
+    "can": (
+        "CAN",
+        "en",
+        "email",
+        "can-gac",
+        "morgan",
+        dt.date(2018, 6, 20),
+        dt.date(2018, 6, 21),
+        dt.date(2018, 6, 22),
+    ),
     "che": ("CHE", "fr", "web_form", "che-fdfa", None, dt.date(2018, 6, 22), None, None),
     "deu": ("DEU", "en", "email", "deu-madrid", "erika", dt.date(2018, 6, 20), dt.date(2018, 6, 20), None),
     "esp": ("ESP", "es", "email", "esp-maec", "lucia", dt.date(2018, 6, 20), dt.date(2018, 6, 20), None),
     "gbr": ("GBR", "en", "post", "gbr-fcdo", "john", dt.date(2018, 6, 21), None, None),
-    "col": ("COL", "es", "hand_delivery", "col-madrid", "andres", dt.date(2018, 6, 20), dt.date(2018, 6, 20),
-            None),
+    "col": ("COL", "es", "hand_delivery", "col-madrid", "andres", dt.date(2018, 6, 20), dt.date(2018, 6, 20), None),
 }
 
 # Replies received: key: (letter answered, language, channel, received_on, subject, body)
 REPLIES = {
-    "fra-reply": ("fra", "fr", "post", dt.date(2018, 7, 16), "Re : Justice pour le Venezuela",
-                  "Réponse fictive de démonstration : accusé de réception de la lettre, transmise au ministère."),
-    "col-reply": ("col", "es", "email", dt.date(2018, 7, 3), "Re: Justicia para Venezuela",
-                  "Respuesta ficticia de demostración: la embajada acusa recibo y remite la carta a Bogotá."),
+    "fra-reply": (
+        "fra",
+        "fr",
+        "post",
+        dt.date(2018, 7, 16),
+        "Re : Justice pour le Venezuela",
+        "Réponse fictive de démonstration : accusé de réception de la lettre, transmise au ministère.",
+    ),
+    "col-reply": (
+        "col",
+        "es",
+        "email",
+        dt.date(2018, 7, 3),
+        "Re: Justicia para Venezuela",
+        "Respuesta ficticia de demostración: la embajada acusa recibo y remite la carta a Bogotá.",
+    ),
 }
 
-LIMA_GROUP_URL = ("https://agenciabrasil.ebc.com.br/en/internacional/noticia/2018-05/"
-                  "brazil-and-13-other-countries-recall-venezuela-ambassadors")
+LIMA_GROUP_URL = (
+    "https://agenciabrasil.ebc.com.br/en/internacional/noticia/2018-05/"
+    "brazil-and-13-other-countries-recall-venezuela-ambassadors"
+)
 LIMA_GROUP_EVIDENCE = (
-    "Lima Group statement of 21 May 2018, signed by 14 governments including this one: they \"do not "
-    "recognise the legitimacy of the electoral process ... that ended on May 20\", and agreed to reduce "
+    'Lima Group statement of 21 May 2018, signed by 14 governments including this one: they "do not '
+    'recognise the legitimacy of the electoral process ... that ended on May 20", and agreed to reduce '
     "diplomatic relations, recall their ambassadors in Caracas for consultations and summon Venezuela's "
     "ambassadors to protest. Also reported by the Santiago Times (22 May 2018) and T13."
 )
-REFERRAL_URL = ("https://www.fidh.org/en/region/americas/venezuela/"
-                "first-inter-state-referral-to-the-icc-on-venezuela-an-important-but")
+REFERRAL_URL = (
+    "https://www.fidh.org/en/region/americas/venezuela/"
+    "first-inter-state-referral-to-the-icc-on-venezuela-an-important-but"
+)
 REFERRAL_EVIDENCE = (
     "One of the six States Parties (Argentina, Canada, Chile, Colombia, Paraguay, Peru) that referred the "
     "situation in Venezuela since 12 February 2014 to the ICC under article 14 of the Rome Statute, by a "
@@ -286,8 +406,9 @@ REFERRAL_EVIDENCE = (
     "https://www.icc-cpi.int/Pages/item.aspx?name=200217-otp-statement-venezuela)."
 )
 ELYSEE_URL = "https://www.elysee.fr/emmanuel-macron/2018/09/30/communique-relatif-a-la-situation-au-venezuela"
-COSTA_RICA_URL = ("https://www.usexpatcostarica.com/"
-                  "government-didnt-formalize-support-to-lawsuit-against-maduro-before-the-icc/amp/")
+COSTA_RICA_URL = (
+    "https://www.usexpatcostarica.com/government-didnt-formalize-support-to-lawsuit-against-maduro-before-the-icc/amp/"
+)
 
 LIMA_GROUP_SIGNATORIES = ("ARG", "CAN", "CHL", "COL", "CRI", "PER", "PRY")
 REFERRING_STATES = ("ARG", "CAN", "CHL", "COL", "PRY", "PER")
@@ -295,54 +416,119 @@ REFERRING_STATES = ("ARG", "CAN", "CHL", "COL", "PRY", "PER")
 # Real stances with their evidence: (country, demand, stance, stated_on, evidence, url). Oldest first per
 # government, so the latest row is the current position.
 POSITIONS = (
-    *((code, "repudiate-election", "acted", dt.date(2018, 5, 21), LIMA_GROUP_EVIDENCE, LIMA_GROUP_URL)
-      for code in LIMA_GROUP_SIGNATORIES),
-    *((code, "icc-referral", "acted", dt.date(2018, 9, 26), REFERRAL_EVIDENCE, REFERRAL_URL)
-      for code in REFERRING_STATES),
-    ("FRA", "icc-referral", "supportive", dt.date(2018, 9, 29),
-     "Élysée communiqué (issued Saturday 29 September 2018; its URL is dated 30 September) supporting the six "
-     "States Parties' step: it \"relève que six Etats Parties ont le 26 septembre 2018 engagé une démarche\". "
-     "France did not formally join the referral; Venezuela's foreign ministry called it interference.",
-     ELYSEE_URL),
+    *(
+        (code, "repudiate-election", "acted", dt.date(2018, 5, 21), LIMA_GROUP_EVIDENCE, LIMA_GROUP_URL)
+        for code in LIMA_GROUP_SIGNATORIES
+    ),
+    *(
+        (code, "icc-referral", "acted", dt.date(2018, 9, 26), REFERRAL_EVIDENCE, REFERRAL_URL)
+        for code in REFERRING_STATES
+    ),
+    (
+        "FRA",
+        "icc-referral",
+        "supportive",
+        dt.date(2018, 9, 29),
+        "Élysée communiqué (issued Saturday 29 September 2018; its URL is dated 30 September) supporting the six "
+        'States Parties\' step: it "relève que six Etats Parties ont le 26 septembre 2018 engagé une démarche". '
+        "France did not formally join the referral; Venezuela's foreign ministry called it interference.",
+        ELYSEE_URL,
+    ),
     # Costa Rica's history: it declined at first, then announced support.
-    ("CRI", "icc-referral", "non_committal", dt.date(2018, 9, 26),
-     "Not among the six States Parties that referred the situation on 26 September 2018; the government "
-     "first declined to join.",
-     COSTA_RICA_URL),
-    ("CRI", "icc-referral", "supportive", dt.date(2018, 10, 16),
-     "President Carlos Alvarado's government announced support for the referral on 16 October 2018, after "
-     "first declining; on 9 November 2018 the foreign ministry sent the ICC a verbal note with an unofficial "
-     "translation of the communiqué. Formalisation disputed: critics, among them Amb. Javier Sancho, said it "
-     "was not a formal adherence.",
-     COSTA_RICA_URL),
-    ("DEU", "icc-referral", "unknown", dt.date(2018, 9, 26),
-     "Not among the referring States, and no statement of support for the referral was found in the sources "
-     "checked for this demo.",
-     None),
+    (
+        "CRI",
+        "icc-referral",
+        "non_committal",
+        dt.date(2018, 9, 26),
+        "Not among the six States Parties that referred the situation on 26 September 2018; the government "
+        "first declined to join.",
+        COSTA_RICA_URL,
+    ),
+    (
+        "CRI",
+        "icc-referral",
+        "supportive",
+        dt.date(2018, 10, 16),
+        "President Carlos Alvarado's government announced support for the referral on 16 October 2018, after "
+        "first declining; on 9 November 2018 the foreign ministry sent the ICC a verbal note with an unofficial "
+        "translation of the communiqué. Formalisation disputed: critics, among them Amb. Javier Sancho, said it "
+        "was not a formal adherence.",
+        COSTA_RICA_URL,
+    ),
+    (
+        "DEU",
+        "icc-referral",
+        "unknown",
+        dt.date(2018, 9, 26),
+        "Not among the referring States, and no statement of support for the referral was found in the sources "
+        "checked for this demo.",
+        None,
+    ),
 )
 
 # Follow-ups: (country, owner, due, note, status, extra). An int due is days from the day the demo is
 # loaded, so a new install has reminders to send at once; a date is fixed in 2018.
 FOLLOW_UPS = (
-    ("SWE", "coord_en", -3, "Find the Venezuela desk at the Swedish foreign ministry and send the letter.",
-     "open", {}),
+    ("SWE", "coord_en", -3, "Find the Venezuela desk at the Swedish foreign ministry and send the letter.", "open", {}),
     ("GBR", "vol_en", -1, "Chase the meeting request sent to the Foreign Office.", "open", {"letter": "gbr"}),
-    ("DEU", "vol_en", -6, "Call the embassy in Madrid to confirm the letter reached Berlin.", "open",
-     {"letter": "deu"}),
-    ("CRI", "vol_a", -2, "Send the counsellor the meeting summary and the signature totals.", "open",
-     {"meeting": "cri-delivery"}),
-    ("PRY", "vol_b", 3, "Send the mission the short note on demand 2 it asked for.", "open",
-     {"meeting": "pry-mission"}),
+    (
+        "DEU",
+        "vol_en",
+        -6,
+        "Call the embassy in Madrid to confirm the letter reached Berlin.",
+        "open",
+        {"letter": "deu"},
+    ),
+    (
+        "CRI",
+        "vol_a",
+        -2,
+        "Send the counsellor the meeting summary and the signature totals.",
+        "open",
+        {"meeting": "cri-delivery"},
+    ),
+    (
+        "PRY",
+        "vol_b",
+        3,
+        "Send the mission the short note on demand 2 it asked for.",
+        "open",
+        {"meeting": "pry-mission"},
+    ),
     ("ESP", "vol_b", 7, "Confirm the date of the meeting at the ministry.", "open", {"letter": "esp"}),
-    ("COL", "vol_b", 14, "Ask about the solidarity mechanisms for Venezuelan migrants (demand 2).", "open",
-     {"letter": "col-reply"}),
-    ("ARG", "vol_a", 21, "Follow-up call with the missions of Argentina and Chile on demand 2.", "open",
-     {"meeting": "arg-chl-joint"}),
-    ("FRA", "vol_en", dt.date(2018, 7, 6), "Ask the embassy whether the letter reached Paris.", "done",
-     {"letter": "fra", "completed_at": dt.datetime(2018, 7, 16, 9, 0, tzinfo=UTC)}),
+    (
+        "COL",
+        "vol_b",
+        14,
+        "Ask about the solidarity mechanisms for Venezuelan migrants (demand 2).",
+        "open",
+        {"letter": "col-reply"},
+    ),
+    (
+        "ARG",
+        "vol_a",
+        21,
+        "Follow-up call with the missions of Argentina and Chile on demand 2.",
+        "open",
+        {"meeting": "arg-chl-joint"},
+    ),
+    (
+        "FRA",
+        "vol_en",
+        dt.date(2018, 7, 6),
+        "Ask the embassy whether the letter reached Paris.",
+        "done",
+        {"letter": "fra", "completed_at": dt.datetime(2018, 7, 16, 9, 0, tzinfo=UTC)},
+    ),
     # The embassy asked for time: snoozed, so it stays out of reminders until then.
-    ("CHE", "vol_b", -4, "Resend the letter through the FDFA if the embassy has not answered.", "snoozed",
-     {"letter": "che", "snoozed_until": 10}),
+    (
+        "CHE",
+        "vol_b",
+        -4,
+        "Resend the letter through the FDFA if the embassy has not answered.",
+        "snoozed",
+        {"letter": "che", "snoozed_until": 10},
+    ),
 )
 
 NEEDED_COUNTRIES = sorted(
@@ -388,8 +574,7 @@ def _users() -> dict[str, User]:
         # Someone may already have this address (an earlier demo, removed): reuse it rather than clash.
         user = find_by_email(email)
         if user is None:
-            user = User(email=email, name=name, role=role, language=language, timezone=timezone,
-                        password_hash=None)
+            user = User(email=email, name=name, role=role, language=language, timezone=timezone, password_hash=None)
             db.session.add(user)
         users[key] = user
     return users
@@ -408,8 +593,14 @@ def _demands(campaign: Campaign) -> dict[str, Demand]:
 def _outreach_records(campaign, countries, users) -> dict[str, OutreachRecord]:
     records = {}
     for code, stage, priority, assignee, coordinator in OUTREACH:
-        record = OutreachRecord(campaign=campaign, country=countries[code], stage=stage, priority=priority,
-                                assignee=users.get(assignee), coordinator=users[coordinator])
+        record = OutreachRecord(
+            campaign=campaign,
+            country=countries[code],
+            stage=stage,
+            priority=priority,
+            assignee=users.get(assignee),
+            coordinator=users[coordinator],
+        )
         db.session.add(record)
         records[code] = record
     return records
@@ -419,11 +610,15 @@ def _offices(countries) -> dict[str, Office]:
     offices = {}
     for key, (code, kind, name, city, host, notes) in OFFICES.items():
         # Real institutions may already be on file: reuse the one the unique key points to.
-        office = db.session.scalar(sa.select(Office).filter_by(
-            country_id=countries[code].id, kind=kind, host_country_id=countries[host].id, city=city))
+        office = db.session.scalar(
+            sa.select(Office).filter_by(
+                country_id=countries[code].id, kind=kind, host_country_id=countries[host].id, city=city
+            )
+        )
         if office is None:
-            office = Office(country=countries[code], kind=kind, name=name, city=city,
-                            host_country=countries[host], notes=notes)
+            office = Office(
+                country=countries[code], kind=kind, name=name, city=city, host_country=countries[host], notes=notes
+            )
             db.session.add(office)
         offices[key] = office
     return offices
@@ -432,12 +627,14 @@ def _offices(countries) -> dict[str, Office]:
 def _contacts(offices) -> dict[str, Contact]:
     contacts = {}
     for key, (office, name, title, email, language, since) in CONTACTS.items():
-        contact = Contact(office=offices[office], name=name, title=title, email=email, language=language,
-                          notes=FICTIONAL_CONTACT_NOTE)
+        contact = Contact(
+            office=offices[office], name=name, title=title, email=email, language=language, notes=FICTIONAL_CONTACT_NOTE
+        )
         contact.posts.append(Post(office=offices[office], title=title, started_on=since))
         for earlier_office, earlier_title, started_on, ended_on in EARLIER_POSTS.get(key, ()):
-            contact.posts.append(Post(office=offices[earlier_office], title=earlier_title,
-                                      started_on=started_on, ended_on=ended_on))
+            contact.posts.append(
+                Post(office=offices[earlier_office], title=earlier_title, started_on=started_on, ended_on=ended_on)
+            )
         db.session.add(contact)
         contacts[key] = contact
     return contacts
@@ -447,8 +644,12 @@ def _meetings(records, offices, contacts, users) -> dict[str, Meeting]:
     meetings = {}
     for key, row in MEETINGS.items():
         meeting = Meeting(
-            office=offices[row["office"]], held_at=row["held_at"], location=offices[row["office"]].city,
-            summary=row["summary"], outcome=row["outcome"], created_by=users[row["staff"][0]],
+            office=offices[row["office"]],
+            held_at=row["held_at"],
+            location=offices[row["office"]].city,
+            summary=row["summary"],
+            outcome=row["outcome"],
+            created_by=users[row["staff"][0]],
             outreach_records=[records[code] for code in row["countries"]],
             contacts=[contacts[name] for name in row["contacts"]],
             staff=[users[name] for name in row["staff"]],
@@ -462,10 +663,17 @@ def _letters(records, offices, contacts, users) -> dict[str, Letter]:
     letters = {}
     for key, (code, language, channel, office, contact, sent_on, delivered_on, acknowledged) in LETTERS.items():
         letter = Letter(
-            outreach=records[code], direction="outgoing", channel=channel, language=language,
-            recipient_office=offices[office], recipient_contact=contacts.get(contact),
-            subject=SUBJECTS[language], body=LETTER_BODIES[language], sent_on=sent_on,
-            delivered_on=delivered_on, acknowledged_on=acknowledged,
+            outreach=records[code],
+            direction="outgoing",
+            channel=channel,
+            language=language,
+            recipient_office=offices[office],
+            recipient_contact=contacts.get(contact),
+            subject=SUBJECTS[language],
+            body=LETTER_BODIES[language],
+            sent_on=sent_on,
+            delivered_on=delivered_on,
+            acknowledged_on=acknowledged,
             created_by=users[_owner_of(code)],
         )
         db.session.add(letter)
@@ -473,8 +681,14 @@ def _letters(records, offices, contacts, users) -> dict[str, Letter]:
     for key, (answered, language, channel, received_on, subject, body) in REPLIES.items():
         original = letters[answered]
         reply = Letter(
-            outreach=original.outreach, direction="incoming", in_reply_to=original, channel=channel,
-            language=language, subject=subject, body=body, received_on=received_on,
+            outreach=original.outreach,
+            direction="incoming",
+            in_reply_to=original,
+            channel=channel,
+            language=language,
+            subject=subject,
+            body=body,
+            received_on=received_on,
             created_by=users[_owner_of(LETTERS[answered][0])],
         )
         db.session.add(reply)
@@ -494,11 +708,18 @@ def _positions(campaign, records, demands, users) -> None:
     # Positions join on ids (composite keys prove the campaign), so the records must be flushed first.
     recorder = users["coord_en"]
     for code, demand, stance, stated_on, evidence, url in POSITIONS:
-        db.session.add(Position(
-            campaign_id=campaign.id, outreach_id=records[code].id, demand_id=demands[demand].id,
-            stance=stance, stated_on=stated_on, evidence=evidence, evidence_url=url,
-            recorded_by_id=recorder.id,
-        ))
+        db.session.add(
+            Position(
+                campaign_id=campaign.id,
+                outreach_id=records[code].id,
+                demand_id=demands[demand].id,
+                stance=stance,
+                stated_on=stated_on,
+                evidence=evidence,
+                evidence_url=url,
+                recorded_by_id=recorder.id,
+            )
+        )
 
 
 def _id_of(rows: dict, key: str | None) -> int | None:
@@ -512,10 +733,15 @@ def _follow_ups(records, users, meetings, letters, *, today: dt.date) -> None:
     for code, owner, due, note, status, extra in FOLLOW_UPS:
         record = records[code]
         follow_up = FollowUp(
-            outreach=record, owner=users[owner], due_on=day(due), note=note, status=status,
+            outreach=record,
+            owner=users[owner],
+            due_on=day(due),
+            note=note,
+            status=status,
             snoozed_until=day(extra["snoozed_until"]) if "snoozed_until" in extra else None,
             completed_at=extra.get("completed_at"),
-            meeting_id=_id_of(meetings, extra.get("meeting")), letter_id=_id_of(letters, extra.get("letter")),
+            meeting_id=_id_of(meetings, extra.get("meeting")),
+            letter_id=_id_of(letters, extra.get("letter")),
             created_by=record.coordinator,
         )
         db.session.add(follow_up)
@@ -552,16 +778,20 @@ def remove_demo(*, actor) -> DemoRemoval:
     from crm.outreach.models import meeting_contact, meeting_outreach, meeting_staff
 
     report = DemoRemoval()
-    campaign = db.session.scalar(sa.select(Campaign).where(Campaign.slug == DEMO_CAMPAIGN_SLUG,
-                                                           Campaign.is_demo.is_(True)))
+    campaign = db.session.scalar(
+        sa.select(Campaign).where(Campaign.slug == DEMO_CAMPAIGN_SLUG, Campaign.is_demo.is_(True))
+    )
     if campaign is not None:
         demo_records = sa.select(OutreachRecord.id).where(OutreachRecord.campaign_id == campaign.id)
         other_records = sa.select(OutreachRecord.id).where(OutreachRecord.campaign_id != campaign.id)
         shared = sa.select(meeting_outreach.c.meeting_id).where(meeting_outreach.c.outreach_id.in_(other_records))
-        meeting_ids = list(db.session.scalars(
-            sa.select(meeting_outreach.c.meeting_id).where(meeting_outreach.c.outreach_id.in_(demo_records),
-                                                           meeting_outreach.c.meeting_id.not_in(shared))
-            .distinct()))
+        meeting_ids = list(
+            db.session.scalars(
+                sa.select(meeting_outreach.c.meeting_id)
+                .where(meeting_outreach.c.outreach_id.in_(demo_records), meeting_outreach.c.meeting_id.not_in(shared))
+                .distinct()
+            )
+        )
         db.session.flush()
         if meeting_ids:
             db.session.execute(sa.delete(Meeting).where(Meeting.id.in_(meeting_ids)))
@@ -576,9 +806,11 @@ def remove_demo(*, actor) -> DemoRemoval:
     for contact in db.session.scalars(sa.select(Contact).where(Contact.notes == FICTIONAL_CONTACT_NOTE)).all():
         if (contact.name, contact.email) not in fictional:
             continue
-        used = (_count(sa.select(meeting_contact.c.meeting_id).where(meeting_contact.c.contact_id == contact.id))
-                + _count(sa.select(Letter.id).where(Letter.recipient_contact_id == contact.id))
-                + _count(sa.select(Contact.id).where(Contact.merged_into_id == contact.id)))
+        used = (
+            _count(sa.select(meeting_contact.c.meeting_id).where(meeting_contact.c.contact_id == contact.id))
+            + _count(sa.select(Letter.id).where(Letter.recipient_contact_id == contact.id))
+            + _count(sa.select(Contact.id).where(Contact.merged_into_id == contact.id))
+        )
         if used:
             report.kept.append(contact.name)
             continue
@@ -588,20 +820,28 @@ def remove_demo(*, actor) -> DemoRemoval:
     db.session.expire_all()
 
     # Offices a user added themselves were audited when created; the demo's were not.
-    created_by_users = set(db.session.scalars(sa.select(AuditEvent.entity_id).where(
-        AuditEvent.action == "office.create", AuditEvent.entity_type == "office")))
+    created_by_users = set(
+        db.session.scalars(
+            sa.select(AuditEvent.entity_id).where(
+                AuditEvent.action == "office.create", AuditEvent.entity_type == "office"
+            )
+        )
+    )
     for code, kind, _name, city, host, _notes in OFFICES.values():
         country, host_country = country_by_code(code), country_by_code(host)
         if country is None or host_country is None:
             continue
-        office = db.session.scalar(sa.select(Office).filter_by(country_id=country.id, kind=kind, city=city,
-                                                               host_country_id=host_country.id))
+        office = db.session.scalar(
+            sa.select(Office).filter_by(country_id=country.id, kind=kind, city=city, host_country_id=host_country.id)
+        )
         if office is None or str(office.id) in created_by_users:
             continue
-        used = (_count(sa.select(Contact.id).where(Contact.office_id == office.id))
-                + _count(sa.select(Post.id).where(Post.office_id == office.id))
-                + _count(sa.select(Meeting.id).where(Meeting.office_id == office.id))
-                + _count(sa.select(Letter.id).where(Letter.recipient_office_id == office.id)))
+        used = (
+            _count(sa.select(Contact.id).where(Contact.office_id == office.id))
+            + _count(sa.select(Post.id).where(Post.office_id == office.id))
+            + _count(sa.select(Meeting.id).where(Meeting.office_id == office.id))
+            + _count(sa.select(Letter.id).where(Letter.recipient_office_id == office.id))
+        )
         if used:
             continue
         db.session.execute(sa.delete(Office).where(Office.id == office.id))
@@ -612,11 +852,16 @@ def remove_demo(*, actor) -> DemoRemoval:
         user = find_by_email(email)
         if user is None:
             continue
-        used = (_count(sa.select(OutreachRecord.id).where(sa.or_(OutreachRecord.assignee_id == user.id,
-                                                                  OutreachRecord.coordinator_id == user.id)))
-                + _count(sa.select(FollowUp.id).where(FollowUp.owner_id == user.id))
-                + _count(sa.select(meeting_staff.c.meeting_id).where(meeting_staff.c.user_id == user.id))
-                + _count(sa.select(Campaign.id).where(Campaign.default_coordinator_id == user.id)))
+        used = (
+            _count(
+                sa.select(OutreachRecord.id).where(
+                    sa.or_(OutreachRecord.assignee_id == user.id, OutreachRecord.coordinator_id == user.id)
+                )
+            )
+            + _count(sa.select(FollowUp.id).where(FollowUp.owner_id == user.id))
+            + _count(sa.select(meeting_staff.c.meeting_id).where(meeting_staff.c.user_id == user.id))
+            + _count(sa.select(Campaign.id).where(Campaign.default_coordinator_id == user.id))
+        )
         if used:
             report.kept.append(name)
             continue
@@ -624,7 +869,17 @@ def remove_demo(*, actor) -> DemoRemoval:
         report.users += 1
     db.session.expire_all()
     if report.campaign_removed or report.contacts or report.offices or report.users:
-        audit.record("demo.remove", actor=actor, entity_type="campaign", entity_id=DEMO_CAMPAIGN_SLUG,
-                     after={"meetings": report.meetings, "contacts": report.contacts, "offices": report.offices,
-                            "users": report.users, "kept": report.kept})
+        audit.record(
+            "demo.remove",
+            actor=actor,
+            entity_type="campaign",
+            entity_id=DEMO_CAMPAIGN_SLUG,
+            after={
+                "meetings": report.meetings,
+                "contacts": report.contacts,
+                "offices": report.offices,
+                "users": report.users,
+                "kept": report.kept,
+            },
+        )
     return report

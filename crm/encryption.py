@@ -6,6 +6,7 @@ so a new key can be put in front, `flask --app wsgi keys rotate` re-encrypts eve
 the old key can then be dropped. Without the variable (development), a key is generated once into the
 instance folder with mode 0600 — a stolen database alone then reveals nothing, but a stolen laptop with
 the instance folder does: production sets the variable from a secret store."""
+
 from __future__ import annotations
 
 import os
@@ -56,7 +57,7 @@ def decrypt(stored: str) -> str:
     if not stored.startswith(PREFIX):
         return stored  # written before encryption was turned on; encrypted again at the next rotation
     try:
-        return _fernet().decrypt(stored[len(PREFIX):].encode("ascii")).decode("utf-8")
+        return _fernet().decrypt(stored[len(PREFIX) :].encode("ascii")).decode("utf-8")
     except InvalidToken:
         raise EncryptionError("a value cannot be decrypted with the configured keys (ALCANCE_DATA_KEYS)") from None
 
@@ -75,8 +76,12 @@ class EncryptedText(sa.types.TypeDecorator):
 
 
 def encrypted_columns(metadata) -> list[tuple[sa.Table, sa.Column]]:
-    return [(table, column) for table in metadata.sorted_tables for column in table.columns
-            if isinstance(column.type, EncryptedText)]
+    return [
+        (table, column)
+        for table in metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, EncryptedText)
+    ]
 
 
 def rotate_all(session, metadata, batch: int = 500) -> dict[str, int]:
@@ -97,9 +102,12 @@ def rotate_all(session, metadata, batch: int = 500) -> dict[str, int]:
             if not rows:
                 break
             for row_id, stored in rows:
-                token = stored[len(PREFIX):] if stored.startswith(PREFIX) else fernet.encrypt(stored.encode()).decode()
-                session.execute(sa.update(table).where(key == row_id).values(
-                    {column.name: sa.literal(PREFIX + fernet.rotate(token.encode()).decode(), sa.Text)}))
+                token = stored[len(PREFIX) :] if stored.startswith(PREFIX) else fernet.encrypt(stored.encode()).decode()
+                session.execute(
+                    sa.update(table)
+                    .where(key == row_id)
+                    .values({column.name: sa.literal(PREFIX + fernet.rotate(token.encode()).decode(), sa.Text)})
+                )
                 done += 1
             last = rows[-1][0]
         counts[f"{table.name}.{column.name}"] = done

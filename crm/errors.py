@@ -6,6 +6,7 @@ A service raises a `DomainError` when a request breaks a rule the user can act o
 (`crm.web.refusal`), a command line (`crm.cli`) and the API all turn any of them into a message and a
 status the same way.
 """
+
 from __future__ import annotations
 
 
@@ -24,4 +25,3 @@ class StaleRecord(DomainError):
     `crm.database.check_version`): nothing is saved, and the user compares before saving again."""
 
     status = 409
-

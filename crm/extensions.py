@@ -1,4 +1,5 @@
 """Flask extensions, created once here and bound to the app in the factory."""
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_mail import Mail

@@ -1,4 +1,5 @@
 """Language and time zone for each request, and the filters that show dates and numbers localised."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,7 +25,7 @@ def show_date(value, language: str, zone: ZoneInfo = UTC) -> str:
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        value = (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).astimezone(zone).date()
+        value = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(zone).date()
     return format_date(value, "medium", locale=FORMAT_LOCALES.get(language, language))
 
 
@@ -33,7 +34,7 @@ def show_datetime(value, language: str, zone: ZoneInfo = UTC) -> str:
     if value is None:
         return ""
     if value.tzinfo is None:  # stored naive by SQLite: always UTC (STYLE.md)
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     local = value.astimezone(zone)
     locale = FORMAT_LOCALES.get(language, language)
     return f"{format_date(local.date(), 'medium', locale=locale)}, {format_time(local, 'short', locale=locale)}"
@@ -94,9 +95,8 @@ def register_filters(app) -> None:
     app.jinja_env.filters["datetime"] = _datetime
     app.jinja_env.filters["number"] = _number
 
-    from crm.vocabulary import TEMPLATE_GLOBALS
-
     from crm.permissions import can
+    from crm.vocabulary import TEMPLATE_GLOBALS
 
     def demand_title(demand, language=None) -> str:
         """A demand's wording in the reader's language, or as first written when it has no translation."""

@@ -1,4 +1,5 @@
 """Imports every feature's models so that the metadata (and Alembic) sees the whole schema."""
+
 from crm.accounts.models import Invitation, LoginAttempt, PasswordResetToken, RecoveryCode, User  # noqa: F401
 from crm.audit.models import AuditEvent  # noqa: F401
 from crm.backup.models import BackupRun  # noqa: F401
@@ -7,6 +8,8 @@ from crm.campaigns.models import Campaign, CampaignTranslation, Demand, DemandTr
 from crm.contacts.models import Contact, Office, Post  # noqa: F401
 from crm.core.submissions import FormSubmission  # noqa: F401
 from crm.countries.models import Country, CountryFactChange, Region  # noqa: F401
+from crm.letters.models import LetterTemplate  # noqa: F401
+from crm.monitoring.models import JobStatus  # noqa: F401
 from crm.outreach.models import (  # noqa: F401
     Assignment,
     Claim,
@@ -17,7 +20,5 @@ from crm.outreach.models import (  # noqa: F401
     OutreachRecord,
     Position,
 )
-from crm.letters.models import LetterTemplate  # noqa: F401
-from crm.monitoring.models import JobStatus  # noqa: F401
 from crm.reminders.models import OutboundMessage, ReminderPreference, ReplyClock  # noqa: F401
 from crm.signatures.models import Petition, Signature, SignatureImport, SignatureTally  # noqa: F401

@@ -1,4 +1,5 @@
 """The one place that answers "may this user do this?". Views, exports, CLI and API all ask here."""
+
 from __future__ import annotations
 
 from functools import wraps
@@ -8,10 +9,28 @@ from flask_login import current_user
 
 # What each role may do beyond its own records. Later issues extend this table, never the views.
 ROLE_ABILITIES: dict[str, set[str]] = {
-    "admin": {"manage_users", "edit_reference_data", "view_all", "edit_all", "export", "assign", "view_audit",
-              "manage_campaigns", "manage_targets", "publish_board"},
-    "manager": {"view_all", "edit_all", "export", "view_audit", "assign", "manage_campaigns", "manage_targets",
-                "publish_board"},
+    "admin": {
+        "manage_users",
+        "edit_reference_data",
+        "view_all",
+        "edit_all",
+        "export",
+        "assign",
+        "view_audit",
+        "manage_campaigns",
+        "manage_targets",
+        "publish_board",
+    },
+    "manager": {
+        "view_all",
+        "edit_all",
+        "export",
+        "view_audit",
+        "assign",
+        "manage_campaigns",
+        "manage_targets",
+        "publish_board",
+    },
     "coordinator": {"view_all", "edit_all", "assign", "manage_targets"},
     "volunteer": {"claim"},
 }
@@ -69,8 +88,12 @@ def meeting_visibility(user, statement):
 
     if can(user, "view_all"):
         return statement
-    visible = outreach_visibility(user, sa.select(meeting_outreach.c.meeting_id).join(
-        OutreachRecord, OutreachRecord.id == meeting_outreach.c.outreach_id))
+    visible = outreach_visibility(
+        user,
+        sa.select(meeting_outreach.c.meeting_id).join(
+            OutreachRecord, OutreachRecord.id == meeting_outreach.c.outreach_id
+        ),
+    )
     return statement.where(Meeting.id.in_(visible))
 
 
@@ -78,6 +101,7 @@ def meeting_visibility(user, statement):
 # every change to it or to its records (outreach, meetings, letters, follow-ups, positions, targets,
 # signatures, settings) is refused with 409 and a message saying why, never a 404 that would hide a page
 # the user may read. Loaders below and the campaign and signature pages ask here.
+
 
 def is_read_only(campaign) -> bool:
     return campaign is not None and campaign.archived_at is not None
@@ -151,8 +175,9 @@ def contact_visibility(user, statement):
 
     if can(user, "view_all"):
         return statement
-    return statement.where(Contact.office_id.in_(
-        sa.select(Office.id).where(Office.country_id.in_(_worked_countries(user)))))
+    return statement.where(
+        Contact.office_id.in_(sa.select(Office.id).where(Office.country_id.in_(_worked_countries(user))))
+    )
 
 
 def can_view_office(user, office) -> bool:
@@ -170,6 +195,7 @@ def can_view_contact(user, contact) -> bool:
 # Volunteers record the people they meet: they may add an office or a contact for a government assigned
 # to them, and edit (only edit) what they added. Everything else about offices and contacts stays with
 # the staff who edit all records.
+
 
 def may_add_contacts(user) -> bool:
     """Whether the New office / New contact pages are open to `user` at all."""
@@ -200,9 +226,19 @@ def _added_by(user, entity_type: str, entity_id) -> bool:
     from crm.audit.models import AuditEvent
     from crm.extensions import db
 
-    return db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == f"{entity_type}.create", AuditEvent.entity_type == entity_type,
-        AuditEvent.entity_id == str(entity_id), AuditEvent.actor_id == user.id)) > 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action == f"{entity_type}.create",
+                AuditEvent.entity_type == entity_type,
+                AuditEvent.entity_id == str(entity_id),
+                AuditEvent.actor_id == user.id,
+            )
+        )
+        > 0
+    )
 
 
 def can_amend_office(user, office) -> bool:

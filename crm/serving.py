@@ -9,6 +9,7 @@ secret (until changed) on disk and in every log shipper. The log writes `[redact
 the request line, the path, the query string and the referrer. tests/security/test_access_log.py fails
 for a route with a `token` in its URL, or a query parameter read by the app, that this does not classify.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,8 @@ _SECRET_SEGMENTS = re.compile(r"(/password/reset/|/invitation/)[^/?#]+|(/calenda
 # Query parameters that carry a credential, wherever they appear (the webhook's ?key=).
 SECRET_QUERY_PARAMETERS = frozenset({"key"})
 _SECRET_PARAMETERS = re.compile(
-    r"((?:^|[?&;])(?:" + "|".join(sorted(SECRET_QUERY_PARAMETERS)) + r")=)[^&;#\s]*", re.IGNORECASE)
+    r"((?:^|[?&;])(?:" + "|".join(sorted(SECRET_QUERY_PARAMETERS)) + r")=)[^&;#\s]*", re.IGNORECASE
+)
 
 
 def redact(path: str) -> str:

@@ -3,6 +3,7 @@ of the instance, readable by the app's user only, tied to who uploaded them (and
 the import ends (however it ends), on "discard", or after STAGE_TTL_SECONDS. They hold people's names and
 addresses, so they are never kept longer. An import holds a lock file while it runs: when its process is
 killed the lock dies with it, and the sweep at the next start (or upload) deletes what it left."""
+
 from __future__ import annotations
 
 import fcntl
@@ -16,8 +17,8 @@ from pathlib import Path
 
 from flask import current_app
 
-from crm.errors import DomainError
 from crm.database import utcnow
+from crm.errors import DomainError
 
 STAGE_TTL_SECONDS = 3600
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -124,8 +125,13 @@ class StagingArea:
                 self.discard(token, folder)
                 return None
             meta = json.loads(meta_path.read_text())
-            staged = StagedFile(token=token, path=path, filename=meta["filename"], owner=meta["owner"],
-                                details=meta.get("details") or {})
+            staged = StagedFile(
+                token=token,
+                path=path,
+                filename=meta["filename"],
+                owner=meta["owner"],
+                details=meta.get("details") or {},
+            )
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             return None
         return staged if staged.owner == dict(owner) else None

@@ -1,5 +1,6 @@
 """The interface's words for stored values (stages, stances, origins...), in the glossary's terms.
 Lazy, so each is shown in the reader's language; templates reach them through the *_label globals."""
+
 from flask_babel import lazy_gettext as _l
 
 STAGE_LABELS = {

@@ -6,6 +6,7 @@ request changed is committed after the view if the response is not an error, and
 service's refusal (`crm.errors.DomainError`) becomes a message and a status in one way (`refusal`), which
 also undoes whatever the request had changed before it. No view commits or rolls back by itself.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,8 +43,7 @@ def flash_message(message, category: str = "info") -> None:
     flash(str(message), category)
 
 
-def refusal(error: DomainError, form=None, *, record=None, beside: str | None = None,
-            prefix: str | None = None) -> int:
+def refusal(error: DomainError, form=None, *, record=None, beside: str | None = None, prefix: str | None = None) -> int:
     """Show a service's refusal and give the status to answer with; nothing the request changed is kept.
 
     The message goes beside the form field the error names (or else the field `beside`), keeping what the
@@ -246,8 +246,7 @@ def _remember_commit(_session) -> None:
 
 def _nothing_saved_unless_committed(nothing_saved: str) -> str:
     if g.get("committed"):
-        return gettext("Part of what you sent may have been saved before the error: check before sending it "
-                       "again.")
+        return gettext("Part of what you sent may have been saved before the error: check before sending it again.")
     return nothing_saved
 
 
@@ -272,8 +271,11 @@ def register_error_pages(app) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(error):
-        return render_error(400, gettext("Form expired"),
-                            gettext("The form was open too long or came from elsewhere. Go back, reload and try again."))
+        return render_error(
+            400,
+            gettext("Form expired"),
+            gettext("The form was open too long or came from elsewhere. Go back, reload and try again."),
+        )
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
@@ -285,8 +287,11 @@ def register_error_pages(app) -> None:
         code = error.code or 500
         # abort(400, "why") explains itself; Werkzeug's own descriptions are not translated.
         explained = error.description if error.description != type(error).description else None
-        return render_error(code, _error_title(code, gettext("Error")),
-                            explained or messages.get(code, gettext("The request could not be completed.")))
+        return render_error(
+            code,
+            _error_title(code, gettext("Error")),
+            explained or messages.get(code, gettext("The request could not be completed.")),
+        )
 
     @app.errorhandler(StaleDataError)
     def _stale(error):
@@ -307,8 +312,13 @@ def register_error_pages(app) -> None:
     def _unstorable(error):
         # A number beyond what the database stores (a page, an id, a count), wherever it came in.
         db.session.rollback()
-        return render_error(400, gettext("Bad request"), _nothing_saved_unless_committed(
-            gettext("A value in the request is too large or cannot be stored. Nothing was saved.")))
+        return render_error(
+            400,
+            gettext("Bad request"),
+            _nothing_saved_unless_committed(
+                gettext("A value in the request is too large or cannot be stored. Nothing was saved.")
+            ),
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
@@ -320,8 +330,18 @@ def register_error_pages(app) -> None:
         if isinstance(error, (sa.exc.OperationalError, sa.exc.InterfaceError)):
             # The connection failed, perhaps while committing: whether the database kept the change
             # cannot be known here, so the page does not claim either.
-            return render_error(500, gettext("Something went wrong"),
-                                gettext("The connection to the database failed. What you sent may or may not have "
-                                        "been saved: check before sending it again."))
-        return render_error(500, gettext("Something went wrong"), _nothing_saved_unless_committed(
-            gettext("Nothing was saved. The error has been logged; try again, or tell an administrator.")))
+            return render_error(
+                500,
+                gettext("Something went wrong"),
+                gettext(
+                    "The connection to the database failed. What you sent may or may not have "
+                    "been saved: check before sending it again."
+                ),
+            )
+        return render_error(
+            500,
+            gettext("Something went wrong"),
+            _nothing_saved_unless_committed(
+                gettext("Nothing was saved. The error has been logged; try again, or tell an administrator.")
+            ),
+        )

@@ -1,5 +1,6 @@
 """Fixtures: an app per database (SQLite and PostgreSQL), one rolled-back transaction per test,
 and signed-in clients of each role."""
+
 from __future__ import annotations
 
 import contextvars
@@ -31,7 +32,7 @@ TEST_DATA_KEY = "dGVzdC1rZXktZm9yLWVuY3J5cHRpb24tYXQtcmVzdCE="  # a fixed Fernet
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 _covered: set[str] = set()
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 # The moments at which time-sensitive tests run (modules marked `clocks` run under every one of them).
 # Each is on a whole 30-second step, so that a TOTP code computed at `now()` stays valid a few seconds.
 CLOCKS = {
@@ -172,8 +173,12 @@ def pytest_report_header(config):
 
 @pytest.fixture(autouse=True)
 def _whole_run_clock(request):
-    if (WHOLE_RUN_CLOCK is None or "clock" in request.fixturenames
-            or request.node.get_closest_marker("browser") or request.node.get_closest_marker("slow")):
+    if (
+        WHOLE_RUN_CLOCK is None
+        or "clock" in request.fixturenames
+        or request.node.get_closest_marker("browser")
+        or request.node.get_closest_marker("slow")
+    ):
         yield
         return
     with time_machine.travel(CLOCKS[WHOLE_RUN_CLOCK], tick=True):
@@ -237,7 +242,8 @@ def app(_app):
         transaction = connection.begin()
         original = db.session
         db.session = db._make_scoped_session(
-            {"class_": _BoundSession, "bind": connection, "join_transaction_mode": "create_savepoint"})
+            {"class_": _BoundSession, "bind": connection, "join_transaction_mode": "create_savepoint"}
+        )
         try:
             yield _app
         finally:
@@ -281,8 +287,15 @@ def make_user(app):
     get a second factor with TEST_TOTP_SECRET unless two_factor=False."""
     counter = {"n": 0}
 
-    def factory(role: str = "volunteer", *, email: str | None = None, name: str | None = None,
-                language: str = "en", active: bool = True, two_factor: bool | None = None) -> User:
+    def factory(
+        role: str = "volunteer",
+        *,
+        email: str | None = None,
+        name: str | None = None,
+        language: str = "en",
+        active: bool = True,
+        two_factor: bool | None = None,
+    ) -> User:
         counter["n"] += 1
         if TEST_PASSWORD not in _password_hash_cache:
             probe = User(email="x@example.org", name="x")

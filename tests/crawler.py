@@ -1,4 +1,5 @@
 """A small same-site crawler over the Flask test client, for whole-site checks."""
+
 import re
 from collections import deque
 from urllib.parse import urljoin, urlsplit

@@ -1,5 +1,6 @@
 """Shared fixtures for every feature's tests (loaded by tests/conftest.py): a campaign with demands,
 outreach records, offices and contacts, follow-ups, letters and meetings, and a counter of SQL statements."""
+
 import datetime as dt
 
 import pytest
@@ -15,9 +16,9 @@ from crm.outreach.models import FollowUp, Letter, Meeting, OutreachRecord
 def campaign(app):
     campaign = Campaign(slug="test-campaign", name="Test campaign")
     db.session.add(campaign)
-    for ordinal, (code, title) in enumerate([("repudiate", "Repudiate the election"),
-                                             ("refugees", "Refugee solidarity"),
-                                             ("icc", "ICC referral")], start=1):
+    for ordinal, (code, title) in enumerate(
+        [("repudiate", "Repudiate the election"), ("refugees", "Refugee solidarity"), ("icc", "ICC referral")], start=1
+    ):
         db.session.add(Demand(campaign=campaign, ordinal=ordinal, code=code, title=title))
     db.session.flush()
     return campaign
@@ -26,8 +27,12 @@ def campaign(app):
 @pytest.fixture
 def make_record(campaign):
     def factory(alpha3="FRA", assignee=None, stage="not_started", campaign_=None):
-        record = OutreachRecord(campaign=campaign_ or campaign, country_id=country_by_code(alpha3).id,
-                                assignee_id=getattr(assignee, "id", None), stage=stage)
+        record = OutreachRecord(
+            campaign=campaign_ or campaign,
+            country_id=country_by_code(alpha3).id,
+            assignee_id=getattr(assignee, "id", None),
+            stage=stage,
+        )
         db.session.add(record)
         db.session.flush()
         return record
@@ -38,8 +43,13 @@ def make_record(campaign):
 @pytest.fixture
 def make_office():
     def factory(alpha3="FRA", host="ESP", city="Madrid", kind="embassy", name=None):
-        office = Office(country_id=country_by_code(alpha3).id, host_country_id=country_by_code(host).id, city=city,
-                        kind=kind, name=name or f"Embassy of {alpha3} in {city}")
+        office = Office(
+            country_id=country_by_code(alpha3).id,
+            host_country_id=country_by_code(host).id,
+            city=city,
+            kind=kind,
+            name=name or f"Embassy of {alpha3} in {city}",
+        )
         db.session.add(office)
         db.session.flush()
         return office
@@ -60,15 +70,22 @@ def make_contact():
 
 @pytest.fixture
 def make_follow_up():
-    def factory(record, owner, due_on: dt.date, note="Call the embassy about the letter", status="open",
-                snoozed_until=None):
+    def factory(
+        record, owner, due_on: dt.date, note="Call the embassy about the letter", status="open", snoozed_until=None
+    ):
         # Whoever owns a follow-up on a record nobody works yet is given the record, as a coordinator
         # would: reminders and digests only tell a volunteer about records they may open.
         if record.assignee_id is None:
             record.assignee_id = owner.id
-        follow_up = FollowUp(outreach_id=record.id, owner_id=owner.id, due_on=due_on, note=note, status=status,
-                             snoozed_until=snoozed_until,
-                             completed_at=dt.datetime.now(dt.timezone.utc) if status == "done" else None)
+        follow_up = FollowUp(
+            outreach_id=record.id,
+            owner_id=owner.id,
+            due_on=due_on,
+            note=note,
+            status=status,
+            snoozed_until=snoozed_until,
+            completed_at=dt.datetime.now(dt.UTC) if status == "done" else None,
+        )
         db.session.add(follow_up)
         db.session.flush()
         return follow_up
@@ -78,11 +95,25 @@ def make_follow_up():
 
 @pytest.fixture
 def make_letter():
-    def factory(record, *, direction="outgoing", subject="Three demands", sent_on=None, delivered_on=None,
-                received_on=None, in_reply_to=None):
-        letter = Letter(outreach_id=record.id, direction=direction, subject=subject, sent_on=sent_on,
-                        delivered_on=delivered_on, received_on=received_on,
-                        in_reply_to_id=getattr(in_reply_to, "id", None))
+    def factory(
+        record,
+        *,
+        direction="outgoing",
+        subject="Three demands",
+        sent_on=None,
+        delivered_on=None,
+        received_on=None,
+        in_reply_to=None,
+    ):
+        letter = Letter(
+            outreach_id=record.id,
+            direction=direction,
+            subject=subject,
+            sent_on=sent_on,
+            delivered_on=delivered_on,
+            received_on=received_on,
+            in_reply_to_id=getattr(in_reply_to, "id", None),
+        )
         db.session.add(letter)
         db.session.flush()
         return letter
@@ -92,10 +123,23 @@ def make_letter():
 
 @pytest.fixture
 def make_meeting():
-    def factory(records, held_at: dt.datetime, *, staff=(), office=None, summary="Met the political counsellor",
-                confidential_notes=None, location=None):
-        meeting = Meeting(held_at=held_at, summary=summary, office_id=getattr(office, "id", None),
-                          confidential_notes=confidential_notes, location=location)
+    def factory(
+        records,
+        held_at: dt.datetime,
+        *,
+        staff=(),
+        office=None,
+        summary="Met the political counsellor",
+        confidential_notes=None,
+        location=None,
+    ):
+        meeting = Meeting(
+            held_at=held_at,
+            summary=summary,
+            office_id=getattr(office, "id", None),
+            confidential_notes=confidential_notes,
+            location=location,
+        )
         meeting.outreach_records = list(records)
         meeting.staff = list(staff)
         db.session.add(meeting)

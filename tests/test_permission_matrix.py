@@ -5,6 +5,7 @@ Answers: OK (served, or a validation answer: never 404 and never the sign-in pag
 record or page is not confirmed to exist), LOGIN (anonymous: sent to the sign-in page).
 The volunteer in this matrix is NOT the assignee of the records it asks for: a volunteer asking for
 another volunteer's record by URL must get 404. Their own records are tested in the feature tests."""
+
 import datetime as dt
 import io
 from pathlib import Path
@@ -33,8 +34,13 @@ ROLES = ("anonymous", "admin", "manager", "coordinator", "volunteer")
 
 
 def answers(admin=OK, manager=OK, coordinator=OK, volunteer=OK, anonymous=LOGIN):
-    return {"admin": admin, "manager": manager, "coordinator": coordinator, "volunteer": volunteer,
-            "anonymous": anonymous}
+    return {
+        "admin": admin,
+        "manager": manager,
+        "coordinator": coordinator,
+        "volunteer": volunteer,
+        "anonymous": anonymous,
+    }
 
 
 EVERYONE = answers()
@@ -159,7 +165,9 @@ MATRIX = {
     ("letters.reply", "POST"): (lambda w: f"/letters/{w['letter'].id}/reply", EDITORS),
     ("letters.upload_attachment", "POST"): (lambda w: f"/letters/{w['letter'].id}/attachments", EDITORS),
     ("letters.download_attachment", "GET"): (
-        lambda w: f"/letters/{w['letter'].id}/attachments/{w['attachment'].id}", STAFF_WHO_SEE_ALL),
+        lambda w: f"/letters/{w['letter'].id}/attachments/{w['attachment'].id}",
+        STAFF_WHO_SEE_ALL,
+    ),
     ("letters.templates", "GET"): (lambda w: "/letter-templates", EVERYONE),
     ("letters.load_default_templates", "POST"): (lambda w: "/letter-templates/defaults", EDITORS),
     ("letters.edit_template", "GET"): (lambda w: f"/letter-templates/{w['template'].id}/edit", EDITORS),
@@ -167,8 +175,10 @@ MATRIX = {
     # Signatures of the campaign (staff only) and the platform webhook (its own secret, no session).
     ("signatures.index", "GET"): (lambda w: "/signatures", STAFF_WHO_SEE_ALL),
     ("signatures.campaign", "GET"): (lambda w: "/campaigns/matrix/signatures", STAFF_WHO_SEE_ALL),
-    ("signatures.campaign_csv", "GET"): (lambda w: "/campaigns/matrix/signatures.csv",
-                                         answers(coordinator=HIDDEN, volunteer=HIDDEN)),
+    ("signatures.campaign_csv", "GET"): (
+        lambda w: "/campaigns/matrix/signatures.csv",
+        answers(coordinator=HIDDEN, volunteer=HIDDEN),
+    ),
     ("signatures.create_petition", "POST"): (lambda w: "/campaigns/matrix/petitions", EDITORS),
     ("signatures.petition", "GET"): (lambda w: f"/petitions/{w['petition'].slug}", STAFF_WHO_SEE_ALL),
     ("signatures.upload", "POST"): (lambda w: f"/petitions/{w['petition'].slug}/uploads", EDITORS),
@@ -267,28 +277,44 @@ def build_world(make_user) -> dict:
     db.session.add_all([campaign, demand])
     record = OutreachRecord(campaign=campaign, country_id=france.id, assignee_id=owner.id)
     free_record = OutreachRecord(campaign=campaign, country_id=germany.id)
-    office = Office(country_id=france.id, host_country_id=spain.id, kind="embassy", city="Madrid",
-                    name="Ambassade de France")
+    office = Office(
+        country_id=france.id, host_country_id=spain.id, kind="embassy", city="Madrid", name="Ambassade de France"
+    )
     contact, contact2 = Contact(office=office, name="Claire Fictive"), Contact(office=office, name="Claire F.")
     db.session.add_all([record, free_record, office, contact, contact2])
     db.session.flush()
     meeting = outreach.log_meeting([record], actor=owner, held_at=utcnow() - dt.timedelta(days=1), summary="Met")
     follow_up = outreach.add_follow_up(record, owner=owner, due_on=utc_today(), note="Call", actor=owner)
-    template = letters.save_template(None, name="first", language="en", subject="Demands of {campaign_name}",
-                                     body="Dear {recipient_name}", actor=owner)
+    template = letters.save_template(
+        None,
+        name="first",
+        language="en",
+        subject="Demands of {campaign_name}",
+        body="Dear {recipient_name}",
+        actor=owner,
+    )
     letter = letters.compose_letter(record, template_name="first", actor=owner, contact=contact)
     letters.mark_sent(letter, "email", utc_today(), owner)
     draft = letters.compose_letter(record, template_name="first", actor=owner, contact=contact)
     attachment = letters.add_attachments(letter, [FileStorage(io.BytesIO(PDF), filename="reply.pdf")], owner)[0]
     campaign.claims_need_approval = True
     claim = assignments.claim(free_record, owner)
-    message = OutboundMessage(kind="due_reminder", dedupe_key="matrix", recipient_id=owner.id,
-                              recipient_email=owner.email, language="en", subject="Reminder", body_text="Text",
-                              body_html="<p>Text</p>", message_id="<matrix@example.org>")
+    message = OutboundMessage(
+        kind="due_reminder",
+        dedupe_key="matrix",
+        recipient_id=owner.id,
+        recipient_email=owner.email,
+        language="en",
+        subject="Reminder",
+        body_text="Text",
+        body_html="<p>Text</p>",
+        message_id="<matrix@example.org>",
+    )
     db.session.add(message)
     petition = signatures.create_petition(campaign, "Matrix petition", actor=owner)
-    outcome = signatures.import_file(petition, io.BytesIO(b"email,country\na@example.org,ES\n"), filename="s.csv",
-                                     actor=owner)
+    outcome = signatures.import_file(
+        petition, io.BytesIO(b"email,country\na@example.org,ES\n"), filename="s.csv", actor=owner
+    )
     from crm.accounts import invitations
 
     invitation = invitations.invite("invitee@example.org", "volunteer", actor=owner, now=utcnow())
@@ -296,9 +322,26 @@ def build_world(make_user) -> dict:
 
     boards.publish(campaign, actor=owner)
     db.session.commit()
-    return {"invitation": invitation, "owner": owner, "message": message, "record": record, "petition": petition, "signature_import": outcome.record, "free_record": free_record, "office": office, "contact": contact,
-            "contact2": contact2, "meeting": meeting, "follow_up": follow_up, "letter": letter, "draft": draft,
-            "attachment": attachment, "template": template, "claim": claim, "demand": demand}
+    return {
+        "invitation": invitation,
+        "owner": owner,
+        "message": message,
+        "record": record,
+        "petition": petition,
+        "signature_import": outcome.record,
+        "free_record": free_record,
+        "office": office,
+        "contact": contact,
+        "contact2": contact2,
+        "meeting": meeting,
+        "follow_up": follow_up,
+        "letter": letter,
+        "draft": draft,
+        "attachment": attachment,
+        "template": template,
+        "claim": claim,
+        "demand": demand,
+    }
 
 
 def _rules(app):
@@ -338,10 +381,15 @@ def test_each_role_gets_the_expected_answer_on_every_route(app, client, world, m
         db.session.commit()
         sign_in(client, user)
     rows = [(endpoint, method, build, expected) for (endpoint, method), (build, expected) in MATRIX.items()]
-    rows += [(endpoint, "GET", lambda w, rule=rule: rule, expected) for rule, (endpoint, expected) in EXTRA_RULES.items()]
+    rows += [
+        (endpoint, "GET", lambda w, rule=rule: rule, expected) for rule, (endpoint, expected) in EXTRA_RULES.items()
+    ]
     # Sign-out last, so that every other row is asked by a signed-in user.
     rows.sort(key=lambda row: row[0] == "accounts.logout")
     # Every route is asked, and every wrong answer reported: the first failure does not hide the rest.
-    problems = [problem for endpoint, method, build, expected in rows
-                if (problem := _problem(client, method, build(world), expected[role]))]
+    problems = [
+        problem
+        for endpoint, method, build, expected in rows
+        if (problem := _problem(client, method, build(world), expected[role]))
+    ]
     assert problems == [], f"{len(problems)} of {len(rows)} routes answer {role} wrongly:\n" + "\n".join(problems)

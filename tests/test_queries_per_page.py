@@ -3,6 +3,7 @@ permission matrix is counted on the demo (with the matrix's records) and again o
 campaigns, governments, offices and petitions carry several times more outreach records, contacts,
 meetings, letters, follow-ups, positions, signatures and audit events. A page whose count grows with the
 data fails, each route on its own."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,14 +42,16 @@ from tests.test_permission_matrix import EXTRA_RULES, MATRIX, OK, build_world
 ROLES = ("admin", "manager", "coordinator", "volunteer")
 # Every page (GET) of the matrix, and the role that is shown it (or, for a page nobody is shown, an admin).
 PAGES = {endpoint: (build, expected) for (endpoint, method), (build, expected) in MATRIX.items() if method == "GET"}
-PAGES.update({f"{endpoint} {rule}": (lambda w, rule=rule: rule, expected)
-              for rule, (endpoint, expected) in EXTRA_RULES.items()})
+PAGES.update(
+    {f"{endpoint} {rule}": (lambda w, rule=rule: rule, expected) for rule, (endpoint, expected) in EXTRA_RULES.items()}
+)
 TIMES = 4  # the scaled data holds this many times more of everything on the pages' subjects
 
 
 def _role_for(expected: dict) -> str:
-    return next((role for role in ROLES if expected[role] == OK), "anonymous" if expected["anonymous"] == OK
-                else "admin")
+    return next(
+        (role for role in ROLES if expected[role] == OK), "anonymous" if expected["anonymous"] == OK else "admin"
+    )
 
 
 class _Users:
@@ -62,8 +65,14 @@ class _Users:
 
     def __call__(self, role="volunteer", *, name=None, **_ignored) -> User:
         self.n += 1
-        user = User(email=f"pages-{role}{self.n}@example.org", name=name or f"{role.title()} {self.n}", role=role,
-                    language="en", active=True, password_hash=self.hash)
+        user = User(
+            email=f"pages-{role}{self.n}@example.org",
+            name=name or f"{role.title()} {self.n}",
+            role=role,
+            language="en",
+            active=True,
+            password_hash=self.hash,
+        )
         if role in ("admin", "manager"):
             user.totp_secret, user.totp_enabled_at = TEST_TOTP_SECRET, utcnow()
         db.session.add(user)
@@ -93,21 +102,34 @@ def _scale_up(world: dict, users: dict[str, User], times: int) -> None:
         db.session.add(extra)
         records.append(extra)
     # More governments in the campaign, assigned to everyone who asks (My work, the board, follow-ups).
-    countries = db.session.scalars(sa.select(Country).where(~Country.id.in_(
-        sa.select(OutreachRecord.country_id).where(OutreachRecord.campaign_id == campaign.id)))
-        .order_by(Country.id).limit(times * 6)).all()
+    countries = db.session.scalars(
+        sa.select(Country)
+        .where(~Country.id.in_(sa.select(OutreachRecord.country_id).where(OutreachRecord.campaign_id == campaign.id)))
+        .order_by(Country.id)
+        .limit(times * 6)
+    ).all()
     for n, country in enumerate(countries):
-        extra = OutreachRecord(campaign=campaign, country_id=country.id, assignee_id=staff[n % len(staff)].id,
-                               stage="contacted")
+        extra = OutreachRecord(
+            campaign=campaign, country_id=country.id, assignee_id=staff[n % len(staff)].id, stage="contacted"
+        )
         db.session.add(extra)
         records.append(extra)
     db.session.flush()
     # More offices and contacts for the government; contacts on the office.
     for n in range(times):
-        db.session.add(Office(country_id=france.id, host_country_id=country_by_code("ITA").id, kind="embassy",
-                              city=f"City {n}", name=f"Scaled office {n}"))
-    contacts = [Contact(office=office, name=f"Scaled Contact {n}", title="Counsellor",
-                        email=f"scaled{n}@example.org") for n in range(times * 3)]
+        db.session.add(
+            Office(
+                country_id=france.id,
+                host_country_id=country_by_code("ITA").id,
+                kind="embassy",
+                city=f"City {n}",
+                name=f"Scaled office {n}",
+            )
+        )
+    contacts = [
+        Contact(office=office, name=f"Scaled Contact {n}", title="Counsellor", email=f"scaled{n}@example.org")
+        for n in range(times * 3)
+    ]
     db.session.add_all(contacts)
     db.session.flush()
     demands = db.session.scalars(sa.select(Demand).where(Demand.campaign_id == campaign.id)).all()
@@ -118,13 +140,31 @@ def _scale_up(world: dict, users: dict[str, User], times: int) -> None:
         for n in range(rounds):
             held = utcnow() - dt.timedelta(days=2 + n)
             meeting = outreach.log_meeting(
-                [each], actor=owner, held_at=held, summary=f"Scaled meeting {index}-{n}", office=office,
-                contacts=contacts[n % len(contacts):n % len(contacts) + 2], staff=staff[:2])
-            outreach.add_follow_up(each, owner=staff[(index + n) % len(staff)], due_on=held.date(),
-                                   note=f"Scaled step {index}-{n}", actor=owner, meeting=meeting)
+                [each],
+                actor=owner,
+                held_at=held,
+                summary=f"Scaled meeting {index}-{n}",
+                office=office,
+                contacts=contacts[n % len(contacts) : n % len(contacts) + 2],
+                staff=staff[:2],
+            )
+            outreach.add_follow_up(
+                each,
+                owner=staff[(index + n) % len(staff)],
+                due_on=held.date(),
+                note=f"Scaled step {index}-{n}",
+                actor=owner,
+                meeting=meeting,
+            )
             if each.campaign_id == campaign.id:
-                outreach.record_position(each, demands[n % len(demands)], ("opposed", "supportive")[n % 2],
-                                         held.date(), actor=owner, evidence=f"Scaled evidence {n}")
+                outreach.record_position(
+                    each,
+                    demands[n % len(demands)],
+                    ("opposed", "supportive")[n % 2],
+                    held.date(),
+                    actor=owner,
+                    evidence=f"Scaled evidence {n}",
+                )
             if each is record:
                 letter = letters.compose_letter(each, template_name=template.name, actor=owner, contact=contacts[0])
                 if n % 2:
@@ -136,31 +176,79 @@ def _scale_up(world: dict, users: dict[str, User], times: int) -> None:
     codes = ("ES", "FR", "DE", "IT", "CO", "")
     for n in range(times):
         target = petition if n % 2 == 0 else signatures.create_petition(campaign, f"Scaled petition {n}", actor=owner)
-        rows = "".join(f"scaled{n}-{i}@example.org,{codes[i % len(codes)]},2018-0{1 + i % 9}-1{i % 9}\n"
-                       for i in range(150))
-        signatures.import_file(target, io.BytesIO(f"email,country,signed_at\n{rows}".encode()),
-                               filename=f"scaled{n}.csv", actor=owner)
+        rows = "".join(
+            f"scaled{n}-{i}@example.org,{codes[i % len(codes)]},2018-0{1 + i % 9}-1{i % 9}\n" for i in range(150)
+        )
+        signatures.import_file(
+            target, io.BytesIO(f"email,country,signed_at\n{rows}".encode()), filename=f"scaled{n}.csv", actor=owner
+        )
         signatures.record_tally(target, country_by_code("ESP"), 500 + n, dt.date(2018, 6, 1), actor=owner)
-    signatures.push_signatures(petition, [{"person": {"email_addresses": [{"address": f"push{i}@example.org"}],
-                                                      "postal_addresses": [{"country": "ES"}]}}
-                                          for i in range(50)])
+    signatures.push_signatures(
+        petition,
+        [
+            {
+                "person": {
+                    "email_addresses": [{"address": f"push{i}@example.org"}],
+                    "postal_addresses": [{"country": "ES"}],
+                }
+            }
+            for i in range(50)
+        ],
+    )
     # Audit events on the campaign's records and elsewhere; messages in the outbox; templates; claims.
-    db.session.add_all([AuditEvent(action="outreach.update", actor_id=owner.id, entity_type="outreach_record",
-                                   entity_id=str(records[n % len(records)].id), campaign_id=campaign.id,
-                                   after={"priority": 1}) for n in range(times * 50)])
-    db.session.add_all([AuditEvent(action="contact.update", actor_id=owner.id, entity_type="contact",
-                                   entity_id=str(contacts[n % len(contacts)].id), after={"title": "x"})
-                        for n in range(times * 50)])
-    db.session.add_all([OutboundMessage(kind="due_reminder", dedupe_key=f"scaled-{n}", recipient_id=owner.id,
-                                        recipient_email=owner.email, language="en", subject=f"Reminder {n}",
-                                        body_text="Text", body_html="<p>Text</p>",
-                                        message_id=f"<scaled-{n}@example.org>") for n in range(times * 10)])
+    db.session.add_all(
+        [
+            AuditEvent(
+                action="outreach.update",
+                actor_id=owner.id,
+                entity_type="outreach_record",
+                entity_id=str(records[n % len(records)].id),
+                campaign_id=campaign.id,
+                after={"priority": 1},
+            )
+            for n in range(times * 50)
+        ]
+    )
+    db.session.add_all(
+        [
+            AuditEvent(
+                action="contact.update",
+                actor_id=owner.id,
+                entity_type="contact",
+                entity_id=str(contacts[n % len(contacts)].id),
+                after={"title": "x"},
+            )
+            for n in range(times * 50)
+        ]
+    )
+    db.session.add_all(
+        [
+            OutboundMessage(
+                kind="due_reminder",
+                dedupe_key=f"scaled-{n}",
+                recipient_id=owner.id,
+                recipient_email=owner.email,
+                language="en",
+                subject=f"Reminder {n}",
+                body_text="Text",
+                body_html="<p>Text</p>",
+                message_id=f"<scaled-{n}@example.org>",
+            )
+            for n in range(times * 10)
+        ]
+    )
     for n in range(times):
-        letters.save_template(None, name=f"scaled-{n}", language="en", subject="Subject {campaign_name}",
-                              body="Dear {recipient_name}", actor=owner)
+        letters.save_template(
+            None,
+            name=f"scaled-{n}",
+            language="en",
+            subject="Subject {campaign_name}",
+            body="Dear {recipient_name}",
+            actor=owner,
+        )
     from crm.outreach import assignments
 
-    for each in records[len(records) - times:]:
+    for each in records[len(records) - times :]:
         each.assignee_id = None
         assignments.claim(each, owner)
     db.session.commit()
@@ -175,15 +263,29 @@ def _give_each_a_little(world: dict, users: dict[str, User]) -> None:
         record = OutreachRecord(campaign=campaign, country_id=country.id, assignee_id=user.id, stage="contacted")
         db.session.add(record)
         db.session.flush()
-        meeting = outreach.log_meeting([record], actor=owner, held_at=utcnow() - dt.timedelta(days=3),
-                                       summary=f"First meeting of {role}")
-        outreach.add_follow_up(record, owner=user, due_on=utcnow().date() - dt.timedelta(days=2),
-                               note=f"First step of {role}", actor=owner, meeting=meeting)
+        meeting = outreach.log_meeting(
+            [record], actor=owner, held_at=utcnow() - dt.timedelta(days=3), summary=f"First meeting of {role}"
+        )
+        outreach.add_follow_up(
+            record,
+            owner=user,
+            due_on=utcnow().date() - dt.timedelta(days=2),
+            note=f"First step of {role}",
+            actor=owner,
+            meeting=meeting,
+        )
         outreach.record_position(record, world["demand"], "opposed", utcnow().date(), actor=owner)
     # The matrix's record, government and petition: one of each thing their pages show.
     record, office, contact = world["record"], world["office"], world["contact"]
-    meeting = outreach.log_meeting([record], actor=owner, held_at=utcnow() - dt.timedelta(days=2), office=office,
-                                   summary="First meeting", contacts=[contact], staff=[owner])
+    meeting = outreach.log_meeting(
+        [record],
+        actor=owner,
+        held_at=utcnow() - dt.timedelta(days=2),
+        office=office,
+        summary="First meeting",
+        contacts=[contact],
+        staff=[owner],
+    )
     outreach.record_position(record, world["demand"], "supportive", utcnow().date(), actor=owner, meeting=meeting)
     signatures.record_tally(world["petition"], country_by_code("ESP"), 300, dt.date(2018, 6, 1), actor=owner)
     db.session.commit()
@@ -215,15 +317,19 @@ def measured(_app):
         transaction = connection.begin()
         original = db.session
         db.session = db._make_scoped_session(
-            {"class_": _BoundSession, "bind": connection, "join_transaction_mode": "create_savepoint"})
+            {"class_": _BoundSession, "bind": connection, "join_transaction_mode": "create_savepoint"}
+        )
         previous_client = _app.test_client_class
         _app.test_client_class = IsolatedClient
         try:
             make_user = _Users()
             assert load_demo() is True
             # The demo and the matrix's records both have France's embassy in Madrid: one of them moves.
-            db.session.execute(sa.update(Office).where(
-                Office.country_id == country_by_code("FRA").id, Office.city == "Madrid").values(city="Madrid (demo)"))
+            db.session.execute(
+                sa.update(Office)
+                .where(Office.country_id == country_by_code("FRA").id, Office.city == "Madrid")
+                .values(city="Madrid (demo)")
+            )
             world = build_world(make_user)
             users = {role: make_user(role) for role in ROLES}
             _give_each_a_little(world, users)
@@ -243,6 +349,9 @@ def measured(_app):
 @pytest.mark.parametrize("page", list(PAGES))
 def test_queries_per_page_do_not_grow_with_the_data(measured, page):
     small, large = measured
-    assert len(large[page]) <= len(small[page]), "\n".join([
-        f"{page}: {len(small[page])} statements on the demo, {len(large[page])} with {TIMES} times more data:",
-        *(statement.split("\n")[0][:160] for statement in large[page])])
+    assert len(large[page]) <= len(small[page]), "\n".join(
+        [
+            f"{page}: {len(small[page])} statements on the demo, {len(large[page])} with {TIMES} times more data:",
+            *(statement.split("\n")[0][:160] for statement in large[page]),
+        ]
+    )

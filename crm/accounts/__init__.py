@@ -1,5 +1,6 @@
 """Accounts: sign-in with a second factor, sessions, the account page, password reset and the users
 command line."""
+
 from flask import Blueprint
 
 bp = Blueprint("accounts", __name__)

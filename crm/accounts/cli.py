@@ -1,4 +1,5 @@
 """`flask users ...`: manage staff accounts from the command line."""
+
 import sys
 
 import click
@@ -107,8 +108,11 @@ def enroll_2fa_command(email):
     uri = twofactor.enrol_by_command(user, actor="cli")
     db.session.commit()
     click.echo(uri)
-    click.echo(f"{user.email}: new authenticator key set; their sessions ended and old recovery codes were removed. "
-               "Hand the URI over in person or through a safe channel: it is not shown again.", err=True)
+    click.echo(
+        f"{user.email}: new authenticator key set; their sessions ended and old recovery codes were removed. "
+        "Hand the URI over in person or through a safe channel: it is not shown again.",
+        err=True,
+    )
 
 
 @users_cli.command("reset-2fa")

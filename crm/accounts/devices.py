@@ -7,6 +7,7 @@ only decides which failures count against this browser. Names: `alcance_device`,
 SameSite=Lax, Secure outside development, for DEVICE_COOKIE_DAYS (default 180); one account per browser
 (the last one signed in to).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -55,7 +56,11 @@ def remember(response, email: str):
     already had one for the account, else a new one."""
     device = presented(email) or secrets.token_urlsafe(16)
     response.set_cookie(
-        COOKIE, _serializer().dumps({"account": _account_digest(email), "device": device}),
-        max_age=_lifetime_seconds(), httponly=True, samesite="Lax",
-        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+        COOKIE,
+        _serializer().dumps({"account": _account_digest(email), "device": device}),
+        max_age=_lifetime_seconds(),
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
     return response

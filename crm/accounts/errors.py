@@ -1,4 +1,5 @@
 """What the account rules refuse, as exceptions the pages turn into a message beside a field or a 429."""
+
 from crm.errors import DomainError
 
 

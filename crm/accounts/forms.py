@@ -1,5 +1,6 @@
 """Forms for signing in, the second step, the account page and password reset. Formats only: the
 password policy and the codes are checked by the services."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, SubmitField
@@ -11,16 +12,22 @@ PASSWORD_INPUT_MAX = 1024
 
 
 def _code_field(label, **kwargs):
-    return StringField(label, validators=[DataRequired(), Length(max=40)],
-                       render_kw={"autocomplete": "one-time-code", "autocapitalize": "none", "spellcheck": "false",
-                                  **kwargs})
+    return StringField(
+        label,
+        validators=[DataRequired(), Length(max=40)],
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "none", "spellcheck": "false", **kwargs},
+    )
 
 
 class LoginForm(FlaskForm):
-    email = StringField(_l("E-mail"), validators=[DataRequired(), Length(max=254)],
-                        render_kw={"autocomplete": "username", "inputmode": "email", "autofocus": True})
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)],
-                             render_kw={"autocomplete": "current-password"})
+    email = StringField(
+        _l("E-mail"),
+        validators=[DataRequired(), Length(max=254)],
+        render_kw={"autocomplete": "username", "inputmode": "email", "autofocus": True},
+    )
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(), Length(max=128)], render_kw={"autocomplete": "current-password"}
+    )
     submit = SubmitField(_l("Sign in"))
 
 
@@ -33,27 +40,39 @@ class RecoveryCodeForm(FlaskForm):
 
 
 class ReauthenticateForm(FlaskForm):
-    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=128)],
-                             render_kw={"autocomplete": "current-password", "autofocus": True})
+    password = PasswordField(
+        _l("Your password"),
+        validators=[DataRequired(), Length(max=128)],
+        render_kw={"autocomplete": "current-password", "autofocus": True},
+    )
 
 
 def _new_password_field():
     return PasswordField(
-        _l("New password"), validators=[DataRequired(), Length(max=PASSWORD_INPUT_MAX)],
-        description=_l("At least 12 characters. A few unrelated words make a good one. Not a common "
-                       "password, and not your name or e-mail address."),
-        render_kw={"autocomplete": "new-password"})
+        _l("New password"),
+        validators=[DataRequired(), Length(max=PASSWORD_INPUT_MAX)],
+        description=_l(
+            "At least 12 characters. A few unrelated words make a good one. Not a common "
+            "password, and not your name or e-mail address."
+        ),
+        render_kw={"autocomplete": "new-password"},
+    )
 
 
 def _confirm_field():
-    return PasswordField(_l("New password again"),
-                         validators=[DataRequired(), EqualTo("new_password", message=_l("The two passwords differ."))],
-                         render_kw={"autocomplete": "new-password"})
+    return PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=128)],
-                                     render_kw={"autocomplete": "current-password"})
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(), Length(max=128)],
+        render_kw={"autocomplete": "current-password"},
+    )
     new_password = _new_password_field()
     confirm = _confirm_field()
 
@@ -67,25 +86,35 @@ class ConfirmForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validators=[DataRequired()],
-                           description=_l("Of the interface and of every e-mail Alcance sends you."))
+    language = SelectField(
+        _l("Language"),
+        choices=LANGUAGE_CHOICES,
+        validators=[DataRequired()],
+        description=_l("Of the interface and of every e-mail Alcance sends you."),
+    )
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = StringField(_l("E-mail"), validators=[DataRequired(), Length(max=254)],
-                        render_kw={"autocomplete": "username", "inputmode": "email", "autofocus": True})
+    email = StringField(
+        _l("E-mail"),
+        validators=[DataRequired(), Length(max=254)],
+        render_kw={"autocomplete": "username", "inputmode": "email", "autofocus": True},
+    )
 
 
 class ResetPasswordForm(FlaskForm):
     new_password = _new_password_field()
     confirm = _confirm_field()
-    code = StringField(_l("Code from your authenticator app, or a recovery code"),
-                       validators=[Optional(), Length(max=40)],
-                       render_kw={"autocomplete": "one-time-code", "autocapitalize": "none", "spellcheck": "false"})
+    code = StringField(
+        _l("Code from your authenticator app, or a recovery code"),
+        validators=[Optional(), Length(max=40)],
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "none", "spellcheck": "false"},
+    )
 
 
 class AcceptInvitationForm(FlaskForm):
-    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)],
-                       render_kw={"autocomplete": "name"})
+    name = StringField(
+        _l("Your name"), validators=[DataRequired(), Length(max=200)], render_kw={"autocomplete": "name"}
+    )
     new_password = _new_password_field()
     confirm = _confirm_field()

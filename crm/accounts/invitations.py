@@ -2,6 +2,7 @@
 through a single-use, expiring link (with a second factor afterwards where their role requires it). No
 password is ever typed by someone else or printed. The e-mail goes through the mail queue, so without
 SMTP the link waits in the outbox as other mail does."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,14 +51,20 @@ def _queue_mail(invitation: Invitation, token: str, now: dt.datetime) -> None:
 
     user = invitation.user
     rendered = mailer.render_message(
-        "invitation", user, lambda: gettext("You are invited to Alcance"),
+        "invitation",
+        user,
+        lambda: gettext("You are invited to Alcance"),
         accept_link=mailer.external_url("accounts.accept_invitation", token=token),
-        role=user.role, inviter=invitation.invited_by, expires_at=invitation.expires_at)
+        role=user.role,
+        inviter=invitation.invited_by,
+        expires_at=invitation.expires_at,
+    )
     mailer.queue("invitation", f"invitation:{invitation.id}:{invitation.send_count}", user, rendered, now=now)
 
 
-def invite(email: str, role: str, *, actor, now: dt.datetime, language: str = "en",
-           name: str | None = None) -> Invitation:
+def invite(
+    email: str, role: str, *, actor, now: dt.datetime, language: str = "en", name: str | None = None
+) -> Invitation:
     """Make the account (no password, so nobody can sign in to it yet) and queue the e-mail with its link."""
     try:
         address = normalise_email(email or "")
@@ -68,14 +75,26 @@ def invite(email: str, role: str, *, actor, now: dt.datetime, language: str = "e
     if language not in LANGUAGES:
         raise InvitationError(gettext("Choose a language."), "language")
     if find_by_email(address) is not None:
-        raise InvitationError(gettext("Someone already has an account with this address; resend their "
-                                      "invitation from the list of users instead."), "email")
-    user = User(email=address, name=(name or "").strip() or address.split("@", 1)[0], role=role, language=language,
-                password_hash=None, active=True)
+        raise InvitationError(
+            gettext(
+                "Someone already has an account with this address; resend their "
+                "invitation from the list of users instead."
+            ),
+            "email",
+        )
+    user = User(
+        email=address,
+        name=(name or "").strip() or address.split("@", 1)[0],
+        role=role,
+        language=language,
+        password_hash=None,
+        active=True,
+    )
     db.session.add(user)
     db.session.flush()
-    invitation = Invitation(user_id=user.id, invited_by_id=getattr(actor, "id", None), created_at=now,
-                            send_count=1, token_hash="")
+    invitation = Invitation(
+        user_id=user.id, invited_by_id=getattr(actor, "id", None), created_at=now, send_count=1, token_hash=""
+    )
     invitation.user = user
     invitation.invited_by = actor if isinstance(actor, User) else None
     token = _new_link(invitation, now)
@@ -91,11 +110,19 @@ def resend(invitation: Invitation, *, actor, now: dt.datetime) -> None:
     if not invitation.is_open:
         raise InvitationError(gettext("This invitation was already accepted or revoked."))
     if invitation.send_count >= MAX_SENDS:
-        raise InvitationError(gettext("This invitation was sent %(count)s times already; revoke it and check the "
-                                      "address.", count=invitation.send_count))
+        raise InvitationError(
+            gettext(
+                "This invitation was sent %(count)s times already; revoke it and check the address.",
+                count=invitation.send_count,
+            )
+        )
     if now - invitation.last_sent_at < RESEND_INTERVAL:
-        raise InvitationError(gettext("The invitation was sent less than %(minutes)s minutes ago; wait before "
-                                      "sending it again.", minutes=int(RESEND_INTERVAL.total_seconds() // 60)))
+        raise InvitationError(
+            gettext(
+                "The invitation was sent less than %(minutes)s minutes ago; wait before sending it again.",
+                minutes=int(RESEND_INTERVAL.total_seconds() // 60),
+            )
+        )
     invitation.send_count += 1
     token = _new_link(invitation, now)
     db.session.flush()
@@ -114,10 +141,14 @@ def revoke(invitation: Invitation, *, actor, now: dt.datetime) -> None:
     invitation.user.active = False
     db.session.execute(
         sa.update(OutboundMessage)
-        .where(OutboundMessage.kind == "invitation", OutboundMessage.recipient_id == invitation.user_id,
-               OutboundMessage.status == "pending")
+        .where(
+            OutboundMessage.kind == "invitation",
+            OutboundMessage.recipient_id == invitation.user_id,
+            OutboundMessage.status == "pending",
+        )
         .values(status="skipped", last_error="invitation revoked")
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     db.session.flush()
     audit.record("user.invite_revoke", actor=actor, entity=invitation.user)
 
@@ -142,7 +173,8 @@ def accept(invitation: Invitation, *, name: str, password: str, now: dt.datetime
         sa.update(Invitation)
         .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
         .values(accepted_at=now)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if used.rowcount != 1:
         raise InvitationError(gettext("This link has already been used."))
     user.name = name[:200]
@@ -153,6 +185,7 @@ def accept(invitation: Invitation, *, name: str, password: str, now: dt.datetime
 
 def open_invitations() -> dict[int, Invitation]:
     """Each user's invitation still waiting for an answer, by user id."""
-    rows = db.session.scalars(sa.select(Invitation).where(Invitation.accepted_at.is_(None),
-                                                          Invitation.revoked_at.is_(None)))
+    rows = db.session.scalars(
+        sa.select(Invitation).where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+    )
     return {invitation.user_id: invitation for invitation in rows}

@@ -1,5 +1,6 @@
 """Staff accounts: who may sign in, with which role, language and second factor; and the records that
 keep sign-in safe (recovery codes, password-reset tokens, failed attempts)."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,6 +1,7 @@
 """Password reset by e-mail: a random link kept only as a SHA-256, usable once, for an hour, and not
 after the password changed another way. It does not get around the second factor: an account with
 one must give a code (or a recovery code) on the reset form too."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -46,8 +47,9 @@ def request_reset(email: str, address: str | None, *, now: dt.datetime | None = 
         audit.record("auth.password_reset_requested", actor=account, after={"sent": False})
         return None
     token = secrets.token_urlsafe(32)
-    db.session.add(PasswordResetToken(user_id=user.id, token_hash=_hash(token), created_at=now,
-                                      expires_at=now + max_age()))
+    db.session.add(
+        PasswordResetToken(user_id=user.id, token_hash=_hash(token), created_at=now, expires_at=now + max_age())
+    )
     audit.record("auth.password_reset_requested", actor=user, entity=user, after={"sent": True})
     db.session.flush()
     return user, token
@@ -66,8 +68,14 @@ def find_valid(token: str, *, now: dt.datetime | None = None) -> PasswordResetTo
     return record
 
 
-def reset_password(record: PasswordResetToken, new_password: str, code: str | None, address: str | None, *,
-                   now: dt.datetime | None = None) -> User:
+def reset_password(
+    record: PasswordResetToken,
+    new_password: str,
+    code: str | None,
+    address: str | None,
+    *,
+    now: dt.datetime | None = None,
+) -> User:
     """Set the new password through a valid link. With a second factor, `code` must be a current
     TOTP code or an unused recovery code."""
     now = now or utcnow()
@@ -85,7 +93,8 @@ def reset_password(record: PasswordResetToken, new_password: str, code: str | No
         sa.update(PasswordResetToken)
         .where(PasswordResetToken.id == record.id, PasswordResetToken.used_at.is_(None))
         .values(used_at=now)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if consumed.rowcount != 1:
         raise AccountError(gettext("This link has already been used."))
     replace_password(user, new_password)
@@ -94,6 +103,7 @@ def reset_password(record: PasswordResetToken, new_password: str, code: str | No
 
 
 # --- The e-mail ----------------------------------------------------------------------------------------
+
 
 def base_url() -> str:
     """Links in e-mail are built on the configured address, never on the request's Host header (which a
@@ -124,17 +134,25 @@ SENT_BODY = "(A password-reset link was sent. It is not kept here.)"
 def queue_reset_mail(user: User, token: str, *, now: dt.datetime | None = None) -> None:
     """Queue the message in the outbox, like all mail: retried while the mail server is down, kept for
     admins to read when there is none (MAIL_SERVER unset)."""
-    mailer.queue("password_reset", f"password_reset:{_hash(token)}", user, reset_message(user, token),
-                 now=now or utcnow())
+    mailer.queue(
+        "password_reset", f"password_reset:{_hash(token)}", user, reset_message(user, token), now=now or utcnow()
+    )
 
 
 def forget_sent_links() -> int:
     """Blank the bodies of reset messages a mail server has accepted (their links live in the mailbox
     now, not in our database). The development outbox keeps them: there, it is how they are read."""
     table = OutboundMessage.__table__
-    result = db.session.execute(sa.update(table).where(
-        table.c.kind == "password_reset", table.c.status == "sent", table.c.transport == "smtp",
-        table.c.body_text != SENT_BODY).values(body_text=SENT_BODY, body_html=None))
+    result = db.session.execute(
+        sa.update(table)
+        .where(
+            table.c.kind == "password_reset",
+            table.c.status == "sent",
+            table.c.transport == "smtp",
+            table.c.body_text != SENT_BODY,
+        )
+        .values(body_text=SENT_BODY, body_html=None)
+    )
     return result.rowcount or 0
 
 

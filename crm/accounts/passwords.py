@@ -1,5 +1,6 @@
 """The password policy: long enough, not too long, not one of the most common passwords, and not the
 person's own name or e-mail. No composition rules (NIST SP 800-63B, OWASP ASVS 2.1)."""
+
 from __future__ import annotations
 
 import functools
@@ -8,8 +9,8 @@ import unicodedata
 from pathlib import Path
 
 from flask_babel import gettext
-from crm.errors import DomainError
 
+from crm.errors import DomainError
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
@@ -50,18 +51,21 @@ def _personal_parts(email: str | None, name: str | None) -> set[str]:
     if name:
         wholes.add(_compact(name))
         pieces.update(_compact(word) for word in name.split())
-    return ({part for part in wholes if len(part) >= MIN_PERSONAL_WHOLE}
-            | {part for part in pieces if len(part) >= MIN_PERSONAL_PIECE})
+    return {part for part in wholes if len(part) >= MIN_PERSONAL_WHOLE} | {
+        part for part in pieces if len(part) >= MIN_PERSONAL_PIECE
+    }
 
 
 def check_password(password: str, *, email: str | None = None, name: str | None = None) -> None:
     """Raise PasswordRejected when `password` may not be used by the person with this e-mail and name."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise PasswordRejected(gettext("the password must have at least %(count)s characters",
-                                       count=MIN_PASSWORD_LENGTH))
+        raise PasswordRejected(
+            gettext("the password must have at least %(count)s characters", count=MIN_PASSWORD_LENGTH)
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise PasswordRejected(gettext("the password must have at most %(count)s characters",
-                                       count=MAX_PASSWORD_LENGTH))
+        raise PasswordRejected(
+            gettext("the password must have at most %(count)s characters", count=MAX_PASSWORD_LENGTH)
+        )
     folded = _folded(password)
     if folded in common_passwords():
         raise PasswordRejected(gettext("this password is one of the most commonly used; choose another"))

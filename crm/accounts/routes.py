@@ -38,27 +38,32 @@ def _refused(field, error: AccountError) -> int:
 
 # --- Signing in and out -------------------------------------------------------------------------------
 
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        result = services.sign_in_with_password(form.email.data, form.password.data, client_address(),
-                                                device=devices.presented(form.email.data))
+        result = services.sign_in_with_password(
+            form.email.data, form.password.data, client_address(), device=devices.presented(form.email.data)
+        )
         db.session.commit()
         if result.outcome in ("throttled", "failed"):
             throttled = result.outcome == "throttled"
-            form.password.errors.append(services.too_many_attempts_message() if throttled
-                                        else gettext("E-mail or password is wrong."))
+            form.password.errors.append(
+                services.too_many_attempts_message() if throttled else gettext("E-mail or password is wrong.")
+            )
             return render_template("accounts/login.html", form=form), 429 if throttled else 401
         target = safe_next(request.args.get("next"))
         if result.outcome == "second_factor":
             sessions.begin_second_step(result.user, target)
             return redirect(url_for("accounts.second_factor"))
         sessions.start(result.user)
-        return devices.remember(redirect(url_for("accounts.two_factor_setup")
-                                         if twofactor.enrolment_needed(result.user) else target), result.user.email)
+        return devices.remember(
+            redirect(url_for("accounts.two_factor_setup") if twofactor.enrolment_needed(result.user) else target),
+            result.user.email,
+        )
     return render_template("accounts/login.html", form=form)
 
 
@@ -70,8 +75,9 @@ def _second_step(form, method: str, template: str, wrong: str):
         flash_message(gettext("Please sign in again: the page was open too long."), "info")
         return redirect(url_for("accounts.login"))
     if form.validate_on_submit():
-        result = services.sign_in_second_step(user, form.code.data, client_address(), method=method,
-                                              device=devices.presented(user.email))
+        result = services.sign_in_second_step(
+            user, form.code.data, client_address(), method=method, device=devices.presented(user.email)
+        )
         db.session.commit()
         if result.outcome != "signed_in":
             throttled = result.outcome == "throttled"
@@ -80,22 +86,36 @@ def _second_step(form, method: str, template: str, wrong: str):
         target = sessions.pending_next()
         sessions.start(user)
         if method == "recovery_code":
-            flash_message(gettext("You have %(count)s recovery codes left. Make new ones on your account page "
-                                  "if you are running out.", count=twofactor.recovery_codes_left(user)), "info")
+            flash_message(
+                gettext(
+                    "You have %(count)s recovery codes left. Make new ones on your account page "
+                    "if you are running out.",
+                    count=twofactor.recovery_codes_left(user),
+                ),
+                "info",
+            )
         return devices.remember(redirect(target), user.email)
     return render_template(template, form=form)
 
 
 @bp.route("/login/2fa", methods=["GET", "POST"])
 def second_factor():
-    return _second_step(SecondFactorForm(), "totp", "accounts/second_factor.html",
-                        gettext("The code is wrong or was already used. Wait for the next code and try again."))
+    return _second_step(
+        SecondFactorForm(),
+        "totp",
+        "accounts/second_factor.html",
+        gettext("The code is wrong or was already used. Wait for the next code and try again."),
+    )
 
 
 @bp.route("/login/recovery", methods=["GET", "POST"])
 def recovery_sign_in():
-    return _second_step(RecoveryCodeForm(), "recovery_code", "accounts/recovery_sign_in.html",
-                        gettext("That recovery code is wrong or was already used."))
+    return _second_step(
+        RecoveryCodeForm(),
+        "recovery_code",
+        "accounts/recovery_sign_in.html",
+        gettext("That recovery code is wrong or was already used."),
+    )
 
 
 @bp.route("/logout", methods=["POST"])
@@ -113,6 +133,7 @@ def logout():
 
 
 # --- The account page -----------------------------------------------------------------------------------
+
 
 def _account_page(*, password_form=None, language_form=None, status: int = 200):
     user = current_user._get_current_object()
@@ -140,8 +161,13 @@ def change_password():
     if not form.validate_on_submit():
         return _account_page(password_form=form, status=400)
     try:
-        services.change_password(user, form.current_password.data, form.new_password.data, client_address(),
-                                 device=devices.presented(user.email))
+        services.change_password(
+            user,
+            form.current_password.data,
+            form.new_password.data,
+            client_address(),
+            device=devices.presented(user.email),
+        )
     except (TooManyAttempts, WrongPassword) as error:
         return _account_page(password_form=form, status=_refused(form.current_password, error))
     except AccountError as error:
@@ -172,8 +198,12 @@ def reauthenticate():
     form = ReauthenticateForm()
     if form.validate_on_submit():
         try:
-            services.confirm_password(current_user._get_current_object(), form.password.data, client_address(),
-                                      device=devices.presented(current_user.email))
+            services.confirm_password(
+                current_user._get_current_object(),
+                form.password.data,
+                client_address(),
+                device=devices.presented(current_user.email),
+            )
         except (TooManyAttempts, WrongPassword) as error:
             status = _refused(form.password, error)
             return render_template("accounts/reauthenticate.html", form=form), status
@@ -201,8 +231,14 @@ def two_factor_setup():
     secret = twofactor.pending_secret(user)
     db.session.commit()
     uri = twofactor.provisioning_uri(user, secret)
-    return render_template("accounts/two_factor_setup.html", form=form, uri=uri, qr=twofactor.qr_code(uri),
-                           key=twofactor.grouped(secret), required=twofactor.two_factor_required(user)), status
+    return render_template(
+        "accounts/two_factor_setup.html",
+        form=form,
+        uri=uri,
+        qr=twofactor.qr_code(uri),
+        key=twofactor.grouped(secret),
+        required=twofactor.two_factor_required(user),
+    ), status
 
 
 @bp.route("/account/two-factor/disable", methods=["POST"])
@@ -243,6 +279,7 @@ def regenerate_recovery_codes():
 
 # --- Password reset -------------------------------------------------------------------------------------
 
+
 @bp.route("/password/forgot", methods=["GET", "POST"])
 def forgot_password():
     form = ForgotPasswordForm()
@@ -262,8 +299,13 @@ def forgot_password():
                     password_reset.deliver_after_response()
         if status is not None:
             return render_template("accounts/forgot_password.html", form=form), status
-        flash_message(gettext("If an account uses that address, we have sent it a link to choose a new password. "
-                              "The link works once, for an hour."), "info")
+        flash_message(
+            gettext(
+                "If an account uses that address, we have sent it a link to choose a new password. "
+                "The link works once, for an hour."
+            ),
+            "info",
+        )
         return redirect(url_for("accounts.login"))
     return render_template("accounts/forgot_password.html", form=form)
 
@@ -308,8 +350,7 @@ def accept_invitation(token):
     status = 200
     if form.validate_on_submit():
         try:
-            user = invitations.accept(invitation, name=form.name.data, password=form.new_password.data,
-                                      now=utcnow())
+            user = invitations.accept(invitation, name=form.name.data, password=form.new_password.data, now=utcnow())
         except invitations.InvitationError as error:
             status = _refused(getattr(form, error.field or "new_password"), error)
         except AccountError as error:

@@ -1,5 +1,6 @@
 """Account rules: creating users, signing in (password, then the second factor), changing passwords,
 roles. Shared by the pages and the `users` commands."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -52,11 +53,17 @@ def find_by_email(email: str) -> User | None:
 def create_user(email: str, name: str, role: str, password: str, *, language: str = "en", actor=None) -> User:
     email = normalise_email(email)
     if role not in ROLES:
-        raise AccountError(gettext("unknown role %(role)s; choose one of: %(roles)s", role=repr(role),
-                                   roles=", ".join(ROLES)))
+        raise AccountError(
+            gettext("unknown role %(role)s; choose one of: %(roles)s", role=repr(role), roles=", ".join(ROLES))
+        )
     if language not in LANGUAGES:
-        raise AccountError(gettext("unknown language %(language)s; choose one of: %(languages)s",
-                                   language=repr(language), languages=", ".join(LANGUAGES)))
+        raise AccountError(
+            gettext(
+                "unknown language %(language)s; choose one of: %(languages)s",
+                language=repr(language),
+                languages=", ".join(LANGUAGES),
+            )
+        )
     if not name or not name.strip():
         raise AccountError(gettext("a name is required"))
     check_password_policy(password, email=email, name=name)
@@ -72,8 +79,9 @@ def create_user(email: str, name: str, role: str, password: str, *, language: st
 
 def set_role(user: User, role: str, *, actor=None) -> None:
     if role not in ROLES:
-        raise AccountError(gettext("unknown role %(role)s; choose one of: %(roles)s", role=repr(role),
-                                   roles=", ".join(ROLES)))
+        raise AccountError(
+            gettext("unknown role %(role)s; choose one of: %(roles)s", role=repr(role), roles=", ".join(ROLES))
+        )
     before = user.role
     user.role = role
     audit.record("user.set_role", actor=actor, entity=user, before={"role": before}, after={"role": role})
@@ -87,12 +95,18 @@ def deactivate(user: User, *, actor=None) -> None:
 
 def set_language(user: User, language: str) -> None:
     if language not in LANGUAGES:
-        raise AccountError(gettext("unknown language %(language)s; choose one of: %(languages)s",
-                                   language=repr(language), languages=", ".join(LANGUAGES)))
+        raise AccountError(
+            gettext(
+                "unknown language %(language)s; choose one of: %(languages)s",
+                language=repr(language),
+                languages=", ".join(LANGUAGES),
+            )
+        )
     user.language = language
 
 
 # --- Signing in ------------------------------------------------------------------------------------
+
 
 def too_many_attempts_message() -> str:
     # The same words whether or not the account exists, and the same as the 429 error page.
@@ -117,12 +131,14 @@ def authenticate(email: str, password: str) -> User | None:
 class SignIn:
     """What a sign-in step came to: "throttled", "failed", "second_factor" (the password was right;
     a code is needed next) or "signed_in"."""
+
     outcome: str
     user: User | None = None
 
 
-def sign_in_with_password(email: str, password: str, address: str | None, *, device: str | None = None,
-                          now: dt.datetime | None = None) -> SignIn:
+def sign_in_with_password(
+    email: str, password: str, address: str | None, *, device: str | None = None, now: dt.datetime | None = None
+) -> SignIn:
     """`device`: the id of this browser's device cookie for the account, if any (crm/accounts/devices.py)."""
     account = throttle.account_key(email)
     if throttle.is_throttled(account, address, device=device, now=now):
@@ -138,8 +154,15 @@ def sign_in_with_password(email: str, password: str, address: str | None, *, dev
     return SignIn("signed_in", user)
 
 
-def sign_in_second_step(user: User, code: str, address: str | None, *, method: str = "totp",
-                        device: str | None = None, now: dt.datetime | None = None) -> SignIn:
+def sign_in_second_step(
+    user: User,
+    code: str,
+    address: str | None,
+    *,
+    method: str = "totp",
+    device: str | None = None,
+    now: dt.datetime | None = None,
+) -> SignIn:
     """The second step, with a TOTP code (method "totp") or a recovery code ("recovery_code")."""
     if throttle.is_throttled(user.email, address, device=device, now=now):
         audit.record("auth.login_throttled", actor=user, entity=user, after={"step": method})
@@ -162,8 +185,9 @@ def complete_sign_in(user: User, *, method: str, now: dt.datetime | None = None)
     audit.record("auth.login", actor=user, entity=user, after={"method": method})
 
 
-def confirm_password(user: User, password: str, address: str | None, *, device: str | None = None,
-                     now: dt.datetime | None = None) -> None:
+def confirm_password(
+    user: User, password: str, address: str | None, *, device: str | None = None, now: dt.datetime | None = None
+) -> None:
     """Re-authentication: the signed-in user types their password again. Failures count like sign-in
     failures, so that a stolen session cannot be used to guess the password."""
     if throttle.is_throttled(user.email, address, device=device, now=now):
@@ -177,15 +201,24 @@ def confirm_password(user: User, password: str, address: str | None, *, device: 
 
 # --- Passwords ---------------------------------------------------------------------------------------
 
+
 def replace_password(user: User, new_password: str) -> None:
     """Set a new password: every session of the user ends and every reset link stops working."""
     user.set_password(new_password)
-    db.session.execute(sa.delete(PasswordResetToken).where(PasswordResetToken.user_id == user.id,
-                                                           PasswordResetToken.used_at.is_(None)))
+    db.session.execute(
+        sa.delete(PasswordResetToken).where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+    )
 
 
-def change_password(user: User, current_password: str, new_password: str, address: str | None, *,
-                    device: str | None = None, now: dt.datetime | None = None) -> None:
+def change_password(
+    user: User,
+    current_password: str,
+    new_password: str,
+    address: str | None,
+    *,
+    device: str | None = None,
+    now: dt.datetime | None = None,
+) -> None:
     """The signed-in user changes their password, giving the current one. The caller renews the current
     session (every other one ends)."""
     confirm_password(user, current_password, address, device=device, now=now)
@@ -197,6 +230,7 @@ def change_password(user: User, current_password: str, new_password: str, addres
 
 
 # --- Setup -------------------------------------------------------------------------------------------
+
 
 def ensure_first_admin(email: str | None, password: str | None) -> tuple[User | None, str | None]:
     """Create an admin when there is none. Returns the new user and the generated password, if any."""

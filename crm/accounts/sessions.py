@@ -4,6 +4,7 @@ enrol a second factor on the enrolment page.
 
 The times live in the (signed) session cookie as UNIX seconds: auth_started (sign-in), auth_seen (last
 request, to the minute) and auth_fresh (last time the password was typed)."""
+
 from __future__ import annotations
 
 from functools import wraps
@@ -23,8 +24,16 @@ PENDING_SECONDS = 5 * 60
 # auth_seen is rewritten at most this often, so that not every response sets a new cookie.
 SEEN_RESOLUTION_SECONDS = 60
 # What a user who must enrol a second factor may still reach before they have.
-ENROLMENT_ENDPOINTS = frozenset({"accounts.two_factor_setup", "accounts.reauthenticate", "accounts.logout",
-                                 "core.set_language", "core.healthz", "static"})
+ENROLMENT_ENDPOINTS = frozenset(
+    {
+        "accounts.two_factor_setup",
+        "accounts.reauthenticate",
+        "accounts.logout",
+        "core.set_language",
+        "core.healthz",
+        "static",
+    }
+)
 
 
 def _seconds(name: str, default: int) -> int:
@@ -117,6 +126,7 @@ def fresh_login_required(view):
 
 
 # --- Hooks run before every request (registered by the accounts blueprint) --------------------------
+
 
 def enforce_session_lifetime():
     """End a session idle for longer than SESSION_IDLE_TIMEOUT_SECONDS or older than

@@ -6,6 +6,7 @@ A browser that has signed in to the account before shows its device id (crm/acco
 OWASP's "device cookies"): its failures are counted for that device alone, against the account limit, and
 failures from other clients do not count against it. So someone who knows a defender's e-mail address can
 hold the account shut to every new browser, but not to the laptop and phone the defender already uses."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -62,8 +63,11 @@ def address_key(address: str | None) -> str | None:
 
 
 def _count(kind: str, since: dt.datetime, *conditions) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.kind == kind, LoginAttempt.occurred_at > since, *conditions))
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.kind == kind, LoginAttempt.occurred_at > since, *conditions)
+    )
 
 
 def _serialise(kind: str, *keys: str | None) -> None:
@@ -74,12 +78,20 @@ def _serialise(kind: str, *keys: str | None) -> None:
     if db.session.get_bind().dialect.name != "postgresql":
         return
     for key in sorted({key for key in keys if key}):
-        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                           {"key": f"alcance.throttle:{kind}:{key}"})
+        db.session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"alcance.throttle:{kind}:{key}"},
+        )
 
 
-def is_throttled(account: str | None, address: str | None, *, kind: str = "failure", device: str | None = None,
-                 now: dt.datetime | None = None) -> bool:
+def is_throttled(
+    account: str | None,
+    address: str | None,
+    *,
+    kind: str = "failure",
+    device: str | None = None,
+    now: dt.datetime | None = None,
+) -> bool:
     """True when `kind` has reached its limit within the window: for a known `device`, its own failures
     against the account limit; otherwise the account's and the address's failures from unknown clients.
     Until the caller's transaction ends, no other attempt on the same keys passes this check, so the
@@ -89,8 +101,11 @@ def is_throttled(account: str | None, address: str | None, *, kind: str = "failu
     if device:
         _serialise(kind, f"device:{device}")
     else:
-        _serialise(kind, f"account:{account_key(account)}" if account_key(account) else None,
-                   f"address:{address_key(address)}" if address_key(address) else None)
+        _serialise(
+            kind,
+            f"account:{account_key(account)}" if account_key(account) else None,
+            f"address:{address_key(address)}" if address_key(address) else None,
+        )
     if device:
         return _count(kind, since, LoginAttempt.device == device) >= _setting(kind, "account")
     account, address = account_key(account), address_key(address)
@@ -102,11 +117,19 @@ def is_throttled(account: str | None, address: str | None, *, kind: str = "failu
     return False
 
 
-def record(kind: str, account: str | None, address: str | None, *, device: str | None = None,
-           now: dt.datetime | None = None) -> None:
+def record(
+    kind: str, account: str | None, address: str | None, *, device: str | None = None, now: dt.datetime | None = None
+) -> None:
     """Count one attempt. The caller commits (even when the request then fails)."""
     now = now or utcnow()
     db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.occurred_at < now - RETENTION))
-    db.session.add(LoginAttempt(kind=kind, account=account_key(account), address=address_key(address),
-                                device=device or None, occurred_at=now))
+    db.session.add(
+        LoginAttempt(
+            kind=kind,
+            account=account_key(account),
+            address=address_key(address),
+            device=device or None,
+            occurred_at=now,
+        )
+    )
     db.session.flush()

@@ -1,5 +1,6 @@
 """Answers that take no less than a set time, whatever they found, so that their timing does not tell
 whether an account exists."""
+
 from __future__ import annotations
 
 import time

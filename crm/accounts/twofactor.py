@@ -4,6 +4,7 @@ A code is accepted once: the last accepted time step is kept per user, and a cod
 earlier one is refused, also when two workers receive the same code at the same moment (the step is
 advanced with a conditional UPDATE). The secret is stored encrypted (crm.encryption) and shown only
 while it is being enrolled."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -52,8 +53,7 @@ def new_secret() -> str:
 
 
 def provisioning_uri(user: User, secret: str) -> str:
-    return pyotp.TOTP(secret, digits=DIGITS, interval=INTERVAL).provisioning_uri(
-        name=user.email, issuer_name=issuer())
+    return pyotp.TOTP(secret, digits=DIGITS, interval=INTERVAL).provisioning_uri(name=user.email, issuer_name=issuer())
 
 
 def qr_code(uri: str) -> str:
@@ -62,7 +62,7 @@ def qr_code(uri: str) -> str:
 
 
 def grouped(secret: str) -> str:
-    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
 def _digits(code: str | None) -> str:
@@ -94,7 +94,8 @@ def _advance_step(user: User, step: int) -> bool:
         sa.update(User)
         .where(User.id == user.id, sa.or_(User.totp_last_step.is_(None), User.totp_last_step < step))
         .values(totp_last_step=step)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         return False
     db.session.refresh(user, ["totp_last_step"])
@@ -110,6 +111,7 @@ def verify_totp(user: User, code: str, *, now: dt.datetime | None = None) -> boo
 
 # --- Recovery codes ---------------------------------------------------------------------------------
 
+
 def _normalise_recovery_code(code: str | None) -> str:
     # Crockford's reading: o is 0, i and l are 1; dashes and spaces are only for the eye.
     text = "".join(ch for ch in (code or "").lower() if ch not in " -\t")
@@ -122,7 +124,7 @@ def _hash_recovery_code(normalised: str) -> str:
 
 def _new_recovery_code() -> str:
     raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH))
-    return "-".join(raw[i:i + 4] for i in range(0, RECOVERY_CODE_LENGTH, 4))
+    return "-".join(raw[i : i + 4] for i in range(0, RECOVERY_CODE_LENGTH, 4))
 
 
 def replace_recovery_codes(user: User, *, now: dt.datetime | None = None) -> list[str]:
@@ -131,15 +133,19 @@ def replace_recovery_codes(user: User, *, now: dt.datetime | None = None) -> lis
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
     for code in codes:
-        db.session.add(RecoveryCode(user_id=user.id, code_hash=_hash_recovery_code(_normalise_recovery_code(code)),
-                                    created_at=now))
+        db.session.add(
+            RecoveryCode(user_id=user.id, code_hash=_hash_recovery_code(_normalise_recovery_code(code)), created_at=now)
+        )
     db.session.flush()
     return codes
 
 
 def recovery_codes_left(user: User) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(RecoveryCode).where(
-        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)))
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(RecoveryCode)
+        .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+    )
 
 
 def use_recovery_code(user: User, code: str, *, now: dt.datetime | None = None) -> bool:
@@ -149,10 +155,14 @@ def use_recovery_code(user: User, code: str, *, now: dt.datetime | None = None) 
         return False
     result = db.session.execute(
         sa.update(RecoveryCode)
-        .where(RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash_recovery_code(normalised),
-               RecoveryCode.used_at.is_(None))
+        .where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == _hash_recovery_code(normalised),
+            RecoveryCode.used_at.is_(None),
+        )
         .values(used_at=now or utcnow())
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         return False
     audit.record("auth.recovery_code_used", actor=user, entity=user, after={"left": recovery_codes_left(user)})
@@ -169,6 +179,7 @@ def verify_second_factor(user: User, code: str, *, now: dt.datetime | None = Non
 
 
 # --- Enrolment and removal ----------------------------------------------------------------------------
+
 
 def pending_secret(user: User) -> str:
     """The secret being enrolled, made on first call and kept until confirmed or replaced."""
@@ -223,8 +234,9 @@ def _remove(user: User) -> None:
 def disable(user: User) -> None:
     """The user turns their own second factor off, where their role allows it."""
     if two_factor_required(user):
-        raise AccountError(gettext("Your account must use two-step sign-in. You can set up a new "
-                                   "authenticator, but not turn it off."))
+        raise AccountError(
+            gettext("Your account must use two-step sign-in. You can set up a new authenticator, but not turn it off.")
+        )
     if not user.has_two_factor:
         raise AccountError(gettext("Two-step sign-in is already off."))
     _remove(user)

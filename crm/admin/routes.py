@@ -1,22 +1,23 @@
 """Administration pages: users (admins) and the audit log (admins and managers). Nothing here edits
 the audit log: it is append-only."""
+
 import sqlalchemy as sa
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
+from crm.accounts import invitations
 from crm.accounts.models import User
 from crm.accounts.services import AccountError, create_user
 from crm.admin import bp
-from crm.accounts import invitations
 from crm.admin.forms import AuditFilterForm, InviteForm, NewUserForm, PrivacyEraseForm, PrivacySearchForm, UserForm
+from crm.admin.services import AUDITED_TYPES, audit_events, set_active, update_user
+from crm.backup.models import backup_status
 from crm.core import submissions
 from crm.database import utcnow
-from crm.admin.services import AUDITED_TYPES, audit_events, set_active, update_user
 from crm.extensions import db
 from crm.outreach.forms import ConfirmForm
 from crm.permissions import require
-from crm.backup.models import backup_status
 from crm.privacy.services import PrivacyError, erase_person, find_person, petitions_by_id
 from crm.web import flash_message, page_of
 
@@ -26,9 +27,13 @@ from crm.web import flash_message, page_of
 @require("manage_users")
 def users():
     people = db.session.scalars(sa.select(User).order_by(User.active.desc(), User.name)).all()
-    return render_template("admin/users.html", users=people, confirm=ConfirmForm(),
-                           invitations=invitations.open_invitations(),
-                           backup=backup_status(scheduled=bool(current_app.config.get("BACKUP_DIR"))))
+    return render_template(
+        "admin/users.html",
+        users=people,
+        confirm=ConfirmForm(),
+        invitations=invitations.open_invitations(),
+        backup=backup_status(scheduled=bool(current_app.config.get("BACKUP_DIR"))),
+    )
 
 
 @bp.route("/users/invite", methods=["GET", "POST"])
@@ -40,16 +45,27 @@ def invite():
         if (repeat := submissions.repeat_of(form)) is not None:
             return repeat
         try:
-            invitation = invitations.invite(form.email.data, form.role.data, language=form.language.data,
-                                            name=form.name.data, actor=current_user, now=utcnow())
+            invitation = invitations.invite(
+                form.email.data,
+                form.role.data,
+                language=form.language.data,
+                name=form.name.data,
+                actor=current_user,
+                now=utcnow(),
+            )
         except invitations.InvitationError as error:
             db.session.rollback()
             getattr(form, error.field or "email").errors.append(str(error))
         else:
             done = submissions.led_to(form, url_for("admin.users"))
             db.session.commit()
-            flash_message(gettext("Invitation sent to %(email)s. It waits in the outbox until the mail server "
-                                  "accepts it.", email=invitation.user.email), "success")
+            flash_message(
+                gettext(
+                    "Invitation sent to %(email)s. It waits in the outbox until the mail server accepts it.",
+                    email=invitation.user.email,
+                ),
+                "success",
+            )
             return redirect(done)
     return render_template("admin/invite.html", form=form), 400 if form.errors else 200
 
@@ -74,8 +90,12 @@ def resend_invitation(invitation_id):
         flash_message(error, "error")
     else:
         db.session.commit()
-        flash_message(gettext("Invitation sent again to %(email)s; the earlier link no longer works.",
-                              email=invitation.user.email), "success")
+        flash_message(
+            gettext(
+                "Invitation sent again to %(email)s; the earlier link no longer works.", email=invitation.user.email
+            ),
+            "success",
+        )
     return redirect(url_for("admin.users"))
 
 
@@ -106,8 +126,14 @@ def new_user():
         if (repeat := submissions.repeat_of(form)) is not None:
             return repeat
         try:
-            user = create_user(form.email.data, form.name.data, form.role.data, form.password.data,
-                               language=form.language.data, actor=current_user)
+            user = create_user(
+                form.email.data,
+                form.name.data,
+                form.role.data,
+                form.password.data,
+                language=form.language.data,
+                actor=current_user,
+            )
         except AccountError as error:
             db.session.rollback()
             form.email.errors.append(str(error))
@@ -127,8 +153,7 @@ def edit_user(user_id):
     form = UserForm(obj=user)
     if form.validate_on_submit():
         try:
-            update_user(user, actor=current_user, name=form.name.data, role=form.role.data,
-                        language=form.language.data)
+            update_user(user, actor=current_user, name=form.name.data, role=form.role.data, language=form.language.data)
         except AccountError as error:
             db.session.rollback()
             form.role.errors.append(str(error))
@@ -165,8 +190,14 @@ def audit_log():
     if not form.validate():
         form = AuditFilterForm(formdata=None)
         form.entity_type.choices = [("", gettext("Any"))] + [(t, t) for t in AUDITED_TYPES]
-    statement = audit_events(action=form.action.data, actor=form.actor.data, entity_type=form.entity_type.data,
-                             entity_id=form.entity_id.data, since=form.since.data, until=form.until.data)
+    statement = audit_events(
+        action=form.action.data,
+        actor=form.actor.data,
+        entity_type=form.entity_type.data,
+        entity_id=form.entity_id.data,
+        since=form.since.data,
+        until=form.until.data,
+    )
     page = page_of(statement)
     return render_template("admin/audit.html", form=form, page=page)
 
@@ -188,13 +219,24 @@ def privacy():
                 erase.reason.errors.append(str(error))
             else:
                 db.session.commit()
-                flash_message(gettext("Erased: %(contacts)s contacts and %(signatures)s signatures.",
-                                      contacts=result.contacts, signatures=result.signatures), "success")
+                flash_message(
+                    gettext(
+                        "Erased: %(contacts)s contacts and %(signatures)s signatures.",
+                        contacts=result.contacts,
+                        signatures=result.signatures,
+                    ),
+                    "success",
+                )
                 return redirect(url_for("admin.privacy"))
         search = PrivacySearchForm(formdata=None, email=erase.email.data)
     if search.email.data and search.validate():
         found = find_person(search.email.data)
         erase.email.data = search.email.data
     status = 400 if erase.errors else 200
-    return render_template("admin/privacy.html", search=search, erase=erase, found=found,
-                           petitions=petitions_by_id({s.petition_id for s in found.signatures}) if found else {}), status
+    return render_template(
+        "admin/privacy.html",
+        search=search,
+        erase=erase,
+        found=found,
+        petitions=petitions_by_id({s.petition_id for s in found.signatures}) if found else {},
+    ), status

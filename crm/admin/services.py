@@ -1,4 +1,5 @@
 """User administration and reading the audit log: rules shared by the admin pages."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,15 +22,19 @@ def update_user(user: User, *, actor, name: str, role: str, language: str) -> No
     before = audit.snapshot(user, ("name", "language"))
     user.name, user.language = name.strip(), language
     if before != audit.snapshot(user, ("name", "language")):
-        audit.record("user.update", actor=actor, entity=user, before=before,
-                     after=audit.snapshot(user, ("name", "language")))
+        audit.record(
+            "user.update", actor=actor, entity=user, before=before, after=audit.snapshot(user, ("name", "language"))
+        )
     if role != user.role:
         set_role(user, role, actor=actor)
 
 
 def _other_active_admins(user: User) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(User).where(
-        User.role == "admin", User.active.is_(True), User.id != user.id))
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(User)
+        .where(User.role == "admin", User.active.is_(True), User.id != user.id)
+    )
 
 
 def set_active(user: User, active: bool, *, actor) -> None:
@@ -46,12 +51,32 @@ def set_active(user: User, active: bool, *, actor) -> None:
         deactivate(user, actor=actor)
 
 
-AUDITED_TYPES = ("user", "outreach_record", "position", "meeting", "letter", "letter_attachment", "follow_up",
-                 "contact", "office", "country", "claim", "signature_import", "petition")
+AUDITED_TYPES = (
+    "user",
+    "outreach_record",
+    "position",
+    "meeting",
+    "letter",
+    "letter_attachment",
+    "follow_up",
+    "contact",
+    "office",
+    "country",
+    "claim",
+    "signature_import",
+    "petition",
+)
 
 
-def audit_events(*, action=None, actor=None, entity_type=None, entity_id=None, since: dt.date | None = None,
-                 until: dt.date | None = None):
+def audit_events(
+    *,
+    action=None,
+    actor=None,
+    entity_type=None,
+    entity_id=None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+):
     """A select of audit events, newest first, narrowed by any of the filters."""
     statement = sa.select(AuditEvent).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
     if action:
@@ -63,9 +88,9 @@ def audit_events(*, action=None, actor=None, entity_type=None, entity_id=None, s
     if entity_id:
         statement = statement.where(AuditEvent.entity_id == entity_id.strip())
     if since:
-        start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.timezone.utc)
+        start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC)
         statement = statement.where(AuditEvent.occurred_at >= start)
     if until:
-        end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=dt.timezone.utc)
+        end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
         statement = statement.where(AuditEvent.occurred_at < end)
     return statement

@@ -1,4 +1,5 @@
 """The JSON API, and webhooks that petition platforms call."""
+
 from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")

@@ -4,6 +4,7 @@ POST /api/petitions/<slug>/signatures, with the petition's secret in the X-Alcan
 "Authorization: Bearer <secret>", or (for Action Network, which cannot set headers) as ?key=<secret>.
 The body is JSON: Action Network's array of {"osdi:signature": {...}} events, or any OSDI-style signature
 with an inline "person". No session, no CSRF token (the secret authenticates); answers are JSON."""
+
 from __future__ import annotations
 
 import json

@@ -6,6 +6,7 @@ the database can rewrite history. The database allows exactly two changes: the r
 before/after values on a data subject request (crm/privacy), and the actor's id becoming NULL when the
 foreign key's ON DELETE SET NULL fires (the actor's label is kept).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -107,7 +108,11 @@ BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: UPDATE refused'); END""",
 
 for _dialect, _statements in (("postgresql", POSTGRESQL_GUARD), ("sqlite", SQLITE_GUARD)):
     for _statement in _statements:  # DDL() formats with %: the function's own % is written %%
-        event.listen(AuditEvent.__table__, "after_create",
-                     DDL(_statement.replace("%", "%%")).execute_if(dialect=_dialect))
-event.listen(AuditEvent.__table__, "after_drop",
-             DDL("DROP FUNCTION IF EXISTS audit_event_append_only()").execute_if(dialect="postgresql"))
+        event.listen(
+            AuditEvent.__table__, "after_create", DDL(_statement.replace("%", "%%")).execute_if(dialect=_dialect)
+        )
+event.listen(
+    AuditEvent.__table__,
+    "after_drop",
+    DDL("DROP FUNCTION IF EXISTS audit_event_append_only()").execute_if(dialect="postgresql"),
+)

@@ -1,4 +1,5 @@
 """Writing the audit log. Every service that changes a sensitive record calls `record`."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,9 +52,18 @@ def campaign_of(entity) -> int | None:
     return None
 
 
-def record(action: str, *, actor=None, entity=None, entity_type: str | None = None, entity_id=None,
-           before: dict | None = None, after: dict | None = None, ip_address: str | None = None,
-           campaign_id: int | None = None) -> AuditEvent:
+def record(
+    action: str,
+    *,
+    actor=None,
+    entity=None,
+    entity_type: str | None = None,
+    entity_id=None,
+    before: dict | None = None,
+    after: dict | None = None,
+    ip_address: str | None = None,
+    campaign_id: int | None = None,
+) -> AuditEvent:
     if entity is not None:
         entity_type = entity_type or entity.__tablename__
         if entity_id is None:

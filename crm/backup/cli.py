@@ -1,5 +1,6 @@
 """`flask backup create|verify|restore PATH`. The passphrase comes from ALCANCE_BACKUP_PASSPHRASE or,
 when it is not set, from a prompt (asked twice when creating)."""
+
 from __future__ import annotations
 
 import click
@@ -38,8 +39,10 @@ def create_command(path):
     record_run(started=started, manifest=manifest)
     db.session.commit()
     rows = sum(table["rows"] for table in manifest["tables"].values())
-    click.echo(f"backup written: {manifest['path']} ({_size(manifest['size'])}; {rows} rows in "
-               f"{len(manifest['tables'])} tables, {len(manifest['files'])} files; schema {manifest['schema_revision']})")
+    click.echo(
+        f"backup written: {manifest['path']} ({_size(manifest['size'])}; {rows} rows in "
+        f"{len(manifest['tables'])} tables, {len(manifest['files'])} files; schema {manifest['schema_revision']})"
+    )
 
 
 @backup_cli.command("verify")
@@ -52,9 +55,11 @@ def verify_command(path):
     except services.BackupError as error:
         raise click.ClickException(str(error)) from None
     manifest = verified.manifest
-    click.echo(f"archive is good: made {manifest['created_at']} from {manifest['source_database']}, schema "
-               f"{manifest['schema_revision']}; {verified.rows} rows in {len(manifest['tables'])} tables, "
-               f"{len(manifest['files'])} files")
+    click.echo(
+        f"archive is good: made {manifest['created_at']} from {manifest['source_database']}, schema "
+        f"{manifest['schema_revision']}; {verified.rows} rows in {len(manifest['tables'])} tables, "
+        f"{len(manifest['files'])} files"
+    )
 
 
 @backup_cli.command("restore")
@@ -66,7 +71,9 @@ def restore_command(path):
         restored = services.restore_backup(path, _passphrase(confirm=False))
     except services.BackupError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"restored: {restored.rows} rows in {len(restored.manifest['tables'])} tables, {restored.files} "
-               f"files, from {restored.manifest['source_database']} into {db.engine.dialect.name}")
+    click.echo(
+        f"restored: {restored.rows} rows in {len(restored.manifest['tables'])} tables, {restored.files} "
+        f"files, from {restored.manifest['source_database']} into {db.engine.dialect.name}"
+    )
     if restored.upgraded_to:
         click.echo(f"schema upgraded from {restored.manifest['schema_revision']} to {restored.upgraded_to}")

@@ -15,6 +15,7 @@ Construction (every primitive from `cryptography`, nothing invented here):
 Layout: MAGIC | version (1) | log2 N (1) | r (1) | p (1) | salt (16) | nonce prefix (7) | key check (16),
 then for each chunk: length of the sealed chunk (4, big-endian) | sealed chunk.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,7 +45,7 @@ class ArchiveError(Exception):
 
 
 def _key(passphrase: str, salt: bytes, log_n: int, r: int, p: int) -> bytes:
-    return Scrypt(salt=salt, length=32, n=2 ** log_n, r=r, p=p).derive(passphrase.encode("utf-8"))
+    return Scrypt(salt=salt, length=32, n=2**log_n, r=r, p=p).derive(passphrase.encode("utf-8"))
 
 
 def _nonce(prefix: bytes, counter: int, last: bool) -> bytes:
@@ -100,7 +101,7 @@ class DecryptingReader:
         head = source.read(len(MAGIC) + _HEADER.size)
         if len(head) < len(MAGIC) + _HEADER.size or not head.startswith(MAGIC):
             raise ArchiveError("not_an_archive")
-        version, log_n, r, p, salt, self._prefix = _HEADER.unpack(head[len(MAGIC):])
+        version, log_n, r, p, salt, self._prefix = _HEADER.unpack(head[len(MAGIC) :])
         if version != VERSION or not (10 <= log_n <= 22 and 1 <= r <= 32 and 1 <= p <= 16):
             raise ArchiveError("not_an_archive")
         self._header = head
@@ -140,7 +141,7 @@ class DecryptingReader:
                 if self._source.read(1):
                     raise ArchiveError("damaged")  # bytes after the last chunk
                 self._done = True
-            self._buffer = self._buffer[self._position:] + plain
+            self._buffer = self._buffer[self._position :] + plain
             self._position = 0
             return
         raise ArchiveError("damaged")
@@ -149,7 +150,7 @@ class DecryptingReader:
         while not self._done and (size < 0 or len(self._buffer) - self._position < size):
             self._next_chunk()
         end = len(self._buffer) if size < 0 else min(len(self._buffer), self._position + size)
-        data = self._buffer[self._position:end]
+        data = self._buffer[self._position : end]
         self._position = end
         return data
 

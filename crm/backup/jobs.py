@@ -1,6 +1,7 @@
 """The scheduled backup (off unless ALCANCE_BACKUP_DIR is set): checked every hour by the scheduler, an
 archive is written when the last good one is older than ALCANCE_BACKUP_EVERY_HOURS, and only the newest
 ALCANCE_BACKUP_KEEP archives are kept in the folder."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,10 +36,11 @@ class BackupJobResult:
 
 
 def _due(now: dt.datetime, every: dt.timedelta) -> bool:
-    last = db.session.scalar(sa.select(sa.func.max(BackupRun.started_at)).where(
-        BackupRun.ok.is_(True), BackupRun.origin == "schedule"))
+    last = db.session.scalar(
+        sa.select(sa.func.max(BackupRun.started_at)).where(BackupRun.ok.is_(True), BackupRun.origin == "schedule")
+    )
     if last is not None and last.tzinfo is None:
-        last = last.replace(tzinfo=dt.timezone.utc)
+        last = last.replace(tzinfo=dt.UTC)
     return last is None or last <= now - every
 
 

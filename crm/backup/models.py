@@ -1,5 +1,6 @@
 """A record of each backup made (by the command or the scheduled job), so the admin page can say when
 the last good one was, and the job knows when the next is due."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,8 +35,9 @@ class BackupRun(db.Model):
     error: Mapped[str | None] = mapped_column(sa.Text)
 
 
-def record_run(*, started: dt.datetime, manifest: dict | None = None, error: str | None = None,
-               origin: str = "command") -> BackupRun:
+def record_run(
+    *, started: dt.datetime, manifest: dict | None = None, error: str | None = None, origin: str = "command"
+) -> BackupRun:
     run = BackupRun(origin=origin, started_at=started, finished_at=utcnow(), ok=manifest is not None, error=error)
     if manifest is not None:
         run.path, run.size_bytes = manifest["path"], manifest["size"]
@@ -46,8 +48,9 @@ def record_run(*, started: dt.datetime, manifest: dict | None = None, error: str
 
 
 def last_good_backup() -> BackupRun | None:
-    return db.session.scalar(sa.select(BackupRun).where(BackupRun.ok.is_(True))
-                             .order_by(BackupRun.finished_at.desc()).limit(1))
+    return db.session.scalar(
+        sa.select(BackupRun).where(BackupRun.ok.is_(True)).order_by(BackupRun.finished_at.desc()).limit(1)
+    )
 
 
 @dataclass
@@ -61,7 +64,8 @@ class BackupStatus:
 
 def backup_status(*, scheduled: bool) -> BackupStatus:
     good = last_good_backup()
-    latest = db.session.scalar(sa.select(BackupRun).order_by(BackupRun.finished_at.desc(), BackupRun.id.desc())
-                               .limit(1))
+    latest = db.session.scalar(
+        sa.select(BackupRun).order_by(BackupRun.finished_at.desc(), BackupRun.id.desc()).limit(1)
+    )
     failed = latest if latest is not None and not latest.ok else None
     return BackupStatus(last_good=good, failed_since=failed, scheduled=scheduled)

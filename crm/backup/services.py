@@ -11,6 +11,7 @@ Values that JSON cannot carry are tagged: {"$datetime": "...+00:00"}, {"$date": 
 {"$decimal": ...}, {"$bytes": base64}, {"$json": value}. Encrypted columns are kept as they are stored
 (ciphertext): the data keys are not in the archive, and a restore refuses to start without them.
 """
+
 from __future__ import annotations
 
 import base64
@@ -30,16 +31,16 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 
-from crm.errors import DomainError
 from crm.backup.crypto import MIN_PASSPHRASE, ArchiveError, DecryptingReader, EncryptingWriter
 from crm.database import utcnow
+from crm.errors import DomainError
 from crm.extensions import db
 
 ARCHIVE_FORMAT = 1
 PART_ROWS = 20_000
 INSERT_BATCH = 2_000
 SCHEMA_TABLE = "alembic_version"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 ATTACHMENTS = "attachments"  # the folder under the instance folder (crm/letters/storage.py)
 SUFFIX = ".alcbak"
 
@@ -71,6 +72,7 @@ class Restored:
 
 # --- values ------------------------------------------------------------------------------------------
 
+
 def _encode(value):
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
@@ -97,7 +99,7 @@ def _decode(value, column: sa.Column):
         return value
     if len(value) != 1:
         raise BackupError(f"the archive holds an unreadable value in {column.table.name}.{column.name}")
-    (tag, raw), = value.items()
+    ((tag, raw),) = value.items()
     if tag == "$datetime":
         moment = dt.datetime.fromisoformat(raw)
         return moment if getattr(column.type, "timezone", False) else moment.astimezone(UTC).replace(tzinfo=None)
@@ -115,6 +117,7 @@ def _decode(value, column: sa.Column):
 
 
 # --- the database's shape ------------------------------------------------------------------------------
+
 
 def _reflect(connection) -> sa.MetaData:
     """The tables as the database has them (plain column types: encrypted columns read as stored)."""
@@ -151,6 +154,7 @@ def _order_by(table: sa.Table):
 
 # --- create ----------------------------------------------------------------------------------------------
 
+
 def _signature_key_id() -> str | None:
     from crm.signatures.normalise import EmailHasher
 
@@ -185,8 +189,9 @@ def _table_parts(connection, table: sa.Table) -> Iterator[tuple[int, bytes]]:
 def _attachment_files() -> Iterator[Path]:
     folder = Path(current_app.instance_path) / ATTACHMENTS
     if folder.is_dir():
-        yield from sorted(path for path in folder.iterdir()
-                          if path.is_file() and all(c in "0123456789abcdef" for c in path.name))
+        yield from sorted(
+            path for path in folder.iterdir() if path.is_file() and all(c in "0123456789abcdef" for c in path.name)
+        )
 
 
 def create_backup(path: str | os.PathLike, passphrase: str, *, now: dt.datetime | None = None) -> dict:
@@ -202,9 +207,16 @@ def create_backup(path: str | os.PathLike, passphrase: str, *, now: dt.datetime 
     if target.exists():
         raise BackupError(f"{target} already exists: choose a new file name.")
     partial = target.with_name(target.name + ".partial")
-    manifest = {"format": ARCHIVE_FORMAT, "application": "alcance", "created_at": now.astimezone(UTC).isoformat(),
-                "source_database": db.engine.dialect.name, "schema_revision": None,
-                "signature_key_id": _signature_key_id(), "tables": {}, "files": {}}
+    manifest = {
+        "format": ARCHIVE_FORMAT,
+        "application": "alcance",
+        "created_at": now.astimezone(UTC).isoformat(),
+        "source_database": db.engine.dialect.name,
+        "schema_revision": None,
+        "signature_key_id": _signature_key_id(),
+        "tables": {},
+        "files": {},
+    }
     try:
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -335,6 +347,7 @@ def verify_backup(path: str | os.PathLike, passphrase: str) -> Verified:
 
 # --- restore ------------------------------------------------------------------------------------------
 
+
 def _rows_in_database(connection) -> dict[str, int]:
     counts = {}
     for table in _data_tables(_reflect(connection)):
@@ -353,38 +366,49 @@ def _check_target(verified: Verified) -> bool:
     migrations = _migrations()
     revision = manifest["schema_revision"]
     if not _known(migrations, revision):
-        raise BackupError(f"This archive comes from a newer version of Alcance (schema {revision}): upgrade "
-                          "Alcance to that version or later, then restore.")
+        raise BackupError(
+            f"This archive comes from a newer version of Alcance (schema {revision}): upgrade "
+            "Alcance to that version or later, then restore."
+        )
     with db.engine.connect() as connection:
         tables = [name for name in sa.inspect(connection).get_table_names() if name != SCHEMA_TABLE]
         if tables:
             counts = _rows_in_database(connection)
             if counts:
                 listed = ", ".join(f"{name}: {count}" for name, count in sorted(counts.items())[:5])
-                raise BackupError(f"The database is not empty ({listed}{', ...' if len(counts) > 5 else ''}). "
-                                  "Restore into a new, empty database.")
+                raise BackupError(
+                    f"The database is not empty ({listed}{', ...' if len(counts) > 5 else ''}). "
+                    "Restore into a new, empty database."
+                )
             current = _schema_revision(connection)
             if current != revision:
-                raise BackupError(f"The database has an empty schema at revision {current}, but the archive is at "
-                                  f"{revision}. Restore into a new database with no tables.")
+                raise BackupError(
+                    f"The database has an empty schema at revision {current}, but the archive is at "
+                    f"{revision}. Restore into a new database with no tables."
+                )
     folder = Path(current_app.instance_path) / ATTACHMENTS
     for name, entry in manifest["files"].items():
         existing = folder / Path(name).name
         if existing.exists() and hashlib.sha256(existing.read_bytes()).hexdigest() != entry["sha256"]:
-            raise BackupError(f"The attachments folder already holds a different {existing.name}: restore into "
-                              "a new install.")
+            raise BackupError(
+                f"The attachments folder already holds a different {existing.name}: restore into a new install."
+            )
     for key, values in verified.encrypted_samples.items():
         for value in values:
             try:
                 decrypt(value)
             except EncryptionError:
-                raise BackupError(f"Encrypted fields ({key}) cannot be read with this install's data keys. Set "
-                                  "ALCANCE_DATA_KEYS to the keys of the install the backup came from.") from None
+                raise BackupError(
+                    f"Encrypted fields ({key}) cannot be read with this install's data keys. Set "
+                    "ALCANCE_DATA_KEYS to the keys of the install the backup came from."
+                ) from None
     signed = manifest["tables"].get("signature", {}).get("rows", 0)
     if signed and manifest.get("signature_key_id") and manifest["signature_key_id"] != _signature_key_id():
-        raise BackupError("This install's SIGNATURE_HASH_KEY (or SECRET_KEY, from which it is derived) is not the one "
-                          "the backup was made with: signers already counted would be counted again. Set it as on "
-                          "the original install.")
+        raise BackupError(
+            "This install's SIGNATURE_HASH_KEY (or SECRET_KEY, from which it is derived) is not the one "
+            "the backup was made with: signers already counted would be counted again. Set it as on "
+            "the original install."
+        )
     return not tables
 
 
@@ -405,7 +429,7 @@ def _insert(connection, table: sa.Table, rows: list[dict]) -> None:
             raise BackupError(f"The archive's {table.name} rows do not match the schema they claim.")
         decoded.append({name: _decode(value, columns[name]) for name, value in row.items()})
     for start in range(0, len(decoded), INSERT_BATCH):
-        connection.execute(table.insert(), decoded[start:start + INSERT_BATCH])
+        connection.execute(table.insert(), decoded[start : start + INSERT_BATCH])
 
 
 def _parents_first(table: sa.Table, rows: list[dict]) -> list[dict]:
@@ -437,11 +461,14 @@ def _reset_sequences(connection, tables: list[sa.Table]) -> None:
         if len(keys) != 1 or not isinstance(keys[0].type, sa.Integer):
             continue
         quoted = connection.dialect.identifier_preparer.quote(table.name)
-        sequence = connection.execute(sa.text("SELECT pg_get_serial_sequence(:t, :c)"),
-                                      {"t": quoted, "c": keys[0].name}).scalar()
+        sequence = connection.execute(
+            sa.text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": quoted, "c": keys[0].name}
+        ).scalar()
         if sequence:
-            connection.execute(sa.text(f"SELECT setval(:s, COALESCE((SELECT MAX({keys[0].name}) FROM {quoted}), 0) + 1, "
-                                       "false)"), {"s": sequence})
+            connection.execute(
+                sa.text(f"SELECT setval(:s, COALESCE((SELECT MAX({keys[0].name}) FROM {quoted}), 0) + 1, false)"),
+                {"s": sequence},
+            )
 
 
 def _drop_everything() -> None:
@@ -491,8 +518,10 @@ def restore_backup(path: str | os.PathLike, passphrase: str) -> Restored:
                         written.append(target)
             for waiting in list(pending):
                 _insert(connection, tables[waiting], _parents_first(tables[waiting], pending.pop(waiting)))
-            counts = {name: connection.execute(sa.select(sa.func.count()).select_from(table)).scalar()
-                      for name, table in tables.items()}
+            counts = {
+                name: connection.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+                for name, table in tables.items()
+            }
             if any(counts[name] != entry["rows"] for name, entry in manifest["tables"].items()):
                 raise BackupError(_REASONS["damaged"])
             _reset_sequences(connection, list(tables.values()))

@@ -1,4 +1,5 @@
 """`flask board publish SLUG`: open a campaign's public board (its entries appear as they are published)."""
+
 import click
 from flask.cli import with_appcontext
 

@@ -1,6 +1,7 @@
 """What a manager has made public: a campaign's board, a government's entry on it, and each position
 shown there. Kept beside the records they publish (positions are never rewritten: a position's history
 is kept, so being public is a fact about it recorded here, not a change to it)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,8 +28,7 @@ class PublishedEntry(db.Model):
     __tablename__ = "published_entry"
     __table_args__ = ({"sqlite_with_rowid": False},)  # a lone INTEGER key would be SQLite's rowid (NULL → next id)
 
-    outreach_id: Mapped[int] = mapped_column(sa.ForeignKey("outreach_record.id", ondelete="CASCADE"),
-                                             primary_key=True)
+    outreach_id: Mapped[int] = mapped_column(sa.ForeignKey("outreach_record.id", ondelete="CASCADE"), primary_key=True)
     published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
 

@@ -1,5 +1,6 @@
 """The public board at /p/<campaign-slug> (HTML, .json, .csv; no sign-in, cacheable, same page for
 everyone) and the managers' page that decides what is on it."""
+
 from __future__ import annotations
 
 import csv
@@ -54,8 +55,10 @@ def _board_or_404(slug: str, language: str) -> boards.PublicBoard:
 
 def _map(board: boards.PublicBoard):
     """The dashboard's world map, drawn from the public entries only."""
-    governments = [SimpleNamespace(country=entry.country, response=entry.response,
-                                   record=SimpleNamespace(id=entry.country.id)) for entry in board.entries]
+    governments = [
+        SimpleNamespace(country=entry.country, response=entry.response, record=SimpleNamespace(id=entry.country.id))
+        for entry in board.entries
+    ]
     return dashboards.world_figures(SimpleNamespace(governments=governments), dashboards.all_countries())
 
 
@@ -74,25 +77,44 @@ def public(slug):
     language = _language()
     with force_locale(language):
         board = _board_or_404(slug, language)
-        html = render_template("board/public.html", board=board, language=language, world=_map(board),
-                               campaign=board.campaign, public=True, standalone=False, map_styles=MAP_STYLES,
-                               paint=paint, response_label=_public_label, map_classes=dashboards.MAP_CLASSES,
-                               stance_text=_stance, day=lambda value: show_date(value, language))
+        html = render_template(
+            "board/public.html",
+            board=board,
+            language=language,
+            world=_map(board),
+            campaign=board.campaign,
+            public=True,
+            standalone=False,
+            map_styles=MAP_STYLES,
+            paint=paint,
+            response_label=_public_label,
+            map_classes=dashboards.MAP_CLASSES,
+            stance_text=_stance,
+            day=lambda value: show_date(value, language),
+        )
     return _public(Response(html, mimetype="text/html"))
 
 
 def _rows(board: boards.PublicBoard, language: str) -> list[dict]:
     rows = []
     for entry in board.entries:
-        row = {"country": entry.country.name(language), "iso3": entry.country.alpha3, "response": entry.response,
-               "positions": []}
+        row = {
+            "country": entry.country.name(language),
+            "iso3": entry.country.alpha3,
+            "response": entry.response,
+            "positions": [],
+        }
         for demand in board.demands:
             position = entry.positions.get(demand.id)
-            row["positions"].append({
-                "demand": demand.code, "stance": position.stance if position else None,
-                "stated_on": position.stated_on.isoformat() if position else None,
-                "evidence": position.evidence if position else None,
-                "evidence_url": position.evidence_url if position else None})
+            row["positions"].append(
+                {
+                    "demand": demand.code,
+                    "stance": position.stance if position else None,
+                    "stated_on": position.stated_on.isoformat() if position else None,
+                    "evidence": position.evidence if position else None,
+                    "evidence_url": position.evidence_url if position else None,
+                }
+            )
         rows.append(row)
     return rows
 
@@ -107,8 +129,10 @@ def public_json(slug):
             "published_at": board.published_at.isoformat(),
             "demands": [{"code": d.code, "title": d.text(language)[0]} for d in board.demands],
             "governments": _rows(board, language),
-            "signers": {"total": board.signers,
-                        "by_country": [{"iso3": c.alpha3, "signers": n} for c, n in board.signers_by_country]},
+            "signers": {
+                "total": board.signers,
+                "by_country": [{"iso3": c.alpha3, "signers": n} for c, n in board.signers_by_country],
+            },
         }
     return _public(Response(json.dumps(body, ensure_ascii=False, indent=1), mimetype="application/json"))
 
@@ -122,21 +146,33 @@ def public_csv(slug):
         writer = csv.writer(out, lineterminator="\n")
         header = ["country", "iso3", "response"]
         for demand in board.demands:
-            header += [f"{demand.code}_stance", f"{demand.code}_since", f"{demand.code}_evidence",
-                       f"{demand.code}_evidence_url"]
+            header += [
+                f"{demand.code}_stance",
+                f"{demand.code}_since",
+                f"{demand.code}_evidence",
+                f"{demand.code}_evidence_url",
+            ]
         writer.writerow(header)
         for row in _rows(board, language):
             cells = [row["country"], row["iso3"], row["response"]]
             for position in row["positions"]:
-                cells += [position["stance"] or "", position["stated_on"] or "", position["evidence"] or "",
-                          position["evidence_url"] or ""]
+                cells += [
+                    position["stance"] or "",
+                    position["stated_on"] or "",
+                    position["evidence"] or "",
+                    position["evidence_url"] or "",
+                ]
             writer.writerow(cells)
-    response = Response(out.getvalue().encode("utf-8"), mimetype="text/csv",
-                        headers={"Content-Disposition": f'inline; filename="{board.campaign.slug}-board.csv"'})
+    response = Response(
+        out.getvalue().encode("utf-8"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'inline; filename="{board.campaign.slug}-board.csv"'},
+    )
     return _public(response)
 
 
 # --- what is on it (managers and admins) ------------------------------------------------------------------
+
 
 def _campaign_or_404(slug):
     campaign = get_campaign_by_slug(slug)
@@ -167,14 +203,22 @@ def manage(slug):
             boards.unpublish(campaign, actor=current_user)
             message = gettext("The board is no longer public.")
         else:
-            entries, positions = boards.set_published(campaign, records=_ids("entry"), positions=_ids("position"),
-                                                      actor=current_user)
-            message = gettext("Saved: %(entries)d governments and %(positions)d positions are public.",
-                              entries=entries, positions=positions)
+            entries, positions = boards.set_published(
+                campaign, records=_ids("entry"), positions=_ids("position"), actor=current_user
+            )
+            message = gettext(
+                "Saved: %(entries)d governments and %(positions)d positions are public.",
+                entries=entries,
+                positions=positions,
+            )
         db.session.commit()
         flash_message(message, "success")
         return redirect(url_for("board.manage", slug=campaign.slug))
-    return render_template("board/manage.html", campaign=campaign, published=boards.is_published(campaign),
-                           choices=boards.choices(campaign, current_language()), demands=boards.demands_of(campaign),
-                           stance_text=_stance)
-
+    return render_template(
+        "board/manage.html",
+        campaign=campaign,
+        published=boards.is_published(campaign),
+        choices=boards.choices(campaign, current_language()),
+        demands=boards.demands_of(campaign),
+        stance_text=_stance,
+    )

@@ -2,6 +2,7 @@
 comes from `public_board`, which reads only published entries and published positions, and only their
 public fields (stance, date, evidence and its link): never staff, contacts, meetings, letters, follow-ups
 or notes. The response shown is worked out from those public positions alone."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -83,13 +84,17 @@ def unpublish(campaign: Campaign, *, actor) -> bool:
 
 
 def _records(campaign: Campaign) -> list[OutreachRecord]:
-    return db.session.scalars(sa.select(OutreachRecord).where(OutreachRecord.campaign_id == campaign.id)
-                              .options(joinedload(OutreachRecord.country))).all()
+    return db.session.scalars(
+        sa.select(OutreachRecord)
+        .where(OutreachRecord.campaign_id == campaign.id)
+        .options(joinedload(OutreachRecord.country))
+    ).all()
 
 
 def _positions(campaign: Campaign) -> list[Position]:
-    return db.session.scalars(sa.select(Position).where(Position.campaign_id == campaign.id)
-                              .order_by(Position.stated_on, Position.id)).all()
+    return db.session.scalars(
+        sa.select(Position).where(Position.campaign_id == campaign.id).order_by(Position.stated_on, Position.id)
+    ).all()
 
 
 @dataclass
@@ -106,14 +111,26 @@ class BoardChoices:
 def choices(campaign: Campaign, language: str = "en") -> BoardChoices:
     records = sorted(_records(campaign), key=lambda record: fold(record.country.name(language)))
     ids = [record.id for record in records]
-    published = set(db.session.scalars(sa.select(PublishedEntry.outreach_id).where(
-        PublishedEntry.outreach_id.in_(ids)))) if ids else set()
+    published = (
+        set(db.session.scalars(sa.select(PublishedEntry.outreach_id).where(PublishedEntry.outreach_id.in_(ids))))
+        if ids
+        else set()
+    )
     positions: dict[int, dict[int, list[Position]]] = defaultdict(lambda: defaultdict(list))
     history = _positions(campaign)
     for position in reversed(history):
         positions[position.outreach_id][position.demand_id].append(position)
-    public = set(db.session.scalars(sa.select(PublishedPosition.position_id).where(
-        PublishedPosition.position_id.in_([p.id for p in history])))) if history else set()
+    public = (
+        set(
+            db.session.scalars(
+                sa.select(PublishedPosition.position_id).where(
+                    PublishedPosition.position_id.in_([p.id for p in history])
+                )
+            )
+        )
+        if history
+        else set()
+    )
     return BoardChoices(records=records, published_records=published, positions=positions, public_positions=public)
 
 
@@ -123,21 +140,35 @@ def set_published(campaign: Campaign, *, records: set[int], positions: set[int],
     own_records = {record.id for record in _records(campaign)}
     own_positions = {position.id for position in _positions(campaign)}
     wanted_records, wanted_positions = records & own_records, positions & own_positions
-    current_records = set(db.session.scalars(sa.select(PublishedEntry.outreach_id).where(
-        PublishedEntry.outreach_id.in_(own_records)))) if own_records else set()
-    current_positions = set(db.session.scalars(sa.select(PublishedPosition.position_id).where(
-        PublishedPosition.position_id.in_(own_positions)))) if own_positions else set()
+    current_records = (
+        set(
+            db.session.scalars(sa.select(PublishedEntry.outreach_id).where(PublishedEntry.outreach_id.in_(own_records)))
+        )
+        if own_records
+        else set()
+    )
+    current_positions = (
+        set(
+            db.session.scalars(
+                sa.select(PublishedPosition.position_id).where(PublishedPosition.position_id.in_(own_positions))
+            )
+        )
+        if own_positions
+        else set()
+    )
     actor_id = getattr(actor, "id", None)
     for record_id in wanted_records - current_records:
         db.session.add(PublishedEntry(outreach_id=record_id, published_by_id=actor_id))
     for position_id in wanted_positions - current_positions:
         db.session.add(PublishedPosition(position_id=position_id, published_by_id=actor_id))
     if current_records - wanted_records:
-        db.session.execute(sa.delete(PublishedEntry).where(
-            PublishedEntry.outreach_id.in_(current_records - wanted_records)))
+        db.session.execute(
+            sa.delete(PublishedEntry).where(PublishedEntry.outreach_id.in_(current_records - wanted_records))
+        )
     if current_positions - wanted_positions:
-        db.session.execute(sa.delete(PublishedPosition).where(
-            PublishedPosition.position_id.in_(current_positions - wanted_positions)))
+        db.session.execute(
+            sa.delete(PublishedPosition).where(PublishedPosition.position_id.in_(current_positions - wanted_positions))
+        )
     changes = {
         "entries_published": sorted(wanted_records - current_records),
         "entries_withdrawn": sorted(current_records - wanted_records),
@@ -151,8 +182,12 @@ def set_published(campaign: Campaign, *, records: set[int], positions: set[int],
 
 def demands_of(campaign: Campaign) -> list[Demand]:
     """The campaign's demands in order, with their wording in every language."""
-    return db.session.scalars(sa.select(Demand).where(Demand.campaign_id == campaign.id).order_by(Demand.ordinal)
-                              .options(selectinload(Demand.translations))).all()
+    return db.session.scalars(
+        sa.select(Demand)
+        .where(Demand.campaign_id == campaign.id)
+        .order_by(Demand.ordinal)
+        .options(selectinload(Demand.translations))
+    ).all()
 
 
 def public_board(campaign: Campaign, language: str = "en") -> PublicBoard | None:
@@ -162,33 +197,64 @@ def public_board(campaign: Campaign, language: str = "en") -> PublicBoard | None
         return None
     demands = demands_of(campaign)
     records = db.session.scalars(
-        sa.select(OutreachRecord).join(PublishedEntry, PublishedEntry.outreach_id == OutreachRecord.id)
-        .where(OutreachRecord.campaign_id == campaign.id).options(joinedload(OutreachRecord.country))).all()
+        sa.select(OutreachRecord)
+        .join(PublishedEntry, PublishedEntry.outreach_id == OutreachRecord.id)
+        .where(OutreachRecord.campaign_id == campaign.id)
+        .options(joinedload(OutreachRecord.country))
+    ).all()
     shown = {record.id for record in records}
     latest: dict[int, dict[int, PublicPosition]] = defaultdict(dict)
     rows = db.session.execute(
-        sa.select(Position.outreach_id, Position.demand_id, Position.stance, Position.stated_on, Position.evidence,
-                  Position.evidence_url)
+        sa.select(
+            Position.outreach_id,
+            Position.demand_id,
+            Position.stance,
+            Position.stated_on,
+            Position.evidence,
+            Position.evidence_url,
+        )
         .join(PublishedPosition, PublishedPosition.position_id == Position.id)
-        .where(Position.campaign_id == campaign.id).order_by(Position.stated_on, Position.id))
+        .where(Position.campaign_id == campaign.id)
+        .order_by(Position.stated_on, Position.id)
+    )
     for outreach_id, demand_id, stance, stated_on, evidence, evidence_url in rows:
         if outreach_id in shown:
             latest[outreach_id][demand_id] = PublicPosition(stance, stated_on, evidence, evidence_url)
-    entries = [PublicEntry(country=record.country, positions=latest[record.id],
-                           response=public_response(p.stance for p in latest[record.id].values()))
-               for record in records]
+    entries = [
+        PublicEntry(
+            country=record.country,
+            positions=latest[record.id],
+            response=public_response(p.stance for p in latest[record.id].values()),
+        )
+        for record in records
+    ]
     entries.sort(key=lambda entry: fold(entry.country.name(language)))
     totals = signatures.totals_for(campaign)
-    countries = {country.alpha3: country for country in db.session.scalars(
-        sa.select(Country).where(Country.alpha3.in_(list(totals.by_country))))} if totals.by_country else {}
-    by_country = sorted(((countries[code], count) for code, count in totals.by_country.items() if code in countries),
-                        key=lambda pair: -pair[1])
-    return PublicBoard(campaign=campaign, published_at=board.published_at, demands=list(demands), entries=entries,
-                       signers=totals.total, signers_by_country=by_country)
+    countries = (
+        {
+            country.alpha3: country
+            for country in db.session.scalars(sa.select(Country).where(Country.alpha3.in_(list(totals.by_country))))
+        }
+        if totals.by_country
+        else {}
+    )
+    by_country = sorted(
+        ((countries[code], count) for code, count in totals.by_country.items() if code in countries),
+        key=lambda pair: -pair[1],
+    )
+    return PublicBoard(
+        campaign=campaign,
+        published_at=board.published_at,
+        demands=list(demands),
+        entries=entries,
+        signers=totals.total,
+        signers_by_country=by_country,
+    )
 
 
 def published_campaign(slug: str) -> Campaign | None:
     """The campaign behind /p/<slug>, if its board is published (an archived campaign's board stays up:
     its history is public record once published)."""
-    return db.session.scalar(sa.select(Campaign).join(PublishedBoard, PublishedBoard.campaign_id == Campaign.id)
-                             .where(Campaign.slug == slug))
+    return db.session.scalar(
+        sa.select(Campaign).join(PublishedBoard, PublishedBoard.campaign_id == Campaign.id).where(Campaign.slug == slug)
+    )

@@ -1,4 +1,5 @@
 """Setting campaigns up: their description, demands, settings and target governments."""
+
 from flask import Blueprint
 
 bp = Blueprint("campaigns", __name__)

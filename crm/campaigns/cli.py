@@ -1,5 +1,6 @@
 """`flask campaigns ...`: create, list and archive campaigns and add their targets, through the same
 services as the pages. Each command is one transaction: it commits at the end, or changes nothing."""
+
 from __future__ import annotations
 
 import csv
@@ -41,9 +42,13 @@ def _refuse(error: Exception):
 def create_command(name, name_es, slug, demands):
     """Create a campaign with its demands; prints its slug."""
     try:
-        campaign = services.create_campaign(name=name, slug=slug, actor=CLI_ACTOR,
-                                            translations={"es": services.CampaignWording(name_es)},
-                                            demands=[services.DemandWording(label=text) for text in demands])
+        campaign = services.create_campaign(
+            name=name,
+            slug=slug,
+            actor=CLI_ACTOR,
+            translations={"es": services.CampaignWording(name_es)},
+            demands=[services.DemandWording(label=text) for text in demands],
+        )
     except services.CampaignError as error:
         _refuse(error)
     db.session.commit()
@@ -56,8 +61,9 @@ def create_command(name, name_es, slug, demands):
 def list_command(as_csv):
     """Every campaign, archived ones included: slug, name, status, number of targets."""
     counts = services.target_counts()
-    rows = [(c.slug, c.name, c.status, counts.get(c.id, 0))
-            for c in services.campaigns_for_listing(include_archived=True)]
+    rows = [
+        (c.slug, c.name, c.status, counts.get(c.id, 0)) for c in services.campaigns_for_listing(include_archived=True)
+    ]
     if as_csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(("slug", "name", "status", "targets"))
@@ -78,8 +84,13 @@ def add_targets_command(slug, names, region, rome_status):
     codes in English or Spanish. Prints how many were added; any unknown name and nothing is added."""
     campaign = _campaign(slug)
     try:
-        report = targets.add_targets(campaign, actor=CLI_ACTOR, region=region, rome_status=rome_status,
-                                     names=[name for raw in names for name in targets.split_names(raw)])
+        report = targets.add_targets(
+            campaign,
+            actor=CLI_ACTOR,
+            region=region,
+            rome_status=rome_status,
+            names=[name for raw in names for name in targets.split_names(raw)],
+        )
     except targets.UnknownCountries as error:
         db.session.rollback()
         click.echo("added: 0")
@@ -100,6 +111,6 @@ def add_targets_command(slug, names, region, rome_status):
 def archive_command(slug):
     """Archive a campaign: read-only, out of menus, dashboards and reminders; its history stays."""
     campaign = _campaign(slug)
-    changed = services.archive_campaign(campaign, actor=CLI_ACTOR, now=dt.datetime.now(dt.timezone.utc))
+    changed = services.archive_campaign(campaign, actor=CLI_ACTOR, now=dt.datetime.now(dt.UTC))
     db.session.commit()
     click.echo(f"{slug}: {'archived' if changed else 'already archived'}")

@@ -1,4 +1,5 @@
 """Forms for setting a campaign up: formats and choices only; the rules live in services."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -34,8 +35,9 @@ class DemandFields(Form):
     text_es = TextAreaField(_l("Full text (Spanish)"), validators=[Optional()])
 
     def wording(self) -> DemandWording:
-        return DemandWording(label=self.label.data, text=self.text.data, label_es=self.label_es.data,
-                             text_es=self.text_es.data)
+        return DemandWording(
+            label=self.label.data, text=self.text.data, label_es=self.label_es.data, text_es=self.text_es.data
+        )
 
     def is_blank(self) -> bool:
         return not any((f.data or "").strip() for f in (self.label, self.text, self.label_es, self.text_es))
@@ -44,20 +46,27 @@ class DemandFields(Form):
 class DescriptionForm(FlaskForm):
     name = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=200)])
     name_es = StringField(_l("Name (Spanish)"), validators=[Optional(), Length(max=200)])
-    slug = StringField(_l("Slug"), validators=[DataRequired(), Length(max=80)],
-                       description=_l("Its address: lower-case letters, digits and hyphens, such as justice-2025."))
+    slug = StringField(
+        _l("Slug"),
+        validators=[DataRequired(), Length(max=80)],
+        description=_l("Its address: lower-case letters, digits and hyphens, such as justice-2025."),
+    )
     description = TextAreaField(_l("Short description (English)"), validators=[Optional()])
     description_es = TextAreaField(_l("Short description (Spanish)"), validators=[Optional()])
     starts_on = DateField(_l("Start date"), validators=[Optional()])
     letter_language = SelectField(_l("Default letter language"), choices=LANGUAGE_CHOICES, default="en")
 
     def values(self) -> dict:
-        values = {name: getattr(self, name).data for name in
-                  ("name", "slug", "description", "starts_on", "letter_language")}
+        values = {
+            name: getattr(self, name).data for name in ("name", "slug", "description", "starts_on", "letter_language")
+        }
         # One name_<language> and description_<language> field pair per translated language.
-        values["translations"] = {language: CampaignWording(getattr(self, f"name_{language}").data,
-                                                            getattr(self, f"description_{language}").data)
-                                  for language in TRANSLATED_LANGUAGES}
+        values["translations"] = {
+            language: CampaignWording(
+                getattr(self, f"name_{language}").data, getattr(self, f"description_{language}").data
+            )
+            for language in TRANSLATED_LANGUAGES
+        }
         return values
 
     @staticmethod
@@ -86,11 +95,14 @@ class NewDemandForm(DemandForm):
 
 
 class SettingsForm(FlaskForm):
-    reply_days = IntegerField(_l("Reply period (days)"), validators=[InputRequired(), NumberRange(1, 3650)],
-                              description=_l("Days after a delivered letter or a meeting before the assignee "
-                                             "is asked to chase the reply."))
-    stall_days = IntegerField(_l("Days before a record counts as stalled"),
-                              validators=[InputRequired(), NumberRange(1, 3650)])
+    reply_days = IntegerField(
+        _l("Reply period (days)"),
+        validators=[InputRequired(), NumberRange(1, 3650)],
+        description=_l("Days after a delivered letter or a meeting before the assignee is asked to chase the reply."),
+    )
+    stall_days = IntegerField(
+        _l("Days before a record counts as stalled"), validators=[InputRequired(), NumberRange(1, 3650)]
+    )
     claims_need_approval = BooleanField(_l("Volunteers' claims need a coordinator's approval"))
     default_coordinator = SelectField(_l("Coordinates by default"), coerce=int, default=0)
 
@@ -108,9 +120,10 @@ class MoveForm(FlaskForm):
 class TargetsForm(FlaskForm):
     submission_key = SubmissionKeyField()
     region = SelectField(_l("UN M49 region or sub-region"), default="")
-    rome_status = SelectField(_l("Rome Statute status"), default="",
-                              choices=[("", _l("Any"))] + [(s, STATUS_LABELS[s]) for s in RS_STATUSES])
-    names = TextAreaField(_l("Countries, by name or code"),
-                          description=_l("In English or Spanish, separated by commas or one per line: "
-                                         "Alemania, FRA, Reino Unido."))
-
+    rome_status = SelectField(
+        _l("Rome Statute status"), default="", choices=[("", _l("Any"))] + [(s, STATUS_LABELS[s]) for s in RS_STATUSES]
+    )
+    names = TextAreaField(
+        _l("Countries, by name or code"),
+        description=_l("In English or Spanish, separated by commas or one per line: Alemania, FRA, Reino Unido."),
+    )

@@ -1,4 +1,5 @@
 """Campaigns and their ordered demands: what is asked of every target government."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,7 +19,7 @@ TRANSLATED_LANGUAGES = CAMPAIGN_LANGUAGES[1:]
 
 
 def _base_language(language) -> str:
-    """"es_VE" and "es" are both Spanish for the choice of a wording."""
+    """ "es_VE" and "es" are both Spanish for the choice of a wording."""
     return str(language or DEFAULT_LANGUAGE).split("_")[0].split("-")[0].lower()
 
 
@@ -57,14 +58,17 @@ class Campaign(db.Model):
 
     demands = relationship("Demand", back_populates="campaign", order_by="Demand.ordinal")
     # Loaded with the campaigns, in one query for all of them: every page names campaigns in its reader's language.
-    translations = relationship("CampaignTranslation", back_populates="campaign", cascade="all, delete-orphan",
-                                order_by="CampaignTranslation.language", lazy="selectin")
+    translations = relationship(
+        "CampaignTranslation",
+        back_populates="campaign",
+        cascade="all, delete-orphan",
+        order_by="CampaignTranslation.language",
+        lazy="selectin",
+    )
     default_coordinator = relationship("User", foreign_keys=[default_coordinator_id])
     outreach_records = relationship("OutreachRecord", back_populates="campaign")
     # The target countries are those with an outreach record in this campaign: one fact, one place.
-    target_countries = relationship(
-        "Country", secondary="outreach_record", viewonly=True, order_by="Country.name_en"
-    )
+    target_countries = relationship("Country", secondary="outreach_record", viewonly=True, order_by="Country.name_en")
 
     def __repr__(self) -> str:
         return f"<Campaign {self.slug}>"
@@ -145,8 +149,9 @@ class Demand(db.Model):
     campaign = relationship(Campaign, back_populates="demands")
     # Every page that lists demands shows them in the reader's language: load the translations of all the
     # demands loaded, in one more query, rather than one query per demand.
-    translations = relationship("DemandTranslation", back_populates="demand", cascade="all, delete-orphan",
-                                lazy="selectin")
+    translations = relationship(
+        "DemandTranslation", back_populates="demand", cascade="all, delete-orphan", lazy="selectin"
+    )
 
     def text(self, language: str) -> tuple[str, str | None]:
         """Title and description in a letter's language, falling back to the original wording."""

@@ -1,13 +1,13 @@
 """Campaign set-up pages: create and describe a campaign, write and order its demands, its settings,
 archiving, and its target governments. Views load, check, validate, call a service, redirect."""
+
 from __future__ import annotations
 
-
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
 from crm.accounts.models import User
 from crm.campaigns import bp, targets
@@ -71,8 +71,11 @@ def form_status(form) -> int:
 @login_required
 @require("manage_targets")
 def index():
-    return render_template("campaigns/index.html", campaigns=campaigns.campaigns_for_listing(include_archived=True),
-                           counts=campaigns.target_counts())
+    return render_template(
+        "campaigns/index.html",
+        campaigns=campaigns.campaigns_for_listing(include_archived=True),
+        counts=campaigns.target_counts(),
+    )
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
@@ -110,8 +113,9 @@ def edit(slug):
         db.session.commit()
         flash_message(gettext("Campaign saved."), "success")
         return redirect(url_for("campaigns.edit", slug=campaign.slug))
-    return render_template("campaigns/edit.html", form=form, campaign=campaign,
-                           archive_form=ConfirmedForm()), form_status(form)
+    return render_template(
+        "campaigns/edit.html", form=form, campaign=campaign, archive_form=ConfirmedForm()
+    ), form_status(form)
 
 
 @bp.route("/campaigns/<slug>/archive", methods=["POST"])
@@ -122,21 +126,24 @@ def archive(slug):
     campaign = campaigns.get_campaign_by_slug(slug) or abort(404)
     form = ConfirmedForm()
     if not form.validate_on_submit():
-        return render_template("campaigns/edit.html", form=DescriptionForm(obj=campaign,
-                                                                            **DescriptionForm.data_of(campaign)),
-                               campaign=campaign,
-                               archive_form=form), 400
+        return render_template(
+            "campaigns/edit.html",
+            form=DescriptionForm(obj=campaign, **DescriptionForm.data_of(campaign)),
+            campaign=campaign,
+            archive_form=form,
+        ), 400
     campaigns.archive_campaign(campaign, actor=current_user, now=utcnow())
     db.session.commit()
-    flash_message(gettext("Campaign archived: it is read-only and no longer in menus, dashboards or reminders."),
-                  "success")
+    flash_message(
+        gettext("Campaign archived: it is read-only and no longer in menus, dashboards or reminders."), "success"
+    )
     return redirect(url_for("campaigns.index"))
 
 
 def _coordinator_choices():
-    users = db.session.scalars(sa.select(User).where(User.active.is_(True),
-                                                     User.role.in_(campaigns.COORDINATING_ROLES))
-                               .order_by(User.name)).all()
+    users = db.session.scalars(
+        sa.select(User).where(User.active.is_(True), User.role.in_(campaigns.COORDINATING_ROLES)).order_by(User.name)
+    ).all()
     return [(0, gettext("Nobody"))] + [(u.id, u.name) for u in users]
 
 
@@ -150,10 +157,14 @@ def settings(slug):
     if form.validate_on_submit():
         chosen = db.session.get(User, form.default_coordinator.data) if form.default_coordinator.data else None
         try:
-            campaigns.update_settings(campaign, actor=current_user, reply_days=form.reply_days.data,
-                                      stall_days=form.stall_days.data,
-                                      claims_need_approval=form.claims_need_approval.data,
-                                      default_coordinator=chosen)
+            campaigns.update_settings(
+                campaign,
+                actor=current_user,
+                reply_days=form.reply_days.data,
+                stall_days=form.stall_days.data,
+                claims_need_approval=form.claims_need_approval.data,
+                default_coordinator=chosen,
+            )
         except campaigns.CampaignError as error:
             return refuse(error, form, "campaigns/settings.html", campaign=campaign)
         db.session.commit()
@@ -164,9 +175,14 @@ def settings(slug):
 
 def _render_demands(campaign, form, status=200):
     with_positions = campaigns.demands_with_positions(campaign)
-    return render_template("campaigns/demands.html", campaign=campaign, form=form, move=MoveForm(),
-                           retire=ConfirmedForm(), has_positions={
-                               d.id: d.id in with_positions for d in campaign.demands}), status
+    return render_template(
+        "campaigns/demands.html",
+        campaign=campaign,
+        form=form,
+        move=MoveForm(),
+        retire=ConfirmedForm(),
+        has_positions={d.id: d.id in with_positions for d in campaign.demands},
+    ), status
 
 
 @bp.route("/campaigns/<slug>/demands", methods=["GET", "POST"])
@@ -196,10 +212,12 @@ def demands(slug):
 @require("manage_campaigns")
 def edit_demand(demand_id):
     demand = get_demand_or_404(demand_id)
-    label_es, text_es = next(((t.title, t.description) for t in demand.translations if t.language == "es"),
-                             (None, None))
-    form = DemandForm(data={"label": demand.title, "text": demand.description, "label_es": label_es,
-                            "text_es": text_es})
+    label_es, text_es = next(
+        ((t.title, t.description) for t in demand.translations if t.language == "es"), (None, None)
+    )
+    form = DemandForm(
+        data={"label": demand.title, "text": demand.description, "label_es": label_es, "text_es": text_es}
+    )
     if form.validate_on_submit():
         try:
             campaigns.reword_demand(demand, form.wording(), actor=current_user)
@@ -246,8 +264,12 @@ def retire_demand(demand_id):
         flash_message(error, "error")
         return redirect(url_for("campaigns.demands", slug=campaign.slug))
     db.session.commit()
-    flash_message(gettext("Demand retired: the positions recorded on it stay.") if outcome == "retired"
-                  else gettext("Demand deleted."), "success")
+    flash_message(
+        gettext("Demand retired: the positions recorded on it stay.")
+        if outcome == "retired"
+        else gettext("Demand deleted."),
+        "success",
+    )
     return redirect(url_for("campaigns.demands", slug=campaign.slug))
 
 
@@ -256,17 +278,26 @@ def _targets_form(formdata=...):
     spanish = current_language() == "es"
     regions = db.session.scalars(sa.select(Region).order_by(Region.level, Region.name_en)).all()
     form.region.choices = [("", gettext("Any"))] + [
-        (r.code, f"{(r.name_es if spanish and r.name_es else r.name_en)} ({r.code})") for r in regions]
+        (r.code, f"{(r.name_es if spanish and r.name_es else r.name_en)} ({r.code})") for r in regions
+    ]
     return form
 
 
 def _render_targets(campaign, form, status=200):
-    records = db.session.scalars(sa.select(OutreachRecord).where(OutreachRecord.campaign_id == campaign.id)
-                                 .options(selectinload(OutreachRecord.country),
-                                          selectinload(OutreachRecord.assignee))).all()
+    records = db.session.scalars(
+        sa.select(OutreachRecord)
+        .where(OutreachRecord.campaign_id == campaign.id)
+        .options(selectinload(OutreachRecord.country), selectinload(OutreachRecord.assignee))
+    ).all()
     records.sort(key=lambda r: r.country.name(current_language()))
-    return render_template("campaigns/targets.html", campaign=campaign, form=form, records=records,
-                           remove=ConfirmedForm(), may_manage=can(current_user, "manage_campaigns")), status
+    return render_template(
+        "campaigns/targets.html",
+        campaign=campaign,
+        form=form,
+        records=records,
+        remove=ConfirmedForm(),
+        may_manage=can(current_user, "manage_campaigns"),
+    ), status
 
 
 @bp.route("/campaigns/<slug>/targets", methods=["GET", "POST"])
@@ -279,9 +310,13 @@ def targets_page(slug):
         if (repeat := submissions.repeat_of(form)) is not None:
             return repeat
         try:
-            report = targets.add_targets(campaign, actor=current_user, region=form.region.data,
-                                         rome_status=form.rome_status.data,
-                                         names=targets.split_names(form.names.data))
+            report = targets.add_targets(
+                campaign,
+                actor=current_user,
+                region=form.region.data,
+                rome_status=form.rome_status.data,
+                names=targets.split_names(form.names.data),
+            )
         except campaigns.CampaignError as error:
             db.session.rollback()
             target = getattr(form, error.field, None) if error.field else None
@@ -292,11 +327,11 @@ def targets_page(slug):
             return _render_targets(campaign, form, 400)
         submissions.led_to(form, url_for("campaigns.targets_page", slug=campaign.slug))
         db.session.commit()
-        message = ngettext("%(num)s target government added.", "%(num)s target governments added.",
-                           len(report.added))
+        message = ngettext("%(num)s target government added.", "%(num)s target governments added.", len(report.added))
         if report.already:
-            message += " " + ngettext("%(num)s was already a target.", "%(num)s were already targets.",
-                                      len(report.already))
+            message += " " + ngettext(
+                "%(num)s was already a target.", "%(num)s were already targets.", len(report.already)
+            )
         flash_message(message, "success")
         return redirect(url_for("campaigns.targets_page", slug=campaign.slug))
     return _render_targets(campaign, form, form_status(form))
@@ -321,7 +356,10 @@ def remove_target(outreach_id):
         flash_message(error, "error")
         return redirect(url_for("campaigns.targets_page", slug=campaign.slug))
     db.session.commit()
-    flash_message(gettext("%(country)s removed from the campaign.", country=name) if outcome == "removed"
-                  else gettext("%(country)s has history, so it was closed instead of removed.", country=name),
-                  "success")
+    flash_message(
+        gettext("%(country)s removed from the campaign.", country=name)
+        if outcome == "removed"
+        else gettext("%(country)s has history, so it was closed instead of removed.", country=name),
+        "success",
+    )
     return redirect(url_for("campaigns.targets_page", slug=campaign.slug))

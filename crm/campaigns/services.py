@@ -1,4 +1,5 @@
 """Campaign rules and read models shared by pages and commands."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,12 +7,12 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 from flask_babel import gettext
+from sqlalchemy.orm import selectinload
 
 from crm.audit import services as audit
-from crm.errors import DomainError
 from crm.campaigns.models import TRANSLATED_LANGUAGES, Campaign, CampaignTranslation, Demand, DemandTranslation
+from crm.errors import DomainError
 from crm.extensions import db
 from crm.outreach.models import STAGES, OutreachRecord, Position
 from crm.permissions import is_read_only, read_only_message
@@ -27,19 +28,26 @@ def get_campaign_by_slug(slug: str) -> Campaign | None:
 def open_records():
     """A select of the ids of outreach records in campaigns that are not archived: what reminders,
     digests and the reply clock look at."""
-    return (sa.select(OutreachRecord.id).join(Campaign, Campaign.id == OutreachRecord.campaign_id)
-            .where(Campaign.archived_at.is_(None)))
+    return (
+        sa.select(OutreachRecord.id)
+        .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
+        .where(Campaign.archived_at.is_(None))
+    )
 
 
 def campaign_overview() -> list[dict]:
     """Each open campaign with its number of target governments per stage, in two queries. Archived
     campaigns leave the start page and the dashboards (their records stay searchable)."""
-    campaigns = db.session.scalars(sa.select(Campaign).where(Campaign.archived_at.is_(None))
-                                   .order_by(Campaign.created_at.desc())
-                                   .options(selectinload(Campaign.demands).selectinload(Demand.translations))).all()
+    campaigns = db.session.scalars(
+        sa.select(Campaign)
+        .where(Campaign.archived_at.is_(None))
+        .order_by(Campaign.created_at.desc())
+        .options(selectinload(Campaign.demands).selectinload(Demand.translations))
+    ).all()
     counts = db.session.execute(
-        sa.select(OutreachRecord.campaign_id, OutreachRecord.stage, sa.func.count())
-        .group_by(OutreachRecord.campaign_id, OutreachRecord.stage)
+        sa.select(OutreachRecord.campaign_id, OutreachRecord.stage, sa.func.count()).group_by(
+            OutreachRecord.campaign_id, OutreachRecord.stage
+        )
     ).all()
     by_campaign: dict[int, dict[str, int]] = {}
     for campaign_id, stage, count in counts:
@@ -70,8 +78,18 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Words that are pages under /campaigns/, so no campaign may take them as its slug.
 RESERVED_SLUGS = {"new", "manage"}
 LETTER_LANGUAGES = ("en", "es")
-CAMPAIGN_FIELDS = ("slug", "name", "description", "starts_on", "letter_language",
-                   "reply_days", "stall_days", "claims_need_approval", "default_coordinator_id", "archived_at")
+CAMPAIGN_FIELDS = (
+    "slug",
+    "name",
+    "description",
+    "starts_on",
+    "letter_language",
+    "reply_days",
+    "stall_days",
+    "claims_need_approval",
+    "default_coordinator_id",
+    "archived_at",
+)
 DEMAND_FIELDS = ("ordinal", "code", "title", "description", "retired_at")
 
 
@@ -86,8 +104,9 @@ class CampaignWording:
 def campaign_snapshot(campaign: Campaign) -> dict:
     """What the audit log keeps of a campaign: its fields and its wording in every language."""
     snapshot = audit.snapshot(campaign, CAMPAIGN_FIELDS)
-    snapshot["translations"] = {t.language: {"name": t.name, "description": t.description}
-                                for t in campaign.translations}
+    snapshot["translations"] = {
+        t.language: {"name": t.name, "description": t.description} for t in campaign.translations
+    }
     return snapshot
 
 
@@ -123,11 +142,13 @@ def _check_slug(slug: str | None, campaign: Campaign | None = None) -> str:
     if not slug:
         raise CampaignError(gettext("Give the campaign a short name for its address (slug)."), "slug")
     if len(slug) > 80 or not SLUG_PATTERN.match(slug):
-        raise CampaignError(gettext("A slug has only lower-case letters, digits and single hyphens, "
-                                    "such as justice-2025."), "slug")
+        raise CampaignError(
+            gettext("A slug has only lower-case letters, digits and single hyphens, such as justice-2025."), "slug"
+        )
     if slug in RESERVED_SLUGS:
-        raise CampaignError(gettext("“%(slug)s” is a word the application uses; choose another slug.", slug=slug),
-                            "slug")
+        raise CampaignError(
+            gettext("“%(slug)s” is a word the application uses; choose another slug.", slug=slug), "slug"
+        )
     other = get_campaign_by_slug(slug)
     if other is not None and other is not campaign:
         raise CampaignError(gettext("Another campaign already has the slug “%(slug)s”.", slug=slug), "slug")
@@ -155,8 +176,9 @@ def _check_translations(translations: dict[str, CampaignWording] | None) -> dict
         name = _check_name(wording.name, f"name_{language}")
         description = _clean(wording.description)
         if description is not None and name is None:
-            raise CampaignError(gettext("Give the name in this language too, or leave its description empty."),
-                                f"name_{language}")
+            raise CampaignError(
+                gettext("Give the name in this language too, or leave its description empty."), f"name_{language}"
+            )
         checked[language] = CampaignWording(name, description)
     return checked
 
@@ -169,14 +191,14 @@ def _set_translations(campaign: Campaign, translations: dict[str, CampaignWordin
             if existing is not None:
                 campaign.translations.remove(existing)
         elif existing is None:
-            campaign.translations.append(CampaignTranslation(language=language, name=wording.name,
-                                                             description=wording.description))
+            campaign.translations.append(
+                CampaignTranslation(language=language, name=wording.name, description=wording.description)
+            )
         else:
             existing.name, existing.description = wording.name, wording.description
 
 
-def _apply_description(campaign: Campaign, *, name, description, translations, starts_on,
-                       letter_language) -> None:
+def _apply_description(campaign: Campaign, *, name, description, translations, starts_on, letter_language) -> None:
     name = _check_name(name)
     if name is None:
         raise CampaignError(gettext("Give the campaign a name."), "name")
@@ -198,12 +220,12 @@ def _check_wording(wording: DemandWording, number: int | None = None) -> DemandW
     label_es = _clean(wording.label_es)
     for value, field in ((label, "label"), (label_es, "label_es")):
         if value is not None and len(value) > 300:
-            raise CampaignError(which + gettext("A demand's label has at most 300 characters; "
-                                                "put the rest in its full text."), field)
+            raise CampaignError(
+                which + gettext("A demand's label has at most 300 characters; put the rest in its full text."), field
+            )
     text_es = _clean(wording.text_es)
     if text_es is not None and label_es is None:
-        raise CampaignError(which + gettext("Give the Spanish label too, or leave the Spanish text empty."),
-                            "label_es")
+        raise CampaignError(which + gettext("Give the Spanish label too, or leave the Spanish text empty."), "label_es")
     return DemandWording(label=label, text=_clean(wording.text), label_es=label_es, text_es=text_es)
 
 
@@ -228,26 +250,42 @@ def _next_code(campaign: Campaign) -> str:
 
 
 def _append_demand(campaign: Campaign, wording: DemandWording) -> Demand:
-    ordinal = (db.session.scalar(sa.select(sa.func.max(Demand.ordinal)).where(Demand.campaign_id == campaign.id))
-               or 0) + 1
-    demand = Demand(campaign=campaign, ordinal=ordinal, code=_next_code(campaign), title=wording.label,
-                    description=wording.text)
+    ordinal = (
+        db.session.scalar(sa.select(sa.func.max(Demand.ordinal)).where(Demand.campaign_id == campaign.id)) or 0
+    ) + 1
+    demand = Demand(
+        campaign=campaign, ordinal=ordinal, code=_next_code(campaign), title=wording.label, description=wording.text
+    )
     _set_spanish(demand, wording.label_es, wording.text_es)
     db.session.add(demand)
     db.session.flush()
     return demand
 
 
-def create_campaign(*, name: str, slug: str, actor, demands: list[DemandWording] = (),
-                    description: str | None = None, translations: dict[str, CampaignWording] | None = None,
-                    starts_on: dt.date | None = None, letter_language: str = "en") -> Campaign:
+def create_campaign(
+    *,
+    name: str,
+    slug: str,
+    actor,
+    demands: list[DemandWording] = (),
+    description: str | None = None,
+    translations: dict[str, CampaignWording] | None = None,
+    starts_on: dt.date | None = None,
+    letter_language: str = "en",
+) -> Campaign:
     """A new campaign with its demands in order. Everything is checked before anything is added.
     `translations` maps a language of TRANSLATED_LANGUAGES to the campaign's name and description in it."""
     slug = _check_slug(slug)
     checked = [_check_wording(wording, number) for number, wording in enumerate(demands, start=1)]
     campaign = Campaign(slug=slug, name="", is_demo=False)
-    _apply_description(campaign, name=name, description=description, translations=translations,
-                       starts_on=starts_on, letter_language=letter_language)
+    _apply_description(
+        campaign,
+        name=name,
+        description=description,
+        translations=translations,
+        starts_on=starts_on,
+        letter_language=letter_language,
+    )
     db.session.add(campaign)
     db.session.flush()
     for wording in checked:
@@ -256,38 +294,60 @@ def create_campaign(*, name: str, slug: str, actor, demands: list[DemandWording]
     return campaign
 
 
-def update_campaign(campaign: Campaign, *, actor, name: str, slug: str, description: str | None = None,
-                    translations: dict[str, CampaignWording] | None = None,
-                    starts_on: dt.date | None = None, letter_language: str = "en") -> None:
+def update_campaign(
+    campaign: Campaign,
+    *,
+    actor,
+    name: str,
+    slug: str,
+    description: str | None = None,
+    translations: dict[str, CampaignWording] | None = None,
+    starts_on: dt.date | None = None,
+    letter_language: str = "en",
+) -> None:
     """New wording and details; a language left out of `translations` keeps its wording."""
     ensure_open(campaign)
     before = campaign_snapshot(campaign)
     campaign.slug = _check_slug(slug, campaign)
-    _apply_description(campaign, name=name, description=description, translations=translations,
-                       starts_on=starts_on, letter_language=letter_language)
+    _apply_description(
+        campaign,
+        name=name,
+        description=description,
+        translations=translations,
+        starts_on=starts_on,
+        letter_language=letter_language,
+    )
     db.session.flush()
     audit.record("campaign.update", actor=actor, entity=campaign, before=before, after=campaign_snapshot(campaign))
 
 
-def update_settings(campaign: Campaign, *, actor, reply_days: int, stall_days: int, claims_need_approval: bool,
-                    default_coordinator=None) -> None:
+def update_settings(
+    campaign: Campaign, *, actor, reply_days: int, stall_days: int, claims_need_approval: bool, default_coordinator=None
+) -> None:
     """The reply period, the days before a record counts as stalled, claim approval and the default coordinator."""
     ensure_open(campaign)
     for value, field in ((reply_days, "reply_days"), (stall_days, "stall_days")):
         if not isinstance(value, int) or not 1 <= value <= 3650:
             raise CampaignError(gettext("Give a number of days between 1 and 3650."), field)
-    if default_coordinator is not None and (not default_coordinator.active
-                                            or default_coordinator.role not in COORDINATING_ROLES):
-        raise CampaignError(gettext("The default coordinator must be an active coordinator, manager or admin."),
-                            "default_coordinator")
+    if default_coordinator is not None and (
+        not default_coordinator.active or default_coordinator.role not in COORDINATING_ROLES
+    ):
+        raise CampaignError(
+            gettext("The default coordinator must be an active coordinator, manager or admin."), "default_coordinator"
+        )
     before = audit.snapshot(campaign, CAMPAIGN_FIELDS)
     campaign.reply_days = reply_days
     campaign.stall_days = stall_days
     campaign.claims_need_approval = bool(claims_need_approval)
     campaign.default_coordinator_id = None if default_coordinator is None else default_coordinator.id
     db.session.flush()
-    audit.record("campaign.settings", actor=actor, entity=campaign, before=before,
-                 after=audit.snapshot(campaign, CAMPAIGN_FIELDS))
+    audit.record(
+        "campaign.settings",
+        actor=actor,
+        entity=campaign,
+        before=before,
+        after=audit.snapshot(campaign, CAMPAIGN_FIELDS),
+    )
 
 
 def archive_campaign(campaign: Campaign, *, actor, now: dt.datetime) -> bool:
@@ -297,8 +357,9 @@ def archive_campaign(campaign: Campaign, *, actor, now: dt.datetime) -> bool:
     before = audit.snapshot(campaign, CAMPAIGN_FIELDS)
     campaign.archived_at = now
     db.session.flush()
-    audit.record("campaign.archive", actor=actor, entity=campaign, before=before,
-                 after=audit.snapshot(campaign, CAMPAIGN_FIELDS))
+    audit.record(
+        "campaign.archive", actor=actor, entity=campaign, before=before, after=audit.snapshot(campaign, CAMPAIGN_FIELDS)
+    )
     return True
 
 
@@ -319,15 +380,17 @@ def reword_demand(demand: Demand, wording: DemandWording, *, actor) -> None:
     demand.title, demand.description = wording.label, wording.text
     _set_spanish(demand, wording.label_es, wording.text_es)
     db.session.flush()
-    audit.record("demand.update", actor=actor, entity=demand, before=before,
-                 after=audit.snapshot(demand, DEMAND_FIELDS))
+    audit.record(
+        "demand.update", actor=actor, entity=demand, before=before, after=audit.snapshot(demand, DEMAND_FIELDS)
+    )
 
 
 def move_demand(demand: Demand, step: int, *, actor) -> bool:
     """Swap a demand with the one before (step -1) or after (+1) it. False at either end."""
     ensure_open(demand.campaign)
-    siblings = db.session.scalars(sa.select(Demand).where(Demand.campaign_id == demand.campaign_id)
-                                  .order_by(Demand.ordinal)).all()
+    siblings = db.session.scalars(
+        sa.select(Demand).where(Demand.campaign_id == demand.campaign_id).order_by(Demand.ordinal)
+    ).all()
     index = siblings.index(demand)
     if step not in (-1, 1) or not 0 <= index + step < len(siblings):
         return False
@@ -345,26 +408,27 @@ def move_demand(demand: Demand, step: int, *, actor) -> bool:
 
 
 def demand_has_positions(demand: Demand) -> bool:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Position)
-                             .where(Position.demand_id == demand.id)) > 0
+    return (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Position).where(Position.demand_id == demand.id)) > 0
+    )
 
 
 def demands_with_positions(campaign: Campaign) -> set[int]:
     """The ids of the campaign's demands on which a position was recorded, in one query."""
-    return set(db.session.scalars(sa.select(Position.demand_id).where(Position.campaign_id == campaign.id)
-                                  .distinct()))
+    return set(db.session.scalars(sa.select(Position.demand_id).where(Position.campaign_id == campaign.id).distinct()))
 
 
 def retire_demand(demand: Demand, *, actor, now: dt.datetime) -> str:
-    """"retired" when positions were recorded on it (history stays true), else "deleted"."""
+    """ "retired" when positions were recorded on it (history stays true), else "deleted"."""
     ensure_open(demand.campaign)
     before = audit.snapshot(demand, DEMAND_FIELDS)
     if demand_has_positions(demand):
         if demand.retired_at is None:
             demand.retired_at = now
             db.session.flush()
-            audit.record("demand.retire", actor=actor, entity=demand, before=before,
-                         after=audit.snapshot(demand, DEMAND_FIELDS))
+            audit.record(
+                "demand.retire", actor=actor, entity=demand, before=before, after=audit.snapshot(demand, DEMAND_FIELDS)
+            )
         return "retired"
     audit.record("demand.delete", actor=actor, entity=demand, before=before)
     db.session.delete(demand)
@@ -380,8 +444,11 @@ def campaigns_for_listing(*, include_archived: bool = False) -> list[Campaign]:
 
 
 def target_counts() -> dict[int, int]:
-    return dict(db.session.execute(sa.select(OutreachRecord.campaign_id, sa.func.count())
-                                   .group_by(OutreachRecord.campaign_id)).all())
+    return dict(
+        db.session.execute(
+            sa.select(OutreachRecord.campaign_id, sa.func.count()).group_by(OutreachRecord.campaign_id)
+        ).all()
+    )
 
 
 @dataclass
@@ -394,8 +461,9 @@ def first_steps() -> list[FirstStep] | None:
     """The start page's walk through a new install: None once a campaign of the organisation's own (not
     the demo) has target governments."""
     own = sa.select(Campaign.id).where(Campaign.is_demo.is_(False))
-    own_targets = db.session.scalar(sa.select(sa.func.count()).select_from(OutreachRecord)
-                                    .where(OutreachRecord.campaign_id.in_(own)))
+    own_targets = db.session.scalar(
+        sa.select(sa.func.count()).select_from(OutreachRecord).where(OutreachRecord.campaign_id.in_(own))
+    )
     if own_targets:
         return None
     from crm.accounts.models import User
@@ -404,9 +472,15 @@ def first_steps() -> list[FirstStep] | None:
 
     has_campaign = db.session.scalar(sa.select(sa.func.count()).select_from(own.subquery())) > 0
     # The demo's staff have no password: they are not people who were invited.
-    staff = db.session.scalar(sa.select(sa.func.count()).select_from(User)
-                              .where(User.password_hash.is_not(None)))
-    contacts = db.session.scalar(sa.select(sa.func.count()).select_from(Contact)
-                                 .where(sa.or_(Contact.notes.is_(None), Contact.notes != FICTIONAL_CONTACT_NOTE)))
-    return [FirstStep("create_campaign", has_campaign), FirstStep("add_targets", False),
-            FirstStep("invite_staff", staff > 1), FirstStep("import_contacts", contacts > 0)]
+    staff = db.session.scalar(sa.select(sa.func.count()).select_from(User).where(User.password_hash.is_not(None)))
+    contacts = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Contact)
+        .where(sa.or_(Contact.notes.is_(None), Contact.notes != FICTIONAL_CONTACT_NOTE))
+    )
+    return [
+        FirstStep("create_campaign", has_campaign),
+        FirstStep("add_targets", False),
+        FirstStep("invite_staff", staff > 1),
+        FirstStep("import_contacts", contacts > 0),
+    ]

@@ -1,4 +1,5 @@
 """Offices and contacts: the embassies, ministries and missions, and the people who work there."""
+
 from flask import Blueprint
 
 bp = Blueprint("contacts", __name__)
@@ -10,5 +11,6 @@ def _sweep_staged_uploads(state):
     from crm.contacts.exchange import UPLOADS
 
     UPLOADS.sweep_at_start(state.app)
+
 
 from crm.contacts import routes  # noqa: E402,F401

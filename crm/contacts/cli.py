@@ -1,5 +1,6 @@
 """`flask contacts import FILE`: offices and contacts from a CSV or vCard file, through the same service
 as the import page. One transaction: everything is imported, or nothing."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,10 +17,19 @@ contacts_cli = click.Group("contacts", help="Import and export offices and conta
 
 @contacts_cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "file_format", type=click.Choice(exchange.FORMATS),
-              help="csv or vcard; by default from the file's name and first line.")
-@click.option("--duplicates", type=click.Choice(exchange.DUPLICATE_CHOICES), default="skip", show_default=True,
-              help="What to do with a contact already on file: skip it, or fill in its empty fields.")
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(exchange.FORMATS),
+    help="csv or vcard; by default from the file's name and first line.",
+)
+@click.option(
+    "--duplicates",
+    type=click.Choice(exchange.DUPLICATE_CHOICES),
+    default="skip",
+    show_default=True,
+    help="What to do with a contact already on file: skip it, or fill in its empty fields.",
+)
 @with_appcontext
 def import_command(file, file_format, duplicates):
     """Import offices and contacts; prints the import report. Any row that cannot be placed and nothing
@@ -27,8 +37,9 @@ def import_command(file, file_format, duplicates):
     data = file.read_bytes()
     try:
         rows = exchange.read_file(data, file_format or exchange.guess_format(file.name, data))
-        report = exchange.import_contacts(rows, actor="cli", today=dt.datetime.now(dt.timezone.utc).date(),
-                                          duplicates=duplicates)
+        report = exchange.import_contacts(
+            rows, actor="cli", today=dt.datetime.now(dt.UTC).date(), duplicates=duplicates
+        )
     except exchange.ImportRejected as error:
         db.session.rollback()
         for problem in error.problems:

@@ -2,6 +2,7 @@
 book. An import is all or nothing, as the signature import is: every row is checked, duplicates of
 contacts on file are skipped (or their empty fields filled in, when asked), and one row that cannot be
 placed refuses the whole file with a report of every problem."""
+
 from __future__ import annotations
 
 import csv
@@ -13,11 +14,11 @@ import sqlalchemy as sa
 from flask_babel import gettext, ngettext
 from sqlalchemy.orm import joinedload
 
-from crm.errors import DomainError
 from crm.audit import services as audit
 from crm.contacts import services as contacts
 from crm.contacts.models import OFFICE_KINDS, Contact, Office
 from crm.database import fold
+from crm.errors import DomainError
 from crm.extensions import db
 from crm.staging import StagingArea
 
@@ -67,9 +68,13 @@ class ImportReport:
     duplicates_merged: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        out = [f"rows: {self.rows}", f"contacts added: {self.contacts_added}", f"offices added: {self.offices_added}",
-               f"duplicates skipped: {len(self.duplicates_skipped)}",
-               f"duplicates merged: {len(self.duplicates_merged)}"]
+        out = [
+            f"rows: {self.rows}",
+            f"contacts added: {self.contacts_added}",
+            f"offices added: {self.offices_added}",
+            f"duplicates skipped: {len(self.duplicates_skipped)}",
+            f"duplicates merged: {len(self.duplicates_merged)}",
+        ]
         out += [f"skipped (already on file): {name}" for name in self.duplicates_skipped]
         out += [f"merged into the record on file: {name}" for name in self.duplicates_merged]
         return out
@@ -79,8 +84,13 @@ def _text(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise ImportRejected(gettext("The file is not UTF-8 text (byte %(position)s cannot be read). Save it "
-                                     "again as UTF-8 and import it again.", position=error.start + 1)) from None
+        raise ImportRejected(
+            gettext(
+                "The file is not UTF-8 text (byte %(position)s cannot be read). Save it "
+                "again as UTF-8 and import it again.",
+                position=error.start + 1,
+            )
+        ) from None
 
 
 def _header_key(header: str) -> str | None:
@@ -122,10 +132,15 @@ def read_csv(data: bytes, mapping: dict[int, str] | None = None) -> list[ImportR
     found = set(mapping.values())
     missing = [column for column in REQUIRED if column not in found]
     if missing:
-        raise ImportRejected(gettext(
-            "This CSV does not have the columns an import of contacts needs: %(missing)s missing (found: "
-            "%(found)s). Expected columns: %(expected)s.", missing=", ".join(missing),
-            found=", ".join(h for h in headers if h.strip()) or "—", expected=", ".join(COLUMNS)))
+        raise ImportRejected(
+            gettext(
+                "This CSV does not have the columns an import of contacts needs: %(missing)s missing (found: "
+                "%(found)s). Expected columns: %(expected)s.",
+                missing=", ".join(missing),
+                found=", ".join(h for h in headers if h.strip()) or "—",
+                expected=", ".join(COLUMNS),
+            )
+        )
     rows = []
     reader = _reader(_text(data))
     try:
@@ -153,8 +168,9 @@ def read_vcard(data: bytes) -> list[ImportRow]:
         raise ImportRejected(gettext("The file holds no vCard."))
     for number, card in enumerate(cards, start=1):
         if card.name != "VCARD":
-            raise ImportRejected(gettext("The file is not a vCard file: entry %(number)s is a %(kind)s.",
-                                         number=number, kind=card.name))
+            raise ImportRejected(
+                gettext("The file is not a vCard file: entry %(number)s is a %(kind)s.", number=number, kind=card.name)
+            )
 
         def first(name, card=card):
             entries = card.contents.get(name.lower())
@@ -206,14 +222,22 @@ def _office_for(values: dict, resolver, actor, report: ImportReport, created: di
     key = (government, kind, host, fold(city or ""))
     if key in created:
         return created[key]
-    office = db.session.scalar(sa.select(Office).where(Office.country_id == government, Office.kind == kind,
-                                                       Office.host_country_id == host, Office.city == city))
+    office = db.session.scalar(
+        sa.select(Office).where(
+            Office.country_id == government, Office.kind == kind, Office.host_country_id == host, Office.city == city
+        )
+    )
     if office is None:
         from crm.countries.models import Country
 
-        office = contacts.create_office(actor=actor, country=db.session.get(Country, government),
-                                        host_country=db.session.get(Country, host), kind=kind,
-                                        name=values.get("office") or "", city=city or "")
+        office = contacts.create_office(
+            actor=actor,
+            country=db.session.get(Country, government),
+            host_country=db.session.get(Country, host),
+            kind=kind,
+            name=values.get("office") or "",
+            city=city or "",
+        )
         report.offices_added += 1
     created[key] = office
     return office
@@ -252,24 +276,45 @@ def import_contacts(rows: list[ImportRow], *, actor, today: dt.date, duplicates:
                 else:
                     report.duplicates_skipped.append(values["name"])
                 continue
-            contacts.create_contact(actor=actor, office=office, started_on=today, confirm_duplicate=True,
-                                    **{column: values.get(column) for column in ("name", *MERGEABLE)})
+            contacts.create_contact(
+                actor=actor,
+                office=office,
+                started_on=today,
+                confirm_duplicate=True,
+                **{column: values.get(column) for column in ("name", *MERGEABLE)},
+            )
             report.contacts_added += 1
         except contacts.ContactError as error:
             problems.append(gettext("row %(line)s: %(problem)s", line=row.line, problem=str(error)))
     if problems:
-        raise ImportRejected(ngettext("Nothing was imported: %(num)s row has a problem.",
-                                      "Nothing was imported: %(num)s rows have problems.", len(problems)), problems)
+        raise ImportRejected(
+            ngettext(
+                "Nothing was imported: %(num)s row has a problem.",
+                "Nothing was imported: %(num)s rows have problems.",
+                len(problems),
+            ),
+            problems,
+        )
     db.session.flush()
     return report
 
 
 # --- Export ----------------------------------------------------------------------------------------
 
+
 def _exported(statement):
-    return db.session.scalars(statement.where(Contact.merged_into_id.is_(None)).options(
-        joinedload(Contact.office).joinedload(Office.country),
-        joinedload(Contact.office).joinedload(Office.host_country)).order_by(Contact.name, Contact.id)).unique().all()
+    return (
+        db.session.scalars(
+            statement.where(Contact.merged_into_id.is_(None))
+            .options(
+                joinedload(Contact.office).joinedload(Office.country),
+                joinedload(Contact.office).joinedload(Office.host_country),
+            )
+            .order_by(Contact.name, Contact.id)
+        )
+        .unique()
+        .all()
+    )
 
 
 def export_csv(statement) -> str:
@@ -279,9 +324,24 @@ def export_csv(statement) -> str:
     writer.writerow(list(COLUMNS))
     for contact in _exported(statement):
         office = contact.office
-        writer.writerow([_safe(v) for v in (contact.name, contact.title, contact.email, contact.phone,
-                                            contact.language, contact.notes, office.name, office.kind,
-                                            office.country.alpha3, office.city, office.host_country.alpha3)])
+        writer.writerow(
+            [
+                _safe(v)
+                for v in (
+                    contact.name,
+                    contact.title,
+                    contact.email,
+                    contact.phone,
+                    contact.language,
+                    contact.notes,
+                    office.name,
+                    office.kind,
+                    office.country.alpha3,
+                    office.city,
+                    office.host_country.alpha3,
+                )
+            ]
+        )
     return out.getvalue()
 
 

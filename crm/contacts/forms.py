@@ -1,5 +1,6 @@
 """Forms for the office and contact pages: field formats and choices. Rules that span records (duplicates,
 post dates, versions) are checked in crm.contacts.services."""
+
 import re
 
 from babel import Locale
@@ -30,8 +31,29 @@ STATUS_LABELS = {
 }
 
 # Languages a contact is most often written to in; a stored code outside this list is kept as a choice.
-LANGUAGES = ("es", "en", "fr", "pt", "de", "it", "nl", "sv", "no", "da", "fi", "pl", "cs", "el", "tr", "ru",
-             "ar", "he", "zh", "ja", "ko")
+LANGUAGES = (
+    "es",
+    "en",
+    "fr",
+    "pt",
+    "de",
+    "it",
+    "nl",
+    "sv",
+    "no",
+    "da",
+    "fi",
+    "pl",
+    "cs",
+    "el",
+    "tr",
+    "ru",
+    "ar",
+    "he",
+    "zh",
+    "ja",
+    "ko",
+)
 
 PHONE = re.compile(r"^\+?[0-9 ().\-/]{3,40}(\s*(ext\.?|x)\s*[0-9]{1,8})?$", re.IGNORECASE)
 
@@ -76,8 +98,9 @@ class _Filters(FlaskForm):
 
 class OfficeFilterForm(_Filters):
     q = StringField(_l("Name, city or country"), filters=[strip], validators=[Optional(), Length(max=100)])
-    kind = SelectField(_l("Kind"), choices=[("", _l("Any"))] + [(k, KIND_LABELS[k]) for k in OFFICE_KINDS],
-                       validators=[Optional()])
+    kind = SelectField(
+        _l("Kind"), choices=[("", _l("Any"))] + [(k, KIND_LABELS[k]) for k in OFFICE_KINDS], validators=[Optional()]
+    )
     country = SelectField(_l("Government"), choices=[("", _l("Any"))], validators=[Optional()])
     host = SelectField(_l("Located in"), choices=[("", _l("Any"))], validators=[Optional()])
     status = SelectField(_l("Status"), choices=list(STATUS_LABELS.items()), default="active", validators=[Optional()])
@@ -100,26 +123,42 @@ class VersionForm(FlaskForm):
 
 
 class OfficeForm(VersionForm):
-    kind = SelectField(_l("Kind"), choices=[("", "—")] + [(k, KIND_LABELS[k]) for k in OFFICE_KINDS],
-                       validators=[DataRequired()])
-    name = StringField(_l("Name"), filters=[strip], validators=[DataRequired(), Length(max=300)],
-                       description=_l("As the office calls itself, e.g. Embajada de Francia en España."))
+    kind = SelectField(
+        _l("Kind"), choices=[("", "—")] + [(k, KIND_LABELS[k]) for k in OFFICE_KINDS], validators=[DataRequired()]
+    )
+    name = StringField(
+        _l("Name"),
+        filters=[strip],
+        validators=[DataRequired(), Length(max=300)],
+        description=_l("As the office calls itself, e.g. Embajada de Francia en España."),
+    )
     country = SelectField(_l("Government it represents"), choices=[], validators=[DataRequired()])
     city = StringField(_l("City"), filters=[strip], validators=[DataRequired(), Length(max=120)])
     host_country = SelectField(_l("Country it is in"), choices=[], validators=[DataRequired()])
     address = TextAreaField(_l("Address"), filters=[strip], validators=[Optional(), Length(max=1000)])
-    email = StringField(_l("E-mail"), filters=[strip], validators=[Optional(), Length(max=254), Email()],
-                        render_kw={"type": "email", "autocomplete": "off"})
-    phone = StringField(_l("Phone"), filters=[strip],
-                        validators=[Optional(), Length(max=64),
-                                    Regexp(PHONE, message=_l("Use digits, spaces and + ( ) - . / only."))],
-                        render_kw={"type": "tel"})
-    website = StringField(_l("Website"), filters=[strip],
-                          validators=[Optional(), Length(max=500),
-                                      Regexp(r"^https?://", flags=re.IGNORECASE,
-                                             message=_l("Give the full address, starting with https://")),
-                                      URL(message=_l("This is not a web address."))],
-                          render_kw={"type": "url", "placeholder": "https://"})
+    email = StringField(
+        _l("E-mail"),
+        filters=[strip],
+        validators=[Optional(), Length(max=254), Email()],
+        render_kw={"type": "email", "autocomplete": "off"},
+    )
+    phone = StringField(
+        _l("Phone"),
+        filters=[strip],
+        validators=[Optional(), Length(max=64), Regexp(PHONE, message=_l("Use digits, spaces and + ( ) - . / only."))],
+        render_kw={"type": "tel"},
+    )
+    website = StringField(
+        _l("Website"),
+        filters=[strip],
+        validators=[
+            Optional(),
+            Length(max=500),
+            Regexp(r"^https?://", flags=re.IGNORECASE, message=_l("Give the full address, starting with https://")),
+            URL(message=_l("This is not a web address.")),
+        ],
+        render_kw={"type": "url", "placeholder": "https://"},
+    )
     notes = TextAreaField(_l("Notes"), filters=[strip], validators=[Optional(), Length(max=5000)])
 
     def set_countries(self, countries, language: str) -> None:
@@ -130,17 +169,33 @@ class OfficeForm(VersionForm):
 
     @staticmethod
     def initial(office) -> dict:
-        return {"kind": office.kind, "name": office.name, "country": office.country.alpha3, "city": office.city,
-                "host_country": office.host_country.alpha3, "address": office.address, "email": office.email,
-                "phone": office.phone, "website": office.website, "notes": office.notes,
-                "version": office.version}
+        return {
+            "kind": office.kind,
+            "name": office.name,
+            "country": office.country.alpha3,
+            "city": office.city,
+            "host_country": office.host_country.alpha3,
+            "address": office.address,
+            "email": office.email,
+            "phone": office.phone,
+            "website": office.website,
+            "notes": office.notes,
+            "version": office.version,
+        }
 
     def office_values(self) -> dict:
-        return {"kind": self.kind.data, "name": self.name.data, "city": self.city.data,
-                "country": self._countries.get(self.country.data),
-                "host_country": self._countries.get(self.host_country.data),
-                "address": self.address.data, "email": self.email.data, "phone": self.phone.data,
-                "website": self.website.data, "notes": self.notes.data}
+        return {
+            "kind": self.kind.data,
+            "name": self.name.data,
+            "city": self.city.data,
+            "country": self._countries.get(self.country.data),
+            "host_country": self._countries.get(self.host_country.data),
+            "address": self.address.data,
+            "email": self.email.data,
+            "phone": self.phone.data,
+            "website": self.website.data,
+            "notes": self.notes.data,
+        }
 
 
 class NewOfficeForm(OfficeForm):
@@ -148,46 +203,67 @@ class NewOfficeForm(OfficeForm):
 
 
 class ContactForm(FlaskForm):
-    name = StringField(_l("Name"), filters=[strip], validators=[DataRequired(), Length(max=200)],
-                       render_kw={"autocomplete": "off"})
-    title = StringField(_l("Post"), filters=[strip], validators=[Optional(), Length(max=200)],
-                        description=_l("Their title, e.g. Consejera política."))
-    email = StringField(_l("E-mail"), filters=[strip], validators=[Optional(), Length(max=254), Email()],
-                        render_kw={"type": "email", "autocomplete": "off"})
-    phone = StringField(_l("Phone"), filters=[strip],
-                        validators=[Optional(), Length(max=64),
-                                    Regexp(PHONE, message=_l("Use digits, spaces and + ( ) - . / only."))],
-                        render_kw={"type": "tel"})
-    personal_phone = StringField(_l("Personal phone"), filters=[strip],
-                                 validators=[Optional(), Length(max=64),
-                                             Regexp(PHONE, message=_l("Use digits, spaces and + ( ) - . / only."))],
-                                 description=_l("Stored encrypted. Only if they gave it to you to use."),
-                                 render_kw={"type": "tel", "autocomplete": "off"})
+    name = StringField(
+        _l("Name"), filters=[strip], validators=[DataRequired(), Length(max=200)], render_kw={"autocomplete": "off"}
+    )
+    title = StringField(
+        _l("Post"),
+        filters=[strip],
+        validators=[Optional(), Length(max=200)],
+        description=_l("Their title, e.g. Consejera política."),
+    )
+    email = StringField(
+        _l("E-mail"),
+        filters=[strip],
+        validators=[Optional(), Length(max=254), Email()],
+        render_kw={"type": "email", "autocomplete": "off"},
+    )
+    phone = StringField(
+        _l("Phone"),
+        filters=[strip],
+        validators=[Optional(), Length(max=64), Regexp(PHONE, message=_l("Use digits, spaces and + ( ) - . / only."))],
+        render_kw={"type": "tel"},
+    )
+    personal_phone = StringField(
+        _l("Personal phone"),
+        filters=[strip],
+        validators=[Optional(), Length(max=64), Regexp(PHONE, message=_l("Use digits, spaces and + ( ) - . / only."))],
+        description=_l("Stored encrypted. Only if they gave it to you to use."),
+        render_kw={"type": "tel", "autocomplete": "off"},
+    )
     language = SelectField(_l("Language to write to them in"), choices=[], validators=[Optional()])
     notes = TextAreaField(_l("Notes"), filters=[strip], validators=[Optional(), Length(max=5000)])
 
     def set_languages(self, language: str, current: str | None = None) -> None:
         codes = list(LANGUAGES) + ([current] if current and current not in LANGUAGES else [])
-        self.language.choices = [("", "—")] + sorted(((code, language_name(code, language)) for code in codes),
-                                                     key=lambda item: normalise(item[1]))
+        self.language.choices = [("", "—")] + sorted(
+            ((code, language_name(code, language)) for code in codes), key=lambda item: normalise(item[1])
+        )
 
     def contact_values(self) -> dict:
-        return {"name": self.name.data, "title": self.title.data, "email": self.email.data, "phone": self.phone.data,
-                "personal_phone": self.personal_phone.data, "language": self.language.data, "notes": self.notes.data}
+        return {
+            "name": self.name.data,
+            "title": self.title.data,
+            "email": self.email.data,
+            "phone": self.phone.data,
+            "personal_phone": self.personal_phone.data,
+            "language": self.language.data,
+            "notes": self.notes.data,
+        }
 
 
 def _office_choices(field, offices, language: str) -> dict:
     by_id = {office.id: office for office in offices}
-    field.choices = sorted(((office.id, office_label(office, language)) for office in offices),
-                           key=lambda item: normalise(item[1]))
+    field.choices = sorted(
+        ((office.id, office_label(office, language)) for office in offices), key=lambda item: normalise(item[1])
+    )
     return by_id
 
 
 class ContactCreateForm(ContactForm):
     submission_key = SubmissionKeyField()
     office = SelectField(_l("Office"), coerce=int, choices=[], validators=[DataRequired()])
-    started_on = DateField(_l("In this post since"), validators=[Optional()],
-                           description=_l("Leave empty for today."))
+    started_on = DateField(_l("In this post since"), validators=[Optional()], description=_l("Leave empty for today."))
     create_anyway = BooleanField(_l("This is someone else: create the contact anyway"))
 
     def set_offices(self, offices, language: str) -> None:
@@ -200,8 +276,16 @@ class ContactCreateForm(ContactForm):
 class ContactEditForm(ContactForm, VersionForm):
     @staticmethod
     def initial(contact) -> dict:
-        return {"name": contact.name, "title": contact.title, "email": contact.email, "phone": contact.phone,
-                "personal_phone": contact.personal_phone, "language": contact.language or "", "notes": contact.notes, "version": contact.version}
+        return {
+            "name": contact.name,
+            "title": contact.title,
+            "email": contact.email,
+            "phone": contact.phone,
+            "personal_phone": contact.personal_phone,
+            "language": contact.language or "",
+            "notes": contact.notes,
+            "version": contact.version,
+        }
 
 
 class ContactDeactivateForm(VersionForm):
@@ -225,15 +309,17 @@ class MergeForm(FlaskForm):
     merged_version = VersionField()
 
 
-
 class ContactImportForm(FlaskForm):
     """Upload (then confirm) a CSV or vCard file of offices and contacts. Between the preview and the import
     the file waits on the server (crm/staging.py); the form carries only its token."""
 
     file = FileField(_l("CSV or vCard file"))
-    file_format = SelectField(_l("Format"), choices=[("", _l("Detect from the file")), ("csv", "CSV"),
-                                                     ("vcard", "vCard")], default="")
-    duplicates = SelectField(_l("A contact already on file"),
-                             choices=[("skip", _l("Skip it")), ("merge", _l("Fill in its empty fields"))],
-                             default="skip")
+    file_format = SelectField(
+        _l("Format"), choices=[("", _l("Detect from the file")), ("csv", "CSV"), ("vcard", "vCard")], default=""
+    )
+    duplicates = SelectField(
+        _l("A contact already on file"),
+        choices=[("skip", _l("Skip it")), ("merge", _l("Fill in its empty fields"))],
+        default="skip",
+    )
     staged = HiddenField()

@@ -1,4 +1,5 @@
 """Offices (embassies, consulates, ministries, missions) and the people who work there."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,8 +65,12 @@ class Contact(db.Model):
         sa.Index("ix_contact_office_name", "office_id", "name"),
         # Searching "contains" cannot use a B-tree on PostgreSQL: a trigram index can (pg_trgm, created
         # before the table below and by migration 0017). SQLite keeps a plain index on the folded text.
-        sa.Index("ix_contact_search_text", "search_text", postgresql_using="gin",
-                 postgresql_ops={"search_text": "gin_trgm_ops"}),
+        sa.Index(
+            "ix_contact_search_text",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -108,8 +113,9 @@ def _keep_search_text(_mapper, _connection, target):
 
 
 # The trigram operator class the index above uses: the extension ships with PostgreSQL (contrib).
-event.listen(Contact.__table__, "before_create",
-             DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))
+event.listen(
+    Contact.__table__, "before_create", DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql")
+)
 
 
 class Post(db.Model):

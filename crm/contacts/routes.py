@@ -25,8 +25,6 @@ from crm.contacts.forms import (
     language_name,
 )
 from crm.contacts.models import Contact, Office
-from crm.database import dry_run
-from crm.errors import DomainError, StaleRecord
 from crm.contacts.services import (
     ContactError,
     DuplicateContact,
@@ -51,6 +49,8 @@ from crm.contacts.services import (
 )
 from crm.core import submissions
 from crm.countries.services import search_countries
+from crm.database import dry_run
+from crm.errors import DomainError, StaleRecord
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.permissions import (
@@ -72,11 +72,17 @@ from crm.web import flash_message, form_status, page_of, refusal
 def get_office_or_404(office_id, need: str = "view") -> Office:
     """An office the current user may see (or change); anything else is a 404. "amend" (edit the details)
     is also open to the volunteer who added it; "edit" (deactivate, ...) only to staff who edit all."""
-    office = None if office_id is None else db.session.get(
-        Office, office_id, options=[joinedload(Office.country), joinedload(Office.host_country)])
-    if office is None or not can_view_office(current_user, office) or (
-            need == "edit" and not can(current_user, "edit_all")) or (
-            need == "amend" and not can_amend_office(current_user, office)):
+    office = (
+        None
+        if office_id is None
+        else db.session.get(Office, office_id, options=[joinedload(Office.country), joinedload(Office.host_country)])
+    )
+    if (
+        office is None
+        or not can_view_office(current_user, office)
+        or (need == "edit" and not can(current_user, "edit_all"))
+        or (need == "amend" and not can_amend_office(current_user, office))
+    ):
         abort(404)
     return office
 
@@ -85,9 +91,12 @@ def get_contact_or_404(contact_id, need: str = "view") -> Contact:
     """A contact the current user may see (or change). A merged record is read-only: changes go to the
     record it was merged into."""
     contact = db.session.get(Contact, contact_id, options=[joinedload(Contact.office).joinedload(Office.country)])
-    if contact is None or not can_view_contact(current_user, contact) or (
-            need == "edit" and not can(current_user, "edit_all")) or (
-            need == "amend" and not can_amend_contact(current_user, contact)):
+    if (
+        contact is None
+        or not can_view_contact(current_user, contact)
+        or (need == "edit" and not can(current_user, "edit_all"))
+        or (need == "amend" and not can_amend_contact(current_user, contact))
+    ):
         abort(404)
     if need in ("edit", "amend") and contact.merged_into_id is not None:
         flash_message(gettext("This record was merged into this one; make changes here."), "info")
@@ -103,6 +112,7 @@ def refuse(error: DomainError, form, template: str, record=None, **context):
 
 # Offices
 
+
 @bp.route("/offices")
 @login_required
 def offices():
@@ -110,22 +120,36 @@ def offices():
     form = OfficeFilterForm(request.args)
     form.set_countries(countries_with_offices(), language)
     form.apply()
-    statement = office_visibility(current_user, search_offices(
-        query=form.q.data, kind=form.kind.data, country=form.country.data, host=form.host.data,
-        status=form.status.data, language=language))
+    statement = office_visibility(
+        current_user,
+        search_offices(
+            query=form.q.data,
+            kind=form.kind.data,
+            country=form.country.data,
+            host=form.host.data,
+            status=form.status.data,
+            language=language,
+        ),
+    )
     page = page_of(statement)
-    return render_template("contacts/offices.html", form=form, page=page, kind_labels=KIND_LABELS,
-                           can_edit=may_add_contacts(current_user))
+    return render_template(
+        "contacts/offices.html", form=form, page=page, kind_labels=KIND_LABELS, can_edit=may_add_contacts(current_user)
+    )
 
 
 @bp.route("/offices/<int:office_id>")
 @login_required
 def office(office_id):
     office = get_office_or_404(office_id)
-    return render_template("contacts/office.html", office=office, overview=office_overview(office),
-                           kind_labels=KIND_LABELS, can_edit=can(current_user, "edit_all"),
-                           can_amend=can_amend_office(current_user, office),
-                           can_add=may_add_for_country(current_user, office.country_id))
+    return render_template(
+        "contacts/office.html",
+        office=office,
+        overview=office_overview(office),
+        kind_labels=KIND_LABELS,
+        can_edit=can(current_user, "edit_all"),
+        can_amend=can_amend_office(current_user, office),
+        can_add=may_add_for_country(current_user, office.country_id),
+    )
 
 
 def _office_form(office=None) -> OfficeForm:
@@ -144,8 +168,7 @@ def _require_may_add():
 
 def _not_theirs(field) -> None:
     """Refuse, beside the field, a government the volunteer does not work on."""
-    raise ContactError(gettext("You may add offices and contacts only for the governments assigned to you."),
-                       field)
+    raise ContactError(gettext("You may add offices and contacts only for the governments assigned to you."), field)
 
 
 @bp.route("/offices/new", methods=["GET", "POST"])
@@ -162,8 +185,9 @@ def new_office():
                 _not_theirs("country")
             office = create_office(actor=current_user, **values)
         except DomainError as error:
-            return refuse(error, form, "contacts/office_form.html", office=None,
-                          existing=getattr(error, "existing", None))
+            return refuse(
+                error, form, "contacts/office_form.html", office=None, existing=getattr(error, "existing", None)
+            )
         done = submissions.led_to(form, url_for("contacts.office", office_id=office.id))
         flash_message(gettext("Office saved."), "success")
         return redirect(done)
@@ -179,8 +203,14 @@ def edit_office(office_id):
         try:
             update_office(office, actor=current_user, expected_version=form.version.data, **form.office_values())
         except DomainError as error:
-            return refuse(error, form, "contacts/office_form.html", record=office, office=office,
-                          existing=getattr(error, "existing", None))
+            return refuse(
+                error,
+                form,
+                "contacts/office_form.html",
+                record=office,
+                office=office,
+                existing=getattr(error, "existing", None),
+            )
         flash_message(gettext("Office saved."), "success")
         return redirect(url_for("contacts.office", office_id=office.id))
     return render_template("contacts/office_form.html", form=form, office=office), form_status(form)
@@ -219,12 +249,14 @@ def reactivate_office_page(office_id):
 
 # Contacts
 
+
 @bp.route("/contacts")
 @login_required
 def index():
     form = ContactFilterForm(request.args).apply()
-    statement = contact_visibility(current_user, contact_list(query=form.q.data, status=form.status.data,
-                                                             language=current_language()))
+    statement = contact_visibility(
+        current_user, contact_list(query=form.q.data, status=form.status.data, language=current_language())
+    )
     page = page_of(statement, rows=True)
     return render_template("contacts/index.html", form=form, page=page, can_edit=may_add_contacts(current_user))
 
@@ -233,10 +265,15 @@ def index():
 @login_required
 def show(contact_id):
     contact = get_contact_or_404(contact_id)
-    return render_template("contacts/show.html", contact=contact, history=contact_history(contact),
-                           kind_labels=KIND_LABELS, can_edit=can(current_user, "edit_all"),
-                           can_amend=can_amend_contact(current_user, contact),
-                           language_name=language_name)
+    return render_template(
+        "contacts/show.html",
+        contact=contact,
+        history=contact_history(contact),
+        kind_labels=KIND_LABELS,
+        can_edit=can(current_user, "edit_all"),
+        can_amend=can_amend_contact(current_user, contact),
+        language_name=language_name,
+    )
 
 
 @bp.route("/contacts/new", methods=["GET", "POST"])
@@ -254,8 +291,13 @@ def new():
         if (repeat := submissions.repeat_of(form)) is not None:
             return repeat
         try:
-            contact = create_contact(actor=current_user, office=form.chosen_office(), started_on=form.started_on.data,
-                                     confirm_duplicate=form.create_anyway.data, **form.contact_values())
+            contact = create_contact(
+                actor=current_user,
+                office=form.chosen_office(),
+                started_on=form.started_on.data,
+                confirm_duplicate=form.create_anyway.data,
+                **form.contact_values(),
+            )
         except DuplicateContact as duplicate:
             return render_template("contacts/form.html", form=form, contact=None, matches=duplicate.matches), 200
         except DomainError as error:
@@ -289,8 +331,9 @@ def deactivate(contact_id):
     form = ContactDeactivateForm(data={"version": contact.version} if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
-            deactivate_contact(contact, actor=current_user, expected_version=form.version.data,
-                               ended_on=form.ended_on.data)
+            deactivate_contact(
+                contact, actor=current_user, expected_version=form.version.data, ended_on=form.ended_on.data
+            )
         except DomainError as error:
             return refuse(error, form, "contacts/deactivate.html", record=contact, contact=contact)
         flash_message(gettext("Contact marked inactive; their post ended."), "success")
@@ -303,14 +346,24 @@ def deactivate(contact_id):
 def move(contact_id):
     contact = get_contact_or_404(contact_id, need="edit")
     language = current_language()
-    initial = {"office": contact.office_id, "title": contact.title, "started_on": clock.today(current_user),
-               "version": contact.version}
+    initial = {
+        "office": contact.office_id,
+        "title": contact.title,
+        "started_on": clock.today(current_user),
+        "version": contact.version,
+    }
     form = MoveForm(data=initial if request.method == "GET" else None)
     form.set_offices(active_offices(), language)
     if form.validate_on_submit():
         try:
-            move_contact(contact, actor=current_user, office=form.chosen_office(), title=form.title.data,
-                         started_on=form.started_on.data, expected_version=form.version.data)
+            move_contact(
+                contact,
+                actor=current_user,
+                office=form.chosen_office(),
+                title=form.title.data,
+                started_on=form.started_on.data,
+                expected_version=form.version.data,
+            )
         except DomainError as error:
             return refuse(error, form, "contacts/move.html", record=contact, contact=contact)
         flash_message(gettext("New post saved; the previous one is kept in the history."), "success")
@@ -326,8 +379,11 @@ def merge(contact_id):
     candidates = find_duplicates(contact.email, contact.name, contact.office, exclude=contact)
     found = []
     if form.q.data:
-        statement = search_contacts(query=form.q.data, status="all").where(
-            Contact.id != contact.id, Contact.merged_into_id.is_(None)).limit(25)
+        statement = (
+            search_contacts(query=form.q.data, status="all")
+            .where(Contact.id != contact.id, Contact.merged_into_id.is_(None))
+            .limit(25)
+        )
         found = [other for other in db.session.scalars(statement).unique() if other not in candidates]
     return render_template("contacts/merge.html", contact=contact, form=form, candidates=candidates, found=found)
 
@@ -337,23 +393,39 @@ def merge(contact_id):
 def merge_confirm(contact_id, other_id):
     survivor = get_contact_or_404(contact_id, need="edit")
     merged = get_contact_or_404(other_id)
-    form = MergeForm(data={"survivor_version": survivor.version, "merged_version": merged.version}
-                     if request.method == "GET" else None)
+    form = MergeForm(
+        data={"survivor_version": survivor.version, "merged_version": merged.version}
+        if request.method == "GET"
+        else None
+    )
     try:
         preview = merge_preview(survivor, merged)
         if form.validate_on_submit():
-            merge_contacts(survivor, merged, actor=current_user, survivor_version=form.survivor_version.data,
-                           merged_version=form.merged_version.data)
-            flash_message(gettext("Merged. The meetings, letters and posts of the duplicate are now on this record."),
-                          "success")
+            merge_contacts(
+                survivor,
+                merged,
+                actor=current_user,
+                survivor_version=form.survivor_version.data,
+                merged_version=form.merged_version.data,
+            )
+            flash_message(
+                gettext("Merged. The meetings, letters and posts of the duplicate are now on this record."), "success"
+            )
             return redirect(url_for("contacts.show", contact_id=survivor.id))
     except DomainError as error:
         refusal(error)
         if isinstance(error, StaleRecord):  # show the confirmation again, with what is on file now
             return redirect(url_for("contacts.merge_confirm", contact_id=contact_id, other_id=other_id))
         return redirect(url_for("contacts.merge", contact_id=contact_id))
-    return render_template("contacts/merge_confirm.html", form=form, survivor=survivor, merged=merged,
-                           preview=preview, kind_labels=KIND_LABELS, language_name=language_name)
+    return render_template(
+        "contacts/merge_confirm.html",
+        form=form,
+        survivor=survivor,
+        merged=merged,
+        preview=preview,
+        kind_labels=KIND_LABELS,
+        language_name=language_name,
+    )
 
 
 # Import and export
@@ -372,8 +444,9 @@ def _staged_upload(form):
         try:
             return exchange.UPLOADS.stage(upload, owner=owner, max_bytes=IMPORT_MAX_BYTES)
         except TooLarge:
-            raise exchange.ImportRejected(gettext("The file is larger than %(size)s MB; split it and import each "
-                                                  "part.", size=IMPORT_MAX_MB)) from None
+            raise exchange.ImportRejected(
+                gettext("The file is larger than %(size)s MB; split it and import each part.", size=IMPORT_MAX_MB)
+            ) from None
     if form.staged.data:
         staged = exchange.UPLOADS.find(form.staged.data, owner=owner)
         if staged is None:
@@ -404,8 +477,9 @@ def _read_and_import(form, data: bytes, filename: str, context: dict):
         context["headers"], context["mapping"] = headers, _chosen_mapping(headers)
         context["columns"] = list(exchange.COLUMNS)
     context["rows"] = exchange.read_file(data, file_format, context.get("mapping"))
-    return exchange.import_contacts(context["rows"], actor=current_user, today=clock.today(current_user),
-                                    duplicates=form.duplicates.data)
+    return exchange.import_contacts(
+        context["rows"], actor=current_user, today=clock.today(current_user), duplicates=form.duplicates.data
+    )
 
 
 @bp.route("/contacts/import", methods=["GET", "POST"])
@@ -432,10 +506,18 @@ def import_contacts():
         if step == "import" and not form.file.data:
             with exchange.UPLOADS.importing(staged) as handle:
                 report = _read_and_import(form, handle.read(), staged.filename, context)
-            flash_message(gettext("Import done: %(added)s contacts added, %(offices)s offices added.",
-                                  added=report.contacts_added, offices=report.offices_added), "success")
-            return render_template("contacts/import.html", **{**context, "report": report, "preview": False,
-                                                              "form": ContactImportForm(formdata=None)})
+            flash_message(
+                gettext(
+                    "Import done: %(added)s contacts added, %(offices)s offices added.",
+                    added=report.contacts_added,
+                    offices=report.offices_added,
+                ),
+                "success",
+            )
+            return render_template(
+                "contacts/import.html",
+                **{**context, "report": report, "preview": False, "form": ContactImportForm(formdata=None)},
+            )
         with staged.open() as handle:
             data = handle.read()
         with dry_run(db.session):
@@ -449,8 +531,7 @@ def import_contacts():
         if staged is not None and not again:
             exchange.UPLOADS.discard(staged.token)
             form.staged.data = ""
-        return render_template("contacts/import.html", **{**context, "problems": error.problems,
-                                                          "preview": again}), 400
+        return render_template("contacts/import.html", **{**context, "problems": error.problems, "preview": again}), 400
 
 
 @bp.route("/contacts/export.<any(csv, vcf):extension>")
@@ -466,7 +547,14 @@ def export_contacts(extension):
         text, mimetype = exchange.export_csv(statement), "text/csv"
     else:
         text, mimetype = exchange.export_vcard(statement), "text/vcard"
-    audit.record("export.contacts", actor=current_user, entity_type="contact",
-                 after={"format": extension, "rows": text.count("\n") if extension == "csv" else text.count("BEGIN:VCARD")})
-    return Response(text.encode("utf-8"), mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="contacts.{extension}"', "Cache-Control": "no-store"})
+    audit.record(
+        "export.contacts",
+        actor=current_user,
+        entity_type="contact",
+        after={"format": extension, "rows": text.count("\n") if extension == "csv" else text.count("BEGIN:VCARD")},
+    )
+    return Response(
+        text.encode("utf-8"),
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="contacts.{extension}"', "Cache-Control": "no-store"},
+    )

@@ -1,5 +1,6 @@
 """Office and contact rules: creating and correcting them, duplicates and merges, and moves between posts
 that keep the history of who held which post. Plain functions; they flush, the caller commits."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,18 +12,29 @@ from flask import has_request_context
 from flask_babel import gettext
 from sqlalchemy.orm import aliased, contains_eager, defer, joinedload, selectinload
 
-from crm.errors import DomainError
 from crm import clock
 from crm.audit import services as audit
 from crm.contacts.models import OFFICE_KINDS, Contact, Office, Post
 from crm.countries.models import Country
 from crm.database import check_version, contains_pattern, folded
+from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import readers_date
 from crm.outreach.models import Letter, Meeting, OutreachRecord, meeting_contact
 
-OFFICE_FIELDS = ("country_id", "kind", "name", "city", "host_country_id", "address", "email", "phone", "website",
-                 "notes", "active")
+OFFICE_FIELDS = (
+    "country_id",
+    "kind",
+    "name",
+    "city",
+    "host_country_id",
+    "address",
+    "email",
+    "phone",
+    "website",
+    "notes",
+    "active",
+)
 CONTACT_FIELDS = ("office_id", "name", "title", "email", "phone", "language", "notes", "active", "merged_into_id")
 OFFICE_EDITABLE = {"country", "host_country", "kind", "name", "city", "address", "email", "phone", "website", "notes"}
 # personal_phone is editable but never copied into the audit log (CONTACT_FIELDS): it is encrypted at
@@ -50,8 +62,9 @@ class DuplicateContact(ContactError):
     """The new contact looks like one already on file; `matches` are the records it looks like."""
 
     def __init__(self, matches: list[Contact]):
-        super().__init__(_("This person may already be on file. Open the existing record, or confirm "
-                                 "that this is someone else."))
+        super().__init__(
+            _("This person may already be on file. Open the existing record, or confirm that this is someone else.")
+        )
         self.matches = matches
 
 
@@ -88,13 +101,13 @@ def _email(value) -> str | None:
     return value.lower() if value else None
 
 
-
 def _not_in_future(day: dt.date, field_name: str) -> None:
     if clock.not_begun_anywhere(day):
         raise ContactError(_("Record this once it has happened: the date is in the future."), field=field_name)
 
 
 # Offices
+
 
 def _office_snapshot(office: Office) -> dict:
     return audit.snapshot(office, OFFICE_FIELDS)
@@ -112,12 +125,16 @@ def _check_office(values: dict, exclude: Office | None = None) -> None:
         raise ContactError(_("Choose the government the office represents."), field="country")
     if host is None:
         raise ContactError(_("Choose the country the office is in."), field="host_country")
-    same_kind = db.session.scalars(sa.select(Office).where(
-        Office.country_id == country.id, Office.kind == values["kind"], Office.host_country_id == host.id))
+    same_kind = db.session.scalars(
+        sa.select(Office).where(
+            Office.country_id == country.id, Office.kind == values["kind"], Office.host_country_id == host.id
+        )
+    )
     for other in same_kind:
         if other is not exclude and normalise(other.city) == normalise(values["city"]):
-            raise DuplicateOffice(_("That government already has an office of this kind in %(city)s.",
-                                          city=other.city), existing=other)
+            raise DuplicateOffice(
+                _("That government already has an office of this kind in %(city)s.", city=other.city), existing=other
+            )
 
 
 def _office_values(values: dict) -> dict:
@@ -127,11 +144,34 @@ def _office_values(values: dict) -> dict:
     return cleaned
 
 
-def create_office(*, actor, country: Country, host_country: Country, kind: str, name: str, city: str,
-                  address: str | None = None, email: str | None = None, phone: str | None = None,
-                  website: str | None = None, notes: str | None = None) -> Office:
-    values = _office_values(dict(country=country, host_country=host_country, kind=kind, name=name, city=city,
-                                 address=address, email=email, phone=phone, website=website, notes=notes))
+def create_office(
+    *,
+    actor,
+    country: Country,
+    host_country: Country,
+    kind: str,
+    name: str,
+    city: str,
+    address: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    website: str | None = None,
+    notes: str | None = None,
+) -> Office:
+    values = _office_values(
+        dict(
+            country=country,
+            host_country=host_country,
+            kind=kind,
+            name=name,
+            city=city,
+            address=address,
+            email=email,
+            phone=phone,
+            website=website,
+            notes=notes,
+        )
+    )
     _check_office(values)
     office = Office(**values)
     db.session.add(office)
@@ -161,13 +201,17 @@ def update_office(office: Office, *, actor, expected_version=None, **changes) ->
 def _set_office_active(office: Office, active: bool, *, actor, expected_version=None) -> None:
     check_version(office, expected_version)
     if office.active == active:
-        raise ContactError(_("This office is already active.") if active
-                           else _("This office is already inactive."))
+        raise ContactError(_("This office is already active.") if active else _("This office is already inactive."))
     before = _office_snapshot(office)
     office.active = active
     db.session.flush()
-    audit.record("office.reactivate" if active else "office.deactivate", actor=actor, entity=office, before=before,
-                 after=_office_snapshot(office))
+    audit.record(
+        "office.reactivate" if active else "office.deactivate",
+        actor=actor,
+        entity=office,
+        before=before,
+        after=_office_snapshot(office),
+    )
 
 
 def deactivate_office(office: Office, *, actor, expected_version=None) -> None:
@@ -179,22 +223,43 @@ def reactivate_office(office: Office, *, actor, expected_version=None) -> None:
     _set_office_active(office, True, actor=actor, expected_version=expected_version)
 
 
-def search_offices(*, query: str | None = None, kind: str | None = None, country: str | None = None,
-                   host: str | None = None, status: str | None = "active", language: str = "en"):
+def search_offices(
+    *,
+    query: str | None = None,
+    kind: str | None = None,
+    country: str | None = None,
+    host: str | None = None,
+    status: str | None = "active",
+    language: str = "en",
+):
     """A select of offices by name, city or country (in English or Spanish), kind, government represented
     and host country (alpha-3 codes), and whether active; ordered by government, then name."""
     represented, hosting = aliased(Country), aliased(Country)
-    statement = (sa.select(Office)
-                 .join(represented, Office.country_id == represented.id)
-                 .join(hosting, Office.host_country_id == hosting.id)
-                 .options(contains_eager(Office.country.of_type(represented)),
-                          contains_eager(Office.host_country.of_type(hosting))))
+    statement = (
+        sa.select(Office)
+        .join(represented, Office.country_id == represented.id)
+        .join(hosting, Office.host_country_id == hosting.id)
+        .options(
+            contains_eager(Office.country.of_type(represented)), contains_eager(Office.host_country.of_type(hosting))
+        )
+    )
     if query and query.strip():
         pattern = contains_pattern(query)
-        statement = statement.where(sa.or_(*[
-            folded(column).like(pattern, escape="\\")
-            for column in (Office.name, Office.city, represented.name_en, represented.name_es,
-                           hosting.name_en, hosting.name_es)]))
+        statement = statement.where(
+            sa.or_(
+                *[
+                    folded(column).like(pattern, escape="\\")
+                    for column in (
+                        Office.name,
+                        Office.city,
+                        represented.name_en,
+                        represented.name_es,
+                        hosting.name_en,
+                        hosting.name_es,
+                    )
+                ]
+            )
+        )
     if kind in OFFICE_KINDS:
         statement = statement.where(Office.kind == kind)
     if country:
@@ -211,15 +276,21 @@ def search_offices(*, query: str | None = None, kind: str | None = None, country
 
 def countries_with_offices() -> list[Country]:
     """Countries that have an office or host one: the choices of the office list's filters."""
-    return db.session.scalars(sa.select(Country).where(sa.or_(
-        Country.id.in_(sa.select(Office.country_id)), Country.id.in_(sa.select(Office.host_country_id))))).all()
+    return db.session.scalars(
+        sa.select(Country).where(
+            sa.or_(Country.id.in_(sa.select(Office.country_id)), Country.id.in_(sa.select(Office.host_country_id)))
+        )
+    ).all()
 
 
 def active_offices() -> list[Office]:
     """Every active office with its countries: where a contact can be added or moved to."""
-    return db.session.scalars(sa.select(Office).where(Office.active.is_(True))
-                              .options(joinedload(Office.country), joinedload(Office.host_country))
-                              .order_by(Office.name, Office.id)).all()
+    return db.session.scalars(
+        sa.select(Office)
+        .where(Office.active.is_(True))
+        .options(joinedload(Office.country), joinedload(Office.host_country))
+        .order_by(Office.name, Office.id)
+    ).all()
 
 
 @dataclass
@@ -233,20 +304,27 @@ class OfficeOverview:
 def office_overview(office: Office) -> OfficeOverview:
     """The office page: its people with their posts, and the former holders of its posts (three queries)."""
     contacts = db.session.scalars(
-        sa.select(Contact).where(Contact.office_id == office.id, Contact.active.is_(True),
-                                 Contact.merged_into_id.is_(None))
-        .options(selectinload(Contact.posts)).order_by(Contact.name, Contact.id)).all()
-    people = [(contact, [post for post in contact.posts if post.office_id == office.id and post.ended_on is None])
-              for contact in contacts]
+        sa.select(Contact)
+        .where(Contact.office_id == office.id, Contact.active.is_(True), Contact.merged_into_id.is_(None))
+        .options(selectinload(Contact.posts))
+        .order_by(Contact.name, Contact.id)
+    ).all()
+    people = [
+        (contact, [post for post in contact.posts if post.office_id == office.id and post.ended_on is None])
+        for contact in contacts
+    ]
     held = current_holder_of_posts(office)
     former = db.session.scalars(
-        sa.select(Post).where(Post.office_id == office.id, Post.ended_on.is_not(None))
-        .options(joinedload(Post.contact)).order_by(Post.ended_on.desc(), Post.id.desc())).all()
-    return OfficeOverview(people=people, held_posts=held, former=former,
-                          successors=_successors(former, held))
+        sa.select(Post)
+        .where(Post.office_id == office.id, Post.ended_on.is_not(None))
+        .options(joinedload(Post.contact))
+        .order_by(Post.ended_on.desc(), Post.id.desc())
+    ).all()
+    return OfficeOverview(people=people, held_posts=held, former=former, successors=_successors(former, held))
 
 
 # Posts and who holds them
+
 
 def _open_posts_at(office_ids) -> list[Post]:
     """Open posts of active contacts at these offices, newest first, with their holders."""
@@ -254,11 +332,14 @@ def _open_posts_at(office_ids) -> list[Post]:
     if not ids:
         return []
     return db.session.scalars(
-        sa.select(Post).join(Post.contact)
-        .where(Post.office_id.in_(ids), Post.ended_on.is_(None), Contact.active.is_(True),
-               Contact.merged_into_id.is_(None))
+        sa.select(Post)
+        .join(Post.contact)
+        .where(
+            Post.office_id.in_(ids), Post.ended_on.is_(None), Contact.active.is_(True), Contact.merged_into_id.is_(None)
+        )
         .options(contains_eager(Post.contact))
-        .order_by(Post.started_on.desc(), Post.id.desc())).all()
+        .order_by(Post.started_on.desc(), Post.id.desc())
+    ).all()
 
 
 def current_holder_of_posts(office: Office) -> list[Post]:
@@ -309,6 +390,7 @@ def successor(contact: Contact) -> Contact | None:
 
 # Contacts
 
+
 def _contact_snapshot(contact: Contact) -> dict:
     return audit.snapshot(contact, CONTACT_FIELDS)
 
@@ -322,8 +404,9 @@ def _contact_values(values: dict) -> dict:
     return cleaned
 
 
-def find_duplicates(email: str | None, name: str | None, office: Office | None, *,
-                    exclude: Contact | None = None) -> list[Contact]:
+def find_duplicates(
+    email: str | None, name: str | None, office: Office | None, *, exclude: Contact | None = None
+) -> list[Contact]:
     """Contacts that look like the same person: the same e-mail (any case), or the same name (ignoring
     accents, case and spacing) at the same office. Merged records are left out; inactive ones are not."""
     email = _email(email)
@@ -336,23 +419,49 @@ def find_duplicates(email: str | None, name: str | None, office: Office | None, 
     if not conditions:
         return []
     candidates = db.session.scalars(
-        sa.select(Contact).where(Contact.merged_into_id.is_(None), sa.or_(*conditions))
+        sa.select(Contact)
+        .where(Contact.merged_into_id.is_(None), sa.or_(*conditions))
         .options(joinedload(Contact.office).joinedload(Office.country))
-        .order_by(Contact.name, Contact.id)).all()
-    return [contact for contact in candidates
-            if (exclude is None or contact.id != exclude.id)
-            and ((email and contact.email == email)
-                 or (key and office is not None and contact.office_id == office.id
-                     and normalise(contact.name) == key))]
+        .order_by(Contact.name, Contact.id)
+    ).all()
+    return [
+        contact
+        for contact in candidates
+        if (exclude is None or contact.id != exclude.id)
+        and (
+            (email and contact.email == email)
+            or (key and office is not None and contact.office_id == office.id and normalise(contact.name) == key)
+        )
+    ]
 
 
-def create_contact(*, actor, office: Office, name: str, title: str | None = None, email: str | None = None,
-                   phone: str | None = None, personal_phone: str | None = None, language: str | None = None,
-                   notes: str | None = None, started_on: dt.date | None = None, confirm_duplicate: bool = False) -> Contact:
+def create_contact(
+    *,
+    actor,
+    office: Office,
+    name: str,
+    title: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    personal_phone: str | None = None,
+    language: str | None = None,
+    notes: str | None = None,
+    started_on: dt.date | None = None,
+    confirm_duplicate: bool = False,
+) -> Contact:
     """A new contact in their post at an office (since `started_on`, today if not given). Raises
     DuplicateContact when they look like someone on file, unless the user confirmed it is someone else."""
-    values = _contact_values(dict(name=name, title=title, email=email, phone=phone, personal_phone=personal_phone,
-                                  language=language, notes=notes))
+    values = _contact_values(
+        dict(
+            name=name,
+            title=title,
+            email=email,
+            phone=phone,
+            personal_phone=personal_phone,
+            language=language,
+            notes=notes,
+        )
+    )
     if not values["name"]:
         raise ContactError(_("A contact needs a name."), field="name")
     if office is None or not office.active:
@@ -367,9 +476,16 @@ def create_contact(*, actor, office: Office, name: str, title: str | None = None
     contact.posts.append(Post(office=office, title=values["title"], started_on=started_on))
     db.session.add(contact)
     db.session.flush()
-    audit.record("contact.create", actor=actor, entity=contact,
-                 after={**_contact_snapshot(contact), "started_on": started_on.isoformat(),
-                        "confirmed_not_duplicate": bool(confirm_duplicate)})
+    audit.record(
+        "contact.create",
+        actor=actor,
+        entity=contact,
+        after={
+            **_contact_snapshot(contact),
+            "started_on": started_on.isoformat(),
+            "confirmed_not_duplicate": bool(confirm_duplicate),
+        },
+    )
     return contact
 
 
@@ -385,7 +501,8 @@ def add_contact_met(*, actor, office: Office | None, name: str, title: str | Non
         names = ", ".join(contact.name for contact in duplicate.matches)
         raise ContactError(
             _("Already on file at this office: %(names)s. Tick them among the attendees instead.", names=names),
-            field="name") from None
+            field="name",
+        ) from None
 
 
 def _refuse_if_merged(contact: Contact) -> None:
@@ -427,20 +544,31 @@ def deactivate_contact(contact: Contact, *, actor, expected_version=None, ended_
     open_posts = [post for post in contact.posts if post.ended_on is None]
     for post in open_posts:
         if ended_on < post.started_on:
-            raise ContactError(_("They held their post from %(date)s: the end cannot come before that.",
-                                       date=_day(post.started_on)), field="ended_on")
+            raise ContactError(
+                _("They held their post from %(date)s: the end cannot come before that.", date=_day(post.started_on)),
+                field="ended_on",
+            )
     before = _contact_snapshot(contact)
     for post in open_posts:
         post.ended_on = ended_on
     contact.active = False
     db.session.flush()
-    audit.record("contact.deactivate", actor=actor, entity=contact, before=before,
-                 after={**_contact_snapshot(contact), "ended_on": ended_on.isoformat(),
-                        "ended_post_ids": [post.id for post in open_posts]})
+    audit.record(
+        "contact.deactivate",
+        actor=actor,
+        entity=contact,
+        before=before,
+        after={
+            **_contact_snapshot(contact),
+            "ended_on": ended_on.isoformat(),
+            "ended_post_ids": [post.id for post in open_posts],
+        },
+    )
 
 
-def move_contact(contact: Contact, *, actor, office: Office, title: str | None, started_on: dt.date,
-                 expected_version=None) -> Post:
+def move_contact(
+    contact: Contact, *, actor, office: Office, title: str | None, started_on: dt.date, expected_version=None
+) -> Post:
     """A contact takes another post, at the same office or another: the post they held ends the day the new
     one starts, and both stay in the history. Moving an inactive contact records that they are back."""
     _refuse_if_merged(contact)
@@ -452,13 +580,19 @@ def move_contact(contact: Contact, *, actor, office: Office, title: str | None, 
     _not_in_future(started_on, "started_on")
     title = _clean(title)
     open_posts = [post for post in contact.posts if post.ended_on is None]
-    if contact.active and any(post.office_id == office.id and normalise(post.title) == normalise(title)
-                              for post in open_posts):
+    if contact.active and any(
+        post.office_id == office.id and normalise(post.title) == normalise(title) for post in open_posts
+    ):
         raise ContactError(_("They already hold that post."), field="title")
     for post in open_posts:
         if started_on < post.started_on:
-            raise ContactError(_("The current post started on %(date)s: the new one cannot start before it.",
-                                       date=_day(post.started_on)), field="started_on")
+            raise ContactError(
+                _(
+                    "The current post started on %(date)s: the new one cannot start before it.",
+                    date=_day(post.started_on),
+                ),
+                field="started_on",
+            )
     before = {**_contact_snapshot(contact), "open_post_ids": [post.id for post in open_posts]}
     for post in open_posts:
         post.ended_on = started_on
@@ -468,8 +602,13 @@ def move_contact(contact: Contact, *, actor, office: Office, title: str | None, 
     contact.title = title
     contact.active = True
     db.session.flush()
-    audit.record("contact.move", actor=actor, entity=contact, before=before,
-                 after={**_contact_snapshot(contact), "post_id": new_post.id, "started_on": started_on.isoformat()})
+    audit.record(
+        "contact.move",
+        actor=actor,
+        entity=contact,
+        before=before,
+        after={**_contact_snapshot(contact), "post_id": new_post.id, "started_on": started_on.isoformat()},
+    )
     return new_post
 
 
@@ -487,9 +626,10 @@ def _contact_filters(statement, query: str | None, status: str | None):
 def search_contacts(*, query: str | None = None, status: str | None = "active"):
     """A select of contacts by name, e-mail or title, active, inactive or all (merged records only under all),
     with their offices and countries, by name."""
-    statement = (sa.select(Contact)
-                 .options(joinedload(Contact.office).joinedload(Office.country),
-                          joinedload(Contact.office).joinedload(Office.host_country)))
+    statement = sa.select(Contact).options(
+        joinedload(Contact.office).joinedload(Office.country),
+        joinedload(Contact.office).joinedload(Office.host_country),
+    )
     return _contact_filters(statement, query, status).order_by(Contact.name, Contact.id)
 
 
@@ -498,14 +638,26 @@ def contact_list(*, query: str | None = None, status: str | None = "active", lan
     more to build than to read): id, name, title, e-mail, active, merged_into_id, office_id,
     office_name and country_name (the government's, in `language`)."""
     country_name = Country.name_es if str(language).startswith("es") else Country.name_en
-    statement = (sa.select(Contact.id, Contact.name, Contact.title, Contact.email, Contact.active,
-                           Contact.merged_into_id, Office.id.label("office_id"), Office.name.label("office_name"),
-                           country_name.label("country_name"))
-                 .join(Office, Contact.office_id == Office.id).join(Country, Office.country_id == Country.id))
+    statement = (
+        sa.select(
+            Contact.id,
+            Contact.name,
+            Contact.title,
+            Contact.email,
+            Contact.active,
+            Contact.merged_into_id,
+            Office.id.label("office_id"),
+            Office.name.label("office_name"),
+            country_name.label("country_name"),
+        )
+        .join(Office, Contact.office_id == Office.id)
+        .join(Country, Office.country_id == Country.id)
+    )
     return _contact_filters(statement, query, status).order_by(Contact.name, Contact.id)
 
 
 # Merging duplicates
+
 
 @dataclass
 class MergePreview:
@@ -520,8 +672,9 @@ def check_merge(survivor: Contact, merged: Contact) -> None:
     if survivor.id == merged.id:
         raise ContactError(_("A contact cannot be merged into itself."))
     if survivor.merged_into_id is not None:
-        raise ContactError(_("%(name)s was already merged into another record; merge into that one.",
-                                   name=survivor.name))
+        raise ContactError(
+            _("%(name)s was already merged into another record; merge into that one.", name=survivor.name)
+        )
     if merged.merged_into_id is not None:
         raise ContactError(_("%(name)s was already merged into another record.", name=merged.name))
     if not survivor.active and merged.active:
@@ -529,8 +682,9 @@ def check_merge(survivor: Contact, merged: Contact) -> None:
 
 
 def _fills(survivor: Contact, merged: Contact) -> dict[str, object]:
-    fills = {name: getattr(merged, name) for name in MERGE_FILLS
-             if not getattr(survivor, name) and getattr(merged, name)}
+    fills = {
+        name: getattr(merged, name) for name in MERGE_FILLS if not getattr(survivor, name) and getattr(merged, name)
+    }
     if not survivor.title and merged.title and merged.office_id == survivor.office_id:
         fills["title"] = merged.title
     return fills
@@ -539,17 +693,25 @@ def _fills(survivor: Contact, merged: Contact) -> dict[str, object]:
 def merge_preview(survivor: Contact, merged: Contact) -> MergePreview:
     """What a merge would move, for the confirmation page. Raises ContactError if it cannot be done."""
     check_merge(survivor, merged)
-    survivor_meetings = set(db.session.scalars(
-        sa.select(meeting_contact.c.meeting_id).where(meeting_contact.c.contact_id == survivor.id)))
+    survivor_meetings = set(
+        db.session.scalars(sa.select(meeting_contact.c.meeting_id).where(meeting_contact.c.contact_id == survivor.id))
+    )
     merged_meetings = db.session.scalars(
-        sa.select(meeting_contact.c.meeting_id).where(meeting_contact.c.contact_id == merged.id)
-        .order_by(meeting_contact.c.meeting_id)).all()
+        sa.select(meeting_contact.c.meeting_id)
+        .where(meeting_contact.c.contact_id == merged.id)
+        .order_by(meeting_contact.c.meeting_id)
+    ).all()
     letter_ids = db.session.scalars(
-        sa.select(Letter.id).where(Letter.recipient_contact_id == merged.id).order_by(Letter.id)).all()
+        sa.select(Letter.id).where(Letter.recipient_contact_id == merged.id).order_by(Letter.id)
+    ).all()
     post_count = db.session.scalar(sa.select(sa.func.count()).select_from(Post).where(Post.contact_id == merged.id))
-    return MergePreview(meeting_ids=list(merged_meetings),
-                        shared_meeting_ids=[m for m in merged_meetings if m in survivor_meetings],
-                        letter_ids=list(letter_ids), post_count=post_count, fills=_fills(survivor, merged))
+    return MergePreview(
+        meeting_ids=list(merged_meetings),
+        shared_meeting_ids=[m for m in merged_meetings if m in survivor_meetings],
+        letter_ids=list(letter_ids),
+        post_count=post_count,
+        fills=_fills(survivor, merged),
+    )
 
 
 def _same_term(kept: Post, other: Post) -> bool:
@@ -560,7 +722,10 @@ def _same_term(kept: Post, other: Post) -> bool:
     if kept.ended_on is None and other.ended_on is None:
         return not kept.title or not other.title or normalise(kept.title) == normalise(other.title)
     return (normalise(kept.title), kept.started_on, kept.ended_on) == (
-        normalise(other.title), other.started_on, other.ended_on)
+        normalise(other.title),
+        other.started_on,
+        other.ended_on,
+    )
 
 
 def _expire_loaded(*models) -> None:
@@ -570,8 +735,9 @@ def _expire_loaded(*models) -> None:
             db.session.expire(obj)
 
 
-def merge_contacts(survivor: Contact, merged: Contact, *, actor, survivor_version=None,
-                   merged_version=None) -> MergePreview:
+def merge_contacts(
+    survivor: Contact, merged: Contact, *, actor, survivor_version=None, merged_version=None
+) -> MergePreview:
     """Merge a duplicate into the record that stays: its meetings (without listing the survivor twice at a
     meeting both attended), letters and posts move over, the survivor's empty details are filled from it, and
     the duplicate is kept, inactive, pointing to the survivor. Recorded in the audit log with both ids."""
@@ -583,17 +749,24 @@ def merge_contacts(survivor: Contact, merged: Contact, *, actor, survivor_versio
 
     mc = meeting_contact.c
     survivor_meetings = sa.select(mc.meeting_id).where(mc.contact_id == survivor.id)
-    db.session.execute(sa.delete(meeting_contact).where(mc.contact_id == merged.id,
-                                                        mc.meeting_id.in_(survivor_meetings)))
+    db.session.execute(
+        sa.delete(meeting_contact).where(mc.contact_id == merged.id, mc.meeting_id.in_(survivor_meetings))
+    )
     db.session.execute(sa.update(meeting_contact).where(mc.contact_id == merged.id).values(contact_id=survivor.id))
     # Bump the versions, so that a meeting or letter form opened before the merge cannot put the old contact back.
     meeting_table, letter_table = Meeting.__table__, Letter.__table__
     if preview.meeting_ids:
-        db.session.execute(sa.update(meeting_table).where(meeting_table.c.id.in_(preview.meeting_ids))
-                           .values(version=meeting_table.c.version + 1))
+        db.session.execute(
+            sa.update(meeting_table)
+            .where(meeting_table.c.id.in_(preview.meeting_ids))
+            .values(version=meeting_table.c.version + 1)
+        )
     if preview.letter_ids:
-        db.session.execute(sa.update(letter_table).where(letter_table.c.id.in_(preview.letter_ids))
-                           .values(recipient_contact_id=survivor.id, version=letter_table.c.version + 1))
+        db.session.execute(
+            sa.update(letter_table)
+            .where(letter_table.c.id.in_(preview.letter_ids))
+            .values(recipient_contact_id=survivor.id, version=letter_table.c.version + 1)
+        )
     _expire_loaded(Meeting, Letter)
 
     survivor_open = [post for post in survivor.posts if post.ended_on is None]
@@ -622,15 +795,27 @@ def merge_contacts(survivor: Contact, merged: Contact, *, actor, survivor_versio
     merged.merged_into_id = survivor.id
     merged.active = False
     db.session.flush()
-    audit.record("contact.merge", actor=actor, entity=survivor, before=before,
-                 after={"survivor_id": survivor.id, "merged_id": merged.id,
-                        "survivor": _contact_snapshot(survivor), "merged": _contact_snapshot(merged),
-                        "meeting_ids": preview.meeting_ids, "shared_meeting_ids": preview.shared_meeting_ids,
-                        "letter_ids": preview.letter_ids, "filled": sorted(preview.fills)})
+    audit.record(
+        "contact.merge",
+        actor=actor,
+        entity=survivor,
+        before=before,
+        after={
+            "survivor_id": survivor.id,
+            "merged_id": merged.id,
+            "survivor": _contact_snapshot(survivor),
+            "merged": _contact_snapshot(merged),
+            "meeting_ids": preview.meeting_ids,
+            "shared_meeting_ids": preview.shared_meeting_ids,
+            "letter_ids": preview.letter_ids,
+            "filled": sorted(preview.fills),
+        },
+    )
     return preview
 
 
 # The contact page
+
 
 @dataclass
 class ContactHistory:
@@ -650,26 +835,43 @@ def contact_history(contact: Contact) -> ContactHistory:
     """Every post the contact held, every meeting they attended and every letter addressed to them
     (a fixed number of queries, however long the history)."""
     posts = db.session.scalars(
-        sa.select(Post).where(Post.contact_id == contact.id)
-        .options(joinedload(Post.office).joinedload(Office.country),
-                 joinedload(Post.office).joinedload(Office.host_country))
-        .order_by(Post.started_on.desc(), Post.id.desc())).all()
+        sa.select(Post)
+        .where(Post.contact_id == contact.id)
+        .options(
+            joinedload(Post.office).joinedload(Office.country), joinedload(Post.office).joinedload(Office.host_country)
+        )
+        .order_by(Post.started_on.desc(), Post.id.desc())
+    ).all()
     meetings = db.session.scalars(
-        sa.select(Meeting).join(meeting_contact, meeting_contact.c.meeting_id == Meeting.id)
+        sa.select(Meeting)
+        .join(meeting_contact, meeting_contact.c.meeting_id == Meeting.id)
         .where(meeting_contact.c.contact_id == contact.id)
         # The list shows no notes: the encrypted ones are neither read nor decrypted.
-        .options(defer(Meeting.confidential_notes), joinedload(Meeting.office),
-                 selectinload(Meeting.outreach_records).joinedload(OutreachRecord.country))
-        .order_by(Meeting.held_at.desc(), Meeting.id.desc())).all()
+        .options(
+            defer(Meeting.confidential_notes),
+            joinedload(Meeting.office),
+            selectinload(Meeting.outreach_records).joinedload(OutreachRecord.country),
+        )
+        .order_by(Meeting.held_at.desc(), Meeting.id.desc())
+    ).all()
     letters = db.session.scalars(
-        sa.select(Letter).where(Letter.recipient_contact_id == contact.id)
+        sa.select(Letter)
+        .where(Letter.recipient_contact_id == contact.id)
         .options(defer(Letter.body), joinedload(Letter.outreach).joinedload(OutreachRecord.country))
-        .order_by(Letter.id.desc())).all()
+        .order_by(Letter.id.desc())
+    ).all()
     letters = sorted(letters, key=lambda letter: (_letter_day(letter), letter.id), reverse=True)
     ended = [post for post in posts if post.ended_on is not None]
     held = _open_posts_at({post.office_id for post in ended})
     merged_into = db.session.get(Contact, contact.merged_into_id) if contact.merged_into_id else None
-    merged_here = db.session.scalars(sa.select(Contact).where(Contact.merged_into_id == contact.id)
-                                     .order_by(Contact.id)).all()
-    return ContactHistory(posts=posts, meetings=meetings, letters=letters, successors=_successors(ended, held),
-                          merged_into=merged_into, merged_here=merged_here)
+    merged_here = db.session.scalars(
+        sa.select(Contact).where(Contact.merged_into_id == contact.id).order_by(Contact.id)
+    ).all()
+    return ContactHistory(
+        posts=posts,
+        meetings=meetings,
+        letters=letters,
+        successors=_successors(ended, held),
+        merged_into=merged_into,
+        merged_here=merged_here,
+    )

@@ -1,4 +1,5 @@
 """Core pages: the home page, language choice and the health check."""
+
 from flask import Blueprint
 
 bp = Blueprint("core", __name__)

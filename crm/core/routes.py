@@ -1,4 +1,5 @@
 """Home, language switch and /healthz."""
+
 import sqlalchemy as sa
 from flask import current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
@@ -41,8 +42,9 @@ def healthz():
         db.session.rollback()
         database = "unavailable"
     status = 200 if database == "ok" else 503
-    return jsonify(status="ok" if status == 200 else "degraded", database=database,
-                   dialect=db.engine.dialect.name), status
+    return jsonify(
+        status="ok" if status == 200 else "degraded", database=database, dialect=db.engine.dialect.name
+    ), status
 
 
 @bp.app_context_processor

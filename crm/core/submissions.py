@@ -11,6 +11,7 @@ In a view:
     submissions.led_to(form, url_for("something.show", id=record.id))
     db.session.commit()
 """
+
 from __future__ import annotations
 
 import datetime as dt

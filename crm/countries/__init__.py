@@ -1,4 +1,5 @@
 """Countries: the reference table of states, their regions and Rome Statute status."""
+
 from flask import Blueprint
 
 bp = Blueprint("countries", __name__, url_prefix="/countries")

@@ -1,4 +1,5 @@
 """`flask countries ...`: read the country table from the command line."""
+
 import csv
 import sys
 

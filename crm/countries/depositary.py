@@ -1,4 +1,5 @@
 """Refreshing Rome Statute facts from a saved copy of the UN depositary's status page (UNTC chapter XVIII-10)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,7 +16,6 @@ from babel import Locale
 
 from crm import clock
 from crm.audit import services as audit
-from crm.errors import DomainError
 from crm.countries.models import RS_FACT_FIELDS, Country
 from crm.countries.services import (
     STATUTE_IN_FORCE,
@@ -25,6 +25,7 @@ from crm.countries.services import (
     parse_fact_value,
     staff_edited_fields,
 )
+from crm.errors import DomainError
 from crm.extensions import db
 
 # Article 126(1): the Statute entered into force on 1 July 2002, after the 60th instrument (deposited,
@@ -56,16 +57,24 @@ class DepositaryError(DomainError):
 
 # --- dates ------------------------------------------------------------------------------------------
 
-_MONTH_NUMBERS = {name: number for number, name in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+_MONTH_NUMBERS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1
+    )
+}
 _MONTH = r"(?i:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?)"
 # "18 Jul 1998", "10 Feb 2003 a", "29 May\t 2013 AA". The marker after a date in the participants table is
 # case-sensitive: A is an acceptance, a an accession.
-_TABLE_DATE = re.compile(rf"(?<!\d)(?P<day>\d{{1,2}})\s+(?P<month>{_MONTH})\s+(?P<year>\d{{4}})(?!\d)"
-                         r"(?:\s+(?P<marker>AA|A|a|d)(?!\w))?")
+_TABLE_DATE = re.compile(
+    rf"(?<!\d)(?P<day>\d{{1,2}})\s+(?P<month>{_MONTH})\s+(?P<year>\d{{4}})(?!\d)"
+    r"(?:\s+(?P<marker>AA|A|a|d)(?!\w))?"
+)
 # The notes also write "27 October 2016" and, when they quote a letter, "December 31, 2000".
-_PROSE_DATE = re.compile(rf"(?<!\d)(?P<day>\d{{1,2}})\s+(?P<month>{_MONTH}),?\s+(?P<year>\d{{4}})(?!\d)"
-                         rf"|(?P<month_first>{_MONTH})\s+(?P<day_after>\d{{1,2}}),?\s+(?P<year_after>\d{{4}})(?!\d)")
+_PROSE_DATE = re.compile(
+    rf"(?<!\d)(?P<day>\d{{1,2}})\s+(?P<month>{_MONTH}),?\s+(?P<year>\d{{4}})(?!\d)"
+    rf"|(?P<month_first>{_MONTH})\s+(?P<day_after>\d{{1,2}}),?\s+(?P<year_after>\d{{4}})(?!\d)"
+)
 
 
 def _date(day: str, month: str, year: str) -> dt.date | None:
@@ -117,7 +126,7 @@ def split_footnotes(printed: str) -> tuple[str, tuple[str, ...]]:
     match = _FOOTNOTES.search(text)
     if not match or match.start() == 0:
         return text.strip(" ,"), ()
-    return text[:match.start()].strip(" ,"), tuple(re.findall(r"\d{1,3}", match.group(0)))
+    return text[: match.start()].strip(" ,"), tuple(re.findall(r"\d{1,3}", match.group(0)))
 
 
 def _fold(name: str) -> str:
@@ -191,6 +200,7 @@ def match_participant(printed: str) -> str | None:
 
 # --- reading the page -------------------------------------------------------------------------------
 
+
 @dataclass
 class DepositaryEntry:
     """One participant as the depositary lists it, with the facts derived from the row and the notes."""
@@ -223,8 +233,33 @@ class DepositaryEntry:
             self.status = "signatory"
 
 
-_BLOCK_TAGS = {"p", "div", "br", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
-               "section", "article", "header", "footer", "form", "dd", "dt", "blockquote", "caption", "pre"}
+_BLOCK_TAGS = {
+    "p",
+    "div",
+    "br",
+    "tr",
+    "li",
+    "ul",
+    "ol",
+    "table",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "form",
+    "dd",
+    "dt",
+    "blockquote",
+    "caption",
+    "pre",
+}
 
 
 class _Cell:
@@ -376,21 +411,23 @@ def _rows_from_html(reader: _PageReader) -> list[_Row] | None:
 
 
 _SECTION_AFTER_TABLE = re.compile(
-    r"^\s*(declarations?|reservations?|objections?|notes?|end\s*notes?|territorial application|communications?)\b",
-    re.I)
+    r"^\s*(declarations?|reservations?|objections?|notes?|end\s*notes?|territorial application|communications?)\b", re.I
+)
 
 
 def _rows_from_text(text: str) -> list[_Row] | None:
     lines = text.splitlines()
     headers = [i for i, line in enumerate(lines) if re.match(r"\s*participants?\b", line, re.I)]
-    start = next((i for i in headers if re.search(r"signature|ratification|accession", lines[i], re.I)),
-                 headers[0] if headers else None)
+    start = next(
+        (i for i in headers if re.search(r"signature|ratification|accession", lines[i], re.I)),
+        headers[0] if headers else None,
+    )
     if start is None:
         return None
     rows: list[_Row] = []
     pending_name = ""
     misses = 0
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if not line.strip():
             continue
         first = _TABLE_DATE.search(line)
@@ -401,14 +438,14 @@ def _rows_from_text(text: str) -> list[_Row] | None:
             pending_name = line  # a name wrapped onto its own line, dates on the next
             continue
         misses = 0
-        before = line[:first.start()]
+        before = line[: first.start()]
         if not re.search(r"[^\W\d_]", before) and pending_name:
             before = pending_name
         pending_name = ""
         name, trailing = split_footnotes(before.replace("\t", " "))
         if not re.search(r"[^\W\d_]", name):
             continue
-        rows.append(_Row(name, _table_dates(line[first.start():], -1), trailing))
+        rows.append(_Row(name, _table_dates(line[first.start() :], -1), trailing))
     return rows or None
 
 
@@ -435,10 +472,14 @@ def _assign_dates(entry: DepositaryEntry, row: _Row) -> None:
 _WITHDRAWAL = re.compile(r"withdr\w*\s+from\s+(?:the\s+)?(?:rome\s+)?statute", re.I)
 _REVOCATION = re.compile(
     r"\brevo(?:ke|ked|king|cation)\b|\brescin\w*|\brescission\b"
-    r"|withdr\w*\s+(?:of\s+)?(?:its|the|this|that)\s+(?:notification|notice)", re.I)
+    r"|withdr\w*\s+(?:of\s+)?(?:its|the|this|that)\s+(?:notification|notice)",
+    re.I,
+)
 _NO_INTENTION = re.compile(
     r"(?:not|no\s+longer)\s+intends?\s+to\s+become\s+a\s+party|intention\s+not\s+to\s+become\s+a\s+party"
-    r"|no\s+(?:longer\s+(?:has\s+)?(?:any\s+)?)?intention\s+(?:of|to)\s+becom\w*\s+a\s+party", re.I)
+    r"|no\s+(?:longer\s+(?:has\s+)?(?:any\s+)?)?intention\s+(?:of|to)\s+becom\w*\s+a\s+party",
+    re.I,
+)
 # "took effect on", "will take effect on", "with effect from", "effective": the date after it is the effect.
 _EFFECT_BEFORE = re.compile(r"effect(?:ive)?\s+(?:on\s+|from\s+|as\s+(?:of|from)\s+)?$", re.I)
 
@@ -474,7 +515,7 @@ def _subject(paragraph: str, entries: list[DepositaryEntry]) -> DepositaryEntry 
             # At one position the longest name wins: "Guinea-Bissau" over "Guinea".
             found = (match.start(), -len(needle), entry)
             anywhere.append(found)
-            if re.search(r"government of (?:the )?$", text[max(0, match.start() - 20):match.start()]):
+            if re.search(r"government of (?:the )?$", text[max(0, match.start() - 20) : match.start()]):
                 after_government.append(found)
     if after_government:
         return min(after_government, key=lambda found: found[:2])[2]
@@ -505,16 +546,16 @@ def _read_notes(text: str, entries: list[DepositaryEntry]) -> None:
         if no_intention:
             entry.declared_no_intention = True
         dates = _prose_dates(paragraph)
-        effect = next((found for found in dates
-                       if _EFFECT_BEFORE.search(paragraph[max(0, found[0] - 40):found[0]])), None)
+        effect = next(
+            (found for found in dates if _EFFECT_BEFORE.search(paragraph[max(0, found[0] - 40) : found[0]])), None
+        )
         others = [found[2] for found in dates if found is not effect]
         if revoking:
             # The revocation comes after the notification it revokes: the latest date in the note is its own.
             revocations.setdefault(id(entry), []).append(max(others, default=None))
         elif withdrawing and others:
             notified = others[0]
-            withdrawals.setdefault(id(entry), []).append(
-                (notified, effect[2] if effect else _one_year_after(notified)))
+            withdrawals.setdefault(id(entry), []).append((notified, effect[2] if effect else _one_year_after(notified)))
     for entry in entries:
         standing = withdrawals.get(id(entry), [])
         for revoked_on in revocations.get(id(entry), []):
@@ -537,8 +578,10 @@ def parse_status_page(text: str, *, today: dt.date | None = None) -> list[Deposi
     else:
         rows = _rows_from_text(text)
     if not rows:
-        raise DepositaryError("no participant table found (a table headed 'Participant', 'Signature', "
-                              "'Ratification, ... Accession(a)' with dates such as '18 Jul 1998')")
+        raise DepositaryError(
+            "no participant table found (a table headed 'Participant', 'Signature', "
+            "'Ratification, ... Accession(a)' with dates such as '18 Jul 1998')"
+        )
     entries = []
     for row in rows:
         entry = DepositaryEntry(name=row.printed, alpha3=match_participant(row.printed), footnotes=row.footnotes)
@@ -551,6 +594,7 @@ def parse_status_page(text: str, *, today: dt.date | None = None) -> list[Deposi
 
 
 # --- refreshing the facts ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class FactUpdate:
@@ -584,14 +628,17 @@ class DepositaryRefresh:
         for change in sorted(self.changes, key=lambda c: (c.alpha3, order[c.field])):
             yield f"{change.alpha3} {change.field}: {_shown(change.old)} -> {_shown(change.new)}"
         for kept in self.kept:
-            yield (f"kept admin correction: {kept.alpha3} {kept.field}: {_shown(kept.kept)} "
-                   f"(depositary: {_shown(kept.depositary)})")
-        for problem in self.not_applied:
-            yield problem
+            yield (
+                f"kept admin correction: {kept.alpha3} {kept.field}: {_shown(kept.kept)} "
+                f"(depositary: {_shown(kept.depositary)})"
+            )
+        yield from self.not_applied
         for name in self.unknown:
             yield f"unknown participant: {name}"
-        yield (f"{self.participants} participants read, {len(self.changes)} facts changed, "
-               f"{len(self.kept)} kept admin corrections, {len(self.unknown)} unknown")
+        yield (
+            f"{self.participants} participants read, {len(self.changes)} facts changed, "
+            f"{len(self.kept)} kept admin corrections, {len(self.unknown)} unknown"
+        )
 
 
 def _shown(value) -> str:
@@ -637,8 +684,10 @@ def _ordered_fields(country: Country, final: dict) -> list[str]:
     """apply_fact checks the date order after each fact, so of each pair (ratification and entry into
     force, notification and effect of a withdrawal) set first the one that keeps the pair in order."""
     order = ["status", "signature_date"]
-    for earlier, later in (("ratification_or_accession_date", "entry_into_force_date"),
-                           ("withdrawal_notified_date", "withdrawal_effective_date")):
+    for earlier, later in (
+        ("ratification_or_accession_date", "entry_into_force_date"),
+        ("withdrawal_notified_date", "withdrawal_effective_date"),
+    ):
         old_later = country.rs_fact(later)
         if final[earlier] and old_later and final[earlier] > old_later:
             order += [later, earlier]
@@ -648,8 +697,11 @@ def _ordered_fields(country: Country, final: dict) -> list[str]:
 
 
 def _check_order(final: dict) -> None:
-    check_date_order(in_force=final["entry_into_force_date"], notified=final["withdrawal_notified_date"],
-                     effective=final["withdrawal_effective_date"])
+    check_date_order(
+        in_force=final["entry_into_force_date"],
+        notified=final["withdrawal_notified_date"],
+        effective=final["withdrawal_effective_date"],
+    )
 
 
 def _refresh_country(country: Country, entry: DepositaryEntry, source: str, result: DepositaryRefresh) -> None:
@@ -671,15 +723,20 @@ def _refresh_country(country: Country, entry: DepositaryEntry, source: str, resu
         _check_order(final)
         # A savepoint per country: if a fact is refused, none of the country's facts is left half-set.
         with db.session.begin_nested():
-            applied = [apply_fact(country, name, final[name], source=source, verified=True, origin="depositary")
-                       for name in pending]
+            applied = [
+                apply_fact(country, name, final[name], source=source, verified=True, origin="depositary")
+                for name in pending
+            ]
             country.rs_verified = True
             country.rs_source = source
     except FactError as error:
         result.not_applied.append(f"not applied: {country.alpha3} ({entry.name}): {error}; its facts are unchanged")
         return
-    result.changes.extend(FactUpdate(country.alpha3, change.field, change.old_value, change.new_value)
-                          for change in applied if change is not None)
+    result.changes.extend(
+        FactUpdate(country.alpha3, change.field, change.old_value, change.new_value)
+        for change in applied
+        if change is not None
+    )
 
 
 def refresh_from_depositary(path, *, today: dt.date | None = None) -> DepositaryRefresh:
@@ -689,15 +746,19 @@ def refresh_from_depositary(path, *, today: dt.date | None = None) -> Depositary
     today = today or clock.today()
     text, raw = _read_page(path)
     if not re.search(r"rome\s+statute", text, re.I):
-        raise DepositaryError(f"{path.name} does not look like the UN Treaty Collection's status page for the "
-                              "Rome Statute (chapter XVIII-10): 'Rome Statute' appears nowhere in it")
+        raise DepositaryError(
+            f"{path.name} does not look like the UN Treaty Collection's status page for the "
+            "Rome Statute (chapter XVIII-10): 'Rome Statute' appears nowhere in it"
+        )
     try:
         entries = parse_status_page(text, today=today)
     except DepositaryError as error:
         raise DepositaryError(f"{path.name}: {error}") from None
     if len(entries) < MIN_PARTICIPANTS:
-        raise DepositaryError(f"{path.name}: only {len(entries)} participants found, fewer than the "
-                              f"{MIN_PARTICIPANTS} a complete copy of the page lists; is it truncated?")
+        raise DepositaryError(
+            f"{path.name}: only {len(entries)} participants found, fewer than the "
+            f"{MIN_PARTICIPANTS} a complete copy of the page lists; is it truncated?"
+        )
     digest = hashlib.sha256(raw).hexdigest()
     source = f"{SOURCE_NAME} (saved copy {path.name}, sha256 {digest[:12]}, read {today.isoformat()})"
     result = DepositaryRefresh(source=source, participants=len(entries))
@@ -708,15 +769,23 @@ def refresh_from_depositary(path, *, today: dt.date | None = None) -> Depositary
         if country is None:
             result.unknown.append(entry.name)
         elif country.alpha3 in seen:
-            result.not_applied.append(f"not applied: {country.alpha3} ({entry.name}): listed twice, "
-                                      f"also as {seen[country.alpha3]}")
+            result.not_applied.append(
+                f"not applied: {country.alpha3} ({entry.name}): listed twice, also as {seen[country.alpha3]}"
+            )
         else:
             seen[country.alpha3] = entry.name
             _refresh_country(country, entry, source, result)
     db.session.flush()
-    audit.record("country.refresh_from_depositary", after={
-        "file": path.name, "sha256": digest, "participants": result.participants,
-        "facts_changed": len(result.changes), "kept_admin_corrections": len(result.kept),
-        "unknown": len(result.unknown), "not_applied": len(result.not_applied),
-    })
+    audit.record(
+        "country.refresh_from_depositary",
+        after={
+            "file": path.name,
+            "sha256": digest,
+            "participants": result.participants,
+            "facts_changed": len(result.changes),
+            "kept_admin_corrections": len(result.kept),
+            "unknown": len(result.unknown),
+            "not_applied": len(result.not_applied),
+        },
+    )
     return result

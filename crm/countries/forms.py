@@ -1,4 +1,5 @@
 """Forms for the country pages, and the words they show for Rome Statute facts."""
+
 import datetime as dt
 
 from flask_babel import gettext
@@ -25,16 +26,23 @@ STATUS_LABELS = {
     "non_party": _l("Non-party"),
 }
 
+
 def standing_text(standing: Standing) -> str:
     """A state's standing in words, in the reader's language: "State Party — withdrawal takes effect
     24 Jul 2027", "Withdrawn since 27 Oct 2017", "Signatory"."""
     label = status_label(standing.status)
     if standing.withdrawing:
-        return gettext("%(status)s — withdrawal takes effect %(date)s", status=label,
-                       date=show_date(standing.withdrawal_takes_effect, current_language()))
+        return gettext(
+            "%(status)s — withdrawal takes effect %(date)s",
+            status=label,
+            date=show_date(standing.withdrawal_takes_effect, current_language()),
+        )
     if standing.withdrawal_took_effect:
-        return gettext("%(status)s since %(date)s", status=label,
-                       date=show_date(standing.withdrawal_took_effect, current_language()))
+        return gettext(
+            "%(status)s since %(date)s",
+            status=label,
+            date=show_date(standing.withdrawal_took_effect, current_language()),
+        )
     return label
 
 
@@ -61,14 +69,22 @@ FACT_LABELS = {
 
 
 class FactCorrectionForm(FlaskForm):
-    field = SelectField(_l("Fact"), choices=[(key, label) for key, label in FACT_LABELS.items()],
-                        validators=[DataRequired()])
-    status = SelectField(_l("New status"), choices=[("", "—")] + [(s, STATUS_LABELS[s]) for s in RS_STATUSES],
-                         validators=[Optional()])
-    date = StringField(_l("New date (YYYY-MM-DD; empty to clear)"), validators=[Optional(), Length(max=10)],
-                       render_kw={"placeholder": "YYYY-MM-DD", "inputmode": "numeric"})
-    source = TextAreaField(_l("Source"), validators=[DataRequired(), Length(min=5, max=2000)],
-                           description=_l("Where this fact can be checked: document, page, date read."))
+    field = SelectField(
+        _l("Fact"), choices=[(key, label) for key, label in FACT_LABELS.items()], validators=[DataRequired()]
+    )
+    status = SelectField(
+        _l("New status"), choices=[("", "—")] + [(s, STATUS_LABELS[s]) for s in RS_STATUSES], validators=[Optional()]
+    )
+    date = StringField(
+        _l("New date (YYYY-MM-DD; empty to clear)"),
+        validators=[Optional(), Length(max=10)],
+        render_kw={"placeholder": "YYYY-MM-DD", "inputmode": "numeric"},
+    )
+    source = TextAreaField(
+        _l("Source"),
+        validators=[DataRequired(), Length(min=5, max=2000)],
+        description=_l("Where this fact can be checked: document, page, date read."),
+    )
     verified = BooleanField(_l("I checked this against the source"))
     submit = SubmitField(_l("Save correction"))
 
@@ -78,10 +94,14 @@ class CountryFilterForm(FlaskForm):
         csrf = False
 
     q = StringField(_l("Name or code"), validators=[Optional(), Length(max=100)])
-    status = SelectField(_l("Rome Statute"), choices=[("", _l("Any"))] + [(s, STATUS_LABELS[s]) for s in RS_STATUSES],
-                         validators=[Optional()])
+    status = SelectField(
+        _l("Rome Statute"),
+        choices=[("", _l("Any"))] + [(s, STATUS_LABELS[s]) for s in RS_STATUSES],
+        validators=[Optional()],
+    )
     region = SelectField(_l("Region"), choices=[("", _l("Any"))], validators=[Optional()])
     campaign = SelectField(_l("Campaign target"), choices=[("", _l("Any"))], validators=[Optional()])
-    stage = SelectField(_l("Stage"), choices=[("", _l("Any"))] + [(s, STAGE_LABELS[s]) for s in STAGES],
-                        validators=[Optional()])
+    stage = SelectField(
+        _l("Stage"), choices=[("", _l("Any"))] + [(s, STAGE_LABELS[s]) for s in STAGES], validators=[Optional()]
+    )
     assignee = SelectField(_l("Assigned to"), choices=[("", _l("Anyone"))], validators=[Optional()])

@@ -1,4 +1,5 @@
 """Countries (ISO 3166-1), UN M49 regions and each state's Rome Statute status with its sources."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -46,11 +47,15 @@ class Country(db.Model):
         enum_check("rs_status", RS_STATUSES),
         sa.CheckConstraint(f"length(alpha2) = 2 AND {only_chars('alpha2', UPPER)}", name="alpha2_format"),
         sa.CheckConstraint(f"length(alpha3) = 3 AND {only_chars('alpha3', UPPER)}", name="alpha3_format"),
-        sa.CheckConstraint(f"numeric_code IS NULL OR (length(numeric_code) = 3 AND {only_chars('numeric_code', DIGITS)})",
-                           name="numeric_format"),
+        sa.CheckConstraint(
+            f"numeric_code IS NULL OR (length(numeric_code) = 3 AND {only_chars('numeric_code', DIGITS)})",
+            name="numeric_format",
+        ),
         # Not "after the deposit": a successor state is bound from its independence (Montenegro).
-        sa.CheckConstraint("rs_entry_into_force_date IS NULL OR rs_entry_into_force_date >= '2002-07-01'",
-                           name="entry_into_force_after_statute"),
+        sa.CheckConstraint(
+            "rs_entry_into_force_date IS NULL OR rs_entry_into_force_date >= '2002-07-01'",
+            name="entry_into_force_after_statute",
+        ),
         sa.CheckConstraint(
             "rs_withdrawal_effective_date IS NULL OR rs_withdrawal_notified_date IS NULL "
             "OR rs_withdrawal_effective_date >= rs_withdrawal_notified_date",
@@ -85,9 +90,7 @@ class Country(db.Model):
     region = relationship(Region, foreign_keys=[region_code])
     sub_region = relationship(Region, foreign_keys=[sub_region_code])
     intermediate_region = relationship(Region, foreign_keys=[intermediate_region_code])
-    fact_changes = relationship(
-        "CountryFactChange", back_populates="country", order_by="CountryFactChange.id.desc()"
-    )
+    fact_changes = relationship("CountryFactChange", back_populates="country", order_by="CountryFactChange.id.desc()")
 
     def __repr__(self) -> str:
         return f"<Country {self.alpha3}>"

@@ -1,4 +1,5 @@
 """Country list and country page with Rome Statute facts, their sources and their history."""
+
 import datetime as dt
 
 import sqlalchemy as sa
@@ -19,7 +20,6 @@ from crm.countries.forms import (
     standing_text,
 )
 from crm.countries.models import Country, Region
-from crm.countries.standing import Standing, standing
 from crm.countries.services import (
     FactError,
     correct_fact,
@@ -28,6 +28,7 @@ from crm.countries.services import (
     fact_sources,
     search_countries,
 )
+from crm.countries.standing import Standing, standing
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.outreach.forms import ConfirmForm, SnoozeForm
@@ -58,37 +59,59 @@ def get_country_or_404(code: str) -> Country:
 def index():
     form = CountryFilterForm(request.args)
     language = current_language()
-    regions = db.session.execute(sa.select(Region.code, Region.name_en, Region.name_es)
-                                 .order_by(Region.level, Region.name_en)).all()
+    regions = db.session.execute(
+        sa.select(Region.code, Region.name_en, Region.name_es).order_by(Region.level, Region.name_en)
+    ).all()
     form.region.choices = [("", gettext("Any"))] + [
-        (region.code, region.name_es if language == "es" else region.name_en) for region in regions]
+        (region.code, region.name_es if language == "es" else region.name_en) for region in regions
+    ]
     campaigns = sorted(db.session.scalars(sa.select(Campaign)).all(), key=lambda c: c.display_name(language))
     form.campaign.choices = [("", gettext("Any"))] + [(c.slug, c.display_name(language)) for c in campaigns]
     users = db.session.execute(sa.select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)).all()
     form.assignee.choices = [("", gettext("Anyone"))] + [(str(u.id), u.name) for u in users]
     form.validate()
-    statement = search_countries(query=form.q.data, status=form.status.data, region=form.region.data,
-                                 day=clock.today(current_user))
-    statement = filter_by_outreach(statement, current_user, campaign_slug=form.campaign.data,
-                                   stage=form.stage.data, assignee_id=form.assignee.data)
+    statement = search_countries(
+        query=form.q.data, status=form.status.data, region=form.region.data, day=clock.today(current_user)
+    )
+    statement = filter_by_outreach(
+        statement, current_user, campaign_slug=form.campaign.data, stage=form.stage.data, assignee_id=form.assignee.data
+    )
     # The columns the list shows, not the countries' whole records.
     name = Country.name_es if language == "es" else Country.name_en
-    page = page_of(statement.with_only_columns(Country.id, Country.alpha3, name.label("name"), Country.rs_status,
-                                               Country.rs_withdrawal_effective_date, Country.rs_verified,
-                                               maintain_column_froms=True), rows=True)
-    stages = outreach_stages([country.id for country in page.items], current_user, campaign_slug=form.campaign.data,
-                             language=language)
-    return render_template("countries/index.html", form=form, page=page, status_labels=STATUS_LABELS,
-                           stages=stages)
+    page = page_of(
+        statement.with_only_columns(
+            Country.id,
+            Country.alpha3,
+            name.label("name"),
+            Country.rs_status,
+            Country.rs_withdrawal_effective_date,
+            Country.rs_verified,
+            maintain_column_froms=True,
+        ),
+        rows=True,
+    )
+    stages = outreach_stages(
+        [country.id for country in page.items], current_user, campaign_slug=form.campaign.data, language=language
+    )
+    return render_template("countries/index.html", form=form, page=page, status_labels=STATUS_LABELS, stages=stages)
 
 
 def _render_country(country, form, status=200):
     history = fact_history(country)
-    return render_template("countries/show.html", country=country, sources=fact_sources(history), history=history,
-                           form=form, fact_labels=FACT_LABELS, status_labels=STATUS_LABELS,
-                           offices=government_offices(country, current_user), cards=outreach_cards(country, current_user),
-                           today=clock.today(current_user), confirm=ConfirmForm(),
-                           snooze=SnoozeForm(until=clock.today(current_user) + dt.timedelta(days=7))), status
+    return render_template(
+        "countries/show.html",
+        country=country,
+        sources=fact_sources(history),
+        history=history,
+        form=form,
+        fact_labels=FACT_LABELS,
+        status_labels=STATUS_LABELS,
+        offices=government_offices(country, current_user),
+        cards=outreach_cards(country, current_user),
+        today=clock.today(current_user),
+        confirm=ConfirmForm(),
+        snooze=SnoozeForm(until=clock.today(current_user) + dt.timedelta(days=7)),
+    ), status
 
 
 @bp.route("/<code>")
@@ -107,8 +130,14 @@ def correct(code):
     if form.validate_on_submit():
         value = form.status.data if form.field.data == "status" else (form.date.data or "")
         try:
-            correct_fact(country, form.field.data, value, source=form.source.data, verified=form.verified.data,
-                         actor=current_user)
+            correct_fact(
+                country,
+                form.field.data,
+                value,
+                source=form.source.data,
+                verified=form.verified.data,
+                actor=current_user,
+            )
         except FactError as error:
             form.field.errors.append(str(error))
         else:

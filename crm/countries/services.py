@@ -1,4 +1,5 @@
 """Country reference data: loading ISO codes, M49 regions and Rome Statute facts, and correcting them."""
+
 from __future__ import annotations
 
 import csv
@@ -11,7 +12,6 @@ import pycountry
 import sqlalchemy as sa
 from babel import Locale
 
-from crm.errors import DomainError
 from crm import clock
 from crm.audit import services as audit
 from crm.countries.models import (
@@ -23,6 +23,7 @@ from crm.countries.models import (
     Region,
 )
 from crm.countries.standing import status_condition
+from crm.errors import DomainError
 from crm.extensions import db
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent.parent / "seeds"
@@ -89,15 +90,19 @@ def check_date_order(*, in_force: dt.date | None, notified: dt.date | None, effe
     """Dates that cannot be true together. An entry into force may come before the deposit: a successor
     state is bound from its independence (Montenegro: from 3 June 2006, deposited 23 October 2006)."""
     if in_force and in_force < STATUTE_IN_FORCE:
-        raise FactError("the entry into force cannot come before 1 July 2002, when the Statute itself entered "
-                        "into force")
+        raise FactError(
+            "the entry into force cannot come before 1 July 2002, when the Statute itself entered into force"
+        )
     if notified and effective and effective < notified:
         raise FactError("a withdrawal cannot take effect before it was notified")
 
 
 def _check_date_order(country: Country) -> None:
-    check_date_order(in_force=country.rs_entry_into_force_date, notified=country.rs_withdrawal_notified_date,
-                     effective=country.rs_withdrawal_effective_date)
+    check_date_order(
+        in_force=country.rs_entry_into_force_date,
+        notified=country.rs_withdrawal_notified_date,
+        effective=country.rs_withdrawal_effective_date,
+    )
 
 
 def _text(value) -> str | None:
@@ -105,14 +110,18 @@ def _text(value) -> str | None:
 
 
 def staff_edited_fields(country: Country) -> set[str]:
-    return set(db.session.scalars(
-        sa.select(CountryFactChange.field).where(
-            CountryFactChange.country_id == country.id, CountryFactChange.origin == "admin")
-    ))
+    return set(
+        db.session.scalars(
+            sa.select(CountryFactChange.field).where(
+                CountryFactChange.country_id == country.id, CountryFactChange.origin == "admin"
+            )
+        )
+    )
 
 
-def apply_fact(country: Country, field_name: str, value, *, source: str, verified: bool, origin: str,
-               actor=None) -> CountryFactChange | None:
+def apply_fact(
+    country: Country, field_name: str, value, *, source: str, verified: bool, origin: str, actor=None
+) -> CountryFactChange | None:
     """Set one fact and keep the change, with its source, in the history. No change, no row."""
     value = parse_fact_value(field_name, value)
     old = country.rs_fact(field_name)
@@ -122,28 +131,41 @@ def apply_fact(country: Country, field_name: str, value, *, source: str, verifie
         raise FactError("a source is required for every change to a Rome Statute fact")
     country.set_rs_fact(field_name, value)
     _check_date_order(country)
-    change = CountryFactChange(country=country, field=field_name, old_value=_text(old), new_value=_text(value),
-                               source=source.strip(), verified=verified, origin=origin,
-                               changed_by_id=getattr(actor, "id", None))
+    change = CountryFactChange(
+        country=country,
+        field=field_name,
+        old_value=_text(old),
+        new_value=_text(value),
+        source=source.strip(),
+        verified=verified,
+        origin=origin,
+        changed_by_id=getattr(actor, "id", None),
+    )
     db.session.add(change)
     return change
 
 
-def correct_fact(country: Country, field_name: str, raw_value, *, source: str, verified: bool,
-                 actor) -> CountryFactChange:
+def correct_fact(
+    country: Country, field_name: str, raw_value, *, source: str, verified: bool, actor
+) -> CountryFactChange:
     """An admin's correction of a fact, with the source that supports it. Kept in the history and the
     audit log; `seed reference` never overwrites it."""
     try:
-        change = apply_fact(country, field_name, raw_value, source=source, verified=verified, origin="admin",
-                            actor=actor)
+        change = apply_fact(
+            country, field_name, raw_value, source=source, verified=verified, origin="admin", actor=actor
+        )
     except FactError:
         db.session.rollback()
         raise
     if change is None:
         raise FactError("that is already the recorded value")
-    audit.record("country.correct_fact", actor=actor, entity=country,
-                 before={field_name: change.old_value}, after={field_name: change.new_value, "source": change.source,
-                                                                 "verified": verified})
+    audit.record(
+        "country.correct_fact",
+        actor=actor,
+        entity=country,
+        before={field_name: change.old_value},
+        after={field_name: change.new_value, "source": change.source, "verified": verified},
+    )
     return change
 
 
@@ -155,8 +177,12 @@ def load_regions(seeds_dir: Path, report: ReferenceReport) -> None:
     existing = {region.code: region for region in db.session.scalars(sa.select(Region))}
     for row in _read_csv("m49_areas.csv", seeds_dir):
         _, babel_es = _locale_names(row["code"])
-        values = {"name_en": row["name_en"], "name_es": row["name_es"] or babel_es or row["name_en"],
-                  "level": row["level"], "parent_code": row["parent_code"] or None}
+        values = {
+            "name_en": row["name_en"],
+            "name_es": row["name_es"] or babel_es or row["name_en"],
+            "level": row["level"],
+            "parent_code": row["parent_code"] or None,
+        }
         region = existing.get(row["code"])
         if region is None:
             region = Region(code=row["code"], **values)
@@ -176,20 +202,27 @@ def load_countries(seeds_dir: Path, report: ReferenceReport) -> dict[str, Countr
     entries = []
     for iso in pycountry.countries:
         name_en, name_es = _locale_names(iso.alpha_2)
-        entries.append({
-            "alpha2": iso.alpha_2, "alpha3": iso.alpha_3, "numeric_code": iso.numeric, "in_iso_3166": True,
-            "name_en": name_en or getattr(iso, "common_name", None) or iso.name,
-            "name_es": name_es or name_en or iso.name,
-        })
+        entries.append(
+            {
+                "alpha2": iso.alpha_2,
+                "alpha3": iso.alpha_3,
+                "numeric_code": iso.numeric,
+                "in_iso_3166": True,
+                "name_en": name_en or getattr(iso, "common_name", None) or iso.name,
+                "name_es": name_es or name_en or iso.name,
+            }
+        )
     entries.append({**KOSOVO, "numeric_code": None, "in_iso_3166": False})
     for values in entries:
         regions = m49.get(values["alpha3"], {})
-        values.update({
-            "region_code": regions.get("region_code") or None,
-            "sub_region_code": regions.get("sub_region_code") or None,
-            "intermediate_region_code": regions.get("intermediate_region_code") or None,
-            "un_member": values["alpha3"] in rome and values["alpha3"] not in NON_MEMBERS_IN_ROME_TABLE,
-        })
+        values.update(
+            {
+                "region_code": regions.get("region_code") or None,
+                "sub_region_code": regions.get("sub_region_code") or None,
+                "intermediate_region_code": regions.get("intermediate_region_code") or None,
+                "un_member": values["alpha3"] in rome and values["alpha3"] not in NON_MEMBERS_IN_ROME_TABLE,
+            }
+        )
         country = existing.get(values["alpha3"])
         if country is None:
             country = Country(**values)
@@ -205,13 +238,18 @@ def load_countries(seeds_dir: Path, report: ReferenceReport) -> dict[str, Countr
 def _protected_facts() -> set[tuple[int, str]]:
     """(country, fact) pairs whose latest change came from an admin or the UN depositary page: the
     shared research table must not undo them."""
-    latest = (sa.select(CountryFactChange.country_id, CountryFactChange.field,
-                        sa.func.max(CountryFactChange.id).label("last_id"))
-              .group_by(CountryFactChange.country_id, CountryFactChange.field).subquery())
+    latest = (
+        sa.select(
+            CountryFactChange.country_id, CountryFactChange.field, sa.func.max(CountryFactChange.id).label("last_id")
+        )
+        .group_by(CountryFactChange.country_id, CountryFactChange.field)
+        .subquery()
+    )
     rows = db.session.execute(
         sa.select(CountryFactChange.country_id, CountryFactChange.field)
         .join(latest, CountryFactChange.id == latest.c.last_id)
-        .where(CountryFactChange.origin.in_(("admin", "depositary"))))
+        .where(CountryFactChange.origin.in_(("admin", "depositary")))
+    )
     return {(country_id, field_name) for country_id, field_name in rows}
 
 
@@ -219,8 +257,12 @@ def load_rome_statute(seeds_dir: Path, countries: dict[str, Country], report: Re
     """Apply the shared research table. A fact last set by an admin or by a refresh from the UN
     depositary page is kept, and reported as kept when the table says otherwise."""
     protected = _protected_facts()
-    refreshed = {country_id for country_id, in db.session.execute(
-        sa.select(CountryFactChange.country_id).where(CountryFactChange.origin == "depositary").distinct())}
+    refreshed = {
+        country_id
+        for (country_id,) in db.session.execute(
+            sa.select(CountryFactChange.country_id).where(CountryFactChange.origin == "depositary").distinct()
+        )
+    }
     for row in _read_csv("rome_statute_status.csv", seeds_dir):
         country = countries.get(row["iso3"])
         if country is None:
@@ -233,8 +275,7 @@ def load_rome_statute(seeds_dir: Path, countries: dict[str, Country], report: Re
                 if country.rs_fact(field_name) != parse_fact_value(field_name, row[field_name]):
                     report.kept_staff_edits.append(f"{country.alpha3}.{field_name}")
                 continue
-            change = apply_fact(country, field_name, row[field_name], source=source, verified=verified,
-                                origin="seed")
+            change = apply_fact(country, field_name, row[field_name], source=source, verified=verified, origin="seed")
             if change is not None:
                 report.fact_changes.append(change)
         if country.id not in refreshed:
@@ -271,8 +312,11 @@ def rome_statute_csv_rows():
 def fact_history(country: Country) -> list[CountryFactChange]:
     """Every recorded change of the country's Rome Statute facts, newest first, with who made it."""
     return db.session.scalars(
-        sa.select(CountryFactChange).where(CountryFactChange.country_id == country.id)
-        .order_by(CountryFactChange.id.desc()).options(sa.orm.selectinload(CountryFactChange.changed_by))).all()
+        sa.select(CountryFactChange)
+        .where(CountryFactChange.country_id == country.id)
+        .order_by(CountryFactChange.id.desc())
+        .options(sa.orm.selectinload(CountryFactChange.changed_by))
+    ).all()
 
 
 def fact_sources(history: list[CountryFactChange]) -> dict[str, CountryFactChange | None]:
@@ -307,13 +351,15 @@ def countries_named(query: str) -> list[int]:
     return [
         country_id
         for country_id, alpha2, alpha3, name_en, name_es in db.session.execute(
-            sa.select(Country.id, Country.alpha2, Country.alpha3, Country.name_en, Country.name_es))
+            sa.select(Country.id, Country.alpha2, Country.alpha3, Country.name_en, Country.name_es)
+        )
         if code in (alpha2, alpha3) or wanted in fold(name_en) or wanted in fold(name_es)
     ]
 
 
-def search_countries(*, query: str | None = None, status: str | None = None, region: str | None = None,
-                     day: dt.date | None = None):
+def search_countries(
+    *, query: str | None = None, status: str | None = None, region: str | None = None, day: dt.date | None = None
+):
     """A select of countries matching a name (English or Spanish) or code, a status as it holds on `day`
     (default: today in UTC; a withdrawal counts once it has taken effect) and an M49 area."""
     statement = sa.select(Country)
@@ -322,6 +368,11 @@ def search_countries(*, query: str | None = None, status: str | None = None, reg
     if status in RS_STATUSES:
         statement = statement.where(status_condition(status, day or clock.today()))
     if region:
-        statement = statement.where(sa.or_(Country.region_code == region, Country.sub_region_code == region,
-                                           Country.intermediate_region_code == region))
+        statement = statement.where(
+            sa.or_(
+                Country.region_code == region,
+                Country.sub_region_code == region,
+                Country.intermediate_region_code == region,
+            )
+        )
     return statement.order_by(Country.name_en)

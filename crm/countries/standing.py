@@ -6,6 +6,7 @@ depositary last said; the standing says what holds on the reader's day: a pendin
 beside "State party", and one whose effective date has passed makes the state "Withdrawn" even before
 anyone has updated the recorded status.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -49,9 +50,11 @@ def status_condition(status: str, day: dt.date):
     """A SQL condition on `Country` that holds where `standing(country, day).status == status`."""
     if status not in RS_STATUSES:
         raise ValueError(f"unknown status {status!r}")
-    withdrawal_in_effect = sa.and_(Country.rs_status == "state_party",
-                                   Country.rs_withdrawal_effective_date.is_not(None),
-                                   Country.rs_withdrawal_effective_date <= day)
+    withdrawal_in_effect = sa.and_(
+        Country.rs_status == "state_party",
+        Country.rs_withdrawal_effective_date.is_not(None),
+        Country.rs_withdrawal_effective_date <= day,
+    )
     if status == "withdrawn":
         return sa.or_(Country.rs_status == "withdrawn", withdrawal_in_effect)
     if status == "state_party":

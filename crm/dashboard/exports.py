@@ -1,11 +1,12 @@
 """CSV exports of the dashboard's matrix and of a campaign's outreach records, safe to open in a
 spreadsheet, and the audit event each export leaves."""
+
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from flask_babel import gettext
 
@@ -49,27 +50,53 @@ def _stance(position) -> str:
     return str(STANCE_LABELS[position.stance]) if position else ""
 
 
-def matrix_table(figures: CampaignFigures, governments: list[Government], *, language: str,
-                 record_url: Callable[[int], str], region_names: dict[str, str], day: dt.date):
+def matrix_table(
+    figures: CampaignFigures,
+    governments: list[Government],
+    *,
+    language: str,
+    record_url: Callable[[int], str],
+    region_names: dict[str, str],
+    day: dt.date,
+):
     """Header and rows of the countries x demands matrix: the Rome Statute standing on `day` and, per
     demand, the current position, its date, its evidence and its source."""
-    header = [gettext("Country"), gettext("ISO code"), gettext("Rome Statute"), gettext("Region"),
-              gettext("Stage"), gettext("Response")]
+    header = [
+        gettext("Country"),
+        gettext("ISO code"),
+        gettext("Rome Statute"),
+        gettext("Region"),
+        gettext("Stage"),
+        gettext("Response"),
+    ]
     for demand in figures.demands:
         title = f"{demand.ordinal}. {demand.text(current_language())[0]}"
-        header += [title, gettext("%(demand)s: since", demand=title), gettext("%(demand)s: evidence", demand=title),
-                   gettext("%(demand)s: source", demand=title)]
+        header += [
+            title,
+            gettext("%(demand)s: since", demand=title),
+            gettext("%(demand)s: evidence", demand=title),
+            gettext("%(demand)s: source", demand=title),
+        ]
     header.append(gettext("Outreach record"))
     rows = []
     for government in governments:
         country = government.country
-        row = [country.name(language), country.alpha3, standing_text(standing(country, day)),
-               region_names.get(country.region_code or "", ""), str(STAGE_LABELS[government.record.stage]),
-               response_label(government.response)]
+        row = [
+            country.name(language),
+            country.alpha3,
+            standing_text(standing(country, day)),
+            region_names.get(country.region_code or "", ""),
+            str(STAGE_LABELS[government.record.stage]),
+            response_label(government.response),
+        ]
         for demand in figures.demands:
             position = government.positions.get(demand.id)
-            row += [_stance(position), _date(position and position.stated_on), position.evidence if position else "",
-                    position.evidence_url if position else ""]
+            row += [
+                _stance(position),
+                _date(position and position.stated_on),
+                position.evidence if position else "",
+                position.evidence_url if position else "",
+            ]
         row.append(record_url(government.record.id))
         rows.append(row)
     return header, rows
@@ -77,17 +104,31 @@ def matrix_table(figures: CampaignFigures, governments: list[Government], *, lan
 
 def outreach_table(figures: CampaignFigures, *, language: str, record_url: Callable[[int], str]):
     """Header and rows of the campaign's outreach records (load the figures `with_people=True`)."""
-    header = [gettext("Country"), gettext("ISO code"), gettext("Stage"), gettext("Priority"),
-              gettext("Assigned to"), gettext("Coordinator"), gettext("Next follow-up"), gettext("Response")]
+    header = [
+        gettext("Country"),
+        gettext("ISO code"),
+        gettext("Stage"),
+        gettext("Priority"),
+        gettext("Assigned to"),
+        gettext("Coordinator"),
+        gettext("Next follow-up"),
+        gettext("Response"),
+    ]
     header += [f"{demand.ordinal}. {demand.title}" for demand in figures.demands]
     header += [gettext("Created"), gettext("Updated"), gettext("Outreach record")]
     rows = []
     for government in figures.governments:
         record = government.record
-        row = [government.country.name(language), government.country.alpha3, str(STAGE_LABELS[record.stage]),
-               record.priority, record.assignee.name if record.assignee else "",
-               record.coordinator.name if record.coordinator else "", _date(record.next_follow_up_on),
-               response_label(government.response)]
+        row = [
+            government.country.name(language),
+            government.country.alpha3,
+            str(STAGE_LABELS[record.stage]),
+            record.priority,
+            record.assignee.name if record.assignee else "",
+            record.coordinator.name if record.coordinator else "",
+            _date(record.next_follow_up_on),
+            response_label(government.response),
+        ]
         row += [_stance(government.positions.get(demand.id)) for demand in figures.demands]
         row += [_date(record.created_at), _date(record.updated_at), record_url(record.id)]
         rows.append(row)
@@ -96,5 +137,6 @@ def outreach_table(figures: CampaignFigures, *, language: str, record_url: Calla
 
 def record_export(kind: str, *, actor, campaign, rows: int, filters: dict | None = None):
     """Every export is in the audit log: who took which data, how many rows, with which filters."""
-    return audit.record(f"export.{kind}", actor=actor, entity=campaign,
-                        after={"rows": rows, "filters": filters or {}, "format": "csv"})
+    return audit.record(
+        f"export.{kind}", actor=actor, entity=campaign, after={"rows": rows, "filters": filters or {}, "format": "csv"}
+    )

@@ -1,4 +1,5 @@
 """The dashboard's filter form and the words it shows for responses and logged actions."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField
@@ -52,17 +53,27 @@ class MatrixFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    status = SelectField(_l("Rome Statute"),
-                         choices=[("", _l("Any"))] + [(s, STATUS_LABELS[s]) for s in RS_STATUSES],
-                         validators=[Optional()])
+    status = SelectField(
+        _l("Rome Statute"),
+        choices=[("", _l("Any"))] + [(s, STATUS_LABELS[s]) for s in RS_STATUSES],
+        validators=[Optional()],
+    )
     region = SelectField(_l("Region"), choices=[("", _l("Any"))], validators=[Optional()])
-    response = SelectField(_l("Response"), choices=[("", _l("Any"))] + [
-        (r, RESPONSE_LABELS[r]) for r in ("no_answer", "responded", "supportive", "acted")], validators=[Optional()])
-    stage = SelectField(_l("Stage"), choices=[("", _l("Any"))] + [(s, STAGE_LABELS[s]) for s in STAGES],
-                        validators=[Optional()])
+    response = SelectField(
+        _l("Response"),
+        choices=[("", _l("Any"))]
+        + [(r, RESPONSE_LABELS[r]) for r in ("no_answer", "responded", "supportive", "acted")],
+        validators=[Optional()],
+    )
+    stage = SelectField(
+        _l("Stage"), choices=[("", _l("Any"))] + [(s, STAGE_LABELS[s]) for s in STAGES], validators=[Optional()]
+    )
     assignee = SelectField(_l("Assigned to"), choices=[("", _l("Any"))], validators=[Optional()])
 
     def filters(self) -> dict[str, str]:
         """The filters that passed validation; a bad value is ignored, not an error page."""
-        return {name: self[name].data for name in ("status", "region", "response", "stage", "assignee")
-                if self[name].data and not self[name].errors}
+        return {
+            name: self[name].data
+            for name in ("status", "region", "response", "stage", "assignee")
+            if self[name].data and not self[name].errors
+        }

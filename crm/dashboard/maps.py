@@ -1,5 +1,6 @@
 """Drawing for the dashboard, done on the server: country shapes from the world-atlas TopoJSON projected
 into SVG path data (parsed once per process), the map's colour classes, and a stacked bar chart."""
+
 from __future__ import annotations
 
 import json
@@ -164,9 +165,12 @@ def load_world(path: Path = WORLD_FILE, width: float = MAP_WIDTH) -> WorldMap:
         key = code or PART_OF.get(name) or ALPHA3_BY_NAME.get(name)
         if key is None:
             continue
-        rings = [[equal_earth(lon, lat) for lon, lat in piece]
-                 for polygon in _polygons(geometry) for ring in polygon
-                 for piece in cut_at_antimeridian(ring_points(ring, arcs))]
+        rings = [
+            [equal_earth(lon, lat) for lon, lat in piece]
+            for polygon in _polygons(geometry)
+            for ring in polygon
+            for piece in cut_at_antimeridian(ring_points(ring, arcs))
+        ]
         if key not in projected:
             projected[key] = []
             order.append(key)
@@ -191,8 +195,11 @@ def load_world(path: Path = WORLD_FILE, width: float = MAP_WIDTH) -> WorldMap:
             if len(commands) >= 3:
                 parts.append("M" + commands[0] + "L" + " ".join(commands[1:]) + "Z")
         numeric = key if key.isdigit() else None
-        shapes.append(CountryShape(numeric_code=numeric, alpha3=None if numeric else key,
-                                   name=names.get(key, key), d="".join(parts)))
+        shapes.append(
+            CountryShape(
+                numeric_code=numeric, alpha3=None if numeric else key, name=names.get(key, key), d="".join(parts)
+            )
+        )
     return WorldMap(width=width, height=round((top - bottom) * scale, 1), shapes=tuple(shapes))
 
 
@@ -211,8 +218,9 @@ class Bar:
     segments: tuple[tuple[str, float, float, int], ...]  # (class, y, height, count)
 
 
-def stacked_bars(rows: list[tuple[str, dict[str, int]]], classes: tuple[str, ...], *, width: float = 640,
-                 height: float = 200) -> tuple[list[Bar], int]:
+def stacked_bars(
+    rows: list[tuple[str, dict[str, int]]], classes: tuple[str, ...], *, width: float = 640, height: float = 200
+) -> tuple[list[Bar], int]:
     """Geometry of a stacked bar chart: one bar per (label, counts), segments stacked in `classes`
     order from the bottom. Returns the bars and the largest total (the axis top)."""
     top = max((sum(counts.get(c, 0) for c in classes) for _, counts in rows), default=0) or 1
@@ -228,6 +236,12 @@ def stacked_bars(rows: list[tuple[str, dict[str, int]]], classes: tuple[str, ...
             h = height * count / top
             y -= h
             segments.append((css_class, round(y, 1), round(h, 1), count))
-        bars.append(Bar(label=label, x=round(index * slot + slot * 0.15, 1), width=round(slot * 0.7, 1),
-                        segments=tuple(segments)))
+        bars.append(
+            Bar(
+                label=label,
+                x=round(index * slot + slot * 0.15, 1),
+                width=round(slot * 0.7, 1),
+                segments=tuple(segments),
+            )
+        )
     return bars, top

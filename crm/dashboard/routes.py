@@ -1,5 +1,6 @@
 """Dashboard pages: a campaign's figures, its world map as SVG, and the CSV exports. Managers and admins
 only; anyone else gets 404, as for any page they may not see."""
+
 from __future__ import annotations
 
 from flask import Response, abort, render_template, request, url_for
@@ -37,15 +38,21 @@ def _filter_form() -> MatrixFilterForm:
     form = MatrixFilterForm(request.args)
     form.region.choices = [("", form.region.choices[0][1])] + dashboards.region_choices(current_language())
     form.assignee.choices = [("", form.assignee.choices[0][1]), ("none", gettext("Nobody"))] + [
-        (str(user.id), user.name) for user in dashboards.assignees()]
+        (str(user.id), user.name) for user in dashboards.assignees()
+    ]
     form.validate()
     return form
 
 
 def _drawing_helpers() -> dict:
-    return {"map_styles": MAP_STYLES, "paint": paint, "response_label": response_label,
-            "action_label": action_label,
-            "map_classes": dashboards.MAP_CLASSES, "responses": dashboards.RESPONSES}
+    return {
+        "map_styles": MAP_STYLES,
+        "paint": paint,
+        "response_label": response_label,
+        "action_label": action_label,
+        "map_classes": dashboards.MAP_CLASSES,
+        "responses": dashboards.RESPONSES,
+    }
 
 
 @bp.route("/")
@@ -62,12 +69,22 @@ def campaign(slug):
     campaign = get_campaign_or_404(slug)
     form = _filter_form()
     board = dashboards.dashboard(campaign, current_user, language=current_language(), **form.filters())
-    bars, bars_top = stacked_bars([(month.strftime("%Y-%m"), counts) for month, counts in board.over_time],
-                                  dashboards.RESPONSES)
-    return render_template("dashboard/campaign.html", campaign=campaign, board=board, form=form,
-                           filters=form.filters(), bars=bars, bars_top=bars_top,
-                           may_export=dashboards.may_export(current_user), today=clock.today(current_user),
-                           matrix_preview=dashboards.MATRIX_PREVIEW, **_drawing_helpers())
+    bars, bars_top = stacked_bars(
+        [(month.strftime("%Y-%m"), counts) for month, counts in board.over_time], dashboards.RESPONSES
+    )
+    return render_template(
+        "dashboard/campaign.html",
+        campaign=campaign,
+        board=board,
+        form=form,
+        filters=form.filters(),
+        bars=bars,
+        bars_top=bars_top,
+        may_export=dashboards.may_export(current_user),
+        today=clock.today(current_user),
+        matrix_preview=dashboards.MATRIX_PREVIEW,
+        **_drawing_helpers(),
+    )
 
 
 @bp.route("/<slug>/positions")
@@ -79,9 +96,17 @@ def positions(slug):
     figures = dashboards.campaign_figures(campaign, current_user, current_language())
     governments = dashboards.matrix(figures, **form.filters())
     page = outreach_services.paged(governments, request.args.get("page", type=int), dashboards.POSITIONS_PAGE)
-    return render_template("dashboard/positions.html", campaign=campaign, figures=figures, form=form,
-                           filters=form.filters(), governments=governments, page=page,
-                           may_export=dashboards.may_export(current_user), **_drawing_helpers())
+    return render_template(
+        "dashboard/positions.html",
+        campaign=campaign,
+        figures=figures,
+        form=form,
+        filters=form.filters(),
+        governments=governments,
+        page=page,
+        may_export=dashboards.may_export(current_user),
+        **_drawing_helpers(),
+    )
 
 
 @bp.route("/<slug>/changes")
@@ -91,8 +116,9 @@ def changes(slug):
     campaign = get_campaign_or_404(slug)
     figures = dashboards.campaign_figures(campaign, current_user, current_language())
     page = dashboards.changes_page(campaign, requested_page())
-    return render_template("dashboard/changes.html", campaign=campaign, page=page, by_record=figures.by_record(),
-                           **_drawing_helpers())
+    return render_template(
+        "dashboard/changes.html", campaign=campaign, page=page, by_record=figures.by_record(), **_drawing_helpers()
+    )
 
 
 @bp.route("/<slug>/map.svg")
@@ -101,15 +127,19 @@ def map_svg(slug):
     campaign = get_campaign_or_404(slug)
     figures = dashboards.campaign_figures(campaign, current_user, current_language())
     world = dashboards.world_figures(figures, dashboards.all_countries())
-    svg = render_template("dashboard/_world_map.html", campaign=campaign, world=world, standalone=True,
-                          **_drawing_helpers())
+    svg = render_template(
+        "dashboard/_world_map.html", campaign=campaign, world=world, standalone=True, **_drawing_helpers()
+    )
     # The campaign's data, for signed-in staff: never kept by a shared cache.
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
 def _csv_response(text: str, filename: str) -> Response:
-    return Response(text.encode("utf-8"), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+    return Response(
+        text.encode("utf-8"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
 
 
 def _record_url(record_id: int) -> str:
@@ -125,8 +155,14 @@ def matrix_csv(slug):
     figures = dashboards.campaign_figures(campaign, current_user, language)
     today = clock.today(current_user)
     governments = dashboards.matrix(figures, day=today, **form.filters())
-    header, rows = exports.matrix_table(figures, governments, language=language, record_url=_record_url,
-                                        region_names=dict(form.region.choices), day=today)
+    header, rows = exports.matrix_table(
+        figures,
+        governments,
+        language=language,
+        record_url=_record_url,
+        region_names=dict(form.region.choices),
+        day=today,
+    )
     exports.record_export("matrix", actor=current_user, campaign=campaign, rows=len(rows), filters=form.filters())
     db.session.commit()
     return _csv_response(exports.to_csv(header, rows), f"{campaign.slug}-matrix-{today}.csv")

@@ -1,6 +1,7 @@
 """The managers' dashboard, computed: governments by stage, each government's response (for the map and
 the matrix), responses over time, signature totals, overdue follow-ups and recent changes. Plain
 functions; every figure takes a fixed number of queries, however many outreach records a campaign has."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -90,26 +91,37 @@ class CampaignFigures:
         return {government.record.id: government for government in self.governments}
 
 
-def campaign_figures(campaign: Campaign, viewer, language: str = "en", *, with_people: bool = False
-                     ) -> CampaignFigures:
+def campaign_figures(campaign: Campaign, viewer, language: str = "en", *, with_people: bool = False) -> CampaignFigures:
     """The campaign's governments with their current positions, in three queries."""
-    statement = outreach_visibility(viewer, sa.select(OutreachRecord)).where(
-        OutreachRecord.campaign_id == campaign.id).options(joinedload(OutreachRecord.country))
+    statement = (
+        outreach_visibility(viewer, sa.select(OutreachRecord))
+        .where(OutreachRecord.campaign_id == campaign.id)
+        .options(joinedload(OutreachRecord.country))
+    )
     if with_people:
         statement = statement.options(joinedload(OutreachRecord.assignee), joinedload(OutreachRecord.coordinator))
     records = db.session.scalars(statement).all()
     demands = db.session.scalars(
-        sa.select(Demand).where(Demand.campaign_id == campaign.id).order_by(Demand.ordinal)).all()
+        sa.select(Demand).where(Demand.campaign_id == campaign.id).order_by(Demand.ordinal)
+    ).all()
     visible = {record.id for record in records}
-    history = [position for position in db.session.scalars(
-        sa.select(Position).where(Position.campaign_id == campaign.id).order_by(Position.stated_on, Position.id))
-        if position.outreach_id in visible]
+    history = [
+        position
+        for position in db.session.scalars(
+            sa.select(Position).where(Position.campaign_id == campaign.id).order_by(Position.stated_on, Position.id)
+        )
+        if position.outreach_id in visible
+    ]
     current: dict[int, dict[int, Position]] = defaultdict(dict)
     for position in history:
         current[position.outreach_id][position.demand_id] = position
     governments = [
-        Government(record=record, country=record.country, positions=current[record.id],
-                   response=response_of(record.stage, (p.stance for p in current[record.id].values())))
+        Government(
+            record=record,
+            country=record.country,
+            positions=current[record.id],
+            response=response_of(record.stage, (p.stance for p in current[record.id].values())),
+        )
         for record in records
     ]
     governments.sort(key=lambda g: fold(g.country.name(language)))
@@ -128,6 +140,7 @@ def response_counts(figures: CampaignFigures) -> dict[str, int]:
 
 
 # The map -------------------------------------------------------------------------------------------
+
 
 @dataclass
 class MapEntry:
@@ -164,15 +177,27 @@ def world_figures(figures: CampaignFigures, countries: dict[int, Country]) -> Wo
         government = by_country.get(country.id) if country is not None else None
         if country is not None:
             drawn.add(country.id)
-        entries.append(MapEntry(shape=shape, country=country, government=government,
-                                css_class=government.response if government else NOT_TARGET))
+        entries.append(
+            MapEntry(
+                shape=shape,
+                country=country,
+                government=government,
+                css_class=government.response if government else NOT_TARGET,
+            )
+        )
     counts = Counter(entry.css_class for entry in entries)
     off_map = {g.record.id for g in figures.governments if g.country.id not in drawn}
-    return WorldFigures(entries=entries, counts={c: counts.get(c, 0) for c in MAP_CLASSES}, off_map=off_map,
-                        width=world.width, height=world.height)
+    return WorldFigures(
+        entries=entries,
+        counts={c: counts.get(c, 0) for c in MAP_CLASSES},
+        off_map=off_map,
+        width=world.width,
+        height=world.height,
+    )
 
 
 # The matrix ----------------------------------------------------------------------------------------
+
 
 def assignees() -> list[User]:
     """Active staff, for the dashboard's "assigned to" filter."""
@@ -184,9 +209,16 @@ def region_choices(language: str = "en") -> list[tuple[str, str]]:
     return [(region.code, region.name_es if language == "es" else region.name_en) for region in regions]
 
 
-def matrix(figures: CampaignFigures, *, status: str | None = None, region: str | None = None,
-           response: str | None = None, stage: str | None = None, assignee: str | None = None,
-           day: dt.date | None = None) -> list[Government]:
+def matrix(
+    figures: CampaignFigures,
+    *,
+    status: str | None = None,
+    region: str | None = None,
+    response: str | None = None,
+    stage: str | None = None,
+    assignee: str | None = None,
+    day: dt.date | None = None,
+) -> list[Government]:
     """The governments of the countries x demands matrix, narrowed to a Rome Statute status (as it holds
     on `day`), a UN M49
     area (region, sub-region or intermediate region), a response, a stage and who is assigned (a user's
@@ -196,8 +228,11 @@ def matrix(figures: CampaignFigures, *, status: str | None = None, region: str |
         day = day or clock.today()
         rows = [g for g in rows if standing(g.country, day).status == status]
     if region:
-        rows = [g for g in rows if region in (g.country.region_code, g.country.sub_region_code,
-                                              g.country.intermediate_region_code)]
+        rows = [
+            g
+            for g in rows
+            if region in (g.country.region_code, g.country.sub_region_code, g.country.intermediate_region_code)
+        ]
     if response in RESPONSES:
         rows = [g for g in rows if g.response == response]
     if stage:
@@ -210,6 +245,7 @@ def matrix(figures: CampaignFigures, *, status: str | None = None, region: str |
 
 
 # Responses over time -------------------------------------------------------------------------------
+
 
 def _month_end(month: dt.date) -> dt.date:
     following = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
@@ -250,6 +286,7 @@ def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str
 
 
 # Signatures ----------------------------------------------------------------------------------------
+
 
 @dataclass
 class SignatureSummary:
@@ -295,30 +332,47 @@ def overdue_by_owner(campaign: Campaign, today: dt.date) -> list[OwnerOverdue]:
     owner: most overdue first. Counted and dated in SQL; each owner's most overdue listed (two queries)."""
     due = sa.case((FollowUp.status == "snoozed", FollowUp.snoozed_until), else_=FollowUp.due_on)
     overdue = (OutreachRecord.campaign_id == campaign.id, FollowUp.status.in_(("open", "snoozed")), due < today)
-    totals = {owner_id: (count, oldest) for owner_id, count, oldest in db.session.execute(
-        sa.select(FollowUp.owner_id, sa.func.count(), sa.func.min(due))
-        .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id).where(*overdue)
-        .group_by(FollowUp.owner_id))}
+    totals = {
+        owner_id: (count, oldest)
+        for owner_id, count, oldest in db.session.execute(
+            sa.select(FollowUp.owner_id, sa.func.count(), sa.func.min(due))
+            .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id)
+            .where(*overdue)
+            .group_by(FollowUp.owner_id)
+        )
+    }
     if not totals:
         return []
     rank = sa.func.row_number().over(partition_by=FollowUp.owner_id, order_by=(due, FollowUp.id))
-    ranked = (sa.select(FollowUp, rank.label("rank"), due.label("due"))
-              .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id).where(*overdue).subquery())
+    ranked = (
+        sa.select(FollowUp, rank.label("rank"), due.label("due"))
+        .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id)
+        .where(*overdue)
+        .subquery()
+    )
     listed = aliased(FollowUp, ranked)
-    follow_ups = db.session.scalars(
-        sa.select(listed).where(ranked.c.rank <= OVERDUE_LISTED)
-        .options(joinedload(listed.owner), joinedload(listed.outreach).joinedload(OutreachRecord.country))
-        .order_by(ranked.c.due, ranked.c.id)).unique().all()
+    follow_ups = (
+        db.session.scalars(
+            sa.select(listed)
+            .where(ranked.c.rank <= OVERDUE_LISTED)
+            .options(joinedload(listed.owner), joinedload(listed.outreach).joinedload(OutreachRecord.country))
+            .order_by(ranked.c.due, ranked.c.id)
+        )
+        .unique()
+        .all()
+    )
     grouped: dict[int, OwnerOverdue] = {}
     for follow_up in follow_ups:
         count, oldest = totals[follow_up.owner_id]
         oldest = oldest if isinstance(oldest, dt.date) else dt.date.fromisoformat(oldest)
-        grouped.setdefault(follow_up.owner_id, OwnerOverdue(follow_up.owner, [], count, oldest)
-                           ).follow_ups.append(follow_up)
+        grouped.setdefault(follow_up.owner_id, OwnerOverdue(follow_up.owner, [], count, oldest)).follow_ups.append(
+            follow_up
+        )
     return sorted(grouped.values(), key=lambda o: (-o.count, o.oldest, fold(o.owner.name)))
 
 
 # Recent changes ------------------------------------------------------------------------------------
+
 
 @dataclass
 class Change:
@@ -338,27 +392,48 @@ def _outreach_of_event(campaign: Campaign):
         return select.scalar_subquery()
 
     return sa.case(
-        (AuditEvent.entity_type == "outreach_record",
-         on(sa.select(OutreachRecord.id).where(OutreachRecord.id == entity_id, in_campaign))),
-        (AuditEvent.entity_type == "position",
-         on(sa.select(Position.outreach_id).where(Position.id == entity_id, Position.campaign_id == campaign.id))),
-        (AuditEvent.entity_type == "follow_up",
-         on(sa.select(FollowUp.outreach_id).join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id)
-            .where(FollowUp.id == entity_id, in_campaign))),
-        (AuditEvent.entity_type == "letter",
-         on(sa.select(Letter.outreach_id).join(OutreachRecord, Letter.outreach_id == OutreachRecord.id)
-            .where(Letter.id == entity_id, in_campaign))),
-        (AuditEvent.entity_type == "meeting",
-         on(sa.select(sa.func.min(meeting_outreach.c.outreach_id))
-            .join(OutreachRecord, meeting_outreach.c.outreach_id == OutreachRecord.id)
-            .where(meeting_outreach.c.meeting_id == entity_id, in_campaign))),
+        (
+            AuditEvent.entity_type == "outreach_record",
+            on(sa.select(OutreachRecord.id).where(OutreachRecord.id == entity_id, in_campaign)),
+        ),
+        (
+            AuditEvent.entity_type == "position",
+            on(sa.select(Position.outreach_id).where(Position.id == entity_id, Position.campaign_id == campaign.id)),
+        ),
+        (
+            AuditEvent.entity_type == "follow_up",
+            on(
+                sa.select(FollowUp.outreach_id)
+                .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id)
+                .where(FollowUp.id == entity_id, in_campaign)
+            ),
+        ),
+        (
+            AuditEvent.entity_type == "letter",
+            on(
+                sa.select(Letter.outreach_id)
+                .join(OutreachRecord, Letter.outreach_id == OutreachRecord.id)
+                .where(Letter.id == entity_id, in_campaign)
+            ),
+        ),
+        (
+            AuditEvent.entity_type == "meeting",
+            on(
+                sa.select(sa.func.min(meeting_outreach.c.outreach_id))
+                .join(OutreachRecord, meeting_outreach.c.outreach_id == OutreachRecord.id)
+                .where(meeting_outreach.c.meeting_id == entity_id, in_campaign)
+            ),
+        ),
     )
 
 
 def _changes_where(campaign: Campaign, outreach_id):
     """Events of this campaign (they carry it, indexed with the time) on its outreach rows that still exist."""
-    return (AuditEvent.campaign_id == campaign.id, AuditEvent.entity_type.in_(OUTREACH_ENTITY_TYPES),
-            outreach_id.is_not(None))
+    return (
+        AuditEvent.campaign_id == campaign.id,
+        AuditEvent.entity_type.in_(OUTREACH_ENTITY_TYPES),
+        outreach_id.is_not(None),
+    )
 
 
 def recent_changes(campaign: Campaign, limit: int = RECENT_CHANGES, offset: int = 0) -> list[Change]:
@@ -371,7 +446,9 @@ def recent_changes(campaign: Campaign, limit: int = RECENT_CHANGES, offset: int 
         .outerjoin(User, User.id == AuditEvent.actor_id)
         .where(*_changes_where(campaign, outreach_id))
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-        .limit(limit).offset(offset)).all()
+        .limit(limit)
+        .offset(offset)
+    ).all()
     return [Change(event=event, actor_name=name, outreach_id=outreach_id) for event, name, outreach_id in rows]
 
 
@@ -383,6 +460,7 @@ def changes_page(campaign: Campaign, page: int, per_page: int = CHANGES_PAGE) ->
 
 
 # The whole page ------------------------------------------------------------------------------------
+
 
 @dataclass
 class Dashboard:
@@ -403,8 +481,16 @@ class Dashboard:
         return sum(owner.count for owner in self.overdue)
 
 
-def dashboard(campaign: Campaign, viewer, *, language: str = "en", today: dt.date | None = None,
-              status: str | None = None, region: str | None = None, **narrowed) -> Dashboard:
+def dashboard(
+    campaign: Campaign,
+    viewer,
+    *,
+    language: str = "en",
+    today: dt.date | None = None,
+    status: str | None = None,
+    region: str | None = None,
+    **narrowed,
+) -> Dashboard:
     """Everything the dashboard page shows, in a fixed number of queries."""
     today = today or clock.today()
     figures = campaign_figures(campaign, viewer, language)

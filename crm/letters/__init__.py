@@ -1,4 +1,5 @@
 """Letters: composing outgoing letters from templates, tracking delivery, logging replies, attachments."""
+
 from flask import Blueprint
 
 bp = Blueprint("letters", __name__)

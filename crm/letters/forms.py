@@ -1,5 +1,6 @@
 """Forms for letters and letter templates: formats, lengths and choices. Rules that look at the letter
 (delivered not before sent, ...) are the services' and come back beside the same fields."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, MultipleFileField
@@ -52,8 +53,11 @@ class ComposeForm(FlaskForm):
     template = SelectField(_l("Template"), choices=[], validators=[DataRequired()])
     recipient = SelectField(_l("To"), choices=[], validators=[DataRequired()])
     language = SelectField(
-        _l("Language of the letter"), choices=[], validators=[Optional()],
-        description=_l("By default, the recipient's own language when the template is written in it."))
+        _l("Language of the letter"),
+        choices=[],
+        validators=[Optional()],
+        description=_l("By default, the recipient's own language when the template is written in it."),
+    )
     submission_key = SubmissionKeyField()
     submit = SubmitField(_l("Compose draft"))
 
@@ -69,8 +73,9 @@ class DraftForm(FlaskForm):
 
 class DiscardForm(FlaskForm):
     version = _version_field("discard")
-    confirm = BooleanField(_l("Yes, discard this draft"), id="discard-confirm",
-                           validators=[DataRequired(_l("Tick the box to confirm."))])
+    confirm = BooleanField(
+        _l("Yes, discard this draft"), id="discard-confirm", validators=[DataRequired(_l("Tick the box to confirm."))]
+    )
     submit = SubmitField(_l("Discard draft"))
 
 
@@ -83,8 +88,11 @@ class SentForm(FlaskForm):
 
 class DeliveredForm(FlaskForm):
     version = _version_field("delivered")
-    delivered_on = DateField(_l("Delivered on"), validators=[InputRequired()],
-                             description=_l("The signature totals of this moment are kept with the letter."))
+    delivered_on = DateField(
+        _l("Delivered on"),
+        validators=[InputRequired()],
+        description=_l("The signature totals of this moment are kept with the letter."),
+    )
     submit = SubmitField(_l("Mark delivered"))
 
 
@@ -95,8 +103,9 @@ class AcknowledgedForm(FlaskForm):
 
 
 class AttachmentForm(FlaskForm):
-    attachments = FileField(_l("File"), validators=[FileRequired()],
-                            description=_l("PDF, image (PNG, JPEG, GIF, WebP) or office document."))
+    attachments = FileField(
+        _l("File"), validators=[FileRequired()], description=_l("PDF, image (PNG, JPEG, GIF, WebP) or office document.")
+    )
     submission_key = SubmissionKeyField()
     submit = SubmitField(_l("Attach"))
 
@@ -104,21 +113,24 @@ class AttachmentForm(FlaskForm):
 class ReplyForm(FlaskForm):
     received_on = DateField(_l("Received on"), validators=[InputRequired()])
     channel = SelectField(_l("Received by"), choices=[("", "—")] + CHANNEL_CHOICES, validators=[Optional()])
-    language = SelectField(_l("Language of the reply"), choices=[("", "—")] + LANGUAGE_CHOICES,
-                           validators=[Optional()])
+    language = SelectField(_l("Language of the reply"), choices=[("", "—")] + LANGUAGE_CHOICES, validators=[Optional()])
     subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=SUBJECT_MAX)])
-    body = TextAreaField(_l("Text or summary"), validators=[Optional(), Length(max=BODY_MAX)],
-                         render_kw={"rows": 12})
-    attachments = MultipleFileField(_l("Files"), description=_l(
-        "Optional: the reply itself, scanned or as received. PDF, images or office documents."))
+    body = TextAreaField(_l("Text or summary"), validators=[Optional(), Length(max=BODY_MAX)], render_kw={"rows": 12})
+    attachments = MultipleFileField(
+        _l("Files"),
+        description=_l("Optional: the reply itself, scanned or as received. PDF, images or office documents."),
+    )
     submission_key = SubmissionKeyField()
     submit = SubmitField(_l("Log reply"))
 
 
 class TemplateForm(FlaskForm):
     version = _version_field("template", required=False)  # empty for a new template
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)],
-                       description=_l("The same name in each language makes them one letter in several languages."))
+    name = StringField(
+        _l("Name"),
+        validators=[DataRequired(), Length(max=120)],
+        description=_l("The same name in each language makes them one letter in several languages."),
+    )
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validators=[DataRequired()])
     subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=SUBJECT_MAX)])
     body = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=BODY_MAX)], render_kw={"rows": 24})

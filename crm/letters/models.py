@@ -1,4 +1,5 @@
 """Letter templates: the wording of a letter, per language, with merge fields filled in when composing."""
+
 from __future__ import annotations
 
 import datetime as dt

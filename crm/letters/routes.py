@@ -9,6 +9,7 @@ from werkzeug.routing import BuildError
 
 from crm import clock
 from crm.core import submissions
+from crm.errors import DomainError
 from crm.extensions import db
 from crm.letters import bp, services, storage
 from crm.letters.forms import (
@@ -29,7 +30,6 @@ from crm.letters.forms import (
 )
 from crm.letters.models import LetterTemplate
 from crm.outreach.models import Letter, LetterAttachment, OutreachRecord
-from crm.errors import DomainError
 from crm.permissions import can, can_edit_outreach, get_outreach_or_404, require
 from crm.web import flash_message, form_status, page_of, refusal
 
@@ -52,9 +52,13 @@ def outreach_url(record) -> str | None:
 
 @bp.context_processor
 def _letter_words():
-    return {"language_labels": LANGUAGE_LABELS, "channel_labels": CHANNEL_LABELS,
-            "letter_status_labels": LETTER_STATUS_LABELS, "letter_status": services.letter_status,
-            "outreach_url": outreach_url}
+    return {
+        "language_labels": LANGUAGE_LABELS,
+        "channel_labels": CHANNEL_LABELS,
+        "letter_status_labels": LETTER_STATUS_LABELS,
+        "letter_status": services.letter_status,
+        "outreach_url": outreach_url,
+    }
 
 
 def _save(form, record, action, leads_to=None) -> bool:
@@ -80,9 +84,13 @@ def _save(form, record, action, leads_to=None) -> bool:
 def index(outreach_id):
     record = get_outreach_or_404(outreach_id)
     page = page_of(services.letters_of(record))
-    return render_template("letters/index.html", record=record, page=page,
-                           attachment_counts=services.attachment_counts(page.items),
-                           can_edit=can_edit_outreach(current_user, record))
+    return render_template(
+        "letters/index.html",
+        record=record,
+        page=page,
+        attachment_counts=services.attachment_counts(page.items),
+        can_edit=can_edit_outreach(current_user, record),
+    )
 
 
 def _compose_choices(form, record) -> dict:
@@ -90,7 +98,8 @@ def _compose_choices(form, record) -> dict:
     form.template.choices = [(name, f"{name} ({', '.join(languages)})") for name, languages in available.items()]
     written = {language for languages in available.values() for language in languages}
     form.language.choices = [("", gettext("The recipient's language"))] + [
-        (code, label) for code, label in LANGUAGE_CHOICES if code in written]
+        (code, label) for code, label in LANGUAGE_CHOICES if code in written
+    ]
     options = {option.value: option for option in services.recipients(record)}
     form.recipient.choices = [(option.value, _recipient_label(option)) for option in options.values()]
     return options
@@ -113,10 +122,21 @@ def compose(outreach_id):
         if (repeat := submissions.repeat_of(form)) is not None:
             return repeat
         chosen, made = options[form.recipient.data], []
-        if _save(form, None, lambda: made.append(services.compose_letter(
-                record, template_name=form.template.data, contact=chosen.contact, office=chosen.office,
-                language=form.language.data or None, actor=current_user)),
-                leads_to=lambda: url_for("letters.show", letter_id=made[0].id)):
+        if _save(
+            form,
+            None,
+            lambda: made.append(
+                services.compose_letter(
+                    record,
+                    template_name=form.template.data,
+                    contact=chosen.contact,
+                    office=chosen.office,
+                    language=form.language.data or None,
+                    actor=current_user,
+                )
+            ),
+            leads_to=lambda: url_for("letters.show", letter_id=made[0].id),
+        ):
             flash_message(gettext("Draft composed. Read it through before you send it."), "success")
             return redirect(url_for("letters.show", letter_id=made[0].id))
     return render_template("letters/compose.html", record=record, form=form), form_status(form)
@@ -130,29 +150,59 @@ def _render_letter(letter, record, status: int = 200, **forms):
     can_edit, is_draft = can_edit_outreach(current_user, record), services.is_draft(letter)
     if can_edit and letter.direction == "outgoing":
         today = clock.today(current_user)
-        forms.setdefault("sent_form", SentForm(formdata=None, data={
-            "version": letter.version, "channel": letter.channel or "email", "sent_on": letter.sent_on or today}))
-        forms.setdefault("delivered_form", DeliveredForm(formdata=None, data={
-            "version": letter.version, "delivered_on": letter.delivered_on or today}))
-        forms.setdefault("acknowledged_form", AcknowledgedForm(formdata=None, data={
-            "version": letter.version, "acknowledged_on": letter.acknowledged_on or today}))
+        forms.setdefault(
+            "sent_form",
+            SentForm(
+                formdata=None,
+                data={
+                    "version": letter.version,
+                    "channel": letter.channel or "email",
+                    "sent_on": letter.sent_on or today,
+                },
+            ),
+        )
+        forms.setdefault(
+            "delivered_form",
+            DeliveredForm(
+                formdata=None, data={"version": letter.version, "delivered_on": letter.delivered_on or today}
+            ),
+        )
+        forms.setdefault(
+            "acknowledged_form",
+            AcknowledgedForm(
+                formdata=None, data={"version": letter.version, "acknowledged_on": letter.acknowledged_on or today}
+            ),
+        )
     if can_edit:
         forms.setdefault("attachment_form", AttachmentForm(formdata=None))
     if can_edit and is_draft:
         forms.setdefault("discard_form", DiscardForm(formdata=None, data={"version": letter.version}))
-    return render_template("letters/show.html", letter=letter, record=record, can_edit=can_edit,
-                           is_draft=is_draft, **services.letter_page(letter), **forms), status
+    return render_template(
+        "letters/show.html",
+        letter=letter,
+        record=record,
+        can_edit=can_edit,
+        is_draft=is_draft,
+        **services.letter_page(letter),
+        **forms,
+    ), status
 
 
 @bp.route("/letters/<int:letter_id>")
 @login_required
 def show(letter_id):
     # What the page shows of the letter, loaded with it: one query instead of one per relation.
-    letter, record = get_letter_or_404(letter_id, options=(
-        joinedload(Letter.outreach).joinedload(OutreachRecord.country),
-        joinedload(Letter.outreach).joinedload(OutreachRecord.campaign),
-        joinedload(Letter.recipient_contact), joinedload(Letter.recipient_office),
-        joinedload(Letter.created_by), joinedload(Letter.in_reply_to)))
+    letter, record = get_letter_or_404(
+        letter_id,
+        options=(
+            joinedload(Letter.outreach).joinedload(OutreachRecord.country),
+            joinedload(Letter.outreach).joinedload(OutreachRecord.campaign),
+            joinedload(Letter.recipient_contact),
+            joinedload(Letter.recipient_office),
+            joinedload(Letter.created_by),
+            joinedload(Letter.in_reply_to),
+        ),
+    )
     return _render_letter(letter, record)
 
 
@@ -178,13 +228,24 @@ def edit(letter_id):
         flash_message(gettext("This letter has been sent; its text can no longer change."), "error")
         return redirect(url_for("letters.show", letter_id=letter.id))
     form = DraftForm(obj=letter)
-    if form.validate_on_submit() and _save(form, letter, lambda: services.update_draft(
-            letter, subject=form.subject.data, body=form.body.data, recipient_name=form.recipient_name.data,
-            language=form.language.data, actor=current_user, expected_version=form.version.data)):
+    if form.validate_on_submit() and _save(
+        form,
+        letter,
+        lambda: services.update_draft(
+            letter,
+            subject=form.subject.data,
+            body=form.body.data,
+            recipient_name=form.recipient_name.data,
+            language=form.language.data,
+            actor=current_user,
+            expected_version=form.version.data,
+        ),
+    ):
         flash_message(gettext("Draft saved."), "success")
         return redirect(url_for("letters.show", letter_id=letter.id))
-    return render_template("letters/edit.html", letter=letter, record=record, form=form,
-                           stale=getattr(form, "stale", False)), form_status(form)
+    return render_template(
+        "letters/edit.html", letter=letter, record=record, form=form, stale=getattr(form, "stale", False)
+    ), form_status(form)
 
 
 @bp.route("/letters/<int:letter_id>/discard", methods=["POST"])
@@ -192,8 +253,9 @@ def edit(letter_id):
 def discard(letter_id):
     letter, record = get_letter_or_404(letter_id, need="edit")
     form = DiscardForm()
-    if form.validate_on_submit() and _save(form, letter, lambda: services.discard_draft(
-            letter, actor=current_user, expected_version=form.version.data)):
+    if form.validate_on_submit() and _save(
+        form, letter, lambda: services.discard_draft(letter, actor=current_user, expected_version=form.version.data)
+    ):
         flash_message(gettext("Draft discarded."), "success")
         return redirect(outreach_url(record) or url_for("letters.index", outreach_id=record.id))
     return _render_letter(letter, record, form_status(form), discard_form=form)
@@ -204,8 +266,13 @@ def discard(letter_id):
 def mark_sent(letter_id):
     letter, record = get_letter_or_404(letter_id, need="edit")
     form = SentForm()
-    if form.validate_on_submit() and _save(form, letter, lambda: services.mark_sent(
-            letter, form.channel.data, form.sent_on.data, current_user, expected_version=form.version.data)):
+    if form.validate_on_submit() and _save(
+        form,
+        letter,
+        lambda: services.mark_sent(
+            letter, form.channel.data, form.sent_on.data, current_user, expected_version=form.version.data
+        ),
+    ):
         flash_message(gettext("Marked sent."), "success")
         return redirect(url_for("letters.show", letter_id=letter.id))
     return _render_letter(letter, record, form_status(form), sent_form=form)
@@ -216,10 +283,14 @@ def mark_sent(letter_id):
 def mark_delivered(letter_id):
     letter, record = get_letter_or_404(letter_id, need="edit")
     form = DeliveredForm()
-    if form.validate_on_submit() and _save(form, letter, lambda: services.mark_delivered(
-            letter, form.delivered_on.data, current_user, expected_version=form.version.data)):
-        flash_message(gettext("Marked delivered; the signature totals delivered are kept with the letter."),
-                      "success")
+    if form.validate_on_submit() and _save(
+        form,
+        letter,
+        lambda: services.mark_delivered(
+            letter, form.delivered_on.data, current_user, expected_version=form.version.data
+        ),
+    ):
+        flash_message(gettext("Marked delivered; the signature totals delivered are kept with the letter."), "success")
         return redirect(url_for("letters.show", letter_id=letter.id))
     return _render_letter(letter, record, form_status(form), delivered_form=form)
 
@@ -229,8 +300,13 @@ def mark_delivered(letter_id):
 def mark_acknowledged(letter_id):
     letter, record = get_letter_or_404(letter_id, need="edit")
     form = AcknowledgedForm()
-    if form.validate_on_submit() and _save(form, letter, lambda: services.mark_acknowledged(
-            letter, form.acknowledged_on.data, current_user, expected_version=form.version.data)):
+    if form.validate_on_submit() and _save(
+        form,
+        letter,
+        lambda: services.mark_acknowledged(
+            letter, form.acknowledged_on.data, current_user, expected_version=form.version.data
+        ),
+    ):
         flash_message(gettext("Marked acknowledged."), "success")
         return redirect(url_for("letters.show", letter_id=letter.id))
     return _render_letter(letter, record, form_status(form), acknowledged_form=form)
@@ -245,10 +321,23 @@ def reply(letter_id):
     if form.validate_on_submit():
         if (repeat := submissions.repeat_of(form)) is not None:
             return repeat
-        if _save(form, None, lambda: made.append(services.log_reply(
-                original, form.received_on.data, form.subject.data, form.body.data, current_user,
-                form.attachments.data, channel=form.channel.data or None, language=form.language.data or None)),
-                leads_to=lambda: url_for("letters.show", letter_id=made[0].id)):
+        if _save(
+            form,
+            None,
+            lambda: made.append(
+                services.log_reply(
+                    original,
+                    form.received_on.data,
+                    form.subject.data,
+                    form.body.data,
+                    current_user,
+                    form.attachments.data,
+                    channel=form.channel.data or None,
+                    language=form.language.data or None,
+                )
+            ),
+            leads_to=lambda: url_for("letters.show", letter_id=made[0].id),
+        ):
             flash_message(gettext("Reply logged."), "success")
             return redirect(url_for("letters.show", letter_id=made[0].id))
     return render_template("letters/reply.html", letter=original, record=record, form=form), form_status(form)
@@ -266,8 +355,12 @@ def upload_attachment(letter_id):
     if form.validate_on_submit():
         if (repeat := submissions.repeat_of(form)) is not None:
             return repeat
-        if _save(form, None, lambda: services.add_attachments(letter, [form.attachments.data], current_user),
-                 leads_to=lambda: url_for("letters.show", letter_id=letter.id)):
+        if _save(
+            form,
+            None,
+            lambda: services.add_attachments(letter, [form.attachments.data], current_user),
+            leads_to=lambda: url_for("letters.show", letter_id=letter.id),
+        ):
             flash_message(gettext("File attached."), "success")
             return redirect(url_for("letters.show", letter_id=letter.id))
     return _render_letter(letter, record, form_status(form), attachment_form=form)
@@ -290,8 +383,13 @@ def download_attachment(letter_id, attachment_id):
     # Only a type from the known list goes into the header (a value stored before uploads were checked
     # as strictly could hold anything, a line break included).
     servable = attachment.content_type in storage.EXTENSIONS
-    response = send_file(path, mimetype=attachment.content_type if servable else "application/octet-stream",
-                         as_attachment=True, download_name=attachment.filename, max_age=0)
+    response = send_file(
+        path,
+        mimetype=attachment.content_type if servable else "application/octet-stream",
+        as_attachment=True,
+        download_name=attachment.filename,
+        max_age=0,
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"
@@ -305,8 +403,12 @@ def download_attachment(letter_id, attachment_id):
 @bp.route("/letter-templates")
 @login_required
 def templates():
-    return render_template("letters/templates.html", templates=services.templates_list(),
-                           can_edit=can(current_user, "edit_all"), merge_fields=services.MERGE_FIELDS)
+    return render_template(
+        "letters/templates.html",
+        templates=services.templates_list(),
+        can_edit=can(current_user, "edit_all"),
+        merge_fields=services.MERGE_FIELDS,
+    )
 
 
 @bp.route("/letter-templates/defaults", methods=["POST"])
@@ -314,8 +416,9 @@ def templates():
 @require("edit_all")
 def load_default_templates():
     created = services.load_default_templates(actor=current_user)
-    flash_message(ngettext("%(num)s default template added.", "%(num)s default templates added.", len(created)),
-                  "success")
+    flash_message(
+        ngettext("%(num)s default template added.", "%(num)s default templates added.", len(created)), "success"
+    )
     return redirect(url_for("letters.templates"))
 
 
@@ -331,12 +434,26 @@ def edit_template(template_id):
     if form.validate_on_submit():
         if template is None and (repeat := submissions.repeat_of(form)) is not None:
             return repeat
-        if _save(form, template, lambda: services.save_template(
-                template, name=form.name.data, language=form.language.data, subject=form.subject.data,
-                body=form.body.data, actor=current_user,
-                expected_version=(form.version.data or "") if template is not None else None),
-                leads_to=(lambda: url_for("letters.templates")) if template is None else None):
+        if _save(
+            form,
+            template,
+            lambda: services.save_template(
+                template,
+                name=form.name.data,
+                language=form.language.data,
+                subject=form.subject.data,
+                body=form.body.data,
+                actor=current_user,
+                expected_version=(form.version.data or "") if template is not None else None,
+            ),
+            leads_to=(lambda: url_for("letters.templates")) if template is None else None,
+        ):
             flash_message(gettext("Template saved."), "success")
             return redirect(url_for("letters.templates"))
-    return render_template("letters/template_form.html", template=template, form=form,
-                           merge_fields=services.MERGE_FIELDS, stale=getattr(form, "stale", False)), form_status(form)
+    return render_template(
+        "letters/template_form.html",
+        template=template,
+        form=form,
+        merge_fields=services.MERGE_FIELDS,
+        stale=getattr(form, "stale", False),
+    ), form_status(form)

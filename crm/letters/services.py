@@ -1,6 +1,7 @@
 """Letter rules: templates and their merge fields, composing, sending, delivery (with the signature totals
 frozen on the letter), acknowledgement, replies and attachments. Plain functions; they flush, the caller
 commits."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,12 +25,12 @@ from crm.campaigns.models import Demand
 from crm.contacts.models import Contact, Office
 from crm.countries.models import Country
 from crm.database import after_commit, check_version, stale_record_message, utcnow
+from crm.errors import StaleRecord
 from crm.extensions import db
 from crm.i18n import readers_date, show_date
 from crm.letters import storage
 from crm.letters.models import LETTER_LANGUAGES, LetterTemplate
 from crm.outreach.models import LETTER_CHANNELS, Letter, LetterAttachment, OutreachRecord
-from crm.errors import StaleRecord
 from crm.outreach.services import OutreachError, advance_stage
 from crm.signatures.services import totals_for
 
@@ -108,8 +109,9 @@ def render_merge(text: str | None, values: dict[str, str]) -> str:
     lines = []
     for line in (text or "").replace("\r\n", "\n").split("\n"):
         tokens = list(_TOKEN.finditer(line))
-        only_fields = bool(tokens) and not _TOKEN.sub("", line).strip() and all(
-            t.group(1) in MERGE_FIELDS for t in tokens)
+        only_fields = (
+            bool(tokens) and not _TOKEN.sub("", line).strip() and all(t.group(1) in MERGE_FIELDS for t in tokens)
+        )
         if only_fields and not any(str(values.get(t.group(1), "")).strip() for t in tokens):
             continue
         lines.append(_TOKEN.sub(lambda m: _substitute(m, values), line))
@@ -130,18 +132,21 @@ def template_languages() -> dict[str, list[str]]:
     """Each template name with the languages it is written in (in the order of LETTER_LANGUAGES)."""
     found: dict[str, list[str]] = {}
     for name, language in db.session.execute(
-            sa.select(LetterTemplate.name, LetterTemplate.language).order_by(LetterTemplate.name)):
+        sa.select(LetterTemplate.name, LetterTemplate.language).order_by(LetterTemplate.name)
+    ):
         found.setdefault(name, []).append(language)
     return {name: sorted(langs, key=LETTER_LANGUAGES.index) for name, langs in found.items()}
 
 
 def find_template(name: str, language: str) -> LetterTemplate | None:
-    return db.session.scalar(sa.select(LetterTemplate).where(LetterTemplate.name == name,
-                                                            LetterTemplate.language == language))
+    return db.session.scalar(
+        sa.select(LetterTemplate).where(LetterTemplate.name == name, LetterTemplate.language == language)
+    )
 
 
-def save_template(template: LetterTemplate | None, *, name: str, language: str, subject: str, body: str, actor,
-                  expected_version=None) -> LetterTemplate:
+def save_template(
+    template: LetterTemplate | None, *, name: str, language: str, subject: str, body: str, actor, expected_version=None
+) -> LetterTemplate:
     """Create (template None) or change a template. Merge fields that do not exist are refused."""
     if template is not None:
         check_version(template, expected_version)
@@ -154,14 +159,22 @@ def save_template(template: LetterTemplate | None, *, name: str, language: str, 
             raise LetterError(_("This field is required."), field_name)
         unknown = unknown_fields(text)
         if unknown:
-            raise LetterError(_(
-                "Unknown merge field: %(fields)s. Use only the fields listed; write {{ and }} for a literal brace.",
-                fields=", ".join("{" + u + "}" for u in unknown)), field_name)
+            raise LetterError(
+                _(
+                    "Unknown merge field: %(fields)s. Use only the fields listed; write {{ and }} for a literal brace.",
+                    fields=", ".join("{" + u + "}" for u in unknown),
+                ),
+                field_name,
+            )
     if len(subject) > SUBJECT_MAX:
         raise LetterError(_("At most %(max)s characters.", max=SUBJECT_MAX), "subject")
-    clash = db.session.scalar(sa.select(LetterTemplate.id).where(
-        LetterTemplate.name == name, LetterTemplate.language == language,
-        LetterTemplate.id != (template.id if template is not None else -1)))
+    clash = db.session.scalar(
+        sa.select(LetterTemplate.id).where(
+            LetterTemplate.name == name,
+            LetterTemplate.language == language,
+            LetterTemplate.id != (template.id if template is not None else -1),
+        )
+    )
     if clash is not None:
         raise LetterError(_("There is already a template with this name in this language."), "name")
     fields = ("name", "language", "subject", "body")
@@ -175,8 +188,13 @@ def save_template(template: LetterTemplate | None, *, name: str, language: str, 
         db.session.flush()
     except StaleDataError:
         raise StaleRecord(stale_record_message()) from None
-    audit.record("letter_template.update" if before else "letter_template.create", actor=actor, entity=template,
-                 before=before, after=audit.snapshot(template, fields))
+    audit.record(
+        "letter_template.update" if before else "letter_template.create",
+        actor=actor,
+        entity=template,
+        before=before,
+        after=audit.snapshot(template, fields),
+    )
     return template
 
 
@@ -217,8 +235,11 @@ def recipients(record: OutreachRecord) -> list[Recipient]:
     """Who a letter on this record can go to: the active contacts at the government's offices, and each
     office itself (a letter "to the Embassy"), in two queries."""
     offices = db.session.scalars(
-        sa.select(Office).where(Office.country_id == record.country_id, Office.active.is_(True))
-        .order_by(Office.name).options(selectinload(Office.contacts))).all()
+        sa.select(Office)
+        .where(Office.country_id == record.country_id, Office.active.is_(True))
+        .order_by(Office.name)
+        .options(selectinload(Office.contacts))
+    ).all()
     found = []
     for office in offices:
         for contact in office.contacts:
@@ -246,8 +267,12 @@ def country_name(country: Country, language: str) -> str:
 
 
 def demands_text(campaign, language: str) -> str:
-    demands = db.session.scalars(sa.select(Demand).where(Demand.campaign_id == campaign.id, Demand.retired_at.is_(None))
-                                 .order_by(Demand.ordinal).options(selectinload(Demand.translations))).all()
+    demands = db.session.scalars(
+        sa.select(Demand)
+        .where(Demand.campaign_id == campaign.id, Demand.retired_at.is_(None))
+        .order_by(Demand.ordinal)
+        .options(selectinload(Demand.translations))
+    ).all()
     lines = []
     for number, demand in enumerate(demands, start=1):
         title, description = demand.text(language)
@@ -255,8 +280,15 @@ def demands_text(campaign, language: str) -> str:
     return "\n".join(lines)
 
 
-def merge_values(record: OutreachRecord, *, language: str, contact: Contact | None = None,
-                 office: Office | None = None, actor=None, today: dt.date | None = None) -> dict[str, str]:
+def merge_values(
+    record: OutreachRecord,
+    *,
+    language: str,
+    contact: Contact | None = None,
+    office: Office | None = None,
+    actor=None,
+    today: dt.date | None = None,
+) -> dict[str, str]:
     """The value of every merge field for a letter on `record`, written in `language`."""
     office = office or (contact.office if contact is not None else None)
     totals = totals_for(record.campaign, record.country)
@@ -285,9 +317,16 @@ def _recipient_of(record: OutreachRecord, contact: Contact | None, office: Offic
     return contact, office
 
 
-def compose_letter(record: OutreachRecord, *, template_name: str, actor, contact: Contact | None = None,
-                   office: Office | None = None, language: str | None = None,
-                   today: dt.date | None = None) -> Letter:
+def compose_letter(
+    record: OutreachRecord,
+    *,
+    template_name: str,
+    actor,
+    contact: Contact | None = None,
+    office: Office | None = None,
+    language: str | None = None,
+    today: dt.date | None = None,
+) -> Letter:
     """A draft letter from a template, merged for its recipient, in the language chosen (by default the
     contact's own language when the template exists in it)."""
     contact, office = _recipient_of(record, contact, office)
@@ -298,23 +337,45 @@ def compose_letter(record: OutreachRecord, *, template_name: str, actor, contact
         language = language_for(contact, available)
     _check_language(language)
     if language not in available:
-        raise LetterError(_("This template is written in %(languages)s only.",
-                                  languages=", ".join(available)), "language")
+        raise LetterError(
+            _("This template is written in %(languages)s only.", languages=", ".join(available)), "language"
+        )
     template = find_template(template_name, language)
     values = merge_values(record, language=language, contact=contact, office=office, actor=actor, today=today)
     subject = " ".join(render_merge(template.subject, values).split())
     if len(subject) > SUBJECT_MAX:
-        raise LetterError(_("Once merged, the subject is longer than %(max)s characters; shorten the "
-                                  "template's subject.", max=SUBJECT_MAX), "template")
-    letter = Letter(outreach_id=record.id, direction="outgoing", language=language,
-                    recipient_contact_id=getattr(contact, "id", None), recipient_office_id=office.id,
-                    recipient_name=contact.name if contact is not None else None, subject=subject,
-                    body=render_merge(template.body, values), created_by_id=getattr(actor, "id", None))
+        raise LetterError(
+            _(
+                "Once merged, the subject is longer than %(max)s characters; shorten the template's subject.",
+                max=SUBJECT_MAX,
+            ),
+            "template",
+        )
+    letter = Letter(
+        outreach_id=record.id,
+        direction="outgoing",
+        language=language,
+        recipient_contact_id=getattr(contact, "id", None),
+        recipient_office_id=office.id,
+        recipient_name=contact.name if contact is not None else None,
+        subject=subject,
+        body=render_merge(template.body, values),
+        created_by_id=getattr(actor, "id", None),
+    )
     db.session.add(letter)
     db.session.flush()
-    audit.record("letter.compose", actor=actor, entity=letter,
-                 after={"outreach_id": record.id, "template": template_name, "language": language,
-                        "recipient_contact_id": letter.recipient_contact_id, "recipient_office_id": office.id})
+    audit.record(
+        "letter.compose",
+        actor=actor,
+        entity=letter,
+        after={
+            "outreach_id": record.id,
+            "template": template_name,
+            "language": language,
+            "recipient_contact_id": letter.recipient_contact_id,
+            "recipient_office_id": office.id,
+        },
+    )
     return letter
 
 
@@ -359,8 +420,9 @@ def _outgoing(letter: Letter, field_name: str) -> None:
 _DRAFT_FIELDS = ("subject", "body", "recipient_name", "language")
 
 
-def update_draft(letter: Letter, *, subject: str, body: str, recipient_name: str | None, language: str, actor,
-                 expected_version=None) -> None:
+def update_draft(
+    letter: Letter, *, subject: str, body: str, recipient_name: str | None, language: str, actor, expected_version=None
+) -> None:
     """Change a letter's wording before it is sent. The text is kept as typed: merge fields were filled
     when it was composed, and nothing in it is interpreted now."""
     check_version(letter, expected_version)
@@ -381,8 +443,13 @@ def update_draft(letter: Letter, *, subject: str, body: str, recipient_name: str
     if after != before:
         _flush()
         changed = [name for name in _DRAFT_FIELDS if before[name] != after[name]]
-        audit.record("letter.update", actor=actor, entity=letter, before={k: before[k] for k in changed},
-                     after={k: after[k] for k in changed})
+        audit.record(
+            "letter.update",
+            actor=actor,
+            entity=letter,
+            before={k: before[k] for k in changed},
+            after={k: after[k] for k in changed},
+        )
 
 
 def discard_draft(letter: Letter, *, actor, expected_version=None) -> None:
@@ -398,8 +465,9 @@ def discard_draft(letter: Letter, *, actor, expected_version=None) -> None:
     letter_id, campaign_id = letter.id, audit.campaign_of(letter)
     db.session.delete(letter)
     _flush()
-    audit.record("letter.discard", actor=actor, entity_type="letter", entity_id=letter_id, before=before,
-                 campaign_id=campaign_id)
+    audit.record(
+        "letter.discard", actor=actor, entity_type="letter", entity_id=letter_id, before=before, campaign_id=campaign_id
+    )
     after_commit(db.session, lambda: [storage.remove(key) for key in keys])
 
 
@@ -411,13 +479,19 @@ def mark_sent(letter: Letter, channel: str, sent_on: dt.date, actor, *, expected
         raise LetterError(_("Choose how the letter was sent."), "channel")
     _not_future(sent_on, "sent_on")
     if letter.delivered_on is not None and sent_on > letter.delivered_on:
-        raise LetterError(_("The letter was delivered on %(date)s; it cannot have been sent after that.",
-                                  date=_day(letter.delivered_on)), "sent_on")
+        raise LetterError(
+            _(
+                "The letter was delivered on %(date)s; it cannot have been sent after that.",
+                date=_day(letter.delivered_on),
+            ),
+            "sent_on",
+        )
     before = audit.snapshot(letter, ("channel", "sent_on"))
     letter.channel, letter.sent_on = channel, sent_on
     _flush()
-    audit.record("letter.sent", actor=actor, entity=letter, before=before,
-                 after=audit.snapshot(letter, ("channel", "sent_on")))
+    audit.record(
+        "letter.sent", actor=actor, entity=letter, before=before, after=audit.snapshot(letter, ("channel", "sent_on"))
+    )
     advance_stage(letter.outreach, "contacted", actor=actor, reason="letter sent")
 
 
@@ -443,18 +517,32 @@ def mark_delivered(letter: Letter, delivered_on: dt.date, actor, *, expected_ver
         raise LetterError(_("Mark the letter sent first."), "delivered_on")
     _not_future(delivered_on, "delivered_on")
     if delivered_on < letter.sent_on:
-        raise LetterError(_("A letter cannot be delivered before it was sent (%(date)s).",
-                                  date=_day(letter.sent_on)), "delivered_on")
+        raise LetterError(
+            _("A letter cannot be delivered before it was sent (%(date)s).", date=_day(letter.sent_on)), "delivered_on"
+        )
     if letter.acknowledged_on is not None and delivered_on > letter.acknowledged_on:
-        raise LetterError(_("Receipt was acknowledged on %(date)s; it cannot have been delivered after that.",
-                                  date=_day(letter.acknowledged_on)), "delivered_on")
+        raise LetterError(
+            _(
+                "Receipt was acknowledged on %(date)s; it cannot have been delivered after that.",
+                date=_day(letter.acknowledged_on),
+            ),
+            "delivered_on",
+        )
     before = audit.snapshot(letter, ("delivered_on",))
     letter.delivered_on = delivered_on
     snapshot_signature_totals(letter)
     _flush()
-    audit.record("letter.delivered", actor=actor, entity=letter, before=before,
-                 after={"delivered_on": delivered_on.isoformat(), "signatures_total": letter.signatures_total,
-                        "signatures_resident": letter.signatures_resident})
+    audit.record(
+        "letter.delivered",
+        actor=actor,
+        entity=letter,
+        before=before,
+        after={
+            "delivered_on": delivered_on.isoformat(),
+            "signatures_total": letter.signatures_total,
+            "signatures_resident": letter.signatures_resident,
+        },
+    )
 
 
 def mark_acknowledged(letter: Letter, acknowledged_on: dt.date, actor, *, expected_version=None) -> None:
@@ -465,26 +553,41 @@ def mark_acknowledged(letter: Letter, acknowledged_on: dt.date, actor, *, expect
         raise LetterError(_("Mark the letter delivered first."), "acknowledged_on")
     _not_future(acknowledged_on, "acknowledged_on")
     if acknowledged_on < letter.delivered_on:
-        raise LetterError(_("Receipt cannot be acknowledged before the letter was delivered (%(date)s).",
-                                  date=_day(letter.delivered_on)), "acknowledged_on")
+        raise LetterError(
+            _(
+                "Receipt cannot be acknowledged before the letter was delivered (%(date)s).",
+                date=_day(letter.delivered_on),
+            ),
+            "acknowledged_on",
+        )
     before = audit.snapshot(letter, ("acknowledged_on",))
     letter.acknowledged_on = acknowledged_on
     _flush()
-    audit.record("letter.acknowledged", actor=actor, entity=letter, before=before,
-                 after={"acknowledged_on": acknowledged_on.isoformat()})
+    audit.record(
+        "letter.acknowledged",
+        actor=actor,
+        entity=letter,
+        before=before,
+        after={"acknowledged_on": acknowledged_on.isoformat()},
+    )
 
 
 def _rejection(error: storage.AttachmentRejected) -> str:
     if error.reason == "too_large":
-        return _("%(name)s is larger than %(size)s MB.", name=error.filename,
-                 size=f"{error.limit / (1024 * 1024):g}")
+        return _("%(name)s is larger than %(size)s MB.", name=error.filename, size=f"{error.limit / (1024 * 1024):g}")
     if error.reason == "unpacked_too_large":
-        return _("%(name)s unpacks to more than %(size)s MB: it is not kept.", name=error.filename,
-                 size=f"{error.limit / (1024 * 1024):g}")
+        return _(
+            "%(name)s unpacks to more than %(size)s MB: it is not kept.",
+            name=error.filename,
+            size=f"{error.limit / (1024 * 1024):g}",
+        )
     if error.reason == "empty":
         return _("%(name)s is empty.", name=error.filename)
-    return _("%(name)s is not a PDF, an image (PNG, JPEG, GIF, WebP) or an office document (Word, Excel, "
-             "PowerPoint, OpenDocument).", name=error.filename)
+    return _(
+        "%(name)s is not a PDF, an image (PNG, JPEG, GIF, WebP) or an office document (Word, Excel, "
+        "PowerPoint, OpenDocument).",
+        name=error.filename,
+    )
 
 
 def _read_uploads(uploads) -> list[tuple[str, bytes, str]]:
@@ -506,10 +609,17 @@ def _attach(letter: Letter, checked, actor) -> list[LetterAttachment]:
         for filename, data, content_type in checked:
             stored.append(storage.store(filename, data, content_type))
         attachments = [
-            LetterAttachment(letter_id=letter.id, filename=f.filename, content_type=f.content_type,
-                             size_bytes=f.size_bytes, sha256=f.sha256, storage_key=f.storage_key,
-                             uploaded_by_id=getattr(actor, "id", None))
-            for f in stored]
+            LetterAttachment(
+                letter_id=letter.id,
+                filename=f.filename,
+                content_type=f.content_type,
+                size_bytes=f.size_bytes,
+                sha256=f.sha256,
+                storage_key=f.storage_key,
+                uploaded_by_id=getattr(actor, "id", None),
+            )
+            for f in stored
+        ]
         db.session.add_all(attachments)
         db.session.flush()
     except BaseException:
@@ -517,10 +627,18 @@ def _attach(letter: Letter, checked, actor) -> list[LetterAttachment]:
             storage.remove(f.storage_key)
         raise
     for attachment in attachments:
-        audit.record("letter.attachment", actor=actor, entity=attachment,
-                     after={"letter_id": letter.id, "filename": attachment.filename,
-                            "content_type": attachment.content_type, "size_bytes": attachment.size_bytes,
-                            "sha256": attachment.sha256})
+        audit.record(
+            "letter.attachment",
+            actor=actor,
+            entity=attachment,
+            after={
+                "letter_id": letter.id,
+                "filename": attachment.filename,
+                "content_type": attachment.content_type,
+                "size_bytes": attachment.size_bytes,
+                "sha256": attachment.sha256,
+            },
+        )
     return attachments
 
 
@@ -532,8 +650,17 @@ def add_attachments(letter: Letter, uploads, actor) -> list[LetterAttachment]:
     return _attach(letter, checked, actor)
 
 
-def log_reply(original: Letter, received_on: dt.date, subject: str, body: str | None, actor, attachments=(), *,
-              channel: str | None = None, language: str | None = None) -> Letter:
+def log_reply(
+    original: Letter,
+    received_on: dt.date,
+    subject: str,
+    body: str | None,
+    actor,
+    attachments=(),
+    *,
+    channel: str | None = None,
+    language: str | None = None,
+) -> Letter:
     """A reply received to a letter we sent: an incoming letter on the same record, linked to the original.
     The record moves to "responded"."""
     if original.direction != "outgoing":
@@ -542,8 +669,10 @@ def log_reply(original: Letter, received_on: dt.date, subject: str, body: str | 
         raise LetterError(_("Mark the letter sent before logging its reply."), "received_on")
     _not_future(received_on, "received_on")
     if received_on < original.sent_on:
-        raise LetterError(_("A reply cannot arrive before the letter was sent (%(date)s).",
-                                  date=_day(original.sent_on)), "received_on")
+        raise LetterError(
+            _("A reply cannot arrive before the letter was sent (%(date)s).", date=_day(original.sent_on)),
+            "received_on",
+        )
     subject = " ".join((subject or "").split())
     if not subject:
         raise LetterError(_("This field is required."), "subject")
@@ -554,16 +683,28 @@ def log_reply(original: Letter, received_on: dt.date, subject: str, body: str | 
     if language:
         _check_language(language)
     checked = _read_uploads(attachments)
-    reply = Letter(outreach_id=original.outreach_id, direction="incoming", in_reply_to_id=original.id,
-                   channel=channel or None, language=language or None,
-                   recipient_contact_id=original.recipient_contact_id,
-                   recipient_office_id=original.recipient_office_id, recipient_name=original.recipient_name,
-                   subject=subject, body=(body or "").replace("\r\n", "\n").strip("\n") or None,
-                   received_on=received_on, created_by_id=getattr(actor, "id", None))
+    reply = Letter(
+        outreach_id=original.outreach_id,
+        direction="incoming",
+        in_reply_to_id=original.id,
+        channel=channel or None,
+        language=language or None,
+        recipient_contact_id=original.recipient_contact_id,
+        recipient_office_id=original.recipient_office_id,
+        recipient_name=original.recipient_name,
+        subject=subject,
+        body=(body or "").replace("\r\n", "\n").strip("\n") or None,
+        received_on=received_on,
+        created_by_id=getattr(actor, "id", None),
+    )
     db.session.add(reply)
     db.session.flush()
-    audit.record("letter.reply", actor=actor, entity=reply,
-                 after={"in_reply_to_id": original.id, "received_on": received_on.isoformat(), "subject": subject})
+    audit.record(
+        "letter.reply",
+        actor=actor,
+        entity=reply,
+        after={"in_reply_to_id": original.id, "received_on": received_on.isoformat(), "subject": subject},
+    )
     if checked:
         _attach(reply, checked, actor)
     advance_stage(original.outreach, "responded", actor=actor, reason="reply received")
@@ -577,34 +718,51 @@ def log_reply(original: Letter, received_on: dt.date, subject: str, body: str | 
 def letter_page(letter: Letter) -> dict:
     """What the letter page shows besides the letter, in a fixed number of queries whatever the number
     of attachments or replies."""
-    attachments = db.session.scalars(sa.select(LetterAttachment).where(LetterAttachment.letter_id == letter.id)
-                                     .order_by(LetterAttachment.id)).all()
-    replies = db.session.scalars(sa.select(Letter).where(Letter.in_reply_to_id == letter.id)
-                                 .order_by(Letter.received_on, Letter.id)).all()
+    attachments = db.session.scalars(
+        sa.select(LetterAttachment).where(LetterAttachment.letter_id == letter.id).order_by(LetterAttachment.id)
+    ).all()
+    replies = db.session.scalars(
+        sa.select(Letter).where(Letter.in_reply_to_id == letter.id).order_by(Letter.received_on, Letter.id)
+    ).all()
     countries = {}
     if letter.signatures_by_country:
-        countries = {alpha3: (name_en, name_es) for alpha3, name_en, name_es in db.session.execute(
-            sa.select(Country.alpha3, Country.name_en, Country.name_es)
-            .where(Country.alpha3.in_(list(letter.signatures_by_country))))}
+        countries = {
+            alpha3: (name_en, name_es)
+            for alpha3, name_en, name_es in db.session.execute(
+                sa.select(Country.alpha3, Country.name_en, Country.name_es).where(
+                    Country.alpha3.in_(list(letter.signatures_by_country))
+                )
+            )
+        }
     return {"attachments": attachments, "replies": replies, "snapshot_countries": countries}
 
 
 def letters_of(record: OutreachRecord):
     """A select of a record's letters, newest first, with what the list shows loaded up front."""
-    return (sa.select(Letter).where(Letter.outreach_id == record.id)
-            .order_by(sa.func.coalesce(Letter.received_on, Letter.sent_on).desc().nulls_first(), Letter.id.desc())
-            .options(selectinload(Letter.recipient_contact), selectinload(Letter.recipient_office)))
+    return (
+        sa.select(Letter)
+        .where(Letter.outreach_id == record.id)
+        .order_by(sa.func.coalesce(Letter.received_on, Letter.sent_on).desc().nulls_first(), Letter.id.desc())
+        .options(selectinload(Letter.recipient_contact), selectinload(Letter.recipient_office))
+    )
 
 
 def attachment_counts(letters) -> dict[int, int]:
     ids = [letter.id for letter in letters]
     if not ids:
         return {}
-    return dict(db.session.execute(
-        sa.select(LetterAttachment.letter_id, sa.func.count()).where(LetterAttachment.letter_id.in_(ids))
-        .group_by(LetterAttachment.letter_id)).all())
+    return dict(
+        db.session.execute(
+            sa.select(LetterAttachment.letter_id, sa.func.count())
+            .where(LetterAttachment.letter_id.in_(ids))
+            .group_by(LetterAttachment.letter_id)
+        ).all()
+    )
 
 
 def templates_list():
-    return db.session.scalars(sa.select(LetterTemplate).order_by(LetterTemplate.name, LetterTemplate.language)
-                              .options(selectinload(LetterTemplate.updated_by))).all()
+    return db.session.scalars(
+        sa.select(LetterTemplate)
+        .order_by(LetterTemplate.name, LetterTemplate.language)
+        .options(selectinload(LetterTemplate.updated_by))
+    ).all()

@@ -1,5 +1,6 @@
 """Where letter attachments live: files under the instance folder (never the static folder), named by a
 random key, their type told by their content and never by their name."""
+
 from __future__ import annotations
 
 import hashlib
@@ -12,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
-from crm.errors import DomainError
 
+from crm.errors import DomainError
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
@@ -25,12 +26,14 @@ OOXML_PARTS = (
     ("ppt/presentation.xml", "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
 )
 # The OpenDocument types kept, exactly as the package's first entry must spell them.
-ODF_TYPES = frozenset({
-    "application/vnd.oasis.opendocument.text",
-    "application/vnd.oasis.opendocument.spreadsheet",
-    "application/vnd.oasis.opendocument.presentation",
-    "application/vnd.oasis.opendocument.graphics",
-})
+ODF_TYPES = frozenset(
+    {
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/vnd.oasis.opendocument.presentation",
+        "application/vnd.oasis.opendocument.graphics",
+    }
+)
 # The stored name's extension follows the type found in the content, never the name the file came with.
 EXTENSIONS = {
     "application/pdf": "pdf",
@@ -142,8 +145,16 @@ def _office_type(data: bytes) -> str | None:
         return content_type
     except UnpackedTooLarge:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, ValueError, OSError, RuntimeError,
-            NotImplementedError, EOFError):
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        KeyError,
+        ValueError,
+        OSError,
+        RuntimeError,
+        NotImplementedError,
+        EOFError,
+    ):
         # Broken, encrypted, a CRC that does not match, a compression method we do not read: not kept.
         return None
 
@@ -184,7 +195,7 @@ def named_for(filename: str, content_type: str) -> str:
     if dot and stem and current.lower() in ({extension} | ({"jpeg"} if extension == "jpg" else set())):
         return filename
     base = stem if dot and stem and len(current) < 16 else filename
-    return clean_filename(f"{base[:255 - len(extension) - 1]}.{extension}")
+    return clean_filename(f"{base[: 255 - len(extension) - 1]}.{extension}")
 
 
 def read_upload(upload) -> tuple[str, bytes, str]:
@@ -218,8 +229,13 @@ def store(filename: str, data: bytes, content_type: str) -> StoredFile:
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
     os.replace(temporary, final)
-    return StoredFile(storage_key=key, filename=filename, content_type=content_type, size_bytes=len(data),
-                      sha256=hashlib.sha256(data).hexdigest())
+    return StoredFile(
+        storage_key=key,
+        filename=filename,
+        content_type=content_type,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
 
 
 def remove(storage_key: str) -> None:

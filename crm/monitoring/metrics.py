@@ -9,6 +9,7 @@ Two kinds, gathered two ways:
 - The mail queue and the scheduled jobs live in the database, shared by every server and the scheduler:
   they are read from it at scrape time, so every web server reports the same, current values, and no
   figure is lost when a worker or the scheduler restarts."""
+
 from __future__ import annotations
 
 import os
@@ -19,11 +20,19 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 # Not in prometheus_client's default registry: each scrape builds its own (exposition below).
-REQUESTS = Counter("alcance_http_requests", "HTTP requests answered, by endpoint, method and status.",
-                   ["endpoint", "method", "status"], registry=None)
-LATENCY = Histogram("alcance_http_request_duration_seconds", "Time to answer an HTTP request, by endpoint.",
-                    ["endpoint", "method"], registry=None,
-                    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0))
+REQUESTS = Counter(
+    "alcance_http_requests",
+    "HTTP requests answered, by endpoint, method and status.",
+    ["endpoint", "method", "status"],
+    registry=None,
+)
+LATENCY = Histogram(
+    "alcance_http_request_duration_seconds",
+    "Time to answer an HTTP request, by endpoint.",
+    ["endpoint", "method"],
+    registry=None,
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
 # A path that matches no route is counted under this name, never under its own path (which anyone can
 # invent, and which may carry a credential).
 UNMATCHED = "unmatched"
@@ -36,8 +45,9 @@ def _start_timer():
 def _count_request(response):
     started = g.pop("metrics_started", None)
     endpoint = request.url_rule.endpoint if request.url_rule is not None else UNMATCHED
-    method = request.method if request.method in {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} \
-        else "other"
+    method = (
+        request.method if request.method in {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} else "other"
+    )
     REQUESTS.labels(endpoint, method, str(response.status_code)).inc()
     if started is not None:
         LATENCY.labels(endpoint, method).observe(time.perf_counter() - started)
@@ -74,23 +84,37 @@ class _DatabaseFigures:
             return
         up.add_metric([], 1)
         yield up
-        yield GaugeMetricFamily("alcance_mail_pending_messages", "E-mails queued and not yet sent (retries included).",
-                                value=queue.pending)
-        yield GaugeMetricFamily("alcance_mail_failed_messages", "E-mails given up on, waiting for an admin's retry.",
-                                value=queue.failed)
-        yield GaugeMetricFamily("alcance_mail_oldest_pending_age_seconds",
-                                "Seconds since the oldest e-mail still waiting was queued (0: none waits).",
-                                value=queue.oldest_pending_age_seconds)
+        yield GaugeMetricFamily(
+            "alcance_mail_pending_messages", "E-mails queued and not yet sent (retries included).", value=queue.pending
+        )
+        yield GaugeMetricFamily(
+            "alcance_mail_failed_messages", "E-mails given up on, waiting for an admin's retry.", value=queue.failed
+        )
+        yield GaugeMetricFamily(
+            "alcance_mail_oldest_pending_age_seconds",
+            "Seconds since the oldest e-mail still waiting was queued (0: none waits).",
+            value=queue.oldest_pending_age_seconds,
+        )
         families = {
-            "last_run": GaugeMetricFamily("alcance_job_last_run_timestamp_seconds",
-                                          "When each scheduled job last finished a run (UNIX time).", labels=["job"]),
-            "last_success": GaugeMetricFamily("alcance_job_last_success_timestamp_seconds",
-                                              "When each scheduled job last succeeded (UNIX time).", labels=["job"]),
-            "succeeded": GaugeMetricFamily("alcance_job_last_run_succeeded",
-                                           "1 if each scheduled job's last run succeeded, else 0.", labels=["job"]),
+            "last_run": GaugeMetricFamily(
+                "alcance_job_last_run_timestamp_seconds",
+                "When each scheduled job last finished a run (UNIX time).",
+                labels=["job"],
+            ),
+            "last_success": GaugeMetricFamily(
+                "alcance_job_last_success_timestamp_seconds",
+                "When each scheduled job last succeeded (UNIX time).",
+                labels=["job"],
+            ),
+            "succeeded": GaugeMetricFamily(
+                "alcance_job_last_run_succeeded",
+                "1 if each scheduled job's last run succeeded, else 0.",
+                labels=["job"],
+            ),
             "runs": CounterMetricFamily("alcance_job_runs", "Runs of each scheduled job.", labels=["job"]),
-            "failures": CounterMetricFamily("alcance_job_failures", "Failed runs of each scheduled job.",
-                                            labels=["job"]),
+            "failures": CounterMetricFamily(
+                "alcance_job_failures", "Failed runs of each scheduled job.", labels=["job"]
+            ),
         }
         for job in jobs:
             if job.last_finished_at is not None:
@@ -102,13 +126,17 @@ class _DatabaseFigures:
             families["failures"].add_metric([job.name], job.failures)
         yield from families.values()
         if backup.last_good_at is not None:
-            yield GaugeMetricFamily("alcance_backup_last_success_timestamp_seconds",
-                                    "When the last good backup was finished (UNIX time).",
-                                    value=backup.last_good_at.timestamp())
+            yield GaugeMetricFamily(
+                "alcance_backup_last_success_timestamp_seconds",
+                "When the last good backup was finished (UNIX time).",
+                value=backup.last_good_at.timestamp(),
+            )
         if backup.last_run_succeeded is not None:
-            yield GaugeMetricFamily("alcance_backup_last_run_succeeded",
-                                    "1 if the latest backup attempt succeeded, else 0.",
-                                    value=1 if backup.last_run_succeeded else 0)
+            yield GaugeMetricFamily(
+                "alcance_backup_last_run_succeeded",
+                "1 if the latest backup attempt succeeded, else 0.",
+                value=1 if backup.last_run_succeeded else 0,
+            )
 
 
 def exposition() -> bytes:

@@ -1,5 +1,6 @@
 """One row per scheduled job: when it last ran, last succeeded and last failed, written by the
 scheduler after every run (crm/reminders/jobs.py) and read by /metrics."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,5 +1,6 @@
 """/metrics: Prometheus's figures, for whoever holds the bearer token ALCANCE_METRICS_TOKEN. Without the
 token configured the route does not exist (404)."""
+
 import hashlib
 import hmac
 
@@ -15,8 +16,9 @@ def _holds_token(configured: str) -> bool:
     if scheme.lower() != "bearer":
         return False
     # Digests of equal length, compared in constant time: neither the token nor its length leaks.
-    return hmac.compare_digest(hashlib.sha256(given.strip().encode()).digest(),
-                               hashlib.sha256(configured.encode()).digest())
+    return hmac.compare_digest(
+        hashlib.sha256(given.strip().encode()).digest(), hashlib.sha256(configured.encode()).digest()
+    )
 
 
 @bp.route("/metrics")
@@ -25,6 +27,7 @@ def metrics():
     if not configured:
         abort(404)
     if not _holds_token(configured):
-        return Response("A bearer token is required.\n", 401, {"WWW-Authenticate": 'Bearer realm="metrics"'},
-                        mimetype="text/plain")
+        return Response(
+            "A bearer token is required.\n", 401, {"WWW-Authenticate": 'Bearer realm="metrics"'}, mimetype="text/plain"
+        )
     return Response(exposition(), content_type=CONTENT_TYPE_LATEST)

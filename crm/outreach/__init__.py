@@ -1,4 +1,5 @@
 """Outreach: each campaign's work with each government — positions, meetings, letters, follow-ups."""
+
 from flask import Blueprint
 
 bp = Blueprint("outreach", __name__)

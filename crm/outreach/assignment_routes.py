@@ -1,4 +1,5 @@
 """The coordinators' assignment board, volunteers' claims and each person's own work list."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -23,8 +24,9 @@ from crm.web import flash_message, page_of
 
 
 def _campaigns():
-    return db.session.scalars(sa.select(Campaign).where(Campaign.archived_at.is_(None))
-                              .order_by(Campaign.created_at.desc())).all()
+    return db.session.scalars(
+        sa.select(Campaign).where(Campaign.archived_at.is_(None)).order_by(Campaign.created_at.desc())
+    ).all()
 
 
 def _chosen_campaign(campaigns):
@@ -35,8 +37,9 @@ def _chosen_campaign(campaigns):
 
 
 def _assignee_choices(users):
-    return ([("", gettext("— choose —")), (BulkAssignForm.UNASSIGN, gettext("Nobody: unassign them"))]
-            + [(str(u.id), u.name) for u in users])
+    return [("", gettext("— choose —")), (BulkAssignForm.UNASSIGN, gettext("Nobody: unassign them"))] + [
+        (str(u.id), u.name) for u in users
+    ]
 
 
 @bp.route("/board")
@@ -48,17 +51,30 @@ def board():
     records = []
     if campaign is not None:
         records = db.session.scalars(
-            sa.select(OutreachRecord).where(OutreachRecord.campaign_id == campaign.id)
-            .options(selectinload(OutreachRecord.country), selectinload(OutreachRecord.assignee),
-                     selectinload(OutreachRecord.campaign))).all()
+            sa.select(OutreachRecord)
+            .where(OutreachRecord.campaign_id == campaign.id)
+            .options(
+                selectinload(OutreachRecord.country),
+                selectinload(OutreachRecord.assignee),
+                selectinload(OutreachRecord.campaign),
+            )
+        ).all()
         records.sort(key=lambda r: r.country.name(str(current_user.language)))
     form = BulkAssignForm(campaign=campaign.slug if campaign else "")
     people = assignments.workload(campaign)
     form.assignee.choices = _assignee_choices([w.user for w in people])
-    return render_template("outreach/board.html", campaigns=campaigns, campaign=campaign, records=records, form=form,
-                           workload=people, stalled=assignments.stalled(records),
-                           activity=assignments.last_activity(r.id for r in records),
-                           claims=assignments.pending_claims(campaign), decide=ClaimDecisionForm())
+    return render_template(
+        "outreach/board.html",
+        campaigns=campaigns,
+        campaign=campaign,
+        records=records,
+        form=form,
+        workload=people,
+        stalled=assignments.stalled(records),
+        activity=assignments.last_activity(r.id for r in records),
+        claims=assignments.pending_claims(campaign),
+        decide=ClaimDecisionForm(),
+    )
 
 
 @bp.route("/board/assign", methods=["POST"])
@@ -79,16 +95,18 @@ def bulk_assign():
     elif not ids:
         flash_message(gettext("Nothing changed: tick at least one record."), "error")
     elif unassign and not form.confirm_unassign.data:
-        flash_message(gettext("Nothing changed: to leave the records with nobody, tick the box that confirms it."),
-                      "error")
+        flash_message(
+            gettext("Nothing changed: to leave the records with nobody, tick the box that confirms it."), "error"
+        )
     else:
         records = db.session.scalars(sa.select(OutreachRecord).where(OutreachRecord.id.in_(ids))).all()
         if len(records) != len(set(ids)):
             abort(404)
         ensure_writable(*{record.campaign for record in records})
         try:
-            changed = assignments.set_assignee(records, None if unassign else staff.get(int(form.assignee.data)),
-                                               actor=current_user)
+            changed = assignments.set_assignee(
+                records, None if unassign else staff.get(int(form.assignee.data)), actor=current_user
+            )
         except OutreachError as error:
             db.session.rollback()
             flash_message(str(error), "error")
@@ -96,9 +114,11 @@ def bulk_assign():
             db.session.commit()
             message = ngettext("%(num)s record changed.", "%(num)s records changed.", len(changed))
             if changed.follow_ups_moved:
-                message += " " + ngettext("%(num)s open follow-up moved to the new assignee.",
-                                          "%(num)s open follow-ups moved to the new assignee.",
-                                          changed.follow_ups_moved)
+                message += " " + ngettext(
+                    "%(num)s open follow-up moved to the new assignee.",
+                    "%(num)s open follow-ups moved to the new assignee.",
+                    changed.follow_ups_moved,
+                )
             flash_message(message, "success")
     return redirect(url_for("outreach.board", campaign=campaign_slug) if campaign_slug else url_for("outreach.board"))
 
@@ -127,8 +147,9 @@ def decide_claim(claim_id):
 @require("claim")
 def claims():
     records, pending = assignments.claimable_records(current_user)
-    records.sort(key=lambda r: (r.campaign.display_name(current_user.language),
-                                r.country.name(str(current_user.language))))
+    records.sort(
+        key=lambda r: (r.campaign.display_name(current_user.language), r.country.name(str(current_user.language)))
+    )
     return render_template("outreach/claims.html", records=records, pending=pending, confirm=ConfirmForm())
 
 
@@ -184,14 +205,25 @@ def my_work():
     shown_name = Country.name_es if language == "es" else Country.name_en
     sort_name = Country.name_es if str(current_user.language).startswith("es") else Country.name_en
     translated = sa.orm.aliased(CampaignTranslation)
-    statement = (sa.select(OutreachRecord.id, OutreachRecord.next_follow_up_on, OutreachRecord.stage,
-                           shown_name.label("country_name"),
-                           sa.func.coalesce(translated.name, Campaign.name).label("campaign_name"))
-                 .join(Country, Country.id == OutreachRecord.country_id)
-                 .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
-                 .outerjoin(translated, sa.and_(translated.campaign_id == Campaign.id, translated.language == language))
-                 .where(OutreachRecord.assignee_id == current_user.id, OutreachRecord.id.in_(open_records()))
-                 .order_by(OutreachRecord.next_follow_up_on.is_(None), OutreachRecord.next_follow_up_on,
-                           sort_name, OutreachRecord.id))
-    return render_template("outreach/my_work.html", page=page_of(statement, rows=True),
-                           today=clock.today(current_user), may_claim=can(current_user, "claim"))
+    statement = (
+        sa.select(
+            OutreachRecord.id,
+            OutreachRecord.next_follow_up_on,
+            OutreachRecord.stage,
+            shown_name.label("country_name"),
+            sa.func.coalesce(translated.name, Campaign.name).label("campaign_name"),
+        )
+        .join(Country, Country.id == OutreachRecord.country_id)
+        .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
+        .outerjoin(translated, sa.and_(translated.campaign_id == Campaign.id, translated.language == language))
+        .where(OutreachRecord.assignee_id == current_user.id, OutreachRecord.id.in_(open_records()))
+        .order_by(
+            OutreachRecord.next_follow_up_on.is_(None), OutreachRecord.next_follow_up_on, sort_name, OutreachRecord.id
+        )
+    )
+    return render_template(
+        "outreach/my_work.html",
+        page=page_of(statement, rows=True),
+        today=clock.today(current_user),
+        may_claim=can(current_user, "claim"),
+    )

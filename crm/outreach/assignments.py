@@ -1,5 +1,6 @@
 """Who works which outreach record: bulk assignment with history, volunteers' claims, workload and
 stalled records. Plain functions; they flush, the caller commits."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,10 +38,14 @@ def _move_open_follow_ups(record: OutreachRecord, previous_id: int, new_id: int)
     """The previous assignee's open (or snoozed) follow-ups on this record become the new assignee's."""
     moved = db.session.execute(
         sa.update(FollowUp)
-        .where(FollowUp.outreach_id == record.id, FollowUp.owner_id == previous_id,
-               FollowUp.status.in_(("open", "snoozed")))
+        .where(
+            FollowUp.outreach_id == record.id,
+            FollowUp.owner_id == previous_id,
+            FollowUp.status.in_(("open", "snoozed")),
+        )
         .values(owner_id=new_id)
-        .execution_options(synchronize_session="fetch"))
+        .execution_options(synchronize_session="fetch")
+    )
     return moved.rowcount or 0
 
 
@@ -60,8 +65,13 @@ def set_assignee(records, assignee: User | None, *, actor, reason: str | None = 
         previous = record.assignee_id
         record.assignee_id = getattr(assignee, "id", None)
         why = reason or ("assigned" if assignee is not None else "unassigned")
-        row = Assignment(outreach_id=record.id, assignee_id=record.assignee_id, previous_assignee_id=previous,
-                         changed_by_id=getattr(actor, "id", None), reason=why)
+        row = Assignment(
+            outreach_id=record.id,
+            assignee_id=record.assignee_id,
+            previous_assignee_id=previous,
+            changed_by_id=getattr(actor, "id", None),
+            reason=why,
+        )
         db.session.add(row)
         rows.append(row)
         moved = 0
@@ -70,8 +80,13 @@ def set_assignee(records, assignee: User | None, *, actor, reason: str | None = 
             changed.follow_ups_moved += moved
         if previous is not None:
             taken_from.setdefault(previous, []).append(record)
-        audit.record("assignment.change", actor=actor, entity=record, before={"assignee_id": previous},
-                     after={"assignee_id": record.assignee_id, "reason": why, "follow_ups_moved": moved})
+        audit.record(
+            "assignment.change",
+            actor=actor,
+            entity=record,
+            before={"assignee_id": previous},
+            after={"assignee_id": record.assignee_id, "reason": why, "follow_ups_moved": moved},
+        )
         changed.append(record)
     db.session.flush()
     from crm.outreach.notifications import tell_new_assignee, tell_previous_assignee
@@ -79,8 +94,13 @@ def set_assignee(records, assignee: User | None, *, actor, reason: str | None = 
     if assignee is not None and changed:
         tell_new_assignee(assignee, changed, rows, actor=actor)
     for previous_id, taken in taken_from.items():
-        tell_previous_assignee(db.session.get(User, previous_id), taken, assignee,
-                               [r for r in rows if r.previous_assignee_id == previous_id], actor=actor)
+        tell_previous_assignee(
+            db.session.get(User, previous_id),
+            taken,
+            assignee,
+            [r for r in rows if r.previous_assignee_id == previous_id],
+            actor=actor,
+        )
     return changed
 
 
@@ -92,8 +112,11 @@ def claim(record: OutreachRecord, volunteer: User) -> Claim:
         raise OutreachError(gettext("this record is closed"))
     if is_read_only(record.campaign):
         raise OutreachError(read_only_message())
-    pending = db.session.scalar(sa.select(Claim).where(Claim.outreach_id == record.id,
-                                                       Claim.volunteer_id == volunteer.id, Claim.status == "pending"))
+    pending = db.session.scalar(
+        sa.select(Claim).where(
+            Claim.outreach_id == record.id, Claim.volunteer_id == volunteer.id, Claim.status == "pending"
+        )
+    )
     if pending is not None:
         raise OutreachError(gettext("you have already asked for this record"))
     claim_ = Claim(outreach_id=record.id, volunteer_id=volunteer.id)
@@ -111,8 +134,9 @@ def _approve(claim_: Claim, record: OutreachRecord, *, approver, actor, reason: 
     claim_.decided_by_id = getattr(approver, "id", None)
     set_assignee([record], claim_.volunteer, actor=actor, reason=reason)
     # Others who asked for the same record are told no by the same decision.
-    for other in db.session.scalars(sa.select(Claim).where(Claim.outreach_id == record.id, Claim.status == "pending",
-                                                           Claim.id != claim_.id)):
+    for other in db.session.scalars(
+        sa.select(Claim).where(Claim.outreach_id == record.id, Claim.status == "pending", Claim.id != claim_.id)
+    ):
         other.status = "rejected"
         other.decided_at = claim_.decided_at
         other.decided_by_id = claim_.decided_by_id
@@ -152,14 +176,18 @@ class Workload:
 def workload(campaign: Campaign | None = None, today: dt.date | None = None) -> list[Workload]:
     """Per active staff member: records assigned, open and overdue follow-ups (three grouped queries)."""
     today = today or clock.today()
-    users = db.session.scalars(sa.select(User).where(User.active.is_(True), User.role.in_(ASSIGNABLE_ROLES))
-                               .order_by(User.name)).all()
+    users = db.session.scalars(
+        sa.select(User).where(User.active.is_(True), User.role.in_(ASSIGNABLE_ROLES)).order_by(User.name)
+    ).all()
     table = {user.id: Workload(user) for user in users}
     records = sa.select(OutreachRecord.assignee_id, sa.func.count()).group_by(OutreachRecord.assignee_id)
     due = sa.case((FollowUp.status == "snoozed", FollowUp.snoozed_until), else_=FollowUp.due_on)
-    follow_ups = (sa.select(FollowUp.owner_id, sa.func.count(), sa.func.sum(sa.case((due < today, 1), else_=0)))
-                  .join(OutreachRecord, OutreachRecord.id == FollowUp.outreach_id)
-                  .where(FollowUp.status.in_(("open", "snoozed"))).group_by(FollowUp.owner_id))
+    follow_ups = (
+        sa.select(FollowUp.owner_id, sa.func.count(), sa.func.sum(sa.case((due < today, 1), else_=0)))
+        .join(OutreachRecord, OutreachRecord.id == FollowUp.outreach_id)
+        .where(FollowUp.status.in_(("open", "snoozed")))
+        .group_by(FollowUp.owner_id)
+    )
     if campaign is not None:
         records = records.where(OutreachRecord.campaign_id == campaign.id)
         follow_ups = follow_ups.where(OutreachRecord.campaign_id == campaign.id)
@@ -182,20 +210,25 @@ def last_activity(record_ids) -> dict[int, dt.datetime]:
     sources = [
         sa.select(meeting_outreach.c.outreach_id, sa.func.max(Meeting.created_at))
         .join(Meeting, Meeting.id == meeting_outreach.c.meeting_id)
-        .where(meeting_outreach.c.outreach_id.in_(ids)).group_by(meeting_outreach.c.outreach_id),
-        sa.select(Letter.outreach_id, sa.func.max(Letter.created_at)).where(Letter.outreach_id.in_(ids))
+        .where(meeting_outreach.c.outreach_id.in_(ids))
+        .group_by(meeting_outreach.c.outreach_id),
+        sa.select(Letter.outreach_id, sa.func.max(Letter.created_at))
+        .where(Letter.outreach_id.in_(ids))
         .group_by(Letter.outreach_id),
-        sa.select(Position.outreach_id, sa.func.max(Position.recorded_at)).where(Position.outreach_id.in_(ids))
+        sa.select(Position.outreach_id, sa.func.max(Position.recorded_at))
+        .where(Position.outreach_id.in_(ids))
         .group_by(Position.outreach_id),
         sa.select(FollowUp.outreach_id, sa.func.max(sa.func.coalesce(FollowUp.completed_at, FollowUp.created_at)))
-        .where(FollowUp.outreach_id.in_(ids)).group_by(FollowUp.outreach_id),
-        sa.select(Assignment.outreach_id, sa.func.max(Assignment.changed_at)).where(Assignment.outreach_id.in_(ids))
+        .where(FollowUp.outreach_id.in_(ids))
+        .group_by(FollowUp.outreach_id),
+        sa.select(Assignment.outreach_id, sa.func.max(Assignment.changed_at))
+        .where(Assignment.outreach_id.in_(ids))
         .group_by(Assignment.outreach_id),
     ]
     for statement in sources:
         for record_id, when in db.session.execute(statement):
             if when is not None:
-                when = when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+                when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
                 if record_id not in latest or when > latest[record_id]:
                     latest[record_id] = when
     return latest
@@ -216,30 +249,48 @@ def stalled(records, now: dt.datetime | None = None) -> set[int]:
 
 def claimable_records(user: User, campaign: Campaign | None = None):
     """Unassigned, open records a volunteer may ask for, with the user's own pending requests."""
-    statement = (sa.select(OutreachRecord).where(OutreachRecord.assignee_id.is_(None), OutreachRecord.stage != "closed",
-                                                 Campaign.archived_at.is_(None))
-                 .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
-                 .options(selectinload(OutreachRecord.country), selectinload(OutreachRecord.campaign)))
+    statement = (
+        sa.select(OutreachRecord)
+        .where(OutreachRecord.assignee_id.is_(None), OutreachRecord.stage != "closed", Campaign.archived_at.is_(None))
+        .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
+        .options(selectinload(OutreachRecord.country), selectinload(OutreachRecord.campaign))
+    )
     if campaign is not None:
         statement = statement.where(OutreachRecord.campaign_id == campaign.id)
     records = db.session.scalars(statement).all()
-    pending = {claim_.outreach_id: claim_ for claim_ in db.session.scalars(
-        sa.select(Claim).where(Claim.volunteer_id == user.id, Claim.status == "pending"))}
+    pending = {
+        claim_.outreach_id: claim_
+        for claim_ in db.session.scalars(
+            sa.select(Claim).where(Claim.volunteer_id == user.id, Claim.status == "pending")
+        )
+    }
     return records, pending
 
 
 def pending_claims(campaign: Campaign | None = None):
-    statement = (sa.select(Claim).where(Claim.status == "pending").order_by(Claim.requested_at)
-                 .options(selectinload(Claim.volunteer),
-                          selectinload(Claim.outreach).selectinload(OutreachRecord.country),
-                          selectinload(Claim.outreach).selectinload(OutreachRecord.campaign)))
+    statement = (
+        sa.select(Claim)
+        .where(Claim.status == "pending")
+        .order_by(Claim.requested_at)
+        .options(
+            selectinload(Claim.volunteer),
+            selectinload(Claim.outreach).selectinload(OutreachRecord.country),
+            selectinload(Claim.outreach).selectinload(OutreachRecord.campaign),
+        )
+    )
     if campaign is not None:
         statement = statement.join(Claim.outreach).where(OutreachRecord.campaign_id == campaign.id)
     return db.session.scalars(statement).all()
 
 
 def history(record: OutreachRecord):
-    return db.session.scalars(sa.select(Assignment).where(Assignment.outreach_id == record.id)
-                              .order_by(Assignment.changed_at.desc(), Assignment.id.desc())
-                              .options(selectinload(Assignment.assignee), selectinload(Assignment.previous_assignee),
-                                       selectinload(Assignment.changed_by))).all()
+    return db.session.scalars(
+        sa.select(Assignment)
+        .where(Assignment.outreach_id == record.id)
+        .order_by(Assignment.changed_at.desc(), Assignment.id.desc())
+        .options(
+            selectinload(Assignment.assignee),
+            selectinload(Assignment.previous_assignee),
+            selectinload(Assignment.changed_by),
+        )
+    ).all()

@@ -1,4 +1,5 @@
 """Forms for outreach: stage, positions, meetings (with positions and a next step), follow-ups."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -36,13 +37,16 @@ class StageForm(FlaskForm):
 
 class PositionForm(FlaskForm):
     demand = SelectField(_l("Demand"), coerce=int, validators=[InputRequired()])
-    stance = SelectField(_l("Position"), choices=[(s, STANCE_LABELS[s]) for s in STANCES],
-                         validators=[DataRequired()])
+    stance = SelectField(_l("Position"), choices=[(s, STANCE_LABELS[s]) for s in STANCES], validators=[DataRequired()])
     stated_on = DateField(_l("Date"), default=readers_today, validators=[InputRequired(), _not_future])
-    evidence = TextAreaField(_l("Evidence"), validators=[Optional(), Length(max=5000)],
-                             description=_l("A quote, or what was said and by whom."))
-    evidence_url = StringField(_l("Link to the evidence"), validators=[Optional(), Length(max=1000),
-                                                                        URL(require_tld=True)])
+    evidence = TextAreaField(
+        _l("Evidence"),
+        validators=[Optional(), Length(max=5000)],
+        description=_l("A quote, or what was said and by whom."),
+    )
+    evidence_url = StringField(
+        _l("Link to the evidence"), validators=[Optional(), Length(max=1000), URL(require_tld=True)]
+    )
     submission_key = SubmissionKeyField()
 
 
@@ -66,8 +70,7 @@ class FollowUpFilterForm(FlaskForm):
         csrf = False
 
     scope = SelectField(_l("Whose"), choices=[("mine", _l("Mine")), ("all", _l("Everyone's"))], default="mine")
-    status = SelectField(_l("Status"), choices=[("open", _l("Open and snoozed")), ("done", _l("Done"))],
-                         default="open")
+    status = SelectField(_l("Status"), choices=[("open", _l("Open and snoozed")), ("done", _l("Done"))], default="open")
 
 
 # Dates use InputRequired, not DataRequired: DataRequired would replace "Not a valid date value"
@@ -84,8 +87,9 @@ class CheckboxesField(SelectMultipleField):
 class MeetingFields(FlaskForm):
     """What a meeting is: shared by the form that logs one and the form that corrects one."""
 
-    held_at = DateTimeLocalField(_l("When"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
-                                 validators=[InputRequired()])
+    held_at = DateTimeLocalField(
+        _l("When"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], validators=[InputRequired()]
+    )
     office = SelectField(_l("Office"), coerce=int, validators=[Optional()])
     location = StringField(_l("Where"), validators=[Optional(), Length(max=300)])
     contacts = CheckboxesField(_l("Attendees (their side)"), coerce=int, validators=[Optional()])
@@ -93,9 +97,13 @@ class MeetingFields(FlaskForm):
     summary = TextAreaField(_l("Summary"), validators=[DataRequired(), Length(max=10000)])
     outcome = TextAreaField(_l("Outcome"), validators=[Optional(), Length(max=5000)])
     confidential_notes = TextAreaField(
-        _l("Confidential notes"), validators=[Optional(), Length(max=10000)],
-        description=_l("Encrypted in the database. Shown only on this meeting's page: never in the timeline, "
-                       "exports, e-mails or calendars."))
+        _l("Confidential notes"),
+        validators=[Optional(), Length(max=10000)],
+        description=_l(
+            "Encrypted in the database. Shown only on this meeting's page: never in the timeline, "
+            "exports, e-mails or calendars."
+        ),
+    )
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
@@ -109,12 +117,12 @@ class MeetingForm(MeetingFields):
     """One form for a phone, right after the meeting. Position fields per demand are added by
     `meeting_form()` because they depend on the campaign."""
 
-    joint_with = CheckboxesField(_l("Joint meeting with (other governments)"), coerce=int,
-                                 validators=[Optional()])
+    joint_with = CheckboxesField(_l("Joint meeting with (other governments)"), coerce=int, validators=[Optional()])
     # Someone met for the first time, added as a contact of the chosen office in the same submit.
     new_contact_name = StringField(_l("Name of someone not on the list"), validators=[Optional(), Length(max=200)])
-    new_contact_title = StringField(_l("Their post"), validators=[Optional(), Length(max=200)],
-                                    description=_l("For example: Political counsellor"))
+    new_contact_title = StringField(
+        _l("Their post"), validators=[Optional(), Length(max=200)], description=_l("For example: Political counsellor")
+    )
     next_note = TextAreaField(_l("Next step"), validators=[Optional(), Length(max=2000)])
     next_due = DateField(_l("Next step due"), validators=[Optional()])
     next_owner = SelectField(_l("Next step owner"), coerce=int, validators=[Optional()])
@@ -148,9 +156,13 @@ def meeting_form(demands, language: str, **kwargs) -> MeetingForm:
 
     choices = [("", _l("Not stated"))] + [(s, STANCE_LABELS[s]) for s in STANCES if s != "unknown"]
     for demand in demands:
-        setattr(_Form, f"stance_{demand.id}",
-                RadioField(f"{demand.ordinal}. {demand.text(language)[0]}", choices=choices, default="",
-                           validators=[Optional()]))
+        setattr(
+            _Form,
+            f"stance_{demand.id}",
+            RadioField(
+                f"{demand.ordinal}. {demand.text(language)[0]}", choices=choices, default="", validators=[Optional()]
+            ),
+        )
     return _Form(**kwargs)
 
 
@@ -172,8 +184,12 @@ class RecordForm(FlaskForm):
 
     assignee = SelectField(_l("Assigned to"), coerce=int, validators=[Optional()])
     coordinator = SelectField(_l("Coordinator"), coerce=int, validators=[Optional()])
-    priority = SelectField(_l("Priority"), coerce=int, choices=[(1, _l("High")), (2, _l("Normal")), (3, _l("Low"))],
-                           validators=[InputRequired()])
+    priority = SelectField(
+        _l("Priority"),
+        coerce=int,
+        choices=[(1, _l("High")), (2, _l("Normal")), (3, _l("Low"))],
+        validators=[InputRequired()],
+    )
     version = VersionField()
 
 
@@ -181,8 +197,11 @@ class BulkAssignForm(FlaskForm):
     """Assign or unassign the ticked records at once. Record ids come as a list of checkboxes."""
 
     # Starts on the empty choice: nobody is assigned (or unassigned) by a default left as it was.
-    assignee = SelectField(_l("Assign the ticked records to"), default="",
-                           validators=[DataRequired(_l("Choose who to assign the records to."))])
+    assignee = SelectField(
+        _l("Assign the ticked records to"),
+        default="",
+        validators=[DataRequired(_l("Choose who to assign the records to."))],
+    )
     # Unassigning is an explicit choice, and asks for this box.
     confirm_unassign = BooleanField(_l("Yes, leave the ticked records with nobody"))
     campaign = HiddenField()
@@ -191,5 +210,4 @@ class BulkAssignForm(FlaskForm):
 
 
 class ClaimDecisionForm(FlaskForm):
-    decision = SelectField(choices=[("approve", _l("Approve")), ("reject", _l("Reject"))],
-                           validators=[DataRequired()])
+    decision = SelectField(choices=[("approve", _l("Approve")), ("reject", _l("Reject"))], validators=[DataRequired()])

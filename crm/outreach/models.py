@@ -1,4 +1,5 @@
 """Outreach: one campaign's work with one government, its positions, meetings, letters and follow-ups."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -56,9 +57,13 @@ class OutreachRecord(db.Model):
     country = relationship("Country")
     assignee = relationship("User", foreign_keys=[assignee_id])
     coordinator = relationship("User", foreign_keys=[coordinator_id])
-    positions = relationship("Position", back_populates="outreach", order_by="Position.id",
-                             primaryjoin="Position.outreach_id == OutreachRecord.id",
-                             foreign_keys="Position.outreach_id")
+    positions = relationship(
+        "Position",
+        back_populates="outreach",
+        order_by="Position.id",
+        primaryjoin="Position.outreach_id == OutreachRecord.id",
+        foreign_keys="Position.outreach_id",
+    )
     letters = relationship("Letter", back_populates="outreach", order_by="Letter.id")
     follow_ups = relationship("FollowUp", back_populates="outreach", order_by="FollowUp.due_on")
     meetings = relationship("Meeting", secondary="meeting_outreach", back_populates="outreach_records")
@@ -77,7 +82,8 @@ class Position(db.Model):
     __table_args__ = (
         enum_check("stance", STANCES),
         sa.ForeignKeyConstraint(
-            ["campaign_id", "outreach_id"], ["outreach_record.campaign_id", "outreach_record.id"],
+            ["campaign_id", "outreach_id"],
+            ["outreach_record.campaign_id", "outreach_record.id"],
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(["campaign_id", "demand_id"], ["demand.campaign_id", "demand.id"]),
@@ -98,8 +104,12 @@ class Position(db.Model):
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # The composite keys above guard the data; these joins on the single ids are for reading.
-    outreach = relationship(OutreachRecord, back_populates="positions", foreign_keys=[outreach_id],
-                            primaryjoin="Position.outreach_id == OutreachRecord.id")
+    outreach = relationship(
+        OutreachRecord,
+        back_populates="positions",
+        foreign_keys=[outreach_id],
+        primaryjoin="Position.outreach_id == OutreachRecord.id",
+    )
     demand = relationship("Demand", foreign_keys=[demand_id], primaryjoin="Position.demand_id == Demand.id")
     recorded_by = relationship("User")
 
@@ -117,8 +127,7 @@ meeting_outreach = sa.Table(
     "meeting_outreach",
     db.metadata,
     sa.Column("meeting_id", sa.ForeignKey("meeting.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("outreach_id", sa.ForeignKey("outreach_record.id", ondelete="CASCADE"), primary_key=True,
-              index=True),
+    sa.Column("outreach_id", sa.ForeignKey("outreach_record.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 meeting_contact = sa.Table(
@@ -171,18 +180,23 @@ class Letter(db.Model):
     __tablename__ = "letter"
     __table_args__ = (
         enum_check("direction", LETTER_DIRECTIONS),
-        sa.CheckConstraint(f"channel IS NULL OR channel IN ({', '.join(repr(c) for c in LETTER_CHANNELS)})",
-                           name="channel_valid"),
+        sa.CheckConstraint(
+            f"channel IS NULL OR channel IN ({', '.join(repr(c) for c in LETTER_CHANNELS)})", name="channel_valid"
+        ),
         sa.CheckConstraint("in_reply_to_id IS NULL OR direction = 'incoming'", name="only_replies_reply"),
-        sa.CheckConstraint("delivered_on IS NULL OR sent_on IS NULL OR delivered_on >= sent_on",
-                           name="delivered_after_sent"),
-        sa.CheckConstraint("acknowledged_on IS NULL OR delivered_on IS NULL OR acknowledged_on >= delivered_on",
-                           name="acknowledged_after_delivered"),
+        sa.CheckConstraint(
+            "delivered_on IS NULL OR sent_on IS NULL OR delivered_on >= sent_on", name="delivered_after_sent"
+        ),
+        sa.CheckConstraint(
+            "acknowledged_on IS NULL OR delivered_on IS NULL OR acknowledged_on >= delivered_on",
+            name="acknowledged_after_delivered",
+        ),
         sa.CheckConstraint("signatures_total IS NULL OR signatures_total >= 0", name="total_not_negative"),
-        sa.CheckConstraint("signatures_resident IS NULL OR signatures_resident >= 0",
-                           name="resident_not_negative"),
-        sa.CheckConstraint("signatures_resident IS NULL OR signatures_total IS NULL "
-                           "OR signatures_resident <= signatures_total", name="resident_within_total"),
+        sa.CheckConstraint("signatures_resident IS NULL OR signatures_resident >= 0", name="resident_not_negative"),
+        sa.CheckConstraint(
+            "signatures_resident IS NULL OR signatures_total IS NULL OR signatures_resident <= signatures_total",
+            name="resident_within_total",
+        ),
         sa.CheckConstraint("length(trim(subject)) > 0", name="subject_not_blank"),
     )
 
@@ -314,8 +328,14 @@ class Claim(db.Model):
         enum_check("status", CLAIM_STATUSES),
         sa.CheckConstraint("(status = 'pending') = (decided_at IS NULL)", name="decided_has_time"),
         # At most one pending claim per record and volunteer.
-        sa.Index("uq_claim_pending", "outreach_id", "volunteer_id", unique=True,
-                 sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'")),
+        sa.Index(
+            "uq_claim_pending",
+            "outreach_id",
+            "volunteer_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

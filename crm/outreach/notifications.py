@@ -1,5 +1,6 @@
 """Telling people about changes to their work, through the mail layer's queue: the message is written
 in the reader's language, kept in the outbox until an SMTP server accepts it, and sent once."""
+
 from __future__ import annotations
 
 from flask_babel import ngettext
@@ -16,13 +17,20 @@ def tell_new_assignee(assignee, records, assignments, *, actor) -> None:
     from crm.reminders import mailer
 
     rendered = mailer.render_message(
-        "assignment", assignee,
+        "assignment",
+        assignee,
         lambda: ngettext("%(num)s government is now yours", "%(num)s governments are now yours", len(records)),
-        records=records, actor=actor)
+        records=records,
+        actor=actor,
+    )
     key = "assignment:" + "-".join(str(a.id) for a in assignments)
     mailer.queue("assignment", key, assignee, rendered, now=utcnow())
-    audit.record("notification.queued", actor=actor, entity=assignee,
-                 after={"kind": "assignment", "to": assignee.email, "outreach_ids": [r.id for r in records]})
+    audit.record(
+        "notification.queued",
+        actor=actor,
+        entity=assignee,
+        after={"kind": "assignment", "to": assignee.email, "outreach_ids": [r.id for r in records]},
+    )
 
 
 def tell_previous_assignee(previous, records, assignee, assignments, *, actor) -> None:
@@ -33,11 +41,20 @@ def tell_previous_assignee(previous, records, assignee, assignments, *, actor) -
     from crm.reminders import mailer
 
     rendered = mailer.render_message(
-        "reassignment", previous,
-        lambda: ngettext("%(num)s government is no longer yours", "%(num)s governments are no longer yours",
-                         len(records)),
-        records=records, assignee=assignee, actor=actor)
+        "reassignment",
+        previous,
+        lambda: ngettext(
+            "%(num)s government is no longer yours", "%(num)s governments are no longer yours", len(records)
+        ),
+        records=records,
+        assignee=assignee,
+        actor=actor,
+    )
     key = "reassignment:" + "-".join(str(a.id) for a in assignments)
     mailer.queue("reassignment", key, previous, rendered, now=utcnow())
-    audit.record("notification.queued", actor=actor, entity=previous,
-                 after={"kind": "reassignment", "to": previous.email, "outreach_ids": [r.id for r in records]})
+    audit.record(
+        "notification.queued",
+        actor=actor,
+        entity=previous,
+        after={"kind": "reassignment", "to": previous.email, "outreach_ids": [r.id for r in records]},
+    )

@@ -1,5 +1,6 @@
 """Outreach pages: campaign overview, the outreach record with its timeline, and the forms that log
 positions, meetings and follow-ups. Views load, check, validate, call a service, redirect."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,16 +11,16 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
-from crm.errors import DomainError, StaleRecord
 from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign, CampaignTranslation, Demand
 from crm.campaigns.services import open_records
 from crm.contacts import services as contact_services
 from crm.contacts.models import Contact, Office
-from crm.countries.models import Country
 from crm.core import submissions
+from crm.countries.models import Country
 from crm.database import utcnow
+from crm.errors import DomainError, StaleRecord
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.outreach import assignments, bp
@@ -60,29 +61,42 @@ def campaign(slug):
     campaign = db.session.scalar(sa.select(Campaign).where(Campaign.slug == slug)) or abort(404)
     # A wide list: plain rows and stances, not records, countries and users built as objects.
     records = outreach.campaign_rows(campaign, current_user, str(current_user.language))
-    demands = db.session.scalars(sa.select(Demand).where(Demand.campaign_id == campaign.id)
-                                 .order_by(Demand.ordinal)).all()
-    return render_template("outreach/campaign.html", campaign=campaign, records=records, demands=demands,
-                           stances=outreach.current_stances(record.id for record in records))
+    demands = db.session.scalars(
+        sa.select(Demand).where(Demand.campaign_id == campaign.id).order_by(Demand.ordinal)
+    ).all()
+    return render_template(
+        "outreach/campaign.html",
+        campaign=campaign,
+        records=records,
+        demands=demands,
+        stances=outreach.current_stances(record.id for record in records),
+    )
 
 
 @bp.route("/outreach/<int:outreach_id>")
 @login_required
 def show(outreach_id):
     record = get_outreach_or_404(outreach_id)
-    demands = db.session.scalars(sa.select(Demand).where(Demand.campaign_id == record.campaign_id)
-                                 .order_by(Demand.ordinal)).all()
+    demands = db.session.scalars(
+        sa.select(Demand).where(Demand.campaign_id == record.campaign_id).order_by(Demand.ordinal)
+    ).all()
     history = outreach.positions_of(record)
     stage_form = StageForm(stage=record.stage, version=record.version)
-    return render_template("outreach/show.html", record=record, demands=demands,
-                           positions=outreach.latest_positions(history), history=history,
-                           timeline=outreach.paged(outreach.timeline(record, history),
-                                                   request.args.get("page", type=int)),
-                           stage_form=stage_form,
-                           may_edit=can_edit_outreach(current_user, record), confirm=ConfirmForm(),
-                           today=clock.today(current_user), may_assign=can(current_user, "edit_all"),
-                           assignment_history=assignments.history(record),
-                           snooze=SnoozeForm(until=clock.today(current_user) + dt.timedelta(days=7)))
+    return render_template(
+        "outreach/show.html",
+        record=record,
+        demands=demands,
+        positions=outreach.latest_positions(history),
+        history=history,
+        timeline=outreach.paged(outreach.timeline(record, history), request.args.get("page", type=int)),
+        stage_form=stage_form,
+        may_edit=can_edit_outreach(current_user, record),
+        confirm=ConfirmForm(),
+        today=clock.today(current_user),
+        may_assign=can(current_user, "edit_all"),
+        assignment_history=assignments.history(record),
+        snooze=SnoozeForm(until=clock.today(current_user) + dt.timedelta(days=7)),
+    )
 
 
 @bp.route("/outreach/<int:outreach_id>/stage", methods=["POST"])
@@ -108,19 +122,28 @@ def edit(outreach_id):
     record = get_outreach_or_404(outreach_id, need="edit")
     if not can(current_user, "edit_all"):
         abort(404)
-    form = RecordForm(obj=None if request.method == "POST" else record, assignee=record.assignee_id or 0,
-                      coordinator=record.coordinator_id or 0, version=record.version)
+    form = RecordForm(
+        obj=None if request.method == "POST" else record,
+        assignee=record.assignee_id or 0,
+        coordinator=record.coordinator_id or 0,
+        version=record.version,
+    )
     people = [(0, gettext("— nobody —"))] + [(u.id, u.name) for u in _active_users()]
     form.assignee.choices = form.coordinator.choices = people
     if form.validate_on_submit():
         try:
-            outreach.update_record(record, actor=current_user, expected_version=form.version.data,
-                                   coordinator_id=form.coordinator.data or None, priority=form.priority.data)
-            assignments.set_assignee([record], db.session.get(User, form.assignee.data) if form.assignee.data else None,
-                                     actor=current_user)
+            outreach.update_record(
+                record,
+                actor=current_user,
+                expected_version=form.version.data,
+                coordinator_id=form.coordinator.data or None,
+                priority=form.priority.data,
+            )
+            assignments.set_assignee(
+                [record], db.session.get(User, form.assignee.data) if form.assignee.data else None, actor=current_user
+            )
         except DomainError as error:
-            refusal(error, form, record=record,
-                             beside="version" if isinstance(error, StaleRecord) else "assignee")
+            refusal(error, form, record=record, beside="version" if isinstance(error, StaleRecord) else "assignee")
         else:
             flash_message(gettext("Saved."), "success")
             return redirect(url_for("outreach.show", outreach_id=record.id))
@@ -129,9 +152,11 @@ def edit(outreach_id):
 
 def _demands(record):
     """The demands a new position or meeting can be about: a retired demand keeps its history only."""
-    return db.session.scalars(sa.select(Demand).where(Demand.campaign_id == record.campaign_id,
-                                                      Demand.retired_at.is_(None))
-                              .order_by(Demand.ordinal)).all()
+    return db.session.scalars(
+        sa.select(Demand)
+        .where(Demand.campaign_id == record.campaign_id, Demand.retired_at.is_(None))
+        .order_by(Demand.ordinal)
+    ).all()
 
 
 @bp.route("/outreach/<int:outreach_id>/positions/new", methods=["GET", "POST"])
@@ -146,9 +171,15 @@ def new_position(outreach_id):
         if (repeat := submissions.repeat_of(form)) is not None:
             return repeat
         try:
-            outreach.record_position(record, demands[form.demand.data], form.stance.data, form.stated_on.data,
-                                     actor=current_user, evidence=form.evidence.data,
-                                     evidence_url=form.evidence_url.data)
+            outreach.record_position(
+                record,
+                demands[form.demand.data],
+                form.stance.data,
+                form.stated_on.data,
+                actor=current_user,
+                evidence=form.evidence.data,
+                evidence_url=form.evidence_url.data,
+            )
         except DomainError as error:
             refusal(error, form, beside="stance")
         else:
@@ -161,15 +192,22 @@ def new_position(outreach_id):
 def _attendee_choices(form, country_ids, meeting: Meeting | None = None):
     """The offices and people of these governments, and the staff, as the form's choices. A meeting
     being corrected keeps its own office and attendees among them even if they have left since."""
-    offices = db.session.scalars(sa.select(Office).where(
-        Office.country_id.in_(country_ids),
-        sa.or_(Office.active.is_(True), Office.id == getattr(meeting, "office_id", None)))
-        .order_by(Office.name)).all()
+    offices = db.session.scalars(
+        sa.select(Office)
+        .where(
+            Office.country_id.in_(country_ids),
+            sa.or_(Office.active.is_(True), Office.id == getattr(meeting, "office_id", None)),
+        )
+        .order_by(Office.name)
+    ).all()
     form.office.choices = [(0, gettext("— none —"))] + [(o.id, f"{o.name} ({o.city})") for o in offices]
     kept_contacts = [c.id for c in meeting.contacts] if meeting else []
-    contacts = db.session.scalars(sa.select(Contact).join(Contact.office).where(
-        Office.country_id.in_(country_ids), sa.or_(Contact.active.is_(True), Contact.id.in_(kept_contacts)))
-        .order_by(Contact.name)).all()
+    contacts = db.session.scalars(
+        sa.select(Contact)
+        .join(Contact.office)
+        .where(Office.country_id.in_(country_ids), sa.or_(Contact.active.is_(True), Contact.id.in_(kept_contacts)))
+        .order_by(Contact.name)
+    ).all()
     form.contacts.choices = [(c.id, f"{c.name}{' — ' + c.title if c.title else ''}") for c in contacts]
     users = _our_side(meeting)
     form.staff.choices = [(u.id, u.name) for u in users]
@@ -188,9 +226,11 @@ def _our_side(meeting: Meeting | None = None) -> list[User]:
 def _meeting_choices(form, record):
     offices, contacts, users = _attendee_choices(form, [record.country_id])
     form.next_owner.choices = [(0, "—")] + [(u.id, u.name) for u in users.values()]
-    others = db.session.scalars(outreach_visibility(current_user, sa.select(OutreachRecord)).where(
-        OutreachRecord.campaign_id == record.campaign_id, OutreachRecord.id != record.id)
-        .options(selectinload(OutreachRecord.country))).all()
+    others = db.session.scalars(
+        outreach_visibility(current_user, sa.select(OutreachRecord))
+        .where(OutreachRecord.campaign_id == record.campaign_id, OutreachRecord.id != record.id)
+        .options(selectinload(OutreachRecord.country))
+    ).all()
     language = str(current_user.language)
     form.joint_with.choices = sorted(((r.id, r.country.name(language)) for r in others), key=lambda c: c[1])
     return offices, contacts, users, {r.id: r for r in others}
@@ -202,31 +242,51 @@ def new_meeting(outreach_id):
     record = get_outreach_or_404(outreach_id, need="edit")
     demands = _demands(record)
     now_local = utcnow().astimezone(clock.user_zone(current_user)).replace(second=0, microsecond=0, tzinfo=None)
-    form = meeting_form(demands, current_language(), held_at=now_local, staff=[current_user.id], next_owner=current_user.id)
+    form = meeting_form(
+        demands, current_language(), held_at=now_local, staff=[current_user.id], next_owner=current_user.id
+    )
     offices, contacts, users, others = _meeting_choices(form, record)
     if form.validate_on_submit():
         if (repeat := submissions.repeat_of(form)) is not None:
             return repeat
-        stated = [outreach.StatedPosition(demand=d, stance=form[f"stance_{d.id}"].data)
-                  for d in demands if form[f"stance_{d.id}"].data]
+        stated = [
+            outreach.StatedPosition(demand=d, stance=form[f"stance_{d.id}"].data)
+            for d in demands
+            if form[f"stance_{d.id}"].data
+        ]
         next_step = None
         if form.next_note.data and form.next_note.data.strip():
-            next_step = outreach.NextStep(owner=users.get(form.next_owner.data), due_on=form.next_due.data,
-                                          note=form.next_note.data)
+            next_step = outreach.NextStep(
+                owner=users.get(form.next_owner.data), due_on=form.next_due.data, note=form.next_note.data
+            )
         joint = [others[i] for i in form.joint_with.data if i in others]
         attendees = [contacts[i] for i in form.contacts.data]
-        held_at = form.held_at.data.replace(tzinfo=clock.user_zone(current_user)).astimezone(dt.timezone.utc)
+        held_at = form.held_at.data.replace(tzinfo=clock.user_zone(current_user)).astimezone(dt.UTC)
         try:
             if form.new_contact_name.data and form.new_contact_name.data.strip():
-                attendees.append(contact_services.add_contact_met(
-                    actor=current_user, office=offices.get(form.office.data), name=form.new_contact_name.data,
-                    title=form.new_contact_title.data, met_on=form.held_at.data.date()))
+                attendees.append(
+                    contact_services.add_contact_met(
+                        actor=current_user,
+                        office=offices.get(form.office.data),
+                        name=form.new_contact_name.data,
+                        title=form.new_contact_title.data,
+                        met_on=form.held_at.data.date(),
+                    )
+                )
             meeting = outreach.log_meeting(
-                [record, *[r for r in joint if can_edit_outreach(current_user, r)]], actor=current_user,
-                held_at=held_at, summary=form.summary.data, outcome=form.outcome.data, location=form.location.data,
-                office=offices.get(form.office.data), contacts=attendees,
-                staff=[users[i] for i in form.staff.data], positions=stated, next_step=next_step,
-                confidential_notes=form.confidential_notes.data)
+                [record, *[r for r in joint if can_edit_outreach(current_user, r)]],
+                actor=current_user,
+                held_at=held_at,
+                summary=form.summary.data,
+                outcome=form.outcome.data,
+                location=form.location.data,
+                office=offices.get(form.office.data),
+                contacts=attendees,
+                staff=[users[i] for i in form.staff.data],
+                positions=stated,
+                next_step=next_step,
+                confidential_notes=form.confidential_notes.data,
+            )
             submissions.led_to(form, url_for("outreach.meeting", meeting_id=meeting.id))
         except contact_services.ContactError as error:
             refusal(error, form, beside="new_contact_name")
@@ -244,11 +304,15 @@ def meeting(meeting_id):
     meeting = db.session.get(Meeting, meeting_id)
     if meeting is None or not any(can_view_outreach(current_user, r) for r in meeting.outreach_records):
         abort(404)
-    positions = db.session.scalars(sa.select(Position).where(Position.meeting_id == meeting.id)
-                                   .options(selectinload(Position.demand))).all()
-    return render_template("outreach/meeting.html", meeting=meeting, positions=positions,
-                           may_change=_may_change(meeting) and not any(
-                               is_read_only(r.campaign) for r in meeting.outreach_records))
+    positions = db.session.scalars(
+        sa.select(Position).where(Position.meeting_id == meeting.id).options(selectinload(Position.demand))
+    ).all()
+    return render_template(
+        "outreach/meeting.html",
+        meeting=meeting,
+        positions=positions,
+        may_change=_may_change(meeting) and not any(is_read_only(r.campaign) for r in meeting.outreach_records),
+    )
 
 
 def _may_change(meeting: Meeting) -> bool:
@@ -272,22 +336,34 @@ def edit_meeting(meeting_id):
     meeting = _meeting_for_change(meeting_id)
     zone = clock.user_zone(current_user)
     form = MeetingEditForm(
-        version=meeting.version, held_at=meeting.held_at.astimezone(zone).replace(tzinfo=None),
-        office=meeting.office_id or 0, location=meeting.location, summary=meeting.summary, outcome=meeting.outcome,
-        confidential_notes=meeting.confidential_notes, contacts=[c.id for c in meeting.contacts],
-        staff=[u.id for u in meeting.staff])
+        version=meeting.version,
+        held_at=meeting.held_at.astimezone(zone).replace(tzinfo=None),
+        office=meeting.office_id or 0,
+        location=meeting.location,
+        summary=meeting.summary,
+        outcome=meeting.outcome,
+        confidential_notes=meeting.confidential_notes,
+        contacts=[c.id for c in meeting.contacts],
+        staff=[u.id for u in meeting.staff],
+    )
     offices, contacts, users = _attendee_choices(form, [r.country_id for r in meeting.outreach_records], meeting)
     if form.validate_on_submit():
         try:
             changed = outreach.update_meeting(
-                meeting, actor=current_user, expected_version=form.version.data,
-                held_at=form.held_at.data.replace(tzinfo=zone).astimezone(dt.timezone.utc),
-                summary=form.summary.data, outcome=form.outcome.data, location=form.location.data,
-                office=offices.get(form.office.data), contacts=[contacts[i] for i in form.contacts.data],
-                staff=[users[i] for i in form.staff.data], confidential_notes=form.confidential_notes.data)
+                meeting,
+                actor=current_user,
+                expected_version=form.version.data,
+                held_at=form.held_at.data.replace(tzinfo=zone).astimezone(dt.UTC),
+                summary=form.summary.data,
+                outcome=form.outcome.data,
+                location=form.location.data,
+                office=offices.get(form.office.data),
+                contacts=[contacts[i] for i in form.contacts.data],
+                staff=[users[i] for i in form.staff.data],
+                confidential_notes=form.confidential_notes.data,
+            )
         except DomainError as error:
-            refusal(error, form, record=meeting,
-                             beside="version" if isinstance(error, StaleRecord) else "summary")
+            refusal(error, form, record=meeting, beside="version" if isinstance(error, StaleRecord) else "summary")
         else:
             flash_message(gettext("Meeting saved.") if changed else gettext("Nothing to change."), "success")
             return redirect(url_for("outreach.meeting", meeting_id=meeting.id))
@@ -310,8 +386,9 @@ def delete_meeting(meeting_id):
             return redirect(url_for("outreach.show", outreach_id=record_id))
     positions = db.session.scalar(sa.select(sa.func.count()).where(Position.meeting_id == meeting.id))
     governments = ", ".join(r.country.name(current_language()) for r in meeting.outreach_records)
-    return render_template("outreach/meeting_delete.html", meeting=meeting, form=form, positions=positions,
-                           governments=governments), form_status(form)
+    return render_template(
+        "outreach/meeting_delete.html", meeting=meeting, form=form, positions=positions, governments=governments
+    ), form_status(form)
 
 
 @bp.route("/outreach/<int:outreach_id>/follow-ups/new", methods=["GET", "POST"])
@@ -319,15 +396,21 @@ def delete_meeting(meeting_id):
 def new_follow_up(outreach_id):
     record = get_outreach_or_404(outreach_id, need="edit")
     users = {u.id: u for u in _active_users()}
-    form = FollowUpForm(owner=record.assignee_id or current_user.id,
-                        due_on=clock.today(current_user) + dt.timedelta(days=7))
+    form = FollowUpForm(
+        owner=record.assignee_id or current_user.id, due_on=clock.today(current_user) + dt.timedelta(days=7)
+    )
     form.owner.choices = [(u.id, u.name) for u in users.values()]
     if form.validate_on_submit():
         if (repeat := submissions.repeat_of(form)) is not None:
             return repeat
         try:
-            outreach.add_follow_up(record, owner=users.get(form.owner.data), due_on=form.due_on.data,
-                                   note=form.note.data, actor=current_user)
+            outreach.add_follow_up(
+                record,
+                owner=users.get(form.owner.data),
+                due_on=form.due_on.data,
+                note=form.note.data,
+                actor=current_user,
+            )
         except DomainError as error:
             refusal(error, form, beside="note")
         else:
@@ -394,14 +477,25 @@ def follow_ups():
     language = current_language()
     country_name = Country.name_es if language == "es" else Country.name_en
     translated = sa.orm.aliased(CampaignTranslation)
-    statement = (sa.select(FollowUp.id, FollowUp.outreach_id, FollowUp.status, FollowUp.due_on,
-                           FollowUp.snoozed_until, FollowUp.reminder_sent_at, FollowUp.note,
-                           country_name.label("country_name"),
-                           sa.func.coalesce(translated.name, Campaign.name).label("campaign_name"),
-                           User.name.label("owner_name"))
-                 .join(FollowUp.outreach).join(Country, Country.id == OutreachRecord.country_id)
-                 .join(Campaign, Campaign.id == OutreachRecord.campaign_id).join(User, User.id == FollowUp.owner_id)
-                 .outerjoin(translated, sa.and_(translated.campaign_id == Campaign.id, translated.language == language)))
+    statement = (
+        sa.select(
+            FollowUp.id,
+            FollowUp.outreach_id,
+            FollowUp.status,
+            FollowUp.due_on,
+            FollowUp.snoozed_until,
+            FollowUp.reminder_sent_at,
+            FollowUp.note,
+            country_name.label("country_name"),
+            sa.func.coalesce(translated.name, Campaign.name).label("campaign_name"),
+            User.name.label("owner_name"),
+        )
+        .join(FollowUp.outreach)
+        .join(Country, Country.id == OutreachRecord.country_id)
+        .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
+        .join(User, User.id == FollowUp.owner_id)
+        .outerjoin(translated, sa.and_(translated.campaign_id == Campaign.id, translated.language == language))
+    )
     statement = outreach_visibility(current_user, statement)
     if form.scope.data == "mine":
         statement = statement.where(FollowUp.owner_id == current_user.id)
@@ -410,10 +504,17 @@ def follow_ups():
     else:
         due = sa.case((FollowUp.status == "snoozed", FollowUp.snoozed_until), else_=FollowUp.due_on)
         # What is still to do: an archived campaign's follow-ups leave the list (done ones stay as history).
-        statement = (statement.where(FollowUp.status.in_(("open", "snoozed")), FollowUp.outreach_id.in_(open_records()))
-                     .order_by(due, FollowUp.id))
+        statement = statement.where(
+            FollowUp.status.in_(("open", "snoozed")), FollowUp.outreach_id.in_(open_records())
+        ).order_by(due, FollowUp.id)
     page = page_of(statement, rows=True)
-    return render_template("outreach/follow_ups.html", form=form, page=page, today=clock.today(current_user),
-                           effective_due=outreach.effective_due, confirm=ConfirmForm(),
-                           snooze=SnoozeForm(until=clock.today(current_user) + dt.timedelta(days=7)),
-                           may_see_all=can(current_user, "view_all"))
+    return render_template(
+        "outreach/follow_ups.html",
+        form=form,
+        page=page,
+        today=clock.today(current_user),
+        effective_due=outreach.effective_due,
+        confirm=ConfirmForm(),
+        snooze=SnoozeForm(until=clock.today(current_user) + dt.timedelta(days=7)),
+        may_see_all=can(current_user, "view_all"),
+    )

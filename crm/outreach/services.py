@@ -1,5 +1,6 @@
 """Outreach rules: stages, positions, meetings, follow-ups and the timeline. Plain functions shared by
 the pages, the command line and scheduled jobs; they flush, the caller commits."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,22 +10,20 @@ import sqlalchemy as sa
 from flask_babel import gettext
 from sqlalchemy.orm import aliased, defer, selectinload
 
-from crm.errors import DomainError
 from crm import clock
 from crm.audit import services as audit
 from crm.database import check_version, utcnow
+from crm.errors import DomainError
 from crm.extensions import db
 from crm.outreach.models import STAGES, STANCES, FollowUp, Letter, Meeting, OutreachRecord, Position
 
 STAGE_RANK = {stage: rank for rank, stage in enumerate(STAGES)}
 # What a logged event implies about the stage; a record never moves back by itself.
-STANCE_STAGE = {"opposed": "responded", "non_committal": "responded", "supportive": "responded",
-                "acted": "committed"}
+STANCE_STAGE = {"opposed": "responded", "non_committal": "responded", "supportive": "responded", "acted": "committed"}
 
 
 class OutreachError(DomainError):
     """A request that breaks an outreach rule, with a message for the user."""
-
 
 
 def _snapshot(record: OutreachRecord) -> dict:
@@ -39,8 +38,13 @@ def advance_stage(record: OutreachRecord, stage: str, *, actor=None, reason: str
         return False
     before = record.stage
     record.stage = stage
-    audit.record("outreach.stage", actor=actor, entity=record, before={"stage": before},
-                 after={"stage": stage, "reason": reason or "logged activity"})
+    audit.record(
+        "outreach.stage",
+        actor=actor,
+        entity=record,
+        before={"stage": before},
+        after={"stage": stage, "reason": reason or "logged activity"},
+    )
     return True
 
 
@@ -53,8 +57,13 @@ def set_stage(record: OutreachRecord, stage: str, *, actor, expected_version=Non
         return
     before = record.stage
     record.stage = stage
-    audit.record("outreach.stage", actor=actor, entity=record, before={"stage": before},
-                 after={"stage": stage, "reason": "set by hand"})
+    audit.record(
+        "outreach.stage",
+        actor=actor,
+        entity=record,
+        before={"stage": before},
+        after={"stage": stage, "reason": "set by hand"},
+    )
 
 
 def update_record(record: OutreachRecord, *, actor, expected_version=None, **changes) -> None:
@@ -72,9 +81,18 @@ def update_record(record: OutreachRecord, *, actor, expected_version=None, **cha
         audit.record("outreach.update", actor=actor, entity=record, before=before, after=_snapshot(record))
 
 
-def record_position(record: OutreachRecord, demand, stance: str, stated_on: dt.date, *, actor,
-                    evidence: str | None = None, evidence_url: str | None = None, meeting=None,
-                    letter=None) -> Position:
+def record_position(
+    record: OutreachRecord,
+    demand,
+    stance: str,
+    stated_on: dt.date,
+    *,
+    actor,
+    evidence: str | None = None,
+    evidence_url: str | None = None,
+    meeting=None,
+    letter=None,
+) -> Position:
     """A new position of this government on one demand. The old ones stay: history is never rewritten."""
     if demand.campaign_id != record.campaign_id:
         raise OutreachError(gettext("that demand belongs to another campaign"))
@@ -82,16 +100,26 @@ def record_position(record: OutreachRecord, demand, stance: str, stated_on: dt.d
         raise OutreachError(gettext("unknown position %(stance)s", stance=repr(stance)))
     if clock.not_begun_anywhere(stated_on):
         raise OutreachError(gettext("a position cannot be dated in the future"))
-    position = Position(campaign_id=record.campaign_id, outreach_id=record.id, demand_id=demand.id, stance=stance,
-                        stated_on=stated_on, evidence=(evidence or "").strip() or None,
-                        evidence_url=(evidence_url or "").strip() or None,
-                        meeting_id=getattr(meeting, "id", None), letter_id=getattr(letter, "id", None),
-                        recorded_by_id=getattr(actor, "id", None))
+    position = Position(
+        campaign_id=record.campaign_id,
+        outreach_id=record.id,
+        demand_id=demand.id,
+        stance=stance,
+        stated_on=stated_on,
+        evidence=(evidence or "").strip() or None,
+        evidence_url=(evidence_url or "").strip() or None,
+        meeting_id=getattr(meeting, "id", None),
+        letter_id=getattr(letter, "id", None),
+        recorded_by_id=getattr(actor, "id", None),
+    )
     db.session.add(position)
     db.session.flush()
-    audit.record("position.create", actor=actor, entity=position,
-                 after={"outreach_id": record.id, "demand_id": demand.id, "stance": stance,
-                        "stated_on": stated_on.isoformat()})
+    audit.record(
+        "position.create",
+        actor=actor,
+        entity=position,
+        after={"outreach_id": record.id, "demand_id": demand.id, "stance": stance, "stated_on": stated_on.isoformat()},
+    )
     if stance in STANCE_STAGE:
         advance_stage(record, STANCE_STAGE[stance], actor=actor, reason="position recorded")
     return position
@@ -110,8 +138,10 @@ def current_positions(records) -> dict[tuple[int, int], Position]:
     ids = [record.id for record in records]
     if not ids:
         return {}
-    rank = sa.func.row_number().over(partition_by=(Position.outreach_id, Position.demand_id),
-                                     order_by=(Position.stated_on.desc(), Position.id.desc()))
+    rank = sa.func.row_number().over(
+        partition_by=(Position.outreach_id, Position.demand_id),
+        order_by=(Position.stated_on.desc(), Position.id.desc()),
+    )
     ranked = sa.select(Position, rank.label("rank")).where(Position.outreach_id.in_(ids)).subquery()
     latest = aliased(Position, ranked)
     return latest_positions(db.session.scalars(sa.select(latest).where(ranked.c.rank == 1)))
@@ -122,12 +152,21 @@ def current_stances(record_ids) -> dict[tuple[int, int], str]:
     ids = list(record_ids)
     if not ids:
         return {}
-    rank = sa.func.row_number().over(partition_by=(Position.outreach_id, Position.demand_id),
-                                     order_by=(Position.stated_on.desc(), Position.id.desc()))
-    ranked = sa.select(Position.outreach_id, Position.demand_id, Position.stance, rank.label("rank")).where(
-        Position.outreach_id.in_(ids)).subquery()
-    return {(outreach_id, demand_id): stance for outreach_id, demand_id, stance in db.session.execute(
-        sa.select(ranked.c.outreach_id, ranked.c.demand_id, ranked.c.stance).where(ranked.c.rank == 1))}
+    rank = sa.func.row_number().over(
+        partition_by=(Position.outreach_id, Position.demand_id),
+        order_by=(Position.stated_on.desc(), Position.id.desc()),
+    )
+    ranked = (
+        sa.select(Position.outreach_id, Position.demand_id, Position.stance, rank.label("rank"))
+        .where(Position.outreach_id.in_(ids))
+        .subquery()
+    )
+    return {
+        (outreach_id, demand_id): stance
+        for outreach_id, demand_id, stance in db.session.execute(
+            sa.select(ranked.c.outreach_id, ranked.c.demand_id, ranked.c.stance).where(ranked.c.rank == 1)
+        )
+    }
 
 
 @dataclass(frozen=True)
@@ -151,12 +190,20 @@ def campaign_rows(campaign, user, language: str) -> list[CampaignRow]:
     from crm.countries.models import Country
     from crm.permissions import outreach_visibility
 
-    statement = outreach_visibility(user, sa.select(
-        OutreachRecord.id, OutreachRecord.stage, OutreachRecord.next_follow_up_on, Country.name_en,
-        Country.name_es, User.name)
+    statement = outreach_visibility(
+        user,
+        sa.select(
+            OutreachRecord.id,
+            OutreachRecord.stage,
+            OutreachRecord.next_follow_up_on,
+            Country.name_en,
+            Country.name_es,
+            User.name,
+        )
         .join(Country, Country.id == OutreachRecord.country_id)
         .outerjoin(User, User.id == OutreachRecord.assignee_id)
-        .where(OutreachRecord.campaign_id == campaign.id))
+        .where(OutreachRecord.campaign_id == campaign.id),
+    )
     rows = [CampaignRow(*row) for row in db.session.execute(statement)]
     rows.sort(key=lambda row: row.country_name(language))
     return rows
@@ -165,34 +212,49 @@ def campaign_rows(campaign, user, language: str) -> list[CampaignRow]:
 def positions_of(record: OutreachRecord) -> list[Position]:
     """Every position recorded for one government, newest first, with its demand and author."""
     return db.session.scalars(
-        sa.select(Position).where(Position.outreach_id == record.id)
-        .order_by(Position.stated_on.desc(), Position.id.desc()).options(*_position_options())).all()
+        sa.select(Position)
+        .where(Position.outreach_id == record.id)
+        .order_by(Position.stated_on.desc(), Position.id.desc())
+        .options(*_position_options())
+    ).all()
 
 
 def refresh_next_follow_up(record: OutreachRecord) -> None:
     """Keep the record's next follow-up date equal to its earliest open or snoozed follow-up."""
     db.session.flush()
     due = db.session.scalar(
-        sa.select(sa.func.min(sa.case((FollowUp.status == "snoozed", FollowUp.snoozed_until),
-                                      else_=FollowUp.due_on)))
-        .where(FollowUp.outreach_id == record.id, FollowUp.status.in_(("open", "snoozed"))))
+        sa.select(
+            sa.func.min(sa.case((FollowUp.status == "snoozed", FollowUp.snoozed_until), else_=FollowUp.due_on))
+        ).where(FollowUp.outreach_id == record.id, FollowUp.status.in_(("open", "snoozed")))
+    )
     record.next_follow_up_on = due
 
 
-def add_follow_up(record: OutreachRecord, *, owner, due_on: dt.date, note: str, actor, meeting=None,
-                  letter=None) -> FollowUp:
+def add_follow_up(
+    record: OutreachRecord, *, owner, due_on: dt.date, note: str, actor, meeting=None, letter=None
+) -> FollowUp:
     if not note or not note.strip():
         raise OutreachError(gettext("say what the next step is"))
     if owner is None or not owner.active:
         raise OutreachError(gettext("a follow-up needs an active owner"))
-    follow_up = FollowUp(outreach_id=record.id, owner_id=owner.id, due_on=due_on, note=note.strip(),
-                         meeting_id=getattr(meeting, "id", None), letter_id=getattr(letter, "id", None),
-                         created_by_id=getattr(actor, "id", None))
+    follow_up = FollowUp(
+        outreach_id=record.id,
+        owner_id=owner.id,
+        due_on=due_on,
+        note=note.strip(),
+        meeting_id=getattr(meeting, "id", None),
+        letter_id=getattr(letter, "id", None),
+        created_by_id=getattr(actor, "id", None),
+    )
     db.session.add(follow_up)
     db.session.flush()
     refresh_next_follow_up(record)
-    audit.record("follow_up.create", actor=actor, entity=follow_up,
-                 after={"outreach_id": record.id, "owner_id": owner.id, "due_on": due_on.isoformat()})
+    audit.record(
+        "follow_up.create",
+        actor=actor,
+        entity=follow_up,
+        after={"outreach_id": record.id, "owner_id": owner.id, "due_on": due_on.isoformat()},
+    )
     return follow_up
 
 
@@ -204,8 +266,9 @@ def complete_follow_up(follow_up: FollowUp, *, actor) -> None:
     follow_up.completed_at = utcnow()
     follow_up.snoozed_until = None
     refresh_next_follow_up(follow_up.outreach)
-    audit.record("follow_up.complete", actor=actor, entity=follow_up, before={"status": before},
-                 after={"status": "done"})
+    audit.record(
+        "follow_up.complete", actor=actor, entity=follow_up, before={"status": before}, after={"status": "done"}
+    )
 
 
 def snooze_follow_up(follow_up: FollowUp, until: dt.date, *, actor) -> None:
@@ -213,14 +276,22 @@ def snooze_follow_up(follow_up: FollowUp, until: dt.date, *, actor) -> None:
         raise OutreachError(gettext("a follow-up that is done cannot be snoozed"))
     if until <= clock.today(actor):
         raise OutreachError(gettext("snooze until a day after today"))
-    before = {"status": follow_up.status, "snoozed_until": follow_up.snoozed_until and follow_up.snoozed_until.isoformat()}
+    before = {
+        "status": follow_up.status,
+        "snoozed_until": follow_up.snoozed_until and follow_up.snoozed_until.isoformat(),
+    }
     follow_up.status = "snoozed"
     follow_up.snoozed_until = until
     # A snoozed follow-up is reminded again when the snooze ends.
     follow_up.reminder_sent_at = None
     refresh_next_follow_up(follow_up.outreach)
-    audit.record("follow_up.snooze", actor=actor, entity=follow_up, before=before,
-                 after={"status": "snoozed", "snoozed_until": until.isoformat()})
+    audit.record(
+        "follow_up.snooze",
+        actor=actor,
+        entity=follow_up,
+        before=before,
+        after={"status": "snoozed", "snoozed_until": until.isoformat()},
+    )
 
 
 def effective_due(follow_up: FollowUp) -> dt.date:
@@ -241,10 +312,21 @@ class NextStep:
     note: str
 
 
-def log_meeting(records: list[OutreachRecord], *, actor, held_at: dt.datetime, summary: str, office=None,
-                outcome: str | None = None, location: str | None = None, contacts=(), staff=(),
-                positions: list[StatedPosition] = (), next_step: NextStep | None = None,
-                confidential_notes: str | None = None) -> Meeting:
+def log_meeting(
+    records: list[OutreachRecord],
+    *,
+    actor,
+    held_at: dt.datetime,
+    summary: str,
+    office=None,
+    outcome: str | None = None,
+    location: str | None = None,
+    contacts=(),
+    staff=(),
+    positions: list[StatedPosition] = (),
+    next_step: NextStep | None = None,
+    confidential_notes: str | None = None,
+) -> Meeting:
     """Log a meeting on one or several outreach records (a joint meeting with several embassies), with
     the positions stated (for the first record) and an optional next step, all in one transaction."""
     if not records:
@@ -252,27 +334,48 @@ def log_meeting(records: list[OutreachRecord], *, actor, held_at: dt.datetime, s
     if len({record.id for record in records}) != len(records):
         raise OutreachError(gettext("a government is listed twice"))
     _check_meeting(held_at, summary)
-    meeting = Meeting(office_id=getattr(office, "id", None), held_at=held_at, summary=summary.strip(),
-                      outcome=(outcome or "").strip() or None, location=(location or "").strip() or None,
-                      confidential_notes=(confidential_notes or "").strip() or None,
-                      created_by_id=getattr(actor, "id", None))
+    meeting = Meeting(
+        office_id=getattr(office, "id", None),
+        held_at=held_at,
+        summary=summary.strip(),
+        outcome=(outcome or "").strip() or None,
+        location=(location or "").strip() or None,
+        confidential_notes=(confidential_notes or "").strip() or None,
+        created_by_id=getattr(actor, "id", None),
+    )
     meeting.outreach_records = list(records)
     meeting.contacts = list(contacts)
     meeting.staff = list(staff)
     db.session.add(meeting)
     db.session.flush()
-    audit.record("meeting.create", actor=actor, entity=meeting,
-                 after={"outreach_ids": [r.id for r in records], "held_at": held_at.isoformat(),
-                        "office_id": meeting.office_id, "contact_ids": [c.id for c in contacts]})
+    audit.record(
+        "meeting.create",
+        actor=actor,
+        entity=meeting,
+        after={
+            "outreach_ids": [r.id for r in records],
+            "held_at": held_at.isoformat(),
+            "office_id": meeting.office_id,
+            "contact_ids": [c.id for c in contacts],
+        },
+    )
     for record in records:
         advance_stage(record, "meeting_held", actor=actor, reason="meeting logged")
     primary = records[0]
     for stated in positions:
-        record_position(primary, stated.demand, stated.stance, held_at.date(), actor=actor,
-                        evidence=stated.evidence or summary, meeting=meeting)
+        record_position(
+            primary,
+            stated.demand,
+            stated.stance,
+            held_at.date(),
+            actor=actor,
+            evidence=stated.evidence or summary,
+            meeting=meeting,
+        )
     if next_step is not None:
-        add_follow_up(primary, owner=next_step.owner, due_on=next_step.due_on, note=next_step.note, actor=actor,
-                      meeting=meeting)
+        add_follow_up(
+            primary, owner=next_step.owner, due_on=next_step.due_on, note=next_step.note, actor=actor, meeting=meeting
+        )
     return meeting
 
 
@@ -287,14 +390,28 @@ def _meeting_snapshot(meeting: Meeting) -> dict:
     """A meeting as the audit log keeps it: never its confidential notes (encrypted at rest; the log is
     not), only whether it has some."""
     snapshot = audit.snapshot(meeting, ("held_at", "office_id", "location", "summary", "outcome"))
-    snapshot.update(contact_ids=sorted(c.id for c in meeting.contacts), staff_ids=sorted(u.id for u in meeting.staff),
-                    has_confidential_notes=bool(meeting.confidential_notes))
+    snapshot.update(
+        contact_ids=sorted(c.id for c in meeting.contacts),
+        staff_ids=sorted(u.id for u in meeting.staff),
+        has_confidential_notes=bool(meeting.confidential_notes),
+    )
     return snapshot
 
 
-def update_meeting(meeting: Meeting, *, actor, held_at: dt.datetime, summary: str, office=None,
-                   outcome: str | None = None, location: str | None = None, contacts=(), staff=(),
-                   confidential_notes: str | None = None, expected_version=None) -> bool:
+def update_meeting(
+    meeting: Meeting,
+    *,
+    actor,
+    held_at: dt.datetime,
+    summary: str,
+    office=None,
+    outcome: str | None = None,
+    location: str | None = None,
+    contacts=(),
+    staff=(),
+    confidential_notes: str | None = None,
+    expected_version=None,
+) -> bool:
     """Correct a logged meeting. The positions stated at it and its next steps are not touched here (a
     position is corrected by recording a new one). Returns whether anything changed."""
     check_version(meeting, expected_version)
@@ -314,8 +431,9 @@ def update_meeting(meeting: Meeting, *, actor, held_at: dt.datetime, summary: st
     if not logged_after:
         return False
     db.session.flush()
-    audit.record("meeting.update", actor=actor, entity=meeting, before={key: before[key] for key in changed},
-                 after=logged_after)
+    audit.record(
+        "meeting.update", actor=actor, entity=meeting, before={key: before[key] for key in changed}, after=logged_after
+    )
     return True
 
 
@@ -325,13 +443,20 @@ def delete_meeting(meeting: Meeting, *, actor, expected_version=None) -> None:
     check_version(meeting, expected_version)
     before = _meeting_snapshot(meeting)
     before["outreach_ids"] = sorted(record.id for record in meeting.outreach_records)
-    before["position_ids"] = db.session.scalars(sa.select(Position.id).where(Position.meeting_id == meeting.id)
-                                                .order_by(Position.id)).all()
+    before["position_ids"] = db.session.scalars(
+        sa.select(Position.id).where(Position.meeting_id == meeting.id).order_by(Position.id)
+    ).all()
     meeting_id, campaign_id = meeting.id, audit.campaign_of(meeting)
     db.session.delete(meeting)
     db.session.flush()
-    audit.record("meeting.delete", actor=actor, entity_type="meeting", entity_id=meeting_id, before=before,
-                 campaign_id=campaign_id)
+    audit.record(
+        "meeting.delete",
+        actor=actor,
+        entity_type="meeting",
+        entity_id=meeting_id,
+        before=before,
+        campaign_id=campaign_id,
+    )
 
 
 @dataclass
@@ -372,15 +497,22 @@ def timeline(record: OutreachRecord, positions: list[Position] | None = None) ->
     three when the caller already holds the record's positions)."""
     entries: list[TimelineEntry] = []
     meetings = db.session.scalars(
-        sa.select(Meeting).join(Meeting.outreach_records).where(OutreachRecord.id == record.id)
-        .options(*_meeting_options()))
+        sa.select(Meeting)
+        .join(Meeting.outreach_records)
+        .where(OutreachRecord.id == record.id)
+        .options(*_meeting_options())
+    )
     entries += [TimelineEntry("meeting", m.held_at.date(), m) for m in meetings]
-    letters = db.session.scalars(sa.select(Letter).where(Letter.outreach_id == record.id)
-                                 .options(selectinload(Letter.recipient_contact)))
-    entries += [TimelineEntry("letter", letter.received_on or letter.sent_on or letter.created_at.date(), letter)
-                for letter in letters]
-    follow_ups = db.session.scalars(sa.select(FollowUp).where(FollowUp.outreach_id == record.id)
-                                    .options(selectinload(FollowUp.owner)))
+    letters = db.session.scalars(
+        sa.select(Letter).where(Letter.outreach_id == record.id).options(selectinload(Letter.recipient_contact))
+    )
+    entries += [
+        TimelineEntry("letter", letter.received_on or letter.sent_on or letter.created_at.date(), letter)
+        for letter in letters
+    ]
+    follow_ups = db.session.scalars(
+        sa.select(FollowUp).where(FollowUp.outreach_id == record.id).options(selectinload(FollowUp.owner))
+    )
     entries += [TimelineEntry("follow_up", f.due_on, f) for f in follow_ups]
     if positions is None:
         positions = positions_of(record)
@@ -402,8 +534,9 @@ def _latest_per_record(model, partition, day, statement, limit, options=lambda e
     rank = sa.func.row_number().over(partition_by=partition, order_by=(day.desc(), model.id.desc()))
     ranked = statement.add_columns(partition.label("record_id"), rank.label("rank")).subquery()
     entity = aliased(model, ranked)
-    return db.session.execute(sa.select(entity, ranked.c.record_id).where(ranked.c.rank <= limit)
-                              .options(*options(entity)))
+    return db.session.execute(
+        sa.select(entity, ranked.c.record_id).where(ranked.c.rank <= limit).options(*options(entity))
+    )
 
 
 def recent_timelines(records, limit: int) -> dict[int, RecentTimeline]:
@@ -417,25 +550,43 @@ def recent_timelines(records, limit: int) -> dict[int, RecentTimeline]:
         return {}
     fetch = limit + 1  # one more of each kind tells whether older entries exist
     meetings = _latest_per_record(
-        Meeting, meeting_outreach.c.outreach_id, _utc_day(Meeting.held_at),
-        sa.select(Meeting).join(meeting_outreach, meeting_outreach.c.meeting_id == Meeting.id)
-        .where(meeting_outreach.c.outreach_id.in_(ids)), fetch, _meeting_options)
+        Meeting,
+        meeting_outreach.c.outreach_id,
+        _utc_day(Meeting.held_at),
+        sa.select(Meeting)
+        .join(meeting_outreach, meeting_outreach.c.meeting_id == Meeting.id)
+        .where(meeting_outreach.c.outreach_id.in_(ids)),
+        fetch,
+        _meeting_options,
+    )
     for meeting, record_id in meetings:
         found[record_id].append(TimelineEntry("meeting", meeting.held_at.date(), meeting))
     letter_day = sa.func.coalesce(Letter.received_on, Letter.sent_on, _utc_day(Letter.created_at))
-    letters = _latest_per_record(Letter, Letter.outreach_id, letter_day,
-                                 sa.select(Letter).where(Letter.outreach_id.in_(ids)), fetch)
+    letters = _latest_per_record(
+        Letter, Letter.outreach_id, letter_day, sa.select(Letter).where(Letter.outreach_id.in_(ids)), fetch
+    )
     for letter, record_id in letters:
-        found[record_id].append(TimelineEntry(
-            "letter", letter.received_on or letter.sent_on or letter.created_at.date(), letter))
-    follow_ups = _latest_per_record(FollowUp, FollowUp.outreach_id, FollowUp.due_on,
-                                    sa.select(FollowUp).where(FollowUp.outreach_id.in_(ids)), fetch,
-                                    lambda entity: (selectinload(entity.owner),))
+        found[record_id].append(
+            TimelineEntry("letter", letter.received_on or letter.sent_on or letter.created_at.date(), letter)
+        )
+    follow_ups = _latest_per_record(
+        FollowUp,
+        FollowUp.outreach_id,
+        FollowUp.due_on,
+        sa.select(FollowUp).where(FollowUp.outreach_id.in_(ids)),
+        fetch,
+        lambda entity: (selectinload(entity.owner),),
+    )
     for follow_up, record_id in follow_ups:
         found[record_id].append(TimelineEntry("follow_up", follow_up.due_on, follow_up))
-    positions = _latest_per_record(Position, Position.outreach_id, Position.stated_on,
-                                   sa.select(Position).where(Position.outreach_id.in_(ids)), fetch,
-                                   _position_options)
+    positions = _latest_per_record(
+        Position,
+        Position.outreach_id,
+        Position.stated_on,
+        sa.select(Position).where(Position.outreach_id.in_(ids)),
+        fetch,
+        _position_options,
+    )
     for position, record_id in positions:
         found[record_id].append(TimelineEntry("position", position.stated_on, position))
     result = {}
@@ -477,7 +628,7 @@ def paged(entries: list, page: int | None, per_page: int = TIMELINE_PAGE) -> Lis
     """A page of a long list (a record's timeline); a page out of range gives the nearest one."""
     pages = max(1, -(-len(entries) // per_page))
     page = min(max(page or 1, 1), pages)
-    return ListPage(entries[(page - 1) * per_page:page * per_page], page, pages)
+    return ListPage(entries[(page - 1) * per_page : page * per_page], page, pages)
 
 
 def filter_by_outreach(statement, user, *, campaign_slug=None, stage=None, assignee_id=None):
@@ -491,7 +642,9 @@ def filter_by_outreach(statement, user, *, campaign_slug=None, stage=None, assig
         return statement
     records = sa.select(OutreachRecord.country_id)
     if campaign_slug:
-        records = records.join(Campaign, Campaign.id == OutreachRecord.campaign_id).where(Campaign.slug == campaign_slug)
+        records = records.join(Campaign, Campaign.id == OutreachRecord.campaign_id).where(
+            Campaign.slug == campaign_slug
+        )
     if stage in STAGE_RANK:
         records = records.where(OutreachRecord.stage == stage)
     if assignee_id:
@@ -512,11 +665,18 @@ def outreach_stages(country_ids, user, *, campaign_slug=None, language: str = "e
     if not ids:
         return {}
     translated = sa.orm.aliased(CampaignTranslation)
-    statement = (sa.select(OutreachRecord.id, OutreachRecord.country_id, OutreachRecord.stage,
-                           sa.func.coalesce(translated.name, Campaign.name).label("campaign_name"))
-                 .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
-                 .outerjoin(translated, sa.and_(translated.campaign_id == Campaign.id, translated.language == language))
-                 .where(OutreachRecord.country_id.in_(ids)).order_by(OutreachRecord.id))
+    statement = (
+        sa.select(
+            OutreachRecord.id,
+            OutreachRecord.country_id,
+            OutreachRecord.stage,
+            sa.func.coalesce(translated.name, Campaign.name).label("campaign_name"),
+        )
+        .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
+        .outerjoin(translated, sa.and_(translated.campaign_id == Campaign.id, translated.language == language))
+        .where(OutreachRecord.country_id.in_(ids))
+        .order_by(OutreachRecord.id)
+    )
     if campaign_slug:
         statement = statement.where(Campaign.slug == campaign_slug)
     result: dict[int, list] = {}
@@ -531,8 +691,11 @@ def government_offices(country, user):
     from crm.permissions import office_visibility
 
     return db.session.scalars(
-        office_visibility(user, sa.select(Office)).where(Office.country_id == country.id).order_by(Office.active.desc(), Office.kind, Office.city)
-        .options(selectinload(Office.host_country), selectinload(Office.contacts))).all()
+        office_visibility(user, sa.select(Office))
+        .where(Office.country_id == country.id)
+        .order_by(Office.active.desc(), Office.kind, Office.city)
+        .options(selectinload(Office.host_country), selectinload(Office.contacts))
+    ).all()
 
 
 # Timeline entries shown per record on a country page; the record's own page has them all, paged.
@@ -554,15 +717,29 @@ def outreach_cards(country, user) -> list[OutreachCard]:
     from crm.campaigns.models import Demand
     from crm.permissions import can_edit_outreach, outreach_visibility
 
-    records = db.session.scalars(outreach_visibility(user, sa.select(OutreachRecord)).where(
-        OutreachRecord.country_id == country.id).options(
-        selectinload(OutreachRecord.campaign), selectinload(OutreachRecord.assignee))).all()
+    records = db.session.scalars(
+        outreach_visibility(user, sa.select(OutreachRecord))
+        .where(OutreachRecord.country_id == country.id)
+        .options(selectinload(OutreachRecord.campaign), selectinload(OutreachRecord.assignee))
+    ).all()
     positions = current_positions(records)
     demands: dict[int, list] = {}
-    for demand in db.session.scalars(sa.select(Demand).where(
-            Demand.campaign_id.in_([r.campaign_id for r in records])).order_by(Demand.ordinal)
-            .options(selectinload(Demand.translations))):
+    for demand in db.session.scalars(
+        sa.select(Demand)
+        .where(Demand.campaign_id.in_([r.campaign_id for r in records]))
+        .order_by(Demand.ordinal)
+        .options(selectinload(Demand.translations))
+    ):
         demands.setdefault(demand.campaign_id, []).append(demand)
     timelines = recent_timelines(records, CARD_TIMELINE)
-    return [OutreachCard(record, demands.get(record.campaign_id, []), positions, timelines[record.id].entries,
-                         can_edit_outreach(user, record), timelines[record.id].more) for record in records]
+    return [
+        OutreachCard(
+            record,
+            demands.get(record.campaign_id, []),
+            positions,
+            timelines[record.id].entries,
+            can_edit_outreach(user, record),
+            timelines[record.id].more,
+        )
+        for record in records
+    ]

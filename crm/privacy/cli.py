@@ -1,4 +1,5 @@
 """`flask privacy find EMAIL` and `flask privacy erase EMAIL --reason TEXT`: data subject requests."""
+
 import click
 from flask.cli import with_appcontext
 
@@ -48,5 +49,7 @@ def erase_command(email, reason, yes):
         db.session.rollback()
         raise click.ClickException(str(error)) from None
     db.session.commit()
-    click.echo(f"erased: {result.contacts} contacts, {result.signatures} signatures; "
-               f"{result.audit_events_redacted} audit events redacted")
+    click.echo(
+        f"erased: {result.contacts} contacts, {result.signatures} signatures; "
+        f"{result.audit_events_redacted} audit events redacted"
+    )

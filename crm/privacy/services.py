@@ -9,6 +9,7 @@ What erasing does, and why:
 - a signature is deleted: the person no longer counts, except in totals already delivered with a
   letter, which record what was handed over and are not personal data.
 The erasure's own audit event names no e-mail address: only what was erased and why."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,10 +18,10 @@ import sqlalchemy as sa
 from flask_babel import gettext
 from sqlalchemy.orm import selectinload
 
-from crm.errors import DomainError
 from crm.audit import services as audit
 from crm.audit.models import REDACTION, AuditEvent
 from crm.contacts.models import Contact
+from crm.errors import DomainError
 from crm.extensions import db
 from crm.outreach.models import Letter
 from crm.signatures.models import Petition, Signature
@@ -50,12 +51,16 @@ def find_person(email: str) -> PersonFound:
     normalised = normalise_email(email)
     if not normalised or "@" not in normalised:
         raise PrivacyError(gettext("give the person's e-mail address"))
-    contacts = db.session.scalars(sa.select(Contact).where(Contact.email == normalised, Contact.name != ERASED_NAME)
-                                  .options(selectinload(Contact.office))).all()
+    contacts = db.session.scalars(
+        sa.select(Contact)
+        .where(Contact.email == normalised, Contact.name != ERASED_NAME)
+        .options(selectinload(Contact.office))
+    ).all()
     contacts = _with_merged_records(contacts)
     email_hash = EmailHasher.from_config().hash_email(email)
-    signatures = db.session.scalars(
-        sa.select(Signature).where(Signature.email_hash == email_hash)).all() if email_hash else []
+    signatures = (
+        db.session.scalars(sa.select(Signature).where(Signature.email_hash == email_hash)).all() if email_hash else []
+    )
     return PersonFound(normalised, list(contacts), list(signatures))
 
 
@@ -64,9 +69,15 @@ def _with_merged_records(contacts: list[Contact]) -> list[Contact]:
     record holds the address asked about (a merge points every merged record at the final survivor)."""
     ids = {c.id for c in contacts}
     survivors = {c.merged_into_id for c in contacts if c.merged_into_id is not None}
-    related = db.session.scalars(sa.select(Contact).where(
-        sa.or_(Contact.id.in_(survivors - ids), Contact.merged_into_id.in_(ids | survivors)),
-        Contact.id.not_in(ids), Contact.name != ERASED_NAME).options(selectinload(Contact.office))).all()
+    related = db.session.scalars(
+        sa.select(Contact)
+        .where(
+            sa.or_(Contact.id.in_(survivors - ids), Contact.merged_into_id.in_(ids | survivors)),
+            Contact.id.not_in(ids),
+            Contact.name != ERASED_NAME,
+        )
+        .options(selectinload(Contact.office))
+    ).all()
     return [*contacts, *related]
 
 
@@ -89,24 +100,36 @@ def erase_person(found: PersonFound, *, actor, reason: str) -> Erasure:
         contact.phone, contact.personal_phone, contact.notes, contact.active = None, None, None, False
     redacted = 0
     if contact_ids:
-        db.session.execute(sa.update(Letter).where(Letter.recipient_contact_id.in_(contact_ids))
-                           .values(recipient_name=None))
+        db.session.execute(
+            sa.update(Letter).where(Letter.recipient_contact_id.in_(contact_ids)).values(recipient_name=None)
+        )
         # The audit log is append-only (the ORM and the database's triggers refuse changes); this
         # redaction of personal values, on request, is the one change both allow, and it is recorded below.
         redacted = db.session.execute(
             sa.update(AuditEvent.__table__)
             .where(AuditEvent.entity_type == "contact", AuditEvent.entity_id.in_([str(i) for i in contact_ids]))
-            .values(before=sa.case((AuditEvent.before.is_(None), None), else_=sa.literal(REDACTION, sa.JSON)),
-                    after=sa.case((AuditEvent.after.is_(None), None), else_=sa.literal(REDACTION, sa.JSON)))
+            .values(
+                before=sa.case((AuditEvent.before.is_(None), None), else_=sa.literal(REDACTION, sa.JSON)),
+                after=sa.case((AuditEvent.after.is_(None), None), else_=sa.literal(REDACTION, sa.JSON)),
+            )
         ).rowcount
     petitions = sorted({signature.petition_id for signature in found.signatures})
     for signature in found.signatures:
         db.session.delete(signature)
     db.session.flush()
     result = Erasure(len(contact_ids), len(found.signatures), redacted)
-    audit.record("privacy.erase", actor=actor, entity_type="person",
-                 after={"contact_ids": contact_ids, "signatures_deleted": result.signatures,
-                        "petition_ids": petitions, "audit_events_redacted": redacted, "reason": reason.strip()})
+    audit.record(
+        "privacy.erase",
+        actor=actor,
+        entity_type="person",
+        after={
+            "contact_ids": contact_ids,
+            "signatures_deleted": result.signatures,
+            "petition_ids": petitions,
+            "audit_events_redacted": redacted,
+            "reason": reason.strip(),
+        },
+    )
     return result
 
 

@@ -1,7 +1,7 @@
 """Reminders: e-mail for due follow-ups, digests, the scheduler process and calendar feeds."""
+
 from flask import Blueprint
 
 bp = Blueprint("reminders", __name__)
 
-from crm.reminders import models  # noqa: E402,F401  (until crm/models.py imports them)
 from crm.reminders import routes  # noqa: E402,F401

@@ -1,5 +1,6 @@
 """iCalendar (RFC 5545) for a user's private feed of meetings and follow-ups, and for one meeting.
 Confidential meeting notes never go into a calendar."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -74,8 +75,14 @@ def follow_up_event(follow_up: FollowUp, language: str, stamp: dt.datetime) -> i
     event.add("sequence", max((follow_up.version or 1) - 1, 0))
     event.add("transp", "TRANSPARENT")
     note = " ".join(follow_up.note.split())
-    event.add("summary", gettext("Follow-up: %(country)s, %(next_step)s", country=record.country.name(language),
-                                 next_step=note if len(note) <= 80 else note[:79] + "…"))
+    event.add(
+        "summary",
+        gettext(
+            "Follow-up: %(country)s, %(next_step)s",
+            country=record.country.name(language),
+            next_step=note if len(note) <= 80 else note[:79] + "…",
+        ),
+    )
     url = mailer.external_url("outreach.show", outreach_id=record.id)
     event.add("description", f"{follow_up.note}\n\n{record.campaign.display_name(language)}\n{url}")
     event.add("url", url)
@@ -89,21 +96,34 @@ def user_feed(user, *, now: dt.datetime | None = None) -> bytes:
     language = mailer.user_language(user)
     since = now - dt.timedelta(days=FEED_PAST_DAYS)
     staffed = sa.select(meeting_staff.c.meeting_id).where(meeting_staff.c.user_id == user.id)
-    assigned = (sa.select(meeting_outreach.c.meeting_id)
-                .join(OutreachRecord, OutreachRecord.id == meeting_outreach.c.outreach_id)
-                .where(OutreachRecord.assignee_id == user.id))
+    assigned = (
+        sa.select(meeting_outreach.c.meeting_id)
+        .join(OutreachRecord, OutreachRecord.id == meeting_outreach.c.outreach_id)
+        .where(OutreachRecord.assignee_id == user.id)
+    )
     meetings = db.session.scalars(
-        meeting_visibility(user, sa.select(Meeting).where(Meeting.held_at >= since, sa.or_(
-            Meeting.id.in_(staffed), Meeting.id.in_(assigned), Meeting.created_by_id == user.id)))
+        meeting_visibility(
+            user,
+            sa.select(Meeting).where(
+                Meeting.held_at >= since,
+                sa.or_(Meeting.id.in_(staffed), Meeting.id.in_(assigned), Meeting.created_by_id == user.id),
+            ),
+        )
         .order_by(Meeting.held_at, Meeting.id)
-        .options(selectinload(Meeting.office),
-                 selectinload(Meeting.outreach_records).selectinload(OutreachRecord.country))).all()
+        .options(
+            selectinload(Meeting.office), selectinload(Meeting.outreach_records).selectinload(OutreachRecord.country)
+        )
+    ).all()
     follow_ups = db.session.scalars(
-        follow_up_visibility(user, sa.select(FollowUp).where(FollowUp.owner_id == user.id,
-                                                             FollowUp.status.in_(("open", "snoozed"))))
+        follow_up_visibility(
+            user, sa.select(FollowUp).where(FollowUp.owner_id == user.id, FollowUp.status.in_(("open", "snoozed")))
+        )
         .order_by(FollowUp.due_on, FollowUp.id)
-        .options(selectinload(FollowUp.outreach).selectinload(OutreachRecord.country),
-                 selectinload(FollowUp.outreach).selectinload(OutreachRecord.campaign))).all()
+        .options(
+            selectinload(FollowUp.outreach).selectinload(OutreachRecord.country),
+            selectinload(FollowUp.outreach).selectinload(OutreachRecord.campaign),
+        )
+    ).all()
     with force_locale(language):
         calendar = _calendar(gettext("Alcance: %(name)s", name=user.name))
         for meeting in meetings:

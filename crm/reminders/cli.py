@@ -1,5 +1,6 @@
 """`flask reminders ...` (each job once, for cron and for tests) and `flask scheduler run` (the one
 process that runs every job on its schedule)."""
+
 import logging
 
 import click
@@ -69,8 +70,12 @@ def deliver_command():
 
 @scheduler_cli.command("run")
 @click.option("--once", is_flag=True, help="Run every job once, then exit.")
-@click.option("--for-seconds", type=click.FloatRange(min=0), default=None,
-              help="Stop by itself after this many seconds (for tests).")
+@click.option(
+    "--for-seconds",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Stop by itself after this many seconds (for tests).",
+)
 @with_appcontext
 def run_command(once, for_seconds):
     """Run the scheduled jobs in this process: due reminders every minute, digests at each user's hour,

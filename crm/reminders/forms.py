@@ -1,4 +1,5 @@
 """Forms for reminder preferences and the outbox."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -12,13 +13,21 @@ LANGUAGE_CHOICES = [("en", "English"), ("es", "Español")]
 class PreferencesForm(FlaskForm):
     reminders_enabled = BooleanField(_l("E-mail me when a follow-up I own falls due"))
     digest_enabled = BooleanField(_l("E-mail me a daily digest of my follow-ups and meetings"))
-    digest_hour = SelectField(_l("Digest hour"), coerce=int, choices=[(h, f"{h:02d}:00") for h in range(24)],
-                              validators=[InputRequired()],
-                              description=_l("In your time zone. Managers get the weekly report on Mondays at this hour."))
+    digest_hour = SelectField(
+        _l("Digest hour"),
+        coerce=int,
+        choices=[(h, f"{h:02d}:00") for h in range(24)],
+        validators=[InputRequired()],
+        description=_l("In your time zone. Managers get the weekly report on Mondays at this hour."),
+    )
     weekly_report_enabled = BooleanField(_l("E-mail me the weekly report"))
     timezone = SelectField(_l("Time zone"), validators=[InputRequired()])
-    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validators=[InputRequired()],
-                           description=_l("Of the interface and of every e-mail Alcance sends you."))
+    language = SelectField(
+        _l("Language"),
+        choices=LANGUAGE_CHOICES,
+        validators=[InputRequired()],
+        description=_l("Of the interface and of every e-mail Alcance sends you."),
+    )
 
     def __init__(self, *args, timezones=(), **kwargs):
         super().__init__(*args, **kwargs)

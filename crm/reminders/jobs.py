@@ -2,6 +2,7 @@
 start a scheduler: every gunicorn worker would run each job again, and one started before the fork
 never runs. Each job is also a command (`flask reminders ...`) for deployments that prefer cron; every
 job is safe to run in several processes at once."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -110,13 +111,21 @@ def build_scheduler(app):
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     scheduler = BlockingScheduler(
-        timezone=dt.timezone.utc, executors={"default": ThreadPoolExecutor(max_workers=len(JOBS))},
+        timezone=dt.UTC,
+        executors={"default": ThreadPoolExecutor(max_workers=len(JOBS))},
         # A run that was missed (the machine slept, a run took long) is done once, not once per miss.
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60})
-    start = dt.datetime.now(dt.timezone.utc)
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+    )
+    start = dt.datetime.now(dt.UTC)
     for name, (job, every) in JOBS.items():
-        scheduler.add_job(_in_app_context(app, name, job), "interval", seconds=every.total_seconds(), id=name,
-                          name=name, next_run_time=start)
+        scheduler.add_job(
+            _in_app_context(app, name, job),
+            "interval",
+            seconds=every.total_seconds(),
+            id=name,
+            name=name,
+            next_run_time=start,
+        )
     return scheduler
 
 

@@ -5,6 +5,7 @@ and marked sent only after the mail server accepted them.
 The sweep works in batches: one statement claims a batch, one SMTP connection sends it, and one
 transaction records what happened to each message (sent, failed, released), so a message costs the
 mail server's time and little else. It goes on until nothing is left to send for now."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -59,6 +60,7 @@ def setting(name: str, default):
 
 # --- The reader's language, time zone and links ------------------------------------------------------
 
+
 def user_language(user) -> str:
     languages = current_app.config.get("LANGUAGES", ["en"])
     return user.language if getattr(user, "language", None) in languages else "en"
@@ -110,8 +112,15 @@ def render_message(name: str, user, subject, **context) -> Rendered:
         return i18n.show_datetime(value, language, zone)
 
     with force_locale(language):
-        values = dict(context, user=user, language=language, show_date=show_date, show_datetime=show_datetime,
-                      link=external_url, preferences_url=external_url("reminders.preferences"))
+        values = dict(
+            context,
+            user=user,
+            language=language,
+            show_date=show_date,
+            show_datetime=show_datetime,
+            link=external_url,
+            preferences_url=external_url("reminders.preferences"),
+        )
         title = " ".join(str(subject()).split())[:300]
         values["subject"] = title
         text = render_template(f"reminders/email/{name}.txt", **values)
@@ -121,6 +130,7 @@ def render_message(name: str, user, subject, **context) -> Rendered:
 
 # --- Queueing --------------------------------------------------------------------------------------
 
+
 def _insert_ignoring_duplicates(table):
     if db.session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -129,23 +139,50 @@ def _insert_ignoring_duplicates(table):
     return insert(table)
 
 
-def queue(kind: str, dedupe_key: str, user, rendered: Rendered, *, now: dt.datetime, follow_up_id=None,
-          for_date: dt.date | None = None, skip: str | None = None) -> bool:
+def queue(
+    kind: str,
+    dedupe_key: str,
+    user,
+    rendered: Rendered,
+    *,
+    now: dt.datetime,
+    follow_up_id=None,
+    for_date: dt.date | None = None,
+    skip: str | None = None,
+) -> bool:
     """Queue one message unless one with this key exists (queued, sent or skipped). True if queued.
     The unique key is the idempotency guarantee: two processes queueing the same reminder at the same
     moment leave one row. With `skip` (the reason), the row only records that nothing was to be sent."""
     table = OutboundMessage.__table__
-    statement = _insert_ignoring_duplicates(table).values(
-        kind=kind, dedupe_key=dedupe_key, recipient_id=user.id, recipient_email=user.email,
-        language=rendered.language, follow_up_id=follow_up_id, for_date=for_date, subject=rendered.subject,
-        body_text=rendered.text, body_html=rendered.html, message_id=new_message_id(),
-        status="skipped" if skip else "pending", last_error=skip, attempts=0, next_attempt_at=now, created_at=now,
-    ).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
+    statement = (
+        _insert_ignoring_duplicates(table)
+        .values(
+            kind=kind,
+            dedupe_key=dedupe_key,
+            recipient_id=user.id,
+            recipient_email=user.email,
+            language=rendered.language,
+            follow_up_id=follow_up_id,
+            for_date=for_date,
+            subject=rendered.subject,
+            body_text=rendered.text,
+            body_html=rendered.html,
+            message_id=new_message_id(),
+            status="skipped" if skip else "pending",
+            last_error=skip,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.id)
+    )
     # RETURNING, not rowcount: with implicit RETURNING, psycopg reports no row count for this INSERT.
     return db.session.execute(statement).first() is not None
 
 
 # --- Delivery -------------------------------------------------------------------------------------
+
 
 @dataclass
 class DeliveryReport:
@@ -157,6 +194,7 @@ class DeliveryReport:
 @dataclass
 class _Claimed:
     """What a send needs, copied out of the row so that no transaction stays open while mail is sent."""
+
     id: int
     kind: str
     recipient_email: str
@@ -232,12 +270,15 @@ class _Connection(flask_mail.Connection):
             raise flask_mail.BadHeaderError
         self.host.ehlo_or_helo_if_needed()
         if not self.host.has_extn("smtputf8"):
-            raise NoInternationalMail("the mail server does not offer SMTPUTF8, which an address outside "
-                                      "ASCII needs; send it through a server that does")
+            raise NoInternationalMail(
+                "the mail server does not offer SMTPUTF8, which an address outside "
+                "ASCII needs; send it through a server that does"
+            )
         if message.date is None:
             message.date = time.time()
-        self.host.sendmail(sender, recipients, _utf8_message(message), ["SMTPUTF8", "BODY=8BITMIME"],
-                           message.rcpt_options)
+        self.host.sendmail(
+            sender, recipients, _utf8_message(message), ["SMTPUTF8", "BODY=8BITMIME"], message.rcpt_options
+        )
         flask_mail.email_dispatched.send(current_app._get_current_object(), message=message)
 
     def configure_host(self):
@@ -259,12 +300,20 @@ def _flask_message(claimed: _Claimed) -> flask_mail.Message:
     if isinstance(sender, str) and "<" not in sender:
         sender = formataddr(("Alcance", sender))
     # A (name, address) pair, not formataddr(): that refuses an address outside ASCII outright.
-    recipient = (claimed.recipient_name, claimed.recipient_email) if claimed.recipient_name \
-        else claimed.recipient_email
+    recipient = (claimed.recipient_name, claimed.recipient_email) if claimed.recipient_name else claimed.recipient_email
     message = flask_mail.Message(
-        subject=claimed.subject, recipients=[recipient], body=claimed.text, html=claimed.html, sender=sender,
-        extra_headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All",
-                       "Content-Language": claimed.language, "X-Alcance-Kind": claimed.kind})
+        subject=claimed.subject,
+        recipients=[recipient],
+        body=claimed.text,
+        html=claimed.html,
+        sender=sender,
+        extra_headers={
+            "Auto-Submitted": "auto-generated",
+            "X-Auto-Response-Suppress": "All",
+            "Content-Language": claimed.language,
+            "X-Alcance-Kind": claimed.kind,
+        },
+    )
     message.msgId = claimed.message_id
     return message
 
@@ -276,8 +325,11 @@ def _still_wanted(row) -> bool:
         return True
     if row.follow_up_status is None or row.follow_up_status == "done" or row.follow_up_owner_id != row.recipient_id:
         return False
-    due = row.follow_up_snoozed_until if row.follow_up_status == "snoozed" and row.follow_up_snoozed_until \
+    due = (
+        row.follow_up_snoozed_until
+        if row.follow_up_status == "snoozed" and row.follow_up_snoozed_until
         else row.follow_up_due_on
+    )
     return due == row.for_date
 
 
@@ -292,45 +344,87 @@ def _claimed_rows(token: str):
 
     table = OutboundMessage.__table__
     return db.session.execute(
-        sa.select(table.c.id, table.c.kind, table.c.recipient_id, table.c.recipient_email, table.c.subject,
-                  table.c.body_text, table.c.body_html, table.c.message_id, table.c.language, table.c.attempts,
-                  table.c.follow_up_id, table.c.for_date, table.c.claimed_until, User.name.label("recipient_name"),
-                  FollowUp.status.label("follow_up_status"), FollowUp.owner_id.label("follow_up_owner_id"),
-                  FollowUp.due_on.label("follow_up_due_on"), FollowUp.snoozed_until.label("follow_up_snoozed_until"))
+        sa.select(
+            table.c.id,
+            table.c.kind,
+            table.c.recipient_id,
+            table.c.recipient_email,
+            table.c.subject,
+            table.c.body_text,
+            table.c.body_html,
+            table.c.message_id,
+            table.c.language,
+            table.c.attempts,
+            table.c.follow_up_id,
+            table.c.for_date,
+            table.c.claimed_until,
+            User.name.label("recipient_name"),
+            FollowUp.status.label("follow_up_status"),
+            FollowUp.owner_id.label("follow_up_owner_id"),
+            FollowUp.due_on.label("follow_up_due_on"),
+            FollowUp.snoozed_until.label("follow_up_snoozed_until"),
+        )
         .outerjoin(User, User.id == table.c.recipient_id)
         .outerjoin(FollowUp, FollowUp.id == table.c.follow_up_id)
-        .where(table.c.claimed_by == token, table.c.status == "pending").order_by(table.c.id)).all()
+        .where(table.c.claimed_by == token, table.c.status == "pending")
+        .order_by(table.c.id)
+    ).all()
 
 
 def _claim(token: str, now: dt.datetime, limit: int, kinds) -> tuple[list[_Claimed], int]:
     """The claimed messages still wanted, and how many others were claimed and marked skipped."""
     table = OutboundMessage.__table__
     leased_at = lease_clock()
-    candidates = (sa.select(table.c.id)
-                  .where(table.c.status == "pending", table.c.next_attempt_at <= now,
-                         sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < leased_at))
-                  .order_by(table.c.next_attempt_at, table.c.id).limit(limit))
+    candidates = (
+        sa.select(table.c.id)
+        .where(
+            table.c.status == "pending",
+            table.c.next_attempt_at <= now,
+            sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < leased_at),
+        )
+        .order_by(table.c.next_attempt_at, table.c.id)
+        .limit(limit)
+    )
     if kinds:
         candidates = candidates.where(table.c.kind.in_(tuple(kinds)))
     if db.session.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     claimed_until = leased_at + LEASE
-    db.session.execute(sa.update(table).where(table.c.id.in_(candidates.scalar_subquery()))
-                       .values(claimed_by=token, claimed_until=claimed_until))
+    db.session.execute(
+        sa.update(table)
+        .where(table.c.id.in_(candidates.scalar_subquery()))
+        .values(claimed_by=token, claimed_until=claimed_until)
+    )
     result, unwanted = [], []
     for row in _claimed_rows(token):
         if not _still_wanted(row):
             unwanted.append(row.id)
             continue
-        result.append(_Claimed(
-            id=row.id, kind=row.kind, recipient_email=row.recipient_email, recipient_name=row.recipient_name,
-            subject=row.subject, text=row.body_text, html=row.body_html, message_id=row.message_id,
-            language=row.language, attempts=row.attempts, follow_up_id=row.follow_up_id, for_date=row.for_date,
-            claimed_until=row.claimed_until or claimed_until))
+        result.append(
+            _Claimed(
+                id=row.id,
+                kind=row.kind,
+                recipient_email=row.recipient_email,
+                recipient_name=row.recipient_name,
+                subject=row.subject,
+                text=row.body_text,
+                html=row.body_html,
+                message_id=row.message_id,
+                language=row.language,
+                attempts=row.attempts,
+                follow_up_id=row.follow_up_id,
+                for_date=row.for_date,
+                claimed_until=row.claimed_until or claimed_until,
+            )
+        )
     if unwanted:
-        db.session.execute(sa.update(table).where(table.c.id.in_(unwanted), table.c.claimed_by == token)
-                           .values(status="skipped", last_error="no longer due when its turn came",
-                                   claimed_by=None, claimed_until=None))
+        db.session.execute(
+            sa.update(table)
+            .where(table.c.id.in_(unwanted), table.c.claimed_by == token)
+            .values(
+                status="skipped", last_error="no longer due when its turn came", claimed_by=None, claimed_until=None
+            )
+        )
     db.session.commit()
     return result, len(unwanted)
 
@@ -353,8 +447,11 @@ def mark_sent_all(claims: list[_Claimed], token: str, transport: str) -> set[int
         return set()
     table = OutboundMessage.__table__
     ids = [claimed.id for claimed in claims]
-    held = set(db.session.scalars(sa.select(table.c.id).where(table.c.id.in_(ids), table.c.claimed_by == token)
-                                  .with_for_update()))
+    held = set(
+        db.session.scalars(
+            sa.select(table.c.id).where(table.c.id.in_(ids), table.c.claimed_by == token).with_for_update()
+        )
+    )
     for claimed in claims:
         if claimed.id not in held:
             log.error("message %s was sent but its claim had been taken over; it may arrive twice", claimed.id)
@@ -362,19 +459,37 @@ def mark_sent_all(claims: list[_Claimed], token: str, transport: str) -> set[int
         return held
     sent_at = utcnow()
     db.session.execute(
-        sa.update(table).where(table.c.id.in_(held), table.c.claimed_by == token)
-        .values(status="sent", sent_at=sent_at, transport=transport, sent_by=worker_name(), claimed_by=None,
-                claimed_until=None, last_error=None))
-    reminders = [{"follow_up": c.follow_up_id, "for_date": c.for_date} for c in claims
-                 if c.id in held and c.kind == "due_reminder" and c.follow_up_id is not None]
+        sa.update(table)
+        .where(table.c.id.in_(held), table.c.claimed_by == token)
+        .values(
+            status="sent",
+            sent_at=sent_at,
+            transport=transport,
+            sent_by=worker_name(),
+            claimed_by=None,
+            claimed_until=None,
+            last_error=None,
+        )
+    )
+    reminders = [
+        {"follow_up": c.follow_up_id, "for_date": c.for_date}
+        for c in claims
+        if c.id in held and c.kind == "due_reminder" and c.follow_up_id is not None
+    ]
     if reminders:
         # Core, not the ORM: setting the reminder time is not an edit, and must not make an open form stale.
         follow_ups = FollowUp.__table__
         due = sa.case((follow_ups.c.status == "snoozed", follow_ups.c.snoozed_until), else_=follow_ups.c.due_on)
         db.session.execute(
-            sa.update(follow_ups).where(follow_ups.c.id == sa.bindparam("follow_up"), follow_ups.c.status != "done",
-                                        due == sa.bindparam("for_date"))
-            .values(reminder_sent_at=sent_at), reminders)
+            sa.update(follow_ups)
+            .where(
+                follow_ups.c.id == sa.bindparam("follow_up"),
+                follow_ups.c.status != "done",
+                due == sa.bindparam("for_date"),
+            )
+            .values(reminder_sent_at=sent_at),
+            reminders,
+        )
     return held
 
 
@@ -399,8 +514,9 @@ def _is_permanent(error: Exception) -> bool:
 
 def _connection_lost(error: Exception) -> bool:
     """True when the server is unreachable or dropped us, rather than refusing this one message."""
-    if isinstance(error, (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError,
-                          NoInternationalMail)):
+    if isinstance(
+        error, (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError, NoInternationalMail)
+    ):
         return False
     # Every other SMTP error, a refused connection and a timeout are all OSErrors.
     return isinstance(error, OSError)
@@ -422,15 +538,28 @@ def _record_failed(failures: list[tuple[_Claimed, Exception]], token: str, now: 
     for claimed, error in failures:
         attempts = claimed.attempts + 1
         give_up = attempts >= MAX_ATTEMPTS or _is_permanent(error)
-        values.append({"message": claimed.id, "new_attempts": attempts,
-                       "new_status": "failed" if give_up else "pending",
-                       "retry_at": now + retry_delay(attempts),
-                       "error": f"{type(error).__name__}: {error}"[:2000]})
+        values.append(
+            {
+                "message": claimed.id,
+                "new_attempts": attempts,
+                "new_status": "failed" if give_up else "pending",
+                "retry_at": now + retry_delay(attempts),
+                "error": f"{type(error).__name__}: {error}"[:2000],
+            }
+        )
     db.session.execute(
-        sa.update(table).where(table.c.id == sa.bindparam("message"), table.c.claimed_by == token)
-        .values(attempts=sa.bindparam("new_attempts"), status=sa.bindparam("new_status"),
-                next_attempt_at=sa.bindparam("retry_at"), claimed_by=None, claimed_until=None,
-                last_error=sa.bindparam("error")), values)
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("message"), table.c.claimed_by == token)
+        .values(
+            attempts=sa.bindparam("new_attempts"),
+            status=sa.bindparam("new_status"),
+            next_attempt_at=sa.bindparam("retry_at"),
+            claimed_by=None,
+            claimed_until=None,
+            last_error=sa.bindparam("error"),
+        ),
+        values,
+    )
 
 
 def mark_failed(claimed: _Claimed, token: str, error: Exception, now: dt.datetime) -> None:
@@ -442,8 +571,11 @@ def _release(claims: list[_Claimed], token: str) -> None:
     if not claims:
         return
     table = OutboundMessage.__table__
-    db.session.execute(sa.update(table).where(table.c.id.in_([c.id for c in claims]), table.c.claimed_by == token)
-                       .values(claimed_by=None, claimed_until=None))
+    db.session.execute(
+        sa.update(table)
+        .where(table.c.id.in_([c.id for c in claims]), table.c.claimed_by == token)
+        .values(claimed_by=None, claimed_until=None)
+    )
 
 
 def release(claims: list[_Claimed], token: str) -> None:
@@ -496,7 +628,7 @@ def _send_batch(claims: list[_Claimed], token: str, now: dt.datetime, report: De
                 failures.append((claimed, error))
                 if _connection_lost(error):
                     # The connection itself is gone: the rest of the batch waits for the next try.
-                    failures.extend((rest, error) for rest in claims[index + 1:])
+                    failures.extend((rest, error) for rest in claims[index + 1 :])
                     break
                 continue
             sent.append(claimed)

@@ -1,5 +1,6 @@
 """Reminder tables: each user's preferences, every e-mail Alcance sends (the delivery queue and its
 record), and the reply clock started by each delivered letter or held meeting."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,8 +11,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm.database import HEX, UTCDateTime, enum_check, only_chars, utcnow
 from crm.extensions import db
 
-MESSAGE_KINDS = ("due_reminder", "digest", "weekly_report", "escalation", "assignment", "password_reset",
-                 "invitation", "reassignment")
+MESSAGE_KINDS = (
+    "due_reminder",
+    "digest",
+    "weekly_report",
+    "escalation",
+    "assignment",
+    "password_reset",
+    "invitation",
+    "reassignment",
+)
 # pending: waiting to be sent (or retried); sent: the mail server accepted it (or it went to the
 # development outbox); failed: given up after too many attempts, an admin may retry it; skipped: no
 # longer needed when its turn came (the follow-up was done or snoozed, the digest had nothing in it).
@@ -30,8 +39,11 @@ class ReminderPreference(db.Model):
     __tablename__ = "reminder_preference"
     __table_args__ = (
         sa.CheckConstraint("digest_hour BETWEEN 0 AND 23", name="digest_hour_range"),
-        sa.CheckConstraint(f"calendar_token_hash IS NULL OR (length(calendar_token_hash) = 64 AND "
-                           f"{only_chars('calendar_token_hash', HEX)})", name="calendar_token_hash_format"),
+        sa.CheckConstraint(
+            f"calendar_token_hash IS NULL OR (length(calendar_token_hash) = 64 AND "
+            f"{only_chars('calendar_token_hash', HEX)})",
+            name="calendar_token_hash_format",
+        ),
         # A lone INTEGER PRIMARY KEY would be SQLite's rowid, which turns an explicit NULL into the next
         # id (possibly another user's); WITHOUT ROWID keeps it an ordinary, NOT NULL key.
         {"sqlite_with_rowid": False},

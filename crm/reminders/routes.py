@@ -1,5 +1,6 @@
 """Reminder pages: each user's preferences and calendar link, the calendar feed itself, one meeting as an
 .ics file, and the outbox where administrators read what Alcance sent (or, without a mail server, kept)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -29,27 +30,39 @@ def _timezones() -> list[str]:
 
 def _preferences_page(form, *, calendar_url=None, status=200):
     preference = services.preference_for(current_user)
-    return render_template("reminders/preferences.html", form=form, preference=preference,
-                           calendar_url=calendar_url, confirm=ConfirmForm(),
-                           is_manager=current_user.role == "manager"), status
+    return render_template(
+        "reminders/preferences.html",
+        form=form,
+        preference=preference,
+        calendar_url=calendar_url,
+        confirm=ConfirmForm(),
+        is_manager=current_user.role == "manager",
+    ), status
 
 
 @bp.route("/reminders/preferences", methods=["GET", "POST"])
 @login_required
 def preferences():
     preference = services.preference_for(current_user)
-    form = PreferencesForm(obj=preference if request.method == "GET" else None,
-                           timezones=_timezones(),
-                           timezone=current_user.timezone, language=current_user.language)
+    form = PreferencesForm(
+        obj=preference if request.method == "GET" else None,
+        timezones=_timezones(),
+        timezone=current_user.timezone,
+        language=current_user.language,
+    )
     if form.validate_on_submit():
         try:
             services.save_preferences(
-                current_user, actor=current_user, reminders_enabled=form.reminders_enabled.data,
-                digest_enabled=form.digest_enabled.data, digest_hour=form.digest_hour.data,
+                current_user,
+                actor=current_user,
+                reminders_enabled=form.reminders_enabled.data,
+                digest_enabled=form.digest_enabled.data,
+                digest_hour=form.digest_hour.data,
                 # Only managers see (and so send) this box; nobody else's choice is overwritten.
                 weekly_report_enabled=form.weekly_report_enabled.data if current_user.role == "manager" else None,
                 timezone=form.timezone.data,
-                language=form.language.data)
+                language=form.language.data,
+            )
         except services.ReminderError as error:
             db.session.rollback()
             form.timezone.errors.append(str(error))
@@ -69,8 +82,12 @@ def new_calendar_link():
     token = services.new_calendar_token(current_user, actor=current_user)
     db.session.commit()
     # Shown once, in this response only: never in a flash message, which travels in the session cookie.
-    form = PreferencesForm(obj=services.preference_for(current_user), timezones=_timezones(),
-                           timezone=current_user.timezone, language=current_user.language)
+    form = PreferencesForm(
+        obj=services.preference_for(current_user),
+        timezones=_timezones(),
+        timezone=current_user.timezone,
+        language=current_user.language,
+    )
     return _preferences_page(form, calendar_url=url_for("reminders.calendar_feed", token=token, _external=True))
 
 
@@ -121,16 +138,16 @@ def outbox():
     if status in MESSAGE_STATUSES:
         statement = statement.where(OutboundMessage.status == status)
     page = page_of(statement)
-    return render_template("reminders/outbox.html", page=page, status=status, statuses=MESSAGE_STATUSES,
-                           transport=mailer.transport_name())
+    return render_template(
+        "reminders/outbox.html", page=page, status=status, statuses=MESSAGE_STATUSES, transport=mailer.transport_name()
+    )
 
 
 @bp.route("/reminders/outbox/<int:message_id>")
 @login_required
 @require("manage_users")
 def outbox_message(message_id):
-    return render_template("reminders/outbox_message.html", message=_message_or_404(message_id),
-                           confirm=ConfirmForm())
+    return render_template("reminders/outbox_message.html", message=_message_or_404(message_id), confirm=ConfirmForm())
 
 
 @bp.route("/reminders/outbox/<int:message_id>/html")
@@ -160,4 +177,3 @@ def retry_message(message_id):
             db.session.commit()
             flash_message(gettext("The message is queued again."), "success")
     return redirect(url_for("reminders.outbox_message", message_id=message.id))
-

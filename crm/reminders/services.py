@@ -1,6 +1,7 @@
 """Reminder rules: who is reminded of what and when, each user's preferences and calendar secret, the
 contents of digests and weekly reports, and the reply clock. Plain functions; they queue messages and
 flush, the caller (a job, a command or a view) commits."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,12 +14,12 @@ import sqlalchemy as sa
 from flask_babel import force_locale, gettext
 from sqlalchemy.orm import selectinload
 
-from crm.errors import DomainError
 from crm import clock
 from crm.accounts.models import LANGUAGES, User
 from crm.audit import services as audit
 from crm.campaigns.services import open_records
 from crm.database import utcnow
+from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import show_date
 from crm.outreach.models import FollowUp, Letter, Meeting, OutreachRecord, Position, meeting_outreach, meeting_staff
@@ -43,12 +44,18 @@ def _due_expression():
 
 # --- Preferences -------------------------------------------------------------------------------------
 
+
 def preference_for(user) -> ReminderPreference:
     """The user's preferences; the defaults (not saved) when they never chose."""
     preference = db.session.get(ReminderPreference, user.id)
     if preference is None:
-        preference = ReminderPreference(user_id=user.id, reminders_enabled=True, digest_enabled=True,
-                                        weekly_report_enabled=True, digest_hour=DEFAULT_DIGEST_HOUR)
+        preference = ReminderPreference(
+            user_id=user.id,
+            reminders_enabled=True,
+            digest_enabled=True,
+            weekly_report_enabled=True,
+            digest_hour=DEFAULT_DIGEST_HOUR,
+        )
     return preference
 
 
@@ -61,12 +68,24 @@ def _stored_preference(user) -> ReminderPreference:
 
 def timezone_names() -> list[str]:
     """Region/City names and UTC; not the system's aliases such as "localtime" or "Factory"."""
-    return sorted(name for name in zoneinfo.available_timezones()
-                  if name == "UTC" or ("/" in name and not name.startswith(("Etc/", "posix/", "right/"))))
+    return sorted(
+        name
+        for name in zoneinfo.available_timezones()
+        if name == "UTC" or ("/" in name and not name.startswith(("Etc/", "posix/", "right/")))
+    )
 
 
-def save_preferences(user, *, actor, reminders_enabled: bool, digest_enabled: bool, digest_hour: int,
-                     timezone: str, language: str, weekly_report_enabled: bool | None = None) -> None:
+def save_preferences(
+    user,
+    *,
+    actor,
+    reminders_enabled: bool,
+    digest_enabled: bool,
+    digest_hour: int,
+    timezone: str,
+    language: str,
+    weekly_report_enabled: bool | None = None,
+) -> None:
     if not isinstance(digest_hour, int) or not 0 <= digest_hour <= 23:
         raise ReminderError(gettext("Choose an hour between 0 and 23."))
     if timezone not in zoneinfo.available_timezones():
@@ -91,6 +110,7 @@ def save_preferences(user, *, actor, reminders_enabled: bool, digest_enabled: bo
 
 # --- Calendar feed secret ------------------------------------------------------------------------------
 
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -104,8 +124,9 @@ def new_calendar_token(user, *, actor) -> str:
     preference.calendar_token_hash = _token_hash(token)
     preference.calendar_token_created_at = utcnow()
     db.session.flush()
-    audit.record("reminders.calendar_token", actor=actor, entity=user,
-                 after={"action": "replaced" if replaced else "created"})
+    audit.record(
+        "reminders.calendar_token", actor=actor, entity=user, after={"action": "replaced" if replaced else "created"}
+    )
     return token
 
 
@@ -123,14 +144,18 @@ def revoke_calendar_token(user, *, actor) -> bool:
 def user_for_calendar_token(token: str) -> User | None:
     if not token or len(token) > 200:
         return None
-    user = db.session.scalar(sa.select(User).join(ReminderPreference, ReminderPreference.user_id == User.id)
-                             .where(ReminderPreference.calendar_token_hash == _token_hash(token)))
+    user = db.session.scalar(
+        sa.select(User)
+        .join(ReminderPreference, ReminderPreference.user_id == User.id)
+        .where(ReminderPreference.calendar_token_hash == _token_hash(token))
+    )
     if user is None or not user.active:
         return None
     return user
 
 
 # --- Due reminders -------------------------------------------------------------------------------------
+
 
 def _wants(column):
     """Users without a preference row get the default: on."""
@@ -144,25 +169,38 @@ def due_follow_ups(now: dt.datetime) -> list[FollowUp]:
     follow-up while its earlier reminder was being marked. A follow-up on a record its owner may not open
     is not mailed to them (the note would show what the record's page hides)."""
     due = _due_expression()
-    queued = sa.exists().where(OutboundMessage.follow_up_id == FollowUp.id,
-                               OutboundMessage.kind == "due_reminder",
-                               OutboundMessage.recipient_id == FollowUp.owner_id,
-                               OutboundMessage.for_date == due)
+    queued = sa.exists().where(
+        OutboundMessage.follow_up_id == FollowUp.id,
+        OutboundMessage.kind == "due_reminder",
+        OutboundMessage.recipient_id == FollowUp.owner_id,
+        OutboundMessage.for_date == due,
+    )
     # Nowhere is it later than UTC+14: one day past UTC today covers every time zone.
-    horizon = now.astimezone(dt.timezone.utc).date() + dt.timedelta(days=1)
+    horizon = now.astimezone(dt.UTC).date() + dt.timedelta(days=1)
     statement = (
         sa.select(FollowUp)
         .join(User, User.id == FollowUp.owner_id)
         .outerjoin(ReminderPreference, ReminderPreference.user_id == User.id)
-        .where(FollowUp.status.in_(("open", "snoozed")), due <= horizon, User.active.is_(True),
-               _wants(ReminderPreference.reminders_enabled), ~queued, FollowUp.outreach_id.in_(open_records()))
+        .where(
+            FollowUp.status.in_(("open", "snoozed")),
+            due <= horizon,
+            User.active.is_(True),
+            _wants(ReminderPreference.reminders_enabled),
+            ~queued,
+            FollowUp.outreach_id.in_(open_records()),
+        )
         .order_by(due, FollowUp.id)
-        .options(selectinload(FollowUp.owner),
-                 selectinload(FollowUp.outreach).selectinload(OutreachRecord.country),
-                 selectinload(FollowUp.outreach).selectinload(OutreachRecord.campaign))
+        .options(
+            selectinload(FollowUp.owner),
+            selectinload(FollowUp.outreach).selectinload(OutreachRecord.country),
+            selectinload(FollowUp.outreach).selectinload(OutreachRecord.campaign),
+        )
     )
-    return [f for f in db.session.scalars(statement)
-            if effective_due(f) <= clock.today(f.owner, now) and can_view_outreach(f.owner, f.outreach)]
+    return [
+        f
+        for f in db.session.scalars(statement)
+        if effective_due(f) <= clock.today(f.owner, now) and can_view_outreach(f.owner, f.outreach)
+    ]
 
 
 def _short(text: str, length: int = 80) -> str:
@@ -178,10 +216,17 @@ def render_due_reminder(follow_up: FollowUp, now: dt.datetime) -> mailer.Rendere
     country = record.country.name(language)
     days_overdue = (clock.today(owner, now) - due_on).days
     return mailer.render_message(
-        "due_reminder", owner,
-        lambda: gettext("Follow-up due: %(country)s, %(next_step)s", country=country,
-                        next_step=_short(follow_up.note, 60)),
-        follow_up=follow_up, record=record, country=country, due_on=due_on, days_overdue=days_overdue)
+        "due_reminder",
+        owner,
+        lambda: gettext(
+            "Follow-up due: %(country)s, %(next_step)s", country=country, next_step=_short(follow_up.note, 60)
+        ),
+        follow_up=follow_up,
+        record=record,
+        country=country,
+        due_on=due_on,
+        days_overdue=days_overdue,
+    )
 
 
 def queue_due_reminders(now: dt.datetime | None = None) -> int:
@@ -191,14 +236,22 @@ def queue_due_reminders(now: dt.datetime | None = None) -> int:
     for follow_up in due_follow_ups(now):
         due_on = effective_due(follow_up)
         key = f"due_reminder:{follow_up.id}:{due_on.isoformat()}:{follow_up.owner_id}"
-        if mailer.queue("due_reminder", key, follow_up.owner, render_due_reminder(follow_up, now), now=now,
-                        follow_up_id=follow_up.id, for_date=due_on):
+        if mailer.queue(
+            "due_reminder",
+            key,
+            follow_up.owner,
+            render_due_reminder(follow_up, now),
+            now=now,
+            follow_up_id=follow_up.id,
+            for_date=due_on,
+        ):
             queued += 1
     db.session.flush()
     return queued
 
 
 # --- Daily digest --------------------------------------------------------------------------------------
+
 
 @dataclass
 class Digest:
@@ -220,36 +273,55 @@ def digest_for(user, day: dt.date) -> Digest:
     the same visibility as the pages, the follow-ups list and the calendar feed."""
     digest = Digest(user=user, day=day)
     due = _due_expression()
-    follow_ups = db.session.scalars(follow_up_visibility(
-        user, sa.select(FollowUp).where(FollowUp.owner_id == user.id, FollowUp.status.in_(("open", "snoozed")),
-                                        due <= day + dt.timedelta(days=UPCOMING_DAYS),
-                                        FollowUp.outreach_id.in_(open_records())))
+    follow_ups = db.session.scalars(
+        follow_up_visibility(
+            user,
+            sa.select(FollowUp).where(
+                FollowUp.owner_id == user.id,
+                FollowUp.status.in_(("open", "snoozed")),
+                due <= day + dt.timedelta(days=UPCOMING_DAYS),
+                FollowUp.outreach_id.in_(open_records()),
+            ),
+        )
         .order_by(due, FollowUp.id)
-        .options(selectinload(FollowUp.outreach).selectinload(OutreachRecord.country),
-                 selectinload(FollowUp.outreach).selectinload(OutreachRecord.campaign)))
+        .options(
+            selectinload(FollowUp.outreach).selectinload(OutreachRecord.country),
+            selectinload(FollowUp.outreach).selectinload(OutreachRecord.campaign),
+        )
+    )
     for follow_up in follow_ups:
         when = effective_due(follow_up)
         (digest.overdue if when < day else digest.due_today if when == day else digest.upcoming).append(follow_up)
     zone = clock.user_zone(user)
-    start = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(), tzinfo=zone).astimezone(dt.timezone.utc)
-    end = dt.datetime.combine(day + dt.timedelta(days=UPCOMING_DAYS + 1), dt.time(), tzinfo=zone) \
-        .astimezone(dt.timezone.utc)
+    start = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    end = dt.datetime.combine(day + dt.timedelta(days=UPCOMING_DAYS + 1), dt.time(), tzinfo=zone).astimezone(dt.UTC)
     staffed = sa.select(meeting_staff.c.meeting_id).where(meeting_staff.c.user_id == user.id)
-    digest.meetings = db.session.scalars(meeting_visibility(
-        user, sa.select(Meeting).where(Meeting.held_at >= start, Meeting.held_at < end,
-                                       sa.or_(Meeting.id.in_(staffed), Meeting.created_by_id == user.id)))
+    digest.meetings = db.session.scalars(
+        meeting_visibility(
+            user,
+            sa.select(Meeting).where(
+                Meeting.held_at >= start,
+                Meeting.held_at < end,
+                sa.or_(Meeting.id.in_(staffed), Meeting.created_by_id == user.id),
+            ),
+        )
         .order_by(Meeting.held_at)
-        .options(selectinload(Meeting.office),
-                 selectinload(Meeting.outreach_records).selectinload(OutreachRecord.country))).all()
+        .options(
+            selectinload(Meeting.office), selectinload(Meeting.outreach_records).selectinload(OutreachRecord.country)
+        )
+    ).all()
     return digest
 
 
 def render_digest(digest: Digest) -> mailer.Rendered:
     language = mailer.user_language(digest.user)
     return mailer.render_message(
-        "digest", digest.user,
+        "digest",
+        digest.user,
         lambda: gettext("Your follow-ups for %(date)s", date=show_date(digest.day, language)),
-        digest=digest, effective_due=effective_due)
+        digest=digest,
+        effective_due=effective_due,
+    )
 
 
 def _digest_hour_reached(preference: ReminderPreference | None, user, now: dt.datetime) -> bool:
@@ -258,9 +330,12 @@ def _digest_hour_reached(preference: ReminderPreference | None, user, now: dt.da
 
 
 def _users_with_preferences(enabled_column, *roles):
-    statement = (sa.select(User, ReminderPreference)
-                 .outerjoin(ReminderPreference, ReminderPreference.user_id == User.id)
-                 .where(User.active.is_(True), _wants(enabled_column)).order_by(User.id))
+    statement = (
+        sa.select(User, ReminderPreference)
+        .outerjoin(ReminderPreference, ReminderPreference.user_id == User.id)
+        .where(User.active.is_(True), _wants(enabled_column))
+        .order_by(User.id)
+    )
     if roles:
         statement = statement.where(User.role.in_(roles))
     return db.session.execute(statement).all()
@@ -290,6 +365,7 @@ def queue_digests(now: dt.datetime | None = None) -> int:
 
 # --- Weekly report to managers -------------------------------------------------------------------------
 
+
 @dataclass
 class PositionChange:
     position: Position
@@ -317,25 +393,34 @@ def weekly_report(start: dt.datetime, end: dt.datetime) -> WeeklyReport:
 
     report = WeeklyReport(start=start, end=end)
     report.replies = db.session.scalars(
-        sa.select(Letter).where(Letter.direction == "incoming", Letter.received_on >= start.date(),
-                                Letter.received_on <= end.date())
+        sa.select(Letter)
+        .where(Letter.direction == "incoming", Letter.received_on >= start.date(), Letter.received_on <= end.date())
         .order_by(Letter.received_on, Letter.id)
-        .options(selectinload(Letter.outreach).selectinload(OutreachRecord.country),
-                 selectinload(Letter.outreach).selectinload(OutreachRecord.campaign))).all()
+        .options(
+            selectinload(Letter.outreach).selectinload(OutreachRecord.country),
+            selectinload(Letter.outreach).selectinload(OutreachRecord.campaign),
+        )
+    ).all()
     changed = db.session.scalars(
-        sa.select(Position).where(Position.recorded_at >= start, Position.recorded_at < end)
+        sa.select(Position)
+        .where(Position.recorded_at >= start, Position.recorded_at < end)
         .order_by(Position.recorded_at, Position.id)
-        .options(selectinload(Position.demand),
-                 selectinload(Position.outreach).selectinload(OutreachRecord.country))).all()
+        .options(selectinload(Position.demand), selectinload(Position.outreach).selectinload(OutreachRecord.country))
+    ).all()
     history: dict[tuple[int, int], list[Position]] = {}
     if changed:
         for position in db.session.scalars(
-                sa.select(Position).where(Position.outreach_id.in_({p.outreach_id for p in changed}))
-                .order_by(Position.stated_on, Position.id)):
+            sa.select(Position)
+            .where(Position.outreach_id.in_({p.outreach_id for p in changed}))
+            .order_by(Position.stated_on, Position.id)
+        ):
             history.setdefault((position.outreach_id, position.demand_id), []).append(position)
     for position in changed:
-        earlier = [p for p in history.get((position.outreach_id, position.demand_id), [])
-                   if (p.stated_on, p.id) < (position.stated_on, position.id)]
+        earlier = [
+            p
+            for p in history.get((position.outreach_id, position.demand_id), [])
+            if (p.stated_on, p.id) < (position.stated_on, position.id)
+        ]
         previous = earlier[-1].stance if earlier else None
         # Restating the same stance is evidence, not a change.
         if previous != position.stance:
@@ -343,21 +428,32 @@ def weekly_report(start: dt.datetime, end: dt.datetime) -> WeeklyReport:
     counts = db.session.execute(
         sa.select(Signature.campaign_id, sa.func.count(Signature.id))
         .where(Signature.created_at >= start, Signature.created_at < end)
-        .group_by(Signature.campaign_id)).all()
-    campaigns = {c.id: c for c in db.session.scalars(sa.select(Campaign).where(
-        Campaign.id.in_([campaign_id for campaign_id, _ in counts])))}
-    report.signatures = sorted(((campaigns[campaign_id], count) for campaign_id, count in counts),
-                               key=lambda item: (item[0].name, item[0].id))
+        .group_by(Signature.campaign_id)
+    ).all()
+    campaigns = {
+        c.id: c
+        for c in db.session.scalars(
+            sa.select(Campaign).where(Campaign.id.in_([campaign_id for campaign_id, _ in counts]))
+        )
+    }
+    report.signatures = sorted(
+        ((campaigns[campaign_id], count) for campaign_id, count in counts), key=lambda item: (item[0].name, item[0].id)
+    )
     return report
 
 
 def render_weekly_report(user, report: WeeklyReport) -> mailer.Rendered:
     language, zone = mailer.user_language(user), clock.user_zone(user)
     return mailer.render_message(
-        "weekly_report", user,
-        lambda: gettext("Weekly report: %(start)s to %(end)s", start=show_date(report.start, language, zone),
-                        end=show_date(report.end, language, zone)),
-        report=report)
+        "weekly_report",
+        user,
+        lambda: gettext(
+            "Weekly report: %(start)s to %(end)s",
+            start=show_date(report.start, language, zone),
+            end=show_date(report.end, language, zone),
+        ),
+        report=report,
+    )
 
 
 def queue_weekly_reports(now: dt.datetime | None = None) -> int:
@@ -384,6 +480,7 @@ def queue_weekly_reports(now: dt.datetime | None = None) -> int:
 
 # --- Reply clock ---------------------------------------------------------------------------------------
 
+
 @dataclass
 class ReplyClockReport:
     follow_ups_created: int = 0
@@ -404,21 +501,33 @@ def _clock_events(today: dt.date, now: dt.datetime) -> list[_Event]:
     events = [
         _Event(record, letter.delivered_on, letter=letter)
         for letter, record in db.session.execute(
-            sa.select(Letter, OutreachRecord).join(OutreachRecord, OutreachRecord.id == Letter.outreach_id)
-            .where(Letter.direction == "outgoing", Letter.delivered_on.is_not(None), Letter.delivered_on >= since,
-                   OutreachRecord.stage != "closed", OutreachRecord.id.in_(open_records()))
-            .options(selectinload(OutreachRecord.campaign)))
+            sa.select(Letter, OutreachRecord)
+            .join(OutreachRecord, OutreachRecord.id == Letter.outreach_id)
+            .where(
+                Letter.direction == "outgoing",
+                Letter.delivered_on.is_not(None),
+                Letter.delivered_on >= since,
+                OutreachRecord.stage != "closed",
+                OutreachRecord.id.in_(open_records()),
+            )
+            .options(selectinload(OutreachRecord.campaign))
+        )
     ]
-    since_moment = dt.datetime.combine(since, dt.time(), tzinfo=dt.timezone.utc)
+    since_moment = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
     events += [
         _Event(record, meeting.held_at.date(), meeting=meeting)
         for meeting, record in db.session.execute(
             sa.select(Meeting, OutreachRecord)
             .join(meeting_outreach, meeting_outreach.c.meeting_id == Meeting.id)
             .join(OutreachRecord, OutreachRecord.id == meeting_outreach.c.outreach_id)
-            .where(Meeting.held_at >= since_moment, Meeting.held_at <= now, OutreachRecord.stage != "closed",
-                   OutreachRecord.id.in_(open_records()))
-            .options(selectinload(OutreachRecord.campaign)))
+            .where(
+                Meeting.held_at >= since_moment,
+                Meeting.held_at <= now,
+                OutreachRecord.stage != "closed",
+                OutreachRecord.id.in_(open_records()),
+            )
+            .options(selectinload(OutreachRecord.campaign))
+        )
     ]
     return events
 
@@ -429,8 +538,10 @@ def _last_replies(record_ids) -> dict[int, dt.date]:
         return {}
     latest: dict[int, dt.date] = {}
     for outreach_id, received_on, created_at in db.session.execute(
-            sa.select(Letter.outreach_id, Letter.received_on, Letter.created_at)
-            .where(Letter.direction == "incoming", Letter.outreach_id.in_(record_ids))):
+        sa.select(Letter.outreach_id, Letter.received_on, Letter.created_at).where(
+            Letter.direction == "incoming", Letter.outreach_id.in_(record_ids)
+        )
+    ):
         day = received_on or created_at.date()
         if outreach_id not in latest or day > latest[outreach_id]:
             latest[outreach_id] = day
@@ -444,13 +555,25 @@ def _active(user) -> User | None:
 def _clock_for(event: _Event) -> tuple[ReplyClock, bool]:
     """This event's clock, and whether this call started it (so only one process acts on a new clock)."""
     table = ReplyClock.__table__
-    values = dict(outreach_id=event.record.id, letter_id=getattr(event.letter, "id", None),
-                  meeting_id=getattr(event.meeting, "id", None), started_on=event.started_on, created_at=utcnow())
-    started = db.session.execute(mailer._insert_ignoring_duplicates(table).values(**values)
-                                 .on_conflict_do_nothing().returning(table.c.id)).first() is not None
+    values = dict(
+        outreach_id=event.record.id,
+        letter_id=getattr(event.letter, "id", None),
+        meeting_id=getattr(event.meeting, "id", None),
+        started_on=event.started_on,
+        created_at=utcnow(),
+    )
+    started = (
+        db.session.execute(
+            mailer._insert_ignoring_duplicates(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
+        ).first()
+        is not None
+    )
     column = ReplyClock.letter_id if event.letter is not None else ReplyClock.meeting_id
-    clock = db.session.scalar(sa.select(ReplyClock).where(
-        ReplyClock.outreach_id == event.record.id, column == (event.letter or event.meeting).id))
+    clock = db.session.scalar(
+        sa.select(ReplyClock).where(
+            ReplyClock.outreach_id == event.record.id, column == (event.letter or event.meeting).id
+        )
+    )
     return clock, started
 
 
@@ -459,8 +582,11 @@ def _chase_note(event: _Event, owner) -> str:
     day = show_date(event.started_on, language)
     with force_locale(language):
         if event.letter is not None:
-            return gettext("No reply yet to the letter “%(subject)s”, delivered on %(date)s. Chase it.",
-                           subject=event.letter.subject, date=day)
+            return gettext(
+                "No reply yet to the letter “%(subject)s”, delivered on %(date)s. Chase it.",
+                subject=event.letter.subject,
+                date=day,
+            )
         return gettext("No reply yet after the meeting of %(date)s. Chase it.", date=day)
 
 
@@ -468,9 +594,14 @@ def _start_follow_up(event: _Event, clock: ReplyClock, today: dt.date) -> bool:
     from crm.outreach.services import add_follow_up
 
     record = event.record
-    link = FollowUp.letter_id == event.letter.id if event.letter is not None else FollowUp.meeting_id == event.meeting.id
-    existing = db.session.scalar(sa.select(FollowUp).where(
-        FollowUp.outreach_id == record.id, link, FollowUp.status.in_(("open", "snoozed"))).order_by(FollowUp.id))
+    link = (
+        FollowUp.letter_id == event.letter.id if event.letter is not None else FollowUp.meeting_id == event.meeting.id
+    )
+    existing = db.session.scalar(
+        sa.select(FollowUp)
+        .where(FollowUp.outreach_id == record.id, link, FollowUp.status.in_(("open", "snoozed")))
+        .order_by(FollowUp.id)
+    )
     if existing is not None:
         # A next step on this letter or meeting is already planned: the clock follows it.
         clock.follow_up_id = existing.id
@@ -478,26 +609,43 @@ def _start_follow_up(event: _Event, clock: ReplyClock, today: dt.date) -> bool:
     owner = _active(record.assignee) or _active(record.coordinator)
     if owner is None:
         return False
-    follow_up = add_follow_up(record, owner=owner, due_on=today, note=_chase_note(event, owner), actor="reply clock",
-                              meeting=event.meeting, letter=event.letter)
+    follow_up = add_follow_up(
+        record,
+        owner=owner,
+        due_on=today,
+        note=_chase_note(event, owner),
+        actor="reply clock",
+        meeting=event.meeting,
+        letter=event.letter,
+    )
     clock.follow_up_id = follow_up.id
     return True
 
 
-def render_escalation(recipient, event: _Event, clock: ReplyClock, days: int, *,
-                      uncoordinated: bool = False) -> mailer.Rendered:
+def render_escalation(
+    recipient, event: _Event, clock: ReplyClock, days: int, *, uncoordinated: bool = False
+) -> mailer.Rendered:
     language = mailer.user_language(recipient)
     country = event.record.country.name(language)
     return mailer.render_message(
-        "escalation", recipient,
+        "escalation",
+        recipient,
         lambda: gettext("No reply from %(country)s after %(days)s days", country=country, days=days),
-        record=event.record, country=country, letter=event.letter, meeting=event.meeting,
-        started_on=event.started_on, days=days, follow_up=clock.follow_up, uncoordinated=uncoordinated)
+        record=event.record,
+        country=country,
+        letter=event.letter,
+        meeting=event.meeting,
+        started_on=event.started_on,
+        days=days,
+        follow_up=clock.follow_up,
+        uncoordinated=uncoordinated,
+    )
 
 
 def _active_managers() -> list[User]:
-    return db.session.scalars(sa.select(User).where(User.role == "manager", User.active.is_(True))
-                              .order_by(User.id)).all()
+    return db.session.scalars(
+        sa.select(User).where(User.role == "manager", User.active.is_(True)).order_by(User.id)
+    ).all()
 
 
 def run_reply_clock(now: dt.datetime | None = None) -> ReplyClockReport:
@@ -506,7 +654,7 @@ def run_reply_clock(now: dt.datetime | None = None) -> ReplyClockReport:
     (or, when the record has no active coordinator, the managers).
     A reply is an incoming letter on the same outreach record, received on or after that day."""
     now = now or utcnow()
-    today = now.astimezone(dt.timezone.utc).date()
+    today = now.astimezone(dt.UTC).date()
     report = ReplyClockReport()
     managers: list[User] | None = None  # read once, when a record without a coordinator needs them
     events = _clock_events(today, now)
@@ -525,8 +673,12 @@ def run_reply_clock(now: dt.datetime | None = None) -> ReplyClockReport:
             continue
         # Claim the escalation on the row itself: whichever process sets escalated_at sends it.
         table = ReplyClock.__table__
-        claimed = db.session.execute(sa.update(table).where(table.c.id == clock.id, table.c.escalated_at.is_(None))
-                                     .values(escalated_at=now)).rowcount == 1
+        claimed = (
+            db.session.execute(
+                sa.update(table).where(table.c.id == clock.id, table.c.escalated_at.is_(None)).values(escalated_at=now)
+            ).rowcount
+            == 1
+        )
         db.session.expire(clock, ["escalated_at"])
         if not claimed:
             continue
@@ -537,9 +689,13 @@ def run_reply_clock(now: dt.datetime | None = None) -> ReplyClockReport:
             managers = _active_managers()
         days = (today - event.started_on).days
         for recipient in [coordinator] if coordinator is not None else managers:
-            if mailer.queue("escalation", f"escalation:{clock.id}:{recipient.id}", recipient,
-                            render_escalation(recipient, event, clock, days, uncoordinated=coordinator is None),
-                            now=now):
+            if mailer.queue(
+                "escalation",
+                f"escalation:{clock.id}:{recipient.id}",
+                recipient,
+                render_escalation(recipient, event, clock, days, uncoordinated=coordinator is None),
+                now=now,
+            ):
                 report.escalations_queued += 1
     db.session.flush()
     return report

@@ -1,4 +1,5 @@
 """Signatures: petitions, imports from petition platforms, tallies and totals by country of residence."""
+
 from flask import Blueprint
 
 bp = Blueprint("signatures", __name__)

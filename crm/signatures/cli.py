@@ -1,6 +1,7 @@
 """`flask petitions ...` and `flask signatures ...`: large files and automation, through the same services as
 the pages. Each command changes all it was asked to or nothing: it commits at the end (an import publishes what
 it staged in one short transaction at the end), or changes nothing."""
+
 from __future__ import annotations
 
 import csv
@@ -79,8 +80,10 @@ def rotate_secret(petition_slug):
 def _print_report(report: dict, *, out=None) -> None:
     echo = (lambda line: click.echo(line, file=out)) if out else click.echo
     if report.get("format"):
-        echo(f"format: {report['format']} ({report.get('encoding')}, "
-             f"{'tab' if report.get('delimiter') == chr(9) else repr(report.get('delimiter'))}-separated)")
+        echo(
+            f"format: {report['format']} ({report.get('encoding')}, "
+            f"{'tab' if report.get('delimiter') == chr(9) else repr(report.get('delimiter'))}-separated)"
+        )
     for name in ("rows_read", "rows_new", "rows_duplicate", "rows_invalid"):
         echo(f"{name.replace('rows_', 'rows ').replace('_', ' ')}: {report.get(name, 0)}")
     echo(f"no country given: {report.get('no_country', 0)}")
@@ -103,8 +106,7 @@ def _mapping(pairs, date_order) -> ColumnMapping | None:
     for pair in pairs:
         role, sep, column = pair.partition("=")
         if not sep or role not in ROLES or not column:
-            raise click.BadParameter(f"{pair!r}: use ROLE=COLUMN, ROLE one of {', '.join(ROLES)}",
-                                     param_hint="--map")
+            raise click.BadParameter(f"{pair!r}: use ROLE=COLUMN, ROLE one of {', '.join(ROLES)}", param_hint="--map")
         columns[role] = column
     return ColumnMapping(columns=columns, date_order=date_order or "ymd")
 
@@ -112,13 +114,27 @@ def _mapping(pairs, date_order) -> ColumnMapping | None:
 @signatures_cli.command("import")
 @click.option("--petition", "petition_slug", required=True)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
-@click.option("--format", "format_code", type=click.Choice(list(FORMATS)), default=None,
-              help="Skip recognising the platform from the header.")
+@click.option(
+    "--format",
+    "format_code",
+    type=click.Choice(list(FORMATS)),
+    default=None,
+    help="Skip recognising the platform from the header.",
+)
 @click.option("--encoding", type=click.Choice(["utf-8", "utf-16", "windows-1252", "latin-1"]), default=None)
-@click.option("--map", "pairs", multiple=True, metavar="ROLE=COLUMN",
-              help=f"Which column holds a role ({', '.join(ROLES)}); repeat. Remembered for the petition.")
-@click.option("--date-order", type=click.Choice(DATE_ORDERS), default=None,
-              help="How slashed dates are written: dmy (20/05/2018) or mdy (05/20/2018).")
+@click.option(
+    "--map",
+    "pairs",
+    multiple=True,
+    metavar="ROLE=COLUMN",
+    help=f"Which column holds a role ({', '.join(ROLES)}); repeat. Remembered for the petition.",
+)
+@click.option(
+    "--date-order",
+    type=click.Choice(DATE_ORDERS),
+    default=None,
+    help="How slashed dates are written: dmy (20/05/2018) or mdy (05/20/2018).",
+)
 @click.option("--dry-run", is_flag=True, help="Read and count, then change nothing.")
 @click.option("--progress", is_flag=True, help="Report rows read on stderr as the import goes.")
 @with_appcontext
@@ -130,9 +146,18 @@ def import_signatures(petition_slug, file, format_code, encoding, pairs, date_or
     tick = (lambda rows: click.echo(f"{rows} rows read", err=True)) if progress else None
     with open(file, "rb") as handle:
         try:
-            outcome = services.import_file(petition, handle, filename=file.rsplit("/", 1)[-1], format_code=format_code,
-                                           mapping=mapping, encoding=encoding, date_order=date_order, actor=CLI_ACTOR,
-                                           progress=tick, dry_run=dry_run)
+            outcome = services.import_file(
+                petition,
+                handle,
+                filename=file.rsplit("/", 1)[-1],
+                format_code=format_code,
+                mapping=mapping,
+                encoding=encoding,
+                date_order=date_order,
+                actor=CLI_ACTOR,
+                progress=tick,
+                dry_run=dry_run,
+            )
         except services.ImportRejected as error:
             db.session.rollback()
             click.echo("rejected: nothing was imported", err=True)
@@ -142,8 +167,10 @@ def import_signatures(petition_slug, file, format_code, encoding, pairs, date_or
             sys.exit(1)
     if outcome.already_imported:
         db.session.rollback()
-        click.echo(f"already imported on {outcome.record.imported_at:%Y-%m-%d %H:%M} UTC "
-                   f"(import {outcome.record.id}): nothing changed")
+        click.echo(
+            f"already imported on {outcome.record.imported_at:%Y-%m-%d %H:%M} UTC "
+            f"(import {outcome.record.id}): nothing changed"
+        )
         return
     if dry_run:
         click.echo("dry run: nothing was imported")
@@ -194,8 +221,9 @@ def tally(petition_slug, country, signers, as_of, source):
     if place is None:
         raise click.BadParameter(f"no country {country!r}", param_hint="--country")
     try:
-        services.record_tally(petition, place, signers, as_of.date() if as_of else clock.today(), source=source,
-                              actor=CLI_ACTOR)
+        services.record_tally(
+            petition, place, signers, as_of.date() if as_of else clock.today(), source=source, actor=CLI_ACTOR
+        )
     except services.SignatureError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from None

@@ -1,6 +1,7 @@
 """Signature counts per petition, country of residence and day (the `signature_count` table): written by
 every change to the signatures (file imports, webhook pushes, deletions and erasure), rebuilt from the
 signatures by `rebuild_counts` (`flask signatures rebuild-counts`), read by the totals."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,13 +29,17 @@ def day_of(signed_at: dt.datetime | None, created_at: dt.datetime) -> dt.date:
     """The day a signature counts on, as `day_expression` gives it: signed, or else taken in (UTC)."""
     moment = signed_at or created_at
     if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc)
+        moment = moment.astimezone(dt.UTC)
     return moment.date()
 
 
 def cell_of(campaign_id, petition_id, country_id, signed_at, created_at) -> Cell:
-    return (campaign_id, petition_id, country_id if country_id is not None else UNKNOWN_COUNTRY,
-            day_of(signed_at, created_at))
+    return (
+        campaign_id,
+        petition_id,
+        country_id if country_id is not None else UNKNOWN_COUNTRY,
+        day_of(signed_at, created_at),
+    )
 
 
 def _insert(dialect: str):
@@ -45,13 +50,17 @@ def _merge(statement):
     """Add to existing counts rather than fail on them."""
     return statement.on_conflict_do_update(
         index_elements=["petition_id", "country_id", "day"],
-        set_={"signers": SignatureCount.signers + statement.excluded.signers})
+        set_={"signers": SignatureCount.signers + statement.excluded.signers},
+    )
 
 
 def add(connection, changes: Counter) -> None:
     """Add (or, with negative numbers, take away) signers per cell, on `connection`."""
-    added = [{"campaign_id": c, "petition_id": p, "country_id": k, "day": d, "signers": n}
-             for (c, p, k, d), n in changes.items() if n > 0]
+    added = [
+        {"campaign_id": c, "petition_id": p, "country_id": k, "day": d, "signers": n}
+        for (c, p, k, d), n in changes.items()
+        if n > 0
+    ]
     if added:
         connection.execute(_merge(_insert(connection.dialect.name).values(added)))
     # Taken away: the cell exists (a row whose check would refuse a negative count is never inserted).
@@ -59,17 +68,26 @@ def add(connection, changes: Counter) -> None:
     if removed:
         table = SignatureCount.__table__
         connection.execute(
-            table.update().where(table.c.petition_id == sa.bindparam("p"), table.c.country_id == sa.bindparam("k"),
-                                 table.c.day == sa.bindparam("d"))
-            .values(signers=table.c.signers - sa.bindparam("n")), removed)
+            table.update()
+            .where(
+                table.c.petition_id == sa.bindparam("p"),
+                table.c.country_id == sa.bindparam("k"),
+                table.c.day == sa.bindparam("d"),
+            )
+            .values(signers=table.c.signers - sa.bindparam("n")),
+            removed,
+        )
         connection.execute(sa.delete(table).where(table.c.signers == 0))
 
 
 def _grouped(where, dialect: str):
     day = day_expression(sa.func.coalesce(Signature.signed_at, Signature.created_at), dialect)
     country = sa.func.coalesce(Signature.country_id, UNKNOWN_COUNTRY)
-    return (sa.select(Signature.campaign_id, Signature.petition_id, country, day, sa.func.count())
-            .where(where).group_by(Signature.campaign_id, Signature.petition_id, country, day))
+    return (
+        sa.select(Signature.campaign_id, Signature.petition_id, country, day, sa.func.count())
+        .where(where)
+        .group_by(Signature.campaign_id, Signature.petition_id, country, day)
+    )
 
 
 def _insert_grouped(where) -> None:
@@ -104,11 +122,23 @@ def rebuild_counts(campaign=None) -> int:
 # and pushes write rows directly and count them themselves.
 @event.listens_for(Signature, "after_insert")
 def _signature_added(_mapper, connection, target):
-    add(connection, Counter({cell_of(target.campaign_id, target.petition_id, target.country_id, target.signed_at,
-                                     target.created_at): 1}))
+    add(
+        connection,
+        Counter(
+            {cell_of(target.campaign_id, target.petition_id, target.country_id, target.signed_at, target.created_at): 1}
+        ),
+    )
 
 
 @event.listens_for(Signature, "after_delete")
 def _signature_deleted(_mapper, connection, target):
-    add(connection, Counter({cell_of(target.campaign_id, target.petition_id, target.country_id, target.signed_at,
-                                     target.created_at): -1}))
+    add(
+        connection,
+        Counter(
+            {
+                cell_of(
+                    target.campaign_id, target.petition_id, target.country_id, target.signed_at, target.created_at
+                ): -1
+            }
+        ),
+    )

@@ -4,6 +4,7 @@ breakdown by country of residence, as a print-ready PDF.
 The renderer (WeasyPrint) is given a URL fetcher that refuses every URL, local file included: the
 document is built only from the HTML and CSS passed in, so nothing a letter's text contains can make the
 server read a file or call out to the network."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,6 +35,7 @@ def _refusing_fetcher():
     try:
         from weasyprint.urls import URLFetcher
     except ImportError:  # WeasyPrint before 66: a function
+
         def refuse(url, *args, **kwargs):
             raise FetchRefused(f"the dossier renderer fetches nothing ({url[:60]})")
 
@@ -74,8 +76,11 @@ def letter_for(record: OutreachRecord, letter_id: int | None) -> Letter | None:
     statement = sa.select(Letter).where(Letter.outreach_id == record.id, Letter.direction == "outgoing")
     if letter_id is not None:
         return db.session.scalar(statement.where(Letter.id == letter_id))
-    return db.session.scalar(statement.order_by(Letter.signatures_snapshot_at.is_(None), Letter.delivered_on.desc(),
-                                                Letter.id.desc()).limit(1))
+    return db.session.scalar(
+        statement.order_by(Letter.signatures_snapshot_at.is_(None), Letter.delivered_on.desc(), Letter.id.desc()).limit(
+            1
+        )
+    )
 
 
 def build(record: OutreachRecord, letter: Letter | None, language: str) -> Dossier:
@@ -87,12 +92,25 @@ def build(record: OutreachRecord, letter: Letter | None, language: str) -> Dossi
         totals = totals_for(record.campaign, record.country)
         total, resident, counts = totals.total, totals.resident, totals.by_country
         counted_at, delivered = utcnow(), False
-    names = {alpha3: country.name(language) for alpha3, country in (
-        (c.alpha3, c) for c in db.session.scalars(sa.select(Country).where(Country.alpha3.in_(list(counts)))))}
-    rows = sorted(((alpha3, names.get(alpha3, alpha3), n) for alpha3, n in counts.items()),
-                  key=lambda row: (-row[2], row[1]))
-    return Dossier(record=record, letter=letter, delivered=delivered, total=total, resident=resident,
-                   counted_at=counted_at, by_country=rows, language=language)
+    names = {
+        alpha3: country.name(language)
+        for alpha3, country in (
+            (c.alpha3, c) for c in db.session.scalars(sa.select(Country).where(Country.alpha3.in_(list(counts))))
+        )
+    }
+    rows = sorted(
+        ((alpha3, names.get(alpha3, alpha3), n) for alpha3, n in counts.items()), key=lambda row: (-row[2], row[1])
+    )
+    return Dossier(
+        record=record,
+        letter=letter,
+        delivered=delivered,
+        total=total,
+        resident=resident,
+        counted_at=counted_at,
+        by_country=rows,
+        language=language,
+    )
 
 
 def dossier_pdf(record: OutreachRecord, letter: Letter | None, language: str) -> bytes:
@@ -100,8 +118,13 @@ def dossier_pdf(record: OutreachRecord, letter: Letter | None, language: str) ->
     dossier = build(record, letter, language)
     with force_locale(language):
         # Dates as the dossier's reader writes them (crm/i18n.py); the moment of counting is given in UTC.
-        html = render_template("signatures/dossier.html", dossier=dossier, record=record, letter=letter,
-                               day=lambda value: show_date(value, language),
-                               moment=lambda value: show_datetime(value, language))
+        html = render_template(
+            "signatures/dossier.html",
+            dossier=dossier,
+            record=record,
+            letter=letter,
+            day=lambda value: show_date(value, language),
+            moment=lambda value: show_datetime(value, language),
+        )
         css = render_template("signatures/dossier.css")
     return render_pdf(html, css)

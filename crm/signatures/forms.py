@@ -1,4 +1,5 @@
 """Forms for petitions, imports, column mappings and tallies: formats and choices only."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -19,8 +20,10 @@ PLATFORM_LABELS = {
     "generic": _l("Spreadsheet or other platform"),
     "other": _l("Other"),
 }
-FORMAT_LABELS = {code: (profile.label if code != "generic" else _l("Spreadsheet (choose the columns)"))
-                 for code, profile in FORMATS.items()}
+FORMAT_LABELS = {
+    code: (profile.label if code != "generic" else _l("Spreadsheet (choose the columns)"))
+    for code, profile in FORMATS.items()
+}
 ROLE_LABELS = {
     "email": _l("E-mail address"),
     "country": _l("Country of residence"),
@@ -33,26 +36,44 @@ DATE_ORDER_LABELS = {
     "dmy": _l("Day first (20/05/2018)"),
     "mdy": _l("Month first (05/20/2018)"),
 }
-LANGUAGE_CHOICES = [("", "—"), ("es", _l("Spanish")), ("en", _l("English")), ("fr", _l("French")),
-                    ("pt", _l("Portuguese")), ("de", _l("German")), ("it", _l("Italian"))]
+LANGUAGE_CHOICES = [
+    ("", "—"),
+    ("es", _l("Spanish")),
+    ("en", _l("English")),
+    ("fr", _l("French")),
+    ("pt", _l("Portuguese")),
+    ("de", _l("German")),
+    ("it", _l("Italian")),
+]
 
 
 class PetitionForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)],
-                       description=_l("For example: “Change.org, Spanish”."))
-    platform = SelectField(_l("Platform"), choices=[(p, PLATFORM_LABELS[p]) for p in PLATFORMS],
-                           default="generic", validators=[DataRequired()])
+    name = StringField(
+        _l("Name"), validators=[DataRequired(), Length(max=200)], description=_l("For example: “Change.org, Spanish”.")
+    )
+    platform = SelectField(
+        _l("Platform"),
+        choices=[(p, PLATFORM_LABELS[p]) for p in PLATFORMS],
+        default="generic",
+        validators=[DataRequired()],
+    )
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validators=[Optional()])
     submission_key = SubmissionKeyField()
 
 
 class UploadForm(FlaskForm):
     file = FileField(_l("Export file (CSV or tab-separated)"), validators=[FileRequired()])
-    format = SelectField(_l("Platform of the file"), validators=[Optional()],
-                         choices=[("", _l("Recognise from the header"))] + list(FORMAT_LABELS.items()))
-    encoding = SelectField(_l("Encoding"), validators=[Optional()],
-                           choices=[("", _l("Recognise"))] + [(e, e) for e in ENCODINGS],
-                           description=_l("Only if the file was refused for its encoding."))
+    format = SelectField(
+        _l("Platform of the file"),
+        validators=[Optional()],
+        choices=[("", _l("Recognise from the header"))] + list(FORMAT_LABELS.items()),
+    )
+    encoding = SelectField(
+        _l("Encoding"),
+        validators=[Optional()],
+        choices=[("", _l("Recognise"))] + [(e, e) for e in ENCODINGS],
+        description=_l("Only if the file was refused for its encoding."),
+    )
 
 
 def mapping_form(header: list[str], data=None, **defaults):
@@ -63,8 +84,9 @@ def mapping_form(header: list[str], data=None, **defaults):
 
     columns = [("", _l("— not in this file —"))] + [(name, name) for name in header if name]
     for role in ROLES:
-        validators = [DataRequired(_l("Choose the column that holds e-mail addresses."))] if role == "email" \
-            else [Optional()]
+        validators = (
+            [DataRequired(_l("Choose the column that holds e-mail addresses."))] if role == "email" else [Optional()]
+        )
         setattr(MappingForm, role, SelectField(ROLE_LABELS[role], choices=columns, validators=validators))
     return MappingForm(formdata=data, **defaults)
 
@@ -73,8 +95,11 @@ class TallyForm(FlaskForm):
     country = SelectField(_l("Country"), coerce=int, validators=[InputRequired()])
     signers = IntegerField(_l("Signers"), validators=[InputRequired(), NumberRange(min=0, max=1_000_000_000)])
     as_of = DateField(_l("As of"), default=readers_today, validators=[InputRequired()])
-    source = StringField(_l("Source"), validators=[Optional(), Length(max=500)],
-                         description=_l("Where the figure comes from: the platform's dashboard, an e-mail, ..."))
+    source = StringField(
+        _l("Source"),
+        validators=[Optional(), Length(max=500)],
+        description=_l("Where the figure comes from: the platform's dashboard, an e-mail, ..."),
+    )
     submission_key = SubmissionKeyField()
 
 

@@ -19,6 +19,7 @@ Checked again on 2026-12-01 in public material (still no complete header for eit
   does not, such a file is refused here for want of an e-mail column (the issue's rule), and the campaign
   can only enter OpenPetition's totals by country as tallies.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -46,16 +47,72 @@ def header_key(name: str) -> str:
 # Header names (compared without case, spaces or punctuation) that mean each role, in the languages the
 # campaign's signers use. The first match wins.
 ALIASES: dict[str, tuple[str, ...]] = {
-    "email": ("email", "e-mail", "email address", "e-mail address", "emailaddress", "correo", "correo electrónico",
-              "correo electronico", "email_address", "mail", "e-mail-adresse", "courriel", "adresse e-mail"),
-    "country": ("country", "país", "pais", "country code", "country_code", "land", "pays", "countrycode",
-                "country of residence", "país de residencia"),
-    "signed_at": ("signed_at", "signed on", "signed at", "date signed", "created_at", "created date", "created",
-                  "timestamp", "date", "fecha", "fecha de firma", "datum", "unterschrieben am", "signature date"),
-    "first_name": ("first_name", "first name", "given name", "given_name", "firstname", "nombre", "vorname",
-                   "prénom", "prenom"),
-    "last_name": ("last_name", "last name", "family name", "family_name", "surname", "lastname", "apellido",
-                  "apellidos", "nachname", "nom de famille"),
+    "email": (
+        "email",
+        "e-mail",
+        "email address",
+        "e-mail address",
+        "emailaddress",
+        "correo",
+        "correo electrónico",
+        "correo electronico",
+        "email_address",
+        "mail",
+        "e-mail-adresse",
+        "courriel",
+        "adresse e-mail",
+    ),
+    "country": (
+        "country",
+        "país",
+        "pais",
+        "country code",
+        "country_code",
+        "land",
+        "pays",
+        "countrycode",
+        "country of residence",
+        "país de residencia",
+    ),
+    "signed_at": (
+        "signed_at",
+        "signed on",
+        "signed at",
+        "date signed",
+        "created_at",
+        "created date",
+        "created",
+        "timestamp",
+        "date",
+        "fecha",
+        "fecha de firma",
+        "datum",
+        "unterschrieben am",
+        "signature date",
+    ),
+    "first_name": (
+        "first_name",
+        "first name",
+        "given name",
+        "given_name",
+        "firstname",
+        "nombre",
+        "vorname",
+        "prénom",
+        "prenom",
+    ),
+    "last_name": (
+        "last_name",
+        "last name",
+        "family name",
+        "family_name",
+        "surname",
+        "lastname",
+        "apellido",
+        "apellidos",
+        "nachname",
+        "nom de famille",
+    ),
 }
 
 
@@ -75,27 +132,55 @@ class FormatProfile:
 
 FORMATS: dict[str, FormatProfile] = {
     "action_network": FormatProfile(
-        code="action_network", label="Action Network",
+        code="action_network",
+        label="Action Network",
         requires=("email",),
-        any_of=("uuid", "can2useraddress", "can2usercity", "can2stateabbreviated", "can2phone", "can2smsstatus",
-                "can2subscriptionstatus", "can2usertags"),
-        columns={"email": ("email",), "country": ("country",), "first_name": ("first_name",),
-                 "last_name": ("last_name",), "signed_at": ("created_at", "timestamp")},
+        any_of=(
+            "uuid",
+            "can2useraddress",
+            "can2usercity",
+            "can2stateabbreviated",
+            "can2phone",
+            "can2smsstatus",
+            "can2subscriptionstatus",
+            "can2usertags",
+        ),
+        columns={
+            "email": ("email",),
+            "country": ("country",),
+            "first_name": ("first_name",),
+            "last_name": ("last_name",),
+            "signed_at": ("created_at", "timestamp"),
+        },
     ),
     # Known: UTF-16, tab-separated, "City", "State", "Postal Code". ASSUMED: "Name", "Email", "Country",
     # "Signed On".
     "change_org": FormatProfile(
-        code="change_org", label="Change.org",
-        requires=("postalcode", "city", "state"), delimiter="\t",
-        columns={"email": ("Email", "Email Address"), "country": ("Country",), "signed_at": ("Signed On",),
-                 "first_name": ("First Name",), "last_name": ("Last Name",)},
+        code="change_org",
+        label="Change.org",
+        requires=("postalcode", "city", "state"),
+        delimiter="\t",
+        columns={
+            "email": ("Email", "Email Address"),
+            "country": ("Country",),
+            "signed_at": ("Signed On",),
+            "first_name": ("First Name",),
+            "last_name": ("Last Name",),
+        },
     ),
     # ASSUMED throughout: OpenPetition (openpetition.de / .eu) exports in German with these headers.
     "openpetition": FormatProfile(
-        code="openpetition", label="OpenPetition",
-        requires=("email",), any_of=("unterschriftid", "unterzeichnetam", "plz"),
-        columns={"email": ("E-Mail",), "country": ("Land",), "signed_at": ("Unterzeichnet am",),
-                 "first_name": ("Vorname",), "last_name": ("Nachname",)},
+        code="openpetition",
+        label="OpenPetition",
+        requires=("email",),
+        any_of=("unterschriftid", "unterzeichnetam", "plz"),
+        columns={
+            "email": ("E-Mail",),
+            "country": ("Land",),
+            "signed_at": ("Unterzeichnet am",),
+            "first_name": ("Vorname",),
+            "last_name": ("Nachname",),
+        },
         date_order="dmy",
     ),
     "generic": FormatProfile(code="generic", label="Spreadsheet (other)"),
@@ -138,11 +223,13 @@ class ColumnMapping:
         return {"columns": dict(self.columns), "date_order": self.date_order}
 
     @classmethod
-    def from_json(cls, data: dict | None) -> "ColumnMapping | None":
+    def from_json(cls, data: dict | None) -> ColumnMapping | None:
         if not data or not isinstance(data.get("columns"), dict):
             return None
-        return cls(columns={k: v for k, v in data["columns"].items() if k in ROLES and v},
-                   date_order=data.get("date_order") if data.get("date_order") in ("ymd", "dmy", "mdy") else "ymd")
+        return cls(
+            columns={k: v for k, v in data["columns"].items() if k in ROLES and v},
+            date_order=data.get("date_order") if data.get("date_order") in ("ymd", "dmy", "mdy") else "ymd",
+        )
 
 
 # ---------------------------------------------------------------------------------------------------

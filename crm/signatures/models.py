@@ -1,4 +1,5 @@
 """Petitions, the signatures gathered for them and the totals platforms give without names."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -70,8 +71,9 @@ class Signature(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("campaign_id", "email_hash"),
         sa.CheckConstraint(f"length(email_hash) = 64 AND {only_chars('email_hash', HEX)}", name="email_hash_format"),
-        sa.ForeignKeyConstraint(["campaign_id", "petition_id"], ["petition.campaign_id", "petition.id"],
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["campaign_id", "petition_id"], ["petition.campaign_id", "petition.id"], ondelete="CASCADE"
+        ),
         sa.Index("ix_signature_campaign_country", "campaign_id", "country_id"),
     )
 
@@ -79,8 +81,7 @@ class Signature(db.Model):
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"))
     petition_id: Mapped[int] = mapped_column(index=True)
     # Indexed: an import's new signatures are counted by it (crm/signatures/counts.py).
-    import_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signature_import.id", ondelete="SET NULL"),
-                                                  index=True)
+    import_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signature_import.id", ondelete="SET NULL"), index=True)
     email_hash: Mapped[str] = mapped_column(sa.String(64))
     # Country of residence; None where the file did not say.
     country_id: Mapped[int | None] = mapped_column(sa.ForeignKey("country.id"))
@@ -102,8 +103,9 @@ class SignatureCount(db.Model):
 
     __tablename__ = "signature_count"
     __table_args__ = (
-        sa.ForeignKeyConstraint(["campaign_id", "petition_id"], ["petition.campaign_id", "petition.id"],
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["campaign_id", "petition_id"], ["petition.campaign_id", "petition.id"], ondelete="CASCADE"
+        ),
         sa.CheckConstraint("signers >= 0", name="signers_not_negative"),
     )
 

@@ -19,6 +19,7 @@ with HKDF-SHA256 and the label below. Changing either (or the Gmail rule) change
 de-duplication against earlier imports would silently fail: imports refuse to run when the key's
 fingerprint differs from the one recorded with the campaign's earlier imports.
 """
+
 from __future__ import annotations
 
 import csv
@@ -76,7 +77,7 @@ class EmailHasher:
     gmail_rule: bool = False
 
     @classmethod
-    def from_config(cls, config=None) -> "EmailHasher":
+    def from_config(cls, config=None) -> EmailHasher:
         config = config if config is not None else current_app.config
         explicit = config.get("SIGNATURE_HASH_KEY")
         if explicit:
@@ -127,8 +128,13 @@ def normalise_email(raw: str | None, *, gmail_rule: bool = False) -> str | None:
     if not raw:
         return None
     email = raw.strip().lower()
-    if email.isascii() and _PLAIN_EMAIL.fullmatch(email) and len(email) <= EMAIL_MAX \
-            and email.index("@") <= 64 and not (gmail_rule and email.endswith(("@gmail.com", "@googlemail.com"))):
+    if (
+        email.isascii()
+        and _PLAIN_EMAIL.fullmatch(email)
+        and len(email) <= EMAIL_MAX
+        and email.index("@") <= 64
+        and not (gmail_rule and email.endswith(("@gmail.com", "@googlemail.com")))
+    ):
         return email
     email = raw.strip()
     if not email.isascii():
@@ -146,8 +152,9 @@ def normalise_email(raw: str | None, *, gmail_rule: bool = False) -> str | None:
         except UnicodeError:
             return None
     labels = domain.split(".")
-    if len(labels) < 2 or any(not label or len(label) > 63 or label.startswith("-") or label.endswith("-")
-                              for label in labels):
+    if len(labels) < 2 or any(
+        not label or len(label) > 63 or label.startswith("-") or label.endswith("-") for label in labels
+    ):
         return None
     if local.startswith(".") or local.endswith(".") or ".." in local:
         return None
@@ -179,8 +186,9 @@ class CountryResolver:
     def __init__(self, aliases_file: Path = ALIASES_FILE):
         import pycountry
 
-        rows = db.session.execute(sa.select(Country.id, Country.alpha2, Country.alpha3, Country.name_en,
-                                            Country.name_es)).all()
+        rows = db.session.execute(
+            sa.select(Country.id, Country.alpha2, Country.alpha3, Country.name_en, Country.name_es)
+        ).all()
         self.codes: dict[str, int] = {}
         self.alpha3: dict[int, str] = {}
         names: dict[str, set[int]] = {}
@@ -276,5 +284,5 @@ def parse_signed_at(raw: str | None, order: str = "ymd") -> dt.datetime | None |
         except ValueError:
             return False
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)

@@ -1,6 +1,7 @@
 """Signature pages: a campaign's signers and petitions, importing a file (upload, preview and mapping,
 import, report), tallies, the webhook secret, and the delivery dossier. Views load, check, call a
 service, redirect."""
+
 from __future__ import annotations
 
 import csv
@@ -49,22 +50,36 @@ def _totals_once(campaign, country=None):
     totals = cache[campaign.id]
     if country is None:
         return totals
-    return services.CampaignTotals(total=totals.total, by_country=totals.by_country,
-                                   by_petition=totals.by_petition, unknown_country=totals.unknown_country,
-                                   resident=totals.by_country.get(country.alpha3, 0), counted_at=totals.counted_at)
+    return services.CampaignTotals(
+        total=totals.total,
+        by_country=totals.by_country,
+        by_petition=totals.by_petition,
+        unknown_country=totals.unknown_country,
+        resident=totals.by_country.get(country.alpha3, 0),
+        counted_at=totals.counted_at,
+    )
 
 
 def _latest_delivery(record):
-    return db.session.scalar(sa.select(Letter).where(Letter.outreach_id == record.id,
-                                                     Letter.signatures_snapshot_at.is_not(None))
-                             .order_by(Letter.signatures_snapshot_at.desc(), Letter.id.desc()).limit(1))
+    return db.session.scalar(
+        sa.select(Letter)
+        .where(Letter.outreach_id == record.id, Letter.signatures_snapshot_at.is_not(None))
+        .order_by(Letter.signatures_snapshot_at.desc(), Letter.id.desc())
+        .limit(1)
+    )
 
 
 @bp.context_processor
 def _words():
-    return {"platform_labels": PLATFORM_LABELS, "format_labels": FORMAT_LABELS, "role_labels": ROLE_LABELS,
-            "date_order_labels": DATE_ORDER_LABELS, "problem_message": services.problem_message,
-            "invalid_reason": services.invalid_reason, "unknown_countries": services.unknown_countries}
+    return {
+        "platform_labels": PLATFORM_LABELS,
+        "format_labels": FORMAT_LABELS,
+        "role_labels": ROLE_LABELS,
+        "date_order_labels": DATE_ORDER_LABELS,
+        "problem_message": services.problem_message,
+        "invalid_reason": services.invalid_reason,
+        "unknown_countries": services.unknown_countries,
+    }
 
 
 def get_campaign_or_404(slug: str, need: str = "view"):
@@ -106,10 +121,15 @@ def campaign(slug):
     campaign = get_campaign_or_404(slug)
     totals = services.totals_for(campaign)
     names = services.country_names(totals.by_country)
-    return render_template("signatures/campaign.html", campaign=campaign, totals=totals, names=names,
-                           petitions=services.petition_rows(campaign), days=services.daily_totals(campaign),
-                           form=PetitionForm() if can(current_user, "edit_all") and not is_read_only(campaign)
-                           else None)
+    return render_template(
+        "signatures/campaign.html",
+        campaign=campaign,
+        totals=totals,
+        names=names,
+        petitions=services.petition_rows(campaign),
+        days=services.daily_totals(campaign),
+        form=PetitionForm() if can(current_user, "edit_all") and not is_read_only(campaign) else None,
+    )
 
 
 @bp.route("/campaigns/<slug>/signatures.csv")
@@ -136,8 +156,11 @@ def campaign_csv(slug):
 
     record_export("signatures", actor=current_user, campaign=campaign, rows=len(rows))
     db.session.commit()
-    return Response(out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{campaign.slug}-signers.csv"'})
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{campaign.slug}-signers.csv"'},
+    )
 
 
 @bp.route("/campaigns/<slug>/petitions", methods=["POST"])
@@ -149,8 +172,9 @@ def create_petition(slug):
         if (repeat := submissions.repeat_of(form)) is not None:
             return repeat
         try:
-            petition = services.create_petition(campaign, form.name.data, platform=form.platform.data,
-                                                language=form.language.data, actor=current_user)
+            petition = services.create_petition(
+                campaign, form.name.data, platform=form.platform.data, language=form.language.data, actor=current_user
+            )
         except services.SignatureError as error:
             db.session.rollback()
             flash_message(gettext("Petition not created: %(reason)s", reason=str(error)), "error")
@@ -170,11 +194,20 @@ def _petition_page(petition, *, upload=None, tally=None, tally_file=None, status
     tally.country.choices = countries
     by_country, unknown = services.petition_totals(petition)
     return render_template(
-        "signatures/petition.html", petition=petition, imports=services.imports_of(petition),
-        tallies=services.tally_rows(petition), signers=sum(by_country.values()) + unknown, by_country=by_country,
-        unknown=unknown, names=services.country_names(by_country),
-        may_edit=can(current_user, "edit_all") and not is_read_only(petition.campaign), upload=upload or UploadForm(), tally=tally,
-        tally_file=tally_file or TallyFileForm(), confirm=ConfirmForm()), status
+        "signatures/petition.html",
+        petition=petition,
+        imports=services.imports_of(petition),
+        tallies=services.tally_rows(petition),
+        signers=sum(by_country.values()) + unknown,
+        by_country=by_country,
+        unknown=unknown,
+        names=services.country_names(by_country),
+        may_edit=can(current_user, "edit_all") and not is_read_only(petition.campaign),
+        upload=upload or UploadForm(),
+        tally=tally,
+        tally_file=tally_file or TallyFileForm(),
+        confirm=ConfirmForm(),
+    ), status
 
 
 @bp.route("/petitions/<slug>")
@@ -190,8 +223,13 @@ def upload(slug):
     form = UploadForm()
     if not form.validate_on_submit():
         return _petition_page(petition, upload=form, status=400)
-    staged = staging.stage(form.file.data, petition_id=petition.id, user_id=current_user.id,
-                           format=form.format.data, encoding=form.encoding.data)
+    staged = staging.stage(
+        form.file.data,
+        petition_id=petition.id,
+        user_id=current_user.id,
+        format=form.format.data,
+        encoding=form.encoding.data,
+    )
     return redirect(url_for("signatures.preview", slug=petition.slug, token=staged.token))
 
 
@@ -206,13 +244,20 @@ def _import_staged(petition, staged, inspection, form):
     mapping = ColumnMapping(columns={r: form[r].data for r in ROLES if form[r].data}, date_order=form.date_order.data)
     try:
         with staging.importing(staged) as handle:
-            outcome = services.import_file(petition, handle, filename=staged.filename, mapping=mapping,
-                                           format_code=inspection["format"], encoding=staged.encoding,
-                                           actor=current_user)
+            outcome = services.import_file(
+                petition,
+                handle,
+                filename=staged.filename,
+                mapping=mapping,
+                format_code=inspection["format"],
+                encoding=staged.encoding,
+                actor=current_user,
+            )
     except services.ImportRejected as error:
         db.session.rollback()
-        return render_template("signatures/rejected.html", petition=petition, report=error.report,
-                               filename=staged.filename), 400
+        return render_template(
+            "signatures/rejected.html", petition=petition, report=error.report, filename=staged.filename
+        ), 400
     if outcome.already_imported:
         flash_message(gettext("This file was already imported: nothing changed."), "info")
     else:
@@ -232,14 +277,25 @@ def preview(slug, token):
         inspection = services.inspect_file(petition, handle, format_code=staged.format, encoding=staged.encoding)
     if inspection["problems"]:
         staging.discard(token)
-        return render_template("signatures/rejected.html", petition=petition, filename=staged.filename,
-                               report={"problems": inspection["problems"], "rows_read": 0}), 400
-    form = mapping_form(inspection["shape"].header, request.form if request.method == "POST" else None,
-                        **_mapping_defaults(inspection))
+        return render_template(
+            "signatures/rejected.html",
+            petition=petition,
+            filename=staged.filename,
+            report={"problems": inspection["problems"], "rows_read": 0},
+        ), 400
+    form = mapping_form(
+        inspection["shape"].header, request.form if request.method == "POST" else None, **_mapping_defaults(inspection)
+    )
     if request.method == "POST" and form.validate_on_submit():
         return _import_staged(petition, staged, inspection, form)
-    return render_template("signatures/preview.html", petition=petition, staged=staged, inspection=inspection,
-                           form=form, confirm=ConfirmForm()), 400 if form.errors else 200
+    return render_template(
+        "signatures/preview.html",
+        petition=petition,
+        staged=staged,
+        inspection=inspection,
+        form=form,
+        confirm=ConfirmForm(),
+    ), 400 if form.errors else 200
 
 
 @bp.route("/petitions/<slug>/uploads/<token>/discard", methods=["POST"])
@@ -273,8 +329,9 @@ def add_tally(slug):
             return repeat
         country = db.session.get(Country, form.country.data)
         try:
-            services.record_tally(petition, country, form.signers.data, form.as_of.data, source=form.source.data,
-                                  actor=current_user)
+            services.record_tally(
+                petition, country, form.signers.data, form.as_of.data, source=form.source.data, actor=current_user
+            )
         except services.SignatureError as error:
             db.session.rollback()
             getattr(form, error.field or "signers").errors.append(str(error))
@@ -327,8 +384,11 @@ def dossier_pdf(outreach_id):
     letter = dossier.letter_for(record, request.args.get("letter", type=int))
     if request.args.get("letter") and letter is None:
         abort(404)
-    language = (letter.language if letter is not None and letter.language in ("en", "es")
-                else str(getattr(current_user, "language", "en")))
+    language = (
+        letter.language
+        if letter is not None and letter.language in ("en", "es")
+        else str(getattr(current_user, "language", "en"))
+    )
     try:
         pdf = dossier.dossier_pdf(record, letter, language)
     except dossier.RendererMissing:

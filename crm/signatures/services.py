@@ -12,6 +12,7 @@ Counting (the documented rules):
 - A person who signed on two platforms of which one gave only a tally cannot be recognised, and counts
   twice. Only individual signatures are de-duplicated.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,13 +27,13 @@ import sqlalchemy as sa
 from flask import current_app, has_request_context
 from flask_babel import gettext
 
-from crm.errors import DomainError
 from crm import clock
 from crm.audit import services as audit
 from crm.campaigns.models import Campaign
 from crm.countries.models import Country
 from crm.countries.services import fold
 from crm.database import UTCDateTime, utcnow
+from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import readers_date
 from crm.signatures import counts, importers
@@ -87,8 +88,9 @@ def slug_for(name: str) -> str:
     return slug or "petition"
 
 
-def create_petition(campaign: Campaign, name: str, *, platform: str = "generic", language: str | None = None,
-                    actor=None) -> Petition:
+def create_petition(
+    campaign: Campaign, name: str, *, platform: str = "generic", language: str | None = None, actor=None
+) -> Petition:
     name = " ".join((name or "").split())
     if not name:
         raise SignatureError(_("This field is required."), "name")
@@ -101,12 +103,15 @@ def create_petition(campaign: Campaign, name: str, *, platform: str = "generic",
     slug, n = base, 2
     while slug in taken:
         slug, n = f"{base}-{n}", n + 1
-    petition = Petition(campaign_id=campaign.id, slug=slug, name=name, platform=platform,
-                        language=(language or None))
+    petition = Petition(campaign_id=campaign.id, slug=slug, name=name, platform=platform, language=(language or None))
     db.session.add(petition)
     db.session.flush()
-    audit.record("petition.create", actor=actor, entity=petition,
-                 after={"campaign_id": campaign.id, "slug": slug, "name": name, "platform": platform})
+    audit.record(
+        "petition.create",
+        actor=actor,
+        entity=petition,
+        after={"campaign_id": campaign.id, "slug": slug, "name": name, "platform": platform},
+    )
     return petition
 
 
@@ -119,19 +124,24 @@ def petition_by_slug(slug: str) -> Petition | None:
 
 
 def petitions_of(campaign: Campaign) -> list[Petition]:
-    return db.session.scalars(sa.select(Petition).where(Petition.campaign_id == campaign.id)
-                              .order_by(Petition.created_at, Petition.id)).all()
+    return db.session.scalars(
+        sa.select(Petition).where(Petition.campaign_id == campaign.id).order_by(Petition.created_at, Petition.id)
+    ).all()
 
 
 def petitions_by_campaign() -> list[tuple[Campaign, list[Petition]]]:
     """Every open campaign with its petitions, oldest first: the way into signatures from the menu (two
     queries, whatever the number of campaigns and petitions)."""
-    campaigns = db.session.scalars(sa.select(Campaign).where(Campaign.archived_at.is_(None))
-                                   .order_by(Campaign.created_at, Campaign.id)).all()
+    campaigns = db.session.scalars(
+        sa.select(Campaign).where(Campaign.archived_at.is_(None)).order_by(Campaign.created_at, Campaign.id)
+    ).all()
     petitions: dict[int, list[Petition]] = {campaign.id: [] for campaign in campaigns}
     if campaigns:
-        for petition in db.session.scalars(sa.select(Petition).where(Petition.campaign_id.in_(list(petitions)))
-                                           .order_by(Petition.created_at, Petition.id)):
+        for petition in db.session.scalars(
+            sa.select(Petition)
+            .where(Petition.campaign_id.in_(list(petitions)))
+            .order_by(Petition.created_at, Petition.id)
+        ):
             petitions[petition.campaign_id].append(petition)
     return [(campaign, petitions[campaign.id]) for campaign in campaigns]
 
@@ -144,19 +154,31 @@ def problem_message(problem: dict) -> str:
     """A file-level problem, in words. Reports store codes, so each reader sees their own language."""
     code, d = problem.get("code"), problem
     if code == "encoding":
-        return _("Line %(line)s is not valid %(encoding)s text. Save the file as UTF-8 (in Excel: “CSV UTF-8”) "
-                 "or choose its encoding, and import it again.", line=d.get("line"), encoding=d.get("encoding"))
+        return _(
+            "Line %(line)s is not valid %(encoding)s text. Save the file as UTF-8 (in Excel: “CSV UTF-8”) "
+            "or choose its encoding, and import it again.",
+            line=d.get("line"),
+            encoding=d.get("encoding"),
+        )
     if code == "unknown_encoding":
         return _("Unknown encoding %(encoding)s.", encoding=d.get("encoding"))
     if code == "line_too_long":
-        return _("Line %(line)s is longer than %(size)s MB: this is not a signature export.", line=d.get("line"),
-                 size=d.get("limit", 0) // (1024 * 1024) or 1)
+        return _(
+            "Line %(line)s is longer than %(size)s MB: this is not a signature export.",
+            line=d.get("line"),
+            size=d.get("limit", 0) // (1024 * 1024) or 1,
+        )
     if code == "field_too_long":
-        return _("Row %(row)s has a value longer than %(size)s KB (often a quote mark that is never closed).",
-                 row=d.get("row"), size=d.get("limit", 0) // 1024)
+        return _(
+            "Row %(row)s has a value longer than %(size)s KB (often a quote mark that is never closed).",
+            row=d.get("row"),
+            size=d.get("limit", 0) // 1024,
+        )
     if code == "nul_byte":
-        return _("Line %(line)s contains a NUL byte: the file is not text, or not in the encoding it was read "
-                 "in.", line=d.get("line"))
+        return _(
+            "Line %(line)s contains a NUL byte: the file is not text, or not in the encoding it was read in.",
+            line=d.get("line"),
+        )
     if code == "not_csv":
         return _("Line %(line)s cannot be read as CSV.", line=d.get("line"))
     if code == "empty":
@@ -164,18 +186,27 @@ def problem_message(problem: dict) -> str:
     if code == "no_header":
         return _("The first line has no column names.")
     if code == "no_email_column":
-        return _("No column holds e-mail addresses (looked for: %(names)s). Choose the e-mail column, or, if the "
-                 "platform gives no addresses, enter its totals as tallies.", names=d.get("looked_for", "email"))
+        return _(
+            "No column holds e-mail addresses (looked for: %(names)s). Choose the e-mail column, or, if the "
+            "platform gives no addresses, enter its totals as tallies.",
+            names=d.get("looked_for", "email"),
+        )
     if code == "ragged":
-        return _("Row %(row)s has %(found)s values but the header has %(expected)s columns: the columns cannot be "
-                 "trusted.", row=d.get("row"), found=d.get("found"), expected=d.get("expected"))
+        return _(
+            "Row %(row)s has %(found)s values but the header has %(expected)s columns: the columns cannot be trusted.",
+            row=d.get("row"),
+            found=d.get("found"),
+            expected=d.get("expected"),
+        )
     if code == "no_rows":
         return _("The file has a header but no rows.")
     if code == "no_valid_rows":
         return _("No row has a usable e-mail address: check that the right column is chosen.")
     if code == "key_changed":
-        return _("The signature hash key has changed since this campaign's earlier imports, so people already "
-                 "counted could not be recognised. Restore SIGNATURE_HASH_KEY (or SECRET_KEY) before importing.")
+        return _(
+            "The signature hash key has changed since this campaign's earlier imports, so people already "
+            "counted could not be recognised. Restore SIGNATURE_HASH_KEY (or SECRET_KEY) before importing."
+        )
     if code == "unknown_format":
         return _("Unknown format %(format)s.", format=d.get("format"))
     if code == "mapping_column":
@@ -197,10 +228,16 @@ def _new_report(shape=None, format_code=None, mapping: ColumnMapping | None = No
         "encoding": getattr(shape, "encoding", None),
         "delimiter": getattr(shape, "delimiter", None),
         "mapping": mapping.as_json() if mapping else None,
-        "rows_read": 0, "rows_new": 0, "rows_duplicate": 0, "rows_invalid": 0,
-        "invalid": [], "invalid_not_listed": 0,
-        "unknown_countries": {}, "unknown_not_listed": 0,
-        "no_country": 0, "dates_not_understood": 0,
+        "rows_read": 0,
+        "rows_new": 0,
+        "rows_duplicate": 0,
+        "rows_invalid": 0,
+        "invalid": [],
+        "invalid_not_listed": 0,
+        "unknown_countries": {},
+        "unknown_not_listed": 0,
+        "no_country": 0,
+        "dates_not_understood": 0,
         "problems": [],
         **extra,
     }
@@ -220,8 +257,17 @@ class SignatureWriter:
     email_hash) DO NOTHING); staged rows of a file import go to `staged_signature` as they are. It writes
     on the session's own connection, so it is inside the session's current transaction."""
 
-    COLUMNS = ("campaign_id", "petition_id", "import_id", "email_hash", "country_id", "signed_at", "first_name",
-               "last_name", "created_at")
+    COLUMNS = (
+        "campaign_id",
+        "petition_id",
+        "import_id",
+        "email_hash",
+        "country_id",
+        "signed_at",
+        "first_name",
+        "last_name",
+        "created_at",
+    )
     STAGED_COLUMNS = ("staged_import_id", "email_hash", "country_id", "signed_at", "first_name", "last_name")
 
     def __init__(self, staged: bool = False):
@@ -238,7 +284,7 @@ class SignatureWriter:
         if value is None or self.dialect != "sqlite":
             return value
         if value.utcoffset():
-            value = value.astimezone(dt.timezone.utc)
+            value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
     def write(self, rows: list[tuple]) -> int:
@@ -287,8 +333,11 @@ class ImportOutcome:
 def _hash_key_problem(petition: Petition, hasher: EmailHasher) -> dict | None:
     """The fingerprint of the key the campaign's last import used, if it differs from today's."""
     last = db.session.execute(
-        sa.select(SignatureImport.report).join(Petition, Petition.id == SignatureImport.petition_id)
-        .where(Petition.campaign_id == petition.campaign_id).order_by(SignatureImport.id.desc()).limit(1)
+        sa.select(SignatureImport.report)
+        .join(Petition, Petition.id == SignatureImport.petition_id)
+        .where(Petition.campaign_id == petition.campaign_id)
+        .order_by(SignatureImport.id.desc())
+        .limit(1)
     ).scalar()
     if last and last.get("key_id") and last["key_id"] != hasher.key_id:
         return {"code": "key_changed"}
@@ -301,12 +350,14 @@ def _choose_mapping(petition: Petition, shape, format_code: str, mapping: Column
             if name not in shape.header:
                 raise FileProblem("mapping_column", name=name)
         return mapping
-    return (importers.usable_saved_mapping(petition.column_mapping, shape.header)
-            or importers.guess_mapping(shape.header, format_code))
+    return importers.usable_saved_mapping(petition.column_mapping, shape.header) or importers.guess_mapping(
+        shape.header, format_code
+    )
 
 
-def inspect_file(petition: Petition, binary, *, format_code: str | None = None, encoding: str | None = None,
-                 rows: int = 5) -> dict:
+def inspect_file(
+    petition: Petition, binary, *, format_code: str | None = None, encoding: str | None = None, rows: int = 5
+) -> dict:
     """What the import would do with a file, without importing it: encoding, delimiter, platform, the
     column mapping (remembered for this petition, or guessed) and the first rows, e-mails masked."""
     try:
@@ -321,8 +372,14 @@ def inspect_file(petition: Petition, binary, *, format_code: str | None = None, 
                 break
     except FileProblem as error:
         return {"problems": [_problem(error)]}
-    return {"problems": [], "shape": reader.shape, "detected_format": detected, "format": chosen,
-            "mapping": mapping, "rows": sample}
+    return {
+        "problems": [],
+        "shape": reader.shape,
+        "detected_format": detected,
+        "format": chosen,
+        "mapping": mapping,
+        "rows": sample,
+    }
 
 
 def sweep_staged_imports(now: dt.datetime | None = None) -> int:
@@ -344,13 +401,26 @@ def _discard_staged(run_id: int) -> None:
 def _already_imported(petition: Petition, sha256: str | None) -> SignatureImport | None:
     if sha256 is None:
         return None
-    return db.session.scalar(sa.select(SignatureImport).where(
-        SignatureImport.petition_id == petition.id, SignatureImport.sha256 == sha256).limit(1))
+    return db.session.scalar(
+        sa.select(SignatureImport)
+        .where(SignatureImport.petition_id == petition.id, SignatureImport.sha256 == sha256)
+        .limit(1)
+    )
 
 
-def import_file(petition: Petition, binary, *, filename: str | None = None, format_code: str | None = None,
-                mapping: ColumnMapping | None = None, encoding: str | None = None, date_order: str | None = None,
-                actor=None, progress=None, dry_run: bool = False) -> ImportOutcome:
+def import_file(
+    petition: Petition,
+    binary,
+    *,
+    filename: str | None = None,
+    format_code: str | None = None,
+    mapping: ColumnMapping | None = None,
+    encoding: str | None = None,
+    date_order: str | None = None,
+    actor=None,
+    progress=None,
+    dry_run: bool = False,
+) -> ImportOutcome:
     """Import one export file into a petition, all or nothing. Commits: unlike the other services, an
     import is several transactions, so that a long file never holds SQLite's write lock throughout.
 
@@ -407,8 +477,13 @@ def import_file(petition: Petition, binary, *, filename: str | None = None, form
         petition = db.session.get(Petition, petition_id)
         if (earlier := _already_imported(petition, sha256)) is not None:
             raise _SameFileMeanwhile(earlier)  # imported by someone else while this one was staging
-        record = SignatureImport(petition_id=petition_id, filename=(filename or None) and filename[:255],
-                                 sha256=sha256, format=chosen, imported_by_id=getattr(actor, "id", None))
+        record = SignatureImport(
+            petition_id=petition_id,
+            filename=(filename or None) and filename[:255],
+            sha256=sha256,
+            format=chosen,
+            imported_by_id=getattr(actor, "id", None),
+        )
         db.session.add(record)
         db.session.flush()
         new = _publish(petition, run_id, record.id)
@@ -417,10 +492,21 @@ def import_file(petition: Petition, binary, *, filename: str | None = None, form
         counts.add_import(record.id)
         if mapping is not None or date_order is not None or chosen == "generic" or petition.column_mapping is None:
             petition.column_mapping = column_mapping.as_json()
-        audit.record("signature.import", actor=actor, entity=record,
-                     after={"petition_id": petition_id, "filename": record.filename, "sha256": record.sha256,
-                            "format": chosen, "rows_read": record.rows_read, "rows_new": record.rows_new,
-                            "rows_duplicate": record.rows_duplicate, "rows_invalid": record.rows_invalid})
+        audit.record(
+            "signature.import",
+            actor=actor,
+            entity=record,
+            after={
+                "petition_id": petition_id,
+                "filename": record.filename,
+                "sha256": record.sha256,
+                "format": chosen,
+                "rows_read": record.rows_read,
+                "rows_new": record.rows_new,
+                "rows_duplicate": record.rows_duplicate,
+                "rows_invalid": record.rows_invalid,
+            },
+        )
         if dry_run:
             report = dict(record.report)
             db.session.rollback()
@@ -455,8 +541,16 @@ def _publish(petition: Petition, run_id: int, import_id: int) -> int:
     or met earlier in the same file, is a duplicate), and the staged rows are deleted. Returns how many
     signatures are new."""
     statement = sa.text(_PUBLISH).bindparams(sa.bindparam("created_at", type_=UTCDateTime))
-    new = db.session.execute(statement, {"campaign_id": petition.campaign_id, "petition_id": petition.id,
-                                         "import_id": import_id, "created_at": utcnow(), "run_id": run_id}).rowcount
+    new = db.session.execute(
+        statement,
+        {
+            "campaign_id": petition.campaign_id,
+            "petition_id": petition.id,
+            "import_id": import_id,
+            "created_at": utcnow(),
+            "run_id": run_id,
+        },
+    ).rowcount
     db.session.execute(sa.delete(StagedSignature).where(StagedSignature.staged_import_id == run_id))
     db.session.execute(sa.delete(StagedImport).where(StagedImport.id == run_id))
     return new
@@ -543,8 +637,14 @@ def _stream_rows(petition, run_id, reader, columns, date_order, hasher, report, 
         stage(chunk)
     if progress:
         progress(read)
-    report.update(rows_read=read, rows_new=0, rows_duplicate=0, rows_invalid=invalid_count,
-                  no_country=no_country, dates_not_understood=bad_dates)
+    report.update(
+        rows_read=read,
+        rows_new=0,
+        rows_duplicate=0,
+        rows_invalid=invalid_count,
+        no_country=no_country,
+        dates_not_understood=bad_dates,
+    )
     return valid
 
 
@@ -552,8 +652,10 @@ def _finish(record: SignatureImport, report: dict) -> None:
     record.rows_read, record.rows_new = report["rows_read"], report["rows_new"]
     record.rows_duplicate, record.rows_invalid = report["rows_duplicate"], report["rows_invalid"]
     report = dict(report)
-    report["unknown_countries"] = [{"value": value, "rows": rows} for value, rows in
-                                   sorted(report["unknown_countries"].items(), key=lambda item: (-item[1], item[0]))]
+    report["unknown_countries"] = [
+        {"value": value, "rows": rows}
+        for value, rows in sorted(report["unknown_countries"].items(), key=lambda item: (-item[1], item[0]))
+    ]
     record.report = report
 
 
@@ -578,8 +680,14 @@ class PushResult:
     unknown_countries: dict = field(default_factory=dict)
 
     def as_json(self) -> dict:
-        return {"received": self.received, "new": self.new, "duplicate": self.duplicate, "invalid": self.invalid,
-                "ignored": self.ignored, "unknown_countries": sorted(self.unknown_countries)}
+        return {
+            "received": self.received,
+            "new": self.new,
+            "duplicate": self.duplicate,
+            "invalid": self.invalid,
+            "ignored": self.ignored,
+            "unknown_countries": sorted(self.unknown_countries),
+        }
 
 
 class PushRejected(SignatureError):
@@ -634,8 +742,9 @@ def push_signatures(petition: Petition, payload) -> PushResult:
     for signature in signatures:
         person = signature.get("person") or {}
         address = _first(person.get("email_addresses"))
-        email = hasher.normalise(address.get("address") if address and isinstance(address.get("address"), str)
-                                 else None)
+        email = hasher.normalise(
+            address.get("address") if address and isinstance(address.get("address"), str) else None
+        )
         if email is None:
             result.invalid += 1
             continue
@@ -650,34 +759,61 @@ def push_signatures(petition: Petition, payload) -> PushResult:
         first = person.get("given_name") if keep_names and isinstance(person.get("given_name"), str) else None
         last = person.get("family_name") if keep_names and isinstance(person.get("family_name"), str) else None
         email_hash = hasher.digest(email)
-        rows.append((petition.campaign_id, petition.id, record.id, email_hash, country_id,
-                     writer.timestamp(signed_at or None), (first or "").strip()[:120] or None,
-                     (last or "").strip()[:120] or None, created_at))
+        rows.append(
+            (
+                petition.campaign_id,
+                petition.id,
+                record.id,
+                email_hash,
+                country_id,
+                writer.timestamp(signed_at or None),
+                (first or "").strip()[:120] or None,
+                (last or "").strip()[:120] or None,
+                created_at,
+            )
+        )
         # The first of a hash sent twice in one push is the one written.
-        cells.setdefault(email_hash, counts.cell_of(petition.campaign_id, petition.id, country_id,
-                                                    signed_at or None, now))
+        cells.setdefault(
+            email_hash, counts.cell_of(petition.campaign_id, petition.id, country_id, signed_at or None, now)
+        )
     new = writer.write_new(rows)
     counts.add(db.session.connection(), Counter(cells[email_hash] for email_hash in new))
     result.new = len(new)
     result.duplicate = len(rows) - result.new
-    db.session.execute(sa.update(SignatureImport).where(SignatureImport.id == record.id).values(
-        rows_read=SignatureImport.rows_read + result.received,
-        rows_new=SignatureImport.rows_new + result.new,
-        rows_duplicate=SignatureImport.rows_duplicate + result.duplicate,
-        rows_invalid=SignatureImport.rows_invalid + result.invalid))
+    db.session.execute(
+        sa.update(SignatureImport)
+        .where(SignatureImport.id == record.id)
+        .values(
+            rows_read=SignatureImport.rows_read + result.received,
+            rows_new=SignatureImport.rows_new + result.new,
+            rows_duplicate=SignatureImport.rows_duplicate + result.duplicate,
+            rows_invalid=SignatureImport.rows_invalid + result.invalid,
+        )
+    )
     db.session.expire(record)
     return result
 
 
 def _push_record(petition: Petition, hasher: EmailHasher) -> SignatureImport:
     today = utcnow().date()
-    start = dt.datetime.combine(today, dt.time(), tzinfo=dt.timezone.utc)
-    record = db.session.scalar(sa.select(SignatureImport).where(
-        SignatureImport.petition_id == petition.id, SignatureImport.format == "webhook",
-        SignatureImport.imported_at >= start).order_by(SignatureImport.id.desc()).limit(1))
+    start = dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)
+    record = db.session.scalar(
+        sa.select(SignatureImport)
+        .where(
+            SignatureImport.petition_id == petition.id,
+            SignatureImport.format == "webhook",
+            SignatureImport.imported_at >= start,
+        )
+        .order_by(SignatureImport.id.desc())
+        .limit(1)
+    )
     if record is None:
-        record = SignatureImport(petition_id=petition.id, format="webhook", filename=None,
-                                 report={"key_id": hasher.key_id, "pushed_on": today.isoformat()})
+        record = SignatureImport(
+            petition_id=petition.id,
+            format="webhook",
+            filename=None,
+            report={"key_id": hasher.key_id, "pushed_on": today.isoformat()},
+        )
         db.session.add(record)
         db.session.flush()
     return record
@@ -710,31 +846,44 @@ def webhook_secret_matches(petition: Petition | None, given: str | None) -> bool
 MAX_SIGNERS = 1_000_000_000
 
 
-def record_tally(petition: Petition, country: Country, signers: int, as_of: dt.date, *, source: str | None = None,
-                 actor=None) -> SignatureTally:
+def record_tally(
+    petition: Petition, country: Country, signers: int, as_of: dt.date, *, source: str | None = None, actor=None
+) -> SignatureTally:
     """A platform's total for one country. It replaces the petition's earlier tally for that country
     (kept in the audit log)."""
     if signers is None or signers < 0 or signers > MAX_SIGNERS:
         raise SignatureError(_("A number of signers, zero or more."), "signers")
     if clock.not_begun_anywhere(as_of):
         raise SignatureError(_("This date is in the future."), "as_of")
-    tally = db.session.scalar(sa.select(SignatureTally).where(SignatureTally.petition_id == petition.id,
-                                                              SignatureTally.country_id == country.id))
+    tally = db.session.scalar(
+        sa.select(SignatureTally).where(
+            SignatureTally.petition_id == petition.id, SignatureTally.country_id == country.id
+        )
+    )
     before = audit.snapshot(tally, ("signers", "as_of", "source")) if tally else None
     if tally is None:
         tally = SignatureTally(petition_id=petition.id, country_id=country.id)
         db.session.add(tally)
     elif as_of < tally.as_of:
-        raise SignatureError(_("A newer tally (as of %(date)s) is already recorded.", date=readers_date(tally.as_of)),
-                             "as_of")
+        raise SignatureError(
+            _("A newer tally (as of %(date)s) is already recorded.", date=readers_date(tally.as_of)), "as_of"
+        )
     tally.signers, tally.as_of = signers, as_of
     tally.source = (source or "").strip()[:500] or None
     tally.entered_by_id = getattr(actor, "id", None)
     tally.entered_at = utcnow()
     db.session.flush()
-    audit.record("signature.tally", actor=actor, entity=tally, before=before,
-                 after={"petition_id": petition.id, "country": country.alpha3,
-                        **audit.snapshot(tally, ("signers", "as_of", "source"))})
+    audit.record(
+        "signature.tally",
+        actor=actor,
+        entity=tally,
+        before=before,
+        after={
+            "petition_id": petition.id,
+            "country": country.alpha3,
+            **audit.snapshot(tally, ("signers", "as_of", "source")),
+        },
+    )
     return tally
 
 
@@ -746,8 +895,11 @@ def import_tallies(petition: Petition, binary, *, actor=None) -> list[SignatureT
     except FileProblem as error:
         raise SignatureError(problem_message(_problem(error)), "file") from None
     keys = {importers.header_key(name): index for index, name in enumerate(reader.shape.header)}
-    needed = {"country": ("country", "país", "pais"), "signers": ("signers", "firmas", "count", "total"),
-              "as_of": ("asof", "date", "fecha")}
+    needed = {
+        "country": ("country", "país", "pais"),
+        "signers": ("signers", "firmas", "count", "total"),
+        "as_of": ("asof", "date", "fecha"),
+    }
     columns = {}
     for role, names in needed.items():
         found = next((keys[importers.header_key(n)] for n in names if importers.header_key(n) in keys), None)
@@ -776,15 +928,21 @@ def import_tallies(petition: Petition, binary, *, actor=None) -> list[SignatureT
     except FileProblem as error:
         raise SignatureError(problem_message(_problem(error)), "file") from None
     if errors:
-        raise SignatureError(_("Rows %(rows)s: a country that is not understood, a number that is not a whole "
-                               "number, or a date that is not YYYY-MM-DD. Nothing was imported.",
-                               rows=", ".join(str(n) for n in errors[:20])), "file")
-    countries = {c.id: c for c in db.session.scalars(sa.select(Country).where(
-        Country.id.in_({p[0] for p in parsed})))}
+        raise SignatureError(
+            _(
+                "Rows %(rows)s: a country that is not understood, a number that is not a whole "
+                "number, or a date that is not YYYY-MM-DD. Nothing was imported.",
+                rows=", ".join(str(n) for n in errors[:20]),
+            ),
+            "file",
+        )
+    countries = {c.id: c for c in db.session.scalars(sa.select(Country).where(Country.id.in_({p[0] for p in parsed})))}
     savepoint = db.session.begin_nested()
     try:
-        tallies = [record_tally(petition, countries[country_id], signers, as_of, source=source, actor=actor)
-                   for country_id, signers, as_of, source in parsed]
+        tallies = [
+            record_tally(petition, countries[country_id], signers, as_of, source=source, actor=actor)
+            for country_id, signers, as_of, source in parsed
+        ]
         savepoint.commit()
     except BaseException:
         savepoint.rollback()
@@ -795,9 +953,12 @@ def import_tallies(petition: Petition, binary, *, actor=None) -> list[SignatureT
 def tallies_of(petition: Petition) -> list[SignatureTally]:
     from sqlalchemy.orm import selectinload
 
-    return db.session.scalars(sa.select(SignatureTally).where(SignatureTally.petition_id == petition.id)
-                              .options(selectinload(SignatureTally.country))
-                              .order_by(SignatureTally.signers.desc(), SignatureTally.id)).all()
+    return db.session.scalars(
+        sa.select(SignatureTally)
+        .where(SignatureTally.petition_id == petition.id)
+        .options(selectinload(SignatureTally.country))
+        .order_by(SignatureTally.signers.desc(), SignatureTally.id)
+    ).all()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -824,15 +985,17 @@ def _cells(campaign_id: int):
     """Signers per (petition, country id): individual signatures and tallies, the larger of the two."""
     rows: dict[tuple[int, int | None], int] = {}
     for petition_id, country_id, number in db.session.execute(
-            sa.select(SignatureCount.petition_id, SignatureCount.country_id, sa.func.sum(SignatureCount.signers))
-            .where(SignatureCount.campaign_id == campaign_id)
-            .group_by(SignatureCount.petition_id, SignatureCount.country_id)):
+        sa.select(SignatureCount.petition_id, SignatureCount.country_id, sa.func.sum(SignatureCount.signers))
+        .where(SignatureCount.campaign_id == campaign_id)
+        .group_by(SignatureCount.petition_id, SignatureCount.country_id)
+    ):
         rows[(petition_id, None if country_id == UNKNOWN_COUNTRY else country_id)] = int(number)
     tallies: dict[tuple[int, int], int] = {}
     for petition_id, country_id, signers in db.session.execute(
-            sa.select(SignatureTally.petition_id, SignatureTally.country_id, SignatureTally.signers)
-            .join(Petition, Petition.id == SignatureTally.petition_id)
-            .where(Petition.campaign_id == campaign_id)):
+        sa.select(SignatureTally.petition_id, SignatureTally.country_id, SignatureTally.signers)
+        .join(Petition, Petition.id == SignatureTally.petition_id)
+        .where(Petition.campaign_id == campaign_id)
+    ):
         tallies[(petition_id, country_id)] = signers
     return rows, tallies
 
@@ -857,10 +1020,14 @@ def totals_for(campaign: Campaign, country: Country | None = None) -> CampaignTo
             totals.unknown_country += number
         else:
             per_country[country_id] += number
-    codes = dict(db.session.execute(sa.select(Country.id, Country.alpha3).where(
-        Country.id.in_(list(per_country)))).all()) if per_country else {}
-    totals.by_country = {codes[cid]: n for cid, n in sorted(per_country.items(), key=lambda i: (-i[1], codes[i[0]]))
-                         if n}
+    codes = (
+        dict(db.session.execute(sa.select(Country.id, Country.alpha3).where(Country.id.in_(list(per_country)))).all())
+        if per_country
+        else {}
+    )
+    totals.by_country = {
+        codes[cid]: n for cid, n in sorted(per_country.items(), key=lambda i: (-i[1], codes[i[0]])) if n
+    }
     totals.by_petition = dict(per_petition)
     totals.resident = per_country.get(country.id, 0) if country is not None else 0
     return totals
@@ -881,10 +1048,12 @@ def petition_totals(petition: Petition) -> tuple[dict[str, int], int]:
             unknown += number
         else:
             per_country[country_id] += number
-    codes = dict(db.session.execute(sa.select(Country.id, Country.alpha3).where(
-        Country.id.in_(list(per_country)))).all()) if per_country else {}
-    return ({codes[cid]: n for cid, n in sorted(per_country.items(), key=lambda i: (-i[1], codes[i[0]])) if n},
-            unknown)
+    codes = (
+        dict(db.session.execute(sa.select(Country.id, Country.alpha3).where(Country.id.in_(list(per_country)))).all())
+        if per_country
+        else {}
+    )
+    return ({codes[cid]: n for cid, n in sorted(per_country.items(), key=lambda i: (-i[1], codes[i[0]])) if n}, unknown)
 
 
 @dataclass
@@ -896,15 +1065,16 @@ class TallyRow:
 
     @property
     def counted(self) -> str:
-        """"tally" or "imported": the larger counts (the tally when they are equal: nothing is lost)."""
+        """ "tally" or "imported": the larger counts (the tally when they are equal: nothing is lost)."""
         return "imported" if self.imported > self.tally.signers else "tally"
 
 
 def tally_rows(petition: Petition) -> list[TallyRow]:
     """The petition's tallies, each with the signatures imported for its country on this petition."""
     rows, _ = _cells(petition.campaign_id)
-    return [TallyRow(tally=tally, imported=rows.get((petition.id, tally.country_id), 0))
-            for tally in tallies_of(petition)]
+    return [
+        TallyRow(tally=tally, imported=rows.get((petition.id, tally.country_id), 0)) for tally in tallies_of(petition)
+    ]
 
 
 def totals_csv_rows(campaign: Campaign) -> list[tuple[str, int]]:
@@ -927,13 +1097,16 @@ def daily_totals(campaign: Campaign) -> list[Day]:
     same rules as `totals_for`. Two queries."""
     events: dict[dt.date, list] = defaultdict(list)
     for petition_id, country_id, on, number in db.session.execute(
-            sa.select(SignatureCount.petition_id, SignatureCount.country_id, SignatureCount.day,
-                      SignatureCount.signers).where(SignatureCount.campaign_id == campaign.id)):
+        sa.select(
+            SignatureCount.petition_id, SignatureCount.country_id, SignatureCount.day, SignatureCount.signers
+        ).where(SignatureCount.campaign_id == campaign.id)
+    ):
         events[on].append(("rows", (petition_id, None if country_id == UNKNOWN_COUNTRY else country_id), number))
     for petition_id, country_id, as_of, signers in db.session.execute(
-            sa.select(SignatureTally.petition_id, SignatureTally.country_id, SignatureTally.as_of,
-                      SignatureTally.signers)
-            .join(Petition, Petition.id == SignatureTally.petition_id).where(Petition.campaign_id == campaign.id)):
+        sa.select(SignatureTally.petition_id, SignatureTally.country_id, SignatureTally.as_of, SignatureTally.signers)
+        .join(Petition, Petition.id == SignatureTally.petition_id)
+        .where(Petition.campaign_id == campaign.id)
+    ):
         events[as_of].append(("tally", (petition_id, country_id), signers))
     counted: dict = defaultdict(int)
     tallied: dict = {}
@@ -955,16 +1128,26 @@ def petition_rows(campaign: Campaign) -> list[dict]:
     """Each petition with its signers and its imports' counts, in three queries whatever their number."""
     petitions = petitions_of(campaign)
     totals = totals_for(campaign)
-    imports = dict(db.session.execute(
-        sa.select(SignatureImport.petition_id, sa.func.count()).join(Petition, Petition.id == SignatureImport.petition_id)
-        .where(Petition.campaign_id == campaign.id).group_by(SignatureImport.petition_id)).all())
-    return [{"petition": p, "signers": totals.by_petition.get(p.id, 0), "imports": imports.get(p.id, 0)}
-            for p in petitions]
+    imports = dict(
+        db.session.execute(
+            sa.select(SignatureImport.petition_id, sa.func.count())
+            .join(Petition, Petition.id == SignatureImport.petition_id)
+            .where(Petition.campaign_id == campaign.id)
+            .group_by(SignatureImport.petition_id)
+        ).all()
+    )
+    return [
+        {"petition": p, "signers": totals.by_petition.get(p.id, 0), "imports": imports.get(p.id, 0)} for p in petitions
+    ]
 
 
 def imports_of(petition: Petition, limit: int = 100) -> list[SignatureImport]:
-    return db.session.scalars(sa.select(SignatureImport).where(SignatureImport.petition_id == petition.id)
-                              .order_by(SignatureImport.id.desc()).limit(limit)).all()
+    return db.session.scalars(
+        sa.select(SignatureImport)
+        .where(SignatureImport.petition_id == petition.id)
+        .order_by(SignatureImport.id.desc())
+        .limit(limit)
+    ).all()
 
 
 def country_names(alpha3_codes) -> dict[str, Country]:

@@ -1,5 +1,6 @@
 """Signature export files kept between the preview and the import, in the shared staging (crm/staging.py):
 tied to the user who uploaded them and the petition they are for. They hold signers' e-mail addresses."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,9 +27,15 @@ class StagedFile:
 
     @classmethod
     def of(cls, staged: staging.StagedFile) -> StagedFile:
-        return cls(token=staged.token, path=staged.path, petition_id=staged.owner["petition_id"],
-                   user_id=staged.owner["user_id"], filename=staged.filename,
-                   format=staged.details.get("format"), encoding=staged.details.get("encoding"))
+        return cls(
+            token=staged.token,
+            path=staged.path,
+            petition_id=staged.owner["petition_id"],
+            user_id=staged.owner["user_id"],
+            filename=staged.filename,
+            format=staged.details.get("format"),
+            encoding=staged.details.get("encoding"),
+        )
 
 
 def _folder() -> Path:
@@ -50,8 +57,13 @@ def importing(staged: StagedFile):
 
 def stage(upload, *, petition_id: int, user_id: int, format: str | None, encoding: str | None) -> StagedFile:
     """Copy an upload (a werkzeug FileStorage) to the staging folder, in blocks."""
-    return StagedFile.of(AREA.stage(upload, owner={"petition_id": petition_id, "user_id": user_id},
-                                    details={"format": format or None, "encoding": encoding or None}))
+    return StagedFile.of(
+        AREA.stage(
+            upload,
+            owner={"petition_id": petition_id, "user_id": user_id},
+            details={"format": format or None, "encoding": encoding or None},
+        )
+    )
 
 
 def find(token: str, *, petition_id: int, user_id: int) -> StagedFile | None:

@@ -7,10 +7,11 @@ Revises: 0006_reminders
 The SQL is this revision's own copy (crm/audit/models.py builds the same for create_all): a migration
 must build the schema of its revision whatever the models say later.
 """
+
 from alembic import op
 
-revision = '0007_audit_append_only'
-down_revision = '0006_reminders'
+revision = "0007_audit_append_only"
+down_revision = "0006_reminders"
 branch_labels = None
 depends_on = None
 

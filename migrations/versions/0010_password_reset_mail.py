@@ -3,10 +3,11 @@
 Revision ID: 0010_password_reset_mail
 Revises: 0009_entry_into_force_statute
 """
+
 from alembic import op
 
-revision = '0010_password_reset_mail'
-down_revision = '0009_entry_into_force_statute'
+revision = "0010_password_reset_mail"
+down_revision = "0009_entry_into_force_statute"
 branch_labels = None
 depends_on = None
 
@@ -15,13 +16,13 @@ NEW = "kind IN ('due_reminder', 'digest', 'weekly_report', 'escalation', 'assign
 
 
 def upgrade():
-    with op.batch_alter_table('outbound_message', schema=None) as batch_op:
-        batch_op.drop_constraint(op.f('ck_outbound_message_kind_valid'), type_='check')
-        batch_op.create_check_constraint('kind_valid', NEW)
+    with op.batch_alter_table("outbound_message", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_outbound_message_kind_valid"), type_="check")
+        batch_op.create_check_constraint("kind_valid", NEW)
 
 
 def downgrade():
     op.execute("DELETE FROM outbound_message WHERE kind = 'password_reset'")
-    with op.batch_alter_table('outbound_message', schema=None) as batch_op:
-        batch_op.drop_constraint(op.f('ck_outbound_message_kind_valid'), type_='check')
-        batch_op.create_check_constraint('kind_valid', OLD)
+    with op.batch_alter_table("outbound_message", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_outbound_message_kind_valid"), type_="check")
+        batch_op.create_check_constraint("kind_valid", OLD)

@@ -1,5 +1,6 @@
 """Helpers for the account tests: codes at a given moment (the `clock` fixture moves time). Signing in
 through both steps (`sign_in`, `totp_code`, TEST_TOTP_SECRET) lives in tests/conftest.py, for everyone."""
+
 from __future__ import annotations
 
 import datetime as dt

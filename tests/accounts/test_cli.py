@@ -1,4 +1,5 @@
 """`flask users ...`: create (password from stdin), list, set-role, deactivate, enroll-2fa, reset-2fa."""
+
 from urllib.parse import parse_qs, urlsplit
 
 import pyotp
@@ -12,8 +13,10 @@ from crm.extensions import db
 
 
 def test_create_reads_password_from_stdin_and_user_can_sign_in(runner, client):
-    result = runner.invoke(args=["users", "create", "Ana@Example.org", "--name", "Ana Pérez", "--role", "coordinator"],
-                           input="a long enough passphrase\n")
+    result = runner.invoke(
+        args=["users", "create", "Ana@Example.org", "--name", "Ana Pérez", "--role", "coordinator"],
+        input="a long enough passphrase\n",
+    )
     assert result.exit_code == 0, result.output
     assert "created ana@example.org (coordinator)" in result.output
     user = find_by_email("ana@example.org")
@@ -40,8 +43,10 @@ def test_create_rejects_bad_input_and_saves_nothing(runner):
 
 def test_duplicate_email_is_refused(runner, make_user):
     make_user("volunteer", email="dup@example.org")
-    result = runner.invoke(args=["users", "create", "DUP@example.org", "--name", "Y", "--role", "admin"],
-                           input="a long enough passphrase\n")
+    result = runner.invoke(
+        args=["users", "create", "DUP@example.org", "--name", "Y", "--role", "admin"],
+        input="a long enough passphrase\n",
+    )
     assert result.exit_code == 1
     assert "already exists" in result.output
 

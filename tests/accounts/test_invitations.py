@@ -1,5 +1,6 @@
 """Inviting staff: the invitee chooses their own password from a single-use, expiring link that reaches
 them through the mail queue; resending is rate-limited, revoking stops the link."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,12 +11,12 @@ import sqlalchemy as sa
 
 from crm.accounts import invitations
 from crm.accounts.models import Invitation, User
+from crm.core.submissions import new_key
 from crm.extensions import db
 from crm.reminders.models import OutboundMessage
-from crm.core.submissions import new_key
 from tests.conftest import count_rows
 
-NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 NEW_PASSWORD = "a passphrase of my own choosing"
 
 
@@ -24,9 +25,11 @@ def table_counts():
 
 
 def link_in_outbox(email: str) -> str:
-    messages = db.session.scalars(sa.select(OutboundMessage).where(
-        OutboundMessage.kind == "invitation", OutboundMessage.recipient_email == email)
-        .order_by(OutboundMessage.id)).all()
+    messages = db.session.scalars(
+        sa.select(OutboundMessage)
+        .where(OutboundMessage.kind == "invitation", OutboundMessage.recipient_email == email)
+        .order_by(OutboundMessage.id)
+    ).all()
     return re.search(r"https?://\S+/invitation/[\w-]+", messages[-1].body_text).group(0)
 
 
@@ -36,9 +39,16 @@ def path_of(link: str) -> str:
 
 def test_an_admin_invites_a_coordinator_who_chooses_their_own_password(client, signed_in):
     signed_in("admin")
-    response = client.post("/admin/users/invite", data={"submission_key": new_key(),
-                                                        "email": "Coco@Example.org", "name": "",
-                                                        "role": "coordinator", "language": "es"})
+    response = client.post(
+        "/admin/users/invite",
+        data={
+            "submission_key": new_key(),
+            "email": "Coco@Example.org",
+            "name": "",
+            "role": "coordinator",
+            "language": "es",
+        },
+    )
     assert response.status_code == 302
     user = db.session.scalar(sa.select(User).where(User.email == "coco@example.org"))
     assert (user.role, user.language, user.password_hash) == ("coordinator", "es", None)
@@ -49,8 +59,9 @@ def test_an_admin_invites_a_coordinator_who_chooses_their_own_password(client, s
     assert page.status_code == 200 and "coco@example.org" in page.get_data(as_text=True)
     short = client.post(path_of(link), data={"name": "Coco", "new_password": "short", "confirm": "short"})
     assert short.status_code == 400 and 'id="new_password-error"' in short.get_data(as_text=True)
-    accepted = client.post(path_of(link), data={"name": "Coco Coordinadora", "new_password": NEW_PASSWORD,
-                                                "confirm": NEW_PASSWORD})
+    accepted = client.post(
+        path_of(link), data={"name": "Coco Coordinadora", "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    )
     assert accepted.status_code == 302 and accepted.headers["Location"].endswith("/login")
     db.session.expire_all()
     assert user.name == "Coco Coordinadora" and user.check_password(NEW_PASSWORD)
@@ -95,15 +106,17 @@ def test_revoking_stops_the_link_and_the_waiting_mail(app, make_user):
     assert message.status == "skipped"
 
 
-@pytest.mark.parametrize("email, message", [("not an address", "Invalid email address."),
-                                            ("taken@example.org", "already has an account")])
+@pytest.mark.parametrize(
+    "email, message", [("not an address", "Invalid email address."), ("taken@example.org", "already has an account")]
+)
 def test_a_bad_or_taken_address_is_refused_beside_the_field(client, signed_in, make_user, email, message):
     signed_in("admin")
     make_user("volunteer", email="taken@example.org")
     db.session.commit()
     before = table_counts()
-    response = client.post("/admin/users/invite", data={"submission_key": new_key(),
-                                                        "email": email, "role": "volunteer", "language": "en"})
+    response = client.post(
+        "/admin/users/invite", data={"submission_key": new_key(), "email": email, "role": "volunteer", "language": "en"}
+    )
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert 'id="email-error"' in page and message in page
@@ -112,7 +125,10 @@ def test_a_bad_or_taken_address_is_refused_beside_the_field(client, signed_in, m
 
 def test_users_invite_never_prints_the_link(runner):
     result = runner.invoke(args=["users", "invite", "vol@example.org", "--role", "volunteer", "--language", "es"])
-    assert (result.exit_code, result.output) == (0, "invited vol@example.org (volunteer); the invitation e-mail is queued\n")
+    assert (result.exit_code, result.output) == (
+        0,
+        "invited vol@example.org (volunteer); the invitation e-mail is queued\n",
+    )
     assert "/invitation/" in link_in_outbox("vol@example.org")
     assert db.session.scalar(sa.select(Invitation.send_count)) == 1
     again = runner.invoke(args=["users", "invite", "vol@example.org", "--role", "volunteer"])

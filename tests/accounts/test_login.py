@@ -1,4 +1,5 @@
 """Signing in and out."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -13,8 +14,9 @@ def test_pages_require_sign_in(client):
     assert response.status_code == 302 and "/login?next=" in response.headers["Location"]
 
 
-@pytest.mark.parametrize("email,password", [("admin1@example.org", "wrong password!"),
-                                            ("nobody@example.org", TEST_PASSWORD)])
+@pytest.mark.parametrize(
+    "email,password", [("admin1@example.org", "wrong password!"), ("nobody@example.org", TEST_PASSWORD)]
+)
 def test_unknown_account_and_wrong_password_get_the_same_answer(client, make_user, email, password):
     make_user("admin")
     response = client.post("/login", data={"email": email, "password": password})
@@ -29,13 +31,16 @@ def test_deactivated_user_cannot_sign_in(client, make_user):
     assert response.status_code == 401
 
 
-@pytest.mark.parametrize("target,expected", [
-    ("/countries/", "/countries/"),
-    ("https://evil.example/", "/"),
-    ("//evil.example/", "/"),
-    ("/\\evil.example", "/"),
-    ("javascript:alert(1)", "/"),
-])
+@pytest.mark.parametrize(
+    "target,expected",
+    [
+        ("/countries/", "/countries/"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+    ],
+)
 def test_next_parameter_only_goes_to_this_app(client, make_user, target, expected):
     user = make_user("admin")
     db.session.commit()
@@ -99,7 +104,9 @@ def test_security_headers_on_every_page(client):
 
 
 def test_language_follows_the_browser_then_the_choice(client):
-    assert "Iniciar sesión" in client.get("/login", headers={"Accept-Language": "es-VE,es;q=0.9"}).get_data(as_text=True)
+    assert "Iniciar sesión" in client.get("/login", headers={"Accept-Language": "es-VE,es;q=0.9"}).get_data(
+        as_text=True
+    )
     client.post("/language", data={"language": "en", "next": "/login"})
     assert "Sign in" in client.get("/login", headers={"Accept-Language": "es"}).get_data(as_text=True)
 

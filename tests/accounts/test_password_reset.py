@@ -1,5 +1,6 @@
 """Password reset by e-mail: a single-use link that expires, is kept hashed, stops working when the
 password changes, and does not get around the second factor."""
+
 import hashlib
 import re
 
@@ -31,8 +32,9 @@ class Sent:
 
 def _reset_rows() -> list[OutboundMessage]:
     db.session.expire_all()
-    return db.session.scalars(sa.select(OutboundMessage).where(OutboundMessage.kind == "password_reset")
-                              .order_by(OutboundMessage.id)).all()
+    return db.session.scalars(
+        sa.select(OutboundMessage).where(OutboundMessage.kind == "password_reset").order_by(OutboundMessage.id)
+    ).all()
 
 
 def ask_for_a_link(client, email, **kwargs) -> list:
@@ -64,8 +66,9 @@ def test_the_link_is_e_mailed_and_unknown_addresses_get_the_same_answer(client, 
     stored = db.session.scalar(sa.select(PasswordResetToken).where(PasswordResetToken.user_id == user.id))
     assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest() and token not in stored.token_hash
     assert (stored.expires_at - stored.created_at).total_seconds() == 3600
-    sent = db.session.scalars(sa.select(AuditEvent.after).order_by(AuditEvent.id)
-                              .where(AuditEvent.action == "auth.password_reset_requested")).all()
+    sent = db.session.scalars(
+        sa.select(AuditEvent.after).order_by(AuditEvent.id).where(AuditEvent.action == "auth.password_reset_requested")
+    ).all()
     assert sent == [{"sent": False}, {"sent": True}]
 
 
@@ -210,9 +213,16 @@ def test_a_mail_server_failure_keeps_the_message_queued_not_lost(app, client, ma
     from tests.reminders.conftest import SMTPServer, point_mail_at
 
     server = SMTPServer()  # not started yet: nothing listens on its port
-    previous = point_mail_at(app, MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_USE_TLS=False,
-                             MAIL_USE_SSL=False, MAIL_SUPPRESS_SEND=False, MAIL_TIMEOUT=2,
-                             MAIL_DEFAULT_SENDER="alcance@campaign.example.org")
+    previous = point_mail_at(
+        app,
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=server.port,
+        MAIL_USE_TLS=False,
+        MAIL_USE_SSL=False,
+        MAIL_SUPPRESS_SEND=False,
+        MAIL_TIMEOUT=2,
+        MAIL_DEFAULT_SENDER="alcance@campaign.example.org",
+    )
     try:
         make_user("volunteer", email="vol@example.org")
         db.session.commit()

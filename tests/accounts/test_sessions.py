@@ -1,5 +1,6 @@
 """Sessions end: after a time idle, after a fixed time in all, and everywhere when the password or the
 second factor changes or the account is deactivated."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -13,8 +14,9 @@ NEW_PASSWORD = "a brand new passphrase here"
 
 
 def expiries(user) -> list:
-    return db.session.scalars(sa.select(AuditEvent.after).where(AuditEvent.action == "auth.session_expired",
-                                                                  AuditEvent.actor_id == user.id)).all()
+    return db.session.scalars(
+        sa.select(AuditEvent.after).where(AuditEvent.action == "auth.session_expired", AuditEvent.actor_id == user.id)
+    ).all()
 
 
 def test_a_session_idle_for_thirty_minutes_ends(client, make_user, clock):
@@ -69,8 +71,10 @@ def test_session_ends_after_password_change(app, client, make_user):
     sign_in(client, user)
     sign_in(phone, user)
     assert phone.get("/").status_code == 200
-    response = client.post("/account/password", data={
-        "current_password": TEST_PASSWORD, "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    response = client.post(
+        "/account/password",
+        data={"current_password": TEST_PASSWORD, "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:800]
     assert client.get("/").status_code == 200  # the browser that changed it stays signed in
     assert phone.get("/").status_code == 302  # every other one is signed out
@@ -79,16 +83,35 @@ def test_session_ends_after_password_change(app, client, make_user):
     assert db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "auth.password_change")) == 1
 
 
-@pytest.mark.parametrize("data,field,message,status", [
-    ({"current_password": "not my password", "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
-     "current_password", "The password is wrong.", 400),
-    ({"current_password": TEST_PASSWORD, "new_password": NEW_PASSWORD, "confirm": "something else"},
-     "confirm", "The two passwords differ.", 400),
-    ({"current_password": TEST_PASSWORD, "new_password": "too short", "confirm": "too short"},
-     "new_password", "at least 12 characters", 400),
-    ({"current_password": TEST_PASSWORD, "new_password": TEST_PASSWORD, "confirm": TEST_PASSWORD},
-     "new_password", "must be different", 400),
-])
+@pytest.mark.parametrize(
+    "data,field,message,status",
+    [
+        (
+            {"current_password": "not my password", "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+            "current_password",
+            "The password is wrong.",
+            400,
+        ),
+        (
+            {"current_password": TEST_PASSWORD, "new_password": NEW_PASSWORD, "confirm": "something else"},
+            "confirm",
+            "The two passwords differ.",
+            400,
+        ),
+        (
+            {"current_password": TEST_PASSWORD, "new_password": "too short", "confirm": "too short"},
+            "new_password",
+            "at least 12 characters",
+            400,
+        ),
+        (
+            {"current_password": TEST_PASSWORD, "new_password": TEST_PASSWORD, "confirm": TEST_PASSWORD},
+            "new_password",
+            "must be different",
+            400,
+        ),
+    ],
+)
 def test_a_refused_password_change_says_why_beside_the_field(client, make_user, data, field, message, status):
     user = make_user("volunteer")
     db.session.commit()

@@ -1,5 +1,6 @@
 """Sign-in throttling: per account and per address, kept in the database so that every worker counts
 the same attempts, with the same answer whether or not the account exists."""
+
 import base64
 
 import pytest
@@ -20,8 +21,7 @@ TOO_MANY = "Too many attempts. Wait a few minutes and try again."
 
 
 def attempt(client, email, password="wrong password here", address="198.51.100.7"):
-    return client.post("/login", data={"email": email, "password": password},
-                       environ_base={"REMOTE_ADDR": address})
+    return client.post("/login", data={"email": email, "password": password}, environ_base={"REMOTE_ADDR": address})
 
 
 @pytest.mark.parametrize("exists", [True, False])
@@ -85,6 +85,7 @@ def test_old_attempts_are_deleted(app, clock):
 
 
 # --- Device cookies ---------------------------------------------------------------------------------------
+
 
 def sign_in_and_out(client, user, address="198.51.100.20", *, totp_at=None) -> None:
     response = attempt(client, user.email, TEST_PASSWORD, address=address)
@@ -170,6 +171,7 @@ def test_the_device_cookie_is_secure_where_the_session_cookie_is(app, client, ma
 
 # --- Two workers ----------------------------------------------------------------------------------------
 
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def shared_database(request, tmp_path):
     """An empty database of its own: the two workers below commit for real."""
@@ -237,8 +239,9 @@ def test_parallel_guesses_get_no_more_tries_than_the_limit(shared_database, tmp_
         try:
             client = app.test_client()
             start.wait(timeout=30)
-            answers.append(attempt(client, "target@example.org", f"wrong guess number {n}",
-                                   address=f"192.0.2.{n + 1}").status_code)
+            answers.append(
+                attempt(client, "target@example.org", f"wrong guess number {n}", address=f"192.0.2.{n + 1}").status_code
+            )
         except BaseException as error:  # noqa: BLE001 - asserted below
             errors.append(error)
 

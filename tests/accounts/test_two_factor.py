@@ -1,5 +1,6 @@
 """Two-step sign-in: TOTP codes (each accepted once), recovery codes (each used once), enrolment, and
 the roles that must have it."""
+
 import datetime as dt
 import re
 from urllib.parse import parse_qs, urlsplit
@@ -18,9 +19,11 @@ from tests.conftest import TEST_PASSWORD
 
 
 def actions_for(user) -> list[str]:
-    return db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.entity_id == str(user.id),
-                                                                   AuditEvent.entity_type == "user")
-                              .order_by(AuditEvent.id)).all()
+    return db.session.scalars(
+        sa.select(AuditEvent.action)
+        .where(AuditEvent.entity_id == str(user.id), AuditEvent.entity_type == "user")
+        .order_by(AuditEvent.id)
+    ).all()
 
 
 def password_step(client, user, password=TEST_PASSWORD):
@@ -32,13 +35,14 @@ def enrol_through_the_page(client, user) -> list[str]:
     assert page.status_code == 200
     db.session.refresh(user)
     secret = user.totp_pending_secret
-    assert secret and " ".join(secret[i:i + 4] for i in range(0, len(secret), 4)) in page.get_data(as_text=True)
+    assert secret and " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)) in page.get_data(as_text=True)
     response = client.post("/account/two-factor", data={"code": code_at(utcnow(), secret)})
     assert response.status_code == 200, response.get_data(as_text=True)[:800]
     return re.findall(r"<code>([0-9a-z-]{19})</code>", response.get_data(as_text=True))
 
 
 # --- Who must have it -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("role", ["admin", "manager"])
 def test_2fa_enforced_for_the_roles_that_need_it(client, make_user, role):
@@ -47,8 +51,14 @@ def test_2fa_enforced_for_the_roles_that_need_it(client, make_user, role):
     response = password_step(client, user)
     assert response.status_code == 302 and response.headers["Location"] == "/account/two-factor"
     # Nothing else until enrolled: pages, forms, the account page.
-    for method, url in [("GET", "/"), ("GET", "/countries/"), ("GET", "/account"), ("POST", "/offices/new"),
-                        ("POST", "/account/password"), ("GET", "/admin/users")]:
+    for method, url in [
+        ("GET", "/"),
+        ("GET", "/countries/"),
+        ("GET", "/account"),
+        ("POST", "/offices/new"),
+        ("POST", "/account/password"),
+        ("GET", "/admin/users"),
+    ]:
         answer = client.open(url, method=method, data={})
         assert answer.status_code == 302 and answer.headers["Location"] == "/account/two-factor", (method, url)
     page = client.get("/account/two-factor").get_data(as_text=True)
@@ -86,6 +96,7 @@ def test_the_logout_and_language_still_work_before_enrolment(client, make_user):
 
 
 # --- Signing in with a code -------------------------------------------------------------------------
+
 
 def test_the_password_alone_does_not_sign_in(client, make_user):
     user = make_user("admin")
@@ -153,6 +164,7 @@ def test_spaces_in_a_code_are_ignored(make_user, clock):
 
 # --- Recovery codes ----------------------------------------------------------------------------------
 
+
 def test_recovery_codes_are_single_use(client, make_user):
     user = make_user("admin")
     codes = twofactor.replace_recovery_codes(user)
@@ -190,6 +202,7 @@ def test_new_recovery_codes_replace_the_old_ones(client, make_user):
 
 
 # --- Enrolment, replacement, turning it off --------------------------------------------------------
+
 
 def test_a_volunteer_enrols_and_then_signs_in_with_codes(client, make_user):
     user = make_user("volunteer")

@@ -1,20 +1,28 @@
 """Admins manage accounts; admins and managers read the audit log, which nobody can edit."""
+
 import pytest
 import sqlalchemy as sa
 
 from crm.accounts.models import User
 from crm.accounts.services import find_by_email
 from crm.audit.models import AuditEvent, AuditLogIsAppendOnly
-from crm.extensions import db
 from crm.core.submissions import new_key
+from crm.extensions import db
 
 
 def test_admin_creates_edits_and_deactivates_a_user(client, signed_in):
     signed_in("admin")
-    response = client.post("/admin/users/new", data={"submission_key": new_key(),
-                                                     "email": "Nueva@Example.org", "name": "Nueva Persona",
-                                                     "role": "volunteer", "language": "es",
-                                                     "password": "a long first passphrase"})
+    response = client.post(
+        "/admin/users/new",
+        data={
+            "submission_key": new_key(),
+            "email": "Nueva@Example.org",
+            "name": "Nueva Persona",
+            "role": "volunteer",
+            "language": "es",
+            "password": "a long first passphrase",
+        },
+    )
     assert response.status_code == 302
     user = find_by_email("nueva@example.org")
     assert (user.role, user.language) == ("volunteer", "es")
@@ -31,16 +39,45 @@ def test_admin_creates_edits_and_deactivates_a_user(client, signed_in):
     assert {"user.create", "user.update", "user.set_role", "user.deactivate", "user.reactivate"} <= actions
 
 
-@pytest.mark.parametrize("data,message", [
-    ({"email": "not-an-email", "name": "X", "role": "volunteer", "language": "en", "password": "long enough pass"},
-     "Invalid email address"),
-    ({"email": "x@example.org", "name": "X", "role": "volunteer", "language": "en", "password": "short"},
-     "at least 12 characters"),
-    ({"email": "x@example.org", "name": "X", "role": "emperor", "language": "en", "password": "long enough pass"},
-     "Not a valid choice"),
-    ({"email": "x@example.org", "name": "", "role": "volunteer", "language": "xx", "password": "long enough pass"},
-     "This field is required"),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (
+            {
+                "email": "not-an-email",
+                "name": "X",
+                "role": "volunteer",
+                "language": "en",
+                "password": "long enough pass",
+            },
+            "Invalid email address",
+        ),
+        (
+            {"email": "x@example.org", "name": "X", "role": "volunteer", "language": "en", "password": "short"},
+            "at least 12 characters",
+        ),
+        (
+            {
+                "email": "x@example.org",
+                "name": "X",
+                "role": "emperor",
+                "language": "en",
+                "password": "long enough pass",
+            },
+            "Not a valid choice",
+        ),
+        (
+            {
+                "email": "x@example.org",
+                "name": "",
+                "role": "volunteer",
+                "language": "xx",
+                "password": "long enough pass",
+            },
+            "This field is required",
+        ),
+    ],
+)
 def test_bad_new_user_input_is_refused(client, signed_in, data, message):
     signed_in("admin")
     response = client.post("/admin/users/new", data={**data, "submission_key": new_key()})

@@ -1,5 +1,6 @@
 """Installs for backup tests: each its own database (SQLite file or PostgreSQL scratch database) and its
 own instance folder, so that an archive made from one is restored into another, as an operator would."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -92,43 +93,76 @@ def fill(app) -> None:
         db.session.add(ReminderPreference(user_id=admin.id, digest_hour=7, weekly_report_enabled=False))
         db.session.add(FormSubmission(key="k" * 40, user_id=admin.id, location="/outreach/1"))
 
-        records = db.session.scalars(sa.select(OutreachRecord).where(OutreachRecord.campaign_id == campaign.id)
-                                     .order_by(OutreachRecord.id)).all()
+        records = db.session.scalars(
+            sa.select(OutreachRecord).where(OutreachRecord.campaign_id == campaign.id).order_by(OutreachRecord.id)
+        ).all()
         free = next(record for record in records if record.assignee_id is None)
         campaign.claims_need_approval = True
         assignments.claim(free, volunteer)
         assignments.set_assignee([records[0]], volunteer, actor=admin)
         spain = country_by_code("ESP")
         for number in range(120):
-            office = Office(country_id=records[number % len(records)].country_id, host_country_id=spain.id,
-                            kind="consulate", city=f"Ciudad {number}", name=f"Consulado {number} — «ñ»")
+            office = Office(
+                country_id=records[number % len(records)].country_id,
+                host_country_id=spain.id,
+                kind="consulate",
+                city=f"Ciudad {number}",
+                name=f"Consulado {number} — «ñ»",
+            )
             db.session.add(office)
-            db.session.add(Contact(office=office, name=f"Contacto {number} Łódź 😀", title="Consejera\npolítica",
-                                   personal_phone=f"+34 600 000 {number:03d}"))
+            db.session.add(
+                Contact(
+                    office=office,
+                    name=f"Contacto {number} Łódź 😀",
+                    title="Consejera\npolítica",
+                    personal_phone=f"+34 600 000 {number:03d}",
+                )
+            )
         db.session.flush()
         for number in range(150):
             record = records[number % len(records)]
-            outreach.log_meeting([record], actor=admin, held_at=now - dt.timedelta(days=number, microseconds=number),
-                                 summary=f"Reunión {number}: “demandas”", confidential_notes=f"nota {number}")
-            outreach.add_follow_up(record, owner=admin, due_on=now.date() + dt.timedelta(days=number % 30),
-                                   note=f"Llamar {number}", actor=admin)
+            outreach.log_meeting(
+                [record],
+                actor=admin,
+                held_at=now - dt.timedelta(days=number, microseconds=number),
+                summary=f"Reunión {number}: “demandas”",
+                confidential_notes=f"nota {number}",
+            )
+            outreach.add_follow_up(
+                record,
+                owner=admin,
+                due_on=now.date() + dt.timedelta(days=number % 30),
+                note=f"Llamar {number}",
+                actor=admin,
+            )
         letter = db.session.scalar(sa.select(Letter).order_by(Letter.id))
         letters.add_attachments(letter, [FileStorage(io.BytesIO(PDF), filename="respuesta.pdf")], admin)
         db.session.add(ReplyClock(outreach_id=letter.outreach_id, letter_id=letter.id, started_on=now.date()))
         petition = signatures.create_petition(campaign, "Firmas por Venezuela", actor=admin)
         rows = "".join(f"firmante{n}@example.org,{'ES' if n % 3 else 'VE'}\n" for n in range(400))
-        signatures.import_file(petition, io.BytesIO(("email,country\n" + rows).encode()), filename="firmas.csv",
-                               actor=admin)
+        signatures.import_file(
+            petition, io.BytesIO(("email,country\n" + rows).encode()), filename="firmas.csv", actor=admin
+        )
         signatures.record_tally(petition, spain, 1234, now.date(), source="contado a mano", actor=admin)
         from crm.board import services as boards
         from crm.campaigns.models import CampaignTranslation
         from crm.outreach.models import Position
 
-        db.session.add(CampaignTranslation(campaign_id=campaign.id, language="es", name="Justicia para Venezuela",
-                                           description="Campaña de demostración «ñ»"))
+        db.session.add(
+            CampaignTranslation(
+                campaign_id=campaign.id,
+                language="es",
+                name="Justicia para Venezuela",
+                description="Campaña de demostración «ñ»",
+            )
+        )
         boards.publish(campaign, actor=admin)
-        boards.set_published(campaign, records={records[0].id},
-                             positions={db.session.scalar(sa.select(Position.id).order_by(Position.id))}, actor=admin)
+        boards.set_published(
+            campaign,
+            records={records[0].id},
+            positions={db.session.scalar(sa.select(Position.id).order_by(Position.id))},
+            actor=admin,
+        )
         # An import caught staging while the backup is taken.
         from crm.signatures.models import StagedImport, StagedSignature
 
@@ -156,13 +190,16 @@ def table_contents(app) -> dict[str, list[tuple]]:
 
     def same(value):
         if isinstance(value, dt.datetime):
-            return (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
+            return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
         return value
 
     with app.app_context(), db.engine.connect() as connection:
-        return {table.name: [tuple(same(v) for v in row)
-                             for row in connection.execute(sa.select(table).order_by(*_order_by(table)))]
-                for table in _data_tables(_reflect(connection))}
+        return {
+            table.name: [
+                tuple(same(v) for v in row) for row in connection.execute(sa.select(table).order_by(*_order_by(table)))
+            ]
+            for table in _data_tables(_reflect(connection))
+        }
 
 
 def attachment_files(app) -> dict[str, bytes]:

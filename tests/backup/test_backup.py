@@ -2,6 +2,7 @@
 rows in every table and the same files come back; SQLite to PostgreSQL is how an install moves. A damaged
 archive, a wrong passphrase, a non-empty database, a newer schema or missing keys are refused with a
 clear message and nothing written."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,10 @@ def _tables(app) -> set[str]:
         return set(sa.inspect(db.engine).get_table_names())
 
 
-@pytest.mark.parametrize("source_kind, target_kind", [
-    ("sqlite", "sqlite"), ("postgresql", "postgresql"), ("sqlite", "postgresql"), ("postgresql", "sqlite")])
+@pytest.mark.parametrize(
+    "source_kind, target_kind",
+    [("sqlite", "sqlite"), ("postgresql", "postgresql"), ("sqlite", "postgresql"), ("postgresql", "sqlite")],
+)
 def test_a_backup_restores_every_row_and_file(installs, tmp_path, source_kind, target_kind):
     source = installs(source_kind)
     fill(source)
@@ -43,7 +46,8 @@ def test_a_backup_restores_every_row_and_file(installs, tmp_path, source_kind, t
     manifest = _backup(source, tmp_path / "alcance.alcbak")
     assert manifest["tables"]["signature"]["rows"] == 400 and manifest["source_database"] == source_kind
     assert {name: entry["rows"] for name, entry in manifest["tables"].items()} == {
-        name: len(rows) for name, rows in before.items()}
+        name: len(rows) for name, rows in before.items()
+    }
 
     target = installs(target_kind)
     restored = _restore(target, tmp_path / "alcance.alcbak")
@@ -146,7 +150,9 @@ def test_an_archive_from_a_newer_schema_is_refused(installs, tmp_path):
         db.session.commit()
     path = tmp_path / "newer.alcbak"
     _backup(source, path)
-    _refused(installs("sqlite"), path, "This archive comes from a newer version of Alcance (schema 0999_from_the_future)")
+    _refused(
+        installs("sqlite"), path, "This archive comes from a newer version of Alcance (schema 0999_from_the_future)"
+    )
 
 
 def test_without_the_data_keys_nothing_is_restored(installs, archive):
@@ -187,7 +193,7 @@ def test_the_manifest_counts_and_checks_every_part(installs, archive):
     for entry in manifest["tables"].values():
         assert entry["rows"] == sum(part["rows"] for part in entry["parts"])
         assert all(len(part["sha256"]) == 64 for part in entry["parts"])
-    (name, file), = manifest["files"].items()
+    ((name, file),) = manifest["files"].items()
     assert name.startswith("files/attachments/") and file["size"] == len(PDF)
     assert json.dumps(manifest)  # plain JSON, readable by any tool once decrypted
 
@@ -211,7 +217,9 @@ def test_the_commands_ask_for_the_passphrase_and_say_what_they_did(installs, tmp
         from crm.backup.models import BackupRun
 
         assert [(run.origin, run.ok) for run in db.session.scalars(sa.select(BackupRun).order_by(BackupRun.id))] == [
-            ("schedule", False), ("command", True)]
+            ("schedule", False),
+            ("command", True),
+        ]
 
     target = installs("postgresql", BACKUP_PASSPHRASE=PASSPHRASE)
     verified = target.test_cli_runner().invoke(args=["backup", "verify", str(path)])

@@ -1,5 +1,6 @@
 """The scheduled backup: off unless a folder is set; an archive when the last good one is old enough; only
 the newest few kept; a failure recorded and shown to admins on the users page beside the last good one."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,7 +16,7 @@ from crm.extensions import db
 from tests.backup.conftest import PASSPHRASE
 
 pytestmark = pytest.mark.usefixtures("clock")
-T0 = dt.datetime(2026, 12, 3, 2, 30, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 12, 3, 2, 30, tzinfo=dt.UTC)
 
 
 def _runs(app) -> list[tuple[str, bool]]:
@@ -73,8 +74,16 @@ def test_admins_see_the_last_good_backup_and_a_later_failure(client, signed_in):
     signed_in("admin")
     page = client.get("/admin/users").get_data(as_text=True)
     assert "No backup has been made yet." in page and "Scheduled backups are off" in page
-    record_run(started=T0, manifest={"path": "/backups/a.alcbak", "size": 5 * 1024 * 1024, "tables": {"user": {"rows": 3}},
-                                     "schema_revision": "x"}, origin="schedule")
+    record_run(
+        started=T0,
+        manifest={
+            "path": "/backups/a.alcbak",
+            "size": 5 * 1024 * 1024,
+            "tables": {"user": {"rows": 3}},
+            "schema_revision": "x",
+        },
+        origin="schedule",
+    )
     db.session.commit()
     page = client.get("/admin/users").get_data(as_text=True)
     assert "Last good backup: " in page and "(5.2 MB)." in page and "failed" not in page

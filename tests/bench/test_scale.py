@@ -1,5 +1,6 @@
 """The benchmark's data (bench/scale.py) at a small scale: built on an empty database through the
 migrations and bulk inserts, on SQLite and PostgreSQL, with users who sign in and contacts the search finds."""
+
 import importlib.util
 import json
 from pathlib import Path
@@ -49,8 +50,12 @@ def test_the_benchmark_data_is_built_and_usable(empty_database_url, tmp_path_fac
         assert response.headers["Location"].endswith("/login/2fa")
         response = client.post("/login/2fa", data={"code": pyotp.TOTP(facts["totp_secret"]).now()})
         assert response.status_code == 302
-        for path in (f"/countries/{facts['busiest_country']}", f"/letters/{facts['letter_id']}",
-                     f"/contacts/{facts['contact_id']}", "/contacts?q=" + facts["search"]):
+        for path in (
+            f"/countries/{facts['busiest_country']}",
+            f"/letters/{facts['letter_id']}",
+            f"/contacts/{facts['contact_id']}",
+            "/contacts?q=" + facts["search"],
+        ):
             assert client.get(path).status_code == 200, path
         db.session.remove()
         db.engine.dispose()

@@ -1,6 +1,7 @@
 """A manager publishes a campaign's board of responses; the public sees, at /p/<slug>, only the
 governments and positions published, with their public evidence, and nothing internal, in HTML, JSON
 and CSV, in English or Spanish, the same cacheable page for everyone."""
+
 from __future__ import annotations
 
 import csv
@@ -18,8 +19,15 @@ from crm.outreach import services as outreach
 from crm.outreach.models import Position
 
 pytestmark = pytest.mark.usefixtures("clock")
-SECRETS = ("Owner Volunteer", "Diplomat Secret", "private meeting summary", "confidential note text",
-           "follow-up note text", "Secret Embassy", "internal evidence of the meeting")
+SECRETS = (
+    "Owner Volunteer",
+    "Diplomat Secret",
+    "private meeting summary",
+    "confidential note text",
+    "follow-up note text",
+    "Secret Embassy",
+    "internal evidence of the meeting",
+)
 
 
 @pytest.fixture
@@ -32,17 +40,36 @@ def story(app, campaign, make_record, make_user, make_office, make_contact):
     office = make_office("FRA", name="Secret Embassy")
     diplomat = make_contact(office, name="Diplomat Secret")
     demands = {d.code: d for d in campaign.demands}
-    held = dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.timezone.utc)
-    outreach.log_meeting([france], actor=owner, held_at=held, summary="private meeting summary", contacts=[diplomat],
-                         confidential_notes="confidential note text")
+    held = dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
+    outreach.log_meeting(
+        [france],
+        actor=owner,
+        held_at=held,
+        summary="private meeting summary",
+        contacts=[diplomat],
+        confidential_notes="confidential note text",
+    )
     outreach.add_follow_up(france, owner=owner, due_on=dt.date(2026, 6, 1), note="follow-up note text", actor=owner)
-    public = outreach.record_position(france, demands["repudiate"], "supportive", dt.date(2026, 4, 2), actor=owner,
-                                      evidence="Communiqué of the foreign ministry",
-                                      evidence_url="https://www.diplomatie.gouv.fr/example")
-    outreach.record_position(france, demands["repudiate"], "opposed", dt.date(2026, 5, 1), actor=owner,
-                             evidence="internal evidence of the meeting")
-    hidden = outreach.record_position(germany, demands["icc"], "acted", dt.date(2026, 3, 1), actor=owner,
-                                      evidence="Germany referred")
+    public = outreach.record_position(
+        france,
+        demands["repudiate"],
+        "supportive",
+        dt.date(2026, 4, 2),
+        actor=owner,
+        evidence="Communiqué of the foreign ministry",
+        evidence_url="https://www.diplomatie.gouv.fr/example",
+    )
+    outreach.record_position(
+        france,
+        demands["repudiate"],
+        "opposed",
+        dt.date(2026, 5, 1),
+        actor=owner,
+        evidence="internal evidence of the meeting",
+    )
+    hidden = outreach.record_position(
+        germany, demands["icc"], "acted", dt.date(2026, 3, 1), actor=owner, evidence="Germany referred"
+    )
     boards.set_published(campaign, records={france.id}, positions={public.id, hidden.id}, actor=manager)
     db.session.commit()
     return {"campaign": campaign, "france": france, "germany": germany, "public": public, "manager": manager}
@@ -73,14 +100,24 @@ def test_the_public_sees_published_entries_and_public_positions_only(client, sto
     assert [g["iso3"] for g in data["governments"]] == ["FRA"]
     (france,) = data["governments"]
     assert france["response"] == "supportive"
-    assert france["positions"][0] == {"demand": "repudiate", "stance": "supportive", "stated_on": "2026-04-02",
-                                      "evidence": "Communiqué of the foreign ministry",
-                                      "evidence_url": "https://www.diplomatie.gouv.fr/example"}
+    assert france["positions"][0] == {
+        "demand": "repudiate",
+        "stance": "supportive",
+        "stated_on": "2026-04-02",
+        "evidence": "Communiqué of the foreign ministry",
+        "evidence_url": "https://www.diplomatie.gouv.fr/example",
+    }
     assert [p["stance"] for p in france["positions"][1:]] == [None, None]
     rows = _csv(client.get("/p/test-campaign.csv"))
     assert [(r["iso3"], r["response"], r["repudiate_stance"], r["repudiate_since"]) for r in rows] == [
-        ("FRA", "supportive", "supportive", "2026-04-02")]
-    for body in (html, page.headers.get("ETag", ""), str(data), client.get("/p/test-campaign.csv").get_data(as_text=True)):
+        ("FRA", "supportive", "supportive", "2026-04-02")
+    ]
+    for body in (
+        html,
+        page.headers.get("ETag", ""),
+        str(data),
+        client.get("/p/test-campaign.csv").get_data(as_text=True),
+    ):
         for secret in SECRETS:
             assert secret not in body
 
@@ -118,16 +155,22 @@ def test_a_manager_chooses_what_is_public_and_it_is_audited(client, signed_in, s
     response = client.post("/campaigns/test-campaign/board", data={"action": "publish"})
     assert response.status_code == 302
     germany_position = db.session.scalar(sa.select(Position.id).where(Position.outreach_id == story["germany"].id))
-    response = client.post("/campaigns/test-campaign/board", data={
-        "action": "save", "entry": [str(story["germany"].id), "999999999", "x"],
-        "position": [str(germany_position), "2147483648"]})
+    response = client.post(
+        "/campaigns/test-campaign/board",
+        data={
+            "action": "save",
+            "entry": [str(story["germany"].id), "999999999", "x"],
+            "position": [str(germany_position), "2147483648"],
+        },
+    )
     assert response.status_code == 302
     assert set(db.session.scalars(sa.select(PublishedEntry.outreach_id))) == {story["germany"].id}
     assert set(db.session.scalars(sa.select(PublishedPosition.position_id))) == {germany_position}
     data = client.get("/p/test-campaign.json").get_json()
     assert [(g["iso3"], g["response"]) for g in data["governments"]] == [("DEU", "acted")]
-    event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "board.update")
-                               .order_by(AuditEvent.id.desc())).first()
+    event = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "board.update").order_by(AuditEvent.id.desc())
+    ).first()
     assert event.after["entries_published"] == [story["germany"].id]
     assert event.after["entries_withdrawn"] == [story["france"].id]
     assert other.id not in set(db.session.scalars(sa.select(PublishedEntry.outreach_id)))

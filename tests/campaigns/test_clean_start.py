@@ -1,4 +1,5 @@
 """A clean start: `demo remove` takes the demo away and nothing else; ALCANCE_DEMO=0 sets up empty."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,13 +27,23 @@ def table_counts():
 def users_own_campaign(make_user):
     """A campaign of one's own, with work on it: targets, an office and contact added, a follow-up."""
     manager = make_user("manager")
-    campaign = campaigns.create_campaign(name="Free elections", slug="free-elections", actor=manager,
-                                         demands=[campaigns.DemandWording("Repudiate the election")])
+    campaign = campaigns.create_campaign(
+        name="Free elections",
+        slug="free-elections",
+        actor=manager,
+        demands=[campaigns.DemandWording("Repudiate the election")],
+    )
     targets.add_targets(campaign, actor=manager, names=["DEU", "BRA"])
     germany = next(r for r in campaign.outreach_records if r.country.alpha3 == "DEU")
     outreach.add_follow_up(germany, owner=manager, due_on=dt.date(2026, 3, 5), note="Call", actor=manager)
-    office = contacts.create_office(actor=manager, kind="embassy", name="Embajada de Alemania", city="Brasilia",
-                                    country=country_by_code("DEU"), host_country=country_by_code("BRA"))
+    office = contacts.create_office(
+        actor=manager,
+        kind="embassy",
+        name="Embajada de Alemania",
+        city="Brasilia",
+        country=country_by_code("DEU"),
+        host_country=country_by_code("BRA"),
+    )
     contacts.create_contact(actor=manager, office=office, name="Hanna Beispiel", started_on=dt.date(2026, 1, 1))
     db.session.commit()
     return campaign
@@ -72,8 +83,9 @@ def test_a_demo_person_the_users_work_refers_to_is_kept(app, runner, make_user):
 def test_setup_with_alcance_demo_0_starts_empty(tmp_path, tmp_path_factory):
     app = make_app("sqlite:///" + str(tmp_path / "fresh.db"), tmp_path_factory)
     with app.app_context():
-        result = app.test_cli_runner().invoke(args=["setup"], env={"ALCANCE_DEMO": "0",
-                                                                   "ALCANCE_ADMIN_PASSWORD": "a long enough passphrase"})
+        result = app.test_cli_runner().invoke(
+            args=["setup"], env={"ALCANCE_DEMO": "0", "ALCANCE_ADMIN_PASSWORD": "a long enough passphrase"}
+        )
         assert result.exit_code == 0, result.output
         assert "demo data loaded" not in result.output
         assert count_rows(Campaign) == 0 and count_rows(Office) == 0 and count_rows(Contact) == 0
@@ -92,8 +104,7 @@ def test_the_start_page_walks_an_admin_through_the_first_steps(client, signed_in
     page = client.get("/").get_data(as_text=True)
     for link in ('href="/campaigns/new"', 'href="/campaigns/manage"', 'href="/admin/users/invite"', 'href="/contacts"'):
         assert link in page
-    campaign = campaigns.create_campaign(name="Own", slug="own", actor=admin,
-                                         demands=[campaigns.DemandWording("One")])
+    campaign = campaigns.create_campaign(name="Own", slug="own", actor=admin, demands=[campaigns.DemandWording("One")])
     db.session.commit()
     assert "Start your own campaign" in client.get("/").get_data(as_text=True)
     targets.add_targets(campaign, actor=admin, names=["DEU"])
@@ -108,8 +119,14 @@ def test_volunteers_are_not_shown_the_first_steps(client, signed_in):
 
 def test_an_office_the_user_created_and_the_demo_reused_stays(app, runner, make_user):
     manager = make_user("manager")
-    office = contacts.create_office(actor=manager, kind="embassy", name="Embajada de Alemania en España",
-                                    city="Madrid", country=country_by_code("DEU"), host_country=country_by_code("ESP"))
+    office = contacts.create_office(
+        actor=manager,
+        kind="embassy",
+        name="Embajada de Alemania en España",
+        city="Madrid",
+        country=country_by_code("DEU"),
+        host_country=country_by_code("ESP"),
+    )
     db.session.commit()
     load_demo()
     db.session.commit()

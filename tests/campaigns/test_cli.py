@@ -1,4 +1,5 @@
 """`flask campaigns ...`: the interfaces scripts use, exactly as documented."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -43,10 +44,28 @@ def test_a_duplicate_slug_or_an_empty_demand_changes_nothing(runner):
 
 def test_targets_add_by_region_status_and_names(runner, clock):
     create(runner)
-    result = runner.invoke(args=["campaigns", "targets", "add", "free-elections", "--region", "419",
-                                 "--rome-status", "state_party", "Alemania, FRA", "Reino Unido"])
-    expected = db.session.scalar(sa.select(sa.func.count()).select_from(Country).where(
-        Country.sub_region_code == "419", Country.rs_status == "state_party")) + 3
+    result = runner.invoke(
+        args=[
+            "campaigns",
+            "targets",
+            "add",
+            "free-elections",
+            "--region",
+            "419",
+            "--rome-status",
+            "state_party",
+            "Alemania, FRA",
+            "Reino Unido",
+        ]
+    )
+    expected = (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Country)
+            .where(Country.sub_region_code == "419", Country.rs_status == "state_party")
+        )
+        + 3
+    )
     assert (result.exit_code, result.output) == (0, f"added: {expected}\n")
 
 

@@ -1,4 +1,5 @@
 """The demo campaign: loaded once, real evidence on real governments, fictional people, reminders due at once."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -59,7 +60,9 @@ def test_the_campaign_is_marked_as_demo(demo):
 
 def test_three_demands_in_order_with_spanish_wording(demo):
     assert [(d.ordinal, d.code) for d in demo.demands] == [
-        (1, "repudiate-election"), (2, "refugee-solidarity"), (3, "icc-referral"),
+        (1, "repudiate-election"),
+        (2, "refugee-solidarity"),
+        (3, "icc-referral"),
     ]
     for demand in demo.demands:
         title_es, description_es = demand.text("es")
@@ -75,7 +78,19 @@ def test_hand_counted_contents(demo):
     # 9 governments named by the call + Chile, Colombia, Peru and Paraguay.
     assert len(demo_records()) == 13
     assert {record.country.alpha3 for record in demo_records()} == {
-        "FRA", "CAN", "CHE", "ARG", "DEU", "ESP", "CRI", "SWE", "GBR", "CHL", "COL", "PER", "PRY",
+        "FRA",
+        "CAN",
+        "CHE",
+        "ARG",
+        "DEU",
+        "ESP",
+        "CRI",
+        "SWE",
+        "GBR",
+        "CHL",
+        "COL",
+        "PER",
+        "PRY",
     }
     assert count_rows(Demand) == 3
     assert count_rows(Office) == 25

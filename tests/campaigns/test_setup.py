@@ -1,5 +1,6 @@
 """Setting up a campaign: its description, demands and settings, archiving it, and choosing its targets.
 Services tested directly, on both databases."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,15 +19,21 @@ from crm.outreach.models import OutreachRecord
 from crm.permissions import can_edit_outreach
 from tests.conftest import count_rows
 
-NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 W = campaigns.DemandWording
 
 
 def three_demands():
-    return [W("Repudiate the election", "Declare the election illegitimate.", "Repudiar la elección",
-              "Declarar ilegítima la elección."),
-            W("Open solidarity mechanisms", None, "Abrir mecanismos de solidaridad", None),
-            W("Refer to the ICC", "Refer the situation to the Prosecutor.")]
+    return [
+        W(
+            "Repudiate the election",
+            "Declare the election illegitimate.",
+            "Repudiar la elección",
+            "Declarar ilegítima la elección.",
+        ),
+        W("Open solidarity mechanisms", None, "Abrir mecanismos de solidaridad", None),
+        W("Refer to the ICC", "Refer the situation to the Prosecutor."),
+    ]
 
 
 @pytest.fixture
@@ -36,10 +43,15 @@ def manager(make_user):
 
 @pytest.fixture
 def own(app, manager):
-    return campaigns.create_campaign(name="Free elections", slug="free-elections",
-                                     translations={"es": campaigns.CampaignWording("Elecciones libres")},
-                                     demands=three_demands(), actor=manager, letter_language="es",
-                                     starts_on=dt.date(2026, 1, 15))
+    return campaigns.create_campaign(
+        name="Free elections",
+        slug="free-elections",
+        translations={"es": campaigns.CampaignWording("Elecciones libres")},
+        demands=three_demands(),
+        actor=manager,
+        letter_language="es",
+        starts_on=dt.date(2026, 1, 15),
+    )
 
 
 def table_counts():
@@ -48,20 +60,31 @@ def table_counts():
 
 def test_a_manager_creates_a_campaign_with_its_demands_in_two_languages(own):
     assert (own.name, own.display_name("es"), own.slug, own.letter_language, own.status) == (
-        "Free elections", "Elecciones libres", "free-elections", "es", "active")
+        "Free elections",
+        "Elecciones libres",
+        "free-elections",
+        "es",
+        "active",
+    )
     assert [d.ordinal for d in own.demands] == [1, 2, 3]
     assert [d.text("es")[0] for d in own.demands] == [
-        "Repudiar la elección", "Abrir mecanismos de solidaridad", "Refer to the ICC"]
+        "Repudiar la elección",
+        "Abrir mecanismos de solidaridad",
+        "Refer to the ICC",
+    ]
     assert own.demands[0].text("en") == ("Repudiate the election", "Declare the election illegitimate.")
     assert own.display_name("es") == "Elecciones libres"
 
 
-@pytest.mark.parametrize("slug, demands, message", [
-    ("free-elections", [W("One")], "already has the slug"),
-    ("Free Elections", [W("One")], "lower-case letters"),
-    ("", [W("One")], "slug"),
-    ("other", [W("One"), W("   ")], "Demand 2: A demand needs a short label"),
-])
+@pytest.mark.parametrize(
+    "slug, demands, message",
+    [
+        ("free-elections", [W("One")], "already has the slug"),
+        ("Free Elections", [W("One")], "lower-case letters"),
+        ("", [W("One")], "slug"),
+        ("other", [W("One"), W("   ")], "Demand 2: A demand needs a short label"),
+    ],
+)
 def test_bad_input_is_refused_and_nothing_is_written(own, manager, slug, demands, message):
     db.session.commit()
     before = table_counts()
@@ -74,13 +97,16 @@ def test_bad_input_is_refused_and_nothing_is_written(own, manager, slug, demands
 def test_demands_are_added_reworded_and_reordered(own, manager):
     added = campaigns.add_demand(own, W("Protect refugees", label_es="Proteger a los refugiados"), actor=manager)
     assert (added.ordinal, added.code) == (4, "d4")
-    campaigns.reword_demand(own.demands[1], W("Open the borders", "All of them.", "Abrir las fronteras"),
-                            actor=manager)
+    campaigns.reword_demand(own.demands[1], W("Open the borders", "All of them.", "Abrir las fronteras"), actor=manager)
     assert own.demands[1].text("es") == ("Abrir las fronteras", None)
     assert campaigns.move_demand(added, -1, actor=manager) is True
     db.session.expire_all()
     assert [d.title for d in own.demands] == [
-        "Repudiate the election", "Open the borders", "Protect refugees", "Refer to the ICC"]
+        "Repudiate the election",
+        "Open the borders",
+        "Protect refugees",
+        "Refer to the ICC",
+    ]
     assert campaigns.move_demand(own.demands[0], -1, actor=manager) is False
 
 
@@ -98,13 +124,24 @@ def test_a_demand_with_positions_is_retired_and_one_without_is_deleted(own, mana
 
 def test_settings_are_checked(own, manager, make_user):
     coordinator = make_user("coordinator")
-    campaigns.update_settings(own, actor=manager, reply_days=10, stall_days=30, claims_need_approval=True,
-                              default_coordinator=coordinator)
+    campaigns.update_settings(
+        own, actor=manager, reply_days=10, stall_days=30, claims_need_approval=True, default_coordinator=coordinator
+    )
     assert (own.reply_days, own.stall_days, own.claims_need_approval, own.default_coordinator) == (
-        10, 30, True, coordinator)
+        10,
+        30,
+        True,
+        coordinator,
+    )
     with pytest.raises(campaigns.CampaignError, match="active coordinator"):
-        campaigns.update_settings(own, actor=manager, reply_days=10, stall_days=30, claims_need_approval=True,
-                                  default_coordinator=make_user("volunteer"))
+        campaigns.update_settings(
+            own,
+            actor=manager,
+            reply_days=10,
+            stall_days=30,
+            claims_need_approval=True,
+            default_coordinator=make_user("volunteer"),
+        )
     with pytest.raises(campaigns.CampaignError, match="between 1 and 3650"):
         campaigns.update_settings(own, actor=manager, reply_days=0, stall_days=30, claims_need_approval=True)
 
@@ -123,10 +160,18 @@ def test_an_archived_campaign_is_read_only_and_leaves_the_start_page(own, manage
 
 
 def test_every_state_party_in_latin_america_and_three_named_governments(own, manager, clock):
-    expected = set(db.session.scalars(sa.select(Country.alpha3).where(
-        Country.sub_region_code == "419", Country.rs_status == "state_party")))
-    report = targets.add_targets(own, actor=manager, region="419", rome_status="state_party",
-                                 names=targets.split_names("Alemania, FRA; Reino Unido"))
+    expected = set(
+        db.session.scalars(
+            sa.select(Country.alpha3).where(Country.sub_region_code == "419", Country.rs_status == "state_party")
+        )
+    )
+    report = targets.add_targets(
+        own,
+        actor=manager,
+        region="419",
+        rome_status="state_party",
+        names=targets.split_names("Alemania, FRA; Reino Unido"),
+    )
     added = {c.alpha3 for c in report.added}
     assert added == expected | {"DEU", "FRA", "GBR"}
     assert "VEN" in added and "PRI" not in added
@@ -155,12 +200,18 @@ def test_an_unknown_region_or_status_is_refused(own, manager, region, status, fi
 
 def test_a_target_without_history_is_removed_and_one_with_history_closed(own, manager, make_user):
     coordinator = make_user("coordinator")
-    campaigns.update_settings(own, actor=manager, reply_days=14, stall_days=21, claims_need_approval=False,
-                              default_coordinator=coordinator)
+    campaigns.update_settings(
+        own, actor=manager, reply_days=14, stall_days=21, claims_need_approval=False, default_coordinator=coordinator
+    )
     targets.add_targets(own, actor=manager, names=["DEU", "FRA"])
-    germany, france = (db.session.scalar(sa.select(OutreachRecord).where(
-        OutreachRecord.campaign_id == own.id, OutreachRecord.country_id == country_by_code(code).id))
-        for code in ("DEU", "FRA"))
+    germany, france = (
+        db.session.scalar(
+            sa.select(OutreachRecord).where(
+                OutreachRecord.campaign_id == own.id, OutreachRecord.country_id == country_by_code(code).id
+            )
+        )
+        for code in ("DEU", "FRA")
+    )
     assert germany.coordinator_id == coordinator.id
     outreach.add_follow_up(france, owner=manager, due_on=dt.date(2026, 3, 5), note="Call", actor=manager)
     assert targets.remove_target(germany, actor=manager) == "removed"
@@ -171,7 +222,8 @@ def test_a_target_without_history_is_removed_and_one_with_history_closed(own, ma
 
 
 def test_archived_records_cannot_be_assigned_or_claimed_and_retired_demands_leave_the_forms(
-        own, manager, make_record, make_user, client, signed_in):
+    own, manager, make_record, make_user, client, signed_in
+):
     from crm.outreach import assignments
     from crm.outreach.services import OutreachError
 

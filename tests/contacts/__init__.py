@@ -1,4 +1,5 @@
 """Offices and contacts. Factories shared by these tests build records the way the services do."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,15 +16,34 @@ from crm.outreach.models import Letter, Meeting, OutreachRecord
 _sequence = itertools.count(1)
 
 
-def make_office(code: str = "FRA", host: str = "ESP", kind: str = "embassy", city: str = "Madrid",
-                name: str | None = None, actor=None, **extra):
-    return services.create_office(actor=actor, country=country_by_code(code), host_country=country_by_code(host),
-                                  kind=kind, city=city, name=name or f"Embassy of {code} in {city}", **extra)
+def make_office(
+    code: str = "FRA",
+    host: str = "ESP",
+    kind: str = "embassy",
+    city: str = "Madrid",
+    name: str | None = None,
+    actor=None,
+    **extra,
+):
+    return services.create_office(
+        actor=actor,
+        country=country_by_code(code),
+        host_country=country_by_code(host),
+        kind=kind,
+        city=city,
+        name=name or f"Embassy of {code} in {city}",
+        **extra,
+    )
 
 
 def make_contact(office, name: str | None = None, actor=None, confirm_duplicate: bool = True, **extra):
-    return services.create_contact(actor=actor, office=office, name=name or f"Person {next(_sequence)}",
-                                   confirm_duplicate=confirm_duplicate, **extra)
+    return services.create_contact(
+        actor=actor,
+        office=office,
+        name=name or f"Person {next(_sequence)}",
+        confirm_duplicate=confirm_duplicate,
+        **extra,
+    )
 
 
 def make_outreach(code: str = "FRA") -> OutreachRecord:
@@ -35,19 +55,31 @@ def make_outreach(code: str = "FRA") -> OutreachRecord:
     return record
 
 
-def make_meeting(record: OutreachRecord, contacts, office=None, summary: str = "Met to present the demands",
-                 days_ago: int = 3) -> Meeting:
-    meeting = Meeting(office=office, held_at=utcnow() - dt.timedelta(days=days_ago), summary=summary,
-                      outreach_records=[record], contacts=list(contacts))
+def make_meeting(
+    record: OutreachRecord, contacts, office=None, summary: str = "Met to present the demands", days_ago: int = 3
+) -> Meeting:
+    meeting = Meeting(
+        office=office,
+        held_at=utcnow() - dt.timedelta(days=days_ago),
+        summary=summary,
+        outreach_records=[record],
+        contacts=list(contacts),
+    )
     db.session.add(meeting)
     db.session.flush()
     return meeting
 
 
-def make_letter(record: OutreachRecord, contact, subject: str = "Request for a meeting",
-                sent_on: dt.date | None = None) -> Letter:
-    letter = Letter(outreach=record, recipient_contact=contact, recipient_office=contact.office, subject=subject,
-                    sent_on=sent_on or clock.today() - dt.timedelta(days=10))
+def make_letter(
+    record: OutreachRecord, contact, subject: str = "Request for a meeting", sent_on: dt.date | None = None
+) -> Letter:
+    letter = Letter(
+        outreach=record,
+        recipient_contact=contact,
+        recipient_office=contact.office,
+        subject=subject,
+        sent_on=sent_on or clock.today() - dt.timedelta(days=10),
+    )
     db.session.add(letter)
     db.session.flush()
     return letter

@@ -1,5 +1,6 @@
 """Importing offices and contacts from CSV and vCard (all or nothing, duplicates skipped or merged) and
 exporting them again."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,8 +31,13 @@ def test_an_embassy_list_in_spanish_headers_is_imported(app, runner, tmp_path):
     path.write_bytes(EMBASSY_LIST)
     result = runner.invoke(args=["contacts", "import", str(path)])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[:5] == ["rows: 3", "contacts added: 3", "offices added: 2",
-                                              "duplicates skipped: 0", "duplicates merged: 0"]
+    assert result.output.splitlines()[:5] == [
+        "rows: 3",
+        "contacts added: 3",
+        "offices added: 2",
+        "duplicates skipped: 0",
+        "duplicates merged: 0",
+    ]
     germany = db.session.scalar(sa.select(Office).where(Office.name == "Embajada de Alemania"))
     assert sorted(c.name for c in germany.contacts) == ["Hanna Beispiel", "Otto Muster"]
     again = runner.invoke(args=["contacts", "import", str(path), "--format", "csv"])
@@ -42,18 +48,20 @@ def test_duplicates_can_fill_in_empty_fields(app, make_user):
     actor = make_user("admin")
     exchange.import_contacts(exchange.read_csv(EMBASSY_LIST), actor=actor, today=TODAY)
     update = "name,office,government,city,host country,email\nOtto Muster,Embajada de Alemania,DEU,Madrid,ESP,otto@example.org\n"
-    report = exchange.import_contacts(exchange.read_csv(update.encode()), actor=actor, today=TODAY,
-                                      duplicates="merge")
+    report = exchange.import_contacts(exchange.read_csv(update.encode()), actor=actor, today=TODAY, duplicates="merge")
     assert report.duplicates_merged == ["Otto Muster"]
     assert db.session.scalar(sa.select(Contact.email).where(Contact.name == "Otto Muster")) == "otto@example.org"
 
 
-@pytest.mark.parametrize("data, file_format, message", [
-    (b"email,country\na@example.org,ES\n", "csv", "does not have the columns an import of contacts needs"),
-    ("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jos\xe9\r\nEND:VCARD\r\n".encode("latin-1"), "vcard", "not UTF-8 text"),
-    (b"BEGIN:VCARD\r\nFN broken\r\n", "vcard", "not a vCard file"),
-    (EMBASSY_LIST + "Ana Ejemplo,,,Embajada,Atlantis,Madrid,ESP\n".encode(), "csv", "Nothing was imported"),
-])
+@pytest.mark.parametrize(
+    "data, file_format, message",
+    [
+        (b"email,country\na@example.org,ES\n", "csv", "does not have the columns an import of contacts needs"),
+        ("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jos\xe9\r\nEND:VCARD\r\n".encode("latin-1"), "vcard", "not UTF-8 text"),
+        (b"BEGIN:VCARD\r\nFN broken\r\n", "vcard", "not a vCard file"),
+        (EMBASSY_LIST + b"Ana Ejemplo,,,Embajada,Atlantis,Madrid,ESP\n", "csv", "Nothing was imported"),
+    ],
+)
 def test_bad_files_are_refused_with_a_clear_message_and_change_nothing(app, make_user, data, file_format, message):
     actor = make_user("admin")
     db.session.commit()
@@ -75,7 +83,10 @@ def test_export_as_csv_and_vcard_imports_again(app, make_user):
     assert "Hanna Beispiel,Botschaftsrätin,hanna@example.org" in exported_csv
     rows = exchange.read_vcard(exported_vcard.encode())
     assert [(r.values["name"], r.values["government"], r.values["city"]) for r in rows] == [
-        ("Hanna Beispiel", "DEU", "Madrid"), ("Jean Exemple", "FRA", "Madrid"), ("Otto Muster", "DEU", "Madrid")]
+        ("Hanna Beispiel", "DEU", "Madrid"),
+        ("Jean Exemple", "FRA", "Madrid"),
+        ("Otto Muster", "DEU", "Madrid"),
+    ]
     report = exchange.import_contacts(rows, actor=actor, today=TODAY)
     assert (report.contacts_added, len(report.duplicates_skipped)) == (0, 3)
 
@@ -84,15 +95,18 @@ def test_the_import_page_previews_then_imports(client, signed_in):
     import io
 
     signed_in("coordinator")
-    preview = client.post("/contacts/import", data={"file": (io.BytesIO(EMBASSY_LIST), "embajadas.csv"),
-                                                    "duplicates": "skip", "step": "preview"},
-                          content_type="multipart/form-data")
+    preview = client.post(
+        "/contacts/import",
+        data={"file": (io.BytesIO(EMBASSY_LIST), "embajadas.csv"), "duplicates": "skip", "step": "preview"},
+        content_type="multipart/form-data",
+    )
     page = preview.get_data(as_text=True)
     assert preview.status_code == 200 and "Preview: nothing is saved yet" in page and "Contacts to add: 3" in page
     assert count_rows(Contact) == 0
     staged = page.split('name="staged" type="hidden" value="')[1].split('"')[0]
-    done = client.post("/contacts/import", data={"staged": staged, "filename": "embajadas.csv", "duplicates": "skip",
-                                                 "step": "import"})
+    done = client.post(
+        "/contacts/import", data={"staged": staged, "filename": "embajadas.csv", "duplicates": "skip", "step": "import"}
+    )
     assert done.status_code == 200 and "Contacts added: 3" in done.get_data(as_text=True)
     assert count_rows(Contact) == 3
 
@@ -101,9 +115,12 @@ def test_the_import_page_shows_every_problem_and_saves_nothing(client, signed_in
     import io
 
     signed_in("manager")
-    bad = EMBASSY_LIST + "Ana Ejemplo,,,Embajada,Atlantis,Madrid,ESP\n".encode()
-    response = client.post("/contacts/import", data={"file": (io.BytesIO(bad), "bad.csv"), "duplicates": "skip",
-                                                     "step": "import"}, content_type="multipart/form-data")
+    bad = EMBASSY_LIST + b"Ana Ejemplo,,,Embajada,Atlantis,Madrid,ESP\n"
+    response = client.post(
+        "/contacts/import",
+        data={"file": (io.BytesIO(bad), "bad.csv"), "duplicates": "skip", "step": "import"},
+        content_type="multipart/form-data",
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 400 and "row 5: unknown government “Atlantis”" in page
     assert count_rows(Contact) == 0 and count_rows(Office) == 0
@@ -115,22 +132,35 @@ def test_a_csv_of_another_shape_can_be_mapped_on_the_preview(client, signed_in):
     import io
 
     signed_in("coordinator")
-    other_shape = ("Person,Job,Mission,State,Town,Host\n"
-                   "Hanna Beispiel,Botschaftsrätin,Embajada de Alemania,DEU,Madrid,ESP\n").encode()
-    refused = client.post("/contacts/import", data={"file": (io.BytesIO(other_shape), "other.csv"),
-                                                    "duplicates": "skip", "step": "preview"},
-                          content_type="multipart/form-data")
+    other_shape = (
+        "Person,Job,Mission,State,Town,Host\nHanna Beispiel,Botschaftsrätin,Embajada de Alemania,DEU,Madrid,ESP\n"
+    ).encode()
+    refused = client.post(
+        "/contacts/import",
+        data={"file": (io.BytesIO(other_shape), "other.csv"), "duplicates": "skip", "step": "preview"},
+        content_type="multipart/form-data",
+    )
     page = refused.get_data(as_text=True)
     assert refused.status_code == 400 and "does not have the columns an import of contacts needs" in page
     assert count_rows(Contact) == 0
     staged = page.split('name="staged" type="hidden" value="')[1].split('"')[0]
-    mapping = {"map-0": "name", "map-1": "title", "map-2": "office", "map-3": "government", "map-4": "city",
-               "map-5": "host_country"}
-    preview = client.post("/contacts/import", data={"staged": staged, "filename": "other.csv", "duplicates": "skip",
-                                                    "step": "preview", **mapping})
+    mapping = {
+        "map-0": "name",
+        "map-1": "title",
+        "map-2": "office",
+        "map-3": "government",
+        "map-4": "city",
+        "map-5": "host_country",
+    }
+    preview = client.post(
+        "/contacts/import",
+        data={"staged": staged, "filename": "other.csv", "duplicates": "skip", "step": "preview", **mapping},
+    )
     assert preview.status_code == 200 and "Contacts to add: 1" in preview.get_data(as_text=True)
-    done = client.post("/contacts/import", data={"staged": staged, "filename": "other.csv", "duplicates": "skip",
-                                                 "step": "import", **mapping})
+    done = client.post(
+        "/contacts/import",
+        data={"staged": staged, "filename": "other.csv", "duplicates": "skip", "step": "import", **mapping},
+    )
     assert done.status_code == 200 and count_rows(Contact) == 1
     assert db.session.scalar(sa.select(Contact.title)) == "Botschaftsrätin"
 
@@ -141,8 +171,11 @@ def test_a_csv_of_another_shape_can_be_mapped_on_the_preview(client, signed_in):
 def _upload(client, data: bytes, name: str = "embajadas.csv", **extra):
     import io
 
-    return client.post("/contacts/import", data={"file": (io.BytesIO(data), name), "duplicates": "skip",
-                                                 "step": "preview", **extra}, content_type="multipart/form-data")
+    return client.post(
+        "/contacts/import",
+        data={"file": (io.BytesIO(data), name), "duplicates": "skip", "step": "preview", **extra},
+        content_type="multipart/form-data",
+    )
 
 
 def _token(page: str) -> str:
@@ -154,7 +187,8 @@ def _staged_files(token: str = "") -> list:
 
 
 def test_the_previewed_file_waits_on_the_server_for_its_uploader_only_and_goes_with_the_import(
-        client, signed_in, make_user):
+    client, signed_in, make_user
+):
     import base64
     import stat
 

@@ -1,5 +1,6 @@
 """Office and contact pages through HTTP: lists and searches, records with their history, forms with bad
 input, duplicates, merges, moves, version conflicts and who may change what."""
+
 import datetime as dt
 import re
 
@@ -8,8 +9,8 @@ import sqlalchemy as sa
 
 from crm.audit.models import AuditEvent
 from crm.contacts.models import Contact, Office, Post
-from crm.extensions import db
 from crm.core.submissions import new_key
+from crm.extensions import db
 from tests.conftest import count_rows, utc_today
 from tests.contacts import make_contact, make_letter, make_meeting, make_office, make_outreach
 
@@ -29,15 +30,25 @@ def version_in(page: str) -> int:
 
 
 def office_form(**changes) -> dict:
-    data = {"kind": "embassy", "name": "Ambassade de France en Espagne", "country": "FRA", "city": "Madrid",
-            "host_country": "ESP", "address": "Calle de Salustiano Olózaga 9", "email": "info@example.org",
-            "phone": "+34 914 23 89 00", "website": "https://es.ambafrance.org", "notes": "",
-            "submission_key": new_key()}
+    data = {
+        "kind": "embassy",
+        "name": "Ambassade de France en Espagne",
+        "country": "FRA",
+        "city": "Madrid",
+        "host_country": "ESP",
+        "address": "Calle de Salustiano Olózaga 9",
+        "email": "info@example.org",
+        "phone": "+34 914 23 89 00",
+        "website": "https://es.ambafrance.org",
+        "notes": "",
+        "submission_key": new_key(),
+    }
     data.update(changes)
     return data
 
 
 # Offices
+
 
 def test_offices_list_searches_names_cities_and_countries_in_either_language(client, signed_in):
     make_office(name="Ambassade de France en Espagne")
@@ -71,8 +82,11 @@ def test_bad_filter_values_are_ignored_not_errors(client, signed_in):
     make_office()
     db.session.commit()
     signed_in("manager")
-    for url in ("/offices?kind=palace&country=ZZZ&host=1&status=nonsense&page=abc", "/offices?page=9999",
-                "/contacts?status=nonsense&page=abc"):
+    for url in (
+        "/offices?kind=palace&country=ZZZ&host=1&status=nonsense&page=abc",
+        "/offices?page=9999",
+        "/contacts?status=nonsense&page=abc",
+    ):
         assert client.get(url).status_code == 200
     assert "Embassy of FRA in Madrid" in text(client.get("/offices?kind=palace&country=ZZZ"))
 
@@ -105,23 +119,30 @@ def test_editors_create_an_office(client, signed_in, role):
     assert response.status_code == 302
     office = db.session.scalars(sa.select(Office)).one()
     assert (office.name, office.country.alpha3, office.host_country.alpha3, office.city) == (
-        "Ambassade de France en Espagne", "FRA", "ESP", "Madrid")
+        "Ambassade de France en Espagne",
+        "FRA",
+        "ESP",
+        "Madrid",
+    )
     event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "office.create")).one()
     assert event.actor_id == user.id
     assert "Ambassade de France en Espagne" in text(client.get(response.headers["Location"]))
 
 
-@pytest.mark.parametrize("changes,message", [
-    ({"name": "  "}, "This field is required."),
-    ({"name": "x" * 301}, "Field cannot be longer than 300 characters."),
-    ({"city": "y" * 121}, "Field cannot be longer than 120 characters."),
-    ({"email": "not-an-email"}, "Invalid email address."),
-    ({"kind": "palace"}, "Not a valid choice."),
-    ({"country": "ZZZ"}, "Not a valid choice."),
-    ({"host_country": ""}, "This field is required."),
-    ({"website": "javascript:alert(1)"}, "starting with https://"),
-    ({"phone": "call me maybe"}, "Use digits, spaces"),
-])
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"name": "  "}, "This field is required."),
+        ({"name": "x" * 301}, "Field cannot be longer than 300 characters."),
+        ({"city": "y" * 121}, "Field cannot be longer than 120 characters."),
+        ({"email": "not-an-email"}, "Invalid email address."),
+        ({"kind": "palace"}, "Not a valid choice."),
+        ({"country": "ZZZ"}, "Not a valid choice."),
+        ({"host_country": ""}, "This field is required."),
+        ({"website": "javascript:alert(1)"}, "starting with https://"),
+        ({"phone": "call me maybe"}, "Use digits, spaces"),
+    ],
+)
 def test_bad_office_input_is_refused_beside_the_field_and_nothing_is_saved(client, signed_in, changes, message):
     signed_in("admin")
     response = client.post("/offices/new", data=office_form(**changes))
@@ -190,10 +211,19 @@ def test_deactivate_and_reactivate_an_office(client, signed_in):
 
 # Contacts
 
+
 def contact_form(where, **changes) -> dict:
-    data = {"office": where.id, "name": "Claire Fictive", "title": "Conseillère politique",
-            "email": "claire.fictive@example.org", "phone": "+34 600 000 000", "language": "fr",
-            "notes": "Met at the Madrid forum", "started_on": "2016-09-01", "submission_key": new_key()}
+    data = {
+        "office": where.id,
+        "name": "Claire Fictive",
+        "title": "Conseillère politique",
+        "email": "claire.fictive@example.org",
+        "phone": "+34 600 000 000",
+        "language": "fr",
+        "notes": "Met at the Madrid forum",
+        "started_on": "2016-09-01",
+        "submission_key": new_key(),
+    }
     data.update(changes)
     return data
 
@@ -223,7 +253,10 @@ def test_editors_create_a_contact_in_a_post(client, signed_in, role):
     assert response.status_code == 302
     contact = db.session.scalars(sa.select(Contact)).one()
     assert (contact.email, contact.language, contact.posts[0].started_on) == (
-        "claire.fictive@example.org", "fr", dt.date(2016, 9, 1))
+        "claire.fictive@example.org",
+        "fr",
+        dt.date(2016, 9, 1),
+    )
     page = text(client.get(response.headers["Location"]))
     assert "Claire Fictive" in page and "1 Sept 2016" in page
 
@@ -233,8 +266,9 @@ def test_a_duplicate_warns_offers_the_existing_record_and_can_be_created_anyway(
     existing = make_contact(office, "Claire Fictive", email="claire.fictive@example.org")
     db.session.commit()
     signed_in("coordinator")
-    response = client.post("/contacts/new", data=contact_form(office, email="CLAIRE.FICTIVE@example.org",
-                                                              name="Claire Dupont"))
+    response = client.post(
+        "/contacts/new", data=contact_form(office, email="CLAIRE.FICTIVE@example.org", name="Claire Dupont")
+    )
     page = text(response)
     assert response.status_code == 200 and "may already be on file" in page
     assert f'href="/contacts/{existing.id}"' in page and "create the contact anyway" in page
@@ -242,22 +276,26 @@ def test_a_duplicate_warns_offers_the_existing_record_and_can_be_created_anyway(
     assert count_rows(Contact) == 1
     response = client.post("/contacts/new", data=contact_form(office, name="claire  FICTIVE", email=""))
     assert "may already be on file" in text(response) and count_rows(Contact) == 1
-    response = client.post("/contacts/new", data=contact_form(office, name="claire  FICTIVE", email="",
-                                                              create_anyway="y"))
+    response = client.post(
+        "/contacts/new", data=contact_form(office, name="claire  FICTIVE", email="", create_anyway="y")
+    )
     assert response.status_code == 302 and count_rows(Contact) == 2
 
 
-@pytest.mark.parametrize("changes,message", [
-    ({"name": ""}, "This field is required."),
-    ({"name": "n" * 201}, "Field cannot be longer than 200 characters."),
-    ({"title": "t" * 201}, "Field cannot be longer than 200 characters."),
-    ({"email": "claire@"}, "Invalid email address."),
-    ({"language": "klingon"}, "Not a valid choice."),
-    ({"office": "999999"}, "Not a valid choice."),
-    ({"office": "abc"}, "This field is required."),
-    ({"started_on": "31/12/2016"}, "Not a valid date value."),
-    ({"started_on": "40 days from today"}, "the date is in the future"),
-])
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"name": ""}, "This field is required."),
+        ({"name": "n" * 201}, "Field cannot be longer than 200 characters."),
+        ({"title": "t" * 201}, "Field cannot be longer than 200 characters."),
+        ({"email": "claire@"}, "Invalid email address."),
+        ({"language": "klingon"}, "Not a valid choice."),
+        ({"office": "999999"}, "Not a valid choice."),
+        ({"office": "abc"}, "This field is required."),
+        ({"started_on": "31/12/2016"}, "Not a valid date value."),
+        ({"started_on": "40 days from today"}, "the date is in the future"),
+    ],
+)
 def test_bad_contact_input_is_refused_beside_the_field_and_nothing_is_saved(client, signed_in, changes, message):
     if changes.get("started_on") == "40 days from today":  # computed now, with the clock stopped, not at import
         changes = {"started_on": (utc_today() + dt.timedelta(days=40)).isoformat()}
@@ -276,10 +314,20 @@ def test_unknown_ids_are_404(client, signed_in):
     contact = make_contact(make_office(), "Claire Fictive")
     db.session.commit()
     signed_in("admin")
-    for url in ("/offices/999999", "/offices/999999/edit", "/offices/999999/deactivate", "/contacts/999999",
-                "/contacts/999999/edit", "/contacts/999999/move", "/contacts/999999/deactivate",
-                "/contacts/999999/merge", f"/contacts/{contact.id}/merge/999999", "/contacts/new?office=999999",
-                "/contacts/new?office=abc", "/offices/abc"):
+    for url in (
+        "/offices/999999",
+        "/offices/999999/edit",
+        "/offices/999999/deactivate",
+        "/contacts/999999",
+        "/contacts/999999/edit",
+        "/contacts/999999/move",
+        "/contacts/999999/deactivate",
+        "/contacts/999999/merge",
+        f"/contacts/{contact.id}/merge/999999",
+        "/contacts/new?office=999999",
+        "/contacts/new?office=abc",
+        "/offices/abc",
+    ):
         assert client.get(url).status_code == 404, url
     assert client.post("/offices/999999/reactivate").status_code == 404
 
@@ -289,11 +337,19 @@ def test_editing_a_contact_refuses_a_stale_form_and_keeps_what_was_typed(client,
     db.session.commit()
     signed_in("manager")
     seen = version_in(text(client.get(f"/contacts/{contact.id}/edit")))
-    data = {"name": "Anna Exempel", "title": "First Secretary", "email": "", "phone": "", "language": "sv",
-            "notes": "", "version": seen}
+    data = {
+        "name": "Anna Exempel",
+        "title": "First Secretary",
+        "email": "",
+        "phone": "",
+        "language": "sv",
+        "notes": "",
+        "version": seen,
+    }
     assert client.post(f"/contacts/{contact.id}/edit", data=data).status_code == 302
-    response = client.post(f"/contacts/{contact.id}/edit", data={**data, "title": "Counsellor",
-                                                                "notes": "typed by the second person"})
+    response = client.post(
+        f"/contacts/{contact.id}/edit", data={**data, "title": "Counsellor", "notes": "typed by the second person"}
+    )
     assert response.status_code == 409
     page = text(response)
     assert "Someone else saved this record" in page and "typed by the second person" in page
@@ -352,11 +408,13 @@ def test_move_to_another_office_keeps_history_and_suggests_the_new_holder(client
     page = text(client.get(f"/contacts/{claire.id}/move"))
     seen = version_in(page)
     data = {"office": paris.id, "title": "Rédactrice Venezuela", "started_on": "2019-09-01", "version": seen}
-    for changes, message in [({"started_on": "2015-01-01"}, "cannot start before it"),
-                             ({"started_on": ""}, "This field is required."),
-                             ({"office": "999999"}, "Not a valid choice."),
-                             ({"title": "r" * 201}, "Field cannot be longer than 200 characters."),
-                             ({"office": madrid.id, "title": "conseillère politique"}, "already hold that post")]:
+    for changes, message in [
+        ({"started_on": "2015-01-01"}, "cannot start before it"),
+        ({"started_on": ""}, "This field is required."),
+        ({"office": "999999"}, "Not a valid choice."),
+        ({"title": "r" * 201}, "Field cannot be longer than 200 characters."),
+        ({"office": madrid.id, "title": "conseillère politique"}, "already hold that post"),
+    ]:
         response = client.post(f"/contacts/{claire.id}/move", data={**data, **changes})
         assert response.status_code == 400 and message in text(response), changes
     assert count_rows(Post) == 1
@@ -387,8 +445,10 @@ def test_merge_through_the_pages(client, signed_in):
     assert f"/contacts/{survivor.id}/merge/{duplicate.id}" in page
     page = text(client.get(f"/contacts/{survivor.id}/merge/{duplicate.id}"))
     assert "2 meetings" in page and "1 of them both attended" in page and "1 letter" in page
-    response = client.post(f"/contacts/{survivor.id}/merge/{duplicate.id}",
-                           data={"survivor_version": survivor.version, "merged_version": duplicate.version})
+    response = client.post(
+        f"/contacts/{survivor.id}/merge/{duplicate.id}",
+        data={"survivor_version": survivor.version, "merged_version": duplicate.version},
+    )
     assert response.status_code == 302
     page = text(client.get(response.headers["Location"]))
     assert "Merged." in page
@@ -396,8 +456,10 @@ def test_merge_through_the_pages(client, signed_in):
     assert page.count("Both listed") == 1
     db.session.expire_all()
     assert db.session.get(Contact, duplicate.id).merged_into_id == survivor.id
-    assert db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "contact.merge")).one().after[
-        "merged_id"] == duplicate.id
+    assert (
+        db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "contact.merge")).one().after["merged_id"]
+        == duplicate.id
+    )
     # The merged record is read-only and says where it went.
     page = text(client.get(f"/contacts/{duplicate.id}"))
     assert "merged into another" in page and f'href="/contacts/{survivor.id}"' in page
@@ -422,16 +484,24 @@ def test_merge_refusals_come_back_as_messages(client, signed_in):
 
 def edit_routes(office_id: int, contact_id: int, other_id: int) -> list[tuple[str, str]]:
     return [
-        ("GET", "/offices/new"), ("POST", "/offices/new"),
-        ("GET", f"/offices/{office_id}/edit"), ("POST", f"/offices/{office_id}/edit"),
-        ("GET", f"/offices/{office_id}/deactivate"), ("POST", f"/offices/{office_id}/deactivate"),
+        ("GET", "/offices/new"),
+        ("POST", "/offices/new"),
+        ("GET", f"/offices/{office_id}/edit"),
+        ("POST", f"/offices/{office_id}/edit"),
+        ("GET", f"/offices/{office_id}/deactivate"),
+        ("POST", f"/offices/{office_id}/deactivate"),
         ("POST", f"/offices/{office_id}/reactivate"),
-        ("GET", "/contacts/new"), ("POST", "/contacts/new"),
-        ("GET", f"/contacts/{contact_id}/edit"), ("POST", f"/contacts/{contact_id}/edit"),
-        ("GET", f"/contacts/{contact_id}/deactivate"), ("POST", f"/contacts/{contact_id}/deactivate"),
-        ("GET", f"/contacts/{contact_id}/move"), ("POST", f"/contacts/{contact_id}/move"),
+        ("GET", "/contacts/new"),
+        ("POST", "/contacts/new"),
+        ("GET", f"/contacts/{contact_id}/edit"),
+        ("POST", f"/contacts/{contact_id}/edit"),
+        ("GET", f"/contacts/{contact_id}/deactivate"),
+        ("POST", f"/contacts/{contact_id}/deactivate"),
+        ("GET", f"/contacts/{contact_id}/move"),
+        ("POST", f"/contacts/{contact_id}/move"),
         ("GET", f"/contacts/{contact_id}/merge"),
-        ("GET", f"/contacts/{contact_id}/merge/{other_id}"), ("POST", f"/contacts/{contact_id}/merge/{other_id}"),
+        ("GET", f"/contacts/{contact_id}/merge/{other_id}"),
+        ("POST", f"/contacts/{contact_id}/merge/{other_id}"),
     ]
 
 
@@ -468,8 +538,14 @@ def test_a_script_in_a_name_comes_back_as_text(client, signed_in):
     db.session.commit()
     signed_in("admin")
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
-    for url in (f"/contacts/{contact.id}", "/contacts", "/contacts?q=script", f"/offices/{office.id}", "/offices",
-                f"/contacts/{contact.id}/edit"):
+    for url in (
+        f"/contacts/{contact.id}",
+        "/contacts",
+        "/contacts?q=script",
+        f"/offices/{office.id}",
+        "/offices",
+        f"/contacts/{contact.id}/edit",
+    ):
         page = text(client.get(url))
         assert payload not in page and escaped in page, url
     response = client.post("/contacts/new", data=contact_form(office, name="Copy", email="x@example.org"))
@@ -477,6 +553,7 @@ def test_a_script_in_a_name_comes_back_as_text(client, signed_in):
 
 
 # The number of queries a page makes does not grow with the rows it shows
+
 
 def queries_for(client, url: str) -> int:
     from tests.factories import QueryCounter
@@ -495,8 +572,16 @@ def countries(n: int):
 
 def add_offices(start: int, stop: int) -> list[Office]:
     pool = countries(40)
-    offices = [Office(country=pool[i % len(pool)], host_country=pool[(i * 7) % len(pool)], kind="consulate",
-                      city=f"City {i}", name=f"Consulate number {i}") for i in range(start, stop)]
+    offices = [
+        Office(
+            country=pool[i % len(pool)],
+            host_country=pool[(i * 7) % len(pool)],
+            kind="consulate",
+            city=f"City {i}",
+            name=f"Consulate number {i}",
+        )
+        for i in range(start, stop)
+    ]
     db.session.add_all(offices)
     db.session.flush()
     return offices
@@ -506,11 +591,13 @@ def add_contacts(offices, start: int, stop: int, office_for=None) -> list[Contac
     contacts = []
     for i in range(start, stop):
         office = office_for or offices[i % len(offices)]
-        contact = Contact(office=office, name=f"Contact number {i}", title=f"Title {i % 5}",
-                          email=f"contact{i}@example.org")
+        contact = Contact(
+            office=office, name=f"Contact number {i}", title=f"Title {i % 5}", email=f"contact{i}@example.org"
+        )
         contact.posts.append(Post(office=office, title=f"Title {i % 5}", started_on=dt.date(2019, 1, 1)))
-        contact.posts.append(Post(office=office, title=f"Earlier {i}", started_on=dt.date(2015, 1, 1),
-                                  ended_on=dt.date(2019, 1, 1)))
+        contact.posts.append(
+            Post(office=office, title=f"Earlier {i}", started_on=dt.date(2015, 1, 1), ended_on=dt.date(2019, 1, 1))
+        )
         contacts.append(contact)
     db.session.add_all(contacts)
     db.session.flush()
@@ -560,8 +647,12 @@ def test_contact_page_query_count_does_not_grow_with_rows(client, signed_in):
 
     def add_history(n: int):
         for i in range(n):
-            make_meeting(make_outreach(["FRA", "DEU", "CHL"][i % 3]) if i % 2 else record, [contact, *others],
-                         office=offices[i % 20], summary=f"Meeting {i}")
+            make_meeting(
+                make_outreach(["FRA", "DEU", "CHL"][i % 3]) if i % 2 else record,
+                [contact, *others],
+                office=offices[i % 20],
+                summary=f"Meeting {i}",
+            )
             make_letter(record, contact, subject=f"Letter {i}")
 
     add_history(10)
@@ -585,8 +676,9 @@ def test_volunteers_see_only_the_offices_and_contacts_their_records_need(client,
     offices = {}
     for code in ("FRA", "DEU"):
         country = country_by_code(code)
-        offices[code] = Office(country_id=country.id, host_country_id=country.id, kind="ministry", city="Capital",
-                               name=f"Ministry {code}")
+        offices[code] = Office(
+            country_id=country.id, host_country_id=country.id, kind="ministry", city="Capital", name=f"Ministry {code}"
+        )
         db.session.add(Contact(office=offices[code], name=f"Person {code}"))
     db.session.add(OutreachRecord(campaign=campaign, country_id=country_by_code("FRA").id, assignee_id=volunteer.id))
     db.session.commit()
@@ -615,8 +707,7 @@ def test_a_form_without_its_version_is_refused_not_saved_blind(client, signed_in
     contact = make_contact(make_office(), "Anna Exempel", title="Second Secretary")
     db.session.commit()
     signed_in("manager")
-    data = {"name": "Anna Exempel", "title": "First Secretary", "email": "", "phone": "", "language": "sv",
-            "notes": ""}
+    data = {"name": "Anna Exempel", "title": "First Secretary", "email": "", "phone": "", "language": "sv", "notes": ""}
     response = client.post(f"/contacts/{contact.id}/edit", data=data)
     assert response.status_code == 409, response.status_code
     assert "The form is out of date. Reload the page and try again." in text(response)

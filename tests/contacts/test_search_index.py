@@ -1,6 +1,7 @@
 """Searching contacts at an organisation's size: each contact keeps its name, e-mail and title folded in
 an indexed column, written with every change, so a search compares stored text instead of folding every
 contact on every query; and what a list shows is one page read with one query."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -67,8 +68,9 @@ def test_the_search_reads_the_stored_text_through_its_index(app):
         plan = "\n".join(db.session.scalars(sa.text(f"EXPLAIN {compiled}")))
         assert "Bitmap Index Scan on ix_contact_search_text" in plan, plan
     else:
-        indexes = {index["name"]: index["column_names"] for index in sa.inspect(db.session.connection())
-                   .get_indexes("contact")}
+        indexes = {
+            index["name"]: index["column_names"] for index in sa.inspect(db.session.connection()).get_indexes("contact")
+        }
         assert indexes["ix_contact_search_text"] == ["search_text"]
 
 
@@ -82,7 +84,7 @@ def test_the_contacts_list_pages_without_counting(app, client, signed_in, monkey
     signed_in("manager")
     first = client.get("/contacts?q=munoz").get_data(as_text=True)
     assert "Ana Muñoz" in first and "Beto Muñoz" in first and "Carla Muñoz" not in first
-    assert "1–2, and more" in first and "Page 1<" in first and 'page=2' in first and "Previous" not in first
+    assert "1–2, and more" in first and "Page 1<" in first and "page=2" in first and "Previous" not in first
     last = client.get("/contacts?q=munoz&page=2").get_data(as_text=True)
     assert "Carla Muñoz" in last and "Dario Muñoz" in last and "Elena" not in last
     assert "4 contacts" in last and "Page 2 of 2" in last and "Next" not in last and "page=1" in last

@@ -1,13 +1,14 @@
 """Office and contact rules, tested without HTTP: duplicates, merges, moves between posts, versions."""
+
 import datetime as dt
 
 import pytest
 import sqlalchemy as sa
 
-from crm.errors import StaleRecord
 from crm.audit.models import AuditEvent
 from crm.contacts import services
 from crm.contacts.models import Contact, Post
+from crm.errors import StaleRecord
 from crm.extensions import db
 from crm.outreach.models import Letter, meeting_contact
 from tests.conftest import utc_today
@@ -22,11 +23,13 @@ def events(action: str) -> list[AuditEvent]:
 
 
 def attendees(meeting) -> set[int]:
-    return set(db.session.scalars(sa.select(meeting_contact.c.contact_id)
-                                  .where(meeting_contact.c.meeting_id == meeting.id)))
+    return set(
+        db.session.scalars(sa.select(meeting_contact.c.contact_id).where(meeting_contact.c.meeting_id == meeting.id))
+    )
 
 
 # Offices
+
 
 def test_create_office_is_audited_and_a_second_office_of_the_same_kind_in_the_city_is_refused(app, make_user):
     admin = make_user("admin")
@@ -47,11 +50,19 @@ def test_update_office_checks_the_version_and_records_before_and_after(app, make
     office = make_office()
     db.session.commit()
     seen = office.version
-    services.update_office(office, actor=admin, expected_version=seen, name="Ambassade de France en Espagne",
-                           country=office.country, host_country=office.host_country)
+    services.update_office(
+        office,
+        actor=admin,
+        expected_version=seen,
+        name="Ambassade de France en Espagne",
+        country=office.country,
+        host_country=office.host_country,
+    )
     assert office.version == seen + 1
     (event,) = events("office.update")
-    assert event.before["name"] == "Embassy of FRA in Madrid" and event.after["name"] == "Ambassade de France en Espagne"
+    assert (
+        event.before["name"] == "Embassy of FRA in Madrid" and event.after["name"] == "Ambassade de France en Espagne"
+    )
     with pytest.raises(StaleRecord):
         services.update_office(office, actor=admin, expected_version=seen, name="Stale")
     with pytest.raises(StaleRecord):
@@ -72,7 +83,9 @@ def test_deactivate_and_reactivate_office(app):
     services.reactivate_office(office, actor=None)
     assert office.active
     assert [e.action for e in events("office.deactivate") + events("office.reactivate")] == [
-        "office.deactivate", "office.reactivate"]
+        "office.deactivate",
+        "office.reactivate",
+    ]
 
 
 def test_search_offices_by_country_name_in_either_language_kind_and_host(app):
@@ -122,14 +135,25 @@ def test_searches_ignore_accents_and_case_in_the_database(app):
 
 # Contacts and duplicates
 
+
 def test_create_contact_opens_a_post_and_is_audited(app):
     office = make_office()
-    contact = services.create_contact(actor=None, office=office, name="  Claire Fictive ", title="Conseillère",
-                                      email="Claire@Example.ORG", started_on=dt.date(2016, 9, 1))
+    contact = services.create_contact(
+        actor=None,
+        office=office,
+        name="  Claire Fictive ",
+        title="Conseillère",
+        email="Claire@Example.ORG",
+        started_on=dt.date(2016, 9, 1),
+    )
     assert (contact.name, contact.email, contact.office_id) == ("Claire Fictive", "claire@example.org", office.id)
     (post,) = contact.posts
-    assert (post.office_id, post.title, post.started_on, post.ended_on) == (office.id, "Conseillère",
-                                                                          dt.date(2016, 9, 1), None)
+    assert (post.office_id, post.title, post.started_on, post.ended_on) == (
+        office.id,
+        "Conseillère",
+        dt.date(2016, 9, 1),
+        None,
+    )
     other = services.create_contact(actor=None, office=office, name="Julien Exemple")
     assert other.posts[0].started_on == utc_today()
     assert [e.entity_id for e in events("contact.create")] == [str(contact.id), str(other.id)]
@@ -200,6 +224,7 @@ def test_deactivating_a_contact_ends_their_post(app):
 
 # Moves between posts
 
+
 def test_a_move_keeps_the_history_and_the_new_holder_is_suggested(app, make_user):
     coordinator = make_user("coordinator")
     madrid = make_office()
@@ -207,14 +232,22 @@ def test_a_move_keeps_the_history_and_the_new_holder_is_suggested(app, make_user
     claire = make_contact(madrid, "Claire Fictive", title="Conseillère politique", started_on=dt.date(2016, 9, 1))
     assert services.suggested_recipient(madrid, "conseillere  POLITIQUE") == claire
 
-    services.move_contact(claire, actor=coordinator, office=paris, title="Rédactrice Venezuela",
-                          started_on=dt.date(2019, 9, 1), expected_version=claire.version)
+    services.move_contact(
+        claire,
+        actor=coordinator,
+        office=paris,
+        title="Rédactrice Venezuela",
+        started_on=dt.date(2019, 9, 1),
+        expected_version=claire.version,
+    )
     assert (claire.office_id, claire.title) == (paris.id, "Rédactrice Venezuela")
     history = sorted((p.office_id, p.title, p.started_on, p.ended_on) for p in claire.posts)
-    assert history == sorted([
-        (madrid.id, "Conseillère politique", dt.date(2016, 9, 1), dt.date(2019, 9, 1)),
-        (paris.id, "Rédactrice Venezuela", dt.date(2019, 9, 1), None),
-    ])
+    assert history == sorted(
+        [
+            (madrid.id, "Conseillère politique", dt.date(2016, 9, 1), dt.date(2019, 9, 1)),
+            (paris.id, "Rédactrice Venezuela", dt.date(2019, 9, 1), None),
+        ]
+    )
     assert services.suggested_recipient(madrid, "Conseillère politique") is None
 
     sophie = make_contact(madrid, "Sophie Nouvelle", title="Conseillère politique", started_on=dt.date(2019, 9, 2))
@@ -222,7 +255,8 @@ def test_a_move_keeps_the_history_and_the_new_holder_is_suggested(app, make_user
     assert services.suggested_recipient(paris, "Rédactrice Venezuela") == claire
     assert services.successor(claire) is None  # still in post: write to her
     assert [(p.contact, p.title) for p in services.current_holder_of_posts(madrid)] == [
-        (sophie, "Conseillère politique")]
+        (sophie, "Conseillère politique")
+    ]
 
     (event,) = events("contact.move")
     assert event.actor_id == coordinator.id
@@ -237,22 +271,32 @@ def test_a_move_cannot_start_before_the_current_post_nor_repeat_it(app):
     office = make_office()
     contact = make_contact(office, "Hugo Prototipo", title="Segundo secretario", started_on=dt.date(2018, 2, 1))
     with pytest.raises(services.ContactError) as refused:
-        services.move_contact(contact, actor=None, office=office, title="Primer secretario",
-                              started_on=dt.date(2018, 1, 31))
+        services.move_contact(
+            contact, actor=None, office=office, title="Primer secretario", started_on=dt.date(2018, 1, 31)
+        )
     assert refused.value.field == "started_on"
     with pytest.raises(services.ContactError) as refused:
-        services.move_contact(contact, actor=None, office=office, title="segundo  secretario",
-                              started_on=dt.date(2019, 1, 1))
+        services.move_contact(
+            contact, actor=None, office=office, title="segundo  secretario", started_on=dt.date(2019, 1, 1)
+        )
     assert refused.value.field == "title"
     with pytest.raises(StaleRecord):
-        services.move_contact(contact, actor=None, office=office, title="Primer secretario",
-                              started_on=dt.date(2019, 1, 1), expected_version=contact.version + 1)
+        services.move_contact(
+            contact,
+            actor=None,
+            office=office,
+            title="Primer secretario",
+            started_on=dt.date(2019, 1, 1),
+            expected_version=contact.version + 1,
+        )
     assert [(p.title, p.ended_on) for p in contact.posts] == [("Segundo secretario", None)]
     # A promotion at the same office, the same day the old post is recorded to end.
     services.move_contact(contact, actor=None, office=office, title="Primer secretario", started_on=dt.date(2018, 2, 1))
     db.session.flush()
     assert sorted((p.title, p.ended_on) for p in contact.posts) == [
-        ("Primer secretario", None), ("Segundo secretario", dt.date(2018, 2, 1))]
+        ("Primer secretario", None),
+        ("Segundo secretario", dt.date(2018, 2, 1)),
+    ]
 
 
 def test_moving_an_inactive_contact_records_that_they_are_back(app):
@@ -263,19 +307,27 @@ def test_moving_an_inactive_contact_records_that_they_are_back(app):
     services.move_contact(contact, actor=None, office=other, title="Ministra consejera", started_on=dt.date(2021, 3, 1))
     assert contact.active and contact.office_id == other.id
     assert sorted((p.office_id, p.ended_on) for p in contact.posts) == sorted(
-        [(office.id, dt.date(2019, 1, 1)), (other.id, None)])
+        [(office.id, dt.date(2019, 1, 1)), (other.id, None)]
+    )
 
 
 # Merges
+
 
 def test_merge_moves_meetings_letters_and_posts_without_listing_anyone_twice(app, make_user):
     manager = make_user("manager")
     madrid = make_office()
     record = make_outreach("FRA")
-    survivor = make_contact(madrid, "Claire Fictive", title="Conseillère politique", email="claire@example.org",
-                            started_on=dt.date(2017, 1, 1))
-    duplicate = make_contact(madrid, "Claire FICTIVE", phone="+34 600 000 000", language="fr",
-                             started_on=dt.date(2016, 9, 1))
+    survivor = make_contact(
+        madrid,
+        "Claire Fictive",
+        title="Conseillère politique",
+        email="claire@example.org",
+        started_on=dt.date(2017, 1, 1),
+    )
+    duplicate = make_contact(
+        madrid, "Claire FICTIVE", phone="+34 600 000 000", language="fr", started_on=dt.date(2016, 9, 1)
+    )
     bystander = make_contact(madrid, "Someone Else")
     shared = make_meeting(record, [survivor, duplicate, bystander], office=madrid)
     only_duplicate = make_meeting(record, [duplicate], office=madrid, summary="Follow-up coffee")
@@ -285,15 +337,20 @@ def test_merge_moves_meetings_letters_and_posts_without_listing_anyone_twice(app
     letter_version = letter.version
     db.session.commit()
 
-    preview = services.merge_contacts(survivor, duplicate, actor=manager, survivor_version=survivor.version,
-                                      merged_version=duplicate.version)
+    preview = services.merge_contacts(
+        survivor, duplicate, actor=manager, survivor_version=survivor.version, merged_version=duplicate.version
+    )
     db.session.commit()
 
     assert attendees(shared) == {survivor.id, bystander.id}
     assert attendees(only_duplicate) == {survivor.id}
     assert attendees(only_survivor) == {survivor.id}
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(meeting_contact)
-                             .where(meeting_contact.c.contact_id == duplicate.id)) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(meeting_contact).where(meeting_contact.c.contact_id == duplicate.id)
+        )
+        == 0
+    )
     db.session.refresh(letter)
     assert letter.recipient_contact_id == survivor.id and kept_letter.recipient_contact_id == survivor.id
     assert letter.version == letter_version + 1
@@ -302,7 +359,8 @@ def test_merge_moves_meetings_letters_and_posts_without_listing_anyone_twice(app
 
     # Both had the post open: one term remains, with the earliest start known.
     assert [(p.title, p.started_on, p.ended_on) for p in survivor.posts] == [
-        ("Conseillère politique", dt.date(2016, 9, 1), None)]
+        ("Conseillère politique", dt.date(2016, 9, 1), None)
+    ]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Post).where(Post.contact_id == duplicate.id)) == 0
     # Empty details are filled from the duplicate; what the survivor had stays.
     assert (survivor.phone, survivor.language, survivor.email) == ("+34 600 000 000", "fr", "claire@example.org")
@@ -350,7 +408,9 @@ def test_merge_ends_the_duplicates_other_open_post(app):
     services.merge_contacts(survivor, duplicate, actor=None)
     db.session.flush()
     assert sorted((p.started_on, p.office_id, p.ended_on) for p in survivor.posts) == [
-        (dt.date(2017, 9, 1), paris.id, dt.date(2019, 9, 1)), (dt.date(2019, 9, 1), madrid.id, None)]
+        (dt.date(2017, 9, 1), paris.id, dt.date(2019, 9, 1)),
+        (dt.date(2019, 9, 1), madrid.id, None),
+    ]
     assert services.suggested_recipient(madrid, "Conseiller") == survivor
     assert services.suggested_recipient(paris, "Rédacteur") is None
 

@@ -1,6 +1,7 @@
 """Volunteers record the diplomats they meet: they add an office or a contact for a government assigned to
 them and edit what they added, and nothing more (the permission matrix's volunteer has no records, so
 these pages are 404 for them there)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -16,19 +17,26 @@ def table_counts():
 
 
 def test_a_volunteer_adds_an_office_and_a_contact_for_their_government_and_edits_them(
-        client, signed_in, make_record, make_office, make_contact):
+    client, signed_in, make_record, make_office, make_contact
+):
     volunteer = signed_in("volunteer")
     make_record("FRA", assignee=volunteer)
     db.session.commit()
     assert client.get("/offices/new").status_code == 200
     assert client.post("/offices/new", data=office_form()).status_code == 302
     office = db.session.scalar(sa.select(Office))
-    assert client.post(f"/offices/{office.id}/edit", data=office_form(city="Madrid", notes="Side door",
-                                                                      version="1")).status_code == 302
+    assert (
+        client.post(
+            f"/offices/{office.id}/edit", data=office_form(city="Madrid", notes="Side door", version="1")
+        ).status_code
+        == 302
+    )
     assert client.post("/contacts/new", data=contact_form(office)).status_code == 302
     contact = db.session.scalar(sa.select(Contact))
-    edited = client.post(f"/contacts/{contact.id}/edit", data={"name": "Claire Fictive", "title": "Consejera",
-                                                               "version": str(contact.version)})
+    edited = client.post(
+        f"/contacts/{contact.id}/edit",
+        data={"name": "Claire Fictive", "title": "Consejera", "version": str(contact.version)},
+    )
     assert edited.status_code == 302
     db.session.expire_all()
     assert (office.notes, contact.title) == ("Side door", "Consejera")
@@ -38,7 +46,8 @@ def test_a_volunteer_adds_an_office_and_a_contact_for_their_government_and_edits
 
 
 def test_a_volunteer_cannot_add_for_another_government_or_edit_what_others_added(
-        client, signed_in, make_record, make_office, make_contact):
+    client, signed_in, make_record, make_office, make_contact
+):
     volunteer = signed_in("volunteer")
     make_record("FRA", assignee=volunteer)
     staff_office = make_office("FRA")

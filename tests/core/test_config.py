@@ -1,4 +1,5 @@
 """Configuration from the environment: database URLs, the secret key, SQLite settings."""
+
 import os
 import stat
 import threading
@@ -18,8 +19,15 @@ def test_database_url_forms():
     assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
 
 
-@pytest.mark.parametrize("name,value", [("LOGIN_THROTTLE_ACCOUNT_LIMIT", "five"), ("LOGIN_THROTTLE_ACCOUNT_LIMIT", "0"),
-                                        ("MAIL_PORT", "25.5"), ("TRUSTED_PROXIES", "-1")])
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("LOGIN_THROTTLE_ACCOUNT_LIMIT", "five"),
+        ("LOGIN_THROTTLE_ACCOUNT_LIMIT", "0"),
+        ("MAIL_PORT", "25.5"),
+        ("TRUSTED_PROXIES", "-1"),
+    ],
+)
 def test_a_number_setting_that_is_not_one_is_refused_by_name(tmp_path, monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=f"^{name} must be a whole number of at least [01], not '{value}'$"):
@@ -31,7 +39,11 @@ def test_number_settings_take_their_default_when_empty_and_their_value_when_set(
     monkeypatch.setenv("TRUSTED_PROXIES", "0")
     monkeypatch.setenv("DEVICE_COOKIE_DAYS", " 30 ")
     config = from_environment(str(tmp_path), skip_secret=True)
-    assert (config["LOGIN_THROTTLE_ACCOUNT_LIMIT"], config["TRUSTED_PROXIES"], config["DEVICE_COOKIE_DAYS"]) == (5, 0, 30)
+    assert (config["LOGIN_THROTTLE_ACCOUNT_LIMIT"], config["TRUSTED_PROXIES"], config["DEVICE_COOKIE_DAYS"]) == (
+        5,
+        0,
+        30,
+    )
 
 
 def test_secret_key_is_generated_once_with_0600(tmp_path, monkeypatch):
@@ -198,9 +210,16 @@ def test_pages_that_read_do_not_wait_for_another_process_writing(tmp_path):
     from tests.conftest import TEST_PASSWORD, sign_in
 
     path = tmp_path / "busy.db"
-    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SQLITE_BUSY_TIMEOUT_MS": 4000,
-                      "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False, "DATA_ENCRYPTION_KEYS":
-                      ["dGVzdC1rZXktZm9yLWVuY3J5cHRpb24tYXQtcmVzdCE="]})
+    app = create_app(
+        {
+            "SECRET_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+            "SQLITE_BUSY_TIMEOUT_MS": 4000,
+            "WTF_CSRF_ENABLED": False,
+            "SESSION_COOKIE_SECURE": False,
+            "DATA_ENCRYPTION_KEYS": ["dGVzdC1rZXktZm9yLWVuY3J5cHRpb24tYXQtcmVzdCE="],
+        }
+    )
     with app.app_context():
         db.create_all()
         load_reference()

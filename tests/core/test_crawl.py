@@ -1,5 +1,6 @@
 """A crawl, as an admin on the demo data: every page linked from the navigation, and the pages they
 link to, answers without a server error."""
+
 from crm.demo import load_demo
 from crm.extensions import db
 from tests.crawler import crawl, nav_links

@@ -1,5 +1,6 @@
 """Dates and times read the same way on every page and in every e-mail: Babel's medium format in the
 reader's language ("2 Dec 2026", "2 dic 2026"), and moments in the reader's own time zone."""
+
 import datetime as dt
 
 from flask import render_template_string
@@ -7,7 +8,7 @@ from flask import render_template_string
 from crm import clock
 from crm.i18n import show_date, show_datetime, user_zone
 
-LATE_EVENING_UTC = dt.datetime(2026, 12, 2, 23, 30, tzinfo=dt.timezone.utc)
+LATE_EVENING_UTC = dt.datetime(2026, 12, 2, 23, 30, tzinfo=dt.UTC)
 
 
 def test_a_day_reads_in_the_medium_form_of_each_language_never_the_us_short_form():
@@ -16,8 +17,10 @@ def test_a_day_reads_in_the_medium_form_of_each_language_never_the_us_short_form
 
 
 def test_a_moment_is_shown_in_the_readers_time_zone():
-    toronto, madrid = user_zone(type("U", (), {"timezone": "America/Toronto"})), user_zone(
-        type("U", (), {"timezone": "Europe/Madrid"}))
+    toronto, madrid = (
+        user_zone(type("U", (), {"timezone": "America/Toronto"})),
+        user_zone(type("U", (), {"timezone": "Europe/Madrid"})),
+    )
     assert show_datetime(LATE_EVENING_UTC, "en", toronto) == "2 Dec 2026, 6:30\u202fpm"
     assert show_datetime(LATE_EVENING_UTC, "es", madrid) == "3 dic 2026, 0:30"
     # The day of a moment is the reader's day too.
@@ -41,6 +44,9 @@ def test_the_page_filters_use_the_signed_in_users_language_and_zone(app, make_us
         from flask_login import login_user
 
         login_user(user)
-        shown = render_template_string("{{ moment|datetime }} / {{ moment|datetime('short') }} / {{ day|date }}",
-                                       moment=LATE_EVENING_UTC, day=dt.date(2026, 12, 2))
+        shown = render_template_string(
+            "{{ moment|datetime }} / {{ moment|datetime('short') }} / {{ day|date }}",
+            moment=LATE_EVENING_UTC,
+            day=dt.date(2026, 12, 2),
+        )
     assert shown == "3 dic 2026, 0:30 / 3 dic 2026, 0:30 / 2 dic 2026"

@@ -1,5 +1,6 @@
 """Lists page by reading one row more than a page (limit + 1), never counting the whole list: what the
 pages know at each boundary, and what a page number that is not one gives."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -17,8 +18,13 @@ def countries():
 def test_a_page_knows_whether_another_follows_and_the_total_only_at_the_end(app):
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Country))
     whole = page_of(countries(), per_page=total, page=1, rows=True)
-    assert (len(whole.items), whole.has_next, whole.has_prev, whole.total, whole.pages) == (total, False, False,
-                                                                                            total, 1)
+    assert (len(whole.items), whole.has_next, whole.has_prev, whole.total, whole.pages) == (
+        total,
+        False,
+        False,
+        total,
+        1,
+    )
     short = page_of(countries(), per_page=total - 1, page=1, rows=True)
     assert (len(short.items), short.has_next, short.total, short.pages) == (total - 1, True, None, None)
     assert (short.first, short.last, short.next_num) == (1, total - 1, 2)
@@ -42,8 +48,10 @@ def test_entities_come_back_as_objects(app):
     assert all(isinstance(country, Country) for country in page.items) and len(page.items) == 3
 
 
-@pytest.mark.parametrize(("query", "page"), [("", 1), ("?page=2", 2), ("?page=abc", 1), ("?page=-3", 1),
-                                             ("?page=0", 1), ("?page=99999999999", 99999999999)])
+@pytest.mark.parametrize(
+    ("query", "page"),
+    [("", 1), ("?page=2", 2), ("?page=abc", 1), ("?page=-3", 1), ("?page=0", 1), ("?page=99999999999", 99999999999)],
+)
 def test_the_requested_page_is_a_whole_number_from_one(app, query, page):
     with app.test_request_context("/contacts" + query):
         assert requested_page() == page

@@ -1,13 +1,14 @@
 """Every form that creates a record carries a submission key (one mechanism, crm/core/submissions.py): sent
 twice with the same key (a lost answer retried, a double click, a draft sent again from a phone), it creates
 one record, and the second answer sends the user where the first one did."""
+
 from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import sqlalchemy as sa
@@ -53,52 +54,125 @@ def _today() -> str:
 
 
 FORMS = {
-    "meeting": Form(lambda w: f"/outreach/{w.record.id}/meetings/new", lambda w: f"/outreach/{w.record.id}/meetings/new",
-                    lambda w: {"held_at": (utcnow() - dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
-                               "summary": "Met the counsellor"}, Meeting),
-    "follow-up": Form(lambda w: f"/outreach/{w.record.id}/follow-ups/new",
-                      lambda w: f"/outreach/{w.record.id}/follow-ups/new",
-                      lambda w: {"note": "Call again", "due_on": _today(), "owner": w.user.id}, FollowUp),
-    "position": Form(lambda w: f"/outreach/{w.record.id}/positions/new",
-                     lambda w: f"/outreach/{w.record.id}/positions/new",
-                     lambda w: {"demand": w.campaign.demands[0].id, "stance": "supportive", "stated_on": _today()},
-                     Position),
-    "contact": Form(lambda w: "/contacts/new", lambda w: "/contacts/new",
-                    lambda w: {"office": w.office.id, "name": "Claire Fictive"}, Contact),
-    "office": Form(lambda w: "/offices/new", lambda w: "/offices/new",
-                   lambda w: {"kind": "embassy", "name": "Embajada de Alemania", "country": "DEU", "city": "Madrid",
-                              "host_country": "ESP"}, Office),
-    "letter": Form(lambda w: f"/outreach/{w.record.id}/letters/new", lambda w: f"/outreach/{w.record.id}/letters/new",
-                   lambda w: {"template": "Demands", "recipient": f"contact-{w.contact.id}", "language": ""}, Letter),
-    "reply": Form(lambda w: f"/letters/{w.letter.id}/reply", lambda w: f"/letters/{w.letter.id}/reply",
-                  lambda w: {"received_on": _today(), "subject": "Our answer"}, Letter),
-    "attachment": Form(lambda w: f"/letters/{w.letter.id}", lambda w: f"/letters/{w.letter.id}/attachments",
-                       lambda w: {"attachments": (io.BytesIO(PDF.read_bytes()), "reply.pdf")}, LetterAttachment),
-    "letter template": Form(lambda w: "/letter-templates/new", lambda w: "/letter-templates/new",
-                            lambda w: {"name": "Thanks", "language": "en", "subject": "Thank you", "body": "Thanks."},
-                            LetterTemplate),
-    "petition": Form(lambda w: f"/campaigns/{w.campaign.slug}/signatures",
-                     lambda w: f"/campaigns/{w.campaign.slug}/petitions",
-                     lambda w: {"name": "Change.org, Spanish", "platform": "change_org"}, Petition),
-    "tally": Form(lambda w: f"/petitions/{w.petition.slug}", lambda w: f"/petitions/{w.petition.slug}/tallies",
-                  lambda w: {"country": country_by_code("ESP").id, "signers": "120", "as_of": _today()},
-                  SignatureTally),
-    "tally file": Form(lambda w: f"/petitions/{w.petition.slug}", lambda w: f"/petitions/{w.petition.slug}/tallies/file",
-                       lambda w: {"file": (io.BytesIO(b"country,signers,as_of\nESP,120,2024-01-02\n"), "t.csv")},
-                       SignatureTally),
-    "campaign": Form(lambda w: "/campaigns/new", lambda w: "/campaigns/new",
-                     lambda w: {"name": "Rome 2026", "slug": "rome-2026", "letter_language": "en",
-                                "demands-0-label": "Ratify"}, Campaign),
-    "demand": Form(lambda w: f"/campaigns/{w.campaign.slug}/demands", lambda w: f"/campaigns/{w.campaign.slug}/demands",
-                   lambda w: {"label": "Free the prisoners"}, Demand),
-    "targets": Form(lambda w: f"/campaigns/{w.campaign.slug}/targets", lambda w: f"/campaigns/{w.campaign.slug}/targets",
-                    lambda w: {"names": "Alemania"}, OutreachRecord),
-    "user": Form(lambda w: "/admin/users/new", lambda w: "/admin/users/new",
-                 lambda w: {"email": "nueva@example.org", "name": "Nueva", "role": "volunteer", "language": "es",
-                            "password": "a long enough first password"}, User, role="admin"),
-    "invitation": Form(lambda w: "/admin/users/invite", lambda w: "/admin/users/invite",
-                       lambda w: {"email": "invitada@example.org", "role": "volunteer", "language": "es"}, Invitation,
-                       role="admin"),
+    "meeting": Form(
+        lambda w: f"/outreach/{w.record.id}/meetings/new",
+        lambda w: f"/outreach/{w.record.id}/meetings/new",
+        lambda w: {
+            "held_at": (utcnow() - dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+            "summary": "Met the counsellor",
+        },
+        Meeting,
+    ),
+    "follow-up": Form(
+        lambda w: f"/outreach/{w.record.id}/follow-ups/new",
+        lambda w: f"/outreach/{w.record.id}/follow-ups/new",
+        lambda w: {"note": "Call again", "due_on": _today(), "owner": w.user.id},
+        FollowUp,
+    ),
+    "position": Form(
+        lambda w: f"/outreach/{w.record.id}/positions/new",
+        lambda w: f"/outreach/{w.record.id}/positions/new",
+        lambda w: {"demand": w.campaign.demands[0].id, "stance": "supportive", "stated_on": _today()},
+        Position,
+    ),
+    "contact": Form(
+        lambda w: "/contacts/new",
+        lambda w: "/contacts/new",
+        lambda w: {"office": w.office.id, "name": "Claire Fictive"},
+        Contact,
+    ),
+    "office": Form(
+        lambda w: "/offices/new",
+        lambda w: "/offices/new",
+        lambda w: {
+            "kind": "embassy",
+            "name": "Embajada de Alemania",
+            "country": "DEU",
+            "city": "Madrid",
+            "host_country": "ESP",
+        },
+        Office,
+    ),
+    "letter": Form(
+        lambda w: f"/outreach/{w.record.id}/letters/new",
+        lambda w: f"/outreach/{w.record.id}/letters/new",
+        lambda w: {"template": "Demands", "recipient": f"contact-{w.contact.id}", "language": ""},
+        Letter,
+    ),
+    "reply": Form(
+        lambda w: f"/letters/{w.letter.id}/reply",
+        lambda w: f"/letters/{w.letter.id}/reply",
+        lambda w: {"received_on": _today(), "subject": "Our answer"},
+        Letter,
+    ),
+    "attachment": Form(
+        lambda w: f"/letters/{w.letter.id}",
+        lambda w: f"/letters/{w.letter.id}/attachments",
+        lambda w: {"attachments": (io.BytesIO(PDF.read_bytes()), "reply.pdf")},
+        LetterAttachment,
+    ),
+    "letter template": Form(
+        lambda w: "/letter-templates/new",
+        lambda w: "/letter-templates/new",
+        lambda w: {"name": "Thanks", "language": "en", "subject": "Thank you", "body": "Thanks."},
+        LetterTemplate,
+    ),
+    "petition": Form(
+        lambda w: f"/campaigns/{w.campaign.slug}/signatures",
+        lambda w: f"/campaigns/{w.campaign.slug}/petitions",
+        lambda w: {"name": "Change.org, Spanish", "platform": "change_org"},
+        Petition,
+    ),
+    "tally": Form(
+        lambda w: f"/petitions/{w.petition.slug}",
+        lambda w: f"/petitions/{w.petition.slug}/tallies",
+        lambda w: {"country": country_by_code("ESP").id, "signers": "120", "as_of": _today()},
+        SignatureTally,
+    ),
+    "tally file": Form(
+        lambda w: f"/petitions/{w.petition.slug}",
+        lambda w: f"/petitions/{w.petition.slug}/tallies/file",
+        lambda w: {"file": (io.BytesIO(b"country,signers,as_of\nESP,120,2024-01-02\n"), "t.csv")},
+        SignatureTally,
+    ),
+    "campaign": Form(
+        lambda w: "/campaigns/new",
+        lambda w: "/campaigns/new",
+        lambda w: {"name": "Rome 2026", "slug": "rome-2026", "letter_language": "en", "demands-0-label": "Ratify"},
+        Campaign,
+    ),
+    "demand": Form(
+        lambda w: f"/campaigns/{w.campaign.slug}/demands",
+        lambda w: f"/campaigns/{w.campaign.slug}/demands",
+        lambda w: {"label": "Free the prisoners"},
+        Demand,
+    ),
+    "targets": Form(
+        lambda w: f"/campaigns/{w.campaign.slug}/targets",
+        lambda w: f"/campaigns/{w.campaign.slug}/targets",
+        lambda w: {"names": "Alemania"},
+        OutreachRecord,
+    ),
+    "user": Form(
+        lambda w: "/admin/users/new",
+        lambda w: "/admin/users/new",
+        lambda w: {
+            "email": "nueva@example.org",
+            "name": "Nueva",
+            "role": "volunteer",
+            "language": "es",
+            "password": "a long enough first password",
+        },
+        User,
+        role="admin",
+    ),
+    "invitation": Form(
+        lambda w: "/admin/users/invite",
+        lambda w: "/admin/users/invite",
+        lambda w: {"email": "invitada@example.org", "role": "volunteer", "language": "es"},
+        Invitation,
+        role="admin",
+    ),
 }
 
 
@@ -108,8 +182,9 @@ def world(signed_in, request, campaign, make_record, make_office, make_contact):
     record = make_record("FRA", assignee=user)
     office = make_office("FRA")
     contact = make_contact(office, name="Jeanne Dupont")
-    letters.save_template(None, name="Demands", language="en", subject="Our demands", body="Dear {{ recipient_name }},",
-                          actor=user)
+    letters.save_template(
+        None, name="Demands", language="en", subject="Our demands", body="Dear {{ recipient_name }},", actor=user
+    )
     letter = letters.compose_letter(record, template_name="Demands", actor=user, contact=contact)
     letters.mark_sent(letter, "email", utcnow().date() - dt.timedelta(days=1), user)
     petition = signatures.create_petition(campaign, "Firmas", platform="generic")
@@ -150,7 +225,8 @@ def test_a_form_sent_without_its_key_is_refused_and_saves_nothing(client, signed
 
 
 def test_a_page_that_failed_after_its_import_was_saved_does_not_claim_nothing_was_saved(
-        client, signed_in, campaign, monkeypatch):
+    client, signed_in, campaign, monkeypatch
+):
     """The signature import commits as it goes; an error after that (here, while saying it was done)
     must not tell the user that nothing was saved."""
     from crm.signatures import routes, staging
@@ -158,8 +234,10 @@ def test_a_page_that_failed_after_its_import_was_saved_does_not_claim_nothing_wa
     signed_in("manager")
     petition = signatures.create_petition(campaign, "Firmas", platform="generic")
     db.session.commit()
-    upload = client.post(f"/petitions/{petition.slug}/uploads",
-                         data={"file": (io.BytesIO(b"email,country\nana@example.org,ES\n"), "s.csv")})
+    upload = client.post(
+        f"/petitions/{petition.slug}/uploads",
+        data={"file": (io.BytesIO(b"email,country\nana@example.org,ES\n"), "s.csv")},
+    )
     token = upload.headers["Location"].rsplit("/", 1)[-1]
     assert staging.find(token, petition_id=petition.id, user_id=db.session.scalar(sa.select(User.id))) is not None
 
@@ -167,8 +245,10 @@ def test_a_page_that_failed_after_its_import_was_saved_does_not_claim_nothing_wa
         raise RuntimeError("the page broke after the import")
 
     monkeypatch.setattr(routes, "flash_message", broken)
-    response = client.post(f"/petitions/{petition.slug}/uploads/{token}", data={"email": "email", "country": "country",
-                                                                               "date_order": "ymd"})
+    response = client.post(
+        f"/petitions/{petition.slug}/uploads/{token}",
+        data={"email": "email", "country": "country", "date_order": "ymd"},
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 500
     assert "Nothing was saved" not in page and "may have been saved" in page

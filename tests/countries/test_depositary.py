@@ -1,4 +1,5 @@
 """`seed rome-statute FILE`: refreshing Rome Statute facts from a saved copy of the UN depositary's status page."""
+
 import datetime as dt
 import re
 from pathlib import Path
@@ -32,14 +33,18 @@ SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 BEFORE_HUNGARY_LEAVES = dt.date(2026, 1, 1)
 CHANGE_LINE = re.compile(r"^[A-Z]{3} [a-z_]+: \S+ -> \S+$")
 
-STATE_PARTIES = set("""
+STATE_PARTIES = set(
+    """
     AFG ALB AND ATG ARG ARM AUS AUT BGD BRB BEL BLZ BEN BOL BIH BWA BRA BGR BFA CPV KHM CAN CAF TCD CHL COL COM
     COG COK CRI CIV HRV CYP CZE COD DNK DJI DMA DOM ECU SLV EST FJI FIN FRA GAB GMB GEO DEU GHA GRC GRD GTM GIN
     GUY HND HUN ISL IRL ITA JPN JOR KEN KIR LVA LSO LBR LIE LTU LUX MDG MWI MDV MLI MLT MHL MUS MEX MNG MNE NAM
     NRU NLD NZL NER NGA MKD NOR PAN PRY PER POL PRT KOR MDA ROU KNA LCA VCT WSM SMR SEN SRB SYC SLE SVK SVN ZAF
-    ESP PSE SUR SWE CHE TJK TLS TTO TUN UGA UKR GBR TZA URY VUT VEN ZMB""".split())
-SIGNATORIES = set("""
-    DZA AGO BHS BHR CMR EGY ERI GNB HTI IRN JAM KWT KGZ MCO MAR MOZ OMN STP SLB SYR THA ARE UZB YEM ZWE""".split())
+    ESP PSE SUR SWE CHE TJK TLS TTO TUN UGA UKR GBR TZA URY VUT VEN ZMB""".split()
+)
+SIGNATORIES = set(
+    """
+    DZA AGO BHS BHR CMR EGY ERI GNB HTI IRN JAM KWT KGZ MCO MAR MOZ OMN STP SLB SYR THA ARE UZB YEM ZWE""".split()
+)
 DECLARED_NO_INTENTION = {"USA", "ISR", "SDN", "RUS"}
 WITHDRAWN = {"BDI", "PHL"}
 
@@ -134,11 +139,13 @@ def _country_csv(runner):
 
 
 def _depositary_changes():
-    return db.session.scalar(sa.select(sa.func.count()).select_from(CountryFactChange)
-                             .where(CountryFactChange.origin == "depositary"))
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(CountryFactChange).where(CountryFactChange.origin == "depositary")
+    )
 
 
 # --- reading the page ---------------------------------------------------------------------------------
+
 
 def test_the_page_lists_every_state_party_and_signatory():
     assert len(STATE_PARTIES) == 125 and len(SIGNATORIES) == 25
@@ -168,20 +175,31 @@ def test_names_on_the_page_are_matched_without_their_footnote_markers():
     assert by_code["GBR"].name == "United Kingdom of Great Britain and Northern Ireland"
     assert by_code["GBR"].footnotes == ("15", "18")
     assert by_code["BDI"].name == "Burundi" and by_code["BDI"].footnotes == ("2",)
-    for printed, code in [("Bolivia (Plurinational State of)", "BOL"), ("Côte d'Ivoire", "CIV"),
-                          ("Czechia", "CZE"), ("State of Palestine", "PSE"), ("Republic of Moldova", "MDA"),
-                          ("Venezuela (Bolivarian Republic of)", "VEN"), ("United Republic of Tanzania", "TZA"),
-                          ("Netherlands (Kingdom of the)", "NLD"), ("Iran (Islamic Republic of)", "IRN")]:
+    for printed, code in [
+        ("Bolivia (Plurinational State of)", "BOL"),
+        ("Côte d'Ivoire", "CIV"),
+        ("Czechia", "CZE"),
+        ("State of Palestine", "PSE"),
+        ("Republic of Moldova", "MDA"),
+        ("Venezuela (Bolivarian Republic of)", "VEN"),
+        ("United Republic of Tanzania", "TZA"),
+        ("Netherlands (Kingdom of the)", "NLD"),
+        ("Iran (Islamic Republic of)", "IRN"),
+    ]:
         assert by_code[code].name == printed
 
 
 def test_dates_and_kinds_of_instrument_are_read_from_their_columns():
     by_code = _by_code(_parsed())
     assert (by_code["ARG"].signature_date, by_code["ARG"].ratification_or_accession_date) == (
-        dt.date(1999, 1, 8), dt.date(2001, 2, 8))
+        dt.date(1999, 1, 8),
+        dt.date(2001, 2, 8),
+    )
     assert by_code["ARG"].action == "ratification"
     assert (by_code["AFG"].signature_date, by_code["AFG"].ratification_or_accession_date) == (
-        None, dt.date(2003, 2, 10))
+        None,
+        dt.date(2003, 2, 10),
+    )
     assert by_code["AFG"].action == "accession"
     assert by_code["MNE"].action == "succession" and by_code["MNE"].entry_into_force_date is None
     # Dates written with a tab or non-breaking spaces inside them on the page.
@@ -191,17 +209,20 @@ def test_dates_and_kinds_of_instrument_are_read_from_their_columns():
     assert by_code["AGO"].ratification_or_accession_date is None
 
 
-@pytest.mark.parametrize(("deposited", "action", "in_force"), [
-    (dt.date(2001, 2, 8), "ratification", dt.date(2002, 7, 1)),    # Argentina, before the 60th instrument
-    (dt.date(2002, 4, 11), "ratification", dt.date(2002, 7, 1)),   # the ten 60th instruments
-    (dt.date(2002, 7, 1), "ratification", dt.date(2002, 9, 1)),    # Australia
-    (dt.date(2002, 8, 5), "ratification", dt.date(2002, 11, 1)),   # Colombia
-    (dt.date(2003, 2, 10), "accession", dt.date(2003, 5, 1)),      # Afghanistan
-    (dt.date(2015, 1, 2), "accession", dt.date(2015, 4, 1)),       # State of Palestine
-    (dt.date(2023, 11, 14), "ratification", dt.date(2024, 2, 1)),  # Armenia
-    (dt.date(2024, 10, 25), "ratification", dt.date(2025, 1, 1)),  # Ukraine: into the next year
-    (dt.date(2006, 10, 23), "succession", None),                   # Montenegro: from independence
-])
+@pytest.mark.parametrize(
+    ("deposited", "action", "in_force"),
+    [
+        (dt.date(2001, 2, 8), "ratification", dt.date(2002, 7, 1)),  # Argentina, before the 60th instrument
+        (dt.date(2002, 4, 11), "ratification", dt.date(2002, 7, 1)),  # the ten 60th instruments
+        (dt.date(2002, 7, 1), "ratification", dt.date(2002, 9, 1)),  # Australia
+        (dt.date(2002, 8, 5), "ratification", dt.date(2002, 11, 1)),  # Colombia
+        (dt.date(2003, 2, 10), "accession", dt.date(2003, 5, 1)),  # Afghanistan
+        (dt.date(2015, 1, 2), "accession", dt.date(2015, 4, 1)),  # State of Palestine
+        (dt.date(2023, 11, 14), "ratification", dt.date(2024, 2, 1)),  # Armenia
+        (dt.date(2024, 10, 25), "ratification", dt.date(2025, 1, 1)),  # Ukraine: into the next year
+        (dt.date(2006, 10, 23), "succession", None),  # Montenegro: from independence
+    ],
+)
 def test_entry_into_force_follows_article_126(deposited, action, in_force):
     assert entry_into_force(deposited, action) == in_force
 
@@ -210,8 +231,11 @@ def test_article_126_agrees_with_every_entry_into_force_in_the_shipped_table():
     import csv
 
     with open(SEEDS / "rome_statute_status.csv", newline="", encoding="utf-8") as handle:
-        rows = [row for row in csv.DictReader(handle)
-                if row["ratification_or_accession_date"] and row["entry_into_force_date"]]
+        rows = [
+            row
+            for row in csv.DictReader(handle)
+            if row["ratification_or_accession_date"] and row["entry_into_force_date"]
+        ]
     assert len(rows) > 40
     # A succession binds the new state from its independence, before the deposit: article 126 does not
     # apply. Montenegro's (deposited 23 Oct 2006, bound from 3 Jun 2006) is the only one in the table.
@@ -227,9 +251,13 @@ def test_article_126_agrees_with_every_entry_into_force_in_the_shipped_table():
 def test_withdrawals_come_from_the_notes():
     by_code = _by_code(_parsed())
     assert (by_code["BDI"].withdrawal_notified_date, by_code["BDI"].withdrawal_effective_date) == (
-        dt.date(2016, 10, 27), dt.date(2017, 10, 27))
+        dt.date(2016, 10, 27),
+        dt.date(2017, 10, 27),
+    )
     assert (by_code["PHL"].withdrawal_notified_date, by_code["PHL"].withdrawal_effective_date) == (
-        dt.date(2018, 3, 17), dt.date(2019, 3, 17))
+        dt.date(2018, 3, 17),
+        dt.date(2019, 3, 17),
+    )
     assert by_code["PHL"].ratification_or_accession_date == dt.date(2011, 8, 30)
     assert by_code["PHL"].entry_into_force_date == dt.date(2011, 11, 1)
     # Withdrawals revoked or rescinded, and a declaration withdrawn, are not withdrawals from the Statute.
@@ -242,7 +270,9 @@ def test_a_notified_withdrawal_keeps_a_state_party_until_it_takes_effect():
     before = _by_code(_parsed(today=dt.date(2026, 6, 1)))["HUN"]
     assert before.status == "state_party"
     assert (before.withdrawal_notified_date, before.withdrawal_effective_date) == (
-        dt.date(2025, 6, 2), dt.date(2026, 6, 2))
+        dt.date(2025, 6, 2),
+        dt.date(2026, 6, 2),
+    )
     assert _by_code(_parsed(today=dt.date(2026, 6, 2)))["HUN"].status == "withdrawn"
 
 
@@ -262,9 +292,12 @@ def test_the_page_saved_as_text_reads_like_the_html_page():
     from_html = {code: entry.facts() for code, entry in _by_code(_parsed()).items()}
     from_text = {code: entry.facts() for code, entry in _by_code(_parsed(MODIFIED, "cp1252")).items()}
     assert from_text.pop("ARG")["signature_date"] == dt.date(1999, 1, 9)
-    assert from_text.pop("MLI") == {**from_html["MLI"], "status": "withdrawn",
-                                    "withdrawal_notified_date": dt.date(2024, 1, 15),
-                                    "withdrawal_effective_date": dt.date(2025, 1, 15)}
+    assert from_text.pop("MLI") == {
+        **from_html["MLI"],
+        "status": "withdrawn",
+        "withdrawal_notified_date": dt.date(2024, 1, 15),
+        "withdrawal_effective_date": dt.date(2025, 1, 15),
+    }
     assert from_text == {code: facts for code, facts in from_html.items() if code not in ("ARG", "MLI")}
 
 
@@ -314,9 +347,15 @@ def test_notes_phrased_differently_are_still_understood():
     assert (by_code["ZAF"].status, by_code["ZAF"].withdrawal_notified_date) == ("state_party", None)
     kenya, albania = by_code["KEN"], by_code["ALB"]
     assert (kenya.status, kenya.withdrawal_notified_date, kenya.withdrawal_effective_date) == (
-        "withdrawn", dt.date(2020, 5, 5), dt.date(2021, 5, 5))
+        "withdrawn",
+        dt.date(2020, 5, 5),
+        dt.date(2021, 5, 5),
+    )
     assert (albania.status, albania.withdrawal_notified_date, albania.withdrawal_effective_date) == (
-        "state_party", dt.date(2021, 3, 1), dt.date(2030, 9, 1))
+        "state_party",
+        dt.date(2021, 3, 1),
+        dt.date(2030, 9, 1),
+    )
     assert (by_code["SDN"].status, by_code["SDN"].signature_date) == ("non_party", dt.date(2000, 9, 8))
 
 
@@ -326,6 +365,7 @@ def test_a_text_without_a_participant_table_is_refused():
 
 
 # --- refreshing the facts -----------------------------------------------------------------------------
+
 
 def test_refresh_after_seed_reference_prints_and_applies_only_the_facts_that_differ(app, runner):
     expected = _changes_against_database(parse_status_page(PAGE.read_text(encoding="utf-8")))
@@ -340,14 +380,17 @@ def test_refresh_after_seed_reference_prints_and_applies_only_the_facts_that_dif
     assert "CHE ratification_or_accession_date: (none) -> 2001-10-12" in printed
     assert "ESP signature_date: (none) -> 1998-07-18" in printed
     assert "USA status" not in result.output
-    assert result.output.splitlines()[-1] == f"156 participants read, {len(expected)} facts changed, " \
-                                             "0 kept admin corrections, 0 unknown"
+    assert (
+        result.output.splitlines()[-1] == f"156 participants read, {len(expected)} facts changed, "
+        "0 kept admin corrections, 0 unknown"
+    )
     assert _depositary_changes() == len(expected)
     for entry in _parsed(today=utc_today()):
         assert _facts(entry.alpha3) == entry.facts(), entry.alpha3
     switzerland = country_by_code("CHE")
     assert switzerland.rs_verified and switzerland.rs_source.startswith(
-        "UN Treaty Collection, chapter XVIII-10 (saved copy depositary_status.html, sha256 ")
+        "UN Treaty Collection, chapter XVIII-10 (saved copy depositary_status.html, sha256 "
+    )
     assert count_rows(AuditEvent) == audit_events + 1
     event = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc())).first()
     assert event.action == "country.refresh_from_depositary"
@@ -370,7 +413,10 @@ def test_a_modified_copy_prints_exactly_its_changes_and_applies_them(app, runner
     assert country_by_code("ARG").rs_signature_date == dt.date(1999, 1, 9)
     mali = country_by_code("MLI")
     assert (mali.rs_status, mali.rs_withdrawal_notified_date, mali.rs_withdrawal_effective_date) == (
-        "withdrawn", dt.date(2024, 1, 15), dt.date(2025, 1, 15))
+        "withdrawn",
+        dt.date(2024, 1, 15),
+        dt.date(2025, 1, 15),
+    )
     new_rows = db.session.scalars(sa.select(CountryFactChange).order_by(CountryFactChange.id.desc()).limit(4)).all()
     assert _depositary_changes() == before + 4
     assert {(row.country.alpha3, row.field, row.old_value, row.new_value) for row in new_rows} == {
@@ -381,15 +427,24 @@ def test_a_modified_copy_prints_exactly_its_changes_and_applies_them(app, runner
     }
     for row in new_rows:
         assert row.origin == "depositary" and row.verified and row.changed_by_id is None
-        assert re.fullmatch(r"UN Treaty Collection, chapter XVIII-10 \(saved copy depositary_status_modified\.txt, "
-                            r"sha256 [0-9a-f]{12}, read \d{4}-\d{2}-\d{2}\)", row.source)
+        assert re.fullmatch(
+            r"UN Treaty Collection, chapter XVIII-10 \(saved copy depositary_status_modified\.txt, "
+            r"sha256 [0-9a-f]{12}, read \d{4}-\d{2}-\d{2}\)",
+            row.source,
+        )
 
 
 def test_an_admin_correction_is_kept_and_reported(app, runner, make_user):
     admin = make_user("admin")
     chile = country_by_code("CHL")
-    correct_fact(chile, "signature_date", "1998-09-12", source="Depositary notification C.N.123.1998 (test)",
-                 verified=True, actor=admin)
+    correct_fact(
+        chile,
+        "signature_date",
+        "1998-09-12",
+        source="Depositary notification C.N.123.1998 (test)",
+        verified=True,
+        actor=admin,
+    )
     db.session.commit()
     result = _refresh(runner, PAGE)
     assert result.exit_code == 0, result.output
@@ -405,18 +460,21 @@ def test_a_second_refresh_with_the_same_file_changes_nothing(app, runner):
     rows, listing = count_rows(CountryFactChange), _country_csv(runner)
     second = _refresh(runner, PAGE)
     assert second.exit_code == 0, second.output
-    assert second.output.splitlines() == [
-        "156 participants read, 0 facts changed, 0 kept admin corrections, 0 unknown"]
+    assert second.output.splitlines() == ["156 participants read, 0 facts changed, 0 kept admin corrections, 0 unknown"]
     assert count_rows(CountryFactChange) == rows
     assert _country_csv(runner) == listing
 
 
 def test_an_unknown_participant_is_reported_not_guessed(app, runner, tmp_path):
     page = tmp_path / "with_atlantis.html"
-    page.write_text(PAGE.read_text(encoding="utf-8").replace(
-        "<tr><td><div style=\"text-align:left\">Austria</div>",
-        "<tr><td><div style=\"text-align:left\">Atlantis<sup>3</sup></div></td><td>1 Apr 1999</td>"
-        "<td>2 Apr 2001</td></tr><tr><td><div style=\"text-align:left\">Austria</div>"), encoding="utf-8")
+    page.write_text(
+        PAGE.read_text(encoding="utf-8").replace(
+            '<tr><td><div style="text-align:left">Austria</div>',
+            '<tr><td><div style="text-align:left">Atlantis<sup>3</sup></div></td><td>1 Apr 1999</td>'
+            '<td>2 Apr 2001</td></tr><tr><td><div style="text-align:left">Austria</div>',
+        ),
+        encoding="utf-8",
+    )
     result = _refresh(runner, page)
     assert result.exit_code == 0, result.output
     assert "unknown participant: Atlantis" in result.output.splitlines()
@@ -426,13 +484,16 @@ def test_an_unknown_participant_is_reported_not_guessed(app, runner, tmp_path):
 
 def test_impossible_dates_for_one_country_are_reported_and_leave_it_unchanged(app, tmp_path):
     page = tmp_path / "hungary_backwards.html"
-    page.write_text(PAGE.read_text(encoding="utf-8").replace(
-        "will take effect on 2 June 2026", "will take effect on 2 June 2024"), encoding="utf-8")
+    page.write_text(
+        PAGE.read_text(encoding="utf-8").replace("will take effect on 2 June 2026", "will take effect on 2 June 2024"),
+        encoding="utf-8",
+    )
     hungary_before = _facts("HUN")
     result = refresh_from_depositary(page)
     lines = list(result.report_lines())
-    assert ("not applied: HUN (Hungary): a withdrawal cannot take effect before it was notified; "
-            "its facts are unchanged") in lines
+    assert (
+        "not applied: HUN (Hungary): a withdrawal cannot take effect before it was notified; its facts are unchanged"
+    ) in lines
     assert _facts("HUN") == hungary_before
     assert not [line for line in lines if line.startswith("HUN ")]
     assert "BDI status: state_party -> withdrawn" not in lines  # the seed already has Burundi withdrawn
@@ -442,39 +503,56 @@ def test_impossible_dates_for_one_country_are_reported_and_leave_it_unchanged(ap
 def test_a_fact_refused_half_way_leaves_the_country_as_it_was(app, tmp_path, monkeypatch):
     """If apply_fact refuses a fact after others of the same country were set, none of them stays."""
     page = tmp_path / "hungary_backwards.html"
-    page.write_text(PAGE.read_text(encoding="utf-8").replace(
-        "will take effect on 2 June 2026", "will take effect on 2 June 2024"), encoding="utf-8")
+    page.write_text(
+        PAGE.read_text(encoding="utf-8").replace("will take effect on 2 June 2026", "will take effect on 2 June 2024"),
+        encoding="utf-8",
+    )
     monkeypatch.setattr(depositary, "_check_order", lambda final: None)
     hungary_before = _facts("HUN")
-    rows_before = db.session.scalar(sa.select(sa.func.count()).select_from(CountryFactChange)
-                                    .where(CountryFactChange.country_id == country_by_code("HUN").id))
+    rows_before = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(CountryFactChange)
+        .where(CountryFactChange.country_id == country_by_code("HUN").id)
+    )
     result = refresh_from_depositary(page, today=dt.date(2026, 11, 23))
     assert any(line.startswith("not applied: HUN") for line in result.report_lines())
     db.session.flush()
     assert _facts("HUN") == hungary_before
     assert hungary_before["status"] == "state_party"
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(CountryFactChange)
-                             .where(CountryFactChange.country_id == country_by_code("HUN").id)) == rows_before
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(CountryFactChange)
+            .where(CountryFactChange.country_id == country_by_code("HUN").id)
+        )
+        == rows_before
+    )
     assert country_by_code("BDI").rs_signature_date == dt.date(1999, 1, 13)
 
 
 def _tiny_page() -> bytes:
-    rows = "".join(f"<tr><td>{name}</td><td>18 Jul 1998</td><td>1 Feb 2002</td></tr>"
-                   for name in ("Albania", "Andorra", "Argentina"))
-    return ("<html><body><h3>10. Rome Statute of the International Criminal Court</h3><table>"
-            "<tr><th>Participant</th><th>Signature</th><th>Ratification</th></tr>" + rows +
-            "</table></body></html>").encode()
+    rows = "".join(
+        f"<tr><td>{name}</td><td>18 Jul 1998</td><td>1 Feb 2002</td></tr>"
+        for name in ("Albania", "Andorra", "Argentina")
+    )
+    return (
+        "<html><body><h3>10. Rome Statute of the International Criminal Court</h3><table>"
+        "<tr><th>Participant</th><th>Signature</th><th>Ratification</th></tr>" + rows + "</table></body></html>"
+    ).encode()
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (b"", "is empty"),
-    (b"  \r\n\t\n", "is empty"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" + bytes(range(256)) * 4, "binary file"),
-    (b"\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f\x10\x11\x12\x13\x14\x15" * 64, "binary file"),
-    (b"lorem ipsum dolor sit amet; qwfp arst zxcv 12 34\n" * 50, "does not look like"),
-    (b"Rome Statute of the International Criminal Court\nasdf\tqwer\n1 2 3\n", "no participant table"),
-    (_tiny_page(), "only 3 participants found"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        (b"  \r\n\t\n", "is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" + bytes(range(256)) * 4, "binary file"),
+        (b"\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f\x10\x11\x12\x13\x14\x15" * 64, "binary file"),
+        (b"lorem ipsum dolor sit amet; qwfp arst zxcv 12 34\n" * 50, "does not look like"),
+        (b"Rome Statute of the International Criminal Court\nasdf\tqwer\n1 2 3\n", "no participant table"),
+        (_tiny_page(), "only 3 participants found"),
+    ],
+)
 def test_an_unreadable_file_fails_clearly_and_changes_nothing(app, runner, tmp_path, content, message):
     page = tmp_path / "status.html"
     page.write_bytes(content)

@@ -1,5 +1,6 @@
 """The country page's outreach cards: each record's latest timeline entries, read in a fixed number of
 queries however many records and entries the government has."""
+
 import datetime as dt
 
 import pytest
@@ -26,8 +27,9 @@ def _campaign_with_history(n, owner, entries):
     db.session.flush()
     for i in range(entries):
         day = utc_today() - dt.timedelta(days=10 * i + 1)
-        outreach.log_meeting([record], actor=owner, held_at=utcnow() - dt.timedelta(days=10 * i + 2),
-                             summary=f"Meeting {n}-{i}")
+        outreach.log_meeting(
+            [record], actor=owner, held_at=utcnow() - dt.timedelta(days=10 * i + 2), summary=f"Meeting {n}-{i}"
+        )
         outreach.add_follow_up(record, owner=owner, due_on=day, note=f"Call {n}-{i}", actor=owner)
         outreach.record_position(record, demand, "supportive", day, actor=owner, evidence=f"Said {n}-{i}")
     return record
@@ -50,7 +52,7 @@ def test_country_page_shows_the_latest_entries_and_links_to_the_whole_timeline(c
     assert page.count('class="entry entry-') == outreach.CARD_TIMELINE
     assert "Call 1-0" in page and "Meeting 1-0" in page and "Call 1-1" in page
     assert "Call 1-3" not in page and "Meeting 1-3" not in page
-    assert f'/outreach/{record.id}#timeline' in page and "the full timeline" in page
+    assert f"/outreach/{record.id}#timeline" in page and "the full timeline" in page
 
 
 def test_a_short_timeline_is_shown_whole_without_a_link(client, signed_in, make_user):
@@ -60,7 +62,7 @@ def test_a_short_timeline_is_shown_whole_without_a_link(client, signed_in, make_
     db.session.commit()
     page, _ = _page(client)
     assert page.count('class="entry entry-') == 3
-    assert f'/outreach/{record.id}#timeline' not in page
+    assert f"/outreach/{record.id}#timeline" not in page
 
 
 def test_queries_do_not_grow_with_records_and_entries_and_the_page_stays_small(client, signed_in, make_user):

@@ -1,4 +1,5 @@
 """Country list and country page: filters, Rome Statute facts with sources, admin corrections."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -53,14 +54,24 @@ def test_country_page_in_spanish(client, signed_in):
 def test_admin_corrects_a_fact_with_a_source(client, signed_in):
     admin = signed_in("admin")
     assert "Correct a fact" in client.get("/countries/CHL").get_data(as_text=True)
-    response = client.post("/countries/CHL/facts", data={
-        "field": "signature_date", "date": "1998-09-12", "source": "UN depositary notification (test)", "verified": "y"})
+    response = client.post(
+        "/countries/CHL/facts",
+        data={
+            "field": "signature_date",
+            "date": "1998-09-12",
+            "source": "UN depositary notification (test)",
+            "verified": "y",
+        },
+    )
     assert response.status_code == 302
     chile = country_by_code("CHL")
     db.session.refresh(chile)
     assert str(chile.rs_signature_date) == "1998-09-12"
-    change = db.session.scalars(sa.select(CountryFactChange).where(
-        CountryFactChange.country_id == chile.id, CountryFactChange.origin == "admin")).one()
+    change = db.session.scalars(
+        sa.select(CountryFactChange).where(
+            CountryFactChange.country_id == chile.id, CountryFactChange.origin == "admin"
+        )
+    ).one()
     assert (change.old_value, change.new_value, change.changed_by_id) == ("1998-09-11", "1998-09-12", admin.id)
     audit = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "country.correct_fact")).one()
     assert audit.before == {"signature_date": "1998-09-11"} and audit.actor_id == admin.id
@@ -68,13 +79,16 @@ def test_admin_corrects_a_fact_with_a_source(client, signed_in):
     assert "UN depositary notification (test)" in page and "History of these facts" in page
 
 
-@pytest.mark.parametrize("data,message", [
-    ({"field": "signature_date", "date": "12/09/1998", "source": "a source"}, "is not a date"),
-    ({"field": "signature_date", "date": "1998-09-12", "source": ""}, "This field is required"),
-    ({"field": "status", "status": "", "source": "a source here"}, "status must be one of"),
-    ({"field": "entry_into_force_date", "date": "1990-01-01", "source": "a source here"}, "cannot come before"),
-    ({"field": "nonsense", "source": "a source here"}, "Not a valid choice"),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        ({"field": "signature_date", "date": "12/09/1998", "source": "a source"}, "is not a date"),
+        ({"field": "signature_date", "date": "1998-09-12", "source": ""}, "This field is required"),
+        ({"field": "status", "status": "", "source": "a source here"}, "status must be one of"),
+        ({"field": "entry_into_force_date", "date": "1990-01-01", "source": "a source here"}, "cannot come before"),
+        ({"field": "nonsense", "source": "a source here"}, "Not a valid choice"),
+    ],
+)
 def test_bad_corrections_are_refused_beside_the_field_and_nothing_changes(client, signed_in, data, message):
     signed_in("admin")
     before = client.get("/countries/CHL").get_data(as_text=True).count("<tr>")
@@ -97,8 +111,16 @@ def test_only_admins_correct_facts(client, signed_in, role):
     assert country_by_code("CHL").rs_status == "state_party"
 
 
-@pytest.mark.parametrize("query,expected", [("japon", "Japan"), ("PERÚ", "Peru"), ("cote d'ivoire", "Côte"),
-                                            ("ESTADOS UNIDOS", "United States"), ("ve", "Venezuela")])
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("japon", "Japan"),
+        ("PERÚ", "Peru"),
+        ("cote d'ivoire", "Côte"),
+        ("ESTADOS UNIDOS", "United States"),
+        ("ve", "Venezuela"),
+    ],
+)
 def test_search_ignores_accents_and_case_in_either_language(client, signed_in, query, expected):
     signed_in("volunteer")
     assert expected in client.get("/countries/", query_string={"q": query}).get_data(as_text=True)

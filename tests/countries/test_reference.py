@@ -1,4 +1,5 @@
 """`seed reference`: every country, M49 regions and the Rome Statute table, idempotent, keeping staff edits."""
+
 import csv
 import io
 from pathlib import Path
@@ -13,8 +14,14 @@ from tests.conftest import count_rows
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 SHARED_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "rome_statute_status.csv"
-RS_COLUMNS = ("status", "signature_date", "ratification_or_accession_date", "entry_into_force_date",
-              "withdrawal_notified_date", "withdrawal_effective_date")
+RS_COLUMNS = (
+    "status",
+    "signature_date",
+    "ratification_or_accession_date",
+    "entry_into_force_date",
+    "withdrawal_notified_date",
+    "withdrawal_effective_date",
+)
 
 
 def _rows(text: str) -> dict[str, dict]:
@@ -33,10 +40,17 @@ def test_every_iso_country_and_kosovo_is_loaded(app):
     assert kosovo.alpha2 == "XK" and kosovo.numeric_code is None and not kosovo.in_iso_3166
     venezuela = country_by_code("VE")
     assert (venezuela.alpha3, venezuela.numeric_code, venezuela.name_en, venezuela.name_es) == (
-        "VEN", "862", "Venezuela", "Venezuela")
+        "VEN",
+        "862",
+        "Venezuela",
+        "Venezuela",
+    )
     assert country_by_code("DEU").name_es == "Alemania"
     assert (venezuela.region.name_en, venezuela.sub_region.name_en, venezuela.intermediate_region.name_en) == (
-        "Americas", "Latin America and the Caribbean", "South America")
+        "Americas",
+        "Latin America and the Caribbean",
+        "South America",
+    )
     assert venezuela.sub_region.name_es == "Latinoamérica"
     assert country_by_code("ESP").sub_region.code == "039"
 
@@ -79,8 +93,14 @@ def test_shipped_csv_is_the_shared_research_file():
 def test_reference_seed_keeps_an_admin_correction(app, make_user):
     admin = make_user("admin")
     chile = country_by_code("CHL")
-    correct_fact(chile, "signature_date", "1998-09-12", source="Depositary notification C.N.123.1998 (test)",
-                 verified=True, actor=admin)
+    correct_fact(
+        chile,
+        "signature_date",
+        "1998-09-12",
+        source="Depositary notification C.N.123.1998 (test)",
+        verified=True,
+        actor=admin,
+    )
     db.session.commit()
     report = load_reference()
     assert str(chile.rs_signature_date) == "1998-09-12"
@@ -91,6 +111,10 @@ def test_reference_seed_keeps_an_admin_correction(app, make_user):
 def test_each_fact_is_recorded_with_its_source(app):
     argentina = country_by_code("ARG")
     changes = db.session.scalars(sa.select(CountryFactChange).where(CountryFactChange.country_id == argentina.id)).all()
-    assert {c.field for c in changes} == {"status", "signature_date", "ratification_or_accession_date",
-                                          "entry_into_force_date"}
+    assert {c.field for c in changes} == {
+        "status",
+        "signature_date",
+        "ratification_or_accession_date",
+        "entry_into_force_date",
+    }
     assert all(c.origin == "seed" and c.verified and "Wikipedia" in c.source for c in changes)

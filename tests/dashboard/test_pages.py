@@ -1,5 +1,6 @@
 """The dashboard through HTTP: who may see it, what the demo campaign's page shows, the map as SVG, and a
 query count that does not grow with the number of governments."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,7 +22,14 @@ from tests.dashboard.conftest import DEMO_URL, demand, demo_record
 pytestmark = pytest.mark.usefixtures("clock")
 
 SVG = "{http://www.w3.org/2000/svg}"
-DEMO_PAGES = (DEMO_URL, DEMO_URL + "/positions", DEMO_URL + "/changes", DEMO_URL + "/map.svg", DEMO_URL + "/matrix.csv", DEMO_URL + "/outreach.csv")
+DEMO_PAGES = (
+    DEMO_URL,
+    DEMO_URL + "/positions",
+    DEMO_URL + "/changes",
+    DEMO_URL + "/map.svg",
+    DEMO_URL + "/matrix.csv",
+    DEMO_URL + "/outreach.csv",
+)
 
 
 @pytest.mark.parametrize("role", ["admin", "manager"])
@@ -51,8 +59,9 @@ def test_an_unknown_campaign_is_not_found(client, signed_in):
     assert client.get("/dashboard/no-such-campaign/matrix.csv").status_code == 404
 
 
-@pytest.mark.parametrize("role,shown", [("admin", True), ("manager", True), ("coordinator", False),
-                                        ("volunteer", False)])
+@pytest.mark.parametrize(
+    "role,shown", [("admin", True), ("manager", True), ("coordinator", False), ("volunteer", False)]
+)
 def test_templates_can_ask_whether_to_link_the_dashboard(app, make_user, role, shown):
     render = app.jinja_env.from_string("{{ may_view_dashboard(user) }}").render
     assert render(user=make_user(role)) == str(shown)
@@ -110,8 +119,14 @@ def test_the_page_shows_the_demo_figures(client, signed_in, demo):
     page = client.get(DEMO_URL).get_data(as_text=True)
     stages = rows(page, "stages", "data-stage")
     assert {stage: cells[1] for stage, cells in stages.items()} == {
-        "not_started": "1", "contacted": "2", "meeting_requested": "2", "meeting_held": "2", "responded": "2",
-        "committed": "2", "closed": "2"}
+        "not_started": "1",
+        "contacted": "2",
+        "meeting_requested": "2",
+        "meeting_held": "2",
+        "responded": "2",
+        "committed": "2",
+        "closed": "2",
+    }
     assert re.search(r"Total</th>\s*<td class=\"num\">13<", page)
     # The table beside the map: the same classes as the map, per government.
     governments = rows(page, "map-data", "data-iso")
@@ -126,9 +141,14 @@ def test_the_page_shows_the_demo_figures(client, signed_in, demo):
     months = rows(page, "over-time", "data-month")
     assert list(months) == ["2018-05", "2018-06", "2018-07", "2018-08", "2018-09", "2018-10"]
     assert months["2018-09"][1:] == ["5", "0", "1", "7"]
-    owners = dict(re.findall(r'<li data-owner="([^"]+)"><details><summary><strong>[^<]+</strong>:\s*(\d+) overdue', page))
+    owners = dict(
+        re.findall(r'<li data-owner="([^"]+)"><details><summary><strong>[^<]+</strong>:\s*(\d+) overdue', page)
+    )
     assert owners == {
-        "volunteer.demo@example.org": "2", "coordinator.demo@example.org": "1", "voluntaria.demo@example.org": "1"}
+        "volunteer.demo@example.org": "2",
+        "coordinator.demo@example.org": "1",
+        "voluntaria.demo@example.org": "1",
+    }
     assert "4 overdue follow-ups in all." in page
     assert "Chase the meeting request sent to the Foreign Office." in page
     assert re.search(r'class="big-number">0<', page)
@@ -142,8 +162,9 @@ def test_matrix_cells_link_to_their_evidence(client, signed_in, demo):
     assert matrix["ARG"][3].startswith("Acted") and matrix["ARG"][4] == "—"
     assert matrix["FRA"][5].startswith("Supportive")
     france = demo_record(demo, "FRA")
-    link = re.search(rf'<a href="/outreach/{france.id}#positions" title="([^"]*)">\s*<span class="stance stance-supportive">',
-                     page)
+    link = re.search(
+        rf'<a href="/outreach/{france.id}#positions" title="([^"]*)">\s*<span class="stance stance-supportive">', page
+    )
     assert link and "lysée communiqué" in link.group(1)
     assert "https://www.elysee.fr/" in link.group(1)
 
@@ -207,11 +228,12 @@ def test_the_whole_matrix_is_paged(client, signed_in, big_campaign):
 def test_recent_changes_show_who_did_what(client, signed_in, demo):
     user = signed_in("manager", name="Marta Gestora")
     germany = demo_record(demo, "DEU")
-    outreach.record_position(germany, demand(demo, "icc-referral"), "opposed", utc_today(), actor=user,
-                             evidence="Declined.")
+    outreach.record_position(
+        germany, demand(demo, "icc-referral"), "opposed", utc_today(), actor=user, evidence="Declined."
+    )
     db.session.commit()
     page = client.get(DEMO_URL).get_data(as_text=True)
-    section = page[page.index('id="changes"'):]
+    section = page[page.index('id="changes"') :]
     assert "Marta Gestora" in section and "Position recorded: Opposed" in section
     assert "Stage changed: Responded" in section
     assert f'href="/outreach/{germany.id}">Germany</a>' in section
@@ -220,10 +242,10 @@ def test_recent_changes_show_who_did_what(client, signed_in, demo):
         outreach.set_stage(germany, stage, actor=user)
     db.session.commit()
     page = client.get(DEMO_URL).get_data(as_text=True)
-    assert page[page.index('id="changes"'):].count("<li>") == 5
+    assert page[page.index('id="changes"') :].count("<li>") == 5
     assert f'href="{DEMO_URL}/changes">All changes</a>' in page
     every = client.get(DEMO_URL + "/changes").get_data(as_text=True)
-    listed = every[every.index('<ul class="changes">'):]
+    listed = every[every.index('<ul class="changes">') :]
     # Her position, the stage it moved the record to, and ten stage changes.
     assert listed.count("(Marta Gestora)") == 12 and "Position recorded: Opposed" in listed
 
@@ -245,7 +267,7 @@ def test_the_page_loads_nothing_from_elsewhere_and_needs_no_script(client, signe
 
 
 def test_the_map_svg_is_well_formed_with_one_path_per_country(client, signed_in, demo, clock):
-    clock.move_to(dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.timezone.utc))
+    clock.move_to(dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC))
     signed_in("admin")
     response = client.get(DEMO_URL + "/map.svg")
     assert response.mimetype == "image/svg+xml"
@@ -265,7 +287,8 @@ def test_the_map_svg_is_well_formed_with_one_path_per_country(client, signed_in,
     assert france.find(SVG + "title").text == "France: Supportive"
     # A notified withdrawal from the Rome Statute is outlined (dashed) and named, and the legend counts them.
     assert venezuela.find(SVG + "title").text == (
-        "Venezuela: Not a target · State Party — withdrawal takes effect 24 Jul 2027")
+        "Venezuela: Not a target · State Party — withdrawal takes effect 24 Jul 2027"
+    )
     assert venezuela.get("stroke-dasharray") and not france.get("stroke-dasharray")
     # Niger, Burkina Faso, Mali, Venezuela and Chad (Nauru, the sixth, is too small to draw at this scale).
     assert sum(1 for p in paths if p.get("stroke-dasharray")) == 5
@@ -273,8 +296,14 @@ def test_the_map_svg_is_well_formed_with_one_path_per_country(client, signed_in,
     patterns = {p.get("id") for p in root.iter(SVG + "pattern")}
     assert {"map-no_answer", "map-responded"} <= patterns
     legend = " ".join(t.text for t in root.iter(SVG + "text"))
-    for label in ("Acted (7)", "Supportive (1)", "Responded (0)", "No answer (5)", "Not a target (161)",
-                  "Rome Statute withdrawal pending (5)"):
+    for label in (
+        "Acted (7)",
+        "Supportive (1)",
+        "Responded (0)",
+        "No answer (5)",
+        "Not a target (161)",
+        "Rome Statute withdrawal pending (5)",
+    ):
         assert label in legend
     assert not any(el.get("style") for el in root.iter()) and root.find(f".//{SVG}script") is None
 
@@ -296,10 +325,14 @@ def test_the_page_shows_signature_totals(client, signed_in, demo):
     db.session.flush()
     spain = country_by_code("ESP")
     for index in range(3):
-        db.session.add(Signature(campaign_id=demo.id, petition_id=petition.id, email_hash=f"{index:064x}",
-                                 country_id=spain.id))
-    db.session.add(SignatureTally(petition_id=petition.id, country_id=country_by_code("CHL").id, signers=1204,
-                                  as_of=dt.date(2018, 6, 1)))
+        db.session.add(
+            Signature(campaign_id=demo.id, petition_id=petition.id, email_hash=f"{index:064x}", country_id=spain.id)
+        )
+    db.session.add(
+        SignatureTally(
+            petition_id=petition.id, country_id=country_by_code("CHL").id, signers=1204, as_of=dt.date(2018, 6, 1)
+        )
+    )
     db.session.commit()
     page = client.get(DEMO_URL).get_data(as_text=True)
     assert re.search(r'class="big-number">1,207<', page)
@@ -318,11 +351,15 @@ def test_query_count_does_not_grow_with_the_governments(client, signed_in, big_c
     signed_in("manager")
     campaign = big_campaign(10)
     url = f"/dashboard/{campaign.slug}"
-    small = {path: _dashboard_queries(client, count_queries, url + path)
-             for path in ("", "/map.svg", "/matrix.csv", "/outreach.csv")}
+    small = {
+        path: _dashboard_queries(client, count_queries, url + path)
+        for path in ("", "/map.svg", "/matrix.csv", "/outreach.csv")
+    }
     big_campaign(200)
-    large = {path: _dashboard_queries(client, count_queries, url + path)
-             for path in ("", "/map.svg", "/matrix.csv", "/outreach.csv")}
+    large = {
+        path: _dashboard_queries(client, count_queries, url + path)
+        for path in ("", "/map.svg", "/matrix.csv", "/outreach.csv")
+    }
     assert small == large
     page = client.get(url).get_data(as_text=True)
     assert len(rows(page, "map-data", "data-iso")) == 200
@@ -340,7 +377,7 @@ def test_all_changes_are_paged_without_counting_the_history(client, signed_in, d
 
     def listed(page):
         body = page.get_data(as_text=True)
-        return body[body.index("<h1>"):].count("Stage changed: ")
+        return body[body.index("<h1>") :].count("Stage changed: ")
 
     first = client.get(DEMO_URL + "/changes")
     assert listed(first) == 4 and f'href="{DEMO_URL}/changes?page=2"' in first.get_data(as_text=True)

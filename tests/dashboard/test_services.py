@@ -1,5 +1,6 @@
 """Dashboard figures, checked against the demo campaign counted by hand (crm/demo.py: 13 governments,
 their stages, 16 positions and 10 follow-ups), without HTTP."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,8 +10,8 @@ import sqlalchemy as sa
 
 from crm.campaigns.models import Campaign
 from crm.countries.services import country_by_code
-from crm.database import utcnow
 from crm.dashboard import services as dashboards
+from crm.database import utcnow
 from crm.extensions import db
 from crm.outreach import services as outreach
 from crm.outreach.models import FollowUp, OutreachRecord
@@ -31,8 +32,14 @@ def test_governments_by_stage(demo, manager):
     # SWE | CHE DEU | ESP GBR | CRI PRY | FRA COL | CAN ARG | CHL PER
     figures = dashboards.campaign_figures(demo, manager)
     assert dashboards.stage_counts(figures) == [
-        ("not_started", 1), ("contacted", 2), ("meeting_requested", 2), ("meeting_held", 2),
-        ("responded", 2), ("committed", 2), ("closed", 2)]
+        ("not_started", 1),
+        ("contacted", 2),
+        ("meeting_requested", 2),
+        ("meeting_held", 2),
+        ("responded", 2),
+        ("committed", 2),
+        ("closed", 2),
+    ]
 
 
 def test_responses_of_the_demo_governments(demo, manager):
@@ -55,7 +62,12 @@ def test_the_map_colours_every_drawn_country(demo, manager):
     assert world.counts == {"not_target": 161, "no_answer": 5, "responded": 0, "supportive": 1, "acted": 7}
     classes = {entry.country.alpha3: entry.css_class for entry in world.entries if entry.country}
     assert (classes["ARG"], classes["FRA"], classes["DEU"], classes["VEN"], classes["USA"]) == (
-        "acted", "supportive", "no_answer", "not_target", "not_target")
+        "acted",
+        "supportive",
+        "no_answer",
+        "not_target",
+        "not_target",
+    )
     assert world.off_map == set()
 
 
@@ -73,8 +85,14 @@ def test_targets_too_small_for_the_map_are_named(demo, manager):
 
 def test_responded_needs_a_stated_position_or_a_responding_stage(demo, manager):
     spain, sweden = demo_record(demo, "ESP"), demo_record(demo, "SWE")
-    outreach.record_position(spain, demand(demo, "refugee-solidarity"), "non_committal", dt.date(2018, 11, 5),
-                             actor=manager, evidence="The ministry will study the mechanisms.")
+    outreach.record_position(
+        spain,
+        demand(demo, "refugee-solidarity"),
+        "non_committal",
+        dt.date(2018, 11, 5),
+        actor=manager,
+        evidence="The ministry will study the mechanisms.",
+    )
     outreach.set_stage(sweden, "responded", actor=manager)
     db.session.commit()
     figures = dashboards.campaign_figures(demo, manager)
@@ -83,17 +101,20 @@ def test_responded_needs_a_stated_position_or_a_responding_stage(demo, manager):
     assert dashboards.response_counts(figures) == {"no_answer": 3, "responded": 2, "supportive": 1, "acted": 7}
 
 
-@pytest.mark.parametrize("stage,stances,expected", [
-    ("not_started", [], "no_answer"),
-    ("meeting_held", ["unknown"], "no_answer"),
-    ("closed", [], "no_answer"),
-    ("responded", [], "responded"),
-    ("committed", ["unknown"], "responded"),
-    ("contacted", ["opposed"], "responded"),
-    ("contacted", ["non_committal", "unknown"], "responded"),
-    ("contacted", ["opposed", "supportive"], "supportive"),
-    ("committed", ["supportive", "acted", "opposed"], "acted"),
-])
+@pytest.mark.parametrize(
+    "stage,stances,expected",
+    [
+        ("not_started", [], "no_answer"),
+        ("meeting_held", ["unknown"], "no_answer"),
+        ("closed", [], "no_answer"),
+        ("responded", [], "responded"),
+        ("committed", ["unknown"], "responded"),
+        ("contacted", ["opposed"], "responded"),
+        ("contacted", ["non_committal", "unknown"], "responded"),
+        ("contacted", ["opposed", "supportive"], "supportive"),
+        ("committed", ["supportive", "acted", "opposed"], "acted"),
+    ],
+)
 def test_the_response_rule(stage, stances, expected):
     assert dashboards.response_of(stage, stances) == expected
 
@@ -151,8 +172,14 @@ def test_responses_over_time(demo, manager):
 
 
 def test_responses_over_time_count_a_stated_position_from_its_month(demo, manager):
-    outreach.record_position(demo_record(demo, "GBR"), demand(demo, "icc-referral"), "opposed",
-                             dt.date(2019, 1, 15), actor=manager, evidence="Declined in a written answer.")
+    outreach.record_position(
+        demo_record(demo, "GBR"),
+        demand(demo, "icc-referral"),
+        "opposed",
+        dt.date(2019, 1, 15),
+        actor=manager,
+        evidence="Declined in a written answer.",
+    )
     db.session.commit()
     counts = dict(dashboards.responses_by_month(dashboards.campaign_figures(demo, manager)))
     assert counts[dt.date(2018, 12, 1)]["responded"] == 0
@@ -173,8 +200,7 @@ def test_overdue_follow_ups_by_owner(demo, manager):
 
 
 def test_a_snooze_that_ended_makes_a_follow_up_overdue(demo, manager):
-    switzerland = db.session.scalar(sa.select(FollowUp).where(
-        FollowUp.outreach_id == demo_record(demo, "CHE").id))
+    switzerland = db.session.scalar(sa.select(FollowUp).where(FollowUp.outreach_id == demo_record(demo, "CHE").id))
     switzerland.snoozed_until = utc_today() - dt.timedelta(days=1)
     db.session.commit()
     owners = {o.owner.name: len(o.follow_ups) for o in dashboards.overdue_by_owner(demo, utc_today())}
@@ -189,8 +215,14 @@ def test_signature_totals_count_each_petition_and_country_once(demo):
     db.session.flush()
     spain, france = country_by_code("ESP"), country_by_code("FRA")
     for index, country in enumerate([spain] * 3 + [france] * 2 + [None]):
-        db.session.add(Signature(campaign_id=demo.id, petition_id=petition.id, email_hash=f"{index:064x}",
-                                 country_id=country.id if country else None))
+        db.session.add(
+            Signature(
+                campaign_id=demo.id,
+                petition_id=petition.id,
+                email_hash=f"{index:064x}",
+                country_id=country.id if country else None,
+            )
+        )
     # The platform says 40 from Spain for the first petition: the same people as the 3 imported, so 40.
     db.session.add(SignatureTally(petition_id=petition.id, country_id=spain.id, signers=40, as_of=dt.date(2018, 6, 1)))
     db.session.add(SignatureTally(petition_id=other.id, country_id=france.id, signers=7, as_of=dt.date(2018, 6, 1)))
@@ -210,17 +242,28 @@ def test_the_demo_has_no_signatures(demo):
 def test_recent_changes_are_this_campaigns_outreach_events(demo, manager, make_user):
     germany = demo_record(demo, "DEU")
     outreach.set_stage(germany, "meeting_requested", actor=manager)
-    outreach.record_position(germany, demand(demo, "icc-referral"), "non_committal", utc_today(), actor=manager,
-                             evidence="Will study the referral.")
+    outreach.record_position(
+        germany,
+        demand(demo, "icc-referral"),
+        "non_committal",
+        utc_today(),
+        actor=manager,
+        evidence="Will study the referral.",
+    )
     owner = make_user("volunteer")
     outreach.add_follow_up(germany, owner=owner, due_on=utc_today(), note="Send the dossier", actor=manager)
     # Events on another campaign's records and on other kinds of records are not shown.
     from crm.audit import services as audit
+
     audit.record("contact.update", actor=manager, entity_type="contact", entity_id=1)
     db.session.commit()
     changes = dashboards.recent_changes(demo)
-    assert [c.event.action for c in changes][:4] == ["follow_up.create", "outreach.stage", "position.create",
-                                                     "outreach.stage"]
+    assert [c.event.action for c in changes][:4] == [
+        "follow_up.create",
+        "outreach.stage",
+        "position.create",
+        "outreach.stage",
+    ]
     assert {c.outreach_id for c in changes} == {germany.id}
     assert {c.actor_name for c in changes} == {manager.name}
     assert len(dashboards.recent_changes(demo, limit=2)) == 2
@@ -243,8 +286,9 @@ def test_the_dashboard_shows_five_changes_and_pages_the_rest(demo, manager):
     assert newest_first == sorted(newest_first, reverse=True)
 
 
-@pytest.mark.parametrize("role,allowed", [("admin", True), ("manager", True), ("coordinator", False),
-                                          ("volunteer", False)])
+@pytest.mark.parametrize(
+    "role,allowed", [("admin", True), ("manager", True), ("coordinator", False), ("volunteer", False)]
+)
 def test_who_may_see_the_dashboard(make_user, role, allowed):
     user = make_user(role)
     assert dashboards.may_view_dashboard(user) is allowed
@@ -296,13 +340,19 @@ def test_each_audit_event_is_filed_under_its_campaign(demo, manager, make_user):
     ]
     joint = outreach.log_meeting([germany, elsewhere], actor=owner, held_at=utcnow(), summary="Joint")
     db.session.commit()
-    filed = dict(db.session.execute(sa.select(AuditEvent.action, AuditEvent.campaign_id)
-                                    .where(AuditEvent.actor_id == manager.id)).all())
+    filed = dict(
+        db.session.execute(
+            sa.select(AuditEvent.action, AuditEvent.campaign_id).where(AuditEvent.actor_id == manager.id)
+        ).all()
+    )
     for action in ("outreach.stage", "position.create", "follow_up.create", "petition.create"):
         assert filed[action] == demo.id, action
     assert filed["letter_template.create"] is None  # a template belongs to no campaign
-    meetings = dict(db.session.execute(sa.select(AuditEvent.entity_id, AuditEvent.campaign_id)
-                                       .where(AuditEvent.action == "meeting.create")).all())
+    meetings = dict(
+        db.session.execute(
+            sa.select(AuditEvent.entity_id, AuditEvent.campaign_id).where(AuditEvent.action == "meeting.create")
+        ).all()
+    )
     assert meetings[str(joint.id)] is None  # governments of two campaigns: filed under neither
     assert len(events) == 6
 
@@ -327,18 +377,22 @@ def test_recent_changes_read_only_this_campaigns_latest_events(demo, manager, co
     assert [c.event.id for c in after] == [c.event.id for c in before]
 
 
-def test_an_owner_with_many_overdue_follow_ups_is_counted_whole_and_listed_most_overdue_first(demo, manager,
-                                                                                              make_user):
+def test_an_owner_with_many_overdue_follow_ups_is_counted_whole_and_listed_most_overdue_first(demo, manager, make_user):
     owner = make_user("volunteer", name="Busy Owner")
     spain = demo_record(demo, "ESP")
     for days in range(1, dashboards.OVERDUE_LISTED + 6):
-        outreach.add_follow_up(spain, owner=owner, due_on=utc_today() - dt.timedelta(days=days),
-                               note=f"Late by {days}", actor=manager)
+        outreach.add_follow_up(
+            spain, owner=owner, due_on=utc_today() - dt.timedelta(days=days), note=f"Late by {days}", actor=manager
+        )
     db.session.commit()
     overdue = dashboards.overdue_by_owner(demo, utc_today())
     busy = overdue[0]
     assert (busy.owner.name, busy.count, busy.oldest) == (
-        "Busy Owner", dashboards.OVERDUE_LISTED + 5, utc_today() - dt.timedelta(days=dashboards.OVERDUE_LISTED + 5))
-    assert [f.note for f in busy.follow_ups] == [f"Late by {days}" for days in
-                                                 range(dashboards.OVERDUE_LISTED + 5, 5, -1)]
+        "Busy Owner",
+        dashboards.OVERDUE_LISTED + 5,
+        utc_today() - dt.timedelta(days=dashboards.OVERDUE_LISTED + 5),
+    )
+    assert [f.note for f in busy.follow_ups] == [
+        f"Late by {days}" for days in range(dashboards.OVERDUE_LISTED + 5, 5, -1)
+    ]
     assert dashboards.dashboard(demo, manager, today=utc_today()).overdue_total == busy.count + 4

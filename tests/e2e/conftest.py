@@ -1,5 +1,6 @@
 """Real-browser tests: a real gunicorn (two workers) on a freshly set-up SQLite database with the demo,
 driven by Playwright in Debian's Chromium."""
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,15 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ADMIN_EMAIL = "e2e-admin@example.org"
 ADMIN_PASSWORD = "e2e passphrase long enough"
 # Chromium must not try to reach the network at start (the machine has none; see README).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def _free_port() -> int:
@@ -47,22 +55,46 @@ def _wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     instance = tmp_path_factory.mktemp("e2e-instance")
-    env = {**os.environ, "ALCANCE_ENV": "development", "ALCANCE_INSTANCE_PATH": str(instance), "SECRET_KEY": "e2e-secret",
-           "DATABASE_URL": f"sqlite:///{instance}/e2e.db", "ALCANCE_ADMIN_EMAIL": ADMIN_EMAIL,
-           "ALCANCE_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    subprocess.run([str(BIN / "flask"), "--app", "wsgi", "setup"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
+    env = {
+        **os.environ,
+        "ALCANCE_ENV": "development",
+        "ALCANCE_INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "e2e-secret",
+        "DATABASE_URL": f"sqlite:///{instance}/e2e.db",
+        "ALCANCE_ADMIN_EMAIL": ADMIN_EMAIL,
+        "ALCANCE_ADMIN_PASSWORD": ADMIN_PASSWORD,
+    }
+    subprocess.run([str(BIN / "flask"), "--app", "wsgi", "setup"], cwd=ROOT, env=env, check=True, capture_output=True)
     # Admins must sign in with a second factor: give the admin one, and keep its key to make codes.
-    enrolled = subprocess.run([str(BIN / "flask"), "--app", "wsgi", "users", "enroll-2fa", ADMIN_EMAIL],
-                              cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    enrolled = subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", "users", "enroll-2fa", ADMIN_EMAIL],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     uri = next(line for line in enrolled.stdout.splitlines() if line.startswith("otpauth://"))
     ADMIN_TOTP["secret"] = parse_qs(urlsplit(uri).query)["secret"][0]
     port = _free_port()
     log = open(instance / "server.log", "w")
     # As `make run` serves: gunicorn with Alcance's settings (crm/serving.py), its access log in server.log.
-    process = subprocess.Popen([str(BIN / "gunicorn"), "-c", "python:crm.serving", "--workers", "2",
-                                "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "-c",
+            "python:crm.serving",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     SERVER_LOG["path"] = instance / "server.log"
     LIVE["env"], LIVE["port"], LIVE["log"] = env, port, log
     base = f"http://127.0.0.1:{port}"
@@ -131,8 +163,14 @@ def admin_session(browser, live_server):
 @pytest.fixture
 def page(browser, live_server, admin_session):
     """A signed-in admin's page, in a phone-sized window (staff log meetings on their phones)."""
-    context = browser.new_context(viewport={"width": 412, "height": 915}, base_url=live_server,
-                                  locale="en-GB", is_mobile=True, has_touch=True, storage_state=admin_session)
+    context = browser.new_context(
+        viewport={"width": 412, "height": 915},
+        base_url=live_server,
+        locale="en-GB",
+        is_mobile=True,
+        has_touch=True,
+        storage_state=admin_session,
+    )
     page = context.new_page()
     page.goto("/")
     yield page
@@ -141,8 +179,15 @@ def page(browser, live_server, admin_session):
 
 def flask_command(*args: str, stdin: str | None = None) -> str:
     """Run `flask --app wsgi ARGS` against the live server's database; returns what it printed."""
-    done = subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=LIVE["env"], check=True,
-                          capture_output=True, text=True, input=stdin)
+    done = subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=LIVE["env"],
+        check=True,
+        capture_output=True,
+        text=True,
+        input=stdin,
+    )
     return done.stdout
 
 
@@ -166,16 +211,28 @@ with app.app_context():
 @pytest.fixture(scope="session")
 def role_accounts(live_server):
     """One account of each role, with what it signs in with: admin and manager have a second factor."""
-    flask_command("users", "create", MANAGER_EMAIL, "--name", "E2E Manager", "--role", "manager",
-                  stdin=ROLE_PASSWORD + "\n")
-    uri = next(line for line in flask_command("users", "enroll-2fa", MANAGER_EMAIL).splitlines()
-               if line.startswith("otpauth://"))
-    subprocess.run([sys.executable, "-c", SET_PASSWORD, ROLE_PASSWORD, *DEMO_ROLE_EMAILS.values()], cwd=ROOT,
-                   env=LIVE["env"], check=True, capture_output=True)
+    flask_command(
+        "users", "create", MANAGER_EMAIL, "--name", "E2E Manager", "--role", "manager", stdin=ROLE_PASSWORD + "\n"
+    )
+    uri = next(
+        line
+        for line in flask_command("users", "enroll-2fa", MANAGER_EMAIL).splitlines()
+        if line.startswith("otpauth://")
+    )
+    subprocess.run(
+        [sys.executable, "-c", SET_PASSWORD, ROLE_PASSWORD, *DEMO_ROLE_EMAILS.values()],
+        cwd=ROOT,
+        env=LIVE["env"],
+        check=True,
+        capture_output=True,
+    )
     return {
         "admin": (ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_TOTP),
-        "manager": (MANAGER_EMAIL, ROLE_PASSWORD, {"secret": parse_qs(urlsplit(uri).query)["secret"][0],
-                                                   "last_step": None}),
+        "manager": (
+            MANAGER_EMAIL,
+            ROLE_PASSWORD,
+            {"secret": parse_qs(urlsplit(uri).query)["secret"][0], "last_step": None},
+        ),
         "coordinator": (DEMO_ROLE_EMAILS["coordinator"], ROLE_PASSWORD, None),
         "volunteer": (DEMO_ROLE_EMAILS["volunteer"], ROLE_PASSWORD, None),
     }

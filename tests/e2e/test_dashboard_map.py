@@ -1,6 +1,7 @@
 """The dashboard in a real browser: an admin opens the demo campaign's dashboard on a desktop screen, the
 map is drawn from real country shapes with its legend and table, nothing comes from another origin,
 and a screenshot of the map is saved for the README (docs/dashboard-map.png)."""
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,13 @@ SCREENSHOT = ROOT / "docs" / "dashboard-map.png"
 
 def _new_context(browser, live_server, admin_session, **options):
     """A desktop-sized window holding the signed-in admin's session (the one the `page` fixture uses)."""
-    return browser.new_context(viewport={"width": 1440, "height": 1000}, base_url=live_server, locale="en-GB",
-                               storage_state=admin_session, **options)
+    return browser.new_context(
+        viewport={"width": 1440, "height": 1000},
+        base_url=live_server,
+        locale="en-GB",
+        storage_state=admin_session,
+        **options,
+    )
 
 
 @pytest.fixture
@@ -31,8 +37,14 @@ def desktop(browser, live_server, admin_session):
     desk.on("request", lambda request: seen.requests.append(request.url))
     desk.on("response", lambda response: response.status >= 400 and seen.failed.append(response.url))
     # A CSP violation shows as a console error; a missing resource too (checked through `failed`).
-    desk.on("console", lambda message: message.type == "error" and "Failed to load resource" not in message.text
-            and seen.errors.append(message.text))
+    desk.on(
+        "console",
+        lambda message: (
+            message.type == "error"
+            and "Failed to load resource" not in message.text
+            and seen.errors.append(message.text)
+        ),
+    )
     yield seen
     context.close()
 

@@ -1,6 +1,7 @@
 """Nothing typed is lost: a meeting being saved when the connection drops stays on the phone as a draft,
 comes back after a reload, and is sent once when the server answers again. Sign-out removes drafts, and
 the form still works with JavaScript off."""
+
 import re
 import sqlite3
 import uuid
@@ -42,8 +43,9 @@ def test_a_meeting_saved_while_the_server_is_cut_off_is_kept_and_sent_exactly_on
     assert len(kept) == 1 and summary in kept[0][1] and "Source inside the ministry" not in kept[0][1]
 
     # The server is cut off while saving: the request never reaches it.
-    page.route(form_url, lambda route: route.abort("connectionfailed") if route.request.method == "POST"
-               else route.continue_())
+    page.route(
+        form_url, lambda route: route.abort("connectionfailed") if route.request.method == "POST" else route.continue_()
+    )
     page.get_by_role("button", name="Save meeting").click()
     notice = page.locator(".draft-notice")
     notice.get_by_text("the server did not answer").wait_for()
@@ -91,8 +93,9 @@ def test_a_meeting_sent_at_once_is_saved_and_leaves_no_draft(page):
 
 def test_sign_out_removes_every_draft(browser, live_server, role_accounts):
     email, password, totp = role_accounts["coordinator"]
-    context = browser.new_context(base_url=live_server, viewport={"width": 360, "height": 740}, is_mobile=True,
-                                  has_touch=True)
+    context = browser.new_context(
+        base_url=live_server, viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     try:
         sign_in(page, live_server, email, password, totp)
@@ -108,8 +111,12 @@ def test_sign_out_removes_every_draft(browser, live_server, role_accounts):
 
 
 def test_the_meeting_form_works_without_javascript(browser, live_server, admin_session):
-    context = browser.new_context(base_url=live_server, viewport={"width": 360, "height": 740},
-                                  java_script_enabled=False, storage_state=admin_session)
+    context = browser.new_context(
+        base_url=live_server,
+        viewport={"width": 360, "height": 740},
+        java_script_enabled=False,
+        storage_state=admin_session,
+    )
     page = context.new_page()
     try:
         _open_meeting_form(page, "Colombia")

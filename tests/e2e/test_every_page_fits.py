@@ -2,6 +2,7 @@
 the menu, and visits each page the menu and the demo data lead to. No page is wider than the window, no
 page has a serious or critical accessibility fault (axe-core), and every control of the menu and of the
 meeting form is at least 44 x 44 px."""
+
 from __future__ import annotations
 
 import re
@@ -29,13 +30,13 @@ TOUCH_TARGETS = """(selector) => {
     // A box or a round button is tapped through its label.
     const target = (el.type === 'checkbox' || el.type === 'radio') && el.closest('label') ? el.closest('label') : el;
     const box = target.getBoundingClientRect();
-    if (box.width < %d || box.height < %d) {
+    if (box.width < MIN_TARGET || box.height < MIN_TARGET) {
       small.push(`${el.tagName.toLowerCase()} "${(target.innerText || el.name || el.id || '').trim().slice(0, 40)}" `
                  + `${Math.round(box.width)}x${Math.round(box.height)}`);
     }
   }
   return small;
-}""" % (MIN_TARGET, MIN_TARGET)
+}""".replace("MIN_TARGET", str(MIN_TARGET))
 
 AXE_RUN = """async () => {
   const result = await axe.run(document, {resultTypes: ['violations']});
@@ -50,7 +51,9 @@ def _kind(url: str) -> str:
 
 
 def _links(page, origin: str) -> list[str]:
-    hrefs = page.eval_on_selector_all("main a[href], header a[href]", "els => els.map(e => new URL(e.getAttribute('href'), document.baseURI).href)")
+    hrefs = page.eval_on_selector_all(
+        "main a[href], header a[href]", "els => els.map(e => new URL(e.getAttribute('href'), document.baseURI).href)"
+    )
     found = []
     for href in hrefs:
         parts = urlsplit(href)
@@ -99,8 +102,10 @@ def _check(page, url: str, viewport: dict, failures: list[str], where: str) -> N
     for violation in page.evaluate(AXE_RUN):
         failures.append(f"{where} {url}: {violation}")
     if "/meetings/new" in url:
-        for small in page.evaluate(TOUCH_TARGETS, "main form input, main form select, main form textarea, "
-                                                  "main form button, main form summary, main form a"):
+        for small in page.evaluate(
+            TOUCH_TARGETS,
+            "main form input, main form select, main form textarea, main form button, main form summary, main form a",
+        ):
             failures.append(f"{where} {url}: meeting form target {small}")
 
 
@@ -116,8 +121,7 @@ def _switch_language(page, language: str) -> None:
 def test_every_page_fits_a_phone_and_a_desktop_in_both_languages(browser, live_server, role_accounts, role):
     assert AXE.exists(), "axe-core is missing: `make install-test` installs it with npm"
     email, password, totp = role_accounts[role]
-    context = browser.new_context(base_url=live_server, locale="en-GB", viewport=PHONE, is_mobile=True,
-                                  has_touch=True)
+    context = browser.new_context(base_url=live_server, locale="en-GB", viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
     failures: list[str] = []
     try:

@@ -3,6 +3,7 @@ sets up a campaign of their own, invites a coordinator and a volunteer (the link
 server on loopback), the coordinator assigns five records, the volunteer logs a meeting and records the
 new contact met there, and the campaign is on the dashboard with its targets. Then `demo remove` on that
 install, once the demo is loaded beside it, leaves the campaign untouched (row counts compared)."""
+
 from __future__ import annotations
 
 import os
@@ -22,14 +23,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ADMIN_EMAIL = "organiser@example.org"
 ADMIN_PASSWORD = "long enough e2e passphrase"
 PASSWORD = "a passphrase nobody else typed"
-DEMANDS = [("Repudiate the election", "Repudiar la elección"),
-           ("Open solidarity mechanisms", "Abrir mecanismos de solidaridad"),
-           ("Refer the situation to the ICC", "Remitir la situación a la CPI")]
+DEMANDS = [
+    ("Repudiate the election", "Repudiar la elección"),
+    ("Open solidarity mechanisms", "Abrir mecanismos de solidaridad"),
+    ("Refer the situation to the ICC", "Remitir la situación a la CPI"),
+]
 
 
 def flask(env, *args, check=True):
-    return subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env, check=check,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env, check=check, capture_output=True, text=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -38,20 +42,45 @@ def empty_install(tmp_path_factory):
     instance = tmp_path_factory.mktemp("own-campaign")
     smtp = SMTPServer()
     smtp.start()
-    env = {**os.environ, "ALCANCE_ENV": "development", "ALCANCE_INSTANCE_PATH": str(instance),
-           "SECRET_KEY": "own-campaign-secret", "DATABASE_URL": f"sqlite:///{instance}/own.db",
-           "ALCANCE_ADMIN_EMAIL": ADMIN_EMAIL, "ALCANCE_ADMIN_PASSWORD": ADMIN_PASSWORD, "ALCANCE_DEMO": "0",
-           "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port), "MAIL_DEFAULT_SENDER": "alcance@example.org"}
+    env = {
+        **os.environ,
+        "ALCANCE_ENV": "development",
+        "ALCANCE_INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "own-campaign-secret",
+        "DATABASE_URL": f"sqlite:///{instance}/own.db",
+        "ALCANCE_ADMIN_EMAIL": ADMIN_EMAIL,
+        "ALCANCE_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "ALCANCE_DEMO": "0",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp.port),
+        "MAIL_DEFAULT_SENDER": "alcance@example.org",
+    }
     port = _free_port()
     env["ALCANCE_BASE_URL"] = f"http://127.0.0.1:{port}"
     flask(env, "setup")
-    uri = next(line for line in flask(env, "users", "enroll-2fa", ADMIN_EMAIL).stdout.splitlines()
-               if line.startswith("otpauth://"))
+    uri = next(
+        line
+        for line in flask(env, "users", "enroll-2fa", ADMIN_EMAIL).stdout.splitlines()
+        if line.startswith("otpauth://")
+    )
     secret = re.search(r"secret=([A-Z2-7]+)", uri).group(1)
     log = open(instance / "server.log", "w")
-    process = subprocess.Popen([str(BIN / "gunicorn"), "-c", "python:crm.serving", "--workers", "2",
-                                "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "-c",
+            "python:crm.serving",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for(base + "/healthz", process)
@@ -95,8 +124,12 @@ def accept_and_sign_in(page, link, email, name):
 
 def table_counts(path) -> dict[str, int]:
     with sqlite3.connect(path) as connection:
-        tables = [row[0] for row in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        tables = [
+            row[0]
+            for row in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
         return {table: connection.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] for table in tables}
 
 
@@ -177,10 +210,20 @@ def test_an_organisation_runs_its_own_campaign_from_an_empty_install(browser, em
     # An embassy list is previewed, then imported from the copy the server kept in between (whichever of
     # the two workers answers each step), and the copy is gone once the import is done.
     admin.goto("/contacts/import")
-    admin.set_input_files("#file", files=[{"name": "embajadas.csv", "mimeType": "text/csv", "buffer": (
-        "Nombre,Cargo,Sede,País,Ciudad,País sede\n"
-        "Hanna Beispiel,Botschaftsrätin,Embajada de Alemania,Alemania,Madrid,España\n"
-        "Jean Exemple,Conseiller,Ambassade de France,FRA,Madrid,ESP\n").encode()}])
+    admin.set_input_files(
+        "#file",
+        files=[
+            {
+                "name": "embajadas.csv",
+                "mimeType": "text/csv",
+                "buffer": (
+                    "Nombre,Cargo,Sede,País,Ciudad,País sede\n"
+                    "Hanna Beispiel,Botschaftsrätin,Embajada de Alemania,Alemania,Madrid,España\n"
+                    "Jean Exemple,Conseiller,Ambassade de France,FRA,Madrid,ESP\n"
+                ).encode(),
+            }
+        ],
+    )
     admin.get_by_role("button", name="Preview", exact=True).click()
     assert "Contacts to add: 2" in admin.locator("main").inner_text()
     admin.get_by_role("button", name="Import these contacts").click()
@@ -189,9 +232,18 @@ def test_an_organisation_runs_its_own_campaign_from_an_empty_install(browser, em
     assert not [name for name in os.listdir(staged) if name.endswith(".upload")]
 
     # Every new page fits a 360 px screen: nothing wider than the window scrolls the page sideways.
-    for path in ("/", "/campaigns/manage", "/campaigns/new", "/campaigns/free-elections/edit",
-                 "/campaigns/free-elections/demands", "/campaigns/free-elections/settings",
-                 "/campaigns/free-elections/targets", "/admin/users/invite", "/admin/users", "/contacts/import"):
+    for path in (
+        "/",
+        "/campaigns/manage",
+        "/campaigns/new",
+        "/campaigns/free-elections/edit",
+        "/campaigns/free-elections/demands",
+        "/campaigns/free-elections/settings",
+        "/campaigns/free-elections/targets",
+        "/admin/users/invite",
+        "/admin/users",
+        "/contacts/import",
+    ):
         admin.goto(path)
         width = admin.evaluate("document.documentElement.scrollWidth")
         assert width <= 360, (path, width)
@@ -207,4 +259,5 @@ def test_an_organisation_runs_its_own_campaign_from_an_empty_install(browser, em
     assert removed.stdout.startswith("demo campaign: removed")
     after = table_counts(install["db"])
     assert {table: after[table] - before[table] for table in after if after[table] != before[table]} == {
-        "audit_event": 1}
+        "audit_event": 1
+    }

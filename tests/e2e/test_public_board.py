@@ -1,6 +1,7 @@
 """The public board in a real browser: an admin publishes the demo campaign's board with one government
 and its current positions; a visitor, not signed in, on a 360 px phone in Spanish, sees that government
 and its public evidence, nothing internal, nothing from another origin, and a page that fits the screen."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,9 @@ def test_a_published_board_shows_the_public_only_what_was_chosen(browser, live_s
     page.wait_for_url(f"**/campaigns/{SLUG}/board")
     assert "Saved: 1 governments" in page.locator("body").inner_text()
 
-    visitor = browser.new_context(viewport={"width": 360, "height": 740}, base_url=live_server, locale="es-ES",
-                                  is_mobile=True, has_touch=True)
+    visitor = browser.new_context(
+        viewport={"width": 360, "height": 740}, base_url=live_server, locale="es-ES", is_mobile=True, has_touch=True
+    )
     public = visitor.new_page()
     origins = []
     public.on("request", lambda request: origins.append(request.url))

@@ -2,6 +2,7 @@
 a few sections each about one screen high, and the meeting form's common case is about one phone screen.
 The measurements are printed (pytest -s) for the README; the screenshots of the meeting form and the
 record page on a phone are saved in docs/."""
+
 from __future__ import annotations
 
 import subprocess
@@ -24,9 +25,16 @@ HEIGHTS = """() => ({
 def _window(browser, live_server, admin_session, viewport, **options):
     phone = viewport is PHONE
     # Twice the pixels on a phone, as phones have: the screenshots stay sharp; measures are in CSS pixels.
-    context = browser.new_context(viewport=viewport, base_url=live_server, locale="en-GB", is_mobile=phone,
-                                  has_touch=phone, device_scale_factor=2 if phone else 1,
-                                  storage_state=admin_session, **options)
+    context = browser.new_context(
+        viewport=viewport,
+        base_url=live_server,
+        locale="en-GB",
+        is_mobile=phone,
+        has_touch=phone,
+        device_scale_factor=2 if phone else 1,
+        storage_state=admin_session,
+        **options,
+    )
     return context, context.new_page()
 
 

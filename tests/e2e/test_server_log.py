@@ -1,5 +1,6 @@
 """The real server's access log (gunicorn with crm/serving.py, as `make run` serves) keeps no credential
 from a password-reset link, a calendar feed's URL or the webhook's ?key=."""
+
 import time
 import urllib.error
 import urllib.request
@@ -20,8 +21,9 @@ def _get(url: str, **headers) -> int:
 
 def test_the_access_log_redacts_reset_links_and_calendar_feeds(live_server):
     assert _get(f"{live_server}/calendar/{SECRET}.ics") == 404
-    assert _get(f"{live_server}/password/reset/{SECRET}?from=mail",
-                Referer=f"{live_server}/calendar/{SECRET}.ics") == 404  # no such link
+    assert (
+        _get(f"{live_server}/password/reset/{SECRET}?from=mail", Referer=f"{live_server}/calendar/{SECRET}.ics") == 404
+    )  # no such link
     assert _get(f"{live_server}/api/petitions/nope/signatures?key={SECRET}&x=1") == 405  # the webhook: POST only
     _get(f"{live_server}/healthz")
     # Each gunicorn worker writes its own lines: wait until every request's line is in the file.

@@ -1,5 +1,6 @@
 """What staff do, in a real browser: sign in, open a country, log a meeting with a follow-up,
 switch the interface to Spanish."""
+
 import datetime as dt
 import re
 
@@ -68,7 +69,9 @@ def test_switch_to_spanish_and_see_the_same_page_translated(page):
 def test_record_a_reply_to_a_letter(page):
     page.goto("/campaigns/justice-for-venezuela-2018")
     page.get_by_role("link", name="Canada").click()
-    page.locator("ol.timeline").get_by_role("link", name=re.compile("three demands from the Venezuelan diaspora")).click()
+    page.locator("ol.timeline").get_by_role(
+        "link", name=re.compile("three demands from the Venezuelan diaspora")
+    ).click()
     page.get_by_role("link", name="Log a reply").click()
     page.fill("#received_on", (clock.today() - dt.timedelta(days=1)).isoformat())
     page.select_option("#channel", "email")
@@ -104,7 +107,9 @@ def test_log_a_meeting_with_someone_met_for_the_first_time_by_tapping(page):
     everyone = our_side.locator("li").count()
     our_side.get_by_role("searchbox").fill("MUÉSTRA")
     assert [t.strip() for t in our_side.locator("li:visible").all_inner_texts()] == [
-        "Administrator", "Luisa Muestra (demo)"]
+        "Administrator",
+        "Luisa Muestra (demo)",
+    ]
     our_side.get_by_label("Luisa Muestra (demo)").check()
     our_side.get_by_role("searchbox").fill("")
     assert our_side.locator("li:visible").count() == everyone

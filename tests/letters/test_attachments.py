@@ -1,4 +1,5 @@
 """Attachments: checked by content and size, stored outside the static folder, downloaded as attachments."""
+
 import hashlib
 import io
 import zipfile
@@ -6,10 +7,10 @@ import zipfile
 import pytest
 import sqlalchemy as sa
 
+from crm.core.submissions import new_key
 from crm.extensions import db
 from crm.letters import storage
 from crm.outreach.models import LetterAttachment
-from crm.core.submissions import new_key
 from tests.conftest import count_rows
 from tests.letters import (
     FIXTURES,
@@ -29,8 +30,9 @@ def office_file(*names: str, mimetype: bytes | None = None, compress_mimetype: b
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         if mimetype is not None:
-            archive.writestr("mimetype", mimetype,
-                             compress_type=zipfile.ZIP_DEFLATED if compress_mimetype else zipfile.ZIP_STORED)
+            archive.writestr(
+                "mimetype", mimetype, compress_type=zipfile.ZIP_DEFLATED if compress_mimetype else zipfile.ZIP_STORED
+            )
         for name in names:
             archive.writestr(name, "<xml/>")
     return buffer.getvalue()
@@ -56,49 +58,58 @@ def zip_bomb(unpacked_mb: int, *names: str) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("data,content_type", [
-    ((FIXTURES / "reply.pdf").read_bytes(), "application/pdf"),
-    (PNG, "image/png"),
-    (JPEG, "image/jpeg"),
-    (GIF, "image/gif"),
-    (WEBP, "image/webp"),
-    (DOCX, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-    (XLSX, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    (ODT, "application/vnd.oasis.opendocument.text"),
-])
+@pytest.mark.parametrize(
+    "data,content_type",
+    [
+        ((FIXTURES / "reply.pdf").read_bytes(), "application/pdf"),
+        (PNG, "image/png"),
+        (JPEG, "image/jpeg"),
+        (GIF, "image/gif"),
+        (WEBP, "image/webp"),
+        (DOCX, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        (XLSX, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (ODT, "application/vnd.oasis.opendocument.text"),
+    ],
+)
 def test_kept_types_are_told_by_their_content(data, content_type):
     assert storage.detect_content_type(data) == content_type
 
 
-@pytest.mark.parametrize("data", [
-    (FIXTURES / "page-named-as.pdf").read_bytes(),
-    (FIXTURES / "drawing.svg").read_bytes(),
-    b"MZ\x90\x00 an executable",
-    b"plain text",
-    b" %PDF-1.4 not at the start",
-    office_file("readme.txt"),  # a ZIP, not an office document
-    office_file(*OOXML, "lib/package.dll"),  # a NuGet-like package
-    office_file(*OOXML, "word/document.xml", "word/vbaProject.bin"),  # macros
-    office_file("[Content_Types].xml", "word/document.xml"),  # no package relationships
-    office_file(*ODF, mimetype=b"text/html"),
-    office_file(*ODF, mimetype=b"application/vnd.oasis.opendocument.text\r\nContent-Type: text/html"),
-    office_file(*ODF, mimetype=b"application/vnd.oasis.opendocument.text-web"),  # not a kept type
-    office_file("content.xml", mimetype=b"application/vnd.oasis.opendocument.text"),  # no manifest
-    office_file(*ODF, mimetype=b"application/vnd.oasis.opendocument.text", compress_mimetype=True),
-    b"PK\x03\x04 broken zip",
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        (FIXTURES / "page-named-as.pdf").read_bytes(),
+        (FIXTURES / "drawing.svg").read_bytes(),
+        b"MZ\x90\x00 an executable",
+        b"plain text",
+        b" %PDF-1.4 not at the start",
+        office_file("readme.txt"),  # a ZIP, not an office document
+        office_file(*OOXML, "lib/package.dll"),  # a NuGet-like package
+        office_file(*OOXML, "word/document.xml", "word/vbaProject.bin"),  # macros
+        office_file("[Content_Types].xml", "word/document.xml"),  # no package relationships
+        office_file(*ODF, mimetype=b"text/html"),
+        office_file(*ODF, mimetype=b"application/vnd.oasis.opendocument.text\r\nContent-Type: text/html"),
+        office_file(*ODF, mimetype=b"application/vnd.oasis.opendocument.text-web"),  # not a kept type
+        office_file("content.xml", mimetype=b"application/vnd.oasis.opendocument.text"),  # no manifest
+        office_file(*ODF, mimetype=b"application/vnd.oasis.opendocument.text", compress_mimetype=True),
+        b"PK\x03\x04 broken zip",
+    ],
+)
 def test_everything_else_is_refused(data):
     assert storage.detect_content_type(data) is None
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("../../etc/passwd", "passwd"),
-    ("C:\\Users\\x\\scan.pdf", "scan.pdf"),
-    ("carta\u0000\r\n.pdf", "carta.pdf"),
-    ("", "attachment"),
-    (".hidden.pdf", "hidden.pdf"),
-    ("a" * 300 + ".pdf", "a" * 251 + ".pdf"),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\x\\scan.pdf", "scan.pdf"),
+        ("carta\u0000\r\n.pdf", "carta.pdf"),
+        ("", "attachment"),
+        (".hidden.pdf", "hidden.pdf"),
+        ("a" * 300 + ".pdf", "a" * 251 + ".pdf"),
+    ],
+)
 def test_file_names_are_cleaned(name, expected):
     assert storage.clean_filename(name) == expected
 
@@ -119,9 +130,11 @@ def letter(app, signed_in, templates, attachments_dir):
 
 
 def upload(client, letter, data: bytes, name: str):
-    return client.post(f"/letters/{letter.id}/attachments", data={"submission_key": new_key(),
-                                                                  "attachments": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data")
+    return client.post(
+        f"/letters/{letter.id}/attachments",
+        data={"submission_key": new_key(), "attachments": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
 
 
 def test_a_real_pdf_is_kept_outside_static_and_downloaded_as_an_attachment(client, app, letter, attachments_dir):
@@ -130,7 +143,10 @@ def test_a_real_pdf_is_kept_outside_static_and_downloaded_as_an_attachment(clien
     assert response.status_code == 302
     attachment = db.session.scalars(sa.select(LetterAttachment)).one()
     assert (attachment.filename, attachment.content_type, attachment.size_bytes) == (
-        "Carta firmada (v2).pdf", "application/pdf", len(pdf))
+        "Carta firmada (v2).pdf",
+        "application/pdf",
+        len(pdf),
+    )
     assert attachment.sha256 == hashlib.sha256(pdf).hexdigest()
     stored = attachments_dir / attachment.storage_key
     assert stored.read_bytes() == pdf
@@ -182,8 +198,9 @@ def test_the_default_limit_is_ten_megabytes(app):
 
 
 def test_an_empty_upload_is_refused(client, letter):
-    response = client.post(f"/letters/{letter.id}/attachments", data={"submission_key": new_key()},
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"/letters/{letter.id}/attachments", data={"submission_key": new_key()}, content_type="multipart/form-data"
+    )
     assert response.status_code == 400 and 'id="attachments-error"' in response.get_data(as_text=True)
     assert upload(client, letter, b"", "empty.pdf").status_code == 400
 
@@ -219,20 +236,27 @@ def test_an_odf_mimetype_with_a_header_in_it_is_refused_and_downloads_never_brea
     # One stored before uploads were checked this strictly is downloaded as plain bytes, not a 500.
     assert upload(client, letter, ODT, "carta.odt").status_code == 302
     attachment = db.session.scalars(sa.select(LetterAttachment)).one()
-    db.session.execute(sa.update(LetterAttachment).values(
-        content_type="application/vnd.oasis.opendocument.text\r\nContent-Type: text/html"))
+    db.session.execute(
+        sa.update(LetterAttachment).values(
+            content_type="application/vnd.oasis.opendocument.text\r\nContent-Type: text/html"
+        )
+    )
     db.session.commit()
     download = client.get(f"/letters/{letter.id}/attachments/{attachment.id}")
     assert download.status_code == 200 and download.headers["Content-Type"] == "application/octet-stream"
 
 
-@pytest.mark.parametrize("data,name,kept_as", [
-    (GIF + b"<html><script>alert(1)</script></html>", "poly.html", "poly.gif"),
-    (PNG, "photo", "photo.png"),
-    (JPEG, "scan.JPEG", "scan.JPEG"),
-    (DOCX, "carta.pdf", "carta.docx"),
-    (ODT, "nota.odt", "nota.odt"),
-], ids=["gif-html-polyglot", "no-extension", "jpeg-spelling-kept", "docx-named-pdf", "odt"])
+@pytest.mark.parametrize(
+    "data,name,kept_as",
+    [
+        (GIF + b"<html><script>alert(1)</script></html>", "poly.html", "poly.gif"),
+        (PNG, "photo", "photo.png"),
+        (JPEG, "scan.JPEG", "scan.JPEG"),
+        (DOCX, "carta.pdf", "carta.docx"),
+        (ODT, "nota.odt", "nota.odt"),
+    ],
+    ids=["gif-html-polyglot", "no-extension", "jpeg-spelling-kept", "docx-named-pdf", "odt"],
+)
 def test_the_stored_name_takes_the_extension_of_the_type_found(client, letter, data, name, kept_as):
     assert upload(client, letter, data, name).status_code == 302
     attachment = db.session.scalars(sa.select(LetterAttachment)).one()

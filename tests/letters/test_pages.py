@@ -1,4 +1,5 @@
 """Letter pages over HTTP: each form with good and bad input, permissions, stale saves, escaping."""
+
 import datetime as dt
 import io
 import re
@@ -6,11 +7,11 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from crm.core.submissions import new_key
 from crm.extensions import db
 from crm.letters import services
 from crm.letters.models import LetterTemplate
 from crm.outreach.models import Letter, LetterAttachment, OutreachRecord
-from crm.core.submissions import new_key
 from tests.conftest import count_rows
 from tests.letters import (
     FIXTURES,
@@ -63,9 +64,15 @@ def test_compose_offers_templates_recipients_and_languages(client, world):
 def test_compose_makes_a_draft_in_the_recipients_language(client, world):
     world.contact.language = "en"
     db.session.commit()
-    response = client.post(f"/outreach/{world.record.id}/letters/new",
-                           data={"submission_key": new_key(),
-                                 "template": TEMPLATE, "recipient": f"contact-{world.contact.id}", "language": ""})
+    response = client.post(
+        f"/outreach/{world.record.id}/letters/new",
+        data={
+            "submission_key": new_key(),
+            "template": TEMPLATE,
+            "recipient": f"contact-{world.contact.id}",
+            "language": "",
+        },
+    )
     assert response.status_code == 302
     letter = db.session.scalars(sa.select(Letter)).one()
     assert response.headers["Location"].endswith(f"/letters/{letter.id}")
@@ -74,13 +81,16 @@ def test_compose_makes_a_draft_in_the_recipients_language(client, world):
     assert "Draft composed" in page and "Jeanne Dupont" in page and "Draft" in page
 
 
-@pytest.mark.parametrize("data,message", [
-    ({"template": "Nonexistent", "recipient": "contact-{contact}", "language": ""}, "Not a valid choice"),
-    ({"template": TEMPLATE, "recipient": "contact-999999", "language": ""}, "Not a valid choice"),
-    ({"template": TEMPLATE, "recipient": "contact-{contact}", "language": "pt"}, "Not a valid choice"),
-    ({"template": TEMPLATE, "recipient": "contact-{contact}", "language": "xx"}, "Not a valid choice"),
-    ({"template": TEMPLATE, "recipient": "", "language": ""}, "This field is required"),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        ({"template": "Nonexistent", "recipient": "contact-{contact}", "language": ""}, "Not a valid choice"),
+        ({"template": TEMPLATE, "recipient": "contact-999999", "language": ""}, "Not a valid choice"),
+        ({"template": TEMPLATE, "recipient": "contact-{contact}", "language": "pt"}, "Not a valid choice"),
+        ({"template": TEMPLATE, "recipient": "contact-{contact}", "language": "xx"}, "Not a valid choice"),
+        ({"template": TEMPLATE, "recipient": "", "language": ""}, "This field is required"),
+    ],
+)
 def test_bad_compose_input_is_refused_beside_the_field(client, world, data, message):
     data = {key: value.format(contact=world.contact.id) for key, value in data.items()}
     response = client.post(f"/outreach/{world.record.id}/letters/new", data={**data, "submission_key": new_key()})
@@ -102,12 +112,24 @@ def test_compose_when_there_are_no_templates_points_to_them(client, app, signed_
 
 def letter_urls(letter_id, record_id):
     return {
-        "get": [f"/letters/{letter_id}", f"/letters/{letter_id}/preview", f"/letters/{letter_id}/print",
-                f"/letters/{letter_id}/edit", f"/letters/{letter_id}/reply", f"/outreach/{record_id}/letters",
-                f"/outreach/{record_id}/letters/new"],
-        "post": [f"/letters/{letter_id}/edit", f"/letters/{letter_id}/sent", f"/letters/{letter_id}/delivered",
-                 f"/letters/{letter_id}/acknowledged", f"/letters/{letter_id}/reply",
-                 f"/letters/{letter_id}/attachments", f"/outreach/{record_id}/letters/new"],
+        "get": [
+            f"/letters/{letter_id}",
+            f"/letters/{letter_id}/preview",
+            f"/letters/{letter_id}/print",
+            f"/letters/{letter_id}/edit",
+            f"/letters/{letter_id}/reply",
+            f"/outreach/{record_id}/letters",
+            f"/outreach/{record_id}/letters/new",
+        ],
+        "post": [
+            f"/letters/{letter_id}/edit",
+            f"/letters/{letter_id}/sent",
+            f"/letters/{letter_id}/delivered",
+            f"/letters/{letter_id}/acknowledged",
+            f"/letters/{letter_id}/reply",
+            f"/letters/{letter_id}/attachments",
+            f"/outreach/{record_id}/letters/new",
+        ],
     }
 
 
@@ -141,8 +163,9 @@ def test_a_manager_may_read_and_change_any_record(client, app, make_user, signed
     db.session.commit()
     signed_in("manager")
     assert client.get(f"/letters/{letter.id}").status_code == 200
-    response = client.post(f"/letters/{letter.id}/sent",
-                           data={"version": letter.version, "channel": "email", "sent_on": "2018-06-01"})
+    response = client.post(
+        f"/letters/{letter.id}/sent", data={"version": letter.version, "channel": "email", "sent_on": "2018-06-01"}
+    )
     assert response.status_code == 302
 
 
@@ -159,12 +182,23 @@ def test_signing_in_is_required(client, app, make_user, templates):
 
 def test_script_in_subject_and_body_comes_back_escaped(client, world):
     letter = draft(world)
-    response = client.post(f"/letters/{letter.id}/edit", data={
-        "version": letter.version, "subject": f"Hello {SCRIPT}", "recipient_name": SCRIPT, "language": "en",
-        "body": f"Line one {SCRIPT}\n\n<img src=x onerror=alert(1)>"})
+    response = client.post(
+        f"/letters/{letter.id}/edit",
+        data={
+            "version": letter.version,
+            "subject": f"Hello {SCRIPT}",
+            "recipient_name": SCRIPT,
+            "language": "en",
+            "body": f"Line one {SCRIPT}\n\n<img src=x onerror=alert(1)>",
+        },
+    )
     assert response.status_code == 302
-    for url in (f"/letters/{letter.id}", f"/letters/{letter.id}/preview", f"/letters/{letter.id}/print",
-                f"/outreach/{world.record.id}/letters"):
+    for url in (
+        f"/letters/{letter.id}",
+        f"/letters/{letter.id}/preview",
+        f"/letters/{letter.id}/print",
+        f"/outreach/{world.record.id}/letters",
+    ):
         page = page_of(client.get(url))
         assert SCRIPT not in page and "<img src=x" not in page, url
         assert "&lt;script&gt;alert(" in page, url
@@ -204,26 +238,45 @@ def test_edit_a_draft(client, world):
     letter = draft(world)
     form = page_of(client.get(f"/letters/{letter.id}/edit"))
     assert f'name="version" type="hidden" value="{letter.version}"' in form
-    response = client.post(f"/letters/{letter.id}/edit", data={
-        "version": letter.version, "subject": "A shorter subject", "recipient_name": "H.E. Jeanne Dupont",
-        "language": "es", "body": "Texto nuevo."})
+    response = client.post(
+        f"/letters/{letter.id}/edit",
+        data={
+            "version": letter.version,
+            "subject": "A shorter subject",
+            "recipient_name": "H.E. Jeanne Dupont",
+            "language": "es",
+            "body": "Texto nuevo.",
+        },
+    )
     assert response.status_code == 302
     saved = reload(Letter, letter.id)
-    assert (saved.subject, saved.body, saved.recipient_name) == ("A shorter subject", "Texto nuevo.",
-                                                                "H.E. Jeanne Dupont")
+    assert (saved.subject, saved.body, saved.recipient_name) == (
+        "A shorter subject",
+        "Texto nuevo.",
+        "H.E. Jeanne Dupont",
+    )
 
 
-@pytest.mark.parametrize("changes,message", [
-    ({"subject": "x" * 301}, "Field cannot be longer than 300 characters"),
-    ({"subject": ""}, "This field is required"),
-    ({"language": "de"}, "Not a valid choice"),
-    ({"recipient_name": "y" * 301}, "Field cannot be longer than 300 characters"),
-    ({"version": ""}, "This form is out of date"),
-])
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"subject": "x" * 301}, "Field cannot be longer than 300 characters"),
+        ({"subject": ""}, "This field is required"),
+        ({"language": "de"}, "Not a valid choice"),
+        ({"recipient_name": "y" * 301}, "Field cannot be longer than 300 characters"),
+        ({"version": ""}, "This form is out of date"),
+    ],
+)
 def test_bad_draft_input_is_refused_and_kept(client, world, changes, message):
     letter = draft(world)
-    data = {"version": letter.version, "subject": "Typed subject", "recipient_name": "", "language": "es",
-            "body": "Typed body text", **changes}
+    data = {
+        "version": letter.version,
+        "subject": "Typed subject",
+        "recipient_name": "",
+        "language": "es",
+        "body": "Typed body text",
+        **changes,
+    }
     response = client.post(f"/letters/{letter.id}/edit", data=data)
     page = page_of(response)
     assert response.status_code == 400 and message in page
@@ -234,12 +287,26 @@ def test_bad_draft_input_is_refused_and_kept(client, world, changes, message):
 def test_a_stale_draft_save_is_refused_and_keeps_what_was_typed(client, world, make_user):
     letter = draft(world)
     opened_version = letter.version
-    services.update_draft(letter, subject="Someone else's subject", body="Their text", recipient_name=None,
-                          language="es", actor=make_user("coordinator"), expected_version=opened_version)
+    services.update_draft(
+        letter,
+        subject="Someone else's subject",
+        body="Their text",
+        recipient_name=None,
+        language="es",
+        actor=make_user("coordinator"),
+        expected_version=opened_version,
+    )
     db.session.commit()
-    response = client.post(f"/letters/{letter.id}/edit", data={
-        "version": opened_version, "subject": "My subject", "recipient_name": "", "language": "es",
-        "body": "My careful paragraph."})
+    response = client.post(
+        f"/letters/{letter.id}/edit",
+        data={
+            "version": opened_version,
+            "subject": "My subject",
+            "recipient_name": "",
+            "language": "es",
+            "body": "My careful paragraph.",
+        },
+    )
     page = page_of(response)
     assert response.status_code == 409
     assert "Someone else saved this record after you opened it" in page
@@ -262,9 +329,11 @@ def test_discard_a_draft_with_its_files(client, world, attachments_dir):
 
     letter = draft(world)
     pdf = (FIXTURES / "reply.pdf").read_bytes()
-    client.post(f"/letters/{letter.id}/attachments", data={"submission_key": new_key(),
-                                                           "attachments": (io.BytesIO(pdf), "annex.pdf")},
-                content_type="multipart/form-data")
+    client.post(
+        f"/letters/{letter.id}/attachments",
+        data={"submission_key": new_key(), "attachments": (io.BytesIO(pdf), "annex.pdf")},
+        content_type="multipart/form-data",
+    )
     [stored] = list(attachments_dir.iterdir())
     letter_id, subject, version = letter.id, letter.subject, reload(Letter, letter.id).version
     assert "Discard draft" in page_of(client.get(f"/letters/{letter_id}"))
@@ -294,32 +363,39 @@ def test_a_sent_letter_cannot_be_discarded(client, world):
 
 def test_mark_sent_delivered_acknowledged(client, world):
     letter = draft(world)
-    response = client.post(f"/letters/{letter.id}/sent",
-                           data={"version": letter.version, "channel": "hand_delivery", "sent_on": "2018-06-01"})
+    response = client.post(
+        f"/letters/{letter.id}/sent",
+        data={"version": letter.version, "channel": "hand_delivery", "sent_on": "2018-06-01"},
+    )
     assert response.status_code == 302
     letter = reload(Letter, letter.id)
     assert (letter.channel, letter.sent_on) == ("hand_delivery", dt.date(2018, 6, 1))
     assert reload(OutreachRecord, world.record.id).stage == "contacted"
-    response = client.post(f"/letters/{letter.id}/delivered",
-                           data={"version": letter.version, "delivered_on": "2018-06-01"})
+    response = client.post(
+        f"/letters/{letter.id}/delivered", data={"version": letter.version, "delivered_on": "2018-06-01"}
+    )
     assert response.status_code == 302
     letter = reload(Letter, letter.id)
     assert letter.delivered_on == dt.date(2018, 6, 1) and letter.signatures_snapshot_at is not None
-    response = client.post(f"/letters/{letter.id}/acknowledged",
-                           data={"version": letter.version, "acknowledged_on": "2018-06-05"})
+    response = client.post(
+        f"/letters/{letter.id}/acknowledged", data={"version": letter.version, "acknowledged_on": "2018-06-05"}
+    )
     assert response.status_code == 302
     page = page_of(client.get(f"/letters/{letter.id}"))
     assert "Acknowledged" in page and "Signatures delivered with this letter" in page
     assert "Log a reply" in page
 
 
-@pytest.mark.parametrize("data,message,field_id", [
-    ({"channel": "post", "sent_on": "2018-13-45"}, "Not a valid date value", "sent_on"),
-    ({"channel": "post", "sent_on": "01/06/2018"}, "Not a valid date value", "sent_on"),
-    ({"channel": "post", "sent_on": ""}, "This field is required", "sent_on"),
-    ({"channel": "pigeon", "sent_on": "2018-06-01"}, "Not a valid choice", "channel"),
-    ({"channel": "post", "sent_on": "2999-01-01"}, "This date is in the future", "sent_on"),
-])
+@pytest.mark.parametrize(
+    "data,message,field_id",
+    [
+        ({"channel": "post", "sent_on": "2018-13-45"}, "Not a valid date value", "sent_on"),
+        ({"channel": "post", "sent_on": "01/06/2018"}, "Not a valid date value", "sent_on"),
+        ({"channel": "post", "sent_on": ""}, "This field is required", "sent_on"),
+        ({"channel": "pigeon", "sent_on": "2018-06-01"}, "Not a valid choice", "channel"),
+        ({"channel": "post", "sent_on": "2999-01-01"}, "This date is in the future", "sent_on"),
+    ],
+)
 def test_bad_sent_input_is_refused_beside_the_field(client, world, data, message, field_id):
     letter = draft(world)
     response = client.post(f"/letters/{letter.id}/sent", data={"version": letter.version, **data})
@@ -333,8 +409,9 @@ def test_bad_sent_input_is_refused_beside_the_field(client, world, data, message
 def test_delivered_before_sent_is_refused_and_nothing_is_saved(client, world):
     letter = sent_letter(world, world.user, on=dt.date(2018, 6, 10))
     db.session.commit()
-    response = client.post(f"/letters/{letter.id}/delivered",
-                           data={"version": letter.version, "delivered_on": "2018-06-09"})
+    response = client.post(
+        f"/letters/{letter.id}/delivered", data={"version": letter.version, "delivered_on": "2018-06-09"}
+    )
     assert response.status_code == 400
     assert "cannot be delivered before it was sent" in page_of(response)
     assert 'id="delivered_on-error"' in page_of(response)
@@ -344,8 +421,9 @@ def test_delivered_before_sent_is_refused_and_nothing_is_saved(client, world):
 
 def test_delivered_on_an_unsent_letter_is_refused(client, world):
     letter = draft(world)
-    response = client.post(f"/letters/{letter.id}/delivered",
-                           data={"version": letter.version, "delivered_on": "2018-06-09"})
+    response = client.post(
+        f"/letters/{letter.id}/delivered", data={"version": letter.version, "delivered_on": "2018-06-09"}
+    )
     assert response.status_code == 400 and "Mark the letter sent first" in page_of(response)
 
 
@@ -353,24 +431,28 @@ def test_acknowledged_before_delivered_is_refused(client, world):
     letter = sent_letter(world, world.user, on=dt.date(2018, 6, 10))
     services.mark_delivered(letter, dt.date(2018, 6, 12), world.user)
     db.session.commit()
-    response = client.post(f"/letters/{letter.id}/acknowledged",
-                           data={"version": letter.version, "acknowledged_on": "2018-06-11"})
+    response = client.post(
+        f"/letters/{letter.id}/acknowledged", data={"version": letter.version, "acknowledged_on": "2018-06-11"}
+    )
     assert response.status_code == 400
     assert "cannot be acknowledged before" in page_of(response)
     assert reload(Letter, letter.id).acknowledged_on is None
-    response = client.post(f"/letters/{letter.id}/acknowledged",
-                           data={"version": letter.version, "acknowledged_on": "not a date"})
+    response = client.post(
+        f"/letters/{letter.id}/acknowledged", data={"version": letter.version, "acknowledged_on": "not a date"}
+    )
     assert response.status_code == 400 and "Not a valid date value" in page_of(response)
 
 
 def test_a_stale_status_form_is_refused(client, world, make_user):
     letter = draft(world)
     old_version = letter.version
-    services.update_draft(letter, subject="Changed", body="x", recipient_name=None, language="es",
-                          actor=make_user("coordinator"))
+    services.update_draft(
+        letter, subject="Changed", body="x", recipient_name=None, language="es", actor=make_user("coordinator")
+    )
     db.session.commit()
-    response = client.post(f"/letters/{letter.id}/sent",
-                           data={"version": old_version, "channel": "fax", "sent_on": "2018-06-01"})
+    response = client.post(
+        f"/letters/{letter.id}/sent", data={"version": old_version, "channel": "fax", "sent_on": "2018-06-01"}
+    )
     page = page_of(response)
     assert response.status_code == 409 and "Someone else saved this" in page
     assert '<option selected value="fax">' in page and 'value="2018-06-01"' in page
@@ -385,10 +467,19 @@ def test_log_a_reply_with_its_scan(client, world, attachments_dir):
     db.session.commit()
     assert "Log a reply" in page_of(client.get(f"/letters/{letter.id}/reply"))
     with open(FIXTURES / "reply.pdf", "rb") as scan:
-        response = client.post(f"/letters/{letter.id}/reply", data={"submission_key": new_key(), 
-            "received_on": "2018-07-02", "channel": "post", "language": "fr", "subject": "Réponse de l'Ambassade",
-            "body": "Nous prenons note.", "attachments": [(scan, "réponse.pdf")]},
-            content_type="multipart/form-data")
+        response = client.post(
+            f"/letters/{letter.id}/reply",
+            data={
+                "submission_key": new_key(),
+                "received_on": "2018-07-02",
+                "channel": "post",
+                "language": "fr",
+                "subject": "Réponse de l'Ambassade",
+                "body": "Nous prenons note.",
+                "attachments": [(scan, "réponse.pdf")],
+            },
+            content_type="multipart/form-data",
+        )
     assert response.status_code == 302
     reply = db.session.scalars(sa.select(Letter).where(Letter.direction == "incoming")).one()
     assert response.headers["Location"].endswith(f"/letters/{reply.id}")
@@ -399,19 +490,30 @@ def test_log_a_reply_with_its_scan(client, world, attachments_dir):
     assert "Réponse de l&#39;Ambassade" in page_of(client.get(f"/letters/{letter.id}"))
 
 
-@pytest.mark.parametrize("data,message,field_id", [
-    ({"received_on": "2018-02-30"}, "Not a valid date value", "received_on"),
-    ({"received_on": "2018-05-31"}, "A reply cannot arrive before the letter was sent", "received_on"),
-    ({"subject": ""}, "This field is required", "subject"),
-    ({"subject": "s" * 301}, "Field cannot be longer than 300 characters", "subject"),
-    ({"channel": "telepathy"}, "Not a valid choice", "channel"),
-    ({"language": "klingon"}, "Not a valid choice", "language"),
-])
+@pytest.mark.parametrize(
+    "data,message,field_id",
+    [
+        ({"received_on": "2018-02-30"}, "Not a valid date value", "received_on"),
+        ({"received_on": "2018-05-31"}, "A reply cannot arrive before the letter was sent", "received_on"),
+        ({"subject": ""}, "This field is required", "subject"),
+        ({"subject": "s" * 301}, "Field cannot be longer than 300 characters", "subject"),
+        ({"channel": "telepathy"}, "Not a valid choice", "channel"),
+        ({"language": "klingon"}, "Not a valid choice", "language"),
+    ],
+)
 def test_bad_reply_input_is_refused_and_nothing_is_saved(client, world, data, message, field_id):
     letter = sent_letter(world, world.user, on=dt.date(2018, 6, 1))
     db.session.commit()
-    response = client.post(f"/letters/{letter.id}/reply", data={"submission_key": new_key(), 
-        "received_on": "2018-07-02", "subject": "Re", "body": "Typed reply text", **data})
+    response = client.post(
+        f"/letters/{letter.id}/reply",
+        data={
+            "submission_key": new_key(),
+            "received_on": "2018-07-02",
+            "subject": "Re",
+            "body": "Typed reply text",
+            **data,
+        },
+    )
     page = page_of(response)
     assert response.status_code == 400
     assert f'id="{field_id}-error">{message}' in page and "Typed reply text" in page
@@ -423,9 +525,16 @@ def test_a_reply_with_a_bad_file_saves_nothing(client, world, attachments_dir):
     letter = sent_letter(world, world.user, on=dt.date(2018, 6, 1))
     db.session.commit()
     with open(FIXTURES / "reply.pdf", "rb") as good, open(FIXTURES / "page-named-as.pdf", "rb") as bad:
-        response = client.post(f"/letters/{letter.id}/reply", data={"submission_key": new_key(), 
-            "received_on": "2018-07-02", "subject": "Re", "attachments": [(good, "good.pdf"), (bad, "scan.pdf")]},
-            content_type="multipart/form-data")
+        response = client.post(
+            f"/letters/{letter.id}/reply",
+            data={
+                "submission_key": new_key(),
+                "received_on": "2018-07-02",
+                "subject": "Re",
+                "attachments": [(good, "good.pdf"), (bad, "scan.pdf")],
+            },
+            content_type="multipart/form-data",
+        )
     assert response.status_code == 400
     assert "scan.pdf is not a PDF" in page_of(response)
     assert count_rows(Letter) == 1 and count_rows(LetterAttachment) == 0
@@ -449,34 +558,62 @@ def test_staff_who_edit_all_write_templates(client, app, signed_in):
     signed_in("coordinator")
     response = client.post("/letter-templates/defaults")
     assert response.status_code == 302 and count_rows(LetterTemplate) == 2
-    response = client.post("/letter-templates/new", data={"submission_key": new_key(), 
-        "version": "", "name": "Thanks after a meeting", "language": "pt",
-        "subject": "Obrigado, {recipient_name}", "body": "Caro(a) {recipient_title},\n\n{demands}"})
+    response = client.post(
+        "/letter-templates/new",
+        data={
+            "submission_key": new_key(),
+            "version": "",
+            "name": "Thanks after a meeting",
+            "language": "pt",
+            "subject": "Obrigado, {recipient_name}",
+            "body": "Caro(a) {recipient_title},\n\n{demands}",
+        },
+    )
     assert response.status_code == 302
     template = db.session.scalars(sa.select(LetterTemplate).where(LetterTemplate.language == "pt")).one()
     assert template.subject == "Obrigado, {recipient_name}"
     page = page_of(client.get(f"/letter-templates/{template.id}/edit"))
     assert "Caro(a) {recipient_title}" in page
-    response = client.post(f"/letter-templates/{template.id}/edit", data={
-        "version": template.version, "name": template.name, "language": "pt", "subject": "Obrigado",
-        "body": "Texto"})
+    response = client.post(
+        f"/letter-templates/{template.id}/edit",
+        data={
+            "version": template.version,
+            "name": template.name,
+            "language": "pt",
+            "subject": "Obrigado",
+            "body": "Texto",
+        },
+    )
     assert response.status_code == 302
     assert reload(LetterTemplate, template.id).body == "Texto"
     assert client.get("/letter-templates/987654/edit").status_code == 404
 
 
-@pytest.mark.parametrize("data,message,field_id", [
-    ({"body": "Dear {recipient_name.__class__}"}, "Unknown merge field: {recipient_name.__class__}", "body"),
-    ({"subject": "About {__class__}"}, "Unknown merge field: {__class__}", "subject"),
-    ({"subject": "x" * 301}, "Field cannot be longer than 300 characters", "subject"),
-    ({"name": ""}, "This field is required", "name"),
-    ({"language": "de"}, "Not a valid choice", "language"),
-    ({"name": TEMPLATE, "language": "es"}, "There is already a template with this name", "name"),
-])
+@pytest.mark.parametrize(
+    "data,message,field_id",
+    [
+        ({"body": "Dear {recipient_name.__class__}"}, "Unknown merge field: {recipient_name.__class__}", "body"),
+        ({"subject": "About {__class__}"}, "Unknown merge field: {__class__}", "subject"),
+        ({"subject": "x" * 301}, "Field cannot be longer than 300 characters", "subject"),
+        ({"name": ""}, "This field is required", "name"),
+        ({"language": "de"}, "Not a valid choice", "language"),
+        ({"name": TEMPLATE, "language": "es"}, "There is already a template with this name", "name"),
+    ],
+)
 def test_bad_templates_are_refused_beside_the_field(client, app, signed_in, templates, data, message, field_id):
     signed_in("admin")
-    response = client.post("/letter-templates/new", data={"submission_key": new_key(), 
-        "version": "", "name": "New one", "language": "en", "subject": "Subject", "body": "Body text here", **data})
+    response = client.post(
+        "/letter-templates/new",
+        data={
+            "submission_key": new_key(),
+            "version": "",
+            "name": "New one",
+            "language": "en",
+            "subject": "Subject",
+            "body": "Body text here",
+            **data,
+        },
+    )
     page = page_of(response)
     assert response.status_code == 400
     assert f'id="{field_id}-error">{message}' in page
@@ -487,11 +624,20 @@ def test_a_stale_template_save_keeps_the_typed_text(client, app, signed_in, temp
     admin = signed_in("admin")
     template = services.find_template(TEMPLATE, "en")
     opened = template.version
-    services.save_template(template, name=template.name, language="en", subject="Changed meanwhile",
-                           body=template.body, actor=admin, expected_version=opened)
+    services.save_template(
+        template,
+        name=template.name,
+        language="en",
+        subject="Changed meanwhile",
+        body=template.body,
+        actor=admin,
+        expected_version=opened,
+    )
     db.session.commit()
-    response = client.post(f"/letter-templates/{template.id}/edit", data={
-        "version": opened, "name": template.name, "language": "en", "subject": "Mine", "body": "My new wording"})
+    response = client.post(
+        f"/letter-templates/{template.id}/edit",
+        data={"version": opened, "name": template.name, "language": "en", "subject": "Mine", "body": "My new wording"},
+    )
     assert response.status_code == 409
     assert "My new wording" in page_of(response) and "Changed meanwhile" in page_of(response)
     assert reload(LetterTemplate, template.id).subject == "Changed meanwhile"
@@ -502,7 +648,9 @@ def test_a_template_save_without_its_version_is_refused(client, app, signed_in, 
     signed_in("admin")
     template = services.find_template(TEMPLATE, "en")
     subject = template.subject
-    response = client.post(f"/letter-templates/{template.id}/edit", data={
-        "name": template.name, "language": "en", "subject": "Mine", "body": "My new wording"})
+    response = client.post(
+        f"/letter-templates/{template.id}/edit",
+        data={"name": template.name, "language": "en", "subject": "Mine", "body": "My new wording"},
+    )
     assert response.status_code == 409 and "The form is out of date" in page_of(response)
     assert reload(LetterTemplate, template.id).subject == subject

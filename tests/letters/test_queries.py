@@ -1,4 +1,5 @@
 """No letter page runs more queries because it shows more rows."""
+
 import datetime as dt
 import hashlib
 
@@ -18,31 +19,69 @@ def staff(app, signed_in):
 def add_letters(world, n: int) -> list[Letter]:
     letters = []
     for i in range(n):
-        letter = Letter(outreach_id=world.record.id, direction="outgoing", language="es", subject=f"Letter {i}",
-                        body="Text", recipient_contact_id=world.contact.id, recipient_office_id=world.office.id,
-                        recipient_name=world.contact.name, channel="post", sent_on=dt.date(2018, 6, 1))
+        letter = Letter(
+            outreach_id=world.record.id,
+            direction="outgoing",
+            language="es",
+            subject=f"Letter {i}",
+            body="Text",
+            recipient_contact_id=world.contact.id,
+            recipient_office_id=world.office.id,
+            recipient_name=world.contact.name,
+            channel="post",
+            sent_on=dt.date(2018, 6, 1),
+        )
         letters.append(letter)
     db.session.add_all(letters)
     db.session.flush()
     for letter in letters[: n // 2]:
-        db.session.add(LetterAttachment(letter_id=letter.id, filename="scan.pdf", content_type="application/pdf",
-                                        size_bytes=10, sha256="a" * 64,
-                                        storage_key=hashlib.sha1(f"{letter.id}".encode()).hexdigest()))
-        db.session.add(Letter(outreach_id=world.record.id, direction="incoming", in_reply_to_id=letter.id,
-                              subject=f"Re: {letter.subject}", received_on=dt.date(2018, 7, 1),
-                              recipient_contact_id=world.contact.id, recipient_office_id=world.office.id))
+        db.session.add(
+            LetterAttachment(
+                letter_id=letter.id,
+                filename="scan.pdf",
+                content_type="application/pdf",
+                size_bytes=10,
+                sha256="a" * 64,
+                storage_key=hashlib.sha1(f"{letter.id}".encode()).hexdigest(),
+            )
+        )
+        db.session.add(
+            Letter(
+                outreach_id=world.record.id,
+                direction="incoming",
+                in_reply_to_id=letter.id,
+                subject=f"Re: {letter.subject}",
+                received_on=dt.date(2018, 7, 1),
+                recipient_contact_id=world.contact.id,
+                recipient_office_id=world.office.id,
+            )
+        )
     db.session.commit()
     return letters
 
 
 def add_attachments_and_replies(letter, world, n: int) -> None:
     for i in range(n):
-        db.session.add(LetterAttachment(letter_id=letter.id, filename=f"scan-{i}.pdf", content_type="application/pdf",
-                                        size_bytes=1000 + i, sha256="b" * 64,
-                                        storage_key=hashlib.sha1(f"{letter.id}-{i}".encode()).hexdigest()))
-        db.session.add(Letter(outreach_id=world.record.id, direction="incoming", in_reply_to_id=letter.id,
-                              subject=f"Reply {i}", received_on=dt.date(2018, 7, 1),
-                              recipient_office_id=world.office.id))
+        db.session.add(
+            LetterAttachment(
+                letter_id=letter.id,
+                filename=f"scan-{i}.pdf",
+                content_type="application/pdf",
+                size_bytes=1000 + i,
+                sha256="b" * 64,
+                storage_key=hashlib.sha1(f"{letter.id}-{i}".encode()).hexdigest(),
+            )
+        )
+        db.session.add(
+            Letter(
+                outreach_id=world.record.id,
+                direction="incoming",
+                in_reply_to_id=letter.id,
+                subject=f"Reply {i}",
+                received_on=dt.date(2018, 7, 1),
+                recipient_office_id=world.office.id,
+            )
+        )
     db.session.commit()
 
 
@@ -79,8 +118,11 @@ def test_the_templates_list(client, staff):
     for n in (10, 200):
         db.session.query(LetterTemplate).delete()
         for i in range(n):
-            db.session.add(LetterTemplate(name=f"Template {i:03}", language=("es", "en")[i % 2], subject="S",
-                                          body="B", updated_by_id=staff.id))
+            db.session.add(
+                LetterTemplate(
+                    name=f"Template {i:03}", language=("es", "en")[i % 2], subject="S", body="B", updated_by_id=staff.id
+                )
+            )
         db.session.commit()
         response, statements = count_queries(client, "/letter-templates")
         assert response.status_code == 200 and f"Template {n - 1:03}" in response.get_data(as_text=True)

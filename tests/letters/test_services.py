@@ -1,4 +1,5 @@
 """Letter rules, tested without HTTP: merging, languages, signature totals, the letter's life and replies."""
+
 import datetime as dt
 
 import pytest
@@ -6,12 +7,12 @@ import sqlalchemy as sa
 
 from crm.audit.models import AuditEvent
 from crm.campaigns.models import CampaignTranslation
+from crm.errors import StaleRecord
 from crm.extensions import db
 from crm.letters import services
 from crm.letters.models import LetterTemplate
 from crm.letters.services import LetterError
 from crm.outreach.models import Letter
-from crm.errors import StaleRecord
 from crm.signatures.services import totals_for
 from tests.conftest import utc_today
 from tests.letters import (
@@ -41,15 +42,21 @@ def test_merge_fills_known_fields_and_drops_lines_that_come_out_empty():
     assert merged == "Ana\nEmbassy\n\nDear Ana, {literal}"
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("{__class__}", "{__class__}"),
-    ("{recipient_name.__class__}", "{recipient_name.__class__}"),
-    ("{recipient_name.__class__.__mro__[1].__subclasses__()}", "{recipient_name.__class__.__mro__[1].__subclasses__()}"),
-    ("{recipient_name!r:>{__init__}}", "{recipient_name!r:>{__init__}}"),
-    ("{recipient_name[0]}", "{recipient_name[0]}"),
-    ("{0}", "{0}"),
-    ("{{recipient_name}}", "{recipient_name}"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("{__class__}", "{__class__}"),
+        ("{recipient_name.__class__}", "{recipient_name.__class__}"),
+        (
+            "{recipient_name.__class__.__mro__[1].__subclasses__()}",
+            "{recipient_name.__class__.__mro__[1].__subclasses__()}",
+        ),
+        ("{recipient_name!r:>{__init__}}", "{recipient_name!r:>{__init__}}"),
+        ("{recipient_name[0]}", "{recipient_name[0]}"),
+        ("{0}", "{0}"),
+        ("{{recipient_name}}", "{recipient_name}"),
+    ],
+)
 def test_merge_never_evaluates_anything(text, expected):
     class Exploding(str):
         def __getattribute__(self, name):
@@ -60,15 +67,20 @@ def test_merge_never_evaluates_anything(text, expected):
 
 def test_unknown_fields_are_listed_once_in_order():
     assert services.unknown_fields("{date} {__class__} {recipient_name.__class__} {__class__} {{ok}}") == [
-        "__class__", "recipient_name.__class__"]
+        "__class__",
+        "recipient_name.__class__",
+    ]
     assert services.unknown_fields("{date}\n{demands}") == []
 
 
-@pytest.mark.parametrize("subject,body,field_name", [
-    ("Hello {recipient_nme}", "Body", "subject"),
-    ("Hello", "Dear {recipient_name.__class__}", "body"),
-    ("Hello", "{__class__}", "body"),
-])
+@pytest.mark.parametrize(
+    "subject,body,field_name",
+    [
+        ("Hello {recipient_nme}", "Body", "subject"),
+        ("Hello", "Dear {recipient_name.__class__}", "body"),
+        ("Hello", "{__class__}", "body"),
+    ],
+)
 def test_saving_a_template_with_an_unknown_field_is_refused(app, subject, body, field_name):
     with pytest.raises(LetterError) as refused:
         services.save_template(None, name="Follow-up", language="en", subject=subject, body=body, actor=None)
@@ -91,8 +103,15 @@ def test_default_templates_are_added_once_and_never_overwritten(app, make_user):
     created = services.load_default_templates()
     assert sorted(t.language for t in created) == ["en", "es"]
     english = services.find_template("First letter / Primera carta", "en")
-    services.save_template(english, name=english.name, language="en", subject="Edited {campaign_name}",
-                           body=english.body, actor=make_user("admin"), expected_version=english.version)
+    services.save_template(
+        english,
+        name=english.name,
+        language="en",
+        subject="Edited {campaign_name}",
+        body=english.body,
+        actor=make_user("admin"),
+        expected_version=english.version,
+    )
     assert services.load_default_templates() == []
     assert services.find_template("First letter / Primera carta", "en").subject == "Edited {campaign_name}"
     for template in created:
@@ -103,8 +122,15 @@ def test_a_stale_template_save_is_refused(app, make_user):
     admin = make_user("admin")
     template = services.save_template(None, name="T", language="en", subject="S", body="B", actor=admin)
     with pytest.raises(StaleRecord):
-        services.save_template(template, name="T", language="en", subject="S2", body="B", actor=admin,
-                               expected_version=template.version - 1)
+        services.save_template(
+            template,
+            name="T",
+            language="en",
+            subject="S2",
+            body="B",
+            actor=admin,
+            expected_version=template.version - 1,
+        )
 
 
 # --- composing ------------------------------------------------------------------------------------
@@ -120,6 +146,7 @@ def test_compose_in_english_fills_every_field(app, make_user, templates):
     assert letter.subject == "Justice for Venezuela: a request to the Government of France"
     body = letter.body
     from babel.dates import format_date
+
     assert body.startswith(format_date(utc_today(), "medium", locale="en_001") + "\n")  # "2 Dec 2026"
     assert "Jeanne Dupont\nAmbassador\nEmbassy of France in Spain" in body
     assert "1. Repudiate the election: Disregard the election of 20 May 2018.\n2. ICC referral" in body
@@ -138,8 +165,11 @@ def test_compose_in_spanish_uses_spanish_names_demands_and_dates(app, make_user,
     assert letter.subject == "Justice for Venezuela: solicitud al Gobierno de Alemania"
     assert "1. Desconocer la elección: Desconocer la elección del 20 de mayo de 2018." in letter.body
     assert "2. ICC referral" in letter.body  # no Spanish wording yet: the original stands
-    assert "1234 firmantes, 1234 de los cuales residen en Alemania" in letter.body.replace("\u00a0", "").replace(".", "")
+    assert "1234 firmantes, 1234 de los cuales residen en Alemania" in letter.body.replace("\u00a0", "").replace(
+        ".", ""
+    )
     from babel.dates import format_date
+
     assert letter.body.startswith(format_date(utc_today(), "medium", locale="es") + "\n")  # "2 dic 2026"
 
 
@@ -179,15 +209,22 @@ def test_a_language_the_template_lacks_is_refused(app, make_user, templates):
 def test_an_office_of_another_government_is_refused(app, make_user, templates):
     world, other = build_outreach(), build_outreach(country="DEU")
     with pytest.raises(LetterError) as refused:
-        services.compose_letter(world.record, template_name="First letter / Primera carta", actor=make_user(),
-                                office=other.office)
+        services.compose_letter(
+            world.record, template_name="First letter / Primera carta", actor=make_user(), office=other.office
+        )
     assert refused.value.field == "recipient"
 
 
 def test_a_template_holding_code_is_merged_as_plain_text(app, make_user):
     # Saved behind the service's back (an old row, a direct import): composing still evaluates nothing.
-    db.session.add(LetterTemplate(name="Odd", language="en", subject="{__class__}",
-                                  body="{recipient_name.__class__} {__class__.__mro__} {recipient_name}"))
+    db.session.add(
+        LetterTemplate(
+            name="Odd",
+            language="en",
+            subject="{__class__}",
+            body="{recipient_name.__class__} {__class__.__mro__} {recipient_name}",
+        )
+    )
     db.session.flush()
     world = build_outreach()
     letter = compose(world, make_user(), template="Odd")
@@ -246,9 +283,11 @@ def test_dates_in_the_future_are_refused(app, make_user, templates, step):
         services.mark_delivered(letter, utc_today(), actor)
     later = utc_today() + dt.timedelta(days=5)
     with pytest.raises(LetterError) as refused:
-        {"sent": lambda: services.mark_sent(letter, "post", later, actor),
-         "delivered": lambda: services.mark_delivered(letter, later, actor),
-         "acknowledged": lambda: services.mark_acknowledged(letter, later, actor)}[step]()
+        {
+            "sent": lambda: services.mark_sent(letter, "post", later, actor),
+            "delivered": lambda: services.mark_delivered(letter, later, actor),
+            "acknowledged": lambda: services.mark_acknowledged(letter, later, actor),
+        }[step]()
     assert refused.value.field == f"{step}_on"
 
 
@@ -289,8 +328,15 @@ def test_a_stale_version_is_refused(app, make_user, templates):
     with pytest.raises(StaleRecord):
         services.mark_sent(letter, "post", utc_today(), None, expected_version=letter.version + 1)
     with pytest.raises(StaleRecord):
-        services.update_draft(letter, subject="x", body="y", recipient_name=None, language="en", actor=None,
-                              expected_version="not a number")
+        services.update_draft(
+            letter,
+            subject="x",
+            body="y",
+            recipient_name=None,
+            language="en",
+            actor=None,
+            expected_version="not a number",
+        )
 
 
 def test_the_totals_are_frozen_at_delivery(app, make_user, templates):
@@ -322,9 +368,15 @@ def test_a_draft_can_change_until_it_is_sent(app, make_user, templates):
     world = build_outreach()
     actor = make_user()
     letter = compose(world, actor)
-    services.update_draft(letter, subject="  New   subject ", body="Text {recipient_name.__class__}",
-                          recipient_name="H.E. Jeanne Dupont", language="en", actor=actor,
-                          expected_version=letter.version)
+    services.update_draft(
+        letter,
+        subject="  New   subject ",
+        body="Text {recipient_name.__class__}",
+        recipient_name="H.E. Jeanne Dupont",
+        language="en",
+        actor=actor,
+        expected_version=letter.version,
+    )
     assert (letter.subject, letter.body, letter.language) == ("New subject", "Text {recipient_name.__class__}", "en")
     assert set(actions("letter.update")[0].after) == {"subject", "body", "recipient_name", "language"}
     services.mark_sent(letter, "post", utc_today(), actor)
@@ -339,8 +391,15 @@ def test_a_reply_links_to_the_original_and_advances_the_record(app, make_user, t
     world = build_outreach()
     actor = make_user()
     original = sent_letter(world, actor, on=dt.date(2018, 6, 1))
-    reply = services.log_reply(original, dt.date(2018, 7, 2), "Re: Justice for Venezuela", "We take note.", actor,
-                               channel="post", language="fr")
+    reply = services.log_reply(
+        original,
+        dt.date(2018, 7, 2),
+        "Re: Justice for Venezuela",
+        "We take note.",
+        actor,
+        channel="post",
+        language="fr",
+    )
     db.session.flush()
     assert reply.direction == "incoming" and reply.in_reply_to_id == original.id
     assert reply.outreach_id == original.outreach_id and reply.received_on == dt.date(2018, 7, 2)

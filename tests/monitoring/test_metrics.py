@@ -1,5 +1,6 @@
 """An operator's Prometheus reads /metrics with its bearer token: request counts and latency by endpoint
 and status, the mail queue, and each scheduled job's last run. Nobody else reads anything there."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,9 +32,11 @@ def scrape(client) -> dict:
     response = client.get("/metrics", headers=AUTHORISED)
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     assert response.content_type.startswith("text/plain")
-    return {(sample.name, frozenset(sample.labels.items())): sample.value
-            for family in text_string_to_metric_families(response.get_data(as_text=True))
-            for sample in family.samples}
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.get_data(as_text=True))
+        for sample in family.samples
+    }
 
 
 def value(figures: dict, name: str, **labels) -> float:
@@ -49,8 +52,7 @@ def test_without_a_configured_token_there_is_no_metrics_page(client, make_user):
     assert client.get("/metrics").status_code == 404
 
 
-@pytest.mark.parametrize("header", [None, "Bearer wrong-token", f"Basic {TOKEN}", f"Bearer {TOKEN}x", "Bearer ",
-                                    TOKEN])
+@pytest.mark.parametrize("header", [None, "Bearer wrong-token", f"Basic {TOKEN}", f"Bearer {TOKEN}x", "Bearer ", TOKEN])
 def test_a_missing_or_wrong_token_reads_nothing(client, metrics_token, header):
     response = client.get("/metrics", headers={"Authorization": header} if header else {})
     assert response.status_code == 401
@@ -89,10 +91,21 @@ def test_requests_are_counted_by_endpoint_method_and_status(client, metrics_toke
 
 def _message(key, owner, status, created_at):
     sent = status == "sent"
-    return OutboundMessage(kind="due_reminder", dedupe_key=key, recipient_id=owner.id, recipient_email=owner.email,
-                           language="en", subject="Reminder", body_text="Text", message_id=f"<{key}@example.org>",
-                           status=status, created_at=created_at, next_attempt_at=created_at,
-                           sent_at=created_at if sent else None, transport="smtp" if sent else None)
+    return OutboundMessage(
+        kind="due_reminder",
+        dedupe_key=key,
+        recipient_id=owner.id,
+        recipient_email=owner.email,
+        language="en",
+        subject="Reminder",
+        body_text="Text",
+        message_id=f"<{key}@example.org>",
+        status=status,
+        created_at=created_at,
+        next_attempt_at=created_at,
+        sent_at=created_at if sent else None,
+        transport="smtp" if sent else None,
+    )
 
 
 def test_the_mail_queue_is_read_from_the_database(client, metrics_token, make_user, clock):
@@ -101,12 +114,14 @@ def test_the_mail_queue_is_read_from_the_database(client, metrics_token, make_us
     figures = scrape(client)
     assert value(figures, "alcance_mail_pending_messages") == 0
     assert value(figures, "alcance_mail_oldest_pending_age_seconds") == 0
-    db.session.add_all([
-        _message("oldest-pending", owner, "pending", now - dt.timedelta(minutes=90)),
-        _message("newer-pending", owner, "pending", now - dt.timedelta(minutes=5)),
-        _message("given-up", owner, "failed", now - dt.timedelta(days=3)),
-        _message("delivered", owner, "sent", now - dt.timedelta(days=10)),
-    ])
+    db.session.add_all(
+        [
+            _message("oldest-pending", owner, "pending", now - dt.timedelta(minutes=90)),
+            _message("newer-pending", owner, "pending", now - dt.timedelta(minutes=5)),
+            _message("given-up", owner, "failed", now - dt.timedelta(days=3)),
+            _message("delivered", owner, "sent", now - dt.timedelta(days=10)),
+        ]
+    )
     db.session.commit()
     figures = scrape(client)
     assert value(figures, "alcance_database_up") == 1
@@ -141,16 +156,14 @@ def test_a_failed_run_is_counted_and_the_last_success_kept(app, client, metrics_
     assert value(figures, "alcance_job_runs_total", job="due-reminders") == 2
     assert value(figures, "alcance_job_failures_total", job="due-reminders") == 1
     assert value(figures, "alcance_job_last_run_succeeded", job="due-reminders") == 0
-    assert value(figures, "alcance_job_last_success_timestamp_seconds", job="due-reminders") == \
-        succeeded_at.timestamp()
+    assert value(figures, "alcance_job_last_success_timestamp_seconds", job="due-reminders") == succeeded_at.timestamp()
     assert value(figures, "alcance_job_last_run_timestamp_seconds", job="due-reminders") == clock.now().timestamp()
     status = db.session.get(JobStatus, "due-reminders")
     assert status.last_error == "RuntimeError: the mail server's certificate expired"
     assert value(figures, "alcance_job_last_run_succeeded", job="digests") == 1
 
 
-def test_a_scheduled_backup_that_fails_shows_as_a_failed_run_and_a_failed_backup(app, client, metrics_token,
-                                                                                  tmp_path):
+def test_a_scheduled_backup_that_fails_shows_as_a_failed_run_and_a_failed_backup(app, client, metrics_token, tmp_path):
     figures = scrape(client)
     assert ("alcance_backup_last_run_succeeded", frozenset()) not in figures  # never tried
     app.config.update(BACKUP_DIR=str(tmp_path / "backups"), BACKUP_PASSPHRASE=None)

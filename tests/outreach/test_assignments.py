@@ -1,4 +1,5 @@
 """Assignment board, claims, workload, stalled records and each person's work list."""
+
 import datetime as dt
 
 import pytest
@@ -21,17 +22,23 @@ def test_bulk_assign_keeps_history_and_queues_a_notice(client, signed_in, make_u
     vera, otto = make_user("volunteer", name="Vera"), make_user("volunteer", name="Otto")
     fra, deu, esp = make_record("FRA"), make_record("DEU", assignee=otto), make_record("ESP")
     db.session.commit()
-    response = client.post("/board/assign", data={"assignee": vera.id, "record": [fra.id, deu.id],
-                                                  "campaign": "test-campaign"})
+    response = client.post(
+        "/board/assign", data={"assignee": vera.id, "record": [fra.id, deu.id], "campaign": "test-campaign"}
+    )
     assert response.status_code == 302
     assert [db.session.get(OutreachRecord, r.id).assignee_id for r in (fra, deu, esp)] == [vera.id, vera.id, None]
     moved = db.session.scalars(sa.select(Assignment).where(Assignment.outreach_id == deu.id)).one()
     assert (moved.assignee_id, moved.previous_assignee_id, moved.changed_by_id) == (vera.id, otto.id, coordinator.id)
-    notice = next(e for e in db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "notification.queued"))
-                  if e.after["kind"] == "assignment")
+    notice = next(
+        e
+        for e in db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "notification.queued"))
+        if e.after["kind"] == "assignment"
+    )
     assert notice.after["to"] == vera.email and sorted(notice.after["outreach_ids"]) == sorted([fra.id, deu.id])
-    client.post("/board/assign", data={"assignee": "unassign", "confirm_unassign": "y", "record": [deu.id],
-                                       "campaign": "test-campaign"})
+    client.post(
+        "/board/assign",
+        data={"assignee": "unassign", "confirm_unassign": "y", "record": [deu.id], "campaign": "test-campaign"},
+    )
     assert db.session.get(OutreachRecord, deu.id).assignee_id is None
     page = client.get(f"/outreach/{deu.id}").get_data(as_text=True)
     assert "Who has worked on this record" in page and "before: Vera" in page
@@ -45,12 +52,15 @@ def test_bulk_assign_refuses_bad_input(client, signed_in, make_record, data):
     response = client.post("/board/assign", data=data, follow_redirects=True)
     assert response.status_code == 200 and "Nothing changed" in response.get_data(as_text=True)
     assert client.post("/board/assign", data={"assignee": 0, "record": ["x"]}).status_code == 400
-    assert client.post("/board/assign", data={"assignee": "unassign", "confirm_unassign": "y",
-                                              "record": ["999999"]}).status_code == 404
+    assert (
+        client.post(
+            "/board/assign", data={"assignee": "unassign", "confirm_unassign": "y", "record": ["999999"]}
+        ).status_code
+        == 404
+    )
 
 
-def test_reassigning_moves_open_follow_ups_and_tells_the_previous_assignee(client, signed_in, make_user,
-                                                                          make_record):
+def test_reassigning_moves_open_follow_ups_and_tells_the_previous_assignee(client, signed_in, make_user, make_record):
     signed_in("coordinator")
     vera, otto = make_user("volunteer", name="Vera"), make_user("volunteer", name="Otto")
     deu = make_record("DEU", assignee=otto)
@@ -58,18 +68,18 @@ def test_reassigning_moves_open_follow_ups_and_tells_the_previous_assignee(clien
     open_, done = (outreach.add_follow_up(deu, owner=otto, due_on=due, note=note, actor=otto) for note in ("a", "b"))
     outreach.complete_follow_up(done, actor=otto)
     db.session.commit()
-    response = client.post("/board/assign", data={"assignee": str(vera.id), "record": [deu.id]},
-                           follow_redirects=True)
+    response = client.post("/board/assign", data={"assignee": str(vera.id), "record": [deu.id]}, follow_redirects=True)
     assert "1 record changed. 1 open follow-up moved to the new assignee." in response.get_data(as_text=True)
     db.session.expire_all()
     assert (open_.owner_id, done.owner_id) == (vera.id, otto.id)
     told = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "notification.queued")).all()
     assert sorted((event.after["kind"], event.after["to"]) for event in told) == [
-        ("assignment", vera.email), ("reassignment", otto.email)]
+        ("assignment", vera.email),
+        ("reassignment", otto.email),
+    ]
 
 
-def test_the_bulk_control_starts_empty_and_unassigning_asks_for_confirmation(client, signed_in, make_user,
-                                                                           make_record):
+def test_the_bulk_control_starts_empty_and_unassigning_asks_for_confirmation(client, signed_in, make_user, make_record):
     signed_in("coordinator")
     otto = make_user("volunteer", name="Otto")
     deu = make_record("DEU", assignee=otto)
@@ -147,8 +157,9 @@ def test_my_work_lists_my_records_overdue_first(client, signed_in, make_user, ma
     assert "Italy" not in page and "overdue" in page and "Log meeting" in page
 
 
-def test_my_work_is_paged_and_its_queries_do_not_grow_with_records(app, client, signed_in, make_record,
-                                                                   count_queries, monkeypatch):
+def test_my_work_is_paged_and_its_queries_do_not_grow_with_records(
+    app, client, signed_in, make_record, count_queries, monkeypatch
+):
     """A volunteer with hundreds of records gets them a page at a time, overdue first across pages, and a
     page costs the same statements whether it shows 3 records or 30."""
     me = signed_in("volunteer")

@@ -1,4 +1,5 @@
 """Outreach pages through HTTP: record page, positions, meetings, follow-ups, campaign, lists."""
+
 import datetime as dt
 
 import pytest
@@ -7,11 +8,11 @@ import sqlalchemy as sa
 from crm.accounts.models import User
 from crm.audit.models import AuditEvent
 from crm.campaigns.models import Demand
+from crm.core.submissions import new_key
 from crm.database import utcnow
 from crm.extensions import db
 from crm.outreach import services as outreach
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position
-from crm.core.submissions import new_key
 from tests.conftest import utc_today
 
 # The clock stands still during each test (tests/conftest.py's `clock`).
@@ -21,8 +22,14 @@ pytestmark = pytest.mark.usefixtures("clock")
 def test_record_page_shows_positions_and_timeline(client, signed_in, campaign, make_record):
     user = signed_in("coordinator")
     record = make_record("CAN")
-    outreach.record_position(record, campaign.demands[2], "acted", dt.date(2018, 9, 26), actor=user,
-                             evidence="Referred the situation to the ICC")
+    outreach.record_position(
+        record,
+        campaign.demands[2],
+        "acted",
+        dt.date(2018, 9, 26),
+        actor=user,
+        evidence="Referred the situation to the ICC",
+    )
     db.session.commit()
     page = client.get(f"/outreach/{record.id}").get_data(as_text=True)
     assert "Canada" in page and "Acted" in page and "Referred the situation to the ICC" in page
@@ -35,8 +42,12 @@ def test_volunteers_see_only_their_own_records(client, signed_in, make_user, mak
     mine, theirs = make_record("FRA", assignee=me), make_record("DEU", assignee=make_user("volunteer"))
     db.session.commit()
     assert client.get(f"/outreach/{mine.id}").status_code == 200
-    for url in (f"/outreach/{theirs.id}", f"/outreach/{theirs.id}/meetings/new", f"/outreach/{theirs.id}/positions/new",
-                f"/outreach/{theirs.id}/follow-ups/new"):
+    for url in (
+        f"/outreach/{theirs.id}",
+        f"/outreach/{theirs.id}/meetings/new",
+        f"/outreach/{theirs.id}/positions/new",
+        f"/outreach/{theirs.id}/follow-ups/new",
+    ):
         assert client.get(url).status_code == 404, url
     assert client.post(f"/outreach/{theirs.id}/stage", data={"stage": "closed"}).status_code == 404
     page = client.get("/campaigns/test-campaign").get_data(as_text=True)
@@ -47,10 +58,17 @@ def test_record_a_position(client, signed_in, campaign, make_record):
     signed_in("coordinator")
     record = make_record()
     db.session.commit()
-    response = client.post(f"/outreach/{record.id}/positions/new", data={
-        "demand": campaign.demands[0].id, "stance": "supportive", "stated_on": "2018-05-21",
-        "evidence": "Signed the Lima Group statement", "evidence_url": "https://example.org/lima",
-        "submission_key": "position-key-0123456789abcdef"})
+    response = client.post(
+        f"/outreach/{record.id}/positions/new",
+        data={
+            "demand": campaign.demands[0].id,
+            "stance": "supportive",
+            "stated_on": "2018-05-21",
+            "evidence": "Signed the Lima Group statement",
+            "evidence_url": "https://example.org/lima",
+            "submission_key": "position-key-0123456789abcdef",
+        },
+    )
     assert response.status_code == 302
     position = db.session.scalars(sa.select(Position)).one()
     assert (position.stance, position.stated_on) == ("supportive", dt.date(2018, 5, 21))
@@ -61,8 +79,12 @@ def test_a_position_form_sent_twice_is_recorded_once(client, signed_in, campaign
     signed_in("coordinator")
     record = make_record()
     db.session.commit()
-    data = {"demand": campaign.demands[0].id, "stance": "supportive", "stated_on": "2018-05-21",
-            "submission_key": "position-key-sent-twice-0123"}
+    data = {
+        "demand": campaign.demands[0].id,
+        "stance": "supportive",
+        "stated_on": "2018-05-21",
+        "submission_key": "position-key-sent-twice-0123",
+    }
     assert client.post(f"/outreach/{record.id}/positions/new", data=data).status_code == 302
     again = client.post(f"/outreach/{record.id}/positions/new", data=data)
     assert again.status_code == 302 and again.headers["Location"] == f"/outreach/{record.id}"
@@ -70,20 +92,28 @@ def test_a_position_form_sent_twice_is_recorded_once(client, signed_in, campaign
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Position)) == 1
 
 
-@pytest.mark.parametrize("change,message", [
-    ({"stated_on": "2999-01-01"}, "in the future"),
-    ({"stated_on": "21/05/2018"}, "Not a valid date"),
-    ({"stance": "delighted"}, "Not a valid choice"),
-    ({"demand": "999999"}, "Not a valid choice"),
-    ({"evidence_url": "javascript:alert(1)"}, "Invalid URL"),
-    ({"evidence": "x" * 5001}, "5000"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"stated_on": "2999-01-01"}, "in the future"),
+        ({"stated_on": "21/05/2018"}, "Not a valid date"),
+        ({"stance": "delighted"}, "Not a valid choice"),
+        ({"demand": "999999"}, "Not a valid choice"),
+        ({"evidence_url": "javascript:alert(1)"}, "Invalid URL"),
+        ({"evidence": "x" * 5001}, "5000"),
+    ],
+)
 def test_bad_position_input_is_refused_beside_the_field(client, signed_in, campaign, make_record, change, message):
     signed_in("coordinator")
     record = make_record()
     db.session.commit()
-    data = {"demand": campaign.demands[0].id, "stance": "supportive", "stated_on": "2018-05-21",
-            "submission_key": "position-key-0123456789abcdef", **change}
+    data = {
+        "demand": campaign.demands[0].id,
+        "stance": "supportive",
+        "stated_on": "2018-05-21",
+        "submission_key": "position-key-0123456789abcdef",
+        **change,
+    }
     response = client.post(f"/outreach/{record.id}/positions/new", data=data)
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
@@ -91,15 +121,20 @@ def test_bad_position_input_is_refused_beside_the_field(client, signed_in, campa
 
 
 def _meeting_data(campaign, **extra):
-    data = {"held_at": (utcnow() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
-            "summary": "Met the ambassador", "outcome": "Will consult the capital",
-            f"stance_{campaign.demands[1].id}": "supportive", "submission_key": new_key()}
+    data = {
+        "held_at": (utcnow() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        "summary": "Met the ambassador",
+        "outcome": "Will consult the capital",
+        f"stance_{campaign.demands[1].id}": "supportive",
+        "submission_key": new_key(),
+    }
     data.update(extra)
     return data
 
 
-def test_log_a_meeting_with_positions_and_a_follow_up_in_one_submit(client, signed_in, campaign, make_record,
-                                                                    make_office, make_contact):
+def test_log_a_meeting_with_positions_and_a_follow_up_in_one_submit(
+    client, signed_in, campaign, make_record, make_office, make_contact
+):
     user = signed_in("volunteer")
     record, joint = make_record("FRA", assignee=user), make_record("SWE", assignee=user)
     office = make_office("FRA")
@@ -107,9 +142,19 @@ def test_log_a_meeting_with_positions_and_a_follow_up_in_one_submit(client, sign
     db.session.commit()
     form = client.get(f"/outreach/{record.id}/meetings/new").get_data(as_text=True)
     assert "Jean Exemple" in form and "Sweden" in form
-    response = client.post(f"/outreach/{record.id}/meetings/new", data=_meeting_data(
-        campaign, office=office.id, contacts=[contact.id], staff=[user.id], joint_with=[joint.id],
-        next_note="Send the signatures", next_due=(utc_today() + dt.timedelta(days=7)).isoformat(), next_owner=user.id))
+    response = client.post(
+        f"/outreach/{record.id}/meetings/new",
+        data=_meeting_data(
+            campaign,
+            office=office.id,
+            contacts=[contact.id],
+            staff=[user.id],
+            joint_with=[joint.id],
+            next_note="Send the signatures",
+            next_due=(utc_today() + dt.timedelta(days=7)).isoformat(),
+            next_owner=user.id,
+        ),
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     meeting = db.session.scalars(sa.select(Meeting)).one()
     assert {r.country.alpha3 for r in meeting.outreach_records} == {"FRA", "SWE"}
@@ -122,16 +167,19 @@ def test_log_a_meeting_with_positions_and_a_follow_up_in_one_submit(client, sign
     assert "Met the ambassador" in client.get(response.headers["Location"]).get_data(as_text=True)
 
 
-@pytest.mark.parametrize("change,message", [
-    ({"summary": ""}, "This field is required"),
-    ({"held_at": "yesterday"}, "Not a valid datetime value"),
-    ({"held_at": "2999-01-01T10:00"}, "once it has been held"),
-    ({"next_note": "Call again"}, "Give the next step a due date"),
-    ({"next_note": "Call again", "next_due": "2030-01-01", "next_owner": "0"}, "Choose who owns the next step"),
-    ({"contacts": ["999999"]}, "not a valid choice"),
-    ({"joint_with": ["999999"]}, "not a valid choice"),
-    ({"summary": "x" * 10001}, "10000"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"summary": ""}, "This field is required"),
+        ({"held_at": "yesterday"}, "Not a valid datetime value"),
+        ({"held_at": "2999-01-01T10:00"}, "once it has been held"),
+        ({"next_note": "Call again"}, "Give the next step a due date"),
+        ({"next_note": "Call again", "next_due": "2030-01-01", "next_owner": "0"}, "Choose who owns the next step"),
+        ({"contacts": ["999999"]}, "not a valid choice"),
+        ({"joint_with": ["999999"]}, "not a valid choice"),
+        ({"summary": "x" * 10001}, "10000"),
+    ],
+)
 def test_bad_meeting_input_saves_nothing(client, signed_in, campaign, make_record, change, message):
     user = signed_in("volunteer")
     record = make_record(assignee=user)
@@ -144,28 +192,44 @@ def test_bad_meeting_input_saves_nothing(client, signed_in, campaign, make_recor
 
 
 def _logged_meeting(record, user, **extra):
-    meeting = outreach.log_meeting([record], actor=user, held_at=dt.datetime(2018, 5, 21, 10, 0, tzinfo=dt.timezone.utc),
-                                   summary="Met the ambasador", staff=[user], **extra)
+    meeting = outreach.log_meeting(
+        [record],
+        actor=user,
+        held_at=dt.datetime(2018, 5, 21, 10, 0, tzinfo=dt.UTC),
+        summary="Met the ambasador",
+        staff=[user],
+        **extra,
+    )
     db.session.commit()
     return meeting
 
 
 def _edit_data(meeting, **changes):
-    data = {"held_at": "2018-05-21T12:00", "summary": meeting.summary, "outcome": meeting.outcome or "",
-            "location": meeting.location or "", "office": meeting.office_id or 0,
-            "staff": [u.id for u in meeting.staff], "contacts": [c.id for c in meeting.contacts],
-            "confidential_notes": meeting.confidential_notes or "", "version": meeting.version}
+    data = {
+        "held_at": "2018-05-21T12:00",
+        "summary": meeting.summary,
+        "outcome": meeting.outcome or "",
+        "location": meeting.location or "",
+        "office": meeting.office_id or 0,
+        "staff": [u.id for u in meeting.staff],
+        "contacts": [c.id for c in meeting.contacts],
+        "confidential_notes": meeting.confidential_notes or "",
+        "version": meeting.version,
+    }
     data.update(changes)
     return data
 
 
 def test_confidential_notes_are_logged_encrypted_and_shown_only_on_the_meeting(
-        client, signed_in, campaign, make_record):
+    client, signed_in, campaign, make_record
+):
     user = signed_in("volunteer")
     record = make_record(assignee=user)
     db.session.commit()
-    response = client.post(f"/outreach/{record.id}/meetings/new", data=_meeting_data(
-        campaign, confidential_notes="The deputy minister asked not to be named"))
+    response = client.post(
+        f"/outreach/{record.id}/meetings/new",
+        data=_meeting_data(campaign, confidential_notes="The deputy minister asked not to be named"),
+    )
     assert response.status_code == 302
     meeting = db.session.scalars(sa.select(Meeting)).one()
     stored = db.session.execute(sa.text("SELECT confidential_notes FROM meeting")).scalar()
@@ -176,8 +240,9 @@ def test_confidential_notes_are_logged_encrypted_and_shown_only_on_the_meeting(
     assert "asked not to be named" not in str(db.session.scalars(sa.select(AuditEvent.after)).all())
 
 
-def test_correct_a_meeting_keeps_the_history_in_the_audit_log(client, signed_in, campaign, make_record,
-                                                              make_office, make_contact, make_user):
+def test_correct_a_meeting_keeps_the_history_in_the_audit_log(
+    client, signed_in, campaign, make_record, make_office, make_contact, make_user
+):
     user = signed_in("volunteer")
     record = make_record("FRA", assignee=user)
     office = make_office("FRA")
@@ -189,13 +254,23 @@ def test_correct_a_meeting_keeps_the_history_in_the_audit_log(client, signed_in,
     # In the user's time zone (UTC here), with the attendee who has left since still on the list.
     assert "Met the ambasador" in page and "Former Counsellor" in page and 'value="2018-05-21T10:00"' in page
 
-    response = client.post(f"/meetings/{meeting.id}/edit", data=_edit_data(
-        meeting, summary="Met the ambassador", office=office.id, contacts=[contact.id, left.id],
-        confidential_notes="Second notes"))
+    response = client.post(
+        f"/meetings/{meeting.id}/edit",
+        data=_edit_data(
+            meeting,
+            summary="Met the ambassador",
+            office=office.id,
+            contacts=[contact.id, left.id],
+            confidential_notes="Second notes",
+        ),
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     meeting = db.session.get(Meeting, meeting.id)
     assert (meeting.summary, meeting.office_id, meeting.confidential_notes) == (
-        "Met the ambassador", office.id, "Second notes")
+        "Met the ambassador",
+        office.id,
+        "Second notes",
+    )
     assert sorted(c.name for c in meeting.contacts) == ["Former Counsellor", "Jean Exemple"]
     [event] = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "meeting.update")).all()
     assert event.actor_id == user.id and event.before["summary"] == "Met the ambasador"
@@ -206,12 +281,15 @@ def test_correct_a_meeting_keeps_the_history_in_the_audit_log(client, signed_in,
     assert db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "meeting.update")) == 1
 
 
-@pytest.mark.parametrize("change,status,message", [
-    ({"summary": "  "}, 400, "This field is required"),
-    ({"held_at": "2999-01-01T10:00"}, 400, "once it has been held"),
-    ({"contacts": ["999999"]}, 400, "not a valid choice"),
-    ({"version": "1"}, 409, "Someone else saved this record"),  # a conflict, as on every other form
-])
+@pytest.mark.parametrize(
+    "change,status,message",
+    [
+        ({"summary": "  "}, 400, "This field is required"),
+        ({"held_at": "2999-01-01T10:00"}, 400, "once it has been held"),
+        ({"contacts": ["999999"]}, 400, "not a valid choice"),
+        ({"version": "1"}, 409, "Someone else saved this record"),  # a conflict, as on every other form
+    ],
+)
 def test_bad_corrections_save_nothing(client, signed_in, campaign, make_record, change, status, message):
     user = signed_in("coordinator")
     record = make_record()
@@ -228,8 +306,10 @@ def test_delete_a_meeting_logged_by_mistake(client, signed_in, campaign, make_re
     user = signed_in("volunteer")
     record = make_record(assignee=user)
     db.session.commit()
-    client.post(f"/outreach/{record.id}/meetings/new", data=_meeting_data(
-        campaign, next_note="Send the letter", next_due=utc_today().isoformat(), next_owner=user.id))
+    client.post(
+        f"/outreach/{record.id}/meetings/new",
+        data=_meeting_data(campaign, next_note="Send the letter", next_due=utc_today().isoformat(), next_owner=user.id),
+    )
     meeting = db.session.scalars(sa.select(Meeting)).one()
     meeting_id, version = meeting.id, meeting.version
     page = client.get(f"/meetings/{meeting_id}/delete").get_data(as_text=True)
@@ -253,8 +333,9 @@ def test_delete_a_meeting_logged_by_mistake(client, signed_in, campaign, make_re
 def test_a_joint_meeting_is_changed_only_by_who_may_edit_all_its_records(client, signed_in, make_user, make_record):
     me = signed_in("volunteer")
     mine, theirs = make_record("FRA", assignee=me), make_record("DEU", assignee=make_user("volunteer"))
-    meeting = outreach.log_meeting([mine, theirs], actor=me, held_at=dt.datetime(2018, 5, 21, tzinfo=dt.timezone.utc),
-                                   summary="Joint meeting")
+    meeting = outreach.log_meeting(
+        [mine, theirs], actor=me, held_at=dt.datetime(2018, 5, 21, tzinfo=dt.UTC), summary="Joint meeting"
+    )
     db.session.commit()
     page = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
     assert "Joint meeting" in page and "Correct the meeting" not in page
@@ -267,14 +348,17 @@ def test_follow_ups_mine_everyone_overdue_complete_and_snooze(client, signed_in,
     me = signed_in("coordinator")
     other = make_user("volunteer", name="Other Person")
     record = make_record("PER", assignee=me)
-    overdue = outreach.add_follow_up(record, owner=me, due_on=utc_today() - dt.timedelta(days=3), note="Overdue call",
-                                     actor=me)
+    overdue = outreach.add_follow_up(
+        record, owner=me, due_on=utc_today() - dt.timedelta(days=3), note="Overdue call", actor=me
+    )
     outreach.add_follow_up(record, owner=other, due_on=utc_today() + dt.timedelta(days=3), note="Their task", actor=me)
     db.session.commit()
     mine = client.get("/follow-ups").get_data(as_text=True)
     assert "Overdue call" in mine and "Their task" not in mine and 'class="overdue"' in mine
     assert "Their task" in client.get("/follow-ups?scope=all").get_data(as_text=True)
-    response = client.post(f"/follow-ups/{overdue.id}/snooze", data={"until": (utc_today() - dt.timedelta(days=1)).isoformat()})
+    response = client.post(
+        f"/follow-ups/{overdue.id}/snooze", data={"until": (utc_today() - dt.timedelta(days=1)).isoformat()}
+    )
     assert response.status_code == 302
     assert db.session.get(FollowUp, overdue.id).status == "open"
     client.post(f"/follow-ups/{overdue.id}/snooze", data={"until": (utc_today() + dt.timedelta(days=2)).isoformat()})
@@ -289,12 +373,15 @@ def test_add_follow_up_form_validates(client, signed_in, make_record):
     user = signed_in("volunteer")
     record = make_record(assignee=user)
     db.session.commit()
-    bad = client.post(f"/outreach/{record.id}/follow-ups/new", data={"submission_key": new_key(),
-                                                                     "note": "", "due_on": "nope", "owner": user.id})
+    bad = client.post(
+        f"/outreach/{record.id}/follow-ups/new",
+        data={"submission_key": new_key(), "note": "", "due_on": "nope", "owner": user.id},
+    )
     assert bad.status_code == 400 and "This field is required" in bad.get_data(as_text=True)
-    good = client.post(f"/outreach/{record.id}/follow-ups/new",
-                       data={"note": "Ask for a meeting", "due_on": "2030-01-02", "owner": user.id,
-                             "submission_key": "k" * 32})
+    good = client.post(
+        f"/outreach/{record.id}/follow-ups/new",
+        data={"note": "Ask for a meeting", "due_on": "2030-01-02", "owner": user.id, "submission_key": "k" * 32},
+    )
     assert good.status_code == 302
     assert db.session.get(OutreachRecord, record.id).next_follow_up_on == dt.date(2030, 1, 2)
 
@@ -322,11 +409,17 @@ def test_a_follow_up_form_sent_twice_is_saved_once(client, signed_in, make_recor
     page = client.get(f"/outreach/{record.id}/follow-ups/new").get_data(as_text=True)
     other = re.search(r'name="submission_key" type="hidden" value="([^"]+)"', page).group(1)
     assert other != key
-    assert client.post(f"/outreach/{record.id}/follow-ups/new", data={**data, "submission_key": other}).status_code == 302
+    assert (
+        client.post(f"/outreach/{record.id}/follow-ups/new", data={**data, "submission_key": other}).status_code == 302
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(FollowUp)) == 2
     # Without a key (a crafted request), nothing is saved.
-    assert client.post(f"/outreach/{record.id}/follow-ups/new",
-                       data={k: v for k, v in data.items() if k != "submission_key"}).status_code == 400
+    assert (
+        client.post(
+            f"/outreach/{record.id}/follow-ups/new", data={k: v for k, v in data.items() if k != "submission_key"}
+        ).status_code
+        == 400
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(FollowUp)) == 2
 
 
@@ -357,12 +450,14 @@ def test_country_list_filters_by_campaign_stage_and_assignee(client, signed_in, 
     assert "0 countries" in client.get("/countries/?assignee=abc").get_data(as_text=True)
 
 
-def test_country_page_has_outreach_card_and_offices(client, signed_in, campaign, make_record, make_office,
-                                                   make_contact):
+def test_country_page_has_outreach_card_and_offices(
+    client, signed_in, campaign, make_record, make_office, make_contact
+):
     user = signed_in("coordinator")
     record = make_record("ARG")
-    make_contact(make_office("ARG", host="ARG", city="Buenos Aires", kind="ministry", name="Cancillería"),
-                 name="Sra. Ficticia")
+    make_contact(
+        make_office("ARG", host="ARG", city="Buenos Aires", kind="ministry", name="Cancillería"), name="Sra. Ficticia"
+    )
     outreach.add_follow_up(record, owner=user, due_on=utc_today(), note="Call the desk officer", actor=user)
     db.session.commit()
     page = client.get("/countries/ARG").get_data(as_text=True)
@@ -375,7 +470,9 @@ def _records(make_record, n):
     return [make_record(code) for code in codes]
 
 
-@pytest.mark.parametrize("url", ["/campaigns/test-campaign", "/follow-ups?scope=all", "/countries/?campaign=test-campaign"])
+@pytest.mark.parametrize(
+    "url", ["/campaigns/test-campaign", "/follow-ups?scope=all", "/countries/?campaign=test-campaign"]
+)
 def test_list_query_count_does_not_grow_with_rows(app, client, signed_in, campaign, make_record, count_queries, url):
     user_id, demand_id = signed_in("manager").id, campaign.demands[0].id
     app.config["ITEMS_PER_PAGE"] = 500
@@ -403,19 +500,25 @@ def test_edit_record_and_a_second_editor_does_not_overwrite_the_first(client, si
     record = make_record()
     db.session.commit()
     seen = record.version
-    first = client.post(f"/outreach/{record.id}/edit", data={"assignee": volunteer.id, "coordinator": 0,
-                                                            "priority": 1, "version": seen})
+    first = client.post(
+        f"/outreach/{record.id}/edit", data={"assignee": volunteer.id, "coordinator": 0, "priority": 1, "version": seen}
+    )
     assert first.status_code == 302
-    second = client.post(f"/outreach/{record.id}/edit", data={"assignee": other.id, "coordinator": 0,
-                                                             "priority": 3, "version": seen})
+    second = client.post(
+        f"/outreach/{record.id}/edit", data={"assignee": other.id, "coordinator": 0, "priority": 3, "version": seen}
+    )
     assert second.status_code == 409
     page = second.get_data(as_text=True)
     assert "Someone else saved this record after you opened it" in page
     assert f'<option selected value="{other.id}">' in page  # what they typed is kept
     record = db.session.get(OutreachRecord, record.id)
     assert (record.assignee_id, record.priority) == (volunteer.id, 1)
-    assert client.post(f"/outreach/{record.id}/edit", data={"assignee": 999999, "priority": 2,
-                                                           "version": record.version}).status_code == 400
+    assert (
+        client.post(
+            f"/outreach/{record.id}/edit", data={"assignee": 999999, "priority": 2, "version": record.version}
+        ).status_code
+        == 400
+    )
 
 
 def test_volunteers_cannot_reassign(client, signed_in, make_record):
@@ -430,11 +533,13 @@ def test_rule_refusals_are_in_the_readers_language(client, signed_in, make_recor
     record = make_record(assignee=me)
     follow_up = outreach.add_follow_up(record, owner=me, due_on=utc_today(), note="Llamar", actor=me)
     db.session.commit()
-    stale = client.post(f"/outreach/{record.id}/stage", data={"stage": "closed", "version": record.version + 5},
-                        follow_redirects=True).get_data(as_text=True)
+    stale = client.post(
+        f"/outreach/{record.id}/stage", data={"stage": "closed", "version": record.version + 5}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "Otra persona guardó este registro" in stale
-    refused = client.post(f"/follow-ups/{follow_up.id}/snooze", data={"until": utc_today().isoformat()},
-                          follow_redirects=True).get_data(as_text=True)
+    refused = client.post(
+        f"/follow-ups/{follow_up.id}/snooze", data={"until": utc_today().isoformat()}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "posponga hasta un día posterior a hoy" in refused
 
 
@@ -445,8 +550,9 @@ def test_a_record_save_without_its_version_is_refused(client, signed_in, make_us
     record = make_record()
     db.session.commit()
     priority, stage = record.priority, record.stage
-    response = client.post(f"/outreach/{record.id}/edit", data={"assignee": volunteer.id, "coordinator": 0,
-                                                                "priority": 1})
+    response = client.post(
+        f"/outreach/{record.id}/edit", data={"assignee": volunteer.id, "coordinator": 0, "priority": 1}
+    )
     assert response.status_code == 409 and "The form is out of date" in response.get_data(as_text=True)
     response = client.post(f"/outreach/{record.id}/stage", data={"stage": "closed"})
     assert response.status_code == 302  # the record page, which says why
@@ -463,7 +569,9 @@ def test_campaign_page_lists_governments_as_plain_rows(client, signed_in, campai
     owner = make_user("volunteer", name="Rosa Row")
     france = make_record("FRA", assignee=owner)
     make_record("ESP")
-    repudiate = db.session.scalar(sa.select(Demand).where(Demand.campaign_id == campaign.id, Demand.code == "repudiate"))
+    repudiate = db.session.scalar(
+        sa.select(Demand).where(Demand.campaign_id == campaign.id, Demand.code == "repudiate")
+    )
     outreach.record_position(france, repudiate, "opposed", utc_today() - dt.timedelta(days=9), actor=me)
     outreach.record_position(france, repudiate, "supportive", utc_today(), actor=me)
     db.session.commit()
@@ -472,6 +580,9 @@ def test_campaign_page_lists_governments_as_plain_rows(client, signed_in, campai
     assert page.index("France") < page.index("Spain") and "Rosa Row" in page
     assert "stance-supportive" in page and "stance-opposed" not in page
     # Rows and stances come as plain values: no record, country, user or position is built as an object.
-    built = [s for s in counter.statements if "outreach_record.version" in s or "position.evidence" in s
-             or "country.rs_status" in s]
+    built = [
+        s
+        for s in counter.statements
+        if "outreach_record.version" in s or "position.evidence" in s or "country.rs_status" in s
+    ]
     assert built == []

@@ -1,5 +1,6 @@
 """The record page on a phone: a meeting's summary is written once, the positions stated at it link to
 it, and a long timeline comes in pages."""
+
 import datetime as dt
 
 import sqlalchemy as sa
@@ -8,7 +9,7 @@ from crm.extensions import db
 from crm.outreach import services as outreach
 from crm.outreach.models import Meeting
 
-HELD = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.timezone.utc)
+HELD = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
 SUMMARY = "The ambassador will recommend supporting all three demands to the ministry."
 
 
@@ -27,7 +28,9 @@ def test_a_long_timeline_comes_in_pages(client, signed_in, make_record):
     user = signed_in("volunteer")
     record = make_record("FRA", assignee=user)
     for n in range(20):
-        outreach.log_meeting([record], actor=user, held_at=HELD - dt.timedelta(days=n), summary=f"Meeting number {n:02d}")
+        outreach.log_meeting(
+            [record], actor=user, held_at=HELD - dt.timedelta(days=n), summary=f"Meeting number {n:02d}"
+        )
     db.session.commit()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Meeting)) == 20
     first = client.get(f"/outreach/{record.id}").get_data(as_text=True)

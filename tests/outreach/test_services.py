@@ -1,13 +1,14 @@
 """Outreach rules, tested without HTTP."""
+
 import datetime as dt
 
 import pytest
 import sqlalchemy as sa
 
-from crm.errors import StaleRecord
 from crm.audit.models import AuditEvent
 from crm.campaigns.models import Campaign, Demand
 from crm.database import utcnow
+from crm.errors import StaleRecord
 from crm.extensions import db
 from crm.outreach import services as outreach
 from crm.outreach.models import FollowUp, Position, PositionHistoryIsKept
@@ -22,8 +23,15 @@ def test_positions_keep_history_and_the_latest_is_current(campaign, make_record,
     record = make_record()
     demand = campaign.demands[2]
     first = outreach.record_position(record, demand, "non_committal", utc_today() - dt.timedelta(days=30), actor=user)
-    second = outreach.record_position(record, demand, "supportive", utc_today() - dt.timedelta(days=2), actor=user,
-                                      evidence="Minister said yes", evidence_url="https://example.org/statement")
+    second = outreach.record_position(
+        record,
+        demand,
+        "supportive",
+        utc_today() - dt.timedelta(days=2),
+        actor=user,
+        evidence="Minister said yes",
+        evidence_url="https://example.org/statement",
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Position)) == 2
     assert outreach.current_positions([record])[(record.id, demand.id)] is second
     first.stance = "acted"
@@ -42,7 +50,9 @@ def test_position_rules(campaign, make_record, make_user):
     with pytest.raises(outreach.OutreachError, match="another campaign"):
         outreach.record_position(record, foreign_demand, "supportive", utc_today(), actor=user)
     with pytest.raises(outreach.OutreachError, match="future"):
-        outreach.record_position(record, campaign.demands[0], "supportive", utc_today() + dt.timedelta(days=5), actor=user)
+        outreach.record_position(
+            record, campaign.demands[0], "supportive", utc_today() + dt.timedelta(days=5), actor=user
+        )
     with pytest.raises(outreach.OutreachError, match="unknown position"):
         outreach.record_position(record, campaign.demands[0], "delighted", utc_today(), actor=user)
 
@@ -72,17 +82,24 @@ def test_a_stale_form_cannot_overwrite_a_newer_save(campaign, make_record, make_
     assert record.stage == "contacted"
 
 
-def test_joint_meeting_with_positions_and_next_step_in_one_call(campaign, make_record, make_user, make_office,
-                                                               make_contact):
+def test_joint_meeting_with_positions_and_next_step_in_one_call(
+    campaign, make_record, make_user, make_office, make_contact
+):
     user = make_user("volunteer")
     france, chile = make_record("FRA", assignee=user), make_record("CHL", assignee=user)
     office = make_office("FRA")
     ambassador = make_contact(office)
     meeting = outreach.log_meeting(
-        [france, chile], actor=user, held_at=utcnow() - dt.timedelta(hours=2), summary="Joint meeting in Madrid",
-        office=office, contacts=[ambassador], staff=[user],
+        [france, chile],
+        actor=user,
+        held_at=utcnow() - dt.timedelta(hours=2),
+        summary="Joint meeting in Madrid",
+        office=office,
+        contacts=[ambassador],
+        staff=[user],
         positions=[outreach.StatedPosition(campaign.demands[0], "supportive")],
-        next_step=outreach.NextStep(owner=user, due_on=utc_today() + dt.timedelta(days=3), note="Send the dossier"))
+        next_step=outreach.NextStep(owner=user, due_on=utc_today() + dt.timedelta(days=3), note="Send the dossier"),
+    )
     db.session.flush()
     assert {r.id for r in meeting.outreach_records} == {france.id, chile.id}
     assert france.meetings == [meeting] and chile.meetings == [meeting]
@@ -112,10 +129,12 @@ def test_meeting_rules(campaign, make_record, make_user):
 def test_follow_ups_complete_snooze_and_next_date(campaign, make_record, make_user):
     user = make_user("volunteer")
     record = make_record(assignee=user)
-    early = outreach.add_follow_up(record, owner=user, due_on=utc_today() - dt.timedelta(days=1), note="Call back",
-                                   actor=user)
-    late = outreach.add_follow_up(record, owner=user, due_on=utc_today() + dt.timedelta(days=10), note="Deliver",
-                                  actor=user)
+    early = outreach.add_follow_up(
+        record, owner=user, due_on=utc_today() - dt.timedelta(days=1), note="Call back", actor=user
+    )
+    late = outreach.add_follow_up(
+        record, owner=user, due_on=utc_today() + dt.timedelta(days=10), note="Deliver", actor=user
+    )
     assert record.next_follow_up_on == early.due_on
     early.reminder_sent_at = utcnow()
     outreach.snooze_follow_up(early, utc_today() + dt.timedelta(days=2), actor=user)

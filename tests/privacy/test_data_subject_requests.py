@@ -1,4 +1,5 @@
 """A signer or a contact asks for their data to be erased: found, erased, and recorded."""
+
 import io
 
 import sqlalchemy as sa
@@ -20,11 +21,21 @@ def _world(admin):
     office = Office(country_id=france.id, host_country_id=france.id, kind="ministry", city="Paris", name="MEAE")
     db.session.add_all([campaign, office])
     db.session.flush()
-    contact = contacts.create_contact(actor=admin, office=office, name="Claire Fictive", email="claire@example.org",
-                                      personal_phone="+33 6 00 00 00 00", notes="Met in Geneva")
+    contact = contacts.create_contact(
+        actor=admin,
+        office=office,
+        name="Claire Fictive",
+        email="claire@example.org",
+        personal_phone="+33 6 00 00 00 00",
+        notes="Met in Geneva",
+    )
     petition = signatures.create_petition(campaign, "Petition", actor=admin)
-    signatures.import_file(petition, io.BytesIO(b"email,country\nClaire@Example.org,FR\nother@example.org,ES\n"),
-                           filename="s.csv", actor=admin)
+    signatures.import_file(
+        petition,
+        io.BytesIO(b"email,country\nClaire@Example.org,FR\nother@example.org,ES\n"),
+        filename="s.csv",
+        actor=admin,
+    )
     db.session.commit()
     return contact
 
@@ -38,7 +49,12 @@ def test_find_and_erase_through_the_command_line(runner, make_user):
     assert "erased: 1 contacts, 1 signatures" in result.output
     contact = db.session.get(Contact, contact.id)
     assert (contact.name, contact.email, contact.personal_phone, contact.notes, contact.active) == (
-        "Erased contact", None, None, None, False)
+        "Erased contact",
+        None,
+        None,
+        None,
+        False,
+    )
     assert count_rows(Signature) == 1  # the other signer still counts
     logged = " ".join(f"{e.before} {e.after}" for e in db.session.scalars(sa.select(AuditEvent)))
     assert "Claire Fictive" not in logged and "claire@example.org" not in logged
@@ -67,8 +83,9 @@ def test_erasing_a_merged_duplicate_erases_the_record_it_was_merged_into(app, ma
 
     admin = make_user("admin")
     survivor = _world(admin)
-    duplicate = contacts.create_contact(actor=admin, office=survivor.office, name="Claire F.",
-                                        email="c.fictive@example.org", confirm_duplicate=True)
+    duplicate = contacts.create_contact(
+        actor=admin, office=survivor.office, name="Claire F.", email="c.fictive@example.org", confirm_duplicate=True
+    )
     contacts.merge_contacts(survivor, duplicate, actor=admin)
     db.session.commit()
 
@@ -79,7 +96,8 @@ def test_erasing_a_merged_duplicate_erases_the_record_it_was_merged_into(app, ma
 
     for contact in (db.session.get(Contact, survivor.id), db.session.get(Contact, duplicate.id)):
         assert (contact.name, contact.email) == (privacy.ERASED_NAME, None)
-    values = db.session.execute(sa.select(AuditEvent.before, AuditEvent.after)
-                                .where(AuditEvent.action != "privacy.erase")).all()
+    values = db.session.execute(
+        sa.select(AuditEvent.before, AuditEvent.after).where(AuditEvent.action != "privacy.erase")
+    ).all()
     assert "c.fictive@example.org" not in str(values) and "Claire" not in str(values)
     assert privacy.find_person("claire@example.org").contacts == []

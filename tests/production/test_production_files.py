@@ -2,6 +2,7 @@
 serves (gunicorn with crm/serving.py) as a user who is not root, without build tools, with WeasyPrint's
 Debian packages; compose with two web servers and exactly one scheduler behind a proxy; systemd units
 that are hardened. (No Docker engine runs here: .ci/security-checks lints the files, and this reads them.)"""
+
 from __future__ import annotations
 
 import re
@@ -24,7 +25,7 @@ def _compose() -> dict:
 
 
 def test_the_image_serves_with_the_projects_gunicorn_settings():
-    command = re.search(r'^CMD (\[.*\])$', FINAL_STAGE, re.M).group(1)
+    command = re.search(r"^CMD (\[.*\])$", FINAL_STAGE, re.M).group(1)
     assert command.startswith('["' + '", "'.join(SERVE) + '"') and command.endswith('"wsgi:app"]')
     assert "/healthz" in re.search(r"^HEALTHCHECK .*(?:\n .*)*", FINAL_STAGE, re.M).group(0)
 
@@ -49,15 +50,19 @@ def test_the_linter_refuses_an_image_that_runs_as_root():
     """hadolint, as .ci/security-checks runs it, fails on the file once its last user is root."""
     clean = subprocess.run([str(BIN / "hadolint"), "Dockerfile"], cwd=ROOT, capture_output=True, text=True)
     assert clean.returncode == 0, clean.stdout
-    as_root = subprocess.run([str(BIN / "hadolint"), "-"], cwd=ROOT, input=DOCKERFILE + "USER root\n",
-                             capture_output=True, text=True)
+    as_root = subprocess.run(
+        [str(BIN / "hadolint"), "-"], cwd=ROOT, input=DOCKERFILE + "USER root\n", capture_output=True, text=True
+    )
     assert as_root.returncode != 0 and "DL3002" in as_root.stdout
 
 
 def test_compose_runs_two_web_servers_one_scheduler_and_a_proxy_after_the_migration():
     services = _compose()["services"]
-    web = [name for name, service in services.items() if "image" in service and service["image"].startswith("alcance")
-           and "command" not in service]
+    web = [
+        name
+        for name, service in services.items()
+        if "image" in service and service["image"].startswith("alcance") and "command" not in service
+    ]
     schedulers = [name for name, service in services.items() if service.get("command") == SCHEDULER]
     assert len(web) == 2
     assert schedulers == ["scheduler"]
@@ -70,11 +75,14 @@ def test_compose_runs_two_web_servers_one_scheduler_and_a_proxy_after_the_migrat
         assert services[name]["read_only"] is True and services[name]["cap_drop"] == ["ALL"]
     # Only the scheduler writes backups, and only it holds their passphrase.
     assert "backups:/backups" in services["scheduler"]["volumes"]
-    assert [name for name, service in services.items()
-            if "ALCANCE_BACKUP_PASSPHRASE" in (service.get("environment") or {})] == ["scheduler"]
+    assert [
+        name for name, service in services.items() if "ALCANCE_BACKUP_PASSPHRASE" in (service.get("environment") or {})
+    ] == ["scheduler"]
     caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
-    assert services["proxy"]["image"].startswith("caddy") and "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in \
-        services["proxy"]["volumes"]
+    assert (
+        services["proxy"]["image"].startswith("caddy")
+        and "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in services["proxy"]["volumes"]
+    )
     assert all(f"{name}:8000" in caddyfile for name in web)
 
 
@@ -105,7 +113,15 @@ def test_the_systemd_units_run_the_web_server_and_one_scheduler_hardened():
     for unit in (web, scheduler):
         assert unit["User"] == ["alcance"]
         assert unit["EnvironmentFile"] == ["/etc/alcance/alcance.env"]
-        for setting, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
-                               "PrivateTmp": "yes", "PrivateDevices": "yes", "CapabilityBoundingSet": "",
-                               "RestrictSUIDSGID": "yes", "UMask": "0077", "StateDirectoryMode": "0700"}.items():
+        for setting, value in {
+            "NoNewPrivileges": "yes",
+            "ProtectSystem": "strict",
+            "ProtectHome": "yes",
+            "PrivateTmp": "yes",
+            "PrivateDevices": "yes",
+            "CapabilityBoundingSet": "",
+            "RestrictSUIDSGID": "yes",
+            "UMask": "0077",
+            "StateDirectoryMode": "0700",
+        }.items():
             assert unit.get(setting) == [value], setting

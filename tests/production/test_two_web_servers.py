@@ -3,6 +3,7 @@ PostgreSQL database, with a real SMTP server on loopback. A coordinator signs in
 on working on the other; meetings are logged through both at once; failed sign-ins are counted across
 both; each due reminder arrives exactly once, sent by the scheduler and never by a web worker; and each
 server's /metrics adds up the requests of all its workers."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -47,12 +48,24 @@ MEETINGS = len(COUNTRIES)
 
 
 def _environment(url: str, instance: Path, smtp_port: int) -> dict:
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "ALCANCE_DATA_KEYS": TEST_DATA_KEY,
-           "ALCANCE_INSTANCE_PATH": str(instance), "ALCANCE_METRICS_TOKEN": METRICS_TOKEN, "ALCANCE_DEMO": "0",
-           # Plain http on loopback: cookies without the Secure flag (production sets them behind HTTPS).
-           "SESSION_COOKIE_SECURE": "0", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port),
-           "MAIL_USE_TLS": "0", "MAIL_USE_SSL": "0", "MAIL_DEFAULT_SENDER": "alcance@campaign.example.org",
-           "ALCANCE_ADMIN_EMAIL": "admin@example.org", "ALCANCE_ADMIN_PASSWORD": "the first operator's long passphrase"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": SECRET_KEY,
+        "ALCANCE_DATA_KEYS": TEST_DATA_KEY,
+        "ALCANCE_INSTANCE_PATH": str(instance),
+        "ALCANCE_METRICS_TOKEN": METRICS_TOKEN,
+        "ALCANCE_DEMO": "0",
+        # Plain http on loopback: cookies without the Secure flag (production sets them behind HTTPS).
+        "SESSION_COOKIE_SECURE": "0",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_port),
+        "MAIL_USE_TLS": "0",
+        "MAIL_USE_SSL": "0",
+        "MAIL_DEFAULT_SENDER": "alcance@campaign.example.org",
+        "ALCANCE_ADMIN_EMAIL": "admin@example.org",
+        "ALCANCE_ADMIN_PASSWORD": "the first operator's long passphrase",
+    }
     for name in ("MAIL_USERNAME", "MAIL_PASSWORD", "FLASK_APP", "PROMETHEUS_MULTIPROC_DIR", "ALCANCE_ENV"):
         env.pop(name, None)
     return env
@@ -65,8 +78,10 @@ def _seed(url: str, tmp_path_factory) -> None:
     with app.app_context():
         campaign = Campaign(slug="two-servers", name="Two servers")
         db.session.add_all([campaign, Demand(campaign=campaign, ordinal=1, code="d1", title="Demand one")])
-        people = [User(email=COORDINATOR, name="Coordinator", role="coordinator"),
-                  User(email=TARGET, name="Target", role="volunteer")]
+        people = [
+            User(email=COORDINATOR, name="Coordinator", role="coordinator"),
+            User(email=TARGET, name="Target", role="volunteer"),
+        ]
         # Coordinators, who may open every record: reminders go only to owners who may open theirs.
         owners = [User(email=f"owner{n}@example.org", name=f"Owner {n}", role="coordinator") for n in range(OWNERS)]
         for user in people:
@@ -81,9 +96,14 @@ def _seed(url: str, tmp_path_factory) -> None:
         db.session.flush()
         yesterday = clock.today() - dt.timedelta(days=1)
         db.session.add_all(
-            FollowUp(outreach_id=records[n % len(records)].id, owner_id=owners[n % OWNERS].id, due_on=yesterday,
-                     note=f"Step {n}")
-            for n in range(DUE_REMINDERS))
+            FollowUp(
+                outreach_id=records[n % len(records)].id,
+                owner_id=owners[n % OWNERS].id,
+                due_on=yesterday,
+                note=f"Step {n}",
+            )
+            for n in range(DUE_REMINDERS)
+        )
         db.session.commit()
         db.engine.dispose()
 
@@ -142,9 +162,22 @@ class Browser:
 
 def _gunicorn(env: dict, port: int, log: Path) -> subprocess.Popen:
     # As production serves (Dockerfile, deploy/systemd): gunicorn with crm/serving.py, two workers.
-    return subprocess.Popen([str(BIN / "gunicorn"), "-c", "python:crm.serving", "--workers", "2",
-                             "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-                            cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "-c",
+            "python:crm.serving",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _wait_for_health(port: int, process: subprocess.Popen, log: Path, seconds: float = 60) -> None:
@@ -163,8 +196,11 @@ def _wait_for_health(port: int, process: subprocess.Popen, log: Path, seconds: f
 def _figures(port: int) -> dict:
     status, _, text = Browser().get(port, "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert status == 200, text[:300]
-    return {(sample.name, frozenset(sample.labels.items())): sample.value
-            for family in text_string_to_metric_families(text) for sample in family.samples}
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -185,9 +221,14 @@ def test_two_web_servers_and_one_scheduler_share_one_database(tmp_path, tmp_path
         smtp.start()
         processes = []
         try:
-            setup = subprocess.run([str(BIN / "flask"), "--app", "wsgi", "setup"], cwd=ROOT,
-                                   env=_environment(url, tmp_path / "setup", smtp.port), capture_output=True,
-                                   text=True, timeout=300)
+            setup = subprocess.run(
+                [str(BIN / "flask"), "--app", "wsgi", "setup"],
+                cwd=ROOT,
+                env=_environment(url, tmp_path / "setup", smtp.port),
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             assert setup.returncode == 0, setup.stderr[-3000:]
             _seed(url, tmp_path_factory)
 
@@ -201,15 +242,18 @@ def test_two_web_servers_and_one_scheduler_share_one_database(tmp_path, tmp_path
             for port, (process, log) in servers.items():
                 _wait_for_health(port, process, log)
             scheduler = subprocess.Popen(
-                [str(BIN / "flask"), "--app", "wsgi", "scheduler", "run", "--for-seconds", "20"], cwd=ROOT,
-                env=_environment(url, tmp_path / "scheduler", smtp.port), stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, text=True)
+                [str(BIN / "flask"), "--app", "wsgi", "scheduler", "run", "--for-seconds", "20"],
+                cwd=ROOT,
+                env=_environment(url, tmp_path / "scheduler", smtp.port),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
             processes.append(scheduler)
 
             # Signs in on the first server, and goes on working on the second.
             coordinator = Browser()
-            status, location, _ = coordinator.submit(first, "/login", {"email": COORDINATOR,
-                                                                        "password": TEST_PASSWORD})
+            status, location, _ = coordinator.submit(first, "/login", {"email": COORDINATOR, "password": TEST_PASSWORD})
             assert (status, location) == (302, "/")
             status, location, page = coordinator.get(second, "/")
             assert (status, location) == (200, "")
@@ -217,15 +261,19 @@ def test_two_web_servers_and_one_scheduler_share_one_database(tmp_path, tmp_path
 
             engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
             with engine.connect() as connection:
-                record_ids = connection.execute(
-                    sa.select(OutreachRecord.__table__.c.id).order_by(OutreachRecord.__table__.c.id)).scalars().all()
+                record_ids = (
+                    connection.execute(sa.select(OutreachRecord.__table__.c.id).order_by(OutreachRecord.__table__.c.id))
+                    .scalars()
+                    .all()
+                )
 
             # Meetings logged through both servers at once.
             def log_meeting(n):
                 port = (first, second)[n % 2]
                 record = record_ids[n % len(record_ids)]
-                return port, coordinator.submit(port, f"/outreach/{record}/meetings/new",
-                                                {"summary": f"Meeting {n} through port {port}"})
+                return port, coordinator.submit(
+                    port, f"/outreach/{record}/meetings/new", {"summary": f"Meeting {n} through port {port}"}
+                )
 
             with ThreadPoolExecutor(max_workers=4) as pool:
                 answers = list(pool.map(log_meeting, range(MEETINGS)))
@@ -233,15 +281,17 @@ def test_two_web_servers_and_one_scheduler_share_one_database(tmp_path, tmp_path
                 assert status == 302 and location.startswith("/meetings/"), (port, status, page[:500])
             with engine.connect() as connection:
                 summaries = connection.execute(sa.select(Meeting.__table__.c.summary)).scalars().all()
-            assert sorted(summaries) == sorted(f"Meeting {n} through port {(first, second)[n % 2]}"
-                                               for n in range(MEETINGS))
+            assert sorted(summaries) == sorted(
+                f"Meeting {n} through port {(first, second)[n % 2]}" for n in range(MEETINGS)
+            )
 
             # Failed sign-ins are counted across both servers: after five (the account's limit), the
             # right password is refused on either.
             stranger = Browser()
             for n in range(5):
-                status, _, _ = stranger.submit((first, second)[n % 2], "/login",
-                                               {"email": TARGET, "password": f"wrong password {n}"})
+                status, _, _ = stranger.submit(
+                    (first, second)[n % 2], "/login", {"email": TARGET, "password": f"wrong password {n}"}
+                )
                 assert status == 401
             for port in (second, first):
                 status, _, page = stranger.submit(port, "/login", {"email": TARGET, "password": TEST_PASSWORD})
@@ -252,13 +302,19 @@ def test_two_web_servers_and_one_scheduler_share_one_database(tmp_path, tmp_path
             assert "Traceback" not in output, output
 
             with engine.connect() as connection:
-                reminders = connection.execute(
-                    sa.select(OutboundMessage.__table__).where(OutboundMessage.__table__.c.kind == "due_reminder")
-                ).mappings().all()
+                reminders = (
+                    connection.execute(
+                        sa.select(OutboundMessage.__table__).where(OutboundMessage.__table__.c.kind == "due_reminder")
+                    )
+                    .mappings()
+                    .all()
+                )
                 every_message = connection.execute(sa.select(OutboundMessage.__table__)).mappings().all()
                 reminded = connection.execute(
-                    sa.select(sa.func.count()).select_from(FollowUp.__table__)
-                    .where(FollowUp.__table__.c.reminder_sent_at.is_not(None))).scalar()
+                    sa.select(sa.func.count())
+                    .select_from(FollowUp.__table__)
+                    .where(FollowUp.__table__.c.reminder_sent_at.is_not(None))
+                ).scalar()
             engine.dispose()
 
             # Each due reminder arrived exactly once, sent by the scheduler, never by a web worker.
@@ -268,27 +324,44 @@ def test_two_web_servers_and_one_scheduler_share_one_database(tmp_path, tmp_path
             assert [mid for mid, count in received.items() if count > 1] == []
             assert len(smtp.messages) == len([row for row in every_message if row["status"] == "sent"])
             assert reminded == DUE_REMINDERS
-            assert {row["sent_by"].rsplit(":", 1)[1] for row in every_message if row["status"] == "sent"} == \
-                {str(scheduler.pid)}
+            assert {row["sent_by"].rsplit(":", 1)[1] for row in every_message if row["status"] == "sent"} == {
+                str(scheduler.pid)
+            }
 
             # Each server's /metrics adds up the requests of both its workers; the mail queue and the jobs
             # come from the database, the same on both.
             figures = {port: _figures(port) for port in (first, second)}
-            failed = {port: figures[port].get(("alcance_http_requests_total", frozenset(
-                {"endpoint": "accounts.login", "method": "POST", "status": "401"}.items())), 0)
-                for port in (first, second)}
+            failed = {
+                port: figures[port].get(
+                    (
+                        "alcance_http_requests_total",
+                        frozenset({"endpoint": "accounts.login", "method": "POST", "status": "401"}.items()),
+                    ),
+                    0,
+                )
+                for port in (first, second)
+            }
             assert failed == {first: 3, second: 2}
             for port in (first, second):
-                meetings = sum(value for (name, labels), value in figures[port].items()
-                               if name == "alcance_http_requests_total"
-                               and dict(labels) == {"endpoint": "outreach.new_meeting", "method": "POST",
-                                                    "status": "302"})
+                meetings = sum(
+                    value
+                    for (name, labels), value in figures[port].items()
+                    if name == "alcance_http_requests_total"
+                    and dict(labels) == {"endpoint": "outreach.new_meeting", "method": "POST", "status": "302"}
+                )
                 assert meetings == MEETINGS // 2
                 assert figures[port][("alcance_mail_pending_messages", frozenset())] == 0
-                assert figures[port][("alcance_job_last_run_succeeded",
-                                      frozenset({"job": "due-reminders"}.items()))] == 1
-            database_figures = [{key: value for key, value in figures[port].items()
-                                 if key[0].startswith(("alcance_mail", "alcance_job"))} for port in (first, second)]
+                assert (
+                    figures[port][("alcance_job_last_run_succeeded", frozenset({"job": "due-reminders"}.items()))] == 1
+                )
+            database_figures = [
+                {
+                    key: value
+                    for key, value in figures[port].items()
+                    if key[0].startswith(("alcance_mail", "alcance_job"))
+                }
+                for port in (first, second)
+            ]
             assert database_figures[0] == database_figures[1]
         finally:
             for process in processes:

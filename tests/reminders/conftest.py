@@ -1,5 +1,6 @@
 """Reminder fixtures: a real SMTP server on loopback (aiosmtpd) that keeps what it receives, the app's
 mail pointed at it. (Follow-ups, letters and meetings come from tests/factories.py.)"""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,7 +14,7 @@ from aiosmtpd.controller import Controller
 
 from crm.extensions import mail
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def free_port() -> int:
@@ -95,9 +96,16 @@ def point_mail_at(app, **settings) -> dict:
 @pytest.fixture
 def smtp(app, smtp_server):
     """The app's mail goes to the loopback SMTP server (MAIL_SUPPRESS_SEND off for this test only)."""
-    previous = point_mail_at(app, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, MAIL_USE_TLS=False,
-                             MAIL_USE_SSL=False, MAIL_SUPPRESS_SEND=False,
-                             MAIL_DEFAULT_SENDER="alcance@campaign.example.org", MAIL_TIMEOUT=5)
+    previous = point_mail_at(
+        app,
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp_server.port,
+        MAIL_USE_TLS=False,
+        MAIL_USE_SSL=False,
+        MAIL_SUPPRESS_SEND=False,
+        MAIL_DEFAULT_SENDER="alcance@campaign.example.org",
+        MAIL_TIMEOUT=5,
+    )
     yield smtp_server
     point_mail_at(app, **previous)
 

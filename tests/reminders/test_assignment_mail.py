@@ -1,4 +1,5 @@
 """A coordinator's reassignment reaches the new assignee by e-mail, once, in their language."""
+
 import pytest
 import sqlalchemy as sa
 

@@ -1,5 +1,6 @@
 """Calendars: each user's private feed (secret URL, revocable) and one meeting as an .ics download; both
 parsed back with the icalendar library."""
+
 import datetime as dt
 import re
 
@@ -16,7 +17,7 @@ from tests.conftest import utc_today
 # Each test runs at every moment of tests/conftest.py's CLOCKS, with the clock standing still.
 pytestmark = [pytest.mark.clocks, pytest.mark.usefixtures("clock")]
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _new_link(client) -> str:
@@ -28,7 +29,8 @@ def _new_link(client) -> str:
 
 
 def test_the_private_feed_has_my_meetings_and_follow_ups_and_validates(
-        client, signed_in, make_user, make_record, make_follow_up, make_meeting, make_office):
+    client, signed_in, make_user, make_record, make_follow_up, make_meeting, make_office
+):
     me = signed_in("volunteer", language="en")
     other = make_user("volunteer")
     record = make_record("FRA", assignee=me)
@@ -38,8 +40,14 @@ def test_the_private_feed_has_my_meetings_and_follow_ups_and_validates(
     make_follow_up(elsewhere, other, utc_today(), note="Not mine")
     office = make_office("FRA", host="ESP", city="Madrid", name="Ambassade de France en Espagne")
     held_at = utcnow().replace(microsecond=0) - dt.timedelta(days=1)
-    meeting = make_meeting([record], held_at, staff=[me], office=office, summary="Handed over the letter",
-                           confidential_notes="The counsellor's private remark")
+    meeting = make_meeting(
+        [record],
+        held_at,
+        staff=[me],
+        office=office,
+        summary="Handed over the letter",
+        confidential_notes="The counsellor's private remark",
+    )
     make_meeting([elsewhere], held_at, staff=[other], summary="Someone else's meeting")
     db.session.commit()
 
@@ -83,8 +91,9 @@ def test_a_revoked_or_replaced_link_is_a_404(client, signed_in):
     assert response.status_code == 302
     assert client.get(second).status_code == 404
     assert db.session.get(ReminderPreference, me.id).calendar_token_hash is None
-    actions = db.session.scalars(sa.select(AuditEvent.after).where(AuditEvent.action == "reminders.calendar_token")
-                                 .order_by(AuditEvent.id)).all()
+    actions = db.session.scalars(
+        sa.select(AuditEvent.after).where(AuditEvent.action == "reminders.calendar_token").order_by(AuditEvent.id)
+    ).all()
     assert [a["action"] for a in actions] == ["created", "replaced", "revoked"]
 
 
@@ -98,7 +107,8 @@ def test_unknown_links_and_inactive_users_get_404(client, signed_in):
 
 
 def test_a_meeting_downloads_as_an_ics_file_for_those_who_may_see_it(
-        client, signed_in, make_user, make_record, make_meeting):
+    client, signed_in, make_user, make_record, make_meeting
+):
     me = signed_in("volunteer")
     mine = make_record("FRA", assignee=me)
     theirs = make_record("DEU", assignee=make_user("volunteer"))

@@ -1,5 +1,6 @@
 """The daily digest at each user's hour in their own time zone, the managers' weekly report, and mail in
 the reader's language."""
+
 import datetime as dt
 import io
 import re
@@ -22,7 +23,7 @@ from tests.reminders.conftest import text_and_html
 # Each test runs at every moment of tests/conftest.py's CLOCKS, with the clock standing still.
 pytestmark = [pytest.mark.clocks, pytest.mark.usefixtures("clock")]
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 MADRID = ZoneInfo("Europe/Madrid")
 # A Wednesday. Dates are fixed so that the digest's sections are exact.
 DAY = dt.date(2031, 5, 14)
@@ -42,12 +43,14 @@ def ana(make_user):
 
 
 def _digests():
-    return db.session.scalars(sa.select(OutboundMessage).where(OutboundMessage.kind == "digest")
-                              .order_by(OutboundMessage.id)).all()
+    return db.session.scalars(
+        sa.select(OutboundMessage).where(OutboundMessage.kind == "digest").order_by(OutboundMessage.id)
+    ).all()
 
 
 def test_the_digest_lists_overdue_today_upcoming_and_meetings_at_the_users_hour(
-        smtp, ana, make_user, make_record, make_follow_up, make_meeting, make_office):
+    smtp, ana, make_user, make_record, make_follow_up, make_meeting, make_office
+):
     someone_else = make_user("volunteer")
     france = make_record("FRA", assignee=ana)
     germany = make_record("DEU", assignee=ana)
@@ -57,8 +60,14 @@ def test_the_digest_lists_overdue_today_upcoming_and_meetings_at_the_users_hour(
     make_follow_up(germany, ana, DAY + dt.timedelta(days=30), note="Far in the future")
     make_follow_up(france, ana, DAY - dt.timedelta(days=9), note="Finished long ago", status="done")
     make_follow_up(france, someone_else, DAY, note="Somebody else's step")
-    make_follow_up(france, ana, DAY - dt.timedelta(days=20), note="Snoozed until Friday", status="snoozed",
-                   snoozed_until=DAY + dt.timedelta(days=2))
+    make_follow_up(
+        france,
+        ana,
+        DAY - dt.timedelta(days=20),
+        note="Snoozed until Friday",
+        status="snoozed",
+        snoozed_until=DAY + dt.timedelta(days=2),
+    )
     office = make_office("FRA", host="ESP", city="Madrid", name="Ambassade de France en Espagne")
     make_meeting([france], at_madrid(11), staff=[ana], office=office, summary="Hand over the letter")
     make_meeting([germany], at_madrid(11) - dt.timedelta(days=20), staff=[ana], summary="An old meeting")
@@ -76,9 +85,10 @@ def test_the_digest_lists_overdue_today_upcoming_and_meetings_at_the_users_hour(
     assert message["Subject"] == "Your follow-ups for 14 May 2031"
     text, html = text_and_html(message)
     sections = re.split(r"\n(?=Overdue|Due today|Coming up this week|Meetings)", text)
-    overdue, today, upcoming, meetings = (next(s for s in sections if s.startswith(t))
-                                          for t in ("Overdue (1)", "Due today (1)", "Coming up this week (2)",
-                                                    "Meetings (1)"))
+    overdue, today, upcoming, meetings = (
+        next(s for s in sections if s.startswith(t))
+        for t in ("Overdue (1)", "Due today (1)", "Coming up this week (2)", "Meetings (1)")
+    )
     assert "Chase the embassy in Madrid" in overdue and "France" in overdue
     assert "Send the signature totals" in today and "Germany" in today
     assert "Prepare the meeting brief" in upcoming and "Snoozed until Friday" in upcoming
@@ -101,8 +111,15 @@ def test_a_day_with_nothing_to_tell_sends_no_digest(smtp, ana):
 
 def test_users_who_turned_the_digest_off_get_none(smtp, ana, make_record, make_follow_up):
     make_follow_up(make_record(assignee=ana), ana, DAY)
-    services.save_preferences(ana, actor=ana, reminders_enabled=True, digest_enabled=False, digest_hour=9,
-                              timezone="Europe/Madrid", language="en")
+    services.save_preferences(
+        ana,
+        actor=ana,
+        reminders_enabled=True,
+        digest_enabled=False,
+        digest_hour=9,
+        timezone="Europe/Madrid",
+        language="en",
+    )
     db.session.commit()
     assert jobs.send_digests(at_madrid(10)).delivery.sent == 0
     assert _digests() == []
@@ -182,7 +199,8 @@ def test_every_mail_template_marks_its_strings_for_translation():
 
 
 def test_managers_get_a_weekly_report_of_replies_positions_and_signatures(
-        smtp, campaign, make_user, make_record, make_letter):
+    smtp, campaign, make_user, make_record, make_letter
+):
     make_user("manager", email="mara@example.org", name="Mara Manager")
     volunteer = make_user("volunteer")
     record = make_record("CAN")
@@ -193,19 +211,39 @@ def test_managers_get_a_weekly_report_of_replies_positions_and_signatures(
     demand = campaign.demands[2]
     other_demand = campaign.demands[0]
     for demand_, stance, days_ago in ((other_demand, "supportive", 30), (other_demand, "supportive", 2)):
-        db.session.add(Position(campaign_id=campaign.id, outreach_id=record.id, demand_id=demand_.id, stance=stance,
-                                stated_on=monday - dt.timedelta(days=days_ago),
-                                recorded_at=now - dt.timedelta(days=days_ago)))  # restated: not a change
+        db.session.add(
+            Position(
+                campaign_id=campaign.id,
+                outreach_id=record.id,
+                demand_id=demand_.id,
+                stance=stance,
+                stated_on=monday - dt.timedelta(days=days_ago),
+                recorded_at=now - dt.timedelta(days=days_ago),
+            )
+        )  # restated: not a change
     for stance, days_ago in (("non_committal", 60), ("supportive", 1)):
-        db.session.add(Position(campaign_id=campaign.id, outreach_id=record.id, demand_id=demand.id, stance=stance,
-                                stated_on=monday - dt.timedelta(days=days_ago),
-                                recorded_at=now - dt.timedelta(days=days_ago)))
+        db.session.add(
+            Position(
+                campaign_id=campaign.id,
+                outreach_id=record.id,
+                demand_id=demand.id,
+                stance=stance,
+                stated_on=monday - dt.timedelta(days=days_ago),
+                recorded_at=now - dt.timedelta(days=days_ago),
+            )
+        )
     petition = Petition(campaign_id=campaign.id, slug="petition", name="Petition")
     db.session.add(petition)
     db.session.flush()
     for n, days_ago in enumerate((1, 1, 1, 20)):
-        db.session.add(Signature(campaign_id=campaign.id, petition_id=petition.id, email_hash=f"{n:064x}",
-                                 created_at=now - dt.timedelta(days=days_ago)))
+        db.session.add(
+            Signature(
+                campaign_id=campaign.id,
+                petition_id=petition.id,
+                email_hash=f"{n:064x}",
+                created_at=now - dt.timedelta(days=days_ago),
+            )
+        )
     db.session.commit()
 
     def weekly_sent(moment):

@@ -1,5 +1,6 @@
 """Due reminders: each owner is e-mailed once when a follow-up falls due, through a real SMTP server; a
 failed send is retried later and never marked sent before the server accepted it."""
+
 import datetime as dt
 
 import pytest
@@ -14,14 +15,15 @@ from crm.reminders.models import OutboundMessage, ReminderPreference
 from tests.conftest import utc_today
 from tests.reminders.conftest import text_and_html
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 # Each test runs at every moment of tests/conftest.py's CLOCKS, with the clock standing still.
 pytestmark = [pytest.mark.clocks, pytest.mark.usefixtures("clock")]
 
 
 def _rows(kind="due_reminder"):
-    return db.session.scalars(sa.select(OutboundMessage).where(OutboundMessage.kind == kind)
-                              .order_by(OutboundMessage.id)).all()
+    return db.session.scalars(
+        sa.select(OutboundMessage).where(OutboundMessage.kind == kind).order_by(OutboundMessage.id)
+    ).all()
 
 
 def _reminded_at(follow_up):
@@ -29,8 +31,7 @@ def _reminded_at(follow_up):
     return db.session.get(FollowUp, follow_up.id).reminder_sent_at
 
 
-def test_a_due_reminder_is_sent_once_and_the_follow_up_shows_when(
-        runner, smtp, make_user, make_record, make_follow_up):
+def test_a_due_reminder_is_sent_once_and_the_follow_up_shows_when(runner, smtp, make_user, make_record, make_follow_up):
     owner = make_user("volunteer", email="vera@example.org", name="Vera Volunteer")
     record = make_record("DEU", assignee=owner)
     today = utc_today()
@@ -129,11 +130,14 @@ def test_a_reminder_queued_for_a_follow_up_done_since_is_not_sent(smtp, make_use
 
 
 def test_when_the_mail_server_is_down_nothing_is_marked_sent_and_every_reminder_arrives_once_later(
-        smtp, make_user, make_record, make_follow_up, monkeypatch):
+    smtp, make_user, make_record, make_follow_up, monkeypatch
+):
     owners = [make_user("coordinator") for _ in range(3)]
     record = make_record()
-    follow_ups = [make_follow_up(record, owner, utc_today() - dt.timedelta(days=n), note=f"Step {n}")
-                  for n, owner in enumerate(owners * 2)]
+    follow_ups = [
+        make_follow_up(record, owner, utc_today() - dt.timedelta(days=n), note=f"Step {n}")
+        for n, owner in enumerate(owners * 2)
+    ]
     db.session.commit()
 
     # Marking sent must come after the server accepted: check it at the moment it happens.
@@ -141,8 +145,9 @@ def test_when_the_mail_server_is_down_nothing_is_marked_sent_and_every_reminder_
     original_mark_sent_all = mailer.mark_sent_all
 
     def checking_mark_sent_all(claims, token, transport):
-        marked_too_early.extend(claimed.id for claimed in claims
-                                if claimed.message_id not in smtp.mailbox.message_ids())
+        marked_too_early.extend(
+            claimed.id for claimed in claims if claimed.message_id not in smtp.mailbox.message_ids()
+        )
         return original_mark_sent_all(claims, token, transport)
 
     monkeypatch.setattr(mailer, "mark_sent_all", checking_mark_sent_all)
@@ -203,8 +208,7 @@ def test_backoff_grows_and_gives_up_after_the_last_attempt(make_user, make_recor
     assert db.session.get(OutboundMessage, row.id).status == "failed"
 
 
-def test_a_claimed_message_is_not_claimed_again_until_its_lease_expires(make_user, make_record, make_follow_up,
-                                                                         clock):
+def test_a_claimed_message_is_not_claimed_again_until_its_lease_expires(make_user, make_record, make_follow_up, clock):
     record = make_record()
     for n in range(5):
         make_follow_up(record, make_user("coordinator"), utc_today(), note=f"Step {n}")
@@ -241,10 +245,18 @@ def test_the_same_reminder_queued_twice_is_one_row(make_user, make_record, make_
     follow_up = make_follow_up(make_record(), owner, utc_today())
     rendered = services.render_due_reminder(follow_up, utcnow())
     key = f"due_reminder:{follow_up.id}:{follow_up.due_on.isoformat()}:{owner.id}"
-    assert mailer.queue("due_reminder", key, owner, rendered, now=utcnow(), follow_up_id=follow_up.id,
-                        for_date=follow_up.due_on) is True
-    assert mailer.queue("due_reminder", key, owner, rendered, now=utcnow(), follow_up_id=follow_up.id,
-                        for_date=follow_up.due_on) is False
+    assert (
+        mailer.queue(
+            "due_reminder", key, owner, rendered, now=utcnow(), follow_up_id=follow_up.id, for_date=follow_up.due_on
+        )
+        is True
+    )
+    assert (
+        mailer.queue(
+            "due_reminder", key, owner, rendered, now=utcnow(), follow_up_id=follow_up.id, for_date=follow_up.due_on
+        )
+        is False
+    )
     assert len(_rows()) == 1
 
 

@@ -1,5 +1,6 @@
 """Mail to an address outside ASCII (which the e-mail validator accepts): sent with SMTPUTF8 when the
 server offers it; otherwise failed with a reason an admin can read, without holding back the rest."""
+
 import datetime as dt
 
 import pytest
@@ -24,8 +25,7 @@ class Server(SMTPServer):
         self.smtputf8 = smtputf8
 
     def start(self):
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port,
-                                     enable_SMTPUTF8=self.smtputf8)
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=self.smtputf8)
         self.controller.start()
 
 
@@ -33,9 +33,16 @@ class Server(SMTPServer):
 def server(app, request):
     server = Server(smtputf8=request.param)
     server.start()
-    previous = point_mail_at(app, MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_USE_TLS=False,
-                             MAIL_USE_SSL=False, MAIL_SUPPRESS_SEND=False,
-                             MAIL_DEFAULT_SENDER="alcance@campaign.example.org", MAIL_TIMEOUT=5)
+    previous = point_mail_at(
+        app,
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=server.port,
+        MAIL_USE_TLS=False,
+        MAIL_USE_SSL=False,
+        MAIL_SUPPRESS_SEND=False,
+        MAIL_DEFAULT_SENDER="alcance@campaign.example.org",
+        MAIL_TIMEOUT=5,
+    )
     yield server
     point_mail_at(app, **previous)
     server.stop()
@@ -44,9 +51,13 @@ def server(app, request):
 def _queue(make_user, *emails):
     for email in emails:
         user = make_user("volunteer", email=email, name="María Pérez")
-        mailer.queue("due_reminder", f"test:{email}", user,
-                     mailer.Rendered(subject="Seguimiento", text="Llamar a la embajada", html="<p>Llamar</p>",
-                                     language="es"), now=utcnow() - dt.timedelta(minutes=1))
+        mailer.queue(
+            "due_reminder",
+            f"test:{email}",
+            user,
+            mailer.Rendered(subject="Seguimiento", text="Llamar a la embajada", html="<p>Llamar</p>", language="es"),
+            now=utcnow() - dt.timedelta(minutes=1),
+        )
     db.session.commit()
 
 

@@ -1,5 +1,6 @@
 """Reminder pages: preferences for everyone, the outbox for administrators only; and no web worker ever
 starts a scheduler."""
+
 import datetime as dt
 
 import pytest
@@ -25,8 +26,10 @@ def test_everyone_sets_their_own_reminder_preferences(client, signed_in, role):
     assert "Europe/Madrid" in html and 'name="digest_hour"' in html
     assert ('name="weekly_report_enabled"' in html) == (role == "manager")
 
-    response = client.post("/reminders/preferences", data={
-        "digest_enabled": "y", "digest_hour": "7", "timezone": "America/Santiago", "language": "es"})
+    response = client.post(
+        "/reminders/preferences",
+        data={"digest_enabled": "y", "digest_hour": "7", "timezone": "America/Santiago", "language": "es"},
+    )
     assert response.status_code == 302
     db.session.expire_all()
     preference = db.session.get(ReminderPreference, user.id)
@@ -40,9 +43,11 @@ def test_everyone_sets_their_own_reminder_preferences(client, signed_in, role):
 
 def test_preferences_refuse_an_unknown_time_zone_or_hour(client, signed_in):
     user = signed_in("volunteer")
-    for data in ({"digest_hour": "7", "timezone": "Mars/Olympus_Mons", "language": "en"},
-                 {"digest_hour": "24", "timezone": "UTC", "language": "en"},
-                 {"digest_hour": "7", "timezone": "UTC", "language": "fr"}):
+    for data in (
+        {"digest_hour": "7", "timezone": "Mars/Olympus_Mons", "language": "en"},
+        {"digest_hour": "24", "timezone": "UTC", "language": "en"},
+        {"digest_hour": "7", "timezone": "UTC", "language": "fr"},
+    ):
         assert client.post("/reminders/preferences", data=data).status_code == 400
     assert db.session.get(ReminderPreference, user.id) is None
 
@@ -57,8 +62,7 @@ def test_only_administrators_read_the_outbox(client, signed_in, role):
     assert client.get("/reminders/outbox").status_code == 404
 
 
-def test_an_administrator_reads_the_development_outbox(client, signed_in, make_user, make_record,
-                                                       make_follow_up):
+def test_an_administrator_reads_the_development_outbox(client, signed_in, make_user, make_record, make_follow_up):
     signed_in("admin")
     owner = make_user("volunteer", email="owner@example.org")
     make_follow_up(make_record("FRA"), owner, utc_today(), note="Call <the> embassy & ask")
@@ -111,13 +115,20 @@ def test_the_web_app_never_loads_a_scheduler(tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/web.db", "SECRET_KEY": "x",
-           "ALCANCE_INSTANCE_PATH": str(tmp_path)}
-    probe = ("import sys, threading, wsgi; "
-             "print(sorted(m for m in sys.modules if m.startswith('apscheduler')), "
-             "[t.name for t in threading.enumerate() if 'APScheduler' in t.name or 'ThreadPool' in t.name])")
-    result = subprocess.run([sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True,
-                            timeout=60)
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/web.db",
+        "SECRET_KEY": "x",
+        "ALCANCE_INSTANCE_PATH": str(tmp_path),
+    }
+    probe = (
+        "import sys, threading, wsgi; "
+        "print(sorted(m for m in sys.modules if m.startswith('apscheduler')), "
+        "[t.name for t in threading.enumerate() if 'APScheduler' in t.name or 'ThreadPool' in t.name])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[] []"
 
@@ -125,5 +136,9 @@ def test_the_web_app_never_loads_a_scheduler(tmp_path):
 def test_the_scheduler_runs_each_job_on_its_interval(app):
     scheduler = jobs.build_scheduler(app)
     intervals = {job.id: job.trigger.interval for job in scheduler.get_jobs()}
-    assert intervals == {"due-reminders": dt.timedelta(minutes=1), "digests": dt.timedelta(minutes=5),
-                         "reply-clock": dt.timedelta(hours=1), "backup": dt.timedelta(hours=1)}
+    assert intervals == {
+        "due-reminders": dt.timedelta(minutes=1),
+        "digests": dt.timedelta(minutes=5),
+        "reply-clock": dt.timedelta(hours=1),
+        "backup": dt.timedelta(hours=1),
+    }

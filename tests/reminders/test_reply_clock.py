@@ -1,5 +1,6 @@
 """The reply clock: no reply some days after a delivered letter or a held meeting creates a follow-up for
 the assignee; after a second period the coordinator is told. Each happens once."""
+
 import datetime as dt
 
 import pytest
@@ -45,7 +46,8 @@ def _record(make_record, make_user, **kwargs):
 
 
 def test_no_reply_after_a_delivered_letter_creates_one_follow_up_then_one_escalation(
-        smtp, campaign, make_record, make_user, make_letter):
+    smtp, campaign, make_record, make_user, make_letter
+):
     record, assignee, coordinator = _record(make_record, make_user)
     letter = make_letter(record, subject="Three demands", sent_on=days_ago(16), delivered_on=days_ago(15))
     db.session.commit()
@@ -75,8 +77,7 @@ def test_no_reply_after_a_delivered_letter_creates_one_follow_up_then_one_escala
 def test_a_reply_stops_the_clock(campaign, make_record, make_user, make_letter):
     record, _, _ = _record(make_record, make_user)
     letter = make_letter(record, sent_on=days_ago(30), delivered_on=days_ago(30))
-    make_letter(record, direction="incoming", subject="Re: Three demands", received_on=days_ago(3),
-                in_reply_to=letter)
+    make_letter(record, direction="incoming", subject="Re: Three demands", received_on=days_ago(3), in_reply_to=letter)
     report = services.run_reply_clock(now())
     assert report.follow_ups_created == 0 and report.escalations_queued == 0
     assert _follow_ups(record) == []
@@ -100,8 +101,7 @@ def test_a_held_meeting_starts_the_clock_too(campaign, make_record, make_user, m
     assert "meeting" in follow_up.note
 
 
-def test_a_next_step_already_planned_is_not_duplicated(campaign, make_record, make_user, make_letter,
-                                                       make_follow_up):
+def test_a_next_step_already_planned_is_not_duplicated(campaign, make_record, make_user, make_letter, make_follow_up):
     record, assignee, _ = _record(make_record, make_user)
     letter = make_letter(record, sent_on=days_ago(20), delivered_on=days_ago(20))
     planned = make_follow_up(record, assignee, today() + dt.timedelta(days=2), note="Call them")

@@ -1,5 +1,6 @@
 """Real processes: two `flask scheduler run` processes against one PostgreSQL database and a real SMTP
 server; every reminder arrives exactly once, and none is marked sent before the server received it."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,11 +35,13 @@ def _create_schema(url, instance) -> None:
     """The schema, built by a fresh interpreter as a deployment would: this process's metadata may have
     been changed by earlier tests (a DropConstraint construct, for one, keeps its constraint out of every
     later CREATE TABLE)."""
-    script = "from crm import create_app; from crm.extensions import db\n" \
-             "with create_app().app_context(): db.create_all()"
+    script = (
+        "from crm import create_app; from crm.extensions import db\nwith create_app().app_context(): db.create_all()"
+    )
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "scheduler-test", "ALCANCE_INSTANCE_PATH": str(instance)}
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -61,22 +64,40 @@ def _seed(url, tmp_path_factory) -> None:
         db.session.flush()
         yesterday = clock.today() - dt.timedelta(days=1)
         db.session.add_all(
-            FollowUp(outreach_id=records[n % len(records)].id, owner_id=owners[n % OWNERS].id, due_on=yesterday,
-                     note=f"Step {n}")
-            for n in range(FOLLOW_UPS))
+            FollowUp(
+                outreach_id=records[n % len(records)].id,
+                owner_id=owners[n % OWNERS].id,
+                due_on=yesterday,
+                note=f"Step {n}",
+            )
+            for n in range(FOLLOW_UPS)
+        )
         db.session.commit()
         db.engine.dispose()
 
 
 def _scheduler(url, smtp_port, instance, seconds):
-    env = {**os.environ, "DATABASE_URL": url, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port),
-           "MAIL_USE_TLS": "0", "MAIL_USE_SSL": "0", "MAIL_DEFAULT_SENDER": "alcance@campaign.example.org",
-           "SECRET_KEY": "scheduler-test", "ALCANCE_INSTANCE_PATH": str(instance)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_port),
+        "MAIL_USE_TLS": "0",
+        "MAIL_USE_SSL": "0",
+        "MAIL_DEFAULT_SENDER": "alcance@campaign.example.org",
+        "SECRET_KEY": "scheduler-test",
+        "ALCANCE_INSTANCE_PATH": str(instance),
+    }
     for name in ("MAIL_USERNAME", "MAIL_PASSWORD", "FLASK_APP"):
         env.pop(name, None)
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler", "run", "--for-seconds", str(seconds)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 @pytest.mark.slow
@@ -93,8 +114,9 @@ def test_two_scheduler_processes_send_each_reminder_exactly_once(tmp_path, tmp_p
         def check(message):
             # At the moment the server receives a message, its row must not say "sent" yet.
             with lock:
-                row = watcher.execute("SELECT status FROM outbound_message WHERE message_id = %s",
-                                      (str(message["Message-ID"]).strip(),)).fetchone()
+                row = watcher.execute(
+                    "SELECT status FROM outbound_message WHERE message_id = %s", (str(message["Message-ID"]).strip(),)
+                ).fetchone()
             if row is None or row[0] == "sent":
                 marked_before_received.append((message["Message-ID"], row))
             time.sleep(0.004)  # a little latency, so that both processes are sending at once
@@ -116,8 +138,10 @@ def test_two_scheduler_processes_send_each_reminder_exactly_once(tmp_path, tmp_p
         with engine.connect() as connection:
             rows = connection.execute(sa.select(OutboundMessage.__table__)).mappings().all()
             reminded = connection.execute(
-                sa.select(sa.func.count()).select_from(FollowUp.__table__)
-                .where(FollowUp.__table__.c.reminder_sent_at.is_not(None))).scalar()
+                sa.select(sa.func.count())
+                .select_from(FollowUp.__table__)
+                .where(FollowUp.__table__.c.reminder_sent_at.is_not(None))
+            ).scalar()
         engine.dispose()
 
         received = Counter(str(m["Message-ID"]).strip() for m in smtp.messages)

@@ -1,5 +1,6 @@
 """The reminder sweep works in batches: a batch is claimed, sent over one SMTP connection and recorded in
 one transaction, and the sweep goes on until nothing is left to send, each message still sent once."""
+
 import datetime as dt
 
 import pytest
@@ -19,8 +20,10 @@ def _queue(make_user, make_record, make_follow_up, count, owners=3, country="FRA
     # Coordinators: reminders go only to owners who may open the record, and they see every record.
     people = [make_user("coordinator") for _ in range(owners)]
     record = make_record(country)
-    follow_ups = [make_follow_up(record, people[n % owners], utc_today() - dt.timedelta(days=1), note=f"Step {n}")
-                  for n in range(count)]
+    follow_ups = [
+        make_follow_up(record, people[n % owners], utc_today() - dt.timedelta(days=1), note=f"Step {n}")
+        for n in range(count)
+    ]
     assert services.queue_due_reminders() == count
     db.session.commit()
     return follow_ups
@@ -60,14 +63,19 @@ def test_the_sweep_goes_on_until_the_queue_is_empty(smtp, make_user, make_record
     report = mailer.deliver_pending(batch_size=1)
     assert report.sent == 203 and report.failed == 0
     assert len(set(smtp.mailbox.message_ids())) == 203 == len(smtp.messages)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboundMessage)
-                             .where(OutboundMessage.status == "sent")) == 203
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(OutboundMessage).where(OutboundMessage.status == "sent")
+        )
+        == 203
+    )
     assert len(connections) == 203  # one connection per batch
     assert mailer.deliver_pending().sent == 0
 
 
-def test_one_connection_and_a_constant_number_of_statements_per_batch(smtp, make_user, make_record,
-                                                                      make_follow_up, connections, statements):
+def test_one_connection_and_a_constant_number_of_statements_per_batch(
+    smtp, make_user, make_record, make_follow_up, connections, statements
+):
     """Ten messages in a batch cost the database what two do: the statements are per batch, not per message."""
     costs = []
     for count, country in ((2, "FRA"), (10, "DEU")):
@@ -94,7 +102,8 @@ def test_a_batch_of_reminders_no_longer_due_does_not_stop_the_sweep(smtp, make_u
 
 
 def test_a_refused_message_in_a_batch_is_recorded_and_the_rest_of_the_batch_is_sent(
-        smtp, make_user, make_record, make_follow_up):
+    smtp, make_user, make_record, make_follow_up
+):
     gone = make_user("coordinator", email="gone@example.org")
     others = [make_user("coordinator") for _ in range(4)]
     record = make_record()

@@ -1,6 +1,7 @@
 """The calendar feed and the follow-ups list show a meeting or a follow-up only to whoever may open its
 record's page. A volunteer who names another volunteer as staff on a meeting, or as owner of a
 follow-up, does not thereby show the other one what the other gets a 404 for."""
+
 import datetime as dt
 
 import icalendar
@@ -8,7 +9,7 @@ import icalendar
 from crm.extensions import db
 from crm.reminders import calendar
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
 TODAY = NOW.date()
 
@@ -23,8 +24,9 @@ def _world(make_user, make_record, make_follow_up, make_meeting):
     anas = make_record("FRA", assignee=ana)
     beas = make_record("DEU", assignee=bea)
     # Ana, on her own record, names Bea: as staff at a meeting, and as owner of a follow-up.
-    meeting = make_meeting([anas], NOW - dt.timedelta(days=1), staff=[ana, bea], summary="Ana secret summary",
-                           location="Ana secret place")
+    meeting = make_meeting(
+        [anas], NOW - dt.timedelta(days=1), staff=[ana, bea], summary="Ana secret summary", location="Ana secret place"
+    )
     meeting.outcome = "Ana secret outcome"
     handed = make_follow_up(anas, bea, TODAY, note="Ana secret note")
     own_meeting = make_meeting([beas], NOW - dt.timedelta(days=1), staff=[bea], summary="Bea own")
@@ -33,8 +35,9 @@ def _world(make_user, make_record, make_follow_up, make_meeting):
     return ana, bea, meeting, handed, own_meeting, own
 
 
-def test_the_calendar_feed_shows_only_what_the_pages_show(client, make_user, make_record, make_follow_up,
-                                                          make_meeting, signed_in):
+def test_the_calendar_feed_shows_only_what_the_pages_show(
+    client, make_user, make_record, make_follow_up, make_meeting, signed_in
+):
     ana, bea, meeting, handed, own_meeting, own = _world(make_user, make_record, make_follow_up, make_meeting)
     feed = calendar.user_feed(bea, now=NOW)
     assert _uids(feed) == {f"meeting-{own_meeting.id}", f"follow-up-{own.id}"}
@@ -43,8 +46,9 @@ def test_the_calendar_feed_shows_only_what_the_pages_show(client, make_user, mak
     assert _uids(calendar.user_feed(ana, now=NOW)) == {f"meeting-{meeting.id}"}
 
 
-def test_the_follow_ups_list_shows_only_follow_ups_on_records_i_may_open(client, make_user, make_record,
-                                                                        make_follow_up, make_meeting):
+def test_the_follow_ups_list_shows_only_follow_ups_on_records_i_may_open(
+    client, make_user, make_record, make_follow_up, make_meeting
+):
     from tests.conftest import sign_in
 
     ana, bea, meeting, handed, own_meeting, own = _world(make_user, make_record, make_follow_up, make_meeting)
@@ -54,7 +58,6 @@ def test_the_follow_ups_list_shows_only_follow_ups_on_records_i_may_open(client,
         assert page.status_code == 200 and "Ana secret note" not in page.get_data(as_text=True), query
     assert "Bea own note" in client.get("/follow-ups?scope=mine").get_data(as_text=True)
     assert client.get(f"/outreach/{handed.outreach_id}").status_code == 404  # the page the list must match
-
 
 
 def test_the_digest_tells_only_what_the_pages_show(client, make_user, make_record, make_follow_up, make_meeting):
@@ -71,8 +74,9 @@ def test_the_digest_tells_only_what_the_pages_show(client, make_user, make_recor
     assert [m.id for m in services.digest_for(ana, TODAY).meetings] == [meeting.id]
 
 
-def test_no_due_reminder_tells_a_note_its_owner_may_not_open(client, make_user, make_record, make_follow_up,
-                                                             make_meeting):
+def test_no_due_reminder_tells_a_note_its_owner_may_not_open(
+    client, make_user, make_record, make_follow_up, make_meeting
+):
     import sqlalchemy as sa
 
     from crm.reminders import services

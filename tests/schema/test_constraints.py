@@ -2,24 +2,25 @@
 every table is tried with one bad value, on SQLite and on PostgreSQL, and must be refused by that
 constraint. On PostgreSQL, whose DDL is transactional, the constraint is then dropped in a savepoint and
 the same row must go in: nothing else refused it."""
+
 from __future__ import annotations
 
 import datetime as dt
 import itertools
 import string
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import pytest
 import sqlalchemy as sa
 
 from crm import models  # noqa: F401  (the whole schema in the metadata)
-from crm.reminders import models as reminder_models  # noqa: F401  (not yet imported by crm/models.py)
 from crm.audit.models import REDACTION, AuditEvent, AuditLogIsAppendOnly
 from crm.extensions import db
 from crm.outreach.models import Position, PositionHistoryIsKept
+from crm.reminders import models as reminder_models  # noqa: F401  (not yet imported by crm/models.py)
 
-NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
 MISSING_ID = 2_000_000_000  # no row has this id; still fits a 32-bit integer column
 MISSING_REGION = "ZZZ"  # M49 codes are digits
 _serial = itertools.count(1)
@@ -52,8 +53,7 @@ def existing_country_id(offset: int = 0) -> int:
 
 def existing_region_code(level: str) -> str:
     region = table("region")
-    return db.session.scalar(
-        sa.select(region.c.code).where(region.c.level == level).order_by(region.c.code).limit(1))
+    return db.session.scalar(sa.select(region.c.code).where(region.c.level == level).order_by(region.c.code).limit(1))
 
 
 def unused(column: sa.Column, candidates: Iterable[str]) -> str:
@@ -64,6 +64,7 @@ def unused(column: sa.Column, candidates: Iterable[str]) -> str:
 
 # One factory per table: a complete, valid row, every column given explicitly, parents inserted as
 # needed. Each call gives values no earlier call gave, so two rows never clash by accident.
+
 
 def region_row() -> dict:
     k = next(_serial)
@@ -144,13 +145,22 @@ def recovery_code_row() -> dict:
 
 
 def password_reset_token_row() -> dict:
-    return {"user_id": new_id("user"), "token_hash": f"{next(_serial):064x}", "created_at": NOW,
-            "expires_at": NOW + dt.timedelta(hours=1), "used_at": None}
+    return {
+        "user_id": new_id("user"),
+        "token_hash": f"{next(_serial):064x}",
+        "created_at": NOW,
+        "expires_at": NOW + dt.timedelta(hours=1),
+        "used_at": None,
+    }
 
 
 def form_submission_row() -> dict:
-    return {"key": f"submission-key-{next(_serial):020d}", "user_id": new_id("user"), "location": "/outreach/1",
-            "created_at": NOW}
+    return {
+        "key": f"submission-key-{next(_serial):020d}",
+        "user_id": new_id("user"),
+        "location": "/outreach/1",
+        "created_at": NOW,
+    }
 
 
 def job_status_row() -> dict:
@@ -162,13 +172,23 @@ def staged_import_row() -> dict:
 
 
 def staged_signature_row() -> dict:
-    return {"staged_import_id": new_id("staged_import"), "email_hash": f"{next(_serial):064x}", "country_id": None,
-            "signed_at": None, "first_name": None, "last_name": None}
+    return {
+        "staged_import_id": new_id("staged_import"),
+        "email_hash": f"{next(_serial):064x}",
+        "country_id": None,
+        "signed_at": None,
+        "first_name": None,
+        "last_name": None,
+    }
 
 
 def login_attempt_row() -> dict:
-    return {"kind": "failure", "account": f"user{next(_serial)}@example.org", "address": "192.0.2.1",
-            "occurred_at": NOW}
+    return {
+        "kind": "failure",
+        "account": f"user{next(_serial)}@example.org",
+        "address": "192.0.2.1",
+        "occurred_at": NOW,
+    }
 
 
 def audit_event_row() -> dict:
@@ -206,8 +226,17 @@ def campaign_row() -> dict:
 
 
 def backup_run_row() -> dict:
-    return {"origin": "schedule", "started_at": NOW, "finished_at": NOW, "ok": True, "path": "/backups/a.alcbak",
-            "size_bytes": 1024, "rows": 10, "schema_revision": "0021_backup_run", "error": None}
+    return {
+        "origin": "schedule",
+        "started_at": NOW,
+        "finished_at": NOW,
+        "ok": True,
+        "path": "/backups/a.alcbak",
+        "size_bytes": 1024,
+        "rows": 10,
+        "schema_revision": "0021_backup_run",
+        "error": None,
+    }
 
 
 def published_board_row() -> dict:
@@ -448,8 +477,7 @@ def assignment_row() -> dict:
     }
 
 
-def claim_row(status: str = "pending", outreach_id: int | None = None,
-              volunteer_id: int | None = None) -> dict:
+def claim_row(status: str = "pending", outreach_id: int | None = None, volunteer_id: int | None = None) -> dict:
     decided = status != "pending"
     return {
         "outreach_id": outreach_id or new_id("outreach_record"),
@@ -647,8 +675,9 @@ class Case:
 
 def case(breaks: str, table_name: str, bad: Override, how: str = "", row: Callable[[], dict] | None = None):
     """`row` replaces the table's factory where the constraint needs rows of another kind."""
-    return pytest.param(Case(breaks, table_name, row or VALID_ROWS[table_name], bad),
-                        id=f"{breaks}-{how}" if how else breaks)
+    return pytest.param(
+        Case(breaks, table_name, row or VALID_ROWS[table_name], bad), id=f"{breaks}-{how}" if how else breaks
+    )
 
 
 def same(*columns: str) -> Callable[[dict], dict]:
@@ -682,8 +711,11 @@ CHECKS = [
     case("ck_country_numeric_format", "country", {"numeric_code": "9A9"}, "letter"),
     case("ck_country_numeric_format", "country", {"numeric_code": "-99"}, "sign"),
     case("ck_country_entry_into_force_after_statute", "country", {"rs_entry_into_force_date": dt.date(2002, 6, 30)}),
-    case("ck_country_withdrawal_effective_after_notified", "country",
-         {"rs_withdrawal_effective_date": dt.date(2019, 2, 28)}),
+    case(
+        "ck_country_withdrawal_effective_after_notified",
+        "country",
+        {"rs_withdrawal_effective_date": dt.date(2019, 2, 28)},
+    ),
     case("ck_country_fact_change_field_valid", "country_fact_change", {"field": "capital"}),
     case("ck_country_fact_change_origin_valid", "country_fact_change", {"origin": "rumour"}),
     case("ck_country_fact_change_source_required", "country_fact_change", {"source": "   "}),
@@ -718,8 +750,7 @@ CHECKS = [
     case("ck_campaign_reply_days_positive", "campaign", {"reply_days": 0}),
     case("ck_campaign_stall_days_positive", "campaign", {"stall_days": 0}, "zero"),
     case("ck_campaign_stall_days_positive", "campaign", {"stall_days": -1}, "negative"),
-    case("ck_campaign_dates_ordered", "campaign",
-         {"starts_on": dt.date(2025, 6, 1), "ends_on": dt.date(2025, 5, 31)}),
+    case("ck_campaign_dates_ordered", "campaign", {"starts_on": dt.date(2025, 6, 1), "ends_on": dt.date(2025, 5, 31)}),
     case("ck_campaign_letter_language_format", "campaign", {"letter_language": "e"}, "short"),
     case("ck_demand_ordinal_positive", "demand", {"ordinal": 0}),
     case("ck_demand_title_not_blank", "demand", {"title": " "}),
@@ -740,10 +771,12 @@ CHECKS = [
     case("ck_contact_email_shape", "contact", {"email": "@example.org"}, "nothing_before"),
     case("ck_contact_email_shape", "contact", {"email": "ana@"}, "nothing_after"),
     case("ck_contact_email_shape", "contact", {"email": ""}, "empty"),
-    case("ck_contact_not_merged_into_self", "contact",
-         lambda first: {"id": first["id"] + 1000, "merged_into_id": first["id"] + 1000}),
-    case("ck_post_dates_ordered", "post",
-         {"started_on": dt.date(2024, 6, 1), "ended_on": dt.date(2024, 5, 31)}),
+    case(
+        "ck_contact_not_merged_into_self",
+        "contact",
+        lambda first: {"id": first["id"] + 1000, "merged_into_id": first["id"] + 1000},
+    ),
+    case("ck_post_dates_ordered", "post", {"started_on": dt.date(2024, 6, 1), "ended_on": dt.date(2024, 5, 31)}),
     case("ck_outreach_record_stage_valid", "outreach_record", {"stage": "won"}),
     case("ck_outreach_record_priority_range", "outreach_record", {"priority": 0}, "zero"),
     case("ck_outreach_record_priority_range", "outreach_record", {"priority": 4}, "four"),
@@ -751,12 +784,19 @@ CHECKS = [
     case("ck_meeting_summary_not_blank", "meeting", {"summary": " "}),
     case("ck_letter_direction_valid", "letter", {"direction": "sideways"}),
     case("ck_letter_channel_valid", "letter", {"channel": "pigeon"}),
-    case("ck_letter_only_replies_reply", "letter",
-         lambda first: {"direction": "outgoing", "in_reply_to_id": first["id"]}),
-    case("ck_letter_delivered_after_sent", "letter",
-         {"sent_on": dt.date(2025, 3, 2), "delivered_on": dt.date(2025, 3, 1), "acknowledged_on": None}),
-    case("ck_letter_acknowledged_after_delivered", "letter",
-         {"delivered_on": dt.date(2025, 3, 2), "acknowledged_on": dt.date(2025, 3, 1)}),
+    case(
+        "ck_letter_only_replies_reply", "letter", lambda first: {"direction": "outgoing", "in_reply_to_id": first["id"]}
+    ),
+    case(
+        "ck_letter_delivered_after_sent",
+        "letter",
+        {"sent_on": dt.date(2025, 3, 2), "delivered_on": dt.date(2025, 3, 1), "acknowledged_on": None},
+    ),
+    case(
+        "ck_letter_acknowledged_after_delivered",
+        "letter",
+        {"delivered_on": dt.date(2025, 3, 2), "acknowledged_on": dt.date(2025, 3, 1)},
+    ),
     # (Without a total: a negative total is below any resident count, which breaks resident_within_total too.)
     case("ck_letter_total_not_negative", "letter", {"signatures_total": -1, "signatures_resident": None}),
     case("ck_letter_resident_not_negative", "letter", {"signatures_resident": -1}),
@@ -776,11 +816,14 @@ CHECKS = [
     case("ck_follow_up_note_not_blank", "follow_up", {"note": " "}),
     case("ck_assignment_reason_valid", "assignment", {"reason": "stolen"}),
     case("ck_assignment_assignee_unless_unassigned", "assignment", {"assignee_id": None}, "assigned"),
-    case("ck_assignment_assignee_unless_unassigned", "assignment", {"assignee_id": None, "reason": "claimed"},
-         "claimed"),
+    case(
+        "ck_assignment_assignee_unless_unassigned", "assignment", {"assignee_id": None, "reason": "claimed"}, "claimed"
+    ),
     case("ck_claim_status_valid", "claim", {"status": "cancelled", "decided_at": NOW}),
-    *(case("ck_claim_decided_has_time", "claim", {"status": status, "decided_at": None}, status)
-      for status in ("approved", "rejected", "withdrawn")),
+    *(
+        case("ck_claim_decided_has_time", "claim", {"status": status, "decided_at": None}, status)
+        for status in ("approved", "rejected", "withdrawn")
+    ),
     case("ck_petition_platform_valid", "petition", {"platform": "myspace"}),
     case("ck_petition_slug_format", "petition", {"slug": ""}, "empty"),
     case("ck_petition_slug_format", "petition", {"slug": "Petition"}, "uppercase"),
@@ -790,8 +833,10 @@ CHECKS = [
     case("ck_petition_name_not_blank", "petition", {"name": " "}),
     # A negative rows_read is below the sum of the others, so it breaks counts_add_up (its case below) as
     # well: no row breaks counts_not_negative through rows_read alone.
-    *(case("ck_signature_import_counts_not_negative", "signature_import", {count: -1}, count)
-      for count in ("rows_new", "rows_duplicate", "rows_invalid")),
+    *(
+        case("ck_signature_import_counts_not_negative", "signature_import", {count: -1}, count)
+        for count in ("rows_new", "rows_duplicate", "rows_invalid")
+    ),
     case("ck_signature_import_counts_add_up", "signature_import", {"rows_read": 2}),
     case("ck_signature_email_hash_format", "signature", {"email_hash": "a" * 63}, "short"),
     case("ck_signature_email_hash_format", "signature", {"email_hash": "A" * 64}, "uppercase"),
@@ -800,12 +845,24 @@ CHECKS = [
     case("ck_signature_count_signers_not_negative", "signature_count", {"signers": -1}),
     case("ck_reminder_preference_digest_hour_range", "reminder_preference", {"digest_hour": -1}, "negative"),
     case("ck_reminder_preference_digest_hour_range", "reminder_preference", {"digest_hour": 24}, "24"),
-    case("ck_reminder_preference_calendar_token_hash_format", "reminder_preference",
-         {"calendar_token_hash": "a" * 63}, "short"),
-    case("ck_reminder_preference_calendar_token_hash_format", "reminder_preference",
-         {"calendar_token_hash": "A" * 64}, "uppercase"),
-    case("ck_reminder_preference_calendar_token_hash_format", "reminder_preference",
-         {"calendar_token_hash": "g" * 64}, "not_hex"),
+    case(
+        "ck_reminder_preference_calendar_token_hash_format",
+        "reminder_preference",
+        {"calendar_token_hash": "a" * 63},
+        "short",
+    ),
+    case(
+        "ck_reminder_preference_calendar_token_hash_format",
+        "reminder_preference",
+        {"calendar_token_hash": "A" * 64},
+        "uppercase",
+    ),
+    case(
+        "ck_reminder_preference_calendar_token_hash_format",
+        "reminder_preference",
+        {"calendar_token_hash": "g" * 64},
+        "not_hex",
+    ),
     case("ck_outbound_message_kind_valid", "outbound_message", {"kind": "newsletter"}),
     case("ck_outbound_message_status_valid", "outbound_message", {"status": "bounced", "sent_at": None}),
     case("ck_outbound_message_transport_valid", "outbound_message", {"transport": "pigeon"}),
@@ -831,15 +888,20 @@ UNIQUES = [
     case("uq_demand_campaign_id_ordinal", "demand", same("campaign_id", "ordinal")),
     case("uq_demand_campaign_id_code", "demand", same("campaign_id", "code")),
     case("uq_demand_campaign_id_id", "demand", same("campaign_id", "id")),
-    case("uq_campaign_translation_campaign_id_language", "campaign_translation",
-         same("campaign_id", "language")),
+    case("uq_campaign_translation_campaign_id_language", "campaign_translation", same("campaign_id", "language")),
     case("uq_demand_translation_demand_id_language", "demand_translation", same("demand_id", "language")),
-    case("uq_office_country_id_kind_host_country_id_city", "office",
-         same("country_id", "kind", "host_country_id", "city")),
+    case(
+        "uq_office_country_id_kind_host_country_id_city",
+        "office",
+        same("country_id", "kind", "host_country_id", "city"),
+    ),
     case("uq_outreach_record_campaign_id_country_id", "outreach_record", same("campaign_id", "country_id")),
     # (In another country: the first row's campaign and country would break campaign_id_country_id too.)
-    case("uq_outreach_record_campaign_id_id", "outreach_record",
-         lambda first: {**same("campaign_id", "id")(first), "country_id": existing_country_id(1)}),
+    case(
+        "uq_outreach_record_campaign_id_id",
+        "outreach_record",
+        lambda first: {**same("campaign_id", "id")(first), "country_id": existing_country_id(1)},
+    ),
     case("uq_letter_attachment_storage_key", "letter_attachment", same("storage_key")),
     case("uq_letter_template_name_language", "letter_template", same("name", "language")),
     # Partial: only pending claims count (test_a_volunteer_has_one_pending_claim_per_record shows the rest).
@@ -847,16 +909,25 @@ UNIQUES = [
     case("uq_petition_slug", "petition", same("slug")),
     case("uq_petition_campaign_id_id", "petition", same("campaign_id", "id")),
     # The same person signing another petition of the same campaign is counted once.
-    case("uq_signature_campaign_id_email_hash", "signature",
-         lambda first: {**same("campaign_id", "email_hash")(first),
-                        "petition_id": new_id("petition", campaign_id=first["campaign_id"])}),
+    case(
+        "uq_signature_campaign_id_email_hash",
+        "signature",
+        lambda first: {
+            **same("campaign_id", "email_hash")(first),
+            "petition_id": new_id("petition", campaign_id=first["campaign_id"]),
+        },
+    ),
     case("uq_signature_tally_petition_id_country_id", "signature_tally", same("petition_id", "country_id")),
     case("uq_reminder_preference_calendar_token_hash", "reminder_preference", same("calendar_token_hash")),
     case("uq_outbound_message_dedupe_key", "outbound_message", same("dedupe_key")),
     case("uq_outbound_message_message_id", "outbound_message", same("message_id")),
     case("uq_reply_clock_outreach_id_letter_id", "reply_clock", same("outreach_id", "letter_id")),
-    case("uq_reply_clock_outreach_id_meeting_id", "reply_clock", same("outreach_id", "meeting_id"),
-         row=lambda: reply_clock_row(event="meeting")),
+    case(
+        "uq_reply_clock_outreach_id_meeting_id",
+        "reply_clock",
+        same("outreach_id", "meeting_id"),
+        row=lambda: reply_clock_row(event="meeting"),
+    ),
 ]
 
 FOREIGN_KEYS = [
@@ -883,8 +954,7 @@ FOREIGN_KEYS = [
     nowhere("outreach_record", "coordinator_id", "fk_outreach_record_coordinator_id_user"),
     nowhere("position", "outreach_id", "fk_position_campaign_id_outreach_id_outreach_record"),
     # The outreach record and the demand exist, but belong to the first row's campaign, not this one's.
-    case("fk_position_campaign_id_outreach_id_outreach_record", "position", same("outreach_id"),
-         "another_campaign"),
+    case("fk_position_campaign_id_outreach_id_outreach_record", "position", same("outreach_id"), "another_campaign"),
     nowhere("position", "demand_id", "fk_position_campaign_id_demand_id_demand"),
     case("fk_position_campaign_id_demand_id_demand", "position", same("demand_id"), "another_campaign"),
     nowhere("position", "meeting_id", "fk_position_meeting_id_meeting"),
@@ -924,15 +994,18 @@ FOREIGN_KEYS = [
     nowhere("signature", "campaign_id", "fk_signature_campaign_id_campaign"),
     nowhere("signature", "petition_id", "fk_signature_campaign_id_petition_id_petition"),
     # The petition exists, but belongs to the first row's campaign, not this one's.
-    case("fk_signature_campaign_id_petition_id_petition", "signature", same("petition_id"),
-         "another_campaign"),
+    case("fk_signature_campaign_id_petition_id_petition", "signature", same("petition_id"), "another_campaign"),
     nowhere("signature", "import_id", "fk_signature_import_id_signature_import"),
     nowhere("signature", "country_id", "fk_signature_country_id_country"),
     nowhere("signature_count", "campaign_id", "fk_signature_count_campaign_id_campaign"),
     nowhere("signature_count", "petition_id", "fk_signature_count_campaign_id_petition_id_petition"),
     # The petition exists, but belongs to the first row's campaign, not this one's.
-    case("fk_signature_count_campaign_id_petition_id_petition", "signature_count",
-         lambda first: {"petition_id": first["petition_id"], "day": dt.date(2025, 6, 2)}, "another_campaign"),
+    case(
+        "fk_signature_count_campaign_id_petition_id_petition",
+        "signature_count",
+        lambda first: {"petition_id": first["petition_id"], "day": dt.date(2025, 6, 2)},
+        "another_campaign",
+    ),
     nowhere("signature_tally", "petition_id", "fk_signature_tally_petition_id_petition"),
     nowhere("signature_tally", "country_id", "fk_signature_tally_country_id_country"),
     nowhere("signature_tally", "entered_by_id", "fk_signature_tally_entered_by_id_user"),
@@ -961,43 +1034,72 @@ FOREIGN_KEYS = [
 # Every column a row cannot be without (defaults included: an explicit NULL must still be refused).
 REQUIRED = {
     "region": ("code", "name_en", "name_es", "level"),
-    "country": ("alpha2", "alpha3", "in_iso_3166", "name_en", "name_es", "un_member", "rs_status",
-                "rs_verified"),
+    "country": ("alpha2", "alpha3", "in_iso_3166", "name_en", "name_es", "un_member", "rs_status", "rs_verified"),
     "country_fact_change": ("country_id", "field", "source", "verified", "origin", "changed_at"),
     "user": ("email", "name", "role", "language", "timezone", "active", "session_token", "created_at"),
     "audit_event": ("occurred_at", "action"),
-    "campaign": ("slug", "name", "reply_days", "claims_need_approval", "stall_days", "is_demo", "created_at",
-                 "letter_language"),
+    "campaign": (
+        "slug",
+        "name",
+        "reply_days",
+        "claims_need_approval",
+        "stall_days",
+        "is_demo",
+        "created_at",
+        "letter_language",
+    ),
     "demand": ("campaign_id", "ordinal", "code", "title"),
     "campaign_translation": ("campaign_id", "language", "name"),
     "demand_translation": ("demand_id", "language", "title"),
     "office": ("country_id", "kind", "name", "city", "host_country_id", "active", "created_at", "version"),
     "contact": ("office_id", "name", "active", "created_at", "version", "search_text"),
     "post": ("contact_id", "office_id", "started_on"),
-    "outreach_record": ("campaign_id", "country_id", "stage", "priority", "created_at", "updated_at",
-                        "version"),
+    "outreach_record": ("campaign_id", "country_id", "stage", "priority", "created_at", "updated_at", "version"),
     "position": ("campaign_id", "outreach_id", "demand_id", "stance", "stated_on", "recorded_at"),
     "meeting": ("held_at", "summary", "created_at", "version"),
     "meeting_outreach": ("meeting_id", "outreach_id"),
     "meeting_contact": ("meeting_id", "contact_id"),
     "meeting_staff": ("meeting_id", "user_id"),
     "letter": ("outreach_id", "direction", "subject", "created_at", "version"),
-    "letter_attachment": ("letter_id", "filename", "content_type", "size_bytes", "sha256", "storage_key",
-                          "uploaded_at"),
+    "letter_attachment": (
+        "letter_id",
+        "filename",
+        "content_type",
+        "size_bytes",
+        "sha256",
+        "storage_key",
+        "uploaded_at",
+    ),
     "letter_template": ("name", "language", "subject", "body", "created_at", "updated_at", "version"),
     "follow_up": ("outreach_id", "owner_id", "due_on", "note", "status", "created_at", "version"),
     "assignment": ("outreach_id", "changed_at", "reason"),
     "claim": ("outreach_id", "volunteer_id", "status", "requested_at"),
     "petition": ("campaign_id", "slug", "name", "platform", "created_at"),
-    "signature_import": ("petition_id", "rows_read", "rows_new", "rows_duplicate", "rows_invalid",
-                         "imported_at"),
+    "signature_import": ("petition_id", "rows_read", "rows_new", "rows_duplicate", "rows_invalid", "imported_at"),
     "signature": ("campaign_id", "petition_id", "email_hash", "created_at"),
     "signature_tally": ("petition_id", "country_id", "signers", "as_of", "entered_at"),
     "signature_count": ("petition_id", "country_id", "day", "campaign_id", "signers"),
-    "reminder_preference": ("user_id", "reminders_enabled", "digest_enabled", "weekly_report_enabled",
-                            "digest_hour", "updated_at"),
-    "outbound_message": ("kind", "dedupe_key", "recipient_email", "language", "subject", "body_text",
-                         "message_id", "status", "attempts", "next_attempt_at", "created_at"),
+    "reminder_preference": (
+        "user_id",
+        "reminders_enabled",
+        "digest_enabled",
+        "weekly_report_enabled",
+        "digest_hour",
+        "updated_at",
+    ),
+    "outbound_message": (
+        "kind",
+        "dedupe_key",
+        "recipient_email",
+        "language",
+        "subject",
+        "body_text",
+        "message_id",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+    ),
     "reply_clock": ("outreach_id", "started_on", "created_at"),
     "recovery_code": ("user_id", "code_hash", "created_at"),
     "password_reset_token": ("user_id", "token_hash", "created_at", "expires_at"),
@@ -1012,14 +1114,17 @@ REQUIRED = {
     "staged_import": ("petition_id", "started_at", "heartbeat_at"),
     "staged_signature": ("staged_import_id", "email_hash"),
 }
-NOT_NULLS = [case(f"{name}.{column}", name, {column: None}, "null")
-             for name, columns in REQUIRED.items() for column in columns]
+NOT_NULLS = [
+    case(f"{name}.{column}", name, {column: None}, "null") for name, columns in REQUIRED.items() for column in columns
+]
 
 # A second row with the first one's key (for association tables: the same pair linked twice), and what
 # else the key needs to be valid (a signature count's petition is in its campaign).
 KEY_NEEDS = {"signature_count": ("campaign_id",)}
-PRIMARY_KEYS = [case(f"pk_{name}", name, same(*table(name).primary_key.columns.keys(), *KEY_NEEDS.get(name, ())),
-                     "duplicate") for name in VALID_ROWS]
+PRIMARY_KEYS = [
+    case(f"pk_{name}", name, same(*table(name).primary_key.columns.keys(), *KEY_NEEDS.get(name, ())), "duplicate")
+    for name in VALID_ROWS
+]
 
 CASES = CHECKS + UNIQUES + FOREIGN_KEYS + NOT_NULLS + PRIMARY_KEYS
 
@@ -1067,8 +1172,11 @@ def without(table_name: str, *names: str) -> None:
             column = each.c[name.split(".", 1)[1]]
             if column.primary_key:  # a key's columns stay NOT NULL while the key stands
                 connection.execute(sa.schema.DropConstraint(each.primary_key, cascade=True, isolate_from_table=False))
-            connection.execute(sa.text(f"ALTER TABLE {quote.format_table(each)} "
-                                       f"ALTER COLUMN {quote.format_column(column)} DROP NOT NULL"))
+            connection.execute(
+                sa.text(
+                    f"ALTER TABLE {quote.format_table(each)} ALTER COLUMN {quote.format_column(column)} DROP NOT NULL"
+                )
+            )
         elif isinstance(constraint := named(table_name, name), sa.Index):
             connection.execute(sa.schema.DropIndex(constraint))
         else:
@@ -1147,13 +1255,20 @@ def test_a_volunteer_has_one_pending_claim_per_record(app):
     insert("claim", claim_row(outreach_id=pair["outreach_id"]))  # another volunteer, same record
     insert("claim", claim_row(volunteer_id=pair["volunteer_id"]))  # same volunteer, another record
     rejected_first = insert("claim", claim_row("rejected"))
-    insert("claim", claim_row(outreach_id=rejected_first["outreach_id"],  # pending after a rejected one
-                              volunteer_id=rejected_first["volunteer_id"]))
+    insert(
+        "claim",
+        claim_row(
+            outreach_id=rejected_first["outreach_id"],  # pending after a rejected one
+            volunteer_id=rejected_first["volunteer_id"],
+        ),
+    )
 
     claim = table("claim")
     statuses = db.session.execute(
-        sa.select(claim.c.status).where(claim.c.outreach_id == pair["outreach_id"],
-                                        claim.c.volunteer_id == pair["volunteer_id"])).scalars()
+        sa.select(claim.c.status).where(
+            claim.c.outreach_id == pair["outreach_id"], claim.c.volunteer_id == pair["volunteer_id"]
+        )
+    ).scalars()
     assert sorted(statuses) == ["approved", "pending", "rejected", "rejected", "withdrawn"]
 
 
@@ -1219,16 +1334,20 @@ def test_the_database_refuses_to_rewrite_an_audit_event(app, values):
 
     stored = db.session.execute(sa.select(audit_event).where(audit_event.c.id == event["id"])).one()._asdict()
     assert {column: stored[column] for column in ("action", "after", "actor_label", "entity_id")} == {
-        "action": "campaign.create", "after": {"name": "Universal ratification"},
-        "actor_label": "someone@example.org", "entity_id": "1"}
+        "action": "campaign.create",
+        "after": {"name": "Universal ratification"},
+        "actor_label": "someone@example.org",
+        "entity_id": "1",
+    }
 
 
 def test_the_database_refuses_to_pass_an_audit_event_to_another_actor(app):
     event = insert("audit_event", audit_event_row())
     audit_event = table("audit_event")
 
-    refused_by_the_database(sa.update(audit_event).where(audit_event.c.id == event["id"])
-                            .values(actor_id=new_id("user")))
+    refused_by_the_database(
+        sa.update(audit_event).where(audit_event.c.id == event["id"]).values(actor_id=new_id("user"))
+    )
 
 
 def test_the_database_refuses_to_delete_audit_events(app):
@@ -1248,13 +1367,18 @@ def test_the_database_allows_a_redaction_and_losing_the_actor(app):
     audit_event = table("audit_event")
     user = table("user")
 
-    db.session.execute(sa.update(audit_event).where(audit_event.c.id == event["id"])
-                       .values(before=REDACTION, after=REDACTION))
+    db.session.execute(
+        sa.update(audit_event).where(audit_event.c.id == event["id"]).values(before=REDACTION, after=REDACTION)
+    )
     db.session.execute(sa.delete(user).where(user.c.id == event["actor_id"]))
 
     stored = db.session.execute(sa.select(audit_event).where(audit_event.c.id == event["id"])).one()
     assert (stored.before, stored.after, stored.actor_id, stored.actor_label) == (
-        REDACTION, REDACTION, None, "someone@example.org")
+        REDACTION,
+        REDACTION,
+        None,
+        "someone@example.org",
+    )
 
 
 def test_every_table_and_every_constraint_has_a_case():
@@ -1263,13 +1387,17 @@ def test_every_table_and_every_constraint_has_a_case():
     for each in db.metadata.sorted_tables:
         tables.add(each.name)
         for constraint in each.constraints:
-            if isinstance(constraint, (sa.CheckConstraint, sa.UniqueConstraint, sa.ForeignKeyConstraint,
-                                       sa.PrimaryKeyConstraint)):
+            if isinstance(
+                constraint, (sa.CheckConstraint, sa.UniqueConstraint, sa.ForeignKeyConstraint, sa.PrimaryKeyConstraint)
+            ):
                 expected.add(str(constraint.name))
         # A unique index keeps data out as a UNIQUE constraint does.
         expected |= {str(index.name) for index in each.indexes if index.unique}
-        expected |= {f"{each.name}.{column.name}" for column in each.columns
-                     if not column.nullable and column is not each.autoincrement_column}
+        expected |= {
+            f"{each.name}.{column.name}"
+            for column in each.columns
+            if not column.nullable and column is not each.autoincrement_column
+        }
     cases = [param.values[0] for param in CASES]
 
     assert tables - {c.table for c in cases} == set(), "tables without a case"

@@ -61,8 +61,9 @@ def test_a_migrated_database_keeps_the_audit_log_append_only(empty_database_url,
         upgrade()
         audit_event = db.metadata.tables["audit_event"]
         with db.engine.begin() as connection:
-            connection.execute(sa.insert(audit_event).values(
-                id=1, action="campaign.create", occurred_at=utcnow(), after={"name": "x"}))
+            connection.execute(
+                sa.insert(audit_event).values(id=1, action="campaign.create", occurred_at=utcnow(), after={"name": "x"})
+            )
         for statement in (sa.delete(audit_event), sa.update(audit_event).values(action="campaign.delete")):
             with pytest.raises(sa.exc.DBAPIError, match="append-only"):
                 with db.engine.begin() as connection:
@@ -81,69 +82,144 @@ def test_a_campaigns_spanish_wording_moves_into_its_translation_and_back(empty_d
     app = make_app(empty_database_url, tmp_path_factory)
     with app.app_context():
         upgrade(revision="0014_meeting_client_key")
-        campaign = sa.table("campaign", *(sa.column(name) for name in (
-            "id", "slug", "name", "description", "name_es", "description_es", "letter_language", "reply_days",
-            "stall_days", "claims_need_approval", "is_demo", "created_at")))
-        common = {"letter_language": "en", "reply_days": 14, "stall_days": 21, "claims_need_approval": False,
-                  "is_demo": False, "created_at": utcnow(), "description": "In English."}
+        campaign = sa.table(
+            "campaign",
+            *(
+                sa.column(name)
+                for name in (
+                    "id",
+                    "slug",
+                    "name",
+                    "description",
+                    "name_es",
+                    "description_es",
+                    "letter_language",
+                    "reply_days",
+                    "stall_days",
+                    "claims_need_approval",
+                    "is_demo",
+                    "created_at",
+                )
+            ),
+        )
+        common = {
+            "letter_language": "en",
+            "reply_days": 14,
+            "stall_days": 21,
+            "claims_need_approval": False,
+            "is_demo": False,
+            "created_at": utcnow(),
+            "description": "In English.",
+        }
         with db.engine.begin() as connection:
-            connection.execute(sa.insert(campaign), [
-                {**common, "id": 1, "slug": "both", "name": "Free elections", "name_es": "Elecciones libres",
-                 "description_es": "En español."},
-                {**common, "id": 2, "slug": "name-only", "name": "Justice", "name_es": "Justicia",
-                 "description_es": None},
-                {**common, "id": 3, "slug": "description-only", "name": "Truth", "name_es": None,
-                 "description_es": "Verdad y memoria."},
-                {**common, "id": 4, "slug": "english-only", "name": "Only English", "name_es": None,
-                 "description_es": None},
-            ])
-            connection.execute(sa.text("INSERT INTO demand (campaign_id, ordinal, code, title) "
-                                       "VALUES (1, 1, 'd1', 'Repudiate the election')"))
+            connection.execute(
+                sa.insert(campaign),
+                [
+                    {
+                        **common,
+                        "id": 1,
+                        "slug": "both",
+                        "name": "Free elections",
+                        "name_es": "Elecciones libres",
+                        "description_es": "En español.",
+                    },
+                    {
+                        **common,
+                        "id": 2,
+                        "slug": "name-only",
+                        "name": "Justice",
+                        "name_es": "Justicia",
+                        "description_es": None,
+                    },
+                    {
+                        **common,
+                        "id": 3,
+                        "slug": "description-only",
+                        "name": "Truth",
+                        "name_es": None,
+                        "description_es": "Verdad y memoria.",
+                    },
+                    {
+                        **common,
+                        "id": 4,
+                        "slug": "english-only",
+                        "name": "Only English",
+                        "name_es": None,
+                        "description_es": None,
+                    },
+                ],
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO demand (campaign_id, ordinal, code, title) "
+                    "VALUES (1, 1, 'd1', 'Repudiate the election')"
+                )
+            )
         upgrade(revision="0015_campaign_translation")
         with db.engine.connect() as connection:
-            rows = connection.execute(sa.text(
-                "SELECT campaign_id, language, name, description FROM campaign_translation ORDER BY campaign_id"
-            )).all()
+            rows = connection.execute(
+                sa.text(
+                    "SELECT campaign_id, language, name, description FROM campaign_translation ORDER BY campaign_id"
+                )
+            ).all()
             columns = {c["name"] for c in sa.inspect(connection).get_columns("campaign")}
-        assert [tuple(row) for row in rows] == [(1, "es", "Elecciones libres", "En español."),
-                                                (2, "es", "Justicia", None),
-                                                (3, "es", "Truth", "Verdad y memoria.")]
+        assert [tuple(row) for row in rows] == [
+            (1, "es", "Elecciones libres", "En español."),
+            (2, "es", "Justicia", None),
+            (3, "es", "Truth", "Verdad y memoria."),
+        ]
         assert not columns & {"name_es", "description_es"}
         # Nothing that points at a campaign goes with the columns (a rebuilt table would cascade on SQLite).
         with db.engine.connect() as connection:
             assert connection.execute(sa.text("SELECT count(*) FROM demand")).scalar() == 1
         downgrade(revision="0014_meeting_client_key")
         with db.engine.connect() as connection:
-            back = connection.execute(sa.text(
-                "SELECT id, name_es, description_es FROM campaign ORDER BY id")).all()
+            back = connection.execute(sa.text("SELECT id, name_es, description_es FROM campaign ORDER BY id")).all()
             tables = set(sa.inspect(connection).get_table_names())
-        assert [tuple(row) for row in back] == [(1, "Elecciones libres", "En español."), (2, "Justicia", None),
-                                                (3, "Truth", "Verdad y memoria."), (4, None, None)]
+        assert [tuple(row) for row in back] == [
+            (1, "Elecciones libres", "En español."),
+            (2, "Justicia", None),
+            (3, "Truth", "Verdad y memoria."),
+            (4, None, None),
+        ]
         assert "campaign_translation" not in tables
         db.engine.dispose()
 
 
-def test_upgrading_a_database_with_a_campaign_keeps_everything_that_points_at_it(empty_database_url,
-                                                                                  tmp_path_factory):
+def test_upgrading_a_database_with_a_campaign_keeps_everything_that_points_at_it(empty_database_url, tmp_path_factory):
     """On SQLite a batch migration rebuilds a table (copy, drop, rename); with foreign keys on, the drop
     would delete every row that cascades from it. 0012 rebuilds the campaign table: its demands stay."""
     app = make_app(empty_database_url, tmp_path_factory)
     with app.app_context():
         upgrade(revision="0011_form_submission")
         with db.engine.begin() as connection:
-            connection.execute(sa.text(
-                "INSERT INTO campaign (id, slug, name, reply_days, stall_days, claims_need_approval, is_demo, "
-                "created_at) VALUES (1, 'justice', 'Justice', 14, 21, false, false, :now)"), {"now": utcnow()})
-            connection.execute(sa.text("INSERT INTO demand (id, campaign_id, ordinal, code, title) "
-                                       "VALUES (1, 1, 1, 'd1', 'Repudiate the election')"))
-            connection.execute(sa.text("INSERT INTO demand_translation (demand_id, language, title) "
-                                       "VALUES (1, 'es', 'Desconocer la elección')"))
+            connection.execute(
+                sa.text(
+                    "INSERT INTO campaign (id, slug, name, reply_days, stall_days, claims_need_approval, is_demo, "
+                    "created_at) VALUES (1, 'justice', 'Justice', 14, 21, false, false, :now)"
+                ),
+                {"now": utcnow()},
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO demand (id, campaign_id, ordinal, code, title) "
+                    "VALUES (1, 1, 1, 'd1', 'Repudiate the election')"
+                )
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO demand_translation (demand_id, language, title) "
+                    "VALUES (1, 'es', 'Desconocer la elección')"
+                )
+            )
         upgrade()
         with db.engine.connect() as connection:
-            assert connection.execute(sa.text(
-                "SELECT d.title, t.title FROM demand d JOIN demand_translation t ON t.demand_id = d.id "
-                "JOIN campaign c ON c.id = d.campaign_id")).all() == [("Repudiate the election",
-                                                                       "Desconocer la elección")]
+            assert connection.execute(
+                sa.text(
+                    "SELECT d.title, t.title FROM demand d JOIN demand_translation t ON t.demand_id = d.id "
+                    "JOIN campaign c ON c.id = d.campaign_id"
+                )
+            ).all() == [("Repudiate the election", "Desconocer la elección")]
             if db.engine.dialect.name == "sqlite":  # the keys are checked again once the migrations are done
                 assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         db.engine.dispose()
@@ -156,13 +232,20 @@ def test_a_meeting_form_key_given_before_the_upgrade_still_finds_its_meeting(emp
     with app.app_context():
         upgrade(revision="0014_meeting_client_key")
         with db.engine.begin() as connection:
-            connection.execute(sa.text(
-                "INSERT INTO \"user\" (id, email, name, role, language, timezone, active, session_token, created_at) "
-                "VALUES (7, 'v@example.org', 'Vera', 'volunteer', 'en', 'UTC', :yes, 'token', :now)"),
-                {"yes": True, "now": utcnow()})
-            connection.execute(sa.text(
-                "INSERT INTO meeting (id, held_at, summary, created_by_id, created_at, version, client_key) "
-                "VALUES (3, :now, 'Met', 7, :now, 1, :key)"), {"now": utcnow(), "key": "f" * 32})
+            connection.execute(
+                sa.text(
+                    'INSERT INTO "user" (id, email, name, role, language, timezone, active, session_token, created_at) '
+                    "VALUES (7, 'v@example.org', 'Vera', 'volunteer', 'en', 'UTC', :yes, 'token', :now)"
+                ),
+                {"yes": True, "now": utcnow()},
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO meeting (id, held_at, summary, created_by_id, created_at, version, client_key) "
+                    "VALUES (3, :now, 'Met', 7, :now, 1, :key)"
+                ),
+                {"now": utcnow(), "key": "f" * 32},
+            )
         upgrade()
         with db.engine.connect() as connection:
             rows = connection.execute(sa.text("SELECT key, user_id, location FROM form_submission")).all()
@@ -175,7 +258,8 @@ def test_a_meeting_form_key_given_before_the_upgrade_still_finds_its_meeting(emp
 
 
 def test_the_campaign_counts_migration_files_existing_events_and_counts_existing_signatures(
-        empty_database_url, tmp_path_factory):
+    empty_database_url, tmp_path_factory
+):
     """0018 gives existing audit events their campaign where the record they name says it, counts the
     signatures already imported, and from then on the campaign of an event cannot be changed."""
     app = make_app(empty_database_url, tmp_path_factory)
@@ -183,29 +267,49 @@ def test_the_campaign_counts_migration_files_existing_events_and_counts_existing
         upgrade(revision="0014_meeting_client_key")
         now = utcnow()
         with db.engine.begin() as connection:
-            connection.execute(sa.text(
-                "INSERT INTO campaign (id, slug, name, letter_language, reply_days, claims_need_approval, stall_days,"
-                " is_demo, created_at) VALUES (7, 'old', 'Old', 'en', 14, false, 21, false, :now)"), {"now": now})
-            connection.execute(sa.text(
-                "INSERT INTO petition (id, campaign_id, slug, name, platform, created_at)"
-                " VALUES (3, 7, 'old-petition', 'Old petition', 'generic', :now)"), {"now": now})
-            for n, signed_at in enumerate([dt.datetime(2018, 5, 1, 23, 30, tzinfo=dt.timezone.utc),
-                                           dt.datetime(2018, 5, 1, 8, 0, tzinfo=dt.timezone.utc), None]):
-                connection.execute(sa.text(
-                    "INSERT INTO signature (campaign_id, petition_id, email_hash, signed_at, created_at)"
-                    " VALUES (7, 3, :hash, :signed_at, :now)"),
-                    {"hash": f"{n:064x}", "signed_at": signed_at, "now": now})
-            for n, (entity_type, entity_id) in enumerate([("campaign", "7"), ("campaign", "old"),
-                                                          ("petition", "3"), ("petition", "99"), ("contact", "1")]):
-                connection.execute(sa.text(
-                    "INSERT INTO audit_event (id, occurred_at, action, entity_type, entity_id)"
-                    " VALUES (:id, :now, 'x.y', :type, :entity)"),
-                    {"id": n + 1, "now": now, "type": entity_type, "entity": entity_id})
+            connection.execute(
+                sa.text(
+                    "INSERT INTO campaign (id, slug, name, letter_language, reply_days, claims_need_approval, stall_days,"
+                    " is_demo, created_at) VALUES (7, 'old', 'Old', 'en', 14, false, 21, false, :now)"
+                ),
+                {"now": now},
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO petition (id, campaign_id, slug, name, platform, created_at)"
+                    " VALUES (3, 7, 'old-petition', 'Old petition', 'generic', :now)"
+                ),
+                {"now": now},
+            )
+            for n, signed_at in enumerate(
+                [dt.datetime(2018, 5, 1, 23, 30, tzinfo=dt.UTC), dt.datetime(2018, 5, 1, 8, 0, tzinfo=dt.UTC), None]
+            ):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO signature (campaign_id, petition_id, email_hash, signed_at, created_at)"
+                        " VALUES (7, 3, :hash, :signed_at, :now)"
+                    ),
+                    {"hash": f"{n:064x}", "signed_at": signed_at, "now": now},
+                )
+            for n, (entity_type, entity_id) in enumerate(
+                [("campaign", "7"), ("campaign", "old"), ("petition", "3"), ("petition", "99"), ("contact", "1")]
+            ):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO audit_event (id, occurred_at, action, entity_type, entity_id)"
+                        " VALUES (:id, :now, 'x.y', :type, :entity)"
+                    ),
+                    {"id": n + 1, "now": now, "type": entity_type, "entity": entity_id},
+                )
         upgrade()
         with db.engine.begin() as connection:
             filed = dict(connection.execute(sa.text("SELECT id, campaign_id FROM audit_event")).all())
-            counts = sorted((str(day), signers) for day, signers in connection.execute(sa.text(
-                "SELECT day, signers FROM signature_count WHERE petition_id = 3")).all())
+            counts = sorted(
+                (str(day), signers)
+                for day, signers in connection.execute(
+                    sa.text("SELECT day, signers FROM signature_count WHERE petition_id = 3")
+                ).all()
+            )
         # The campaign by its id; by its slug, a deleted petition and a contact: not derivable.
         assert filed == {1: 7, 2: None, 3: 7, 4: None, 5: None}
         assert counts == [("2018-05-01", 2), (str(now.date()), 1)]

@@ -1,4 +1,5 @@
 """The access log never writes the credential a link carries (password reset, calendar feed)."""
+
 from flask import url_for
 
 from crm.serving import redact
@@ -10,10 +11,14 @@ NOT_CREDENTIALS = {"signatures.preview", "signatures.discard"}
 
 def test_every_route_with_a_token_in_its_url_is_redacted(app):
     """A route added later with a token in its path and no redaction fails here."""
-    token_rules = [rule for rule in app.url_map.iter_rules() if "token" in rule.arguments
-                   and rule.endpoint not in NOT_CREDENTIALS]
-    assert {rule.endpoint for rule in token_rules} == {"accounts.reset_password", "reminders.calendar_feed",
-                                                       "accounts.accept_invitation"}
+    token_rules = [
+        rule for rule in app.url_map.iter_rules() if "token" in rule.arguments and rule.endpoint not in NOT_CREDENTIALS
+    ]
+    assert {rule.endpoint for rule in token_rules} == {
+        "accounts.reset_password",
+        "reminders.calendar_feed",
+        "accounts.accept_invitation",
+    }
     with app.test_request_context():
         for rule in token_rules:
             path = url_for(rule.endpoint, **{name: SECRET if name == "token" else "x" for name in rule.arguments})
@@ -23,9 +28,14 @@ def test_every_route_with_a_token_in_its_url_is_redacted(app):
 
 
 def test_other_paths_are_logged_as_they_are():
-    for path in ("/reminders/calendar/revoke", "/calendar", "/outreach/12/meetings/3.ics", "/password/reset",
-                 "/admin/users/invite",
-                 "/countries?q=calendar/x.ics"):
+    for path in (
+        "/reminders/calendar/revoke",
+        "/calendar",
+        "/outreach/12/meetings/3.ics",
+        "/password/reset",
+        "/admin/users/invite",
+        "/countries?q=calendar/x.ics",
+    ):
         assert redact(path) == path
 
 
@@ -43,19 +53,31 @@ def _query_parameters_read_by_the_app() -> set[str]:
     import crm
 
     def is_args(node) -> bool:
-        return (isinstance(node, ast.Attribute) and node.attr == "args"
-                and isinstance(node.value, ast.Name) and node.value.id == "request")
+        return (
+            isinstance(node, ast.Attribute)
+            and node.attr == "args"
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "request"
+        )
 
     names = set()
     for source in Path(crm.__file__).parent.rglob("*.py"):
         for node in ast.walk(ast.parse(source.read_text(), str(source))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and is_args(node.func.value)
-                    and node.args and isinstance(node.args[0], ast.Constant)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and is_args(node.func.value)
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
                 names.add(node.args[0].value)
             elif isinstance(node, ast.Subscript) and is_args(node.value) and isinstance(node.slice, ast.Constant):
                 names.add(node.slice.value)
-            elif (isinstance(node, ast.Compare) and any(is_args(c) for c in node.comparators)
-                  and isinstance(node.left, ast.Constant)):
+            elif (
+                isinstance(node, ast.Compare)
+                and any(is_args(c) for c in node.comparators)
+                and isinstance(node.left, ast.Constant)
+            ):
                 names.add(node.left.value)
     return names
 
@@ -71,8 +93,13 @@ def test_every_query_parameter_the_app_reads_is_classified():
 
 def test_the_webhook_secret_in_the_query_string_is_redacted():
     path = f"/api/petitions/action-network/signatures?key={SECRET}"
-    for logged in (path, f"POST {path} HTTP/1.1", f"key={SECRET}", f"https://alcance.example{path}&x=1",
-                   f"/api/petitions/p/signatures?utm=1&KEY={SECRET}#frag"):
+    for logged in (
+        path,
+        f"POST {path} HTTP/1.1",
+        f"key={SECRET}",
+        f"https://alcance.example{path}&x=1",
+        f"/api/petitions/p/signatures?utm=1&KEY={SECRET}#frag",
+    ):
         assert SECRET not in redact(logged), logged
         assert "key=[redacted]" in redact(logged).lower()
     assert redact("/countries?monkey=1&turnkey=2") == "/countries?monkey=1&turnkey=2"
@@ -94,9 +121,14 @@ def test_the_access_logger_redacts_the_query_string():
     config.set("access_log_format", '"%(r)s" %(q)s %(U)s')
     logger = AccessLogger(config)
     logger.access_log.handlers = [handler]
-    environ = {"REQUEST_METHOD": "POST", "RAW_URI": f"/api/petitions/p/signatures?key={SECRET}",
-               "PATH_INFO": "/api/petitions/p/signatures", "QUERY_STRING": f"key={SECRET}",
-               "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1"}
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "RAW_URI": f"/api/petitions/p/signatures?key={SECRET}",
+        "PATH_INFO": "/api/petitions/p/signatures",
+        "QUERY_STRING": f"key={SECRET}",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+    }
 
     class Response:
         status, headers, sent, response_length = "202 Accepted", [], 0, 0

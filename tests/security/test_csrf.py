@@ -1,5 +1,6 @@
 """With CSRF protection on (as in production), every POST without a token is refused and changes
 nothing. The routes come from the permission matrix, which covers every route."""
+
 import pytest
 
 from crm.audit.models import AuditEvent
@@ -24,8 +25,11 @@ def test_every_post_without_a_token_is_refused(app, client, world, make_user):  
     sign_in(client, admin)
     app.config["WTF_CSRF_ENABLED"] = True
     try:
-        posts = [(endpoint, build) for (endpoint, method), (build, _) in MATRIX.items()
-                 if method == "POST" and endpoint not in NOT_BROWSER_FORMS]
+        posts = [
+            (endpoint, build)
+            for (endpoint, method), (build, _) in MATRIX.items()
+            if method == "POST" and endpoint not in NOT_BROWSER_FORMS
+        ]
         assert len(posts) > 30
         events = count_rows(AuditEvent)
         for endpoint, build in sorted(posts, key=lambda row: row[0] == "accounts.logout"):

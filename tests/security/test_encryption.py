@@ -1,4 +1,5 @@
 """Confidential meeting notes and personal phone numbers are unreadable in the database itself."""
+
 import datetime as dt
 
 import pytest
@@ -6,11 +7,11 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from crm.contacts.models import Contact, Office
+from crm.core.submissions import new_key
 from crm.countries.services import country_by_code
 from crm.database import utcnow
 from crm.extensions import db
 from crm.outreach import services as outreach
-from crm.core.submissions import new_key
 from tests.conftest import TEST_DATA_KEY
 
 # The clock stands still during each test (tests/conftest.py's `clock`).
@@ -27,8 +28,13 @@ def test_sensitive_fields_are_stored_encrypted_and_read_back(app, campaign, make
     contact = Contact(office=office, name="Claire", personal_phone="+33 6 12 34 56 78")
     db.session.add_all([office, contact])
     record = make_record()
-    meeting = outreach.log_meeting([record], actor=make_user("volunteer"), held_at=utcnow() - dt.timedelta(hours=1),
-                                   summary="Met", confidential_notes="The source inside the ministry is X.")
+    meeting = outreach.log_meeting(
+        [record],
+        actor=make_user("volunteer"),
+        held_at=utcnow() - dt.timedelta(hours=1),
+        summary="Met",
+        confidential_notes="The source inside the ministry is X.",
+    )
     db.session.flush()
     stored_phone = _raw("contact", "personal_phone", contact.id)
     stored_notes = _raw("meeting", "confidential_notes", meeting.id)
@@ -71,9 +77,15 @@ def test_personal_phone_through_the_form_never_reaches_the_audit_log(client, sig
     office = Office(country_id=france.id, host_country_id=france.id, kind="ministry", city="Paris", name="MEAE")
     db.session.add(office)
     db.session.commit()
-    response = client.post("/contacts/new", data={"submission_key": new_key(),
-                                                  "office": office.id, "name": "Jeanne Fictive",
-                                                   "personal_phone": "+33 7 11 22 33 44"})
+    response = client.post(
+        "/contacts/new",
+        data={
+            "submission_key": new_key(),
+            "office": office.id,
+            "name": "Jeanne Fictive",
+            "personal_phone": "+33 7 11 22 33 44",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     contact = db.session.scalars(sa.select(Contact).where(Contact.name == "Jeanne Fictive")).one()
     assert contact.personal_phone == "+33 7 11 22 33 44"

@@ -1,5 +1,6 @@
 """Odd input gets a clear answer, never a 500 and never half-written data: ids and numbers beyond what
 the databases store, control characters in ?next=, NUL bytes in forms, two saves of one record at once."""
+
 import io
 
 import pytest
@@ -8,9 +9,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from crm.contacts.models import Contact
+from crm.core.submissions import new_key
 from crm.extensions import db
 from crm.signatures.models import SignatureTally
-from crm.core.submissions import new_key
 from tests.conftest import TEST_PASSWORD, count_rows
 
 HUGE = (2**31, 2**63, 2**64, 10**30)
@@ -40,8 +41,17 @@ def test_an_id_too_large_for_any_record_is_not_found(app, client, signed_in, num
         assert response.status_code == 404, (method, path, response.status_code)
 
 
-@pytest.mark.parametrize("query", ["/contacts?page={}", "/offices?page={}", "/countries/?page={}",
-                                   "/admin/audit?page={}", "/follow-ups?page={}", "/contacts/new?office={}"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/contacts?page={}",
+        "/offices?page={}",
+        "/countries/?page={}",
+        "/admin/audit?page={}",
+        "/follow-ups?page={}",
+        "/contacts/new?office={}",
+    ],
+)
 def test_a_number_too_large_in_the_query_string_is_a_clear_refusal(client, signed_in, query):
     signed_in("admin")
     response = client.get(query.format(2**63))
@@ -65,9 +75,11 @@ def test_a_huge_number_in_a_tally_file_refuses_the_file(client, signed_in, campa
     db.session.commit()
     for signers in (2**31, 2**63, 10**30):
         body = f"country,signers,as_of\nCAN,2310,2018-06-01\nESP,{signers},2018-06-01\n".encode()
-        response = client.post(f"/petitions/{petition.slug}/tallies/file", data={"submission_key": new_key(),
-                                                                                 "file": (io.BytesIO(body), "t.csv")},
-                               content_type="multipart/form-data")
+        response = client.post(
+            f"/petitions/{petition.slug}/tallies/file",
+            data={"submission_key": new_key(), "file": (io.BytesIO(body), "t.csv")},
+            content_type="multipart/form-data",
+        )
         assert response.status_code == 400, (signers, response.status_code)
         assert "Rows 3: a country that is not understood, a number" in response.get_data(as_text=True)
     assert count_rows(SignatureTally) == 0
@@ -89,8 +101,7 @@ def test_a_nul_byte_in_a_form_is_refused_and_nothing_is_saved(client, signed_in,
     db.session.commit()
     posts = [
         (f"/admin/users/{other.id}", {"name": "Ve\x00ra", "role": "coordinator", "language": "en"}),
-        (f"/outreach/{record.id}/follow-ups/new", {"note": "Call\x00 back", "due_on": "2030-01-01",
-                                                   "owner": other.id}),
+        (f"/outreach/{record.id}/follow-ups/new", {"note": "Call\x00 back", "due_on": "2030-01-01", "owner": other.id}),
         ("/letter-templates/new", {"name": "T\x00", "language": "en", "subject": "S", "body": "B"}),
     ]
     for path, data in posts:
@@ -98,7 +109,10 @@ def test_a_nul_byte_in_a_form_is_refused_and_nothing_is_saved(client, signed_in,
         assert response.status_code == 400, (path, response.status_code)
         assert NUL_REFUSED in response.get_data(as_text=True)
     db.session.expire_all()
-    assert db.session.get(type(other), other.id).name == "Vera" and db.session.get(type(other), other.id).role == "volunteer"
+    assert (
+        db.session.get(type(other), other.id).name == "Vera"
+        and db.session.get(type(other), other.id).role == "volunteer"
+    )
     assert client.get("/countries/?q=a%00b").status_code == 400
 
 
@@ -110,8 +124,15 @@ def test_two_saves_of_one_contact_at_once_refuse_the_second(client, signed_in):
     contact = make_contact(make_office(), "Anna Exempel", title="Second Secretary")
     db.session.commit()
     signed_in("manager")
-    data = {"name": "Anna Exempel", "title": "Counsellor", "email": "", "phone": "", "language": "sv", "notes": "",
-            "version": contact.version}
+    data = {
+        "name": "Anna Exempel",
+        "title": "Counsellor",
+        "email": "",
+        "phone": "",
+        "language": "sv",
+        "notes": "",
+        "version": contact.version,
+    }
     contact_id = contact.id
 
     landed = []
@@ -119,8 +140,11 @@ def test_two_saves_of_one_contact_at_once_refuse_the_second(client, signed_in):
     def the_other_save_lands_first(session, flush_context, instances):
         if not landed and any(isinstance(obj, Contact) and obj.id == contact_id for obj in session.dirty):
             landed.append(True)
-            session.connection().execute(sa.update(Contact.__table__).where(Contact.__table__.c.id == contact_id)
-                                         .values(title="First Secretary", version=Contact.__table__.c.version + 1))
+            session.connection().execute(
+                sa.update(Contact.__table__)
+                .where(Contact.__table__.c.id == contact_id)
+                .values(title="First Secretary", version=Contact.__table__.c.version + 1)
+            )
 
     event.listen(Session, "before_flush", the_other_save_lands_first)
     try:

@@ -1,5 +1,6 @@
 """docs/security.md names the test behind every claim: each named test exists, and every row of its
 tables names one. A test renamed or removed without the page being updated fails here."""
+
 import re
 from pathlib import Path
 
@@ -27,8 +28,11 @@ def test_every_test_the_page_names_exists():
 
 
 def test_every_row_of_the_tables_names_a_test():
-    rows = [line for line in DOC.read_text().splitlines()
-            if line.startswith("| ") and not line.startswith(("| threat", "| chapter", "|---"))]
+    rows = [
+        line
+        for line in DOC.read_text().splitlines()
+        if line.startswith("| ") and not line.startswith(("| threat", "| chapter", "|---"))
+    ]
     assert len(rows) > 30
     for row in rows:
         if "static analysis" in row:  # a check run by make test, not a pytest test

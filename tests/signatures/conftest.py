@@ -1,5 +1,6 @@
 """Records and files for signature tests: a campaign, petitions, the platforms' export fixtures, and a way to
 check that the database is exactly as it was."""
+
 from __future__ import annotations
 
 import itertools
@@ -56,8 +57,11 @@ def make_petition(campaign):
 @pytest.fixture
 def make_record(campaign):
     def factory(alpha3: str = "CAN", assignee=None, campaign_=None) -> OutreachRecord:
-        record = OutreachRecord(campaign=campaign_ or campaign, country_id=country_by_code(alpha3).id,
-                                assignee_id=getattr(assignee, "id", None))
+        record = OutreachRecord(
+            campaign=campaign_ or campaign,
+            country_id=country_by_code(alpha3).id,
+            assignee_id=getattr(assignee, "id", None),
+        )
         db.session.add(record)
         db.session.flush()
         return record
@@ -74,8 +78,10 @@ def database_state() -> dict:
     """What an import may change: row counts, the newest ids, and the petitions' remembered mappings."""
     state = {}
     for model in (Signature, SignatureImport, SignatureTally, AuditEvent):
-        state[model.__tablename__] = (db.session.scalar(sa.select(sa.func.count()).select_from(model)),
-                                      db.session.scalar(sa.select(sa.func.max(model.id))))
+        state[model.__tablename__] = (
+            db.session.scalar(sa.select(sa.func.count()).select_from(model)),
+            db.session.scalar(sa.select(sa.func.max(model.id))),
+        )
     state["mappings"] = dict(db.session.execute(sa.select(Petition.id, Petition.column_mapping)).all())
     return state
 
@@ -84,7 +90,11 @@ def hand_count(campaign) -> dict:
     """Signers per country (alpha-3, None for unknown) counted straight from the rows, for cross-checks."""
     from crm.countries.models import Country
 
-    rows = db.session.execute(sa.select(Country.alpha3, sa.func.count()).select_from(Signature)
-                              .outerjoin(Country, Country.id == Signature.country_id)
-                              .where(Signature.campaign_id == campaign.id).group_by(Country.alpha3)).all()
+    rows = db.session.execute(
+        sa.select(Country.alpha3, sa.func.count())
+        .select_from(Signature)
+        .outerjoin(Country, Country.id == Signature.country_id)
+        .where(Signature.campaign_id == campaign.id)
+        .group_by(Country.alpha3)
+    ).all()
     return dict(rows)

@@ -1,4 +1,5 @@
 """`flask petitions ...` and `flask signatures ...`: the same services, and exit codes automation can trust."""
+
 import datetime as dt
 
 import sqlalchemy as sa
@@ -11,8 +12,9 @@ from tests.signatures.conftest import database_state, fixture_path
 
 
 def _create(runner, campaign, name="Action Network, español", platform="action_network"):
-    result = runner.invoke(args=["petitions", "create", "--campaign", campaign.slug, "--name", name,
-                                 "--platform", platform])
+    result = runner.invoke(
+        args=["petitions", "create", "--campaign", campaign.slug, "--name", name, "--platform", platform]
+    )
     assert result.exit_code == 0, result.output
     return result.output.strip()
 
@@ -46,20 +48,47 @@ def test_a_refused_file_exits_non_zero_and_changes_nothing(app, runner, campaign
         result = runner.invoke(args=["signatures", "import", "--petition", slug, str(fixture_path(name))])
         assert result.exit_code == 1, (name, result.output)
         assert "rejected: nothing was imported" in result.output
-    assert "Row 14 has 4 values" in runner.invoke(
-        args=["signatures", "import", "--petition", slug, str(fixture_path("ragged.csv"))]).output
+    assert (
+        "Row 14 has 4 values"
+        in runner.invoke(args=["signatures", "import", "--petition", slug, str(fixture_path("ragged.csv"))]).output
+    )
     assert database_state() == before
 
 
 def test_format_mapping_and_dry_run_options(app, runner, campaign):
     slug = _create(runner, campaign, name="Hoja", platform="generic")
     unlabelled = str(fixture_path("unlabelled.csv"))
-    dry = runner.invoke(args=["signatures", "import", "--petition", slug, unlabelled, "--map", "email=Columna B",
-                              "--map", "country=Columna C", "--dry-run"])
+    dry = runner.invoke(
+        args=[
+            "signatures",
+            "import",
+            "--petition",
+            slug,
+            unlabelled,
+            "--map",
+            "email=Columna B",
+            "--map",
+            "country=Columna C",
+            "--dry-run",
+        ]
+    )
     assert dry.exit_code == 0 and "dry run" in dry.output and "rows new: 2" in dry.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Signature)) == 0
-    real = runner.invoke(args=["signatures", "import", "--petition", slug, unlabelled, "--map", "email=Columna B",
-                               "--map", "country=Columna C", "--format", "generic"])
+    real = runner.invoke(
+        args=[
+            "signatures",
+            "import",
+            "--petition",
+            slug,
+            unlabelled,
+            "--map",
+            "email=Columna B",
+            "--map",
+            "country=Columna C",
+            "--format",
+            "generic",
+        ]
+    )
     assert real.exit_code == 0 and "rows new: 2" in real.output
     bad = runner.invoke(args=["signatures", "import", "--petition", slug, unlabelled, "--map", "mail"])
     assert bad.exit_code == 2
@@ -70,18 +99,21 @@ def test_totals_csv_shows_the_figures_the_pages_show(app, runner, campaign, clie
     co = _create(runner, campaign, name="Change.org", platform="change_org")
     runner.invoke(args=["signatures", "import", "--petition", an, str(fixture_path("action_network.csv"))])
     runner.invoke(args=["signatures", "import", "--petition", co, str(fixture_path("change_org.csv"))])
-    result = runner.invoke(args=["signatures", "tally", "--petition", co, "--country", "MX", "--signers", "40",
-                                 "--as-of", "2018-06-01"])
+    result = runner.invoke(
+        args=["signatures", "tally", "--petition", co, "--country", "MX", "--signers", "40", "--as-of", "2018-06-01"]
+    )
     assert result.exit_code == 0, result.output
     result = runner.invoke(args=["signatures", "totals", "--campaign", campaign.slug, "--csv"])
     assert result.exit_code == 0
-    assert result.output == "country,signers\nMEX,40\nCAN,4\nESP,2\nVEN,2\nCOL,1\nTOTAL,52\n"  # 49 in countries, 3 unknown
+    assert (
+        result.output == "country,signers\nMEX,40\nCAN,4\nESP,2\nVEN,2\nCOL,1\nTOTAL,52\n"
+    )  # 49 in countries, 3 unknown
     # The page's export: the same figures, countries named in the reader's language beside their codes.
     signed_in("manager", language="es")
     page = client.get(f"/campaigns/{campaign.slug}/signatures.csv")
     assert page.status_code == 200 and page.get_data(as_text=True) == (
-        "country,iso3,signers\nMéxico,MEX,40\nCanadá,CAN,4\nEspaña,ESP,2\nVenezuela,VEN,2\nColombia,COL,1\n"
-        "Total,,52\n")
+        "country,iso3,signers\nMéxico,MEX,40\nCanadá,CAN,4\nEspaña,ESP,2\nVenezuela,VEN,2\nColombia,COL,1\nTotal,,52\n"
+    )
 
 
 def test_tallies_from_the_command_line(app, runner, campaign, tmp_path):
@@ -91,8 +123,20 @@ def test_tallies_from_the_command_line(app, runner, campaign, tmp_path):
     result = runner.invoke(args=["signatures", "tallies", "--petition", slug, str(path)])
     assert result.exit_code == 0 and "2 tallies saved" in result.output
     assert services.totals_for(campaign, country_by_code("CAN")).resident == 2310
-    late = runner.invoke(args=["signatures", "tally", "--petition", slug, "--country", "ESP", "--signers", "1",
-                               "--as-of", (dt.date(2018, 5, 1)).isoformat()])
+    late = runner.invoke(
+        args=[
+            "signatures",
+            "tally",
+            "--petition",
+            slug,
+            "--country",
+            "ESP",
+            "--signers",
+            "1",
+            "--as-of",
+            (dt.date(2018, 5, 1)).isoformat(),
+        ]
+    )
     assert late.exit_code == 1 and "newer tally" in late.output
 
 

@@ -1,6 +1,7 @@
 """Signature counts kept by the writes: the totals every page shows read them, and they give exactly what
 counting the signatures themselves gives (the computation the pages used before), after file imports,
 webhook pushes, erasure and a rebuild."""
+
 import datetime as dt
 import io
 
@@ -28,11 +29,12 @@ def _utc_day(column):
 def counted_from_the_signatures(campaign):
     """The old computation: every signature of the campaign grouped per petition, country and day."""
     day = _utc_day(sa.func.coalesce(Signature.signed_at, Signature.created_at))
-    rows = db.session.execute(sa.select(Signature.petition_id, Signature.country_id, day, sa.func.count())
-                              .where(Signature.campaign_id == campaign.id)
-                              .group_by(Signature.petition_id, Signature.country_id, day)).all()
-    return {(p, c, d if not isinstance(d, str) else dt.date.fromisoformat(d)): n
-            for p, c, d, n in rows}
+    rows = db.session.execute(
+        sa.select(Signature.petition_id, Signature.country_id, day, sa.func.count())
+        .where(Signature.campaign_id == campaign.id)
+        .group_by(Signature.petition_id, Signature.country_id, day)
+    ).all()
+    return {(p, c, d if not isinstance(d, str) else dt.date.fromisoformat(d)): n for p, c, d, n in rows}
 
 
 def old_totals(campaign, country=None):
@@ -40,9 +42,14 @@ def old_totals(campaign, country=None):
     cells = {}
     for (petition_id, country_id, _day), number in counted_from_the_signatures(campaign).items():
         cells[(petition_id, country_id)] = cells.get((petition_id, country_id), 0) + number
-    tallies = {(p, c): n for p, c, n in db.session.execute(
-        sa.select(SignatureTally.petition_id, SignatureTally.country_id, SignatureTally.signers)
-        .join(Petition, Petition.id == SignatureTally.petition_id).where(Petition.campaign_id == campaign.id))}
+    tallies = {
+        (p, c): n
+        for p, c, n in db.session.execute(
+            sa.select(SignatureTally.petition_id, SignatureTally.country_id, SignatureTally.signers)
+            .join(Petition, Petition.id == SignatureTally.petition_id)
+            .where(Petition.campaign_id == campaign.id)
+        )
+    }
     total, by_country, by_petition, unknown = 0, {}, {}, 0
     for cell in set(cells) | set(tallies):
         number = max(cells.get(cell, 0), tallies.get(cell, 0))
@@ -60,12 +67,21 @@ def old_totals(campaign, country=None):
 def assert_totals_as_before(campaign, country=None):
     totals = services.totals_for(campaign, country)
     total, by_country, by_petition, unknown, resident = old_totals(campaign, country)
-    assert (totals.total, totals.by_country, {k: v for k, v in totals.by_petition.items() if v},
-            totals.unknown_country, totals.resident) == (
-        total, by_country, {k: v for k, v in by_petition.items() if v}, unknown, resident)
-    kept = {(p, None if c == 0 else c, d): n for p, c, d, n in db.session.execute(
-        sa.select(SignatureCount.petition_id, SignatureCount.country_id, SignatureCount.day, SignatureCount.signers)
-        .where(SignatureCount.campaign_id == campaign.id))}
+    assert (
+        totals.total,
+        totals.by_country,
+        {k: v for k, v in totals.by_petition.items() if v},
+        totals.unknown_country,
+        totals.resident,
+    ) == (total, by_country, {k: v for k, v in by_petition.items() if v}, unknown, resident)
+    kept = {
+        (p, None if c == 0 else c, d): n
+        for p, c, d, n in db.session.execute(
+            sa.select(
+                SignatureCount.petition_id, SignatureCount.country_id, SignatureCount.day, SignatureCount.signers
+            ).where(SignatureCount.campaign_id == campaign.id)
+        )
+    }
     assert kept == counted_from_the_signatures(campaign)
     daily = services.daily_totals(campaign)
     assert (daily[-1].total if daily else 0) == total
@@ -77,10 +93,18 @@ def _file(petition, lines, name):
 
 
 def _push(petition, people):
-    return services.push_signatures(petition, [
-        {"osdi:signature": {"created_date": when, "person": {
-            "email_addresses": [{"address": email}], "postal_addresses": [{"country": country}]}}}
-        for email, country, when in people])
+    return services.push_signatures(
+        petition,
+        [
+            {
+                "osdi:signature": {
+                    "created_date": when,
+                    "person": {"email_addresses": [{"address": email}], "postal_addresses": [{"country": country}]},
+                }
+            }
+            for email, country, when in people
+        ],
+    )
 
 
 @pytest.fixture
@@ -98,19 +122,41 @@ def test_totals_equal_the_old_computation_after_imports_pushes_and_erasure(app, 
     spain, france = country_by_code("ESP"), country_by_code("FRA")
     # Varied: countries known, unknown and not given; dates given, late in the UTC day, and missing; the
     # same person on two petitions of a campaign (counted once) and in another campaign (counted there).
-    _file(a, [("ana@example.org", "ES", "2018-05-01 10:00"), ("ben@example.org", "Spain", "2018-05-01 23:59"),
-              ("cai@example.org", "FR", ""), ("dan@example.org", "Narnia", "2018-05-02"),
-              ("eva@example.org", "", "2018-05-02"), ("bad-address", "ES", "")], "a1.csv")
-    _file(b, [("ana@example.org", "ES", "2018-06-01"), ("fay@example.org", "FR", "2018-06-01"),
-              ("gus@example.org", "FR", "2018-06-03")], "b1.csv")
+    _file(
+        a,
+        [
+            ("ana@example.org", "ES", "2018-05-01 10:00"),
+            ("ben@example.org", "Spain", "2018-05-01 23:59"),
+            ("cai@example.org", "FR", ""),
+            ("dan@example.org", "Narnia", "2018-05-02"),
+            ("eva@example.org", "", "2018-05-02"),
+            ("bad-address", "ES", ""),
+        ],
+        "a1.csv",
+    )
+    _file(
+        b,
+        [
+            ("ana@example.org", "ES", "2018-06-01"),
+            ("fay@example.org", "FR", "2018-06-01"),
+            ("gus@example.org", "FR", "2018-06-03"),
+        ],
+        "b1.csv",
+    )
     _file(other, [("ana@example.org", "ES", "2018-05-01")], "o1.csv")
     assert_totals_as_before(first, france)
     assert_totals_as_before(second, spain)
 
-    _push(b, [("hal@example.org", "ES", "2018-06-03T22:30:00-05:00"),  # 4 June in UTC
-              ("fay@example.org", "FR", "2018-06-05T00:00:00Z"),  # already signed
-              ("ivy@example.org", "DE", None), ("ivy@example.org", "DE", None),  # twice in one push
-              ("jon@example.org", None, "2018-06-06T00:00:00Z")])
+    _push(
+        b,
+        [
+            ("hal@example.org", "ES", "2018-06-03T22:30:00-05:00"),  # 4 June in UTC
+            ("fay@example.org", "FR", "2018-06-05T00:00:00Z"),  # already signed
+            ("ivy@example.org", "DE", None),
+            ("ivy@example.org", "DE", None),  # twice in one push
+            ("jon@example.org", None, "2018-06-06T00:00:00Z"),
+        ],
+    )
     _push(b, [("hal@example.org", "ES", "2018-06-07T00:00:00Z"), ("kim@example.org", "FR", "2018-06-07T00:00:00Z")])
     _push(a, [("kim@example.org", "FR", "2018-06-08T00:00:00Z")])  # signed on B already
     services.record_tally(a, spain, 40, dt.date(2018, 6, 9))
@@ -125,14 +171,26 @@ def test_totals_equal_the_old_computation_after_imports_pushes_and_erasure(app, 
     assert services.totals_for(second).total == 0
 
     # A rebuild from the signatures finds the same counts.
-    before = db.session.execute(sa.select(SignatureCount).order_by(SignatureCount.petition_id, SignatureCount.day,
-                                                                  SignatureCount.country_id)).scalars().all()
+    before = (
+        db.session.execute(
+            sa.select(SignatureCount).order_by(
+                SignatureCount.petition_id, SignatureCount.day, SignatureCount.country_id
+            )
+        )
+        .scalars()
+        .all()
+    )
     snapshot = [(c.petition_id, c.country_id, c.day, c.signers) for c in before]
     db.session.expunge_all()
     counts.rebuild_counts()
-    after = [(c.petition_id, c.country_id, c.day, c.signers) for c in db.session.execute(
-        sa.select(SignatureCount).order_by(SignatureCount.petition_id, SignatureCount.day,
-                                           SignatureCount.country_id)).scalars()]
+    after = [
+        (c.petition_id, c.country_id, c.day, c.signers)
+        for c in db.session.execute(
+            sa.select(SignatureCount).order_by(
+                SignatureCount.petition_id, SignatureCount.day, SignatureCount.country_id
+            )
+        ).scalars()
+    ]
     assert after == snapshot
 
 
@@ -158,8 +216,11 @@ def test_totals_read_the_counts_in_the_same_queries_however_many_signatures(app,
         return counter.count
 
     few = measured()
-    _file(petition, [(f"q{i}@example.org", c, f"2018-05-{1 + i % 28:02d}") for i in range(600)
-                     for c in ("FR",)], "many.csv")
+    _file(
+        petition,
+        [(f"q{i}@example.org", c, f"2018-05-{1 + i % 28:02d}") for i in range(600) for c in ("FR",)],
+        "many.csv",
+    )
     assert measured() == few
     assert services.totals_for(first).total == 603
 
@@ -169,9 +230,13 @@ def test_the_rebuild_command_counts_signatures_loaded_behind_the_services_back(a
     petition = services.create_petition(first, "A")
     _file(petition, [("ana@example.org", "ES", "2018-05-01")], "a.csv")
     # A bulk load (a restore, the benchmark's generator) writes signatures without counting them.
-    db.session.execute(sa.insert(Signature), [
-        {"campaign_id": first.id, "petition_id": petition.id, "email_hash": f"{i:064x}", "country_id": None}
-        for i in range(5)])
+    db.session.execute(
+        sa.insert(Signature),
+        [
+            {"campaign_id": first.id, "petition_id": petition.id, "email_hash": f"{i:064x}", "country_id": None}
+            for i in range(5)
+        ],
+    )
     db.session.commit()
     assert services.totals_for(first).total == 1
     result = runner.invoke(args=["signatures", "rebuild-counts", "--campaign", first.slug])

@@ -1,4 +1,5 @@
 """The delivery dossier: the letter, the totals delivered and the breakdown, as a PDF that fetches nothing."""
+
 import datetime as dt
 
 import pytest
@@ -17,8 +18,14 @@ def delivered(app, make_petition, make_record, make_user):
 
     record = make_record("CAN")
     import_fixture(make_petition(), "action_network.csv")
-    letter = Letter(outreach_id=record.id, direction="outgoing", subject="Carta abierta", language="es",
-                    body="Excelencia:\n\nLe escribimos <img src=\"file:///etc/passwd\">.", sent_on=dt.date(2018, 6, 1))
+    letter = Letter(
+        outreach_id=record.id,
+        direction="outgoing",
+        subject="Carta abierta",
+        language="es",
+        body='Excelencia:\n\nLe escribimos <img src="file:///etc/passwd">.',
+        sent_on=dt.date(2018, 6, 1),
+    )
     db.session.add(letter)
     db.session.flush()
     letters.mark_delivered(letter, dt.date(2018, 6, 2), make_user("coordinator"), expected_version=letter.version)
@@ -78,8 +85,10 @@ def test_the_renderer_fetches_no_url_and_no_file(app, monkeypatch):
         return fetch
 
     monkeypatch.setattr(dossier, "_refusing_fetcher", recording)
-    html = ('<p>x</p><img src="file:///etc/passwd"><img src="http://127.0.0.1:9/x.png">'
-            '<link rel="stylesheet" href="http://127.0.0.1:9/s.css">')
+    html = (
+        '<p>x</p><img src="file:///etc/passwd"><img src="http://127.0.0.1:9/x.png">'
+        '<link rel="stylesheet" href="http://127.0.0.1:9/s.css">'
+    )
     pdf = dossier.render_pdf(html, "@import url('file:///etc/hostname'); p { color: black }")
     assert pdf.startswith(b"%PDF-")
     assert {"file:///etc/passwd", "http://127.0.0.1:9/x.png"} <= set(asked)

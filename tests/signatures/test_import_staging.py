@@ -1,6 +1,7 @@
 """A long import stages its rows in short transactions and publishes them in one short transaction at the
 end: pages and forms keep answering while it runs (a real second process on SQLite), and an import that
 is refused, fails or is killed publishes nothing and leaves nothing behind for long."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,8 +30,10 @@ SECRET = "staging-test-secret-key"
 
 
 def _staged() -> tuple[int, int]:
-    return (db.session.scalar(sa.select(sa.func.count()).select_from(StagedImport)),
-            db.session.scalar(sa.select(sa.func.count()).select_from(StagedSignature)))
+    return (
+        db.session.scalar(sa.select(sa.func.count()).select_from(StagedImport)),
+        db.session.scalar(sa.select(sa.func.count()).select_from(StagedSignature)),
+    )
 
 
 def _csv(rows: int, start: int = 0, bad_row: int | None = None) -> bytes:
@@ -41,15 +44,20 @@ def _csv(rows: int, start: int = 0, bad_row: int | None = None) -> bytes:
 
 
 def test_a_file_refused_after_rows_were_staged_publishes_nothing_and_leaves_nothing_staged(
-        app, make_petition, monkeypatch):
+    app, make_petition, monkeypatch
+):
     monkeypatch.setattr(services, "CHUNK_ROWS", 10)
     petition = make_petition()
     db.session.commit()
     before = database_state()
     staged_while_reading = []
     with pytest.raises(services.ImportRejected) as refused:
-        services.import_file(petition, io.BytesIO(_csv(95, bad_row=90)), filename="late.csv",
-                             progress=lambda rows: staged_while_reading.append(_staged()[1]))
+        services.import_file(
+            petition,
+            io.BytesIO(_csv(95, bad_row=90)),
+            filename="late.csv",
+            progress=lambda rows: staged_while_reading.append(_staged()[1]),
+        )
     assert refused.value.report["problems"][0]["code"] == "ragged"
     # Rows had been staged, chunk by chunk, before the bad row was met...
     assert max(staged_while_reading) == 80
@@ -58,8 +66,7 @@ def test_a_file_refused_after_rows_were_staged_publishes_nothing_and_leaves_noth
     assert _staged() == (0, 0)
 
 
-def test_an_import_that_fails_half_way_publishes_nothing_and_deletes_what_it_staged(app, make_petition,
-                                                                                   monkeypatch):
+def test_an_import_that_fails_half_way_publishes_nothing_and_deletes_what_it_staged(app, make_petition, monkeypatch):
     monkeypatch.setattr(services, "CHUNK_ROWS", 10)
     petition = make_petition()
     db.session.commit()
@@ -94,9 +101,25 @@ def _environment(url: str, instance: Path) -> dict:
 
 def _import_process(url: str, instance: Path, slug: str, path: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "signatures", "import", "--petition", slug, str(path),
-         "--progress"],
-        cwd=ROOT, env=_environment(url, instance), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "wsgi",
+            "signatures",
+            "import",
+            "--petition",
+            slug,
+            str(path),
+            "--progress",
+        ],
+        cwd=ROOT,
+        env=_environment(url, instance),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for_rows(process: subprocess.Popen, at_least: int) -> None:
@@ -203,17 +226,26 @@ def test_pages_and_forms_answer_while_a_long_import_runs_in_another_process(tmp_
     try:
         _wait_for_rows(importer, services.CHUNK_ROWS)
         for _ in range(3):
-            for method, page in (("GET", "/my-work"), ("GET", "/countries/SWE"),
-                                 ("POST", f"/outreach/{record_id}/follow-ups/new")):
+            for method, page in (
+                ("GET", "/my-work"),
+                ("GET", "/countries/SWE"),
+                ("POST", f"/outreach/{record_id}/follow-ups/new"),
+            ):
                 begun = time.monotonic()
                 if method == "GET":
                     response = client.get(page)
                 else:
                     form = client.get(page).get_data(as_text=True)
                     key = re.search(r'name="submission_key"[^>]*value="([^"]+)"', form).group(1)
-                    response = client.post(page, data={"owner": "1", "due_on": "2031-01-10",
-                                                       "note": f"Chase the embassy {len(answers)}",
-                                                       "submission_key": key})
+                    response = client.post(
+                        page,
+                        data={
+                            "owner": "1",
+                            "due_on": "2031-01-10",
+                            "note": f"Chase the embassy {len(answers)}",
+                            "submission_key": key,
+                        },
+                    )
                 answers.append((method, page, response.status_code, time.monotonic() - begun))
             time.sleep(0.3)
         still_importing = importer.poll() is None

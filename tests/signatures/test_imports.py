@@ -14,6 +14,7 @@ openpetition.csv    semicolon-separated, UTF-8 with BOM, German headers, 4 rows:
 generic.csv         semicolon-separated, Spanish headers, 5 rows: pedro Estados Unidos, rosa EE. UU., sara México,
                     tomas Reino Unido, "PEDRO@example.com " again. -> 4 new, 1 duplicate; USA 2, MEX 1, GBR 1.
 """
+
 import datetime as dt
 import io
 
@@ -29,8 +30,13 @@ from tests.signatures.conftest import database_state, fixture_path, hand_count, 
 def test_action_network_export(app, make_petition, campaign):
     outcome = import_fixture(make_petition(platform="action_network"), "action_network.csv")
     record = outcome.record
-    assert (record.format, record.rows_read, record.rows_new, record.rows_duplicate, record.rows_invalid) == \
-        ("action_network", 10, 7, 1, 2)
+    assert (record.format, record.rows_read, record.rows_new, record.rows_duplicate, record.rows_invalid) == (
+        "action_network",
+        10,
+        7,
+        1,
+        2,
+    )
     assert record.report["invalid"] == [{"row": 7, "reason": "no_email"}, {"row": 8, "reason": "bad_email"}]
     assert record.report["unknown_countries"] == [{"value": "XX", "rows": 1}]
     assert record.report["no_country"] == 1
@@ -42,8 +48,13 @@ def test_action_network_export(app, make_petition, campaign):
 def test_change_org_export_is_utf16_and_tab_separated(app, make_petition, campaign):
     outcome = import_fixture(make_petition(platform="change_org"), "change_org.csv")
     record = outcome.record
-    assert (record.format, record.rows_read, record.rows_new, record.rows_duplicate, record.rows_invalid) == \
-        ("change_org", 7, 7, 0, 0)
+    assert (record.format, record.rows_read, record.rows_new, record.rows_duplicate, record.rows_invalid) == (
+        "change_org",
+        7,
+        7,
+        0,
+        0,
+    )
     assert record.report["encoding"] == "utf-16" and record.report["delimiter"] == "\t"
     assert record.report["unknown_countries"] == [{"value": "Narnia", "rows": 1}]
     assert record.report["dates_not_understood"] == 1
@@ -66,8 +77,12 @@ def test_generic_sheet_with_spanish_headers(app, make_petition, campaign):
     record = import_fixture(petition, "generic.csv").record
     assert (record.format, record.rows_read, record.rows_new, record.rows_duplicate) == ("generic", 5, 4, 1)
     assert services.totals_for(campaign).by_country == {"USA": 2, "GBR": 1, "MEX": 1}
-    assert petition.column_mapping["columns"] == {"email": "Correo electrónico", "country": "País de residencia",
-                                                  "signed_at": "Fecha", "first_name": "Nombre"}
+    assert petition.column_mapping["columns"] == {
+        "email": "Correo electrónico",
+        "country": "País de residencia",
+        "signed_at": "Fecha",
+        "first_name": "Nombre",
+    }
 
 
 @pytest.mark.parametrize("name", ["action_network.csv", "change_org.csv", "openpetition.csv", "generic.csv"])
@@ -203,10 +218,14 @@ def test_missing_email_column(app, make_petition):
 
 def test_ragged_rows(app, make_petition, small_chunks):
     report = _refused(make_petition(), fixture_path("ragged.csv").read_bytes())
-    assert report["problems"] == [{"code": "ragged", "row": 14, "found": 4, "expected": 3},
-                                  {"code": "ragged", "row": 15, "found": 2, "expected": 3}]
-    assert services.problem_message(report["problems"][0]) == \
-        "Row 14 has 4 values but the header has 3 columns: the columns cannot be trusted."
+    assert report["problems"] == [
+        {"code": "ragged", "row": 14, "found": 4, "expected": 3},
+        {"code": "ragged", "row": 15, "found": 2, "expected": 3},
+    ]
+    assert (
+        services.problem_message(report["problems"][0])
+        == "Row 14 has 4 values but the header has 3 columns: the columns cannot be trusted."
+    )
 
 
 def test_ten_megabytes_of_one_line(app, make_petition):
@@ -222,16 +241,28 @@ def test_ten_megabytes_of_one_line_after_good_rows(app, make_petition, small_chu
 
 
 def test_an_unclosed_quote_swallowing_the_file(app, make_petition, small_chunks):
-    data = b"email,country\n" + b"".join(b"p%d@example.org,ES\n" % i for i in range(10)) + b'"open,' + \
-        b"z" * 200 + b"\n" + (b"more text\n" * 20_000)
+    data = (
+        b"email,country\n"
+        + b"".join(b"p%d@example.org,ES\n" % i for i in range(10))
+        + b'"open,'
+        + b"z" * 200
+        + b"\n"
+        + (b"more text\n" * 20_000)
+    )
     report = _refused(make_petition(), data)
     assert report["problems"][0]["code"] == "field_too_long"
 
 
-@pytest.mark.parametrize("data, code", [
-    (b"", "empty"), (b"\n\n  \n", "empty"), (b"email,country\n", "no_rows"),
-    (b"email,country\nnobody,ES\n,FR\n", "no_valid_rows"), (b"email\x00,country\nx@y.org,ES\n", "nul_byte"),
-])
+@pytest.mark.parametrize(
+    "data, code",
+    [
+        (b"", "empty"),
+        (b"\n\n  \n", "empty"),
+        (b"email,country\n", "no_rows"),
+        (b"email,country\nnobody,ES\n,FR\n", "no_valid_rows"),
+        (b"email\x00,country\nx@y.org,ES\n", "nul_byte"),
+    ],
+)
 def test_files_with_nothing_to_count(app, make_petition, data, code):
     report = _refused(make_petition(), data)
     assert report["problems"][0]["code"] == code

@@ -1,5 +1,6 @@
 """Signature pages: who may see and change what, the upload -> preview -> import flow, tallies, the secret,
 the outreach card, and lists whose query count does not grow with their length."""
+
 import datetime as dt
 import io
 import os
@@ -8,12 +9,12 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from crm.core.submissions import new_key
 from crm.countries.services import country_by_code
 from crm.database import utcnow
 from crm.extensions import db
 from crm.signatures import services, staging
 from crm.signatures.models import Petition, Signature, SignatureImport, SignatureTally
-from crm.core.submissions import new_key
 from tests.factories import QueryCounter
 from tests.signatures.conftest import database_state, fixture_path, import_fixture
 
@@ -28,8 +29,9 @@ def _token(response) -> str:
 
 
 @pytest.mark.parametrize("role, status", [("volunteer", 404), ("coordinator", 200), ("manager", 200), ("admin", 200)])
-def test_campaign_signatures_page_is_for_staff_who_see_everything(app, client, signed_in, campaign, make_petition,
-                                                                   role, status):
+def test_campaign_signatures_page_is_for_staff_who_see_everything(
+    app, client, signed_in, campaign, make_petition, role, status
+):
     petition = make_petition()
     import_fixture(petition, "action_network.csv")
     db.session.commit()
@@ -76,15 +78,19 @@ def test_a_volunteer_cannot_upload_or_create(app, client, signed_in, campaign, m
     db.session.commit()
     signed_in("volunteer")
     assert _upload(client, petition, "generic.csv").status_code == 404
-    assert client.post(f"/campaigns/{campaign.slug}/petitions", data={"name": "x", "platform": "generic"}).status_code == 404
+    assert (
+        client.post(f"/campaigns/{campaign.slug}/petitions", data={"name": "x", "platform": "generic"}).status_code
+        == 404
+    )
     assert client.post(f"/petitions/{petition.slug}/webhook-secret").status_code == 404
 
 
 def test_create_a_petition(app, client, signed_in, campaign):
     signed_in("coordinator")
-    response = client.post(f"/campaigns/{campaign.slug}/petitions",
-                           data={"submission_key": new_key(),
-                                 "name": "Change.org (español)", "platform": "change_org", "language": "es"})
+    response = client.post(
+        f"/campaigns/{campaign.slug}/petitions",
+        data={"submission_key": new_key(), "name": "Change.org (español)", "platform": "change_org", "language": "es"},
+    )
     assert response.status_code == 302
     petition = db.session.scalar(sa.select(Petition).where(Petition.campaign_id == campaign.id))
     assert (petition.name, petition.platform, petition.language) == ("Change.org (español)", "change_org", "es")
@@ -105,8 +111,10 @@ def test_upload_preview_and_import(app, client, signed_in, campaign, make_petiti
     assert "A•••@example.org" in html and "ANA@example.org" not in html  # addresses masked in the preview
     assert '<option selected value="Email">' in html
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Signature)) == 0  # nothing yet
-    done = client.post(f"/petitions/{petition.slug}/uploads/{token}",
-                       data={"email": "Email", "country": "Country", "signed_at": "Signed On", "date_order": "ymd"})
+    done = client.post(
+        f"/petitions/{petition.slug}/uploads/{token}",
+        data={"email": "Email", "country": "Country", "signed_at": "Signed On", "date_order": "ymd"},
+    )
     assert done.status_code == 302, done.get_data(as_text=True)
     report = client.get(done.headers["Location"]).get_data(as_text=True)
     assert "Narnia" in report and re.search(r"<dt>New signers</dt><dd>7</dd>", report)
@@ -115,8 +123,9 @@ def test_upload_preview_and_import(app, client, signed_in, campaign, make_petiti
     assert not list((staging._folder()).glob(f"{token}*"))  # the file with the addresses is gone
 
 
-def test_a_generic_file_needs_its_columns_chosen_and_the_choice_is_remembered(app, client, signed_in, campaign,
-                                                                             make_petition):
+def test_a_generic_file_needs_its_columns_chosen_and_the_choice_is_remembered(
+    app, client, signed_in, campaign, make_petition
+):
     petition = make_petition()
     db.session.commit()
     signed_in("coordinator")
@@ -124,25 +133,36 @@ def test_a_generic_file_needs_its_columns_chosen_and_the_choice_is_remembered(ap
     page = client.get(f"/petitions/{petition.slug}/uploads/{token}").get_data(as_text=True)
     assert "Spreadsheet (choose the columns)" in page
     refused = client.post(f"/petitions/{petition.slug}/uploads/{token}", data={"email": "", "date_order": "ymd"})
-    assert refused.status_code == 400 and "Choose the column that holds e-mail addresses." in refused.get_data(as_text=True)
-    done = client.post(f"/petitions/{petition.slug}/uploads/{token}",
-                       data={"email": "Columna B", "country": "Columna C", "date_order": "ymd"})
+    assert refused.status_code == 400 and "Choose the column that holds e-mail addresses." in refused.get_data(
+        as_text=True
+    )
+    done = client.post(
+        f"/petitions/{petition.slug}/uploads/{token}",
+        data={"email": "Columna B", "country": "Columna C", "date_order": "ymd"},
+    )
     assert done.status_code == 302
     token = _token(_upload(client, petition, "unlabelled_2.csv"))
     page = client.get(f"/petitions/{petition.slug}/uploads/{token}").get_data(as_text=True)
     assert '<option selected value="Columna B">' in page  # remembered for this petition
-    assert client.post(f"/petitions/{petition.slug}/uploads/{token}",
-                       data={"email": "Columna B", "country": "Columna C", "date_order": "ymd"}).status_code == 302
+    assert (
+        client.post(
+            f"/petitions/{petition.slug}/uploads/{token}",
+            data={"email": "Columna B", "country": "Columna C", "date_order": "ymd"},
+        ).status_code
+        == 302
+    )
     assert services.totals_for(campaign).by_country == {"CHL": 2, "ARG": 1}
 
 
-@pytest.mark.parametrize("name, message", [
-    ("latin1.csv", "Line 1 is not valid utf-8 text"),
-    ("no_email.csv", "Choose the column that holds e-mail addresses."),
-    ("ragged.csv", "Row 14 has 4 values but the header has 3 columns"),
-])
-def test_a_malformed_file_gets_a_clear_report_and_changes_nothing(app, client, signed_in, make_petition, name,
-                                                                   message):
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("latin1.csv", "Line 1 is not valid utf-8 text"),
+        ("no_email.csv", "Choose the column that holds e-mail addresses."),
+        ("ragged.csv", "Row 14 has 4 values but the header has 3 columns"),
+    ],
+)
+def test_a_malformed_file_gets_a_clear_report_and_changes_nothing(app, client, signed_in, make_petition, name, message):
     petition = make_petition()
     db.session.commit()
     signed_in("coordinator")
@@ -166,7 +186,10 @@ def test_someone_elses_upload_cannot_be_used(app, client, signed_in, make_petiti
     signed_in("manager")
     response = client.get(f"/petitions/{petition.slug}/uploads/{token}")
     assert response.status_code == 302
-    assert client.post(f"/petitions/{petition.slug}/uploads/{token}", data={"email": "Correo electrónico"}).status_code == 302
+    assert (
+        client.post(f"/petitions/{petition.slug}/uploads/{token}", data={"email": "Correo electrónico"}).status_code
+        == 302
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Signature)) == 0
     assert client.get(f"/petitions/{petition.slug}/uploads/..%2f..%2fsecret_key").status_code == 404
 
@@ -176,18 +199,30 @@ def test_tallies_by_hand(app, client, signed_in, campaign, make_petition):
     db.session.commit()
     signed_in("coordinator")
     spain = country_by_code("ESP")
-    response = client.post(f"/petitions/{petition.slug}/tallies",
-                           data={"submission_key": new_key(),
-                                 "country": spain.id, "signers": "1204", "as_of": "2018-06-01", "source": "panel"})
+    response = client.post(
+        f"/petitions/{petition.slug}/tallies",
+        data={
+            "submission_key": new_key(),
+            "country": spain.id,
+            "signers": "1204",
+            "as_of": "2018-06-01",
+            "source": "panel",
+        },
+    )
     assert response.status_code == 302
-    refused = client.post(f"/petitions/{petition.slug}/tallies",
-                          data={"submission_key": new_key(),
-                                "country": spain.id, "signers": "10", "as_of": "2018-05-01"})
+    refused = client.post(
+        f"/petitions/{petition.slug}/tallies",
+        data={"submission_key": new_key(), "country": spain.id, "signers": "10", "as_of": "2018-05-01"},
+    )
     assert refused.status_code == 400 and "A newer tally" in refused.get_data(as_text=True)
     assert db.session.scalar(sa.select(SignatureTally.signers)) == 1204
     file = {"file": (io.BytesIO(b"country,signers,as_of\nCAN,2310,2018-06-01\n"), "t.csv"), "submission_key": new_key()}
-    assert client.post(f"/petitions/{petition.slug}/tallies/file", data=file,
-                       content_type="multipart/form-data").status_code == 302
+    assert (
+        client.post(
+            f"/petitions/{petition.slug}/tallies/file", data=file, content_type="multipart/form-data"
+        ).status_code
+        == 302
+    )
     assert services.totals_for(campaign).total == 1204 + 2310
 
 
@@ -215,9 +250,11 @@ def test_the_outreach_card_and_summary(app, client, signed_in, campaign, make_pe
         from flask_login import login_user
 
         login_user(signed_in("coordinator"))
-        html = render_template_string('{% include "signatures/_outreach_card.html" %}'
-                                      '{% include "signatures/_campaign_summary.html" %}', record=record,
-                                      campaign=campaign)
+        html = render_template_string(
+            '{% include "signatures/_outreach_card.html" %}{% include "signatures/_campaign_summary.html" %}',
+            record=record,
+            campaign=campaign,
+        )
     assert "2,310 signers live in Canada" in html and "2,314 in all" in html and "2,314 signers" in html
     assert f"/outreach/{record.id}/dossier.pdf" in html
 
@@ -231,23 +268,32 @@ def _queries(client, url) -> int:
 def test_lists_take_a_fixed_number_of_queries(app, client, signed_in, campaign, make_petition):
     """The campaign page (petitions, countries, days) and a petition page (imports, tallies) with 10 rows,
     then with 200."""
-    countries = db.session.scalars(sa.select(sa.text("id")).select_from(sa.text("country")).order_by(sa.text("id"))
-                                   .limit(200)).all()
+    countries = db.session.scalars(
+        sa.select(sa.text("id")).select_from(sa.text("country")).order_by(sa.text("id")).limit(200)
+    ).all()
     first = make_petition()
     signed_in("coordinator")
     counts = []
     for start, stop in ((0, 10), (10, 200)):
         for n in range(start, stop):
             petition = first if n == 0 else make_petition()
-            db.session.add(SignatureTally(petition_id=petition.id, country_id=countries[n], signers=3,
-                                          as_of=dt.date(2018, 6, 1) + dt.timedelta(days=n)))
+            db.session.add(
+                SignatureTally(
+                    petition_id=petition.id,
+                    country_id=countries[n],
+                    signers=3,
+                    as_of=dt.date(2018, 6, 1) + dt.timedelta(days=n),
+                )
+            )
             if n:
-                db.session.add(SignatureTally(petition_id=first.id, country_id=countries[n], signers=1,
-                                              as_of=dt.date(2018, 6, 1)))
+                db.session.add(
+                    SignatureTally(petition_id=first.id, country_id=countries[n], signers=1, as_of=dt.date(2018, 6, 1))
+                )
             db.session.add(SignatureImport(petition_id=first.id, filename=f"f{n}.csv", rows_read=1, rows_new=1))
         db.session.commit()
-        counts.append((_queries(client, f"/campaigns/{campaign.slug}/signatures"),
-                       _queries(client, f"/petitions/{first.slug}")))
+        counts.append(
+            (_queries(client, f"/campaigns/{campaign.slug}/signatures"), _queries(client, f"/petitions/{first.slug}"))
+        )
     assert counts[0] == counts[1]
 
 
@@ -309,9 +355,16 @@ def test_what_a_killed_import_left_is_deleted_when_the_app_starts(app, client, s
     folder = staging._folder()
     lock = folder / f"{killed}.lock"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600); "
-         "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)", str(lock)],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)",
+            str(lock),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         # A running import keeps its file, even one that has been running for longer than a preview lives.
@@ -346,9 +399,14 @@ def test_signatures_are_in_the_menu_campaign_then_petitions_then_totals(client, 
 def test_the_petition_page_says_whether_a_tally_or_the_imported_rows_count(client, signed_in, make_petition):
     petition = make_petition()
     import_fixture(petition, "action_network.csv")
-    imported = {code: db.session.scalar(sa.select(sa.func.count()).select_from(Signature).where(
-        Signature.petition_id == petition.id, Signature.country_id == country_by_code(code).id))
-        for code in ("CAN", "ESP", "MEX")}
+    imported = {
+        code: db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Signature)
+            .where(Signature.petition_id == petition.id, Signature.country_id == country_by_code(code).id)
+        )
+        for code in ("CAN", "ESP", "MEX")
+    }
     assert imported["CAN"] >= 2 and imported["ESP"] >= 1 and imported["MEX"] == 0
     tallied = {"CAN": imported["CAN"] - 1, "ESP": imported["ESP"] + 5, "MEX": 40}
     for code, signers in tallied.items():
@@ -364,7 +422,12 @@ def test_the_petition_page_says_whether_a_tally_or_the_imported_rows_count(clien
     assert "The signatures imported: they are more than the tally" in row("CAN")
     assert f'<td class="num">{imported["ESP"]}</td>' in row("ESP")
     assert "The tally: it is at least the signatures imported" in row("ESP")
-    assert '<td class="num">0</td>' in row("MEX") and "The tally: no signature of this country was imported" in row("MEX")
+    assert '<td class="num">0</td>' in row("MEX") and "The tally: no signature of this country was imported" in row(
+        "MEX"
+    )
     totals = services.totals_for(petition.campaign)
     assert (totals.by_country["CAN"], totals.by_country["ESP"], totals.by_country["MEX"]) == (
-        imported["CAN"], tallied["ESP"], 40)
+        imported["CAN"],
+        tallied["ESP"],
+        40,
+    )

@@ -1,4 +1,5 @@
 """Totals: tallies with individual signatures, per day, and the snapshot kept with a delivered letter."""
+
 import datetime as dt
 import io
 
@@ -18,8 +19,9 @@ pytestmark = pytest.mark.usefixtures("clock")
 
 
 def _rows(petition, country_code, count, start=0):
-    data = "email,country\n" + "".join(f"{petition.slug}-{country_code}-{i}@example.org,{country_code}\n"
-                                        for i in range(start, start + count))
+    data = "email,country\n" + "".join(
+        f"{petition.slug}-{country_code}-{i}@example.org,{country_code}\n" for i in range(start, start + count)
+    )
     return services.import_file(petition, io.BytesIO(data.encode()), filename=f"{country_code}{start}.csv").record
 
 
@@ -51,7 +53,7 @@ def test_a_new_tally_replaces_the_earlier_one(app, make_petition, campaign, make
 
 def test_tallies_from_a_file_are_all_or_nothing(app, make_petition, campaign):
     petition = make_petition()
-    good = b"country,signers,as_of,source\nES,1204,2018-06-01,dashboard\nCanada,\"2,310\",2018-06-01,\n"
+    good = b'country,signers,as_of,source\nES,1204,2018-06-01,dashboard\nCanada,"2,310",2018-06-01,\n'
     tallies = services.import_tallies(petition, io.BytesIO(good))
     assert len(tallies) == 2
     assert services.totals_for(campaign).by_country == {"CAN": 2310, "ESP": 1204}
@@ -98,21 +100,25 @@ def test_totals_take_a_fixed_number_of_queries(app, make_petition, campaign, cou
 # --- the delivery snapshot -------------------------------------------------------------------------
 
 
-def test_later_imports_never_change_a_delivered_letters_snapshot(app, make_petition, campaign, make_record,
-                                                                  make_user):
+def test_later_imports_never_change_a_delivered_letters_snapshot(app, make_petition, campaign, make_record, make_user):
     from crm.letters import services as letters
 
     record = make_record("CAN")
     actor = make_user("coordinator")
     import_fixture(make_petition(platform="action_network"), "action_network.csv")
-    letter = Letter(outreach_id=record.id, direction="outgoing", subject="Carta", body="Texto",
-                    sent_on=dt.date(2018, 6, 1))
+    letter = Letter(
+        outreach_id=record.id, direction="outgoing", subject="Carta", body="Texto", sent_on=dt.date(2018, 6, 1)
+    )
     db.session.add(letter)
     db.session.flush()
     letters.mark_delivered(letter, dt.date(2018, 6, 2), actor, expected_version=letter.version)
     db.session.commit()
-    delivered = (letter.signatures_total, letter.signatures_resident, dict(letter.signatures_by_country),
-                 letter.signatures_snapshot_at)
+    delivered = (
+        letter.signatures_total,
+        letter.signatures_resident,
+        dict(letter.signatures_by_country),
+        letter.signatures_snapshot_at,
+    )
     assert delivered[:3] == (7, 3, {"CAN": 3, "ESP": 1, "VEN": 1})
     now = services.totals_for(campaign, record.country)
     assert (now.total, now.resident, now.by_country) == delivered[:3]  # letters and pages count alike
@@ -122,7 +128,11 @@ def test_later_imports_never_change_a_delivered_letters_snapshot(app, make_petit
     db.session.commit()
     db.session.expire_all()
     letter = db.session.get(Letter, letter.id)
-    assert (letter.signatures_total, letter.signatures_resident, letter.signatures_by_country,
-            letter.signatures_snapshot_at) == delivered
+    assert (
+        letter.signatures_total,
+        letter.signatures_resident,
+        letter.signatures_by_country,
+        letter.signatures_snapshot_at,
+    ) == delivered
     later = services.totals_for(campaign, record.country)
     assert (later.total, later.resident) == (12 + 2310, 4 + 2310)

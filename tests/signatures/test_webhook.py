@@ -1,4 +1,5 @@
 """Signatures pushed by a platform's webhook: authenticated by the petition's secret, counted like files."""
+
 import json
 
 import pytest
@@ -20,11 +21,19 @@ def action_network_event(email="jsmith@mail.com", country="US", created="2018-11
             "comments": "Stop doing the thing",
             "action_network:referrer_data": {"source": "facebook"},
             "person": {
-                "created_date": created, "modified_date": created,
-                "family_name": "Smith", "given_name": "John",
-                "postal_addresses": [{"primary": True, "region": "California", "postal_code": "904043",
-                                      "country": country, "location": {"latitude": 34.0335, "longitude": -118.474,
-                                                                       "accuracy": "Approximate"}}],
+                "created_date": created,
+                "modified_date": created,
+                "family_name": "Smith",
+                "given_name": "John",
+                "postal_addresses": [
+                    {
+                        "primary": True,
+                        "region": "California",
+                        "postal_code": "904043",
+                        "country": country,
+                        "location": {"latitude": 34.0335, "longitude": -118.474, "accuracy": "Approximate"},
+                    }
+                ],
                 "email_addresses": [{"address": email, "primary": True, "status": "subscribed"}],
                 "phone_numbers": [{"primary": True, "number": "12024444444", "number_type": "Mobile"}],
                 "custom_fields": {"employer": "Action Squared"},
@@ -33,8 +42,10 @@ def action_network_event(email="jsmith@mail.com", country="US", created="2018-11
             "add_tags": ["volunteer", "member"],
             "_links": {"self": {"href": "https://actionnetwork.org/api/v2/petitions/9f83/signatures/d6bd"}},
         },
-        "action_network:sponsor": {"title": "Progressive Action Now",
-                                   "url": "https://actionnetwork.org/groups/progressive-action-now"},
+        "action_network:sponsor": {
+            "title": "Progressive Action Now",
+            "url": "https://actionnetwork.org/groups/progressive-action-now",
+        },
         "idempotency_key": "1679091c5a880faf6fb5e6087eb1b2dc",
     }
 
@@ -65,8 +76,14 @@ def test_a_pushed_signature_is_counted(app, client, secured, campaign, how):
     petition, secret = secured
     response = _push(client, petition, [action_network_event()], secret, how)
     assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.json == {"received": 1, "new": 1, "duplicate": 0, "invalid": 0, "ignored": 0,
-                             "unknown_countries": []}
+    assert response.json == {
+        "received": 1,
+        "new": 1,
+        "duplicate": 0,
+        "invalid": 0,
+        "ignored": 0,
+        "unknown_countries": [],
+    }
     assert services.totals_for(campaign).by_country == {"USA": 1}
 
 
@@ -74,11 +91,21 @@ def test_pushes_are_deduplicated_with_files_and_with_each_other(app, client, sec
     petition, secret = secured
     import_fixture(petition, "action_network.csv")
     db.session.commit()
-    again = [action_network_event("ANA@example.org", "ES"), action_network_event("new@example.org", "Narnia"),
-             {"action_network:upload": {"identifiers": []}}, action_network_event("not an address")]
+    again = [
+        action_network_event("ANA@example.org", "ES"),
+        action_network_event("new@example.org", "Narnia"),
+        {"action_network:upload": {"identifiers": []}},
+        action_network_event("not an address"),
+    ]
     response = _push(client, petition, again, secret)
-    assert response.json == {"received": 3, "new": 1, "duplicate": 1, "invalid": 1, "ignored": 1,
-                             "unknown_countries": ["Narnia"]}
+    assert response.json == {
+        "received": 3,
+        "new": 1,
+        "duplicate": 1,
+        "invalid": 1,
+        "ignored": 1,
+        "unknown_countries": ["Narnia"],
+    }
     assert _push(client, petition, again, secret).json["new"] == 0  # a retried webhook changes nothing
     assert services.totals_for(campaign).total == 8
     pushes = db.session.scalars(sa.select(SignatureImport).where(SignatureImport.format == "webhook")).all()
@@ -87,8 +114,7 @@ def test_pushes_are_deduplicated_with_files_and_with_each_other(app, client, sec
 
 def test_a_bare_osdi_signature_is_accepted(app, client, secured, campaign):
     petition, secret = secured
-    body = {"person": {"email_addresses": [{"address": "osdi@example.org"}],
-                       "postal_addresses": [{"country": "VE"}]}}
+    body = {"person": {"email_addresses": [{"address": "osdi@example.org"}], "postal_addresses": [{"country": "VE"}]}}
     assert _push(client, petition, body, secret).json["new"] == 1
     assert services.totals_for(campaign).by_country == {"VEN": 1}
 
