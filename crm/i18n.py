@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 from flask import current_app, has_request_context, request, session
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_decimal, get_locale, gettext
 from flask_login import current_user
 
 from crm.clock import user_zone
@@ -16,6 +16,14 @@ from crm.clock import user_zone
 # US "Dec 2, 2026" nor the ambiguous "12/2/26".
 FORMAT_LOCALES = {"en": "en_001"}
 UTC = ZoneInfo("UTC")
+
+
+def _(message: str, **variables) -> str:
+    """A message for the user from a service: in the reader's language during a request, in English for
+    commands and jobs (the locale selector reads the request's session, which they do not have)."""
+    if has_request_context():
+        return gettext(message, **variables)
+    return message % variables if variables else message
 
 
 def show_date(value, language: str, zone: ZoneInfo = UTC) -> str:

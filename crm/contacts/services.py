@@ -8,8 +8,6 @@ import unicodedata
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask import has_request_context
-from flask_babel import gettext
 from sqlalchemy.orm import aliased, contains_eager, defer, joinedload, selectinload
 
 from crm import clock
@@ -19,7 +17,7 @@ from crm.countries.models import Country
 from crm.database import check_version, contains_pattern, folded
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.i18n import readers_date
+from crm.i18n import _, readers_date
 from crm.outreach.models import Letter, Meeting, OutreachRecord, meeting_contact
 
 OFFICE_FIELDS = (
@@ -66,14 +64,6 @@ class DuplicateContact(ContactError):
             _("This person may already be on file. Open the existing record, or confirm that this is someone else.")
         )
         self.matches = matches
-
-
-def _(message: str, **variables) -> str:
-    """A message in the reader's language during a request; in plain English elsewhere (command line, jobs),
-    where there is no reader's locale to ask for."""
-    if has_request_context():
-        return gettext(message, **variables)
-    return message % variables if variables else message
 
 
 def _day(day: dt.date) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from crm.countries.models import (
     Region,
 )
 from crm.countries.standing import status_condition
+from crm.database import fold
 from crm.errors import DomainError
 from crm.extensions import db
 
@@ -334,17 +334,16 @@ def country_by_code(code: str) -> Country | None:
     return db.session.scalar(sa.select(Country).where(column == code))
 
 
-def fold(text: str) -> str:
-    """Lower case without accents, so that "japon" finds Japón and "cote d'ivoire" Côte d’Ivoire."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("’", "'"))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold().strip()
+def _folded_name(text: str) -> str:
+    """A name as a search compares it: "japon" finds Japón and "cote d'ivoire" Côte d’Ivoire."""
+    return fold(text.replace("’", "'")).strip()
 
 
 def countries_named(query: str) -> list[int]:
     """Ids of the countries whose English or Spanish name contains `query` (accents and case ignored),
     or whose code it is. The table is small (250 rows), so the folding happens here, identically on
     SQLite and PostgreSQL, instead of in database-specific collations."""
-    wanted = fold(query)
+    wanted = _folded_name(query)
     if not wanted:
         return []
     code = query.strip().upper()
@@ -353,7 +352,7 @@ def countries_named(query: str) -> list[int]:
         for country_id, alpha2, alpha3, name_en, name_es in db.session.execute(
             sa.select(Country.id, Country.alpha2, Country.alpha3, Country.name_en, Country.name_es)
         )
-        if code in (alpha2, alpha3) or wanted in fold(name_en) or wanted in fold(name_es)
+        if code in (alpha2, alpha3) or wanted in _folded_name(name_en) or wanted in _folded_name(name_es)
     ]
 
 

@@ -16,9 +16,9 @@ from crm.accounts.models import User
 from crm.audit.models import AuditEvent
 from crm.campaigns.models import Campaign, Demand
 from crm.countries.models import RS_STATUSES, Country, Region
-from crm.countries.services import fold
 from crm.countries.standing import standing
 from crm.dashboard.maps import CountryShape, world_map
+from crm.database import fold
 from crm.extensions import db
 from crm.outreach.models import STAGES, FollowUp, Letter, OutreachRecord, Position, meeting_outreach
 from crm.permissions import can, outreach_visibility

@@ -13,8 +13,6 @@ import sqlalchemy as sa
 from babel import Locale
 from babel.core import UnknownLocaleError
 from babel.numbers import format_decimal
-from flask import has_request_context
-from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -27,7 +25,7 @@ from crm.countries.models import Country
 from crm.database import after_commit, check_version, stale_record_message, utcnow
 from crm.errors import StaleRecord
 from crm.extensions import db
-from crm.i18n import readers_date, show_date
+from crm.i18n import _, readers_date, show_date
 from crm.letters import storage
 from crm.letters.models import LETTER_LANGUAGES, LetterTemplate
 from crm.outreach.models import LETTER_CHANNELS, Letter, LetterAttachment, OutreachRecord
@@ -36,14 +34,6 @@ from crm.signatures.services import totals_for
 
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "seeds" / "letter_templates"
 SUBJECT_MAX = 300
-
-
-def _(message: str, **variables) -> str:
-    """A message for the user: in the reader's language during a request, in English for commands and jobs
-    (the locale selector reads the request's session, which they do not have)."""
-    if has_request_context():
-        return gettext(message, **variables)
-    return message % variables if variables else message
 
 
 def _day(day: dt.date) -> str:

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from crm.countries.models import Country
-from crm.countries.services import fold
+from crm.database import fold
 from crm.extensions import db
 
 HKDF_LABEL = b"alcance/signatures/email-hash/v1"

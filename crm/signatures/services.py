@@ -24,18 +24,16 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context
-from flask_babel import gettext
+from flask import current_app
 
 from crm import clock
 from crm.audit import services as audit
 from crm.campaigns.models import Campaign
 from crm.countries.models import Country
-from crm.countries.services import fold
-from crm.database import UTCDateTime, utcnow
+from crm.database import UTCDateTime, fold, utcnow
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.i18n import readers_date
+from crm.i18n import _, readers_date
 from crm.signatures import counts, importers
 from crm.signatures.importers import ColumnMapping, FileProblem
 from crm.signatures.models import (
@@ -58,13 +56,6 @@ PUSH_ITEMS_MAX = 1_000
 # An import touches its staged run at every chunk (a fraction of a second apart); one silent this long
 # was killed, and what it staged is deleted by the next import.
 STAGED_IMPORT_STALE = dt.timedelta(minutes=10)
-
-
-def _(message: str, **variables) -> str:
-    """A message in the reader's language during a request; in English for commands and jobs."""
-    if has_request_context():
-        return gettext(message, **variables)
-    return message % variables if variables else message
 
 
 class SignatureError(DomainError):
