@@ -16,7 +16,8 @@ from crm.contacts.models import Contact, Office, Post
 from crm.countries.models import Country
 from crm.countries.services import country_by_code
 from crm.extensions import db
-from crm.outreach.models import FollowUp, Letter, Meeting, OutreachRecord, Position
+from crm.letters.models import Letter
+from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position
 
 DEMO_CAMPAIGN_SLUG = "justice-for-venezuela-2018"
 FICTIONAL_CONTACT_NOTE = "Fictional demo contact."

@@ -1,10 +1,10 @@
 """Sign-in (password, then the second factor), sign-out, the account page and password reset."""
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import force_locale, gettext
 from flask_login import current_user, login_required
 
-from crm.accounts import bp, devices, password_reset, services, sessions, timing, twofactor
+from crm.accounts import devices, password_reset, services, sessions, timing, twofactor
 from crm.accounts.errors import AccountError, TooManyAttempts, WrongCode, WrongPassword
 from crm.accounts.forms import (
     AcceptInvitationForm,
@@ -23,6 +23,13 @@ from crm.audit import services as audit
 from crm.database import utcnow
 from crm.extensions import db
 from crm.web import client_address, flash_message, safe_next
+
+bp = Blueprint("accounts", __name__)
+
+# Run before every request of the app, not only this blueprint's: the session time-outs first, then the
+# gate that keeps a user who must enrol a second factor on the enrolment page.
+bp.before_app_request(sessions.enforce_session_lifetime)
+bp.before_app_request(sessions.require_two_factor_enrolment)
 
 
 def _refused(field, error: AccountError) -> int:

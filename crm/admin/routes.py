@@ -2,14 +2,13 @@
 the audit log: it is append-only."""
 
 import sqlalchemy as sa
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from crm.accounts import invitations
 from crm.accounts.models import User
 from crm.accounts.services import AccountError, create_user
-from crm.admin import bp
 from crm.admin.forms import AuditFilterForm, InviteForm, NewUserForm, PrivacyEraseForm, PrivacySearchForm, UserForm
 from crm.admin.services import AUDITED_TYPES, audit_events, set_active, update_user
 from crm.backup.models import backup_status
@@ -20,6 +19,8 @@ from crm.outreach.forms import ConfirmForm
 from crm.permissions import require
 from crm.privacy.services import PrivacyError, erase_person, find_person, petitions_by_id
 from crm.web import flash_message, page_of
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.route("/users")

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 
-from flask import jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_babel import gettext
 
-from crm.api import bp
 from crm.extensions import csrf, db
 from crm.permissions import is_read_only, read_only_message
 from crm.signatures import services
+
+bp = Blueprint("api", __name__, url_prefix="/api")
 
 PUSH_MAX_BYTES = 256 * 1024
 

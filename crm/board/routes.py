@@ -8,11 +8,10 @@ import io
 import json
 from types import SimpleNamespace
 
-from flask import Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext
 from flask_login import current_user, login_required
 
-from crm.board import bp
 from crm.board import services as boards
 from crm.campaigns.services import get_campaign_by_slug
 from crm.dashboard import services as dashboards
@@ -23,6 +22,8 @@ from crm.i18n import current_language, show_date
 from crm.permissions import require
 from crm.vocabulary import STANCE_LABELS
 from crm.web import flash_message
+
+bp = Blueprint("board", __name__)
 
 PUBLIC_MAX_AGE = 300  # seconds a shared cache may keep the board
 

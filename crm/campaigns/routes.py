@@ -4,14 +4,14 @@ archiving, and its target governments. Views load, check, validate, call a servi
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from crm.accounts.models import User
-from crm.campaigns import bp, targets
 from crm.campaigns import services as campaigns
+from crm.campaigns import targets
 from crm.campaigns.forms import (
     ConfirmedForm,
     DemandForm,
@@ -31,6 +31,8 @@ from crm.i18n import current_language
 from crm.outreach.models import OutreachRecord
 from crm.permissions import can, ensure_writable, require
 from crm.web import flash_message
+
+bp = Blueprint("campaigns", __name__)
 
 
 def _changing() -> bool:

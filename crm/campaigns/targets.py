@@ -15,8 +15,9 @@ from crm.campaigns.services import CampaignError, ensure_open
 from crm.countries.models import RS_STATUSES, Country, Region
 from crm.countries.services import search_countries
 from crm.extensions import db
+from crm.letters.models import Letter
 from crm.outreach import services as outreach
-from crm.outreach.models import Assignment, Claim, FollowUp, Letter, OutreachRecord, Position, meeting_outreach
+from crm.outreach.models import Assignment, Claim, FollowUp, OutreachRecord, Position, meeting_outreach
 
 
 class UnknownCountries(CampaignError):

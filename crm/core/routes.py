@@ -1,13 +1,14 @@
 """Home, language switch and /healthz."""
 
 import sqlalchemy as sa
-from flask import current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from crm.campaigns.services import campaign_overview, first_steps
-from crm.core import bp
 from crm.extensions import db
 from crm.web import safe_next
+
+bp = Blueprint("core", __name__)
 
 
 @bp.route("/")

@@ -20,7 +20,8 @@ from crm.countries.standing import standing
 from crm.dashboard.maps import CountryShape, world_map
 from crm.database import fold
 from crm.extensions import db
-from crm.outreach.models import STAGES, FollowUp, Letter, OutreachRecord, Position, meeting_outreach
+from crm.letters.models import Letter
+from crm.outreach.models import STAGES, FollowUp, OutreachRecord, Position, meeting_outreach
 from crm.permissions import can, outreach_visibility
 from crm.signatures import services as signatures
 from crm.web import Page, page_offset

@@ -15,9 +15,10 @@ from crm.campaigns.services import open_records
 from crm.countries.models import Country
 from crm.extensions import db
 from crm.i18n import current_language
-from crm.outreach import assignments, bp
+from crm.outreach import assignments
 from crm.outreach.forms import BulkAssignForm, ClaimDecisionForm, ConfirmForm
 from crm.outreach.models import Claim, OutreachRecord
+from crm.outreach.routes import bp
 from crm.outreach.services import OutreachError
 from crm.permissions import can, ensure_writable, require
 from crm.web import flash_message, page_of

@@ -16,7 +16,8 @@ from crm.audit import services as audit
 from crm.campaigns.models import Campaign
 from crm.database import utcnow
 from crm.extensions import db
-from crm.outreach.models import Assignment, Claim, FollowUp, Letter, Meeting, OutreachRecord, Position, meeting_outreach
+from crm.letters.models import Letter
+from crm.outreach.models import Assignment, Claim, FollowUp, Meeting, OutreachRecord, Position, meeting_outreach
 from crm.outreach.services import OutreachError
 from crm.permissions import is_read_only, read_only_message
 

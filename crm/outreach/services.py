@@ -15,7 +15,8 @@ from crm.audit import services as audit
 from crm.database import check_version, utcnow
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.outreach.models import STAGES, STANCES, FollowUp, Letter, Meeting, OutreachRecord, Position
+from crm.letters.models import Letter
+from crm.outreach.models import STAGES, STANCES, FollowUp, Meeting, OutreachRecord, Position
 
 STAGE_RANK = {stage: rank for rank, stage in enumerate(STAGES)}
 # What a logged event implies about the stage; a record never moves back by itself.

@@ -23,7 +23,7 @@ from crm.audit.models import REDACTION, AuditEvent
 from crm.contacts.models import Contact
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.outreach.models import Letter
+from crm.letters.models import Letter
 from crm.signatures.models import Petition, Signature
 from crm.signatures.normalise import EmailHasher, normalise_email
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
@@ -12,10 +12,12 @@ from crm.audit import services as audit
 from crm.extensions import db
 from crm.outreach.models import Meeting
 from crm.permissions import can_view_outreach, require
-from crm.reminders import bp, calendar, mailer, services
+from crm.reminders import calendar, mailer, services
 from crm.reminders.forms import ConfirmForm, PreferencesForm
 from crm.reminders.models import MESSAGE_STATUSES, OutboundMessage
 from crm.web import flash_message, page_of
+
+bp = Blueprint("reminders", __name__)
 
 ICS_TYPE = "text/calendar; charset=utf-8"
 # The stored HTML of a message is shown in a sandbox: no script, no form, no request to anywhere.

@@ -22,7 +22,8 @@ from crm.database import utcnow
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import show_date
-from crm.outreach.models import FollowUp, Letter, Meeting, OutreachRecord, Position, meeting_outreach, meeting_staff
+from crm.letters.models import Letter
+from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position, meeting_outreach, meeting_staff
 from crm.outreach.services import effective_due
 from crm.permissions import can_view_outreach, follow_up_visibility, meeting_visibility
 from crm.reminders import mailer

@@ -18,7 +18,8 @@ from crm.countries.models import Country
 from crm.database import utcnow
 from crm.extensions import db
 from crm.i18n import show_date, show_datetime
-from crm.outreach.models import Letter, OutreachRecord
+from crm.letters.models import Letter
+from crm.outreach.models import OutreachRecord
 from crm.signatures.services import totals_for
 
 

@@ -8,7 +8,7 @@ import csv
 import io
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
@@ -16,9 +16,9 @@ from crm.core import submissions
 from crm.countries.models import Country
 from crm.extensions import db
 from crm.i18n import current_language
-from crm.outreach.models import Letter
+from crm.letters.models import Letter
 from crm.permissions import can, ensure_writable, get_outreach_or_404, is_read_only, require
-from crm.signatures import bp, dossier, services, staging
+from crm.signatures import dossier, services, staging
 from crm.signatures.forms import (
     DATE_ORDER_LABELS,
     FORMAT_LABELS,
@@ -34,6 +34,14 @@ from crm.signatures.forms import (
 from crm.signatures.importers import ROLES, ColumnMapping
 from crm.signatures.models import Petition, SignatureImport
 from crm.web import flash_message
+
+bp = Blueprint("signatures", __name__)
+
+
+@bp.record_once
+def _sweep_staged_uploads(state):
+    """Staged uploads a killed import left behind are deleted when the app starts."""
+    staging.sweep_at_start(state.app)
 
 
 @bp.app_context_processor
