@@ -17,7 +17,6 @@ from crm.campaigns.services import get_campaign_by_slug
 from crm.dashboard import services as dashboards
 from crm.dashboard.forms import response_label
 from crm.dashboard.maps import MAP_STYLES, paint
-from crm.extensions import db
 from crm.i18n import current_language, show_date
 from crm.permissions import require
 from crm.vocabulary import STANCE_LABELS
@@ -212,7 +211,6 @@ def manage(slug):
                 entries=entries,
                 positions=positions,
             )
-        db.session.commit()
         flash_message(message, "success")
         return redirect(url_for("board.manage", slug=campaign.slug))
     return render_template(

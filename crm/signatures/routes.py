@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 
 from crm.core import submissions
 from crm.countries.models import Country
+from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.letters.models import Letter
@@ -33,7 +34,7 @@ from crm.signatures.forms import (
 )
 from crm.signatures.importers import ROLES, ColumnMapping
 from crm.signatures.models import Petition, SignatureImport
-from crm.web import flash_message
+from crm.web import flash_message, form_status, refusal
 
 bp = Blueprint("signatures", __name__)
 
@@ -163,7 +164,6 @@ def campaign_csv(slug):
     from crm.dashboard.exports import record_export  # here: crm.dashboard imports the signatures package
 
     record_export("signatures", actor=current_user, campaign=campaign, rows=len(rows))
-    db.session.commit()
     return Response(
         out.getvalue(),
         mimetype="text/csv",
@@ -183,12 +183,10 @@ def create_petition(slug):
             petition = services.create_petition(
                 campaign, form.name.data, platform=form.platform.data, language=form.language.data, actor=current_user
             )
-        except services.SignatureError as error:
-            db.session.rollback()
-            flash_message(gettext("Petition not created: %(reason)s", reason=str(error)), "error")
+        except DomainError as error:
+            refusal(error, prefix=gettext("Petition not created: %(reason)s"))
         else:
             done = submissions.led_to(form, url_for("signatures.petition", slug=petition.slug))
-            db.session.commit()
             flash_message(gettext("Petition created."), "success")
             return redirect(done)
     else:
@@ -262,7 +260,7 @@ def _import_staged(petition, staged, inspection, form):
                 actor=current_user,
             )
     except services.ImportRejected as error:
-        db.session.rollback()
+        # The report says why, on its own page; the import kept nothing of the file.
         return render_template(
             "signatures/rejected.html", petition=petition, report=error.report, filename=staged.filename
         ), 400
@@ -303,7 +301,7 @@ def preview(slug, token):
         inspection=inspection,
         form=form,
         confirm=ConfirmForm(),
-    ), 400 if form.errors else 200
+    ), form_status(form)
 
 
 @bp.route("/petitions/<slug>/uploads/<token>/discard", methods=["POST"])
@@ -340,15 +338,13 @@ def add_tally(slug):
             services.record_tally(
                 petition, country, form.signers.data, form.as_of.data, source=form.source.data, actor=current_user
             )
-        except services.SignatureError as error:
-            db.session.rollback()
-            getattr(form, error.field or "signers").errors.append(str(error))
+        except DomainError as error:
+            refusal(error, form, beside="signers")
         else:
             done = submissions.led_to(form, url_for("signatures.petition", slug=petition.slug))
-            db.session.commit()
             flash_message(gettext("Tally saved."), "success")
             return redirect(done)
-    return _petition_page(petition, tally=form, status=400)
+    return _petition_page(petition, tally=form, status=form_status(form))
 
 
 @bp.route("/petitions/<slug>/tallies/file", methods=["POST"])
@@ -361,15 +357,13 @@ def import_tally_file(slug):
             return repeat
         try:
             tallies = services.import_tallies(petition, form.file.data.stream, actor=current_user)
-        except services.SignatureError as error:
-            db.session.rollback()
-            form.file.errors.append(str(error))
+        except DomainError as error:
+            refusal(error, form, beside="file")
         else:
             done = submissions.led_to(form, url_for("signatures.petition", slug=petition.slug))
-            db.session.commit()
             flash_message(gettext("%(n)s tallies saved.", n=len(tallies)), "success")
             return redirect(done)
-    return _petition_page(petition, tally_file=form, status=400)
+    return _petition_page(petition, tally_file=form, status=form_status(form))
 
 
 @bp.route("/petitions/<slug>/webhook-secret", methods=["POST"])
@@ -379,8 +373,8 @@ def rotate_secret(slug):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     secret = services.new_webhook_secret(petition, actor=current_user)
-    db.session.commit()
-    # Shown once, in this response only: never flashed (the session cookie would carry it) nor logged.
+    # Shown once, in this response only: never flashed (the session cookie would carry it) nor logged. If
+    # the request's commit fails, the error page replaces this one, so no secret is shown that was not kept.
     endpoint = url_for("api.push_signatures", slug=petition.slug, _external=True)
     return render_template("signatures/secret.html", petition=petition, secret=secret, endpoint=endpoint)
 

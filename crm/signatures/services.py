@@ -935,8 +935,12 @@ def import_tallies(petition: Petition, binary, *, actor=None) -> list[SignatureT
             for country_id, signers, as_of, source in parsed
         ]
         savepoint.commit()
-    except BaseException:
+    except BaseException as error:
         savepoint.rollback()
+        if isinstance(error, SignatureError):
+            # A row refused (a date to come, a figure older than the one recorded) refuses the file: the
+            # message goes beside the file, not beside a field of the one-tally form.
+            raise SignatureError(str(error), "file") from None
         raise
     return tallies
 
