@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from functools import wraps
 
+import sqlalchemy as sa
 from flask import abort
+from flask_babel import gettext
 from flask_login import current_user
+
+from crm.audit.models import AuditEvent
+from crm.contacts.models import Contact, Office
+from crm.extensions import db
+from crm.outreach.models import FollowUp, Meeting, OutreachRecord, meeting_outreach
 
 # What each role may do beyond its own records. Later issues extend this table, never the views.
 ROLE_ABILITIES: dict[str, set[str]] = {
@@ -60,7 +67,6 @@ def require(ability: str):
 def outreach_visibility(user, statement):
     """Narrow a select over OutreachRecord to what `user` may see: everything for staff who see all,
     only their own assigned records for volunteers."""
-    from crm.outreach.models import OutreachRecord
 
     if can(user, "view_all"):
         return statement
@@ -70,9 +76,6 @@ def outreach_visibility(user, statement):
 def follow_up_visibility(user, statement):
     """Narrow a select over FollowUp to the follow-ups on records `user` may see. Being named a
     follow-up's owner on someone else's record shows its note nowhere the record itself is a 404."""
-    import sqlalchemy as sa
-
-    from crm.outreach.models import FollowUp, OutreachRecord
 
     if can(user, "view_all"):
         return statement
@@ -82,9 +85,6 @@ def follow_up_visibility(user, statement):
 def meeting_visibility(user, statement):
     """Narrow a select over Meeting to the meetings `user` may open: those on at least one record they
     may see (the meeting page's rule). Being named staff, or having logged it, is not enough."""
-    import sqlalchemy as sa
-
-    from crm.outreach.models import Meeting, OutreachRecord, meeting_outreach
 
     if can(user, "view_all"):
         return statement
@@ -108,7 +108,6 @@ def is_read_only(campaign) -> bool:
 
 
 def read_only_message() -> str:
-    from flask_babel import gettext
 
     return gettext("This campaign is archived: it can be read but not changed.")
 
@@ -136,8 +135,6 @@ def can_edit_outreach(user, record) -> bool:
 def get_outreach_or_404(outreach_id, need: str = "view"):
     """Load an outreach record the current user may see (or edit); anything else is a 404. Editing a
     record the user may see in an archived campaign is a 409 that says the campaign is read-only."""
-    from crm.extensions import db
-    from crm.outreach.models import OutreachRecord
 
     record = db.session.get(OutreachRecord, outreach_id)
     if record is None or not can_view_outreach(current_user, record):
@@ -151,9 +148,6 @@ def get_outreach_or_404(outreach_id, need: str = "view"):
 
 def _worked_countries(user):
     """A select of the countries a volunteer works on (through their assigned records)."""
-    import sqlalchemy as sa
-
-    from crm.outreach.models import OutreachRecord
 
     return sa.select(OutreachRecord.country_id).where(OutreachRecord.assignee_id == user.id)
 
@@ -161,7 +155,6 @@ def _worked_countries(user):
 def office_visibility(user, statement):
     """Offices a user may see: all for staff who see all; for volunteers, those of the governments
     their assigned records concern (the people they need to reach, and no one else)."""
-    from crm.contacts.models import Office
 
     if can(user, "view_all"):
         return statement
@@ -169,9 +162,6 @@ def office_visibility(user, statement):
 
 
 def contact_visibility(user, statement):
-    import sqlalchemy as sa
-
-    from crm.contacts.models import Contact, Office
 
     if can(user, "view_all"):
         return statement
@@ -183,7 +173,6 @@ def contact_visibility(user, statement):
 def can_view_office(user, office) -> bool:
     if can(user, "view_all"):
         return True
-    from crm.extensions import db
 
     return office.country_id in set(db.session.scalars(_worked_countries(user)))
 
@@ -203,7 +192,6 @@ def may_add_contacts(user) -> bool:
         return True
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
-    from crm.extensions import db
 
     return db.session.scalar(_worked_countries(user).limit(1)) is not None
 
@@ -214,17 +202,12 @@ def may_add_for_country(user, country_id) -> bool:
         return True
     if not getattr(user, "is_authenticated", False) or not user.is_active or country_id is None:
         return False
-    from crm.extensions import db
 
     return country_id in set(db.session.scalars(_worked_countries(user)))
 
 
 def _added_by(user, entity_type: str, entity_id) -> bool:
     """Whether the audit log says `user` created this record (the log is append-only, so it cannot lie)."""
-    import sqlalchemy as sa
-
-    from crm.audit.models import AuditEvent
-    from crm.extensions import db
 
     return (
         db.session.scalar(

@@ -24,6 +24,7 @@ from werkzeug.routing import IntegerConverter
 from wtforms import HiddenField
 
 from crm import clock
+from crm.database import stale_record_message
 from crm.errors import DomainError, StaleRecord
 from crm.extensions import db
 
@@ -296,7 +297,6 @@ def register_error_pages(app) -> None:
     @app.errorhandler(StaleDataError)
     def _stale(error):
         # Two saves of the same record at once: the second finds the version it read already gone.
-        from crm.database import stale_record_message
 
         db.session.rollback()
         return render_error(409, gettext("Not saved"), stale_record_message())

@@ -4,7 +4,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask_babel import force_locale, gettext
 from flask_login import current_user, login_required
 
-from crm.accounts import devices, password_reset, services, sessions, timing, twofactor
+from crm.accounts import devices, invitations, password_reset, services, sessions, timing, twofactor
 from crm.accounts.errors import AccountError, TooManyAttempts, WrongCode, WrongPassword
 from crm.accounts.forms import (
     AcceptInvitationForm,
@@ -348,7 +348,6 @@ def reset_password(token):
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 def accept_invitation(token):
     """The invitee chooses their password. A link that is not (or no longer) valid is not found."""
-    from crm.accounts import invitations
 
     invitation = invitations.find_valid(token, now=utcnow())
     if invitation is None:

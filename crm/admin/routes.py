@@ -7,7 +7,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from crm.accounts import invitations
-from crm.accounts.models import User
+from crm.accounts.models import Invitation, User
 from crm.accounts.services import AccountError, create_user
 from crm.admin.forms import AuditFilterForm, InviteForm, NewUserForm, PrivacyEraseForm, PrivacySearchForm, UserForm
 from crm.admin.services import AUDITED_TYPES, audit_events, set_active, update_user
@@ -72,7 +72,6 @@ def invite():
 
 
 def _invitation_or_404(invitation_id):
-    from crm.accounts.models import Invitation
 
     return db.session.get(Invitation, invitation_id) or abort(404)
 

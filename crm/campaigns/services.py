@@ -10,8 +10,10 @@ import sqlalchemy as sa
 from flask_babel import gettext
 from sqlalchemy.orm import selectinload
 
+from crm.accounts.models import User
 from crm.audit import services as audit
 from crm.campaigns.models import TRANSLATED_LANGUAGES, Campaign, CampaignTranslation, Demand, DemandTranslation
+from crm.contacts.models import FICTIONAL_CONTACT_NOTE, Contact
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.outreach.models import STAGES, OutreachRecord, Position
@@ -466,9 +468,6 @@ def first_steps() -> list[FirstStep] | None:
     )
     if own_targets:
         return None
-    from crm.accounts.models import User
-    from crm.contacts.models import Contact
-    from crm.demo import FICTIONAL_CONTACT_NOTE
 
     has_campaign = db.session.scalar(sa.select(sa.func.count()).select_from(own.subquery())) > 0
     # The demo's staff have no password: they are not people who were invited.

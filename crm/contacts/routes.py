@@ -2,12 +2,13 @@
 moves between posts, and import and export as CSV or vCard."""
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
 from crm import clock
+from crm.audit import services as audit
 from crm.contacts import exchange
 from crm.contacts.forms import (
     KIND_LABELS,
@@ -546,9 +547,6 @@ def import_contacts():
 @login_required
 @require("export")
 def export_contacts(extension):
-    from flask import Response
-
-    from crm.audit import services as audit
 
     statement = contact_visibility(current_user, sa.select(Contact))
     if extension == "csv":

@@ -4,8 +4,11 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
+from crm.accounts.services import set_language as save_language
 from crm.campaigns.services import campaign_overview, first_steps
+from crm.core.submissions import saved_key
 from crm.extensions import db
+from crm.permissions import can
 from crm.web import safe_next
 
 bp = Blueprint("core", __name__)
@@ -14,7 +17,6 @@ bp = Blueprint("core", __name__)
 @bp.route("/")
 @login_required
 def home():
-    from crm.permissions import can
 
     steps = first_steps() if can(current_user, "manage_campaigns") else None
     return render_template("core/home.html", campaigns=campaign_overview(), first_steps=steps)
@@ -26,8 +28,6 @@ def set_language():
     if language in current_app.config["LANGUAGES"]:
         session["language"] = language
         if current_user.is_authenticated and current_user.language != language:
-            from crm.accounts.services import set_language as save_language
-
             save_language(current_user._get_current_object(), language)
             db.session.commit()
     target = request.form.get("next") or ""
@@ -50,6 +50,5 @@ def healthz():
 
 @bp.app_context_processor
 def _saved_submission():
-    from crm.core.submissions import saved_key
 
     return {"saved_submission_key": saved_key}

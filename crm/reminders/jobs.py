@@ -11,10 +11,14 @@ import signal
 import threading
 from dataclasses import dataclass
 
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+
 from crm.backup.jobs import CHECK_EVERY as BACKUP_CHECK_EVERY
 from crm.backup.jobs import scheduled_backup
 from crm.database import utcnow
 from crm.extensions import db
+from crm.monitoring.services import record_job_run
 from crm.reminders import mailer, services
 
 log = logging.getLogger(__name__)
@@ -70,7 +74,6 @@ JOBS = {
 
 def _run_recorded(name, job):
     """Run `job` and record the run, successful or not, in job_status (what /metrics reports)."""
-    from crm.monitoring.services import record_job_run
 
     started = utcnow()
     try:
@@ -107,8 +110,6 @@ def _in_app_context(app, name, job):
 
 
 def build_scheduler(app):
-    from apscheduler.executors.pool import ThreadPoolExecutor
-    from apscheduler.schedulers.blocking import BlockingScheduler
 
     scheduler = BlockingScheduler(
         timezone=dt.UTC,

@@ -29,8 +29,10 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 
 from crm import clock, i18n
-from crm.database import utcnow
+from crm.accounts.models import User
+from crm.database import upsert_insert, utcnow
 from crm.extensions import db
+from crm.outreach.models import FollowUp
 from crm.reminders.models import OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -131,14 +133,6 @@ def render_message(name: str, user, subject, **context) -> Rendered:
 # --- Queueing --------------------------------------------------------------------------------------
 
 
-def _insert_ignoring_duplicates(table):
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
-
-
 def queue(
     kind: str,
     dedupe_key: str,
@@ -155,7 +149,7 @@ def queue(
     moment leave one row. With `skip` (the reason), the row only records that nothing was to be sent."""
     table = OutboundMessage.__table__
     statement = (
-        _insert_ignoring_duplicates(table)
+        upsert_insert(db.session, table)
         .values(
             kind=kind,
             dedupe_key=dedupe_key,
@@ -339,8 +333,6 @@ def lease_clock() -> dt.datetime:
 
 def _claimed_rows(token: str):
     """The messages `token` holds, with their recipient's name and their follow-up's state, in one query."""
-    from crm.accounts.models import User
-    from crm.outreach.models import FollowUp
 
     table = OutboundMessage.__table__
     return db.session.execute(
@@ -441,7 +433,6 @@ def mark_sent_all(claims: list[_Claimed], token: str, transport: str) -> set[int
     """Record, in the caller's transaction, that the mail server accepted these messages (or that they
     went to the outbox). Only the holder of a claim may mark it; the follow-ups then show when their
     reminders went out. Returns the ids marked."""
-    from crm.outreach.models import FollowUp
 
     if not claims:
         return set()

@@ -34,7 +34,7 @@ class FetchRefused(ValueError):
 def _refusing_fetcher():
     """A URL fetcher that fetches nothing, for the WeasyPrint version installed."""
     try:
-        from weasyprint.urls import URLFetcher
+        from weasyprint.urls import URLFetcher  # noqa: PLC0415  (optional: needs Pango; loaded when used)
     except ImportError:  # WeasyPrint before 66: a function
 
         def refuse(url, *args, **kwargs):
@@ -51,7 +51,7 @@ def _refusing_fetcher():
 
 def render_pdf(html: str, css: str) -> bytes:
     try:
-        import weasyprint
+        import weasyprint  # noqa: PLC0415  (optional: needs Pango; loaded when used)
     except (ImportError, OSError) as error:  # OSError: Pango missing
         raise RendererMissing(str(error)) from None
     fetcher = _refusing_fetcher()

@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 
 from crm.core import submissions
 from crm.countries.models import Country
+from crm.dashboard.exports import record_export
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import current_language
@@ -161,7 +162,6 @@ def campaign_csv(slug):
             writer.writerow([country.name(language), code, signers])
         else:  # the TOTAL line
             writer.writerow([gettext("Total"), "", signers])
-    from crm.dashboard.exports import record_export  # here: crm.dashboard imports the signatures package
 
     record_export("signatures", actor=current_user, campaign=campaign, rows=len(rows))
     return Response(

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import selectinload
 
 from crm import clock
 from crm.audit import services as audit
@@ -946,7 +947,6 @@ def import_tallies(petition: Petition, binary, *, actor=None) -> list[SignatureT
 
 
 def tallies_of(petition: Petition) -> list[SignatureTally]:
-    from sqlalchemy.orm import selectinload
 
     return db.session.scalars(
         sa.select(SignatureTally)
