@@ -13,7 +13,6 @@ from crm.accounts.services import find_by_email
 from crm.audit import services as audit
 from crm.audit.models import AuditEvent
 from crm.campaigns.models import Campaign, Demand, DemandTranslation
-from crm.campaigns.services import get_campaign_by_slug
 from crm.contacts.models import FICTIONAL_CONTACT_NOTE, Contact, Office, Post
 from crm.countries.models import Country
 from crm.countries.services import country_by_code
@@ -548,7 +547,7 @@ NEEDED_COUNTRIES = sorted(
 
 def load_demo() -> bool:
     """Add the demo campaign to the session (flushed, not committed). False if it is already there."""
-    if get_campaign_by_slug(DEMO_CAMPAIGN_SLUG) is not None:
+    if Campaign.by_slug(DEMO_CAMPAIGN_SLUG) is not None:
         return False
     countries = _countries()
     users = _users()

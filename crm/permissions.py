@@ -5,11 +5,12 @@ from __future__ import annotations
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import abort
+from flask import abort, request
 from flask_babel import gettext
 from flask_login import current_user
 
 from crm.audit.models import AuditEvent
+from crm.campaigns.models import Campaign, Demand
 from crm.contacts.models import Contact, Office
 from crm.extensions import db
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord, meeting_outreach
@@ -18,6 +19,7 @@ from crm.outreach.models import FollowUp, Meeting, OutreachRecord, meeting_outre
 ROLE_ABILITIES: dict[str, set[str]] = {
     "admin": {
         "manage_users",
+        "view_dashboard",
         "edit_reference_data",
         "view_all",
         "edit_all",
@@ -29,6 +31,7 @@ ROLE_ABILITIES: dict[str, set[str]] = {
         "publish_board",
     },
     "manager": {
+        "view_dashboard",
         "view_all",
         "edit_all",
         "export",
@@ -116,6 +119,44 @@ def ensure_writable(*campaigns) -> None:
     """Refuse (409) a change to an archived campaign or to any of its records."""
     if any(is_read_only(campaign) for campaign in campaigns):
         abort(409, read_only_message())
+
+
+# What a page does with a campaign, and the ability it takes (None: any page that already let the user in).
+# A change ("change", "edit_signatures") is refused while the campaign is archived.
+CAMPAIGN_NEEDS = {
+    "view": None,
+    "change": None,
+    "signatures": "view_all",
+    "edit_signatures": "edit_all",
+    "dashboard": "view_dashboard",
+    "export": "export",
+}
+
+
+def _changing() -> bool:
+    return request.method not in ("GET", "HEAD", "OPTIONS")
+
+
+def get_campaign_or_404(slug: str, need: str = "view") -> Campaign:
+    """The campaign at `slug` for a page that needs to `need` it, or 404 (for a missing campaign and a
+    forbidden one alike). need="view" on a page that changes it on POST is "change" for the POST."""
+    ability = CAMPAIGN_NEEDS[need]
+    campaign = Campaign.by_slug(slug) if ability is None or can(current_user, ability) else None
+    if campaign is None:
+        abort(404)
+    if need in ("change", "edit_signatures") or (need == "view" and _changing()):
+        ensure_writable(campaign)
+    return campaign
+
+
+def get_demand_or_404(demand_id: int) -> Demand:
+    """A demand of a campaign; changing it (a POST) is refused while the campaign is archived."""
+    demand = db.session.get(Demand, demand_id)
+    if demand is None:
+        abort(404)
+    if _changing():
+        ensure_writable(demand.campaign)
+    return demand
 
 
 def can_view_outreach(user, record) -> bool:

@@ -4,7 +4,7 @@ archiving, and its target governments. Views load, check, validate, call a servi
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
@@ -22,7 +22,7 @@ from crm.campaigns.forms import (
     SettingsForm,
     TargetsForm,
 )
-from crm.campaigns.models import Campaign, Demand
+from crm.campaigns.models import Campaign
 from crm.core import submissions
 from crm.countries.models import Region
 from crm.database import utcnow
@@ -30,29 +30,10 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.outreach.models import OutreachRecord
-from crm.permissions import can, ensure_writable, require
+from crm.permissions import can, ensure_writable, get_campaign_or_404, get_demand_or_404, require
 from crm.web import flash_message, form_status, refusal
 
 bp = Blueprint("campaigns", __name__)
-
-
-def _changing() -> bool:
-    """A page that shows a campaign on GET and changes it on POST: the POST is what an archive refuses."""
-    return request.method not in ("GET", "HEAD", "OPTIONS")
-
-
-def get_campaign_or_404(slug: str) -> Campaign:
-    campaign = campaigns.get_campaign_by_slug(slug) or abort(404)
-    if _changing():
-        ensure_writable(campaign)
-    return campaign
-
-
-def get_demand_or_404(demand_id: int) -> Demand:
-    demand = db.session.get(Demand, demand_id) or abort(404)
-    if _changing():
-        ensure_writable(demand.campaign)
-    return demand
 
 
 def refuse(error: DomainError, form, template: str, **context):
@@ -115,7 +96,7 @@ def edit(slug):
 @require("manage_campaigns")
 def archive(slug):
     # Archiving twice changes nothing (the service says so), so an archived campaign is not refused here.
-    campaign = campaigns.get_campaign_by_slug(slug) or abort(404)
+    campaign = Campaign.by_slug(slug) or abort(404)
     form = ConfirmedForm()
     if not form.validate_on_submit():
         return render_template(

@@ -23,10 +23,6 @@ from crm.permissions import is_read_only, read_only_message
 COORDINATING_ROLES = ("admin", "manager", "coordinator")
 
 
-def get_campaign_by_slug(slug: str) -> Campaign | None:
-    return db.session.scalar(sa.select(Campaign).where(Campaign.slug == slug))
-
-
 def open_records():
     """A select of the ids of outreach records in campaigns that are not archived: what reminders,
     digests and the reply clock look at."""
@@ -151,7 +147,7 @@ def _check_slug(slug: str | None, campaign: Campaign | None = None) -> str:
         raise CampaignError(
             gettext("“%(slug)s” is a word the application uses; choose another slug.", slug=slug), "slug"
         )
-    other = get_campaign_by_slug(slug)
+    other = Campaign.by_slug(slug)
     if other is not None and other is not campaign:
         raise CampaignError(gettext("Another campaign already has the slug “%(slug)s”.", slug=slug), "slug")
     return slug

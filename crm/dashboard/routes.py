@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from crm import clock
 from crm.campaigns.models import Campaign
-from crm.campaigns.services import campaign_overview, get_campaign_by_slug
+from crm.campaigns.services import campaign_overview
 from crm.dashboard import exports
 from crm.dashboard import services as dashboards
 from crm.dashboard.forms import MatrixFilterForm, action_label, response_label
@@ -30,7 +30,7 @@ def may_view_dashboard_global(user) -> bool:
 
 def get_campaign_or_404(slug: str, need: str = "view") -> Campaign:
     allowed = dashboards.may_export if need == "export" else dashboards.may_view_dashboard
-    campaign = get_campaign_by_slug(slug) if allowed(current_user) else None
+    campaign = Campaign.by_slug(slug) if allowed(current_user) else None
     if campaign is None:
         abort(404)
     return campaign

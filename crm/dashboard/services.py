@@ -28,7 +28,6 @@ from crm.web import Page, page_offset
 
 # Who sees the dashboard. Coordinators are left out on purpose: "recent changes" is read from the audit
 # log, which only admins and managers may view (the `view_audit` ability).
-DASHBOARD_ROLES = ("admin", "manager")
 RESPONSES = ("no_answer", "responded", "supportive", "acted")
 NOT_TARGET = "not_target"
 MAP_CLASSES = (NOT_TARGET, *RESPONSES)
@@ -45,7 +44,7 @@ POSITIONS_PAGE = 25
 
 
 def may_view_dashboard(user) -> bool:
-    return can(user, "view_all") and getattr(user, "role", None) in DASHBOARD_ROLES
+    return can(user, "view_dashboard")
 
 
 def may_export(user) -> bool:

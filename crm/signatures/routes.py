@@ -19,7 +19,7 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.letters.models import Letter
-from crm.permissions import can, ensure_writable, get_outreach_or_404, is_read_only, require
+from crm.permissions import can, ensure_writable, get_campaign_or_404, get_outreach_or_404, is_read_only, require
 from crm.signatures import dossier, services, staging
 from crm.signatures.forms import (
     DATE_ORDER_LABELS,
@@ -92,16 +92,6 @@ def _words():
     }
 
 
-def get_campaign_or_404(slug: str, need: str = "view"):
-    """Signatures are the campaign's: staff who see (or edit) every record may see (or change) them."""
-    campaign = services.campaign_by_slug(slug)
-    if campaign is None or not can(current_user, "edit_all" if need == "edit" else "view_all"):
-        abort(404)
-    if need == "edit":
-        ensure_writable(campaign)
-    return campaign
-
-
 def get_petition_or_404(slug: str, need: str = "view"):
     petition = services.petition_by_slug(slug)
     if petition is None or not can(current_user, "edit_all" if need == "edit" else "view_all"):
@@ -128,7 +118,7 @@ def index():
 @bp.route("/campaigns/<slug>/signatures")
 @login_required
 def campaign(slug):
-    campaign = get_campaign_or_404(slug)
+    campaign = get_campaign_or_404(slug, need="signatures")
     totals = services.totals_for(campaign)
     names = services.country_names(totals.by_country)
     return render_template(
@@ -145,7 +135,7 @@ def campaign(slug):
 @bp.route("/campaigns/<slug>/signatures.csv")
 @login_required
 def campaign_csv(slug):
-    campaign = get_campaign_or_404(slug)
+    campaign = get_campaign_or_404(slug, need="signatures")
     if not can(current_user, "export"):
         abort(404)
     out = io.StringIO()
@@ -174,7 +164,7 @@ def campaign_csv(slug):
 @bp.route("/campaigns/<slug>/petitions", methods=["POST"])
 @login_required
 def create_petition(slug):
-    campaign = get_campaign_or_404(slug, need="edit")
+    campaign = get_campaign_or_404(slug, need="edit_signatures")
     form = PetitionForm()
     if form.validate_on_submit():
         if (repeat := submissions.repeat_of(form)) is not None:

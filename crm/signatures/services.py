@@ -107,10 +107,6 @@ def create_petition(
     return petition
 
 
-def campaign_by_slug(slug: str) -> Campaign | None:
-    return db.session.scalar(sa.select(Campaign).where(Campaign.slug == slug))
-
-
 def petition_by_slug(slug: str) -> Petition | None:
     return db.session.scalar(sa.select(Petition).where(Petition.slug == slug))
 
