@@ -11,9 +11,6 @@ import signal
 import threading
 from dataclasses import dataclass
 
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.blocking import BlockingScheduler
-
 from crm.backup.jobs import CHECK_EVERY as BACKUP_CHECK_EVERY
 from crm.backup.jobs import scheduled_backup
 from crm.database import utcnow
@@ -110,6 +107,10 @@ def _in_app_context(app, name, job):
 
 
 def build_scheduler(app):
+    # Only the scheduler process loads APScheduler: the web app registers this module's commands, and a
+    # web worker must never hold a scheduler (tests/reminders/test_pages.py).
+    from apscheduler.executors.pool import ThreadPoolExecutor  # noqa: PLC0415
+    from apscheduler.schedulers.blocking import BlockingScheduler  # noqa: PLC0415
 
     scheduler = BlockingScheduler(
         timezone=dt.UTC,

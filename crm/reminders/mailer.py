@@ -51,15 +51,6 @@ MAX_ATTEMPTS = 20
 SMTP_TIMEOUT_SECONDS = 30
 
 
-def setting(name: str, default):
-    """An app setting, else the environment, else the default (for settings crm/config.py does not
-    read yet)."""
-    value = current_app.config.get(name)
-    if value in (None, ""):
-        value = os.environ.get(name)
-    return default if value in (None, "") else value
-
-
 # --- The reader's language, time zone and links ------------------------------------------------------
 
 
@@ -69,7 +60,9 @@ def user_language(user) -> str:
 
 
 def base_url() -> str:
-    return str(setting("ALCANCE_BASE_URL", "http://127.0.0.1:5000")).rstrip("/")
+    """Links in e-mail are built on the configured address, never on a request's Host header (which a
+    forged request could set to the attacker's site)."""
+    return str(current_app.config["ALCANCE_BASE_URL"]).rstrip("/")
 
 
 def external_url(endpoint: str, **values) -> str:
@@ -276,7 +269,7 @@ class _Connection(flask_mail.Connection):
         flask_mail.email_dispatched.send(current_app._get_current_object(), message=message)
 
     def configure_host(self):
-        timeout = float(setting("MAIL_TIMEOUT", SMTP_TIMEOUT_SECONDS))
+        timeout = float(current_app.config.get("MAIL_TIMEOUT") or SMTP_TIMEOUT_SECONDS)
         if self.mail.use_ssl:
             host = smtplib.SMTP_SSL(self.mail.server, self.mail.port, timeout=timeout)
         else:
