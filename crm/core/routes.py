@@ -28,7 +28,6 @@ def set_language():
             from crm.accounts.services import set_language as save_language
 
             save_language(current_user._get_current_object(), language)
-            db.session.commit()
     target = request.form.get("next") or ""
     return redirect(safe_next(target) if target else url_for("core.home"))
 
@@ -38,8 +37,7 @@ def healthz():
     try:
         db.session.execute(sa.text("SELECT 1"))
         database = "ok"
-    except Exception:  # noqa: BLE001 - any failure means the database is not usable
-        db.session.rollback()
+    except Exception:  # noqa: BLE001 - any failure means the database is not usable (the 503 rolls back)
         database = "unavailable"
     status = 200 if database == "ok" else 503
     return jsonify(
