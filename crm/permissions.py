@@ -67,6 +67,15 @@ def require(ability: str):
     return decorator
 
 
+# The weekly report on the campaign's progress goes to the managers, who review it (crm/reminders): the
+# scheduler sends it to them only, and only their preferences offer to turn it off.
+WEEKLY_REPORT_ROLES = ("manager",)
+
+
+def receives_weekly_report(user) -> bool:
+    return getattr(user, "role", None) in WEEKLY_REPORT_ROLES
+
+
 def outreach_visibility(user, statement):
     """Narrow a select over OutreachRecord to what `user` may see: everything for staff who see all,
     only their own assigned records for volunteers."""

@@ -149,9 +149,10 @@ def forget_sent_links() -> int:
 
 
 def deliver_after_response() -> None:
-    """Deliver queued reset messages once the response has gone out, so that how long the page takes
-    says nothing about whether the account exists. A failure leaves the message queued for the next
-    delivery run (the scheduler's); the visitor has their answer either way."""
+    """Deliver queued reset messages once the response has gone out (the request committed them before,
+    in crm.web.finish_transaction), so that how long the page takes says nothing about whether the
+    account exists. A failure leaves the message queued for the next delivery run (the scheduler's); the
+    visitor has their answer either way."""
     app = current_app._get_current_object()
 
     def deliver():

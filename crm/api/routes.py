@@ -12,7 +12,8 @@ import json
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext
 
-from crm.extensions import csrf, db
+from crm.errors import DomainError
+from crm.extensions import csrf
 from crm.permissions import is_read_only, read_only_message
 from crm.signatures import services
 
@@ -61,8 +62,7 @@ def push_signatures(slug):
         return _error(400, "bad_json", gettext("The body is not JSON (UTF-8)."))
     try:
         result = services.push_signatures(petition, payload)
-    except services.PushRejected as error:
-        db.session.rollback()
-        return _error(422, "rejected", str(error))
-    db.session.commit()
+    except DomainError as error:
+        # Nothing of the push is kept: the error answer rolls the request back (crm.web.finish_transaction).
+        return _error(error.status, "rejected", str(error))
     return jsonify(result.as_json()), 200

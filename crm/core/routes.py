@@ -29,7 +29,6 @@ def set_language():
         session["language"] = language
         if current_user.is_authenticated and current_user.language != language:
             save_language(current_user._get_current_object(), language)
-            db.session.commit()
     target = request.form.get("next") or ""
     return redirect(safe_next(target) if target else url_for("core.home"))
 
@@ -39,8 +38,7 @@ def healthz():
     try:
         db.session.execute(sa.text("SELECT 1"))
         database = "ok"
-    except Exception:  # noqa: BLE001 - any failure means the database is not usable
-        db.session.rollback()
+    except Exception:  # noqa: BLE001 - any failure means the database is not usable (the 503 rolls back)
         database = "unavailable"
     status = 200 if database == "ok" else 503
     return jsonify(

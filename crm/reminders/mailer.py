@@ -26,11 +26,12 @@ from email.utils import formataddr, formatdate, make_msgid, parseaddr
 import flask_mail
 import sqlalchemy as sa
 from flask import current_app, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 
 from crm import clock, i18n
 from crm.accounts.models import User
 from crm.database import upsert_insert, utcnow
+from crm.errors import DomainError
 from crm.extensions import db
 from crm.outreach.models import FollowUp
 from crm.reminders.models import OutboundMessage
@@ -647,10 +648,14 @@ def deliver_pending(*, now: dt.datetime | None = None, kinds=None, batch_size: i
     return report
 
 
+class NotRetryable(DomainError):
+    """Only a message that failed can be put back in the queue."""
+
+
 def retry_message(message: OutboundMessage, *, now: dt.datetime | None = None) -> None:
     """Put a failed message back in the queue (an admin's decision)."""
     if message.status != "failed":
-        raise ValueError("only a failed message can be retried")
+        raise NotRetryable(gettext("Only a message that failed can be sent again."))
     message.status = "pending"
     message.attempts = 0
     message.next_attempt_at = now or utcnow()

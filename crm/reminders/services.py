@@ -26,7 +26,7 @@ from crm.i18n import show_date
 from crm.letters.models import Letter
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position, meeting_outreach, meeting_staff
 from crm.outreach.services import add_follow_up, effective_due
-from crm.permissions import can_view_outreach, follow_up_visibility, meeting_visibility
+from crm.permissions import WEEKLY_REPORT_ROLES, can_view_outreach, follow_up_visibility, meeting_visibility
 from crm.reminders import mailer
 from crm.reminders.models import DEFAULT_DIGEST_HOUR, OutboundMessage, ReminderPreference, ReplyClock
 from crm.signatures.models import Signature
@@ -131,6 +131,12 @@ def new_calendar_token(user, *, actor) -> str:
         "reminders.calendar_token", actor=actor, entity=user, after={"action": "replaced" if replaced else "created"}
     )
     return token
+
+
+def retry_message(message: OutboundMessage, *, actor) -> None:
+    """An administrator puts a failed message back in the queue; the audit log says who."""
+    mailer.retry_message(message)
+    audit.record("reminders.retry", actor=actor, entity=message)
 
 
 def revoke_calendar_token(user, *, actor) -> bool:
@@ -463,7 +469,7 @@ def queue_weekly_reports(now: dt.datetime | None = None) -> int:
     now = now or utcnow()
     queued = 0
     report = None
-    for user, preference in _users_with_preferences(ReminderPreference.weekly_report_enabled, "manager"):
+    for user, preference in _users_with_preferences(ReminderPreference.weekly_report_enabled, *WEEKLY_REPORT_ROLES):
         local = now.astimezone(clock.user_zone(user))
         if local.weekday() == 0 and not _digest_hour_reached(preference, user, now):
             continue

@@ -679,7 +679,9 @@ class PushResult:
 
 
 class PushRejected(SignatureError):
-    pass
+    """A webhook's body that was read but cannot be counted (too many items, a changed hashing key)."""
+
+    status = 422
 
 
 def _first(items, key="primary"):
