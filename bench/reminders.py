@@ -77,9 +77,10 @@ def run(url: str, messages: int, port: int) -> dict:
     from crm.countries.services import country_by_code, load_reference
     from crm.database import utcnow
     from crm.extensions import db
+    from crm.mail import services as mailer
+    from crm.mail.models import OutboundMessage
     from crm.outreach.models import FollowUp, OutreachRecord
-    from crm.reminders import mailer, services
-    from crm.reminders.models import OutboundMessage
+    from crm.reminders import services
 
     app = create_app(
         {

@@ -15,5 +15,5 @@ from crm.letters.models import (  # noqa: F401
 )
 from crm.monitoring.models import JobStatus  # noqa: F401
 from crm.outreach.models import Assignment, Claim, FollowUp, Meeting, OutreachRecord, Position  # noqa: F401
-from crm.reminders.models import OutboundMessage, ReminderPreference, ReplyClock  # noqa: F401
+from crm.reminders.models import ReminderPreference, ReplyClock  # noqa: F401
 from crm.signatures.models import Petition, Signature, SignatureImport, SignatureTally  # noqa: F401

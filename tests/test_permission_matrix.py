@@ -19,10 +19,10 @@ from crm.countries.services import country_by_code
 from crm.database import utcnow
 from crm.extensions import db
 from crm.letters import services as letters
+from crm.mail.models import OutboundMessage
 from crm.outreach import assignments
 from crm.outreach import services as outreach
 from crm.outreach.models import OutreachRecord
-from crm.reminders.models import OutboundMessage
 from crm.signatures import services as signatures
 from tests.conftest import sign_in, utc_today
 

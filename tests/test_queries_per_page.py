@@ -23,9 +23,9 @@ from crm.database import utcnow
 from crm.demo import load_demo
 from crm.extensions import db
 from crm.letters import services as letters
+from crm.mail.models import OutboundMessage
 from crm.outreach import services as outreach
 from crm.outreach.models import OutreachRecord
-from crm.reminders.models import OutboundMessage
 from crm.signatures import services as signatures
 from tests.conftest import (
     CLOCKS,

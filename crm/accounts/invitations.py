@@ -18,8 +18,8 @@ from crm.accounts.models import LANGUAGES, ROLES, Invitation, User
 from crm.accounts.services import check_password_policy, find_by_email, normalise_email, replace_password
 from crm.audit import services as audit
 from crm.extensions import db
-from crm.reminders import mailer
-from crm.reminders.models import OutboundMessage
+from crm.mail import services as mailer
+from crm.mail.models import OutboundMessage
 
 # A resend is refused within this time of the last one, and after this many sends in all.
 RESEND_INTERVAL = dt.timedelta(minutes=10)

@@ -19,8 +19,8 @@ from crm.accounts.services import check_password_policy, find_by_email, replace_
 from crm.audit import services as audit
 from crm.database import utcnow
 from crm.extensions import db
-from crm.reminders import mailer
-from crm.reminders.models import OutboundMessage
+from crm.mail import services as mailer
+from crm.mail.models import OutboundMessage
 
 
 def max_age() -> dt.timedelta:

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from crm.backup.models import backup_status
 from crm.database import upsert_insert, utcnow
 from crm.extensions import db
+from crm.mail.models import OutboundMessage
 from crm.monitoring.models import JobStatus
-from crm.reminders.models import OutboundMessage
 
 
 def record_job_run(name: str, started_at: dt.datetime, finished_at: dt.datetime, error: str | None = None) -> None:

@@ -7,7 +7,7 @@ from flask_babel import ngettext
 
 from crm.audit import services as audit
 from crm.database import utcnow
-from crm.reminders import mailer
+from crm.mail import services as mailer
 
 
 def tell_new_assignee(assignee, records, assignments, *, actor) -> None:

@@ -12,10 +12,10 @@ from sqlalchemy.orm import selectinload
 
 from crm.database import utcnow
 from crm.extensions import db
+from crm.mail import services as mailer
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord, meeting_outreach, meeting_staff
 from crm.outreach.services import effective_due
 from crm.permissions import follow_up_visibility, meeting_visibility
-from crm.reminders import mailer
 
 # Meetings are logged with a start time only.
 MEETING_LENGTH = dt.timedelta(hours=1)

@@ -8,7 +8,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from crm.extensions import db
-from crm.reminders import mailer, services
+from crm.mail import services as mailer
+from crm.reminders import services
 from crm.reminders.jobs import run_once, run_scheduler, send_digests, send_due_reminders
 
 reminders_cli = click.Group("reminders", help="Follow-up reminders and digests.")

@@ -15,8 +15,9 @@ from crm.backup.jobs import CHECK_EVERY as BACKUP_CHECK_EVERY
 from crm.backup.jobs import scheduled_backup
 from crm.database import utcnow
 from crm.extensions import db
+from crm.mail import services as mailer
 from crm.monitoring.services import record_job_run
-from crm.reminders import mailer, services
+from crm.reminders import services
 
 log = logging.getLogger(__name__)
 

@@ -10,11 +10,12 @@ from flask_login import current_user, login_required
 
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.mail import services as mailer
+from crm.mail.models import MESSAGE_STATUSES, OutboundMessage
 from crm.outreach.models import Meeting
 from crm.permissions import can_view_outreach, receives_weekly_report, require
-from crm.reminders import calendar, mailer, services
+from crm.reminders import calendar, services
 from crm.reminders.forms import ConfirmForm, PreferencesForm
-from crm.reminders.models import MESSAGE_STATUSES, OutboundMessage
 from crm.web import flash_message, form_status, page_of, refusal
 
 bp = Blueprint("reminders", __name__)

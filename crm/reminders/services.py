@@ -24,11 +24,12 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import show_date
 from crm.letters.models import Letter
+from crm.mail import services as mailer
+from crm.mail.models import OutboundMessage
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position, meeting_outreach, meeting_staff
 from crm.outreach.services import add_follow_up, effective_due
 from crm.permissions import WEEKLY_REPORT_ROLES, can_view_outreach, follow_up_visibility, meeting_visibility
-from crm.reminders import mailer
-from crm.reminders.models import DEFAULT_DIGEST_HOUR, OutboundMessage, ReminderPreference, ReplyClock
+from crm.reminders.models import DEFAULT_DIGEST_HOUR, ReminderPreference, ReplyClock
 from crm.signatures.models import Signature
 
 UPCOMING_DAYS = 7

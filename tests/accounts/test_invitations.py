@@ -13,7 +13,7 @@ from crm.accounts import invitations
 from crm.accounts.models import Invitation, User
 from crm.core.submissions import new_key
 from crm.extensions import db
-from crm.reminders.models import OutboundMessage
+from crm.mail.models import OutboundMessage
 from tests.conftest import count_rows
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)

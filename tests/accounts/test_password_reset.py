@@ -12,7 +12,7 @@ from crm.accounts.models import PasswordResetToken
 from crm.accounts.services import change_password
 from crm.audit.models import AuditEvent
 from crm.extensions import db
-from crm.reminders.models import OutboundMessage
+from crm.mail.models import OutboundMessage
 from tests.accounts.conftest import code_at, sign_in
 from tests.conftest import TEST_PASSWORD
 
@@ -209,7 +209,7 @@ def test_unknown_and_malformed_links_are_not_found(client):
 def test_a_mail_server_failure_keeps_the_message_queued_not_lost(app, client, make_user):
     """Through the outbox like all mail: a server that is down leaves the message waiting for the next
     delivery run, and once delivered by a real server, the outbox forgets the link."""
-    from crm.reminders import mailer
+    from crm.mail import services as mailer
     from tests.reminders.conftest import SMTPServer, point_mail_at
 
     server = SMTPServer()  # not started yet: nothing listens on its port

@@ -9,9 +9,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from crm.extensions import db
+from crm.mail.models import OutboundMessage
 from crm.monitoring.models import JobStatus
 from crm.reminders import jobs
-from crm.reminders.models import OutboundMessage
 from tests.conftest import sign_in
 
 TOKEN = "prometheus-token-for-tests-only"

@@ -28,8 +28,9 @@ from crm.accounts.models import User
 from crm.campaigns.models import Campaign, Demand
 from crm.countries.services import country_by_code
 from crm.extensions import db
+from crm.mail.models import OutboundMessage
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord
-from crm.reminders.models import OutboundMessage, ReminderPreference
+from crm.reminders.models import ReminderPreference
 from tests.conftest import TEST_DATA_KEY, TEST_PASSWORD, make_app, require_database, scratch_postgres_database
 from tests.reminders.conftest import SMTPServer, free_port
 

@@ -4,9 +4,9 @@ import pytest
 import sqlalchemy as sa
 
 from crm.extensions import db
+from crm.mail import services as mailer
+from crm.mail.models import OutboundMessage
 from crm.outreach import assignments
-from crm.reminders import mailer
-from crm.reminders.models import OutboundMessage
 from tests.reminders.conftest import text_and_html
 
 # Each test runs at every moment of tests/conftest.py's CLOCKS, with the clock standing still.

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from crm.accounts import invitations
 from crm.extensions import db
 from crm.letters import services as letters
+from crm.mail.models import OutboundMessage
 from crm.reminders import services as reminders
-from crm.reminders.models import OutboundMessage
 
 UTC = dt.UTC
 # Wednesday 2 December 2026, 02:30 UTC: still 1 December in Caracas (UTC-4).

@@ -14,9 +14,10 @@ from babel.messages.mofile import write_mo
 from babel.support import Translations
 
 from crm.extensions import db
+from crm.mail.models import OutboundMessage
 from crm.outreach.models import Position
 from crm.reminders import jobs, services
-from crm.reminders.models import OutboundMessage, ReminderPreference
+from crm.reminders.models import ReminderPreference
 from crm.signatures.models import Petition, Signature
 from tests.reminders.conftest import text_and_html
 

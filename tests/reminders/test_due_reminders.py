@@ -8,10 +8,12 @@ import sqlalchemy as sa
 
 from crm.database import utcnow
 from crm.extensions import db
+from crm.mail import services as mailer
+from crm.mail.models import OutboundMessage
 from crm.outreach import services as outreach
 from crm.outreach.models import FollowUp
-from crm.reminders import jobs, mailer, services
-from crm.reminders.models import OutboundMessage, ReminderPreference
+from crm.reminders import jobs, services
+from crm.reminders.models import ReminderPreference
 from tests.conftest import utc_today
 from tests.reminders.conftest import text_and_html
 

@@ -9,8 +9,8 @@ from aiosmtpd.controller import Controller
 
 from crm.database import utcnow
 from crm.extensions import db
-from crm.reminders import mailer
-from crm.reminders.models import OutboundMessage
+from crm.mail import services as mailer
+from crm.mail.models import OutboundMessage
 from tests.reminders.conftest import SMTPServer, point_mail_at
 
 ACCENTED = "maría.pérez@example.org"

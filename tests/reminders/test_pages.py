@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from crm.accounts.models import User
 from crm.audit.models import AuditEvent
 from crm.extensions import db
+from crm.mail.models import OutboundMessage
 from crm.reminders import jobs, services
-from crm.reminders.models import OutboundMessage, ReminderPreference
+from crm.reminders.models import ReminderPreference
 from tests.conftest import utc_today
 
 # Each test runs at every moment of tests/conftest.py's CLOCKS, with the clock standing still.

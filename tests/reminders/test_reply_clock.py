@@ -8,9 +8,10 @@ import sqlalchemy as sa
 
 from crm.database import utcnow
 from crm.extensions import db
+from crm.mail.models import OutboundMessage
 from crm.outreach.models import FollowUp
 from crm.reminders import jobs, services
-from crm.reminders.models import OutboundMessage, ReplyClock
+from crm.reminders.models import ReplyClock
 
 # Each test runs at every moment of tests/conftest.py's CLOCKS, with the clock standing still.
 pytestmark = [pytest.mark.clocks, pytest.mark.usefixtures("clock")]

@@ -21,8 +21,9 @@ from crm.accounts.models import User
 from crm.campaigns.models import Campaign
 from crm.countries.services import country_by_code, load_reference
 from crm.extensions import db
+from crm.mail.models import OutboundMessage
 from crm.outreach.models import FollowUp, OutreachRecord
-from crm.reminders.models import OutboundMessage, ReminderPreference
+from crm.reminders.models import ReminderPreference
 from tests.conftest import make_app, require_database, scratch_postgres_database
 from tests.reminders.conftest import SMTPServer
 

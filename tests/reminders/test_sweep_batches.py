@@ -7,10 +7,11 @@ import pytest
 import sqlalchemy as sa
 
 from crm.extensions import db
+from crm.mail import services as mailer
+from crm.mail.models import OutboundMessage
 from crm.outreach import services as outreach
 from crm.outreach.models import FollowUp
-from crm.reminders import mailer, services
-from crm.reminders.models import OutboundMessage
+from crm.reminders import services
 from tests.conftest import utc_today
 
 pytestmark = pytest.mark.usefixtures("clock")

@@ -79,8 +79,8 @@ def test_no_due_reminder_tells_a_note_its_owner_may_not_open(
 ):
     import sqlalchemy as sa
 
+    from crm.mail.models import OutboundMessage
     from crm.reminders import services
-    from crm.reminders.models import OutboundMessage
 
     ana, bea, meeting, handed, own_meeting, own = _world(make_user, make_record, make_follow_up, make_meeting)
     later = NOW + dt.timedelta(hours=12)

@@ -33,8 +33,8 @@ from crm.accounts.models import User
 from crm.database import upsert_insert, utcnow
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.mail.models import OutboundMessage
 from crm.outreach.models import FollowUp
-from crm.reminders.models import OutboundMessage
 
 log = logging.getLogger(__name__)
 
