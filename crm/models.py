@@ -6,6 +6,7 @@ from crm.backup.models import BackupRun  # noqa: F401
 from crm.board.models import PublishedBoard, PublishedEntry, PublishedPosition  # noqa: F401
 from crm.campaigns.models import Campaign, CampaignTranslation, Demand, DemandTranslation  # noqa: F401
 from crm.contacts.models import Contact, Office, Post  # noqa: F401
+from crm.core.public_forms import PublicFormHit  # noqa: F401
 from crm.core.submissions import FormSubmission  # noqa: F401
 from crm.countries.models import Country, CountryFactChange, Region  # noqa: F401
 from crm.letters.models import LetterTemplate  # noqa: F401
@@ -22,3 +23,4 @@ from crm.outreach.models import (  # noqa: F401
 )
 from crm.reminders.models import OutboundMessage, ReminderPreference, ReplyClock  # noqa: F401
 from crm.signatures.models import Petition, Signature, SignatureImport, SignatureTally  # noqa: F401
+from crm.statements.models import Statement, StatementSignature, StatementText  # noqa: F401
