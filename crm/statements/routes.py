@@ -326,7 +326,7 @@ def new_version(statement_id):
 @login_required
 def approve(signature_id):
     signature = get_signature_or_404(signature_id)
-    form = DecisionForm()
+    form = DecisionForm(formdata=request.form)  # an empty POST has no version: refused as out of date
     try:
         statements.approve(signature, actor=current_user, now=utcnow(), version=form.version.data)
     except DomainError as error:
@@ -339,7 +339,7 @@ def approve(signature_id):
 @login_required
 def reject(signature_id):
     signature = get_signature_or_404(signature_id)
-    form = DecisionForm()
+    form = DecisionForm(formdata=request.form)  # an empty POST has no version: refused as out of date
     if not form.validate():
         return _show(signature.statement, status=refusal(statements.StatementError(gettext("The reason is too long."))))
     try:
