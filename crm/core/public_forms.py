@@ -164,7 +164,9 @@ class PublicForm(FlaskForm):
 
     def __init__(self, *args, now: dt.datetime | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        if not self.started.data:
+        # A form being drawn gets its moment; one sent without it is refused by `check` (which then gives
+        # it one, for the person to send it again).
+        if not self.is_submitted():
             self.started.data = stamp(self.FORM_NAME, now)
 
 

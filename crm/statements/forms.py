@@ -87,7 +87,7 @@ class SignForm(PublicForm):
     website = StringField(
         _l("Website"),
         filters=[strip, web_address],
-        validators=[Optional(), Length(max=500), website],
+        validators=[Optional(), Length(max=500), plain_text, website],
         render_kw={"type": "url", "placeholder": "https://", "autocomplete": "url", "inputmode": "url"},
     )
     signer_name = StringField(

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import flag_modified
 
 from crm import clock
 from crm.audit import services as audit
@@ -228,8 +229,12 @@ def update_statement(
                 statement.texts.remove(text)
     statement.opens_on, statement.closes_on = opens_on, closes_on
     statement.individuals_may_sign = individuals_may_sign
-    db.session.flush()
     after = _snapshot(statement)
+    if after != before:
+        # The wording lives in other rows: the statement's own row is written all the same, so that its
+        # version moves and a form opened before this save is refused (crm.database.check_version).
+        flag_modified(statement, "individuals_may_sign")
+    db.session.flush()
     if after != before:
         audit.record(
             "statement.update",
