@@ -23,4 +23,4 @@ from crm.outreach.models import (  # noqa: F401
 )
 from crm.reminders.models import OutboundMessage, ReminderPreference, ReplyClock  # noqa: F401
 from crm.signatures.models import Petition, Signature, SignatureImport, SignatureTally  # noqa: F401
-from crm.statements.models import Statement, StatementSignature, StatementText  # noqa: F401
+from crm.statements.models import LetterStatement, Statement, StatementSignature, StatementText  # noqa: F401

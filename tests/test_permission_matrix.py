@@ -281,6 +281,12 @@ MATRIX = {
         lambda w: f"/statements/signatures/{w['statement_signature'].id}/reject",
         MODERATORS,
     ),
+    # A statement going with a letter: changed by those who edit the letter's record (another volunteer's here).
+    ("statements.attach_to_letter", "POST"): (lambda w: f"/letters/{w['draft'].id}/statements", EDITORS),
+    ("statements.detach_from_letter", "POST"): (
+        lambda w: f"/letters/{w['letter'].id}/statements/{w['statement'].id}/detach",
+        EDITORS,
+    ),
     ("statements.merge", "GET"): (lambda w: f"/statements/signatures/{w['statement_signature'].id}/merge", MODERATORS),
     ("statements.merge", "POST"): (lambda w: f"/statements/signatures/{w['statement_signature'].id}/merge", MODERATORS),
 }
@@ -351,6 +357,9 @@ def build_world(make_user) -> dict:
 
     boards.publish(campaign, actor=owner)
     statement, statement_signature = build_statement(campaign)
+    from crm.statements import services as statements
+
+    statements.attach(letter, statement, actor=owner, now=utcnow())
     db.session.commit()
     return {
         "statement": statement,

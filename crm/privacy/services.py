@@ -25,6 +25,7 @@ from sqlalchemy.orm import selectinload
 from crm.audit import services as audit
 from crm.audit.models import REDACTION, AuditEvent
 from crm.contacts.models import Contact
+from crm.database import utcnow
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.outreach.models import Letter
@@ -32,6 +33,7 @@ from crm.reminders.models import OutboundMessage
 from crm.signatures.models import Petition, Signature
 from crm.signatures.normalise import EmailHasher, normalise_email
 from crm.statements.models import StatementSignature
+from crm.statements.services import forget_on_letters
 
 ERASED_NAME = "Erased contact"
 
@@ -167,11 +169,10 @@ def _redact_audit(entity_type: str, ids) -> int:
 def _erase_statement_signatures(found: PersonFound) -> int:
     """An organisation's signature stays without its signer's details; a person's own (or one never
     confirmed) goes. Returns how many audit events were redacted."""
-    from crm.database import utcnow
-
     if not found.statement_signatures:
         return 0
     ids = [signature.id for signature in found.statement_signatures]
+    forget_on_letters([signature.id for signature in found.statement_signatures if signature.kind != "organisation"])
     now = utcnow()
     for signature in found.statement_signatures:
         if signature.kind == "organisation" and signature.status != "unconfirmed":

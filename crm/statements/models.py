@@ -248,3 +248,25 @@ def domains_match(email_domain: str | None, site_domain: str | None) -> bool:
         or email_domain.endswith("." + site_domain)
         or site_domain.endswith("." + email_domain)
     )
+
+
+class LetterStatement(db.Model):
+    """A statement delivered with a letter: attached while the letter is prepared, its signatories frozen
+    when the letter is marked delivered (what the government was handed stays what it was, as the
+    signature totals on the letter do)."""
+
+    __tablename__ = "letter_statement"
+    __table_args__ = (sa.CheckConstraint("(signatories IS NULL) = (frozen_at IS NULL)", name="frozen_with_list"),)
+
+    letter_id: Mapped[int] = mapped_column(sa.ForeignKey("letter.id", ondelete="CASCADE"), primary_key=True)
+    statement_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("statement.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    attached_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attached_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    # The public list at delivery: {"organisations": [...], "individuals": [...], "unlisted": n, "total": n};
+    # each entry {"id", "name", "role", "country", "withheld"} as the public page showed it.
+    signatories: Mapped[dict | None] = mapped_column(sa.JSON(none_as_null=True))
+    frozen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    statement = relationship("Statement")

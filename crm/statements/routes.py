@@ -33,7 +33,7 @@ from crm.statements.forms import (
     StatementForm,
 )
 from crm.statements.models import Statement, StatementSignature
-from crm.web import client_address, flash_message, form_status, refusal
+from crm.web import LARGEST_ID, client_address, flash_message, form_status, refusal
 
 # --- The public pages -----------------------------------------------------------------------------------
 
@@ -405,3 +405,38 @@ def export_csv(statement_id):
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{statement.slug}-signatories.csv"'},
     )
+
+
+# --- Statements going with a letter ---------------------------------------------------------------------
+
+
+@bp.route("/letters/<int:letter_id>/statements", methods=["POST"])
+@login_required
+def attach_to_letter(letter_id):
+    """A refusal (a delivered letter, another campaign's statement) is the error page with its status."""
+    from crm.letters.routes import get_letter_or_404
+
+    letter, _record = get_letter_or_404(letter_id, need="edit")
+    chosen = request.form.get("statement", type=int)
+    statement = db.session.get(Statement, chosen) if chosen and 0 < chosen <= LARGEST_ID else None
+    if statement is None:
+        raise statements.StatementError(gettext("Choose a statement of this campaign."))
+    statements.attach(letter, statement, actor=current_user, now=utcnow())
+    flash_message(
+        gettext("The statement goes with the letter; its signatories are frozen on it at delivery."), "success"
+    )
+    return redirect(url_for("letters.show", letter_id=letter.id, _anchor="statements"))
+
+
+@bp.route("/letters/<int:letter_id>/statements/<int:statement_id>/detach", methods=["POST"])
+@login_required
+def detach_from_letter(letter_id, statement_id):
+    from crm.letters.routes import get_letter_or_404
+
+    letter, _record = get_letter_or_404(letter_id, need="edit")
+    statement = db.session.get(Statement, statement_id)
+    if statement is None:
+        abort(404)
+    statements.detach(letter, statement, actor=current_user)
+    flash_message(gettext("The statement no longer goes with the letter."), "success")
+    return redirect(url_for("letters.show", letter_id=letter.id, _anchor="statements"))

@@ -34,6 +34,7 @@ from crm.statements.models import (
     LISTINGS,
     SIGNER_KINDS,
     STATEMENT_LANGUAGES,
+    LetterStatement,
     Statement,
     StatementSignature,
     StatementText,
@@ -785,3 +786,159 @@ def export_rows(statement: Statement, *, everything: bool, with_emails: bool, la
             ]
         )
     return rows
+
+
+# --- Delivery with a letter ----------------------------------------------------------------------------
+
+
+def _letter_campaign_id(letter) -> int:
+    return letter.outreach.campaign_id
+
+
+def _check_letter_open(letter) -> None:
+    if letter.direction != "outgoing":
+        raise StatementError(_("Only a letter the campaign sends carries statements."))
+    if letter.delivered_on is not None:
+        error = StatementError(
+            _("This letter was delivered with the statements it had then; what it carried cannot change.")
+        )
+        error.status = 409
+        raise error
+    _refuse_if_archived(letter.outreach.campaign)
+
+
+def attach(letter, statement: Statement, *, actor, now: dt.datetime) -> LetterStatement:
+    """The statement goes with the letter; its signatories are frozen on it when the letter is delivered."""
+    _check_letter_open(letter)
+    if statement.campaign_id != _letter_campaign_id(letter):
+        raise StatementError(_("Choose a statement of this campaign."), "statement")
+    if db.session.get(LetterStatement, (letter.id, statement.id)) is not None:
+        raise StatementError(_("This statement already goes with the letter."), "statement")
+    attached = LetterStatement(
+        letter_id=letter.id, statement_id=statement.id, attached_at=now, attached_by_id=getattr(actor, "id", None)
+    )
+    db.session.add(attached)
+    db.session.flush()
+    audit.record("letter.statement_attached", actor=actor, entity=letter, after={"statement": statement.slug})
+    return attached
+
+
+def detach(letter, statement: Statement, *, actor) -> None:
+    _check_letter_open(letter)
+    attached = db.session.get(LetterStatement, (letter.id, statement.id))
+    if attached is None:
+        raise StatementError(_("This statement does not go with the letter."))
+    db.session.delete(attached)
+    db.session.flush()
+    audit.record("letter.statement_detached", actor=actor, entity=letter, after={"statement": statement.slug})
+
+
+def delivered_list(statement: Statement) -> dict:
+    """The public list as it stands, in the form frozen on a delivered letter (names as the public page
+    shows them: never an address, never a withheld name)."""
+    listed = public_signatories(statement)
+
+    def entry(signature) -> dict:
+        withheld = signature.listing == "withheld"
+        return {
+            "id": signature.id,
+            "name": None
+            if withheld
+            else (signature.organisation if signature.is_organisation else signature.signer_name),
+            "role": None if withheld or signature.is_organisation else signature.signer_role,
+            "country": signature.country.alpha3,
+            "withheld": withheld,
+        }
+
+    return {
+        "organisations": [entry(s) for s in listed.organisations],
+        "individuals": [entry(s) for s in listed.individuals],
+        "unlisted": listed.unlisted,
+        "total": listed.total,
+    }
+
+
+def freeze_for_delivery(letter, *, now: dt.datetime) -> dict[str, int]:
+    """When the letter is marked delivered: each attached statement's signatories, frozen on it. Taken
+    once. Returns the number of signatories frozen per statement (by slug)."""
+    frozen = {}
+    for attached in db.session.scalars(
+        sa.select(LetterStatement).where(LetterStatement.letter_id == letter.id, LetterStatement.frozen_at.is_(None))
+    ):
+        attached.signatories = delivered_list(attached.statement)
+        attached.frozen_at = now
+        frozen[attached.statement.slug] = attached.signatories["total"]
+    return frozen
+
+
+@dataclass
+class OnLetter:
+    statement: Statement
+    attached: LetterStatement
+    signatories: dict  # frozen at delivery, or as the list stands now
+    countries: dict[str, Country]
+
+
+def statements_on_letter(letter) -> list[OnLetter]:
+    """The statements going (or gone) with a letter, each with its list: frozen if delivered, else live."""
+    return statements_for_letter(letter)[0]
+
+
+def statements_for_letter(letter) -> tuple[list[OnLetter], list[Statement]]:
+    """The statements going (or gone) with a letter, each with its list (frozen if delivered, else as it
+    stands), and the campaign's others that could go with it: one query for both, one for the countries
+    named, and one per statement whose list is still live (a letter carries one or two)."""
+    rows = db.session.execute(
+        sa.select(Statement, LetterStatement)
+        .outerjoin(
+            LetterStatement,
+            sa.and_(LetterStatement.statement_id == Statement.id, LetterStatement.letter_id == letter.id),
+        )
+        .where(sa.or_(Statement.campaign_id == _letter_campaign_id(letter), LetterStatement.letter_id.is_not(None)))
+        .order_by(Statement.created_at.desc(), Statement.id.desc())
+    ).all()
+    attached = sorted(
+        ((statement, link) for statement, link in rows if link is not None),
+        key=lambda pair: (pair[1].attached_at, pair[0].id),
+    )
+    others = [statement for statement, link in rows if link is None]
+    lists = [link.signatories if link.frozen_at else delivered_list(statement) for statement, link in attached]
+    codes = {
+        entry["country"] for listed in lists for kind in ("organisations", "individuals") for entry in listed[kind]
+    }
+    countries = (
+        {country.alpha3: country for country in db.session.scalars(sa.select(Country).where(Country.alpha3.in_(codes)))}
+        if codes
+        else {}
+    )
+    on_letter = [
+        OnLetter(statement, link, listed, countries) for (statement, link), listed in zip(attached, lists, strict=True)
+    ]
+    return on_letter, others
+
+
+def attachable(letter) -> list[Statement]:
+    """The campaign's statements not yet going with the letter."""
+    return statements_for_letter(letter)[1]
+
+
+def forget_on_letters(signature_ids: list[int]) -> int:
+    """The privacy tools' part: a person erased from the lists frozen on delivered letters keeps their place
+    (the count delivered stays true) without their name. Returns how many lists changed."""
+    wanted = set(signature_ids)
+    changed = 0
+    for attached in db.session.scalars(sa.select(LetterStatement).where(LetterStatement.frozen_at.is_not(None))):
+        listed = dict(attached.signatories)
+        touched = False
+        for kind in ("organisations", "individuals"):
+            entries = []
+            for entry in listed.get(kind, []):
+                if entry.get("id") in wanted and kind == "individuals" and entry.get("name"):
+                    entry = {**entry, "name": None, "role": None, "erased": True}
+                    touched = True
+                entries.append(entry)
+            listed[kind] = entries
+        if touched:
+            attached.signatories = listed
+            changed += 1
+    return changed

@@ -1,6 +1,7 @@
 """joint statements: a campaign's statements, their text per language (frozen at the first signature), the
 signatures organisations give on the public page (confirmed by e-mail, moderated, withdrawable), the
-confirmation e-mail in the mail queue, and the public forms' rate-limit counts kept in the database
+statements going with a letter (their signatories frozen at delivery), the confirmation e-mail in the mail
+queue, and the public forms' rate-limit counts kept in the database
 
 Revision ID: 0024_statements
 Revises: 0022_public_board
@@ -207,6 +208,34 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_statement_signature_merged_into_id"), ["merged_into_id"], unique=False)
         batch_op.create_index("ix_statement_signature_statement_status", ["statement_id", "status"], unique=False)
 
+    op.create_table(
+        "letter_statement",
+        sa.Column("letter_id", sa.Integer(), nullable=False),
+        sa.Column("statement_id", sa.Integer(), nullable=False),
+        sa.Column("attached_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("attached_by_id", sa.Integer(), nullable=True),
+        sa.Column("signatories", sa.JSON(), nullable=True),
+        sa.Column("frozen_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "(signatories IS NULL) = (frozen_at IS NULL)", name=op.f("ck_letter_statement_frozen_with_list")
+        ),
+        sa.ForeignKeyConstraint(
+            ["attached_by_id"], ["user.id"], name=op.f("fk_letter_statement_attached_by_id_user"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["letter_id"], ["letter.id"], name=op.f("fk_letter_statement_letter_id_letter"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["statement_id"],
+            ["statement.id"],
+            name=op.f("fk_letter_statement_statement_id_statement"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("letter_id", "statement_id", name=op.f("pk_letter_statement")),
+    )
+    with op.batch_alter_table("letter_statement", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_letter_statement_statement_id"), ["statement_id"], unique=False)
+
     with op.batch_alter_table("outbound_message", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_outbound_message_kind_valid"), type_="check")
         batch_op.create_check_constraint(op.f("ck_outbound_message_kind_valid"), NEW_KINDS)
@@ -217,6 +246,9 @@ def downgrade():
     with op.batch_alter_table("outbound_message", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_outbound_message_kind_valid"), type_="check")
         batch_op.create_check_constraint(op.f("ck_outbound_message_kind_valid"), OLD_KINDS)
+    with op.batch_alter_table("letter_statement", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_letter_statement_statement_id"))
+    op.drop_table("letter_statement")
     with op.batch_alter_table("statement_signature", schema=None) as batch_op:
         batch_op.drop_index("ix_statement_signature_statement_status")
         batch_op.drop_index(batch_op.f("ix_statement_signature_merged_into_id"))

@@ -195,6 +195,18 @@ def fill(app) -> None:
             if number == 2:
                 statements.approve(signed, actor=admin, now=now)
         public_forms.count("statement", address="203.0.113.9", now=now)
+        from crm.statements.models import LetterStatement
+
+        db.session.add(
+            LetterStatement(
+                letter_id=letter.id,
+                statement_id=statement.id,
+                attached_at=now,
+                attached_by_id=admin.id,
+                signatories=statements.delivered_list(statement),
+                frozen_at=now,
+            )
+        )
         # An import caught staging while the backup is taken.
         from crm.signatures.models import StagedImport, StagedSignature
 

@@ -305,6 +305,18 @@ def statement_signature_row(unconfirmed: bool = False) -> dict:
     }
 
 
+def letter_statement_row() -> dict:
+    campaign_id = new_id("campaign")
+    return {
+        "letter_id": new_id("letter", outreach_id=new_id("outreach_record", campaign_id=campaign_id)),
+        "statement_id": new_id("statement", campaign_id=campaign_id),
+        "attached_at": NOW,
+        "attached_by_id": new_id("user"),
+        "signatories": {"organisations": [], "individuals": [], "unlisted": 0, "total": 0},
+        "frozen_at": NOW,
+    }
+
+
 def invitation_row() -> dict:
     k = next(_serial)
     return {
@@ -713,6 +725,7 @@ VALID_ROWS: dict[str, Callable[..., dict]] = {
     "statement": statement_row,
     "statement_text": statement_text_row,
     "statement_signature": statement_signature_row,
+    "letter_statement": letter_statement_row,
     "staged_import": staged_import_row,
     "staged_signature": staged_signature_row,
 }
@@ -1005,6 +1018,8 @@ CHECKS = [
         lambda first: {"id": first["id"] + 1000, "merged_into_id": first["id"] + 1000, "status": "merged"},
     ),
     case("ck_statement_signature_expires_after_creation", "statement_signature", {"expires_at": NOW}),
+    case("ck_letter_statement_frozen_with_list", "letter_statement", {"signatories": None}, "list_missing"),
+    case("ck_letter_statement_frozen_with_list", "letter_statement", {"frozen_at": None}, "time_missing"),
 ]
 
 UNIQUES = [
@@ -1181,6 +1196,9 @@ FOREIGN_KEYS = [
         "fk_statement_signature_merged_into_id_statement_signature",
         status="merged",
     ),
+    nowhere("letter_statement", "letter_id", "fk_letter_statement_letter_id_letter"),
+    nowhere("letter_statement", "statement_id", "fk_letter_statement_statement_id_statement"),
+    nowhere("letter_statement", "attached_by_id", "fk_letter_statement_attached_by_id_user"),
 ]
 
 # Every column a row cannot be without (defaults included: an explicit NULL must still be refused).
@@ -1280,6 +1298,7 @@ REQUIRED = {
         "expires_at",
         "version",
     ),
+    "letter_statement": ("letter_id", "statement_id", "attached_at"),
     "staged_import": ("petition_id", "started_at", "heartbeat_at"),
     "staged_signature": ("staged_import_id", "email_hash"),
 }
