@@ -64,21 +64,22 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from crm.accounts import bp as accounts_bp
-    from crm.admin import bp as admin_bp
-    from crm.api import bp as api_bp
-    from crm.board import bp as board_bp
-    from crm.campaigns import bp as campaigns_bp
-    from crm.contacts import bp as contacts_bp
-    from crm.core import bp as core_bp
-    from crm.countries import bp as countries_bp
-    from crm.dashboard import bp as dashboard_bp
-    from crm.letters import bp as letters_bp
-    from crm.monitoring import bp as monitoring_bp
-    from crm.outreach import bp as outreach_bp
-    from crm.reminders import bp as reminders_bp
-    from crm.signatures import bp as signatures_bp
-    from crm.statements import bp as statements_bp
+    from crm.accounts.routes import bp as accounts_bp
+    from crm.admin.routes import bp as admin_bp
+    from crm.api.routes import bp as api_bp
+    from crm.board.routes import bp as board_bp
+    from crm.campaigns.routes import bp as campaigns_bp
+    from crm.contacts.routes import bp as contacts_bp
+    from crm.core.routes import bp as core_bp
+    from crm.countries.routes import bp as countries_bp
+    from crm.dashboard.routes import bp as dashboard_bp
+    from crm.letters.routes import bp as letters_bp
+    from crm.monitoring.routes import bp as monitoring_bp
+    from crm.outreach import assignment_routes  # noqa: F401  (its views join the outreach blueprint)
+    from crm.outreach.routes import bp as outreach_bp
+    from crm.reminders.routes import bp as reminders_bp
+    from crm.signatures.routes import bp as signatures_bp
+    from crm.statements.routes import bp as statements_bp
     from crm.web import RecordIdConverter
 
     app.url_map.converters["int"] = RecordIdConverter  # before any route is added

@@ -5,8 +5,16 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
+from flask_migrate import upgrade
 
+from crm.accounts.services import ensure_first_admin
+from crm.campaigns.models import Campaign
+from crm.countries.depositary import DepositaryError, refresh_from_depositary
+from crm.countries.services import load_reference
+from crm.demo import DEMO_CAMPAIGN_SLUG, load_demo, remove_demo
+from crm.encryption import rotate_all
 from crm.extensions import db
+from crm.letters.services import load_default_templates
 
 seed_cli = click.Group("seed", help="Load reference and demo data.")
 
@@ -26,7 +34,6 @@ def _print_reference_report(report) -> None:
 def reference_command():
     """Countries, UN M49 regions and Rome Statute status. Safe to run again: it changes nothing twice
     and never overwrites a fact staff corrected."""
-    from crm.countries.services import load_reference
 
     report = load_reference()
     db.session.commit()
@@ -37,7 +44,6 @@ def reference_command():
 @with_appcontext
 def demo_command():
     """Load the clearly marked demo campaign (justice-for-venezuela-2018) with fictional contacts."""
-    from crm.demo import DEMO_CAMPAIGN_SLUG, load_demo
 
     created = load_demo()
     db.session.commit()
@@ -51,7 +57,6 @@ def demo_command():
 def rome_statute_command(file, dry_run):
     """Refresh Rome Statute facts from a saved copy of the UN depositary's status page (chapter XVIII-10),
     printing every change."""
-    from crm.countries.depositary import DepositaryError, refresh_from_depositary
 
     try:
         result = refresh_from_depositary(file)
@@ -75,7 +80,6 @@ demo_cli = click.Group("demo", help="The marked demo campaign.")
 def demo_remove_command():
     """Remove the demo campaign and every fictional person and record it made, and nothing else: the
     reference data and anything a user created stay."""
-    from crm.demo import remove_demo
 
     report = remove_demo(actor="cli")
     db.session.commit()
@@ -95,7 +99,6 @@ keys_cli = click.Group("keys", help="Encryption keys for data at rest (ALCANCE_D
 def rotate_command():
     """Re-encrypt every encrypted value with the first key of ALCANCE_DATA_KEYS. Put the new key first,
     run this, then remove the old key."""
-    from crm.encryption import rotate_all
 
     counts = rotate_all(db.session, db.metadata)
     db.session.commit()
@@ -114,23 +117,15 @@ def rotate_command():
 @with_appcontext
 def setup_command(demo):
     """Upgrade the database, seed reference data (and the demo on first run), and make sure an admin exists."""
-    from flask_migrate import upgrade
-
-    from crm.accounts.services import ensure_first_admin
-    from crm.campaigns.models import Campaign
-    from crm.countries.services import load_reference
 
     upgrade()
     report = load_reference()
     db.session.commit()
     _print_reference_report(report)
     if demo and db.session.query(Campaign.id).first() is None:
-        from crm.demo import load_demo
-
         load_demo()
         db.session.commit()
         click.echo("demo data loaded (marked DEMO; fictional contacts)")
-    from crm.letters.services import load_default_templates
 
     added = load_default_templates()
     db.session.commit()

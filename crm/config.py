@@ -123,6 +123,12 @@ def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
         # Links in e-mail (password reset, reminders) are built on this, never on the request's Host header.
         "ALCANCE_BASE_URL": os.environ.get("ALCANCE_BASE_URL", "http://127.0.0.1:5000"),
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 30),
+        # The keys that encrypt columns at rest, newest first (crm/encryption.py); unset, the key generated
+        # once into the instance folder.
+        "DATA_ENCRYPTION_KEYS": [
+            key.strip() for key in os.environ.get("ALCANCE_DATA_KEYS", "").split(",") if key.strip()
+        ]
+        or None,
         # The bearer token Prometheus sends to /metrics; unset, /metrics does not exist (404).
         "METRICS_TOKEN": os.environ.get("ALCANCE_METRICS_TOKEN") or None,
         # Backups (crm/backup): the archive's passphrase (else `flask backup` asks for it), and the

@@ -9,8 +9,10 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 
 import sqlalchemy as sa
+from flask import has_request_context, request
 from flask_babel import gettext
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
@@ -83,6 +85,12 @@ def stale_record_message() -> str:
         "Someone else saved this record after you opened it, so your changes were not saved. "
         "Check the record as it is now; save again to keep yours."
     )
+
+
+def upsert_insert(session, table):
+    """An INSERT of this database's dialect, which offers ON CONFLICT (on_conflict_do_nothing/update)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 def after_commit(session, callback) -> None:
@@ -199,7 +207,6 @@ _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "CREATE", "DROP
 
 def _reads_first() -> bool:
     """A GET (or HEAD) request reads, and only sometimes writes (an audit event for an export)."""
-    from flask import has_request_context, request
 
     return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
 

@@ -10,16 +10,25 @@ import sqlalchemy as sa
 from crm import clock
 from crm.accounts.models import User
 from crm.accounts.services import find_by_email
+from crm.audit import services as audit
+from crm.audit.models import AuditEvent
 from crm.campaigns.models import Campaign, Demand, DemandTranslation
-from crm.campaigns.services import get_campaign_by_slug
-from crm.contacts.models import Contact, Office, Post
+from crm.contacts.models import FICTIONAL_CONTACT_NOTE, Contact, Office, Post
 from crm.countries.models import Country
 from crm.countries.services import country_by_code
 from crm.extensions import db
-from crm.outreach.models import FollowUp, Letter, Meeting, OutreachRecord, Position
+from crm.letters.models import Letter
+from crm.outreach.models import (
+    FollowUp,
+    Meeting,
+    OutreachRecord,
+    Position,
+    meeting_contact,
+    meeting_outreach,
+    meeting_staff,
+)
 
 DEMO_CAMPAIGN_SLUG = "justice-for-venezuela-2018"
-FICTIONAL_CONTACT_NOTE = "Fictional demo contact."
 UTC = dt.UTC
 
 CAMPAIGN = {
@@ -538,7 +547,7 @@ NEEDED_COUNTRIES = sorted(
 
 def load_demo() -> bool:
     """Add the demo campaign to the session (flushed, not committed). False if it is already there."""
-    if get_campaign_by_slug(DEMO_CAMPAIGN_SLUG) is not None:
+    if Campaign.by_slug(DEMO_CAMPAIGN_SLUG) is not None:
         return False
     countries = _countries()
     users = _users()
@@ -773,9 +782,6 @@ def remove_demo(*, actor) -> DemoRemoval:
     meetings held only for it, and the demo's fictional contacts, the offices it added and its staff users
     when nothing outside the demo refers to them. Reference data and anything a user created stay.
     Flushed, not committed."""
-    from crm.audit import services as audit
-    from crm.audit.models import AuditEvent
-    from crm.outreach.models import meeting_contact, meeting_outreach, meeting_staff
 
     report = DemoRemoval()
     campaign = db.session.scalar(

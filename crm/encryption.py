@@ -24,9 +24,8 @@ class EncryptionError(RuntimeError):
 
 
 def load_keys(instance_path: str) -> list[str]:
-    from_env = os.environ.get("ALCANCE_DATA_KEYS", "").strip()
-    if from_env:
-        return [key.strip() for key in from_env.split(",") if key.strip()]
+    """The key generated once into the instance folder (mode 0600), for an install that set no
+    ALCANCE_DATA_KEYS (crm/config.py reads those)."""
     path = Path(instance_path) / "data_key"
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

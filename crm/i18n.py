@@ -11,6 +11,8 @@ from flask_babel import format_decimal, get_locale, gettext
 from flask_login import current_user
 
 from crm.clock import user_zone
+from crm.permissions import can
+from crm.vocabulary import TEMPLATE_GLOBALS
 
 # English pages are read by an international team: Babel's "English (world)" writes "2 Dec 2026", not the
 # US "Dec 2, 2026" nor the ambiguous "12/2/26".
@@ -102,9 +104,6 @@ def register_filters(app) -> None:
     app.jinja_env.filters["date"] = _date
     app.jinja_env.filters["datetime"] = _datetime
     app.jinja_env.filters["number"] = _number
-
-    from crm.permissions import can
-    from crm.vocabulary import TEMPLATE_GLOBALS
 
     def demand_title(demand, language=None) -> str:
         """A demand's wording in the reader's language, or as first written when it has no translation."""

@@ -9,18 +9,13 @@ from crm.contacts.models import Contact, Office, Post  # noqa: F401
 from crm.core.public_forms import PublicFormHit  # noqa: F401
 from crm.core.submissions import FormSubmission  # noqa: F401
 from crm.countries.models import Country, CountryFactChange, Region  # noqa: F401
-from crm.letters.models import LetterTemplate  # noqa: F401
-from crm.monitoring.models import JobStatus  # noqa: F401
-from crm.outreach.models import (  # noqa: F401
-    Assignment,
-    Claim,
-    FollowUp,
+from crm.letters.models import (  # noqa: F401
     Letter,
     LetterAttachment,
-    Meeting,
-    OutreachRecord,
-    Position,
+    LetterTemplate,  # noqa: F401
 )
+from crm.monitoring.models import JobStatus  # noqa: F401
+from crm.outreach.models import Assignment, Claim, FollowUp, Meeting, OutreachRecord, Position  # noqa: F401
 from crm.reminders.models import OutboundMessage, ReminderPreference, ReplyClock  # noqa: F401
 from crm.signatures.models import Petition, Signature, SignatureImport, SignatureTally  # noqa: F401
 from crm.statements.models import LetterStatement, Statement, StatementSignature, StatementText  # noqa: F401

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort
+import sqlalchemy as sa
+from flask import abort, request
+from flask_babel import gettext
 from flask_login import current_user
+
+from crm.audit.models import AuditEvent
+from crm.campaigns.models import Campaign, Demand
+from crm.contacts.models import Contact, Office
+from crm.extensions import db
+from crm.outreach.models import FollowUp, Meeting, OutreachRecord, meeting_outreach
 
 # What each role may do beyond its own records. Later issues extend this table, never the views.
 ROLE_ABILITIES: dict[str, set[str]] = {
     "admin": {
         "manage_users",
+        "view_dashboard",
         "edit_reference_data",
         "view_all",
         "edit_all",
@@ -24,6 +33,7 @@ ROLE_ABILITIES: dict[str, set[str]] = {
         "moderate_statements",
     },
     "manager": {
+        "view_dashboard",
         "view_all",
         "edit_all",
         "export",
@@ -61,10 +71,18 @@ def require(ability: str):
     return decorator
 
 
+# The weekly report on the campaign's progress goes to the managers, who review it (crm/reminders): the
+# scheduler sends it to them only, and only their preferences offer to turn it off.
+WEEKLY_REPORT_ROLES = ("manager",)
+
+
+def receives_weekly_report(user) -> bool:
+    return getattr(user, "role", None) in WEEKLY_REPORT_ROLES
+
+
 def outreach_visibility(user, statement):
     """Narrow a select over OutreachRecord to what `user` may see: everything for staff who see all,
     only their own assigned records for volunteers."""
-    from crm.outreach.models import OutreachRecord
 
     if can(user, "view_all"):
         return statement
@@ -74,9 +92,6 @@ def outreach_visibility(user, statement):
 def follow_up_visibility(user, statement):
     """Narrow a select over FollowUp to the follow-ups on records `user` may see. Being named a
     follow-up's owner on someone else's record shows its note nowhere the record itself is a 404."""
-    import sqlalchemy as sa
-
-    from crm.outreach.models import FollowUp, OutreachRecord
 
     if can(user, "view_all"):
         return statement
@@ -86,9 +101,6 @@ def follow_up_visibility(user, statement):
 def meeting_visibility(user, statement):
     """Narrow a select over Meeting to the meetings `user` may open: those on at least one record they
     may see (the meeting page's rule). Being named staff, or having logged it, is not enough."""
-    import sqlalchemy as sa
-
-    from crm.outreach.models import Meeting, OutreachRecord, meeting_outreach
 
     if can(user, "view_all"):
         return statement
@@ -112,7 +124,6 @@ def is_read_only(campaign) -> bool:
 
 
 def read_only_message() -> str:
-    from flask_babel import gettext
 
     return gettext("This campaign is archived: it can be read but not changed.")
 
@@ -121,6 +132,46 @@ def ensure_writable(*campaigns) -> None:
     """Refuse (409) a change to an archived campaign or to any of its records."""
     if any(is_read_only(campaign) for campaign in campaigns):
         abort(409, read_only_message())
+
+
+# What a page does with a campaign, and the ability it takes (None: any page that already let the user in).
+# A change ("change", "edit_signatures") is refused while the campaign is archived.
+CAMPAIGN_NEEDS = {
+    "view": None,
+    "change": None,
+    "signatures": "view_all",
+    "edit_signatures": "edit_all",
+    "dashboard": "view_dashboard",
+    "export": "export",
+    "statements": "moderate_statements",
+    "write_statements": "manage_statements",
+}
+
+
+def _changing() -> bool:
+    return request.method not in ("GET", "HEAD", "OPTIONS")
+
+
+def get_campaign_or_404(slug: str, need: str = "view") -> Campaign:
+    """The campaign at `slug` for a page that needs to `need` it, or 404 (for a missing campaign and a
+    forbidden one alike). need="view" on a page that changes it on POST is "change" for the POST."""
+    ability = CAMPAIGN_NEEDS[need]
+    campaign = Campaign.by_slug(slug) if ability is None or can(current_user, ability) else None
+    if campaign is None:
+        abort(404)
+    if need in ("change", "edit_signatures") or (need == "view" and _changing()):
+        ensure_writable(campaign)
+    return campaign
+
+
+def get_demand_or_404(demand_id: int) -> Demand:
+    """A demand of a campaign; changing it (a POST) is refused while the campaign is archived."""
+    demand = db.session.get(Demand, demand_id)
+    if demand is None:
+        abort(404)
+    if _changing():
+        ensure_writable(demand.campaign)
+    return demand
 
 
 def can_view_outreach(user, record) -> bool:
@@ -140,8 +191,6 @@ def can_edit_outreach(user, record) -> bool:
 def get_outreach_or_404(outreach_id, need: str = "view"):
     """Load an outreach record the current user may see (or edit); anything else is a 404. Editing a
     record the user may see in an archived campaign is a 409 that says the campaign is read-only."""
-    from crm.extensions import db
-    from crm.outreach.models import OutreachRecord
 
     record = db.session.get(OutreachRecord, outreach_id)
     if record is None or not can_view_outreach(current_user, record):
@@ -155,9 +204,6 @@ def get_outreach_or_404(outreach_id, need: str = "view"):
 
 def _worked_countries(user):
     """A select of the countries a volunteer works on (through their assigned records)."""
-    import sqlalchemy as sa
-
-    from crm.outreach.models import OutreachRecord
 
     return sa.select(OutreachRecord.country_id).where(OutreachRecord.assignee_id == user.id)
 
@@ -165,7 +211,6 @@ def _worked_countries(user):
 def office_visibility(user, statement):
     """Offices a user may see: all for staff who see all; for volunteers, those of the governments
     their assigned records concern (the people they need to reach, and no one else)."""
-    from crm.contacts.models import Office
 
     if can(user, "view_all"):
         return statement
@@ -173,9 +218,6 @@ def office_visibility(user, statement):
 
 
 def contact_visibility(user, statement):
-    import sqlalchemy as sa
-
-    from crm.contacts.models import Contact, Office
 
     if can(user, "view_all"):
         return statement
@@ -187,7 +229,6 @@ def contact_visibility(user, statement):
 def can_view_office(user, office) -> bool:
     if can(user, "view_all"):
         return True
-    from crm.extensions import db
 
     return office.country_id in set(db.session.scalars(_worked_countries(user)))
 
@@ -207,7 +248,6 @@ def may_add_contacts(user) -> bool:
         return True
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
-    from crm.extensions import db
 
     return db.session.scalar(_worked_countries(user).limit(1)) is not None
 
@@ -218,17 +258,12 @@ def may_add_for_country(user, country_id) -> bool:
         return True
     if not getattr(user, "is_authenticated", False) or not user.is_active or country_id is None:
         return False
-    from crm.extensions import db
 
     return country_id in set(db.session.scalars(_worked_countries(user)))
 
 
 def _added_by(user, entity_type: str, entity_id) -> bool:
     """Whether the audit log says `user` created this record (the log is append-only, so it cannot lie)."""
-    import sqlalchemy as sa
-
-    from crm.audit.models import AuditEvent
-    from crm.extensions import db
 
     return (
         db.session.scalar(

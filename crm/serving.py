@@ -62,7 +62,7 @@ def on_starting(server):
 
 def child_exit(server, worker):
     """A worker that ended keeps its counts; only its live gauges go."""
-    from prometheus_client import multiprocess
+    from prometheus_client import multiprocess  # noqa: PLC0415  (only gunicorn's master needs it)
 
     multiprocess.mark_process_dead(worker.pid)
 

@@ -24,6 +24,7 @@ from werkzeug.routing import IntegerConverter
 from wtforms import HiddenField
 
 from crm import clock
+from crm.database import stale_record_message
 from crm.errors import DomainError, StaleRecord
 from crm.extensions import db
 
@@ -44,14 +45,16 @@ def flash_message(message, category: str = "info") -> None:
 
 
 def refusal(error: DomainError, form=None, *, record=None, beside: str | None = None, prefix: str | None = None) -> int:
-    """Show a service's refusal and give the status to answer with; nothing the request changed is kept.
+    """Show a service's refusal and give the status to answer with; nothing the request changed is kept,
+    unless it said so first with `keep_changes` (a refused sign-in attempt still counts).
 
     The message goes beside the form field the error names (or else the field `beside`), keeping what the
     user typed, or else at the top of the page, after `prefix` ("Stage not changed: %(reason)s") when
     given. After a conflict
     (StaleRecord) the form takes the `record`'s current version, so that a second save is a choice made
     knowing that someone else changed it."""
-    db.session.rollback()
+    if not g.get("keep_changes"):
+        db.session.rollback()
     message = str(error) if prefix is None else prefix % {"reason": str(error)}
     name = error.field or beside
     field = getattr(form, name, None) if form is not None and name else None
@@ -76,7 +79,7 @@ def form_status(form) -> int:
 
 def keep_changes() -> None:
     """What this request changed is kept although it answers with an error: a refused sign-in attempt
-    counts towards the throttle and the audit log."""
+    counts towards the throttle and the audit log. Said before `refusal`, which then undoes nothing."""
     g.keep_changes = True
 
 
@@ -296,7 +299,6 @@ def register_error_pages(app) -> None:
     @app.errorhandler(StaleDataError)
     def _stale(error):
         # Two saves of the same record at once: the second finds the version it read already gone.
-        from crm.database import stale_record_message
 
         db.session.rollback()
         return render_error(409, gettext("Not saved"), stale_record_message())

@@ -9,7 +9,8 @@ from crm.campaigns.models import Campaign, Demand
 from crm.contacts.models import Contact, Office
 from crm.countries.services import country_by_code
 from crm.extensions import db
-from crm.outreach.models import FollowUp, Letter, Meeting, OutreachRecord
+from crm.letters.models import Letter
+from crm.outreach.models import FollowUp, Meeting, OutreachRecord
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 
-from crm.accounts import twofactor
+from crm.accounts import invitations, twofactor
 from crm.accounts.models import ROLES, User
 from crm.accounts.services import AccountError, create_user, deactivate, find_by_email, set_role
+from crm.database import utcnow
 from crm.extensions import db
 
 users_cli = click.Group("users", help="Manage staff accounts.")
@@ -55,8 +56,6 @@ def create_command(email, name, role, language):
 def invite_command(email, role, language, name):
     """Invite someone by e-mail: they choose their own password from a single-use, expiring link. The link
     is never printed; the e-mail goes through the mail queue (the outbox without SMTP)."""
-    from crm.accounts import invitations
-    from crm.database import utcnow
 
     try:
         invitation = invitations.invite(email, role, language=language, name=name, actor="cli", now=utcnow())

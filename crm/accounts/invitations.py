@@ -18,6 +18,8 @@ from crm.accounts.models import LANGUAGES, ROLES, Invitation, User
 from crm.accounts.services import check_password_policy, find_by_email, normalise_email, replace_password
 from crm.audit import services as audit
 from crm.extensions import db
+from crm.reminders import mailer
+from crm.reminders.models import OutboundMessage
 
 # A resend is refused within this time of the last one, and after this many sends in all.
 RESEND_INTERVAL = dt.timedelta(minutes=10)
@@ -47,7 +49,6 @@ def _new_link(invitation: Invitation, now: dt.datetime) -> str:
 
 
 def _queue_mail(invitation: Invitation, token: str, now: dt.datetime) -> None:
-    from crm.reminders import mailer
 
     user = invitation.user
     rendered = mailer.render_message(
@@ -133,7 +134,6 @@ def resend(invitation: Invitation, *, actor, now: dt.datetime) -> None:
 def revoke(invitation: Invitation, *, actor, now: dt.datetime) -> None:
     """The link stops working, the account (which never had a password) is deactivated, and the e-mail, if
     still waiting in the queue, is not sent."""
-    from crm.reminders.models import OutboundMessage
 
     if not invitation.is_open:
         raise InvitationError(gettext("This invitation was already accepted or revoked."))

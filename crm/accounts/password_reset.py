@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import secrets
 
 import sqlalchemy as sa
@@ -105,15 +104,8 @@ def reset_password(
 # --- The e-mail ----------------------------------------------------------------------------------------
 
 
-def base_url() -> str:
-    """Links in e-mail are built on the configured address, never on the request's Host header (which a
-    forged request could set to the attacker's site)."""
-    value = current_app.config.get("ALCANCE_BASE_URL") or os.environ.get("ALCANCE_BASE_URL") or "http://127.0.0.1:5000"
-    return str(value).rstrip("/")
-
-
 def reset_link(token: str) -> str:
-    return base_url() + current_app.url_map.bind("localhost").build("accounts.reset_password", {"token": token})
+    return mailer.external_url("accounts.reset_password", token=token)
 
 
 def reset_message(user: User, token: str) -> mailer.Rendered:
@@ -157,9 +149,10 @@ def forget_sent_links() -> int:
 
 
 def deliver_after_response() -> None:
-    """Deliver queued reset messages once the response has gone out, so that how long the page takes
-    says nothing about whether the account exists. A failure leaves the message queued for the next
-    delivery run (the scheduler's); the visitor has their answer either way."""
+    """Deliver queued reset messages once the response has gone out (the request committed them before,
+    in crm.web.finish_transaction), so that how long the page takes says nothing about whether the
+    account exists. A failure leaves the message queued for the next delivery run (the scheduler's); the
+    visitor has their answer either way."""
     app = current_app._get_current_object()
 
     def deliver():

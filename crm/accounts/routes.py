@@ -1,11 +1,14 @@
-"""Sign-in (password, then the second factor), sign-out, the account page and password reset."""
+"""Sign-in (password, then the second factor), sign-out, the account page and password reset.
 
-from flask import current_app, redirect, render_template, request, session, url_for
+A refused password or code is kept although the page answers with an error (crm.web.keep_changes, said
+before crm.web.refusal): it counts towards the throttle, and the audit log says it happened."""
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import force_locale, gettext
 from flask_login import current_user, login_required
 
-from crm.accounts import bp, devices, password_reset, services, sessions, timing, twofactor
-from crm.accounts.errors import AccountError, TooManyAttempts, WrongCode, WrongPassword
+from crm.accounts import devices, invitations, password_reset, services, sessions, timing, twofactor
+from crm.accounts.errors import FailedAttempt, WrongCode
 from crm.accounts.forms import (
     AcceptInvitationForm,
     ChangePasswordForm,
@@ -21,19 +24,15 @@ from crm.accounts.forms import (
 )
 from crm.audit import services as audit
 from crm.database import utcnow
-from crm.extensions import db
-from crm.web import client_address, flash_message, safe_next
+from crm.errors import DomainError
+from crm.web import client_address, flash_message, form_status, keep_changes, refusal, safe_next
 
+bp = Blueprint("accounts", __name__)
 
-def _refused(field, error: AccountError) -> int:
-    """Show `error` beside `field` and give the status. A failed attempt is saved (it counts towards
-    the throttle and the audit log); anything else the request changed is not."""
-    field.errors.append(str(error))
-    if isinstance(error, (TooManyAttempts, WrongPassword, WrongCode)):
-        db.session.commit()
-    else:
-        db.session.rollback()
-    return 429 if isinstance(error, TooManyAttempts) else 400
+# Run before every request of the app, not only this blueprint's: the session time-outs first, then the
+# gate that keeps a user who must enrol a second factor on the enrolment page.
+bp.before_app_request(sessions.enforce_session_lifetime)
+bp.before_app_request(sessions.require_two_factor_enrolment)
 
 
 # --- Signing in and out -------------------------------------------------------------------------------
@@ -48,8 +47,8 @@ def login():
         result = services.sign_in_with_password(
             form.email.data, form.password.data, client_address(), device=devices.presented(form.email.data)
         )
-        db.session.commit()
         if result.outcome in ("throttled", "failed"):
+            keep_changes()
             throttled = result.outcome == "throttled"
             form.password.errors.append(
                 services.too_many_attempts_message() if throttled else gettext("E-mail or password is wrong.")
@@ -64,7 +63,7 @@ def login():
             redirect(url_for("accounts.two_factor_setup") if twofactor.enrolment_needed(result.user) else target),
             result.user.email,
         )
-    return render_template("accounts/login.html", form=form)
+    return render_template("accounts/login.html", form=form), form_status(form)
 
 
 def _second_step(form, method: str, template: str, wrong: str):
@@ -78,8 +77,8 @@ def _second_step(form, method: str, template: str, wrong: str):
         result = services.sign_in_second_step(
             user, form.code.data, client_address(), method=method, device=devices.presented(user.email)
         )
-        db.session.commit()
         if result.outcome != "signed_in":
+            keep_changes()
             throttled = result.outcome == "throttled"
             form.code.errors.append(services.too_many_attempts_message() if throttled else wrong)
             return render_template(template, form=form), 429 if throttled else 401
@@ -95,7 +94,7 @@ def _second_step(form, method: str, template: str, wrong: str):
                 "info",
             )
         return devices.remember(redirect(target), user.email)
-    return render_template(template, form=form)
+    return render_template(template, form=form), form_status(form)
 
 
 @bp.route("/login/2fa", methods=["GET", "POST"])
@@ -126,7 +125,6 @@ def logout():
     # The session cookie is signed, not stored: only a new session token makes a copy of it (taken from
     # this browser before sign-out) worthless. That ends the user's other sessions too.
     user.end_all_sessions()
-    db.session.commit()
     sessions.end()
     flash_message(gettext("You have signed out."), "info")
     return redirect(url_for("accounts.login"))
@@ -168,11 +166,11 @@ def change_password():
             client_address(),
             device=devices.presented(user.email),
         )
-    except (TooManyAttempts, WrongPassword) as error:
-        return _account_page(password_form=form, status=_refused(form.current_password, error))
-    except AccountError as error:
-        return _account_page(password_form=form, status=_refused(form.new_password, error))
-    db.session.commit()
+    except FailedAttempt as error:
+        keep_changes()
+        return _account_page(password_form=form, status=refusal(error, form, beside="current_password"))
+    except DomainError as error:
+        return _account_page(password_form=form, status=refusal(error, form, beside="new_password"))
     sessions.renew(user)
     flash_message(gettext("Your password has been changed. You have been signed out everywhere else."), "success")
     return redirect(url_for("accounts.account"))
@@ -185,7 +183,6 @@ def set_language():
     if not form.validate_on_submit():
         return _account_page(language_form=form, status=400)
     services.set_language(current_user._get_current_object(), form.language.data)
-    db.session.commit()
     session["language"] = form.language.data
     with force_locale(form.language.data):
         flash_message(gettext("Language saved."), "success")
@@ -204,12 +201,13 @@ def reauthenticate():
                 client_address(),
                 device=devices.presented(current_user.email),
             )
-        except (TooManyAttempts, WrongPassword) as error:
-            status = _refused(form.password, error)
-            return render_template("accounts/reauthenticate.html", form=form), status
-        sessions.mark_fresh()
-        return redirect(safe_next(request.args.get("next")))
-    return render_template("accounts/reauthenticate.html", form=form)
+        except FailedAttempt as error:
+            keep_changes()
+            refusal(error, form, beside="password")
+        else:
+            sessions.mark_fresh()
+            return redirect(safe_next(request.args.get("next")))
+    return render_template("accounts/reauthenticate.html", form=form), form_status(form)
 
 
 @bp.route("/account/two-factor", methods=["GET", "POST"])
@@ -218,18 +216,17 @@ def reauthenticate():
 def two_factor_setup():
     user = current_user._get_current_object()
     form = EnrolForm()
-    status = 200
     if form.validate_on_submit():
         try:
             codes = twofactor.confirm_enrolment(user, form.code.data)
-        except AccountError as error:
-            status = _refused(form.code, error)
+        except DomainError as error:
+            refusal(error, form, beside="code")
         else:
-            db.session.commit()
             sessions.renew(user)
             return render_template("accounts/recovery_codes.html", codes=codes, enrolled=True)
     secret = twofactor.pending_secret(user)
-    db.session.commit()
+    # The key shown is kept even when the code sent was refused: the next code is checked against it.
+    keep_changes()
     uri = twofactor.provisioning_uri(user, secret)
     return render_template(
         "accounts/two_factor_setup.html",
@@ -238,7 +235,7 @@ def two_factor_setup():
         qr=twofactor.qr_code(uri),
         key=twofactor.grouped(secret),
         required=twofactor.two_factor_required(user),
-    ), status
+    ), form_status(form)
 
 
 @bp.route("/account/two-factor/disable", methods=["POST"])
@@ -249,11 +246,9 @@ def disable_two_factor():
     if ConfirmForm().validate_on_submit():
         try:
             twofactor.disable(user)
-        except AccountError as error:
-            db.session.rollback()
-            flash_message(str(error), "error")
+        except DomainError as error:
+            refusal(error)
         else:
-            db.session.commit()
             sessions.renew(user)
             flash_message(gettext("Two-step sign-in is off. You have been signed out everywhere else."), "success")
     return redirect(url_for("accounts.account"))
@@ -268,11 +263,9 @@ def regenerate_recovery_codes():
         return redirect(url_for("accounts.account"))
     try:
         codes = twofactor.regenerate_recovery_codes(user)
-    except AccountError as error:
-        db.session.rollback()
-        flash_message(str(error), "error")
+    except DomainError as error:
+        refusal(error)
         return redirect(url_for("accounts.account"))
-    db.session.commit()
     sessions.renew(user)
     return render_template("accounts/recovery_codes.html", codes=codes, enrolled=False)
 
@@ -284,30 +277,28 @@ def regenerate_recovery_codes():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        # A known address costs more work than an unknown one: both answer after the same time.
-        status = None
+        # A known address costs more work than an unknown one: both answer after the same time. All of
+        # it is written inside the timed block; only the commit (crm.web.finish_transaction) comes after.
         with timing.no_sooner_than(current_app.config["PASSWORD_RESET_ANSWER_SECONDS"]):
             try:
                 made = password_reset.request_reset(form.email.data, client_address())
-            except TooManyAttempts as error:
-                status = _refused(form.email, error)
+            except FailedAttempt as error:
+                keep_changes()
+                refusal(error, form, beside="email")
             else:
                 if made:
                     password_reset.queue_reset_mail(*made)
-                db.session.commit()
-                if made:
                     password_reset.deliver_after_response()
-        if status is not None:
-            return render_template("accounts/forgot_password.html", form=form), status
-        flash_message(
-            gettext(
-                "If an account uses that address, we have sent it a link to choose a new password. "
-                "The link works once, for an hour."
-            ),
-            "info",
-        )
-        return redirect(url_for("accounts.login"))
-    return render_template("accounts/forgot_password.html", form=form)
+        if not form.errors:
+            flash_message(
+                gettext(
+                    "If an account uses that address, we have sent it a link to choose a new password. "
+                    "The link works once, for an hour."
+                ),
+                "info",
+            )
+            return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgot_password.html", form=form), form_status(form)
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
@@ -317,46 +308,38 @@ def reset_password(token):
         return render_template("accounts/reset_invalid.html"), 404
     needs_code = record.user.has_two_factor
     form = ResetPasswordForm()
-    status = 200
     if form.validate_on_submit():
         try:
             if needs_code and not (form.code.data or "").strip():
                 raise WrongCode(gettext("Type a code from your authenticator app, or a recovery code."))
             password_reset.reset_password(record, form.new_password.data, form.code.data, client_address())
-        except (TooManyAttempts, WrongCode) as error:
-            status = _refused(form.code, error)
-        except AccountError as error:
-            status = _refused(form.new_password, error)
+        except FailedAttempt as error:
+            keep_changes()
+            refusal(error, form, beside="code")
+        except DomainError as error:
+            refusal(error, form, beside="new_password")
         else:
-            db.session.commit()
             if current_user.is_authenticated:
                 sessions.end()
             flash_message(gettext("Your password has been changed. Sign in with your new password."), "success")
             return redirect(url_for("accounts.login"))
-    elif form.errors:
-        status = 400
-    return render_template("accounts/reset_password.html", form=form, needs_code=needs_code), status
+    return render_template("accounts/reset_password.html", form=form, needs_code=needs_code), form_status(form)
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 def accept_invitation(token):
     """The invitee chooses their password. A link that is not (or no longer) valid is not found."""
-    from crm.accounts import invitations
 
     invitation = invitations.find_valid(token, now=utcnow())
     if invitation is None:
         return render_template("accounts/invitation_invalid.html"), 404
     form = AcceptInvitationForm(name=invitation.user.name)
-    status = 200
     if form.validate_on_submit():
         try:
             user = invitations.accept(invitation, name=form.name.data, password=form.new_password.data, now=utcnow())
-        except invitations.InvitationError as error:
-            status = _refused(getattr(form, error.field or "new_password"), error)
-        except AccountError as error:
-            status = _refused(form.new_password, error)
+        except DomainError as error:
+            refusal(error, form, beside="new_password")
         else:
-            db.session.commit()
             if current_user.is_authenticated:
                 sessions.end()
             message = gettext("Welcome. Sign in with your e-mail and the password you chose.")
@@ -364,6 +347,4 @@ def accept_invitation(token):
                 message += " " + gettext("Your role also needs a second factor: you will set it up next.")
             flash_message(message, "success")
             return redirect(url_for("accounts.login"))
-    elif form.errors:
-        status = 400
-    return render_template("accounts/accept_invitation.html", form=form, invitation=invitation), status
+    return render_template("accounts/accept_invitation.html", form=form, invitation=invitation), form_status(form)

@@ -15,8 +15,11 @@ from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
 
 from crm.accounts.models import User
+from crm.accounts.twofactor import enrolment_needed
+from crm.audit import services as audit
 from crm.database import utcnow
 from crm.extensions import db
+from crm.web import flash_message
 
 STARTED, SEEN, FRESH, PENDING = "auth_started", "auth_seen", "auth_fresh", "auth_pending"
 # How long the second step may wait after the password was accepted.
@@ -146,8 +149,6 @@ def enforce_session_lifetime():
         if now - float(seen) >= SEEN_RESOLUTION_SECONDS:
             session[SEEN] = now
         return None
-    from crm.audit import services as audit
-    from crm.web import flash_message
 
     user = current_user._get_current_object()
     audit.record("auth.session_expired", actor=user, entity=user, after={"reason": reason})
@@ -161,7 +162,6 @@ def require_two_factor_enrolment():
     """A user who must have a second factor and has none can do nothing but enrol (or sign out)."""
     if not current_user.is_authenticated or request.endpoint is None or request.endpoint in ENROLMENT_ENDPOINTS:
         return None
-    from crm.accounts.twofactor import enrolment_needed
 
     if enrolment_needed(current_user):
         return redirect(url_for("accounts.two_factor_setup"))

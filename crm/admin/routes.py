@@ -2,24 +2,26 @@
 the audit log: it is append-only."""
 
 import sqlalchemy as sa
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from crm.accounts import invitations
-from crm.accounts.models import User
-from crm.accounts.services import AccountError, create_user
-from crm.admin import bp
+from crm.accounts.models import Invitation, User
+from crm.accounts.services import create_user
 from crm.admin.forms import AuditFilterForm, InviteForm, NewUserForm, PrivacyEraseForm, PrivacySearchForm, UserForm
 from crm.admin.services import AUDITED_TYPES, audit_events, set_active, update_user
 from crm.backup.models import backup_status
 from crm.core import submissions
 from crm.database import utcnow
+from crm.errors import DomainError
 from crm.extensions import db
 from crm.outreach.forms import ConfirmForm
 from crm.permissions import require
-from crm.privacy.services import PrivacyError, erase_person, find_person, petitions_by_id
-from crm.web import flash_message, page_of
+from crm.privacy.services import erase_person, find_person, petitions_by_id
+from crm.web import flash_message, form_status, page_of, refusal
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.route("/users")
@@ -53,12 +55,10 @@ def invite():
                 actor=current_user,
                 now=utcnow(),
             )
-        except invitations.InvitationError as error:
-            db.session.rollback()
-            getattr(form, error.field or "email").errors.append(str(error))
+        except DomainError as error:
+            refusal(error, form, beside="email")
         else:
             done = submissions.led_to(form, url_for("admin.users"))
-            db.session.commit()
             flash_message(
                 gettext(
                     "Invitation sent to %(email)s. It waits in the outbox until the mail server accepts it.",
@@ -67,11 +67,10 @@ def invite():
                 "success",
             )
             return redirect(done)
-    return render_template("admin/invite.html", form=form), 400 if form.errors else 200
+    return render_template("admin/invite.html", form=form), form_status(form)
 
 
 def _invitation_or_404(invitation_id):
-    from crm.accounts.models import Invitation
 
     return db.session.get(Invitation, invitation_id) or abort(404)
 
@@ -85,11 +84,9 @@ def resend_invitation(invitation_id):
         abort(400)
     try:
         invitations.resend(invitation, actor=current_user, now=utcnow())
-    except invitations.InvitationError as error:
-        db.session.rollback()
-        flash_message(error, "error")
+    except DomainError as error:
+        refusal(error)
     else:
-        db.session.commit()
         flash_message(
             gettext(
                 "Invitation sent again to %(email)s; the earlier link no longer works.", email=invitation.user.email
@@ -108,11 +105,9 @@ def revoke_invitation(invitation_id):
         abort(400)
     try:
         invitations.revoke(invitation, actor=current_user, now=utcnow())
-    except invitations.InvitationError as error:
-        db.session.rollback()
-        flash_message(error, "error")
+    except DomainError as error:
+        refusal(error)
     else:
-        db.session.commit()
         flash_message(gettext("Invitation to %(email)s revoked.", email=invitation.user.email), "success")
     return redirect(url_for("admin.users"))
 
@@ -134,15 +129,13 @@ def new_user():
                 language=form.language.data,
                 actor=current_user,
             )
-        except AccountError as error:
-            db.session.rollback()
-            form.email.errors.append(str(error))
+        except DomainError as error:
+            refusal(error, form, beside="email")
         else:
             done = submissions.led_to(form, url_for("admin.users"))
-            db.session.commit()
             flash_message(gettext("Account created for %(email)s.", email=user.email), "success")
             return redirect(done)
-    return render_template("admin/user_form.html", form=form, user=None), 400 if form.errors else 200
+    return render_template("admin/user_form.html", form=form, user=None), form_status(form)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -154,14 +147,12 @@ def edit_user(user_id):
     if form.validate_on_submit():
         try:
             update_user(user, actor=current_user, name=form.name.data, role=form.role.data, language=form.language.data)
-        except AccountError as error:
-            db.session.rollback()
-            form.role.errors.append(str(error))
+        except DomainError as error:
+            refusal(error, form, beside="role")
         else:
-            db.session.commit()
             flash_message(gettext("Saved."), "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=user), 400 if form.errors else 200
+    return render_template("admin/user_form.html", form=form, user=user), form_status(form)
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
@@ -172,11 +163,9 @@ def set_user_active(user_id):
     if ConfirmForm().validate_on_submit():
         try:
             set_active(user, request.form.get("active") == "1", actor=current_user)
-        except AccountError as error:
-            db.session.rollback()
-            flash_message(str(error), "error")
+        except DomainError as error:
+            refusal(error)
         else:
-            db.session.commit()
             flash_message(gettext("Saved."), "success")
     return redirect(url_for("admin.users"))
 
@@ -214,11 +203,9 @@ def privacy():
         if erase.validate_on_submit():
             try:
                 result = erase_person(find_person(erase.email.data), actor=current_user, reason=erase.reason.data)
-            except PrivacyError as error:
-                db.session.rollback()
-                erase.reason.errors.append(str(error))
+            except DomainError as error:
+                refusal(error, erase, beside="reason")
             else:
-                db.session.commit()
                 flash_message(
                     gettext(
                         "Erased: %(contacts)s contacts and %(signatures)s signatures.",
@@ -232,11 +219,10 @@ def privacy():
     if search.email.data and search.validate():
         found = find_person(search.email.data)
         erase.email.data = search.email.data
-    status = 400 if erase.errors else 200
     return render_template(
         "admin/privacy.html",
         search=search,
         erase=erase,
         found=found,
         petitions=petitions_by_id({s.petition_id for s in found.signatures}) if found else {},
-    ), status
+    ), form_status(erase)

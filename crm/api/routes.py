@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 
-from flask import jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_babel import gettext
 
-from crm.api import bp
-from crm.extensions import csrf, db
+from crm.errors import DomainError
+from crm.extensions import csrf
 from crm.permissions import is_read_only, read_only_message
 from crm.signatures import services
+
+bp = Blueprint("api", __name__, url_prefix="/api")
 
 PUSH_MAX_BYTES = 256 * 1024
 
@@ -60,8 +62,7 @@ def push_signatures(slug):
         return _error(400, "bad_json", gettext("The body is not JSON (UTF-8)."))
     try:
         result = services.push_signatures(petition, payload)
-    except services.PushRejected as error:
-        db.session.rollback()
-        return _error(422, "rejected", str(error))
-    db.session.commit()
+    except DomainError as error:
+        # Nothing of the push is kept: the error answer rolls the request back (crm.web.finish_transaction).
+        return _error(error.status, "rejected", str(error))
     return jsonify(result.as_json()), 200

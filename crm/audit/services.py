@@ -8,7 +8,11 @@ import decimal
 from flask import has_request_context
 
 from crm.audit.models import AuditEvent
+from crm.campaigns.models import Campaign
 from crm.extensions import db
+from crm.outreach.models import OutreachRecord
+from crm.signatures.models import Petition
+from crm.web import client_address
 
 
 def _plain(value):
@@ -27,7 +31,6 @@ def snapshot(obj, fields) -> dict:
 def campaign_of(entity) -> int | None:
     """The campaign a record belongs to, as the audit log files it: its own campaign, its outreach
     record's, its petition's; a meeting's when all its governments are in one campaign; None otherwise."""
-    from crm.campaigns.models import Campaign
 
     if entity is None:
         return None
@@ -36,13 +39,9 @@ def campaign_of(entity) -> int | None:
     if getattr(entity, "campaign_id", None) is not None:
         return entity.campaign_id
     if getattr(entity, "outreach_id", None) is not None:
-        from crm.outreach.models import OutreachRecord
-
         outreach = db.session.get(OutreachRecord, entity.outreach_id)
         return outreach.campaign_id if outreach is not None else None
     if getattr(entity, "petition_id", None) is not None:
-        from crm.signatures.models import Petition
-
         petition = db.session.get(Petition, entity.petition_id)
         return petition.campaign_id if petition is not None else None
     records = getattr(entity, "outreach_records", None)
@@ -70,8 +69,6 @@ def record(
             db.session.flush([entity]) if entity in db.session.new else None
             entity_id = getattr(entity, "id", None)
     if ip_address is None and has_request_context():
-        from crm.web import client_address
-
         ip_address = client_address()
     event = AuditEvent(
         action=action,

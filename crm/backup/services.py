@@ -29,12 +29,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from flask import current_app
+from flask_migrate import upgrade
 
 from crm.backup.crypto import MIN_PASSPHRASE, ArchiveError, DecryptingReader, EncryptingWriter
 from crm.database import utcnow
+from crm.encryption import EncryptionError, decrypt, encrypted_columns
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.signatures.normalise import EmailHasher
 
 ARCHIVE_FORMAT = 1
 PART_ROWS = 20_000
@@ -138,7 +143,6 @@ def _schema_revision(connection) -> str | None:
 
 
 def _migrations():
-    from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
 
@@ -156,7 +160,6 @@ def _order_by(table: sa.Table):
 
 
 def _signature_key_id() -> str | None:
-    from crm.signatures.normalise import EmailHasher
 
     try:
         return EmailHasher.from_config().key_id
@@ -299,7 +302,6 @@ def _rows(data: bytes) -> Iterator[dict]:
 def verify_backup(path: str | os.PathLike, passphrase: str) -> Verified:
     """Read the whole archive: every chunk authenticated, every member's checksum and row count equal to
     the manifest's, nothing missing and nothing extra. Writes nothing."""
-    from crm.encryption import encrypted_columns
 
     wanted: dict[str, list[str]] = {}
     for table, column in encrypted_columns(db.metadata):
@@ -360,7 +362,6 @@ def _rows_in_database(connection) -> dict[str, int]:
 def _check_target(verified: Verified) -> bool:
     """Refuse what cannot be restored here, before anything is written. True when the schema must be
     built (the database has no tables at all)."""
-    from crm.encryption import EncryptionError, decrypt
 
     manifest = verified.manifest
     migrations = _migrations()
@@ -413,7 +414,6 @@ def _check_target(verified: Verified) -> bool:
 
 
 def _known(migrations, revision) -> bool:
-    from alembic.util import CommandError
 
     try:
         return migrations.get_revision(revision) is not None
@@ -481,7 +481,6 @@ def restore_backup(path: str | os.PathLike, passphrase: str) -> Restored:
     """Restore an archive into this install's database, which must be empty, of either kind. The archive
     is read and checked in full first; any refusal writes nothing, and a failure part-way removes what
     was written."""
-    from flask_migrate import upgrade
 
     path = Path(path)
     verified = verify_backup(path, passphrase)

@@ -4,7 +4,7 @@ import click
 from flask.cli import with_appcontext
 
 from crm.board import services as boards
-from crm.campaigns.services import get_campaign_by_slug
+from crm.campaigns.models import Campaign
 from crm.extensions import db
 
 board_cli = click.Group("board", help="The public board of responses.")
@@ -15,7 +15,7 @@ board_cli = click.Group("board", help="The public board of responses.")
 @with_appcontext
 def publish_command(slug):
     """Publish the campaign's board at /p/SLUG."""
-    campaign = get_campaign_by_slug(slug)
+    campaign = Campaign.by_slug(slug)
     if campaign is None:
         raise click.ClickException(f"There is no campaign {slug!r}.")
     changed = boards.publish(campaign, actor="cli")

@@ -8,21 +8,20 @@ import io
 import json
 from types import SimpleNamespace
 
-from flask import Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext
 from flask_login import current_user, login_required
 
-from crm.board import bp
 from crm.board import services as boards
-from crm.campaigns.services import get_campaign_by_slug
 from crm.dashboard import services as dashboards
 from crm.dashboard.forms import response_label
 from crm.dashboard.maps import MAP_STYLES, paint
-from crm.extensions import db
 from crm.i18n import current_language, show_date
-from crm.permissions import require
+from crm.permissions import get_campaign_or_404, require
 from crm.vocabulary import STANCE_LABELS
 from crm.web import flash_message
+
+bp = Blueprint("board", __name__)
 
 PUBLIC_MAX_AGE = 300  # seconds a shared cache may keep the board
 
@@ -174,13 +173,6 @@ def public_csv(slug):
 # --- what is on it (managers and admins) ------------------------------------------------------------------
 
 
-def _campaign_or_404(slug):
-    campaign = get_campaign_by_slug(slug)
-    if campaign is None:
-        abort(404)
-    return campaign
-
-
 def _ids(name: str) -> set[int]:
     ids = set()
     for value in request.form.getlist(name):
@@ -193,7 +185,7 @@ def _ids(name: str) -> set[int]:
 @login_required
 @require("publish_board")
 def manage(slug):
-    campaign = _campaign_or_404(slug)
+    campaign = get_campaign_or_404(slug)
     if request.method == "POST":
         action = request.form.get("action")
         if action == "publish":
@@ -211,7 +203,6 @@ def manage(slug):
                 entries=entries,
                 positions=positions,
             )
-        db.session.commit()
         flash_message(message, "success")
         return redirect(url_for("board.manage", slug=campaign.slug))
     return render_template(

@@ -11,6 +11,7 @@ import click
 from flask.cli import with_appcontext
 
 from crm.campaigns import services, targets
+from crm.campaigns.models import Campaign
 from crm.countries.models import RS_STATUSES
 from crm.extensions import db
 
@@ -22,7 +23,7 @@ CLI_ACTOR = "cli"
 
 
 def _campaign(slug: str):
-    campaign = services.get_campaign_by_slug(slug)
+    campaign = Campaign.by_slug(slug)
     if campaign is None:
         raise click.BadParameter(f"no campaign {slug!r}", param_hint="SLUG")
     return campaign

@@ -104,6 +104,10 @@ class Campaign(db.Model):
     def active_demands(self):
         return [demand for demand in self.demands if demand.retired_at is None]
 
+    @classmethod
+    def by_slug(cls, slug: str) -> Campaign | None:
+        return db.session.scalar(sa.select(cls).where(cls.slug == slug))
+
 
 class CampaignTranslation(db.Model):
     """A campaign's name and short description in a language other than the default (the same shape as

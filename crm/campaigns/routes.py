@@ -4,14 +4,14 @@ archiving, and its target governments. Views load, check, validate, call a servi
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from crm.accounts.models import User
-from crm.campaigns import bp, targets
 from crm.campaigns import services as campaigns
+from crm.campaigns import targets
 from crm.campaigns.forms import (
     ConfirmedForm,
     DemandForm,
@@ -22,49 +22,24 @@ from crm.campaigns.forms import (
     SettingsForm,
     TargetsForm,
 )
-from crm.campaigns.models import Campaign, Demand
+from crm.campaigns.models import Campaign
 from crm.core import submissions
 from crm.countries.models import Region
 from crm.database import utcnow
+from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.outreach.models import OutreachRecord
-from crm.permissions import can, ensure_writable, require
-from crm.web import flash_message
+from crm.permissions import can, ensure_writable, get_campaign_or_404, get_demand_or_404, require
+from crm.web import flash_message, form_status, refusal
+
+bp = Blueprint("campaigns", __name__)
 
 
-def _changing() -> bool:
-    """A page that shows a campaign on GET and changes it on POST: the POST is what an archive refuses."""
-    return request.method not in ("GET", "HEAD", "OPTIONS")
-
-
-def get_campaign_or_404(slug: str) -> Campaign:
-    campaign = campaigns.get_campaign_by_slug(slug) or abort(404)
-    if _changing():
-        ensure_writable(campaign)
-    return campaign
-
-
-def get_demand_or_404(demand_id: int) -> Demand:
-    demand = db.session.get(Demand, demand_id) or abort(404)
-    if _changing():
-        ensure_writable(demand.campaign)
-    return demand
-
-
-def refuse(error: campaigns.CampaignError, form, template: str, **context):
-    """Re-show a form after a service refused it: nothing is kept, the message goes beside its field."""
-    db.session.rollback()
-    field = getattr(form, error.field, None) if error.field and form is not None else None
-    if field is not None and hasattr(field, "errors"):
-        field.errors = [*field.errors, str(error)]
-    else:
-        flash_message(error, "error")
-    return render_template(template, form=form, **context), 400
-
-
-def form_status(form) -> int:
-    return 400 if form.errors else 200
+def refuse(error: DomainError, form, template: str, **context):
+    """Re-show a form after a service refused it (crm.web.refusal), with what the user typed."""
+    status = refusal(error, form)
+    return render_template(template, form=form, **context), status
 
 
 @bp.route("/campaigns/manage")
@@ -90,10 +65,9 @@ def new():
             if not form.wordings():
                 raise campaigns.CampaignError(gettext("Write at least one demand."))
             campaign = campaigns.create_campaign(actor=current_user, demands=form.wordings(), **form.values())
-        except campaigns.CampaignError as error:
+        except DomainError as error:
             return refuse(error, form, "campaigns/new.html")
         done = submissions.led_to(form, url_for("campaigns.targets_page", slug=campaign.slug))
-        db.session.commit()
         flash_message(gettext("Campaign created. Now add its target governments."), "success")
         return redirect(done)
     return render_template("campaigns/new.html", form=form), form_status(form)
@@ -108,9 +82,8 @@ def edit(slug):
     if form.validate_on_submit():
         try:
             campaigns.update_campaign(campaign, actor=current_user, **form.values())
-        except campaigns.CampaignError as error:
+        except DomainError as error:
             return refuse(error, form, "campaigns/edit.html", campaign=campaign, archive_form=ConfirmedForm())
-        db.session.commit()
         flash_message(gettext("Campaign saved."), "success")
         return redirect(url_for("campaigns.edit", slug=campaign.slug))
     return render_template(
@@ -123,7 +96,7 @@ def edit(slug):
 @require("manage_campaigns")
 def archive(slug):
     # Archiving twice changes nothing (the service says so), so an archived campaign is not refused here.
-    campaign = campaigns.get_campaign_by_slug(slug) or abort(404)
+    campaign = Campaign.by_slug(slug) or abort(404)
     form = ConfirmedForm()
     if not form.validate_on_submit():
         return render_template(
@@ -133,7 +106,6 @@ def archive(slug):
             archive_form=form,
         ), 400
     campaigns.archive_campaign(campaign, actor=current_user, now=utcnow())
-    db.session.commit()
     flash_message(
         gettext("Campaign archived: it is read-only and no longer in menus, dashboards or reminders."), "success"
     )
@@ -165,9 +137,8 @@ def settings(slug):
                 claims_need_approval=form.claims_need_approval.data,
                 default_coordinator=chosen,
             )
-        except campaigns.CampaignError as error:
+        except DomainError as error:
             return refuse(error, form, "campaigns/settings.html", campaign=campaign)
-        db.session.commit()
         flash_message(gettext("Settings saved."), "success")
         return redirect(url_for("campaigns.settings", slug=campaign.slug))
     return render_template("campaigns/settings.html", form=form, campaign=campaign), form_status(form)
@@ -196,12 +167,10 @@ def demands(slug):
             return repeat
         try:
             campaigns.add_demand(campaign, form.wording(), actor=current_user)
-        except campaigns.CampaignError as error:
-            db.session.rollback()
-            getattr(form, error.field or "label").errors = [str(error)]
-            return _render_demands(campaign, form, 400)
+        except DomainError as error:
+            refusal(error, form, beside="label")
+            return _render_demands(campaign, form, form_status(form))
         done = submissions.led_to(form, url_for("campaigns.demands", slug=campaign.slug))
-        db.session.commit()
         flash_message(gettext("Demand added."), "success")
         return redirect(done)
     return _render_demands(campaign, form, form_status(form))
@@ -221,9 +190,8 @@ def edit_demand(demand_id):
     if form.validate_on_submit():
         try:
             campaigns.reword_demand(demand, form.wording(), actor=current_user)
-        except campaigns.CampaignError as error:
+        except DomainError as error:
             return refuse(error, form, "campaigns/demand_form.html", demand=demand)
-        db.session.commit()
         flash_message(gettext("Demand saved."), "success")
         return redirect(url_for("campaigns.demands", slug=demand.campaign.slug))
     return render_template("campaigns/demand_form.html", form=form, demand=demand), form_status(form)
@@ -239,11 +207,8 @@ def move_demand(demand_id):
         abort(400)
     try:
         campaigns.move_demand(demand, int(form.step.data), actor=current_user)
-    except campaigns.CampaignError as error:
-        db.session.rollback()
-        flash_message(error, "error")
-        return redirect(url_for("campaigns.demands", slug=demand.campaign.slug))
-    db.session.commit()
+    except DomainError as error:
+        refusal(error)
     return redirect(url_for("campaigns.demands", slug=demand.campaign.slug))
 
 
@@ -259,11 +224,9 @@ def retire_demand(demand_id):
         return _render_demands(campaign, NewDemandForm(formdata=None), 400)
     try:
         outcome = campaigns.retire_demand(demand, actor=current_user, now=utcnow())
-    except campaigns.CampaignError as error:
-        db.session.rollback()
-        flash_message(error, "error")
+    except DomainError as error:
+        refusal(error)
         return redirect(url_for("campaigns.demands", slug=campaign.slug))
-    db.session.commit()
     flash_message(
         gettext("Demand retired: the positions recorded on it stay.")
         if outcome == "retired"
@@ -317,16 +280,10 @@ def targets_page(slug):
                 rome_status=form.rome_status.data,
                 names=targets.split_names(form.names.data),
             )
-        except campaigns.CampaignError as error:
-            db.session.rollback()
-            target = getattr(form, error.field, None) if error.field else None
-            if target is not None:
-                target.errors = [str(error)]
-            else:
-                flash_message(error, "error")
-            return _render_targets(campaign, form, 400)
+        except DomainError as error:
+            refusal(error, form)
+            return _render_targets(campaign, form, form_status(form))
         submissions.led_to(form, url_for("campaigns.targets_page", slug=campaign.slug))
-        db.session.commit()
         message = ngettext("%(num)s target government added.", "%(num)s target governments added.", len(report.added))
         if report.already:
             message += " " + ngettext(
@@ -351,11 +308,9 @@ def remove_target(outreach_id):
     name = record.country.name(current_language())
     try:
         outcome = targets.remove_target(record, actor=current_user)
-    except campaigns.CampaignError as error:
-        db.session.rollback()
-        flash_message(error, "error")
+    except DomainError as error:
+        refusal(error)
         return redirect(url_for("campaigns.targets_page", slug=campaign.slug))
-    db.session.commit()
     flash_message(
         gettext("%(country)s removed from the campaign.", country=name)
         if outcome == "removed"

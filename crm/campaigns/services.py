@@ -10,8 +10,10 @@ import sqlalchemy as sa
 from flask_babel import gettext
 from sqlalchemy.orm import selectinload
 
+from crm.accounts.models import User
 from crm.audit import services as audit
 from crm.campaigns.models import TRANSLATED_LANGUAGES, Campaign, CampaignTranslation, Demand, DemandTranslation
+from crm.contacts.models import FICTIONAL_CONTACT_NOTE, Contact
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.outreach.models import STAGES, OutreachRecord, Position
@@ -19,10 +21,6 @@ from crm.permissions import is_read_only, read_only_message
 
 # Who may coordinate a campaign's records by default.
 COORDINATING_ROLES = ("admin", "manager", "coordinator")
-
-
-def get_campaign_by_slug(slug: str) -> Campaign | None:
-    return db.session.scalar(sa.select(Campaign).where(Campaign.slug == slug))
 
 
 def open_records():
@@ -149,7 +147,7 @@ def _check_slug(slug: str | None, campaign: Campaign | None = None) -> str:
         raise CampaignError(
             gettext("“%(slug)s” is a word the application uses; choose another slug.", slug=slug), "slug"
         )
-    other = get_campaign_by_slug(slug)
+    other = Campaign.by_slug(slug)
     if other is not None and other is not campaign:
         raise CampaignError(gettext("Another campaign already has the slug “%(slug)s”.", slug=slug), "slug")
     return slug
@@ -466,9 +464,6 @@ def first_steps() -> list[FirstStep] | None:
     )
     if own_targets:
         return None
-    from crm.accounts.models import User
-    from crm.contacts.models import Contact
-    from crm.demo import FICTIONAL_CONTACT_NOTE
 
     has_campaign = db.session.scalar(sa.select(sa.func.count()).select_from(own.subquery())) > 0
     # The demo's staff have no password: they are not people who were invited.

@@ -15,8 +15,10 @@ from crm.campaigns.services import CampaignError, ensure_open
 from crm.countries.models import RS_STATUSES, Country, Region
 from crm.countries.services import search_countries
 from crm.extensions import db
+from crm.letters.models import Letter
 from crm.outreach import services as outreach
-from crm.outreach.models import Assignment, Claim, FollowUp, Letter, OutreachRecord, Position, meeting_outreach
+from crm.outreach.models import Assignment, Claim, FollowUp, OutreachRecord, Position, meeting_outreach
+from crm.signatures.normalise import CountryResolver
 
 
 class UnknownCountries(CampaignError):
@@ -47,7 +49,6 @@ def split_names(text: str | None) -> list[str]:
 
 def resolve_names(names) -> tuple[list[Country], list[str]]:
     """The countries the names or codes stand for, and the names that stand for none (or for two)."""
-    from crm.signatures.normalise import CountryResolver
 
     if not names:
         return [], []

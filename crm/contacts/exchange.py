@@ -11,15 +11,18 @@ import io
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+import vobject
 from flask_babel import gettext, ngettext
 from sqlalchemy.orm import joinedload
 
 from crm.audit import services as audit
 from crm.contacts import services as contacts
 from crm.contacts.models import OFFICE_KINDS, Contact, Office
+from crm.countries.models import Country
 from crm.database import fold
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.signatures.normalise import CountryResolver
 from crm.staging import StagingArea
 
 FORMATS = ("csv", "vcard")
@@ -156,7 +159,6 @@ def read_csv(data: bytes, mapping: dict[int, str] | None = None) -> list[ImportR
 
 
 def read_vcard(data: bytes) -> list[ImportRow]:
-    import vobject
 
     text = _text(data)
     rows = []
@@ -228,8 +230,6 @@ def _office_for(values: dict, resolver, actor, report: ImportReport, created: di
         )
     )
     if office is None:
-        from crm.countries.models import Country
-
         office = contacts.create_office(
             actor=actor,
             country=db.session.get(Country, government),
@@ -246,7 +246,6 @@ def _office_for(values: dict, resolver, actor, report: ImportReport, created: di
 def import_contacts(rows: list[ImportRow], *, actor, today: dt.date, duplicates: str = "skip") -> ImportReport:
     """Add the rows' offices and contacts. Raises ImportRejected, listing every row's problem, when any row
     cannot be placed; the caller then rolls back, so nothing is half-added."""
-    from crm.signatures.normalise import CountryResolver
 
     if duplicates not in DUPLICATE_CHOICES:
         raise ImportRejected(gettext("Duplicates are either skipped or merged."))
@@ -352,7 +351,6 @@ def _safe(value):
 
 
 def export_vcard(statement) -> str:
-    import vobject
 
     cards = []
     for contact in _exported(statement):

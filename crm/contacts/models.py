@@ -12,6 +12,8 @@ from crm.database import EMAIL_SHAPE, UTCDateTime, enum_check, fold, utcnow
 from crm.encryption import EncryptedText
 from crm.extensions import db
 
+# The note the demo writes on its invented contacts: how a real campaign tells them from its own.
+FICTIONAL_CONTACT_NOTE = "Fictional demo contact."
 OFFICE_KINDS = ("embassy", "consulate", "ministry", "permanent_mission", "parliament", "other")
 
 

@@ -2,13 +2,14 @@
 moves between posts, and import and export as CSV or vCard."""
 
 import sqlalchemy as sa
-from flask import abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
 from crm import clock
-from crm.contacts import bp, exchange
+from crm.audit import services as audit
+from crm.contacts import exchange
 from crm.contacts.forms import (
     KIND_LABELS,
     ContactCreateForm,
@@ -67,6 +68,14 @@ from crm.permissions import (
 )
 from crm.staging import TooLarge
 from crm.web import flash_message, form_status, page_of, refusal
+
+bp = Blueprint("contacts", __name__)
+
+
+@bp.record_once
+def _sweep_staged_uploads(state):
+    """Staged import files a killed import left behind are deleted when the app starts."""
+    exchange.UPLOADS.sweep_at_start(state.app)
 
 
 def get_office_or_404(office_id, need: str = "view") -> Office:
@@ -538,9 +547,6 @@ def import_contacts():
 @login_required
 @require("export")
 def export_contacts(extension):
-    from flask import Response
-
-    from crm.audit import services as audit
 
     statement = contact_visibility(current_user, sa.select(Contact))
     if extension == "csv":

@@ -18,7 +18,8 @@ from crm.database import check_version, contains_pattern, folded
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import _, readers_date
-from crm.outreach.models import Letter, Meeting, OutreachRecord, meeting_contact
+from crm.letters.models import Letter
+from crm.outreach.models import Meeting, OutreachRecord, meeting_contact
 
 OFFICE_FIELDS = (
     "country_id",

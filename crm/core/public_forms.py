@@ -46,15 +46,15 @@ from crm.database import UTCDateTime, utcnow
 from crm.errors import DomainError
 from crm.extensions import db
 
-# The settings, their defaults, and what they mean (crm/config.py reads each from the environment).
-DEFAULTS = {
-    "PUBLIC_FORM_MIN_SECONDS": 3,  # a person takes longer than this to fill in even the shortest form
-    "PUBLIC_FORM_MAX_AGE_SECONDS": 24 * 60 * 60,  # a form shown longer ago than this is drawn again
-    "PUBLIC_FORM_MAX_BYTES": 32 * 1024,  # a sign-on form is a few hundred bytes
-    "PUBLIC_FORM_WINDOW_SECONDS": 60 * 60,
-    "PUBLIC_FORM_ADDRESS_LIMIT": 10,  # accepted submissions per address (an IPv6 /64) per window
-    "PUBLIC_FORM_NETWORK_LIMIT": 30,  # per /24 or /48: an office, a school or a carrier's NAT
-}
+# The settings (crm/config.py reads each from the environment, with its default and what it means).
+SETTINGS = (
+    "PUBLIC_FORM_MIN_SECONDS",
+    "PUBLIC_FORM_MAX_AGE_SECONDS",
+    "PUBLIC_FORM_MAX_BYTES",
+    "PUBLIC_FORM_WINDOW_SECONDS",
+    "PUBLIC_FORM_ADDRESS_LIMIT",
+    "PUBLIC_FORM_NETWORK_LIMIT",
+)
 # Rows older than this go as new ones come in: long past every window, and little is kept about who sent what.
 RETENTION = dt.timedelta(days=1)
 _SALT = "alcance.public-form"
@@ -89,7 +89,7 @@ class PublicFormHit(db.Model):
 
 
 def setting(name: str) -> int:
-    return int(current_app.config.get(name, DEFAULTS[name]))
+    return int(current_app.config[name])
 
 
 # --- The body size limit ------------------------------------------------------------------------------

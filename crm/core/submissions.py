@@ -21,12 +21,14 @@ import secrets
 import sqlalchemy as sa
 from flask import abort, redirect, session
 from flask_babel import gettext
+from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from wtforms import HiddenField
 
 from crm.database import UTCDateTime, utcnow
 from crm.extensions import db
+from crm.web import flash_message
 
 KEY_SHAPE = r"^[A-Za-z0-9_-]{20,64}$"
 # Long past any retry, a draft kept on a phone for weeks without signal included; one short row per
@@ -102,7 +104,6 @@ def repeated(key: str, user, location: str = _PENDING) -> str | None:
 def repeat_of(form, user=None):
     """None the first time this form is sent (its key is now recorded, in the view's transaction); for
     a repeat, the answer: a redirect to where the first submit led, saying nothing new was saved."""
-    from flask_login import current_user
 
     user = user or current_user
     key = form.submission_key.data
@@ -113,7 +114,6 @@ def repeat_of(form, user=None):
     if earlier is None:
         # Another user's key: not a form this user was given.
         abort(400, gettext("This form could not be read: open it again from the record."))
-    from crm.web import flash_message
 
     session[SAVED_KEY] = form.submission_key.data
     flash_message(gettext("This form was already sent and saved; it was not saved again."), "info")

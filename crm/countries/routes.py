@@ -3,14 +3,13 @@
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign
-from crm.countries import bp
 from crm.countries.forms import (
     FACT_LABELS,
     STATUS_LABELS,
@@ -35,6 +34,8 @@ from crm.outreach.forms import ConfirmForm, SnoozeForm
 from crm.outreach.services import filter_by_outreach, government_offices, outreach_cards, outreach_stages
 from crm.permissions import can, require
 from crm.web import flash_message, page_of
+
+bp = Blueprint("countries", __name__, url_prefix="/countries")
 
 
 @bp.app_template_global("rome_standing")

@@ -3,14 +3,14 @@ only; anyone else gets 404, as for any page they may not see."""
 
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from crm import clock
 from crm.campaigns.models import Campaign
-from crm.campaigns.services import campaign_overview, get_campaign_by_slug
-from crm.dashboard import bp, exports
+from crm.campaigns.services import campaign_overview
+from crm.dashboard import exports
 from crm.dashboard import services as dashboards
 from crm.dashboard.forms import MatrixFilterForm, action_label, response_label
 from crm.dashboard.maps import MAP_STYLES, paint, stacked_bars
@@ -18,6 +18,8 @@ from crm.extensions import db
 from crm.i18n import current_language
 from crm.outreach import services as outreach_services
 from crm.web import requested_page
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 
 @bp.app_template_global("may_view_dashboard")
@@ -28,7 +30,7 @@ def may_view_dashboard_global(user) -> bool:
 
 def get_campaign_or_404(slug: str, need: str = "view") -> Campaign:
     allowed = dashboards.may_export if need == "export" else dashboards.may_view_dashboard
-    campaign = get_campaign_by_slug(slug) if allowed(current_user) else None
+    campaign = Campaign.by_slug(slug) if allowed(current_user) else None
     if campaign is None:
         abort(404)
     return campaign

@@ -20,14 +20,14 @@ from crm.countries.standing import standing
 from crm.dashboard.maps import CountryShape, world_map
 from crm.database import fold
 from crm.extensions import db
-from crm.outreach.models import STAGES, FollowUp, Letter, OutreachRecord, Position, meeting_outreach
+from crm.letters.models import Letter
+from crm.outreach.models import STAGES, FollowUp, OutreachRecord, Position, meeting_outreach
 from crm.permissions import can, outreach_visibility
 from crm.signatures import services as signatures
 from crm.web import Page, page_offset
 
 # Who sees the dashboard. Coordinators are left out on purpose: "recent changes" is read from the audit
 # log, which only admins and managers may view (the `view_audit` ability).
-DASHBOARD_ROLES = ("admin", "manager")
 RESPONSES = ("no_answer", "responded", "supportive", "acted")
 NOT_TARGET = "not_target"
 MAP_CLASSES = (NOT_TARGET, *RESPONSES)
@@ -44,7 +44,7 @@ POSITIONS_PAGE = 25
 
 
 def may_view_dashboard(user) -> bool:
-    return can(user, "view_all") and getattr(user, "role", None) in DASHBOARD_ROLES
+    return can(user, "view_dashboard")
 
 
 def may_export(user) -> bool:

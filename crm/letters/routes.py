@@ -1,7 +1,7 @@
 """Letter pages: compose from a template, preview and print, mark sent / delivered / acknowledged, log a
 reply, attachments, and the templates themselves."""
 
-from flask import abort, current_app, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, send_file, url_for
 from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
@@ -11,7 +11,7 @@ from crm import clock
 from crm.core import submissions
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.letters import bp, services, storage
+from crm.letters import services, storage
 from crm.letters.forms import (
     CHANNEL_LABELS,
     LANGUAGE_CHOICES,
@@ -28,10 +28,12 @@ from crm.letters.forms import (
     SentForm,
     TemplateForm,
 )
-from crm.letters.models import LetterTemplate
-from crm.outreach.models import Letter, LetterAttachment, OutreachRecord
+from crm.letters.models import Letter, LetterAttachment, LetterTemplate
+from crm.outreach.models import OutreachRecord
 from crm.permissions import can, can_edit_outreach, get_outreach_or_404, require
 from crm.web import flash_message, form_status, page_of, refusal
+
+bp = Blueprint("letters", __name__)
 
 
 def get_letter_or_404(letter_id: int, need: str = "view", options=()):

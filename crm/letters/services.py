@@ -27,8 +27,8 @@ from crm.errors import StaleRecord
 from crm.extensions import db
 from crm.i18n import _, readers_date, show_date
 from crm.letters import storage
-from crm.letters.models import LETTER_LANGUAGES, LetterTemplate
-from crm.outreach.models import LETTER_CHANNELS, Letter, LetterAttachment, OutreachRecord
+from crm.letters.models import LETTER_CHANNELS, LETTER_LANGUAGES, Letter, LetterAttachment, LetterTemplate
+from crm.outreach.models import OutreachRecord
 from crm.outreach.services import OutreachError, advance_stage
 from crm.signatures.services import totals_for
 from crm.statements.services import freeze_for_delivery, statements_for_letter

@@ -16,8 +16,12 @@ import os
 import time
 
 from flask import g, request
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from crm.database import utcnow
+from crm.extensions import db
+from crm.monitoring import services
 
 # Not in prometheus_client's default registry: each scrape builds its own (exposition below).
 REQUESTS = Counter(
@@ -68,9 +72,6 @@ class _DatabaseFigures:
     """The mail queue and the scheduled jobs, read from the database when Prometheus asks."""
 
     def collect(self):
-        from crm.database import utcnow
-        from crm.extensions import db
-        from crm.monitoring import services
 
         up = GaugeMetricFamily("alcance_database_up", "1 if the database answered this scrape, else 0.")
         try:
@@ -143,8 +144,6 @@ def exposition() -> bytes:
     """Every figure, in Prometheus's text format."""
     registry = CollectorRegistry()
     if multiprocess_directory():
-        from prometheus_client import multiprocess
-
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(REQUESTS)

@@ -4,11 +4,12 @@ token configured the route does not exist (404)."""
 import hashlib
 import hmac
 
-from flask import Response, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from crm.monitoring import bp
 from crm.monitoring.metrics import exposition
+
+bp = Blueprint("monitoring", __name__)
 
 
 def _holds_token(configured: str) -> bool:

@@ -7,18 +7,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from crm.database import utcnow
+from crm.backup.models import backup_status
+from crm.database import upsert_insert, utcnow
 from crm.extensions import db
 from crm.monitoring.models import JobStatus
 from crm.reminders.models import OutboundMessage
-
-
-def _insert(table):
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
 
 
 def record_job_run(name: str, started_at: dt.datetime, finished_at: dt.datetime, error: str | None = None) -> None:
@@ -26,7 +19,9 @@ def record_job_run(name: str, started_at: dt.datetime, finished_at: dt.datetime,
     recording at once both count: the row is created once (ON CONFLICT DO NOTHING), then incremented."""
     table = JobStatus.__table__
     db.session.execute(
-        _insert(table).values(name=name, runs=0, failures=0).on_conflict_do_nothing(index_elements=["name"])
+        upsert_insert(db.session, table)
+        .values(name=name, runs=0, failures=0)
+        .on_conflict_do_nothing(index_elements=["name"])
     )
     values = {"last_started_at": started_at, "last_finished_at": finished_at, "runs": table.c.runs + 1}
     if error is None:
@@ -77,7 +72,6 @@ class BackupFigures:
 def backup_figures() -> BackupFigures:
     """The last good backup, made by the command or the scheduler (crm/backup), and whether the latest
     attempt succeeded."""
-    from crm.backup.models import backup_status
 
     status = backup_status(scheduled=False)
     tried = status.last_good is not None or status.failed_since is not None

@@ -13,14 +13,15 @@ from crm.accounts.models import User
 from crm.campaigns.models import Campaign, CampaignTranslation
 from crm.campaigns.services import open_records
 from crm.countries.models import Country
+from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import current_language
-from crm.outreach import assignments, bp
+from crm.outreach import assignments
 from crm.outreach.forms import BulkAssignForm, ClaimDecisionForm, ConfirmForm
 from crm.outreach.models import Claim, OutreachRecord
-from crm.outreach.services import OutreachError
+from crm.outreach.routes import bp
 from crm.permissions import can, ensure_writable, require
-from crm.web import flash_message, page_of
+from crm.web import flash_message, page_of, refusal
 
 
 def _campaigns():
@@ -107,11 +108,9 @@ def bulk_assign():
             changed = assignments.set_assignee(
                 records, None if unassign else staff.get(int(form.assignee.data)), actor=current_user
             )
-        except OutreachError as error:
-            db.session.rollback()
-            flash_message(str(error), "error")
+        except DomainError as error:
+            refusal(error)
         else:
-            db.session.commit()
             message = ngettext("%(num)s record changed.", "%(num)s records changed.", len(changed))
             if changed.follow_ups_moved:
                 message += " " + ngettext(
@@ -133,11 +132,9 @@ def decide_claim(claim_id):
     if form.validate_on_submit():
         try:
             assignments.decide_claim(claim, approve=form.decision.data == "approve", actor=current_user)
-        except OutreachError as error:
-            db.session.rollback()
-            flash_message(str(error), "error")
+        except DomainError as error:
+            refusal(error)
         else:
-            db.session.commit()
             flash_message(gettext("Request decided."), "success")
     return redirect(url_for("outreach.board", campaign=claim.outreach.campaign.slug))
 
@@ -164,11 +161,9 @@ def claim(outreach_id):
     if ConfirmForm().validate_on_submit():
         try:
             claim_ = assignments.claim(record, current_user)
-        except OutreachError as error:
-            db.session.rollback()
-            flash_message(str(error), "error")
+        except DomainError as error:
+            refusal(error)
         else:
-            db.session.commit()
             if claim_.status == "approved":
                 flash_message(gettext("It is yours now."), "success")
                 return redirect(url_for("outreach.show", outreach_id=record.id))
@@ -186,11 +181,9 @@ def withdraw_claim(claim_id):
     if ConfirmForm().validate_on_submit():
         try:
             assignments.withdraw_claim(claim_, actor=current_user)
-        except OutreachError as error:
-            db.session.rollback()
-            flash_message(str(error), "error")
+        except DomainError as error:
+            refusal(error)
         else:
-            db.session.commit()
             flash_message(gettext("Request withdrawn."), "success")
     return redirect(url_for("outreach.claims"))
 

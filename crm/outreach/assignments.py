@@ -16,7 +16,9 @@ from crm.audit import services as audit
 from crm.campaigns.models import Campaign
 from crm.database import utcnow
 from crm.extensions import db
-from crm.outreach.models import Assignment, Claim, FollowUp, Letter, Meeting, OutreachRecord, Position, meeting_outreach
+from crm.letters.models import Letter
+from crm.outreach.models import Assignment, Claim, FollowUp, Meeting, OutreachRecord, Position, meeting_outreach
+from crm.outreach.notifications import tell_new_assignee, tell_previous_assignee
 from crm.outreach.services import OutreachError
 from crm.permissions import is_read_only, read_only_message
 
@@ -89,7 +91,6 @@ def set_assignee(records, assignee: User | None, *, actor, reason: str | None = 
         )
         changed.append(record)
     db.session.flush()
-    from crm.outreach.notifications import tell_new_assignee, tell_previous_assignee
 
     if assignee is not None and changed:
         tell_new_assignee(assignee, changed, rows, actor=actor)

@@ -7,6 +7,7 @@ from flask_babel import ngettext
 
 from crm.audit import services as audit
 from crm.database import utcnow
+from crm.reminders import mailer
 
 
 def tell_new_assignee(assignee, records, assignments, *, actor) -> None:
@@ -14,7 +15,6 @@ def tell_new_assignee(assignee, records, assignments, *, actor) -> None:
     the queue key, so the same assignment is never announced twice."""
     if assignee is None or getattr(actor, "id", None) == assignee.id:
         return  # nobody to tell, or they did it themselves
-    from crm.reminders import mailer
 
     rendered = mailer.render_message(
         "assignment",
@@ -38,7 +38,6 @@ def tell_previous_assignee(previous, records, assignee, assignments, *, actor) -
     (their open follow-ups on them went along)."""
     if previous is None or not previous.active or getattr(actor, "id", None) == previous.id:
         return
-    from crm.reminders import mailer
 
     rendered = mailer.render_message(
         "reassignment",

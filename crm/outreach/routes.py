@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
@@ -23,7 +23,7 @@ from crm.database import utcnow
 from crm.errors import DomainError, StaleRecord
 from crm.extensions import db
 from crm.i18n import current_language
-from crm.outreach import assignments, bp
+from crm.outreach import assignments
 from crm.outreach import services as outreach
 from crm.outreach.forms import (
     ConfirmForm,
@@ -49,6 +49,8 @@ from crm.permissions import (
     outreach_visibility,
 )
 from crm.web import flash_message, form_status, page_of, refusal, safe_next
+
+bp = Blueprint("outreach", __name__)
 
 
 def _active_users():

@@ -11,11 +11,17 @@ from flask_babel import gettext
 from sqlalchemy.orm import aliased, defer, selectinload
 
 from crm import clock
+from crm.accounts.models import User
 from crm.audit import services as audit
+from crm.campaigns.models import Campaign, CampaignTranslation, Demand
+from crm.contacts.models import Office
+from crm.countries.models import Country
 from crm.database import check_version, utcnow
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.outreach.models import STAGES, STANCES, FollowUp, Letter, Meeting, OutreachRecord, Position
+from crm.letters.models import Letter
+from crm.outreach.models import STAGES, STANCES, FollowUp, Meeting, OutreachRecord, Position, meeting_outreach
+from crm.permissions import can_edit_outreach, office_visibility, outreach_visibility
 
 STAGE_RANK = {stage: rank for rank, stage in enumerate(STAGES)}
 # What a logged event implies about the stage; a record never moves back by itself.
@@ -186,9 +192,6 @@ class CampaignRow:
 
 def campaign_rows(campaign, user, language: str) -> list[CampaignRow]:
     """The campaign's governments that `user` may see, as plain rows sorted by country name (one query)."""
-    from crm.accounts.models import User
-    from crm.countries.models import Country
-    from crm.permissions import outreach_visibility
 
     statement = outreach_visibility(
         user,
@@ -487,7 +490,6 @@ def _meeting_options(entity=Meeting):
 
 
 def _position_options(entity=Position):
-    from crm.campaigns.models import Demand
 
     return (selectinload(entity.demand).selectinload(Demand.translations), selectinload(entity.recorded_by))
 
@@ -542,7 +544,6 @@ def _latest_per_record(model, partition, day, statement, limit, options=lambda e
 def recent_timelines(records, limit: int) -> dict[int, RecentTimeline]:
     """The `limit` newest timeline entries of each record, in one query per kind of entry (meetings,
     letters, follow-ups, positions) and their relations, whatever the number of records or entries."""
-    from crm.outreach.models import meeting_outreach
 
     ids = [record.id for record in records]
     found: dict[int, list[TimelineEntry]] = {record_id: [] for record_id in ids}
@@ -634,9 +635,6 @@ def paged(entries: list, page: int | None, per_page: int = TIMELINE_PAGE) -> Lis
 def filter_by_outreach(statement, user, *, campaign_slug=None, stage=None, assignee_id=None):
     """Narrow a select of countries to those with an outreach record (that `user` may see) matching a
     campaign, stage and assignee. No filter given: the select is unchanged."""
-    from crm.campaigns.models import Campaign
-    from crm.countries.models import Country
-    from crm.permissions import outreach_visibility
 
     if not (campaign_slug or stage or assignee_id):
         return statement
@@ -658,8 +656,6 @@ def filter_by_outreach(statement, user, *, campaign_slug=None, stage=None, assig
 def outreach_stages(country_ids, user, *, campaign_slug=None, language: str = "en") -> dict[int, list]:
     """The outreach records (visible to `user`) of the listed countries, by country id, in one query, as
     rows of what the countries list shows: id, country_id, stage and campaign_name (in `language`)."""
-    from crm.campaigns.models import Campaign, CampaignTranslation
-    from crm.permissions import outreach_visibility
 
     ids = list(country_ids)
     if not ids:
@@ -687,8 +683,6 @@ def outreach_stages(country_ids, user, *, campaign_slug=None, language: str = "e
 
 def government_offices(country, user):
     """The offices that represent this government (that `user` may see), with their contacts."""
-    from crm.contacts.models import Office
-    from crm.permissions import office_visibility
 
     return db.session.scalars(
         office_visibility(user, sa.select(Office))
@@ -714,8 +708,6 @@ class OutreachCard:
 
 def outreach_cards(country, user) -> list[OutreachCard]:
     """Per campaign, this government's outreach: current positions and the timeline."""
-    from crm.campaigns.models import Demand
-    from crm.permissions import can_edit_outreach, outreach_visibility
 
     records = db.session.scalars(
         outreach_visibility(user, sa.select(OutreachRecord))

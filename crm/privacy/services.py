@@ -28,7 +28,7 @@ from crm.contacts.models import Contact
 from crm.database import utcnow
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.outreach.models import Letter
+from crm.letters.models import Letter
 from crm.reminders.models import OutboundMessage
 from crm.signatures.models import Petition, Signature
 from crm.signatures.normalise import EmailHasher, normalise_email

@@ -8,6 +8,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from crm.extensions import db
+from crm.reminders import mailer, services
+from crm.reminders.jobs import run_once, run_scheduler, send_digests, send_due_reminders
 
 reminders_cli = click.Group("reminders", help="Follow-up reminders and digests.")
 scheduler_cli = click.Group("scheduler", help="The one process that runs scheduled jobs.")
@@ -18,7 +20,6 @@ scheduler_cli = click.Group("scheduler", help="The one process that runs schedul
 def send_due_command():
     """Remind the owner of every follow-up that has fallen due, once, and send anything else queued.
     Prints how many reminders it sent; run again at once, it sends nothing."""
-    from crm.reminders.jobs import send_due_reminders
 
     result = send_due_reminders()
     sent = result.delivery.sent_by_kind.get("due_reminder", 0)
@@ -35,7 +36,6 @@ def send_due_command():
 def send_digests_command():
     """Send the daily digests whose hour has come in each user's time zone, and the managers' weekly
     report on Mondays."""
-    from crm.reminders.jobs import send_digests
 
     result = send_digests()
     click.echo(f"digests sent: {result.delivery.sent_by_kind.get('digest', 0)}")
@@ -49,7 +49,6 @@ def send_digests_command():
 def reply_clock_command():
     """Create follow-ups where a government has not replied in time, and tell coordinators after a
     second period."""
-    from crm.reminders import mailer, services
 
     report = services.run_reply_clock()
     db.session.commit()
@@ -62,7 +61,6 @@ def reply_clock_command():
 @with_appcontext
 def deliver_command():
     """Send whatever is queued (retries included) without queueing anything new."""
-    from crm.reminders import mailer
 
     delivery = mailer.deliver_pending()
     click.echo(f"sent: {delivery.sent}, failed: {delivery.failed}")
@@ -81,7 +79,6 @@ def run_command(once, for_seconds):
     """Run the scheduled jobs in this process: due reminders every minute, digests at each user's hour,
     the weekly report, and the reply clock. Start exactly one beside the web server; a second one is
     harmless (every job claims its work in the database) but useless."""
-    from crm.reminders.jobs import run_once, run_scheduler
 
     app = current_app._get_current_object()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -15,7 +15,9 @@ from crm.backup.jobs import CHECK_EVERY as BACKUP_CHECK_EVERY
 from crm.backup.jobs import scheduled_backup
 from crm.database import utcnow
 from crm.extensions import db
+from crm.monitoring.services import record_job_run
 from crm.reminders import mailer, services
+from crm.statements import services as statements
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +74,6 @@ class DroppedSignUps:
 def drop_unconfirmed_signups(now: dt.datetime | None = None) -> DroppedSignUps:
     """Every hour: joint-statement sign-ups not confirmed within their week go; the links of confirmations
     a mail server accepted are blanked in the outbox (they live in the signers' mailboxes now)."""
-    from crm.statements import services as statements
-
     dropped = statements.drop_unconfirmed(now or utcnow())
     statements.forget_sent_links()
     db.session.commit()
@@ -91,7 +91,6 @@ JOBS = {
 
 def _run_recorded(name, job):
     """Run `job` and record the run, successful or not, in job_status (what /metrics reports)."""
-    from crm.monitoring.services import record_job_run
 
     started = utcnow()
     try:
@@ -128,8 +127,10 @@ def _in_app_context(app, name, job):
 
 
 def build_scheduler(app):
-    from apscheduler.executors.pool import ThreadPoolExecutor
-    from apscheduler.schedulers.blocking import BlockingScheduler
+    # Only the scheduler process loads APScheduler: the web app registers this module's commands, and a
+    # web worker must never hold a scheduler (tests/reminders/test_pages.py).
+    from apscheduler.executors.pool import ThreadPoolExecutor  # noqa: PLC0415
+    from apscheduler.schedulers.blocking import BlockingScheduler  # noqa: PLC0415
 
     scheduler = BlockingScheduler(
         timezone=dt.UTC,

@@ -26,11 +26,14 @@ from email.utils import formataddr, formatdate, make_msgid, parseaddr
 import flask_mail
 import sqlalchemy as sa
 from flask import current_app, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 
 from crm import clock, i18n
-from crm.database import utcnow
+from crm.accounts.models import User
+from crm.database import upsert_insert, utcnow
+from crm.errors import DomainError
 from crm.extensions import db
+from crm.outreach.models import FollowUp
 from crm.reminders.models import OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -49,15 +52,6 @@ MAX_ATTEMPTS = 20
 SMTP_TIMEOUT_SECONDS = 30
 
 
-def setting(name: str, default):
-    """An app setting, else the environment, else the default (for settings crm/config.py does not
-    read yet)."""
-    value = current_app.config.get(name)
-    if value in (None, ""):
-        value = os.environ.get(name)
-    return default if value in (None, "") else value
-
-
 # --- The reader's language, time zone and links ------------------------------------------------------
 
 
@@ -67,7 +61,9 @@ def user_language(user) -> str:
 
 
 def base_url() -> str:
-    return str(setting("ALCANCE_BASE_URL", "http://127.0.0.1:5000")).rstrip("/")
+    """Links in e-mail are built on the configured address, never on a request's Host header (which a
+    forged request could set to the attacker's site)."""
+    return str(current_app.config["ALCANCE_BASE_URL"]).rstrip("/")
 
 
 def external_url(endpoint: str, **values) -> str:
@@ -131,14 +127,6 @@ def render_message(name: str, user, subject, **context) -> Rendered:
 # --- Queueing --------------------------------------------------------------------------------------
 
 
-def _insert_ignoring_duplicates(table):
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
-
-
 def queue(
     kind: str,
     dedupe_key: str,
@@ -155,7 +143,7 @@ def queue(
     moment leave one row. With `skip` (the reason), the row only records that nothing was to be sent."""
     table = OutboundMessage.__table__
     statement = (
-        _insert_ignoring_duplicates(table)
+        upsert_insert(db.session, table)
         .values(
             kind=kind,
             dedupe_key=dedupe_key,
@@ -282,7 +270,7 @@ class _Connection(flask_mail.Connection):
         flask_mail.email_dispatched.send(current_app._get_current_object(), message=message)
 
     def configure_host(self):
-        timeout = float(setting("MAIL_TIMEOUT", SMTP_TIMEOUT_SECONDS))
+        timeout = float(current_app.config.get("MAIL_TIMEOUT") or SMTP_TIMEOUT_SECONDS)
         if self.mail.use_ssl:
             host = smtplib.SMTP_SSL(self.mail.server, self.mail.port, timeout=timeout)
         else:
@@ -339,8 +327,6 @@ def lease_clock() -> dt.datetime:
 
 def _claimed_rows(token: str):
     """The messages `token` holds, with their recipient's name and their follow-up's state, in one query."""
-    from crm.accounts.models import User
-    from crm.outreach.models import FollowUp
 
     table = OutboundMessage.__table__
     return db.session.execute(
@@ -441,7 +427,6 @@ def mark_sent_all(claims: list[_Claimed], token: str, transport: str) -> set[int
     """Record, in the caller's transaction, that the mail server accepted these messages (or that they
     went to the outbox). Only the holder of a claim may mark it; the follow-ups then show when their
     reminders went out. Returns the ids marked."""
-    from crm.outreach.models import FollowUp
 
     if not claims:
         return set()
@@ -663,10 +648,14 @@ def deliver_pending(*, now: dt.datetime | None = None, kinds=None, batch_size: i
     return report
 
 
+class NotRetryable(DomainError):
+    """Only a message that failed can be put back in the queue."""
+
+
 def retry_message(message: OutboundMessage, *, now: dt.datetime | None = None) -> None:
     """Put a failed message back in the queue (an admin's decision)."""
     if message.status != "failed":
-        raise ValueError("only a failed message can be retried")
+        raise NotRetryable(gettext("Only a message that failed can be sent again."))
     message.status = "pending"
     message.attempts = 0
     message.next_attempt_at = now or utcnow()

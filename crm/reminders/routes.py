@@ -4,18 +4,20 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
-from crm.audit import services as audit
+from crm.errors import DomainError
 from crm.extensions import db
 from crm.outreach.models import Meeting
-from crm.permissions import can_view_outreach, require
-from crm.reminders import bp, calendar, mailer, services
+from crm.permissions import can_view_outreach, receives_weekly_report, require
+from crm.reminders import calendar, mailer, services
 from crm.reminders.forms import ConfirmForm, PreferencesForm
 from crm.reminders.models import MESSAGE_STATUSES, OutboundMessage
-from crm.web import flash_message, page_of
+from crm.web import flash_message, form_status, page_of, refusal
+
+bp = Blueprint("reminders", __name__)
 
 ICS_TYPE = "text/calendar; charset=utf-8"
 # The stored HTML of a message is shown in a sandbox: no script, no form, no request to anywhere.
@@ -28,7 +30,7 @@ def _timezones() -> list[str]:
     return names if current_user.timezone in names else sorted([*names, current_user.timezone])
 
 
-def _preferences_page(form, *, calendar_url=None, status=200):
+def _preferences_page(form, *, calendar_url=None):
     preference = services.preference_for(current_user)
     return render_template(
         "reminders/preferences.html",
@@ -36,8 +38,8 @@ def _preferences_page(form, *, calendar_url=None, status=200):
         preference=preference,
         calendar_url=calendar_url,
         confirm=ConfirmForm(),
-        is_manager=current_user.role == "manager",
-    ), status
+        weekly_report=receives_weekly_report(current_user),
+    ), form_status(form)
 
 
 @bp.route("/reminders/preferences", methods=["GET", "POST"])
@@ -58,20 +60,18 @@ def preferences():
                 reminders_enabled=form.reminders_enabled.data,
                 digest_enabled=form.digest_enabled.data,
                 digest_hour=form.digest_hour.data,
-                # Only managers see (and so send) this box; nobody else's choice is overwritten.
-                weekly_report_enabled=form.weekly_report_enabled.data if current_user.role == "manager" else None,
+                # Only those who get the report see (and so send) this box; nobody else's choice is overwritten.
+                weekly_report_enabled=form.weekly_report_enabled.data if receives_weekly_report(current_user) else None,
                 timezone=form.timezone.data,
                 language=form.language.data,
             )
-        except services.ReminderError as error:
-            db.session.rollback()
-            form.timezone.errors.append(str(error))
+        except DomainError as error:
+            refusal(error, form, beside="timezone")
         else:
-            db.session.commit()
             session["language"] = form.language.data  # the interface follows at once
             flash_message(gettext("Preferences saved."), "success")
             return redirect(url_for("reminders.preferences"))
-    return _preferences_page(form, status=400 if form.errors else 200)
+    return _preferences_page(form)
 
 
 @bp.route("/reminders/calendar", methods=["POST"])
@@ -80,7 +80,6 @@ def new_calendar_link():
     if not ConfirmForm().validate_on_submit():
         abort(400)
     token = services.new_calendar_token(current_user, actor=current_user)
-    db.session.commit()
     # Shown once, in this response only: never in a flash message, which travels in the session cookie.
     form = PreferencesForm(
         obj=services.preference_for(current_user),
@@ -95,7 +94,6 @@ def new_calendar_link():
 @login_required
 def revoke_calendar_link():
     if ConfirmForm().validate_on_submit() and services.revoke_calendar_token(current_user, actor=current_user):
-        db.session.commit()
         flash_message(gettext("Calendar link turned off. Calendars that used it no longer update."), "success")
     return redirect(url_for("reminders.preferences"))
 
@@ -169,11 +167,9 @@ def retry_message(message_id):
     message = _message_or_404(message_id)
     if ConfirmForm().validate_on_submit():
         try:
-            mailer.retry_message(message)
-        except ValueError:
-            flash_message(gettext("Only a message that failed can be sent again."), "error")
+            services.retry_message(message, actor=current_user)
+        except DomainError as error:
+            refusal(error)
         else:
-            audit.record("reminders.retry", actor=current_user, entity=message)
-            db.session.commit()
             flash_message(gettext("The message is queued again."), "success")
     return redirect(url_for("reminders.outbox_message", message_id=message.id))

@@ -17,16 +17,19 @@ from sqlalchemy.orm import selectinload
 from crm import clock
 from crm.accounts.models import LANGUAGES, User
 from crm.audit import services as audit
+from crm.campaigns.models import Campaign
 from crm.campaigns.services import open_records
-from crm.database import utcnow
+from crm.database import upsert_insert, utcnow
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import show_date
-from crm.outreach.models import FollowUp, Letter, Meeting, OutreachRecord, Position, meeting_outreach, meeting_staff
-from crm.outreach.services import effective_due
-from crm.permissions import can_view_outreach, follow_up_visibility, meeting_visibility
+from crm.letters.models import Letter
+from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position, meeting_outreach, meeting_staff
+from crm.outreach.services import add_follow_up, effective_due
+from crm.permissions import WEEKLY_REPORT_ROLES, can_view_outreach, follow_up_visibility, meeting_visibility
 from crm.reminders import mailer
 from crm.reminders.models import DEFAULT_DIGEST_HOUR, OutboundMessage, ReminderPreference, ReplyClock
+from crm.signatures.models import Signature
 
 UPCOMING_DAYS = 7
 # The reply clock looks back this far for delivered letters and held meetings, so that old history
@@ -128,6 +131,12 @@ def new_calendar_token(user, *, actor) -> str:
         "reminders.calendar_token", actor=actor, entity=user, after={"action": "replaced" if replaced else "created"}
     )
     return token
+
+
+def retry_message(message: OutboundMessage, *, actor) -> None:
+    """An administrator puts a failed message back in the queue; the audit log says who."""
+    mailer.retry_message(message)
+    audit.record("reminders.retry", actor=actor, entity=message)
 
 
 def revoke_calendar_token(user, *, actor) -> bool:
@@ -388,8 +397,6 @@ class WeeklyReport:
 def weekly_report(start: dt.datetime, end: dt.datetime) -> WeeklyReport:
     """What changed between `start` and `end`: governments that replied (an incoming letter), positions that
     changed (with the stance they replaced) and new signatures per campaign."""
-    from crm.campaigns.models import Campaign
-    from crm.signatures.models import Signature
 
     report = WeeklyReport(start=start, end=end)
     report.replies = db.session.scalars(
@@ -462,7 +469,7 @@ def queue_weekly_reports(now: dt.datetime | None = None) -> int:
     now = now or utcnow()
     queued = 0
     report = None
-    for user, preference in _users_with_preferences(ReminderPreference.weekly_report_enabled, "manager"):
+    for user, preference in _users_with_preferences(ReminderPreference.weekly_report_enabled, *WEEKLY_REPORT_ROLES):
         local = now.astimezone(clock.user_zone(user))
         if local.weekday() == 0 and not _digest_hour_reached(preference, user, now):
             continue
@@ -564,7 +571,7 @@ def _clock_for(event: _Event) -> tuple[ReplyClock, bool]:
     )
     started = (
         db.session.execute(
-            mailer._insert_ignoring_duplicates(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
+            upsert_insert(db.session, table).values(**values).on_conflict_do_nothing().returning(table.c.id)
         ).first()
         is not None
     )
@@ -591,7 +598,6 @@ def _chase_note(event: _Event, owner) -> str:
 
 
 def _start_follow_up(event: _Event, clock: ReplyClock, today: dt.date) -> bool:
-    from crm.outreach.services import add_follow_up
 
     record = event.record
     link = (

@@ -11,6 +11,7 @@ import click
 from flask.cli import with_appcontext
 
 from crm import clock
+from crm.campaigns.models import Campaign
 from crm.countries.services import country_by_code
 from crm.extensions import db
 from crm.signatures import counts, services
@@ -25,7 +26,7 @@ CLI_ACTOR = "cli"
 
 
 def _campaign(slug: str):
-    campaign = services.campaign_by_slug(slug)
+    campaign = Campaign.by_slug(slug)
     if campaign is None:
         raise click.BadParameter(f"no campaign {slug!r}", param_hint="--campaign")
     return campaign

@@ -18,8 +18,10 @@ from crm.countries.models import Country
 from crm.database import utcnow
 from crm.extensions import db
 from crm.i18n import show_date, show_datetime
-from crm.outreach.models import Letter, OutreachRecord
+from crm.letters.models import Letter
+from crm.outreach.models import OutreachRecord
 from crm.signatures.services import totals_for
+from crm.statements.services import statements_on_letter
 
 
 class RendererMissing(RuntimeError):
@@ -33,7 +35,7 @@ class FetchRefused(ValueError):
 def _refusing_fetcher():
     """A URL fetcher that fetches nothing, for the WeasyPrint version installed."""
     try:
-        from weasyprint.urls import URLFetcher
+        from weasyprint.urls import URLFetcher  # noqa: PLC0415  (optional: needs Pango; loaded when used)
     except ImportError:  # WeasyPrint before 66: a function
 
         def refuse(url, *args, **kwargs):
@@ -50,7 +52,7 @@ def _refusing_fetcher():
 
 def render_pdf(html: str, css: str) -> bytes:
     try:
-        import weasyprint
+        import weasyprint  # noqa: PLC0415  (optional: needs Pango; loaded when used)
     except (ImportError, OSError) as error:  # OSError: Pango missing
         raise RendererMissing(str(error)) from None
     fetcher = _refusing_fetcher()
@@ -114,9 +116,6 @@ def build(record: OutreachRecord, letter: Letter | None, language: str) -> Dossi
 
 
 def dossier_pdf(record: OutreachRecord, letter: Letter | None, language: str) -> bytes:
-    # Here: the statements' pages import the dashboard's exports, which import this package.
-    from crm.statements.services import statements_on_letter
-
     language = language if language in ("en", "es") else "en"
     dossier = build(record, letter, language)
     statements = statements_on_letter(letter) if letter is not None and letter.direction == "outgoing" else []

@@ -31,6 +31,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pycountry
 import sqlalchemy as sa
 from flask import current_app
 
@@ -184,7 +185,6 @@ class CountryResolver:
     CACHE_MAX = 20_000
 
     def __init__(self, aliases_file: Path = ALIASES_FILE):
-        import pycountry
 
         rows = db.session.execute(
             sa.select(Country.id, Country.alpha2, Country.alpha3, Country.name_en, Country.name_es)

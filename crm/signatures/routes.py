@@ -8,17 +8,19 @@ import csv
 import io
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from crm.core import submissions
 from crm.countries.models import Country
+from crm.dashboard.exports import record_export
+from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import current_language
-from crm.outreach.models import Letter
-from crm.permissions import can, ensure_writable, get_outreach_or_404, is_read_only, require
-from crm.signatures import bp, dossier, services, staging
+from crm.letters.models import Letter
+from crm.permissions import can, ensure_writable, get_campaign_or_404, get_outreach_or_404, is_read_only, require
+from crm.signatures import dossier, services, staging
 from crm.signatures.forms import (
     DATE_ORDER_LABELS,
     FORMAT_LABELS,
@@ -33,7 +35,15 @@ from crm.signatures.forms import (
 )
 from crm.signatures.importers import ROLES, ColumnMapping
 from crm.signatures.models import Petition, SignatureImport
-from crm.web import flash_message
+from crm.web import flash_message, form_status, refusal
+
+bp = Blueprint("signatures", __name__)
+
+
+@bp.record_once
+def _sweep_staged_uploads(state):
+    """Staged uploads a killed import left behind are deleted when the app starts."""
+    staging.sweep_at_start(state.app)
 
 
 @bp.app_context_processor
@@ -82,16 +92,6 @@ def _words():
     }
 
 
-def get_campaign_or_404(slug: str, need: str = "view"):
-    """Signatures are the campaign's: staff who see (or edit) every record may see (or change) them."""
-    campaign = services.campaign_by_slug(slug)
-    if campaign is None or not can(current_user, "edit_all" if need == "edit" else "view_all"):
-        abort(404)
-    if need == "edit":
-        ensure_writable(campaign)
-    return campaign
-
-
 def get_petition_or_404(slug: str, need: str = "view"):
     petition = services.petition_by_slug(slug)
     if petition is None or not can(current_user, "edit_all" if need == "edit" else "view_all"):
@@ -118,7 +118,7 @@ def index():
 @bp.route("/campaigns/<slug>/signatures")
 @login_required
 def campaign(slug):
-    campaign = get_campaign_or_404(slug)
+    campaign = get_campaign_or_404(slug, need="signatures")
     totals = services.totals_for(campaign)
     names = services.country_names(totals.by_country)
     return render_template(
@@ -135,7 +135,7 @@ def campaign(slug):
 @bp.route("/campaigns/<slug>/signatures.csv")
 @login_required
 def campaign_csv(slug):
-    campaign = get_campaign_or_404(slug)
+    campaign = get_campaign_or_404(slug, need="signatures")
     if not can(current_user, "export"):
         abort(404)
     out = io.StringIO()
@@ -152,10 +152,8 @@ def campaign_csv(slug):
             writer.writerow([country.name(language), code, signers])
         else:  # the TOTAL line
             writer.writerow([gettext("Total"), "", signers])
-    from crm.dashboard.exports import record_export  # here: crm.dashboard imports the signatures package
 
     record_export("signatures", actor=current_user, campaign=campaign, rows=len(rows))
-    db.session.commit()
     return Response(
         out.getvalue(),
         mimetype="text/csv",
@@ -166,7 +164,7 @@ def campaign_csv(slug):
 @bp.route("/campaigns/<slug>/petitions", methods=["POST"])
 @login_required
 def create_petition(slug):
-    campaign = get_campaign_or_404(slug, need="edit")
+    campaign = get_campaign_or_404(slug, need="edit_signatures")
     form = PetitionForm()
     if form.validate_on_submit():
         if (repeat := submissions.repeat_of(form)) is not None:
@@ -175,12 +173,10 @@ def create_petition(slug):
             petition = services.create_petition(
                 campaign, form.name.data, platform=form.platform.data, language=form.language.data, actor=current_user
             )
-        except services.SignatureError as error:
-            db.session.rollback()
-            flash_message(gettext("Petition not created: %(reason)s", reason=str(error)), "error")
+        except DomainError as error:
+            refusal(error, prefix=gettext("Petition not created: %(reason)s"))
         else:
             done = submissions.led_to(form, url_for("signatures.petition", slug=petition.slug))
-            db.session.commit()
             flash_message(gettext("Petition created."), "success")
             return redirect(done)
     else:
@@ -254,7 +250,7 @@ def _import_staged(petition, staged, inspection, form):
                 actor=current_user,
             )
     except services.ImportRejected as error:
-        db.session.rollback()
+        # The report says why, on its own page; the import kept nothing of the file.
         return render_template(
             "signatures/rejected.html", petition=petition, report=error.report, filename=staged.filename
         ), 400
@@ -295,7 +291,7 @@ def preview(slug, token):
         inspection=inspection,
         form=form,
         confirm=ConfirmForm(),
-    ), 400 if form.errors else 200
+    ), form_status(form)
 
 
 @bp.route("/petitions/<slug>/uploads/<token>/discard", methods=["POST"])
@@ -332,15 +328,13 @@ def add_tally(slug):
             services.record_tally(
                 petition, country, form.signers.data, form.as_of.data, source=form.source.data, actor=current_user
             )
-        except services.SignatureError as error:
-            db.session.rollback()
-            getattr(form, error.field or "signers").errors.append(str(error))
+        except DomainError as error:
+            refusal(error, form, beside="signers")
         else:
             done = submissions.led_to(form, url_for("signatures.petition", slug=petition.slug))
-            db.session.commit()
             flash_message(gettext("Tally saved."), "success")
             return redirect(done)
-    return _petition_page(petition, tally=form, status=400)
+    return _petition_page(petition, tally=form, status=form_status(form))
 
 
 @bp.route("/petitions/<slug>/tallies/file", methods=["POST"])
@@ -353,15 +347,13 @@ def import_tally_file(slug):
             return repeat
         try:
             tallies = services.import_tallies(petition, form.file.data.stream, actor=current_user)
-        except services.SignatureError as error:
-            db.session.rollback()
-            form.file.errors.append(str(error))
+        except DomainError as error:
+            refusal(error, form, beside="file")
         else:
             done = submissions.led_to(form, url_for("signatures.petition", slug=petition.slug))
-            db.session.commit()
             flash_message(gettext("%(n)s tallies saved.", n=len(tallies)), "success")
             return redirect(done)
-    return _petition_page(petition, tally_file=form, status=400)
+    return _petition_page(petition, tally_file=form, status=form_status(form))
 
 
 @bp.route("/petitions/<slug>/webhook-secret", methods=["POST"])
@@ -371,8 +363,8 @@ def rotate_secret(slug):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     secret = services.new_webhook_secret(petition, actor=current_user)
-    db.session.commit()
-    # Shown once, in this response only: never flashed (the session cookie would carry it) nor logged.
+    # Shown once, in this response only: never flashed (the session cookie would carry it) nor logged. If
+    # the request's commit fails, the error page replaces this one, so no secret is shown that was not kept.
     endpoint = url_for("api.push_signatures", slug=petition.slug, _external=True)
     return render_template("signatures/secret.html", petition=petition, secret=secret, endpoint=endpoint)
 

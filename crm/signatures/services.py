@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import selectinload
 
 from crm import clock
 from crm.audit import services as audit
@@ -104,10 +105,6 @@ def create_petition(
         after={"campaign_id": campaign.id, "slug": slug, "name": name, "platform": platform},
     )
     return petition
-
-
-def campaign_by_slug(slug: str) -> Campaign | None:
-    return db.session.scalar(sa.select(Campaign).where(Campaign.slug == slug))
 
 
 def petition_by_slug(slug: str) -> Petition | None:
@@ -682,7 +679,9 @@ class PushResult:
 
 
 class PushRejected(SignatureError):
-    pass
+    """A webhook's body that was read but cannot be counted (too many items, a changed hashing key)."""
+
+    status = 422
 
 
 def _first(items, key="primary"):
@@ -935,14 +934,17 @@ def import_tallies(petition: Petition, binary, *, actor=None) -> list[SignatureT
             for country_id, signers, as_of, source in parsed
         ]
         savepoint.commit()
-    except BaseException:
+    except BaseException as error:
         savepoint.rollback()
+        if isinstance(error, SignatureError):
+            # A row refused (a date to come, a figure older than the one recorded) refuses the file: the
+            # message goes beside the file, not beside a field of the one-tally form.
+            raise SignatureError(str(error), "file") from None
         raise
     return tallies
 
 
 def tallies_of(petition: Petition) -> list[SignatureTally]:
-    from sqlalchemy.orm import selectinload
 
     return db.session.scalars(
         sa.select(SignatureTally)

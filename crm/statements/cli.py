@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from crm.campaigns.services import get_campaign_by_slug
+from crm.campaigns.models import Campaign
 from crm.database import utcnow
 from crm.errors import DomainError
 from crm.extensions import db
@@ -35,7 +35,7 @@ statements_cli = click.Group("statements", help="Joint statements that organisat
 @with_appcontext
 def create_command(campaign_slug, title, text_file, language):
     """Create a statement, open for signatures from now; prints its slug (its page is /s/SLUG)."""
-    campaign = get_campaign_by_slug(campaign_slug)
+    campaign = Campaign.by_slug(campaign_slug)
     if campaign is None:
         raise click.ClickException(f"There is no campaign {campaign_slug!r}.")
     try:

@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 from crm.campaigns.models import CAMPAIGN_LANGUAGES
 from crm.core.public_forms import PublicForm
 from crm.core.submissions import SubmissionKeyField
+from crm.statements.services import Wording
 from crm.web import VersionField
 
 LANGUAGE_NAMES = {"en": _l("English"), "es": _l("Spanish")}
@@ -181,8 +182,6 @@ class StatementForm(FlaskForm):
     version = VersionField()
 
     def wordings(self) -> dict:
-        from crm.statements.services import Wording
-
         return {
             language: Wording(
                 getattr(self, f"title_{language}").data or "", getattr(self, f"body_{language}").data or ""

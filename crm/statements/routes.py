@@ -4,13 +4,12 @@ and moderate their signatures."""
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import force_locale, gettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
 from crm import clock
-from crm.campaigns.services import get_campaign_by_slug
 from crm.core import public_forms, submissions
 from crm.core.public_forms import public_form
 from crm.dashboard.exports import record_export, to_csv
@@ -18,8 +17,14 @@ from crm.database import utcnow
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import current_language, show_date
-from crm.permissions import is_read_only, may_manage_statements, may_moderate_statements, may_see_signer_emails
-from crm.statements import bp
+from crm.letters.routes import get_letter_or_404
+from crm.permissions import (
+    get_campaign_or_404,
+    is_read_only,
+    may_manage_statements,
+    may_moderate_statements,
+    may_see_signer_emails,
+)
 from crm.statements import services as statements
 from crm.statements.forms import (
     KIND_LABELS,
@@ -34,6 +39,8 @@ from crm.statements.forms import (
 )
 from crm.statements.models import Statement, StatementSignature
 from crm.web import LARGEST_ID, client_address, flash_message, form_status, refusal
+
+bp = Blueprint("statements", __name__)
 
 # --- The public pages -----------------------------------------------------------------------------------
 
@@ -180,14 +187,6 @@ def withdraw(token):
 # --- The staff's pages ----------------------------------------------------------------------------------
 
 
-def _campaign_or_404(slug: str, need: str = "moderate"):
-    allowed = may_manage_statements if need == "manage" else may_moderate_statements
-    campaign = get_campaign_by_slug(slug) if allowed(current_user) else None
-    if campaign is None:
-        abort(404)
-    return campaign
-
-
 def get_statement_or_404(statement_id: int, need: str = "moderate") -> Statement:
     """A statement the current user may moderate (or, with need="manage", write); anything else is a 404."""
     allowed = may_manage_statements if need == "manage" else may_moderate_statements
@@ -220,7 +219,7 @@ def get_signature_or_404(signature_id: int) -> StatementSignature:
 @bp.route("/campaigns/<slug>/statements")
 @login_required
 def index(slug):
-    campaign = _campaign_or_404(slug)
+    campaign = get_campaign_or_404(slug, need="statements")
     listed = statements.statements_of(campaign)
     return render_template(
         "statements/index.html",
@@ -234,7 +233,7 @@ def index(slug):
 @bp.route("/campaigns/<slug>/statements/new", methods=["GET", "POST"])
 @login_required
 def new(slug):
-    campaign = _campaign_or_404(slug, need="manage")
+    campaign = get_campaign_or_404(slug, need="write_statements")
     form = NewStatementForm()
     if form.validate_on_submit():
         if (repeat := submissions.repeat_of(form)) is not None:
@@ -414,8 +413,6 @@ def export_csv(statement_id):
 @login_required
 def attach_to_letter(letter_id):
     """A refusal (a delivered letter, another campaign's statement) is the error page with its status."""
-    from crm.letters.routes import get_letter_or_404
-
     letter, _record = get_letter_or_404(letter_id, need="edit")
     chosen = request.form.get("statement", type=int)
     statement = db.session.get(Statement, chosen) if chosen and 0 < chosen <= LARGEST_ID else None
@@ -431,8 +428,6 @@ def attach_to_letter(letter_id):
 @bp.route("/letters/<int:letter_id>/statements/<int:statement_id>/detach", methods=["POST"])
 @login_required
 def detach_from_letter(letter_id, statement_id):
-    from crm.letters.routes import get_letter_or_404
-
     letter, _record = get_letter_or_404(letter_id, need="edit")
     statement = db.session.get(Statement, statement_id)
     if statement is None:

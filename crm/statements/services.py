@@ -296,14 +296,14 @@ class SignedUp:
 
 
 def confirm_days() -> int:
-    return int(current_app.config.get("STATEMENT_CONFIRM_DAYS", 7))
+    return int(current_app.config["STATEMENT_CONFIRM_DAYS"])
 
 
 def email_limit(statement: Statement, email: str) -> Limit:
     """Sign-ups one address may make to one statement per window: each sends it a link."""
     return Limit(
         hashed_key(f"email:{statement.id}", email or ""),
-        int(current_app.config.get("STATEMENT_SIGNUPS_PER_EMAIL", 3)),
+        int(current_app.config["STATEMENT_SIGNUPS_PER_EMAIL"]),
     )
 
 

@@ -65,9 +65,10 @@ def fill(app) -> None:
     from crm.database import utcnow
     from crm.demo import load_demo
     from crm.letters import services as letters
+    from crm.letters.models import Letter
     from crm.outreach import assignments
     from crm.outreach import services as outreach
-    from crm.outreach.models import Letter, OutreachRecord
+    from crm.outreach.models import OutreachRecord
     from crm.reminders.models import ReminderPreference, ReplyClock
     from crm.signatures import services as signatures
 

@@ -12,7 +12,8 @@ from crm.campaigns.models import Campaign, Demand
 from crm.contacts.models import Contact, Office, Post
 from crm.demo import DEMO_CAMPAIGN_SLUG, USERS, load_demo
 from crm.extensions import db
-from crm.outreach.models import STAGES, FollowUp, Letter, Meeting, OutreachRecord, Position
+from crm.letters.models import Letter
+from crm.outreach.models import STAGES, FollowUp, Meeting, OutreachRecord, Position
 from tests.conftest import count_rows, utc_today
 
 # The clock stands still during each test (tests/conftest.py's `clock`).

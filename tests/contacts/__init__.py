@@ -11,7 +11,8 @@ from crm.contacts import services
 from crm.countries.services import country_by_code
 from crm.database import utcnow
 from crm.extensions import db
-from crm.outreach.models import Letter, Meeting, OutreachRecord
+from crm.letters.models import Letter
+from crm.outreach.models import Meeting, OutreachRecord
 
 _sequence = itertools.count(1)
 

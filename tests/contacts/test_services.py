@@ -10,7 +10,8 @@ from crm.contacts import services
 from crm.contacts.models import Contact, Post
 from crm.errors import StaleRecord
 from crm.extensions import db
-from crm.outreach.models import Letter, meeting_contact
+from crm.letters.models import Letter
+from crm.outreach.models import meeting_contact
 from tests.conftest import utc_today
 from tests.contacts import make_contact, make_letter, make_meeting, make_office, make_outreach
 

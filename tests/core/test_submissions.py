@@ -21,8 +21,8 @@ from crm.countries.services import country_by_code
 from crm.database import utcnow
 from crm.extensions import db
 from crm.letters import services as letters
-from crm.letters.models import LetterTemplate
-from crm.outreach.models import FollowUp, Letter, LetterAttachment, Meeting, OutreachRecord, Position
+from crm.letters.models import Letter, LetterAttachment, LetterTemplate
+from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position
 from crm.signatures import services as signatures
 from crm.signatures.models import Petition, SignatureTally
 

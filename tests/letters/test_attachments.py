@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from crm.core.submissions import new_key
 from crm.extensions import db
 from crm.letters import storage
-from crm.outreach.models import LetterAttachment
+from crm.letters.models import LetterAttachment
 from tests.conftest import count_rows
 from tests.letters import (
     FIXTURES,

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from crm.core.submissions import new_key
 from crm.extensions import db
 from crm.letters import services
-from crm.letters.models import LetterTemplate
-from crm.outreach.models import Letter, LetterAttachment, OutreachRecord
+from crm.letters.models import Letter, LetterAttachment, LetterTemplate
+from crm.outreach.models import OutreachRecord
 from tests.conftest import count_rows
 from tests.letters import (
     FIXTURES,

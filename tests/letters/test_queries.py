@@ -6,8 +6,7 @@ import hashlib
 import pytest
 
 from crm.extensions import db
-from crm.letters.models import LetterTemplate
-from crm.outreach.models import Letter, LetterAttachment
+from crm.letters.models import Letter, LetterAttachment, LetterTemplate
 from tests.letters import build_outreach, count_queries
 
 

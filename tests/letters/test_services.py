@@ -10,9 +10,8 @@ from crm.campaigns.models import CampaignTranslation
 from crm.errors import StaleRecord
 from crm.extensions import db
 from crm.letters import services
-from crm.letters.models import LetterTemplate
+from crm.letters.models import Letter, LetterTemplate
 from crm.letters.services import LetterError
-from crm.outreach.models import Letter
 from crm.signatures.services import totals_for
 from tests.conftest import utc_today
 from tests.letters import (

@@ -104,6 +104,12 @@ def test_an_administrator_sends_a_failed_message_again(client, signed_in, make_u
     db.session.expire_all()
     message = db.session.get(OutboundMessage, message.id)
     assert message.status == "pending" and message.attempts == 0
+    retries = sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "reminders.retry")
+    assert db.session.scalar(retries) == 1
+    # A message that has not failed is not sent again: the page says so, and nothing is logged.
+    again = client.post(f"/reminders/outbox/{message.id}/retry", follow_redirects=True)
+    assert "Only a message that failed can be sent again." in again.get_data(as_text=True)
+    assert db.session.scalar(retries) == 1
     assert jobs.send_due_reminders().delivery.sent == 1
 
 

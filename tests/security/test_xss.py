@@ -11,8 +11,8 @@ from crm.contacts.models import Contact, Office, Post
 from crm.countries.services import country_by_code
 from crm.database import utcnow
 from crm.extensions import db
-from crm.letters.models import LetterTemplate
-from crm.outreach.models import FollowUp, Letter, Meeting, OutreachRecord, Position
+from crm.letters.models import Letter, LetterTemplate
+from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position
 from tests.conftest import utc_today
 from tests.crawler import crawl, nav_links
 

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from crm.extensions import db
-from crm.outreach.models import Letter
+from crm.letters.models import Letter
 from crm.signatures import dossier
 from tests.signatures.conftest import import_fixture
 

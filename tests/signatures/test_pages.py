@@ -224,6 +224,12 @@ def test_tallies_by_hand(app, client, signed_in, campaign, make_petition):
         == 302
     )
     assert services.totals_for(campaign).total == 1204 + 2310
+    older = {"file": (io.BytesIO(b"country,signers,as_of\nESP,10,2018-05-01\n"), "t.csv"), "submission_key": new_key()}
+    refused = client.post(f"/petitions/{petition.slug}/tallies/file", data=older, content_type="multipart/form-data")
+    html = refused.get_data(as_text=True)
+    # A row's refusal is the file's: said beside the file field, and nothing of the file is kept.
+    assert refused.status_code == 400 and re.search(r'id="file-error">A newer tally', html)
+    assert db.session.scalar(sa.select(SignatureTally.signers).where(SignatureTally.country_id == spain.id)) == 1204
 
 
 def test_the_webhook_secret_is_shown_once_and_only_its_hash_kept(app, client, signed_in, make_petition):

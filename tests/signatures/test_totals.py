@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from crm.countries.services import country_by_code
 from crm.database import utcnow
 from crm.extensions import db
-from crm.outreach.models import Letter
+from crm.letters.models import Letter
 from crm.signatures import services
 from crm.signatures.models import SignatureTally
 from tests.signatures.conftest import database_state, import_fixture

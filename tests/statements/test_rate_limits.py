@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("clock")
 
 @pytest.fixture
 def limits(app):
-    saved = {name: app.config.get(name) for name in public_forms.DEFAULTS}
+    saved = {name: app.config.get(name) for name in public_forms.SETTINGS}
     app.config.update(PUBLIC_FORM_ADDRESS_LIMIT=2, PUBLIC_FORM_NETWORK_LIMIT=3)
     yield
     app.config.update(saved)
