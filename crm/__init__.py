@@ -79,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.outreach.routes import bp as outreach_bp
     from crm.reminders.routes import bp as reminders_bp
     from crm.signatures.routes import bp as signatures_bp
+    from crm.statements.routes import bp as statements_bp
     from crm.web import RecordIdConverter
 
     app.url_map.converters["int"] = RecordIdConverter  # before any route is added
@@ -96,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
         admin_bp,
         campaigns_bp,
         board_bp,
+        statements_bp,
         monitoring_bp,
     ):
         app.register_blueprint(blueprint)
@@ -112,6 +114,7 @@ def register_cli(app: Flask) -> None:
     from crm.privacy.cli import privacy_cli
     from crm.reminders.cli import reminders_cli, scheduler_cli
     from crm.signatures.cli import petitions_cli, signatures_cli
+    from crm.statements.cli import statements_cli
 
     for command in (
         users_cli,
@@ -129,6 +132,7 @@ def register_cli(app: Flask) -> None:
         contacts_cli,
         backup_cli,
         board_cli,
+        statements_cli,
     ):
         app.cli.add_command(command)
 
@@ -144,6 +148,9 @@ def register_request_hooks(app: Flask) -> None:
         # is never taken as theirs.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
+    from crm.core import public_forms
+
+    public_forms.init_app(app)  # a public form's body limit, ahead of every hook that reads the body
     app.before_request(refuse_unstorable_input)
     app.after_request(set_security_headers)
     app.after_request(finish_transaction)  # registered last, so it runs first: the page's one commit

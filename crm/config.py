@@ -137,4 +137,17 @@ def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
         "BACKUP_DIR": os.environ.get("ALCANCE_BACKUP_DIR") or None,
         "BACKUP_EVERY_HOURS": _int("ALCANCE_BACKUP_EVERY_HOURS", 24, minimum=1),
         "BACKUP_KEEP": _int("ALCANCE_BACKUP_KEEP", 14, minimum=1),
+        # Forms anyone may send (crm/core/public_forms.py): the least time a person takes to fill one in,
+        # how long a form stays good, the largest body, and how many submissions an address (an IPv6 /64)
+        # and a network (/24, /48) may make per window.
+        "PUBLIC_FORM_MIN_SECONDS": _int("PUBLIC_FORM_MIN_SECONDS", 3, minimum=0),
+        "PUBLIC_FORM_MAX_AGE_SECONDS": _int("PUBLIC_FORM_MAX_AGE_SECONDS", 24 * 60 * 60),
+        "PUBLIC_FORM_MAX_BYTES": _int("PUBLIC_FORM_MAX_BYTES", 32 * 1024, minimum=1024),
+        "PUBLIC_FORM_WINDOW_SECONDS": _int("PUBLIC_FORM_WINDOW_SECONDS", 60 * 60),
+        "PUBLIC_FORM_ADDRESS_LIMIT": _int("PUBLIC_FORM_ADDRESS_LIMIT", 10),
+        "PUBLIC_FORM_NETWORK_LIMIT": _int("PUBLIC_FORM_NETWORK_LIMIT", 30),
+        # Joint statements: sign-ups one e-mail address may make to one statement in a day (each sends a
+        # link), and how long a sign-up waits for its address to be confirmed.
+        "STATEMENT_SIGNUPS_PER_EMAIL": _int("STATEMENT_SIGNUPS_PER_EMAIL", 3),
+        "STATEMENT_CONFIRM_DAYS": _int("STATEMENT_CONFIRM_DAYS", 7),
     }

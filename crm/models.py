@@ -6,6 +6,7 @@ from crm.backup.models import BackupRun  # noqa: F401
 from crm.board.models import PublishedBoard, PublishedEntry, PublishedPosition  # noqa: F401
 from crm.campaigns.models import Campaign, CampaignTranslation, Demand, DemandTranslation  # noqa: F401
 from crm.contacts.models import Contact, Office, Post  # noqa: F401
+from crm.core.public_forms import PublicFormHit  # noqa: F401
 from crm.core.submissions import FormSubmission  # noqa: F401
 from crm.countries.models import Country, CountryFactChange, Region  # noqa: F401
 from crm.letters.models import (  # noqa: F401
@@ -17,3 +18,4 @@ from crm.monitoring.models import JobStatus  # noqa: F401
 from crm.outreach.models import Assignment, Claim, FollowUp, Meeting, OutreachRecord, Position  # noqa: F401
 from crm.reminders.models import ReminderPreference, ReplyClock  # noqa: F401
 from crm.signatures.models import Petition, Signature, SignatureImport, SignatureTally  # noqa: F401
+from crm.statements.models import LetterStatement, Statement, StatementSignature, StatementText  # noqa: F401

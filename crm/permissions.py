@@ -29,6 +29,8 @@ ROLE_ABILITIES: dict[str, set[str]] = {
         "manage_campaigns",
         "manage_targets",
         "publish_board",
+        "manage_statements",
+        "moderate_statements",
     },
     "manager": {
         "view_dashboard",
@@ -40,8 +42,10 @@ ROLE_ABILITIES: dict[str, set[str]] = {
         "manage_campaigns",
         "manage_targets",
         "publish_board",
+        "manage_statements",
+        "moderate_statements",
     },
-    "coordinator": {"view_all", "edit_all", "assign", "manage_targets"},
+    "coordinator": {"view_all", "edit_all", "assign", "manage_targets", "moderate_statements"},
     "volunteer": {"claim"},
 }
 
@@ -139,6 +143,8 @@ CAMPAIGN_NEEDS = {
     "edit_signatures": "edit_all",
     "dashboard": "view_dashboard",
     "export": "export",
+    "statements": "moderate_statements",
+    "write_statements": "manage_statements",
 }
 
 
@@ -286,3 +292,20 @@ def can_amend_contact(user, contact) -> bool:
     if can(user, "edit_all"):
         return True
     return may_add_for_country(user, contact.office.country_id) and _added_by(user, "contact", contact.id)
+
+
+# Joint statements (crm/statements): admins and managers write them; coordinators and above moderate the
+# signatures, see the signers' e-mail addresses and export the lists. The public sees approved signatories
+# only, and never an address.
+
+
+def may_moderate_statements(user) -> bool:
+    return can(user, "moderate_statements")
+
+
+def may_manage_statements(user) -> bool:
+    return can(user, "manage_statements")
+
+
+def may_see_signer_emails(user) -> bool:
+    return can(user, "moderate_statements")

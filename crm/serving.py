@@ -2,12 +2,13 @@
 and deploy/systemd do): an access log that never writes the secrets some links carry, and the folder
 where the workers keep their request figures for /metrics.
 
-A password-reset link, an invitation link and a private calendar feed put their credential in the path,
-and the signature webhook takes its secret as ?key= (Action Network cannot set headers): a plain access
-log would keep working links (for as long as they live), calendar feeds (until revoked) and the webhook's
-secret (until changed) on disk and in every log shipper. The log writes `[redacted]` in their place, in
-the request line, the path, the query string and the referrer. tests/security/test_access_log.py fails
-for a route with a `token` in its URL, or a query parameter read by the app, that this does not classify.
+A password-reset link, an invitation link, a joint statement's confirmation and withdrawal links and a
+private calendar feed put their credential in the path, and the signature webhook takes its secret as
+?key= (Action Network cannot set headers): a plain access log would keep working links (for as long as
+they live), calendar feeds (until revoked) and the webhook's secret (until changed) on disk and in every
+log shipper. The log writes `[redacted]` in their place, in the request line, the path, the query string
+and the referrer. tests/security/test_access_log.py fails for a route with a `token` in its URL, or a
+query parameter read by the app, that this does not classify.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from gunicorn.glogging import Logger
 
 REDACTED = "[redacted]"
 # The credential's place in each such route (after any prefix the app is mounted under).
-_SECRET_SEGMENTS = re.compile(r"(/password/reset/|/invitation/)[^/?#]+|(/calendar/)[^/?#]+(?=\.ics(?:$|[?#\s]))")
+_SECRET_SEGMENTS = re.compile(
+    r"(/password/reset/|/invitation/|/s/confirm/|/s/withdraw/)[^/?#]+|(/calendar/)[^/?#]+(?=\.ics(?:$|[?#\s]))"
+)
 # Query parameters that carry a credential, wherever they appear (the webhook's ?key=).
 SECRET_QUERY_PARAMETERS = frozenset({"key"})
 _SECRET_PARAMETERS = re.compile(

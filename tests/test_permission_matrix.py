@@ -50,6 +50,7 @@ EDITORS = answers(volunteer=HIDDEN)  # edit_all: admin, manager, coordinator
 ASSIGNERS = answers(volunteer=HIDDEN)  # assign: admin, manager, coordinator
 ADMINS = answers(manager=HIDDEN, coordinator=HIDDEN, volunteer=HIDDEN)
 MANAGERS = answers(coordinator=HIDDEN, volunteer=HIDDEN)  # dashboard and exports: admins and managers
+MODERATORS = answers(volunteer=HIDDEN)  # joint statements' signatures: coordinators and above
 VOLUNTEERS = answers(admin=HIDDEN, manager=HIDDEN, coordinator=HIDDEN)
 CLAIMANT_ONLY = answers(admin=HIDDEN, manager=HIDDEN, coordinator=HIDDEN, volunteer=HIDDEN)
 NOBODY = answers(admin=HIDDEN, manager=HIDDEN, coordinator=HIDDEN, volunteer=HIDDEN, anonymous=HIDDEN)
@@ -254,6 +255,40 @@ MATRIX = {
     ("campaigns.targets_page", "GET"): (lambda w: "/campaigns/matrix/targets", ASSIGNERS),
     ("campaigns.targets_page", "POST"): (lambda w: "/campaigns/matrix/targets", ASSIGNERS),
     ("campaigns.remove_target", "POST"): (lambda w: f"/outreach/{w['free_record'].id}/remove-target", ASSIGNERS),
+    # Joint statements. The public page answers everyone the same, signed in or not (an empty form is refused
+    # with 400 by the public form's checks); the e-mail's links are their own credential, so an invalid one is
+    # not found whoever follows it. Coordinators and above moderate and export; admins and managers write.
+    ("statements.public", "GET"): (lambda w: f"/s/{w['statement'].slug}", PUBLIC),
+    ("statements.public", "POST"): (lambda w: f"/s/{w['statement'].slug}", PUBLIC),
+    ("statements.confirm", "GET"): (lambda w: "/s/confirm/not-a-valid-link", NOBODY),
+    ("statements.confirm", "POST"): (lambda w: "/s/confirm/not-a-valid-link", NOBODY),
+    ("statements.withdraw", "GET"): (lambda w: "/s/withdraw/not-a-valid-link", NOBODY),
+    ("statements.withdraw", "POST"): (lambda w: "/s/withdraw/not-a-valid-link", NOBODY),
+    ("statements.index", "GET"): (lambda w: "/campaigns/matrix/statements", MODERATORS),
+    ("statements.new", "GET"): (lambda w: "/campaigns/matrix/statements/new", MANAGERS),
+    ("statements.new", "POST"): (lambda w: "/campaigns/matrix/statements/new", MANAGERS),
+    ("statements.show", "GET"): (lambda w: f"/statements/{w['statement'].id}", MODERATORS),
+    ("statements.edit", "GET"): (lambda w: f"/statements/{w['statement'].id}/edit", MANAGERS),
+    ("statements.edit", "POST"): (lambda w: f"/statements/{w['statement'].id}/edit", MANAGERS),
+    ("statements.new_version", "POST"): (lambda w: f"/statements/{w['statement'].id}/new-version", MANAGERS),
+    ("statements.export_csv", "GET"): (lambda w: f"/statements/{w['statement'].id}/signatories.csv", MODERATORS),
+    ("statements.approve", "POST"): (
+        lambda w: f"/statements/signatures/{w['statement_signature'].id}/approve",
+        MODERATORS,
+    ),
+    # An empty reason is refused: nothing is rejected here.
+    ("statements.reject", "POST"): (
+        lambda w: f"/statements/signatures/{w['statement_signature'].id}/reject",
+        MODERATORS,
+    ),
+    # A statement going with a letter: changed by those who edit the letter's record (another volunteer's here).
+    ("statements.attach_to_letter", "POST"): (lambda w: f"/letters/{w['draft'].id}/statements", EDITORS),
+    ("statements.detach_from_letter", "POST"): (
+        lambda w: f"/letters/{w['letter'].id}/statements/{w['statement'].id}/detach",
+        EDITORS,
+    ),
+    ("statements.merge", "GET"): (lambda w: f"/statements/signatures/{w['statement_signature'].id}/merge", MODERATORS),
+    ("statements.merge", "POST"): (lambda w: f"/statements/signatures/{w['statement_signature'].id}/merge", MODERATORS),
 }
 # Rules that share an endpoint with a row above (same answers, other URL).
 EXTRA_RULES = {"/letter-templates/new": ("letters.edit_template", EDITORS)}
@@ -321,8 +356,14 @@ def build_world(make_user) -> dict:
     from crm.board import services as boards
 
     boards.publish(campaign, actor=owner)
+    statement, statement_signature = build_statement(campaign)
+    from crm.statements import services as statements
+
+    statements.attach(letter, statement, actor=owner, now=utcnow())
     db.session.commit()
     return {
+        "statement": statement,
+        "statement_signature": statement_signature,
         "invitation": invitation,
         "owner": owner,
         "message": message,
@@ -342,6 +383,33 @@ def build_world(make_user) -> dict:
         "claim": claim,
         "demand": demand,
     }
+
+
+def build_statement(campaign, signers: int = 2):
+    """A statement with an approved signature and one waiting for a moderator (the one the matrix asks for)."""
+    from crm.statements import services as statements
+
+    statement = statements.create_statement(
+        campaign, {"en": statements.Wording("Matrix statement", "We stand together.")}, actor="test"
+    )
+    now = utcnow()
+    signed = []
+    for n in range(signers):
+        details = statements.SignUp(
+            kind="organisation",
+            country=country_by_code("VEN"),
+            organisation=f"Matrix organisation {n}",
+            website=f"https://org{n}.example.org",
+            signer_name=f"Matrix signer {n}",
+            email=f"signer{n}@org{n}.example.org",
+            consent=True,
+        )
+        signature = statements.sign(statement, details, language="en", now=now).signature
+        statements.confirm(signature, now=now)
+        signed.append(signature)
+    for signature in signed[1:]:
+        statements.approve(signature, actor="test", now=now)
+    return statement, signed[0]
 
 
 def _rules(app):

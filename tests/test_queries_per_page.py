@@ -246,6 +246,31 @@ def _scale_up(world: dict, users: dict[str, User], times: int) -> None:
             body="Dear {recipient_name}",
             actor=owner,
         )
+    # Joint statement signatures in every state, decided by several moderators, from several countries.
+    from crm.statements import services as statements
+
+    statement, moment = world["statement"], utcnow()
+    for n in range(times * 6):
+        details = statements.SignUp(
+            kind="organisation",
+            country=country_by_code(("VEN", "ESP", "COL", "FRA")[n % 4]),
+            organisation=f"Scaled organisation {n}",
+            website=f"https://scaled{n}.example.org",
+            signer_name=f"Scaled signer {n}",
+            email=f"scaled{n}@mail.example.com",
+            listing=("named", "withheld", "unlisted")[n % 3],
+            consent=True,
+        )
+        signature = statements.sign(statement, details, language="es", now=moment).signature
+        if n % 6 == 5:
+            continue  # waiting for its link
+        statements.confirm(signature, now=moment)
+        if n % 6 in (0, 1):
+            statements.approve(signature, actor=staff[n % len(staff)], now=moment)
+        elif n % 6 == 2:
+            statements.reject(signature, "Not an organisation", actor=staff[n % len(staff)], now=moment)
+        elif n % 6 == 3:
+            statements.withdraw(signature, now=moment)
     from crm.outreach import assignments
 
     for each in records[len(records) - times :]:

@@ -210,7 +210,7 @@ def privacy():
                     gettext(
                         "Erased: %(contacts)s contacts and %(signatures)s signatures.",
                         contacts=result.contacts,
-                        signatures=result.signatures,
+                        signatures=result.signatures + result.statement_signatures,
                     ),
                     "success",
                 )

@@ -31,6 +31,7 @@ from crm.letters.models import LETTER_CHANNELS, LETTER_LANGUAGES, Letter, Letter
 from crm.outreach.models import OutreachRecord
 from crm.outreach.services import OutreachError, advance_stage
 from crm.signatures.services import totals_for
+from crm.statements.services import freeze_for_delivery, statements_for_letter
 
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "seeds" / "letter_templates"
 SUBJECT_MAX = 300
@@ -521,18 +522,17 @@ def mark_delivered(letter: Letter, delivered_on: dt.date, actor, *, expected_ver
     before = audit.snapshot(letter, ("delivered_on",))
     letter.delivered_on = delivered_on
     snapshot_signature_totals(letter)
+    # The joint statements going with it: their signatories as they stand now, frozen on the letter too.
+    statements = freeze_for_delivery(letter, now=letter.signatures_snapshot_at or utcnow())
     _flush()
-    audit.record(
-        "letter.delivered",
-        actor=actor,
-        entity=letter,
-        before=before,
-        after={
-            "delivered_on": delivered_on.isoformat(),
-            "signatures_total": letter.signatures_total,
-            "signatures_resident": letter.signatures_resident,
-        },
-    )
+    after = {
+        "delivered_on": delivered_on.isoformat(),
+        "signatures_total": letter.signatures_total,
+        "signatures_resident": letter.signatures_resident,
+    }
+    if statements:
+        after["statement_signatories"] = statements
+    audit.record("letter.delivered", actor=actor, entity=letter, before=before, after=after)
 
 
 def mark_acknowledged(letter: Letter, acknowledged_on: dt.date, actor, *, expected_version=None) -> None:
@@ -724,7 +724,14 @@ def letter_page(letter: Letter) -> dict:
                 )
             )
         }
-    return {"attachments": attachments, "replies": replies, "snapshot_countries": countries}
+    statements, others = statements_for_letter(letter) if letter.direction == "outgoing" else ([], [])
+    return {
+        "attachments": attachments,
+        "replies": replies,
+        "snapshot_countries": countries,
+        "statements": statements,
+        "attachable_statements": others if letter.delivered_on is None else [],
+    }
 
 
 def letters_of(record: OutreachRecord):

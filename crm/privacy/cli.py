@@ -17,6 +17,9 @@ def _show(found) -> None:
     click.echo(f"signatures: {len(found.signatures)}")
     for signature in found.signatures:
         click.echo(f"  signature #{signature.id} on petition {petitions[signature.petition_id].slug}")
+    click.echo(f"statement signatures: {len(found.statement_signatures)}")
+    for signature in found.statement_signatures:
+        click.echo(f"  statement signature #{signature.id} on {signature.statement.slug} ({signature.status})")
 
 
 @privacy_cli.command("find")
@@ -50,6 +53,7 @@ def erase_command(email, reason, yes):
         raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(
-        f"erased: {result.contacts} contacts, {result.signatures} signatures; "
+        f"erased: {result.contacts} contacts, {result.signatures} signatures, "
+        f"{result.statement_signatures} statement signatures; "
         f"{result.audit_events_redacted} audit events redacted"
     )

@@ -7,7 +7,11 @@ What erasing does, and why:
   redacted (the one sanctioned change to the audit log, itself audited); records merged with a found
   one (duplicates of the same person) are erased with it, whichever of them holds the address;
 - a signature is deleted: the person no longer counts, except in totals already delivered with a
-  letter, which record what was handed over and are not personal data.
+  letter, which record what was handed over and are not personal data;
+- a joint statement's signature given for an organisation keeps the organisation's signature (it is the
+  organisation's, not the person's) and loses the signer's name, role and e-mail; one given in a
+  person's own name, or never confirmed, is deleted; the confirmation e-mail (which names the person)
+  leaves the outbox; audit events about them are redacted.
 The erasure's own audit event names no e-mail address: only what was erased and why."""
 
 from __future__ import annotations
@@ -21,11 +25,15 @@ from sqlalchemy.orm import selectinload
 from crm.audit import services as audit
 from crm.audit.models import REDACTION, AuditEvent
 from crm.contacts.models import Contact
+from crm.database import utcnow
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.letters.models import Letter
+from crm.mail.models import OutboundMessage
 from crm.signatures.models import Petition, Signature
 from crm.signatures.normalise import EmailHasher, normalise_email
+from crm.statements.models import StatementSignature
+from crm.statements.services import forget_on_letters
 
 ERASED_NAME = "Erased contact"
 
@@ -39,10 +47,11 @@ class PersonFound:
     email: str
     contacts: list[Contact] = field(default_factory=list)
     signatures: list[Signature] = field(default_factory=list)
+    statement_signatures: list[StatementSignature] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not self.contacts and not self.signatures
+        return not self.contacts and not self.signatures and not self.statement_signatures
 
 
 def find_person(email: str) -> PersonFound:
@@ -61,7 +70,13 @@ def find_person(email: str) -> PersonFound:
     signatures = (
         db.session.scalars(sa.select(Signature).where(Signature.email_hash == email_hash)).all() if email_hash else []
     )
-    return PersonFound(normalised, list(contacts), list(signatures))
+    statement_signatures = db.session.scalars(
+        sa.select(StatementSignature)
+        .where(StatementSignature.email == email.strip().lower())
+        .options(selectinload(StatementSignature.statement))
+        .order_by(StatementSignature.id)
+    ).all()
+    return PersonFound(normalised, list(contacts), list(signatures), list(statement_signatures))
 
 
 def _with_merged_records(contacts: list[Contact]) -> list[Contact]:
@@ -86,6 +101,7 @@ class Erasure:
     contacts: int
     signatures: int
     audit_events_redacted: int
+    statement_signatures: int = 0
 
 
 def erase_person(found: PersonFound, *, actor, reason: str) -> Erasure:
@@ -116,8 +132,9 @@ def erase_person(found: PersonFound, *, actor, reason: str) -> Erasure:
     petitions = sorted({signature.petition_id for signature in found.signatures})
     for signature in found.signatures:
         db.session.delete(signature)
+    redacted += _erase_statement_signatures(found)
     db.session.flush()
-    result = Erasure(len(contact_ids), len(found.signatures), redacted)
+    result = Erasure(len(contact_ids), len(found.signatures), redacted, len(found.statement_signatures))
     audit.record(
         "privacy.erase",
         actor=actor,
@@ -127,10 +144,49 @@ def erase_person(found: PersonFound, *, actor, reason: str) -> Erasure:
             "signatures_deleted": result.signatures,
             "petition_ids": petitions,
             "audit_events_redacted": redacted,
+            "statement_signatures_erased": result.statement_signatures,
             "reason": reason.strip(),
         },
     )
     return result
+
+
+def _redact_audit(entity_type: str, ids) -> int:
+    """Blank the before/after values of the audit events about these records (the one change the
+    append-only log allows; the erasure's own event records it)."""
+    if not ids:
+        return 0
+    return db.session.execute(
+        sa.update(AuditEvent.__table__)
+        .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id.in_([str(i) for i in ids]))
+        .values(
+            before=sa.case((AuditEvent.before.is_(None), None), else_=sa.literal(REDACTION, sa.JSON)),
+            after=sa.case((AuditEvent.after.is_(None), None), else_=sa.literal(REDACTION, sa.JSON)),
+        )
+    ).rowcount
+
+
+def _erase_statement_signatures(found: PersonFound) -> int:
+    """An organisation's signature stays without its signer's details; a person's own (or one never
+    confirmed) goes. Returns how many audit events were redacted."""
+    if not found.statement_signatures:
+        return 0
+    ids = [signature.id for signature in found.statement_signatures]
+    forget_on_letters([signature.id for signature in found.statement_signatures if signature.kind != "organisation"])
+    now = utcnow()
+    for signature in found.statement_signatures:
+        if signature.kind == "organisation" and signature.status != "unconfirmed":
+            signature.signer_name = signature.signer_role = signature.email = None
+            signature.erased_at = now
+        else:
+            db.session.delete(signature)
+    db.session.execute(
+        sa.delete(OutboundMessage)
+        .where(OutboundMessage.kind == "statement_confirmation", OutboundMessage.recipient_email == found.email)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.flush()
+    return _redact_audit("statement_signature", ids)
 
 
 def petitions_by_id(ids) -> dict[int, Petition]:

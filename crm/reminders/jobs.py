@@ -18,12 +18,14 @@ from crm.extensions import db
 from crm.mail import services as mailer
 from crm.monitoring.services import record_job_run
 from crm.reminders import services
+from crm.statements import services as statements
 
 log = logging.getLogger(__name__)
 
 DUE_REMINDERS_EVERY = dt.timedelta(minutes=1)
 DIGESTS_EVERY = dt.timedelta(minutes=5)
 REPLY_CLOCK_EVERY = dt.timedelta(hours=1)
+STATEMENT_SIGNUPS_EVERY = dt.timedelta(hours=1)
 
 
 @dataclass
@@ -62,11 +64,29 @@ def run_reply_clock(now: dt.datetime | None = None) -> JobResult:
     return _finish(report.follow_ups_created + report.escalations_queued, now)
 
 
+@dataclass
+class DroppedSignUps:
+    dropped: int
+
+    def line(self, what: str) -> str:
+        return f"{what}: dropped {self.dropped} unconfirmed sign-ups"
+
+
+def drop_unconfirmed_signups(now: dt.datetime | None = None) -> DroppedSignUps:
+    """Every hour: joint-statement sign-ups not confirmed within their week go; the links of confirmations
+    a mail server accepted are blanked in the outbox (they live in the signers' mailboxes now)."""
+    dropped = statements.drop_unconfirmed(now or utcnow())
+    statements.forget_sent_links()
+    db.session.commit()
+    return DroppedSignUps(dropped)
+
+
 JOBS = {
     "due-reminders": (send_due_reminders, DUE_REMINDERS_EVERY),
     "digests": (send_digests, DIGESTS_EVERY),
     "reply-clock": (run_reply_clock, REPLY_CLOCK_EVERY),
     "backup": (scheduled_backup, BACKUP_CHECK_EVERY),
+    "statement-signups": (drop_unconfirmed_signups, STATEMENT_SIGNUPS_EVERY),
 }
 
 

@@ -21,6 +21,7 @@ from crm.i18n import show_date, show_datetime
 from crm.letters.models import Letter
 from crm.outreach.models import OutreachRecord
 from crm.signatures.services import totals_for
+from crm.statements.services import statements_on_letter
 
 
 class RendererMissing(RuntimeError):
@@ -117,6 +118,7 @@ def build(record: OutreachRecord, letter: Letter | None, language: str) -> Dossi
 def dossier_pdf(record: OutreachRecord, letter: Letter | None, language: str) -> bytes:
     language = language if language in ("en", "es") else "en"
     dossier = build(record, letter, language)
+    statements = statements_on_letter(letter) if letter is not None and letter.direction == "outgoing" else []
     with force_locale(language):
         # Dates as the dossier's reader writes them (crm/i18n.py); the moment of counting is given in UTC.
         html = render_template(
@@ -124,6 +126,7 @@ def dossier_pdf(record: OutreachRecord, letter: Letter | None, language: str) ->
             dossier=dossier,
             record=record,
             letter=letter,
+            statements=statements,
             day=lambda value: show_date(value, language),
             moment=lambda value: show_datetime(value, language),
         )

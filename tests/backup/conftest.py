@@ -164,6 +164,50 @@ def fill(app) -> None:
             positions={db.session.scalar(sa.select(Position.id).order_by(Position.id))},
             actor=admin,
         )
+        # A joint statement in two languages with signatures in several states, and a public form's counts.
+        from crm.core import public_forms
+        from crm.statements import services as statements
+
+        statement = statements.create_statement(
+            campaign,
+            {
+                "en": statements.Wording("In solidarity", "We stand with defenders.\nAll of them."),
+                "es": statements.Wording("En solidaridad", "Nos solidarizamos «ñ»."),
+            },
+            actor=admin,
+        )
+        for number in range(3):
+            signed = statements.sign(
+                statement,
+                statements.SignUp(
+                    kind="organisation",
+                    country=country_by_code("VEN"),
+                    organisation=f"Organización {number} «ñ»",
+                    website="https://ejemplo.org",
+                    signer_name=f"Firmante {number}",
+                    email=f"firmante{number}@ejemplo.org",
+                    consent=True,
+                ),
+                language="es",
+                now=now,
+            ).signature
+            if number:
+                statements.confirm(signed, now=now)
+            if number == 2:
+                statements.approve(signed, actor=admin, now=now)
+        public_forms.count("statement", address="203.0.113.9", now=now)
+        from crm.statements.models import LetterStatement
+
+        db.session.add(
+            LetterStatement(
+                letter_id=letter.id,
+                statement_id=statement.id,
+                attached_at=now,
+                attached_by_id=admin.id,
+                signatories=statements.delivered_list(statement),
+                frozen_at=now,
+            )
+        )
         # An import caught staging while the backup is taken.
         from crm.signatures.models import StagedImport, StagedSignature
 

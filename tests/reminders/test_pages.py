@@ -148,4 +148,5 @@ def test_the_scheduler_runs_each_job_on_its_interval(app):
         "digests": dt.timedelta(minutes=5),
         "reply-clock": dt.timedelta(hours=1),
         "backup": dt.timedelta(hours=1),
+        "statement-signups": dt.timedelta(hours=1),
     }

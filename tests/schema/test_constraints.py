@@ -251,6 +251,72 @@ def published_position_row() -> dict:
     return {"position_id": new_id("position"), "published_at": NOW, "published_by_id": None}
 
 
+def public_form_hit_row() -> dict:
+    return {"form": "statement", "key": f"address:192.0.2.{next(_serial) % 250}", "occurred_at": NOW}
+
+
+def statement_row(campaign_id: int | None = None) -> dict:
+    return {
+        "campaign_id": campaign_id or new_id("campaign"),
+        "slug": f"statement-{next(_serial)}",
+        "opens_on": dt.date(2025, 1, 1),
+        "closes_on": dt.date(2025, 12, 31),
+        "individuals_may_sign": False,
+        "frozen_at": NOW,
+        "created_by_id": new_id("user"),
+        "created_at": NOW,
+        "version": 1,
+    }
+
+
+def statement_text_row() -> dict:
+    return {"statement_id": new_id("statement"), "language": "es", "title": "Declaración", "body": "Texto firmado."}
+
+
+def statement_signature_row(unconfirmed: bool = False) -> dict:
+    """An approved organisation's signature (with unconfirmed=True: one still waiting for its link)."""
+    k = next(_serial)
+    return {
+        "statement_id": new_id("statement"),
+        "kind": "organisation",
+        "organisation": f"Organisation {k}",
+        "country_id": existing_country_id(),
+        "website": "https://example.org",
+        "signer_name": f"Signer {k}",
+        "signer_role": "Director",
+        "email": f"signer{k}@example.org",
+        "listing": "named",
+        "publish_logo": False,
+        "language": "es",
+        "status": "unconfirmed" if unconfirmed else "approved",
+        "confirm_token_hash": f"{k + 10**9:064x}" if unconfirmed else None,
+        "withdraw_token_hash": f"{k:064x}",
+        "consented_at": NOW,
+        "created_at": NOW,
+        "expires_at": NOW + dt.timedelta(days=7),
+        "confirmed_at": None if unconfirmed else NOW,
+        "decided_at": None if unconfirmed else NOW,
+        "decided_by_id": None if unconfirmed else new_id("user"),
+        "reject_reason": None,
+        "withdrawn_at": None,
+        "merged_into_id": None,
+        "erased_at": None,
+        "version": 1,
+    }
+
+
+def letter_statement_row() -> dict:
+    campaign_id = new_id("campaign")
+    return {
+        "letter_id": new_id("letter", outreach_id=new_id("outreach_record", campaign_id=campaign_id)),
+        "statement_id": new_id("statement", campaign_id=campaign_id),
+        "attached_at": NOW,
+        "attached_by_id": new_id("user"),
+        "signatories": {"organisations": [], "individuals": [], "unlisted": 0, "total": 0},
+        "frozen_at": NOW,
+    }
+
+
 def invitation_row() -> dict:
     k = next(_serial)
     return {
@@ -655,6 +721,11 @@ VALID_ROWS: dict[str, Callable[..., dict]] = {
     "published_board": published_board_row,
     "published_entry": published_entry_row,
     "published_position": published_position_row,
+    "public_form_hit": public_form_hit_row,
+    "statement": statement_row,
+    "statement_text": statement_text_row,
+    "statement_signature": statement_signature_row,
+    "letter_statement": letter_statement_row,
     "staged_import": staged_import_row,
     "staged_signature": staged_signature_row,
 }
@@ -873,9 +944,93 @@ CHECKS = [
     case("ck_outbound_message_subject_not_blank", "outbound_message", {"subject": " "}),
     case("ck_reply_clock_one_event", "reply_clock", {"letter_id": None}, "neither"),
     case("ck_reply_clock_one_event", "reply_clock", lambda first: {"meeting_id": new_id("meeting")}, "both"),
+    case("ck_public_form_hit_form_not_blank", "public_form_hit", {"form": " "}),
+    case("ck_public_form_hit_key_not_blank", "public_form_hit", {"key": ""}),
+    case("ck_statement_slug_format", "statement", {"slug": ""}, "empty"),
+    case("ck_statement_slug_format", "statement", {"slug": "Solidarity"}, "uppercase"),
+    case("ck_statement_slug_format", "statement", {"slug": "stand with"}, "space"),
+    case("ck_statement_slug_format", "statement", {"slug": "declaración"}, "accented"),
+    case(
+        "ck_statement_dates_ordered", "statement", {"opens_on": dt.date(2025, 6, 1), "closes_on": dt.date(2025, 5, 31)}
+    ),
+    case("ck_statement_text_language_valid", "statement_text", {"language": "fr"}),
+    case("ck_statement_text_title_not_blank", "statement_text", {"title": "  "}),
+    case("ck_statement_text_body_not_blank", "statement_text", {"body": "   "}),
+    case("ck_statement_signature_kind_valid", "statement_signature", {"kind": "robot"}),
+    case("ck_statement_signature_listing_valid", "statement_signature", {"listing": "hidden"}),
+    case("ck_statement_signature_status_valid", "statement_signature", {"status": "pending"}),
+    case("ck_statement_signature_language_valid", "statement_signature", {"language": "fr"}),
+    case("ck_statement_signature_organisation_named", "statement_signature", {"organisation": None}),
+    case("ck_statement_signature_organisation_not_blank", "statement_signature", {"organisation": "  "}),
+    case("ck_statement_signature_signer_unless_erased", "statement_signature", {"email": None}, "no_email"),
+    case("ck_statement_signature_signer_unless_erased", "statement_signature", {"signer_name": None}, "no_name"),
+    case("ck_statement_signature_signer_name_not_blank", "statement_signature", {"signer_name": " "}),
+    case("ck_statement_signature_email_shape", "statement_signature", {"email": "Ana@Example.org"}, "uppercase"),
+    case("ck_statement_signature_email_shape", "statement_signature", {"email": "ana.example.org"}, "no_at"),
+    case(
+        "ck_statement_signature_confirm_token_hash_format",
+        "statement_signature",
+        {"confirm_token_hash": "a" * 63},
+        "short",
+    ),
+    case(
+        "ck_statement_signature_withdraw_token_hash_format",
+        "statement_signature",
+        {"withdraw_token_hash": "A" * 64},
+        "uppercase",
+    ),
+    case(
+        "ck_statement_signature_withdraw_token_hash_format",
+        "statement_signature",
+        {"withdraw_token_hash": "g" * 64},
+        "not_hex",
+    ),
+    case("ck_statement_signature_unconfirmed_has_link", "statement_signature", {"status": "unconfirmed"}),
+    case("ck_statement_signature_confirmed_has_time", "statement_signature", {"confirmed_at": None}),
+    case("ck_statement_signature_decided_has_time", "statement_signature", {"decided_at": None}),
+    case(
+        "ck_statement_signature_rejection_has_reason",
+        "statement_signature",
+        {"status": "rejected", "reject_reason": None},
+        "none",
+    ),
+    case(
+        "ck_statement_signature_rejection_has_reason",
+        "statement_signature",
+        {"status": "rejected", "reject_reason": "  "},
+        "blank",
+    ),
+    case(
+        "ck_statement_signature_withdrawn_has_time",
+        "statement_signature",
+        {"status": "withdrawn", "withdrawn_at": None},
+    ),
+    case("ck_statement_signature_merged_has_survivor", "statement_signature", {"status": "merged"}, "no_survivor"),
+    case(
+        "ck_statement_signature_merged_has_survivor",
+        "statement_signature",
+        lambda first: {"merged_into_id": first["id"]},
+        "not_merged",
+    ),
+    case(
+        "ck_statement_signature_not_merged_into_self",
+        "statement_signature",
+        lambda first: {"id": first["id"] + 1000, "merged_into_id": first["id"] + 1000, "status": "merged"},
+    ),
+    case("ck_statement_signature_expires_after_creation", "statement_signature", {"expires_at": NOW}),
+    case("ck_letter_statement_frozen_with_list", "letter_statement", {"signatories": None}, "list_missing"),
+    case("ck_letter_statement_frozen_with_list", "letter_statement", {"frozen_at": None}, "time_missing"),
 ]
 
 UNIQUES = [
+    case("uq_statement_slug", "statement", same("slug")),
+    case("uq_statement_signature_withdraw_token_hash", "statement_signature", same("withdraw_token_hash")),
+    case(
+        "uq_statement_signature_confirm_token_hash",
+        "statement_signature",
+        same("confirm_token_hash"),
+        row=lambda: statement_signature_row(unconfirmed=True),
+    ),
     case("uq_country_alpha2", "country", same("alpha2")),
     case("uq_country_alpha3", "country", same("alpha3")),
     case("uq_country_numeric_code", "country", same("numeric_code")),
@@ -1029,6 +1184,21 @@ FOREIGN_KEYS = [
     nowhere("published_entry", "published_by_id", "fk_published_entry_published_by_id_user"),
     nowhere("published_position", "position_id", "fk_published_position_position_id_position"),
     nowhere("published_position", "published_by_id", "fk_published_position_published_by_id_user"),
+    nowhere("statement", "campaign_id", "fk_statement_campaign_id_campaign"),
+    nowhere("statement", "created_by_id", "fk_statement_created_by_id_user"),
+    nowhere("statement_text", "statement_id", "fk_statement_text_statement_id_statement"),
+    nowhere("statement_signature", "statement_id", "fk_statement_signature_statement_id_statement"),
+    nowhere("statement_signature", "country_id", "fk_statement_signature_country_id_country"),
+    nowhere("statement_signature", "decided_by_id", "fk_statement_signature_decided_by_id_user"),
+    nowhere(
+        "statement_signature",
+        "merged_into_id",
+        "fk_statement_signature_merged_into_id_statement_signature",
+        status="merged",
+    ),
+    nowhere("letter_statement", "letter_id", "fk_letter_statement_letter_id_letter"),
+    nowhere("letter_statement", "statement_id", "fk_letter_statement_statement_id_statement"),
+    nowhere("letter_statement", "attached_by_id", "fk_letter_statement_attached_by_id_user"),
 ]
 
 # Every column a row cannot be without (defaults included: an explicit NULL must still be refused).
@@ -1111,6 +1281,24 @@ REQUIRED = {
     "published_board": ("campaign_id", "published_at"),
     "published_entry": ("outreach_id", "published_at"),
     "published_position": ("position_id", "published_at"),
+    "public_form_hit": ("form", "key", "occurred_at"),
+    "statement": ("campaign_id", "slug", "individuals_may_sign", "created_at", "version"),
+    "statement_text": ("statement_id", "language", "title", "body"),
+    "statement_signature": (
+        "statement_id",
+        "kind",
+        "country_id",
+        "listing",
+        "publish_logo",
+        "language",
+        "status",
+        "withdraw_token_hash",
+        "consented_at",
+        "created_at",
+        "expires_at",
+        "version",
+    ),
+    "letter_statement": ("letter_id", "statement_id", "attached_at"),
     "staged_import": ("petition_id", "started_at", "heartbeat_at"),
     "staged_signature": ("staged_import_id", "email_hash"),
 }

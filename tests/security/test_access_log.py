@@ -18,6 +18,8 @@ def test_every_route_with_a_token_in_its_url_is_redacted(app):
         "accounts.reset_password",
         "reminders.calendar_feed",
         "accounts.accept_invitation",
+        "statements.confirm",
+        "statements.withdraw",
     }
     with app.test_request_context():
         for rule in token_rules:
@@ -35,6 +37,9 @@ def test_other_paths_are_logged_as_they_are():
         "/password/reset",
         "/admin/users/invite",
         "/countries?q=calendar/x.ics",
+        "/s/a-statement",
+        "/s/a-statement?lang=es",
+        "/statements/3/signatories.csv",
     ):
         assert redact(path) == path
 
@@ -89,6 +94,18 @@ def test_every_query_parameter_the_app_reads_is_classified():
     read = _query_parameters_read_by_the_app()
     assert "key" in read  # the webhook's secret, the reason this test exists
     assert read - NOT_CREDENTIAL_PARAMETERS <= SECRET_QUERY_PARAMETERS, read - NOT_CREDENTIAL_PARAMETERS
+
+
+def test_a_statements_confirmation_and_withdrawal_links_are_redacted():
+    for kind in ("confirm", "withdraw"):
+        for logged in (
+            f"/s/{kind}/{SECRET}",
+            f"GET /s/{kind}/{SECRET} HTTP/1.1",
+            f"https://alcance.example/s/{kind}/{SECRET}?lang=es",
+            f"/alcance/s/{kind}/{SECRET}#top",
+        ):
+            assert SECRET not in redact(logged), logged
+            assert f"/s/{kind}/[redacted]" in redact(logged)
 
 
 def test_the_webhook_secret_in_the_query_string_is_redacted():

@@ -1,0 +1,293 @@
+"""Safety for forms anyone may send without signing in (a joint statement's sign-on form; later a hosted
+petition's). Nothing here depends on what the form collects:
+
+- CSRF: a `PublicForm` is a FlaskForm, so the token is checked as on every other form;
+- a honeypot: a field people never see (hidden by the style sheet, skipped by the keyboard and by screen
+  readers) that bots fill in;
+- a minimum time to fill: the form carries the moment it was shown, signed with the app's key, so that a
+  form sent a second after it was drawn (or never drawn here) is refused, and so is one kept for days;
+- rate limits per client address and per network (/24 for IPv4, /48 for IPv6), and per any other key the
+  feature adds (an e-mail address), counted in the database so that every worker and server counts the
+  same submissions;
+- a body size limit applied before anything reads the body (CSRF and the NUL check both parse the form).
+
+Each refusal is a `PublicFormRefused` (400) or `TooManySubmissions` (429) with a message for the person,
+raised before the feature's service changes anything. A view does:
+
+    @public_form("statement")                   # the body limit
+    def sign(...):
+        form = SomeForm()                         # a PublicForm subclass with FORM_NAME = "statement"
+        if form.validate_on_submit():
+            try:
+                public_forms.check(form, address=client_address(), now=now)
+                ...the service...
+                public_forms.count(form, address=client_address(), now=now)
+            except DomainError as error:
+                status = refusal(error, form)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import abort, current_app, request
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.orm import Mapped, mapped_column
+from wtforms import HiddenField, StringField
+
+from crm.database import UTCDateTime, utcnow
+from crm.errors import DomainError
+from crm.extensions import db
+
+# The settings (crm/config.py reads each from the environment, with its default and what it means).
+SETTINGS = (
+    "PUBLIC_FORM_MIN_SECONDS",
+    "PUBLIC_FORM_MAX_AGE_SECONDS",
+    "PUBLIC_FORM_MAX_BYTES",
+    "PUBLIC_FORM_WINDOW_SECONDS",
+    "PUBLIC_FORM_ADDRESS_LIMIT",
+    "PUBLIC_FORM_NETWORK_LIMIT",
+)
+# Rows older than this go as new ones come in: long past every window, and little is kept about who sent what.
+RETENTION = dt.timedelta(days=1)
+_SALT = "alcance.public-form"
+
+
+class PublicFormRefused(DomainError):
+    """A submission refused before anything is read from it: the form was not drawn by this site, was
+    filled in by a program, or was sent too fast or too late."""
+
+    status = 400
+
+
+class TooManySubmissions(PublicFormRefused):
+    status = 429
+
+
+class PublicFormHit(db.Model):
+    """One accepted submission of a public form, under each key it counts against."""
+
+    __tablename__ = "public_form_hit"
+    __table_args__ = (
+        sa.CheckConstraint("length(trim(form)) > 0", name="form_not_blank"),
+        sa.CheckConstraint("length(trim(key)) > 0", name="key_not_blank"),
+        sa.Index("ix_public_form_hit_form_key", "form", "key", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form: Mapped[str] = mapped_column(sa.String(40))
+    # "address:203.0.113.7", "network:203.0.113.0/24", or a feature's own ("email:<sha-256>").
+    key: Mapped[str] = mapped_column(sa.String(120))
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+def setting(name: str) -> int:
+    return int(current_app.config[name])
+
+
+# --- The body size limit ------------------------------------------------------------------------------
+
+
+def public_form(name: str):
+    """Mark a view as a public form: its request body is limited to PUBLIC_FORM_MAX_BYTES before anything
+    reads it (`limit_body`, which the app runs ahead of every before_request hook)."""
+
+    def decorator(view):
+        view.public_form = name
+        return view
+
+    return decorator
+
+
+def limit_body(endpoint, values) -> None:
+    """A URL value preprocessor (it runs before every before_request hook, CSRF's included, which parse
+    the form): a public form's body larger than its limit is refused with 413 before it is read."""
+    view = current_app.view_functions.get(endpoint or "")
+    if getattr(view, "public_form", None) is None or request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    limit = setting("PUBLIC_FORM_MAX_BYTES")
+    request.max_content_length = limit  # a body sent without a length is cut off here when it is read
+    request.max_form_parts = 100
+    if request.content_length is not None and request.content_length > limit:
+        abort(413, gettext("The form sent is larger than this page accepts. Nothing was saved."))
+
+
+def init_app(app) -> None:
+    app.url_value_preprocessor(limit_body)
+
+
+# --- The form: a honeypot and a signed start time -----------------------------------------------------
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+
+
+def stamp(form_name: str, now: dt.datetime | None = None) -> str:
+    """The signed moment a form was shown."""
+    return _serializer().dumps([form_name, int((now or utcnow()).timestamp())])
+
+
+def shown_at(form_name: str, value: str | None) -> dt.datetime | None:
+    """When the form carrying `value` was shown, or None if this site did not sign it for this form."""
+    if not value or len(value) > 200:
+        return None
+    try:
+        name, seconds = _serializer().loads(value)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if name != form_name or not isinstance(seconds, int) or isinstance(seconds, bool):
+        return None
+    try:
+        return dt.datetime.fromtimestamp(seconds, dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+class PublicForm(FlaskForm):
+    """A form anyone may send. Subclasses set FORM_NAME (the name the time stamp and the rate limits
+    count under) and render `homepage` inside an element of class "hp" (see _macros/public_forms.html)."""
+
+    FORM_NAME = "public"
+
+    # The honeypot: hidden from people by the style sheet, out of the tab order and of the accessibility
+    # tree, and named like something a bot fills in.
+    homepage = StringField(_l("Leave this field empty"))
+    started = HiddenField()
+
+    def __init__(self, *args, now: dt.datetime | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A form being drawn gets its moment; one sent without it is refused by `check` (which then gives
+        # it one, for the person to send it again).
+        if not self.is_submitted():
+            self.started.data = stamp(self.FORM_NAME, now)
+
+
+def check(form: PublicForm, *, address: str | None, now: dt.datetime, also: tuple[Limit, ...] = ()) -> None:
+    """Refuse a submission a person did not make, or one over a rate limit; changes nothing. A form shown
+    too long ago gets a new time stamp, so that the person can send it again as it is."""
+    if form.homepage.data:
+        raise PublicFormRefused(
+            gettext("This form could not be accepted. If you filled it in yourself, reload the page and send it again.")
+        )
+    started = shown_at(form.FORM_NAME, form.started.data)
+    if started is None:
+        form.started.data = stamp(form.FORM_NAME, now)
+        raise PublicFormRefused(gettext("This form could not be read: reload the page and fill it in again."))
+    age = (now - started).total_seconds()
+    if age < setting("PUBLIC_FORM_MIN_SECONDS"):
+        raise PublicFormRefused(
+            gettext("The form was sent faster than a person can fill it in. Check what you typed and send it again.")
+        )
+    if age > setting("PUBLIC_FORM_MAX_AGE_SECONDS"):
+        form.started.data = stamp(form.FORM_NAME, now)
+        raise PublicFormRefused(gettext("The form was open too long. Check what you typed and send it again."))
+    if over_limit(form.FORM_NAME, [*client_limits(address), *also], now=now):
+        raise TooManySubmissions(
+            gettext(
+                "Too many submissions from your connection or with this address. Wait an hour and try again; nothing was saved."
+            )
+        )
+
+
+# --- Rate limits -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limit:
+    key: str
+    most: int
+
+
+def address_key(address: str | None) -> str | None:
+    """The client as counted: an IPv4 address, or an IPv6 client's /64 (which one client usually holds)."""
+    parsed = _parse(address)
+    if parsed is None:
+        return None
+    if parsed.version == 6:
+        return "address:" + str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return f"address:{parsed}"
+
+
+def network_key(address: str | None) -> str | None:
+    """The client's network: its IPv4 /24 or IPv6 /48."""
+    parsed = _parse(address)
+    if parsed is None:
+        return None
+    prefix = 48 if parsed.version == 6 else 24
+    return "network:" + str(ipaddress.ip_network(f"{parsed}/{prefix}", strict=False))
+
+
+def _parse(address: str | None):
+    if not address:
+        return None
+    try:
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return None
+    if parsed.version == 6 and parsed.ipv4_mapped is not None:
+        return parsed.ipv4_mapped
+    return parsed
+
+
+def client_limits(address: str | None) -> list[Limit]:
+    limits = []
+    if (key := address_key(address)) is not None:
+        limits.append(Limit(key, setting("PUBLIC_FORM_ADDRESS_LIMIT")))
+    if (key := network_key(address)) is not None:
+        limits.append(Limit(key, setting("PUBLIC_FORM_NETWORK_LIMIT")))
+    return limits
+
+
+def hashed_key(kind: str, value: str) -> str:
+    """A key for a value that is personal data (an e-mail address): only its SHA-256 is kept."""
+    return f"{kind}:" + hashlib.sha256(value.strip().lower().encode("utf-8", "replace")).hexdigest()
+
+
+def _serialise(form_name: str, keys) -> None:
+    """The check and the count that follows it as one step: on PostgreSQL, submissions under the same key
+    wait here for one another until the earlier one's transaction ends (advisory locks, always in the same
+    order); on SQLite every writing transaction already holds the write lock (crm/database.py)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        db.session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"alcance.public:{form_name}:{key}"},
+        )
+
+
+def over_limit(form_name: str, limits: list[Limit], *, now: dt.datetime) -> bool:
+    """True when any key has reached its limit within the window, in one query."""
+    if not limits:
+        return False
+    _serialise(form_name, [limit.key for limit in limits])
+    since = now - dt.timedelta(seconds=setting("PUBLIC_FORM_WINDOW_SECONDS"))
+    counts = dict(
+        db.session.execute(
+            sa.select(PublicFormHit.key, sa.func.count())
+            .where(
+                PublicFormHit.form == form_name,
+                PublicFormHit.key.in_([limit.key for limit in limits]),
+                PublicFormHit.occurred_at > since,
+            )
+            .group_by(PublicFormHit.key)
+        ).all()
+    )
+    return any(counts.get(limit.key, 0) >= limit.most for limit in limits)
+
+
+def count(form: PublicForm | str, *, address: str | None, now: dt.datetime, also: tuple[Limit, ...] = ()) -> None:
+    """Count one accepted submission against every key, in the caller's transaction."""
+    form_name = form if isinstance(form, str) else form.FORM_NAME
+    keys = [limit.key for limit in client_limits(address)] + [limit.key for limit in also]
+    db.session.execute(sa.delete(PublicFormHit).where(PublicFormHit.occurred_at < now - RETENTION))
+    db.session.add_all([PublicFormHit(form=form_name, key=key, occurred_at=now) for key in keys])
+    db.session.flush()
