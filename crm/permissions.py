@@ -20,6 +20,9 @@ ROLE_ABILITIES: dict[str, set[str]] = {
     "admin": {
         "manage_users",
         "view_dashboard",
+        "second_factor_required",
+        "take_assignments",
+        "coordinate",
         "edit_reference_data",
         "view_all",
         "edit_all",
@@ -34,6 +37,12 @@ ROLE_ABILITIES: dict[str, set[str]] = {
     },
     "manager": {
         "view_dashboard",
+        "second_factor_required",
+        "take_assignments",
+        "coordinate",
+        "attend_meetings",
+        "receive_weekly_report",
+        "receive_escalations",
         "view_all",
         "edit_all",
         "export",
@@ -45,9 +54,32 @@ ROLE_ABILITIES: dict[str, set[str]] = {
         "manage_statements",
         "moderate_statements",
     },
-    "coordinator": {"view_all", "edit_all", "assign", "manage_targets", "moderate_statements"},
-    "volunteer": {"claim"},
+    "coordinator": {
+        "view_all",
+        "edit_all",
+        "assign",
+        "manage_targets",
+        "moderate_statements",
+        "take_assignments",
+        "coordinate",
+        "attend_meetings",
+    },
+    "volunteer": {"claim", "take_assignments", "attend_meetings"},
 }
+# Abilities of a role as such, not of a signed-in user: who may be given records (take_assignments) or
+# coordinate a campaign (coordinate), who must sign in with a second factor (second_factor_required), who
+# is offered as "our side" at a meeting (attend_meetings: admins run the install, they do not lobby), who
+# gets the weekly report (receive_weekly_report) and the escalation of a record nobody coordinates
+# (receive_escalations). Nowhere else is a role compared: ask `can`, `role_can` or `roles_that_can`.
+
+
+def role_can(role: str | None, ability: str) -> bool:
+    return ability in ROLE_ABILITIES.get(role or "", set())
+
+
+def roles_that_can(ability: str) -> tuple[str, ...]:
+    """For a query: the roles with `ability` (`User.role.in_(roles_that_can("coordinate"))`)."""
+    return tuple(role for role, abilities in ROLE_ABILITIES.items() if ability in abilities)
 
 
 def can(user, ability: str) -> bool:
@@ -71,13 +103,10 @@ def require(ability: str):
     return decorator
 
 
-# The weekly report on the campaign's progress goes to the managers, who review it (crm/reminders): the
-# scheduler sends it to them only, and only their preferences offer to turn it off.
-WEEKLY_REPORT_ROLES = ("manager",)
-
-
 def receives_weekly_report(user) -> bool:
-    return getattr(user, "role", None) in WEEKLY_REPORT_ROLES
+    """The weekly report on the campaign's progress goes to the managers, who review it (crm/reminders):
+    the scheduler sends it to them only, and only their preferences offer to turn it off."""
+    return role_can(getattr(user, "role", None), "receive_weekly_report")
 
 
 def outreach_visibility(user, statement):

@@ -19,10 +19,11 @@ from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
 
 from crm import create_app
-from crm.accounts.models import TWO_FACTOR_ROLES, User
+from crm.accounts.models import User
 from crm.config import normalise_database_url
 from crm.database import utcnow
 from crm.extensions import db
+from crm.permissions import role_can
 
 pytest_plugins = ["tests.factories"]
 
@@ -310,7 +311,7 @@ def make_user(app):
             password_hash=_password_hash_cache[TEST_PASSWORD],
         )
         if two_factor is None:
-            two_factor = role in TWO_FACTOR_ROLES
+            two_factor = role_can(role, "second_factor_required")
         if two_factor:
             user.totp_secret = TEST_TOTP_SECRET
             user.totp_enabled_at = utcnow()

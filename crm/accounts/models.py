@@ -19,7 +19,6 @@ from crm.extensions import db
 ROLES = ("admin", "manager", "coordinator", "volunteer")
 LANGUAGES = ("en", "es")
 # Roles that may not use Alcance without a second factor (REQUIRE_2FA_FOR_ALL extends it to everyone).
-TWO_FACTOR_ROLES = ("admin", "manager")
 # What a row of login_attempt counts: a failed sign-in step (password, code, recovery code, the
 # password asked again) or a request for a password-reset e-mail.
 ATTEMPT_KINDS = ("failure", "reset_request")

@@ -30,6 +30,7 @@ from crm.accounts.passwords import (  # noqa: F401
 from crm.audit import services as audit
 from crm.database import utcnow
 from crm.extensions import db
+from crm.permissions import roles_that_can
 
 
 def normalise_email(email: str) -> str:
@@ -234,7 +235,9 @@ def change_password(
 
 def ensure_first_admin(email: str | None, password: str | None) -> tuple[User | None, str | None]:
     """Create an admin when there is none. Returns the new user and the generated password, if any."""
-    if db.session.scalar(sa.select(sa.func.count()).select_from(User).where(User.role == "admin")):
+    if db.session.scalar(
+        sa.select(sa.func.count()).select_from(User).where(User.role.in_(roles_that_can("manage_users")))
+    ):
         return None, None
     generated = None
     if not password:

@@ -19,10 +19,11 @@ from flask import current_app
 from flask_babel import gettext
 
 from crm.accounts.errors import AccountError, WrongCode
-from crm.accounts.models import TWO_FACTOR_ROLES, RecoveryCode, User
+from crm.accounts.models import RecoveryCode, User
 from crm.audit import services as audit
 from crm.database import utcnow
 from crm.extensions import db
+from crm.permissions import role_can
 
 INTERVAL = 30
 DIGITS = 6
@@ -36,7 +37,7 @@ RECOVERY_CODE_LENGTH = 16
 
 def two_factor_required(user) -> bool:
     """Whether this user may use Alcance only with a second factor."""
-    return user.role in TWO_FACTOR_ROLES or bool(current_app.config.get("REQUIRE_2FA_FOR_ALL", False))
+    return role_can(user.role, "second_factor_required") or bool(current_app.config.get("REQUIRE_2FA_FOR_ALL", False))
 
 
 def enrolment_needed(user) -> bool:

@@ -12,12 +12,13 @@ from crm.accounts.services import AccountError, deactivate, set_role
 from crm.audit import services as audit
 from crm.audit.models import AuditEvent
 from crm.extensions import db
+from crm.permissions import role_can, roles_that_can
 
 
 def update_user(user: User, *, actor, name: str, role: str, language: str) -> None:
     if user.id == actor.id and role != user.role:
         raise AccountError(gettext("you cannot change your own role; ask another administrator"))
-    if user.role == "admin" and role != "admin" and _other_active_admins(user) == 0:
+    if role_can(user.role, "manage_users") and not role_can(role, "manage_users") and _other_active_admins(user) == 0:
         raise AccountError(gettext("this is the last active administrator; name another one first"))
     before = audit.snapshot(user, ("name", "language"))
     user.name, user.language = name.strip(), language
@@ -33,14 +34,14 @@ def _other_active_admins(user: User) -> int:
     return db.session.scalar(
         sa.select(sa.func.count())
         .select_from(User)
-        .where(User.role == "admin", User.active.is_(True), User.id != user.id)
+        .where(User.role.in_(roles_that_can("manage_users")), User.active.is_(True), User.id != user.id)
     )
 
 
 def set_active(user: User, active: bool, *, actor) -> None:
     if user.id == actor.id:
         raise AccountError(gettext("you cannot deactivate your own account"))
-    if not active and user.role == "admin" and _other_active_admins(user) == 0:
+    if not active and role_can(user.role, "manage_users") and _other_active_admins(user) == 0:
         raise AccountError(gettext("this is the last active administrator; name another one first"))
     if active == user.active:
         return

@@ -30,7 +30,7 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.outreach.models import OutreachRecord
-from crm.permissions import can, ensure_writable, get_campaign_or_404, get_demand_or_404, require
+from crm.permissions import can, ensure_writable, get_campaign_or_404, get_demand_or_404, require, roles_that_can
 from crm.web import flash_message, form_status, refusal
 
 bp = Blueprint("campaigns", __name__)
@@ -114,7 +114,7 @@ def archive(slug):
 
 def _coordinator_choices():
     users = db.session.scalars(
-        sa.select(User).where(User.active.is_(True), User.role.in_(campaigns.COORDINATING_ROLES)).order_by(User.name)
+        sa.select(User).where(User.active.is_(True), User.role.in_(roles_that_can("coordinate"))).order_by(User.name)
     ).all()
     return [(0, gettext("Nobody"))] + [(u.id, u.name) for u in users]
 

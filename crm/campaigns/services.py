@@ -17,10 +17,9 @@ from crm.contacts.models import FICTIONAL_CONTACT_NOTE, Contact
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.outreach.models import STAGES, OutreachRecord, Position
-from crm.permissions import is_read_only, read_only_message
+from crm.permissions import is_read_only, read_only_message, role_can
 
 # Who may coordinate a campaign's records by default.
-COORDINATING_ROLES = ("admin", "manager", "coordinator")
 
 
 def open_records():
@@ -328,7 +327,7 @@ def update_settings(
         if not isinstance(value, int) or not 1 <= value <= 3650:
             raise CampaignError(gettext("Give a number of days between 1 and 3650."), field)
     if default_coordinator is not None and (
-        not default_coordinator.active or default_coordinator.role not in COORDINATING_ROLES
+        not default_coordinator.active or not role_can(default_coordinator.role, "coordinate")
     ):
         raise CampaignError(
             gettext("The default coordinator must be an active coordinator, manager or admin."), "default_coordinator"

@@ -20,13 +20,11 @@ from crm.letters.models import Letter
 from crm.outreach.models import Assignment, Claim, FollowUp, Meeting, OutreachRecord, Position, meeting_outreach
 from crm.outreach.notifications import tell_new_assignee, tell_previous_assignee
 from crm.outreach.services import OutreachError
-from crm.permissions import is_read_only, read_only_message
-
-ASSIGNABLE_ROLES = ("volunteer", "coordinator", "manager", "admin")
+from crm.permissions import is_read_only, read_only_message, role_can, roles_that_can
 
 
 def _check_assignee(assignee: User | None) -> None:
-    if assignee is not None and (not assignee.active or assignee.role not in ASSIGNABLE_ROLES):
+    if assignee is not None and (not assignee.active or not role_can(assignee.role, "take_assignments")):
         raise OutreachError(gettext("records can only be assigned to active staff"))
 
 
@@ -178,7 +176,9 @@ def workload(campaign: Campaign | None = None, today: dt.date | None = None) -> 
     """Per active staff member: records assigned, open and overdue follow-ups (three grouped queries)."""
     today = today or clock.today()
     users = db.session.scalars(
-        sa.select(User).where(User.active.is_(True), User.role.in_(ASSIGNABLE_ROLES)).order_by(User.name)
+        sa.select(User)
+        .where(User.active.is_(True), User.role.in_(roles_that_can("take_assignments")))
+        .order_by(User.name)
     ).all()
     table = {user.id: Workload(user) for user in users}
     records = sa.select(OutreachRecord.assignee_id, sa.func.count()).group_by(OutreachRecord.assignee_id)

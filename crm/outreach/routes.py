@@ -47,6 +47,7 @@ from crm.permissions import (
     is_read_only,
     may_edit_outreach,
     outreach_visibility,
+    role_can,
 )
 from crm.web import flash_message, form_status, page_of, refusal, safe_next
 
@@ -221,7 +222,7 @@ def _our_side(meeting: Meeting | None = None) -> list[User]:
     do outreach. Admins run the system and are not listed, unless they are the one logging or are
     already on the meeting being corrected."""
     me = current_user._get_current_object()
-    people = [me] + [u for u in _active_users() if u.id != me.id and u.role != "admin"]
+    people = [me] + [u for u in _active_users() if u.id != me.id and role_can(u.role, "attend_meetings")]
     return people + [u for u in (meeting.staff if meeting else []) if u not in people]
 
 

@@ -28,7 +28,7 @@ from crm.mail import services as mailer
 from crm.mail.models import OutboundMessage
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position, meeting_outreach, meeting_staff
 from crm.outreach.services import add_follow_up, effective_due
-from crm.permissions import WEEKLY_REPORT_ROLES, can_view_outreach, follow_up_visibility, meeting_visibility
+from crm.permissions import can_view_outreach, follow_up_visibility, meeting_visibility, roles_that_can
 from crm.reminders.models import DEFAULT_DIGEST_HOUR, ReminderPreference, ReplyClock
 from crm.signatures.models import Signature
 
@@ -470,7 +470,9 @@ def queue_weekly_reports(now: dt.datetime | None = None) -> int:
     now = now or utcnow()
     queued = 0
     report = None
-    for user, preference in _users_with_preferences(ReminderPreference.weekly_report_enabled, *WEEKLY_REPORT_ROLES):
+    for user, preference in _users_with_preferences(
+        ReminderPreference.weekly_report_enabled, *roles_that_can("receive_weekly_report")
+    ):
         local = now.astimezone(clock.user_zone(user))
         if local.weekday() == 0 and not _digest_hour_reached(preference, user, now):
             continue
@@ -651,7 +653,9 @@ def render_escalation(
 
 def _active_managers() -> list[User]:
     return db.session.scalars(
-        sa.select(User).where(User.role == "manager", User.active.is_(True)).order_by(User.id)
+        sa.select(User)
+        .where(User.role.in_(roles_that_can("receive_escalations")), User.active.is_(True))
+        .order_by(User.id)
     ).all()
 
 

@@ -83,11 +83,11 @@ def mapping_form(header: list[str], data=None, **defaults):
         date_order = SelectField(_l("Dates are written"), choices=list(DATE_ORDER_LABELS.items()), default="ymd")
 
     columns = [("", _l("— not in this file —"))] + [(name, name) for name in header if name]
-    for role in ROLES:
+    for kind in ROLES:  # what a column holds (e-mail, country...), not a user's role
         validators = (
-            [DataRequired(_l("Choose the column that holds e-mail addresses."))] if role == "email" else [Optional()]
+            [DataRequired(_l("Choose the column that holds e-mail addresses."))] if kind == "email" else [Optional()]
         )
-        setattr(MappingForm, role, SelectField(ROLE_LABELS[role], choices=columns, validators=validators))
+        setattr(MappingForm, kind, SelectField(ROLE_LABELS[kind], choices=columns, validators=validators))
     return MappingForm(formdata=data, **defaults)
 
 
