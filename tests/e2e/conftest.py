@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -52,6 +53,36 @@ def _wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
     raise RuntimeError(f"server did not answer at {url}")
 
 
+@contextmanager
+def served(env: dict, instance: Path, port: int):
+    """The app as `make run` serves it: gunicorn with Alcance's settings (crm/serving.py) and two workers,
+    its access log in the instance's server.log, stopped when the block ends."""
+    with open(instance / "server.log", "w") as log:
+        process = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "-c",
+                "python:crm.serving",
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_for(base + "/healthz", process)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     instance = tmp_path_factory.mktemp("e2e-instance")
@@ -77,34 +108,10 @@ def live_server(tmp_path_factory):
     uri = next(line for line in enrolled.stdout.splitlines() if line.startswith("otpauth://"))
     ADMIN_TOTP["secret"] = parse_qs(urlsplit(uri).query)["secret"][0]
     port = _free_port()
-    log = open(instance / "server.log", "w")
-    # As `make run` serves: gunicorn with Alcance's settings (crm/serving.py), its access log in server.log.
-    process = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "-c",
-            "python:crm.serving",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     SERVER_LOG["path"] = instance / "server.log"
-    LIVE["env"], LIVE["port"], LIVE["log"] = env, port, log
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for(base + "/healthz", process)
+    LIVE["env"], LIVE["port"] = env, port
+    with served(env, instance, port) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture(scope="session")
@@ -124,7 +131,7 @@ def browser():
 
 ADMIN_TOTP: dict = {"secret": None, "last_step": None}
 SERVER_LOG: dict = {"path": None}
-LIVE: dict = {"env": None, "port": None, "log": None}
+LIVE: dict = {"env": None, "port": None}
 
 
 def admin_code() -> str:

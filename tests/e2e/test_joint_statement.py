@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import BIN, ROOT, SET_PASSWORD, _free_port, _wait_for
+from tests.e2e.conftest import BIN, ROOT, SET_PASSWORD, _free_port, served
 from tests.e2e.test_every_page_fits import AXE_RUN, AXE_SOURCE
 from tests.reminders.conftest import SMTPServer
 
@@ -79,31 +79,10 @@ def install(tmp_path_factory):
         "--language",
         "es",
     ).stdout.strip()
-    log = open(instance / "server.log", "w")
-    process = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "-c",
-            "python:crm.serving",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(base + "/healthz", process)
-        yield {"base": base, "env": env, "smtp": smtp, "slug": slug, "log": instance / "server.log"}
+        with served(env, instance, port) as base:
+            yield {"base": base, "env": env, "smtp": smtp, "slug": slug, "log": instance / "server.log"}
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
         smtp.stop()
 
 

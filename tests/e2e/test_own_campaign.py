@@ -15,7 +15,7 @@ import time
 import pyotp
 import pytest
 
-from tests.e2e.conftest import BIN, CHROMIUM_ARGS, ROOT, _free_port, _wait_for  # noqa: F401
+from tests.e2e.conftest import BIN, CHROMIUM_ARGS, ROOT, _free_port, _wait_for, served  # noqa: F401
 from tests.reminders.conftest import SMTPServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -64,31 +64,10 @@ def empty_install(tmp_path_factory):
         if line.startswith("otpauth://")
     )
     secret = re.search(r"secret=([A-Z2-7]+)", uri).group(1)
-    log = open(instance / "server.log", "w")
-    process = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "-c",
-            "python:crm.serving",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(base + "/healthz", process)
-        yield {"base": base, "env": env, "smtp": smtp, "secret": secret, "db": instance / "own.db"}
+        with served(env, instance, port) as base:
+            yield {"base": base, "env": env, "smtp": smtp, "secret": secret, "db": instance / "own.db"}
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
         smtp.stop()
 
 
