@@ -33,7 +33,7 @@ from crm.i18n import current_language
 from crm.outreach.forms import ConfirmForm, SnoozeForm
 from crm.outreach.services import filter_by_outreach, government_offices, outreach_cards, outreach_stages
 from crm.permissions import can, require
-from crm.web import flash_message, page_of
+from crm.web import flash_message, form_status, page_of, refusal
 
 bp = Blueprint("countries", __name__, url_prefix="/countries")
 
@@ -140,9 +140,7 @@ def correct(code):
                 actor=current_user,
             )
         except FactError as error:
-            form.field.errors.append(str(error))
-        else:
-            db.session.commit()
-            flash_message(gettext("Correction saved with its source."), "success")
-            return redirect(url_for("countries.show", code=country.alpha3))
-    return _render_country(country, form, 400)
+            return _render_country(country, form, refusal(error, form, beside="field"))
+        flash_message(gettext("Correction saved with its source."), "success")
+        return redirect(url_for("countries.show", code=country.alpha3))
+    return _render_country(country, form, form_status(form))

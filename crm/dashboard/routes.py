@@ -14,7 +14,6 @@ from crm.dashboard import exports
 from crm.dashboard import services as dashboards
 from crm.dashboard.forms import MatrixFilterForm, action_label, response_label
 from crm.dashboard.maps import MAP_STYLES, paint, stacked_bars
-from crm.extensions import db
 from crm.i18n import current_language
 from crm.outreach import services as outreach_services
 from crm.web import requested_page
@@ -166,7 +165,6 @@ def matrix_csv(slug):
         day=today,
     )
     exports.record_export("matrix", actor=current_user, campaign=campaign, rows=len(rows), filters=form.filters())
-    db.session.commit()
     return _csv_response(exports.to_csv(header, rows), f"{campaign.slug}-matrix-{today}.csv")
 
 
@@ -178,5 +176,4 @@ def outreach_csv(slug):
     figures = dashboards.campaign_figures(campaign, current_user, language, with_people=True)
     header, rows = exports.outreach_table(figures, language=language, record_url=_record_url)
     exports.record_export("outreach", actor=current_user, campaign=campaign, rows=len(rows))
-    db.session.commit()
     return _csv_response(exports.to_csv(header, rows), f"{campaign.slug}-outreach-{clock.today(current_user)}.csv")
