@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
@@ -28,6 +29,13 @@ def _(message: str, **variables) -> str:
     return message % variables if variables else message
 
 
+@lru_cache(maxsize=4096)
+def _medium_date(day: dt.date, locale: str) -> str:
+    # A pure function of the day and the locale: pages repeat the same few days on every row, and Babel
+    # reads its pattern and its locale data again for each.
+    return format_date(day, "medium", locale=locale)
+
+
 def show_date(value, language: str, zone: ZoneInfo = UTC) -> str:
     """The one way a date is shown, on pages, in e-mails (subjects too) and in letters: Babel's medium
     format ("2 Dec 2026", "2 dic 2026"). A moment is shown as the day it was in the reader's time zone; a
@@ -36,7 +44,7 @@ def show_date(value, language: str, zone: ZoneInfo = UTC) -> str:
         return ""
     if isinstance(value, dt.datetime):
         value = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(zone).date()
-    return format_date(value, "medium", locale=FORMAT_LOCALES.get(language, language))
+    return _medium_date(value, FORMAT_LOCALES.get(language, language))
 
 
 def show_datetime(value, language: str, zone: ZoneInfo = UTC) -> str:
@@ -47,7 +55,7 @@ def show_datetime(value, language: str, zone: ZoneInfo = UTC) -> str:
         value = value.replace(tzinfo=dt.UTC)
     local = value.astimezone(zone)
     locale = FORMAT_LOCALES.get(language, language)
-    return f"{format_date(local.date(), 'medium', locale=locale)}, {format_time(local, 'short', locale=locale)}"
+    return f"{_medium_date(local.date(), locale)}, {format_time(local, 'short', locale=locale)}"
 
 
 def select_locale() -> str:
@@ -99,6 +107,8 @@ def register_filters(app) -> None:
     def _number(value):
         if value is None:
             return ""
+        if type(value) is int and 0 <= value < 1000:
+            return str(value)  # no separator to place in either language: Babel would only say the same, slower
         return format_decimal(value)
 
     app.jinja_env.filters["date"] = _date

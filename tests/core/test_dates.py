@@ -50,3 +50,9 @@ def test_the_page_filters_use_the_signed_in_users_language_and_zone(app, make_us
             day=dt.date(2026, 12, 2),
         )
     assert shown == "3 dic 2026, 0:30 / 3 dic 2026, 0:30 / 2 dic 2026"
+
+
+def test_the_same_day_reads_the_same_each_time_in_each_language():
+    days = [dt.date(2026, 12, 2), dt.date(2026, 12, 2), dt.date(2027, 1, 31)]
+    assert [show_date(day, "en") for day in days] == ["2 Dec 2026", "2 Dec 2026", "31 Jan 2027"]
+    assert [show_date(day, "es") for day in days] == ["2 dic 2026", "2 dic 2026", "31 ene 2027"]
