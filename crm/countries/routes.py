@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign
+from crm.contacts.services import government_offices
 from crm.countries.forms import (
     FACT_LABELS,
     STATUS_LABELS,
@@ -31,7 +32,7 @@ from crm.countries.standing import Standing, standing
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.outreach.forms import ConfirmForm, SnoozeForm
-from crm.outreach.services import filter_by_outreach, government_offices, outreach_cards, outreach_stages
+from crm.outreach.services import filter_by_outreach, outreach_cards, outreach_stages
 from crm.permissions import can, require
 from crm.web import flash_message, form_status, page_of, refusal
 
@@ -107,7 +108,7 @@ def _render_country(country, form, status=200):
         form=form,
         fact_labels=FACT_LABELS,
         status_labels=STATUS_LABELS,
-        offices=government_offices(country, current_user),
+        offices=government_offices(country, current_user, language=current_language()),
         cards=outreach_cards(country, current_user),
         today=clock.today(current_user),
         confirm=ConfirmForm(),
