@@ -16,6 +16,7 @@ from crm.dashboard.forms import MatrixFilterForm, action_label, response_label
 from crm.dashboard.maps import MAP_STYLES, paint, stacked_bars
 from crm.i18n import current_language
 from crm.outreach import services as outreach_services
+from crm.vocabulary import STANCE_LABELS
 from crm.web import requested_page
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -53,6 +54,9 @@ def _drawing_helpers() -> dict:
         "action_label": action_label,
         "map_classes": dashboards.MAP_CLASSES,
         "responses": dashboards.RESPONSES,
+        # Each word once per page, for the lists that repeat them on every row.
+        "response_labels": {css_class: response_label(css_class) for css_class in dashboards.MAP_CLASSES},
+        "stance_labels": {stance: str(label) for stance, label in STANCE_LABELS.items()},
     }
 
 
@@ -69,7 +73,8 @@ def index():
 def campaign(slug):
     campaign = get_campaign_or_404(slug)
     form = _filter_form()
-    board = dashboards.dashboard(campaign, current_user, language=current_language(), **form.filters())
+    today = clock.today(current_user)
+    board = dashboards.dashboard(campaign, current_user, language=current_language(), today=today, **form.filters())
     bars, bars_top = stacked_bars(
         [(month.strftime("%Y-%m"), counts) for month, counts in board.over_time], dashboards.RESPONSES
     )
@@ -82,7 +87,7 @@ def campaign(slug):
         bars=bars,
         bars_top=bars_top,
         may_export=dashboards.may_export(current_user),
-        today=clock.today(current_user),
+        today=today,
         matrix_preview=dashboards.MATRIX_PREVIEW,
         **_drawing_helpers(),
     )
@@ -127,7 +132,7 @@ def changes(slug):
 def map_svg(slug):
     campaign = get_campaign_or_404(slug)
     figures = dashboards.campaign_figures(campaign, current_user, current_language())
-    world = dashboards.world_figures(figures, dashboards.all_countries())
+    world = dashboards.world_figures(figures, dashboards.all_countries(), clock.today(current_user))
     svg = render_template(
         "dashboard/_world_map.html", campaign=campaign, world=world, standalone=True, **_drawing_helpers()
     )
