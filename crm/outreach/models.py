@@ -86,6 +86,8 @@ class Position(db.Model):
         ),
         sa.ForeignKeyConstraint(["campaign_id", "demand_id"], ["demand.campaign_id", "demand.id"]),
         sa.Index("ix_position_outreach_demand", "outreach_id", "demand_id", "stated_on"),
+        # A campaign's positions in the order they were stated (the dashboard's history of responses).
+        sa.Index("ix_position_campaign_stated", "campaign_id", "stated_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,6 +1,7 @@
 """a record's latest timeline entries read from indexes: meeting_outreach carries its meeting's UTC day
 (held_on, kept by triggers), and meetings, letters and follow-ups are indexed by record with the columns
-of their day, so the country page reads a few entries per record instead of all of them
+of their day, so the country page reads a few entries per record instead of all of them; a campaign's
+positions are indexed in the order they were stated, for the dashboard
 
 Revision ID: 0023_timeline_indexes
 Revises: 0022_public_board
@@ -76,10 +77,12 @@ def upgrade():
     op.drop_index(op.f("ix_letter_outreach_id"), table_name="letter")
     op.create_index(op.f("ix_follow_up_outreach_due"), "follow_up", ["outreach_id", "due_on", "id"], unique=False)
     op.drop_index(op.f("ix_follow_up_outreach_id"), table_name="follow_up")
+    op.create_index(op.f("ix_position_campaign_stated"), "position", ["campaign_id", "stated_on", "id"], unique=False)
 
 
 def downgrade():
     postgresql = op.get_bind().dialect.name == "postgresql"
+    op.drop_index(op.f("ix_position_campaign_stated"), table_name="position")
     op.create_index(op.f("ix_follow_up_outreach_id"), "follow_up", ["outreach_id"], unique=False)
     op.drop_index(op.f("ix_follow_up_outreach_due"), table_name="follow_up")
     op.create_index(op.f("ix_letter_outreach_id"), "letter", ["outreach_id"], unique=False)
