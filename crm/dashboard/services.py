@@ -131,7 +131,7 @@ def campaign_figures(
     governments = [
         Government(
             record=record,
-            country=record.country,
+            country=countries[record.country_id] if countries is not None else record.country,
             positions=current[record.id],
             response=response_of(record.stage, (p.stance for p in current[record.id].values())),
         )
