@@ -50,7 +50,7 @@ bp.add_app_template_global(fact_in_words, "fact_in_words")
 
 
 def get_country_or_404(code: str) -> Country:
-    country = country_by_code(code)
+    country = country_by_code(code, with_regions=True)
     if country is None:
         abort(404)
     return country
@@ -109,7 +109,7 @@ def _render_country(country, form, status=200):
         fact_labels=FACT_LABELS,
         status_labels=STATUS_LABELS,
         offices=government_offices(country, current_user, language=current_language()),
-        cards=outreach_cards(country, current_user),
+        cards=outreach_cards(country, current_user, language=current_language()),
         today=clock.today(current_user),
         confirm=ConfirmForm(),
         snooze=SnoozeForm(until=clock.today(current_user) + dt.timedelta(days=7)),

@@ -21,7 +21,7 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.letters.models import Letter
 from crm.outreach.models import STAGES, STANCES, FollowUp, Meeting, OutreachRecord, Position, meeting_outreach
-from crm.permissions import can_edit_outreach, outreach_visibility
+from crm.permissions import can_edit_outreach_row, outreach_visibility
 
 STAGE_RANK = {stage: rank for rank, stage in enumerate(STAGES)}
 # What a logged event implies about the stage; a record never moves back by itself.
@@ -781,7 +781,7 @@ CARDS_SHOWN = 8
 
 @dataclass
 class OutreachCard:
-    record: OutreachRecord
+    record: sa.Row  # id, campaign_id, stage, assignee_id, assignee_name, campaign_name, archived
     demands: list
     positions: dict
     timeline: list[TimelineEntry]
@@ -792,7 +792,7 @@ class OutreachCard:
 @dataclass
 class CountryOutreach:
     cards: list[OutreachCard]  # the newest active campaigns' records, in full
-    others: list[OutreachRecord]  # the rest (older or archived campaigns), a line each
+    others: list[sa.Row]  # the rest (older or archived campaigns), a line each, as the cards' records
 
     def __bool__(self) -> bool:
         return bool(self.cards or self.others)
@@ -827,27 +827,42 @@ def current_position_rows(record_ids) -> dict[tuple[int, int], sa.Row]:
     }
 
 
-def outreach_cards(country, user, shown: int = CARDS_SHOWN) -> CountryOutreach:
+def outreach_cards(country, user, shown: int = CARDS_SHOWN, *, language: str = "en") -> CountryOutreach:
     """This government's outreach, per campaign: the `shown` newest active campaigns' records with their
-    current positions and latest timeline entries, and the others a line each. A fixed number of queries,
-    reading the latest entries of the records shown only."""
-
-    records = db.session.scalars(
-        outreach_visibility(user, sa.select(OutreachRecord))
-        .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
-        .where(OutreachRecord.country_id == country.id)
-        .order_by(
+    current positions and latest timeline entries, and the others a line each. The records are rows of
+    what the page shows (the campaign named in `language`); a fixed number of queries, reading the latest
+    entries of the records shown only."""
+    translated = aliased(CampaignTranslation)
+    records = db.session.execute(
+        outreach_visibility(
+            user,
+            sa.select(
+                OutreachRecord.id,
+                OutreachRecord.campaign_id,
+                OutreachRecord.stage,
+                OutreachRecord.assignee_id,
+                User.name.label("assignee_name"),
+                sa.func.coalesce(translated.name, Campaign.name).label("campaign_name"),
+                Campaign.archived_at.is_not(None).label("archived"),
+            )
+            .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
+            .outerjoin(
+                translated,
+                sa.and_(translated.campaign_id == Campaign.id, translated.language == language),
+            )
+            .outerjoin(User, User.id == OutreachRecord.assignee_id)
+            .where(OutreachRecord.country_id == country.id),
+        ).order_by(
             Campaign.archived_at.is_not(None),
             Campaign.starts_on.is_(None),
             Campaign.starts_on.desc(),
             Campaign.id.desc(),
         )
-        .options(selectinload(OutreachRecord.campaign), selectinload(OutreachRecord.assignee))
     ).all()
-    active = [record for record in records if not record.campaign.is_archived]
-    full = active[:shown]
-    others = [record for record in records if record not in full]
-    positions = current_position_rows(record.id for record in full)
+    full = [record for record in records if not record.archived][:shown]
+    listed = {record.id for record in full}
+    others = [record for record in records if record.id not in listed]
+    positions = current_position_rows(listed)
     demands: dict[int, list] = {}
     by_id = {}
     for demand in db.session.scalars(
@@ -865,7 +880,7 @@ def outreach_cards(country, user, shown: int = CARDS_SHOWN) -> CountryOutreach:
             demands.get(record.campaign_id, []),
             positions,
             timelines[record.id].entries,
-            can_edit_outreach(user, record),
+            can_edit_outreach_row(user, record),
             timelines[record.id].more,
         )
         for record in full

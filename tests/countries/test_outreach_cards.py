@@ -143,3 +143,18 @@ def test_a_busy_governments_offices_show_the_first_with_their_first_people_and_l
     assert f'<a href="/offices/{offices[0].id}">and 3 more people</a>' in section
     assert "<li>Only Person</li>" in section and "Gone Person" not in section
     assert f'<a href="/offices/{offices[1].id}">{offices[1].name}</a>' in section
+
+
+def test_each_card_names_its_campaign_in_the_readers_language_and_who_works_it(client, signed_in, make_user):
+    from crm.campaigns.models import CampaignTranslation
+
+    signed_in("coordinator", language="es")
+    owner = make_user("volunteer", name="Vera Voluntaria")
+    record = _campaign_with_history(1, owner, entries=1)
+    record.campaign.translations.append(CampaignTranslation(language="es", name="Campaña ocupada"))
+    nobody = _campaign_with_history(2, owner, entries=1)
+    nobody.assignee_id = None
+    db.session.commit()
+    page, _ = _page(client)
+    assert f'<a href="/outreach/{record.id}">Campaña ocupada</a></h2>' in page and "Busy campaign 1<" not in page
+    assert "Vera Voluntaria" in page and "nadie todavía" in page
