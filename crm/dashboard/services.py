@@ -217,9 +217,9 @@ def world_figures(figures: CampaignFigures, countries: dict[int, Country], day: 
 # The matrix ----------------------------------------------------------------------------------------
 
 
-def assignees() -> list[User]:
-    """Active staff, for the dashboard's "assigned to" filter."""
-    return db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
+def assignees() -> list:
+    """Active staff, for the dashboard's "assigned to" filter: rows of their id and name."""
+    return db.session.execute(sa.select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)).all()
 
 
 def region_choices(language: str = "en") -> list[tuple[str, str]]:
