@@ -167,5 +167,7 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from crm.i18n import register_filters
+    from crm.web import id_url
 
     register_filters(app)
+    app.jinja_env.globals["id_url"] = id_url

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
-from flask import current_app, has_request_context, request, session
-from flask_babel import format_decimal, get_locale, gettext
+from flask import current_app, g, has_request_context, request, session
+from flask_babel import format_decimal, get_locale, get_translations, gettext
 from flask_login import current_user
 
 from crm.clock import user_zone
@@ -28,6 +29,13 @@ def _(message: str, **variables) -> str:
     return message % variables if variables else message
 
 
+@lru_cache(maxsize=4096)
+def _medium_date(day: dt.date, locale: str) -> str:
+    # A pure function of the day and the locale: pages repeat the same few days on every row, and Babel
+    # reads its pattern and its locale data again for each.
+    return format_date(day, "medium", locale=locale)
+
+
 def show_date(value, language: str, zone: ZoneInfo = UTC) -> str:
     """The one way a date is shown, on pages, in e-mails (subjects too) and in letters: Babel's medium
     format ("2 Dec 2026", "2 dic 2026"). A moment is shown as the day it was in the reader's time zone; a
@@ -36,7 +44,7 @@ def show_date(value, language: str, zone: ZoneInfo = UTC) -> str:
         return ""
     if isinstance(value, dt.datetime):
         value = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(zone).date()
-    return format_date(value, "medium", locale=FORMAT_LOCALES.get(language, language))
+    return _medium_date(value, FORMAT_LOCALES.get(language, language))
 
 
 def show_datetime(value, language: str, zone: ZoneInfo = UTC) -> str:
@@ -47,7 +55,7 @@ def show_datetime(value, language: str, zone: ZoneInfo = UTC) -> str:
         value = value.replace(tzinfo=dt.UTC)
     local = value.astimezone(zone)
     locale = FORMAT_LOCALES.get(language, language)
-    return f"{format_date(local.date(), 'medium', locale=locale)}, {format_time(local, 'short', locale=locale)}"
+    return f"{_medium_date(local.date(), locale)}, {format_time(local, 'short', locale=locale)}"
 
 
 def select_locale() -> str:
@@ -87,6 +95,20 @@ def readers_date(value) -> str:
     return show_date(value, "en")
 
 
+def _translations():
+    """flask_babel's translations for the request's locale, found once per request and locale. flask_babel
+    finds them again for every string (several lookups of the request context, and the locale's name
+    built anew), which a page of rows pays for each word on each row. A locale forced for part of the
+    request (flask_babel.force_locale) is another locale object: its own translations are found for it."""
+    if not has_request_context():
+        return get_translations()
+    locale = get_locale()
+    found = g.get("_alcance_translations")
+    if found is None or found[0] is not locale:
+        found = g._alcance_translations = (locale, get_translations())
+    return found[1]
+
+
 def register_filters(app) -> None:
     # One rule for every page (show_date, show_datetime). `fmt` is accepted and ignored, so that a template
     # still written with |datetime('short') shows the same readable form instead of failing.
@@ -99,8 +121,19 @@ def register_filters(app) -> None:
     def _number(value):
         if value is None:
             return ""
+        if type(value) is int and 0 <= value < 1000:
+            return str(value)  # no separator to place in either language: Babel would only say the same, slower
         return format_decimal(value)
 
+    # The templates' _(), ngettext() and their context forms: flask_babel's, with the translations found
+    # once per request (above).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda string: _translations().ugettext(string),
+        ngettext=lambda singular, plural, n: _translations().ungettext(singular, plural, n),
+        newstyle=True,
+        pgettext=lambda context, string: _translations().upgettext(context, string),
+        npgettext=lambda context, singular, plural, n: _translations().unpgettext(context, singular, plural, n),
+    )
     app.jinja_env.filters["date"] = _date
     app.jinja_env.filters["datetime"] = _datetime
     app.jinja_env.filters["number"] = _number

@@ -217,6 +217,12 @@ def can_edit_outreach(user, record) -> bool:
     return not is_read_only(record.campaign) and may_edit_outreach(user, record)
 
 
+def can_edit_outreach_row(user, row) -> bool:
+    """can_edit_outreach for a record read as a row of its columns: `assignee_id`, and `archived` (whether
+    its campaign is)."""
+    return not row.archived and may_edit_outreach(user, row)
+
+
 def get_outreach_or_404(outreach_id, need: str = "view"):
     """Load an outreach record the current user may see (or edit); anything else is a 404. Editing a
     record the user may see in an archived campaign is a 409 that says the campaign is read-only."""

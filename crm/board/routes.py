@@ -87,6 +87,7 @@ def public(slug):
             map_styles=MAP_STYLES,
             paint=paint,
             response_label=_public_label,
+            response_labels={css_class: _public_label(css_class) for css_class in dashboards.MAP_CLASSES},
             map_classes=dashboards.MAP_CLASSES,
             stance_text=_stance,
             day=lambda value: show_date(value, language),

@@ -20,6 +20,7 @@ from crm.extensions import db
 from crm.i18n import _, readers_date
 from crm.letters.models import Letter
 from crm.outreach.models import Meeting, OutreachRecord, meeting_contact
+from crm.permissions import office_visibility
 
 OFFICE_FIELDS = (
     "country_id",
@@ -282,6 +283,76 @@ def active_offices() -> list[Office]:
         .options(joinedload(Office.country), joinedload(Office.host_country))
         .order_by(Office.name, Office.id)
     ).all()
+
+
+# A government's page lists its first offices, each with its first people; the office list and each
+# office's page have them all. A busy government has hundreds of offices and thousands of contacts.
+GOVERNMENT_OFFICES = 10
+PEOPLE_PER_OFFICE = 5
+
+
+@dataclass
+class GovernmentOffices:
+    """The first offices that represent a government, as rows (id, name, city, active, host_name), with
+    how many there are, and for each its first active contacts (rows: id, name, title) and their number."""
+
+    offices: list
+    total: int
+    people: dict[int, list] = field(default_factory=dict)
+    people_count: dict[int, int] = field(default_factory=dict)
+
+
+def government_offices(
+    country: Country, user, *, language: str = "en", limit: int = GOVERNMENT_OFFICES, people: int = PEOPLE_PER_OFFICE
+) -> GovernmentOffices:
+    """The offices of `country`'s government that `user` may see, active first, then by kind and city: the
+    first `limit`, the number of them all, and each listed office's first `people` active contacts by name
+    with their number. Two queries, reading the columns shown, however many offices and contacts."""
+    hosting = aliased(Country)
+    host_name = hosting.name_es if str(language).startswith("es") else hosting.name_en
+    offices = db.session.execute(
+        office_visibility(
+            user,
+            sa.select(
+                Office.id,
+                Office.name,
+                Office.city,
+                Office.active,
+                host_name.label("host_name"),
+                sa.func.count().over().label("total"),
+            )
+            .join(hosting, Office.host_country_id == hosting.id)
+            .where(Office.country_id == country.id),
+        )
+        .order_by(Office.active.desc(), Office.kind, Office.city, Office.id)
+        .limit(limit)
+    ).all()
+    result = GovernmentOffices(offices=offices, total=offices[0].total if offices else 0)
+    if not offices:
+        return result
+    rank = sa.func.row_number().over(partition_by=Contact.office_id, order_by=(Contact.name, Contact.id))
+    ranked = (
+        sa.select(
+            Contact.office_id,
+            Contact.id,
+            Contact.name,
+            Contact.title,
+            rank.label("rank"),
+            sa.func.count().over(partition_by=Contact.office_id).label("count"),
+        )
+        .where(
+            Contact.office_id.in_([office.id for office in offices]),
+            Contact.active.is_(True),
+            Contact.merged_into_id.is_(None),
+        )
+        .subquery()
+    )
+    for row in db.session.execute(
+        sa.select(ranked).where(ranked.c.rank <= people).order_by(ranked.c.office_id, ranked.c.rank)
+    ):
+        result.people.setdefault(row.office_id, []).append(row)
+        result.people_count[row.office_id] = row.count
+    return result
 
 
 @dataclass

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign
+from crm.contacts.services import government_offices
 from crm.countries.forms import (
     FACT_LABELS,
     STATUS_LABELS,
@@ -31,9 +32,9 @@ from crm.countries.standing import Standing, standing
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.outreach.forms import ConfirmForm, SnoozeForm
-from crm.outreach.services import filter_by_outreach, government_offices, outreach_cards, outreach_stages
+from crm.outreach.services import filter_by_outreach, outreach_cards, outreach_stages
 from crm.permissions import can, require
-from crm.web import flash_message, page_of
+from crm.web import flash_message, form_status, page_of, refusal
 
 bp = Blueprint("countries", __name__, url_prefix="/countries")
 
@@ -49,7 +50,7 @@ bp.add_app_template_global(fact_in_words, "fact_in_words")
 
 
 def get_country_or_404(code: str) -> Country:
-    country = country_by_code(code)
+    country = country_by_code(code, with_regions=True)
     if country is None:
         abort(404)
     return country
@@ -107,8 +108,8 @@ def _render_country(country, form, status=200):
         form=form,
         fact_labels=FACT_LABELS,
         status_labels=STATUS_LABELS,
-        offices=government_offices(country, current_user),
-        cards=outreach_cards(country, current_user),
+        offices=government_offices(country, current_user, language=current_language()),
+        cards=outreach_cards(country, current_user, language=current_language()),
         today=clock.today(current_user),
         confirm=ConfirmForm(),
         snooze=SnoozeForm(until=clock.today(current_user) + dt.timedelta(days=7)),
@@ -140,9 +141,7 @@ def correct(code):
                 actor=current_user,
             )
         except FactError as error:
-            form.field.errors.append(str(error))
-        else:
-            db.session.commit()
-            flash_message(gettext("Correction saved with its source."), "success")
-            return redirect(url_for("countries.show", code=country.alpha3))
-    return _render_country(country, form, 400)
+            return _render_country(country, form, refusal(error, form, beside="field"))
+        flash_message(gettext("Correction saved with its source."), "success")
+        return redirect(url_for("countries.show", code=country.alpha3))
+    return _render_country(country, form, form_status(form))

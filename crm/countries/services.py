@@ -10,6 +10,7 @@ from pathlib import Path
 import pycountry
 import sqlalchemy as sa
 from babel import Locale
+from sqlalchemy.orm import joinedload
 
 from crm import clock
 from crm.audit import services as audit
@@ -328,10 +329,16 @@ def fact_sources(history: list[CountryFactChange]) -> dict[str, CountryFactChang
     return latest
 
 
-def country_by_code(code: str) -> Country | None:
+def country_by_code(code: str, *, with_regions: bool = False) -> Country | None:
+    """The country with this alpha-2 or alpha-3 code; `with_regions`: its UN M49 regions read with it."""
     code = (code or "").strip().upper()
     column = Country.alpha2 if len(code) == 2 else Country.alpha3
-    return db.session.scalar(sa.select(Country).where(column == code))
+    statement = sa.select(Country).where(column == code)
+    if with_regions:
+        statement = statement.options(
+            joinedload(Country.region), joinedload(Country.sub_region), joinedload(Country.intermediate_region)
+        )
+    return db.session.scalar(statement)
 
 
 def _folded_name(text: str) -> str:

@@ -141,6 +141,30 @@ def _number(value: float) -> str:
     return "0" if text == "-0" else text
 
 
+def _tenths(value: int) -> str:
+    """A number of tenths as SVG path data writes it shortest: 12 -> "1.2", 5 -> ".5", -5 -> "-.5"."""
+    text = _number(value / 10)
+    if text.startswith("0."):
+        return text[1:]
+    if text.startswith("-0."):
+        return "-" + text[2:]
+    return text
+
+
+def _ring_path(points: list[tuple[int, int]]) -> str:
+    """A closed ring of points in tenths: "M" and the first point, then "l" and each step from the point
+    before (a minus sign separates two numbers by itself), then "Z"."""
+    (x, y), steps = points[0], []
+    for next_x, next_y in points[1:]:
+        dx, dy = _tenths(next_x - x), _tenths(next_y - y)
+        steps.append(dx + ("" if dy.startswith("-") else ",") + dy)
+        x, y = next_x, next_y
+    path = steps[0]
+    for step in steps[1:]:
+        path += step if step.startswith("-") else " " + step
+    return f"M{_tenths(points[0][0])},{_tenths(points[0][1])}l{path}Z"
+
+
 def _polygons(geometry: dict) -> list[list[list[int]]]:
     if geometry.get("type") == "Polygon":
         return [geometry["arcs"]]
@@ -185,15 +209,15 @@ def load_world(path: Path = WORLD_FILE, width: float = MAP_WIDTH) -> WorldMap:
     for key in order:
         parts = []
         for ring in projected[key]:
-            previous = None
-            commands = []
+            # Points on a grid of tenths of a unit; after the first, each is written as its step from the
+            # one before ("l"), which is shorter: the map is drawn inline in every dashboard page.
+            points: list[tuple[int, int]] = []
             for x, y in ring:
-                point = f"{_number((x - left) * scale)},{_number((top - y) * scale)}"
-                if point != previous:
-                    commands.append(point)
-                    previous = point
-            if len(commands) >= 3:
-                parts.append("M" + commands[0] + "L" + " ".join(commands[1:]) + "Z")
+                point = (round((x - left) * scale * 10), round((top - y) * scale * 10))
+                if not points or point != points[-1]:
+                    points.append(point)
+            if len(points) >= 3:
+                parts.append(_ring_path(points))
         numeric = key if key.isdigit() else None
         shapes.append(
             CountryShape(

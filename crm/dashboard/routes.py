@@ -8,15 +8,15 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from crm import clock
-from crm.campaigns.models import Campaign
 from crm.campaigns.services import campaign_overview
 from crm.dashboard import exports
 from crm.dashboard import services as dashboards
 from crm.dashboard.forms import MatrixFilterForm, action_label, response_label
 from crm.dashboard.maps import MAP_STYLES, paint, stacked_bars
-from crm.extensions import db
 from crm.i18n import current_language
 from crm.outreach import services as outreach_services
+from crm.permissions import get_campaign_or_404
+from crm.vocabulary import STANCE_LABELS
 from crm.web import requested_page
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -26,14 +26,6 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 def may_view_dashboard_global(user) -> bool:
     """For the main navigation: `{% if may_view_dashboard(current_user) %}`."""
     return dashboards.may_view_dashboard(user)
-
-
-def get_campaign_or_404(slug: str, need: str = "view") -> Campaign:
-    allowed = dashboards.may_export if need == "export" else dashboards.may_view_dashboard
-    campaign = Campaign.by_slug(slug) if allowed(current_user) else None
-    if campaign is None:
-        abort(404)
-    return campaign
 
 
 def _filter_form() -> MatrixFilterForm:
@@ -54,6 +46,9 @@ def _drawing_helpers() -> dict:
         "action_label": action_label,
         "map_classes": dashboards.MAP_CLASSES,
         "responses": dashboards.RESPONSES,
+        # Each word once per page, for the lists that repeat them on every row.
+        "response_labels": {css_class: response_label(css_class) for css_class in dashboards.MAP_CLASSES},
+        "stance_labels": {stance: str(label) for stance, label in STANCE_LABELS.items()},
     }
 
 
@@ -68,9 +63,10 @@ def index():
 @bp.route("/<slug>")
 @login_required
 def campaign(slug):
-    campaign = get_campaign_or_404(slug)
+    campaign = get_campaign_or_404(slug, need="dashboard")
     form = _filter_form()
-    board = dashboards.dashboard(campaign, current_user, language=current_language(), **form.filters())
+    today = clock.today(current_user)
+    board = dashboards.dashboard(campaign, current_user, language=current_language(), today=today, **form.filters())
     bars, bars_top = stacked_bars(
         [(month.strftime("%Y-%m"), counts) for month, counts in board.over_time], dashboards.RESPONSES
     )
@@ -83,7 +79,7 @@ def campaign(slug):
         bars=bars,
         bars_top=bars_top,
         may_export=dashboards.may_export(current_user),
-        today=clock.today(current_user),
+        today=today,
         matrix_preview=dashboards.MATRIX_PREVIEW,
         **_drawing_helpers(),
     )
@@ -93,7 +89,7 @@ def campaign(slug):
 @login_required
 def positions(slug):
     """The whole countries x demands matrix, narrowed by the dashboard's filters, a page at a time."""
-    campaign = get_campaign_or_404(slug)
+    campaign = get_campaign_or_404(slug, need="dashboard")
     form = _filter_form()
     figures = dashboards.campaign_figures(campaign, current_user, current_language())
     governments = dashboards.matrix(figures, **form.filters())
@@ -115,7 +111,7 @@ def positions(slug):
 @login_required
 def changes(slug):
     """Every change to the campaign's records, newest first, a page at a time."""
-    campaign = get_campaign_or_404(slug)
+    campaign = get_campaign_or_404(slug, need="dashboard")
     figures = dashboards.campaign_figures(campaign, current_user, current_language())
     page = dashboards.changes_page(campaign, requested_page())
     return render_template(
@@ -126,9 +122,9 @@ def changes(slug):
 @bp.route("/<slug>/map.svg")
 @login_required
 def map_svg(slug):
-    campaign = get_campaign_or_404(slug)
+    campaign = get_campaign_or_404(slug, need="dashboard")
     figures = dashboards.campaign_figures(campaign, current_user, current_language())
-    world = dashboards.world_figures(figures, dashboards.all_countries())
+    world = dashboards.world_figures(figures, dashboards.all_countries(), clock.today(current_user))
     svg = render_template(
         "dashboard/_world_map.html", campaign=campaign, world=world, standalone=True, **_drawing_helpers()
     )
@@ -166,7 +162,6 @@ def matrix_csv(slug):
         day=today,
     )
     exports.record_export("matrix", actor=current_user, campaign=campaign, rows=len(rows), filters=form.filters())
-    db.session.commit()
     return _csv_response(exports.to_csv(header, rows), f"{campaign.slug}-matrix-{today}.csv")
 
 
@@ -178,5 +173,4 @@ def outreach_csv(slug):
     figures = dashboards.campaign_figures(campaign, current_user, language, with_people=True)
     header, rows = exports.outreach_table(figures, language=language, record_url=_record_url)
     exports.record_export("outreach", actor=current_user, campaign=campaign, rows=len(rows))
-    db.session.commit()
     return _csv_response(exports.to_csv(header, rows), f"{campaign.slug}-outreach-{clock.today(current_user)}.csv")

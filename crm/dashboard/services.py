@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import joinedload
 
 from crm import clock
 from crm.accounts.models import User
@@ -76,7 +76,7 @@ class Government:
 
     record: OutreachRecord
     country: Country
-    positions: dict[int, Position]  # demand id -> the current position
+    positions: dict  # demand id -> the current position (a row, as in CampaignFigures.history)
     response: str
 
 
@@ -85,19 +85,21 @@ class CampaignFigures:
     campaign: Campaign
     demands: list[Demand]
     governments: list[Government]  # sorted by country name in the reader's language
-    history: list[Position]  # every position of these governments, oldest first
+    history: list  # every position of these governments, oldest first (rows: id, outreach_id, demand_id,
+    # stance, stated_on, evidence, evidence_url)
 
     def by_record(self) -> dict[int, Government]:
         return {government.record.id: government for government in self.governments}
 
 
-def campaign_figures(campaign: Campaign, viewer, language: str = "en", *, with_people: bool = False) -> CampaignFigures:
-    """The campaign's governments with their current positions, in three queries."""
-    statement = (
-        outreach_visibility(viewer, sa.select(OutreachRecord))
-        .where(OutreachRecord.campaign_id == campaign.id)
-        .options(joinedload(OutreachRecord.country))
-    )
+def campaign_figures(
+    campaign: Campaign, viewer, language: str = "en", *, with_people: bool = False, countries: dict | None = None
+) -> CampaignFigures:
+    """The campaign's governments with their current positions, in three queries. Given every country
+    already read (`all_countries`), each record finds its own among them instead of reading it again."""
+    statement = outreach_visibility(viewer, sa.select(OutreachRecord)).where(OutreachRecord.campaign_id == campaign.id)
+    if countries is None:
+        statement = statement.options(joinedload(OutreachRecord.country))
     if with_people:
         statement = statement.options(joinedload(OutreachRecord.assignee), joinedload(OutreachRecord.coordinator))
     records = db.session.scalars(statement).all()
@@ -105,10 +107,21 @@ def campaign_figures(campaign: Campaign, viewer, language: str = "en", *, with_p
         sa.select(Demand).where(Demand.campaign_id == campaign.id).order_by(Demand.ordinal)
     ).all()
     visible = {record.id for record in records}
+    # Rows of the columns the dashboard, the matrix and the exports show, not the positions' records.
     history = [
         position
-        for position in db.session.scalars(
-            sa.select(Position).where(Position.campaign_id == campaign.id).order_by(Position.stated_on, Position.id)
+        for position in db.session.execute(
+            sa.select(
+                Position.id,
+                Position.outreach_id,
+                Position.demand_id,
+                Position.stance,
+                Position.stated_on,
+                Position.evidence,
+                Position.evidence_url,
+            )
+            .where(Position.campaign_id == campaign.id)
+            .order_by(Position.stated_on, Position.id)
         )
         if position.outreach_id in visible
     ]
@@ -118,7 +131,7 @@ def campaign_figures(campaign: Campaign, viewer, language: str = "en", *, with_p
     governments = [
         Government(
             record=record,
-            country=record.country,
+            country=countries[record.country_id] if countries is not None else record.country,
             positions=current[record.id],
             response=response_of(record.stage, (p.stance for p in current[record.id].values())),
         )
@@ -148,6 +161,7 @@ class MapEntry:
     country: Country | None
     government: Government | None
     css_class: str  # one of MAP_CLASSES
+    withdrawing: object = None  # the country's Standing, when a withdrawal from the Rome Statute is pending
 
 
 @dataclass
@@ -163,9 +177,11 @@ def all_countries() -> dict[int, Country]:
     return {country.id: country for country in db.session.scalars(sa.select(Country))}
 
 
-def world_figures(figures: CampaignFigures, countries: dict[int, Country]) -> WorldFigures:
+def world_figures(figures: CampaignFigures, countries: dict[int, Country], day: dt.date | None = None) -> WorldFigures:
     """Each country shape with the response of its government, keyed by ISO 3166-1 numeric code
-    (or alpha-3 where ISO gives none). Countries with no outreach record are "not a target"."""
+    (or alpha-3 where ISO gives none), and a withdrawal from the Rome Statute pending on `day` (the reader's
+    today). Countries with no outreach record are "not a target"."""
+    day = day or clock.today()
     world = world_map()
     by_numeric = {c.numeric_code: c for c in countries.values() if c.numeric_code}
     by_alpha3 = {c.alpha3: c for c in countries.values()}
@@ -177,12 +193,14 @@ def world_figures(figures: CampaignFigures, countries: dict[int, Country]) -> Wo
         government = by_country.get(country.id) if country is not None else None
         if country is not None:
             drawn.add(country.id)
+        held = standing(country, day) if country is not None else None
         entries.append(
             MapEntry(
                 shape=shape,
                 country=country,
                 government=government,
                 css_class=government.response if government else NOT_TARGET,
+                withdrawing=held if held is not None and held.withdrawing else None,
             )
         )
     counts = Counter(entry.css_class for entry in entries)
@@ -199,9 +217,9 @@ def world_figures(figures: CampaignFigures, countries: dict[int, Country]) -> Wo
 # The matrix ----------------------------------------------------------------------------------------
 
 
-def assignees() -> list[User]:
-    """Active staff, for the dashboard's "assigned to" filter."""
-    return db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
+def assignees() -> list:
+    """Active staff, for the dashboard's "assigned to" filter: rows of their id and name."""
+    return db.session.execute(sa.select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)).all()
 
 
 def region_choices(language: str = "en") -> list[tuple[str, str]]:
@@ -255,33 +273,45 @@ def _month_end(month: dt.date) -> dt.date:
 def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str, int]]]:
     """Governments per response at the end of each month, from the campaign's start (or its first
     position) to the month of the latest position. Only positions count here: stages keep no history
-    on the record, so a government is "responded" over time from the month it stated a position."""
+    on the record, so a government is "responded" over time from the month it stated a position.
+
+    One pass over the positions, oldest first: each moves one government's stances, and so at most one
+    government from one response to another, whatever the number of months and governments."""
     if not figures.history:
         return []
     first = figures.history[0].stated_on.replace(day=1)
     if figures.campaign.starts_on:
         first = min(first, figures.campaign.starts_on.replace(day=1))
     last = max(position.stated_on for position in figures.history).replace(day=1)
-    months = []
+    governments = {government.record.id for government in figures.governments}
+    counts = Counter({"no_answer": len(governments)})  # response_of("", ()) for every government
+    latest: dict[tuple[int, int], str] = {}
+    stances: dict[int, Counter] = defaultdict(Counter)  # record id -> its current stances, counted
+    history = figures.history  # read oldest first (stated_on, id)
+    index = 0
+    series = []
     month = first
     while month <= last:
-        months.append(month)
-        month = _month_end(month) + dt.timedelta(days=1)
-    series = []
-    index = 0
-    latest: dict[tuple[int, int], str] = {}
-    history = sorted(figures.history, key=lambda p: (p.stated_on, p.id))
-    for month in months:
         end = _month_end(month)
         while index < len(history) and history[index].stated_on <= end:
             position = history[index]
-            latest[(position.outreach_id, position.demand_id)] = position.stance
             index += 1
-        stances: dict[int, list[str]] = defaultdict(list)
-        for (outreach_id, _demand), stance in latest.items():
-            stances[outreach_id].append(stance)
-        counts = Counter(response_of("", stances.get(g.record.id, ())) for g in figures.governments)
+            if position.outreach_id not in governments:
+                continue
+            key = (position.outreach_id, position.demand_id)
+            previous = latest.get(key)
+            if previous == position.stance:
+                continue
+            held = stances[position.outreach_id]
+            before = response_of("", [stance for stance, n in held.items() if n])
+            if previous is not None:
+                held[previous] -= 1
+            held[position.stance] += 1
+            latest[key] = position.stance
+            counts[before] -= 1
+            counts[response_of("", [stance for stance, n in held.items() if n])] += 1
         series.append((month, {response: counts.get(response, 0) for response in RESPONSES}))
+        month = end + dt.timedelta(days=1)
     return series
 
 
@@ -315,60 +345,83 @@ def signature_totals(campaign: Campaign, countries: dict[int, Country] | None = 
 
 # Overdue follow-ups --------------------------------------------------------------------------------
 
-# Follow-ups listed per owner on the dashboard (the most overdue); the counts are of all of them.
+# Follow-ups listed per owner on the dashboard (the most overdue), for the owners with the most overdue;
+# the counts are of all of them, and the follow-ups page lists everyone's.
 OVERDUE_LISTED = 10
+OVERDUE_OWNERS = 10
 
 
 @dataclass
 class OwnerOverdue:
-    owner: User
-    follow_ups: list[FollowUp]  # the most overdue, at most OVERDUE_LISTED
+    owner: sa.Row  # id, name, email
+    follow_ups: list  # the most overdue, at most OVERDUE_LISTED (rows: id, outreach_id, note, due, country)
     count: int = 0  # all of this owner's overdue follow-ups
     oldest: dt.date | None = None
 
 
-def overdue_by_owner(campaign: Campaign, today: dt.date) -> list[OwnerOverdue]:
+@dataclass
+class Overdue:
+    owners: list[OwnerOverdue]  # the owners with the most overdue, at most OVERDUE_OWNERS
+    total: int  # overdue follow-ups of everyone
+    more_owners: int  # owners with overdue follow-ups not listed
+
+    def __iter__(self):
+        return iter(self.owners)
+
+    def __len__(self) -> int:
+        return len(self.owners)
+
+    def __getitem__(self, index):
+        return self.owners[index]
+
+
+def _day(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def overdue_by_owner(campaign: Campaign, today: dt.date, language: str = "en", *, owners: int | None = None) -> Overdue:
     """Open follow-ups due before today, and snoozed ones whose snooze ended before today, grouped by
-    owner: most overdue first. Counted and dated in SQL; each owner's most overdue listed (two queries)."""
+    owner: the `owners` with the most overdue first, each with their most overdue listed; counted and dated
+    in SQL for everyone. Two queries, reading the columns shown."""
+    owners = owners or OVERDUE_OWNERS
     due = sa.case((FollowUp.status == "snoozed", FollowUp.snoozed_until), else_=FollowUp.due_on)
     overdue = (OutreachRecord.campaign_id == campaign.id, FollowUp.status.in_(("open", "snoozed")), due < today)
-    totals = {
-        owner_id: (count, oldest)
-        for owner_id, count, oldest in db.session.execute(
-            sa.select(FollowUp.owner_id, sa.func.count(), sa.func.min(due))
-            .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id)
-            .where(*overdue)
-            .group_by(FollowUp.owner_id)
-        )
-    }
-    if not totals:
-        return []
+    totals = db.session.execute(
+        sa.select(User.id, User.name, User.email, sa.func.count().label("count"), sa.func.min(due).label("oldest"))
+        .select_from(FollowUp)
+        .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id)
+        .join(User, User.id == FollowUp.owner_id)
+        .where(*overdue)
+        .group_by(User.id, User.name, User.email)
+    ).all()
+    ranked_owners = sorted(totals, key=lambda o: (-o.count, _day(o.oldest), fold(o.name)))
+    listed = {owner.id: OwnerOverdue(owner, [], owner.count, _day(owner.oldest)) for owner in ranked_owners[:owners]}
+    result = Overdue(list(listed.values()), sum(owner.count for owner in totals), max(0, len(totals) - owners))
+    if not listed:
+        return result
+    name = Country.name_es if str(language).startswith("es") else Country.name_en
     rank = sa.func.row_number().over(partition_by=FollowUp.owner_id, order_by=(due, FollowUp.id))
     ranked = (
-        sa.select(FollowUp, rank.label("rank"), due.label("due"))
+        sa.select(
+            FollowUp.id,
+            FollowUp.owner_id,
+            FollowUp.outreach_id,
+            FollowUp.note,
+            due.label("due"),
+            Country.alpha3,
+            name.label("country"),
+            rank.label("rank"),
+        )
         .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id)
-        .where(*overdue)
+        .join(Country, Country.id == OutreachRecord.country_id)
+        .where(*overdue, FollowUp.owner_id.in_(list(listed)))
         .subquery()
     )
-    listed = aliased(FollowUp, ranked)
-    follow_ups = (
-        db.session.scalars(
-            sa.select(listed)
-            .where(ranked.c.rank <= OVERDUE_LISTED)
-            .options(joinedload(listed.owner), joinedload(listed.outreach).joinedload(OutreachRecord.country))
-            .order_by(ranked.c.due, ranked.c.id)
-        )
-        .unique()
-        .all()
-    )
-    grouped: dict[int, OwnerOverdue] = {}
-    for follow_up in follow_ups:
-        count, oldest = totals[follow_up.owner_id]
-        oldest = oldest if isinstance(oldest, dt.date) else dt.date.fromisoformat(oldest)
-        grouped.setdefault(follow_up.owner_id, OwnerOverdue(follow_up.owner, [], count, oldest)).follow_ups.append(
-            follow_up
-        )
-    return sorted(grouped.values(), key=lambda o: (-o.count, o.oldest, fold(o.owner.name)))
+    for follow_up in db.session.execute(
+        sa.select(ranked).where(ranked.c.rank <= OVERDUE_LISTED).order_by(ranked.c.due, ranked.c.id)
+    ):
+        listed[follow_up.owner_id].follow_ups.append(follow_up)
+    return result
 
 
 # Recent changes ------------------------------------------------------------------------------------
@@ -471,14 +524,14 @@ class Dashboard:
     matrix: list[Government]
     over_time: list[tuple[dt.date, dict[str, int]]]
     signatures: SignatureSummary
-    overdue: list[OwnerOverdue]
+    overdue: Overdue
     changes: list[Change]
     more_changes: bool  # older changes than those listed (on the changes page)
     countries: dict[int, Country]
 
     @property
     def overdue_total(self) -> int:
-        return sum(owner.count for owner in self.overdue)
+        return self.overdue.total
 
 
 def dashboard(
@@ -493,18 +546,18 @@ def dashboard(
 ) -> Dashboard:
     """Everything the dashboard page shows, in a fixed number of queries."""
     today = today or clock.today()
-    figures = campaign_figures(campaign, viewer, language)
     countries = all_countries()
+    figures = campaign_figures(campaign, viewer, language, countries=countries)
     changes = recent_changes(campaign, RECENT_CHANGES + 1)  # one more: are there older ones?
     return Dashboard(
         figures=figures,
         stages=stage_counts(figures),
         responses=response_counts(figures),
-        world=world_figures(figures, countries),
+        world=world_figures(figures, countries, today),
         matrix=matrix(figures, status=status, region=region, day=today, **narrowed),
         over_time=responses_by_month(figures),
         signatures=signature_totals(campaign, countries),
-        overdue=overdue_by_owner(campaign, today),
+        overdue=overdue_by_owner(campaign, today, language),
         changes=changes[:RECENT_CHANGES],
         more_changes=len(changes) > RECENT_CHANGES,
         countries=countries,

@@ -86,6 +86,8 @@ class Position(db.Model):
         ),
         sa.ForeignKeyConstraint(["campaign_id", "demand_id"], ["demand.campaign_id", "demand.id"]),
         sa.Index("ix_position_outreach_demand", "outreach_id", "demand_id", "stated_on"),
+        # A campaign's positions in the order they were stated (the dashboard's history of responses).
+        sa.Index("ix_position_campaign_stated", "campaign_id", "stated_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -125,8 +127,59 @@ meeting_outreach = sa.Table(
     "meeting_outreach",
     db.metadata,
     sa.Column("meeting_id", sa.ForeignKey("meeting.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("outreach_id", sa.ForeignKey("outreach_record.id", ondelete="CASCADE"), primary_key=True, index=True),
+    sa.Column("outreach_id", sa.ForeignKey("outreach_record.id", ondelete="CASCADE"), primary_key=True),
+    # The meeting's UTC day (the day a timeline shows it on), copied here by the database (the triggers
+    # below): a record's latest meetings are then read from this index alone, however many it has had.
+    sa.Column("held_on", sa.Date),
+    sa.Index("ix_meeting_outreach_held", "outreach_id", "held_on", "meeting_id"),
 )
+
+# The database keeps meeting_outreach.held_on equal to its meeting's UTC day, whoever writes (the app, an
+# import, raw SQL): set on every link, updated when a meeting moves. Migration 0023 creates the same on an
+# existing database. On SQLite a batch_alter_table of meeting_outreach re-creates the table without its
+# trigger: re-create it after one.
+HELD_ON_POSTGRESQL = (
+    """CREATE OR REPLACE FUNCTION meeting_outreach_held_on() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.held_on := (SELECT (timezone('UTC', held_at))::date FROM meeting WHERE id = NEW.meeting_id);
+  RETURN NEW;
+END
+$$""",
+    "CREATE TRIGGER meeting_outreach_held_on BEFORE INSERT OR UPDATE ON meeting_outreach "
+    "FOR EACH ROW EXECUTE FUNCTION meeting_outreach_held_on()",
+    """CREATE OR REPLACE FUNCTION meeting_held_on() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE meeting_outreach SET held_on = (timezone('UTC', NEW.held_at))::date WHERE meeting_id = NEW.id;
+  RETURN NULL;
+END
+$$""",
+    "CREATE TRIGGER meeting_held_on AFTER UPDATE OF held_at ON meeting "
+    "FOR EACH ROW WHEN (OLD.held_at IS DISTINCT FROM NEW.held_at) EXECUTE FUNCTION meeting_held_on()",
+)
+HELD_ON_SQLITE = (
+    """CREATE TRIGGER meeting_outreach_held_on AFTER INSERT ON meeting_outreach
+BEGIN
+  UPDATE meeting_outreach SET held_on = (SELECT date(held_at) FROM meeting WHERE id = NEW.meeting_id)
+  WHERE meeting_id = NEW.meeting_id AND outreach_id = NEW.outreach_id;
+END""",
+    """CREATE TRIGGER meeting_held_on AFTER UPDATE OF held_at ON meeting
+BEGIN
+  UPDATE meeting_outreach SET held_on = date(NEW.held_at) WHERE meeting_id = NEW.id;
+END""",
+)
+
+# Both on the link table's creation: it comes after the meeting table, which one of them watches.
+for _dialect, _statements in (("postgresql", HELD_ON_POSTGRESQL), ("sqlite", HELD_ON_SQLITE)):
+    for _statement in _statements:
+        event.listen(meeting_outreach, "after_create", sa.DDL(_statement).execute_if(dialect=_dialect))
+# Dropped with the link table, the watch on meetings goes too (its function writes to the link table).
+for _dialect, _statement in (
+    ("postgresql", "DROP TRIGGER IF EXISTS meeting_held_on ON meeting"),
+    ("postgresql", "DROP FUNCTION IF EXISTS meeting_held_on()"),
+    ("postgresql", "DROP FUNCTION IF EXISTS meeting_outreach_held_on()"),
+    ("sqlite", "DROP TRIGGER IF EXISTS meeting_held_on"),
+):
+    event.listen(meeting_outreach, "after_drop", sa.DDL(_statement).execute_if(dialect=_dialect))
 
 meeting_contact = sa.Table(
     "meeting_contact",
@@ -182,10 +235,12 @@ class FollowUp(db.Model):
         sa.CheckConstraint("length(trim(note)) > 0", name="note_not_blank"),
         sa.Index("ix_follow_up_owner_status_due", "owner_id", "status", "due_on"),
         sa.Index("ix_follow_up_due_reminder", "status", "due_on", "reminder_sent_at"),
+        # A record's follow-ups by due day: its latest are the last entries of the index.
+        sa.Index("ix_follow_up_outreach_due", "outreach_id", "due_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    outreach_id: Mapped[int] = mapped_column(sa.ForeignKey("outreach_record.id", ondelete="CASCADE"), index=True)
+    outreach_id: Mapped[int] = mapped_column(sa.ForeignKey("outreach_record.id", ondelete="CASCADE"))
     owner_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
     due_on: Mapped[dt.date]
     note: Mapped[str] = mapped_column(sa.Text)

@@ -21,7 +21,7 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.letters.models import Letter
 from crm.outreach.models import STAGES, STANCES, FollowUp, Meeting, OutreachRecord, Position, meeting_outreach
-from crm.permissions import can_edit_outreach, office_visibility, outreach_visibility
+from crm.permissions import can_edit_outreach_row, outreach_visibility
 
 STAGE_RANK = {stage: rank for rank, stage in enumerate(STAGES)}
 # What a logged event implies about the stage; a record never moves back by itself.
@@ -481,7 +481,8 @@ def _utc_day(column):
     """The UTC calendar day of a timestamp column, in SQL (the day `timeline` shows for it)."""
     if db.session.get_bind().dialect.name == "sqlite":
         return sa.func.date(column)
-    return sa.cast(sa.func.timezone("UTC", column), sa.Date)
+    # 'UTC' written into the statement, not sent as a parameter: the same text whatever the plan.
+    return sa.cast(sa.func.timezone(sa.literal_column("'UTC'"), column), sa.Date)
 
 
 def _meeting_options(entity=Meeting):
@@ -530,71 +531,161 @@ class RecentTimeline:
     more: bool
 
 
-def _latest_per_record(model, partition, day, statement, limit, options=lambda entity: ()):
-    """`statement` (a select of `model`) narrowed to the `limit` newest rows per `partition`, newest by
-    (`day`, id), with the partition's value: one query whatever the number of records."""
-    rank = sa.func.row_number().over(partition_by=partition, order_by=(day.desc(), model.id.desc()))
-    ranked = statement.add_columns(partition.label("record_id"), rank.label("rank")).subquery()
-    entity = aliased(model, ranked)
-    return db.session.execute(
-        sa.select(entity, ranked.c.record_id).where(ranked.c.rank <= limit).options(*options(entity))
+# What a line of a short timeline (the country page's cards) shows of each kind of entry: the columns it
+# reads, not the records. Named like the models' attributes, so the timeline macro shows either.
+@dataclass(frozen=True)
+class Named:
+    name: str
+
+
+@dataclass(frozen=True)
+class MeetingLine:
+    id: int
+    summary: str
+    office: Named | None
+    governments: int  # the records it is on: more than one for a joint meeting
+
+
+@dataclass(frozen=True)
+class LetterLine:
+    id: int
+    direction: str
+    subject: str
+
+
+@dataclass(frozen=True)
+class FollowUpLine:
+    id: int
+    status: str
+    due_on: dt.date
+    snoozed_until: dt.date | None
+    note: str
+    owner: Named
+    reminder_sent_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class PositionLine:
+    id: int
+    stance: str
+    demand: object  # the Demand, with its translations
+
+
+def _latest_per_record(ids, record_column, entry_id, day, source, limit):
+    """A subquery of (record_id, id): for each record in `ids`, the ids of its `limit` newest entries in
+    `source` (a join or a table), newest by (`day`, `entry_id`). On PostgreSQL a lateral subquery per record
+    reads only those through an index; SQLite, which has no LATERAL, ranks the records' entries."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        records = sa.select(OutreachRecord.id.label("record_id")).where(OutreachRecord.id.in_(ids)).subquery("r")
+        latest = (
+            sa.select(entry_id.label("id"))
+            .select_from(source)
+            .where(record_column == records.c.record_id)
+            .order_by(day.desc(), entry_id.desc())
+            .limit(limit)
+            .lateral("latest")
+        )
+        return sa.select(records.c.record_id, latest.c.id).join_from(records, latest, sa.true()).subquery()
+    rank = sa.func.row_number().over(partition_by=record_column, order_by=(day.desc(), entry_id.desc()))
+    ranked = (
+        sa.select(record_column.label("record_id"), entry_id.label("id"), rank.label("rank"))
+        .select_from(source)
+        .where(record_column.in_(ids))
+        .subquery()
     )
+    return sa.select(ranked.c.record_id, ranked.c.id).where(ranked.c.rank <= limit).subquery()
 
 
-def recent_timelines(records, limit: int) -> dict[int, RecentTimeline]:
-    """The `limit` newest timeline entries of each record, in one query per kind of entry (meetings,
-    letters, follow-ups, positions) and their relations, whatever the number of records or entries."""
+def recent_timelines(records, limit: int, demands: dict | None = None) -> dict[int, RecentTimeline]:
+    """The `limit` newest timeline entries of each record, as lines (the columns a timeline shows), in one
+    query per kind of entry (meetings, letters, follow-ups, positions), whatever the number of records or
+    entries. `demands` (id -> Demand with its translations) names the positions' demands; without it they
+    are read (two more queries)."""
 
     ids = [record.id for record in records]
     found: dict[int, list[TimelineEntry]] = {record_id: [] for record_id in ids}
     if not ids:
         return {}
     fetch = limit + 1  # one more of each kind tells whether older entries exist
-    meetings = _latest_per_record(
-        Meeting,
+    # The link carries its meeting's UTC day (held_on, kept by the database): the index of the links is
+    # enough to find a record's latest meetings.
+    latest = _latest_per_record(
+        ids,
         meeting_outreach.c.outreach_id,
-        _utc_day(Meeting.held_at),
-        sa.select(Meeting)
-        .join(meeting_outreach, meeting_outreach.c.meeting_id == Meeting.id)
-        .where(meeting_outreach.c.outreach_id.in_(ids)),
+        meeting_outreach.c.meeting_id,
+        meeting_outreach.c.held_on,
+        meeting_outreach,
         fetch,
-        _meeting_options,
     )
-    for meeting, record_id in meetings:
-        found[record_id].append(TimelineEntry("meeting", meeting.held_at.date(), meeting))
+    joint = sa.select(sa.func.count()).where(meeting_outreach.c.meeting_id == Meeting.id).scalar_subquery()
+    for row in db.session.execute(
+        sa.select(latest.c.record_id, Meeting.id, Meeting.held_at, Meeting.summary, Office.name, joint)
+        .join_from(latest, Meeting, Meeting.id == latest.c.id)
+        .outerjoin(Office, Office.id == Meeting.office_id)
+    ):
+        record_id, meeting_id, held_at, summary, office, governments = row
+        line = MeetingLine(meeting_id, summary, Named(office) if office is not None else None, governments)
+        found[record_id].append(TimelineEntry("meeting", held_at.date(), line))
     letter_day = sa.func.coalesce(Letter.received_on, Letter.sent_on, _utc_day(Letter.created_at))
-    letters = _latest_per_record(
-        Letter, Letter.outreach_id, letter_day, sa.select(Letter).where(Letter.outreach_id.in_(ids)), fetch
-    )
-    for letter, record_id in letters:
-        found[record_id].append(
-            TimelineEntry("letter", letter.received_on or letter.sent_on or letter.created_at.date(), letter)
+    latest = _latest_per_record(ids, Letter.outreach_id, Letter.id, letter_day, Letter.__table__, fetch)
+    for record_id, letter_id, direction, subject, received_on, sent_on, created_at in db.session.execute(
+        sa.select(
+            latest.c.record_id,
+            Letter.id,
+            Letter.direction,
+            Letter.subject,
+            Letter.received_on,
+            Letter.sent_on,
+            Letter.created_at,
+        ).join_from(latest, Letter, Letter.id == latest.c.id)
+    ):
+        when = received_on or sent_on or created_at.date()
+        found[record_id].append(TimelineEntry("letter", when, LetterLine(letter_id, direction, subject)))
+    latest = _latest_per_record(ids, FollowUp.outreach_id, FollowUp.id, FollowUp.due_on, FollowUp.__table__, fetch)
+    for row in db.session.execute(
+        sa.select(
+            latest.c.record_id,
+            FollowUp.id,
+            FollowUp.status,
+            FollowUp.due_on,
+            FollowUp.snoozed_until,
+            FollowUp.note,
+            User.name,
+            FollowUp.reminder_sent_at,
         )
-    follow_ups = _latest_per_record(
-        FollowUp,
-        FollowUp.outreach_id,
-        FollowUp.due_on,
-        sa.select(FollowUp).where(FollowUp.outreach_id.in_(ids)),
-        fetch,
-        lambda entity: (selectinload(entity.owner),),
-    )
-    for follow_up, record_id in follow_ups:
-        found[record_id].append(TimelineEntry("follow_up", follow_up.due_on, follow_up))
-    positions = _latest_per_record(
-        Position,
-        Position.outreach_id,
-        Position.stated_on,
-        sa.select(Position).where(Position.outreach_id.in_(ids)),
-        fetch,
-        _position_options,
-    )
-    for position, record_id in positions:
-        found[record_id].append(TimelineEntry("position", position.stated_on, position))
+        .join_from(latest, FollowUp, FollowUp.id == latest.c.id)
+        .join(User, User.id == FollowUp.owner_id)
+    ):
+        record_id, follow_up_id, status, due_on, snoozed_until, note, owner, reminded = row
+        line = FollowUpLine(follow_up_id, status, due_on, snoozed_until, note, Named(owner), reminded)
+        found[record_id].append(TimelineEntry("follow_up", due_on, line))
+    latest = _latest_per_record(ids, Position.outreach_id, Position.id, Position.stated_on, Position.__table__, fetch)
+    positions = db.session.execute(
+        sa.select(latest.c.record_id, Position.id, Position.stance, Position.stated_on, Position.demand_id).join_from(
+            latest, Position, Position.id == latest.c.id
+        )
+    ).all()
+    if demands is None:
+        demands = _demands_by_id({row.demand_id for row in positions})
+    for record_id, position_id, stance, stated_on, demand_id in positions:
+        line = PositionLine(position_id, stance, demands[demand_id])
+        found[record_id].append(TimelineEntry("position", stated_on, line))
     result = {}
     for record_id, entries in found.items():
         entries = _newest_first(entries)
         result[record_id] = RecentTimeline(entries[:limit], len(entries) > limit)
     return result
+
+
+def _demands_by_id(ids) -> dict:
+    if not ids:
+        return {}
+    return {
+        demand.id: demand
+        for demand in db.session.scalars(
+            sa.select(Demand).where(Demand.id.in_(ids)).options(selectinload(Demand.translations))
+        )
+    }
 
 
 @dataclass
@@ -681,24 +772,16 @@ def outreach_stages(country_ids, user, *, campaign_slug=None, language: str = "e
     return result
 
 
-def government_offices(country, user):
-    """The offices that represent this government (that `user` may see), with their contacts."""
-
-    return db.session.scalars(
-        office_visibility(user, sa.select(Office))
-        .where(Office.country_id == country.id)
-        .order_by(Office.active.desc(), Office.kind, Office.city)
-        .options(selectinload(Office.host_country), selectinload(Office.contacts))
-    ).all()
-
-
 # Timeline entries shown per record on a country page; the record's own page has them all, paged.
 CARD_TIMELINE = 5
+# Campaigns shown in full (positions and latest entries) on a country page, the newest active ones; the
+# government's other records are listed a line each. A government worked on for years is in every campaign.
+CARDS_SHOWN = 8
 
 
 @dataclass
 class OutreachCard:
-    record: OutreachRecord
+    record: sa.Row  # id, campaign_id, stage, assignee_id, assignee_name, campaign_name, archived
     demands: list
     positions: dict
     timeline: list[TimelineEntry]
@@ -706,32 +789,100 @@ class OutreachCard:
     more: bool = False  # older entries are on the record's page
 
 
-def outreach_cards(country, user) -> list[OutreachCard]:
-    """Per campaign, this government's outreach: current positions and the timeline."""
+@dataclass
+class CountryOutreach:
+    cards: list[OutreachCard]  # the newest active campaigns' records, in full
+    others: list[sa.Row]  # the rest (older or archived campaigns), a line each, as the cards' records
 
-    records = db.session.scalars(
-        outreach_visibility(user, sa.select(OutreachRecord))
-        .where(OutreachRecord.country_id == country.id)
-        .options(selectinload(OutreachRecord.campaign), selectinload(OutreachRecord.assignee))
+    def __bool__(self) -> bool:
+        return bool(self.cards or self.others)
+
+
+def current_position_rows(record_ids) -> dict[tuple[int, int], sa.Row]:
+    """The current position per (record, demand) for these records, as rows of what a positions table
+    shows (stance, stated_on, evidence, evidence_url, meeting_id): one query."""
+    ids = list(record_ids)
+    if not ids:
+        return {}
+    rank = sa.func.row_number().over(
+        partition_by=(Position.outreach_id, Position.demand_id),
+        order_by=(Position.stated_on.desc(), Position.id.desc()),
+    )
+    ranked = (
+        sa.select(
+            Position.outreach_id,
+            Position.demand_id,
+            Position.stance,
+            Position.stated_on,
+            Position.evidence,
+            Position.evidence_url,
+            Position.meeting_id,
+            rank.label("rank"),
+        )
+        .where(Position.outreach_id.in_(ids))
+        .subquery()
+    )
+    return {
+        (row.outreach_id, row.demand_id): row for row in db.session.execute(sa.select(ranked).where(ranked.c.rank == 1))
+    }
+
+
+def outreach_cards(country, user, shown: int = CARDS_SHOWN, *, language: str = "en") -> CountryOutreach:
+    """This government's outreach, per campaign: the `shown` newest active campaigns' records with their
+    current positions and latest timeline entries, and the others a line each. The records are rows of
+    what the page shows (the campaign named in `language`); a fixed number of queries, reading the latest
+    entries of the records shown only."""
+    translated = aliased(CampaignTranslation)
+    records = db.session.execute(
+        outreach_visibility(
+            user,
+            sa.select(
+                OutreachRecord.id,
+                OutreachRecord.campaign_id,
+                OutreachRecord.stage,
+                OutreachRecord.assignee_id,
+                User.name.label("assignee_name"),
+                sa.func.coalesce(translated.name, Campaign.name).label("campaign_name"),
+                Campaign.archived_at.is_not(None).label("archived"),
+            )
+            .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
+            .outerjoin(
+                translated,
+                sa.and_(translated.campaign_id == Campaign.id, translated.language == language),
+            )
+            .outerjoin(User, User.id == OutreachRecord.assignee_id)
+            .where(OutreachRecord.country_id == country.id),
+        ).order_by(
+            Campaign.archived_at.is_not(None),
+            Campaign.starts_on.is_(None),
+            Campaign.starts_on.desc(),
+            Campaign.id.desc(),
+        )
     ).all()
-    positions = current_positions(records)
+    full = [record for record in records if not record.archived][:shown]
+    listed = {record.id for record in full}
+    others = [record for record in records if record.id not in listed]
+    positions = current_position_rows(listed)
     demands: dict[int, list] = {}
+    by_id = {}
     for demand in db.session.scalars(
         sa.select(Demand)
-        .where(Demand.campaign_id.in_([r.campaign_id for r in records]))
+        .where(Demand.campaign_id.in_([r.campaign_id for r in full]))
         .order_by(Demand.ordinal)
         .options(selectinload(Demand.translations))
     ):
         demands.setdefault(demand.campaign_id, []).append(demand)
-    timelines = recent_timelines(records, CARD_TIMELINE)
-    return [
+        by_id[demand.id] = demand
+    timelines = recent_timelines(full, CARD_TIMELINE, by_id)
+    cards = [
         OutreachCard(
             record,
             demands.get(record.campaign_id, []),
             positions,
             timelines[record.id].entries,
-            can_edit_outreach(user, record),
+            can_edit_outreach_row(user, record),
             timelines[record.id].more,
         )
-        for record in records
+        for record in full
     ]
+    return CountryOutreach(cards, others)

@@ -4,14 +4,14 @@ statements going with a letter (their signatories frozen at delivery), the confi
 queue, and the public forms' rate-limit counts kept in the database
 
 Revision ID: 0024_statements
-Revises: 0022_public_board
+Revises: 0023_timeline_indexes
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0024_statements"
-down_revision = "0022_public_board"
+down_revision = "0023_timeline_indexes"
 branch_labels = None
 depends_on = None
 

@@ -50,3 +50,26 @@ def test_the_page_filters_use_the_signed_in_users_language_and_zone(app, make_us
             day=dt.date(2026, 12, 2),
         )
     assert shown == "3 dic 2026, 0:30 / 3 dic 2026, 0:30 / 2 dic 2026"
+
+
+def test_the_same_day_reads_the_same_each_time_in_each_language():
+    days = [dt.date(2026, 12, 2), dt.date(2026, 12, 2), dt.date(2027, 1, 31)]
+    assert [show_date(day, "en") for day in days] == ["2 Dec 2026", "2 Dec 2026", "31 Jan 2027"]
+    assert [show_date(day, "es") for day in days] == ["2 dic 2026", "2 dic 2026", "31 ene 2027"]
+
+
+def test_templates_speak_the_requests_language_and_a_language_forced_for_part_of_it(app, make_user):
+    from flask_babel import force_locale
+    from flask_login import login_user
+
+    words = "{{ _('Stage') }} · {{ ngettext('%(num)s country', '%(num)s countries', 2) }}"
+    with app.test_request_context("/"):
+        login_user(make_user("volunteer", language="es"))
+        assert render_template_string(words) == "Etapa · 2 países"
+        with force_locale("en"):  # an e-mail to someone who reads English, sent during the request
+            assert render_template_string(words) == "Stage · 2 countries"
+        assert render_template_string(words) == "Etapa · 2 países"
+    english = make_user("volunteer", language="en")
+    with app.app_context(), app.test_request_context("/"):  # another request: its own context
+        login_user(english)
+        assert render_template_string(words) == "Stage · 2 countries"

@@ -55,3 +55,18 @@ def test_entities_come_back_as_objects(app):
 def test_the_requested_page_is_a_whole_number_from_one(app, query, page):
     with app.test_request_context("/contacts" + query):
         assert requested_page() == page
+
+
+def test_a_long_list_links_each_row_with_one_url_built_once(app):
+    from flask import url_for
+
+    from crm.web import id_url
+
+    with app.test_request_context("/"):
+        record_url = id_url("outreach.show", "outreach_id")
+        for record_id in (1, 42, 2**31 - 1):
+            assert record_url(record_id) == url_for("outreach.show", outreach_id=record_id)
+        letter_url = id_url("letters.show", "letter_id", _anchor="reply")
+        assert letter_url(7) == url_for("letters.show", letter_id=7, _anchor="reply")
+        render = app.jinja_env.from_string("{% set to = id_url('outreach.show', 'outreach_id') %}{{ to(5) }}").render
+        assert render() == "/outreach/5"

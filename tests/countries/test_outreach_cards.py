@@ -88,3 +88,73 @@ def test_recent_timelines_match_the_full_timeline(app, make_user):
         full = outreach.timeline(record)
         assert [(e.kind, e.item.id) for e in recent[record.id].entries] == [(e.kind, e.item.id) for e in full[:4]]
         assert recent[record.id].more == (len(full) > 4)
+
+
+def test_the_newest_active_campaigns_are_shown_in_full_and_the_others_a_line_each(client, signed_in, make_user):
+    signed_in("coordinator")
+    owner = make_user("volunteer")
+    records = [_campaign_with_history(n, owner, entries=1) for n in range(1, outreach.CARDS_SHOWN + 3)]
+    for n, record in enumerate(records, start=1):
+        record.campaign.starts_on = dt.date(2018, 1, 1) + dt.timedelta(days=30 * n)  # the last is the newest
+    archived = records[-1].campaign
+    archived.archived_at = utcnow()
+    db.session.commit()
+    page, _ = _page(client)
+    full = page.split('id="other-campaigns"')[0]
+    others = page.split('id="other-campaigns"')[1].split("</section>")[0]
+    # The newest active campaigns in full, newest first; the archived one and the oldest in a line each.
+    shown = [f"Busy campaign {n}" for n in range(len(records) - 1, len(records) - 1 - outreach.CARDS_SHOWN, -1)]
+    assert [name for name in shown if f">{name}</a></h2>" in full] == shown
+    assert full.index(shown[0]) < full.index(shown[-1])
+    assert page.count('class="card outreach-card"') == outreach.CARDS_SHOWN
+    assert f'>Busy campaign {len(records)}</a> <span class="badge">Archived</span>' in others
+    assert ">Busy campaign 1</a>" in others and f'href="/outreach/{records[0].id}"' in others
+    assert "Meeting 1-0" not in page  # the lines carry no timeline
+
+
+def test_a_busy_governments_offices_show_the_first_with_their_first_people_and_link_to_the_rest(
+    client, signed_in, make_office, make_contact
+):
+    from crm.contacts.services import GOVERNMENT_OFFICES, PEOPLE_PER_OFFICE
+
+    signed_in("coordinator")
+    offices = [make_office("FRA", city=f"City {n:02d}") for n in range(GOVERNMENT_OFFICES + 2)]
+    for n in range(PEOPLE_PER_OFFICE + 3):
+        make_contact(offices[0], name=f"Person {n:02d}", title="Counsellor")
+    make_contact(offices[1], name="Only Person", title=None)
+    gone = make_contact(offices[1], name="Gone Person")
+    gone.active = False
+    closed = make_office("FRA", city="A city closed")
+    closed.active = False
+    db.session.commit()
+    page = client.get("/countries/FRA").get_data(as_text=True)
+    section = page.split('id="offices"')[1].split("</section>")[0]
+    # Active offices first, by city: the first few, then a link to all of them (the inactive one too).
+    assert section.count('<li class="inactive">') == 0 and "A city closed" not in section
+    assert [f"City {n:02d}" in section for n in range(GOVERNMENT_OFFICES + 2)] == [True] * GOVERNMENT_OFFICES + [
+        False
+    ] * 2
+    assert f"All {GOVERNMENT_OFFICES + 3} offices of this government" in section
+    assert 'href="/offices?country=FRA&amp;status=all"' in section
+    # Each office's first people by name, and how many more its page lists.
+    assert [f"Person {n:02d}, Counsellor" in section for n in range(PEOPLE_PER_OFFICE + 3)] == [
+        True
+    ] * PEOPLE_PER_OFFICE + [False] * 3
+    assert f'<a href="/offices/{offices[0].id}">and 3 more people</a>' in section
+    assert "<li>Only Person</li>" in section and "Gone Person" not in section
+    assert f'<a href="/offices/{offices[1].id}">{offices[1].name}</a>' in section
+
+
+def test_each_card_names_its_campaign_in_the_readers_language_and_who_works_it(client, signed_in, make_user):
+    from crm.campaigns.models import CampaignTranslation
+
+    signed_in("coordinator", language="es")
+    owner = make_user("volunteer", name="Vera Voluntaria")
+    record = _campaign_with_history(1, owner, entries=1)
+    record.campaign.translations.append(CampaignTranslation(language="es", name="Campaña ocupada"))
+    nobody = _campaign_with_history(2, owner, entries=1)
+    nobody.assignee_id = None
+    db.session.commit()
+    page, _ = _page(client)
+    assert f'<a href="/outreach/{record.id}">Campaña ocupada</a></h2>' in page and "Busy campaign 1<" not in page
+    assert "Vera Voluntaria" in page and "nadie todavía" in page

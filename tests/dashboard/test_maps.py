@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pytest
 
@@ -75,12 +76,35 @@ def test_somaliland_and_northern_cyprus_are_drawn_with_the_states_the_un_recogni
     assert shapes["196"].d.count("M") == rings["Cyprus"] + rings["N. Cyprus"]
 
 
+NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)")
+
+
+def _points(d: str):
+    """The absolute points of path data made of rings "M x,y l dx,dy dx,dy ... Z"."""
+    for ring in d.split("Z")[:-1]:
+        start, _, steps = ring.lstrip("M").partition("l")
+        x, y = (float(v) for v in NUMBER.findall(start))
+        yield x, y
+        numbers = [float(v) for v in NUMBER.findall(steps)]
+        assert len(numbers) % 2 == 0
+        for dx, dy in zip(numbers[::2], numbers[1::2], strict=True):
+            x, y = x + dx, y + dy
+            yield x, y
+
+
 def test_shapes_stay_inside_the_box():
     world = maps.world_map()
     for shape in world.shapes:
-        for point in shape.d.replace("M", " ").replace("L", " ").replace("Z", " ").split():
-            x, y = (float(v) for v in point.split(","))
+        assert re.fullmatch(r"(M[-\d.,]+l[-\d., ]+Z)+", shape.d), shape.name
+        for x, y in _points(shape.d):
             assert -0.1 <= x <= world.width + 0.1 and -0.1 <= y <= world.height + 0.1, shape.name
+
+
+def test_steps_between_points_add_up_to_the_points_on_the_grid():
+    ring = [(9533, 2995), (9542, 2989), (9547, 2999), (9533, 2995)]
+    d = maps._ring_path(ring)
+    assert d == "M953.3,299.5l.9-.6 .5,1-1.4-.4Z"
+    assert [(round(x * 10), round(y * 10)) for x, y in _points(d)] == ring
 
 
 def _lightness(hex_colour: str) -> float:

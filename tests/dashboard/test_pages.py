@@ -149,7 +149,7 @@ def test_the_page_shows_the_demo_figures(client, signed_in, demo):
         "coordinator.demo@example.org": "1",
         "voluntaria.demo@example.org": "1",
     }
-    assert "4 overdue follow-ups in all." in page
+    assert "4 overdue follow-ups in all." in page and "more owner" not in page
     assert "Chase the meeting request sent to the Foreign Office." in page
     assert re.search(r'class="big-number">0<', page)
 
@@ -388,3 +388,15 @@ def test_all_changes_are_paged_without_counting_the_history(client, signed_in, d
     beyond = client.get(DEMO_URL + "/changes?page=9999")
     assert beyond.status_code == 200 and listed(beyond) == 0 and "&larr; Previous" in beyond.get_data(as_text=True)
     assert client.get(DEMO_URL + f"/changes?page={2**62}").status_code == 400
+
+
+def test_the_owners_beyond_the_first_are_counted_and_sent_to_the_follow_ups(client, signed_in, demo, monkeypatch):
+    from crm.dashboard import services as dashboards
+
+    monkeypatch.setattr(dashboards, "OVERDUE_OWNERS", 2)
+    signed_in("manager")
+    page = client.get(DEMO_URL).get_data(as_text=True)
+    section = page[page.index('id="overdue"') : page.index('id="changes"')]
+    assert section.count("<li data-owner=") == 2
+    assert "And 1 more owner with overdue follow-ups." in section and "4 overdue follow-ups in all." in section
+    assert 'href="/follow-ups">All follow-ups</a>' in section

@@ -196,7 +196,7 @@ def test_overdue_follow_ups_by_owner(demo, manager):
         ("Chris Sample (demo)", 1, utc_today() - dt.timedelta(days=3)),
         ("Luisa Muestra (demo)", 1, utc_today() - dt.timedelta(days=2)),
     ]
-    assert [f.outreach.country.alpha3 for f in overdue[0].follow_ups] == ["DEU", "GBR"]
+    assert [f.alpha3 for f in overdue[0].follow_ups] == ["DEU", "GBR"]
 
 
 def test_a_snooze_that_ended_makes_a_follow_up_overdue(demo, manager):
@@ -396,3 +396,11 @@ def test_an_owner_with_many_overdue_follow_ups_is_counted_whole_and_listed_most_
         f"Late by {days}" for days in range(dashboards.OVERDUE_LISTED + 5, 5, -1)
     ]
     assert dashboards.dashboard(demo, manager, today=utc_today()).overdue_total == busy.count + 4
+
+
+def test_the_owners_with_the_most_overdue_are_listed_and_everyone_is_counted(demo, manager):
+    overdue = dashboards.overdue_by_owner(demo, utc_today(), owners=2)
+    assert [o.owner.name for o in overdue] == ["Sam Placeholder (demo)", "Chris Sample (demo)"]
+    assert (overdue.total, overdue.more_owners) == (4, 1)
+    spanish = dashboards.overdue_by_owner(demo, utc_today(), "es")
+    assert [f.country for f in spanish[0].follow_ups] == ["Alemania", "Reino Unido"]

@@ -153,3 +153,68 @@ def test_follow_ups_complete_snooze_and_next_date(campaign, make_record, make_us
         outreach.add_follow_up(record, owner=user, due_on=utc_today(), note=" ", actor=user)
     actions = db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.entity_type == "follow_up")).all()
     assert actions.count("follow_up.create") == 2 and "follow_up.snooze" in actions and "follow_up.complete" in actions
+
+
+def test_each_link_of_a_meeting_carries_its_utc_day_whoever_writes_it(campaign, make_record, make_meeting):
+    from crm.outreach.models import meeting_outreach
+
+    france, spain = make_record("FRA"), make_record("ESP")
+    # Late on 2 March in UTC: already 3 March in Madrid, still 2 March in Caracas. The UTC day is kept.
+    meeting = make_meeting([france, spain], dt.datetime(2026, 3, 2, 23, 30, tzinfo=dt.UTC))
+
+    def days():
+        rows = db.session.execute(
+            sa.select(meeting_outreach.c.outreach_id, meeting_outreach.c.held_on).where(
+                meeting_outreach.c.meeting_id == meeting.id
+            )
+        )
+        return dict(rows.all())
+
+    assert days() == {france.id: dt.date(2026, 3, 2), spain.id: dt.date(2026, 3, 2)}
+    # Moved by the app, or by hand in the database: the links follow.
+    meeting.held_at = dt.datetime(2026, 2, 27, 9, 0, tzinfo=dt.UTC)
+    db.session.flush()
+    assert days() == {france.id: dt.date(2026, 2, 27), spain.id: dt.date(2026, 2, 27)}
+    db.session.execute(
+        sa.text("UPDATE meeting SET held_at = :at WHERE id = :id"), {"at": "2026-01-05 10:00:00", "id": meeting.id}
+    )
+    assert set(days().values()) == {dt.date(2026, 1, 5)}
+    # A link added later, or written over, still says the meeting's day.
+    germany = make_record("DEU")
+    db.session.execute(sa.insert(meeting_outreach).values(meeting_id=meeting.id, outreach_id=germany.id))
+    assert days()[germany.id] == dt.date(2026, 1, 5)
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.update(meeting_outreach).values(held_on=dt.date(2000, 1, 1)))
+        assert set(days().values()) == {dt.date(2026, 1, 5)}
+
+
+def test_recent_timelines_read_the_latest_of_each_kind_in_four_queries(
+    campaign, make_record, make_user, make_meeting, make_letter, make_follow_up, count_queries
+):
+    owner = make_user("volunteer", name="Olga Owner")
+    records = [make_record(code) for code in ("FRA", "ESP", "DEU")]
+    for n in range(4):
+        day = utc_today() - dt.timedelta(days=10 * n + 1)
+        for record in records:
+            make_meeting([record], dt.datetime.combine(day, dt.time(12), dt.UTC), summary=f"Meeting {n}")
+            make_letter(record, subject=f"Letter {n}", sent_on=day)
+            make_follow_up(record, owner, day, note=f"Call {n}")
+    outreach.record_position(records[1], campaign.demands[0], "supportive", utc_today(), actor=owner)
+    joint = make_meeting(records[:2], utcnow(), summary="Joint meeting")
+    demands = {demand.id: demand for demand in campaign.demands}
+    queries, recent = count_queries(lambda: outreach.recent_timelines(records, 3, demands))
+    assert queries == 4  # one per kind of entry, whatever the number of records and entries
+    for record in records:
+        full = outreach.timeline(record)
+        assert [(e.kind, e.item.id) for e in recent[record.id].entries] == [(e.kind, e.item.id) for e in full[:3]]
+        assert recent[record.id].more
+    first = recent[records[0].id].entries[0].item
+    assert (first.id, first.governments, first.office) == (joint.id, 2, None)
+    follow_up = next(e.item for e in recent[records[2].id].entries if e.kind == "follow_up")
+    assert (follow_up.owner.name, follow_up.note, follow_up.status) == ("Olga Owner", "Call 0", "open")
+    position = next(e.item for e in recent[records[1].id].entries if e.kind == "position")
+    assert (position.stance, position.demand) == ("supportive", campaign.demands[0])
+    # Without the demands at hand, they are read too.
+    queries, again = count_queries(lambda: outreach.recent_timelines(records, 3))
+    position = next(e.item for e in again[records[1].id].entries if e.kind == "position")
+    assert queries == 6 and position.demand.id == campaign.demands[0].id
