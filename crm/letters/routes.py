@@ -263,55 +263,56 @@ def discard(letter_id):
     return _render_letter(letter, record, form_status(form), discard_form=form)
 
 
+def _letter_step(letter_id, form_class, record_step, done: str, form_name: str):
+    """Record one step of a letter's way (sent, delivered, acknowledged) from its form on the letter page."""
+    letter, record = get_letter_or_404(letter_id, need="edit")
+    form = form_class()
+    if form.validate_on_submit() and _save(form, letter, lambda: record_step(letter, form)):
+        flash_message(done, "success")
+        return redirect(url_for("letters.show", letter_id=letter.id))
+    return _render_letter(letter, record, form_status(form), **{form_name: form})
+
+
 @bp.route("/letters/<int:letter_id>/sent", methods=["POST"])
 @login_required
 def mark_sent(letter_id):
-    letter, record = get_letter_or_404(letter_id, need="edit")
-    form = SentForm()
-    if form.validate_on_submit() and _save(
-        form,
-        letter,
-        lambda: services.mark_sent(
+    return _letter_step(
+        letter_id,
+        SentForm,
+        lambda letter, form: services.mark_sent(
             letter, form.channel.data, form.sent_on.data, current_user, expected_version=form.version.data
         ),
-    ):
-        flash_message(gettext("Marked sent."), "success")
-        return redirect(url_for("letters.show", letter_id=letter.id))
-    return _render_letter(letter, record, form_status(form), sent_form=form)
+        gettext("Marked sent."),
+        "sent_form",
+    )
 
 
 @bp.route("/letters/<int:letter_id>/delivered", methods=["POST"])
 @login_required
 def mark_delivered(letter_id):
-    letter, record = get_letter_or_404(letter_id, need="edit")
-    form = DeliveredForm()
-    if form.validate_on_submit() and _save(
-        form,
-        letter,
-        lambda: services.mark_delivered(
+    return _letter_step(
+        letter_id,
+        DeliveredForm,
+        lambda letter, form: services.mark_delivered(
             letter, form.delivered_on.data, current_user, expected_version=form.version.data
         ),
-    ):
-        flash_message(gettext("Marked delivered; the signature totals delivered are kept with the letter."), "success")
-        return redirect(url_for("letters.show", letter_id=letter.id))
-    return _render_letter(letter, record, form_status(form), delivered_form=form)
+        gettext("Marked delivered; the signature totals delivered are kept with the letter."),
+        "delivered_form",
+    )
 
 
 @bp.route("/letters/<int:letter_id>/acknowledged", methods=["POST"])
 @login_required
 def mark_acknowledged(letter_id):
-    letter, record = get_letter_or_404(letter_id, need="edit")
-    form = AcknowledgedForm()
-    if form.validate_on_submit() and _save(
-        form,
-        letter,
-        lambda: services.mark_acknowledged(
+    return _letter_step(
+        letter_id,
+        AcknowledgedForm,
+        lambda letter, form: services.mark_acknowledged(
             letter, form.acknowledged_on.data, current_user, expected_version=form.version.data
         ),
-    ):
-        flash_message(gettext("Marked acknowledged."), "success")
-        return redirect(url_for("letters.show", letter_id=letter.id))
-    return _render_letter(letter, record, form_status(form), acknowledged_form=form)
+        gettext("Marked acknowledged."),
+        "acknowledged_form",
+    )
 
 
 @bp.route("/letters/<int:letter_id>/reply", methods=["GET", "POST"])
