@@ -50,9 +50,8 @@ def refusal(error: DomainError, form=None, *, record=None, beside: str | None = 
 
     The message goes beside the form field the error names (or else the field `beside`), keeping what the
     user typed, or else at the top of the page, after `prefix` ("Stage not changed: %(reason)s") when
-    given. After a conflict
-    (StaleRecord) the form takes the `record`'s current version, so that a second save is a choice made
-    knowing that someone else changed it."""
+    given. After a conflict (StaleRecord) the form takes the `record`'s current version, so that a second
+    save is a choice made knowing that someone else changed it."""
     if not g.get("keep_changes"):
         db.session.rollback()
     message = str(error) if prefix is None else prefix % {"reason": str(error)}
