@@ -34,7 +34,6 @@ def _print_reference_report(report) -> None:
 def reference_command():
     """Countries, UN M49 regions and Rome Statute status. Safe to run again: it changes nothing twice
     and never overwrites a fact staff corrected."""
-
     report = load_reference()
     db.session.commit()
     _print_reference_report(report)
@@ -44,7 +43,6 @@ def reference_command():
 @with_appcontext
 def demo_command():
     """Load the clearly marked demo campaign (justice-for-venezuela-2018) with fictional contacts."""
-
     created = load_demo()
     db.session.commit()
     click.echo(f"demo campaign {DEMO_CAMPAIGN_SLUG}: {'loaded' if created else 'already present, unchanged'}")
@@ -57,7 +55,6 @@ def demo_command():
 def rome_statute_command(file, dry_run):
     """Refresh Rome Statute facts from a saved copy of the UN depositary's status page (chapter XVIII-10),
     printing every change."""
-
     try:
         result = refresh_from_depositary(file)
     except DepositaryError as error:
@@ -80,7 +77,6 @@ demo_cli = click.Group("demo", help="The marked demo campaign.")
 def demo_remove_command():
     """Remove the demo campaign and every fictional person and record it made, and nothing else: the
     reference data and anything a user created stay."""
-
     report = remove_demo(actor="cli")
     db.session.commit()
     click.echo(f"demo campaign: {'removed' if report.campaign_removed else 'not present'}")
@@ -99,7 +95,6 @@ keys_cli = click.Group("keys", help="Encryption keys for data at rest (ALCANCE_D
 def rotate_command():
     """Re-encrypt every encrypted value with the first key of ALCANCE_DATA_KEYS. Put the new key first,
     run this, then remove the old key."""
-
     counts = rotate_all(db.session, db.metadata)
     db.session.commit()
     for column, count in counts.items():
@@ -117,7 +112,6 @@ def rotate_command():
 @with_appcontext
 def setup_command(demo):
     """Upgrade the database, seed reference data (and the demo on first run), and make sure an admin exists."""
-
     upgrade()
     report = load_reference()
     db.session.commit()

@@ -207,7 +207,6 @@ _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "CREATE", "DROP
 
 def _reads_first() -> bool:
     """A GET (or HEAD) request reads, and only sometimes writes (an audit event for an export)."""
-
     return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
 
 

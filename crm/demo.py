@@ -782,7 +782,6 @@ def remove_demo(*, actor) -> DemoRemoval:
     meetings held only for it, and the demo's fictional contacts, the offices it added and its staff users
     when nothing outside the demo refers to them. Reference data and anything a user created stay.
     Flushed, not committed."""
-
     report = DemoRemoval()
     campaign = db.session.scalar(
         sa.select(Campaign).where(Campaign.slug == DEMO_CAMPAIGN_SLUG, Campaign.is_demo.is_(True))

@@ -112,7 +112,6 @@ def receives_weekly_report(user) -> bool:
 def outreach_visibility(user, statement):
     """Narrow a select over OutreachRecord to what `user` may see: everything for staff who see all,
     only their own assigned records for volunteers."""
-
     if can(user, "view_all"):
         return statement
     return statement.where(OutreachRecord.assignee_id == user.id)
@@ -121,7 +120,6 @@ def outreach_visibility(user, statement):
 def follow_up_visibility(user, statement):
     """Narrow a select over FollowUp to the follow-ups on records `user` may see. Being named a
     follow-up's owner on someone else's record shows its note nowhere the record itself is a 404."""
-
     if can(user, "view_all"):
         return statement
     return statement.where(FollowUp.outreach_id.in_(outreach_visibility(user, sa.select(OutreachRecord.id))))
@@ -130,7 +128,6 @@ def follow_up_visibility(user, statement):
 def meeting_visibility(user, statement):
     """Narrow a select over Meeting to the meetings `user` may open: those on at least one record they
     may see (the meeting page's rule). Being named staff, or having logged it, is not enough."""
-
     if can(user, "view_all"):
         return statement
     visible = outreach_visibility(
@@ -153,7 +150,6 @@ def is_read_only(campaign) -> bool:
 
 
 def read_only_message() -> str:
-
     return gettext("This campaign is archived: it can be read but not changed.")
 
 
@@ -226,7 +222,6 @@ def can_edit_outreach_row(user, row) -> bool:
 def get_outreach_or_404(outreach_id, need: str = "view"):
     """Load an outreach record the current user may see (or edit); anything else is a 404. Editing a
     record the user may see in an archived campaign is a 409 that says the campaign is read-only."""
-
     record = db.session.get(OutreachRecord, outreach_id)
     if record is None or not can_view_outreach(current_user, record):
         abort(404)
@@ -239,21 +234,18 @@ def get_outreach_or_404(outreach_id, need: str = "view"):
 
 def _worked_countries(user):
     """A select of the countries a volunteer works on (through their assigned records)."""
-
     return sa.select(OutreachRecord.country_id).where(OutreachRecord.assignee_id == user.id)
 
 
 def office_visibility(user, statement):
     """Offices a user may see: all for staff who see all; for volunteers, those of the governments
     their assigned records concern (the people they need to reach, and no one else)."""
-
     if can(user, "view_all"):
         return statement
     return statement.where(Office.country_id.in_(_worked_countries(user)))
 
 
 def contact_visibility(user, statement):
-
     if can(user, "view_all"):
         return statement
     return statement.where(
@@ -299,7 +291,6 @@ def may_add_for_country(user, country_id) -> bool:
 
 def _added_by(user, entity_type: str, entity_id) -> bool:
     """Whether the audit log says `user` created this record (the log is append-only, so it cannot lie)."""
-
     return (
         db.session.scalar(
             sa.select(sa.func.count())

@@ -313,7 +313,6 @@ def register_error_pages(app) -> None:
     @app.errorhandler(StaleDataError)
     def _stale(error):
         # Two saves of the same record at once: the second finds the version it read already gone.
-
         db.session.rollback()
         return render_error(409, gettext("Not saved"), stale_record_message())
 

@@ -56,7 +56,6 @@ def create_command(email, name, role, language):
 def invite_command(email, role, language, name):
     """Invite someone by e-mail: they choose their own password from a single-use, expiring link. The link
     is never printed; the e-mail goes through the mail queue (the outbox without SMTP)."""
-
     try:
         invitation = invitations.invite(email, role, language=language, name=name, actor="cli", now=utcnow())
     except AccountError as error:

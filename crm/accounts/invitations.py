@@ -49,7 +49,6 @@ def _new_link(invitation: Invitation, now: dt.datetime) -> str:
 
 
 def _queue_mail(invitation: Invitation, token: str, now: dt.datetime) -> None:
-
     user = invitation.user
     rendered = mailer.render_message(
         "invitation",
@@ -134,7 +133,6 @@ def resend(invitation: Invitation, *, actor, now: dt.datetime) -> None:
 def revoke(invitation: Invitation, *, actor, now: dt.datetime) -> None:
     """The link stops working, the account (which never had a password) is deactivated, and the e-mail, if
     still waiting in the queue, is not sent."""
-
     if not invitation.is_open:
         raise InvitationError(gettext("This invitation was already accepted or revoked."))
     invitation.revoked_at = now

@@ -329,7 +329,6 @@ def reset_password(token):
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 def accept_invitation(token):
     """The invitee chooses their password. A link that is not (or no longer) valid is not found."""
-
     invitation = invitations.find_valid(token, now=utcnow())
     if invitation is None:
         return render_template("accounts/invitation_invalid.html"), 404

@@ -71,7 +71,6 @@ def invite():
 
 
 def _invitation_or_404(invitation_id):
-
     return db.session.get(Invitation, invitation_id) or abort(404)
 
 

@@ -31,7 +31,6 @@ def snapshot(obj, fields) -> dict:
 def campaign_of(entity) -> int | None:
     """The campaign a record belongs to, as the audit log files it: its own campaign, its outreach
     record's, its petition's; a meeting's when all its governments are in one campaign; None otherwise."""
-
     if entity is None:
         return None
     if isinstance(entity, Campaign):

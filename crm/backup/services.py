@@ -143,7 +143,6 @@ def _schema_revision(connection) -> str | None:
 
 
 def _migrations():
-
     return ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
 
 
@@ -160,7 +159,6 @@ def _order_by(table: sa.Table):
 
 
 def _signature_key_id() -> str | None:
-
     try:
         return EmailHasher.from_config().key_id
     except RuntimeError:
@@ -302,7 +300,6 @@ def _rows(data: bytes) -> Iterator[dict]:
 def verify_backup(path: str | os.PathLike, passphrase: str) -> Verified:
     """Read the whole archive: every chunk authenticated, every member's checksum and row count equal to
     the manifest's, nothing missing and nothing extra. Writes nothing."""
-
     wanted: dict[str, list[str]] = {}
     for table, column in encrypted_columns(db.metadata):
         wanted.setdefault(table.name, []).append(column.name)
@@ -362,7 +359,6 @@ def _rows_in_database(connection) -> dict[str, int]:
 def _check_target(verified: Verified) -> bool:
     """Refuse what cannot be restored here, before anything is written. True when the schema must be
     built (the database has no tables at all)."""
-
     manifest = verified.manifest
     migrations = _migrations()
     revision = manifest["schema_revision"]
@@ -414,7 +410,6 @@ def _check_target(verified: Verified) -> bool:
 
 
 def _known(migrations, revision) -> bool:
-
     try:
         return migrations.get_revision(revision) is not None
     except CommandError:
@@ -481,7 +476,6 @@ def restore_backup(path: str | os.PathLike, passphrase: str) -> Restored:
     """Restore an archive into this install's database, which must be empty, of either kind. The archive
     is read and checked in full first; any refusal writes nothing, and a failure part-way removes what
     was written."""
-
     path = Path(path)
     verified = verify_backup(path, passphrase)
     manifest = verified.manifest

@@ -49,7 +49,6 @@ def split_names(text: str | None) -> list[str]:
 
 def resolve_names(names) -> tuple[list[Country], list[str]]:
     """The countries the names or codes stand for, and the names that stand for none (or for two)."""
-
     if not names:
         return [], []
     resolver = CountryResolver()

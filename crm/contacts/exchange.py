@@ -159,7 +159,6 @@ def read_csv(data: bytes, mapping: dict[int, str] | None = None) -> list[ImportR
 
 
 def read_vcard(data: bytes) -> list[ImportRow]:
-
     text = _text(data)
     rows = []
     try:
@@ -246,7 +245,6 @@ def _office_for(values: dict, resolver, actor, report: ImportReport, created: di
 def import_contacts(rows: list[ImportRow], *, actor, today: dt.date, duplicates: str = "skip") -> ImportReport:
     """Add the rows' offices and contacts. Raises ImportRejected, listing every row's problem, when any row
     cannot be placed; the caller then rolls back, so nothing is half-added."""
-
     if duplicates not in DUPLICATE_CHOICES:
         raise ImportRejected(gettext("Duplicates are either skipped or merged."))
     if not rows:
@@ -351,7 +349,6 @@ def _safe(value):
 
 
 def export_vcard(statement) -> str:
-
     cards = []
     for contact in _exported(statement):
         office = contact.office

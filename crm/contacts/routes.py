@@ -547,7 +547,6 @@ def import_contacts():
 @login_required
 @require("export")
 def export_contacts(extension):
-
     statement = contact_visibility(current_user, sa.select(Contact))
     if extension == "csv":
         text, mimetype = exchange.export_csv(statement), "text/csv"

@@ -17,7 +17,6 @@ bp = Blueprint("core", __name__)
 @bp.route("/")
 @login_required
 def home():
-
     steps = first_steps() if can(current_user, "manage_campaigns") else None
     return render_template("core/home.html", campaigns=campaign_overview(), first_steps=steps)
 
@@ -48,5 +47,4 @@ def healthz():
 
 @bp.app_context_processor
 def _saved_submission():
-
     return {"saved_submission_key": saved_key}

@@ -104,7 +104,6 @@ def repeated(key: str, user, location: str = _PENDING) -> str | None:
 def repeat_of(form, user=None):
     """None the first time this form is sent (its key is now recorded, in the view's transaction); for
     a repeat, the answer: a redirect to where the first submit led, saying nothing new was saved."""
-
     user = user or current_user
     key = form.submission_key.data
     if first_time(key, user, _PENDING):

@@ -327,7 +327,6 @@ def lease_clock() -> dt.datetime:
 
 def _claimed_rows(token: str):
     """The messages `token` holds, with their recipient's name and their follow-up's state, in one query."""
-
     table = OutboundMessage.__table__
     return db.session.execute(
         sa.select(
@@ -427,7 +426,6 @@ def mark_sent_all(claims: list[_Claimed], token: str, transport: str) -> set[int
     """Record, in the caller's transaction, that the mail server accepted these messages (or that they
     went to the outbox). Only the holder of a claim may mark it; the follow-ups then show when their
     reminders went out. Returns the ids marked."""
-
     if not claims:
         return set()
     table = OutboundMessage.__table__

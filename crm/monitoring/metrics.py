@@ -72,7 +72,6 @@ class _DatabaseFigures:
     """The mail queue and the scheduled jobs, read from the database when Prometheus asks."""
 
     def collect(self):
-
         up = GaugeMetricFamily("alcance_database_up", "1 if the database answered this scrape, else 0.")
         try:
             queue = services.mail_queue_figures(utcnow())

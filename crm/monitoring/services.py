@@ -72,7 +72,6 @@ class BackupFigures:
 def backup_figures() -> BackupFigures:
     """The last good backup, made by the command or the scheduler (crm/backup), and whether the latest
     attempt succeeded."""
-
     status = backup_status(scheduled=False)
     tried = status.last_good is not None or status.failed_since is not None
     return BackupFigures(

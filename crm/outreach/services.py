@@ -192,7 +192,6 @@ class CampaignRow:
 
 def campaign_rows(campaign, user, language: str) -> list[CampaignRow]:
     """The campaign's governments that `user` may see, as plain rows sorted by country name (one query)."""
-
     statement = outreach_visibility(
         user,
         sa.select(
@@ -491,7 +490,6 @@ def _meeting_options(entity=Meeting):
 
 
 def _position_options(entity=Position):
-
     return (selectinload(entity.demand).selectinload(Demand.translations), selectinload(entity.recorded_by))
 
 
@@ -601,7 +599,6 @@ def recent_timelines(records, limit: int, demands: dict | None = None) -> dict[i
     query per kind of entry (meetings, letters, follow-ups, positions), whatever the number of records or
     entries. `demands` (id -> Demand with its translations) names the positions' demands; without it they
     are read (two more queries)."""
-
     ids = [record.id for record in records]
     found: dict[int, list[TimelineEntry]] = {record_id: [] for record_id in ids}
     if not ids:
@@ -726,7 +723,6 @@ def paged(entries: list, page: int | None, per_page: int = TIMELINE_PAGE) -> Lis
 def filter_by_outreach(statement, user, *, campaign_slug=None, stage=None, assignee_id=None):
     """Narrow a select of countries to those with an outreach record (that `user` may see) matching a
     campaign, stage and assignee. No filter given: the select is unchanged."""
-
     if not (campaign_slug or stage or assignee_id):
         return statement
     records = sa.select(OutreachRecord.country_id)
@@ -747,7 +743,6 @@ def filter_by_outreach(statement, user, *, campaign_slug=None, stage=None, assig
 def outreach_stages(country_ids, user, *, campaign_slug=None, language: str = "en") -> dict[int, list]:
     """The outreach records (visible to `user`) of the listed countries, by country id, in one query, as
     rows of what the countries list shows: id, country_id, stage and campaign_name (in `language`)."""
-
     ids = list(country_ids)
     if not ids:
         return {}

@@ -21,7 +21,6 @@ scheduler_cli = click.Group("scheduler", help="The one process that runs schedul
 def send_due_command():
     """Remind the owner of every follow-up that has fallen due, once, and send anything else queued.
     Prints how many reminders it sent; run again at once, it sends nothing."""
-
     result = send_due_reminders()
     sent = result.delivery.sent_by_kind.get("due_reminder", 0)
     click.echo(f"reminders sent: {sent}")
@@ -37,7 +36,6 @@ def send_due_command():
 def send_digests_command():
     """Send the daily digests whose hour has come in each user's time zone, and the managers' weekly
     report on Mondays."""
-
     result = send_digests()
     click.echo(f"digests sent: {result.delivery.sent_by_kind.get('digest', 0)}")
     click.echo(f"weekly reports sent: {result.delivery.sent_by_kind.get('weekly_report', 0)}")
@@ -50,7 +48,6 @@ def send_digests_command():
 def reply_clock_command():
     """Create follow-ups where a government has not replied in time, and tell coordinators after a
     second period."""
-
     report = services.run_reply_clock()
     db.session.commit()
     delivery = mailer.deliver_pending()
@@ -62,7 +59,6 @@ def reply_clock_command():
 @with_appcontext
 def deliver_command():
     """Send whatever is queued (retries included) without queueing anything new."""
-
     delivery = mailer.deliver_pending()
     click.echo(f"sent: {delivery.sent}, failed: {delivery.failed}")
 
@@ -80,7 +76,6 @@ def run_command(once, for_seconds):
     """Run the scheduled jobs in this process: due reminders every minute, digests at each user's hour,
     the weekly report, and the reply clock. Start exactly one beside the web server; a second one is
     harmless (every job claims its work in the database) but useless."""
-
     app = current_app._get_current_object()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # APScheduler narrates every run at INFO; the jobs log their own one-line results.

@@ -92,7 +92,6 @@ JOBS = {
 
 def _run_recorded(name, job):
     """Run `job` and record the run, successful or not, in job_status (what /metrics reports)."""
-
     started = utcnow()
     try:
         result = job()

@@ -398,7 +398,6 @@ class WeeklyReport:
 def weekly_report(start: dt.datetime, end: dt.datetime) -> WeeklyReport:
     """What changed between `start` and `end`: governments that replied (an incoming letter), positions that
     changed (with the stance they replaced) and new signatures per campaign."""
-
     report = WeeklyReport(start=start, end=end)
     report.replies = db.session.scalars(
         sa.select(Letter)
@@ -601,7 +600,6 @@ def _chase_note(event: _Event, owner) -> str:
 
 
 def _start_follow_up(event: _Event, clock: ReplyClock, today: dt.date) -> bool:
-
     record = event.record
     link = (
         FollowUp.letter_id == event.letter.id if event.letter is not None else FollowUp.meeting_id == event.meeting.id

@@ -185,7 +185,6 @@ class CountryResolver:
     CACHE_MAX = 20_000
 
     def __init__(self, aliases_file: Path = ALIASES_FILE):
-
         rows = db.session.execute(
             sa.select(Country.id, Country.alpha2, Country.alpha3, Country.name_en, Country.name_es)
         ).all()

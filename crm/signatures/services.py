@@ -945,7 +945,6 @@ def import_tallies(petition: Petition, binary, *, actor=None) -> list[SignatureT
 
 
 def tallies_of(petition: Petition) -> list[SignatureTally]:
-
     return db.session.scalars(
         sa.select(SignatureTally)
         .where(SignatureTally.petition_id == petition.id)
