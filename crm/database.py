@@ -87,6 +87,17 @@ def stale_record_message() -> str:
     )
 
 
+def serialise(session, *names: str) -> None:
+    """Make a check and the write that follows it one step across processes: a transaction that reaches
+    this with the same name waits until the earlier one ends. PostgreSQL: transaction-level advisory locks,
+    always taken in the same order; SQLite: every writing transaction already holds the write lock from its
+    start (BEGIN IMMEDIATE, above)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for name in sorted(set(names)):
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name})
+
+
 def upsert_insert(session, table):
     """An INSERT of this database's dialect, which offers ON CONFLICT (on_conflict_do_nothing/update)."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite

@@ -10,6 +10,7 @@ also undoes whatever the request had changed before it. No view commits or rolls
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -231,6 +232,34 @@ def client_address() -> str | None:
     """The client's address. Behind a proxy, ProxyFix (configured with the number of trusted proxies)
     has already replaced remote_addr; a raw X-Forwarded-For is never read here."""
     return request.remote_addr
+
+
+def _ip(address: str | None):
+    """The address as an ip_address (an IPv6 zone dropped, an IPv4-mapped one read as IPv4), or None."""
+    if not address:
+        return None
+    try:
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return None
+    return parsed.ipv4_mapped if parsed.version == 6 and parsed.ipv4_mapped is not None else parsed
+
+
+def client_key(address: str | None) -> str | None:
+    """A client as throttles and rate limits count it: an IPv4 address, or an IPv6 client's /64 (which one
+    client usually holds all of); None for what is no address."""
+    parsed = _ip(address)
+    if parsed is None:
+        return None
+    return str(ipaddress.ip_network(f"{parsed}/64", strict=False)) if parsed.version == 6 else str(parsed)
+
+
+def network_key(address: str | None) -> str | None:
+    """The client's network: its IPv4 /24 or IPv6 /48."""
+    parsed = _ip(address)
+    if parsed is None:
+        return None
+    return str(ipaddress.ip_network(f"{parsed}/{48 if parsed.version == 6 else 24}", strict=False))
 
 
 def set_security_headers(response):

@@ -10,14 +10,14 @@ hold the account shut to every new browser, but not to the laptop and phone the 
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 
 import sqlalchemy as sa
 from flask import current_app
 
 from crm.accounts.models import LoginAttempt
-from crm.database import utcnow
+from crm.database import serialise, utcnow
 from crm.extensions import db
+from crm.web import client_key
 
 # kind -> (config key, default) for the window and the two limits.
 LIMITS = {
@@ -48,18 +48,8 @@ def account_key(email: str | None) -> str | None:
 
 
 def address_key(address: str | None) -> str | None:
-    """The address as counted: an IPv6 client is counted by its /64, since it usually holds all of it."""
-    if not address:
-        return None
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return address[:64]
-    if parsed.version == 6:
-        if parsed.ipv4_mapped is not None:
-            return str(parsed.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
-    return str(parsed)
+    """The address as counted (crm.web.client_key); something that is no address, as it came."""
+    return client_key(address) or (address[:64] if address else None)
 
 
 def _count(kind: str, since: dt.datetime, *conditions) -> int:
@@ -71,17 +61,9 @@ def _count(kind: str, since: dt.datetime, *conditions) -> int:
 
 
 def _serialise(kind: str, *keys: str | None) -> None:
-    """Make the check and the count that follows it one step: attempts on the same account, address or
-    device wait here for one another until the earlier one's transaction ends (its failure counted).
-    PostgreSQL: transaction-level advisory locks, always taken in the same order. SQLite: every
-    transaction already holds the write lock from its start (crm/database.py)."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return
-    for key in sorted({key for key in keys if key}):
-        db.session.execute(
-            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": f"alcance.throttle:{kind}:{key}"},
-        )
+    """Attempts on the same account, address or device wait here for one another until the earlier one's
+    transaction ends (its failure counted)."""
+    serialise(db.session, *(f"alcance.throttle:{kind}:{key}" for key in keys if key))
 
 
 def is_throttled(

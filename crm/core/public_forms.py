@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import ipaddress
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -42,9 +41,11 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Mapped, mapped_column
 from wtforms import HiddenField, StringField
 
-from crm.database import UTCDateTime, utcnow
+from crm.database import UTCDateTime, serialise, utcnow
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.web import client_key
+from crm.web import network_key as web_network_key
 
 # The settings (crm/config.py reads each from the environment, with its default and what it means).
 SETTINGS = (
@@ -207,34 +208,15 @@ class Limit:
 
 
 def address_key(address: str | None) -> str | None:
-    """The client as counted: an IPv4 address, or an IPv6 client's /64 (which one client usually holds)."""
-    parsed = _parse(address)
-    if parsed is None:
-        return None
-    if parsed.version == 6:
-        return "address:" + str(ipaddress.ip_network(f"{parsed}/64", strict=False))
-    return f"address:{parsed}"
+    """The client as counted (crm.web.client_key)."""
+    key = client_key(address)
+    return None if key is None else f"address:{key}"
 
 
 def network_key(address: str | None) -> str | None:
-    """The client's network: its IPv4 /24 or IPv6 /48."""
-    parsed = _parse(address)
-    if parsed is None:
-        return None
-    prefix = 48 if parsed.version == 6 else 24
-    return "network:" + str(ipaddress.ip_network(f"{parsed}/{prefix}", strict=False))
-
-
-def _parse(address: str | None):
-    if not address:
-        return None
-    try:
-        parsed = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return None
-    if parsed.version == 6 and parsed.ipv4_mapped is not None:
-        return parsed.ipv4_mapped
-    return parsed
+    """The client's network (crm.web.network_key)."""
+    key = web_network_key(address)
+    return None if key is None else f"network:{key}"
 
 
 def client_limits(address: str | None) -> list[Limit]:
@@ -251,24 +233,12 @@ def hashed_key(kind: str, value: str) -> str:
     return f"{kind}:" + hashlib.sha256(value.strip().lower().encode("utf-8", "replace")).hexdigest()
 
 
-def _serialise(form_name: str, keys) -> None:
-    """The check and the count that follows it as one step: on PostgreSQL, submissions under the same key
-    wait here for one another until the earlier one's transaction ends (advisory locks, always in the same
-    order); on SQLite every writing transaction already holds the write lock (crm/database.py)."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return
-    for key in sorted(set(keys)):
-        db.session.execute(
-            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": f"alcance.public:{form_name}:{key}"},
-        )
-
-
 def over_limit(form_name: str, limits: list[Limit], *, now: dt.datetime) -> bool:
     """True when any key has reached its limit within the window, in one query."""
     if not limits:
         return False
-    _serialise(form_name, [limit.key for limit in limits])
+    # The check and the count that follows it as one step: submissions under the same key wait here.
+    serialise(db.session, *(f"alcance.public:{form_name}:{limit.key}" for limit in limits))
     since = now - dt.timedelta(seconds=setting("PUBLIC_FORM_WINDOW_SECONDS"))
     counts = dict(
         db.session.execute(
