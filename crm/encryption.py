@@ -9,6 +9,7 @@ the instance folder does: production sets the variable from a secret store."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -17,6 +18,12 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
 
 PREFIX = "fernet:"
+
+
+def token_hash(token: str) -> str:
+    """What is stored of a secret sent in a link (a password reset, an invitation, a calendar feed, a
+    statement's confirmation): its SHA-256, so that the database never holds a working link."""
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
 class EncryptionError(RuntimeError):

@@ -6,7 +6,6 @@ SMTP the link waits in the outbox as other mail does."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 
 import sqlalchemy as sa
@@ -17,6 +16,7 @@ from crm.accounts.errors import AccountError
 from crm.accounts.models import LANGUAGES, ROLES, Invitation, User
 from crm.accounts.services import check_password_policy, find_by_email, normalise_email, replace_password
 from crm.audit import services as audit
+from crm.encryption import token_hash
 from crm.extensions import db
 from crm.mail import services as mailer
 from crm.mail.models import OutboundMessage
@@ -36,13 +36,9 @@ def max_age() -> dt.timedelta:
     return dt.timedelta(hours=int(current_app.config.get("INVITATION_MAX_AGE_HOURS", 7 * 24)))
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
-
-
 def _new_link(invitation: Invitation, now: dt.datetime) -> str:
     token = secrets.token_urlsafe(32)
-    invitation.token_hash = _hash(token)
+    invitation.token_hash = token_hash(token)
     invitation.expires_at = now + max_age()
     invitation.last_sent_at = now
     return token
@@ -154,7 +150,7 @@ def revoke(invitation: Invitation, *, actor, now: dt.datetime) -> None:
 def find_valid(token: str, *, now: dt.datetime) -> Invitation | None:
     if not token or len(token) > 128:
         return None
-    invitation = db.session.scalar(sa.select(Invitation).where(Invitation.token_hash == _hash(token)))
+    invitation = db.session.scalar(sa.select(Invitation).where(Invitation.token_hash == token_hash(token)))
     if invitation is None or not invitation.is_open or invitation.expires_at <= now:
         return None
     return invitation

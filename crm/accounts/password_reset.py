@@ -5,7 +5,6 @@ one must give a code (or a recovery code) on the reset form too."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 
 import sqlalchemy as sa
@@ -18,6 +17,7 @@ from crm.accounts.models import PasswordResetToken, User
 from crm.accounts.services import check_password_policy, find_by_email, replace_password, too_many_attempts_message
 from crm.audit import services as audit
 from crm.database import utcnow
+from crm.encryption import token_hash
 from crm.extensions import db
 from crm.mail import services as mailer
 from crm.mail.models import OutboundMessage
@@ -25,10 +25,6 @@ from crm.mail.models import OutboundMessage
 
 def max_age() -> dt.timedelta:
     return dt.timedelta(seconds=int(current_app.config.get("PASSWORD_RESET_MAX_AGE_SECONDS", 60 * 60)))
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
 def request_reset(email: str, address: str | None, *, now: dt.datetime | None = None) -> tuple[User, str] | None:
@@ -47,7 +43,7 @@ def request_reset(email: str, address: str | None, *, now: dt.datetime | None = 
         return None
     token = secrets.token_urlsafe(32)
     db.session.add(
-        PasswordResetToken(user_id=user.id, token_hash=_hash(token), created_at=now, expires_at=now + max_age())
+        PasswordResetToken(user_id=user.id, token_hash=token_hash(token), created_at=now, expires_at=now + max_age())
     )
     audit.record("auth.password_reset_requested", actor=user, entity=user, after={"sent": True})
     db.session.flush()
@@ -58,7 +54,7 @@ def find_valid(token: str, *, now: dt.datetime | None = None) -> PasswordResetTo
     now = now or utcnow()
     if not token or len(token) > 128:
         return None
-    record = db.session.scalar(sa.select(PasswordResetToken).where(PasswordResetToken.token_hash == _hash(token)))
+    record = db.session.scalar(sa.select(PasswordResetToken).where(PasswordResetToken.token_hash == token_hash(token)))
     if record is None or record.used_at is not None or record.expires_at <= now:
         return None
     user = record.user
@@ -127,7 +123,7 @@ def queue_reset_mail(user: User, token: str, *, now: dt.datetime | None = None) 
     """Queue the message in the outbox, like all mail: retried while the mail server is down, kept for
     admins to read when there is none (MAIL_SERVER unset)."""
     mailer.queue(
-        "password_reset", f"password_reset:{_hash(token)}", user, reset_message(user, token), now=now or utcnow()
+        "password_reset", f"password_reset:{token_hash(token)}", user, reset_message(user, token), now=now or utcnow()
     )
 
 

@@ -5,7 +5,6 @@ flush, the caller (a job, a command or a view) commits."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 import zoneinfo
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from crm.audit import services as audit
 from crm.campaigns.models import Campaign
 from crm.campaigns.services import open_records
 from crm.database import upsert_insert, utcnow
+from crm.encryption import token_hash
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import show_date
@@ -115,17 +115,13 @@ def save_preferences(
 # --- Calendar feed secret ------------------------------------------------------------------------------
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def new_calendar_token(user, *, actor) -> str:
     """A new secret for the user's calendar feed. Any earlier feed URL stops working. The secret is
     returned once, to be shown once; only its hash is kept."""
     token = secrets.token_urlsafe(32)
     preference = _stored_preference(user)
     replaced = preference.calendar_token_hash is not None
-    preference.calendar_token_hash = _token_hash(token)
+    preference.calendar_token_hash = token_hash(token)
     preference.calendar_token_created_at = utcnow()
     db.session.flush()
     audit.record(
@@ -157,7 +153,7 @@ def user_for_calendar_token(token: str) -> User | None:
     user = db.session.scalar(
         sa.select(User)
         .join(ReminderPreference, ReminderPreference.user_id == User.id)
-        .where(ReminderPreference.calendar_token_hash == _token_hash(token))
+        .where(ReminderPreference.calendar_token_hash == token_hash(token))
     )
     if user is None or not user.active:
         return None

@@ -5,7 +5,6 @@ sign-ups never confirmed, and what the public list and the exports show."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 import secrets
 from collections.abc import Iterable
@@ -24,6 +23,7 @@ from crm.campaigns.models import Campaign
 from crm.core.public_forms import Limit, hashed_key
 from crm.countries.models import Country
 from crm.database import check_version, fold
+from crm.encryption import token_hash
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import _
@@ -64,10 +64,6 @@ class AlreadyDecided(StatementError):
     """The signature moved on (another moderator, the signer) since the page was drawn."""
 
     status = 409
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
 def _refuse_if_archived(campaign: Campaign) -> None:
@@ -353,8 +349,8 @@ def sign(statement: Statement, details: SignUp, *, language: str, now: dt.dateti
         publish_logo=bool(details.publish_logo) and details.listing == "named",
         language=language if language in STATEMENT_LANGUAGES else "en",
         status="unconfirmed",
-        confirm_token_hash=_hash(confirm_token),
-        withdraw_token_hash=_hash(withdraw_token),
+        confirm_token_hash=token_hash(confirm_token),
+        withdraw_token_hash=token_hash(withdraw_token),
         consented_at=now,
         created_at=now,
         expires_at=now + dt.timedelta(days=confirm_days()),
@@ -449,7 +445,7 @@ def by_confirm_token(token: str, *, now: dt.datetime) -> StatementSignature | No
         return None
     signature = db.session.scalar(
         sa.select(StatementSignature)
-        .where(StatementSignature.confirm_token_hash == _hash(token))
+        .where(StatementSignature.confirm_token_hash == token_hash(token))
         .options(joinedload(StatementSignature.statement), joinedload(StatementSignature.country))
     )
     if signature is None or signature.status != "unconfirmed" or signature.expires_at <= now:
@@ -478,7 +474,7 @@ def by_withdraw_token(token: str) -> StatementSignature | None:
         return None
     return db.session.scalar(
         sa.select(StatementSignature)
-        .where(StatementSignature.withdraw_token_hash == _hash(token))
+        .where(StatementSignature.withdraw_token_hash == token_hash(token))
         .options(joinedload(StatementSignature.statement), joinedload(StatementSignature.country))
     )
 
