@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -229,8 +230,11 @@ def client_limits(address: str | None) -> list[Limit]:
 
 
 def hashed_key(kind: str, value: str) -> str:
-    """A key for a value that is personal data (an e-mail address): only its SHA-256 is kept."""
-    return f"{kind}:" + hashlib.sha256(value.strip().lower().encode("utf-8", "replace")).hexdigest()
+    """A key for a value that is personal data (an e-mail address): only its HMAC-SHA-256 under the app's
+    secret key is kept, so that the table cannot be checked against a list of known addresses."""
+    secret = str(current_app.config["SECRET_KEY"]).encode("utf-8")
+    digest = hmac.new(secret, value.strip().lower().encode("utf-8", "replace"), hashlib.sha256).hexdigest()
+    return f"{kind}:{digest}"
 
 
 def over_limit(form_name: str, limits: list[Limit], *, now: dt.datetime) -> bool:
