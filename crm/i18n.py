@@ -71,6 +71,17 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def visitors_language(*, remembered: bool = True) -> str:
+    """A public page's language for a visitor who need not sign in: ?lang= (the page's own language
+    links), else the language chosen on this site (unless the page is cached for everyone alike, then
+    remembered=False), else the browser's preference."""
+    languages = current_app.config["LANGUAGES"]
+    for chosen in (request.args.get("lang"), session.get("language") if remembered else None):
+        if chosen in languages:
+            return chosen
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
 def select_timezone() -> str | None:
     if has_request_context() and getattr(current_user, "is_authenticated", False):
         return user_zone(current_user).key

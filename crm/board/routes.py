@@ -8,7 +8,7 @@ import io
 import json
 from types import SimpleNamespace
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext
 from flask_login import current_user, login_required
 
@@ -16,7 +16,7 @@ from crm.board import services as boards
 from crm.dashboard import services as dashboards
 from crm.dashboard.forms import response_label
 from crm.dashboard.maps import MAP_STYLES, paint
-from crm.i18n import current_language, show_date
+from crm.i18n import current_language, show_date, visitors_language
 from crm.permissions import get_campaign_or_404, require
 from crm.vocabulary import STANCE_LABELS
 from crm.web import flash_message
@@ -27,12 +27,8 @@ PUBLIC_MAX_AGE = 300  # seconds a shared cache may keep the board
 
 
 def _language() -> str:
-    """?lang= when given (a link per language, each cacheable), else the browser's preference."""
-    languages = current_app.config["LANGUAGES"]
-    chosen = request.args.get("lang")
-    if chosen in languages:
-        return chosen
-    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    # A link per language, each cacheable: what a visitor chose earlier on the site does not count here.
+    return visitors_language(remembered=False)
 
 
 def _public(response: Response) -> Response:

@@ -4,7 +4,7 @@ and moderate their signatures."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
@@ -16,7 +16,7 @@ from crm.dashboard.exports import record_export, to_csv
 from crm.database import utcnow
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.i18n import current_language, show_date
+from crm.i18n import current_language, show_date, visitors_language
 from crm.letters.routes import get_letter_or_404
 from crm.permissions import (
     get_campaign_or_404,
@@ -43,16 +43,6 @@ from crm.web import LARGEST_ID, client_address, flash_message, form_status, refu
 bp = Blueprint("statements", __name__)
 
 # --- The public pages -----------------------------------------------------------------------------------
-
-
-def _language() -> str:
-    """?lang= (the page's own language links, and its form), else the language chosen on this site, else
-    the browser's."""
-    languages = current_app.config["LANGUAGES"]
-    for chosen in (request.args.get("lang"), session.get("language")):
-        if chosen in languages:
-            return chosen
-    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def _sign_up(form: SignForm) -> statements.SignUp:
@@ -83,7 +73,7 @@ def _sign(statement: Statement, form: SignForm, language: str, now) -> None:
 @bp.route("/s/<slug>", methods=["GET", "POST"])
 @public_form("statement")
 def public(slug):
-    now, language = utcnow(), _language()
+    now, language = utcnow(), visitors_language()
     with force_locale(language):
         statement = statements.public_statement(slug, clock.today(None, now))
         if statement is None:
