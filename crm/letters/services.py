@@ -353,12 +353,10 @@ def compose_letter(
         body=render_merge(template.body, values),
         created_by_id=getattr(actor, "id", None),
     )
-    db.session.add(letter)
-    db.session.flush()
-    audit.record(
+    audit.created(
         "letter.compose",
+        letter,
         actor=actor,
-        entity=letter,
         after={
             "outreach_id": record.id,
             "template": template_name,
@@ -683,12 +681,10 @@ def log_reply(
         received_on=received_on,
         created_by_id=getattr(actor, "id", None),
     )
-    db.session.add(reply)
-    db.session.flush()
-    audit.record(
+    audit.created(
         "letter.reply",
+        reply,
         actor=actor,
-        entity=reply,
         after={"in_reply_to_id": original.id, "received_on": received_on.isoformat(), "subject": subject},
     )
     if checked:

@@ -118,12 +118,10 @@ def record_position(
         letter_id=getattr(letter, "id", None),
         recorded_by_id=getattr(actor, "id", None),
     )
-    db.session.add(position)
-    db.session.flush()
-    audit.record(
+    audit.created(
         "position.create",
+        position,
         actor=actor,
-        entity=position,
         after={"outreach_id": record.id, "demand_id": demand.id, "stance": stance, "stated_on": stated_on.isoformat()},
     )
     if stance in STANCE_STAGE:
@@ -139,18 +137,24 @@ def latest_positions(positions) -> dict[tuple[int, int], Position]:
     return latest
 
 
+def _current(record_ids, *columns):
+    """The current position per (record, demand) of these records, as a subquery of `columns`: the latest
+    stated, the latest recorded on a tie (as `latest_positions` decides), ranked in the database."""
+    rank = sa.func.row_number().over(
+        partition_by=(Position.outreach_id, Position.demand_id),
+        order_by=(Position.stated_on.desc(), Position.id.desc()),
+    )
+    ranked = sa.select(*columns, rank.label("rank")).where(Position.outreach_id.in_(record_ids)).subquery()
+    return ranked, ranked.c.rank == 1
+
+
 def current_positions(records) -> dict[tuple[int, int], Position]:
     """The latest position per (record, demand) for many records, in one query that reads only those."""
     ids = [record.id for record in records]
     if not ids:
         return {}
-    rank = sa.func.row_number().over(
-        partition_by=(Position.outreach_id, Position.demand_id),
-        order_by=(Position.stated_on.desc(), Position.id.desc()),
-    )
-    ranked = sa.select(Position, rank.label("rank")).where(Position.outreach_id.in_(ids)).subquery()
-    latest = aliased(Position, ranked)
-    return latest_positions(db.session.scalars(sa.select(latest).where(ranked.c.rank == 1)))
+    ranked, first = _current(ids, Position)
+    return latest_positions(db.session.scalars(sa.select(aliased(Position, ranked)).where(first)))
 
 
 def current_stances(record_ids) -> dict[tuple[int, int], str]:
@@ -158,21 +162,8 @@ def current_stances(record_ids) -> dict[tuple[int, int], str]:
     ids = list(record_ids)
     if not ids:
         return {}
-    rank = sa.func.row_number().over(
-        partition_by=(Position.outreach_id, Position.demand_id),
-        order_by=(Position.stated_on.desc(), Position.id.desc()),
-    )
-    ranked = (
-        sa.select(Position.outreach_id, Position.demand_id, Position.stance, rank.label("rank"))
-        .where(Position.outreach_id.in_(ids))
-        .subquery()
-    )
-    return {
-        (outreach_id, demand_id): stance
-        for outreach_id, demand_id, stance in db.session.execute(
-            sa.select(ranked.c.outreach_id, ranked.c.demand_id, ranked.c.stance).where(ranked.c.rank == 1)
-        )
-    }
+    ranked, first = _current(ids, Position.outreach_id, Position.demand_id, Position.stance)
+    return {(row.outreach_id, row.demand_id): row.stance for row in db.session.execute(sa.select(ranked).where(first))}
 
 
 @dataclass(frozen=True)
@@ -348,12 +339,10 @@ def log_meeting(
     meeting.outreach_records = list(records)
     meeting.contacts = list(contacts)
     meeting.staff = list(staff)
-    db.session.add(meeting)
-    db.session.flush()
-    audit.record(
+    audit.created(
         "meeting.create",
+        meeting,
         actor=actor,
-        entity=meeting,
         after={
             "outreach_ids": [r.id for r in records],
             "held_at": held_at.isoformat(),
@@ -799,27 +788,17 @@ def current_position_rows(record_ids) -> dict[tuple[int, int], sa.Row]:
     ids = list(record_ids)
     if not ids:
         return {}
-    rank = sa.func.row_number().over(
-        partition_by=(Position.outreach_id, Position.demand_id),
-        order_by=(Position.stated_on.desc(), Position.id.desc()),
+    ranked, first = _current(
+        ids,
+        Position.outreach_id,
+        Position.demand_id,
+        Position.stance,
+        Position.stated_on,
+        Position.evidence,
+        Position.evidence_url,
+        Position.meeting_id,
     )
-    ranked = (
-        sa.select(
-            Position.outreach_id,
-            Position.demand_id,
-            Position.stance,
-            Position.stated_on,
-            Position.evidence,
-            Position.evidence_url,
-            Position.meeting_id,
-            rank.label("rank"),
-        )
-        .where(Position.outreach_id.in_(ids))
-        .subquery()
-    )
-    return {
-        (row.outreach_id, row.demand_id): row for row in db.session.execute(sa.select(ranked).where(ranked.c.rank == 1))
-    }
+    return {(row.outreach_id, row.demand_id): row for row in db.session.execute(sa.select(ranked).where(first))}
 
 
 def outreach_cards(country, user, shown: int = CARDS_SHOWN, *, language: str = "en") -> CountryOutreach:

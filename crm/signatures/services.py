@@ -96,12 +96,10 @@ def create_petition(
     while slug in taken:
         slug, n = f"{base}-{n}", n + 1
     petition = Petition(campaign_id=campaign.id, slug=slug, name=name, platform=platform, language=(language or None))
-    db.session.add(petition)
-    db.session.flush()
-    audit.record(
+    audit.created(
         "petition.create",
+        petition,
         actor=actor,
-        entity=petition,
         after={"campaign_id": campaign.id, "slug": slug, "name": name, "platform": platform},
     )
     return petition

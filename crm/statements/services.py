@@ -171,13 +171,11 @@ def create_statement(
     )
     statement.campaign = campaign
     statement.texts = [StatementText(language=lang, title=w.title, body=w.body) for lang, w in clean.items()]
-    db.session.add(statement)
-    db.session.flush()
-    audit.record(
+    audit.created(
         "statement.create",
+        statement,
         actor=actor,
-        entity=statement,
-        after=_snapshot(statement),
+        after=_snapshot,
         campaign_id=campaign.id,
     )
     return statement
