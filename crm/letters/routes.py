@@ -31,18 +31,10 @@ from crm.letters.forms import (
 )
 from crm.letters.models import Letter, LetterAttachment, LetterTemplate
 from crm.outreach.models import OutreachRecord
-from crm.permissions import can, can_edit_outreach, get_outreach_or_404, require
+from crm.permissions import can, can_edit_outreach, get_letter_or_404, get_outreach_or_404, require
 from crm.web import flash_message, form_status, page_of, refusal
 
 bp = Blueprint("letters", __name__)
-
-
-def get_letter_or_404(letter_id: int, need: str = "view", options=()):
-    """A letter and its outreach record, if the current user may see (or change) that record; else 404."""
-    letter = db.session.get(Letter, letter_id, options=options)
-    if letter is None:
-        abort(404)
-    return letter, get_outreach_or_404(letter.outreach_id, need=need)
 
 
 def outreach_url(record) -> str | None:
