@@ -27,8 +27,10 @@ from crm.encryption import token_hash
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import _
+from crm.letters.models import Letter
 from crm.mail import services as mailer
 from crm.mail.models import OutboundMessage
+from crm.outreach.models import OutreachRecord
 from crm.permissions import is_read_only, read_only_message
 from crm.statements.models import (
     LISTINGS,
@@ -829,10 +831,11 @@ def detach(letter, statement: Statement, *, actor) -> None:
     audit.record("letter.statement_detached", actor=actor, entity=letter, after={"statement": statement.slug})
 
 
-def delivered_list(statement: Statement) -> dict:
-    """The public list as it stands, in the form frozen on a delivered letter (names as the public page
-    shows them: never an address, never a withheld name)."""
-    listed = public_signatories(statement)
+def delivered_list(statement: Statement, language: str = "en") -> dict:
+    """The public list as it stands, in the form frozen on a delivered letter (names and websites as the
+    public page shows them: never an address, never a withheld name, never the name of who signed for an
+    organisation). Lists frozen before websites were kept have none."""
+    listed = public_signatories(statement, language)
 
     def entry(signature) -> dict:
         withheld = signature.listing == "withheld"
@@ -842,6 +845,7 @@ def delivered_list(statement: Statement) -> dict:
             if withheld
             else (signature.organisation if signature.is_organisation else signature.signer_name),
             "role": None if withheld or signature.is_organisation else signature.signer_role,
+            "website": signature.website if signature.is_organisation and not withheld else None,
             "country": signature.country.alpha3,
             "withheld": withheld,
         }
@@ -899,18 +903,50 @@ def statements_for_letter(letter) -> tuple[list[OnLetter], list[Statement]]:
     )
     others = [statement for statement, link in rows if link is None]
     lists = [link.signatories if link.frozen_at else delivered_list(statement) for statement, link in attached]
-    codes = {
-        entry["country"] for listed in lists for kind in ("organisations", "individuals") for entry in listed[kind]
-    }
-    countries = (
-        {country.alpha3: country for country in db.session.scalars(sa.select(Country).where(Country.alpha3.in_(codes)))}
-        if codes
-        else {}
-    )
+    countries = countries_named(lists)
     on_letter = [
         OnLetter(statement, link, listed, countries) for (statement, link), listed in zip(attached, lists, strict=True)
     ]
     return on_letter, others
+
+
+def countries_named(lists: Iterable[dict]) -> dict[str, Country]:
+    """The countries that lists of signatories (as delivered_list gives them) name, by ISO code: one query."""
+    codes = {
+        entry["country"] for listed in lists for kind in ("organisations", "individuals") for entry in listed[kind]
+    }
+    if not codes:
+        return {}
+    return {
+        country.alpha3: country for country in db.session.scalars(sa.select(Country).where(Country.alpha3.in_(codes)))
+    }
+
+
+def attachment(letter, statement: Statement) -> LetterStatement | None:
+    """The statement as it goes (or went) with the letter, if it does."""
+    return db.session.get(LetterStatement, (letter.id, statement.id))
+
+
+@dataclass
+class WithLetter:
+    attached: LetterStatement
+    letter: Letter
+    country: Country  # the government the letter is for
+
+
+def letters_of(statement: Statement) -> list[WithLetter]:
+    """The letters the statement goes (or went) with, the delivered first, newest first: one query."""
+    rows = db.session.execute(
+        sa.select(LetterStatement, Letter, Country)
+        .join(Letter, Letter.id == LetterStatement.letter_id)
+        .join(OutreachRecord, OutreachRecord.id == Letter.outreach_id)
+        .join(Country, Country.id == OutreachRecord.country_id)
+        .where(LetterStatement.statement_id == statement.id)
+        .order_by(
+            LetterStatement.frozen_at.is_(None), LetterStatement.frozen_at.desc(), LetterStatement.attached_at.desc()
+        )
+    ).all()
+    return [WithLetter(attached, letter, country) for attached, letter, country in rows]
 
 
 def attachable(letter) -> list[Statement]:
