@@ -40,6 +40,7 @@ from crm.statements.models import (
     Statement,
     StatementSignature,
     StatementText,
+    website_domain,
 )
 
 MAIL_KIND = "statement_confirmation"
@@ -729,6 +730,99 @@ def public_statement(slug: str, day: dt.date) -> Statement | None:
     if statement is None or not statement.has_opened(day):
         return None
     return statement
+
+
+def _has_opened(day: dt.date):
+    """The statements whose public page is up (Statement.has_opened, in SQL)."""
+    return sa.or_(Statement.opens_on.is_(None), Statement.opens_on <= day)
+
+
+def public_statements(campaign: Campaign, day: dt.date) -> list[tuple[Statement, int]]:
+    """The campaign's statements whose public page is up, oldest first, each with the number of signatures
+    that page counts (the approved ones): one query, and one for their texts."""
+    approved = (
+        sa.select(sa.func.count())
+        .where(StatementSignature.statement_id == Statement.id, StatementSignature.status == "approved")
+        .correlate(Statement)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        sa.select(Statement, approved)
+        .where(Statement.campaign_id == campaign.id, _has_opened(day))
+        .order_by(Statement.created_at, Statement.id)
+    ).all()
+    return [(statement, count) for statement, count in rows]
+
+
+@dataclass(frozen=True)
+class CoSigner:
+    name: str
+    website: str | None
+
+    @property
+    def website_domain(self) -> str | None:
+        return website_domain(self.website)
+
+
+@dataclass
+class CoSigners:
+    """The organisations of one country that co-signed a campaign's statements, as their public pages list
+    them: by name (each once, whichever statements it signed), and how many asked to have it withheld."""
+
+    named: list[CoSigner] = field(default_factory=list)
+    withheld: int = 0
+
+    @property
+    def total(self) -> int:
+        return len(self.named) + self.withheld
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+
+def cosigners_by_country(campaign: Campaign, day: dt.date, country_ids: Iterable[int]) -> dict[int, CoSigners]:
+    """The organisations in these countries on the campaign's public statements (approved, listed by name or
+    withheld; never a person, never one counted without being listed), by country id: one query, whatever
+    the number of countries and statements.
+
+    A withheld organisation is counted once however many statements it signed, and never matched with a
+    signature by name: if its name is listed on one statement and withheld on another, it is listed and
+    counted withheld, since matching the two would tell which withheld signature is whose."""
+    rows = db.session.execute(
+        sa.select(
+            StatementSignature.country_id,
+            StatementSignature.organisation,
+            StatementSignature.website,
+            StatementSignature.listing,
+        )
+        .join(Statement, Statement.id == StatementSignature.statement_id)
+        .where(
+            Statement.campaign_id == campaign.id,
+            _has_opened(day),
+            StatementSignature.status == "approved",
+            StatementSignature.kind == "organisation",
+            StatementSignature.listing.in_(("named", "withheld")),
+            StatementSignature.country_id.in_(list(country_ids)),
+        )
+        .order_by(StatementSignature.id)
+    )
+    named: dict[int, dict[str, CoSigner]] = {}
+    withheld: dict[int, set[str]] = {}
+    for country_id, organisation, website, listing in rows:
+        key = fold(" ".join((organisation or "").split()))
+        if listing == "withheld":
+            withheld.setdefault(country_id, set()).add(key)
+            continue
+        known = named.setdefault(country_id, {})
+        if key not in known or (not known[key].website and website):
+            known[key] = CoSigner(known[key].name if key in known else organisation, website)
+    return {
+        country_id: CoSigners(
+            named=[cosigner for _key, cosigner in sorted(named.get(country_id, {}).items())],
+            withheld=len(withheld.get(country_id, ())),
+        )
+        for country_id in set(named) | set(withheld)
+    }
 
 
 def country_choices(language: str) -> list[Country]:
