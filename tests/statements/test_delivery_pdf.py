@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from crm.audit.models import AuditEvent
 from crm.core.pdf import RendererMissing
+from crm.countries.services import country_by_code
 from crm.extensions import db
 from crm.i18n import show_date
 from crm.statements import document
@@ -245,3 +246,33 @@ def test_without_the_renderer_the_answer_says_so(client, signed_in, statement, l
     signed_in("coordinator")
     assert client.get(f"/statements/{statement.id}/signatories.pdf").status_code == 503
     assert _exports() == []
+
+
+def test_people_who_signed_in_their_own_name_are_listed_as_they_asked(client, signed_in, campaign, rendered, clock):
+    open_to_people = statements.create_statement(
+        campaign, {"en": statements.Wording("Open to people", "Text.")}, actor="test", individuals_may_sign=True
+    )
+    for name, listing in (("María Listada", "named"), ("Pedro Reservado", "withheld"), ("Luz Sin Lista", "unlisted")):
+        signature = statements.sign(
+            open_to_people,
+            statements.SignUp(
+                kind="individual",
+                country=country_by_code("ESP"),
+                signer_name=name,
+                signer_role="Periodista",
+                email=f"{name.split()[0].lower()}@example.org",
+                listing=listing,
+                consent=True,
+            ),
+            language="en",
+            now=clock.now(),
+        ).signature
+        statements.confirm(signature, now=clock.now())
+        statements.approve(signature, actor="test", now=clock.now())
+    db.session.commit()
+    signed_in("coordinator")
+    assert client.get(f"/statements/{open_to_people.id}/signatories.pdf").status_code == 200
+    html = rendered[-1]
+    assert "María Listada, Periodista" in html and "Name withheld for their safety" in html and "Spain" in html
+    assert "Pedro Reservado" not in html and "Luz Sin Lista" not in html and "@example.org" not in html
+    assert "3 signatories on" in html and "1 more signed without being listed." in html
