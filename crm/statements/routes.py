@@ -399,21 +399,28 @@ def export_csv(statement_id):
     )
 
 
+def _attachment_or_404(statement: Statement):
+    """The statement as it goes (or went) with the letter ?letter= names, one the user may see; else 404. A
+    number no id reaches is the clear refusal of every query-string number too large (crm/web.py)."""
+    letter_id = request.args.get("letter", type=int)
+    if letter_id is not None and letter_id > LARGEST_ID:
+        raise OverflowError("letter id too large")
+    if letter_id is None or letter_id <= 0:
+        abort(404)
+    letter, _record = get_letter_or_404(letter_id)
+    attached = statements.attachment(letter, statement)
+    if attached is None:
+        abort(404)
+    return attached
+
+
 @bp.route("/statements/<int:statement_id>/signatories.pdf")
 @login_required
 def export_pdf(statement_id):
     """The list used for delivery: as it stands, or (?letter=) as frozen on a letter the statement went with;
     in the language asked for (?lang=), else the letter's, else the reader's, if the statement has it."""
     statement = get_statement_or_404(statement_id)
-    attached = None
-    if "letter" in request.args:
-        letter_id = request.args.get("letter", type=int)
-        if letter_id is None or not 0 < letter_id <= LARGEST_ID:
-            abort(404)
-        letter, _record = get_letter_or_404(letter_id)
-        attached = statements.attachment(letter, statement)
-        if attached is None:
-            abort(404)
+    attached = _attachment_or_404(statement) if "letter" in request.args else None
     language = document.language_for(
         statement, request.args.get("lang"), attached.letter.language if attached else None, current_language()
     )
