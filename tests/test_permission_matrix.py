@@ -272,6 +272,11 @@ MATRIX = {
     ("statements.edit", "POST"): (lambda w: f"/statements/{w['statement'].id}/edit", MANAGERS),
     ("statements.new_version", "POST"): (lambda w: f"/statements/{w['statement'].id}/new-version", MANAGERS),
     ("statements.export_csv", "GET"): (lambda w: f"/statements/{w['statement'].id}/signatories.csv", MODERATORS),
+    # The PDF for delivery, for the letter the statement goes with (without ?letter=: the same rule).
+    ("statements.export_pdf", "GET"): (
+        lambda w: f"/statements/{w['statement'].id}/signatories.pdf?letter={w['letter'].id}",
+        MODERATORS,
+    ),
     ("statements.approve", "POST"): (
         lambda w: f"/statements/signatures/{w['statement_signature'].id}/approve",
         MODERATORS,

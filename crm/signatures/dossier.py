@@ -1,9 +1,6 @@
 """The delivery dossier: one outreach record's letter, the signature totals delivered with it and their
-breakdown by country of residence, as a print-ready PDF.
-
-The renderer (WeasyPrint) is given a URL fetcher that refuses every URL, local file included: the
-document is built only from the HTML and CSS passed in, so nothing a letter's text contains can make the
-server read a file or call out to the network."""
+breakdown by country of residence, and the joint statements that went with it, as a print-ready PDF
+(rendered by crm.core.pdf, which fetches nothing)."""
 
 from __future__ import annotations
 
@@ -14,6 +11,7 @@ import sqlalchemy as sa
 from flask import render_template
 from flask_babel import force_locale
 
+from crm.core.pdf import render_pdf
 from crm.countries.models import Country
 from crm.database import utcnow
 from crm.extensions import db
@@ -22,42 +20,6 @@ from crm.letters.models import Letter
 from crm.outreach.models import OutreachRecord
 from crm.signatures.services import totals_for
 from crm.statements.services import statements_on_letter
-
-
-class RendererMissing(RuntimeError):
-    """WeasyPrint (or the Pango library it needs) is not installed."""
-
-
-class FetchRefused(ValueError):
-    pass
-
-
-def _refusing_fetcher():
-    """A URL fetcher that fetches nothing, for the WeasyPrint version installed."""
-    try:
-        from weasyprint.urls import URLFetcher  # noqa: PLC0415  (optional: needs Pango; loaded when used)
-    except ImportError:  # WeasyPrint before 66: a function
-
-        def refuse(url, *args, **kwargs):
-            raise FetchRefused(f"the dossier renderer fetches nothing ({url[:60]})")
-
-        return refuse
-
-    class Refuse(URLFetcher):
-        def fetch(self, url, headers=None):
-            raise FetchRefused(f"the dossier renderer fetches nothing ({url[:60]})")
-
-    return Refuse()
-
-
-def render_pdf(html: str, css: str) -> bytes:
-    try:
-        import weasyprint  # noqa: PLC0415  (optional: needs Pango; loaded when used)
-    except (ImportError, OSError) as error:  # OSError: Pango missing
-        raise RendererMissing(str(error)) from None
-    fetcher = _refusing_fetcher()
-    document = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher)
-    return document.write_pdf(stylesheets=[weasyprint.CSS(string=css, url_fetcher=fetcher)])
 
 
 @dataclass

@@ -13,6 +13,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from crm.core import submissions
+from crm.core.pdf import RendererMissing
 from crm.countries.models import Country
 from crm.dashboard.exports import record_export
 from crm.errors import DomainError
@@ -383,7 +384,7 @@ def dossier_pdf(outreach_id):
     )
     try:
         pdf = dossier.dossier_pdf(record, letter, language)
-    except dossier.RendererMissing:
+    except RendererMissing:
         current_app.logger.error("the delivery dossier needs WeasyPrint and Pango")
         abort(503)
     name = f"dossier-{record.campaign.slug}-{record.country.alpha3.lower()}.pdf"
