@@ -93,7 +93,7 @@ def show(outreach_id):
         demands=demands,
         positions=outreach.latest_positions(history),
         history=history,
-        timeline=outreach.paged(outreach.timeline(record, history), request.args.get("page", type=int)),
+        timeline=outreach.timeline_page(record, request.args.get("page", type=int), history),
         stage_form=stage_form,
         may_edit=can_edit_outreach(current_user, record),
         confirm=ConfirmForm(),
