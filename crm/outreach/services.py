@@ -343,7 +343,7 @@ def log_meeting(
         "meeting.create",
         meeting,
         actor=actor,
-        after={
+        after=lambda meeting: {
             "outreach_ids": [r.id for r in records],
             "held_at": held_at.isoformat(),
             "office_id": meeting.office_id,
