@@ -496,6 +496,9 @@ def snapshot_signature_totals(letter: Letter) -> bool:
     letter.signatures_total = totals.total
     letter.signatures_resident = totals.resident
     letter.signatures_by_country = totals.by_country
+    # Where signers without an e-mail address meet the others, the figures above are the lower end.
+    letter.signatures_total_upper = totals.total_upper
+    letter.signatures_resident_upper = totals.resident_upper
     letter.signatures_snapshot_at = utcnow()
     return True
 
@@ -530,6 +533,10 @@ def mark_delivered(letter: Letter, delivered_on: dt.date, actor, *, expected_ver
         "signatures_total": letter.signatures_total,
         "signatures_resident": letter.signatures_resident,
     }
+    if letter.signatures_total_upper != letter.signatures_total:
+        after["signatures_total_upper"] = letter.signatures_total_upper
+    if letter.signatures_resident_upper != letter.signatures_resident:
+        after["signatures_resident_upper"] = letter.signatures_resident_upper
     if statements:
         after["statement_signatories"] = statements
     audit.record("letter.delivered", actor=actor, entity=letter, before=before, after=after)
