@@ -62,6 +62,21 @@ def test_the_csv_export_is_in_the_audit_log_like_every_export(app, client, signe
     assert event.after == {"rows": len(rows), "filters": {}, "format": "csv"}
 
 
+@pytest.mark.parametrize("language, canada", [("en", "Canada,CAN,3"), ("es", "Canadá,CAN,3")])
+def test_the_csv_export_names_countries_in_the_readers_language(
+    app, client, signed_in, campaign, make_petition, language, canada
+):
+    import_fixture(make_petition(), "action_network.csv")
+    db.session.commit()
+    signed_in("manager", language=language)
+    lines = client.get(f"/campaigns/{campaign.slug}/signatures.csv").get_data(as_text=True).splitlines()
+    # The ISO code in a column of its own; the total counts the 2 signers whose country is not known.
+    assert lines == ["country,iso3,signers", canada, lines[2], lines[3], "Total,,7"]
+    assert sorted(lines[2:4]) == sorted(
+        ["España,ESP,1", "Venezuela,VEN,1"] if language == "es" else ["Spain,ESP,1", "Venezuela,VEN,1"]
+    )
+
+
 def test_the_campaign_page_shows_totals_by_country_petition_and_day(app, client, signed_in, campaign, make_petition):
     import_fixture(make_petition(name="AN"), "action_network.csv")
     import_fixture(make_petition(name="Change"), "change_org.csv")

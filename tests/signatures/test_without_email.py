@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from crm.extensions import db
 from crm.letters.models import Letter
-from crm.signatures import importers, services
+from crm.signatures import dossier, importers, services
 from crm.signatures.models import Signature, SignatureCount
 from tests.signatures.conftest import database_state, fixture_path, hand_count, import_fixture
 
@@ -193,6 +193,9 @@ def test_a_delivered_letter_keeps_both_ends_of_the_range(app, client, signed_in,
     letters.mark_delivered(letter, dt.date(2018, 6, 2), make_user("coordinator"), expected_version=letter.version)
     assert (letter.signatures_total, letter.signatures_total_upper) == (9, 12)
     assert (letter.signatures_resident, letter.signatures_resident_upper) == (2, 3)
+    import_fixture(make_petition(), "generic.csv")  # after delivery: in neither end
+    built = dossier.build(record, letter, "en")
+    assert (built.total, built.total_upper, built.resident, built.resident_upper) == (9, 12, 2, 3)
     db.session.commit()
     signed_in("coordinator")
     page = client.get(f"/letters/{letter.id}").get_data(as_text=True)
