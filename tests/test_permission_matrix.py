@@ -187,6 +187,8 @@ MATRIX = {
     ("signatures.preview", "POST"): (lambda w: f"/petitions/{w['petition'].slug}/uploads/{'a' * 24}", EDITORS),
     ("signatures.discard", "POST"): (lambda w: f"/petitions/{w['petition'].slug}/uploads/{'a' * 24}/discard", EDITORS),
     ("signatures.import_report", "GET"): (lambda w: f"/imports/{w['signature_import'].id}", STAFF_WHO_SEE_ALL),
+    ("signatures.undo_import", "GET"): (lambda w: f"/imports/{w['signature_import'].id}/undo", EDITORS),
+    ("signatures.undo_import", "POST"): (lambda w: f"/imports/{w['signature_import'].id}/undo", EDITORS),
     ("signatures.add_tally", "POST"): (lambda w: f"/petitions/{w['petition'].slug}/tallies", EDITORS),
     ("signatures.import_tally_file", "POST"): (lambda w: f"/petitions/{w['petition'].slug}/tallies/file", EDITORS),
     ("signatures.rotate_secret", "POST"): (lambda w: f"/petitions/{w['petition'].slug}/webhook-secret", EDITORS),

@@ -529,6 +529,9 @@ def snapshot_signature_totals(letter: Letter) -> bool:
     letter.signatures_total = totals.total
     letter.signatures_resident = totals.resident
     letter.signatures_by_country = totals.by_country
+    # Where signers without an e-mail address meet the others, the figures above are the lower end.
+    letter.signatures_total_upper = totals.total_upper
+    letter.signatures_resident_upper = totals.resident_upper
     letter.signatures_snapshot_at = utcnow()
     return True
 
@@ -542,6 +545,11 @@ def mark_delivered(letter: Letter, delivered_on: dt.date, actor, *, expected_ver
     def frozen() -> dict:
         snapshot_signature_totals(letter)
         kept = {"signatures_total": letter.signatures_total, "signatures_resident": letter.signatures_resident}
+        # Where signers without an e-mail address meet the others, the figures above are the lower end.
+        if letter.signatures_total_upper != letter.signatures_total:
+            kept["signatures_total_upper"] = letter.signatures_total_upper
+        if letter.signatures_resident_upper != letter.signatures_resident:
+            kept["signatures_resident_upper"] = letter.signatures_resident_upper
         if statements := freeze_for_delivery(letter, now=letter.signatures_snapshot_at or utcnow()):
             kept["statement_signatories"] = statements
         return kept

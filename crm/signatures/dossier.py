@@ -32,6 +32,9 @@ class Dossier:
     counted_at: dt.datetime
     by_country: list[tuple[str, str, int]]  # alpha3, name, signers
     language: str
+    # The higher ends where signers without an e-mail address could not be matched with the others.
+    total_upper: int = 0
+    resident_upper: int = 0
 
 
 def letter_for(record: OutreachRecord, letter_id: int | None) -> Letter | None:
@@ -51,10 +54,14 @@ def build(record: OutreachRecord, letter: Letter | None, language: str) -> Dossi
     """The figures delivered with the letter when it has been delivered; otherwise today's, said to be so."""
     if letter is not None and letter.signatures_snapshot_at is not None:
         total, resident = letter.signatures_total or 0, letter.signatures_resident or 0
+        # A letter delivered before ranges existed has no upper figures: its totals were exact.
+        total_upper = max(letter.signatures_total_upper or 0, total)
+        resident_upper = max(letter.signatures_resident_upper or 0, resident)
         counts, counted_at, delivered = dict(letter.signatures_by_country or {}), letter.signatures_snapshot_at, True
     else:
         totals = totals_for(record.campaign, record.country)
         total, resident, counts = totals.total, totals.resident, totals.by_country
+        total_upper, resident_upper = totals.total_upper, totals.resident_upper
         counted_at, delivered = utcnow(), False
     names = {
         alpha3: country.name(language)
@@ -74,6 +81,8 @@ def build(record: OutreachRecord, letter: Letter | None, language: str) -> Dossi
         counted_at=counted_at,
         by_country=rows,
         language=language,
+        total_upper=total_upper,
+        resident_upper=resident_upper,
     )
 
 
