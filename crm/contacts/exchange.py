@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -17,9 +18,8 @@ from flask import has_request_context
 from flask_babel import gettext, ngettext
 from sqlalchemy.orm import joinedload
 
-from crm.audit.models import AuditEvent
 from crm.contacts import services as contacts
-from crm.contacts.models import OFFICE_KINDS, Contact, Office, Post, contact_search_text
+from crm.contacts.models import OFFICE_KINDS, Contact, Office, contact_search_text
 from crm.countries.models import Country
 from crm.database import fold, reading, serialise, stale_record_message, utcnow
 from crm.errors import DomainError
@@ -233,6 +233,7 @@ class CheckedRow:
     values: dict
     office_key: tuple  # (government id, kind, host country id, city)
     office_name: str
+    name_key: str  # the name as compared for sameness (crm.contacts.services.normalise)
 
 
 @dataclass
@@ -248,6 +249,8 @@ class ImportPlan:
     office_ids: dict = field(default_factory=dict)
     new_contacts: list = field(default_factory=list)
     merges: list = field(default_factory=list)
+    # The contacts on file that could be duplicates, as the match read them (_on_file).
+    on_file: list = field(default_factory=list)
 
 
 def _refused(problems: list[str]) -> ImportRejected:
@@ -282,7 +285,8 @@ def _check_row(row: ImportRow, resolver) -> CheckedRow:
             )
     if cleaned.get("email") and not re.match(r"^[^@\s]+@[^@\s]+$", cleaned["email"]):
         raise contacts.ContactError(gettext("“%(email)s” is not an e-mail address", email=cleaned["email"]))
-    return CheckedRow(row.line, cleaned, (government, kind, host, values.get("city")), values.get("office") or "")
+    office_key = (government, kind, host, values.get("city"))
+    return CheckedRow(row.line, cleaned, office_key, values.get("office") or "", contacts.normalise(cleaned["name"]))
 
 
 def _offices(plan: ImportPlan, problems: list[str]) -> None:
@@ -360,25 +364,25 @@ def _match(plan: ImportPlan) -> None:
     by_office: dict[tuple, list] = {}
     key_of_office = {office_id: key for key, office_id in plan.office_ids.items()}
 
-    def remember(candidate):
+    def remember(candidate, name_key):
         if candidate["email"]:
             by_email.setdefault(candidate["email"], []).append(candidate)
-        by_office.setdefault(candidate["office_key"], []).append(candidate)
+        by_office.setdefault((candidate["office_key"], name_key), []).append(candidate)
 
-    for contact in _on_file(plan):
-        remember({**contact, "office_key": key_of_office.get(contact["office_id"]), "sort": (0, contact["id"])})
+    plan.on_file = _on_file(plan)
+    for contact in plan.on_file:
+        office_key = key_of_office.get(contact["office_id"])
+        remember({**contact, "office_key": office_key, "sort": (0, contact["id"])}, contacts.normalise(contact["name"]))
     report = ImportReport(rows=plan.report.rows, offices_added=len(plan.new_offices))
     plan.report, plan.new_contacts, plan.merges = report, [], []
     for row in plan.rows:
-        values, name_key = row.values, contacts.normalise(row.values["name"])
+        values, name_key = row.values, row.name_key
         matches = {id(c): c for c in by_email.get(values.get("email") or "", [])}
-        matches.update(
-            (id(c), c) for c in by_office.get(row.office_key, []) if contacts.normalise(c["name"]) == name_key
-        )
+        matches.update((id(c), c) for c in by_office.get((row.office_key, name_key), []))
         if not matches:
             new = {**values, "office_key": row.office_key, "sort": (1, len(plan.new_contacts)), "new": True}
             plan.new_contacts.append(new)
-            remember(new)
+            remember(new, name_key)
             report.contacts_added += 1
             continue
         existing = min(matches.values(), key=lambda c: (c["name"], c["sort"]))
@@ -391,6 +395,14 @@ def _match(plan: ImportPlan) -> None:
             by_email.setdefault(filled["email"], []).append(existing)
         plan.merges.append((existing, filled))
         report.duplicates_merged.append(existing["name"])
+
+
+def _as_planned(plan: ImportPlan) -> bool:
+    """Whether the offices and the contacts that could be duplicates are still as the plan found them (a
+    few queries): anything else in the database changes nothing the import does."""
+    offices, problems = (dict(plan.office_ids), dict(plan.new_offices)), []
+    _offices(plan, problems)
+    return not problems and offices == (plan.office_ids, plan.new_offices) and _on_file(plan) == plan.on_file
 
 
 def plan_import(rows: list[ImportRow], *, duplicates: str = "skip", progress=None) -> ImportPlan:
@@ -422,18 +434,14 @@ def plan_import(rows: list[ImportRow], *, duplicates: str = "skip", progress=Non
     return plan
 
 
-def _contact_row(values: dict, office_id: int, now) -> dict:
-    row = {column: values.get(column) for column in ("name", *MERGEABLE)}
-    search = contact_search_text(row["name"], row["email"], row["title"])
-    return {**row, "office_id": office_id, "active": True, "created_at": now, "version": 1, "search_text": search}
-
-
 def write_import(plan: ImportPlan, *, actor, today: dt.date) -> ImportReport:
-    """Write what `plan` says, in the caller's transaction, after matching its rows again against the
-    database as it is now (what changed since the plan changes what a row does, as if the file were read
-    now). Flushes; the caller commits, or rolls back on ImportRejected or any error: nothing is half-added."""
+    """Write what `plan` says, in the caller's transaction, after checking that the offices and the contacts
+    that could be duplicates are as the plan found them, or else matching the rows again (what changed since
+    the plan changes what a row does, as if the file were read now). Flushes; the caller commits, or rolls
+    back on ImportRejected or any error: nothing is half-added."""
     serialise(db.session, "contacts.import")  # PostgreSQL: two imports never add the same office at once
-    _match(plan)
+    if not _as_planned(plan):
+        _match(plan)
     now = utcnow()
     office_ids = dict(plan.office_ids)
     for key, office in plan.new_offices.items():
@@ -447,54 +455,29 @@ def write_import(plan: ImportPlan, *, actor, today: dt.date) -> ImportReport:
             city=city or "",
         )
         office_ids[key] = created.id
-    created_ids: list[int] = []
-    for start in range(0, len(plan.new_contacts), _BATCH):
-        batch = [
-            _contact_row(new, office_ids[new["office_key"]], now) for new in plan.new_contacts[start : start + _BATCH]
-        ]
-        ids = db.session.execute(
-            sa.insert(Contact).returning(Contact.id, sort_by_parameter_order=True), batch
-        ).scalars()
-        created_ids += list(ids)
-    for new, contact_id in zip(plan.new_contacts, created_ids, strict=True):
-        new["id"] = contact_id
-    if created_ids:
-        db.session.execute(
-            sa.insert(Post),
-            [
-                {
-                    "contact_id": new["id"],
-                    "office_id": office_ids[new["office_key"]],
-                    "title": new.get("title"),
-                    "started_on": today,
-                }
-                for new in plan.new_contacts
-            ],
-        )
+    # Rows go straight through the driver, in batches: SQLAlchemy's work per row and value would hold the
+    # write lock several times longer than the writing itself. Their ids are taken first.
+    writer = _DriverRows()
+    ids = writer.new_ids("contact", len(plan.new_contacts))
     address = client_address() if has_request_context() else None
-    events = [
-        _event(
-            "contact.create",
-            actor,
-            new["id"],
-            {
-                **{column: new.get(column) for column in contacts.CONTACT_FIELDS if column in new},
-                "office_id": office_ids[new["office_key"]],
-                "active": True,
-                "merged_into_id": None,
-                "started_on": today.isoformat(),
-                "confirmed_not_duplicate": True,
-                "import": True,
-            },
-            address,
-            now,
-        )
-        for new in plan.new_contacts
-    ]
+    contact_rows, post_rows, events = [], [], []
+    created_at, started_on = writer.value(now), writer.value(today)
+    for new, contact_id in zip(plan.new_contacts, ids, strict=True):
+        new["id"], office_id = contact_id, office_ids[new["office_key"]]
+        values = {column: new.get(column) for column in ("name", *MERGEABLE)}
+        search = contact_search_text(values["name"], values["email"], values["title"])
+        contact_rows.append((contact_id, office_id, *values.values(), True, created_at, 1, search))
+        post_rows.append((contact_id, office_id, values["title"], started_on))
+        snapshot = {**values, "office_id": office_id, "active": True, "merged_into_id": None}
+        after = {**snapshot, "started_on": today.isoformat(), "confirmed_not_duplicate": True, "import": True}
+        events.append(writer.event("contact.create", actor, contact_id, after, address, now))
+    columns = ("id", "office_id", "name", *MERGEABLE, "active", "created_at", "version", "search_text")
+    writer.insert("contact", columns, contact_rows)
+    writer.insert("post", ("contact_id", "office_id", "title", "started_on"), post_rows)
     for existing, filled in plan.merges:
         if filled and not existing.get("new"):
-            # Read in this transaction by the re-match; on PostgreSQL a save may still slip in between:
-            # the version says so, and the import is refused rather than writing over it.
+            # Read in this transaction; on PostgreSQL a save may still slip in between: the version says
+            # so, and the import is refused rather than writing over it.
             changed = db.session.execute(
                 sa.update(Contact)
                 .where(Contact.id == existing["id"], Contact.version == existing["version"])
@@ -507,27 +490,65 @@ def write_import(plan: ImportPlan, *, actor, today: dt.date) -> ImportReport:
             if changed != 1:
                 raise ImportRejected(stale_record_message())
             existing["version"] += 1
-        events.append(_event("contact.update", actor, existing["id"], {**filled, "import": True}, address, now))
-    for start in range(0, len(events), _BATCH):
-        db.session.execute(sa.insert(AuditEvent), events[start : start + _BATCH])
+        events.append(writer.event("contact.update", actor, existing["id"], {**filled, "import": True}, address, now))
+    writer.insert("audit_event", _DriverRows.EVENT_COLUMNS, events)
     db.session.flush()
     return plan.report
 
 
-def _event(action: str, actor, contact_id: int, after: dict, address, now) -> dict:
-    """An audit event as audit.record writes it, as a row for a batch insert."""
-    return {
-        "action": action,
-        "actor_id": getattr(actor, "id", None),
-        "actor_label": getattr(actor, "email", None) or (actor if isinstance(actor, str) else None),
-        "entity_type": "contact",
-        "entity_id": str(contact_id),
-        "before": None,
-        "after": after,
-        "ip_address": address,
-        "campaign_id": None,
-        "occurred_at": now,
-    }
+class _DriverRows:
+    """Batches of rows written through the driver on the session's connection (its transaction), with the
+    values as each database stores them: on SQLite, UTC timestamps as naive text and dates as ISO text, as
+    SQLAlchemy writes them; JSON as text on both."""
+
+    EVENT_COLUMNS = (
+        "action",
+        "actor_id",
+        "actor_label",
+        "entity_type",
+        "entity_id",
+        "after",
+        "ip_address",
+        "occurred_at",
+    )
+
+    def __init__(self):
+        self.connection = db.session.connection()
+        self.sqlite = self.connection.dialect.name == "sqlite"
+
+    def value(self, value):
+        if self.sqlite and isinstance(value, dt.datetime):
+            return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        if self.sqlite and isinstance(value, dt.date):
+            return value.isoformat()
+        return value
+
+    def new_ids(self, table: str, count: int) -> list[int]:
+        """Ids for `count` new rows of `table`. PostgreSQL: taken from its sequence. SQLite: the ones it would
+        give itself (one past the largest), which nobody else can take while this transaction holds the
+        write lock."""
+        if not count:
+            return []
+        if self.sqlite:
+            largest = self.connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar()
+            return list(range(largest + 1, largest + 1 + count))
+        return list(
+            self.connection.exec_driver_sql(
+                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)", (count,)
+            ).scalars()
+        )
+
+    def event(self, action: str, actor, entity_id: int, after: dict, address, now) -> tuple:
+        """An audit event about a contact, as audit.record writes it."""
+        label = getattr(actor, "email", None) or (actor if isinstance(actor, str) else None)
+        actor_id = getattr(actor, "id", None)
+        return (action, actor_id, label, "contact", str(entity_id), json.dumps(after), address, self.value(now))
+
+    def insert(self, table: str, columns: tuple, rows: list[tuple]) -> None:
+        mark = "?" if self.sqlite else "%s"
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+        for start in range(0, len(rows), _BATCH * 10):
+            self.connection.exec_driver_sql(sql, rows[start : start + _BATCH * 10])
 
 
 def import_contacts(rows: list[ImportRow], *, actor, today: dt.date, duplicates: str = "skip") -> ImportReport:
