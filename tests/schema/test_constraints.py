@@ -1308,7 +1308,7 @@ REQUIRED = {
     "letter_statement": ("letter_id", "statement_id", "attached_at"),
     "staged_import": ("petition_id", "started_at", "heartbeat_at"),
     "staged_signature": ("staged_import_id", "email_hash"),
-    "erased_signer": ("erased_at",),
+    "erased_signer": ("email_hash", "erased_at"),
 }
 NOT_NULLS = [
     case(f"{name}.{column}", name, {column: None}, "null") for name, columns in REQUIRED.items() for column in columns
