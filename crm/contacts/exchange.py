@@ -278,6 +278,8 @@ def _check_row(row: ImportRow, resolver) -> CheckedRow:
     if kind not in OFFICE_KINDS:
         raise contacts.ContactError(gettext("unknown kind of office “%(kind)s”", kind=kind))
     cleaned = contacts._contact_values({column: values.get(column) for column in ("name", *MERGEABLE)})
+    if not cleaned["name"]:
+        raise contacts.ContactError(gettext("A contact needs a name."))
     for column, length in _LENGTHS.items():
         if cleaned.get(column) and len(cleaned[column]) > length:
             raise contacts.ContactError(

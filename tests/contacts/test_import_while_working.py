@@ -211,3 +211,22 @@ def test_pages_and_forms_answer_while_a_long_contacts_import_runs_in_another_pro
         assert count_rows(FollowUp) == 3
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("cells", "problem"),
+    [
+        ("   ,a@example.org", "row 2: name missing"),
+        ("Ana, not an address", "row 2: “not an address” is not an e-mail address"),
+        ("Ana,a@b@example.org", "row 2: “a@b@example.org” is not an e-mail address"),
+        ("A" * 201 + ",a@example.org", "row 2: the name is longer than 200 characters"),
+    ],
+)
+def test_a_row_the_database_would_refuse_is_a_problem_of_the_file_not_an_error(app, cells, problem):
+    before = table_counts()
+    rows = exchange.read_csv(f"name,email,office,government,city\n{cells},Embassy,DEU,Madrid\n".encode())
+    with pytest.raises(exchange.ImportRejected) as refused:
+        exchange.import_contacts(rows, actor="cli", today=TODAY)
+    assert refused.value.problems == [problem]
+    db.session.rollback()
+    assert table_counts() == before
