@@ -133,6 +133,22 @@ def dry_run(session):
             savepoint.rollback()
 
 
+@contextmanager
+def reading(session):
+    """Read in a transaction that takes no write lock, however the request came (a POST, the command line):
+    the session's transaction so far is committed first (ending any write lock it holds), and the reading
+    one ends with the block (rolled back: it wrote nothing). On SQLite the transaction begins deferred, as
+    a page that only reads does, and in WAL mode reads its snapshot while another process writes; a long
+    check (an import's) then keeps nobody waiting. PostgreSQL's reads never wait for writes anyway."""
+    session.commit()
+    if isinstance(session.get_bind(), Engine) and session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options={"snapshot": True})
+    try:
+        yield
+    finally:
+        session.rollback()
+
+
 def check_version(record, expected_version) -> None:
     """Optimistic locking: refuse to save over a change the user has not seen. The form carries the
     version it showed; None means the caller does not track versions (command line, imports)."""
@@ -247,8 +263,8 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        # A connection opened with execution_options(snapshot=True) only reads (a backup): it must never
-        # hold the write lock, however long it reads.
+        # A connection opened with execution_options(snapshot=True) only reads (a backup, an import checking
+        # its file): it must never hold the write lock, however long it reads.
         deferred = connection.get_execution_options().get("snapshot", False) or _reads_first()
         connection.info["alcance_reading"] = deferred
         connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")

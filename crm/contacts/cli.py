@@ -1,5 +1,6 @@
 """`flask contacts import FILE`: offices and contacts from a CSV or vCard file, through the same service
-as the import page. One transaction: everything is imported, or nothing."""
+as the import page. The file is checked without holding the write lock, then written in one short
+transaction: everything is imported, or nothing."""
 
 from __future__ import annotations
 
@@ -30,16 +31,20 @@ contacts_cli = click.Group("contacts", help="Import and export offices and conta
     show_default=True,
     help="What to do with a contact already on file: skip it, or fill in its empty fields.",
 )
+@click.option("--progress", is_flag=True, help="Say how many rows have been checked, on standard error.")
 @with_appcontext
-def import_command(file, file_format, duplicates):
+def import_command(file, file_format, duplicates, progress):
     """Import offices and contacts; prints the import report. Any row that cannot be placed and nothing
     is imported (each problem is printed)."""
     data = file.read_bytes()
     try:
         rows = exchange.read_file(data, file_format or exchange.guess_format(file.name, data))
-        report = exchange.import_contacts(
-            rows, actor="cli", today=dt.datetime.now(dt.UTC).date(), duplicates=duplicates
+        plan = exchange.plan_import(
+            rows,
+            duplicates=duplicates,
+            progress=(lambda n: click.echo(f"{n} rows checked", err=True)) if progress else None,
         )
+        report = exchange.write_import(plan, actor="cli", today=dt.datetime.now(dt.UTC).date())
     except exchange.ImportRejected as error:
         db.session.rollback()
         for problem in error.problems:

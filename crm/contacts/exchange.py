@@ -8,22 +8,25 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
+import re
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 import vobject
+from flask import has_request_context
 from flask_babel import gettext, ngettext
 from sqlalchemy.orm import joinedload
 
-from crm.audit import services as audit
 from crm.contacts import services as contacts
-from crm.contacts.models import OFFICE_KINDS, Contact, Office
+from crm.contacts.models import OFFICE_KINDS, Contact, Office, contact_search_text
 from crm.countries.models import Country
-from crm.database import fold
+from crm.database import fold, reading, serialise, stale_record_message, utcnow
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.signatures.normalise import CountryResolver
 from crm.staging import StagingArea
+from crm.web import client_address
 
 FORMATS = ("csv", "vcard")
 # Where an uploaded file waits between the import page's preview and the import (names, e-mail addresses
@@ -208,7 +211,62 @@ def guess_format(filename: str, data: bytes) -> str:
     return "csv"
 
 
-def _office_for(values: dict, resolver, actor, report: ImportReport, created: dict) -> Office:
+# --- Import: checked without the write lock, written in one short transaction ----------------------
+#
+# A long file must not keep other users from saving (SQLite has one write lock for the whole database),
+# and the import stays all or nothing. So an import is two steps. plan_import reads and checks every row,
+# finds each office and matches each contact against those on file, in a transaction that takes no write
+# lock (crm.database.reading): a preview is this step alone. write_import then, in the caller's one
+# transaction, re-checks what others may have changed meanwhile (the offices and the contacts that could
+# be duplicates: a few queries, in batches) and writes everything in batches of rows. One row that cannot
+# be placed, now or at the re-check, and nothing is written.
+
+_LENGTHS = {name: Contact.__table__.c[name].type.length for name in ("name", *MERGEABLE) if name != "notes"}
+_BATCH = 500  # values in one IN (...) list: well inside both databases' limits
+
+
+@dataclass
+class CheckedRow:
+    """A row that could be read: its contact's values cleaned, and the key of its office."""
+
+    line: int
+    values: dict
+    office_key: tuple  # (government id, kind, host country id, city)
+    office_name: str
+    name_key: str  # the name as compared for sameness (crm.contacts.services.normalise)
+
+
+@dataclass
+class ImportPlan:
+    """What an import would write, as checked (ids and values only: it outlives its transaction)."""
+
+    duplicates: str
+    rows: list[CheckedRow]
+    report: ImportReport
+    # Filled in by _match: the offices to add, the contacts to add (row, office key) and the fields to
+    # fill in on contacts on file (contact id, its version when checked, fields), in the file's order.
+    new_offices: dict = field(default_factory=dict)
+    office_ids: dict = field(default_factory=dict)
+    new_contacts: list = field(default_factory=list)
+    merges: list = field(default_factory=list)
+    # The contacts on file that could be duplicates, as the match read them (_on_file).
+    on_file: list = field(default_factory=list)
+
+
+def _refused(problems: list[str]) -> ImportRejected:
+    return ImportRejected(
+        ngettext(
+            "Nothing was imported: %(num)s row has a problem.",
+            "Nothing was imported: %(num)s rows have problems.",
+            len(problems),
+        ),
+        problems,
+    )
+
+
+def _check_row(row: ImportRow, resolver) -> CheckedRow:
+    """The row's values as a contact and its office's key; ContactError for what no database state fixes."""
+    values = row.values
     government = resolver.resolve(values.get("government"))
     if not government:
         raise contacts.ContactError(gettext("unknown government “%(name)s”", name=values.get("government") or ""))
@@ -219,81 +277,287 @@ def _office_for(values: dict, resolver, actor, report: ImportReport, created: di
     kind = (values.get("kind") or "embassy").strip().lower().replace(" ", "_")
     if kind not in OFFICE_KINDS:
         raise contacts.ContactError(gettext("unknown kind of office “%(kind)s”", kind=kind))
-    city = values.get("city")
-    key = (government, kind, host, fold(city or ""))
-    if key in created:
-        return created[key]
-    office = db.session.scalar(
-        sa.select(Office).where(
-            Office.country_id == government, Office.kind == kind, Office.host_country_id == host, Office.city == city
-        )
-    )
-    if office is None:
-        office = contacts.create_office(
-            actor=actor,
-            country=db.session.get(Country, government),
-            host_country=db.session.get(Country, host),
-            kind=kind,
-            name=values.get("office") or "",
-            city=city or "",
-        )
-        report.offices_added += 1
-    created[key] = office
-    return office
+    cleaned = contacts._contact_values({column: values.get(column) for column in ("name", *MERGEABLE)})
+    if not cleaned["name"]:
+        raise contacts.ContactError(gettext("A contact needs a name."))
+    for column, length in _LENGTHS.items():
+        if cleaned.get(column) and len(cleaned[column]) > length:
+            raise contacts.ContactError(
+                gettext("the %(column)s is longer than %(length)s characters", column=column, length=length)
+            )
+    if cleaned.get("email") and not re.match(r"^[^@\s]+@[^@\s]+$", cleaned["email"]):
+        raise contacts.ContactError(gettext("“%(email)s” is not an e-mail address", email=cleaned["email"]))
+    office_key = (government, kind, host, values.get("city"))
+    return CheckedRow(row.line, cleaned, office_key, values.get("office") or "", contacts.normalise(cleaned["name"]))
 
 
-def import_contacts(rows: list[ImportRow], *, actor, today: dt.date, duplicates: str = "skip") -> ImportReport:
-    """Add the rows' offices and contacts. Raises ImportRejected, listing every row's problem, when any row
-    cannot be placed; the caller then rolls back, so nothing is half-added."""
+def _offices(plan: ImportPlan, problems: list[str]) -> None:
+    """Each office key's office on file (by id), or the office to add; rows whose office cannot be used
+    become problems."""
+    plan.office_ids, plan.new_offices = {}, {}
+    refused: dict[tuple, str] = {}
+    for row in plan.rows:
+        key = row.office_key
+        if key not in plan.office_ids and key not in plan.new_offices and key not in refused:
+            government, kind, host, city = key
+            office = db.session.execute(
+                sa.select(Office.id, Office.active).where(
+                    Office.country_id == government,
+                    Office.kind == kind,
+                    Office.host_country_id == host,
+                    Office.city == city,
+                )
+            ).first()
+            if office is not None and not office.active:
+                refused[key] = gettext("Contacts can only be added to an active office.")
+            elif office is not None:
+                plan.office_ids[key] = office.id
+            else:
+                try:
+                    # The checks create_office makes: a name, and no office of this kind in the same city.
+                    contacts._check_office(
+                        {
+                            "kind": kind,
+                            "name": contacts._clean(row.office_name),
+                            "city": contacts._clean(city),
+                            "country": db.session.get(Country, government),
+                            "host_country": db.session.get(Country, host),
+                        }
+                    )
+                    plan.new_offices[key] = {"name": row.office_name, "city": city}
+                except contacts.ContactError as error:
+                    refused[key] = str(error)
+        if key in refused:
+            problems.append(gettext("row %(line)s: %(problem)s", line=row.line, problem=refused[key]))
+
+
+def _on_file(plan: ImportPlan) -> list[dict]:
+    """The contacts on file that could be duplicates of the rows: the same e-mail, or at the same office
+    (not merged away), as rows of id, name, e-mail, office, version and the fields a merge may fill in."""
+    emails = sorted({row.values["email"] for row in plan.rows if row.values.get("email")})
+    office_ids = sorted(set(plan.office_ids.values()))
+    columns = [
+        Contact.id,
+        Contact.name,
+        Contact.email,
+        Contact.office_id,
+        Contact.version,
+        *(getattr(Contact, column) for column in MERGEABLE if column not in ("name", "email")),
+    ]
+    found: dict[int, dict] = {}
+    for values, column in ((emails, Contact.email), (office_ids, Contact.office_id)):
+        for start in range(0, len(values), _BATCH):
+            statement = sa.select(*columns).where(
+                Contact.merged_into_id.is_(None), column.in_(values[start : start + _BATCH])
+            )
+            found.update((row.id, dict(row._mapping)) for row in db.session.execute(statement))
+    return sorted(found.values(), key=lambda contact: (contact["name"], contact["id"]))
+
+
+def _match(plan: ImportPlan) -> None:
+    """Decide, from the database as it is now, what each row does: add its office and contact, skip it as a
+    duplicate, or fill in a duplicate's empty fields. A contact added earlier in the file is on file for the
+    rows after it, as it would be for a later import. Raises ImportRejected with every row's problem."""
+    problems: list[str] = []
+    _offices(plan, problems)
+    if problems:
+        raise _refused(problems)
+    by_email: dict[str, list] = {}
+    by_office: dict[tuple, list] = {}
+    key_of_office = {office_id: key for key, office_id in plan.office_ids.items()}
+
+    def remember(candidate, name_key):
+        if candidate["email"]:
+            by_email.setdefault(candidate["email"], []).append(candidate)
+        by_office.setdefault((candidate["office_key"], name_key), []).append(candidate)
+
+    plan.on_file = _on_file(plan)
+    for contact in plan.on_file:
+        office_key = key_of_office.get(contact["office_id"])
+        remember({**contact, "office_key": office_key, "sort": (0, contact["id"])}, contacts.normalise(contact["name"]))
+    report = ImportReport(rows=plan.report.rows, offices_added=len(plan.new_offices))
+    plan.report, plan.new_contacts, plan.merges = report, [], []
+    for row in plan.rows:
+        values, name_key = row.values, row.name_key
+        matches = {id(c): c for c in by_email.get(values.get("email") or "", [])}
+        matches.update((id(c), c) for c in by_office.get((row.office_key, name_key), []))
+        if not matches:
+            new = {**values, "office_key": row.office_key, "sort": (1, len(plan.new_contacts)), "new": True}
+            plan.new_contacts.append(new)
+            remember(new, name_key)
+            report.contacts_added += 1
+            continue
+        existing = min(matches.values(), key=lambda c: (c["name"], c["sort"]))
+        if plan.duplicates == "skip":
+            report.duplicates_skipped.append(values["name"])
+            continue
+        filled = {column: values[column] for column in MERGEABLE if values.get(column) and not existing.get(column)}
+        existing.update(filled)
+        if filled.get("email"):
+            by_email.setdefault(filled["email"], []).append(existing)
+        plan.merges.append((existing, filled))
+        report.duplicates_merged.append(existing["name"])
+
+
+def _as_planned(plan: ImportPlan) -> bool:
+    """Whether the offices and the contacts that could be duplicates are still as the plan found them (a
+    few queries): anything else in the database changes nothing the import does."""
+    offices, problems = (dict(plan.office_ids), dict(plan.new_offices)), []
+    _offices(plan, problems)
+    return not problems and offices == (plan.office_ids, plan.new_offices) and _on_file(plan) == plan.on_file
+
+
+def plan_import(rows: list[ImportRow], *, duplicates: str = "skip", progress=None) -> ImportPlan:
+    """Check every row and decide what it would do, holding no write lock: ends the caller's transaction
+    (committing it) and reads in one of its own. The plan's report is the preview. Raises ImportRejected,
+    listing every row's problem."""
     if duplicates not in DUPLICATE_CHOICES:
         raise ImportRejected(gettext("Duplicates are either skipped or merged."))
     if not rows:
         raise ImportRejected(gettext("The file has no contacts in it."))
-    resolver = CountryResolver()
-    report, problems, created = ImportReport(rows=len(rows)), [], {}
-    for row in rows:
-        values = row.values
-        missing = [column for column in REQUIRED if not values.get(column)]
-        if missing:
-            problems.append(gettext("row %(line)s: %(missing)s missing", line=row.line, missing=", ".join(missing)))
-            continue
-        try:
-            office = _office_for(values, resolver, actor, report, created)
-            matches = contacts.find_duplicates(values.get("email"), values["name"], office)
-            if matches:
-                existing = matches[0]
-                if duplicates == "merge":
-                    filled = {}
-                    for column in MERGEABLE:
-                        if values.get(column) and not getattr(existing, column):
-                            filled[column] = contacts._contact_values({column: values[column]})[column]
-                            setattr(existing, column, filled[column])
-                    audit.record("contact.update", actor=actor, entity=existing, after={**filled, "import": True})
-                    report.duplicates_merged.append(existing.name)
-                else:
-                    report.duplicates_skipped.append(values["name"])
-                continue
-            contacts.create_contact(
-                actor=actor,
-                office=office,
-                started_on=today,
-                confirm_duplicate=True,
-                **{column: values.get(column) for column in ("name", *MERGEABLE)},
-            )
-            report.contacts_added += 1
-        except contacts.ContactError as error:
-            problems.append(gettext("row %(line)s: %(problem)s", line=row.line, problem=str(error)))
-    if problems:
-        raise ImportRejected(
-            ngettext(
-                "Nothing was imported: %(num)s row has a problem.",
-                "Nothing was imported: %(num)s rows have problems.",
-                len(problems),
-            ),
-            problems,
+    with reading(db.session):
+        resolver = CountryResolver()
+        checked, problems = [], []
+        for number, row in enumerate(rows, start=1):
+            missing = [column for column in REQUIRED if not row.values.get(column)]
+            if missing:
+                problems.append(gettext("row %(line)s: %(missing)s missing", line=row.line, missing=", ".join(missing)))
+            else:
+                try:
+                    checked.append(_check_row(row, resolver))
+                except contacts.ContactError as error:
+                    problems.append(gettext("row %(line)s: %(problem)s", line=row.line, problem=str(error)))
+            if progress is not None and number % 1000 == 0:
+                progress(number)
+        if problems:
+            raise _refused(problems)
+        plan = ImportPlan(duplicates=duplicates, rows=checked, report=ImportReport(rows=len(rows)))
+        _match(plan)
+    return plan
+
+
+def write_import(plan: ImportPlan, *, actor, today: dt.date) -> ImportReport:
+    """Write what `plan` says, in the caller's transaction, after checking that the offices and the contacts
+    that could be duplicates are as the plan found them, or else matching the rows again (what changed since
+    the plan changes what a row does, as if the file were read now). Flushes; the caller commits, or rolls
+    back on ImportRejected or any error: nothing is half-added."""
+    serialise(db.session, "contacts.import")  # PostgreSQL: two imports never add the same office at once
+    if not _as_planned(plan):
+        _match(plan)
+    now = utcnow()
+    office_ids = dict(plan.office_ids)
+    for key, office in plan.new_offices.items():
+        government, kind, host, city = key
+        created = contacts.create_office(
+            actor=actor,
+            country=db.session.get(Country, government),
+            host_country=db.session.get(Country, host),
+            kind=kind,
+            name=office["name"],
+            city=city or "",
         )
+        office_ids[key] = created.id
+    # Rows go straight through the driver, in batches: SQLAlchemy's work per row and value would hold the
+    # write lock several times longer than the writing itself. Their ids are taken first.
+    writer = _DriverRows()
+    ids = writer.new_ids("contact", len(plan.new_contacts))
+    address = client_address() if has_request_context() else None
+    contact_rows, post_rows, events = [], [], []
+    created_at, started_on = writer.value(now), writer.value(today)
+    for new, contact_id in zip(plan.new_contacts, ids, strict=True):
+        new["id"], office_id = contact_id, office_ids[new["office_key"]]
+        values = {column: new.get(column) for column in ("name", *MERGEABLE)}
+        search = contact_search_text(values["name"], values["email"], values["title"])
+        contact_rows.append((contact_id, office_id, *values.values(), True, created_at, 1, search))
+        post_rows.append((contact_id, office_id, values["title"], started_on))
+        snapshot = {**values, "office_id": office_id, "active": True, "merged_into_id": None}
+        after = {**snapshot, "started_on": today.isoformat(), "confirmed_not_duplicate": True, "import": True}
+        events.append(writer.event("contact.create", actor, contact_id, after, address, now))
+    columns = ("id", "office_id", "name", *MERGEABLE, "active", "created_at", "version", "search_text")
+    writer.insert("contact", columns, contact_rows)
+    writer.insert("post", ("contact_id", "office_id", "title", "started_on"), post_rows)
+    for existing, filled in plan.merges:
+        if filled and not existing.get("new"):
+            # Read in this transaction; on PostgreSQL a save may still slip in between: the version says
+            # so, and the import is refused rather than writing over it.
+            changed = db.session.execute(
+                sa.update(Contact)
+                .where(Contact.id == existing["id"], Contact.version == existing["version"])
+                .values(
+                    **filled,
+                    version=Contact.version + 1,
+                    search_text=contact_search_text(existing["name"], existing["email"], existing.get("title")),
+                )
+            ).rowcount
+            if changed != 1:
+                raise ImportRejected(stale_record_message())
+            existing["version"] += 1
+        events.append(writer.event("contact.update", actor, existing["id"], {**filled, "import": True}, address, now))
+    writer.insert("audit_event", _DriverRows.EVENT_COLUMNS, events)
     db.session.flush()
-    return report
+    return plan.report
+
+
+class _DriverRows:
+    """Batches of rows written through the driver on the session's connection (its transaction), with the
+    values as each database stores them: on SQLite, UTC timestamps as naive text and dates as ISO text, as
+    SQLAlchemy writes them; JSON as text on both."""
+
+    EVENT_COLUMNS = (
+        "action",
+        "actor_id",
+        "actor_label",
+        "entity_type",
+        "entity_id",
+        "after",
+        "ip_address",
+        "occurred_at",
+    )
+
+    def __init__(self):
+        self.connection = db.session.connection()
+        self.sqlite = self.connection.dialect.name == "sqlite"
+
+    def value(self, value):
+        if self.sqlite and isinstance(value, dt.datetime):
+            return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        if self.sqlite and isinstance(value, dt.date):
+            return value.isoformat()
+        return value
+
+    def new_ids(self, table: str, count: int) -> list[int]:
+        """Ids for `count` new rows of `table`. PostgreSQL: taken from its sequence. SQLite: the ones it would
+        give itself (one past the largest), which nobody else can take while this transaction holds the
+        write lock."""
+        if not count:
+            return []
+        if self.sqlite:
+            largest = self.connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar()
+            return list(range(largest + 1, largest + 1 + count))
+        return list(
+            self.connection.exec_driver_sql(
+                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)", (count,)
+            ).scalars()
+        )
+
+    def event(self, action: str, actor, entity_id: int, after: dict, address, now) -> tuple:
+        """An audit event about a contact, as audit.record writes it."""
+        label = getattr(actor, "email", None) or (actor if isinstance(actor, str) else None)
+        actor_id = getattr(actor, "id", None)
+        return (action, actor_id, label, "contact", str(entity_id), json.dumps(after), address, self.value(now))
+
+    def insert(self, table: str, columns: tuple, rows: list[tuple]) -> None:
+        mark = "?" if self.sqlite else "%s"
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+        for start in range(0, len(rows), _BATCH * 10):
+            self.connection.exec_driver_sql(sql, rows[start : start + _BATCH * 10])
+
+
+def import_contacts(rows: list[ImportRow], *, actor, today: dt.date, duplicates: str = "skip") -> ImportReport:
+    """Check the rows (without the write lock), then add their offices and contacts in the caller's
+    transaction. Raises ImportRejected, listing every row's problem, when any row cannot be placed; the
+    caller then rolls back, so nothing is half-added."""
+    return write_import(plan_import(rows, duplicates=duplicates), actor=actor, today=today)
 
 
 # --- Export ----------------------------------------------------------------------------------------

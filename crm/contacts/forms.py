@@ -323,3 +323,5 @@ class ContactImportForm(FlaskForm):
         default="skip",
     )
     staged = HiddenField()
+    # Kept from the upload through the previews: the import it confirms is made once.
+    submission_key = SubmissionKeyField()

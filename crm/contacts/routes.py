@@ -50,7 +50,6 @@ from crm.contacts.services import (
 )
 from crm.core import submissions
 from crm.countries.services import search_countries
-from crm.database import dry_run
 from crm.errors import DomainError, StaleRecord
 from crm.extensions import db
 from crm.i18n import current_language
@@ -478,30 +477,33 @@ def _chosen_mapping(headers: list[str]) -> dict[int, str]:
     return mapping
 
 
-def _read_and_import(form, data: bytes, filename: str, context: dict):
-    """Read the file with the chosen columns and import its rows (the caller keeps or rolls back)."""
+def _read_and_check(form, data: bytes, filename: str, context: dict):
+    """Read the file with the chosen columns and check its rows, holding no write lock: the plan of the
+    import, whose report is the preview."""
     file_format = form.file_format.data or exchange.guess_format(filename, data)
     if file_format == "csv":
         headers = exchange.csv_headers(data)
         context["headers"], context["mapping"] = headers, _chosen_mapping(headers)
         context["columns"] = list(exchange.COLUMNS)
     context["rows"] = exchange.read_file(data, file_format, context.get("mapping"))
-    return exchange.import_contacts(
-        context["rows"], actor=current_user, today=clock.today(current_user), duplicates=form.duplicates.data
-    )
+    return exchange.plan_import(context["rows"], duplicates=form.duplicates.data)
 
 
 @bp.route("/contacts/import", methods=["GET", "POST"])
 @login_required
 @require("edit_all")
 def import_contacts():
-    """Upload: a preview of what would be added (a dry run, rolled back). Confirm: the import itself. The
-    file waits on the server in between and is deleted when the import ends, however it ends."""
+    """Upload: a preview of what would be added (the import checked, nothing written). Confirm: the import
+    itself, sent once (its submission key). The file waits on the server in between and is deleted when
+    the import ends, however it ends."""
     form = ContactImportForm()
     context = {"form": form, "report": None, "problems": [], "rows": []}
     if not form.validate_on_submit():
         return render_template("contacts/import.html", **context), form_status(form)
     step, staged = request.form.get("step"), None
+    importing = step == "import" and not form.file.data
+    if importing and submissions.where_it_went(form.submission_key.data, current_user) is not None:
+        return submissions.repeat_of(form)  # already imported: its file is gone, its answer is not
     try:
         staged = _staged_upload(form)
         if staged is None:
@@ -512,9 +514,14 @@ def import_contacts():
             flash_message(gettext("Upload discarded."), "info")
             return redirect(url_for("contacts.import_contacts"))
         form.staged.data = staged.token
-        if step == "import" and not form.file.data:
+        if importing:
             with exchange.UPLOADS.importing(staged) as handle:
-                report = _read_and_import(form, handle.read(), staged.filename, context)
+                plan = _read_and_check(form, handle.read(), staged.filename, context)
+                # The check committed nothing; the key is recorded with what the import writes.
+                if (repeat := submissions.repeat_of(form)) is not None:
+                    return repeat
+                report = exchange.write_import(plan, actor=current_user, today=clock.today(current_user))
+                submissions.led_to(form, url_for("contacts.import_contacts"))
             flash_message(
                 gettext(
                     "Import done: %(added)s contacts added, %(offices)s offices added.",
@@ -529,8 +536,7 @@ def import_contacts():
             )
         with staged.open() as handle:
             data = handle.read()
-        with dry_run(db.session):
-            report = _read_and_import(form, data, staged.filename, context)
+        report = _read_and_check(form, data, staged.filename, context).report
         return render_template("contacts/import.html", **{**context, "report": report, "preview": True})
     except exchange.ImportRejected as error:
         refusal(error)

@@ -12,12 +12,13 @@ from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign, CampaignTranslation
 from crm.campaigns.services import open_records
+from crm.core import submissions
 from crm.countries.models import Country
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.outreach import assignments
-from crm.outreach.forms import BulkAssignForm, ClaimDecisionForm, ConfirmForm
+from crm.outreach.forms import BulkAssignForm, ClaimDecisionForm, ClaimForm, ConfirmForm
 from crm.outreach.models import Claim, OutreachRecord
 from crm.outreach.routes import bp
 from crm.permissions import can, ensure_writable, require
@@ -147,7 +148,10 @@ def claims():
     records.sort(
         key=lambda r: (r.campaign.display_name(current_user.language), r.country.name(str(current_user.language)))
     )
-    return render_template("outreach/claims.html", records=records, pending=pending, confirm=ConfirmForm())
+    claim_forms = {record.id: ClaimForm() for record in records if record.id not in pending}
+    return render_template(
+        "outreach/claims.html", records=records, pending=pending, confirm=ConfirmForm(), claim_forms=claim_forms
+    )
 
 
 @bp.route("/claims/new/<int:outreach_id>", methods=["POST"])
@@ -155,10 +159,14 @@ def claims():
 @require("claim")
 def claim(outreach_id):
     record = db.session.get(OutreachRecord, outreach_id)
-    if record is None or record.assignee_id is not None:
+    repeated = submissions.where_it_went(request.form.get("submission_key", ""), current_user) is not None
+    if record is None or (record.assignee_id is not None and not repeated):
         abort(404)  # an assigned record is not offered, and its existence is not confirmed
     ensure_writable(record.campaign)
-    if ConfirmForm().validate_on_submit():
+    form = ClaimForm()
+    if form.validate_on_submit():
+        if (repeat := submissions.repeat_of(form)) is not None:
+            return repeat
         try:
             claim_ = assignments.claim(record, current_user)
         except DomainError as error:
@@ -166,8 +174,9 @@ def claim(outreach_id):
         else:
             if claim_.status == "approved":
                 flash_message(gettext("It is yours now."), "success")
-                return redirect(url_for("outreach.show", outreach_id=record.id))
+                return redirect(submissions.led_to(form, url_for("outreach.show", outreach_id=record.id)))
             flash_message(gettext("Asked. A coordinator will approve it."), "success")
+            return redirect(submissions.led_to(form, url_for("outreach.claims")))
     return redirect(url_for("outreach.claims"))
 
 

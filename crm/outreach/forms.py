@@ -65,6 +65,13 @@ class ConfirmForm(FlaskForm):
     """A button that changes something: CSRF and nothing else."""
 
 
+class ClaimForm(FlaskForm):
+    """A volunteer's "Take it" or "Ask for it": it creates a claim, so it is sent once. One form (one key)
+    per record offered."""
+
+    submission_key = SubmissionKeyField()
+
+
 class FollowUpFilterForm(FlaskForm):
     class Meta:
         csrf = False

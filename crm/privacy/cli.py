@@ -17,6 +17,8 @@ def _show(found) -> None:
     click.echo(f"signatures: {len(found.signatures)}")
     for signature in found.signatures:
         click.echo(f"  signature #{signature.id} on petition {petitions[signature.petition_id].slug}")
+    if found.staged_signatures:
+        click.echo(f"  and {found.staged_signatures} rows in a signature import under way")
     click.echo(f"statement signatures: {len(found.statement_signatures)}")
     for signature in found.statement_signatures:
         click.echo(f"  statement signature #{signature.id} on {signature.statement.slug} ({signature.status})")

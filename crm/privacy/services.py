@@ -7,7 +7,10 @@ What erasing does, and why:
   redacted (the one sanctioned change to the audit log, itself audited); records merged with a found
   one (duplicates of the same person) are erased with it, whichever of them holds the address;
 - a signature is deleted: the person no longer counts, except in totals already delivered with a
-  letter, which record what was handed over and are not personal data;
+  letter, which record what was handed over and are not personal data. So is any row of theirs in a
+  signature import under way, and the keyed hash of their address is kept (ErasedSigner, never the
+  address): a file uploaded before the erasure, or any later export or push that lists them again
+  (platforms' exports list every signer they ever had), leaves them out, and its report counts them;
 - a joint statement's signature given for an organisation keeps the organisation's signature (it is the
   organisation's, not the person's) and loses the signer's name, role and e-mail; one given in a
   person's own name, or never confirmed, is deleted; the confirmation e-mail (which names the person)
@@ -25,13 +28,14 @@ from sqlalchemy.orm import selectinload
 from crm.audit import services as audit
 from crm.audit.models import REDACTION, AuditEvent
 from crm.contacts.models import Contact
-from crm.database import utcnow
+from crm.database import serialise, upsert_insert, utcnow
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.letters.models import Letter
 from crm.mail.models import OutboundMessage
-from crm.signatures.models import Petition, Signature
+from crm.signatures.models import ErasedSigner, Petition, Signature, StagedSignature
 from crm.signatures.normalise import EmailHasher, normalise_email
+from crm.signatures.services import ERASURE_LOCK
 from crm.statements.models import StatementSignature
 from crm.statements.services import forget_on_letters
 
@@ -48,10 +52,16 @@ class PersonFound:
     contacts: list[Contact] = field(default_factory=list)
     signatures: list[Signature] = field(default_factory=list)
     statement_signatures: list[StatementSignature] = field(default_factory=list)
+    # The keyed hash of the address (None for an address that cannot be a signer's), and how many rows of
+    # signature imports under way (staged, not yet counted) have it.
+    email_hash: str | None = None
+    staged_signatures: int = 0
 
     @property
     def empty(self) -> bool:
-        return not self.contacts and not self.signatures and not self.statement_signatures
+        return (
+            not self.contacts and not self.signatures and not self.statement_signatures and not self.staged_signatures
+        )
 
 
 def find_person(email: str) -> PersonFound:
@@ -76,7 +86,14 @@ def find_person(email: str) -> PersonFound:
         .options(selectinload(StatementSignature.statement))
         .order_by(StatementSignature.id)
     ).all()
-    return PersonFound(normalised, list(contacts), list(signatures), list(statement_signatures))
+    staged = (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(StagedSignature).where(StagedSignature.email_hash == email_hash)
+        )
+        if email_hash
+        else 0
+    )
+    return PersonFound(normalised, list(contacts), list(signatures), list(statement_signatures), email_hash, staged)
 
 
 def _with_merged_records(contacts: list[Contact]) -> list[Contact]:
@@ -132,6 +149,7 @@ def erase_person(found: PersonFound, *, actor, reason: str) -> Erasure:
     petitions = sorted({signature.petition_id for signature in found.signatures})
     for signature in found.signatures:
         db.session.delete(signature)
+    staged = _forget_signer(found.email_hash) if found.signatures or found.staged_signatures else 0
     redacted += _erase_statement_signatures(found)
     db.session.flush()
     result = Erasure(len(contact_ids), len(found.signatures), redacted, len(found.statement_signatures))
@@ -142,6 +160,7 @@ def erase_person(found: PersonFound, *, actor, reason: str) -> Erasure:
         after={
             "contact_ids": contact_ids,
             "signatures_deleted": result.signatures,
+            "staged_signatures_deleted": staged,
             "petition_ids": petitions,
             "audit_events_redacted": redacted,
             "statement_signatures_erased": result.statement_signatures,
@@ -149,6 +168,18 @@ def erase_person(found: PersonFound, *, actor, reason: str) -> Erasure:
         },
     )
     return result
+
+
+def _forget_signer(email_hash: str) -> int:
+    """Delete a signer's rows from the signature imports under way and keep their hash, so that no import
+    or push publishes them again. Returns how many staged rows were deleted."""
+    serialise(db.session, ERASURE_LOCK)
+    db.session.execute(
+        upsert_insert(db.session, ErasedSigner.__table__)
+        .values(email_hash=email_hash, erased_at=utcnow())
+        .on_conflict_do_nothing()
+    )
+    return db.session.execute(sa.delete(StagedSignature).where(StagedSignature.email_hash == email_hash)).rowcount
 
 
 def _redact_audit(entity_type: str, ids) -> int:

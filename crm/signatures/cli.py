@@ -87,6 +87,8 @@ def _print_report(report: dict, *, out=None) -> None:
         )
     for name in ("rows_read", "rows_new", "rows_duplicate", "rows_invalid"):
         echo(f"{name.replace('rows_', 'rows ').replace('_', ' ')}: {report.get(name, 0)}")
+    if report.get("rows_erased"):
+        echo(f"rows left out (signers erased at their request): {report['rows_erased']}")
     echo(f"no country given: {report.get('no_country', 0)}")
     if report.get("dates_not_understood"):
         echo(f"dates not understood (kept without a date): {report['dates_not_understood']}")

@@ -183,3 +183,17 @@ class StagedSignature(db.Model):
     signed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     first_name: Mapped[str | None] = mapped_column(sa.String(120))
     last_name: Mapped[str | None] = mapped_column(sa.String(120))
+
+
+class ErasedSigner(db.Model):
+    """A signer the privacy tools erased, by the keyed hash of their address (the address itself is never
+    stored): an import or a push that lists them again (a platform's export lists every signer it ever had,
+    and a file may have been uploaded before the erasure) leaves them out, and its report says how many."""
+
+    __tablename__ = "erased_signer"
+    __table_args__ = (
+        sa.CheckConstraint(f"length(email_hash) = 64 AND {only_chars('email_hash', HEX)}", name="email_hash_format"),
+    )
+
+    email_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    erased_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -41,7 +41,7 @@ from crm import clock
 from crm.audit import services as audit
 from crm.campaigns.models import Campaign
 from crm.countries.models import Country
-from crm.database import UTCDateTime, fold, utcnow
+from crm.database import UTCDateTime, fold, serialise, utcnow
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import _, current_language, readers_date
@@ -52,6 +52,7 @@ from crm.signatures.importers import ColumnMapping, FileProblem
 from crm.signatures.models import (
     PLATFORMS,
     UNKNOWN_COUNTRY,
+    ErasedSigner,
     Petition,
     Signature,
     SignatureCount,
@@ -70,6 +71,8 @@ from crm.signatures.normalise import (
 )
 
 CHUNK_ROWS = 5_000
+# Taken by an erasure and by whatever publishes signatures (PostgreSQL): neither sees the other half-done.
+ERASURE_LOCK = "signatures.erasure"
 INVALID_LISTED = 100  # invalid rows listed by number in a report; the rest are counted
 UNKNOWN_LISTED = 100  # distinct unknown country values listed
 PUSH_ITEMS_MAX = 1_000
@@ -249,6 +252,8 @@ def _new_report(shape=None, format_code=None, mapping: ColumnMapping | None = No
         "rows_new": 0,
         "rows_duplicate": 0,
         "rows_invalid": 0,
+        # Signers the privacy tools erased, listed again by the file: left out (ErasedSigner).
+        "rows_erased": 0,
         "invalid": [],
         "invalid_not_listed": 0,
         "unknown_countries": {},
@@ -522,8 +527,9 @@ def import_file(
         )
         db.session.add(record)
         db.session.flush()
+        erased = _erased_in_run(run_id, valid)
         new = _publish(petition, run_id, record.id)
-        report.update(rows_new=new, rows_duplicate=valid - new)
+        report.update(rows_new=new, rows_duplicate=valid - new - erased, rows_erased=erased)
         _finish(record, report)
         counts.add_import(record.id)
         if mapping is not None or date_order is not None or chosen == "generic" or petition.column_mapping is None:
@@ -570,14 +576,38 @@ _PUBLISH = """INSERT INTO signature (campaign_id, petition_id, import_id, email_
                                first_name, last_name, created_at)
 SELECT :campaign_id, :petition_id, :import_id, email_hash, kind, country_id, signed_at, first_name, last_name,
        :created_at
-FROM staged_signature WHERE staged_import_id = :run_id ORDER BY id
+FROM staged_signature WHERE staged_import_id = :run_id
+  AND NOT EXISTS (SELECT 1 FROM erased_signer WHERE erased_signer.email_hash = staged_signature.email_hash)
+ORDER BY id
 ON CONFLICT (campaign_id, email_hash) DO NOTHING"""
+
+
+def _erased_in_run(run_id: int, valid: int) -> int:
+    """How many of a run's `valid` rows are signers the privacy tools erased: those an erasure deleted from
+    the staged rows, and those staged since (publishing leaves them out). Taken in the publishing
+    transaction, after any erasure under way has ended (crm/privacy)."""
+    serialise(db.session, ERASURE_LOCK)
+    staged = sa.select(sa.func.count()).select_from(StagedSignature).where(StagedSignature.staged_import_id == run_id)
+    erased = staged.join(ErasedSigner, ErasedSigner.email_hash == StagedSignature.email_hash)
+    return valid - db.session.scalar(staged) + db.session.scalar(erased)
+
+
+def erased_among(hashes) -> set[str]:
+    """Which of these address hashes belong to signers the privacy tools erased."""
+    hashes, found = sorted(set(hashes)), set()
+    for start in range(0, len(hashes), 500):
+        found.update(
+            db.session.scalars(
+                sa.select(ErasedSigner.email_hash).where(ErasedSigner.email_hash.in_(hashes[start : start + 500]))
+            )
+        )
+    return found
 
 
 def _publish(petition: Petition, run_id: int, import_id: int) -> int:
     """In the caller's transaction: the staged rows become signatures (a person the campaign already has,
-    or met earlier in the same file, is a duplicate), and the staged rows are deleted. Returns how many
-    signatures are new."""
+    or met earlier in the same file, is a duplicate; one the privacy tools erased is left out), and the
+    staged rows are deleted. Returns how many signatures are new."""
     statement = sa.text(_PUBLISH).bindparams(sa.bindparam("created_at", type_=UTCDateTime))
     new = db.session.execute(
         statement,
@@ -824,6 +854,8 @@ class PushResult:
     duplicate: int = 0
     invalid: int = 0
     ignored: int = 0
+    # Signers the privacy tools erased: left out.
+    erased: int = 0
     unknown_countries: dict = field(default_factory=dict)
 
     def as_json(self) -> dict:
@@ -833,6 +865,7 @@ class PushResult:
             "duplicate": self.duplicate,
             "invalid": self.invalid,
             "ignored": self.ignored,
+            "erased": self.erased,
             "unknown_countries": sorted(self.unknown_countries),
         }
 
@@ -925,6 +958,11 @@ def push_signatures(petition: Petition, payload) -> PushResult:
         cells.setdefault(
             email_hash, counts.cell_of(petition.campaign_id, petition.id, country_id, signed_at or None, now)
         )
+    serialise(db.session, ERASURE_LOCK)
+    erased = erased_among(row[3] for row in rows)
+    if erased:
+        result.erased = sum(1 for row in rows if row[3] in erased)
+        rows = [row for row in rows if row[3] not in erased]
     new = writer.write_new(rows)
     counts.add(db.session.connection(), Counter(cells[email_hash] for email_hash in new))
     result.new = len(new)

@@ -209,12 +209,14 @@ def fill(app) -> None:
             )
         )
         # An import caught staging while the backup is taken.
-        from crm.signatures.models import StagedImport, StagedSignature
+        from crm.signatures.models import ErasedSigner, StagedImport, StagedSignature
 
         staging = StagedImport(petition_id=petition.id)
         db.session.add(staging)
         db.session.flush()
         db.session.add(StagedSignature(staged_import_id=staging.id, email_hash="e" * 64, country_id=spain.id))
+        # A signer the privacy tools erased, kept out of later imports.
+        db.session.add(ErasedSigner(email_hash="d" * 64))
         record_run(started=now, error="disk full", origin="schedule")
         db.session.commit()
         # The scheduler's record of its jobs' runs (commits itself).

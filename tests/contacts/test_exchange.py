@@ -10,10 +10,13 @@ import sqlalchemy as sa
 
 from crm.contacts import exchange
 from crm.contacts.models import Contact, Office
+from crm.core.submissions import new_key
 from crm.extensions import db
 from tests.conftest import count_rows
 
 TODAY = dt.date(2026, 3, 2)
+# The import form's submission key, as the page gives it (kept from the upload to the confirmation).
+KEY = new_key()
 EMBASSY_LIST = (
     "Nombre,Cargo,Correo,Sede,País,Ciudad,País sede\n"
     "Hanna Beispiel,Botschaftsrätin,hanna@example.org,Embajada de Alemania,Alemania,Madrid,España\n"
@@ -97,7 +100,12 @@ def test_the_import_page_previews_then_imports(client, signed_in):
     signed_in("coordinator")
     preview = client.post(
         "/contacts/import",
-        data={"file": (io.BytesIO(EMBASSY_LIST), "embajadas.csv"), "duplicates": "skip", "step": "preview"},
+        data={
+            "file": (io.BytesIO(EMBASSY_LIST), "embajadas.csv"),
+            "duplicates": "skip",
+            "submission_key": KEY,
+            "step": "preview",
+        },
         content_type="multipart/form-data",
     )
     page = preview.get_data(as_text=True)
@@ -105,7 +113,14 @@ def test_the_import_page_previews_then_imports(client, signed_in):
     assert count_rows(Contact) == 0
     staged = page.split('name="staged" type="hidden" value="')[1].split('"')[0]
     done = client.post(
-        "/contacts/import", data={"staged": staged, "filename": "embajadas.csv", "duplicates": "skip", "step": "import"}
+        "/contacts/import",
+        data={
+            "staged": staged,
+            "filename": "embajadas.csv",
+            "duplicates": "skip",
+            "submission_key": KEY,
+            "step": "import",
+        },
     )
     assert done.status_code == 200 and "Contacts added: 3" in done.get_data(as_text=True)
     assert count_rows(Contact) == 3
@@ -118,7 +133,7 @@ def test_the_import_page_shows_every_problem_and_saves_nothing(client, signed_in
     bad = EMBASSY_LIST + b"Ana Ejemplo,,,Embajada,Atlantis,Madrid,ESP\n"
     response = client.post(
         "/contacts/import",
-        data={"file": (io.BytesIO(bad), "bad.csv"), "duplicates": "skip", "step": "import"},
+        data={"file": (io.BytesIO(bad), "bad.csv"), "duplicates": "skip", "submission_key": KEY, "step": "import"},
         content_type="multipart/form-data",
     )
     page = response.get_data(as_text=True)
@@ -137,7 +152,12 @@ def test_a_csv_of_another_shape_can_be_mapped_on_the_preview(client, signed_in):
     ).encode()
     refused = client.post(
         "/contacts/import",
-        data={"file": (io.BytesIO(other_shape), "other.csv"), "duplicates": "skip", "step": "preview"},
+        data={
+            "file": (io.BytesIO(other_shape), "other.csv"),
+            "duplicates": "skip",
+            "submission_key": KEY,
+            "step": "preview",
+        },
         content_type="multipart/form-data",
     )
     page = refused.get_data(as_text=True)
@@ -154,12 +174,26 @@ def test_a_csv_of_another_shape_can_be_mapped_on_the_preview(client, signed_in):
     }
     preview = client.post(
         "/contacts/import",
-        data={"staged": staged, "filename": "other.csv", "duplicates": "skip", "step": "preview", **mapping},
+        data={
+            "staged": staged,
+            "filename": "other.csv",
+            "duplicates": "skip",
+            "submission_key": KEY,
+            "step": "preview",
+            **mapping,
+        },
     )
     assert preview.status_code == 200 and "Contacts to add: 1" in preview.get_data(as_text=True)
     done = client.post(
         "/contacts/import",
-        data={"staged": staged, "filename": "other.csv", "duplicates": "skip", "step": "import", **mapping},
+        data={
+            "staged": staged,
+            "filename": "other.csv",
+            "duplicates": "skip",
+            "submission_key": KEY,
+            "step": "import",
+            **mapping,
+        },
     )
     assert done.status_code == 200 and count_rows(Contact) == 1
     assert db.session.scalar(sa.select(Contact.title)) == "Botschaftsrätin"
@@ -173,7 +207,13 @@ def _upload(client, data: bytes, name: str = "embajadas.csv", **extra):
 
     return client.post(
         "/contacts/import",
-        data={"file": (io.BytesIO(data), name), "duplicates": "skip", "step": "preview", **extra},
+        data={
+            "file": (io.BytesIO(data), name),
+            "duplicates": "skip",
+            "submission_key": KEY,
+            "step": "preview",
+            **extra,
+        },
         content_type="multipart/form-data",
     )
 
@@ -207,17 +247,24 @@ def test_the_previewed_file_waits_on_the_server_for_its_uploader_only_and_goes_w
     db.session.commit()
     client.post("/logout")
     sign_in(client, other)
-    stolen = client.post("/contacts/import", data={"staged": token, "duplicates": "skip", "step": "import"})
+    stolen = client.post(
+        "/contacts/import", data={"staged": token, "duplicates": "skip", "submission_key": KEY, "step": "import"}
+    )
     assert stolen.status_code == 400 and "That upload has expired" in stolen.get_data(as_text=True)
     assert count_rows(Contact) == 0 and _staged_files(token)  # another user's attempt leaves the file be
 
     client.post("/logout")
     sign_in(client, uploader)
-    done = client.post("/contacts/import", data={"staged": token, "duplicates": "skip", "step": "import"})
+    done = client.post(
+        "/contacts/import", data={"staged": token, "duplicates": "skip", "submission_key": KEY, "step": "import"}
+    )
     assert done.status_code == 200 and count_rows(Contact) == 3
     assert _staged_files(token) == []
-    again = client.post("/contacts/import", data={"staged": token, "duplicates": "skip", "step": "import"})
-    assert again.status_code == 400 and count_rows(Contact) == 3
+    # Sent again (a lost answer retried): nothing more, and the user is told so.
+    again = client.post(
+        "/contacts/import", data={"staged": token, "duplicates": "skip", "submission_key": KEY, "step": "import"}
+    )
+    assert again.status_code == 302 and count_rows(Contact) == 3
 
 
 def test_a_refused_file_is_not_kept_and_a_discarded_one_is_deleted(client, signed_in):
@@ -229,7 +276,9 @@ def test_a_refused_file_is_not_kept_and_a_discarded_one_is_deleted(client, signe
     assert _staged_files() == before
     token = _token(_upload(client, EMBASSY_LIST).get_data(as_text=True))
     assert _staged_files(token)
-    discarded = client.post("/contacts/import", data={"staged": token, "duplicates": "skip", "step": "discard"})
+    discarded = client.post(
+        "/contacts/import", data={"staged": token, "duplicates": "skip", "submission_key": KEY, "step": "discard"}
+    )
     assert discarded.status_code == 302 and _staged_files(token) == [] and count_rows(Contact) == 0
 
 
@@ -241,7 +290,9 @@ def test_an_old_staged_file_is_swept(client, signed_in):
     for path in _staged_files(token):
         old = path.stat().st_mtime - exchange_ttl() - 1
         os.utime(path, (old, old))
-    expired = client.post("/contacts/import", data={"staged": token, "duplicates": "skip", "step": "import"})
+    expired = client.post(
+        "/contacts/import", data={"staged": token, "duplicates": "skip", "submission_key": KEY, "step": "import"}
+    )
     assert expired.status_code == 400 and "That upload has expired" in expired.get_data(as_text=True)
     assert _staged_files(token) == [] and count_rows(Contact) == 0
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from crm.database import utcnow
 from crm.extensions import db
 from crm.letters import services as letters
 from crm.letters.models import Letter, LetterAttachment, LetterTemplate
-from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position
+from crm.outreach.models import Claim, FollowUp, Meeting, OutreachRecord, Position
 from crm.signatures import services as signatures
 from crm.signatures.models import Petition, SignatureTally
 
@@ -38,6 +39,7 @@ class World:
     contact: Contact
     letter: Letter
     petition: Petition
+    free_record: OutreachRecord  # nobody works on it yet: a volunteer may take it
 
 
 @dataclass
@@ -173,6 +175,13 @@ FORMS = {
         Invitation,
         role="admin",
     ),
+    "claim": Form(
+        lambda w: "/claims",
+        lambda w: f"/claims/new/{w.free_record.id}",
+        lambda w: {},
+        Claim,
+        role="volunteer",
+    ),
 }
 
 
@@ -188,8 +197,9 @@ def world(signed_in, request, campaign, make_record, make_office, make_contact):
     letter = letters.compose_letter(record, template_name="Demands", actor=user, contact=contact)
     letters.mark_sent(letter, "email", utcnow().date() - dt.timedelta(days=1), user)
     petition = signatures.create_petition(campaign, "Firmas", platform="generic")
+    free_record = make_record("PRT")
     db.session.commit()
-    return World(user, campaign, record, office, contact, letter, petition)
+    return World(user, campaign, record, office, contact, letter, petition, free_record)
 
 
 def _count(model) -> int:
@@ -253,3 +263,70 @@ def test_a_page_that_failed_after_its_import_was_saved_does_not_claim_nothing_wa
     assert response.status_code == 500
     assert "Nothing was saved" not in page and "may have been saved" in page
     assert signatures.imports_of(petition)[0].rows_new == 1
+
+
+CONTACTS_FILE = (
+    b"name,email,office,government,city\n"
+    b"Hanna Beispiel,hanna@example.org,Embajada de Alemania,DEU,Madrid\n"
+    b"Jean Exemple,jean@example.org,Ambassade de France,FRA,Madrid\n"
+)
+
+
+def _previewed_import(client, key: str) -> str:
+    """Upload the contacts file and preview it, as the import page does; returns the staged file's token."""
+    preview = client.post(
+        "/contacts/import",
+        data={"file": (io.BytesIO(CONTACTS_FILE), "e.csv"), "duplicates": "skip", "submission_key": key},
+        content_type="multipart/form-data",
+    )
+    page = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "Contacts to add: 2" in page
+    assert f'value="{key}"' in page  # the confirmation carries the key the upload had
+    return re.search(r'name="staged" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def test_the_contacts_import_confirmed_twice_imports_once_and_sends_where_the_first_led(client, signed_in):
+    signed_in("coordinator")
+    assert 'name="submission_key"' in client.get("/contacts/import").get_data(as_text=True)
+    key = new_key()
+    token = _previewed_import(client, key)
+    confirm = {"staged": token, "duplicates": "skip", "submission_key": key, "step": "import"}
+    first = client.post("/contacts/import", data=confirm)
+    assert first.status_code == 200 and "Contacts added: 2" in first.get_data(as_text=True)
+    assert (_count(Contact), _count(Office)) == (2, 2)
+    again = client.post("/contacts/import", data=confirm)
+    assert again.status_code == 302 and again.headers["Location"] == db.session.get(FormSubmission, key).location
+    assert (_count(Contact), _count(Office)) == (2, 2)
+    assert "it was not saved again" in client.get(again.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_refused_import_keeps_no_key_and_can_be_confirmed_once_corrected(client, signed_in, make_office):
+    """A key is kept only with what it created: an import refused (here, because someone added an inactive
+    office the file names meanwhile) can be sent again with the same form."""
+    signed_in("coordinator")
+    key = new_key()
+    token = _previewed_import(client, key)
+    germany = make_office("DEU", host="DEU")
+    germany.active = False
+    db.session.commit()
+    confirm = {"staged": token, "duplicates": "skip", "submission_key": key, "step": "import"}
+    refused = client.post("/contacts/import", data=confirm)
+    assert refused.status_code == 400 and "active office" in refused.get_data(as_text=True)
+    assert _count(Contact) == 0 and db.session.get(FormSubmission, key) is None
+
+
+@pytest.mark.parametrize("form", ["claim", "contacts import"])
+def test_a_claim_or_an_import_sent_without_its_key_is_refused_and_saves_nothing(client, signed_in, make_record, form):
+    if form == "claim":
+        signed_in("volunteer")
+        record = make_record("PRT")
+        db.session.commit()
+        response = client.post(f"/claims/new/{record.id}")
+        assert _count(Claim) == 0 and db.session.get(OutreachRecord, record.id).assignee_id is None
+    else:
+        signed_in("coordinator")
+        token = _previewed_import(client, new_key())
+        response = client.post("/contacts/import", data={"staged": token, "duplicates": "skip", "step": "import"})
+        assert (_count(Contact), _count(Office)) == (0, 0)
+    assert response.status_code == 400
+    assert "This form could not be read" in response.get_data(as_text=True)

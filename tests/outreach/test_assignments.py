@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from crm.audit.models import AuditEvent
+from crm.core.submissions import new_key
 from crm.database import utcnow
 from crm.extensions import db
 from crm.outreach import assignments
@@ -114,17 +115,17 @@ def test_volunteer_claims_at_once_or_with_approval(client, signed_in, make_user,
     page = client.get("/claims").get_data(as_text=True)
     assert "France" in page and "Germany" not in page
     assert client.post(f"/claims/new/{taken.id}").status_code == 404
-    assert client.post(f"/claims/new/{free.id}").status_code == 302
+    assert client.post(f"/claims/new/{free.id}", data={"submission_key": new_key()}).status_code == 302
     assert db.session.get(OutreachRecord, free.id).assignee_id == volunteer.id
     assert db.session.scalars(sa.select(Assignment.reason)).all() == ["claimed"]
 
     campaign.claims_need_approval = True
     other = make_record("ESP")
     db.session.commit()
-    client.post(f"/claims/new/{other.id}")
+    client.post(f"/claims/new/{other.id}", data={"submission_key": new_key()})
     claim = db.session.scalars(sa.select(Claim).where(Claim.outreach_id == other.id)).one()
     assert claim.status == "pending" and db.session.get(OutreachRecord, other.id).assignee_id is None
-    client.post(f"/claims/new/{other.id}")  # asking twice changes nothing
+    client.post(f"/claims/new/{other.id}", data={"submission_key": new_key()})  # asking twice changes nothing
     assert db.session.scalar(sa.select(sa.func.count()).where(Claim.outreach_id == other.id)) == 1
     assert client.post(f"/claims/{claim.id}/decide", data={"decision": "approve"}).status_code == 404
 

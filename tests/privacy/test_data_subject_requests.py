@@ -1,6 +1,7 @@
 """A signer or a contact asks for their data to be erased: found, erased, and recorded."""
 
 import io
+import re
 
 import sqlalchemy as sa
 
@@ -10,8 +11,10 @@ from crm.contacts import services as contacts
 from crm.contacts.models import Contact, Office
 from crm.countries.services import country_by_code
 from crm.extensions import db
+from crm.privacy import services as privacy
 from crm.signatures import services as signatures
-from crm.signatures.models import Signature
+from crm.signatures.models import ErasedSigner, Signature
+from crm.signatures.normalise import EmailHasher
 from tests.conftest import count_rows
 
 
@@ -101,3 +104,105 @@ def test_erasing_a_merged_duplicate_erases_the_record_it_was_merged_into(app, ma
     ).all()
     assert "c.fictive@example.org" not in str(values) and "Claire" not in str(values)
     assert privacy.find_person("claire@example.org").contacts == []
+
+
+def _signer_counted(campaign, email: str) -> bool:
+    email_hash = EmailHasher.from_config().hash_email(email)
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count()).where(Signature.campaign_id == campaign.id, Signature.email_hash == email_hash)
+        )
+        == 1
+    )
+
+
+def test_a_signer_erased_while_a_file_listing_them_waits_for_its_import_is_left_out_of_it(
+    client, signed_in, runner, make_user
+):
+    """The coordinator uploads the platform's new export and previews it; meanwhile the admin erases a
+    signer it lists (they asked by e-mail). Importing the previewed file does not bring them back, and its
+    report says one signer was left out; nor does any later export that lists them again."""
+    coordinator = signed_in("coordinator")
+    _world(make_user("admin"))
+    campaign = db.session.scalar(sa.select(Campaign))
+    petition = signatures.petitions_of(campaign)[0]
+    export = b"email,country\nclaire@example.org,FR\nnew@example.org,ES\nother@example.org,ES\n"
+    upload = client.post(
+        f"/petitions/{petition.slug}/uploads",
+        data={"file": (io.BytesIO(export), "export.csv")},
+        content_type="multipart/form-data",
+    )
+    token = upload.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    assert client.get(f"/petitions/{petition.slug}/uploads/{token}").status_code == 200
+
+    erased = runner.invoke(args=["privacy", "erase", "claire@example.org", "--reason", "asked by e-mail", "--yes"])
+    assert erased.exit_code == 0, erased.output
+    assert not _signer_counted(campaign, "claire@example.org")
+
+    done = client.post(f"/petitions/{petition.slug}/uploads/{token}", data={"email": "email", "country": "country"})
+    assert done.status_code == 302, done.get_data(as_text=True)
+    report = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert re.search(r"<dt>Left out: erased at their request</dt><dd>1</dd>", report)
+    assert re.search(r"<dt>New signers</dt><dd>1</dd>", report)
+    assert not _signer_counted(campaign, "claire@example.org")
+    assert _signer_counted(campaign, "new@example.org")
+
+    later = signatures.import_file(
+        petition, io.BytesIO(b"email\nCLAIRE@example.org\nlater@example.org\n"), filename="later.csv", actor=coordinator
+    )
+    assert (later.report["rows_new"], later.report["rows_erased"], later.report["rows_duplicate"]) == (1, 1, 0)
+    assert not _signer_counted(campaign, "claire@example.org")
+    # Nothing of the address is kept: its keyed hash only.
+    assert [row.email_hash for row in db.session.scalars(sa.select(ErasedSigner))] == [
+        EmailHasher.from_config().hash_email("claire@example.org")
+    ]
+
+
+def test_a_signer_erased_while_their_rows_are_staged_is_deleted_from_them_and_never_published(
+    app, make_user, monkeypatch
+):
+    """A long import is staging its rows (another process, chunk by chunk) when the erasure comes: the rows
+    already staged with the address go at once, those staged after it are not published."""
+    admin = make_user("admin")
+    _world(admin)
+    campaign = db.session.scalar(sa.select(Campaign))
+    petition = signatures.petitions_of(campaign)[0]
+    monkeypatch.setattr(signatures, "CHUNK_ROWS", 2)
+    lines = ["email", "claire@example.org", *[f"signer{n}@example.org" for n in range(5)], "Claire@Example.org"]
+    erasures = []
+
+    def erase_once_the_first_chunk_is_staged(rows):
+        if rows >= 2 and not erasures:
+            found = privacy.find_person("claire@example.org")
+            assert found.staged_signatures == 1
+            erasures.append(privacy.erase_person(found, actor=admin, reason="asked by letter"))
+            db.session.commit()
+
+    outcome = signatures.import_file(
+        petition,
+        io.BytesIO(("\n".join(lines) + "\n").encode()),
+        filename="long.csv",
+        progress=erase_once_the_first_chunk_is_staged,
+    )
+    assert erasures and erasures[0].signatures == 1
+    assert (outcome.report["rows_new"], outcome.report["rows_erased"]) == (5, 2)
+    assert not _signer_counted(campaign, "claire@example.org")
+    event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "privacy.erase")).one()
+    assert event.after["staged_signatures_deleted"] == 1
+
+
+def test_a_platform_pushing_an_erased_signer_again_does_not_count_them(app, make_user):
+    _world(make_user("admin"))
+    campaign = db.session.scalar(sa.select(Campaign))
+    petition = signatures.petitions_of(campaign)[0]
+    privacy.erase_person(privacy.find_person("claire@example.org"), actor="cli", reason="asked")
+    db.session.commit()
+    pushed = signatures.push_signatures(
+        petition,
+        [
+            {"osdi:signature": {"person": {"email_addresses": [{"address": "claire@example.org"}]}}},
+            {"osdi:signature": {"person": {"email_addresses": [{"address": "pushed@example.org"}]}}},
+        ],
+    )
+    assert (pushed.received, pushed.new, pushed.erased, pushed.duplicate) == (2, 1, 1, 0)
+    assert not _signer_counted(campaign, "claire@example.org")

@@ -182,6 +182,10 @@ def staged_signature_row() -> dict:
     }
 
 
+def erased_signer_row() -> dict:
+    return {"email_hash": f"{next(_serial):064x}", "erased_at": NOW}
+
+
 def login_attempt_row() -> dict:
     return {
         "kind": "failure",
@@ -730,6 +734,7 @@ VALID_ROWS: dict[str, Callable[..., dict]] = {
     "letter_statement": letter_statement_row,
     "staged_import": staged_import_row,
     "staged_signature": staged_signature_row,
+    "erased_signer": erased_signer_row,
 }
 
 Override = dict | Callable[[dict], dict]
@@ -916,6 +921,8 @@ CHECKS = [
     case("ck_signature_email_hash_format", "signature", {"email_hash": "a" * 63}, "short"),
     case("ck_signature_email_hash_format", "signature", {"email_hash": "A" * 64}, "uppercase"),
     case("ck_signature_email_hash_format", "signature", {"email_hash": "z" * 64}, "not_hex"),
+    case("ck_erased_signer_email_hash_format", "erased_signer", {"email_hash": "a" * 63}, "short"),
+    case("ck_erased_signer_email_hash_format", "erased_signer", {"email_hash": "z" * 64}, "not_hex"),
     case("ck_signature_tally_signers_not_negative", "signature_tally", {"signers": -1}),
     case("ck_signature_count_signers_not_negative", "signature_count", {"signers": -1}),
     case("ck_signature_count_without_email_within_signers", "signature_count", {"without_email": 13}, "above"),
@@ -1308,6 +1315,7 @@ REQUIRED = {
     "letter_statement": ("letter_id", "statement_id", "attached_at"),
     "staged_import": ("petition_id", "started_at", "heartbeat_at"),
     "staged_signature": ("staged_import_id", "email_hash", "kind"),
+    "erased_signer": ("email_hash", "erased_at"),
 }
 NOT_NULLS = [
     case(f"{name}.{column}", name, {column: None}, "null") for name, columns in REQUIRED.items() for column in columns

@@ -82,6 +82,7 @@ def test_a_pushed_signature_is_counted(app, client, secured, campaign, how):
         "duplicate": 0,
         "invalid": 0,
         "ignored": 0,
+        "erased": 0,
         "unknown_countries": [],
     }
     assert services.totals_for(campaign).by_country == {"USA": 1}
@@ -104,6 +105,7 @@ def test_pushes_are_deduplicated_with_files_and_with_each_other(app, client, sec
         "duplicate": 1,
         "invalid": 1,
         "ignored": 1,
+        "erased": 0,
         "unknown_countries": ["Narnia"],
     }
     assert _push(client, petition, again, secret).json["new"] == 0  # a retried webhook changes nothing
