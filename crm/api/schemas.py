@@ -1,0 +1,129 @@
+"""The shapes of the JSON API's resources (marshmallow): they serialise the answers, validate what is
+sent, and are what the OpenAPI description says (flask-smorest reads them)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from crm.api.conventions import PageArguments, Timestamp, page_schema
+from crm.countries.models import RS_STATUSES
+from crm.outreach.models import STAGES, STANCES
+
+fields = ma.fields
+
+
+class DemandSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    ordinal = fields.Integer(required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True, allow_none=True)
+    retired_at = Timestamp(required=True, allow_none=True)
+
+
+class CampaignSchema(ma.Schema):
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+    description = fields.String(required=True, allow_none=True)
+    starts_on = fields.Date(required=True, allow_none=True)
+    ends_on = fields.Date(required=True, allow_none=True)
+    archived_at = Timestamp(required=True, allow_none=True)
+    created_at = Timestamp(required=True)
+    demands = fields.List(fields.Nested(DemandSchema), required=True)
+
+
+class CountrySchema(ma.Schema):
+    alpha3 = fields.String(required=True, metadata={"description": "ISO 3166-1 alpha-3"})
+    alpha2 = fields.String(required=True)
+    name_en = fields.String(required=True)
+    name_es = fields.String(required=True)
+    un_member = fields.Boolean(required=True)
+    rome_statute_status = fields.String(required=True, attribute="rs_status", validate=ma.validate.OneOf(RS_STATUSES))
+    rome_statute_signed_on = fields.Date(required=True, allow_none=True, attribute="rs_signature_date")
+    rome_statute_ratified_on = fields.Date(required=True, allow_none=True, attribute="rs_ratification_date")
+    rome_statute_in_force_on = fields.Date(required=True, allow_none=True, attribute="rs_entry_into_force_date")
+    rome_statute_withdrawal_effective_on = fields.Date(
+        required=True, allow_none=True, attribute="rs_withdrawal_effective_date"
+    )
+    rome_statute_verified = fields.Boolean(required=True, attribute="rs_verified")
+
+
+class PositionSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    outreach_id = fields.Integer(required=True)
+    demand_code = fields.String(required=True, attribute="demand.code")
+    stance = fields.String(required=True, validate=ma.validate.OneOf(STANCES))
+    stated_on = fields.Date(required=True)
+    evidence = fields.String(required=True, allow_none=True)
+    evidence_url = fields.String(required=True, allow_none=True)
+    meeting_id = fields.Integer(required=True, allow_none=True)
+    letter_id = fields.Integer(required=True, allow_none=True)
+    recorded_at = Timestamp(required=True)
+
+
+class OutreachSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    campaign = fields.String(required=True, attribute="campaign.slug")
+    country = fields.String(required=True, attribute="country.alpha3", metadata={"description": "ISO 3166-1 alpha-3"})
+    stage = fields.String(required=True, validate=ma.validate.OneOf(STAGES))
+    assignee_id = fields.Integer(required=True, allow_none=True)
+    priority = fields.Integer(required=True)
+    next_follow_up_on = fields.Date(required=True, allow_none=True)
+    updated_at = Timestamp(required=True)
+    version = fields.Integer(required=True)
+
+
+class OutreachDetailSchema(OutreachSchema):
+    positions = fields.List(fields.Nested(PositionSchema), required=True, attribute="positions_shown")
+
+
+class FollowUpSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    outreach_id = fields.Integer(required=True)
+    owner_id = fields.Integer(required=True)
+    due_on = fields.Date(required=True)
+    note = fields.String(required=True)
+    status = fields.String(required=True)
+    snoozed_until = fields.Date(required=True, allow_none=True)
+    completed_at = Timestamp(required=True, allow_none=True)
+    created_at = Timestamp(required=True)
+    version = fields.Integer(required=True)
+
+
+class FollowUpChangeSchema(ma.Schema):
+    status = fields.String(
+        required=True,
+        validate=ma.validate.OneOf(["done"]),
+        metadata={"description": "`done` closes the follow-up (the page's Done button)."},
+    )
+
+
+class OutreachFilter(PageArguments):
+    campaign = fields.String(metadata={"description": "A campaign's slug"})
+    stage = fields.String(validate=ma.validate.OneOf(STAGES))
+    country = fields.String(metadata={"description": "ISO 3166-1 alpha-3"})
+
+
+class CountryFilter(PageArguments):
+    status = fields.String(validate=ma.validate.OneOf(RS_STATUSES), metadata={"description": "Rome Statute status"})
+
+
+class FollowUpFilter(PageArguments):
+    status = fields.String(validate=ma.validate.OneOf(["open", "snoozed", "done"]))
+
+
+CampaignPage = page_schema(CampaignSchema, "CampaignPage")
+CountryPage = page_schema(CountrySchema, "CountryPage")
+OutreachPage = page_schema(OutreachSchema, "OutreachPage")
+PositionPage = page_schema(PositionSchema, "PositionPage")
+FollowUpPage = page_schema(FollowUpSchema, "FollowUpPage")
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    errors = fields.Dict(metadata={"description": "The fields that are not valid, with why"})
