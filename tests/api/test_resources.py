@@ -1,0 +1,116 @@
+"""A developer reads campaigns, countries, outreach records, positions and follow-ups with a token, and
+closes a follow-up; every answer is checked against the OpenAPI document, and each token sees what its
+owner's pages show."""
+
+import pytest
+
+from crm.campaigns.models import Campaign, Demand
+from crm.countries.services import country_by_code
+from crm.extensions import db
+from crm.outreach import services as outreach
+from crm.outreach.models import OutreachRecord
+from tests.api.conftest import make_token
+from tests.conftest import utc_today
+
+pytestmark = pytest.mark.usefixtures("clock")
+
+
+@pytest.fixture
+def campaign_world(app, make_user):
+    mine, theirs = make_user("volunteer"), make_user("volunteer")
+    campaign = Campaign(slug="api", name="API campaign")
+    demand = Demand(campaign=campaign, ordinal=1, code="d1", title="Repudiate")
+    own = OutreachRecord(campaign=campaign, country_id=country_by_code("FRA").id, assignee_id=mine.id)
+    other = OutreachRecord(campaign=campaign, country_id=country_by_code("DEU").id, assignee_id=theirs.id)
+    db.session.add_all([campaign, demand, own, other])
+    db.session.flush()
+    outreach.record_position(own, demand, "supportive", stated_on=utc_today(), actor=mine)
+    follow_up = outreach.add_follow_up(own, owner=mine, due_on=utc_today(), note="Call", actor=mine)
+    db.session.commit()
+    return {"volunteer": mine, "own": own, "other": other, "follow_up": follow_up, "demand": demand}
+
+
+def test_every_read_route_answers_as_documented(api, make_user, campaign_world):
+    secret = make_token(make_user("coordinator"))
+    own, follow_up = campaign_world["own"], campaign_world["follow_up"]
+    for path in (
+        "/api/v1/campaigns/",
+        "/api/v1/campaigns/api",
+        "/api/v1/countries/",
+        "/api/v1/countries/?status=state_party",
+        "/api/v1/countries/FRA",
+        "/api/v1/outreach/",
+        "/api/v1/outreach/?campaign=api&stage=not_started&country=fra",
+        f"/api/v1/outreach/{own.id}",
+        f"/api/v1/outreach/{own.id}/positions",
+        "/api/v1/follow-ups/",
+        "/api/v1/follow-ups/?status=open",
+        f"/api/v1/follow-ups/{follow_up.id}",
+    ):
+        assert api.get(path, secret).status_code == 200, path
+
+
+def test_a_campaign_comes_with_its_demands_and_rfc3339_times(api, make_user, campaign_world):
+    body = api.get("/api/v1/campaigns/api", make_token(make_user("volunteer"))).get_json()
+    assert [demand["code"] for demand in body["demands"]] == ["d1"]
+    assert body["created_at"].endswith("Z")
+
+
+def test_countries_are_named_by_alpha3_with_their_rome_statute_facts(api, make_user):
+    body = api.get("/api/v1/countries/FRA", make_token(make_user("volunteer"))).get_json()
+    assert body["alpha3"] == "FRA" and body["rome_statute_status"] == "state_party"
+    assert api.get("/api/v1/countries/XXX", make_token(make_user("volunteer"))).status_code == 404
+
+
+def test_a_volunteers_token_sees_only_their_own_records(api, campaign_world):
+    secret = make_token(campaign_world["volunteer"])
+    listed = api.get("/api/v1/outreach/", secret).get_json()["items"]
+    assert [record["id"] for record in listed] == [campaign_world["own"].id]
+    assert api.get(f"/api/v1/outreach/{campaign_world['other'].id}", secret).status_code == 404
+    record = api.get(f"/api/v1/outreach/{campaign_world['own'].id}", secret).get_json()
+    assert record["country"] == "FRA" and [p["demand_code"] for p in record["positions"]] == ["d1"]
+    assert [f["id"] for f in api.get("/api/v1/follow-ups/", secret).get_json()["items"]] == [
+        campaign_world["follow_up"].id
+    ]
+
+
+def test_pages_follow_the_cursor_to_the_end(api, make_user):
+    secret = make_token(make_user("coordinator"))
+    seen, cursor = [], None
+    while True:
+        page = api.get("/api/v1/countries/?limit=100" + (f"&cursor={cursor}" if cursor else ""), secret).get_json()
+        seen += [country["alpha3"] for country in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) > 200 and seen == sorted(seen)
+
+
+def test_a_cursor_the_api_did_not_give_is_a_clear_400(api, make_user):
+    response = api.get("/api/v1/countries/?cursor=nonsense", make_token(make_user("coordinator")))
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+
+
+def test_invalid_query_values_are_a_422_problem_naming_the_field(api, make_user):
+    response = api.get("/api/v1/outreach/?stage=flying&limit=0", make_token(make_user("coordinator")))
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]["query"]) == {"stage", "limit"}
+
+
+def test_problems_are_in_the_clients_language(api, make_user):
+    response = api.get("/api/v1/campaigns/", headers={"Accept-Language": "es"})
+    assert response.status_code == 401
+    assert response.get_json()["title"] != "Not authenticated"
+
+
+def test_closing_a_follow_up_needs_the_version_read(api, campaign_world):
+    secret = make_token(campaign_world["volunteer"], scope="write")
+    path = f"/api/v1/follow-ups/{campaign_world['follow_up'].id}"
+    etag = api.get(path, secret).headers["ETag"]
+    assert api.patch(path, secret, json={"status": "done"}).status_code == 428
+    stale = etag.replace("-v1", "-v0")
+    assert api.patch(path, secret, json={"status": "done"}, headers={"If-Match": stale}).status_code == 412
+    assert campaign_world["follow_up"].status == "open"
+    response = api.patch(path, secret, json={"status": "done"}, headers={"If-Match": etag})
+    assert response.status_code == 200 and response.get_json()["status"] == "done"
+    assert response.headers["ETag"] != etag
