@@ -319,12 +319,12 @@ API_MATRIX = {
         API_STAFF_WHO_SEE_ALL,
     ),
     ("api_follow_ups.list_follow_ups", "GET"): (lambda w: "/api/v1/follow-ups/", API_EVERYONE),
-    ("api_follow_ups.get_follow_up", "GET"): (
+    ("api_follow_ups.FollowUpItem", "GET"): (
         lambda w: f"/api/v1/follow-ups/{w['follow_up'].id}",
         API_STAFF_WHO_SEE_ALL,
     ),
     # Without If-Match: 428 for those who may close it (nothing is changed), 404 for the others.
-    ("api_follow_ups.change_follow_up", "PATCH"): (lambda w: f"/api/v1/follow-ups/{w['follow_up'].id}", API_EDITORS),
+    ("api_follow_ups.FollowUpItem", "PATCH"): (lambda w: f"/api/v1/follow-ups/{w['follow_up'].id}", API_EDITORS),
 }
 # Rules that share an endpoint with a row above (same answers, other URL).
 EXTRA_RULES = {"/letter-templates/new": ("letters.edit_template", EDITORS)}

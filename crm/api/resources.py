@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import abort
+from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
@@ -140,23 +141,24 @@ def _follow_up_or_404(follow_up_id) -> FollowUp:
 
 
 @follow_ups.route("/<int:follow_up_id>")
-@follow_ups.response(200, schemas.FollowUpSchema)
-def get_follow_up(follow_up_id):
-    follow_up = _follow_up_or_404(follow_up_id)
-    return follow_up, 200, {"ETag": etag_of(follow_up)}
+class FollowUpItem(MethodView):
+    # One rule for both methods: an id too large for any record is a 404 whatever the method.
 
+    @follow_ups.response(200, schemas.FollowUpSchema)
+    def get(self, follow_up_id):
+        follow_up = _follow_up_or_404(follow_up_id)
+        return follow_up, 200, {"ETag": etag_of(follow_up)}
 
-@follow_ups.route("/<int:follow_up_id>", methods=["PATCH"])
-@follow_ups.arguments(schemas.FollowUpChangeSchema)
-@follow_ups.response(200, schemas.FollowUpSchema)
-def change_follow_up(change, follow_up_id):
-    """Close a follow-up (status `done`), as its record's page does. Send If-Match with its ETag."""
-    follow_up = _follow_up_or_404(follow_up_id)
-    record = follow_up.outreach
-    if not may_edit_outreach(current_user, record):
-        abort(404)
-    ensure_writable(record.campaign)
-    check_if_match(follow_up)
-    outreach.complete_follow_up(follow_up, actor=current_user._get_current_object())
-    db.session.flush()
-    return follow_up, 200, {"ETag": etag_of(follow_up)}
+    @follow_ups.arguments(schemas.FollowUpChangeSchema)
+    @follow_ups.response(200, schemas.FollowUpSchema)
+    def patch(self, change, follow_up_id):
+        """Close a follow-up (status `done`), as its record's page does. Send If-Match with its ETag."""
+        follow_up = _follow_up_or_404(follow_up_id)
+        record = follow_up.outreach
+        if not may_edit_outreach(current_user, record):
+            abort(404)
+        ensure_writable(record.campaign)
+        check_if_match(follow_up)
+        outreach.complete_follow_up(follow_up, actor=current_user._get_current_object())
+        db.session.flush()
+        return follow_up, 200, {"ETag": etag_of(follow_up)}

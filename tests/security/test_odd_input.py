@@ -26,7 +26,7 @@ def _paths_with_ids(app, number: int):
         if not ints:
             continue
         values = {name: (number if name in ints else "x") for name in rule.arguments}
-        method = "GET" if "GET" in rule.methods else "POST"
+        method = "GET" if "GET" in rule.methods else sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
         path = rule.build(values, append_unknown=False)[1]
         yield method, path
 
