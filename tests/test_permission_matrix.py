@@ -323,6 +323,24 @@ API_MATRIX = {
         lambda w: f"/api/v1/follow-ups/{w['follow_up'].id}",
         API_STAFF_WHO_SEE_ALL,
     ),
+    ("api_meetings.list_meetings", "GET"): (lambda w: "/api/v1/meetings/", API_EVERYONE),
+    ("api_meetings.get_meeting", "GET"): (lambda w: f"/api/v1/meetings/{w['meeting'].id}", API_STAFF_WHO_SEE_ALL),
+    ("api_letters.list_letters", "GET"): (lambda w: "/api/v1/letters/", API_EVERYONE),
+    ("api_letters.get_letter", "GET"): (lambda w: f"/api/v1/letters/{w['letter'].id}", API_STAFF_WHO_SEE_ALL),
+    ("api_offices.list_offices", "GET"): (lambda w: "/api/v1/offices/", API_EVERYONE),
+    ("api_offices.get_office", "GET"): (lambda w: f"/api/v1/offices/{w['office'].id}", API_STAFF_WHO_SEE_ALL),
+    ("api_contacts.list_contacts", "GET"): (lambda w: "/api/v1/contacts/", API_EVERYONE),
+    ("api_contacts.get_contact", "GET"): (lambda w: f"/api/v1/contacts/{w['contact'].id}", API_STAFF_WHO_SEE_ALL),
+    # The signature pages' rule: staff who see all.
+    ("api_campaigns.list_petitions", "GET"): (lambda w: "/api/v1/campaigns/matrix/petitions", API_STAFF_WHO_SEE_ALL),
+    ("api_campaigns.signatures_by_country", "GET"): (
+        lambda w: "/api/v1/campaigns/matrix/signatures/by-country",
+        API_STAFF_WHO_SEE_ALL,
+    ),
+    ("api_campaigns.signatures_by_day", "GET"): (
+        lambda w: "/api/v1/campaigns/matrix/signatures/by-day",
+        API_STAFF_WHO_SEE_ALL,
+    ),
     # Without If-Match: 428 for those who may close it (nothing is changed), 404 for the others.
     ("api_follow_ups.FollowUpItem", "PATCH"): (lambda w: f"/api/v1/follow-ups/{w['follow_up'].id}", API_EDITORS),
 }

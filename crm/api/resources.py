@@ -12,19 +12,29 @@ from flask_smorest import Blueprint
 from crm.api import schemas
 from crm.api.conventions import check_if_match, etag_of, paginate
 from crm.campaigns.models import Campaign
+from crm.contacts.models import Contact, Office
+from crm.contacts.routes import get_contact_or_404, get_office_or_404
 from crm.countries.models import Country
 from crm.countries.services import country_by_code
 from crm.extensions import db
+from crm.letters.models import Letter
+from crm.letters.routes import get_letter_or_404
 from crm.outreach import services as outreach
-from crm.outreach.models import FollowUp, OutreachRecord, Position
+from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position
 from crm.permissions import (
+    can_view_outreach,
+    contact_visibility,
     ensure_writable,
     follow_up_visibility,
     get_campaign_or_404,
     get_outreach_or_404,
     may_edit_outreach,
+    meeting_visibility,
+    office_visibility,
     outreach_visibility,
 )
+from crm.signatures import services as signatures
+from crm.signatures.models import Petition
 
 campaigns = Blueprint(
     "api_campaigns", __name__, url_prefix="/api/v1/campaigns", description="Campaigns and their demands"
@@ -36,8 +46,6 @@ outreach_bp = Blueprint(
     "api_outreach", __name__, url_prefix="/api/v1/outreach", description="Outreach records and their positions"
 )
 follow_ups = Blueprint("api_follow_ups", __name__, url_prefix="/api/v1/follow-ups", description="Follow-ups")
-
-BLUEPRINTS = (campaigns, countries, outreach_bp, follow_ups)
 
 
 # --- Campaigns ------------------------------------------------------------------------------------------
@@ -162,3 +170,122 @@ class FollowUpItem(MethodView):
         outreach.complete_follow_up(follow_up, actor=current_user._get_current_object())
         db.session.flush()
         return follow_up, 200, {"ETag": etag_of(follow_up)}
+
+
+# --- Meetings and letters -------------------------------------------------------------------------------
+
+meetings = Blueprint("api_meetings", __name__, url_prefix="/api/v1/meetings", description="Meetings")
+letters_bp = Blueprint(
+    "api_letters", __name__, url_prefix="/api/v1/letters", description="Letters: metadata and status"
+)
+
+
+@meetings.route("/")
+@meetings.arguments(schemas.PageArguments, location="query")
+@meetings.response(200, schemas.MeetingPage)
+def list_meetings(arguments):
+    """The meetings on at least one outreach record the token's owner may see."""
+    return paginate(meeting_visibility(current_user, sa.select(Meeting)), [Meeting.id], arguments)
+
+
+@meetings.route("/<int:meeting_id>")
+@meetings.response(200, schemas.MeetingSchema)
+def get_meeting(meeting_id):
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None or not any(can_view_outreach(current_user, r) for r in meeting.outreach_records):
+        abort(404)
+    return meeting, 200, {"ETag": etag_of(meeting)}
+
+
+@letters_bp.route("/")
+@letters_bp.arguments(schemas.LetterFilter, location="query")
+@letters_bp.response(200, schemas.LetterPage)
+def list_letters(arguments):
+    """Letters sent and replies received, on the outreach records the token's owner may see."""
+    visible = outreach_visibility(current_user, sa.select(OutreachRecord.id))
+    statement = sa.select(Letter).where(Letter.outreach_id.in_(visible))
+    if arguments.get("outreach"):
+        statement = statement.where(Letter.outreach_id == arguments["outreach"])
+    return paginate(statement, [Letter.id], arguments)
+
+
+@letters_bp.route("/<int:letter_id>")
+@letters_bp.response(200, schemas.LetterSchema)
+def get_letter(letter_id):
+    letter, _record = get_letter_or_404(letter_id)
+    return letter, 200, {"ETag": etag_of(letter)}
+
+
+# --- Offices and contacts -------------------------------------------------------------------------------
+
+offices = Blueprint("api_offices", __name__, url_prefix="/api/v1/offices", description="Offices")
+contacts = Blueprint("api_contacts", __name__, url_prefix="/api/v1/contacts", description="Contacts")
+
+
+@offices.route("/")
+@offices.arguments(schemas.OfficeFilter, location="query")
+@offices.response(200, schemas.OfficePage)
+def list_offices(arguments):
+    """Every office for staff who see all; for volunteers, those of the governments assigned to them."""
+    statement = office_visibility(current_user, sa.select(Office))
+    if arguments.get("country"):
+        statement = statement.where(
+            Office.country_id.in_(sa.select(Country.id).where(Country.alpha3 == arguments["country"].upper()))
+        )
+    return paginate(statement, [Office.id], arguments)
+
+
+@offices.route("/<int:office_id>")
+@offices.response(200, schemas.OfficeSchema)
+def get_office(office_id):
+    office = get_office_or_404(office_id)
+    return office, 200, {"ETag": etag_of(office)}
+
+
+@contacts.route("/")
+@contacts.arguments(schemas.ContactFilter, location="query")
+@contacts.response(200, schemas.ContactPage)
+def list_contacts(arguments):
+    statement = contact_visibility(current_user, sa.select(Contact))
+    if arguments.get("office"):
+        statement = statement.where(Contact.office_id == arguments["office"])
+    return paginate(statement, [Contact.id], arguments)
+
+
+@contacts.route("/<int:contact_id>")
+@contacts.response(200, schemas.ContactSchema)
+def get_contact(contact_id):
+    contact = get_contact_or_404(contact_id)
+    return contact, 200, {"ETag": etag_of(contact)}
+
+
+# --- Petitions and signature totals (the signature pages: staff who see all) ------------------------------
+
+
+@campaigns.route("/<slug>/petitions")
+@campaigns.arguments(schemas.PageArguments, location="query")
+@campaigns.response(200, schemas.PetitionPage)
+def list_petitions(arguments, slug):
+    campaign = get_campaign_or_404(slug, "signatures")
+    return paginate(sa.select(Petition).where(Petition.campaign_id == campaign.id), [Petition.id], arguments)
+
+
+@campaigns.route("/<slug>/signatures/by-country")
+@campaigns.response(200, schemas.SignatureTotalsSchema)
+def signatures_by_country(slug):
+    totals = signatures.totals_for(get_campaign_or_404(slug, "signatures"))
+    return {
+        "total": totals.total,
+        "unknown_country": totals.unknown_country,
+        "by_country": [{"country": code, "signers": n} for code, n in totals.by_country.items()],
+        "counted_at": totals.counted_at,
+    }
+
+
+@campaigns.route("/<slug>/signatures/by-day")
+@campaigns.response(200, schemas.DailyTotalsSchema)
+def signatures_by_day(slug):
+    return {"days": signatures.daily_totals(get_campaign_or_404(slug, "signatures"))}
+
+
+BLUEPRINTS = (campaigns, countries, outreach_bp, follow_ups, meetings, letters_bp, offices, contacts)

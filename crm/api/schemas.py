@@ -7,6 +7,8 @@ import marshmallow as ma
 
 from crm.api.conventions import PageArguments, Timestamp, page_schema
 from crm.countries.models import RS_STATUSES
+from crm.letters.models import LETTER_DIRECTIONS
+from crm.letters.services import letter_status
 from crm.outreach.models import STAGES, STANCES
 
 fields = ma.fields
@@ -127,3 +129,133 @@ class ProblemSchema(ma.Schema):
     status = fields.Integer(required=True)
     detail = fields.String()
     errors = fields.Dict(metadata={"description": "The fields that are not valid, with why"})
+
+
+class MeetingSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    held_at = Timestamp(required=True)
+    office_id = fields.Integer(required=True, allow_none=True)
+    location = fields.String(required=True, allow_none=True)
+    summary = fields.String(required=True)
+    outcome = fields.String(required=True, allow_none=True)
+    outreach_ids = fields.Method(
+        "_outreach_ids", required=True, metadata={"type": "array", "items": {"type": "integer"}}
+    )
+    contact_ids = fields.Method("_contact_ids", required=True, metadata={"type": "array", "items": {"type": "integer"}})
+    created_at = Timestamp(required=True)
+    version = fields.Integer(required=True)
+
+    def _outreach_ids(self, meeting) -> list[int]:
+        return sorted(record.id for record in meeting.outreach_records)
+
+    def _contact_ids(self, meeting) -> list[int]:
+        return sorted(contact.id for contact in meeting.contacts)
+
+
+class LetterSchema(ma.Schema):
+    """A letter's metadata and status; not its attachments' content."""
+
+    id = fields.Integer(required=True)
+    outreach_id = fields.Integer(required=True)
+    direction = fields.String(required=True, validate=ma.validate.OneOf(LETTER_DIRECTIONS))
+    status = fields.Function(
+        letter_status,
+        required=True,
+        metadata={"type": "string", "enum": ["draft", "sent", "delivered", "acknowledged", "received"]},
+    )
+    channel = fields.String(required=True, allow_none=True)
+    language = fields.String(required=True, allow_none=True)
+    subject = fields.String(required=True)
+    recipient_contact_id = fields.Integer(required=True, allow_none=True)
+    recipient_office_id = fields.Integer(required=True, allow_none=True)
+    in_reply_to_id = fields.Integer(required=True, allow_none=True)
+    sent_on = fields.Date(required=True, allow_none=True)
+    delivered_on = fields.Date(required=True, allow_none=True)
+    acknowledged_on = fields.Date(required=True, allow_none=True)
+    received_on = fields.Date(required=True, allow_none=True)
+    signatures_total = fields.Integer(required=True, allow_none=True)
+    created_at = Timestamp(required=True)
+    version = fields.Integer(required=True)
+
+
+class OfficeSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    country = fields.String(required=True, attribute="country.alpha3", metadata={"description": "ISO 3166-1 alpha-3"})
+    host_country = fields.String(
+        required=True, attribute="host_country.alpha3", metadata={"description": "ISO 3166-1 alpha-3"}
+    )
+    kind = fields.String(required=True)
+    name = fields.String(required=True)
+    city = fields.String(required=True)
+    address = fields.String(required=True, allow_none=True)
+    email = fields.String(required=True, allow_none=True)
+    phone = fields.String(required=True, allow_none=True)
+    website = fields.String(required=True, allow_none=True)
+    active = fields.Boolean(required=True)
+    version = fields.Integer(required=True)
+
+
+class ContactSchema(ma.Schema):
+    """A contact's work details (never a personal phone, which only its page shows)."""
+
+    id = fields.Integer(required=True)
+    office_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    title = fields.String(required=True, allow_none=True)
+    email = fields.String(required=True, allow_none=True)
+    phone = fields.String(required=True, allow_none=True)
+    language = fields.String(required=True, allow_none=True)
+    active = fields.Boolean(required=True)
+    merged_into_id = fields.Integer(required=True, allow_none=True)
+    version = fields.Integer(required=True)
+
+
+class PetitionSchema(ma.Schema):
+    slug = fields.String(required=True)
+    campaign = fields.String(required=True, attribute="campaign.slug")
+    name = fields.String(required=True)
+    platform = fields.String(required=True)
+    created_at = Timestamp(required=True)
+
+
+class CountryTotalSchema(ma.Schema):
+    country = fields.String(required=True, metadata={"description": "ISO 3166-1 alpha-3"})
+    signers = fields.Integer(required=True)
+
+
+class SignatureTotalsSchema(ma.Schema):
+    """Signers of a campaign, each person once, with the pages' rules for tallies."""
+
+    total = fields.Integer(required=True)
+    unknown_country = fields.Integer(required=True)
+    by_country = fields.List(fields.Nested(CountryTotalSchema), required=True)
+    counted_at = Timestamp(required=True)
+
+
+class DayTotalSchema(ma.Schema):
+    day = fields.Date(required=True)
+    added = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class DailyTotalsSchema(ma.Schema):
+    days = fields.List(fields.Nested(DayTotalSchema), required=True)
+
+
+class ContactFilter(PageArguments):
+    office = fields.Integer(metadata={"description": "An office's id"})
+
+
+class OfficeFilter(PageArguments):
+    country = fields.String(metadata={"description": "ISO 3166-1 alpha-3 of the government the office serves"})
+
+
+class LetterFilter(PageArguments):
+    outreach = fields.Integer(metadata={"description": "An outreach record's id"})
+
+
+MeetingPage = page_schema(MeetingSchema, "MeetingPage")
+LetterPage = page_schema(LetterSchema, "LetterPage")
+OfficePage = page_schema(OfficeSchema, "OfficePage")
+ContactPage = page_schema(ContactSchema, "ContactPage")
+PetitionPage = page_schema(PetitionSchema, "PetitionPage")

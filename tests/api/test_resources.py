@@ -2,13 +2,20 @@
 closes a follow-up; every answer is checked against the OpenAPI document, and each token sees what its
 owner's pages show."""
 
+import datetime as dt
+import io
+
 import pytest
 
 from crm.campaigns.models import Campaign, Demand
+from crm.contacts.models import Contact, Office
 from crm.countries.services import country_by_code
+from crm.database import utcnow
 from crm.extensions import db
+from crm.letters.models import Letter
 from crm.outreach import services as outreach
 from crm.outreach.models import OutreachRecord
+from crm.signatures import services as signatures
 from tests.api.conftest import make_token
 from tests.conftest import utc_today
 
@@ -26,14 +33,52 @@ def campaign_world(app, make_user):
     db.session.flush()
     outreach.record_position(own, demand, "supportive", stated_on=utc_today(), actor=mine)
     follow_up = outreach.add_follow_up(own, owner=mine, due_on=utc_today(), note="Call", actor=mine)
+    office = Office(
+        country_id=own.country_id,
+        host_country_id=country_by_code("ESP").id,
+        kind="embassy",
+        city="Madrid",
+        name="Ambassade",
+    )
+    contact = Contact(office=office, name="Claire Fictive")
+    db.session.add_all([office, contact])
+    db.session.flush()
+    meeting = outreach.log_meeting([own], actor=mine, held_at=utcnow() - dt.timedelta(days=1), summary="Met")
+    letter = Letter(outreach_id=own.id, subject="Our demands", sent_on=utc_today(), channel="email")
+    db.session.add(letter)
+    petition = signatures.create_petition(campaign, "API petition", actor=mine)
+    signatures.import_file(
+        petition, io.BytesIO(b"email,country\na@example.org,ES\nb@example.org,FR\n"), filename="s.csv", actor=mine
+    )
     db.session.commit()
-    return {"volunteer": mine, "own": own, "other": other, "follow_up": follow_up, "demand": demand}
+    return {
+        "volunteer": mine,
+        "own": own,
+        "other": other,
+        "follow_up": follow_up,
+        "demand": demand,
+        "office": office,
+        "contact": contact,
+        "meeting": meeting,
+        "letter": letter,
+    }
 
 
 def test_every_read_route_answers_as_documented(api, make_user, campaign_world):
     secret = make_token(make_user("coordinator"))
     own, follow_up = campaign_world["own"], campaign_world["follow_up"]
     for path in (
+        f"/api/v1/meetings/{campaign_world['meeting'].id}",
+        "/api/v1/meetings/",
+        f"/api/v1/letters/{campaign_world['letter'].id}",
+        f"/api/v1/letters/?outreach={own.id}",
+        f"/api/v1/offices/{campaign_world['office'].id}",
+        "/api/v1/offices/?country=FRA",
+        f"/api/v1/contacts/{campaign_world['contact'].id}",
+        f"/api/v1/contacts/?office={campaign_world['office'].id}",
+        "/api/v1/campaigns/api/petitions",
+        "/api/v1/campaigns/api/signatures/by-country",
+        "/api/v1/campaigns/api/signatures/by-day",
         "/api/v1/campaigns/",
         "/api/v1/campaigns/api",
         "/api/v1/countries/",
@@ -114,3 +159,22 @@ def test_closing_a_follow_up_needs_the_version_read(api, campaign_world):
     response = api.patch(path, secret, json={"status": "done"}, headers={"If-Match": etag})
     assert response.status_code == 200 and response.get_json()["status"] == "done"
     assert response.headers["ETag"] != etag
+
+
+def test_signature_totals_count_each_person_by_country_and_day(api, make_user, campaign_world):
+    secret = make_token(make_user("coordinator"))
+    totals = api.get("/api/v1/campaigns/api/signatures/by-country", secret).get_json()
+    assert totals["total"] == 2
+    assert {row["country"]: row["signers"] for row in totals["by_country"]} == {"ESP": 1, "FRA": 1}
+    days = api.get("/api/v1/campaigns/api/signatures/by-day", secret).get_json()["days"]
+    assert days[-1]["total"] == 2
+
+
+def test_a_volunteers_token_sees_the_offices_meetings_and_letters_of_their_records_only(api, campaign_world):
+    secret = make_token(campaign_world["volunteer"])
+    assert [m["id"] for m in api.get("/api/v1/meetings/", secret).get_json()["items"]] == [campaign_world["meeting"].id]
+    assert [o["id"] for o in api.get("/api/v1/offices/", secret).get_json()["items"]] == [campaign_world["office"].id]
+    letter = api.get(f"/api/v1/letters/{campaign_world['letter'].id}", secret).get_json()
+    assert letter["status"] == "sent"
+    # Signature totals are for staff who see all, as on the pages.
+    assert api.get("/api/v1/campaigns/api/signatures/by-country", secret).status_code == 404
