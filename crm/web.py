@@ -357,15 +357,19 @@ def register_error_pages(app) -> None:
 
     @app.errorhandler(StaleDataError)
     def _stale(error):
-        # Two saves of the same record at once: the second finds the version it read already gone.
+        # Two saves of the same record at once: the second finds the version it read already gone. To the
+        # API, a write made on a version that is no longer current is a failed precondition (If-Match).
         db.session.rollback()
-        return render_error(409, gettext("Not saved"), stale_record_message())
+        status = 412 if is_api_request() else 409
+        return render_error(status, _error_title(status, gettext("Not saved")), stale_record_message())
 
     @app.errorhandler(DomainError)
     def _refused(error: DomainError):
         # A refusal no view turned into a message beside its form: the error page says it.
         db.session.rollback()
-        return render_error(error.status, _error_title(error.status, gettext("Not saved")), str(error))
+        status = 412 if is_api_request() and isinstance(error, StaleRecord) else error.status
+        errors = {error.field: [str(error)]} if error.field else None
+        return render_error(status, _error_title(status, gettext("Not saved")), str(error), errors=errors)
 
     @app.errorhandler(sa.exc.DataError)
     @app.errorhandler(OverflowError)

@@ -314,7 +314,7 @@ API_MATRIX = {
     # A volunteer's list holds their own records only (tests/api): never a 404.
     ("api_outreach.list_outreach", "GET"): (lambda w: "/api/v1/outreach/", API_EVERYONE),
     ("api_outreach.get_outreach", "GET"): (lambda w: f"/api/v1/outreach/{w['record'].id}", API_STAFF_WHO_SEE_ALL),
-    ("api_outreach.list_positions", "GET"): (
+    ("api_outreach.OutreachPositions", "GET"): (
         lambda w: f"/api/v1/outreach/{w['record'].id}/positions",
         API_STAFF_WHO_SEE_ALL,
     ),
@@ -326,11 +326,21 @@ API_MATRIX = {
     ("api_meetings.list_meetings", "GET"): (lambda w: "/api/v1/meetings/", API_EVERYONE),
     ("api_meetings.get_meeting", "GET"): (lambda w: f"/api/v1/meetings/{w['meeting'].id}", API_STAFF_WHO_SEE_ALL),
     ("api_letters.list_letters", "GET"): (lambda w: "/api/v1/letters/", API_EVERYONE),
-    ("api_letters.get_letter", "GET"): (lambda w: f"/api/v1/letters/{w['letter'].id}", API_STAFF_WHO_SEE_ALL),
+    ("api_letters.LetterItem", "GET"): (lambda w: f"/api/v1/letters/{w['letter'].id}", API_STAFF_WHO_SEE_ALL),
     ("api_offices.list_offices", "GET"): (lambda w: "/api/v1/offices/", API_EVERYONE),
     ("api_offices.get_office", "GET"): (lambda w: f"/api/v1/offices/{w['office'].id}", API_STAFF_WHO_SEE_ALL),
     ("api_contacts.list_contacts", "GET"): (lambda w: "/api/v1/contacts/", API_EVERYONE),
-    ("api_contacts.get_contact", "GET"): (lambda w: f"/api/v1/contacts/{w['contact'].id}", API_STAFF_WHO_SEE_ALL),
+    ("api_contacts.ContactItem", "GET"): (lambda w: f"/api/v1/contacts/{w['contact'].id}", API_STAFF_WHO_SEE_ALL),
+    # Writes: made by those whose pages allow them (201 here, or 428 without If-Match); 404 for the others.
+    ("api_outreach.OutreachPositions", "POST"): (
+        lambda w: f"/api/v1/outreach/{w['record'].id}/positions",
+        API_EDITORS,
+    ),
+    ("api_outreach.create_follow_up", "POST"): (lambda w: f"/api/v1/outreach/{w['record'].id}/follow-ups", API_EDITORS),
+    ("api_meetings.log_meeting", "POST"): (lambda w: "/api/v1/meetings/", API_EDITORS),
+    ("api_contacts.create_contact", "POST"): (lambda w: "/api/v1/contacts/", API_EDITORS),
+    ("api_contacts.ContactItem", "PATCH"): (lambda w: f"/api/v1/contacts/{w['contact'].id}", API_EDITORS),
+    ("api_letters.LetterItem", "PATCH"): (lambda w: f"/api/v1/letters/{w['letter'].id}", API_EDITORS),
     # The signature pages' rule: staff who see all.
     ("api_campaigns.list_petitions", "GET"): (lambda w: "/api/v1/campaigns/matrix/petitions", API_STAFF_WHO_SEE_ALL),
     ("api_campaigns.signatures_by_country", "GET"): (
@@ -343,6 +353,24 @@ API_MATRIX = {
     ),
     # Without If-Match: 428 for those who may close it (nothing is changed), 404 for the others.
     ("api_follow_ups.FollowUpItem", "PATCH"): (lambda w: f"/api/v1/follow-ups/{w['follow_up'].id}", API_EDITORS),
+}
+# A valid body for each API write, so that the answer is about who asks, not about what was sent.
+API_BODIES = {
+    ("api_outreach.OutreachPositions", "POST"): lambda w: {
+        "demand_code": w["demand"].code,
+        "stance": "supportive",
+        "stated_on": utc_today().isoformat(),
+    },
+    ("api_outreach.create_follow_up", "POST"): lambda w: {"due_on": utc_today().isoformat(), "note": "Call"},
+    ("api_meetings.log_meeting", "POST"): lambda w: {
+        "outreach_ids": [w["record"].id],
+        "held_at": (utcnow() - dt.timedelta(hours=2)).isoformat(),
+        "summary": "Met",
+    },
+    ("api_contacts.create_contact", "POST"): lambda w: {"office_id": w["office"].id, "name": "Nueva Persona"},
+    ("api_contacts.ContactItem", "PATCH"): lambda w: {"title": "Consul"},
+    ("api_letters.LetterItem", "PATCH"): lambda w: {"delivered_on": utc_today().isoformat()},
+    ("api_follow_ups.FollowUpItem", "PATCH"): lambda w: {"status": "done"},
 }
 # Rules that share an endpoint with a row above (same answers, other URL).
 EXTRA_RULES = {"/letter-templates/new": ("letters.edit_template", EDITORS)}
@@ -517,9 +545,9 @@ def test_each_role_gets_the_expected_answer_on_every_route(app, client, world, m
     assert problems == [], f"{len(problems)} of {len(rows)} routes answer {role} wrongly:\n" + "\n".join(problems)
 
 
-def _api_problem(client, method, url, secret, expected) -> str | None:
+def _api_problem(client, method, url, secret, expected, body) -> str | None:
     headers = {"Authorization": f"Bearer {secret}"} if secret else {}
-    response = client.open(url, method=method, headers=headers, json={"status": "done"} if method == "PATCH" else None)
+    response = client.open(url, method=method, headers=headers, json=body)
     if response.status_code >= 500:
         right = False
     elif expected == HIDDEN:
@@ -552,7 +580,16 @@ def test_each_roles_token_gets_the_expected_answer_on_every_api_route(app, clien
     problems = [
         problem
         for (endpoint, method), (build, expected) in API_MATRIX.items()
-        if (problem := _api_problem(client, method, build(world), secret, expected[role]))
+        if (
+            problem := _api_problem(
+                client,
+                method,
+                build(world),
+                secret,
+                expected[role],
+                API_BODIES.get((endpoint, method), lambda w: None)(world),
+            )
+        )
     ]
     assert problems == [], f"{len(problems)} of {len(API_MATRIX)} API routes answer {role} wrongly:\n" + "\n".join(
         problems

@@ -6,28 +6,35 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort
 from flask.views import MethodView
+from flask_babel import gettext
 from flask_login import current_user
 from flask_smorest import Blueprint
 
+from crm.accounts.models import User
 from crm.api import schemas
 from crm.api.conventions import check_if_match, etag_of, paginate
-from crm.campaigns.models import Campaign
+from crm.campaigns.models import Campaign, Demand
+from crm.contacts import services as contact_services
 from crm.contacts.models import Contact, Office
 from crm.contacts.routes import get_contact_or_404, get_office_or_404
 from crm.countries.models import Country
 from crm.countries.services import country_by_code
+from crm.errors import DomainError
 from crm.extensions import db
+from crm.letters import services as letters
 from crm.letters.models import Letter
 from crm.letters.routes import get_letter_or_404
 from crm.outreach import services as outreach
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position
 from crm.permissions import (
+    can_amend_contact,
     can_view_outreach,
     contact_visibility,
     ensure_writable,
     follow_up_visibility,
     get_campaign_or_404,
     get_outreach_or_404,
+    may_add_for_country,
     may_edit_outreach,
     meeting_visibility,
     office_visibility,
@@ -35,6 +42,13 @@ from crm.permissions import (
 )
 from crm.signatures import services as signatures
 from crm.signatures.models import Petition
+
+
+class ApiRefusal(DomainError):
+    """A request the API refuses by a rule of its own (a demand code the campaign does not have)."""
+
+    status = 422
+
 
 campaigns = Blueprint(
     "api_campaigns", __name__, url_prefix="/api/v1/campaigns", description="Campaigns and their demands"
@@ -119,12 +133,50 @@ def get_outreach(outreach_id):
 
 
 @outreach_bp.route("/<int:outreach_id>/positions")
-@outreach_bp.arguments(schemas.PageArguments, location="query")
-@outreach_bp.response(200, schemas.PositionPage)
-def list_positions(arguments, outreach_id):
-    """Every position recorded for one government, the oldest first: the history behind its current stance."""
-    record = get_outreach_or_404(outreach_id)
-    return paginate(sa.select(Position).where(Position.outreach_id == record.id), [Position.id], arguments)
+class OutreachPositions(MethodView):
+    @outreach_bp.arguments(schemas.PageArguments, location="query")
+    @outreach_bp.response(200, schemas.PositionPage)
+    def get(self, arguments, outreach_id):
+        """Every position recorded for one government, the oldest first: the history behind its stance."""
+        record = get_outreach_or_404(outreach_id)
+        return paginate(sa.select(Position).where(Position.outreach_id == record.id), [Position.id], arguments)
+
+    @outreach_bp.arguments(schemas.NewPositionSchema)
+    @outreach_bp.response(201, schemas.PositionSchema)
+    def post(self, new, outreach_id):
+        """Record a government's position on one demand (the old ones stay: history is never rewritten)."""
+        record = get_outreach_or_404(outreach_id, need="edit")
+        demand = db.session.scalar(
+            sa.select(Demand).where(Demand.campaign_id == record.campaign_id, Demand.code == new["demand_code"])
+        )
+        if demand is None:
+            raise ApiRefusal(gettext("This campaign has no demand with that code."), field="demand_code")
+        return outreach.record_position(
+            record,
+            demand,
+            new["stance"],
+            new["stated_on"],
+            actor=current_user._get_current_object(),
+            evidence=new["evidence"],
+            evidence_url=new["evidence_url"],
+        )
+
+
+@outreach_bp.route("/<int:outreach_id>/follow-ups", methods=["POST"])
+@outreach_bp.arguments(schemas.NewFollowUpSchema)
+@outreach_bp.response(201, schemas.FollowUpSchema)
+def create_follow_up(new, outreach_id):
+    """Add the next step on a record, with an owner and a due date (the record's New follow-up page)."""
+    record = get_outreach_or_404(outreach_id, need="edit")
+    owner_id = new["owner_id"] or record.assignee_id or current_user.id
+    owner = db.session.get(User, owner_id)
+    return outreach.add_follow_up(
+        record,
+        owner=owner if owner is not None and owner.active else None,
+        due_on=new["due_on"],
+        note=new["note"],
+        actor=current_user._get_current_object(),
+    )
 
 
 # --- Follow-ups -----------------------------------------------------------------------------------------
@@ -188,6 +240,27 @@ def list_meetings(arguments):
     return paginate(meeting_visibility(current_user, sa.select(Meeting)), [Meeting.id], arguments)
 
 
+@meetings.route("/", methods=["POST"])
+@meetings.arguments(schemas.NewMeetingSchema)
+@meetings.response(201, schemas.MeetingSchema)
+def log_meeting(new):
+    """Log a meeting on one or several outreach records the token's owner may change (a joint meeting)."""
+    records = [get_outreach_or_404(outreach_id, need="edit") for outreach_id in dict.fromkeys(new["outreach_ids"])]
+    office = get_office_or_404(new["office_id"]) if new["office_id"] is not None else None
+    attendees = [get_contact_or_404(contact_id) for contact_id in dict.fromkeys(new["contact_ids"])]
+    return outreach.log_meeting(
+        records,
+        actor=current_user._get_current_object(),
+        held_at=new["held_at"],
+        summary=new["summary"],
+        outcome=new["outcome"],
+        location=new["location"],
+        office=office,
+        contacts=attendees,
+        staff=[current_user._get_current_object()],
+    )
+
+
 @meetings.route("/<int:meeting_id>")
 @meetings.response(200, schemas.MeetingSchema)
 def get_meeting(meeting_id):
@@ -210,10 +283,25 @@ def list_letters(arguments):
 
 
 @letters_bp.route("/<int:letter_id>")
-@letters_bp.response(200, schemas.LetterSchema)
-def get_letter(letter_id):
-    letter, _record = get_letter_or_404(letter_id)
-    return letter, 200, {"ETag": etag_of(letter)}
+class LetterItem(MethodView):
+    @letters_bp.response(200, schemas.LetterSchema)
+    def get(self, letter_id):
+        letter, _record = get_letter_or_404(letter_id)
+        return letter, 200, {"ETag": etag_of(letter)}
+
+    @letters_bp.arguments(schemas.LetterChangeSchema)
+    @letters_bp.response(200, schemas.LetterSchema)
+    def patch(self, change, letter_id):
+        """Mark a letter sent (with its channel) or delivered, as its page does. Send If-Match with its ETag."""
+        letter, _record = get_letter_or_404(letter_id, need="edit")
+        check_if_match(letter)
+        actor = current_user._get_current_object()
+        if "sent_on" in change:
+            letters.mark_sent(letter, change["channel"], change["sent_on"], actor, expected_version=letter.version)
+        else:
+            letters.mark_delivered(letter, change["delivered_on"], actor, expected_version=letter.version)
+        db.session.flush()
+        return letter, 200, {"ETag": etag_of(letter)}
 
 
 # --- Offices and contacts -------------------------------------------------------------------------------
@@ -252,11 +340,38 @@ def list_contacts(arguments):
     return paginate(statement, [Contact.id], arguments)
 
 
+@contacts.route("/", methods=["POST"])
+@contacts.arguments(schemas.NewContactSchema)
+@contacts.response(201, schemas.ContactSchema)
+def create_contact(new):
+    """A new contact at an office: staff who edit all, or a volunteer at an office of a government assigned
+    to them (the New contact page's rule)."""
+    office = get_office_or_404(new.pop("office_id"))
+    if not may_add_for_country(current_user, office.country_id):
+        abort(404)
+    return contact_services.create_contact(actor=current_user._get_current_object(), office=office, **new)
+
+
 @contacts.route("/<int:contact_id>")
-@contacts.response(200, schemas.ContactSchema)
-def get_contact(contact_id):
-    contact = get_contact_or_404(contact_id)
-    return contact, 200, {"ETag": etag_of(contact)}
+class ContactItem(MethodView):
+    @contacts.response(200, schemas.ContactSchema)
+    def get(self, contact_id):
+        contact = get_contact_or_404(contact_id)
+        return contact, 200, {"ETag": etag_of(contact)}
+
+    @contacts.arguments(schemas.ContactFieldsSchema)
+    @contacts.response(200, schemas.ContactSchema)
+    def patch(self, changes, contact_id):
+        """Correct a contact's details (the fields sent). Send If-Match with its ETag."""
+        contact = get_contact_or_404(contact_id)
+        if not can_amend_contact(current_user, contact):
+            abort(404)
+        check_if_match(contact)
+        contact_services.update_contact(
+            contact, actor=current_user._get_current_object(), expected_version=contact.version, **changes
+        )
+        db.session.flush()
+        return contact, 200, {"ETag": etag_of(contact)}
 
 
 # --- Petitions and signature totals (the signature pages: staff who see all) ------------------------------

@@ -7,7 +7,7 @@ import marshmallow as ma
 
 from crm.api.conventions import PageArguments, Timestamp, page_schema
 from crm.countries.models import RS_STATUSES
-from crm.letters.models import LETTER_DIRECTIONS
+from crm.letters.models import LETTER_CHANNELS, LETTER_DIRECTIONS
 from crm.letters.services import letter_status
 from crm.outreach.models import STAGES, STANCES
 
@@ -259,3 +259,64 @@ LetterPage = page_schema(LetterSchema, "LetterPage")
 OfficePage = page_schema(OfficeSchema, "OfficePage")
 ContactPage = page_schema(ContactSchema, "ContactPage")
 PetitionPage = page_schema(PetitionSchema, "PetitionPage")
+
+
+# --- What the writes accept ------------------------------------------------------------------------------
+
+
+class NewPositionSchema(ma.Schema):
+    demand_code = fields.String(required=True, metadata={"description": "The demand's code in the campaign (d1, ...)"})
+    stance = fields.String(required=True, validate=ma.validate.OneOf(STANCES))
+    stated_on = fields.Date(required=True)
+    evidence = fields.String(load_default=None, validate=ma.validate.Length(max=10000))
+    evidence_url = fields.Url(load_default=None, schemes={"http", "https"}, validate=ma.validate.Length(max=1000))
+
+
+class NewFollowUpSchema(ma.Schema):
+    due_on = fields.Date(required=True)
+    note = fields.String(required=True, validate=ma.validate.Length(min=1, max=5000))
+    owner_id = fields.Integer(
+        load_default=None, metadata={"description": "An active user; the record's assignee (or you) when left out"}
+    )
+
+
+class NewMeetingSchema(ma.Schema):
+    outreach_ids = fields.List(fields.Integer(), required=True, validate=ma.validate.Length(min=1, max=50))
+    held_at = fields.AwareDateTime(required=True, metadata={"description": "RFC 3339, with its offset"})
+    summary = fields.String(required=True, validate=ma.validate.Length(min=1, max=20000))
+    outcome = fields.String(load_default=None, validate=ma.validate.Length(max=20000))
+    location = fields.String(load_default=None, validate=ma.validate.Length(max=300))
+    office_id = fields.Integer(load_default=None)
+    contact_ids = fields.List(fields.Integer(), load_default=list, validate=ma.validate.Length(max=50))
+
+
+class ContactFieldsSchema(ma.Schema):
+    name = fields.String(validate=ma.validate.Length(min=1, max=200))
+    title = fields.String(allow_none=True, validate=ma.validate.Length(max=200))
+    email = fields.String(allow_none=True, validate=ma.validate.Length(max=254))
+    phone = fields.String(allow_none=True, validate=ma.validate.Length(max=64))
+    language = fields.String(allow_none=True, validate=ma.validate.Length(max=8))
+    notes = fields.String(allow_none=True, validate=ma.validate.Length(max=10000))
+
+
+class NewContactSchema(ContactFieldsSchema):
+    office_id = fields.Integer(required=True)
+    name = fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    confirm_duplicate = fields.Boolean(
+        load_default=False, metadata={"description": "It is someone else than the contact on file it looks like"}
+    )
+
+
+class LetterChangeSchema(ma.Schema):
+    """Mark a letter sent (sent_on and channel) or delivered (delivered_on), as its page does."""
+
+    sent_on = fields.Date()
+    channel = fields.String(validate=ma.validate.OneOf(LETTER_CHANNELS))
+    delivered_on = fields.Date()
+
+    @ma.validates_schema
+    def _one_change(self, data, **_kwargs):
+        if ("sent_on" in data) == ("delivered_on" in data):
+            raise ma.ValidationError("Send either sent_on (with channel) or delivered_on.")
+        if "sent_on" in data and "channel" not in data:
+            raise ma.ValidationError("A letter marked sent needs its channel.", "channel")

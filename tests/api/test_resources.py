@@ -14,10 +14,10 @@ from crm.database import utcnow
 from crm.extensions import db
 from crm.letters.models import Letter
 from crm.outreach import services as outreach
-from crm.outreach.models import OutreachRecord
+from crm.outreach.models import OutreachRecord, Position
 from crm.signatures import services as signatures
 from tests.api.conftest import make_token
-from tests.conftest import utc_today
+from tests.conftest import count_rows, utc_today
 
 pytestmark = pytest.mark.usefixtures("clock")
 
@@ -178,3 +178,84 @@ def test_a_volunteers_token_sees_the_offices_meetings_and_letters_of_their_recor
     assert letter["status"] == "sent"
     # Signature totals are for staff who see all, as on the pages.
     assert api.get("/api/v1/campaigns/api/signatures/by-country", secret).status_code == 404
+
+
+def _post(api, path, secret, body):
+    return api.open("POST", path, secret, json=body)
+
+
+def test_a_volunteer_records_a_position_on_their_record(api, campaign_world):
+    secret = make_token(campaign_world["volunteer"], scope="write")
+    own = campaign_world["own"]
+    body = {"demand_code": "d1", "stance": "acted", "stated_on": utc_today().isoformat(), "evidence": "Said so"}
+    response = _post(api, f"/api/v1/outreach/{own.id}/positions", secret, body)
+    assert response.status_code == 201 and response.get_json()["stance"] == "acted"
+    history = api.get(f"/api/v1/outreach/{own.id}/positions", secret).get_json()["items"]
+    assert [p["stance"] for p in history] == ["supportive", "acted"]
+    other = campaign_world["other"]
+    assert _post(api, f"/api/v1/outreach/{other.id}/positions", secret, body).status_code == 404
+
+
+def test_a_position_on_a_demand_the_campaign_lacks_is_refused_and_nothing_is_saved(api, campaign_world):
+    secret = make_token(campaign_world["volunteer"], scope="write")
+    before = count_rows(Position)
+    body = {"demand_code": "d9", "stance": "acted", "stated_on": utc_today().isoformat()}
+    response = _post(api, f"/api/v1/outreach/{campaign_world['own'].id}/positions", secret, body)
+    assert response.status_code == 422 and "demand_code" in response.get_json()["errors"]
+    assert count_rows(Position) == before
+
+
+def test_a_follow_up_and_a_meeting_are_logged_through_the_api(api, campaign_world):
+    secret = make_token(campaign_world["volunteer"], scope="write")
+    own = campaign_world["own"]
+    follow_up = _post(
+        api, f"/api/v1/outreach/{own.id}/follow-ups", secret, {"due_on": utc_today().isoformat(), "note": "Write"}
+    )
+    assert follow_up.status_code == 201 and follow_up.get_json()["owner_id"] == campaign_world["volunteer"].id
+    held_at = (utcnow() - dt.timedelta(hours=3)).isoformat()
+    meeting = _post(
+        api,
+        "/api/v1/meetings/",
+        secret,
+        {
+            "outreach_ids": [own.id],
+            "held_at": held_at,
+            "summary": "Spoke",
+            "contact_ids": [campaign_world["contact"].id],
+        },
+    )
+    assert meeting.status_code == 201
+    assert meeting.get_json()["outreach_ids"] == [own.id]
+    assert api.get(f"/api/v1/meetings/{meeting.get_json()['id']}", secret).status_code == 200
+
+
+def test_a_meeting_without_an_offset_is_a_422(api, campaign_world):
+    secret = make_token(campaign_world["volunteer"], scope="write")
+    body = {"outreach_ids": [campaign_world["own"].id], "held_at": "2025-01-01T10:00:00", "summary": "Spoke"}
+    assert _post(api, "/api/v1/meetings/", secret, body).status_code == 422
+
+
+def test_a_contact_is_created_and_corrected_with_its_version(api, make_user, campaign_world):
+    secret = make_token(make_user("coordinator"), scope="write")
+    created = _post(api, "/api/v1/contacts/", secret, {"office_id": campaign_world["office"].id, "name": "Ana Nueva"})
+    assert created.status_code == 201
+    path = f"/api/v1/contacts/{created.get_json()['id']}"
+    etag = api.get(path, secret).headers["ETag"]
+    changed = api.patch(path, secret, json={"title": "Consul"}, headers={"If-Match": etag})
+    assert changed.status_code == 200 and changed.get_json()["title"] == "Consul"
+    stale = api.patch(path, secret, json={"title": "Ambassador"}, headers={"If-Match": etag})
+    assert stale.status_code == 412
+    assert api.get(path, secret).get_json()["title"] == "Consul"
+
+
+def test_a_letter_is_marked_sent_then_delivered(api, make_user, campaign_world):
+    secret = make_token(make_user("coordinator"), scope="write")
+    path = f"/api/v1/letters/{campaign_world['letter'].id}"
+    etag = api.get(path, secret).headers["ETag"]
+    both = api.patch(
+        path, secret, json={"sent_on": "2025-01-01", "delivered_on": "2025-01-02"}, headers={"If-Match": etag}
+    )
+    assert both.status_code == 422
+    delivered = api.patch(path, secret, json={"delivered_on": utc_today().isoformat()}, headers={"If-Match": etag})
+    assert delivered.status_code == 200 and delivered.get_json()["status"] == "delivered"
+    assert delivered.get_json()["signatures_total"] == 2
