@@ -341,6 +341,11 @@ API_MATRIX = {
     ("api_contacts.create_contact", "POST"): (lambda w: "/api/v1/contacts/", API_EDITORS),
     ("api_contacts.ContactItem", "PATCH"): (lambda w: f"/api/v1/contacts/{w['contact'].id}", API_EDITORS),
     ("api_letters.LetterItem", "PATCH"): (lambda w: f"/api/v1/letters/{w['letter'].id}", API_EDITORS),
+    # A statement's page: those who moderate statements (coordinators and above).
+    ("api_statements.list_signatories", "GET"): (
+        lambda w: f"/api/v1/statements/{w['statement'].id}/signatories",
+        API_STAFF_WHO_SEE_ALL,
+    ),
     # The signature pages' rule: staff who see all.
     ("api_campaigns.list_petitions", "GET"): (lambda w: "/api/v1/campaigns/matrix/petitions", API_STAFF_WHO_SEE_ALL),
     ("api_campaigns.signatures_by_country", "GET"): (

@@ -42,6 +42,8 @@ from crm.permissions import (
 )
 from crm.signatures import services as signatures
 from crm.signatures.models import Petition
+from crm.statements.models import StatementSignature
+from crm.statements.routes import get_statement_or_404
 
 
 class ApiRefusal(DomainError):
@@ -403,4 +405,25 @@ def signatures_by_day(slug):
     return {"days": signatures.daily_totals(get_campaign_or_404(slug, "signatures"))}
 
 
-BLUEPRINTS = (campaigns, countries, outreach_bp, follow_ups, meetings, letters_bp, offices, contacts)
+# --- Joint statements' signatories (the statement's page: those who moderate) ---------------------------
+
+statements_bp = Blueprint(
+    "api_statements", __name__, url_prefix="/api/v1/statements", description="Joint statements' signatories"
+)
+
+
+@statements_bp.route("/<int:statement_id>/signatories")
+@statements_bp.arguments(schemas.SignatoryFilter, location="query")
+@statements_bp.response(200, schemas.SignatoryPage)
+def list_signatories(arguments, statement_id):
+    """Every confirmed signature of a statement, whatever became of it (approved, rejected, ...)."""
+    statement = get_statement_or_404(statement_id)
+    chosen = sa.select(StatementSignature).where(
+        StatementSignature.statement_id == statement.id, StatementSignature.status != "unconfirmed"
+    )
+    if arguments.get("status"):
+        chosen = chosen.where(StatementSignature.status == arguments["status"])
+    return paginate(chosen, [StatementSignature.id], arguments)
+
+
+BLUEPRINTS = (campaigns, countries, outreach_bp, follow_ups, meetings, letters_bp, offices, contacts, statements_bp)

@@ -10,6 +10,7 @@ from crm.countries.models import RS_STATUSES
 from crm.letters.models import LETTER_CHANNELS, LETTER_DIRECTIONS
 from crm.letters.services import letter_status
 from crm.outreach.models import STAGES, STANCES
+from crm.statements.models import SIGNATURE_STATUSES
 
 fields = ma.fields
 
@@ -320,3 +321,27 @@ class LetterChangeSchema(ma.Schema):
             raise ma.ValidationError("Send either sent_on (with channel) or delivered_on.")
         if "sent_on" in data and "channel" not in data:
             raise ma.ValidationError("A letter marked sent needs its channel.", "channel")
+
+
+class SignatorySchema(ma.Schema):
+    """A joint statement's signature as its moderators see it (the address included: the same ability)."""
+
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    organisation = fields.String(required=True, allow_none=True)
+    country = fields.String(required=True, attribute="country.alpha3", metadata={"description": "ISO 3166-1 alpha-3"})
+    website = fields.String(required=True, allow_none=True)
+    signer_name = fields.String(required=True, allow_none=True)
+    signer_role = fields.String(required=True, allow_none=True)
+    email = fields.String(required=True, allow_none=True)
+    listing = fields.String(required=True)
+    status = fields.String(required=True, validate=ma.validate.OneOf(SIGNATURE_STATUSES))
+    confirmed_at = Timestamp(required=True, allow_none=True)
+    decided_at = Timestamp(required=True, allow_none=True)
+
+
+class SignatoryFilter(PageArguments):
+    status = fields.String(validate=ma.validate.OneOf([s for s in SIGNATURE_STATUSES if s != "unconfirmed"]))
+
+
+SignatoryPage = page_schema(SignatorySchema, "SignatoryPage")

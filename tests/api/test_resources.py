@@ -259,3 +259,16 @@ def test_a_letter_is_marked_sent_then_delivered(api, make_user, campaign_world):
     delivered = api.patch(path, secret, json={"delivered_on": utc_today().isoformat()}, headers={"If-Match": etag})
     assert delivered.status_code == 200 and delivered.get_json()["status"] == "delivered"
     assert delivered.get_json()["signatures_total"] == 2
+
+
+def test_a_statements_signatories_are_read_by_those_who_moderate(api, make_user, campaign_world):
+    from tests.test_permission_matrix import build_statement
+
+    statement, waiting = build_statement(db.session.get(Campaign, campaign_world["own"].campaign_id))
+    db.session.commit()
+    path = f"/api/v1/statements/{statement.id}/signatories"
+    listed = api.get(path, make_token(make_user("coordinator"))).get_json()["items"]
+    assert {s["status"] for s in listed} == {"confirmed", "approved"} and listed[0]["country"] == "VEN"
+    approved = api.get(path + "?status=approved", make_token(make_user("coordinator"))).get_json()["items"]
+    assert waiting.id not in [s["id"] for s in approved]
+    assert api.get(path, make_token(campaign_world["volunteer"])).status_code == 404
