@@ -14,6 +14,7 @@ from crm.api import resources
 from crm.api.conventions import authenticate_api_request, limiter, per_token_limit
 from crm.api.problems import MEDIA_TYPE
 from crm.api.schemas import ProblemSchema
+from crm.extensions import csrf
 from crm.web import RecordIdConverter
 
 OPENAPI_SETTINGS = {
@@ -71,6 +72,8 @@ def init_app(app) -> None:
     api.register_converter(RecordIdConverter, lambda _converter: {"type": "integer", "minimum": 1})
     for blueprint in resources.BLUEPRINTS:
         per_token_limit(blueprint)
+        # The token authenticates each request; no browser form, no cookie, so no CSRF token either.
+        csrf.exempt(blueprint)
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_page)
     limiter.init_app(app)

@@ -136,3 +136,17 @@ def test_a_token_works_until_its_expiry(make_user):
     make_token(user, days=30)
     token = db.session.scalar(sa.select(ApiToken))
     assert token.expires_at - token.created_at == dt.timedelta(days=30)
+
+
+def test_writes_need_no_csrf_token_and_a_session_cannot_make_them(app, client, signed_in):
+    user = signed_in("coordinator")
+    secret = make_token(user, scope="write")
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        with_token = client.post("/api/v1/meetings/", json={"outreach_ids": [987654]}, headers=bearer(secret))
+        session_only = client.post("/api/v1/meetings/", json={"outreach_ids": [987654]})
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    # Past CSRF and the token check: refused for what it says (no held_at, no summary), not for how it came.
+    assert with_token.status_code == 422
+    assert session_only.status_code == 401
