@@ -219,7 +219,7 @@ class RecordIdConverter(IntegerConverter):
 def refuse_unstorable_input():
     """A NUL character in a form or the query string: PostgreSQL cannot store it in text, SQLite would
     cut strings at it. Refused up front, the same on both databases. (The webhook reads JSON itself.)"""
-    if request.blueprint == "api":
+    if request.blueprint in ("api", "api_petitions"):
         return None
     values = [*request.args.keys(), *request.args.values()]
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):

@@ -341,6 +341,11 @@ API_MATRIX = {
     ("api_contacts.create_contact", "POST"): (lambda w: "/api/v1/contacts/", API_EDITORS),
     ("api_contacts.ContactItem", "PATCH"): (lambda w: f"/api/v1/contacts/{w['contact'].id}", API_EDITORS),
     ("api_letters.LetterItem", "PATCH"): (lambda w: f"/api/v1/letters/{w['letter'].id}", API_EDITORS),
+    # The petition webhook: its own secret authenticates, a personal token does not (401 for everyone here).
+    ("api_petitions.push_signatures_v1", "POST"): (
+        lambda w: f"/api/v1/petitions/{w['petition'].slug}/signatures",
+        answers(**dict.fromkeys(ROLES, UNAUTHENTICATED)),
+    ),
     # A statement's page: those who moderate statements (coordinators and above).
     ("api_statements.list_signatories", "GET"): (
         lambda w: f"/api/v1/statements/{w['statement'].id}/signatories",

@@ -24,8 +24,9 @@ from crm.api.problems import is_api_request
 from crm.database import utcnow
 from crm.extensions import db
 
-# Endpoints of the API that answer without a token: the description of the API and its reference page.
-OPEN_ENDPOINTS = frozenset({"api-docs.openapi_json", "api_docs_page.reference"})
+# Endpoints of the API that answer without a token: the description of the API and its reference page, and
+# the petition webhook (the petition's own secret authenticates a push: crm/api/routes.py).
+OPEN_ENDPOINTS = frozenset({"api-docs.openapi_json", "api_docs_page.reference", "api_petitions.push_signatures_v1"})
 READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 

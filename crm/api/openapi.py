@@ -13,6 +13,7 @@ from flask_smorest.utils import prepare_response
 from crm.api import resources
 from crm.api.conventions import authenticate_api_request, limiter, per_token_limit
 from crm.api.problems import MEDIA_TYPE
+from crm.api.routes import petitions_v1
 from crm.api.schemas import ProblemSchema
 from crm.extensions import csrf
 from crm.web import RecordIdConverter
@@ -70,7 +71,10 @@ def init_app(app) -> None:
     )
     api.spec.components.security_scheme("token", {"type": "http", "scheme": "bearer"})
     api.register_converter(RecordIdConverter, lambda _converter: {"type": "integer", "minimum": 1})
-    for blueprint in resources.BLUEPRINTS:
+    api.spec.components.security_scheme(
+        "petition_secret", {"type": "apiKey", "in": "header", "name": "X-Alcance-Secret"}
+    )
+    for blueprint in (*resources.BLUEPRINTS, petitions_v1):
         per_token_limit(blueprint)
         # The token authenticates each request; no browser form, no cookie, so no CSRF token either.
         csrf.exempt(blueprint)
