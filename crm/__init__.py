@@ -83,6 +83,9 @@ def register_blueprints(app: Flask) -> None:
     from crm.web import RecordIdConverter
 
     app.url_map.converters["int"] = RecordIdConverter  # before any route is added
+    from crm.api.openapi import init_app as init_api
+
+    init_api(app)  # first: its token check runs ahead of the session's hooks (crm/api/conventions.py)
     for blueprint in (
         core_bp,
         accounts_bp,

@@ -11,6 +11,7 @@ from flask import current_app, g, has_request_context, request, session
 from flask_babel import format_decimal, get_locale, get_translations, gettext
 from flask_login import current_user
 
+from crm.api.problems import is_api_request
 from crm.clock import user_zone
 from crm.permissions import can
 from crm.vocabulary import TEMPLATE_GLOBALS
@@ -70,6 +71,9 @@ def select_locale() -> str:
     if not has_request_context():
         # Commands and scheduled jobs choose a language explicitly (flask_babel.force_locale).
         return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if is_api_request():
+        # A program says its language in Accept-Language; the session's choice is a browser's, not its.
+        return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("language")
     if chosen in languages:
         return chosen

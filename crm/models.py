@@ -1,6 +1,7 @@
 """Imports every feature's models so that the metadata (and Alembic) sees the whole schema."""
 
 from crm.accounts.models import Invitation, LoginAttempt, PasswordResetToken, RecoveryCode, User  # noqa: F401
+from crm.api.models import ApiToken  # noqa: F401
 from crm.audit.models import AuditEvent  # noqa: F401
 from crm.backup.models import BackupRun  # noqa: F401
 from crm.board.models import PublishedBoard, PublishedEntry, PublishedPosition  # noqa: F401

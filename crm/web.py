@@ -25,6 +25,7 @@ from werkzeug.routing import IntegerConverter
 from wtforms import HiddenField
 
 from crm import clock
+from crm.api.problems import is_api_request, problem
 from crm.database import stale_record_message
 from crm.errors import DomainError, StaleRecord
 from crm.extensions import db
@@ -218,7 +219,7 @@ class RecordIdConverter(IntegerConverter):
 def refuse_unstorable_input():
     """A NUL character in a form or the query string: PostgreSQL cannot store it in text, SQLite would
     cut strings at it. Refused up front, the same on both databases. (The webhook reads JSON itself.)"""
-    if request.blueprint == "api":
+    if request.blueprint in ("api", "api_petitions"):
         return None
     values = [*request.args.keys(), *request.args.values()]
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
@@ -300,17 +301,23 @@ def _error_title(status: int, default: str) -> str:
     """The error page's title for a status, in the reader's language."""
     return {
         400: gettext("Bad request"),
+        401: gettext("Not authenticated"),
         403: gettext("Not allowed"),
         404: gettext("Not found"),
         405: gettext("Not allowed"),
         409: gettext("Not saved"),
+        412: gettext("Changed since you read it"),
         413: gettext("File too large"),
+        422: gettext("Not valid"),
+        428: gettext("Version required"),
         429: gettext("Too many attempts"),
     }.get(status, default)
 
 
 def register_error_pages(app) -> None:
-    def render_error(status: int, title: str, message: str):
+    def render_error(status: int, title: str, message: str, *, errors: dict | None = None, headers=None):
+        if is_api_request():
+            return problem(status, title, message, errors=errors, headers=headers)
         if _wants_json():
             return jsonify(error=title, status=status), status
         return render_template("errors/error.html", status=status, title=title, message=message), status
@@ -333,23 +340,36 @@ def register_error_pages(app) -> None:
         code = error.code or 500
         # abort(400, "why") explains itself; Werkzeug's own descriptions are not translated.
         explained = error.description if error.description != type(error).description else None
+        # The API's validation (webargs, through flask-smorest) says which fields were wrong.
+        data = getattr(error, "data", None) or {}
+        invalid = data.get("messages") if isinstance(data, dict) else None
+        if invalid:
+            explained = gettext("Some values in the request are not valid.")
+        headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
+        headers.update((data.get("headers") or {}) if isinstance(data, dict) else {})
         return render_error(
             code,
             _error_title(code, gettext("Error")),
             explained or messages.get(code, gettext("The request could not be completed.")),
+            errors=invalid,
+            headers=headers,
         )
 
     @app.errorhandler(StaleDataError)
     def _stale(error):
-        # Two saves of the same record at once: the second finds the version it read already gone.
+        # Two saves of the same record at once: the second finds the version it read already gone. To the
+        # API, a write made on a version that is no longer current is a failed precondition (If-Match).
         db.session.rollback()
-        return render_error(409, gettext("Not saved"), stale_record_message())
+        status = 412 if is_api_request() else 409
+        return render_error(status, _error_title(status, gettext("Not saved")), stale_record_message())
 
     @app.errorhandler(DomainError)
     def _refused(error: DomainError):
         # A refusal no view turned into a message beside its form: the error page says it.
         db.session.rollback()
-        return render_error(error.status, _error_title(error.status, gettext("Not saved")), str(error))
+        status = 412 if is_api_request() and isinstance(error, StaleRecord) else error.status
+        errors = {error.field: [str(error)]} if error.field else None
+        return render_error(status, _error_title(status, gettext("Not saved")), str(error), errors=errors)
 
     @app.errorhandler(sa.exc.DataError)
     @app.errorhandler(OverflowError)

@@ -68,6 +68,12 @@ MATRIX = {
     # Each user's own account: nobody reaches anyone else's.
     ("accounts.account", "GET"): (lambda w: "/account", EVERYONE),
     ("accounts.change_password", "POST"): (lambda w: "/account/password", EVERYONE),
+    # Each user's own tokens: another user's token (none has this id) is not found, whoever asks.
+    ("accounts.create_api_token", "POST"): (lambda w: "/account/tokens", EVERYONE),
+    ("accounts.revoke_api_token", "POST"): (
+        lambda w: "/account/tokens/987654/revoke",
+        answers(admin=HIDDEN, manager=HIDDEN, coordinator=HIDDEN, volunteer=HIDDEN),
+    ),
     ("accounts.set_language", "POST"): (lambda w: "/account/language", EVERYONE),
     ("accounts.reauthenticate", "GET"): (lambda w: "/account/confirm", EVERYONE),
     ("accounts.reauthenticate", "POST"): (lambda w: "/account/confirm", EVERYONE),
@@ -297,6 +303,92 @@ MATRIX = {
     ("statements.merge", "GET"): (lambda w: f"/statements/signatures/{w['statement_signature'].id}/merge", MODERATORS),
     ("statements.merge", "POST"): (lambda w: f"/statements/signatures/{w['statement_signature'].id}/merge", MODERATORS),
 }
+# The API half: every route under /api/v1/, asked with a read-and-write token of each role; "anonymous"
+# sends no token and gets 401 (UNAUTHENTICATED). Each answer is the one the page of the same record gives
+# that role: a volunteer's token reaches only their own records (the world's records are another's).
+UNAUTHENTICATED = "unauthenticated"
+API_EVERYONE = answers(anonymous=UNAUTHENTICATED)
+API_OPEN = answers(anonymous=OK)
+API_STAFF_WHO_SEE_ALL = answers(volunteer=HIDDEN, anonymous=UNAUTHENTICATED)
+API_EDITORS = answers(volunteer=HIDDEN, anonymous=UNAUTHENTICATED)
+API_MATRIX = {
+    ("api-docs.openapi_json", "GET"): (lambda w: "/api/v1/openapi.json", API_OPEN),
+    ("api_docs_page.reference", "GET"): (lambda w: "/api/v1/docs", API_OPEN),
+    ("api_campaigns.list_campaigns", "GET"): (lambda w: "/api/v1/campaigns/", API_EVERYONE),
+    ("api_campaigns.get_campaign", "GET"): (lambda w: "/api/v1/campaigns/matrix", API_EVERYONE),
+    ("api_countries.list_countries", "GET"): (lambda w: "/api/v1/countries/", API_EVERYONE),
+    ("api_countries.get_country", "GET"): (lambda w: "/api/v1/countries/FRA", API_EVERYONE),
+    # A volunteer's list holds their own records only (tests/api): never a 404.
+    ("api_outreach.list_outreach", "GET"): (lambda w: "/api/v1/outreach/", API_EVERYONE),
+    ("api_outreach.get_outreach", "GET"): (lambda w: f"/api/v1/outreach/{w['record'].id}", API_STAFF_WHO_SEE_ALL),
+    ("api_outreach.OutreachPositions", "GET"): (
+        lambda w: f"/api/v1/outreach/{w['record'].id}/positions",
+        API_STAFF_WHO_SEE_ALL,
+    ),
+    ("api_follow_ups.list_follow_ups", "GET"): (lambda w: "/api/v1/follow-ups/", API_EVERYONE),
+    ("api_follow_ups.FollowUpItem", "GET"): (
+        lambda w: f"/api/v1/follow-ups/{w['follow_up'].id}",
+        API_STAFF_WHO_SEE_ALL,
+    ),
+    ("api_meetings.list_meetings", "GET"): (lambda w: "/api/v1/meetings/", API_EVERYONE),
+    ("api_meetings.get_meeting", "GET"): (lambda w: f"/api/v1/meetings/{w['meeting'].id}", API_STAFF_WHO_SEE_ALL),
+    ("api_letters.list_letters", "GET"): (lambda w: "/api/v1/letters/", API_EVERYONE),
+    ("api_letters.LetterItem", "GET"): (lambda w: f"/api/v1/letters/{w['letter'].id}", API_STAFF_WHO_SEE_ALL),
+    ("api_offices.list_offices", "GET"): (lambda w: "/api/v1/offices/", API_EVERYONE),
+    ("api_offices.get_office", "GET"): (lambda w: f"/api/v1/offices/{w['office'].id}", API_STAFF_WHO_SEE_ALL),
+    ("api_contacts.list_contacts", "GET"): (lambda w: "/api/v1/contacts/", API_EVERYONE),
+    ("api_contacts.ContactItem", "GET"): (lambda w: f"/api/v1/contacts/{w['contact'].id}", API_STAFF_WHO_SEE_ALL),
+    # Writes: made by those whose pages allow them (201 here, or 428 without If-Match); 404 for the others.
+    ("api_outreach.OutreachPositions", "POST"): (
+        lambda w: f"/api/v1/outreach/{w['record'].id}/positions",
+        API_EDITORS,
+    ),
+    ("api_outreach.create_follow_up", "POST"): (lambda w: f"/api/v1/outreach/{w['record'].id}/follow-ups", API_EDITORS),
+    ("api_meetings.log_meeting", "POST"): (lambda w: "/api/v1/meetings/", API_EDITORS),
+    ("api_contacts.create_contact", "POST"): (lambda w: "/api/v1/contacts/", API_EDITORS),
+    ("api_contacts.ContactItem", "PATCH"): (lambda w: f"/api/v1/contacts/{w['contact'].id}", API_EDITORS),
+    ("api_letters.LetterItem", "PATCH"): (lambda w: f"/api/v1/letters/{w['letter'].id}", API_EDITORS),
+    # The petition webhook: its own secret authenticates, a personal token does not (401 for everyone here).
+    ("api_petitions.push_signatures_v1", "POST"): (
+        lambda w: f"/api/v1/petitions/{w['petition'].slug}/signatures",
+        answers(**dict.fromkeys(ROLES, UNAUTHENTICATED)),
+    ),
+    # A statement's page: those who moderate statements (coordinators and above).
+    ("api_statements.list_signatories", "GET"): (
+        lambda w: f"/api/v1/statements/{w['statement'].id}/signatories",
+        API_STAFF_WHO_SEE_ALL,
+    ),
+    # The signature pages' rule: staff who see all.
+    ("api_campaigns.list_petitions", "GET"): (lambda w: "/api/v1/campaigns/matrix/petitions", API_STAFF_WHO_SEE_ALL),
+    ("api_campaigns.signatures_by_country", "GET"): (
+        lambda w: "/api/v1/campaigns/matrix/signatures/by-country",
+        API_STAFF_WHO_SEE_ALL,
+    ),
+    ("api_campaigns.signatures_by_day", "GET"): (
+        lambda w: "/api/v1/campaigns/matrix/signatures/by-day",
+        API_STAFF_WHO_SEE_ALL,
+    ),
+    # Without If-Match: 428 for those who may close it (nothing is changed), 404 for the others.
+    ("api_follow_ups.FollowUpItem", "PATCH"): (lambda w: f"/api/v1/follow-ups/{w['follow_up'].id}", API_EDITORS),
+}
+# A valid body for each API write, so that the answer is about who asks, not about what was sent.
+API_BODIES = {
+    ("api_outreach.OutreachPositions", "POST"): lambda w: {
+        "demand_code": w["demand"].code,
+        "stance": "supportive",
+        "stated_on": utc_today().isoformat(),
+    },
+    ("api_outreach.create_follow_up", "POST"): lambda w: {"due_on": utc_today().isoformat(), "note": "Call"},
+    ("api_meetings.log_meeting", "POST"): lambda w: {
+        "outreach_ids": [w["record"].id],
+        "held_at": (utcnow() - dt.timedelta(hours=2)).isoformat(),
+        "summary": "Met",
+    },
+    ("api_contacts.create_contact", "POST"): lambda w: {"office_id": w["office"].id, "name": "Nueva Persona"},
+    ("api_contacts.ContactItem", "PATCH"): lambda w: {"title": "Consul"},
+    ("api_letters.LetterItem", "PATCH"): lambda w: {"delivered_on": utc_today().isoformat()},
+    ("api_follow_ups.FollowUpItem", "PATCH"): lambda w: {"status": "done"},
+}
 # Rules that share an endpoint with a row above (same answers, other URL).
 EXTRA_RULES = {"/letter-templates/new": ("letters.edit_template", EDITORS)}
 # The vCard export is the same rule as the CSV one (one route, two extensions).
@@ -429,7 +521,7 @@ def test_every_route_has_a_row(app):
         if rule.rule in EXTRA_RULES:
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            if (rule.endpoint, method) not in MATRIX:
+            if (rule.endpoint, method) not in MATRIX and (rule.endpoint, method) not in API_MATRIX:
                 missing.append(f"{method} {rule.rule} ({rule.endpoint})")
     assert missing == [], "routes without a row in the permission matrix:\n" + "\n".join(missing)
 
@@ -468,3 +560,54 @@ def test_each_role_gets_the_expected_answer_on_every_route(app, client, world, m
         if (problem := _problem(client, method, build(world), expected[role]))
     ]
     assert problems == [], f"{len(problems)} of {len(rows)} routes answer {role} wrongly:\n" + "\n".join(problems)
+
+
+def _api_problem(client, method, url, secret, expected, body) -> str | None:
+    headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+    response = client.open(url, method=method, headers=headers, json=body)
+    if response.status_code >= 500:
+        right = False
+    elif expected == HIDDEN:
+        right = response.status_code == 404
+    elif expected == UNAUTHENTICATED:
+        right = response.status_code == 401
+    else:
+        right = response.status_code not in (401, 403, 404)
+    return None if right else f"{method} {url} -> {response.status_code} (expected {expected})"
+
+
+def test_every_api_route_is_in_the_api_half(app):
+    api_rules = {
+        (rule.endpoint, method)
+        for rule in _rules(app)
+        if rule.rule.startswith("/api/v1/")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert api_rules == set(API_MATRIX)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_roles_token_gets_the_expected_answer_on_every_api_route(app, client, world, make_user, role):
+    from crm.api import tokens
+
+    secret = None
+    if role != "anonymous":
+        _token, secret = tokens.create(make_user(role), name="matrix", scope="write", days=30, now=utcnow())
+        db.session.commit()
+    problems = [
+        problem
+        for (endpoint, method), (build, expected) in API_MATRIX.items()
+        if (
+            problem := _api_problem(
+                client,
+                method,
+                build(world),
+                secret,
+                expected[role],
+                API_BODIES.get((endpoint, method), lambda w: None)(world),
+            )
+        )
+    ]
+    assert problems == [], f"{len(problems)} of {len(API_MATRIX)} API routes answer {role} wrongly:\n" + "\n".join(
+        problems
+    )

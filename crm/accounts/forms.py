@@ -6,6 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
+from crm.core.submissions import SubmissionKeyField
+
 LANGUAGE_CHOICES = [("en", "English"), ("es", "Español")]
 # Long enough for any policy message to be the service's, short enough to refuse a flood.
 PASSWORD_INPUT_MAX = 1024
@@ -92,6 +94,28 @@ class LanguageForm(FlaskForm):
         validators=[DataRequired()],
         description=_l("Of the interface and of every e-mail Alcance sends you."),
     )
+
+
+class ApiTokenForm(FlaskForm):
+    """A personal access token for the JSON API (crm/api/tokens.py checks the choices again)."""
+
+    name = StringField(
+        _l("Name"),
+        validators=[DataRequired(), Length(max=100)],
+        description=_l('What uses it, so that you know which one to revoke: "delivery spreadsheet".'),
+    )
+    scope = SelectField(
+        _l("May"),
+        choices=[("read", _l("Read")), ("write", _l("Read and write"))],
+        validators=[DataRequired()],
+    )
+    days = SelectField(
+        _l("Works for"),
+        choices=[(7, _l("7 days")), (30, _l("30 days")), (90, _l("90 days")), (365, _l("a year"))],
+        coerce=int,
+        default=90,
+    )
+    submission_key = SubmissionKeyField()
 
 
 class ForgotPasswordForm(FlaskForm):

@@ -3,7 +3,7 @@
 A refused password or code is kept although the page answers with an error (crm.web.keep_changes, said
 before crm.web.refusal): it counts towards the throttle, and the audit log says it happened."""
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import force_locale, gettext
 from flask_login import current_user, login_required
 
@@ -11,6 +11,7 @@ from crm.accounts import devices, invitations, password_reset, services, session
 from crm.accounts.errors import FailedAttempt, WrongCode
 from crm.accounts.forms import (
     AcceptInvitationForm,
+    ApiTokenForm,
     ChangePasswordForm,
     ConfirmForm,
     EnrolForm,
@@ -22,7 +23,9 @@ from crm.accounts.forms import (
     ResetPasswordForm,
     SecondFactorForm,
 )
+from crm.api import tokens as api_tokens
 from crm.audit import services as audit
+from crm.core import submissions
 from crm.database import utcnow
 from crm.errors import DomainError
 from crm.web import client_address, flash_message, form_status, keep_changes, refusal, safe_next
@@ -133,10 +136,13 @@ def logout():
 # --- The account page -----------------------------------------------------------------------------------
 
 
-def _account_page(*, password_form=None, language_form=None, status: int = 200):
+def _account_page(*, password_form=None, language_form=None, token_form=None, status: int = 200):
     user = current_user._get_current_object()
     return render_template(
         "accounts/account.html",
+        token_form=token_form or ApiTokenForm(formdata=None),
+        tokens=api_tokens.tokens_of(user),
+        now=utcnow(),
         password_form=password_form or ChangePasswordForm(formdata=None),
         language_form=language_form or LanguageForm(formdata=None, language=user.language),
         confirm=ConfirmForm(),
@@ -149,6 +155,40 @@ def _account_page(*, password_form=None, language_form=None, status: int = 200):
 @login_required
 def account():
     return _account_page()
+
+
+@bp.route("/account/tokens", methods=["POST"])
+@login_required
+@sessions.fresh_login_required
+def create_api_token():
+    """The token is shown on this answer only: it is not kept, so a reload or a repeat cannot show it again."""
+    form = ApiTokenForm()
+    user = current_user._get_current_object()
+    if not form.validate_on_submit():
+        return _account_page(token_form=form, status=400)
+    if (repeat := submissions.repeat_of(form)) is not None:
+        return repeat
+    try:
+        token, secret = api_tokens.create(
+            user, name=form.name.data, scope=form.scope.data, days=form.days.data, now=utcnow()
+        )
+    except DomainError as error:
+        return _account_page(token_form=form, status=refusal(error, form))
+    submissions.led_to(form, url_for("accounts.account"))
+    return render_template("accounts/api_token_created.html", token=token, secret=secret)
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_api_token(token_id):
+    user = current_user._get_current_object()
+    token = api_tokens.token_of(user, token_id)
+    if token is None:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        api_tokens.revoke(token, actor=user, now=utcnow())
+        flash_message(gettext("The token “%(name)s” no longer works.", name=token.name), "success")
+    return redirect(url_for("accounts.account"))
 
 
 @bp.route("/account/password", methods=["POST"])

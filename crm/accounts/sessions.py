@@ -16,6 +16,7 @@ from flask_login import current_user, login_user, logout_user
 
 from crm.accounts.models import User
 from crm.accounts.twofactor import enrolment_needed
+from crm.api.problems import is_api_request
 from crm.audit import services as audit
 from crm.database import utcnow
 from crm.extensions import db
@@ -134,7 +135,7 @@ def fresh_login_required(view):
 def enforce_session_lifetime():
     """End a session idle for longer than SESSION_IDLE_TIMEOUT_SECONDS or older than
     SESSION_ABSOLUTE_TIMEOUT_SECONDS. A session without the times (made before they existed) ends too."""
-    if request.endpoint == "static" or not current_user.is_authenticated:
+    if request.endpoint == "static" or is_api_request() or not current_user.is_authenticated:
         return None
     now = utcnow().timestamp()
     started, seen = session.get(STARTED), session.get(SEEN)
@@ -160,6 +161,8 @@ def enforce_session_lifetime():
 
 def require_two_factor_enrolment():
     """A user who must have a second factor and has none can do nothing but enrol (or sign out)."""
+    if is_api_request():
+        return None  # a token of a user who must enrol does not work at all (crm/api/tokens.py)
     if not current_user.is_authenticated or request.endpoint is None or request.endpoint in ENROLMENT_ENDPOINTS:
         return None
 

@@ -1,6 +1,8 @@
 """API routes: the webhook through which petition platforms push signatures.
 
-POST /api/petitions/<slug>/signatures, with the petition's secret in the X-Alcance-Secret header, as
+POST /api/v1/petitions/<slug>/signatures (in the OpenAPI document), or at its first address
+/api/petitions/<slug>/signatures, which keeps working but is deprecated (its answers say so in a
+Deprecation header and link to the new address). With the petition's secret in the X-Alcance-Secret header, as
 "Authorization: Bearer <secret>", or (for Action Network, which cannot set headers) as ?key=<secret>.
 The body is JSON: Action Network's array of {"osdi:signature": {...}} events, or any OSDI-style signature
 with an inline "person". No session, no CSRF token (the secret authenticates); answers are JSON."""
@@ -9,20 +11,31 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, jsonify, request
+import marshmallow as ma
+from flask import Blueprint, jsonify, make_response, request, url_for
 from flask_babel import gettext
+from flask_smorest import Blueprint as ApiBlueprint
 
+from crm.api.problems import is_api_request, problem
 from crm.errors import DomainError
 from crm.extensions import csrf
 from crm.permissions import is_read_only, read_only_message
 from crm.signatures import services
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+petitions_v1 = ApiBlueprint(
+    "api_petitions",
+    __name__,
+    url_prefix="/api/v1/petitions",
+    description="The webhook through which petition platforms push signatures",
+)
 
 PUSH_MAX_BYTES = 256 * 1024
 
 
 def _error(status: int, code: str, message: str):
+    if is_api_request():
+        return problem(status, code.replace("_", " "), message)
     return jsonify(error=code, message=message, status=status), status
 
 
@@ -44,9 +57,40 @@ def _body() -> bytes | None:
     return None if len(data) > PUSH_MAX_BYTES else data
 
 
+class PushResultSchema(ma.Schema):
+    received = ma.fields.Integer(required=True)
+    new = ma.fields.Integer(required=True)
+    duplicate = ma.fields.Integer(required=True)
+    invalid = ma.fields.Integer(required=True)
+    ignored = ma.fields.Integer(required=True)
+    unknown_countries = ma.fields.List(ma.fields.String(), required=True)
+
+
 @bp.route("/petitions/<slug>/signatures", methods=["POST"])
 @csrf.exempt
 def push_signatures(slug):
+    """The first address, deprecated: the same answer, saying where the webhook lives now."""
+    response = make_response(_push(slug))
+    response.headers["Deprecation"] = "true"
+    response.headers["Link"] = f'<{url_for("api_petitions.push_signatures_v1", slug=slug)}>; rel="successor-version"'
+    return response
+
+
+@petitions_v1.route("/<slug>/signatures", methods=["POST"])
+@petitions_v1.doc(
+    security=[{"petition_secret": []}],
+    requestBody={
+        "required": True,
+        "content": {"application/json": {"schema": {"description": "Action Network events or OSDI signatures"}}},
+    },
+)
+@petitions_v1.alt_response(200, schema=PushResultSchema, success=True, description="What was counted")
+def push_signatures_v1(slug):
+    """Push signatures of a petition: its webhook secret in X-Alcance-Secret (or as a bearer token)."""
+    return _push(slug)
+
+
+def _push(slug):
     petition = services.petition_by_slug(slug)
     # An unknown petition and a wrong secret get the same answer: the API does not confirm what exists.
     if not services.webhook_secret_matches(petition, _offered_secret()):

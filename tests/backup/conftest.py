@@ -157,6 +157,9 @@ def fill(app) -> None:
                 description="Campaña de demostración «ñ»",
             )
         )
+        from crm.api import tokens as api_tokens
+
+        api_tokens.create(admin, name="Hoja de entregas «ñ»", scope="write", days=90, now=now)
         boards.publish(campaign, actor=admin)
         boards.set_published(
             campaign,

@@ -643,6 +643,18 @@ def reminder_preference_row() -> dict:
     }
 
 
+def api_token_row() -> dict:
+    return {
+        "user_id": new_id("user"),
+        "name": "Delivery spreadsheet",
+        "token_hash": f"{next(_serial):064x}",
+        "prefix": "alc_abcdef",
+        "scope": "read",
+        "created_at": NOW,
+        "expires_at": NOW + dt.timedelta(days=30),
+    }
+
+
 def outbound_message_row() -> dict:
     k = next(_serial)
     return {
@@ -715,6 +727,7 @@ VALID_ROWS: dict[str, Callable[..., dict]] = {
     "signature_tally": signature_tally_row,
     "signature_count": signature_count_row,
     "reminder_preference": reminder_preference_row,
+    "api_token": api_token_row,
     "outbound_message": outbound_message_row,
     "reply_clock": reply_clock_row,
     "recovery_code": recovery_code_row,
@@ -928,6 +941,11 @@ CHECKS = [
     case("ck_signature_count_without_email_within_signers", "signature_count", {"without_email": 13}, "above"),
     case("ck_signature_count_without_email_within_signers", "signature_count", {"without_email": -1}, "negative"),
     case("ck_signature_kind_valid", "signature", {"kind": "phone"}),
+    case("ck_api_token_scope_valid", "api_token", {"scope": "admin"}),
+    case("ck_api_token_name_not_blank", "api_token", {"name": "  "}),
+    case("ck_api_token_token_hash_format", "api_token", {"token_hash": "a" * 63}, "short"),
+    case("ck_api_token_token_hash_format", "api_token", {"token_hash": "g" * 64}, "not_hex"),
+    case("ck_api_token_expires_after_creation", "api_token", {"expires_at": NOW}),
     case("ck_reminder_preference_digest_hour_range", "reminder_preference", {"digest_hour": -1}, "negative"),
     case("ck_reminder_preference_digest_hour_range", "reminder_preference", {"digest_hour": 24}, "24"),
     case(
@@ -1088,6 +1106,7 @@ UNIQUES = [
     ),
     case("uq_signature_tally_petition_id_country_id", "signature_tally", same("petition_id", "country_id")),
     case("uq_reminder_preference_calendar_token_hash", "reminder_preference", same("calendar_token_hash")),
+    case("uq_api_token_token_hash", "api_token", same("token_hash")),
     case("uq_outbound_message_dedupe_key", "outbound_message", same("dedupe_key")),
     case("uq_outbound_message_message_id", "outbound_message", same("message_id")),
     case("uq_reply_clock_outreach_id_letter_id", "reply_clock", same("outreach_id", "letter_id")),
@@ -1179,6 +1198,7 @@ FOREIGN_KEYS = [
     nowhere("signature_tally", "country_id", "fk_signature_tally_country_id_country"),
     nowhere("signature_tally", "entered_by_id", "fk_signature_tally_entered_by_id_user"),
     nowhere("reminder_preference", "user_id", "fk_reminder_preference_user_id_user"),
+    nowhere("api_token", "user_id", "fk_api_token_user_id_user"),
     nowhere("outbound_message", "recipient_id", "fk_outbound_message_recipient_id_user"),
     nowhere("outbound_message", "follow_up_id", "fk_outbound_message_follow_up_id_follow_up"),
     nowhere("reply_clock", "outreach_id", "fk_reply_clock_outreach_id_outreach_record"),
@@ -1289,6 +1309,7 @@ REQUIRED = {
     "password_reset_token": ("user_id", "token_hash", "created_at", "expires_at"),
     "invitation": ("user_id", "token_hash", "created_at", "expires_at", "last_sent_at", "send_count"),
     "login_attempt": ("kind", "occurred_at"),
+    "api_token": ("user_id", "name", "token_hash", "prefix", "scope", "created_at", "expires_at"),
     "form_submission": ("key", "user_id", "location", "created_at"),
     "job_status": ("name", "runs", "failures"),
     "backup_run": ("origin", "started_at", "finished_at", "ok"),

@@ -9,7 +9,7 @@ from tests.conftest import count_rows, sign_in
 from tests.test_permission_matrix import MATRIX, world  # noqa: F401  (the fixture)
 
 # Machine-to-machine endpoints authenticate otherwise (a per-petition secret), not by a browser session.
-NOT_BROWSER_FORMS = {"api.push_signatures"}
+NOT_BROWSER_FORMS = {"api.push_signatures", "api_petitions.push_signatures_v1"}
 
 
 @pytest.fixture
