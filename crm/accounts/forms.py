@@ -83,10 +83,6 @@ class EnrolForm(FlaskForm):
     code = _code_field(_l("Code shown by the app"), inputmode="numeric")
 
 
-class ConfirmForm(FlaskForm):
-    """A button that changes something: CSRF and nothing else."""
-
-
 class LanguageForm(FlaskForm):
     language = SelectField(
         _l("Language"),

@@ -13,7 +13,6 @@ from crm.accounts.forms import (
     AcceptInvitationForm,
     ApiTokenForm,
     ChangePasswordForm,
-    ConfirmForm,
     EnrolForm,
     ForgotPasswordForm,
     LanguageForm,
@@ -26,6 +25,7 @@ from crm.accounts.forms import (
 from crm.api import tokens as api_tokens
 from crm.audit import services as audit
 from crm.core import submissions
+from crm.core.forms import ConfirmForm
 from crm.database import utcnow
 from crm.errors import DomainError
 from crm.web import client_address, flash_message, form_status, keep_changes, refusal, safe_next

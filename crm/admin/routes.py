@@ -13,10 +13,10 @@ from crm.admin.forms import AuditFilterForm, InviteForm, NewUserForm, PrivacyEra
 from crm.admin.services import AUDITED_TYPES, audit_events, set_active, update_user
 from crm.backup.models import backup_status
 from crm.core import submissions
+from crm.core.forms import ConfirmForm
 from crm.database import utcnow
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.outreach.forms import ConfirmForm
 from crm.permissions import require
 from crm.privacy.services import erase_person, find_person, petitions_by_id
 from crm.web import flash_message, form_status, page_of, refusal

@@ -11,6 +11,7 @@ from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign
 from crm.contacts.services import government_offices
+from crm.core.forms import ConfirmForm
 from crm.countries.forms import (
     FACT_LABELS,
     STATUS_LABELS,
@@ -31,7 +32,7 @@ from crm.countries.services import (
 from crm.countries.standing import Standing, standing
 from crm.extensions import db
 from crm.i18n import current_language
-from crm.outreach.forms import ConfirmForm, SnoozeForm
+from crm.outreach.forms import SnoozeForm
 from crm.outreach.services import filter_by_outreach, outreach_cards, outreach_stages
 from crm.permissions import can, require
 from crm.web import flash_message, form_status, page_of, refusal

@@ -13,12 +13,13 @@ from crm.accounts.models import User
 from crm.campaigns.models import Campaign, CampaignTranslation
 from crm.campaigns.services import open_records
 from crm.core import submissions
+from crm.core.forms import ConfirmForm
 from crm.countries.models import Country
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.outreach import assignments
-from crm.outreach.forms import BulkAssignForm, ClaimDecisionForm, ClaimForm, ConfirmForm
+from crm.outreach.forms import BulkAssignForm, ClaimDecisionForm, ClaimForm
 from crm.outreach.models import Claim, OutreachRecord
 from crm.outreach.routes import bp
 from crm.permissions import can, ensure_writable, require

@@ -61,10 +61,6 @@ class SnoozeForm(FlaskForm):
     until = DateField(_l("Snooze until"), validators=[InputRequired()])
 
 
-class ConfirmForm(FlaskForm):
-    """A button that changes something: CSRF and nothing else."""
-
-
 class ClaimForm(FlaskForm):
     """A volunteer's "Take it" or "Ask for it": it creates a claim, so it is sent once. One form (one key)
     per record offered."""

@@ -18,6 +18,7 @@ from crm.campaigns.services import open_records
 from crm.contacts import services as contact_services
 from crm.contacts.models import Contact, Office
 from crm.core import submissions
+from crm.core.forms import ConfirmForm
 from crm.countries.models import Country
 from crm.database import utcnow
 from crm.errors import DomainError, StaleRecord
@@ -26,7 +27,6 @@ from crm.i18n import current_language
 from crm.outreach import assignments
 from crm.outreach import services as outreach
 from crm.outreach.forms import (
-    ConfirmForm,
     FollowUpFilterForm,
     FollowUpForm,
     MeetingDeleteForm,

@@ -32,7 +32,3 @@ class PreferencesForm(FlaskForm):
     def __init__(self, *args, timezones=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.timezone.choices = [(name, name.replace("_", " ")) for name in timezones]
-
-
-class ConfirmForm(FlaskForm):
-    """A button that changes something: CSRF and nothing else."""

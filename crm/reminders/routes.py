@@ -8,6 +8,7 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
+from crm.core.forms import ConfirmForm
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.mail import services as mailer
@@ -15,7 +16,7 @@ from crm.mail.models import MESSAGE_STATUSES, OutboundMessage
 from crm.outreach.models import Meeting
 from crm.permissions import can_view_outreach, get_message_or_404, receives_weekly_report, require
 from crm.reminders import calendar, services
-from crm.reminders.forms import ConfirmForm, PreferencesForm
+from crm.reminders.forms import PreferencesForm
 from crm.web import flash_message, form_status, page_of, refusal
 
 bp = Blueprint("reminders", __name__)

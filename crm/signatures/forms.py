@@ -115,7 +115,3 @@ class TallyForm(FlaskForm):
 class TallyFileForm(FlaskForm):
     file = FileField(_l("Tallies (CSV with the columns country, signers, as_of)"), validators=[FileRequired()])
     submission_key = SubmissionKeyField()
-
-
-class ConfirmForm(FlaskForm):
-    """A button that changes something: only the CSRF token."""

@@ -13,6 +13,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from crm.core import submissions
+from crm.core.forms import ConfirmForm
 from crm.core.pdf import RendererMissing
 from crm.countries.models import Country
 from crm.dashboard.exports import record_export
@@ -27,7 +28,6 @@ from crm.signatures.forms import (
     FORMAT_LABELS,
     PLATFORM_LABELS,
     ROLE_LABELS,
-    ConfirmForm,
     PetitionForm,
     TallyFileForm,
     TallyForm,

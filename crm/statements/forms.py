@@ -228,7 +228,3 @@ class MergeForm(FlaskForm):
     survivor = SelectField(
         _l("The signature that stands for both"), coerce=str, choices=[], validators=[DataRequired()]
     )
-
-
-class ConfirmForm(FlaskForm):
-    """The button behind a link from an e-mail: opening a link (which mail scanners do) changes nothing."""

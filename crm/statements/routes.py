@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from crm import clock
 from crm.core import public_forms, submissions
+from crm.core.forms import ConfirmForm
 from crm.core.pdf import RendererMissing
 from crm.core.public_forms import public_form
 from crm.dashboard.exports import record_export, to_csv
@@ -32,7 +33,6 @@ from crm.statements.forms import (
     KIND_LABELS,
     LANGUAGE_NAMES,
     STATUS_LABELS,
-    ConfirmForm,
     DecisionForm,
     MergeForm,
     NewStatementForm,
