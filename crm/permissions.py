@@ -5,10 +5,12 @@ from __future__ import annotations
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import abort, request
+from flask import abort, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
+from crm.accounts.models import Invitation
 from crm.audit.models import AuditEvent
 from crm.campaigns.models import Campaign, Demand
 from crm.contacts.models import Contact, Office
@@ -16,6 +18,9 @@ from crm.extensions import db
 from crm.letters.models import Letter
 from crm.mail.models import OutboundMessage
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord, meeting_outreach
+from crm.signatures.models import Petition
+from crm.statements.models import Statement, StatementSignature
+from crm.web import flash_message
 
 # What each role may do beyond its own records. Later issues extend this table, never the views.
 ROLE_ABILITIES: dict[str, set[str]] = {
@@ -268,15 +273,53 @@ def get_meeting_for_change_or_404(meeting_id: int) -> Meeting:
     return meeting
 
 
-def get_follow_up_for_change_or_404(follow_up_id: int) -> FollowUp:
-    """A follow-up its owner, or whoever may edit its record, may complete, snooze or hand on."""
+def get_follow_up_or_404(follow_up_id: int, need: str = "view") -> FollowUp:
+    """A follow-up on a record the current user may open ("view"); or one its owner, or whoever may edit
+    its record, may complete, snooze or hand on ("change")."""
     follow_up = db.session.get(FollowUp, follow_up_id)
     if follow_up is None:
         abort(404)
+    if need == "view":
+        get_outreach_or_404(follow_up.outreach_id)
+        return follow_up
     if follow_up.owner_id != current_user.id:
         get_outreach_or_404(follow_up.outreach_id, need="edit")
     ensure_writable(follow_up.outreach.campaign)
     return follow_up
+
+
+def get_invitation_or_404(invitation_id: int) -> Invitation:
+    invitation = db.session.get(Invitation, invitation_id) if can(current_user, "manage_users") else None
+    if invitation is None:
+        abort(404)
+    return invitation
+
+
+def get_petition_or_404(slug: str, need: str = "view") -> Petition:
+    """A petition, for staff who see (or, with need="edit", change) every record; changing one of an
+    archived campaign is refused."""
+    ability = "edit_all" if need == "edit" else "view_all"
+    petition = (
+        db.session.scalar(sa.select(Petition).where(Petition.slug == slug)) if can(current_user, ability) else None
+    )
+    if petition is None:
+        abort(404)
+    if need == "edit":
+        ensure_writable(petition.campaign)
+    return petition
+
+
+def get_statement_or_404(statement_id: int, need: str = "moderate") -> Statement:
+    """A statement the current user may moderate (or, with need="manage", write); anything else is a 404."""
+    allowed = may_manage_statements if need == "manage" else may_moderate_statements
+    statement = (
+        db.session.get(Statement, statement_id, options=[joinedload(Statement.campaign)])
+        if allowed(current_user)
+        else None
+    )
+    if statement is None:
+        abort(404)
+    return statement
 
 
 def get_message_or_404(message_id: int) -> OutboundMessage:
@@ -378,6 +421,57 @@ def can_amend_contact(user, contact) -> bool:
 # Joint statements (crm/statements): admins and managers write them; coordinators and above moderate the
 # signatures, see the signers' e-mail addresses and export the lists. The public sees approved signatories
 # only, and never an address.
+
+
+def get_office_or_404(office_id, need: str = "view") -> Office:
+    """An office the current user may see (or change); anything else is a 404. "amend" (edit the details)
+    is also open to the volunteer who added it; "edit" (deactivate, ...) only to staff who edit all."""
+    office = (
+        None
+        if office_id is None
+        else db.session.get(Office, office_id, options=[joinedload(Office.country), joinedload(Office.host_country)])
+    )
+    if (
+        office is None
+        or not can_view_office(current_user, office)
+        or (need == "edit" and not can(current_user, "edit_all"))
+        or (need == "amend" and not can_amend_office(current_user, office))
+    ):
+        abort(404)
+    return office
+
+
+def get_contact_or_404(contact_id, need: str = "view") -> Contact:
+    """A contact the current user may see (or change). A merged record is read-only: changes go to the
+    record it was merged into."""
+    contact = db.session.get(Contact, contact_id, options=[joinedload(Contact.office).joinedload(Office.country)])
+    if (
+        contact is None
+        or not can_view_contact(current_user, contact)
+        or (need == "edit" and not can(current_user, "edit_all"))
+        or (need == "amend" and not can_amend_contact(current_user, contact))
+    ):
+        abort(404)
+    if need in ("edit", "amend") and contact.merged_into_id is not None:
+        flash_message(gettext("This record was merged into this one; make changes here."), "info")
+        abort(redirect(url_for("contacts.show", contact_id=contact.merged_into_id)))
+    return contact
+
+
+def get_statement_signature_or_404(signature_id: int) -> StatementSignature:
+    """A signature a moderator may act on: one whose address was confirmed."""
+    signature = (
+        db.session.get(
+            StatementSignature,
+            signature_id,
+            options=[joinedload(StatementSignature.statement).joinedload(Statement.campaign)],
+        )
+        if may_moderate_statements(current_user)
+        else None
+    )
+    if signature is None or signature.status == "unconfirmed":
+        abort(404)
+    return signature
 
 
 def may_moderate_statements(user) -> bool:

@@ -7,7 +7,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from crm.accounts import invitations
-from crm.accounts.models import Invitation, User
+from crm.accounts.models import User
 from crm.accounts.services import create_user
 from crm.admin.forms import AuditFilterForm, InviteForm, NewUserForm, PrivacyEraseForm, PrivacySearchForm, UserForm
 from crm.admin.services import AUDITED_TYPES, audit_events, set_active, update_user
@@ -17,7 +17,7 @@ from crm.core.forms import ConfirmForm
 from crm.database import utcnow
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.permissions import require
+from crm.permissions import get_invitation_or_404, require
 from crm.privacy.services import erase_person, find_person, petitions_by_id
 from crm.web import flash_message, form_status, page_of, refusal
 
@@ -70,15 +70,11 @@ def invite():
     return render_template("admin/invite.html", form=form), form_status(form)
 
 
-def _invitation_or_404(invitation_id):
-    return db.session.get(Invitation, invitation_id) or abort(404)
-
-
 @bp.route("/invitations/<int:invitation_id>/resend", methods=["POST"])
 @login_required
 @require("manage_users")
 def resend_invitation(invitation_id):
-    invitation = _invitation_or_404(invitation_id)
+    invitation = get_invitation_or_404(invitation_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
@@ -99,7 +95,7 @@ def resend_invitation(invitation_id):
 @login_required
 @require("manage_users")
 def revoke_invitation(invitation_id):
-    invitation = _invitation_or_404(invitation_id)
+    invitation = get_invitation_or_404(invitation_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:

@@ -16,26 +16,27 @@ from crm.api.conventions import check_if_match, etag_of, paginate
 from crm.campaigns.models import Campaign, Demand
 from crm.contacts import services as contact_services
 from crm.contacts.models import Contact, Office
-from crm.contacts.routes import get_contact_or_404, get_office_or_404
 from crm.countries.models import Country
 from crm.countries.services import country_by_code
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.letters import services as letters
 from crm.letters.models import Letter
-from crm.letters.routes import get_letter_or_404
 from crm.outreach import services as outreach
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position
 from crm.permissions import (
     can_amend_contact,
     can_view_outreach,
     contact_visibility,
-    ensure_writable,
     follow_up_visibility,
     get_campaign_or_404,
+    get_contact_or_404,
+    get_follow_up_or_404,
+    get_letter_or_404,
+    get_office_or_404,
     get_outreach_or_404,
+    get_statement_or_404,
     may_add_for_country,
-    may_edit_outreach,
     meeting_visibility,
     office_visibility,
     outreach_visibility,
@@ -43,7 +44,6 @@ from crm.permissions import (
 from crm.signatures import services as signatures
 from crm.signatures.models import Petition
 from crm.statements.models import StatementSignature
-from crm.statements.routes import get_statement_or_404
 
 
 class ApiRefusal(DomainError):
@@ -194,32 +194,20 @@ def list_follow_ups(arguments):
     return paginate(statement, [FollowUp.id], arguments)
 
 
-def _follow_up_or_404(follow_up_id) -> FollowUp:
-    follow_up = db.session.get(FollowUp, follow_up_id)
-    if follow_up is None:
-        abort(404)
-    get_outreach_or_404(follow_up.outreach_id)
-    return follow_up
-
-
 @follow_ups.route("/<int:follow_up_id>")
 class FollowUpItem(MethodView):
     # One rule for both methods: an id too large for any record is a 404 whatever the method.
 
     @follow_ups.response(200, schemas.FollowUpSchema)
     def get(self, follow_up_id):
-        follow_up = _follow_up_or_404(follow_up_id)
+        follow_up = get_follow_up_or_404(follow_up_id)
         return follow_up, 200, {"ETag": etag_of(follow_up)}
 
     @follow_ups.arguments(schemas.FollowUpChangeSchema)
     @follow_ups.response(200, schemas.FollowUpSchema)
     def patch(self, change, follow_up_id):
         """Close a follow-up (status `done`), as its record's page does. Send If-Match with its ETag."""
-        follow_up = _follow_up_or_404(follow_up_id)
-        record = follow_up.outreach
-        if not may_edit_outreach(current_user, record):
-            abort(404)
-        ensure_writable(record.campaign)
+        follow_up = get_follow_up_or_404(follow_up_id, need="change")
         check_if_match(follow_up)
         outreach.complete_follow_up(follow_up, actor=current_user._get_current_object())
         db.session.flush()

@@ -5,7 +5,6 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
-from sqlalchemy.orm import joinedload
 
 from crm import clock
 from crm.audit import services as audit
@@ -25,7 +24,7 @@ from crm.contacts.forms import (
     VersionForm,
     language_name,
 )
-from crm.contacts.models import Contact, Office
+from crm.contacts.models import Contact
 from crm.contacts.services import (
     ContactError,
     DuplicateContact,
@@ -57,9 +56,9 @@ from crm.permissions import (
     can,
     can_amend_contact,
     can_amend_office,
-    can_view_contact,
-    can_view_office,
     contact_visibility,
+    get_contact_or_404,
+    get_office_or_404,
     may_add_contacts,
     may_add_for_country,
     office_visibility,
@@ -75,41 +74,6 @@ bp = Blueprint("contacts", __name__)
 def _sweep_staged_uploads(state):
     """Staged import files a killed import left behind are deleted when the app starts."""
     exchange.UPLOADS.sweep_at_start(state.app)
-
-
-def get_office_or_404(office_id, need: str = "view") -> Office:
-    """An office the current user may see (or change); anything else is a 404. "amend" (edit the details)
-    is also open to the volunteer who added it; "edit" (deactivate, ...) only to staff who edit all."""
-    office = (
-        None
-        if office_id is None
-        else db.session.get(Office, office_id, options=[joinedload(Office.country), joinedload(Office.host_country)])
-    )
-    if (
-        office is None
-        or not can_view_office(current_user, office)
-        or (need == "edit" and not can(current_user, "edit_all"))
-        or (need == "amend" and not can_amend_office(current_user, office))
-    ):
-        abort(404)
-    return office
-
-
-def get_contact_or_404(contact_id, need: str = "view") -> Contact:
-    """A contact the current user may see (or change). A merged record is read-only: changes go to the
-    record it was merged into."""
-    contact = db.session.get(Contact, contact_id, options=[joinedload(Contact.office).joinedload(Office.country)])
-    if (
-        contact is None
-        or not can_view_contact(current_user, contact)
-        or (need == "edit" and not can(current_user, "edit_all"))
-        or (need == "amend" and not can_amend_contact(current_user, contact))
-    ):
-        abort(404)
-    if need in ("edit", "amend") and contact.merged_into_id is not None:
-        flash_message(gettext("This record was merged into this one; make changes here."), "info")
-        abort(redirect(url_for("contacts.show", contact_id=contact.merged_into_id)))
-    return contact
 
 
 def refuse(error: DomainError, form, template: str, record=None, **context):

@@ -42,7 +42,7 @@ from crm.permissions import (
     can,
     can_edit_outreach,
     get_campaign_or_404,
-    get_follow_up_for_change_or_404,
+    get_follow_up_or_404,
     get_meeting_for_change_or_404,
     get_meeting_or_404,
     get_outreach_or_404,
@@ -415,7 +415,7 @@ def _back_to(follow_up):
 @bp.route("/follow-ups/<int:follow_up_id>/complete", methods=["POST"])
 @login_required
 def complete_follow_up(follow_up_id):
-    follow_up = get_follow_up_for_change_or_404(follow_up_id)
+    follow_up = get_follow_up_or_404(follow_up_id, need="change")
     if ConfirmForm().validate_on_submit():
         try:
             outreach.complete_follow_up(follow_up, actor=current_user)
@@ -429,7 +429,7 @@ def complete_follow_up(follow_up_id):
 @bp.route("/follow-ups/<int:follow_up_id>/snooze", methods=["POST"])
 @login_required
 def snooze_follow_up(follow_up_id):
-    follow_up = get_follow_up_for_change_or_404(follow_up_id)
+    follow_up = get_follow_up_or_404(follow_up_id, need="change")
     form = SnoozeForm()
     if form.validate_on_submit():
         try:

@@ -21,7 +21,14 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.letters.models import Letter
-from crm.permissions import can, ensure_writable, get_campaign_or_404, get_outreach_or_404, is_read_only, require
+from crm.permissions import (
+    can,
+    get_campaign_or_404,
+    get_outreach_or_404,
+    get_petition_or_404,
+    is_read_only,
+    require,
+)
 from crm.signatures import dossier, importers, services, staging
 from crm.signatures.forms import (
     DATE_ORDER_LABELS,
@@ -82,15 +89,6 @@ def _words():
         "invalid_reason": services.invalid_reason,
         "unknown_countries": services.unknown_countries,
     }
-
-
-def get_petition_or_404(slug: str, need: str = "view"):
-    petition = services.petition_by_slug(slug)
-    if petition is None or not can(current_user, "edit_all" if need == "edit" else "view_all"):
-        abort(404)
-    if need == "edit":
-        ensure_writable(petition.campaign)
-    return petition
 
 
 def _countries():

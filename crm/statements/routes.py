@@ -7,7 +7,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext
 from flask_login import current_user, login_required
-from sqlalchemy.orm import joinedload
 
 from crm import clock
 from crm.core import public_forms, submissions
@@ -19,12 +18,13 @@ from crm.database import utcnow
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import current_language, show_date, visitors_language
-from crm.letters.routes import get_letter_or_404
 from crm.permissions import (
     get_campaign_or_404,
+    get_letter_or_404,
+    get_statement_or_404,
+    get_statement_signature_or_404,
     is_read_only,
     may_manage_statements,
-    may_moderate_statements,
     may_see_signer_emails,
 )
 from crm.statements import document
@@ -179,35 +179,6 @@ def withdraw(token):
 # --- The staff's pages ----------------------------------------------------------------------------------
 
 
-def get_statement_or_404(statement_id: int, need: str = "moderate") -> Statement:
-    """A statement the current user may moderate (or, with need="manage", write); anything else is a 404."""
-    allowed = may_manage_statements if need == "manage" else may_moderate_statements
-    statement = (
-        db.session.get(Statement, statement_id, options=[joinedload(Statement.campaign)])
-        if allowed(current_user)
-        else None
-    )
-    if statement is None:
-        abort(404)
-    return statement
-
-
-def get_signature_or_404(signature_id: int) -> StatementSignature:
-    """A signature a moderator may act on: one whose address was confirmed."""
-    signature = (
-        db.session.get(
-            StatementSignature,
-            signature_id,
-            options=[joinedload(StatementSignature.statement).joinedload(Statement.campaign)],
-        )
-        if may_moderate_statements(current_user)
-        else None
-    )
-    if signature is None or signature.status == "unconfirmed":
-        abort(404)
-    return signature
-
-
 @bp.route("/campaigns/<slug>/statements")
 @login_required
 def index(slug):
@@ -317,7 +288,7 @@ def new_version(statement_id):
 @bp.route("/statements/signatures/<int:signature_id>/approve", methods=["POST"])
 @login_required
 def approve(signature_id):
-    signature = get_signature_or_404(signature_id)
+    signature = get_statement_signature_or_404(signature_id)
     form = DecisionForm(formdata=request.form)  # an empty POST has no version: refused as out of date
     try:
         statements.approve(signature, actor=current_user, now=utcnow(), version=form.version.data)
@@ -330,7 +301,7 @@ def approve(signature_id):
 @bp.route("/statements/signatures/<int:signature_id>/reject", methods=["POST"])
 @login_required
 def reject(signature_id):
-    signature = get_signature_or_404(signature_id)
+    signature = get_statement_signature_or_404(signature_id)
     form = DecisionForm(formdata=request.form)  # an empty POST has no version: refused as out of date
     if not form.validate():
         return _show(signature.statement, status=refusal(statements.StatementError(gettext("The reason is too long."))))
@@ -345,7 +316,7 @@ def reject(signature_id):
 @bp.route("/statements/signatures/<int:signature_id>/merge", methods=["GET", "POST"])
 @login_required
 def merge(signature_id):
-    signature = get_signature_or_404(signature_id)
+    signature = get_statement_signature_or_404(signature_id)
     candidates = statements.merge_candidates(signature)
     form = MergeForm(data={"version": signature.version} if request.method == "GET" else None)
     form.survivor.choices = [("", "—")] + [(str(other.id), _label(other)) for other in candidates]
