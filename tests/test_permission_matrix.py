@@ -300,6 +300,10 @@ MATRIX = {
     ("hosted.withdraw", "POST"): (lambda w: "/sign/withdraw/not-a-valid-link", NOBODY),
     ("hosted.manage", "GET"): (lambda w: f"/petitions/{w['hosted_petition'].slug}/hosted", STAFF_WHO_SEE_ALL),
     ("hosted.manage", "POST"): (lambda w: f"/petitions/{w['hosted_petition'].slug}/hosted", EDITORS),
+    ("hosted.export_contacts", "GET"): (
+        lambda w: f"/petitions/{w['hosted_petition'].slug}/hosted-contacts.csv",
+        MANAGERS,
+    ),
     ("hosted.release", "POST"): (lambda w: f"/hosted-signatures/{w['held_signature'].id}/release", EDITORS),
     ("hosted.reject", "POST"): (lambda w: f"/hosted-signatures/{w['held_signature'].id}/reject", EDITORS),
 }

@@ -11,7 +11,9 @@ What erasing does, and why:
 - a joint statement's signature given for an organisation keeps the organisation's signature (it is the
   organisation's, not the person's) and loses the signer's name, role and e-mail; one given in a
   person's own name, or never confirmed, is deleted; the confirmation e-mail (which names the person)
-  leaves the outbox; audit events about them are redacted.
+  leaves the outbox; audit events about them are redacted;
+- a hosted petition's sign-up (found by the keyed hash: most keep no address) is deleted, with the
+  signature it counted and its confirmation e-mail.
 The erasure's own audit event names no e-mail address: only what was erased and why."""
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.letters.models import Letter
 from crm.mail.models import OutboundMessage
+from crm.signatures import hosted
+from crm.signatures.hosted_models import HostedSignature
 from crm.signatures.models import Petition, Signature
 from crm.signatures.normalise import EmailHasher, normalise_email
 from crm.statements.models import StatementSignature
@@ -48,10 +52,13 @@ class PersonFound:
     contacts: list[Contact] = field(default_factory=list)
     signatures: list[Signature] = field(default_factory=list)
     statement_signatures: list[StatementSignature] = field(default_factory=list)
+    hosted_signatures: list[HostedSignature] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not self.contacts and not self.signatures and not self.statement_signatures
+        return (
+            not self.contacts and not self.signatures and not self.statement_signatures and not self.hosted_signatures
+        )
 
 
 def find_person(email: str) -> PersonFound:
@@ -76,7 +83,9 @@ def find_person(email: str) -> PersonFound:
         .options(selectinload(StatementSignature.statement))
         .order_by(StatementSignature.id)
     ).all()
-    return PersonFound(normalised, list(contacts), list(signatures), list(statement_signatures))
+    return PersonFound(
+        normalised, list(contacts), list(signatures), list(statement_signatures), hosted.find_by_email(email)
+    )
 
 
 def _with_merged_records(contacts: list[Contact]) -> list[Contact]:
@@ -130,6 +139,8 @@ def erase_person(found: PersonFound, *, actor, reason: str) -> Erasure:
             )
         ).rowcount
     petitions = sorted({signature.petition_id for signature in found.signatures})
+    # Before the signatures: a hosted sign-up's counted signature is among them (the same keyed hash).
+    hosted_erased = hosted.erase(found.hosted_signatures, uncount=False)
     for signature in found.signatures:
         db.session.delete(signature)
     redacted += _erase_statement_signatures(found)
@@ -145,6 +156,7 @@ def erase_person(found: PersonFound, *, actor, reason: str) -> Erasure:
             "petition_ids": petitions,
             "audit_events_redacted": redacted,
             "statement_signatures_erased": result.statement_signatures,
+            "hosted_signatures_erased": hosted_erased,
             "reason": reason.strip(),
         },
     )

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext
+from sqlalchemy.orm import joinedload
 
 from crm.audit import services as audit
 from crm.campaigns.models import CAMPAIGN_LANGUAGES
@@ -105,7 +106,15 @@ def clean_origins(text: str | None) -> str | None:
             or any(char in value for char in " ;'\"*")
         ):
             raise HostedError(_("Give each site as its origin, for example https://campaign.example"), "frame_origins")
-        origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
+        try:
+            # A header carries ASCII only: an international name goes in its IDNA form, as browsers compare it.
+            ascii_host = host.encode("idna").decode("ascii")
+            port = f":{parts.port}" if parts.port else ""
+        except (UnicodeError, ValueError):
+            raise HostedError(
+                _("Give each site as its origin, for example https://campaign.example"), "frame_origins"
+            ) from None
+        origins.append(f"{parts.scheme}://{ascii_host}{port}")
     return "\n".join(dict.fromkeys(origins)) or None
 
 
@@ -547,6 +556,37 @@ def status_counts(petition: Petition) -> dict[str, int]:
     )
 
 
+CONTACTS_HEADER = ("confirmed_at", "country", "iso3", "name", "email", "postal_code", "language")
+
+
+def contact_rows(petition: Petition, language: str) -> list[list[str]]:
+    """The counted signers who agreed to hear from the campaign again and whose address is still kept."""
+    rows = []
+    for signature in db.session.scalars(
+        sa.select(HostedSignature)
+        .where(
+            HostedSignature.petition_id == petition.id,
+            HostedSignature.status == COUNTED,
+            HostedSignature.wants_contact.is_(True),
+            HostedSignature.email.is_not(None),
+        )
+        .options(joinedload(HostedSignature.country))
+        .order_by(HostedSignature.confirmed_at, HostedSignature.id)
+    ):
+        rows.append(
+            [
+                signature.confirmed_at.isoformat() if signature.confirmed_at else "",
+                signature.country.name(language),
+                signature.country.alpha3,
+                signature.name or "",
+                signature.email or "",
+                signature.postal_code or "",
+                signature.language,
+            ]
+        )
+    return rows
+
+
 def find_by_email(email: str) -> list[HostedSignature]:
     """Every hosted signature given with this address (by its keyed hash: most keep no plain address)."""
     email_hash = _hasher().hash_email(email)
@@ -557,11 +597,13 @@ def find_by_email(email: str) -> list[HostedSignature]:
     ).all()
 
 
-def erase(signatures: list[HostedSignature]) -> int:
-    """The privacy tools' part: the signatures go, with the counted rows they added and their e-mails."""
+def erase(signatures: list[HostedSignature], *, uncount: bool = True) -> int:
+    """The privacy tools' part: the sign-ups go, with their e-mails and (unless the caller deletes the
+    person's signatures itself, uncount=False) the signatures they counted."""
     for signature in signatures:
         _forget_messages([signature.confirm_token_hash])
-        _uncount(signature)
+        if uncount:
+            _uncount(signature)
         db.session.delete(signature)
     db.session.flush()
     return len(signatures)

@@ -4,12 +4,13 @@ coordinators' page for the petition's text, its frame origins and the sign-ups h
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, make_response, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext
 from flask_login import current_user, login_required
 
 from crm.core import public_forms
 from crm.core.public_forms import public_form
+from crm.dashboard.exports import record_export, to_csv
 from crm.database import utcnow
 from crm.errors import DomainError
 from crm.extensions import db
@@ -190,6 +191,7 @@ def _page(petition, form: HostedPageForm, status: int = 200):
         held=hosted.signatures_of(petition, ("held",)),
         status_labels=STATUS_LABELS,
         may_edit=can(current_user, "edit_all") and not is_read_only(petition.campaign),
+        may_export=can(current_user, "export"),
         public_url=url_for("hosted.sign", slug=petition.slug, _external=True),
         decision=ConfirmForm(),
         language=current_language(),
@@ -245,3 +247,26 @@ def reject(signature_id):
         hosted.reject(signature, actor=current_user, now=utcnow())
         flash_message(gettext("Rejected: the signature does not count."), "success")
     return redirect(url_for("hosted.manage", slug=signature.petition.slug, _anchor="held"))
+
+
+@bp.route("/petitions/<slug>/hosted-contacts.csv")
+@login_required
+def export_contacts(slug):
+    """Signers who agreed to hear again, with their addresses: for those who export (managers and admins),
+    recorded in the audit log like every export."""
+    petition = _hosted_or_404(slug)
+    if not can(current_user, "export"):
+        abort(404)
+    rows = hosted.contact_rows(petition, current_language())
+    record_export(
+        "hosted_contacts",
+        actor=current_user,
+        campaign=petition.campaign,
+        rows=len(rows),
+        filters={"petition": petition.slug},
+    )
+    return Response(
+        to_csv(hosted.CONTACTS_HEADER, rows),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{petition.slug}-contacts.csv"'},
+    )
