@@ -429,10 +429,27 @@ def withdraw(signature: HostedSignature, *, now: dt.datetime) -> HostedSignature
         raise AlreadyDecided(_("There is no signature to withdraw here."))
     before = signature.status
     _forget_messages([signature.confirm_token_hash])
+    counted_here = signature.signature_id is not None
     _uncount(signature)
     signature.status, signature.withdrawn_at, signature.confirm_token_hash = "withdrawn", now, None
     signature.email = signature.name = signature.postal_code = None
     db.session.flush()
+    if counted_here:
+        # The same person's signature on another hosted petition of the campaign stood behind this one: it
+        # counts now, so that they still count once.
+        other = db.session.scalar(
+            sa.select(HostedSignature)
+            .where(
+                HostedSignature.campaign_id == signature.campaign_id,
+                HostedSignature.email_hash == signature.email_hash,
+                HostedSignature.status == COUNTED,
+                HostedSignature.signature_id.is_(None),
+            )
+            .order_by(HostedSignature.confirmed_at, HostedSignature.id)
+            .limit(1)
+        )
+        if other is not None:
+            _count(other, other.confirmed_at or now)
     audit.record(
         "hosted_signature.withdraw",
         actor="public",

@@ -220,3 +220,23 @@ def test_a_frame_origin_that_is_not_an_origin_is_refused(petition):
     for bad in ("https://a.example/path", "javascript:alert(1)", "https://a.example; script-src *", "*"):
         with pytest.raises(hosted.HostedError):
             hosted.clean_origins(bad)
+
+
+def test_signing_two_hosted_petitions_counts_once_and_withdrawing_one_keeps_the_other(
+    client, petition, campaign, make_petition
+):
+    from crm.signatures import hosted
+
+    second = make_petition("Segunda", platform="hosted")
+    db.session.commit()
+    links = {}
+    for each in (petition, second):
+        sign(client, each)
+        links[each.id] = links_for("ana@example.org")
+        client.post(links[each.id]["confirm"])
+    assert total(campaign) == 1 and count_rows(Signature) == 1
+    client.post(links[petition.id]["withdraw"])
+    assert total(campaign) == 1
+    (standing,) = hosted_signatures(status="confirmed")
+    assert standing.petition_id == second.id and standing.signature_id is not None
+    assert hosted.status_counts(petition) == {"withdrawn": 1}
