@@ -6,7 +6,7 @@ import datetime as dt
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_skeleton, format_time
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import format_decimal, get_locale, get_translations, gettext
 from flask_login import current_user
@@ -45,6 +45,13 @@ def show_date(value, language: str, zone: ZoneInfo = UTC) -> str:
     if isinstance(value, dt.datetime):
         value = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(zone).date()
     return _medium_date(value, FORMAT_LOCALES.get(language, language))
+
+
+@lru_cache(maxsize=1024)
+def show_month(month: dt.date, language: str) -> str:
+    """A month as its reader says it ("May 2018", "mayo de 2018"): the locale's own pattern for a month
+    and year, never a pattern written for English."""
+    return format_skeleton("yMMMM", month, locale=FORMAT_LOCALES.get(language, language))
 
 
 def show_datetime(value, language: str, zone: ZoneInfo = UTC) -> str:
@@ -121,13 +128,15 @@ def _translations():
 
 
 def register_filters(app) -> None:
-    # One rule for every page (show_date, show_datetime). `fmt` is accepted and ignored, so that a template
-    # still written with |datetime('short') shows the same readable form instead of failing.
-    def _date(value, fmt=None):
+    # One rule for every page (show_date, show_datetime, show_month).
+    def _date(value):
         return show_date(value, current_language(), request_zone())
 
-    def _datetime(value, fmt=None):
+    def _datetime(value):
         return show_datetime(value, current_language(), request_zone())
+
+    def _month(value):
+        return show_month(value, current_language())
 
     def _number(value):
         if value is None:
@@ -147,6 +156,7 @@ def register_filters(app) -> None:
     )
     app.jinja_env.filters["date"] = _date
     app.jinja_env.filters["datetime"] = _datetime
+    app.jinja_env.filters["month"] = _month
     app.jinja_env.filters["number"] = _number
 
     def demand_title(demand, language=None) -> str:

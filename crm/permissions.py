@@ -13,12 +13,15 @@ from crm.audit.models import AuditEvent
 from crm.campaigns.models import Campaign, Demand
 from crm.contacts.models import Contact, Office
 from crm.extensions import db
+from crm.letters.models import Letter
+from crm.mail.models import OutboundMessage
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord, meeting_outreach
 
 # What each role may do beyond its own records. Later issues extend this table, never the views.
 ROLE_ABILITIES: dict[str, set[str]] = {
     "admin": {
         "manage_users",
+        "read_outbox",
         "view_dashboard",
         "second_factor_required",
         "take_assignments",
@@ -220,16 +223,68 @@ def can_edit_outreach_row(user, row) -> bool:
 
 
 def get_outreach_or_404(outreach_id, need: str = "view"):
-    """Load an outreach record the current user may see (or edit); anything else is a 404. Editing a
-    record the user may see in an archived campaign is a 409 that says the campaign is read-only."""
+    """Load an outreach record the current user may see ("view"), change ("edit": its assignee and staff
+    who edit everything) or manage ("manage": who works on it, for staff who edit everything); anything
+    else is a 404. A change to a record of an archived campaign is a 409 that says it is read-only."""
     record = db.session.get(OutreachRecord, outreach_id)
     if record is None or not can_view_outreach(current_user, record):
         abort(404)
-    if need == "edit":
-        if not may_edit_outreach(current_user, record):
+    if need in ("edit", "manage"):
+        allowed = can(current_user, "edit_all") if need == "manage" else may_edit_outreach(current_user, record)
+        if not allowed:
             abort(404)
         ensure_writable(record.campaign)
     return record
+
+
+def get_letter_or_404(letter_id: int, need: str = "view", options=()) -> tuple[Letter, OutreachRecord]:
+    """A letter and its outreach record, if the current user may see (or change) that record; else 404."""
+    letter = db.session.get(Letter, letter_id, options=options)
+    if letter is None:
+        abort(404)
+    return letter, get_outreach_or_404(letter.outreach_id, need=need)
+
+
+def may_change_meeting(user, meeting: Meeting) -> bool:
+    """Whoever may edit every record the meeting sits on (a joint meeting is shared by several
+    governments' records) may correct or delete it."""
+    records = meeting.outreach_records
+    return bool(records) and all(may_edit_outreach(user, record) for record in records)
+
+
+def get_meeting_or_404(meeting_id: int) -> Meeting:
+    """A meeting, for whoever may see any of the records it sits on."""
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None or not any(can_view_outreach(current_user, r) for r in meeting.outreach_records):
+        abort(404)
+    return meeting
+
+
+def get_meeting_for_change_or_404(meeting_id: int) -> Meeting:
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None or not may_change_meeting(current_user, meeting):
+        abort(404)
+    ensure_writable(*(record.campaign for record in meeting.outreach_records))
+    return meeting
+
+
+def get_follow_up_for_change_or_404(follow_up_id: int) -> FollowUp:
+    """A follow-up its owner, or whoever may edit its record, may complete, snooze or hand on."""
+    follow_up = db.session.get(FollowUp, follow_up_id)
+    if follow_up is None:
+        abort(404)
+    if follow_up.owner_id != current_user.id:
+        get_outreach_or_404(follow_up.outreach_id, need="edit")
+    ensure_writable(follow_up.outreach.campaign)
+    return follow_up
+
+
+def get_message_or_404(message_id: int) -> OutboundMessage:
+    """A message in the outbox, for whoever may read the outbox."""
+    message = db.session.get(OutboundMessage, message_id) if can(current_user, "read_outbox") else None
+    if message is None:
+        abort(404)
+    return message
 
 
 def _worked_countries(user):

@@ -187,6 +187,8 @@ MATRIX = {
     ("signatures.preview", "POST"): (lambda w: f"/petitions/{w['petition'].slug}/uploads/{'a' * 24}", EDITORS),
     ("signatures.discard", "POST"): (lambda w: f"/petitions/{w['petition'].slug}/uploads/{'a' * 24}/discard", EDITORS),
     ("signatures.import_report", "GET"): (lambda w: f"/imports/{w['signature_import'].id}", STAFF_WHO_SEE_ALL),
+    ("signatures.undo_import", "GET"): (lambda w: f"/imports/{w['signature_import'].id}/undo", EDITORS),
+    ("signatures.undo_import", "POST"): (lambda w: f"/imports/{w['signature_import'].id}/undo", EDITORS),
     ("signatures.add_tally", "POST"): (lambda w: f"/petitions/{w['petition'].slug}/tallies", EDITORS),
     ("signatures.import_tally_file", "POST"): (lambda w: f"/petitions/{w['petition'].slug}/tallies/file", EDITORS),
     ("signatures.rotate_secret", "POST"): (lambda w: f"/petitions/{w['petition'].slug}/webhook-secret", EDITORS),
@@ -272,6 +274,11 @@ MATRIX = {
     ("statements.edit", "POST"): (lambda w: f"/statements/{w['statement'].id}/edit", MANAGERS),
     ("statements.new_version", "POST"): (lambda w: f"/statements/{w['statement'].id}/new-version", MANAGERS),
     ("statements.export_csv", "GET"): (lambda w: f"/statements/{w['statement'].id}/signatories.csv", MODERATORS),
+    # The PDF for delivery, for the letter the statement goes with (without ?letter=: the same rule).
+    ("statements.export_pdf", "GET"): (
+        lambda w: f"/statements/{w['statement'].id}/signatories.pdf?letter={w['letter'].id}",
+        MODERATORS,
+    ),
     ("statements.approve", "POST"): (
         lambda w: f"/statements/signatures/{w['statement_signature'].id}/approve",
         MODERATORS,

@@ -271,12 +271,51 @@ def _scale_up(world: dict, users: dict[str, User], times: int) -> None:
             statements.reject(signature, "Not an organisation", actor=staff[n % len(staff)], now=moment)
         elif n % 6 == 3:
             statements.withdraw(signature, now=moment)
+    # More statements, signed by organisations in the governments' countries; every government and position
+    # on the public board.
+    for n in range(times):
+        more = statements.create_statement(
+            campaign,
+            {
+                "en": statements.Wording(f"Scaled statement {n}", "Text"),
+                "es": statements.Wording(f"Declaración {n}", "Texto"),
+            },
+            actor=owner,
+        )
+        for m, code in enumerate(("FRA", "DEU", "VEN")):
+            details = statements.SignUp(
+                kind="organisation",
+                country=country_by_code(code),
+                organisation=f"Scaled co-signer {n}-{m}",
+                website=f"https://cosigner{n}-{m}.example.org",
+                signer_name=f"Scaled co-signer's signer {n}-{m}",
+                email=f"cosigner{n}-{m}@mail.example.com",
+                listing=("named", "withheld")[m % 2],
+                consent=True,
+            )
+            signature = statements.sign(more, details, language="en", now=moment).signature
+            statements.confirm(signature, now=moment)
+            statements.approve(signature, actor=owner, now=moment)
+    _publish_everything(campaign, owner)
     from crm.outreach import assignments
 
     for each in records[len(records) - times :]:
         each.assignee_id = None
         assignments.claim(each, owner)
     db.session.commit()
+
+
+def _publish_everything(campaign: Campaign, owner: User) -> None:
+    """Every government of the campaign and every position on its public board."""
+    from crm.board import services as boards
+    from crm.outreach.models import Position
+
+    boards.set_published(
+        campaign,
+        records=set(db.session.scalars(sa.select(OutreachRecord.id).where(OutreachRecord.campaign_id == campaign.id))),
+        positions=set(db.session.scalars(sa.select(Position.id).where(Position.campaign_id == campaign.id))),
+        actor=owner,
+    )
 
 
 def _give_each_a_little(world: dict, users: dict[str, User]) -> None:
@@ -313,6 +352,7 @@ def _give_each_a_little(world: dict, users: dict[str, User]) -> None:
     )
     outreach.record_position(record, world["demand"], "supportive", utcnow().date(), actor=owner, meeting=meeting)
     signatures.record_tally(world["petition"], country_by_code("ESP"), 300, dt.date(2018, 6, 1), actor=owner)
+    _publish_everything(campaign, owner)
     db.session.commit()
 
 

@@ -19,7 +19,7 @@ from crm.accounts.twofactor import enrolment_needed
 from crm.audit import services as audit
 from crm.database import utcnow
 from crm.extensions import db
-from crm.web import flash_message
+from crm.web import flash_message, keep_changes
 
 STARTED, SEEN, FRESH, PENDING = "auth_started", "auth_seen", "auth_fresh", "auth_pending"
 # How long the second step may wait after the password was accepted.
@@ -152,7 +152,7 @@ def enforce_session_lifetime():
 
     user = current_user._get_current_object()
     audit.record("auth.session_expired", actor=user, entity=user, after={"reason": reason})
-    db.session.commit()
+    keep_changes()  # with the request's commit, even when the page then answers with an error
     end()
     flash_message(gettext("Your session has ended. Please sign in again."), "info")
     return None  # the view's login_required sends the visitor to the sign-in page

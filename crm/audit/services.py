@@ -50,6 +50,15 @@ def campaign_of(entity) -> int | None:
     return None
 
 
+def created(action: str, entity, *, actor=None, after=None, **event):
+    """Save a new row and record its creation: the row is added and flushed (it has its id), then the event
+    is written with `after`, or with what `after(entity)` returns when it needs the id."""
+    db.session.add(entity)
+    db.session.flush()
+    record(action, actor=actor, entity=entity, after=after(entity) if callable(after) else after, **event)
+    return entity
+
+
 def record(
     action: str,
     *,

@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 
 from crm.board import services as boards
 from crm.dashboard import services as dashboards
+from crm.dashboard.exports import neutralise
 from crm.dashboard.forms import response_label
 from crm.dashboard.maps import MAP_STYLES, paint
 from crm.i18n import current_language, show_date, visitors_language
@@ -99,6 +100,10 @@ def _rows(board: boards.PublicBoard, language: str) -> list[dict]:
             "iso3": entry.country.alpha3,
             "response": entry.response,
             "positions": [],
+            "cosigners": {
+                "organisations": [{"name": c.name, "website": c.website} for c in entry.cosigners.named],
+                "withheld": entry.cosigners.withheld,
+            },
         }
         for demand in board.demands:
             position = entry.positions.get(demand.id)
@@ -129,6 +134,15 @@ def public_json(slug):
                 "total": board.signers,
                 "by_country": [{"iso3": c.alpha3, "signers": n} for c, n in board.signers_by_country],
             },
+            "statements": [
+                {
+                    "title": s.title,
+                    "language": s.language,
+                    "url": url_for("statements.public", slug=s.slug, lang=language),
+                    "signatures": s.signatures,
+                }
+                for s in board.statements
+            ],
         }
     return _public(Response(json.dumps(body, ensure_ascii=False, indent=1), mimetype="application/json"))
 
@@ -148,6 +162,7 @@ def public_csv(slug):
                 f"{demand.code}_evidence",
                 f"{demand.code}_evidence_url",
             ]
+        header += ["cosigning_organisations", "cosigning_organisations_withheld"]
         writer.writerow(header)
         for row in _rows(board, language):
             cells = [row["country"], row["iso3"], row["response"]]
@@ -158,7 +173,10 @@ def public_csv(slug):
                     position["evidence"] or "",
                     position["evidence_url"] or "",
                 ]
-            writer.writerow(cells)
+            cosigners = row["cosigners"]
+            cells += ["; ".join(c["name"] for c in cosigners["organisations"]), cosigners["withheld"]]
+            # Names typed by the public (and evidence by staff) are text, never a spreadsheet formula.
+            writer.writerow([neutralise(cell) for cell in cells])
     response = Response(
         out.getvalue().encode("utf-8"),
         mimetype="text/csv",

@@ -1,7 +1,8 @@
 """The public board: what a manager publishes, and what the public then sees. Everything the board shows
 comes from `public_board`, which reads only published entries and published positions, and only their
 public fields (stance, date, evidence and its link): never staff, contacts, meetings, letters, follow-ups
-or notes. The response shown is worked out from those public positions alone."""
+or notes. The response shown is worked out from those public positions alone. The organisations that
+co-signed the campaign's joint statements are shown as the statements' public pages list them."""
 
 from __future__ import annotations
 
@@ -12,15 +13,17 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
+from crm import clock
 from crm.audit import services as audit
 from crm.board.models import PublishedBoard, PublishedEntry, PublishedPosition
 from crm.campaigns.models import Campaign, Demand
 from crm.countries.models import Country
 from crm.dashboard.services import RESPONSES, response_of
-from crm.database import fold
+from crm.database import fold, utcnow
 from crm.extensions import db
 from crm.outreach.models import OutreachRecord, Position
 from crm.signatures import services as signatures
+from crm.statements import services as statements
 
 
 def public_response(stances) -> str:
@@ -42,6 +45,16 @@ class PublicEntry:
     country: Country
     positions: dict[int, PublicPosition]  # demand id -> the latest published position
     response: str = "no_answer"
+    # The organisations in this country that co-signed the campaign's statements.
+    cosigners: statements.CoSigners = field(default_factory=statements.CoSigners)
+
+
+@dataclass(frozen=True)
+class PublicStatement:
+    slug: str
+    title: str
+    language: str  # the title's (the statement may not be written in the board's language)
+    signatures: int  # as its public page counts them
 
 
 @dataclass
@@ -52,6 +65,7 @@ class PublicBoard:
     entries: list[PublicEntry] = field(default_factory=list)
     signers: int = 0
     signers_by_country: list[tuple[Country, int]] = field(default_factory=list)
+    statements: list[PublicStatement] = field(default_factory=list)
 
     @property
     def responses(self) -> dict[str, int]:
@@ -190,7 +204,7 @@ def demands_of(campaign: Campaign) -> list[Demand]:
     ).all()
 
 
-def public_board(campaign: Campaign, language: str = "en") -> PublicBoard | None:
+def public_board(campaign: Campaign, language: str = "en", *, today: dt.date | None = None) -> PublicBoard | None:
     """What the public sees, or None while the board is not published. A fixed number of queries."""
     board = db.session.get(PublishedBoard, campaign.id)
     if board is None:
@@ -220,11 +234,14 @@ def public_board(campaign: Campaign, language: str = "en") -> PublicBoard | None
     for outreach_id, demand_id, stance, stated_on, evidence, evidence_url in rows:
         if outreach_id in shown:
             latest[outreach_id][demand_id] = PublicPosition(stance, stated_on, evidence, evidence_url)
+    today = today or clock.today(None, utcnow())
+    cosigners = statements.cosigners_by_country(campaign, today, [record.country_id for record in records])
     entries = [
         PublicEntry(
             country=record.country,
             positions=latest[record.id],
             response=public_response(p.stance for p in latest[record.id].values()),
+            cosigners=cosigners.get(record.country_id, statements.CoSigners()),
         )
         for record in records
     ]
@@ -249,6 +266,11 @@ def public_board(campaign: Campaign, language: str = "en") -> PublicBoard | None
         entries=entries,
         signers=totals.total,
         signers_by_country=by_country,
+        statements=[
+            PublicStatement(statement.slug, text.title, text.language, count)
+            for statement, count in statements.public_statements(campaign, today)
+            if (text := statement.text(language)) is not None
+        ],
     )
 
 

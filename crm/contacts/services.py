@@ -536,13 +536,11 @@ def create_contact(
             raise DuplicateContact(matches)
     contact = Contact(office=office, **values)
     contact.posts.append(Post(office=office, title=values["title"], started_on=started_on))
-    db.session.add(contact)
-    db.session.flush()
-    audit.record(
+    audit.created(
         "contact.create",
+        contact,
         actor=actor,
-        entity=contact,
-        after={
+        after=lambda contact: {
             **_contact_snapshot(contact),
             "started_on": started_on.isoformat(),
             "confirmed_not_duplicate": bool(confirm_duplicate),

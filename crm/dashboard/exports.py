@@ -135,8 +135,9 @@ def outreach_table(figures: CampaignFigures, *, language: str, record_url: Calla
     return header, rows
 
 
-def record_export(kind: str, *, actor, campaign, rows: int, filters: dict | None = None):
-    """Every export is in the audit log: who took which data, how many rows, with which filters."""
+def record_export(kind: str, *, actor, campaign, rows: int, filters: dict | None = None, format: str = "csv"):
+    """Every export is in the audit log: who took which data, how many rows, with which filters, in which
+    format."""
     return audit.record(
-        f"export.{kind}", actor=actor, entity=campaign, after={"rows": rows, "filters": filters or {}, "format": "csv"}
+        f"export.{kind}", actor=actor, entity=campaign, after={"rows": rows, "filters": filters or {}, "format": format}
     )

@@ -13,7 +13,7 @@ from crm.dashboard import exports
 from crm.dashboard import services as dashboards
 from crm.dashboard.forms import MatrixFilterForm, action_label, response_label
 from crm.dashboard.maps import MAP_STYLES, paint, stacked_bars
-from crm.i18n import current_language
+from crm.i18n import current_language, show_month
 from crm.outreach import services as outreach_services
 from crm.permissions import get_campaign_or_404
 from crm.vocabulary import STANCE_LABELS
@@ -68,7 +68,7 @@ def campaign(slug):
     today = clock.today(current_user)
     board = dashboards.dashboard(campaign, current_user, language=current_language(), today=today, **form.filters())
     bars, bars_top = stacked_bars(
-        [(month.strftime("%Y-%m"), counts) for month, counts in board.over_time], dashboards.RESPONSES
+        [(show_month(month, current_language()), counts) for month, counts in board.over_time], dashboards.RESPONSES
     )
     return render_template(
         "dashboard/campaign.html",

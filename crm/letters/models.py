@@ -41,6 +41,13 @@ class Letter(db.Model):
             "signatures_resident IS NULL OR signatures_total IS NULL OR signatures_resident <= signatures_total",
             name="resident_within_total",
         ),
+        sa.CheckConstraint(
+            "signatures_total_upper IS NULL OR signatures_total_upper >= signatures_total", name="upper_total_at_least"
+        ),
+        sa.CheckConstraint(
+            "signatures_resident_upper IS NULL OR signatures_resident_upper >= signatures_resident",
+            name="upper_resident_at_least",
+        ),
         sa.CheckConstraint("length(trim(subject)) > 0", name="subject_not_blank"),
         # A record's letters with the columns of their day: its latest are read from the index alone.
         sa.Index("ix_letter_outreach_days", "outreach_id", "received_on", "sent_on", "created_at", "id"),
@@ -65,6 +72,10 @@ class Letter(db.Model):
     signatures_total: Mapped[int | None]
     signatures_resident: Mapped[int | None]
     signatures_by_country: Mapped[dict | None] = mapped_column(sa.JSON)
+    # The higher end where signers without an e-mail address could not be matched with the others
+    # (crm/signatures/services.py, "between N and M"); the figures above are the lower end, N.
+    signatures_total_upper: Mapped[int | None]
+    signatures_resident_upper: Mapped[int | None]
     signatures_snapshot_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

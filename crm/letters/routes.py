@@ -3,6 +3,7 @@ reply, attachments, and the templates themselves."""
 
 from flask import Blueprint, abort, current_app, redirect, render_template, send_file, url_for
 from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 from werkzeug.routing import BuildError
@@ -30,18 +31,10 @@ from crm.letters.forms import (
 )
 from crm.letters.models import Letter, LetterAttachment, LetterTemplate
 from crm.outreach.models import OutreachRecord
-from crm.permissions import can, can_edit_outreach, get_outreach_or_404, require
+from crm.permissions import can, can_edit_outreach, get_letter_or_404, get_outreach_or_404, require
 from crm.web import flash_message, form_status, page_of, refusal
 
 bp = Blueprint("letters", __name__)
-
-
-def get_letter_or_404(letter_id: int, need: str = "view", options=()):
-    """A letter and its outreach record, if the current user may see (or change) that record; else 404."""
-    letter = db.session.get(Letter, letter_id, options=options)
-    if letter is None:
-        abort(404)
-    return letter, get_outreach_or_404(letter.outreach_id, need=need)
 
 
 def outreach_url(record) -> str | None:
@@ -263,56 +256,49 @@ def discard(letter_id):
     return _render_letter(letter, record, form_status(form), discard_form=form)
 
 
-def _letter_step(letter_id, form_class, record_step, done: str, form_name: str):
-    """Record one step of a letter's way (sent, delivered, acknowledged) from its form on the letter page."""
-    letter, record = get_letter_or_404(letter_id, need="edit")
-    form = form_class()
-    if form.validate_on_submit() and _save(form, letter, lambda: record_step(letter, form)):
-        flash_message(done, "success")
-        return redirect(url_for("letters.show", letter_id=letter.id))
-    return _render_letter(letter, record, form_status(form), **{form_name: form})
+def _letter_step(step: str, form_class, form_name: str, done, record_step):
+    """A view that records one step of a letter's way (sent, delivered, acknowledged) from its form on the
+    letter page, at /letters/<id>/<step>."""
+
+    @login_required
+    def view(letter_id):
+        letter, record = get_letter_or_404(letter_id, need="edit")
+        form = form_class()
+        if form.validate_on_submit() and _save(form, letter, lambda: record_step(letter, form)):
+            flash_message(done, "success")
+            return redirect(url_for("letters.show", letter_id=letter.id))
+        return _render_letter(letter, record, form_status(form), **{form_name: form})
+
+    bp.add_url_rule(f"/letters/<int:letter_id>/{step}", f"mark_{step}", view, methods=["POST"])
 
 
-@bp.route("/letters/<int:letter_id>/sent", methods=["POST"])
-@login_required
-def mark_sent(letter_id):
-    return _letter_step(
-        letter_id,
-        SentForm,
-        lambda letter, form: services.mark_sent(
-            letter, form.channel.data, form.sent_on.data, current_user, expected_version=form.version.data
-        ),
-        gettext("Marked sent."),
-        "sent_form",
-    )
-
-
-@bp.route("/letters/<int:letter_id>/delivered", methods=["POST"])
-@login_required
-def mark_delivered(letter_id):
-    return _letter_step(
-        letter_id,
-        DeliveredForm,
-        lambda letter, form: services.mark_delivered(
-            letter, form.delivered_on.data, current_user, expected_version=form.version.data
-        ),
-        gettext("Marked delivered; the signature totals delivered are kept with the letter."),
-        "delivered_form",
-    )
-
-
-@bp.route("/letters/<int:letter_id>/acknowledged", methods=["POST"])
-@login_required
-def mark_acknowledged(letter_id):
-    return _letter_step(
-        letter_id,
-        AcknowledgedForm,
-        lambda letter, form: services.mark_acknowledged(
-            letter, form.acknowledged_on.data, current_user, expected_version=form.version.data
-        ),
-        gettext("Marked acknowledged."),
-        "acknowledged_form",
-    )
+_letter_step(
+    "sent",
+    SentForm,
+    "sent_form",
+    _l("Marked sent."),
+    lambda letter, form: services.mark_sent(
+        letter, form.channel.data, form.sent_on.data, current_user, expected_version=form.version.data
+    ),
+)
+_letter_step(
+    "delivered",
+    DeliveredForm,
+    "delivered_form",
+    _l("Marked delivered; the signature totals delivered are kept with the letter."),
+    lambda letter, form: services.mark_delivered(
+        letter, form.delivered_on.data, current_user, expected_version=form.version.data
+    ),
+)
+_letter_step(
+    "acknowledged",
+    AcknowledgedForm,
+    "acknowledged_form",
+    _l("Marked acknowledged."),
+    lambda letter, form: services.mark_acknowledged(
+        letter, form.acknowledged_on.data, current_user, expected_version=form.version.data
+    ),
+)
 
 
 @bp.route("/letters/<int:letter_id>/reply", methods=["GET", "POST"])

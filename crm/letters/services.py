@@ -353,12 +353,10 @@ def compose_letter(
         body=render_merge(template.body, values),
         created_by_id=getattr(actor, "id", None),
     )
-    db.session.add(letter)
-    db.session.flush()
-    audit.record(
+    audit.created(
         "letter.compose",
+        letter,
         actor=actor,
-        entity=letter,
         after={
             "outreach_id": record.id,
             "template": template_name,
@@ -462,27 +460,62 @@ def discard_draft(letter: Letter, *, actor, expected_version=None) -> None:
     after_commit(db.session, lambda: [storage.remove(key) for key in keys])
 
 
+# A letter's way out, in order: each step needs the one before it and cannot be dated before it, nor after
+# the step that follows it when that is recorded already.
+LETTER_STEPS = ("sent_on", "delivered_on", "acknowledged_on")
+
+
+def _step_rules(field: str) -> tuple[str | None, str | None, str | None]:
+    """What to say when a step comes too soon: (the previous step is missing, dated before the previous
+    step, dated after the next one). Called at the time of refusal, in the reader's language."""
+    if field == "sent_on":
+        return None, None, _("The letter was delivered on %(date)s; it cannot have been sent after that.")
+    if field == "delivered_on":
+        return (
+            _("Mark the letter sent first."),
+            _("A letter cannot be delivered before it was sent (%(date)s)."),
+            _("Receipt was acknowledged on %(date)s; it cannot have been delivered after that."),
+        )
+    return (
+        _("Mark the letter delivered first."),
+        _("Receipt cannot be acknowledged before the letter was delivered (%(date)s)."),
+        None,
+    )
+
+
+def _check_step(letter: Letter, field: str, day: dt.date) -> None:
+    _outgoing(letter, field)
+    missing, too_early, too_late = _step_rules(field)
+    index = LETTER_STEPS.index(field)
+    previous = getattr(letter, LETTER_STEPS[index - 1]) if index else None
+    following = getattr(letter, LETTER_STEPS[index + 1]) if index + 1 < len(LETTER_STEPS) else None
+    if missing and previous is None:
+        raise LetterError(missing, field)
+    _not_future(day, field)
+    if previous is not None and day < previous:
+        raise LetterError(too_early % {"date": _day(previous)}, field)
+    if following is not None and day > following:
+        raise LetterError(too_late % {"date": _day(following)}, field)
+
+
+def _record_step(letter: Letter, event: str, actor, changes: dict, *, after_change=None) -> None:
+    """Write a checked step and its audit event (before and after the changed columns)."""
+    before = audit.snapshot(letter, tuple(changes))
+    for name, value in changes.items():
+        setattr(letter, name, value)
+    after = audit.snapshot(letter, tuple(changes)) | (after_change() if after_change else {})
+    _flush()
+    audit.record(event, actor=actor, entity=letter, before=before, after=after)
+
+
 def mark_sent(letter: Letter, channel: str, sent_on: dt.date, actor, *, expected_version=None) -> None:
     """Record how and when a letter went out (again, to correct it). The record moves to "contacted"."""
     check_version(letter, expected_version)
     _outgoing(letter, "channel")
     if channel not in LETTER_CHANNELS:
         raise LetterError(_("Choose how the letter was sent."), "channel")
-    _not_future(sent_on, "sent_on")
-    if letter.delivered_on is not None and sent_on > letter.delivered_on:
-        raise LetterError(
-            _(
-                "The letter was delivered on %(date)s; it cannot have been sent after that.",
-                date=_day(letter.delivered_on),
-            ),
-            "sent_on",
-        )
-    before = audit.snapshot(letter, ("channel", "sent_on"))
-    letter.channel, letter.sent_on = channel, sent_on
-    _flush()
-    audit.record(
-        "letter.sent", actor=actor, entity=letter, before=before, after=audit.snapshot(letter, ("channel", "sent_on"))
-    )
+    _check_step(letter, "sent_on", sent_on)
+    _record_step(letter, "letter.sent", actor, {"channel": channel, "sent_on": sent_on})
     advance_stage(letter.outreach, "contacted", actor=actor, reason="letter sent")
 
 
@@ -496,70 +529,39 @@ def snapshot_signature_totals(letter: Letter) -> bool:
     letter.signatures_total = totals.total
     letter.signatures_resident = totals.resident
     letter.signatures_by_country = totals.by_country
+    # Where signers without an e-mail address meet the others, the figures above are the lower end.
+    letter.signatures_total_upper = totals.total_upper
+    letter.signatures_resident_upper = totals.resident_upper
     letter.signatures_snapshot_at = utcnow()
     return True
 
 
 def mark_delivered(letter: Letter, delivered_on: dt.date, actor, *, expected_version=None) -> None:
-    """Record that the letter reached the government, and freeze the signature totals delivered with it."""
+    """Record that the letter reached the government, and freeze the signature totals delivered with it,
+    and the signatories of the joint statements going with it, as they stand now."""
     check_version(letter, expected_version)
-    _outgoing(letter, "delivered_on")
-    if letter.sent_on is None:
-        raise LetterError(_("Mark the letter sent first."), "delivered_on")
-    _not_future(delivered_on, "delivered_on")
-    if delivered_on < letter.sent_on:
-        raise LetterError(
-            _("A letter cannot be delivered before it was sent (%(date)s).", date=_day(letter.sent_on)), "delivered_on"
-        )
-    if letter.acknowledged_on is not None and delivered_on > letter.acknowledged_on:
-        raise LetterError(
-            _(
-                "Receipt was acknowledged on %(date)s; it cannot have been delivered after that.",
-                date=_day(letter.acknowledged_on),
-            ),
-            "delivered_on",
-        )
-    before = audit.snapshot(letter, ("delivered_on",))
-    letter.delivered_on = delivered_on
-    snapshot_signature_totals(letter)
-    # The joint statements going with it: their signatories as they stand now, frozen on the letter too.
-    statements = freeze_for_delivery(letter, now=letter.signatures_snapshot_at or utcnow())
-    _flush()
-    after = {
-        "delivered_on": delivered_on.isoformat(),
-        "signatures_total": letter.signatures_total,
-        "signatures_resident": letter.signatures_resident,
-    }
-    if statements:
-        after["statement_signatories"] = statements
-    audit.record("letter.delivered", actor=actor, entity=letter, before=before, after=after)
+    _check_step(letter, "delivered_on", delivered_on)
+
+    def frozen() -> dict:
+        snapshot_signature_totals(letter)
+        kept = {"signatures_total": letter.signatures_total, "signatures_resident": letter.signatures_resident}
+        # Where signers without an e-mail address meet the others, the figures above are the lower end.
+        if letter.signatures_total_upper != letter.signatures_total:
+            kept["signatures_total_upper"] = letter.signatures_total_upper
+        if letter.signatures_resident_upper != letter.signatures_resident:
+            kept["signatures_resident_upper"] = letter.signatures_resident_upper
+        if statements := freeze_for_delivery(letter, now=letter.signatures_snapshot_at or utcnow()):
+            kept["statement_signatories"] = statements
+        return kept
+
+    _record_step(letter, "letter.delivered", actor, {"delivered_on": delivered_on}, after_change=frozen)
 
 
 def mark_acknowledged(letter: Letter, acknowledged_on: dt.date, actor, *, expected_version=None) -> None:
     """Record that the government acknowledged receipt."""
     check_version(letter, expected_version)
-    _outgoing(letter, "acknowledged_on")
-    if letter.delivered_on is None:
-        raise LetterError(_("Mark the letter delivered first."), "acknowledged_on")
-    _not_future(acknowledged_on, "acknowledged_on")
-    if acknowledged_on < letter.delivered_on:
-        raise LetterError(
-            _(
-                "Receipt cannot be acknowledged before the letter was delivered (%(date)s).",
-                date=_day(letter.delivered_on),
-            ),
-            "acknowledged_on",
-        )
-    before = audit.snapshot(letter, ("acknowledged_on",))
-    letter.acknowledged_on = acknowledged_on
-    _flush()
-    audit.record(
-        "letter.acknowledged",
-        actor=actor,
-        entity=letter,
-        before=before,
-        after={"acknowledged_on": acknowledged_on.isoformat()},
-    )
+    _check_step(letter, "acknowledged_on", acknowledged_on)
+    _record_step(letter, "letter.acknowledged", actor, {"acknowledged_on": acknowledged_on})
 
 
 def _rejection(error: storage.AttachmentRejected) -> str:
@@ -687,12 +689,10 @@ def log_reply(
         received_on=received_on,
         created_by_id=getattr(actor, "id", None),
     )
-    db.session.add(reply)
-    db.session.flush()
-    audit.record(
+    audit.created(
         "letter.reply",
+        reply,
         actor=actor,
-        entity=reply,
         after={"in_reply_to_id": original.id, "received_on": received_on.isoformat(), "subject": subject},
     )
     if checked:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
@@ -41,11 +41,13 @@ from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position
 from crm.permissions import (
     can,
     can_edit_outreach,
-    can_view_outreach,
-    ensure_writable,
+    get_campaign_or_404,
+    get_follow_up_for_change_or_404,
+    get_meeting_for_change_or_404,
+    get_meeting_or_404,
     get_outreach_or_404,
     is_read_only,
-    may_edit_outreach,
+    may_change_meeting,
     outreach_visibility,
     role_can,
 )
@@ -61,7 +63,7 @@ def _active_users():
 @bp.route("/campaigns/<slug>")
 @login_required
 def campaign(slug):
-    campaign = db.session.scalar(sa.select(Campaign).where(Campaign.slug == slug)) or abort(404)
+    campaign = get_campaign_or_404(slug)
     # A wide list: plain rows and stances, not records, countries and users built as objects.
     records = outreach.campaign_rows(campaign, current_user, str(current_user.language))
     demands = db.session.scalars(
@@ -91,7 +93,7 @@ def show(outreach_id):
         demands=demands,
         positions=outreach.latest_positions(history),
         history=history,
-        timeline=outreach.paged(outreach.timeline(record, history), request.args.get("page", type=int)),
+        timeline=outreach.timeline_page(record, request.args.get("page", type=int), history),
         stage_form=stage_form,
         may_edit=can_edit_outreach(current_user, record),
         confirm=ConfirmForm(),
@@ -122,9 +124,7 @@ def set_stage(outreach_id):
 @bp.route("/outreach/<int:outreach_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(outreach_id):
-    record = get_outreach_or_404(outreach_id, need="edit")
-    if not can(current_user, "edit_all"):
-        abort(404)
+    record = get_outreach_or_404(outreach_id, need="manage")
     form = RecordForm(
         obj=None if request.method == "POST" else record,
         assignee=record.assignee_id or 0,
@@ -304,9 +304,7 @@ def new_meeting(outreach_id):
 @bp.route("/meetings/<int:meeting_id>")
 @login_required
 def meeting(meeting_id):
-    meeting = db.session.get(Meeting, meeting_id)
-    if meeting is None or not any(can_view_outreach(current_user, r) for r in meeting.outreach_records):
-        abort(404)
+    meeting = get_meeting_or_404(meeting_id)
     positions = db.session.scalars(
         sa.select(Position).where(Position.meeting_id == meeting.id).options(selectinload(Position.demand))
     ).all()
@@ -314,29 +312,15 @@ def meeting(meeting_id):
         "outreach/meeting.html",
         meeting=meeting,
         positions=positions,
-        may_change=_may_change(meeting) and not any(is_read_only(r.campaign) for r in meeting.outreach_records),
+        may_change=may_change_meeting(current_user, meeting)
+        and not any(is_read_only(r.campaign) for r in meeting.outreach_records),
     )
-
-
-def _may_change(meeting: Meeting) -> bool:
-    """Whoever may edit every record the meeting sits on (a joint meeting is shared by several
-    governments' records) may correct or delete it."""
-    records = meeting.outreach_records
-    return bool(records) and all(may_edit_outreach(current_user, r) for r in records)
-
-
-def _meeting_for_change(meeting_id) -> Meeting:
-    meeting = db.session.get(Meeting, meeting_id)
-    if meeting is None or not _may_change(meeting):
-        abort(404)
-    ensure_writable(*(r.campaign for r in meeting.outreach_records))
-    return meeting
 
 
 @bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_meeting(meeting_id):
-    meeting = _meeting_for_change(meeting_id)
+    meeting = get_meeting_for_change_or_404(meeting_id)
     zone = clock.user_zone(current_user)
     form = MeetingEditForm(
         version=meeting.version,
@@ -376,7 +360,7 @@ def edit_meeting(meeting_id):
 @bp.route("/meetings/<int:meeting_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete_meeting(meeting_id):
-    meeting = _meeting_for_change(meeting_id)
+    meeting = get_meeting_for_change_or_404(meeting_id)
     form = MeetingDeleteForm(version=meeting.version)
     if form.validate_on_submit():
         record_id = meeting.outreach_records[0].id
@@ -423,16 +407,6 @@ def new_follow_up(outreach_id):
     return render_template("outreach/follow_up_form.html", record=record, form=form), form_status(form)
 
 
-def _follow_up_for_change(follow_up_id) -> FollowUp:
-    follow_up = db.session.get(FollowUp, follow_up_id)
-    if follow_up is None:
-        abort(404)
-    if follow_up.owner_id != current_user.id:
-        get_outreach_or_404(follow_up.outreach_id, need="edit")
-    ensure_writable(follow_up.outreach.campaign)
-    return follow_up
-
-
 def _back_to(follow_up):
     target = request.form.get("next")
     return redirect(safe_next(target) if target else url_for("outreach.show", outreach_id=follow_up.outreach_id))
@@ -441,7 +415,7 @@ def _back_to(follow_up):
 @bp.route("/follow-ups/<int:follow_up_id>/complete", methods=["POST"])
 @login_required
 def complete_follow_up(follow_up_id):
-    follow_up = _follow_up_for_change(follow_up_id)
+    follow_up = get_follow_up_for_change_or_404(follow_up_id)
     if ConfirmForm().validate_on_submit():
         try:
             outreach.complete_follow_up(follow_up, actor=current_user)
@@ -455,7 +429,7 @@ def complete_follow_up(follow_up_id):
 @bp.route("/follow-ups/<int:follow_up_id>/snooze", methods=["POST"])
 @login_required
 def snooze_follow_up(follow_up_id):
-    follow_up = _follow_up_for_change(follow_up_id)
+    follow_up = get_follow_up_for_change_or_404(follow_up_id)
     form = SnoozeForm()
     if form.validate_on_submit():
         try:

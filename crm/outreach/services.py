@@ -118,12 +118,10 @@ def record_position(
         letter_id=getattr(letter, "id", None),
         recorded_by_id=getattr(actor, "id", None),
     )
-    db.session.add(position)
-    db.session.flush()
-    audit.record(
+    audit.created(
         "position.create",
+        position,
         actor=actor,
-        entity=position,
         after={"outreach_id": record.id, "demand_id": demand.id, "stance": stance, "stated_on": stated_on.isoformat()},
     )
     if stance in STANCE_STAGE:
@@ -139,18 +137,24 @@ def latest_positions(positions) -> dict[tuple[int, int], Position]:
     return latest
 
 
+def _current(record_ids, *columns):
+    """The current position per (record, demand) of these records, as a subquery of `columns`: the latest
+    stated, the latest recorded on a tie (as `latest_positions` decides), ranked in the database."""
+    rank = sa.func.row_number().over(
+        partition_by=(Position.outreach_id, Position.demand_id),
+        order_by=(Position.stated_on.desc(), Position.id.desc()),
+    )
+    ranked = sa.select(*columns, rank.label("rank")).where(Position.outreach_id.in_(record_ids)).subquery()
+    return ranked, ranked.c.rank == 1
+
+
 def current_positions(records) -> dict[tuple[int, int], Position]:
     """The latest position per (record, demand) for many records, in one query that reads only those."""
     ids = [record.id for record in records]
     if not ids:
         return {}
-    rank = sa.func.row_number().over(
-        partition_by=(Position.outreach_id, Position.demand_id),
-        order_by=(Position.stated_on.desc(), Position.id.desc()),
-    )
-    ranked = sa.select(Position, rank.label("rank")).where(Position.outreach_id.in_(ids)).subquery()
-    latest = aliased(Position, ranked)
-    return latest_positions(db.session.scalars(sa.select(latest).where(ranked.c.rank == 1)))
+    ranked, first = _current(ids, Position)
+    return latest_positions(db.session.scalars(sa.select(aliased(Position, ranked)).where(first)))
 
 
 def current_stances(record_ids) -> dict[tuple[int, int], str]:
@@ -158,21 +162,8 @@ def current_stances(record_ids) -> dict[tuple[int, int], str]:
     ids = list(record_ids)
     if not ids:
         return {}
-    rank = sa.func.row_number().over(
-        partition_by=(Position.outreach_id, Position.demand_id),
-        order_by=(Position.stated_on.desc(), Position.id.desc()),
-    )
-    ranked = (
-        sa.select(Position.outreach_id, Position.demand_id, Position.stance, rank.label("rank"))
-        .where(Position.outreach_id.in_(ids))
-        .subquery()
-    )
-    return {
-        (outreach_id, demand_id): stance
-        for outreach_id, demand_id, stance in db.session.execute(
-            sa.select(ranked.c.outreach_id, ranked.c.demand_id, ranked.c.stance).where(ranked.c.rank == 1)
-        )
-    }
+    ranked, first = _current(ids, Position.outreach_id, Position.demand_id, Position.stance)
+    return {(row.outreach_id, row.demand_id): row.stance for row in db.session.execute(sa.select(ranked).where(first))}
 
 
 @dataclass(frozen=True)
@@ -348,13 +339,11 @@ def log_meeting(
     meeting.outreach_records = list(records)
     meeting.contacts = list(contacts)
     meeting.staff = list(staff)
-    db.session.add(meeting)
-    db.session.flush()
-    audit.record(
+    audit.created(
         "meeting.create",
+        meeting,
         actor=actor,
-        entity=meeting,
-        after={
+        after=lambda meeting: {
             "outreach_ids": [r.id for r in records],
             "held_at": held_at.isoformat(),
             "office_id": meeting.office_id,
@@ -493,32 +482,69 @@ def _position_options(entity=Position):
     return (selectinload(entity.demand).selectinload(Demand.translations), selectinload(entity.recorded_by))
 
 
-def timeline(record: OutreachRecord, positions: list[Position] | None = None) -> list[TimelineEntry]:
-    """Meetings, letters, follow-ups and position changes of one record, newest first (four queries, or
-    three when the caller already holds the record's positions)."""
-    entries: list[TimelineEntry] = []
+def _timeline(record: OutreachRecord, positions: list[Position], newest: int | None) -> list[TimelineEntry]:
+    """The record's entries newest first: all of them, or only the `newest` of each kind, which hold the
+    `newest` entries of the whole timeline (each kind is read in the timeline's own order)."""
     meetings = db.session.scalars(
         sa.select(Meeting)
-        .join(Meeting.outreach_records)
-        .where(OutreachRecord.id == record.id)
+        .join(meeting_outreach, meeting_outreach.c.meeting_id == Meeting.id)
+        .where(meeting_outreach.c.outreach_id == record.id)
+        .order_by(meeting_outreach.c.held_on.desc(), Meeting.id.desc())
+        .limit(newest)
         .options(*_meeting_options())
     )
-    entries += [TimelineEntry("meeting", m.held_at.date(), m) for m in meetings]
+    entries = [TimelineEntry("meeting", m.held_at.date(), m) for m in meetings]
+    letter_day = sa.func.coalesce(Letter.received_on, Letter.sent_on, _utc_day(Letter.created_at))
     letters = db.session.scalars(
-        sa.select(Letter).where(Letter.outreach_id == record.id).options(selectinload(Letter.recipient_contact))
+        sa.select(Letter)
+        .where(Letter.outreach_id == record.id)
+        .order_by(letter_day.desc(), Letter.id.desc())
+        .limit(newest)
+        .options(selectinload(Letter.recipient_contact))
     )
     entries += [
         TimelineEntry("letter", letter.received_on or letter.sent_on or letter.created_at.date(), letter)
         for letter in letters
     ]
     follow_ups = db.session.scalars(
-        sa.select(FollowUp).where(FollowUp.outreach_id == record.id).options(selectinload(FollowUp.owner))
+        sa.select(FollowUp)
+        .where(FollowUp.outreach_id == record.id)
+        .order_by(FollowUp.due_on.desc(), FollowUp.id.desc())
+        .limit(newest)
+        .options(selectinload(FollowUp.owner))
     )
     entries += [TimelineEntry("follow_up", f.due_on, f) for f in follow_ups]
-    if positions is None:
-        positions = positions_of(record)
     entries += [TimelineEntry("position", p.stated_on, p) for p in positions]
-    return _newest_first(entries)
+    return _newest_first(entries)[:newest]
+
+
+def timeline(record: OutreachRecord, positions: list[Position] | None = None) -> list[TimelineEntry]:
+    """Meetings, letters, follow-ups and position changes of one record, newest first (four queries, or
+    three when the caller already holds the record's positions)."""
+    return _timeline(record, positions_of(record) if positions is None else positions, None)
+
+
+def timeline_page(
+    record: OutreachRecord, page: int | None, positions: list[Position] | None = None, per_page: int | None = None
+) -> ListPage:
+    """One page of a record's timeline, newest first; a page out of range gives the nearest one. Reads
+    the counts, then only the newest page × per_page entries of each kind: a record with thousands of
+    entries costs what its first pages show, not its whole history."""
+    per_page = per_page or TIMELINE_PAGE
+    positions = positions_of(record) if positions is None else positions
+    counts = db.session.execute(
+        sa.select(
+            sa.select(sa.func.count())
+            .select_from(meeting_outreach)
+            .where(meeting_outreach.c.outreach_id == record.id)
+            .scalar_subquery(),
+            sa.select(sa.func.count()).select_from(Letter).where(Letter.outreach_id == record.id).scalar_subquery(),
+            sa.select(sa.func.count()).select_from(FollowUp).where(FollowUp.outreach_id == record.id).scalar_subquery(),
+        )
+    ).one()
+    pages = max(1, -(-(sum(counts) + len(positions)) // per_page))
+    page = min(max(page or 1, 1), pages)
+    return ListPage(_timeline(record, positions, page * per_page)[(page - 1) * per_page :], page, pages)
 
 
 @dataclass
@@ -799,27 +825,17 @@ def current_position_rows(record_ids) -> dict[tuple[int, int], sa.Row]:
     ids = list(record_ids)
     if not ids:
         return {}
-    rank = sa.func.row_number().over(
-        partition_by=(Position.outreach_id, Position.demand_id),
-        order_by=(Position.stated_on.desc(), Position.id.desc()),
+    ranked, first = _current(
+        ids,
+        Position.outreach_id,
+        Position.demand_id,
+        Position.stance,
+        Position.stated_on,
+        Position.evidence,
+        Position.evidence_url,
+        Position.meeting_id,
     )
-    ranked = (
-        sa.select(
-            Position.outreach_id,
-            Position.demand_id,
-            Position.stance,
-            Position.stated_on,
-            Position.evidence,
-            Position.evidence_url,
-            Position.meeting_id,
-            rank.label("rank"),
-        )
-        .where(Position.outreach_id.in_(ids))
-        .subquery()
-    )
-    return {
-        (row.outreach_id, row.demand_id): row for row in db.session.execute(sa.select(ranked).where(ranked.c.rank == 1))
-    }
+    return {(row.outreach_id, row.demand_id): row for row in db.session.execute(sa.select(ranked).where(first))}
 
 
 def outreach_cards(country, user, shown: int = CARDS_SHOWN, *, language: str = "en") -> CountryOutreach:

@@ -13,7 +13,7 @@ from crm.extensions import db
 from crm.mail import services as mailer
 from crm.mail.models import MESSAGE_STATUSES, OutboundMessage
 from crm.outreach.models import Meeting
-from crm.permissions import can_view_outreach, receives_weekly_report, require
+from crm.permissions import can_view_outreach, get_message_or_404, receives_weekly_report, require
 from crm.reminders import calendar, services
 from crm.reminders.forms import ConfirmForm, PreferencesForm
 from crm.web import flash_message, form_status, page_of, refusal
@@ -124,13 +124,9 @@ def meeting_ics(meeting_id):
     return response
 
 
-def _message_or_404(message_id) -> OutboundMessage:
-    return db.session.get(OutboundMessage, message_id) or abort(404)
-
-
 @bp.route("/reminders/outbox")
 @login_required
-@require("manage_users")
+@require("read_outbox")
 def outbox():
     status = request.args.get("status")
     statement = sa.select(OutboundMessage).order_by(OutboundMessage.created_at.desc(), OutboundMessage.id.desc())
@@ -144,16 +140,18 @@ def outbox():
 
 @bp.route("/reminders/outbox/<int:message_id>")
 @login_required
-@require("manage_users")
+@require("read_outbox")
 def outbox_message(message_id):
-    return render_template("reminders/outbox_message.html", message=_message_or_404(message_id), confirm=ConfirmForm())
+    return render_template(
+        "reminders/outbox_message.html", message=get_message_or_404(message_id), confirm=ConfirmForm()
+    )
 
 
 @bp.route("/reminders/outbox/<int:message_id>/html")
 @login_required
-@require("manage_users")
+@require("read_outbox")
 def outbox_html(message_id):
-    message = _message_or_404(message_id)
+    message = get_message_or_404(message_id)
     if not message.body_html:
         abort(404)
     response = Response(message.body_html, mimetype="text/html")
@@ -163,9 +161,9 @@ def outbox_html(message_id):
 
 @bp.route("/reminders/outbox/<int:message_id>/retry", methods=["POST"])
 @login_required
-@require("manage_users")
+@require("read_outbox")
 def retry_message(message_id):
-    message = _message_or_404(message_id)
+    message = get_message_or_404(message_id)
     if ConfirmForm().validate_on_submit():
         try:
             services.retry_message(message, actor=current_user)

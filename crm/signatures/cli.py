@@ -138,8 +138,14 @@ def _mapping(pairs, date_order) -> ColumnMapping | None:
 )
 @click.option("--dry-run", is_flag=True, help="Read and count, then change nothing.")
 @click.option("--progress", is_flag=True, help="Report rows read on stderr as the import goes.")
+@click.option(
+    "--without-email",
+    is_flag=True,
+    help="The file has no e-mail addresses: count its signers by full name, postal code (or city) and country, "
+    "within this petition only (needed unless the platform is known to give no addresses).",
+)
 @with_appcontext
-def import_signatures(petition_slug, file, format_code, encoding, pairs, date_order, dry_run, progress):
+def import_signatures(petition_slug, file, format_code, encoding, pairs, date_order, dry_run, progress, without_email):
     """Import a platform's export FILE; prints the report. Exits 1 when the file is refused (then nothing
     was imported)."""
     petition = _petition(petition_slug)
@@ -158,6 +164,7 @@ def import_signatures(petition_slug, file, format_code, encoding, pairs, date_or
                 actor=CLI_ACTOR,
                 progress=tick,
                 dry_run=dry_run,
+                without_email=without_email,
             )
         except services.ImportRejected as error:
             db.session.rollback()
@@ -192,9 +199,12 @@ def totals(campaign_slug, as_csv):
         return
     result = services.totals_for(campaign)
     for alpha3, number in result.by_country.items():
-        click.echo(f"{alpha3}  {number}")
+        low, high = result.ranges.get(alpha3, (number, number))
+        click.echo(f"{alpha3}  {number}" + (f"  (between {low} and {high})" if high > low else ""))
     click.echo(f"country not known  {result.unknown_country}")
-    click.echo(f"TOTAL  {result.total}")
+    click.echo(
+        f"TOTAL  {result.total}" + (f"  (between {result.total} and {result.total_upper})" if result.is_range else "")
+    )
 
 
 @signatures_cli.command("rebuild-counts")

@@ -1,9 +1,6 @@
 """The delivery dossier: one outreach record's letter, the signature totals delivered with it and their
-breakdown by country of residence, as a print-ready PDF.
-
-The renderer (WeasyPrint) is given a URL fetcher that refuses every URL, local file included: the
-document is built only from the HTML and CSS passed in, so nothing a letter's text contains can make the
-server read a file or call out to the network."""
+breakdown by country of residence, and the joint statements that went with it, as a print-ready PDF
+(rendered by crm.core.pdf, which fetches nothing)."""
 
 from __future__ import annotations
 
@@ -14,6 +11,7 @@ import sqlalchemy as sa
 from flask import render_template
 from flask_babel import force_locale
 
+from crm.core.pdf import render_pdf
 from crm.countries.models import Country
 from crm.database import utcnow
 from crm.extensions import db
@@ -22,42 +20,6 @@ from crm.letters.models import Letter
 from crm.outreach.models import OutreachRecord
 from crm.signatures.services import totals_for
 from crm.statements.services import statements_on_letter
-
-
-class RendererMissing(RuntimeError):
-    """WeasyPrint (or the Pango library it needs) is not installed."""
-
-
-class FetchRefused(ValueError):
-    pass
-
-
-def _refusing_fetcher():
-    """A URL fetcher that fetches nothing, for the WeasyPrint version installed."""
-    try:
-        from weasyprint.urls import URLFetcher  # noqa: PLC0415  (optional: needs Pango; loaded when used)
-    except ImportError:  # WeasyPrint before 66: a function
-
-        def refuse(url, *args, **kwargs):
-            raise FetchRefused(f"the dossier renderer fetches nothing ({url[:60]})")
-
-        return refuse
-
-    class Refuse(URLFetcher):
-        def fetch(self, url, headers=None):
-            raise FetchRefused(f"the dossier renderer fetches nothing ({url[:60]})")
-
-    return Refuse()
-
-
-def render_pdf(html: str, css: str) -> bytes:
-    try:
-        import weasyprint  # noqa: PLC0415  (optional: needs Pango; loaded when used)
-    except (ImportError, OSError) as error:  # OSError: Pango missing
-        raise RendererMissing(str(error)) from None
-    fetcher = _refusing_fetcher()
-    document = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher)
-    return document.write_pdf(stylesheets=[weasyprint.CSS(string=css, url_fetcher=fetcher)])
 
 
 @dataclass
@@ -70,6 +32,9 @@ class Dossier:
     counted_at: dt.datetime
     by_country: list[tuple[str, str, int]]  # alpha3, name, signers
     language: str
+    # The higher ends where signers without an e-mail address could not be matched with the others.
+    total_upper: int = 0
+    resident_upper: int = 0
 
 
 def letter_for(record: OutreachRecord, letter_id: int | None) -> Letter | None:
@@ -89,10 +54,14 @@ def build(record: OutreachRecord, letter: Letter | None, language: str) -> Dossi
     """The figures delivered with the letter when it has been delivered; otherwise today's, said to be so."""
     if letter is not None and letter.signatures_snapshot_at is not None:
         total, resident = letter.signatures_total or 0, letter.signatures_resident or 0
+        # A letter delivered before ranges existed has no upper figures: its totals were exact.
+        total_upper = max(letter.signatures_total_upper or 0, total)
+        resident_upper = max(letter.signatures_resident_upper or 0, resident)
         counts, counted_at, delivered = dict(letter.signatures_by_country or {}), letter.signatures_snapshot_at, True
     else:
         totals = totals_for(record.campaign, record.country)
         total, resident, counts = totals.total, totals.resident, totals.by_country
+        total_upper, resident_upper = totals.total_upper, totals.resident_upper
         counted_at, delivered = utcnow(), False
     names = {
         alpha3: country.name(language)
@@ -112,6 +81,8 @@ def build(record: OutreachRecord, letter: Letter | None, language: str) -> Dossi
         counted_at=counted_at,
         by_country=rows,
         language=language,
+        total_upper=total_upper,
+        resident_upper=resident_upper,
     )
 
 

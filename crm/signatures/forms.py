@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from crm.core.submissions import SubmissionKeyField
@@ -31,6 +31,9 @@ ROLE_LABELS = {
     "signed_at": _l("Date signed"),
     "first_name": _l("First name"),
     "last_name": _l("Last name"),
+    "full_name": _l("Full name"),
+    "postal_code": _l("Postal code"),
+    "city": _l("City"),
 }
 DATE_ORDER_LABELS = {
     "ymd": _l("Year first (2018-05-20)"),
@@ -82,13 +85,19 @@ def mapping_form(header: list[str], data=None, **defaults):
 
     class MappingForm(FlaskForm):
         date_order = SelectField(_l("Dates are written"), choices=list(DATE_ORDER_LABELS.items()), default="ymd")
+        # Whether an e-mail column is needed is the service's rule (services.without_email_problem).
+        without_email = BooleanField(
+            _l("Count these signers by name and place"),
+            description=_l(
+                "Only for a file without e-mail addresses. Rows are told apart by full name, postal code (or "
+                "city) and country, within this petition only: they cannot be matched with signers of other "
+                "platforms, so the totals become a range."
+            ),
+        )
 
     columns = [("", _l("— not in this file —"))] + [(name, name) for name in header if name]
     for kind in ROLES:  # what a column holds (e-mail, country...), not a user's role
-        validators = (
-            [DataRequired(_l("Choose the column that holds e-mail addresses."))] if kind == "email" else [Optional()]
-        )
-        setattr(MappingForm, kind, SelectField(ROLE_LABELS[kind], choices=columns, validators=validators))
+        setattr(MappingForm, kind, SelectField(ROLE_LABELS[kind], choices=columns, validators=[Optional()]))
     return MappingForm(formdata=data, **defaults)
 
 

@@ -2,22 +2,31 @@
 which column holds what. Streams: a row is read, handed on and forgotten, so memory does not grow with
 the file. Nothing here touches the database.
 
-The platforms' headers: shared/data/signature_export_formats.md says what is known. Action Network's
-column names are from a working sync script (email, first_name, last_name, zip_code, country, can2_*);
-Change.org's export is known to be tab-separated UTF-16 with "City", "State" and "Postal Code" columns;
-for the rest of Change.org's header and for OpenPetition no authoritative list was found, so their
-profiles below recognise a file by the columns that ARE known plus tolerant aliases, and a user can
-always correct the mapping. Replace the ASSUMED lists with a real export's header when one arrives.
+The platforms' headers, as public material shows them (shared/data/signature_export_formats.md; no
+platform publishes a complete list, so each profile recognises a file by the columns that ARE known, the
+generic aliases fill in the rest, and the preview lets the user correct the mapping):
+- Action Network: report exports, columns picked by the user. A working sync script (SURJBayArea/
+  EveryActionTools, sync_activists.py, read 2026-12-02) reads `uuid`, `first_name`, `last_name`, `email`,
+  `zip_code`, `country` and `can2_*` fields (`can2_user_address`, `can2_user_city`, `can2_user_state` or
+  `can2_state_abbreviated`, `can2_county`, `can2_phone`, `can2_subscription_status`, `can2_sms_status`,
+  `can2_user_tags`, ...), and exits when `email` is missing. Recognised by `email` with `uuid` or any
+  `can2_` column, so a report with other chosen columns is still recognised.
+- ControlShift: the petition creator's export (controlshift/open_agra, app/models/queries/exports/
+  petition_signatures_export.rb, read 2026-12-03) is exactly `id, first_name, last_name, phone_number,
+  postcode, additional_fields`: no e-mail address and no country. Its rows are counted by name and postal
+  code (crm/signatures/normalise.py); with no country, they count in the total and in no country.
+- Change.org: `petition_signatures_jobs_<job>_<timestamp>.csv`, really UTF-16 LE and tab-separated, with
+  `City`, `State` and `Postal Code` among its columns (adamdennett/BH_Schools_2, geocode_change_org.R, and
+  a second, independent 2026 script reading "City" and "State" by those names). No public parser reads an
+  e-mail column from it, so an export without one is counted by name and place. "Name", "Email",
+  "Country" and "Signed On" are ASSUMED.
+- OpenPetition: no header found. Its FAQ for signers (openpetition.de/blog/ratgeber/faq/
+  faq-fragen-von-unterstuetzern) says the organiser sees the full name, the place ("Ort") and the postal
+  code ("PLZ"), not the street address; no e-mail. The German column names below are ASSUMED.
+Replace an ASSUMED list with a real export's header when one arrives.
 
-Checked again on 2026-12-01 in public material (still no complete header for either platform):
-- Change.org: a second, independent script (a 2026 signer map built from a
-  "petition_signatures_jobs_<job>_<timestamp>.csv" export) reads the file as UTF-16 LE, splits on tabs and
-  looks up the columns "City" and "State" by those exact names: encoding, delimiter and two names agree.
-- OpenPetition: its FAQ for signers (openpetition.de/blog/ratgeber/faq/faq-fragen-von-unterstuetzern)
-  says the signature list shows the full name, the place ("Ort") and the postal code, not the street
-  address. Whether the initiator's download carries the e-mail address is not said anywhere found; if it
-  does not, such a file is refused here for want of an e-mail column (the issue's rule), and the campaign
-  can only enter OpenPetition's totals by country as tallies.
+A profile with `email_optional` accepts a file without an e-mail column: its platform is known to give
+none. Any other file without one is imported by name and place only when the user confirms that rule.
 """
 
 from __future__ import annotations
@@ -35,8 +44,9 @@ SNIFF_BYTES = 64 * 1024
 PROBLEMS_MAX = 20  # file-level problems listed before giving up reading
 csv.field_size_limit(FIELD_MAX_CHARS)
 
-# What a column can mean. Only "email" is required; names are read only when the installation keeps them.
-ROLES = ("email", "country", "signed_at", "first_name", "last_name")
+# What a column can mean. "email" is required, unless the file is counted by name and place (then a name
+# and a postal code or city are); names are stored only when the installation keeps them.
+ROLES = ("email", "country", "signed_at", "first_name", "last_name", "full_name", "postal_code", "city")
 ENCODINGS = ("utf-8", "utf-16", "windows-1252", "latin-1")
 
 
@@ -113,6 +123,31 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "nachname",
         "nom de famille",
     ),
+    "full_name": (
+        "name",
+        "full name",
+        "full_name",
+        "signer name",
+        "nombre completo",
+        "nombre y apellidos",
+        "vollständiger name",
+        "nom complet",
+    ),
+    "postal_code": (
+        "postal code",
+        "postal_code",
+        "postcode",
+        "zip_code",
+        "zip code",
+        "zip",
+        "zipcode",
+        "código postal",
+        "codigo postal",
+        "plz",
+        "postleitzahl",
+        "code postal",
+    ),
+    "city": ("city", "town", "ciudad", "localidad", "ort", "stadt", "ville", "can2_user_city"),
 }
 
 
@@ -122,12 +157,15 @@ class FormatProfile:
     label: str
     # Columns (header_key) of which a file must have all to be taken for this platform's export...
     requires: tuple[str, ...] = ()
-    # ...and at least one of these.
+    # ...and at least one of these, or one column starting with one of `any_prefix`.
     any_of: tuple[str, ...] = ()
+    any_prefix: tuple[str, ...] = ()
     delimiter: str | None = None
     # Columns for each role, tried before the generic aliases.
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     date_order: str = "ymd"
+    # The platform is known to export no e-mail address: a file without one is counted by name and place.
+    email_optional: bool = False
 
 
 FORMATS: dict[str, FormatProfile] = {
@@ -135,23 +173,28 @@ FORMATS: dict[str, FormatProfile] = {
         code="action_network",
         label="Action Network",
         requires=("email",),
-        any_of=(
-            "uuid",
-            "can2useraddress",
-            "can2usercity",
-            "can2stateabbreviated",
-            "can2phone",
-            "can2smsstatus",
-            "can2subscriptionstatus",
-            "can2usertags",
-        ),
+        any_of=("uuid",),
+        any_prefix=("can2",),
         columns={
             "email": ("email",),
             "country": ("country",),
             "first_name": ("first_name",),
             "last_name": ("last_name",),
             "signed_at": ("created_at", "timestamp"),
+            "postal_code": ("zip_code",),
+            "city": ("can2_user_city",),
         },
+    ),
+    "controlshift": FormatProfile(
+        code="controlshift",
+        label="ControlShift",
+        requires=("firstname", "lastname", "postcode", "additionalfields"),
+        columns={
+            "first_name": ("first_name",),
+            "last_name": ("last_name",),
+            "postal_code": ("postcode",),
+        },
+        email_optional=True,
     ),
     # Known: UTF-16, tab-separated, "City", "State", "Postal Code". ASSUMED: "Name", "Email", "Country",
     # "Signed On".
@@ -166,27 +209,38 @@ FORMATS: dict[str, FormatProfile] = {
             "signed_at": ("Signed On",),
             "first_name": ("First Name",),
             "last_name": ("Last Name",),
+            "full_name": ("Name",),
+            "postal_code": ("Postal Code",),
+            "city": ("City",),
         },
+        email_optional=True,
     ),
     # ASSUMED throughout: OpenPetition (openpetition.de / .eu) exports in German with these headers.
     "openpetition": FormatProfile(
         code="openpetition",
         label="OpenPetition",
-        requires=("email",),
-        any_of=("unterschriftid", "unterzeichnetam", "plz"),
+        any_of=("unterschriftid", "unterzeichnetam"),
         columns={
             "email": ("E-Mail",),
             "country": ("Land",),
             "signed_at": ("Unterzeichnet am",),
             "first_name": ("Vorname",),
             "last_name": ("Nachname",),
+            "postal_code": ("PLZ",),
+            "city": ("Ort",),
         },
         date_order="dmy",
+        email_optional=True,
     ),
     "generic": FormatProfile(code="generic", label="Spreadsheet (other)"),
 }
 # A file whose header matches several profiles is taken for the first in this order.
-DETECTION_ORDER = ("action_network", "change_org", "openpetition")
+DETECTION_ORDER = ("action_network", "controlshift", "change_org", "openpetition")
+
+
+def email_optional(format_code: str | None) -> bool:
+    """Whether the platform's exports are known to carry no e-mail address."""
+    return FORMATS.get(format_code or "generic", FORMATS["generic"]).email_optional
 
 
 class FileProblem(Exception):
@@ -405,7 +459,8 @@ def detect_format(header: list[str], delimiter: str) -> str:
         profile = FORMATS[code]
         if not all(k in keys for k in profile.requires):
             continue
-        if profile.any_of and not any(k in keys for k in profile.any_of):
+        hinted = any(k in keys for k in profile.any_of) or any(k.startswith(profile.any_prefix) for k in keys)
+        if (profile.any_of or profile.any_prefix) and not hinted:
             continue
         if profile.delimiter and profile.delimiter != delimiter:
             continue
@@ -432,11 +487,18 @@ def guess_mapping(header: list[str], format_code: str) -> ColumnMapping:
 def usable_saved_mapping(saved: dict | None, header: list[str]) -> ColumnMapping | None:
     """A petition's remembered mapping, if this file has every column it names."""
     mapping = ColumnMapping.from_json(saved)
-    if mapping is None or "email" not in mapping.columns:
+    if mapping is None or not ("email" in mapping.columns or by_name_and_place(mapping)):
         return None
     if all(name in header for name in mapping.columns.values()):
         return mapping
     return None
+
+
+def by_name_and_place(mapping: ColumnMapping) -> bool:
+    """Whether the mapping names the columns that count a signer without an e-mail address."""
+    columns = mapping.columns
+    named = "full_name" in columns or "first_name" in columns or "last_name" in columns
+    return named and ("postal_code" in columns or "city" in columns)
 
 
 def mask(value: str) -> str:

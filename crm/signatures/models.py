@@ -12,6 +12,9 @@ from crm.extensions import db
 
 # hosted: signed on this server, at /sign/<slug> (crm/signatures/hosted.py); the others are imported.
 PLATFORMS = ("action_network", "change_org", "openpetition", "generic", "other", "hosted")
+# How a signature is told apart from the others: by its e-mail address, across the campaign; or, for an
+# export that carries no address, by name and place, within its petition only (crm/signatures/normalise.py).
+SIGNATURE_KINDS = ("email", "name")
 
 
 class Petition(db.Model):
@@ -66,12 +69,17 @@ class SignatureImport(db.Model):
 
 
 class Signature(db.Model):
-    """One person's support, counted once per campaign. The e-mail is kept only as a keyed hash."""
+    """One person's support, counted once per campaign. The e-mail is kept only as a keyed hash.
+
+    A signature of kind "name" came from an export without e-mail addresses: its `email_hash` is then the
+    keyed hash of the petition, the normalised full name, postal code (or city) and country, so it is
+    unique within its petition only and never equal to an address's hash (see NameKeyer)."""
 
     __tablename__ = "signature"
     __table_args__ = (
         sa.UniqueConstraint("campaign_id", "email_hash"),
         sa.CheckConstraint(f"length(email_hash) = 64 AND {only_chars('email_hash', HEX)}", name="email_hash_format"),
+        enum_check("kind", SIGNATURE_KINDS),
         sa.ForeignKeyConstraint(
             ["campaign_id", "petition_id"], ["petition.campaign_id", "petition.id"], ondelete="CASCADE"
         ),
@@ -84,6 +92,7 @@ class Signature(db.Model):
     # Indexed: an import's new signatures are counted by it (crm/signatures/counts.py).
     import_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signature_import.id", ondelete="SET NULL"), index=True)
     email_hash: Mapped[str] = mapped_column(sa.String(64))
+    kind: Mapped[str] = mapped_column(sa.String(8), default="email", server_default="email")
     # Country of residence; None where the file did not say.
     country_id: Mapped[int | None] = mapped_column(sa.ForeignKey("country.id"))
     signed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -108,6 +117,9 @@ class SignatureCount(db.Model):
             ["campaign_id", "petition_id"], ["petition.campaign_id", "petition.id"], ondelete="CASCADE"
         ),
         sa.CheckConstraint("signers >= 0", name="signers_not_negative"),
+        sa.CheckConstraint(
+            "without_email >= 0 AND (without_email <= signers OR signers < 0)", name="without_email_within_signers"
+        ),
     )
 
     petition_id: Mapped[int] = mapped_column(primary_key=True)
@@ -116,6 +128,9 @@ class SignatureCount(db.Model):
     day: Mapped[dt.date] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
     signers: Mapped[int]
+    # How many of `signers` are of kind "name" (no e-mail address): the totals give a range where they
+    # and signers known by their address meet in one country.
+    without_email: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class SignatureTally(db.Model):
@@ -164,6 +179,7 @@ class StagedSignature(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     staged_import_id: Mapped[int] = mapped_column(sa.ForeignKey("staged_import.id", ondelete="CASCADE"), index=True)
     email_hash: Mapped[str] = mapped_column(sa.String(64))
+    kind: Mapped[str] = mapped_column(sa.String(8), default="email", server_default="email")
     country_id: Mapped[int | None]
     signed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     first_name: Mapped[str | None] = mapped_column(sa.String(120))

@@ -14,6 +14,14 @@ E-mail addresses (the documented rules):
      "+tag" are removed and googlemail.com becomes gmail.com.
 The address itself is never stored: only HMAC-SHA256(key, normalised address), hex.
 
+Signers without an e-mail address (an export whose platform gives none: Change.org, ControlShift's
+creator export, openPetition): the row's key is HMAC-SHA256(key, petition id + normalised full name +
+postal code, or city when there is none + country), hex (`EmailHasher.name_key`). Names and places are
+put in Unicode NFKD, accents and punctuation dropped, case folded, spaces collapsed ("Ana  Pérez" and
+"ana perez" are one name; "M5V 2T6" and "m5v2t6" one postal code). The petition is part of the key, so
+such rows are de-duplicated within their petition only: nothing links them to the same person's row on
+another platform, which is why the totals give a range (crm/signatures/services.py).
+
 The key is SIGNATURE_HASH_KEY when the installation sets it; otherwise it is derived from SECRET_KEY
 with HKDF-SHA256 and the label below. Changing either (or the Gmail rule) changes every hash, so
 de-duplication against earlier imports would silently fail: imports refuse to run when the key's
@@ -119,6 +127,12 @@ class EmailHasher:
     def digest(self, normalised: str) -> str:
         return hmac.digest(self.key, normalised.encode("utf-8"), "sha256").hex()
 
+    def name_key(self, petition_id: int, full_name: str, place: str, country: str) -> str:
+        """The key of a signer known by name and place (already normalised by `name_parts`), within one
+        petition. Its leading "name" field and separators (never in an address) keep it apart from every address's hash."""
+        text = "\x1f".join(("name", str(petition_id), full_name, place, country))
+        return hmac.digest(self.key, text.encode("utf-8"), "sha256").hex()
+
     def hash_email(self, raw: str | None) -> str | None:
         """The key of an address, or None if it is not a usable address."""
         email = normalise_email(raw, gmail_rule=self.gmail_rule)
@@ -165,6 +179,26 @@ def normalise_email(raw: str | None, *, gmail_rule: bool = False) -> str | None:
             return None
         domain = "gmail.com"
     return f"{local}@{domain}"
+
+
+def plain_words(text: str | None) -> str:
+    """Accents, punctuation and case dropped, spaces collapsed: "  Ana-María  PÉREZ " -> "ana maria perez"."""
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(ch if ch.isalnum() else " " for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(kept.casefold().split())
+
+
+def name_parts(full_name: str | None, postal_code: str | None, city: str | None, country: str | None):
+    """The normalised (name, place, country) of a signer without an address, or None when the name or
+    both the postal code and the city are missing: such a row cannot be told apart from others."""
+    name = plain_words(full_name)
+    postal = plain_words(postal_code).replace(" ", "")
+    place = f"postal:{postal}" if postal else (f"city:{plain_words(city)}" if plain_words(city) else "")
+    if not name or not place:
+        return None
+    return name, place, (country or "").strip()
 
 
 # ---------------------------------------------------------------------------------------------------

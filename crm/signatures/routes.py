@@ -13,6 +13,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from crm.core import submissions
+from crm.core.pdf import RendererMissing
 from crm.countries.models import Country
 from crm.dashboard.exports import record_export
 from crm.errors import DomainError
@@ -20,7 +21,7 @@ from crm.extensions import db
 from crm.i18n import current_language
 from crm.letters.models import Letter
 from crm.permissions import can, ensure_writable, get_campaign_or_404, get_outreach_or_404, is_read_only, require
-from crm.signatures import dossier, services, staging
+from crm.signatures import dossier, importers, services, staging
 from crm.signatures.forms import (
     DATE_ORDER_LABELS,
     FORMAT_LABELS,
@@ -58,16 +59,7 @@ def _totals_once(campaign, country=None):
     if campaign.id not in cache:
         cache[campaign.id] = services.totals_for(campaign)
     totals = cache[campaign.id]
-    if country is None:
-        return totals
-    return services.CampaignTotals(
-        total=totals.total,
-        by_country=totals.by_country,
-        by_petition=totals.by_petition,
-        unknown_country=totals.unknown_country,
-        resident=totals.by_country.get(country.alpha3, 0),
-        counted_at=totals.counted_at,
-    )
+    return totals if country is None else totals.for_country(country)
 
 
 def _latest_delivery(record):
@@ -234,10 +226,21 @@ def _mapping_defaults(inspection) -> dict:
     return {"date_order": mapping.date_order, **{role: mapping.columns.get(role, "") for role in ROLES}}
 
 
+def _chosen_mapping(form) -> ColumnMapping:
+    return ColumnMapping(columns={r: form[r].data for r in ROLES if form[r].data}, date_order=form.date_order.data)
+
+
+def _refuse_mapping(form, code: str) -> None:
+    """A mapping without an e-mail column that may not be imported: the reason beside the field to change."""
+    field = form.email if code == "no_email_column" else form.full_name
+    looked_for = ", ".join(importers.ALIASES["email"][:4])
+    field.errors = [*field.errors, services.problem_message({"code": code, "looked_for": looked_for})]
+
+
 def _import_staged(petition, staged, inspection, form):
     """Import the staged file with the columns chosen on the form. The file (signers' addresses) is
     deleted when the import ends, imported, refused or failed."""
-    mapping = ColumnMapping(columns={r: form[r].data for r in ROLES if form[r].data}, date_order=form.date_order.data)
+    mapping = _chosen_mapping(form)
     try:
         with staging.importing(staged) as handle:
             outcome = services.import_file(
@@ -248,6 +251,7 @@ def _import_staged(petition, staged, inspection, form):
                 format_code=inspection["format"],
                 encoding=staged.encoding,
                 actor=current_user,
+                without_email=form.without_email.data,
             )
     except services.ImportRejected as error:
         # The report says why, on its own page; the import kept nothing of the file.
@@ -283,7 +287,10 @@ def preview(slug, token):
         inspection["shape"].header, request.form if request.method == "POST" else None, **_mapping_defaults(inspection)
     )
     if request.method == "POST" and form.validate_on_submit():
-        return _import_staged(petition, staged, inspection, form)
+        problem = services.without_email_problem(inspection["format"], _chosen_mapping(form), form.without_email.data)
+        if problem is None:
+            return _import_staged(petition, staged, inspection, form)
+        _refuse_mapping(form, problem)
     return render_template(
         "signatures/preview.html",
         petition=petition,
@@ -291,6 +298,7 @@ def preview(slug, token):
         inspection=inspection,
         form=form,
         confirm=ConfirmForm(),
+        email_optional=importers.email_optional(inspection["format"]),
     ), form_status(form)
 
 
@@ -311,7 +319,36 @@ def import_report(import_id):
     if record is None or not can(current_user, "view_all"):
         abort(404)
     petition = db.session.get(Petition, record.petition_id)
-    return render_template("signatures/import.html", record=record, petition=petition, report=record.report or {})
+    return render_template(
+        "signatures/import.html",
+        record=record,
+        petition=petition,
+        report=record.report or {},
+        may_undo=record.format != "webhook" and can(current_user, "edit_all") and not is_read_only(petition.campaign),
+    )
+
+
+@bp.route("/imports/<int:import_id>/undo", methods=["GET", "POST"])
+@login_required
+def undo_import(import_id):
+    """Undo an import: a page that says what will go, and a button; permission as for importing."""
+    record = db.session.get(SignatureImport, import_id)
+    if record is None:
+        abort(404)
+    petition = get_petition_or_404(db.session.get(Petition, record.petition_id).slug, need="edit")
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            deleted = services.undo_import(record, actor=current_user)
+        except DomainError as error:
+            # Refused before anything was written; finish_transaction rolls back all the same.
+            blocker, status = error, error.status
+        else:
+            flash_message(gettext("Import undone: %(n)s signatures removed.", n=deleted), "success")
+            return redirect(url_for("signatures.petition", slug=petition.slug))
+    else:
+        blocker, status = services.undo_blocker(record), 200
+    return render_template("signatures/undo.html", record=record, petition=petition, form=form, blocker=blocker), status
 
 
 @bp.route("/petitions/<slug>/tallies", methods=["POST"])
@@ -383,7 +420,7 @@ def dossier_pdf(outreach_id):
     )
     try:
         pdf = dossier.dossier_pdf(record, letter, language)
-    except dossier.RendererMissing:
+    except RendererMissing:
         current_app.logger.error("the delivery dossier needs WeasyPrint and Pango")
         abort(503)
     name = f"dossier-{record.campaign.slug}-{record.country.alpha3.lower()}.pdf"

@@ -11,6 +11,16 @@ Counting (the documented rules):
 - Signers whose country is not given or not understood count in the total and in no country.
 - A person who signed on two platforms of which one gave only a tally cannot be recognised, and counts
   twice. Only individual signatures are de-duplicated.
+- An export without e-mail addresses (its platform gives none, or the user confirmed it for a generic
+  file) is counted by name and place: its rows are de-duplicated within their petition by a keyed hash of
+  the normalised full name, postal code (or city) and country, and cannot be matched with the signers
+  known by their address. Where both kinds are counted in one country, that country has between N and M
+  unique signers: M if nobody is in both, N = the larger of the two kinds if everyone in the smaller is
+  also in the larger (tallies' excess is added to both). N is the figure used wherever one is needed
+  (totals, exports, letters' merge fields); a delivered letter keeps both.
+- An import can be undone (its signatures deleted, the counts taken back) until a letter delivered after
+  it froze the totals, and unless a later import met people already counted (they may be this import's,
+  and would be lost).
 """
 
 from __future__ import annotations
@@ -34,7 +44,9 @@ from crm.countries.models import Country
 from crm.database import UTCDateTime, fold, utcnow
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.i18n import _, readers_date
+from crm.i18n import _, current_language, readers_date
+from crm.letters.models import Letter
+from crm.outreach.models import OutreachRecord
 from crm.signatures import counts, importers
 from crm.signatures.importers import ColumnMapping, FileProblem
 from crm.signatures.models import (
@@ -48,7 +60,14 @@ from crm.signatures.models import (
     StagedImport,
     StagedSignature,
 )
-from crm.signatures.normalise import CountryResolver, EmailHasher, normalise_email, parse_signed_at
+from crm.signatures.normalise import (
+    CountryResolver,
+    EmailHasher,
+    name_parts,
+    normalise_email,
+    parse_signed_at,
+    plain_words,
+)
 
 CHUNK_ROWS = 5_000
 INVALID_LISTED = 100  # invalid rows listed by number in a report; the rest are counted
@@ -96,12 +115,10 @@ def create_petition(
     while slug in taken:
         slug, n = f"{base}-{n}", n + 1
     petition = Petition(campaign_id=campaign.id, slug=slug, name=name, platform=platform, language=(language or None))
-    db.session.add(petition)
-    db.session.flush()
-    audit.record(
+    audit.created(
         "petition.create",
+        petition,
         actor=actor,
-        entity=petition,
         after={"campaign_id": campaign.id, "slug": slug, "name": name, "platform": platform},
     )
     return petition
@@ -175,9 +192,15 @@ def problem_message(problem: dict) -> str:
         return _("The first line has no column names.")
     if code == "no_email_column":
         return _(
-            "No column holds e-mail addresses (looked for: %(names)s). Choose the e-mail column, or, if the "
-            "platform gives no addresses, enter its totals as tallies.",
+            "No column holds e-mail addresses (looked for: %(names)s). Choose the e-mail column. If the "
+            "platform gives no addresses, tick “Count these signers by name and place” to count them by full "
+            "name, postal code (or city) and country within this petition, or enter its totals as tallies.",
             names=d.get("looked_for", "email"),
+        )
+    if code == "no_name_columns":
+        return _(
+            "Without e-mail addresses, signers are counted by name and place: choose the column of the full "
+            "name (or of the first and last names) and the column of the postal code or the city."
         )
     if code == "ragged":
         return _(
@@ -189,6 +212,8 @@ def problem_message(problem: dict) -> str:
     if code == "no_rows":
         return _("The file has a header but no rows.")
     if code == "no_valid_rows":
+        if d.get("kind") == "name":
+            return _("No row has both a name and a postal code or city: check that the right columns are chosen.")
         return _("No row has a usable e-mail address: check that the right column is chosen.")
     if code == "key_changed":
         return _(
@@ -207,6 +232,10 @@ def invalid_reason(code: str) -> str:
         return _("no e-mail address")
     if code == "bad_email":
         return _("not an e-mail address")
+    if code == "no_name":
+        return _("no name")
+    if code == "no_place":
+        return _("no postal code or city")
     return code
 
 
@@ -256,7 +285,7 @@ class SignatureWriter:
         "last_name",
         "created_at",
     )
-    STAGED_COLUMNS = ("staged_import_id", "email_hash", "country_id", "signed_at", "first_name", "last_name")
+    STAGED_COLUMNS = ("staged_import_id", "email_hash", "kind", "country_id", "signed_at", "first_name", "last_name")
 
     def __init__(self, staged: bool = False):
         self.dialect = db.session.connection().dialect.name
@@ -386,6 +415,19 @@ def _discard_staged(run_id: int) -> None:
     db.session.commit()
 
 
+def without_email_problem(format_code: str, mapping: ColumnMapping, confirmed: bool) -> str | None:
+    """Why a mapping without an e-mail column cannot be imported, as a problem code, or None when it can:
+    the platform gives no addresses or the user confirmed counting by name and place, and the columns
+    for that are chosen."""
+    if "email" in mapping.columns:
+        return None
+    if not (importers.email_optional(format_code) or confirmed):
+        return "no_email_column"
+    if not importers.by_name_and_place(mapping):
+        return "no_name_columns"
+    return None
+
+
 def _already_imported(petition: Petition, sha256: str | None) -> SignatureImport | None:
     if sha256 is None:
         return None
@@ -408,6 +450,7 @@ def import_file(
     actor=None,
     progress=None,
     dry_run: bool = False,
+    without_email: bool = False,
 ) -> ImportOutcome:
     """Import one export file into a petition, all or nothing. Commits: unlike the other services, an
     import is several transactions, so that a long file never holds SQLite's write lock throughout.
@@ -420,7 +463,9 @@ def import_file(
     an import that fails publishes nothing and deletes what it staged; one killed outright leaves staged
     rows that no page counts, deleted by the next import (sweep_staged_imports). The same file (same
     bytes) imported twice into the same petition is recognised by its SHA-256 and changes nothing.
-    A dry run does everything but publish. Raises ImportRejected."""
+    A dry run does everything but publish. A file with no e-mail column is counted by name and place when
+    its platform is known to give no addresses, or when `without_email` says the user confirmed that
+    rule; otherwise it is refused. Raises ImportRejected."""
     if format_code is not None and format_code not in importers.FORMATS:
         raise ImportRejected(_new_report(problems=[{"code": "unknown_format", "format": format_code}]))
     sweep_staged_imports()
@@ -441,9 +486,12 @@ def import_file(
         column_mapping = ColumnMapping(columns=dict(column_mapping.columns), date_order=date_order)
     report = _new_report(reader.shape, chosen, column_mapping, key_id=hasher.key_id)
     columns = column_mapping.indexes(reader.shape.header)
-    if "email" not in columns:
+    kind = "email" if "email" in columns else "name"
+    report["kind"] = kind
+    present = ColumnMapping(columns={role: column_mapping.columns[role] for role in columns})
+    if (code := without_email_problem(chosen, present, without_email)) is not None:
         looked_for = ", ".join(importers.ALIASES["email"][:4])
-        report["problems"].append({"code": "no_email_column", "looked_for": looked_for})
+        report["problems"].append({"code": code, "looked_for": looked_for})
         raise ImportRejected(report)
 
     petition_id = petition.id
@@ -460,7 +508,7 @@ def import_file(
             report["problems"].append({"code": "no_rows"})
             raise ImportRejected(report)
         if valid == 0:
-            report["problems"].append({"code": "no_valid_rows"})
+            report["problems"].append({"code": "no_valid_rows", "kind": kind})
             raise ImportRejected(report)
         petition = db.session.get(Petition, petition_id)
         if (earlier := _already_imported(petition, sha256)) is not None:
@@ -489,6 +537,7 @@ def import_file(
                 "filename": record.filename,
                 "sha256": record.sha256,
                 "format": chosen,
+                "kind": kind,
                 "rows_read": record.rows_read,
                 "rows_new": record.rows_new,
                 "rows_duplicate": record.rows_duplicate,
@@ -517,9 +566,10 @@ class _SameFileMeanwhile(Exception):
         self.earlier = earlier
 
 
-_PUBLISH = """INSERT INTO signature (campaign_id, petition_id, import_id, email_hash, country_id, signed_at,
+_PUBLISH = """INSERT INTO signature (campaign_id, petition_id, import_id, email_hash, kind, country_id, signed_at,
                                first_name, last_name, created_at)
-SELECT :campaign_id, :petition_id, :import_id, email_hash, country_id, signed_at, first_name, last_name, :created_at
+SELECT :campaign_id, :petition_id, :import_id, email_hash, kind, country_id, signed_at, first_name, last_name,
+       :created_at
 FROM staged_signature WHERE staged_import_id = :run_id ORDER BY id
 ON CONFLICT (campaign_id, email_hash) DO NOTHING"""
 
@@ -557,11 +607,14 @@ def _stream_rows(petition, run_id, reader, columns, date_order, hasher, report, 
         db.session.commit()
 
     expected = len(reader.shape.header)
-    i_email = columns["email"]
+    by_name = "email" not in columns
+    kind = "name" if by_name else "email"
+    i_email = columns.get("email")
     i_country = columns.get("country")
     i_date = columns.get("signed_at")
-    i_first = columns.get("first_name") if keep_names else None
-    i_last = columns.get("last_name") if keep_names else None
+    i_first = columns.get("first_name")
+    i_last = columns.get("last_name")
+    i_full, i_postal, i_city = columns.get("full_name"), columns.get("postal_code"), columns.get("city")
     unknown = report["unknown_countries"]
     invalid = report["invalid"]
     chunk: list[tuple] = []
@@ -569,6 +622,11 @@ def _stream_rows(petition, run_id, reader, columns, date_order, hasher, report, 
     gmail_rule = hasher.gmail_rule
     digest = hasher.digester()
     timestamp = writer.timestamp
+    petition_id = petition.id
+
+    def cell(row, index):
+        return row[index] if index is not None else ""
+
     try:
         for number, row in reader.rows:
             read += 1
@@ -579,15 +637,22 @@ def _stream_rows(petition, run_id, reader, columns, date_order, hasher, report, 
                 continue
             if report["problems"]:
                 continue  # already refused: keep reading only to list the other problems
-            email = normalise_email(row[i_email], gmail_rule=gmail_rule)
-            if email is None:
+            if by_name:
+                full_name = cell(row, i_full).strip() or f"{cell(row, i_first)} {cell(row, i_last)}"
+                parts = name_parts(full_name, cell(row, i_postal), cell(row, i_city), None)
+                reason = None if parts else ("no_name" if not plain_words(full_name) else "no_place")
+            else:
+                email = normalise_email(row[i_email], gmail_rule=gmail_rule)
+                reason = None if email else ("no_email" if not row[i_email].strip() else "bad_email")
+            if reason is not None:
                 invalid_count += 1
                 if len(invalid) < INVALID_LISTED:
-                    invalid.append({"row": number, "reason": "no_email" if not row[i_email].strip() else "bad_email"})
+                    invalid.append({"row": number, "reason": reason})
                 else:
                     report["invalid_not_listed"] += 1
                 continue
             country_id = None
+            raw_country = ""
             if i_country is not None:
                 raw_country = row[i_country]
                 country_id = resolver.resolve(raw_country)
@@ -604,15 +669,21 @@ def _stream_rows(petition, run_id, reader, columns, date_order, hasher, report, 
                     no_country += 1
             else:
                 no_country += 1
+            if by_name:
+                # A country not understood still tells two people apart: its words go in the key.
+                country = resolver.alpha3[country_id] if country_id else plain_words(raw_country)
+                key = hasher.name_key(petition_id, parts[0], parts[1], country)
+            else:
+                key = digest(email)
             signed_at = None
             if i_date is not None:
                 signed_at = parse_signed_at(row[i_date], date_order)
                 if signed_at is False:
                     bad_dates += 1
                     signed_at = None
-            first = (row[i_first].strip()[:120] or None) if i_first is not None else None
-            last = (row[i_last].strip()[:120] or None) if i_last is not None else None
-            chunk.append((run_id, digest(email), country_id, timestamp(signed_at), first, last))
+            first = (row[i_first].strip()[:120] or None) if keep_names and i_first is not None else None
+            last = (row[i_last].strip()[:120] or None) if keep_names and i_last is not None else None
+            chunk.append((run_id, key, kind, country_id, timestamp(signed_at), first, last))
             valid += 1
             if len(chunk) >= CHUNK_ROWS:
                 stage(chunk)
@@ -652,6 +723,94 @@ def unknown_countries(report: dict) -> list[dict]:
     if isinstance(value, dict):
         return [{"value": k, "rows": v} for k, v in sorted(value.items(), key=lambda item: (-item[1], item[0]))]
     return value
+
+
+class ImportFrozen(SignatureError):
+    """An import that can no longer be undone: its signatures are in totals a government was handed, or
+    a later import may have counted its people as already there."""
+
+    status = 409
+
+
+def undo_blocker(record: SignatureImport) -> SignatureError | None:
+    """Why the import cannot be undone (the error `undo_import` raises), or None when it can."""
+    if record.format == "webhook":
+        return SignatureError(_("Signatures pushed by the platform are not a file import: they cannot be undone."))
+    petition = db.session.get(Petition, record.petition_id)
+    frozen = db.session.execute(
+        sa.select(Letter.delivered_on, Letter.signatures_snapshot_at, Country)
+        .join(OutreachRecord, OutreachRecord.id == Letter.outreach_id)
+        .join(Country, Country.id == OutreachRecord.country_id)
+        .where(
+            OutreachRecord.campaign_id == petition.campaign_id,
+            Letter.signatures_snapshot_at.is_not(None),
+            Letter.signatures_snapshot_at >= record.imported_at,
+        )
+        .order_by(Letter.signatures_snapshot_at, Letter.id)
+        .limit(1)
+    ).first()
+    if frozen is not None:
+        delivered_on, snapshot_at, country = frozen
+        return ImportFrozen(
+            _(
+                "This import can no longer be undone: its signatures are in the totals delivered with the "
+                "letter to %(country)s on %(date)s, which stay as they were handed over.",
+                country=country.name(current_language()),
+                date=readers_date(delivered_on or snapshot_at.date()),
+            )
+        )
+    later = db.session.scalar(
+        sa.select(SignatureImport)
+        .join(Petition, Petition.id == SignatureImport.petition_id)
+        .where(
+            Petition.campaign_id == petition.campaign_id,
+            SignatureImport.id > record.id,
+            SignatureImport.rows_duplicate > 0,
+        )
+        .order_by(SignatureImport.id)
+        .limit(1)
+    )
+    if later is not None:
+        return ImportFrozen(
+            _(
+                "A later import (%(file)s, %(date)s) found people already counted, who may be this import's: "
+                "undo it first, or they would no longer be counted at all.",
+                file=later.filename or _("pushed by the platform"),
+                date=readers_date(later.imported_at.date()),
+            )
+        )
+    return None
+
+
+def undo_import(record: SignatureImport, *, actor=None) -> int:
+    """Undo a file import: delete every signature it brought and take them out of the counts, in the
+    caller's transaction; the import's record goes too, so that the same file can be imported again, and
+    the audit log keeps what it was. Returns how many signatures were deleted. Refused (ImportFrozen)
+    once a letter delivered after the import froze the campaign's totals, or when a later import met
+    people already counted: they may be this import's, and would be counted by nobody."""
+    if (blocker := undo_blocker(record)) is not None:
+        raise blocker
+    before = {
+        "petition_id": record.petition_id,
+        "filename": record.filename,
+        "sha256": record.sha256,
+        "format": record.format,
+        "imported_at": record.imported_at.isoformat(),
+        "rows_read": record.rows_read,
+        "rows_new": record.rows_new,
+        "rows_duplicate": record.rows_duplicate,
+        "rows_invalid": record.rows_invalid,
+    }
+    counts.remove_import(record.id)
+    deleted = db.session.execute(
+        sa.delete(Signature).where(Signature.import_id == record.id).execution_options(synchronize_session=False)
+    ).rowcount
+    audit.record(
+        "signature.import_undo", actor=actor, entity=record, before=before, after={"signatures_deleted": deleted}
+    )
+    db.session.delete(record)
+    db.session.flush()
+    return deleted
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -959,93 +1118,164 @@ def tallies_of(petition: Petition) -> list[SignatureTally]:
 
 @dataclass
 class CampaignTotals:
-    """Signers of a campaign. `resident` is for the country asked about (0 when none was asked)."""
+    """Signers of a campaign. `resident` is for the country asked about (0 when none was asked).
+
+    Every figure is the lower end, N, of what is known; where signers without an e-mail address and
+    signers known by their address are both counted in a country, `ranges` gives that country's (N, M),
+    and `total_upper` and `resident_upper` the higher ends (equal to `total` and `resident` elsewhere)."""
 
     total: int = 0
     resident: int = 0
     by_country: dict[str, int] = field(default_factory=dict)  # alpha3 -> signers, largest first
-    by_petition: dict[int, int] = field(default_factory=dict)  # petition id -> signers
+    by_petition: dict[int, int] = field(default_factory=dict)  # petition id -> signers counted on it
     unknown_country: int = 0
     from_tallies: int = 0
     counted_at: dt.datetime = field(default_factory=utcnow)
+    total_upper: int = 0
+    resident_upper: int = 0
+    ranges: dict[str, tuple[int, int]] = field(default_factory=dict)  # alpha3 -> (N, M) where N < M
+
+    @property
+    def is_range(self) -> bool:
+        return self.total_upper > self.total
+
+    def for_country(self, country: Country) -> CampaignTotals:
+        """The same totals, with `resident` for `country`."""
+        low, high = self.ranges.get(country.alpha3, (self.by_country.get(country.alpha3, 0),) * 2)
+        return CampaignTotals(
+            total=self.total,
+            resident=low,
+            by_country=self.by_country,
+            by_petition=self.by_petition,
+            unknown_country=self.unknown_country,
+            from_tallies=self.from_tallies,
+            counted_at=self.counted_at,
+            total_upper=self.total_upper,
+            resident_upper=high,
+            ranges=self.ranges,
+        )
 
     def as_snapshot(self) -> dict:
-        return {"total": self.total, "resident": self.resident, "by_country": dict(self.by_country)}
+        return {
+            "total": self.total,
+            "resident": self.resident,
+            "by_country": dict(self.by_country),
+            "total_upper": self.total_upper,
+            "resident_upper": self.resident_upper,
+        }
 
 
-def _cells(campaign_id: int):
-    """Signers per (petition, country id): individual signatures and tallies, the larger of the two."""
-    rows: dict[tuple[int, int | None], int] = {}
-    for petition_id, country_id, number in db.session.execute(
-        sa.select(SignatureCount.petition_id, SignatureCount.country_id, sa.func.sum(SignatureCount.signers))
+@dataclass
+class _Cell:
+    """One petition's signers in one country: rows imported (of which `named` without an e-mail address)
+    and the tally, if any."""
+
+    rows: int = 0
+    named: int = 0
+    tally: int | None = None
+
+    @property
+    def counted(self) -> int:
+        return max(self.rows, self.tally) if self.tally is not None else self.rows
+
+    @property
+    def tally_excess(self) -> int:
+        return max(0, self.tally - self.rows) if self.tally is not None else 0
+
+
+def _range(cells) -> tuple[int, int]:
+    """(N, M) for one country's cells: signers known by address and signers known by name and place
+    cannot be matched, so they are between all in both kinds (the larger kind) and nobody in both."""
+    by_email = sum(cell.rows - cell.named for cell in cells)
+    by_name = sum(cell.named for cell in cells)
+    excess = sum(cell.tally_excess for cell in cells)
+    return max(by_email, by_name) + excess, by_email + by_name + excess
+
+
+def _cells(campaign_id: int, petition_id: int | None = None) -> dict[tuple[int, int | None], _Cell]:
+    """Per (petition, country id or None): individual signatures and tallies. Two queries."""
+    cells: dict[tuple[int, int | None], _Cell] = defaultdict(_Cell)
+    counted = (
+        sa.select(
+            SignatureCount.petition_id,
+            SignatureCount.country_id,
+            sa.func.sum(SignatureCount.signers),
+            sa.func.sum(SignatureCount.without_email),
+        )
         .where(SignatureCount.campaign_id == campaign_id)
         .group_by(SignatureCount.petition_id, SignatureCount.country_id)
-    ):
-        rows[(petition_id, None if country_id == UNKNOWN_COUNTRY else country_id)] = int(number)
-    tallies: dict[tuple[int, int], int] = {}
-    for petition_id, country_id, signers in db.session.execute(
+    )
+    tallied = (
         sa.select(SignatureTally.petition_id, SignatureTally.country_id, SignatureTally.signers)
         .join(Petition, Petition.id == SignatureTally.petition_id)
         .where(Petition.campaign_id == campaign_id)
-    ):
-        tallies[(petition_id, country_id)] = signers
-    return rows, tallies
+    )
+    if petition_id is not None:
+        counted = counted.where(SignatureCount.petition_id == petition_id)
+        tallied = tallied.where(SignatureTally.petition_id == petition_id)
+    for pid, country_id, number, named in db.session.execute(counted):
+        cell = cells[(pid, None if country_id == UNKNOWN_COUNTRY else country_id)]
+        cell.rows, cell.named = int(number), int(named or 0)
+    for pid, country_id, signers in db.session.execute(tallied):
+        cells[(pid, country_id)].tally = signers
+    return cells
+
+
+def _by_country(cells) -> dict[int | None, tuple[int, int]]:
+    grouped: dict[int | None, list[_Cell]] = defaultdict(list)
+    for (_petition_id, country_id), cell in cells.items():
+        grouped[country_id].append(cell)
+    return {country_id: _range(group) for country_id, group in grouped.items()}
+
+
+def _alpha3(country_ids) -> dict[int, str]:
+    ids = [cid for cid in country_ids if cid is not None]
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(Country.id, Country.alpha3).where(Country.id.in_(ids))).all())
 
 
 def totals_for(campaign: Campaign, country: Country | None = None) -> CampaignTotals:
     """Signers of a campaign: in total, residing in `country`, by country of residence (ISO alpha-3) and by
-    petition. Three queries whatever the number of signatures, petitions or countries."""
-    rows, tallies = _cells(campaign.id)
+    petition, with the range where signers without an e-mail address meet the others. Three queries
+    whatever the number of signatures, petitions or countries."""
+    cells = _cells(campaign.id)
     totals = CampaignTotals()
-    per_country: dict[int, int] = defaultdict(int)
     per_petition: dict[int, int] = defaultdict(int)
-    for cell in set(rows) | set(tallies):
-        petition_id, country_id = cell
-        counted = rows.get(cell, 0)
-        tally = tallies.get(cell)
-        number = max(counted, tally) if tally is not None else counted
-        if tally is not None and tally > counted:
-            totals.from_tallies += tally - counted
-        totals.total += number
-        per_petition[petition_id] += number
+    for (petition_id, _country_id), cell in cells.items():
+        per_petition[petition_id] += cell.counted
+        totals.from_tallies += cell.tally_excess
+    figures = _by_country(cells)
+    codes = _alpha3(figures)
+    for country_id, (low, high) in figures.items():
+        totals.total += low
+        totals.total_upper += high
         if country_id is None:
-            totals.unknown_country += number
-        else:
-            per_country[country_id] += number
-    codes = (
-        dict(db.session.execute(sa.select(Country.id, Country.alpha3).where(Country.id.in_(list(per_country)))).all())
-        if per_country
-        else {}
+            totals.unknown_country = low
+    known = sorted(
+        ((codes[cid], low, high) for cid, (low, high) in figures.items() if cid is not None),
+        key=lambda i: (-i[1], i[0]),
     )
-    totals.by_country = {
-        codes[cid]: n for cid, n in sorted(per_country.items(), key=lambda i: (-i[1], codes[i[0]])) if n
-    }
+    totals.by_country = {code: low for code, low, _high in known if low}
+    totals.ranges = {code: (low, high) for code, low, high in known if high > low}
     totals.by_petition = dict(per_petition)
-    totals.resident = per_country.get(country.id, 0) if country is not None else 0
+    if country is not None:
+        low, high = figures.get(country.id, (0, 0))
+        totals.resident, totals.resident_upper = low, high
     return totals
 
 
 def petition_totals(petition: Petition) -> tuple[dict[str, int], int]:
     """One petition's signers by country of residence (alpha-3, largest first), and those whose country is
-    not known: the same cells as `totals_for`, three queries."""
-    rows, tallies = _cells(petition.campaign_id)
-    per_country: dict[int, int] = defaultdict(int)
-    unknown = 0
-    for cell in set(rows) | set(tallies):
-        petition_id, country_id = cell
-        if petition_id != petition.id:
-            continue
-        number = max(rows.get(cell, 0), tallies.get(cell, 0))
-        if country_id is None:
-            unknown += number
-        else:
-            per_country[country_id] += number
-    codes = (
-        dict(db.session.execute(sa.select(Country.id, Country.alpha3).where(Country.id.in_(list(per_country)))).all())
-        if per_country
-        else {}
+    not known: each cell counted as `totals_for` counts it, three queries."""
+    cells = _cells(petition.campaign_id, petition.id)
+    codes = _alpha3(country_id for _pid, country_id in cells)
+    unknown = sum(cell.counted for (_pid, country_id), cell in cells.items() if country_id is None)
+    known = sorted(
+        ((codes[cid], cell.counted) for (_pid, cid), cell in cells.items() if cid is not None),
+        key=lambda i: (-i[1], i[0]),
     )
-    return ({codes[cid]: n for cid, n in sorted(per_country.items(), key=lambda i: (-i[1], codes[i[0]])) if n}, unknown)
+    return ({code: n for code, n in known if n}, unknown)
 
 
 @dataclass
@@ -1063,9 +1293,10 @@ class TallyRow:
 
 def tally_rows(petition: Petition) -> list[TallyRow]:
     """The petition's tallies, each with the signatures imported for its country on this petition."""
-    rows, _ = _cells(petition.campaign_id)
+    cells = _cells(petition.campaign_id, petition.id)
     return [
-        TallyRow(tally=tally, imported=rows.get((petition.id, tally.country_id), 0)) for tally in tallies_of(petition)
+        TallyRow(tally=tally, imported=cells.get((petition.id, tally.country_id), _Cell()).rows)
+        for tally in tallies_of(petition)
     ]
 
 
@@ -1084,34 +1315,48 @@ class Day:
 
 
 def daily_totals(campaign: Campaign) -> list[Day]:
-    """The campaign's total at the end of each day something was added: signatures by the day they were
-    signed (or imported, when the platform gave no date), tallies on their "as of" day, counted with the
-    same rules as `totals_for`. Two queries."""
+    """The campaign's total (its lower end, N) at the end of each day something was added: signatures by
+    the day they were signed (or imported, when the platform gave no date), tallies on their "as of" day,
+    counted with the same rules as `totals_for`. Two queries."""
     events: dict[dt.date, list] = defaultdict(list)
-    for petition_id, country_id, on, number in db.session.execute(
+    for petition_id, country_id, on, number, named in db.session.execute(
         sa.select(
-            SignatureCount.petition_id, SignatureCount.country_id, SignatureCount.day, SignatureCount.signers
+            SignatureCount.petition_id,
+            SignatureCount.country_id,
+            SignatureCount.day,
+            SignatureCount.signers,
+            SignatureCount.without_email,
         ).where(SignatureCount.campaign_id == campaign.id)
     ):
-        events[on].append(("rows", (petition_id, None if country_id == UNKNOWN_COUNTRY else country_id), number))
+        country = None if country_id == UNKNOWN_COUNTRY else country_id
+        events[on].append(("rows", (petition_id, country), (number, named or 0)))
     for petition_id, country_id, as_of, signers in db.session.execute(
         sa.select(SignatureTally.petition_id, SignatureTally.country_id, SignatureTally.as_of, SignatureTally.signers)
         .join(Petition, Petition.id == SignatureTally.petition_id)
         .where(Petition.campaign_id == campaign.id)
     ):
         events[as_of].append(("tally", (petition_id, country_id), signers))
-    counted: dict = defaultdict(int)
-    tallied: dict = {}
+    cells: dict[tuple, _Cell] = defaultdict(_Cell)
+    countries: dict[int | None, list[_Cell]] = defaultdict(list)
+    figure: dict[int | None, int] = defaultdict(int)
     total, series = 0, []
     for on in sorted(events):
         before = total
-        for kind, cell, number in events[on]:
-            old = max(counted[cell], tallied.get(cell, 0))
+        touched = set()
+        for kind, key, number in events[on]:
+            if key not in cells:
+                countries[key[1]].append(cells[key])
+            cell = cells[key]
             if kind == "rows":
-                counted[cell] += number
+                cell.rows += number[0]
+                cell.named += number[1]
             else:
-                tallied[cell] = number
-            total += max(counted[cell], tallied.get(cell, 0)) - old
+                cell.tally = number
+            touched.add(key[1])
+        for country_id in touched:
+            low = _range(countries[country_id])[0]
+            total += low - figure[country_id]
+            figure[country_id] = low
         series.append(Day(day=on, added=total - before, total=total))
     return series
 

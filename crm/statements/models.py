@@ -270,3 +270,4 @@ class LetterStatement(db.Model):
     frozen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     statement = relationship("Statement")
+    letter = relationship("Letter")

@@ -4,13 +4,14 @@ and moderate their signatures."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
 from crm import clock
 from crm.core import public_forms, submissions
+from crm.core.pdf import RendererMissing
 from crm.core.public_forms import public_form
 from crm.dashboard.exports import record_export, to_csv
 from crm.database import utcnow
@@ -25,6 +26,7 @@ from crm.permissions import (
     may_moderate_statements,
     may_see_signer_emails,
 )
+from crm.statements import document
 from crm.statements import services as statements
 from crm.statements.forms import (
     KIND_LABELS,
@@ -264,6 +266,7 @@ def _show(statement: Statement, *, status: int = 200):
         see_emails=may_see_signer_emails(current_user),
         read_only=is_read_only(statement.campaign),
         decision=DecisionForm(formdata=None),
+        letters=statements.letters_of(statement),
     ), status
 
 
@@ -394,6 +397,54 @@ def export_csv(statement_id):
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{statement.slug}-signatories.csv"'},
     )
+
+
+def _attachment_or_404(statement: Statement):
+    """The statement as it goes (or went) with the letter ?letter= names, one the user may see; else 404. A
+    number no id reaches is the clear refusal of every query-string number too large (crm/web.py)."""
+    letter_id = request.args.get("letter", type=int)
+    if letter_id is not None and letter_id > LARGEST_ID:
+        raise OverflowError("letter id too large")
+    if letter_id is None or letter_id <= 0:
+        abort(404)
+    letter, _record = get_letter_or_404(letter_id)
+    attached = statements.attachment(letter, statement)
+    if attached is None:
+        abort(404)
+    return attached
+
+
+@bp.route("/statements/<int:statement_id>/signatories.pdf")
+@login_required
+def export_pdf(statement_id):
+    """The list used for delivery: as it stands, or (?letter=) as frozen on a letter the statement went with;
+    in the language asked for (?lang=), else the letter's, else the reader's, if the statement has it."""
+    statement = get_statement_or_404(statement_id)
+    attached = _attachment_or_404(statement) if "letter" in request.args else None
+    language = document.language_for(
+        statement, request.args.get("lang"), attached.letter.language if attached else None, current_language()
+    )
+    built = document.build(statement, language=language, now=utcnow(), attached=attached)
+    try:
+        pdf = document.signatories_pdf(built)
+    except RendererMissing:
+        current_app.logger.error("the signatories' PDF needs WeasyPrint and Pango")
+        abort(503)
+    record_export(
+        "statement_signatories",
+        actor=current_user,
+        campaign=statement.campaign,
+        rows=built.listed,
+        filters={
+            "statement": statement.slug,
+            "status": "approved",
+            "language": built.language,
+            **({"letter": attached.letter_id} if attached else {}),
+        },
+        format="pdf",
+    )
+    name = f"{statement.slug}-signatories" + (f"-letter-{attached.letter_id}" if attached else "") + ".pdf"
+    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
 # --- Statements going with a letter ---------------------------------------------------------------------

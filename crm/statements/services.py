@@ -27,8 +27,10 @@ from crm.encryption import token_hash
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import _
+from crm.letters.models import Letter
 from crm.mail import services as mailer
 from crm.mail.models import OutboundMessage
+from crm.outreach.models import OutreachRecord
 from crm.permissions import is_read_only, read_only_message
 from crm.statements.models import (
     LISTINGS,
@@ -38,6 +40,7 @@ from crm.statements.models import (
     Statement,
     StatementSignature,
     StatementText,
+    website_domain,
 )
 
 MAIL_KIND = "statement_confirmation"
@@ -171,13 +174,11 @@ def create_statement(
     )
     statement.campaign = campaign
     statement.texts = [StatementText(language=lang, title=w.title, body=w.body) for lang, w in clean.items()]
-    db.session.add(statement)
-    db.session.flush()
-    audit.record(
+    audit.created(
         "statement.create",
+        statement,
         actor=actor,
-        entity=statement,
-        after=_snapshot(statement),
+        after=_snapshot,
         campaign_id=campaign.id,
     )
     return statement
@@ -729,6 +730,99 @@ def public_statement(slug: str, day: dt.date) -> Statement | None:
     return statement
 
 
+def _has_opened(day: dt.date):
+    """The statements whose public page is up (Statement.has_opened, in SQL)."""
+    return sa.or_(Statement.opens_on.is_(None), Statement.opens_on <= day)
+
+
+def public_statements(campaign: Campaign, day: dt.date) -> list[tuple[Statement, int]]:
+    """The campaign's statements whose public page is up, oldest first, each with the number of signatures
+    that page counts (the approved ones): one query, and one for their texts."""
+    approved = (
+        sa.select(sa.func.count())
+        .where(StatementSignature.statement_id == Statement.id, StatementSignature.status == "approved")
+        .correlate(Statement)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        sa.select(Statement, approved)
+        .where(Statement.campaign_id == campaign.id, _has_opened(day))
+        .order_by(Statement.created_at, Statement.id)
+    ).all()
+    return [(statement, count) for statement, count in rows]
+
+
+@dataclass(frozen=True)
+class CoSigner:
+    name: str
+    website: str | None
+
+    @property
+    def website_domain(self) -> str | None:
+        return website_domain(self.website)
+
+
+@dataclass
+class CoSigners:
+    """The organisations of one country that co-signed a campaign's statements, as their public pages list
+    them: by name (each once, whichever statements it signed), and how many asked to have it withheld."""
+
+    named: list[CoSigner] = field(default_factory=list)
+    withheld: int = 0
+
+    @property
+    def total(self) -> int:
+        return len(self.named) + self.withheld
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+
+def cosigners_by_country(campaign: Campaign, day: dt.date, country_ids: Iterable[int]) -> dict[int, CoSigners]:
+    """The organisations in these countries on the campaign's public statements (approved, listed by name or
+    withheld; never a person, never one counted without being listed), by country id: one query, whatever
+    the number of countries and statements.
+
+    A withheld organisation is counted once however many statements it signed, and never matched with a
+    signature by name: if its name is listed on one statement and withheld on another, it is listed and
+    counted withheld, since matching the two would tell which withheld signature is whose."""
+    rows = db.session.execute(
+        sa.select(
+            StatementSignature.country_id,
+            StatementSignature.organisation,
+            StatementSignature.website,
+            StatementSignature.listing,
+        )
+        .join(Statement, Statement.id == StatementSignature.statement_id)
+        .where(
+            Statement.campaign_id == campaign.id,
+            _has_opened(day),
+            StatementSignature.status == "approved",
+            StatementSignature.kind == "organisation",
+            StatementSignature.listing.in_(("named", "withheld")),
+            StatementSignature.country_id.in_(list(country_ids)),
+        )
+        .order_by(StatementSignature.id)
+    )
+    named: dict[int, dict[str, CoSigner]] = {}
+    withheld: dict[int, set[str]] = {}
+    for country_id, organisation, website, listing in rows:
+        key = fold(" ".join((organisation or "").split()))
+        if listing == "withheld":
+            withheld.setdefault(country_id, set()).add(key)
+            continue
+        known = named.setdefault(country_id, {})
+        if key not in known or (not known[key].website and website):
+            known[key] = CoSigner(known[key].name if key in known else organisation, website)
+    return {
+        country_id: CoSigners(
+            named=[cosigner for _key, cosigner in sorted(named.get(country_id, {}).items())],
+            withheld=len(withheld.get(country_id, ())),
+        )
+        for country_id in set(named) | set(withheld)
+    }
+
+
 def country_choices(language: str) -> list[Country]:
     countries = db.session.scalars(sa.select(Country)).all()
     return sorted(countries, key=lambda country: fold(country.name(language)))
@@ -829,10 +923,11 @@ def detach(letter, statement: Statement, *, actor) -> None:
     audit.record("letter.statement_detached", actor=actor, entity=letter, after={"statement": statement.slug})
 
 
-def delivered_list(statement: Statement) -> dict:
-    """The public list as it stands, in the form frozen on a delivered letter (names as the public page
-    shows them: never an address, never a withheld name)."""
-    listed = public_signatories(statement)
+def delivered_list(statement: Statement, language: str = "en") -> dict:
+    """The public list as it stands, in the form frozen on a delivered letter (names and websites as the
+    public page shows them: never an address, never a withheld name, never the name of who signed for an
+    organisation). Lists frozen before websites were kept have none."""
+    listed = public_signatories(statement, language)
 
     def entry(signature) -> dict:
         withheld = signature.listing == "withheld"
@@ -842,6 +937,7 @@ def delivered_list(statement: Statement) -> dict:
             if withheld
             else (signature.organisation if signature.is_organisation else signature.signer_name),
             "role": None if withheld or signature.is_organisation else signature.signer_role,
+            "website": signature.website if signature.is_organisation and not withheld else None,
             "country": signature.country.alpha3,
             "withheld": withheld,
         }
@@ -899,18 +995,50 @@ def statements_for_letter(letter) -> tuple[list[OnLetter], list[Statement]]:
     )
     others = [statement for statement, link in rows if link is None]
     lists = [link.signatories if link.frozen_at else delivered_list(statement) for statement, link in attached]
-    codes = {
-        entry["country"] for listed in lists for kind in ("organisations", "individuals") for entry in listed[kind]
-    }
-    countries = (
-        {country.alpha3: country for country in db.session.scalars(sa.select(Country).where(Country.alpha3.in_(codes)))}
-        if codes
-        else {}
-    )
+    countries = countries_named(lists)
     on_letter = [
         OnLetter(statement, link, listed, countries) for (statement, link), listed in zip(attached, lists, strict=True)
     ]
     return on_letter, others
+
+
+def countries_named(lists: Iterable[dict]) -> dict[str, Country]:
+    """The countries that lists of signatories (as delivered_list gives them) name, by ISO code: one query."""
+    codes = {
+        entry["country"] for listed in lists for kind in ("organisations", "individuals") for entry in listed[kind]
+    }
+    if not codes:
+        return {}
+    return {
+        country.alpha3: country for country in db.session.scalars(sa.select(Country).where(Country.alpha3.in_(codes)))
+    }
+
+
+def attachment(letter, statement: Statement) -> LetterStatement | None:
+    """The statement as it goes (or went) with the letter, if it does."""
+    return db.session.get(LetterStatement, (letter.id, statement.id))
+
+
+@dataclass
+class WithLetter:
+    attached: LetterStatement
+    letter: Letter
+    country: Country  # the government the letter is for
+
+
+def letters_of(statement: Statement) -> list[WithLetter]:
+    """The letters the statement goes (or went) with, the delivered first, newest first: one query."""
+    rows = db.session.execute(
+        sa.select(LetterStatement, Letter, Country)
+        .join(Letter, Letter.id == LetterStatement.letter_id)
+        .join(OutreachRecord, OutreachRecord.id == Letter.outreach_id)
+        .join(Country, Country.id == OutreachRecord.country_id)
+        .where(LetterStatement.statement_id == statement.id)
+        .order_by(
+            LetterStatement.frozen_at.is_(None), LetterStatement.frozen_at.desc(), LetterStatement.attached_at.desc()
+        )
+    ).all()
+    return [WithLetter(attached, letter, country) for attached, letter, country in rows]
 
 
 def attachable(letter) -> list[Statement]:

@@ -4,14 +4,14 @@ given there (pending a single-use link, held for review, confirmed, rejected, wi
 confirmation e-mail in the mail queue
 
 Revision ID: 0026_hosted_petitions
-Revises: 0024_statements
+Revises: 0025_signature_kinds
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0026_hosted_petitions"
-down_revision = "0024_statements"
+down_revision = "0025_signature_kinds"
 branch_labels = None
 depends_on = None
 

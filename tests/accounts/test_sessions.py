@@ -33,6 +33,16 @@ def test_a_session_idle_for_thirty_minutes_ends(client, make_user, clock):
     assert expiries(user) == [{"reason": "idle"}]
 
 
+def test_an_ended_session_is_in_the_audit_log_even_when_the_page_is_an_error(client, make_user, clock):
+    user = make_user("coordinator")
+    db.session.commit()
+    sign_in(client, user)
+    clock.advance(minutes=30, seconds=1)
+    assert client.get("/no-such-page").status_code == 404
+    assert expiries(user) == [{"reason": "idle"}]
+    assert client.get("/").status_code == 302
+
+
 def test_a_session_ends_after_twelve_hours_however_active(client, make_user, clock):
     user = make_user("volunteer")
     db.session.commit()

@@ -14,9 +14,12 @@ import sqlalchemy as sa
 from crm.audit.models import AuditEvent
 from crm.board import services as boards
 from crm.board.models import PublishedEntry, PublishedPosition
+from crm.countries.services import country_by_code
 from crm.extensions import db
 from crm.outreach import services as outreach
 from crm.outreach.models import Position
+from crm.statements import services as statements
+from crm.statements.models import StatementSignature
 
 pytestmark = pytest.mark.usefixtures("clock")
 SECRETS = (
@@ -188,3 +191,162 @@ def test_the_board_is_published_from_the_command_line(app, client, story):
     assert unknown.exit_code == 1 and "There is no campaign 'nope'." in unknown.output
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "board.publish"))
     assert event.actor_id is None and event.entity_id == str(story["campaign"].id)
+
+
+# --- The organisations that co-signed the campaign's statements ------------------------------------------
+
+# What the statements hold that the board never shows: who signed for an organisation and how to reach
+# them, names withheld, signatures counted without being listed, not approved, or withdrawn, a person's
+# own signature, organisations of governments not on the board, statements not yet open, the reasons.
+STATEMENT_SECRETS = (
+    "Jeanne Signataire",
+    "Directrice",
+    "jeanne@ligue.example.org",
+    "Organisation Cachée",
+    "cachee.example.org",
+    "Organisation Non Listée",
+    "Organisation En Attente",
+    "Organisation Rejetée",
+    "rejection reason text",
+    "Organisation Retirée",
+    "Personne Individuelle",
+    "Deutsche Organisation",
+    "Organisation Future",
+    "Future statement",
+)
+
+
+def _signed(statement, organisation, country, *, listing="named", kind="organisation", decide="approve", clock):
+    slug = "".join(char for char in organisation.lower() if char.isalpha())[:20]
+    signature = statements.sign(
+        statement,
+        statements.SignUp(
+            kind=kind,
+            country=country_by_code(country),
+            organisation=organisation if kind == "organisation" else None,
+            website=f"https://{slug}.example.org",
+            signer_name="Jeanne Signataire" if kind == "organisation" else organisation,
+            signer_role="Directrice",
+            email=f"jeanne@{slug}.example.org",
+            listing=listing,
+            consent=True,
+        ),
+        language="en",
+        now=clock.now(),
+    ).signature
+    statements.confirm(signature, now=clock.now())
+    if decide in ("approve", "withdraw"):
+        statements.approve(signature, actor="test", now=clock.now())
+    if decide == "reject":
+        statements.reject(signature, "rejection reason text", actor="test", now=clock.now())
+    if decide == "withdraw":
+        statements.withdraw(signature, now=clock.now())
+    return signature
+
+
+@pytest.fixture
+def cosigned(story, clock):
+    """Two open statements and one not yet open. In France: the Ligue signed both by name; one
+    organisation withheld its name on both; others are unlisted, waiting, rejected, withdrawn, or a person.
+    In Germany (not on the board) an organisation signed too."""
+    campaign = story["campaign"]
+    first = statements.create_statement(
+        campaign,
+        {
+            "en": statements.Wording("First statement", "Text."),
+            "es": statements.Wording("Primera declaración", "Texto."),
+        },
+        actor="test",
+        individuals_may_sign=True,
+    )
+    second = statements.create_statement(
+        campaign, {"en": statements.Wording("Second statement", "Text.")}, actor="test"
+    )
+    future = statements.create_statement(
+        campaign, {"en": statements.Wording("Future statement", "Text.")}, actor="test"
+    )
+    for statement in (first, second):
+        _signed(statement, "Ligue des droits", "FRA", clock=clock)
+        _signed(statement, "Organisation Cachée", "FRA", listing="withheld", clock=clock)
+    _signed(first, "Organisation Non Listée", "FRA", listing="unlisted", clock=clock)
+    _signed(first, "Organisation En Attente", "FRA", decide=None, clock=clock)
+    _signed(first, "Organisation Rejetée", "FRA", decide="reject", clock=clock)
+    _signed(first, "Organisation Retirée", "FRA", decide="withdraw", clock=clock)
+    _signed(first, "Personne Individuelle", "FRA", kind="individual", clock=clock)
+    _signed(first, "Deutsche Organisation", "DEU", clock=clock)
+    _signed(future, "Organisation Future", "FRA", clock=clock)
+    # Signed while it was open; then its opening was moved to next month: its page is not up.
+    future.opens_on = clock.today() + dt.timedelta(days=30)
+    boards.publish(campaign, actor=story["manager"])
+    db.session.commit()
+    return first, second
+
+
+def test_the_board_lists_the_organisations_that_co_signed_for_each_government(client, cosigned):
+    first, second = cosigned
+    html = client.get("/p/test-campaign?lang=en").get_data(as_text=True)
+    assert 'id="cosigners-FRA"' in html and '<a href="#cosigners-FRA">2</a>' in html
+    assert html.count("<strong>Ligue des droits</strong>") == 1  # once, though it signed both
+    assert 'href="https://liguedesdroits.example.org" rel="nofollow noopener noreferrer ugc"' in html
+    assert "1 organisation in France, name withheld for its safety" in html  # one, though on both
+    assert f'href="/s/{first.slug}?lang=en"' in html and "First statement" in html and "(5 signatures)" in html
+    assert f'href="/s/{second.slug}?lang=en"' in html and "(2 signatures)" in html
+
+    data = client.get("/p/test-campaign.json?lang=en").get_json()
+    (france,) = data["governments"]
+    assert france["cosigners"] == {
+        "organisations": [{"name": "Ligue des droits", "website": "https://liguedesdroits.example.org"}],
+        "withheld": 1,
+    }
+    assert data["statements"] == [
+        {"title": "First statement", "language": "en", "url": f"/s/{first.slug}?lang=en", "signatures": 5},
+        {"title": "Second statement", "language": "en", "url": f"/s/{second.slug}?lang=en", "signatures": 2},
+    ]
+    (row,) = _csv(client.get("/p/test-campaign.csv?lang=en"))
+    assert (row["cosigning_organisations"], row["cosigning_organisations_withheld"]) == ("Ligue des droits", "1")
+
+    for body in (html, str(data), client.get("/p/test-campaign.csv").get_data(as_text=True)):
+        for secret in (*SECRETS, *STATEMENT_SECRETS):
+            assert secret not in body, secret
+
+
+def test_the_co_signers_in_spanish(client, cosigned):
+    html = client.get("/p/test-campaign?lang=es").get_data(as_text=True)
+    assert "Organizaciones firmantes, por país" in html and "Primera declaración" in html
+    assert "1 organización en Francia, nombre reservado por su seguridad" in html
+    # A statement with no Spanish wording is listed in its own language, and says so.
+    assert 'lang="en" hreflang="en">Second statement</a>' in html
+    data = client.get("/p/test-campaign.json?lang=es").get_json()
+    assert [s["title"] for s in data["statements"]] == ["Primera declaración", "Second statement"]
+
+
+def test_a_signature_withdrawn_leaves_the_board(client, cosigned, clock):
+    before = client.get("/p/test-campaign?lang=en")
+    for signature in db.session.scalars(
+        sa.select(StatementSignature).where(StatementSignature.organisation == "Ligue des droits")
+    ):
+        statements.withdraw(signature, now=clock.now())
+    db.session.commit()
+    after = client.get("/p/test-campaign?lang=en", headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200  # the cached copy is stale
+    html = after.get_data(as_text=True)
+    assert "Ligue des droits" not in html and '<a href="#cosigners-FRA">1</a>' in html
+
+
+def test_names_typed_by_the_public_are_text_in_the_board_csv(client, cosigned, clock):
+    first, _ = cosigned
+    _signed(first, '=HYPERLINK("http://evil.example")', "FRA", clock=clock)
+    db.session.commit()
+    (row,) = _csv(client.get("/p/test-campaign.csv?lang=en"))
+    assert row["cosigning_organisations"] == '\'=HYPERLINK("http://evil.example"); Ligue des droits'
+
+
+def test_without_statements_the_board_says_nothing_of_them(client, story):
+    boards.publish(story["campaign"], actor=story["manager"])
+    db.session.commit()
+    html = client.get("/p/test-campaign?lang=en").get_data(as_text=True)
+    assert 'id="statements"' not in html
+    data = client.get("/p/test-campaign.json").get_json()
+    assert data["statements"] == [] and data["governments"][0]["cosigners"] == {"organisations": [], "withheld": 0}
+    (row,) = _csv(client.get("/p/test-campaign.csv"))
+    assert (row["cosigning_organisations"], row["cosigning_organisations_withheld"]) == ("", "0")

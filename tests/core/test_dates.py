@@ -3,6 +3,7 @@ reader's language ("2 Dec 2026", "2 dic 2026"), and moments in the reader's own 
 
 import datetime as dt
 
+import pytest
 from flask import render_template_string
 
 from crm import clock
@@ -45,11 +46,14 @@ def test_the_page_filters_use_the_signed_in_users_language_and_zone(app, make_us
 
         login_user(user)
         shown = render_template_string(
-            "{{ moment|datetime }} / {{ moment|datetime('short') }} / {{ day|date }}",
+            "{{ moment|datetime }} / {{ day|date }} / {{ day|month }}",
             moment=LATE_EVENING_UTC,
             day=dt.date(2026, 12, 2),
         )
-    assert shown == "3 dic 2026, 0:30 / 3 dic 2026, 0:30 / 2 dic 2026"
+        # A pattern of one's own is refused, never silently ignored: one rule shows every date.
+        with pytest.raises(TypeError):
+            render_template_string("{{ day|date('MMMM y') }}", day=dt.date(2026, 12, 2))
+    assert shown == "3 dic 2026, 0:30 / 2 dic 2026 / diciembre de 2026"
 
 
 def test_the_same_day_reads_the_same_each_time_in_each_language():

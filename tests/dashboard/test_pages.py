@@ -140,7 +140,7 @@ def test_the_page_shows_the_demo_figures(client, signed_in, demo):
     # Over time, overdue follow-ups by owner, signatures.
     months = rows(page, "over-time", "data-month")
     assert list(months) == ["2018-05", "2018-06", "2018-07", "2018-08", "2018-09", "2018-10"]
-    assert months["2018-09"][1:] == ["5", "0", "1", "7"]
+    assert months["2018-09"] == ["September 2018", "5", "0", "1", "7"]
     owners = dict(
         re.findall(r'<li data-owner="([^"]+)"><details><summary><strong>[^<]+</strong>:\s*(\d+) overdue', page)
     )
@@ -313,6 +313,14 @@ def test_the_map_speaks_spanish(client, signed_in, demo):
     root = ET.fromstring(client.get(DEMO_URL + "/map.svg").data)
     titles = {p.get("data-iso"): p.find(SVG + "title").text for p in root.iter(SVG + "path")}
     assert titles["276"].startswith("Alemania: ")
+
+
+def test_months_are_named_as_the_reader_says_them(client, signed_in, demo):
+    signed_in("manager", language="es")
+    page = client.get(DEMO_URL).get_data(as_text=True)
+    months = rows(page, "over-time", "data-month")
+    assert [cells[0] for cells in months.values()][:2] == ["mayo de 2018", "junio de 2018"]
+    assert "<title>mayo de 2018:" in page
 
 
 def test_the_page_shows_signature_totals(client, signed_in, demo):

@@ -49,3 +49,36 @@ def test_paging_a_list(app):
     assert outreach.paged([], None).pages == 1
     page = outreach.paged(list(range(31)), 3, per_page=15)
     assert (page.items, page.page, page.pages, page.has_prev, page.has_next) == ([30], 3, 3, True, False)
+
+
+def test_a_page_of_the_timeline_is_the_same_page_of_the_whole_timeline(
+    campaign, make_record, make_user, make_meeting, make_letter, make_follow_up, count_queries
+):
+    # Entries of every kind on shared days, so that the order within a day decides pages too; a meeting
+    # late in the evening (its UTC day), a draft (dated by its creation), a reply (by its receipt).
+    owner = make_user("volunteer")
+    record, other = make_record("FRA"), make_record("DEU")
+    start = dt.date(2026, 10, 1)
+    for n in range(12):
+        day = start + dt.timedelta(days=n // 3)
+        make_meeting([record, other] if n % 4 == 0 else [record], dt.datetime.combine(day, dt.time(23, 30), dt.UTC))
+        make_letter(record, subject=f"Letter {n}", sent_on=day if n % 5 else None)
+        make_follow_up(record, owner, day + dt.timedelta(days=n % 2), note=f"Call {n}")
+        make_letter(other, subject=f"Someone else's letter {n}", sent_on=day)
+    make_letter(record, direction="incoming", subject="Their reply", received_on=start)
+    for n, demand in enumerate(campaign.demands):
+        outreach.record_position(record, demand, "supportive", start + dt.timedelta(days=n), actor=owner)
+    db.session.commit()
+    whole = [(e.kind, e.item.id) for e in outreach.timeline(record)]
+    assert len(whole) == 12 + 13 + 12 + len(campaign.demands)
+    for per_page in (1, 4, 15):
+        pages = -(-len(whole) // per_page)
+        for number in range(1, pages + 1):
+            page = outreach.timeline_page(record, number, per_page=per_page)
+            assert (page.page, page.pages) == (number, pages)
+            assert [(e.kind, e.item.id) for e in page.items] == whole[(number - 1) * per_page : number * per_page]
+    # The first page and the last cost the same number of queries: what grows with the page is rows.
+    history = outreach.positions_of(record)
+    first, _ = count_queries(lambda: outreach.timeline_page(record, 1, history, per_page=4))
+    last, _ = count_queries(lambda: outreach.timeline_page(record, 99, history, per_page=4))
+    assert first == last

@@ -519,6 +519,8 @@ def letter_row(outreach_id: int | None = None) -> dict:
         "signatures_total": 1204,
         "signatures_resident": 96,
         "signatures_by_country": {"ES": 96},
+        "signatures_total_upper": 1250,
+        "signatures_resident_upper": 100,
         "signatures_snapshot_at": NOW,
         "created_by_id": new_id("user"),
         "created_at": NOW,
@@ -915,6 +917,8 @@ CHECKS = [
     case("ck_letter_total_not_negative", "letter", {"signatures_total": -1, "signatures_resident": None}),
     case("ck_letter_resident_not_negative", "letter", {"signatures_resident": -1}),
     case("ck_letter_resident_within_total", "letter", {"signatures_total": 95, "signatures_resident": 96}),
+    case("ck_letter_upper_total_at_least", "letter", {"signatures_total_upper": 1203}),
+    case("ck_letter_upper_resident_at_least", "letter", {"signatures_resident_upper": 95}),
     case("ck_letter_subject_not_blank", "letter", {"subject": " "}),
     case("ck_letter_attachment_size_not_negative", "letter_attachment", {"size_bytes": -1}),
     case("ck_letter_attachment_sha256_format", "letter_attachment", {"sha256": "a" * 63}, "short"),
@@ -957,6 +961,9 @@ CHECKS = [
     case("ck_signature_email_hash_format", "signature", {"email_hash": "z" * 64}, "not_hex"),
     case("ck_signature_tally_signers_not_negative", "signature_tally", {"signers": -1}),
     case("ck_signature_count_signers_not_negative", "signature_count", {"signers": -1}),
+    case("ck_signature_count_without_email_within_signers", "signature_count", {"without_email": 13}, "above"),
+    case("ck_signature_count_without_email_within_signers", "signature_count", {"without_email": -1}, "negative"),
+    case("ck_signature_kind_valid", "signature", {"kind": "phone"}),
     case("ck_reminder_preference_digest_hour_range", "reminder_preference", {"digest_hour": -1}, "negative"),
     case("ck_reminder_preference_digest_hour_range", "reminder_preference", {"digest_hour": 24}, "24"),
     case(
@@ -1368,9 +1375,9 @@ REQUIRED = {
     "claim": ("outreach_id", "volunteer_id", "status", "requested_at"),
     "petition": ("campaign_id", "slug", "name", "platform", "created_at"),
     "signature_import": ("petition_id", "rows_read", "rows_new", "rows_duplicate", "rows_invalid", "imported_at"),
-    "signature": ("campaign_id", "petition_id", "email_hash", "created_at"),
+    "signature": ("campaign_id", "petition_id", "email_hash", "kind", "created_at"),
     "signature_tally": ("petition_id", "country_id", "signers", "as_of", "entered_at"),
-    "signature_count": ("petition_id", "country_id", "day", "campaign_id", "signers"),
+    "signature_count": ("petition_id", "country_id", "day", "campaign_id", "signers", "without_email"),
     "reminder_preference": (
         "user_id",
         "reminders_enabled",
@@ -1438,7 +1445,7 @@ REQUIRED = {
     ),
     "letter_statement": ("letter_id", "statement_id", "attached_at"),
     "staged_import": ("petition_id", "started_at", "heartbeat_at"),
-    "staged_signature": ("staged_import_id", "email_hash"),
+    "staged_signature": ("staged_import_id", "email_hash", "kind"),
 }
 NOT_NULLS = [
     case(f"{name}.{column}", name, {column: None}, "null") for name, columns in REQUIRED.items() for column in columns

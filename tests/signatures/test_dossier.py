@@ -65,32 +65,3 @@ def test_a_volunteer_gets_the_dossier_of_their_own_records_only(app, client, sig
     db.session.commit()
     assert client.get(f"/outreach/{mine.id}/dossier.pdf").status_code == 200
     assert client.get(f"/outreach/{theirs.id}/dossier.pdf").status_code == 404
-
-
-def test_the_renderer_fetches_no_url_and_no_file(app, monkeypatch):
-    asked = []
-    real = dossier._refusing_fetcher
-
-    def recording():
-        fetcher = real()
-        original = fetcher.fetch if hasattr(fetcher, "fetch") else fetcher
-
-        def fetch(url, *args, **kwargs):
-            asked.append(url)
-            return original(url, *args, **kwargs)
-
-        if hasattr(fetcher, "fetch"):
-            fetcher.fetch = fetch
-            return fetcher
-        return fetch
-
-    monkeypatch.setattr(dossier, "_refusing_fetcher", recording)
-    html = (
-        '<p>x</p><img src="file:///etc/passwd"><img src="http://127.0.0.1:9/x.png">'
-        '<link rel="stylesheet" href="http://127.0.0.1:9/s.css">'
-    )
-    pdf = dossier.render_pdf(html, "@import url('file:///etc/hostname'); p { color: black }")
-    assert pdf.startswith(b"%PDF-")
-    assert {"file:///etc/passwd", "http://127.0.0.1:9/x.png"} <= set(asked)
-    with pytest.raises(dossier.FetchRefused):
-        (real().fetch if hasattr(real(), "fetch") else real())("file:///etc/passwd")

@@ -62,6 +62,21 @@ def test_the_csv_export_is_in_the_audit_log_like_every_export(app, client, signe
     assert event.after == {"rows": len(rows), "filters": {}, "format": "csv"}
 
 
+@pytest.mark.parametrize("language, canada", [("en", "Canada,CAN,3"), ("es", "Canadá,CAN,3")])
+def test_the_csv_export_names_countries_in_the_readers_language(
+    app, client, signed_in, campaign, make_petition, language, canada
+):
+    import_fixture(make_petition(), "action_network.csv")
+    db.session.commit()
+    signed_in("manager", language=language)
+    lines = client.get(f"/campaigns/{campaign.slug}/signatures.csv").get_data(as_text=True).splitlines()
+    # The ISO code in a column of its own; the total counts the 2 signers whose country is not known.
+    assert lines == ["country,iso3,signers", canada, lines[2], lines[3], "Total,,7"]
+    assert sorted(lines[2:4]) == sorted(
+        ["España,ESP,1", "Venezuela,VEN,1"] if language == "es" else ["Spain,ESP,1", "Venezuela,VEN,1"]
+    )
+
+
 def test_the_campaign_page_shows_totals_by_country_petition_and_day(app, client, signed_in, campaign, make_petition):
     import_fixture(make_petition(name="AN"), "action_network.csv")
     import_fixture(make_petition(name="Change"), "change_org.csv")
@@ -69,7 +84,8 @@ def test_the_campaign_page_shows_totals_by_country_petition_and_day(app, client,
     signed_in("coordinator")
     html = client.get(f"/campaigns/{campaign.slug}/signatures").get_data(as_text=True)
     assert re.search(r"<dt>Signers</dt><dd>12</dd>", html)
-    assert re.search(r"Canada</th><td class=\"num\">4</td>", html)
+    # The country in the reader's language, its ISO code in a column of its own.
+    assert re.search(r"Canada</th><td><code>CAN</code></td>\s*<td class=\"num\">4</td>", html)
     assert "Colombia" in html and ">AN</a>" in html and "12 May 2018" in html
 
 
@@ -123,6 +139,11 @@ def test_upload_preview_and_import(app, client, signed_in, campaign, make_petiti
     assert not list((staging._folder()).glob(f"{token}*"))  # the file with the addresses is gone
 
 
+NO_EMAIL_COLUMN = (
+    "Choose the e-mail column. If the platform gives no addresses, tick “Count these signers by name and place”"
+)
+
+
 def test_a_generic_file_needs_its_columns_chosen_and_the_choice_is_remembered(
     app, client, signed_in, campaign, make_petition
 ):
@@ -133,9 +154,8 @@ def test_a_generic_file_needs_its_columns_chosen_and_the_choice_is_remembered(
     page = client.get(f"/petitions/{petition.slug}/uploads/{token}").get_data(as_text=True)
     assert "Spreadsheet (choose the columns)" in page
     refused = client.post(f"/petitions/{petition.slug}/uploads/{token}", data={"email": "", "date_order": "ymd"})
-    assert refused.status_code == 400 and "Choose the column that holds e-mail addresses." in refused.get_data(
-        as_text=True
-    )
+    # Without an e-mail column, a generic file is refused unless the user confirms counting by name and place.
+    assert refused.status_code == 400 and NO_EMAIL_COLUMN in refused.get_data(as_text=True)
     done = client.post(
         f"/petitions/{petition.slug}/uploads/{token}",
         data={"email": "Columna B", "country": "Columna C", "date_order": "ymd"},
@@ -158,7 +178,7 @@ def test_a_generic_file_needs_its_columns_chosen_and_the_choice_is_remembered(
     "name, message",
     [
         ("latin1.csv", "Line 1 is not valid utf-8 text"),
-        ("no_email.csv", "Choose the column that holds e-mail addresses."),
+        ("no_email.csv", NO_EMAIL_COLUMN),
         ("ragged.csv", "Row 14 has 4 values but the header has 3 columns"),
     ],
 )
