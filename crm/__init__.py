@@ -78,6 +78,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.outreach import assignment_routes  # noqa: F401  (its views join the outreach blueprint)
     from crm.outreach.routes import bp as outreach_bp
     from crm.reminders.routes import bp as reminders_bp
+    from crm.signatures.hosted_routes import bp as hosted_bp
     from crm.signatures.routes import bp as signatures_bp
     from crm.statements.routes import bp as statements_bp
     from crm.web import RecordIdConverter
@@ -94,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
         outreach_bp,
         letters_bp,
         signatures_bp,
+        hosted_bp,
         reminders_bp,
         api_bp,
         dashboard_bp,
@@ -116,6 +118,7 @@ def register_cli(app: Flask) -> None:
     from crm.countries.cli import countries_cli
     from crm.privacy.cli import privacy_cli
     from crm.reminders.cli import reminders_cli, scheduler_cli
+    from crm.signatures import hosted_cli  # noqa: F401  (its command joins `flask petitions`)
     from crm.signatures.cli import petitions_cli, signatures_cli
     from crm.statements.cli import statements_cli
 

@@ -150,4 +150,10 @@ def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
         # link), and how long a sign-up waits for its address to be confirmed.
         "STATEMENT_SIGNUPS_PER_EMAIL": _int("STATEMENT_SIGNUPS_PER_EMAIL", 3),
         "STATEMENT_CONFIRM_DAYS": _int("STATEMENT_CONFIRM_DAYS", 7),
+        # Hosted petitions (/sign/<slug>): sign-ups one address may make to one petition per window (only the
+        # first sends a link); sign-ups from one network per window past which new ones wait for a
+        # coordinator instead of counting; and how long an address kept with the consent to hear again is kept.
+        "HOSTED_SIGNUPS_PER_EMAIL": _int("HOSTED_SIGNUPS_PER_EMAIL", 3),
+        "HOSTED_REVIEW_AFTER": _int("HOSTED_REVIEW_AFTER", 10),
+        "HOSTED_ADDRESS_RETENTION_DAYS": _int("HOSTED_ADDRESS_RETENTION_DAYS", 730, minimum=1),
     }

@@ -295,14 +295,14 @@ def get_invitation_or_404(invitation_id: int) -> Invitation:
     return invitation
 
 
-def get_petition_or_404(slug: str, need: str = "view") -> Petition:
-    """A petition, for staff who see (or, with need="edit", change) every record; changing one of an
-    archived campaign is refused."""
+def get_petition_or_404(slug: str, need: str = "view", platform: str | None = None) -> Petition:
+    """A petition (of `platform`, when given), for staff who see (or, with need="edit", change) every
+    record; changing one of an archived campaign is refused."""
     ability = "edit_all" if need == "edit" else "view_all"
     petition = (
         db.session.scalar(sa.select(Petition).where(Petition.slug == slug)) if can(current_user, ability) else None
     )
-    if petition is None:
+    if petition is None or (platform is not None and petition.platform != platform):
         abort(404)
     if need == "edit":
         ensure_writable(petition.campaign)

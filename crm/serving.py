@@ -2,7 +2,8 @@
 and deploy/systemd do): an access log that never writes the secrets some links carry, and the folder
 where the workers keep their request figures for /metrics.
 
-A password-reset link, an invitation link, a joint statement's confirmation and withdrawal links and a
+A password-reset link, an invitation link, a joint statement's or a hosted petition's confirmation and
+withdrawal links and a
 private calendar feed put their credential in the path, and the signature webhook takes its secret as
 ?key= (Action Network cannot set headers): a plain access log would keep working links (for as long as
 they live), calendar feeds (until revoked) and the webhook's secret (until changed) on disk and in every
@@ -23,7 +24,7 @@ from gunicorn.glogging import Logger
 REDACTED = "[redacted]"
 # The credential's place in each such route (after any prefix the app is mounted under).
 _SECRET_SEGMENTS = re.compile(
-    r"(/password/reset/|/invitation/|/s/confirm/|/s/withdraw/)[^/?#]+|(/calendar/)[^/?#]+(?=\.ics(?:$|[?#\s]))"
+    r"(/password/reset/|/invitation/|/s/confirm/|/s/withdraw/|/sign/confirm/|/sign/withdraw/)[^/?#]+|(/calendar/)[^/?#]+(?=\.ics(?:$|[?#\s]))"
 )
 # Query parameters that carry a credential, wherever they appear (the webhook's ?key=).
 SECRET_QUERY_PARAMETERS = frozenset({"key"})

@@ -302,6 +302,23 @@ MATRIX = {
     ),
     ("statements.merge", "GET"): (lambda w: f"/statements/signatures/{w['statement_signature'].id}/merge", MODERATORS),
     ("statements.merge", "POST"): (lambda w: f"/statements/signatures/{w['statement_signature'].id}/merge", MODERATORS),
+    # Hosted petitions: the signing page answers everyone alike, the e-mail's links are their own credential
+    # (an invalid one is not found whoever follows it); the petition's page for coordinators is seen by those
+    # who see all signatures and changed, like held sign-ups, by those who edit them.
+    ("hosted.sign", "GET"): (lambda w: f"/sign/{w['hosted_petition'].slug}", PUBLIC),
+    ("hosted.sign", "POST"): (lambda w: f"/sign/{w['hosted_petition'].slug}", PUBLIC),
+    ("hosted.confirm", "GET"): (lambda w: "/sign/confirm/not-a-valid-link", NOBODY),
+    ("hosted.confirm", "POST"): (lambda w: "/sign/confirm/not-a-valid-link", NOBODY),
+    ("hosted.withdraw", "GET"): (lambda w: "/sign/withdraw/not-a-valid-link", NOBODY),
+    ("hosted.withdraw", "POST"): (lambda w: "/sign/withdraw/not-a-valid-link", NOBODY),
+    ("hosted.manage", "GET"): (lambda w: f"/petitions/{w['hosted_petition'].slug}/hosted", STAFF_WHO_SEE_ALL),
+    ("hosted.manage", "POST"): (lambda w: f"/petitions/{w['hosted_petition'].slug}/hosted", EDITORS),
+    ("hosted.export_contacts", "GET"): (
+        lambda w: f"/petitions/{w['hosted_petition'].slug}/hosted-contacts.csv",
+        MANAGERS,
+    ),
+    ("hosted.release", "POST"): (lambda w: f"/hosted-signatures/{w['held_signature'].id}/release", EDITORS),
+    ("hosted.reject", "POST"): (lambda w: f"/hosted-signatures/{w['held_signature'].id}/reject", EDITORS),
 }
 # The API half: every route under /api/v1/, asked with a read-and-write token of each role; "anonymous"
 # sends no token and gets 401 (UNAUTHENTICATED). Each answer is the one the page of the same record gives
@@ -459,8 +476,11 @@ def build_world(make_user) -> dict:
     from crm.statements import services as statements
 
     statements.attach(letter, statement, actor=owner, now=utcnow())
+    hosted_petition, held_signature = build_hosted(campaign)
     db.session.commit()
     return {
+        "hosted_petition": hosted_petition,
+        "held_signature": held_signature,
         "statement": statement,
         "statement_signature": statement_signature,
         "invitation": invitation,
@@ -509,6 +529,19 @@ def build_statement(campaign, signers: int = 2):
     for signature in signed[1:]:
         statements.approve(signature, actor="test", now=now)
     return statement, signed[0]
+
+
+def build_hosted(campaign):
+    """A hosted petition with a sign-up held for review (one of a burst), its address confirmed."""
+    from crm.signatures import hosted
+
+    petition = signatures.create_petition(campaign, "Matrix hosted petition", platform="hosted")
+    details = hosted.SignUp(
+        name="Matrix signer", email="held@example.org", country=country_by_code("VEN"), consent=True
+    )
+    signed = hosted.sign(petition, details, language="en", now=utcnow(), for_review=True)
+    hosted.confirm(signed.signature, now=utcnow())
+    return petition, signed.signature
 
 
 def _rules(app):

@@ -21,6 +21,7 @@ MESSAGE_KINDS = (
     "invitation",
     "reassignment",
     "statement_confirmation",
+    "hosted_confirmation",
 )
 # pending: waiting to be sent (or retried); sent: the mail server accepted it (or it went to the
 # development outbox); failed: given up after too many attempts, an admin may retry it; skipped: no

@@ -22,6 +22,9 @@ def _show(found) -> None:
     click.echo(f"statement signatures: {len(found.statement_signatures)}")
     for signature in found.statement_signatures:
         click.echo(f"  statement signature #{signature.id} on {signature.statement.slug} ({signature.status})")
+    click.echo(f"hosted petition sign-ups: {len(found.hosted_signatures)}")
+    for signature in found.hosted_signatures:
+        click.echo(f"  hosted sign-up #{signature.id} on petition {signature.petition.slug} ({signature.status})")
 
 
 @privacy_cli.command("find")

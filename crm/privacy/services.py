@@ -14,7 +14,9 @@ What erasing does, and why:
 - a joint statement's signature given for an organisation keeps the organisation's signature (it is the
   organisation's, not the person's) and loses the signer's name, role and e-mail; one given in a
   person's own name, or never confirmed, is deleted; the confirmation e-mail (which names the person)
-  leaves the outbox; audit events about them are redacted.
+  leaves the outbox; audit events about them are redacted;
+- a hosted petition's sign-up (found by the keyed hash: most keep no address) is deleted, with the
+  signature it counted and its confirmation e-mail.
 The erasure's own audit event names no e-mail address: only what was erased and why."""
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.letters.models import Letter
 from crm.mail.models import OutboundMessage
+from crm.signatures import hosted
+from crm.signatures.hosted_models import HostedSignature
 from crm.signatures.models import ErasedSigner, Petition, Signature, StagedSignature
 from crm.signatures.normalise import EmailHasher, normalise_email
 from crm.signatures.services import ERASURE_LOCK
@@ -52,6 +56,7 @@ class PersonFound:
     contacts: list[Contact] = field(default_factory=list)
     signatures: list[Signature] = field(default_factory=list)
     statement_signatures: list[StatementSignature] = field(default_factory=list)
+    hosted_signatures: list[HostedSignature] = field(default_factory=list)
     # The keyed hash of the address (None for an address that cannot be a signer's), and how many rows of
     # signature imports under way (staged, not yet counted) have it.
     email_hash: str | None = None
@@ -60,7 +65,11 @@ class PersonFound:
     @property
     def empty(self) -> bool:
         return (
-            not self.contacts and not self.signatures and not self.statement_signatures and not self.staged_signatures
+            not self.contacts
+            and not self.signatures
+            and not self.statement_signatures
+            and not self.hosted_signatures
+            and not self.staged_signatures
         )
 
 
@@ -93,7 +102,15 @@ def find_person(email: str) -> PersonFound:
         if email_hash
         else 0
     )
-    return PersonFound(normalised, list(contacts), list(signatures), list(statement_signatures), email_hash, staged)
+    return PersonFound(
+        normalised,
+        list(contacts),
+        list(signatures),
+        list(statement_signatures),
+        hosted.find_by_email(email),
+        email_hash,
+        staged,
+    )
 
 
 def _with_merged_records(contacts: list[Contact]) -> list[Contact]:
@@ -147,6 +164,8 @@ def erase_person(found: PersonFound, *, actor, reason: str) -> Erasure:
             )
         ).rowcount
     petitions = sorted({signature.petition_id for signature in found.signatures})
+    # Before the signatures: a hosted sign-up's counted signature is among them (the same keyed hash).
+    hosted_erased = hosted.erase(found.hosted_signatures, uncount=False)
     for signature in found.signatures:
         db.session.delete(signature)
     staged = _forget_signer(found.email_hash) if found.signatures or found.staged_signatures else 0
@@ -164,6 +183,7 @@ def erase_person(found: PersonFound, *, actor, reason: str) -> Erasure:
             "petition_ids": petitions,
             "audit_events_redacted": redacted,
             "statement_signatures_erased": result.statement_signatures,
+            "hosted_signatures_erased": hosted_erased,
             "reason": reason.strip(),
         },
     )

@@ -18,6 +18,7 @@ from crm.extensions import db
 from crm.mail import services as mailer
 from crm.monitoring.services import record_job_run
 from crm.reminders import services
+from crm.signatures import hosted
 from crm.statements import services as statements
 
 log = logging.getLogger(__name__)
@@ -81,12 +82,21 @@ def drop_unconfirmed_signups(now: dt.datetime | None = None) -> DroppedSignUps:
     return DroppedSignUps(dropped)
 
 
+def sweep_hosted_signups(now: dt.datetime | None = None) -> hosted.Swept:
+    """Every hour: hosted petitions' sign-ups not confirmed within their week go, and plain addresses
+    kept with the consent to hear again are forgotten once their retention ends."""
+    swept = hosted.sweep(now or utcnow())
+    db.session.commit()
+    return swept
+
+
 JOBS = {
     "due-reminders": (send_due_reminders, DUE_REMINDERS_EVERY),
     "digests": (send_digests, DIGESTS_EVERY),
     "reply-clock": (run_reply_clock, REPLY_CLOCK_EVERY),
     "backup": (scheduled_backup, BACKUP_CHECK_EVERY),
     "statement-signups": (drop_unconfirmed_signups, STATEMENT_SIGNUPS_EVERY),
+    "hosted-signups": (sweep_hosted_signups, STATEMENT_SIGNUPS_EVERY),
 }
 
 

@@ -19,6 +19,7 @@ PLATFORM_LABELS = {
     "openpetition": "OpenPetition",
     "generic": _l("Spreadsheet or other platform"),
     "other": _l("Other"),
+    "hosted": _l("Hosted here (signed on this site)"),
 }
 FORMAT_LABELS = {
     code: (profile.label if code != "generic" else _l("Spreadsheet (choose the columns)"))

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm.database import HEX, SLUG, UTCDateTime, enum_check, only_chars, utcnow
 from crm.extensions import db
 
-PLATFORMS = ("action_network", "change_org", "openpetition", "generic", "other")
+# hosted: signed on this server, at /sign/<slug> (crm/signatures/hosted.py); the others are imported.
+PLATFORMS = ("action_network", "change_org", "openpetition", "generic", "other", "hosted")
 # How a signature is told apart from the others: by its e-mail address, across the campaign; or, for an
 # export that carries no address, by name and place, within its petition only (crm/signatures/normalise.py).
 SIGNATURE_KINDS = ("email", "name")

@@ -211,6 +211,34 @@ def fill(app) -> None:
                 frozen_at=now,
             )
         )
+        # A hosted petition's page, with a sign-up waiting for its link and one confirmed that kept its address
+        # (an imported signer: it adds no signature).
+        from crm.signatures import hosted
+
+        signing = signatures.create_petition(campaign, "Firma aquí «ñ»", platform="hosted")
+        hosted.set_page(
+            signing,
+            texts={"es": ("Firma «ñ»", "Tres exigencias.")},
+            totals_by_country=True,
+            frame_origins="https://campaña.example",
+            actor=admin,
+        )
+        for number in range(2):
+            signed = hosted.sign(
+                signing,
+                hosted.SignUp(
+                    name=f"Persona {number} «ñ»",
+                    email=f"firmante{number}@example.org",  # already imported: counted once
+                    country=country_by_code("VEN"),
+                    consent=True,
+                    wants_contact=True,
+                    postal_code="1010",
+                ),
+                language="es",
+                now=now,
+            )
+            if number:
+                hosted.confirm(signed.signature, now=now)
         # An import caught staging while the backup is taken.
         from crm.signatures.models import ErasedSigner, StagedImport, StagedSignature
 

@@ -39,14 +39,10 @@ def flask(env, *args, stdin=None):
     )
 
 
-@pytest.fixture(scope="module")
-def install(tmp_path_factory):
-    """The demo on a fresh database, a real SMTP server, and gunicorn with two workers serving it."""
-    instance = tmp_path_factory.mktemp("joint-statement")
-    smtp = SMTPServer()
-    smtp.start()
-    port = _free_port()
-    env = {
+def public_form_env(instance, smtp, port) -> dict:
+    """An install's environment for a public form's test: its own SQLite database, mail to the loopback
+    SMTP server, links built on the served address, a short minimum time to fill the form."""
+    return {
         **os.environ,
         "ALCANCE_ENV": "development",
         "ALCANCE_INSTANCE_PATH": str(instance),
@@ -60,6 +56,16 @@ def install(tmp_path_factory):
         "ALCANCE_BASE_URL": f"http://127.0.0.1:{port}",
         "PUBLIC_FORM_MIN_SECONDS": "2",
     }
+
+
+@pytest.fixture(scope="module")
+def install(tmp_path_factory):
+    """The demo on a fresh database, a real SMTP server, and gunicorn with two workers serving it."""
+    instance = tmp_path_factory.mktemp("joint-statement")
+    smtp = SMTPServer()
+    smtp.start()
+    port = _free_port()
+    env = public_form_env(instance, smtp, port)
     flask(env, "setup")
     subprocess.run(
         [sys.executable, "-c", SET_PASSWORD, PASSWORD, COORDINATOR], cwd=ROOT, env=env, check=True, capture_output=True
@@ -86,8 +92,9 @@ def install(tmp_path_factory):
         smtp.stop()
 
 
-def links_sent_to(install, address: str) -> dict[str, str]:
-    """Deliver what is queued, as the scheduler's sweep does, and read the links from the e-mail received."""
+def links_sent_to(install, address: str, prefix: str = "/s") -> dict[str, str]:
+    """Deliver what is queued, as the scheduler's sweep does, and read the links from the e-mail received
+    (a statement's under /s, a hosted petition's under /sign)."""
     flask(install["env"], "reminders", "deliver")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -95,7 +102,8 @@ def links_sent_to(install, address: str) -> dict[str, str]:
         if messages:
             body = messages[-1].get_body(preferencelist=("plain",)).get_content()
             return {
-                kind: re.search(rf"https?://\S+/s/{kind}/[\w-]+", body).group(0) for kind in ("confirm", "withdraw")
+                kind: re.search(rf"https?://\S+{prefix}/{kind}/[\w-]+", body).group(0)
+                for kind in ("confirm", "withdraw")
             }
         time.sleep(0.2)
     raise AssertionError(f"no confirmation reached {address}")

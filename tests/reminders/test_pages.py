@@ -149,4 +149,5 @@ def test_the_scheduler_runs_each_job_on_its_interval(app):
         "reply-clock": dt.timedelta(hours=1),
         "backup": dt.timedelta(hours=1),
         "statement-signups": dt.timedelta(hours=1),
+        "hosted-signups": dt.timedelta(hours=1),
     }

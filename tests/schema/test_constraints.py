@@ -309,6 +309,47 @@ def statement_signature_row(unconfirmed: bool = False) -> dict:
     }
 
 
+def hosted_petition_row() -> dict:
+    return {
+        "petition_id": new_id("petition"),
+        "texts": {"es": {"title": "Firma", "body": "Tres exigencias."}},
+        "totals_by_country": True,
+        "frame_origins": "https://example.org",
+        "created_at": NOW,
+    }
+
+
+def hosted_signature_row(pending: bool = False) -> dict:
+    """A counted signature whose signer agreed to hear again (with pending=True: one waiting for its link)."""
+    k = next(_serial)
+    campaign_id = new_id("campaign")
+    petition_id = new_id("petition", campaign_id=campaign_id)
+    return {
+        "campaign_id": campaign_id,
+        "petition_id": petition_id,
+        "status": "pending" if pending else "confirmed",
+        "email_hash": f"{k:064x}",
+        "email": f"firmante{k}@example.org",
+        "name": f"Firmante {k}",
+        "show_name": False,
+        "country_id": existing_country_id(),
+        "postal_code": "28001",
+        "wants_contact": True,
+        "language": "es",
+        "for_review": False,
+        "confirm_token_hash": f"{k + 10**9:064x}" if pending else None,
+        "withdraw_token_hash": f"{k + 2 * 10**9:064x}",
+        "consented_at": NOW,
+        "created_at": NOW,
+        "expires_at": NOW + dt.timedelta(days=7),
+        "confirmed_at": None if pending else NOW,
+        "decided_at": None,
+        "decided_by_id": new_id("user"),
+        "withdrawn_at": None,
+        "signature_id": None if pending else new_id("signature"),
+    }
+
+
 def letter_statement_row() -> dict:
     campaign_id = new_id("campaign")
     return {
@@ -745,6 +786,8 @@ VALID_ROWS: dict[str, Callable[..., dict]] = {
     "statement_text": statement_text_row,
     "statement_signature": statement_signature_row,
     "letter_statement": letter_statement_row,
+    "hosted_petition": hosted_petition_row,
+    "hosted_signature": hosted_signature_row,
     "staged_import": staged_import_row,
     "staged_signature": staged_signature_row,
     "erased_signer": erased_signer_row,
@@ -1052,9 +1095,75 @@ CHECKS = [
     case("ck_statement_signature_expires_after_creation", "statement_signature", {"expires_at": NOW}),
     case("ck_letter_statement_frozen_with_list", "letter_statement", {"signatories": None}, "list_missing"),
     case("ck_letter_statement_frozen_with_list", "letter_statement", {"frozen_at": None}, "time_missing"),
+    case("ck_hosted_signature_status_valid", "hosted_signature", {"status": "counted", "signature_id": None}),
+    case("ck_hosted_signature_language_valid", "hosted_signature", {"language": "fr"}),
+    case("ck_hosted_signature_email_hash_format", "hosted_signature", {"email_hash": "a" * 63}, "short"),
+    case("ck_hosted_signature_email_hash_format", "hosted_signature", {"email_hash": "A" * 64}, "uppercase"),
+    case("ck_hosted_signature_email_shape", "hosted_signature", {"email": "Ana@Example.org"}, "uppercase"),
+    case("ck_hosted_signature_email_shape", "hosted_signature", {"email": "ana.example.org"}, "no_at"),
+    case("ck_hosted_signature_name_not_blank", "hosted_signature", {"name": "  "}),
+    case("ck_hosted_signature_postal_code_not_blank", "hosted_signature", {"postal_code": " "}),
+    case(
+        "ck_hosted_signature_confirm_token_hash_format",
+        "hosted_signature",
+        {"confirm_token_hash": "a" * 63},
+        "short",
+        row=lambda: hosted_signature_row(pending=True),
+    ),
+    case("ck_hosted_signature_withdraw_token_hash_format", "hosted_signature", {"withdraw_token_hash": "g" * 64}),
+    case("ck_hosted_signature_link_only_when_pending", "hosted_signature", {"confirm_token_hash": "b" * 64}, "used"),
+    case(
+        "ck_hosted_signature_link_only_when_pending",
+        "hosted_signature",
+        {"confirm_token_hash": None},
+        "lost",
+        row=lambda: hosted_signature_row(pending=True),
+    ),
+    case(
+        "ck_hosted_signature_pending_has_address",
+        "hosted_signature",
+        {"email": None},
+        row=lambda: hosted_signature_row(pending=True),
+    ),
+    case(
+        "ck_hosted_signature_address_kept_only_with_consent",
+        "hosted_signature",
+        {"wants_contact": False, "show_name": True},
+    ),
+    case(
+        "ck_hosted_signature_address_kept_only_with_consent",
+        "hosted_signature",
+        {"wants_contact": False, "show_name": True, "email": None},
+        "postal_code",
+    ),
+    case(
+        "ck_hosted_signature_name_kept_only_with_consent",
+        "hosted_signature",
+        {"wants_contact": False, "email": None, "postal_code": None},
+    ),
+    case("ck_hosted_signature_confirmed_has_time", "hosted_signature", {"confirmed_at": None}),
+    case(
+        "ck_hosted_signature_withdrawn_has_time",
+        "hosted_signature",
+        {"status": "withdrawn", "signature_id": None, "withdrawn_at": None},
+    ),
+    case(
+        "ck_hosted_signature_rejected_has_time",
+        "hosted_signature",
+        {"status": "rejected", "signature_id": None, "decided_at": None},
+    ),
+    case("ck_hosted_signature_only_counted_has_signature", "hosted_signature", {"status": "held"}),
+    case("ck_hosted_signature_expires_after_creation", "hosted_signature", {"expires_at": NOW}),
 ]
 
 UNIQUES = [
+    case("uq_hosted_signature_withdraw_token_hash", "hosted_signature", same("withdraw_token_hash")),
+    case(
+        "uq_hosted_signature_confirm_token_hash",
+        "hosted_signature",
+        same("confirm_token_hash"),
+        row=lambda: hosted_signature_row(pending=True),
+    ),
     case("uq_statement_slug", "statement", same("slug")),
     case("uq_statement_signature_withdraw_token_hash", "statement_signature", same("withdraw_token_hash")),
     case(
@@ -1233,6 +1342,19 @@ FOREIGN_KEYS = [
     nowhere("letter_statement", "letter_id", "fk_letter_statement_letter_id_letter"),
     nowhere("letter_statement", "statement_id", "fk_letter_statement_statement_id_statement"),
     nowhere("letter_statement", "attached_by_id", "fk_letter_statement_attached_by_id_user"),
+    nowhere("hosted_petition", "petition_id", "fk_hosted_petition_petition_id_petition"),
+    nowhere("hosted_signature", "campaign_id", "fk_hosted_signature_campaign_id_campaign"),
+    nowhere("hosted_signature", "petition_id", "fk_hosted_signature_campaign_id_petition_id_petition"),
+    # The petition exists, but belongs to the first row's campaign, not this one's.
+    case(
+        "fk_hosted_signature_campaign_id_petition_id_petition",
+        "hosted_signature",
+        same("petition_id"),
+        "another_campaign",
+    ),
+    nowhere("hosted_signature", "country_id", "fk_hosted_signature_country_id_country"),
+    nowhere("hosted_signature", "decided_by_id", "fk_hosted_signature_decided_by_id_user"),
+    nowhere("hosted_signature", "signature_id", "fk_hosted_signature_signature_id_signature"),
 ]
 
 # Every column a row cannot be without (defaults included: an explicit NULL must still be refused).
@@ -1318,6 +1440,22 @@ REQUIRED = {
     "published_position": ("position_id", "published_at"),
     "public_form_hit": ("form", "key", "occurred_at"),
     "statement": ("campaign_id", "slug", "individuals_may_sign", "created_at", "version"),
+    "hosted_petition": ("petition_id", "texts", "totals_by_country", "created_at"),
+    "hosted_signature": (
+        "campaign_id",
+        "petition_id",
+        "status",
+        "email_hash",
+        "show_name",
+        "country_id",
+        "wants_contact",
+        "language",
+        "for_review",
+        "withdraw_token_hash",
+        "consented_at",
+        "created_at",
+        "expires_at",
+    ),
     "statement_text": ("statement_id", "language", "title", "body"),
     "statement_signature": (
         "statement_id",
@@ -1363,6 +1501,7 @@ KEYS_FOR_FOREIGN_KEYS = {
 IMPLIED_FOREIGN_KEYS = {
     "fk_signature_campaign_id_campaign": "fk_signature_campaign_id_petition_id_petition",
     "fk_signature_count_campaign_id_campaign": "fk_signature_count_campaign_id_petition_id_petition",
+    "fk_hosted_signature_campaign_id_campaign": "fk_hosted_signature_campaign_id_petition_id_petition",
 }
 # Each of these is shadowed by the other constraint given: a row that breaks it breaks that one as well.
 # SQLite can only show the row refused; on PostgreSQL, whose DDL a savepoint takes back, the case drops

@@ -20,6 +20,8 @@ def test_every_route_with_a_token_in_its_url_is_redacted(app):
         "accounts.accept_invitation",
         "statements.confirm",
         "statements.withdraw",
+        "hosted.confirm",
+        "hosted.withdraw",
     }
     with app.test_request_context():
         for rule in token_rules:
@@ -106,6 +108,18 @@ def test_a_statements_confirmation_and_withdrawal_links_are_redacted():
         ):
             assert SECRET not in redact(logged), logged
             assert f"/s/{kind}/[redacted]" in redact(logged)
+
+
+def test_a_hosted_petitions_confirmation_and_withdrawal_links_are_redacted():
+    for kind in ("confirm", "withdraw"):
+        for logged in (
+            f"/sign/{kind}/{SECRET}",
+            f"GET /sign/{kind}/{SECRET} HTTP/1.1",
+            f"https://alcance.example/sign/{kind}/{SECRET}?lang=es",
+            f"/alcance/sign/{kind}/{SECRET}#top",
+        ):
+            assert SECRET not in redact(logged), logged
+            assert f"/sign/{kind}/[redacted]" in redact(logged)
 
 
 def test_the_webhook_secret_in_the_query_string_is_redacted():
