@@ -15,8 +15,10 @@ from crm.letters.models import (  # noqa: F401
     LetterAttachment,
     LetterTemplate,  # noqa: F401
 )
+from crm.mail.models import OutboundMessage  # noqa: F401
 from crm.monitoring.models import JobStatus  # noqa: F401
 from crm.outreach.models import Assignment, Claim, FollowUp, Meeting, OutreachRecord, Position  # noqa: F401
 from crm.reminders.models import ReminderPreference, ReplyClock  # noqa: F401
 from crm.signatures.models import Petition, Signature, SignatureImport, SignatureTally  # noqa: F401
 from crm.statements.models import LetterStatement, Statement, StatementSignature, StatementText  # noqa: F401
+from crm.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription  # noqa: F401

@@ -19,6 +19,7 @@ from crm.outreach.models import FollowUp, Meeting, OutreachRecord, meeting_outre
 ROLE_ABILITIES: dict[str, set[str]] = {
     "admin": {
         "manage_users",
+        "manage_webhooks",
         "view_dashboard",
         "second_factor_required",
         "take_assignments",

@@ -49,6 +49,7 @@ from crm.signatures.models import (
     StagedSignature,
 )
 from crm.signatures.normalise import CountryResolver, EmailHasher, normalise_email, parse_signed_at
+from crm.webhooks import services as webhooks
 
 CHUNK_ROWS = 5_000
 INVALID_LISTED = 100  # invalid rows listed by number in a report; the rest are counted
@@ -476,6 +477,8 @@ def import_file(
         db.session.flush()
         new = _publish(petition, run_id, record.id)
         report.update(rows_new=new, rows_duplicate=valid - new)
+        if new:
+            webhooks.signature_totals_changed(petition, new_signatures=new, source="import")
         _finish(record, report)
         counts.add_import(record.id)
         if mapping is not None or date_order is not None or chosen == "generic" or petition.column_mapping is None:
@@ -770,6 +773,8 @@ def push_signatures(petition: Petition, payload) -> PushResult:
     counts.add(db.session.connection(), Counter(cells[email_hash] for email_hash in new))
     result.new = len(new)
     result.duplicate = len(rows) - result.new
+    if result.new:
+        webhooks.signature_totals_changed(petition, new_signatures=result.new, source="push")
     db.session.execute(
         sa.update(SignatureImport)
         .where(SignatureImport.id == record.id)
@@ -874,6 +879,10 @@ def record_tally(
             **audit.snapshot(tally, ("signers", "as_of", "source")),
         },
     )
+    if before is None or before.get("signers") != signers:
+        webhooks.signature_totals_changed(
+            petition, source="tally", country=country.alpha3, signers=signers, as_of=as_of.isoformat()
+        )
     return tally
 
 
