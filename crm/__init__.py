@@ -82,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.signatures.routes import bp as signatures_bp
     from crm.statements.routes import bp as statements_bp
     from crm.web import RecordIdConverter
+    from crm.webhooks.routes import bp as webhooks_bp
 
     app.url_map.converters["int"] = RecordIdConverter  # before any route is added
     from crm.api.openapi import init_app as init_api
@@ -100,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
         api_bp,
         dashboard_bp,
         admin_bp,
+        webhooks_bp,
         campaigns_bp,
         board_bp,
         statements_bp,

@@ -123,6 +123,10 @@ def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
         # Links in e-mail (password reset, reminders) are built on this, never on the request's Host header.
         "ALCANCE_BASE_URL": os.environ.get("ALCANCE_BASE_URL", "http://127.0.0.1:5000"),
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 30),
+        # Outgoing webhooks (crm/webhooks) refuse a URL whose host is private, loopback, link-local or
+        # otherwise not public (server-side request forgery) unless this says the admin wants them.
+        "WEBHOOKS_ALLOW_PRIVATE": _bool("ALCANCE_WEBHOOKS_ALLOW_PRIVATE"),
+        "WEBHOOKS_TIMEOUT_SECONDS": _int("ALCANCE_WEBHOOKS_TIMEOUT_SECONDS", 10),
         # The keys that encrypt columns at rest, newest first (crm/encryption.py); unset, the key generated
         # once into the instance folder.
         "DATA_ENCRYPTION_KEYS": [

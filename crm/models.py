@@ -22,3 +22,4 @@ from crm.reminders.models import ReminderPreference, ReplyClock  # noqa: F401
 from crm.signatures.hosted_models import HostedPetition, HostedSignature  # noqa: F401
 from crm.signatures.models import Petition, Signature, SignatureImport, SignatureTally  # noqa: F401
 from crm.statements.models import LetterStatement, Statement, StatementSignature, StatementText  # noqa: F401
+from crm.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription  # noqa: F401

@@ -27,6 +27,7 @@ ROLE_ABILITIES: dict[str, set[str]] = {
     "admin": {
         "manage_users",
         "read_outbox",
+        "manage_webhooks",
         "view_dashboard",
         "second_factor_required",
         "take_assignments",

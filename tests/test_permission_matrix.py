@@ -236,6 +236,12 @@ MATRIX = {
     ("accounts.accept_invitation", "GET"): (lambda w: "/invitation/not-a-valid-link", NOBODY),
     ("accounts.accept_invitation", "POST"): (lambda w: "/invitation/not-a-valid-link", NOBODY),
     ("admin.privacy", "GET"): (lambda w: "/admin/privacy", ADMINS),
+    ("webhooks.index", "GET"): (lambda w: "/admin/webhooks/", ADMINS),
+    ("webhooks.index", "POST"): (lambda w: "/admin/webhooks/", ADMINS),
+    ("webhooks.show", "GET"): (lambda w: f"/admin/webhooks/{w['webhook'].id}", ADMINS),
+    ("webhooks.set_active", "POST"): (lambda w: f"/admin/webhooks/{w['webhook'].id}/active", ADMINS),
+    ("webhooks.send_test", "POST"): (lambda w: f"/admin/webhooks/{w['webhook'].id}/test", ADMINS),
+    ("webhooks.delete", "POST"): (lambda w: f"/admin/webhooks/{w['webhook'].id}/delete", ADMINS),
     ("admin.privacy", "POST"): (lambda w: "/admin/privacy", ADMINS),
     ("admin.audit_log", "GET"): (lambda w: "/admin/audit", answers(coordinator=HIDDEN, volunteer=HIDDEN)),
     # Setting campaigns up: admins and managers describe them, write demands and change settings;
@@ -477,10 +483,15 @@ def build_world(make_user) -> dict:
 
     statements.attach(letter, statement, actor=owner, now=utcnow())
     hosted_petition, held_signature = build_hosted(campaign)
+    from crm.webhooks.models import WebhookSubscription
+
+    webhook = WebhookSubscription(url="https://hooks.example.org/in", events="meeting.logged", secret="whsec_matrix")
+    db.session.add(webhook)
     db.session.commit()
     return {
         "hosted_petition": hosted_petition,
         "held_signature": held_signature,
+        "webhook": webhook,
         "statement": statement,
         "statement_signature": statement_signature,
         "invitation": invitation,

@@ -32,6 +32,7 @@ from crm.outreach.models import OutreachRecord
 from crm.outreach.services import OutreachError, advance_stage
 from crm.signatures.services import totals_for
 from crm.statements.services import freeze_for_delivery, statements_for_letter
+from crm.webhooks import services as webhooks
 
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "seeds" / "letter_templates"
 SUBJECT_MAX = 300
@@ -555,6 +556,7 @@ def mark_delivered(letter: Letter, delivered_on: dt.date, actor, *, expected_ver
         return kept
 
     _record_step(letter, "letter.delivered", actor, {"delivered_on": delivered_on}, after_change=frozen)
+    webhooks.letter_delivered(letter)
 
 
 def mark_acknowledged(letter: Letter, acknowledged_on: dt.date, actor, *, expected_version=None) -> None:

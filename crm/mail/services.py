@@ -356,9 +356,10 @@ def _claimed_rows(token: str):
     ).all()
 
 
-def _claim(token: str, now: dt.datetime, limit: int, kinds) -> tuple[list[_Claimed], int]:
-    """The claimed messages still wanted, and how many others were claimed and marked skipped."""
-    table = OutboundMessage.__table__
+def lease_due_rows(table: sa.Table, token: str, now: dt.datetime, limit: int, *conditions) -> dt.datetime:
+    """Mark up to `limit` pending rows of a queue table due at `now` as held by `token`, and return when
+    the lease ends. The one lease for every queue Alcance drains (mail here, webhooks in crm/webhooks):
+    a table with status, next_attempt_at, claimed_by and claimed_until columns."""
     leased_at = lease_clock()
     candidates = (
         sa.select(table.c.id)
@@ -366,12 +367,11 @@ def _claim(token: str, now: dt.datetime, limit: int, kinds) -> tuple[list[_Claim
             table.c.status == "pending",
             table.c.next_attempt_at <= now,
             sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < leased_at),
+            *conditions,
         )
         .order_by(table.c.next_attempt_at, table.c.id)
         .limit(limit)
     )
-    if kinds:
-        candidates = candidates.where(table.c.kind.in_(tuple(kinds)))
     if db.session.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     claimed_until = leased_at + LEASE
@@ -380,6 +380,14 @@ def _claim(token: str, now: dt.datetime, limit: int, kinds) -> tuple[list[_Claim
         .where(table.c.id.in_(candidates.scalar_subquery()))
         .values(claimed_by=token, claimed_until=claimed_until)
     )
+    return claimed_until
+
+
+def _claim(token: str, now: dt.datetime, limit: int, kinds) -> tuple[list[_Claimed], int]:
+    """The claimed messages still wanted, and how many others were claimed and marked skipped."""
+    table = OutboundMessage.__table__
+    conditions = [table.c.kind.in_(tuple(kinds))] if kinds else []
+    claimed_until = lease_due_rows(table, token, now, limit, *conditions)
     result, unwanted = [], []
     for row in _claimed_rows(token):
         if not _still_wanted(row):

@@ -22,6 +22,7 @@ from crm.extensions import db
 from crm.letters.models import Letter
 from crm.outreach.models import STAGES, STANCES, FollowUp, Meeting, OutreachRecord, Position, meeting_outreach
 from crm.permissions import can_edit_outreach_row, outreach_visibility
+from crm.webhooks import services as webhooks
 
 STAGE_RANK = {stage: rank for rank, stage in enumerate(STAGES)}
 # What a logged event implies about the stage; a record never moves back by itself.
@@ -126,6 +127,7 @@ def record_position(
     )
     if stance in STANCE_STAGE:
         advance_stage(record, STANCE_STAGE[stance], actor=actor, reason="position recorded")
+    webhooks.position_changed(position, record)
     return position
 
 
@@ -352,6 +354,7 @@ def log_meeting(
     )
     for record in records:
         advance_stage(record, "meeting_held", actor=actor, reason="meeting logged")
+    webhooks.meeting_logged(meeting, records)
     primary = records[0]
     for stated in positions:
         record_position(

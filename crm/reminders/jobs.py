@@ -20,6 +20,7 @@ from crm.monitoring.services import record_job_run
 from crm.reminders import services
 from crm.signatures import hosted
 from crm.statements import services as statements
+from crm.webhooks import services as webhooks
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,10 @@ class JobResult:
 
 def _finish(queued: int, now: dt.datetime | None) -> JobResult:
     db.session.commit()
-    return JobResult(queued, mailer.deliver_pending(now=now))
+    delivery = mailer.deliver_pending(now=now)
+    # The same run drains the webhooks' queue, under the same lease and backoff (crm/webhooks).
+    webhooks.deliver_pending(now=now)
+    return JobResult(queued, delivery)
 
 
 def send_due_reminders(now: dt.datetime | None = None) -> JobResult:

@@ -31,6 +31,7 @@ from crm.outreach.services import add_follow_up, effective_due
 from crm.permissions import can_view_outreach, follow_up_visibility, meeting_visibility, roles_that_can
 from crm.reminders.models import DEFAULT_DIGEST_HOUR, ReminderPreference, ReplyClock
 from crm.signatures.models import Signature
+from crm.webhooks import services as webhooks
 
 UPCOMING_DAYS = 7
 # The reply clock looks back this far for delivered letters and held meetings, so that old history
@@ -252,6 +253,8 @@ def queue_due_reminders(now: dt.datetime | None = None) -> int:
             for_date=due_on,
         ):
             queued += 1
+            # Once per follow-up and due day, as its reminder (the same unique key decides).
+            webhooks.follow_up_overdue(follow_up, due_on, now)
     db.session.flush()
     return queued
 

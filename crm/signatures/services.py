@@ -69,6 +69,7 @@ from crm.signatures.normalise import (
     parse_signed_at,
     plain_words,
 )
+from crm.webhooks import services as webhooks
 
 CHUNK_ROWS = 5_000
 # Taken by an erasure and by whatever publishes signatures (PostgreSQL): neither sees the other half-done.
@@ -530,6 +531,8 @@ def import_file(
         erased = _erased_in_run(run_id, valid)
         new = _publish(petition, run_id, record.id)
         report.update(rows_new=new, rows_duplicate=valid - new - erased, rows_erased=erased)
+        if new:
+            webhooks.signature_totals_changed(petition, new_signatures=new, source="import")
         _finish(record, report)
         counts.add_import(record.id)
         if mapping is not None or date_order is not None or chosen == "generic" or petition.column_mapping is None:
@@ -967,6 +970,8 @@ def push_signatures(petition: Petition, payload) -> PushResult:
     counts.add(db.session.connection(), Counter(cells[email_hash] for email_hash in new))
     result.new = len(new)
     result.duplicate = len(rows) - result.new
+    if result.new:
+        webhooks.signature_totals_changed(petition, new_signatures=result.new, source="push")
     db.session.execute(
         sa.update(SignatureImport)
         .where(SignatureImport.id == record.id)
@@ -1071,6 +1076,10 @@ def record_tally(
             **audit.snapshot(tally, ("signers", "as_of", "source")),
         },
     )
+    if before is None or before.get("signers") != signers:
+        webhooks.signature_totals_changed(
+            petition, source="tally", country=country.alpha3, signers=signers, as_of=as_of.isoformat()
+        )
     return tally
 
 

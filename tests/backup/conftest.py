@@ -160,6 +160,23 @@ def fill(app) -> None:
         from crm.api import tokens as api_tokens
 
         api_tokens.create(admin, name="Hoja de entregas «ñ»", scope="write", days=90, now=now)
+        # A webhook subscription (added directly: its address is not resolved here), a queued test event
+        # and one failed attempt in its log.
+        from crm.webhooks import services as webhooks
+        from crm.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+
+        hook = WebhookSubscription(
+            url="https://hooks.example.org/alcance?equipo=ñ",
+            events="meeting.logged",
+            secret="whsec_ñ",
+            created_by_id=admin.id,
+        )
+        db.session.add(hook)
+        db.session.flush()
+        webhooks.send_test(hook, actor=admin, now=now)
+        db.session.flush()
+        delivery = db.session.scalar(sa.select(WebhookDelivery).where(WebhookDelivery.subscription_id == hook.id))
+        db.session.add(WebhookAttempt(delivery_id=delivery.id, attempted_at=now, status_code=503, error="HTTP 503"))
         boards.publish(campaign, actor=admin)
         boards.set_published(
             campaign,

@@ -696,6 +696,35 @@ def api_token_row() -> dict:
     }
 
 
+def webhook_subscription_row() -> dict:
+    return {
+        "url": "https://hooks.example.org/alcance",
+        "events": "meeting.logged position.changed",
+        "secret": "whsec_not_encrypted_here",
+        "active": True,
+        "created_by_id": new_id("user"),
+        "created_at": NOW,
+    }
+
+
+def webhook_delivery_row() -> dict:
+    return {
+        "subscription_id": new_id("webhook_subscription"),
+        "event": "meeting.logged",
+        "event_id": f"00000000-0000-4000-8000-{next(_serial):012d}",
+        "body": "{}",
+        "status": "sent",
+        "attempts": 1,
+        "next_attempt_at": NOW,
+        "sent_at": NOW,
+        "created_at": NOW,
+    }
+
+
+def webhook_attempt_row() -> dict:
+    return {"delivery_id": new_id("webhook_delivery"), "attempted_at": NOW, "status_code": 204, "error": None}
+
+
 def outbound_message_row() -> dict:
     k = next(_serial)
     return {
@@ -769,6 +798,9 @@ VALID_ROWS: dict[str, Callable[..., dict]] = {
     "signature_count": signature_count_row,
     "reminder_preference": reminder_preference_row,
     "api_token": api_token_row,
+    "webhook_subscription": webhook_subscription_row,
+    "webhook_delivery": webhook_delivery_row,
+    "webhook_attempt": webhook_attempt_row,
     "outbound_message": outbound_message_row,
     "reply_clock": reply_clock_row,
     "recovery_code": recovery_code_row,
@@ -989,6 +1021,16 @@ CHECKS = [
     case("ck_api_token_token_hash_format", "api_token", {"token_hash": "a" * 63}, "short"),
     case("ck_api_token_token_hash_format", "api_token", {"token_hash": "g" * 64}, "not_hex"),
     case("ck_api_token_expires_after_creation", "api_token", {"expires_at": NOW}),
+    case("ck_webhook_subscription_url_not_blank", "webhook_subscription", {"url": " "}),
+    case("ck_webhook_subscription_events_not_blank", "webhook_subscription", {"events": " "}),
+    case("ck_webhook_delivery_event_valid", "webhook_delivery", {"event": "letter.burned"}),
+    case("ck_webhook_delivery_status_valid", "webhook_delivery", {"status": "bounced", "sent_at": None}),
+    case("ck_webhook_delivery_attempts_not_negative", "webhook_delivery", {"attempts": -1}),
+    case("ck_webhook_delivery_sent_iff_sent_at", "webhook_delivery", {"sent_at": None}, "sent_without_time"),
+    case("ck_webhook_delivery_sent_iff_sent_at", "webhook_delivery", {"status": "pending"}, "time_unsent"),
+    case("ck_webhook_attempt_status_code_valid", "webhook_attempt", {"status_code": 99}, "low"),
+    case("ck_webhook_attempt_status_code_valid", "webhook_attempt", {"status_code": 600}, "high"),
+    case("ck_webhook_attempt_has_outcome", "webhook_attempt", {"status_code": None, "error": None}),
     case("ck_reminder_preference_digest_hour_range", "reminder_preference", {"digest_hour": -1}, "negative"),
     case("ck_reminder_preference_digest_hour_range", "reminder_preference", {"digest_hour": 24}, "24"),
     case(
@@ -1216,6 +1258,7 @@ UNIQUES = [
     case("uq_signature_tally_petition_id_country_id", "signature_tally", same("petition_id", "country_id")),
     case("uq_reminder_preference_calendar_token_hash", "reminder_preference", same("calendar_token_hash")),
     case("uq_api_token_token_hash", "api_token", same("token_hash")),
+    case("uq_webhook_delivery_event_id", "webhook_delivery", same("event_id")),
     case("uq_outbound_message_dedupe_key", "outbound_message", same("dedupe_key")),
     case("uq_outbound_message_message_id", "outbound_message", same("message_id")),
     case("uq_reply_clock_outreach_id_letter_id", "reply_clock", same("outreach_id", "letter_id")),
@@ -1308,6 +1351,9 @@ FOREIGN_KEYS = [
     nowhere("signature_tally", "entered_by_id", "fk_signature_tally_entered_by_id_user"),
     nowhere("reminder_preference", "user_id", "fk_reminder_preference_user_id_user"),
     nowhere("api_token", "user_id", "fk_api_token_user_id_user"),
+    nowhere("webhook_subscription", "created_by_id", "fk_webhook_subscription_created_by_id_user"),
+    nowhere("webhook_delivery", "subscription_id", "fk_webhook_delivery_subscription_id_webhook_subscription"),
+    nowhere("webhook_attempt", "delivery_id", "fk_webhook_attempt_delivery_id_webhook_delivery"),
     nowhere("outbound_message", "recipient_id", "fk_outbound_message_recipient_id_user"),
     nowhere("outbound_message", "follow_up_id", "fk_outbound_message_follow_up_id_follow_up"),
     nowhere("reply_clock", "outreach_id", "fk_reply_clock_outreach_id_outreach_record"),
@@ -1432,6 +1478,18 @@ REQUIRED = {
     "invitation": ("user_id", "token_hash", "created_at", "expires_at", "last_sent_at", "send_count"),
     "login_attempt": ("kind", "occurred_at"),
     "api_token": ("user_id", "name", "token_hash", "prefix", "scope", "created_at", "expires_at"),
+    "webhook_subscription": ("url", "events", "secret", "active", "created_at"),
+    "webhook_delivery": (
+        "subscription_id",
+        "event",
+        "event_id",
+        "body",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+    ),
+    "webhook_attempt": ("delivery_id", "attempted_at"),
     "form_submission": ("key", "user_id", "location", "created_at"),
     "job_status": ("name", "runs", "failures"),
     "backup_run": ("origin", "started_at", "finished_at", "ok"),
