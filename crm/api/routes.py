@@ -63,6 +63,9 @@ class PushResultSchema(ma.Schema):
     duplicate = ma.fields.Integer(required=True)
     invalid = ma.fields.Integer(required=True)
     ignored = ma.fields.Integer(required=True)
+    erased = ma.fields.Integer(
+        required=True, metadata={"description": "Left out: signers the privacy tools erased at their request."}
+    )
     unknown_countries = ma.fields.List(ma.fields.String(), required=True)
 
 
