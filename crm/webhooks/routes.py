@@ -5,9 +5,9 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from crm.core import submissions
+from crm.core.forms import ConfirmForm
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.outreach.forms import ConfirmForm
 from crm.permissions import require
 from crm.web import flash_message, form_status, refusal
 from crm.webhooks import services
