@@ -9,8 +9,8 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 from crm.campaigns.models import CAMPAIGN_LANGUAGES
+from crm.core.forms import plain_text, strip, with_wording
 from crm.core.public_forms import PublicForm
-from crm.statements.forms import LANGUAGE_NAMES, plain_text, strip
 
 STATUS_LABELS = {
     "pending": _l("Waiting for the e-mail link"),
@@ -66,34 +66,7 @@ class HostedSignForm(PublicForm):
         return self._countries.get(self.country.data)
 
 
-class ConfirmForm(FlaskForm):
-    """The button behind a link from an e-mail: opening a link (which mail scanners do) changes nothing."""
-
-
-def _text_fields(cls):
-    for language in CAMPAIGN_LANGUAGES:
-        name = LANGUAGE_NAMES.get(language, language)
-        setattr(
-            cls,
-            f"title_{language}",
-            StringField(
-                _l("Title (%(language)s)", language=name), filters=[strip], validators=[Optional(), Length(max=300)]
-            ),
-        )
-        setattr(
-            cls,
-            f"body_{language}",
-            TextAreaField(
-                _l("Text (%(language)s)", language=name),
-                filters=[strip],
-                validators=[Optional(), Length(max=20000)],
-                render_kw={"rows": 10},
-            ),
-        )
-    return cls
-
-
-@_text_fields
+@with_wording(rows=10)
 class HostedPageForm(FlaskForm):
     totals_by_country = BooleanField(_l("Show the running total by country of residence"))
     frame_origins = TextAreaField(

@@ -9,6 +9,7 @@ from flask_babel import force_locale, gettext
 from flask_login import current_user, login_required
 
 from crm.core import public_forms
+from crm.core.forms import ConfirmForm
 from crm.core.public_forms import public_form
 from crm.dashboard.exports import record_export, to_csv
 from crm.database import utcnow
@@ -17,7 +18,7 @@ from crm.extensions import db
 from crm.i18n import current_language, visitors_language
 from crm.permissions import can, get_petition_or_404, is_read_only
 from crm.signatures import hosted, services
-from crm.signatures.hosted_forms import STATUS_LABELS, ConfirmForm, HostedPageForm, HostedSignForm
+from crm.signatures.hosted_forms import STATUS_LABELS, HostedPageForm, HostedSignForm
 from crm.signatures.hosted_models import HostedSignature
 from crm.web import CONTENT_SECURITY_POLICY, LARGEST_ID, client_address, flash_message, form_status, refusal
 

@@ -4,7 +4,6 @@ who may sign are the services' rules), the statement's own form, and the moderat
 from __future__ import annotations
 
 import re
-import unicodedata
 from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
@@ -13,12 +12,12 @@ from wtforms import BooleanField, DateField, RadioField, SelectField, StringFiel
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from crm.campaigns.models import CAMPAIGN_LANGUAGES
+from crm.core.forms import plain_text, strip, with_wording
 from crm.core.public_forms import PublicForm
 from crm.core.submissions import SubmissionKeyField
 from crm.statements.services import Wording
 from crm.web import VersionField
 
-LANGUAGE_NAMES = {"en": _l("English"), "es": _l("Spanish")}
 KIND_LABELS = {"organisation": _l("An organisation"), "individual": _l("A person, in my own name")}
 STATUS_LABELS = {
     "unconfirmed": _l("Waiting for the e-mail link"),
@@ -28,23 +27,6 @@ STATUS_LABELS = {
     "withdrawn": _l("Withdrawn"),
     "merged": _l("Merged into another"),
 }
-
-# Characters that change how text reads without being text: bidirectional overrides and isolates (a name
-# that shows reversed on the list), other invisible format characters, and control characters. Joiners
-# (U+200C, U+200D) stay: some scripts and emoji need them.
-_ALLOWED_FORMAT = {"\u200c", "\u200d"}
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def plain_text(form, field) -> None:
-    """One line of visible text: no control or invisible formatting characters."""
-    for char in field.data or "":
-        category = unicodedata.category(char)
-        if category in ("Cc", "Zl", "Zp") or (category == "Cf" and char not in _ALLOWED_FORMAT):
-            raise ValidationError(_l("Use visible characters only, on one line."))
 
 
 def web_address(value):
@@ -147,32 +129,7 @@ class SignForm(PublicForm):
         return self._countries.get(self.country.data)
 
 
-def _wording_fields(cls):
-    """A title and a text per campaign language (English first), all optional here: the service says
-    which pairs are missing."""
-    for language in CAMPAIGN_LANGUAGES:
-        name = LANGUAGE_NAMES.get(language, language)
-        setattr(
-            cls,
-            f"title_{language}",
-            StringField(
-                _l("Title (%(language)s)", language=name), filters=[strip], validators=[Optional(), Length(max=300)]
-            ),
-        )
-        setattr(
-            cls,
-            f"body_{language}",
-            TextAreaField(
-                _l("Text (%(language)s)", language=name),
-                filters=[strip],
-                validators=[Optional(), Length(max=20000)],
-                render_kw={"rows": 12},
-            ),
-        )
-    return cls
-
-
-@_wording_fields
+@with_wording(rows=12)
 class StatementForm(FlaskForm):
     opens_on = DateField(_l("Opens on"), validators=[Optional()], description=_l("Empty: open now."))
     closes_on = DateField(

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from crm import clock
 from crm.core import public_forms, submissions
-from crm.core.forms import ConfirmForm
+from crm.core.forms import LANGUAGE_NAMES, ConfirmForm
 from crm.core.pdf import RendererMissing
 from crm.core.public_forms import public_form
 from crm.dashboard.exports import record_export, to_csv
@@ -31,7 +31,6 @@ from crm.statements import document
 from crm.statements import services as statements
 from crm.statements.forms import (
     KIND_LABELS,
-    LANGUAGE_NAMES,
     STATUS_LABELS,
     DecisionForm,
     MergeForm,
