@@ -34,18 +34,19 @@ import hmac
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import abort, current_app, request
-from flask_babel import gettext
+from flask import abort, current_app, render_template, request
+from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Mapped, mapped_column
 from wtforms import HiddenField, StringField
 
+from crm.core.forms import ConfirmForm
 from crm.database import UTCDateTime, serialise, utcnow
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.web import client_key
+from crm.web import client_key, refusal
 from crm.web import network_key as web_network_key
 
 # The settings (crm/config.py reads each from the environment, with its default and what it means).
@@ -265,3 +266,22 @@ def count(form: PublicForm | str, *, address: str | None, now: dt.datetime, also
     db.session.execute(sa.delete(PublicFormHit).where(PublicFormHit.occurred_at < now - RETENTION))
     db.session.add_all([PublicFormHit(form=form_name, key=key, occurred_at=now) for key in keys])
     db.session.flush()
+
+
+def answer_link(signature, act, template: str, context, *, done_as: str = "done"):
+    """The page behind a link from an e-mail (confirm, withdraw), in the signer's language: it shows a
+    button, and only the button (a POST) does `act`, since mail scanners open links; a refusal is shown on
+    the page. `context()` gives the template's other values once `act` has run. Returns (html, status)."""
+    with force_locale(signature.language):
+        form = ConfirmForm()
+        status, done = 200, False
+        if form.validate_on_submit():
+            try:
+                act()
+                done = True
+            except DomainError as error:
+                status = refusal(error, form)
+        html = render_template(
+            template, form=form, signature=signature, language=signature.language, **{done_as: done}, **context()
+        )
+    return html, status

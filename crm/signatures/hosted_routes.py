@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from crm.core import public_forms
 from crm.core.forms import ConfirmForm
-from crm.core.public_forms import public_form
+from crm.core.public_forms import answer_link, public_form
 from crm.dashboard.exports import record_export, to_csv
 from crm.database import utcnow
 from crm.errors import DomainError
@@ -125,23 +125,17 @@ def confirm(token):
     signature = hosted.by_confirm_token(token, now=now)
     if signature is None:
         _link_not_valid()
-    with force_locale(signature.language):
-        form = ConfirmForm()
-        confirmed = False
-        if form.validate_on_submit():
-            hosted.confirm(signature, now=now)
-            confirmed = True
-        html = render_template(
-            "signatures/hosted/confirm.html",
-            form=form,
-            signature=signature,
-            petition=signature.petition,
-            campaign=signature.petition.campaign,
-            title=hosted.title_of(signature.petition, signature.language),
-            language=signature.language,
-            confirmed=confirmed,
-        )
-    return html
+    return answer_link(
+        signature,
+        lambda: hosted.confirm(signature, now=now),
+        "signatures/hosted/confirm.html",
+        lambda: {
+            "petition": signature.petition,
+            "campaign": signature.petition.campaign,
+            "title": hosted.title_of(signature.petition, signature.language),
+        },
+        done_as="confirmed",
+    )
 
 
 @bp.route("/sign/withdraw/<token>", methods=["GET", "POST"])
@@ -150,25 +144,17 @@ def withdraw(token):
     signature = hosted.by_withdraw_token(token)
     if signature is None:
         abort(404)
-    with force_locale(signature.language):
-        form = ConfirmForm()
-        status = 200
-        if form.validate_on_submit():
-            try:
-                hosted.withdraw(signature, now=utcnow())
-            except DomainError as error:
-                status = refusal(error, form)
-        html = render_template(
-            "signatures/hosted/withdraw.html",
-            form=form,
-            signature=signature,
-            petition=signature.petition,
-            campaign=signature.petition.campaign,
-            title=hosted.title_of(signature.petition, signature.language),
-            language=signature.language,
-            may_withdraw=signature.status in hosted.WITHDRAWABLE,
-        )
-    return html, status
+    return answer_link(
+        signature,
+        lambda: hosted.withdraw(signature, now=utcnow()),
+        "signatures/hosted/withdraw.html",
+        lambda: {
+            "petition": signature.petition,
+            "campaign": signature.petition.campaign,
+            "title": hosted.title_of(signature.petition, signature.language),
+            "may_withdraw": signature.status in hosted.WITHDRAWABLE,
+        },
+    )
 
 
 # --- The coordinators' page -----------------------------------------------------------------------------

@@ -10,9 +10,9 @@ from flask_login import current_user, login_required
 
 from crm import clock
 from crm.core import public_forms, submissions
-from crm.core.forms import LANGUAGE_NAMES, ConfirmForm
+from crm.core.forms import LANGUAGE_NAMES
 from crm.core.pdf import RendererMissing
-from crm.core.public_forms import public_form
+from crm.core.public_forms import answer_link, public_form
 from crm.dashboard.exports import record_export, to_csv
 from crm.database import utcnow
 from crm.errors import DomainError
@@ -133,21 +133,13 @@ def confirm(token):
     signature = statements.by_confirm_token(token, now=now)
     if signature is None:
         _link_not_valid()
-    with force_locale(signature.language):
-        form = ConfirmForm()
-        confirmed = False
-        if form.validate_on_submit():
-            statements.confirm(signature, now=now)
-            confirmed = True
-        html = render_template(
-            "statements/confirm.html",
-            form=form,
-            signature=signature,
-            statement=signature.statement,
-            language=signature.language,
-            confirmed=confirmed,
-        )
-    return html
+    return answer_link(
+        signature,
+        lambda: statements.confirm(signature, now=now),
+        "statements/confirm.html",
+        lambda: {"statement": signature.statement},
+        done_as="confirmed",
+    )
 
 
 @bp.route("/s/withdraw/<token>", methods=["GET", "POST"])
@@ -156,23 +148,12 @@ def withdraw(token):
     signature = statements.by_withdraw_token(token)
     if signature is None:
         abort(404)
-    with force_locale(signature.language):
-        form = ConfirmForm()
-        status = 200
-        if form.validate_on_submit():
-            try:
-                statements.withdraw(signature, now=utcnow())
-            except DomainError as error:
-                status = refusal(error, form)
-        html = render_template(
-            "statements/withdraw.html",
-            form=form,
-            signature=signature,
-            statement=signature.statement,
-            language=signature.language,
-            may_withdraw=signature.status in statements.WITHDRAWABLE,
-        )
-    return html, status
+    return answer_link(
+        signature,
+        lambda: statements.withdraw(signature, now=utcnow()),
+        "statements/withdraw.html",
+        lambda: {"statement": signature.statement, "may_withdraw": signature.status in statements.WITHDRAWABLE},
+    )
 
 
 # --- The staff's pages ----------------------------------------------------------------------------------
