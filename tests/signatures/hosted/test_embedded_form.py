@@ -11,6 +11,7 @@ import pytest
 from crm.core import public_forms
 from crm.core.public_forms import PublicFormHit
 from crm.database import utcnow
+from crm.extensions import db
 from crm.mail.models import OutboundMessage
 from crm.signatures.hosted_models import HostedSignature
 from tests.conftest import count_rows
@@ -95,7 +96,7 @@ def test_a_used_nonce_is_kept_as_a_keyed_hash_as_long_as_its_token_lives(app, cl
     started = token(petition)
     nonce = public_forms.read_stamp("petition", petition.slug, started).nonce
     sign(client, petition, started=started)
-    keys = {hit.key for hit in public_forms.db.session.scalars(public_forms.db.select(PublicFormHit))}
+    keys = {hit.key for hit in db.session.scalars(db.select(PublicFormHit))}
     assert any(key.startswith("nonce:") for key in keys) and not any(nonce in key for key in keys)
     clock.advance(seconds=app.config["PUBLIC_FORM_MAX_AGE_SECONDS"] - 120)
     public_forms.count("petition", address="192.0.2.1", now=utcnow())
