@@ -1,7 +1,14 @@
 """Safety for forms anyone may send without signing in (a joint statement's sign-on form; later a hosted
 petition's). Nothing here depends on what the form collects:
 
-- CSRF: a `PublicForm` is a FlaskForm, so the token is checked as on every other form;
+- a one-time form token instead of the session-bound CSRF token: the form carries, signed with the app's
+  key, the moment it was shown, what it was shown for (a petition's or a statement's slug) and a random
+  nonce. A submission must bring a token this site signed for this form and this page, and each nonce is
+  accepted once (its keyed hash is kept among the rate-limit rows as long as a token lives). Nothing of it
+  rides on a cookie, so the form works where a browser sends none: inside another site's frame (a hosted
+  petition's form embedded on the campaign's site), with third-party cookies blocked. Anonymous forms have
+  no session a forged request could ride, which is what the CSRF token protects; staff forms keep it
+  (docs/security.md says more);
 - a honeypot: a field people never see (hidden by the style sheet, skipped by the keyboard and by screen
   readers) that bots fill in;
 - a minimum time to fill: the form carries the moment it was shown, signed with the app's key, so that a
@@ -9,14 +16,14 @@ petition's). Nothing here depends on what the form collects:
 - rate limits per client address and per network (/24 for IPv4, /48 for IPv6), and per any other key the
   feature adds (an e-mail address), counted in the database so that every worker and server counts the
   same submissions;
-- a body size limit applied before anything reads the body (CSRF and the NUL check both parse the form).
+- a body size limit applied before anything reads the body (the NUL check parses the form).
 
 Each refusal is a `PublicFormRefused` (400) or `TooManySubmissions` (429) with a message for the person,
 raised before the feature's service changes anything. A view does:
 
     @public_form("statement")                   # the body limit
     def sign(...):
-        form = SomeForm()                         # a PublicForm subclass with FORM_NAME = "statement"
+        form = SomeForm(now=now, scope=slug)      # a PublicForm subclass with FORM_NAME = "statement"
         if form.validate_on_submit():
             try:
                 public_forms.check(form, address=client_address(), now=now)
@@ -31,6 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -45,7 +53,7 @@ from wtforms import HiddenField, StringField
 from crm.core.forms import ConfirmForm
 from crm.database import UTCDateTime, serialise, utcnow
 from crm.errors import DomainError
-from crm.extensions import db
+from crm.extensions import csrf, db
 from crm.web import client_key, refusal
 from crm.web import network_key as web_network_key
 
@@ -86,7 +94,8 @@ class PublicFormHit(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     form: Mapped[str] = mapped_column(sa.String(40))
-    # "address:203.0.113.7", "network:203.0.113.0/24", or a feature's own ("email:<sha-256>").
+    # "address:203.0.113.7", "network:203.0.113.0/24", a feature's own ("email:<hmac>"), or the nonce of
+    # an accepted form's token ("nonce:<hmac>"), kept so that the token is not accepted twice.
     key: Mapped[str] = mapped_column(sa.String(120))
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
@@ -100,11 +109,13 @@ def setting(name: str) -> int:
 
 def public_form(name: str):
     """Mark a view as a public form: its request body is limited to PUBLIC_FORM_MAX_BYTES before anything
-    reads it (`limit_body`, which the app runs ahead of every before_request hook)."""
+    reads it (`limit_body`, which the app runs ahead of every before_request hook). Its form is protected
+    by the one-time form token (`check`), not by the session-bound CSRF token, which a browser cannot send
+    from inside another site's frame."""
 
     def decorator(view):
         view.public_form = name
-        return view
+        return csrf.exempt(view)
 
     return decorator
 
@@ -133,65 +144,105 @@ def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
 
 
-def stamp(form_name: str, now: dt.datetime | None = None) -> str:
-    """The signed moment a form was shown."""
-    return _serializer().dumps([form_name, int((now or utcnow()).timestamp())])
+@dataclass(frozen=True)
+class Stamp:
+    """What a form's token says: when the form was shown, and its one-time nonce."""
+
+    shown_at: dt.datetime
+    nonce: str
 
 
-def shown_at(form_name: str, value: str | None) -> dt.datetime | None:
-    """When the form carrying `value` was shown, or None if this site did not sign it for this form."""
-    if not value or len(value) > 200:
+def stamp(form_name: str, now: dt.datetime | None = None, *, scope: str = "") -> str:
+    """The token of a form being shown: signed, the form's name, what it is shown for (`scope`: the
+    petition's or statement's slug), the moment, and a new random nonce."""
+    return _serializer().dumps([form_name, scope, int((now or utcnow()).timestamp()), secrets.token_urlsafe(16)])
+
+
+def read_stamp(form_name: str, scope: str, value: str | None) -> Stamp | None:
+    """The token's moment and nonce, or None if this site did not sign it for this form and this scope."""
+    if not value or len(value) > 400:
         return None
     try:
-        name, seconds = _serializer().loads(value)
+        name, signed_scope, seconds, nonce = _serializer().loads(value)
     except (BadSignature, ValueError, TypeError):
         return None
-    if name != form_name or not isinstance(seconds, int) or isinstance(seconds, bool):
+    if (
+        name != form_name
+        or signed_scope != scope
+        or not isinstance(seconds, int)
+        or isinstance(seconds, bool)
+        or not isinstance(nonce, str)
+        or not 16 <= len(nonce) <= 64
+    ):
         return None
     try:
-        return dt.datetime.fromtimestamp(seconds, dt.UTC)
+        return Stamp(dt.datetime.fromtimestamp(seconds, dt.UTC), nonce)
     except (OverflowError, OSError, ValueError):
         return None
 
 
+def shown_at(form_name: str, value: str | None, scope: str = "") -> dt.datetime | None:
+    """When the form carrying `value` was shown, or None if this site did not sign it for this form."""
+    read = read_stamp(form_name, scope, value)
+    return None if read is None else read.shown_at
+
+
+def _nonce_key(nonce: str) -> str:
+    return hashed_key("nonce", nonce)
+
+
 class PublicForm(FlaskForm):
-    """A form anyone may send. Subclasses set FORM_NAME (the name the time stamp and the rate limits
-    count under) and render `homepage` inside an element of class "hp" (see _macros/public_forms.html)."""
+    """A form anyone may send. Subclasses set FORM_NAME (the name the token and the rate limits count
+    under) and render `homepage` inside an element of class "hp" (see _macros/public_forms.html). It is
+    built with the `scope` its token is bound to (the page's slug)."""
 
     FORM_NAME = "public"
+
+    class Meta:
+        # The one-time form token (`started`, checked by `check`) stands in for the CSRF token: no session,
+        # no cookie, so that the form can be sent from inside a frame on another site.
+        csrf = False
 
     # The honeypot: hidden from people by the style sheet, out of the tab order and of the accessibility
     # tree, and named like something a bot fills in.
     homepage = StringField(_l("Leave this field empty"))
     started = HiddenField()
 
-    def __init__(self, *args, now: dt.datetime | None = None, **kwargs):
+    def __init__(self, *args, now: dt.datetime | None = None, scope: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        # A form being drawn gets its moment; one sent without it is refused by `check` (which then gives
+        self.scope = scope
+        # A form being drawn gets its token; one sent without it is refused by `check` (which then gives
         # it one, for the person to send it again).
         if not self.is_submitted():
-            self.started.data = stamp(self.FORM_NAME, now)
+            self.started.data = stamp(self.FORM_NAME, now, scope=scope)
 
 
 def check(form: PublicForm, *, address: str | None, now: dt.datetime, also: tuple[Limit, ...] = ()) -> None:
-    """Refuse a submission a person did not make, or one over a rate limit; changes nothing. A form shown
-    too long ago gets a new time stamp, so that the person can send it again as it is."""
+    """Refuse a submission a person did not make, a token already used, or one over a rate limit; changes
+    nothing. A form shown too long ago gets a new token, so that the person can send it again as it is."""
     if form.homepage.data:
         raise PublicFormRefused(
             gettext("This form could not be accepted. If you filled it in yourself, reload the page and send it again.")
         )
-    started = shown_at(form.FORM_NAME, form.started.data)
-    if started is None:
-        form.started.data = stamp(form.FORM_NAME, now)
+    read = read_stamp(form.FORM_NAME, form.scope, form.started.data)
+    if read is None:
+        form.started.data = stamp(form.FORM_NAME, now, scope=form.scope)
         raise PublicFormRefused(gettext("This form could not be read: reload the page and fill it in again."))
-    age = (now - started).total_seconds()
+    age = (now - read.shown_at).total_seconds()
     if age < setting("PUBLIC_FORM_MIN_SECONDS"):
         raise PublicFormRefused(
             gettext("The form was sent faster than a person can fill it in. Check what you typed and send it again.")
         )
     if age > setting("PUBLIC_FORM_MAX_AGE_SECONDS"):
-        form.started.data = stamp(form.FORM_NAME, now)
+        form.started.data = stamp(form.FORM_NAME, now, scope=form.scope)
         raise PublicFormRefused(gettext("The form was open too long. Check what you typed and send it again."))
+    if was_used(form.FORM_NAME, read.nonce):
+        raise PublicFormRefused(
+            gettext(
+                "This form was already sent once, and a form is accepted once: nothing more was saved. To sign "
+                "again, open the page again."
+            )
+        )
     if over_limit(form.FORM_NAME, [*client_limits(address), *also], now=now):
         raise TooManySubmissions(
             gettext(
@@ -259,11 +310,32 @@ def over_limit(form_name: str, limits: list[Limit], *, now: dt.datetime) -> bool
     return any(counts.get(limit.key, 0) >= limit.most for limit in limits)
 
 
+def was_used(form_name: str, nonce: str) -> bool:
+    """True when a submission with this nonce was accepted. Until this transaction ends, another one with
+    the same nonce waits here, so that of two sent at once only one is accepted."""
+    key = _nonce_key(nonce)
+    serialise(db.session, f"alcance.public-nonce:{key}")
+    return (
+        db.session.execute(
+            sa.select(sa.literal(True)).where(PublicFormHit.form == form_name, PublicFormHit.key == key).limit(1)
+        ).first()
+        is not None
+    )
+
+
+def retention() -> dt.timedelta:
+    """How long a row is kept: past every window, and as long as a token whose nonce it keeps is valid."""
+    return max(RETENTION, dt.timedelta(seconds=setting("PUBLIC_FORM_MAX_AGE_SECONDS")))
+
+
 def count(form: PublicForm | str, *, address: str | None, now: dt.datetime, also: tuple[Limit, ...] = ()) -> None:
-    """Count one accepted submission against every key, in the caller's transaction."""
+    """Count one accepted submission against every key, and use up its token's nonce, in the caller's
+    transaction."""
     form_name = form if isinstance(form, str) else form.FORM_NAME
     keys = [limit.key for limit in client_limits(address)] + [limit.key for limit in also]
-    db.session.execute(sa.delete(PublicFormHit).where(PublicFormHit.occurred_at < now - RETENTION))
+    if not isinstance(form, str) and (read := read_stamp(form_name, form.scope, form.started.data)) is not None:
+        keys.append(_nonce_key(read.nonce))
+    db.session.execute(sa.delete(PublicFormHit).where(PublicFormHit.occurred_at < now - retention()))
     db.session.add_all([PublicFormHit(form=form_name, key=key, occurred_at=now) for key in keys])
     db.session.flush()
 

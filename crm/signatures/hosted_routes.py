@@ -56,6 +56,16 @@ def _sign(petition, form: HostedSignForm, language: str, now) -> None:
     public_forms.count(form, address=address, now=now, also=(limit,))
 
 
+def _sent_message() -> str:
+    """What the page says after a sign-up. It reveals nothing (whoever adds ?sent=1 reads the same words
+    whether or not anything was sent, and whether or not the address signed before)."""
+    return gettext(
+        "Almost done: if this address has not signed here yet, we sent it a link. Open it within %(days)s days "
+        "to confirm your signature; until then it is not counted. The link is sent only once.",
+        days=hosted.CONFIRM_DAYS,
+    )
+
+
 @bp.route("/sign/<slug>", methods=["GET", "POST"])
 @public_form("petition")
 def sign(slug):
@@ -66,7 +76,7 @@ def sign(slug):
     with force_locale(language):
         page = hosted.page_of(petition)
         is_open = not is_read_only(petition.campaign)
-        form = HostedSignForm(now=now)
+        form = HostedSignForm(now=now, scope=petition.slug)
         form.set_countries(hosted.country_choices(language), language)
         if request.method == "POST":
             try:
@@ -74,16 +84,9 @@ def sign(slug):
                     raise hosted.NotOpen(gettext("This petition is not open for signatures."))
                 _sign(petition, form, language, now)
                 if not form.errors:
-                    flash_message(
-                        gettext(
-                            "Almost done: if this address has not signed here yet, we sent it a link. Open it "
-                            "within %(days)s days to confirm your signature; until then it is not counted. The "
-                            "link is sent only once.",
-                            days=hosted.CONFIRM_DAYS,
-                        ),
-                        "success",
-                    )
-                    return redirect(url_for("hosted.sign", slug=petition.slug, lang=language, _anchor="sent"))
+                    # Said by the page it leads to, not flashed: a flash lives in the session cookie, which a
+                    # browser neither keeps nor sends inside another site's frame.
+                    return redirect(url_for("hosted.sign", slug=petition.slug, lang=language, sent=1, _anchor="sent"))
             except DomainError as error:
                 refusal(error, form)
         title, body, text_language = page.text(language)
@@ -104,6 +107,7 @@ def sign(slug):
             language=language,
             confirm_days=hosted.CONFIRM_DAYS,
             retention_days=hosted.retention_days(),
+            sent=_sent_message() if request.method == "GET" and request.args.get("sent") == "1" else None,
         )
     return _framable_by(make_response(html, form_status(form)), page.origins)
 

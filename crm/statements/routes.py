@@ -80,7 +80,7 @@ def public(slug):
         if statement is None:
             abort(404)
         is_open = statement.is_open(clock.today(None, now)) and not is_read_only(statement.campaign)
-        form = SignForm(now=now)
+        form = SignForm(now=now, scope=statement.slug)
         form.set_countries(statements.country_choices(language), language)
         form.set_individuals(statement.individuals_may_sign, language)
         if request.method == "POST":

@@ -61,7 +61,7 @@ def sign_and_confirm(page, install, *, name, email, country):
     page.check("#consent")
     page.wait_for_timeout(2100)  # a person takes longer than the form's minimum time
     page.get_by_role("button", name="Firmar", exact=True).click()
-    page.wait_for_url(re.compile(rf"/sign/{slug}\?lang=es#sent$"))
+    page.wait_for_url(re.compile(rf"/sign/{slug}\?lang=es&sent=1#sent$"))
     assert "Casi listo" in page.locator("#sent").inner_text()
     fits(page)
     links = links_sent_to(install, email, prefix="/sign")

@@ -52,20 +52,19 @@ def _seed(url: str, tmp_path_factory) -> list[str]:
 
 
 def _sign_ups(port: int, slugs: list[str], client: int, stop_at: float) -> list[tuple[int, int, str]]:
-    """One simulated visitor: opens the form once (its session, CSRF token and time stamp), then sends it
-    PER_CLIENT times with different e-mail addresses, to both petitions in turn."""
+    """One simulated visitor: opens the form (its one-time token and time stamp) and sends it, PER_CLIENT
+    times with different e-mail addresses, to both petitions in turn."""
     browser, forwarded = Browser(), {"X-Forwarded-For": _address(client)}
-    status, _, page = browser.get(port, f"/sign/{slugs[0]}", headers=forwarded)
-    assert status == 200
-    hidden = _Inputs(page).values
     answers = []
     for k in range(PER_CLIENT):
         if time.monotonic() > stop_at:
             break
         email = f"s{(client * PER_CLIENT + k) % DISTINCT_EMAILS}@example.org"
-        form = {**hidden, "name": f"Signer {k}", "email": email, "country": "VEN", "consent": "y"}
         # An address that comes back (35 clients later) goes to the other petition: one person on both.
         petition = slugs[(client + k) % 2]
+        status, _, page = browser.get(port, f"/sign/{petition}", headers=forwarded)
+        assert status == 200
+        form = {**_Inputs(page).values, "name": f"Signer {k}", "email": email, "country": "VEN", "consent": "y"}
         status, _, _ = browser.request(port, "POST", f"/sign/{petition}", form=form, headers=forwarded)
         answers.append((client, status, email))
     return answers

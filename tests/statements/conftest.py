@@ -46,9 +46,9 @@ def statement(app, campaign, clock):
     return made
 
 
-def form_data(**changes) -> dict:
+def form_data(scope: str = "", **changes) -> dict:
     """The form as a person sends it: shown a minute ago on this site, the honeypot left empty."""
-    data = {**ORGANISATION, "started": public_forms.stamp("statement", utcnow() - dt.timedelta(minutes=1))}
+    data = {**ORGANISATION, "started": public_forms.stamp("statement", utcnow() - dt.timedelta(minutes=1), scope=scope)}
     for name, value in changes.items():
         if value is None:
             data.pop(name, None)
@@ -61,7 +61,7 @@ def sign(client, statement, *, lang="en", address="198.51.100.7", **changes):
     """Send the public form (from `address`); returns the response."""
     return client.post(
         f"/s/{statement.slug}?lang={lang}",
-        data=form_data(**changes),
+        data=form_data(statement.slug, **changes),
         environ_base={"REMOTE_ADDR": address},
     )
 

@@ -84,7 +84,7 @@ def test_a_form_this_site_did_not_draw_is_refused(client, statement, started):
 
 
 def test_a_form_signed_for_another_form_or_with_another_key_is_refused(app, client, statement):
-    other_form = public_forms.stamp("petition", utcnow() - dt.timedelta(minutes=1))
+    other_form = public_forms.stamp("petition", utcnow() - dt.timedelta(minutes=1), scope=statement.slug)
     assert sign(client, statement, started=other_form).status_code == 400
     from itsdangerous import URLSafeSerializer
 
@@ -96,7 +96,7 @@ def test_a_form_signed_for_another_form_or_with_another_key_is_refused(app, clie
 
 
 def test_a_form_sent_faster_than_a_person_fills_it_is_refused_then_accepted(client, statement, clock):
-    started = public_forms.stamp("statement", utcnow())
+    started = public_forms.stamp("statement", utcnow(), scope=statement.slug)
     response = sign(client, statement, started=started)
     html = response.get_data(as_text=True)
     assert response.status_code == 400 and "faster than a person" in html
@@ -107,7 +107,7 @@ def test_a_form_sent_faster_than_a_person_fills_it_is_refused_then_accepted(clie
 
 
 def test_a_form_open_too_long_is_drawn_again(client, statement, clock):
-    started = public_forms.stamp("statement", utcnow() - dt.timedelta(days=2))
+    started = public_forms.stamp("statement", utcnow() - dt.timedelta(days=2), scope=statement.slug)
     response = sign(client, statement, started=started)
     assert response.status_code == 400 and "open too long" in response.get_data(as_text=True)
     assert started not in response.get_data(as_text=True)  # a new moment to send it with
@@ -118,7 +118,7 @@ def test_a_body_larger_than_the_limit_is_refused_before_it_is_read(app, client, 
     app.config["WTF_CSRF_ENABLED"] = True  # would read the body to find its token, and answer 400
     try:
         response = client.post(
-            f"/s/{statement.slug}", data={**form_data(), "organisation": "x" * 40_000}, environ_base={}
+            f"/s/{statement.slug}", data={**form_data(statement.slug), "organisation": "x" * 40_000}, environ_base={}
         )
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
@@ -126,28 +126,29 @@ def test_a_body_larger_than_the_limit_is_refused_before_it_is_read(app, client, 
     _nothing_changed(statement)
 
 
-def test_a_form_without_its_csrf_token_is_refused(app, client, statement):
+def test_the_form_needs_no_session_nor_csrf_token_and_sets_no_cookie(app, client, statement, clock):
+    """Its one-time form token stands in for the session-bound CSRF token (crm/core/public_forms.py)."""
     app.config["WTF_CSRF_ENABLED"] = True
     try:
-        response = client.post(f"/s/{statement.slug}", data=form_data())
-    finally:
-        app.config["WTF_CSRF_ENABLED"] = False
-    assert response.status_code == 400 and "Form expired" in response.get_data(as_text=True)
-    _nothing_changed(statement)
-
-
-def test_the_form_with_its_csrf_token_goes_through(app, client, statement, clock):
-    app.config["WTF_CSRF_ENABLED"] = True
-    try:
-        page = client.get(f"/s/{statement.slug}").get_data(as_text=True)
-        token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        shown = client.get(f"/s/{statement.slug}")
+        page = shown.get_data(as_text=True)
+        assert "Set-Cookie" not in shown.headers and 'name="csrf_token"' not in page
         started = page.split('name="started" type="hidden" value="')[1].split('"')[0]
         clock.advance(seconds=20)
-        response = sign(client, statement, csrf_token=token, started=started)
+        response = sign(client, statement, started=started)
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
     assert response.status_code == 302
     assert count_rows(StatementSignature) == 1
+
+
+def test_a_form_sent_again_with_the_same_token_is_refused_and_writes_nothing(client, statement):
+    started = public_forms.stamp("statement", utcnow() - dt.timedelta(minutes=1), scope=statement.slug)
+    assert sign(client, statement, started=started).status_code == 302
+    before = (count_rows(StatementSignature), count_rows(OutboundMessage))
+    response = sign(client, statement, started=started, email="another@example.org")
+    assert response.status_code == 400 and "already sent once" in response.get_data(as_text=True)
+    assert (count_rows(StatementSignature), count_rows(OutboundMessage)) == before
 
 
 def test_a_closed_statement_takes_no_signature(client, statement, clock):

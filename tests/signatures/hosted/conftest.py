@@ -40,8 +40,8 @@ def petition(app, campaign, make_petition, clock):  # noqa: F811
     return made
 
 
-def form_data(**changes) -> dict:
-    data = {**SIGNER, "started": public_forms.stamp("petition", utcnow() - dt.timedelta(minutes=1))}
+def form_data(scope: str = "", **changes) -> dict:
+    data = {**SIGNER, "started": public_forms.stamp("petition", utcnow() - dt.timedelta(minutes=1), scope=scope)}
     for name, value in changes.items():
         if value is None:
             data.pop(name, None)
@@ -52,7 +52,9 @@ def form_data(**changes) -> dict:
 
 def sign(client, petition, *, lang="es", address="198.51.100.7", **changes):
     return client.post(
-        f"/sign/{petition.slug}?lang={lang}", data=form_data(**changes), environ_base={"REMOTE_ADDR": address}
+        f"/sign/{petition.slug}?lang={lang}",
+        data=form_data(petition.slug, **changes),
+        environ_base={"REMOTE_ADDR": address},
     )
 
 
