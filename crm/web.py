@@ -25,7 +25,7 @@ from werkzeug.routing import IntegerConverter
 from wtforms import HiddenField
 
 from crm import clock
-from crm.api.problems import is_api_request, problem
+from crm.api.problems import field_messages, is_api_request, problem
 from crm.database import stale_record_message
 from crm.errors import DomainError, StaleRecord
 from crm.extensions import db
@@ -354,7 +354,7 @@ def register_error_pages(app) -> None:
             code,
             _error_title(code, gettext("Error")),
             explained or messages.get(code, gettext("The request could not be completed.")),
-            errors=invalid,
+            errors=field_messages(invalid) if invalid else None,
             headers=headers,
         )
 

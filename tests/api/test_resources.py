@@ -145,7 +145,17 @@ def test_invalid_query_values_are_a_422_problem_naming_the_field(api, make_user)
 def test_problems_are_in_the_clients_language(api, make_user):
     response = api.get("/api/v1/campaigns/", headers={"Accept-Language": "es"})
     assert response.status_code == 401
-    assert response.get_json()["title"] != "Not authenticated"
+    assert response.get_json()["title"] == "Sin autenticar"
+
+
+def test_what_is_wrong_with_each_field_is_in_the_clients_language(api, make_user):
+    secret = make_token(make_user("coordinator"))
+    english = api.get("/api/v1/outreach/?stage=flying&limit=0", secret).get_json()["errors"]["query"]
+    spanish = api.get("/api/v1/outreach/?stage=flying&limit=0", secret, headers={"Accept-Language": "es"}).get_json()[
+        "errors"
+    ]["query"]
+    assert english["limit"] == ["From 1 to 200."] and spanish["limit"] == ["De 1 a 200."]
+    assert spanish["stage"][0].startswith("Uno de: not_started, ")
 
 
 def test_closing_a_follow_up_needs_the_version_read(api, campaign_world):
