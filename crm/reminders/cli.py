@@ -8,9 +8,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from crm.extensions import db
-from crm.mail import services as mailer
 from crm.reminders import services
-from crm.reminders.jobs import run_once, run_scheduler, send_digests, send_due_reminders
+from crm.reminders.jobs import deliver_queues, run_once, run_scheduler, send_digests, send_due_reminders
 
 reminders_cli = click.Group("reminders", help="Follow-up reminders and digests.")
 scheduler_cli = click.Group("scheduler", help="The one process that runs scheduled jobs.")
@@ -50,7 +49,7 @@ def reply_clock_command():
     second period."""
     report = services.run_reply_clock()
     db.session.commit()
-    delivery = mailer.deliver_pending()
+    delivery, _ = deliver_queues()
     click.echo(f"follow-ups created: {report.follow_ups_created}")
     click.echo(f"escalations sent: {delivery.sent_by_kind.get('escalation', 0)}")
 
@@ -58,9 +57,10 @@ def reply_clock_command():
 @reminders_cli.command("deliver")
 @with_appcontext
 def deliver_command():
-    """Send whatever is queued (retries included) without queueing anything new."""
-    delivery = mailer.deliver_pending()
+    """Send whatever is queued, mail and webhooks (retries included), without queueing anything new."""
+    delivery, hooks = deliver_queues()
     click.echo(f"sent: {delivery.sent}, failed: {delivery.failed}")
+    click.echo(f"webhooks sent: {hooks.sent}, failed: {hooks.failed}")
 
 
 @scheduler_cli.command("run")

@@ -42,11 +42,15 @@ class JobResult:
         return text
 
 
+def deliver_queues(now: dt.datetime | None = None):
+    """Send what waits in the outbox, then in the webhooks' queue (the same lease and backoff,
+    crm/webhooks): every job and command that sends goes through here. Returns both reports."""
+    return mailer.deliver_pending(now=now), webhooks.deliver_pending(now=now)
+
+
 def _finish(queued: int, now: dt.datetime | None) -> JobResult:
     db.session.commit()
-    delivery = mailer.deliver_pending(now=now)
-    # The same run drains the webhooks' queue, under the same lease and backoff (crm/webhooks).
-    webhooks.deliver_pending(now=now)
+    delivery, _ = deliver_queues(now)
     return JobResult(queued, delivery)
 
 

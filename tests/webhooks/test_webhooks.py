@@ -248,3 +248,18 @@ def test_the_page_refuses_a_private_address_in_spanish(app, client, signed_in):
     response = client.post("/admin/webhooks/", data={"url": "https://example.org/x", "submission_key": new_key()})
     assert response.status_code == 400
     assert count_rows(WebhookSubscription) == 0
+
+
+def test_the_delivery_command_sends_webhooks_as_the_scheduler_does(
+    app, make_user, make_record, campaign, receiver, allow_private
+):
+    # For installs that run the commands from cron instead of the scheduler.
+    admin = make_user("admin")
+    subscription, secret = subscribe(admin, receiver.url)
+    outreach.record_position(make_record("FRA"), campaign.demands[0], "supportive", utc_today(), actor=admin)
+    db.session.commit()
+    receiver.start()
+    result = app.test_cli_runner().invoke(args=["reminders", "deliver"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["sent: 0, failed: 0", "webhooks sent: 1, failed: 0"]
+    assert [verify(secret, request)["type"] for request in receiver.received] == ["position.changed"]
