@@ -36,6 +36,7 @@ from crm.permissions import is_read_only
 from crm.signatures.hosted_models import COUNTED, HostedPetition, HostedSignature
 from crm.signatures.models import Petition, Signature
 from crm.signatures.normalise import EmailHasher
+from crm.webhooks import services as webhooks
 
 FORM_NAME = "petition"
 MAIL_KIND = "hosted_confirmation"
@@ -386,6 +387,7 @@ def _count(signature: HostedSignature, now: dt.datetime) -> None:
         db.session.add(counted)
         db.session.flush()
         signature.signature_id = counted.id
+        webhooks.signature_totals_changed(signature.petition, new_signatures=1, source="hosted")
 
 
 def confirm(signature: HostedSignature, *, now: dt.datetime) -> HostedSignature:
@@ -420,6 +422,7 @@ def _uncount(signature: HostedSignature) -> None:
         signature.signature_id = None
         if counted is not None:
             db.session.delete(counted)
+            webhooks.signature_totals_changed(signature.petition, removed_signatures=1, source="hosted")
 
 
 def withdraw(signature: HostedSignature, *, now: dt.datetime) -> HostedSignature:

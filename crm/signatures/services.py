@@ -834,6 +834,7 @@ def undo_import(record: SignatureImport, *, actor=None) -> int:
         "rows_duplicate": record.rows_duplicate,
         "rows_invalid": record.rows_invalid,
     }
+    petition = db.session.get(Petition, record.petition_id)
     counts.remove_import(record.id)
     deleted = db.session.execute(
         sa.delete(Signature).where(Signature.import_id == record.id).execution_options(synchronize_session=False)
@@ -843,6 +844,8 @@ def undo_import(record: SignatureImport, *, actor=None) -> int:
     )
     db.session.delete(record)
     db.session.flush()
+    if deleted:
+        webhooks.signature_totals_changed(petition, removed_signatures=deleted, source="undo")
     return deleted
 
 

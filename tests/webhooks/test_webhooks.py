@@ -152,6 +152,23 @@ def test_signature_totals_and_due_follow_ups_are_events(
     assert events["follow_up.overdue"]["follow_up_id"] == follow_up.id
 
 
+def test_an_import_and_its_undo_each_change_the_totals(app, make_user, campaign, allow_private, receiver):
+    from tests.signatures.conftest import import_fixture
+
+    admin = make_user("admin")
+    subscribe(admin, receiver.url, events=("signatures.totals_changed",))
+    petition = signatures.create_petition(campaign, "Network petition", platform="action_network", actor=admin)
+    record = import_fixture(petition, "action_network.csv").record
+    added = record.rows_new
+    signatures.undo_import(record, actor=admin)
+    db.session.commit()
+    changes = [json.loads(d.body)["data"] for d in db.session.scalars(sa.select(WebhookDelivery).order_by("id"))]
+    assert [(c["source"], c.get("new_signatures"), c.get("removed_signatures")) for c in changes] == [
+        ("import", added, None),
+        ("undo", None, added),
+    ]
+
+
 @pytest.mark.parametrize(
     "url",
     [

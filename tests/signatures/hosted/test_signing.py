@@ -5,6 +5,7 @@ campaign, with the imported signatures, and little is kept of the signer."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 import sqlalchemy as sa
@@ -240,3 +241,21 @@ def test_signing_two_hosted_petitions_counts_once_and_withdrawing_one_keeps_the_
     (standing,) = hosted_signatures(status="confirmed")
     assert standing.petition_id == second.id and standing.signature_id is not None
     assert hosted.status_counts(petition) == {"withdrawn": 1}
+
+
+def test_a_confirmation_and_a_withdrawal_each_change_the_totals_for_webhooks(client, petition, make_user):
+    from crm.webhooks.models import WebhookDelivery, WebhookSubscription
+
+    db.session.add(
+        WebhookSubscription(url="https://hooks.example.org/in", events="signatures.totals_changed", secret="whsec_t")
+    )
+    db.session.commit()
+    sign(client, petition)
+    links = links_for("ana@example.org")
+    client.post(links["confirm"])
+    client.post(links["withdraw"])
+    changes = [json.loads(d.body)["data"] for d in db.session.scalars(sa.select(WebhookDelivery).order_by("id"))]
+    assert [(c["petition"], c["source"], c.get("new_signatures"), c.get("removed_signatures")) for c in changes] == [
+        (petition.slug, "hosted", 1, None),
+        (petition.slug, "hosted", None, 1),
+    ]
