@@ -6,6 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
+import limits
+
 
 def _bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
@@ -16,6 +18,16 @@ def _bool(name: str, default: bool = False) -> bool:
 
 class ConfigError(ValueError):
     """A setting in the environment that cannot be used; the message names it."""
+
+
+def _rate(name: str, default: str) -> str:
+    """A rate limit as Flask-Limiter reads it ("600 per minute", "10/second")."""
+    value = (os.environ.get(name) or "").strip() or default
+    try:
+        limits.parse(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a rate such as '600 per minute', not {value!r}") from None
+    return value
 
 
 def _int(name: str, default: int, minimum: int = 1) -> int:
@@ -127,6 +139,10 @@ def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
         # otherwise not public (server-side request forgery) unless this says the admin wants them.
         "WEBHOOKS_ALLOW_PRIVATE": _bool("ALCANCE_WEBHOOKS_ALLOW_PRIVATE"),
         "WEBHOOKS_TIMEOUT_SECONDS": _int("ALCANCE_WEBHOOKS_TIMEOUT_SECONDS", 10),
+        # Requests one API token may make, counted where RATELIMIT_STORAGE_URI says: memory is per process,
+        # so an install with several web workers or containers names a shared store (redis://...).
+        "API_RATE_LIMIT": _rate("API_RATE_LIMIT", "600 per minute"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://",
         # The keys that encrypt columns at rest, newest first (crm/encryption.py); unset, the key generated
         # once into the instance folder.
         "DATA_ENCRYPTION_KEYS": [

@@ -71,7 +71,7 @@ def token_key() -> str:
 
 
 def _rate_limit() -> str:
-    return current_app.config.get("API_RATE_LIMIT", "600 per minute")
+    return current_app.config["API_RATE_LIMIT"]  # crm/config.py
 
 
 def _exempt_from_limit() -> bool:

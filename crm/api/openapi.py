@@ -24,8 +24,6 @@ OPENAPI_SETTINGS = {
     "OPENAPI_VERSION": "3.1.0",
     "OPENAPI_URL_PREFIX": "/api/v1",
     "OPENAPI_JSON_PATH": "openapi.json",
-    # Per process; an install with several workers names a shared store (redis://...) in the environment.
-    "RATELIMIT_STORAGE_URI": "memory://",
 }
 
 docs_page = Blueprint("api_docs_page", __name__, url_prefix="/api/v1")

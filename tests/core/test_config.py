@@ -46,6 +46,20 @@ def test_number_settings_take_their_default_when_empty_and_their_value_when_set(
     )
 
 
+def test_the_api_rate_limit_and_its_shared_store_are_settings(tmp_path, monkeypatch):
+    monkeypatch.delenv("API_RATE_LIMIT", raising=False)
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
+    config = from_environment(str(tmp_path), skip_secret=True)
+    assert (config["API_RATE_LIMIT"], config["RATELIMIT_STORAGE_URI"]) == ("600 per minute", "memory://")
+    monkeypatch.setenv("API_RATE_LIMIT", "100 per minute")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379")
+    config = from_environment(str(tmp_path), skip_secret=True)
+    assert (config["API_RATE_LIMIT"], config["RATELIMIT_STORAGE_URI"]) == ("100 per minute", "redis://127.0.0.1:6379")
+    monkeypatch.setenv("API_RATE_LIMIT", "lots")
+    with pytest.raises(ConfigError, match="^API_RATE_LIMIT must be a rate such as '600 per minute', not 'lots'$"):
+        from_environment(str(tmp_path), skip_secret=True)
+
+
 def test_secret_key_is_generated_once_with_0600(tmp_path, monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     first = load_secret_key(str(tmp_path))
