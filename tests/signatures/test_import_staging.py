@@ -246,9 +246,9 @@ def test_pages_and_forms_answer_while_a_long_import_runs_in_another_process(tmp_
                             "submission_key": key,
                         },
                     )
-                answers.append((method, page, response.status_code, time.monotonic() - begun))
+                importing = importer.poll() is None
+                answers.append((method, page, response.status_code, time.monotonic() - begun, importing))
             time.sleep(0.3)
-        still_importing = importer.poll() is None
         output, errors = importer.communicate(timeout=300)
     finally:
         if importer.poll() is None:
@@ -257,10 +257,13 @@ def test_pages_and_forms_answer_while_a_long_import_runs_in_another_process(tmp_
     took = time.monotonic() - started
     assert importer.returncode == 0, errors
     assert took > 4, took
-    for method, page, status, seconds in answers:
+    # What "at once" means here does not hang on the machine's speed: no answer waited for the import to
+    # end (each came while it still ran) and none waited out the busy timeout on the import's lock.
+    assert answers[-1][4], "the import ended before the pages were asked: make the file longer"
+    for method, page, status, seconds, importing in answers:
         assert status == (302 if method == "POST" else 200), (method, page, status)
-        assert seconds < 1.5, (method, page, seconds, took)
-    assert still_importing, "the import ended before the pages were asked: make the file longer"
+        assert importing, (method, page, seconds, took)
+        assert seconds < 5, (method, page, seconds, took)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Signature)) == rows
         assert db.session.scalar(sa.select(sa.func.count()).select_from(FollowUp)) == 3
