@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 import limits
+import limits.storage
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -27,6 +28,15 @@ def _rate(name: str, default: str) -> str:
         limits.parse(value)
     except ValueError:
         raise ConfigError(f"{name} must be a rate such as '600 per minute', not {value!r}") from None
+    return value
+
+
+def _rate_store(name: str) -> str:
+    """Where Flask-Limiter counts requests: memory:// (per process) or a shared store such as redis://."""
+    value = (os.environ.get(name) or "").strip() or "memory://"
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    if scheme.startswith("async+") or scheme not in limits.storage.SCHEMES:
+        raise ConfigError(f"{name} must be a store such as 'memory://' or 'redis://host:6379/0', not {value!r}")
     return value
 
 
@@ -142,7 +152,10 @@ def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
         # Requests one API token may make, counted where RATELIMIT_STORAGE_URI says: memory is per process,
         # so an install with several web workers or containers names a shared store (redis://...).
         "API_RATE_LIMIT": _rate("API_RATE_LIMIT", "600 per minute"),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://",
+        "RATELIMIT_STORAGE_URI": _rate_store("RATELIMIT_STORAGE_URI"),
+        # If that store stops answering, each process counts on its own until it is back: the API stays up.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": "alcance",
         # The keys that encrypt columns at rest, newest first (crm/encryption.py); unset, the key generated
         # once into the instance folder.
         "DATA_ENCRYPTION_KEYS": [

@@ -58,6 +58,13 @@ def test_the_api_rate_limit_and_its_shared_store_are_settings(tmp_path, monkeypa
     monkeypatch.setenv("API_RATE_LIMIT", "lots")
     with pytest.raises(ConfigError, match="^API_RATE_LIMIT must be a rate such as '600 per minute', not 'lots'$"):
         from_environment(str(tmp_path), skip_secret=True)
+    monkeypatch.setenv("API_RATE_LIMIT", "100 per minute")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "127.0.0.1:6379")
+    with pytest.raises(
+        ConfigError,
+        match="^RATELIMIT_STORAGE_URI must be a store such as 'memory://' or 'redis://host:6379/0', not '127.0.0.1:6379'$",
+    ):
+        from_environment(str(tmp_path), skip_secret=True)
 
 
 def test_secret_key_is_generated_once_with_0600(tmp_path, monkeypatch):

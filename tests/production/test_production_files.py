@@ -73,6 +73,12 @@ def test_compose_runs_two_web_servers_one_scheduler_and_a_proxy_after_the_migrat
         assert services[name]["environment"]["SECRET_KEY"].startswith("${SECRET_KEY:?")
         assert "instance:/data" in services[name]["volumes"]
         assert services[name]["read_only"] is True and services[name]["cap_drop"] == ["ALL"]
+    # Both web servers count each API token's requests in the one Redis, which keeps nothing on disk.
+    assert services["redis"]["image"].startswith("redis:")
+    assert services["redis"]["command"] == ["redis-server", "--save", "", "--appendonly", "no"]
+    for name in web:
+        assert services[name]["environment"]["RATELIMIT_STORAGE_URI"] == "redis://redis:6379/0"
+        assert services[name]["depends_on"]["redis"] == {"condition": "service_healthy"}
     # Only the scheduler writes backups, and only it holds their passphrase.
     assert "backups:/backups" in services["scheduler"]["volumes"]
     assert [

@@ -2,7 +2,8 @@
 PostgreSQL database, with a real SMTP server on loopback. A coordinator signs in on one server and goes
 on working on the other; meetings are logged through both at once; failed sign-ins are counted across
 both; each due reminder arrives exactly once, sent by the scheduler and never by a web worker; and each
-server's /metrics adds up the requests of all its workers."""
+server's /metrics adds up the requests of all its workers; and an API token's requests are counted once,
+in the Redis both servers share, whichever server and worker answers."""
 
 from __future__ import annotations
 
@@ -20,13 +21,16 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+import redis
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 from crm import clock
 from crm.accounts.models import User
+from crm.api import tokens
 from crm.campaigns.models import Campaign, Demand
 from crm.countries.services import country_by_code
+from crm.database import utcnow
 from crm.extensions import db
 from crm.mail.models import OutboundMessage
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord
@@ -46,6 +50,10 @@ OWNERS = 3
 # and the second is refused as stale (409), as on a single server.
 COUNTRIES = ("FRA", "DEU", "ESP", "CAN", "CHE", "ITA", "PRT", "BEL")
 MEETINGS = len(COUNTRIES)
+# A Redis database of its own, emptied before the servers start: counts of an earlier run are not this one's.
+RATE_STORE = "redis://127.0.0.1:6379/11"
+# Per day, not per minute: a window that closed between two requests would let the seventh through.
+API_REQUESTS = 6
 
 
 def _environment(url: str, instance: Path, smtp_port: int) -> dict:
@@ -66,15 +74,18 @@ def _environment(url: str, instance: Path, smtp_port: int) -> dict:
         "MAIL_DEFAULT_SENDER": "alcance@campaign.example.org",
         "ALCANCE_ADMIN_EMAIL": "admin@example.org",
         "ALCANCE_ADMIN_PASSWORD": "the first operator's long passphrase",
+        "RATELIMIT_STORAGE_URI": RATE_STORE,
+        "API_RATE_LIMIT": f"{API_REQUESTS} per day",
     }
     for name in ("MAIL_USERNAME", "MAIL_PASSWORD", "FLASK_APP", "PROMETHEUS_MULTIPROC_DIR", "ALCANCE_ENV"):
         env.pop(name, None)
     return env
 
 
-def _seed(url: str, tmp_path_factory) -> None:
+def _seed(url: str, tmp_path_factory) -> str:
     """After `flask setup` (schema and reference data, as a deployment does): a campaign, a coordinator
-    and a volunteer who sign in with TEST_PASSWORD, and follow-ups that fell due yesterday."""
+    and a volunteer who sign in with TEST_PASSWORD, and follow-ups that fell due yesterday. Returns the
+    secret of an API token of the coordinator's."""
     app = make_app(url, tmp_path_factory)
     with app.app_context():
         campaign = Campaign(slug="two-servers", name="Two servers")
@@ -105,8 +116,10 @@ def _seed(url: str, tmp_path_factory) -> None:
             )
             for n in range(DUE_REMINDERS)
         )
+        _, secret = tokens.create(people[0], name="Spreadsheet", scope="read", days=30, now=utcnow())
         db.session.commit()
         db.engine.dispose()
+    return secret
 
 
 class _Inputs(HTMLParser):
@@ -231,7 +244,8 @@ def test_two_web_servers_and_one_scheduler_share_one_database(tmp_path, tmp_path
                 timeout=300,
             )
             assert setup.returncode == 0, setup.stderr[-3000:]
-            _seed(url, tmp_path_factory)
+            secret = _seed(url, tmp_path_factory)
+            redis.Redis.from_url(RATE_STORE).flushdb()
 
             first, second = free_port(), free_port()
             servers = {}
@@ -297,6 +311,16 @@ def test_two_web_servers_and_one_scheduler_share_one_database(tmp_path, tmp_path
             for port in (second, first):
                 status, _, page = stranger.submit(port, "/login", {"email": TARGET, "password": TEST_PASSWORD})
                 assert status == 429, page[:500]
+
+            # One API token's requests, spread over both servers and their four workers, count once: after
+            # its limit, either server answers 429.
+            bearer = {"Authorization": f"Bearer {secret}"}
+            for n in range(API_REQUESTS):
+                status, _, text = Browser().get((first, second)[n % 2], "/api/v1/campaigns/", headers=bearer)
+                assert status == 200, (n, text[:300])
+            for port in (first, second):
+                status, _, text = Browser().get(port, "/api/v1/campaigns/", headers=bearer)
+                assert status == 429, (port, text[:300])
 
             output = scheduler.communicate(timeout=120)[0]
             assert scheduler.returncode == 0, output
