@@ -88,8 +88,21 @@ def set_active(subscription_id):
 def send_test(subscription_id):
     subscription = _subscription_or_404(subscription_id)
     _confirmed()
-    services.send_test(subscription, actor=current_user)
-    flash_message(gettext("A test event is queued; the delivery log shows how the receiver answered."), "success")
+    delivery = services.send_test(subscription, actor=current_user)
+    if delivery.status == "sent":
+        flash_message(gettext("The receiver took the test event."), "success")
+    elif delivery.status == "pending":
+        flash_message(
+            gettext(
+                "The receiver did not take the test event (%(error)s); it will be tried again.",
+                error=delivery.last_error,
+            ),
+            "error",
+        )
+    else:
+        flash_message(
+            gettext("The receiver did not take the test event (%(error)s).", error=delivery.last_error), "error"
+        )
     return redirect(url_for("webhooks.show", subscription_id=subscription.id))
 
 

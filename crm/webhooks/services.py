@@ -168,25 +168,21 @@ def _rfc3339(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _delivery(subscription_id: int, event: str, data: dict, now: dt.datetime) -> WebhookDelivery:
+    event_id = str(uuid.uuid4())
+    body = json.dumps(
+        {"id": event_id, "type": event, "created_at": _rfc3339(now), "data": data},
+        ensure_ascii=False,
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+    return WebhookDelivery(
+        subscription_id=subscription_id, event=event, event_id=event_id, body=body, next_attempt_at=now, created_at=now
+    )
+
+
 def _queue(subscription_ids, event: str, data: dict, now: dt.datetime) -> int:
-    for subscription_id in subscription_ids:
-        event_id = str(uuid.uuid4())
-        body = json.dumps(
-            {"id": event_id, "type": event, "created_at": _rfc3339(now), "data": data},
-            ensure_ascii=False,
-            separators=(",", ":"),
-            sort_keys=True,
-        )
-        db.session.add(
-            WebhookDelivery(
-                subscription_id=subscription_id,
-                event=event,
-                event_id=event_id,
-                body=body,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
+    db.session.add_all(_delivery(subscription_id, event, data, now) for subscription_id in subscription_ids)
     return len(subscription_ids)
 
 
@@ -203,10 +199,24 @@ def emit(event: str, data: dict, *, now: dt.datetime | None = None) -> int:
     return _queue(ids, event, data, now or utcnow())
 
 
-def send_test(subscription: WebhookSubscription, *, actor, now: dt.datetime | None = None) -> None:
-    """A test event for this subscription only, sent by the next delivery run."""
-    _queue([subscription.id], "webhook.test", {"subscription_id": subscription.id}, now or utcnow())
+def send_test(subscription: WebhookSubscription, *, actor, now: dt.datetime | None = None) -> WebhookDelivery:
+    """A test event for this subscription only (paused or not), posted at once so that the admin who asked
+    sees how the receiver answered. Posted before anything is written: no lock is held while the receiver
+    takes its time. A failure that may pass is retried like any delivery; the log shows every attempt."""
+    now = now or utcnow()
+    delivery = _delivery(subscription.id, "webhook.test", {"subscription_id": subscription.id}, now)
+    try:
+        status_code, error = post(subscription.url, subscription.secret, delivery), None
+    except DeliveryFailed as failure:
+        log.warning("test event to webhook subscription %s failed: %s", subscription.id, failure)
+        status_code, error = None, failure
+    for name, value in _outcome(0, now, error).items():
+        setattr(delivery, name, value)
+    db.session.add(delivery)
+    db.session.flush()
+    _log_attempt(delivery.id, status_code, error)
     audit.record("webhook.test", actor=actor, entity=subscription)
+    return delivery
 
 
 # --- Delivery ----------------------------------------------------------------------------------------
@@ -244,7 +254,7 @@ class DeliveryFailed(Exception):
         self.permanent = permanent
 
 
-def post(url: str, secret: str, delivery: _Held) -> int:
+def post(url: str, secret: str, delivery: _Held | WebhookDelivery) -> int:
     """One attempt; the receiver's status code when it is 2xx, else DeliveryFailed. No redirect is followed."""
     try:
         destination = resolve(url)
@@ -301,36 +311,45 @@ def _held(token: str) -> list[_Held]:
         .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
         .where(WebhookDelivery.claimed_by == token, WebhookDelivery.status == "pending")
         .order_by(WebhookDelivery.id)
+        # The lease was written by a Core UPDATE: a delivery already in the session must be read again.
+        .execution_options(populate_existing=True)
     ).all()
     return [
         _Held(d.id, d.event, d.event_id, d.body, d.attempts, url, secret, d.claimed_until) for d, url, secret in rows
     ]
 
 
-def _record(held: _Held, token: str, now: dt.datetime, status_code: int | None, error: DeliveryFailed | None) -> None:
-    """The attempt in the log, and the delivery sent, back in the queue after its backoff, or given up."""
-    table = WebhookDelivery.__table__
+def _log_attempt(delivery_id: int, status_code: int | None, error: DeliveryFailed | None) -> None:
     db.session.add(
         WebhookAttempt(
-            delivery_id=held.id,
+            delivery_id=delivery_id,
             attempted_at=utcnow(),
             status_code=status_code if error is None else error.status_code,
             error=None if error is None else str(error)[:MAX_ERROR],
         )
     )
-    mine = sa.update(table).where(table.c.id == held.id, table.c.claimed_by == token)
+
+
+def _outcome(attempts_before: int, now: dt.datetime, error: DeliveryFailed | None) -> dict:
+    """What one more attempt makes of a delivery: sent, back in the queue after its backoff, or given up."""
+    attempts = attempts_before + 1
     if error is None:
-        values = {"status": "sent", "sent_at": utcnow(), "attempts": held.attempts + 1, "last_error": None}
-    else:
-        attempts = held.attempts + 1
-        give_up = error.permanent or attempts >= mailer.MAX_ATTEMPTS
-        values = {
-            "status": "failed" if give_up else "pending",
-            "attempts": attempts,
-            "next_attempt_at": now + mailer.retry_delay(attempts),
-            "last_error": str(error)[:MAX_ERROR],
-        }
-    db.session.execute(mine.values(claimed_by=None, claimed_until=None, **values))
+        return {"status": "sent", "sent_at": utcnow(), "attempts": attempts, "last_error": None}
+    give_up = error.permanent or attempts >= mailer.MAX_ATTEMPTS
+    return {
+        "status": "failed" if give_up else "pending",
+        "attempts": attempts,
+        "next_attempt_at": now + mailer.retry_delay(attempts),
+        "last_error": str(error)[:MAX_ERROR],
+    }
+
+
+def _record(held: _Held, token: str, now: dt.datetime, status_code: int | None, error: DeliveryFailed | None) -> None:
+    """The attempt in the log, and the delivery's outcome, if this run still holds it."""
+    table = WebhookDelivery.__table__
+    _log_attempt(held.id, status_code, error)
+    mine = sa.update(table).where(table.c.id == held.id, table.c.claimed_by == token)
+    db.session.execute(mine.values(claimed_by=None, claimed_until=None, **_outcome(held.attempts, now, error)))
 
 
 def deliver_pending(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> WebhookReport:

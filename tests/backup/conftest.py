@@ -173,7 +173,7 @@ def fill(app) -> None:
         )
         db.session.add(hook)
         db.session.flush()
-        webhooks.send_test(hook, actor=admin, now=now)
+        webhooks.emit("meeting.logged", {"country": "FRA"}, now=now)
         db.session.flush()
         delivery = db.session.scalar(sa.select(WebhookDelivery).where(WebhookDelivery.subscription_id == hook.id))
         db.session.add(WebhookAttempt(delivery_id=delivery.id, attempted_at=now, status_code=503, error="HTTP 503"))

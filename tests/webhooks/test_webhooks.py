@@ -198,8 +198,8 @@ def test_an_address_that_turned_private_is_refused_at_delivery(app, make_user, r
     admin = make_user("admin")
     public = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", 80))]
     monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: public)
-    subscription, _ = subscribe(admin, "http://hooks.example.org/in")
-    webhooks.send_test(subscription, actor=admin)
+    subscribe(admin, "http://hooks.example.org/in")
+    webhooks.emit("position.changed", {"country": "FRA"})
     db.session.commit()
     monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: [(*public[0][:4], ("127.0.0.1", 80))])
     assert webhooks.deliver_pending().failed == 1
@@ -212,8 +212,8 @@ def test_a_redirect_is_not_followed(app, make_user, receiver, allow_private):
     admin = make_user("admin")
     receiver.status = 302
     receiver.start()
-    subscription, _ = subscribe(admin, receiver.url)
-    webhooks.send_test(subscription, actor=admin)
+    subscribe(admin, receiver.url)
+    webhooks.emit("position.changed", {"country": "FRA"})
     db.session.commit()
     assert webhooks.deliver_pending().failed == 1
     assert len(receiver.received) == 1
@@ -238,11 +238,13 @@ def test_an_admin_subscribes_sees_the_secret_once_and_sends_a_test_event(
     assert subscription.secret not in client.get("/admin/webhooks/").get_data(as_text=True)
     assert subscription.secret not in client.get(f"/admin/webhooks/{subscription.id}").get_data(as_text=True)
 
-    response = client.post(f"/admin/webhooks/{subscription.id}/test")
-    assert response.status_code == 302
-    assert webhooks.deliver_pending().sent == 1
+    # The test event is posted while the admin waits, and the page says how the receiver answered.
+    response = client.post(f"/admin/webhooks/{subscription.id}/test", follow_redirects=True)
+    assert "The receiver took the test event." in response.get_data(as_text=True)
+    assert len(receiver.received) == 1
     event = verify(subscription.secret, receiver.received[0])
     assert event["type"] == "webhook.test"
+    assert webhooks.deliver_pending().sent == 0  # nothing left over for the next delivery run
     log = client.get(f"/admin/webhooks/{subscription.id}").get_data(as_text=True)
     assert "HTTP 204" in log and event["id"] in log
 
@@ -251,6 +253,26 @@ def test_an_admin_subscribes_sees_the_secret_once_and_sends_a_test_event(
     assert client.post(f"/admin/webhooks/{subscription.id}/delete").status_code == 302
     assert count_rows(WebhookSubscription) == 0
     assert count_rows(WebhookDelivery) == 0
+
+
+def test_a_test_event_to_a_receiver_that_is_down_says_so_in_spanish_and_is_sent_once_it_is_back(
+    app, client, signed_in, make_user, receiver, allow_private, clock
+):
+    signed_in("admin", language="es")
+    subscription, secret = subscribe(make_user("admin"), receiver.url)
+    response = client.post(f"/admin/webhooks/{subscription.id}/test", follow_redirects=True)
+    assert (
+        "El receptor no aceptó el evento de prueba (ConnectionRefusedError: [Errno 111] Connection refused); "
+        "se volverá a intentar." in response.get_data(as_text=True)
+    )
+    delivery = db.session.scalar(sa.select(WebhookDelivery))
+    assert (delivery.event, delivery.status, delivery.attempts) == ("webhook.test", "pending", 1)
+
+    receiver.start()
+    clock.advance(minutes=2)
+    assert webhooks.deliver_pending().sent == 1
+    assert webhooks.deliver_pending().sent == 0
+    assert [verify(secret, request)["type"] for request in receiver.received] == ["webhook.test"]
 
 
 def test_the_page_refuses_a_private_address_in_spanish(app, client, signed_in):
