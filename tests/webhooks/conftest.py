@@ -3,6 +3,7 @@ down (nothing listening on its port) and back up again."""
 
 import http.server
 import socket
+import ssl
 import threading
 
 import pytest
@@ -23,7 +24,8 @@ class Receiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hooks/alcance?team=1"
 
-    def start(self):
+    def start(self, tls: ssl.SSLContext | None = None):
+        """Listen on the port, over TLS with `tls` (a server context holding the certificate)."""
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -40,6 +42,8 @@ class Receiver:
                 pass
 
         self.server = http.server.HTTPServer(("127.0.0.1", self.port), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
