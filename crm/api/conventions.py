@@ -162,6 +162,11 @@ def etag_of(record) -> str:
     return f'"{record.__tablename__}-{record.id}-v{record.version}"'
 
 
+def tagged(record):
+    """A versioned record as an answer: the record, 200 and its ETag (what a later If-Match sends back)."""
+    return record, 200, {"ETag": etag_of(record)}
+
+
 def check_if_match(record) -> None:
     """A change to a versioned record must say which version it read (If-Match: its ETag): none said is
     428, another version is 412 and nothing is changed."""

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 
 from crm.accounts.models import User
 from crm.api import schemas
-from crm.api.conventions import check_if_match, etag_of, paginate
+from crm.api.conventions import check_if_match, paginate, tagged
 from crm.campaigns.models import Campaign, Demand
 from crm.contacts import services as contact_services
 from crm.contacts.models import Contact, Office
@@ -131,7 +131,7 @@ def list_outreach(arguments):
 def get_outreach(outreach_id):
     record = get_outreach_or_404(outreach_id)
     record.positions_shown = outreach.positions_of(record)
-    return record, 200, {"ETag": etag_of(record)}
+    return tagged(record)
 
 
 @outreach_bp.route("/<int:outreach_id>/positions")
@@ -201,7 +201,7 @@ class FollowUpItem(MethodView):
     @follow_ups.response(200, schemas.FollowUpSchema)
     def get(self, follow_up_id):
         follow_up = get_follow_up_or_404(follow_up_id)
-        return follow_up, 200, {"ETag": etag_of(follow_up)}
+        return tagged(follow_up)
 
     @follow_ups.arguments(schemas.FollowUpChangeSchema)
     @follow_ups.response(200, schemas.FollowUpSchema)
@@ -211,7 +211,7 @@ class FollowUpItem(MethodView):
         check_if_match(follow_up)
         outreach.complete_follow_up(follow_up, actor=current_user._get_current_object())
         db.session.flush()
-        return follow_up, 200, {"ETag": etag_of(follow_up)}
+        return tagged(follow_up)
 
 
 # --- Meetings and letters -------------------------------------------------------------------------------
@@ -257,7 +257,7 @@ def get_meeting(meeting_id):
     meeting = db.session.get(Meeting, meeting_id)
     if meeting is None or not any(can_view_outreach(current_user, r) for r in meeting.outreach_records):
         abort(404)
-    return meeting, 200, {"ETag": etag_of(meeting)}
+    return tagged(meeting)
 
 
 @letters_bp.route("/")
@@ -277,7 +277,7 @@ class LetterItem(MethodView):
     @letters_bp.response(200, schemas.LetterSchema)
     def get(self, letter_id):
         letter, _record = get_letter_or_404(letter_id)
-        return letter, 200, {"ETag": etag_of(letter)}
+        return tagged(letter)
 
     @letters_bp.arguments(schemas.LetterChangeSchema)
     @letters_bp.response(200, schemas.LetterSchema)
@@ -291,7 +291,7 @@ class LetterItem(MethodView):
         else:
             letters.mark_delivered(letter, change["delivered_on"], actor, expected_version=letter.version)
         db.session.flush()
-        return letter, 200, {"ETag": etag_of(letter)}
+        return tagged(letter)
 
 
 # --- Offices and contacts -------------------------------------------------------------------------------
@@ -317,7 +317,7 @@ def list_offices(arguments):
 @offices.response(200, schemas.OfficeSchema)
 def get_office(office_id):
     office = get_office_or_404(office_id)
-    return office, 200, {"ETag": etag_of(office)}
+    return tagged(office)
 
 
 @contacts.route("/")
@@ -347,7 +347,7 @@ class ContactItem(MethodView):
     @contacts.response(200, schemas.ContactSchema)
     def get(self, contact_id):
         contact = get_contact_or_404(contact_id)
-        return contact, 200, {"ETag": etag_of(contact)}
+        return tagged(contact)
 
     @contacts.arguments(schemas.ContactFieldsSchema)
     @contacts.response(200, schemas.ContactSchema)
@@ -361,7 +361,7 @@ class ContactItem(MethodView):
             contact, actor=current_user._get_current_object(), expected_version=contact.version, **changes
         )
         db.session.flush()
-        return contact, 200, {"ETag": etag_of(contact)}
+        return tagged(contact)
 
 
 # --- Petitions and signature totals (the signature pages: staff who see all) ------------------------------

@@ -340,10 +340,13 @@ def count(form: PublicForm | str, *, address: str | None, now: dt.datetime, also
     db.session.flush()
 
 
-def answer_link(signature, act, template: str, context, *, done_as: str = "done"):
+def answer_link(signature, act, template: str, context, *, done_as: str = "done", not_valid: str | None = None):
     """The page behind a link from an e-mail (confirm, withdraw), in the signer's language: it shows a
     button, and only the button (a POST) does `act`, since mail scanners open links; a refusal is shown on
-    the page. `context()` gives the template's other values once `act` has run. Returns (html, status)."""
+    the page. `context()` gives the template's other values once `act` has run. Returns (html, status).
+    No signature (the link's token found none) is a 404 that says `not_valid`."""
+    if signature is None:
+        abort(404, not_valid)
     with force_locale(signature.language):
         form = ConfirmForm()
         status, done = 200, False

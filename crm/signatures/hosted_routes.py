@@ -112,14 +112,10 @@ def sign(slug):
     return _framable_by(make_response(html, form_status(form)), page.origins)
 
 
-def _link_not_valid():
-    abort(
-        404,
-        gettext(
-            "This link is not valid: it was already used, or the signature was not confirmed within a week. "
-            "You can sign again on the petition's page."
-        ),
-    )
+def _signed(signature) -> dict:
+    """What the confirm and withdraw pages say of the petition signed, in the signer's language."""
+    petition = signature.petition
+    return {"petition": petition, "campaign": petition.campaign, "title": hosted.title_of(petition, signature.language)}
 
 
 @bp.route("/sign/confirm/<token>", methods=["GET", "POST"])
@@ -127,18 +123,16 @@ def confirm(token):
     """The link in the e-mail: it shows a button, and only the button confirms (mail scanners open links)."""
     now = utcnow()
     signature = hosted.by_confirm_token(token, now=now)
-    if signature is None:
-        _link_not_valid()
     return answer_link(
         signature,
         lambda: hosted.confirm(signature, now=now),
         "signatures/hosted/confirm.html",
-        lambda: {
-            "petition": signature.petition,
-            "campaign": signature.petition.campaign,
-            "title": hosted.title_of(signature.petition, signature.language),
-        },
+        lambda: _signed(signature),
         done_as="confirmed",
+        not_valid=gettext(
+            "This link is not valid: it was already used, or the signature was not confirmed within a week. "
+            "You can sign again on the petition's page."
+        ),
     )
 
 
@@ -146,18 +140,11 @@ def confirm(token):
 def withdraw(token):
     """The other link in the e-mail: withdraw the signature, after a button."""
     signature = hosted.by_withdraw_token(token)
-    if signature is None:
-        abort(404)
     return answer_link(
         signature,
         lambda: hosted.withdraw(signature, now=utcnow()),
         "signatures/hosted/withdraw.html",
-        lambda: {
-            "petition": signature.petition,
-            "campaign": signature.petition.campaign,
-            "title": hosted.title_of(signature.petition, signature.language),
-            "may_withdraw": signature.status in hosted.WITHDRAWABLE,
-        },
+        lambda: {**_signed(signature), "may_withdraw": signature.status in hosted.WITHDRAWABLE},
     )
 
 

@@ -116,29 +116,21 @@ def public(slug):
     return html, form_status(form)
 
 
-def _link_not_valid():
-    abort(
-        404,
-        gettext(
-            "This link is not valid: it was already used, or the sign-up was not confirmed within a week. "
-            "You can sign again on the statement's page."
-        ),
-    )
-
-
 @bp.route("/s/confirm/<token>", methods=["GET", "POST"])
 def confirm(token):
     """The link in the e-mail: it shows a button, and only the button confirms (mail scanners open links)."""
     now = utcnow()
     signature = statements.by_confirm_token(token, now=now)
-    if signature is None:
-        _link_not_valid()
     return answer_link(
         signature,
         lambda: statements.confirm(signature, now=now),
         "statements/confirm.html",
         lambda: {"statement": signature.statement},
         done_as="confirmed",
+        not_valid=gettext(
+            "This link is not valid: it was already used, or the sign-up was not confirmed within a week. "
+            "You can sign again on the statement's page."
+        ),
     )
 
 
@@ -146,8 +138,6 @@ def confirm(token):
 def withdraw(token):
     """The other link in the e-mail: withdraw the signature, after a button."""
     signature = statements.by_withdraw_token(token)
-    if signature is None:
-        abort(404)
     return answer_link(
         signature,
         lambda: statements.withdraw(signature, now=utcnow()),
