@@ -1,10 +1,11 @@
-"""`flask privacy find EMAIL` and `flask privacy erase EMAIL --reason TEXT`: data subject requests."""
+"""`flask privacy find EMAIL`, `flask privacy erase EMAIL --reason TEXT` and `flask privacy lift EMAIL
+--reason TEXT`: data subject requests."""
 
 import click
 from flask.cli import with_appcontext
 
 from crm.extensions import db
-from crm.privacy.services import PrivacyError, erase_person, find_person, petitions_by_id
+from crm.privacy.services import PrivacyError, erase_person, find_person, lift_erasure, petitions_by_id
 
 privacy_cli = click.Group("privacy", help="Find or erase one person's personal data (data subject requests).")
 
@@ -25,6 +26,7 @@ def _show(found) -> None:
     click.echo(f"hosted petition sign-ups: {len(found.hosted_signatures)}")
     for signature in found.hosted_signatures:
         click.echo(f"  hosted sign-up #{signature.id} on petition {signature.petition.slug} ({signature.status})")
+    click.echo(f"kept out of signature imports: {'yes' if found.erased else 'no'}")
 
 
 @privacy_cli.command("find")
@@ -48,7 +50,7 @@ def erase_command(email, reason, yes):
     try:
         found = find_person(email)
         _show(found)
-        if found.empty:
+        if not found.erasable:
             raise PrivacyError("nothing to erase for this address")
         if not yes:
             click.confirm("Erase all of this?", abort=True)
@@ -62,3 +64,21 @@ def erase_command(email, reason, yes):
         f"{result.statement_signatures} statement signatures; "
         f"{result.audit_events_redacted} audit events redacted"
     )
+
+
+@privacy_cli.command("lift")
+@click.argument("email")
+@click.option("--reason", required=True, help="Why: the person's request to be counted again, and when.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def lift_command(email, reason, yes):
+    """Let signature imports and pushes count an erased address again (someone erased who signs again)."""
+    if not yes:
+        click.confirm(f"Count {email} again in signature imports?", abort=True)
+    try:
+        lift_erasure(email, actor="cli", reason=reason)
+    except PrivacyError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"lifted: imports and pushes count {email} again from now on")

@@ -10,7 +10,9 @@ What erasing does, and why:
   letter, which record what was handed over and are not personal data. So is any row of theirs in a
   signature import under way, and the keyed hash of their address is kept (ErasedSigner, never the
   address): a file uploaded before the erasure, or any later export or push that lists them again
-  (platforms' exports list every signer they ever had), leaves them out, and its report counts them;
+  (platforms' exports list every signer they ever had), leaves them out, and its report counts them.
+  That hash is kept even when nothing was held yet (someone asks before the export that lists them is
+  imported), and only `lift_erasure` (an operator's command, audited) lets imports count them again;
 - a joint statement's signature given for an organisation keeps the organisation's signature (it is the
   organisation's, not the person's) and loses the signer's name, role and e-mail; one given in a
   person's own name, or never confirmed, is deleted; the confirmation e-mail (which names the person)
@@ -61,6 +63,8 @@ class PersonFound:
     # signature imports under way (staged, not yet counted) have it.
     email_hash: str | None = None
     staged_signatures: int = 0
+    # Already kept out of signature imports by an earlier erasure.
+    erased: bool = False
 
     @property
     def empty(self) -> bool:
@@ -71,6 +75,12 @@ class PersonFound:
             and not self.hosted_signatures
             and not self.staged_signatures
         )
+
+    @property
+    def erasable(self) -> bool:
+        """Something is held, or the address can still be kept out of later signature imports: someone may
+        ask before the export that lists them is imported."""
+        return not self.empty or (self.email_hash is not None and not self.erased)
 
 
 def find_person(email: str) -> PersonFound:
@@ -110,6 +120,7 @@ def find_person(email: str) -> PersonFound:
         hosted.find_by_email(email),
         email_hash,
         staged,
+        email_hash is not None and db.session.get(ErasedSigner, email_hash) is not None,
     )
 
 
@@ -142,33 +153,24 @@ def erase_person(found: PersonFound, *, actor, reason: str) -> Erasure:
     """Erase what `find_person` found. Flushes; the caller commits."""
     if not reason or not reason.strip():
         raise PrivacyError(gettext("say why (for example: request received by e-mail on 12 May)"))
-    if found.empty:
+    if not found.erasable:
         raise PrivacyError(gettext("nothing to erase for this address"))
     contact_ids = [contact.id for contact in found.contacts]
     for contact in found.contacts:
         contact.name, contact.title, contact.email = ERASED_NAME, None, None
         contact.phone, contact.personal_phone, contact.notes, contact.active = None, None, None, False
-    redacted = 0
     if contact_ids:
         db.session.execute(
             sa.update(Letter).where(Letter.recipient_contact_id.in_(contact_ids)).values(recipient_name=None)
         )
-        # The audit log is append-only (the ORM and the database's triggers refuse changes); this
-        # redaction of personal values, on request, is the one change both allow, and it is recorded below.
-        redacted = db.session.execute(
-            sa.update(AuditEvent.__table__)
-            .where(AuditEvent.entity_type == "contact", AuditEvent.entity_id.in_([str(i) for i in contact_ids]))
-            .values(
-                before=sa.case((AuditEvent.before.is_(None), None), else_=sa.literal(REDACTION, sa.JSON)),
-                after=sa.case((AuditEvent.after.is_(None), None), else_=sa.literal(REDACTION, sa.JSON)),
-            )
-        ).rowcount
+    redacted = _redact_audit("contact", contact_ids)
     petitions = sorted({signature.petition_id for signature in found.signatures})
     # Before the signatures: a hosted sign-up's counted signature is among them (the same keyed hash).
     hosted_erased = hosted.erase(found.hosted_signatures, uncount=False)
     for signature in found.signatures:
         db.session.delete(signature)
-    staged = _forget_signer(found.email_hash) if found.signatures or found.staged_signatures else 0
+    # Whatever was found (or nothing yet), the address stays out of every later import and push.
+    staged = _forget_signer(found.email_hash) if found.email_hash is not None else 0
     redacted += _erase_statement_signatures(found)
     db.session.flush()
     result = Erasure(len(contact_ids), len(found.signatures), redacted, len(found.statement_signatures))
@@ -200,6 +202,25 @@ def _forget_signer(email_hash: str) -> int:
         .on_conflict_do_nothing()
     )
     return db.session.execute(sa.delete(StagedSignature).where(StagedSignature.email_hash == email_hash)).rowcount
+
+
+def lift_erasure(email: str, *, actor, reason: str) -> None:
+    """Let signature imports and pushes count this address again: someone erased who asks to sign again.
+    Recorded in the audit log (why, never the address). Flushes; the caller commits."""
+    if not reason or not reason.strip():
+        raise PrivacyError(gettext("say why (for example: request received by e-mail on 12 May)"))
+    normalised = normalise_email(email)
+    if not normalised or "@" not in normalised:
+        raise PrivacyError(gettext("give the person's e-mail address"))
+    email_hash = EmailHasher.from_config().hash_email(email)
+    lifted = (
+        db.session.execute(sa.delete(ErasedSigner).where(ErasedSigner.email_hash == email_hash)).rowcount
+        if email_hash
+        else 0
+    )
+    if not lifted:
+        raise PrivacyError(gettext("this address was not erased: imports already count it"))
+    audit.record("privacy.lift", actor=actor, entity_type="person", after={"reason": reason.strip()})
 
 
 def _redact_audit(entity_type: str, ids) -> int:

@@ -206,3 +206,53 @@ def test_a_platform_pushing_an_erased_signer_again_does_not_count_them(app, make
     )
     assert (pushed.received, pushed.new, pushed.erased, pushed.duplicate) == (2, 1, 1, 0)
     assert not _signer_counted(campaign, "claire@example.org")
+
+
+def test_someone_erased_before_the_export_listing_them_is_imported_stays_out_until_the_erasure_is_lifted(
+    runner, make_user
+):
+    """A signer writes before the platform's export that lists them reaches Alcance: nothing is held yet, but
+    the erasure is recorded, so the import leaves them out. Months later they ask to sign again: lifting the
+    erasure (recorded, with why) lets the next import count them."""
+    admin = make_user("admin")
+    _world(admin)
+    campaign = db.session.scalar(sa.select(Campaign))
+    petition = signatures.petitions_of(campaign)[0]
+    assert "kept out of signature imports: no" in runner.invoke(args=["privacy", "find", "late@example.org"]).output
+
+    erased = runner.invoke(args=["privacy", "erase", "late@example.org", "--reason", "wrote on 2 May", "--yes"])
+    assert erased.exit_code == 0, erased.output
+    assert "erased: 0 contacts, 0 signatures" in erased.output
+    assert "kept out of signature imports: yes" in runner.invoke(args=["privacy", "find", "late@example.org"]).output
+    again = runner.invoke(args=["privacy", "erase", "late@example.org", "--reason", "again", "--yes"])
+    assert again.exit_code == 1 and "nothing to erase" in again.output
+
+    export = b"email\nLate@example.org\nfresh@example.org\n"
+    first = signatures.import_file(petition, io.BytesIO(export), filename="export.csv", actor=admin)
+    assert (first.report["rows_new"], first.report["rows_erased"]) == (1, 1)
+    assert not _signer_counted(campaign, "late@example.org")
+
+    refused = runner.invoke(args=["privacy", "lift", "fresh@example.org", "--reason", "asked", "--yes"])
+    assert refused.exit_code == 1 and "this address was not erased: imports already count it" in refused.output
+    lifted = runner.invoke(args=["privacy", "lift", "late@example.org", "--reason", "signs again, 9 Sept", "--yes"])
+    assert lifted.exit_code == 0, lifted.output
+    assert count_rows(ErasedSigner) == 0
+    event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "privacy.lift")).one()
+    assert event.after == {"reason": "signs again, 9 Sept"}
+
+    export = b"email\nLate@example.org\nfresh@example.org\nnewer@example.org\n"  # the platform's next export
+    second = signatures.import_file(petition, io.BytesIO(export), filename="export-2.csv", actor=admin)
+    assert (second.report["rows_new"], second.report["rows_duplicate"], second.report["rows_erased"]) == (2, 1, 0)
+    assert _signer_counted(campaign, "late@example.org")
+
+
+def test_the_admin_page_offers_to_erase_an_address_nothing_is_held_for(client, signed_in):
+    signed_in("admin")
+    page = client.get("/admin/privacy?email=late@example.org").get_data(as_text=True)
+    assert "Erasing it still keeps it out of every later signature import" in page
+    done = client.post("/admin/privacy", data={"email": "late@example.org", "reason": "request", "confirm": "y"})
+    assert done.status_code == 302
+    assert count_rows(ErasedSigner) == 1
+    page = client.get("/admin/privacy?email=late@example.org").get_data(as_text=True)
+    assert "It is already kept out of every signature import." in page
+    assert 'name="reason"' not in page  # nothing left to erase
