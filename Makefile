@@ -46,7 +46,7 @@ translations:
 	$(BIN)/pybabel compile --use-fuzzy --statistics -d crm/translations
 
 extract-messages:
-	$(BIN)/pybabel extract --no-location --ignore-dirs='.* __pycache__ .venv' -F babel.cfg -k _l -k lazy_gettext -o crm/translations/messages.pot .
+	$(BIN)/pybabel extract --no-location --ignore-dirs='.* __pycache__ .venv' -F babel.cfg -k _l -k lazy_gettext -k N_ -o crm/translations/messages.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching --width 100 -i crm/translations/messages.pot -d crm/translations
 
 run: export ALCANCE_ENV ?= development

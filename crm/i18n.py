@@ -14,7 +14,7 @@ from flask_login import current_user
 from crm.api.problems import is_api_request
 from crm.clock import user_zone
 from crm.permissions import can
-from crm.vocabulary import TEMPLATE_GLOBALS
+from crm.vocabulary import LABEL_TABLES
 
 # English pages are read by an international team: Babel's "English (world)" writes "2 Dec 2026", not the
 # US "Dec 2, 2026" nor the ambiguous "12/2/26".
@@ -167,7 +167,12 @@ def register_filters(app) -> None:
         """A demand's wording in the reader's language, or as first written when it has no translation."""
         return demand.text(language or current_language())[0]
 
-    app.jinja_env.globals.update(TEMPLATE_GLOBALS, can=can, demand_title=demand_title)
+    def _label_function(table):
+        # A list of records says a stage or a stance on every row: the request's translations, found once.
+        return lambda key: _translations().ugettext(table[key]) if key in table else key
+
+    labels = {name: _label_function(table) for name, table in LABEL_TABLES.items()}
+    app.jinja_env.globals.update(labels, can=can, demand_title=demand_title)
 
     @app.context_processor
     def _language():

@@ -1,47 +1,62 @@
 """The interface's words for stored values (stages, stances, origins...), in the glossary's terms.
-Lazy, so each is shown in the reader's language; templates reach them through the *_label globals."""
+Each table holds the English message; it is translated where it is shown: templates through the *_label
+globals (crm/i18n.py, with the request's translations found once), Python through `label` (now) or
+`lazy_label` (a form's choices, translated when rendered)."""
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
+
+def N_(message: str) -> str:
+    """Marks a message for extraction (make extract-messages: -k N_); translated where it is shown."""
+    return message
+
+
 STAGE_LABELS = {
-    "not_started": _l("Not started"),
-    "contacted": _l("Contacted"),
-    "meeting_requested": _l("Meeting requested"),
-    "meeting_held": _l("Meeting held"),
-    "responded": _l("Responded"),
-    "committed": _l("Committed"),
-    "closed": _l("Closed"),
+    "not_started": N_("Not started"),
+    "contacted": N_("Contacted"),
+    "meeting_requested": N_("Meeting requested"),
+    "meeting_held": N_("Meeting held"),
+    "responded": N_("Responded"),
+    "committed": N_("Committed"),
+    "closed": N_("Closed"),
 }
 
 STANCE_LABELS = {
-    "unknown": _l("Unknown"),
-    "opposed": _l("Opposed"),
-    "non_committal": _l("Non-committal"),
-    "supportive": _l("Supportive"),
-    "acted": _l("Acted"),
+    "unknown": N_("Unknown"),
+    "opposed": N_("Opposed"),
+    "non_committal": N_("Non-committal"),
+    "supportive": N_("Supportive"),
+    "acted": N_("Acted"),
 }
 
 FACT_ORIGIN_LABELS = {
-    "seed": _l("reference data"),
-    "admin": _l("an administrator"),
-    "depositary": _l("UN depositary page"),
+    "seed": N_("reference data"),
+    "admin": N_("an administrator"),
+    "depositary": N_("UN depositary page"),
 }
 
 ROLE_LABELS = {
-    "admin": _l("Administrator"),
-    "manager": _l("Manager"),
-    "coordinator": _l("Coordinator"),
-    "volunteer": _l("Volunteer"),
+    "admin": N_("Administrator"),
+    "manager": N_("Manager"),
+    "coordinator": N_("Coordinator"),
+    "volunteer": N_("Volunteer"),
 }
 
 
-def _label(table):
-    return lambda key: str(table.get(key, key))
+def label(table: dict[str, str], key: str) -> str:
+    """A stored value's word in the current language (an unknown value is shown as it is)."""
+    return gettext(table[key]) if key in table else key
 
 
-TEMPLATE_GLOBALS = {
-    "stage_label": _label(STAGE_LABELS),
-    "stance_label": _label(STANCE_LABELS),
-    "origin_label": _label(FACT_ORIGIN_LABELS),
-    "role_label": _label(ROLE_LABELS),
+def lazy_label(table: dict[str, str], key: str):
+    return _l(table[key])
+
+
+# The templates' label functions, by name: crm/i18n.py makes each one.
+LABEL_TABLES = {
+    "stage_label": STAGE_LABELS,
+    "stance_label": STANCE_LABELS,
+    "origin_label": FACT_ORIGIN_LABELS,
+    "role_label": ROLE_LABELS,
 }

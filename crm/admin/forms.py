@@ -7,14 +7,16 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from crm.accounts.models import LANGUAGES, ROLES
 from crm.core.submissions import SubmissionKeyField
-from crm.vocabulary import ROLE_LABELS
+from crm.vocabulary import ROLE_LABELS, lazy_label
 
 LANGUAGE_LABELS = {"en": "English", "es": "Español"}
 
 
 class UserForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    role = SelectField(_l("Role"), choices=[(r, ROLE_LABELS[r]) for r in ROLES], validators=[DataRequired()])
+    role = SelectField(
+        _l("Role"), choices=[(r, lazy_label(ROLE_LABELS, r)) for r in ROLES], validators=[DataRequired()]
+    )
     language = SelectField(
         _l("Language"), choices=[(code, LANGUAGE_LABELS[code]) for code in LANGUAGES], validators=[DataRequired()]
     )
@@ -73,7 +75,9 @@ class InviteForm(FlaskForm):
         validators=[Optional(), Length(max=200)],
         description=_l("Optional: they can correct it when they accept."),
     )
-    role = SelectField(_l("Role"), choices=[(r, ROLE_LABELS[r]) for r in ROLES], validators=[DataRequired()])
+    role = SelectField(
+        _l("Role"), choices=[(r, lazy_label(ROLE_LABELS, r)) for r in ROLES], validators=[DataRequired()]
+    )
     submission_key = SubmissionKeyField()
     language = SelectField(
         _l("Language"), choices=[(code, LANGUAGE_LABELS[code]) for code in LANGUAGES], validators=[DataRequired()]

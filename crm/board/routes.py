@@ -19,7 +19,7 @@ from crm.dashboard.forms import response_label
 from crm.dashboard.maps import MAP_STYLES, paint
 from crm.i18n import current_language, show_date, visitors_language
 from crm.permissions import get_campaign_or_404, require
-from crm.vocabulary import STANCE_LABELS
+from crm.vocabulary import STANCE_LABELS, label
 from crm.web import flash_message
 
 bp = Blueprint("board", __name__)
@@ -65,7 +65,7 @@ def _public_label(response: str) -> str:
 
 
 def _stance(stance: str) -> str:
-    return str(STANCE_LABELS.get(stance, stance))
+    return label(STANCE_LABELS, stance)
 
 
 @bp.route("/p/<slug>")

@@ -12,7 +12,7 @@ from crm.countries.models import RS_STATUSES
 from crm.countries.standing import Standing
 from crm.i18n import current_language, show_date
 from crm.outreach.models import STAGES
-from crm.vocabulary import STAGE_LABELS
+from crm.vocabulary import STAGE_LABELS, lazy_label
 
 
 def status_label(status: str) -> str:
@@ -102,6 +102,8 @@ class CountryFilterForm(FlaskForm):
     region = SelectField(_l("Region"), choices=[("", _l("Any"))], validators=[Optional()])
     campaign = SelectField(_l("Campaign target"), choices=[("", _l("Any"))], validators=[Optional()])
     stage = SelectField(
-        _l("Stage"), choices=[("", _l("Any"))] + [(s, STAGE_LABELS[s]) for s in STAGES], validators=[Optional()]
+        _l("Stage"),
+        choices=[("", _l("Any"))] + [(s, lazy_label(STAGE_LABELS, s)) for s in STAGES],
+        validators=[Optional()],
     )
     assignee = SelectField(_l("Assigned to"), choices=[("", _l("Anyone"))], validators=[Optional()])

@@ -1,7 +1,5 @@
 """Country list and country page with Rome Statute facts, their sources and their history."""
 
-import datetime as dt
-
 import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -11,7 +9,6 @@ from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign
 from crm.contacts.services import government_offices
-from crm.core.forms import ConfirmForm
 from crm.countries.forms import (
     FACT_LABELS,
     STATUS_LABELS,
@@ -32,10 +29,10 @@ from crm.countries.services import (
 from crm.countries.standing import Standing, standing
 from crm.extensions import db
 from crm.i18n import current_language
-from crm.outreach.forms import SnoozeForm
+from crm.outreach.forms import follow_up_actions
 from crm.outreach.services import filter_by_outreach, outreach_cards, outreach_stages
 from crm.permissions import can, require
-from crm.web import flash_message, form_status, page_of, refusal
+from crm.web import flash_message, form_status, id_url, page_of, refusal
 
 bp = Blueprint("countries", __name__, url_prefix="/countries")
 
@@ -96,7 +93,14 @@ def index():
     stages = outreach_stages(
         [country.id for country in page.items], current_user, campaign_slug=form.campaign.data, language=language
     )
-    return render_template("countries/index.html", form=form, page=page, status_labels=STATUS_LABELS, stages=stages)
+    return render_template(
+        "countries/index.html",
+        form=form,
+        page=page,
+        status_labels=STATUS_LABELS,
+        stages=stages,
+        record_url=id_url("outreach.show", "outreach_id"),
+    )
 
 
 def _render_country(country, form, status=200):
@@ -112,8 +116,7 @@ def _render_country(country, form, status=200):
         offices=government_offices(country, current_user, language=current_language()),
         cards=outreach_cards(country, current_user, language=current_language()),
         today=clock.today(current_user),
-        confirm=ConfirmForm(),
-        snooze=SnoozeForm(until=clock.today(current_user) + dt.timedelta(days=7)),
+        actions=follow_up_actions(current_user),
     ), status
 
 

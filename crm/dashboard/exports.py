@@ -16,7 +16,7 @@ from crm.countries.standing import standing
 from crm.dashboard.forms import response_label
 from crm.dashboard.services import CampaignFigures, Government
 from crm.i18n import current_language
-from crm.vocabulary import STAGE_LABELS, STANCE_LABELS
+from crm.vocabulary import STAGE_LABELS, STANCE_LABELS, label
 
 # A cell starting with one of these is read as a formula by Excel, LibreOffice and Google Sheets
 # (OWASP "CSV injection"); a leading single quote makes it text.
@@ -47,7 +47,7 @@ def _date(value) -> str:
 
 
 def _stance(position) -> str:
-    return str(STANCE_LABELS[position.stance]) if position else ""
+    return label(STANCE_LABELS, position.stance) if position else ""
 
 
 def matrix_table(
@@ -86,7 +86,7 @@ def matrix_table(
             country.alpha3,
             standing_text(standing(country, day)),
             region_names.get(country.region_code or "", ""),
-            str(STAGE_LABELS[government.record.stage]),
+            label(STAGE_LABELS, government.record.stage),
             response_label(government.response),
         ]
         for demand in figures.demands:
@@ -122,7 +122,7 @@ def outreach_table(figures: CampaignFigures, *, language: str, record_url: Calla
         row = [
             government.country.name(language),
             government.country.alpha3,
-            str(STAGE_LABELS[record.stage]),
+            label(STAGE_LABELS, record.stage),
             record.priority,
             record.assignee.name if record.assignee else "",
             record.coordinator.name if record.coordinator else "",

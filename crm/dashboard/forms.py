@@ -8,7 +8,7 @@ from wtforms.validators import Optional
 from crm.countries.forms import STATUS_LABELS
 from crm.countries.models import RS_STATUSES
 from crm.outreach.models import STAGES
-from crm.vocabulary import STAGE_LABELS
+from crm.vocabulary import STAGE_LABELS, lazy_label
 
 RESPONSE_LABELS = {
     "not_target": _l("Not a target"),
@@ -66,7 +66,9 @@ class MatrixFilterForm(FlaskForm):
         validators=[Optional()],
     )
     stage = SelectField(
-        _l("Stage"), choices=[("", _l("Any"))] + [(s, STAGE_LABELS[s]) for s in STAGES], validators=[Optional()]
+        _l("Stage"),
+        choices=[("", _l("Any"))] + [(s, lazy_label(STAGE_LABELS, s)) for s in STAGES],
+        validators=[Optional()],
     )
     assignee = SelectField(_l("Assigned to"), choices=[("", _l("Any"))], validators=[Optional()])
 

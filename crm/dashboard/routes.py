@@ -16,7 +16,7 @@ from crm.dashboard.maps import MAP_STYLES, paint, stacked_bars
 from crm.i18n import current_language, show_month
 from crm.outreach import services as outreach_services
 from crm.permissions import get_campaign_or_404
-from crm.vocabulary import STANCE_LABELS
+from crm.vocabulary import STANCE_LABELS, label
 from crm.web import requested_page
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -48,7 +48,7 @@ def _drawing_helpers() -> dict:
         "responses": dashboards.RESPONSES,
         # Each word once per page, for the lists that repeat them on every row.
         "response_labels": {css_class: response_label(css_class) for css_class in dashboards.MAP_CLASSES},
-        "stance_labels": {stance: str(label) for stance, label in STANCE_LABELS.items()},
+        "stance_labels": {stance: label(STANCE_LABELS, stance) for stance in STANCE_LABELS},
     }
 
 

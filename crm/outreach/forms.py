@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import (
     BooleanField,
     DateField,
@@ -19,10 +24,11 @@ from wtforms.validators import URL, DataRequired, InputRequired, Length, Optiona
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm import clock
+from crm.core.forms import ConfirmForm
 from crm.core.submissions import SubmissionKeyField
 from crm.outreach.models import STAGES, STANCES
-from crm.vocabulary import STAGE_LABELS, STANCE_LABELS
-from crm.web import VersionField, readers_today
+from crm.vocabulary import STAGE_LABELS, STANCE_LABELS, lazy_label
+from crm.web import VersionField, id_url, readers_today
 
 
 def _not_future(form, field):
@@ -31,13 +37,17 @@ def _not_future(form, field):
 
 
 class StageForm(FlaskForm):
-    stage = SelectField(_l("Stage"), choices=[(s, STAGE_LABELS[s]) for s in STAGES], validators=[DataRequired()])
+    stage = SelectField(
+        _l("Stage"), choices=[(s, lazy_label(STAGE_LABELS, s)) for s in STAGES], validators=[DataRequired()]
+    )
     version = VersionField()
 
 
 class PositionForm(FlaskForm):
     demand = SelectField(_l("Demand"), coerce=int, validators=[InputRequired()])
-    stance = SelectField(_l("Position"), choices=[(s, STANCE_LABELS[s]) for s in STANCES], validators=[DataRequired()])
+    stance = SelectField(
+        _l("Position"), choices=[(s, lazy_label(STANCE_LABELS, s)) for s in STANCES], validators=[DataRequired()]
+    )
     stated_on = DateField(_l("Date"), default=readers_today, validators=[InputRequired(), _not_future])
     evidence = TextAreaField(
         _l("Evidence"),
@@ -59,6 +69,32 @@ class FollowUpForm(FlaskForm):
 
 class SnoozeForm(FlaskForm):
     until = DateField(_l("Snooze until"), validators=[InputRequired()])
+
+
+SNOOZE_DAYS = 7  # what the Snooze form offers, from the reader's today
+
+
+@dataclass(frozen=True)
+class FollowUpActions:
+    """A page's Done and Snooze forms for its follow-ups, made once: each row only puts in its follow-up's
+    id (a list of fifty built two forms and asked the router twice on every row)."""
+
+    done_url: Callable[[int], str]
+    snooze_url: Callable[[int], str]
+    done_fields: Markup
+    snooze_fields: Markup
+    until: str
+
+
+def follow_up_actions(user) -> FollowUpActions:
+    confirm, snooze = ConfirmForm(), SnoozeForm(until=clock.today(user) + dt.timedelta(days=SNOOZE_DAYS))
+    return FollowUpActions(
+        done_url=id_url("outreach.complete_follow_up", "follow_up_id"),
+        snooze_url=id_url("outreach.snooze_follow_up", "follow_up_id"),
+        done_fields=confirm.hidden_tag(),
+        snooze_fields=snooze.hidden_tag(),
+        until=snooze.until._value(),
+    )
 
 
 class ClaimForm(FlaskForm):
@@ -157,7 +193,7 @@ def meeting_form(demands, language: str, **kwargs) -> MeetingForm:
     class _Form(MeetingForm):
         pass
 
-    choices = [("", _l("Not stated"))] + [(s, STANCE_LABELS[s]) for s in STANCES if s != "unknown"]
+    choices = [("", _l("Not stated"))] + [(s, lazy_label(STANCE_LABELS, s)) for s in STANCES if s != "unknown"]
     for demand in demands:
         setattr(
             _Form,

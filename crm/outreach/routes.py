@@ -35,6 +35,7 @@ from crm.outreach.forms import (
     RecordForm,
     SnoozeForm,
     StageForm,
+    follow_up_actions,
     meeting_form,
 )
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position
@@ -96,11 +97,10 @@ def show(outreach_id):
         timeline=outreach.timeline_page(record, request.args.get("page", type=int), history),
         stage_form=stage_form,
         may_edit=can_edit_outreach(current_user, record),
-        confirm=ConfirmForm(),
+        actions=follow_up_actions(current_user),
         today=clock.today(current_user),
         may_assign=can(current_user, "edit_all"),
         assignment_history=assignments.history(record),
-        snooze=SnoozeForm(until=clock.today(current_user) + dt.timedelta(days=7)),
     )
 
 
@@ -491,7 +491,7 @@ def follow_ups():
         page=page,
         today=clock.today(current_user),
         effective_due=outreach.effective_due,
-        confirm=ConfirmForm(),
-        snooze=SnoozeForm(until=clock.today(current_user) + dt.timedelta(days=7)),
+        actions=follow_up_actions(current_user),
+        back=request.full_path,
         may_see_all=can(current_user, "view_all"),
     )
