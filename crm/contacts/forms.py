@@ -1,5 +1,5 @@
 """Forms for the office and contact pages: field formats and choices. Rules that span records (duplicates,
-post dates, versions) are checked in crm.contacts.services."""
+post dates, versions) are checked in crm.contacts.services, .offices and .merging."""
 
 import re
 

@@ -24,28 +24,29 @@ from crm.contacts.forms import (
     VersionForm,
     language_name,
 )
+from crm.contacts.merging import merge_contacts, merge_preview
 from crm.contacts.models import Contact
+from crm.contacts.offices import (
+    active_offices,
+    countries_with_offices,
+    create_office,
+    deactivate_office,
+    office_overview,
+    reactivate_office,
+    search_offices,
+    update_office,
+)
 from crm.contacts.services import (
     ContactError,
     DuplicateContact,
-    active_offices,
     contact_history,
     contact_list,
-    countries_with_offices,
     create_contact,
-    create_office,
     deactivate_contact,
-    deactivate_office,
     find_duplicates,
-    merge_contacts,
-    merge_preview,
     move_contact,
-    office_overview,
-    reactivate_office,
     search_contacts,
-    search_offices,
     update_contact,
-    update_office,
 )
 from crm.core import submissions
 from crm.countries.services import search_countries
