@@ -84,10 +84,6 @@ def _phone_field(label, description="", **attributes):
     )
 
 
-def kind_label(kind: str) -> str:
-    return str(KIND_LABELS.get(kind, kind))
-
-
 def office_label(office, language: str) -> str:
     return f"{office.name} — {office.city} ({office.country.name(language)})"
 
