@@ -16,15 +16,15 @@ from babel import Locale
 
 from crm import clock
 from crm.audit import services as audit
-from crm.countries.models import RS_FACT_FIELDS, Country
+from crm.countries.models import Country
 from crm.countries.services import (
-    STATUTE_IN_FORCE,
     FactError,
     apply_fact,
     check_date_order,
     parse_fact_value,
     staff_edited_fields,
 )
+from crm.countries.statute import RS_FACT_FIELDS, STATUTE_IN_FORCE
 from crm.errors import DomainError
 from crm.extensions import db
 

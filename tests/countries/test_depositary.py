@@ -16,8 +16,9 @@ from crm.countries.depositary import (
     parse_status_page,
     refresh_from_depositary,
 )
-from crm.countries.models import RS_FACT_FIELDS, Country, CountryFactChange
+from crm.countries.models import Country, CountryFactChange
 from crm.countries.services import correct_fact, country_by_code
+from crm.countries.statute import RS_FACT_FIELDS
 from crm.extensions import db
 from tests.conftest import count_rows, utc_today
 
