@@ -9,7 +9,8 @@ from flask_migrate import upgrade
 
 from crm.accounts.services import ensure_first_admin
 from crm.campaigns.models import Campaign
-from crm.countries.depositary import DepositaryError, refresh_from_depositary
+from crm.countries.depositary_page import DepositaryError
+from crm.countries.depositary_refresh import refresh_from_depositary
 from crm.countries.services import load_reference
 from crm.demo import DEMO_CAMPAIGN_SLUG, load_demo, remove_demo
 from crm.encryption import rotate_all

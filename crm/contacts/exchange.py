@@ -18,6 +18,7 @@ from flask import has_request_context
 from flask_babel import gettext, ngettext
 from sqlalchemy.orm import joinedload
 
+from crm.contacts import offices
 from crm.contacts import services as contacts
 from crm.contacts.models import OFFICE_KINDS, Contact, Office, contact_search_text
 from crm.countries.models import Country
@@ -315,7 +316,7 @@ def _offices(plan: ImportPlan, problems: list[str]) -> None:
             else:
                 try:
                     # The checks create_office makes: a name, and no office of this kind in the same city.
-                    contacts._check_office(
+                    offices._check_office(
                         {
                             "kind": kind,
                             "name": contacts._clean(row.office_name),
@@ -402,9 +403,9 @@ def _match(plan: ImportPlan) -> None:
 def _as_planned(plan: ImportPlan) -> bool:
     """Whether the offices and the contacts that could be duplicates are still as the plan found them (a
     few queries): anything else in the database changes nothing the import does."""
-    offices, problems = (dict(plan.office_ids), dict(plan.new_offices)), []
+    planned, problems = (dict(plan.office_ids), dict(plan.new_offices)), []
     _offices(plan, problems)
-    return not problems and offices == (plan.office_ids, plan.new_offices) and _on_file(plan) == plan.on_file
+    return not problems and planned == (plan.office_ids, plan.new_offices) and _on_file(plan) == plan.on_file
 
 
 def plan_import(rows: list[ImportRow], *, duplicates: str = "skip", progress=None) -> ImportPlan:
@@ -448,7 +449,7 @@ def write_import(plan: ImportPlan, *, actor, today: dt.date) -> ImportReport:
     office_ids = dict(plan.office_ids)
     for key, office in plan.new_offices.items():
         government, kind, host, city = key
-        created = contacts.create_office(
+        created = offices.create_office(
             actor=actor,
             country=db.session.get(Country, government),
             host_country=db.session.get(Country, host),

@@ -1,5 +1,5 @@
 """Forms for the office and contact pages: field formats and choices. Rules that span records (duplicates,
-post dates, versions) are checked in crm.contacts.services."""
+post dates, versions) are checked in crm.contacts.services, .offices and .merging."""
 
 import re
 
@@ -62,8 +62,26 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-def kind_label(kind: str) -> str:
-    return str(KIND_LABELS.get(kind, kind))
+def _email_field():
+    """An optional e-mail address: offices and contacts have one of the same format."""
+    return StringField(
+        _l("E-mail"),
+        filters=[strip],
+        validators=[Optional(), Length(max=254), Email()],
+        render_kw={"type": "email", "autocomplete": "off"},
+    )
+
+
+def _phone_field(label, description="", **attributes):
+    """An optional phone number, of an office or a contact; `attributes` are the input's HTML attributes
+    besides its type."""
+    return StringField(
+        label,
+        filters=[strip],
+        validators=[Optional(), Length(max=64), Regexp(PHONE, message=_l("Use digits, spaces and + ( ) - . / only."))],
+        description=description,
+        render_kw={"type": "tel", **attributes},
+    )
 
 
 def office_label(office, language: str) -> str:
@@ -136,18 +154,8 @@ class OfficeForm(VersionForm):
     city = StringField(_l("City"), filters=[strip], validators=[DataRequired(), Length(max=120)])
     host_country = SelectField(_l("Country it is in"), choices=[], validators=[DataRequired()])
     address = TextAreaField(_l("Address"), filters=[strip], validators=[Optional(), Length(max=1000)])
-    email = StringField(
-        _l("E-mail"),
-        filters=[strip],
-        validators=[Optional(), Length(max=254), Email()],
-        render_kw={"type": "email", "autocomplete": "off"},
-    )
-    phone = StringField(
-        _l("Phone"),
-        filters=[strip],
-        validators=[Optional(), Length(max=64), Regexp(PHONE, message=_l("Use digits, spaces and + ( ) - . / only."))],
-        render_kw={"type": "tel"},
-    )
+    email = _email_field()
+    phone = _phone_field(_l("Phone"))
     website = StringField(
         _l("Website"),
         filters=[strip],
@@ -212,24 +220,10 @@ class ContactForm(FlaskForm):
         validators=[Optional(), Length(max=200)],
         description=_l("Their title, e.g. Consejera política."),
     )
-    email = StringField(
-        _l("E-mail"),
-        filters=[strip],
-        validators=[Optional(), Length(max=254), Email()],
-        render_kw={"type": "email", "autocomplete": "off"},
-    )
-    phone = StringField(
-        _l("Phone"),
-        filters=[strip],
-        validators=[Optional(), Length(max=64), Regexp(PHONE, message=_l("Use digits, spaces and + ( ) - . / only."))],
-        render_kw={"type": "tel"},
-    )
-    personal_phone = StringField(
-        _l("Personal phone"),
-        filters=[strip],
-        validators=[Optional(), Length(max=64), Regexp(PHONE, message=_l("Use digits, spaces and + ( ) - . / only."))],
-        description=_l("Stored encrypted. Only if they gave it to you to use."),
-        render_kw={"type": "tel", "autocomplete": "off"},
+    email = _email_field()
+    phone = _phone_field(_l("Phone"))
+    personal_phone = _phone_field(
+        _l("Personal phone"), _l("Stored encrypted. Only if they gave it to you to use."), autocomplete="off"
     )
     language = SelectField(_l("Language to write to them in"), choices=[], validators=[Optional()])
     notes = TextAreaField(_l("Notes"), filters=[strip], validators=[Optional(), Length(max=5000)])

@@ -24,28 +24,29 @@ from crm.contacts.forms import (
     VersionForm,
     language_name,
 )
+from crm.contacts.merging import merge_contacts, merge_preview
 from crm.contacts.models import Contact
+from crm.contacts.offices import (
+    active_offices,
+    countries_with_offices,
+    create_office,
+    deactivate_office,
+    office_overview,
+    reactivate_office,
+    search_offices,
+    update_office,
+)
 from crm.contacts.services import (
     ContactError,
     DuplicateContact,
-    active_offices,
     contact_history,
     contact_list,
-    countries_with_offices,
     create_contact,
-    create_office,
     deactivate_contact,
-    deactivate_office,
     find_duplicates,
-    merge_contacts,
-    merge_preview,
     move_contact,
-    office_overview,
-    reactivate_office,
     search_contacts,
-    search_offices,
     update_contact,
-    update_office,
 )
 from crm.core import submissions
 from crm.countries.services import search_countries
@@ -70,6 +71,12 @@ from crm.web import flash_message, form_status, page_of, refusal
 bp = Blueprint("contacts", __name__)
 
 
+@bp.context_processor
+def _contact_words():
+    """The words every contacts page may show for stored values: kinds of office and languages."""
+    return {"kind_labels": KIND_LABELS, "language_name": language_name}
+
+
 @bp.record_once
 def _sweep_staged_uploads(state):
     """Staged import files a killed import left behind are deleted when the app starts."""
@@ -80,6 +87,19 @@ def refuse(error: DomainError, form, template: str, record=None, **context):
     """Re-show a form after a service refused it (crm.web.refusal), with what the user typed."""
     status = refusal(error, form, record=record)
     return render_template(template, form=form, **context), status
+
+
+def _list_page(template: str, form, statement, **page_options):
+    """The office or the contact list: a page of what the filters found, with the New links for those who
+    may add."""
+    page = page_of(statement, **page_options)
+    return render_template(template, form=form, page=page, can_edit=may_add_contacts(current_user))
+
+
+def _record_page(template: str, *, can_amend: bool, **context):
+    """An office's or a contact's page, with what the user may do to it: `can_edit` for staff who edit all,
+    `can_amend` (correct its details) also for the volunteer who added it."""
+    return render_template(template, can_edit=can(current_user, "edit_all"), can_amend=can_amend, **context)
 
 
 # Offices
@@ -103,23 +123,18 @@ def offices():
             language=language,
         ),
     )
-    page = page_of(statement)
-    return render_template(
-        "contacts/offices.html", form=form, page=page, kind_labels=KIND_LABELS, can_edit=may_add_contacts(current_user)
-    )
+    return _list_page("contacts/offices.html", form, statement)
 
 
 @bp.route("/offices/<int:office_id>")
 @login_required
 def office(office_id):
     office = get_office_or_404(office_id)
-    return render_template(
+    return _record_page(
         "contacts/office.html",
+        can_amend=can_amend_office(current_user, office),
         office=office,
         overview=office_overview(office),
-        kind_labels=KIND_LABELS,
-        can_edit=can(current_user, "edit_all"),
-        can_amend=can_amend_office(current_user, office),
         can_add=may_add_for_country(current_user, office.country_id),
     )
 
@@ -229,22 +244,18 @@ def index():
     statement = contact_visibility(
         current_user, contact_list(query=form.q.data, status=form.status.data, language=current_language())
     )
-    page = page_of(statement, rows=True)
-    return render_template("contacts/index.html", form=form, page=page, can_edit=may_add_contacts(current_user))
+    return _list_page("contacts/index.html", form, statement, rows=True)
 
 
 @bp.route("/contacts/<int:contact_id>")
 @login_required
 def show(contact_id):
     contact = get_contact_or_404(contact_id)
-    return render_template(
+    return _record_page(
         "contacts/show.html",
+        can_amend=can_amend_contact(current_user, contact),
         contact=contact,
         history=contact_history(contact),
-        kind_labels=KIND_LABELS,
-        can_edit=can(current_user, "edit_all"),
-        can_amend=can_amend_contact(current_user, contact),
-        language_name=language_name,
     )
 
 
@@ -395,8 +406,6 @@ def merge_confirm(contact_id, other_id):
         survivor=survivor,
         merged=merged,
         preview=preview,
-        kind_labels=KIND_LABELS,
-        language_name=language_name,
     )
 
 

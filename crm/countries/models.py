@@ -7,21 +7,12 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm.countries.statute import RS_FACT_FIELDS
 from crm.database import DIGITS, UPPER, UTCDateTime, enum_check, only_chars, utcnow
 from crm.extensions import db
 
 RS_STATUSES = ("state_party", "signatory", "withdrawn", "non_party")
 REGION_LEVELS = ("region", "sub_region", "intermediate_region")
-# The Rome Statute facts an admin may correct, as named in the shared CSV and `countries list --csv`.
-RS_FACT_FIELDS = (
-    "status",
-    "signature_date",
-    "ratification_or_accession_date",
-    "entry_into_force_date",
-    "withdrawal_notified_date",
-    "withdrawal_effective_date",
-)
-RS_DATE_FIELDS = RS_FACT_FIELDS[1:]
 FACT_ORIGINS = ("seed", "admin", "depositary")
 
 

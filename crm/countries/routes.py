@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign
-from crm.contacts.services import government_offices
+from crm.contacts.offices import government_offices
 from crm.countries.forms import (
     FACT_LABELS,
     STATUS_LABELS,

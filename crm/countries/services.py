@@ -14,15 +14,9 @@ from sqlalchemy.orm import joinedload
 
 from crm import clock
 from crm.audit import services as audit
-from crm.countries.models import (
-    RS_DATE_FIELDS,
-    RS_FACT_FIELDS,
-    RS_STATUSES,
-    Country,
-    CountryFactChange,
-    Region,
-)
+from crm.countries.models import RS_STATUSES, Country, CountryFactChange, Region
 from crm.countries.standing import status_condition
+from crm.countries.statute import RS_DATE_FIELDS, RS_FACT_FIELDS, STATUTE_IN_FORCE
 from crm.database import fold
 from crm.errors import DomainError
 from crm.extensions import db
@@ -81,10 +75,6 @@ def parse_fact_value(field_name: str, raw) -> str | dt.date | None:
     if field_name == "status" and value not in RS_STATUSES:
         raise FactError(f"status must be one of: {', '.join(RS_STATUSES)}")
     return value
-
-
-# The Statute entered into force on 1 July 2002 (article 126(1)): no state was bound by it before.
-STATUTE_IN_FORCE = dt.date(2002, 7, 1)
 
 
 def check_date_order(*, in_force: dt.date | None, notified: dt.date | None, effective: dt.date | None) -> None:

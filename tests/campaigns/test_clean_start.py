@@ -10,6 +10,7 @@ from crm.accounts.models import User
 from crm.campaigns import services as campaigns
 from crm.campaigns import targets
 from crm.campaigns.models import Campaign
+from crm.contacts import offices
 from crm.contacts import services as contacts
 from crm.contacts.models import Contact, Office
 from crm.countries.services import country_by_code
@@ -36,7 +37,7 @@ def users_own_campaign(make_user):
     targets.add_targets(campaign, actor=manager, names=["DEU", "BRA"])
     germany = next(r for r in campaign.outreach_records if r.country.alpha3 == "DEU")
     outreach.add_follow_up(germany, owner=manager, due_on=dt.date(2026, 3, 5), note="Call", actor=manager)
-    office = contacts.create_office(
+    office = offices.create_office(
         actor=manager,
         kind="embassy",
         name="Embajada de Alemania",
@@ -119,7 +120,7 @@ def test_volunteers_are_not_shown_the_first_steps(client, signed_in):
 
 def test_an_office_the_user_created_and_the_demo_reused_stays(app, runner, make_user):
     manager = make_user("manager")
-    office = contacts.create_office(
+    office = offices.create_office(
         actor=manager,
         kind="embassy",
         name="Embajada de Alemania en España",

@@ -7,7 +7,7 @@ import itertools
 
 from crm import clock
 from crm.campaigns.models import Campaign
-from crm.contacts import services
+from crm.contacts import offices, services
 from crm.countries.services import country_by_code
 from crm.database import utcnow
 from crm.extensions import db
@@ -26,7 +26,7 @@ def make_office(
     actor=None,
     **extra,
 ):
-    return services.create_office(
+    return offices.create_office(
         actor=actor,
         country=country_by_code(code),
         host_country=country_by_code(host),

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from crm.audit.models import AuditEvent
-from crm.contacts import services
+from crm.contacts import merging, offices, services
 from crm.contacts.models import Contact, Post
 from crm.errors import StaleRecord
 from crm.extensions import db
@@ -38,7 +38,7 @@ def test_create_office_is_audited_and_a_second_office_of_the_same_kind_in_the_ci
     assert office.id and office.email == "info@ambafrance.es" and office.active
     (event,) = events("office.create")
     assert event.actor_id == admin.id and event.entity_id == str(office.id) and event.after["city"] == "Madrid"
-    with pytest.raises(services.DuplicateOffice) as refused:
+    with pytest.raises(offices.DuplicateOffice) as refused:
         make_office(city=" madrid ")
     assert refused.value.existing is office and refused.value.field == "city"
     # A consulate in the same city, or an embassy elsewhere, is another office.
@@ -51,7 +51,7 @@ def test_update_office_checks_the_version_and_records_before_and_after(app, make
     office = make_office()
     db.session.commit()
     seen = office.version
-    services.update_office(
+    offices.update_office(
         office,
         actor=admin,
         expected_version=seen,
@@ -65,23 +65,23 @@ def test_update_office_checks_the_version_and_records_before_and_after(app, make
         event.before["name"] == "Embassy of FRA in Madrid" and event.after["name"] == "Ambassade de France en Espagne"
     )
     with pytest.raises(StaleRecord):
-        services.update_office(office, actor=admin, expected_version=seen, name="Stale")
+        offices.update_office(office, actor=admin, expected_version=seen, name="Stale")
     with pytest.raises(StaleRecord):
-        services.update_office(office, actor=admin, expected_version="not a number", name="Stale")
+        offices.update_office(office, actor=admin, expected_version="not a number", name="Stale")
     assert office.name == "Ambassade de France en Espagne"
     with pytest.raises(services.ContactError):
-        services.update_office(office, actor=admin, active=False)
+        offices.update_office(office, actor=admin, active=False)
 
 
 def test_deactivate_and_reactivate_office(app):
     office = make_office()
-    services.deactivate_office(office, actor=None, expected_version=office.version)
+    offices.deactivate_office(office, actor=None, expected_version=office.version)
     assert not office.active
     with pytest.raises(services.ContactError):
-        services.deactivate_office(office, actor=None)
+        offices.deactivate_office(office, actor=None)
     with pytest.raises(services.ContactError):
         make_contact(office, "Someone New")
-    services.reactivate_office(office, actor=None)
+    offices.reactivate_office(office, actor=None)
     assert office.active
     assert [e.action for e in events("office.deactivate") + events("office.reactivate")] == [
         "office.deactivate",
@@ -96,7 +96,7 @@ def test_search_offices_by_country_name_in_either_language_kind_and_host(app):
     mission = make_office(code="CHL", host="USA", city="New York", kind="permanent_mission", name="Misión de Chile")
 
     def found(**filters):
-        return set(db.session.scalars(services.search_offices(**filters)))
+        return set(db.session.scalars(offices.search_offices(**filters)))
 
     assert found(query="francia") == {madrid, caracas}
     assert found(query="FRANCE") == {madrid, caracas}
@@ -104,7 +104,7 @@ def test_search_offices_by_country_name_in_either_language_kind_and_host(app):
     assert found(kind="permanent_mission") == {mission}
     assert found(country="fra", host="VEN") == {caracas}
     assert found(query="%") == set() and found(query="_") == set()
-    services.deactivate_office(caracas, actor=None)
+    offices.deactivate_office(caracas, actor=None)
     assert caracas not in found(query="france") and caracas in found(query="france", status="all")
     assert found(query="france", status="inactive") == {caracas}
 
@@ -118,15 +118,15 @@ def test_searches_ignore_accents_and_case_in_the_database(app):
     łukasz = make_contact(embassy, "Łukasz Ørsted", email="l.orsted@example.org")
     nguyễn = make_contact(embassy, "Nguyễn Thị Hạnh")
 
-    def offices(query):
-        return set(db.session.scalars(services.search_offices(query=query)))
+    def offices_found(query):
+        return set(db.session.scalars(offices.search_offices(query=query)))
 
     def contacts(query):
         return set(db.session.scalars(services.search_contacts(query=query)))
 
-    assert offices("mision") == offices("MISIÓN") == offices("misión permanente") == {mission}
-    assert offices("bogota") == offices("BOGOTÁ") == {embassy}
-    assert offices("japon") == set()
+    assert offices_found("mision") == offices_found("MISIÓN") == offices_found("misión permanente") == {mission}
+    assert offices_found("bogota") == offices_found("BOGOTÁ") == {embassy}
+    assert offices_found("japon") == set()
     assert contacts("jose munoz") == contacts("JOSÉ MUÑOZ") == contacts("peña") == {muñoz}
     assert contacts("politico") == contacts("POLÍTICO") == {muñoz}
     assert contacts("lukasz orsted") == contacts("ŁUKASZ") == contacts("L.ORSTED@") == {łukasz}
@@ -338,7 +338,7 @@ def test_merge_moves_meetings_letters_and_posts_without_listing_anyone_twice(app
     letter_version = letter.version
     db.session.commit()
 
-    preview = services.merge_contacts(
+    preview = merging.merge_contacts(
         survivor, duplicate, actor=manager, survivor_version=survivor.version, merged_version=duplicate.version
     )
     db.session.commit()
@@ -385,19 +385,19 @@ def test_merge_refuses_itself_an_already_merged_record_and_stale_versions(app):
     b = make_contact(madrid, "Ana Dos")
     c = make_contact(madrid, "Ana Tres")
     with pytest.raises(services.ContactError, match="itself"):
-        services.merge_contacts(a, a, actor=None)
+        merging.merge_contacts(a, a, actor=None)
     with pytest.raises(StaleRecord):
-        services.merge_contacts(a, b, actor=None, merged_version=b.version + 1)
+        merging.merge_contacts(a, b, actor=None, merged_version=b.version + 1)
     assert b.merged_into_id is None
-    services.merge_contacts(a, b, actor=None)
+    merging.merge_contacts(a, b, actor=None)
     with pytest.raises(services.ContactError, match="already merged"):
-        services.merge_contacts(b, c, actor=None)
+        merging.merge_contacts(b, c, actor=None)
     with pytest.raises(services.ContactError, match="already merged"):
-        services.merge_contacts(c, b, actor=None)
+        merging.merge_contacts(c, b, actor=None)
     with pytest.raises(services.ContactError):
         services.update_contact(b, actor=None, name="Changed")
     # A record merged into the duplicate earlier now points to the survivor.
-    services.merge_contacts(c, a, actor=None)
+    merging.merge_contacts(c, a, actor=None)
     assert (a.merged_into_id, b.merged_into_id) == (c.id, c.id)
 
 
@@ -406,7 +406,7 @@ def test_merge_ends_the_duplicates_other_open_post(app):
     paris = make_office(host="FRA", city="Paris", kind="ministry")
     survivor = make_contact(madrid, "Julien Exemple", title="Conseiller", started_on=dt.date(2019, 9, 1))
     duplicate = make_contact(paris, "Julien Exemple", title="Rédacteur", started_on=dt.date(2017, 9, 1))
-    services.merge_contacts(survivor, duplicate, actor=None)
+    merging.merge_contacts(survivor, duplicate, actor=None)
     db.session.flush()
     assert sorted((p.started_on, p.office_id, p.ended_on) for p in survivor.posts) == [
         (dt.date(2017, 9, 1), paris.id, dt.date(2019, 9, 1)),
@@ -422,7 +422,7 @@ def test_letters_keep_their_link_through_the_database(app):
     record = make_outreach("FRA")
     a, b = make_contact(madrid, "Uno"), make_contact(madrid, "Dos")
     letter = make_letter(record, b)
-    services.merge_contacts(a, b, actor=None)
+    merging.merge_contacts(a, b, actor=None)
     db.session.commit()
     db.session.expire_all()
     assert db.session.scalar(sa.select(Letter.recipient_contact_id).where(Letter.id == letter.id)) == a.id

@@ -8,16 +8,12 @@ import pytest
 import sqlalchemy as sa
 
 from crm.audit.models import AuditEvent
-from crm.countries import depositary
-from crm.countries.depositary import (
-    DepositaryError,
-    entry_into_force,
-    match_participant,
-    parse_status_page,
-    refresh_from_depositary,
-)
-from crm.countries.models import RS_FACT_FIELDS, Country, CountryFactChange
+from crm.countries import depositary_refresh
+from crm.countries.depositary_page import DepositaryError, entry_into_force, match_participant, parse_status_page
+from crm.countries.depositary_refresh import refresh_from_depositary
+from crm.countries.models import Country, CountryFactChange
 from crm.countries.services import correct_fact, country_by_code
+from crm.countries.statute import RS_FACT_FIELDS
 from crm.extensions import db
 from tests.conftest import count_rows, utc_today
 
@@ -507,7 +503,7 @@ def test_a_fact_refused_half_way_leaves_the_country_as_it_was(app, tmp_path, mon
         PAGE.read_text(encoding="utf-8").replace("will take effect on 2 June 2026", "will take effect on 2 June 2024"),
         encoding="utf-8",
     )
-    monkeypatch.setattr(depositary, "_check_order", lambda final: None)
+    monkeypatch.setattr(depositary_refresh, "_check_order", lambda final: None)
     hungary_before = _facts("HUN")
     rows_before = db.session.scalar(
         sa.select(sa.func.count())

@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 
 from crm.campaigns.models import Campaign, Demand, DemandTranslation
+from crm.contacts.offices import GOVERNMENT_OFFICES, PEOPLE_PER_OFFICE
 from crm.countries.services import country_by_code
 from crm.database import utcnow
 from crm.extensions import db
@@ -115,8 +116,6 @@ def test_the_newest_active_campaigns_are_shown_in_full_and_the_others_a_line_eac
 def test_a_busy_governments_offices_show_the_first_with_their_first_people_and_link_to_the_rest(
     client, signed_in, make_office, make_contact
 ):
-    from crm.contacts.services import GOVERNMENT_OFFICES, PEOPLE_PER_OFFICE
-
     signed_in("coordinator")
     offices = [make_office("FRA", city=f"City {n:02d}") for n in range(GOVERNMENT_OFFICES + 2)]
     for n in range(PEOPLE_PER_OFFICE + 3):

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from crm.audit.models import AuditEvent
 from crm.campaigns.models import Campaign
 from crm.contacts import services as contacts
+from crm.contacts.merging import merge_contacts
 from crm.contacts.models import Contact, Office
 from crm.countries.services import country_by_code
 from crm.extensions import db
@@ -89,7 +90,7 @@ def test_erasing_a_merged_duplicate_erases_the_record_it_was_merged_into(app, ma
     duplicate = contacts.create_contact(
         actor=admin, office=survivor.office, name="Claire F.", email="c.fictive@example.org", confirm_duplicate=True
     )
-    contacts.merge_contacts(survivor, duplicate, actor=admin)
+    merge_contacts(survivor, duplicate, actor=admin)
     db.session.commit()
 
     found = privacy.find_person("c.fictive@example.org")

@@ -1,4 +1,6 @@
-"""Refreshing Rome Statute facts from a saved copy of the UN depositary's status page (UNTC chapter XVIII-10)."""
+"""Reading a saved copy of the UN depositary's status page for the Rome Statute (UNTC chapter XVIII-10):
+its participants, matched to ISO codes, with the dates and status each has. Text in, entries out; what
+the entries change in the database is crm.countries.depositary_refresh's."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
@@ -15,18 +17,8 @@ import pycountry
 from babel import Locale
 
 from crm import clock
-from crm.audit import services as audit
-from crm.countries.models import RS_FACT_FIELDS, Country
-from crm.countries.services import (
-    STATUTE_IN_FORCE,
-    FactError,
-    apply_fact,
-    check_date_order,
-    parse_fact_value,
-    staff_edited_fields,
-)
+from crm.countries.statute import RS_FACT_FIELDS, STATUTE_IN_FORCE
 from crm.errors import DomainError
-from crm.extensions import db
 
 # Article 126(1): the Statute entered into force on 1 July 2002, after the 60th instrument (deposited,
 # by ten states at once, on 11 April 2002). Article 126(2) governs every instrument deposited after it.
@@ -35,7 +27,6 @@ SIXTIETH_INSTRUMENT = dt.date(2002, 4, 11)
 # and refreshing from it would silently leave stale facts in place.
 MIN_PARTICIPANTS = 100
 MAX_FILE_BYTES = 25 * 1024 * 1024
-SOURCE_NAME = "UN Treaty Collection, chapter XVIII-10"
 
 ACTIONS = {None: "ratification", "A": "acceptance", "AA": "approval", "a": "accession", "d": "succession"}
 
@@ -593,60 +584,7 @@ def parse_status_page(text: str, *, today: dt.date | None = None) -> list[Deposi
     return entries
 
 
-# --- refreshing the facts ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FactUpdate:
-    alpha3: str
-    field: str
-    old: str | None
-    new: str | None
-
-
-@dataclass(frozen=True)
-class KeptCorrection:
-    alpha3: str
-    field: str
-    kept: str | None
-    depositary: str | None
-
-
-@dataclass
-class DepositaryRefresh:
-    """What a refresh changed, kept, could not apply and could not match, for the command to print."""
-
-    source: str
-    participants: int = 0
-    changes: list[FactUpdate] = field(default_factory=list)
-    kept: list[KeptCorrection] = field(default_factory=list)
-    not_applied: list[str] = field(default_factory=list)
-    unknown: list[str] = field(default_factory=list)
-
-    def report_lines(self):
-        order = {name: position for position, name in enumerate(RS_FACT_FIELDS)}
-        for change in sorted(self.changes, key=lambda c: (c.alpha3, order[c.field])):
-            yield f"{change.alpha3} {change.field}: {_shown(change.old)} -> {_shown(change.new)}"
-        for kept in self.kept:
-            yield (
-                f"kept admin correction: {kept.alpha3} {kept.field}: {_shown(kept.kept)} "
-                f"(depositary: {_shown(kept.depositary)})"
-            )
-        yield from self.not_applied
-        for name in self.unknown:
-            yield f"unknown participant: {name}"
-        yield (
-            f"{self.participants} participants read, {len(self.changes)} facts changed, "
-            f"{len(self.kept)} kept admin corrections, {len(self.unknown)} unknown"
-        )
-
-
-def _shown(value) -> str:
-    return "(none)" if value in (None, "") else str(value)
-
-
-def _text(value) -> str | None:
-    return value.isoformat() if isinstance(value, dt.date) else value
+# --- reading the saved file -------------------------------------------------------------------------
 
 
 def _read_page(path: Path) -> tuple[str, bytes]:
@@ -680,70 +618,17 @@ def _read_page(path: Path) -> tuple[str, bytes]:
     return text, raw
 
 
-def _ordered_fields(country: Country, final: dict) -> list[str]:
-    """apply_fact checks the date order after each fact, so of each pair (ratification and entry into
-    force, notification and effect of a withdrawal) set first the one that keeps the pair in order."""
-    order = ["status", "signature_date"]
-    for earlier, later in (
-        ("ratification_or_accession_date", "entry_into_force_date"),
-        ("withdrawal_notified_date", "withdrawal_effective_date"),
-    ):
-        old_later = country.rs_fact(later)
-        if final[earlier] and old_later and final[earlier] > old_later:
-            order += [later, earlier]
-        else:
-            order += [earlier, later]
-    return order
+@dataclass(frozen=True)
+class StatusPage:
+    """A saved copy of the page, read: its participants, and the SHA-256 of the file as saved."""
+
+    entries: list[DepositaryEntry]
+    sha256: str
 
 
-def _check_order(final: dict) -> None:
-    check_date_order(
-        in_force=final["entry_into_force_date"],
-        notified=final["withdrawal_notified_date"],
-        effective=final["withdrawal_effective_date"],
-    )
-
-
-def _refresh_country(country: Country, entry: DepositaryEntry, source: str, result: DepositaryRefresh) -> None:
-    edited = staff_edited_fields(country)
-    wanted = {name: parse_fact_value(name, value) for name, value in entry.facts().items()}
-    final = {}
-    for name in RS_FACT_FIELDS:
-        current = country.rs_fact(name)
-        if name in edited:
-            final[name] = current
-            if current != wanted[name]:
-                result.kept.append(KeptCorrection(country.alpha3, name, _text(current), _text(wanted[name])))
-        else:
-            final[name] = wanted[name]
-    pending = [name for name in _ordered_fields(country, final) if final[name] != country.rs_fact(name)]
-    if not pending and country.rs_verified:
-        return
-    try:
-        _check_order(final)
-        # A savepoint per country: if a fact is refused, none of the country's facts is left half-set.
-        with db.session.begin_nested():
-            applied = [
-                apply_fact(country, name, final[name], source=source, verified=True, origin="depositary")
-                for name in pending
-            ]
-            country.rs_verified = True
-            country.rs_source = source
-    except FactError as error:
-        result.not_applied.append(f"not applied: {country.alpha3} ({entry.name}): {error}; its facts are unchanged")
-        return
-    result.changes.extend(
-        FactUpdate(country.alpha3, change.field, change.old_value, change.new_value)
-        for change in applied
-        if change is not None
-    )
-
-
-def refresh_from_depositary(path, *, today: dt.date | None = None) -> DepositaryRefresh:
-    """Bring each listed participant's facts in line with a saved copy of the depositary's page. Facts an
-    admin corrected are kept and reported; unmatched names are reported. Flushes; the caller commits."""
-    path = Path(path)
-    today = today or clock.today()
+def read_status_page(path: Path, *, today: dt.date) -> StatusPage:
+    """The participants listed in a saved copy of the page, with their status as of `today`. Refused
+    (DepositaryError) unless the file is the Rome Statute's page, and a complete copy of it."""
     text, raw = _read_page(path)
     if not re.search(r"rome\s+statute", text, re.I):
         raise DepositaryError(
@@ -759,33 +644,4 @@ def refresh_from_depositary(path, *, today: dt.date | None = None) -> Depositary
             f"{path.name}: only {len(entries)} participants found, fewer than the "
             f"{MIN_PARTICIPANTS} a complete copy of the page lists; is it truncated?"
         )
-    digest = hashlib.sha256(raw).hexdigest()
-    source = f"{SOURCE_NAME} (saved copy {path.name}, sha256 {digest[:12]}, read {today.isoformat()})"
-    result = DepositaryRefresh(source=source, participants=len(entries))
-    countries = {country.alpha3: country for country in db.session.scalars(db.select(Country))}
-    seen: dict[str, str] = {}
-    for entry in entries:
-        country = countries.get(entry.alpha3 or "")
-        if country is None:
-            result.unknown.append(entry.name)
-        elif country.alpha3 in seen:
-            result.not_applied.append(
-                f"not applied: {country.alpha3} ({entry.name}): listed twice, also as {seen[country.alpha3]}"
-            )
-        else:
-            seen[country.alpha3] = entry.name
-            _refresh_country(country, entry, source, result)
-    db.session.flush()
-    audit.record(
-        "country.refresh_from_depositary",
-        after={
-            "file": path.name,
-            "sha256": digest,
-            "participants": result.participants,
-            "facts_changed": len(result.changes),
-            "kept_admin_corrections": len(result.kept),
-            "unknown": len(result.unknown),
-            "not_applied": len(result.not_applied),
-        },
-    )
-    return result
+    return StatusPage(entries=entries, sha256=hashlib.sha256(raw).hexdigest())
