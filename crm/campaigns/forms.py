@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from crm.campaigns.models import TRANSLATED_LANGUAGES
 from crm.campaigns.services import CampaignWording, DemandWording, wordings_of
 from crm.core.submissions import SubmissionKeyField
-from crm.countries.forms import STATUS_LABELS
+from crm.countries.forms import RS_STATUS_LABELS
 from crm.countries.models import RS_STATUSES
 
 LANGUAGE_CHOICES = [("en", _l("English")), ("es", _l("Spanish"))]
@@ -121,7 +121,9 @@ class TargetsForm(FlaskForm):
     submission_key = SubmissionKeyField()
     region = SelectField(_l("UN M49 region or sub-region"), default="")
     rome_status = SelectField(
-        _l("Rome Statute status"), default="", choices=[("", _l("Any"))] + [(s, STATUS_LABELS[s]) for s in RS_STATUSES]
+        _l("Rome Statute status"),
+        default="",
+        choices=[("", _l("Any"))] + [(s, RS_STATUS_LABELS[s]) for s in RS_STATUSES],
     )
     names = TextAreaField(
         _l("Countries, by name or code"),

@@ -24,7 +24,7 @@ KIND_LABELS = {
     "other": _l("Other"),
 }
 
-STATUS_LABELS = {
+CONTACT_STATUS_LABELS = {
     "active": _l("Active"),
     "inactive": _l("Inactive"),
     "all": _l("All"),
@@ -121,7 +121,9 @@ class OfficeFilterForm(_Filters):
     )
     country = SelectField(_l("Government"), choices=[("", _l("Any"))], validators=[Optional()])
     host = SelectField(_l("Located in"), choices=[("", _l("Any"))], validators=[Optional()])
-    status = SelectField(_l("Status"), choices=list(STATUS_LABELS.items()), default="active", validators=[Optional()])
+    status = SelectField(
+        _l("Status"), choices=list(CONTACT_STATUS_LABELS.items()), default="active", validators=[Optional()]
+    )
 
     def set_countries(self, countries, language: str) -> None:
         choices = sorted(((c.alpha3, c.name(language)) for c in countries), key=lambda item: normalise(item[1]))
@@ -131,7 +133,9 @@ class OfficeFilterForm(_Filters):
 
 class ContactFilterForm(_Filters):
     q = StringField(_l("Name, e-mail or title"), filters=[strip], validators=[Optional(), Length(max=100)])
-    status = SelectField(_l("Status"), choices=list(STATUS_LABELS.items()), default="active", validators=[Optional()])
+    status = SelectField(
+        _l("Status"), choices=list(CONTACT_STATUS_LABELS.items()), default="active", validators=[Optional()]
+    )
 
 
 class VersionForm(FlaskForm):

@@ -93,13 +93,13 @@ def _list_page(template: str, form, statement, **page_options):
     """The office or the contact list: a page of what the filters found, with the New links for those who
     may add."""
     page = page_of(statement, **page_options)
-    return render_template(template, form=form, page=page, can_edit=may_add_contacts(current_user))
+    return render_template(template, form=form, page=page, may_edit=may_add_contacts(current_user))
 
 
-def _record_page(template: str, *, can_amend: bool, **context):
-    """An office's or a contact's page, with what the user may do to it: `can_edit` for staff who edit all,
-    `can_amend` (correct its details) also for the volunteer who added it."""
-    return render_template(template, can_edit=can(current_user, "edit_all"), can_amend=can_amend, **context)
+def _record_page(template: str, *, may_amend: bool, **context):
+    """An office's or a contact's page, with what the user may do to it: `may_edit` for staff who edit all,
+    `may_amend` (correct its details) also for the volunteer who added it."""
+    return render_template(template, may_edit=can(current_user, "edit_all"), may_amend=may_amend, **context)
 
 
 # Offices
@@ -132,7 +132,7 @@ def office(office_id):
     office = get_office_or_404(office_id)
     return _record_page(
         "contacts/office.html",
-        can_amend=can_amend_office(current_user, office),
+        may_amend=can_amend_office(current_user, office),
         office=office,
         overview=office_overview(office),
         can_add=may_add_for_country(current_user, office.country_id),
@@ -253,7 +253,7 @@ def show(contact_id):
     contact = get_contact_or_404(contact_id)
     return _record_page(
         "contacts/show.html",
-        can_amend=can_amend_contact(current_user, contact),
+        may_amend=can_amend_contact(current_user, contact),
         contact=contact,
         history=contact_history(contact),
     )

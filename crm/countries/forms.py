@@ -16,10 +16,10 @@ from crm.vocabulary import STAGE_LABELS, lazy_label
 
 
 def status_label(status: str) -> str:
-    return str(STATUS_LABELS.get(status, status))
+    return str(RS_STATUS_LABELS.get(status, status))
 
 
-STATUS_LABELS = {
+RS_STATUS_LABELS = {
     "state_party": _l("State Party"),
     "signatory": _l("Signatory"),
     "withdrawn": _l("Withdrawn"),
@@ -73,7 +73,7 @@ class FactCorrectionForm(FlaskForm):
         _l("Fact"), choices=[(key, label) for key, label in FACT_LABELS.items()], validators=[DataRequired()]
     )
     status = SelectField(
-        _l("New status"), choices=[("", "—")] + [(s, STATUS_LABELS[s]) for s in RS_STATUSES], validators=[Optional()]
+        _l("New status"), choices=[("", "—")] + [(s, RS_STATUS_LABELS[s]) for s in RS_STATUSES], validators=[Optional()]
     )
     date = StringField(
         _l("New date (YYYY-MM-DD; empty to clear)"),
@@ -96,7 +96,7 @@ class CountryFilterForm(FlaskForm):
     q = StringField(_l("Name or code"), validators=[Optional(), Length(max=100)])
     status = SelectField(
         _l("Rome Statute"),
-        choices=[("", _l("Any"))] + [(s, STATUS_LABELS[s]) for s in RS_STATUSES],
+        choices=[("", _l("Any"))] + [(s, RS_STATUS_LABELS[s]) for s in RS_STATUSES],
         validators=[Optional()],
     )
     region = SelectField(_l("Region"), choices=[("", _l("Any"))], validators=[Optional()])

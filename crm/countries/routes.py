@@ -11,7 +11,6 @@ from crm.campaigns.models import Campaign
 from crm.contacts.offices import government_offices
 from crm.countries.forms import (
     FACT_LABELS,
-    STATUS_LABELS,
     CountryFilterForm,
     FactCorrectionForm,
     fact_in_words,
@@ -97,7 +96,6 @@ def index():
         "countries/index.html",
         form=form,
         page=page,
-        status_labels=STATUS_LABELS,
         stages=stages,
         record_url=id_url("outreach.show", "outreach_id"),
     )
@@ -112,7 +110,6 @@ def _render_country(country, form, status=200):
         history=history,
         form=form,
         fact_labels=FACT_LABELS,
-        status_labels=STATUS_LABELS,
         offices=government_offices(country, current_user, language=current_language()),
         cards=outreach_cards(country, current_user, language=current_language()),
         today=clock.today(current_user),

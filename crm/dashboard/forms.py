@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.validators import Optional
 
-from crm.countries.forms import STATUS_LABELS
+from crm.countries.forms import RS_STATUS_LABELS
 from crm.countries.models import RS_STATUSES
 from crm.outreach.models import STAGES
 from crm.vocabulary import STAGE_LABELS, lazy_label
@@ -55,7 +55,7 @@ class MatrixFilterForm(FlaskForm):
 
     status = SelectField(
         _l("Rome Statute"),
-        choices=[("", _l("Any"))] + [(s, STATUS_LABELS[s]) for s in RS_STATUSES],
+        choices=[("", _l("Any"))] + [(s, RS_STATUS_LABELS[s]) for s in RS_STATUSES],
         validators=[Optional()],
     )
     region = SelectField(_l("Region"), choices=[("", _l("Any"))], validators=[Optional()])

@@ -84,7 +84,7 @@ def index(outreach_id):
         record=record,
         page=page,
         attachment_counts=services.attachment_counts(page.items),
-        can_edit=can_edit_outreach(current_user, record),
+        may_edit=can_edit_outreach(current_user, record),
     )
 
 
@@ -142,8 +142,8 @@ def compose(outreach_id):
 
 
 def _render_letter(letter, record, status: int = 200, **forms):
-    can_edit, is_draft = can_edit_outreach(current_user, record), services.is_draft(letter)
-    if can_edit and letter.direction == "outgoing":
+    may_edit, is_draft = can_edit_outreach(current_user, record), services.is_draft(letter)
+    if may_edit and letter.direction == "outgoing":
         today = clock.today(current_user)
         forms.setdefault(
             "sent_form",
@@ -168,15 +168,15 @@ def _render_letter(letter, record, status: int = 200, **forms):
                 formdata=None, data={"version": letter.version, "acknowledged_on": letter.acknowledged_on or today}
             ),
         )
-    if can_edit:
+    if may_edit:
         forms.setdefault("attachment_form", AttachmentForm(formdata=None))
-    if can_edit and is_draft:
+    if may_edit and is_draft:
         forms.setdefault("discard_form", DiscardForm(formdata=None, data={"version": letter.version}))
     return render_template(
         "letters/show.html",
         letter=letter,
         record=record,
-        can_edit=can_edit,
+        may_edit=may_edit,
         is_draft=is_draft,
         **services.letter_page(letter),
         **forms,
@@ -395,7 +395,7 @@ def templates():
     return render_template(
         "letters/templates.html",
         templates=services.templates_list(),
-        can_edit=can(current_user, "edit_all"),
+        may_edit=can(current_user, "edit_all"),
         merge_fields=services.MERGE_FIELDS,
     )
 

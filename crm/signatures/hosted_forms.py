@@ -12,7 +12,7 @@ from crm.campaigns.models import CAMPAIGN_LANGUAGES
 from crm.core.forms import plain_text, strip, with_wording
 from crm.core.public_forms import PublicForm
 
-STATUS_LABELS = {
+HOSTED_STATUS_LABELS = {
     "pending": _l("Waiting for the e-mail link"),
     "held": _l("Held for review"),
     "confirmed": _l("Counted"),

@@ -18,7 +18,7 @@ from crm.extensions import db
 from crm.i18n import current_language, visitors_language
 from crm.permissions import can, get_petition_or_404, is_read_only
 from crm.signatures import hosted, services
-from crm.signatures.hosted_forms import STATUS_LABELS, HostedPageForm, HostedSignForm
+from crm.signatures.hosted_forms import HOSTED_STATUS_LABELS, HostedPageForm, HostedSignForm
 from crm.signatures.hosted_models import HostedSignature
 from crm.web import CONTENT_SECURITY_POLICY, LARGEST_ID, client_address, flash_message, form_status, refusal
 
@@ -159,7 +159,7 @@ def _page(petition, form: HostedPageForm, status: int = 200):
         form=form,
         counts=hosted.status_counts(petition),
         held=hosted.signatures_of(petition, ("held",)),
-        status_labels=STATUS_LABELS,
+        status_labels=HOSTED_STATUS_LABELS,
         may_edit=can(current_user, "edit_all") and not is_read_only(petition.campaign),
         may_export=can(current_user, "export"),
         public_url=url_for("hosted.sign", slug=petition.slug, _external=True),

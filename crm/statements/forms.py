@@ -19,7 +19,7 @@ from crm.statements.services import Wording
 from crm.web import VersionField
 
 KIND_LABELS = {"organisation": _l("An organisation"), "individual": _l("A person, in my own name")}
-STATUS_LABELS = {
+STATEMENT_SIGNATURE_STATUS_LABELS = {
     "unconfirmed": _l("Waiting for the e-mail link"),
     "confirmed": _l("To moderate"),
     "approved": _l("Approved"),

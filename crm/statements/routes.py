@@ -31,7 +31,7 @@ from crm.statements import document
 from crm.statements import services as statements
 from crm.statements.forms import (
     KIND_LABELS,
-    STATUS_LABELS,
+    STATEMENT_SIGNATURE_STATUS_LABELS,
     DecisionForm,
     MergeForm,
     NewStatementForm,
@@ -200,7 +200,7 @@ def _show(statement: Statement, *, status: int = 200):
         campaign=statement.campaign,
         moderation=moderation,
         public_url=_public_url(statement),
-        status_labels=STATUS_LABELS,
+        status_labels=STATEMENT_SIGNATURE_STATUS_LABELS,
         kind_labels=KIND_LABELS,
         language_names=LANGUAGE_NAMES,
         may_manage=may_manage_statements(current_user),
@@ -309,13 +309,15 @@ def merge(signature_id):
         campaign=signature.statement.campaign,
         candidates=candidates,
         see_emails=may_see_signer_emails(current_user),
-        status_labels=STATUS_LABELS,
+        status_labels=STATEMENT_SIGNATURE_STATUS_LABELS,
     ), form_status(form)
 
 
 def _label(signature: StatementSignature) -> str:
     who = signature.organisation or signature.signer_name or gettext("Erased signer")
-    return f"{who} — {signature.country.name(current_language())} ({STATUS_LABELS[signature.status]})"
+    return (
+        f"{who} — {signature.country.name(current_language())} ({STATEMENT_SIGNATURE_STATUS_LABELS[signature.status]})"
+    )
 
 
 @bp.route("/statements/<int:statement_id>/signatories.csv")
