@@ -78,28 +78,28 @@ def rotate_secret(petition_slug):
     click.echo(secret)
 
 
-def _print_report(report: dict, *, out=None) -> None:
+def _print_report(report: services.ImportReport, *, out=None) -> None:
     echo = (lambda line: click.echo(line, file=out)) if out else click.echo
-    if report.get("format"):
+    if report.format:
         echo(
-            f"format: {report['format']} ({report.get('encoding')}, "
-            f"{'tab' if report.get('delimiter') == chr(9) else repr(report.get('delimiter'))}-separated)"
+            f"format: {report.format} ({report.encoding}, "
+            f"{'tab' if report.delimiter == chr(9) else repr(report.delimiter)}-separated)"
         )
     for name in ("rows_read", "rows_new", "rows_duplicate", "rows_invalid"):
-        echo(f"{name.replace('rows_', 'rows ').replace('_', ' ')}: {report.get(name, 0)}")
-    if report.get("rows_erased"):
-        echo(f"rows left out (signers erased at their request): {report['rows_erased']}")
-    echo(f"no country given: {report.get('no_country', 0)}")
-    if report.get("dates_not_understood"):
-        echo(f"dates not understood (kept without a date): {report['dates_not_understood']}")
-    for item in services.unknown_countries(report):
+        echo(f"{name.replace('rows_', 'rows ').replace('_', ' ')}: {getattr(report, name)}")
+    if report.rows_erased:
+        echo(f"rows left out (signers erased at their request): {report.rows_erased}")
+    echo(f"no country given: {report.no_country}")
+    if report.dates_not_understood:
+        echo(f"dates not understood (kept without a date): {report.dates_not_understood}")
+    for item in report.unknown_country_rows():
         echo(f"unknown country: {item['value']!r} ({item['rows']} rows)")
-    if report.get("unknown_not_listed"):
-        echo(f"unknown country: {report['unknown_not_listed']} more rows with other values")
-    for item in report.get("invalid") or []:
-        echo(f"invalid row {item['row']}: {services.invalid_reason(item['reason'])}")
-    if report.get("invalid_not_listed"):
-        echo(f"invalid rows not listed: {report['invalid_not_listed']}")
+    if report.unknown_not_listed:
+        echo(f"unknown country: {report.unknown_not_listed} more rows with other values")
+    for item in report.invalid:
+        echo(f"invalid row {item.row}: {services.invalid_reason(item.reason)}")
+    if report.invalid_not_listed:
+        echo(f"invalid rows not listed: {report.invalid_not_listed}")
 
 
 def _mapping(pairs, date_order) -> ColumnMapping | None:
@@ -171,7 +171,7 @@ def import_signatures(petition_slug, file, format_code, encoding, pairs, date_or
         except services.ImportRejected as error:
             db.session.rollback()
             click.echo("rejected: nothing was imported", err=True)
-            for problem in error.report.get("problems", []):
+            for problem in error.report.problems:
                 click.echo(f"  {services.problem_message(problem)}", err=True)
             _print_report(error.report, out=sys.stderr)
             sys.exit(1)

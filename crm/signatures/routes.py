@@ -87,7 +87,6 @@ def _words():
         "date_order_labels": DATE_ORDER_LABELS,
         "problem_message": services.problem_message,
         "invalid_reason": services.invalid_reason,
-        "unknown_countries": services.unknown_countries,
     }
 
 
@@ -220,7 +219,7 @@ def upload(slug):
 
 
 def _mapping_defaults(inspection) -> dict:
-    mapping = inspection["mapping"]
+    mapping = inspection.mapping
     return {"date_order": mapping.date_order, **{role: mapping.columns.get(role, "") for role in ROLES}}
 
 
@@ -232,7 +231,7 @@ def _refuse_mapping(form, code: str) -> None:
     """A mapping without an e-mail column that may not be imported: the reason beside the field to change."""
     field = form.email if code == "no_email_column" else form.full_name
     looked_for = ", ".join(importers.ALIASES["email"][:4])
-    field.errors = [*field.errors, services.problem_message({"code": code, "looked_for": looked_for})]
+    field.errors = [*field.errors, services.problem_message(services.Problem(code, looked_for=looked_for))]
 
 
 def _import_staged(petition, staged, inspection, form):
@@ -246,7 +245,7 @@ def _import_staged(petition, staged, inspection, form):
                 handle,
                 filename=staged.filename,
                 mapping=mapping,
-                format_code=inspection["format"],
+                format_code=inspection.format,
                 encoding=staged.encoding,
                 actor=current_user,
                 without_email=form.without_email.data,
@@ -273,19 +272,19 @@ def preview(slug, token):
         return redirect(url_for("signatures.petition", slug=petition.slug))
     with staged.open() as handle:
         inspection = services.inspect_file(petition, handle, format_code=staged.format, encoding=staged.encoding)
-    if inspection["problems"]:
+    if inspection.problems:
         staging.discard(token)
         return render_template(
             "signatures/rejected.html",
             petition=petition,
             filename=staged.filename,
-            report={"problems": inspection["problems"], "rows_read": 0},
+            report=services.ImportReport(problems=inspection.problems),
         ), 400
     form = mapping_form(
-        inspection["shape"].header, request.form if request.method == "POST" else None, **_mapping_defaults(inspection)
+        inspection.shape.header, request.form if request.method == "POST" else None, **_mapping_defaults(inspection)
     )
     if request.method == "POST" and form.validate_on_submit():
-        problem = services.without_email_problem(inspection["format"], _chosen_mapping(form), form.without_email.data)
+        problem = services.without_email_problem(inspection.format, _chosen_mapping(form), form.without_email.data)
         if problem is None:
             return _import_staged(petition, staged, inspection, form)
         _refuse_mapping(form, problem)
@@ -296,7 +295,7 @@ def preview(slug, token):
         inspection=inspection,
         form=form,
         confirm=ConfirmForm(),
-        email_optional=importers.email_optional(inspection["format"]),
+        email_optional=importers.email_optional(inspection.format),
     ), form_status(form)
 
 
@@ -321,7 +320,7 @@ def import_report(import_id):
         "signatures/import.html",
         record=record,
         petition=petition,
-        report=record.report or {},
+        report=services.ImportReport.from_json(record.report),
         may_undo=record.format != "webhook" and can(current_user, "edit_all") and not is_read_only(petition.campaign),
     )
 

@@ -31,7 +31,7 @@ import hmac
 import re
 import secrets
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import sqlalchemy as sa
 from flask import current_app
@@ -48,7 +48,7 @@ from crm.i18n import _, current_language, readers_date
 from crm.letters.models import Letter
 from crm.outreach.models import OutreachRecord
 from crm.signatures import counts, importers
-from crm.signatures.importers import ColumnMapping, FileProblem
+from crm.signatures.importers import ColumnMapping, FileProblem, FileShape
 from crm.signatures.models import (
     PLATFORMS,
     UNKNOWN_COUNTRY,
@@ -89,8 +89,8 @@ class SignatureError(DomainError):
 class ImportRejected(SignatureError):
     """The file was refused as a whole; nothing of it was kept. `report` says why."""
 
-    def __init__(self, report: dict):
-        super().__init__(problem_message(report["problems"][0]) if report.get("problems") else "rejected")
+    def __init__(self, report: ImportReport):
+        super().__init__(problem_message(report.problems[0]) if report.problems else "rejected")
         self.report = report
 
 
@@ -159,37 +159,139 @@ def petitions_by_campaign() -> list[tuple[Campaign, list[Petition]]]:
 # Import reports
 
 
-def problem_message(problem: dict) -> str:
+@dataclass(frozen=True)
+class Problem:
+    """Why a file is refused: a stable `code`, and the details its message names. Reports keep codes, not
+    words, so each reader sees the message in their own language (`problem_message`)."""
+
+    code: str
+    line: int | None = None
+    row: int | None = None
+    encoding: str | None = None
+    limit: int | None = None
+    found: int | None = None
+    expected: int | None = None
+    looked_for: str | None = None
+    kind: str | None = None
+    format: str | None = None
+    name: str | None = None
+    detail: str | None = None  # the CSV reader's own words, for a line it cannot read
+
+    @classmethod
+    def of(cls, error: FileProblem) -> Problem:
+        return cls(error.code, **error.details)
+
+    def as_json(self) -> dict:
+        return {"code": self.code} | {
+            name: value for name, value in vars(self).items() if name != "code" and value is not None
+        }
+
+
+@dataclass(frozen=True)
+class InvalidRow:
+    """A row left out, by its number as a spreadsheet shows it, and why (a code: `invalid_reason`)."""
+
+    row: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    """What an import made of a file, or why it refused it. Kept on the import's record as JSON
+    (`as_json`, read back by `from_json`)."""
+
+    format: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    mapping: dict | None = None  # ColumnMapping.as_json()
+    rows_read: int = 0
+    rows_new: int = 0
+    rows_duplicate: int = 0
+    rows_invalid: int = 0
+    # Signers the privacy tools erased, listed again by the file: left out (ErasedSigner).
+    rows_erased: int = 0
+    invalid: list[InvalidRow] = field(default_factory=list)  # the first INVALID_LISTED
+    invalid_not_listed: int = 0
+    unknown_countries: dict[str, int] = field(default_factory=dict)  # value as written -> rows
+    unknown_not_listed: int = 0
+    no_country: int = 0
+    dates_not_understood: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    key_id: str | None = None  # the fingerprint of the key that hashed the addresses
+    kind: str | None = None  # "email" or "name": how the file's signers are told apart
+
+    def unknown_country_rows(self) -> list[dict]:
+        """The values not understood as a country, most rows first: [{"value": ..., "rows": ...}]."""
+        ordered = sorted(self.unknown_countries.items(), key=lambda item: (-item[1], item[0]))
+        return [{"value": value, "rows": rows} for value, rows in ordered]
+
+    def as_json(self) -> dict:
+        return {
+            "format": self.format,
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "mapping": self.mapping,
+            "rows_read": self.rows_read,
+            "rows_new": self.rows_new,
+            "rows_duplicate": self.rows_duplicate,
+            "rows_invalid": self.rows_invalid,
+            "rows_erased": self.rows_erased,
+            "invalid": [{"row": item.row, "reason": item.reason} for item in self.invalid],
+            "invalid_not_listed": self.invalid_not_listed,
+            "unknown_countries": self.unknown_country_rows(),
+            "unknown_not_listed": self.unknown_not_listed,
+            "no_country": self.no_country,
+            "dates_not_understood": self.dates_not_understood,
+            "problems": [problem.as_json() for problem in self.problems],
+            "key_id": self.key_id,
+            "kind": self.kind,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> ImportReport:
+        """A stored report. A day of pushed signatures keeps only its key's fingerprint: the rest is zero."""
+        data = data or {}
+        report = cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+        report.invalid = [InvalidRow(**item) for item in report.invalid or []]
+        unknown = report.unknown_countries or {}
+        if isinstance(unknown, list):
+            unknown = {item["value"]: item["rows"] for item in unknown}
+        report.unknown_countries = unknown
+        report.problems = [Problem(**problem) for problem in report.problems or []]
+        return report
+
+
+def problem_message(problem: Problem) -> str:
     """A file-level problem, in words. Reports store codes, so each reader sees their own language."""
-    code, d = problem.get("code"), problem
+    code, d = problem.code, problem
     if code == "encoding":
         return _(
             "Line %(line)s is not valid %(encoding)s text. Save the file as UTF-8 (in Excel: “CSV UTF-8”) "
             "or choose its encoding, and import it again.",
-            line=d.get("line"),
-            encoding=d.get("encoding"),
+            line=d.line,
+            encoding=d.encoding,
         )
     if code == "unknown_encoding":
-        return _("Unknown encoding %(encoding)s.", encoding=d.get("encoding"))
+        return _("Unknown encoding %(encoding)s.", encoding=d.encoding)
     if code == "line_too_long":
         return _(
             "Line %(line)s is longer than %(size)s MB: this is not a signature export.",
-            line=d.get("line"),
-            size=d.get("limit", 0) // (1024 * 1024) or 1,
+            line=d.line,
+            size=(d.limit or 0) // (1024 * 1024) or 1,
         )
     if code == "field_too_long":
         return _(
             "Row %(row)s has a value longer than %(size)s KB (often a quote mark that is never closed).",
-            row=d.get("row"),
-            size=d.get("limit", 0) // 1024,
+            row=d.row,
+            size=(d.limit or 0) // 1024,
         )
     if code == "nul_byte":
         return _(
             "Line %(line)s contains a NUL byte: the file is not text, or not in the encoding it was read in.",
-            line=d.get("line"),
+            line=d.line,
         )
     if code == "not_csv":
-        return _("Line %(line)s cannot be read as CSV.", line=d.get("line"))
+        return _("Line %(line)s cannot be read as CSV.", line=d.line)
     if code == "empty":
         return _("The file is empty.")
     if code == "no_header":
@@ -199,7 +301,7 @@ def problem_message(problem: dict) -> str:
             "No column holds e-mail addresses (looked for: %(names)s). Choose the e-mail column. If the "
             "platform gives no addresses, tick “Count these signers by name and place” to count them by full "
             "name, postal code (or city) and country within this petition, or enter its totals as tallies.",
-            names=d.get("looked_for", "email"),
+            names=d.looked_for or "email",
         )
     if code == "no_name_columns":
         return _(
@@ -209,14 +311,14 @@ def problem_message(problem: dict) -> str:
     if code == "ragged":
         return _(
             "Row %(row)s has %(found)s values but the header has %(expected)s columns: the columns cannot be trusted.",
-            row=d.get("row"),
-            found=d.get("found"),
-            expected=d.get("expected"),
+            row=d.row,
+            found=d.found,
+            expected=d.expected,
         )
     if code == "no_rows":
         return _("The file has a header but no rows.")
     if code == "no_valid_rows":
-        if d.get("kind") == "name":
+        if d.kind == "name":
             return _("No row has both a name and a postal code or city: check that the right columns are chosen.")
         return _("No row has a usable e-mail address: check that the right column is chosen.")
     if code == "key_changed":
@@ -225,9 +327,9 @@ def problem_message(problem: dict) -> str:
             "counted could not be recognised. Restore SIGNATURE_HASH_KEY (or SECRET_KEY) before importing."
         )
     if code == "unknown_format":
-        return _("Unknown format %(format)s.", format=d.get("format"))
+        return _("Unknown format %(format)s.", format=d.format)
     if code == "mapping_column":
-        return _("The file has no column named %(name)s.", name=d.get("name"))
+        return _("The file has no column named %(name)s.", name=d.name)
     return _("The file could not be read.")
 
 
@@ -241,33 +343,6 @@ def invalid_reason(code: str) -> str:
     if code == "no_place":
         return _("no postal code or city")
     return code
-
-
-def _new_report(shape=None, format_code=None, mapping: ColumnMapping | None = None, **extra) -> dict:
-    return {
-        "format": format_code,
-        "encoding": getattr(shape, "encoding", None),
-        "delimiter": getattr(shape, "delimiter", None),
-        "mapping": mapping.as_json() if mapping else None,
-        "rows_read": 0,
-        "rows_new": 0,
-        "rows_duplicate": 0,
-        "rows_invalid": 0,
-        # Signers the privacy tools erased, listed again by the file: left out (ErasedSigner).
-        "rows_erased": 0,
-        "invalid": [],
-        "invalid_not_listed": 0,
-        "unknown_countries": {},
-        "unknown_not_listed": 0,
-        "no_country": 0,
-        "dates_not_understood": 0,
-        "problems": [],
-        **extra,
-    }
-
-
-def _problem(error: FileProblem) -> dict:
-    return {"code": error.code, **error.details}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -350,11 +425,11 @@ class ImportOutcome:
     record: SignatureImport | None
     already_imported: bool = False
     # The import's report; for a dry run (record None) the only account of what would have happened.
-    report: dict | None = None
+    report: ImportReport | None = None
 
 
-def _hash_key_problem(petition: Petition, hasher: EmailHasher) -> dict | None:
-    """The fingerprint of the key the campaign's last import used, if it differs from today's."""
+def _hash_key_changed(petition: Petition, hasher: EmailHasher) -> bool:
+    """Whether the key the campaign's last import used differs from today's (by their fingerprints)."""
     last = db.session.execute(
         sa.select(SignatureImport.report)
         .join(Petition, Petition.id == SignatureImport.petition_id)
@@ -362,9 +437,7 @@ def _hash_key_problem(petition: Petition, hasher: EmailHasher) -> dict | None:
         .order_by(SignatureImport.id.desc())
         .limit(1)
     ).scalar()
-    if last and last.get("key_id") and last["key_id"] != hasher.key_id:
-        return {"code": "key_changed"}
-    return None
+    return bool(last and last.get("key_id") and last["key_id"] != hasher.key_id)
 
 
 def _choose_mapping(petition: Petition, shape, format_code: str, mapping: ColumnMapping | None) -> ColumnMapping:
@@ -378,9 +451,21 @@ def _choose_mapping(petition: Petition, shape, format_code: str, mapping: Column
     )
 
 
+@dataclass
+class FileInspection:
+    """What an import would make of a file (`inspect_file`), or the problems that refuse it."""
+
+    problems: list[Problem] = field(default_factory=list)
+    shape: FileShape | None = None
+    detected_format: str | None = None
+    format: str | None = None
+    mapping: ColumnMapping | None = None
+    rows: list[list[str]] = field(default_factory=list)  # the first rows, e-mail addresses masked
+
+
 def inspect_file(
     petition: Petition, binary, *, format_code: str | None = None, encoding: str | None = None, rows: int = 5
-) -> dict:
+) -> FileInspection:
     """What the import would do with a file, without importing it: encoding, delimiter, platform, the
     column mapping (remembered for this petition, or guessed) and the first rows, e-mails masked."""
     try:
@@ -394,15 +479,8 @@ def inspect_file(
             if len(sample) >= rows:
                 break
     except FileProblem as error:
-        return {"problems": [_problem(error)]}
-    return {
-        "problems": [],
-        "shape": reader.shape,
-        "detected_format": detected,
-        "format": chosen,
-        "mapping": mapping,
-        "rows": sample,
-    }
+        return FileInspection(problems=[Problem.of(error)])
+    return FileInspection(shape=reader.shape, detected_format=detected, format=chosen, mapping=mapping, rows=sample)
 
 
 def sweep_staged_imports(now: dt.datetime | None = None) -> int:
@@ -473,31 +551,36 @@ def import_file(
     its platform is known to give no addresses, or when `without_email` says the user confirmed that
     rule; otherwise it is refused. Raises ImportRejected."""
     if format_code is not None and format_code not in importers.FORMATS:
-        raise ImportRejected(_new_report(problems=[{"code": "unknown_format", "format": format_code}]))
+        raise ImportRejected(ImportReport(problems=[Problem("unknown_format", format=format_code)]))
     sweep_staged_imports()
     hasher = EmailHasher.from_config()
     sha256 = importers.sha256_of(binary)
     if (earlier := _already_imported(petition, sha256)) is not None:
-        return ImportOutcome(record=earlier, already_imported=True, report=earlier.report)
-    problem = _hash_key_problem(petition, hasher)
-    if problem:
-        raise ImportRejected(_new_report(problems=[problem]))
+        return ImportOutcome(record=earlier, already_imported=True, report=ImportReport.from_json(earlier.report))
+    if _hash_key_changed(petition, hasher):
+        raise ImportRejected(ImportReport(problems=[Problem("key_changed")]))
     try:
         reader = importers.read(binary, encoding)
         chosen = format_code or importers.detect_format(reader.shape.header, reader.shape.delimiter)
         column_mapping = _choose_mapping(petition, reader.shape, chosen, mapping)
     except FileProblem as error:
-        raise ImportRejected(_new_report(problems=[_problem(error)])) from None
+        raise ImportRejected(ImportReport(problems=[Problem.of(error)])) from None
     if date_order is not None:
         column_mapping = ColumnMapping(columns=dict(column_mapping.columns), date_order=date_order)
-    report = _new_report(reader.shape, chosen, column_mapping, key_id=hasher.key_id)
     columns = column_mapping.indexes(reader.shape.header)
     kind = "email" if "email" in columns else "name"
-    report["kind"] = kind
+    report = ImportReport(
+        format=chosen,
+        encoding=reader.shape.encoding,
+        delimiter=reader.shape.delimiter,
+        mapping=column_mapping.as_json(),
+        key_id=hasher.key_id,
+        kind=kind,
+    )
     present = ColumnMapping(columns={role: column_mapping.columns[role] for role in columns})
     if (code := without_email_problem(chosen, present, without_email)) is not None:
         looked_for = ", ".join(importers.ALIASES["email"][:4])
-        report["problems"].append({"code": code, "looked_for": looked_for})
+        report.problems.append(Problem(code, looked_for=looked_for))
         raise ImportRejected(report)
 
     petition_id = petition.id
@@ -508,13 +591,13 @@ def import_file(
     db.session.expunge(run)  # from here on the run is written to by id only
     try:
         valid = _stream_rows(petition, run_id, reader, columns, column_mapping.date_order, hasher, report, progress)
-        if report["problems"]:
+        if report.problems:
             raise ImportRejected(report)
-        if report["rows_read"] == 0:
-            report["problems"].append({"code": "no_rows"})
+        if report.rows_read == 0:
+            report.problems.append(Problem("no_rows"))
             raise ImportRejected(report)
         if valid == 0:
-            report["problems"].append({"code": "no_valid_rows", "kind": kind})
+            report.problems.append(Problem("no_valid_rows", kind=kind))
             raise ImportRejected(report)
         petition = db.session.get(Petition, petition_id)
         if (earlier := _already_imported(petition, sha256)) is not None:
@@ -530,7 +613,7 @@ def import_file(
         db.session.flush()
         erased = _erased_in_run(run_id, valid)
         new = _publish(petition, run_id, record.id)
-        report.update(rows_new=new, rows_duplicate=valid - new - erased, rows_erased=erased)
+        report.rows_new, report.rows_duplicate, report.rows_erased = new, valid - new - erased, erased
         if new:
             webhooks.signature_totals_changed(petition, new_signatures=new, source="import")
         _finish(record, report)
@@ -554,7 +637,6 @@ def import_file(
             },
         )
         if dry_run:
-            report = dict(record.report)
             db.session.rollback()
             _discard_staged(run_id)
             return ImportOutcome(record=None, report=report)
@@ -562,12 +644,14 @@ def import_file(
     except _SameFileMeanwhile as same:
         db.session.rollback()
         _discard_staged(run_id)
-        return ImportOutcome(record=same.earlier, already_imported=True, report=same.earlier.report)
+        return ImportOutcome(
+            record=same.earlier, already_imported=True, report=ImportReport.from_json(same.earlier.report)
+        )
     except BaseException:
         db.session.rollback()
         _discard_staged(run_id)
         raise
-    return ImportOutcome(record=record, report=record.report)
+    return ImportOutcome(record=record, report=report)
 
 
 class _SameFileMeanwhile(Exception):
@@ -648,8 +732,9 @@ def _stream_rows(petition, run_id, reader, columns, date_order, hasher, report, 
     i_first = columns.get("first_name")
     i_last = columns.get("last_name")
     i_full, i_postal, i_city = columns.get("full_name"), columns.get("postal_code"), columns.get("city")
-    unknown = report["unknown_countries"]
-    invalid = report["invalid"]
+    unknown = report.unknown_countries
+    invalid = report.invalid
+    problems = report.problems
     chunk: list[tuple] = []
     read = valid = invalid_count = no_country = bad_dates = 0
     gmail_rule = hasher.gmail_rule
@@ -664,11 +749,11 @@ def _stream_rows(petition, run_id, reader, columns, date_order, hasher, report, 
         for number, row in reader.rows:
             read += 1
             if len(row) != expected:
-                report["problems"].append({"code": "ragged", "row": number, "found": len(row), "expected": expected})
-                if len(report["problems"]) >= importers.PROBLEMS_MAX:
+                problems.append(Problem("ragged", row=number, found=len(row), expected=expected))
+                if len(problems) >= importers.PROBLEMS_MAX:
                     break
                 continue
-            if report["problems"]:
+            if problems:
                 continue  # already refused: keep reading only to list the other problems
             if by_name:
                 full_name = cell(row, i_full).strip() or f"{cell(row, i_first)} {cell(row, i_last)}"
@@ -680,9 +765,9 @@ def _stream_rows(petition, run_id, reader, columns, date_order, hasher, report, 
             if reason is not None:
                 invalid_count += 1
                 if len(invalid) < INVALID_LISTED:
-                    invalid.append({"row": number, "reason": reason})
+                    invalid.append(InvalidRow(number, reason))
                 else:
-                    report["invalid_not_listed"] += 1
+                    report.invalid_not_listed += 1
                 continue
             country_id = None
             raw_country = ""
@@ -696,7 +781,7 @@ def _stream_rows(petition, run_id, reader, columns, date_order, hasher, report, 
                     elif len(unknown) < UNKNOWN_LISTED:
                         unknown[value] = 1
                     else:
-                        report["unknown_not_listed"] += 1
+                        report.unknown_not_listed += 1
                     country_id = None
                 elif country_id is None:
                     no_country += 1
@@ -724,38 +809,20 @@ def _stream_rows(petition, run_id, reader, columns, date_order, hasher, report, 
                 if progress:
                     progress(read)
     except FileProblem as error:
-        report["problems"].append(_problem(error))
-    if not report["problems"]:
+        problems.append(Problem.of(error))
+    if not problems:
         stage(chunk)
     if progress:
         progress(read)
-    report.update(
-        rows_read=read,
-        rows_new=0,
-        rows_duplicate=0,
-        rows_invalid=invalid_count,
-        no_country=no_country,
-        dates_not_understood=bad_dates,
-    )
+    report.rows_read, report.rows_new, report.rows_duplicate, report.rows_invalid = read, 0, 0, invalid_count
+    report.no_country, report.dates_not_understood = no_country, bad_dates
     return valid
 
 
-def _finish(record: SignatureImport, report: dict) -> None:
-    record.rows_read, record.rows_new = report["rows_read"], report["rows_new"]
-    record.rows_duplicate, record.rows_invalid = report["rows_duplicate"], report["rows_invalid"]
-    report = dict(report)
-    report["unknown_countries"] = [
-        {"value": value, "rows": rows}
-        for value, rows in sorted(report["unknown_countries"].items(), key=lambda item: (-item[1], item[0]))
-    ]
-    record.report = report
-
-
-def unknown_countries(report: dict) -> list[dict]:
-    value = report.get("unknown_countries") or []
-    if isinstance(value, dict):
-        return [{"value": k, "rows": v} for k, v in sorted(value.items(), key=lambda item: (-item[1], item[0]))]
-    return value
+def _finish(record: SignatureImport, report: ImportReport) -> None:
+    record.rows_read, record.rows_new = report.rows_read, report.rows_new
+    record.rows_duplicate, record.rows_invalid = report.rows_duplicate, report.rows_invalid
+    record.report = report.as_json()
 
 
 class ImportFrozen(SignatureError):
@@ -918,8 +985,8 @@ def push_signatures(petition: Petition, payload) -> PushResult:
     signatures, ignored = _signatures_in(payload)
     result = PushResult(received=len(signatures), ignored=ignored)
     hasher = EmailHasher.from_config()
-    if _hash_key_problem(petition, hasher):
-        raise PushRejected(problem_message({"code": "key_changed"}))
+    if _hash_key_changed(petition, hasher):
+        raise PushRejected(problem_message(Problem("key_changed")))
     keep_names = bool(current_app.config.get("SIGNATURE_KEEP_NAMES", False))
     record = _push_record(petition, hasher)
     resolver = CountryResolver()
@@ -1092,7 +1159,7 @@ def import_tallies(petition: Petition, binary, *, actor=None) -> list[SignatureT
     try:
         reader = importers.read(binary)
     except FileProblem as error:
-        raise SignatureError(problem_message(_problem(error)), "file") from None
+        raise SignatureError(problem_message(Problem.of(error)), "file") from None
     keys = {importers.header_key(name): index for index, name in enumerate(reader.shape.header)}
     needed = {
         "country": ("country", "país", "pais"),
@@ -1125,7 +1192,7 @@ def import_tallies(petition: Petition, binary, *, actor=None) -> list[SignatureT
             if len(parsed) > 5_000:
                 raise SignatureError(_("At most 5,000 tallies in one file."), "file")
     except FileProblem as error:
-        raise SignatureError(problem_message(_problem(error)), "file") from None
+        raise SignatureError(problem_message(Problem.of(error)), "file") from None
     if errors:
         raise SignatureError(
             _(

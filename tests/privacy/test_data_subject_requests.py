@@ -150,7 +150,7 @@ def test_a_signer_erased_while_a_file_listing_them_waits_for_its_import_is_left_
     later = signatures.import_file(
         petition, io.BytesIO(b"email\nCLAIRE@example.org\nlater@example.org\n"), filename="later.csv", actor=coordinator
     )
-    assert (later.report["rows_new"], later.report["rows_erased"], later.report["rows_duplicate"]) == (1, 1, 0)
+    assert (later.report.rows_new, later.report.rows_erased, later.report.rows_duplicate) == (1, 1, 0)
     assert not _signer_counted(campaign, "claire@example.org")
     # Nothing of the address is kept: its keyed hash only.
     assert [row.email_hash for row in db.session.scalars(sa.select(ErasedSigner))] == [
@@ -185,7 +185,7 @@ def test_a_signer_erased_while_their_rows_are_staged_is_deleted_from_them_and_ne
         progress=erase_once_the_first_chunk_is_staged,
     )
     assert erasures and erasures[0].signatures == 1
-    assert (outcome.report["rows_new"], outcome.report["rows_erased"]) == (5, 2)
+    assert (outcome.report.rows_new, outcome.report.rows_erased) == (5, 2)
     assert not _signer_counted(campaign, "claire@example.org")
     event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "privacy.erase")).one()
     assert event.after["staged_signatures_deleted"] == 1

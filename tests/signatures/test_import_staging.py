@@ -58,7 +58,7 @@ def test_a_file_refused_after_rows_were_staged_publishes_nothing_and_leaves_noth
             filename="late.csv",
             progress=lambda rows: staged_while_reading.append(_staged()[1]),
         )
-    assert refused.value.report["problems"][0]["code"] == "ragged"
+    assert refused.value.report.problems[0].code == "ragged"
     # Rows had been staged, chunk by chunk, before the bad row was met...
     assert max(staged_while_reading) == 80
     # ... and none was published, and none is left.
@@ -88,7 +88,7 @@ def test_a_dry_run_counts_but_publishes_nothing(app, make_petition):
     before = database_state()
     outcome = services.import_file(petition, io.BytesIO(_csv(5)), filename="more.csv", dry_run=True)
     assert outcome.record is None
-    assert (outcome.report["rows_read"], outcome.report["rows_new"], outcome.report["rows_duplicate"]) == (5, 2, 3)
+    assert (outcome.report.rows_read, outcome.report.rows_new, outcome.report.rows_duplicate) == (5, 2, 3)
     assert database_state() == before
     assert _staged() == (0, 0)
 

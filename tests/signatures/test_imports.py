@@ -23,7 +23,9 @@ import sqlalchemy as sa
 
 from crm.extensions import db
 from crm.signatures import services
+from crm.signatures.importers import ColumnMapping
 from crm.signatures.models import Signature, SignatureImport
+from crm.signatures.services import ImportReport, Problem
 from tests.signatures.conftest import database_state, fixture_path, hand_count, import_fixture
 
 
@@ -40,6 +42,8 @@ def test_action_network_export(app, make_petition, campaign):
     assert record.report["invalid"] == [{"row": 7, "reason": "no_email"}, {"row": 8, "reason": "bad_email"}]
     assert record.report["unknown_countries"] == [{"value": "XX", "rows": 1}]
     assert record.report["no_country"] == 1
+    # What is stored reads back as the same report, and writes back as the same JSON.
+    assert ImportReport.from_json(record.report).as_json() == record.report == outcome.report.as_json()
     totals = services.totals_for(campaign)
     assert (totals.total, totals.by_country, totals.unknown_country) == (7, {"CAN": 3, "ESP": 1, "VEN": 1}, 2)
     assert hand_count(campaign) == {"CAN": 3, "ESP": 1, "VEN": 1, None: 2}
@@ -156,7 +160,7 @@ def test_a_changed_hash_key_refuses_the_import(app, make_petition):
             import_fixture(petition, "generic.csv")
     finally:
         app.config.pop("SIGNATURE_HASH_KEY")
-    assert refused.value.report["problems"] == [{"code": "key_changed"}]
+    assert refused.value.report.problems == [Problem("key_changed")]
     assert database_state() == before
 
 
@@ -164,8 +168,8 @@ def test_a_mapping_chosen_for_a_generic_file_is_remembered(app, make_petition, c
     petition = make_petition()
     with pytest.raises(services.ImportRejected) as refused:
         import_fixture(petition, "unlabelled.csv")
-    assert refused.value.report["problems"][0]["code"] == "no_email_column"
-    mapping = services.ColumnMapping(columns={"email": "Columna B", "country": "Columna C"})
+    assert refused.value.report.problems[0].code == "no_email_column"
+    mapping = ColumnMapping(columns={"email": "Columna B", "country": "Columna C"})
     record = import_fixture(petition, "unlabelled.csv", mapping=mapping).record
     assert record.rows_new == 2
     record = import_fixture(petition, "unlabelled_2.csv").record  # no mapping given: the remembered one
@@ -175,10 +179,10 @@ def test_a_mapping_chosen_for_a_generic_file_is_remembered(app, make_petition, c
 
 def test_a_mapping_naming_a_missing_column_is_refused(app, make_petition):
     petition = make_petition()
-    mapping = services.ColumnMapping(columns={"email": "Correo"})
+    mapping = ColumnMapping(columns={"email": "Correo"})
     with pytest.raises(services.ImportRejected) as refused:
         import_fixture(petition, "generic.csv", mapping=mapping)
-    assert refused.value.report["problems"] == [{"code": "mapping_column", "name": "Correo"}]
+    assert refused.value.report.problems == [Problem("mapping_column", name="Correo")]
 
 
 # --- malformed files: a clear report, and the database exactly as it was -----------------------------
@@ -190,7 +194,7 @@ def small_chunks(monkeypatch):
     monkeypatch.setattr(services, "CHUNK_ROWS", 2)
 
 
-def _refused(petition, data: bytes, **options) -> dict:
+def _refused(petition, data: bytes, **options) -> ImportReport:
     before = database_state()
     with pytest.raises(services.ImportRejected) as refused:
         services.import_file(petition, io.BytesIO(data), filename="bad.csv", **options)
@@ -201,10 +205,10 @@ def _refused(petition, data: bytes, **options) -> dict:
 def test_wrong_encoding(app, make_petition, small_chunks):
     petition = make_petition()
     report = _refused(petition, fixture_path("latin1_late.csv").read_bytes())
-    assert report["problems"] == [{"code": "encoding", "line": 14, "encoding": "utf-8"}]
-    assert "Line 14 is not valid utf-8 text" in services.problem_message(report["problems"][0])
+    assert report.problems == [Problem("encoding", line=14, encoding="utf-8")]
+    assert "Line 14 is not valid utf-8 text" in services.problem_message(report.problems[0])
     report = _refused(petition, fixture_path("latin1.csv").read_bytes())
-    assert report["problems"][0]["line"] == 1
+    assert report.problems[0].line == 1
     # Told the encoding, the same file imports.
     record = import_fixture(petition, "latin1_late.csv", encoding="windows-1252").record
     assert record.rows_new == 13
@@ -212,32 +216,32 @@ def test_wrong_encoding(app, make_petition, small_chunks):
 
 def test_missing_email_column(app, make_petition):
     report = _refused(make_petition(), fixture_path("no_email.csv").read_bytes())
-    assert report["problems"][0]["code"] == "no_email_column"
-    assert "No column holds e-mail addresses" in services.problem_message(report["problems"][0])
+    assert report.problems[0].code == "no_email_column"
+    assert "No column holds e-mail addresses" in services.problem_message(report.problems[0])
 
 
 def test_ragged_rows(app, make_petition, small_chunks):
     report = _refused(make_petition(), fixture_path("ragged.csv").read_bytes())
-    assert report["problems"] == [
-        {"code": "ragged", "row": 14, "found": 4, "expected": 3},
-        {"code": "ragged", "row": 15, "found": 2, "expected": 3},
+    assert report.problems == [
+        Problem("ragged", row=14, found=4, expected=3),
+        Problem("ragged", row=15, found=2, expected=3),
     ]
     assert (
-        services.problem_message(report["problems"][0])
+        services.problem_message(report.problems[0])
         == "Row 14 has 4 values but the header has 3 columns: the columns cannot be trusted."
     )
 
 
 def test_ten_megabytes_of_one_line(app, make_petition):
     report = _refused(make_petition(), b"email,country," + b"x" * (10 * 1024 * 1024))
-    assert report["problems"][0]["code"] == "line_too_long"
-    assert report["problems"][0]["line"] == 1
+    assert report.problems[0].code == "line_too_long"
+    assert report.problems[0].line == 1
 
 
 def test_ten_megabytes_of_one_line_after_good_rows(app, make_petition, small_chunks):
     data = b"email,country\n" + b"".join(b"p%d@example.org,ES\n" % i for i in range(10)) + b"y" * (10 * 1024 * 1024)
     report = _refused(make_petition(), data)
-    assert report["problems"] == [{"code": "line_too_long", "line": 12, "limit": 1024 * 1024}]
+    assert report.problems == [Problem("line_too_long", line=12, limit=1024 * 1024)]
 
 
 def test_an_unclosed_quote_swallowing_the_file(app, make_petition, small_chunks):
@@ -250,7 +254,7 @@ def test_an_unclosed_quote_swallowing_the_file(app, make_petition, small_chunks)
         + (b"more text\n" * 20_000)
     )
     report = _refused(make_petition(), data)
-    assert report["problems"][0]["code"] == "field_too_long"
+    assert report.problems[0].code == "field_too_long"
 
 
 @pytest.mark.parametrize(
@@ -265,7 +269,7 @@ def test_an_unclosed_quote_swallowing_the_file(app, make_petition, small_chunks)
 )
 def test_files_with_nothing_to_count(app, make_petition, data, code):
     report = _refused(make_petition(), data)
-    assert report["problems"][0]["code"] == code
+    assert report.problems[0].code == code
 
 
 def test_a_refused_file_can_be_imported_once_fixed(app, make_petition, small_chunks, campaign):

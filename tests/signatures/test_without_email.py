@@ -207,7 +207,7 @@ def test_a_generic_file_without_addresses_needs_the_rule_confirmed(app, make_pet
     before = database_state()
     with pytest.raises(services.ImportRejected) as refused:
         import_fixture(petition, "generic_no_email.csv")
-    assert refused.value.report["problems"][0]["code"] == "no_email_column"
+    assert refused.value.report.problems[0].code == "no_email_column"
     assert "Count these signers by name and place" in str(refused.value)
     assert database_state() == before
     record = import_fixture(petition, "generic_no_email.csv", without_email=True).record
@@ -220,7 +220,7 @@ def test_without_a_name_or_a_place_a_file_without_addresses_is_refused(app, make
     before = database_state()
     with pytest.raises(services.ImportRejected) as refused:
         import_fixture(petition, "no_email.csv", without_email=True)  # a name and a country, no place
-    assert refused.value.report["problems"][0]["code"] == "no_name_columns"
+    assert refused.value.report.problems[0].code == "no_name_columns"
     assert database_state() == before
 
 
