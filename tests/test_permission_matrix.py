@@ -23,7 +23,8 @@ from crm.mail.models import OutboundMessage
 from crm.outreach import assignments
 from crm.outreach import services as outreach
 from crm.outreach.models import OutreachRecord
-from crm.signatures import services as signatures
+from crm.signatures.imports import import_file
+from crm.signatures.petitions import create_petition
 from tests.conftest import sign_in, utc_today
 
 # The clock stands still during each test (tests/conftest.py's `clock`).
@@ -468,10 +469,8 @@ def build_world(make_user) -> dict:
         message_id="<matrix@example.org>",
     )
     db.session.add(message)
-    petition = signatures.create_petition(campaign, "Matrix petition", actor=owner)
-    outcome = signatures.import_file(
-        petition, io.BytesIO(b"email,country\na@example.org,ES\n"), filename="s.csv", actor=owner
-    )
+    petition = create_petition(campaign, "Matrix petition", actor=owner)
+    outcome = import_file(petition, io.BytesIO(b"email,country\na@example.org,ES\n"), filename="s.csv", actor=owner)
     from crm.accounts import invitations
 
     invitation = invitations.invite("invitee@example.org", "volunteer", actor=owner, now=utcnow())
@@ -546,7 +545,7 @@ def build_hosted(campaign):
     """A hosted petition with a sign-up held for review (one of a burst), its address confirmed."""
     from crm.signatures import hosted
 
-    petition = signatures.create_petition(campaign, "Matrix hosted petition", platform="hosted")
+    petition = create_petition(campaign, "Matrix hosted petition", platform="hosted")
     details = hosted.SignUp(
         name="Matrix signer", email="held@example.org", country=country_by_code("VEN"), consent=True
     )

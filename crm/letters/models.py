@@ -73,7 +73,7 @@ class Letter(db.Model):
     signatures_resident: Mapped[int | None]
     signatures_by_country: Mapped[dict | None] = mapped_column(sa.JSON)
     # The higher end where signers without an e-mail address could not be matched with the others
-    # (crm/signatures/services.py, "between N and M"); the figures above are the lower end, N.
+    # (crm/signatures/totals.py, "between N and M"); the figures above are the lower end, N.
     signatures_total_upper: Mapped[int | None]
     signatures_resident_upper: Mapped[int | None]
     signatures_snapshot_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

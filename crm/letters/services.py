@@ -30,7 +30,7 @@ from crm.letters import storage
 from crm.letters.models import LETTER_CHANNELS, LETTER_LANGUAGES, Letter, LetterAttachment, LetterTemplate
 from crm.outreach.models import OutreachRecord
 from crm.outreach.services import OutreachError, advance_stage
-from crm.signatures.services import totals_for
+from crm.signatures.totals import totals_for
 from crm.statements.services import freeze_for_delivery, statements_for_letter
 from crm.webhooks import services as webhooks
 

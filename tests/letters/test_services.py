@@ -12,7 +12,7 @@ from crm.extensions import db
 from crm.letters import services
 from crm.letters.models import Letter, LetterTemplate
 from crm.letters.services import LetterError
-from crm.signatures.services import totals_for
+from crm.signatures.totals import totals_for
 from tests.conftest import utc_today
 from tests.letters import (
     add_petition,
