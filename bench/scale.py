@@ -377,7 +377,7 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
     with app.app_context():
         upgrade()
         load_reference()
-        from crm.letters.services import load_default_templates
+        from crm.letters.letter_templates import load_default_templates
 
         load_default_templates()
         db.session.commit()

@@ -18,6 +18,7 @@ from crm.contacts.models import Contact, Office
 from crm.countries.services import country_by_code
 from crm.database import utcnow
 from crm.extensions import db
+from crm.letters import letter_templates
 from crm.letters import services as letters
 from crm.mail.models import OutboundMessage
 from crm.outreach import assignments
@@ -443,7 +444,7 @@ def build_world(make_user) -> dict:
     db.session.flush()
     meeting = outreach.log_meeting([record], actor=owner, held_at=utcnow() - dt.timedelta(days=1), summary="Met")
     follow_up = outreach.add_follow_up(record, owner=owner, due_on=utc_today(), note="Call", actor=owner)
-    template = letters.save_template(
+    template = letter_templates.save_template(
         None,
         name="first",
         language="en",

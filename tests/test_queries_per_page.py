@@ -22,6 +22,7 @@ from crm.countries.services import country_by_code
 from crm.database import utcnow
 from crm.demo import load_demo
 from crm.extensions import db
+from crm.letters import letter_templates
 from crm.letters import services as letters
 from crm.mail.models import OutboundMessage
 from crm.outreach import services as outreach
@@ -241,7 +242,7 @@ def _scale_up(world: dict, users: dict[str, User], times: int) -> None:
         ]
     )
     for n in range(times):
-        letters.save_template(
+        letter_templates.save_template(
             None,
             name=f"scaled-{n}",
             language="en",

@@ -64,6 +64,7 @@ def fill(app) -> None:
     from crm.countries.services import country_by_code, load_reference
     from crm.database import utcnow
     from crm.demo import load_demo
+    from crm.letters import letter_templates
     from crm.letters import services as letters
     from crm.letters.models import Letter
     from crm.outreach import assignments
@@ -78,7 +79,7 @@ def fill(app) -> None:
         upgrade()
         load_reference()
         load_demo()
-        letters.load_default_templates()
+        letter_templates.load_default_templates()
         db.session.commit()
         now = utcnow()
         campaign = db.session.scalar(sa.select(Campaign))

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from crm.campaigns import services as campaigns
 from crm.database import utcnow
 from crm.extensions import db
+from crm.letters import letter_templates
 from crm.letters import services as letters
 from crm.outreach import services as outreach
 from crm.signatures.petitions import create_petition
@@ -42,7 +43,7 @@ def archived(campaign, make_record, make_user, make_office, make_contact):
         [record], actor=admin, held_at=utcnow() - dt.timedelta(days=2), summary="Met the ambassador"
     )
     follow_up = outreach.add_follow_up(record, owner=volunteer, due_on=utcnow().date(), note="Call back", actor=admin)
-    letters.load_default_templates()
+    letter_templates.load_default_templates()
     letter = letters.compose_letter(
         record, template_name="First letter / Primera carta", actor=admin, office=office, language="en"
     )

@@ -21,6 +21,7 @@ from crm.core.submissions import FormSubmission, new_key
 from crm.countries.services import country_by_code
 from crm.database import utcnow
 from crm.extensions import db
+from crm.letters import letter_templates
 from crm.letters import services as letters
 from crm.letters.models import Letter, LetterAttachment, LetterTemplate
 from crm.outreach.models import Claim, FollowUp, Meeting, OutreachRecord, Position
@@ -192,7 +193,7 @@ def world(signed_in, request, campaign, make_record, make_office, make_contact):
     record = make_record("FRA", assignee=user)
     office = make_office("FRA")
     contact = make_contact(office, name="Jeanne Dupont")
-    letters.save_template(
+    letter_templates.save_template(
         None, name="Demands", language="en", subject="Our demands", body="Dear {{ recipient_name }},", actor=user
     )
     letter = letters.compose_letter(record, template_name="Demands", actor=user, contact=contact)
