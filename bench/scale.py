@@ -377,7 +377,7 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
     with app.app_context():
         upgrade()
         load_reference()
-        from crm.letters.services import load_default_templates
+        from crm.letters.letter_templates import load_default_templates
 
         load_default_templates()
         db.session.commit()
@@ -843,15 +843,13 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
         bulk.insert("audit_event", audit_events(), chunk=50000)
         bulk.reset_sequences()
 
-        # --- HOOK for kept counts: if the app keeps signature counts per petition, country and day
-        # (issue 14's other half), rebuild them from the signatures just written.
-        from crm.signatures import services as signature_services
+        # The app keeps signature counts per petition, country and day (crm/signatures/counts.py), which
+        # the bulk inserts above bypass: rebuilt from the signatures just written.
+        from crm.signatures import counts
 
-        rebuild = getattr(signature_services, "rebuild_counts", None)
-        if rebuild is not None:
-            print("  rebuilding signature counts (crm.signatures.services.rebuild_counts)", flush=True)
-            rebuild()
-            db.session.commit()
+        print("  rebuilding signature counts (crm.signatures.counts.rebuild_counts)", flush=True)
+        counts.rebuild_counts()
+        db.session.commit()
         if db.engine.dialect.name == "postgresql":
             raw = db.engine.raw_connection()
             raw.driver_connection.autocommit = True

@@ -5,7 +5,7 @@ next to a raw bulk insert of the same rows into the same database, on the same r
     .venv/bin/python bench/signatures_import.py --rows 100000 --databases sqlite
 
 What is measured, per database:
-  import   `services.import_file` on the generated CSV (the code path of the page and of
+  import   `imports.import_file` on the generated CSV (the code path of the page and of
            `flask signatures import`): decoding, CSV parsing, e-mail normalisation and HMAC, country
            names, dates, and INSERT ... ON CONFLICT DO NOTHING in chunks, in one transaction. The peak
            memory (RSS) of the importing process is reported at 10% and at 100% of the rows, to show that
@@ -113,7 +113,7 @@ def child_prepare(url: str) -> dict:
     from crm.campaigns.models import Campaign
     from crm.countries.services import load_reference
     from crm.extensions import db
-    from crm.signatures import services
+    from crm.signatures.petitions import create_petition
 
     app = _app(url)
     with app.app_context():
@@ -122,18 +122,19 @@ def child_prepare(url: str) -> dict:
         campaign = Campaign(slug="bench", name="Benchmark")
         db.session.add(campaign)
         db.session.flush()
-        petition = services.create_petition(campaign, "Bench", platform="action_network")
+        petition = create_petition(campaign, "Bench", platform="action_network")
         db.session.commit()
         return {"petition": petition.slug}
 
 
 def child_import(url: str, petition_slug: str, path: str) -> dict:
     from crm.extensions import db
-    from crm.signatures import services
+    from crm.signatures.imports import import_file
+    from crm.signatures.petitions import petition_by_slug
 
     app = _app(url)
     with app.app_context():
-        petition = services.petition_by_slug(petition_slug)
+        petition = petition_by_slug(petition_slug)
         start_rss = _rss_mb()
         checkpoints = {}
         total_lines = int(os.environ.get("BENCH_ROWS", "0"))
@@ -144,7 +145,7 @@ def child_import(url: str, petition_slug: str, path: str) -> dict:
 
         started = time.perf_counter()
         with open(path, "rb") as handle:
-            outcome = services.import_file(petition, handle, filename=Path(path).name, progress=progress)
+            outcome = import_file(petition, handle, filename=Path(path).name, progress=progress)
         db.session.commit()
         seconds = time.perf_counter() - started
         record = outcome.record

@@ -15,7 +15,7 @@ from crm.countries.services import load_reference
 from crm.demo import DEMO_CAMPAIGN_SLUG, load_demo, remove_demo
 from crm.encryption import rotate_all
 from crm.extensions import db
-from crm.letters.services import load_default_templates
+from crm.letters.letter_templates import load_default_templates
 
 seed_cli = click.Group("seed", help="Load reference and demo data.")
 

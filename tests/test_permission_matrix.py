@@ -18,12 +18,14 @@ from crm.contacts.models import Contact, Office
 from crm.countries.services import country_by_code
 from crm.database import utcnow
 from crm.extensions import db
+from crm.letters import letter_templates
 from crm.letters import services as letters
 from crm.mail.models import OutboundMessage
 from crm.outreach import assignments
 from crm.outreach import services as outreach
 from crm.outreach.models import OutreachRecord
-from crm.signatures import services as signatures
+from crm.signatures.imports import import_file
+from crm.signatures.petitions import create_petition
 from tests.conftest import sign_in, utc_today
 
 # The clock stands still during each test (tests/conftest.py's `clock`).
@@ -442,7 +444,7 @@ def build_world(make_user) -> dict:
     db.session.flush()
     meeting = outreach.log_meeting([record], actor=owner, held_at=utcnow() - dt.timedelta(days=1), summary="Met")
     follow_up = outreach.add_follow_up(record, owner=owner, due_on=utc_today(), note="Call", actor=owner)
-    template = letters.save_template(
+    template = letter_templates.save_template(
         None,
         name="first",
         language="en",
@@ -468,10 +470,8 @@ def build_world(make_user) -> dict:
         message_id="<matrix@example.org>",
     )
     db.session.add(message)
-    petition = signatures.create_petition(campaign, "Matrix petition", actor=owner)
-    outcome = signatures.import_file(
-        petition, io.BytesIO(b"email,country\na@example.org,ES\n"), filename="s.csv", actor=owner
-    )
+    petition = create_petition(campaign, "Matrix petition", actor=owner)
+    outcome = import_file(petition, io.BytesIO(b"email,country\na@example.org,ES\n"), filename="s.csv", actor=owner)
     from crm.accounts import invitations
 
     invitation = invitations.invite("invitee@example.org", "volunteer", actor=owner, now=utcnow())
@@ -546,7 +546,7 @@ def build_hosted(campaign):
     """A hosted petition with a sign-up held for review (one of a burst), its address confirmed."""
     from crm.signatures import hosted
 
-    petition = signatures.create_petition(campaign, "Matrix hosted petition", platform="hosted")
+    petition = create_petition(campaign, "Matrix hosted petition", platform="hosted")
     details = hosted.SignUp(
         name="Matrix signer", email="held@example.org", country=country_by_code("VEN"), consent=True
     )

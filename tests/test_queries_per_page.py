@@ -22,11 +22,15 @@ from crm.countries.services import country_by_code
 from crm.database import utcnow
 from crm.demo import load_demo
 from crm.extensions import db
+from crm.letters import letter_templates
 from crm.letters import services as letters
 from crm.mail.models import OutboundMessage
 from crm.outreach import services as outreach
 from crm.outreach.models import OutreachRecord
-from crm.signatures import services as signatures
+from crm.signatures.imports import import_file
+from crm.signatures.petitions import create_petition
+from crm.signatures.push import push_signatures
+from crm.signatures.tallies import record_tally
 from tests.conftest import (
     CLOCKS,
     DEFAULT_CLOCK,
@@ -175,15 +179,15 @@ def _scale_up(world: dict, users: dict[str, User], times: int) -> None:
     petition = world["petition"]
     codes = ("ES", "FR", "DE", "IT", "CO", "")
     for n in range(times):
-        target = petition if n % 2 == 0 else signatures.create_petition(campaign, f"Scaled petition {n}", actor=owner)
+        target = petition if n % 2 == 0 else create_petition(campaign, f"Scaled petition {n}", actor=owner)
         rows = "".join(
             f"scaled{n}-{i}@example.org,{codes[i % len(codes)]},2018-0{1 + i % 9}-1{i % 9}\n" for i in range(150)
         )
-        signatures.import_file(
+        import_file(
             target, io.BytesIO(f"email,country,signed_at\n{rows}".encode()), filename=f"scaled{n}.csv", actor=owner
         )
-        signatures.record_tally(target, country_by_code("ESP"), 500 + n, dt.date(2018, 6, 1), actor=owner)
-    signatures.push_signatures(
+        record_tally(target, country_by_code("ESP"), 500 + n, dt.date(2018, 6, 1), actor=owner)
+    push_signatures(
         petition,
         [
             {
@@ -238,7 +242,7 @@ def _scale_up(world: dict, users: dict[str, User], times: int) -> None:
         ]
     )
     for n in range(times):
-        letters.save_template(
+        letter_templates.save_template(
             None,
             name=f"scaled-{n}",
             language="en",
@@ -351,7 +355,7 @@ def _give_each_a_little(world: dict, users: dict[str, User]) -> None:
         staff=[owner],
     )
     outreach.record_position(record, world["demand"], "supportive", utcnow().date(), actor=owner, meeting=meeting)
-    signatures.record_tally(world["petition"], country_by_code("ESP"), 300, dt.date(2018, 6, 1), actor=owner)
+    record_tally(world["petition"], country_by_code("ESP"), 300, dt.date(2018, 6, 1), actor=owner)
     _publish_everything(campaign, owner)
     db.session.commit()
 

@@ -41,8 +41,8 @@ from crm.permissions import (
     office_visibility,
     outreach_visibility,
 )
-from crm.signatures import services as signatures
 from crm.signatures.models import Petition
+from crm.signatures.totals import daily_totals, totals_for
 from crm.statements.models import StatementSignature
 
 
@@ -378,7 +378,7 @@ def list_petitions(arguments, slug):
 @campaigns.route("/<slug>/signatures/by-country")
 @campaigns.response(200, schemas.SignatureTotalsSchema)
 def signatures_by_country(slug):
-    totals = signatures.totals_for(get_campaign_or_404(slug, "signatures"))
+    totals = totals_for(get_campaign_or_404(slug, "signatures"))
     return {
         "total": totals.total,
         "unknown_country": totals.unknown_country,
@@ -390,7 +390,7 @@ def signatures_by_country(slug):
 @campaigns.route("/<slug>/signatures/by-day")
 @campaigns.response(200, schemas.DailyTotalsSchema)
 def signatures_by_day(slug):
-    return {"days": signatures.daily_totals(get_campaign_or_404(slug, "signatures"))}
+    return {"days": daily_totals(get_campaign_or_404(slug, "signatures"))}
 
 
 # --- Joint statements' signatories (the statement's page: those who moderate) ---------------------------

@@ -20,7 +20,8 @@ from crm.api.problems import is_api_request, problem
 from crm.errors import DomainError
 from crm.extensions import csrf
 from crm.permissions import is_read_only, read_only_message
-from crm.signatures import services
+from crm.signatures import push
+from crm.signatures.petitions import petition_by_slug
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 petitions_v1 = ApiBlueprint(
@@ -94,9 +95,9 @@ def push_signatures_v1(slug):
 
 
 def _push(slug):
-    petition = services.petition_by_slug(slug)
+    petition = petition_by_slug(slug)
     # An unknown petition and a wrong secret get the same answer: the API does not confirm what exists.
-    if not services.webhook_secret_matches(petition, _offered_secret()):
+    if not push.webhook_secret_matches(petition, _offered_secret()):
         return _error(401, "unauthorized", gettext("Unknown petition or wrong secret."))
     if is_read_only(petition.campaign):
         return _error(409, "archived", read_only_message())
@@ -108,7 +109,7 @@ def _push(slug):
     except (UnicodeDecodeError, ValueError):
         return _error(400, "bad_json", gettext("The body is not JSON (UTF-8)."))
     try:
-        result = services.push_signatures(petition, payload)
+        result = push.push_signatures(petition, payload)
     except DomainError as error:
         # Nothing of the push is kept: the error answer rolls the request back (crm.web.finish_transaction).
         return _error(error.status, "rejected", str(error))

@@ -22,7 +22,7 @@ from crm.dashboard.services import RESPONSES, response_of
 from crm.database import fold, utcnow
 from crm.extensions import db
 from crm.outreach.models import OutreachRecord, Position
-from crm.signatures import services as signatures
+from crm.signatures.totals import totals_for
 from crm.statements import services as statements
 
 
@@ -246,7 +246,7 @@ def public_board(campaign: Campaign, language: str = "en", *, today: dt.date | N
         for record in records
     ]
     entries.sort(key=lambda entry: fold(entry.country.name(language)))
-    totals = signatures.totals_for(campaign)
+    totals = totals_for(campaign)
     countries = (
         {
             country.alpha3: country

@@ -23,7 +23,8 @@ from crm.extensions import db
 from crm.letters.models import Letter
 from crm.outreach.models import STAGES, FollowUp, OutreachRecord, Position, meeting_outreach
 from crm.permissions import can, outreach_visibility
-from crm.signatures import services as signatures
+from crm.signatures.petitions import petitions_of
+from crm.signatures.totals import totals_for
 from crm.web import Page, page_offset
 
 # Who sees the dashboard. Coordinators are left out on purpose: "recent changes" is read from the audit
@@ -331,8 +332,8 @@ def signature_totals(campaign: Campaign, countries: dict[int, Country] | None = 
     """The campaign's signers in total, per petition and per country of residence, counted by the
     signature service (the one place that counts: individual signatures de-duplicated per campaign; for a
     petition and country with a platform's tally, the larger of the tally and the signatures imported)."""
-    totals = signatures.totals_for(campaign)
-    petitions = signatures.petitions_of(campaign)
+    totals = totals_for(campaign)
+    petitions = petitions_of(campaign)
     by_alpha3 = {country.alpha3: country for country in (countries or all_countries()).values()}
     return SignatureSummary(
         total=totals.total,

@@ -8,8 +8,7 @@ from wtforms import BooleanField, DateField, SelectField, StringField, SubmitFie
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from crm.core.submissions import SubmissionKeyField
-from crm.letters.models import LETTER_CHANNELS, LETTER_LANGUAGES
-from crm.letters.services import SUBJECT_MAX
+from crm.letters.models import LETTER_CHANNELS, LETTER_LANGUAGES, SUBJECT_MAX
 from crm.web import VersionField
 
 BODY_MAX = 50_000

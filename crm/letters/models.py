@@ -13,6 +13,8 @@ from crm.extensions import db
 
 # Spanish and English first; French and Portuguese have room as soon as someone writes the templates.
 LETTER_LANGUAGES = ("es", "en", "fr", "pt")
+# The longest subject a letter or a template may have (their columns' length).
+SUBJECT_MAX = 300
 LETTER_DIRECTIONS = ("outgoing", "incoming")
 LETTER_CHANNELS = ("email", "post", "hand_delivery", "web_form", "fax", "other")
 
@@ -62,7 +64,7 @@ class Letter(db.Model):
     recipient_contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contact.id"), index=True)
     recipient_office_id: Mapped[int | None] = mapped_column(sa.ForeignKey("office.id"))
     recipient_name: Mapped[str | None] = mapped_column(sa.String(300))
-    subject: Mapped[str] = mapped_column(sa.String(300))
+    subject: Mapped[str] = mapped_column(sa.String(SUBJECT_MAX))
     body: Mapped[str | None] = mapped_column(sa.Text)
     sent_on: Mapped[dt.date | None]
     delivered_on: Mapped[dt.date | None]
@@ -73,7 +75,7 @@ class Letter(db.Model):
     signatures_resident: Mapped[int | None]
     signatures_by_country: Mapped[dict | None] = mapped_column(sa.JSON)
     # The higher end where signers without an e-mail address could not be matched with the others
-    # (crm/signatures/services.py, "between N and M"); the figures above are the lower end, N.
+    # (crm/signatures/totals.py, "between N and M"); the figures above are the lower end, N.
     signatures_total_upper: Mapped[int | None]
     signatures_resident_upper: Mapped[int | None]
     signatures_snapshot_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -128,7 +130,7 @@ class LetterTemplate(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120))
     language: Mapped[str] = mapped_column(sa.String(8))
-    subject: Mapped[str] = mapped_column(sa.String(300))
+    subject: Mapped[str] = mapped_column(sa.String(SUBJECT_MAX))
     body: Mapped[str] = mapped_column(sa.Text)
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

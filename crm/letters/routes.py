@@ -12,7 +12,7 @@ from crm import clock
 from crm.core import submissions
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.letters import services, storage
+from crm.letters import letter_templates, merge_fields, services, storage
 from crm.letters.forms import (
     CHANNEL_LABELS,
     LANGUAGE_CHOICES,
@@ -89,7 +89,7 @@ def index(outreach_id):
 
 
 def _compose_choices(form, record) -> dict:
-    available = services.template_languages()
+    available = letter_templates.template_languages()
     form.template.choices = [(name, f"{name} ({', '.join(languages)})") for name, languages in available.items()]
     written = {language for languages in available.values() for language in languages}
     form.language.choices = [("", gettext("The recipient's language"))] + [
@@ -394,9 +394,9 @@ def download_attachment(letter_id, attachment_id):
 def templates():
     return render_template(
         "letters/templates.html",
-        templates=services.templates_list(),
+        templates=letter_templates.templates_list(),
         may_edit=can(current_user, "edit_all"),
-        merge_fields=services.MERGE_FIELDS,
+        merge_fields=merge_fields.MERGE_FIELDS,
     )
 
 
@@ -404,7 +404,7 @@ def templates():
 @login_required
 @require("edit_all")
 def load_default_templates():
-    created = services.load_default_templates(actor=current_user)
+    created = letter_templates.load_default_templates(actor=current_user)
     flash_message(
         ngettext("%(num)s default template added.", "%(num)s default templates added.", len(created)), "success"
     )
@@ -426,7 +426,7 @@ def edit_template(template_id):
         if _save(
             form,
             template,
-            lambda: services.save_template(
+            lambda: letter_templates.save_template(
                 template,
                 name=form.name.data,
                 language=form.language.data,
@@ -443,6 +443,6 @@ def edit_template(template_id):
         "letters/template_form.html",
         template=template,
         form=form,
-        merge_fields=services.MERGE_FIELDS,
+        merge_fields=merge_fields.MERGE_FIELDS,
         stale=getattr(form, "stale", False),
     ), form_status(form)

@@ -1,215 +1,38 @@
-"""Letter rules: templates and their merge fields, composing, sending, delivery (with the signature totals
-frozen on the letter), acknowledgement, replies and attachments. Plain functions; they flush, the caller
-commits."""
+"""Letter rules: composing a letter from a template (crm/letters/letter_templates.py) merged for its recipient
+(crm/letters/merge_fields.py), sending, delivery (with the signature totals frozen on the letter), acknowledgement,
+replies and attachments. Plain functions; they flush, the caller commits."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import sqlalchemy as sa
-from babel import Locale
-from babel.core import UnknownLocaleError
-from babel.numbers import format_decimal
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm import clock
 from crm.audit import services as audit
-from crm.campaigns.models import Demand
 from crm.contacts.models import Contact, Office
 from crm.countries.models import Country
 from crm.database import after_commit, check_version, stale_record_message, utcnow
 from crm.errors import StaleRecord
 from crm.extensions import db
-from crm.i18n import _, readers_date, show_date
+from crm.i18n import _, readers_date
 from crm.letters import storage
-from crm.letters.models import LETTER_CHANNELS, LETTER_LANGUAGES, Letter, LetterAttachment, LetterTemplate
+from crm.letters.errors import LetterError, check_language
+from crm.letters.letter_templates import find_template, template_languages
+from crm.letters.merge_fields import merge_values, render_merge
+from crm.letters.models import LETTER_CHANNELS, LETTER_LANGUAGES, SUBJECT_MAX, Letter, LetterAttachment
 from crm.outreach.models import OutreachRecord
-from crm.outreach.services import OutreachError, advance_stage
-from crm.signatures.services import totals_for
+from crm.outreach.services import advance_stage
+from crm.signatures.totals import totals_for
 from crm.statements.services import freeze_for_delivery, statements_for_letter
 from crm.webhooks import services as webhooks
-
-DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "seeds" / "letter_templates"
-SUBJECT_MAX = 300
 
 
 def _day(day: dt.date) -> str:
     return readers_date(day)
-
-
-class LetterError(OutreachError):
-    """A letter request that breaks a rule. `field` names the form field the message belongs beside."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
-
-
-# ---------------------------------------------------------------------------------------------------
-# Merge fields
-
-
-MERGE_FIELDS = {
-    "recipient_name": _l("the recipient's name"),
-    "recipient_title": _l("the recipient's title (their post)"),
-    "office_name": _l("the office the letter goes to"),
-    "country_name": _l("the recipient's country, in the letter's language"),
-    "campaign_name": _l("the campaign's name"),
-    "demands": _l("the campaign's demands, numbered, in the letter's language"),
-    "signatures_total": _l("signatures gathered by the campaign, all countries"),
-    "signatures_resident": _l("signatures of people who live in the recipient's country"),
-    "date": _l("today's date, written out in the letter's language"),
-    "sender_name": _l("the name of the staff member composing the letter"),
-}
-
-# `{{` and `}}` stand for literal braces; `{anything}` is a merge field. Nothing inside braces is ever
-# evaluated: a field is a plain dictionary key, so `{recipient_name.__class__}` is just an unknown name.
-_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}\n]*)\}")
-
-
-def unknown_fields(text: str | None) -> list[str]:
-    """The merge fields in `text` that do not exist, in order of appearance, each once."""
-    found: list[str] = []
-    for match in _TOKEN.finditer(text or ""):
-        name = match.group(1)
-        if name is not None and name not in MERGE_FIELDS and name not in found:
-            found.append(name)
-    return found
-
-
-def _substitute(match: re.Match, values: dict[str, str]) -> str:
-    token = match.group(0)
-    if token == "{{":
-        return "{"
-    if token == "}}":
-        return "}"
-    name = match.group(1)
-    if name in MERGE_FIELDS:
-        return str(values.get(name, ""))
-    return token  # unknown: left as typed, never looked up further
-
-
-def render_merge(text: str | None, values: dict[str, str]) -> str:
-    """Fill merge fields with `values` by plain substitution, in one pass (a value that itself contains
-    braces is not merged again). A line made only of fields that all came out empty (a contact without a
-    title, say) is dropped instead of leaving a gap in the address block."""
-    lines = []
-    for line in (text or "").replace("\r\n", "\n").split("\n"):
-        tokens = list(_TOKEN.finditer(line))
-        only_fields = (
-            bool(tokens) and not _TOKEN.sub("", line).strip() and all(t.group(1) in MERGE_FIELDS for t in tokens)
-        )
-        if only_fields and not any(str(values.get(t.group(1), "")).strip() for t in tokens):
-            continue
-        lines.append(_TOKEN.sub(lambda m: _substitute(m, values), line))
-    return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Templates
-
-
-def _check_language(language: str | None, field_name: str = "language") -> str:
-    if language not in LETTER_LANGUAGES:
-        raise LetterError(_("Choose one of the letter languages."), field_name)
-    return language
-
-
-def template_languages() -> dict[str, list[str]]:
-    """Each template name with the languages it is written in (in the order of LETTER_LANGUAGES)."""
-    found: dict[str, list[str]] = {}
-    for name, language in db.session.execute(
-        sa.select(LetterTemplate.name, LetterTemplate.language).order_by(LetterTemplate.name)
-    ):
-        found.setdefault(name, []).append(language)
-    return {name: sorted(langs, key=LETTER_LANGUAGES.index) for name, langs in found.items()}
-
-
-def find_template(name: str, language: str) -> LetterTemplate | None:
-    return db.session.scalar(
-        sa.select(LetterTemplate).where(LetterTemplate.name == name, LetterTemplate.language == language)
-    )
-
-
-def save_template(
-    template: LetterTemplate | None, *, name: str, language: str, subject: str, body: str, actor, expected_version=None
-) -> LetterTemplate:
-    """Create (template None) or change a template. Merge fields that do not exist are refused."""
-    if template is not None:
-        check_version(template, expected_version)
-    name, subject, body = (name or "").strip(), (subject or "").strip(), (body or "").strip()
-    if not name:
-        raise LetterError(_("Give the template a name."), "name")
-    _check_language(language)
-    for field_name, text in (("subject", subject), ("body", body)):
-        if not text:
-            raise LetterError(_("This field is required."), field_name)
-        unknown = unknown_fields(text)
-        if unknown:
-            raise LetterError(
-                _(
-                    "Unknown merge field: %(fields)s. Use only the fields listed; write {{ and }} for a literal brace.",
-                    fields=", ".join("{" + u + "}" for u in unknown),
-                ),
-                field_name,
-            )
-    if len(subject) > SUBJECT_MAX:
-        raise LetterError(_("At most %(max)s characters.", max=SUBJECT_MAX), "subject")
-    clash = db.session.scalar(
-        sa.select(LetterTemplate.id).where(
-            LetterTemplate.name == name,
-            LetterTemplate.language == language,
-            LetterTemplate.id != (template.id if template is not None else -1),
-        )
-    )
-    if clash is not None:
-        raise LetterError(_("There is already a template with this name in this language."), "name")
-    fields = ("name", "language", "subject", "body")
-    before = audit.snapshot(template, fields) if template is not None else None
-    if template is None:
-        template = LetterTemplate()
-        db.session.add(template)
-    template.name, template.language, template.subject, template.body = name, language, subject, body
-    template.updated_by_id = getattr(actor, "id", None)
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise StaleRecord(stale_record_message()) from None
-    audit.record(
-        "letter_template.update" if before else "letter_template.create",
-        actor=actor,
-        entity=template,
-        before=before,
-        after=audit.snapshot(template, fields),
-    )
-    return template
-
-
-def read_default_template(path: Path) -> dict:
-    """A default template file: `Name:` and `Subject:` header lines, a blank line, then the body."""
-    text = path.read_text(encoding="utf-8")
-    head, _, body = text.partition("\n\n")
-    headers = {}
-    for line in head.splitlines():
-        key, _, value = line.partition(":")
-        headers[key.strip().lower()] = value.strip()
-    language = path.name.split(".")[-2]
-    return {"name": headers["name"], "language": language, "subject": headers["subject"], "body": body.strip()}
-
-
-def load_default_templates(directory: Path = DEFAULT_TEMPLATES_DIR, *, actor=None) -> list[LetterTemplate]:
-    """Add the default templates that are missing. Never overwrites a template staff have edited."""
-    created = []
-    for path in sorted(directory.glob("*.txt")):
-        values = read_default_template(path)
-        if find_template(values["name"], values["language"]) is None:
-            created.append(save_template(None, actor=actor, **values))
-    return created
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -249,56 +72,6 @@ def language_for(contact: Contact | None, available: list[str]) -> str | None:
     return next((language for language in LETTER_LANGUAGES if language in available), None)
 
 
-def country_name(country: Country, language: str) -> str:
-    """The country's name in the letter's language (Babel's CLDR names), falling back to the stored names."""
-    try:
-        name = Locale.parse(language).territories.get(country.alpha2)
-    except (UnknownLocaleError, ValueError):
-        name = None
-    return name or (country.name_es if language == "es" else country.name_en)
-
-
-def demands_text(campaign, language: str) -> str:
-    demands = db.session.scalars(
-        sa.select(Demand)
-        .where(Demand.campaign_id == campaign.id, Demand.retired_at.is_(None))
-        .order_by(Demand.ordinal)
-        .options(selectinload(Demand.translations))
-    ).all()
-    lines = []
-    for number, demand in enumerate(demands, start=1):
-        title, description = demand.text(language)
-        lines.append(f"{number}. {title}" + (f": {description.strip()}" if description and description.strip() else ""))
-    return "\n".join(lines)
-
-
-def merge_values(
-    record: OutreachRecord,
-    *,
-    language: str,
-    contact: Contact | None = None,
-    office: Office | None = None,
-    actor=None,
-    today: dt.date | None = None,
-) -> dict[str, str]:
-    """The value of every merge field for a letter on `record`, written in `language`."""
-    office = office or (contact.office if contact is not None else None)
-    totals = totals_for(record.campaign, record.country)
-    return {
-        "recipient_name": contact.name if contact is not None else "",
-        "recipient_title": (contact.title or "") if contact is not None else "",
-        "office_name": office.name if office is not None else "",
-        "country_name": country_name(record.country, language),
-        "campaign_name": record.campaign.display_name(language),
-        "demands": demands_text(record.campaign, language),
-        "signatures_total": format_decimal(totals.total, locale=language),
-        "signatures_resident": format_decimal(totals.resident, locale=language),
-        # A letter's date is a day, written as in the letter's language (crm/i18n.py).
-        "date": show_date(today or clock.today(actor), language),
-        "sender_name": getattr(actor, "name", "") or "",
-    }
-
-
 def _recipient_of(record: OutreachRecord, contact: Contact | None, office: Office | None):
     if contact is not None:
         office = contact.office
@@ -327,7 +100,7 @@ def compose_letter(
         raise LetterError(_("Choose a template."), "template")
     if not language:
         language = language_for(contact, available)
-    _check_language(language)
+    check_language(language)
     if language not in available:
         raise LetterError(
             _("This template is written in %(languages)s only.", languages=", ".join(available)), "language"
@@ -423,7 +196,7 @@ def update_draft(
         raise LetterError(_("This field is required."), "subject")
     if len(subject) > SUBJECT_MAX:
         raise LetterError(_("At most %(max)s characters.", max=SUBJECT_MAX), "subject")
-    _check_language(language)
+    check_language(language)
     before = audit.snapshot(letter, _DRAFT_FIELDS)
     letter.subject = subject
     letter.body = (body or "").replace("\r\n", "\n").strip("\n") or None
@@ -675,7 +448,7 @@ def log_reply(
     if channel and channel not in LETTER_CHANNELS:
         raise LetterError(_("Choose how the reply arrived."), "channel")
     if language:
-        _check_language(language)
+        check_language(language)
     checked = _read_uploads(attachments)
     reply = Letter(
         outreach_id=original.outreach_id,
@@ -757,11 +530,3 @@ def attachment_counts(letters) -> dict[int, int]:
             .group_by(LetterAttachment.letter_id)
         ).all()
     )
-
-
-def templates_list():
-    return db.session.scalars(
-        sa.select(LetterTemplate)
-        .order_by(LetterTemplate.name, LetterTemplate.language)
-        .options(selectinload(LetterTemplate.updated_by))
-    ).all()

@@ -41,7 +41,7 @@ from crm.signatures import hosted
 from crm.signatures.hosted_models import HostedSignature
 from crm.signatures.models import ErasedSigner, Petition, Signature, StagedSignature
 from crm.signatures.normalise import EmailHasher, normalise_email
-from crm.signatures.services import ERASURE_LOCK
+from crm.signatures.writer import ERASURE_LOCK
 from crm.statements.models import StatementSignature
 from crm.statements.services import forget_on_letters
 

@@ -14,10 +14,16 @@ from crm import clock
 from crm.campaigns.models import Campaign
 from crm.countries.services import country_by_code
 from crm.extensions import db
-from crm.signatures import counts, services
+from crm.signatures import counts, petitions
+from crm.signatures.errors import SignatureError
 from crm.signatures.importers import FORMATS, ROLES, ColumnMapping
+from crm.signatures.imports import ImportRejected, import_file
 from crm.signatures.models import PLATFORMS
 from crm.signatures.normalise import DATE_ORDERS
+from crm.signatures.push import new_webhook_secret
+from crm.signatures.reports import ImportReport, invalid_reason, problem_message
+from crm.signatures.tallies import import_tallies, record_tally
+from crm.signatures.totals import petition_rows, totals_csv_rows, totals_for
 
 petitions_cli = click.Group("petitions", help="Petitions of a campaign.")
 signatures_cli = click.Group("signatures", help="Import and total petition signatures.")
@@ -33,7 +39,7 @@ def _campaign(slug: str):
 
 
 def _petition(slug: str):
-    petition = services.petition_by_slug(slug)
+    petition = petitions.petition_by_slug(slug)
     if petition is None:
         raise click.BadParameter(f"no petition {slug!r}", param_hint="--petition")
     return petition
@@ -49,8 +55,8 @@ def create_petition(campaign_slug, name, platform, language):
     """Create a petition; prints its slug."""
     campaign = _campaign(campaign_slug)
     try:
-        petition = services.create_petition(campaign, name, platform=platform, language=language, actor=CLI_ACTOR)
-    except services.SignatureError as error:
+        petition = petitions.create_petition(campaign, name, platform=platform, language=language, actor=CLI_ACTOR)
+    except SignatureError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from None
     db.session.commit()
@@ -62,7 +68,7 @@ def create_petition(campaign_slug, name, platform, language):
 @with_appcontext
 def list_petitions(campaign_slug):
     """The campaign's petitions: slug, platform, signers, name."""
-    for row in services.petition_rows(_campaign(campaign_slug)):
+    for row in petition_rows(_campaign(campaign_slug)):
         petition = row["petition"]
         click.echo(f"{petition.slug}\t{petition.platform}\t{row['signers']}\t{petition.name}")
 
@@ -73,33 +79,33 @@ def list_petitions(campaign_slug):
 def rotate_secret(petition_slug):
     """Create (or replace) the petition's webhook secret and print it, once."""
     petition = _petition(petition_slug)
-    secret = services.new_webhook_secret(petition, actor=CLI_ACTOR)
+    secret = new_webhook_secret(petition, actor=CLI_ACTOR)
     db.session.commit()
     click.echo(secret)
 
 
-def _print_report(report: dict, *, out=None) -> None:
+def _print_report(report: ImportReport, *, out=None) -> None:
     echo = (lambda line: click.echo(line, file=out)) if out else click.echo
-    if report.get("format"):
+    if report.format:
         echo(
-            f"format: {report['format']} ({report.get('encoding')}, "
-            f"{'tab' if report.get('delimiter') == chr(9) else repr(report.get('delimiter'))}-separated)"
+            f"format: {report.format} ({report.encoding}, "
+            f"{'tab' if report.delimiter == chr(9) else repr(report.delimiter)}-separated)"
         )
     for name in ("rows_read", "rows_new", "rows_duplicate", "rows_invalid"):
-        echo(f"{name.replace('rows_', 'rows ').replace('_', ' ')}: {report.get(name, 0)}")
-    if report.get("rows_erased"):
-        echo(f"rows left out (signers erased at their request): {report['rows_erased']}")
-    echo(f"no country given: {report.get('no_country', 0)}")
-    if report.get("dates_not_understood"):
-        echo(f"dates not understood (kept without a date): {report['dates_not_understood']}")
-    for item in services.unknown_countries(report):
+        echo(f"{name.replace('rows_', 'rows ').replace('_', ' ')}: {getattr(report, name)}")
+    if report.rows_erased:
+        echo(f"rows left out (signers erased at their request): {report.rows_erased}")
+    echo(f"no country given: {report.no_country}")
+    if report.dates_not_understood:
+        echo(f"dates not understood (kept without a date): {report.dates_not_understood}")
+    for item in report.unknown_country_rows():
         echo(f"unknown country: {item['value']!r} ({item['rows']} rows)")
-    if report.get("unknown_not_listed"):
-        echo(f"unknown country: {report['unknown_not_listed']} more rows with other values")
-    for item in report.get("invalid") or []:
-        echo(f"invalid row {item['row']}: {services.invalid_reason(item['reason'])}")
-    if report.get("invalid_not_listed"):
-        echo(f"invalid rows not listed: {report['invalid_not_listed']}")
+    if report.unknown_not_listed:
+        echo(f"unknown country: {report.unknown_not_listed} more rows with other values")
+    for item in report.invalid:
+        echo(f"invalid row {item.row}: {invalid_reason(item.reason)}")
+    if report.invalid_not_listed:
+        echo(f"invalid rows not listed: {report.invalid_not_listed}")
 
 
 def _mapping(pairs, date_order) -> ColumnMapping | None:
@@ -155,7 +161,7 @@ def import_signatures(petition_slug, file, format_code, encoding, pairs, date_or
     tick = (lambda rows: click.echo(f"{rows} rows read", err=True)) if progress else None
     with open(file, "rb") as handle:
         try:
-            outcome = services.import_file(
+            outcome = import_file(
                 petition,
                 handle,
                 filename=file.rsplit("/", 1)[-1],
@@ -168,11 +174,11 @@ def import_signatures(petition_slug, file, format_code, encoding, pairs, date_or
                 dry_run=dry_run,
                 without_email=without_email,
             )
-        except services.ImportRejected as error:
+        except ImportRejected as error:
             db.session.rollback()
             click.echo("rejected: nothing was imported", err=True)
-            for problem in error.report.get("problems", []):
-                click.echo(f"  {services.problem_message(problem)}", err=True)
+            for problem in error.report.problems:
+                click.echo(f"  {problem_message(problem)}", err=True)
             _print_report(error.report, out=sys.stderr)
             sys.exit(1)
     if outcome.already_imported:
@@ -197,9 +203,9 @@ def totals(campaign_slug, as_csv):
     if as_csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(["country", "signers"])
-        writer.writerows(services.totals_csv_rows(campaign))
+        writer.writerows(totals_csv_rows(campaign))
         return
-    result = services.totals_for(campaign)
+    result = totals_for(campaign)
     for alpha3, number in result.by_country.items():
         low, high = result.ranges.get(alpha3, (number, number))
         click.echo(f"{alpha3}  {number}" + (f"  (between {low} and {high})" if high > low else ""))
@@ -234,10 +240,8 @@ def tally(petition_slug, country, signers, as_of, source):
     if place is None:
         raise click.BadParameter(f"no country {country!r}", param_hint="--country")
     try:
-        services.record_tally(
-            petition, place, signers, as_of.date() if as_of else clock.today(), source=source, actor=CLI_ACTOR
-        )
-    except services.SignatureError as error:
+        record_tally(petition, place, signers, as_of.date() if as_of else clock.today(), source=source, actor=CLI_ACTOR)
+    except SignatureError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from None
     db.session.commit()
@@ -253,8 +257,8 @@ def tallies(petition_slug, file):
     petition = _petition(petition_slug)
     with open(file, "rb") as handle:
         try:
-            saved = services.import_tallies(petition, handle, actor=CLI_ACTOR)
-        except services.SignatureError as error:
+            saved = import_tallies(petition, handle, actor=CLI_ACTOR)
+        except SignatureError as error:
             db.session.rollback()
             raise click.ClickException(str(error)) from None
     db.session.commit()

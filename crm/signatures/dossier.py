@@ -18,7 +18,7 @@ from crm.extensions import db
 from crm.i18n import show_date, show_datetime
 from crm.letters.models import Letter
 from crm.outreach.models import OutreachRecord
-from crm.signatures.services import totals_for
+from crm.signatures.totals import totals_for
 from crm.statements.services import statements_on_letter
 
 

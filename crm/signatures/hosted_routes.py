@@ -17,9 +17,10 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import current_language, visitors_language
 from crm.permissions import can, get_petition_or_404, is_read_only
-from crm.signatures import hosted, services
+from crm.signatures import hosted
 from crm.signatures.hosted_forms import HOSTED_STATUS_LABELS, HostedPageForm, HostedSignForm
 from crm.signatures.hosted_models import HostedSignature
+from crm.signatures.totals import country_names, totals_for
 from crm.web import CONTENT_SECURITY_POLICY, LARGEST_ID, client_address, flash_message, form_status, refusal
 
 bp = Blueprint("hosted", __name__)
@@ -90,7 +91,7 @@ def sign(slug):
             except DomainError as error:
                 refusal(error, form)
         title, body, text_language = page.text(language)
-        totals = services.totals_for(petition.campaign)
+        totals = totals_for(petition.campaign)
         html = render_template(
             "signatures/hosted/public.html",
             petition=petition,
@@ -101,7 +102,7 @@ def sign(slug):
             text_language=text_language or language,
             demands=petition.campaign.active_demands,
             totals=totals,
-            names=services.country_names(totals.by_country) if page.totals_by_country else {},
+            names=country_names(totals.by_country) if page.totals_by_country else {},
             form=form,
             is_open=is_open,
             language=language,

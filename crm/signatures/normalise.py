@@ -20,7 +20,7 @@ postal code, or city when there is none + country), hex (`EmailHasher.name_key`)
 put in Unicode NFKD, accents and punctuation dropped, case folded, spaces collapsed ("Ana  Pérez" and
 "ana perez" are one name; "M5V 2T6" and "m5v2t6" one postal code). The petition is part of the key, so
 such rows are de-duplicated within their petition only: nothing links them to the same person's row on
-another platform, which is why the totals give a range (crm/signatures/services.py).
+another platform, which is why the totals give a range (crm/signatures/totals.py).
 
 The key is SIGNATURE_HASH_KEY when the installation sets it; otherwise it is derived from SECRET_KEY
 with HKDF-SHA256 and the label below. Changing either (or the Gmail rule) changes every hash, so

@@ -29,7 +29,7 @@ from crm.permissions import (
     is_read_only,
     require,
 )
-from crm.signatures import dossier, importers, services, staging
+from crm.signatures import dossier, importers, imports, petitions, staging
 from crm.signatures.forms import (
     DATE_ORDER_LABELS,
     FORMAT_LABELS,
@@ -43,6 +43,18 @@ from crm.signatures.forms import (
 )
 from crm.signatures.importers import ROLES, ColumnMapping
 from crm.signatures.models import Petition, SignatureImport
+from crm.signatures.push import new_webhook_secret
+from crm.signatures.reports import ImportReport, Problem, invalid_reason, problem_message
+from crm.signatures.tallies import import_tallies, record_tally
+from crm.signatures.totals import (
+    country_names,
+    daily_totals,
+    petition_rows,
+    petition_totals,
+    tally_rows,
+    totals_csv_rows,
+    totals_for,
+)
 from crm.web import flash_message, form_status, refusal
 
 bp = Blueprint("signatures", __name__)
@@ -64,7 +76,7 @@ def _signature_helpers():
 def _totals_once(campaign, country=None):
     cache = g.setdefault("_signature_totals", {})
     if campaign.id not in cache:
-        cache[campaign.id] = services.totals_for(campaign)
+        cache[campaign.id] = totals_for(campaign)
     totals = cache[campaign.id]
     return totals if country is None else totals.for_country(country)
 
@@ -85,9 +97,8 @@ def _words():
         "format_labels": FORMAT_LABELS,
         "role_labels": ROLE_LABELS,
         "date_order_labels": DATE_ORDER_LABELS,
-        "problem_message": services.problem_message,
-        "invalid_reason": services.invalid_reason,
-        "unknown_countries": services.unknown_countries,
+        "problem_message": problem_message,
+        "invalid_reason": invalid_reason,
     }
 
 
@@ -102,22 +113,22 @@ def _countries():
 @require("view_all")
 def index():
     """Signatures from the menu: each open campaign, its petitions, and the way to its totals."""
-    return render_template("signatures/index.html", campaigns=services.petitions_by_campaign())
+    return render_template("signatures/index.html", campaigns=petitions.petitions_by_campaign())
 
 
 @bp.route("/campaigns/<slug>/signatures")
 @login_required
 def campaign(slug):
     campaign = get_campaign_or_404(slug, need="signatures")
-    totals = services.totals_for(campaign)
-    names = services.country_names(totals.by_country)
+    totals = totals_for(campaign)
+    names = country_names(totals.by_country)
     return render_template(
         "signatures/campaign.html",
         campaign=campaign,
         totals=totals,
         names=names,
-        petitions=services.petition_rows(campaign),
-        days=services.daily_totals(campaign),
+        petitions=petition_rows(campaign),
+        days=daily_totals(campaign),
         form=PetitionForm() if can(current_user, "edit_all") and not is_read_only(campaign) else None,
     )
 
@@ -133,8 +144,8 @@ def campaign_csv(slug):
     # Countries named in the reader's language, the ISO code in its own column (the command line keeps
     # its documented `country,signers` with codes only).
     writer.writerow(["country", "iso3", "signers"])
-    rows = services.totals_csv_rows(campaign)
-    names = services.country_names(code for code, _ in rows)
+    rows = totals_csv_rows(campaign)
+    names = country_names(code for code, _ in rows)
     language = current_language()
     for code, signers in rows:
         country = names.get(code)
@@ -160,7 +171,7 @@ def create_petition(slug):
         if (repeat := submissions.repeat_of(form)) is not None:
             return repeat
         try:
-            petition = services.create_petition(
+            petition = petitions.create_petition(
                 campaign, form.name.data, platform=form.platform.data, language=form.language.data, actor=current_user
             )
         except DomainError as error:
@@ -178,16 +189,16 @@ def _petition_page(petition, *, upload=None, tally=None, tally_file=None, status
     countries = _countries()
     tally = tally or TallyForm()
     tally.country.choices = countries
-    by_country, unknown = services.petition_totals(petition)
+    by_country, unknown = petition_totals(petition)
     return render_template(
         "signatures/petition.html",
         petition=petition,
-        imports=services.imports_of(petition),
-        tallies=services.tally_rows(petition),
+        imports=imports.imports_of(petition),
+        tallies=tally_rows(petition),
         signers=sum(by_country.values()) + unknown,
         by_country=by_country,
         unknown=unknown,
-        names=services.country_names(by_country),
+        names=country_names(by_country),
         may_edit=can(current_user, "edit_all") and not is_read_only(petition.campaign),
         upload=upload or UploadForm(),
         tally=tally,
@@ -220,7 +231,7 @@ def upload(slug):
 
 
 def _mapping_defaults(inspection) -> dict:
-    mapping = inspection["mapping"]
+    mapping = inspection.mapping
     return {"date_order": mapping.date_order, **{role: mapping.columns.get(role, "") for role in ROLES}}
 
 
@@ -232,7 +243,7 @@ def _refuse_mapping(form, code: str) -> None:
     """A mapping without an e-mail column that may not be imported: the reason beside the field to change."""
     field = form.email if code == "no_email_column" else form.full_name
     looked_for = ", ".join(importers.ALIASES["email"][:4])
-    field.errors = [*field.errors, services.problem_message({"code": code, "looked_for": looked_for})]
+    field.errors = [*field.errors, problem_message(Problem(code, looked_for=looked_for))]
 
 
 def _import_staged(petition, staged, inspection, form):
@@ -241,17 +252,17 @@ def _import_staged(petition, staged, inspection, form):
     mapping = _chosen_mapping(form)
     try:
         with staging.importing(staged) as handle:
-            outcome = services.import_file(
+            outcome = imports.import_file(
                 petition,
                 handle,
                 filename=staged.filename,
                 mapping=mapping,
-                format_code=inspection["format"],
+                format_code=inspection.format,
                 encoding=staged.encoding,
                 actor=current_user,
                 without_email=form.without_email.data,
             )
-    except services.ImportRejected as error:
+    except imports.ImportRejected as error:
         # The report says why, on its own page; the import kept nothing of the file.
         return render_template(
             "signatures/rejected.html", petition=petition, report=error.report, filename=staged.filename
@@ -272,20 +283,20 @@ def preview(slug, token):
         flash_message(gettext("That upload has expired or was discarded. Upload the file again."), "error")
         return redirect(url_for("signatures.petition", slug=petition.slug))
     with staged.open() as handle:
-        inspection = services.inspect_file(petition, handle, format_code=staged.format, encoding=staged.encoding)
-    if inspection["problems"]:
+        inspection = imports.inspect_file(petition, handle, format_code=staged.format, encoding=staged.encoding)
+    if inspection.problems:
         staging.discard(token)
         return render_template(
             "signatures/rejected.html",
             petition=petition,
             filename=staged.filename,
-            report={"problems": inspection["problems"], "rows_read": 0},
+            report=ImportReport(problems=inspection.problems),
         ), 400
     form = mapping_form(
-        inspection["shape"].header, request.form if request.method == "POST" else None, **_mapping_defaults(inspection)
+        inspection.shape.header, request.form if request.method == "POST" else None, **_mapping_defaults(inspection)
     )
     if request.method == "POST" and form.validate_on_submit():
-        problem = services.without_email_problem(inspection["format"], _chosen_mapping(form), form.without_email.data)
+        problem = imports.without_email_problem(inspection.format, _chosen_mapping(form), form.without_email.data)
         if problem is None:
             return _import_staged(petition, staged, inspection, form)
         _refuse_mapping(form, problem)
@@ -296,7 +307,7 @@ def preview(slug, token):
         inspection=inspection,
         form=form,
         confirm=ConfirmForm(),
-        email_optional=importers.email_optional(inspection["format"]),
+        email_optional=importers.email_optional(inspection.format),
     ), form_status(form)
 
 
@@ -321,7 +332,7 @@ def import_report(import_id):
         "signatures/import.html",
         record=record,
         petition=petition,
-        report=record.report or {},
+        report=ImportReport.from_json(record.report),
         may_undo=record.format != "webhook" and can(current_user, "edit_all") and not is_read_only(petition.campaign),
     )
 
@@ -337,7 +348,7 @@ def undo_import(import_id):
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            deleted = services.undo_import(record, actor=current_user)
+            deleted = imports.undo_import(record, actor=current_user)
         except DomainError as error:
             # Refused before anything was written; finish_transaction rolls back all the same.
             blocker, status = error, error.status
@@ -345,7 +356,7 @@ def undo_import(import_id):
             flash_message(gettext("Import undone: %(n)s signatures removed.", n=deleted), "success")
             return redirect(url_for("signatures.petition", slug=petition.slug))
     else:
-        blocker, status = services.undo_blocker(record), 200
+        blocker, status = imports.undo_blocker(record), 200
     return render_template("signatures/undo.html", record=record, petition=petition, form=form, blocker=blocker), status
 
 
@@ -360,7 +371,7 @@ def add_tally(slug):
             return repeat
         country = db.session.get(Country, form.country.data)
         try:
-            services.record_tally(
+            record_tally(
                 petition, country, form.signers.data, form.as_of.data, source=form.source.data, actor=current_user
             )
         except DomainError as error:
@@ -381,7 +392,7 @@ def import_tally_file(slug):
         if (repeat := submissions.repeat_of(form)) is not None:
             return repeat
         try:
-            tallies = services.import_tallies(petition, form.file.data.stream, actor=current_user)
+            tallies = import_tallies(petition, form.file.data.stream, actor=current_user)
         except DomainError as error:
             refusal(error, form, beside="file")
         else:
@@ -397,7 +408,7 @@ def rotate_secret(slug):
     petition = get_petition_or_404(slug, need="edit")
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    secret = services.new_webhook_secret(petition, actor=current_user)
+    secret = new_webhook_secret(petition, actor=current_user)
     # Shown once, in this response only: never flashed (the session cookie would carry it) nor logged. If
     # the request's commit fails, the error page replaces this one, so no secret is shown that was not kept.
     endpoint = url_for("api.push_signatures", slug=petition.slug, _external=True)

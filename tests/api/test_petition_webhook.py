@@ -7,7 +7,9 @@ import pytest
 
 from crm.campaigns.models import Campaign
 from crm.extensions import db
-from crm.signatures import services
+from crm.signatures.petitions import create_petition
+from crm.signatures.push import new_webhook_secret
+from crm.signatures.totals import totals_for
 from tests.signatures.test_webhook import action_network_event
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -18,8 +20,8 @@ def secured(app):
     campaign = Campaign(slug="pushes", name="Pushes")
     db.session.add(campaign)
     db.session.flush()
-    petition = services.create_petition(campaign, "Pushed petition", actor=None)
-    secret = services.new_webhook_secret(petition)
+    petition = create_petition(campaign, "Pushed petition", actor=None)
+    secret = new_webhook_secret(petition)
     db.session.commit()
     return campaign, petition, secret
 
@@ -33,7 +35,7 @@ def test_a_push_to_the_v1_address_is_counted_and_answers_as_documented(api, secu
         headers={"X-Alcance-Secret": secret, "Content-Type": "application/json"},
     )
     assert response.status_code == 200 and response.get_json()["new"] == 1
-    assert services.totals_for(campaign).total == 1
+    assert totals_for(campaign).total == 1
 
 
 def test_a_wrong_secret_at_the_v1_address_is_a_401_problem(api, secured):
@@ -56,4 +58,4 @@ def test_the_first_address_still_works_and_says_it_is_deprecated(client, secured
     )
     assert response.status_code == 200 and response.headers["Deprecation"] == "true"
     assert f"/api/v1/petitions/{petition.slug}/signatures" in response.headers["Link"]
-    assert services.totals_for(campaign).total == 1
+    assert totals_for(campaign).total == 1

@@ -15,7 +15,8 @@ from crm.extensions import db
 from crm.letters.models import Letter
 from crm.outreach import services as outreach
 from crm.outreach.models import OutreachRecord, Position
-from crm.signatures import services as signatures
+from crm.signatures.imports import import_file
+from crm.signatures.petitions import create_petition
 from tests.api.conftest import make_token
 from tests.conftest import count_rows, utc_today
 
@@ -46,8 +47,8 @@ def campaign_world(app, make_user):
     meeting = outreach.log_meeting([own], actor=mine, held_at=utcnow() - dt.timedelta(days=1), summary="Met")
     letter = Letter(outreach_id=own.id, subject="Our demands", sent_on=utc_today(), channel="email")
     db.session.add(letter)
-    petition = signatures.create_petition(campaign, "API petition", actor=mine)
-    signatures.import_file(
+    petition = create_petition(campaign, "API petition", actor=mine)
+    import_file(
         petition, io.BytesIO(b"email,country\na@example.org,ES\nb@example.org,FR\n"), filename="s.csv", actor=mine
     )
     db.session.commit()

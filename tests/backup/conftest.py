@@ -64,19 +64,22 @@ def fill(app) -> None:
     from crm.countries.services import country_by_code, load_reference
     from crm.database import utcnow
     from crm.demo import load_demo
+    from crm.letters import letter_templates
     from crm.letters import services as letters
     from crm.letters.models import Letter
     from crm.outreach import assignments
     from crm.outreach import services as outreach
     from crm.outreach.models import OutreachRecord
     from crm.reminders.models import ReminderPreference, ReplyClock
-    from crm.signatures import services as signatures
+    from crm.signatures.imports import import_file
+    from crm.signatures.petitions import create_petition
+    from crm.signatures.tallies import record_tally
 
     with app.app_context():
         upgrade()
         load_reference()
         load_demo()
-        letters.load_default_templates()
+        letter_templates.load_default_templates()
         db.session.commit()
         now = utcnow()
         campaign = db.session.scalar(sa.select(Campaign))
@@ -139,12 +142,10 @@ def fill(app) -> None:
         letter = db.session.scalar(sa.select(Letter).order_by(Letter.id))
         letters.add_attachments(letter, [FileStorage(io.BytesIO(PDF), filename="respuesta.pdf")], admin)
         db.session.add(ReplyClock(outreach_id=letter.outreach_id, letter_id=letter.id, started_on=now.date()))
-        petition = signatures.create_petition(campaign, "Firmas por Venezuela", actor=admin)
+        petition = create_petition(campaign, "Firmas por Venezuela", actor=admin)
         rows = "".join(f"firmante{n}@example.org,{'ES' if n % 3 else 'VE'}\n" for n in range(400))
-        signatures.import_file(
-            petition, io.BytesIO(("email,country\n" + rows).encode()), filename="firmas.csv", actor=admin
-        )
-        signatures.record_tally(petition, spain, 1234, now.date(), source="contado a mano", actor=admin)
+        import_file(petition, io.BytesIO(("email,country\n" + rows).encode()), filename="firmas.csv", actor=admin)
+        record_tally(petition, spain, 1234, now.date(), source="contado a mano", actor=admin)
         from crm.board import services as boards
         from crm.campaigns.models import CampaignTranslation
         from crm.outreach.models import Position
@@ -232,7 +233,7 @@ def fill(app) -> None:
         # (an imported signer: it adds no signature).
         from crm.signatures import hosted
 
-        signing = signatures.create_petition(campaign, "Firma aquí «ñ»", platform="hosted")
+        signing = create_petition(campaign, "Firma aquí «ñ»", platform="hosted")
         hosted.set_page(
             signing,
             texts={"es": ("Firma «ñ»", "Tres exigencias.")},

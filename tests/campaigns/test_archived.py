@@ -13,9 +13,11 @@ import sqlalchemy as sa
 from crm.campaigns import services as campaigns
 from crm.database import utcnow
 from crm.extensions import db
+from crm.letters import letter_templates
 from crm.letters import services as letters
 from crm.outreach import services as outreach
-from crm.signatures import services as signatures
+from crm.signatures.petitions import create_petition
+from crm.signatures.push import new_webhook_secret
 from tests.conftest import count_rows
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -41,12 +43,12 @@ def archived(campaign, make_record, make_user, make_office, make_contact):
         [record], actor=admin, held_at=utcnow() - dt.timedelta(days=2), summary="Met the ambassador"
     )
     follow_up = outreach.add_follow_up(record, owner=volunteer, due_on=utcnow().date(), note="Call back", actor=admin)
-    letters.load_default_templates()
+    letter_templates.load_default_templates()
     letter = letters.compose_letter(
         record, template_name="First letter / Primera carta", actor=admin, office=office, language="en"
     )
-    petition = signatures.create_petition(campaign, "Change.org", actor=admin)
-    secret = signatures.new_webhook_secret(petition, actor=admin)
+    petition = create_petition(campaign, "Change.org", actor=admin)
+    secret = new_webhook_secret(petition, actor=admin)
     campaigns.archive_campaign(campaign, actor=admin, now=utcnow())
     db.session.commit()
     return SimpleNamespace(

@@ -21,11 +21,13 @@ from crm.core.submissions import FormSubmission, new_key
 from crm.countries.services import country_by_code
 from crm.database import utcnow
 from crm.extensions import db
+from crm.letters import letter_templates
 from crm.letters import services as letters
 from crm.letters.models import Letter, LetterAttachment, LetterTemplate
 from crm.outreach.models import Claim, FollowUp, Meeting, OutreachRecord, Position
-from crm.signatures import services as signatures
+from crm.signatures.imports import imports_of
 from crm.signatures.models import Petition, SignatureTally
+from crm.signatures.petitions import create_petition
 
 PDF = Path(__file__).parents[1] / "letters" / "fixtures" / "reply.pdf"
 
@@ -191,12 +193,12 @@ def world(signed_in, request, campaign, make_record, make_office, make_contact):
     record = make_record("FRA", assignee=user)
     office = make_office("FRA")
     contact = make_contact(office, name="Jeanne Dupont")
-    letters.save_template(
+    letter_templates.save_template(
         None, name="Demands", language="en", subject="Our demands", body="Dear {{ recipient_name }},", actor=user
     )
     letter = letters.compose_letter(record, template_name="Demands", actor=user, contact=contact)
     letters.mark_sent(letter, "email", utcnow().date() - dt.timedelta(days=1), user)
-    petition = signatures.create_petition(campaign, "Firmas", platform="generic")
+    petition = create_petition(campaign, "Firmas", platform="generic")
     free_record = make_record("PRT")
     db.session.commit()
     return World(user, campaign, record, office, contact, letter, petition, free_record)
@@ -242,7 +244,7 @@ def test_a_page_that_failed_after_its_import_was_saved_does_not_claim_nothing_wa
     from crm.signatures import routes, staging
 
     signed_in("manager")
-    petition = signatures.create_petition(campaign, "Firmas", platform="generic")
+    petition = create_petition(campaign, "Firmas", platform="generic")
     db.session.commit()
     upload = client.post(
         f"/petitions/{petition.slug}/uploads",
@@ -262,7 +264,7 @@ def test_a_page_that_failed_after_its_import_was_saved_does_not_claim_nothing_wa
     page = response.get_data(as_text=True)
     assert response.status_code == 500
     assert "Nothing was saved" not in page and "may have been saved" in page
-    assert signatures.imports_of(petition)[0].rows_new == 1
+    assert imports_of(petition)[0].rows_new == 1
 
 
 CONTACTS_FILE = (

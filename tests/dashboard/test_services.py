@@ -319,8 +319,8 @@ def test_matrix_filters_by_response_stage_and_assignee(demo, manager):
 
 def test_each_audit_event_is_filed_under_its_campaign(demo, manager, make_user):
     from crm.audit.models import AuditEvent
-    from crm.letters import services as letters
-    from crm.signatures import services as signatures
+    from crm.letters import letter_templates
+    from crm.signatures.petitions import create_petition
 
     germany = demo_record(demo, "DEU")
     other = Campaign(slug="elsewhere", name="Elsewhere")
@@ -335,8 +335,8 @@ def test_each_audit_event_is_filed_under_its_campaign(demo, manager, make_user):
         outreach.record_position(germany, demand(demo, "icc-referral"), "opposed", utc_today(), actor=manager),
         outreach.add_follow_up(germany, owner=owner, due_on=utc_today(), note="Call", actor=manager),
         outreach.log_meeting([germany], actor=manager, held_at=utcnow(), summary="Met"),
-        letters.save_template(None, name="t", language="en", subject="S", body="B", actor=manager),
-        signatures.create_petition(demo, "Filed", actor=manager),
+        letter_templates.save_template(None, name="t", language="en", subject="S", body="B", actor=manager),
+        create_petition(demo, "Filed", actor=manager),
     ]
     joint = outreach.log_meeting([germany, elsewhere], actor=owner, held_at=utcnow(), summary="Joint")
     db.session.commit()

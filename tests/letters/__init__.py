@@ -16,7 +16,7 @@ from crm.campaigns.models import Campaign, Demand, DemandTranslation
 from crm.contacts.models import Contact, Office
 from crm.countries.services import country_by_code
 from crm.extensions import db
-from crm.letters import services
+from crm.letters import letter_templates, services
 from crm.outreach.models import OutreachRecord
 from crm.signatures.models import Petition, Signature, SignatureTally
 
@@ -116,7 +116,7 @@ def sent_letter(world, actor, *, on=dt.date(2018, 6, 1)):
 @pytest.fixture
 def templates(app):
     """The default templates (Spanish and English)."""
-    return services.load_default_templates()
+    return letter_templates.load_default_templates()
 
 
 @pytest.fixture

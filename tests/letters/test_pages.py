@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from crm.core.submissions import new_key
 from crm.extensions import db
-from crm.letters import services
+from crm.letters import letter_templates, services
 from crm.letters.models import Letter, LetterAttachment, LetterTemplate
 from crm.outreach.models import OutreachRecord
 from tests.conftest import count_rows
@@ -622,9 +622,9 @@ def test_bad_templates_are_refused_beside_the_field(client, app, signed_in, temp
 
 def test_a_stale_template_save_keeps_the_typed_text(client, app, signed_in, templates):
     admin = signed_in("admin")
-    template = services.find_template(TEMPLATE, "en")
+    template = letter_templates.find_template(TEMPLATE, "en")
     opened = template.version
-    services.save_template(
+    letter_templates.save_template(
         template,
         name=template.name,
         language="en",
@@ -646,7 +646,7 @@ def test_a_stale_template_save_keeps_the_typed_text(client, app, signed_in, temp
 def test_a_template_save_without_its_version_is_refused(client, app, signed_in, templates):
     """A crafted POST without the version field must not save over a change the sender never saw."""
     signed_in("admin")
-    template = services.find_template(TEMPLATE, "en")
+    template = letter_templates.find_template(TEMPLATE, "en")
     subject = template.subject
     response = client.post(
         f"/letter-templates/{template.id}/edit",

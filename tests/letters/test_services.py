@@ -9,10 +9,10 @@ from crm.audit.models import AuditEvent
 from crm.campaigns.models import CampaignTranslation
 from crm.errors import StaleRecord
 from crm.extensions import db
-from crm.letters import services
+from crm.letters import letter_templates, merge_fields, services
+from crm.letters.errors import LetterError
 from crm.letters.models import Letter, LetterTemplate
-from crm.letters.services import LetterError
-from crm.signatures.services import totals_for
+from crm.signatures.totals import totals_for
 from tests.conftest import utc_today
 from tests.letters import (
     add_petition,
@@ -37,7 +37,7 @@ def actions(action):
 
 def test_merge_fills_known_fields_and_drops_lines_that_come_out_empty():
     text = "{recipient_name}\n{recipient_title}\n{office_name}\n\nDear {recipient_name}, {{literal}}"
-    merged = services.render_merge(text, {"recipient_name": "Ana", "recipient_title": "", "office_name": "Embassy"})
+    merged = merge_fields.render_merge(text, {"recipient_name": "Ana", "recipient_title": "", "office_name": "Embassy"})
     assert merged == "Ana\nEmbassy\n\nDear Ana, {literal}"
 
 
@@ -61,15 +61,15 @@ def test_merge_never_evaluates_anything(text, expected):
         def __getattribute__(self, name):
             raise AssertionError(f"attribute {name} was looked up")
 
-    assert services.render_merge(text, {"recipient_name": Exploding("Ana")}) == expected
+    assert merge_fields.render_merge(text, {"recipient_name": Exploding("Ana")}) == expected
 
 
 def test_unknown_fields_are_listed_once_in_order():
-    assert services.unknown_fields("{date} {__class__} {recipient_name.__class__} {__class__} {{ok}}") == [
+    assert merge_fields.unknown_fields("{date} {__class__} {recipient_name.__class__} {__class__} {{ok}}") == [
         "__class__",
         "recipient_name.__class__",
     ]
-    assert services.unknown_fields("{date}\n{demands}") == []
+    assert merge_fields.unknown_fields("{date}\n{demands}") == []
 
 
 @pytest.mark.parametrize(
@@ -82,27 +82,27 @@ def test_unknown_fields_are_listed_once_in_order():
 )
 def test_saving_a_template_with_an_unknown_field_is_refused(app, subject, body, field_name):
     with pytest.raises(LetterError) as refused:
-        services.save_template(None, name="Follow-up", language="en", subject=subject, body=body, actor=None)
+        letter_templates.save_template(None, name="Follow-up", language="en", subject=subject, body=body, actor=None)
     assert refused.value.field == field_name and "Unknown merge field" in str(refused.value)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(LetterTemplate)) == 0
 
 
 def test_template_names_are_unique_per_language(app, make_user):
     admin = make_user("admin")
-    services.save_template(None, name="Thanks", language="en", subject="Thank you", body="Thanks.", actor=admin)
-    services.save_template(None, name="Thanks", language="es", subject="Gracias", body="Gracias.", actor=admin)
+    letter_templates.save_template(None, name="Thanks", language="en", subject="Thank you", body="Thanks.", actor=admin)
+    letter_templates.save_template(None, name="Thanks", language="es", subject="Gracias", body="Gracias.", actor=admin)
     with pytest.raises(LetterError) as refused:
-        services.save_template(None, name="Thanks", language="en", subject="Again", body="Again.", actor=admin)
+        letter_templates.save_template(None, name="Thanks", language="en", subject="Again", body="Again.", actor=admin)
     assert refused.value.field == "name"
-    assert services.template_languages() == {"Thanks": ["es", "en"]}
+    assert letter_templates.template_languages() == {"Thanks": ["es", "en"]}
     assert len(actions("letter_template.create")) == 2
 
 
 def test_default_templates_are_added_once_and_never_overwritten(app, make_user):
-    created = services.load_default_templates()
+    created = letter_templates.load_default_templates()
     assert sorted(t.language for t in created) == ["en", "es"]
-    english = services.find_template("First letter / Primera carta", "en")
-    services.save_template(
+    english = letter_templates.find_template("First letter / Primera carta", "en")
+    letter_templates.save_template(
         english,
         name=english.name,
         language="en",
@@ -111,17 +111,17 @@ def test_default_templates_are_added_once_and_never_overwritten(app, make_user):
         actor=make_user("admin"),
         expected_version=english.version,
     )
-    assert services.load_default_templates() == []
-    assert services.find_template("First letter / Primera carta", "en").subject == "Edited {campaign_name}"
+    assert letter_templates.load_default_templates() == []
+    assert letter_templates.find_template("First letter / Primera carta", "en").subject == "Edited {campaign_name}"
     for template in created:
-        assert services.unknown_fields(template.subject + template.body) == []
+        assert merge_fields.unknown_fields(template.subject + template.body) == []
 
 
 def test_a_stale_template_save_is_refused(app, make_user):
     admin = make_user("admin")
-    template = services.save_template(None, name="T", language="en", subject="S", body="B", actor=admin)
+    template = letter_templates.save_template(None, name="T", language="en", subject="S", body="B", actor=admin)
     with pytest.raises(StaleRecord):
-        services.save_template(
+        letter_templates.save_template(
             template,
             name="T",
             language="en",

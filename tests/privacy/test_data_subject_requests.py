@@ -13,9 +13,12 @@ from crm.contacts.models import Contact, Office
 from crm.countries.services import country_by_code
 from crm.extensions import db
 from crm.privacy import services as privacy
-from crm.signatures import services as signatures
+from crm.signatures import imports as signature_imports
+from crm.signatures.imports import import_file
 from crm.signatures.models import ErasedSigner, Signature
 from crm.signatures.normalise import EmailHasher
+from crm.signatures.petitions import create_petition, petitions_of
+from crm.signatures.push import push_signatures
 from tests.conftest import count_rows
 
 
@@ -33,8 +36,8 @@ def _world(admin):
         personal_phone="+33 6 00 00 00 00",
         notes="Met in Geneva",
     )
-    petition = signatures.create_petition(campaign, "Petition", actor=admin)
-    signatures.import_file(
+    petition = create_petition(campaign, "Petition", actor=admin)
+    import_file(
         petition,
         io.BytesIO(b"email,country\nClaire@Example.org,FR\nother@example.org,ES\n"),
         filename="s.csv",
@@ -126,7 +129,7 @@ def test_a_signer_erased_while_a_file_listing_them_waits_for_its_import_is_left_
     coordinator = signed_in("coordinator")
     _world(make_user("admin"))
     campaign = db.session.scalar(sa.select(Campaign))
-    petition = signatures.petitions_of(campaign)[0]
+    petition = petitions_of(campaign)[0]
     export = b"email,country\nclaire@example.org,FR\nnew@example.org,ES\nother@example.org,ES\n"
     upload = client.post(
         f"/petitions/{petition.slug}/uploads",
@@ -148,10 +151,10 @@ def test_a_signer_erased_while_a_file_listing_them_waits_for_its_import_is_left_
     assert not _signer_counted(campaign, "claire@example.org")
     assert _signer_counted(campaign, "new@example.org")
 
-    later = signatures.import_file(
+    later = import_file(
         petition, io.BytesIO(b"email\nCLAIRE@example.org\nlater@example.org\n"), filename="later.csv", actor=coordinator
     )
-    assert (later.report["rows_new"], later.report["rows_erased"], later.report["rows_duplicate"]) == (1, 1, 0)
+    assert (later.report.rows_new, later.report.rows_erased, later.report.rows_duplicate) == (1, 1, 0)
     assert not _signer_counted(campaign, "claire@example.org")
     # Nothing of the address is kept: its keyed hash only.
     assert [row.email_hash for row in db.session.scalars(sa.select(ErasedSigner))] == [
@@ -167,8 +170,8 @@ def test_a_signer_erased_while_their_rows_are_staged_is_deleted_from_them_and_ne
     admin = make_user("admin")
     _world(admin)
     campaign = db.session.scalar(sa.select(Campaign))
-    petition = signatures.petitions_of(campaign)[0]
-    monkeypatch.setattr(signatures, "CHUNK_ROWS", 2)
+    petition = petitions_of(campaign)[0]
+    monkeypatch.setattr(signature_imports, "CHUNK_ROWS", 2)
     lines = ["email", "claire@example.org", *[f"signer{n}@example.org" for n in range(5)], "Claire@Example.org"]
     erasures = []
 
@@ -179,14 +182,14 @@ def test_a_signer_erased_while_their_rows_are_staged_is_deleted_from_them_and_ne
             erasures.append(privacy.erase_person(found, actor=admin, reason="asked by letter"))
             db.session.commit()
 
-    outcome = signatures.import_file(
+    outcome = import_file(
         petition,
         io.BytesIO(("\n".join(lines) + "\n").encode()),
         filename="long.csv",
         progress=erase_once_the_first_chunk_is_staged,
     )
     assert erasures and erasures[0].signatures == 1
-    assert (outcome.report["rows_new"], outcome.report["rows_erased"]) == (5, 2)
+    assert (outcome.report.rows_new, outcome.report.rows_erased) == (5, 2)
     assert not _signer_counted(campaign, "claire@example.org")
     event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "privacy.erase")).one()
     assert event.after["staged_signatures_deleted"] == 1
@@ -195,10 +198,10 @@ def test_a_signer_erased_while_their_rows_are_staged_is_deleted_from_them_and_ne
 def test_a_platform_pushing_an_erased_signer_again_does_not_count_them(app, make_user):
     _world(make_user("admin"))
     campaign = db.session.scalar(sa.select(Campaign))
-    petition = signatures.petitions_of(campaign)[0]
+    petition = petitions_of(campaign)[0]
     privacy.erase_person(privacy.find_person("claire@example.org"), actor="cli", reason="asked")
     db.session.commit()
-    pushed = signatures.push_signatures(
+    pushed = push_signatures(
         petition,
         [
             {"osdi:signature": {"person": {"email_addresses": [{"address": "claire@example.org"}]}}},
@@ -218,7 +221,7 @@ def test_someone_erased_before_the_export_listing_them_is_imported_stays_out_unt
     admin = make_user("admin")
     _world(admin)
     campaign = db.session.scalar(sa.select(Campaign))
-    petition = signatures.petitions_of(campaign)[0]
+    petition = petitions_of(campaign)[0]
     assert "kept out of signature imports: no" in runner.invoke(args=["privacy", "find", "late@example.org"]).output
 
     erased = runner.invoke(args=["privacy", "erase", "late@example.org", "--reason", "wrote on 2 May", "--yes"])
@@ -229,8 +232,8 @@ def test_someone_erased_before_the_export_listing_them_is_imported_stays_out_unt
     assert again.exit_code == 1 and "nothing to erase" in again.output
 
     export = b"email\nLate@example.org\nfresh@example.org\n"
-    first = signatures.import_file(petition, io.BytesIO(export), filename="export.csv", actor=admin)
-    assert (first.report["rows_new"], first.report["rows_erased"]) == (1, 1)
+    first = import_file(petition, io.BytesIO(export), filename="export.csv", actor=admin)
+    assert (first.report.rows_new, first.report.rows_erased) == (1, 1)
     assert not _signer_counted(campaign, "late@example.org")
 
     refused = runner.invoke(args=["privacy", "lift", "fresh@example.org", "--reason", "asked", "--yes"])
@@ -242,8 +245,8 @@ def test_someone_erased_before_the_export_listing_them_is_imported_stays_out_unt
     assert event.after == {"reason": "signs again, 9 Sept"}
 
     export = b"email\nLate@example.org\nfresh@example.org\nnewer@example.org\n"  # the platform's next export
-    second = signatures.import_file(petition, io.BytesIO(export), filename="export-2.csv", actor=admin)
-    assert (second.report["rows_new"], second.report["rows_duplicate"], second.report["rows_erased"]) == (2, 1, 0)
+    second = import_file(petition, io.BytesIO(export), filename="export-2.csv", actor=admin)
+    assert (second.report.rows_new, second.report.rows_duplicate, second.report.rows_erased) == (2, 1, 0)
     assert _signer_counted(campaign, "late@example.org")
 
 

@@ -19,9 +19,10 @@ import sqlalchemy as sa
 from crm.campaigns.models import Campaign
 from crm.extensions import db
 from crm.mail.models import OutboundMessage
-from crm.signatures import services
 from crm.signatures.hosted_models import HostedSignature
 from crm.signatures.models import Signature, SignatureCount
+from crm.signatures.petitions import create_petition
+from crm.signatures.totals import totals_for
 from tests.conftest import make_app, require_database, scratch_postgres_database
 from tests.production.test_two_web_servers import BIN, ROOT, Browser, _environment, _gunicorn, _Inputs, _wait_for_health
 from tests.reminders.conftest import SMTPServer, free_port
@@ -45,7 +46,7 @@ def _seed(url: str, tmp_path_factory) -> list[str]:
         campaign = Campaign(slug="load", name="Load")
         db.session.add(campaign)
         db.session.flush()
-        slugs = [services.create_petition(campaign, f"Firma {n}", platform="hosted").slug for n in (1, 2)]
+        slugs = [create_petition(campaign, f"Firma {n}", platform="hosted").slug for n in (1, 2)]
         db.session.commit()
         db.engine.dispose()
     return slugs
@@ -166,7 +167,7 @@ def test_two_thousand_sign_ups_are_limited_held_and_counted_once(tmp_path, tmp_p
                         SignatureCount.campaign_id == campaign.id
                     )
                 )
-                assert counted_people == rows == cells == services.totals_for(campaign).total
+                assert counted_people == rows == cells == totals_for(campaign).total
                 signed_both = defaultdict(set)
                 for petition_id, email_hash in db.session.execute(
                     sa.select(HostedSignature.petition_id, HostedSignature.email_hash).where(

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from crm.accounts import invitations
 from crm.extensions import db
-from crm.letters import services as letters
+from crm.letters import merge_fields
 from crm.mail.models import OutboundMessage
 from crm.reminders import services as reminders
 
@@ -94,6 +94,6 @@ def test_a_chase_note_names_the_meeting_day_in_the_owners_form(clock, make_user,
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_a_letters_date_merge_field_is_the_medium_form_of_the_letters_language(clock, make_record, language):
     record = make_record("FRA")
-    values = letters.merge_values(record, language=language)
+    values = merge_fields.merge_values(record, language=language)
     # A letter's date is a day: today in UTC for a letter written without a sender.
     assert values["date"] == DATES[language][1]

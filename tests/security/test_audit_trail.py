@@ -11,6 +11,7 @@ from crm.contacts.models import Contact
 from crm.core.submissions import new_key
 from crm.database import utcnow
 from crm.extensions import db
+from crm.letters import letter_templates
 from crm.letters import services as letters
 from tests.conftest import TEST_PASSWORD, utc_today
 
@@ -66,7 +67,7 @@ def test_the_audit_log_shows_each_sensitive_action(client, signed_in, make_user,
     )
     contact = db.session.scalars(sa.select(Contact).where(Contact.name == "Claire Fictive")).one()
     client.post(f"/contacts/{contact.id}/edit", data={"name": "Claire F.", "version": contact.version})
-    template = letters.save_template(None, name="t", language="en", subject="S", body="B", actor=manager)
+    template = letter_templates.save_template(None, name="t", language="en", subject="S", body="B", actor=manager)
     letter = letters.compose_letter(
         db.session.get(type(record), record.id),
         template_name=template.name,

@@ -75,10 +75,10 @@ def test_a_dossier_for_a_letter_id_too_large_is_a_clear_refusal(client, signed_i
 
 
 def test_a_huge_number_in_a_tally_file_refuses_the_file(client, signed_in, campaign):
-    from crm.signatures import services
+    from crm.signatures.petitions import create_petition
 
     signed_in("admin")
-    petition = services.create_petition(campaign, "Change", platform="change_org")
+    petition = create_petition(campaign, "Change", platform="change_org")
     db.session.commit()
     for signers in (2**31, 2**63, 10**30):
         body = f"country,signers,as_of\nCAN,2310,2018-06-01\nESP,{signers},2018-06-01\n".encode()

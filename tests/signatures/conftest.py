@@ -14,8 +14,9 @@ from crm.campaigns.models import Campaign
 from crm.countries.services import country_by_code
 from crm.extensions import db
 from crm.outreach.models import OutreachRecord
-from crm.signatures import services
+from crm.signatures.imports import import_file
 from crm.signatures.models import Petition, Signature, SignatureImport, SignatureTally
+from crm.signatures.petitions import create_petition
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _serial = itertools.count(1)
@@ -49,7 +50,7 @@ def campaign(app):
 @pytest.fixture
 def make_petition(campaign):
     def factory(name: str | None = None, platform: str = "generic", campaign_=None) -> Petition:
-        return services.create_petition(campaign_ or campaign, name or f"Petition {next(_serial)}", platform=platform)
+        return create_petition(campaign_ or campaign, name or f"Petition {next(_serial)}", platform=platform)
 
     return factory
 
@@ -71,7 +72,7 @@ def make_record(campaign):
 
 def import_fixture(petition, name: str, **options):
     with open(fixture_path(name), "rb") as handle:
-        return services.import_file(petition, handle, filename=name, **options)
+        return import_file(petition, handle, filename=name, **options)
 
 
 def database_state() -> dict:

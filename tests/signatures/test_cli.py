@@ -6,8 +6,10 @@ import sqlalchemy as sa
 
 from crm.countries.services import country_by_code
 from crm.extensions import db
-from crm.signatures import services
 from crm.signatures.models import Petition, Signature
+from crm.signatures.petitions import petition_by_slug
+from crm.signatures.push import webhook_secret_matches
+from crm.signatures.totals import totals_for
 from tests.signatures.conftest import database_state, fixture_path
 
 
@@ -122,7 +124,7 @@ def test_tallies_from_the_command_line(app, runner, campaign, tmp_path):
     path.write_text("country,signers,as_of\nESP,1204,2018-06-01\nCAN,2310,2018-06-01\n")
     result = runner.invoke(args=["signatures", "tallies", "--petition", slug, str(path)])
     assert result.exit_code == 0 and "2 tallies saved" in result.output
-    assert services.totals_for(campaign, country_by_code("CAN")).resident == 2310
+    assert totals_for(campaign, country_by_code("CAN")).resident == 2310
     late = runner.invoke(
         args=[
             "signatures",
@@ -145,6 +147,6 @@ def test_the_webhook_secret_is_printed_once(app, runner, campaign):
     result = runner.invoke(args=["petitions", "secret", "--petition", slug])
     secret = result.output.strip()
     assert result.exit_code == 0 and len(secret) >= 40
-    petition = services.petition_by_slug(slug)
+    petition = petition_by_slug(slug)
     assert secret not in (petition.webhook_secret_hash or "")
-    assert services.webhook_secret_matches(petition, secret)
+    assert webhook_secret_matches(petition, secret)

@@ -13,8 +13,13 @@ from crm.countries.models import Country
 from crm.countries.services import country_by_code
 from crm.extensions import db
 from crm.privacy import services as privacy
-from crm.signatures import counts, services
+from crm.signatures import counts
+from crm.signatures.imports import ImportRejected, import_file
 from crm.signatures.models import Petition, Signature, SignatureCount, SignatureTally
+from crm.signatures.petitions import create_petition
+from crm.signatures.push import push_signatures
+from crm.signatures.tallies import record_tally
+from crm.signatures.totals import daily_totals, totals_for
 from tests.factories import QueryCounter
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -65,7 +70,7 @@ def old_totals(campaign, country=None):
 
 
 def assert_totals_as_before(campaign, country=None):
-    totals = services.totals_for(campaign, country)
+    totals = totals_for(campaign, country)
     total, by_country, by_petition, unknown, resident = old_totals(campaign, country)
     assert (
         totals.total,
@@ -83,17 +88,17 @@ def assert_totals_as_before(campaign, country=None):
         )
     }
     assert kept == counted_from_the_signatures(campaign)
-    daily = services.daily_totals(campaign)
+    daily = daily_totals(campaign)
     assert (daily[-1].total if daily else 0) == total
 
 
 def _file(petition, lines, name):
     data = "email,country,signed_at\n" + "".join(f"{e},{c},{d}\n" for e, c, d in lines)
-    return services.import_file(petition, io.BytesIO(data.encode()), filename=name)
+    return import_file(petition, io.BytesIO(data.encode()), filename=name)
 
 
 def _push(petition, people):
-    return services.push_signatures(
+    return push_signatures(
         petition,
         [
             {
@@ -117,8 +122,8 @@ def campaigns(app):
 
 def test_totals_equal_the_old_computation_after_imports_pushes_and_erasure(app, campaigns, make_user):
     first, second = campaigns
-    a, b = services.create_petition(first, "A"), services.create_petition(first, "B")
-    other = services.create_petition(second, "Other")
+    a, b = create_petition(first, "A"), create_petition(first, "B")
+    other = create_petition(second, "Other")
     spain, france = country_by_code("ESP"), country_by_code("FRA")
     # Varied: countries known, unknown and not given; dates given, late in the UTC day, and missing; the
     # same person on two petitions of a campaign (counted once) and in another campaign (counted there).
@@ -159,7 +164,7 @@ def test_totals_equal_the_old_computation_after_imports_pushes_and_erasure(app, 
     )
     _push(b, [("hal@example.org", "ES", "2018-06-07T00:00:00Z"), ("kim@example.org", "FR", "2018-06-07T00:00:00Z")])
     _push(a, [("kim@example.org", "FR", "2018-06-08T00:00:00Z")])  # signed on B already
-    services.record_tally(a, spain, 40, dt.date(2018, 6, 9))
+    record_tally(a, spain, 40, dt.date(2018, 6, 9))
     assert_totals_as_before(first, spain)
     assert_totals_as_before(second)
 
@@ -168,7 +173,7 @@ def test_totals_equal_the_old_computation_after_imports_pushes_and_erasure(app, 
     privacy.erase_person(privacy.find_person("hal@example.org"), actor=admin, reason="request")
     assert_totals_as_before(first, spain)
     assert_totals_as_before(second, spain)
-    assert services.totals_for(second).total == 0
+    assert totals_for(second).total == 0
 
     # A rebuild from the signatures finds the same counts.
     before = (
@@ -196,23 +201,23 @@ def test_totals_equal_the_old_computation_after_imports_pushes_and_erasure(app, 
 
 def test_a_refused_file_counts_nothing(app, campaigns):
     first, _ = campaigns
-    petition = services.create_petition(first, "A")
+    petition = create_petition(first, "A")
     _file(petition, [("ana@example.org", "ES", "")], "ok.csv")
-    with pytest.raises(services.ImportRejected):
-        services.import_file(petition, io.BytesIO(b"email,country\nben@example.org,ES\nragged\n"), filename="bad.csv")
-    assert services.totals_for(first).total == 1
+    with pytest.raises(ImportRejected):
+        import_file(petition, io.BytesIO(b"email,country\nben@example.org,ES\nragged\n"), filename="bad.csv")
+    assert totals_for(first).total == 1
     assert_totals_as_before(first)
 
 
 def test_totals_read_the_counts_in_the_same_queries_however_many_signatures(app, campaigns):
     first, _ = campaigns
-    petition = services.create_petition(first, "A")
+    petition = create_petition(first, "A")
     _file(petition, [(f"p{i}@example.org", "ES", "2018-05-01") for i in range(3)], "few.csv")
 
     def measured():
         with QueryCounter(db.engine) as counter:
-            services.totals_for(first)
-            services.daily_totals(first)
+            totals_for(first)
+            daily_totals(first)
         return counter.count
 
     few = measured()
@@ -222,12 +227,12 @@ def test_totals_read_the_counts_in_the_same_queries_however_many_signatures(app,
         "many.csv",
     )
     assert measured() == few
-    assert services.totals_for(first).total == 603
+    assert totals_for(first).total == 603
 
 
 def test_the_rebuild_command_counts_signatures_loaded_behind_the_services_back(app, runner, campaigns):
     first, second = campaigns
-    petition = services.create_petition(first, "A")
+    petition = create_petition(first, "A")
     _file(petition, [("ana@example.org", "ES", "2018-05-01")], "a.csv")
     # A bulk load (a restore, the benchmark's generator) writes signatures without counting them.
     db.session.execute(
@@ -238,10 +243,10 @@ def test_the_rebuild_command_counts_signatures_loaded_behind_the_services_back(a
         ],
     )
     db.session.commit()
-    assert services.totals_for(first).total == 1
+    assert totals_for(first).total == 1
     result = runner.invoke(args=["signatures", "rebuild-counts", "--campaign", first.slug])
     assert result.exit_code == 0, result.output
-    assert services.totals_for(first).total == 6
+    assert totals_for(first).total == 6
     assert_totals_as_before(first)
     result = runner.invoke(args=["signatures", "rebuild-counts", "--campaign", "no-such-campaign"])
     assert result.exit_code != 0 and "no campaign" in result.output

@@ -20,8 +20,10 @@ import time_machine
 
 from crm.database import utcnow
 from crm.extensions import db
-from crm.signatures import services
+from crm.signatures import imports
+from crm.signatures.imports import ImportRejected, import_file, imports_of
 from crm.signatures.models import Signature, StagedImport, StagedSignature
+from crm.signatures.petitions import create_petition, petition_by_slug
 from tests.conftest import TEST_PASSWORD, make_app, require_database, scratch_postgres_database, sign_in
 from tests.signatures.conftest import database_state
 
@@ -46,19 +48,19 @@ def _csv(rows: int, start: int = 0, bad_row: int | None = None) -> bytes:
 def test_a_file_refused_after_rows_were_staged_publishes_nothing_and_leaves_nothing_staged(
     app, make_petition, monkeypatch
 ):
-    monkeypatch.setattr(services, "CHUNK_ROWS", 10)
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 10)
     petition = make_petition()
     db.session.commit()
     before = database_state()
     staged_while_reading = []
-    with pytest.raises(services.ImportRejected) as refused:
-        services.import_file(
+    with pytest.raises(ImportRejected) as refused:
+        import_file(
             petition,
             io.BytesIO(_csv(95, bad_row=90)),
             filename="late.csv",
             progress=lambda rows: staged_while_reading.append(_staged()[1]),
         )
-    assert refused.value.report["problems"][0]["code"] == "ragged"
+    assert refused.value.report.problems[0].code == "ragged"
     # Rows had been staged, chunk by chunk, before the bad row was met...
     assert max(staged_while_reading) == 80
     # ... and none was published, and none is left.
@@ -67,7 +69,7 @@ def test_a_file_refused_after_rows_were_staged_publishes_nothing_and_leaves_noth
 
 
 def test_an_import_that_fails_half_way_publishes_nothing_and_deletes_what_it_staged(app, make_petition, monkeypatch):
-    monkeypatch.setattr(services, "CHUNK_ROWS", 10)
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 10)
     petition = make_petition()
     db.session.commit()
     before = database_state()
@@ -77,18 +79,18 @@ def test_an_import_that_fails_half_way_publishes_nothing_and_deletes_what_it_sta
             raise KeyboardInterrupt  # Ctrl-C in the terminal running `flask signatures import`
 
     with pytest.raises(KeyboardInterrupt):
-        services.import_file(petition, io.BytesIO(_csv(50)), filename="stopped.csv", progress=interrupted)
+        import_file(petition, io.BytesIO(_csv(50)), filename="stopped.csv", progress=interrupted)
     assert database_state() == before
     assert _staged() == (0, 0)
 
 
 def test_a_dry_run_counts_but_publishes_nothing(app, make_petition):
     petition = make_petition()
-    services.import_file(petition, io.BytesIO(_csv(3)), filename="first.csv")
+    import_file(petition, io.BytesIO(_csv(3)), filename="first.csv")
     before = database_state()
-    outcome = services.import_file(petition, io.BytesIO(_csv(5)), filename="more.csv", dry_run=True)
+    outcome = import_file(petition, io.BytesIO(_csv(5)), filename="more.csv", dry_run=True)
     assert outcome.record is None
-    assert (outcome.report["rows_read"], outcome.report["rows_new"], outcome.report["rows_duplicate"]) == (5, 2, 3)
+    assert (outcome.report.rows_read, outcome.report.rows_new, outcome.report.rows_duplicate) == (5, 2, 3)
     assert database_state() == before
     assert _staged() == (0, 0)
 
@@ -150,7 +152,7 @@ def _seeded_app(url: str, tmp_path: Path, **extra):
         db.session.add_all([user, campaign])
         db.session.flush()
         db.session.add(OutreachRecord(campaign=campaign, country_id=country_by_code("SWE").id, assignee_id=user.id))
-        services.create_petition(campaign, "Firmas", platform="generic")
+        create_petition(campaign, "Firmas", platform="generic")
         db.session.commit()
         db.session.remove()
     return app
@@ -173,23 +175,23 @@ def _killed_import_story(url: str, tmp_path: Path) -> None:
     big.write_bytes(_csv(60_000))
     importer = _import_process(url, tmp_path / "instance", "justicia-firmas", big)
     try:
-        _wait_for_rows(importer, services.CHUNK_ROWS * 2)
+        _wait_for_rows(importer, imports.CHUNK_ROWS * 2)
     finally:
         importer.send_signal(signal.SIGKILL)  # no clean-up runs
         importer.wait(timeout=30)
     try:
         with app.app_context():
-            petition = services.petition_by_slug("justicia-firmas")
+            petition = petition_by_slug("justicia-firmas")
             runs, rows = _staged()
-            assert runs == 1 and rows >= services.CHUNK_ROWS * 2
+            assert runs == 1 and rows >= imports.CHUNK_ROWS * 2
             assert db.session.scalar(sa.select(sa.func.count()).select_from(Signature)) == 0
-            assert services.imports_of(petition) == []
+            assert imports_of(petition) == []
             # A run that beat a moment ago may still be running: the next import leaves it alone...
-            services.import_file(petition, io.BytesIO(_csv(2, start=10**6)), filename="small.csv")
+            import_file(petition, io.BytesIO(_csv(2, start=10**6)), filename="small.csv")
             assert _staged() == (1, rows)
             # ... and deletes it once it has been silent for longer than any live import is.
-            with time_machine.travel(utcnow() + services.STAGED_IMPORT_STALE + dt.timedelta(minutes=1), tick=False):
-                services.import_file(petition, io.BytesIO(_csv(3, start=2 * 10**6)), filename="later.csv")
+            with time_machine.travel(utcnow() + imports.STAGED_IMPORT_STALE + dt.timedelta(minutes=1), tick=False):
+                import_file(petition, io.BytesIO(_csv(3, start=2 * 10**6)), filename="later.csv")
             assert _staged() == (0, 0)
             assert db.session.scalar(sa.select(sa.func.count()).select_from(Signature)) == 5
     finally:
@@ -224,7 +226,7 @@ def test_pages_and_forms_answer_while_a_long_import_runs_in_another_process(tmp_
     importer = _import_process(url, tmp_path / "instance", "justicia-firmas", big)
     answers = []
     try:
-        _wait_for_rows(importer, services.CHUNK_ROWS)
+        _wait_for_rows(importer, imports.CHUNK_ROWS)
         for _ in range(3):
             for method, page in (
                 ("GET", "/my-work"),

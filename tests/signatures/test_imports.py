@@ -22,8 +22,12 @@ import pytest
 import sqlalchemy as sa
 
 from crm.extensions import db
-from crm.signatures import services
+from crm.signatures import imports
+from crm.signatures.importers import ColumnMapping
+from crm.signatures.imports import ImportRejected, import_file
 from crm.signatures.models import Signature, SignatureImport
+from crm.signatures.reports import ImportReport, Problem, problem_message
+from crm.signatures.totals import totals_for
 from tests.signatures.conftest import database_state, fixture_path, hand_count, import_fixture
 
 
@@ -40,7 +44,9 @@ def test_action_network_export(app, make_petition, campaign):
     assert record.report["invalid"] == [{"row": 7, "reason": "no_email"}, {"row": 8, "reason": "bad_email"}]
     assert record.report["unknown_countries"] == [{"value": "XX", "rows": 1}]
     assert record.report["no_country"] == 1
-    totals = services.totals_for(campaign)
+    # What is stored reads back as the same report, and writes back as the same JSON.
+    assert ImportReport.from_json(record.report).as_json() == record.report == outcome.report.as_json()
+    totals = totals_for(campaign)
     assert (totals.total, totals.by_country, totals.unknown_country) == (7, {"CAN": 3, "ESP": 1, "VEN": 1}, 2)
     assert hand_count(campaign) == {"CAN": 3, "ESP": 1, "VEN": 1, None: 2}
 
@@ -58,7 +64,7 @@ def test_change_org_export_is_utf16_and_tab_separated(app, make_petition, campai
     assert record.report["encoding"] == "utf-16" and record.report["delimiter"] == "\t"
     assert record.report["unknown_countries"] == [{"value": "Narnia", "rows": 1}]
     assert record.report["dates_not_understood"] == 1
-    totals = services.totals_for(campaign)
+    totals = totals_for(campaign)
     assert totals.by_country == {"CAN": 2, "ESP": 2, "COL": 1, "VEN": 1}
     assert (totals.total, totals.unknown_country) == (7, 1)
 
@@ -67,7 +73,7 @@ def test_openpetition_export(app, make_petition, campaign):
     record = import_fixture(make_petition(platform="openpetition"), "openpetition.csv").record
     assert (record.format, record.rows_read, record.rows_new) == ("openpetition", 4, 4)
     assert record.report["unknown_countries"] == [{"value": "Spanien", "rows": 1}]
-    assert services.totals_for(campaign).by_country == {"DEU": 2, "AUT": 1}
+    assert totals_for(campaign).by_country == {"DEU": 2, "AUT": 1}
     signed = sorted(d.date() for d in db.session.scalars(sa.select(Signature.signed_at)))
     assert signed == [dt.date(2018, 5, 10), dt.date(2018, 5, 11), dt.date(2018, 5, 11), dt.date(2018, 5, 12)]
 
@@ -76,7 +82,7 @@ def test_generic_sheet_with_spanish_headers(app, make_petition, campaign):
     petition = make_petition()
     record = import_fixture(petition, "generic.csv").record
     assert (record.format, record.rows_read, record.rows_new, record.rows_duplicate) == ("generic", 5, 4, 1)
-    assert services.totals_for(campaign).by_country == {"USA": 2, "GBR": 1, "MEX": 1}
+    assert totals_for(campaign).by_country == {"USA": 2, "GBR": 1, "MEX": 1}
     assert petition.column_mapping["columns"] == {
         "email": "Correo electrónico",
         "country": "País de residencia",
@@ -100,9 +106,9 @@ def test_the_same_people_in_another_file_are_duplicates(app, make_petition, camp
     import_fixture(petition, "action_network.csv")
     # Same rows, different bytes (a trailing blank line): read again, all already counted.
     data = fixture_path("action_network.csv").read_bytes() + b"\n"
-    record = services.import_file(petition, io.BytesIO(data), filename="again.csv").record
+    record = import_file(petition, io.BytesIO(data), filename="again.csv").record
     assert (record.rows_read, record.rows_new, record.rows_duplicate, record.rows_invalid) == (10, 0, 8, 2)
-    assert services.totals_for(campaign).total == 7
+    assert totals_for(campaign).total == 7
 
 
 def test_overlapping_files_from_two_platforms_count_each_person_once(app, make_petition, campaign):
@@ -110,7 +116,7 @@ def test_overlapping_files_from_two_platforms_count_each_person_once(app, make_p
     import_fixture(action_network, "action_network.csv")
     record = import_fixture(change_org, "change_org.csv").record
     assert (record.rows_new, record.rows_duplicate) == (5, 2)  # ana and carla signed on both
-    totals = services.totals_for(campaign)
+    totals = totals_for(campaign)
     assert totals.total == 12
     assert totals.by_country == {"CAN": 4, "ESP": 2, "VEN": 2, "COL": 1}
     assert totals.unknown_country == 3
@@ -127,7 +133,7 @@ def test_signatures_of_another_campaign_are_not_counted(app, make_petition, camp
     import_fixture(make_petition(), "action_network.csv")
     record = import_fixture(make_petition(campaign_=other), "action_network.csv").record
     assert record.rows_new == 7  # the same people, counted once per campaign
-    assert services.totals_for(campaign).total == services.totals_for(other).total == 7
+    assert totals_for(campaign).total == totals_for(other).total == 7
 
 
 def test_only_a_keyed_hash_of_the_address_is_stored_and_names_only_when_configured(app, make_petition):
@@ -152,33 +158,33 @@ def test_a_changed_hash_key_refuses_the_import(app, make_petition):
     before = database_state()
     app.config["SIGNATURE_HASH_KEY"] = "a new key"
     try:
-        with pytest.raises(services.ImportRejected) as refused:
+        with pytest.raises(ImportRejected) as refused:
             import_fixture(petition, "generic.csv")
     finally:
         app.config.pop("SIGNATURE_HASH_KEY")
-    assert refused.value.report["problems"] == [{"code": "key_changed"}]
+    assert refused.value.report.problems == [Problem("key_changed")]
     assert database_state() == before
 
 
 def test_a_mapping_chosen_for_a_generic_file_is_remembered(app, make_petition, campaign):
     petition = make_petition()
-    with pytest.raises(services.ImportRejected) as refused:
+    with pytest.raises(ImportRejected) as refused:
         import_fixture(petition, "unlabelled.csv")
-    assert refused.value.report["problems"][0]["code"] == "no_email_column"
-    mapping = services.ColumnMapping(columns={"email": "Columna B", "country": "Columna C"})
+    assert refused.value.report.problems[0].code == "no_email_column"
+    mapping = ColumnMapping(columns={"email": "Columna B", "country": "Columna C"})
     record = import_fixture(petition, "unlabelled.csv", mapping=mapping).record
     assert record.rows_new == 2
     record = import_fixture(petition, "unlabelled_2.csv").record  # no mapping given: the remembered one
     assert (record.rows_new, record.rows_duplicate) == (1, 1)
-    assert services.totals_for(campaign).by_country == {"CHL": 2, "ARG": 1}
+    assert totals_for(campaign).by_country == {"CHL": 2, "ARG": 1}
 
 
 def test_a_mapping_naming_a_missing_column_is_refused(app, make_petition):
     petition = make_petition()
-    mapping = services.ColumnMapping(columns={"email": "Correo"})
-    with pytest.raises(services.ImportRejected) as refused:
+    mapping = ColumnMapping(columns={"email": "Correo"})
+    with pytest.raises(ImportRejected) as refused:
         import_fixture(petition, "generic.csv", mapping=mapping)
-    assert refused.value.report["problems"] == [{"code": "mapping_column", "name": "Correo"}]
+    assert refused.value.report.problems == [Problem("mapping_column", name="Correo")]
 
 
 # --- malformed files: a clear report, and the database exactly as it was -----------------------------
@@ -187,13 +193,13 @@ def test_a_mapping_naming_a_missing_column_is_refused(app, make_petition):
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Write every two rows, so that a file refused late has had rows written (and rolled back)."""
-    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
 
 
-def _refused(petition, data: bytes, **options) -> dict:
+def _refused(petition, data: bytes, **options) -> ImportReport:
     before = database_state()
-    with pytest.raises(services.ImportRejected) as refused:
-        services.import_file(petition, io.BytesIO(data), filename="bad.csv", **options)
+    with pytest.raises(ImportRejected) as refused:
+        import_file(petition, io.BytesIO(data), filename="bad.csv", **options)
     assert database_state() == before
     return refused.value.report
 
@@ -201,10 +207,10 @@ def _refused(petition, data: bytes, **options) -> dict:
 def test_wrong_encoding(app, make_petition, small_chunks):
     petition = make_petition()
     report = _refused(petition, fixture_path("latin1_late.csv").read_bytes())
-    assert report["problems"] == [{"code": "encoding", "line": 14, "encoding": "utf-8"}]
-    assert "Line 14 is not valid utf-8 text" in services.problem_message(report["problems"][0])
+    assert report.problems == [Problem("encoding", line=14, encoding="utf-8")]
+    assert "Line 14 is not valid utf-8 text" in problem_message(report.problems[0])
     report = _refused(petition, fixture_path("latin1.csv").read_bytes())
-    assert report["problems"][0]["line"] == 1
+    assert report.problems[0].line == 1
     # Told the encoding, the same file imports.
     record = import_fixture(petition, "latin1_late.csv", encoding="windows-1252").record
     assert record.rows_new == 13
@@ -212,32 +218,32 @@ def test_wrong_encoding(app, make_petition, small_chunks):
 
 def test_missing_email_column(app, make_petition):
     report = _refused(make_petition(), fixture_path("no_email.csv").read_bytes())
-    assert report["problems"][0]["code"] == "no_email_column"
-    assert "No column holds e-mail addresses" in services.problem_message(report["problems"][0])
+    assert report.problems[0].code == "no_email_column"
+    assert "No column holds e-mail addresses" in problem_message(report.problems[0])
 
 
 def test_ragged_rows(app, make_petition, small_chunks):
     report = _refused(make_petition(), fixture_path("ragged.csv").read_bytes())
-    assert report["problems"] == [
-        {"code": "ragged", "row": 14, "found": 4, "expected": 3},
-        {"code": "ragged", "row": 15, "found": 2, "expected": 3},
+    assert report.problems == [
+        Problem("ragged", row=14, found=4, expected=3),
+        Problem("ragged", row=15, found=2, expected=3),
     ]
     assert (
-        services.problem_message(report["problems"][0])
+        problem_message(report.problems[0])
         == "Row 14 has 4 values but the header has 3 columns: the columns cannot be trusted."
     )
 
 
 def test_ten_megabytes_of_one_line(app, make_petition):
     report = _refused(make_petition(), b"email,country," + b"x" * (10 * 1024 * 1024))
-    assert report["problems"][0]["code"] == "line_too_long"
-    assert report["problems"][0]["line"] == 1
+    assert report.problems[0].code == "line_too_long"
+    assert report.problems[0].line == 1
 
 
 def test_ten_megabytes_of_one_line_after_good_rows(app, make_petition, small_chunks):
     data = b"email,country\n" + b"".join(b"p%d@example.org,ES\n" % i for i in range(10)) + b"y" * (10 * 1024 * 1024)
     report = _refused(make_petition(), data)
-    assert report["problems"] == [{"code": "line_too_long", "line": 12, "limit": 1024 * 1024}]
+    assert report.problems == [Problem("line_too_long", line=12, limit=1024 * 1024)]
 
 
 def test_an_unclosed_quote_swallowing_the_file(app, make_petition, small_chunks):
@@ -250,7 +256,7 @@ def test_an_unclosed_quote_swallowing_the_file(app, make_petition, small_chunks)
         + (b"more text\n" * 20_000)
     )
     report = _refused(make_petition(), data)
-    assert report["problems"][0]["code"] == "field_too_long"
+    assert report.problems[0].code == "field_too_long"
 
 
 @pytest.mark.parametrize(
@@ -265,14 +271,14 @@ def test_an_unclosed_quote_swallowing_the_file(app, make_petition, small_chunks)
 )
 def test_files_with_nothing_to_count(app, make_petition, data, code):
     report = _refused(make_petition(), data)
-    assert report["problems"][0]["code"] == code
+    assert report.problems[0].code == code
 
 
 def test_a_refused_file_can_be_imported_once_fixed(app, make_petition, small_chunks, campaign):
     petition = make_petition()
     _refused(petition, fixture_path("ragged.csv").read_bytes())
     fixed = b"\n".join(fixture_path("ragged.csv").read_bytes().splitlines()[:13]) + b"\n"
-    record = services.import_file(petition, io.BytesIO(fixed), filename="fixed.csv").record
+    record = import_file(petition, io.BytesIO(fixed), filename="fixed.csv").record
     assert record.rows_new == 12
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SignatureImport)) == 1
 
@@ -281,9 +287,9 @@ def test_streaming_reads_rows_without_holding_the_file(app, make_petition, campa
     """A file of 30,000 rows is imported through chunks; each person is counted once."""
     lines = [b"email,country"] + [b"s%d@example.org,%s" % (i, b"ES" if i % 3 else b"CA") for i in range(30_000)]
     data = b"\n".join(lines + lines[1:1001]) + b"\n"  # the first thousand again at the end
-    record = services.import_file(make_petition(), io.BytesIO(data), filename="big.csv").record
+    record = import_file(make_petition(), io.BytesIO(data), filename="big.csv").record
     assert (record.rows_read, record.rows_new, record.rows_duplicate) == (31_000, 30_000, 1_000)
-    assert services.totals_for(campaign).by_country == {"ESP": 20_000, "CAN": 10_000}
+    assert totals_for(campaign).by_country == {"ESP": 20_000, "CAN": 10_000}
 
 
 def test_the_import_is_audited_without_personal_data(app, make_petition):

@@ -13,8 +13,11 @@ from crm.core.submissions import new_key
 from crm.countries.services import country_by_code
 from crm.database import utcnow
 from crm.extensions import db
-from crm.signatures import services, staging
+from crm.signatures import staging
 from crm.signatures.models import Petition, Signature, SignatureImport, SignatureTally
+from crm.signatures.push import webhook_secret_matches
+from crm.signatures.tallies import record_tally
+from crm.signatures.totals import totals_for
 from tests.factories import QueryCounter
 from tests.signatures.conftest import database_state, fixture_path, import_fixture
 
@@ -134,7 +137,7 @@ def test_upload_preview_and_import(app, client, signed_in, campaign, make_petiti
     assert done.status_code == 302, done.get_data(as_text=True)
     report = client.get(done.headers["Location"]).get_data(as_text=True)
     assert "Narnia" in report and re.search(r"<dt>New signers</dt><dd>7</dd>", report)
-    assert services.totals_for(campaign).total == 7
+    assert totals_for(campaign).total == 7
     assert staging.find(token, petition_id=petition.id, user_id=1) is None
     assert not list((staging._folder()).glob(f"{token}*"))  # the file with the addresses is gone
 
@@ -171,7 +174,7 @@ def test_a_generic_file_needs_its_columns_chosen_and_the_choice_is_remembered(
         ).status_code
         == 302
     )
-    assert services.totals_for(campaign).by_country == {"CHL": 2, "ARG": 1}
+    assert totals_for(campaign).by_country == {"CHL": 2, "ARG": 1}
 
 
 @pytest.mark.parametrize(
@@ -243,7 +246,7 @@ def test_tallies_by_hand(app, client, signed_in, campaign, make_petition):
         ).status_code
         == 302
     )
-    assert services.totals_for(campaign).total == 1204 + 2310
+    assert totals_for(campaign).total == 1204 + 2310
     older = {"file": (io.BytesIO(b"country,signers,as_of\nESP,10,2018-05-01\n"), "t.csv"), "submission_key": new_key()}
     refused = client.post(f"/petitions/{petition.slug}/tallies/file", data=older, content_type="multipart/form-data")
     html = refused.get_data(as_text=True)
@@ -261,7 +264,7 @@ def test_the_webhook_secret_is_shown_once_and_only_its_hash_kept(app, client, si
     secret = re.search(r"<dt>Secret</dt><dd><code>([^<]+)</code>", html).group(1)
     db.session.expire_all()
     petition = db.session.get(Petition, petition.id)
-    assert services.webhook_secret_matches(petition, secret)
+    assert webhook_secret_matches(petition, secret)
     assert secret not in client.get(f"/petitions/{petition.slug}").get_data(as_text=True)
 
 
@@ -270,7 +273,7 @@ def test_the_outreach_card_and_summary(app, client, signed_in, campaign, make_pe
 
     record = make_record("CAN")
     import_fixture(make_petition(), "action_network.csv")
-    services.record_tally(make_petition(), country_by_code("CAN"), 2307, dt.date(2018, 6, 1))
+    record_tally(make_petition(), country_by_code("CAN"), 2307, dt.date(2018, 6, 1))
     db.session.commit()
     with app.test_request_context():
         from flask_login import login_user
@@ -327,7 +330,7 @@ def test_the_petition_page_shows_its_own_signers_by_country(app, client, signed_
     first, second = make_petition(name="AN"), make_petition(name="Change")
     import_fixture(first, "action_network.csv")
     import_fixture(second, "change_org.csv")
-    services.record_tally(second, country_by_code("MEX"), 9, dt.date(2018, 6, 1))
+    record_tally(second, country_by_code("MEX"), 9, dt.date(2018, 6, 1))
     db.session.commit()
     signed_in("coordinator")
     html = client.get(f"/petitions/{second.slug}").get_data(as_text=True)
@@ -436,7 +439,7 @@ def test_the_petition_page_says_whether_a_tally_or_the_imported_rows_count(clien
     assert imported["CAN"] >= 2 and imported["ESP"] >= 1 and imported["MEX"] == 0
     tallied = {"CAN": imported["CAN"] - 1, "ESP": imported["ESP"] + 5, "MEX": 40}
     for code, signers in tallied.items():
-        services.record_tally(petition, country_by_code(code), signers, dt.date(2018, 6, 1), source="panel")
+        record_tally(petition, country_by_code(code), signers, dt.date(2018, 6, 1), source="panel")
     db.session.commit()
     signed_in("coordinator")
     page = client.get(f"/petitions/{petition.slug}").get_data(as_text=True)
@@ -451,7 +454,7 @@ def test_the_petition_page_says_whether_a_tally_or_the_imported_rows_count(clien
     assert '<td class="num">0</td>' in row("MEX") and "The tally: no signature of this country was imported" in row(
         "MEX"
     )
-    totals = services.totals_for(petition.campaign)
+    totals = totals_for(petition.campaign)
     assert (totals.by_country["CAN"], totals.by_country["ESP"], totals.by_country["MEX"]) == (
         imported["CAN"],
         tallied["ESP"],

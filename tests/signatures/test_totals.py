@@ -10,8 +10,11 @@ from crm.countries.services import country_by_code
 from crm.database import utcnow
 from crm.extensions import db
 from crm.letters.models import Letter
-from crm.signatures import services
+from crm.signatures.errors import SignatureError
+from crm.signatures.imports import import_file
 from crm.signatures.models import SignatureTally
+from crm.signatures.tallies import import_tallies, record_tally
+from crm.signatures.totals import daily_totals, totals_for
 from tests.signatures.conftest import database_state, import_fixture
 
 # The clock stands still during each test (tests/conftest.py's `clock`).
@@ -22,17 +25,17 @@ def _rows(petition, country_code, count, start=0):
     data = "email,country\n" + "".join(
         f"{petition.slug}-{country_code}-{i}@example.org,{country_code}\n" for i in range(start, start + count)
     )
-    return services.import_file(petition, io.BytesIO(data.encode()), filename=f"{country_code}{start}.csv").record
+    return import_file(petition, io.BytesIO(data.encode()), filename=f"{country_code}{start}.csv").record
 
 
 def test_a_tally_and_the_rows_of_one_petition_and_country_are_never_added(app, make_petition, campaign):
     first, second = make_petition(), make_petition()
     _rows(first, "ES", 3)
     _rows(first, "FR", 4)
-    services.record_tally(first, country_by_code("ESP"), 100, dt.date(2018, 6, 1))  # the platform's figure: 100
-    services.record_tally(first, country_by_code("FRA"), 2, dt.date(2018, 6, 1))  # fewer than imported: 4 count
-    services.record_tally(second, country_by_code("FRA"), 10, dt.date(2018, 6, 1))  # another petition: added
-    totals = services.totals_for(campaign, country_by_code("FRA"))
+    record_tally(first, country_by_code("ESP"), 100, dt.date(2018, 6, 1))  # the platform's figure: 100
+    record_tally(first, country_by_code("FRA"), 2, dt.date(2018, 6, 1))  # fewer than imported: 4 count
+    record_tally(second, country_by_code("FRA"), 10, dt.date(2018, 6, 1))  # another petition: added
+    totals = totals_for(campaign, country_by_code("FRA"))
     assert totals.by_country == {"ESP": 100, "FRA": 14}
     assert (totals.total, totals.resident, totals.from_tallies) == (114, 14, 97 + 10)
     assert totals.by_petition == {first.id: 104, second.id: 10}
@@ -41,26 +44,26 @@ def test_a_tally_and_the_rows_of_one_petition_and_country_are_never_added(app, m
 def test_a_new_tally_replaces_the_earlier_one(app, make_petition, campaign, make_user):
     petition = make_petition()
     spain = country_by_code("ESP")
-    services.record_tally(petition, spain, 1204, dt.date(2018, 6, 1), source="dashboard")
-    services.record_tally(petition, spain, 1500, dt.date(2018, 6, 8), source="dashboard", actor=make_user("manager"))
+    record_tally(petition, spain, 1204, dt.date(2018, 6, 1), source="dashboard")
+    record_tally(petition, spain, 1500, dt.date(2018, 6, 8), source="dashboard", actor=make_user("manager"))
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SignatureTally)) == 1
-    assert services.totals_for(campaign).total == 1500
-    with pytest.raises(services.SignatureError):
-        services.record_tally(petition, spain, 900, dt.date(2018, 5, 1))  # older than the one recorded
-    with pytest.raises(services.SignatureError):
-        services.record_tally(petition, spain, -1, dt.date(2018, 6, 9))
+    assert totals_for(campaign).total == 1500
+    with pytest.raises(SignatureError):
+        record_tally(petition, spain, 900, dt.date(2018, 5, 1))  # older than the one recorded
+    with pytest.raises(SignatureError):
+        record_tally(petition, spain, -1, dt.date(2018, 6, 9))
 
 
 def test_tallies_from_a_file_are_all_or_nothing(app, make_petition, campaign):
     petition = make_petition()
     good = b'country,signers,as_of,source\nES,1204,2018-06-01,dashboard\nCanada,"2,310",2018-06-01,\n'
-    tallies = services.import_tallies(petition, io.BytesIO(good))
+    tallies = import_tallies(petition, io.BytesIO(good))
     assert len(tallies) == 2
-    assert services.totals_for(campaign).by_country == {"CAN": 2310, "ESP": 1204}
+    assert totals_for(campaign).by_country == {"CAN": 2310, "ESP": 1204}
     before = database_state()
     bad = b"country,signers,as_of\nES,1300,2018-06-02\nNarnia,5,2018-06-02\n"
-    with pytest.raises(services.SignatureError) as refused:
-        services.import_tallies(petition, io.BytesIO(bad))
+    with pytest.raises(SignatureError) as refused:
+        import_tallies(petition, io.BytesIO(bad))
     assert "Rows 3" in str(refused.value)
     assert database_state() == before
 
@@ -68,8 +71,8 @@ def test_tallies_from_a_file_are_all_or_nothing(app, make_petition, campaign):
 def test_totals_per_day(app, make_petition, campaign):
     petition = make_petition(platform="change_org")
     import_fixture(petition, "change_org.csv")
-    services.record_tally(make_petition(), country_by_code("ESP"), 50, dt.date(2018, 5, 11))
-    days = services.daily_totals(campaign)
+    record_tally(make_petition(), country_by_code("ESP"), 50, dt.date(2018, 5, 11))
+    days = daily_totals(campaign)
     imported_on = utcnow().date()
     assert [(d.day, d.added, d.total) for d in days] == [
         (dt.date(2018, 5, 10), 1, 1),  # ana
@@ -77,7 +80,7 @@ def test_totals_per_day(app, make_petition, campaign):
         (dt.date(2018, 5, 12), 3, 56),  # jorge, carla, kim
         (imported_on, 1, 57),  # luis: his date was not understood, so the day of import
     ]
-    assert days[-1].total == services.totals_for(campaign).total
+    assert days[-1].total == totals_for(campaign).total
 
 
 def test_totals_take_a_fixed_number_of_queries(app, make_petition, campaign, count_queries):
@@ -85,14 +88,14 @@ def test_totals_take_a_fixed_number_of_queries(app, make_petition, campaign, cou
         _rows(make_petition(), "ES", 2)
     db.session.flush()
     db.session.refresh(campaign)  # an import commits, which expires the campaign: not the totals' query
-    few, _ = count_queries(lambda: services.totals_for(campaign))
+    few, _ = count_queries(lambda: totals_for(campaign))
     for i in range(20):
         petition = make_petition()
         _rows(petition, "CA", 3)
-        services.record_tally(petition, country_by_code("MEX"), i, dt.date(2018, 1, 1))
+        record_tally(petition, country_by_code("MEX"), i, dt.date(2018, 1, 1))
     db.session.flush()
     db.session.refresh(campaign)
-    many, totals = count_queries(lambda: services.totals_for(campaign))
+    many, totals = count_queries(lambda: totals_for(campaign))
     assert few == many <= 3
     assert totals.total == 6 + 60 + sum(range(20))
 
@@ -120,11 +123,11 @@ def test_later_imports_never_change_a_delivered_letters_snapshot(app, make_petit
         letter.signatures_snapshot_at,
     )
     assert delivered[:3] == (7, 3, {"CAN": 3, "ESP": 1, "VEN": 1})
-    now = services.totals_for(campaign, record.country)
+    now = totals_for(campaign, record.country)
     assert (now.total, now.resident, now.by_country) == delivered[:3]  # letters and pages count alike
 
     import_fixture(make_petition(platform="change_org"), "change_org.csv")
-    services.record_tally(make_petition(), country_by_code("CAN"), 2310, dt.date(2018, 6, 3))
+    record_tally(make_petition(), country_by_code("CAN"), 2310, dt.date(2018, 6, 3))
     db.session.commit()
     db.session.expire_all()
     letter = db.session.get(Letter, letter.id)
@@ -134,5 +137,5 @@ def test_later_imports_never_change_a_delivered_letters_snapshot(app, make_petit
         letter.signatures_by_country,
         letter.signatures_snapshot_at,
     ) == delivered
-    later = services.totals_for(campaign, record.country)
+    later = totals_for(campaign, record.country)
     assert (later.total, later.resident) == (12 + 2310, 4 + 2310)

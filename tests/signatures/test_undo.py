@@ -11,8 +11,12 @@ from crm.audit.models import AuditEvent
 from crm.countries.services import country_by_code
 from crm.extensions import db
 from crm.letters.models import Letter
-from crm.signatures import services
+from crm.signatures.errors import SignatureError
+from crm.signatures.imports import ImportFrozen, undo_import
 from crm.signatures.models import Signature, SignatureCount, SignatureImport
+from crm.signatures.push import push_signatures
+from crm.signatures.tallies import record_tally
+from crm.signatures.totals import daily_totals, petition_totals, totals_csv_rows, totals_for
 from tests.signatures.conftest import hand_count, import_fixture
 
 UTC = dt.UTC
@@ -20,15 +24,15 @@ UTC = dt.UTC
 
 def _everything(campaign, petitions) -> dict:
     """Every figure a page, export or letter reads, and the counts table itself."""
-    totals = services.totals_for(campaign, country_by_code("ESP"))
+    totals = totals_for(campaign, country_by_code("ESP"))
     return {
         "totals": totals.as_snapshot(),
         "ranges": totals.ranges,
         "unknown": totals.unknown_country,
         "by_petition": {pid: n for pid, n in totals.by_petition.items() if n},
-        "days": [(day.day, day.added, day.total) for day in services.daily_totals(campaign)],
-        "petitions": [services.petition_totals(p) for p in petitions],
-        "csv": services.totals_csv_rows(campaign),
+        "days": [(day.day, day.added, day.total) for day in daily_totals(campaign)],
+        "petitions": [petition_totals(p) for p in petitions],
+        "csv": totals_csv_rows(campaign),
         "counts": sorted(
             db.session.execute(
                 sa.select(
@@ -48,12 +52,12 @@ def _everything(campaign, petitions) -> dict:
 def test_undo_restores_the_totals_exactly(app, make_petition, campaign, make_user, name):
     first, second = make_petition(platform="action_network"), make_petition(platform="change_org")
     import_fixture(first, "action_network.csv")
-    services.record_tally(first, country_by_code("COL"), 40, dt.date(2018, 5, 1))
+    record_tally(first, country_by_code("COL"), 40, dt.date(2018, 5, 1))
     before = _everything(campaign, [first, second])
     record = import_fixture(second, name).record
     assert _everything(campaign, [first, second]) != before
     record_id, rows_new = record.id, record.rows_new
-    assert services.undo_import(record, actor=make_user("coordinator")) == rows_new
+    assert undo_import(record, actor=make_user("coordinator")) == rows_new
     assert _everything(campaign, [first, second]) == before
     assert db.session.get(SignatureImport, record_id) is None
     assert db.session.scalar(sa.select(sa.func.count()).where(Signature.import_id == record_id)) == 0
@@ -82,17 +86,17 @@ def test_a_letter_delivered_after_the_import_freezes_it(app, clock, make_petitio
     _deliver(make_record("ESP"), coordinator)
     clock.move_to(dt.datetime(2026, 12, 3, 9, 0, tzinfo=UTC))
     later = import_fixture(make_petition(), "change_org_no_email.csv").record
-    before = services.totals_for(campaign).as_snapshot()
-    with pytest.raises(services.ImportFrozen) as refused:
-        services.undo_import(earlier, actor=coordinator)
+    before = totals_for(campaign).as_snapshot()
+    with pytest.raises(ImportFrozen) as refused:
+        undo_import(earlier, actor=coordinator)
     assert refused.value.status == 409
     assert str(refused.value) == (
         "This import can no longer be undone: its signatures are in the totals delivered with the letter to "
         "Spain on 2 Jun 2018, which stay as they were handed over."
     )
-    assert services.totals_for(campaign).as_snapshot() == before
+    assert totals_for(campaign).as_snapshot() == before
     # An import after the delivery is in no delivered totals: it can still be undone.
-    assert services.undo_import(later, actor=coordinator) == 5
+    assert undo_import(later, actor=coordinator) == 5
 
 
 def test_a_later_import_that_met_people_already_counted_must_be_undone_first(app, make_petition, campaign, make_user):
@@ -100,22 +104,22 @@ def test_a_later_import_that_met_people_already_counted_must_be_undone_first(app
     first = import_fixture(make_petition(), "action_network.csv").record
     later = import_fixture(make_petition(platform="change_org"), "change_org.csv").record  # ana and carla again
     assert later.rows_duplicate == 2
-    with pytest.raises(services.ImportFrozen, match=r"A later import \(change_org.csv, .*\) found people already"):
-        services.undo_import(first, actor=coordinator)
-    services.undo_import(later, actor=coordinator)
-    services.undo_import(first, actor=coordinator)
-    assert services.totals_for(campaign).total == 0
+    with pytest.raises(ImportFrozen, match=r"A later import \(change_org.csv, .*\) found people already"):
+        undo_import(first, actor=coordinator)
+    undo_import(later, actor=coordinator)
+    undo_import(first, actor=coordinator)
+    assert totals_for(campaign).total == 0
 
 
 def test_pushed_signatures_are_not_an_import_to_undo(app, make_petition):
     petition = make_petition(platform="action_network")
-    services.push_signatures(
+    push_signatures(
         petition,
         {"person": {"email_addresses": [{"address": "ana@example.org"}], "postal_addresses": [{"country": "ES"}]}},
     )
     record = db.session.scalars(sa.select(SignatureImport).where(SignatureImport.petition_id == petition.id)).one()
-    with pytest.raises(services.SignatureError, match="cannot be undone"):
-        services.undo_import(record)
+    with pytest.raises(SignatureError, match="cannot be undone"):
+        undo_import(record)
 
 
 def test_the_undo_page_confirms_first_and_is_for_those_who_may_import(app, client, signed_in, make_petition, campaign):
@@ -129,11 +133,11 @@ def test_the_undo_page_confirms_first_and_is_for_those_who_may_import(app, clien
     assert page.status_code == 200 and "The 7 signatures this file brought will be removed" in page.get_data(
         as_text=True
     )
-    assert services.totals_for(campaign).total == 7  # the page alone changes nothing
+    assert totals_for(campaign).total == 7  # the page alone changes nothing
     done = client.post(url)
     assert done.status_code == 302 and done.headers["Location"].endswith(f"/petitions/{petition.slug}")
     assert "Import undone: 7 signatures removed." in client.get(done.headers["Location"]).get_data(as_text=True)
-    assert services.totals_for(campaign).total == 0
+    assert totals_for(campaign).total == 0
     assert client.get(url).status_code == 404
 
 
@@ -143,7 +147,7 @@ def test_a_volunteer_cannot_undo_an_import(app, client, signed_in, make_petition
     signed_in("volunteer")
     url = f"/imports/{record.id}/undo"
     assert client.get(url).status_code == 404 and client.post(url).status_code == 404
-    assert services.totals_for(campaign).total == 7
+    assert totals_for(campaign).total == 7
 
 
 def test_the_undo_page_says_why_a_frozen_import_cannot_be_undone(
@@ -161,4 +165,4 @@ def test_the_undo_page_says_why_a_frozen_import_cannot_be_undone(
     assert 'type="submit" class="danger"' not in page
     refused = client.post(url)
     assert refused.status_code == 409 and "ya no se puede deshacer" in refused.get_data(as_text=True)
-    assert services.totals_for(campaign).total == 7
+    assert totals_for(campaign).total == 7

@@ -6,8 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from crm.extensions import db
-from crm.signatures import services
 from crm.signatures.models import Signature, SignatureImport
+from crm.signatures.push import new_webhook_secret
+from crm.signatures.totals import totals_for
 from tests.signatures.conftest import database_state, import_fixture
 
 
@@ -53,7 +54,7 @@ def action_network_event(email="jsmith@mail.com", country="US", created="2018-11
 @pytest.fixture
 def secured(make_petition):
     petition = make_petition(platform="action_network")
-    secret = services.new_webhook_secret(petition)
+    secret = new_webhook_secret(petition)
     db.session.commit()
     return petition, secret
 
@@ -85,7 +86,7 @@ def test_a_pushed_signature_is_counted(app, client, secured, campaign, how):
         "erased": 0,
         "unknown_countries": [],
     }
-    assert services.totals_for(campaign).by_country == {"USA": 1}
+    assert totals_for(campaign).by_country == {"USA": 1}
 
 
 def test_pushes_are_deduplicated_with_files_and_with_each_other(app, client, secured, campaign):
@@ -109,7 +110,7 @@ def test_pushes_are_deduplicated_with_files_and_with_each_other(app, client, sec
         "unknown_countries": ["Narnia"],
     }
     assert _push(client, petition, again, secret).json["new"] == 0  # a retried webhook changes nothing
-    assert services.totals_for(campaign).total == 8
+    assert totals_for(campaign).total == 8
     pushes = db.session.scalars(sa.select(SignatureImport).where(SignatureImport.format == "webhook")).all()
     assert [(p.rows_read, p.rows_new, p.rows_duplicate, p.rows_invalid) for p in pushes] == [(6, 1, 3, 2)]
 
@@ -118,7 +119,7 @@ def test_a_bare_osdi_signature_is_accepted(app, client, secured, campaign):
     petition, secret = secured
     body = {"person": {"email_addresses": [{"address": "osdi@example.org"}], "postal_addresses": [{"country": "VE"}]}}
     assert _push(client, petition, body, secret).json["new"] == 1
-    assert services.totals_for(campaign).by_country == {"VEN": 1}
+    assert totals_for(campaign).by_country == {"VEN": 1}
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong", "x" * 500])

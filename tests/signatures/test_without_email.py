@@ -30,8 +30,10 @@ import sqlalchemy as sa
 
 from crm.extensions import db
 from crm.letters.models import Letter
-from crm.signatures import dossier, importers, services
+from crm.signatures import dossier, importers
+from crm.signatures.imports import ImportRejected, import_file
 from crm.signatures.models import Signature, SignatureCount
+from crm.signatures.totals import daily_totals, totals_csv_rows, totals_for
 from tests.signatures.conftest import database_state, fixture_path, hand_count, import_fixture
 
 
@@ -82,7 +84,7 @@ def test_a_controlshift_export_is_counted_by_name_and_postcode(app, make_petitio
     assert record.report["kind"] == "name"
     assert record.report["invalid"] == [{"row": 6, "reason": "no_place"}, {"row": 7, "reason": "no_name"}]
     assert record.report["no_country"] == 6
-    totals = services.totals_for(campaign)
+    totals = totals_for(campaign)
     assert (totals.total, totals.by_country, totals.unknown_country, totals.is_range) == (4, {}, 4, False)
     kinds = db.session.scalars(sa.select(Signature.kind).where(Signature.campaign_id == campaign.id)).all()
     assert kinds == ["name"] * 4
@@ -92,7 +94,7 @@ def test_a_change_org_export_without_addresses_is_counted_by_name_and_place(app,
     record = import_fixture(make_petition(platform="change_org"), "change_org_no_email.csv").record
     assert _counts(record) == ("change_org", 8, 5, 2, 1)
     assert record.report["invalid"] == [{"row": 8, "reason": "no_place"}]
-    totals = services.totals_for(campaign)
+    totals = totals_for(campaign)
     assert (totals.total, totals.by_country) == (5, {"ESP": 2, "CAN": 1, "COL": 1, "VEN": 1})
     assert hand_count(campaign) == {"ESP": 2, "CAN": 1, "COL": 1, "VEN": 1}
 
@@ -101,7 +103,7 @@ def test_an_action_network_report_with_other_columns_is_recognised(app, make_pet
     record = import_fixture(make_petition(platform="action_network"), "action_network_report.csv").record
     assert _counts(record) == ("action_network", 4, 3, 1, 0)
     assert record.report["kind"] == "email"
-    assert services.totals_for(campaign).by_country == {"CAN": 1, "ESP": 1, "VEN": 1}
+    assert totals_for(campaign).by_country == {"CAN": 1, "ESP": 1, "VEN": 1}
 
 
 def test_the_same_people_on_another_petition_are_not_recognised_without_an_address(app, make_petition, campaign):
@@ -109,32 +111,32 @@ def test_the_same_people_on_another_petition_are_not_recognised_without_an_addre
     again = import_fixture(make_petition(platform="change_org"), "change_org_no_email.csv").record
     # Within a petition, a person is counted once; across petitions nothing tells them apart.
     assert _counts(again) == ("change_org", 8, 5, 2, 1)
-    assert services.totals_for(campaign).total == 10
+    assert totals_for(campaign).total == 10
 
 
 def test_a_later_export_of_the_same_petition_counts_only_new_people(app, make_petition, campaign):
     petition = make_petition(platform="other")
     import_fixture(petition, "controlshift.csv")
     later = b"id,first_name,last_name,phone_number,postcode,additional_fields\n9,Luis,Diaz,,1010,{}\n10,Marta,Sol,,1010,{}\n"
-    record = services.import_file(petition, io.BytesIO(later), filename="later.csv").record
+    record = import_file(petition, io.BytesIO(later), filename="later.csv").record
     assert (record.rows_new, record.rows_duplicate) == (1, 1)
-    assert services.totals_for(campaign).total == 5
+    assert totals_for(campaign).total == 5
 
 
 def test_signers_with_and_without_addresses_in_one_country_give_a_range(app, make_petition, make_record, campaign):
     import_fixture(make_petition(platform="action_network"), "action_network.csv")
     import_fixture(make_petition(platform="change_org"), "change_org_no_email.csv")
-    totals = services.totals_for(campaign)
+    totals = totals_for(campaign)
     # ESP: 1 by address, 2 by name -> between 2 and 3; CAN: 3 and 1 -> 3 to 4; VEN: 1 and 1 -> 1 to 2;
     # COL: by name only -> 1; not known: by address only -> 2.
     assert totals.ranges == {"CAN": (3, 4), "ESP": (2, 3), "VEN": (1, 2)}
     assert totals.by_country == {"CAN": 3, "ESP": 2, "COL": 1, "VEN": 1}
     assert (totals.total, totals.total_upper, totals.unknown_country) == (9, 12, 2)
-    spain = services.totals_for(campaign, make_record("ESP").country)
+    spain = totals_for(campaign, make_record("ESP").country)
     assert (spain.resident, spain.resident_upper) == (2, 3)
     # One figure where one is needed: the lower end.
-    assert services.totals_csv_rows(campaign)[-1] == ("TOTAL", 9)
-    assert services.daily_totals(campaign)[-1].total == 9
+    assert totals_csv_rows(campaign)[-1] == ("TOTAL", 9)
+    assert daily_totals(campaign)[-1].total == 9
     # The counts agree with the signatures themselves.
     before = db.session.execute(sa.select(SignatureCount.petition_id, SignatureCount.without_email)).all()
     from crm.signatures import counts
@@ -205,22 +207,22 @@ def test_a_delivered_letter_keeps_both_ends_of_the_range(app, client, signed_in,
 def test_a_generic_file_without_addresses_needs_the_rule_confirmed(app, make_petition, campaign):
     petition = make_petition()
     before = database_state()
-    with pytest.raises(services.ImportRejected) as refused:
+    with pytest.raises(ImportRejected) as refused:
         import_fixture(petition, "generic_no_email.csv")
-    assert refused.value.report["problems"][0]["code"] == "no_email_column"
+    assert refused.value.report.problems[0].code == "no_email_column"
     assert "Count these signers by name and place" in str(refused.value)
     assert database_state() == before
     record = import_fixture(petition, "generic_no_email.csv", without_email=True).record
     assert _counts(record) == ("generic", 4, 2, 1, 1)
-    assert services.totals_for(campaign).by_country == {"MEX": 1, "USA": 1}
+    assert totals_for(campaign).by_country == {"MEX": 1, "USA": 1}
 
 
 def test_without_a_name_or_a_place_a_file_without_addresses_is_refused(app, make_petition):
     petition = make_petition()
     before = database_state()
-    with pytest.raises(services.ImportRejected) as refused:
+    with pytest.raises(ImportRejected) as refused:
         import_fixture(petition, "no_email.csv", without_email=True)  # a name and a country, no place
-    assert refused.value.report["problems"][0]["code"] == "no_name_columns"
+    assert refused.value.report.problems[0].code == "no_name_columns"
     assert database_state() == before
 
 
@@ -249,7 +251,7 @@ def test_the_preview_asks_to_confirm_the_rule_for_a_generic_file(app, client, si
     assert done.status_code == 302
     report = client.get(done.headers["Location"]).get_data(as_text=True)
     assert "name, postal code (or city) and country, within this petition" in report
-    assert services.totals_for(campaign).total == 2
+    assert totals_for(campaign).total == 2
 
 
 def test_a_platform_without_addresses_needs_no_confirmation(app, client, signed_in, make_petition, campaign):
@@ -271,7 +273,7 @@ def test_a_platform_without_addresses_needs_no_confirmation(app, client, signed_
         },
     )
     assert done.status_code == 302
-    assert services.totals_for(campaign).total == 5
+    assert totals_for(campaign).total == 5
 
 
 def test_the_command_line_confirms_with_a_flag(app, make_petition, campaign):

@@ -17,7 +17,9 @@ from crm.extensions import db
 from crm.letters import services as letters
 from crm.outreach import services as outreach
 from crm.reminders import jobs
-from crm.signatures import services as signatures
+from crm.signatures.imports import undo_import
+from crm.signatures.petitions import create_petition
+from crm.signatures.tallies import record_tally
 from crm.webhooks import services as webhooks
 from crm.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from tests.conftest import count_rows, utc_today
@@ -134,11 +136,11 @@ def test_signature_totals_and_due_follow_ups_are_events(
 ):
     admin = make_user("admin")
     subscribe(admin, receiver.url, events=("signatures.totals_changed", "follow_up.overdue"))
-    petition = signatures.create_petition(campaign, "Main petition", actor=admin)
+    petition = create_petition(campaign, "Main petition", actor=admin)
     from crm.countries.services import country_by_code
 
-    signatures.record_tally(petition, country_by_code("ESP"), 120, utc_today(), actor=admin)
-    signatures.record_tally(petition, country_by_code("ESP"), 120, utc_today(), actor=admin)  # unchanged
+    record_tally(petition, country_by_code("ESP"), 120, utc_today(), actor=admin)
+    record_tally(petition, country_by_code("ESP"), 120, utc_today(), actor=admin)  # unchanged
     follow_up = make_follow_up(make_record("FRA", assignee=admin), owner=admin, due_on=utc_today())
     db.session.commit()
     from crm.reminders import services as reminders
@@ -157,10 +159,10 @@ def test_an_import_and_its_undo_each_change_the_totals(app, make_user, campaign,
 
     admin = make_user("admin")
     subscribe(admin, receiver.url, events=("signatures.totals_changed",))
-    petition = signatures.create_petition(campaign, "Network petition", platform="action_network", actor=admin)
+    petition = create_petition(campaign, "Network petition", platform="action_network", actor=admin)
     record = import_fixture(petition, "action_network.csv").record
     added = record.rows_new
-    signatures.undo_import(record, actor=admin)
+    undo_import(record, actor=admin)
     db.session.commit()
     changes = [json.loads(d.body)["data"] for d in db.session.scalars(sa.select(WebhookDelivery).order_by("id"))]
     assert [(c["source"], c.get("new_signatures"), c.get("removed_signatures")) for c in changes] == [

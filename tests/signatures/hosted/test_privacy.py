@@ -8,9 +8,9 @@ import pytest
 from crm.extensions import db
 from crm.mail.models import OutboundMessage
 from crm.privacy import services as privacy
-from crm.signatures import services
 from crm.signatures.hosted_models import HostedSignature
 from crm.signatures.models import Signature
+from crm.signatures.totals import totals_for
 from tests.conftest import count_rows
 from tests.signatures.hosted.conftest import links_for, sign
 
@@ -27,7 +27,7 @@ def test_a_confirmed_signer_without_a_kept_address_is_found_and_erased(client, p
     db.session.commit()
     assert result.signatures == 1
     assert count_rows(HostedSignature) == 1 and count_rows(Signature) == 0
-    assert services.totals_for(campaign).total == 0
+    assert totals_for(campaign).total == 0
     assert count_rows(OutboundMessage) == 1  # Luis's, untouched
 
 

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from crm.extensions import db
 from crm.mail.models import OutboundMessage
 from crm.reminders import jobs
-from crm.signatures import services
 from crm.signatures.hosted_models import HostedSignature
 from crm.signatures.models import Signature
+from crm.signatures.totals import totals_for
 from tests.conftest import count_rows
 from tests.signatures.conftest import import_fixture
 from tests.signatures.hosted.conftest import confirmation_to, hosted_signatures, links_for, sign
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("clock")
 
 
 def total(campaign, alpha3=None):
-    totals = services.totals_for(campaign)
+    totals = totals_for(campaign)
     return totals.by_country.get(alpha3, 0) if alpha3 else totals.total
 
 
