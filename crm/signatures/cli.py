@@ -16,7 +16,7 @@ from crm.countries.services import country_by_code
 from crm.extensions import db
 from crm.signatures import counts, petitions
 from crm.signatures.errors import SignatureError
-from crm.signatures.importers import FORMATS, ROLES, ColumnMapping
+from crm.signatures.importers import COLUMN_ROLES, FORMATS, ColumnMapping
 from crm.signatures.imports import ImportRejected, import_file
 from crm.signatures.models import PLATFORMS
 from crm.signatures.normalise import DATE_ORDERS
@@ -114,8 +114,10 @@ def _mapping(pairs, date_order) -> ColumnMapping | None:
     columns = {}
     for pair in pairs:
         role, sep, column = pair.partition("=")
-        if not sep or role not in ROLES or not column:
-            raise click.BadParameter(f"{pair!r}: use ROLE=COLUMN, ROLE one of {', '.join(ROLES)}", param_hint="--map")
+        if not sep or role not in COLUMN_ROLES or not column:
+            raise click.BadParameter(
+                f"{pair!r}: use ROLE=COLUMN, ROLE one of {', '.join(COLUMN_ROLES)}", param_hint="--map"
+            )
         columns[role] = column
     return ColumnMapping(columns=columns, date_order=date_order or "ymd")
 
@@ -136,7 +138,7 @@ def _mapping(pairs, date_order) -> ColumnMapping | None:
     "pairs",
     multiple=True,
     metavar="ROLE=COLUMN",
-    help=f"Which column holds a role ({', '.join(ROLES)}); repeat. Remembered for the petition.",
+    help=f"Which column holds a role ({', '.join(COLUMN_ROLES)}); repeat. Remembered for the petition.",
 )
 @click.option(
     "--date-order",

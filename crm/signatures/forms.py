@@ -9,7 +9,7 @@ from wtforms import BooleanField, DateField, IntegerField, SelectField, StringFi
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from crm.core.submissions import SubmissionKeyField
-from crm.signatures.importers import ENCODINGS, FORMATS, ROLES
+from crm.signatures.importers import COLUMN_ROLES, ENCODINGS, FORMATS
 from crm.signatures.models import PLATFORMS
 from crm.web import readers_today
 
@@ -25,7 +25,7 @@ FORMAT_LABELS = {
     code: (profile.label if code != "generic" else _l("Spreadsheet (choose the columns)"))
     for code, profile in FORMATS.items()
 }
-ROLE_LABELS = {
+COLUMN_ROLE_LABELS = {
     "email": _l("E-mail address"),
     "country": _l("Country of residence"),
     "signed_at": _l("Date signed"),
@@ -96,8 +96,8 @@ def mapping_form(header: list[str], data=None, **defaults):
         )
 
     columns = [("", _l("— not in this file —"))] + [(name, name) for name in header if name]
-    for kind in ROLES:  # what a column holds (e-mail, country...), not a user's role
-        setattr(MappingForm, kind, SelectField(ROLE_LABELS[kind], choices=columns, validators=[Optional()]))
+    for kind in COLUMN_ROLES:  # what a column holds (e-mail, country...), not a user's role
+        setattr(MappingForm, kind, SelectField(COLUMN_ROLE_LABELS[kind], choices=columns, validators=[Optional()]))
     return MappingForm(formdata=data, **defaults)
 
 

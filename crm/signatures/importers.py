@@ -46,7 +46,7 @@ csv.field_size_limit(FIELD_MAX_CHARS)
 
 # What a column can mean. "email" is required, unless the file is counted by name and place (then a name
 # and a postal code or city are); names are stored only when the installation keeps them.
-ROLES = ("email", "country", "signed_at", "first_name", "last_name", "full_name", "postal_code", "city")
+COLUMN_ROLES = ("email", "country", "signed_at", "first_name", "last_name", "full_name", "postal_code", "city")
 ENCODINGS = ("utf-8", "utf-16", "windows-1252", "latin-1")
 
 
@@ -281,7 +281,7 @@ class ColumnMapping:
         if not data or not isinstance(data.get("columns"), dict):
             return None
         return cls(
-            columns={k: v for k, v in data["columns"].items() if k in ROLES and v},
+            columns={k: v for k, v in data["columns"].items() if k in COLUMN_ROLES and v},
             date_order=data.get("date_order") if data.get("date_order") in ("ymd", "dmy", "mdy") else "ymd",
         )
 
@@ -475,7 +475,7 @@ def guess_mapping(header: list[str], format_code: str) -> ColumnMapping:
     for name in header:
         by_key.setdefault(header_key(name), name)
     columns: dict[str, str] = {}
-    for role in ROLES:
+    for role in COLUMN_ROLES:
         for candidate in (*profile.columns.get(role, ()), *ALIASES[role]):
             name = by_key.get(header_key(candidate))
             if name is not None and name not in columns.values():

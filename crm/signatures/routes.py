@@ -34,14 +34,13 @@ from crm.signatures.forms import (
     DATE_ORDER_LABELS,
     FORMAT_LABELS,
     PLATFORM_LABELS,
-    ROLE_LABELS,
     PetitionForm,
     TallyFileForm,
     TallyForm,
     UploadForm,
     mapping_form,
 )
-from crm.signatures.importers import ROLES, ColumnMapping
+from crm.signatures.importers import COLUMN_ROLES, ColumnMapping
 from crm.signatures.models import Petition, SignatureImport
 from crm.signatures.push import new_webhook_secret
 from crm.signatures.reports import ImportReport, Problem, invalid_reason, problem_message
@@ -95,7 +94,6 @@ def _words():
     return {
         "platform_labels": PLATFORM_LABELS,
         "format_labels": FORMAT_LABELS,
-        "role_labels": ROLE_LABELS,
         "date_order_labels": DATE_ORDER_LABELS,
         "problem_message": problem_message,
         "invalid_reason": invalid_reason,
@@ -232,11 +230,13 @@ def upload(slug):
 
 def _mapping_defaults(inspection) -> dict:
     mapping = inspection.mapping
-    return {"date_order": mapping.date_order, **{role: mapping.columns.get(role, "") for role in ROLES}}
+    return {"date_order": mapping.date_order, **{role: mapping.columns.get(role, "") for role in COLUMN_ROLES}}
 
 
 def _chosen_mapping(form) -> ColumnMapping:
-    return ColumnMapping(columns={r: form[r].data for r in ROLES if form[r].data}, date_order=form.date_order.data)
+    return ColumnMapping(
+        columns={r: form[r].data for r in COLUMN_ROLES if form[r].data}, date_order=form.date_order.data
+    )
 
 
 def _refuse_mapping(form, code: str) -> None:
