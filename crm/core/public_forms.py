@@ -340,7 +340,7 @@ def count(form: PublicForm | str, *, address: str | None, now: dt.datetime, also
     db.session.flush()
 
 
-def answer_link(signature, act, template: str, context, *, done_as: str = "done", not_valid: str | None = None):
+def _answer_link(signature, act, template: str, context, *, done_as: str = "done", not_valid: str | None = None):
     """The page behind a link from an e-mail (confirm, withdraw), in the signer's language: it shows a
     button, and only the button (a POST) does `act`, since mail scanners open links; a refusal is shown on
     the page. `context()` gives the template's other values once `act` has run. Returns (html, status).
@@ -360,3 +360,31 @@ def answer_link(signature, act, template: str, context, *, done_as: str = "done"
             template, form=form, signature=signature, language=signature.language, **{done_as: done}, **context()
         )
     return html, status
+
+
+# A public form's sign-ups are confirmed, then may be withdrawn, through links in an e-mail. `signups` is the
+# feature's module of rules (crm.signatures.hosted, crm.statements.services): by_confirm_token, confirm,
+# by_withdraw_token, withdraw and WITHDRAWABLE. `about(signature)` gives what the page says of what was signed.
+
+
+def confirm_link(token: str, signups, template: str, about, *, not_valid: str):
+    now = utcnow()
+    signature = signups.by_confirm_token(token, now=now)
+    return _answer_link(
+        signature,
+        lambda: signups.confirm(signature, now=now),
+        template,
+        lambda: about(signature),
+        done_as="confirmed",
+        not_valid=not_valid,
+    )
+
+
+def withdraw_link(token: str, signups, template: str, about):
+    signature = signups.by_withdraw_token(token)
+    return _answer_link(
+        signature,
+        lambda: signups.withdraw(signature, now=utcnow()),
+        template,
+        lambda: {**about(signature), "may_withdraw": signature.status in signups.WITHDRAWABLE},
+    )

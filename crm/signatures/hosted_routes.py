@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from crm.core import public_forms
 from crm.core.forms import ConfirmForm
-from crm.core.public_forms import answer_link, public_form
+from crm.core.public_forms import confirm_link, public_form, withdraw_link
 from crm.dashboard.exports import record_export, to_csv
 from crm.database import utcnow
 from crm.errors import DomainError
@@ -122,14 +122,11 @@ def _signed(signature) -> dict:
 @bp.route("/sign/confirm/<token>", methods=["GET", "POST"])
 def confirm(token):
     """The link in the e-mail: it shows a button, and only the button confirms (mail scanners open links)."""
-    now = utcnow()
-    signature = hosted.by_confirm_token(token, now=now)
-    return answer_link(
-        signature,
-        lambda: hosted.confirm(signature, now=now),
+    return confirm_link(
+        token,
+        hosted,
         "signatures/hosted/confirm.html",
-        lambda: _signed(signature),
-        done_as="confirmed",
+        _signed,
         not_valid=gettext(
             "This link is not valid: it was already used, or the signature was not confirmed within a week. "
             "You can sign again on the petition's page."
@@ -140,13 +137,7 @@ def confirm(token):
 @bp.route("/sign/withdraw/<token>", methods=["GET", "POST"])
 def withdraw(token):
     """The other link in the e-mail: withdraw the signature, after a button."""
-    signature = hosted.by_withdraw_token(token)
-    return answer_link(
-        signature,
-        lambda: hosted.withdraw(signature, now=utcnow()),
-        "signatures/hosted/withdraw.html",
-        lambda: {**_signed(signature), "may_withdraw": signature.status in hosted.WITHDRAWABLE},
-    )
+    return withdraw_link(token, hosted, "signatures/hosted/withdraw.html", _signed)
 
 
 # --- The coordinators' page -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from crm import clock
 from crm.core import public_forms, submissions
 from crm.core.forms import LANGUAGE_NAMES
 from crm.core.pdf import RendererMissing
-from crm.core.public_forms import answer_link, public_form
+from crm.core.public_forms import confirm_link, public_form, withdraw_link
 from crm.dashboard.exports import record_export, to_csv
 from crm.database import utcnow
 from crm.errors import DomainError
@@ -116,17 +116,18 @@ def public(slug):
     return html, form_status(form)
 
 
+def _signed(signature) -> dict:
+    return {"statement": signature.statement}
+
+
 @bp.route("/s/confirm/<token>", methods=["GET", "POST"])
 def confirm(token):
     """The link in the e-mail: it shows a button, and only the button confirms (mail scanners open links)."""
-    now = utcnow()
-    signature = statements.by_confirm_token(token, now=now)
-    return answer_link(
-        signature,
-        lambda: statements.confirm(signature, now=now),
+    return confirm_link(
+        token,
+        statements,
         "statements/confirm.html",
-        lambda: {"statement": signature.statement},
-        done_as="confirmed",
+        _signed,
         not_valid=gettext(
             "This link is not valid: it was already used, or the sign-up was not confirmed within a week. "
             "You can sign again on the statement's page."
@@ -137,13 +138,7 @@ def confirm(token):
 @bp.route("/s/withdraw/<token>", methods=["GET", "POST"])
 def withdraw(token):
     """The other link in the e-mail: withdraw the signature, after a button."""
-    signature = statements.by_withdraw_token(token)
-    return answer_link(
-        signature,
-        lambda: statements.withdraw(signature, now=utcnow()),
-        "statements/withdraw.html",
-        lambda: {"statement": signature.statement, "may_withdraw": signature.status in statements.WITHDRAWABLE},
-    )
+    return withdraw_link(token, statements, "statements/withdraw.html", _signed)
 
 
 # --- The staff's pages ----------------------------------------------------------------------------------
