@@ -1,6 +1,5 @@
 """Top-level commands: `flask seed ...` and `flask setup` (what `make run` does before serving)."""
 
-import os
 from pathlib import Path
 
 import click
@@ -110,8 +109,18 @@ def rotate_command():
     envvar="ALCANCE_DEMO",
     help="Load the demo campaign on first run (ALCANCE_DEMO=0: start empty).",
 )
+@click.option(
+    "--admin-email",
+    envvar="ALCANCE_ADMIN_EMAIL",
+    help="The first admin's address, if no admin exists yet (ALCANCE_ADMIN_EMAIL).",
+)
+@click.option(
+    "--admin-password",
+    envvar="ALCANCE_ADMIN_PASSWORD",
+    help="Their password (ALCANCE_ADMIN_PASSWORD); one is generated and shown once without it.",
+)
 @with_appcontext
-def setup_command(demo):
+def setup_command(demo, admin_email, admin_password):
     """Upgrade the database, seed reference data (and the demo on first run), and make sure an admin exists."""
     upgrade()
     report = load_reference()
@@ -126,9 +135,7 @@ def setup_command(demo):
     db.session.commit()
     if added:
         click.echo(f"default letter templates added: {len(added)}")
-    user, generated = ensure_first_admin(
-        os.environ.get("ALCANCE_ADMIN_EMAIL"), os.environ.get("ALCANCE_ADMIN_PASSWORD")
-    )
+    user, generated = ensure_first_admin(admin_email, admin_password)
     db.session.commit()
     if user is not None:
         click.echo(f"first admin created: {user.email}")
