@@ -113,12 +113,12 @@ def _mapping(pairs, date_order) -> ColumnMapping | None:
         return None
     columns = {}
     for pair in pairs:
-        role, sep, column = pair.partition("=")
-        if not sep or role not in COLUMN_ROLES or not column:
+        column_role, sep, column = pair.partition("=")
+        if not sep or column_role not in COLUMN_ROLES or not column:
             raise click.BadParameter(
                 f"{pair!r}: use ROLE=COLUMN, ROLE one of {', '.join(COLUMN_ROLES)}", param_hint="--map"
             )
-        columns[role] = column
+        columns[column_role] = column
     return ColumnMapping(columns=columns, date_order=date_order or "ymd")
 
 
