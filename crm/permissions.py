@@ -17,7 +17,7 @@ from crm.contacts.models import Contact, Office
 from crm.extensions import db
 from crm.letters.models import Letter
 from crm.mail.models import OutboundMessage
-from crm.outreach.models import FollowUp, Meeting, OutreachRecord, meeting_outreach
+from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position, meeting_outreach
 from crm.signatures.models import Petition
 from crm.statements.models import Statement, StatementSignature
 from crm.web import flash_message
@@ -272,6 +272,15 @@ def get_meeting_for_change_or_404(meeting_id: int) -> Meeting:
         abort(404)
     ensure_writable(*(record.campaign for record in meeting.outreach_records))
     return meeting
+
+
+def get_position_or_404(position_id: int) -> Position:
+    """A stated position, for whoever may open its record."""
+    position = db.session.get(Position, position_id)
+    if position is None:
+        abort(404)
+    get_outreach_or_404(position.outreach_id)
+    return position
 
 
 def get_follow_up_or_404(follow_up_id: int, need: str = "view") -> FollowUp:

@@ -9,18 +9,30 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
+import hashlib
 import json
+import re
 
 import marshmallow as ma
 import sqlalchemy as sa
 from flask import current_app, g, request
 from flask_babel import gettext
 from flask_limiter import Limiter
+from flask_login import current_user
 from werkzeug.datastructures import WWWAuthenticate
-from werkzeug.exceptions import BadRequest, Forbidden, PreconditionFailed, PreconditionRequired, Unauthorized
+from werkzeug.exceptions import (
+    BadRequest,
+    Forbidden,
+    PreconditionFailed,
+    PreconditionRequired,
+    Unauthorized,
+    UnprocessableEntity,
+)
 
 from crm.api import tokens
 from crm.api.problems import is_api_request
+from crm.core import submissions
 from crm.database import utcnow
 from crm.extensions import db
 
@@ -180,3 +192,56 @@ def check_if_match(record) -> None:
         raise PreconditionFailed(
             gettext("Someone changed this record since you read it. Read it again before changing it.")
         )
+
+
+# --- Idempotency-Key ------------------------------------------------------------------------------------
+
+IDEMPOTENCY_KEY = "Idempotency-Key"
+IDEMPOTENCY_PARAMETER = {
+    "in": "header",
+    "name": IDEMPOTENCY_KEY,
+    "required": False,
+    "schema": {"type": "string", "pattern": submissions.KEY_SHAPE},
+    "description": "A random key of your choosing (20 to 64 letters, digits, - or _), sent again with the same "
+    "request after a lost answer: the first request creates, a repeat answers what it created (with "
+    "`Idempotent-Replayed: true`) and creates nothing. The same key with another request is a 422.",
+}
+
+
+def _fingerprint() -> str:
+    return hashlib.sha256(f"{request.method} {request.path}\n".encode() + request.get_data()).hexdigest()
+
+
+def idempotent(load):
+    """A create a client may send again after a lost answer (the pages' submission keys, for programs): with
+    an Idempotency-Key header, the key is kept with what the first request created, in its transaction; a
+    repeat by the same owner with the same method, path and body answers `load(id)` (that record read again,
+    as its owner may see it now) and creates nothing. Without the header, the view runs as it is."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            key = request.headers.get(IDEMPOTENCY_KEY)
+            if key is None:
+                return view(*args, **kwargs)
+            if not re.match(submissions.KEY_SHAPE, key):
+                raise BadRequest(
+                    gettext("The Idempotency-Key must be 20 to 64 letters, digits, hyphens or underscores.")
+                )
+            request_seen = f"api:{_fingerprint()}"
+            if submissions.first_time(key, current_user, request_seen):
+                created = view(*args, **kwargs)
+                submissions.set_location(key, f"{request_seen}:{created.id}")
+                return created
+            db.session.rollback()
+            earlier = submissions.where_it_went(key, current_user) or ""
+            seen, _, created_id = earlier.rpartition(":")
+            if seen != request_seen or not created_id.isdigit():
+                raise UnprocessableEntity(
+                    gettext("This Idempotency-Key was sent with another request: use a new key for each request.")
+                )
+            return load(int(created_id)), 201, {"Idempotent-Replayed": "true"}
+
+        return wrapper
+
+    return decorate

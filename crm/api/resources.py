@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 
 from crm.accounts.models import User
 from crm.api import schemas
-from crm.api.conventions import check_if_match, paginate, tagged
+from crm.api.conventions import IDEMPOTENCY_PARAMETER, check_if_match, idempotent, paginate, tagged
 from crm.campaigns.models import Campaign, Demand
 from crm.contacts import services as contact_services
 from crm.contacts.models import Contact, Office
@@ -26,15 +26,16 @@ from crm.outreach import services as outreach
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position
 from crm.permissions import (
     can_amend_contact,
-    can_view_outreach,
     contact_visibility,
     follow_up_visibility,
     get_campaign_or_404,
     get_contact_or_404,
     get_follow_up_or_404,
     get_letter_or_404,
+    get_meeting_or_404,
     get_office_or_404,
     get_outreach_or_404,
+    get_position_or_404,
     get_statement_or_404,
     may_add_for_country,
     meeting_visibility,
@@ -145,6 +146,8 @@ class OutreachPositions(MethodView):
 
     @outreach_bp.arguments(schemas.NewPositionSchema)
     @outreach_bp.response(201, schemas.PositionSchema)
+    @outreach_bp.doc(parameters=[IDEMPOTENCY_PARAMETER])
+    @idempotent(get_position_or_404)
     def post(self, new, outreach_id):
         """Record a government's position on one demand (the old ones stay: history is never rewritten)."""
         record = get_outreach_or_404(outreach_id, need="edit")
@@ -167,6 +170,8 @@ class OutreachPositions(MethodView):
 @outreach_bp.route("/<int:outreach_id>/follow-ups", methods=["POST"])
 @outreach_bp.arguments(schemas.NewFollowUpSchema)
 @outreach_bp.response(201, schemas.FollowUpSchema)
+@outreach_bp.doc(parameters=[IDEMPOTENCY_PARAMETER])
+@idempotent(get_follow_up_or_404)
 def create_follow_up(new, outreach_id):
     """Add the next step on a record, with an owner and a due date (the record's New follow-up page)."""
     record = get_outreach_or_404(outreach_id, need="edit")
@@ -233,6 +238,8 @@ def list_meetings(arguments):
 @meetings.route("/", methods=["POST"])
 @meetings.arguments(schemas.NewMeetingSchema)
 @meetings.response(201, schemas.MeetingSchema)
+@meetings.doc(parameters=[IDEMPOTENCY_PARAMETER])
+@idempotent(get_meeting_or_404)
 def log_meeting(new):
     """Log a meeting on one or several outreach records the token's owner may change (a joint meeting)."""
     records = [get_outreach_or_404(outreach_id, need="edit") for outreach_id in dict.fromkeys(new["outreach_ids"])]
@@ -254,10 +261,7 @@ def log_meeting(new):
 @meetings.route("/<int:meeting_id>")
 @meetings.response(200, schemas.MeetingSchema)
 def get_meeting(meeting_id):
-    meeting = db.session.get(Meeting, meeting_id)
-    if meeting is None or not any(can_view_outreach(current_user, r) for r in meeting.outreach_records):
-        abort(404)
-    return tagged(meeting)
+    return tagged(get_meeting_or_404(meeting_id))
 
 
 @letters_bp.route("/")
@@ -333,6 +337,8 @@ def list_contacts(arguments):
 @contacts.route("/", methods=["POST"])
 @contacts.arguments(schemas.NewContactSchema)
 @contacts.response(201, schemas.ContactSchema)
+@contacts.doc(parameters=[IDEMPOTENCY_PARAMETER])
+@idempotent(get_contact_or_404)
 def create_contact(new):
     """A new contact at an office: staff who edit all, or a volunteer at an office of a government assigned
     to them (the New contact page's rule)."""

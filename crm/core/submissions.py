@@ -119,12 +119,16 @@ def repeat_of(form, user=None):
     return redirect(earlier)
 
 
+def set_location(key: str, location: str) -> None:
+    """Where the first submit with `key` led, in its transaction (before its commit)."""
+    db.session.execute(sa.update(FormSubmission).where(FormSubmission.key == key).values(location=location[:500]))
+
+
 def led_to(form, location: str) -> str:
     """Where the first submit of this form led (the record it created): a repeat is sent there. In the
     view's transaction, before its commit. Returns `location`."""
-    key = form.submission_key.data
-    db.session.execute(sa.update(FormSubmission).where(FormSubmission.key == key).values(location=location[:500]))
-    session[SAVED_KEY] = key
+    set_location(form.submission_key.data, location)
+    session[SAVED_KEY] = form.submission_key.data
     return location
 
 
