@@ -13,8 +13,10 @@ from crm.campaigns.models import Campaign
 from crm.contacts import services as contacts
 from crm.contacts.models import Contact, Office
 from crm.countries.services import country_by_code
-from crm.demo import USERS, load_demo
+from crm.demo import DEMO_TEMPLATE, USERS, load_demo
 from crm.extensions import db
+from crm.letters import services as letters
+from crm.letters.models import LetterTemplate
 from crm.outreach import services as outreach
 from crm.outreach.models import OutreachRecord
 from tests.conftest import count_rows, make_app
@@ -136,3 +138,16 @@ def test_an_office_the_user_created_and_the_demo_reused_stays(app, runner, make_
     assert runner.invoke(args=["demo", "remove"]).exit_code == 0
     assert db.session.get(Office, office.id) is not None
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutreachRecord)) == 0
+
+
+def test_the_demo_template_someone_rewrote_stays(app, runner, make_user):
+    manager = make_user("manager")
+    load_demo()
+    template = letters.find_template(DEMO_TEMPLATE, "es")
+    letters.save_template(
+        template, name=DEMO_TEMPLATE, language="es", subject="Nuestra carta", body="Texto propio.", actor=manager
+    )
+    db.session.commit()
+    result = runner.invoke(args=["demo", "remove"])
+    assert "letter templates: 2" in result.output
+    assert [t.language for t in db.session.scalars(sa.select(LetterTemplate))] == ["es"]
