@@ -11,8 +11,9 @@ from crm.campaigns.models import Campaign
 from crm.countries.depositary_page import DepositaryError
 from crm.countries.depositary_refresh import refresh_from_depositary
 from crm.countries.services import load_reference
-from crm.demo import DEMO_CAMPAIGN_SLUG, load_demo, remove_demo
+from crm.demo import DEMO_CAMPAIGN_SLUG, DemoUnavailable, load_demo, remove_demo
 from crm.encryption import rotate_all
+from crm.errors import DomainError
 from crm.extensions import db
 from crm.letters.letter_templates import load_default_templates
 
@@ -43,7 +44,11 @@ def reference_command():
 @with_appcontext
 def demo_command():
     """Load the clearly marked demo campaign (justice-for-venezuela-2018) with fictional contacts."""
-    created = load_demo()
+    try:
+        created = load_demo()
+    except (DemoUnavailable, DomainError) as error:
+        db.session.rollback()
+        raise click.ClickException(f"demo campaign not loaded: {error}") from None
     db.session.commit()
     click.echo(f"demo campaign {DEMO_CAMPAIGN_SLUG}: {'loaded' if created else 'already present, unchanged'}")
 
@@ -81,7 +86,8 @@ def demo_remove_command():
     db.session.commit()
     click.echo(f"demo campaign: {'removed' if report.campaign_removed else 'not present'}")
     click.echo(
-        f"meetings: {report.meetings}, contacts: {report.contacts}, offices: {report.offices}, users: {report.users}"
+        f"meetings: {report.meetings}, contacts: {report.contacts}, offices: {report.offices}, users: {report.users}, "
+        f"letter templates: {report.templates}"
     )
     for name in report.kept:
         click.echo(f"kept, because your own records refer to it: {name}")

@@ -9,15 +9,28 @@ import sqlalchemy as sa
 
 from crm import clock
 from crm.accounts.models import User
-from crm.accounts.services import find_by_email
+from crm.accounts.services import create_user_without_sign_in, find_by_email
 from crm.audit import services as audit
 from crm.audit.models import AuditEvent
-from crm.campaigns.models import Campaign, Demand, DemandTranslation
+from crm.campaigns.models import Campaign, Demand
+from crm.campaigns.services import DemandWording, create_campaign
+from crm.campaigns.targets import add_targets
 from crm.contacts.models import FICTIONAL_CONTACT_NOTE, Contact, Office, Post
+from crm.contacts.offices import DuplicateOffice, create_office
+from crm.contacts.services import DuplicateContact, create_contact, move_contact
 from crm.countries.models import Country
 from crm.countries.services import country_by_code
 from crm.extensions import db
-from crm.letters.models import Letter
+from crm.letters.letter_templates import find_template, save_template
+from crm.letters.models import Letter, LetterTemplate
+from crm.letters.services import (
+    compose_letter,
+    log_reply,
+    mark_acknowledged,
+    mark_delivered,
+    mark_sent,
+)
+from crm.outreach.assignments import claim
 from crm.outreach.models import (
     FollowUp,
     Meeting,
@@ -27,9 +40,23 @@ from crm.outreach.models import (
     meeting_outreach,
     meeting_staff,
 )
+from crm.outreach.services import (
+    add_follow_up,
+    complete_follow_up,
+    log_meeting,
+    record_position,
+    set_stage,
+    snooze_follow_up,
+    update_record,
+)
 
 DEMO_CAMPAIGN_SLUG = "justice-for-venezuela-2018"
 UTC = dt.UTC
+# Who the audit log names for what the demo sets up: its staff accounts, the campaign and its targets, the
+# offices, contacts and letter templates. The work on the records is done by its fictional staff.
+DEMO_ACTOR = "demo"
+# The demo's letters are composed from this template, in each language they are written in.
+DEMO_TEMPLATE = "Justice for Venezuela (demo)"
 
 CAMPAIGN = {
     "slug": DEMO_CAMPAIGN_SLUG,
@@ -41,7 +68,6 @@ CAMPAIGN = {
         "every contact, staff user, meeting, letter and follow-up is fictional."
     ),
     "starts_on": dt.date(2018, 5, 20),
-    "reply_days": 14,
 }
 
 # (code, English title, English description, Spanish title, Spanish description); in campaign order.
@@ -258,10 +284,11 @@ CONTACTS = {
     "hugo": ("pry-un", "Hugo Prototipo", "Segundo secretario", "hugo.prototipo@example.org", "es", dt.date(2018, 2, 1)),
 }
 
-# Diplomats rotate; a contact's earlier posts show the history stays true after a move.
-# key: ((office, title, started_on, ended_on), ...)
+# Diplomats rotate; a contact's earlier posts show the history stays true after a move. Each post ends the
+# day the next one starts (crm.contacts.services.move_contact), the last on the day in CONTACTS.
+# key: ((office, title, started_on), ...), oldest first
 EARLIER_POSTS = {
-    "julien": (("fra-caracas", "Deuxième secrétaire", dt.date(2014, 9, 1), dt.date(2017, 8, 31)),),
+    "julien": (("fra-caracas", "Deuxième secrétaire", dt.date(2014, 9, 1)),),
 }
 
 # key: office, held at (UTC), outreach countries, contacts, staff, summary, outcome
@@ -526,8 +553,8 @@ FOLLOW_UPS = (
         "vol_en",
         dt.date(2018, 7, 6),
         "Ask the embassy whether the letter reached Paris.",
-        "done",
-        {"letter": "fra", "completed_at": dt.datetime(2018, 7, 16, 9, 0, tzinfo=UTC)},
+        "done",  # marked done when the demo is loaded
+        {"letter": "fra"},
     ),
     # The embassy asked for time: snoozed, so it stays out of reminders until then.
     (
@@ -540,28 +567,46 @@ FOLLOW_UPS = (
     ),
 )
 
+OUTREACH_BY_COUNTRY = {row[0]: row for row in OUTREACH}
+# The last day the demo's story tells of. Before it, the services refuse the story: a post, a meeting, a
+# letter's steps, a reply or a position cannot be dated in the future.
+STORY_ENDS_ON = max(
+    *(since for *_rest, since in CONTACTS.values()),
+    *(row["held_at"].date() for row in MEETINGS.values()),
+    *(day for row in LETTERS.values() for day in row[5:] if day is not None),
+    *(row[3] for row in REPLIES.values()),
+    *(row[3] for row in POSITIONS),
+)
 NEEDED_COUNTRIES = sorted(
     {row[0] for row in OUTREACH} | {row[0] for row in OFFICES.values()} | {row[4] for row in OFFICES.values()}
 )
 
 
+class DemoUnavailable(RuntimeError):
+    """The demo cannot be loaded here: reference data is missing, or its story has not happened yet."""
+
+
 def load_demo() -> bool:
-    """Add the demo campaign to the session (flushed, not committed). False if it is already there."""
+    """Add the demo campaign (flushed, not committed) through the services the pages, the commands and the
+    API call, so that it obeys their rules and leaves the same audit trail. False if it is already there."""
     if Campaign.by_slug(DEMO_CAMPAIGN_SLUG) is not None:
         return False
+    if clock.today() < STORY_ENDS_ON:
+        raise DemoUnavailable(
+            f"the demo tells of events up to {STORY_ENDS_ON.isoformat()}; "
+            f"today is {clock.today().isoformat()}, before they happened"
+        )
     countries = _countries()
     users = _users()
-    campaign = Campaign(**CAMPAIGN, is_demo=True)
-    db.session.add(campaign)
-    demands = _demands(campaign)
+    campaign = _campaign()
     records = _outreach_records(campaign, countries, users)
     offices = _offices(countries)
     contacts = _contacts(offices)
     meetings = _meetings(records, offices, contacts, users)
     letters = _letters(records, offices, contacts, users)
-    db.session.flush()
-    _positions(campaign, records, demands, users)
+    _positions(campaign, records, users)
     _follow_ups(records, users, meetings, letters, today=clock.today())
+    _stages(records, users)
     db.session.flush()
     return True
 
@@ -570,7 +615,7 @@ def _countries() -> dict[str, Country]:
     countries = {code: country_by_code(code) for code in NEEDED_COUNTRIES}
     missing = [code for code, country in countries.items() if country is None]
     if missing:
-        raise RuntimeError(
+        raise DemoUnavailable(
             f"the demo needs countries that are not loaded ({', '.join(missing)}): "
             "run `flask --app wsgi seed reference` first"
         )
@@ -581,70 +626,86 @@ def _users() -> dict[str, User]:
     users = {}
     for key, (email, name, role, language, timezone) in USERS.items():
         # Someone may already have this address (an earlier demo, removed): reuse it rather than clash.
-        user = find_by_email(email)
-        if user is None:
-            user = User(email=email, name=name, role=role, language=language, timezone=timezone, password_hash=None)
-            db.session.add(user)
-        users[key] = user
+        users[key] = find_by_email(email) or create_user_without_sign_in(
+            email, name, role, language=language, timezone=timezone, actor=DEMO_ACTOR
+        )
     return users
 
 
-def _demands(campaign: Campaign) -> dict[str, Demand]:
-    demands = {}
-    for ordinal, (code, title, description, title_es, description_es) in enumerate(DEMANDS, start=1):
-        demand = Demand(campaign=campaign, ordinal=ordinal, code=code, title=title, description=description)
-        demand.translations.append(DemandTranslation(language="es", title=title_es, description=description_es))
-        db.session.add(demand)
-        demands[code] = demand
-    return demands
+def _campaign() -> Campaign:
+    return create_campaign(
+        **CAMPAIGN,
+        actor=DEMO_ACTOR,
+        is_demo=True,
+        demands=[
+            DemandWording(label=title, text=description, label_es=title_es, text_es=description_es, code=code)
+            for code, title, description, title_es, description_es in DEMANDS
+        ],
+    )
 
 
 def _outreach_records(campaign, countries, users) -> dict[str, OutreachRecord]:
+    add_targets(campaign, actor=DEMO_ACTOR, countries=[countries[row[0]] for row in OUTREACH])
+    added = {
+        record.country_id: record
+        for record in db.session.scalars(sa.select(OutreachRecord).where(OutreachRecord.campaign_id == campaign.id))
+    }
     records = {}
-    for code, stage, priority, assignee, coordinator in OUTREACH:
-        record = OutreachRecord(
-            campaign=campaign,
-            country=countries[code],
-            stage=stage,
-            priority=priority,
-            assignee=users.get(assignee),
-            coordinator=users[coordinator],
-        )
-        db.session.add(record)
-        records[code] = record
+    for code, _stage, priority, assignee, coordinator in OUTREACH:
+        record = records[code] = added[countries[code].id]
+        update_record(record, actor=DEMO_ACTOR, coordinator_id=users[coordinator].id, priority=priority)
+        if assignee is not None:
+            # The volunteers took their governments themselves ("Take a country"): nobody is e-mailed.
+            claim(record, users[assignee])
     return records
 
 
 def _offices(countries) -> dict[str, Office]:
     offices = {}
     for key, (code, kind, name, city, host, notes) in OFFICES.items():
-        # Real institutions may already be on file: reuse the one the unique key points to.
-        office = db.session.scalar(
-            sa.select(Office).filter_by(
-                country_id=countries[code].id, kind=kind, host_country_id=countries[host].id, city=city
+        try:
+            offices[key] = create_office(
+                actor=DEMO_ACTOR,
+                country=countries[code],
+                host_country=countries[host],
+                kind=kind,
+                name=name,
+                city=city,
+                notes=notes,
             )
-        )
-        if office is None:
-            office = Office(
-                country=countries[code], kind=kind, name=name, city=city, host_country=countries[host], notes=notes
-            )
-            db.session.add(office)
-        offices[key] = office
+        except DuplicateOffice as duplicate:
+            # Real institutions may already be on file: the demo uses the one there.
+            offices[key] = duplicate.existing
     return offices
 
 
 def _contacts(offices) -> dict[str, Contact]:
     contacts = {}
     for key, (office, name, title, email, language, since) in CONTACTS.items():
-        contact = Contact(
-            office=offices[office], name=name, title=title, email=email, language=language, notes=FICTIONAL_CONTACT_NOTE
-        )
-        contact.posts.append(Post(office=offices[office], title=title, started_on=since))
-        for earlier_office, earlier_title, started_on, ended_on in EARLIER_POSTS.get(key, ()):
-            contact.posts.append(
-                Post(office=offices[earlier_office], title=earlier_title, started_on=started_on, ended_on=ended_on)
+        posts = (*EARLIER_POSTS.get(key, ()), (office, title, since))
+        first_office, first_title, first_since = posts[0]
+        try:
+            contact = create_contact(
+                actor=DEMO_ACTOR,
+                office=offices[first_office],
+                name=name,
+                title=first_title,
+                email=email,
+                language=language,
+                notes=FICTIONAL_CONTACT_NOTE,
+                started_on=first_since,
             )
-        db.session.add(contact)
+        except DuplicateContact as duplicate:
+            # A demo contact that `demo remove` kept (someone's own work refers to them): the same person.
+            kept = [match for match in duplicate.matches if match.notes == FICTIONAL_CONTACT_NOTE]
+            if not kept:
+                raise
+            contacts[key] = kept[0]
+            continue
+        for later_office, later_title, started_on in posts[1:]:
+            move_contact(
+                contact, actor=DEMO_ACTOR, office=offices[later_office], title=later_title, started_on=started_on
+            )
         contacts[key] = contact
     return contacts
 
@@ -652,87 +713,86 @@ def _contacts(offices) -> dict[str, Contact]:
 def _meetings(records, offices, contacts, users) -> dict[str, Meeting]:
     meetings = {}
     for key, row in MEETINGS.items():
-        meeting = Meeting(
-            office=offices[row["office"]],
+        office = offices[row["office"]]
+        meetings[key] = log_meeting(
+            [records[code] for code in row["countries"]],
+            actor=users[row["staff"][0]],
             held_at=row["held_at"],
-            location=offices[row["office"]].city,
             summary=row["summary"],
             outcome=row["outcome"],
-            created_by=users[row["staff"][0]],
-            outreach_records=[records[code] for code in row["countries"]],
+            office=office,
+            location=office.city,
             contacts=[contacts[name] for name in row["contacts"]],
             staff=[users[name] for name in row["staff"]],
         )
-        db.session.add(meeting)
-        meetings[key] = meeting
     return meetings
 
 
+def _templates() -> None:
+    """The demo's letter as a template in each language it is sent in, unless it is there already."""
+    for language in sorted({row[1] for row in LETTERS.values()}):
+        if find_template(DEMO_TEMPLATE, language) is None:
+            save_template(
+                None,
+                name=DEMO_TEMPLATE,
+                language=language,
+                subject=SUBJECTS[language],
+                body=LETTER_BODIES[language],
+                actor=DEMO_ACTOR,
+            )
+
+
 def _letters(records, offices, contacts, users) -> dict[str, Letter]:
+    _templates()
     letters = {}
-    for key, (code, language, channel, office, contact, sent_on, delivered_on, acknowledged) in LETTERS.items():
-        letter = Letter(
-            outreach=records[code],
-            direction="outgoing",
-            channel=channel,
+    for key, (code, language, channel, office, contact, sent_on, delivered_on, acknowledged_on) in LETTERS.items():
+        writer = users[_owner_of(code)]
+        letter = compose_letter(
+            records[code],
+            template_name=DEMO_TEMPLATE,
+            actor=writer,
+            contact=contacts.get(contact),
+            office=offices[office],
             language=language,
-            recipient_office=offices[office],
-            recipient_contact=contacts.get(contact),
-            subject=SUBJECTS[language],
-            body=LETTER_BODIES[language],
-            sent_on=sent_on,
-            delivered_on=delivered_on,
-            acknowledged_on=acknowledged,
-            created_by=users[_owner_of(code)],
         )
-        db.session.add(letter)
+        mark_sent(letter, channel, sent_on, writer)
+        if delivered_on is not None:
+            mark_delivered(letter, delivered_on, writer)
+        if acknowledged_on is not None:
+            mark_acknowledged(letter, acknowledged_on, writer)
         letters[key] = letter
     for key, (answered, language, channel, received_on, subject, body) in REPLIES.items():
-        original = letters[answered]
-        reply = Letter(
-            outreach=original.outreach,
-            direction="incoming",
-            in_reply_to=original,
-            channel=channel,
-            language=language,
-            subject=subject,
-            body=body,
-            received_on=received_on,
-            created_by=users[_owner_of(LETTERS[answered][0])],
+        writer = users[_owner_of(LETTERS[answered][0])]
+        letters[key] = log_reply(
+            letters[answered], received_on, subject, body, writer, channel=channel, language=language
         )
-        db.session.add(reply)
-        letters[key] = reply
     return letters
 
 
 def _owner_of(code: str) -> str:
     """The user key who works a government's record: its assignee, else its coordinator."""
-    for row in OUTREACH:
-        if row[0] == code:
-            return row[3] or row[4]
-    raise KeyError(code)
+    _code, _stage, _priority, assignee, coordinator = OUTREACH_BY_COUNTRY[code]
+    return assignee or coordinator
 
 
-def _positions(campaign, records, demands, users) -> None:
-    # Positions join on ids (composite keys prove the campaign), so the records must be flushed first.
-    recorder = users["coord_en"]
+def _coordinator_of(code: str) -> str:
+    return OUTREACH_BY_COUNTRY[code][4]
+
+
+def _positions(campaign, records, users) -> None:
+    demands = {
+        demand.code: demand for demand in db.session.scalars(sa.select(Demand).where(Demand.campaign_id == campaign.id))
+    }
     for code, demand, stance, stated_on, evidence, url in POSITIONS:
-        db.session.add(
-            Position(
-                campaign_id=campaign.id,
-                outreach_id=records[code].id,
-                demand_id=demands[demand].id,
-                stance=stance,
-                stated_on=stated_on,
-                evidence=evidence,
-                evidence_url=url,
-                recorded_by_id=recorder.id,
-            )
+        record_position(
+            records[code],
+            demands[demand],
+            stance,
+            stated_on,
+            actor=users[_coordinator_of(code)],
+            evidence=evidence,
+            evidence_url=url,
         )
-
-
-def _id_of(rows: dict, key: str | None) -> int | None:
-    return rows[key].id if key else None
 
 
 def _follow_ups(records, users, meetings, letters, *, today: dt.date) -> None:
@@ -740,22 +800,27 @@ def _follow_ups(records, users, meetings, letters, *, today: dt.date) -> None:
         return today + dt.timedelta(days=value) if isinstance(value, int) else value
 
     for code, owner, due, note, status, extra in FOLLOW_UPS:
-        record = records[code]
-        follow_up = FollowUp(
-            outreach=record,
+        follow_up = add_follow_up(
+            records[code],
             owner=users[owner],
             due_on=day(due),
             note=note,
-            status=status,
-            snoozed_until=day(extra["snoozed_until"]) if "snoozed_until" in extra else None,
-            completed_at=extra.get("completed_at"),
-            meeting_id=_id_of(meetings, extra.get("meeting")),
-            letter_id=_id_of(letters, extra.get("letter")),
-            created_by=record.coordinator,
+            actor=users[_coordinator_of(code)],
+            meeting=meetings.get(extra.get("meeting")),
+            letter=letters.get(extra.get("letter")),
         )
-        db.session.add(follow_up)
-        if status == "open" and (record.next_follow_up_on is None or follow_up.due_on < record.next_follow_up_on):
-            record.next_follow_up_on = follow_up.due_on
+        if status == "done":
+            complete_follow_up(follow_up, actor=users[owner])
+        elif status == "snoozed":
+            snooze_follow_up(follow_up, day(extra["snoozed_until"]), actor=users[owner])
+
+
+def _stages(records, users) -> None:
+    """The stage the story has each record at, set by its coordinator where the work logged left it
+    elsewhere: a meeting asked for, a record closed, or a government that acted on one demand (which moves
+    its record to "committed") while the campaign still works on the others."""
+    for code, stage, _priority, _assignee, coordinator in OUTREACH:
+        set_stage(records[code], stage, actor=users[coordinator])
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -769,6 +834,7 @@ class DemoRemoval:
     contacts: int = 0
     offices: int = 0
     users: int = 0
+    templates: int = 0
     # Demo people or offices that someone's own work now refers to: kept, and named.
     kept: list[str] = field(default_factory=list)
 
@@ -779,9 +845,9 @@ def _count(statement) -> int:
 
 def remove_demo(*, actor) -> DemoRemoval:
     """Delete the demo campaign (its records, positions, letters, follow-ups, petitions go with it), the
-    meetings held only for it, and the demo's fictional contacts, the offices it added and its staff users
-    when nothing outside the demo refers to them. Reference data and anything a user created stay.
-    Flushed, not committed."""
+    meetings held only for it, its letter templates as it wrote them, and the demo's fictional contacts, the
+    offices it added and its staff users when nothing outside the demo refers to them. Reference data and
+    anything a user created stay; so does the audit log, which is never rewritten. Flushed, not committed."""
     report = DemoRemoval()
     campaign = db.session.scalar(
         sa.select(Campaign).where(Campaign.slug == DEMO_CAMPAIGN_SLUG, Campaign.is_demo.is_(True))
@@ -824,11 +890,14 @@ def remove_demo(*, actor) -> DemoRemoval:
         report.contacts += 1
     db.session.expire_all()
 
-    # Offices a user added themselves were audited when created; the demo's were not.
+    # Offices someone added themselves were audited as theirs when created; the demo's as DEMO_ACTOR's (or,
+    # loaded by a version of the demo that did not go through the services, not at all).
     created_by_users = set(
         db.session.scalars(
             sa.select(AuditEvent.entity_id).where(
-                AuditEvent.action == "office.create", AuditEvent.entity_type == "office"
+                AuditEvent.action == "office.create",
+                AuditEvent.entity_type == "office",
+                sa.or_(AuditEvent.actor_label.is_(None), AuditEvent.actor_label != DEMO_ACTOR),
             )
         )
     )
@@ -853,6 +922,13 @@ def remove_demo(*, actor) -> DemoRemoval:
         report.offices += 1
     db.session.expire_all()
 
+    # A template someone has since rewritten is theirs now.
+    for template in db.session.scalars(sa.select(LetterTemplate).where(LetterTemplate.name == DEMO_TEMPLATE)).all():
+        if (template.subject, template.body) == (SUBJECTS.get(template.language), LETTER_BODIES.get(template.language)):
+            db.session.delete(template)
+            report.templates += 1
+    db.session.flush()
+
     for email, name, *_rest in USERS.values():
         user = find_by_email(email)
         if user is None:
@@ -873,7 +949,7 @@ def remove_demo(*, actor) -> DemoRemoval:
         db.session.execute(sa.delete(User).where(User.id == user.id))
         report.users += 1
     db.session.expire_all()
-    if report.campaign_removed or report.contacts or report.offices or report.users:
+    if report.campaign_removed or report.contacts or report.offices or report.users or report.templates:
         audit.record(
             "demo.remove",
             actor=actor,
@@ -884,6 +960,7 @@ def remove_demo(*, actor) -> DemoRemoval:
                 "contacts": report.contacts,
                 "offices": report.offices,
                 "users": report.users,
+                "templates": report.templates,
                 "kept": report.kept,
             },
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import zoneinfo
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -51,7 +52,8 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
 
 
-def create_user(email: str, name: str, role: str, password: str, *, language: str = "en", actor=None) -> User:
+def _new_user(email: str, name: str, role: str, password: str | None, *, language: str, timezone: str) -> User:
+    """A checked new account, added and flushed; with no password when `password` is None."""
     email = normalise_email(email)
     if role not in ROLES:
         raise AccountError(
@@ -67,14 +69,38 @@ def create_user(email: str, name: str, role: str, password: str, *, language: st
         )
     if not name or not name.strip():
         raise AccountError(gettext("a name is required"))
-    check_password_policy(password, email=email, name=name)
+    if timezone not in zoneinfo.available_timezones():
+        raise AccountError(gettext("unknown time zone %(timezone)s", timezone=repr(timezone)))
+    if password is not None:
+        check_password_policy(password, email=email, name=name)
     if find_by_email(email):
         raise AccountError(gettext("a user with the e-mail %(email)s already exists", email=email))
-    user = User(email=email, name=name.strip(), role=role, language=language)
-    user.set_password(password)
+    user = User(email=email, name=name.strip(), role=role, language=language, timezone=timezone, password_hash=None)
+    if password is not None:
+        user.set_password(password)
     db.session.add(user)
     db.session.flush()
-    audit.record("user.create", actor=actor, entity=user, after={"email": email, "role": role, "name": user.name})
+    return user
+
+
+def create_user(email: str, name: str, role: str, password: str, *, language: str = "en", actor=None) -> User:
+    user = _new_user(email, name, role, password, language=language, timezone="UTC")
+    audit.record("user.create", actor=actor, entity=user, after={"email": user.email, "role": role, "name": user.name})
+    return user
+
+
+def create_user_without_sign_in(
+    email: str, name: str, role: str, *, language: str = "en", timezone: str = "UTC", actor=None
+) -> User:
+    """An account nobody can sign in to: no password, and no invitation sent. For staff who are only named
+    on records (the demo's fictional coordinators and volunteers); a password set later opens it."""
+    user = _new_user(email, name, role, None, language=language, timezone=timezone)
+    audit.record(
+        "user.create",
+        actor=actor,
+        entity=user,
+        after={"email": user.email, "role": role, "name": user.name, "sign_in": False},
+    )
     return user
 
 

@@ -121,6 +121,8 @@ class DemandWording:
     text: str | None = None
     label_es: str | None = None
     text_es: str | None = None
+    # The demand's key in the API and exports, given when it is added (d1, d2, ... when not); never changed.
+    code: str | None = None
 
 
 def _clean(value: str | None) -> str | None:
@@ -223,7 +225,12 @@ def _check_wording(wording: DemandWording, number: int | None = None) -> DemandW
     text_es = _clean(wording.text_es)
     if text_es is not None and label_es is None:
         raise CampaignError(which + gettext("Give the Spanish label too, or leave the Spanish text empty."), "label_es")
-    return DemandWording(label=label, text=_clean(wording.text), label_es=label_es, text_es=text_es)
+    code = _clean(wording.code)
+    if code is not None and (len(code) > 40 or not SLUG_PATTERN.match(code)):
+        raise CampaignError(
+            which + gettext("A demand's code has at most 40 lower-case letters, digits and single hyphens."), "code"
+        )
+    return DemandWording(label=label, text=_clean(wording.text), label_es=label_es, text_es=text_es, code=code)
 
 
 def _set_spanish(demand: Demand, label_es: str | None, text_es: str | None) -> None:
@@ -250,9 +257,12 @@ def _append_demand(campaign: Campaign, wording: DemandWording) -> Demand:
     ordinal = (
         db.session.scalar(sa.select(sa.func.max(Demand.ordinal)).where(Demand.campaign_id == campaign.id)) or 0
     ) + 1
-    demand = Demand(
-        campaign=campaign, ordinal=ordinal, code=_next_code(campaign), title=wording.label, description=wording.text
-    )
+    code = wording.code or _next_code(campaign)
+    if wording.code and db.session.scalar(
+        sa.select(Demand.id).where(Demand.campaign_id == campaign.id, Demand.code == code)
+    ):
+        raise CampaignError(gettext("Another demand of this campaign has the code “%(code)s”.", code=code), "code")
+    demand = Demand(campaign=campaign, ordinal=ordinal, code=code, title=wording.label, description=wording.text)
     _set_spanish(demand, wording.label_es, wording.text_es)
     db.session.add(demand)
     db.session.flush()
@@ -269,12 +279,17 @@ def create_campaign(
     translations: dict[str, CampaignWording] | None = None,
     starts_on: dt.date | None = None,
     letter_language: str = "en",
+    is_demo: bool = False,
 ) -> Campaign:
     """A new campaign with its demands in order. Everything is checked before anything is added.
-    `translations` maps a language of TRANSLATED_LANGUAGES to the campaign's name and description in it."""
+    `translations` maps a language of TRANSLATED_LANGUAGES to the campaign's name and description in it.
+    `is_demo` marks the demo campaign (crm/demo.py), which `demo remove` takes away."""
     slug = _check_slug(slug)
     checked = [_check_wording(wording, number) for number, wording in enumerate(demands, start=1)]
-    campaign = Campaign(slug=slug, name="", is_demo=False)
+    codes = [wording.code for wording in checked if wording.code]
+    if len(set(codes)) != len(codes):
+        raise CampaignError(gettext("Two demands have the same code."), "code")
+    campaign = Campaign(slug=slug, name="", is_demo=bool(is_demo))
     _apply_description(
         campaign,
         name=name,
@@ -287,7 +302,8 @@ def create_campaign(
     db.session.flush()
     for wording in checked:
         _append_demand(campaign, wording)
-    audit.record("campaign.create", actor=actor, entity=campaign, after=campaign_snapshot(campaign))
+    after = campaign_snapshot(campaign) | ({"is_demo": True} if campaign.is_demo else {})
+    audit.record("campaign.create", actor=actor, entity=campaign, after=after)
     return campaign
 
 

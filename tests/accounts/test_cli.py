@@ -3,11 +3,12 @@
 from urllib.parse import parse_qs, urlsplit
 
 import pyotp
+import pytest
 import sqlalchemy as sa
 
 from crm.accounts import twofactor
 from crm.accounts.models import RecoveryCode
-from crm.accounts.services import find_by_email
+from crm.accounts.services import AccountError, create_user_without_sign_in, find_by_email
 from crm.audit.models import AuditEvent
 from crm.extensions import db
 
@@ -119,3 +120,25 @@ def test_two_factor_commands_need_a_known_user(runner):
         result = runner.invoke(args=["users", command, "nobody@example.org"])
         assert result.exit_code == 1 and "no user with the e-mail" in result.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 0
+
+
+def test_an_account_made_without_sign_in_has_no_password_and_is_audited(app, client):
+    user = create_user_without_sign_in(
+        "Named.Only@Example.org", "Named Only", "volunteer", language="es", timezone="America/Caracas", actor="cli"
+    )
+    assert (user.email, user.language, user.timezone, user.password_hash) == (
+        "named.only@example.org",
+        "es",
+        "America/Caracas",
+        None,
+    )
+    response = client.post("/login", data={"email": "named.only@example.org", "password": ""})
+    assert response.status_code != 302
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "user.create"))
+    assert (event.actor_label, event.after["sign_in"]) == ("cli", False)
+    for email, timezone, message in (
+        ("named.only@example.org", "UTC", "already exists"),
+        ("other@example.org", "Mars/Olympus", "unknown time zone"),
+    ):
+        with pytest.raises(AccountError, match=message):
+            create_user_without_sign_in(email, "Other", "volunteer", timezone=timezone)

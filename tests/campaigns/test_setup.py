@@ -83,6 +83,8 @@ def test_a_manager_creates_a_campaign_with_its_demands_in_two_languages(own):
         ("Free Elections", [W("One")], "lower-case letters"),
         ("", [W("One")], "slug"),
         ("other", [W("One"), W("   ")], "Demand 2: A demand needs a short label"),
+        ("other", [W("One", code="ICC referral")], "Demand 1: A demand's code"),
+        ("other", [W("One", code="icc"), W("Two", code="icc")], "Two demands have the same code"),
     ],
 )
 def test_bad_input_is_refused_and_nothing_is_written(own, manager, slug, demands, message):
@@ -92,6 +94,15 @@ def test_bad_input_is_refused_and_nothing_is_written(own, manager, slug, demands
         campaigns.create_campaign(name="Another", slug=slug, demands=demands, actor=manager)
     db.session.rollback()
     assert table_counts() == before
+
+
+def test_a_demand_may_be_given_its_code_once_and_for_all(own, manager):
+    added = campaigns.add_demand(own, W("Protect refugees", code="refugees"), actor=manager)
+    assert (added.ordinal, added.code) == (4, "refugees")
+    with pytest.raises(campaigns.CampaignError, match="Another demand of this campaign has the code"):
+        campaigns.add_demand(own, W("Protect them again", code="refugees"), actor=manager)
+    campaigns.reword_demand(added, W("Protect the refugees", code="other"), actor=manager)
+    assert added.code == "refugees"
 
 
 def test_demands_are_added_reworded_and_reordered(own, manager):

@@ -273,7 +273,10 @@ def test_without_a_mail_server_messages_go_to_the_outbox(make_user, make_record,
 
 
 def test_the_demo_has_reminders_to_send_at_once(app):
-    from crm.demo import load_demo
+    from crm.demo import STORY_ENDS_ON, load_demo
+
+    if utc_today() < STORY_ENDS_ON:
+        pytest.skip("the demo's story (2018) has not happened yet at this moment")
 
     load_demo()
     db.session.commit()

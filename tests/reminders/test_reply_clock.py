@@ -122,7 +122,10 @@ def test_closed_records_and_old_history_are_left_alone(campaign, make_record, ma
 
 
 def test_the_demo_does_not_flood_anyone(campaign):
-    from crm.demo import load_demo
+    from crm.demo import STORY_ENDS_ON, load_demo
+
+    if today() < STORY_ENDS_ON:
+        pytest.skip("the demo's story (2018) has not happened yet at this moment")
 
     load_demo()
     report = services.run_reply_clock(now())
