@@ -16,7 +16,7 @@ from crm.contacts.models import Contact, Office
 from crm.countries.services import country_by_code
 from crm.demo import DEMO_TEMPLATE, USERS, load_demo
 from crm.extensions import db
-from crm.letters import services as letters
+from crm.letters.letter_templates import find_template, save_template
 from crm.letters.models import LetterTemplate
 from crm.outreach import services as outreach
 from crm.outreach.models import OutreachRecord
@@ -144,8 +144,8 @@ def test_an_office_the_user_created_and_the_demo_reused_stays(app, runner, make_
 def test_the_demo_template_someone_rewrote_stays(app, runner, make_user):
     manager = make_user("manager")
     load_demo()
-    template = letters.find_template(DEMO_TEMPLATE, "es")
-    letters.save_template(
+    template = find_template(DEMO_TEMPLATE, "es")
+    save_template(
         template, name=DEMO_TEMPLATE, language="es", subject="Nuestra carta", body="Texto propio.", actor=manager
     )
     db.session.commit()
