@@ -13,6 +13,7 @@ from flask_babel import force_locale, gettext
 from flask_login import current_user, login_required
 
 from crm.board import services as boards
+from crm.campaigns.services import demands_of
 from crm.dashboard import services as dashboards
 from crm.dashboard.exports import neutralise
 from crm.dashboard.forms import response_label
@@ -225,6 +226,6 @@ def manage(slug):
         campaign=campaign,
         published=boards.is_published(campaign),
         choices=boards.choices(campaign, current_language()),
-        demands=boards.demands_of(campaign),
+        demands=demands_of(campaign.id),
         stance_text=_stance,
     )

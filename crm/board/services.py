@@ -11,12 +11,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from crm import clock
 from crm.audit import services as audit
 from crm.board.models import PublishedBoard, PublishedEntry, PublishedPosition
 from crm.campaigns.models import Campaign, Demand
+from crm.campaigns.services import demands_of
 from crm.countries.models import Country
 from crm.dashboard.services import RESPONSES, response_of
 from crm.database import fold, utcnow
@@ -194,22 +195,12 @@ def set_published(campaign: Campaign, *, records: set[int], positions: set[int],
     return len(wanted_records), len(wanted_positions)
 
 
-def demands_of(campaign: Campaign) -> list[Demand]:
-    """The campaign's demands in order, with their wording in every language."""
-    return db.session.scalars(
-        sa.select(Demand)
-        .where(Demand.campaign_id == campaign.id)
-        .order_by(Demand.ordinal)
-        .options(selectinload(Demand.translations))
-    ).all()
-
-
 def public_board(campaign: Campaign, language: str = "en", *, today: dt.date | None = None) -> PublicBoard | None:
     """What the public sees, or None while the board is not published. A fixed number of queries."""
     board = db.session.get(PublishedBoard, campaign.id)
     if board is None:
         return None
-    demands = demands_of(campaign)
+    demands = demands_of(campaign.id)
     records = db.session.scalars(
         sa.select(OutreachRecord)
         .join(PublishedEntry, PublishedEntry.outreach_id == OutreachRecord.id)

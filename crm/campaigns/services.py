@@ -426,6 +426,20 @@ def demand_has_positions(demand: Demand) -> bool:
     )
 
 
+def demands_of(campaign_id: int, *, active_only: bool = False) -> list[Demand]:
+    """A campaign's demands in order, with their wording in every language; `active_only`: without the
+    retired ones (kept for their history, never offered for a new position)."""
+    statement = (
+        sa.select(Demand)
+        .where(Demand.campaign_id == campaign_id)
+        .order_by(Demand.ordinal)
+        .options(selectinload(Demand.translations))
+    )
+    if active_only:
+        statement = statement.where(Demand.retired_at.is_(None))
+    return list(db.session.scalars(statement))
+
+
 def demands_with_positions(campaign: Campaign) -> set[int]:
     """The ids of the campaign's demands on which a position was recorded, in one query."""
     return set(db.session.scalars(sa.select(Position.demand_id).where(Position.campaign_id == campaign.id).distinct()))

@@ -15,6 +15,7 @@ from crm import clock
 from crm.accounts.models import User
 from crm.audit.models import AuditEvent
 from crm.campaigns.models import Campaign, Demand
+from crm.campaigns.services import demands_of
 from crm.countries.models import RS_STATUSES, Country, Region
 from crm.countries.standing import standing
 from crm.dashboard.maps import CountryShape, world_map
@@ -104,9 +105,7 @@ def campaign_figures(
     if with_people:
         statement = statement.options(joinedload(OutreachRecord.assignee), joinedload(OutreachRecord.coordinator))
     records = db.session.scalars(statement).all()
-    demands = db.session.scalars(
-        sa.select(Demand).where(Demand.campaign_id == campaign.id).order_by(Demand.ordinal)
-    ).all()
+    demands = demands_of(campaign.id)
     visible = {record.id for record in records}
     # Rows of the columns the dashboard, the matrix and the exports show, not the positions' records.
     history = [

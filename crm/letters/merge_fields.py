@@ -6,18 +6,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import sqlalchemy as sa
 from babel import Locale
 from babel.core import UnknownLocaleError
 from babel.numbers import format_decimal
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload
 
 from crm import clock
-from crm.campaigns.models import Demand
+from crm.campaigns.services import demands_of
 from crm.contacts.models import Contact, Office
 from crm.countries.models import Country
-from crm.extensions import db
 from crm.i18n import show_date
 from crm.outreach.models import OutreachRecord
 from crm.signatures.totals import totals_for
@@ -89,12 +86,7 @@ def country_name(country: Country, language: str) -> str:
 
 
 def demands_text(campaign, language: str) -> str:
-    demands = db.session.scalars(
-        sa.select(Demand)
-        .where(Demand.campaign_id == campaign.id, Demand.retired_at.is_(None))
-        .order_by(Demand.ordinal)
-        .options(selectinload(Demand.translations))
-    ).all()
+    demands = demands_of(campaign.id, active_only=True)
     lines = []
     for number, demand in enumerate(demands, start=1):
         title, description = demand.text(language)

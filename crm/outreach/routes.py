@@ -13,8 +13,8 @@ from sqlalchemy.orm import selectinload
 
 from crm import clock
 from crm.accounts.models import User
-from crm.campaigns.models import Campaign, CampaignTranslation, Demand
-from crm.campaigns.services import open_records
+from crm.campaigns.models import Campaign, CampaignTranslation
+from crm.campaigns.services import demands_of, open_records
 from crm.contacts import services as contact_services
 from crm.contacts.models import Contact, Office
 from crm.core import submissions
@@ -67,9 +67,7 @@ def campaign(slug):
     campaign = get_campaign_or_404(slug)
     # A wide list: plain rows and stances, not records, countries and users built as objects.
     records = outreach.campaign_rows(campaign, current_user, str(current_user.language))
-    demands = db.session.scalars(
-        sa.select(Demand).where(Demand.campaign_id == campaign.id).order_by(Demand.ordinal)
-    ).all()
+    demands = demands_of(campaign.id)
     return render_template(
         "outreach/campaign.html",
         campaign=campaign,
@@ -83,9 +81,7 @@ def campaign(slug):
 @login_required
 def show(outreach_id):
     record = get_outreach_or_404(outreach_id)
-    demands = db.session.scalars(
-        sa.select(Demand).where(Demand.campaign_id == record.campaign_id).order_by(Demand.ordinal)
-    ).all()
+    demands = demands_of(record.campaign_id)
     history = outreach.positions_of(record)
     stage_form = StageForm(stage=record.stage, version=record.version)
     return render_template(
@@ -155,11 +151,7 @@ def edit(outreach_id):
 
 def _demands(record):
     """The demands a new position or meeting can be about: a retired demand keeps its history only."""
-    return db.session.scalars(
-        sa.select(Demand)
-        .where(Demand.campaign_id == record.campaign_id, Demand.retired_at.is_(None))
-        .order_by(Demand.ordinal)
-    ).all()
+    return demands_of(record.campaign_id, active_only=True)
 
 
 @bp.route("/outreach/<int:outreach_id>/positions/new", methods=["GET", "POST"])
