@@ -233,7 +233,8 @@ def idempotent(load):
                 created = view(*args, **kwargs)
                 submissions.set_location(key, f"{request_seen}:{created.id}")
                 return created
-            db.session.rollback()
+            # Nothing was written for the repeat (first_time's insert ran in a savepoint): the token's use
+            # is still recorded when the request commits.
             earlier = submissions.where_it_went(key, current_user) or ""
             seen, _, created_id = earlier.rpartition(":")
             if seen != request_seen or not created_id.isdigit():
