@@ -48,6 +48,7 @@ from crm.signatures.tallies import import_tallies, record_tally
 from crm.signatures.totals import (
     country_names,
     daily_totals,
+    monthly_totals,
     petition_rows,
     petition_totals,
     tally_rows,
@@ -125,8 +126,8 @@ def campaign(slug):
         campaign=campaign,
         totals=totals,
         names=names,
-        petitions=petition_rows(campaign),
-        days=daily_totals(campaign),
+        petitions=petition_rows(campaign, totals),
+        months=monthly_totals(daily_totals(campaign)),
         form=PetitionForm() if can(current_user, "edit_all") and not is_read_only(campaign) else None,
     )
 

@@ -236,57 +236,129 @@ class Day:
     total: int
 
 
+def _untallied_daily_changes(campaign_id: int, tallied_countries) -> dict[dt.date, int]:
+    """What each day adds to the total in the countries no tally touches, worked out by the database: there a
+    country's figure is max(signers by address, signers by name and place) so far (_range without tallies),
+    so each day adds that figure's growth. Years of days over many countries stay in the database."""
+    table = SignatureCount.__table__
+    by_day = (
+        sa.select(
+            table.c.country_id,
+            table.c.day,
+            sa.func.sum(table.c.signers - table.c.without_email).label("by_email"),
+            sa.func.sum(table.c.without_email).label("by_name"),
+        )
+        .where(table.c.campaign_id == campaign_id, table.c.country_id.not_in(list(tallied_countries)))
+        .group_by(table.c.country_id, table.c.day)
+        .subquery()
+    )
+    running = sa.select(
+        by_day.c.country_id,
+        by_day.c.day,
+        sa.func.sum(by_day.c.by_email).over(partition_by=by_day.c.country_id, order_by=by_day.c.day).label("email"),
+        sa.func.sum(by_day.c.by_name).over(partition_by=by_day.c.country_id, order_by=by_day.c.day).label("name"),
+    ).subquery()
+    figure = sa.case((running.c.email >= running.c.name, running.c.email), else_=running.c.name)
+    growth = sa.select(
+        running.c.day,
+        (
+            figure
+            - sa.func.coalesce(sa.func.lag(figure).over(partition_by=running.c.country_id, order_by=running.c.day), 0)
+        ).label("added"),
+    ).subquery()
+    return {
+        day: int(added)
+        for day, added in db.session.execute(
+            sa.select(growth.c.day, sa.func.sum(growth.c.added)).group_by(growth.c.day)
+        )
+    }
+
+
 def daily_totals(campaign: Campaign) -> list[Day]:
     """The campaign's total (its lower end, N) at the end of each day something was added: signatures by
     the day they were signed (or imported, when the platform gave no date), tallies on their "as of" day,
-    counted with the same rules as `totals_for`. Two queries."""
-    events: dict[dt.date, list] = defaultdict(list)
-    for petition_id, country_id, on, number, named in db.session.execute(
-        sa.select(
-            SignatureCount.petition_id,
-            SignatureCount.country_id,
-            SignatureCount.day,
-            SignatureCount.signers,
-            SignatureCount.without_email,
-        ).where(SignatureCount.campaign_id == campaign.id)
-    ):
-        country = None if country_id == UNKNOWN_COUNTRY else country_id
-        events[on].append(("rows", (petition_id, country), (number, named or 0)))
-    for petition_id, country_id, as_of, signers in db.session.execute(
+    counted with the same rules as `totals_for`. Countries no tally touches are summed by the database;
+    the few a tally touches are followed cell by cell here. Three queries."""
+    tallies = db.session.execute(
         sa.select(SignatureTally.petition_id, SignatureTally.country_id, SignatureTally.as_of, SignatureTally.signers)
         .join(Petition, Petition.id == SignatureTally.petition_id)
         .where(Petition.campaign_id == campaign.id)
-    ):
+    ).all()
+    # Countries as signature_count keys them: UNKNOWN_COUNTRY for none.
+    tallied = {UNKNOWN_COUNTRY if country_id is None else country_id for _, country_id, _, _ in tallies}
+    changes: dict[dt.date, int] = defaultdict(int, _untallied_daily_changes(campaign.id, tallied))
+    events: dict[dt.date, list] = defaultdict(list)
+    if tallied:
+        for petition_id, country_id, on, number, named in db.session.execute(
+            sa.select(
+                SignatureCount.petition_id,
+                SignatureCount.country_id,
+                SignatureCount.day,
+                SignatureCount.signers,
+                SignatureCount.without_email,
+            ).where(SignatureCount.campaign_id == campaign.id, SignatureCount.country_id.in_(list(tallied)))
+        ):
+            country = None if country_id == UNKNOWN_COUNTRY else country_id
+            events[on].append(("rows", (petition_id, country), (number, named or 0)))
+    for petition_id, country_id, as_of, signers in tallies:
         events[as_of].append(("tally", (petition_id, country_id), signers))
+    # Each tallied country's three sums behind its range (_range), kept as its cells change.
     cells: dict[tuple, _Cell] = defaultdict(_Cell)
-    countries: dict[int | None, list[_Cell]] = defaultdict(list)
+    sums: dict[int | None, list[int]] = defaultdict(lambda: [0, 0, 0])  # by e-mail, by name, tally excess
     figure: dict[int | None, int] = defaultdict(int)
-    total, series = 0, []
     for on in sorted(events):
-        before = total
         touched = set()
         for kind, key, number in events[on]:
-            if key not in cells:
-                countries[key[1]].append(cells[key])
             cell = cells[key]
+            was = (cell.rows - cell.named, cell.named, cell.tally_excess)
             if kind == "rows":
                 cell.rows += number[0]
                 cell.named += number[1]
             else:
                 cell.tally = number
+            country = sums[key[1]]
+            country[0] += cell.rows - cell.named - was[0]
+            country[1] += cell.named - was[1]
+            country[2] += cell.tally_excess - was[2]
             touched.add(key[1])
         for country_id in touched:
-            low = _range(countries[country_id])[0]
-            total += low - figure[country_id]
+            by_email, by_name, excess = sums[country_id]
+            low = max(by_email, by_name) + excess
+            changes[on] += low - figure[country_id]
             figure[country_id] = low
-        series.append(Day(day=on, added=total - before, total=total))
+    total, series = 0, []
+    for on in sorted(changes):
+        total += changes[on]
+        series.append(Day(day=on, added=changes[on], total=total))
     return series
 
 
-def petition_rows(campaign: Campaign) -> list[dict]:
-    """Each petition with its signers and its imports' counts, in three queries whatever their number."""
+@dataclass
+class Month:
+    month: dt.date  # its first day
+    added: int
+    total: int
+
+
+def monthly_totals(days: list[Day]) -> list[Month]:
+    """The daily series by month: what was added in each, and the total at its end (years of signing read
+    as a hundred lines, not thousands)."""
+    months: list[Month] = []
+    for day in days:
+        first = day.day.replace(day=1)
+        if months and months[-1].month == first:
+            months[-1].added += day.added
+            months[-1].total = day.total
+        else:
+            months.append(Month(month=first, added=day.added, total=day.total))
+    return months
+
+
+def petition_rows(campaign: Campaign, totals: CampaignTotals | None = None) -> list[dict]:
+    """Each petition with its signers and its imports' counts, in three queries whatever their number
+    (one fewer given the campaign's `totals`, already read)."""
     petitions = petitions_of(campaign)
-    totals = totals_for(campaign)
+    totals = totals or totals_for(campaign)
     imports = dict(
         db.session.execute(
             sa.select(SignatureImport.petition_id, sa.func.count())

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+import random
 
 import pytest
 import sqlalchemy as sa
@@ -12,9 +13,9 @@ from crm.extensions import db
 from crm.letters.models import Letter
 from crm.signatures.errors import SignatureError
 from crm.signatures.imports import import_file
-from crm.signatures.models import SignatureTally
+from crm.signatures.models import UNKNOWN_COUNTRY, SignatureCount, SignatureTally
 from crm.signatures.tallies import import_tallies, record_tally
-from crm.signatures.totals import daily_totals, totals_for
+from crm.signatures.totals import _Cell, _range, daily_totals, totals_for
 from tests.signatures.conftest import database_state, import_fixture
 
 # The clock stands still during each test (tests/conftest.py's `clock`).
@@ -139,3 +140,57 @@ def test_later_imports_never_change_a_delivered_letters_snapshot(app, make_petit
     ) == delivered
     later = totals_for(campaign, record.country)
     assert (later.total, later.resident) == (12 + 2310, 4 + 2310)
+
+
+def test_totals_per_day_agree_with_counting_each_day_from_scratch(app, make_petition, campaign):
+    """Years of days over many countries are summed by the database where no tally is involved, cell by cell
+    where one is: both agree, day after day, with the rules applied afresh to everything up to that day."""
+    rng = random.Random(20181016)
+    petitions = [make_petition() for _ in range(3)]
+    countries = [country_by_code(code).id for code in ("ESP", "FRA", "COL", "CAN")] + [UNKNOWN_COUNTRY]
+    days = [dt.date(2018, 5, 1) + dt.timedelta(days=rng.randrange(900)) for _ in range(40)]
+    cells = {}
+    for petition in petitions:
+        for country in countries:
+            for day in rng.sample(days, 8):
+                signers = rng.randrange(1, 50)
+                cells[(petition.id, country, day)] = (signers, rng.choice([0, 0, signers // 2, signers]))
+    db.session.add_all(
+        SignatureCount(
+            petition_id=petition_id,
+            campaign_id=campaign.id,
+            country_id=country,
+            day=day,
+            signers=signers,
+            without_email=named,
+        )
+        for (petition_id, country, day), (signers, named) in cells.items()
+    )
+    tallies = [(petitions[0], "ESP", 400, dt.date(2019, 3, 1)), (petitions[1], "COL", 3, dt.date(2018, 9, 9))]
+    for petition, code, signers, as_of in tallies:
+        db.session.add(
+            SignatureTally(petition_id=petition.id, country_id=country_by_code(code).id, signers=signers, as_of=as_of)
+        )
+    db.session.flush()
+
+    def total_on(end: dt.date) -> int:
+        grouped: dict = {}
+        for (petition_id, country, day), (signers, named) in cells.items():
+            if day <= end:
+                cell = grouped.setdefault((petition_id, country), _Cell())
+                cell.rows, cell.named = cell.rows + signers, cell.named + named
+        for petition, code, signers, as_of in tallies:
+            if as_of <= end:
+                grouped.setdefault((petition.id, country_by_code(code).id), _Cell()).tally = signers
+        by_country: dict = {}
+        for (_, country), cell in grouped.items():
+            by_country.setdefault(country, []).append(cell)
+        return sum(_range(group)[0] for group in by_country.values())
+
+    series = daily_totals(campaign)
+    assert [day.day for day in series] == sorted({day for *_, day in cells} | {as_of for *_, as_of in tallies})
+    assert [day.total for day in series] == [total_on(day.day) for day in series]
+    assert [day.added for day in series] == [
+        day.total - (series[n - 1].total if n else 0) for n, day in enumerate(series)
+    ]
+    assert series[-1].total == totals_for(campaign).total
