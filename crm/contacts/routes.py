@@ -135,7 +135,7 @@ def office(office_id):
         may_amend=can_amend_office(current_user, office),
         office=office,
         overview=office_overview(office),
-        can_add=may_add_for_country(current_user, office.country_id),
+        may_add=may_add_for_country(current_user, office.country_id),
     )
 
 
