@@ -83,12 +83,25 @@ class PersonFound:
         return not self.empty or (self.email_hash is not None and not self.erased)
 
 
-def find_person(email: str) -> PersonFound:
-    """Contacts with this e-mail, and signatures whose keyed hash matches it (the address itself was
-    never stored)."""
+def _address(email: str) -> str:
+    """The address asked about, normalised; refused unless it is one."""
     normalised = normalise_email(email)
     if not normalised or "@" not in normalised:
         raise PrivacyError(gettext("give the person's e-mail address"))
+    return normalised
+
+
+def _reason(reason: str) -> str:
+    """Why the request is carried out, as the audit log records it; refused when empty."""
+    if not reason or not reason.strip():
+        raise PrivacyError(gettext("say why (for example: request received by e-mail on 12 May)"))
+    return reason.strip()
+
+
+def find_person(email: str) -> PersonFound:
+    """Contacts with this e-mail, and signatures whose keyed hash matches it (the address itself was
+    never stored)."""
+    normalised = _address(email)
     contacts = db.session.scalars(
         sa.select(Contact)
         .where(Contact.email == normalised, Contact.name != ERASED_NAME)
@@ -151,8 +164,7 @@ class Erasure:
 
 def erase_person(found: PersonFound, *, actor, reason: str) -> Erasure:
     """Erase what `find_person` found. Flushes; the caller commits."""
-    if not reason or not reason.strip():
-        raise PrivacyError(gettext("say why (for example: request received by e-mail on 12 May)"))
+    reason = _reason(reason)
     if not found.erasable:
         raise PrivacyError(gettext("nothing to erase for this address"))
     contact_ids = [contact.id for contact in found.contacts]
@@ -186,7 +198,7 @@ def erase_person(found: PersonFound, *, actor, reason: str) -> Erasure:
             "audit_events_redacted": redacted,
             "statement_signatures_erased": result.statement_signatures,
             "hosted_signatures_erased": hosted_erased,
-            "reason": reason.strip(),
+            "reason": reason,
         },
     )
     return result
@@ -207,11 +219,8 @@ def _forget_signer(email_hash: str) -> int:
 def lift_erasure(email: str, *, actor, reason: str) -> None:
     """Let signature imports and pushes count this address again: someone erased who asks to sign again.
     Recorded in the audit log (why, never the address). Flushes; the caller commits."""
-    if not reason or not reason.strip():
-        raise PrivacyError(gettext("say why (for example: request received by e-mail on 12 May)"))
-    normalised = normalise_email(email)
-    if not normalised or "@" not in normalised:
-        raise PrivacyError(gettext("give the person's e-mail address"))
+    reason = _reason(reason)
+    _address(email)
     email_hash = EmailHasher.from_config().hash_email(email)
     lifted = (
         db.session.execute(sa.delete(ErasedSigner).where(ErasedSigner.email_hash == email_hash)).rowcount
@@ -220,7 +229,7 @@ def lift_erasure(email: str, *, actor, reason: str) -> None:
     )
     if not lifted:
         raise PrivacyError(gettext("this address was not erased: imports already count it"))
-    audit.record("privacy.lift", actor=actor, entity_type="person", after={"reason": reason.strip()})
+    audit.record("privacy.lift", actor=actor, entity_type="person", after={"reason": reason})
 
 
 def _redact_audit(entity_type: str, ids) -> int:
