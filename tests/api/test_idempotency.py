@@ -10,7 +10,6 @@ from crm.contacts.models import Contact
 from crm.database import utcnow
 from crm.outreach.models import FollowUp, Meeting, Position
 from tests.api.conftest import make_token
-from tests.api.test_resources import campaign_world  # noqa: F401  (the fixture)
 from tests.conftest import count_rows, utc_today
 
 pytestmark = pytest.mark.usefixtures("clock")

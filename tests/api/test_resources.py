@@ -3,66 +3,17 @@ closes a follow-up; every answer is checked against the OpenAPI document, and ea
 owner's pages show."""
 
 import datetime as dt
-import io
 
 import pytest
 
-from crm.campaigns.models import Campaign, Demand
-from crm.contacts.models import Contact, Office
-from crm.countries.services import country_by_code
+from crm.campaigns.models import Campaign
 from crm.database import utcnow
 from crm.extensions import db
-from crm.letters.models import Letter
-from crm.outreach import services as outreach
-from crm.outreach.models import OutreachRecord, Position
-from crm.signatures.imports import import_file
-from crm.signatures.petitions import create_petition
+from crm.outreach.models import Position
 from tests.api.conftest import make_token
 from tests.conftest import count_rows, utc_today
 
 pytestmark = pytest.mark.usefixtures("clock")
-
-
-@pytest.fixture
-def campaign_world(app, make_user):
-    mine, theirs = make_user("volunteer"), make_user("volunteer")
-    campaign = Campaign(slug="api", name="API campaign")
-    demand = Demand(campaign=campaign, ordinal=1, code="d1", title="Repudiate")
-    own = OutreachRecord(campaign=campaign, country_id=country_by_code("FRA").id, assignee_id=mine.id)
-    other = OutreachRecord(campaign=campaign, country_id=country_by_code("DEU").id, assignee_id=theirs.id)
-    db.session.add_all([campaign, demand, own, other])
-    db.session.flush()
-    outreach.record_position(own, demand, "supportive", stated_on=utc_today(), actor=mine)
-    follow_up = outreach.add_follow_up(own, owner=mine, due_on=utc_today(), note="Call", actor=mine)
-    office = Office(
-        country_id=own.country_id,
-        host_country_id=country_by_code("ESP").id,
-        kind="embassy",
-        city="Madrid",
-        name="Ambassade",
-    )
-    contact = Contact(office=office, name="Claire Fictive")
-    db.session.add_all([office, contact])
-    db.session.flush()
-    meeting = outreach.log_meeting([own], actor=mine, held_at=utcnow() - dt.timedelta(days=1), summary="Met")
-    letter = Letter(outreach_id=own.id, subject="Our demands", sent_on=utc_today(), channel="email")
-    db.session.add(letter)
-    petition = create_petition(campaign, "API petition", actor=mine)
-    import_file(
-        petition, io.BytesIO(b"email,country\na@example.org,ES\nb@example.org,FR\n"), filename="s.csv", actor=mine
-    )
-    db.session.commit()
-    return {
-        "volunteer": mine,
-        "own": own,
-        "other": other,
-        "follow_up": follow_up,
-        "demand": demand,
-        "office": office,
-        "contact": contact,
-        "meeting": meeting,
-        "letter": letter,
-    }
 
 
 def test_every_read_route_answers_as_documented(api, make_user, campaign_world):
