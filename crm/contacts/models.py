@@ -87,7 +87,7 @@ class Contact(db.Model):
     language: Mapped[str | None] = mapped_column(sa.String(8))
     notes: Mapped[str | None] = mapped_column(sa.Text)
     active: Mapped[bool] = mapped_column(default=True)
-    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contact.id"))
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contact.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
     # Name, e-mail and title folded as `crm.database.fold` folds a query (no accents, lower case), one per

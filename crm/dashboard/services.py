@@ -384,8 +384,8 @@ def overdue_by_owner(campaign: Campaign, today: dt.date, language: str = "en", *
     owner: the `owners` with the most overdue first, each with their most overdue listed; counted and dated
     in SQL for everyone. Two queries, reading the columns shown."""
     owners = owners or OVERDUE_OWNERS
-    due = sa.case((FollowUp.status == "snoozed", FollowUp.snoozed_until), else_=FollowUp.due_on)
-    overdue = (OutreachRecord.campaign_id == campaign.id, FollowUp.status.in_(("open", "snoozed")), due < today)
+    due = FollowUp.due
+    overdue = (OutreachRecord.campaign_id == campaign.id, FollowUp.still_to_do, due < today)
     totals = db.session.execute(
         sa.select(User.id, User.name, User.email, sa.func.count().label("count"), sa.func.min(due).label("oldest"))
         .select_from(FollowUp)

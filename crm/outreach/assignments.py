@@ -41,7 +41,7 @@ def _move_open_follow_ups(record: OutreachRecord, previous_id: int, new_id: int)
         .where(
             FollowUp.outreach_id == record.id,
             FollowUp.owner_id == previous_id,
-            FollowUp.status.in_(("open", "snoozed")),
+            FollowUp.still_to_do,
         )
         .values(owner_id=new_id)
         .execution_options(synchronize_session="fetch")
@@ -182,11 +182,11 @@ def workload(campaign: Campaign | None = None, today: dt.date | None = None) -> 
     ).all()
     table = {user.id: Workload(user) for user in users}
     records = sa.select(OutreachRecord.assignee_id, sa.func.count()).group_by(OutreachRecord.assignee_id)
-    due = sa.case((FollowUp.status == "snoozed", FollowUp.snoozed_until), else_=FollowUp.due_on)
+    due = FollowUp.due
     follow_ups = (
         sa.select(FollowUp.owner_id, sa.func.count(), sa.func.sum(sa.case((due < today, 1), else_=0)))
         .join(OutreachRecord, OutreachRecord.id == FollowUp.outreach_id)
-        .where(FollowUp.status.in_(("open", "snoozed")))
+        .where(FollowUp.still_to_do)
         .group_by(FollowUp.owner_id)
     )
     if campaign is not None:

@@ -6,6 +6,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from crm.database import UTCDateTime, enum_check, utcnow
@@ -23,6 +24,13 @@ STAGES = (
 )
 STANCES = ("unknown", "opposed", "non_committal", "supportive", "acted")
 FOLLOW_UP_STATUSES = ("open", "done", "snoozed")
+STILL_TO_DO = ("open", "snoozed")  # the follow-ups that still ask for something
+
+
+def _literal(value: str):
+    # Written into the SQL rather than bound, so that PostgreSQL and SQLite see the same expressions as in
+    # the follow-ups' partial expression index below and can read the list in its order.
+    return sa.literal_column(f"'{value}'")
 
 
 class OutreachRecord(db.Model):
@@ -98,8 +106,8 @@ class Position(db.Model):
     stated_on: Mapped[dt.date]
     evidence: Mapped[str | None] = mapped_column(sa.Text)
     evidence_url: Mapped[str | None] = mapped_column(sa.String(1000))
-    meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meeting.id", ondelete="SET NULL"))
-    letter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("letter.id", ondelete="SET NULL"))
+    meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meeting.id", ondelete="SET NULL"), index=True)
+    letter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("letter.id", ondelete="SET NULL"), index=True)
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -248,8 +256,8 @@ class FollowUp(db.Model):
     snoozed_until: Mapped[dt.date | None]
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     reminder_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meeting.id", ondelete="SET NULL"))
-    letter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("letter.id", ondelete="SET NULL"))
+    meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meeting.id", ondelete="SET NULL"), index=True)
+    letter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("letter.id", ondelete="SET NULL"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
@@ -259,6 +267,36 @@ class FollowUp(db.Model):
     created_by = relationship("User", foreign_keys=[created_by_id])
 
     __mapper_args__ = {"version_id_col": version}
+
+    @hybrid_property
+    def due(self) -> dt.date:
+        """When it is due: the end of its snooze while snoozed, else its due day."""
+        return self.snoozed_until if self.status == "snoozed" and self.snoozed_until else self.due_on
+
+    @due.inplace.expression
+    @classmethod
+    def _due_expression(cls):
+        return sa.case((cls.status == _literal("snoozed"), cls.snoozed_until), else_=cls.due_on)
+
+    @hybrid_property
+    def still_to_do(self) -> bool:
+        return self.status in STILL_TO_DO
+
+    @still_to_do.inplace.expression
+    @classmethod
+    def _still_to_do_expression(cls):
+        return cls.status.in_([_literal(status) for status in STILL_TO_DO])
+
+
+# What is still to do, soonest first (the follow-ups list, the reminders, the dashboard): read in this
+# index's order instead of sorting every open follow-up for each page.
+sa.Index(
+    "ix_follow_up_to_do_due",
+    sa.sql.expression.Grouping(FollowUp.due),  # PostgreSQL wants an expression in parentheses
+    FollowUp.id,
+    postgresql_where=FollowUp.still_to_do,
+    sqlite_where=FollowUp.still_to_do,
+)
 
 
 ASSIGNMENT_REASONS = ("assigned", "unassigned", "claimed", "claim_approved")

@@ -471,11 +471,11 @@ def follow_ups():
     if form.status.data == "done":
         statement = statement.where(FollowUp.status == "done").order_by(FollowUp.completed_at.desc())
     else:
-        due = sa.case((FollowUp.status == "snoozed", FollowUp.snoozed_until), else_=FollowUp.due_on)
+        due = FollowUp.due
         # What is still to do: an archived campaign's follow-ups leave the list (done ones stay as history).
-        statement = statement.where(
-            FollowUp.status.in_(("open", "snoozed")), FollowUp.outreach_id.in_(open_records())
-        ).order_by(due, FollowUp.id)
+        statement = statement.where(FollowUp.still_to_do, FollowUp.outreach_id.in_(open_records())).order_by(
+            due, FollowUp.id
+        )
     page = page_of(statement, rows=True)
     return render_template(
         "outreach/follow_ups.html",

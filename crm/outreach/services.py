@@ -218,9 +218,7 @@ def refresh_next_follow_up(record: OutreachRecord) -> None:
     """Keep the record's next follow-up date equal to its earliest open or snoozed follow-up."""
     db.session.flush()
     due = db.session.scalar(
-        sa.select(
-            sa.func.min(sa.case((FollowUp.status == "snoozed", FollowUp.snoozed_until), else_=FollowUp.due_on))
-        ).where(FollowUp.outreach_id == record.id, FollowUp.status.in_(("open", "snoozed")))
+        sa.select(sa.func.min(FollowUp.due)).where(FollowUp.outreach_id == record.id, FollowUp.still_to_do)
     )
     record.next_follow_up_on = due
 

@@ -115,9 +115,7 @@ def user_feed(user, *, now: dt.datetime | None = None) -> bytes:
         )
     ).all()
     follow_ups = db.session.scalars(
-        follow_up_visibility(
-            user, sa.select(FollowUp).where(FollowUp.owner_id == user.id, FollowUp.status.in_(("open", "snoozed")))
-        )
+        follow_up_visibility(user, sa.select(FollowUp).where(FollowUp.owner_id == user.id, FollowUp.still_to_do))
         .order_by(FollowUp.due_on, FollowUp.id)
         .options(
             selectinload(FollowUp.outreach).selectinload(OutreachRecord.country),

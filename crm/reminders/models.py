@@ -59,10 +59,10 @@ class ReplyClock(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     outreach_id: Mapped[int] = mapped_column(sa.ForeignKey("outreach_record.id", ondelete="CASCADE"), index=True)
-    letter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("letter.id", ondelete="CASCADE"))
-    meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"))
+    letter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("letter.id", ondelete="CASCADE"), index=True)
+    meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
     started_on: Mapped[dt.date]
-    follow_up_id: Mapped[int | None] = mapped_column(sa.ForeignKey("follow_up.id", ondelete="SET NULL"))
+    follow_up_id: Mapped[int | None] = mapped_column(sa.ForeignKey("follow_up.id", ondelete="SET NULL"), index=True)
     escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

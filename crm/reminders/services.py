@@ -43,10 +43,6 @@ class ReminderError(DomainError):
     """A preference or request that breaks a reminder rule, with a message for the user."""
 
 
-def _due_expression():
-    return sa.case((FollowUp.status == "snoozed", FollowUp.snoozed_until), else_=FollowUp.due_on)
-
-
 # --- Preferences -------------------------------------------------------------------------------------
 
 
@@ -175,7 +171,7 @@ def due_follow_ups(now: dt.datetime) -> list[FollowUp]:
     a snooze moves the due date, so the day it ends gets its own reminder even if a page saved the
     follow-up while its earlier reminder was being marked. A follow-up on a record its owner may not open
     is not mailed to them (the note would show what the record's page hides)."""
-    due = _due_expression()
+    due = FollowUp.due
     queued = sa.exists().where(
         OutboundMessage.follow_up_id == FollowUp.id,
         OutboundMessage.kind == "due_reminder",
@@ -189,7 +185,7 @@ def due_follow_ups(now: dt.datetime) -> list[FollowUp]:
         .join(User, User.id == FollowUp.owner_id)
         .outerjoin(ReminderPreference, ReminderPreference.user_id == User.id)
         .where(
-            FollowUp.status.in_(("open", "snoozed")),
+            FollowUp.still_to_do,
             due <= horizon,
             User.active.is_(True),
             _wants(ReminderPreference.reminders_enabled),
@@ -281,13 +277,13 @@ def digest_for(user, day: dt.date) -> Digest:
     day before to a week after, `day` being a date in the user's time zone. Only what the user may open:
     the same visibility as the pages, the follow-ups list and the calendar feed."""
     digest = Digest(user=user, day=day)
-    due = _due_expression()
+    due = FollowUp.due
     follow_ups = db.session.scalars(
         follow_up_visibility(
             user,
             sa.select(FollowUp).where(
                 FollowUp.owner_id == user.id,
-                FollowUp.status.in_(("open", "snoozed")),
+                FollowUp.still_to_do,
                 due <= day + dt.timedelta(days=UPCOMING_DAYS),
                 FollowUp.outreach_id.in_(open_records()),
             ),
@@ -604,9 +600,7 @@ def _start_follow_up(event: _Event, clock: ReplyClock, today: dt.date) -> bool:
         FollowUp.letter_id == event.letter.id if event.letter is not None else FollowUp.meeting_id == event.meeting.id
     )
     existing = db.session.scalar(
-        sa.select(FollowUp)
-        .where(FollowUp.outreach_id == record.id, link, FollowUp.status.in_(("open", "snoozed")))
-        .order_by(FollowUp.id)
+        sa.select(FollowUp).where(FollowUp.outreach_id == record.id, link, FollowUp.still_to_do).order_by(FollowUp.id)
     )
     if existing is not None:
         # A next step on this letter or meeting is already planned: the clock follows it.
