@@ -10,6 +10,7 @@ from babel.dates import format_date, format_skeleton, format_time
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import format_decimal, get_locale, get_translations, gettext
 from flask_login import current_user
+from markupsafe import Markup
 
 from crm.api.problems import is_api_request
 from crm.clock import user_zone
@@ -35,6 +36,13 @@ def _medium_date(day: dt.date, locale: str) -> str:
     # A pure function of the day and the locale: pages repeat the same few days on every row, and Babel
     # reads its pattern and its locale data again for each.
     return format_date(day, "medium", locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def _short_time(hour: int, minute: int, locale: str) -> str:
+    # The short time has no seconds and no zone ("14:05", "2:05 PM"): a function of the hour, the minute
+    # and the locale, cached like the days.
+    return format_time(dt.time(hour, minute), "short", locale=locale)
 
 
 def show_date(value, language: str, zone: ZoneInfo = UTC) -> str:
@@ -63,7 +71,7 @@ def show_datetime(value, language: str, zone: ZoneInfo = UTC) -> str:
         value = value.replace(tzinfo=dt.UTC)
     local = value.astimezone(zone)
     locale = FORMAT_LOCALES.get(language, language)
-    return f"{_medium_date(local.date(), locale)}, {format_time(local, 'short', locale=locale)}"
+    return f"{_medium_date(local.date(), locale)}, {_short_time(local.hour, local.minute, locale)}"
 
 
 def select_locale() -> str:
@@ -120,15 +128,26 @@ def readers_date(value) -> str:
 def _translations():
     """flask_babel's translations for the request's locale, found once per request and locale. flask_babel
     finds them again for every string (several lookups of the request context, and the locale's name
-    built anew), which a page of rows pays for each word on each row. A locale forced for part of the
-    request (flask_babel.force_locale) is another locale object: its own translations are found for it."""
+    built anew), which a page of rows pays for each word on each row. They are kept beside flask_babel's
+    own record of the request's locale (`g._flask_babel`), so the common case is two attribute reads; a
+    locale forced for part of the request (flask_babel.force_locale) is another locale object there, and
+    its own translations are found for it. Were flask_babel to keep that record elsewhere, this would
+    still answer rightly, finding them each time."""
     if not has_request_context():
         return get_translations()
+    context = getattr(g, "_flask_babel", None)
+    found = getattr(context, "alcance_translations", None)
+    if found is not None and found[0] is getattr(context, "babel_locale", None):
+        return found[1]
     locale = get_locale()
-    found = g.get("_alcance_translations")
-    if found is None or found[0] is not locale:
-        found = g._alcance_translations = (locale, get_translations())
+    found = (locale, get_translations())
+    context = getattr(g, "_flask_babel", None)
+    if context is not None:
+        context.alcance_translations = found
     return found[1]
+
+
+_STANCE_BADGE = Markup('<span class="stance stance-%s">%s</span>')
 
 
 def register_filters(app) -> None:
@@ -172,7 +191,13 @@ def register_filters(app) -> None:
         return lambda key: _translations().ugettext(table[key]) if key in table else key
 
     labels = {name: _label_function(table) for name, table in LABEL_TABLES.items()}
-    app.jinja_env.globals.update(labels, can=can, demand_title=demand_title)
+
+    def stance(value: str) -> Markup:
+        """A stance as the pages show it (a badge, coloured by app.css): a function, not a macro, because a
+        campaign's table shows one on each record for each demand."""
+        return _STANCE_BADGE % (value, labels["stance_label"](value))
+
+    app.jinja_env.globals.update(labels, can=can, demand_title=demand_title, stance=stance)
 
     @app.context_processor
     def _language():

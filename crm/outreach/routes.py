@@ -52,7 +52,7 @@ from crm.permissions import (
     outreach_visibility,
     role_can,
 )
-from crm.web import flash_message, form_status, page_of, refusal, safe_next
+from crm.web import flash_message, form_status, id_url, page_of, refusal, safe_next
 
 bp = Blueprint("outreach", __name__)
 
@@ -74,6 +74,7 @@ def campaign(slug):
         records=records,
         demands=demands,
         stances=outreach.current_stances(record.id for record in records),
+        record_url=id_url("outreach.show", "outreach_id"),
     )
 
 

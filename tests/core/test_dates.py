@@ -77,3 +77,18 @@ def test_templates_speak_the_requests_language_and_a_language_forced_for_part_of
     with app.app_context(), app.test_request_context("/"):  # another request: its own context
         login_user(english)
         assert render_template_string(words) == "Stage · 2 countries"
+
+
+def test_a_stance_reads_as_a_badge_in_the_readers_language(app, make_user):
+    from flask_babel import force_locale
+    from flask_login import login_user
+
+    with app.test_request_context("/"):
+        login_user(make_user("volunteer", language="es"))
+        assert render_template_string("{{ stance('supportive') }}") == (
+            '<span class="stance stance-supportive">A favor</span>'
+        )
+        with force_locale("en"):
+            assert render_template_string("{{ stance('non_committal') }}") == (
+                '<span class="stance stance-non_committal">Non-committal</span>'
+            )
