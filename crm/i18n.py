@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_skeleton, format_time
@@ -114,7 +115,7 @@ def request_zone() -> ZoneInfo:
 
 
 def current_language() -> str:
-    return str(get_locale() or "en")
+    return _reading().language if has_request_context() else str(get_locale() or "en")
 
 
 def readers_date(value) -> str:
@@ -125,26 +126,35 @@ def readers_date(value) -> str:
     return show_date(value, "en")
 
 
-def _translations():
-    """flask_babel's translations for the request's locale, found once per request and locale. flask_babel
-    finds them again for every string (several lookups of the request context, and the locale's name
-    built anew), which a page of rows pays for each word on each row. They are kept beside flask_babel's
-    own record of the request's locale (`g._flask_babel`), so the common case is two attribute reads; a
-    locale forced for part of the request (flask_babel.force_locale) is another locale object there, and
-    its own translations are found for it. Were flask_babel to keep that record elsewhere, this would
-    still answer rightly, finding them each time."""
-    if not has_request_context():
-        return get_translations()
+class _Reading(NamedTuple):
+    locale: object
+    language: str
+    translations: object
+
+
+def _reading() -> _Reading:
+    """The request's locale, its language code and its translations, found once per request and locale.
+    flask_babel finds the locale and the translations again for every string (several lookups of the
+    request context, and the locale's name built anew), which a page of rows pays for each word on each
+    row. They are kept beside flask_babel's own record of the request's locale (`g._flask_babel`), so the
+    common case is two attribute reads; a locale forced for part of the request (flask_babel.force_locale)
+    is another locale object there, and is read anew. Were flask_babel to keep that record elsewhere, this
+    would still answer rightly, finding them each time."""
     context = getattr(g, "_flask_babel", None)
-    found = getattr(context, "alcance_translations", None)
-    if found is not None and found[0] is getattr(context, "babel_locale", None):
-        return found[1]
+    found = getattr(context, "alcance_reading", None)
+    if found is not None and found.locale is getattr(context, "babel_locale", None):
+        return found
     locale = get_locale()
-    found = (locale, get_translations())
+    found = _Reading(locale, str(locale or "en"), get_translations())
     context = getattr(g, "_flask_babel", None)
     if context is not None:
-        context.alcance_translations = found
-    return found[1]
+        context.alcance_reading = found
+    return found
+
+
+def _translations():
+    """flask_babel's translations for the request's locale (see _reading); outside a request, its own."""
+    return _reading().translations if has_request_context() else get_translations()
 
 
 _STANCE_BADGE = Markup('<span class="stance stance-%s">%s</span>')
