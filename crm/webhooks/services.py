@@ -186,9 +186,13 @@ def _queue(subscription_ids, event: str, data: dict, now: dt.datetime) -> int:
     return len(subscription_ids)
 
 
-def emit(event: str, data: dict, *, now: dt.datetime | None = None) -> int:
+def emit(event: str, data: dict, *, campaigns=(), now: dt.datetime | None = None) -> int:
     """Queue `event` for every active subscription to it, in the caller's transaction: a change rolled
-    back takes its events with it. Returns how many deliveries were queued."""
+    back takes its events with it. Returns how many deliveries were queued. What happens only in the
+    marked demo campaign (`campaigns`: those the event is about) is not sent: a receiver would take the
+    demo's invented meetings and embassies for real ones."""
+    if campaigns and all(campaign.is_demo for campaign in campaigns):
+        return 0
     ids = [
         subscription_id
         for subscription_id, events in db.session.execute(
@@ -408,6 +412,7 @@ def meeting_logged(meeting, records) -> int:
             "held_at": _rfc3339(meeting.held_at),
             "outreach": [_about(record) for record in records],
         },
+        campaigns=[record.campaign for record in records],
     )
 
 
@@ -421,6 +426,7 @@ def position_changed(position, record) -> int:
             "stated_on": position.stated_on.isoformat(),
             **_about(record),
         },
+        campaigns=[record.campaign],
     )
 
 
@@ -433,6 +439,7 @@ def letter_delivered(letter) -> int:
             "signatures_total": letter.signatures_total,
             **_about(letter.outreach),
         },
+        campaigns=[letter.outreach.campaign],
     )
 
 
@@ -440,6 +447,7 @@ def follow_up_overdue(follow_up, due_on: dt.date, now: dt.datetime) -> int:
     return emit(
         "follow_up.overdue",
         {"follow_up_id": follow_up.id, "due_on": due_on.isoformat(), **_about(follow_up.outreach)},
+        campaigns=[follow_up.outreach.campaign],
         now=now,
     )
 
@@ -448,4 +456,5 @@ def signature_totals_changed(petition, **change) -> int:
     return emit(
         "signatures.totals_changed",
         {"campaign": petition.campaign.slug, "petition": petition.slug, **change},
+        campaigns=[petition.campaign],
     )

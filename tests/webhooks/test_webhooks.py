@@ -304,3 +304,28 @@ def test_the_delivery_command_sends_webhooks_as_the_scheduler_does(
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == ["sent: 0, failed: 0", "webhooks sent: 1, failed: 0"]
     assert [verify(secret, request)["type"] for request in receiver.received] == ["position.changed"]
+
+
+def test_the_demo_campaigns_invented_events_are_not_sent(
+    app, make_user, make_record, make_letter, campaign, receiver, allow_private
+):
+    """Someone trying the marked demo campaign logs meetings with invented embassies: a receiver (a
+    team's chat, another system) would take them for real ones. The same changes in a real campaign are
+    sent."""
+    admin = make_user("admin")
+    receiver.start()
+    subscribe(admin, receiver.url, events=("meeting.logged", "letter.delivered"))
+    campaign.is_demo = True
+    record = make_record("FRA")
+    outreach.log_meeting([record], actor=admin, held_at=utcnow() - dt.timedelta(hours=1), summary="Invented")
+    letter = make_letter(record)
+    letters.mark_sent(letter, "email", utc_today(), admin)
+    letters.mark_delivered(letter, utc_today(), admin)
+    db.session.commit()
+    assert count_rows(WebhookDelivery) == 0
+
+    campaign.is_demo = False
+    outreach.log_meeting([record], actor=admin, held_at=utcnow() - dt.timedelta(hours=2), summary="Real")
+    db.session.commit()
+    assert webhooks.deliver_pending().sent == 1
+    assert [json.loads(request["body"])["type"] for request in receiver.received] == ["meeting.logged"]
