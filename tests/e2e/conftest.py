@@ -21,6 +21,23 @@ BIN = Path(sys.executable).parent
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ADMIN_EMAIL = "e2e-admin@example.org"
 ADMIN_PASSWORD = "e2e passphrase long enough"
+# The screenshots the README shows (docs/*.png) are written there only when asked for
+# (ALCANCE_UPDATE_SCREENSHOTS=1, README "Development"): a test run leaves the working tree as it found it.
+UPDATE_SCREENSHOTS = os.environ.get("ALCANCE_UPDATE_SCREENSHOTS") == "1"
+
+
+@pytest.fixture
+def screenshot_path(tmp_path):
+    """Where a README screenshot named `name` goes: docs/ when updating them, else this test's own folder."""
+
+    def path(name: str) -> Path:
+        folder = ROOT / "docs" if UPDATE_SCREENSHOTS else tmp_path
+        folder.mkdir(exist_ok=True)
+        return folder / name
+
+    return path
+
+
 # Chromium must not try to reach the network at start (the machine has none; see README).
 CHROMIUM_ARGS = [
     "--no-sandbox",

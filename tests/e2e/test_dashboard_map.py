@@ -1,6 +1,6 @@
 """The dashboard in a real browser: an admin opens the demo campaign's dashboard on a desktop screen, the
 map is drawn from real country shapes with its legend and table, nothing comes from another origin,
-and a screenshot of the map is saved for the README (docs/dashboard-map.png)."""
+and a screenshot of the map is taken for the README (docs/dashboard-map.png, when updating them)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.e2e.conftest import ROOT
-
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DASHBOARD = "/dashboard/justice-for-venezuela-2018"
-SCREENSHOT = ROOT / "docs" / "dashboard-map.png"
 
 
 def _new_context(browser, live_server, admin_session, **options):
@@ -49,7 +46,7 @@ def desktop(browser, live_server, admin_session):
     context.close()
 
 
-def test_the_dashboard_map_renders_and_is_saved_for_the_readme(desktop, live_server):
+def test_the_dashboard_map_renders_and_is_saved_for_the_readme(desktop, live_server, screenshot_path):
     page = desktop.page
     page.goto(DASHBOARD)
     assert page.locator("h1").inner_text().startswith("Dashboard: Justice for Venezuela")
@@ -75,9 +72,9 @@ def test_the_dashboard_map_renders_and_is_saved_for_the_readme(desktop, live_ser
     assert desktop.errors == []
     # The browser asks for /favicon.ico on its own; the app has none.
     assert [url for url in desktop.failed if not url.endswith("/favicon.ico")] == []
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.locator("#map").screenshot(path=str(SCREENSHOT))
-    assert SCREENSHOT.stat().st_size > 20_000
+    screenshot = screenshot_path("dashboard-map.png")
+    page.locator("#map").screenshot(path=str(screenshot))
+    assert screenshot.stat().st_size > 20_000
 
 
 def test_a_country_on_the_map_opens_its_positions(desktop):

@@ -1,7 +1,7 @@
 """Pages that fit a screen: on a 360 x 740 phone and a 1366 x 900 desktop, the demo campaign's dashboard is
 a few sections each about one screen high, and the meeting form's common case is about one phone screen.
 The measurements are printed (pytest -s) for the README; the screenshots of the meeting form and the
-record page on a phone are saved in docs/."""
+record page on a phone are taken for the README (saved in docs/ when updating them)."""
 
 from __future__ import annotations
 
@@ -100,13 +100,13 @@ FORM_HEIGHT = """() => {
 }"""
 
 
-def test_the_meeting_forms_common_case_is_about_one_phone_screen(browser, live_server, admin_session):
+def test_the_meeting_forms_common_case_is_about_one_phone_screen(browser, live_server, admin_session, screenshot_path):
     context, page = _window(browser, live_server, admin_session, PHONE)
     try:
         _open_meeting_form(page)
         measured = page.evaluate(FORM_HEIGHT)
         print(f"\nmeeting form on a phone: {measured}")
-        page.screenshot(path=str(ROOT / "docs" / "phone-meeting-form.png"), full_page=True)
+        page.screenshot(path=str(screenshot_path("phone-meeting-form.png")), full_page=True)
         # The common case, all on the screen: when, office, who we met, summary, positions; then our side
         # (the person logging, ticked) and the rest folded, and Save. Before: Save ended at 1,994 px.
         assert measured["fields"] == ["held_at", "office", "contacts", "summary", "stance_1", "stance_2", "stance_3"]
@@ -119,12 +119,12 @@ def test_the_meeting_forms_common_case_is_about_one_phone_screen(browser, live_s
         context.close()
 
 
-def test_the_record_page_on_a_phone_is_saved_for_the_readme(browser, live_server, admin_session):
+def test_the_record_page_on_a_phone_is_saved_for_the_readme(browser, live_server, admin_session, screenshot_path):
     context, page = _window(browser, live_server, admin_session, PHONE)
     try:
         page.goto("/campaigns/justice-for-venezuela-2018")
         page.get_by_role("link", name="Germany").click()
         print(f"\nrecord page on a phone: {page.evaluate('document.documentElement.scrollHeight')} px")
-        page.screenshot(path=str(ROOT / "docs" / "phone-record-page.png"), full_page=True)
+        page.screenshot(path=str(screenshot_path("phone-record-page.png")), full_page=True)
     finally:
         context.close()
