@@ -144,7 +144,9 @@ class SignatureTotal(db.Model):
             ["campaign_id", "petition_id"], ["petition.campaign_id", "petition.id"], ondelete="CASCADE"
         ),
         sa.CheckConstraint("signers >= 0", name="signers_not_negative"),
-        sa.CheckConstraint("without_email >= 0 AND without_email <= signers", name="without_email_within_signers"),
+        sa.CheckConstraint(
+            "without_email >= 0 AND (without_email <= signers OR signers < 0)", name="without_email_within_signers"
+        ),
     )
 
     petition_id: Mapped[int] = mapped_column(primary_key=True)

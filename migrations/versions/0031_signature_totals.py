@@ -75,7 +75,7 @@ def upgrade():
         sa.Column("without_email", sa.Integer(), server_default="0", nullable=False),
         sa.CheckConstraint("signers >= 0", name=op.f("ck_signature_total_signers_not_negative")),
         sa.CheckConstraint(
-            "without_email >= 0 AND without_email <= signers",
+            "without_email >= 0 AND (without_email <= signers OR signers < 0)",
             name=op.f("ck_signature_total_without_email_within_signers"),
         ),
         sa.ForeignKeyConstraint(
