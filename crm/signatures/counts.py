@@ -95,10 +95,11 @@ def _write(connection, model, key, changes: Counter, without_email: Counter) -> 
             **({"without_email": by_name} if named else {}),
         }
 
-    added = [values(parts, n, w) for parts, (n, w) in summed.items() if n > 0]
+    # In the order of their keys, so that two writes lock the rows they share in the same order.
+    added = [values(parts, n, w) for parts, (n, w) in sorted(summed.items()) if n > 0]
     if added:
         connection.execute(_merge(model, key, _insert(model, connection.dialect.name).values(added)))
-    removed = [values(parts, -n, -w) for parts, (n, w) in summed.items() if n < 0]
+    removed = [values(parts, -n, -w) for parts, (n, w) in sorted(summed.items()) if n < 0]
     if removed:
         same = [table.c[c] == sa.bindparam(f"k_{c}") for c in key]
         taken = {"signers": table.c.signers - sa.bindparam("n")}
@@ -184,6 +185,15 @@ def _keep_overlaps(connection, changes: Counter) -> None:
 
 def _keep(connection, changes: Counter, without_email: Counter, tables=KEPT) -> None:
     changes = Counter({cell: n for cell, n in changes.items() if n})
+    if connection.dialect.name == "postgresql":
+        # One write to a campaign's counts at a time (SQLite writes one at a time anyway): an overlap is
+        # worked out again from signature_count as this transaction sees it, so a concurrent write to the
+        # same country on another day must be committed first, and seen.
+        for campaign_id in sorted({cell[0] for cell in changes}):
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"),
+                {"name": f"alcance.signature-counts:{campaign_id}"},
+            )
     for model, key in tables:
         _write(connection, model, key, changes, without_email)
     _keep_overlaps(connection, changes)
