@@ -61,6 +61,7 @@ KEPT = (
     (SignatureDay, ("campaign_id", "day")),
 )
 _PART = {"campaign_id": 0, "petition_id": 1, "country_id": 2, "day": 3}
+CHUNK = 1000
 
 
 def _insert(model, dialect: str):
@@ -97,8 +98,11 @@ def _write(connection, model, key, changes: Counter, without_email: Counter) -> 
 
     # In the order of their keys, so that two writes lock the rows they share in the same order.
     added = [values(parts, n, w) for parts, (n, w) in sorted(summed.items()) if n > 0]
-    if added:
-        connection.execute(_merge(model, key, _insert(model, connection.dialect.name).values(added)))
+    # In statements of a thousand rows: a file of years of signatures from everywhere has tens of thousands
+    # of cells, more than the parameters one statement may carry (65,535 on PostgreSQL, fewer on some SQLite).
+    for start in range(0, len(added), CHUNK):
+        chunk = added[start : start + CHUNK]
+        connection.execute(_merge(model, key, _insert(model, connection.dialect.name).values(chunk)))
     removed = [values(parts, -n, -w) for parts, (n, w) in sorted(summed.items()) if n < 0]
     if removed:
         same = [table.c[c] == sa.bindparam(f"k_{c}") for c in key]

@@ -4,13 +4,16 @@ tallies replaced, erasure), and a rebuild writes them again after a bulk load.""
 
 import datetime as dt
 import io
+from collections import Counter
 
 import pytest
 import sqlalchemy as sa
 
+from crm.countries.models import Country
 from crm.countries.services import country_by_code
 from crm.extensions import db
 from crm.privacy import services as privacy
+from crm.signatures import counts
 from crm.signatures.imports import import_file, undo_import
 from crm.signatures.models import Signature, SignatureDay, SignatureOverlap, SignatureTotal
 from crm.signatures.push import push_signatures
@@ -135,3 +138,22 @@ def test_the_rebuild_command_writes_the_kept_counts_again(app, runner, make_peti
     assert (totals.total, totals.total_upper, totals.unknown_country) == (1 + 5, 2 + 5, 5)
     assert kept_counts(campaign)["overlap"] == [(country_by_code("ESP").id, dt.date(2018, 5, 2), 1)]
     assert_kept_as_recounted(campaign)
+
+
+def test_a_file_of_years_of_signatures_from_everywhere_is_counted_in_one_go(app, make_petition, campaign):
+    """Tens of thousands of cells (petition, country, day): more than one statement's parameters."""
+    petition = make_petition()
+    countries = [country.id for country in db.session.scalars(sa.select(Country).limit(100))]
+    days = [dt.date(2015, 1, 1) + dt.timedelta(days=n) for n in range(150)]
+    cells = Counter({(campaign.id, petition.id, country, day): 2 for country in countries for day in days})
+    counts.add(db.session.connection(), cells, Counter({cell: 1 for cell in cells if cell[3].day == 1}))
+    assert len(cells) == 15_000
+    totals = totals_for(campaign)
+    assert (totals.total, totals.total_upper) == (30_000 - 100 * 5, 30_000)
+    assert daily_totals(campaign)[-1].total == totals.total
+    counts.add(
+        db.session.connection(),
+        Counter({cell: -n for cell, n in cells.items()}),
+        Counter({cell: -1 for cell in cells if cell[3].day == 1}),
+    )
+    assert totals_for(campaign).total == 0 and kept_counts(campaign) == {"total": [], "day": [], "overlap": []}
