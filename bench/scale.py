@@ -843,8 +843,9 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
         bulk.insert("audit_event", audit_events(), chunk=50000)
         bulk.reset_sequences()
 
-        # The app keeps signature counts per petition, country and day (crm/signatures/counts.py), which
-        # the bulk inserts above bypass: rebuilt from the signatures just written.
+        # The app keeps signature counts per petition, country and day, and summed per petition and country
+        # and per campaign and day (crm/signatures/counts.py), which the bulk inserts above bypass: all
+        # rebuilt from the signatures just written (rebuild_counts writes the sums too).
         from crm.signatures import counts
 
         print("  rebuilding signature counts (crm.signatures.counts.rebuild_counts)", flush=True)

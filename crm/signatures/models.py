@@ -133,6 +133,59 @@ class SignatureCount(db.Model):
     without_email: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
+class SignatureTotal(db.Model):
+    """A petition's signers per country of residence, all days together (signature_count summed over its
+    days), kept by the same writes (crm/signatures/counts.py): the totals read a row per petition and
+    country instead of summing years of days."""
+
+    __tablename__ = "signature_total"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["campaign_id", "petition_id"], ["petition.campaign_id", "petition.id"], ondelete="CASCADE"
+        ),
+        sa.CheckConstraint("signers >= 0", name="signers_not_negative"),
+        sa.CheckConstraint(
+            "without_email >= 0 AND (without_email <= signers OR signers < 0)", name="without_email_within_signers"
+        ),
+    )
+
+    petition_id: Mapped[int] = mapped_column(primary_key=True)
+    # A country's id, or UNKNOWN_COUNTRY (0), as in SignatureCount.
+    country_id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    signers: Mapped[int]
+    without_email: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class SignatureDay(db.Model):
+    """A campaign's signers per day (signature_count summed over its petitions and countries), kept by the
+    same writes: the series by day reads a row per day."""
+
+    __tablename__ = "signature_day"
+    __table_args__ = (sa.CheckConstraint("signers >= 0", name="signers_not_negative"),)
+
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    signers: Mapped[int]
+
+
+class SignatureOverlap(db.Model):
+    """Where a campaign counts, in one country, signers known by their address and signers known by name and
+    place, the country's figure is the larger kind, not both (crm/signatures/totals.py): by how much the
+    smaller kind (what the two have in common at most) grew on a day. A campaign's figure on a day is then
+    its signers (SignatureDay) less these, plus what tallies exceed. Kept by the same writes; only such
+    countries have rows, and only on the days the smaller kind grew."""
+
+    __tablename__ = "signature_overlap"
+    __table_args__ = (sa.CheckConstraint("signers > 0", name="signers_positive"),)
+
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
+    # A country's id, or UNKNOWN_COUNTRY (0), as in SignatureCount.
+    country_id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    signers: Mapped[int]
+
+
 class SignatureTally(db.Model):
     """A platform's total for one country ("1,204 from Spain as of 1 June"). A newer tally of the same
     petition and country replaces the older one."""

@@ -47,7 +47,6 @@ from crm.signatures.reports import ImportReport, Problem, invalid_reason, proble
 from crm.signatures.tallies import import_tallies, record_tally
 from crm.signatures.totals import (
     country_names,
-    daily_totals,
     monthly_totals,
     petition_rows,
     petition_totals,
@@ -127,7 +126,7 @@ def campaign(slug):
         totals=totals,
         names=names,
         petitions=petition_rows(campaign, totals),
-        months=monthly_totals(daily_totals(campaign)),
+        months=monthly_totals(campaign),
         form=PetitionForm() if can(current_user, "edit_all") and not is_read_only(campaign) else None,
     )
 

@@ -33,7 +33,16 @@ from crm.campaigns.models import Campaign
 from crm.countries.models import Country
 from crm.database import utcnow
 from crm.extensions import db
-from crm.signatures.models import UNKNOWN_COUNTRY, Petition, SignatureCount, SignatureImport, SignatureTally
+from crm.signatures.models import (
+    UNKNOWN_COUNTRY,
+    Petition,
+    SignatureCount,
+    SignatureDay,
+    SignatureImport,
+    SignatureOverlap,
+    SignatureTally,
+    SignatureTotal,
+)
 from crm.signatures.petitions import petitions_of
 from crm.signatures.tallies import tallies_of
 
@@ -115,17 +124,11 @@ def _range(cells) -> tuple[int, int]:
 
 
 def _cells(campaign_id: int, petition_id: int | None = None) -> dict[tuple[int, int | None], _Cell]:
-    """Per (petition, country id or None): individual signatures and tallies. Two queries."""
+    """Per (petition, country id or None): individual signatures and tallies. Two queries, of a row per
+    petition and country each (the counts kept per petition and country, crm/signatures/counts.py)."""
     cells: dict[tuple[int, int | None], _Cell] = defaultdict(_Cell)
-    counted = (
-        sa.select(
-            SignatureCount.petition_id,
-            SignatureCount.country_id,
-            sa.func.sum(SignatureCount.signers),
-            sa.func.sum(SignatureCount.without_email),
-        )
-        .where(SignatureCount.campaign_id == campaign_id)
-        .group_by(SignatureCount.petition_id, SignatureCount.country_id)
+    counted = sa.select(
+        SignatureTotal.petition_id, SignatureTotal.country_id, SignatureTotal.signers, SignatureTotal.without_email
     )
     tallied = (
         sa.select(SignatureTally.petition_id, SignatureTally.country_id, SignatureTally.signers)
@@ -133,8 +136,10 @@ def _cells(campaign_id: int, petition_id: int | None = None) -> dict[tuple[int, 
         .where(Petition.campaign_id == campaign_id)
     )
     if petition_id is not None:
-        counted = counted.where(SignatureCount.petition_id == petition_id)
+        counted = counted.where(SignatureTotal.petition_id == petition_id)
         tallied = tallied.where(SignatureTally.petition_id == petition_id)
+    else:
+        counted = counted.where(SignatureTotal.campaign_id == campaign_id)
     for pid, country_id, number, named in db.session.execute(counted):
         cell = cells[(pid, None if country_id == UNKNOWN_COUNTRY else country_id)]
         cell.rows, cell.named = int(number), int(named or 0)
@@ -237,96 +242,77 @@ class Day:
     total: int
 
 
-def _untallied_daily_changes(campaign_id: int, tallied_countries) -> dict[dt.date, int]:
-    """What each day adds to the total in the countries no tally touches, worked out by the database: there a
-    country's figure is max(signers by address, signers by name and place) so far (_range without tallies),
-    so each day adds that figure's growth. Years of days over many countries stay in the database."""
-    table = SignatureCount.__table__
-    by_day = (
+def _tally_excess_changes(campaign_id: int) -> dict[dt.date, int]:
+    """What the tallies add to the total each day: from its "as of" day, a tally counts what it exceeds the
+    signatures imported for its petition and country, which shrinks as they grow. One query, of the
+    tallies and their cells' counts only (reached by the counts' key, not through the campaign's)."""
+    cells: dict[tuple, list[tuple[dt.date, int]]] = defaultdict(list)
+    for petition_id, country_id, as_of, signers, on, number in db.session.execute(
         sa.select(
-            table.c.country_id,
-            table.c.day,
-            sa.func.sum(table.c.signers - table.c.without_email).label("by_email"),
-            sa.func.sum(table.c.without_email).label("by_name"),
+            SignatureTally.petition_id,
+            SignatureTally.country_id,
+            SignatureTally.as_of,
+            SignatureTally.signers,
+            SignatureCount.day,
+            SignatureCount.signers,
         )
-        .where(table.c.campaign_id == campaign_id, table.c.country_id.not_in(list(tallied_countries)))
-        .group_by(table.c.country_id, table.c.day)
-        .subquery()
-    )
-    running = sa.select(
-        by_day.c.country_id,
-        by_day.c.day,
-        sa.func.sum(by_day.c.by_email).over(partition_by=by_day.c.country_id, order_by=by_day.c.day).label("email"),
-        sa.func.sum(by_day.c.by_name).over(partition_by=by_day.c.country_id, order_by=by_day.c.day).label("name"),
-    ).subquery()
-    figure = sa.case((running.c.email >= running.c.name, running.c.email), else_=running.c.name)
-    growth = sa.select(
-        running.c.day,
-        (
-            figure
-            - sa.func.coalesce(sa.func.lag(figure).over(partition_by=running.c.country_id, order_by=running.c.day), 0)
-        ).label("added"),
-    ).subquery()
-    return {
-        day: int(added)
-        for day, added in db.session.execute(
-            sa.select(growth.c.day, sa.func.sum(growth.c.added)).group_by(growth.c.day)
+        .join(Petition, Petition.id == SignatureTally.petition_id)
+        .outerjoin(
+            SignatureCount,
+            sa.and_(
+                SignatureCount.petition_id == SignatureTally.petition_id,
+                SignatureCount.country_id == SignatureTally.country_id,
+            ),
         )
-    }
+        .where(Petition.campaign_id == campaign_id)
+    ):
+        rows = cells[(petition_id, country_id, as_of, signers)]
+        if on is not None:
+            rows.append((on, number))
+    changes: dict[dt.date, int] = defaultdict(int)
+    for (_petition_id, _country_id, as_of, signers), rows in cells.items():
+        imported = sum(number for on, number in rows if on <= as_of)
+        excess = max(0, signers - imported)
+        changes[as_of] += excess
+        for on, number in sorted(rows):
+            if on > as_of and excess:
+                imported += number
+                changes[on] += max(0, signers - imported) - excess
+                excess = max(0, signers - imported)
+    return changes
+
+
+def _month_of(column):
+    """The first day of a date column's month, in SQL."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return sa.func.date(column, "start of month")
+    return sa.cast(sa.func.date_trunc("month", column), sa.Date)
+
+
+def _changes(campaign_id: int, by_month: bool) -> dict[dt.date, int]:
+    """What each day (or month, by its first day) adds to the campaign's total. A country's figure is the
+    larger of its two kinds of signers (by address, by name and place): their sum less the smaller. So a
+    day adds the campaign's signers that day (kept per day), less the growth of the smaller kinds (the
+    overlaps, kept per country and day where there are both), plus the change in what tallies exceed.
+    Three queries: the days' (or months') rows of each, and the tallies with their cells' counts."""
+    period = _month_of if by_month else (lambda column: column)
+    changes: dict[dt.date, int] = defaultdict(int)
+    for kept, sign in ((SignatureDay, 1), (SignatureOverlap, -1)):
+        on = period(kept.day)
+        for first, signers in db.session.execute(
+            sa.select(on, sa.func.sum(kept.signers)).where(kept.campaign_id == campaign_id).group_by(on)
+        ):
+            changes[dt.date.fromisoformat(first) if isinstance(first, str) else first] += sign * int(signers)
+    for on, excess in _tally_excess_changes(campaign_id).items():
+        changes[on.replace(day=1) if by_month else on] += excess
+    return changes
 
 
 def daily_totals(campaign: Campaign) -> list[Day]:
     """The campaign's total (its lower end, N) at the end of each day something was added: signatures by
     the day they were signed (or imported, when the platform gave no date), tallies on their "as of" day,
-    counted with the same rules as `totals_for`. Countries no tally touches are summed by the database;
-    the few a tally touches are followed cell by cell here. Three queries."""
-    tallies = db.session.execute(
-        sa.select(SignatureTally.petition_id, SignatureTally.country_id, SignatureTally.as_of, SignatureTally.signers)
-        .join(Petition, Petition.id == SignatureTally.petition_id)
-        .where(Petition.campaign_id == campaign.id)
-    ).all()
-    # Countries as signature_count keys them: UNKNOWN_COUNTRY for none.
-    tallied = {UNKNOWN_COUNTRY if country_id is None else country_id for _, country_id, _, _ in tallies}
-    changes: dict[dt.date, int] = defaultdict(int, _untallied_daily_changes(campaign.id, tallied))
-    events: dict[dt.date, list] = defaultdict(list)
-    if tallied:
-        for petition_id, country_id, on, number, named in db.session.execute(
-            sa.select(
-                SignatureCount.petition_id,
-                SignatureCount.country_id,
-                SignatureCount.day,
-                SignatureCount.signers,
-                SignatureCount.without_email,
-            ).where(SignatureCount.campaign_id == campaign.id, SignatureCount.country_id.in_(list(tallied)))
-        ):
-            country = None if country_id == UNKNOWN_COUNTRY else country_id
-            events[on].append(("rows", (petition_id, country), (number, named or 0)))
-    for petition_id, country_id, as_of, signers in tallies:
-        events[as_of].append(("tally", (petition_id, country_id), signers))
-    # Each tallied country's three sums behind its range (_range), kept as its cells change.
-    cells: dict[tuple, _Cell] = defaultdict(_Cell)
-    sums: dict[int | None, list[int]] = defaultdict(lambda: [0, 0, 0])  # by e-mail, by name, tally excess
-    figure: dict[int | None, int] = defaultdict(int)
-    for on in sorted(events):
-        touched = set()
-        for kind, key, number in events[on]:
-            cell = cells[key]
-            was = (cell.rows - cell.named, cell.named, cell.tally_excess)
-            if kind == "rows":
-                cell.rows += number[0]
-                cell.named += number[1]
-            else:
-                cell.tally = number
-            country = sums[key[1]]
-            country[0] += cell.rows - cell.named - was[0]
-            country[1] += cell.named - was[1]
-            country[2] += cell.tally_excess - was[2]
-            touched.add(key[1])
-        for country_id in touched:
-            by_email, by_name, excess = sums[country_id]
-            low = max(by_email, by_name) + excess
-            changes[on] += low - figure[country_id]
-            figure[country_id] = low
+    counted with the same rules as `totals_for` (see `_changes`)."""
+    changes = _changes(campaign.id, by_month=False)
     total, series = 0, []
     for on in sorted(changes):
         total += changes[on]
@@ -341,18 +327,15 @@ class Month:
     total: int
 
 
-def monthly_totals(days: list[Day]) -> list[Month]:
-    """The daily series by month: what was added in each, and the total at its end (years of signing read
-    as a hundred lines, not thousands)."""
-    months: list[Month] = []
-    for day in days:
-        first = day.day.replace(day=1)
-        if months and months[-1].month == first:
-            months[-1].added += day.added
-            months[-1].total = day.total
-        else:
-            months.append(Month(month=first, added=day.added, total=day.total))
-    return months
+def monthly_totals(campaign: Campaign) -> list[Month]:
+    """`daily_totals` by month: what was added in each month something was, and the total at its end (years
+    of signing read as a hundred lines, not thousands, and summed so by the database)."""
+    changes = _changes(campaign.id, by_month=True)
+    total, series = 0, []
+    for first in sorted(changes):
+        total += changes[first]
+        series.append(Month(month=first, added=changes[first], total=total))
+    return series
 
 
 def petition_rows(campaign: Campaign, totals: CampaignTotals | None = None) -> list[dict]:
@@ -373,8 +356,24 @@ def petition_rows(campaign: Campaign, totals: CampaignTotals | None = None) -> l
     ]
 
 
-def country_names(alpha3_codes) -> dict[str, Country]:
-    codes = list(alpha3_codes)
+@dataclass(frozen=True)
+class CountryName:
+    """A country's code and names: all that a table of signers by country shows of it."""
+
+    alpha3: str
+    name_en: str
+    name_es: str
+
+    name = Country.name  # the name in a language, by Country's own rule
+
+
+def country_names(alpha3_codes) -> dict[str, CountryName]:
+    """The names of the countries of these alpha-3 codes: three short columns, no records loaded."""
+    codes = set(alpha3_codes)
     if not codes:
         return {}
-    return {c.alpha3: c for c in db.session.scalars(sa.select(Country).where(Country.alpha3.in_(codes)))}
+    statement = sa.select(Country.alpha3, Country.name_en, Country.name_es)
+    if len(codes) <= 20:
+        statement = statement.where(Country.alpha3.in_(codes))
+    # Else every country (some 250 short rows) rather than an IN list as long, slow to plan (see _alpha3).
+    return {row.alpha3: CountryName(*row) for row in db.session.execute(statement) if row.alpha3 in codes}

@@ -145,6 +145,10 @@ def fill(app) -> None:
         petition = create_petition(campaign, "Firmas por Venezuela", actor=admin)
         rows = "".join(f"firmante{n}@example.org,{'ES' if n % 3 else 'VE'}\n" for n in range(400))
         import_file(petition, io.BytesIO(("email,country\n" + rows).encode()), filename="firmas.csv", actor=admin)
+        # Signers on paper, by name and place, in countries with signers known by their address too.
+        paper = create_petition(campaign, "Firmas en papel", actor=admin)
+        named = "nombre completo;código postal;país\nPedro Gómez;28001;España\nRosa Pérez;1010;Venezuela\n"
+        import_file(paper, io.BytesIO(named.encode()), filename="papel.csv", actor=admin, without_email=True)
         record_tally(petition, spain, 1234, now.date(), source="contado a mano", actor=admin)
         from crm.board import services as boards
         from crm.campaigns.models import CampaignTranslation

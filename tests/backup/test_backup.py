@@ -44,7 +44,7 @@ def test_a_backup_restores_every_row_and_file(installs, tmp_path, source_kind, t
     files = attachment_files(source)
     assert len(files) == 1
     manifest = _backup(source, tmp_path / "alcance.alcbak")
-    assert manifest["tables"]["signature"]["rows"] == 400 and manifest["source_database"] == source_kind
+    assert manifest["tables"]["signature"]["rows"] == 402 and manifest["source_database"] == source_kind
     assert {name: entry["rows"] for name, entry in manifest["tables"].items()} == {
         name: len(rows) for name, rows in before.items()
     }

@@ -9,8 +9,11 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
+from crm.campaigns.models import Campaign
 from crm.contacts.models import Contact
 from crm.extensions import db
+from crm.signatures.models import Signature
+from crm.signatures.totals import daily_totals, totals_for
 from tests.conftest import make_app, require_database, scratch_postgres_database
 
 SCALE = Path(__file__).resolve().parents[2] / "bench" / "scale.py"
@@ -43,6 +46,12 @@ def test_the_benchmark_data_is_built_and_usable(empty_database_url, tmp_path_fac
 
     app = make_app(empty_database_url, tmp_path_factory, DATA_ENCRYPTION_KEYS=[facts["data_key"]])
     with app.app_context():
+        # The signatures were bulk-inserted; the counts the totals read were built from them.
+        campaign = db.session.scalar(sa.select(Campaign).where(Campaign.slug == facts["campaign"]))
+        assert totals_for(campaign).total == db.session.scalar(
+            sa.select(sa.func.count()).select_from(Signature).where(Signature.campaign_id == campaign.id)
+        )
+        assert daily_totals(campaign)[-1].total == totals_for(campaign).total
         stored = db.session.execute(sa.select(Contact.name, Contact.email, Contact.title, Contact.search_text)).all()
         assert all(row.search_text == scale_text(row) for row in stored)
         client = app.test_client()

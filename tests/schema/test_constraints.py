@@ -659,6 +659,30 @@ def signature_count_row() -> dict:
     }
 
 
+def signature_total_row() -> dict:
+    campaign_id = new_id("campaign")
+    return {
+        "petition_id": new_id("petition", campaign_id=campaign_id),
+        "country_id": existing_country_id(),
+        "campaign_id": campaign_id,
+        "signers": 12,
+        "without_email": 3,
+    }
+
+
+def signature_day_row() -> dict:
+    return {"campaign_id": new_id("campaign"), "day": dt.date(2025, 6, 1), "signers": 12}
+
+
+def signature_overlap_row() -> dict:
+    return {
+        "campaign_id": new_id("campaign"),
+        "country_id": existing_country_id(),
+        "day": dt.date(2025, 6, 1),
+        "signers": 2,
+    }
+
+
 def signature_tally_row() -> dict:
     return {
         "petition_id": new_id("petition"),
@@ -796,6 +820,9 @@ VALID_ROWS: dict[str, Callable[..., dict]] = {
     "signature": signature_row,
     "signature_tally": signature_tally_row,
     "signature_count": signature_count_row,
+    "signature_total": signature_total_row,
+    "signature_day": signature_day_row,
+    "signature_overlap": signature_overlap_row,
     "reminder_preference": reminder_preference_row,
     "api_token": api_token_row,
     "webhook_subscription": webhook_subscription_row,
@@ -1015,6 +1042,11 @@ CHECKS = [
     case("ck_signature_count_signers_not_negative", "signature_count", {"signers": -1}),
     case("ck_signature_count_without_email_within_signers", "signature_count", {"without_email": 13}, "above"),
     case("ck_signature_count_without_email_within_signers", "signature_count", {"without_email": -1}, "negative"),
+    case("ck_signature_total_signers_not_negative", "signature_total", {"signers": -1}),
+    case("ck_signature_total_without_email_within_signers", "signature_total", {"without_email": 13}, "above"),
+    case("ck_signature_total_without_email_within_signers", "signature_total", {"without_email": -1}, "negative"),
+    case("ck_signature_day_signers_not_negative", "signature_day", {"signers": -1}),
+    case("ck_signature_overlap_signers_positive", "signature_overlap", {"signers": 0}),
     case("ck_signature_kind_valid", "signature", {"kind": "phone"}),
     case("ck_api_token_scope_valid", "api_token", {"scope": "admin"}),
     case("ck_api_token_name_not_blank", "api_token", {"name": "  "}),
@@ -1346,6 +1378,17 @@ FOREIGN_KEYS = [
         lambda first: {"petition_id": first["petition_id"], "day": dt.date(2025, 6, 2)},
         "another_campaign",
     ),
+    nowhere("signature_total", "campaign_id", "fk_signature_total_campaign_id_campaign"),
+    nowhere("signature_total", "petition_id", "fk_signature_total_campaign_id_petition_id_petition"),
+    # The petition exists, but belongs to the first row's campaign, not this one's.
+    case(
+        "fk_signature_total_campaign_id_petition_id_petition",
+        "signature_total",
+        lambda first: {"petition_id": first["petition_id"], "country_id": 0},  # signers whose country is not known
+        "another_campaign",
+    ),
+    nowhere("signature_day", "campaign_id", "fk_signature_day_campaign_id_campaign"),
+    nowhere("signature_overlap", "campaign_id", "fk_signature_overlap_campaign_id_campaign"),
     nowhere("signature_tally", "petition_id", "fk_signature_tally_petition_id_petition"),
     nowhere("signature_tally", "country_id", "fk_signature_tally_country_id_country"),
     nowhere("signature_tally", "entered_by_id", "fk_signature_tally_entered_by_id_user"),
@@ -1451,6 +1494,9 @@ REQUIRED = {
     "signature": ("campaign_id", "petition_id", "email_hash", "kind", "created_at"),
     "signature_tally": ("petition_id", "country_id", "signers", "as_of", "entered_at"),
     "signature_count": ("petition_id", "country_id", "day", "campaign_id", "signers", "without_email"),
+    "signature_total": ("petition_id", "country_id", "campaign_id", "signers", "without_email"),
+    "signature_day": ("campaign_id", "day", "signers"),
+    "signature_overlap": ("campaign_id", "country_id", "day", "signers"),
     "reminder_preference": (
         "user_id",
         "reminders_enabled",
@@ -1540,7 +1586,7 @@ NOT_NULLS = [
 
 # A second row with the first one's key (for association tables: the same pair linked twice), and what
 # else the key needs to be valid (a signature count's petition is in its campaign).
-KEY_NEEDS = {"signature_count": ("campaign_id",)}
+KEY_NEEDS = {"signature_count": ("campaign_id",), "signature_total": ("campaign_id",)}
 PRIMARY_KEYS = [
     case(f"pk_{name}", name, same(*table(name).primary_key.columns.keys(), *KEY_NEEDS.get(name, ())), "duplicate")
     for name in VALID_ROWS
@@ -1559,6 +1605,7 @@ KEYS_FOR_FOREIGN_KEYS = {
 IMPLIED_FOREIGN_KEYS = {
     "fk_signature_campaign_id_campaign": "fk_signature_campaign_id_petition_id_petition",
     "fk_signature_count_campaign_id_campaign": "fk_signature_count_campaign_id_petition_id_petition",
+    "fk_signature_total_campaign_id_campaign": "fk_signature_total_campaign_id_petition_id_petition",
     "fk_hosted_signature_campaign_id_campaign": "fk_hosted_signature_campaign_id_petition_id_petition",
 }
 # Each of these is shadowed by the other constraint given: a row that breaks it breaks that one as well.

@@ -5,6 +5,7 @@ campaign, with the imported signatures, and little is kept of the signer."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 
 import pytest
@@ -14,10 +15,11 @@ from crm.extensions import db
 from crm.mail.models import OutboundMessage
 from crm.reminders import jobs
 from crm.signatures.hosted_models import HostedSignature
+from crm.signatures.imports import import_file
 from crm.signatures.models import Signature
 from crm.signatures.totals import totals_for
 from tests.conftest import count_rows
-from tests.signatures.conftest import import_fixture
+from tests.signatures.conftest import assert_kept_as_recounted, import_fixture
 from tests.signatures.hosted.conftest import confirmation_to, hosted_signatures, links_for, sign
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -144,6 +146,25 @@ def test_withdrawing_takes_the_signature_out_of_the_count(client, petition, camp
     (signature,) = hosted_signatures()
     assert (signature.status, signature.email, signature.name) == ("withdrawn", None, None)
     assert total(campaign) == 0 and count_rows(Signature) == 0
+
+
+def test_confirmed_and_withdrawn_signatures_keep_the_counts_equal_to_a_count_from_scratch(
+    client, petition, campaign, make_petition
+):
+    # Signers on paper in Spain on another petition: the hosted ones, known by their address, overlap them.
+    paper = "name,postal_code,country\nPedro Gómez,28001,ES\nRosa Pérez,28002,ES\n"
+    import_file(make_petition(), io.BytesIO(paper.encode()), filename="paper.csv", without_email=True)
+    people = ("ana@example.org", "198.51.100.7"), ("ben@example.org", "203.0.113.9")
+    for email, address in people:
+        assert sign(client, petition, email=email, address=address).status_code == 302
+    links = {email: links_for(email) for email, _ in people}
+    for email, _ in people:
+        client.post(links[email]["confirm"])
+    assert total(campaign) == 2 and totals_for(campaign).total_upper == 4
+    assert_kept_as_recounted(campaign)
+    client.post(links["ben@example.org"]["withdraw"])
+    assert total(campaign) == 2 and totals_for(campaign).total_upper == 3
+    assert_kept_as_recounted(campaign)
 
 
 def test_a_burst_from_one_network_is_held_until_a_coordinator_releases_it(client, petition, campaign, app):
