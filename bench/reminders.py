@@ -5,7 +5,8 @@
 
 Per database, on a fresh scratch database brought to the newest migration (a temporary SQLite file; a new
 PostgreSQL database beside TEST_DATABASE_URL's, dropped afterwards): N open follow-ups fall due, owned by
-50 volunteers, and `services.queue_due_reminders` queues one reminder each (timed, not the figure). Then:
+50 volunteers (each the assignee of one government's record), and `services.queue_due_reminders` queues
+one reminder each (timed, not the figure). Then:
 
   sweep  `mailer.deliver_pending`, what the scheduler's due-reminder job runs: claim a batch, check each
          message is still wanted, send the batch over one SMTP connection, record every outcome in one
@@ -74,7 +75,8 @@ def run(url: str, messages: int, port: int) -> dict:
     from crm.accounts.models import User
     from crm.campaigns.models import Campaign
     from crm.config import normalise_database_url
-    from crm.countries.services import country_by_code, load_reference
+    from crm.countries.models import Country
+    from crm.countries.services import load_reference
     from crm.database import utcnow
     from crm.extensions import db
     from crm.mail import services as mailer
@@ -105,8 +107,14 @@ def run(url: str, messages: int, port: int) -> dict:
         ]
         db.session.add_all([campaign, *owners])
         db.session.flush()
-        record = OutreachRecord(campaign=campaign, country_id=country_by_code("ESP").id)
-        db.session.add(record)
+        # Each volunteer works one government's record: a reminder goes only to an owner who may open the
+        # record (crm/permissions.py), which for a volunteer means being its assignee.
+        countries = db.session.scalars(sa.select(Country).order_by(Country.alpha3).limit(len(owners))).all()
+        records = [
+            OutreachRecord(campaign=campaign, country_id=country.id, assignee_id=owner.id)
+            for country, owner in zip(countries, owners, strict=True)
+        ]
+        db.session.add_all(records)
         db.session.flush()
         now = utcnow()
         due = (now - dt.timedelta(days=1)).date()
@@ -114,7 +122,7 @@ def run(url: str, messages: int, port: int) -> dict:
             sa.insert(FollowUp),
             [
                 {
-                    "outreach_id": record.id,
+                    "outreach_id": records[i % len(owners)].id,
                     "owner_id": owners[i % len(owners)].id,
                     "due_on": due,
                     "note": f"Llamar a la embajada por la carta {i}",
