@@ -1,0 +1,159 @@
+"""A queued message written as the bytes a mail server receives. The sweep writes the MIME itself: the
+headers are folded by the standard library's SMTP policies (RFC 2047 words, or UTF-8 under SMTPUTF8) and
+kept for the whole batch when they repeat (sender, recipients, languages, kinds), and the bodies are
+encoded by plain byte operations. Flask-Mail's builder (and the email package's generator, which it
+uses) cost the sweep more than the mail server did; Flask-Mail still holds the settings and the
+connection (crm/mail/services.py)."""
+
+from __future__ import annotations
+
+import binascii
+import datetime as dt
+import email.policy
+import secrets
+import time
+from email.headerregistry import Address
+from email.utils import format_datetime, parseaddr
+
+from flask_mail import BadHeaderError
+
+# RFC 5322 2.1.1: a line has at most 998 octets. A body with a longer line (or a byte a 7-bit or
+# 8-bit body may not carry) is written quoted-printable.
+MAX_LINE = 998
+PLAIN, HTML = "plain", "html"
+
+
+def envelope_address(address: str | tuple[str, str]) -> str:
+    """The bare address of a sender or recipient (a string or a (name, address) pair), its domain in
+    IDNA (ASCII) form; only a local part outside ASCII still needs SMTPUTF8."""
+    bare = address[1] if isinstance(address, tuple) else parseaddr(address)[1] or address
+    local, at, domain = bare.rpartition("@")
+    if at and not domain.isascii():
+        domain = domain.encode("idna").decode("ascii")
+    return f"{local}{at}{domain}" if at else bare
+
+
+def _header_address(address: str | tuple[str, str], utf8: bool) -> Address:
+    name, bare = address if isinstance(address, tuple) else parseaddr(address)
+    # By parts: parsing an addr_spec refuses a local part outside ASCII even under the SMTPUTF8 policy.
+    local, _, domain = bare.rpartition("@")
+    if not utf8 and not domain.isascii():
+        domain = domain.encode("idna").decode("ascii")
+    return Address(display_name=name or "", username=local, domain=domain)
+
+
+def _has_newline(*values: str | None) -> bool:
+    return any(value and ("\n" in value or "\r" in value) for value in values)
+
+
+class MessageWriter:
+    """Writes the messages one SMTP connection sends. `eight_bit`: the server takes 8-bit bodies
+    (8BITMIME); without it, a body outside ASCII goes quoted-printable. What repeats from message to
+    message (folded headers, part headers) is written once and kept while the writer lives."""
+
+    def __init__(self, sender: str | tuple[str, str], *, eight_bit: bool):
+        if _has_newline(*(sender if isinstance(sender, tuple) else (sender,))):
+            raise BadHeaderError
+        self.sender = sender
+        self.envelope_sender = envelope_address(sender)
+        self.eight_bit = eight_bit
+        # Random for each writer: a body cannot have been written knowing it (and is checked anyway).
+        self.boundary = f"=_alcance_{secrets.token_hex(16)}"
+        self._folded: dict[tuple, bytes] = {}
+        self._date: tuple[int, bytes] = (-1, b"")
+
+    def write(
+        self,
+        *,
+        recipient: str | tuple[str, str],
+        subject: str,
+        message_id: str,
+        text: str,
+        html: str | None,
+        headers: tuple[tuple[str, str], ...] = (),
+        utf8: bool = False,
+    ) -> tuple[bytes, list[str]]:
+        """The message's bytes and the MAIL FROM options it needs. `utf8`: the message goes with
+        SMTPUTF8 (RFC 6531/6532), its headers in UTF-8; otherwise in ASCII (RFC 2047 encoded words,
+        domains in IDNA)."""
+        name = recipient[0] if isinstance(recipient, tuple) else None
+        email = recipient[1] if isinstance(recipient, tuple) else recipient
+        if _has_newline(name, email, subject, message_id) or any(_has_newline(n, v) for n, v in headers):
+            raise BadHeaderError
+        head = [
+            self._fold("From", self.sender, utf8),
+            self._fold("To", recipient, utf8),
+            self._fold("Subject", subject, utf8),
+            self._now(),
+            # Chosen by new_message_id(): ASCII unless the sender's domain is not.
+            b"Message-ID: " + message_id.encode("ascii") + b"\r\n"
+            if message_id.isascii()
+            else self._fold("Message-ID", message_id, utf8),
+            *(self._fold(header, value, utf8) for header, value in headers),
+            b"MIME-Version: 1.0\r\n",
+        ]
+        text_type, text_body = self._part(PLAIN, text)
+        if html is None:
+            parts = [text_type, b"\r\n", text_body]
+        else:
+            html_type, html_body = self._part(HTML, html)
+            boundary = self.boundary.encode("ascii")
+            while boundary in text_body or boundary in html_body:
+                boundary = f"=_alcance_{secrets.token_hex(16)}".encode("ascii")
+            delimiter = b"--" + boundary + b"\r\n"
+            parts = [
+                b'Content-Type: multipart/alternative; boundary="' + boundary + b'"\r\n\r\n',
+                delimiter,
+                text_type,
+                b"\r\n",
+                text_body,
+                delimiter,
+                html_type,
+                b"\r\n",
+                html_body,
+                b"--" + boundary + b"--\r\n",
+            ]
+        payload = b"".join(head + parts)
+        options = []
+        if utf8:
+            options.append("SMTPUTF8")
+        if not payload.isascii():
+            options.append("BODY=8BITMIME")
+        return payload, options
+
+    def _fold(self, name: str, value, utf8: bool) -> bytes:
+        key = (name, value, utf8)
+        folded = self._folded.get(key)
+        if folded is None:
+            policy = email.policy.SMTPUTF8 if utf8 else email.policy.SMTP
+            if name in ("From", "To"):
+                value = [_header_address(value, utf8)]
+            header = policy.header_store_parse(name, value)[1]
+            folded = header.fold(policy=policy).encode("utf-8" if utf8 else "ascii")
+            self._folded[key] = folded
+        return folded
+
+    def _now(self) -> bytes:
+        second = int(time.time())
+        if self._date[0] != second:
+            moment = dt.datetime.fromtimestamp(second, dt.UTC)
+            self._date = (second, f"Date: {format_datetime(moment)}\r\n".encode("ascii"))
+        return self._date[1]
+
+    def _part(self, subtype: str, content: str) -> tuple[bytes, bytes]:
+        """A text part's headers and its body, its lines ended with CRLF."""
+        data = content.encode("utf-8")
+        lines = data.splitlines()  # CRLF, CR and LF alike, as the email package splits them
+        longest = max(map(len, lines), default=0)
+        if longest <= MAX_LINE and b"\0" not in data and (data.isascii() or self.eight_bit):
+            encoding = "7bit" if data.isascii() else "8bit"
+            body = b"\r\n".join(lines) + b"\r\n"
+        else:
+            encoding = "quoted-printable"
+            body = binascii.b2a_qp(b"\n".join(lines) + b"\n", istext=True).replace(b"\n", b"\r\n")
+        key = ("part", subtype, encoding)
+        head = self._folded.get(key)
+        if head is None:
+            head = f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: {encoding}\r\n'
+            head = self._folded[key] = head.encode("ascii")
+        return head, body
