@@ -100,10 +100,12 @@ class MessageWriter:
             boundary = self.boundary.encode("ascii")
             while boundary in text_body or boundary in html_body:
                 boundary = f"=_alcance_{secrets.token_hex(16)}".encode("ascii")
-            delimiter = b"--" + boundary + b"\r\n"
+            # The line break before a delimiter belongs to the delimiter (RFC 2046 5.1.1): a body's own
+            # last line break stays the body's.
+            delimiter = b"\r\n--" + boundary + b"\r\n"
             parts = [
-                b'Content-Type: multipart/alternative; boundary="' + boundary + b'"\r\n\r\n',
-                delimiter,
+                b'Content-Type: multipart/alternative;\r\n boundary="' + boundary + b'"\r\n\r\n',
+                delimiter[2:],
                 text_type,
                 b"\r\n",
                 text_body,
@@ -111,7 +113,7 @@ class MessageWriter:
                 html_type,
                 b"\r\n",
                 html_body,
-                b"--" + boundary + b"--\r\n",
+                b"\r\n--" + boundary + b"--\r\n",
             ]
         payload = b"".join(head + parts)
         options = []
