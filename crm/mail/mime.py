@@ -21,6 +21,10 @@ from flask_mail import BadHeaderError
 # 8-bit body may not carry) is written quoted-printable.
 MAX_LINE = 998
 PLAIN, HTML = "plain", "html"
+# The longest subject written on one line of 78 characters, "Subject: " included (RFC 5322 2.1.1).
+SHORT_SUBJECT = 78 - len("Subject: ")
+# An encoded word of 42 bytes is 68 characters (56 of base64): "Subject: " and one fit in 78.
+ENCODED_WORD_BYTES = 42
 
 
 def envelope_address(address: str | tuple[str, str]) -> str:
@@ -42,6 +46,20 @@ def _header_address(address: str | tuple[str, str], utf8: bool) -> Address:
     return Address(display_name=name or "", username=local, domain=domain)
 
 
+def _encoded_words(text: str) -> bytes:
+    """`text` as RFC 2047 encoded words (UTF-8, base64) of whole characters, one a line: each line,
+    "Subject: " or the folding space included, within 78 characters."""
+    data = text.encode("utf-8")
+    words, start = [], 0
+    while start < len(data):
+        end = min(start + ENCODED_WORD_BYTES, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # not within a character
+            end -= 1
+        words.append(b"=?utf-8?b?" + binascii.b2a_base64(data[start:end], newline=False) + b"?=")
+        start = end
+    return b"\r\n ".join(words)
+
+
 def _has_newline(*values: str | None) -> bool:
     return any(value and ("\n" in value or "\r" in value) for value in values)
 
@@ -60,6 +78,7 @@ class MessageWriter:
         # Random for each writer: a body cannot have been written knowing it (and is checked anyway).
         self.boundary = f"=_alcance_{secrets.token_hex(16)}"
         self._folded: dict[tuple, bytes] = {}
+        self._envelopes: dict[str, str] = {}
         self._date: tuple[int, bytes] = (-1, b"")
 
     def write(
@@ -83,7 +102,7 @@ class MessageWriter:
         head = [
             self._fold("From", self.sender, utf8),
             self._fold("To", recipient, utf8),
-            self._fold("Subject", subject, utf8),
+            self._subject(subject, utf8),
             self._now(),
             # Chosen by new_message_id(): ASCII unless the sender's domain is not.
             b"Message-ID: " + message_id.encode("ascii") + b"\r\n"
@@ -122,6 +141,24 @@ class MessageWriter:
         if not payload.isascii():
             options.append("BODY=8BITMIME")
         return payload, options
+
+    def envelope(self, address: str) -> str:
+        """envelope_address(), kept for the messages to come (a batch has few recipients)."""
+        bare = self._envelopes.get(address)
+        if bare is None:
+            bare = self._envelopes[address] = envelope_address(address)
+        return bare
+
+    def _subject(self, subject: str, utf8: bool) -> bytes:
+        """Most subjects differ from message to message, so they are written without the header parser:
+        one in plain ASCII that fits on a line (nothing to fold, nothing that reads as an encoded word)
+        as it is, one with letters outside ASCII as RFC 2047 encoded words, as Flask-Mail wrote it."""
+        if subject.isprintable() and "=?" not in subject:
+            if len(subject) <= SHORT_SUBJECT and subject.isascii():
+                return b"Subject: " + subject.encode("ascii") + b"\r\n"
+            if not utf8:
+                return b"Subject: " + _encoded_words(subject) + b"\r\n"
+        return self._fold("Subject", subject, utf8)
 
     def _fold(self, name: str, value, utf8: bool) -> bytes:
         key = (name, value, utf8)

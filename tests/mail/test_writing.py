@@ -131,3 +131,20 @@ def test_a_domain_outside_ascii_is_written_in_idna_without_smtputf8():
 def test_a_line_break_in_a_header_is_refused_not_sent(field):
     with pytest.raises(BadHeaderError):
         write(**field)
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Follow-up due: Spain, call the embassy",
+        "Follow-up due: Saint Vincent and the Grenadines, call the ministry about the letter of 3 March",
+        "Seguimiento pendiente: España, llamar a la embajada",
+        "Seguimiento pendiente: Côte d’Ivoire, llamar al ministerio por la carta del 3 de marzo 📨 ñññññ",
+    ],
+    ids=["short", "long", "spanish", "long-spanish"],
+)
+def test_every_subject_reads_as_written_on_lines_of_at_most_78_characters(subject):
+    payload, _ = write(subject=subject)
+    head = payload.split(b"\r\n\r\n", 1)[0]
+    assert head.isascii() and max(len(line) for line in head.split(b"\r\n")) <= 78
+    assert parse(payload)["Subject"] == subject
