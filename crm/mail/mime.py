@@ -21,8 +21,8 @@ from flask_mail import BadHeaderError
 # 8-bit body may not carry) is written quoted-printable.
 MAX_LINE = 998
 PLAIN, HTML = "plain", "html"
-# The longest subject written on one line of 78 characters, "Subject: " included (RFC 5322 2.1.1).
-SHORT_SUBJECT = 78 - len("Subject: ")
+# A header line should have at most 78 characters (RFC 5322 2.1.1).
+LINE = 78
 # An encoded word of 42 bytes is 68 characters (56 of base64): "Subject: " and one fit in 78.
 ENCODED_WORD_BYTES = 42
 
@@ -44,6 +44,22 @@ def _header_address(address: str | tuple[str, str], utf8: bool) -> Address:
     if not utf8 and not domain.isascii():
         domain = domain.encode("idna").decode("ascii")
     return Address(display_name=name or "", username=local, domain=domain)
+
+
+def _folded_at_spaces(line: str) -> str:
+    """A header line of single spaces between words, folded before spaces into lines of at most 78
+    characters where its words allow (RFC 5322 2.2.3): unfolding gives back the line as it was."""
+    if len(line) <= LINE:
+        return line
+    first, *words = line.split(" ")
+    lines, current = [], first
+    for word in words:
+        if len(current) + 1 + len(word) > LINE and current != first:
+            lines.append(current)
+            current = ""
+        current = f"{current} {word}"
+    lines.append(current)
+    return "\r\n".join(lines)
 
 
 def _encoded_words(text: str) -> bytes:
@@ -154,8 +170,8 @@ class MessageWriter:
         one in plain ASCII that fits on a line (nothing to fold, nothing that reads as an encoded word)
         as it is, one with letters outside ASCII as RFC 2047 encoded words, as Flask-Mail wrote it."""
         if subject.isprintable() and "=?" not in subject:
-            if len(subject) <= SHORT_SUBJECT and subject.isascii():
-                return b"Subject: " + subject.encode("ascii") + b"\r\n"
+            if subject.isascii() and "  " not in subject:
+                return _folded_at_spaces("Subject: " + subject).encode("ascii") + b"\r\n"
             if not utf8:
                 return b"Subject: " + _encoded_words(subject) + b"\r\n"
         return self._fold("Subject", subject, utf8)
