@@ -10,6 +10,7 @@ from __future__ import annotations
 import binascii
 import datetime as dt
 import email.policy
+import functools
 import secrets
 import time
 from email.headerregistry import Address
@@ -21,12 +22,16 @@ from flask_mail import BadHeaderError
 # 8-bit body may not carry) is written quoted-printable.
 MAX_LINE = 998
 PLAIN, HTML = "plain", "html"
+# Folded headers and envelope addresses kept for the messages to come: senders, recipients, languages
+# and kinds repeat from message to message and from batch to batch.
+CACHED = 4096
 # A header line should have at most 78 characters (RFC 5322 2.1.1).
 LINE = 78
 # An encoded word of 42 bytes is 68 characters (56 of base64): "Subject: " and one fit in 78.
 ENCODED_WORD_BYTES = 42
 
 
+@functools.lru_cache(maxsize=CACHED)
 def envelope_address(address: str | tuple[str, str]) -> str:
     """The bare address of a sender or recipient (a string or a (name, address) pair), its domain in
     IDNA (ASCII) form; only a local part outside ASCII still needs SMTPUTF8."""
@@ -76,6 +81,16 @@ def _encoded_words(text: str) -> bytes:
     return b"\r\n ".join(words)
 
 
+@functools.lru_cache(maxsize=CACHED)
+def _folded(name: str, value: str | tuple[str, str], utf8: bool) -> bytes:
+    """A header folded by the standard library's SMTP policy: RFC 2047 words in ASCII, or UTF-8."""
+    policy = email.policy.SMTPUTF8 if utf8 else email.policy.SMTP
+    if name in ("From", "To"):
+        value = [_header_address(value, utf8)]
+    header = policy.header_store_parse(name, value)[1]
+    return header.fold(policy=policy).encode("utf-8" if utf8 else "ascii")
+
+
 def _has_newline(*values: str | None) -> bool:
     return any(value and ("\n" in value or "\r" in value) for value in values)
 
@@ -83,7 +98,7 @@ def _has_newline(*values: str | None) -> bool:
 class MessageWriter:
     """Writes the messages one SMTP connection sends. `eight_bit`: the server takes 8-bit bodies
     (8BITMIME); without it, a body outside ASCII goes quoted-printable. What repeats from message to
-    message (folded headers, part headers) is written once and kept while the writer lives."""
+    message (folded headers, envelope addresses) is written once and kept (`CACHED`)."""
 
     def __init__(self, sender: str | tuple[str, str], *, eight_bit: bool):
         if _has_newline(*(sender if isinstance(sender, tuple) else (sender,))):
@@ -93,8 +108,6 @@ class MessageWriter:
         self.eight_bit = eight_bit
         # Random for each writer: a body cannot have been written knowing it (and is checked anyway).
         self.boundary = f"=_alcance_{secrets.token_hex(16)}"
-        self._folded: dict[tuple, bytes] = {}
-        self._envelopes: dict[str, str] = {}
         self._date: tuple[int, bytes] = (-1, b"")
 
     def write(
@@ -116,15 +129,15 @@ class MessageWriter:
         if _has_newline(name, email, subject, message_id) or any(_has_newline(n, v) for n, v in headers):
             raise BadHeaderError
         head = [
-            self._fold("From", self.sender, utf8),
-            self._fold("To", recipient, utf8),
+            _folded("From", self.sender, utf8),
+            _folded("To", recipient, utf8),
             self._subject(subject, utf8),
             self._now(),
             # Chosen by new_message_id(): ASCII unless the sender's domain is not.
             b"Message-ID: " + message_id.encode("ascii") + b"\r\n"
             if message_id.isascii()
-            else self._fold("Message-ID", message_id, utf8),
-            *(self._fold(header, value, utf8) for header, value in headers),
+            else _folded("Message-ID", message_id, utf8),
+            *(_folded(header, value, utf8) for header, value in headers),
             b"MIME-Version: 1.0\r\n",
         ]
         text_type, text_body = self._part(PLAIN, text)
@@ -158,13 +171,6 @@ class MessageWriter:
             options.append("BODY=8BITMIME")
         return payload, options
 
-    def envelope(self, address: str) -> str:
-        """envelope_address(), kept for the messages to come (a batch has few recipients)."""
-        bare = self._envelopes.get(address)
-        if bare is None:
-            bare = self._envelopes[address] = envelope_address(address)
-        return bare
-
     def _subject(self, subject: str, utf8: bool) -> bytes:
         """Most subjects differ from message to message, so they are written without the header parser:
         one in plain ASCII that fits on a line (nothing to fold, nothing that reads as an encoded word)
@@ -174,19 +180,7 @@ class MessageWriter:
                 return _folded_at_spaces("Subject: " + subject).encode("ascii") + b"\r\n"
             if not utf8:
                 return b"Subject: " + _encoded_words(subject) + b"\r\n"
-        return self._fold("Subject", subject, utf8)
-
-    def _fold(self, name: str, value, utf8: bool) -> bytes:
-        key = (name, value, utf8)
-        folded = self._folded.get(key)
-        if folded is None:
-            policy = email.policy.SMTPUTF8 if utf8 else email.policy.SMTP
-            if name in ("From", "To"):
-                value = [_header_address(value, utf8)]
-            header = policy.header_store_parse(name, value)[1]
-            folded = header.fold(policy=policy).encode("utf-8" if utf8 else "ascii")
-            self._folded[key] = folded
-        return folded
+        return _folded("Subject", subject, utf8)
 
     def _now(self) -> bytes:
         second = int(time.time())
@@ -206,9 +200,5 @@ class MessageWriter:
         else:
             encoding = "quoted-printable"
             body = binascii.b2a_qp(b"\n".join(lines) + b"\n", istext=True).replace(b"\n", b"\r\n")
-        key = ("part", subtype, encoding)
-        head = self._folded.get(key)
-        if head is None:
-            head = f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: {encoding}\r\n'
-            head = self._folded[key] = head.encode("ascii")
-        return head, body
+        head = f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: {encoding}\r\n'
+        return head.encode("ascii"), body

@@ -29,7 +29,7 @@ from crm.accounts.models import User
 from crm.database import upsert_insert, utcnow
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.mail.mime import MessageWriter
+from crm.mail.mime import MessageWriter, envelope_address
 from crm.mail.models import OutboundMessage
 from crm.outreach.models import FollowUp
 
@@ -243,7 +243,7 @@ class _Connection(flask_mail.Connection):
             host.ehlo_or_helo_if_needed()
             self.writer = MessageWriter(_sender(), eight_bit=host.has_extn("8bitmime"))
         sender = self.writer.envelope_sender
-        recipient = self.writer.envelope(claimed.recipient_email)
+        recipient = envelope_address(claimed.recipient_email)
         utf8 = not (sender.isascii() and recipient.isascii())
         if utf8 and not host.has_extn("smtputf8"):
             raise NoInternationalMail(
