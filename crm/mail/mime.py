@@ -1,9 +1,9 @@
 """A queued message written as the bytes a mail server receives. The sweep writes the MIME itself: the
-headers are folded by the standard library's SMTP policies (RFC 2047 words, or UTF-8 under SMTPUTF8) and
-kept for the whole batch when they repeat (sender, recipients, languages, kinds), and the bodies are
-encoded by plain byte operations. Flask-Mail's builder (and the email package's generator, which it
-uses) cost the sweep more than the mail server did; Flask-Mail still holds the settings and the
-connection (crm/mail/services.py)."""
+headers that repeat (sender, recipients, languages, kinds) are folded by the standard library's SMTP
+policies (RFC 2047 words, or UTF-8 under SMTPUTF8) and kept; the subject, which seldom repeats, and the
+bodies are written by plain string and byte operations. Flask-Mail's builder (and the email package's
+generator, which it uses) cost the sweep more than the mail server did; Flask-Mail still holds the
+settings and the connection (crm/mail/services.py)."""
 
 from __future__ import annotations
 
@@ -124,9 +124,8 @@ class MessageWriter:
         """The message's bytes and the MAIL FROM options it needs. `utf8`: the message goes with
         SMTPUTF8 (RFC 6531/6532), its headers in UTF-8; otherwise in ASCII (RFC 2047 encoded words,
         domains in IDNA)."""
-        name = recipient[0] if isinstance(recipient, tuple) else None
-        email = recipient[1] if isinstance(recipient, tuple) else recipient
-        if _has_newline(name, email, subject, message_id) or any(_has_newline(n, v) for n, v in headers):
+        name, address = recipient if isinstance(recipient, tuple) else (None, recipient)
+        if _has_newline(name, address, subject, message_id) or any(_has_newline(n, v) for n, v in headers):
             raise BadHeaderError
         head = [
             _folded("From", self.sender, utf8),
@@ -173,8 +172,9 @@ class MessageWriter:
 
     def _subject(self, subject: str, utf8: bool) -> bytes:
         """Most subjects differ from message to message, so they are written without the header parser:
-        one in plain ASCII that fits on a line (nothing to fold, nothing that reads as an encoded word)
-        as it is, one with letters outside ASCII as RFC 2047 encoded words, as Flask-Mail wrote it."""
+        one in plain ASCII folded at its spaces, one with letters outside ASCII as RFC 2047 encoded
+        words (as Flask-Mail wrote it). Anything else (control characters, double spaces, text that
+        reads as an encoded word, UTF-8 for SMTPUTF8) goes through the parser."""
         if subject.isprintable() and "=?" not in subject:
             if subject.isascii() and "  " not in subject:
                 return _folded_at_spaces("Subject: " + subject).encode("ascii") + b"\r\n"

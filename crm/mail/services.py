@@ -238,6 +238,15 @@ class _Connection(flask_mail.Connection):
     writer: MessageWriter | None = None
 
     def send_claimed(self, claimed: _Claimed) -> None:
+        if self.mail.max_emails and self.num_emails >= self.mail.max_emails:
+            # A new connection after MAIL_MAX_EMAILS messages, opened before the next message rather than
+            # after the last: failing to open it must not count against a message the server accepted.
+            self.num_emails = 0
+            try:
+                self.host.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self.host = self.configure_host()
         host = self.host
         if self.writer is None:
             host.ehlo_or_helo_if_needed()
@@ -260,13 +269,12 @@ class _Connection(flask_mail.Connection):
             utf8=utf8,
         )
         host.sendmail(sender, [recipient], payload, options)
-        if flask_mail.email_dispatched.receivers:  # e.g. Flask-Mail's record_messages()
-            flask_mail.email_dispatched.send(current_app._get_current_object(), message=_flask_message(claimed))
         self.num_emails += 1
-        if self.num_emails == self.mail.max_emails:
-            self.num_emails = 0
-            host.quit()
-            self.host = self.configure_host()
+        if flask_mail.email_dispatched.receivers:  # e.g. Flask-Mail's record_messages()
+            try:
+                flask_mail.email_dispatched.send(current_app._get_current_object(), message=_flask_message(claimed))
+            except Exception:  # noqa: BLE001 - the server accepted it: a listener's error must not resend it
+                log.exception("a listener to email_dispatched failed on message %s", claimed.id)
 
     def configure_host(self):
         timeout = float(current_app.config.get("MAIL_TIMEOUT") or SMTP_TIMEOUT_SECONDS)

@@ -1,6 +1,7 @@
 """The sweep hands each message to the mail server as Flask-Mail is configured: a server that takes only
 7-bit mail still gets Spanish mail it can carry, MAIL_MAX_EMAILS still starts a new connection after so
-many messages, and Flask-Mail's email_dispatched signal still tells who listens what went out."""
+many messages, and Flask-Mail's email_dispatched signal still tells who listens what went out (a
+listener's failure does not send a message again)."""
 
 import datetime as dt
 
@@ -103,3 +104,16 @@ def test_flask_mails_signal_hears_of_every_message_sent(app, server, make_user):
         assert mailer.deliver_pending().sent == 2
     rows = db.session.scalars(sa.select(OutboundMessage).order_by(OutboundMessage.id)).all()
     assert heard == [(row.recipient_email, "Seguimiento: España", row.message_id) for row in rows]
+
+
+def test_a_listener_that_fails_does_not_make_an_accepted_message_go_again(app, server, make_user):
+    _queue(make_user)
+
+    def broken(sender, message):
+        raise RuntimeError("listener bug")
+
+    with email_dispatched.connected_to(broken):
+        report = mailer.deliver_pending()
+    assert (report.sent, report.failed) == (1, 0) and len(server.messages) == 1
+    row = db.session.scalar(sa.select(OutboundMessage))
+    assert row.status == "sent" and row.attempts == 0
