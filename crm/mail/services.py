@@ -9,19 +9,15 @@ mail server's time and little else. It goes on until nothing is left to send for
 from __future__ import annotations
 
 import datetime as dt
-import email.policy
 import logging
 import os
 import random
 import smtplib
 import socket
-import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from email.utils import make_msgid, parseaddr
 
 import flask_mail
 import sqlalchemy as sa
@@ -33,6 +29,7 @@ from crm.accounts.models import User
 from crm.database import upsert_insert, utcnow
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.mail.mime import MessageWriter, envelope_address
 from crm.mail.models import OutboundMessage
 from crm.outreach.models import FollowUp
 
@@ -211,63 +208,73 @@ class NoInternationalMail(smtplib.SMTPNotSupportedError):
     """The recipient's address has letters outside ASCII and the mail server does not offer SMTPUTF8."""
 
 
-def _envelope_address(address) -> str:
-    """The bare address of a recipient or sender (a string or a (name, address) pair), its domain in
-    IDNA (ASCII) form; only a local part outside ASCII still needs SMTPUTF8."""
-    bare = address[1] if isinstance(address, tuple) else parseaddr(address)[1] or address
-    local, at, domain = bare.rpartition("@")
-    if at and not domain.isascii():
-        domain = domain.encode("idna").decode("ascii")
-    return f"{local}{at}{domain}" if at else bare
+def _sender() -> str | tuple[str, str]:
+    sender = current_app.config.get("MAIL_DEFAULT_SENDER") or f"alcance@{mail_domain()}"
+    if isinstance(sender, (tuple, list)):
+        return (sender[0], sender[1])
+    # A (name, address) pair, not formataddr(): that refuses an address outside ASCII outright.
+    return sender if "<" in sender else ("Alcance", sender)
 
 
-def _header_address(address) -> Address:
-    name, bare = address if isinstance(address, tuple) else parseaddr(address)
-    # By parts: parsing an addr_spec refuses a local part outside ASCII even under the SMTPUTF8 policy.
-    local, _, domain = bare.rpartition("@")
-    return Address(display_name=name or "", username=local, domain=domain)
+def _recipient(claimed: _Claimed) -> str | tuple[str, str]:
+    return (claimed.recipient_name, claimed.recipient_email) if claimed.recipient_name else claimed.recipient_email
 
 
-def _utf8_message(message: flask_mail.Message) -> bytes:
-    """The message as RFC 6532 (UTF-8 headers) bytes, for a server that offers SMTPUTF8. Flask-Mail
-    cannot write an address outside ASCII into a header; the standard library's SMTPUTF8 policy can."""
-    mime = EmailMessage(policy=email.policy.SMTPUTF8)
-    mime["Subject"] = message.subject
-    mime["From"] = _header_address(message.sender)
-    mime["To"] = [_header_address(address) for address in message.recipients]
-    mime["Date"] = formatdate(message.date, localtime=False)
-    mime["Message-ID"] = message.msgId
-    for name, value in (message.extra_headers or {}).items():
-        mime[name] = value
-    mime.set_content(message.body or "")
-    if message.html:
-        mime.add_alternative(message.html, subtype="html")
-    return mime.as_bytes()
+def _headers(claimed: _Claimed) -> tuple[tuple[str, str], ...]:
+    """Every message is automatic (no out-of-office replies, please), in its reader's language."""
+    return (
+        ("Auto-Submitted", "auto-generated"),
+        ("X-Auto-Response-Suppress", "All"),
+        ("Content-Language", claimed.language),
+        ("X-Alcance-Kind", claimed.kind),
+    )
 
 
 class _Connection(flask_mail.Connection):
-    """Flask-Mail's connection with a timeout, so a silent mail server cannot hold a claim forever, and
-    with mail to addresses outside ASCII sent with SMTPUTF8 (RFC 6531) when the server offers it."""
+    """Flask-Mail's connection (its settings: server, TLS, login, MAIL_MAX_EMAILS) with a timeout, so a
+    silent mail server cannot hold a claim forever. It sends claimed messages as crm.mail.mime writes
+    them, and mail to an address outside ASCII with SMTPUTF8 (RFC 6531) when the server offers it."""
 
-    def send(self, message: flask_mail.Message, envelope_from=None) -> None:
-        sender = _envelope_address(envelope_from or message.sender)
-        recipients = [_envelope_address(address) for address in message.send_to]
-        if self.host is None or all(address.isascii() for address in (sender, *recipients)):
-            return super().send(message, envelope_from)
-        if message.has_bad_headers():
-            raise flask_mail.BadHeaderError
-        self.host.ehlo_or_helo_if_needed()
-        if not self.host.has_extn("smtputf8"):
+    writer: MessageWriter | None = None
+
+    def send_claimed(self, claimed: _Claimed) -> None:
+        if self.mail.max_emails and self.num_emails >= self.mail.max_emails:
+            # A new connection after MAIL_MAX_EMAILS messages, opened before the next message rather than
+            # after the last: failing to open it must not count against a message the server accepted.
+            self.num_emails = 0
+            try:
+                self.host.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self.host = self.configure_host()
+        host = self.host
+        if self.writer is None:
+            host.ehlo_or_helo_if_needed()
+            self.writer = MessageWriter(_sender(), eight_bit=host.has_extn("8bitmime"))
+        sender = self.writer.envelope_sender
+        recipient = envelope_address(claimed.recipient_email)
+        utf8 = not (sender.isascii() and recipient.isascii())
+        if utf8 and not host.has_extn("smtputf8"):
             raise NoInternationalMail(
                 "the mail server does not offer SMTPUTF8, which an address outside "
                 "ASCII needs; send it through a server that does"
             )
-        if message.date is None:
-            message.date = time.time()
-        self.host.sendmail(
-            sender, recipients, _utf8_message(message), ["SMTPUTF8", "BODY=8BITMIME"], message.rcpt_options
+        payload, options = self.writer.write(
+            recipient=_recipient(claimed),
+            subject=claimed.subject,
+            message_id=claimed.message_id,
+            text=claimed.text,
+            html=claimed.html,
+            headers=_headers(claimed),
+            utf8=utf8,
         )
-        flask_mail.email_dispatched.send(current_app._get_current_object(), message=message)
+        host.sendmail(sender, [recipient], payload, options)
+        self.num_emails += 1
+        if flask_mail.email_dispatched.receivers:  # e.g. Flask-Mail's record_messages()
+            try:
+                flask_mail.email_dispatched.send(current_app._get_current_object(), message=_flask_message(claimed))
+            except Exception:  # noqa: BLE001 - the server accepted it: a listener's error must not resend it
+                log.exception("a listener to email_dispatched failed on message %s", claimed.id)
 
     def configure_host(self):
         timeout = float(current_app.config.get("MAIL_TIMEOUT") or SMTP_TIMEOUT_SECONDS)
@@ -284,23 +291,14 @@ class _Connection(flask_mail.Connection):
 
 
 def _flask_message(claimed: _Claimed) -> flask_mail.Message:
-    sender = current_app.config.get("MAIL_DEFAULT_SENDER") or f"alcance@{mail_domain()}"
-    if isinstance(sender, str) and "<" not in sender:
-        sender = formataddr(("Alcance", sender))
-    # A (name, address) pair, not formataddr(): that refuses an address outside ASCII outright.
-    recipient = (claimed.recipient_name, claimed.recipient_email) if claimed.recipient_name else claimed.recipient_email
+    """The message as Flask-Mail sees it, for whoever listens to its email_dispatched signal."""
     message = flask_mail.Message(
         subject=claimed.subject,
-        recipients=[recipient],
+        recipients=[_recipient(claimed)],
         body=claimed.text,
         html=claimed.html,
-        sender=sender,
-        extra_headers={
-            "Auto-Submitted": "auto-generated",
-            "X-Auto-Response-Suppress": "All",
-            "Content-Language": claimed.language,
-            "X-Alcance-Kind": claimed.kind,
-        },
+        sender=_sender(),
+        extra_headers=dict(_headers(claimed)),
     )
     message.msgId = claimed.message_id
     return message
@@ -613,7 +611,7 @@ def _send_batch(claims: list[_Claimed], token: str, now: dt.datetime, report: De
                 break
             try:
                 if transport == "smtp":
-                    connection().send(_flask_message(claimed))
+                    connection().send_claimed(claimed)
             except Exception as error:  # noqa: BLE001 - any failure to hand over the message is retried
                 log.warning("sending message %s failed: %s", claimed.id, error)
                 failures.append((claimed, error))

@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from crm.database import utcnow
 from crm.extensions import db
 from crm.mail import services as mailer
 from crm.mail.models import OutboundMessage
@@ -118,3 +119,19 @@ def test_a_refused_message_in_a_batch_is_recorded_and_the_rest_of_the_batch_is_s
     failed = db.session.scalar(sa.select(OutboundMessage).where(OutboundMessage.recipient_email == "gone@example.org"))
     assert failed.status == "failed" and failed.attempts == 1 and "550" in failed.last_error
     assert failed.claimed_by is None and failed.sent_at is None
+
+
+def test_a_follow_up_snoozed_while_its_reminder_went_out_does_not_show_it_as_reminded(
+    make_user, make_record, make_follow_up
+):
+    """The batch's follow-ups are marked in one statement, each only if still due on its reminder's day."""
+    snoozed, still_due = _queue(make_user, make_record, make_follow_up, 2)
+    claims = mailer.claim("worker-a", utcnow())
+    assert len(claims) == 2
+    outreach.snooze_follow_up(snoozed, utc_today() + dt.timedelta(days=3), actor=snoozed.owner)
+    db.session.commit()
+    assert mailer.mark_sent_all(claims, "worker-a", "smtp") == {c.id for c in claims}
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(FollowUp, snoozed.id).reminder_sent_at is None
+    assert db.session.get(FollowUp, still_due.id).reminder_sent_at is not None
