@@ -109,9 +109,19 @@ def select_timezone() -> str | None:
 
 
 def request_zone() -> ZoneInfo:
-    if has_request_context() and getattr(current_user, "is_authenticated", False):
-        return user_zone(current_user)
-    return UTC
+    """The signed-in reader's time zone (UTC for a visitor), found once per request and zone: a page of
+    moments asked flask_login for the user on every one. Flask-Login keeps the loaded user in
+    `g._login_user`; before it is loaded, or were it kept elsewhere, current_user finds it."""
+    if not has_request_context():
+        return UTC
+    user = g.get("_login_user") or current_user._get_current_object()
+    if not getattr(user, "is_authenticated", False):
+        return UTC
+    name = user.timezone
+    found = g.get("_alcance_zone")
+    if found is None or found[0] is not user or found[1] != name:
+        found = g._alcance_zone = (user, name, user_zone(user))
+    return found[2]
 
 
 def current_language() -> str:
@@ -163,7 +173,9 @@ _STANCE_BADGE = Markup('<span class="stance stance-%s">%s</span>')
 def register_filters(app) -> None:
     # One rule for every page (show_date, show_datetime, show_month).
     def _date(value):
-        return show_date(value, current_language(), request_zone())
+        # A day is shown as it is: only a moment needs the reader's time zone (which asks for the user).
+        zone = request_zone() if isinstance(value, dt.datetime) else UTC
+        return show_date(value, current_language(), zone)
 
     def _datetime(value):
         return show_datetime(value, current_language(), request_zone())

@@ -92,3 +92,16 @@ def test_a_stance_reads_as_a_badge_in_the_readers_language(app, make_user):
             assert render_template_string("{{ stance('non_committal') }}") == (
                 '<span class="stance stance-non_committal">Non-committal</span>'
             )
+
+
+def test_a_zone_changed_during_the_request_is_the_one_shown_after(app, make_user):
+    """The reader's zone is found once per request, and again when it changes (their account page)."""
+    from flask_login import login_user
+
+    user = make_user("volunteer", language="en")
+    user.timezone = "Europe/Madrid"
+    with app.test_request_context("/"):
+        login_user(user)
+        assert render_template_string("{{ moment|datetime }}", moment=LATE_EVENING_UTC) == "3 Dec 2026, 12:30\u202fam"
+        user.timezone = "America/Toronto"
+        assert render_template_string("{{ moment|datetime }}", moment=LATE_EVENING_UTC) == "2 Dec 2026, 6:30\u202fpm"
