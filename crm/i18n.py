@@ -140,6 +140,7 @@ class _Reading(NamedTuple):
     locale: object
     language: str
     translations: object
+    badges: dict  # stance -> its badge, as stance() made it in this language
 
 
 def _reading() -> _Reading:
@@ -155,7 +156,7 @@ def _reading() -> _Reading:
     if found is not None and found.locale is getattr(context, "babel_locale", None):
         return found
     locale = get_locale()
-    found = _Reading(locale, str(locale or "en"), get_translations())
+    found = _Reading(locale, str(locale or "en"), get_translations(), {})
     context = getattr(g, "_flask_babel", None)
     if context is not None:
         context.alcance_reading = found
@@ -216,8 +217,14 @@ def register_filters(app) -> None:
 
     def stance(value: str) -> Markup:
         """A stance as the pages show it (a badge, coloured by app.css): a function, not a macro, because a
-        campaign's table shows one on each record for each demand."""
-        return _STANCE_BADGE % (value, labels["stance_label"](value))
+        campaign's table shows one on each record for each demand, each made once per request."""
+        if not has_request_context():
+            return _STANCE_BADGE % (value, labels["stance_label"](value))
+        badges = _reading().badges
+        badge = badges.get(value)
+        if badge is None:
+            badge = badges[value] = _STANCE_BADGE % (value, labels["stance_label"](value))
+        return badge
 
     app.jinja_env.globals.update(labels, can=can, demand_title=demand_title, stance=stance)
 
