@@ -62,6 +62,17 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.astimezone(dt.UTC)
 
 
+def written(number: int | None) -> sa.BindParameter | None:
+    """A LIMIT or OFFSET written into the statement rather than sent beside it: `.limit(written(n))`.
+    PostgreSQL plans a statement whose LIMIT is a parameter anew on every execution (a plan for "some"
+    rows costs more than one for 51, so its cached generic plan is never chosen): 3 to 7 ms for a list's
+    joins against under 1 ms to run them. Written in, the page's statement is planned once per
+    connection; SQLAlchemy still caches its compiled form by shape, not by the number. None: no limit."""
+    if number is None:
+        return None
+    return sa.bindparam(None, int(number), type_=sa.Integer, literal_execute=True)
+
+
 def enum_check(column: str, values: Iterable[str], name: str | None = None) -> sa.CheckConstraint:
     """A CHECK that keeps a string column to its allowed values (portable; no native enum types)."""
     quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)

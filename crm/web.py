@@ -26,7 +26,7 @@ from wtforms import HiddenField
 
 from crm import clock
 from crm.api.problems import field_messages, is_api_request, problem
-from crm.database import stale_record_message
+from crm.database import stale_record_message, written
 from crm.errors import DomainError, StaleRecord
 from crm.extensions import db
 
@@ -164,7 +164,7 @@ def page_of(statement, *, per_page: int | None = None, page: int | None = None, 
     in one query of per_page + 1 rows."""
     per_page = per_page or current_app.config["ITEMS_PER_PAGE"]
     page = page or requested_page()
-    result = db.session.execute(statement.limit(per_page + 1).offset(page_offset(page, per_page)))
+    result = db.session.execute(statement.limit(written(per_page + 1)).offset(written(page_offset(page, per_page))))
     items = result.all() if rows else result.scalars().unique().all()
     return Page(items[:per_page], page, per_page, len(items) > per_page)
 

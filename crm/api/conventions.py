@@ -33,7 +33,7 @@ from werkzeug.exceptions import (
 from crm.api import tokens
 from crm.api.problems import is_api_request
 from crm.core import submissions
-from crm.database import utcnow
+from crm.database import utcnow, written
 from crm.extensions import db
 
 # Endpoints of the API that answer without a token: the description of the API and its reference page, and
@@ -160,7 +160,7 @@ def paginate(statement, key_columns, arguments: dict, *, key_of=None) -> dict:
         if len(after) != len(key_columns):
             _decode_cursor("")
         statement = statement.where(sa.tuple_(*key_columns) > sa.tuple_(*after))
-    items = list(db.session.scalars(statement.order_by(*key_columns).limit(limit + 1)))
+    items = list(db.session.scalars(statement.order_by(*key_columns).limit(written(limit + 1))))
     more = len(items) > limit
     items = items[:limit]
     key_of = key_of or (lambda item: [getattr(item, column.key) for column in key_columns])

@@ -19,7 +19,7 @@ from crm.campaigns.services import demands_of
 from crm.countries.models import RS_STATUSES, Country, Region
 from crm.countries.standing import standing
 from crm.dashboard.maps import CountryShape, world_map
-from crm.database import fold
+from crm.database import fold, written
 from crm.extensions import db
 from crm.letters.models import Letter
 from crm.outreach.models import STAGES, FollowUp, OutreachRecord, Position, meeting_outreach
@@ -499,8 +499,8 @@ def recent_changes(campaign: Campaign, limit: int = RECENT_CHANGES, offset: int 
         .outerjoin(User, User.id == AuditEvent.actor_id)
         .where(*_changes_where(campaign, outreach_id))
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-        .limit(limit)
-        .offset(offset)
+        .limit(written(limit))
+        .offset(written(offset))
     ).all()
     return [Change(event=event, actor_name=name, outreach_id=outreach_id) for event, name, outreach_id in rows]
 

@@ -70,3 +70,21 @@ def test_a_long_list_links_each_row_with_one_url_built_once(app):
         assert letter_url(7) == url_for("letters.show", letter_id=7, _anchor="reply")
         render = app.jinja_env.from_string("{% set to = id_url('outreach.show', 'outreach_id') %}{{ to(5) }}").render
         assert render() == "/outreach/5"
+
+
+def test_a_pages_limit_and_offset_are_written_into_its_statement(app):
+    """PostgreSQL plans a statement whose LIMIT is a parameter again on every execution; written in, a
+    list's statement is planned once per connection (crm/database.py, written)."""
+    sent = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        sent.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        page_of(countries(), per_page=20, page=3, rows=True)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", keep)
+    [(statement, parameters)] = [(text, given) for text, given in sent if "FROM country" in text]
+    assert " LIMIT 21 OFFSET 40" in " ".join(statement.split())
+    assert not parameters
