@@ -228,6 +228,8 @@ def active_offices() -> list[Office]:
 # A government's page lists its first offices, each with its first people; the office list and each
 # office's page have them all. A busy government has hundreds of offices and thousands of contacts.
 GOVERNMENT_OFFICES = 10
+# The country an office is in, beside the one it represents: an alias made once, not on every page.
+_HOSTING = aliased(Country)
 PEOPLE_PER_OFFICE = 5
 
 
@@ -248,7 +250,7 @@ def government_offices(
     """The offices of `country`'s government that `user` may see, active first, then by kind and city: the
     first `limit`, the number of them all, and each listed office's first `people` active contacts by name
     with their number. Two queries, reading the columns shown, however many offices and contacts."""
-    hosting = aliased(Country)
+    hosting = _HOSTING
     host_name = hosting.name_es if str(language).startswith("es") else hosting.name_en
     offices = db.session.execute(
         office_visibility(

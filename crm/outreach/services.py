@@ -29,6 +29,11 @@ STAGE_RANK = {stage: rank for rank, stage in enumerate(STAGES)}
 STANCE_STAGE = {"opposed": "responded", "non_committal": "responded", "supportive": "responded", "acted": "committed"}
 
 
+# A campaign's name in the reader's language, where it has one: an alias made once, as the ORM takes a
+# millisecond or two to make one (each page of outreach would otherwise pay for it with every query).
+_TRANSLATED = aliased(CampaignTranslation)
+
+
 class OutreachError(DomainError):
     """A request that breaks an outreach rule, with a message for the user."""
 
@@ -773,7 +778,7 @@ def outreach_stages(country_ids, user, *, campaign_slug=None, language: str = "e
     ids = list(country_ids)
     if not ids:
         return {}
-    translated = sa.orm.aliased(CampaignTranslation)
+    translated = _TRANSLATED
     statement = (
         sa.select(
             OutreachRecord.id,
@@ -844,7 +849,7 @@ def outreach_cards(country, user, shown: int = CARDS_SHOWN, *, language: str = "
     current positions and latest timeline entries, and the others a line each. The records are rows of
     what the page shows (the campaign named in `language`); a fixed number of queries, reading the latest
     entries of the records shown only."""
-    translated = aliased(CampaignTranslation)
+    translated = _TRANSLATED
     records = db.session.execute(
         outreach_visibility(
             user,
