@@ -1,9 +1,12 @@
 """Country list and country page with Rome Statute facts, their sources and their history."""
 
+import datetime as dt
+
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from crm import clock
 from crm.accounts.models import User
@@ -31,15 +34,37 @@ from crm.i18n import current_language
 from crm.outreach.forms import follow_up_actions
 from crm.outreach.services import filter_by_outreach, outreach_cards, outreach_stages
 from crm.permissions import can, require
-from crm.web import flash_message, form_status, id_url, page_of, refusal
+from crm.vocabulary import STAGE_LABELS, label
+from crm.web import code_url, flash_message, form_status, id_url, page_of, refusal
 
 bp = Blueprint("countries", __name__, url_prefix="/countries")
 
 
 @bp.app_template_global("rome_standing")
-def rome_standing(country: Country) -> Standing:
-    """The country's Rome Statute standing on the reader's today."""
-    return standing(country, clock.today(current_user if current_user.is_authenticated else None))
+def rome_standing(country: Country, day: dt.date | None = None) -> Standing:
+    """The country's Rome Statute standing on `day`, by default the reader's today."""
+    return standing(country, day or clock.today(current_user if current_user.is_authenticated else None))
+
+
+_ROME_BADGE = Markup('<span class="status status-%s%s">%s</span>')
+
+
+@bp.app_template_global("rome_badge")
+def rome_badge(country, day: dt.date | None = None) -> Markup:
+    """A state's Rome Statute standing as the pages show it, in words (never only by colour), on `day` (the
+    reader's today, which a list finds once): a function, not a macro, because the countries list shows
+    one on each row. `country` is a Country or a row with its Rome Statute columns."""
+    found = rome_standing(country, day)
+    # A list shows the same few standings on most rows: each one's words are found once per request.
+    shown = g.setdefault("rome_badges", {})
+    key = (found, current_language())
+    if key not in shown:
+        shown[key] = _ROME_BADGE % (
+            found.status,
+            " status-withdrawing" if found.withdrawing else "",
+            standing_text(found),
+        )
+    return shown[key]
 
 
 bp.add_app_template_global(standing_text, "standing_text")
@@ -69,9 +94,8 @@ def index():
     users = db.session.execute(sa.select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)).all()
     form.assignee.choices = [("", gettext("Anyone"))] + [(str(u.id), u.name) for u in users]
     form.validate()
-    statement = search_countries(
-        query=form.q.data, status=form.status.data, region=form.region.data, day=clock.today(current_user)
-    )
+    today = clock.today(current_user)
+    statement = search_countries(query=form.q.data, status=form.status.data, region=form.region.data, day=today)
     statement = filter_by_outreach(
         statement, current_user, campaign_slug=form.campaign.data, stage=form.stage.data, assignee_id=form.assignee.data
     )
@@ -97,7 +121,12 @@ def index():
         form=form,
         page=page,
         stages=stages,
+        # What each row repeats, found once for the page: the day its standing is for, its links' shape, the
+        # stages' words.
+        today=today,
+        country_url=code_url("countries.show", "code"),
         record_url=id_url("outreach.show", "outreach_id"),
+        stage_names={stage: label(STAGE_LABELS, stage) for stage in STAGE_LABELS},
     )
 
 
@@ -114,6 +143,8 @@ def _render_country(country, form, status=200):
         cards=outreach_cards(country, current_user, language=current_language()),
         today=clock.today(current_user),
         actions=follow_up_actions(current_user),
+        record_url=id_url("outreach.show", "outreach_id"),
+        office_url_of=id_url("contacts.office", "office_id"),
     ), status
 
 
