@@ -786,30 +786,42 @@ def filter_by_outreach(statement, user, *, campaign_slug=None, stage=None, assig
     return statement.where(Country.id.in_(outreach_visibility(user, records)))
 
 
-def outreach_stages(country_ids, user, *, campaign_slug=None, language: str = "en") -> dict[int, list]:
-    """The outreach records (visible to `user`) of the listed countries, by country id, in one query, as
-    rows of what the countries list shows: id, country_id, stage and campaign_name (in `language`)."""
-    ids = list(country_ids)
-    if not ids:
-        return {}
-    translated = _TRANSLATED
+@cache
+def _stages_statement(by_campaign: bool) -> sa.Select:
+    # Built once, with the countries, the language and the campaign as parameters (see _recent_statements).
     statement = (
         sa.select(
             OutreachRecord.id,
             OutreachRecord.country_id,
             OutreachRecord.stage,
-            sa.func.coalesce(translated.name, Campaign.name).label("campaign_name"),
+            sa.func.coalesce(_TRANSLATED.name, Campaign.name).label("campaign_name"),
         )
         .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
-        .outerjoin(translated, sa.and_(translated.campaign_id == Campaign.id, translated.language == language))
-        .where(OutreachRecord.country_id.in_(ids))
+        .outerjoin(
+            _TRANSLATED,
+            sa.and_(_TRANSLATED.campaign_id == Campaign.id, _TRANSLATED.language == sa.bindparam("language")),
+        )
+        .where(OutreachRecord.country_id.in_(sa.bindparam("country_ids", expanding=True)))
         .order_by(OutreachRecord.id)
     )
+    if by_campaign:
+        statement = statement.where(Campaign.slug == sa.bindparam("campaign_slug"))
+    return statement
+
+
+def outreach_stages(country_ids, user, *, campaign_slug=None, language: str = "en") -> dict[int, list]:
+    """The outreach records (visible to `user`) of the listed countries, by country id, in one query, as
+    rows of what the countries list shows, in this order: id, country_id, stage and campaign_name (in
+    `language`)."""
+    ids = list(country_ids)
+    if not ids:
+        return {}
+    params = {"country_ids": ids, "language": language}
     if campaign_slug:
-        statement = statement.where(Campaign.slug == campaign_slug)
+        params["campaign_slug"] = campaign_slug
     result: dict[int, list] = {}
-    for record in db.session.execute(outreach_visibility(user, statement)):
-        result.setdefault(record.country_id, []).append(record)
+    for record in db.session.execute(outreach_visibility(user, _stages_statement(bool(campaign_slug))), params):
+        result.setdefault(record[1], []).append(record)
     return result
 
 
