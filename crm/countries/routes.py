@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from crm import clock
 from crm.accounts.models import User
-from crm.campaigns.models import Campaign
+from crm.campaigns.services import campaign_names
 from crm.contacts.offices import government_offices
 from crm.countries.forms import (
     FACT_LABELS,
@@ -90,8 +90,7 @@ def index():
     form.region.choices = [("", gettext("Any"))] + [
         (region.code, region.name_es if language == "es" else region.name_en) for region in regions
     ]
-    campaigns = sorted(db.session.scalars(sa.select(Campaign)).all(), key=lambda c: c.display_name(language))
-    form.campaign.choices = [("", gettext("Any"))] + [(c.slug, c.display_name(language)) for c in campaigns]
+    form.campaign.choices = [("", gettext("Any"))] + [(c.slug, c.name) for c in campaign_names(language)]
     users = db.session.execute(sa.select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)).all()
     form.assignee.choices = [("", gettext("Anyone"))] + [(str(u.id), u.name) for u in users]
     form.validate()
