@@ -72,6 +72,7 @@ class OutreachWords(NamedTuple):
     done_button: str
     snooze_button: str
     snooze_until: str
+    demand: str
     current_position: str
     since: str
     evidence: str
@@ -95,6 +96,7 @@ def outreach_words() -> OutreachWords:
             done_button=gettext("Done"),
             snooze_button=gettext("Snooze"),
             snooze_until=gettext("Snooze until"),
+            demand=gettext("Demand"),
             current_position=gettext("Current position"),
             since=gettext("Since"),
             evidence=gettext("Evidence"),

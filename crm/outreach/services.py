@@ -821,7 +821,8 @@ def outreach_stages(country_ids, user, *, campaign_slug=None, language: str = "e
         params["campaign_slug"] = campaign_slug
     # Read through the session's connection: plain rows, without the ORM's pass over each of some seven
     # hundred (a third of the time). Nothing is flushed first; the list that asks has changed nothing.
-    rows = db.session.connection().execute(outreach_visibility(user, _stages_statement(bool(campaign_slug))), params)
+    statement = outreach_visibility(user, _stages_statement(bool(campaign_slug)))
+    rows = db.session.connection().execute(statement, params).all()
     result: dict[int, list] = {}
     for record in rows:
         result.setdefault(record[1], []).append(record)
