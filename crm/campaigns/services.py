@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import cache
 
 import sqlalchemy as sa
 from flask_babel import gettext
@@ -470,18 +471,23 @@ def retire_demand(demand: Demand, *, actor, now: dt.datetime) -> str:
     return "deleted"
 
 
+@cache
+def _campaign_names_statement() -> sa.Select:
+    # Built once, with the language as a parameter: an alias alone takes the ORM a millisecond or two to make.
+    translated = aliased(CampaignTranslation)
+    return (
+        sa.select(Campaign.slug, sa.func.coalesce(translated.name, Campaign.name).label("name"))
+        .outerjoin(
+            translated, sa.and_(translated.campaign_id == Campaign.id, translated.language == sa.bindparam("language"))
+        )
+        .order_by(Campaign.id)
+    )
+
+
 def campaign_names(language) -> list[sa.Row]:
     """Every campaign's slug and name in `language` (its own name where it has no translation), by name: a
     filter's choices, without the campaigns and their translations as objects. One query."""
-    translated = aliased(CampaignTranslation)
-    rows = db.session.execute(
-        sa.select(Campaign.slug, sa.func.coalesce(translated.name, Campaign.name).label("name"))
-        .outerjoin(
-            translated,
-            sa.and_(translated.campaign_id == Campaign.id, translated.language == _base_language(language)),
-        )
-        .order_by(Campaign.id)
-    ).all()
+    rows = db.session.execute(_campaign_names_statement(), {"language": _base_language(language)}).all()
     return sorted(rows, key=lambda row: row.name)
 
 
