@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, g, has_request_context, jsonify, render_template, request, url_for
@@ -180,6 +180,20 @@ def id_url(endpoint: str, name: str, **values):
 
     def url(record_id: int) -> str:
         return f"{prefix}{int(record_id)}{suffix}"
+
+    return url
+
+
+_ANY_CODE = "__code__"
+
+
+def code_url(endpoint: str, name: str, **values):
+    """A function of a record's code (a country's alpha-3) giving `endpoint`'s URL for it, built with
+    url_for once, as id_url does for ids."""
+    prefix, _, suffix = url_for(endpoint, **{name: _ANY_CODE}, **values).partition(_ANY_CODE)
+
+    def url(code: str) -> str:
+        return f"{prefix}{quote(str(code), safe='')}{suffix}"
 
     return url
 

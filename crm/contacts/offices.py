@@ -4,6 +4,7 @@ reopening them, and the lists and pages that show them. Plain functions; they fl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
@@ -228,6 +229,8 @@ def active_offices() -> list[Office]:
 # A government's page lists its first offices, each with its first people; the office list and each
 # office's page have them all. A busy government has hundreds of offices and thousands of contacts.
 GOVERNMENT_OFFICES = 10
+# The country an office is in, beside the one it represents: an alias made once, not on every page.
+_HOSTING = aliased(Country)
 PEOPLE_PER_OFFICE = 5
 
 
@@ -242,34 +245,26 @@ class GovernmentOffices:
     people_count: dict[int, int] = field(default_factory=dict)
 
 
-def government_offices(
-    country: Country, user, *, language: str = "en", limit: int = GOVERNMENT_OFFICES, people: int = PEOPLE_PER_OFFICE
-) -> GovernmentOffices:
-    """The offices of `country`'s government that `user` may see, active first, then by kind and city: the
-    first `limit`, the number of them all, and each listed office's first `people` active contacts by name
-    with their number. Two queries, reading the columns shown, however many offices and contacts."""
-    hosting = aliased(Country)
-    host_name = hosting.name_es if str(language).startswith("es") else hosting.name_en
-    offices = db.session.execute(
-        office_visibility(
-            user,
-            sa.select(
-                Office.id,
-                Office.name,
-                Office.city,
-                Office.active,
-                host_name.label("host_name"),
-                sa.func.count().over().label("total"),
-            )
-            .join(hosting, Office.host_country_id == hosting.id)
-            .where(Office.country_id == country.id),
+@cache
+def _government_office_statements(spanish: bool) -> tuple[sa.Select, sa.Select]:
+    """government_offices' two selects, built once per language of the host country's name, with the
+    country and the numbers as parameters: building them, and finding their compiled SQL again by walking
+    them, cost a country page more Python than reading the rows."""
+    host_name = _HOSTING.name_es if spanish else _HOSTING.name_en
+    offices = (
+        sa.select(
+            Office.id,
+            Office.name,
+            Office.city,
+            Office.active,
+            host_name.label("host_name"),
+            sa.func.count().over().label("total"),
         )
+        .join(_HOSTING, Office.host_country_id == _HOSTING.id)
+        .where(Office.country_id == sa.bindparam("country_id"))
         .order_by(Office.active.desc(), Office.kind, Office.city, Office.id)
-        .limit(limit)
-    ).all()
-    result = GovernmentOffices(offices=offices, total=offices[0].total if offices else 0)
-    if not offices:
-        return result
+        .limit(sa.bindparam("limit"))
+    )
     rank = sa.func.row_number().over(partition_by=Contact.office_id, order_by=(Contact.name, Contact.id))
     ranked = (
         sa.select(
@@ -281,14 +276,34 @@ def government_offices(
             sa.func.count().over(partition_by=Contact.office_id).label("count"),
         )
         .where(
-            Contact.office_id.in_([office.id for office in offices]),
+            Contact.office_id.in_(sa.bindparam("office_ids", expanding=True)),
             Contact.active.is_(True),
             Contact.merged_into_id.is_(None),
         )
         .subquery()
     )
+    people = (
+        sa.select(ranked).where(ranked.c.rank <= sa.bindparam("people")).order_by(ranked.c.office_id, ranked.c.rank)
+    )
+    return offices, people
+
+
+def government_offices(
+    country: Country, user, *, language: str = "en", limit: int = GOVERNMENT_OFFICES, people: int = PEOPLE_PER_OFFICE
+) -> GovernmentOffices:
+    """The offices of `country`'s government that `user` may see, active first, then by kind and city: the
+    first `limit`, the number of them all, and each listed office's first `people` active contacts by name
+    with their number. Two queries, reading the columns shown, however many offices and contacts."""
+    offices_statement, people_statement = _government_office_statements(str(language).startswith("es"))
+    # The visibility rule adds to the WHERE clause: the order and the limit apply to the offices it leaves.
+    offices = db.session.execute(
+        office_visibility(user, offices_statement), {"country_id": country.id, "limit": limit}
+    ).all()
+    result = GovernmentOffices(offices=offices, total=offices[0].total if offices else 0)
+    if not offices:
+        return result
     for row in db.session.execute(
-        sa.select(ranked).where(ranked.c.rank <= people).order_by(ranked.c.office_id, ranked.c.rank)
+        people_statement, {"office_ids": [office.id for office in offices], "people": people}
     ):
         result.people.setdefault(row.office_id, []).append(row)
         result.people_count[row.office_id] = row.count

@@ -1,13 +1,17 @@
 """Country list and country page with Rome Statute facts, their sources and their history."""
 
+import datetime as dt
+
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
+from jinja2.filters import do_truncate
+from markupsafe import Markup
 
 from crm import clock
 from crm.accounts.models import User
-from crm.campaigns.models import Campaign
+from crm.campaigns.services import campaign_names
 from crm.contacts.offices import government_offices
 from crm.countries.forms import (
     FACT_LABELS,
@@ -31,15 +35,37 @@ from crm.i18n import current_language
 from crm.outreach.forms import follow_up_actions
 from crm.outreach.services import filter_by_outreach, outreach_cards, outreach_stages
 from crm.permissions import can, require
-from crm.web import flash_message, form_status, id_url, page_of, refusal
+from crm.vocabulary import STAGE_LABELS, label
+from crm.web import code_url, flash_message, form_status, id_url, page_of, refusal
 
 bp = Blueprint("countries", __name__, url_prefix="/countries")
 
 
 @bp.app_template_global("rome_standing")
-def rome_standing(country: Country) -> Standing:
-    """The country's Rome Statute standing on the reader's today."""
-    return standing(country, clock.today(current_user if current_user.is_authenticated else None))
+def rome_standing(country: Country, day: dt.date | None = None) -> Standing:
+    """The country's Rome Statute standing on `day`, by default the reader's today."""
+    return standing(country, day or clock.today(current_user if current_user.is_authenticated else None))
+
+
+_ROME_BADGE = Markup('<span class="status status-%s%s">%s</span>')
+
+
+@bp.app_template_global("rome_badge")
+def rome_badge(country, day: dt.date | None = None) -> Markup:
+    """A state's Rome Statute standing as the pages show it, in words (never only by colour), on `day` (the
+    reader's today, which a list finds once): a function, not a macro, because the countries list shows
+    one on each row. `country` is a Country or a row with its Rome Statute columns."""
+    found = rome_standing(country, day)
+    # A list shows the same few standings on most rows: each one's words are found once per request.
+    shown = g.setdefault("rome_badges", {})
+    key = (found, current_language())
+    if key not in shown:
+        shown[key] = _ROME_BADGE % (
+            found.status,
+            " status-withdrawing" if found.withdrawing else "",
+            standing_text(found),
+        )
+    return shown[key]
 
 
 bp.add_app_template_global(standing_text, "standing_text")
@@ -64,14 +90,12 @@ def index():
     form.region.choices = [("", gettext("Any"))] + [
         (region.code, region.name_es if language == "es" else region.name_en) for region in regions
     ]
-    campaigns = sorted(db.session.scalars(sa.select(Campaign)).all(), key=lambda c: c.display_name(language))
-    form.campaign.choices = [("", gettext("Any"))] + [(c.slug, c.display_name(language)) for c in campaigns]
+    form.campaign.choices = [("", gettext("Any"))] + [(c.slug, c.name) for c in campaign_names(language)]
     users = db.session.execute(sa.select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)).all()
     form.assignee.choices = [("", gettext("Anyone"))] + [(str(u.id), u.name) for u in users]
     form.validate()
-    statement = search_countries(
-        query=form.q.data, status=form.status.data, region=form.region.data, day=clock.today(current_user)
-    )
+    today = clock.today(current_user)
+    statement = search_countries(query=form.q.data, status=form.status.data, region=form.region.data, day=today)
     statement = filter_by_outreach(
         statement, current_user, campaign_slug=form.campaign.data, stage=form.stage.data, assignee_id=form.assignee.data
     )
@@ -96,9 +120,30 @@ def index():
         "countries/index.html",
         form=form,
         page=page,
-        stages=stages,
-        record_url=id_url("outreach.show", "outreach_id"),
+        outreach_links=_outreach_links(stages),
+        # What each row repeats, found once for the page: the day its standing is for, its link's shape.
+        today=today,
+        country_url=code_url("countries.show", "code"),
     )
+
+
+def _outreach_links(stages: dict[int, list]) -> dict[int, list[tuple[str, str]]]:
+    """Each country's outreach records as the countries list links them: (URL, "campaign: stage"), the
+    campaign's name cut as the template's truncate filter cuts it. Made here rather than in the template: a
+    page of fifty countries links some seven hundred records, of a few dozen campaigns and seven stages."""
+    record_url = id_url("outreach.show", "outreach_id")
+    environment = current_app.jinja_env
+    stage_words = {stage: label(STAGE_LABELS, stage) for stage in STAGE_LABELS}
+    names: dict[str, str] = {}
+    links = {}
+    for country_id, records in stages.items():
+        links[country_id] = country_links = []
+        for record_id, _country_id, stage, campaign_name in records:
+            name = names.get(campaign_name)
+            if name is None:
+                name = names[campaign_name] = do_truncate(environment, campaign_name, 30)
+            country_links.append((record_url(record_id), f"{name}: {stage_words.get(stage, stage)}"))
+    return links
 
 
 def _render_country(country, form, status=200):
@@ -114,6 +159,8 @@ def _render_country(country, form, status=200):
         cards=outreach_cards(country, current_user, language=current_language()),
         today=clock.today(current_user),
         actions=follow_up_actions(current_user),
+        record_url=id_url("outreach.show", "outreach_id"),
+        office_url_of=id_url("contacts.office", "office_id"),
     ), status
 
 

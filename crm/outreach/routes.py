@@ -4,9 +4,10 @@ positions, meetings and follow-ups. Views load, check, validate, call a service,
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
@@ -55,6 +56,52 @@ from crm.permissions import (
 from crm.web import flash_message, form_status, id_url, page_of, refusal, safe_next
 
 bp = Blueprint("outreach", __name__)
+
+
+class OutreachWords(NamedTuple):
+    """The words the outreach macros (templates/_macros/outreach.html) repeat on every line of a timeline
+    or a list of follow-ups, in the reader's language."""
+
+    meeting: str
+    letter: str
+    reply: str
+    follow_up: str
+    position: str
+    done: str
+    overdue: str
+    done_button: str
+    snooze_button: str
+    snooze_until: str
+    demand: str
+    current_position: str
+    since: str
+    evidence: str
+
+
+@bp.app_template_global("outreach_words")
+def outreach_words() -> OutreachWords:
+    """The outreach macros' words, translated once per request and language: a country page's timelines
+    and positions asked for each again on every line (forty lines, eight tables)."""
+    language = current_language()
+    found = g.setdefault("outreach_words", {})
+    if language not in found:
+        found[language] = OutreachWords(
+            meeting=gettext("Meeting"),
+            letter=gettext("Letter"),
+            reply=gettext("Reply"),
+            follow_up=gettext("Follow-up"),
+            position=gettext("Position"),
+            done=gettext("done"),
+            overdue=gettext("overdue"),
+            done_button=gettext("Done"),
+            snooze_button=gettext("Snooze"),
+            snooze_until=gettext("Snooze until"),
+            demand=gettext("Demand"),
+            current_position=gettext("Current position"),
+            since=gettext("Since"),
+            evidence=gettext("Evidence"),
+        )
+    return found[language]
 
 
 def _active_users():

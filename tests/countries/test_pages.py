@@ -4,6 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from crm.audit.models import AuditEvent
+from crm.campaigns.services import CampaignWording, create_campaign
 from crm.countries.models import CountryFactChange
 from crm.countries.services import country_by_code
 from crm.extensions import db
@@ -124,3 +125,28 @@ def test_only_admins_correct_facts(client, signed_in, role):
 def test_search_ignores_accents_and_case_in_either_language(client, signed_in, query, expected):
     signed_in("volunteer")
     assert expected in client.get("/countries/", query_string={"q": query}).get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "language, first, second",
+    [
+        ("es", 'value="zeta">Abolición de la impunidad<', 'value="accession">Accession now<'),
+        ("en", 'value="accession">Accession now<', 'value="zeta">Zeta ratification drive<'),
+    ],
+)
+def test_campaign_filter_names_each_campaign_in_the_readers_language_in_order(
+    client, signed_in, language, first, second
+):
+    create_campaign(
+        name="Zeta ratification drive",
+        slug="zeta",
+        actor="test",
+        translations={"es": CampaignWording(name="Abolición de la impunidad")},
+    )
+    create_campaign(name="Accession now", slug="accession", actor="test")
+    db.session.commit()
+    signed_in("volunteer", language=language)
+    page = client.get("/countries/").get_data(as_text=True)
+    # The translated name where the campaign has one in the reader's language, its own name elsewhere; in the
+    # order of the names the reader sees.
+    assert page.index(first) < page.index(second)
