@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from crm import clock
 from crm.accounts.models import User
-from crm.campaigns.models import Campaign, CampaignTranslation
+from crm.campaigns.models import Campaign
 from crm.campaigns.services import open_records
 from crm.core import submissions
 from crm.core.forms import ConfirmForm
@@ -22,6 +22,7 @@ from crm.outreach import assignments
 from crm.outreach.forms import BulkAssignForm, ClaimDecisionForm, ClaimForm
 from crm.outreach.models import Claim, OutreachRecord
 from crm.outreach.routes import bp
+from crm.outreach.services import TRANSLATED_CAMPAIGN
 from crm.permissions import can, ensure_writable, require
 from crm.web import flash_message, page_of, refusal
 
@@ -207,7 +208,7 @@ def my_work():
     language = current_language()
     shown_name = Country.name_es if language == "es" else Country.name_en
     sort_name = Country.name_es if str(current_user.language).startswith("es") else Country.name_en
-    translated = sa.orm.aliased(CampaignTranslation)
+    translated = TRANSLATED_CAMPAIGN
     statement = (
         sa.select(
             OutreachRecord.id,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from crm import clock
 from crm.accounts.models import User
-from crm.campaigns.models import Campaign, CampaignTranslation
+from crm.campaigns.models import Campaign
 from crm.campaigns.services import demands_of, open_records
 from crm.contacts import services as contact_services
 from crm.contacts.models import Contact, Office
@@ -493,7 +493,7 @@ def follow_ups():
     # and owners as objects cost more to build than to read.
     language = current_language()
     country_name = Country.name_es if language == "es" else Country.name_en
-    translated = sa.orm.aliased(CampaignTranslation)
+    translated = outreach.TRANSLATED_CAMPAIGN
     statement = (
         sa.select(
             FollowUp.id,

@@ -32,7 +32,7 @@ STANCE_STAGE = {"opposed": "responded", "non_committal": "responded", "supportiv
 
 # A campaign's name in the reader's language, where it has one: an alias made once, as the ORM takes a
 # millisecond or two to make one (each page of outreach would otherwise pay for it with every query).
-_TRANSLATED = aliased(CampaignTranslation)
+TRANSLATED_CAMPAIGN = aliased(CampaignTranslation)
 
 
 class OutreachError(DomainError):
@@ -794,12 +794,14 @@ def _stages_statement(by_campaign: bool) -> sa.Select:
             OutreachRecord.id,
             OutreachRecord.country_id,
             OutreachRecord.stage,
-            sa.func.coalesce(_TRANSLATED.name, Campaign.name).label("campaign_name"),
+            sa.func.coalesce(TRANSLATED_CAMPAIGN.name, Campaign.name).label("campaign_name"),
         )
         .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
         .outerjoin(
-            _TRANSLATED,
-            sa.and_(_TRANSLATED.campaign_id == Campaign.id, _TRANSLATED.language == sa.bindparam("language")),
+            TRANSLATED_CAMPAIGN,
+            sa.and_(
+                TRANSLATED_CAMPAIGN.campaign_id == Campaign.id, TRANSLATED_CAMPAIGN.language == sa.bindparam("language")
+            ),
         )
         .where(OutreachRecord.country_id.in_(sa.bindparam("country_ids", expanding=True)))
         .order_by(OutreachRecord.id)
@@ -884,7 +886,7 @@ def current_position_rows(record_ids) -> dict[tuple[int, int], sa.Row]:
 def _card_statements() -> tuple[sa.Select, sa.Select]:
     """outreach_cards' selects of a government's records and of their campaigns' demands, built once with
     the country, the language and the campaigns as parameters (see _recent_statements)."""
-    translated = _TRANSLATED
+    translated = TRANSLATED_CAMPAIGN
     records = (
         sa.select(
             OutreachRecord.id,
