@@ -8,6 +8,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_skeleton, format_time
+from babel.numbers import format_decimal as babel_decimal
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import format_decimal, get_locale, get_translations, gettext
 from flask_login import current_user
@@ -37,6 +38,12 @@ def _medium_date(day: dt.date, locale: str) -> str:
     # A pure function of the day and the locale: pages repeat the same few days on every row, and Babel
     # reads its pattern and its locale data again for each.
     return format_date(day, "medium", locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def _whole_number(value: int, language: str) -> str:
+    # A page of totals shows the same few hundred figures on every request; Babel builds each anew.
+    return babel_decimal(value, locale=language)
 
 
 @lru_cache(maxsize=4096)
@@ -187,8 +194,10 @@ def register_filters(app) -> None:
     def _number(value):
         if value is None:
             return ""
-        if type(value) is int and 0 <= value < 1000:
-            return str(value)  # no separator to place in either language: Babel would only say the same, slower
+        if type(value) is int:
+            if 0 <= value < 1000:
+                return str(value)  # no separator to place in either language: Babel would say the same, slower
+            return _whole_number(value, current_language())
         return format_decimal(value)
 
     # The templates' _(), ngettext() and their context forms: flask_babel's, with the translations found
