@@ -210,19 +210,10 @@ def test_a_mail_server_failure_keeps_the_message_queued_not_lost(app, client, ma
     """Through the outbox like all mail: a server that is down leaves the message waiting for the next
     delivery run, and once delivered by a real server, the outbox forgets the link."""
     from crm.mail import services as mailer
-    from tests.reminders.conftest import SMTPServer, point_mail_at
+    from tests.reminders.conftest import SMTPServer, point_mail_at, point_mail_at_loopback
 
     server = SMTPServer()  # not started yet: nothing listens on its port
-    previous = point_mail_at(
-        app,
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=server.port,
-        MAIL_USE_TLS=False,
-        MAIL_USE_SSL=False,
-        MAIL_SUPPRESS_SEND=False,
-        MAIL_TIMEOUT=2,
-        MAIL_DEFAULT_SENDER="alcance@campaign.example.org",
-    )
+    previous = point_mail_at_loopback(app, server.port, MAIL_TIMEOUT=2)
     try:
         make_user("volunteer", email="vol@example.org")
         db.session.commit()

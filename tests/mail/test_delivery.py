@@ -13,7 +13,7 @@ from crm.database import utcnow
 from crm.extensions import db
 from crm.mail import services as mailer
 from crm.mail.models import OutboundMessage
-from tests.reminders.conftest import Mailbox, SMTPServer, point_mail_at
+from tests.reminders.conftest import Mailbox, SMTPServer, point_mail_at, point_mail_at_loopback
 
 TEXT = "Hola, María:\n\nLlamar a la embajada de España.\n"
 HTML = "<p>Hola, María:</p>\n<p>Llamar a la embajada de España.</p>\n"
@@ -42,17 +42,7 @@ def server(app, request):
     if settings.get("seven_bit"):
         server.mailbox = SevenBitMailbox()
     server.start()
-    previous = point_mail_at(
-        app,
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=server.port,
-        MAIL_USE_TLS=False,
-        MAIL_USE_SSL=False,
-        MAIL_SUPPRESS_SEND=False,
-        MAIL_DEFAULT_SENDER="alcance@campaign.example.org",
-        MAIL_TIMEOUT=5,
-        MAIL_MAX_EMAILS=settings.get("max_emails"),
-    )
+    previous = point_mail_at_loopback(app, server.port, MAIL_MAX_EMAILS=settings.get("max_emails"))
     yield server
     point_mail_at(app, **previous)
     server.stop()

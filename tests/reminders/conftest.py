@@ -93,19 +93,28 @@ def point_mail_at(app, **settings) -> dict:
     return previous
 
 
+def point_mail_at_loopback(app, port: int, **settings) -> dict:
+    """The app's mail goes to a server on loopback at `port`, in the clear, really sent (MAIL_SUPPRESS_SEND
+    off); `settings` add to or change these. Returns the previous settings, to restore."""
+    return point_mail_at(
+        app,
+        **{
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": port,
+            "MAIL_USE_TLS": False,
+            "MAIL_USE_SSL": False,
+            "MAIL_SUPPRESS_SEND": False,
+            "MAIL_DEFAULT_SENDER": "alcance@campaign.example.org",
+            "MAIL_TIMEOUT": 5,
+            **settings,
+        },
+    )
+
+
 @pytest.fixture
 def smtp(app, smtp_server):
     """The app's mail goes to the loopback SMTP server (MAIL_SUPPRESS_SEND off for this test only)."""
-    previous = point_mail_at(
-        app,
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp_server.port,
-        MAIL_USE_TLS=False,
-        MAIL_USE_SSL=False,
-        MAIL_SUPPRESS_SEND=False,
-        MAIL_DEFAULT_SENDER="alcance@campaign.example.org",
-        MAIL_TIMEOUT=5,
-    )
+    previous = point_mail_at_loopback(app, smtp_server.port)
     yield smtp_server
     point_mail_at(app, **previous)
 

@@ -11,7 +11,7 @@ from crm.database import utcnow
 from crm.extensions import db
 from crm.mail import services as mailer
 from crm.mail.models import OutboundMessage
-from tests.reminders.conftest import SMTPServer, point_mail_at
+from tests.reminders.conftest import SMTPServer, point_mail_at, point_mail_at_loopback
 
 ACCENTED = "maría.pérez@example.org"
 IDN_DOMAIN = "ana@bücher.example"
@@ -33,16 +33,7 @@ class Server(SMTPServer):
 def server(app, request):
     server = Server(smtputf8=request.param)
     server.start()
-    previous = point_mail_at(
-        app,
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=server.port,
-        MAIL_USE_TLS=False,
-        MAIL_USE_SSL=False,
-        MAIL_SUPPRESS_SEND=False,
-        MAIL_DEFAULT_SENDER="alcance@campaign.example.org",
-        MAIL_TIMEOUT=5,
-    )
+    previous = point_mail_at_loopback(app, server.port)
     yield server
     point_mail_at(app, **previous)
     server.stop()
