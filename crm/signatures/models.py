@@ -105,14 +105,9 @@ class Signature(db.Model):
 UNKNOWN_COUNTRY = 0
 
 
-class SignatureCount(db.Model):
-    """How many signatures a petition holds per country of residence and day (the day signed, or imported
-    when the platform gave no date): the totals every page shows, kept by the writes that add or remove
-    signatures (crm/signatures/counts.py) instead of counting hundreds of thousands of rows per page.
-    Signatures are unique per campaign in the table itself, so these counts add up to unique signers."""
-
-    __tablename__ = "signature_count"
-    __table_args__ = (
+def _petition_counts() -> tuple:
+    """A table of one petition's counts: the petition, in its campaign, and the bounds of its figures."""
+    return (
         sa.ForeignKeyConstraint(
             ["campaign_id", "petition_id"], ["petition.campaign_id", "petition.id"], ondelete="CASCADE"
         ),
@@ -121,6 +116,16 @@ class SignatureCount(db.Model):
             "without_email >= 0 AND (without_email <= signers OR signers < 0)", name="without_email_within_signers"
         ),
     )
+
+
+class SignatureCount(db.Model):
+    """How many signatures a petition holds per country of residence and day (the day signed, or imported
+    when the platform gave no date): the totals every page shows, kept by the writes that add or remove
+    signatures (crm/signatures/counts.py) instead of counting hundreds of thousands of rows per page.
+    Signatures are unique per campaign in the table itself, so these counts add up to unique signers."""
+
+    __tablename__ = "signature_count"
+    __table_args__ = _petition_counts()
 
     petition_id: Mapped[int] = mapped_column(primary_key=True)
     # A country's id, or UNKNOWN_COUNTRY (0): part of the key, so never NULL, and no foreign key for it.
@@ -139,15 +144,7 @@ class SignatureTotal(db.Model):
     country instead of summing years of days."""
 
     __tablename__ = "signature_total"
-    __table_args__ = (
-        sa.ForeignKeyConstraint(
-            ["campaign_id", "petition_id"], ["petition.campaign_id", "petition.id"], ondelete="CASCADE"
-        ),
-        sa.CheckConstraint("signers >= 0", name="signers_not_negative"),
-        sa.CheckConstraint(
-            "without_email >= 0 AND (without_email <= signers OR signers < 0)", name="without_email_within_signers"
-        ),
-    )
+    __table_args__ = _petition_counts()
 
     petition_id: Mapped[int] = mapped_column(primary_key=True)
     # A country's id, or UNKNOWN_COUNTRY (0), as in SignatureCount.

@@ -17,6 +17,7 @@ from crm.outreach.models import OutreachRecord
 from crm.signatures.imports import import_file
 from crm.signatures.models import Petition, Signature, SignatureImport, SignatureTally
 from crm.signatures.petitions import create_petition
+from crm.signatures.push import push_signatures
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _serial = itertools.count(1)
@@ -192,3 +193,19 @@ def assert_kept_as_recounted(campaign) -> None:
         months[day.day.replace(day=1)] = (added + day.added, day.total)
     assert [(m.month, m.added, m.total) for m in monthly_totals(campaign)] == [(m, *months[m]) for m in sorted(months)]
     assert totals_for(campaign).total == (series[-1].total if series else 0)
+
+
+def push_people(petition, people):
+    """Signatures pushed as Action Network's webhook sends them: (e-mail, country, created_date) each."""
+    return push_signatures(
+        petition,
+        [
+            {
+                "osdi:signature": {
+                    "created_date": when,
+                    "person": {"email_addresses": [{"address": email}], "postal_addresses": [{"country": country}]},
+                }
+            }
+            for email, country, when in people
+        ],
+    )

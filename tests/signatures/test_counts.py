@@ -17,10 +17,10 @@ from crm.signatures import counts
 from crm.signatures.imports import ImportRejected, import_file
 from crm.signatures.models import Petition, Signature, SignatureCount, SignatureTally
 from crm.signatures.petitions import create_petition
-from crm.signatures.push import push_signatures
 from crm.signatures.tallies import record_tally
 from crm.signatures.totals import daily_totals, totals_for
 from tests.factories import QueryCounter
+from tests.signatures.conftest import push_people
 
 pytestmark = pytest.mark.usefixtures("clock")
 
@@ -97,21 +97,6 @@ def _file(petition, lines, name):
     return import_file(petition, io.BytesIO(data.encode()), filename=name)
 
 
-def _push(petition, people):
-    return push_signatures(
-        petition,
-        [
-            {
-                "osdi:signature": {
-                    "created_date": when,
-                    "person": {"email_addresses": [{"address": email}], "postal_addresses": [{"country": country}]},
-                }
-            }
-            for email, country, when in people
-        ],
-    )
-
-
 @pytest.fixture
 def campaigns(app):
     first, second = Campaign(slug="counts-one", name="One"), Campaign(slug="counts-two", name="Two")
@@ -152,7 +137,7 @@ def test_totals_equal_the_old_computation_after_imports_pushes_and_erasure(app, 
     assert_totals_as_before(first, france)
     assert_totals_as_before(second, spain)
 
-    _push(
+    push_people(
         b,
         [
             ("hal@example.org", "ES", "2018-06-03T22:30:00-05:00"),  # 4 June in UTC
@@ -162,8 +147,10 @@ def test_totals_equal_the_old_computation_after_imports_pushes_and_erasure(app, 
             ("jon@example.org", None, "2018-06-06T00:00:00Z"),
         ],
     )
-    _push(b, [("hal@example.org", "ES", "2018-06-07T00:00:00Z"), ("kim@example.org", "FR", "2018-06-07T00:00:00Z")])
-    _push(a, [("kim@example.org", "FR", "2018-06-08T00:00:00Z")])  # signed on B already
+    push_people(
+        b, [("hal@example.org", "ES", "2018-06-07T00:00:00Z"), ("kim@example.org", "FR", "2018-06-07T00:00:00Z")]
+    )
+    push_people(a, [("kim@example.org", "FR", "2018-06-08T00:00:00Z")])  # signed on B already
     record_tally(a, spain, 40, dt.date(2018, 6, 9))
     assert_totals_as_before(first, spain)
     assert_totals_as_before(second)

@@ -16,10 +16,9 @@ from crm.privacy import services as privacy
 from crm.signatures import counts
 from crm.signatures.imports import import_file, undo_import
 from crm.signatures.models import Signature, SignatureDay, SignatureOverlap, SignatureTotal
-from crm.signatures.push import push_signatures
 from crm.signatures.tallies import record_tally
 from crm.signatures.totals import daily_totals, monthly_totals, totals_for
-from tests.signatures.conftest import assert_kept_as_recounted, kept_counts
+from tests.signatures.conftest import assert_kept_as_recounted, kept_counts, push_people
 
 pytestmark = pytest.mark.usefixtures("clock")
 
@@ -33,21 +32,6 @@ def _on_paper(petition, lines, name):
     """An export without addresses, counted by name and place."""
     data = "name,postal_code,country,signed_at\n" + "".join(f"{n},{p},{c},{d}\n" for n, p, c, d in lines)
     return import_file(petition, io.BytesIO(data.encode()), filename=name, without_email=True).record
-
-
-def _push(petition, people):
-    return push_signatures(
-        petition,
-        [
-            {
-                "osdi:signature": {
-                    "created_date": when,
-                    "person": {"email_addresses": [{"address": email}], "postal_addresses": [{"country": country}]},
-                }
-            }
-            for email, country, when in people
-        ],
-    )
 
 
 def test_every_write_keeps_the_counts_equal_to_a_count_from_scratch(app, make_petition, campaign, make_user):
@@ -81,7 +65,7 @@ def test_every_write_keeps_the_counts_equal_to_a_count_from_scratch(app, make_pe
     assert_kept_as_recounted(campaign)
     assert totals_for(campaign, spain).ranges == {"ESP": (3, 6)}
 
-    _push(online, [("fay@example.org", "ES", "2018-06-15T10:00:00Z"), ("gus@example.org", "MX", None)])
+    push_people(online, [("fay@example.org", "ES", "2018-06-15T10:00:00Z"), ("gus@example.org", "MX", None)])
     assert_kept_as_recounted(campaign)
 
     # A tally, then a newer one that replaces it.
