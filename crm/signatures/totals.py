@@ -312,12 +312,7 @@ def daily_totals(campaign: Campaign) -> list[Day]:
     """The campaign's total (its lower end, N) at the end of each day something was added: signatures by
     the day they were signed (or imported, when the platform gave no date), tallies on their "as of" day,
     counted with the same rules as `totals_for` (see `_changes`)."""
-    changes = _changes(campaign.id, by_month=False)
-    total, series = 0, []
-    for on in sorted(changes):
-        total += changes[on]
-        series.append(Day(day=on, added=changes[on], total=total))
-    return series
+    return _running(_changes(campaign.id, by_month=False), Day)
 
 
 @dataclass
@@ -330,11 +325,15 @@ class Month:
 def monthly_totals(campaign: Campaign) -> list[Month]:
     """`daily_totals` by month: what was added in each month something was, and the total at its end (years
     of signing read as a hundred lines, not thousands, and summed so by the database)."""
-    changes = _changes(campaign.id, by_month=True)
+    return _running(_changes(campaign.id, by_month=True), Month)
+
+
+def _running(changes: dict, line):
+    """`line(when, added, total)` for each day or month of `changes`, oldest first, the total running."""
     total, series = 0, []
-    for first in sorted(changes):
-        total += changes[first]
-        series.append(Month(month=first, added=changes[first], total=total))
+    for when in sorted(changes):
+        total += changes[when]
+        series.append(line(when, changes[when], total))
     return series
 
 
