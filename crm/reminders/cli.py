@@ -1,5 +1,5 @@
-"""`flask reminders ...` (each job once, for cron and for tests) and `flask scheduler run` (the one
-process that runs every job on its schedule)."""
+"""`flask reminders ...` (each job once, for cron and for tests), `flask scheduler run` (the one process
+that runs every job on its schedule) and `flask scheduler statistics` (the database's, once)."""
 
 import logging
 
@@ -9,7 +9,14 @@ from flask.cli import with_appcontext
 
 from crm.extensions import db
 from crm.reminders import services
-from crm.reminders.jobs import deliver_queues, run_once, run_scheduler, send_digests, send_due_reminders
+from crm.reminders.jobs import (
+    deliver_queues,
+    refresh_database_statistics,
+    run_once,
+    run_scheduler,
+    send_digests,
+    send_due_reminders,
+)
 
 reminders_cli = click.Group("reminders", help="Follow-up reminders and digests.")
 scheduler_cli = click.Group("scheduler", help="The one process that runs scheduled jobs.")
@@ -85,3 +92,10 @@ def run_command(once, for_seconds):
             click.echo(line)
         return
     run_scheduler(app, for_seconds=for_seconds)
+
+
+@scheduler_cli.command("statistics")
+@with_appcontext
+def statistics_command():
+    """Refresh the statistics SQLite plans by (the scheduler does it every day); PostgreSQL keeps its own."""
+    click.echo(refresh_database_statistics().line("database statistics"))

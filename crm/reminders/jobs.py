@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from crm.backup.jobs import CHECK_EVERY as BACKUP_CHECK_EVERY
 from crm.backup.jobs import scheduled_backup
-from crm.database import utcnow
+from crm.database import refresh_statistics, utcnow
 from crm.extensions import db
 from crm.mail import services as mailer
 from crm.monitoring.services import record_job_run
@@ -28,6 +28,7 @@ DUE_REMINDERS_EVERY = dt.timedelta(minutes=1)
 DIGESTS_EVERY = dt.timedelta(minutes=5)
 REPLY_CLOCK_EVERY = dt.timedelta(hours=1)
 STATEMENT_SIGNUPS_EVERY = dt.timedelta(hours=1)
+STATISTICS_EVERY = dt.timedelta(days=1)
 
 
 @dataclass
@@ -98,6 +99,21 @@ def sweep_hosted_signups(now: dt.datetime | None = None) -> hosted.Swept:
     return swept
 
 
+@dataclass
+class Statistics:
+    refreshed: bool
+
+    def line(self, what: str) -> str:
+        return f"{what}: " + ("refreshed" if self.refreshed else "kept by PostgreSQL itself")
+
+
+def refresh_database_statistics(now: dt.datetime | None = None) -> Statistics:
+    """Every day: the statistics SQLite plans by (crm.database.refresh_statistics)."""
+    refreshed = refresh_statistics(db.session)
+    db.session.commit()
+    return Statistics(refreshed)
+
+
 JOBS = {
     "due-reminders": (send_due_reminders, DUE_REMINDERS_EVERY),
     "digests": (send_digests, DIGESTS_EVERY),
@@ -105,6 +121,7 @@ JOBS = {
     "backup": (scheduled_backup, BACKUP_CHECK_EVERY),
     "statement-signups": (drop_unconfirmed_signups, STATEMENT_SIGNUPS_EVERY),
     "hosted-signups": (sweep_hosted_signups, STATEMENT_SIGNUPS_EVERY),
+    "database-statistics": (refresh_database_statistics, STATISTICS_EVERY),
 }
 
 

@@ -150,4 +150,5 @@ def test_the_scheduler_runs_each_job_on_its_interval(app):
         "backup": dt.timedelta(hours=1),
         "statement-signups": dt.timedelta(hours=1),
         "hosted-signups": dt.timedelta(hours=1),
+        "database-statistics": dt.timedelta(days=1),
     }
