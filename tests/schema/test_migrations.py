@@ -46,6 +46,7 @@ def _is_compared(object_, name, type_, reflected, compare_to) -> bool:
 def _differences(engine) -> list:
     with engine.connect() as connection, warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index")
+        warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression-based index")
         context = MigrationContext.configure(connection, opts={"compare_type": True, "include_object": _is_compared})
         return compare_metadata(context, db.metadata)
 
