@@ -147,7 +147,7 @@ class _Reading(NamedTuple):
     locale: object
     language: str
     translations: object
-    badges: dict  # stance -> its badge, as stance() made it in this language
+    kept: dict  # what once_per_language made for this request and language
 
 
 def _reading() -> _Reading:
@@ -168,6 +168,18 @@ def _reading() -> _Reading:
     if context is not None:
         context.alcance_reading = found
     return found
+
+
+def once_per_language(key, make):
+    """`make()`, made once per request and language and kept under `key`: the words or badges a page
+    repeats on every row (a stance's badge, a Rome Statute standing, the outreach macros' words). A
+    locale forced for part of the request has its own (see _reading); outside a request, made each time."""
+    if not has_request_context():
+        return make()
+    kept = _reading().kept
+    if key not in kept:
+        kept[key] = make()
+    return kept[key]
 
 
 def _translations():
@@ -227,13 +239,7 @@ def register_filters(app) -> None:
     def stance(value: str) -> Markup:
         """A stance as the pages show it (a badge, coloured by app.css): a function, not a macro, because a
         campaign's table shows one on each record for each demand, each made once per request."""
-        if not has_request_context():
-            return _STANCE_BADGE % (value, labels["stance_label"](value))
-        badges = _reading().badges
-        badge = badges.get(value)
-        if badge is None:
-            badge = badges[value] = _STANCE_BADGE % (value, labels["stance_label"](value))
-        return badge
+        return once_per_language(("stance", value), lambda: _STANCE_BADGE % (value, labels["stance_label"](value)))
 
     app.jinja_env.globals.update(labels, can=can, demand_title=demand_title, stance=stance)
 

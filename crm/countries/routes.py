@@ -3,7 +3,7 @@
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from jinja2.filters import do_truncate
@@ -31,7 +31,7 @@ from crm.countries.services import (
 )
 from crm.countries.standing import Standing, standing
 from crm.extensions import db
-from crm.i18n import current_language
+from crm.i18n import current_language, once_per_language
 from crm.outreach.forms import follow_up_actions
 from crm.outreach.services import filter_by_outreach, outreach_cards, outreach_stages
 from crm.permissions import can, require
@@ -57,15 +57,10 @@ def rome_badge(country, day: dt.date | None = None) -> Markup:
     one on each row. `country` is a Country or a row with its Rome Statute columns."""
     found = rome_standing(country, day)
     # A list shows the same few standings on most rows: each one's words are found once per request.
-    shown = g.setdefault("rome_badges", {})
-    key = (found, current_language())
-    if key not in shown:
-        shown[key] = _ROME_BADGE % (
-            found.status,
-            " status-withdrawing" if found.withdrawing else "",
-            standing_text(found),
-        )
-    return shown[key]
+    return once_per_language(
+        ("rome_badge", found),
+        lambda: _ROME_BADGE % (found.status, " status-withdrawing" if found.withdrawing else "", standing_text(found)),
+    )
 
 
 bp.add_app_template_global(standing_text, "standing_text")

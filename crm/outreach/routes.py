@@ -7,7 +7,7 @@ import datetime as dt
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
@@ -24,7 +24,7 @@ from crm.countries.models import Country
 from crm.database import utcnow
 from crm.errors import DomainError, StaleRecord
 from crm.extensions import db
-from crm.i18n import current_language
+from crm.i18n import current_language, once_per_language
 from crm.outreach import assignments
 from crm.outreach import services as outreach
 from crm.outreach.forms import (
@@ -82,26 +82,26 @@ class OutreachWords(NamedTuple):
 def outreach_words() -> OutreachWords:
     """The outreach macros' words, translated once per request and language: a country page's timelines
     and positions asked for each again on every line (forty lines, eight tables)."""
-    language = current_language()
-    found = g.setdefault("outreach_words", {})
-    if language not in found:
-        found[language] = OutreachWords(
-            meeting=gettext("Meeting"),
-            letter=gettext("Letter"),
-            reply=gettext("Reply"),
-            follow_up=gettext("Follow-up"),
-            position=gettext("Position"),
-            done=gettext("done"),
-            overdue=gettext("overdue"),
-            done_button=gettext("Done"),
-            snooze_button=gettext("Snooze"),
-            snooze_until=gettext("Snooze until"),
-            demand=gettext("Demand"),
-            current_position=gettext("Current position"),
-            since=gettext("Since"),
-            evidence=gettext("Evidence"),
-        )
-    return found[language]
+    return once_per_language("outreach_words", _outreach_words)
+
+
+def _outreach_words() -> OutreachWords:
+    return OutreachWords(
+        meeting=gettext("Meeting"),
+        letter=gettext("Letter"),
+        reply=gettext("Reply"),
+        follow_up=gettext("Follow-up"),
+        position=gettext("Position"),
+        done=gettext("done"),
+        overdue=gettext("overdue"),
+        done_button=gettext("Done"),
+        snooze_button=gettext("Snooze"),
+        snooze_until=gettext("Snooze until"),
+        demand=gettext("Demand"),
+        current_position=gettext("Current position"),
+        since=gettext("Since"),
+        evidence=gettext("Evidence"),
+    )
 
 
 def _active_users():
@@ -519,10 +519,9 @@ def follow_ups():
     if form.status.data == "done":
         statement = statement.where(FollowUp.status == "done").order_by(FollowUp.completed_at.desc())
     else:
-        due = FollowUp.due
         # What is still to do: an archived campaign's follow-ups leave the list (done ones stay as history).
         statement = statement.where(FollowUp.still_to_do, FollowUp.outreach_id.in_(open_records())).order_by(
-            due, FollowUp.id
+            FollowUp.due, FollowUp.id
         )
     page = page_of(statement, rows=True)
     return render_template(
