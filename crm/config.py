@@ -124,7 +124,9 @@ def from_environment(instance_path: str, skip_secret: bool = False) -> dict:
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": ["en", "es"],
-        "ITEMS_PER_PAGE": 50,
+        # Rows per page of a list: about three screens of a phone, and what a page can show within a
+        # quarter of a bare request's time at an organisation's size (docs/benchmarks.md, issue 14).
+        "ITEMS_PER_PAGE": 25,
         # Accounts (crm/accounts): second factor, session time-outs, sign-in throttling, password reset.
         "REQUIRE_2FA_FOR_ALL": _bool("REQUIRE_2FA_FOR_ALL"),
         "TOTP_ISSUER": os.environ.get("TOTP_ISSUER") or "Alcance",

@@ -11,7 +11,6 @@ from sqlalchemy.orm import selectinload
 from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign
-from crm.campaigns.services import open_records
 from crm.core import submissions
 from crm.core.forms import ConfirmForm
 from crm.countries.models import Country
@@ -220,7 +219,9 @@ def my_work():
         .join(Country, Country.id == OutreachRecord.country_id)
         .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
         .outerjoin(translated, sa.and_(translated.campaign_id == Campaign.id, translated.language == language))
-        .where(OutreachRecord.assignee_id == current_user.id, OutreachRecord.id.in_(open_records()))
+        # Open campaigns only (as open_records() says), on the campaign already joined: a subquery of
+        # every open record cost PostgreSQL a hash of all 3,000 of them on each page.
+        .where(OutreachRecord.assignee_id == current_user.id, Campaign.archived_at.is_(None))
         .order_by(
             OutreachRecord.next_follow_up_on.is_(None), OutreachRecord.next_follow_up_on, sort_name, OutreachRecord.id
         )

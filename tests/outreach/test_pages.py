@@ -473,9 +473,11 @@ def _records(make_record, n):
 @pytest.mark.parametrize(
     "url", ["/campaigns/test-campaign", "/follow-ups?scope=all", "/countries/?campaign=test-campaign"]
 )
-def test_list_query_count_does_not_grow_with_rows(app, client, signed_in, campaign, make_record, count_queries, url):
+def test_list_query_count_does_not_grow_with_rows(
+    app, client, signed_in, campaign, make_record, count_queries, url, monkeypatch
+):
     user_id, demand_id = signed_in("manager").id, campaign.demands[0].id
-    app.config["ITEMS_PER_PAGE"] = 500
+    monkeypatch.setitem(app.config, "ITEMS_PER_PAGE", 500)
     counts = []
     for n in (10, 200):
         db.session.execute(sa.delete(FollowUp))
@@ -490,7 +492,6 @@ def test_list_query_count_does_not_grow_with_rows(app, client, signed_in, campai
         queries, response = count_queries(lambda: client.get(url))
         assert response.status_code == 200
         counts.append(queries)
-    app.config["ITEMS_PER_PAGE"] = 50
     assert counts[0] == counts[1], counts
 
 
