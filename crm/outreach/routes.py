@@ -120,7 +120,7 @@ def campaign(slug):
         campaign=campaign,
         records=records,
         demands=demands,
-        stances=outreach.current_stances(record.id for record in records),
+        stances=outreach.current_stances(campaign.id),
         record_url=id_url("outreach.show", "outreach_id"),
     )
 
