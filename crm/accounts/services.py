@@ -281,6 +281,9 @@ def configure_login(login_manager) -> None:
     login_manager.localize_callback = str
     login_manager.session_protection = "strong"
 
+    # Every signed-in request asks this: the statement is built once, its token a parameter.
+    by_token = sa.select(User).where(User.session_token == sa.bindparam("token"))
+
     @login_manager.user_loader
     def _load(session_token: str):
-        return db.session.scalar(sa.select(User).where(User.session_token == session_token))
+        return db.session.scalar(by_token, {"token": session_token})
