@@ -187,6 +187,18 @@ def _translations():
     return _reading().translations if has_request_context() else get_translations()
 
 
+def translate(string: str, **variables) -> str:
+    """flask_babel's gettext with the request's translations found once (see _reading): for Python that
+    says a word on every row of a page."""
+    translated = _translations().ugettext(string)
+    return translated % variables if variables else translated
+
+
+def readers_datetime(value) -> str:
+    """A moment as the pages show it (the `datetime` filter): the reader's language and time zone."""
+    return show_datetime(value, current_language(), request_zone())
+
+
 _STANCE_BADGE = Markup('<span class="stance stance-%s">%s</span>')
 
 
@@ -196,9 +208,6 @@ def register_filters(app) -> None:
         # A day is shown as it is: only a moment needs the reader's time zone (which asks for the user).
         zone = request_zone() if isinstance(value, dt.datetime) else UTC
         return show_date(value, current_language(), zone)
-
-    def _datetime(value):
-        return show_datetime(value, current_language(), request_zone())
 
     def _month(value):
         return show_month(value, current_language())
@@ -222,7 +231,7 @@ def register_filters(app) -> None:
         npgettext=lambda context, singular, plural, n: _translations().unpgettext(context, singular, plural, n),
     )
     app.jinja_env.filters["date"] = _date
-    app.jinja_env.filters["datetime"] = _datetime
+    app.jinja_env.filters["datetime"] = readers_datetime
     app.jinja_env.filters["month"] = _month
     app.jinja_env.filters["number"] = _number
 

@@ -18,6 +18,7 @@ from flask import abort, current_app, flash, g, has_request_context, jsonify, re
 from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -182,6 +183,22 @@ def id_url(endpoint: str, name: str, **values):
         return f"{prefix}{int(record_id)}{suffix}"
 
     return url
+
+
+def any_id() -> int:
+    """The id to render a row's piece with once, for `id_markup` to put each row's own id in."""
+    return _ANY_ID
+
+
+def id_markup(markup: Markup):
+    """A function of a record's id giving `markup` (rendered once for `any_id()`) with that id in place:
+    a long list repeats a row's forms and links without rendering them again for each row."""
+    parts = str(markup).split(str(_ANY_ID))
+
+    def with_id(record_id: int) -> Markup:
+        return Markup(str(int(record_id)).join(parts))
+
+    return with_id
 
 
 _ANY_CODE = "__code__"

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 
 from crm import clock
@@ -24,7 +25,7 @@ from crm.countries.models import Country
 from crm.database import utcnow
 from crm.errors import DomainError, StaleRecord
 from crm.extensions import db
-from crm.i18n import current_language, once_per_language
+from crm.i18n import current_language, once_per_language, readers_date, readers_datetime, translate
 from crm.outreach import assignments
 from crm.outreach import services as outreach
 from crm.outreach.forms import (
@@ -102,6 +103,33 @@ def _outreach_words() -> OutreachWords:
         since=gettext("Since"),
         evidence=gettext("Evidence"),
     )
+
+
+_BADGE = Markup('<span class="badge">%s</span>')
+_OVERDUE_BADGE = Markup('<span class="badge overdue">%s</span>')
+_REMINDER_SENT = Markup('<small class="hint">%s</small>')
+
+
+# The follow-ups list and the timelines show these on every row: functions, not macros (a macro's call
+# cost more than what it writes).
+@bp.app_template_global("follow_up_status")
+def follow_up_status(follow_up, today: dt.date) -> Markup:
+    """A follow-up's badge: done, snoozed until when, or overdue (nothing while it is open and not due)."""
+    if follow_up.status == "done":
+        return _BADGE % outreach_words().done
+    if follow_up.status == "snoozed":
+        return _BADGE % translate("snoozed until %(date)s", date=readers_date(follow_up.snoozed_until))
+    if follow_up.due_on < today:
+        return _OVERDUE_BADGE % outreach_words().overdue
+    return Markup()
+
+
+@bp.app_template_global("reminder_sent")
+def reminder_sent(follow_up) -> Markup:
+    """When the follow-up's reminder was sent, if it was."""
+    if not follow_up.reminder_sent_at:
+        return Markup()
+    return _REMINDER_SENT % translate("Reminder sent %(when)s", when=readers_datetime(follow_up.reminder_sent_at))
 
 
 def _active_users():

@@ -82,7 +82,9 @@ def test_once_the_withdrawal_has_taken_effect_the_state_is_listed_as_withdrawn(c
     assert "Venezuela" in withdrawn and "Withdrawn since 24 Jul 2027" in withdrawn and "Burundi" in withdrawn
     assert "Nauru" not in withdrawn
     assert "0 countries" in client.get("/countries/?status=state_party&q=venezuela").get_data(as_text=True)
-    assert "120 countries" in client.get("/countries/?status=state_party&page=3").get_data(as_text=True)
+    # The list says its total on its last page.
+    last_page = -(-120 // client.application.config["ITEMS_PER_PAGE"])
+    assert "120 countries" in client.get(f"/countries/?status=state_party&page={last_page}").get_data(as_text=True)
     assert "State Party — withdrawal takes effect 23 Sept 2027" in client.get("/countries/NRU").get_data(as_text=True)
     assert "VEN" in {
         c.alpha3 for c in db.session.scalars(search_countries(status="withdrawn", day=dt.date(2027, 8, 1)))
