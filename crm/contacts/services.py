@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, defer, joinedload, selectinload
@@ -427,21 +428,23 @@ def _letter_day(letter: Letter) -> dt.date:
     return letter.sent_on or letter.received_on or letter.created_at.date()
 
 
-def contact_history(contact: Contact) -> ContactHistory:
-    """Every post the contact held, every meeting they attended and every letter addressed to them
-    (a fixed number of queries, however long the history)."""
-    posts = db.session.scalars(
+@cache
+def _history_statements() -> tuple[sa.Select, sa.Select, sa.Select]:
+    # Built once, the contact a parameter: building them, and SQLAlchemy finding their compiled form again
+    # (their loader options walked for a cache key), cost more than reading the rows.
+    contact_id = sa.bindparam("contact_id")
+    posts = (
         sa.select(Post)
-        .where(Post.contact_id == contact.id)
+        .where(Post.contact_id == contact_id)
         .options(
             joinedload(Post.office).joinedload(Office.country), joinedload(Post.office).joinedload(Office.host_country)
         )
         .order_by(Post.started_on.desc(), Post.id.desc())
-    ).all()
-    meetings = db.session.scalars(
+    )
+    meetings = (
         sa.select(Meeting)
         .join(meeting_contact, meeting_contact.c.meeting_id == Meeting.id)
-        .where(meeting_contact.c.contact_id == contact.id)
+        .where(meeting_contact.c.contact_id == contact_id)
         # The list shows no notes: the encrypted ones are neither read nor decrypted.
         .options(
             defer(Meeting.confidential_notes),
@@ -449,13 +452,22 @@ def contact_history(contact: Contact) -> ContactHistory:
             selectinload(Meeting.outreach_records).joinedload(OutreachRecord.country),
         )
         .order_by(Meeting.held_at.desc(), Meeting.id.desc())
-    ).all()
-    letters = db.session.scalars(
+    )
+    letters = (
         sa.select(Letter)
-        .where(Letter.recipient_contact_id == contact.id)
+        .where(Letter.recipient_contact_id == contact_id)
         .options(defer(Letter.body), joinedload(Letter.outreach).joinedload(OutreachRecord.country))
         .order_by(Letter.id.desc())
-    ).all()
+    )
+    return posts, meetings, letters
+
+
+def contact_history(contact: Contact) -> ContactHistory:
+    """Every post the contact held, every meeting they attended and every letter addressed to them
+    (a fixed number of queries, however long the history)."""
+    posts, meetings, letters = (
+        db.session.scalars(statement, {"contact_id": contact.id}).all() for statement in _history_statements()
+    )
     letters = sorted(letters, key=lambda letter: (_letter_day(letter), letter.id), reverse=True)
     ended = [post for post in posts if post.ended_on is not None]
     held = _open_posts_at({post.office_id for post in ended})
