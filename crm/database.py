@@ -10,7 +10,6 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 from flask import has_request_context, request
-from flask_babel import gettext
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -19,6 +18,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.functions import GenericFunction
 
 from crm.errors import StaleRecord
+from crm.translation import gettext
 
 # Stable constraint names: migrations can drop what they created, on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_skeleton, format_time
 from babel.numbers import format_decimal as babel_decimal
 from flask import current_app, g, has_request_context, request, session
-from flask_babel import format_decimal, get_locale, get_translations, gettext
+from flask_babel import format_decimal, get_locale
 from flask_login import current_user
 from markupsafe import Markup
 
 from crm.api.problems import is_api_request
 from crm.clock import user_zone
 from crm.permissions import can
+from crm.translation import gettext, once_per_language, reading, translations
 from crm.vocabulary import LABEL_TABLES
 
 # English pages are read by an international team: Babel's "English (world)" writes "2 Dec 2026", not the
@@ -132,7 +132,7 @@ def request_zone() -> ZoneInfo:
 
 
 def current_language() -> str:
-    return _reading().language if has_request_context() else str(get_locale() or "en")
+    return reading().language if has_request_context() else str(get_locale() or "en")
 
 
 def readers_date(value) -> str:
@@ -141,57 +141,6 @@ def readers_date(value) -> str:
     if has_request_context():
         return show_date(value, current_language(), request_zone())
     return show_date(value, "en")
-
-
-class _Reading(NamedTuple):
-    locale: object
-    language: str
-    translations: object
-    kept: dict  # what once_per_language made for this request and language
-
-
-def _reading() -> _Reading:
-    """The request's locale, its language code and its translations, found once per request and locale.
-    flask_babel finds the locale and the translations again for every string (several lookups of the
-    request context, and the locale's name built anew), which a page of rows pays for each word on each
-    row. They are kept beside flask_babel's own record of the request's locale (`g._flask_babel`), so the
-    common case is two attribute reads; a locale forced for part of the request (flask_babel.force_locale)
-    is another locale object there, and is read anew. Were flask_babel to keep that record elsewhere, this
-    would still answer rightly, finding them each time."""
-    context = getattr(g, "_flask_babel", None)
-    found = getattr(context, "alcance_reading", None)
-    if found is not None and found.locale is getattr(context, "babel_locale", None):
-        return found
-    locale = get_locale()
-    found = _Reading(locale, str(locale or "en"), get_translations(), {})
-    context = getattr(g, "_flask_babel", None)
-    if context is not None:
-        context.alcance_reading = found
-    return found
-
-
-def once_per_language(key, make):
-    """`make()`, made once per request and language and kept under `key`: the words or badges a page
-    repeats on every row (a stance's badge, a Rome Statute standing, the outreach macros' words). A
-    locale forced for part of the request has its own (see _reading); outside a request, made each time."""
-    if not has_request_context():
-        return make()
-    kept = _reading().kept
-    if key not in kept:
-        kept[key] = make()
-    return kept[key]
-
-
-def _translations():
-    """flask_babel's translations for the request's locale (see _reading); outside a request, its own."""
-    return _reading().translations if has_request_context() else get_translations()
-
-
-def translate(string: str, **variables) -> str:
-    """flask_babel's gettext with the request's translations found once (see _reading): for Python that
-    says a word on every row of a page."""
-    translated = _translations().ugettext(string)
-    return translated % variables if variables else translated
 
 
 def readers_datetime(value) -> str:
@@ -224,11 +173,11 @@ def register_filters(app) -> None:
     # The templates' _(), ngettext() and their context forms: flask_babel's, with the translations found
     # once per request (above).
     app.jinja_env.install_gettext_callables(
-        gettext=lambda string: _translations().ugettext(string),
-        ngettext=lambda singular, plural, n: _translations().ungettext(singular, plural, n),
+        gettext=lambda string: translations().ugettext(string),
+        ngettext=lambda singular, plural, n: translations().ungettext(singular, plural, n),
         newstyle=True,
-        pgettext=lambda context, string: _translations().upgettext(context, string),
-        npgettext=lambda context, singular, plural, n: _translations().unpgettext(context, singular, plural, n),
+        pgettext=lambda context, string: translations().upgettext(context, string),
+        npgettext=lambda context, singular, plural, n: translations().unpgettext(context, singular, plural, n),
     )
     app.jinja_env.filters["date"] = _date
     app.jinja_env.filters["datetime"] = readers_datetime
@@ -241,7 +190,7 @@ def register_filters(app) -> None:
 
     def _label_function(table):
         # A list of records says a stage or a stance on every row: the request's translations, found once.
-        return lambda key: _translations().ugettext(table[key]) if key in table else key
+        return lambda key: translations().ugettext(table[key]) if key in table else key
 
     labels = {name: _label_function(table) for name, table in LABEL_TABLES.items()}
 

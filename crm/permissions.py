@@ -6,7 +6,6 @@ from functools import wraps
 
 import sqlalchemy as sa
 from flask import abort, redirect, request, url_for
-from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
@@ -20,6 +19,7 @@ from crm.mail.models import OutboundMessage
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position, meeting_outreach
 from crm.signatures.models import Petition
 from crm.statements.models import Statement, StatementSignature
+from crm.translation import gettext
 from crm.web import flash_message
 
 # What each role may do beyond its own records. Later issues extend this table, never the views.

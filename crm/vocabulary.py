@@ -3,8 +3,8 @@ Each table holds the English message; it is translated where it is shown: templa
 globals (crm/i18n.py, with the request's translations found once), Python through `label` (now) or
 `lazy_label` (a form's choices, translated when rendered)."""
 
-from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
+from crm.translation import gettext
+from crm.translation import lazy_gettext as _l
 
 
 def N_(message: str) -> str:

@@ -15,7 +15,6 @@ from urllib.parse import quote, urlsplit
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, g, has_request_context, jsonify, render_template, request, url_for
-from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
@@ -30,6 +29,7 @@ from crm.api.problems import field_messages, is_api_request, problem
 from crm.database import stale_record_message, written
 from crm.errors import DomainError, StaleRecord
 from crm.extensions import db
+from crm.translation import gettext
 
 # The largest id either database stores (PostgreSQL's integer); a larger one names no record.
 LARGEST_ID = 2**31 - 1

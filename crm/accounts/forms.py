@@ -1,12 +1,12 @@
 """Forms for signing in, the second step, the account page and password reset. Formats only: the
 password policy and the codes are checked by the services."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from crm.core.submissions import SubmissionKeyField
+from crm.translation import lazy_gettext as _l
 
 LANGUAGE_CHOICES = [("en", "English"), ("es", "Español")]
 # Long enough for any policy message to be the service's, short enough to refuse a flood.

@@ -10,7 +10,6 @@ import secrets
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext
 
 from crm.accounts.errors import AccountError
 from crm.accounts.models import LANGUAGES, ROLES, Invitation, User
@@ -20,6 +19,7 @@ from crm.encryption import token_hash
 from crm.extensions import db
 from crm.mail import services as mailer
 from crm.mail.models import OutboundMessage
+from crm.translation import gettext
 
 # A resend is refused within this time of the last one, and after this many sends in all.
 RESEND_INTERVAL = dt.timedelta(minutes=10)

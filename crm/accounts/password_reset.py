@@ -9,7 +9,7 @@ import secrets
 
 import sqlalchemy as sa
 from flask import after_this_request, current_app, render_template
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 
 from crm.accounts import throttle, twofactor
 from crm.accounts.errors import AccountError, TooManyAttempts, WrongCode
@@ -21,6 +21,7 @@ from crm.encryption import token_hash
 from crm.extensions import db
 from crm.mail import services as mailer
 from crm.mail.models import OutboundMessage
+from crm.translation import gettext
 
 
 def max_age() -> dt.timedelta:

@@ -8,9 +8,8 @@ import re
 import unicodedata
 from pathlib import Path
 
-from flask_babel import gettext
-
 from crm.errors import DomainError
+from crm.translation import gettext
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128

@@ -4,7 +4,7 @@ A refused password or code is kept although the page answers with an error (crm.
 before crm.web.refusal): it counts towards the throttle, and the audit log says it happened."""
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 from flask_login import current_user, login_required
 
 from crm.accounts import devices, invitations, password_reset, services, sessions, timing, twofactor
@@ -28,6 +28,7 @@ from crm.core import submissions
 from crm.core.forms import ConfirmForm
 from crm.database import utcnow
 from crm.errors import DomainError
+from crm.translation import gettext
 from crm.web import client_address, flash_message, form_status, keep_changes, refusal, safe_next
 
 bp = Blueprint("accounts", __name__)

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 
 from crm.accounts import throttle, twofactor
 from crm.accounts.errors import AccountError, TooManyAttempts, WrongPassword  # noqa: F401 (re-exported)
@@ -32,6 +30,8 @@ from crm.audit import services as audit
 from crm.database import utcnow
 from crm.extensions import db
 from crm.permissions import roles_that_can
+from crm.translation import gettext
+from crm.translation import lazy_gettext as _l
 
 
 def normalise_email(email: str) -> str:

@@ -11,7 +11,6 @@ from functools import wraps
 
 import sqlalchemy as sa
 from flask import current_app, redirect, request, session, url_for
-from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
 
 from crm.accounts.models import User
@@ -20,6 +19,7 @@ from crm.api.problems import is_api_request
 from crm.audit import services as audit
 from crm.database import utcnow
 from crm.extensions import db
+from crm.translation import gettext
 from crm.web import flash_message, keep_changes
 
 STARTED, SEEN, FRESH, PENDING = "auth_started", "auth_seen", "auth_fresh", "auth_pending"

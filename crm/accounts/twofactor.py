@@ -16,7 +16,6 @@ import pyotp
 import segno
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext
 
 from crm.accounts.errors import AccountError, WrongCode
 from crm.accounts.models import RecoveryCode, User
@@ -24,6 +23,7 @@ from crm.audit import services as audit
 from crm.database import utcnow
 from crm.extensions import db
 from crm.permissions import role_can
+from crm.translation import gettext
 
 INTERVAL = 30
 DIGITS = 6

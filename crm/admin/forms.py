@@ -1,12 +1,12 @@
 """Forms for user administration and the audit log filter."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from crm.accounts.models import LANGUAGES, ROLES
 from crm.core.submissions import SubmissionKeyField
+from crm.translation import lazy_gettext as _l
 from crm.vocabulary import ROLE_LABELS, lazy_label
 
 LANGUAGE_LABELS = {"en": "English", "es": "Español"}

@@ -3,7 +3,6 @@ the audit log: it is append-only."""
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from crm.accounts import invitations
@@ -19,6 +18,7 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.permissions import get_invitation_or_404, require
 from crm.privacy.services import erase_person, find_person, petitions_by_id
+from crm.translation import gettext
 from crm.web import flash_message, form_status, page_of, refusal
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask_babel import gettext
 
 from crm.accounts.models import User
 from crm.accounts.services import AccountError, deactivate, set_role
@@ -13,6 +12,7 @@ from crm.audit import services as audit
 from crm.audit.models import AuditEvent
 from crm.extensions import db
 from crm.permissions import role_can, roles_that_can
+from crm.translation import gettext
 
 
 def update_user(user: User, *, actor, name: str, role: str, language: str) -> None:

@@ -17,7 +17,6 @@ import re
 import marshmallow as ma
 import sqlalchemy as sa
 from flask import current_app, g, request
-from flask_babel import gettext
 from flask_limiter import Limiter
 from flask_login import current_user
 from werkzeug.datastructures import WWWAuthenticate
@@ -35,6 +34,7 @@ from crm.api.problems import is_api_request
 from crm.core import submissions
 from crm.database import utcnow, written
 from crm.extensions import db
+from crm.translation import gettext
 
 # Endpoints of the API that answer without a token: the description of the API and its reference page, and
 # the petition webhook (the petition's own secret authenticates a push: crm/api/routes.py).

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 from flask import current_app, request
-from flask_babel import gettext
+
+from crm.translation import gettext
 
 API_PREFIX = "/api/v1/"
 MEDIA_TYPE = "application/problem+json"

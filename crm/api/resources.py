@@ -6,7 +6,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort
 from flask.views import MethodView
-from flask_babel import gettext
 from flask_login import current_user
 from flask_smorest import Blueprint
 
@@ -45,6 +44,7 @@ from crm.permissions import (
 from crm.signatures.models import Petition
 from crm.signatures.totals import daily_totals, totals_for
 from crm.statements.models import StatementSignature
+from crm.translation import gettext
 
 
 class ApiRefusal(DomainError):

@@ -13,7 +13,6 @@ import json
 
 import marshmallow as ma
 from flask import Blueprint, jsonify, make_response, request, url_for
-from flask_babel import gettext
 from flask_smorest import Blueprint as ApiBlueprint
 
 from crm.api.problems import is_api_request, problem
@@ -22,6 +21,7 @@ from crm.extensions import csrf
 from crm.permissions import is_read_only, read_only_message
 from crm.signatures import push
 from crm.signatures.petitions import petition_by_slug
+from crm.translation import gettext
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 petitions_v1 = ApiBlueprint(

@@ -11,7 +11,6 @@ import datetime as dt
 import secrets
 
 import sqlalchemy as sa
-from flask_babel import gettext
 
 from crm.accounts.models import User
 from crm.accounts.twofactor import enrolment_needed
@@ -20,6 +19,7 @@ from crm.audit import services as audit
 from crm.encryption import token_hash
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.translation import gettext
 
 # What a token starts with: recognisable in a leaked file or a secret scanner's rules.
 TOKEN_PREFIX = "alc_"

@@ -9,7 +9,7 @@ import json
 from types import SimpleNamespace
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 from flask_login import current_user, login_required
 
 from crm.board import services as boards
@@ -20,6 +20,7 @@ from crm.dashboard.forms import response_label
 from crm.dashboard.maps import MAP_STYLES, paint
 from crm.i18n import current_language, show_date, visitors_language
 from crm.permissions import get_campaign_or_404, require
+from crm.translation import gettext
 from crm.vocabulary import STANCE_LABELS, label
 from crm.web import flash_message
 

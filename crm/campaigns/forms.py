@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -22,6 +21,7 @@ from crm.campaigns.services import CampaignWording, DemandWording, wordings_of
 from crm.core.submissions import SubmissionKeyField
 from crm.countries.forms import RS_STATUS_LABELS
 from crm.countries.models import RS_STATUSES
+from crm.translation import lazy_gettext as _l
 
 LANGUAGE_CHOICES = [("en", _l("English")), ("es", _l("Spanish"))]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, url_for
-from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
@@ -31,6 +30,7 @@ from crm.extensions import db
 from crm.i18n import current_language
 from crm.outreach.models import OutreachRecord
 from crm.permissions import can, ensure_writable, get_campaign_or_404, get_demand_or_404, require, roles_that_can
+from crm.translation import gettext, ngettext
 from crm.web import flash_message, form_status, refusal
 
 bp = Blueprint("campaigns", __name__)

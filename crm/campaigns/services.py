@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from functools import cache
 
 import sqlalchemy as sa
-from flask_babel import gettext
 from sqlalchemy.orm import aliased, selectinload
 
 from crm.accounts.models import User
@@ -26,6 +25,7 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.outreach.models import STAGES, OutreachRecord, Position
 from crm.permissions import is_read_only, read_only_message, role_can
+from crm.translation import gettext
 
 # Who may coordinate a campaign's records by default.
 

@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask_babel import gettext
 
 from crm.audit import services as audit
 from crm.campaigns.models import Campaign
@@ -19,6 +18,7 @@ from crm.letters.models import Letter
 from crm.outreach import services as outreach
 from crm.outreach.models import Assignment, Claim, FollowUp, OutreachRecord, Position, meeting_outreach
 from crm.signatures.normalise import CountryResolver
+from crm.translation import gettext
 
 
 class UnknownCountries(CampaignError):

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 import vobject
 from flask import has_request_context
-from flask_babel import gettext, ngettext
 from sqlalchemy.orm import joinedload
 
 from crm.contacts import offices
@@ -27,6 +26,7 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.signatures.normalise import CountryResolver
 from crm.staging import StagingArea
+from crm.translation import gettext, ngettext
 from crm.web import client_address
 
 FORMATS = ("csv", "vcard")

@@ -4,7 +4,6 @@ post dates, versions) are checked in crm.contacts.services, .offices and .mergin
 import re
 
 from babel import Locale
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
@@ -13,6 +12,7 @@ from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, 
 from crm.contacts.models import OFFICE_KINDS
 from crm.contacts.services import normalise
 from crm.core.submissions import SubmissionKeyField
+from crm.translation import lazy_gettext as _l
 from crm.web import VersionField
 
 KIND_LABELS = {

@@ -3,7 +3,6 @@ moves between posts, and import and export as CSV or vCard."""
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
-from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from crm import clock
@@ -66,6 +65,7 @@ from crm.permissions import (
     require,
 )
 from crm.staging import TooLarge
+from crm.translation import gettext
 from crm.web import flash_message, form_status, page_of, refusal
 
 bp = Blueprint("contacts", __name__)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import unicodedata
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length, Optional, ValidationError
 
 from crm.campaigns.models import CAMPAIGN_LANGUAGES
+from crm.translation import lazy_gettext as _l
 
 LANGUAGE_NAMES = {"en": _l("English"), "es": _l("Spanish")}
 

@@ -43,8 +43,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import abort, current_app, render_template, request
-from flask_babel import force_locale, gettext
-from flask_babel import lazy_gettext as _l
+from flask_babel import force_locale
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Mapped, mapped_column
@@ -54,6 +53,8 @@ from crm.core.forms import ConfirmForm
 from crm.database import UTCDateTime, serialise, utcnow
 from crm.errors import DomainError
 from crm.extensions import csrf, db
+from crm.translation import gettext
+from crm.translation import lazy_gettext as _l
 from crm.web import client_key, refusal
 from crm.web import network_key as web_network_key
 

@@ -20,7 +20,6 @@ import secrets
 
 import sqlalchemy as sa
 from flask import abort, redirect, session
-from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -28,6 +27,7 @@ from wtforms import HiddenField
 
 from crm.database import UTCDateTime, utcnow
 from crm.extensions import db
+from crm.translation import gettext
 from crm.web import flash_message
 
 KEY_SHAPE = r"^[A-Za-z0-9_-]{20,64}$"

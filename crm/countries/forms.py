@@ -2,8 +2,6 @@
 
 import datetime as dt
 
-from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -12,6 +10,8 @@ from crm.countries.models import RS_STATUSES
 from crm.countries.standing import Standing
 from crm.i18n import current_language, show_date
 from crm.outreach.models import STAGES
+from crm.translation import gettext
+from crm.translation import lazy_gettext as _l
 from crm.vocabulary import STAGE_LABELS, lazy_label
 
 

@@ -4,7 +4,6 @@ import datetime as dt
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import gettext
 from flask_login import current_user, login_required
 from jinja2.filters import do_truncate
 from markupsafe import Markup
@@ -35,6 +34,7 @@ from crm.i18n import current_language, once_per_language
 from crm.outreach.forms import follow_up_actions
 from crm.outreach.services import filter_by_outreach, outreach_cards, outreach_stages
 from crm.permissions import can, require
+from crm.translation import gettext
 from crm.vocabulary import STAGE_LABELS, label
 from crm.web import code_url, flash_message, form_status, id_url, page_of, refusal
 

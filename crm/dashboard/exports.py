@@ -8,14 +8,13 @@ import datetime as dt
 import io
 from collections.abc import Callable, Iterable
 
-from flask_babel import gettext
-
 from crm.audit import services as audit
 from crm.countries.forms import standing_text
 from crm.countries.standing import standing
 from crm.dashboard.forms import response_label
 from crm.dashboard.services import CampaignFigures, Government
 from crm.i18n import current_language
+from crm.translation import gettext
 from crm.vocabulary import STAGE_LABELS, STANCE_LABELS, label
 
 # A cell starting with one of these is read as a formula by Excel, LibreOffice and Google Sheets

@@ -1,6 +1,5 @@
 """The dashboard's filter form and the words it shows for responses and logged actions."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.validators import Optional
@@ -8,6 +7,7 @@ from wtforms.validators import Optional
 from crm.countries.forms import RS_STATUS_LABELS
 from crm.countries.models import RS_STATUSES
 from crm.outreach.models import STAGES
+from crm.translation import lazy_gettext as _l
 from crm.vocabulary import STAGE_LABELS, lazy_label
 
 RESPONSE_LABELS = {

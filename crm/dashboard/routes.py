@@ -4,7 +4,6 @@ only; anyone else gets 404, as for any page they may not see."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
-from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from crm import clock
@@ -16,6 +15,7 @@ from crm.dashboard.maps import MAP_STYLES, paint, stacked_bars
 from crm.i18n import current_language, show_month
 from crm.outreach import services as outreach_services
 from crm.permissions import get_campaign_or_404
+from crm.translation import gettext
 from crm.vocabulary import STANCE_LABELS, label
 from crm.web import requested_page
 

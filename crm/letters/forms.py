@@ -1,7 +1,6 @@
 """Forms for letters and letter templates: formats, lengths and choices. Rules that look at the letter
 (delivered not before sent, ...) are the services' and come back beside the same fields."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, MultipleFileField
 from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField, TextAreaField
@@ -9,6 +8,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from crm.core.submissions import SubmissionKeyField
 from crm.letters.models import LETTER_CHANNELS, LETTER_LANGUAGES, SUBJECT_MAX
+from crm.translation import lazy_gettext as _l
 from crm.web import VersionField
 
 BODY_MAX = 50_000

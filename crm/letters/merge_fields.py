@@ -9,7 +9,6 @@ import re
 from babel import Locale
 from babel.core import UnknownLocaleError
 from babel.numbers import format_decimal
-from flask_babel import lazy_gettext as _l
 
 from crm import clock
 from crm.campaigns.services import demands_of
@@ -18,6 +17,7 @@ from crm.countries.models import Country
 from crm.i18n import show_date
 from crm.outreach.models import OutreachRecord
 from crm.signatures.totals import totals_for
+from crm.translation import lazy_gettext as _l
 
 MERGE_FIELDS = {
     "recipient_name": _l("the recipient's name"),

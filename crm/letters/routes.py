@@ -2,8 +2,6 @@
 reply, attachments, and the templates themselves."""
 
 from flask import Blueprint, abort, current_app, redirect, render_template, send_file, url_for
-from flask_babel import gettext, ngettext
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 from werkzeug.routing import BuildError
@@ -32,6 +30,8 @@ from crm.letters.forms import (
 from crm.letters.models import Letter, LetterAttachment, LetterTemplate
 from crm.outreach.models import OutreachRecord
 from crm.permissions import can, can_edit_outreach, get_letter_or_404, get_outreach_or_404, require
+from crm.translation import gettext, ngettext
+from crm.translation import lazy_gettext as _l
 from crm.web import flash_message, form_status, page_of, refusal
 
 bp = Blueprint("letters", __name__)

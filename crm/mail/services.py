@@ -22,7 +22,7 @@ from email.utils import make_msgid, parseaddr
 import flask_mail
 import sqlalchemy as sa
 from flask import current_app, render_template
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 
 from crm import clock, i18n
 from crm.accounts.models import User
@@ -32,6 +32,7 @@ from crm.extensions import db
 from crm.mail.mime import MessageWriter, envelope_address
 from crm.mail.models import OutboundMessage
 from crm.outreach.models import FollowUp
+from crm.translation import gettext
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import abort, redirect, render_template, request, url_for
-from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
@@ -23,6 +22,7 @@ from crm.outreach.models import Claim, OutreachRecord
 from crm.outreach.routes import bp
 from crm.outreach.services import TRANSLATED_CAMPAIGN
 from crm.permissions import can, ensure_writable, require
+from crm.translation import gettext, ngettext
 from crm.web import flash_message, page_of, refusal
 
 

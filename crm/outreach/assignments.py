@@ -7,7 +7,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import gettext
 from sqlalchemy.orm import selectinload
 
 from crm import clock
@@ -21,6 +20,7 @@ from crm.outreach.models import Assignment, Claim, FollowUp, Meeting, OutreachRe
 from crm.outreach.notifications import tell_new_assignee, tell_previous_assignee
 from crm.outreach.services import OutreachError
 from crm.permissions import is_read_only, read_only_message, role_can, roles_that_can
+from crm.translation import gettext
 
 
 def _check_assignee(assignee: User | None) -> None:

@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import (
@@ -27,6 +26,7 @@ from crm import clock
 from crm.core.forms import ConfirmForm
 from crm.core.submissions import SubmissionKeyField
 from crm.outreach.models import STAGES, STANCES
+from crm.translation import lazy_gettext as _l
 from crm.vocabulary import STAGE_LABELS, STANCE_LABELS, lazy_label
 from crm.web import VersionField, id_url, readers_today
 

@@ -3,11 +3,10 @@ in the reader's language, kept in the outbox until an SMTP server accepts it, an
 
 from __future__ import annotations
 
-from flask_babel import ngettext
-
 from crm.audit import services as audit
 from crm.database import utcnow
 from crm.mail import services as mailer
+from crm.translation import ngettext
 
 
 def tell_new_assignee(assignee, records, assignments, *, actor) -> None:

@@ -8,7 +8,6 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import Blueprint, redirect, render_template, request, url_for
-from flask_babel import gettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy.orm import selectinload
@@ -25,7 +24,7 @@ from crm.countries.models import Country
 from crm.database import utcnow
 from crm.errors import DomainError, StaleRecord
 from crm.extensions import db
-from crm.i18n import current_language, once_per_language, readers_date, readers_datetime, translate
+from crm.i18n import current_language, once_per_language, readers_date, readers_datetime
 from crm.outreach import assignments
 from crm.outreach import services as outreach
 from crm.outreach.forms import (
@@ -54,6 +53,7 @@ from crm.permissions import (
     outreach_visibility,
     role_can,
 )
+from crm.translation import gettext
 from crm.web import flash_message, form_status, id_url, page_of, refusal, safe_next
 
 bp = Blueprint("outreach", __name__)
@@ -118,7 +118,7 @@ def follow_up_status(follow_up, today: dt.date) -> Markup:
     if follow_up.status == "done":
         return _BADGE % outreach_words().done
     if follow_up.status == "snoozed":
-        return _BADGE % translate("snoozed until %(date)s", date=readers_date(follow_up.snoozed_until))
+        return _BADGE % gettext("snoozed until %(date)s", date=readers_date(follow_up.snoozed_until))
     if follow_up.due_on < today:
         return _OVERDUE_BADGE % outreach_words().overdue
     return Markup()
@@ -129,7 +129,7 @@ def reminder_sent(follow_up) -> Markup:
     """When the follow-up's reminder was sent, if it was."""
     if not follow_up.reminder_sent_at:
         return Markup()
-    return _REMINDER_SENT % translate("Reminder sent %(when)s", when=readers_datetime(follow_up.reminder_sent_at))
+    return _REMINDER_SENT % gettext("Reminder sent %(when)s", when=readers_datetime(follow_up.reminder_sent_at))
 
 
 def _active_users():

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from functools import cache
 
 import sqlalchemy as sa
-from flask_babel import gettext
 from sqlalchemy.orm import aliased, defer, selectinload
 
 from crm import clock
@@ -23,6 +22,7 @@ from crm.extensions import db
 from crm.letters.models import Letter
 from crm.outreach.models import STAGES, STANCES, FollowUp, Meeting, OutreachRecord, Position, meeting_outreach
 from crm.permissions import can_edit_outreach_row, outreach_visibility
+from crm.translation import gettext
 from crm.webhooks import services as webhooks
 
 STAGE_RANK = {stage: rank for rank, stage in enumerate(STAGES)}

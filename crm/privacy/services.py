@@ -26,7 +26,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask_babel import gettext
 from sqlalchemy.orm import selectinload
 
 from crm.audit import services as audit
@@ -44,6 +43,7 @@ from crm.signatures.normalise import EmailHasher, normalise_email
 from crm.signatures.writer import ERASURE_LOCK
 from crm.statements.models import StatementSignature
 from crm.statements.services import forget_on_letters
+from crm.translation import gettext
 
 ERASED_NAME = "Erased contact"
 

@@ -7,7 +7,7 @@ import datetime as dt
 
 import icalendar
 import sqlalchemy as sa
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 from sqlalchemy.orm import selectinload
 
 from crm.database import utcnow
@@ -16,6 +16,7 @@ from crm.mail import services as mailer
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord, meeting_outreach, meeting_staff
 from crm.outreach.services import effective_due
 from crm.permissions import follow_up_visibility, meeting_visibility
+from crm.translation import gettext
 
 # Meetings are logged with a start time only.
 MEETING_LENGTH = dt.timedelta(hours=1)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField
 from wtforms.validators import InputRequired
+
+from crm.translation import lazy_gettext as _l
 
 LANGUAGE_CHOICES = [("en", "English"), ("es", "Español")]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
-from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from crm.core.forms import ConfirmForm
@@ -17,6 +16,7 @@ from crm.outreach.models import Meeting
 from crm.permissions import can_view_outreach, get_message_or_404, receives_weekly_report, require
 from crm.reminders import calendar, services
 from crm.reminders.forms import PreferencesForm
+from crm.translation import gettext
 from crm.web import flash_message, form_status, page_of, refusal
 
 bp = Blueprint("reminders", __name__)

@@ -10,7 +10,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 from sqlalchemy.orm import selectinload
 
 from crm import clock
@@ -31,6 +31,7 @@ from crm.outreach.services import add_follow_up, effective_due
 from crm.permissions import can_view_outreach, follow_up_visibility, meeting_visibility, roles_that_can
 from crm.reminders.models import DEFAULT_DIGEST_HOUR, ReminderPreference, ReplyClock
 from crm.signatures.models import Signature
+from crm.translation import gettext
 from crm.webhooks import services as webhooks
 
 UPCOMING_DAYS = 7

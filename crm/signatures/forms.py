@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
@@ -11,6 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from crm.core.submissions import SubmissionKeyField
 from crm.signatures.importers import COLUMN_ROLES, ENCODINGS, FORMATS
 from crm.signatures.models import PLATFORMS
+from crm.translation import lazy_gettext as _l
 from crm.web import readers_today
 
 PLATFORM_LABELS = {

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, render_template
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 from sqlalchemy.orm import joinedload
 
 from crm.audit import services as audit
@@ -36,6 +36,7 @@ from crm.permissions import is_read_only
 from crm.signatures.hosted_models import COUNTED, HostedPetition, HostedSignature
 from crm.signatures.models import Petition, Signature
 from crm.signatures.normalise import EmailHasher
+from crm.translation import gettext
 from crm.webhooks import services as webhooks
 
 FORM_NAME = "petition"

@@ -3,7 +3,6 @@ and the coordinators' form for the page."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
@@ -11,6 +10,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 from crm.campaigns.models import CAMPAIGN_LANGUAGES
 from crm.core.forms import plain_text, strip, with_wording
 from crm.core.public_forms import PublicForm
+from crm.translation import lazy_gettext as _l
 
 HOSTED_STATUS_LABELS = {
     "pending": _l("Waiting for the e-mail link"),

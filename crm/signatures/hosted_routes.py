@@ -5,7 +5,7 @@ coordinators' page for the petition's text, its frame origins and the sign-ups h
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, make_response, redirect, render_template, request, url_for
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 from flask_login import current_user, login_required
 
 from crm.core import public_forms
@@ -21,6 +21,7 @@ from crm.signatures import hosted
 from crm.signatures.hosted_forms import HOSTED_STATUS_LABELS, HostedPageForm, HostedSignForm
 from crm.signatures.hosted_models import HostedSignature
 from crm.signatures.totals import country_names, totals_for
+from crm.translation import gettext
 from crm.web import CONTENT_SECURITY_POLICY, LARGEST_ID, client_address, flash_message, form_status, refusal
 
 bp = Blueprint("hosted", __name__)

@@ -9,7 +9,6 @@ import io
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
-from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from crm.core import submissions
@@ -54,6 +53,7 @@ from crm.signatures.totals import (
     totals_csv_rows,
     totals_for,
 )
+from crm.translation import gettext
 from crm.web import flash_message, form_status, refusal
 
 bp = Blueprint("signatures", __name__)

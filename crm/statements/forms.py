@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
@@ -16,6 +15,7 @@ from crm.core.forms import plain_text, strip, with_wording
 from crm.core.public_forms import PublicForm
 from crm.core.submissions import SubmissionKeyField
 from crm.statements.services import Wording
+from crm.translation import lazy_gettext as _l
 from crm.web import VersionField
 
 KIND_LABELS = {"organisation": _l("An organisation"), "individual": _l("A person, in my own name")}

@@ -5,7 +5,7 @@ and moderate their signatures."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 from flask_login import current_user, login_required
 
 from crm import clock
@@ -39,6 +39,7 @@ from crm.statements.forms import (
     StatementForm,
 )
 from crm.statements.models import Statement, StatementSignature
+from crm.translation import gettext
 from crm.web import LARGEST_ID, client_address, flash_message, form_status, refusal
 
 bp = Blueprint("statements", __name__)

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import current_app, render_template
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -42,6 +42,7 @@ from crm.statements.models import (
     StatementText,
     website_domain,
 )
+from crm.translation import gettext
 
 MAIL_KIND = "statement_confirmation"
 # What the outbox keeps of a confirmation once a mail server accepted it: its links are credentials.

@@ -1,12 +1,12 @@
 """The form that subscribes a URL to events."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from crm.core.submissions import SubmissionKeyField
 from crm.outreach.forms import CheckboxesField
+from crm.translation import lazy_gettext as _l
 from crm.webhooks.models import SUBSCRIBABLE
 
 EVENT_LABELS = {

@@ -1,7 +1,6 @@
 """The admins' page of outgoing webhooks: subscriptions, their delivery log, pause, delete, test."""
 
 from flask import Blueprint, abort, redirect, render_template, url_for
-from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from crm.core import submissions
@@ -9,6 +8,7 @@ from crm.core.forms import ConfirmForm
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.permissions import require
+from crm.translation import gettext
 from crm.web import flash_message, form_status, refusal
 from crm.webhooks import services
 from crm.webhooks.forms import EVENT_LABELS, SubscriptionForm

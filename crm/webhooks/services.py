@@ -24,13 +24,13 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext
 
 from crm.audit import services as audit
 from crm.database import utcnow
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.mail import services as mailer
+from crm.translation import gettext
 from crm.webhooks.models import SUBSCRIBABLE, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 log = logging.getLogger(__name__)
