@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from crm.database import SLUG, UTCDateTime, only_chars, utcnow
 from crm.extensions import db
@@ -106,7 +107,13 @@ class Campaign(db.Model):
 
     @classmethod
     def by_slug(cls, slug: str) -> Campaign | None:
-        return db.session.scalar(sa.select(cls).where(cls.slug == slug))
+        # Most pages of a campaign start here: its translations in the same query, the statement built once.
+        return db.session.execute(_by_slug(), {"slug": slug}).unique().scalar_one_or_none()
+
+
+@cache
+def _by_slug() -> sa.Select:
+    return sa.select(Campaign).where(Campaign.slug == sa.bindparam("slug")).options(joinedload(Campaign.translations))
 
 
 class CampaignTranslation(db.Model):
