@@ -7,6 +7,8 @@ from sqlalchemy.orm import joinedload
 from werkzeug.routing import BuildError
 
 from crm import clock
+from crm.accounts.models import User
+from crm.contacts.models import Contact, Office
 from crm.core import submissions
 from crm.errors import DomainError
 from crm.extensions import db
@@ -186,16 +188,18 @@ def _render_letter(letter, record, status: int = 200, **forms):
 @bp.route("/letters/<int:letter_id>")
 @login_required
 def show(letter_id):
-    # What the page shows of the letter, loaded with it: one query instead of one per relation.
+    # What the page shows of the letter, loaded with it: one query instead of one per relation, and of the
+    # people, the office and the letter it answers only what the page says of them (a whole letter's body
+    # and an office's every column cost more to read and build than the rest of the page).
     letter, record = get_letter_or_404(
         letter_id,
         options=(
             joinedload(Letter.outreach).joinedload(OutreachRecord.country),
             joinedload(Letter.outreach).joinedload(OutreachRecord.campaign),
-            joinedload(Letter.recipient_contact),
-            joinedload(Letter.recipient_office),
-            joinedload(Letter.created_by),
-            joinedload(Letter.in_reply_to),
+            joinedload(Letter.recipient_contact).load_only(Contact.name, Contact.title),
+            joinedload(Letter.recipient_office).load_only(Office.name),
+            joinedload(Letter.created_by).load_only(User.name),
+            joinedload(Letter.in_reply_to).load_only(Letter.subject, Letter.sent_on),
         ),
     )
     return _render_letter(letter, record)
