@@ -73,6 +73,14 @@ def written(number: int | None) -> sa.BindParameter | None:
     return sa.bindparam(None, int(number), type_=sa.Integer, literal_execute=True)
 
 
+def pageable(statement: sa.Select) -> sa.Select:
+    """A statement built once for `crm.web.page_of`, its LIMIT and OFFSET parameters written in as `written`
+    writes them: a list page then neither builds its statement nor walks it for SQLAlchemy's cache key."""
+    limit = sa.bindparam("page_limit", type_=sa.Integer, literal_execute=True)
+    offset = sa.bindparam("page_offset", type_=sa.Integer, literal_execute=True)
+    return statement.limit(limit).offset(offset).execution_options(alcance_pageable=True)
+
+
 def enum_check(column: str, values: Iterable[str], name: str | None = None) -> sa.CheckConstraint:
     """A CHECK that keeps a string column to its allowed values (portable; no native enum types)."""
     quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)

@@ -160,12 +160,19 @@ def page_offset(page: int, per_page: int) -> int:
     return offset
 
 
-def page_of(statement, *, per_page: int | None = None, page: int | None = None, rows: bool = False) -> Page:
+def page_of(
+    statement, *, per_page: int | None = None, page: int | None = None, rows: bool = False, params: dict | None = None
+) -> Page:
     """The requested page of `statement` (ORM entities, or with rows=True the selected columns as rows),
-    in one query of per_page + 1 rows."""
+    in one query of per_page + 1 rows. A statement built once with crm.database.pageable is given its
+    parameters (`params`, and the page's limit and offset); any other is limited here."""
     per_page = per_page or current_app.config["ITEMS_PER_PAGE"]
     page = page or requested_page()
-    result = db.session.execute(statement.limit(written(per_page + 1)).offset(written(page_offset(page, per_page))))
+    limit, offset = per_page + 1, page_offset(page, per_page)
+    if statement.get_execution_options().get("alcance_pageable"):
+        result = db.session.execute(statement, {**(params or {}), "page_limit": limit, "page_offset": offset})
+    else:
+        result = db.session.execute(statement.limit(written(limit)).offset(written(offset)), params)
     items = result.all() if rows else result.scalars().unique().all()
     return Page(items[:per_page], page, per_page, len(items) > per_page)
 

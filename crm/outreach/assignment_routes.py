@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sqlalchemy as sa
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -13,6 +15,7 @@ from crm.campaigns.models import Campaign
 from crm.core import submissions
 from crm.core.forms import ConfirmForm
 from crm.countries.models import Country
+from crm.database import pageable
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import current_language
@@ -198,17 +201,14 @@ def withdraw_claim(claim_id):
     return redirect(url_for("outreach.claims"))
 
 
-@bp.route("/my-work")
-@login_required
-def my_work():
-    """My records, the ones with the earliest next follow-up first (overdue at the top). An archived
-    campaign's records leave it: there is nothing left to do on them."""
-    # A page of rows (a volunteer may hold hundreds of records), sorted by the database.
-    language = current_language()
-    shown_name = Country.name_es if language == "es" else Country.name_en
-    sort_name = Country.name_es if str(current_user.language).startswith("es") else Country.name_en
+@lru_cache(maxsize=4)
+def _my_work_statement(shown_in_spanish: bool, sorted_in_spanish: bool) -> sa.Select:
+    # Built once for each way of naming and sorting the countries: the person and the language are
+    # parameters.
+    shown_name = Country.name_es if shown_in_spanish else Country.name_en
+    sort_name = Country.name_es if sorted_in_spanish else Country.name_en
     translated = TRANSLATED_CAMPAIGN
-    statement = (
+    return pageable(
         sa.select(
             OutreachRecord.id,
             OutreachRecord.next_follow_up_on,
@@ -218,17 +218,30 @@ def my_work():
         )
         .join(Country, Country.id == OutreachRecord.country_id)
         .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
-        .outerjoin(translated, sa.and_(translated.campaign_id == Campaign.id, translated.language == language))
+        .outerjoin(
+            translated, sa.and_(translated.campaign_id == Campaign.id, translated.language == sa.bindparam("language"))
+        )
         # Open campaigns only (as open_records() says), on the campaign already joined: a subquery of
         # every open record cost PostgreSQL a hash of all 3,000 of them on each page.
-        .where(OutreachRecord.assignee_id == current_user.id, Campaign.archived_at.is_(None))
+        .where(OutreachRecord.assignee_id == sa.bindparam("assignee"), Campaign.archived_at.is_(None))
         .order_by(
             OutreachRecord.next_follow_up_on.is_(None), OutreachRecord.next_follow_up_on, sort_name, OutreachRecord.id
         )
     )
+
+
+@bp.route("/my-work")
+@login_required
+def my_work():
+    """My records, the ones with the earliest next follow-up first (overdue at the top). An archived
+    campaign's records leave it: there is nothing left to do on them."""
+    # A page of rows (a volunteer may hold hundreds of records), sorted by the database.
+    language = current_language()
+    statement = _my_work_statement(language == "es", str(current_user.language).startswith("es"))
+    page = page_of(statement, rows=True, params={"assignee": current_user.id, "language": language})
     return render_template(
         "outreach/my_work.html",
-        page=page_of(statement, rows=True),
+        page=page,
         today=clock.today(current_user),
         may_claim=can(current_user, "claim"),
     )
