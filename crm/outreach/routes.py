@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign
-from crm.campaigns.services import demands_of, open_records
+from crm.campaigns.services import demands_of
 from crm.contacts import services as contact_services
 from crm.contacts.models import Contact, Office
 from crm.core import submissions
@@ -548,7 +548,9 @@ def follow_ups():
         statement = statement.where(FollowUp.status == "done").order_by(FollowUp.completed_at.desc())
     else:
         # What is still to do: an archived campaign's follow-ups leave the list (done ones stay as history).
-        statement = statement.where(FollowUp.still_to_do, FollowUp.outreach_id.in_(open_records())).order_by(
+        # Open campaigns on the campaign already joined (open_records()'s rule), rather than a subquery of
+        # every open record.
+        statement = statement.where(FollowUp.still_to_do, Campaign.archived_at.is_(None)).order_by(
             FollowUp.due, FollowUp.id
         )
     page = page_of(statement, rows=True)
