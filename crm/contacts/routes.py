@@ -241,10 +241,10 @@ def reactivate_office_page(office_id):
 @login_required
 def index():
     form = ContactFilterForm(request.args).apply()
-    statement = contact_visibility(
-        current_user, contact_list(query=form.q.data, status=form.status.data, language=current_language())
+    statement, params = contact_list(query=form.q.data, status=form.status.data, language=current_language())
+    return _list_page(
+        "contacts/index.html", form, contact_visibility(current_user, statement), rows=True, params=params
     )
-    return _list_page("contacts/index.html", form, statement, rows=True)
 
 
 @bp.route("/contacts/<int:contact_id>")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, defer, joinedload, selectinload
@@ -16,7 +16,7 @@ from crm import clock
 from crm.audit import services as audit
 from crm.contacts.models import Contact, Office, Post
 from crm.countries.models import Country
-from crm.database import check_version, contains_pattern
+from crm.database import check_version, contains_pattern, pageable
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import _, readers_date
@@ -362,10 +362,11 @@ def move_contact(
     return new_post
 
 
-def _contact_filters(statement, query: str | None, status: str | None):
-    if query and query.strip():
+def _contact_filters(statement, pattern, status: str | None):
+    """`pattern`: what contains_pattern makes of the search (or a parameter for it), None for no search."""
+    if pattern is not None:
         # The stored folded text, through its index: "munoz" finds Muñoz, "ŁÓDŹ" finds lodz.
-        statement = statement.where(Contact.search_text.like(contains_pattern(query), escape="\\"))
+        statement = statement.where(Contact.search_text.like(pattern, escape="\\"))
     if status == "active":
         statement = statement.where(Contact.active.is_(True), Contact.merged_into_id.is_(None))
     elif status == "inactive":
@@ -380,14 +381,25 @@ def search_contacts(*, query: str | None = None, status: str | None = "active"):
         joinedload(Contact.office).joinedload(Office.country),
         joinedload(Contact.office).joinedload(Office.host_country),
     )
-    return _contact_filters(statement, query, status).order_by(Contact.name, Contact.id)
+    pattern = contains_pattern(query) if query and query.strip() else None
+    return _contact_filters(statement, pattern, status).order_by(Contact.name, Contact.id)
 
 
-def contact_list(*, query: str | None = None, status: str | None = "active", language: str = "en"):
+def contact_list(
+    *, query: str | None = None, status: str | None = "active", language: str = "en"
+) -> tuple[sa.Select, dict]:
     """The same search as rows of what the contacts list shows (no ORM objects: a page of them costs
     more to build than to read): id, name, title, e-mail, active, merged_into_id, office_id,
-    office_name and country_name (the government's, in `language`)."""
-    country_name = Country.name_es if str(language).startswith("es") else Country.name_en
+    office_name and country_name (the government's, in `language`). A statement for crm.web.page_of,
+    built once for each shape of search, and its parameters."""
+    searching = bool(query and query.strip())
+    statement = _contact_list(searching, status, str(language).startswith("es"))
+    return statement, ({"pattern": contains_pattern(query)} if searching else {})
+
+
+@lru_cache(maxsize=16)
+def _contact_list(searching: bool, status: str | None, in_spanish: bool) -> sa.Select:
+    country_name = Country.name_es if in_spanish else Country.name_en
     # The office and its country are looked up for the page's rows only: as subqueries in the select list,
     # which PostgreSQL evaluates after the sort and the limit, where a join hashed all 4,500 offices first.
     office_name = sa.select(Office.name).where(Office.id == Contact.office_id).scalar_subquery()
@@ -408,7 +420,8 @@ def contact_list(*, query: str | None = None, status: str | None = "active", lan
         office_name.label("office_name"),
         government.label("country_name"),
     )
-    return _contact_filters(statement, query, status).order_by(Contact.name, Contact.id)
+    pattern = sa.bindparam("pattern", type_=sa.String) if searching else None
+    return pageable(_contact_filters(statement, pattern, status).order_by(Contact.name, Contact.id))
 
 
 # The contact page

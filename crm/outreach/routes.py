@@ -4,6 +4,7 @@ positions, meetings and follow-ups. Views load, check, validate, call a service,
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ from crm.contacts.models import Contact, Office
 from crm.core import submissions
 from crm.core.forms import ConfirmForm
 from crm.countries.models import Country
-from crm.database import utcnow
+from crm.database import pageable, utcnow
 from crm.errors import DomainError, StaleRecord
 from crm.extensions import db
 from crm.i18n import current_language, once_per_language, readers_date, readers_datetime
@@ -511,16 +512,12 @@ def snooze_follow_up(follow_up_id):
     return _back_to(follow_up)
 
 
-@bp.route("/follow-ups")
-@login_required
-def follow_ups():
-    form = FollowUpFilterForm(request.args)
-    if not form.validate():
-        form = FollowUpFilterForm(formdata=None)
-    # The columns the list shows, as rows: a page of follow-ups with their records, countries, campaigns
-    # and owners as objects cost more to build than to read.
-    language = current_language()
-    country_name = Country.name_es if language == "es" else Country.name_en
+@lru_cache(maxsize=8)
+def _follow_ups_statement(in_spanish: bool, mine: bool, done: bool) -> sa.Select:
+    """The follow-ups list's statement, built once for each of its shapes (the language and the owner are
+    parameters). The columns the list shows, as rows: a page of follow-ups with their records, countries,
+    campaigns and owners as objects cost more to build than to read."""
+    country_name = Country.name_es if in_spanish else Country.name_en
     translated = outreach.TRANSLATED_CAMPAIGN
     statement = (
         sa.select(
@@ -539,21 +536,34 @@ def follow_ups():
         .join(Country, Country.id == OutreachRecord.country_id)
         .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
         .join(User, User.id == FollowUp.owner_id)
-        .outerjoin(translated, sa.and_(translated.campaign_id == Campaign.id, translated.language == language))
+        .outerjoin(
+            translated, sa.and_(translated.campaign_id == Campaign.id, translated.language == sa.bindparam("language"))
+        )
     )
-    statement = outreach_visibility(current_user, statement)
-    if form.scope.data == "mine":
-        statement = statement.where(FollowUp.owner_id == current_user.id)
-    if form.status.data == "done":
+    if mine:
+        statement = statement.where(FollowUp.owner_id == sa.bindparam("owner"))
+    if done:
         statement = statement.where(FollowUp.status == "done").order_by(FollowUp.completed_at.desc())
     else:
-        # What is still to do: an archived campaign's follow-ups leave the list (done ones stay as history).
-        # Open campaigns on the campaign already joined (open_records()'s rule), rather than a subquery of
-        # every open record.
+        # What is still to do: an archived campaign's follow-ups leave the list (done ones stay as history),
+        # on the campaign already joined (open_records()'s rule) rather than a subquery of every open record.
         statement = statement.where(FollowUp.still_to_do, Campaign.archived_at.is_(None)).order_by(
             FollowUp.due, FollowUp.id
         )
-    page = page_of(statement, rows=True)
+    return pageable(statement)
+
+
+@bp.route("/follow-ups")
+@login_required
+def follow_ups():
+    form = FollowUpFilterForm(request.args)
+    if not form.validate():
+        form = FollowUpFilterForm(formdata=None)
+    language, mine = current_language(), form.scope.data == "mine"
+    statement = _follow_ups_statement(language == "es", mine, form.status.data == "done")
+    params = {"language": language, "owner": current_user.id} if mine else {"language": language}
+    statement = outreach_visibility(current_user, statement)
+    page = page_of(statement, rows=True, params=params)
     return render_template(
         "outreach/follow_ups.html",
         form=form,
