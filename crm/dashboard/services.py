@@ -270,6 +270,18 @@ def _month_end(month: dt.date) -> dt.date:
     return following - dt.timedelta(days=1)
 
 
+def _positions_response(held: dict[str, int]) -> str:
+    """response_of for a government whose stage is left aside, from how many of its demands it holds
+    each stance on."""
+    if held.get("acted"):
+        return "acted"
+    if held.get("supportive"):
+        return "supportive"
+    if any(held.get(stance) for stance in STATED_NOT_SUPPORTIVE):
+        return "responded"
+    return "no_answer"
+
+
 def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str, int]]]:
     """Governments per response at the end of each month, from the campaign's start (or its first
     position) to the month of the latest position. Only positions count here: stages keep no history
@@ -277,41 +289,43 @@ def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str
 
     One pass over the positions, oldest first: each moves one government's stances, and so at most one
     government from one response to another, whatever the number of months and governments."""
-    if not figures.history:
-        return []
-    first = figures.history[0].stated_on.replace(day=1)
-    if figures.campaign.starts_on:
-        first = min(first, figures.campaign.starts_on.replace(day=1))
-    last = max(position.stated_on for position in figures.history).replace(day=1)
-    governments = {government.record.id for government in figures.governments}
-    counts = Counter({"no_answer": len(governments)})  # response_of("", ()) for every government
-    latest: dict[tuple[int, int], str] = {}
-    stances: dict[int, Counter] = defaultdict(Counter)  # record id -> its current stances, counted
     history = figures.history  # read oldest first (stated_on, id)
-    index = 0
+    if not history:
+        return []
+    month = history[0].stated_on.replace(day=1)
+    if figures.campaign.starts_on:
+        month = min(month, figures.campaign.starts_on.replace(day=1))
+    governments = {government.record.id for government in figures.governments}
+    counts = dict.fromkeys(RESPONSES, 0)
+    counts["no_answer"] = len(governments)  # response_of("", ()) for every government
+    latest: dict[tuple[int, int], str] = {}
+    held: dict[int, dict[str, int]] = defaultdict(dict)  # record id -> how many demands it holds each stance on
+    responses: dict[int, str] = {}  # record id -> its response so far, where it is not "no_answer"
     series = []
-    month = first
-    while month <= last:
-        end = _month_end(month)
-        while index < len(history) and history[index].stated_on <= end:
-            position = history[index]
-            index += 1
-            if position.outreach_id not in governments:
-                continue
-            key = (position.outreach_id, position.demand_id)
-            previous = latest.get(key)
-            if previous == position.stance:
-                continue
-            held = stances[position.outreach_id]
-            before = response_of("", [stance for stance, n in held.items() if n])
-            if previous is not None:
-                held[previous] -= 1
-            held[position.stance] += 1
-            latest[key] = position.stance
+    end = _month_end(month)
+    for _id, outreach_id, demand_id, stance, stated_on, *_ in history:
+        while stated_on > end:
+            series.append((month, dict(counts)))
+            month = end + dt.timedelta(days=1)
+            end = _month_end(month)
+        if outreach_id not in governments:
+            continue
+        key = (outreach_id, demand_id)
+        previous = latest.get(key)
+        if previous == stance:
+            continue
+        latest[key] = stance
+        stances = held[outreach_id]
+        if previous is not None:
+            stances[previous] -= 1
+        stances[stance] = stances.get(stance, 0) + 1
+        before = responses.get(outreach_id, "no_answer")
+        after = _positions_response(stances)
+        if after != before:
+            responses[outreach_id] = after
             counts[before] -= 1
-            counts[response_of("", [stance for stance, n in held.items() if n])] += 1
-        series.append((month, {response: counts.get(response, 0) for response in RESPONSES}))
-        month = end + dt.timedelta(days=1)
+            counts[after] += 1
+    series.append((month, dict(counts)))  # the month of the latest position
     return series
 
 

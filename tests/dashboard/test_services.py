@@ -186,6 +186,27 @@ def test_responses_over_time_count_a_stated_position_from_its_month(demo, manage
     assert counts[dt.date(2019, 1, 1)] == {"no_answer": 4, "responded": 1, "supportive": 1, "acted": 7}
 
 
+def test_responses_over_time_follow_a_government_that_changes_its_mind(demo, manager):
+    # France supported the referral in September 2018; it opposes it from March 2019, and so counts as
+    # having responded from then on, with the months between carried over unchanged.
+    outreach.record_position(
+        demo_record(demo, "FRA"),
+        demand(demo, "icc-referral"),
+        "opposed",
+        dt.date(2019, 3, 2),
+        actor=manager,
+        evidence="Withdrew its support in a statement.",
+    )
+    db.session.commit()
+    series = dashboards.responses_by_month(dashboards.campaign_figures(demo, manager))
+    assert [month for month, _ in series] == [dt.date(2018, m, 1) for m in range(5, 13)] + [
+        dt.date(2019, m, 1) for m in (1, 2, 3)
+    ]
+    counts = dict(series)
+    assert counts[dt.date(2019, 2, 1)] == {"no_answer": 5, "responded": 0, "supportive": 1, "acted": 7}
+    assert counts[dt.date(2019, 3, 1)] == {"no_answer": 5, "responded": 1, "supportive": 0, "acted": 7}
+
+
 def test_overdue_follow_ups_by_owner(demo, manager):
     # Open and due before today: SWE (coordinator Chris, -3 days), GBR and DEU (Sam, -1 and -6),
     # CRI (Luisa, -2). Switzerland's is snoozed for ten more days; the others are due later or done.
