@@ -11,7 +11,7 @@ from crm.campaigns.services import campaign_overview
 from crm.dashboard import exports
 from crm.dashboard import services as dashboards
 from crm.dashboard.forms import MatrixFilterForm, action_label, response_label
-from crm.dashboard.maps import MAP_STYLES, paint, stacked_bars
+from crm.dashboard.maps import MAP_STYLES, bar_chart, country_paths, paint, stacked_bars
 from crm.i18n import current_language, show_month
 from crm.outreach import services as outreach_services
 from crm.permissions import get_campaign_or_404
@@ -42,6 +42,8 @@ def _drawing_helpers() -> dict:
     return {
         "map_styles": MAP_STYLES,
         "paint": paint,
+        "country_paths": country_paths,
+        "bar_chart": bar_chart,
         "response_label": response_label,
         "action_label": action_label,
         "map_classes": dashboards.MAP_CLASSES,

@@ -169,6 +169,7 @@ class WorldFigures:
     entries: list[MapEntry]
     counts: dict[str, int]  # shapes per class
     off_map: set[int] = field(default_factory=set)  # record ids of targets too small for the map's scale
+    withdrawing: int = 0  # shapes of states whose withdrawal from the Rome Statute is pending
     width: float = 0
     height: float = 0
 
@@ -209,6 +210,7 @@ def world_figures(figures: CampaignFigures, countries: dict[int, Country], day: 
         entries=entries,
         counts={c: counts.get(c, 0) for c in MAP_CLASSES},
         off_map=off_map,
+        withdrawing=sum(1 for entry in entries if entry.withdrawing),
         width=world.width,
         height=world.height,
     )
