@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -214,6 +215,37 @@ def world_figures(figures: CampaignFigures, countries: dict[int, Country], day: 
         width=world.width,
         height=world.height,
     )
+
+
+class GovernmentRow(NamedTuple):
+    """A government as a row of the map's data table: plain values, in the reader's language."""
+
+    record_id: int
+    alpha3: str
+    name: str
+    off_map: bool  # too small to draw at the map's scale
+    response: str
+    stances: tuple  # its current stance on each demand, in the demands' order; None where it has none
+
+
+def government_rows(figures: CampaignFigures, world: WorldFigures, language: str = "en") -> list[GovernmentRow]:
+    """The campaign's governments as the rows of the map's data table, in the figures' order. A page
+    repeats each value of a long table once per row: read here once, they are what the template writes."""
+    demands = [demand.id for demand in figures.demands]
+    rows = []
+    for government in figures.governments:
+        positions = government.positions
+        rows.append(
+            GovernmentRow(
+                government.record.id,
+                government.country.alpha3,
+                government.country.name(language),
+                government.record.id in world.off_map,
+                government.response,
+                tuple(positions[demand].stance if demand in positions else None for demand in demands),
+            )
+        )
+    return rows
 
 
 # The matrix ----------------------------------------------------------------------------------------
@@ -537,6 +569,7 @@ class Dashboard:
     stages: list[tuple[str, int]]
     responses: dict[str, int]
     world: WorldFigures
+    rows: list[GovernmentRow]  # the map's data table
     matrix: list[Government]
     over_time: list[tuple[dt.date, dict[str, int]]]
     signatures: SignatureSummary
@@ -565,11 +598,13 @@ def dashboard(
     countries = all_countries()
     figures = campaign_figures(campaign, viewer, language, countries=countries)
     changes = recent_changes(campaign, RECENT_CHANGES + 1)  # one more: are there older ones?
+    world = world_figures(figures, countries, today)
     return Dashboard(
         figures=figures,
         stages=stage_counts(figures),
         responses=response_counts(figures),
-        world=world_figures(figures, countries, today),
+        world=world,
+        rows=government_rows(figures, world, language),
         matrix=matrix(figures, status=status, region=region, day=today, **narrowed),
         over_time=responses_by_month(figures),
         signatures=signature_totals(campaign, countries),

@@ -81,6 +81,14 @@ def test_targets_too_small_for_the_map_are_named(demo, manager):
     world = dashboards.world_figures(figures, dashboards.all_countries())
     assert world.off_map == {malta.id}
     assert world.counts["no_answer"] == 5 and dashboards.response_counts(figures)["no_answer"] == 6
+    # The table beside the map names it, as it names every government, in the reader's language.
+    rows = {row.alpha3: row for row in dashboards.government_rows(figures, world, "es")}
+    assert rows["MLT"] == (malta.id, "MLT", "Malta", True, "no_answer", (None, None, None))
+    assert rows["DEU"].name == "Alemania" and not rows["DEU"].off_map
+    assert rows["CRI"].stances == ("acted", None, "supportive")
+    assert [row.alpha3 for row in dashboards.government_rows(figures, world)] == [
+        g.country.alpha3 for g in figures.governments
+    ]
 
 
 def test_responded_needs_a_stated_position_or_a_responding_stage(demo, manager):
