@@ -68,16 +68,18 @@ def campaign(slug):
     campaign = get_campaign_or_404(slug, need="dashboard")
     form = _filter_form()
     today = clock.today(current_user)
-    board = dashboards.dashboard(campaign, current_user, language=current_language(), today=today, **form.filters())
-    bars, bars_top = stacked_bars(
-        [(show_month(month, current_language()), counts) for month, counts in board.over_time], dashboards.RESPONSES
-    )
+    language = current_language()
+    board = dashboards.dashboard(campaign, current_user, language=language, today=today, **form.filters())
+    # Each month as the chart and its table show it: its key, its name in the reader's language, its counts.
+    months = [(month.strftime("%Y-%m"), show_month(month, language), counts) for month, counts in board.over_time]
+    bars, bars_top = stacked_bars([(name, counts) for _key, name, counts in months], dashboards.RESPONSES)
     return render_template(
         "dashboard/campaign.html",
         campaign=campaign,
         board=board,
         form=form,
         filters=form.filters(),
+        months=months,
         bars=bars,
         bars_top=bars_top,
         may_export=dashboards.may_export(current_user),

@@ -257,8 +257,10 @@ def assignees() -> list:
 
 
 def region_choices(language: str = "en") -> list[tuple[str, str]]:
-    regions = db.session.scalars(sa.select(Region).order_by(Region.level, Region.name_en)).all()
-    return [(region.code, region.name_es if language == "es" else region.name_en) for region in regions]
+    name = Region.name_es if language == "es" else Region.name_en
+    return [
+        tuple(row) for row in db.session.execute(sa.select(Region.code, name).order_by(Region.level, Region.name_en))
+    ]
 
 
 def matrix(
