@@ -127,8 +127,9 @@ def changes(slug):
 @login_required
 def map_svg(slug):
     campaign = get_campaign_or_404(slug, need="dashboard")
-    figures = dashboards.campaign_figures(campaign, current_user, current_language())
-    world = dashboards.world_figures(figures, dashboards.all_countries(), clock.today(current_user))
+    countries = dashboards.all_countries()
+    figures = dashboards.campaign_figures(campaign, current_user, current_language(), countries=countries)
+    world = dashboards.world_figures(figures, countries, clock.today(current_user))
     svg = render_template(
         "dashboard/_world_map.html", campaign=campaign, world=world, standalone=True, **_drawing_helpers()
     )

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 
 from crm import clock
 from crm.accounts.models import User
@@ -77,7 +76,7 @@ def response_of(stage: str | None, stances) -> str:
 class Government:
     """One target government in a campaign: its outreach record, current positions and response."""
 
-    record: OutreachRecord
+    record: sa.Row  # the outreach record's columns (id, country_id, stage, assignee_id, ...): campaign_figures
     country: Country
     positions: dict  # demand id -> the current position (a row, as in CampaignFigures.history)
     response: str
@@ -89,50 +88,73 @@ class CampaignFigures:
     demands: list[Demand]
     governments: list[Government]  # sorted by country name in the reader's language
     history: list  # every position of these governments, oldest first (rows: id, outreach_id, demand_id,
-    # stance, stated_on, evidence, evidence_url)
+    # stance, stated_on, and unless left out evidence, evidence_url)
 
     def by_record(self) -> dict[int, Government]:
         return {government.record.id: government for government in self.governments}
 
 
 def campaign_figures(
-    campaign: Campaign, viewer, language: str = "en", *, with_people: bool = False, countries: dict | None = None
+    campaign: Campaign,
+    viewer,
+    language: str = "en",
+    *,
+    with_people: bool = False,
+    with_evidence: bool = True,
+    countries: dict | None = None,
 ) -> CampaignFigures:
-    """The campaign's governments with their current positions, in three queries. Given every country
-    already read (`all_countries`), each record finds its own among them instead of reading it again."""
-    statement = outreach_visibility(viewer, sa.select(OutreachRecord)).where(OutreachRecord.campaign_id == campaign.id)
-    if countries is None:
-        statement = statement.options(joinedload(OutreachRecord.country))
+    """The campaign's governments with their current positions, in four queries (three given every
+    country already read, `all_countries`).
+
+    Records and positions are read as rows of the table columns shown, not as records to change: a
+    campaign's pages and exports only read them, and records, or columns named through the model, cost
+    several times more to read. A record's row has its id, country_id, stage and assignee_id, and
+    `with_people` what the outreach export adds (priority, next_follow_up_on, created_at, updated_at and
+    the names of its assignee and coordinator, assignee_name and coordinator_name); a position's has
+    its id, outreach_id, demand_id, stance and stated_on, and unless `with_evidence` is false (the
+    dashboard shows none) its evidence and evidence_url."""
+    outreach, position = OutreachRecord.__table__.c, Position.__table__.c
+    statement = sa.select(outreach.id, outreach.country_id, outreach.stage, outreach.assignee_id)
     if with_people:
-        statement = statement.options(joinedload(OutreachRecord.assignee), joinedload(OutreachRecord.coordinator))
-    records = db.session.scalars(statement).all()
-    demands = demands_of(campaign.id)
-    visible = {record.id for record in records}
-    # Rows of the columns the dashboard, the matrix and the exports show, not the positions' records.
-    history = [
-        position
-        for position in db.session.execute(
-            sa.select(
-                Position.id,
-                Position.outreach_id,
-                Position.demand_id,
-                Position.stance,
-                Position.stated_on,
-                Position.evidence,
-                Position.evidence_url,
+        assignee, coordinator = User.__table__.alias("assignee"), User.__table__.alias("coordinator")
+        statement = (
+            statement.add_columns(
+                outreach.priority,
+                outreach.next_follow_up_on,
+                outreach.created_at,
+                outreach.updated_at,
+                assignee.c.name.label("assignee_name"),
+                coordinator.c.name.label("coordinator_name"),
             )
-            .where(Position.campaign_id == campaign.id)
-            .order_by(Position.stated_on, Position.id)
+            .outerjoin(assignee, assignee.c.id == outreach.assignee_id)
+            .outerjoin(coordinator, coordinator.c.id == outreach.coordinator_id)
         )
-        if position.outreach_id in visible
+    statement = outreach_visibility(viewer, statement).where(outreach.campaign_id == campaign.id)
+    records = db.session.execute(statement).all()
+    if countries is None:
+        of_campaign = sa.select(outreach.country_id).where(outreach.campaign_id == campaign.id)
+        countries = {
+            country.id: country for country in db.session.scalars(sa.select(Country).where(Country.id.in_(of_campaign)))
+        }
+    demands = demands_of(campaign.id)
+    visible = {row.id for row in records}
+    columns = [position.id, position.outreach_id, position.demand_id, position.stance, position.stated_on]
+    if with_evidence:
+        columns += [position.evidence, position.evidence_url]
+    history = [
+        row
+        for row in db.session.execute(
+            sa.select(*columns).where(position.campaign_id == campaign.id).order_by(position.stated_on, position.id)
+        )
+        if row.outreach_id in visible
     ]
-    current: dict[int, dict[int, Position]] = defaultdict(dict)
-    for position in history:
-        current[position.outreach_id][position.demand_id] = position
+    current: dict[int, dict[int, sa.Row]] = defaultdict(dict)
+    for row in history:
+        current[row.outreach_id][row.demand_id] = row
     governments = [
         Government(
             record=record,
-            country=countries[record.country_id] if countries is not None else record.country,
+            country=countries[record.country_id],
             positions=current[record.id],
             response=response_of(record.stage, (p.stance for p in current[record.id].values())),
         )
@@ -598,7 +620,7 @@ def dashboard(
     """Everything the dashboard page shows, in a fixed number of queries."""
     today = today or clock.today()
     countries = all_countries()
-    figures = campaign_figures(campaign, viewer, language, countries=countries)
+    figures = campaign_figures(campaign, viewer, language, with_evidence=False, countries=countries)
     changes = recent_changes(campaign, RECENT_CHANGES + 1)  # one more: are there older ones?
     world = world_figures(figures, countries, today)
     return Dashboard(
