@@ -5,7 +5,7 @@ functions; every figure takes a fixed number of queries, however many outreach r
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, namedtuple
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -72,12 +72,24 @@ def response_of(stage: str | None, stances) -> str:
     return "no_answer"
 
 
+class CountryFacts(namedtuple("CountryFacts", [column.key for column in Country.__table__.columns])):
+    """A country as the dashboard reads it: its columns, and its name in a language by the model's rule.
+    Every dashboard page reads the 250 countries and changes none; as records they cost three times as
+    much to build, and again to let go when the request ends."""
+
+    __slots__ = ()
+    name = Country.name
+
+    def __repr__(self) -> str:
+        return f"<CountryFacts {self.alpha3}>"
+
+
 @dataclass
 class Government:
     """One target government in a campaign: its outreach record, current positions and response."""
 
     record: sa.Row  # the outreach record's columns (id, country_id, stage, assignee_id, ...): campaign_figures
-    country: Country
+    country: CountryFacts
     positions: dict  # demand id -> the current position (a row, as in CampaignFigures.history)
     response: str
 
@@ -133,9 +145,7 @@ def campaign_figures(
     records = db.session.execute(statement).all()
     if countries is None:
         of_campaign = sa.select(outreach.country_id).where(outreach.campaign_id == campaign.id)
-        countries = {
-            country.id: country for country in db.session.scalars(sa.select(Country).where(Country.id.in_(of_campaign)))
-        }
+        countries = _read_countries(Country.__table__.c.id.in_(of_campaign))
     demands = demands_of(campaign.id)
     visible = {row.id for row in records}
     columns = [position.id, position.outreach_id, position.demand_id, position.stance, position.stated_on]
@@ -181,7 +191,7 @@ def response_counts(figures: CampaignFigures) -> dict[str, int]:
 @dataclass
 class MapEntry:
     shape: CountryShape
-    country: Country | None
+    country: CountryFacts | None
     government: Government | None
     css_class: str  # one of MAP_CLASSES
     withdrawing: object = None  # the country's Standing, when a withdrawal from the Rome Statute is pending
@@ -197,11 +207,20 @@ class WorldFigures:
     height: float = 0
 
 
-def all_countries() -> dict[int, Country]:
-    return {country.id: country for country in db.session.scalars(sa.select(Country))}
+def _read_countries(where=None) -> dict[int, CountryFacts]:
+    statement = sa.select(*Country.__table__.columns)
+    if where is not None:
+        statement = statement.where(where)
+    return {row.id: CountryFacts._make(row) for row in db.session.execute(statement)}
 
 
-def world_figures(figures: CampaignFigures, countries: dict[int, Country], day: dt.date | None = None) -> WorldFigures:
+def all_countries() -> dict[int, CountryFacts]:
+    return _read_countries()
+
+
+def world_figures(
+    figures: CampaignFigures, countries: dict[int, CountryFacts], day: dt.date | None = None
+) -> WorldFigures:
     """Each country shape with the response of its government, keyed by ISO 3166-1 numeric code
     (or alpha-3 where ISO gives none), and a withdrawal from the Rome Statute pending on `day` (the reader's
     today). Countries with no outreach record are "not a target"."""
@@ -394,12 +413,12 @@ def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str
 class SignatureSummary:
     total: int
     petitions: list[tuple[object, int]]  # (petition, signers)
-    countries: list[tuple[Country, int]]  # country of residence, largest first
+    countries: list[tuple[CountryFacts, int]]  # country of residence, largest first
     unknown_country: int
     from_tallies: int
 
 
-def signature_totals(campaign: Campaign, countries: dict[int, Country] | None = None) -> SignatureSummary:
+def signature_totals(campaign: Campaign, countries: dict[int, CountryFacts] | None = None) -> SignatureSummary:
     """The campaign's signers in total, per petition and per country of residence, counted by the
     signature service (the one place that counts: individual signatures de-duplicated per campaign; for a
     petition and country with a platform's tally, the larger of the tally and the signatures imported)."""
@@ -600,7 +619,7 @@ class Dashboard:
     overdue: Overdue
     changes: list[Change]
     more_changes: bool  # older changes than those listed (on the changes page)
-    countries: dict[int, Country]
+    countries: dict[int, CountryFacts]
 
     @property
     def overdue_total(self) -> int:
