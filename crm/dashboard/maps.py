@@ -278,6 +278,33 @@ def country_paths(entries, language: str, labels: dict[str, str], standing_words
     return Markup("".join(f"\n    {path}" for path in drawn))
 
 
+def map_table_rows(rows, labels: dict[str, str], stance_labels: dict[str, str], record_url, too_small: str) -> Markup:
+    """The body of the map's data table, the map said in words for those who cannot see it: a row per
+    government (services.GovernmentRow) with its name linking to its record's positions, `too_small`
+    beside those the map cannot draw, its response in `labels`' words with its swatch, and its stance on
+    each demand in `stance_labels`' words ("—" for none). Joined here for the same reason as the map:
+    a campaign has a row per target government, and a template pays for every value it writes."""
+    responses = {
+        css_class: (
+            f'<span class="response response-{escape(css_class)}"><svg class="swatch" width="18" height="12" '
+            f'aria-hidden="true"><use href="#swatch-{escape(css_class)}"/></svg> {escape(words)}</span>'
+        )
+        for css_class, words in labels.items()
+    }
+    cells = {stance: f"<td>{escape(words)}</td>" for stance, words in stance_labels.items()}
+    cells[None] = "<td>—</td>"
+    note = f' <small class="hint">{escape(too_small)}</small>'
+    return Markup(
+        "".join(
+            f'\n          <tr data-iso="{escape(row.alpha3)}"><th scope="row">'
+            f'<a href="{escape(record_url(row.record_id))}#positions">{escape(row.name)}</a>'
+            f"{note if row.off_map else ''}</th><td>{responses[row.response]}</td>"
+            f"{''.join(cells[stance] for stance in row.stances)}</tr>"
+            for row in rows
+        )
+    )
+
+
 @dataclass(frozen=True)
 class Bar:
     label: str

@@ -11,7 +11,7 @@ from crm.campaigns.services import campaign_overview
 from crm.dashboard import exports
 from crm.dashboard import services as dashboards
 from crm.dashboard.forms import MatrixFilterForm, action_label, response_label
-from crm.dashboard.maps import MAP_STYLES, bar_chart, country_paths, paint, stacked_bars
+from crm.dashboard.maps import MAP_STYLES, bar_chart, country_paths, map_table_rows, paint, stacked_bars
 from crm.i18n import current_language, show_month
 from crm.outreach import services as outreach_services
 from crm.permissions import get_campaign_or_404
@@ -44,6 +44,7 @@ def _drawing_helpers() -> dict:
         "paint": paint,
         "country_paths": country_paths,
         "bar_chart": bar_chart,
+        "map_table_rows": map_table_rows,
         "response_label": response_label,
         "action_label": action_label,
         "map_classes": dashboards.MAP_CLASSES,

@@ -200,3 +200,34 @@ def test_the_bars_are_titled_with_their_counts_and_labelled_about_twelve_times()
     assert float(rects[0].get("y")) > float(rects[1].get("y"))
     # Every second bar is named under the axis, so that about twelve names fit.
     assert [text.text for text in root.findall(SVG + "text")] == [f"M&{n}" for n in range(0, 24, 2)]
+
+
+def test_the_maps_table_says_each_government_in_words_and_names_those_too_small_to_draw():
+    rows = [
+        SimpleNamespace(
+            record_id=7,
+            alpha3="TTO",
+            name="Trinidad & Tobago",
+            off_map=False,
+            response="acted",
+            stances=("supportive", None),
+        ),
+        SimpleNamespace(
+            record_id=9, alpha3="MLT", name="Malta", off_map=True, response="no_answer", stances=(None, None)
+        ),
+    ]
+    body = maps.map_table_rows(
+        rows,
+        {"acted": "Acted", "no_answer": "No <answer>"},
+        {"supportive": "Supportive"},
+        lambda id: f"/o/{id}",
+        "(too small)",
+    )
+    root = ET.fromstring(f"<tbody>{body}</tbody>")
+    first, second = root.findall("tr")
+    assert first.get("data-iso") == "TTO" and first.find("th/a").get("href") == "/o/7#positions"
+    assert first.find("th/a").text == "Trinidad & Tobago" and first.find("th/small") is None
+    assert ["".join(td.itertext()).strip() for td in first.findall("td")] == ["Acted", "Supportive", "—"]
+    assert first.find("td/span").get("class") == "response response-acted"
+    assert second.find("th/small").text == "(too small)"
+    assert ["".join(td.itertext()).strip() for td in second.findall("td")] == ["No <answer>", "—", "—"]
