@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict, namedtuple
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -19,7 +20,7 @@ from crm.campaigns.services import demands_of
 from crm.countries.models import RS_STATUSES, Country, Region
 from crm.countries.standing import standing
 from crm.dashboard.maps import CountryShape, world_map
-from crm.database import fold, written
+from crm.database import fold
 from crm.extensions import db
 from crm.letters.models import Letter
 from crm.outreach.models import STAGES, FollowUp, OutreachRecord, Position, meeting_outreach
@@ -525,12 +526,12 @@ class Change:
     outreach_id: int
 
 
-def _outreach_of_event(campaign: Campaign):
+def _outreach_of_event(campaign_id):
     """The outreach record an event's entity (record, position, follow-up, letter, meeting) sits on in
-    this campaign, as a correlated subquery; NULL when the entity is gone. A joint meeting counts under
-    its first record in the campaign."""
+    the campaign `campaign_id` (a parameter), as a correlated subquery; NULL when the entity is gone. A
+    joint meeting counts under its first record in the campaign."""
     entity_id = sa.cast(AuditEvent.entity_id, sa.Integer)
-    in_campaign = OutreachRecord.campaign_id == campaign.id
+    in_campaign = OutreachRecord.campaign_id == campaign_id
 
     def on(select):
         return select.scalar_subquery()
@@ -542,7 +543,7 @@ def _outreach_of_event(campaign: Campaign):
         ),
         (
             AuditEvent.entity_type == "position",
-            on(sa.select(Position.outreach_id).where(Position.id == entity_id, Position.campaign_id == campaign.id)),
+            on(sa.select(Position.outreach_id).where(Position.id == entity_id, Position.campaign_id == campaign_id)),
         ),
         (
             AuditEvent.entity_type == "follow_up",
@@ -571,12 +572,29 @@ def _outreach_of_event(campaign: Campaign):
     )
 
 
-def _changes_where(campaign: Campaign, outreach_id):
+def _changes_where(campaign_id, outreach_id):
     """Events of this campaign (they carry it, indexed with the time) on its outreach rows that still exist."""
     return (
-        AuditEvent.campaign_id == campaign.id,
+        AuditEvent.campaign_id == campaign_id,
         AuditEvent.entity_type.in_(OUTREACH_ENTITY_TYPES),
         outreach_id.is_not(None),
+    )
+
+
+@lru_cache(maxsize=1)
+def _changes_statement():
+    """The recent changes' query, built once per process: its five subqueries took as long to build on
+    every page as the query takes to run. The campaign, the limit and the offset are parameters of each
+    execution (the limit and offset written in, as `written` does)."""
+    campaign_id = sa.bindparam("campaign_id", type_=sa.Integer)
+    outreach_id = _outreach_of_event(campaign_id)
+    return (
+        sa.select(AuditEvent, User.name, outreach_id)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(*_changes_where(campaign_id, outreach_id))
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        .limit(sa.bindparam("limit", type_=sa.Integer, literal_execute=True))
+        .offset(sa.bindparam("offset", type_=sa.Integer, literal_execute=True))
     )
 
 
@@ -584,14 +602,8 @@ def recent_changes(campaign: Campaign, limit: int = RECENT_CHANGES, offset: int 
     """The latest audit events on this campaign's records, positions, meetings, letters and
     follow-ups that still exist, newest first, with who made them (one query, reading this campaign's
     latest events only)."""
-    outreach_id = _outreach_of_event(campaign)
     rows = db.session.execute(
-        sa.select(AuditEvent, User.name, outreach_id)
-        .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(*_changes_where(campaign, outreach_id))
-        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-        .limit(written(limit))
-        .offset(written(offset))
+        _changes_statement(), {"campaign_id": campaign.id, "limit": int(limit), "offset": int(offset)}
     ).all()
     return [Change(event=event, actor_name=name, outreach_id=outreach_id) for event, name, outreach_id in rows]
 
