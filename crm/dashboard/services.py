@@ -471,27 +471,35 @@ def _day(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
-def overdue_by_owner(campaign: Campaign, today: dt.date, language: str = "en", *, owners: int | None = None) -> Overdue:
-    """Open follow-ups due before today, and snoozed ones whose snooze ended before today, grouped by
-    owner: the `owners` with the most overdue first, each with their most overdue listed; counted and dated
-    in SQL for everyone. Two queries, reading the columns shown."""
-    owners = owners or OVERDUE_OWNERS
+def _overdue():
+    """Conditions of the follow-ups overdue on a campaign's records: `campaign_id` and `today` are
+    parameters of each execution."""
+    return (
+        OutreachRecord.campaign_id == sa.bindparam("campaign_id", type_=sa.Integer),
+        FollowUp.still_to_do,
+        FollowUp.due < sa.bindparam("today", type_=sa.Date),
+    )
+
+
+# Both queries are built once per process (in each language: the country's name): built on every page,
+# they cost as much as they take to run.
+@lru_cache(maxsize=1)
+def _overdue_totals_statement():
     due = FollowUp.due
-    overdue = (OutreachRecord.campaign_id == campaign.id, FollowUp.still_to_do, due < today)
-    totals = db.session.execute(
+    return (
         sa.select(User.id, User.name, User.email, sa.func.count().label("count"), sa.func.min(due).label("oldest"))
         .select_from(FollowUp)
         .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id)
         .join(User, User.id == FollowUp.owner_id)
-        .where(*overdue)
+        .where(*_overdue())
         .group_by(User.id, User.name, User.email)
-    ).all()
-    ranked_owners = sorted(totals, key=lambda o: (-o.count, _day(o.oldest), fold(o.name)))
-    listed = {owner.id: OwnerOverdue(owner, [], owner.count, _day(owner.oldest)) for owner in ranked_owners[:owners]}
-    result = Overdue(list(listed.values()), sum(owner.count for owner in totals), max(0, len(totals) - owners))
-    if not listed:
-        return result
-    name = Country.name_es if str(language).startswith("es") else Country.name_en
+    )
+
+
+@lru_cache(maxsize=2)
+def _overdue_listed_statement(spanish: bool):
+    due = FollowUp.due
+    name = Country.name_es if spanish else Country.name_en
     rank = sa.func.row_number().over(partition_by=FollowUp.owner_id, order_by=(due, FollowUp.id))
     ranked = (
         sa.select(
@@ -506,12 +514,26 @@ def overdue_by_owner(campaign: Campaign, today: dt.date, language: str = "en", *
         )
         .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id)
         .join(Country, Country.id == OutreachRecord.country_id)
-        .where(*overdue, FollowUp.owner_id.in_(list(listed)))
+        .where(*_overdue(), FollowUp.owner_id.in_(sa.bindparam("owners", expanding=True)))
         .subquery()
     )
-    for follow_up in db.session.execute(
-        sa.select(ranked).where(ranked.c.rank <= OVERDUE_LISTED).order_by(ranked.c.due, ranked.c.id)
-    ):
+    return sa.select(ranked).where(ranked.c.rank <= OVERDUE_LISTED).order_by(ranked.c.due, ranked.c.id)
+
+
+def overdue_by_owner(campaign: Campaign, today: dt.date, language: str = "en", *, owners: int | None = None) -> Overdue:
+    """Open follow-ups due before today, and snoozed ones whose snooze ended before today, grouped by
+    owner: the `owners` with the most overdue first, each with their most overdue listed; counted and dated
+    in SQL for everyone. Two queries, reading the columns shown."""
+    owners = owners or OVERDUE_OWNERS
+    overdue = {"campaign_id": campaign.id, "today": today}
+    totals = db.session.execute(_overdue_totals_statement(), overdue).all()
+    ranked_owners = sorted(totals, key=lambda o: (-o.count, _day(o.oldest), fold(o.name)))
+    listed = {owner.id: OwnerOverdue(owner, [], owner.count, _day(owner.oldest)) for owner in ranked_owners[:owners]}
+    result = Overdue(list(listed.values()), sum(owner.count for owner in totals), max(0, len(totals) - owners))
+    if not listed:
+        return result
+    statement = _overdue_listed_statement(str(language).startswith("es"))
+    for follow_up in db.session.execute(statement, {**overdue, "owners": list(listed)}):
         listed[follow_up.owner_id].follow_ups.append(follow_up)
     return result
 
