@@ -92,6 +92,7 @@ class Government:
     record: sa.Row  # the outreach record's columns (id, country_id, stage, assignee_id, ...): campaign_figures
     country: CountryFacts
     positions: dict  # demand id -> the current position (a row, as in CampaignFigures.history)
+    stances: dict  # demand id -> the current position's stance
     response: str
 
 
@@ -148,29 +149,35 @@ def campaign_figures(
         of_campaign = sa.select(outreach.country_id).where(outreach.campaign_id == campaign.id)
         countries = _read_countries(Country.__table__.c.id.in_(of_campaign))
     demands = demands_of(campaign.id)
-    visible = {row.id for row in records}
+    visible = {record_id for record_id, *_ in records}
     columns = [position.id, position.outreach_id, position.demand_id, position.stance, position.stated_on]
     if with_evidence:
         columns += [position.evidence, position.evidence_url]
-    history = [
-        row
-        for row in db.session.execute(
-            sa.select(*columns).where(position.campaign_id == campaign.id).order_by(position.stated_on, position.id)
-        )
-        if row.outreach_id in visible
-    ]
+    statement = sa.select(*columns).where(position.campaign_id == campaign.id)
+    history = []
     current: dict[int, dict[int, sa.Row]] = defaultdict(dict)
-    for row in history:
-        current[row.outreach_id][row.demand_id] = row
-    governments = [
-        Government(
-            record=record,
-            country=countries[record.country_id],
-            positions=current[record.id],
-            response=response_of(record.stage, (p.stance for p in current[record.id].values())),
+    stances: dict[int, dict[int, str]] = defaultdict(dict)
+    # Rows fetched at once and unpacked, not iterated and read by name: each costs a call per row, and
+    # a campaign has some thousand positions.
+    for row in db.session.execute(statement.order_by(position.stated_on, position.id)).all():
+        _id, outreach_id, demand_id, stance, *_ = row
+        if outreach_id in visible:
+            history.append(row)
+            current[outreach_id][demand_id] = row
+            stances[outreach_id][demand_id] = stance
+    governments = []
+    for record in records:
+        record_id, country_id, stage, *_ = record
+        held = stances[record_id]
+        governments.append(
+            Government(
+                record=record,
+                country=countries[country_id],
+                positions=current[record_id],
+                stances=held,
+                response=response_of(stage, held.values()),
+            )
         )
-        for record in records
-    ]
     governments.sort(key=lambda g: fold(g.country.name(language)))
     return CampaignFigures(campaign=campaign, demands=list(demands), governments=governments, history=history)
 
@@ -212,7 +219,7 @@ def _read_countries(where=None) -> dict[int, CountryFacts]:
     statement = sa.select(*Country.__table__.columns)
     if where is not None:
         statement = statement.where(where)
-    return {row.id: CountryFacts._make(row) for row in db.session.execute(statement)}
+    return {country.id: country for country in map(CountryFacts._make, db.session.execute(statement).all())}
 
 
 def all_countries() -> dict[int, CountryFacts]:
@@ -276,15 +283,15 @@ def government_rows(figures: CampaignFigures, world: WorldFigures, language: str
     demands = [demand.id for demand in figures.demands]
     rows = []
     for government in figures.governments:
-        positions = government.positions
+        record_id, stances, country = government.record.id, government.stances, government.country
         rows.append(
             GovernmentRow(
-                government.record.id,
-                government.country.alpha3,
-                government.country.name(language),
-                government.record.id in world.off_map,
+                record_id,
+                country.alpha3,
+                country.name(language),
+                record_id in world.off_map,
                 government.response,
-                tuple(positions[demand].stance if demand in positions else None for demand in demands),
+                tuple(stances.get(demand) for demand in demands),
             )
         )
     return rows
@@ -308,7 +315,7 @@ def region_choices(language: str = "en") -> list[tuple[str, str]]:
     region = Region.__table__.c
     name = region.name_es if language == "es" else region.name_en
     statement = sa.select(region.code, name).order_by(region.level, region.name_en)
-    return [tuple(row) for row in db.session.execute(statement)]
+    return [tuple(row) for row in db.session.execute(statement).all()]
 
 
 def matrix(
@@ -539,7 +546,7 @@ def overdue_by_owner(campaign: Campaign, today: dt.date, language: str = "en", *
     if not listed:
         return result
     statement = _overdue_listed_statement(str(language).startswith("es"))
-    for follow_up in db.session.execute(statement, {**overdue, "owners": list(listed)}):
+    for follow_up in db.session.execute(statement, {**overdue, "owners": list(listed)}).all():
         listed[follow_up.owner_id].follow_ups.append(follow_up)
     return result
 

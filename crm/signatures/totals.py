@@ -141,10 +141,10 @@ def _cells(campaign_id: int, petition_id: int | None = None) -> dict[tuple[int, 
         tallied = tallied.where(tally.petition_id == petition_id)
     else:
         counted = counted.where(total.campaign_id == campaign_id)
-    for pid, country_id, number, named in db.session.execute(counted):
+    for pid, country_id, number, named in db.session.execute(counted).all():
         cell = cells[(pid, None if country_id == UNKNOWN_COUNTRY else country_id)]
         cell.rows, cell.named = int(number), int(named or 0)
-    for pid, country_id, signers in db.session.execute(tallied):
+    for pid, country_id, signers in db.session.execute(tallied).all():
         cells[(pid, country_id)].tally = signers
     return cells
 
