@@ -17,7 +17,7 @@ from crm.campaigns.services import demands_of
 from crm.dashboard import services as dashboards
 from crm.dashboard.exports import neutralise
 from crm.dashboard.forms import response_label
-from crm.dashboard.maps import MAP_STYLES, paint
+from crm.dashboard.maps import MAP_STYLES, country_paths, paint
 from crm.i18n import current_language, show_date, visitors_language
 from crm.permissions import get_campaign_or_404, require
 from crm.translation import gettext
@@ -85,6 +85,7 @@ def public(slug):
             standalone=False,
             map_styles=MAP_STYLES,
             paint=paint,
+            country_paths=country_paths,
             response_label=_public_label,
             response_labels={css_class: _public_label(css_class) for css_class in dashboards.MAP_CLASSES},
             map_classes=dashboards.MAP_CLASSES,

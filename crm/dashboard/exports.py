@@ -123,8 +123,8 @@ def outreach_table(figures: CampaignFigures, *, language: str, record_url: Calla
             government.country.alpha3,
             label(STAGE_LABELS, record.stage),
             record.priority,
-            record.assignee.name if record.assignee else "",
-            record.coordinator.name if record.coordinator else "",
+            record.assignee_name or "",
+            record.coordinator_name or "",
             _date(record.next_follow_up_on),
             response_label(government.response),
         ]

@@ -47,30 +47,40 @@ def action_label(action: str) -> str:
     return str(ACTION_LABELS.get(action, action))
 
 
+class FilterField(SelectField):
+    """One of the matrix's filters. One not given is no choice at all, not a wrong one: WTForms would
+    check it against the choices and word an error (loading its own translations anew, on every page
+    that shows the filters) for Optional to clear at once."""
+
+    def pre_validate(self, form):
+        if self.data is not None:
+            super().pre_validate(form)
+
+
 class MatrixFilterForm(FlaskForm):
     """Narrows the countries x demands matrix (and its export). Read from the query string."""
 
     class Meta:
         csrf = False
 
-    status = SelectField(
+    status = FilterField(
         _l("Rome Statute"),
         choices=[("", _l("Any"))] + [(s, RS_STATUS_LABELS[s]) for s in RS_STATUSES],
         validators=[Optional()],
     )
-    region = SelectField(_l("Region"), choices=[("", _l("Any"))], validators=[Optional()])
-    response = SelectField(
+    region = FilterField(_l("Region"), choices=[("", _l("Any"))], validators=[Optional()])
+    response = FilterField(
         _l("Response"),
         choices=[("", _l("Any"))]
         + [(r, RESPONSE_LABELS[r]) for r in ("no_answer", "responded", "supportive", "acted")],
         validators=[Optional()],
     )
-    stage = SelectField(
+    stage = FilterField(
         _l("Stage"),
         choices=[("", _l("Any"))] + [(s, lazy_label(STAGE_LABELS, s)) for s in STAGES],
         validators=[Optional()],
     )
-    assignee = SelectField(_l("Assigned to"), choices=[("", _l("Any"))], validators=[Optional()])
+    assignee = FilterField(_l("Assigned to"), choices=[("", _l("Any"))], validators=[Optional()])
 
     def filters(self) -> dict[str, str]:
         """The filters that passed validation; a bad value is ignored, not an error page."""

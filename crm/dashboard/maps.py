@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from markupsafe import Markup, escape
+
 from crm.countries.services import SEEDS_DIR
 
 WORLD_FILE = SEEDS_DIR / "world" / "countries-110m.json"
@@ -234,6 +236,75 @@ def world_map() -> WorldMap:
     return load_world()
 
 
+# A country whose withdrawal from the Rome Statute is pending is outlined, dashed.
+WITHDRAWING_OUTLINE = ' stroke="#1d2330" stroke-width="0.9" stroke-dasharray="2 1.2"'
+
+
+@lru_cache(maxsize=1)
+def _path_parts() -> dict[CountryShape, tuple[str, str]]:
+    """Each shape's <path> around what a campaign fills in (its fill and class): the outline before, the
+    code after, escaped and joined once per process, like the shapes themselves. The outlines are most of
+    the map's bytes, and a page drawing them through the template escaped each again on every request."""
+    return {
+        shape: (f'<path d="{escape(shape.d)}" fill="', f'" data-iso="{escape(shape.numeric_code or shape.alpha3)}"')
+        for shape in world_map().shapes
+    }
+
+
+def country_paths(entries, language: str, labels: dict[str, str], standing_words, record_url=None) -> Markup:
+    """The map's countries as SVG: each entry's shape (services.MapEntry) filled by its class, titled with
+    the country's name in `language`, its class's words in `labels` and, where a withdrawal from the
+    Rome Statute is pending, its standing (`standing_words(standing)`), outlined dashed. With
+    `record_url` (a function of a record's id), a target government's shape links to its positions.
+    Only these differ from one campaign or reader to the next; the rest is made once per process."""
+    parts = _path_parts()
+    by_class = {
+        css_class: (f'{escape(paint(css_class))}" class="country {escape(css_class)}', escape(words))
+        for css_class, words in labels.items()
+    }
+    drawn = []
+    for entry in entries:
+        before, after = parts[entry.shape]
+        fill_and_class, words = by_class[entry.css_class]
+        name = escape(entry.country.name(language) if entry.country else entry.shape.name)
+        if entry.withdrawing:
+            outline, rome = WITHDRAWING_OUTLINE, escape(" · " + standing_words(entry.withdrawing))
+        else:
+            outline = rome = ""
+        path = f"{before}{fill_and_class}{after}{outline}><title>{name}: {words}{rome}</title></path>"
+        if entry.government and record_url:
+            path = f'<a href="{escape(record_url(entry.government.record.id))}#positions">{path}</a>'
+        drawn.append(path)
+    return Markup("".join(f"\n    {path}" for path in drawn))
+
+
+def map_table_rows(rows, labels: dict[str, str], stance_labels: dict[str, str], record_url, too_small: str) -> Markup:
+    """The body of the map's data table, the map said in words for those who cannot see it: a row per
+    government (services.GovernmentRow) with its name linking to its record's positions, `too_small`
+    beside those the map cannot draw, its response in `labels`' words with its swatch, and its stance on
+    each demand in `stance_labels`' words ("—" for none). Joined here for the same reason as the map:
+    a campaign has a row per target government, and a template pays for every value it writes."""
+    responses = {
+        css_class: (
+            f'<span class="response response-{escape(css_class)}"><svg class="swatch" width="18" height="12" '
+            f'aria-hidden="true"><use href="#swatch-{escape(css_class)}"/></svg> {escape(words)}</span>'
+        )
+        for css_class, words in labels.items()
+    }
+    cells = {stance: f"<td>{escape(words)}</td>" for stance, words in stance_labels.items()}
+    cells[None] = "<td>—</td>"
+    note = f' <small class="hint">{escape(too_small)}</small>'
+    return Markup(
+        "".join(
+            f'\n          <tr data-iso="{escape(row.alpha3)}"><th scope="row">'
+            f'<a href="{escape(record_url(row.record_id))}#positions">{escape(row.name)}</a>'
+            f"{note if row.off_map else ''}</th><td>{responses[row.response]}</td>"
+            f"{''.join(cells[stance] for stance in row.stances)}</tr>"
+            for row in rows
+        )
+    )
+
+
 @dataclass(frozen=True)
 class Bar:
     label: str
@@ -269,3 +340,28 @@ def stacked_bars(
             )
         )
     return bars, top
+
+
+def bar_chart(bars: list[Bar], labels: dict[str, str]) -> Markup:
+    """The stacked bars as SVG: each bar a group titled with its label and its counts in `labels`' words,
+    its segments filled as the map fills their classes, and under every few bars (about twelve labels
+    in all) its label. Joined here rather than in the template: a campaign of some years has a hundred
+    bars of a few segments each, and a template pays for every value it writes."""
+    every = math.ceil(len(bars) / 12) or 1
+    words = {css_class: escape(text) for css_class, text in labels.items()}
+    fills = {css_class: escape(paint(css_class)) for css_class in labels}
+    drawn = []
+    for index, bar in enumerate(bars):
+        label = escape(bar.label)
+        counts = ",".join(f" {words[css_class]} {count}" for css_class, _y, _height, count in bar.segments)
+        segments = "".join(
+            f'<rect x="{bar.x}" y="{y}" width="{bar.width}" height="{height}" fill="{fills[css_class]}"/>'
+            for css_class, y, height, _count in bar.segments
+        )
+        drawn.append(f"\n      <g><title>{label}:{counts}</title>{segments}</g>")
+        if index % every == 0:
+            drawn.append(
+                f'<text x="{bar.x + bar.width / 2}" y="218" text-anchor="middle" fill="#1d2330" stroke="none">'
+                f"{label}</text>"
+            )
+    return Markup("".join(drawn))

@@ -11,7 +11,7 @@ from crm.campaigns.services import campaign_overview
 from crm.dashboard import exports
 from crm.dashboard import services as dashboards
 from crm.dashboard.forms import MatrixFilterForm, action_label, response_label
-from crm.dashboard.maps import MAP_STYLES, paint, stacked_bars
+from crm.dashboard.maps import MAP_STYLES, bar_chart, country_paths, map_table_rows, paint, stacked_bars
 from crm.i18n import current_language, show_month
 from crm.outreach import services as outreach_services
 from crm.permissions import get_campaign_or_404
@@ -42,6 +42,9 @@ def _drawing_helpers() -> dict:
     return {
         "map_styles": MAP_STYLES,
         "paint": paint,
+        "country_paths": country_paths,
+        "bar_chart": bar_chart,
+        "map_table_rows": map_table_rows,
         "response_label": response_label,
         "action_label": action_label,
         "map_classes": dashboards.MAP_CLASSES,
@@ -66,16 +69,18 @@ def campaign(slug):
     campaign = get_campaign_or_404(slug, need="dashboard")
     form = _filter_form()
     today = clock.today(current_user)
-    board = dashboards.dashboard(campaign, current_user, language=current_language(), today=today, **form.filters())
-    bars, bars_top = stacked_bars(
-        [(show_month(month, current_language()), counts) for month, counts in board.over_time], dashboards.RESPONSES
-    )
+    language = current_language()
+    board = dashboards.dashboard(campaign, current_user, language=language, today=today, **form.filters())
+    # Each month as the chart and its table show it: its key, its name in the reader's language, its counts.
+    months = [(month.strftime("%Y-%m"), show_month(month, language), counts) for month, counts in board.over_time]
+    bars, bars_top = stacked_bars([(name, counts) for _key, name, counts in months], dashboards.RESPONSES)
     return render_template(
         "dashboard/campaign.html",
         campaign=campaign,
         board=board,
         form=form,
         filters=form.filters(),
+        months=months,
         bars=bars,
         bars_top=bars_top,
         may_export=dashboards.may_export(current_user),
@@ -123,8 +128,9 @@ def changes(slug):
 @login_required
 def map_svg(slug):
     campaign = get_campaign_or_404(slug, need="dashboard")
-    figures = dashboards.campaign_figures(campaign, current_user, current_language())
-    world = dashboards.world_figures(figures, dashboards.all_countries(), clock.today(current_user))
+    countries = dashboards.all_countries()
+    figures = dashboards.campaign_figures(campaign, current_user, current_language(), countries=countries)
+    world = dashboards.world_figures(figures, countries, clock.today(current_user))
     svg = render_template(
         "dashboard/_world_map.html", campaign=campaign, world=world, standalone=True, **_drawing_helpers()
     )

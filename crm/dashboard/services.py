@@ -5,11 +5,12 @@ functions; every figure takes a fixed number of queries, however many outreach r
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, namedtuple
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 
 from crm import clock
 from crm.accounts.models import User
@@ -19,7 +20,7 @@ from crm.campaigns.services import demands_of
 from crm.countries.models import RS_STATUSES, Country, Region
 from crm.countries.standing import standing
 from crm.dashboard.maps import CountryShape, world_map
-from crm.database import fold, written
+from crm.database import fold
 from crm.extensions import db
 from crm.letters.models import Letter
 from crm.outreach.models import STAGES, FollowUp, OutreachRecord, Position, meeting_outreach
@@ -72,13 +73,26 @@ def response_of(stage: str | None, stances) -> str:
     return "no_answer"
 
 
+class CountryFacts(namedtuple("CountryFacts", [column.key for column in Country.__table__.columns])):
+    """A country as the dashboard reads it: its columns, and its name in a language by the model's rule.
+    Every dashboard page reads the 250 countries and changes none; as records they cost three times as
+    much to build, and again to let go when the request ends."""
+
+    __slots__ = ()
+    name = Country.name
+
+    def __repr__(self) -> str:
+        return f"<CountryFacts {self.alpha3}>"
+
+
 @dataclass
 class Government:
     """One target government in a campaign: its outreach record, current positions and response."""
 
-    record: OutreachRecord
-    country: Country
+    record: sa.Row  # the outreach record's columns (id, country_id, stage, assignee_id, ...): campaign_figures
+    country: CountryFacts
     positions: dict  # demand id -> the current position (a row, as in CampaignFigures.history)
+    stances: dict  # demand id -> the current position's stance
     response: str
 
 
@@ -88,55 +102,82 @@ class CampaignFigures:
     demands: list[Demand]
     governments: list[Government]  # sorted by country name in the reader's language
     history: list  # every position of these governments, oldest first (rows: id, outreach_id, demand_id,
-    # stance, stated_on, evidence, evidence_url)
+    # stance, stated_on, and unless left out evidence, evidence_url)
 
     def by_record(self) -> dict[int, Government]:
         return {government.record.id: government for government in self.governments}
 
 
 def campaign_figures(
-    campaign: Campaign, viewer, language: str = "en", *, with_people: bool = False, countries: dict | None = None
+    campaign: Campaign,
+    viewer,
+    language: str = "en",
+    *,
+    with_people: bool = False,
+    with_evidence: bool = True,
+    countries: dict | None = None,
 ) -> CampaignFigures:
-    """The campaign's governments with their current positions, in three queries. Given every country
-    already read (`all_countries`), each record finds its own among them instead of reading it again."""
-    statement = outreach_visibility(viewer, sa.select(OutreachRecord)).where(OutreachRecord.campaign_id == campaign.id)
-    if countries is None:
-        statement = statement.options(joinedload(OutreachRecord.country))
+    """The campaign's governments with their current positions, in four queries (three given every
+    country already read, `all_countries`).
+
+    Records and positions are read as rows of the table columns shown, not as records to change: a
+    campaign's pages and exports only read them, and records, or columns named through the model, cost
+    several times more to read. A record's row has its id, country_id, stage and assignee_id, and
+    `with_people` what the outreach export adds (priority, next_follow_up_on, created_at, updated_at and
+    the names of its assignee and coordinator, assignee_name and coordinator_name); a position's has
+    its id, outreach_id, demand_id, stance and stated_on, and unless `with_evidence` is false (the
+    dashboard shows none) its evidence and evidence_url."""
+    outreach, position = OutreachRecord.__table__.c, Position.__table__.c
+    statement = sa.select(outreach.id, outreach.country_id, outreach.stage, outreach.assignee_id)
     if with_people:
-        statement = statement.options(joinedload(OutreachRecord.assignee), joinedload(OutreachRecord.coordinator))
-    records = db.session.scalars(statement).all()
-    demands = demands_of(campaign.id)
-    visible = {record.id for record in records}
-    # Rows of the columns the dashboard, the matrix and the exports show, not the positions' records.
-    history = [
-        position
-        for position in db.session.execute(
-            sa.select(
-                Position.id,
-                Position.outreach_id,
-                Position.demand_id,
-                Position.stance,
-                Position.stated_on,
-                Position.evidence,
-                Position.evidence_url,
+        assignee, coordinator = User.__table__.alias("assignee"), User.__table__.alias("coordinator")
+        statement = (
+            statement.add_columns(
+                outreach.priority,
+                outreach.next_follow_up_on,
+                outreach.created_at,
+                outreach.updated_at,
+                assignee.c.name.label("assignee_name"),
+                coordinator.c.name.label("coordinator_name"),
             )
-            .where(Position.campaign_id == campaign.id)
-            .order_by(Position.stated_on, Position.id)
+            .outerjoin(assignee, assignee.c.id == outreach.assignee_id)
+            .outerjoin(coordinator, coordinator.c.id == outreach.coordinator_id)
         )
-        if position.outreach_id in visible
-    ]
-    current: dict[int, dict[int, Position]] = defaultdict(dict)
-    for position in history:
-        current[position.outreach_id][position.demand_id] = position
-    governments = [
-        Government(
-            record=record,
-            country=countries[record.country_id] if countries is not None else record.country,
-            positions=current[record.id],
-            response=response_of(record.stage, (p.stance for p in current[record.id].values())),
+    statement = outreach_visibility(viewer, statement).where(outreach.campaign_id == campaign.id)
+    records = db.session.execute(statement).all()
+    if countries is None:
+        of_campaign = sa.select(outreach.country_id).where(outreach.campaign_id == campaign.id)
+        countries = _read_countries(Country.__table__.c.id.in_(of_campaign))
+    demands = demands_of(campaign.id)
+    visible = {record_id for record_id, *_ in records}
+    columns = [position.id, position.outreach_id, position.demand_id, position.stance, position.stated_on]
+    if with_evidence:
+        columns += [position.evidence, position.evidence_url]
+    statement = sa.select(*columns).where(position.campaign_id == campaign.id)
+    history = []
+    current: dict[int, dict[int, sa.Row]] = defaultdict(dict)
+    stances: dict[int, dict[int, str]] = defaultdict(dict)
+    # Rows fetched at once and unpacked, not iterated and read by name: each costs a call per row, and
+    # a campaign has some thousand positions.
+    for row in db.session.execute(statement.order_by(position.stated_on, position.id)).all():
+        _id, outreach_id, demand_id, stance, *_ = row
+        if outreach_id in visible:
+            history.append(row)
+            current[outreach_id][demand_id] = row
+            stances[outreach_id][demand_id] = stance
+    governments = []
+    for record in records:
+        record_id, country_id, stage, *_ = record
+        held = stances[record_id]
+        governments.append(
+            Government(
+                record=record,
+                country=countries[country_id],
+                positions=current[record_id],
+                stances=held,
+                response=response_of(stage, held.values()),
+            )
         )
-        for record in records
-    ]
     governments.sort(key=lambda g: fold(g.country.name(language)))
     return CampaignFigures(campaign=campaign, demands=list(demands), governments=governments, history=history)
 
@@ -158,7 +199,7 @@ def response_counts(figures: CampaignFigures) -> dict[str, int]:
 @dataclass
 class MapEntry:
     shape: CountryShape
-    country: Country | None
+    country: CountryFacts | None
     government: Government | None
     css_class: str  # one of MAP_CLASSES
     withdrawing: object = None  # the country's Standing, when a withdrawal from the Rome Statute is pending
@@ -169,15 +210,25 @@ class WorldFigures:
     entries: list[MapEntry]
     counts: dict[str, int]  # shapes per class
     off_map: set[int] = field(default_factory=set)  # record ids of targets too small for the map's scale
+    withdrawing: int = 0  # shapes of states whose withdrawal from the Rome Statute is pending
     width: float = 0
     height: float = 0
 
 
-def all_countries() -> dict[int, Country]:
-    return {country.id: country for country in db.session.scalars(sa.select(Country))}
+def _read_countries(where=None) -> dict[int, CountryFacts]:
+    statement = sa.select(*Country.__table__.columns)
+    if where is not None:
+        statement = statement.where(where)
+    return {country.id: country for country in map(CountryFacts._make, db.session.execute(statement).all())}
 
 
-def world_figures(figures: CampaignFigures, countries: dict[int, Country], day: dt.date | None = None) -> WorldFigures:
+def all_countries() -> dict[int, CountryFacts]:
+    return _read_countries()
+
+
+def world_figures(
+    figures: CampaignFigures, countries: dict[int, CountryFacts], day: dt.date | None = None
+) -> WorldFigures:
     """Each country shape with the response of its government, keyed by ISO 3166-1 numeric code
     (or alpha-3 where ISO gives none), and a withdrawal from the Rome Statute pending on `day` (the reader's
     today). Countries with no outreach record are "not a target"."""
@@ -209,22 +260,62 @@ def world_figures(figures: CampaignFigures, countries: dict[int, Country], day: 
         entries=entries,
         counts={c: counts.get(c, 0) for c in MAP_CLASSES},
         off_map=off_map,
+        withdrawing=sum(1 for entry in entries if entry.withdrawing),
         width=world.width,
         height=world.height,
     )
 
 
+class GovernmentRow(NamedTuple):
+    """A government as a row of the map's data table: plain values, in the reader's language."""
+
+    record_id: int
+    alpha3: str
+    name: str
+    off_map: bool  # too small to draw at the map's scale
+    response: str
+    stances: tuple  # its current stance on each demand, in the demands' order; None where it has none
+
+
+def government_rows(figures: CampaignFigures, world: WorldFigures, language: str = "en") -> list[GovernmentRow]:
+    """The campaign's governments as the rows of the map's data table, in the figures' order. A page
+    repeats each value of a long table once per row: read here once, they are what the template writes."""
+    demands = [demand.id for demand in figures.demands]
+    rows = []
+    for government in figures.governments:
+        record_id, stances, country = government.record.id, government.stances, government.country
+        rows.append(
+            GovernmentRow(
+                record_id,
+                country.alpha3,
+                country.name(language),
+                record_id in world.off_map,
+                government.response,
+                tuple(stances.get(demand) for demand in demands),
+            )
+        )
+    return rows
+
+
 # The matrix ----------------------------------------------------------------------------------------
 
 
+# The filter's choices are read through the tables' columns: named through the models, each of these
+# short reads went through the ORM's machinery and cost twice as much.
 def assignees() -> list:
-    """Active staff, for the dashboard's "assigned to" filter: rows of their id and name."""
-    return db.session.execute(sa.select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)).all()
+    """Active staff, for the dashboard's "assigned to" filter: rows of their id and name (by name, then
+    by id, so that namesakes keep their order)."""
+    user = User.__table__.c
+    return db.session.execute(
+        sa.select(user.id, user.name).where(user.active.is_(True)).order_by(user.name, user.id)
+    ).all()
 
 
 def region_choices(language: str = "en") -> list[tuple[str, str]]:
-    regions = db.session.scalars(sa.select(Region).order_by(Region.level, Region.name_en)).all()
-    return [(region.code, region.name_es if language == "es" else region.name_en) for region in regions]
+    region = Region.__table__.c
+    name = region.name_es if language == "es" else region.name_en
+    statement = sa.select(region.code, name).order_by(region.level, region.name_en)
+    return [tuple(row) for row in db.session.execute(statement).all()]
 
 
 def matrix(
@@ -270,6 +361,18 @@ def _month_end(month: dt.date) -> dt.date:
     return following - dt.timedelta(days=1)
 
 
+def _positions_response(held: dict[str, int]) -> str:
+    """response_of for a government whose stage is left aside, from how many of its demands it holds
+    each stance on."""
+    if held.get("acted"):
+        return "acted"
+    if held.get("supportive"):
+        return "supportive"
+    if any(held.get(stance) for stance in STATED_NOT_SUPPORTIVE):
+        return "responded"
+    return "no_answer"
+
+
 def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str, int]]]:
     """Governments per response at the end of each month, from the campaign's start (or its first
     position) to the month of the latest position. Only positions count here: stages keep no history
@@ -277,41 +380,43 @@ def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str
 
     One pass over the positions, oldest first: each moves one government's stances, and so at most one
     government from one response to another, whatever the number of months and governments."""
-    if not figures.history:
-        return []
-    first = figures.history[0].stated_on.replace(day=1)
-    if figures.campaign.starts_on:
-        first = min(first, figures.campaign.starts_on.replace(day=1))
-    last = max(position.stated_on for position in figures.history).replace(day=1)
-    governments = {government.record.id for government in figures.governments}
-    counts = Counter({"no_answer": len(governments)})  # response_of("", ()) for every government
-    latest: dict[tuple[int, int], str] = {}
-    stances: dict[int, Counter] = defaultdict(Counter)  # record id -> its current stances, counted
     history = figures.history  # read oldest first (stated_on, id)
-    index = 0
+    if not history:
+        return []
+    month = history[0].stated_on.replace(day=1)
+    if figures.campaign.starts_on:
+        month = min(month, figures.campaign.starts_on.replace(day=1))
+    governments = {government.record.id for government in figures.governments}
+    counts = dict.fromkeys(RESPONSES, 0)
+    counts["no_answer"] = len(governments)  # response_of("", ()) for every government
+    latest: dict[tuple[int, int], str] = {}
+    held: dict[int, dict[str, int]] = defaultdict(dict)  # record id -> how many demands it holds each stance on
+    responses: dict[int, str] = {}  # record id -> its response so far, where it is not "no_answer"
     series = []
-    month = first
-    while month <= last:
-        end = _month_end(month)
-        while index < len(history) and history[index].stated_on <= end:
-            position = history[index]
-            index += 1
-            if position.outreach_id not in governments:
-                continue
-            key = (position.outreach_id, position.demand_id)
-            previous = latest.get(key)
-            if previous == position.stance:
-                continue
-            held = stances[position.outreach_id]
-            before = response_of("", [stance for stance, n in held.items() if n])
-            if previous is not None:
-                held[previous] -= 1
-            held[position.stance] += 1
-            latest[key] = position.stance
+    end = _month_end(month)
+    for _id, outreach_id, demand_id, stance, stated_on, *_ in history:
+        while stated_on > end:
+            series.append((month, dict(counts)))
+            month = end + dt.timedelta(days=1)
+            end = _month_end(month)
+        if outreach_id not in governments:
+            continue
+        key = (outreach_id, demand_id)
+        previous = latest.get(key)
+        if previous == stance:
+            continue
+        latest[key] = stance
+        stances = held[outreach_id]
+        if previous is not None:
+            stances[previous] -= 1
+        stances[stance] = stances.get(stance, 0) + 1
+        before = responses.get(outreach_id, "no_answer")
+        after = _positions_response(stances)
+        if after != before:
+            responses[outreach_id] = after
             counts[before] -= 1
-            counts[response_of("", [stance for stance, n in held.items() if n])] += 1
-        series.append((month, {response: counts.get(response, 0) for response in RESPONSES}))
-        month = end + dt.timedelta(days=1)
+            counts[after] += 1
+    series.append((month, dict(counts)))  # the month of the latest position
     return series
 
 
@@ -322,12 +427,12 @@ def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str
 class SignatureSummary:
     total: int
     petitions: list[tuple[object, int]]  # (petition, signers)
-    countries: list[tuple[Country, int]]  # country of residence, largest first
+    countries: list[tuple[CountryFacts, int]]  # country of residence, largest first
     unknown_country: int
     from_tallies: int
 
 
-def signature_totals(campaign: Campaign, countries: dict[int, Country] | None = None) -> SignatureSummary:
+def signature_totals(campaign: Campaign, countries: dict[int, CountryFacts] | None = None) -> SignatureSummary:
     """The campaign's signers in total, per petition and per country of residence, counted by the
     signature service (the one place that counts: individual signatures de-duplicated per campaign; for a
     petition and country with a platform's tally, the larger of the tally and the signatures imported)."""
@@ -379,27 +484,35 @@ def _day(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
-def overdue_by_owner(campaign: Campaign, today: dt.date, language: str = "en", *, owners: int | None = None) -> Overdue:
-    """Open follow-ups due before today, and snoozed ones whose snooze ended before today, grouped by
-    owner: the `owners` with the most overdue first, each with their most overdue listed; counted and dated
-    in SQL for everyone. Two queries, reading the columns shown."""
-    owners = owners or OVERDUE_OWNERS
+def _overdue():
+    """Conditions of the follow-ups overdue on a campaign's records: `campaign_id` and `today` are
+    parameters of each execution."""
+    return (
+        OutreachRecord.campaign_id == sa.bindparam("campaign_id", type_=sa.Integer),
+        FollowUp.still_to_do,
+        FollowUp.due < sa.bindparam("today", type_=sa.Date),
+    )
+
+
+# Both queries are built once per process (in each language: the country's name): built on every page,
+# they cost as much as they take to run.
+@lru_cache(maxsize=1)
+def _overdue_totals_statement():
     due = FollowUp.due
-    overdue = (OutreachRecord.campaign_id == campaign.id, FollowUp.still_to_do, due < today)
-    totals = db.session.execute(
+    return (
         sa.select(User.id, User.name, User.email, sa.func.count().label("count"), sa.func.min(due).label("oldest"))
         .select_from(FollowUp)
         .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id)
         .join(User, User.id == FollowUp.owner_id)
-        .where(*overdue)
+        .where(*_overdue())
         .group_by(User.id, User.name, User.email)
-    ).all()
-    ranked_owners = sorted(totals, key=lambda o: (-o.count, _day(o.oldest), fold(o.name)))
-    listed = {owner.id: OwnerOverdue(owner, [], owner.count, _day(owner.oldest)) for owner in ranked_owners[:owners]}
-    result = Overdue(list(listed.values()), sum(owner.count for owner in totals), max(0, len(totals) - owners))
-    if not listed:
-        return result
-    name = Country.name_es if str(language).startswith("es") else Country.name_en
+    )
+
+
+@lru_cache(maxsize=2)
+def _overdue_listed_statement(spanish: bool):
+    due = FollowUp.due
+    name = Country.name_es if spanish else Country.name_en
     rank = sa.func.row_number().over(partition_by=FollowUp.owner_id, order_by=(due, FollowUp.id))
     ranked = (
         sa.select(
@@ -414,12 +527,26 @@ def overdue_by_owner(campaign: Campaign, today: dt.date, language: str = "en", *
         )
         .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id)
         .join(Country, Country.id == OutreachRecord.country_id)
-        .where(*overdue, FollowUp.owner_id.in_(list(listed)))
+        .where(*_overdue(), FollowUp.owner_id.in_(sa.bindparam("owners", expanding=True)))
         .subquery()
     )
-    for follow_up in db.session.execute(
-        sa.select(ranked).where(ranked.c.rank <= OVERDUE_LISTED).order_by(ranked.c.due, ranked.c.id)
-    ):
+    return sa.select(ranked).where(ranked.c.rank <= OVERDUE_LISTED).order_by(ranked.c.due, ranked.c.id)
+
+
+def overdue_by_owner(campaign: Campaign, today: dt.date, language: str = "en", *, owners: int | None = None) -> Overdue:
+    """Open follow-ups due before today, and snoozed ones whose snooze ended before today, grouped by
+    owner: the `owners` with the most overdue first, each with their most overdue listed; counted and dated
+    in SQL for everyone. Two queries, reading the columns shown."""
+    owners = owners or OVERDUE_OWNERS
+    overdue = {"campaign_id": campaign.id, "today": today}
+    totals = db.session.execute(_overdue_totals_statement(), overdue).all()
+    ranked_owners = sorted(totals, key=lambda o: (-o.count, _day(o.oldest), fold(o.name)))
+    listed = {owner.id: OwnerOverdue(owner, [], owner.count, _day(owner.oldest)) for owner in ranked_owners[:owners]}
+    result = Overdue(list(listed.values()), sum(owner.count for owner in totals), max(0, len(totals) - owners))
+    if not listed:
+        return result
+    statement = _overdue_listed_statement(str(language).startswith("es"))
+    for follow_up in db.session.execute(statement, {**overdue, "owners": list(listed)}).all():
         listed[follow_up.owner_id].follow_ups.append(follow_up)
     return result
 
@@ -434,12 +561,12 @@ class Change:
     outreach_id: int
 
 
-def _outreach_of_event(campaign: Campaign):
+def _outreach_of_event(campaign_id):
     """The outreach record an event's entity (record, position, follow-up, letter, meeting) sits on in
-    this campaign, as a correlated subquery; NULL when the entity is gone. A joint meeting counts under
-    its first record in the campaign."""
+    the campaign `campaign_id` (a parameter), as a correlated subquery; NULL when the entity is gone. A
+    joint meeting counts under its first record in the campaign."""
     entity_id = sa.cast(AuditEvent.entity_id, sa.Integer)
-    in_campaign = OutreachRecord.campaign_id == campaign.id
+    in_campaign = OutreachRecord.campaign_id == campaign_id
 
     def on(select):
         return select.scalar_subquery()
@@ -451,7 +578,7 @@ def _outreach_of_event(campaign: Campaign):
         ),
         (
             AuditEvent.entity_type == "position",
-            on(sa.select(Position.outreach_id).where(Position.id == entity_id, Position.campaign_id == campaign.id)),
+            on(sa.select(Position.outreach_id).where(Position.id == entity_id, Position.campaign_id == campaign_id)),
         ),
         (
             AuditEvent.entity_type == "follow_up",
@@ -480,12 +607,29 @@ def _outreach_of_event(campaign: Campaign):
     )
 
 
-def _changes_where(campaign: Campaign, outreach_id):
+def _changes_where(campaign_id, outreach_id):
     """Events of this campaign (they carry it, indexed with the time) on its outreach rows that still exist."""
     return (
-        AuditEvent.campaign_id == campaign.id,
+        AuditEvent.campaign_id == campaign_id,
         AuditEvent.entity_type.in_(OUTREACH_ENTITY_TYPES),
         outreach_id.is_not(None),
+    )
+
+
+@lru_cache(maxsize=1)
+def _changes_statement():
+    """The recent changes' query, built once per process: its five subqueries took as long to build on
+    every page as the query takes to run. The campaign, the limit and the offset are parameters of each
+    execution (the limit and offset written in, as `written` does)."""
+    campaign_id = sa.bindparam("campaign_id", type_=sa.Integer)
+    outreach_id = _outreach_of_event(campaign_id)
+    return (
+        sa.select(AuditEvent, User.name, outreach_id)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(*_changes_where(campaign_id, outreach_id))
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        .limit(sa.bindparam("limit", type_=sa.Integer, literal_execute=True))
+        .offset(sa.bindparam("offset", type_=sa.Integer, literal_execute=True))
     )
 
 
@@ -493,14 +637,8 @@ def recent_changes(campaign: Campaign, limit: int = RECENT_CHANGES, offset: int 
     """The latest audit events on this campaign's records, positions, meetings, letters and
     follow-ups that still exist, newest first, with who made them (one query, reading this campaign's
     latest events only)."""
-    outreach_id = _outreach_of_event(campaign)
     rows = db.session.execute(
-        sa.select(AuditEvent, User.name, outreach_id)
-        .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(*_changes_where(campaign, outreach_id))
-        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-        .limit(written(limit))
-        .offset(written(offset))
+        _changes_statement(), {"campaign_id": campaign.id, "limit": int(limit), "offset": int(offset)}
     ).all()
     return [Change(event=event, actor_name=name, outreach_id=outreach_id) for event, name, outreach_id in rows]
 
@@ -521,13 +659,14 @@ class Dashboard:
     stages: list[tuple[str, int]]
     responses: dict[str, int]
     world: WorldFigures
+    rows: list[GovernmentRow]  # the map's data table
     matrix: list[Government]
     over_time: list[tuple[dt.date, dict[str, int]]]
     signatures: SignatureSummary
     overdue: Overdue
     changes: list[Change]
     more_changes: bool  # older changes than those listed (on the changes page)
-    countries: dict[int, Country]
+    countries: dict[int, CountryFacts]
 
     @property
     def overdue_total(self) -> int:
@@ -547,13 +686,15 @@ def dashboard(
     """Everything the dashboard page shows, in a fixed number of queries."""
     today = today or clock.today()
     countries = all_countries()
-    figures = campaign_figures(campaign, viewer, language, countries=countries)
+    figures = campaign_figures(campaign, viewer, language, with_evidence=False, countries=countries)
     changes = recent_changes(campaign, RECENT_CHANGES + 1)  # one more: are there older ones?
+    world = world_figures(figures, countries, today)
     return Dashboard(
         figures=figures,
         stages=stage_counts(figures),
         responses=response_counts(figures),
-        world=world_figures(figures, countries, today),
+        world=world,
+        rows=government_rows(figures, world, language),
         matrix=matrix(figures, status=status, region=region, day=today, **narrowed),
         over_time=responses_by_month(figures),
         signatures=signature_totals(campaign, countries),

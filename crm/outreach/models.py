@@ -297,6 +297,15 @@ sa.Index(
     postgresql_where=FollowUp.still_to_do,
     sqlite_where=FollowUp.still_to_do,
 )
+# A campaign's overdue follow-ups (the dashboard's), found from its own records: a follow-up has no
+# campaign, and by due day alone PostgreSQL read every campaign's overdue ones to keep one campaign's.
+sa.Index(
+    "ix_follow_up_outreach_to_do_due",
+    FollowUp.outreach_id,
+    sa.sql.expression.Grouping(FollowUp.due),
+    postgresql_where=FollowUp.still_to_do,
+    sqlite_where=FollowUp.still_to_do,
+)
 
 
 ASSIGNMENT_REASONS = ("assigned", "unassigned", "claimed", "claim_approved")

@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 import math
 import re
+import xml.etree.ElementTree as ET
+from types import SimpleNamespace
 
 import pytest
 
 from crm.dashboard import maps
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def test_quantised_arcs_are_delta_decoded():
@@ -139,3 +143,91 @@ def test_stacked_bars_share_one_scale():
     assert sum(heights) == pytest.approx(100, abs=0.2)
     assert bars[0].segments[0][1] == pytest.approx(100 - 100 * 2 / 6, abs=0.1)
     assert maps.stacked_bars([], ("a",)) == ([], 1)
+
+
+def _drawn(markup: str):
+    """Drawn SVG elements, parsed as a browser would (well-formed XML, or the map is blank)."""
+    return ET.fromstring(f'<svg xmlns="http://www.w3.org/2000/svg">{markup}</svg>')
+
+
+def _entry(shape, name, css_class, record_id=None, withdrawing=None):
+    return SimpleNamespace(
+        shape=shape,
+        country=SimpleNamespace(name=lambda language: f"{name} ({language})"),
+        government=SimpleNamespace(record=SimpleNamespace(id=record_id)) if record_id else None,
+        css_class=css_class,
+        withdrawing=withdrawing,
+    )
+
+
+def test_each_country_is_drawn_with_its_response_and_links_to_its_record_where_asked():
+    first, second = maps.world_map().shapes[:2]
+    entries = [
+        _entry(first, "Trinidad & <Tobago>", "acted", record_id=7, withdrawing="pending"),
+        _entry(second, "Elsewhere", "not_target"),
+    ]
+    labels = {"acted": "Acted", "not_target": "Not a target"}
+    drawn = maps.country_paths(entries, "en", labels, lambda standing: f"withdrawal {standing}", lambda id: f"/o/{id}")
+    root = _drawn(drawn)
+    link, path = list(root)
+    assert link.tag == SVG + "a" and link.get("href") == "/o/7#positions"
+    linked = link.find(SVG + "path")
+    # The outline is the shape's own; the campaign gives the fill, the class and the words.
+    assert linked.get("d") == first.d and linked.get("data-iso") == (first.numeric_code or first.alpha3)
+    assert (linked.get("fill"), linked.get("class")) == (maps.paint("acted"), "country acted")
+    assert linked.find(SVG + "title").text == "Trinidad & <Tobago> (en): Acted · withdrawal pending"
+    assert linked.get("stroke-dasharray")
+    # A country that is not a target links nowhere and is not outlined.
+    assert path.tag == SVG + "path" and path.get("class") == "country not_target" and not path.get("stroke-dasharray")
+    assert path.find(SVG + "title").text == "Elsewhere (en): Not a target"
+    # Without a link for records (the map alone, the public board), no shape links anywhere.
+    alone = _drawn(maps.country_paths(entries, "es", labels, str))
+    assert [element.tag for element in alone] == [SVG + "path", SVG + "path"]
+    assert alone[0].find(SVG + "title").text == "Trinidad & <Tobago> (es): Acted · pending"
+
+
+def test_the_bars_are_titled_with_their_counts_and_labelled_about_twelve_times():
+    months = [(f"M&{n}", {"responded": n, "acted": 1}) for n in range(24)]
+    bars, _top = maps.stacked_bars(months, ("responded", "acted"))
+    root = _drawn(maps.bar_chart(bars, {"responded": "<Responded>", "acted": "Acted"}))
+    groups = root.findall(SVG + "g")
+    assert len(groups) == 24
+    assert groups[3].find(SVG + "title").text == "M&3: <Responded> 3, Acted 1"
+    assert groups[0].find(SVG + "title").text == "M&0: Acted 1"  # an empty segment is left out
+    # Each segment is filled as the map fills its class, stacked from the bottom.
+    rects = groups[3].findall(SVG + "rect")
+    assert [rect.get("fill") for rect in rects] == [maps.paint("responded"), maps.paint("acted")]
+    assert float(rects[0].get("y")) > float(rects[1].get("y"))
+    # Every second bar is named under the axis, so that about twelve names fit.
+    assert [text.text for text in root.findall(SVG + "text")] == [f"M&{n}" for n in range(0, 24, 2)]
+
+
+def test_the_maps_table_says_each_government_in_words_and_names_those_too_small_to_draw():
+    rows = [
+        SimpleNamespace(
+            record_id=7,
+            alpha3="TTO",
+            name="Trinidad & Tobago",
+            off_map=False,
+            response="acted",
+            stances=("supportive", None),
+        ),
+        SimpleNamespace(
+            record_id=9, alpha3="MLT", name="Malta", off_map=True, response="no_answer", stances=(None, None)
+        ),
+    ]
+    body = maps.map_table_rows(
+        rows,
+        {"acted": "Acted", "no_answer": "No <answer>"},
+        {"supportive": "Supportive"},
+        lambda id: f"/o/{id}",
+        "(too small)",
+    )
+    root = ET.fromstring(f"<tbody>{body}</tbody>")
+    first, second = root.findall("tr")
+    assert first.get("data-iso") == "TTO" and first.find("th/a").get("href") == "/o/7#positions"
+    assert first.find("th/a").text == "Trinidad & Tobago" and first.find("th/small") is None
+    assert ["".join(td.itertext()).strip() for td in first.findall("td")] == ["Acted", "Supportive", "—"]
+    assert first.find("td/span").get("class") == "response response-acted"
+    assert second.find("th/small").text == "(too small)"
+    assert ["".join(td.itertext()).strip() for td in second.findall("td")] == ["No <answer>", "—", "—"]

@@ -415,3 +415,17 @@ def test_the_owners_beyond_the_first_are_counted_and_sent_to_the_follow_ups(clie
     assert section.count("<li data-owner=") == 2
     assert "And 1 more owner with overdue follow-ups." in section and "4 overdue follow-ups in all." in section
     assert 'href="/follow-ups">All follow-ups</a>' in section
+
+
+def test_filters_not_given_are_no_choice_and_bad_ones_are_ignored(app):
+    from flask import request
+
+    from crm.dashboard.forms import MatrixFilterForm
+
+    with app.test_request_context("/dashboard/x?status=state_party&stage=nonsense"):
+        form = MatrixFilterForm(request.args)
+        assert form.validate() is False  # the stage is no stage of ours
+        assert form.filters() == {"status": "state_party"}
+        # A filter not given is no error to word: nothing is checked, nothing is selected.
+        assert form.response.errors == form.region.errors == [] and form.response.data is None
+        assert form.stage.errors

@@ -81,6 +81,14 @@ def test_targets_too_small_for_the_map_are_named(demo, manager):
     world = dashboards.world_figures(figures, dashboards.all_countries())
     assert world.off_map == {malta.id}
     assert world.counts["no_answer"] == 5 and dashboards.response_counts(figures)["no_answer"] == 6
+    # The table beside the map names it, as it names every government, in the reader's language.
+    rows = {row.alpha3: row for row in dashboards.government_rows(figures, world, "es")}
+    assert rows["MLT"] == (malta.id, "MLT", "Malta", True, "no_answer", (None, None, None))
+    assert rows["DEU"].name == "Alemania" and not rows["DEU"].off_map
+    assert rows["CRI"].stances == ("acted", None, "supportive")
+    assert [row.alpha3 for row in dashboards.government_rows(figures, world)] == [
+        g.country.alpha3 for g in figures.governments
+    ]
 
 
 def test_responded_needs_a_stated_position_or_a_responding_stage(demo, manager):
@@ -184,6 +192,27 @@ def test_responses_over_time_count_a_stated_position_from_its_month(demo, manage
     counts = dict(dashboards.responses_by_month(dashboards.campaign_figures(demo, manager)))
     assert counts[dt.date(2018, 12, 1)]["responded"] == 0
     assert counts[dt.date(2019, 1, 1)] == {"no_answer": 4, "responded": 1, "supportive": 1, "acted": 7}
+
+
+def test_responses_over_time_follow_a_government_that_changes_its_mind(demo, manager):
+    # France supported the referral in September 2018; it opposes it from March 2019, and so counts as
+    # having responded from then on, with the months between carried over unchanged.
+    outreach.record_position(
+        demo_record(demo, "FRA"),
+        demand(demo, "icc-referral"),
+        "opposed",
+        dt.date(2019, 3, 2),
+        actor=manager,
+        evidence="Withdrew its support in a statement.",
+    )
+    db.session.commit()
+    series = dashboards.responses_by_month(dashboards.campaign_figures(demo, manager))
+    assert [month for month, _ in series] == [dt.date(2018, m, 1) for m in range(5, 13)] + [
+        dt.date(2019, m, 1) for m in (1, 2, 3)
+    ]
+    counts = dict(series)
+    assert counts[dt.date(2019, 2, 1)] == {"no_answer": 5, "responded": 0, "supportive": 1, "acted": 7}
+    assert counts[dt.date(2019, 3, 1)] == {"no_answer": 5, "responded": 1, "supportive": 0, "acted": 7}
 
 
 def test_overdue_follow_ups_by_owner(demo, manager):

@@ -76,7 +76,14 @@ def test_upgrade_downgrade_upgrade_and_no_drift(empty_database_url, tmp_path_fac
         upgrade()
         assert _tables(engine) == set(db.metadata.tables)
         assert _differences(engine) == []
-        assert set(_expression_indexes(engine)) == _expected_expression_indexes() == {"ix_follow_up_to_do_due"}
+        assert (
+            set(_expression_indexes(engine))
+            == _expected_expression_indexes()
+            == {
+                "ix_follow_up_to_do_due",
+                "ix_follow_up_outreach_to_do_due",
+            }
+        )
         downgrade(revision="base")
         assert _tables(engine) == set()
         upgrade()
