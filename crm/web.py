@@ -89,7 +89,11 @@ def finish_transaction(response):
     """The request's one commit: after the view, unless the response is an error (then nothing it changed
     is kept, unless it said otherwise with `keep_changes`). A failing commit becomes the error page."""
     if response.status_code < 400 or g.get("keep_changes"):
-        db.session.commit()
+        # The request's last use of its session (which ends with the request): nothing reads its records
+        # after this commit, so they are not expired (a page of records paid for expiring each of them).
+        session = db.session()
+        session.expire_on_commit = False
+        session.commit()
     else:
         db.session.rollback()
     return response
