@@ -179,16 +179,15 @@ def test_responses_over_time(demo, manager):
     assert counts[dt.date(2018, 10, 1)] == {"no_answer": 5, "responded": 0, "supportive": 1, "acted": 7}
 
 
-def test_responses_over_time_count_a_stated_position_from_its_month(demo, manager):
+def _opposes_the_referral(demo, manager, code: str, day: dt.date, evidence: str) -> None:
     outreach.record_position(
-        demo_record(demo, "GBR"),
-        demand(demo, "icc-referral"),
-        "opposed",
-        dt.date(2019, 1, 15),
-        actor=manager,
-        evidence="Declined in a written answer.",
+        demo_record(demo, code), demand(demo, "icc-referral"), "opposed", day, actor=manager, evidence=evidence
     )
     db.session.commit()
+
+
+def test_responses_over_time_count_a_stated_position_from_its_month(demo, manager):
+    _opposes_the_referral(demo, manager, "GBR", dt.date(2019, 1, 15), "Declined in a written answer.")
     counts = dict(dashboards.responses_by_month(dashboards.campaign_figures(demo, manager)))
     assert counts[dt.date(2018, 12, 1)]["responded"] == 0
     assert counts[dt.date(2019, 1, 1)] == {"no_answer": 4, "responded": 1, "supportive": 1, "acted": 7}
@@ -197,15 +196,7 @@ def test_responses_over_time_count_a_stated_position_from_its_month(demo, manage
 def test_responses_over_time_follow_a_government_that_changes_its_mind(demo, manager):
     # France supported the referral in September 2018; it opposes it from March 2019, and so counts as
     # having responded from then on, with the months between carried over unchanged.
-    outreach.record_position(
-        demo_record(demo, "FRA"),
-        demand(demo, "icc-referral"),
-        "opposed",
-        dt.date(2019, 3, 2),
-        actor=manager,
-        evidence="Withdrew its support in a statement.",
-    )
-    db.session.commit()
+    _opposes_the_referral(demo, manager, "FRA", dt.date(2019, 3, 2), "Withdrew its support in a statement.")
     series = dashboards.responses_by_month(dashboards.campaign_figures(demo, manager))
     assert [month for month, _ in series] == [dt.date(2018, m, 1) for m in range(5, 13)] + [
         dt.date(2019, m, 1) for m in (1, 2, 3)
