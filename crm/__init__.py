@@ -175,7 +175,7 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from crm.i18n import register_filters
-    from crm.web import any_id, id_markup, id_url
+    from crm.web import id_markup, id_url
 
     register_filters(app)
-    app.jinja_env.globals.update(id_url=id_url, id_markup=id_markup, any_id=any_id)
+    app.jinja_env.globals.update(id_url=id_url, id_markup=id_markup)

@@ -171,7 +171,7 @@ def register_filters(app) -> None:
         return format_decimal(value)
 
     # The templates' _(), ngettext() and their context forms: flask_babel's, with the translations found
-    # once per request (above).
+    # once per request (crm/translation.py).
     app.jinja_env.install_gettext_callables(
         gettext=lambda string: translations().ugettext(string),
         ngettext=lambda singular, plural, n: translations().ungettext(singular, plural, n),

@@ -196,15 +196,15 @@ def id_url(endpoint: str, name: str, **values):
     return url
 
 
-def any_id() -> int:
-    """The id to render a row's piece with once, for `id_markup` to put each row's own id in."""
-    return _ANY_ID
-
-
-def id_markup(markup: Markup):
-    """A function of a record's id giving `markup` (rendered once for `any_id()`) with that id in place:
-    a long list repeats a row's forms and links without rendering them again for each row."""
-    parts = str(markup).split(str(_ANY_ID))
+def id_markup(render, *args, **kwargs):
+    """A function of a record's id giving `render(id, *args, **kwargs)` (a macro: a row's forms and links)
+    without rendering it again for each row of a long list: it is rendered once, and each row's id put where
+    the id was. Rendered a second time for another id to find where that is: were the number also in the
+    rest (a URL the reader typed, say), the two would not match, and each row is rendered after all."""
+    parts = str(render(_ANY_ID, *args, **kwargs)).split(str(_ANY_ID))
+    other = _ANY_ID - 1
+    if str(other).join(parts) != str(render(other, *args, **kwargs)):
+        return lambda record_id: render(int(record_id), *args, **kwargs)
 
     def with_id(record_id: int) -> Markup:
         return Markup(str(int(record_id)).join(parts))

@@ -1,9 +1,11 @@
 """Outreach pages through HTTP: record page, positions, meetings, follow-ups, campaign, lists."""
 
 import datetime as dt
+import re
 
 import pytest
 import sqlalchemy as sa
+from markupsafe import escape
 
 from crm.accounts.models import User
 from crm.audit.models import AuditEvent
@@ -13,6 +15,7 @@ from crm.database import utcnow
 from crm.extensions import db
 from crm.outreach import services as outreach
 from crm.outreach.models import FollowUp, Meeting, OutreachRecord, Position
+from crm.web import LARGEST_ID
 from tests.conftest import utc_today
 
 # The clock stands still during each test (tests/conftest.py's `clock`).
@@ -367,6 +370,26 @@ def test_follow_ups_mine_everyone_overdue_complete_and_snooze(client, signed_in,
     assert db.session.get(FollowUp, overdue.id).status == "done"
     assert "Overdue call" in client.get("/follow-ups?status=done").get_data(as_text=True)
     assert client.post("/follow-ups/999999/complete").status_code == 404
+
+
+def test_each_follow_up_on_the_list_has_its_own_done_and_snooze_forms(client, signed_in, make_record):
+    """A list renders a row's forms once and puts each row's id in: each row's forms still act on that
+    row's follow-up and come back to the list as the reader sees it, also when the reader's URL holds the
+    very number those forms are first rendered with."""
+    me = signed_in("coordinator")
+    record = make_record("PER", assignee=me)
+    first, second = (
+        outreach.add_follow_up(record, owner=me, due_on=utc_today(), note=note, actor=me) for note in ("Call", "Write")
+    )
+    db.session.commit()
+    for url in ("/follow-ups", f"/follow-ups?status=open&mark={LARGEST_ID}"):
+        page = client.get(url).get_data(as_text=True)
+        back = escape(url if "?" in url else f"{url}?")  # the request's full path, as each form sends it back
+        for follow_up in (first, second):
+            for action in ("complete", "snooze"):
+                forms = re.findall(rf'<form[^>]*action="/follow-ups/{follow_up.id}/{action}".*?</form>', page, re.S)
+                assert len(forms) == 1 and f'name="next" value="{back}"' in forms[0], (action, forms)
+        assert f"/follow-ups/{LARGEST_ID}/" not in page and f"/follow-ups/{LARGEST_ID - 1}/" not in page
 
 
 def test_add_follow_up_form_validates(client, signed_in, make_record):
