@@ -175,7 +175,8 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from crm.i18n import register_filters
-    from crm.web import id_markup, id_url
+    from crm.web import id_markup, id_url, path_for
 
     register_filters(app)
-    app.jinja_env.globals.update(id_url=id_url, id_markup=id_markup)
+    app.extensions["alcance_paths"] = {}  # crm.web.path_for
+    app.jinja_env.globals.update(id_url=id_url, id_markup=id_markup, path_for=path_for)

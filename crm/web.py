@@ -196,6 +196,18 @@ def id_url(endpoint: str, name: str, **values):
     return url
 
 
+def path_for(endpoint: str, **values) -> str:
+    """url_for for a URL that is the same on every page (the menu's links, the stylesheet's), made once per
+    app and mount point: the layout asked the router for twenty of them on every request. Only for
+    endpoints and values that name no record and no reader."""
+    paths = current_app.extensions["alcance_paths"]
+    key = (request.script_root, endpoint, *sorted(values.items()))
+    found = paths.get(key)
+    if found is None:
+        found = paths[key] = url_for(endpoint, **values)
+    return found
+
+
 def id_markup(render, *args, **kwargs):
     """A function of a record's id giving `render(id, *args, **kwargs)` (a macro: a row's forms and links)
     without rendering it again for each row of a long list: it is rendered once, and each row's id put where

@@ -3,11 +3,13 @@
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from crm.accounts.services import set_language as save_language
 from crm.campaigns.services import campaign_overview, first_steps
 from crm.core.submissions import saved_key
 from crm.extensions import db
+from crm.i18n import current_language
 from crm.permissions import can
 from crm.web import safe_next
 
@@ -43,6 +45,34 @@ def healthz():
     return jsonify(
         status="ok" if status == 200 else "degraded", database=database, dialect=db.engine.dialect.name
     ), status
+
+
+# What the main menu's links depend on (templates/core/_menu.html), besides the language.
+MENU_ABILITIES = (
+    "view_all",
+    "view_dashboard",
+    "assign",
+    "manage_users",
+    "manage_webhooks",
+    "view_audit",
+    "read_outbox",
+)
+
+
+@bp.app_template_global("main_menu")
+def main_menu(user) -> Markup:
+    """The main menu's links for `user`: the same for everyone of the same abilities and language, so made
+    once per app for each (the layout asked the router and the translations for twenty links on every
+    page). It names no record and no reader."""
+    allowed = tuple(can(user, ability) for ability in MENU_ABILITIES)
+    key = (current_language(), request.script_root, allowed)
+    menus = current_app.extensions.setdefault("alcance_menus", {})
+    menu = menus.get(key)
+    if menu is None:
+        menu = menus[key] = Markup(
+            render_template("core/_menu.html", may=dict(zip(MENU_ABILITIES, allowed, strict=True)))
+        )
+    return menu
 
 
 @bp.app_context_processor
