@@ -22,12 +22,6 @@ from crm.web import requested_page
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 
-@bp.app_template_global("may_view_dashboard")
-def may_view_dashboard_global(user) -> bool:
-    """For the main navigation: `{% if may_view_dashboard(current_user) %}`."""
-    return dashboards.may_view_dashboard(user)
-
-
 def _filter_form() -> MatrixFilterForm:
     form = MatrixFilterForm(request.args)
     form.region.choices = [("", form.region.choices[0][1])] + dashboards.region_choices(current_language())

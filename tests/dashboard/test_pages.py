@@ -62,9 +62,14 @@ def test_an_unknown_campaign_is_not_found(client, signed_in):
 @pytest.mark.parametrize(
     "role,shown", [("admin", True), ("manager", True), ("coordinator", False), ("volunteer", False)]
 )
-def test_templates_can_ask_whether_to_link_the_dashboard(app, make_user, role, shown):
-    render = app.jinja_env.from_string("{{ may_view_dashboard(user) }}").render
-    assert render(user=make_user(role)) == str(shown)
+def test_the_menu_links_the_dashboard_for_those_who_may_see_it(client, signed_in, role, shown):
+    """The menu is made once for each language and set of abilities: each reader gets their own."""
+    signed_in(role)
+    for language, my_work in (("en", "My work"), ("es", "Mi trabajo"), ("en", "My work")):
+        client.post("/language", data={"language": language})
+        menu = client.get("/my-work").get_data(as_text=True).split('<nav aria-label="')[1].split("</nav>")[0]
+        assert ('href="/dashboard/"' in menu) is shown, language
+        assert f'<a href="/my-work">{my_work}</a>' in menu
 
 
 def test_the_index_lists_campaigns(client, signed_in, demo):
