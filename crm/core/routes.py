@@ -8,6 +8,7 @@ from markupsafe import Markup
 from crm.accounts.services import set_language as save_language
 from crm.campaigns.services import campaign_overview, first_steps
 from crm.core.submissions import saved_key
+from crm.dashboard.services import may_view_dashboard
 from crm.extensions import db
 from crm.i18n import current_language
 from crm.permissions import can
@@ -47,16 +48,9 @@ def healthz():
     ), status
 
 
-# What the main menu's links depend on (templates/core/_menu.html), besides the language.
-MENU_ABILITIES = (
-    "view_all",
-    "view_dashboard",
-    "assign",
-    "manage_users",
-    "manage_webhooks",
-    "view_audit",
-    "read_outbox",
-)
+# What the main menu's links depend on (templates/core/_menu.html), besides the language: these abilities,
+# and whether the reader may see the dashboards (its own rule, crm.dashboard.services.may_view_dashboard).
+MENU_ABILITIES = ("view_all", "assign", "manage_users", "manage_webhooks", "view_audit", "read_outbox")
 
 
 @bp.app_template_global("main_menu")
@@ -64,14 +58,13 @@ def main_menu(user) -> Markup:
     """The main menu's links for `user`: the same for everyone of the same abilities and language, so made
     once per app for each (the layout asked the router and the translations for twenty links on every
     page). It names no record and no reader."""
-    allowed = tuple(can(user, ability) for ability in MENU_ABILITIES)
-    key = (current_language(), request.script_root, allowed)
+    may = {ability: can(user, ability) for ability in MENU_ABILITIES}
+    may["view_dashboard"] = may_view_dashboard(user)
+    key = (current_language(), request.script_root, *may.values())
     menus = current_app.extensions.setdefault("alcance_menus", {})
     menu = menus.get(key)
     if menu is None:
-        menu = menus[key] = Markup(
-            render_template("core/_menu.html", may=dict(zip(MENU_ABILITIES, allowed, strict=True)))
-        )
+        menu = menus[key] = Markup(render_template("core/_menu.html", may=may))
     return menu
 
 
