@@ -243,9 +243,14 @@ def get_outreach_or_404(outreach_id, need: str = "view"):
     return record
 
 
-def get_letter_or_404(letter_id: int, need: str = "view", options=()) -> tuple[Letter, OutreachRecord]:
-    """A letter and its outreach record, if the current user may see (or change) that record; else 404."""
-    letter = db.session.get(Letter, letter_id, options=options)
+def get_letter_or_404(letter_id: int, need: str = "view", statement=None) -> tuple[Letter, OutreachRecord]:
+    """A letter and its outreach record, if the current user may see (or change) that record; else 404.
+    `statement`, a select of the letter by the bound parameter `letter_id`, loads it with what a page
+    shows of it (built once by the page: building it and its loader options costs more than running it)."""
+    if statement is None:
+        letter = db.session.get(Letter, letter_id)
+    else:
+        letter = db.session.execute(statement, {"letter_id": letter_id}).unique().scalar_one_or_none()
     if letter is None:
         abort(404)
     return letter, get_outreach_or_404(letter.outreach_id, need=need)

@@ -1,6 +1,9 @@
 """Letter pages: compose from a template, preview and print, mark sent / delivered / acknowledged, log a
 reply, attachments, and the templates themselves."""
 
+from functools import cache
+
+import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, redirect, render_template, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
@@ -188,21 +191,27 @@ def _render_letter(letter, record, status: int = 200, **forms):
 @bp.route("/letters/<int:letter_id>")
 @login_required
 def show(letter_id):
+    letter, record = get_letter_or_404(letter_id, statement=_letter_page_statement())
+    return _render_letter(letter, record)
+
+
+@cache
+def _letter_page_statement() -> sa.Select:
     # What the page shows of the letter, loaded with it: one query instead of one per relation, and of the
     # people, the office and the letter it answers only what the page says of them (a whole letter's body
     # and an office's every column cost more to read and build than the rest of the page).
-    letter, record = get_letter_or_404(
-        letter_id,
-        options=(
+    return (
+        sa.select(Letter)
+        .where(Letter.id == sa.bindparam("letter_id"))
+        .options(
             joinedload(Letter.outreach).joinedload(OutreachRecord.country),
             joinedload(Letter.outreach).joinedload(OutreachRecord.campaign),
             joinedload(Letter.recipient_contact).load_only(Contact.name, Contact.title),
             joinedload(Letter.recipient_office).load_only(Office.name),
             joinedload(Letter.created_by).load_only(User.name),
             joinedload(Letter.in_reply_to).load_only(Letter.subject, Letter.sent_on),
-        ),
+        )
     )
-    return _render_letter(letter, record)
 
 
 @bp.route("/letters/<int:letter_id>/preview")
