@@ -1,11 +1,11 @@
 """Forms for signing in, the second step, the account page and password reset. Formats only: the
 password policy and the codes are checked by the services."""
 
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from crm.core.submissions import SubmissionKeyField
+from crm.forms import AppForm
 from crm.translation import lazy_gettext as _l
 
 LANGUAGE_CHOICES = [("en", "English"), ("es", "Español")]
@@ -21,7 +21,7 @@ def _code_field(label, **kwargs):
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(AppForm):
     email = StringField(
         _l("E-mail"),
         validators=[DataRequired(), Length(max=254)],
@@ -33,15 +33,15 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Sign in"))
 
 
-class SecondFactorForm(FlaskForm):
+class SecondFactorForm(AppForm):
     code = _code_field(_l("Code from your authenticator app"), inputmode="numeric", autofocus=True)
 
 
-class RecoveryCodeForm(FlaskForm):
+class RecoveryCodeForm(AppForm):
     code = _code_field(_l("Recovery code"), autofocus=True)
 
 
-class ReauthenticateForm(FlaskForm):
+class ReauthenticateForm(AppForm):
     password = PasswordField(
         _l("Your password"),
         validators=[DataRequired(), Length(max=128)],
@@ -69,7 +69,7 @@ def _confirm_field():
     )
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(AppForm):
     current_password = PasswordField(
         _l("Current password"),
         validators=[DataRequired(), Length(max=128)],
@@ -79,11 +79,11 @@ class ChangePasswordForm(FlaskForm):
     confirm = _confirm_field()
 
 
-class EnrolForm(FlaskForm):
+class EnrolForm(AppForm):
     code = _code_field(_l("Code shown by the app"), inputmode="numeric")
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(AppForm):
     language = SelectField(
         _l("Language"),
         choices=LANGUAGE_CHOICES,
@@ -92,7 +92,7 @@ class LanguageForm(FlaskForm):
     )
 
 
-class ApiTokenForm(FlaskForm):
+class ApiTokenForm(AppForm):
     """A personal access token for the JSON API (crm/api/tokens.py checks the choices again)."""
 
     name = StringField(
@@ -114,7 +114,7 @@ class ApiTokenForm(FlaskForm):
     submission_key = SubmissionKeyField()
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(AppForm):
     email = StringField(
         _l("E-mail"),
         validators=[DataRequired(), Length(max=254)],
@@ -122,7 +122,7 @@ class ForgotPasswordForm(FlaskForm):
     )
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(AppForm):
     new_password = _new_password_field()
     confirm = _confirm_field()
     code = StringField(
@@ -132,7 +132,7 @@ class ResetPasswordForm(FlaskForm):
     )
 
 
-class AcceptInvitationForm(FlaskForm):
+class AcceptInvitationForm(AppForm):
     name = StringField(
         _l("Your name"), validators=[DataRequired(), Length(max=200)], render_kw={"autocomplete": "name"}
     )

@@ -1,18 +1,18 @@
 """Forms for user administration and the audit log filter."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from crm.accounts.models import LANGUAGES, ROLES
 from crm.core.submissions import SubmissionKeyField
+from crm.forms import AppForm
 from crm.translation import lazy_gettext as _l
 from crm.vocabulary import ROLE_LABELS, lazy_label
 
 LANGUAGE_LABELS = {"en": "English", "es": "Español"}
 
 
-class UserForm(FlaskForm):
+class UserForm(AppForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     role = SelectField(
         _l("Role"), choices=[(r, lazy_label(ROLE_LABELS, r)) for r in ROLES], validators=[DataRequired()]
@@ -33,7 +33,7 @@ class NewUserForm(UserForm):
     submission_key = SubmissionKeyField()
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(AppForm):
     class Meta:
         csrf = False
 
@@ -49,14 +49,14 @@ class AuditFilterForm(FlaskForm):
     until = DateField(_l("Until"), validators=[Optional()])
 
 
-class PrivacySearchForm(FlaskForm):
+class PrivacySearchForm(AppForm):
     class Meta:
         csrf = False
 
     email = StringField(_l("The person's e-mail address"), validators=[DataRequired(), Email(), Length(max=254)])
 
 
-class PrivacyEraseForm(FlaskForm):
+class PrivacyEraseForm(AppForm):
     email = StringField(validators=[DataRequired(), Email(), Length(max=254)])
     reason = StringField(
         _l("Why"),
@@ -66,7 +66,7 @@ class PrivacyEraseForm(FlaskForm):
     confirm = BooleanField(_l("I understand this cannot be undone"), validators=[DataRequired()])
 
 
-class InviteForm(FlaskForm):
+class InviteForm(AppForm):
     """Whom to invite: they choose their own password from the e-mailed link."""
 
     email = StringField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -21,6 +20,7 @@ from crm.campaigns.services import CampaignWording, DemandWording, wordings_of
 from crm.core.submissions import SubmissionKeyField
 from crm.countries.forms import RS_STATUS_LABELS
 from crm.countries.models import RS_STATUSES
+from crm.forms import AppForm
 from crm.translation import lazy_gettext as _l
 
 LANGUAGE_CHOICES = [("en", _l("English")), ("es", _l("Spanish"))]
@@ -43,7 +43,7 @@ class DemandFields(Form):
         return not any((f.data or "").strip() for f in (self.label, self.text, self.label_es, self.text_es))
 
 
-class DescriptionForm(FlaskForm):
+class DescriptionForm(AppForm):
     name = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=200)])
     name_es = StringField(_l("Name (Spanish)"), validators=[Optional(), Length(max=200)])
     slug = StringField(
@@ -86,7 +86,7 @@ class NewCampaignForm(DescriptionForm):
         return [entry.form.wording() for entry in self.demands if not entry.form.is_blank()]
 
 
-class DemandForm(FlaskForm, DemandFields):
+class DemandForm(AppForm, DemandFields):
     label = StringField(_l("Short label (English)"), validators=[DataRequired(), Length(max=300)])
 
 
@@ -94,7 +94,7 @@ class NewDemandForm(DemandForm):
     submission_key = SubmissionKeyField()
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(AppForm):
     reply_days = IntegerField(
         _l("Reply period (days)"),
         validators=[InputRequired(), NumberRange(1, 3650)],
@@ -107,17 +107,17 @@ class SettingsForm(FlaskForm):
     default_coordinator = SelectField(_l("Coordinates by default"), coerce=int, default=0)
 
 
-class ConfirmedForm(FlaskForm):
+class ConfirmedForm(AppForm):
     """A change that cannot be undone from the page: the box must be ticked."""
 
     confirm = BooleanField(_l("Yes, I am sure"), validators=[DataRequired(_l("Tick the box to confirm."))])
 
 
-class MoveForm(FlaskForm):
+class MoveForm(AppForm):
     step = SelectField(choices=[("-1", "up"), ("1", "down")], validators=[DataRequired()])
 
 
-class TargetsForm(FlaskForm):
+class TargetsForm(AppForm):
     submission_key = SubmissionKeyField()
     region = SelectField(_l("UN M49 region or sub-region"), default="")
     rome_status = SelectField(

@@ -4,7 +4,6 @@ post dates, versions) are checked in crm.contacts.services, .offices and .mergin
 import re
 
 from babel import Locale
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, Optional, Regexp
@@ -12,6 +11,7 @@ from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, 
 from crm.contacts.models import OFFICE_KINDS
 from crm.contacts.services import normalise
 from crm.core.submissions import SubmissionKeyField
+from crm.forms import AppForm
 from crm.translation import lazy_gettext as _l
 from crm.web import VersionField
 
@@ -99,7 +99,7 @@ def language_name(code: str | None, language: str) -> str:
     return f"{name[:1].upper()}{name[1:]}" if name else code
 
 
-class _Filters(FlaskForm):
+class _Filters(AppForm):
     """A GET form of filters. A value that is not valid is dropped rather than shown as an error."""
 
     class Meta:
@@ -138,7 +138,7 @@ class ContactFilterForm(_Filters):
     )
 
 
-class VersionForm(FlaskForm):
+class VersionForm(AppForm):
     """A confirmation with the version of the record the user saw."""
 
     version = VersionField()
@@ -214,7 +214,7 @@ class NewOfficeForm(OfficeForm):
     submission_key = SubmissionKeyField()
 
 
-class ContactForm(FlaskForm):
+class ContactForm(AppForm):
     name = StringField(
         _l("Name"), filters=[strip], validators=[DataRequired(), Length(max=200)], render_kw={"autocomplete": "off"}
     )
@@ -302,12 +302,12 @@ class MoveForm(VersionForm):
         return self._offices.get(self.office.data)
 
 
-class MergeForm(FlaskForm):
+class MergeForm(AppForm):
     survivor_version = VersionField()
     merged_version = VersionField()
 
 
-class ContactImportForm(FlaskForm):
+class ContactImportForm(AppForm):
     """Upload (then confirm) a CSV or vCard file of offices and contacts. Between the preview and the import
     the file waits on the server (crm/staging.py); the form carries only its token."""
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import unicodedata
 
-from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length, Optional, ValidationError
 
 from crm.campaigns.models import CAMPAIGN_LANGUAGES
+from crm.forms import AppForm
 from crm.translation import lazy_gettext as _l
 
 LANGUAGE_NAMES = {"en": _l("English"), "es": _l("Spanish")}
@@ -19,7 +19,7 @@ LANGUAGE_NAMES = {"en": _l("English"), "es": _l("Spanish")}
 _ALLOWED_FORMAT = {"\u200c", "\u200d"}
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(AppForm):
     """A button that changes something, or the button behind a link from an e-mail (opening a link, which
     mail scanners do, changes nothing): the CSRF token and nothing else."""
 

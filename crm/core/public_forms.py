@@ -44,7 +44,6 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import abort, current_app, render_template, request
 from flask_babel import force_locale
-from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Mapped, mapped_column
 from wtforms import HiddenField, StringField
@@ -53,6 +52,7 @@ from crm.core.forms import ConfirmForm
 from crm.database import UTCDateTime, serialise, utcnow
 from crm.errors import DomainError
 from crm.extensions import csrf, db
+from crm.forms import AppForm
 from crm.translation import gettext
 from crm.translation import lazy_gettext as _l
 from crm.web import client_key, refusal
@@ -192,7 +192,7 @@ def _nonce_key(nonce: str) -> str:
     return hashed_key("nonce", nonce)
 
 
-class PublicForm(FlaskForm):
+class PublicForm(AppForm):
     """A form anyone may send. Subclasses set FORM_NAME (the name the token and the rate limits count
     under) and render `homepage` inside an element of class "hp" (see _macros/public_forms.html). It is
     built with the `scope` its token is bound to (the page's slug)."""

@@ -2,12 +2,12 @@
 
 import datetime as dt
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.countries.models import RS_STATUSES
 from crm.countries.standing import Standing
+from crm.forms import AppForm
 from crm.i18n import current_language, show_date
 from crm.outreach.models import STAGES
 from crm.translation import gettext
@@ -68,7 +68,7 @@ FACT_LABELS = {
 }
 
 
-class FactCorrectionForm(FlaskForm):
+class FactCorrectionForm(AppForm):
     field = SelectField(
         _l("Fact"), choices=[(key, label) for key, label in FACT_LABELS.items()], validators=[DataRequired()]
     )
@@ -89,7 +89,7 @@ class FactCorrectionForm(FlaskForm):
     submit = SubmitField(_l("Save correction"))
 
 
-class CountryFilterForm(FlaskForm):
+class CountryFilterForm(AppForm):
     class Meta:
         csrf = False
 

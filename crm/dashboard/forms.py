@@ -1,11 +1,11 @@
 """The dashboard's filter form and the words it shows for responses and logged actions."""
 
-from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.validators import Optional
 
 from crm.countries.forms import RS_STATUS_LABELS
 from crm.countries.models import RS_STATUSES
+from crm.forms import AppForm
 from crm.outreach.models import STAGES
 from crm.translation import lazy_gettext as _l
 from crm.vocabulary import STAGE_LABELS, lazy_label
@@ -57,7 +57,7 @@ class FilterField(SelectField):
             super().pre_validate(form)
 
 
-class MatrixFilterForm(FlaskForm):
+class MatrixFilterForm(AppForm):
     """Narrows the countries x demands matrix (and its export). Read from the query string."""
 
     class Meta:

@@ -1,12 +1,12 @@
 """Forms for letters and letter templates: formats, lengths and choices. Rules that look at the letter
 (delivered not before sent, ...) are the services' and come back beside the same fields."""
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, MultipleFileField
 from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from crm.core.submissions import SubmissionKeyField
+from crm.forms import AppForm
 from crm.letters.models import LETTER_CHANNELS, LETTER_LANGUAGES, SUBJECT_MAX
 from crm.translation import lazy_gettext as _l
 from crm.web import VersionField
@@ -47,7 +47,7 @@ def _version_field(form_id: str, required: bool = True) -> VersionField:
     return VersionField(id=f"{form_id}-version", validators=[InputRequired(missing) if required else Optional()])
 
 
-class ComposeForm(FlaskForm):
+class ComposeForm(AppForm):
     template = SelectField(_l("Template"), choices=[], validators=[DataRequired()])
     recipient = SelectField(_l("To"), choices=[], validators=[DataRequired()])
     language = SelectField(
@@ -60,7 +60,7 @@ class ComposeForm(FlaskForm):
     submit = SubmitField(_l("Compose draft"))
 
 
-class DraftForm(FlaskForm):
+class DraftForm(AppForm):
     version = _version_field("draft")
     subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=SUBJECT_MAX)])
     recipient_name = StringField(_l("Recipient's name"), validators=[Optional(), Length(max=300)])
@@ -69,7 +69,7 @@ class DraftForm(FlaskForm):
     submit = SubmitField(_l("Save draft"))
 
 
-class DiscardForm(FlaskForm):
+class DiscardForm(AppForm):
     version = _version_field("discard")
     confirm = BooleanField(
         _l("Yes, discard this draft"), id="discard-confirm", validators=[DataRequired(_l("Tick the box to confirm."))]
@@ -77,14 +77,14 @@ class DiscardForm(FlaskForm):
     submit = SubmitField(_l("Discard draft"))
 
 
-class SentForm(FlaskForm):
+class SentForm(AppForm):
     version = _version_field("sent")
     channel = SelectField(_l("Sent by"), choices=CHANNEL_CHOICES, validators=[DataRequired()])
     sent_on = DateField(_l("Sent on"), validators=[InputRequired()])
     submit = SubmitField(_l("Mark sent"))
 
 
-class DeliveredForm(FlaskForm):
+class DeliveredForm(AppForm):
     version = _version_field("delivered")
     delivered_on = DateField(
         _l("Delivered on"),
@@ -94,13 +94,13 @@ class DeliveredForm(FlaskForm):
     submit = SubmitField(_l("Mark delivered"))
 
 
-class AcknowledgedForm(FlaskForm):
+class AcknowledgedForm(AppForm):
     version = _version_field("acknowledged")
     acknowledged_on = DateField(_l("Receipt acknowledged on"), validators=[InputRequired()])
     submit = SubmitField(_l("Mark acknowledged"))
 
 
-class AttachmentForm(FlaskForm):
+class AttachmentForm(AppForm):
     attachments = FileField(
         _l("File"), validators=[FileRequired()], description=_l("PDF, image (PNG, JPEG, GIF, WebP) or office document.")
     )
@@ -108,7 +108,7 @@ class AttachmentForm(FlaskForm):
     submit = SubmitField(_l("Attach"))
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(AppForm):
     received_on = DateField(_l("Received on"), validators=[InputRequired()])
     channel = SelectField(_l("Received by"), choices=[("", "—")] + CHANNEL_CHOICES, validators=[Optional()])
     language = SelectField(_l("Language of the reply"), choices=[("", "—")] + LANGUAGE_CHOICES, validators=[Optional()])
@@ -122,7 +122,7 @@ class ReplyForm(FlaskForm):
     submit = SubmitField(_l("Log reply"))
 
 
-class TemplateForm(FlaskForm):
+class TemplateForm(AppForm):
     version = _version_field("template", required=False)  # empty for a new template
     name = StringField(
         _l("Name"),

@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import (
     BooleanField,
@@ -25,6 +24,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from crm import clock
 from crm.core.forms import ConfirmForm
 from crm.core.submissions import SubmissionKeyField
+from crm.forms import AppForm
 from crm.outreach.models import STAGES, STANCES
 from crm.translation import lazy_gettext as _l
 from crm.vocabulary import STAGE_LABELS, STANCE_LABELS, lazy_label
@@ -36,14 +36,14 @@ def _not_future(form, field):
         raise ValidationError(_l("This date is in the future."))
 
 
-class StageForm(FlaskForm):
+class StageForm(AppForm):
     stage = SelectField(
         _l("Stage"), choices=[(s, lazy_label(STAGE_LABELS, s)) for s in STAGES], validators=[DataRequired()]
     )
     version = VersionField()
 
 
-class PositionForm(FlaskForm):
+class PositionForm(AppForm):
     demand = SelectField(_l("Demand"), coerce=int, validators=[InputRequired()])
     stance = SelectField(
         _l("Position"), choices=[(s, lazy_label(STANCE_LABELS, s)) for s in STANCES], validators=[DataRequired()]
@@ -60,14 +60,14 @@ class PositionForm(FlaskForm):
     submission_key = SubmissionKeyField()
 
 
-class FollowUpForm(FlaskForm):
+class FollowUpForm(AppForm):
     note = TextAreaField(_l("Next step"), validators=[DataRequired(), Length(max=2000)])
     due_on = DateField(_l("Due"), validators=[InputRequired()])
     owner = SelectField(_l("Owner"), coerce=int, validators=[InputRequired()])
     submission_key = SubmissionKeyField()
 
 
-class SnoozeForm(FlaskForm):
+class SnoozeForm(AppForm):
     until = DateField(_l("Snooze until"), validators=[InputRequired()])
 
 
@@ -97,14 +97,14 @@ def follow_up_actions(user) -> FollowUpActions:
     )
 
 
-class ClaimForm(FlaskForm):
+class ClaimForm(AppForm):
     """A volunteer's "Take it" or "Ask for it": it creates a claim, so it is sent once. One form (one key)
     per record offered."""
 
     submission_key = SubmissionKeyField()
 
 
-class FollowUpFilterForm(FlaskForm):
+class FollowUpFilterForm(AppForm):
     class Meta:
         csrf = False
 
@@ -123,7 +123,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class MeetingFields(FlaskForm):
+class MeetingFields(AppForm):
     """What a meeting is: shared by the form that logs one and the form that corrects one."""
 
     held_at = DateTimeLocalField(
@@ -212,12 +212,12 @@ class MeetingEditForm(MeetingFields):
     version = VersionField()
 
 
-class MeetingDeleteForm(FlaskForm):
+class MeetingDeleteForm(AppForm):
     confirm = BooleanField(_l("Yes, delete this meeting"), validators=[DataRequired(_l("Tick the box to confirm."))])
     version = VersionField()
 
 
-class RecordForm(FlaskForm):
+class RecordForm(AppForm):
     """Who works a record and how urgent it is. Carries the version it showed, so that a second editor
     cannot silently overwrite the first."""
 
@@ -232,7 +232,7 @@ class RecordForm(FlaskForm):
     version = VersionField()
 
 
-class BulkAssignForm(FlaskForm):
+class BulkAssignForm(AppForm):
     """Assign or unassign the ticked records at once. Record ids come as a list of checkboxes."""
 
     # Starts on the empty choice: nobody is assigned (or unassigned) by a default left as it was.
@@ -248,5 +248,5 @@ class BulkAssignForm(FlaskForm):
     UNASSIGN = "unassign"
 
 
-class ClaimDecisionForm(FlaskForm):
+class ClaimDecisionForm(AppForm):
     decision = SelectField(choices=[("approve", _l("Approve")), ("reject", _l("Reject"))], validators=[DataRequired()])

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField
 from wtforms.validators import InputRequired
 
+from crm.forms import AppForm
 from crm.translation import lazy_gettext as _l
 
 LANGUAGE_CHOICES = [("en", "English"), ("es", "Español")]
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(AppForm):
     reminders_enabled = BooleanField(_l("E-mail me when a follow-up I own falls due"))
     digest_enabled = BooleanField(_l("E-mail me a daily digest of my follow-ups and meetings"))
     digest_hour = SelectField(

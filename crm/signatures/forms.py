@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from crm.core.submissions import SubmissionKeyField
+from crm.forms import AppForm
 from crm.signatures.importers import COLUMN_ROLES, ENCODINGS, FORMATS
 from crm.signatures.models import PLATFORMS
 from crm.translation import lazy_gettext as _l
@@ -51,7 +51,7 @@ LANGUAGE_CHOICES = [
 ]
 
 
-class PetitionForm(FlaskForm):
+class PetitionForm(AppForm):
     name = StringField(
         _l("Name"), validators=[DataRequired(), Length(max=200)], description=_l("For example: “Change.org, Spanish”.")
     )
@@ -65,7 +65,7 @@ class PetitionForm(FlaskForm):
     submission_key = SubmissionKeyField()
 
 
-class UploadForm(FlaskForm):
+class UploadForm(AppForm):
     file = FileField(_l("Export file (CSV or tab-separated)"), validators=[FileRequired()])
     format = SelectField(
         _l("Platform of the file"),
@@ -83,7 +83,7 @@ class UploadForm(FlaskForm):
 def mapping_form(header: list[str], data=None, **defaults):
     """A form with one choice per role among the file's columns."""
 
-    class MappingForm(FlaskForm):
+    class MappingForm(AppForm):
         date_order = SelectField(_l("Dates are written"), choices=list(DATE_ORDER_LABELS.items()), default="ymd")
         # Whether an e-mail column is needed is the service's rule (services.without_email_problem).
         without_email = BooleanField(
@@ -101,7 +101,7 @@ def mapping_form(header: list[str], data=None, **defaults):
     return MappingForm(formdata=data, **defaults)
 
 
-class TallyForm(FlaskForm):
+class TallyForm(AppForm):
     country = SelectField(_l("Country"), coerce=int, validators=[InputRequired()])
     signers = IntegerField(_l("Signers"), validators=[InputRequired(), NumberRange(min=0, max=1_000_000_000)])
     as_of = DateField(_l("As of"), default=readers_today, validators=[InputRequired()])
@@ -113,6 +113,6 @@ class TallyForm(FlaskForm):
     submission_key = SubmissionKeyField()
 
 
-class TallyFileForm(FlaskForm):
+class TallyFileForm(AppForm):
     file = FileField(_l("Tallies (CSV with the columns country, signers, as_of)"), validators=[FileRequired()])
     submission_key = SubmissionKeyField()

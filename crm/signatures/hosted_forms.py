@@ -3,13 +3,13 @@ and the coordinators' form for the page."""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 from crm.campaigns.models import CAMPAIGN_LANGUAGES
 from crm.core.forms import plain_text, strip, with_wording
 from crm.core.public_forms import PublicForm
+from crm.forms import AppForm
 from crm.translation import lazy_gettext as _l
 
 HOSTED_STATUS_LABELS = {
@@ -67,7 +67,7 @@ class HostedSignForm(PublicForm):
 
 
 @with_wording(rows=10)
-class HostedPageForm(FlaskForm):
+class HostedPageForm(AppForm):
     totals_by_country = BooleanField(_l("Show the running total by country of residence"))
     frame_origins = TextAreaField(
         _l("Sites that may show the form in a frame"),

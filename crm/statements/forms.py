@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
@@ -14,6 +13,7 @@ from crm.campaigns.models import CAMPAIGN_LANGUAGES
 from crm.core.forms import plain_text, strip, with_wording
 from crm.core.public_forms import PublicForm
 from crm.core.submissions import SubmissionKeyField
+from crm.forms import AppForm
 from crm.statements.services import Wording
 from crm.translation import lazy_gettext as _l
 from crm.web import VersionField
@@ -130,7 +130,7 @@ class SignForm(PublicForm):
 
 
 @with_wording(rows=12)
-class StatementForm(FlaskForm):
+class StatementForm(AppForm):
     opens_on = DateField(_l("Opens on"), validators=[Optional()], description=_l("Empty: open now."))
     closes_on = DateField(
         _l("Closes on"), validators=[Optional()], description=_l("The last day to sign. Empty: no end.")
@@ -168,7 +168,7 @@ class NewStatementForm(StatementForm):
     submission_key = SubmissionKeyField()
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(AppForm):
     """Approve or reject one signature, as the moderator saw it."""
 
     version = VersionField()
@@ -180,7 +180,7 @@ class DecisionForm(FlaskForm):
     )
 
 
-class MergeForm(FlaskForm):
+class MergeForm(AppForm):
     version = VersionField()
     survivor = SelectField(
         _l("The signature that stands for both"), coerce=str, choices=[], validators=[DataRequired()]

@@ -1,10 +1,10 @@
 """The form that subscribes a URL to events."""
 
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from crm.core.submissions import SubmissionKeyField
+from crm.forms import AppForm
 from crm.outreach.forms import CheckboxesField
 from crm.translation import lazy_gettext as _l
 from crm.webhooks.models import SUBSCRIBABLE
@@ -19,7 +19,7 @@ EVENT_LABELS = {
 }
 
 
-class SubscriptionForm(FlaskForm):
+class SubscriptionForm(AppForm):
     url = StringField(
         _l("Address (URL)"),
         validators=[DataRequired(), Length(max=2000)],

@@ -406,6 +406,22 @@ def test_bad_sent_input_is_refused_beside_the_field(client, world, data, message
     assert reload(OutreachRecord, world.record.id).stage == "not_started"
 
 
+def test_wtforms_own_messages_come_in_the_readers_language(client, signed_in, templates):
+    volunteer = signed_in("volunteer", language="es")
+    world = build_outreach(assignee=volunteer)
+    letter = compose(world, volunteer)
+    db.session.commit()
+    bad = {"version": letter.version, "channel": "pigeon", "sent_on": "2018-13-45"}
+    page = page_of(client.post(f"/letters/{letter.id}/sent", data=bad))
+    assert '<p class="error" id="sent_on-error">No es una fecha válida.' in page
+    assert '<p class="error" id="channel-error">Opción inválida.' in page
+    volunteer.language = "en"
+    db.session.commit()
+    page = page_of(client.post(f"/letters/{letter.id}/sent", data=bad))
+    assert '<p class="error" id="sent_on-error">Not a valid date value.' in page
+    assert '<p class="error" id="channel-error">Not a valid choice.' in page
+
+
 def test_delivered_before_sent_is_refused_and_nothing_is_saved(client, world):
     letter = sent_letter(world, world.user, on=dt.date(2018, 6, 10))
     db.session.commit()
