@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from functools import wraps
+from functools import cache, wraps
 
 import sqlalchemy as sa
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, undefer
 
 from crm.accounts.models import Invitation
 from crm.audit.models import AuditEvent
@@ -456,10 +456,11 @@ def get_office_or_404(office_id, need: str = "view") -> Office:
     return office
 
 
-def get_contact_or_404(contact_id, need: str = "view") -> Contact:
-    """A contact the current user may see (or change). A merged record is read-only: changes go to the
-    record it was merged into."""
-    contact = db.session.get(Contact, contact_id, options=[joinedload(Contact.office).joinedload(Office.country)])
+def get_contact_or_404(contact_id, need: str = "view", *, personal_phone: bool = False) -> Contact:
+    """A contact the current user may see (or change), with its office and the office's country, and its
+    personal phone (encrypted, so otherwise read only when asked for) where the page shows it. A merged
+    record is read-only: changes go to the record it was merged into."""
+    contact = db.session.execute(_contact_statement(personal_phone), {"contact_id": contact_id}).scalar()
     if (
         contact is None
         or not can_view_contact(current_user, contact)
@@ -471,6 +472,17 @@ def get_contact_or_404(contact_id, need: str = "view") -> Contact:
         flash_message(gettext("This record was merged into this one; make changes here."), "info")
         abort(redirect(url_for("contacts.show", contact_id=contact.merged_into_id)))
     return contact
+
+
+@cache
+def _contact_statement(personal_phone: bool) -> sa.Select:
+    # Built once: building a select and its loader options on every request cost more than running it.
+    statement = (
+        sa.select(Contact)
+        .where(Contact.id == sa.bindparam("contact_id"))
+        .options(joinedload(Contact.office).joinedload(Office.country))
+    )
+    return statement.options(undefer(Contact.personal_phone)) if personal_phone else statement
 
 
 def get_statement_signature_or_404(signature_id: int) -> StatementSignature:

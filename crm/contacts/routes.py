@@ -250,7 +250,7 @@ def index():
 @bp.route("/contacts/<int:contact_id>")
 @login_required
 def show(contact_id):
-    contact = get_contact_or_404(contact_id)
+    contact = get_contact_or_404(contact_id, personal_phone=True)
     return _record_page(
         "contacts/show.html",
         may_amend=can_amend_contact(current_user, contact),

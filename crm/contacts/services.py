@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager, defer, joinedload, selectinload
+from sqlalchemy.orm import contains_eager, defer, joinedload
 
 from crm import clock
 from crm.audit import services as audit
@@ -462,7 +462,7 @@ def _history_statements() -> tuple[sa.Select, sa.Select, sa.Select]:
         .options(
             defer(Meeting.confidential_notes),
             joinedload(Meeting.office),
-            selectinload(Meeting.outreach_records).joinedload(OutreachRecord.country),
+            joinedload(Meeting.outreach_records).joinedload(OutreachRecord.country),
         )
         .order_by(Meeting.held_at.desc(), Meeting.id.desc())
     )
@@ -479,7 +479,7 @@ def contact_history(contact: Contact) -> ContactHistory:
     """Every post the contact held, every meeting they attended and every letter addressed to them
     (a fixed number of queries, however long the history)."""
     posts, meetings, letters = (
-        db.session.scalars(statement, {"contact_id": contact.id}).all() for statement in _history_statements()
+        db.session.scalars(statement, {"contact_id": contact.id}).unique().all() for statement in _history_statements()
     )
     letters = sorted(letters, key=lambda letter: (_letter_day(letter), letter.id), reverse=True)
     ended = [post for post in posts if post.ended_on is not None]
