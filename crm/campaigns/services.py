@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from crm.accounts.models import User
 from crm.audit import services as audit
@@ -437,15 +437,20 @@ def demand_has_positions(demand: Demand) -> bool:
 def demands_of(campaign_id: int, *, active_only: bool = False) -> list[Demand]:
     """A campaign's demands in order, with their wording in every language; `active_only`: without the
     retired ones (kept for their history, never offered for a new position)."""
+    return list(db.session.scalars(_demands_statement(active_only), {"campaign_id": campaign_id}).unique())
+
+
+@cache
+def _demands_statement(active_only: bool) -> sa.Select:
+    # Built once, the campaign a parameter, the translations read with the demands: most pages of a
+    # campaign start here, and building the select cost more than running it.
     statement = (
         sa.select(Demand)
-        .where(Demand.campaign_id == campaign_id)
+        .where(Demand.campaign_id == sa.bindparam("campaign_id"))
         .order_by(Demand.ordinal)
-        .options(selectinload(Demand.translations))
+        .options(joinedload(Demand.translations))
     )
-    if active_only:
-        statement = statement.where(Demand.retired_at.is_(None))
-    return list(db.session.scalars(statement))
+    return statement.where(Demand.retired_at.is_(None)) if active_only else statement
 
 
 def demands_with_positions(campaign: Campaign) -> set[int]:
