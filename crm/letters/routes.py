@@ -11,6 +11,7 @@ from werkzeug.routing import BuildError
 
 from crm import clock
 from crm.accounts.models import User
+from crm.campaigns.models import Campaign
 from crm.contacts.models import Contact, Office
 from crm.core import submissions
 from crm.errors import DomainError
@@ -205,7 +206,7 @@ def _letter_page_statement() -> sa.Select:
         .where(Letter.id == sa.bindparam("letter_id"))
         .options(
             joinedload(Letter.outreach).joinedload(OutreachRecord.country),
-            joinedload(Letter.outreach).joinedload(OutreachRecord.campaign),
+            joinedload(Letter.outreach).joinedload(OutreachRecord.campaign).joinedload(Campaign.translations),
             joinedload(Letter.recipient_contact).load_only(Contact.name, Contact.title),
             joinedload(Letter.recipient_office).load_only(Office.name),
             joinedload(Letter.created_by).load_only(User.name),

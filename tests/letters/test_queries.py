@@ -152,7 +152,7 @@ def test_the_letter_page_loads_the_letter_with_what_it_shows_of_it(client, staff
     response, statements = count_queries(client, f"/letters/{letter.id}")
     assert response.status_code == 200
     selects = [" ".join(s.split()) for s in statements if s.lstrip().upper().startswith("SELECT")]
-    # The signed-in user; the letter with its record, campaign, government, recipient and author; the
-    # campaign's name in other languages; its attachments; its replies; the joint statements going with it
+    # The signed-in user; the letter with its record, campaign (and its name in other languages),
+    # government, recipient and author; its attachments; its replies; the joint statements going with it
     # and those that could. No relation is fetched on its own.
-    assert len(selects) == 6, selects
+    assert len(selects) == 5, selects
