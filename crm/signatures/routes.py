@@ -50,6 +50,7 @@ from crm.signatures.totals import (
     petition_rows,
     petition_totals,
     tally_rows,
+    total_signers,
     totals_csv_rows,
     totals_for,
 )
@@ -69,7 +70,7 @@ def _sweep_staged_uploads(state):
 def _signature_helpers():
     """For the outreach and campaign pages' includes (templates/signatures/_outreach_card.html and
     _campaign_summary.html): the campaign's totals, counted once per request."""
-    return {"signature_totals": _totals_once, "latest_delivery": _latest_delivery}
+    return {"signature_totals": _totals_once, "signers_total": _signers_total, "latest_delivery": _latest_delivery}
 
 
 def _totals_once(campaign, country=None):
@@ -78,6 +79,12 @@ def _totals_once(campaign, country=None):
         cache[campaign.id] = totals_for(campaign)
     totals = cache[campaign.id]
     return totals if country is None else totals.for_country(country)
+
+
+def _signers_total(campaign) -> int:
+    # The campaign page shows the total only: the countries' codes are not read for it.
+    totals = g.get("_signature_totals", {}).get(campaign.id)
+    return totals.total if totals is not None else total_signers(campaign)
 
 
 def _latest_delivery(record):
