@@ -17,7 +17,7 @@ from crm.api.problems import is_api_request
 from crm.clock import user_zone
 from crm.permissions import can
 from crm.translation import gettext, once_per_language, reading, translations
-from crm.vocabulary import LABEL_TABLES
+from crm.vocabulary import LABEL_TABLES, STANCE_LABELS
 
 # English pages are read by an international team: Babel's "English (world)" writes "2 Dec 2026", not the
 # US "Dec 2, 2026" nor the ambiguous "12/2/26".
@@ -151,6 +151,18 @@ def readers_datetime(value) -> str:
 _STANCE_BADGE = Markup('<span class="stance stance-%s">%s</span>')
 
 
+def label(table: dict, key: str) -> str:
+    """A stage's, a stance's (any of vocabulary.LABEL_TABLES') words in the reader's language: the key
+    itself where the table has none."""
+    return translations().ugettext(table[key]) if key in table else key
+
+
+def stance_badge(value: str) -> Markup:
+    """A stance as the pages show it (a badge, coloured by app.css): a function, not a macro, because a
+    campaign's table shows one on each record for each demand, each made once per request."""
+    return once_per_language(("stance", value), lambda: _STANCE_BADGE % (value, label(STANCE_LABELS, value)))
+
+
 def register_filters(app) -> None:
     # One rule for every page (show_date, show_datetime, show_month).
     def _date(value):
@@ -193,13 +205,7 @@ def register_filters(app) -> None:
         return lambda key: translations().ugettext(table[key]) if key in table else key
 
     labels = {name: _label_function(table) for name, table in LABEL_TABLES.items()}
-
-    def stance(value: str) -> Markup:
-        """A stance as the pages show it (a badge, coloured by app.css): a function, not a macro, because a
-        campaign's table shows one on each record for each demand, each made once per request."""
-        return once_per_language(("stance", value), lambda: _STANCE_BADGE % (value, labels["stance_label"](value)))
-
-    app.jinja_env.globals.update(labels, can=can, demand_title=demand_title, stance=stance)
+    app.jinja_env.globals.update(labels, can=can, demand_title=demand_title, stance=stance_badge)
 
     @app.context_processor
     def _language():
