@@ -71,6 +71,18 @@ def show_month(month: dt.date, language: str) -> str:
     return format_skeleton("yMMMM", month, locale=FORMAT_LOCALES.get(language, language))
 
 
+def show_number(value, language: str) -> str:
+    """A number as the pages show it (the `number` filter): grouped in the reader's way ("65,711",
+    "65.711"); nothing for None."""
+    if value is None:
+        return ""
+    if type(value) is int:
+        if 0 <= value < 1000:
+            return str(value)  # no separator to place in either language: Babel would say the same, slower
+        return _whole_number(value, language)
+    return format_decimal(value)
+
+
 def show_datetime(value, language: str, zone: ZoneInfo = UTC) -> str:
     """A moment in the reader's time zone: the medium date and the time to the minute."""
     if value is None:
@@ -174,13 +186,7 @@ def register_filters(app) -> None:
         return show_month(value, current_language())
 
     def _number(value):
-        if value is None:
-            return ""
-        if type(value) is int:
-            if 0 <= value < 1000:
-                return str(value)  # no separator to place in either language: Babel would say the same, slower
-            return _whole_number(value, current_language())
-        return format_decimal(value)
+        return show_number(value, current_language())
 
     # The templates' _(), ngettext() and their context forms: flask_babel's, with the translations found
     # once per request (crm/translation.py).

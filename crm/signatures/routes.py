@@ -45,6 +45,7 @@ from crm.signatures.push import new_webhook_secret
 from crm.signatures.reports import ImportReport, Problem, invalid_reason, problem_message
 from crm.signatures.tallies import import_tallies, record_tally
 from crm.signatures.totals import (
+    country_codes_and_names,
     country_names,
     monthly_totals,
     petition_rows,
@@ -54,6 +55,7 @@ from crm.signatures.totals import (
     totals_csv_rows,
     totals_for,
 )
+from crm.signatures.totals_tables import country_rows, month_rows
 from crm.translation import gettext
 from crm.web import flash_message, form_status, refusal
 
@@ -125,15 +127,17 @@ def index():
 @login_required
 def campaign(slug):
     campaign = get_campaign_or_404(slug, need="signatures")
-    totals = totals_for(campaign)
-    names = country_names(totals.by_country)
+    language = current_language()
+    codes, names = country_codes_and_names(language)
+    totals = totals_for(campaign, codes=codes)
+    months = monthly_totals(campaign)
     return render_template(
         "signatures/campaign.html",
         campaign=campaign,
         totals=totals,
-        names=names,
         petitions=petition_rows(campaign, totals),
-        months=monthly_totals(campaign),
+        countries=country_rows(totals.by_country, totals.ranges, names, language) if totals.by_country else None,
+        months=month_rows(months, language) if months else None,
         form=PetitionForm() if can(current_user, "edit_all") and not is_read_only(campaign) else None,
     )
 

@@ -27,6 +27,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -44,7 +45,6 @@ from crm.signatures.models import (
     SignatureTally,
     SignatureTotal,
 )
-from crm.signatures.petitions import petitions_of
 from crm.signatures.tallies import tallies_of
 
 
@@ -174,16 +174,32 @@ def _alpha3(country_ids) -> dict[int, str]:
     return dict(db.session.execute(sa.select(country.id, country.alpha3)).all())
 
 
+@cache
+def _countries_statement(in_spanish: bool) -> sa.Select:
+    country = Country.__table__.c
+    return sa.select(country.id, country.alpha3, country.name_es if in_spanish else country.name_en)
+
+
+def country_codes_and_names(language: str) -> tuple[dict[int, str], dict[str, str]]:
+    """Every country's code by its id, and its name in `language` (Country.name's rule) by its code: some 250
+    short rows in one query, for a page that names every country of a campaign's totals (`totals_for`'s
+    `codes`, which it would otherwise read itself)."""
+    rows = db.session.connection().execute(_countries_statement(str(language).startswith("es"))).all()
+    return {country_id: code for country_id, code, _name in rows}, {code: name for _id, code, name in rows}
+
+
 def total_signers(campaign: Campaign) -> int:
     """The campaign's signers in total, as `totals_for` counts them (the lower end, N, where there is a
     range), without its countries' codes: two queries."""
     return sum(low for low, _high in _by_country(_cells(campaign.id)).values())
 
 
-def totals_for(campaign: Campaign, country: Country | None = None) -> CampaignTotals:
+def totals_for(
+    campaign: Campaign, country: Country | None = None, *, codes: dict[int, str] | None = None
+) -> CampaignTotals:
     """Signers of a campaign: in total, residing in `country`, by country of residence (ISO alpha-3) and by
     petition, with the range where signers without an e-mail address meet the others. Three queries
-    whatever the number of signatures, petitions or countries."""
+    whatever the number of signatures, petitions or countries (two given every country's `codes` by id)."""
     cells = _cells(campaign.id)
     totals = CampaignTotals()
     per_petition: dict[int, int] = defaultdict(int)
@@ -191,7 +207,8 @@ def totals_for(campaign: Campaign, country: Country | None = None) -> CampaignTo
         per_petition[petition_id] += cell.counted
         totals.from_tallies += cell.tally_excess
     figures = _by_country(cells)
-    codes = _alpha3(figures)
+    if codes is None:
+        codes = _alpha3(figures)
     for country_id, (low, high) in figures.items():
         totals.total += low
         totals.total_upper += high
@@ -259,30 +276,29 @@ class Day:
     total: int
 
 
+@cache
+def _tally_excess_statement() -> sa.Select:
+    # Built once, the campaign a parameter.
+    tally, count, petition = SignatureTally.__table__.c, SignatureCount.__table__.c, Petition.__table__.c
+    return (
+        sa.select(tally.petition_id, tally.country_id, tally.as_of, tally.signers, count.day, count.signers)
+        .join(Petition.__table__, petition.id == tally.petition_id)
+        .outerjoin(
+            SignatureCount.__table__,
+            sa.and_(count.petition_id == tally.petition_id, count.country_id == tally.country_id),
+        )
+        .where(petition.campaign_id == sa.bindparam("campaign_id"))
+    )
+
+
 def _tally_excess_changes(campaign_id: int) -> dict[dt.date, int]:
     """What the tallies add to the total each day: from its "as of" day, a tally counts what it exceeds the
     signatures imported for its petition and country, which shrinks as they grow. One query, of the
     tallies and their cells' counts only (reached by the counts' key, not through the campaign's)."""
     cells: dict[tuple, list[tuple[dt.date, int]]] = defaultdict(list)
     for petition_id, country_id, as_of, signers, on, number in db.session.execute(
-        sa.select(
-            SignatureTally.petition_id,
-            SignatureTally.country_id,
-            SignatureTally.as_of,
-            SignatureTally.signers,
-            SignatureCount.day,
-            SignatureCount.signers,
-        )
-        .join(Petition, Petition.id == SignatureTally.petition_id)
-        .outerjoin(
-            SignatureCount,
-            sa.and_(
-                SignatureCount.petition_id == SignatureTally.petition_id,
-                SignatureCount.country_id == SignatureTally.country_id,
-            ),
-        )
-        .where(Petition.campaign_id == campaign_id)
-    ):
+        _tally_excess_statement(), {"campaign_id": campaign_id}
+    ).all():
         rows = cells[(petition_id, country_id, as_of, signers)]
         if on is not None:
             rows.append((on, number))
@@ -299,11 +315,24 @@ def _tally_excess_changes(campaign_id: int) -> dict[dt.date, int]:
     return changes
 
 
-def _month_of(column):
+def _month_of(column, dialect: str):
     """The first day of a date column's month, in SQL."""
-    if db.session.get_bind().dialect.name == "sqlite":
+    if dialect == "sqlite":
         return sa.func.date(column, "start of month")
     return sa.cast(sa.func.date_trunc("month", column), sa.Date)
+
+
+@cache
+def _kept_changes_statement(dialect: str, by_month: bool) -> sa.Select:
+    """The campaign's signers per day (or month), less the overlaps' growth, in one statement built once
+    for each dialect and period, the campaign a parameter."""
+    day, overlap = SignatureDay.__table__.c, SignatureOverlap.__table__.c
+    kept = sa.union_all(
+        sa.select(day.day, day.signers).where(day.campaign_id == sa.bindparam("campaign_id")),
+        sa.select(overlap.day, -overlap.signers).where(overlap.campaign_id == sa.bindparam("campaign_id")),
+    ).subquery()
+    on = _month_of(kept.c.day, dialect) if by_month else kept.c.day
+    return sa.select(on, sa.func.sum(kept.c.signers)).group_by(on)
 
 
 def _changes(campaign_id: int, by_month: bool) -> dict[dt.date, int]:
@@ -311,15 +340,11 @@ def _changes(campaign_id: int, by_month: bool) -> dict[dt.date, int]:
     larger of its two kinds of signers (by address, by name and place): their sum less the smaller. So a
     day adds the campaign's signers that day (kept per day), less the growth of the smaller kinds (the
     overlaps, kept per country and day where there are both), plus the change in what tallies exceed.
-    Three queries: the days' (or months') rows of each, and the tallies with their cells' counts."""
-    period = _month_of if by_month else (lambda column: column)
+    Two queries: the days' (or months') rows of both, and the tallies with their cells' counts."""
     changes: dict[dt.date, int] = defaultdict(int)
-    for kept, sign in ((SignatureDay, 1), (SignatureOverlap, -1)):
-        on = period(kept.day)
-        for first, signers in db.session.execute(
-            sa.select(on, sa.func.sum(kept.signers)).where(kept.campaign_id == campaign_id).group_by(on)
-        ):
-            changes[dt.date.fromisoformat(first) if isinstance(first, str) else first] += sign * int(signers)
+    statement = _kept_changes_statement(db.session.get_bind().dialect.name, by_month)
+    for first, signers in db.session.execute(statement, {"campaign_id": campaign_id}).all():
+        changes[dt.date.fromisoformat(first) if isinstance(first, str) else first] += int(signers)
     for on, excess in _tally_excess_changes(campaign_id).items():
         changes[on.replace(day=1) if by_month else on] += excess
     return changes
@@ -354,21 +379,37 @@ def _running(changes: dict, line):
     return series
 
 
-def petition_rows(campaign: Campaign, totals: CampaignTotals | None = None) -> list[dict]:
-    """Each petition with its signers and its imports' counts, in three queries whatever their number
-    (one fewer given the campaign's `totals`, already read)."""
-    petitions = petitions_of(campaign)
-    totals = totals or totals_for(campaign)
-    imports = dict(
-        db.session.execute(
-            sa.select(SignatureImport.petition_id, sa.func.count())
-            .join(Petition, Petition.id == SignatureImport.petition_id)
-            .where(Petition.campaign_id == campaign.id)
-            .group_by(SignatureImport.petition_id)
-        ).all()
+class PetitionRow(NamedTuple):
+    """A petition as the list of a campaign's petitions shows it."""
+
+    id: int
+    slug: str
+    name: str
+    platform: str
+    signers: int
+    imports: int
+
+
+@cache
+def _petitions_statement() -> sa.Select:
+    # Built once, the campaign a parameter; the petitions' columns and their imports' count, no records.
+    petition, imports = Petition.__table__, SignatureImport.__table__
+    count = sa.select(sa.func.count()).select_from(imports).where(imports.c.petition_id == petition.c.id)
+    return (
+        sa.select(petition.c.id, petition.c.slug, petition.c.name, petition.c.platform, count.scalar_subquery())
+        .where(petition.c.campaign_id == sa.bindparam("campaign_id"))
+        .order_by(petition.c.created_at, petition.c.id)
     )
+
+
+def petition_rows(campaign: Campaign, totals: CampaignTotals | None = None) -> list[PetitionRow]:
+    """Each petition, oldest first (as petitions_of), with its signers and its imports' count, in one query
+    whatever their number (and the campaign's `totals`, read unless given)."""
+    totals = totals or totals_for(campaign)
+    found = db.session.connection().execute(_petitions_statement(), {"campaign_id": campaign.id}).all()
     return [
-        {"petition": p, "signers": totals.by_petition.get(p.id, 0), "imports": imports.get(p.id, 0)} for p in petitions
+        PetitionRow(petition_id, slug, name, platform, totals.by_petition.get(petition_id, 0), imports)
+        for petition_id, slug, name, platform, imports in found
     ]
 
 
