@@ -118,21 +118,26 @@ class _Cell:
 def _range(cells) -> tuple[int, int]:
     """(N, M) for one country's cells: signers known by address and signers known by name and place
     cannot be matched, so they are between all in both kinds (the larger kind) and nobody in both."""
-    by_email = sum(cell.rows - cell.named for cell in cells)
-    by_name = sum(cell.named for cell in cells)
-    excess = sum(cell.tally_excess for cell in cells)
+    by_email = by_name = excess = 0
+    for cell in cells:  # one pass: a campaign has a group of cells for each of some 250 countries
+        by_email += cell.rows - cell.named
+        by_name += cell.named
+        excess += cell.tally_excess
     return max(by_email, by_name) + excess, by_email + by_name + excess
 
 
 @cache
-def _cells_statements(of_petition: bool) -> tuple[sa.Select, sa.Select]:
-    """_cells' two statements, built once for a campaign's cells and for a petition's, the campaign and the
-    petition parameters. Read through the tables' columns: named through the models, these short reads
-    went through the ORM's machinery and cost twice as much (the dashboard reads them on every page)."""
+def _cells_statement(of_petition: bool) -> sa.CompoundSelect:
+    """_cells' statement, built once for a campaign's cells and for a petition's, the campaign and the
+    petition parameters: the counts kept per cell, then the tallies (their `named` NULL), in one round trip.
+    Read through the tables' columns: named through the models, these short reads went through the ORM's
+    machinery and cost twice as much (the dashboard reads them on every page)."""
     total, tally, petition = SignatureTotal.__table__.c, SignatureTally.__table__.c, Petition.__table__.c
-    counted = sa.select(total.petition_id, total.country_id, total.signers, total.without_email)
+    counted = sa.select(
+        total.petition_id, total.country_id, total.signers, total.without_email, sa.literal(False).label("tallied")
+    )
     tallied = (
-        sa.select(tally.petition_id, tally.country_id, tally.signers)
+        sa.select(tally.petition_id, tally.country_id, tally.signers, sa.null(), sa.literal(True))
         .join(Petition.__table__, petition.id == tally.petition_id)
         .where(petition.campaign_id == sa.bindparam("campaign_id"))
     )
@@ -141,20 +146,22 @@ def _cells_statements(of_petition: bool) -> tuple[sa.Select, sa.Select]:
         tallied = tallied.where(tally.petition_id == sa.bindparam("petition_id"))
     else:
         counted = counted.where(total.campaign_id == sa.bindparam("campaign_id"))
-    return counted, tallied
+    return sa.union_all(counted, tallied)
 
 
 def _cells(campaign_id: int, petition_id: int | None = None) -> dict[tuple[int, int | None], _Cell]:
-    """Per (petition, country id or None): individual signatures and tallies. Two queries, of a row per
-    petition and country each (the counts kept per petition and country, crm/signatures/counts.py)."""
+    """Per (petition, country id or None): individual signatures and tallies. One query, of a row per
+    petition and country (the counts kept per petition and country, crm/signatures/counts.py) and per tally."""
     cells: dict[tuple[int, int | None], _Cell] = defaultdict(_Cell)
-    counted, tallied = _cells_statements(petition_id is not None)
     params = {"campaign_id": campaign_id, "petition_id": petition_id}
-    for pid, country_id, number, named in db.session.execute(counted, params).all():
-        cell = cells[(pid, None if country_id == UNKNOWN_COUNTRY else country_id)]
-        cell.rows, cell.named = int(number), int(named or 0)
-    for pid, country_id, signers in db.session.execute(tallied, params).all():
-        cells[(pid, country_id)].tally = signers
+    for pid, country_id, number, named, tallied in db.session.execute(
+        _cells_statement(petition_id is not None), params
+    ).all():
+        if tallied:
+            cells[(pid, country_id)].tally = number
+        else:
+            cell = cells[(pid, None if country_id == UNKNOWN_COUNTRY else country_id)]
+            cell.rows, cell.named = int(number), int(named or 0)
     return cells
 
 
