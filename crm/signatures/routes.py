@@ -130,7 +130,7 @@ def campaign(slug):
     language = current_language()
     codes, names = country_codes_and_names(language)
     totals = totals_for(campaign, codes=codes)
-    months = monthly_totals(campaign)
+    months = monthly_totals(campaign, totals)
     return render_template(
         "signatures/campaign.html",
         campaign=campaign,

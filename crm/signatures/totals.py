@@ -62,6 +62,7 @@ class CampaignTotals:
     by_petition: dict[int, int] = field(default_factory=dict)  # petition id -> signers counted on it
     unknown_country: int = 0
     from_tallies: int = 0
+    tallied: bool = False  # whether any platform's tally is counted (by its excess or not)
     counted_at: dt.datetime = field(default_factory=utcnow)
     total_upper: int = 0
     resident_upper: int = 0
@@ -81,6 +82,7 @@ class CampaignTotals:
             by_petition=self.by_petition,
             unknown_country=self.unknown_country,
             from_tallies=self.from_tallies,
+            tallied=self.tallied,
             counted_at=self.counted_at,
             total_upper=self.total_upper,
             resident_upper=high,
@@ -205,14 +207,15 @@ def totals_for(
     campaign: Campaign, country: Country | None = None, *, codes: dict[int, str] | None = None
 ) -> CampaignTotals:
     """Signers of a campaign: in total, residing in `country`, by country of residence (ISO alpha-3) and by
-    petition, with the range where signers without an e-mail address meet the others. Three queries
-    whatever the number of signatures, petitions or countries (two given every country's `codes` by id)."""
+    petition, with the range where signers without an e-mail address meet the others. Two queries
+    whatever the number of signatures, petitions or countries (one given every country's `codes` by id)."""
     cells = _cells(campaign.id)
     totals = CampaignTotals()
     per_petition: dict[int, int] = defaultdict(int)
     for (petition_id, _country_id), cell in cells.items():
         per_petition[petition_id] += cell.counted
         totals.from_tallies += cell.tally_excess
+        totals.tallied = totals.tallied or cell.tally is not None
     figures = _by_country(cells)
     if codes is None:
         codes = _alpha3(figures)
@@ -236,7 +239,7 @@ def totals_for(
 
 def petition_totals(petition: Petition) -> tuple[dict[str, int], int]:
     """One petition's signers by country of residence (alpha-3, largest first), and those whose country is
-    not known: each cell counted as `totals_for` counts it, three queries."""
+    not known: each cell counted as `totals_for` counts it, two queries."""
     cells = _cells(petition.campaign_id, petition.id)
     codes = _alpha3(country_id for _pid, country_id in cells)
     unknown = sum(cell.counted for (_pid, country_id), cell in cells.items() if country_id is None)
@@ -342,17 +345,18 @@ def _kept_changes_statement(dialect: str, by_month: bool) -> sa.Select:
     return sa.select(on, sa.func.sum(kept.c.signers)).group_by(on)
 
 
-def _changes(campaign_id: int, by_month: bool) -> dict[dt.date, int]:
+def _changes(campaign_id: int, by_month: bool, tallied: bool = True) -> dict[dt.date, int]:
     """What each day (or month, by its first day) adds to the campaign's total. A country's figure is the
     larger of its two kinds of signers (by address, by name and place): their sum less the smaller. So a
     day adds the campaign's signers that day (kept per day), less the growth of the smaller kinds (the
     overlaps, kept per country and day where there are both), plus the change in what tallies exceed.
-    Two queries: the days' (or months') rows of both, and the tallies with their cells' counts."""
+    Two queries: the days' (or months') rows of both, and the tallies with their cells' counts (unless the
+    caller knows the campaign has none: not `tallied`)."""
     changes: dict[dt.date, int] = defaultdict(int)
     statement = _kept_changes_statement(db.session.get_bind().dialect.name, by_month)
     for first, signers in db.session.execute(statement, {"campaign_id": campaign_id}).all():
         changes[dt.date.fromisoformat(first) if isinstance(first, str) else first] += int(signers)
-    for on, excess in _tally_excess_changes(campaign_id).items():
+    for on, excess in _tally_excess_changes(campaign_id).items() if tallied else ():
         changes[on.replace(day=1) if by_month else on] += excess
     return changes
 
@@ -371,10 +375,11 @@ class Month:
     total: int
 
 
-def monthly_totals(campaign: Campaign) -> list[Month]:
+def monthly_totals(campaign: Campaign, totals: CampaignTotals | None = None) -> list[Month]:
     """`daily_totals` by month: what was added in each month something was, and the total at its end (years
-    of signing read as a hundred lines, not thousands, and summed so by the database)."""
-    return _running(_changes(campaign.id, by_month=True), Month)
+    of signing read as a hundred lines, not thousands, and summed so by the database). Given the campaign's
+    `totals`, read already, its tallies are not looked for when it has none."""
+    return _running(_changes(campaign.id, by_month=True, tallied=totals is None or totals.tallied), Month)
 
 
 def _running(changes: dict, line):

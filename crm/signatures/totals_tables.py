@@ -20,27 +20,31 @@ def country_rows(
     for alpha3, count in by_country.items():
         span = ranges.get(alpha3)
         if span:
-            figure = gettext(
-                "between %(low)s and %(high)s", low=show_number(span[0], language), high=show_number(span[1], language)
+            figure = escape(
+                gettext(
+                    "between %(low)s and %(high)s",
+                    low=show_number(span[0], language),
+                    high=show_number(span[1], language),
+                )
             )
         else:
-            figure = show_number(count, language)
+            figure = show_number(count, language)  # digits and the reader's separators: nothing to escape
         code = escape(alpha3)
         lines.append(
             f'\n      <tr><th scope="row">{escape(names.get(alpha3, alpha3))}</th>'
-            f'<td><code>{code}</code></td>\n        <td class="num">{escape(figure)}</td></tr>'
+            f'<td><code>{code}</code></td>\n        <td class="num">{figure}</td></tr>'
         )
     return Markup("".join(lines))
 
 
 def month_rows(months, language: str) -> Markup:
     """A row per month (totals.Month, oldest first), the latest first: the month as its reader says it, what
-    it added and the total at its end."""
+    it added and the total at its end (numbers: digits and the reader's separators, nothing to escape)."""
     return Markup(
         "".join(
             f"\n      <tr><td>{escape(show_month(month.month, language))}</td>"
-            f'<td class="num">{escape(show_number(month.added, language))}</td>'
-            f'<td class="num">{escape(show_number(month.total, language))}</td></tr>'
+            f'<td class="num">{show_number(month.added, language)}</td>'
+            f'<td class="num">{show_number(month.total, language)}</td></tr>'
             for month in reversed(months)
         )
     )
