@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from crm import clock
 from crm.core import submissions
 from crm.core.forms import ConfirmForm
 from crm.core.pdf import RendererMissing
@@ -50,6 +51,7 @@ from crm.signatures.totals import (
     monthly_totals,
     petition_rows,
     petition_totals,
+    recent_monthly_totals,
     tally_rows,
     total_signers,
     totals_csv_rows,
@@ -130,7 +132,10 @@ def campaign(slug):
     language = current_language()
     codes, names = country_codes_and_names(language)
     totals = totals_for(campaign, codes=codes)
-    months = monthly_totals(campaign, totals)
+    if request.args.get("months") == "all":
+        months, earlier = monthly_totals(campaign, totals), False
+    else:  # the last two years; reading every month was the page's longest query
+        months, earlier = recent_monthly_totals(campaign, totals, clock.today(current_user))
     return render_template(
         "signatures/campaign.html",
         campaign=campaign,
@@ -138,6 +143,7 @@ def campaign(slug):
         petitions=petition_rows(campaign, totals),
         countries=country_rows(totals.by_country, totals.ranges, names, language) if totals.by_country else None,
         months=month_rows(months, language) if months else None,
+        earlier_months=earlier,
         form=PetitionForm() if can(current_user, "edit_all") and not is_read_only(campaign) else None,
     )
 

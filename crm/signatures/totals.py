@@ -333,31 +333,38 @@ def _month_of(column, dialect: str):
 
 
 @cache
-def _kept_changes_statement(dialect: str, by_month: bool) -> sa.Select:
+def _kept_changes_statement(dialect: str, by_month: bool, recent: bool = False) -> sa.Select:
     """The campaign's signers per day (or month), less the overlaps' growth, in one statement built once
-    for each dialect and period, the campaign a parameter."""
+    for each dialect and period, the campaign (and for the `recent` days only, the first of them, `since`)
+    parameters."""
     day, overlap = SignatureDay.__table__.c, SignatureOverlap.__table__.c
-    kept = sa.union_all(
-        sa.select(day.day, day.signers).where(day.campaign_id == sa.bindparam("campaign_id")),
-        sa.select(overlap.day, -overlap.signers).where(overlap.campaign_id == sa.bindparam("campaign_id")),
-    ).subquery()
+    days = sa.select(day.day, day.signers).where(day.campaign_id == sa.bindparam("campaign_id"))
+    overlaps = sa.select(overlap.day, -overlap.signers).where(overlap.campaign_id == sa.bindparam("campaign_id"))
+    if recent:
+        days = days.where(day.day >= sa.bindparam("since", type_=sa.Date))
+        overlaps = overlaps.where(overlap.day >= sa.bindparam("since", type_=sa.Date))
+    kept = sa.union_all(days, overlaps).subquery()
     on = _month_of(kept.c.day, dialect) if by_month else kept.c.day
     return sa.select(on, sa.func.sum(kept.c.signers)).group_by(on)
 
 
-def _changes(campaign_id: int, by_month: bool, tallied: bool = True) -> dict[dt.date, int]:
+def _changes(
+    campaign_id: int, by_month: bool, tallied: bool = True, since: dt.date | None = None
+) -> dict[dt.date, int]:
     """What each day (or month, by its first day) adds to the campaign's total. A country's figure is the
     larger of its two kinds of signers (by address, by name and place): their sum less the smaller. So a
     day adds the campaign's signers that day (kept per day), less the growth of the smaller kinds (the
     overlaps, kept per country and day where there are both), plus the change in what tallies exceed.
     Two queries: the days' (or months') rows of both, and the tallies with their cells' counts (unless the
-    caller knows the campaign has none: not `tallied`)."""
+    caller knows the campaign has none: not `tallied`). From `since` on only, when given."""
     changes: dict[dt.date, int] = defaultdict(int)
-    statement = _kept_changes_statement(db.session.get_bind().dialect.name, by_month)
-    for first, signers in db.session.execute(statement, {"campaign_id": campaign_id}).all():
+    statement = _kept_changes_statement(db.session.get_bind().dialect.name, by_month, since is not None)
+    params = {"campaign_id": campaign_id, "since": since}
+    for first, signers in db.session.execute(statement, params).all():
         changes[dt.date.fromisoformat(first) if isinstance(first, str) else first] += int(signers)
     for on, excess in _tally_excess_changes(campaign_id).items() if tallied else ():
-        changes[on.replace(day=1) if by_month else on] += excess
+        if since is None or on >= since:
+            changes[on.replace(day=1) if by_month else on] += excess
     return changes
 
 
@@ -375,16 +382,43 @@ class Month:
     total: int
 
 
-def monthly_totals(campaign: Campaign, totals: CampaignTotals | None = None) -> list[Month]:
+def monthly_totals(
+    campaign: Campaign, totals: CampaignTotals | None = None, *, since: dt.date | None = None
+) -> list[Month]:
     """`daily_totals` by month: what was added in each month something was, and the total at its end (years
     of signing read as a hundred lines, not thousands, and summed so by the database). Given the campaign's
-    `totals`, read already, its tallies are not looked for when it has none."""
-    return _running(_changes(campaign.id, by_month=True, tallied=totals is None or totals.tallied), Month)
+    `totals`, read already, its tallies are not looked for when it has none.
+
+    With `since` (a month's first day) and the campaign's `totals`, the months from `since` on only, read
+    from their own days: each month's total at its end is counted back from the campaign's total, which is
+    what every month added (this series and totals_for count alike, and the kept counts are checked to)."""
+    changes = _changes(campaign.id, by_month=True, tallied=totals is None or totals.tallied, since=since)
+    if since is None:
+        return _running(changes, Month)
+    if totals is None:
+        raise ValueError("the months since a day are counted back from the campaign's totals")
+    return _running(changes, Month, before=totals.total - sum(changes.values()))
 
 
-def _running(changes: dict, line):
-    """`line(when, added, total)` for each day or month of `changes`, oldest first, the total running."""
-    total, series = 0, []
+# The totals page's series: the last two years, month by month; every month is a link away.
+RECENT_MONTHS = 24
+
+
+def recent_monthly_totals(campaign: Campaign, totals: CampaignTotals, today: dt.date) -> tuple[list[Month], bool]:
+    """The months the totals page shows first: the last RECENT_MONTHS to `today`'s, and whether anything was
+    added before them (then every month is a link away). A campaign that nobody signed in those months
+    shows all its months, as before: its series is what there is to see."""
+    back = today.year * 12 + today.month - RECENT_MONTHS
+    months = monthly_totals(campaign, totals, since=dt.date(back // 12, back % 12 + 1, 1))
+    if not months:
+        return monthly_totals(campaign, totals), False
+    return months, months[0].total != months[0].added
+
+
+def _running(changes: dict, line, before: int = 0):
+    """`line(when, added, total)` for each day or month of `changes`, oldest first, the total running from
+    `before` (the total before the first)."""
+    total, series = before, []
     for when in sorted(changes):
         total += changes[when]
         series.append(line(when, changes[when], total))
