@@ -15,8 +15,9 @@ _NONE = "<td>—</td>"
 def campaign_table_rows(rows, language: str, record_url) -> Markup:
     """The body of a campaign's table (services.CampaignRow): each government's name linking to its record,
     its stage, who it is assigned to, its next follow-up's day, and its stance on each demand as a badge;
-    "—" for what it has none of. Each stage's and stance's cell is made once per page."""
+    "—" for what it has none of. Each stage's, stance's, day's and assignee's cell is made once per page."""
     stages: dict[str, str] = {}
+    people: dict[str | None, str] = {None: _NONE}
     stances: dict[str | None, str] = {None: _NONE, "": _NONE}
     days: dict = {}
     lines = []
@@ -24,6 +25,9 @@ def campaign_table_rows(rows, language: str, record_url) -> Markup:
         stage = stages.get(row.stage)
         if stage is None:
             stage = stages[row.stage] = f"<td>{escape(label(STAGE_LABELS, row.stage))}</td>"
+        person = people.get(row.assignee_name)
+        if person is None:
+            person = people[row.assignee_name] = f"<td>{escape(row.assignee_name or '—')}</td>"
         due = row.next_follow_up_on
         if due is None:
             day = _NONE
@@ -37,6 +41,6 @@ def campaign_table_rows(rows, language: str, record_url) -> Markup:
             cells.append(cell)
         lines.append(
             f'\n    <tr><td><a href="{escape(record_url(row.id))}">{escape(row.country)}</a></td>{stage}'
-            f"<td>{escape(row.assignee_name or '—')}</td>{day}{''.join(cells)}</tr>"
+            f"{person}{day}{''.join(cells)}</tr>"
         )
     return Markup("".join(lines))
