@@ -17,7 +17,7 @@ from crm.api.problems import is_api_request
 from crm.clock import user_zone
 from crm.permissions import can
 from crm.translation import gettext, once_per_language, reading, translations
-from crm.vocabulary import LABEL_TABLES
+from crm.vocabulary import LABEL_TABLES, STANCE_LABELS
 
 # English pages are read by an international team: Babel's "English (world)" writes "2 Dec 2026", not the
 # US "Dec 2, 2026" nor the ambiguous "12/2/26".
@@ -69,6 +69,18 @@ def show_month(month: dt.date, language: str) -> str:
     """A month as its reader says it ("May 2018", "mayo de 2018"): the locale's own pattern for a month
     and year, never a pattern written for English."""
     return format_skeleton("yMMMM", month, locale=FORMAT_LOCALES.get(language, language))
+
+
+def show_number(value, language: str) -> str:
+    """A number as the pages show it (the `number` filter): grouped in the reader's way ("65,711",
+    "65.711"); nothing for None."""
+    if value is None:
+        return ""
+    if type(value) is int:
+        if 0 <= value < 1000:
+            return str(value)  # no separator to place in either language: Babel would say the same, slower
+        return _whole_number(value, language)
+    return format_decimal(value)
 
 
 def show_datetime(value, language: str, zone: ZoneInfo = UTC) -> str:
@@ -151,6 +163,18 @@ def readers_datetime(value) -> str:
 _STANCE_BADGE = Markup('<span class="stance stance-%s">%s</span>')
 
 
+def label(table: dict, key: str) -> str:
+    """A stage's, a stance's (any of vocabulary.LABEL_TABLES') words in the reader's language: the key
+    itself where the table has none."""
+    return translations().ugettext(table[key]) if key in table else key
+
+
+def stance_badge(value: str) -> Markup:
+    """A stance as the pages show it (a badge, coloured by app.css): a function, not a macro, because a
+    campaign's table shows one on each record for each demand, each made once per request."""
+    return once_per_language(("stance", value), lambda: _STANCE_BADGE % (value, label(STANCE_LABELS, value)))
+
+
 def register_filters(app) -> None:
     # One rule for every page (show_date, show_datetime, show_month).
     def _date(value):
@@ -162,13 +186,7 @@ def register_filters(app) -> None:
         return show_month(value, current_language())
 
     def _number(value):
-        if value is None:
-            return ""
-        if type(value) is int:
-            if 0 <= value < 1000:
-                return str(value)  # no separator to place in either language: Babel would say the same, slower
-            return _whole_number(value, current_language())
-        return format_decimal(value)
+        return show_number(value, current_language())
 
     # The templates' _(), ngettext() and their context forms: flask_babel's, with the translations found
     # once per request (crm/translation.py).
@@ -193,13 +211,7 @@ def register_filters(app) -> None:
         return lambda key: translations().ugettext(table[key]) if key in table else key
 
     labels = {name: _label_function(table) for name, table in LABEL_TABLES.items()}
-
-    def stance(value: str) -> Markup:
-        """A stance as the pages show it (a badge, coloured by app.css): a function, not a macro, because a
-        campaign's table shows one on each record for each demand, each made once per request."""
-        return once_per_language(("stance", value), lambda: _STANCE_BADGE % (value, labels["stance_label"](value)))
-
-    app.jinja_env.globals.update(labels, can=can, demand_title=demand_title, stance=stance)
+    app.jinja_env.globals.update(labels, can=can, demand_title=demand_title, stance=stance_badge)
 
     @app.context_processor
     def _language():

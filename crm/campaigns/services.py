@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, joinedload, selectinload
@@ -451,6 +452,36 @@ def _demands_statement(active_only: bool) -> sa.Select:
         .options(joinedload(Demand.translations))
     )
     return statement.where(Demand.retired_at.is_(None)) if active_only else statement
+
+
+class DemandHeading(NamedTuple):
+    """A demand as a page's list or a table's column shows it: its number and its title in one language."""
+
+    id: int
+    ordinal: int
+    title: str
+
+
+@cache
+def _demand_headings_statement() -> sa.Select:
+    # Built once, the campaign and the language parameters: the alias alone costs the ORM more than the query.
+    translated = aliased(DemandTranslation)
+    return (
+        sa.select(Demand.id, Demand.ordinal, sa.func.coalesce(translated.title, Demand.title))
+        .outerjoin(
+            translated, sa.and_(translated.demand_id == Demand.id, translated.language == sa.bindparam("language"))
+        )
+        .where(Demand.campaign_id == sa.bindparam("campaign_id"))
+        .order_by(Demand.ordinal)
+    )
+
+
+def demand_headings(campaign_id: int, language: str) -> list[DemandHeading]:
+    """A campaign's demands in order (the retired ones too, as demands_of), each titled in `language` or as
+    first written where it has no translation (Demand.text's rule): one query of plain rows."""
+    params = {"campaign_id": campaign_id, "language": language}
+    rows = db.session.connection().execute(_demand_headings_statement(), params)
+    return [DemandHeading(*row) for row in rows.all()]
 
 
 def demands_with_positions(campaign: Campaign) -> set[int]:

@@ -60,6 +60,9 @@ class SubmissionKeyField(HiddenField):
     sent by the page, and no field the user could correct is wrong."""
 
     def __init__(self, **kwargs):
+        # A label of its own, never shown: without one, WTForms translates its name, loading its catalogue
+        # from disk on each request that shows a form.
+        kwargs.setdefault("label", "")
         super().__init__(default=new_key, **kwargs)
 
     def pre_validate(self, form):

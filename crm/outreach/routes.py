@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from crm import clock
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign
-from crm.campaigns.services import demands_of
+from crm.campaigns.services import demand_headings, demands_of
 from crm.contacts import services as contact_services
 from crm.contacts.models import Contact, Office
 from crm.core import submissions
@@ -28,6 +28,7 @@ from crm.extensions import db
 from crm.i18n import current_language, once_per_language, readers_date, readers_datetime
 from crm.outreach import assignments
 from crm.outreach import services as outreach
+from crm.outreach.campaign_table import campaign_table_rows
 from crm.outreach.forms import (
     FollowUpFilterForm,
     FollowUpForm,
@@ -141,16 +142,15 @@ def _active_users():
 @login_required
 def campaign(slug):
     campaign = get_campaign_or_404(slug)
-    # A wide list: plain rows and stances, not records, countries and users built as objects.
-    records = outreach.campaign_rows(campaign, current_user, str(current_user.language))
-    demands = demands_of(campaign.id)
+    language = current_language()
+    # A wide list: plain rows and stances, not records, countries, users and demands built as objects.
+    demands = demand_headings(campaign.id, language)
+    records = outreach.campaign_rows(campaign, current_user, language, [demand.id for demand in demands])
     return render_template(
         "outreach/campaign.html",
         campaign=campaign,
-        records=records,
         demands=demands,
-        stances=outreach.current_stances(campaign.id),
-        record_url=id_url("outreach.show", "outreach_id"),
+        records=campaign_table_rows(records, language, id_url("outreach.show", "outreach_id")) if records else None,
     )
 
 

@@ -69,8 +69,7 @@ def create_petition(campaign_slug, name, platform, language):
 def list_petitions(campaign_slug):
     """The campaign's petitions: slug, platform, signers, name."""
     for row in petition_rows(_campaign(campaign_slug)):
-        petition = row["petition"]
-        click.echo(f"{petition.slug}\t{petition.platform}\t{row['signers']}\t{petition.name}")
+        click.echo(f"{row.slug}\t{row.platform}\t{row.signers}\t{row.name}")
 
 
 @petitions_cli.command("secret")

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from crm import clock
 from crm.core import submissions
 from crm.core.forms import ConfirmForm
 from crm.core.pdf import RendererMissing
@@ -45,14 +46,18 @@ from crm.signatures.push import new_webhook_secret
 from crm.signatures.reports import ImportReport, Problem, invalid_reason, problem_message
 from crm.signatures.tallies import import_tallies, record_tally
 from crm.signatures.totals import (
+    country_codes_and_names,
     country_names,
     monthly_totals,
     petition_rows,
     petition_totals,
+    recent_monthly_totals,
     tally_rows,
+    total_signers,
     totals_csv_rows,
     totals_for,
 )
+from crm.signatures.totals_tables import country_rows, month_rows
 from crm.translation import gettext
 from crm.web import flash_message, form_status, refusal
 
@@ -69,7 +74,7 @@ def _sweep_staged_uploads(state):
 def _signature_helpers():
     """For the outreach and campaign pages' includes (templates/signatures/_outreach_card.html and
     _campaign_summary.html): the campaign's totals, counted once per request."""
-    return {"signature_totals": _totals_once, "latest_delivery": _latest_delivery}
+    return {"signature_totals": _totals_once, "signers_total": _signers_total, "latest_delivery": _latest_delivery}
 
 
 def _totals_once(campaign, country=None):
@@ -78,6 +83,12 @@ def _totals_once(campaign, country=None):
         cache[campaign.id] = totals_for(campaign)
     totals = cache[campaign.id]
     return totals if country is None else totals.for_country(country)
+
+
+def _signers_total(campaign) -> int:
+    # The campaign page shows the total only: the countries' codes are not read for it.
+    totals = g.get("_signature_totals", {}).get(campaign.id)
+    return totals.total if totals is not None else total_signers(campaign)
 
 
 def _latest_delivery(record):
@@ -118,15 +129,21 @@ def index():
 @login_required
 def campaign(slug):
     campaign = get_campaign_or_404(slug, need="signatures")
-    totals = totals_for(campaign)
-    names = country_names(totals.by_country)
+    language = current_language()
+    codes, names = country_codes_and_names(language)
+    totals = totals_for(campaign, codes=codes)
+    if request.args.get("months") == "all":
+        months, earlier = monthly_totals(campaign, totals), False
+    else:  # the last two years; reading every month was the page's longest query
+        months, earlier = recent_monthly_totals(campaign, totals, clock.today(current_user))
     return render_template(
         "signatures/campaign.html",
         campaign=campaign,
         totals=totals,
-        names=names,
         petitions=petition_rows(campaign, totals),
-        months=monthly_totals(campaign),
+        countries=country_rows(totals.by_country, totals.ranges, names, language) if totals.by_country else None,
+        months=month_rows(months, language) if months else None,
+        earlier_months=earlier,
         form=PetitionForm() if can(current_user, "edit_all") and not is_read_only(campaign) else None,
     )
 

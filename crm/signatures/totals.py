@@ -26,6 +26,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -43,7 +45,6 @@ from crm.signatures.models import (
     SignatureTally,
     SignatureTotal,
 )
-from crm.signatures.petitions import petitions_of
 from crm.signatures.tallies import tallies_of
 
 
@@ -61,6 +62,7 @@ class CampaignTotals:
     by_petition: dict[int, int] = field(default_factory=dict)  # petition id -> signers counted on it
     unknown_country: int = 0
     from_tallies: int = 0
+    tallied: bool = False  # whether any platform's tally is counted (by its excess or not)
     counted_at: dt.datetime = field(default_factory=utcnow)
     total_upper: int = 0
     resident_upper: int = 0
@@ -80,6 +82,7 @@ class CampaignTotals:
             by_petition=self.by_petition,
             unknown_country=self.unknown_country,
             from_tallies=self.from_tallies,
+            tallied=self.tallied,
             counted_at=self.counted_at,
             total_upper=self.total_upper,
             resident_upper=high,
@@ -117,35 +120,50 @@ class _Cell:
 def _range(cells) -> tuple[int, int]:
     """(N, M) for one country's cells: signers known by address and signers known by name and place
     cannot be matched, so they are between all in both kinds (the larger kind) and nobody in both."""
-    by_email = sum(cell.rows - cell.named for cell in cells)
-    by_name = sum(cell.named for cell in cells)
-    excess = sum(cell.tally_excess for cell in cells)
+    by_email = by_name = excess = 0
+    for cell in cells:  # one pass: a campaign has a group of cells for each of some 250 countries
+        by_email += cell.rows - cell.named
+        by_name += cell.named
+        excess += cell.tally_excess
     return max(by_email, by_name) + excess, by_email + by_name + excess
 
 
-def _cells(campaign_id: int, petition_id: int | None = None) -> dict[tuple[int, int | None], _Cell]:
-    """Per (petition, country id or None): individual signatures and tallies. Two queries, of a row per
-    petition and country each (the counts kept per petition and country, crm/signatures/counts.py)."""
-    cells: dict[tuple[int, int | None], _Cell] = defaultdict(_Cell)
-    # Read through the tables' columns: named through the models, these short reads went through the
-    # ORM's machinery and cost twice as much (the dashboard reads them on every page).
+@cache
+def _cells_statement(of_petition: bool) -> sa.CompoundSelect:
+    """_cells' statement, built once for a campaign's cells and for a petition's, the campaign and the
+    petition parameters: the counts kept per cell, then the tallies (their `named` NULL), in one round trip.
+    Read through the tables' columns: named through the models, these short reads went through the ORM's
+    machinery and cost twice as much (the dashboard reads them on every page)."""
     total, tally, petition = SignatureTotal.__table__.c, SignatureTally.__table__.c, Petition.__table__.c
-    counted = sa.select(total.petition_id, total.country_id, total.signers, total.without_email)
-    tallied = (
-        sa.select(tally.petition_id, tally.country_id, tally.signers)
-        .join(Petition.__table__, petition.id == tally.petition_id)
-        .where(petition.campaign_id == campaign_id)
+    counted = sa.select(
+        total.petition_id, total.country_id, total.signers, total.without_email, sa.literal(False).label("tallied")
     )
-    if petition_id is not None:
-        counted = counted.where(total.petition_id == petition_id)
-        tallied = tallied.where(tally.petition_id == petition_id)
+    tallied = (
+        sa.select(tally.petition_id, tally.country_id, tally.signers, sa.null(), sa.literal(True))
+        .join(Petition.__table__, petition.id == tally.petition_id)
+        .where(petition.campaign_id == sa.bindparam("campaign_id"))
+    )
+    if of_petition:
+        counted = counted.where(total.petition_id == sa.bindparam("petition_id"))
+        tallied = tallied.where(tally.petition_id == sa.bindparam("petition_id"))
     else:
-        counted = counted.where(total.campaign_id == campaign_id)
-    for pid, country_id, number, named in db.session.execute(counted).all():
-        cell = cells[(pid, None if country_id == UNKNOWN_COUNTRY else country_id)]
-        cell.rows, cell.named = int(number), int(named or 0)
-    for pid, country_id, signers in db.session.execute(tallied).all():
-        cells[(pid, country_id)].tally = signers
+        counted = counted.where(total.campaign_id == sa.bindparam("campaign_id"))
+    return sa.union_all(counted, tallied)
+
+
+def _cells(campaign_id: int, petition_id: int | None = None) -> dict[tuple[int, int | None], _Cell]:
+    """Per (petition, country id or None): individual signatures and tallies. One query, of a row per
+    petition and country (the counts kept per petition and country, crm/signatures/counts.py) and per tally."""
+    cells: dict[tuple[int, int | None], _Cell] = defaultdict(_Cell)
+    params = {"campaign_id": campaign_id, "petition_id": petition_id}
+    for pid, country_id, number, named, tallied in db.session.execute(
+        _cells_statement(petition_id is not None), params
+    ).all():
+        if tallied:
+            cells[(pid, country_id)].tally = number
+        else:
+            cell = cells[(pid, None if country_id == UNKNOWN_COUNTRY else country_id)]
+            cell.rows, cell.named = int(number), int(named or 0)
     return cells
 
 
@@ -165,18 +183,42 @@ def _alpha3(country_ids) -> dict[int, str]:
     return dict(db.session.execute(sa.select(country.id, country.alpha3)).all())
 
 
-def totals_for(campaign: Campaign, country: Country | None = None) -> CampaignTotals:
+@cache
+def _countries_statement(in_spanish: bool) -> sa.Select:
+    country = Country.__table__.c
+    return sa.select(country.id, country.alpha3, country.name_es if in_spanish else country.name_en)
+
+
+def country_codes_and_names(language: str) -> tuple[dict[int, str], dict[str, str]]:
+    """Every country's code by its id, and its name in `language` (Country.name's rule) by its code: some 250
+    short rows in one query, for a page that names every country of a campaign's totals (`totals_for`'s
+    `codes`, which it would otherwise read itself)."""
+    rows = db.session.connection().execute(_countries_statement(str(language).startswith("es"))).all()
+    return {country_id: code for country_id, code, _name in rows}, {code: name for _id, code, name in rows}
+
+
+def total_signers(campaign: Campaign) -> int:
+    """The campaign's signers in total, as `totals_for` counts them (the lower end, N, where there is a
+    range), without its countries' codes: two queries."""
+    return sum(low for low, _high in _by_country(_cells(campaign.id)).values())
+
+
+def totals_for(
+    campaign: Campaign, country: Country | None = None, *, codes: dict[int, str] | None = None
+) -> CampaignTotals:
     """Signers of a campaign: in total, residing in `country`, by country of residence (ISO alpha-3) and by
-    petition, with the range where signers without an e-mail address meet the others. Three queries
-    whatever the number of signatures, petitions or countries."""
+    petition, with the range where signers without an e-mail address meet the others. Two queries
+    whatever the number of signatures, petitions or countries (one given every country's `codes` by id)."""
     cells = _cells(campaign.id)
     totals = CampaignTotals()
     per_petition: dict[int, int] = defaultdict(int)
     for (petition_id, _country_id), cell in cells.items():
         per_petition[petition_id] += cell.counted
         totals.from_tallies += cell.tally_excess
+        totals.tallied = totals.tallied or cell.tally is not None
     figures = _by_country(cells)
-    codes = _alpha3(figures)
+    if codes is None:
+        codes = _alpha3(figures)
     for country_id, (low, high) in figures.items():
         totals.total += low
         totals.total_upper += high
@@ -197,7 +239,7 @@ def totals_for(campaign: Campaign, country: Country | None = None) -> CampaignTo
 
 def petition_totals(petition: Petition) -> tuple[dict[str, int], int]:
     """One petition's signers by country of residence (alpha-3, largest first), and those whose country is
-    not known: each cell counted as `totals_for` counts it, three queries."""
+    not known: each cell counted as `totals_for` counts it, two queries."""
     cells = _cells(petition.campaign_id, petition.id)
     codes = _alpha3(country_id for _pid, country_id in cells)
     unknown = sum(cell.counted for (_pid, country_id), cell in cells.items() if country_id is None)
@@ -244,30 +286,29 @@ class Day:
     total: int
 
 
+@cache
+def _tally_excess_statement() -> sa.Select:
+    # Built once, the campaign a parameter.
+    tally, count, petition = SignatureTally.__table__.c, SignatureCount.__table__.c, Petition.__table__.c
+    return (
+        sa.select(tally.petition_id, tally.country_id, tally.as_of, tally.signers, count.day, count.signers)
+        .join(Petition.__table__, petition.id == tally.petition_id)
+        .outerjoin(
+            SignatureCount.__table__,
+            sa.and_(count.petition_id == tally.petition_id, count.country_id == tally.country_id),
+        )
+        .where(petition.campaign_id == sa.bindparam("campaign_id"))
+    )
+
+
 def _tally_excess_changes(campaign_id: int) -> dict[dt.date, int]:
     """What the tallies add to the total each day: from its "as of" day, a tally counts what it exceeds the
     signatures imported for its petition and country, which shrinks as they grow. One query, of the
     tallies and their cells' counts only (reached by the counts' key, not through the campaign's)."""
     cells: dict[tuple, list[tuple[dt.date, int]]] = defaultdict(list)
     for petition_id, country_id, as_of, signers, on, number in db.session.execute(
-        sa.select(
-            SignatureTally.petition_id,
-            SignatureTally.country_id,
-            SignatureTally.as_of,
-            SignatureTally.signers,
-            SignatureCount.day,
-            SignatureCount.signers,
-        )
-        .join(Petition, Petition.id == SignatureTally.petition_id)
-        .outerjoin(
-            SignatureCount,
-            sa.and_(
-                SignatureCount.petition_id == SignatureTally.petition_id,
-                SignatureCount.country_id == SignatureTally.country_id,
-            ),
-        )
-        .where(Petition.campaign_id == campaign_id)
-    ):
+        _tally_excess_statement(), {"campaign_id": campaign_id}
+    ).all():
         rows = cells[(petition_id, country_id, as_of, signers)]
         if on is not None:
             rows.append((on, number))
@@ -284,29 +325,46 @@ def _tally_excess_changes(campaign_id: int) -> dict[dt.date, int]:
     return changes
 
 
-def _month_of(column):
+def _month_of(column, dialect: str):
     """The first day of a date column's month, in SQL."""
-    if db.session.get_bind().dialect.name == "sqlite":
+    if dialect == "sqlite":
         return sa.func.date(column, "start of month")
     return sa.cast(sa.func.date_trunc("month", column), sa.Date)
 
 
-def _changes(campaign_id: int, by_month: bool) -> dict[dt.date, int]:
+@cache
+def _kept_changes_statement(dialect: str, by_month: bool, recent: bool = False) -> sa.Select:
+    """The campaign's signers per day (or month), less the overlaps' growth, in one statement built once
+    for each dialect and period, the campaign (and for the `recent` days only, the first of them, `since`)
+    parameters."""
+    day, overlap = SignatureDay.__table__.c, SignatureOverlap.__table__.c
+    days = sa.select(day.day, day.signers).where(day.campaign_id == sa.bindparam("campaign_id"))
+    overlaps = sa.select(overlap.day, -overlap.signers).where(overlap.campaign_id == sa.bindparam("campaign_id"))
+    if recent:
+        days = days.where(day.day >= sa.bindparam("since", type_=sa.Date))
+        overlaps = overlaps.where(overlap.day >= sa.bindparam("since", type_=sa.Date))
+    kept = sa.union_all(days, overlaps).subquery()
+    on = _month_of(kept.c.day, dialect) if by_month else kept.c.day
+    return sa.select(on, sa.func.sum(kept.c.signers)).group_by(on)
+
+
+def _changes(
+    campaign_id: int, by_month: bool, tallied: bool = True, since: dt.date | None = None
+) -> dict[dt.date, int]:
     """What each day (or month, by its first day) adds to the campaign's total. A country's figure is the
     larger of its two kinds of signers (by address, by name and place): their sum less the smaller. So a
     day adds the campaign's signers that day (kept per day), less the growth of the smaller kinds (the
     overlaps, kept per country and day where there are both), plus the change in what tallies exceed.
-    Three queries: the days' (or months') rows of each, and the tallies with their cells' counts."""
-    period = _month_of if by_month else (lambda column: column)
+    Two queries: the days' (or months') rows of both, and the tallies with their cells' counts (unless the
+    caller knows the campaign has none: not `tallied`). From `since` on only, when given."""
     changes: dict[dt.date, int] = defaultdict(int)
-    for kept, sign in ((SignatureDay, 1), (SignatureOverlap, -1)):
-        on = period(kept.day)
-        for first, signers in db.session.execute(
-            sa.select(on, sa.func.sum(kept.signers)).where(kept.campaign_id == campaign_id).group_by(on)
-        ):
-            changes[dt.date.fromisoformat(first) if isinstance(first, str) else first] += sign * int(signers)
-    for on, excess in _tally_excess_changes(campaign_id).items():
-        changes[on.replace(day=1) if by_month else on] += excess
+    statement = _kept_changes_statement(db.session.get_bind().dialect.name, by_month, since is not None)
+    params = {"campaign_id": campaign_id, "since": since}
+    for first, signers in db.session.execute(statement, params).all():
+        changes[dt.date.fromisoformat(first) if isinstance(first, str) else first] += int(signers)
+    for on, excess in _tally_excess_changes(campaign_id).items() if tallied else ():
+        if since is None or on >= since:
+            changes[on.replace(day=1) if by_month else on] += excess
     return changes
 
 
@@ -324,36 +382,80 @@ class Month:
     total: int
 
 
-def monthly_totals(campaign: Campaign) -> list[Month]:
+def monthly_totals(
+    campaign: Campaign, totals: CampaignTotals | None = None, *, since: dt.date | None = None
+) -> list[Month]:
     """`daily_totals` by month: what was added in each month something was, and the total at its end (years
-    of signing read as a hundred lines, not thousands, and summed so by the database)."""
-    return _running(_changes(campaign.id, by_month=True), Month)
+    of signing read as a hundred lines, not thousands, and summed so by the database). Given the campaign's
+    `totals`, read already, its tallies are not looked for when it has none.
+
+    With `since` (a month's first day) and the campaign's `totals`, the months from `since` on only, read
+    from their own days: each month's total at its end is counted back from the campaign's total, which is
+    what every month added (this series and totals_for count alike, and the kept counts are checked to)."""
+    changes = _changes(campaign.id, by_month=True, tallied=totals is None or totals.tallied, since=since)
+    if since is None:
+        return _running(changes, Month)
+    if totals is None:
+        raise ValueError("the months since a day are counted back from the campaign's totals")
+    return _running(changes, Month, before=totals.total - sum(changes.values()))
 
 
-def _running(changes: dict, line):
-    """`line(when, added, total)` for each day or month of `changes`, oldest first, the total running."""
-    total, series = 0, []
+# The totals page's series: the last two years, month by month; every month is a link away.
+RECENT_MONTHS = 24
+
+
+def recent_monthly_totals(campaign: Campaign, totals: CampaignTotals, today: dt.date) -> tuple[list[Month], bool]:
+    """The months the totals page shows first: the last RECENT_MONTHS to `today`'s, and whether anything was
+    added before them (then every month is a link away). A campaign that nobody signed in those months
+    shows all its months, as before: its series is what there is to see."""
+    back = today.year * 12 + today.month - RECENT_MONTHS
+    months = monthly_totals(campaign, totals, since=dt.date(back // 12, back % 12 + 1, 1))
+    if not months:
+        return monthly_totals(campaign, totals), False
+    return months, months[0].total != months[0].added
+
+
+def _running(changes: dict, line, before: int = 0):
+    """`line(when, added, total)` for each day or month of `changes`, oldest first, the total running from
+    `before` (the total before the first)."""
+    total, series = before, []
     for when in sorted(changes):
         total += changes[when]
         series.append(line(when, changes[when], total))
     return series
 
 
-def petition_rows(campaign: Campaign, totals: CampaignTotals | None = None) -> list[dict]:
-    """Each petition with its signers and its imports' counts, in three queries whatever their number
-    (one fewer given the campaign's `totals`, already read)."""
-    petitions = petitions_of(campaign)
-    totals = totals or totals_for(campaign)
-    imports = dict(
-        db.session.execute(
-            sa.select(SignatureImport.petition_id, sa.func.count())
-            .join(Petition, Petition.id == SignatureImport.petition_id)
-            .where(Petition.campaign_id == campaign.id)
-            .group_by(SignatureImport.petition_id)
-        ).all()
+class PetitionRow(NamedTuple):
+    """A petition as the list of a campaign's petitions shows it."""
+
+    id: int
+    slug: str
+    name: str
+    platform: str
+    signers: int
+    imports: int
+
+
+@cache
+def _petitions_statement() -> sa.Select:
+    # Built once, the campaign a parameter; the petitions' columns and their imports' count, no records.
+    petition, imports = Petition.__table__, SignatureImport.__table__
+    count = sa.select(sa.func.count()).select_from(imports).where(imports.c.petition_id == petition.c.id)
+    return (
+        sa.select(petition.c.id, petition.c.slug, petition.c.name, petition.c.platform, count.scalar_subquery())
+        .where(petition.c.campaign_id == sa.bindparam("campaign_id"))
+        .order_by(petition.c.created_at, petition.c.id)
     )
+
+
+def petition_rows(campaign: Campaign, totals: CampaignTotals | None = None) -> list[PetitionRow]:
+    """Each petition, oldest first (as petitions_of), with its signers and its imports' count, in one query
+    whatever their number (and the campaign's `totals`, read unless given)."""
+    totals = totals or totals_for(campaign)
+    found = db.session.connection().execute(_petitions_statement(), {"campaign_id": campaign.id}).all()
     return [
-        {"petition": p, "signers": totals.by_petition.get(p.id, 0), "imports": imports.get(p.id, 0)} for p in petitions
+        PetitionRow(petition_id, slug, name, platform, totals.by_petition.get(petition_id, 0), imports)
+        for petition_id, slug, name, platform, imports in found
     ]
 
 

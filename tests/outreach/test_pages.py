@@ -9,7 +9,7 @@ from markupsafe import escape
 
 from crm.accounts.models import User
 from crm.audit.models import AuditEvent
-from crm.campaigns.models import Demand
+from crm.campaigns.models import Demand, DemandTranslation
 from crm.core.submissions import new_key
 from crm.database import utcnow
 from crm.extensions import db
@@ -610,3 +610,40 @@ def test_campaign_page_lists_governments_as_plain_rows(client, signed_in, campai
         if "outreach_record.version" in s or "position.evidence" in s or "country.rs_status" in s
     ]
     assert built == []
+
+
+def test_campaign_page_says_each_government_in_the_readers_language(
+    client, signed_in, campaign, make_record, make_user
+):
+    me = signed_in("coordinator", language="es")
+    owner = make_user("volunteer", name="Rosa <Row>")
+    germany = make_record("DEU", assignee=owner)
+    make_record("ESP")
+    germany.next_follow_up_on = dt.date(2026, 11, 26)
+    repudiate, *others = sorted(campaign.demands, key=lambda demand: demand.ordinal)
+    repudiate.translations.append(DemandTranslation(language="es", title="Repudiar la elección"))
+    outreach.record_position(germany, repudiate, "acted", utc_today(), actor=me)
+    db.session.commit()
+    page = client.get(f"/campaigns/{campaign.slug}").get_data(as_text=True)
+    # Sorted by the names the reader sees: Alemania before España (Germany would follow Spain).
+    assert page.index("Alemania") < page.index("España")
+    assert f'<a href="/outreach/{germany.id}">Alemania</a>' in page and "Rosa &lt;Row&gt;" in page
+    assert "26 nov 2026" in page and '<span class="stance stance-acted">Actuó</span>' in page
+    # Each demand titled in the reader's language where it has a translation, as first written elsewhere.
+    assert "<li>Repudiar la elección</li>" in page and f'title="{escape(others[0].title)}"' in page
+
+
+def test_campaign_table_rows_escape_what_they_show_and_dash_what_is_missing(app):
+    from crm.outreach.campaign_table import campaign_table_rows
+
+    rows = [
+        outreach.CampaignRow(7, "responded", dt.date(2026, 1, 2), "Trinidad & Tobago", None, ("acted", None)),
+        outreach.CampaignRow(9, "mystery", None, "Malta", "<Ana>", (None, "opposed")),
+    ]
+    with app.test_request_context():
+        body = campaign_table_rows(rows, "en", lambda id: f"/o/{id}?a=1&b=2")
+    first, second = body.split("</tr>")[:2]
+    assert '<a href="/o/7?a=1&amp;b=2">Trinidad &amp; Tobago</a>' in first
+    assert "<td>Responded</td><td>—</td><td>2 Jan 2026</td>" in first
+    assert first.endswith('<td><span class="stance stance-acted">Acted</span></td><td>—</td>')
+    assert "<td>mystery</td><td>&lt;Ana&gt;</td><td>—</td><td>—</td>" in second

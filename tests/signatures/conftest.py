@@ -193,6 +193,12 @@ def assert_kept_as_recounted(campaign) -> None:
         months[day.day.replace(day=1)] = (added + day.added, day.total)
     assert [(m.month, m.added, m.total) for m in monthly_totals(campaign)] == [(m, *months[m]) for m in sorted(months)]
     assert totals_for(campaign).total == (series[-1].total if series else 0)
+    # Given the totals (as the totals page does), the months are the same: tallies looked for where counted.
+    totals, every_month = totals_for(campaign), monthly_totals(campaign)
+    assert monthly_totals(campaign, totals) == every_month
+    # The months from one on, read from their own days and counted back from the total, end the same series.
+    for n, month in enumerate(every_month):
+        assert monthly_totals(campaign, totals, since=month.month) == every_month[n:]
 
 
 def push_people(petition, people):

@@ -90,11 +90,18 @@ def test_the_campaign_page_shows_totals_by_country_petition_and_day(app, client,
     # The country in the reader's language, its ISO code in a column of its own.
     assert re.search(r"Canada</th><td><code>CAN</code></td>\s*<td class=\"num\">4</td>", html)
     assert "Colombia" in html and ">AN</a>" in html
-    # Over time, month by month, the newest first: Action Network's signers dated May 2018, then Change.org's
-    # undated ones on the month of their import, which ends with all twelve.
-    months = re.findall(r'<tr><td>([^<]+)</td><td class="num">(\d+)</td><td class="num">(\d+)</td></tr>', html)
+    # Over time, month by month, the newest first: the last two years first, Change.org's undated signers on
+    # the month of their import, which ends with all twelve; every month a link away.
+    pattern = r'<tr><td>([^<]+)</td><td class="num">(\d+)</td><td class="num">(\d+)</td></tr>'
+    assert [(added, total) for _, added, total in re.findall(pattern, html)] == [("8", "12")]
+    assert "The table shows the last two years." in html
+    assert f'<a href="/campaigns/{campaign.slug}/signatures?months=all#by-day">Show every month</a>' in html
+    every = client.get(f"/campaigns/{campaign.slug}/signatures?months=all").get_data(as_text=True)
+    # Every month: Action Network's signers dated May 2018 too.
+    months = re.findall(pattern, every)
     assert months[-1] == ("May 2018", "4", "4")
     assert [(added, total) for _, added, total in months[:-1]] == [("8", "12")]
+    assert "The table shows the last two years." not in every
 
 
 def test_a_volunteer_cannot_upload_or_create(app, client, signed_in, campaign, make_petition):
@@ -465,3 +472,22 @@ def test_the_petition_page_says_whether_a_tally_or_the_imported_rows_count(clien
         tallied["ESP"],
         40,
     )
+
+
+def test_a_campaign_not_signed_for_two_years_shows_every_month(app, campaign, make_petition):
+    from crm.signatures.totals import monthly_totals, recent_monthly_totals, totals_for
+
+    import_fixture(make_petition(name="AN"), "action_network.csv")
+    import_fixture(make_petition(name="Change"), "change_org.csv")
+    db.session.commit()
+    totals, every = totals_for(campaign), monthly_totals(campaign)
+    assert len(every) == 2 and every[0].month == dt.date(2018, 5, 1)
+    # Today: the last two years hold the month of the import, and something was added before them.
+    assert recent_monthly_totals(campaign, totals, every[-1].month) == (every[-1:], True)
+    # Two years and more later, nothing was added in the last two: the whole series, nothing a link away.
+    assert recent_monthly_totals(campaign, totals, every[-1].month.replace(year=every[-1].month.year + 3)) == (
+        every,
+        False,
+    )
+    # Seen from June 2018, the first month is in the last two years: nothing was added before them.
+    assert recent_monthly_totals(campaign, totals, dt.date(2018, 6, 30)) == (every, False)
