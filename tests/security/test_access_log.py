@@ -48,7 +48,18 @@ def test_other_paths_are_logged_as_they_are():
 
 # Query parameters the app reads that are not credentials. A new parameter must be classified: added here,
 # or to crm/serving.py's SECRET_QUERY_PARAMETERS when it carries a secret.
-NOT_CREDENTIAL_PARAMETERS = {"campaign", "demand", "lang", "letter", "next", "office", "page", "sent", "status"}
+NOT_CREDENTIAL_PARAMETERS = {
+    "campaign",
+    "demand",
+    "lang",
+    "letter",
+    "months",
+    "next",
+    "office",
+    "page",
+    "sent",
+    "status",
+}
 
 
 def _query_parameters_read_by_the_app() -> set[str]:
