@@ -18,7 +18,7 @@ from crm.audit import services as audit
 from crm.campaigns.models import Campaign, CampaignTranslation, Demand
 from crm.contacts.models import Office
 from crm.countries.models import Country
-from crm.database import check_version, utcnow
+from crm.database import UTCDateTime, check_version, utcnow
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.letters.models import Letter
@@ -619,7 +619,7 @@ class FollowUpLine:
 class PositionLine:
     id: int
     stance: str
-    demand: object  # the Demand, with its translations
+    demand: object  # a Demand with its translations, or a DemandLine
 
 
 def _latest_per_record(dialect, record_column, entry_id, day, source):
@@ -649,11 +649,38 @@ def _latest_per_record(dialect, record_column, entry_id, day, source):
     return sa.select(ranked.c.record_id, ranked.c.id).where(ranked.c.rank <= fetch).subquery()
 
 
+# One line of the timeline union: what each kind of entry shows, in columns shared by the four kinds (none
+# where a kind has nothing to say, a null of the column's type: PostgreSQL takes an untyped null for text).
+_LINE_COLUMNS = (
+    ("day", sa.Date),  # a letter's, follow-up's or position's day (a meeting's is its moment's)
+    ("moment", UTCDateTime),  # a meeting's time; a letter's creation; a follow-up's reminder
+    ("text", sa.Text),  # the summary, subject, note or stance
+    ("detail", sa.Text),  # the meeting's office, the letter's direction, the follow-up's status
+    ("owner", sa.Text),  # the follow-up's owner
+    ("number", sa.Integer),  # the meeting's governments, the position's demand
+    ("until", sa.Date),  # the follow-up's snooze
+)
+
+
+def _line(latest, kind: str, entry_id, **columns) -> sa.Select:
+    return sa.select(
+        latest.c.record_id,
+        sa.literal_column(f"'{kind}'", sa.Text).label("kind"),
+        entry_id.label("id"),
+        *(
+            (sa.type_coerce(columns[name], type_) if name in columns else sa.cast(sa.null(), type_)).label(name)
+            for name, type_ in _LINE_COLUMNS
+        ),
+    )
+
+
 @cache
-def _recent_statements(dialect: str) -> tuple:
-    """recent_timelines' four selects (meetings, letters, follow-ups, positions) for `dialect`, built once
-    with the records and the number of entries as parameters: building them, and finding their compiled
-    SQL again by walking them, cost a country page more than running them."""
+def _recent_statement(dialect: str) -> sa.CompoundSelect:
+    """recent_timelines' select, for `dialect`: the latest meetings, letters, follow-ups and positions of
+    the records, each kind read as its own index allows, in one statement (a statement's round trip and
+    the ORM's pass over it cost a country page more than reading the rows). Built once, with the records
+    and the number of entries as parameters: building it, and finding its compiled SQL again by walking
+    it, cost more than running it."""
     latest = _latest_per_record(
         dialect,
         meeting_outreach.c.outreach_id,
@@ -665,73 +692,85 @@ def _recent_statements(dialect: str) -> tuple:
     )
     joint = sa.select(sa.func.count()).where(meeting_outreach.c.meeting_id == Meeting.id).scalar_subquery()
     meetings = (
-        sa.select(latest.c.record_id, Meeting.id, Meeting.held_at, Meeting.summary, Office.name, joint)
+        _line(
+            latest,
+            "meeting",
+            Meeting.id,
+            moment=Meeting.held_at,
+            text=Meeting.summary,
+            detail=Office.name,
+            number=joint,
+        )
         .join_from(latest, Meeting, Meeting.id == latest.c.id)
         .outerjoin(Office, Office.id == Meeting.office_id)
     )
     letter_day = sa.func.coalesce(Letter.received_on, Letter.sent_on, _utc_day(Letter.created_at, dialect))
     latest = _latest_per_record(dialect, Letter.outreach_id, Letter.id, letter_day, Letter.__table__)
-    letters = sa.select(
-        latest.c.record_id,
+    letters = _line(
+        latest,
+        "letter",
         Letter.id,
-        Letter.direction,
-        Letter.subject,
-        Letter.received_on,
-        Letter.sent_on,
-        Letter.created_at,
+        day=sa.func.coalesce(Letter.received_on, Letter.sent_on),
+        moment=Letter.created_at,
+        text=Letter.subject,
+        detail=Letter.direction,
     ).join_from(latest, Letter, Letter.id == latest.c.id)
     latest = _latest_per_record(dialect, FollowUp.outreach_id, FollowUp.id, FollowUp.due_on, FollowUp.__table__)
     follow_ups = (
-        sa.select(
-            latest.c.record_id,
+        _line(
+            latest,
+            "follow_up",
             FollowUp.id,
-            FollowUp.status,
-            FollowUp.due_on,
-            FollowUp.snoozed_until,
-            FollowUp.note,
-            User.name,
-            FollowUp.reminder_sent_at,
+            day=FollowUp.due_on,
+            moment=FollowUp.reminder_sent_at,
+            text=FollowUp.note,
+            detail=FollowUp.status,
+            owner=User.name,
+            until=FollowUp.snoozed_until,
         )
         .join_from(latest, FollowUp, FollowUp.id == latest.c.id)
         .join(User, User.id == FollowUp.owner_id)
     )
     latest = _latest_per_record(dialect, Position.outreach_id, Position.id, Position.stated_on, Position.__table__)
-    positions = sa.select(
-        latest.c.record_id, Position.id, Position.stance, Position.stated_on, Position.demand_id
+    positions = _line(
+        latest, "position", Position.id, day=Position.stated_on, text=Position.stance, number=Position.demand_id
     ).join_from(latest, Position, Position.id == latest.c.id)
-    return meetings, letters, follow_ups, positions
+    return sa.union_all(meetings, letters, follow_ups, positions)
 
 
 def recent_timelines(records, limit: int, demands: dict | None = None) -> dict[int, RecentTimeline]:
     """The `limit` newest timeline entries of each record, as lines (the columns a timeline shows), in one
-    query per kind of entry (meetings, letters, follow-ups, positions), whatever the number of records or
-    entries. `demands` (id -> Demand with its translations) names the positions' demands; without it they
-    are read (two more queries)."""
+    query whatever the number of records or entries. `demands` (id -> the demand, a Demand or a DemandLine)
+    names the positions' demands; without it they are read (two more queries)."""
     ids = [record.id for record in records]
     found: dict[int, list[TimelineEntry]] = {record_id: [] for record_id in ids}
     if not ids:
         return {}
-    # One more of each kind tells whether older entries exist.
-    params = {"ids": ids, "fetch": limit + 1}
-    meetings, letters, follow_ups, positions = _recent_statements(db.session.get_bind().dialect.name)
-    for record_id, meeting_id, held_at, summary, office, governments in db.session.execute(meetings, params):
-        line = MeetingLine(meeting_id, summary, Named(office) if office is not None else None, governments)
-        found[record_id].append(TimelineEntry("meeting", held_at.date(), line))
-    for record_id, letter_id, direction, subject, received_on, sent_on, created_at in db.session.execute(
-        letters, params
-    ):
-        when = received_on or sent_on or created_at.date()
-        found[record_id].append(TimelineEntry("letter", when, LetterLine(letter_id, direction, subject)))
-    for row in db.session.execute(follow_ups, params):
-        record_id, follow_up_id, status, due_on, snoozed_until, note, owner, reminded = row
-        line = FollowUpLine(follow_up_id, status, due_on, snoozed_until, note, Named(owner), reminded)
-        found[record_id].append(TimelineEntry("follow_up", due_on, line))
-    positions = db.session.execute(positions, params).all()
+    # One more of each kind tells whether older entries exist. Plain rows, read through the session's
+    # connection: nothing is flushed first (the pages that ask have changed nothing).
+    rows = (
+        db.session.connection()
+        .execute(_recent_statement(db.session.get_bind().dialect.name), {"ids": ids, "fetch": limit + 1})
+        .all()
+    )
+    positions = []
+    for record_id, kind, entry_id, day, moment, text, detail, owner, number, until in rows:
+        if kind == "meeting":
+            line = MeetingLine(entry_id, text, Named(detail) if detail is not None else None, number)
+            found[record_id].append(TimelineEntry(kind, moment.date(), line))
+        elif kind == "letter":
+            found[record_id].append(TimelineEntry(kind, day or moment.date(), LetterLine(entry_id, detail, text)))
+        elif kind == "follow_up":
+            line = FollowUpLine(entry_id, detail, day, until, text, Named(owner), moment)
+            found[record_id].append(TimelineEntry(kind, day, line))
+        else:
+            positions.append((record_id, entry_id, text, day, number))
     if demands is None:
-        demands = _demands_by_id({row.demand_id for row in positions})
+        demands = _demands_by_id({demand_id for *_, demand_id in positions})
     for record_id, position_id, stance, stated_on, demand_id in positions:
-        line = PositionLine(position_id, stance, demands[demand_id])
-        found[record_id].append(TimelineEntry("position", stated_on, line))
+        found[record_id].append(
+            TimelineEntry("position", stated_on, PositionLine(position_id, stance, demands[demand_id]))
+        )
     result = {}
     for record_id, entries in found.items():
         entries = _newest_first(entries)
