@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased, defer, selectinload
 from crm import clock
 from crm.accounts.models import User
 from crm.audit import services as audit
-from crm.campaigns.models import Campaign, CampaignTranslation, Demand
+from crm.campaigns.models import Campaign, CampaignTranslation, Demand, DemandTranslation
 from crm.contacts.models import Office
 from crm.countries.models import Country
 from crm.database import UTCDateTime, check_version, utcnow
@@ -896,11 +896,26 @@ CARD_TIMELINE = 5
 CARDS_SHOWN = 8
 
 
+class DemandLine(NamedTuple):
+    """A demand as a country page's card names it, read as a row: its number, and its wording in the
+    language it was read in (its title where it has no translation in that language)."""
+
+    id: int
+    ordinal: int
+    wording: str
+    language: str
+    title: str  # as first written
+
+    def text(self, language: str) -> tuple[str, None]:
+        """Demand.text's title (a card reads no description): the wording read, in its language."""
+        return (self.wording if language == self.language else self.title), None
+
+
 @dataclass
 class OutreachCard:
     record: sa.Row  # id, campaign_id, stage, assignee_id, assignee_name, campaign_name, archived
-    demands: list
-    positions: dict
+    demands: list[DemandLine]
+    positions: dict  # (record id, demand id) -> the current position: stance, stated_on, evidence, ...
     timeline: list[TimelineEntry]
     may_edit: bool
     more: bool = False  # older entries are on the record's page
@@ -915,35 +930,14 @@ class CountryOutreach:
         return bool(self.cards or self.others)
 
 
-@cache
-def _current_position_rows() -> sa.Select:
-    # Built once, with the records as a parameter (see _recent_statements).
-    ranked, first = _current(
-        Position.outreach_id.in_(sa.bindparam("ids", expanding=True)),
-        Position.outreach_id,
-        Position.demand_id,
-        Position.stance,
-        Position.stated_on,
-        Position.evidence,
-        Position.evidence_url,
-        Position.meeting_id,
-    )
-    return sa.select(ranked).where(first)
-
-
-def current_position_rows(record_ids) -> dict[tuple[int, int], sa.Row]:
-    """The current position per (record, demand) for these records, as rows of what a positions table
-    shows (stance, stated_on, evidence, evidence_url, meeting_id): one query."""
-    ids = list(record_ids)
-    if not ids:
-        return {}
-    return {(row.outreach_id, row.demand_id): row for row in db.session.execute(_current_position_rows(), {"ids": ids})}
+TRANSLATED_DEMAND = aliased(DemandTranslation)
 
 
 @cache
 def _card_statements() -> tuple[sa.Select, sa.Select]:
-    """outreach_cards' selects of a government's records and of their campaigns' demands, built once with
-    the country, the language and the campaigns as parameters (see _recent_statements)."""
+    """outreach_cards' selects, built once with the country, the language and the records as parameters
+    (see _recent_statement): a government's records, and the demands of the records shown, each with
+    its current position on the record if it has one."""
     translated = TRANSLATED_CAMPAIGN
     records = (
         sa.select(
@@ -969,11 +963,41 @@ def _card_statements() -> tuple[sa.Select, sa.Select]:
             Campaign.id.desc(),
         )
     )
+    ids = sa.bindparam("ids", expanding=True)
+    current, first = _current(
+        Position.outreach_id.in_(ids),
+        Position.outreach_id,
+        Position.demand_id,
+        Position.stance,
+        Position.stated_on,
+        Position.evidence,
+        Position.evidence_url,
+        Position.meeting_id,
+    )
     demands = (
-        sa.select(Demand)
-        .where(Demand.campaign_id.in_(sa.bindparam("campaign_ids", expanding=True)))
-        .order_by(Demand.ordinal)
-        .options(selectinload(Demand.translations))
+        sa.select(
+            OutreachRecord.id.label("record_id"),
+            Demand.id,
+            Demand.ordinal,
+            sa.func.coalesce(TRANSLATED_DEMAND.title, Demand.title).label("wording"),
+            Demand.title,
+            current.c.stance,
+            current.c.stated_on,
+            current.c.evidence,
+            current.c.evidence_url,
+            current.c.meeting_id,
+        )
+        .join_from(OutreachRecord, Demand, Demand.campaign_id == OutreachRecord.campaign_id)
+        .outerjoin(
+            TRANSLATED_DEMAND,
+            sa.and_(TRANSLATED_DEMAND.demand_id == Demand.id, TRANSLATED_DEMAND.language == sa.bindparam("language")),
+        )
+        .outerjoin(
+            current,
+            sa.and_(current.c.outreach_id == OutreachRecord.id, current.c.demand_id == Demand.id, first),
+        )
+        .where(OutreachRecord.id.in_(ids))
+        .order_by(OutreachRecord.id, Demand.ordinal)
     )
     return records, demands
 
@@ -981,26 +1005,32 @@ def _card_statements() -> tuple[sa.Select, sa.Select]:
 def outreach_cards(country, user, shown: int = CARDS_SHOWN, *, language: str = "en") -> CountryOutreach:
     """This government's outreach, per campaign: the `shown` newest active campaigns' records with their
     current positions and latest timeline entries, and the others a line each. The records are rows of
-    what the page shows (the campaign named in `language`); a fixed number of queries, reading the latest
-    entries of the records shown only."""
+    what the page shows (the campaign and the demands named in `language`); three queries, reading the
+    latest entries of the records shown only. Plain rows, read through the session's connection: nothing
+    is flushed first (the page has changed nothing)."""
     records_statement, demands_statement = _card_statements()
-    records = db.session.execute(
+    connection = db.session.connection()
+    records = connection.execute(
         outreach_visibility(user, records_statement), {"country_id": country.id, "language": language}
     ).all()
     full = [record for record in records if not record.archived][:shown]
     listed = {record.id for record in full}
     others = [record for record in records if record.id not in listed]
-    positions = current_position_rows(listed)
-    demands: dict[int, list] = {}
+    demands: dict[int, list[DemandLine]] = {record_id: [] for record_id in listed}
+    positions = {}
     by_id = {}
-    for demand in db.session.scalars(demands_statement, {"campaign_ids": [r.campaign_id for r in full]}):
-        demands.setdefault(demand.campaign_id, []).append(demand)
-        by_id[demand.id] = demand
+    if listed:
+        for row in connection.execute(demands_statement, {"ids": list(listed), "language": language}):
+            demand = by_id.get(row.id) or DemandLine(row.id, row.ordinal, row.wording, language, row.title)
+            by_id[demand.id] = demand
+            demands[row.record_id].append(demand)
+            if row.stance is not None:
+                positions[(row.record_id, demand.id)] = row
     timelines = recent_timelines(full, CARD_TIMELINE, by_id)
     cards = [
         OutreachCard(
             record,
-            demands.get(record.campaign_id, []),
+            demands[record.id],
             positions,
             timelines[record.id].entries,
             can_edit_outreach_row(user, record),

@@ -157,3 +157,5 @@ def test_each_card_names_its_campaign_in_the_readers_language_and_who_works_it(c
     page, _ = _page(client)
     assert f'<a href="/outreach/{record.id}">Campaña ocupada</a></h2>' in page and "Busy campaign 1<" not in page
     assert "Vera Voluntaria" in page and "nadie todavía" in page
+    # The demands too, in their positions tables and timelines.
+    assert "1. Exigencia de la campaña 1</th>" in page and "Demand of campaign 1" not in page
