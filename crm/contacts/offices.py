@@ -296,13 +296,15 @@ def government_offices(
     with their number. Two queries, reading the columns shown, however many offices and contacts."""
     offices_statement, people_statement = _government_office_statements(str(language).startswith("es"))
     # The visibility rule adds to the WHERE clause: the order and the limit apply to the offices it leaves.
-    offices = db.session.execute(
+    # Plain rows, read through the session's connection: nothing is flushed first (the page has changed nothing).
+    connection = db.session.connection()
+    offices = connection.execute(
         office_visibility(user, offices_statement), {"country_id": country.id, "limit": limit}
     ).all()
     result = GovernmentOffices(offices=offices, total=offices[0].total if offices else 0)
     if not offices:
         return result
-    for row in db.session.execute(
+    for row in connection.execute(
         people_statement, {"office_ids": [office.id for office in offices], "people": people}
     ):
         result.people.setdefault(row.office_id, []).append(row)
