@@ -339,16 +339,23 @@ def fact_sources(history: list) -> dict[str, sa.Row | None]:
     return latest
 
 
-def country_by_code(code: str, *, with_regions: bool = False) -> Country | None:
-    """The country with this alpha-2 or alpha-3 code; `with_regions`: its UN M49 regions read with it."""
-    code = (code or "").strip().upper()
-    column = Country.alpha2 if len(code) == 2 else Country.alpha3
-    statement = sa.select(Country).where(column == code)
+@cache
+def _country_statement(alpha2: bool, with_regions: bool) -> sa.Select:
+    # Built once for each kind of code, the code a parameter: building it, with its loader options, and
+    # finding its compiled SQL again by walking it cost the country page more than running it.
+    column = Country.alpha2 if alpha2 else Country.alpha3
+    statement = sa.select(Country).where(column == sa.bindparam("code"))
     if with_regions:
         statement = statement.options(
             joinedload(Country.region), joinedload(Country.sub_region), joinedload(Country.intermediate_region)
         )
-    return db.session.scalar(statement)
+    return statement
+
+
+def country_by_code(code: str, *, with_regions: bool = False) -> Country | None:
+    """The country with this alpha-2 or alpha-3 code; `with_regions`: its UN M49 regions read with it."""
+    code = (code or "").strip().upper()
+    return db.session.scalar(_country_statement(len(code) == 2, with_regions), {"code": code})
 
 
 def _folded_name(text: str) -> str:
