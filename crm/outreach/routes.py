@@ -143,6 +143,41 @@ def reminder_sent(follow_up) -> Markup:
     return _REMINDER_SENT % gettext("Reminder sent %(when)s", when=readers_datetime(follow_up.reminder_sent_at))
 
 
+@bp.app_template_global("position_rows")
+def position_rows(record_id: int, demands, positions: dict) -> Markup:
+    """A positions table's rows (templates/_macros/outreach.html, positions_table): each demand with the
+    record's current position on it, from `positions` by (record id, demand id), records or rows. A
+    function for the reason timeline_entries is: a country page shows eight tables."""
+    words, language = outreach_words(), current_language()
+    current, since, evidence = map(escape, (words.current_position, words.since, words.evidence))
+    meeting_url = id_url("outreach.meeting", "meeting_id")
+    rows = []
+    for demand in demands:
+        p = positions.get((record_id, demand.id))
+        if p is None:
+            badge, day, source = stance_badge("unknown"), "—", ""
+        else:
+            badge, day = stance_badge(p.stance), escape(show_date(p.stated_on, language))
+            # A position stated at a meeting has the meeting's summary as its evidence: link to the meeting,
+            # where the summary is written once, instead of repeating it for each demand.
+            if p.meeting_id:
+                stated = escape(gettext("Stated at the meeting of %(date)s", date=day))
+                source = f'<a href="{meeting_url(p.meeting_id)}">{stated}</a>'
+            else:
+                source = escape(p.evidence or "")
+            if p.evidence_url:
+                source = (
+                    f'{source} <a href="{escape(p.evidence_url)}" rel="noopener noreferrer nofollow">'
+                    f"{escape(gettext('source'))}</a>"
+                )
+        rows.append(
+            f'\n    <tr>\n      <th scope="row">{demand.ordinal}. {escape(demand_title(demand, language))}</th>'
+            f'\n      <td data-label="{current}">{badge}</td>\n      <td data-label="{since}">{day}</td>'
+            f'\n      <td class="source" data-label="{evidence}">{source}</td>\n    </tr>\n'
+        )
+    return Markup("".join(rows))
+
+
 @bp.app_template_global("timeline_entries")
 def timeline_entries(entries, today: dt.date, action_forms=None) -> Markup:
     """A timeline's entries as the items of its list (templates/_macros/outreach.html, timeline_list):
