@@ -622,38 +622,112 @@ class PositionLine:
     demand: object  # a Demand with its translations, or a DemandLine
 
 
-def _latest_per_record(dialect, record_column, entry_id, day, source):
-    """A subquery of (record_id, id): for each record in the expanding parameter `ids`, the ids of its
-    `fetch` (a parameter) newest entries in `source` (a join or a table), newest by (`day`, `entry_id`). On
-    PostgreSQL a lateral subquery per record reads only those through an index; SQLite, which has no
-    LATERAL, ranks the records' entries."""
+def _latest_per_record(dialect, kind: str, record_column, entry_id, day, source) -> sa.Select:
+    """A select of (record_id, kind, id, day): for each record in the expanding parameter `ids`, its
+    `fetch` (a parameter) newest entries of one kind in `source` (a join or a table), newest by (`day`,
+    `entry_id`), read from an index. On PostgreSQL a lateral subquery per record reads only those; SQLite,
+    which has no LATERAL, ranks the records' entries."""
     ids, fetch = sa.bindparam("ids", expanding=True), sa.bindparam("fetch")
+    kind = sa.literal_column(f"'{kind}'", sa.Text).label("kind")
     if dialect == "postgresql":
         records = sa.select(OutreachRecord.id.label("record_id")).where(OutreachRecord.id.in_(ids)).subquery("r")
         latest = (
-            sa.select(entry_id.label("id"))
+            sa.select(entry_id.label("id"), sa.type_coerce(day, sa.Date).label("day"))
             .select_from(source)
             .where(record_column == records.c.record_id)
             .order_by(day.desc(), entry_id.desc())
             .limit(fetch)
             .lateral("latest")
         )
-        return sa.select(records.c.record_id, latest.c.id).join_from(records, latest, sa.true()).subquery()
+        return sa.select(records.c.record_id, kind, latest.c.id, latest.c.day).join_from(records, latest, sa.true())
     rank = sa.func.row_number().over(partition_by=record_column, order_by=(day.desc(), entry_id.desc()))
     ranked = (
-        sa.select(record_column.label("record_id"), entry_id.label("id"), rank.label("rank"))
+        sa.select(
+            record_column.label("record_id"),
+            entry_id.label("id"),
+            sa.type_coerce(day, sa.Date).label("day"),
+            rank.label("rank"),
+        )
         .select_from(source)
         .where(record_column.in_(ids))
         .subquery()
     )
-    return sa.select(ranked.c.record_id, ranked.c.id).where(ranked.c.rank <= fetch).subquery()
+    return sa.select(ranked.c.record_id, kind, ranked.c.id, ranked.c.day).where(ranked.c.rank <= fetch)
 
 
-# One line of the timeline union: what each kind of entry shows, in columns shared by the four kinds (none
-# where a kind has nothing to say, a null of the column's type: PostgreSQL takes an untyped null for text).
+@cache
+def _recent_statement(dialect: str) -> sa.Select:
+    """recent_timelines' select, for `dialect`, in one statement: each record's latest meetings, letters,
+    follow-ups and positions found from their indexes (their ids and days), the newest of them all kept
+    in the timeline's order (TIMELINE_ORDER on a day), and only those read, in columns the four kinds
+    share. Built once, with the records and the number of entries as parameters: building it, and
+    finding its compiled SQL again by walking it, cost more than running it."""
+    candidates = sa.union_all(
+        # The link carries its meeting's UTC day (held_on, kept by the database): the index of the links
+        # is enough to find a record's latest meetings.
+        _latest_per_record(
+            dialect,
+            "meeting",
+            meeting_outreach.c.outreach_id,
+            meeting_outreach.c.meeting_id,
+            meeting_outreach.c.held_on,
+            meeting_outreach,
+        ),
+        _latest_per_record(
+            dialect,
+            "letter",
+            Letter.outreach_id,
+            Letter.id,
+            sa.func.coalesce(Letter.received_on, Letter.sent_on, _utc_day(Letter.created_at, dialect)),
+            Letter.__table__,
+        ),
+        _latest_per_record(
+            dialect, "follow_up", FollowUp.outreach_id, FollowUp.id, FollowUp.due_on, FollowUp.__table__
+        ),
+        _latest_per_record(
+            dialect, "position", Position.outreach_id, Position.id, Position.stated_on, Position.__table__
+        ),
+    ).subquery("candidates")
+    order = sa.case({kind: rank for kind, rank in TIMELINE_ORDER.items()}, value=candidates.c.kind)
+    place = sa.func.row_number().over(
+        partition_by=candidates.c.record_id, order_by=(candidates.c.day.desc(), order.desc(), candidates.c.id.desc())
+    )
+    ranked = sa.select(candidates, place.label("place")).subquery("ranked")
+    top = sa.select(ranked).where(ranked.c.place <= sa.bindparam("fetch")).cte("top")
+    joint = sa.select(sa.func.count()).where(meeting_outreach.c.meeting_id == Meeting.id).scalar_subquery()
+    meetings = (
+        _line(top, moment=Meeting.held_at, text=Meeting.summary, detail=Office.name, number=joint)
+        .join(Meeting, Meeting.id == top.c.id)
+        .outerjoin(Office, Office.id == Meeting.office_id)
+    )
+    letters = _line(top, text=Letter.subject, detail=Letter.direction).join(Letter, Letter.id == top.c.id)
+    follow_ups = (
+        _line(
+            top,
+            moment=FollowUp.reminder_sent_at,
+            text=FollowUp.note,
+            detail=FollowUp.status,
+            owner=User.name,
+            until=FollowUp.snoozed_until,
+        )
+        .join(FollowUp, FollowUp.id == top.c.id)
+        .join(User, User.id == FollowUp.owner_id)
+    )
+    positions = _line(top, text=Position.stance, number=Position.demand_id).join(Position, Position.id == top.c.id)
+    # Each kind's lines join its own table by primary key, for the entries kept only.
+    lines = sa.union_all(
+        meetings.where(top.c.kind == "meeting"),
+        letters.where(top.c.kind == "letter"),
+        follow_ups.where(top.c.kind == "follow_up"),
+        positions.where(top.c.kind == "position"),
+    ).subquery("lines")
+    return sa.select(lines).order_by(lines.c.record_id, lines.c.place)
+
+
+# What each kind of entry shows, in columns shared by the four kinds (none where a kind has nothing to
+# say: a null of the column's type, as PostgreSQL takes an untyped null for text).
 _LINE_COLUMNS = (
-    ("day", sa.Date),  # a letter's, follow-up's or position's day (a meeting's is its moment's)
-    ("moment", UTCDateTime),  # a meeting's time; a letter's creation; a follow-up's reminder
+    ("moment", UTCDateTime),  # a meeting's time; a follow-up's reminder
     ("text", sa.Text),  # the summary, subject, note or stance
     ("detail", sa.Text),  # the meeting's office, the letter's direction, the follow-up's status
     ("owner", sa.Text),  # the follow-up's owner
@@ -662,11 +736,13 @@ _LINE_COLUMNS = (
 )
 
 
-def _line(latest, kind: str, entry_id, **columns) -> sa.Select:
+def _line(top, **columns) -> sa.Select:
     return sa.select(
-        latest.c.record_id,
-        sa.literal_column(f"'{kind}'", sa.Text).label("kind"),
-        entry_id.label("id"),
+        top.c.record_id,
+        top.c.kind,
+        top.c.id,
+        top.c.day,
+        top.c.place,
         *(
             (sa.type_coerce(columns[name], type_) if name in columns else sa.cast(sa.null(), type_)).label(name)
             for name, type_ in _LINE_COLUMNS
@@ -674,108 +750,34 @@ def _line(latest, kind: str, entry_id, **columns) -> sa.Select:
     )
 
 
-@cache
-def _recent_statement(dialect: str) -> sa.CompoundSelect:
-    """recent_timelines' select, for `dialect`: the latest meetings, letters, follow-ups and positions of
-    the records, each kind read as its own index allows, in one statement (a statement's round trip and
-    the ORM's pass over it cost a country page more than reading the rows). Built once, with the records
-    and the number of entries as parameters: building it, and finding its compiled SQL again by walking
-    it, cost more than running it."""
-    latest = _latest_per_record(
-        dialect,
-        meeting_outreach.c.outreach_id,
-        meeting_outreach.c.meeting_id,
-        # The link carries its meeting's UTC day (held_on, kept by the database): the index of the links
-        # is enough to find a record's latest meetings.
-        meeting_outreach.c.held_on,
-        meeting_outreach,
-    )
-    joint = sa.select(sa.func.count()).where(meeting_outreach.c.meeting_id == Meeting.id).scalar_subquery()
-    meetings = (
-        _line(
-            latest,
-            "meeting",
-            Meeting.id,
-            moment=Meeting.held_at,
-            text=Meeting.summary,
-            detail=Office.name,
-            number=joint,
-        )
-        .join_from(latest, Meeting, Meeting.id == latest.c.id)
-        .outerjoin(Office, Office.id == Meeting.office_id)
-    )
-    letter_day = sa.func.coalesce(Letter.received_on, Letter.sent_on, _utc_day(Letter.created_at, dialect))
-    latest = _latest_per_record(dialect, Letter.outreach_id, Letter.id, letter_day, Letter.__table__)
-    letters = _line(
-        latest,
-        "letter",
-        Letter.id,
-        day=sa.func.coalesce(Letter.received_on, Letter.sent_on),
-        moment=Letter.created_at,
-        text=Letter.subject,
-        detail=Letter.direction,
-    ).join_from(latest, Letter, Letter.id == latest.c.id)
-    latest = _latest_per_record(dialect, FollowUp.outreach_id, FollowUp.id, FollowUp.due_on, FollowUp.__table__)
-    follow_ups = (
-        _line(
-            latest,
-            "follow_up",
-            FollowUp.id,
-            day=FollowUp.due_on,
-            moment=FollowUp.reminder_sent_at,
-            text=FollowUp.note,
-            detail=FollowUp.status,
-            owner=User.name,
-            until=FollowUp.snoozed_until,
-        )
-        .join_from(latest, FollowUp, FollowUp.id == latest.c.id)
-        .join(User, User.id == FollowUp.owner_id)
-    )
-    latest = _latest_per_record(dialect, Position.outreach_id, Position.id, Position.stated_on, Position.__table__)
-    positions = _line(
-        latest, "position", Position.id, day=Position.stated_on, text=Position.stance, number=Position.demand_id
-    ).join_from(latest, Position, Position.id == latest.c.id)
-    return sa.union_all(meetings, letters, follow_ups, positions)
-
-
 def recent_timelines(records, limit: int, demands: dict | None = None) -> dict[int, RecentTimeline]:
     """The `limit` newest timeline entries of each record, as lines (the columns a timeline shows), in one
     query whatever the number of records or entries. `demands` (id -> the demand, a Demand or a DemandLine)
     names the positions' demands; without it they are read (two more queries)."""
     ids = [record.id for record in records]
-    found: dict[int, list[TimelineEntry]] = {record_id: [] for record_id in ids}
     if not ids:
         return {}
-    # One more of each kind tells whether older entries exist. Plain rows, read through the session's
-    # connection: nothing is flushed first (the pages that ask have changed nothing).
+    # One more tells whether older entries exist. Plain rows, read through the session's connection:
+    # nothing is flushed first (the pages that ask have changed nothing).
     rows = (
         db.session.connection()
         .execute(_recent_statement(db.session.get_bind().dialect.name), {"ids": ids, "fetch": limit + 1})
         .all()
     )
-    positions = []
-    for record_id, kind, entry_id, day, moment, text, detail, owner, number, until in rows:
+    if demands is None:
+        demands = _demands_by_id({row.number for row in rows if row.kind == "position"})
+    found: dict[int, list[TimelineEntry]] = {record_id: [] for record_id in ids}
+    for record_id, kind, entry_id, day, _, moment, text, detail, owner, number, until in rows:
         if kind == "meeting":
             line = MeetingLine(entry_id, text, Named(detail) if detail is not None else None, number)
-            found[record_id].append(TimelineEntry(kind, moment.date(), line))
         elif kind == "letter":
-            found[record_id].append(TimelineEntry(kind, day or moment.date(), LetterLine(entry_id, detail, text)))
+            line = LetterLine(entry_id, detail, text)
         elif kind == "follow_up":
             line = FollowUpLine(entry_id, detail, day, until, text, Named(owner), moment)
-            found[record_id].append(TimelineEntry(kind, day, line))
         else:
-            positions.append((record_id, entry_id, text, day, number))
-    if demands is None:
-        demands = _demands_by_id({demand_id for *_, demand_id in positions})
-    for record_id, position_id, stance, stated_on, demand_id in positions:
-        found[record_id].append(
-            TimelineEntry("position", stated_on, PositionLine(position_id, stance, demands[demand_id]))
-        )
-    result = {}
-    for record_id, entries in found.items():
-        entries = _newest_first(entries)
-        result[record_id] = RecentTimeline(entries[:limit], len(entries) > limit)
-    return result
+            line = PositionLine(entry_id, text, demands[number])
+        found[record_id].append(TimelineEntry(kind, day, line))
+    return {record_id: RecentTimeline(entries[:limit], len(entries) > limit) for record_id, entries in found.items()}
 
 
 def _demands_by_id(ids) -> dict:
