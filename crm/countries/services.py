@@ -327,7 +327,9 @@ def fact_history(country: Country) -> list[sa.Row]:
     """Every recorded change of the country's Rome Statute facts, newest first, as rows of what the page
     shows of each (id, field, old_value, new_value, source, verified, origin, changed_at, and the name of
     who made it, changed_by_name, none for a change that came from a file or the UN's page)."""
-    return db.session.execute(_fact_history_statement(), {"country_id": country.id}).all()
+    # Plain rows, read through the session's connection: nothing is flushed first (a correction that was
+    # refused was rolled back; one accepted is shown by the next request).
+    return db.session.connection().execute(_fact_history_statement(), {"country_id": country.id}).all()
 
 
 def fact_sources(history: list) -> dict[str, sa.Row | None]:
