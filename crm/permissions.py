@@ -345,17 +345,22 @@ def get_message_or_404(message_id: int) -> OutboundMessage:
     return message
 
 
-def _worked_countries(user):
-    """A select of the countries a volunteer works on (through their assigned records)."""
-    return sa.select(OutreachRecord.country_id).where(OutreachRecord.assignee_id == user.id)
+def _worked_countries(user, viewer=None):
+    """A select of the countries a volunteer works on (through their assigned records); `viewer`, a bound
+    parameter, stands for the volunteer's id."""
+    return sa.select(OutreachRecord.country_id).where(
+        OutreachRecord.assignee_id == (user.id if viewer is None else viewer)
+    )
 
 
-def office_visibility(user, statement):
+def office_visibility(user, statement, viewer=None):
     """Offices a user may see: all for staff who see all; for volunteers, those of the governments
-    their assigned records concern (the people they need to reach, and no one else)."""
+    their assigned records concern (the people they need to reach, and no one else). `viewer`: a bound
+    parameter standing for the volunteer's id, for a statement built once for every volunteer (whoever
+    executes it gives the id); without it, the id is in the statement."""
     if can(user, "view_all"):
         return statement
-    return statement.where(Office.country_id.in_(_worked_countries(user)))
+    return statement.where(Office.country_id.in_(_worked_countries(user, viewer)))
 
 
 def contact_visibility(user, statement):

@@ -316,10 +316,11 @@ def _offices_with_people(offices: sa.Select) -> sa.Select:
     )
 
 
-@cache
-def _all_government_offices(spanish: bool) -> sa.Select:
-    # For staff who see every office, the whole statement is built once too.
-    return _offices_with_people(_government_offices_statement(spanish))
+# government_offices' statements, each built once: for those who see every office, and for volunteers,
+# whose rule narrows the offices alike for each, their id a parameter (office_visibility's `viewer`; the
+# rule has these two outcomes).
+_WITH_PEOPLE: dict[tuple[bool, bool], sa.Select] = {}
+_VIEWER = sa.bindparam("viewer_id")
 
 
 def government_offices(
@@ -331,12 +332,18 @@ def government_offices(
     spanish = str(language).startswith("es")
     offices = _government_offices_statement(spanish)
     # The visibility rule adds to the WHERE clause: the order and the limit apply to the offices it leaves.
-    # It leaves the statement as it is for those who see every office (then built once, with the people).
-    visible = office_visibility(user, offices)
-    statement = _all_government_offices(spanish) if visible is offices else _offices_with_people(visible)
+    # Whoever sees every office has the statement as it is; the volunteers' rule narrows it alike for each,
+    # their id a parameter: either way the whole statement is built once.
+    visible = office_visibility(user, offices, viewer=_VIEWER)
+    key = (spanish, visible is offices)
+    statement = _WITH_PEOPLE.get(key)
+    if statement is None:
+        statement = _WITH_PEOPLE[key] = _offices_with_people(visible)
     # Plain rows, read through the session's connection: nothing is flushed first (the page has changed nothing).
     rows = (
-        db.session.connection().execute(statement, {"country_id": country.id, "limit": limit, "people": people}).all()
+        db.session.connection()
+        .execute(statement, {"country_id": country.id, "limit": limit, "people": people, "viewer_id": user.id})
+        .all()
     )
     result = GovernmentOffices(offices=[], total=rows[0].total if rows else 0)
     for row in rows:
