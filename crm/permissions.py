@@ -118,12 +118,14 @@ def receives_weekly_report(user) -> bool:
     return role_can(getattr(user, "role", None), "receive_weekly_report")
 
 
-def outreach_visibility(user, statement):
+def outreach_visibility(user, statement, viewer=None):
     """Narrow a select over OutreachRecord to what `user` may see: everything for staff who see all,
-    only their own assigned records for volunteers."""
+    only their own assigned records for volunteers. `viewer`: a bound parameter standing for the
+    volunteer's id, for a statement built once for every volunteer (whoever executes it gives the id);
+    without it, the id is in the statement."""
     if can(user, "view_all"):
         return statement
-    return statement.where(OutreachRecord.assignee_id == user.id)
+    return statement.where(OutreachRecord.assignee_id == (user.id if viewer is None else viewer))
 
 
 def follow_up_visibility(user, statement):

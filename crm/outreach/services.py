@@ -936,12 +936,17 @@ TRANSLATED_DEMAND = aliased(DemandTranslation)
 
 
 @cache
-def _card_statements() -> tuple[sa.Select, sa.Select]:
-    """outreach_cards' selects, built once with the country, the language and the records as parameters
-    (see _recent_statement): a government's records, and the demands of the records shown, each with
-    its current position on the record if it has one."""
+def _card_records() -> sa.Select:
+    """A government's outreach records as the country page lists them, newest active campaigns first, each
+    with its `place` in that order (the country and the language are parameters)."""
     translated = TRANSLATED_CAMPAIGN
-    records = (
+    order = (
+        Campaign.archived_at.is_not(None),
+        Campaign.starts_on.is_(None),
+        Campaign.starts_on.desc(),
+        Campaign.id.desc(),
+    )
+    return (
         sa.select(
             OutreachRecord.id,
             OutreachRecord.campaign_id,
@@ -950,6 +955,7 @@ def _card_statements() -> tuple[sa.Select, sa.Select]:
             User.name.label("assignee_name"),
             sa.func.coalesce(translated.name, Campaign.name).label("campaign_name"),
             Campaign.archived_at.is_not(None).label("archived"),
+            sa.func.row_number().over(order_by=order).label("place"),
         )
         .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
         .outerjoin(
@@ -958,16 +964,18 @@ def _card_statements() -> tuple[sa.Select, sa.Select]:
         )
         .outerjoin(User, User.id == OutreachRecord.assignee_id)
         .where(OutreachRecord.country_id == sa.bindparam("country_id"))
-        .order_by(
-            Campaign.archived_at.is_not(None),
-            Campaign.starts_on.is_(None),
-            Campaign.starts_on.desc(),
-            Campaign.id.desc(),
-        )
     )
-    ids = sa.bindparam("ids", expanding=True)
+
+
+def _cards_statement(records: sa.Select) -> sa.Select:
+    """The records `records` selects, in their order, and for those shown in full (the first `shown` of
+    active campaigns, a parameter: the archived come last) the demands of their campaign in the reader's
+    language, each with the record's current position on it if it has one: a row per demand, or one row
+    for a record without."""
+    listed = records.cte("listed")
+    full = sa.and_(sa.not_(listed.c.archived), listed.c.place <= sa.bindparam("shown"))
     current, first = _current(
-        Position.outreach_id.in_(ids),
+        Position.outreach_id.in_(sa.select(listed.c.id).where(full)),
         Position.outreach_id,
         Position.demand_id,
         Position.stance,
@@ -976,10 +984,16 @@ def _card_statements() -> tuple[sa.Select, sa.Select]:
         Position.evidence_url,
         Position.meeting_id,
     )
-    demands = (
+    return (
         sa.select(
-            OutreachRecord.id.label("record_id"),
-            Demand.id,
+            listed.c.id,
+            listed.c.campaign_id,
+            listed.c.stage,
+            listed.c.assignee_id,
+            listed.c.assignee_name,
+            listed.c.campaign_name,
+            listed.c.archived,
+            Demand.id.label("demand_id"),
             Demand.ordinal,
             sa.func.coalesce(TRANSLATED_DEMAND.title, Demand.title).label("wording"),
             Demand.title,
@@ -989,50 +1003,62 @@ def _card_statements() -> tuple[sa.Select, sa.Select]:
             current.c.evidence_url,
             current.c.meeting_id,
         )
-        .join_from(OutreachRecord, Demand, Demand.campaign_id == OutreachRecord.campaign_id)
+        .select_from(listed)
+        .outerjoin(Demand, sa.and_(Demand.campaign_id == listed.c.campaign_id, full))
         .outerjoin(
             TRANSLATED_DEMAND,
             sa.and_(TRANSLATED_DEMAND.demand_id == Demand.id, TRANSLATED_DEMAND.language == sa.bindparam("language")),
         )
         .outerjoin(
             current,
-            sa.and_(current.c.outreach_id == OutreachRecord.id, current.c.demand_id == Demand.id, first),
+            sa.and_(current.c.outreach_id == listed.c.id, current.c.demand_id == Demand.id, first),
         )
-        .where(OutreachRecord.id.in_(ids))
-        .order_by(OutreachRecord.id, Demand.ordinal)
+        .order_by(listed.c.place, Demand.ordinal)
     )
-    return records, demands
+
+
+# outreach_cards' statements, each built once: for those who see every record, and for volunteers, whose
+# rule narrows the records alike for each, their id a parameter (outreach_visibility's `viewer`; the rule
+# has these two outcomes).
+_CARDS: dict[bool, sa.Select] = {}
+_VIEWER = sa.bindparam("viewer_id")
 
 
 def outreach_cards(country, user, shown: int = CARDS_SHOWN, *, language: str = "en") -> CountryOutreach:
     """This government's outreach, per campaign: the `shown` newest active campaigns' records with their
     current positions and latest timeline entries, and the others a line each. The records are rows of
-    what the page shows (the campaign and the demands named in `language`); three queries, reading the
+    what the page shows (the campaign and the demands named in `language`); two queries, reading the
     latest entries of the records shown only. Plain rows, read through the session's connection: nothing
     is flushed first (the page has changed nothing)."""
-    records_statement, demands_statement = _card_statements()
-    connection = db.session.connection()
-    records = connection.execute(
-        outreach_visibility(user, records_statement), {"country_id": country.id, "language": language}
-    ).all()
-    full = [record for record in records if not record.archived][:shown]
-    listed = {record.id for record in full}
-    others = [record for record in records if record.id not in listed]
-    demands: dict[int, list[DemandLine]] = {record_id: [] for record_id in listed}
+    records = _card_records()
+    visible = outreach_visibility(user, records, viewer=_VIEWER)
+    statement = _CARDS.get(visible is records)
+    if statement is None:
+        statement = _CARDS[visible is records] = _cards_statement(visible)
+    params = {"country_id": country.id, "language": language, "shown": shown, "viewer_id": user.id}
+    found: dict[int, sa.Row] = {}  # the records, in their order
+    demands: dict[int, list[DemandLine]] = {}
     positions = {}
     by_id = {}
-    if listed:
-        for row in connection.execute(demands_statement, {"ids": list(listed), "language": language}):
-            demand = by_id.get(row.id) or DemandLine(row.id, row.ordinal, row.wording, language, row.title)
-            by_id[demand.id] = demand
-            demands[row.record_id].append(demand)
-            if row.stance is not None:
-                positions[(row.record_id, demand.id)] = row
+    for row in db.session.connection().execute(statement, params):
+        found.setdefault(row.id, row)
+        if row.demand_id is None:
+            continue
+        demand = by_id.get(row.demand_id)
+        if demand is None:
+            demand = by_id[row.demand_id] = DemandLine(row.demand_id, row.ordinal, row.wording, language, row.title)
+        demands.setdefault(row.id, []).append(demand)
+        if row.stance is not None:
+            positions[(row.id, demand.id)] = row
+    # The statement's own choice of the records shown in full: the first of the active campaigns.
+    full = [record for record in found.values() if not record.archived][:shown]
+    listed = {record.id for record in full}
+    others = [record for record in found.values() if record.id not in listed]
     timelines = recent_timelines(full, CARD_TIMELINE, by_id)
     cards = [
         OutreachCard(
             record,
-            demands[record.id],
+            demands.get(record.id, []),
             positions,
             timelines[record.id].entries,
             can_edit_outreach_row(user, record),
