@@ -175,6 +175,11 @@ def stance_badge(value: str) -> Markup:
     return once_per_language(("stance", value), lambda: _STANCE_BADGE % (value, label(STANCE_LABELS, value)))
 
 
+def demand_title(demand, language=None) -> str:
+    """A demand's wording in the reader's language, or as first written when it has no translation."""
+    return demand.text(language or current_language())[0]
+
+
 def register_filters(app) -> None:
     # One rule for every page (show_date, show_datetime, show_month).
     def _date(value):
@@ -201,10 +206,6 @@ def register_filters(app) -> None:
     app.jinja_env.filters["datetime"] = readers_datetime
     app.jinja_env.filters["month"] = _month
     app.jinja_env.filters["number"] = _number
-
-    def demand_title(demand, language=None) -> str:
-        """A demand's wording in the reader's language, or as first written when it has no translation."""
-        return demand.text(language or current_language())[0]
 
     def _label_function(table):
         # A list of records says a stage or a stance on every row: the request's translations, found once.

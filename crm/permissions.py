@@ -118,12 +118,14 @@ def receives_weekly_report(user) -> bool:
     return role_can(getattr(user, "role", None), "receive_weekly_report")
 
 
-def outreach_visibility(user, statement):
+def outreach_visibility(user, statement, viewer=None):
     """Narrow a select over OutreachRecord to what `user` may see: everything for staff who see all,
-    only their own assigned records for volunteers."""
+    only their own assigned records for volunteers. `viewer`: a bound parameter standing for the
+    volunteer's id, for a statement built once for every volunteer (whoever executes it gives the id);
+    without it, the id is in the statement."""
     if can(user, "view_all"):
         return statement
-    return statement.where(OutreachRecord.assignee_id == user.id)
+    return statement.where(OutreachRecord.assignee_id == (user.id if viewer is None else viewer))
 
 
 def follow_up_visibility(user, statement):
@@ -345,17 +347,22 @@ def get_message_or_404(message_id: int) -> OutboundMessage:
     return message
 
 
-def _worked_countries(user):
-    """A select of the countries a volunteer works on (through their assigned records)."""
-    return sa.select(OutreachRecord.country_id).where(OutreachRecord.assignee_id == user.id)
+def _worked_countries(user, viewer=None):
+    """A select of the countries a volunteer works on (through their assigned records); `viewer`, a bound
+    parameter, stands for the volunteer's id."""
+    return sa.select(OutreachRecord.country_id).where(
+        OutreachRecord.assignee_id == (user.id if viewer is None else viewer)
+    )
 
 
-def office_visibility(user, statement):
+def office_visibility(user, statement, viewer=None):
     """Offices a user may see: all for staff who see all; for volunteers, those of the governments
-    their assigned records concern (the people they need to reach, and no one else)."""
+    their assigned records concern (the people they need to reach, and no one else). `viewer`: a bound
+    parameter standing for the volunteer's id, for a statement built once for every volunteer (whoever
+    executes it gives the id); without it, the id is in the statement."""
     if can(user, "view_all"):
         return statement
-    return statement.where(Office.country_id.in_(_worked_countries(user)))
+    return statement.where(Office.country_id.in_(_worked_countries(user, viewer)))
 
 
 def contact_visibility(user, statement):

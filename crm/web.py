@@ -187,8 +187,9 @@ _ANY_ID = LARGEST_ID
 
 def id_url(endpoint: str, name: str, **values):
     """A function of a record's id giving `endpoint`'s URL for it (`name` is the id's argument), built with
-    url_for once: a long list links each row without asking the router for each one."""
-    prefix, _, suffix = url_for(endpoint, **{name: _ANY_ID}, **values).partition(str(_ANY_ID))
+    url_for once per app and mount point (path_for: `values` name no record and no reader): a long list links
+    each row without asking the router for each one, and a macro repeated on a page asks for its own."""
+    prefix, _, suffix = path_for(endpoint, **{name: _ANY_ID}, **values).partition(str(_ANY_ID))
 
     def url(record_id: int) -> str:
         return f"{prefix}{int(record_id)}{suffix}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
@@ -237,7 +238,7 @@ PEOPLE_PER_OFFICE = 5
 @dataclass
 class GovernmentOffices:
     """The first offices that represent a government, as rows (id, name, city, active, host_name), with
-    how many there are, and for each its first active contacts (rows: id, name, title) and their number."""
+    how many there are, and for each its first active contacts (OfficePerson) and their number."""
 
     offices: list
     total: int
@@ -245,13 +246,20 @@ class GovernmentOffices:
     people_count: dict[int, int] = field(default_factory=dict)
 
 
+class OfficePerson(NamedTuple):
+    id: int
+    name: str
+    title: str | None
+
+
 @cache
-def _government_office_statements(spanish: bool) -> tuple[sa.Select, sa.Select]:
-    """government_offices' two selects, built once per language of the host country's name, with the
-    country and the numbers as parameters: building them, and finding their compiled SQL again by walking
-    them, cost a country page more Python than reading the rows."""
+def _government_offices_statement(spanish: bool) -> sa.Select:
+    """A government's first offices (the country and their number are parameters), in the order shown
+    (`place`), with the number of them all; the host country named in Spanish or English. Built once: see
+    _offices_with_people."""
     host_name = _HOSTING.name_es if spanish else _HOSTING.name_en
-    offices = (
+    order = (Office.active.desc(), Office.kind, Office.city, Office.id)
+    return (
         sa.select(
             Office.id,
             Office.name,
@@ -259,12 +267,19 @@ def _government_office_statements(spanish: bool) -> tuple[sa.Select, sa.Select]:
             Office.active,
             host_name.label("host_name"),
             sa.func.count().over().label("total"),
+            sa.func.row_number().over(order_by=order).label("place"),
         )
         .join(_HOSTING, Office.host_country_id == _HOSTING.id)
         .where(Office.country_id == sa.bindparam("country_id"))
-        .order_by(Office.active.desc(), Office.kind, Office.city, Office.id)
+        .order_by(*order)
         .limit(sa.bindparam("limit"))
     )
+
+
+def _offices_with_people(offices: sa.Select) -> sa.Select:
+    """The offices `offices` selects, in their order, each with its first active contacts by name (their
+    number a parameter, `people`) and how many it has: a row per person shown, or one with no person."""
+    shown = offices.cte("shown")
     rank = sa.func.row_number().over(partition_by=Contact.office_id, order_by=(Contact.name, Contact.id))
     ranked = (
         sa.select(
@@ -276,16 +291,36 @@ def _government_office_statements(spanish: bool) -> tuple[sa.Select, sa.Select]:
             sa.func.count().over(partition_by=Contact.office_id).label("count"),
         )
         .where(
-            Contact.office_id.in_(sa.bindparam("office_ids", expanding=True)),
+            Contact.office_id.in_(sa.select(shown.c.id)),
             Contact.active.is_(True),
             Contact.merged_into_id.is_(None),
         )
         .subquery()
     )
-    people = (
-        sa.select(ranked).where(ranked.c.rank <= sa.bindparam("people")).order_by(ranked.c.office_id, ranked.c.rank)
+    return (
+        sa.select(
+            shown.c.id,
+            shown.c.name,
+            shown.c.city,
+            shown.c.active,
+            shown.c.host_name,
+            shown.c.total,
+            ranked.c.id.label("person_id"),
+            ranked.c.name.label("person_name"),
+            ranked.c.title.label("person_title"),
+            ranked.c.count.label("people_count"),
+        )
+        .select_from(shown)
+        .outerjoin(ranked, sa.and_(ranked.c.office_id == shown.c.id, ranked.c.rank <= sa.bindparam("people")))
+        .order_by(shown.c.place, ranked.c.rank)
     )
-    return offices, people
+
+
+# government_offices' statements, each built once: for those who see every office, and for volunteers,
+# whose rule narrows the offices alike for each, their id a parameter (office_visibility's `viewer`; the
+# rule has these two outcomes).
+_WITH_PEOPLE: dict[tuple[bool, bool], sa.Select] = {}
+_VIEWER = sa.bindparam("viewer_id")
 
 
 def government_offices(
@@ -293,20 +328,30 @@ def government_offices(
 ) -> GovernmentOffices:
     """The offices of `country`'s government that `user` may see, active first, then by kind and city: the
     first `limit`, the number of them all, and each listed office's first `people` active contacts by name
-    with their number. Two queries, reading the columns shown, however many offices and contacts."""
-    offices_statement, people_statement = _government_office_statements(str(language).startswith("es"))
+    with their number. One query, reading the columns shown, however many offices and contacts."""
+    spanish = str(language).startswith("es")
+    offices = _government_offices_statement(spanish)
     # The visibility rule adds to the WHERE clause: the order and the limit apply to the offices it leaves.
-    offices = db.session.execute(
-        office_visibility(user, offices_statement), {"country_id": country.id, "limit": limit}
-    ).all()
-    result = GovernmentOffices(offices=offices, total=offices[0].total if offices else 0)
-    if not offices:
-        return result
-    for row in db.session.execute(
-        people_statement, {"office_ids": [office.id for office in offices], "people": people}
-    ):
-        result.people.setdefault(row.office_id, []).append(row)
-        result.people_count[row.office_id] = row.count
+    # Whoever sees every office has the statement as it is; the volunteers' rule narrows it alike for each,
+    # their id a parameter: either way the whole statement is built once.
+    visible = office_visibility(user, offices, viewer=_VIEWER)
+    key = (spanish, visible is offices)
+    statement = _WITH_PEOPLE.get(key)
+    if statement is None:
+        statement = _WITH_PEOPLE[key] = _offices_with_people(visible)
+    # Plain rows, read through the session's connection: nothing is flushed first (the page has changed nothing).
+    rows = (
+        db.session.connection()
+        .execute(statement, {"country_id": country.id, "limit": limit, "people": people, "viewer_id": user.id})
+        .all()
+    )
+    result = GovernmentOffices(offices=[], total=rows[0].total if rows else 0)
+    for row in rows:
+        if not result.offices or result.offices[-1].id != row.id:
+            result.offices.append(row)
+        if row.person_id is not None:
+            result.people.setdefault(row.id, []).append(OfficePerson(row.person_id, row.person_name, row.person_title))
+            result.people_count[row.id] = row.people_count
     return result
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import pycountry
@@ -13,6 +14,7 @@ from babel import Locale
 from sqlalchemy.orm import joinedload
 
 from crm import clock
+from crm.accounts.models import User
 from crm.audit import services as audit
 from crm.countries.models import RS_STATUSES, Country, CountryFactChange, Region
 from crm.countries.standing import status_condition
@@ -300,35 +302,62 @@ def rome_statute_csv_rows():
         }
 
 
-def fact_history(country: Country) -> list[CountryFactChange]:
-    """Every recorded change of the country's Rome Statute facts, newest first, with who made it."""
-    return db.session.scalars(
-        sa.select(CountryFactChange)
-        .where(CountryFactChange.country_id == country.id)
+@cache
+def _fact_history_statement() -> sa.Select:
+    # Built once, the country a parameter: building it cost the country page more than running it.
+    return (
+        sa.select(
+            CountryFactChange.id,
+            CountryFactChange.field,
+            CountryFactChange.old_value,
+            CountryFactChange.new_value,
+            CountryFactChange.source,
+            CountryFactChange.verified,
+            CountryFactChange.origin,
+            CountryFactChange.changed_at,
+            User.name.label("changed_by_name"),
+        )
+        .outerjoin(User, User.id == CountryFactChange.changed_by_id)
+        .where(CountryFactChange.country_id == sa.bindparam("country_id"))
         .order_by(CountryFactChange.id.desc())
-        .options(sa.orm.selectinload(CountryFactChange.changed_by))
-    ).all()
+    )
 
 
-def fact_sources(history: list[CountryFactChange]) -> dict[str, CountryFactChange | None]:
+def fact_history(country: Country) -> list[sa.Row]:
+    """Every recorded change of the country's Rome Statute facts, newest first, as rows of what the page
+    shows of each (id, field, old_value, new_value, source, verified, origin, changed_at, and the name of
+    who made it, changed_by_name, none for a change that came from a file or the UN's page)."""
+    # Plain rows, read through the session's connection: nothing is flushed first (a correction that was
+    # refused was rolled back; one accepted is shown by the next request).
+    return db.session.connection().execute(_fact_history_statement(), {"country_id": country.id}).all()
+
+
+def fact_sources(history: list) -> dict[str, sa.Row | None]:
     """From a country's history (newest first): the latest change of each fact, that is its source,
     whether it is verified, who and when."""
-    latest: dict[str, CountryFactChange | None] = {name: None for name in RS_FACT_FIELDS}
+    latest: dict[str, sa.Row | None] = {name: None for name in RS_FACT_FIELDS}
     for change in reversed(history):
         latest[change.field] = change
     return latest
 
 
-def country_by_code(code: str, *, with_regions: bool = False) -> Country | None:
-    """The country with this alpha-2 or alpha-3 code; `with_regions`: its UN M49 regions read with it."""
-    code = (code or "").strip().upper()
-    column = Country.alpha2 if len(code) == 2 else Country.alpha3
-    statement = sa.select(Country).where(column == code)
+@cache
+def _country_statement(alpha2: bool, with_regions: bool) -> sa.Select:
+    # Built once for each kind of code, the code a parameter: building it, with its loader options, and
+    # finding its compiled SQL again by walking it cost the country page more than running it.
+    column = Country.alpha2 if alpha2 else Country.alpha3
+    statement = sa.select(Country).where(column == sa.bindparam("code"))
     if with_regions:
         statement = statement.options(
             joinedload(Country.region), joinedload(Country.sub_region), joinedload(Country.intermediate_region)
         )
-    return db.session.scalar(statement)
+    return statement
+
+
+def country_by_code(code: str, *, with_regions: bool = False) -> Country | None:
+    """The country with this alpha-2 or alpha-3 code; `with_regions`: its UN M49 regions read with it."""
+    code = (code or "").strip().upper()
+    return db.session.scalar(_country_statement(len(code) == 2, with_regions), {"code": code})
 
 
 def _folded_name(text: str) -> str:

@@ -8,9 +8,10 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from markupsafe import Markup
+from jinja2.filters import do_truncate
+from markupsafe import Markup, escape
 from sqlalchemy.orm import selectinload
 
 from crm import clock
@@ -25,7 +26,15 @@ from crm.countries.models import Country
 from crm.database import pageable, utcnow
 from crm.errors import DomainError, StaleRecord
 from crm.extensions import db
-from crm.i18n import current_language, once_per_language, readers_date, readers_datetime
+from crm.i18n import (
+    current_language,
+    demand_title,
+    once_per_language,
+    readers_date,
+    readers_datetime,
+    show_date,
+    stance_badge,
+)
 from crm.outreach import assignments
 from crm.outreach import services as outreach
 from crm.outreach.campaign_table import campaign_table_rows
@@ -132,6 +141,90 @@ def reminder_sent(follow_up) -> Markup:
     if not follow_up.reminder_sent_at:
         return Markup()
     return _REMINDER_SENT % gettext("Reminder sent %(when)s", when=readers_datetime(follow_up.reminder_sent_at))
+
+
+@bp.app_template_global("position_rows")
+def position_rows(record_id: int, demands, positions: dict) -> Markup:
+    """A positions table's rows (templates/_macros/outreach.html, positions_table): each demand with the
+    record's current position on it, from `positions` by (record id, demand id), records or rows. A
+    function for the reason timeline_entries is: a country page shows eight tables."""
+    words, language = outreach_words(), current_language()
+    current, since, evidence = map(escape, (words.current_position, words.since, words.evidence))
+    meeting_url = id_url("outreach.meeting", "meeting_id")
+    rows = []
+    for demand in demands:
+        p = positions.get((record_id, demand.id))
+        if p is None:
+            badge, day, source = stance_badge("unknown"), "—", ""
+        else:
+            badge, day = stance_badge(p.stance), escape(show_date(p.stated_on, language))
+            # A position stated at a meeting has the meeting's summary as its evidence: link to the meeting,
+            # where the summary is written once, instead of repeating it for each demand.
+            if p.meeting_id:
+                stated = escape(gettext("Stated at the meeting of %(date)s", date=day))
+                source = f'<a href="{meeting_url(p.meeting_id)}">{stated}</a>'
+            else:
+                source = escape(p.evidence or "")
+            if p.evidence_url:
+                source = (
+                    f'{source} <a href="{escape(p.evidence_url)}" rel="noopener noreferrer nofollow">'
+                    f"{escape(gettext('source'))}</a>"
+                )
+        rows.append(
+            f'\n    <tr>\n      <th scope="row">{demand.ordinal}. {escape(demand_title(demand, language))}</th>'
+            f'\n      <td data-label="{current}">{badge}</td>\n      <td data-label="{since}">{day}</td>'
+            f'\n      <td class="source" data-label="{evidence}">{source}</td>\n    </tr>\n'
+        )
+    return Markup("".join(rows))
+
+
+@bp.app_template_global("timeline_entries")
+def timeline_entries(entries, today: dt.date, action_forms=None) -> Markup:
+    """A timeline's entries as the items of its list (templates/_macros/outreach.html, timeline_list):
+    records (a record's page) or lines (a country page's cards, crm.outreach.services.recent_timelines).
+    `action_forms`: a function of a follow-up's id giving its Done and Snooze forms, or none. A function,
+    not a loop in the macro, and joined as text with each value escaped: a country page shows forty
+    entries, and the template's calls and lookups for each cost more than what it writes."""
+    words, language, environment = outreach_words(), current_language(), current_app.jinja_env
+    meeting, letter, reply, follow_up, position = map(
+        escape, (words.meeting, words.letter, words.reply, words.follow_up, words.position)
+    )
+    meeting_url, letter_url = id_url("outreach.meeting", "meeting_id"), id_url("letters.show", "letter_id")
+    items = []
+    for entry in entries:
+        kind, item = entry.kind, entry.item
+        if kind == "meeting":
+            office = f" · {escape(item.office.name)}" if item.office else ""
+            # A short timeline's line counts the meeting's governments; a meeting itself lists them.
+            governments = getattr(item, "governments", None)
+            if governments is None:
+                governments = len(item.outreach_records)
+            joint = ""
+            if governments > 1:
+                joint = (
+                    f'\n      <span class="badge">{escape(gettext("joint, %(n)s governments", n=governments))}</span>'
+                )
+            summary = escape(do_truncate(environment, item.summary, 140))
+            line = f'<strong>{meeting}</strong>{office}{joint}\n      — <a href="{meeting_url(item.id)}">{summary}</a>'
+        elif kind == "letter":
+            word = reply if item.direction == "incoming" else letter
+            line = f'<strong>{word}</strong> —\n      <a href="{letter_url(item.id)}">{escape(item.subject)}</a>'
+        elif kind == "follow_up":
+            reminder = reminder_sent(item) if item.reminder_sent_at else ""
+            forms = action_forms(item.id) if action_forms and item.status != "done" else ""
+            line = (
+                f"<strong>{follow_up}</strong> {follow_up_status(item, today)} — {escape(item.note)}"
+                f" ({escape(item.owner.name)}) {reminder}\n      {forms}"
+            )
+        else:
+            title = escape(do_truncate(environment, demand_title(item.demand, language), 60))
+            line = f"<strong>{position}</strong> — {item.demand.ordinal}. {title}: {stance_badge(item.stance)}"
+        # A timeline's days are dates, shown as they are (no time zone to apply).
+        items.append(
+            f'\n  <li class="entry entry-{kind}">\n    <span class="when">{escape(show_date(entry.when, language))}</span>'
+            f"\n      {line}\n  </li>\n"
+        )
+    return Markup("".join(items))
 
 
 def _active_users():

@@ -15,10 +15,10 @@ from sqlalchemy.orm import aliased, defer, selectinload
 from crm import clock
 from crm.accounts.models import User
 from crm.audit import services as audit
-from crm.campaigns.models import Campaign, CampaignTranslation, Demand
+from crm.campaigns.models import Campaign, CampaignTranslation, Demand, DemandTranslation
 from crm.contacts.models import Office
 from crm.countries.models import Country
-from crm.database import check_version, utcnow
+from crm.database import UTCDateTime, check_version, utcnow
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.letters.models import Letter
@@ -619,124 +619,165 @@ class FollowUpLine:
 class PositionLine:
     id: int
     stance: str
-    demand: object  # the Demand, with its translations
+    demand: object  # a Demand with its translations, or a DemandLine
 
 
-def _latest_per_record(dialect, record_column, entry_id, day, source):
-    """A subquery of (record_id, id): for each record in the expanding parameter `ids`, the ids of its
-    `fetch` (a parameter) newest entries in `source` (a join or a table), newest by (`day`, `entry_id`). On
-    PostgreSQL a lateral subquery per record reads only those through an index; SQLite, which has no
-    LATERAL, ranks the records' entries."""
+def _latest_per_record(dialect, kind: str, record_column, entry_id, day, source) -> sa.Select:
+    """A select of (record_id, kind, id, day): for each record in the expanding parameter `ids`, its
+    `fetch` (a parameter) newest entries of one kind in `source` (a join or a table), newest by (`day`,
+    `entry_id`), read from an index. On PostgreSQL a lateral subquery per record reads only those; SQLite,
+    which has no LATERAL, ranks the records' entries."""
     ids, fetch = sa.bindparam("ids", expanding=True), sa.bindparam("fetch")
+    kind = sa.literal_column(f"'{kind}'", sa.Text).label("kind")
     if dialect == "postgresql":
         records = sa.select(OutreachRecord.id.label("record_id")).where(OutreachRecord.id.in_(ids)).subquery("r")
         latest = (
-            sa.select(entry_id.label("id"))
+            sa.select(entry_id.label("id"), sa.type_coerce(day, sa.Date).label("day"))
             .select_from(source)
             .where(record_column == records.c.record_id)
             .order_by(day.desc(), entry_id.desc())
             .limit(fetch)
             .lateral("latest")
         )
-        return sa.select(records.c.record_id, latest.c.id).join_from(records, latest, sa.true()).subquery()
+        return sa.select(records.c.record_id, kind, latest.c.id, latest.c.day).join_from(records, latest, sa.true())
     rank = sa.func.row_number().over(partition_by=record_column, order_by=(day.desc(), entry_id.desc()))
     ranked = (
-        sa.select(record_column.label("record_id"), entry_id.label("id"), rank.label("rank"))
+        sa.select(
+            record_column.label("record_id"),
+            entry_id.label("id"),
+            sa.type_coerce(day, sa.Date).label("day"),
+            rank.label("rank"),
+        )
         .select_from(source)
         .where(record_column.in_(ids))
         .subquery()
     )
-    return sa.select(ranked.c.record_id, ranked.c.id).where(ranked.c.rank <= fetch).subquery()
+    return sa.select(ranked.c.record_id, kind, ranked.c.id, ranked.c.day).where(ranked.c.rank <= fetch)
 
 
 @cache
-def _recent_statements(dialect: str) -> tuple:
-    """recent_timelines' four selects (meetings, letters, follow-ups, positions) for `dialect`, built once
-    with the records and the number of entries as parameters: building them, and finding their compiled
-    SQL again by walking them, cost a country page more than running them."""
-    latest = _latest_per_record(
-        dialect,
-        meeting_outreach.c.outreach_id,
-        meeting_outreach.c.meeting_id,
+def _recent_statement(dialect: str) -> sa.Select:
+    """recent_timelines' select, for `dialect`, in one statement: each record's latest meetings, letters,
+    follow-ups and positions found from their indexes (their ids and days), the newest of them all kept
+    in the timeline's order (TIMELINE_ORDER on a day), and only those read, in columns the four kinds
+    share. Built once, with the records and the number of entries as parameters: building it, and
+    finding its compiled SQL again by walking it, cost more than running it."""
+    candidates = sa.union_all(
         # The link carries its meeting's UTC day (held_on, kept by the database): the index of the links
         # is enough to find a record's latest meetings.
-        meeting_outreach.c.held_on,
-        meeting_outreach,
+        _latest_per_record(
+            dialect,
+            "meeting",
+            meeting_outreach.c.outreach_id,
+            meeting_outreach.c.meeting_id,
+            meeting_outreach.c.held_on,
+            meeting_outreach,
+        ),
+        _latest_per_record(
+            dialect,
+            "letter",
+            Letter.outreach_id,
+            Letter.id,
+            sa.func.coalesce(Letter.received_on, Letter.sent_on, _utc_day(Letter.created_at, dialect)),
+            Letter.__table__,
+        ),
+        _latest_per_record(
+            dialect, "follow_up", FollowUp.outreach_id, FollowUp.id, FollowUp.due_on, FollowUp.__table__
+        ),
+        _latest_per_record(
+            dialect, "position", Position.outreach_id, Position.id, Position.stated_on, Position.__table__
+        ),
+    ).subquery("candidates")
+    order = sa.case({kind: rank for kind, rank in TIMELINE_ORDER.items()}, value=candidates.c.kind)
+    place = sa.func.row_number().over(
+        partition_by=candidates.c.record_id, order_by=(candidates.c.day.desc(), order.desc(), candidates.c.id.desc())
     )
+    ranked = sa.select(candidates, place.label("place")).subquery("ranked")
+    top = sa.select(ranked).where(ranked.c.place <= sa.bindparam("fetch")).cte("top")
     joint = sa.select(sa.func.count()).where(meeting_outreach.c.meeting_id == Meeting.id).scalar_subquery()
     meetings = (
-        sa.select(latest.c.record_id, Meeting.id, Meeting.held_at, Meeting.summary, Office.name, joint)
-        .join_from(latest, Meeting, Meeting.id == latest.c.id)
+        _line(top, moment=Meeting.held_at, text=Meeting.summary, detail=Office.name, number=joint)
+        .join(Meeting, Meeting.id == top.c.id)
         .outerjoin(Office, Office.id == Meeting.office_id)
     )
-    letter_day = sa.func.coalesce(Letter.received_on, Letter.sent_on, _utc_day(Letter.created_at, dialect))
-    latest = _latest_per_record(dialect, Letter.outreach_id, Letter.id, letter_day, Letter.__table__)
-    letters = sa.select(
-        latest.c.record_id,
-        Letter.id,
-        Letter.direction,
-        Letter.subject,
-        Letter.received_on,
-        Letter.sent_on,
-        Letter.created_at,
-    ).join_from(latest, Letter, Letter.id == latest.c.id)
-    latest = _latest_per_record(dialect, FollowUp.outreach_id, FollowUp.id, FollowUp.due_on, FollowUp.__table__)
+    letters = _line(top, text=Letter.subject, detail=Letter.direction).join(Letter, Letter.id == top.c.id)
     follow_ups = (
-        sa.select(
-            latest.c.record_id,
-            FollowUp.id,
-            FollowUp.status,
-            FollowUp.due_on,
-            FollowUp.snoozed_until,
-            FollowUp.note,
-            User.name,
-            FollowUp.reminder_sent_at,
+        _line(
+            top,
+            moment=FollowUp.reminder_sent_at,
+            text=FollowUp.note,
+            detail=FollowUp.status,
+            owner=User.name,
+            until=FollowUp.snoozed_until,
         )
-        .join_from(latest, FollowUp, FollowUp.id == latest.c.id)
+        .join(FollowUp, FollowUp.id == top.c.id)
         .join(User, User.id == FollowUp.owner_id)
     )
-    latest = _latest_per_record(dialect, Position.outreach_id, Position.id, Position.stated_on, Position.__table__)
-    positions = sa.select(
-        latest.c.record_id, Position.id, Position.stance, Position.stated_on, Position.demand_id
-    ).join_from(latest, Position, Position.id == latest.c.id)
-    return meetings, letters, follow_ups, positions
+    positions = _line(top, text=Position.stance, number=Position.demand_id).join(Position, Position.id == top.c.id)
+    # Each kind's lines join its own table by primary key, for the entries kept only.
+    lines = sa.union_all(
+        meetings.where(top.c.kind == "meeting"),
+        letters.where(top.c.kind == "letter"),
+        follow_ups.where(top.c.kind == "follow_up"),
+        positions.where(top.c.kind == "position"),
+    ).subquery("lines")
+    return sa.select(lines).order_by(lines.c.record_id, lines.c.place)
+
+
+# What each kind of entry shows, in columns shared by the four kinds (none where a kind has nothing to
+# say: a null of the column's type, as PostgreSQL takes an untyped null for text).
+_LINE_COLUMNS = (
+    ("moment", UTCDateTime),  # a meeting's time; a follow-up's reminder
+    ("text", sa.Text),  # the summary, subject, note or stance
+    ("detail", sa.Text),  # the meeting's office, the letter's direction, the follow-up's status
+    ("owner", sa.Text),  # the follow-up's owner
+    ("number", sa.Integer),  # the meeting's governments, the position's demand
+    ("until", sa.Date),  # the follow-up's snooze
+)
+
+
+def _line(top, **columns) -> sa.Select:
+    return sa.select(
+        top.c.record_id,
+        top.c.kind,
+        top.c.id,
+        top.c.day,
+        top.c.place,
+        *(
+            (sa.type_coerce(columns[name], type_) if name in columns else sa.cast(sa.null(), type_)).label(name)
+            for name, type_ in _LINE_COLUMNS
+        ),
+    )
 
 
 def recent_timelines(records, limit: int, demands: dict | None = None) -> dict[int, RecentTimeline]:
     """The `limit` newest timeline entries of each record, as lines (the columns a timeline shows), in one
-    query per kind of entry (meetings, letters, follow-ups, positions), whatever the number of records or
-    entries. `demands` (id -> Demand with its translations) names the positions' demands; without it they
-    are read (two more queries)."""
+    query whatever the number of records or entries. `demands` (id -> the demand, a Demand or a DemandLine)
+    names the positions' demands; without it they are read (two more queries)."""
     ids = [record.id for record in records]
-    found: dict[int, list[TimelineEntry]] = {record_id: [] for record_id in ids}
     if not ids:
         return {}
-    # One more of each kind tells whether older entries exist.
-    params = {"ids": ids, "fetch": limit + 1}
-    meetings, letters, follow_ups, positions = _recent_statements(db.session.get_bind().dialect.name)
-    for record_id, meeting_id, held_at, summary, office, governments in db.session.execute(meetings, params):
-        line = MeetingLine(meeting_id, summary, Named(office) if office is not None else None, governments)
-        found[record_id].append(TimelineEntry("meeting", held_at.date(), line))
-    for record_id, letter_id, direction, subject, received_on, sent_on, created_at in db.session.execute(
-        letters, params
-    ):
-        when = received_on or sent_on or created_at.date()
-        found[record_id].append(TimelineEntry("letter", when, LetterLine(letter_id, direction, subject)))
-    for row in db.session.execute(follow_ups, params):
-        record_id, follow_up_id, status, due_on, snoozed_until, note, owner, reminded = row
-        line = FollowUpLine(follow_up_id, status, due_on, snoozed_until, note, Named(owner), reminded)
-        found[record_id].append(TimelineEntry("follow_up", due_on, line))
-    positions = db.session.execute(positions, params).all()
+    # One more tells whether older entries exist. Plain rows, read through the session's connection:
+    # nothing is flushed first (the pages that ask have changed nothing).
+    rows = (
+        db.session.connection()
+        .execute(_recent_statement(db.session.get_bind().dialect.name), {"ids": ids, "fetch": limit + 1})
+        .all()
+    )
     if demands is None:
-        demands = _demands_by_id({row.demand_id for row in positions})
-    for record_id, position_id, stance, stated_on, demand_id in positions:
-        line = PositionLine(position_id, stance, demands[demand_id])
-        found[record_id].append(TimelineEntry("position", stated_on, line))
-    result = {}
-    for record_id, entries in found.items():
-        entries = _newest_first(entries)
-        result[record_id] = RecentTimeline(entries[:limit], len(entries) > limit)
-    return result
+        demands = _demands_by_id({row.number for row in rows if row.kind == "position"})
+    found: dict[int, list[TimelineEntry]] = {record_id: [] for record_id in ids}
+    for record_id, kind, entry_id, day, _, moment, text, detail, owner, number, until in rows:
+        if kind == "meeting":
+            line = MeetingLine(entry_id, text, Named(detail) if detail is not None else None, number)
+        elif kind == "letter":
+            line = LetterLine(entry_id, detail, text)
+        elif kind == "follow_up":
+            line = FollowUpLine(entry_id, detail, day, until, text, Named(owner), moment)
+        else:
+            line = PositionLine(entry_id, text, demands[number])
+        found[record_id].append(TimelineEntry(kind, day, line))
+    return {record_id: RecentTimeline(entries[:limit], len(entries) > limit) for record_id, entries in found.items()}
 
 
 def _demands_by_id(ids) -> dict:
@@ -857,11 +898,26 @@ CARD_TIMELINE = 5
 CARDS_SHOWN = 8
 
 
+class DemandLine(NamedTuple):
+    """A demand as a country page's card names it, read as a row: its number, and its wording in the
+    language it was read in (its title where it has no translation in that language)."""
+
+    id: int
+    ordinal: int
+    wording: str
+    language: str
+    title: str  # as first written
+
+    def text(self, language: str) -> tuple[str, None]:
+        """Demand.text's title (a card reads no description): the wording read, in its language."""
+        return (self.wording if language == self.language else self.title), None
+
+
 @dataclass
 class OutreachCard:
     record: sa.Row  # id, campaign_id, stage, assignee_id, assignee_name, campaign_name, archived
-    demands: list
-    positions: dict
+    demands: list[DemandLine]
+    positions: dict  # (record id, demand id) -> the current position: stance, stated_on, evidence, ...
     timeline: list[TimelineEntry]
     may_edit: bool
     more: bool = False  # older entries are on the record's page
@@ -876,37 +932,21 @@ class CountryOutreach:
         return bool(self.cards or self.others)
 
 
-@cache
-def _current_position_rows() -> sa.Select:
-    # Built once, with the records as a parameter (see _recent_statements).
-    ranked, first = _current(
-        Position.outreach_id.in_(sa.bindparam("ids", expanding=True)),
-        Position.outreach_id,
-        Position.demand_id,
-        Position.stance,
-        Position.stated_on,
-        Position.evidence,
-        Position.evidence_url,
-        Position.meeting_id,
-    )
-    return sa.select(ranked).where(first)
-
-
-def current_position_rows(record_ids) -> dict[tuple[int, int], sa.Row]:
-    """The current position per (record, demand) for these records, as rows of what a positions table
-    shows (stance, stated_on, evidence, evidence_url, meeting_id): one query."""
-    ids = list(record_ids)
-    if not ids:
-        return {}
-    return {(row.outreach_id, row.demand_id): row for row in db.session.execute(_current_position_rows(), {"ids": ids})}
+TRANSLATED_DEMAND = aliased(DemandTranslation)
 
 
 @cache
-def _card_statements() -> tuple[sa.Select, sa.Select]:
-    """outreach_cards' selects of a government's records and of their campaigns' demands, built once with
-    the country, the language and the campaigns as parameters (see _recent_statements)."""
+def _card_records() -> sa.Select:
+    """A government's outreach records as the country page lists them, newest active campaigns first, each
+    with its `place` in that order (the country and the language are parameters)."""
     translated = TRANSLATED_CAMPAIGN
-    records = (
+    order = (
+        Campaign.archived_at.is_not(None),
+        Campaign.starts_on.is_(None),
+        Campaign.starts_on.desc(),
+        Campaign.id.desc(),
+    )
+    return (
         sa.select(
             OutreachRecord.id,
             OutreachRecord.campaign_id,
@@ -915,6 +955,7 @@ def _card_statements() -> tuple[sa.Select, sa.Select]:
             User.name.label("assignee_name"),
             sa.func.coalesce(translated.name, Campaign.name).label("campaign_name"),
             Campaign.archived_at.is_not(None).label("archived"),
+            sa.func.row_number().over(order_by=order).label("place"),
         )
         .join(Campaign, Campaign.id == OutreachRecord.campaign_id)
         .outerjoin(
@@ -923,45 +964,101 @@ def _card_statements() -> tuple[sa.Select, sa.Select]:
         )
         .outerjoin(User, User.id == OutreachRecord.assignee_id)
         .where(OutreachRecord.country_id == sa.bindparam("country_id"))
-        .order_by(
-            Campaign.archived_at.is_not(None),
-            Campaign.starts_on.is_(None),
-            Campaign.starts_on.desc(),
-            Campaign.id.desc(),
+    )
+
+
+def _cards_statement(records: sa.Select) -> sa.Select:
+    """The records `records` selects, in their order, and for those shown in full (the first `shown` of
+    active campaigns, a parameter: the archived come last) the demands of their campaign in the reader's
+    language, each with the record's current position on it if it has one: a row per demand, or one row
+    for a record without."""
+    listed = records.cte("listed")
+    full = sa.and_(sa.not_(listed.c.archived), listed.c.place <= sa.bindparam("shown"))
+    current, first = _current(
+        Position.outreach_id.in_(sa.select(listed.c.id).where(full)),
+        Position.outreach_id,
+        Position.demand_id,
+        Position.stance,
+        Position.stated_on,
+        Position.evidence,
+        Position.evidence_url,
+        Position.meeting_id,
+    )
+    return (
+        sa.select(
+            listed.c.id,
+            listed.c.campaign_id,
+            listed.c.stage,
+            listed.c.assignee_id,
+            listed.c.assignee_name,
+            listed.c.campaign_name,
+            listed.c.archived,
+            Demand.id.label("demand_id"),
+            Demand.ordinal,
+            sa.func.coalesce(TRANSLATED_DEMAND.title, Demand.title).label("wording"),
+            Demand.title,
+            current.c.stance,
+            current.c.stated_on,
+            current.c.evidence,
+            current.c.evidence_url,
+            current.c.meeting_id,
         )
+        .select_from(listed)
+        .outerjoin(Demand, sa.and_(Demand.campaign_id == listed.c.campaign_id, full))
+        .outerjoin(
+            TRANSLATED_DEMAND,
+            sa.and_(TRANSLATED_DEMAND.demand_id == Demand.id, TRANSLATED_DEMAND.language == sa.bindparam("language")),
+        )
+        .outerjoin(
+            current,
+            sa.and_(current.c.outreach_id == listed.c.id, current.c.demand_id == Demand.id, first),
+        )
+        .order_by(listed.c.place, Demand.ordinal)
     )
-    demands = (
-        sa.select(Demand)
-        .where(Demand.campaign_id.in_(sa.bindparam("campaign_ids", expanding=True)))
-        .order_by(Demand.ordinal)
-        .options(selectinload(Demand.translations))
-    )
-    return records, demands
+
+
+# outreach_cards' statements, each built once: for those who see every record, and for volunteers, whose
+# rule narrows the records alike for each, their id a parameter (outreach_visibility's `viewer`; the rule
+# has these two outcomes).
+_CARDS: dict[bool, sa.Select] = {}
+_VIEWER = sa.bindparam("viewer_id")
 
 
 def outreach_cards(country, user, shown: int = CARDS_SHOWN, *, language: str = "en") -> CountryOutreach:
     """This government's outreach, per campaign: the `shown` newest active campaigns' records with their
     current positions and latest timeline entries, and the others a line each. The records are rows of
-    what the page shows (the campaign named in `language`); a fixed number of queries, reading the latest
-    entries of the records shown only."""
-    records_statement, demands_statement = _card_statements()
-    records = db.session.execute(
-        outreach_visibility(user, records_statement), {"country_id": country.id, "language": language}
-    ).all()
-    full = [record for record in records if not record.archived][:shown]
-    listed = {record.id for record in full}
-    others = [record for record in records if record.id not in listed]
-    positions = current_position_rows(listed)
-    demands: dict[int, list] = {}
+    what the page shows (the campaign and the demands named in `language`); two queries, reading the
+    latest entries of the records shown only. Plain rows, read through the session's connection: nothing
+    is flushed first (the page has changed nothing)."""
+    records = _card_records()
+    visible = outreach_visibility(user, records, viewer=_VIEWER)
+    statement = _CARDS.get(visible is records)
+    if statement is None:
+        statement = _CARDS[visible is records] = _cards_statement(visible)
+    params = {"country_id": country.id, "language": language, "shown": shown, "viewer_id": user.id}
+    found: dict[int, sa.Row] = {}  # the records, in their order
+    demands: dict[int, list[DemandLine]] = {}
+    positions = {}
     by_id = {}
-    for demand in db.session.scalars(demands_statement, {"campaign_ids": [r.campaign_id for r in full]}):
-        demands.setdefault(demand.campaign_id, []).append(demand)
-        by_id[demand.id] = demand
+    for row in db.session.connection().execute(statement, params):
+        found.setdefault(row.id, row)
+        if row.demand_id is None:
+            continue
+        demand = by_id.get(row.demand_id)
+        if demand is None:
+            demand = by_id[row.demand_id] = DemandLine(row.demand_id, row.ordinal, row.wording, language, row.title)
+        demands.setdefault(row.id, []).append(demand)
+        if row.stance is not None:
+            positions[(row.id, demand.id)] = row
+    # The statement's own choice of the records shown in full: the first of the active campaigns.
+    full = [record for record in found.values() if not record.archived][:shown]
+    listed = {record.id for record in full}
+    others = [record for record in found.values() if record.id not in listed]
     timelines = recent_timelines(full, CARD_TIMELINE, by_id)
     cards = [
         OutreachCard(
             record,
-            demands.get(record.campaign_id, []),
+            demands.get(record.id, []),
             positions,
             timelines[record.id].entries,
             can_edit_outreach_row(user, record),

@@ -12,7 +12,7 @@ from crm.database import utcnow
 from crm.extensions import db
 from crm.outreach import services as outreach
 from crm.outreach.models import OutreachRecord
-from tests.conftest import utc_today
+from tests.conftest import sign_in, utc_today
 from tests.factories import QueryCounter
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -157,3 +157,24 @@ def test_each_card_names_its_campaign_in_the_readers_language_and_who_works_it(c
     page, _ = _page(client)
     assert f'<a href="/outreach/{record.id}">Campaña ocupada</a></h2>' in page and "Busy campaign 1<" not in page
     assert "Vera Voluntaria" in page and "nadie todavía" in page
+    # The demands too, in their positions tables and timelines.
+    assert "1. Exigencia de la campaña 1</th>" in page and "Demand of campaign 1" not in page
+
+
+def test_a_volunteer_sees_the_cards_and_offices_of_the_governments_they_work_on_only(
+    app, client, signed_in, make_user, make_office, make_contact
+):
+    office = make_office("FRA", city="Lyon")
+    make_contact(office, name="Claire Contact", title="Counsellor")
+    worker = make_user("volunteer", name="Walter Worker")
+    record = _campaign_with_history(1, worker, entries=1)
+    db.session.commit()
+    signed_in("volunteer")  # another volunteer, first: the page's statements are made once for every one
+    page, _ = _page(client)
+    assert "Busy campaign 1" not in page and "Claire Contact" not in page and "Lyon" not in page
+    assert "No offices recorded for this government." in page
+    theirs = app.test_client()
+    sign_in(theirs, worker)
+    page, _ = _page(theirs)
+    assert f'<a href="/outreach/{record.id}">Busy campaign 1</a>' in page and "Call 1-0" in page
+    assert "Lyon" in page and "<li>Claire Contact, Counsellor</li>" in page

@@ -78,6 +78,8 @@ def test_admin_corrects_a_fact_with_a_source(client, signed_in):
     assert audit.before == {"signature_date": "1998-09-11"} and audit.actor_id == admin.id
     page = client.get("/countries/CHL").get_data(as_text=True)
     assert "UN depositary notification (test)" in page and "History of these facts" in page
+    # The history says who made the correction.
+    assert f"<td>{admin.name}</td>" in page.split("History of these facts", 1)[1]
 
 
 @pytest.mark.parametrize(

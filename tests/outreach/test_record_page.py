@@ -82,3 +82,22 @@ def test_a_page_of_the_timeline_is_the_same_page_of_the_whole_timeline(
     first, _ = count_queries(lambda: outreach.timeline_page(record, 1, history, per_page=4))
     last, _ = count_queries(lambda: outreach.timeline_page(record, 99, history, per_page=4))
     assert first == last
+
+
+def test_a_positions_evidence_is_shown_as_written_with_its_source_linked(client, signed_in, campaign, make_record):
+    user = signed_in("volunteer")
+    record = make_record("FRA", assignee=user)
+    first, second, _ = campaign.demands
+    day = dt.date(2026, 11, 2)
+    evidence = 'The minister said "yes" <on the record> & in writing'
+    outreach.record_position(
+        record, first, "supportive", day, actor=user, evidence=evidence, evidence_url="https://example.org/?a=1&b=2"
+    )
+    outreach.record_position(record, second, "opposed", day, actor=user)
+    db.session.commit()
+    for path in (f"/outreach/{record.id}", "/countries/FRA"):
+        page = client.get(path).get_data(as_text=True)
+        table = page.split('<table class="positions">', 1)[1].split("</table>", 1)[0]
+        assert "The minister said &#34;yes&#34; &lt;on the record&gt; &amp; in writing" in table
+        assert ' <a href="https://example.org/?a=1&amp;b=2" rel="noopener noreferrer nofollow">source</a>' in table
+        assert table.count("2 Nov 2026") == 2 and table.count('class="stance stance-unknown"') == 1
