@@ -118,12 +118,20 @@ def receives_weekly_report(user) -> bool:
     return role_can(getattr(user, "role", None), "receive_weekly_report")
 
 
+def visibility_scope(user) -> str:
+    """Which outreach records and offices `user` may see, by name: "all" for staff who see all, "assigned"
+    for volunteers (their assigned records, and the offices of those governments). outreach_visibility
+    and office_visibility narrow by it; a statement they narrow with a `viewer` parameter and that is built
+    once is kept under this name, so a new rule must be a new name, never sharing another's statement."""
+    return "all" if can(user, "view_all") else "assigned"
+
+
 def outreach_visibility(user, statement, viewer=None):
     """Narrow a select over OutreachRecord to what `user` may see: everything for staff who see all,
     only their own assigned records for volunteers. `viewer`: a bound parameter standing for the
     volunteer's id, for a statement built once for every volunteer (whoever executes it gives the id);
     without it, the id is in the statement."""
-    if can(user, "view_all"):
+    if visibility_scope(user) == "all":
         return statement
     return statement.where(OutreachRecord.assignee_id == (user.id if viewer is None else viewer))
 
@@ -360,7 +368,7 @@ def office_visibility(user, statement, viewer=None):
     their assigned records concern (the people they need to reach, and no one else). `viewer`: a bound
     parameter standing for the volunteer's id, for a statement built once for every volunteer (whoever
     executes it gives the id); without it, the id is in the statement."""
-    if can(user, "view_all"):
+    if visibility_scope(user) == "all":
         return statement
     return statement.where(Office.country_id.in_(_worked_countries(user, viewer)))
 

@@ -17,7 +17,7 @@ from crm.countries.models import Country
 from crm.database import check_version, contains_pattern, folded
 from crm.extensions import db
 from crm.i18n import _
-from crm.permissions import office_visibility
+from crm.permissions import office_visibility, visibility_scope
 
 OFFICE_FIELDS = (
     "country_id",
@@ -316,10 +316,9 @@ def _offices_with_people(offices: sa.Select) -> sa.Select:
     )
 
 
-# government_offices' statements, each built once: for those who see every office, and for volunteers,
-# whose rule narrows the offices alike for each, their id a parameter (office_visibility's `viewer`; the
-# rule has these two outcomes).
-_WITH_PEOPLE: dict[tuple[bool, bool], sa.Select] = {}
+# government_offices' statements, each built once for a language and a visibility scope (those who see
+# every office, volunteers: permissions.visibility_scope), the volunteer's id a parameter.
+_WITH_PEOPLE: dict[tuple[bool, str], sa.Select] = {}
 _VIEWER = sa.bindparam("viewer_id")
 
 
@@ -334,11 +333,10 @@ def government_offices(
     # The visibility rule adds to the WHERE clause: the order and the limit apply to the offices it leaves.
     # Whoever sees every office has the statement as it is; the volunteers' rule narrows it alike for each,
     # their id a parameter: either way the whole statement is built once.
-    visible = office_visibility(user, offices, viewer=_VIEWER)
-    key = (spanish, visible is offices)
+    key = (spanish, visibility_scope(user))
     statement = _WITH_PEOPLE.get(key)
     if statement is None:
-        statement = _WITH_PEOPLE[key] = _offices_with_people(visible)
+        statement = _WITH_PEOPLE[key] = _offices_with_people(office_visibility(user, offices, viewer=_VIEWER))
     # Plain rows, read through the session's connection: nothing is flushed first (the page has changed nothing).
     rows = (
         db.session.connection()

@@ -23,7 +23,7 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.letters.models import Letter
 from crm.outreach.models import STAGES, STANCES, FollowUp, Meeting, OutreachRecord, Position, meeting_outreach
-from crm.permissions import can_edit_outreach_row, outreach_visibility
+from crm.permissions import can_edit_outreach_row, outreach_visibility, visibility_scope
 from crm.translation import gettext
 from crm.webhooks import services as webhooks
 
@@ -1017,10 +1017,9 @@ def _cards_statement(records: sa.Select) -> sa.Select:
     )
 
 
-# outreach_cards' statements, each built once: for those who see every record, and for volunteers, whose
-# rule narrows the records alike for each, their id a parameter (outreach_visibility's `viewer`; the rule
-# has these two outcomes).
-_CARDS: dict[bool, sa.Select] = {}
+# outreach_cards' statements, each built once for a visibility scope (those who see every record,
+# volunteers: permissions.visibility_scope), the volunteer's id a parameter.
+_CARDS: dict[str, sa.Select] = {}
 _VIEWER = sa.bindparam("viewer_id")
 
 
@@ -1030,11 +1029,10 @@ def outreach_cards(country, user, shown: int = CARDS_SHOWN, *, language: str = "
     what the page shows (the campaign and the demands named in `language`); two queries, reading the
     latest entries of the records shown only. Plain rows, read through the session's connection: nothing
     is flushed first (the page has changed nothing)."""
-    records = _card_records()
-    visible = outreach_visibility(user, records, viewer=_VIEWER)
-    statement = _CARDS.get(visible is records)
+    scope = visibility_scope(user)
+    statement = _CARDS.get(scope)
     if statement is None:
-        statement = _CARDS[visible is records] = _cards_statement(visible)
+        statement = _CARDS[scope] = _cards_statement(outreach_visibility(user, _card_records(), viewer=_VIEWER))
     params = {"country_id": country.id, "language": language, "shown": shown, "viewer_id": user.id}
     found: dict[int, sa.Row] = {}  # the records, in their order
     demands: dict[int, list[DemandLine]] = {}

@@ -169,7 +169,11 @@ def test_a_volunteer_sees_the_cards_and_offices_of_the_governments_they_work_on_
     worker = make_user("volunteer", name="Walter Worker")
     record = _campaign_with_history(1, worker, entries=1)
     db.session.commit()
-    signed_in("volunteer")  # another volunteer, first: the page's statements are made once for every one
+    manager = app.test_client()
+    sign_in(manager, make_user("manager", name="Mona Manager"))
+    page, _ = _page(manager)  # a manager first: the statements for those who see everything are made
+    assert "Busy campaign 1" in page and "Claire Contact" in page
+    signed_in("volunteer")  # another volunteer: the page's statements are made once for every volunteer
     page, _ = _page(client)
     assert "Busy campaign 1" not in page and "Claire Contact" not in page and "Lyon" not in page
     assert "No offices recorded for this government." in page
