@@ -248,6 +248,25 @@ def _folded_sqlite(element, compiler, **kw):
     return f"alcance_fold({compiler.process(element.clauses, **kw)})"
 
 
+class utc_day(GenericFunction):
+    """SQL: the UTC calendar day of a timestamp column. PostgreSQL: CAST(timezone('UTC', column) AS DATE),
+    'UTC' written in (an index on the expression serves only the statements that say it the same way);
+    SQLite: date(column)."""
+
+    type = sa.Date()
+    inherit_cache = True
+
+
+@compiles(utc_day, "postgresql")
+def _utc_day_postgresql(element, compiler, **kw):
+    return f"CAST(timezone('UTC', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+@compiles(utc_day, "sqlite")
+def _utc_day_sqlite(element, compiler, **kw):
+    return f"date({compiler.process(element.clauses, **kw)})"
+
+
 def _owner_only(database_path: str | None) -> None:
     """Create the SQLite file readable by its owner only (SQLite gives the -wal and -shm files the
     database file's mode), and tighten one that is not, whatever the umask."""

@@ -21,7 +21,7 @@ from crm.countries.models import Country
 from crm.database import UTCDateTime, check_version, utcnow
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.letters.models import Letter
+from crm.letters.models import Letter, letter_day
 from crm.outreach.models import STAGES, STANCES, FollowUp, Meeting, OutreachRecord, Position, meeting_outreach
 from crm.permissions import can_edit_outreach_row, outreach_visibility, visibility_scope
 from crm.translation import gettext
@@ -491,15 +491,6 @@ def _newest_first(entries: list[TimelineEntry]) -> list[TimelineEntry]:
     return sorted(entries, key=lambda e: (e.when, TIMELINE_ORDER[e.kind], getattr(e.item, "id", 0)), reverse=True)
 
 
-def _utc_day(column, dialect: str | None = None):
-    """The UTC calendar day of a timestamp column, in SQL (the day `timeline` shows for it), for `dialect`
-    (the session's database when not given)."""
-    if (dialect or db.session.get_bind().dialect.name) == "sqlite":
-        return sa.func.date(column)
-    # 'UTC' written into the statement, not sent as a parameter: the same text whatever the plan.
-    return sa.cast(sa.func.timezone(sa.literal_column("'UTC'"), column), sa.Date)
-
-
 def _meeting_options(entity=Meeting):
     # The timeline never shows confidential notes: do not load (and decrypt) them.
     return (defer(entity.confidential_notes), selectinload(entity.office), selectinload(entity.outreach_records))
@@ -521,11 +512,10 @@ def _timeline(record: OutreachRecord, positions: list[Position], newest: int | N
         .options(*_meeting_options())
     )
     entries = [TimelineEntry("meeting", m.held_at.date(), m) for m in meetings]
-    letter_day = sa.func.coalesce(Letter.received_on, Letter.sent_on, _utc_day(Letter.created_at))
     letters = db.session.scalars(
         sa.select(Letter)
         .where(Letter.outreach_id == record.id)
-        .order_by(letter_day.desc(), Letter.id.desc())
+        .order_by(letter_day().desc(), Letter.id.desc())
         .limit(newest)
         .options(selectinload(Letter.recipient_contact))
     )
@@ -678,7 +668,7 @@ def _recent_statement(dialect: str) -> sa.Select:
             "letter",
             Letter.outreach_id,
             Letter.id,
-            sa.func.coalesce(Letter.received_on, Letter.sent_on, _utc_day(Letter.created_at, dialect)),
+            letter_day(),
             Letter.__table__,
         ),
         _latest_per_record(

@@ -82,6 +82,7 @@ def test_upgrade_downgrade_upgrade_and_no_drift(empty_database_url, tmp_path_fac
             == {
                 "ix_follow_up_to_do_due",
                 "ix_follow_up_outreach_to_do_due",
+                "ix_letter_outreach_day",
             }
         )
         downgrade(revision="base")
