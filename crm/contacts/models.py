@@ -25,6 +25,9 @@ class Office(db.Model):
         sa.CheckConstraint("length(trim(city)) > 0", name="city_not_blank"),
         # One embassy of France in Madrid; several consulates, one per city.
         sa.UniqueConstraint("country_id", "kind", "host_country_id", "city"),
+        # A government's offices in the order its country page lists them (active first, by kind and city):
+        # the first are read from the index, not the hundreds of a busy government sorted.
+        sa.Index("ix_office_government_order", "country_id", sa.text("active DESC"), "kind", "city", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -253,11 +253,9 @@ class OfficePerson(NamedTuple):
 
 
 @cache
-def _government_offices_statement(spanish: bool) -> sa.Select:
+def _government_offices_statement() -> sa.Select:
     """A government's first offices (the country and their number are parameters), in the order shown
-    (`place`), with the number of them all; the host country named in Spanish or English. Built once: see
-    _offices_with_people."""
-    host_name = _HOSTING.name_es if spanish else _HOSTING.name_en
+    (`place`). Built once: see _offices_with_people."""
     order = (Office.active.desc(), Office.kind, Office.city, Office.id)
     return (
         sa.select(
@@ -265,21 +263,28 @@ def _government_offices_statement(spanish: bool) -> sa.Select:
             Office.name,
             Office.city,
             Office.active,
-            host_name.label("host_name"),
-            sa.func.count().over().label("total"),
+            Office.host_country_id,
             sa.func.row_number().over(order_by=order).label("place"),
         )
-        .join(_HOSTING, Office.host_country_id == _HOSTING.id)
         .where(Office.country_id == sa.bindparam("country_id"))
         .order_by(*order)
         .limit(sa.bindparam("limit"))
     )
 
 
-def _offices_with_people(offices: sa.Select) -> sa.Select:
-    """The offices `offices` selects, in their order, each with its first active contacts by name (their
-    number a parameter, `people`) and how many it has: a row per person shown, or one with no person."""
+def _offices_with_people(offices: sa.Select, spanish: bool) -> sa.Select:
+    """The offices `offices` selects, in their order, with the number of all it would select without its
+    limit, the country each is in (named in Spanish or English), and each with its first active contacts by
+    name (their number a parameter, `people`) and how many it has: a row per person shown, or one with no
+    person. The count and the host countries come apart from the offices shown: counted over an index, and
+    named for the ten shown only, not sorted and joined for every office of a busy government."""
     shown = offices.cte("shown")
+    total = (
+        sa.select(sa.func.count())
+        .select_from(offices.with_only_columns(Office.id).order_by(None).limit(None).subquery())
+        .scalar_subquery()
+    )
+    host_name = _HOSTING.name_es if spanish else _HOSTING.name_en
     rank = sa.func.row_number().over(partition_by=Contact.office_id, order_by=(Contact.name, Contact.id))
     ranked = (
         sa.select(
@@ -303,14 +308,15 @@ def _offices_with_people(offices: sa.Select) -> sa.Select:
             shown.c.name,
             shown.c.city,
             shown.c.active,
-            shown.c.host_name,
-            shown.c.total,
+            host_name.label("host_name"),
+            total.label("total"),
             ranked.c.id.label("person_id"),
             ranked.c.name.label("person_name"),
             ranked.c.title.label("person_title"),
             ranked.c.count.label("people_count"),
         )
         .select_from(shown)
+        .join(_HOSTING, _HOSTING.id == shown.c.host_country_id)
         .outerjoin(ranked, sa.and_(ranked.c.office_id == shown.c.id, ranked.c.rank <= sa.bindparam("people")))
         .order_by(shown.c.place, ranked.c.rank)
     )
@@ -329,14 +335,14 @@ def government_offices(
     first `limit`, the number of them all, and each listed office's first `people` active contacts by name
     with their number. One query, reading the columns shown, however many offices and contacts."""
     spanish = str(language).startswith("es")
-    offices = _government_offices_statement(spanish)
+    offices = _government_offices_statement()
     # The visibility rule adds to the WHERE clause: the order and the limit apply to the offices it leaves.
     # Whoever sees every office has the statement as it is; the volunteers' rule narrows it alike for each,
     # their id a parameter: either way the whole statement is built once.
     key = (spanish, visibility_scope(user))
     statement = _WITH_PEOPLE.get(key)
     if statement is None:
-        statement = _WITH_PEOPLE[key] = _offices_with_people(office_visibility(user, offices, viewer=_VIEWER))
+        statement = _WITH_PEOPLE[key] = _offices_with_people(office_visibility(user, offices, viewer=_VIEWER), spanish)
     # Plain rows, read through the session's connection: nothing is flushed first (the page has changed nothing).
     rows = (
         db.session.connection()
