@@ -178,6 +178,29 @@ def position_rows(record_id: int, demands, positions: dict) -> Markup:
     return Markup("".join(rows))
 
 
+@bp.app_template_global("follow_up_rows")
+def follow_up_rows(follow_ups, today: dt.date, action_forms) -> Markup:
+    """The follow-ups list's rows (templates/outreach/follow_ups.html), from its rows of columns: the day it
+    is due (or snoozed to) with its badge and when its reminder went, its government linking to the record
+    and its campaign, its note, its owner, and for one not done its Done and Snooze forms (`action_forms`,
+    a function of its id). Joined here, each value escaped: a template pays for every value it writes."""
+    language = current_language()
+    record_url = id_url("outreach.show", "outreach_id")
+    rows = []
+    for f in follow_ups:
+        overdue = "overdue" if f.status == "open" and f.due_on < today else ""
+        due = escape(show_date(outreach.effective_due(f), language))
+        forms = action_forms(f.id) if f.status != "done" else ""
+        rows.append(
+            f'\n    <tr class="{overdue}">'
+            f"\n      <td>{due} {follow_up_status(f, today)} {reminder_sent(f)}</td>"
+            f'\n      <td><a href="{record_url(f.outreach_id)}">{escape(f.country_name)}</a><br>'
+            f"<small>{escape(f.campaign_name)}</small></td>"
+            f"\n      <td>{escape(f.note)}</td>\n      <td>{escape(f.owner_name)}</td>\n      <td>{forms}</td>\n    </tr>"
+        )
+    return Markup("".join(rows))
+
+
 @bp.app_template_global("timeline_entries")
 def timeline_entries(entries, today: dt.date, action_forms=None) -> Markup:
     """A timeline's entries as the items of its list (templates/_macros/outreach.html, timeline_list):
@@ -662,7 +685,6 @@ def follow_ups():
         form=form,
         page=page,
         today=clock.today(current_user),
-        effective_due=outreach.effective_due,
         actions=follow_up_actions(current_user),
         back=request.full_path,
         may_see_all=can(current_user, "view_all"),
