@@ -132,16 +132,17 @@ def _outreach_links(stages: dict[int, list]) -> dict[int, Markup]:
     record_url = id_url("outreach.show", "outreach_id")
     environment = current_app.jinja_env
     stage_words = {stage: label(STAGE_LABELS, stage) for stage in STAGE_LABELS}
-    names: dict[str, str] = {}
+    texts: dict[tuple[str, str], str] = {}  # each campaign's name and stage, said once
     links = {}
     for country_id, records in stages.items():
         lines = []
         for record_id, _country_id, stage, campaign_name in records:
-            name = names.get(campaign_name)
-            if name is None:
-                name = names[campaign_name] = do_truncate(environment, campaign_name, 30)
-            text = escape(f"{name}: {stage_words.get(stage, stage)}")
-            lines.append(f'<a href="{escape(record_url(record_id))}">{text}</a>')
+            text = texts.get((campaign_name, stage))
+            if text is None:
+                name = do_truncate(environment, campaign_name, 30)
+                text = texts[campaign_name, stage] = escape(f"{name}: {stage_words.get(stage, stage)}")
+            # A record's URL is the route's with its id (a number): nothing in it to escape.
+            lines.append(f'<a href="{record_url(record_id)}">{text}</a>')
         links[country_id] = Markup("<br>".join(lines))
     return links
 
