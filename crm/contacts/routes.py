@@ -255,7 +255,7 @@ def show(contact_id):
         "contacts/show.html",
         may_amend=can_amend_contact(current_user, contact),
         contact=contact,
-        history=contact_history(contact),
+        history=contact_history(contact, current_language()),
     )
 
 

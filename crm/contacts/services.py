@@ -8,9 +8,10 @@ import datetime as dt
 import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager, defer, joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from crm import clock
 from crm.audit import services as audit
@@ -21,7 +22,7 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import _, readers_date
 from crm.letters.models import Letter
-from crm.outreach.models import Meeting, OutreachRecord, meeting_contact
+from crm.outreach.models import Meeting, OutreachRecord, meeting_contact, meeting_outreach
 
 CONTACT_FIELDS = ("office_id", "name", "title", "email", "phone", "language", "notes", "active", "merged_into_id")
 # personal_phone is editable but never copied into the audit log (CONTACT_FIELDS): it is encrypted at
@@ -429,58 +430,97 @@ def _contact_list(searching: bool, status: str | None, in_spanish: bool) -> sa.S
 
 @dataclass
 class ContactHistory:
-    posts: list[Post]
-    meetings: list[Meeting]
-    letters: list[Letter]
+    posts: list  # HistoryPost rows, newest first
+    meetings: list  # HistoryMeeting, newest first
+    letters: list  # HistoryLetter rows, newest first
     successors: dict[int, Contact]  # ended post id -> who holds that post now
     merged_into: Contact | None
     merged_here: list[Contact]
 
 
-def _letter_day(letter: Letter) -> dt.date:
+class HistoryMeeting(NamedTuple):
+    """A meeting the contact attended, as their page lists it: the governments it concerned by name."""
+
+    id: int
+    held_at: dt.datetime
+    office_id: int | None
+    office_name: str | None
+    summary: str
+    countries: list[str]
+
+
+def _letter_day(letter) -> dt.date:
     return letter.sent_on or letter.received_on or letter.created_at.date()
 
 
 @cache
-def _history_statements() -> tuple[sa.Select, sa.Select, sa.Select]:
-    # Built once, the contact a parameter: building them, and SQLAlchemy finding their compiled form again
-    # (their loader options walked for a cache key), cost more than reading the rows.
+def _history_statements(spanish: bool) -> tuple[sa.Select, sa.Select, sa.Select]:
+    # Built once for each language, the contact a parameter, reading the columns the page shows as rows:
+    # records with their offices, countries and governments built as objects cost the page more than the
+    # rest of it.
     contact_id = sa.bindparam("contact_id")
+    country_name = (Country.name_es if spanish else Country.name_en).label("country_name")
     posts = (
-        sa.select(Post)
-        .where(Post.contact_id == contact_id)
-        .options(
-            joinedload(Post.office).joinedload(Office.country), joinedload(Post.office).joinedload(Office.host_country)
+        sa.select(
+            Post.id,
+            Post.contact_id,
+            Post.office_id,
+            Post.title,
+            Post.started_on,
+            Post.ended_on,
+            Office.name.label("office_name"),
+            country_name,
         )
+        .join(Office, Office.id == Post.office_id)
+        .join(Country, Country.id == Office.country_id)
+        .where(Post.contact_id == contact_id)
         .order_by(Post.started_on.desc(), Post.id.desc())
     )
+    # A row per meeting and government it concerned (a meeting with none has one, without a name).
     meetings = (
-        sa.select(Meeting)
+        sa.select(Meeting.id, Meeting.held_at, Meeting.office_id, Office.name, Meeting.summary, country_name)
         .join(meeting_contact, meeting_contact.c.meeting_id == Meeting.id)
+        .outerjoin(Office, Office.id == Meeting.office_id)
+        .outerjoin(meeting_outreach, meeting_outreach.c.meeting_id == Meeting.id)
+        .outerjoin(OutreachRecord, OutreachRecord.id == meeting_outreach.c.outreach_id)
+        .outerjoin(Country, Country.id == OutreachRecord.country_id)
         .where(meeting_contact.c.contact_id == contact_id)
-        # The list shows no notes: the encrypted ones are neither read nor decrypted.
-        .options(
-            defer(Meeting.confidential_notes),
-            joinedload(Meeting.office),
-            joinedload(Meeting.outreach_records).joinedload(OutreachRecord.country),
-        )
-        .order_by(Meeting.held_at.desc(), Meeting.id.desc())
+        .order_by(Meeting.held_at.desc(), Meeting.id.desc(), OutreachRecord.id)
     )
     letters = (
-        sa.select(Letter)
+        sa.select(
+            Letter.id,
+            Letter.sent_on,
+            Letter.received_on,
+            Letter.created_at,
+            Letter.direction,
+            Letter.subject,
+            country_name,
+        )
+        .join(OutreachRecord, OutreachRecord.id == Letter.outreach_id)
+        .join(Country, Country.id == OutreachRecord.country_id)
         .where(Letter.recipient_contact_id == contact_id)
-        .options(defer(Letter.body), joinedload(Letter.outreach).joinedload(OutreachRecord.country))
         .order_by(Letter.id.desc())
     )
     return posts, meetings, letters
 
 
-def contact_history(contact: Contact) -> ContactHistory:
-    """Every post the contact held, every meeting they attended and every letter addressed to them
-    (a fixed number of queries, however long the history)."""
-    posts, meetings, letters = (
-        db.session.scalars(statement, {"contact_id": contact.id}).unique().all() for statement in _history_statements()
+def contact_history(contact: Contact, language: str = "en") -> ContactHistory:
+    """Every post the contact held, every meeting they attended and every letter addressed to them, as
+    rows of what their page shows, governments named in `language` (a fixed number of queries, however
+    long the history)."""
+    connection = db.session.connection()
+    params = {"contact_id": contact.id}
+    posts, meeting_rows, letters = (
+        connection.execute(statement, params).all() for statement in _history_statements(language == "es")
     )
+    meetings: dict[int, HistoryMeeting] = {}
+    for meeting_id, held_at, office_id, office_name, summary, country in meeting_rows:
+        meeting = meetings.get(meeting_id)
+        if meeting is None:
+            meeting = meetings[meeting_id] = HistoryMeeting(meeting_id, held_at, office_id, office_name, summary, [])
+        if country is not None:
+            meeting.countries.append(country)
     letters = sorted(letters, key=lambda letter: (_letter_day(letter), letter.id), reverse=True)
     ended = [post for post in posts if post.ended_on is not None]
     held = _open_posts_at({post.office_id for post in ended})
@@ -490,7 +530,7 @@ def contact_history(contact: Contact) -> ContactHistory:
     ).all()
     return ContactHistory(
         posts=posts,
-        meetings=meetings,
+        meetings=list(meetings.values()),
         letters=letters,
         successors=_successors(ended, held),
         merged_into=merged_into,

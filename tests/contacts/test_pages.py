@@ -379,6 +379,31 @@ def test_contact_page_shows_posts_meetings_and_letters(client, signed_in):
     assert "Edit" not in page and "Merge" not in page
 
 
+def test_contact_page_names_each_government_of_a_joint_meeting_in_the_readers_language(client, signed_in):
+    madrid = make_office()
+    france, germany = make_outreach("FRA"), make_outreach("DEU")
+    claire = make_contact(madrid, "Claire Fictive")
+    joint = make_meeting(france, [claire], office=None, summary="Joint démarche <b>now</b>", days_ago=2)
+    joint.outreach_records.append(germany)
+    make_meeting(france, [claire], office=madrid, summary="At the embassy", days_ago=5)
+    make_letter(germany, claire, subject="Carta a Alemania")
+    db.session.commit()
+    signed_in("manager", language="es")
+    page = text(client.get(f"/contacts/{claire.id}"))
+    meetings = page.split('id="meetings"')[1].split("</section>")[0]
+    rows = meetings.split("<tr>")[2:]
+    assert len(rows) == 2, rows
+    # The newest first: the joint one, with no office, both governments named; its summary escaped.
+    assert (
+        "<td>—</td>" in rows[0]
+        and "Francia, Alemania" in rows[0]
+        and "Joint démarche &lt;b&gt;now&lt;/b&gt;" in rows[0]
+    )
+    assert f'href="/offices/{madrid.id}"' in rows[1] and "<td>Francia</td>" in rows[1]
+    letters = page.split('id="letters"')[1].split("</section>")[0]
+    assert "Carta a Alemania" in letters and "<td>Alemania</td>" in letters
+
+
 def test_deactivate_a_contact_ends_their_post(client, signed_in):
     office = make_office()
     contact = make_contact(office, "Max Muster", title="Primer secretario", started_on=dt.date(2017, 10, 1))
