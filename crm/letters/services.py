@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -480,15 +481,22 @@ def log_reply(
 # Reading
 
 
+@cache
+def _letter_page_statements() -> tuple[sa.Select, sa.Select]:
+    # Built once, the letter a parameter: every letter page asks for its attachments and replies.
+    letter_id = sa.bindparam("letter_id")
+    return (
+        sa.select(LetterAttachment).where(LetterAttachment.letter_id == letter_id).order_by(LetterAttachment.id),
+        sa.select(Letter).where(Letter.in_reply_to_id == letter_id).order_by(Letter.received_on, Letter.id),
+    )
+
+
 def letter_page(letter: Letter) -> dict:
     """What the letter page shows besides the letter, in a fixed number of queries whatever the number
     of attachments or replies."""
-    attachments = db.session.scalars(
-        sa.select(LetterAttachment).where(LetterAttachment.letter_id == letter.id).order_by(LetterAttachment.id)
-    ).all()
-    replies = db.session.scalars(
-        sa.select(Letter).where(Letter.in_reply_to_id == letter.id).order_by(Letter.received_on, Letter.id)
-    ).all()
+    attachments_of, replies_to = _letter_page_statements()
+    attachments = db.session.scalars(attachments_of, {"letter_id": letter.id}).all()
+    replies = db.session.scalars(replies_to, {"letter_id": letter.id}).all()
     countries = {}
     if letter.signatures_by_country:
         countries = {

@@ -9,6 +9,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -982,13 +983,7 @@ def statements_for_letter(letter) -> tuple[list[OnLetter], list[Statement]]:
     stands), and the campaign's others that could go with it: one query for both, one for the countries
     named, and one per statement whose list is still live (a letter carries one or two)."""
     rows = db.session.execute(
-        sa.select(Statement, LetterStatement)
-        .outerjoin(
-            LetterStatement,
-            sa.and_(LetterStatement.statement_id == Statement.id, LetterStatement.letter_id == letter.id),
-        )
-        .where(sa.or_(Statement.campaign_id == _letter_campaign_id(letter), LetterStatement.letter_id.is_not(None)))
-        .order_by(Statement.created_at.desc(), Statement.id.desc())
+        _statements_for_letter(), {"letter_id": letter.id, "campaign_id": _letter_campaign_id(letter)}
     ).all()
     attached = sorted(
         ((statement, link) for statement, link in rows if link is not None),
@@ -1001,6 +996,22 @@ def statements_for_letter(letter) -> tuple[list[OnLetter], list[Statement]]:
         OnLetter(statement, link, listed, countries) for (statement, link), listed in zip(attached, lists, strict=True)
     ]
     return on_letter, others
+
+
+@cache
+def _statements_for_letter() -> sa.Select:
+    # Built once, the letter and its campaign parameters: every letter page asks.
+    return (
+        sa.select(Statement, LetterStatement)
+        .outerjoin(
+            LetterStatement,
+            sa.and_(
+                LetterStatement.statement_id == Statement.id, LetterStatement.letter_id == sa.bindparam("letter_id")
+            ),
+        )
+        .where(sa.or_(Statement.campaign_id == sa.bindparam("campaign_id"), LetterStatement.letter_id.is_not(None)))
+        .order_by(Statement.created_at.desc(), Statement.id.desc())
+    )
 
 
 def countries_named(lists: Iterable[dict]) -> dict[str, Country]:
