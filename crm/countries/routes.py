@@ -1,6 +1,7 @@
 """Country list and country page with Rome Statute facts, their sources and their history."""
 
 import datetime as dt
+from functools import cache
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -79,37 +80,30 @@ def get_country_or_404(code: str) -> Country:
 def index():
     form = CountryFilterForm(request.args)
     language = current_language()
-    regions = db.session.execute(
-        sa.select(Region.code, Region.name_en, Region.name_es).order_by(Region.level, Region.name_en)
-    ).all()
+    regions_statement, users_statement = _choices_statements()
+    regions = db.session.execute(regions_statement).all()
     form.region.choices = [("", gettext("Any"))] + [
         (region.code, region.name_es if language == "es" else region.name_en) for region in regions
     ]
     form.campaign.choices = [("", gettext("Any"))] + [(c.slug, c.name) for c in campaign_names(language)]
-    users = db.session.execute(
-        sa.select(User.id, User.name).where(User.active.is_(True)).order_by(User.name, User.id)
-    ).all()
+    users = db.session.execute(users_statement).all()
     form.assignee.choices = [("", gettext("Anyone"))] + [(str(u.id), u.name) for u in users]
     form.validate()
     today = clock.today(current_user)
-    statement = search_countries(query=form.q.data, status=form.status.data, region=form.region.data, day=today)
-    statement = filter_by_outreach(
-        statement, current_user, campaign_slug=form.campaign.data, stage=form.stage.data, assignee_id=form.assignee.data
-    )
-    # The columns the list shows, not the countries' whole records.
-    name = Country.name_es if language == "es" else Country.name_en
-    page = page_of(
-        statement.with_only_columns(
-            Country.id,
-            Country.alpha3,
-            name.label("name"),
-            Country.rs_status,
-            Country.rs_withdrawal_effective_date,
-            Country.rs_verified,
-            maintain_column_froms=True,
-        ),
-        rows=True,
-    )
+    filters = (form.q, form.status, form.region, form.campaign, form.stage, form.assignee)
+    if any(field.data for field in filters):
+        statement = search_countries(query=form.q.data, status=form.status.data, region=form.region.data, day=today)
+        statement = filter_by_outreach(
+            statement,
+            current_user,
+            campaign_slug=form.campaign.data,
+            stage=form.stage.data,
+            assignee_id=form.assignee.data,
+        )
+        statement = _list_columns(statement, language)
+    else:
+        statement = _unfiltered_list(language)
+    page = page_of(statement, rows=True)
     stages = outreach_stages(
         [country.id for country in page.items], current_user, campaign_slug=form.campaign.data, language=language
     )
@@ -122,6 +116,37 @@ def index():
         today=today,
         country_url=code_url("countries.show", "code"),
     )
+
+
+@cache
+def _choices_statements() -> tuple[sa.Select, sa.Select]:
+    """The filters' areas (UN M49) and active staff (by name, then id, so that namesakes keep their order):
+    built once, as every list's statement that does not vary."""
+    return (
+        sa.select(Region.code, Region.name_en, Region.name_es).order_by(Region.level, Region.name_en),
+        sa.select(User.id, User.name).where(User.active.is_(True)).order_by(User.name, User.id),
+    )
+
+
+def _list_columns(statement: sa.Select, language: str) -> sa.Select:
+    """The columns the countries list shows, not the countries' whole records."""
+    name = Country.name_es if language == "es" else Country.name_en
+    return statement.with_only_columns(
+        Country.id,
+        Country.alpha3,
+        name.label("name"),
+        Country.rs_status,
+        Country.rs_withdrawal_effective_date,
+        Country.rs_verified,
+        maintain_column_froms=True,
+    )
+
+
+@cache
+def _unfiltered_list(language: str) -> sa.Select:
+    # Most visits to the list filter nothing: its statement is built once for each language (filters given,
+    # it is built for them on each request).
+    return _list_columns(search_countries(), language)
 
 
 def _outreach_links(stages: dict[int, list]) -> dict[int, Markup]:
