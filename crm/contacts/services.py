@@ -505,6 +505,12 @@ def _history_statements(spanish: bool) -> tuple[sa.Select, sa.Select, sa.Select]
     return posts, meetings, letters
 
 
+@cache
+def _merged_here() -> sa.Select:
+    # The duplicates merged into a contact (built once, the contact a parameter): every contact page asks.
+    return sa.select(Contact).where(Contact.merged_into_id == sa.bindparam("contact_id")).order_by(Contact.id)
+
+
 def contact_history(contact: Contact, language: str = "en") -> ContactHistory:
     """Every post the contact held, every meeting they attended and every letter addressed to them, as
     rows of what their page shows, governments named in `language` (a fixed number of queries, however
@@ -525,9 +531,7 @@ def contact_history(contact: Contact, language: str = "en") -> ContactHistory:
     ended = [post for post in posts if post.ended_on is not None]
     held = _open_posts_at({post.office_id for post in ended})
     merged_into = db.session.get(Contact, contact.merged_into_id) if contact.merged_into_id else None
-    merged_here = db.session.scalars(
-        sa.select(Contact).where(Contact.merged_into_id == contact.id).order_by(Contact.id)
-    ).all()
+    merged_here = db.session.scalars(_merged_here(), {"contact_id": contact.id}).all()
     return ContactHistory(
         posts=posts,
         meetings=list(meetings.values()),
