@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict, namedtuple
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -25,8 +25,7 @@ from crm.extensions import db
 from crm.letters.models import Letter
 from crm.outreach.models import STAGES, FollowUp, OutreachRecord, Position, meeting_outreach
 from crm.permissions import can, outreach_visibility
-from crm.signatures.petitions import petitions_of
-from crm.signatures.totals import totals_for
+from crm.signatures.totals import petition_rows, totals_for
 from crm.web import Page, page_offset
 
 # Who sees the dashboard. Coordinators are left out on purpose: "recent changes" is read from the audit
@@ -108,6 +107,56 @@ class CampaignFigures:
         return {government.record.id: government for government in self.governments}
 
 
+# The figures' statements are built once per process, the campaign a parameter: built on every page, they
+# cost about as much as they take to run. Visibility narrows the records' statement as before.
+@cache
+def _records_statement(with_people: bool) -> sa.Select:
+    outreach = OutreachRecord.__table__.c
+    statement = sa.select(outreach.id, outreach.country_id, outreach.stage, outreach.assignee_id)
+    if with_people:
+        assignee, coordinator = User.__table__.alias("assignee"), User.__table__.alias("coordinator")
+        statement = (
+            statement.add_columns(
+                outreach.priority,
+                outreach.next_follow_up_on,
+                outreach.created_at,
+                outreach.updated_at,
+                assignee.c.name.label("assignee_name"),
+                coordinator.c.name.label("coordinator_name"),
+            )
+            .outerjoin(assignee, assignee.c.id == outreach.assignee_id)
+            .outerjoin(coordinator, coordinator.c.id == outreach.coordinator_id)
+        )
+    return statement.where(outreach.campaign_id == sa.bindparam("campaign_id", type_=sa.Integer))
+
+
+@cache
+def _positions_statement(with_evidence: bool) -> sa.Select:
+    position = Position.__table__.c
+    columns = [position.id, position.outreach_id, position.demand_id, position.stance, position.stated_on]
+    if with_evidence:
+        columns += [position.evidence, position.evidence_url]
+    return (
+        sa.select(*columns)
+        .where(position.campaign_id == sa.bindparam("campaign_id", type_=sa.Integer))
+        .order_by(position.stated_on, position.id)
+    )
+
+
+@cache
+def _countries_statement(of_campaign: bool) -> sa.Select:
+    """Every country's columns, or (`of_campaign`) those of the countries with a record in the campaign
+    `campaign_id`, a parameter."""
+    statement = sa.select(*Country.__table__.columns)
+    if of_campaign:
+        outreach = OutreachRecord.__table__.c
+        targets = sa.select(outreach.country_id).where(
+            outreach.campaign_id == sa.bindparam("campaign_id", type_=sa.Integer)
+        )
+        statement = statement.where(Country.__table__.c.id.in_(targets))
+    return statement
+
+
 def campaign_figures(
     campaign: Campaign,
     viewer,
@@ -127,39 +176,22 @@ def campaign_figures(
     the names of its assignee and coordinator, assignee_name and coordinator_name); a position's has
     its id, outreach_id, demand_id, stance and stated_on, and unless `with_evidence` is false (the
     dashboard shows none) its evidence and evidence_url."""
-    outreach, position = OutreachRecord.__table__.c, Position.__table__.c
-    statement = sa.select(outreach.id, outreach.country_id, outreach.stage, outreach.assignee_id)
-    if with_people:
-        assignee, coordinator = User.__table__.alias("assignee"), User.__table__.alias("coordinator")
-        statement = (
-            statement.add_columns(
-                outreach.priority,
-                outreach.next_follow_up_on,
-                outreach.created_at,
-                outreach.updated_at,
-                assignee.c.name.label("assignee_name"),
-                coordinator.c.name.label("coordinator_name"),
-            )
-            .outerjoin(assignee, assignee.c.id == outreach.assignee_id)
-            .outerjoin(coordinator, coordinator.c.id == outreach.coordinator_id)
-        )
-    statement = outreach_visibility(viewer, statement).where(outreach.campaign_id == campaign.id)
-    records = db.session.execute(statement).all()
+    params = {"campaign_id": campaign.id}
+    # Through the session's connection: plain rows, without the ORM's pass over each.
+    connection = db.session.connection()
+    records = connection.execute(outreach_visibility(viewer, _records_statement(with_people)), params).all()
     if countries is None:
-        of_campaign = sa.select(outreach.country_id).where(outreach.campaign_id == campaign.id)
-        countries = _read_countries(Country.__table__.c.id.in_(of_campaign))
+        countries = {
+            row.id: row for row in map(CountryFacts._make, connection.execute(_countries_statement(True), params))
+        }
     demands = demands_of(campaign.id)
     visible = {record_id for record_id, *_ in records}
-    columns = [position.id, position.outreach_id, position.demand_id, position.stance, position.stated_on]
-    if with_evidence:
-        columns += [position.evidence, position.evidence_url]
-    statement = sa.select(*columns).where(position.campaign_id == campaign.id)
     history = []
     current: dict[int, dict[int, sa.Row]] = defaultdict(dict)
     stances: dict[int, dict[int, str]] = defaultdict(dict)
     # Rows fetched at once and unpacked, not iterated and read by name: each costs a call per row, and
     # a campaign has some thousand positions.
-    for row in db.session.execute(statement.order_by(position.stated_on, position.id)).all():
+    for row in connection.execute(_positions_statement(with_evidence), params).all():
         _id, outreach_id, demand_id, stance, *_ = row
         if outreach_id in visible:
             history.append(row)
@@ -215,15 +247,9 @@ class WorldFigures:
     height: float = 0
 
 
-def _read_countries(where=None) -> dict[int, CountryFacts]:
-    statement = sa.select(*Country.__table__.columns)
-    if where is not None:
-        statement = statement.where(where)
-    return {country.id: country for country in map(CountryFacts._make, db.session.execute(statement).all())}
-
-
 def all_countries() -> dict[int, CountryFacts]:
-    return _read_countries()
+    rows = db.session.connection().execute(_countries_statement(False))
+    return {country.id: country for country in map(CountryFacts._make, rows)}
 
 
 def world_figures(
@@ -300,22 +326,32 @@ def government_rows(figures: CampaignFigures, world: WorldFigures, language: str
 # The matrix ----------------------------------------------------------------------------------------
 
 
-# The filter's choices are read through the tables' columns: named through the models, each of these
-# short reads went through the ORM's machinery and cost twice as much.
+# The filter's choices are read through the tables' columns, with statements built once and through the
+# session's connection: named through the models, or built on every page, each of these short reads cost
+# several times what it takes to run.
+@cache
+def _assignees_statement() -> sa.Select:
+    user = User.__table__.c
+    return sa.select(user.id, user.name).where(user.active.is_(True)).order_by(user.name, user.id)
+
+
 def assignees() -> list:
     """Active staff, for the dashboard's "assigned to" filter: rows of their id and name (by name, then
     by id, so that namesakes keep their order)."""
-    user = User.__table__.c
-    return db.session.execute(
-        sa.select(user.id, user.name).where(user.active.is_(True)).order_by(user.name, user.id)
-    ).all()
+    return db.session.connection().execute(_assignees_statement()).all()
+
+
+@cache
+def _regions_statement(in_spanish: bool) -> sa.Select:
+    region = Region.__table__.c
+    return sa.select(region.code, region.name_es if in_spanish else region.name_en).order_by(
+        region.level, region.name_en
+    )
 
 
 def region_choices(language: str = "en") -> list[tuple[str, str]]:
-    region = Region.__table__.c
-    name = region.name_es if language == "es" else region.name_en
-    statement = sa.select(region.code, name).order_by(region.level, region.name_en)
-    return [tuple(row) for row in db.session.execute(statement).all()]
+    statement = _regions_statement(language == "es")
+    return [tuple(row) for row in db.session.connection().execute(statement).all()]
 
 
 def matrix(
@@ -426,7 +462,7 @@ def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str
 @dataclass
 class SignatureSummary:
     total: int
-    petitions: list[tuple[object, int]]  # (petition, signers)
+    petitions: list[tuple[object, int]]  # (petition, signers): the petition a row (totals.PetitionRow)
     countries: list[tuple[CountryFacts, int]]  # country of residence, largest first
     unknown_country: int
     from_tallies: int
@@ -436,12 +472,12 @@ def signature_totals(campaign: Campaign, countries: dict[int, CountryFacts] | No
     """The campaign's signers in total, per petition and per country of residence, counted by the
     signature service (the one place that counts: individual signatures de-duplicated per campaign; for a
     petition and country with a platform's tally, the larger of the tally and the signatures imported)."""
-    totals = totals_for(campaign)
-    petitions = petitions_of(campaign)
-    by_alpha3 = {country.alpha3: country for country in (countries or all_countries()).values()}
+    countries = countries or all_countries()
+    totals = totals_for(campaign, codes={country_id: country.alpha3 for country_id, country in countries.items()})
+    by_alpha3 = {country.alpha3: country for country in countries.values()}
     return SignatureSummary(
         total=totals.total,
-        petitions=[(petition, totals.by_petition.get(petition.id, 0)) for petition in petitions],
+        petitions=[(petition, petition.signers) for petition in petition_rows(campaign, totals)],
         countries=[(by_alpha3[code], count) for code, count in totals.by_country.items() if code in by_alpha3],
         unknown_country=totals.unknown_country,
         from_tallies=totals.from_tallies,
@@ -539,14 +575,15 @@ def overdue_by_owner(campaign: Campaign, today: dt.date, language: str = "en", *
     in SQL for everyone. Two queries, reading the columns shown."""
     owners = owners or OVERDUE_OWNERS
     overdue = {"campaign_id": campaign.id, "today": today}
-    totals = db.session.execute(_overdue_totals_statement(), overdue).all()
+    connection = db.session.connection()  # plain rows, without the ORM's pass over them
+    totals = connection.execute(_overdue_totals_statement(), overdue).all()
     ranked_owners = sorted(totals, key=lambda o: (-o.count, _day(o.oldest), fold(o.name)))
     listed = {owner.id: OwnerOverdue(owner, [], owner.count, _day(owner.oldest)) for owner in ranked_owners[:owners]}
     result = Overdue(list(listed.values()), sum(owner.count for owner in totals), max(0, len(totals) - owners))
     if not listed:
         return result
     statement = _overdue_listed_statement(str(language).startswith("es"))
-    for follow_up in db.session.execute(statement, {**overdue, "owners": list(listed)}).all():
+    for follow_up in connection.execute(statement, {**overdue, "owners": list(listed)}).all():
         listed[follow_up.owner_id].follow_ups.append(follow_up)
     return result
 
