@@ -12,6 +12,7 @@ from crm.dashboard import exports
 from crm.dashboard import services as dashboards
 from crm.dashboard.forms import MatrixFilterForm, action_label, response_label
 from crm.dashboard.maps import MAP_STYLES, bar_chart, country_paths, map_table_rows, paint, stacked_bars
+from crm.dashboard.tables import month_rows, overdue_owners
 from crm.i18n import current_language, show_month
 from crm.outreach import services as outreach_services
 from crm.permissions import get_campaign_or_404
@@ -39,6 +40,8 @@ def _drawing_helpers() -> dict:
         "country_paths": country_paths,
         "bar_chart": bar_chart,
         "map_table_rows": map_table_rows,
+        "month_rows": month_rows,
+        "overdue_owners": overdue_owners,
         "response_label": response_label,
         "action_label": action_label,
         "map_classes": dashboards.MAP_CLASSES,
