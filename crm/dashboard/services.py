@@ -72,8 +72,25 @@ def response_of(stage: str | None, stances) -> str:
     return "no_answer"
 
 
-class CountryFacts(namedtuple("CountryFacts", [column.key for column in Country.__table__.columns])):
-    """A country as the dashboard reads it: its columns, and its name in a language by the model's rule.
+# The columns of a country that the dashboard's pages and exports read: its codes, names and regions, and
+# what its Rome Statute standing is found from (crm.countries.standing). Not the sources and notes of the
+# facts, some 55 KB for the 250 countries, which no dashboard shows.
+COUNTRY_COLUMNS = (
+    "id",
+    "alpha3",
+    "numeric_code",
+    "name_en",
+    "name_es",
+    "region_code",
+    "sub_region_code",
+    "intermediate_region_code",
+    "rs_status",
+    "rs_withdrawal_effective_date",
+)
+
+
+class CountryFacts(namedtuple("CountryFacts", COUNTRY_COLUMNS)):
+    """A country as the dashboard reads it: COUNTRY_COLUMNS, and its name in a language by the model's rule.
     Every dashboard page reads the 250 countries and changes none; as records they cost three times as
     much to build, and again to let go when the request ends."""
 
@@ -147,7 +164,7 @@ def _positions_statement(with_evidence: bool) -> sa.Select:
 def _countries_statement(of_campaign: bool) -> sa.Select:
     """Every country's columns, or (`of_campaign`) those of the countries with a record in the campaign
     `campaign_id`, a parameter."""
-    statement = sa.select(*Country.__table__.columns)
+    statement = sa.select(*(Country.__table__.c[name] for name in COUNTRY_COLUMNS))
     if of_campaign:
         outreach = OutreachRecord.__table__.c
         targets = sa.select(outreach.country_id).where(
@@ -397,16 +414,9 @@ def _month_end(month: dt.date) -> dt.date:
     return following - dt.timedelta(days=1)
 
 
-def _positions_response(held: dict[str, int]) -> str:
-    """response_of for a government whose stage is left aside, from how many of its demands it holds
-    each stance on."""
-    if held.get("acted"):
-        return "acted"
-    if held.get("supportive"):
-        return "supportive"
-    if any(held.get(stance) for stance in STATED_NOT_SUPPORTIVE):
-        return "responded"
-    return "no_answer"
+# What each stance counts for in a government's response (response_of's rule, stages left aside): acted,
+# supportive, or a stated position that supports nothing. "unknown" counts for none.
+_STANCE_KIND = {"acted": 0, "supportive": 1, **dict.fromkeys(STATED_NOT_SUPPORTIVE, 2)}
 
 
 def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str, int]]]:
@@ -415,7 +425,8 @@ def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str
     on the record, so a government is "responded" over time from the month it stated a position.
 
     One pass over the positions, oldest first: each moves one government's stances, and so at most one
-    government from one response to another, whatever the number of months and governments."""
+    government from one response to another, whatever the number of months and governments. A
+    government's stances are kept as how many of its demands it holds of each kind (_STANCE_KIND)."""
     history = figures.history  # read oldest first (stated_on, id)
     if not history:
         return []
@@ -426,8 +437,9 @@ def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str
     counts = dict.fromkeys(RESPONSES, 0)
     counts["no_answer"] = len(governments)  # response_of("", ()) for every government
     latest: dict[tuple[int, int], str] = {}
-    held: dict[int, dict[str, int]] = defaultdict(dict)  # record id -> how many demands it holds each stance on
+    held: dict[int, list[int]] = {}  # record id -> how many demands it holds of each kind of stance
     responses: dict[int, str] = {}  # record id -> its response so far, where it is not "no_answer"
+    kinds = _STANCE_KIND
     series = []
     end = _month_end(month)
     for _id, outreach_id, demand_id, stance, stated_on, *_ in history:
@@ -442,12 +454,16 @@ def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str
         if previous == stance:
             continue
         latest[key] = stance
-        stances = held[outreach_id]
-        if previous is not None:
-            stances[previous] -= 1
-        stances[stance] = stances.get(stance, 0) + 1
+        tally = held.get(outreach_id)
+        if tally is None:
+            tally = held[outreach_id] = [0, 0, 0]
+        if (kind := kinds.get(previous)) is not None:
+            tally[kind] -= 1
+        if (kind := kinds.get(stance)) is not None:
+            tally[kind] += 1
         before = responses.get(outreach_id, "no_answer")
-        after = _positions_response(stances)
+        acted, supportive, stated = tally
+        after = "acted" if acted else "supportive" if supportive else "responded" if stated else "no_answer"
         if after != before:
             responses[outreach_id] = after
             counts[before] -= 1
