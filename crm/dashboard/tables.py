@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
+from crm.dashboard.maps import escaped_urls
 from crm.i18n import show_date, show_number
 from crm.translation import translations
 
@@ -49,7 +50,16 @@ def overdue_owners(overdue, language: str, record_url) -> Markup:
     overdue and since when, and their most overdue follow-ups, each with its government linking to the
     record, its note (cut at NOTE_LENGTH) and its day."""
     summary = translations().ungettext
+    url = escaped_urls(record_url)
     days: dict = {}
+    places: dict = {}  # (record, country) -> its link: an owner's follow-ups are often on the same record
+
+    def place(follow_up) -> str:
+        key = (follow_up.outreach_id, follow_up.country)
+        link = places.get(key)
+        if link is None:
+            link = places[key] = f'<a href="{url(follow_up.outreach_id)}">{escape(follow_up.country)}</a>'
+        return link
 
     def day(value) -> str:
         shown = days.get(value)
@@ -62,8 +72,7 @@ def overdue_owners(overdue, language: str, record_url) -> Markup:
         # Trusted as markup, its values escaped, as the templates' ngettext does.
         said = Markup(summary("%(num)s overdue, due %(date)s", "%(num)s overdue, the oldest due %(date)s", owner.count))
         lines = "".join(
-            f'\n        <li><a href="{escape(record_url(follow_up.outreach_id))}">{escape(follow_up.country)}</a>: '
-            f"{escape(truncate(follow_up.note))} ({day(follow_up.due)})</li>"
+            f"\n        <li>{place(follow_up)}: {escape(truncate(follow_up.note))} ({day(follow_up.due)})</li>"
             for follow_up in owner.follow_ups
         )
         items.append(
