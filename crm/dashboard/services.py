@@ -510,9 +510,15 @@ OVERDUE_LISTED = 10
 OVERDUE_OWNERS = 10
 
 
+class OverdueOwner(NamedTuple):
+    id: int
+    name: str
+    email: str
+
+
 @dataclass
 class OwnerOverdue:
-    owner: sa.Row  # id, name, email
+    owner: OverdueOwner
     follow_ups: list  # the most overdue, at most OVERDUE_LISTED (rows: id, outreach_id, note, due, country)
     count: int = 0  # all of this owner's overdue follow-ups
     oldest: dt.date | None = None
@@ -548,27 +554,16 @@ def _overdue():
     )
 
 
-# Both queries are built once per process (in each language: the country's name): built on every page,
-# they cost as much as they take to run.
-@lru_cache(maxsize=1)
-def _overdue_totals_statement():
-    due = FollowUp.due
-    return (
-        sa.select(User.id, User.name, User.email, sa.func.count().label("count"), sa.func.min(due).label("oldest"))
-        .select_from(FollowUp)
-        .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id)
-        .join(User, User.id == FollowUp.owner_id)
-        .where(*_overdue())
-        .group_by(User.id, User.name, User.email)
-    )
-
-
 @lru_cache(maxsize=2)
-def _overdue_listed_statement(spanish: bool):
+def _overdue_statement(spanish: bool):
+    """The overdue follow-ups, at most OVERDUE_LISTED of each owner (the most overdue first), of the owners
+    placed within the first `owners` (a parameter) by count then oldest day; each row with its owner's
+    name, address, count and oldest day, and everyone's total and number of owners. One statement, built
+    once per process in each language (the country's name). Owners tied on count and day share a place,
+    so all that might be among the first are read; overdue_by_owner places them by name."""
     due = FollowUp.due
     name = Country.name_es if spanish else Country.name_en
-    rank = sa.func.row_number().over(partition_by=FollowUp.owner_id, order_by=(due, FollowUp.id))
-    ranked = (
+    overdue = (
         sa.select(
             FollowUp.id,
             FollowUp.owner_id,
@@ -577,33 +572,65 @@ def _overdue_listed_statement(spanish: bool):
             due.label("due"),
             Country.alpha3,
             name.label("country"),
-            rank.label("rank"),
+            sa.func.row_number().over(partition_by=FollowUp.owner_id, order_by=(due, FollowUp.id)).label("rank"),
         )
         .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id)
         .join(Country, Country.id == OutreachRecord.country_id)
-        .where(*_overdue(), FollowUp.owner_id.in_(sa.bindparam("owners", expanding=True)))
-        .subquery()
+        .where(*_overdue())
+        .cte("overdue")
     )
-    return sa.select(ranked).where(ranked.c.rank <= OVERDUE_LISTED).order_by(ranked.c.due, ranked.c.id)
+    count, oldest = sa.func.count(), sa.func.min(overdue.c.due)
+    owners = (
+        sa.select(
+            overdue.c.owner_id,
+            count.label("owner_count"),
+            oldest.label("oldest"),
+            sa.func.rank().over(order_by=(count.desc(), oldest)).label("place"),
+            sa.cast(sa.func.sum(count).over(), sa.Integer).label("total"),  # PostgreSQL's sum of counts: numeric
+            sa.func.count().over().label("owners"),
+        )
+        .group_by(overdue.c.owner_id)
+        .subquery("owners")
+    )
+    user = User.__table__.c
+    return (
+        sa.select(
+            overdue,
+            owners.c.owner_count,
+            owners.c.oldest,
+            owners.c.total,
+            owners.c.owners,
+            user.name.label("owner_name"),
+            user.email.label("owner_email"),
+        )
+        .join(owners, owners.c.owner_id == overdue.c.owner_id)
+        .join(User.__table__, user.id == overdue.c.owner_id)
+        .where(overdue.c.rank <= OVERDUE_LISTED, owners.c.place <= sa.bindparam("owners", type_=sa.Integer))
+        .order_by(overdue.c.due, overdue.c.id)
+    )
 
 
 def overdue_by_owner(campaign: Campaign, today: dt.date, language: str = "en", *, owners: int | None = None) -> Overdue:
     """Open follow-ups due before today, and snoozed ones whose snooze ended before today, grouped by
-    owner: the `owners` with the most overdue first, each with their most overdue listed; counted and dated
-    in SQL for everyone. Two queries, reading the columns shown."""
+    owner: the `owners` with the most overdue first (then the oldest, then by name), each with their most
+    overdue listed; counted and dated in SQL for everyone. One query, reading the columns shown (a
+    follow-up's row: id, outreach_id, note, due, alpha3, country)."""
     owners = owners or OVERDUE_OWNERS
-    overdue = {"campaign_id": campaign.id, "today": today}
-    connection = db.session.connection()  # plain rows, without the ORM's pass over them
-    totals = connection.execute(_overdue_totals_statement(), overdue).all()
-    ranked_owners = sorted(totals, key=lambda o: (-o.count, _day(o.oldest), fold(o.name)))
-    listed = {owner.id: OwnerOverdue(owner, [], owner.count, _day(owner.oldest)) for owner in ranked_owners[:owners]}
-    result = Overdue(list(listed.values()), sum(owner.count for owner in totals), max(0, len(totals) - owners))
-    if not listed:
-        return result
-    statement = _overdue_listed_statement(str(language).startswith("es"))
-    for follow_up in connection.execute(statement, {**overdue, "owners": list(listed)}).all():
-        listed[follow_up.owner_id].follow_ups.append(follow_up)
-    return result
+    params = {"campaign_id": campaign.id, "today": today, "owners": owners}
+    statement = _overdue_statement(str(language).startswith("es"))
+    rows = db.session.connection().execute(statement, params).all()  # plain rows, without the ORM's pass
+    if not rows:
+        return Overdue([], 0, 0)
+    placed: dict[int, OwnerOverdue] = {}
+    for row in rows:
+        found = placed.get(row.owner_id)
+        if found is None:
+            owner = OverdueOwner(row.owner_id, row.owner_name, row.owner_email)
+            found = placed[row.owner_id] = OwnerOverdue(owner, [], row.owner_count, _day(row.oldest))
+        found.follow_ups.append(row)
+    # Folded in Python, for the few owners read: folding every owner's name in SQL cost more than the query.
+    ranked = sorted(placed.values(), key=lambda o: (-o.count, o.oldest, fold(o.owner.name)))[:owners]
+    return Overdue(ranked, rows[0].total, max(0, rows[0].owners - owners))
 
 
 # Recent changes ------------------------------------------------------------------------------------
