@@ -25,10 +25,9 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 def _filter_form() -> MatrixFilterForm:
     form = MatrixFilterForm(request.args)
-    form.region.choices = [("", form.region.choices[0][1])] + dashboards.region_choices(current_language())
-    form.assignee.choices = [("", form.assignee.choices[0][1]), ("none", gettext("Nobody"))] + [
-        (str(user.id), user.name) for user in dashboards.assignees()
-    ]
+    regions, staff = dashboards.filter_choices(current_language())
+    form.region.choices = [("", form.region.choices[0][1]), *regions]
+    form.assignee.choices = [("", form.assignee.choices[0][1]), ("none", gettext("Nobody")), *staff]
     form.validate()
     return form
 

@@ -345,32 +345,35 @@ def government_rows(figures: CampaignFigures, world: WorldFigures, language: str
 # The matrix ----------------------------------------------------------------------------------------
 
 
-# The filter's choices are read through the tables' columns, with statements built once and through the
-# session's connection: named through the models, or built on every page, each of these short reads cost
-# several times what it takes to run.
+# The filter's choices, the UN M49 areas and the active staff, are read in one statement built once (in
+# each language: the areas' names), through the tables' columns and the session's connection: named through
+# the models, or built on every page, each of these short reads cost several times what it takes to run.
 @cache
-def _assignees_statement() -> sa.Select:
-    user = User.__table__.c
-    return sa.select(user.id, user.name).where(user.active.is_(True)).order_by(user.name, user.id)
-
-
-def assignees() -> list:
-    """Active staff, for the dashboard's "assigned to" filter: rows of their id and name (by name, then
-    by id, so that namesakes keep their order)."""
-    return db.session.connection().execute(_assignees_statement()).all()
-
-
-@cache
-def _regions_statement(in_spanish: bool) -> sa.Select:
-    region = Region.__table__.c
-    return sa.select(region.code, region.name_es if in_spanish else region.name_en).order_by(
-        region.level, region.name_en
+def _filter_choices_statement(in_spanish: bool) -> sa.CompoundSelect:
+    region, user = Region.__table__.c, User.__table__.c
+    # Each row: which list (0 the areas, 1 the staff), its value and its words, then its place in its list:
+    # areas by level and English name, staff by name then id (so that namesakes keep their order).
+    regions = sa.select(
+        sa.literal(0).label("list"),
+        region.code.label("value"),
+        (region.name_es if in_spanish else region.name_en).label("words"),
+        region.level.label("first"),
+        region.name_en.label("then"),
+        sa.literal(0).label("last"),
     )
+    staff = sa.select(sa.literal(1), sa.cast(user.id, sa.String), user.name, sa.literal(""), user.name, user.id).where(
+        user.active.is_(True)
+    )
+    return sa.union_all(regions, staff).order_by("list", "first", "then", "last")
 
 
-def region_choices(language: str = "en") -> list[tuple[str, str]]:
-    statement = _regions_statement(language == "es")
-    return [tuple(row) for row in db.session.connection().execute(statement).all()]
+def filter_choices(language: str = "en") -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The dashboard's filters' choices: the UN M49 areas (region, sub-region, intermediate region) as
+    (code, name in `language`), and the active staff, for "assigned to", as (id as text, name)."""
+    regions, staff = [], []
+    for listed, value, words, *_ in db.session.connection().execute(_filter_choices_statement(language == "es")):
+        (staff if listed else regions).append((value, words))
+    return regions, staff
 
 
 def matrix(
