@@ -364,10 +364,10 @@ def bar_chart(bars: list[Bar], labels: dict[str, str]) -> Markup:
     drawn = []
     for index, (label, x, width, segments) in enumerate(bars):
         label = escape(label)
-        counts = ",".join(f" {words[css_class]} {count}" for css_class, _y, _height, count in segments)
+        counts = ",".join([f" {words[css_class]} {count}" for css_class, _y, _height, count in segments])
         place, size = f'<rect x="{x}" y="', f'" width="{width}" height="'
         rects = "".join(
-            f'{place}{y}{size}{height}" fill="{fills[css_class]}"/>' for css_class, y, height, _count in segments
+            [f'{place}{y}{size}{height}" fill="{fills[css_class]}"/>' for css_class, y, height, _count in segments]
         )
         drawn.append(f"\n      <g><title>{label}:{counts}</title>{rects}</g>")
         if index % every == 0:

@@ -781,6 +781,11 @@ class Dashboard:
     def overdue_total(self) -> int:
         return self.overdue.total
 
+    @property
+    def stage_top(self) -> int:
+        """The most governments at one stage (at least 1): the stages' bars are drawn to its scale."""
+        return max((count for _stage, count in self.stages), default=0) or 1
+
 
 def dashboard(
     campaign: Campaign,
