@@ -15,8 +15,7 @@ import sqlalchemy as sa
 from crm import clock
 from crm.accounts.models import User
 from crm.audit.models import AuditEvent
-from crm.campaigns.models import Campaign, Demand
-from crm.campaigns.services import demands_of
+from crm.campaigns.models import Campaign, Demand, DemandTranslation
 from crm.countries.models import RS_STATUSES, Country, Region
 from crm.countries.standing import standing
 from crm.dashboard.maps import CountryShape, world_map
@@ -101,6 +100,61 @@ class CountryFacts(namedtuple("CountryFacts", COUNTRY_COLUMNS)):
         return f"<CountryFacts {self.alpha3}>"
 
 
+class DemandWording(NamedTuple):
+    language: str
+    title: str
+    description: str | None
+
+
+class DemandFacts(NamedTuple):
+    """A demand as the dashboard's pages and exports read it: its columns shown, its wording in other
+    languages, and its title in a language by the model's rule (Demand.text). Read as rows of one
+    statement: loading the demands as records with their translations cost the ORM more than the query."""
+
+    id: int
+    ordinal: int
+    code: str
+    title: str
+    description: str | None
+    translations: tuple[DemandWording, ...]
+    text = Demand.text
+
+
+@cache
+def _demands_statement() -> sa.Select:
+    demand, wording = Demand.__table__.c, DemandTranslation.__table__.c
+    return (
+        sa.select(
+            demand.id,
+            demand.ordinal,
+            demand.code,
+            demand.title,
+            demand.description,
+            wording.language,
+            wording.title,
+            wording.description,
+        )
+        .outerjoin(DemandTranslation.__table__, wording.demand_id == demand.id)
+        .where(demand.campaign_id == sa.bindparam("campaign_id", type_=sa.Integer))
+        .order_by(demand.ordinal)
+    )
+
+
+def demand_facts(campaign_id: int) -> list[DemandFacts]:
+    """The campaign's demands in order (the retired ones too, as demands_of), with their wording in every
+    language: one query of plain rows."""
+    found: dict[int, tuple] = {}
+    wordings: dict[int, list[DemandWording]] = {}
+    for demand_id, ordinal, code, title, description, language, *wording in db.session.connection().execute(
+        _demands_statement(), {"campaign_id": campaign_id}
+    ):
+        if demand_id not in found:
+            found[demand_id], wordings[demand_id] = (demand_id, ordinal, code, title, description), []
+        if language is not None:
+            wordings[demand_id].append(DemandWording(language, *wording))
+    return [DemandFacts(*columns, tuple(wordings[demand_id])) for demand_id, columns in found.items()]
+
+
 @dataclass
 class Government:
     """One target government in a campaign: its outreach record, current positions and response."""
@@ -115,7 +169,7 @@ class Government:
 @dataclass
 class CampaignFigures:
     campaign: Campaign
-    demands: list[Demand]
+    demands: list[DemandFacts]
     governments: list[Government]  # sorted by country name in the reader's language
     history: list  # every position of these governments, oldest first (rows: id, outreach_id, demand_id,
     # stance, stated_on, and unless left out evidence, evidence_url)
@@ -201,7 +255,7 @@ def campaign_figures(
         countries = {
             row.id: row for row in map(CountryFacts._make, connection.execute(_countries_statement(True), params))
         }
-    demands = demands_of(campaign.id)
+    demands = demand_facts(campaign.id)
     visible = {record_id for record_id, *_ in records}
     history = []
     current: dict[int, dict[int, sa.Row]] = defaultdict(dict)
