@@ -290,7 +290,7 @@ def country_paths(entries, language: str, labels: dict[str, str], standing_words
         if entry.government and url:
             path = f'<a href="{url(entry.government.record.id)}#positions">{path}</a>'
         drawn.append(path)
-    return Markup("".join(f"\n    {path}" for path in drawn))
+    return Markup("".join(f"\n{path}" for path in drawn))
 
 
 def map_table_rows(rows, labels: dict[str, str], stance_labels: dict[str, str], record_url, too_small: str) -> Markup:
@@ -306,13 +306,14 @@ def map_table_rows(rows, labels: dict[str, str], stance_labels: dict[str, str], 
         )
         for css_class, words in labels.items()
     }
+    # Each row on a line of its own, unindented: the page carries some hundreds of them.
     cells = {stance: f"<td>{escape(words)}</td>" for stance, words in stance_labels.items()}
     cells[None] = "<td>—</td>"
     note = f' <small class="hint">{escape(too_small)}</small>'
     url = escaped_urls(record_url)
     return Markup(
         "".join(
-            f'\n          <tr data-iso="{escape(row.alpha3)}"><th scope="row">'
+            f'\n<tr data-iso="{escape(row.alpha3)}"><th scope="row">'
             f'<a href="{url(row.record_id)}#positions">{escape(row.name)}</a>'
             f"{note if row.off_map else ''}</th><td>{responses[row.response]}</td>"
             f"{''.join(cells[stance] for stance in row.stances)}</tr>"
@@ -369,7 +370,7 @@ def bar_chart(bars: list[Bar], labels: dict[str, str]) -> Markup:
         rects = "".join(
             [f'{place}{y}{size}{height}" fill="{fills[css_class]}"/>' for css_class, y, height, _count in segments]
         )
-        drawn.append(f"\n      <g><title>{label}:{counts}</title>{rects}</g>")
+        drawn.append(f"\n<g><title>{label}:{counts}</title>{rects}</g>")
         if index % every == 0:
             drawn.append(
                 f'<text x="{x + width / 2}" y="218" text-anchor="middle" fill="#1d2330" stroke="none">{label}</text>'

@@ -39,9 +39,7 @@ def month_rows(months, responses, language: str) -> Markup:
             if cell is None:
                 cell = numbers[count] = f'<td class="num">{escape(show_number(count, language))}</td>'
             cells.append(cell)
-        lines.append(
-            f'\n        <tr data-month="{escape(key)}"><th scope="row">{escape(name)}</th>{"".join(cells)}</tr>'
-        )
+        lines.append(f'\n<tr data-month="{escape(key)}"><th scope="row">{escape(name)}</th>{"".join(cells)}</tr>')
     return Markup("".join(lines))
 
 
@@ -72,12 +70,12 @@ def overdue_owners(overdue, language: str, record_url) -> Markup:
         # Trusted as markup, its values escaped, as the templates' ngettext does.
         said = Markup(summary("%(num)s overdue, due %(date)s", "%(num)s overdue, the oldest due %(date)s", owner.count))
         lines = "".join(
-            f"\n        <li>{place(follow_up)}: {escape(truncate(follow_up.note))} ({day(follow_up.due)})</li>"
+            f"\n<li>{place(follow_up)}: {escape(truncate(follow_up.note))} ({day(follow_up.due)})</li>"
             for follow_up in owner.follow_ups
         )
         items.append(
-            f'\n    <li data-owner="{escape(owner.owner.email)}"><details><summary><strong>{escape(owner.owner.name)}'
-            f"</strong>:\n      {said % {'num': owner.count, 'date': day(owner.oldest)}}</summary>"
-            f'\n      <ul class="plain">{lines}\n      </ul></details></li>'
+            f'\n<li data-owner="{escape(owner.owner.email)}"><details><summary><strong>{escape(owner.owner.name)}'
+            f"</strong>: {said % {'num': owner.count, 'date': day(owner.oldest)}}</summary>"
+            f'\n<ul class="plain">{lines}\n</ul></details></li>'
         )
     return Markup("".join(items))
