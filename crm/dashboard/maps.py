@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from markupsafe import Markup, escape
 
@@ -251,6 +252,19 @@ def _path_parts() -> dict[CountryShape, tuple[str, str]]:
     }
 
 
+_SOME_ID, _OTHER_ID = 2_000_000_001, 2_000_000_002
+
+
+def escaped_urls(record_url):
+    """`record_url` (a function of a record's id) as a function giving its URL escaped for an attribute:
+    escaped once, each id put where the id was, rather than each row's URL escaped anew. Found again
+    for another id to check where that goes; where the two do not match, each URL is escaped after all."""
+    parts = str(escape(record_url(_SOME_ID))).split(str(_SOME_ID))
+    if str(_OTHER_ID).join(parts) != escape(record_url(_OTHER_ID)):
+        return lambda record_id: escape(record_url(record_id))
+    return lambda record_id: str(int(record_id)).join(parts)
+
+
 def country_paths(entries, language: str, labels: dict[str, str], standing_words, record_url=None) -> Markup:
     """The map's countries as SVG: each entry's shape (services.MapEntry) filled by its class, titled with
     the country's name in `language`, its class's words in `labels` and, where a withdrawal from the
@@ -258,6 +272,7 @@ def country_paths(entries, language: str, labels: dict[str, str], standing_words
     `record_url` (a function of a record's id), a target government's shape links to its positions.
     Only these differ from one campaign or reader to the next; the rest is made once per process."""
     parts = _path_parts()
+    url = escaped_urls(record_url) if record_url else None
     by_class = {
         css_class: (f'{escape(paint(css_class))}" class="country {escape(css_class)}', escape(words))
         for css_class, words in labels.items()
@@ -272,10 +287,10 @@ def country_paths(entries, language: str, labels: dict[str, str], standing_words
         else:
             outline = rome = ""
         path = f"{before}{fill_and_class}{after}{outline}><title>{name}: {words}{rome}</title></path>"
-        if entry.government and record_url:
-            path = f'<a href="{escape(record_url(entry.government.record.id))}#positions">{path}</a>'
+        if entry.government and url:
+            path = f'<a href="{url(entry.government.record.id)}#positions">{path}</a>'
         drawn.append(path)
-    return Markup("".join(f"\n    {path}" for path in drawn))
+    return Markup("".join(f"\n{path}" for path in drawn))
 
 
 def map_table_rows(rows, labels: dict[str, str], stance_labels: dict[str, str], record_url, too_small: str) -> Markup:
@@ -291,13 +306,15 @@ def map_table_rows(rows, labels: dict[str, str], stance_labels: dict[str, str], 
         )
         for css_class, words in labels.items()
     }
+    # Each row on a line of its own, unindented: the page carries some hundreds of them.
     cells = {stance: f"<td>{escape(words)}</td>" for stance, words in stance_labels.items()}
     cells[None] = "<td>—</td>"
     note = f' <small class="hint">{escape(too_small)}</small>'
+    url = escaped_urls(record_url)
     return Markup(
         "".join(
-            f'\n          <tr data-iso="{escape(row.alpha3)}"><th scope="row">'
-            f'<a href="{escape(record_url(row.record_id))}#positions">{escape(row.name)}</a>'
+            f'\n<tr data-iso="{escape(row.alpha3)}"><th scope="row">'
+            f'<a href="{url(row.record_id)}#positions">{escape(row.name)}</a>'
             f"{note if row.off_map else ''}</th><td>{responses[row.response]}</td>"
             f"{''.join(cells[stance] for stance in row.stances)}</tr>"
             for row in rows
@@ -305,8 +322,9 @@ def map_table_rows(rows, labels: dict[str, str], stance_labels: dict[str, str], 
     )
 
 
-@dataclass(frozen=True)
-class Bar:
+class Bar(NamedTuple):
+    """One bar of a stacked bar chart (a tuple: a chart of some years has a hundred of them)."""
+
     label: str
     x: float
     width: float
@@ -320,6 +338,7 @@ def stacked_bars(
     order from the bottom. Returns the bars and the largest total (the axis top)."""
     top = max((sum(counts.get(c, 0) for c in classes) for _, counts in rows), default=0) or 1
     slot = width / max(len(rows), 1)
+    bar_width = round(slot * 0.7, 1)
     bars = []
     for index, (label, counts) in enumerate(rows):
         y = height
@@ -331,14 +350,7 @@ def stacked_bars(
             h = height * count / top
             y -= h
             segments.append((css_class, round(y, 1), round(h, 1), count))
-        bars.append(
-            Bar(
-                label=label,
-                x=round(index * slot + slot * 0.15, 1),
-                width=round(slot * 0.7, 1),
-                segments=tuple(segments),
-            )
-        )
+        bars.append(Bar(label, round(index * slot + slot * 0.15, 1), bar_width, tuple(segments)))
     return bars, top
 
 
@@ -351,17 +363,16 @@ def bar_chart(bars: list[Bar], labels: dict[str, str]) -> Markup:
     words = {css_class: escape(text) for css_class, text in labels.items()}
     fills = {css_class: escape(paint(css_class)) for css_class in labels}
     drawn = []
-    for index, bar in enumerate(bars):
-        label = escape(bar.label)
-        counts = ",".join(f" {words[css_class]} {count}" for css_class, _y, _height, count in bar.segments)
-        segments = "".join(
-            f'<rect x="{bar.x}" y="{y}" width="{bar.width}" height="{height}" fill="{fills[css_class]}"/>'
-            for css_class, y, height, _count in bar.segments
+    for index, (label, x, width, segments) in enumerate(bars):
+        label = escape(label)
+        counts = ",".join([f" {words[css_class]} {count}" for css_class, _y, _height, count in segments])
+        place, size = f'<rect x="{x}" y="', f'" width="{width}" height="'
+        rects = "".join(
+            [f'{place}{y}{size}{height}" fill="{fills[css_class]}"/>' for css_class, y, height, _count in segments]
         )
-        drawn.append(f"\n      <g><title>{label}:{counts}</title>{segments}</g>")
+        drawn.append(f"\n<g><title>{label}:{counts}</title>{rects}</g>")
         if index % every == 0:
             drawn.append(
-                f'<text x="{bar.x + bar.width / 2}" y="218" text-anchor="middle" fill="#1d2330" stroke="none">'
-                f"{label}</text>"
+                f'<text x="{x + width / 2}" y="218" text-anchor="middle" fill="#1d2330" stroke="none">{label}</text>'
             )
     return Markup("".join(drawn))

@@ -12,6 +12,7 @@ from crm.dashboard import exports
 from crm.dashboard import services as dashboards
 from crm.dashboard.forms import MatrixFilterForm, action_label, response_label
 from crm.dashboard.maps import MAP_STYLES, bar_chart, country_paths, map_table_rows, paint, stacked_bars
+from crm.dashboard.tables import month_rows, overdue_owners
 from crm.i18n import current_language, show_month
 from crm.outreach import services as outreach_services
 from crm.permissions import get_campaign_or_404
@@ -24,10 +25,9 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 def _filter_form() -> MatrixFilterForm:
     form = MatrixFilterForm(request.args)
-    form.region.choices = [("", form.region.choices[0][1])] + dashboards.region_choices(current_language())
-    form.assignee.choices = [("", form.assignee.choices[0][1]), ("none", gettext("Nobody"))] + [
-        (str(user.id), user.name) for user in dashboards.assignees()
-    ]
+    regions, staff = dashboards.filter_choices(current_language())
+    form.region.choices = [("", form.region.choices[0][1]), *regions]
+    form.assignee.choices = [("", form.assignee.choices[0][1]), ("none", gettext("Nobody")), *staff]
     form.validate()
     return form
 
@@ -39,6 +39,8 @@ def _drawing_helpers() -> dict:
         "country_paths": country_paths,
         "bar_chart": bar_chart,
         "map_table_rows": map_table_rows,
+        "month_rows": month_rows,
+        "overdue_owners": overdue_owners,
         "response_label": response_label,
         "action_label": action_label,
         "map_classes": dashboards.MAP_CLASSES,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict, namedtuple
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -15,8 +15,7 @@ import sqlalchemy as sa
 from crm import clock
 from crm.accounts.models import User
 from crm.audit.models import AuditEvent
-from crm.campaigns.models import Campaign, Demand
-from crm.campaigns.services import demands_of
+from crm.campaigns.models import Campaign, Demand, DemandTranslation
 from crm.countries.models import RS_STATUSES, Country, Region
 from crm.countries.standing import standing
 from crm.dashboard.maps import CountryShape, world_map
@@ -25,8 +24,7 @@ from crm.extensions import db
 from crm.letters.models import Letter
 from crm.outreach.models import STAGES, FollowUp, OutreachRecord, Position, meeting_outreach
 from crm.permissions import can, outreach_visibility
-from crm.signatures.petitions import petitions_of
-from crm.signatures.totals import totals_for
+from crm.signatures.totals import petition_rows, totals_for
 from crm.web import Page, page_offset
 
 # Who sees the dashboard. Coordinators are left out on purpose: "recent changes" is read from the audit
@@ -73,8 +71,25 @@ def response_of(stage: str | None, stances) -> str:
     return "no_answer"
 
 
-class CountryFacts(namedtuple("CountryFacts", [column.key for column in Country.__table__.columns])):
-    """A country as the dashboard reads it: its columns, and its name in a language by the model's rule.
+# The columns of a country that the dashboard's pages and exports read: its codes, names and regions, and
+# what its Rome Statute standing is found from (crm.countries.standing). Not the sources and notes of the
+# facts, some 55 KB for the 250 countries, which no dashboard shows.
+COUNTRY_COLUMNS = (
+    "id",
+    "alpha3",
+    "numeric_code",
+    "name_en",
+    "name_es",
+    "region_code",
+    "sub_region_code",
+    "intermediate_region_code",
+    "rs_status",
+    "rs_withdrawal_effective_date",
+)
+
+
+class CountryFacts(namedtuple("CountryFacts", COUNTRY_COLUMNS)):
+    """A country as the dashboard reads it: COUNTRY_COLUMNS, and its name in a language by the model's rule.
     Every dashboard page reads the 250 countries and changes none; as records they cost three times as
     much to build, and again to let go when the request ends."""
 
@@ -83,6 +98,61 @@ class CountryFacts(namedtuple("CountryFacts", [column.key for column in Country.
 
     def __repr__(self) -> str:
         return f"<CountryFacts {self.alpha3}>"
+
+
+class DemandWording(NamedTuple):
+    language: str
+    title: str
+    description: str | None
+
+
+class DemandFacts(NamedTuple):
+    """A demand as the dashboard's pages and exports read it: its columns shown, its wording in other
+    languages, and its title in a language by the model's rule (Demand.text). Read as rows of one
+    statement: loading the demands as records with their translations cost the ORM more than the query."""
+
+    id: int
+    ordinal: int
+    code: str
+    title: str
+    description: str | None
+    translations: tuple[DemandWording, ...]
+    text = Demand.text
+
+
+@cache
+def _demands_statement() -> sa.Select:
+    demand, wording = Demand.__table__.c, DemandTranslation.__table__.c
+    return (
+        sa.select(
+            demand.id,
+            demand.ordinal,
+            demand.code,
+            demand.title,
+            demand.description,
+            wording.language,
+            wording.title,
+            wording.description,
+        )
+        .outerjoin(DemandTranslation.__table__, wording.demand_id == demand.id)
+        .where(demand.campaign_id == sa.bindparam("campaign_id", type_=sa.Integer))
+        .order_by(demand.ordinal)
+    )
+
+
+def demand_facts(campaign_id: int) -> list[DemandFacts]:
+    """The campaign's demands in order (the retired ones too, as demands_of), with their wording in every
+    language: one query of plain rows."""
+    found: dict[int, tuple] = {}
+    wordings: dict[int, list[DemandWording]] = {}
+    for demand_id, ordinal, code, title, description, language, *wording in db.session.connection().execute(
+        _demands_statement(), {"campaign_id": campaign_id}
+    ):
+        if demand_id not in found:
+            found[demand_id], wordings[demand_id] = (demand_id, ordinal, code, title, description), []
+        if language is not None:
+            wordings[demand_id].append(DemandWording(language, *wording))
+    return [DemandFacts(*columns, tuple(wordings[demand_id])) for demand_id, columns in found.items()]
 
 
 @dataclass
@@ -99,13 +169,63 @@ class Government:
 @dataclass
 class CampaignFigures:
     campaign: Campaign
-    demands: list[Demand]
+    demands: list[DemandFacts]
     governments: list[Government]  # sorted by country name in the reader's language
     history: list  # every position of these governments, oldest first (rows: id, outreach_id, demand_id,
     # stance, stated_on, and unless left out evidence, evidence_url)
 
     def by_record(self) -> dict[int, Government]:
         return {government.record.id: government for government in self.governments}
+
+
+# The figures' statements are built once per process, the campaign a parameter: built on every page, they
+# cost about as much as they take to run. Visibility narrows the records' statement as before.
+@cache
+def _records_statement(with_people: bool) -> sa.Select:
+    outreach = OutreachRecord.__table__.c
+    statement = sa.select(outreach.id, outreach.country_id, outreach.stage, outreach.assignee_id)
+    if with_people:
+        assignee, coordinator = User.__table__.alias("assignee"), User.__table__.alias("coordinator")
+        statement = (
+            statement.add_columns(
+                outreach.priority,
+                outreach.next_follow_up_on,
+                outreach.created_at,
+                outreach.updated_at,
+                assignee.c.name.label("assignee_name"),
+                coordinator.c.name.label("coordinator_name"),
+            )
+            .outerjoin(assignee, assignee.c.id == outreach.assignee_id)
+            .outerjoin(coordinator, coordinator.c.id == outreach.coordinator_id)
+        )
+    return statement.where(outreach.campaign_id == sa.bindparam("campaign_id", type_=sa.Integer))
+
+
+@cache
+def _positions_statement(with_evidence: bool) -> sa.Select:
+    position = Position.__table__.c
+    columns = [position.id, position.outreach_id, position.demand_id, position.stance, position.stated_on]
+    if with_evidence:
+        columns += [position.evidence, position.evidence_url]
+    return (
+        sa.select(*columns)
+        .where(position.campaign_id == sa.bindparam("campaign_id", type_=sa.Integer))
+        .order_by(position.stated_on, position.id)
+    )
+
+
+@cache
+def _countries_statement(of_campaign: bool) -> sa.Select:
+    """Every country's columns, or (`of_campaign`) those of the countries with a record in the campaign
+    `campaign_id`, a parameter."""
+    statement = sa.select(*(Country.__table__.c[name] for name in COUNTRY_COLUMNS))
+    if of_campaign:
+        outreach = OutreachRecord.__table__.c
+        targets = sa.select(outreach.country_id).where(
+            outreach.campaign_id == sa.bindparam("campaign_id", type_=sa.Integer)
+        )
+        statement = statement.where(Country.__table__.c.id.in_(targets))
+    return statement
 
 
 def campaign_figures(
@@ -127,39 +247,22 @@ def campaign_figures(
     the names of its assignee and coordinator, assignee_name and coordinator_name); a position's has
     its id, outreach_id, demand_id, stance and stated_on, and unless `with_evidence` is false (the
     dashboard shows none) its evidence and evidence_url."""
-    outreach, position = OutreachRecord.__table__.c, Position.__table__.c
-    statement = sa.select(outreach.id, outreach.country_id, outreach.stage, outreach.assignee_id)
-    if with_people:
-        assignee, coordinator = User.__table__.alias("assignee"), User.__table__.alias("coordinator")
-        statement = (
-            statement.add_columns(
-                outreach.priority,
-                outreach.next_follow_up_on,
-                outreach.created_at,
-                outreach.updated_at,
-                assignee.c.name.label("assignee_name"),
-                coordinator.c.name.label("coordinator_name"),
-            )
-            .outerjoin(assignee, assignee.c.id == outreach.assignee_id)
-            .outerjoin(coordinator, coordinator.c.id == outreach.coordinator_id)
-        )
-    statement = outreach_visibility(viewer, statement).where(outreach.campaign_id == campaign.id)
-    records = db.session.execute(statement).all()
+    params = {"campaign_id": campaign.id}
+    # Through the session's connection: plain rows, without the ORM's pass over each.
+    connection = db.session.connection()
+    records = connection.execute(outreach_visibility(viewer, _records_statement(with_people)), params).all()
     if countries is None:
-        of_campaign = sa.select(outreach.country_id).where(outreach.campaign_id == campaign.id)
-        countries = _read_countries(Country.__table__.c.id.in_(of_campaign))
-    demands = demands_of(campaign.id)
+        countries = {
+            row.id: row for row in map(CountryFacts._make, connection.execute(_countries_statement(True), params))
+        }
+    demands = demand_facts(campaign.id)
     visible = {record_id for record_id, *_ in records}
-    columns = [position.id, position.outreach_id, position.demand_id, position.stance, position.stated_on]
-    if with_evidence:
-        columns += [position.evidence, position.evidence_url]
-    statement = sa.select(*columns).where(position.campaign_id == campaign.id)
     history = []
     current: dict[int, dict[int, sa.Row]] = defaultdict(dict)
     stances: dict[int, dict[int, str]] = defaultdict(dict)
     # Rows fetched at once and unpacked, not iterated and read by name: each costs a call per row, and
     # a campaign has some thousand positions.
-    for row in db.session.execute(statement.order_by(position.stated_on, position.id)).all():
+    for row in connection.execute(_positions_statement(with_evidence), params).all():
         _id, outreach_id, demand_id, stance, *_ = row
         if outreach_id in visible:
             history.append(row)
@@ -215,15 +318,9 @@ class WorldFigures:
     height: float = 0
 
 
-def _read_countries(where=None) -> dict[int, CountryFacts]:
-    statement = sa.select(*Country.__table__.columns)
-    if where is not None:
-        statement = statement.where(where)
-    return {country.id: country for country in map(CountryFacts._make, db.session.execute(statement).all())}
-
-
 def all_countries() -> dict[int, CountryFacts]:
-    return _read_countries()
+    rows = db.session.connection().execute(_countries_statement(False))
+    return {country.id: country for country in map(CountryFacts._make, rows)}
 
 
 def world_figures(
@@ -244,7 +341,9 @@ def world_figures(
         government = by_country.get(country.id) if country is not None else None
         if country is not None:
             drawn.add(country.id)
-        held = standing(country, day) if country is not None else None
+        # Only a state with a withdrawal's effective date can have one pending (crm.countries.standing):
+        # the others' standing is not asked for, some 250 a page.
+        held = standing(country, day) if country is not None and country.rs_withdrawal_effective_date else None
         entries.append(
             MapEntry(
                 shape=shape,
@@ -300,22 +399,35 @@ def government_rows(figures: CampaignFigures, world: WorldFigures, language: str
 # The matrix ----------------------------------------------------------------------------------------
 
 
-# The filter's choices are read through the tables' columns: named through the models, each of these
-# short reads went through the ORM's machinery and cost twice as much.
-def assignees() -> list:
-    """Active staff, for the dashboard's "assigned to" filter: rows of their id and name (by name, then
-    by id, so that namesakes keep their order)."""
-    user = User.__table__.c
-    return db.session.execute(
-        sa.select(user.id, user.name).where(user.active.is_(True)).order_by(user.name, user.id)
-    ).all()
+# The filter's choices, the UN M49 areas and the active staff, are read in one statement built once (in
+# each language: the areas' names), through the tables' columns and the session's connection: named through
+# the models, or built on every page, each of these short reads cost several times what it takes to run.
+@cache
+def _filter_choices_statement(in_spanish: bool) -> sa.CompoundSelect:
+    region, user = Region.__table__.c, User.__table__.c
+    # Each row: which list (0 the areas, 1 the staff), its value and its words, then its place in its list:
+    # areas by level and English name, staff by name then id (so that namesakes keep their order).
+    regions = sa.select(
+        sa.literal(0).label("list"),
+        region.code.label("value"),
+        (region.name_es if in_spanish else region.name_en).label("words"),
+        region.level.label("first"),
+        region.name_en.label("then"),
+        sa.literal(0).label("last"),
+    )
+    staff = sa.select(sa.literal(1), sa.cast(user.id, sa.String), user.name, sa.literal(""), user.name, user.id).where(
+        user.active.is_(True)
+    )
+    return sa.union_all(regions, staff).order_by("list", "first", "then", "last")
 
 
-def region_choices(language: str = "en") -> list[tuple[str, str]]:
-    region = Region.__table__.c
-    name = region.name_es if language == "es" else region.name_en
-    statement = sa.select(region.code, name).order_by(region.level, region.name_en)
-    return [tuple(row) for row in db.session.execute(statement).all()]
+def filter_choices(language: str = "en") -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The dashboard's filters' choices: the UN M49 areas (region, sub-region, intermediate region) as
+    (code, name in `language`), and the active staff, for "assigned to", as (id as text, name)."""
+    regions, staff = [], []
+    for listed, value, words, *_ in db.session.connection().execute(_filter_choices_statement(language == "es")):
+        (staff if listed else regions).append((value, words))
+    return regions, staff
 
 
 def matrix(
@@ -361,16 +473,9 @@ def _month_end(month: dt.date) -> dt.date:
     return following - dt.timedelta(days=1)
 
 
-def _positions_response(held: dict[str, int]) -> str:
-    """response_of for a government whose stage is left aside, from how many of its demands it holds
-    each stance on."""
-    if held.get("acted"):
-        return "acted"
-    if held.get("supportive"):
-        return "supportive"
-    if any(held.get(stance) for stance in STATED_NOT_SUPPORTIVE):
-        return "responded"
-    return "no_answer"
+# What each stance counts for in a government's response (response_of's rule, stages left aside): acted,
+# supportive, or a stated position that supports nothing. "unknown" counts for none.
+_STANCE_KIND = {"acted": 0, "supportive": 1, **dict.fromkeys(STATED_NOT_SUPPORTIVE, 2)}
 
 
 def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str, int]]]:
@@ -379,7 +484,8 @@ def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str
     on the record, so a government is "responded" over time from the month it stated a position.
 
     One pass over the positions, oldest first: each moves one government's stances, and so at most one
-    government from one response to another, whatever the number of months and governments."""
+    government from one response to another, whatever the number of months and governments. A
+    government's stances are kept as how many of its demands it holds of each kind (_STANCE_KIND)."""
     history = figures.history  # read oldest first (stated_on, id)
     if not history:
         return []
@@ -390,8 +496,9 @@ def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str
     counts = dict.fromkeys(RESPONSES, 0)
     counts["no_answer"] = len(governments)  # response_of("", ()) for every government
     latest: dict[tuple[int, int], str] = {}
-    held: dict[int, dict[str, int]] = defaultdict(dict)  # record id -> how many demands it holds each stance on
+    held: dict[int, list[int]] = {}  # record id -> how many demands it holds of each kind of stance
     responses: dict[int, str] = {}  # record id -> its response so far, where it is not "no_answer"
+    kinds = _STANCE_KIND
     series = []
     end = _month_end(month)
     for _id, outreach_id, demand_id, stance, stated_on, *_ in history:
@@ -406,12 +513,16 @@ def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str
         if previous == stance:
             continue
         latest[key] = stance
-        stances = held[outreach_id]
-        if previous is not None:
-            stances[previous] -= 1
-        stances[stance] = stances.get(stance, 0) + 1
+        tally = held.get(outreach_id)
+        if tally is None:
+            tally = held[outreach_id] = [0, 0, 0]
+        if (kind := kinds.get(previous)) is not None:
+            tally[kind] -= 1
+        if (kind := kinds.get(stance)) is not None:
+            tally[kind] += 1
         before = responses.get(outreach_id, "no_answer")
-        after = _positions_response(stances)
+        acted, supportive, stated = tally
+        after = "acted" if acted else "supportive" if supportive else "responded" if stated else "no_answer"
         if after != before:
             responses[outreach_id] = after
             counts[before] -= 1
@@ -426,7 +537,7 @@ def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str
 @dataclass
 class SignatureSummary:
     total: int
-    petitions: list[tuple[object, int]]  # (petition, signers)
+    petitions: list[tuple[object, int]]  # (petition, signers): the petition a row (totals.PetitionRow)
     countries: list[tuple[CountryFacts, int]]  # country of residence, largest first
     unknown_country: int
     from_tallies: int
@@ -436,12 +547,12 @@ def signature_totals(campaign: Campaign, countries: dict[int, CountryFacts] | No
     """The campaign's signers in total, per petition and per country of residence, counted by the
     signature service (the one place that counts: individual signatures de-duplicated per campaign; for a
     petition and country with a platform's tally, the larger of the tally and the signatures imported)."""
-    totals = totals_for(campaign)
-    petitions = petitions_of(campaign)
-    by_alpha3 = {country.alpha3: country for country in (countries or all_countries()).values()}
+    countries = countries or all_countries()
+    totals = totals_for(campaign, codes={country_id: country.alpha3 for country_id, country in countries.items()})
+    by_alpha3 = {country.alpha3: country for country in countries.values()}
     return SignatureSummary(
         total=totals.total,
-        petitions=[(petition, totals.by_petition.get(petition.id, 0)) for petition in petitions],
+        petitions=[(petition, petition.signers) for petition in petition_rows(campaign, totals)],
         countries=[(by_alpha3[code], count) for code, count in totals.by_country.items() if code in by_alpha3],
         unknown_country=totals.unknown_country,
         from_tallies=totals.from_tallies,
@@ -456,9 +567,15 @@ OVERDUE_LISTED = 10
 OVERDUE_OWNERS = 10
 
 
+class OverdueOwner(NamedTuple):
+    id: int
+    name: str
+    email: str
+
+
 @dataclass
 class OwnerOverdue:
-    owner: sa.Row  # id, name, email
+    owner: OverdueOwner
     follow_ups: list  # the most overdue, at most OVERDUE_LISTED (rows: id, outreach_id, note, due, country)
     count: int = 0  # all of this owner's overdue follow-ups
     oldest: dt.date | None = None
@@ -494,27 +611,16 @@ def _overdue():
     )
 
 
-# Both queries are built once per process (in each language: the country's name): built on every page,
-# they cost as much as they take to run.
-@lru_cache(maxsize=1)
-def _overdue_totals_statement():
-    due = FollowUp.due
-    return (
-        sa.select(User.id, User.name, User.email, sa.func.count().label("count"), sa.func.min(due).label("oldest"))
-        .select_from(FollowUp)
-        .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id)
-        .join(User, User.id == FollowUp.owner_id)
-        .where(*_overdue())
-        .group_by(User.id, User.name, User.email)
-    )
-
-
 @lru_cache(maxsize=2)
-def _overdue_listed_statement(spanish: bool):
+def _overdue_statement(spanish: bool):
+    """The overdue follow-ups, at most OVERDUE_LISTED of each owner (the most overdue first), of the owners
+    placed within the first `owners` (a parameter) by count then oldest day; each row with its owner's
+    name, address, count and oldest day, and everyone's total and number of owners. One statement, built
+    once per process in each language (the country's name). Owners tied on count and day share a place,
+    so all that might be among the first are read; overdue_by_owner places them by name."""
     due = FollowUp.due
     name = Country.name_es if spanish else Country.name_en
-    rank = sa.func.row_number().over(partition_by=FollowUp.owner_id, order_by=(due, FollowUp.id))
-    ranked = (
+    overdue = (
         sa.select(
             FollowUp.id,
             FollowUp.owner_id,
@@ -523,40 +629,84 @@ def _overdue_listed_statement(spanish: bool):
             due.label("due"),
             Country.alpha3,
             name.label("country"),
-            rank.label("rank"),
+            sa.func.row_number().over(partition_by=FollowUp.owner_id, order_by=(due, FollowUp.id)).label("rank"),
         )
         .join(OutreachRecord, FollowUp.outreach_id == OutreachRecord.id)
         .join(Country, Country.id == OutreachRecord.country_id)
-        .where(*_overdue(), FollowUp.owner_id.in_(sa.bindparam("owners", expanding=True)))
-        .subquery()
+        .where(*_overdue())
+        .cte("overdue")
     )
-    return sa.select(ranked).where(ranked.c.rank <= OVERDUE_LISTED).order_by(ranked.c.due, ranked.c.id)
+    count, oldest = sa.func.count(), sa.func.min(overdue.c.due)
+    owners = (
+        sa.select(
+            overdue.c.owner_id,
+            count.label("owner_count"),
+            oldest.label("oldest"),
+            sa.func.rank().over(order_by=(count.desc(), oldest)).label("place"),
+            sa.cast(sa.func.sum(count).over(), sa.Integer).label("total"),  # PostgreSQL's sum of counts: numeric
+            sa.func.count().over().label("owners"),
+        )
+        .group_by(overdue.c.owner_id)
+        .subquery("owners")
+    )
+    user = User.__table__.c
+    return (
+        sa.select(
+            overdue,
+            owners.c.owner_count,
+            owners.c.oldest,
+            owners.c.total,
+            owners.c.owners,
+            user.name.label("owner_name"),
+            user.email.label("owner_email"),
+        )
+        .join(owners, owners.c.owner_id == overdue.c.owner_id)
+        .join(User.__table__, user.id == overdue.c.owner_id)
+        .where(overdue.c.rank <= OVERDUE_LISTED, owners.c.place <= sa.bindparam("owners", type_=sa.Integer))
+        .order_by(overdue.c.due, overdue.c.id)
+    )
 
 
 def overdue_by_owner(campaign: Campaign, today: dt.date, language: str = "en", *, owners: int | None = None) -> Overdue:
     """Open follow-ups due before today, and snoozed ones whose snooze ended before today, grouped by
-    owner: the `owners` with the most overdue first, each with their most overdue listed; counted and dated
-    in SQL for everyone. Two queries, reading the columns shown."""
+    owner: the `owners` with the most overdue first (then the oldest, then by name), each with their most
+    overdue listed; counted and dated in SQL for everyone. One query, reading the columns shown (a
+    follow-up's row: id, outreach_id, note, due, alpha3, country)."""
     owners = owners or OVERDUE_OWNERS
-    overdue = {"campaign_id": campaign.id, "today": today}
-    totals = db.session.execute(_overdue_totals_statement(), overdue).all()
-    ranked_owners = sorted(totals, key=lambda o: (-o.count, _day(o.oldest), fold(o.name)))
-    listed = {owner.id: OwnerOverdue(owner, [], owner.count, _day(owner.oldest)) for owner in ranked_owners[:owners]}
-    result = Overdue(list(listed.values()), sum(owner.count for owner in totals), max(0, len(totals) - owners))
-    if not listed:
-        return result
-    statement = _overdue_listed_statement(str(language).startswith("es"))
-    for follow_up in db.session.execute(statement, {**overdue, "owners": list(listed)}).all():
-        listed[follow_up.owner_id].follow_ups.append(follow_up)
-    return result
+    params = {"campaign_id": campaign.id, "today": today, "owners": owners}
+    statement = _overdue_statement(str(language).startswith("es"))
+    rows = db.session.connection().execute(statement, params).all()  # plain rows, without the ORM's pass
+    if not rows:
+        return Overdue([], 0, 0)
+    placed: dict[int, OwnerOverdue] = {}
+    for row in rows:
+        found = placed.get(row.owner_id)
+        if found is None:
+            owner = OverdueOwner(row.owner_id, row.owner_name, row.owner_email)
+            found = placed[row.owner_id] = OwnerOverdue(owner, [], row.owner_count, _day(row.oldest))
+        found.follow_ups.append(row)
+    # Folded in Python, for the few owners read: folding every owner's name in SQL cost more than the query.
+    ranked = sorted(placed.values(), key=lambda o: (-o.count, o.oldest, fold(o.owner.name)))[:owners]
+    return Overdue(ranked, rows[0].total, max(0, rows[0].owners - owners))
 
 
 # Recent changes ------------------------------------------------------------------------------------
 
 
+class ChangeEvent(NamedTuple):
+    """The audit event of a change, as the lists show it: when, what, its values after, and who (as the
+    log labelled them)."""
+
+    id: int
+    occurred_at: dt.datetime
+    action: str
+    after: dict | None
+    actor_label: str | None
+
+
 @dataclass
 class Change:
-    event: AuditEvent
+    event: ChangeEvent
     actor_name: str | None
     outreach_id: int
 
@@ -624,7 +774,15 @@ def _changes_statement():
     campaign_id = sa.bindparam("campaign_id", type_=sa.Integer)
     outreach_id = _outreach_of_event(campaign_id)
     return (
-        sa.select(AuditEvent, User.name, outreach_id)
+        sa.select(
+            AuditEvent.id,
+            AuditEvent.occurred_at,
+            AuditEvent.action,
+            AuditEvent.after,
+            AuditEvent.actor_label,
+            User.name,
+            outreach_id,
+        )
         .outerjoin(User, User.id == AuditEvent.actor_id)
         .where(*_changes_where(campaign_id, outreach_id))
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
@@ -637,10 +795,15 @@ def recent_changes(campaign: Campaign, limit: int = RECENT_CHANGES, offset: int 
     """The latest audit events on this campaign's records, positions, meetings, letters and
     follow-ups that still exist, newest first, with who made them (one query, reading this campaign's
     latest events only)."""
-    rows = db.session.execute(
+    # The columns shown, as plain rows through the session's connection: loading each event as a record
+    # cost more than the query.
+    rows = db.session.connection().execute(
         _changes_statement(), {"campaign_id": campaign.id, "limit": int(limit), "offset": int(offset)}
-    ).all()
-    return [Change(event=event, actor_name=name, outreach_id=outreach_id) for event, name, outreach_id in rows]
+    )
+    return [
+        Change(event=ChangeEvent(*event), actor_name=name, outreach_id=outreach_id)
+        for *event, name, outreach_id in rows
+    ]
 
 
 def changes_page(campaign: Campaign, page: int, per_page: int = CHANGES_PAGE) -> Page:
@@ -671,6 +834,11 @@ class Dashboard:
     @property
     def overdue_total(self) -> int:
         return self.overdue.total
+
+    @property
+    def stage_top(self) -> int:
+        """The most governments at one stage (at least 1): the stages' bars are drawn to its scale."""
+        return max((count for _stage, count in self.stages), default=0) or 1
 
 
 def dashboard(

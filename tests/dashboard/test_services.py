@@ -429,3 +429,20 @@ def test_the_owners_with_the_most_overdue_are_listed_and_everyone_is_counted(dem
     assert (overdue.total, overdue.more_owners) == (4, 1)
     spanish = dashboards.overdue_by_owner(demo, utc_today(), "es")
     assert [f.country for f in spanish[0].follow_ups] == ["Alemania", "Reino Unido"]
+
+
+def test_owners_as_many_overdue_since_the_same_day_are_placed_by_their_folded_names(demo, manager, make_user):
+    # Python's order of folded names, by code point: "ana maria" before "anab" (a space before a letter),
+    # "anab" before "Ángela" folded ("angela"); the database picks the first owners in the same order.
+    spain = demo_record(demo, "ESP")
+    for name in ("Ángela Ruiz", "Anab Ortiz", "Ana María"):
+        owner = make_user("volunteer", name=name)
+        for days in (30, 29, 28):
+            outreach.add_follow_up(
+                spain, owner=owner, due_on=utc_today() - dt.timedelta(days=days), note=f"{name} {days}", actor=manager
+            )
+    db.session.commit()
+    overdue = dashboards.overdue_by_owner(demo, utc_today(), owners=2)
+    assert [o.owner.name for o in overdue] == ["Ana María", "Anab Ortiz"]
+    assert (overdue.total, overdue.more_owners) == (4 + 9, 4)
+    assert [f.note for f in overdue[1].follow_ups] == ["Anab Ortiz 30", "Anab Ortiz 29", "Anab Ortiz 28"]

@@ -1,0 +1,81 @@
+"""The dashboard's long tables and lists, joined in Python: the month-by-month table of responses and the
+overdue follow-ups by owner. A template pays for every value it writes and every filter or macro it
+calls (some hundred months of five cells, a hundred follow-ups with their days and notes); here each
+value is escaped and joined once."""
+
+from __future__ import annotations
+
+from markupsafe import Markup, escape
+
+from crm.dashboard.maps import escaped_urls
+from crm.i18n import show_date, show_number
+from crm.translation import translations
+
+# Jinja's `truncate` filter as the page used it (120 characters, a leeway of 5, cut at a word, "..."):
+# a note a little longer than the length is shown whole.
+NOTE_LENGTH = 120
+_LEEWAY = 5
+_END = "..."
+
+
+def truncate(text: str, length: int = NOTE_LENGTH) -> str:
+    """`text` cut at a word before `length` characters with "..." after it, as Jinja's `truncate` does."""
+    if len(text) <= length + _LEEWAY:
+        return text
+    return text[: length - len(_END)].rsplit(" ", 1)[0] + _END
+
+
+def month_rows(months, responses, language: str) -> Markup:
+    """The body of the responses-over-time table: a row per month (its key, its name and its counts, as
+    the route lists them) with its count of governments for each of `responses`, in the reader's way of
+    writing numbers."""
+    numbers: dict[int, str] = {}
+    lines = []
+    for key, name, counts in months:
+        cells = []
+        for response in responses:
+            count = counts.get(response, 0)
+            cell = numbers.get(count)
+            if cell is None:
+                cell = numbers[count] = f'<td class="num">{escape(show_number(count, language))}</td>'
+            cells.append(cell)
+        lines.append(f'\n<tr data-month="{escape(key)}"><th scope="row">{escape(name)}</th>{"".join(cells)}</tr>')
+    return Markup("".join(lines))
+
+
+def overdue_owners(overdue, language: str, record_url) -> Markup:
+    """The owners with overdue follow-ups (services.Overdue), each a folded item: their name, how many are
+    overdue and since when, and their most overdue follow-ups, each with its government linking to the
+    record, its note (cut at NOTE_LENGTH) and its day."""
+    summary = translations().ungettext
+    url = escaped_urls(record_url)
+    days: dict = {}
+    places: dict = {}  # (record, country) -> its link: an owner's follow-ups are often on the same record
+
+    def place(follow_up) -> str:
+        key = (follow_up.outreach_id, follow_up.country)
+        link = places.get(key)
+        if link is None:
+            link = places[key] = f'<a href="{url(follow_up.outreach_id)}">{escape(follow_up.country)}</a>'
+        return link
+
+    def day(value) -> str:
+        shown = days.get(value)
+        if shown is None:
+            shown = days[value] = escape(show_date(value, language))
+        return shown
+
+    items = []
+    for owner in overdue:
+        # Trusted as markup, its values escaped, as the templates' ngettext does.
+        said = Markup(summary("%(num)s overdue, due %(date)s", "%(num)s overdue, the oldest due %(date)s", owner.count))
+        lines = "".join(
+            f"\n<li>{place(follow_up)}: {escape(truncate(follow_up.note))} ({day(follow_up.due)})</li>"
+            for follow_up in owner.follow_ups
+        )
+        items.append(
+            f'\n<li data-owner="{escape(owner.owner.email)}"><details><summary><strong>{escape(owner.owner.name)}'
+            f"</strong>: {said % {'num': owner.count, 'date': day(owner.oldest)}}</summary>"
+            f'\n<ul class="plain">{lines}\n</ul></details></li>'
+        )
+    return Markup("".join(items))
