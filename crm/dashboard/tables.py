@@ -5,24 +5,21 @@ value is escaped and joined once."""
 
 from __future__ import annotations
 
+from flask import current_app
+from jinja2.filters import do_truncate
 from markupsafe import Markup, escape
 
 from crm.dashboard.maps import escaped_urls
 from crm.i18n import show_date, show_number
 from crm.translation import translations
 
-# Jinja's `truncate` filter as the page used it (120 characters, a leeway of 5, cut at a word, "..."):
-# a note a little longer than the length is shown whole.
+# Notes are cut as the page's template cut them, with Jinja's own `truncate` filter (at a word, "..."
+# after, a note a few characters longer than this shown whole).
 NOTE_LENGTH = 120
-_LEEWAY = 5
-_END = "..."
 
 
 def truncate(text: str, length: int = NOTE_LENGTH) -> str:
-    """`text` cut at a word before `length` characters with "..." after it, as Jinja's `truncate` does."""
-    if len(text) <= length + _LEEWAY:
-        return text
-    return text[: length - len(_END)].rsplit(" ", 1)[0] + _END
+    return do_truncate(current_app.jinja_env, text, length)
 
 
 def month_rows(months, responses, language: str) -> Markup:
