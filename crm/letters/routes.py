@@ -162,18 +162,23 @@ def _render_letter(letter, record, status: int = 200, **forms):
                 },
             ),
         )
-        forms.setdefault(
-            "delivered_form",
-            DeliveredForm(
-                formdata=None, data={"version": letter.version, "delivered_on": letter.delivered_on or today}
-            ),
-        )
-        forms.setdefault(
-            "acknowledged_form",
-            AcknowledgedForm(
-                formdata=None, data={"version": letter.version, "acknowledged_on": letter.acknowledged_on or today}
-            ),
-        )
+        # Delivered once sent, acknowledged once delivered: a form the page does not show is not built (one
+        # sent back with its errors is shown whatever the letter's state).
+        if letter.sent_on:
+            forms.setdefault(
+                "delivered_form",
+                DeliveredForm(
+                    formdata=None, data={"version": letter.version, "delivered_on": letter.delivered_on or today}
+                ),
+            )
+        if letter.delivered_on:
+            forms.setdefault(
+                "acknowledged_form",
+                AcknowledgedForm(
+                    formdata=None,
+                    data={"version": letter.version, "acknowledged_on": letter.acknowledged_on or today},
+                ),
+            )
     if may_edit:
         forms.setdefault("attachment_form", AttachmentForm(formdata=None))
     if may_edit and is_draft:
