@@ -17,7 +17,7 @@ from crm.api.problems import is_api_request
 from crm.clock import user_zone
 from crm.permissions import can
 from crm.translation import gettext, once_per_language, reading, translations
-from crm.vocabulary import LABEL_TABLES, STANCE_LABELS
+from crm.vocabulary import LABEL_TABLES, STANCE_LABELS, label
 
 # English pages are read by an international team: Babel's "English (world)" writes "2 Dec 2026", not the
 # US "Dec 2, 2026" nor the ambiguous "12/2/26".
@@ -161,12 +161,6 @@ def readers_datetime(value) -> str:
 
 
 _STANCE_BADGE = Markup('<span class="stance stance-%s">%s</span>')
-
-
-def label(table: dict, key: str) -> str:
-    """A stage's, a stance's (any of vocabulary.LABEL_TABLES') words in the reader's language: the key
-    itself where the table has none."""
-    return translations().ugettext(table[key]) if key in table else key
 
 
 def stance_badge(value: str) -> Markup:

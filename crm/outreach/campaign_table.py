@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from crm.i18n import label, show_date, stance_badge
-from crm.vocabulary import STAGE_LABELS
+from crm.i18n import show_date, stance_badge
+from crm.vocabulary import STAGE_LABELS, label
 
 _NONE = "<td>—</td>"
 
