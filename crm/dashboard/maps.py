@@ -13,6 +13,7 @@ from typing import NamedTuple
 from markupsafe import Markup, escape
 
 from crm.countries.services import SEEDS_DIR
+from crm.web import id_markup
 
 WORLD_FILE = SEEDS_DIR / "world" / "countries-110m.json"
 MAP_WIDTH = 960.0
@@ -252,17 +253,11 @@ def _path_parts() -> dict[CountryShape, tuple[str, str]]:
     }
 
 
-_SOME_ID, _OTHER_ID = 2_000_000_001, 2_000_000_002
-
-
 def escaped_urls(record_url):
-    """`record_url` (a function of a record's id) as a function giving its URL escaped for an attribute:
-    escaped once, each id put where the id was, rather than each row's URL escaped anew. Found again
-    for another id to check where that goes; where the two do not match, each URL is escaped after all."""
-    parts = str(escape(record_url(_SOME_ID))).split(str(_SOME_ID))
-    if str(_OTHER_ID).join(parts) != escape(record_url(_OTHER_ID)):
-        return lambda record_id: escape(record_url(record_id))
-    return lambda record_id: str(int(record_id)).join(parts)
+    """`record_url` (a function of a record's id) as a function giving its URL escaped for an attribute,
+    escaped once for the page and each id put where the id was (crm.web.id_markup), rather than each row's
+    URL escaped anew."""
+    return id_markup(lambda record_id: escape(record_url(record_id)))
 
 
 def country_paths(entries, language: str, labels: dict[str, str], standing_words, record_url=None) -> Markup:
