@@ -3,6 +3,7 @@ into SVG path data (parsed once per process), the map's colour classes, and a st
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -242,13 +243,57 @@ def world_map() -> WorldMap:
 WITHDRAWING_OUTLINE = ' stroke="#1d2330" stroke-width="0.9" stroke-dasharray="2 1.2"'
 
 
+def _key(shape: CountryShape) -> str:
+    return shape.numeric_code or shape.alpha3
+
+
+def map_patterns() -> Markup:
+    """The two classes' fills that are patterns (dots, hatching), defined where the map is drawn and again in
+    the shapes' file: a fill inherited into a shape drawn from that file may be resolved in either."""
+    no_answer, responded = MAP_STYLES["no_answer"], MAP_STYLES["responded"]
+    return Markup(
+        '<pattern id="map-no_answer" patternUnits="userSpaceOnUse" width="3" height="3">'
+        f'<rect width="3" height="3" fill="{no_answer["fill"]}"/>'
+        f'<circle cx="1.5" cy="1.5" r="0.6" fill="{no_answer["ink"]}"/></pattern>'
+        '<pattern id="map-responded" patternUnits="userSpaceOnUse" width="3" height="3" patternTransform="rotate(45)">'
+        f'<rect width="3" height="3" fill="{responded["fill"]}"/>'
+        f'<rect width="1" height="3" fill="{responded["ink"]}"/></pattern>'
+    )
+
+
 @lru_cache(maxsize=1)
-def _path_parts() -> dict[CountryShape, tuple[str, str]]:
-    """Each shape's <path> around what a campaign fills in (its fill and class): the outline before, the
-    code after, escaped and joined once per process, like the shapes themselves. The outlines are most of
-    the map's bytes, and a page drawing them through the template escaped each again on every request."""
+def shapes_file() -> tuple[bytes, str]:
+    """Every country's outline as one SVG file of definitions (a <path> each, its id "c" and its code), and
+    its fingerprint. A page's map draws each shape from it (<use>) with what the campaign fills in: the
+    outlines are the same for every campaign and reader, some 90 KB that the browser keeps once, under a
+    URL that names its content (served by the dashboard's `shapes` route, cached for good)."""
+    world = world_map()
+    paths = "".join(f'\n<path id="c{escape(_key(shape))}" d="{escape(shape.d)}"/>' for shape in world.shapes)
+    svg = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" '
+        f'viewBox="0 0 {world.width} {world.height}"><defs>{map_patterns()}{paths}\n</defs></svg>\n'
+    )
+    data = svg.encode("utf-8")
+    return data, hashlib.sha256(data).hexdigest()[:16]
+
+
+@lru_cache(maxsize=4)
+def _shape_parts(shapes_url: str | None) -> dict[CountryShape, tuple[str, str, str]]:
+    """Each shape's element around what a campaign fills in (its fill and class): before, the outline (drawn
+    from the shapes' file at `shapes_url`, or given whole where there is none); after, its code; then its
+    end tag. Escaped and joined once per process, like the shapes themselves: a page drawing them through
+    the template escaped each again on every request."""
+    if shapes_url is None:
+        return {
+            shape: (f'<path d="{escape(shape.d)}" fill="', f'" data-iso="{escape(_key(shape))}"', "</path>")
+            for shape in world_map().shapes
+        }
     return {
-        shape: (f'<path d="{escape(shape.d)}" fill="', f'" data-iso="{escape(shape.numeric_code or shape.alpha3)}"')
+        shape: (
+            f'<use href="{escape(shapes_url)}#c{escape(_key(shape))}" fill="',
+            f'" data-iso="{escape(_key(shape))}"',
+            "</use>",
+        )
         for shape in world_map().shapes
     }
 
@@ -260,13 +305,16 @@ def escaped_urls(record_url):
     return id_markup(lambda record_id: escape(record_url(record_id)))
 
 
-def country_paths(entries, language: str, labels: dict[str, str], standing_words, record_url=None) -> Markup:
+def country_paths(
+    entries, language: str, labels: dict[str, str], standing_words, record_url=None, shapes_url: str | None = None
+) -> Markup:
     """The map's countries as SVG: each entry's shape (services.MapEntry) filled by its class, titled with
     the country's name in `language`, its class's words in `labels` and, where a withdrawal from the
     Rome Statute is pending, its standing (`standing_words(standing)`), outlined dashed. With
     `record_url` (a function of a record's id), a target government's shape links to its positions.
-    Only these differ from one campaign or reader to the next; the rest is made once per process."""
-    parts = _path_parts()
+    Only these differ from one campaign or reader to the next; the rest is made once per process. Given
+    `shapes_url` (where shapes_file is served), each shape is drawn from that file rather than written out."""
+    parts = _shape_parts(shapes_url)
     url = escaped_urls(record_url) if record_url else None
     by_class = {
         css_class: (f'{escape(paint(css_class))}" class="country {escape(css_class)}', escape(words))
@@ -274,14 +322,14 @@ def country_paths(entries, language: str, labels: dict[str, str], standing_words
     }
     drawn = []
     for entry in entries:
-        before, after = parts[entry.shape]
+        before, after, end = parts[entry.shape]
         fill_and_class, words = by_class[entry.css_class]
         name = escape(entry.country.name(language) if entry.country else entry.shape.name)
         if entry.withdrawing:
             outline, rome = WITHDRAWING_OUTLINE, escape(" · " + standing_words(entry.withdrawing))
         else:
             outline = rome = ""
-        path = f"{before}{fill_and_class}{after}{outline}><title>{name}: {words}{rome}</title></path>"
+        path = f"{before}{fill_and_class}{after}{outline}><title>{name}: {words}{rome}</title>{end}"
         if entry.government and url:
             path = f'<a href="{url(entry.government.record.id)}#positions">{path}</a>'
         drawn.append(path)

@@ -11,14 +11,22 @@ from crm.campaigns.services import campaign_overview
 from crm.dashboard import exports
 from crm.dashboard import services as dashboards
 from crm.dashboard.forms import MatrixFilterForm, action_label, response_label
-from crm.dashboard.maps import MAP_STYLES, bar_chart, country_paths, map_table_rows, paint, stacked_bars
+from crm.dashboard.maps import (
+    bar_chart,
+    country_paths,
+    map_patterns,
+    map_table_rows,
+    paint,
+    shapes_file,
+    stacked_bars,
+)
 from crm.dashboard.tables import month_rows, overdue_owners
 from crm.i18n import current_language, show_month
 from crm.outreach import services as outreach_services
 from crm.permissions import get_campaign_or_404
 from crm.translation import gettext
 from crm.vocabulary import STANCE_LABELS, label
-from crm.web import requested_page
+from crm.web import path_for, requested_page
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -32,9 +40,14 @@ def _filter_form() -> MatrixFilterForm:
     return form
 
 
+def _shapes_url() -> str:
+    return path_for("dashboard.shapes", fingerprint=shapes_file()[1])
+
+
 def _drawing_helpers() -> dict:
     return {
-        "map_styles": MAP_STYLES,
+        "map_patterns": map_patterns,
+        "shapes_url": _shapes_url,
         "paint": paint,
         "country_paths": country_paths,
         "bar_chart": bar_chart,
@@ -132,6 +145,16 @@ def map_svg(slug):
     )
     # The campaign's data, for signed-in staff: never kept by a shared cache.
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+@bp.route("/shapes-<fingerprint>.svg")
+def shapes(fingerprint):
+    """The countries' outlines that the dashboard's map draws from (maps.shapes_file): the same for everyone,
+    and never changed under its URL, which names its content; so no sign-in, and kept for good by any cache."""
+    data, current = shapes_file()
+    if fingerprint != current:
+        abort(404)
+    return Response(data, mimetype="image/svg+xml", headers={"Cache-Control": "public, max-age=31536000, immutable"})
 
 
 def _csv_response(text: str, filename: str) -> Response:

@@ -186,6 +186,27 @@ def test_each_country_is_drawn_with_its_response_and_links_to_its_record_where_a
     assert alone[0].find(SVG + "title").text == "Trinidad & <Tobago> (es): Acted · pending"
 
 
+def test_a_page_draws_each_country_from_the_shapes_file_with_its_response():
+    first, second = maps.world_map().shapes[:2]
+    entries = [_entry(first, "Chile", "acted", record_id=7), _entry(second, "Elsewhere", "not_target")]
+    labels = {"acted": "Acted", "not_target": "Not a target"}
+    root = _drawn(maps.country_paths(entries, "en", labels, str, lambda id: f"/o/{id}", "/shapes-abc.svg"))
+    link, alone = list(root)
+    used = link.find(SVG + "use")
+    key = first.numeric_code or first.alpha3
+    assert used.get("href") == f"/shapes-abc.svg#c{key}" and used.get("data-iso") == key
+    assert (used.get("fill"), used.get("class")) == (maps.paint("acted"), "country acted")
+    assert used.find(SVG + "title").text == "Chile (en): Acted"
+    assert alone.tag == SVG + "use" and alone.find(SVG + "title").text == "Elsewhere (en): Not a target"
+    # The file has every shape under that id, and the patterns the fills name.
+    data, fingerprint = maps.shapes_file()
+    shapes = ET.fromstring(data)
+    outlines = {path.get("id"): path.get("d") for path in shapes.iter(SVG + "path")}
+    assert outlines == {f"c{shape.numeric_code or shape.alpha3}": shape.d for shape in maps.world_map().shapes}
+    assert {pattern.get("id") for pattern in shapes.iter(SVG + "pattern")} == {"map-no_answer", "map-responded"}
+    assert len(fingerprint) == 16 and not any(path.get("fill") for path in shapes.iter(SVG + "path"))
+
+
 def test_the_bars_are_titled_with_their_counts_and_labelled_about_twelve_times():
     months = [(f"M&{n}", {"responded": n, "acted": 1}) for n in range(24)]
     bars, _top = maps.stacked_bars(months, ("responded", "acted"))

@@ -313,6 +313,23 @@ def test_the_map_svg_is_well_formed_with_one_path_per_country(client, signed_in,
     assert not any(el.get("style") for el in root.iter()) and root.find(f".//{SVG}script") is None
 
 
+def test_the_page_draws_the_map_from_a_shapes_file_kept_for_good(client, signed_in, demo):
+    from crm.dashboard.maps import shapes_file
+
+    signed_in("manager")
+    page = client.get(DEMO_URL).get_data(as_text=True)
+    data, fingerprint = shapes_file()
+    url = f"/dashboard/shapes-{fingerprint}.svg"
+    assert page.count(f'<use href="{url}#c') == len(world_map().shapes) and " d=" not in page
+    # The outlines are the same for everyone: served without sign-in, cached for good under a URL that
+    # names their content; any other name is not found.
+    client.post("/logout")
+    response = client.get(url)
+    assert response.status_code == 200 and response.data == data and response.mimetype == "image/svg+xml"
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert client.get("/dashboard/shapes-0000000000000000.svg").status_code == 404
+
+
 def test_the_map_speaks_spanish(client, signed_in, demo):
     signed_in("manager", language="es")
     root = ET.fromstring(client.get(DEMO_URL + "/map.svg").data)
