@@ -12,16 +12,14 @@ from crm.dashboard import exports
 from crm.dashboard import services as dashboards
 from crm.dashboard.forms import MatrixFilterForm, action_label, response_label
 from crm.dashboard.maps import (
-    bar_chart,
     country_paths,
     map_patterns,
     map_table_rows,
     paint,
     shapes_file,
-    stacked_bars,
 )
-from crm.dashboard.tables import month_rows, overdue_owners
-from crm.i18n import current_language, show_month
+from crm.dashboard.tables import over_time, overdue_owners
+from crm.i18n import current_language
 from crm.outreach import services as outreach_services
 from crm.permissions import get_campaign_or_404
 from crm.translation import gettext
@@ -50,9 +48,7 @@ def _drawing_helpers() -> dict:
         "shapes_url": _shapes_url,
         "paint": paint,
         "country_paths": country_paths,
-        "bar_chart": bar_chart,
         "map_table_rows": map_table_rows,
-        "month_rows": month_rows,
         "overdue_owners": overdue_owners,
         "response_label": response_label,
         "action_label": action_label,
@@ -80,22 +76,18 @@ def campaign(slug):
     today = clock.today(current_user)
     language = current_language()
     board = dashboards.dashboard(campaign, current_user, language=language, today=today, **form.filters())
-    # Each month as the chart and its table show it: its key, its name in the reader's language, its counts.
-    months = [(month.strftime("%Y-%m"), show_month(month, language), counts) for month, counts in board.over_time]
-    bars, bars_top = stacked_bars([(name, counts) for _key, name, counts in months], dashboards.RESPONSES)
+    helpers = _drawing_helpers()
     return render_template(
         "dashboard/campaign.html",
         campaign=campaign,
         board=board,
         form=form,
         filters=form.filters(),
-        months=months,
-        bars=bars,
-        bars_top=bars_top,
+        over_time=over_time(board.over_time, dashboards.RESPONSES, language, helpers["response_labels"]),
         may_export=dashboards.may_export(current_user),
         today=today,
         matrix_preview=dashboards.MATRIX_PREVIEW,
-        **_drawing_helpers(),
+        **helpers,
     )
 
 

@@ -5,12 +5,15 @@ value is escaped and joined once."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import NamedTuple
+
 from flask import current_app
 from jinja2.filters import do_truncate
 from markupsafe import Markup, escape
 
-from crm.dashboard.maps import escaped_urls
-from crm.i18n import show_date, show_number
+from crm.dashboard.maps import bar_chart, escaped_urls, stacked_bars
+from crm.i18n import show_date, show_month, show_number
 from crm.translation import translations
 
 # Notes are cut as the page's template cut them, with Jinja's own `truncate` filter (at a word, "..."
@@ -38,6 +41,33 @@ def month_rows(months, responses, language: str) -> Markup:
             cells.append(cell)
         lines.append(f'\n<tr data-month="{escape(key)}"><th scope="row">{escape(name)}</th>{"".join(cells)}</tr>')
     return Markup("".join(lines))
+
+
+class OverTime(NamedTuple):
+    """The responses-over-time section as drawn: the chart's bars, the table's rows and the chart's top."""
+
+    bars: Markup
+    rows: Markup
+    top: int
+
+
+def over_time(series, responses: tuple[str, ...], language: str, labels: dict[str, str]) -> OverTime:
+    """The chart and table of governments by response month by month (services.responses_by_month's
+    series), in `language` and `labels`' words. Drawn once for each series and reader's words: the drawing is
+    a function of those alone (some hundred months of a few bars and cells), and a campaign's series stays
+    the same from one visit to the next until a position is recorded, which makes it another series."""
+    counted = tuple((month, tuple(counts.get(response, 0) for response in responses)) for month, counts in series)
+    return _over_time(counted, responses, language, tuple(labels.items()))
+
+
+@lru_cache(maxsize=64)
+def _over_time(series, responses, language: str, labels) -> OverTime:
+    months = [
+        (month.strftime("%Y-%m"), show_month(month, language), dict(zip(responses, counts, strict=True)))
+        for month, counts in series
+    ]
+    bars, top = stacked_bars([(name, counts) for _key, name, counts in months], responses)
+    return OverTime(bar_chart(bars, dict(labels)), month_rows(months, responses, language), top)
 
 
 def overdue_owners(overdue, language: str, record_url) -> Markup:

@@ -3,6 +3,7 @@ file, and colours that stay apart in greyscale. No database needed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -252,3 +253,20 @@ def test_the_maps_table_says_each_government_in_words_and_names_those_too_small_
     assert first.find("td/span").get("class") == "response response-acted"
     assert second.find("th/small").text == "(too small)"
     assert ["".join(td.itertext()).strip() for td in second.findall("td")] == ["No <answer>", "—", "—"]
+
+
+def test_the_responses_over_time_are_drawn_for_each_series_and_readers_words():
+    from crm.dashboard.tables import over_time
+
+    may, june = dt.date(2018, 5, 1), dt.date(2018, 6, 1)
+    classes = ("no_answer", "acted")
+    series = [(may, {"no_answer": 2}), (june, {"no_answer": 1, "acted": 1})]
+    english = over_time(series, classes, "en", {"no_answer": "No answer", "acted": "Acted"})
+    assert english.top == 2 and "<title>June 2018: No answer 1, Acted 1</title>" in english.bars
+    assert '<tr data-month="2018-06"><th scope="row">June 2018</th>' in english.rows
+    # Drawn once for a series and the reader's words: another series, or other words, is drawn anew.
+    assert over_time(list(series), classes, "en", {"no_answer": "No answer", "acted": "Acted"}) is english
+    moved = over_time([*series[:1], (june, {"acted": 2})], classes, "en", {"no_answer": "No answer", "acted": "Acted"})
+    assert "<title>June 2018: Acted 2</title>" in moved.bars
+    spanish = over_time(series, classes, "es", {"no_answer": "Sin respuesta", "acted": "Actuó"})
+    assert "<title>junio de 2018: Sin respuesta 1, Actuó 1</title>" in spanish.bars
