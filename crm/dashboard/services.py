@@ -482,18 +482,34 @@ _STANCE_KIND = {"acted": 0, "supportive": 1, **dict.fromkeys(STATED_NOT_SUPPORTI
 def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str, int]]]:
     """Governments per response at the end of each month, from the campaign's start (or its first
     position) to the month of the latest position. Only positions count here: stages keep no history
-    on the record, so a government is "responded" over time from the month it stated a position.
+    on the record, so a government is "responded" over time from the month it stated a position."""
+    return [(month, dict(zip(RESPONSES, counts, strict=True))) for month, counts in monthly_responses(figures)]
+
+
+def monthly_responses(figures: CampaignFigures) -> tuple[tuple[dt.date, tuple[int, ...]], ...]:
+    """responses_by_month's series, each month's counts in RESPONSES' order.
 
     One pass over the positions, oldest first: each moves one government's stances, and so at most one
     government from one response to another, whatever the number of months and governments. A
-    government's stances are kept as how many of its demands it holds of each kind (_STANCE_KIND)."""
+    government's stances are kept as how many of its demands it holds of each kind (_STANCE_KIND).
+
+    Counted once for each history, set of governments and start: the series is a function of those alone,
+    and they stay the same from one visit to the next until a position is recorded (positions are never
+    changed, only added, or removed with their record), which makes another history."""
     history = figures.history  # read oldest first (stated_on, id)
     if not history:
-        return []
-    month = history[0].stated_on.replace(day=1)
-    if figures.campaign.starts_on:
-        month = min(month, figures.campaign.starts_on.replace(day=1))
-    governments = {government.record.id for government in figures.governments}
+        return ()
+    # The rows as plain tuples: compared as the key of what was counted, rows compare field by field in Python.
+    governments = tuple(sorted([government.record[0] for government in figures.governments]))
+    return _responses_by_month(tuple(map(tuple, history)), governments, figures.campaign.starts_on)
+
+
+@lru_cache(maxsize=16)
+def _responses_by_month(history: tuple, records: tuple, starts_on: dt.date | None) -> tuple:
+    governments = set(records)
+    month = history[0][4].replace(day=1)  # each row: id, outreach_id, demand_id, stance, stated_on, ...
+    if starts_on:
+        month = min(month, starts_on.replace(day=1))
     counts = dict.fromkeys(RESPONSES, 0)
     counts["no_answer"] = len(governments)  # response_of("", ()) for every government
     latest: dict[tuple[int, int], str] = {}
@@ -504,7 +520,7 @@ def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str
     end = _month_end(month)
     for _id, outreach_id, demand_id, stance, stated_on, *_ in history:
         while stated_on > end:
-            series.append((month, dict(counts)))
+            series.append((month, tuple(counts.values())))
             month = end + dt.timedelta(days=1)
             end = _month_end(month)
         if outreach_id not in governments:
@@ -528,8 +544,8 @@ def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str
             responses[outreach_id] = after
             counts[before] -= 1
             counts[after] += 1
-    series.append((month, dict(counts)))  # the month of the latest position
-    return series
+    series.append((month, tuple(counts.values())))  # the month of the latest position
+    return tuple(series)
 
 
 # Signatures ----------------------------------------------------------------------------------------
@@ -825,7 +841,7 @@ class Dashboard:
     world: WorldFigures
     rows: list[GovernmentRow]  # the map's data table
     matrix: list[Government]
-    over_time: list[tuple[dt.date, dict[str, int]]]
+    over_time: tuple[tuple[dt.date, tuple[int, ...]], ...]  # monthly_responses
     signatures: SignatureSummary
     overdue: Overdue
     changes: list[Change]
@@ -865,7 +881,7 @@ def dashboard(
         world=world,
         rows=government_rows(figures, world, language),
         matrix=matrix(figures, status=status, region=region, day=today, **narrowed),
-        over_time=responses_by_month(figures),
+        over_time=monthly_responses(figures),
         signatures=signature_totals(campaign, countries),
         overdue=overdue_by_owner(campaign, today, language),
         changes=changes[:RECENT_CHANGES],

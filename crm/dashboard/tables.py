@@ -52,12 +52,12 @@ class OverTime(NamedTuple):
 
 
 def over_time(series, responses: tuple[str, ...], language: str, labels: dict[str, str]) -> OverTime:
-    """The chart and table of governments by response month by month (services.responses_by_month's
-    series), in `language` and `labels`' words. Drawn once for each series and reader's words: the drawing is
-    a function of those alone (some hundred months of a few bars and cells), and a campaign's series stays
-    the same from one visit to the next until a position is recorded, which makes it another series."""
-    counted = tuple((month, tuple(counts.get(response, 0) for response in responses)) for month, counts in series)
-    return _over_time(counted, responses, language, tuple(labels.items()))
+    """The chart and table of governments by response month by month (services.monthly_responses' series:
+    each month with its counts in `responses`' order), in `language` and `labels`' words. Drawn once for each
+    series and reader's words: the drawing is a function of those alone (some hundred months of a few bars
+    and cells), and a campaign's series stays the same from one visit to the next until a position is
+    recorded, which makes another series."""
+    return _over_time(tuple(series), responses, language, tuple(labels.items()))
 
 
 @lru_cache(maxsize=64)

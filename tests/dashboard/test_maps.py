@@ -260,13 +260,13 @@ def test_the_responses_over_time_are_drawn_for_each_series_and_readers_words():
 
     may, june = dt.date(2018, 5, 1), dt.date(2018, 6, 1)
     classes = ("no_answer", "acted")
-    series = [(may, {"no_answer": 2}), (june, {"no_answer": 1, "acted": 1})]
+    series = [(may, (2, 0)), (june, (1, 1))]
     english = over_time(series, classes, "en", {"no_answer": "No answer", "acted": "Acted"})
     assert english.top == 2 and "<title>June 2018: No answer 1, Acted 1</title>" in english.bars
     assert '<tr data-month="2018-06"><th scope="row">June 2018</th>' in english.rows
     # Drawn once for a series and the reader's words: another series, or other words, is drawn anew.
     assert over_time(list(series), classes, "en", {"no_answer": "No answer", "acted": "Acted"}) is english
-    moved = over_time([*series[:1], (june, {"acted": 2})], classes, "en", {"no_answer": "No answer", "acted": "Acted"})
+    moved = over_time([*series[:1], (june, (0, 2))], classes, "en", {"no_answer": "No answer", "acted": "Acted"})
     assert "<title>June 2018: Acted 2</title>" in moved.bars
     spanish = over_time(series, classes, "es", {"no_answer": "Sin respuesta", "acted": "Actuó"})
     assert "<title>junio de 2018: Sin respuesta 1, Actuó 1</title>" in spanish.bars
