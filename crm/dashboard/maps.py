@@ -14,7 +14,7 @@ from typing import NamedTuple
 from markupsafe import Markup, escape
 
 from crm.countries.services import SEEDS_DIR
-from crm.web import id_markup
+from crm.web import LARGEST_ID, id_markup
 
 WORLD_FILE = SEEDS_DIR / "world" / "countries-110m.json"
 MAP_WIDTH = 960.0
@@ -336,21 +336,47 @@ def country_paths(
     return Markup("".join(f"\n{path}" for path in drawn))
 
 
+def url_pattern(record_url) -> tuple[str, str] | None:
+    """`record_url` (a function of a record's id) as the text before and after the id, when it is that
+    (checked with a second id), else None: what a drawing kept for its rows can be told apart by."""
+    some = LARGEST_ID - 1
+    parts = str(record_url(some)).split(str(some))
+    if len(parts) != 2 or str(record_url(LARGEST_ID)) != str(LARGEST_ID).join(parts):
+        return None
+    return parts[0], parts[1]
+
+
 def map_table_rows(rows, labels: dict[str, str], stance_labels: dict[str, str], record_url, too_small: str) -> Markup:
     """The body of the map's data table, the map said in words for those who cannot see it: a row per
     government (services.GovernmentRow) with its name linking to its record's positions, `too_small`
     beside those the map cannot draw, its response in `labels`' words with its swatch, and its stance on
     each demand in `stance_labels`' words ("—" for none). Joined here for the same reason as the map:
-    a campaign has a row per target government, and a template pays for every value it writes."""
+    a campaign has a row per target government, and a template pays for every value it writes.
+
+    Written once for each set of rows and words: the table is a function of those alone (rows of plain
+    values), and a campaign's rows stay the same from one visit to the next until a record changes."""
+    pattern = url_pattern(record_url)
+    if pattern is None:
+        return _map_table_rows(tuple(rows), tuple(labels.items()), tuple(stance_labels.items()), record_url, too_small)
+    return _kept_map_table_rows(tuple(rows), tuple(labels.items()), tuple(stance_labels.items()), pattern, too_small)
+
+
+@lru_cache(maxsize=32)
+def _kept_map_table_rows(rows, labels, stance_labels, pattern: tuple[str, str], too_small: str) -> Markup:
+    prefix, suffix = pattern
+    return _map_table_rows(rows, labels, stance_labels, lambda record_id: f"{prefix}{record_id}{suffix}", too_small)
+
+
+def _map_table_rows(rows, labels, stance_labels, record_url, too_small: str) -> Markup:
     responses = {
         css_class: (
             f'<span class="response response-{escape(css_class)}"><svg class="swatch" width="18" height="12" '
             f'aria-hidden="true"><use href="#swatch-{escape(css_class)}"/></svg> {escape(words)}</span>'
         )
-        for css_class, words in labels.items()
+        for css_class, words in labels
     }
     # Each row on a line of its own, unindented: the page carries some hundreds of them.
-    cells = {stance: f"<td>{escape(words)}</td>" for stance, words in stance_labels.items()}
+    cells = {stance: f"<td>{escape(words)}</td>" for stance, words in stance_labels}
     cells[None] = "<td>—</td>"
     note = f' <small class="hint">{escape(too_small)}</small>'
     url = escaped_urls(record_url)

@@ -381,17 +381,18 @@ def government_rows(figures: CampaignFigures, world: WorldFigures, language: str
     """The campaign's governments as the rows of the map's data table, in the figures' order. A page
     repeats each value of a long table once per row: read here once, they are what the template writes."""
     demands = [demand.id for demand in figures.demands]
+    off_map = world.off_map
     rows = []
     for government in figures.governments:
-        record_id, stances, country = government.record.id, government.stances, government.country
+        record_id, country = government.record[0], government.country
         rows.append(
             GovernmentRow(
                 record_id,
                 country.alpha3,
                 country.name(language),
-                record_id in world.off_map,
+                record_id in off_map,
                 government.response,
-                tuple(stances.get(demand) for demand in demands),
+                tuple(map(government.stances.get, demands)),
             )
         )
     return rows

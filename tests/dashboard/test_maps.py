@@ -225,26 +225,14 @@ def test_the_bars_are_titled_with_their_counts_and_labelled_about_twelve_times()
 
 
 def test_the_maps_table_says_each_government_in_words_and_names_those_too_small_to_draw():
+    from crm.dashboard.services import GovernmentRow
+
     rows = [
-        SimpleNamespace(
-            record_id=7,
-            alpha3="TTO",
-            name="Trinidad & Tobago",
-            off_map=False,
-            response="acted",
-            stances=("supportive", None),
-        ),
-        SimpleNamespace(
-            record_id=9, alpha3="MLT", name="Malta", off_map=True, response="no_answer", stances=(None, None)
-        ),
+        GovernmentRow(7, "TTO", "Trinidad & Tobago", False, "acted", ("supportive", None)),
+        GovernmentRow(9, "MLT", "Malta", True, "no_answer", (None, None)),
     ]
-    body = maps.map_table_rows(
-        rows,
-        {"acted": "Acted", "no_answer": "No <answer>"},
-        {"supportive": "Supportive"},
-        lambda id: f"/o/{id}",
-        "(too small)",
-    )
+    labels, stance_labels = {"acted": "Acted", "no_answer": "No <answer>"}, {"supportive": "Supportive"}
+    body = maps.map_table_rows(rows, labels, stance_labels, lambda id: f"/o/{id}", "(too small)")
     root = ET.fromstring(f"<tbody>{body}</tbody>")
     first, second = root.findall("tr")
     assert first.get("data-iso") == "TTO" and first.find("th/a").get("href") == "/o/7#positions"
@@ -253,6 +241,17 @@ def test_the_maps_table_says_each_government_in_words_and_names_those_too_small_
     assert first.find("td/span").get("class") == "response response-acted"
     assert second.find("th/small").text == "(too small)"
     assert ["".join(td.itertext()).strip() for td in second.findall("td")] == ["No <answer>", "—", "—"]
+    # Written once for the same rows, words and links; other rows, or links, are written anew.
+    assert maps.map_table_rows(list(rows), labels, stance_labels, lambda id: f"/o/{id}", "(too small)") is body
+    moved = maps.map_table_rows(
+        [rows[0]._replace(response="no_answer"), rows[1]], labels, stance_labels, lambda id: f"/o/{id}", "(too small)"
+    )
+    assert moved.count("No &lt;answer&gt;") == 2
+    mounted = maps.map_table_rows(rows, labels, stance_labels, lambda id: f"/crm/o/{id}", "(too small)")
+    assert 'href="/crm/o/7#positions"' in mounted
+    # Links that are not an id between two fixed texts are written for each row, as they come.
+    odd = maps.map_table_rows(rows, labels, stance_labels, lambda id: f"/o/{id}?n={id % 2}", "(too small)")
+    assert 'href="/o/7?n=1#positions"' in odd and 'href="/o/9?n=1#positions"' in odd
 
 
 def test_the_responses_over_time_are_drawn_for_each_series_and_readers_words():
