@@ -439,6 +439,26 @@ def test_the_owners_beyond_the_first_are_counted_and_sent_to_the_follow_ups(clie
     assert 'href="/follow-ups">All follow-ups</a>' in section
 
 
+def test_the_overdue_follow_ups_are_listed_anew_once_one_is_done_and_in_the_readers_language(client, signed_in, demo):
+    from crm.outreach.models import FollowUp
+
+    def owners(page):
+        return dict(re.findall(r'<li data-owner="([^"]+)"><details><summary><strong>[^<]+</strong>:\s*(\d+) ', page))
+
+    manager = signed_in("manager")
+    first = client.get(DEMO_URL).get_data(as_text=True)
+    assert owners(first)["coordinator.demo@example.org"] == "1"
+    note = "Chase the meeting request sent to the Foreign Office."
+    follow_up = db.session.scalar(sa.select(FollowUp).where(FollowUp.note == note))
+    outreach.complete_follow_up(follow_up, actor=manager)
+    db.session.commit()
+    again = client.get(DEMO_URL).get_data(as_text=True)
+    assert note not in again and sum(map(int, owners(again).values())) == sum(map(int, owners(first).values())) - 1
+    client.post("/language", data={"language": "es"})
+    spanish = client.get(DEMO_URL).get_data(as_text=True)
+    assert owners(spanish) == owners(again) and " vencido" in spanish.split('id="overdue"')[1]
+
+
 def test_filters_not_given_are_no_choice_and_bad_ones_are_ignored(app):
     from flask import request
 
