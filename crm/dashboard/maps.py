@@ -278,18 +278,18 @@ def shapes_file() -> tuple[bytes, str]:
 
 
 @lru_cache(maxsize=4)
-def _shape_parts(shapes_url: str | None) -> dict[CountryShape, tuple[str, str, str]]:
+def _shape_parts(shapes_url: str | None) -> dict[str, tuple[str, str, str]]:
     """Each shape's element around what a campaign fills in (its fill and class): before, the outline (drawn
     from the shapes' file at `shapes_url`, or given whole where there is none); after, its code; then its
     end tag. Escaped and joined once per process, like the shapes themselves: a page drawing them through
     the template escaped each again on every request."""
     if shapes_url is None:
         return {
-            shape: (f'<path d="{escape(shape.d)}" fill="', f'" data-iso="{escape(_key(shape))}"', "</path>")
+            _key(shape): (f'<path d="{escape(shape.d)}" fill="', f'" data-iso="{escape(_key(shape))}"', "</path>")
             for shape in world_map().shapes
         }
     return {
-        shape: (
+        _key(shape): (
             f'<use href="{escape(shapes_url)}#c{escape(_key(shape))}" fill="',
             f'" data-iso="{escape(_key(shape))}"',
             "</use>",
@@ -313,27 +313,57 @@ def country_paths(
     Rome Statute is pending, its standing (`standing_words(standing)`), outlined dashed. With
     `record_url` (a function of a record's id), a target government's shape links to its positions.
     Only these differ from one campaign or reader to the next; the rest is made once per process. Given
-    `shapes_url` (where shapes_file is served), each shape is drawn from that file rather than written out."""
+    `shapes_url` (where shapes_file is served), each shape is drawn from that file rather than written out.
+
+    Drawn once for each set of these (plain values: each shape's code, name, class, record and standing
+    in words): the map is a function of those alone, and they stay the same from one visit to the next
+    until a record, a position or a country changes, which makes another set."""
+    drawn = tuple(
+        (
+            _key(entry.shape),
+            entry.country.name(language) if entry.country else entry.shape.name,
+            entry.css_class,
+            entry.government.record.id if entry.government and record_url else None,
+            standing_words(entry.withdrawing) if entry.withdrawing else None,
+        )
+        for entry in entries
+    )
+    if not record_url:
+        return _kept_country_paths(drawn, tuple(labels.items()), None, shapes_url)
+    pattern = url_pattern(record_url)
+    if pattern is None:
+        return _country_paths(drawn, tuple(labels.items()), escaped_urls(record_url), shapes_url)
+    return _kept_country_paths(drawn, tuple(labels.items()), pattern, shapes_url)
+
+
+@lru_cache(maxsize=32)
+def _kept_country_paths(drawn, labels, pattern: tuple[str, str] | None, shapes_url: str | None) -> Markup:
+    if pattern is None:
+        return _country_paths(drawn, labels, None, shapes_url)
+    prefix, suffix = escape(pattern[0]), escape(pattern[1])
+    return _country_paths(drawn, labels, lambda record_id: f"{prefix}{record_id}{suffix}", shapes_url)
+
+
+def _country_paths(drawn, labels, url, shapes_url: str | None) -> Markup:
+    """country_paths' drawing of its plain values, `url` a function of a record's id giving its URL escaped."""
     parts = _shape_parts(shapes_url)
-    url = escaped_urls(record_url) if record_url else None
     by_class = {
         css_class: (f'{escape(paint(css_class))}" class="country {escape(css_class)}', escape(words))
-        for css_class, words in labels.items()
+        for css_class, words in labels
     }
-    drawn = []
-    for entry in entries:
-        before, after, end = parts[entry.shape]
-        fill_and_class, words = by_class[entry.css_class]
-        name = escape(entry.country.name(language) if entry.country else entry.shape.name)
-        if entry.withdrawing:
-            outline, rome = WITHDRAWING_OUTLINE, escape(" · " + standing_words(entry.withdrawing))
+    lines = []
+    for key, name, css_class, record_id, standing in drawn:
+        before, after, end = parts[key]
+        fill_and_class, words = by_class[css_class]
+        if standing is not None:
+            outline, rome = WITHDRAWING_OUTLINE, escape(" · " + standing)
         else:
             outline = rome = ""
-        path = f"{before}{fill_and_class}{after}{outline}><title>{name}: {words}{rome}</title>{end}"
-        if entry.government and url:
-            path = f'<a href="{url(entry.government.record.id)}#positions">{path}</a>'
-        drawn.append(path)
-    return Markup("".join(f"\n{path}" for path in drawn))
+        path = f"{before}{fill_and_class}{after}{outline}><title>{escape(name)}: {words}{rome}</title>{end}"
+        if record_id is not None and url:
+            path = f'<a href="{url(record_id)}#positions">{path}</a>'
+        lines.append(path)
+    return Markup("".join(f"\n{path}" for path in lines))
 
 
 def url_pattern(record_url) -> tuple[str, str] | None:

@@ -199,6 +199,14 @@ def test_a_page_draws_each_country_from_the_shapes_file_with_its_response():
     assert (used.get("fill"), used.get("class")) == (maps.paint("acted"), "country acted")
     assert used.find(SVG + "title").text == "Chile (en): Acted"
     assert alone.tag == SVG + "use" and alone.find(SVG + "title").text == "Elsewhere (en): Not a target"
+    # Drawn once for the same shapes, words and links; a change of any is drawn anew.
+    drawn = maps.country_paths(entries, "en", labels, str, lambda id: f"/o/{id}", "/shapes-abc.svg")
+    assert maps.country_paths(list(entries), "en", labels, str, lambda id: f"/o/{id}", "/shapes-abc.svg") is drawn
+    entries[1].css_class = "acted"
+    assert drawn.count("country acted") == 1
+    moved = maps.country_paths(entries, "en", labels, str, lambda id: f"/o/{id}", "/shapes-abc.svg")
+    assert moved.count("country acted") == 2
+    assert 'href="/crm/o/7#positions"' in maps.country_paths(entries, "en", labels, str, lambda id: f"/crm/o/{id}")
     # The file has every shape under that id, and the patterns the fills name.
     data, fingerprint = maps.shapes_file()
     shapes = ET.fromstring(data)
