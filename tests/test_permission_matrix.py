@@ -16,6 +16,7 @@ from werkzeug.datastructures import FileStorage
 from crm.campaigns.models import Campaign, Demand
 from crm.contacts.models import Contact, Office
 from crm.countries.services import country_by_code
+from crm.dashboard.maps import shapes_file
 from crm.database import utcnow
 from crm.extensions import db
 from crm.letters import letter_templates
@@ -223,6 +224,8 @@ MATRIX = {
     ("dashboard.map_svg", "GET"): (lambda w: "/dashboard/matrix/map.svg", MANAGERS),
     ("dashboard.matrix_csv", "GET"): (lambda w: "/dashboard/matrix/matrix.csv", MANAGERS),
     ("dashboard.outreach_csv", "GET"): (lambda w: "/dashboard/matrix/outreach.csv", MANAGERS),
+    # The countries' outlines the maps draw from: the same for everyone, nothing of a campaign's.
+    ("dashboard.shapes", "GET"): (lambda w: f"/dashboard/shapes-{shapes_file()[1]}.svg", PUBLIC),
     # Administration.
     ("admin.users", "GET"): (lambda w: "/admin/users", ADMINS),
     ("admin.new_user", "GET"): (lambda w: "/admin/users/new", ADMINS),

@@ -17,7 +17,7 @@ from crm.campaigns.services import demands_of
 from crm.dashboard import services as dashboards
 from crm.dashboard.exports import neutralise
 from crm.dashboard.forms import response_label
-from crm.dashboard.maps import MAP_STYLES, country_paths, paint
+from crm.dashboard.maps import country_paths, map_patterns, paint
 from crm.i18n import current_language, show_date, visitors_language
 from crm.permissions import get_campaign_or_404, require
 from crm.translation import gettext
@@ -83,7 +83,7 @@ def public(slug):
             campaign=board.campaign,
             public=True,
             standalone=False,
-            map_styles=MAP_STYLES,
+            map_patterns=map_patterns,
             paint=paint,
             country_paths=country_paths,
             response_label=_public_label,

@@ -3,6 +3,7 @@ into SVG path data (parsed once per process), the map's colour classes, and a st
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from typing import NamedTuple
 from markupsafe import Markup, escape
 
 from crm.countries.services import SEEDS_DIR
-from crm.web import id_markup
+from crm.web import LARGEST_ID, id_markup
 
 WORLD_FILE = SEEDS_DIR / "world" / "countries-110m.json"
 MAP_WIDTH = 960.0
@@ -242,13 +243,57 @@ def world_map() -> WorldMap:
 WITHDRAWING_OUTLINE = ' stroke="#1d2330" stroke-width="0.9" stroke-dasharray="2 1.2"'
 
 
+def _key(shape: CountryShape) -> str:
+    return shape.numeric_code or shape.alpha3
+
+
+def map_patterns() -> Markup:
+    """The two classes' fills that are patterns (dots, hatching), defined where the map is drawn and again in
+    the shapes' file: a fill inherited into a shape drawn from that file may be resolved in either."""
+    no_answer, responded = MAP_STYLES["no_answer"], MAP_STYLES["responded"]
+    return Markup(
+        '<pattern id="map-no_answer" patternUnits="userSpaceOnUse" width="3" height="3">'
+        f'<rect width="3" height="3" fill="{no_answer["fill"]}"/>'
+        f'<circle cx="1.5" cy="1.5" r="0.6" fill="{no_answer["ink"]}"/></pattern>'
+        '<pattern id="map-responded" patternUnits="userSpaceOnUse" width="3" height="3" patternTransform="rotate(45)">'
+        f'<rect width="3" height="3" fill="{responded["fill"]}"/>'
+        f'<rect width="1" height="3" fill="{responded["ink"]}"/></pattern>'
+    )
+
+
 @lru_cache(maxsize=1)
-def _path_parts() -> dict[CountryShape, tuple[str, str]]:
-    """Each shape's <path> around what a campaign fills in (its fill and class): the outline before, the
-    code after, escaped and joined once per process, like the shapes themselves. The outlines are most of
-    the map's bytes, and a page drawing them through the template escaped each again on every request."""
+def shapes_file() -> tuple[bytes, str]:
+    """Every country's outline as one SVG file of definitions (a <path> each, its id "c" and its code), and
+    its fingerprint. A page's map draws each shape from it (<use>) with what the campaign fills in: the
+    outlines are the same for every campaign and reader, some 90 KB that the browser keeps once, under a
+    URL that names its content (served by the dashboard's `shapes` route, cached for good)."""
+    world = world_map()
+    paths = "".join(f'\n<path id="c{escape(_key(shape))}" d="{escape(shape.d)}"/>' for shape in world.shapes)
+    svg = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" '
+        f'viewBox="0 0 {world.width} {world.height}"><defs>{map_patterns()}{paths}\n</defs></svg>\n'
+    )
+    data = svg.encode("utf-8")
+    return data, hashlib.sha256(data).hexdigest()[:16]
+
+
+@lru_cache(maxsize=4)
+def _shape_parts(shapes_url: str | None) -> dict[str, tuple[str, str, str]]:
+    """Each shape's element around what a campaign fills in (its fill and class): before, the outline (drawn
+    from the shapes' file at `shapes_url`, or given whole where there is none); after, its code; then its
+    end tag. Escaped and joined once per process, like the shapes themselves: a page drawing them through
+    the template escaped each again on every request."""
+    if shapes_url is None:
+        return {
+            _key(shape): (f'<path d="{escape(shape.d)}" fill="', f'" data-iso="{escape(_key(shape))}"', "</path>")
+            for shape in world_map().shapes
+        }
     return {
-        shape: (f'<path d="{escape(shape.d)}" fill="', f'" data-iso="{escape(shape.numeric_code or shape.alpha3)}"')
+        _key(shape): (
+            f'<use href="{escape(shapes_url)}#c{escape(_key(shape))}" fill="',
+            f'" data-iso="{escape(_key(shape))}"',
+            "</use>",
+        )
         for shape in world_map().shapes
     }
 
@@ -260,32 +305,75 @@ def escaped_urls(record_url):
     return id_markup(lambda record_id: escape(record_url(record_id)))
 
 
-def country_paths(entries, language: str, labels: dict[str, str], standing_words, record_url=None) -> Markup:
+def country_paths(
+    entries, language: str, labels: dict[str, str], standing_words, record_url=None, shapes_url: str | None = None
+) -> Markup:
     """The map's countries as SVG: each entry's shape (services.MapEntry) filled by its class, titled with
     the country's name in `language`, its class's words in `labels` and, where a withdrawal from the
     Rome Statute is pending, its standing (`standing_words(standing)`), outlined dashed. With
     `record_url` (a function of a record's id), a target government's shape links to its positions.
-    Only these differ from one campaign or reader to the next; the rest is made once per process."""
-    parts = _path_parts()
-    url = escaped_urls(record_url) if record_url else None
+    Only these differ from one campaign or reader to the next; the rest is made once per process. Given
+    `shapes_url` (where shapes_file is served), each shape is drawn from that file rather than written out.
+
+    Drawn once for each set of these (plain values: each shape's code, name, class, record and standing
+    in words): the map is a function of those alone, and they stay the same from one visit to the next
+    until a record, a position or a country changes, which makes another set."""
+    drawn = tuple(
+        (
+            _key(entry.shape),
+            entry.country.name(language) if entry.country else entry.shape.name,
+            entry.css_class,
+            entry.government.record.id if entry.government and record_url else None,
+            standing_words(entry.withdrawing) if entry.withdrawing else None,
+        )
+        for entry in entries
+    )
+    if not record_url:
+        return _kept_country_paths(drawn, tuple(labels.items()), None, shapes_url)
+    pattern = url_pattern(record_url)
+    if pattern is None:
+        return _country_paths(drawn, tuple(labels.items()), escaped_urls(record_url), shapes_url)
+    return _kept_country_paths(drawn, tuple(labels.items()), pattern, shapes_url)
+
+
+@lru_cache(maxsize=32)
+def _kept_country_paths(drawn, labels, pattern: tuple[str, str] | None, shapes_url: str | None) -> Markup:
+    if pattern is None:
+        return _country_paths(drawn, labels, None, shapes_url)
+    prefix, suffix = escape(pattern[0]), escape(pattern[1])
+    return _country_paths(drawn, labels, lambda record_id: f"{prefix}{record_id}{suffix}", shapes_url)
+
+
+def _country_paths(drawn, labels, url, shapes_url: str | None) -> Markup:
+    """country_paths' drawing of its plain values, `url` a function of a record's id giving its URL escaped."""
+    parts = _shape_parts(shapes_url)
     by_class = {
         css_class: (f'{escape(paint(css_class))}" class="country {escape(css_class)}', escape(words))
-        for css_class, words in labels.items()
+        for css_class, words in labels
     }
-    drawn = []
-    for entry in entries:
-        before, after = parts[entry.shape]
-        fill_and_class, words = by_class[entry.css_class]
-        name = escape(entry.country.name(language) if entry.country else entry.shape.name)
-        if entry.withdrawing:
-            outline, rome = WITHDRAWING_OUTLINE, escape(" · " + standing_words(entry.withdrawing))
+    lines = []
+    for key, name, css_class, record_id, standing in drawn:
+        before, after, end = parts[key]
+        fill_and_class, words = by_class[css_class]
+        if standing is not None:
+            outline, rome = WITHDRAWING_OUTLINE, escape(" · " + standing)
         else:
             outline = rome = ""
-        path = f"{before}{fill_and_class}{after}{outline}><title>{name}: {words}{rome}</title></path>"
-        if entry.government and url:
-            path = f'<a href="{url(entry.government.record.id)}#positions">{path}</a>'
-        drawn.append(path)
-    return Markup("".join(f"\n{path}" for path in drawn))
+        path = f"{before}{fill_and_class}{after}{outline}><title>{escape(name)}: {words}{rome}</title>{end}"
+        if record_id is not None and url:
+            path = f'<a href="{url(record_id)}#positions">{path}</a>'
+        lines.append(path)
+    return Markup("".join(f"\n{path}" for path in lines))
+
+
+def url_pattern(record_url) -> tuple[str, str] | None:
+    """`record_url` (a function of a record's id) as the text before and after the id, when it is that
+    (checked with a second id), else None: what a drawing kept for its rows can be told apart by."""
+    some = LARGEST_ID - 1
+    parts = str(record_url(some)).split(str(some))
+    if len(parts) != 2 or str(record_url(LARGEST_ID)) != str(LARGEST_ID).join(parts):
+        return None
+    return parts[0], parts[1]
 
 
 def map_table_rows(rows, labels: dict[str, str], stance_labels: dict[str, str], record_url, too_small: str) -> Markup:
@@ -293,16 +381,32 @@ def map_table_rows(rows, labels: dict[str, str], stance_labels: dict[str, str], 
     government (services.GovernmentRow) with its name linking to its record's positions, `too_small`
     beside those the map cannot draw, its response in `labels`' words with its swatch, and its stance on
     each demand in `stance_labels`' words ("—" for none). Joined here for the same reason as the map:
-    a campaign has a row per target government, and a template pays for every value it writes."""
+    a campaign has a row per target government, and a template pays for every value it writes.
+
+    Written once for each set of rows and words: the table is a function of those alone (rows of plain
+    values), and a campaign's rows stay the same from one visit to the next until a record changes."""
+    pattern = url_pattern(record_url)
+    if pattern is None:
+        return _map_table_rows(tuple(rows), tuple(labels.items()), tuple(stance_labels.items()), record_url, too_small)
+    return _kept_map_table_rows(tuple(rows), tuple(labels.items()), tuple(stance_labels.items()), pattern, too_small)
+
+
+@lru_cache(maxsize=32)
+def _kept_map_table_rows(rows, labels, stance_labels, pattern: tuple[str, str], too_small: str) -> Markup:
+    prefix, suffix = pattern
+    return _map_table_rows(rows, labels, stance_labels, lambda record_id: f"{prefix}{record_id}{suffix}", too_small)
+
+
+def _map_table_rows(rows, labels, stance_labels, record_url, too_small: str) -> Markup:
     responses = {
         css_class: (
             f'<span class="response response-{escape(css_class)}"><svg class="swatch" width="18" height="12" '
             f'aria-hidden="true"><use href="#swatch-{escape(css_class)}"/></svg> {escape(words)}</span>'
         )
-        for css_class, words in labels.items()
+        for css_class, words in labels
     }
     # Each row on a line of its own, unindented: the page carries some hundreds of them.
-    cells = {stance: f"<td>{escape(words)}</td>" for stance, words in stance_labels.items()}
+    cells = {stance: f"<td>{escape(words)}</td>" for stance, words in stance_labels}
     cells[None] = "<td>—</td>"
     note = f' <small class="hint">{escape(too_small)}</small>'
     url = escaped_urls(record_url)

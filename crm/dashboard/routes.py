@@ -11,14 +11,20 @@ from crm.campaigns.services import campaign_overview
 from crm.dashboard import exports
 from crm.dashboard import services as dashboards
 from crm.dashboard.forms import MatrixFilterForm, action_label, response_label
-from crm.dashboard.maps import MAP_STYLES, bar_chart, country_paths, map_table_rows, paint, stacked_bars
-from crm.dashboard.tables import month_rows, overdue_owners
-from crm.i18n import current_language, show_month
+from crm.dashboard.maps import (
+    country_paths,
+    map_patterns,
+    map_table_rows,
+    paint,
+    shapes_file,
+)
+from crm.dashboard.tables import over_time, overdue_owners
+from crm.i18n import current_language
 from crm.outreach import services as outreach_services
 from crm.permissions import get_campaign_or_404
 from crm.translation import gettext
 from crm.vocabulary import STANCE_LABELS, label
-from crm.web import requested_page
+from crm.web import path_for, requested_page
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -32,14 +38,17 @@ def _filter_form() -> MatrixFilterForm:
     return form
 
 
+def _shapes_url() -> str:
+    return path_for("dashboard.shapes", fingerprint=shapes_file()[1])
+
+
 def _drawing_helpers() -> dict:
     return {
-        "map_styles": MAP_STYLES,
+        "map_patterns": map_patterns,
+        "shapes_url": _shapes_url,
         "paint": paint,
         "country_paths": country_paths,
-        "bar_chart": bar_chart,
         "map_table_rows": map_table_rows,
-        "month_rows": month_rows,
         "overdue_owners": overdue_owners,
         "response_label": response_label,
         "action_label": action_label,
@@ -67,22 +76,18 @@ def campaign(slug):
     today = clock.today(current_user)
     language = current_language()
     board = dashboards.dashboard(campaign, current_user, language=language, today=today, **form.filters())
-    # Each month as the chart and its table show it: its key, its name in the reader's language, its counts.
-    months = [(month.strftime("%Y-%m"), show_month(month, language), counts) for month, counts in board.over_time]
-    bars, bars_top = stacked_bars([(name, counts) for _key, name, counts in months], dashboards.RESPONSES)
+    helpers = _drawing_helpers()
     return render_template(
         "dashboard/campaign.html",
         campaign=campaign,
         board=board,
         form=form,
         filters=form.filters(),
-        months=months,
-        bars=bars,
-        bars_top=bars_top,
+        over_time=over_time(board.over_time, dashboards.RESPONSES, language, helpers["response_labels"]),
         may_export=dashboards.may_export(current_user),
         today=today,
         matrix_preview=dashboards.MATRIX_PREVIEW,
-        **_drawing_helpers(),
+        **helpers,
     )
 
 
@@ -132,6 +137,16 @@ def map_svg(slug):
     )
     # The campaign's data, for signed-in staff: never kept by a shared cache.
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+@bp.route("/shapes-<fingerprint>.svg")
+def shapes(fingerprint):
+    """The countries' outlines that the dashboard's map draws from (maps.shapes_file): the same for everyone,
+    and never changed under its URL, which names its content; so no sign-in, and kept for good by any cache."""
+    data, current = shapes_file()
+    if fingerprint != current:
+        abort(404)
+    return Response(data, mimetype="image/svg+xml", headers={"Cache-Control": "public, max-age=31536000, immutable"})
 
 
 def _csv_response(text: str, filename: str) -> Response:

@@ -5,12 +5,15 @@ value is escaped and joined once."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import NamedTuple
+
 from flask import current_app
 from jinja2.filters import do_truncate
 from markupsafe import Markup, escape
 
-from crm.dashboard.maps import escaped_urls
-from crm.i18n import show_date, show_number
+from crm.dashboard.maps import bar_chart, escaped_urls, stacked_bars, url_pattern
+from crm.i18n import show_date, show_month, show_number
 from crm.translation import translations
 
 # Notes are cut as the page's template cut them, with Jinja's own `truncate` filter (at a word, "..."
@@ -40,10 +43,71 @@ def month_rows(months, responses, language: str) -> Markup:
     return Markup("".join(lines))
 
 
+class OverTime(NamedTuple):
+    """The responses-over-time section as drawn: the chart's bars, the table's rows and the chart's top."""
+
+    bars: Markup
+    rows: Markup
+    top: int
+
+
+def over_time(series, responses: tuple[str, ...], language: str, labels: dict[str, str]) -> OverTime:
+    """The chart and table of governments by response month by month (services.monthly_responses' series:
+    each month with its counts in `responses`' order), in `language` and `labels`' words. Drawn once for each
+    series and reader's words: the drawing is a function of those alone (some hundred months of a few bars
+    and cells), and a campaign's series stays the same from one visit to the next until a position is
+    recorded, which makes another series."""
+    return _over_time(tuple(series), responses, language, tuple(labels.items()))
+
+
+@lru_cache(maxsize=64)
+def _over_time(series, responses, language: str, labels) -> OverTime:
+    months = [
+        (month.strftime("%Y-%m"), show_month(month, language), dict(zip(responses, counts, strict=True)))
+        for month, counts in series
+    ]
+    bars, top = stacked_bars([(name, counts) for _key, name, counts in months], responses)
+    return OverTime(bar_chart(bars, dict(labels)), month_rows(months, responses, language), top)
+
+
+class _Keyed:
+    """A value told apart from others by `key` alone: the key of a drawing kept for it (lru_cache), the value
+    what it is drawn from the first time."""
+
+    __slots__ = ("key", "value")
+
+    def __init__(self, key, value):
+        self.key, self.value = key, value
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _Keyed) and self.key == other.key
+
+
 def overdue_owners(overdue, language: str, record_url) -> Markup:
     """The owners with overdue follow-ups (services.Overdue), each a folded item: their name, how many are
     overdue and since when, and their most overdue follow-ups, each with its government linking to the
-    record, its note (cut at NOTE_LENGTH) and its day."""
+    record, its note (cut at NOTE_LENGTH) and its day.
+
+    Written once for each list, language and links: the list is a function of those alone (plain values
+    read for it), and it stays the same from one visit to the next until a follow-up changes or the day
+    does (both make another list)."""
+    pattern = url_pattern(record_url)
+    if pattern is None:
+        return _overdue_owners(overdue, language, record_url)
+    owners = tuple((owner.owner, owner.count, owner.oldest, tuple(map(tuple, owner.follow_ups))) for owner in overdue)
+    return _kept_overdue_owners(_Keyed(owners, overdue), language, pattern)
+
+
+@lru_cache(maxsize=32)
+def _kept_overdue_owners(overdue: _Keyed, language: str, pattern: tuple[str, str]) -> Markup:
+    prefix, suffix = pattern
+    return _overdue_owners(overdue.value, language, lambda record_id: f"{prefix}{record_id}{suffix}")
+
+
+def _overdue_owners(overdue, language: str, record_url) -> Markup:
     summary = translations().ungettext
     url = escaped_urls(record_url)
     days: dict = {}

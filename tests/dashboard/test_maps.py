@@ -3,6 +3,7 @@ file, and colours that stay apart in greyscale. No database needed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -186,6 +187,35 @@ def test_each_country_is_drawn_with_its_response_and_links_to_its_record_where_a
     assert alone[0].find(SVG + "title").text == "Trinidad & <Tobago> (es): Acted · pending"
 
 
+def test_a_page_draws_each_country_from_the_shapes_file_with_its_response():
+    first, second = maps.world_map().shapes[:2]
+    entries = [_entry(first, "Chile", "acted", record_id=7), _entry(second, "Elsewhere", "not_target")]
+    labels = {"acted": "Acted", "not_target": "Not a target"}
+    root = _drawn(maps.country_paths(entries, "en", labels, str, lambda id: f"/o/{id}", "/shapes-abc.svg"))
+    link, alone = list(root)
+    used = link.find(SVG + "use")
+    key = first.numeric_code or first.alpha3
+    assert used.get("href") == f"/shapes-abc.svg#c{key}" and used.get("data-iso") == key
+    assert (used.get("fill"), used.get("class")) == (maps.paint("acted"), "country acted")
+    assert used.find(SVG + "title").text == "Chile (en): Acted"
+    assert alone.tag == SVG + "use" and alone.find(SVG + "title").text == "Elsewhere (en): Not a target"
+    # Drawn once for the same shapes, words and links; a change of any is drawn anew.
+    drawn = maps.country_paths(entries, "en", labels, str, lambda id: f"/o/{id}", "/shapes-abc.svg")
+    assert maps.country_paths(list(entries), "en", labels, str, lambda id: f"/o/{id}", "/shapes-abc.svg") is drawn
+    entries[1].css_class = "acted"
+    assert drawn.count("country acted") == 1
+    moved = maps.country_paths(entries, "en", labels, str, lambda id: f"/o/{id}", "/shapes-abc.svg")
+    assert moved.count("country acted") == 2
+    assert 'href="/crm/o/7#positions"' in maps.country_paths(entries, "en", labels, str, lambda id: f"/crm/o/{id}")
+    # The file has every shape under that id, and the patterns the fills name.
+    data, fingerprint = maps.shapes_file()
+    shapes = ET.fromstring(data)
+    outlines = {path.get("id"): path.get("d") for path in shapes.iter(SVG + "path")}
+    assert outlines == {f"c{shape.numeric_code or shape.alpha3}": shape.d for shape in maps.world_map().shapes}
+    assert {pattern.get("id") for pattern in shapes.iter(SVG + "pattern")} == {"map-no_answer", "map-responded"}
+    assert len(fingerprint) == 16 and not any(path.get("fill") for path in shapes.iter(SVG + "path"))
+
+
 def test_the_bars_are_titled_with_their_counts_and_labelled_about_twelve_times():
     months = [(f"M&{n}", {"responded": n, "acted": 1}) for n in range(24)]
     bars, _top = maps.stacked_bars(months, ("responded", "acted"))
@@ -203,26 +233,14 @@ def test_the_bars_are_titled_with_their_counts_and_labelled_about_twelve_times()
 
 
 def test_the_maps_table_says_each_government_in_words_and_names_those_too_small_to_draw():
+    from crm.dashboard.services import GovernmentRow
+
     rows = [
-        SimpleNamespace(
-            record_id=7,
-            alpha3="TTO",
-            name="Trinidad & Tobago",
-            off_map=False,
-            response="acted",
-            stances=("supportive", None),
-        ),
-        SimpleNamespace(
-            record_id=9, alpha3="MLT", name="Malta", off_map=True, response="no_answer", stances=(None, None)
-        ),
+        GovernmentRow(7, "TTO", "Trinidad & Tobago", False, "acted", ("supportive", None)),
+        GovernmentRow(9, "MLT", "Malta", True, "no_answer", (None, None)),
     ]
-    body = maps.map_table_rows(
-        rows,
-        {"acted": "Acted", "no_answer": "No <answer>"},
-        {"supportive": "Supportive"},
-        lambda id: f"/o/{id}",
-        "(too small)",
-    )
+    labels, stance_labels = {"acted": "Acted", "no_answer": "No <answer>"}, {"supportive": "Supportive"}
+    body = maps.map_table_rows(rows, labels, stance_labels, lambda id: f"/o/{id}", "(too small)")
     root = ET.fromstring(f"<tbody>{body}</tbody>")
     first, second = root.findall("tr")
     assert first.get("data-iso") == "TTO" and first.find("th/a").get("href") == "/o/7#positions"
@@ -231,3 +249,31 @@ def test_the_maps_table_says_each_government_in_words_and_names_those_too_small_
     assert first.find("td/span").get("class") == "response response-acted"
     assert second.find("th/small").text == "(too small)"
     assert ["".join(td.itertext()).strip() for td in second.findall("td")] == ["No <answer>", "—", "—"]
+    # Written once for the same rows, words and links; other rows, or links, are written anew.
+    assert maps.map_table_rows(list(rows), labels, stance_labels, lambda id: f"/o/{id}", "(too small)") is body
+    moved = maps.map_table_rows(
+        [rows[0]._replace(response="no_answer"), rows[1]], labels, stance_labels, lambda id: f"/o/{id}", "(too small)"
+    )
+    assert moved.count("No &lt;answer&gt;") == 2
+    mounted = maps.map_table_rows(rows, labels, stance_labels, lambda id: f"/crm/o/{id}", "(too small)")
+    assert 'href="/crm/o/7#positions"' in mounted
+    # Links that are not an id between two fixed texts are written for each row, as they come.
+    odd = maps.map_table_rows(rows, labels, stance_labels, lambda id: f"/o/{id}?n={id % 2}", "(too small)")
+    assert 'href="/o/7?n=1#positions"' in odd and 'href="/o/9?n=1#positions"' in odd
+
+
+def test_the_responses_over_time_are_drawn_for_each_series_and_readers_words():
+    from crm.dashboard.tables import over_time
+
+    may, june = dt.date(2018, 5, 1), dt.date(2018, 6, 1)
+    classes = ("no_answer", "acted")
+    series = [(may, (2, 0)), (june, (1, 1))]
+    english = over_time(series, classes, "en", {"no_answer": "No answer", "acted": "Acted"})
+    assert english.top == 2 and "<title>June 2018: No answer 1, Acted 1</title>" in english.bars
+    assert '<tr data-month="2018-06"><th scope="row">June 2018</th>' in english.rows
+    # Drawn once for a series and the reader's words: another series, or other words, is drawn anew.
+    assert over_time(list(series), classes, "en", {"no_answer": "No answer", "acted": "Acted"}) is english
+    moved = over_time([*series[:1], (june, (0, 2))], classes, "en", {"no_answer": "No answer", "acted": "Acted"})
+    assert "<title>June 2018: Acted 2</title>" in moved.bars
+    spanish = over_time(series, classes, "es", {"no_answer": "Sin respuesta", "acted": "Actuó"})
+    assert "<title>junio de 2018: Sin respuesta 1, Actuó 1</title>" in spanish.bars

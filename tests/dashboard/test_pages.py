@@ -313,6 +313,23 @@ def test_the_map_svg_is_well_formed_with_one_path_per_country(client, signed_in,
     assert not any(el.get("style") for el in root.iter()) and root.find(f".//{SVG}script") is None
 
 
+def test_the_page_draws_the_map_from_a_shapes_file_kept_for_good(client, signed_in, demo):
+    from crm.dashboard.maps import shapes_file
+
+    signed_in("manager")
+    page = client.get(DEMO_URL).get_data(as_text=True)
+    data, fingerprint = shapes_file()
+    url = f"/dashboard/shapes-{fingerprint}.svg"
+    assert page.count(f'<use href="{url}#c') == len(world_map().shapes) and " d=" not in page
+    # The outlines are the same for everyone: served without sign-in, cached for good under a URL that
+    # names their content; any other name is not found.
+    client.post("/logout")
+    response = client.get(url)
+    assert response.status_code == 200 and response.data == data and response.mimetype == "image/svg+xml"
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert client.get("/dashboard/shapes-0000000000000000.svg").status_code == 404
+
+
 def test_the_map_speaks_spanish(client, signed_in, demo):
     signed_in("manager", language="es")
     root = ET.fromstring(client.get(DEMO_URL + "/map.svg").data)
@@ -420,6 +437,26 @@ def test_the_owners_beyond_the_first_are_counted_and_sent_to_the_follow_ups(clie
     assert section.count("<li data-owner=") == 2
     assert "And 1 more owner with overdue follow-ups." in section and "4 overdue follow-ups in all." in section
     assert 'href="/follow-ups">All follow-ups</a>' in section
+
+
+def test_the_overdue_follow_ups_are_listed_anew_once_one_is_done_and_in_the_readers_language(client, signed_in, demo):
+    from crm.outreach.models import FollowUp
+
+    def owners(page):
+        return dict(re.findall(r'<li data-owner="([^"]+)"><details><summary><strong>[^<]+</strong>:\s*(\d+) ', page))
+
+    manager = signed_in("manager")
+    first = client.get(DEMO_URL).get_data(as_text=True)
+    assert owners(first)["coordinator.demo@example.org"] == "1"
+    note = "Chase the meeting request sent to the Foreign Office."
+    follow_up = db.session.scalar(sa.select(FollowUp).where(FollowUp.note == note))
+    outreach.complete_follow_up(follow_up, actor=manager)
+    db.session.commit()
+    again = client.get(DEMO_URL).get_data(as_text=True)
+    assert note not in again and sum(map(int, owners(again).values())) == sum(map(int, owners(first).values())) - 1
+    client.post("/language", data={"language": "es"})
+    spanish = client.get(DEMO_URL).get_data(as_text=True)
+    assert owners(spanish) == owners(again) and " vencido" in spanish.split('id="overdue"')[1]
 
 
 def test_filters_not_given_are_no_choice_and_bad_ones_are_ignored(app):

@@ -193,6 +193,16 @@ def test_responses_over_time_count_a_stated_position_from_its_month(demo, manage
     assert counts[dt.date(2019, 1, 1)] == {"no_answer": 4, "responded": 1, "supportive": 1, "acted": 7}
 
 
+def test_responses_over_time_are_counted_anew_once_a_position_is_recorded(demo, manager):
+    """The series is counted once for a history: a position recorded makes another history, counted anew."""
+    before = dashboards.responses_by_month(dashboards.campaign_figures(demo, manager))
+    assert dashboards.responses_by_month(dashboards.campaign_figures(demo, manager)) == before
+    _opposes_the_referral(demo, manager, "GBR", dt.date(2018, 10, 3), "Declined in a written answer.")
+    after = dict(dashboards.responses_by_month(dashboards.campaign_figures(demo, manager)))
+    assert after[dt.date(2018, 10, 1)] == {"no_answer": 4, "responded": 1, "supportive": 1, "acted": 7}
+    assert dict(before)[dt.date(2018, 10, 1)]["responded"] == 0
+
+
 def test_responses_over_time_follow_a_government_that_changes_its_mind(demo, manager):
     # France supported the referral in September 2018; it opposes it from March 2019, and so counts as
     # having responded from then on, with the months between carried over unchanged.
