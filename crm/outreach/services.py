@@ -168,23 +168,6 @@ def current_positions(records) -> dict[tuple[int, int], Position]:
     return latest_positions(db.session.scalars(sa.select(aliased(Position, ranked)).where(first)))
 
 
-@cache
-def _campaign_stances_statement() -> sa.Select:
-    # Built once, the campaign a parameter: the window and its subquery cost more to build than to run.
-    ranked, first = _current(
-        Position.campaign_id == sa.bindparam("campaign_id"), Position.outreach_id, Position.demand_id, Position.stance
-    )
-    return sa.select(ranked.c.outreach_id, ranked.c.demand_id, ranked.c.stance).where(first)
-
-
-def current_stances(campaign_id: int) -> dict[tuple[int, int], str]:
-    """The current stance per (record, demand) of a campaign's records: plain values, in one query that
-    reads the campaign's positions through their index (naming a few hundred records, it read all)."""
-    # Read through the session's connection: plain rows, without the ORM's pass over each of some five hundred.
-    rows = db.session.connection().execute(_campaign_stances_statement(), {"campaign_id": campaign_id}).all()
-    return {(outreach_id, demand_id): stance for outreach_id, demand_id, stance in rows}
-
-
 class CampaignRow(NamedTuple):
     """One government on a campaign's page: what its row shows, without loading records and people."""
 
@@ -197,9 +180,13 @@ class CampaignRow(NamedTuple):
 
 
 @cache
-def _campaign_rows_statement(in_spanish: bool) -> sa.Select:
-    # Built once for each language, the campaign a parameter (visibility narrows it as before).
-    return (
+def _campaign_rows_statement(in_spanish: bool, demands: int) -> sa.Select:
+    """Built once for each language and number of demands, the campaign and the demands' ids (demand_0,
+    demand_1, ...) parameters (visibility narrows it as before): each record with its current stance on
+    each demand in a column of its own, the campaign's positions ranked (through their index) and set
+    side by side per record in the database. Read apart, the stances came as a row per record and demand,
+    some seven hundred, put in a dict and looked up again for each cell."""
+    statement = (
         sa.select(
             OutreachRecord.id,
             OutreachRecord.stage,
@@ -211,19 +198,36 @@ def _campaign_rows_statement(in_spanish: bool) -> sa.Select:
         .outerjoin(User, User.id == OutreachRecord.assignee_id)
         .where(OutreachRecord.campaign_id == sa.bindparam("campaign_id"))
     )
+    if not demands:
+        return statement
+    ranked, first = _current(
+        Position.campaign_id == sa.bindparam("campaign_id"), Position.outreach_id, Position.demand_id, Position.stance
+    )
+    stances = (
+        sa.select(
+            ranked.c.outreach_id,
+            *(
+                sa.func.max(sa.case((ranked.c.demand_id == sa.bindparam(f"demand_{n}"), ranked.c.stance))).label(
+                    f"stance_{n}"
+                )
+                for n in range(demands)
+            ),
+        )
+        .where(first)
+        .group_by(ranked.c.outreach_id)
+        .subquery()
+    )
+    return statement.add_columns(*list(stances.c)[1:]).outerjoin(stances, stances.c.outreach_id == OutreachRecord.id)
 
 
 def campaign_rows(campaign, user, language: str, demand_ids) -> list[CampaignRow]:
     """The campaign's governments that `user` may see, as plain rows sorted by their country's name in
-    `language`, each with its current stance on each of `demand_ids` (two queries)."""
-    statement = outreach_visibility(user, _campaign_rows_statement(str(language).startswith("es")))
-    found = db.session.connection().execute(statement, {"campaign_id": campaign.id}).all()
-    stances = current_stances(campaign.id)
+    `language`, each with its current stance on each of `demand_ids` (one query)."""
+    statement = outreach_visibility(user, _campaign_rows_statement(str(language).startswith("es"), len(demand_ids)))
+    params = {"campaign_id": campaign.id, **{f"demand_{n}": demand for n, demand in enumerate(demand_ids)}}
     rows = [
-        CampaignRow(
-            record_id, stage, due, country, assignee, tuple([stances.get((record_id, demand)) for demand in demand_ids])
-        )
-        for record_id, stage, due, country, assignee in found
+        CampaignRow(record_id, stage, due, country, assignee, tuple(stances))
+        for record_id, stage, due, country, assignee, *stances in db.session.connection().execute(statement, params)
     ]
     rows.sort(key=attrgetter("country"))
     return rows

@@ -1,6 +1,7 @@
 """Signature counts per petition, country of residence and day (the `signature_count` table), and the same
-counts summed per petition and country (`signature_total`) and per campaign and day (`signature_day`), with
-the overlaps of signers of both kinds (`signature_overlap`): written together by every change to the
+counts summed per petition and country (`signature_total`), per campaign and day (`signature_day`) and per
+campaign (`signature_campaign_total`), with the overlaps of signers of both kinds (`signature_overlap`, and
+their sum on the campaign's row): written together by every change to the
 signatures (file imports and their undoing, webhook pushes, hosted petitions' sign-ups and withdrawals,
 erasure), rebuilt from the signatures by `rebuild_counts` (`flask signatures rebuild-counts`), read by the
 totals. Tallies are not in them: the totals read the few tallies themselves."""
@@ -19,6 +20,7 @@ from crm.signatures.models import (
     UNKNOWN_COUNTRY,
     Petition,
     Signature,
+    SignatureCampaignTotal,
     SignatureCount,
     SignatureDay,
     SignatureOverlap,
@@ -59,6 +61,7 @@ KEPT = (
     (SignatureCount, ("petition_id", "country_id", "day")),
     (SignatureTotal, ("petition_id", "country_id")),
     (SignatureDay, ("campaign_id", "day")),
+    (SignatureCampaignTotal, ("campaign_id",)),
 )
 _PART = {"campaign_id": 0, "petition_id": 1, "country_id": 2, "day": 3}
 CHUNK = 1000
@@ -175,6 +178,7 @@ def _keep_overlaps(connection, changes: Counter) -> None:
     for (campaign_id, country_id), day in since.items():
         if (campaign_id, country_id) in both:
             _refresh_overlap(connection, campaign_id, country_id, day)
+    touched = {campaign_id for campaign_id, _country_id in both}
     if any(n < 0 for n in changes.values()):
         overlap = SignatureOverlap.__table__
         left = [{"c": c, "k": k} for c, k in since if (c, k) not in both]
@@ -185,6 +189,21 @@ def _keep_overlaps(connection, changes: Counter) -> None:
                 ),
                 left,
             )
+            touched |= {row["c"] for row in left}
+    if touched:
+        _sum_overlaps(connection, touched)
+
+
+def _sum_overlaps(connection, campaign_ids) -> None:
+    """The overlaps of these campaigns summed again onto their rows of signature_campaign_total (a campaign
+    with no signers has no row, and no overlaps)."""
+    total, overlap = SignatureCampaignTotal.__table__, SignatureOverlap.__table__
+    summed = (
+        sa.select(sa.func.coalesce(sa.func.sum(overlap.c.signers), 0))
+        .where(overlap.c.campaign_id == total.c.campaign_id)
+        .scalar_subquery()
+    )
+    connection.execute(total.update().where(total.c.campaign_id.in_(sorted(campaign_ids))).values(overlap=summed))
 
 
 def _keep(connection, changes: Counter, without_email: Counter, tables=KEPT) -> None:
@@ -246,12 +265,12 @@ def remove_import(import_id: int) -> None:
 
 
 def rebuild_kept(campaign=None) -> None:
-    """Sum signature_count again into the tables kept beside it (per petition and country, per day, and the
-    overlaps), for one campaign or all: after signature_count was rebuilt or written by other means."""
+    """Sum signature_count again into the tables kept beside it (per petition and country, per day, per
+    campaign, and the overlaps), for one campaign or all: after signature_count was rebuilt or written by other means."""
     connection = db.session.connection()
     count = SignatureCount.__table__
     scope = count.c.campaign_id == campaign.id if campaign is not None else sa.true()
-    for model in (SignatureTotal, SignatureDay, SignatureOverlap):
+    for model in (SignatureTotal, SignatureDay, SignatureCampaignTotal, SignatureOverlap):
         delete = sa.delete(model)
         connection.execute(delete.where(model.campaign_id == campaign.id) if campaign is not None else delete)
     sums = (sa.func.sum(count.c.signers), sa.func.sum(count.c.without_email))
@@ -270,6 +289,12 @@ def rebuild_kept(campaign=None) -> None:
             .group_by(count.c.campaign_id, count.c.day),
         )
     )
+    connection.execute(
+        sa.insert(SignatureCampaignTotal).from_select(
+            ["campaign_id", "signers"],
+            sa.select(count.c.campaign_id, sums[0]).where(scope).group_by(count.c.campaign_id),
+        )
+    )
     total = SignatureTotal.__table__
     both = connection.execute(
         sa.select(total.c.campaign_id, total.c.country_id)
@@ -279,6 +304,8 @@ def rebuild_kept(campaign=None) -> None:
     ).all()
     for campaign_id, country_id in both:
         _refresh_overlap(connection, campaign_id, country_id, None)
+    if both:
+        _sum_overlaps(connection, {campaign_id for campaign_id, _country_id in both})
 
 
 def rebuild_counts(campaign=None) -> int:
@@ -327,3 +354,20 @@ def _count_added(_mapper, connection, target):
 def _count_deleted(_mapper, connection, target):
     cell = (target.campaign_id, target.petition_id, target.country_id, target.day)
     _keep(connection, Counter({cell: -target.signers}), Counter({cell: -(target.without_email or 0)}), KEPT[1:])
+
+
+# A petition deleted takes its signatures and their counts with it (the database cascades them, unseen by
+# the events above): the tables kept per campaign (its days, overlaps and total) lose its cells first.
+@event.listens_for(Petition, "before_delete")
+def _petition_deleted(_mapper, connection, target):
+    count = SignatureCount.__table__
+    changes, without_email = Counter(), Counter()
+    for campaign_id, country_id, day, signers, named in connection.execute(
+        sa.select(count.c.campaign_id, count.c.country_id, count.c.day, count.c.signers, count.c.without_email).where(
+            count.c.petition_id == target.id
+        )
+    ):
+        cell = (campaign_id, target.id, country_id, day)
+        changes[cell], without_email[cell] = -signers, -named
+    if changes:
+        _keep(connection, changes, without_email)

@@ -183,6 +183,24 @@ class SignatureOverlap(db.Model):
     signers: Mapped[int]
 
 
+class SignatureCampaignTotal(db.Model):
+    """A campaign's signers, all petitions, countries and days together (signature_count summed), and the
+    overlaps' sum (signature_overlap summed: in each country with signers of both kinds, the smaller kind),
+    kept by the same writes: the campaign's total (its lower end, N) is then `signers - overlap` and what
+    its few tallies exceed, read from one row rather than summed from a row per petition and country."""
+
+    __tablename__ = "signature_campaign_total"
+    __table_args__ = (
+        sa.CheckConstraint("signers >= 0", name="signers_not_negative"),
+        sa.CheckConstraint("overlap >= 0", name="overlap_not_negative"),
+        {"sqlite_with_rowid": False},  # a lone INTEGER key would be SQLite's rowid (NULL → next id)
+    )
+
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
+    signers: Mapped[int]
+    overlap: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
 class SignatureTally(db.Model):
     """A platform's total for one country ("1,204 from Spain as of 1 June"). A newer tally of the same
     petition and country replaces the older one."""

@@ -46,7 +46,6 @@ from crm.signatures.push import new_webhook_secret
 from crm.signatures.reports import ImportReport, Problem, invalid_reason, problem_message
 from crm.signatures.tallies import import_tallies, record_tally
 from crm.signatures.totals import (
-    country_codes_and_names,
     country_names,
     monthly_totals,
     petition_rows,
@@ -54,6 +53,7 @@ from crm.signatures.totals import (
     recent_monthly_totals,
     tally_rows,
     total_signers,
+    totals_and_names,
     totals_csv_rows,
     totals_for,
 )
@@ -130,8 +130,7 @@ def index():
 def campaign(slug):
     campaign = get_campaign_or_404(slug, need="signatures")
     language = current_language()
-    codes, names = country_codes_and_names(language)
-    totals = totals_for(campaign, codes=codes)
+    totals, names = totals_and_names(campaign, language)
     if request.args.get("months") == "all":
         months, earlier = monthly_totals(campaign, totals), False
     else:  # the last two years; reading every month was the page's longest query

@@ -38,6 +38,7 @@ from crm.extensions import db
 from crm.signatures.models import (
     UNKNOWN_COUNTRY,
     Petition,
+    SignatureCampaignTotal,
     SignatureCount,
     SignatureDay,
     SignatureImport,
@@ -151,6 +152,38 @@ def _cells_statement(of_petition: bool) -> sa.CompoundSelect:
     return sa.union_all(counted, tallied)
 
 
+@cache
+def _named_cells_statement(in_spanish: bool) -> sa.CompoundSelect:
+    """A campaign's cells as _cells_statement gives them, each with its country's code and name in the
+    reader's language (NULL for signers whose country is not known), built once for each language: the
+    totals page names the countries it counts without reading every country apart."""
+    total, tally, petition = SignatureTotal.__table__.c, SignatureTally.__table__.c, Petition.__table__.c
+    country = Country.__table__
+    name = country.c.name_es if in_spanish else country.c.name_en
+    counted = (
+        sa.select(
+            total.petition_id,
+            total.country_id,
+            total.signers,
+            total.without_email,
+            sa.literal(False).label("tallied"),
+            country.c.alpha3,
+            name,
+        )
+        .select_from(SignatureTotal.__table__.outerjoin(country, country.c.id == total.country_id))
+        .where(total.campaign_id == sa.bindparam("campaign_id"))
+    )
+    tallied = (
+        sa.select(
+            tally.petition_id, tally.country_id, tally.signers, sa.null(), sa.literal(True), country.c.alpha3, name
+        )
+        .join(Petition.__table__, petition.id == tally.petition_id)
+        .join(country, country.c.id == tally.country_id)
+        .where(petition.campaign_id == sa.bindparam("campaign_id"))
+    )
+    return sa.union_all(counted, tallied)
+
+
 def _cells(campaign_id: int, petition_id: int | None = None) -> dict[tuple[int, int | None], _Cell]:
     """Per (petition, country id or None): individual signatures and tallies. One query, of a row per
     petition and country (the counts kept per petition and country, crm/signatures/counts.py) and per tally."""
@@ -165,6 +198,14 @@ def _cells(campaign_id: int, petition_id: int | None = None) -> dict[tuple[int, 
             cell = cells[(pid, None if country_id == UNKNOWN_COUNTRY else country_id)]
             cell.rows, cell.named = int(number), int(named or 0)
     return cells
+
+
+def _flushed_connection():
+    """The session's connection, for plain rows without the ORM's pass, once the signatures and counts it
+    holds pending are written, as the session's own execute would (its autoflush; nothing to do when none)."""
+    if db.session.autoflush:
+        db.session.flush()
+    return db.session.connection()
 
 
 def _by_country(cells) -> dict[int | None, tuple[int, int]]:
@@ -184,23 +225,77 @@ def _alpha3(country_ids) -> dict[int, str]:
 
 
 @cache
-def _countries_statement(in_spanish: bool) -> sa.Select:
-    country = Country.__table__.c
-    return sa.select(country.id, country.alpha3, country.name_es if in_spanish else country.name_en)
-
-
-def country_codes_and_names(language: str) -> tuple[dict[int, str], dict[str, str]]:
-    """Every country's code by its id, and its name in `language` (Country.name's rule) by its code: some 250
-    short rows in one query, for a page that names every country of a campaign's totals (`totals_for`'s
-    `codes`, which it would otherwise read itself)."""
-    rows = db.session.connection().execute(_countries_statement(str(language).startswith("es"))).all()
-    return {country_id: code for country_id, code, _name in rows}, {code: name for _id, code, name in rows}
+def _total_signers_statement() -> sa.Select:
+    """total_signers' statement, built once, the campaign a parameter: the campaign's kept row (its signers
+    less the overlaps' sum) and what each of its tallies exceeds the signatures imported for its petition and
+    country (their row of signature_total, reached by its key)."""
+    kept, tally = SignatureCampaignTotal.__table__.c, SignatureTally.__table__.c
+    total, petition = SignatureTotal.__table__.c, Petition.__table__.c
+    campaign_id = sa.bindparam("campaign_id")
+    imported = sa.func.coalesce(total.signers, 0)
+    excess = (
+        sa.select(sa.func.sum(sa.case((tally.signers > imported, tally.signers - imported), else_=0)))
+        .select_from(
+            SignatureTally.__table__.join(Petition.__table__, petition.id == tally.petition_id).outerjoin(
+                SignatureTotal.__table__,
+                sa.and_(total.petition_id == tally.petition_id, total.country_id == tally.country_id),
+            )
+        )
+        .where(petition.campaign_id == campaign_id)
+        .scalar_subquery()
+    )
+    counted = sa.select(kept.signers - kept.overlap).where(kept.campaign_id == campaign_id).scalar_subquery()
+    return sa.select(sa.func.coalesce(counted, 0) + sa.func.coalesce(excess, 0))
 
 
 def total_signers(campaign: Campaign) -> int:
     """The campaign's signers in total, as `totals_for` counts them (the lower end, N, where there is a
-    range), without its countries' codes: two queries."""
-    return sum(low for low, _high in _by_country(_cells(campaign.id)).values())
+    range): a country's figure is the larger kind of its signers plus what its tallies exceed, so the total
+    is every signer less the smaller kinds (the overlaps, summed) plus the tallies' excess. One row read,
+    whatever the number of petitions, countries and days."""
+    return int(_flushed_connection().execute(_total_signers_statement(), {"campaign_id": campaign.id}).scalar())
+
+
+def _figures(rows, totals: CampaignTotals, per_petition: dict[int, int]) -> dict:
+    """Per country id (None where not known): (N, M), as `_by_country` gives them from `_cells`, of a
+    campaign's cells (the rows of _cells_statement, or of _named_cells_statement); with each petition's
+    signers added to `per_petition` and the tallies' part to `totals`. The rows summed as they are read,
+    each country's kinds in two sums, not a _Cell per petition and country grouped in lists (a campaign
+    signed from everywhere has some 250 of them): that cost a sixth of the totals page."""
+    by_email: dict[int | None, int] = defaultdict(int)
+    by_name: dict[int | None, int] = {}
+    tallies = []
+    for petition_id, country_id, number, named, tallied, *_named in rows:
+        if tallied:
+            tallies.append((petition_id, country_id, number))
+            continue
+        if country_id == UNKNOWN_COUNTRY:
+            country_id = None
+        number, named = int(number), int(named or 0)
+        per_petition[petition_id] += number
+        by_email[country_id] += number - named
+        if named:
+            by_name[country_id] = by_name.get(country_id, 0) + named
+    excess: dict[int | None, int] = {}
+    if tallies:
+        # For its petition and country, a tally counts by what it exceeds the signatures imported there.
+        imported = {
+            (petition_id, None if country_id == UNKNOWN_COUNTRY else country_id): int(number)
+            for petition_id, country_id, number, _named, tallied, *_country in rows
+            if not tallied
+        }
+        for petition_id, country_id, number in tallies:
+            more = max(0, number - imported.get((petition_id, country_id), 0))
+            per_petition[petition_id] += more
+            excess[country_id] = excess.get(country_id, 0) + more
+        totals.from_tallies, totals.tallied = sum(excess.values()), True
+    if not by_name and not excess:  # signers known by their address only, no tally: most campaigns
+        return {country_id: (number, number) for country_id, number in by_email.items()}
+    figures = {}
+    for country_id in {**by_email, **excess}:
+        email, name, more = by_email.get(country_id, 0), by_name.get(country_id, 0), excess.get(country_id, 0)
+        figures[country_id] = (max(email, name) + more, email + name + more)
+    return figures
 
 
 def totals_for(
@@ -209,14 +304,26 @@ def totals_for(
     """Signers of a campaign: in total, residing in `country`, by country of residence (ISO alpha-3) and by
     petition, with the range where signers without an e-mail address meet the others. Two queries
     whatever the number of signatures, petitions or countries (one given every country's `codes` by id)."""
-    cells = _cells(campaign.id)
+    rows = _flushed_connection().execute(_cells_statement(False), {"campaign_id": campaign.id}).all()
+    return _totals(rows, country, codes)
+
+
+def totals_and_names(campaign: Campaign, language: str) -> tuple[CampaignTotals, dict[str, str]]:
+    """The campaign's totals (`totals_for`'s), and the name in `language` (Country.name's rule) of each
+    country they count, by its code: one query for both."""
+    statement = _named_cells_statement(str(language).startswith("es"))
+    rows = _flushed_connection().execute(statement, {"campaign_id": campaign.id}).all()
+    codes, names = {}, {}
+    for _petition_id, country_id, _number, _named, _tallied, code, name in rows:
+        if code is not None:
+            codes[country_id], names[code] = code, name
+    return _totals(rows, None, codes), names
+
+
+def _totals(rows, country: Country | None, codes: dict[int, str] | None) -> CampaignTotals:
     totals = CampaignTotals()
     per_petition: dict[int, int] = defaultdict(int)
-    for (petition_id, _country_id), cell in cells.items():
-        per_petition[petition_id] += cell.counted
-        totals.from_tallies += cell.tally_excess
-        totals.tallied = totals.tallied or cell.tally is not None
-    figures = _by_country(cells)
+    figures = _figures(rows, totals, per_petition)
     if codes is None:
         codes = _alpha3(figures)
     for country_id, (low, high) in figures.items():

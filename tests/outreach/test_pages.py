@@ -612,6 +612,31 @@ def test_campaign_page_lists_governments_as_plain_rows(client, signed_in, campai
     assert built == []
 
 
+def test_campaign_rows_put_each_current_stance_under_its_demand_and_show_a_volunteer_their_own(
+    client, campaign, make_record, make_user
+):
+    me, owner = make_user("coordinator"), make_user("volunteer")
+    france, spain = make_record("FRA", assignee=owner), make_record("ESP")
+    first, second, third = sorted(campaign.demands, key=lambda demand: demand.ordinal)
+    outreach.record_position(france, third, "supportive", utc_today() - dt.timedelta(days=3), actor=me)
+    outreach.record_position(france, first, "opposed", utc_today(), actor=me)
+    outreach.record_position(france, third, "acted", utc_today(), actor=me)
+    outreach.record_position(spain, second, "non_committal", utc_today(), actor=me)
+    db.session.flush()
+    demands = [first.id, second.id, third.id]
+    rows = outreach.campaign_rows(campaign, me, "en", demands)
+    assert [(row.id, row.stances) for row in rows] == [
+        (france.id, ("opposed", None, "acted")),
+        (spain.id, (None, "non_committal", None)),
+    ]
+    # In the order asked for, and only those asked about.
+    assert outreach.campaign_rows(campaign, me, "en", [third.id, second.id])[1].stances == (None, "non_committal")
+    assert [row.stances for row in outreach.campaign_rows(campaign, me, "en", [])] == [(), ()]
+    assert [(row.id, row.stances) for row in outreach.campaign_rows(campaign, owner, "en", demands)] == [
+        (france.id, ("opposed", None, "acted"))
+    ]
+
+
 def test_campaign_page_says_each_government_in_the_readers_language(
     client, signed_in, campaign, make_record, make_user
 ):

@@ -674,6 +674,10 @@ def signature_day_row() -> dict:
     return {"campaign_id": new_id("campaign"), "day": dt.date(2025, 6, 1), "signers": 12}
 
 
+def signature_campaign_total_row() -> dict:
+    return {"campaign_id": new_id("campaign"), "signers": 12, "overlap": 2}
+
+
 def signature_overlap_row() -> dict:
     return {
         "campaign_id": new_id("campaign"),
@@ -823,6 +827,7 @@ VALID_ROWS: dict[str, Callable[..., dict]] = {
     "signature_total": signature_total_row,
     "signature_day": signature_day_row,
     "signature_overlap": signature_overlap_row,
+    "signature_campaign_total": signature_campaign_total_row,
     "reminder_preference": reminder_preference_row,
     "api_token": api_token_row,
     "webhook_subscription": webhook_subscription_row,
@@ -1047,6 +1052,8 @@ CHECKS = [
     case("ck_signature_total_without_email_within_signers", "signature_total", {"without_email": -1}, "negative"),
     case("ck_signature_day_signers_not_negative", "signature_day", {"signers": -1}),
     case("ck_signature_overlap_signers_positive", "signature_overlap", {"signers": 0}),
+    case("ck_signature_campaign_total_signers_not_negative", "signature_campaign_total", {"signers": -1}),
+    case("ck_signature_campaign_total_overlap_not_negative", "signature_campaign_total", {"overlap": -1}),
     case("ck_signature_kind_valid", "signature", {"kind": "phone"}),
     case("ck_api_token_scope_valid", "api_token", {"scope": "admin"}),
     case("ck_api_token_name_not_blank", "api_token", {"name": "  "}),
@@ -1389,6 +1396,7 @@ FOREIGN_KEYS = [
     ),
     nowhere("signature_day", "campaign_id", "fk_signature_day_campaign_id_campaign"),
     nowhere("signature_overlap", "campaign_id", "fk_signature_overlap_campaign_id_campaign"),
+    nowhere("signature_campaign_total", "campaign_id", "fk_signature_campaign_total_campaign_id_campaign"),
     nowhere("signature_tally", "petition_id", "fk_signature_tally_petition_id_petition"),
     nowhere("signature_tally", "country_id", "fk_signature_tally_country_id_country"),
     nowhere("signature_tally", "entered_by_id", "fk_signature_tally_entered_by_id_user"),
@@ -1497,6 +1505,7 @@ REQUIRED = {
     "signature_total": ("petition_id", "country_id", "campaign_id", "signers", "without_email"),
     "signature_day": ("campaign_id", "day", "signers"),
     "signature_overlap": ("campaign_id", "country_id", "day", "signers"),
+    "signature_campaign_total": ("campaign_id", "signers", "overlap"),
     "reminder_preference": (
         "user_id",
         "reminders_enabled",

@@ -361,6 +361,53 @@ def test_the_campaign_counts_migration_files_existing_events_and_counts_existing
         db.engine.dispose()
 
 
+def test_a_campaigns_kept_total_is_summed_from_its_petitions_countries_and_overlaps(
+    empty_database_url, tmp_path_factory
+):
+    """0035 gives each campaign with signers its row of signature_campaign_total: signature_total's rows
+    summed, and the sum of its overlaps; a campaign nobody signed has none."""
+    app = make_app(empty_database_url, tmp_path_factory)
+    with app.app_context():
+        upgrade(revision="0034_office_government_order")
+        now = utcnow()
+        with db.engine.begin() as connection:
+            for campaign_id, slug in ((7, "signed"), (8, "unsigned")):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO campaign (id, slug, name, letter_language, reply_days, claims_need_approval,"
+                        " stall_days, is_demo, created_at) VALUES (:id, :slug, 'C', 'en', 14, false, 21, false, :now)"
+                    ),
+                    {"id": campaign_id, "slug": slug, "now": now},
+                )
+            for petition_id in (3, 4):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO petition (id, campaign_id, slug, name, platform, created_at)"
+                        " VALUES (:id, 7, :slug, 'P', 'generic', :now)"
+                    ),
+                    {"id": petition_id, "slug": f"p{petition_id}", "now": now},
+                )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO signature_total (campaign_id, petition_id, country_id, signers, without_email)"
+                    " VALUES (7, 3, 0, 5, 0), (7, 3, 1, 4, 0), (7, 4, 1, 3, 3)"
+                )
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO signature_overlap (campaign_id, country_id, day, signers)"
+                    " VALUES (7, 1, '2018-05-01', 2), (7, 1, '2018-05-02', 1)"
+                )
+            )
+        upgrade(revision="0035_signature_campaign_total")
+        with db.engine.begin() as connection:
+            rows = connection.execute(sa.text("SELECT campaign_id, signers, overlap FROM signature_campaign_total"))
+            assert [tuple(row) for row in rows] == [(7, 12, 3)]
+        downgrade(revision="0034_office_government_order")
+        downgrade(revision="base")
+        db.engine.dispose()
+
+
 def test_the_follow_ups_still_to_do_are_listed_in_the_order_of_their_index(empty_database_url, tmp_path_factory):
     """The follow-ups list, the reminders and the dashboard ask for what is still to do, soonest first, with
     FollowUp.due and FollowUp.still_to_do; the migrated index is on the same expressions, so the database

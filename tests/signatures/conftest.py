@@ -105,7 +105,7 @@ def hand_count(campaign) -> dict:
 def kept_counts(campaign) -> dict:
     """The counts kept beside signature_count for a campaign: per petition and country, per day, and the
     overlaps of the two kinds of signers, as sorted rows."""
-    from crm.signatures.models import SignatureDay, SignatureOverlap, SignatureTotal
+    from crm.signatures.models import SignatureCampaignTotal, SignatureDay, SignatureOverlap, SignatureTotal
 
     def rows(*columns):
         return sorted(
@@ -119,6 +119,9 @@ def kept_counts(campaign) -> dict:
         ),
         "day": rows(SignatureDay.day, SignatureDay.signers),
         "overlap": rows(SignatureOverlap.country_id, SignatureOverlap.day, SignatureOverlap.signers),
+        "campaign": rows(
+            SignatureCampaignTotal.campaign_id, SignatureCampaignTotal.signers, SignatureCampaignTotal.overlap
+        ),
     }
 
 
@@ -131,7 +134,7 @@ def assert_kept_as_recounted(campaign) -> None:
 
     from crm.signatures.counts import day_of
     from crm.signatures.models import UNKNOWN_COUNTRY
-    from crm.signatures.totals import _Cell, _range, daily_totals, monthly_totals, totals_for
+    from crm.signatures.totals import _Cell, _range, daily_totals, monthly_totals, total_signers, totals_for
 
     signatures = [
         (petition_id, country_id or UNKNOWN_COUNTRY, kind == "name", day_of(signed_at, created_at))
@@ -165,6 +168,7 @@ def assert_kept_as_recounted(campaign) -> None:
         "total": sorted((p, k, n, w) for (p, k), (n, w) in per_cell.items()),
         "day": sorted(per_day.items()),
         "overlap": sorted(overlaps),
+        "campaign": [(campaign.id, len(signatures), sum(n for *_, n in overlaps))] if signatures else [],
     }
 
     def total_on(end: dt.date) -> int:
@@ -192,7 +196,7 @@ def assert_kept_as_recounted(campaign) -> None:
         added, _total = months.get(day.day.replace(day=1), (0, 0))
         months[day.day.replace(day=1)] = (added + day.added, day.total)
     assert [(m.month, m.added, m.total) for m in monthly_totals(campaign)] == [(m, *months[m]) for m in sorted(months)]
-    assert totals_for(campaign).total == (series[-1].total if series else 0)
+    assert totals_for(campaign).total == (series[-1].total if series else 0) == total_signers(campaign)
     # Given the totals (as the totals page does), the months are the same: tallies looked for where counted.
     totals, every_month = totals_for(campaign), monthly_totals(campaign)
     assert monthly_totals(campaign, totals) == every_month

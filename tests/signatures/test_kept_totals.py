@@ -9,15 +9,23 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
+from crm.campaigns.models import Campaign
 from crm.countries.models import Country
 from crm.countries.services import country_by_code
 from crm.extensions import db
 from crm.privacy import services as privacy
 from crm.signatures import counts
 from crm.signatures.imports import import_file, undo_import
-from crm.signatures.models import Signature, SignatureDay, SignatureOverlap, SignatureTotal
+from crm.signatures.models import (
+    Petition,
+    Signature,
+    SignatureCampaignTotal,
+    SignatureDay,
+    SignatureOverlap,
+    SignatureTotal,
+)
 from crm.signatures.tallies import record_tally
-from crm.signatures.totals import daily_totals, monthly_totals, totals_for
+from crm.signatures.totals import daily_totals, monthly_totals, total_signers, totals_for
 from tests.signatures.conftest import assert_kept_as_recounted, kept_counts, push_people
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -112,10 +120,10 @@ def test_the_rebuild_command_writes_the_kept_counts_again(app, runner, make_peti
             for i in range(5)
         ],
     )
-    for kept in (SignatureTotal, SignatureDay, SignatureOverlap):
+    for kept in (SignatureTotal, SignatureDay, SignatureOverlap, SignatureCampaignTotal):
         db.session.execute(sa.delete(kept))
     db.session.commit()
-    assert totals_for(campaign).total == 0
+    assert totals_for(campaign).total == 0 == total_signers(campaign)
     result = runner.invoke(args=["signatures", "rebuild-counts", "--campaign", campaign.slug])
     assert result.exit_code == 0, result.output
     totals = totals_for(campaign)  # Spain between 1 and 2 (the same person, or two), 5 from nowhere known
@@ -140,4 +148,61 @@ def test_a_file_of_years_of_signatures_from_everywhere_is_counted_in_one_go(app,
         Counter({cell: -n for cell, n in cells.items()}),
         Counter({cell: -1 for cell in cells if cell[3].day == 1}),
     )
-    assert totals_for(campaign).total == 0 and kept_counts(campaign) == {"total": [], "day": [], "overlap": []}
+    assert totals_for(campaign).total == 0 and kept_counts(campaign) == {
+        "total": [],
+        "day": [],
+        "overlap": [],
+        "campaign": [],
+    }
+
+
+def test_the_campaign_total_is_every_signer_less_the_overlaps_plus_what_tallies_exceed(app, make_petition, campaign):
+    """The campaign page reads its total from one kept row: Spain between 3 and 5 counts 3, Mexico's tally
+    of 4 exceeds its 1 imported signer by 3, France's tally is below what was imported and adds nothing."""
+    online, paper = make_petition(), make_petition()
+    _by_address(
+        online,
+        [
+            ("ana@example.org", "ES", "2018-05-01"),
+            ("ben@example.org", "ES", "2018-05-03"),
+            ("cai@example.org", "FR", "2018-05-03"),
+            ("dan@example.org", "FR", "2018-05-04"),
+            ("eva@example.org", "MX", "2018-05-05"),
+        ],
+        "online.csv",
+    )
+    _on_paper(
+        paper,
+        [(n, p, "ES", "2018-05-02") for n, p in (("Pedro Gómez", "1"), ("Rosa Pérez", "2"), ("Luz Díaz", "3"))],
+        "paper.csv",
+    )
+    record_tally(online, country_by_code("MEX"), 4, dt.date(2018, 6, 1))
+    record_tally(online, country_by_code("FRA"), 1, dt.date(2018, 6, 1))
+    record_tally(paper, country_by_code("ARG"), 2, dt.date(2018, 6, 1))
+    totals = totals_for(campaign)
+    assert (totals.total, totals.total_upper) == (3 + 2 + 4 + 2, 5 + 2 + 4 + 2)
+    assert total_signers(campaign) == totals.total
+    assert kept_counts(campaign)["campaign"] == [(campaign.id, 8, 2)]
+    assert_kept_as_recounted(campaign)
+
+
+def test_a_petition_deleted_takes_its_signers_out_of_the_campaigns_kept_counts(app, make_petition, campaign):
+    online, paper = make_petition(), make_petition()
+    _by_address(online, [("ana@example.org", "ES", "2018-05-01"), ("ben@example.org", "FR", "2018-05-03")], "a.csv")
+    _on_paper(paper, [("Pedro Gómez", "28001", "ES", "2018-05-02"), ("Luz Díaz", "1", "ES", "2018-05-02")], "b.csv")
+    assert kept_counts(campaign)["campaign"] == [(campaign.id, 4, 1)]
+    db.session.delete(db.session.get(Petition, paper.id))
+    db.session.flush()
+    assert kept_counts(campaign)["campaign"] == [(campaign.id, 2, 0)]
+    assert total_signers(campaign) == totals_for(campaign).total == 2
+    assert_kept_as_recounted(campaign)
+    db.session.delete(db.session.get(Petition, online.id))
+    db.session.flush()
+    assert kept_counts(campaign) == {"total": [], "day": [], "overlap": [], "campaign": []}
+
+
+def test_a_campaign_deleted_takes_its_kept_total_with_it(app, make_petition, campaign):
+    _by_address(make_petition(), [("ana@example.org", "ES", "2018-05-01")], "a.csv")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SignatureCampaignTotal)) == 1
+    db.session.execute(sa.delete(Campaign).where(Campaign.id == campaign.id))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SignatureCampaignTotal)) == 0

@@ -104,6 +104,25 @@ def test_the_campaign_page_shows_totals_by_country_petition_and_day(app, client,
     assert "The table shows the last two years." not in every
 
 
+def test_the_totals_name_each_country_in_the_readers_language_and_the_campaign_page_counts_alike(
+    app, client, signed_in, campaign, make_petition
+):
+    """The totals page names the countries it counts (one counted by a tally only too) in Spanish, and the
+    campaign page's figure, read from its kept row, is the totals' own."""
+    petition = make_petition(name="AN")
+    import_fixture(petition, "action_network.csv")
+    record_tally(petition, country_by_code("ARG"), 5, dt.date(2018, 6, 1))
+    db.session.commit()
+    signed_in("coordinator", language="es")
+    html = client.get(f"/campaigns/{campaign.slug}/signatures").get_data(as_text=True)
+    assert re.search(r"Argentina</th><td><code>ARG</code></td>\s*<td class=\"num\">5</td>", html)
+    assert re.search(r"Canadá</th><td><code>CAN</code></td>\s*<td class=\"num\">3</td>", html)
+    assert re.search(r"España</th><td><code>ESP</code></td>\s*<td class=\"num\">1</td>", html)
+    assert re.search(r"<dt>Firmantes</dt><dd>12</dd>", html)
+    page = client.get(f"/campaigns/{campaign.slug}").get_data(as_text=True)
+    assert "<strong>12 firmantes</strong>" in page
+
+
 def test_a_volunteer_cannot_upload_or_create(app, client, signed_in, campaign, make_petition):
     petition = make_petition()
     db.session.commit()
