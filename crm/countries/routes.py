@@ -10,8 +10,6 @@ from jinja2.filters import do_truncate
 from markupsafe import Markup, escape
 
 from crm import clock
-from crm.accounts.models import User
-from crm.campaigns.services import campaign_names
 from crm.contacts.offices import government_offices
 from crm.countries.forms import (
     FACT_LABELS,
@@ -20,17 +18,18 @@ from crm.countries.forms import (
     fact_in_words,
     standing_text,
 )
-from crm.countries.models import Country, Region
+from crm.countries.models import Country
 from crm.countries.services import (
     FactError,
     correct_fact,
     country_by_code,
     fact_history,
     fact_sources,
+    list_filter_choices,
     search_countries,
 )
 from crm.countries.standing import Standing, standing
-from crm.extensions import db
+from crm.database import pageable
 from crm.i18n import current_language, once_per_language
 from crm.outreach.forms import follow_up_actions
 from crm.outreach.services import filter_by_outreach, outreach_cards, outreach_stages
@@ -80,14 +79,10 @@ def get_country_or_404(code: str) -> Country:
 def index():
     form = CountryFilterForm(request.args)
     language = current_language()
-    regions_statement, users_statement = _choices_statements()
-    regions = db.session.execute(regions_statement).all()
-    form.region.choices = [("", gettext("Any"))] + [
-        (region.code, region.name_es if language == "es" else region.name_en) for region in regions
-    ]
-    form.campaign.choices = [("", gettext("Any"))] + [(c.slug, c.name) for c in campaign_names(language)]
-    users = db.session.execute(users_statement).all()
-    form.assignee.choices = [("", gettext("Anyone"))] + [(str(u.id), u.name) for u in users]
+    regions, campaigns, staff = list_filter_choices(language)
+    form.region.choices = [("", gettext("Any")), *regions]
+    form.campaign.choices = [("", gettext("Any")), *campaigns]
+    form.assignee.choices = [("", gettext("Anyone")), *staff]
     form.validate()
     today = clock.today(current_user)
     filters = (form.q, form.status, form.region, form.campaign, form.stage, form.assignee)
@@ -118,16 +113,6 @@ def index():
     )
 
 
-@cache
-def _choices_statements() -> tuple[sa.Select, sa.Select]:
-    """The filters' areas (UN M49) and active staff (by name, then id, so that namesakes keep their order):
-    built once, as every list's statement that does not vary."""
-    return (
-        sa.select(Region.code, Region.name_en, Region.name_es).order_by(Region.level, Region.name_en),
-        sa.select(User.id, User.name).where(User.active.is_(True)).order_by(User.name, User.id),
-    )
-
-
 def _list_columns(statement: sa.Select, language: str) -> sa.Select:
     """The columns the countries list shows, not the countries' whole records."""
     name = Country.name_es if language == "es" else Country.name_en
@@ -146,7 +131,7 @@ def _list_columns(statement: sa.Select, language: str) -> sa.Select:
 def _unfiltered_list(language: str) -> sa.Select:
     # Most visits to the list filter nothing: its statement is built once for each language (filters given,
     # it is built for them on each request).
-    return _list_columns(search_countries(), language)
+    return pageable(_list_columns(search_countries(), language))
 
 
 def _outreach_links(stages: dict[int, list]) -> dict[int, Markup]:

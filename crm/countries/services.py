@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload
 from crm import clock
 from crm.accounts.models import User
 from crm.audit import services as audit
+from crm.campaigns.models import Campaign, CampaignTranslation, _base_language
 from crm.countries.models import RS_STATUSES, Country, CountryFactChange, Region
 from crm.countries.standing import status_condition
 from crm.countries.statute import RS_DATE_FIELDS, RS_FACT_FIELDS, STATUTE_IN_FORCE
@@ -401,3 +402,50 @@ def search_countries(
             )
         )
     return statement.order_by(Country.name_en)
+
+
+@cache
+def _list_choices_statement(in_spanish: bool) -> sa.CompoundSelect:
+    # Built once in each language (the areas' names), the campaigns' language a parameter, and read through
+    # the tables' columns and the session's connection: three short reads cost the list a round trip and
+    # the ORM's pass each.
+    region, user = Region.__table__.c, User.__table__.c
+    campaign, translated = Campaign.__table__.c, CampaignTranslation.__table__.alias("translated")
+    # Each row: which list (0 the areas, 1 the campaigns, 2 the staff), its value and its words, then its
+    # place in its list: areas by level and English name, campaigns by id, staff by name then id.
+    regions = sa.select(
+        sa.literal(0).label("list"),
+        region.code.label("value"),
+        (region.name_es if in_spanish else region.name_en).label("words"),
+        region.level.label("first"),
+        region.name_en.label("then"),
+        sa.literal(0).label("last"),
+    )
+    campaigns = sa.select(
+        sa.literal(1),
+        campaign.slug,
+        sa.func.coalesce(translated.c.name, campaign.name),
+        sa.literal(""),
+        sa.literal(""),
+        campaign.id,
+    ).outerjoin(
+        translated,
+        sa.and_(translated.c.campaign_id == campaign.id, translated.c.language == sa.bindparam("language")),
+    )
+    staff = sa.select(sa.literal(2), sa.cast(user.id, sa.String), user.name, sa.literal(""), user.name, user.id).where(
+        user.active.is_(True)
+    )
+    return sa.union_all(regions, campaigns, staff).order_by("list", "first", "then", "last")
+
+
+def list_filter_choices(language: str = "en") -> tuple[list[tuple[str, str]], ...]:
+    """The countries list's filters' choices, in one query: the UN M49 areas as (code, name in
+    `language`), by level and English name; the campaigns as (slug, name in `language`, else its own), by
+    name; the active staff as (id as text, name), by name then id (namesakes keep their order)."""
+    lists: tuple[list, list, list] = ([], [], [])
+    statement = _list_choices_statement(language == "es")
+    for listed, value, words, *_ in db.session.connection().execute(statement, {"language": _base_language(language)}):
+        lists[listed].append((value, words))
+    regions, campaigns, staff = lists
+    campaigns.sort(key=lambda choice: choice[1])
+    return regions, campaigns, staff
