@@ -102,15 +102,7 @@ def index():
     stages = outreach_stages(
         [country.id for country in page.items], current_user, campaign_slug=form.campaign.data, language=language
     )
-    return render_template(
-        "countries/index.html",
-        form=form,
-        page=page,
-        outreach_links=_outreach_links(stages),
-        # What each row repeats, found once for the page: the day its standing is for, its link's shape.
-        today=today,
-        country_url=code_url("countries.show", "code"),
-    )
+    return render_template("countries/index.html", form=form, page=page, rows=_country_rows(page.items, stages, today))
 
 
 def _list_columns(statement: sa.Select, language: str) -> sa.Select:
@@ -134,27 +126,37 @@ def _unfiltered_list(language: str) -> sa.Select:
     return pageable(_list_columns(search_countries(), language))
 
 
-def _outreach_links(stages: dict[int, list]) -> dict[int, Markup]:
-    """Each country's outreach records as the countries list links them, one per line: "campaign: stage",
-    the campaign's name cut as the template's truncate filter cuts it. Joined here rather than in the
-    template: a page of fifty countries links some seven hundred records, of a few dozen campaigns and
+def _country_rows(countries, stages: dict[int, list], today: dt.date) -> Markup:
+    """The countries list's rows: each country linked, its code, its Rome Statute standing on `today`,
+    whether that is verified, and its outreach records (`stages`, by country id) a link each, one per line:
+    "campaign: stage", the campaign's name cut as the template's truncate filter cuts it. Joined here, each
+    value escaped: a page of fifty countries links some seven hundred records, of a few dozen campaigns and
     seven stages, and a template pays for every value it writes."""
-    record_url = id_url("outreach.show", "outreach_id")
+    country_url, record_url = code_url("countries.show", "code"), id_url("outreach.show", "outreach_id")
     environment = current_app.jinja_env
-    stage_words = {stage: label(STAGE_LABELS, stage) for stage in STAGE_LABELS}
+    yes, not_yet = escape(gettext("yes")), escape(gettext("not yet"))
+    stage_words = {stage: escape(label(STAGE_LABELS, stage)) for stage in STAGE_LABELS}
+    names: dict[str, str] = {}  # each campaign's name, cut and escaped once
     texts: dict[tuple[str, str], str] = {}  # each campaign's name and stage, said once
-    links = {}
-    for country_id, records in stages.items():
+    rows = []
+    for country in countries:
         lines = []
-        for record_id, _country_id, stage, campaign_name in records:
+        for record_id, _country_id, stage, campaign_name in stages.get(country.id, ()):
             text = texts.get((campaign_name, stage))
             if text is None:
-                name = do_truncate(environment, campaign_name, 30)
-                text = texts[campaign_name, stage] = escape(f"{name}: {stage_words.get(stage, stage)}")
+                name = names.get(campaign_name)
+                if name is None:
+                    name = names[campaign_name] = escape(do_truncate(environment, campaign_name, 30))
+                text = texts[campaign_name, stage] = f"{name}: {stage_words.get(stage) or escape(stage)}"
             # A record's URL is the route's with its id (a number): nothing in it to escape.
             lines.append(f'<a href="{record_url(record_id)}">{text}</a>')
-        links[country_id] = Markup("<br>".join(lines))
-    return links
+        rows.append(
+            f'\n    <tr>\n      <td><a href="{country_url(country.alpha3)}">{escape(country.name)}</a></td>'
+            f"\n      <td>{escape(country.alpha3)}</td>\n      <td>{rome_badge(country, today)}</td>"
+            f"\n      <td>{yes if country.rs_verified else not_yet}</td>\n      <td>{'<br>'.join(lines)}</td>"
+            "\n    </tr>\n  "
+        )
+    return Markup("".join(rows))
 
 
 def _render_country(country, form, status=200):
