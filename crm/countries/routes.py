@@ -20,9 +20,11 @@ from crm.countries.forms import (
 )
 from crm.countries.models import Country
 from crm.countries.services import (
+    CountryFacts,
     FactError,
     correct_fact,
     country_by_code,
+    country_facts,
     fact_history,
     fact_sources,
     list_filter_choices,
@@ -68,7 +70,14 @@ bp.add_app_template_global(fact_in_words, "fact_in_words")
 
 
 def get_country_or_404(code: str) -> Country:
-    country = country_by_code(code, with_regions=True)
+    country = country_by_code(code)
+    if country is None:
+        abort(404)
+    return country
+
+
+def _country_facts_or_404(code: str) -> CountryFacts:
+    country = country_facts(code)
     if country is None:
         abort(404)
     return country
@@ -191,7 +200,7 @@ def _office_items(offices: GovernmentOffices) -> Markup:
     return Markup("".join(items))
 
 
-def _render_country(country, form, status=200):
+def _render_country(country: CountryFacts, form, status=200):
     history = fact_history(country)
     offices = government_offices(country, current_user, language=current_language())
     return render_template(
@@ -213,7 +222,7 @@ def _render_country(country, form, status=200):
 @bp.route("/<code>")
 @login_required
 def show(code):
-    country = get_country_or_404(code)
+    country = _country_facts_or_404(code)
     return _render_country(country, FactCorrectionForm() if can(current_user, "edit_reference_data") else None)
 
 
@@ -235,7 +244,7 @@ def correct(code):
                 actor=current_user,
             )
         except FactError as error:
-            return _render_country(country, form, refusal(error, form, beside="field"))
+            return _render_country(_country_facts_or_404(code), form, refusal(error, form, beside="field"))
         flash_message(gettext("Correction saved with its source."), "success")
         return redirect(url_for("countries.show", code=country.alpha3))
-    return _render_country(country, form, form_status(form))
+    return _render_country(_country_facts_or_404(code), form, form_status(form))

@@ -7,11 +7,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import pycountry
 import sqlalchemy as sa
 from babel import Locale
-from sqlalchemy.orm import joinedload
 
 from crm import clock
 from crm.accounts.models import User
@@ -343,22 +343,85 @@ def fact_sources(history: list) -> dict[str, sa.Row | None]:
 
 
 @cache
-def _country_statement(alpha2: bool, with_regions: bool) -> sa.Select:
-    # Built once for each kind of code, the code a parameter: building it, with its loader options, and
-    # finding its compiled SQL again by walking it cost the country page more than running it.
+def _country_statement(alpha2: bool) -> sa.Select:
+    # Built once for each kind of code, the code a parameter: building it and finding its compiled SQL
+    # again by walking it cost more than running it.
     column = Country.alpha2 if alpha2 else Country.alpha3
-    statement = sa.select(Country).where(column == sa.bindparam("code"))
-    if with_regions:
-        statement = statement.options(
-            joinedload(Country.region), joinedload(Country.sub_region), joinedload(Country.intermediate_region)
-        )
-    return statement
+    return sa.select(Country).where(column == sa.bindparam("code"))
 
 
-def country_by_code(code: str, *, with_regions: bool = False) -> Country | None:
-    """The country with this alpha-2 or alpha-3 code; `with_regions`: its UN M49 regions read with it."""
+def country_by_code(code: str) -> Country | None:
+    """The country with this alpha-2 or alpha-3 code."""
     code = (code or "").strip().upper()
-    return db.session.scalar(_country_statement(len(code) == 2, with_regions), {"code": code})
+    return db.session.scalar(_country_statement(len(code) == 2), {"code": code})
+
+
+class RegionNames(NamedTuple):
+    name_en: str
+    name_es: str
+
+
+class CountryFacts(NamedTuple):
+    """A country as its page shows it, read as a row: its codes, names and UN M49 areas (each named in
+    both languages, or None), and its Rome Statute facts; named, and asked for a name or a fact, as a
+    Country is."""
+
+    id: int
+    alpha2: str
+    alpha3: str
+    numeric_code: str | None
+    in_iso_3166: bool
+    name_en: str
+    name_es: str
+    un_member: bool
+    rs_status: str
+    rs_signature_date: dt.date | None
+    rs_ratification_date: dt.date | None
+    rs_entry_into_force_date: dt.date | None
+    rs_withdrawal_notified_date: dt.date | None
+    rs_withdrawal_effective_date: dt.date | None
+    rs_verified: bool
+    rs_source: str | None
+    rs_note: str | None
+    region: RegionNames | None
+    sub_region: RegionNames | None
+    intermediate_region: RegionNames | None
+
+    name = Country.name
+    rs_fact = Country.rs_fact
+
+
+_FACTS_COLUMNS = CountryFacts._fields[: CountryFacts._fields.index("region")]
+_AREAS = ("region", "sub_region", "intermediate_region")
+
+
+@cache
+def _country_facts_statement(alpha2: bool) -> sa.Select:
+    # Built once for each kind of code, the code a parameter (see _country_statement), and read through the
+    # session's connection as one row: the country and its three areas as records cost the ORM more than
+    # the query.
+    country = Country.__table__
+    areas = [Region.__table__.alias(area) for area in _AREAS]
+    statement = sa.select(*(country.c[name] for name in _FACTS_COLUMNS))
+    source = country
+    for area, table in zip(_AREAS, areas, strict=True):
+        statement = statement.add_columns(table.c.name_en, table.c.name_es)
+        source = source.outerjoin(table, table.c.code == country.c[f"{area}_code"])
+    column = country.c.alpha2 if alpha2 else country.c.alpha3
+    return statement.select_from(source).where(column == sa.bindparam("code"))
+
+
+def country_facts(code: str) -> CountryFacts | None:
+    """The country with this alpha-2 or alpha-3 code as its page shows it, or None. Plain rows, read through
+    the session's connection: nothing is flushed first (the page has changed nothing)."""
+    code = (code or "").strip().upper()
+    row = db.session.connection().execute(_country_facts_statement(len(code) == 2), {"code": code}).first()
+    if row is None:
+        return None
+    facts = len(_FACTS_COLUMNS)
+    # Each area's names, or None where the country has none (a name is never null).
+    areas = [RegionNames(row[at], row[at + 1]) if row[at] is not None else None for at in range(facts, facts + 6, 2)]
+    return CountryFacts(*row[:facts], *areas)
 
 
 def _folded_name(text: str) -> str:
