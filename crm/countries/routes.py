@@ -25,7 +25,6 @@ from crm.countries.services import (
     correct_fact,
     country_by_code,
     country_facts,
-    fact_history,
     fact_sources,
     list_filter_choices,
     search_countries,
@@ -201,7 +200,7 @@ def _office_items(offices: GovernmentOffices) -> Markup:
 
 
 def _render_country(country: CountryFacts, form, status=200):
-    history = fact_history(country)
+    history = country.history
     offices = government_offices(country, current_user, language=current_language())
     return render_template(
         "countries/show.html",

@@ -303,40 +303,10 @@ def rome_statute_csv_rows():
         }
 
 
-@cache
-def _fact_history_statement() -> sa.Select:
-    # Built once, the country a parameter: building it cost the country page more than running it.
-    return (
-        sa.select(
-            CountryFactChange.id,
-            CountryFactChange.field,
-            CountryFactChange.old_value,
-            CountryFactChange.new_value,
-            CountryFactChange.source,
-            CountryFactChange.verified,
-            CountryFactChange.origin,
-            CountryFactChange.changed_at,
-            User.name.label("changed_by_name"),
-        )
-        .outerjoin(User, User.id == CountryFactChange.changed_by_id)
-        .where(CountryFactChange.country_id == sa.bindparam("country_id"))
-        .order_by(CountryFactChange.id.desc())
-    )
-
-
-def fact_history(country: Country) -> list[sa.Row]:
-    """Every recorded change of the country's Rome Statute facts, newest first, as rows of what the page
-    shows of each (id, field, old_value, new_value, source, verified, origin, changed_at, and the name of
-    who made it, changed_by_name, none for a change that came from a file or the UN's page)."""
-    # Plain rows, read through the session's connection: nothing is flushed first (a correction that was
-    # refused was rolled back; one accepted is shown by the next request).
-    return db.session.connection().execute(_fact_history_statement(), {"country_id": country.id}).all()
-
-
-def fact_sources(history: list) -> dict[str, sa.Row | None]:
+def fact_sources(history: list[FactChange]) -> dict[str, FactChange | None]:
     """From a country's history (newest first): the latest change of each fact, that is its source,
     whether it is verified, who and when."""
-    latest: dict[str, sa.Row | None] = {name: None for name in RS_FACT_FIELDS}
+    latest: dict[str, FactChange | None] = {name: None for name in RS_FACT_FIELDS}
     for change in reversed(history):
         latest[change.field] = change
     return latest
@@ -361,10 +331,24 @@ class RegionNames(NamedTuple):
     name_es: str
 
 
+class FactChange(NamedTuple):
+    """One recorded change of a Rome Statute fact, as the country page shows it."""
+
+    id: int
+    field: str
+    old_value: str | None
+    new_value: str | None
+    source: str
+    verified: bool
+    origin: str
+    changed_at: dt.datetime
+    changed_by_name: str | None  # none for a change that came from a file or the UN's page
+
+
 class CountryFacts(NamedTuple):
-    """A country as its page shows it, read as a row: its codes, names and UN M49 areas (each named in
-    both languages, or None), and its Rome Statute facts; named, and asked for a name or a fact, as a
-    Country is."""
+    """A country as its page shows it, read as rows: its codes, names and UN M49 areas (each named in
+    both languages, or None), its Rome Statute facts and every recorded change of them, newest first;
+    named, and asked for a name or a fact, as a Country is."""
 
     id: int
     alpha2: str
@@ -386,6 +370,7 @@ class CountryFacts(NamedTuple):
     region: RegionNames | None
     sub_region: RegionNames | None
     intermediate_region: RegionNames | None
+    history: list[FactChange]
 
     name = Country.name
     rs_fact = Country.rs_fact
@@ -398,30 +383,38 @@ _AREAS = ("region", "sub_region", "intermediate_region")
 @cache
 def _country_facts_statement(alpha2: bool) -> sa.Select:
     # Built once for each kind of code, the code a parameter (see _country_statement), and read through the
-    # session's connection as one row: the country and its three areas as records cost the ORM more than
-    # the query.
-    country = Country.__table__
+    # session's connection: the country and its three areas as records cost the ORM more than the query, and
+    # its history, read apart, a round trip more. A row for each change (the country's columns repeated; a
+    # few changes a country), or one with none.
+    country, change, user = Country.__table__, CountryFactChange.__table__, User.__table__
     areas = [Region.__table__.alias(area) for area in _AREAS]
     statement = sa.select(*(country.c[name] for name in _FACTS_COLUMNS))
     source = country
     for area, table in zip(_AREAS, areas, strict=True):
         statement = statement.add_columns(table.c.name_en, table.c.name_es)
         source = source.outerjoin(table, table.c.code == country.c[f"{area}_code"])
+    statement = statement.add_columns(*(change.c[name] for name in FactChange._fields[:-1]), user.c.name)
+    source = source.outerjoin(change, change.c.country_id == country.c.id).outerjoin(
+        user, user.c.id == change.c.changed_by_id
+    )
     column = country.c.alpha2 if alpha2 else country.c.alpha3
-    return statement.select_from(source).where(column == sa.bindparam("code"))
+    return statement.select_from(source).where(column == sa.bindparam("code")).order_by(change.c.id.desc())
 
 
 def country_facts(code: str) -> CountryFacts | None:
-    """The country with this alpha-2 or alpha-3 code as its page shows it, or None. Plain rows, read through
-    the session's connection: nothing is flushed first (the page has changed nothing)."""
+    """The country with this alpha-2 or alpha-3 code as its page shows it, with the history of its facts,
+    or None; one query. Plain rows, read through the session's connection: nothing is flushed first (a
+    correction that was refused was rolled back; one accepted is shown by the next request)."""
     code = (code or "").strip().upper()
-    row = db.session.connection().execute(_country_facts_statement(len(code) == 2), {"code": code}).first()
-    if row is None:
+    rows = db.session.connection().execute(_country_facts_statement(len(code) == 2), {"code": code}).all()
+    if not rows:
         return None
-    facts = len(_FACTS_COLUMNS)
+    row, facts = rows[0], len(_FACTS_COLUMNS)
     # Each area's names, or None where the country has none (a name is never null).
     areas = [RegionNames(row[at], row[at + 1]) if row[at] is not None else None for at in range(facts, facts + 6, 2)]
-    return CountryFacts(*row[:facts], *areas)
+    changes = facts + 6
+    history = [FactChange(*row[changes:]) for row in rows if row[changes] is not None]
+    return CountryFacts(*row[:facts], *areas, history)
 
 
 def _folded_name(text: str) -> str:
