@@ -900,8 +900,10 @@ def outreach_stages(country_ids, user, *, campaign_slug=None, language: str = "e
 # Timeline entries shown per record on a country page; the record's own page has them all, paged.
 CARD_TIMELINE = 5
 # Campaigns shown in full (positions and latest entries) on a country page, the newest active ones; the
-# government's other records are listed a line each. A government worked on for years is in every campaign.
-CARDS_SHOWN = 8
+# government's other records are listed a line each (campaign, stage, assignee), each linking to its record's
+# page, which has its positions and its whole timeline. A government worked on for years is in every
+# campaign: eight cards in full were some two-fifths of the busiest government's page (its CPU and its SQL).
+CARDS_SHOWN = 4
 
 
 class DemandLine(NamedTuple):
