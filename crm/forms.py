@@ -7,7 +7,10 @@ from functools import cache
 from babel import support
 from flask import current_app, has_request_context
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
+from wtforms import SelectField
 from wtforms.i18n import messages_path
+from wtforms.widgets import Select, html_params
 
 from crm.translation import reading
 
@@ -27,3 +30,35 @@ class AppForm(FlaskForm):
 @cache
 def _wtforms_catalogue(language: str):
     return support.Translations.load(messages_path(), [language], domain="wtforms")
+
+
+class FilterSelect(Select):
+    """WTForms' select, its options written directly: the same HTML, without building each option's
+    attributes through html_params (the dashboard's and the countries list's filters have some hundred
+    options, on every page)."""
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", field.id)
+        flags = field.flags
+        for flag in self.validation_attrs:
+            if flag not in kwargs and getattr(flags, flag, False):
+                kwargs[flag] = getattr(flags, flag)
+        chosen = field.data
+        options = "".join(
+            f'<option{" selected" if value == chosen else ""} value="{escape(value)}">{escape(label)}</option>'
+            for value, label, *_ in field.choices
+        )
+        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")
+
+
+class FilterField(SelectField):
+    """A list's filter (the matrix's, the countries list's). One not given is no choice at all, not a
+    wrong one: WTForms would check it against the choices and word an error (loading its own translations
+    anew, on every page that shows the filters) for Optional to clear at once. Its choices' values are strings, as is what
+    the query string gives (the field's coercion, str, leaves both as they are)."""
+
+    widget = FilterSelect()
+
+    def pre_validate(self, form):
+        if self.data is not None:
+            super().pre_validate(form)

@@ -151,7 +151,8 @@ def readers_date(value) -> str:
     """A date in a message for whoever is reading: the request's language and time zone, or English (UTC)
     for commands and jobs, which have no reader."""
     if has_request_context():
-        return show_date(value, current_language(), request_zone())
+        # A day is shown as it is: only a moment needs the reader's time zone (which asks for the user).
+        return show_date(value, current_language(), request_zone() if isinstance(value, dt.datetime) else UTC)
     return show_date(value, "en")
 
 

@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from crm.countries.models import RS_STATUSES
 from crm.countries.standing import Standing
-from crm.forms import AppForm
+from crm.forms import AppForm, FilterField
 from crm.i18n import current_language, show_date
 from crm.outreach.models import STAGES
 from crm.translation import gettext
@@ -94,16 +94,16 @@ class CountryFilterForm(AppForm):
         csrf = False
 
     q = StringField(_l("Name or code"), validators=[Optional(), Length(max=100)])
-    status = SelectField(
+    status = FilterField(
         _l("Rome Statute"),
         choices=[("", _l("Any"))] + [(s, RS_STATUS_LABELS[s]) for s in RS_STATUSES],
         validators=[Optional()],
     )
-    region = SelectField(_l("Region"), choices=[("", _l("Any"))], validators=[Optional()])
-    campaign = SelectField(_l("Campaign target"), choices=[("", _l("Any"))], validators=[Optional()])
-    stage = SelectField(
+    region = FilterField(_l("Region"), choices=[("", _l("Any"))], validators=[Optional()])
+    campaign = FilterField(_l("Campaign target"), choices=[("", _l("Any"))], validators=[Optional()])
+    stage = FilterField(
         _l("Stage"),
         choices=[("", _l("Any"))] + [(s, lazy_label(STAGE_LABELS, s)) for s in STAGES],
         validators=[Optional()],
     )
-    assignee = SelectField(_l("Assigned to"), choices=[("", _l("Anyone"))], validators=[Optional()])
+    assignee = FilterField(_l("Assigned to"), choices=[("", _l("Anyone"))], validators=[Optional()])

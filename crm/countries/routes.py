@@ -10,9 +10,7 @@ from jinja2.filters import do_truncate
 from markupsafe import Markup, escape
 
 from crm import clock
-from crm.accounts.models import User
-from crm.campaigns.services import campaign_names
-from crm.contacts.offices import government_offices
+from crm.contacts.offices import GovernmentOffices, government_offices
 from crm.countries.forms import (
     FACT_LABELS,
     CountryFilterForm,
@@ -20,22 +18,24 @@ from crm.countries.forms import (
     fact_in_words,
     standing_text,
 )
-from crm.countries.models import Country, Region
+from crm.countries.models import Country
 from crm.countries.services import (
+    CountryFacts,
     FactError,
     correct_fact,
     country_by_code,
-    fact_history,
+    country_facts,
     fact_sources,
+    list_filter_choices,
     search_countries,
 )
 from crm.countries.standing import Standing, standing
-from crm.extensions import db
+from crm.database import pageable
 from crm.i18n import current_language, once_per_language
 from crm.outreach.forms import follow_up_actions
 from crm.outreach.services import filter_by_outreach, outreach_cards, outreach_stages
 from crm.permissions import can, require
-from crm.translation import gettext
+from crm.translation import gettext, ngettext
 from crm.vocabulary import STAGE_LABELS, label
 from crm.web import code_url, flash_message, form_status, id_url, page_of, refusal
 
@@ -69,7 +69,14 @@ bp.add_app_template_global(fact_in_words, "fact_in_words")
 
 
 def get_country_or_404(code: str) -> Country:
-    country = country_by_code(code, with_regions=True)
+    country = country_by_code(code)
+    if country is None:
+        abort(404)
+    return country
+
+
+def _country_facts_or_404(code: str) -> CountryFacts:
+    country = country_facts(code)
     if country is None:
         abort(404)
     return country
@@ -80,14 +87,10 @@ def get_country_or_404(code: str) -> Country:
 def index():
     form = CountryFilterForm(request.args)
     language = current_language()
-    regions_statement, users_statement = _choices_statements()
-    regions = db.session.execute(regions_statement).all()
-    form.region.choices = [("", gettext("Any"))] + [
-        (region.code, region.name_es if language == "es" else region.name_en) for region in regions
-    ]
-    form.campaign.choices = [("", gettext("Any"))] + [(c.slug, c.name) for c in campaign_names(language)]
-    users = db.session.execute(users_statement).all()
-    form.assignee.choices = [("", gettext("Anyone"))] + [(str(u.id), u.name) for u in users]
+    regions, campaigns, staff = list_filter_choices(language)
+    form.region.choices = [("", gettext("Any")), *regions]
+    form.campaign.choices = [("", gettext("Any")), *campaigns]
+    form.assignee.choices = [("", gettext("Anyone")), *staff]
     form.validate()
     today = clock.today(current_user)
     filters = (form.q, form.status, form.region, form.campaign, form.stage, form.assignee)
@@ -107,25 +110,7 @@ def index():
     stages = outreach_stages(
         [country.id for country in page.items], current_user, campaign_slug=form.campaign.data, language=language
     )
-    return render_template(
-        "countries/index.html",
-        form=form,
-        page=page,
-        outreach_links=_outreach_links(stages),
-        # What each row repeats, found once for the page: the day its standing is for, its link's shape.
-        today=today,
-        country_url=code_url("countries.show", "code"),
-    )
-
-
-@cache
-def _choices_statements() -> tuple[sa.Select, sa.Select]:
-    """The filters' areas (UN M49) and active staff (by name, then id, so that namesakes keep their order):
-    built once, as every list's statement that does not vary."""
-    return (
-        sa.select(Region.code, Region.name_en, Region.name_es).order_by(Region.level, Region.name_en),
-        sa.select(User.id, User.name).where(User.active.is_(True)).order_by(User.name, User.id),
-    )
+    return render_template("countries/index.html", form=form, page=page, rows=_country_rows(page.items, stages, today))
 
 
 def _list_columns(statement: sa.Select, language: str) -> sa.Select:
@@ -146,34 +131,77 @@ def _list_columns(statement: sa.Select, language: str) -> sa.Select:
 def _unfiltered_list(language: str) -> sa.Select:
     # Most visits to the list filter nothing: its statement is built once for each language (filters given,
     # it is built for them on each request).
-    return _list_columns(search_countries(), language)
+    return pageable(_list_columns(search_countries(), language))
 
 
-def _outreach_links(stages: dict[int, list]) -> dict[int, Markup]:
-    """Each country's outreach records as the countries list links them, one per line: "campaign: stage",
-    the campaign's name cut as the template's truncate filter cuts it. Joined here rather than in the
-    template: a page of fifty countries links some seven hundred records, of a few dozen campaigns and
+def _country_rows(countries, stages: dict[int, list], today: dt.date) -> Markup:
+    """The countries list's rows: each country linked, its code, its Rome Statute standing on `today`,
+    whether that is verified, and its outreach records (`stages`, by country id) a link each, one per line:
+    "campaign: stage", the campaign's name cut as the template's truncate filter cuts it. Joined here, each
+    value escaped: a page of fifty countries links some seven hundred records, of a few dozen campaigns and
     seven stages, and a template pays for every value it writes."""
-    record_url = id_url("outreach.show", "outreach_id")
+    country_url, record_url = code_url("countries.show", "code"), id_url("outreach.show", "outreach_id")
     environment = current_app.jinja_env
-    stage_words = {stage: label(STAGE_LABELS, stage) for stage in STAGE_LABELS}
+    yes, not_yet = escape(gettext("yes")), escape(gettext("not yet"))
+    stage_words = {stage: escape(label(STAGE_LABELS, stage)) for stage in STAGE_LABELS}
+    names: dict[str, str] = {}  # each campaign's name, cut and escaped once
     texts: dict[tuple[str, str], str] = {}  # each campaign's name and stage, said once
-    links = {}
-    for country_id, records in stages.items():
+    rows = []
+    for country in countries:
         lines = []
-        for record_id, _country_id, stage, campaign_name in records:
+        for record_id, _country_id, stage, campaign_name in stages.get(country.id, ()):
             text = texts.get((campaign_name, stage))
             if text is None:
-                name = do_truncate(environment, campaign_name, 30)
-                text = texts[campaign_name, stage] = escape(f"{name}: {stage_words.get(stage, stage)}")
+                name = names.get(campaign_name)
+                if name is None:
+                    name = names[campaign_name] = escape(do_truncate(environment, campaign_name, 30))
+                text = texts[campaign_name, stage] = f"{name}: {stage_words.get(stage) or escape(stage)}"
             # A record's URL is the route's with its id (a number): nothing in it to escape.
             lines.append(f'<a href="{record_url(record_id)}">{text}</a>')
-        links[country_id] = Markup("<br>".join(lines))
-    return links
+        rows.append(
+            f'\n    <tr>\n      <td><a href="{country_url(country.alpha3)}">{escape(country.name)}</a></td>'
+            f"\n      <td>{escape(country.alpha3)}</td>\n      <td>{rome_badge(country, today)}</td>"
+            f"\n      <td>{yes if country.rs_verified else not_yet}</td>\n      <td>{'<br>'.join(lines)}</td>"
+            "\n    </tr>\n  "
+        )
+    return Markup("".join(rows))
 
 
-def _render_country(country, form, status=200):
-    history = fact_history(country)
+def _office_items(offices: GovernmentOffices) -> Markup:
+    """The country page's offices as the items of its list: each linked, with its city and host country,
+    and its first people by name and title, then how many more it has. Joined here, each value escaped: a
+    translation called in the template's loop costs Jinja a copy of the page's context, and ten offices of
+    six lines each cost the template more in calls and lookups than what they write."""
+    office_url = id_url("contacts.office", "office_id")
+    items = []
+    for office in offices.offices:
+        # An office's URL is the route's with its id (a number): nothing in it to escape.
+        url = office_url(office.id)
+        people = offices.people.get(office.id)
+        listed = ""
+        if people:
+            names = [
+                f"<li>{escape(person.name)}, {escape(person.title)}</li>"
+                if person.title
+                else f"<li>{escape(person.name)}</li>"
+                for person in people
+            ]
+            more = offices.people_count[office.id] - len(people)
+            if more > 0:
+                words = escape(ngettext("and %(num)s more person", "and %(num)s more people", more))
+                names.append(f'<li><a href="{url}">{words}</a></li>')
+            listed = f"<ul>{''.join(names)}</ul>"
+        inactive = "" if office.active else ' class="inactive"'
+        items.append(
+            f'\n    <li{inactive}><strong><a href="{url}">{escape(office.name)}</a></strong> — {escape(office.city)},'
+            f" {escape(office.host_name)}\n      {listed}\n    </li>\n  "
+        )
+    return Markup("".join(items))
+
+
+def _render_country(country: CountryFacts, form, status=200):
+    history = country.history
+    offices = government_offices(country, current_user, language=current_language())
     return render_template(
         "countries/show.html",
         country=country,
@@ -181,19 +209,19 @@ def _render_country(country, form, status=200):
         history=history,
         form=form,
         fact_labels=FACT_LABELS,
-        offices=government_offices(country, current_user, language=current_language()),
+        offices=offices,
+        office_items=_office_items(offices),
         cards=outreach_cards(country, current_user, language=current_language()),
         today=clock.today(current_user),
         actions=follow_up_actions(current_user),
         record_url=id_url("outreach.show", "outreach_id"),
-        office_url_of=id_url("contacts.office", "office_id"),
     ), status
 
 
 @bp.route("/<code>")
 @login_required
 def show(code):
-    country = get_country_or_404(code)
+    country = _country_facts_or_404(code)
     return _render_country(country, FactCorrectionForm() if can(current_user, "edit_reference_data") else None)
 
 
@@ -215,7 +243,7 @@ def correct(code):
                 actor=current_user,
             )
         except FactError as error:
-            return _render_country(country, form, refusal(error, form, beside="field"))
+            return _render_country(_country_facts_or_404(code), form, refusal(error, form, beside="field"))
         flash_message(gettext("Correction saved with its source."), "success")
         return redirect(url_for("countries.show", code=country.alpha3))
-    return _render_country(country, form, form_status(form))
+    return _render_country(_country_facts_or_404(code), form, form_status(form))

@@ -7,15 +7,16 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import pycountry
 import sqlalchemy as sa
 from babel import Locale
-from sqlalchemy.orm import joinedload
 
 from crm import clock
 from crm.accounts.models import User
 from crm.audit import services as audit
+from crm.campaigns.models import Campaign, CampaignTranslation, _base_language
 from crm.countries.models import RS_STATUSES, Country, CountryFactChange, Region
 from crm.countries.standing import status_condition
 from crm.countries.statute import RS_DATE_FIELDS, RS_FACT_FIELDS, STATUTE_IN_FORCE
@@ -302,62 +303,118 @@ def rome_statute_csv_rows():
         }
 
 
-@cache
-def _fact_history_statement() -> sa.Select:
-    # Built once, the country a parameter: building it cost the country page more than running it.
-    return (
-        sa.select(
-            CountryFactChange.id,
-            CountryFactChange.field,
-            CountryFactChange.old_value,
-            CountryFactChange.new_value,
-            CountryFactChange.source,
-            CountryFactChange.verified,
-            CountryFactChange.origin,
-            CountryFactChange.changed_at,
-            User.name.label("changed_by_name"),
-        )
-        .outerjoin(User, User.id == CountryFactChange.changed_by_id)
-        .where(CountryFactChange.country_id == sa.bindparam("country_id"))
-        .order_by(CountryFactChange.id.desc())
-    )
-
-
-def fact_history(country: Country) -> list[sa.Row]:
-    """Every recorded change of the country's Rome Statute facts, newest first, as rows of what the page
-    shows of each (id, field, old_value, new_value, source, verified, origin, changed_at, and the name of
-    who made it, changed_by_name, none for a change that came from a file or the UN's page)."""
-    # Plain rows, read through the session's connection: nothing is flushed first (a correction that was
-    # refused was rolled back; one accepted is shown by the next request).
-    return db.session.connection().execute(_fact_history_statement(), {"country_id": country.id}).all()
-
-
-def fact_sources(history: list) -> dict[str, sa.Row | None]:
+def fact_sources(history: list[FactChange]) -> dict[str, FactChange | None]:
     """From a country's history (newest first): the latest change of each fact, that is its source,
     whether it is verified, who and when."""
-    latest: dict[str, sa.Row | None] = {name: None for name in RS_FACT_FIELDS}
+    latest: dict[str, FactChange | None] = {name: None for name in RS_FACT_FIELDS}
     for change in reversed(history):
         latest[change.field] = change
     return latest
 
 
 @cache
-def _country_statement(alpha2: bool, with_regions: bool) -> sa.Select:
-    # Built once for each kind of code, the code a parameter: building it, with its loader options, and
-    # finding its compiled SQL again by walking it cost the country page more than running it.
+def _country_statement(alpha2: bool) -> sa.Select:
+    # Built once for each kind of code, the code a parameter: building it and finding its compiled SQL
+    # again by walking it cost more than running it.
     column = Country.alpha2 if alpha2 else Country.alpha3
-    statement = sa.select(Country).where(column == sa.bindparam("code"))
-    if with_regions:
-        statement = statement.options(
-            joinedload(Country.region), joinedload(Country.sub_region), joinedload(Country.intermediate_region)
-        )
-    return statement
+    return sa.select(Country).where(column == sa.bindparam("code"))
 
 
-def country_by_code(code: str, *, with_regions: bool = False) -> Country | None:
-    """The country with this alpha-2 or alpha-3 code; `with_regions`: its UN M49 regions read with it."""
+def country_by_code(code: str) -> Country | None:
+    """The country with this alpha-2 or alpha-3 code."""
     code = (code or "").strip().upper()
-    return db.session.scalar(_country_statement(len(code) == 2, with_regions), {"code": code})
+    return db.session.scalar(_country_statement(len(code) == 2), {"code": code})
+
+
+class RegionNames(NamedTuple):
+    name_en: str
+    name_es: str
+
+
+class FactChange(NamedTuple):
+    """One recorded change of a Rome Statute fact, as the country page shows it."""
+
+    id: int
+    field: str
+    old_value: str | None
+    new_value: str | None
+    source: str
+    verified: bool
+    origin: str
+    changed_at: dt.datetime
+    changed_by_name: str | None  # none for a change that came from a file or the UN's page
+
+
+class CountryFacts(NamedTuple):
+    """A country as its page shows it, read as rows: its codes, names and UN M49 areas (each named in
+    both languages, or None), its Rome Statute facts and every recorded change of them, newest first;
+    named, and asked for a name or a fact, as a Country is."""
+
+    id: int
+    alpha2: str
+    alpha3: str
+    numeric_code: str | None
+    in_iso_3166: bool
+    name_en: str
+    name_es: str
+    un_member: bool
+    rs_status: str
+    rs_signature_date: dt.date | None
+    rs_ratification_date: dt.date | None
+    rs_entry_into_force_date: dt.date | None
+    rs_withdrawal_notified_date: dt.date | None
+    rs_withdrawal_effective_date: dt.date | None
+    rs_verified: bool
+    rs_source: str | None
+    rs_note: str | None
+    region: RegionNames | None
+    sub_region: RegionNames | None
+    intermediate_region: RegionNames | None
+    history: list[FactChange]
+
+    name = Country.name
+    rs_fact = Country.rs_fact
+
+
+_FACTS_COLUMNS = CountryFacts._fields[: CountryFacts._fields.index("region")]
+_AREAS = ("region", "sub_region", "intermediate_region")
+
+
+@cache
+def _country_facts_statement(alpha2: bool) -> sa.Select:
+    # Built once for each kind of code, the code a parameter (see _country_statement), and read through the
+    # session's connection: the country and its three areas as records cost the ORM more than the query, and
+    # its history, read apart, a round trip more. A row for each change (the country's columns repeated; a
+    # few changes a country), or one with none.
+    country, change, user = Country.__table__, CountryFactChange.__table__, User.__table__
+    areas = [Region.__table__.alias(area) for area in _AREAS]
+    statement = sa.select(*(country.c[name] for name in _FACTS_COLUMNS))
+    source = country
+    for area, table in zip(_AREAS, areas, strict=True):
+        statement = statement.add_columns(table.c.name_en, table.c.name_es)
+        source = source.outerjoin(table, table.c.code == country.c[f"{area}_code"])
+    statement = statement.add_columns(*(change.c[name] for name in FactChange._fields[:-1]), user.c.name)
+    source = source.outerjoin(change, change.c.country_id == country.c.id).outerjoin(
+        user, user.c.id == change.c.changed_by_id
+    )
+    column = country.c.alpha2 if alpha2 else country.c.alpha3
+    return statement.select_from(source).where(column == sa.bindparam("code")).order_by(change.c.id.desc())
+
+
+def country_facts(code: str) -> CountryFacts | None:
+    """The country with this alpha-2 or alpha-3 code as its page shows it, with the history of its facts,
+    or None; one query. Plain rows, read through the session's connection: nothing is flushed first (a
+    correction that was refused was rolled back; one accepted is shown by the next request)."""
+    code = (code or "").strip().upper()
+    rows = db.session.connection().execute(_country_facts_statement(len(code) == 2), {"code": code}).all()
+    if not rows:
+        return None
+    row, facts = rows[0], len(_FACTS_COLUMNS)
+    # Each area's names, or None where the country has none (a name is never null).
+    areas = [RegionNames(row[at], row[at + 1]) if row[at] is not None else None for at in range(facts, facts + 6, 2)]
+    changes = facts + 6
+    history = [FactChange(*row[changes:]) for row in rows if row[changes] is not None]
+    return CountryFacts(*row[:facts], *areas, history)
 
 
 def _folded_name(text: str) -> str:
@@ -401,3 +458,50 @@ def search_countries(
             )
         )
     return statement.order_by(Country.name_en)
+
+
+@cache
+def _list_choices_statement(in_spanish: bool) -> sa.CompoundSelect:
+    # Built once in each language (the areas' names), the campaigns' language a parameter, and read through
+    # the tables' columns and the session's connection: three short reads cost the list a round trip and
+    # the ORM's pass each.
+    region, user = Region.__table__.c, User.__table__.c
+    campaign, translated = Campaign.__table__.c, CampaignTranslation.__table__.alias("translated")
+    # Each row: which list (0 the areas, 1 the campaigns, 2 the staff), its value and its words, then its
+    # place in its list: areas by level and English name, campaigns by id, staff by name then id.
+    regions = sa.select(
+        sa.literal(0).label("list"),
+        region.code.label("value"),
+        (region.name_es if in_spanish else region.name_en).label("words"),
+        region.level.label("first"),
+        region.name_en.label("then"),
+        sa.literal(0).label("last"),
+    )
+    campaigns = sa.select(
+        sa.literal(1),
+        campaign.slug,
+        sa.func.coalesce(translated.c.name, campaign.name),
+        sa.literal(""),
+        sa.literal(""),
+        campaign.id,
+    ).outerjoin(
+        translated,
+        sa.and_(translated.c.campaign_id == campaign.id, translated.c.language == sa.bindparam("language")),
+    )
+    staff = sa.select(sa.literal(2), sa.cast(user.id, sa.String), user.name, sa.literal(""), user.name, user.id).where(
+        user.active.is_(True)
+    )
+    return sa.union_all(regions, campaigns, staff).order_by("list", "first", "then", "last")
+
+
+def list_filter_choices(language: str = "en") -> tuple[list[tuple[str, str]], ...]:
+    """The countries list's filters' choices, in one query: the UN M49 areas as (code, name in
+    `language`), by level and English name; the campaigns as (slug, name in `language`, else its own), by
+    name; the active staff as (id as text, name), by name then id (namesakes keep their order)."""
+    lists: tuple[list, list, list] = ([], [], [])
+    statement = _list_choices_statement(language == "es")
+    for listed, value, words, *_ in db.session.connection().execute(statement, {"language": _base_language(language)}):
+        lists[listed].append((value, words))
+    regions, campaigns, staff = lists
+    campaigns.sort(key=lambda choice: choice[1])
+    return regions, campaigns, staff

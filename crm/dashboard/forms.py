@@ -1,13 +1,10 @@
 """The dashboard's filter form and the words it shows for responses and logged actions."""
 
-from markupsafe import Markup, escape
-from wtforms import SelectField
 from wtforms.validators import Optional
-from wtforms.widgets import Select, html_params
 
 from crm.countries.forms import RS_STATUS_LABELS
 from crm.countries.models import RS_STATUSES
-from crm.forms import AppForm
+from crm.forms import AppForm, FilterField
 from crm.outreach.models import STAGES
 from crm.translation import lazy_gettext as _l
 from crm.vocabulary import STAGE_LABELS, lazy_label
@@ -47,37 +44,6 @@ def response_label(response: str) -> str:
 
 def action_label(action: str) -> str:
     return str(ACTION_LABELS.get(action, action))
-
-
-class FilterSelect(Select):
-    """WTForms' select, its options written directly: the same HTML, without building each option's
-    attributes through html_params (the dashboard's filters have some hundred options, on every page)."""
-
-    def __call__(self, field, **kwargs):
-        kwargs.setdefault("id", field.id)
-        flags = field.flags
-        for flag in self.validation_attrs:
-            if flag not in kwargs and getattr(flags, flag, False):
-                kwargs[flag] = getattr(flags, flag)
-        chosen = field.data
-        options = "".join(
-            f'<option{" selected" if value == chosen else ""} value="{escape(value)}">{escape(label)}</option>'
-            for value, label, *_ in field.choices
-        )
-        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")
-
-
-class FilterField(SelectField):
-    """One of the matrix's filters. One not given is no choice at all, not a wrong one: WTForms would
-    check it against the choices and word an error (loading its own translations anew, on every page
-    that shows the filters) for Optional to clear at once. Its choices' values are strings, as is what
-    the query string gives (the field's coercion, str, leaves both as they are)."""
-
-    widget = FilterSelect()
-
-    def pre_validate(self, form):
-        if self.data is not None:
-            super().pre_validate(form)
 
 
 class MatrixFilterForm(AppForm):

@@ -87,13 +87,15 @@ class FollowUpActions:
 
 
 def follow_up_actions(user) -> FollowUpActions:
-    confirm, snooze = ConfirmForm(), SnoozeForm(until=clock.today(user) + dt.timedelta(days=SNOOZE_DAYS))
+    # The Done and the Snooze forms carry the same hidden field, the request's CSRF token (the snooze's day
+    # is shown): it is written once, by one form, and the day in the date field's format (ISO 8601).
+    fields = ConfirmForm().hidden_tag()
     return FollowUpActions(
         done_url=id_url("outreach.complete_follow_up", "follow_up_id"),
         snooze_url=id_url("outreach.snooze_follow_up", "follow_up_id"),
-        done_fields=confirm.hidden_tag(),
-        snooze_fields=snooze.hidden_tag(),
-        until=snooze.until._value(),
+        done_fields=fields,
+        snooze_fields=fields,
+        until=(clock.today(user) + dt.timedelta(days=SNOOZE_DAYS)).isoformat(),
     )
 
 

@@ -32,7 +32,9 @@ from crm.i18n import (
     once_per_language,
     readers_date,
     readers_datetime,
+    request_zone,
     show_date,
+    show_datetime,
     stance_badge,
 )
 from crm.outreach import assignments
@@ -88,6 +90,8 @@ class OutreachWords(NamedTuple):
     current_position: str
     since: str
     evidence: str
+    snoozed_until: str  # "snoozed until %(date)s", translated, its date to put in
+    reminder_sent: str  # "Reminder sent %(when)s", translated, its moment to put in
 
 
 @bp.app_template_global("outreach_words")
@@ -113,6 +117,8 @@ def _outreach_words() -> OutreachWords:
         current_position=gettext("Current position"),
         since=gettext("Since"),
         evidence=gettext("Evidence"),
+        snoozed_until=gettext("snoozed until %(date)s"),
+        reminder_sent=gettext("Reminder sent %(when)s"),
     )
 
 
@@ -124,23 +130,31 @@ _REMINDER_SENT = Markup('<small class="hint">%s</small>')
 # The follow-ups list and the timelines show these on every row: functions, not macros (a macro's call
 # cost more than what it writes).
 @bp.app_template_global("follow_up_status")
-def follow_up_status(follow_up, today: dt.date) -> Markup:
-    """A follow-up's badge: done, snoozed until when, or overdue (nothing while it is open and not due)."""
+def follow_up_status(follow_up, today: dt.date, words: OutreachWords | None = None) -> Markup:
+    """A follow-up's badge: done, snoozed until when, or overdue (nothing while it is open and not due).
+    `words`: outreach_words(), when a list has found them once."""
     if follow_up.status == "done":
-        return _BADGE % outreach_words().done
+        return _BADGE % (words or outreach_words()).done
     if follow_up.status == "snoozed":
-        return _BADGE % gettext("snoozed until %(date)s", date=readers_date(follow_up.snoozed_until))
+        # The day snoozed to is a date, shown as it is (readers_date).
+        return _BADGE % ((words or outreach_words()).snoozed_until % {"date": readers_date(follow_up.snoozed_until)})
     if follow_up.due_on < today:
-        return _OVERDUE_BADGE % outreach_words().overdue
+        return _OVERDUE_BADGE % (words or outreach_words()).overdue
     return Markup()
 
 
 @bp.app_template_global("reminder_sent")
-def reminder_sent(follow_up) -> Markup:
-    """When the follow-up's reminder was sent, if it was."""
+def reminder_sent(follow_up, reader: tuple | None = None) -> Markup:
+    """When the follow-up's reminder was sent, if it was, in the reader's language and time zone.
+    `reader`: (outreach_words(), the language, the time zone), when a list has found them once."""
     if not follow_up.reminder_sent_at:
         return Markup()
-    return _REMINDER_SENT % gettext("Reminder sent %(when)s", when=readers_datetime(follow_up.reminder_sent_at))
+    if reader is None:
+        return _REMINDER_SENT % (
+            outreach_words().reminder_sent % {"when": readers_datetime(follow_up.reminder_sent_at)}
+        )
+    words, language, zone = reader
+    return _REMINDER_SENT % (words.reminder_sent % {"when": show_datetime(follow_up.reminder_sent_at, language, zone)})
 
 
 @bp.app_template_global("position_rows")
@@ -151,13 +165,18 @@ def position_rows(record_id: int, demands, positions: dict) -> Markup:
     words, language = outreach_words(), current_language()
     current, since, evidence = map(escape, (words.current_position, words.since, words.evidence))
     meeting_url = id_url("outreach.meeting", "meeting_id")
+    badges: dict[str, Markup] = {}  # each stance's badge, found once for the table
     rows = []
     for demand in demands:
         p = positions.get((record_id, demand.id))
+        stance = "unknown" if p is None else p.stance
+        badge = badges.get(stance)
+        if badge is None:
+            badge = badges[stance] = stance_badge(stance)
         if p is None:
-            badge, day, source = stance_badge("unknown"), "—", ""
+            day, source = "—", ""
         else:
-            badge, day = stance_badge(p.stance), escape(show_date(p.stated_on, language))
+            day = escape(show_date(p.stated_on, language))
             # A position stated at a meeting has the meeting's summary as its evidence: link to the meeting,
             # where the summary is written once, instead of repeating it for each demand.
             if p.meeting_id:
@@ -213,6 +232,7 @@ def timeline_entries(entries, today: dt.date, action_forms=None) -> Markup:
         escape, (words.meeting, words.letter, words.reply, words.follow_up, words.position)
     )
     meeting_url, letter_url = id_url("outreach.meeting", "meeting_id"), id_url("letters.show", "letter_id")
+    reader = (words, language, request_zone())  # for the reminders' moments: found once for the list
     items = []
     for entry in entries:
         kind, item = entry.kind, entry.item
@@ -233,10 +253,10 @@ def timeline_entries(entries, today: dt.date, action_forms=None) -> Markup:
             word = reply if item.direction == "incoming" else letter
             line = f'<strong>{word}</strong> —\n      <a href="{letter_url(item.id)}">{escape(item.subject)}</a>'
         elif kind == "follow_up":
-            reminder = reminder_sent(item) if item.reminder_sent_at else ""
+            reminder = reminder_sent(item, reader) if item.reminder_sent_at else ""
             forms = action_forms(item.id) if action_forms and item.status != "done" else ""
             line = (
-                f"<strong>{follow_up}</strong> {follow_up_status(item, today)} — {escape(item.note)}"
+                f"<strong>{follow_up}</strong> {follow_up_status(item, today, words)} — {escape(item.note)}"
                 f" ({escape(item.owner.name)}) {reminder}\n      {forms}"
             )
         else:

@@ -616,15 +616,15 @@ class PositionLine:
     demand: object  # a Demand with its translations, or a DemandLine
 
 
-def _latest_per_record(dialect, kind: str, record_column, entry_id, day, source) -> sa.Select:
-    """A select of (record_id, kind, id, day): for each record in the expanding parameter `ids`, its
-    `fetch` (a parameter) newest entries of one kind in `source` (a join or a table), newest by (`day`,
-    `entry_id`), read from an index. On PostgreSQL a lateral subquery per record reads only those; SQLite,
-    which has no LATERAL, ranks the records' entries."""
+def _latest_per_record(dialect, records, kind: str, record_column, entry_id, day, source) -> sa.Select:
+    """A select of (record_id, kind, id, day): for each record in the expanding parameter `ids` (on
+    PostgreSQL, each of `records`, a common table of them), its `fetch` (a parameter) newest entries of one
+    kind in `source` (a join or a table), newest by (`day`, `entry_id`), read from an index. On PostgreSQL
+    a lateral subquery per record reads only those; SQLite, which has no LATERAL, ranks the records'
+    entries."""
     ids, fetch = sa.bindparam("ids", expanding=True), sa.bindparam("fetch")
     kind = sa.literal_column(f"'{kind}'", sa.Text).label("kind")
     if dialect == "postgresql":
-        records = sa.select(OutreachRecord.id.label("record_id")).where(OutreachRecord.id.in_(ids)).subquery("r")
         latest = (
             sa.select(entry_id.label("id"), sa.type_coerce(day, sa.Date).label("day"))
             .select_from(source)
@@ -650,17 +650,25 @@ def _latest_per_record(dialect, kind: str, record_column, entry_id, day, source)
 
 
 @cache
-def _recent_statement(dialect: str) -> sa.Select:
+def _recent_statement(dialect: str) -> sa.CompoundSelect:
     """recent_timelines' select, for `dialect`, in one statement: each record's latest meetings, letters,
     follow-ups and positions found from their indexes (their ids and days), the newest of them all kept
     in the timeline's order (TIMELINE_ORDER on a day), and only those read, in columns the four kinds
     share. Built once, with the records and the number of entries as parameters: building it, and
-    finding its compiled SQL again by walking it, cost more than running it."""
+    finding its compiled SQL again by walking it, cost more than running it. Its SQL is kept short (the
+    records listed once, the kinds and their order written in, not sent as parameters): psycopg parses a
+    statement of more than 4 KB again on every execution."""
+    records = (
+        sa.select(OutreachRecord.id.label("record_id"))
+        .where(OutreachRecord.id.in_(sa.bindparam("ids", expanding=True)))
+        .cte("r")
+    )
     candidates = sa.union_all(
         # The link carries its meeting's UTC day (held_on, kept by the database): the index of the links
         # is enough to find a record's latest meetings.
         _latest_per_record(
             dialect,
+            records,
             "meeting",
             meeting_outreach.c.outreach_id,
             meeting_outreach.c.meeting_id,
@@ -669,6 +677,7 @@ def _recent_statement(dialect: str) -> sa.Select:
         ),
         _latest_per_record(
             dialect,
+            records,
             "letter",
             Letter.outreach_id,
             Letter.id,
@@ -676,13 +685,16 @@ def _recent_statement(dialect: str) -> sa.Select:
             Letter.__table__,
         ),
         _latest_per_record(
-            dialect, "follow_up", FollowUp.outreach_id, FollowUp.id, FollowUp.due_on, FollowUp.__table__
+            dialect, records, "follow_up", FollowUp.outreach_id, FollowUp.id, FollowUp.due_on, FollowUp.__table__
         ),
         _latest_per_record(
-            dialect, "position", Position.outreach_id, Position.id, Position.stated_on, Position.__table__
+            dialect, records, "position", Position.outreach_id, Position.id, Position.stated_on, Position.__table__
         ),
     ).subquery("candidates")
-    order = sa.case({kind: rank for kind, rank in TIMELINE_ORDER.items()}, value=candidates.c.kind)
+    order = sa.case(
+        {sa.literal_column(f"'{kind}'"): sa.literal_column(str(rank)) for kind, rank in TIMELINE_ORDER.items()},
+        value=candidates.c.kind,
+    )
     place = sa.func.row_number().over(
         partition_by=candidates.c.record_id, order_by=(candidates.c.day.desc(), order.desc(), candidates.c.id.desc())
     )
@@ -709,13 +721,17 @@ def _recent_statement(dialect: str) -> sa.Select:
     )
     positions = _line(top, text=Position.stance, number=Position.demand_id).join(Position, Position.id == top.c.id)
     # Each kind's lines join its own table by primary key, for the entries kept only.
-    lines = sa.union_all(
-        meetings.where(top.c.kind == "meeting"),
-        letters.where(top.c.kind == "letter"),
-        follow_ups.where(top.c.kind == "follow_up"),
-        positions.where(top.c.kind == "position"),
-    ).subquery("lines")
-    return sa.select(lines).order_by(lines.c.record_id, lines.c.place)
+    return sa.union_all(
+        *(
+            kind_lines.where(top.c.kind == sa.literal_column(f"'{kind}'"))
+            for kind, kind_lines in (
+                ("meeting", meetings),
+                ("letter", letters),
+                ("follow_up", follow_ups),
+                ("position", positions),
+            )
+        )
+    ).order_by(sa.literal_column("record_id"), sa.literal_column("place"))
 
 
 # What each kind of entry shows, in columns shared by the four kinds (none where a kind has nothing to
@@ -888,8 +904,10 @@ def outreach_stages(country_ids, user, *, campaign_slug=None, language: str = "e
 # Timeline entries shown per record on a country page; the record's own page has them all, paged.
 CARD_TIMELINE = 5
 # Campaigns shown in full (positions and latest entries) on a country page, the newest active ones; the
-# government's other records are listed a line each. A government worked on for years is in every campaign.
-CARDS_SHOWN = 8
+# government's other records are listed a line each (campaign, stage, assignee), each linking to its record's
+# page, which has its positions and its whole timeline. A government worked on for years is in every
+# campaign: eight cards in full were some two-fifths of the busiest government's page (its CPU and its SQL).
+CARDS_SHOWN = 4
 
 
 class DemandLine(NamedTuple):

@@ -182,3 +182,16 @@ def test_a_volunteer_sees_the_cards_and_offices_of_the_governments_they_work_on_
     page, _ = _page(theirs)
     assert f'<a href="/outreach/{record.id}">Busy campaign 1</a>' in page and "Call 1-0" in page
     assert "Lyon" in page and "<li>Claire Contact, Counsellor</li>" in page
+
+
+def test_the_cards_timeline_statement_stays_short_enough_for_psycopg_to_keep_it_parsed():
+    # psycopg parses a statement longer than MAX_CACHED_STATEMENT_LENGTH again on every execution: the
+    # cards' timelines, with every card's record listed, stay under it.
+    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
+    from sqlalchemy.dialects import postgresql
+
+    statement = outreach._recent_statement("postgresql")
+    ids = list(range(1, outreach.CARDS_SHOWN + 1))
+    compiled = statement.compile(dialect=postgresql.psycopg.dialect())
+    expanded = compiled.construct_expanded_state({"ids": ids, "fetch": outreach.CARD_TIMELINE + 1})
+    assert len(expanded.statement.encode()) <= MAX_CACHED_STATEMENT_LENGTH

@@ -82,6 +82,17 @@ def test_admin_corrects_a_fact_with_a_source(client, signed_in):
     assert f"<td>{admin.name}</td>" in page.split("History of these facts", 1)[1]
 
 
+def test_a_fact_corrected_twice_shows_its_latest_source_and_its_history_newest_first(client, signed_in):
+    signed_in("admin")
+    for day, source in (("1998-09-12", "First source (test)"), ("1998-09-13", "Second source (test)")):
+        data = {"field": "signature_date", "date": day, "source": source, "verified": "y"}
+        assert client.post("/countries/CHL/facts", data=data).status_code == 302
+    page = client.get("/countries/CHL").get_data(as_text=True)
+    facts, history = page.split("History of these facts", 1)
+    assert "Second source (test)" in facts and "First source (test)" not in facts
+    assert history.index("Second source (test)") < history.index("First source (test)")
+
+
 @pytest.mark.parametrize(
     "data,message",
     [
