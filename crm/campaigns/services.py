@@ -19,7 +19,6 @@ from crm.campaigns.models import (
     CampaignTranslation,
     Demand,
     DemandTranslation,
-    _base_language,
 )
 from crm.contacts.models import FICTIONAL_CONTACT_NOTE, Contact
 from crm.errors import DomainError
@@ -505,26 +504,6 @@ def retire_demand(demand: Demand, *, actor, now: dt.datetime) -> str:
     db.session.delete(demand)
     db.session.flush()
     return "deleted"
-
-
-@cache
-def _campaign_names_statement() -> sa.Select:
-    # Built once, with the language as a parameter: an alias alone takes the ORM a millisecond or two to make.
-    translated = aliased(CampaignTranslation)
-    return (
-        sa.select(Campaign.slug, sa.func.coalesce(translated.name, Campaign.name).label("name"))
-        .outerjoin(
-            translated, sa.and_(translated.campaign_id == Campaign.id, translated.language == sa.bindparam("language"))
-        )
-        .order_by(Campaign.id)
-    )
-
-
-def campaign_names(language) -> list[sa.Row]:
-    """Every campaign's slug and name in `language` (its own name where it has no translation), by name: a
-    filter's choices, without the campaigns and their translations as objects. One query."""
-    rows = db.session.execute(_campaign_names_statement(), {"language": _base_language(language)}).all()
-    return sorted(rows, key=lambda row: row.name)
 
 
 def campaigns_for_listing(*, include_archived: bool = False) -> list[Campaign]:
