@@ -10,7 +10,7 @@ from crm import clock
 from crm.campaigns.services import campaign_overview
 from crm.dashboard import exports
 from crm.dashboard import services as dashboards
-from crm.dashboard.forms import MatrixFilterForm, action_label, response_label
+from crm.dashboard.forms import MatrixFilterForm, action_label, filter_fields, response_label
 from crm.dashboard.maps import (
     country_paths,
     map_patterns,
@@ -50,6 +50,7 @@ def _drawing_helpers() -> dict:
         "country_paths": country_paths,
         "map_table_rows": map_table_rows,
         "overdue_owners": overdue_owners,
+        "filter_fields": filter_fields,
         "response_label": response_label,
         "action_label": action_label,
         "map_classes": dashboards.MAP_CLASSES,

@@ -471,3 +471,29 @@ def test_filters_not_given_are_no_choice_and_bad_ones_are_ignored(app):
         # A filter not given is no error to word: nothing is checked, nothing is selected.
         assert form.response.errors == form.region.errors == [] and form.response.data is None
         assert form.stage.errors
+
+
+def test_the_filters_show_what_each_visit_asks_for_in_the_readers_words(client, signed_in, demo):
+    """The filter's fields are drawn once for each set of what they show (forms.filter_fields): a visit asking
+    for another value, a wrong one, another language or a new member of staff gets its own."""
+    from crm.accounts.models import User
+
+    def filters(page):
+        return page.split('role="search">')[1].split("</form>")[0]
+
+    signed_in("manager")
+    plain = filters(client.get(DEMO_URL).get_data(as_text=True))
+    assert "selected" not in plain.replace('<option selected value="">', "")
+    chosen = filters(client.get(DEMO_URL + "?stage=meeting_held").get_data(as_text=True))
+    assert '<option selected value="meeting_held">' in chosen and "has-error" not in chosen
+    wrong = filters(client.get(DEMO_URL + "?stage=nonsense").get_data(as_text=True))
+    assert 'id="stage-error"' in wrong and 'aria-invalid="true"' in wrong
+    assert filters(client.get(DEMO_URL).get_data(as_text=True)) == plain
+    staff = db.session.scalar(sa.select(User).where(User.active.is_(True)).order_by(User.id))
+    staff.name = "Renamed Staff Member"
+    db.session.commit()
+    renamed = filters(client.get(DEMO_URL).get_data(as_text=True))
+    assert "Renamed Staff Member" in renamed and renamed != plain
+    client.post("/language", data={"language": "es"})
+    spanish = filters(client.get(DEMO_URL).get_data(as_text=True))
+    assert "Cualquiera" in spanish and "Any" not in spanish
