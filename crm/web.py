@@ -225,6 +225,23 @@ def id_markup(render, *args, **kwargs):
     return with_id
 
 
+class Keyed:
+    """A value told apart from others by `key` alone: what a drawing kept by lru_cache is made from, passed
+    to it with the plain values that drawing shows as its key (the value itself may be anything, hashable or
+    not; the drawing made from the first value with a key stands for every other with that key)."""
+
+    __slots__ = ("key", "value")
+
+    def __init__(self, key, value):
+        self.key, self.value = key, value
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Keyed) and self.key == other.key
+
+
 _ANY_CODE = "__code__"
 
 

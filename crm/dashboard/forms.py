@@ -12,6 +12,7 @@ from crm.forms import AppForm, FilterField
 from crm.outreach.models import STAGES
 from crm.translation import lazy_gettext as _l
 from crm.vocabulary import STAGE_LABELS, lazy_label
+from crm.web import Keyed
 
 RESPONSE_LABELS = {
     "not_target": _l("Not a target"),
@@ -87,22 +88,6 @@ class MatrixFilterForm(AppForm):
 FILTERS = ("response", "stage", "assignee", "status", "region")
 
 
-class _Keyed:
-    """A form told apart from others by `key` alone: the key of a drawing kept for it (lru_cache), the form
-    what it is drawn from the first time."""
-
-    __slots__ = ("key", "value")
-
-    def __init__(self, key, value):
-        self.key, self.value = key, value
-
-    def __hash__(self) -> int:
-        return hash(self.key)
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, _Keyed) and self.key == other.key
-
-
 def filter_fields(form: MatrixFilterForm) -> Markup:
     """The filter's fields (FILTERS, in that order) as the forms' `field` macro draws them, one a line.
 
@@ -121,10 +106,10 @@ def filter_fields(form: MatrixFilterForm) -> Markup:
         )
         for name in FILTERS
     )
-    return _filter_fields(_Keyed(key, form))
+    return _filter_fields(Keyed(key, form))
 
 
 @lru_cache(maxsize=32)
-def _filter_fields(keyed: _Keyed) -> Markup:
+def _filter_fields(keyed: Keyed) -> Markup:
     field = current_app.jinja_env.get_template("_macros/forms.html").module.field
     return Markup("\n    ").join(field(keyed.value[name]) for name in FILTERS)

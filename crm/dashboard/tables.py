@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 from crm.dashboard.maps import bar_chart, escaped_urls, stacked_bars, url_pattern
 from crm.i18n import show_date, show_month, show_number
 from crm.translation import translations
+from crm.web import Keyed
 
 # Notes are cut as the page's template cut them, with Jinja's own `truncate` filter (at a word, "..."
 # after, a note a few characters longer than this shown whole).
@@ -70,22 +71,6 @@ def _over_time(series, responses, language: str, labels) -> OverTime:
     return OverTime(bar_chart(bars, dict(labels)), month_rows(months, responses, language), top)
 
 
-class _Keyed:
-    """A value told apart from others by `key` alone: the key of a drawing kept for it (lru_cache), the value
-    what it is drawn from the first time."""
-
-    __slots__ = ("key", "value")
-
-    def __init__(self, key, value):
-        self.key, self.value = key, value
-
-    def __hash__(self) -> int:
-        return hash(self.key)
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, _Keyed) and self.key == other.key
-
-
 def overdue_owners(overdue, language: str, record_url) -> Markup:
     """The owners with overdue follow-ups (services.Overdue), each a folded item: their name, how many are
     overdue and since when, and their most overdue follow-ups, each with its government linking to the
@@ -98,11 +83,11 @@ def overdue_owners(overdue, language: str, record_url) -> Markup:
     if pattern is None:
         return _overdue_owners(overdue, language, record_url)
     owners = tuple((owner.owner, owner.count, owner.oldest, tuple(map(tuple, owner.follow_ups))) for owner in overdue)
-    return _kept_overdue_owners(_Keyed(owners, overdue), language, pattern)
+    return _kept_overdue_owners(Keyed(owners, overdue), language, pattern)
 
 
 @lru_cache(maxsize=32)
-def _kept_overdue_owners(overdue: _Keyed, language: str, pattern: tuple[str, str]) -> Markup:
+def _kept_overdue_owners(overdue: Keyed, language: str, pattern: tuple[str, str]) -> Markup:
     prefix, suffix = pattern
     return _overdue_owners(overdue.value, language, lambda record_id: f"{prefix}{record_id}{suffix}")
 
