@@ -16,7 +16,8 @@ from crm import clock
 from crm.accounts.models import User
 from crm.audit.models import AuditEvent
 from crm.campaigns.models import Campaign, Demand, DemandTranslation
-from crm.countries.models import RS_STATUSES, Country, Region
+from crm.countries.models import RS_STATUSES, Country
+from crm.countries.services import list_filter_choices
 from crm.countries.standing import standing
 from crm.dashboard.maps import CountryShape, world_map
 from crm.database import fold
@@ -401,34 +402,11 @@ def government_rows(figures: CampaignFigures, world: WorldFigures, language: str
 # The matrix ----------------------------------------------------------------------------------------
 
 
-# The filter's choices, the UN M49 areas and the active staff, are read in one statement built once (in
-# each language: the areas' names), through the tables' columns and the session's connection: named through
-# the models, or built on every page, each of these short reads cost several times what it takes to run.
-@cache
-def _filter_choices_statement(in_spanish: bool) -> sa.CompoundSelect:
-    region, user = Region.__table__.c, User.__table__.c
-    # Each row: which list (0 the areas, 1 the staff), its value and its words, then its place in its list:
-    # areas by level and English name, staff by name then id (so that namesakes keep their order).
-    regions = sa.select(
-        sa.literal(0).label("list"),
-        region.code.label("value"),
-        (region.name_es if in_spanish else region.name_en).label("words"),
-        region.level.label("first"),
-        region.name_en.label("then"),
-        sa.literal(0).label("last"),
-    )
-    staff = sa.select(sa.literal(1), sa.cast(user.id, sa.String), user.name, sa.literal(""), user.name, user.id).where(
-        user.active.is_(True)
-    )
-    return sa.union_all(regions, staff).order_by("list", "first", "then", "last")
-
-
 def filter_choices(language: str = "en") -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The dashboard's filters' choices: the UN M49 areas (region, sub-region, intermediate region) as
-    (code, name in `language`), and the active staff, for "assigned to", as (id as text, name)."""
-    regions, staff = [], []
-    for listed, value, words, *_ in db.session.connection().execute(_filter_choices_statement(language == "es")):
-        (staff if listed else regions).append((value, words))
+    (code, name in `language`), and the active staff, for "assigned to", as (id as text, name): those of
+    the countries list's filters (one statement, built once in each language)."""
+    regions, _campaigns, staff = list_filter_choices(language)
     return regions, staff
 
 
