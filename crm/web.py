@@ -209,14 +209,23 @@ def path_for(endpoint: str, **values) -> str:
     return found
 
 
+def id_parts(render, *args, **kwargs) -> tuple[str, ...] | None:
+    """What `render(id, *args, **kwargs)` writes around a record's id: its text split where the id stands,
+    rendered once for one id and checked with a second, or None where it is not that (were the number also
+    in the rest, a URL the reader typed, say, the two would not match). Put a record's id between the parts,
+    and that record's rendering is written without rendering it again."""
+    parts = str(render(_ANY_ID, *args, **kwargs)).split(str(_ANY_ID))
+    if str(_ANY_ID - 1).join(parts) != str(render(_ANY_ID - 1, *args, **kwargs)):
+        return None
+    return tuple(parts)
+
+
 def id_markup(render, *args, **kwargs):
     """A function of a record's id giving `render(id, *args, **kwargs)` (a macro: a row's forms and links)
-    without rendering it again for each row of a long list: it is rendered once, and each row's id put where
-    the id was. Rendered a second time for another id to find where that is: were the number also in the
-    rest (a URL the reader typed, say), the two would not match, and each row is rendered after all."""
-    parts = str(render(_ANY_ID, *args, **kwargs)).split(str(_ANY_ID))
-    other = _ANY_ID - 1
-    if str(other).join(parts) != str(render(other, *args, **kwargs)):
+    without rendering it again for each row of a long list: rendered once, each row's id put where the id
+    was (id_parts); where that cannot be found, each row is rendered after all."""
+    parts = id_parts(render, *args, **kwargs)
+    if parts is None:
         return lambda record_id: render(int(record_id), *args, **kwargs)
 
     def with_id(record_id: int) -> Markup:

@@ -14,7 +14,7 @@ from typing import NamedTuple
 from markupsafe import Markup, escape
 
 from crm.countries.services import SEEDS_DIR
-from crm.web import LARGEST_ID, id_markup
+from crm.web import id_markup, id_parts
 
 WORLD_FILE = SEEDS_DIR / "world" / "countries-110m.json"
 MAP_WIDTH = 960.0
@@ -330,18 +330,18 @@ def country_paths(
     )
     if not record_url:
         return _kept_country_paths(drawn, tuple(labels.items()), None, shapes_url)
-    pattern = url_pattern(record_url)
+    pattern = id_parts(record_url)
     if pattern is None:
         return _country_paths(drawn, tuple(labels.items()), escaped_urls(record_url), shapes_url)
     return _kept_country_paths(drawn, tuple(labels.items()), pattern, shapes_url)
 
 
 @lru_cache(maxsize=32)
-def _kept_country_paths(drawn, labels, pattern: tuple[str, str] | None, shapes_url: str | None) -> Markup:
+def _kept_country_paths(drawn, labels, pattern: tuple[str, ...] | None, shapes_url: str | None) -> Markup:
     if pattern is None:
         return _country_paths(drawn, labels, None, shapes_url)
-    prefix, suffix = escape(pattern[0]), escape(pattern[1])
-    return _country_paths(drawn, labels, lambda record_id: f"{prefix}{record_id}{suffix}", shapes_url)
+    escaped = tuple(map(escape, pattern))
+    return _country_paths(drawn, labels, lambda record_id: str(record_id).join(escaped), shapes_url)
 
 
 def _country_paths(drawn, labels, url, shapes_url: str | None) -> Markup:
@@ -366,16 +366,6 @@ def _country_paths(drawn, labels, url, shapes_url: str | None) -> Markup:
     return Markup("".join(f"\n{path}" for path in lines))
 
 
-def url_pattern(record_url) -> tuple[str, str] | None:
-    """`record_url` (a function of a record's id) as the text before and after the id, when it is that
-    (checked with a second id), else None: what a drawing kept for its rows can be told apart by."""
-    some = LARGEST_ID - 1
-    parts = str(record_url(some)).split(str(some))
-    if len(parts) != 2 or str(record_url(LARGEST_ID)) != str(LARGEST_ID).join(parts):
-        return None
-    return parts[0], parts[1]
-
-
 def map_table_rows(rows, labels: dict[str, str], stance_labels: dict[str, str], record_url, too_small: str) -> Markup:
     """The body of the map's data table, the map said in words for those who cannot see it: a row per
     government (services.GovernmentRow) with its name linking to its record's positions, `too_small`
@@ -385,16 +375,15 @@ def map_table_rows(rows, labels: dict[str, str], stance_labels: dict[str, str], 
 
     Written once for each set of rows and words: the table is a function of those alone (rows of plain
     values), and a campaign's rows stay the same from one visit to the next until a record changes."""
-    pattern = url_pattern(record_url)
+    pattern = id_parts(record_url)
     if pattern is None:
         return _map_table_rows(tuple(rows), tuple(labels.items()), tuple(stance_labels.items()), record_url, too_small)
     return _kept_map_table_rows(tuple(rows), tuple(labels.items()), tuple(stance_labels.items()), pattern, too_small)
 
 
 @lru_cache(maxsize=32)
-def _kept_map_table_rows(rows, labels, stance_labels, pattern: tuple[str, str], too_small: str) -> Markup:
-    prefix, suffix = pattern
-    return _map_table_rows(rows, labels, stance_labels, lambda record_id: f"{prefix}{record_id}{suffix}", too_small)
+def _kept_map_table_rows(rows, labels, stance_labels, pattern: tuple[str, ...], too_small: str) -> Markup:
+    return _map_table_rows(rows, labels, stance_labels, lambda record_id: str(record_id).join(pattern), too_small)
 
 
 def _map_table_rows(rows, labels, stance_labels, record_url, too_small: str) -> Markup:

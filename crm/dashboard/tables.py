@@ -12,10 +12,10 @@ from flask import current_app
 from jinja2.filters import do_truncate
 from markupsafe import Markup, escape
 
-from crm.dashboard.maps import bar_chart, escaped_urls, stacked_bars, url_pattern
+from crm.dashboard.maps import bar_chart, escaped_urls, stacked_bars
 from crm.i18n import show_date, show_month, show_number
 from crm.translation import translations
-from crm.web import Keyed
+from crm.web import Keyed, id_parts
 
 # Notes are cut as the page's template cut them, with Jinja's own `truncate` filter (at a word, "..."
 # after, a note a few characters longer than this shown whole).
@@ -79,7 +79,7 @@ def overdue_owners(overdue, language: str, record_url) -> Markup:
     Written once for each list, language and links: the list is a function of those alone (plain values
     read for it), and it stays the same from one visit to the next until a follow-up changes or the day
     does (both make another list)."""
-    pattern = url_pattern(record_url)
+    pattern = id_parts(record_url)
     if pattern is None:
         return _overdue_owners(overdue, language, record_url)
     owners = tuple((owner.owner, owner.count, owner.oldest, tuple(map(tuple, owner.follow_ups))) for owner in overdue)
@@ -87,9 +87,8 @@ def overdue_owners(overdue, language: str, record_url) -> Markup:
 
 
 @lru_cache(maxsize=32)
-def _kept_overdue_owners(overdue: Keyed, language: str, pattern: tuple[str, str]) -> Markup:
-    prefix, suffix = pattern
-    return _overdue_owners(overdue.value, language, lambda record_id: f"{prefix}{record_id}{suffix}")
+def _kept_overdue_owners(overdue: Keyed, language: str, pattern: tuple[str, ...]) -> Markup:
+    return _overdue_owners(overdue.value, language, lambda record_id: str(record_id).join(pattern))
 
 
 def _overdue_owners(overdue, language: str, record_url) -> Markup:
