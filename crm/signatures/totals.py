@@ -465,9 +465,10 @@ def _changes(
     Two queries: the days' (or months') rows of both, and the tallies with their cells' counts (unless the
     caller knows the campaign has none: not `tallied`). From `since` on only, when given."""
     changes: dict[dt.date, int] = defaultdict(int)
-    statement = _kept_changes_statement(db.session.get_bind().dialect.name, by_month, since is not None)
+    connection = _flushed_connection()  # plain rows, as totals_for reads them
+    statement = _kept_changes_statement(connection.dialect.name, by_month, since is not None)
     params = {"campaign_id": campaign_id, "since": since}
-    for first, signers in db.session.execute(statement, params).all():
+    for first, signers in connection.execute(statement, params).all():
         changes[dt.date.fromisoformat(first) if isinstance(first, str) else first] += int(signers)
     for on, excess in _tally_excess_changes(campaign_id).items() if tallied else ():
         if since is None or on >= since:
