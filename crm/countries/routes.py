@@ -37,7 +37,7 @@ from crm.outreach.services import filter_by_outreach, outreach_cards, outreach_s
 from crm.permissions import can, require
 from crm.translation import gettext, ngettext
 from crm.vocabulary import STAGE_LABELS, label
-from crm.web import code_url, flash_message, form_status, id_url, page_of, refusal
+from crm.web import code_url, flash_message, form_status, id_url, id_url_parts, page_of, refusal
 
 bp = Blueprint("countries", __name__, url_prefix="/countries")
 
@@ -139,24 +139,27 @@ def _country_rows(countries, stages: dict[int, list], campaign_names: dict[int, 
     "campaign: stage", the campaign's name (`campaign_names`, by id) cut as the template's truncate filter
     cuts it. Joined here, each value escaped: a page of fifty countries links some seven hundred records, of
     a few dozen campaigns and seven stages, and a template pays for every value it writes."""
-    country_url, record_url = code_url("countries.show", "code"), id_url("outreach.show", "outreach_id")
+    country_url = code_url("countries.show", "code")
+    record_url, after_id = id_url_parts("outreach.show", "outreach_id")
     environment = current_app.jinja_env
     yes, not_yet = escape(gettext("yes")), escape(gettext("not yet"))
     stage_words = {stage: escape(label(STAGE_LABELS, stage)) for stage in STAGE_LABELS}
     names: dict[int, str] = {}  # each campaign's name, cut and escaped once
-    texts: dict[tuple[int, str], str] = {}  # each campaign's name and stage, said once
+    # Each link's end, from its URL's after the record's id: the campaign's name and stage, said once.
+    ends: dict[tuple[int, str], str] = {}
     rows = []
     for country in countries:
         lines = []
         for record_id, _country_id, stage, campaign_id in stages.get(country.id, ()):
-            text = texts.get((campaign_id, stage))
-            if text is None:
+            end = ends.get((campaign_id, stage))
+            if end is None:
                 name = names.get(campaign_id)
                 if name is None:
                     name = names[campaign_id] = escape(do_truncate(environment, campaign_names[campaign_id], 30))
-                text = texts[campaign_id, stage] = f"{name}: {stage_words.get(stage) or escape(stage)}"
-            # A record's URL is the route's with its id (a number): nothing in it to escape.
-            lines.append(f'<a href="{record_url(record_id)}">{text}</a>')
+                text = f"{name}: {stage_words.get(stage) or escape(stage)}"
+                end = ends[campaign_id, stage] = f'{after_id}">{text}</a>'
+            # A record's URL is the route's with its id (an integer column): nothing in it to escape.
+            lines.append(f'<a href="{record_url}{record_id}{end}')
         rows.append(
             f'\n    <tr>\n      <td><a href="{country_url(country.alpha3)}">{escape(country.name)}</a></td>'
             f"\n      <td>{escape(country.alpha3)}</td>\n      <td>{rome_badge(country, today)}</td>"
