@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import support
 from flask import current_app, has_request_context
@@ -43,12 +43,21 @@ class FilterSelect(Select):
         for flag in self.validation_attrs:
             if flag not in kwargs and getattr(flags, flag, False):
                 kwargs[flag] = getattr(flags, flag)
-        chosen = field.data
-        options = "".join(
-            f'<option{" selected" if value == chosen else ""} value="{escape(value)}">{escape(label)}</option>'
-            for value, label, *_ in field.choices
-        )
-        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")
+        # The choices as plain text (a label said in the reader's language, not a lazy string that says
+        # it in whichever language reads it), and the chosen one: what the options are a function of.
+        choices = tuple((value, label if isinstance(label, str) else str(label)) for value, label, *_ in field.choices)
+        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{_options(choices, field.data)}</select>")
+
+
+@lru_cache(maxsize=256)
+def _options(choices: tuple[tuple[str, str], ...], chosen) -> str:
+    """A select's options, written once for each set of choices and chosen value: a list's filters show the
+    same hundred-odd areas, campaigns and staff on every visit, each escaped (a choice renamed, added or
+    removed is another set, so nothing written can be stale)."""
+    return "".join(
+        f'<option{" selected" if value == chosen else ""} value="{escape(value)}">{escape(label)}</option>'
+        for value, label in choices
+    )
 
 
 class FilterField(SelectField):

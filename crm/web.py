@@ -189,12 +189,19 @@ def id_url(endpoint: str, name: str, **values):
     """A function of a record's id giving `endpoint`'s URL for it (`name` is the id's argument), built with
     url_for once per app and mount point (path_for: `values` name no record and no reader): a long list links
     each row without asking the router for each one, and a macro repeated on a page asks for its own."""
-    prefix, _, suffix = path_for(endpoint, **{name: _ANY_ID}, **values).partition(str(_ANY_ID))
+    prefix, suffix = id_url_parts(endpoint, name, **values)
 
     def url(record_id: int) -> str:
         return f"{prefix}{int(record_id)}{suffix}"
 
     return url
+
+
+def id_url_parts(endpoint: str, name: str, **values) -> tuple[str, str]:
+    """What comes before and after a record's id in `endpoint`'s URL for it (as id_url): a list of some
+    hundreds of links writes each id between the two itself, rather than through a call for each."""
+    prefix, _, suffix = path_for(endpoint, **{name: _ANY_ID}, **values).partition(str(_ANY_ID))
+    return prefix, suffix
 
 
 def path_for(endpoint: str, **values) -> str:

@@ -37,7 +37,7 @@ from crm.outreach.services import filter_by_outreach, outreach_cards, outreach_s
 from crm.permissions import can, require
 from crm.translation import gettext, ngettext
 from crm.vocabulary import STAGE_LABELS, label
-from crm.web import code_url, flash_message, form_status, id_url, page_of, refusal
+from crm.web import code_url, flash_message, form_status, id_url, id_url_parts, page_of, refusal
 
 bp = Blueprint("countries", __name__, url_prefix="/countries")
 
@@ -87,7 +87,7 @@ def _country_facts_or_404(code: str) -> CountryFacts:
 def index():
     form = CountryFilterForm(request.args)
     language = current_language()
-    regions, campaigns, staff = list_filter_choices(language)
+    regions, campaigns, staff, campaign_names = list_filter_choices(language)
     form.region.choices = [("", gettext("Any")), *regions]
     form.campaign.choices = [("", gettext("Any")), *campaigns]
     form.assignee.choices = [("", gettext("Anyone")), *staff]
@@ -107,10 +107,9 @@ def index():
     else:
         statement = _unfiltered_list(language)
     page = page_of(statement, rows=True)
-    stages = outreach_stages(
-        [country.id for country in page.items], current_user, campaign_slug=form.campaign.data, language=language
-    )
-    return render_template("countries/index.html", form=form, page=page, rows=_country_rows(page.items, stages, today))
+    stages = outreach_stages([country.id for country in page.items], current_user, campaign_slug=form.campaign.data)
+    rows = _country_rows(page.items, stages, campaign_names, today)
+    return render_template("countries/index.html", form=form, page=page, rows=rows)
 
 
 def _list_columns(statement: sa.Select, language: str) -> sa.Select:
@@ -134,30 +133,33 @@ def _unfiltered_list(language: str) -> sa.Select:
     return pageable(_list_columns(search_countries(), language))
 
 
-def _country_rows(countries, stages: dict[int, list], today: dt.date) -> Markup:
+def _country_rows(countries, stages: dict[int, list], campaign_names: dict[int, str], today: dt.date) -> Markup:
     """The countries list's rows: each country linked, its code, its Rome Statute standing on `today`,
     whether that is verified, and its outreach records (`stages`, by country id) a link each, one per line:
-    "campaign: stage", the campaign's name cut as the template's truncate filter cuts it. Joined here, each
-    value escaped: a page of fifty countries links some seven hundred records, of a few dozen campaigns and
-    seven stages, and a template pays for every value it writes."""
-    country_url, record_url = code_url("countries.show", "code"), id_url("outreach.show", "outreach_id")
+    "campaign: stage", the campaign's name (`campaign_names`, by id) cut as the template's truncate filter
+    cuts it. Joined here, each value escaped: a page of fifty countries links some seven hundred records, of
+    a few dozen campaigns and seven stages, and a template pays for every value it writes."""
+    country_url = code_url("countries.show", "code")
+    record_url, after_id = id_url_parts("outreach.show", "outreach_id")
     environment = current_app.jinja_env
     yes, not_yet = escape(gettext("yes")), escape(gettext("not yet"))
     stage_words = {stage: escape(label(STAGE_LABELS, stage)) for stage in STAGE_LABELS}
-    names: dict[str, str] = {}  # each campaign's name, cut and escaped once
-    texts: dict[tuple[str, str], str] = {}  # each campaign's name and stage, said once
+    names: dict[int, str] = {}  # each campaign's name, cut and escaped once
+    # Each link's end, from its URL's after the record's id: the campaign's name and stage, said once.
+    ends: dict[tuple[int, str], str] = {}
     rows = []
     for country in countries:
         lines = []
-        for record_id, _country_id, stage, campaign_name in stages.get(country.id, ()):
-            text = texts.get((campaign_name, stage))
-            if text is None:
-                name = names.get(campaign_name)
+        for record_id, _country_id, stage, campaign_id in stages.get(country.id, ()):
+            end = ends.get((campaign_id, stage))
+            if end is None:
+                name = names.get(campaign_id)
                 if name is None:
-                    name = names[campaign_name] = escape(do_truncate(environment, campaign_name, 30))
-                text = texts[campaign_name, stage] = f"{name}: {stage_words.get(stage) or escape(stage)}"
-            # A record's URL is the route's with its id (a number): nothing in it to escape.
-            lines.append(f'<a href="{record_url(record_id)}">{text}</a>')
+                    name = names[campaign_id] = escape(do_truncate(environment, campaign_names[campaign_id], 30))
+                text = f"{name}: {stage_words.get(stage) or escape(stage)}"
+                end = ends[campaign_id, stage] = f'{after_id}">{text}</a>'
+            # A record's URL is the route's with its id (an integer column): nothing in it to escape.
+            lines.append(f'<a href="{record_url}{record_id}{end}')
         rows.append(
             f'\n    <tr>\n      <td><a href="{country_url(country.alpha3)}">{escape(country.name)}</a></td>'
             f"\n      <td>{escape(country.alpha3)}</td>\n      <td>{rome_badge(country, today)}</td>"

@@ -494,14 +494,20 @@ def _list_choices_statement(in_spanish: bool) -> sa.CompoundSelect:
     return sa.union_all(regions, campaigns, staff).order_by("list", "first", "then", "last")
 
 
-def list_filter_choices(language: str = "en") -> tuple[list[tuple[str, str]], ...]:
+def list_filter_choices(language: str = "en") -> tuple[list[tuple[str, str]], list, list, dict[int, str]]:
     """The countries list's filters' choices, in one query: the UN M49 areas as (code, name in
     `language`), by level and English name; the campaigns as (slug, name in `language`, else its own), by
-    name; the active staff as (id as text, name), by name then id (namesakes keep their order)."""
+    name; the active staff as (id as text, name), by name then id (namesakes keep their order); and every
+    campaign's name as in its choice, by its id (the list names its records' campaigns with them)."""
     lists: tuple[list, list, list] = ([], [], [])
+    names: dict[int, str] = {}
     statement = _list_choices_statement(language == "es")
-    for listed, value, words, *_ in db.session.connection().execute(statement, {"language": _base_language(language)}):
+    for listed, value, words, _first, _then, last in db.session.connection().execute(
+        statement, {"language": _base_language(language)}
+    ):
         lists[listed].append((value, words))
+        if listed == 1:
+            names[last] = words
     regions, campaigns, staff = lists
     campaigns.sort(key=lambda choice: choice[1])
-    return regions, campaigns, staff
+    return regions, campaigns, staff, names

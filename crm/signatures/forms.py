@@ -7,7 +7,7 @@ from wtforms import BooleanField, DateField, IntegerField, SelectField, StringFi
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from crm.core.submissions import SubmissionKeyField
-from crm.forms import AppForm
+from crm.forms import AppForm, FilterSelect
 from crm.signatures.importers import COLUMN_ROLES, ENCODINGS, FORMATS
 from crm.signatures.models import PLATFORMS
 from crm.translation import lazy_gettext as _l
@@ -60,8 +60,9 @@ class PetitionForm(AppForm):
         choices=[(p, PLATFORM_LABELS[p]) for p in PLATFORMS],
         default="generic",
         validators=[DataRequired()],
+        widget=FilterSelect(),
     )
-    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validators=[Optional()])
+    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validators=[Optional()], widget=FilterSelect())
     submission_key = SubmissionKeyField()
 
 

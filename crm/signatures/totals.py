@@ -27,6 +27,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
+from operator import itemgetter
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -256,6 +257,10 @@ def total_signers(campaign: Campaign) -> int:
     return int(_flushed_connection().execute(_total_signers_statement(), {"campaign_id": campaign.id}).scalar())
 
 
+# A cell's first five columns, as _cells_statement gives them (_named_cells_statement adds the country's).
+_CELL_COLUMNS = itemgetter(0, 1, 2, 3, 4)
+
+
 def _figures(rows, totals: CampaignTotals, per_petition: dict[int, int]) -> dict:
     """Per country id (None where not known): (N, M), as `_by_country` gives them from `_cells`, of a
     campaign's cells (the rows of _cells_statement, or of _named_cells_statement); with each petition's
@@ -265,7 +270,7 @@ def _figures(rows, totals: CampaignTotals, per_petition: dict[int, int]) -> dict
     by_email: dict[int | None, int] = defaultdict(int)
     by_name: dict[int | None, int] = {}
     tallies = []
-    for petition_id, country_id, number, named, tallied, *_named in rows:
+    for petition_id, country_id, number, named, tallied in map(_CELL_COLUMNS, rows):
         if tallied:
             tallies.append((petition_id, country_id, number))
             continue
@@ -331,12 +336,10 @@ def _totals(rows, country: Country | None, codes: dict[int, str] | None) -> Camp
         totals.total_upper += high
         if country_id is None:
             totals.unknown_country = low
-    known = sorted(
-        ((codes[cid], low, high) for cid, (low, high) in figures.items() if cid is not None),
-        key=lambda i: (-i[1], i[0]),
-    )
-    totals.by_country = {code: low for code, low, _high in known if low}
-    totals.ranges = {code: (low, high) for code, low, high in known if high > low}
+    # Largest first, then by code: sorted as plain tuples, without a key function called for each country.
+    known = sorted((-low, codes[cid], high) for cid, (low, high) in figures.items() if cid is not None)
+    totals.by_country = {code: -less for less, code, _high in known if less}
+    totals.ranges = {code: (-less, high) for less, code, high in known if high > -less}
     totals.by_petition = dict(per_petition)
     if country is not None:
         low, high = figures.get(country.id, (0, 0))
@@ -465,9 +468,10 @@ def _changes(
     Two queries: the days' (or months') rows of both, and the tallies with their cells' counts (unless the
     caller knows the campaign has none: not `tallied`). From `since` on only, when given."""
     changes: dict[dt.date, int] = defaultdict(int)
-    statement = _kept_changes_statement(db.session.get_bind().dialect.name, by_month, since is not None)
+    connection = _flushed_connection()  # plain rows, as totals_for reads them
+    statement = _kept_changes_statement(connection.dialect.name, by_month, since is not None)
     params = {"campaign_id": campaign_id, "since": since}
-    for first, signers in db.session.execute(statement, params).all():
+    for first, signers in connection.execute(statement, params).all():
         changes[dt.date.fromisoformat(first) if isinstance(first, str) else first] += int(signers)
     for on, excess in _tally_excess_changes(campaign_id).items() if tallied else ():
         if since is None or on >= since:
