@@ -406,7 +406,7 @@ def filter_choices(language: str = "en") -> tuple[list[tuple[str, str]], list[tu
     """The dashboard's filters' choices: the UN M49 areas (region, sub-region, intermediate region) as
     (code, name in `language`), and the active staff, for "assigned to", as (id as text, name): those of
     the countries list's filters (one statement, built once in each language)."""
-    regions, _campaigns, staff = list_filter_choices(language)
+    regions, _campaigns, staff, _names = list_filter_choices(language)
     return regions, staff
 
 
