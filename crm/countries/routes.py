@@ -199,9 +199,31 @@ def _office_items(offices: GovernmentOffices) -> Markup:
     return Markup("".join(items))
 
 
+def _other_items(records, record_url) -> Markup:
+    """The country page's other campaigns (older, or archived) as the items of their list: each record's
+    campaign linking to its page, whether it is archived, its stage and its assignee. Joined here, each
+    value escaped, as the offices are: a busy government is in some twenty campaigns, and the template's
+    calls and lookups for each line cost more than what it writes."""
+    archived = f' <span class="badge">{escape(gettext("Archived"))}</span>'
+    nobody_yet = escape(gettext("nobody yet"))
+    stage_words = {stage: escape(label(STAGE_LABELS, stage)) for stage in STAGE_LABELS}
+    items = []
+    for record in records:
+        stage = stage_words.get(record.stage) or escape(record.stage)
+        assignee = escape(record.assignee_name) if record.assignee_name else nobody_yet
+        # A record's URL is the route's with its id (a number): nothing in it to escape.
+        items.append(
+            f'\n    <li><a href="{record_url(record.id)}">{escape(record.campaign_name)}</a>'
+            f"{archived if record.archived else ''} · {stage} · {assignee}</li>\n  "
+        )
+    return Markup("".join(items))
+
+
 def _render_country(country: CountryFacts, form, status=200):
     history = country.history
     offices = government_offices(country, current_user, language=current_language())
+    cards = outreach_cards(country, current_user, language=current_language())
+    record_url = id_url("outreach.show", "outreach_id")
     return render_template(
         "countries/show.html",
         country=country,
@@ -211,10 +233,11 @@ def _render_country(country: CountryFacts, form, status=200):
         fact_labels=FACT_LABELS,
         offices=offices,
         office_items=_office_items(offices),
-        cards=outreach_cards(country, current_user, language=current_language()),
+        cards=cards,
+        other_items=_other_items(cards.others, record_url) if cards.others else None,
         today=clock.today(current_user),
         actions=follow_up_actions(current_user),
-        record_url=id_url("outreach.show", "outreach_id"),
+        record_url=record_url,
     ), status
 
 
