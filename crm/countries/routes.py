@@ -33,6 +33,7 @@ from crm.countries.standing import Standing, standing
 from crm.database import pageable
 from crm.i18n import current_language, once_per_language
 from crm.outreach.forms import follow_up_actions
+from crm.outreach.routes import positions_table, timeline_list
 from crm.outreach.services import filter_by_outreach, outreach_cards, outreach_stages
 from crm.permissions import can, require
 from crm.translation import gettext, ngettext
@@ -197,6 +198,34 @@ def _office_items(offices: GovernmentOffices) -> Markup:
             f" {escape(office.host_name)}\n      {listed}\n    </li>\n  "
         )
     return Markup("".join(items))
+
+
+@bp.app_template_global("card_sections")
+def card_sections(cards, today: dt.date, action_forms, record_url) -> Markup:
+    """The country page's cards (crm.outreach.services.outreach_cards), a section each: the campaign linking
+    to the record, its stage and assignee, its positions table and its latest timeline entries, with the
+    follow-ups' Done and Snooze forms (`action_forms`, a function of a follow-up's id) where the reader may
+    change the record. Joined here, each value escaped: the template's calls for each card (its URL, its
+    stage's word, two macros and their words) cost more than what they write."""
+    stage_word, assigned_to, nobody_yet = (escape(gettext(word)) for word in ("Stage", "Assigned to", "nobody yet"))
+    timeline_word, earlier_entries = escape(gettext("Timeline")), escape(gettext("Earlier entries: the full timeline"))
+    sections = []
+    for card in cards:
+        record = card.record
+        # A record's URL is the route's with its id (a number): nothing in it to escape.
+        url = record_url(record.id)
+        stage = escape(label(STAGE_LABELS, record.stage))
+        assignee = escape(record.assignee_name) if record.assignee_name else nobody_yet
+        more = f'<p><a href="{url}#timeline">{earlier_entries}</a></p>' if card.more else ""
+        sections.append(
+            f'\n<section class="card outreach-card" aria-labelledby="card-{record.id}">'
+            f'\n  <h2 id="card-{record.id}"><a href="{url}">{escape(record.campaign_name)}</a></h2>'
+            f"\n  <p>{stage_word}: <strong>{stage}</strong> · {assigned_to}: {assignee}</p>"
+            f"\n  {positions_table(record, card.demands, card.positions)}\n  <h3>{timeline_word}</h3>"
+            f"\n  {timeline_list(card.timeline, today, action_forms if card.may_edit else None)}"
+            f"\n  {more}\n</section>\n"
+        )
+    return Markup("".join(sections))
 
 
 def _other_items(records, record_url) -> Markup:

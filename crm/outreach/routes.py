@@ -197,6 +197,31 @@ def position_rows(record_id: int, demands, positions: dict) -> Markup:
     return Markup("".join(rows))
 
 
+@bp.app_template_global("positions_table")
+def positions_table(record, demands, positions: dict) -> Markup:
+    """A record's positions table (templates/_macros/outreach.html, positions_table): its headings, then
+    position_rows. A function, so that a country page's cards write theirs without a macro's call each."""
+    words = outreach_words()
+    headings = "".join(
+        f"<th>{escape(word)}</th>" for word in (words.demand, words.current_position, words.since, words.evidence)
+    )
+    return Markup(
+        f'\n<table class="positions">\n  <thead><tr>{headings}</tr></thead>\n'
+        f"  <tbody>{position_rows(record.id, demands, positions)}</tbody>\n</table>\n"
+    )
+
+
+@bp.app_template_global("timeline_list")
+def timeline_list(entries, today: dt.date, action_forms=None) -> Markup:
+    """A timeline as its ordered list (templates/_macros/outreach.html, timeline_list): its entries
+    (timeline_entries), or a line saying nothing was logged."""
+    if entries:
+        items = timeline_entries(entries, today, action_forms)
+    else:
+        items = f"\n  <li>{escape(gettext('Nothing logged yet.'))}</li>\n"
+    return Markup(f'\n<ol class="timeline">\n{items}\n</ol>\n')
+
+
 @bp.app_template_global("follow_up_rows")
 def follow_up_rows(follow_ups, today: dt.date, action_forms) -> Markup:
     """The follow-ups list's rows (templates/outreach/follow_ups.html), from its rows of columns: the day it
