@@ -350,12 +350,20 @@ def government_offices(
         .all()
     )
     result = GovernmentOffices(offices=[], total=rows[0].total if rows else 0)
+    offices, people, people_count = result.offices, result.people, result.people_count
+    # A row per person shown (some fifty at a busy government): unpacked, not asked for each column by name.
+    last = None
     for row in rows:
-        if not result.offices or result.offices[-1].id != row.id:
-            result.offices.append(row)
-        if row.person_id is not None:
-            result.people.setdefault(row.id, []).append(OfficePerson(row.person_id, row.person_name, row.person_title))
-            result.people_count[row.id] = row.people_count
+        office_id, *_, person_id, person_name, person_title, count = row
+        if office_id != last:
+            offices.append(row)
+            last = office_id
+        if person_id is not None:
+            listed = people.get(office_id)
+            if listed is None:
+                listed = people[office_id] = []
+                people_count[office_id] = count
+            listed.append(OfficePerson(person_id, person_name, person_title))
     return result
 
 
