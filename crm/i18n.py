@@ -11,6 +11,7 @@ from babel.numbers import format_decimal as babel_decimal
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import format_decimal, get_locale
 from flask_login import current_user
+from jinja2 import pass_eval_context
 from markupsafe import Markup
 
 from crm.api.problems import is_api_request
@@ -197,6 +198,20 @@ def register_filters(app) -> None:
         pgettext=lambda context, string: translations().upgettext(context, string),
         npgettext=lambda context, singular, plural, n: translations().unpgettext(context, singular, plural, n),
     )
+
+    # The templates' _(): what Jinja's newstyle gettext does (the words as they are, marked safe where the
+    # template escapes; variables escaped and put in), less its two context calls, and formatting only a
+    # message that has a variable or a "%": Markup's % escapes through a helper for each call (some 5 µs
+    # of a template's 7 for each of the thirty words a page says), and a message without a "%" comes out
+    # of it as it went in.
+    @pass_eval_context
+    def _template_gettext(eval_context, string, **variables):
+        words = translations().ugettext(string)
+        if eval_context.autoescape:
+            words = Markup(words)
+        return words % variables if variables or "%" in words else words
+
+    app.jinja_env.globals["_"] = _template_gettext
     app.jinja_env.filters["date"] = _date
     app.jinja_env.filters["datetime"] = readers_datetime
     app.jinja_env.filters["month"] = _month

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from flask import g, has_request_context
+from flask.globals import _cv_app
 from flask_babel import get_locale, get_translations
 from flask_babel.speaklater import LazyString
 
@@ -28,8 +29,11 @@ def reading() -> _Reading:
     They are kept beside flask_babel's own record of the request's locale (`g._flask_babel`), so the
     common case is two attribute reads; a locale forced for part of the request (flask_babel.force_locale)
     is another locale object there, and is read anew. Were flask_babel to keep that record elsewhere, this
-    would still answer rightly, finding them each time."""
-    context = getattr(g, "_flask_babel", None)
+    would still answer rightly, finding them each time. `g` is read from the application context itself,
+    not through Flask's proxy for it: a page asks a hundred times or more, and the proxy's lookups cost
+    more than the rest of the answer."""
+    app_context = _cv_app.get(None)
+    context = getattr(g if app_context is None else app_context.g, "_flask_babel", None)
     found = getattr(context, "alcance_reading", None)
     if found is not None and found.locale is getattr(context, "babel_locale", None):
         return found

@@ -237,13 +237,23 @@ PEOPLE_PER_OFFICE = 5
 
 @dataclass
 class GovernmentOffices:
-    """The first offices that represent a government, as rows (id, name, city, active, host_name), with
-    how many there are, and for each its first active contacts (OfficePerson) and their number."""
+    """The first offices that represent a government (GovernmentOffice), with how many there are, and for
+    each its first active contacts (OfficePerson) and their number."""
 
-    offices: list
+    offices: list[GovernmentOffice]
     total: int
     people: dict[int, list] = field(default_factory=dict)
     people_count: dict[int, int] = field(default_factory=dict)
+
+
+class GovernmentOffice(NamedTuple):
+    """An office as a government's page lists it."""
+
+    id: int
+    name: str
+    city: str
+    active: bool
+    host_name: str  # the country it is in, in the reader's language
 
 
 class OfficePerson(NamedTuple):
@@ -302,6 +312,8 @@ def _offices_with_people(offices: sa.Select, spanish: bool) -> sa.Select:
         )
         .subquery()
     )
+    # government_offices reads the columns by their place: a GovernmentOffice, the total, an OfficePerson
+    # and the office's number of people.
     return (
         sa.select(
             shown.c.id,
@@ -350,12 +362,20 @@ def government_offices(
         .all()
     )
     result = GovernmentOffices(offices=[], total=rows[0].total if rows else 0)
+    offices, people, people_count = result.offices, result.people, result.people_count
+    # A row per person shown (some fifty at a busy government): unpacked, not asked for each column by name.
+    last = None
     for row in rows:
-        if not result.offices or result.offices[-1].id != row.id:
-            result.offices.append(row)
-        if row.person_id is not None:
-            result.people.setdefault(row.id, []).append(OfficePerson(row.person_id, row.person_name, row.person_title))
-            result.people_count[row.id] = row.people_count
+        office_id, *_, person_id, person_name, person_title, count = row
+        if office_id != last:
+            offices.append(GovernmentOffice(*row[:5]))
+            last = office_id
+        if person_id is not None:
+            listed = people.get(office_id)
+            if listed is None:
+                listed = people[office_id] = []
+                people_count[office_id] = count
+            listed.append(OfficePerson(person_id, person_name, person_title))
     return result
 
 

@@ -33,6 +33,7 @@ from crm.countries.standing import Standing, standing
 from crm.database import pageable
 from crm.i18n import current_language, once_per_language
 from crm.outreach.forms import follow_up_actions
+from crm.outreach.routes import positions_table, timeline_list
 from crm.outreach.services import filter_by_outreach, outreach_cards, outreach_stages
 from crm.permissions import can, require
 from crm.translation import gettext, ngettext
@@ -201,9 +202,59 @@ def _office_items(offices: GovernmentOffices) -> Markup:
     return Markup("".join(items))
 
 
+@bp.app_template_global("card_sections")
+def card_sections(cards, today: dt.date, action_forms, record_url) -> Markup:
+    """The country page's cards (crm.outreach.services.outreach_cards), a section each: the campaign linking
+    to the record, its stage and assignee, its positions table and its latest timeline entries, with the
+    follow-ups' Done and Snooze forms (`action_forms`, a function of a follow-up's id) where the reader may
+    change the record. Joined here, each value escaped: the template's calls for each card (its URL, its
+    stage's word, two macros and their words) cost more than what they write."""
+    stage_word, assigned_to, nobody_yet = (escape(gettext(word)) for word in ("Stage", "Assigned to", "nobody yet"))
+    timeline_word, earlier_entries = escape(gettext("Timeline")), escape(gettext("Earlier entries: the full timeline"))
+    sections = []
+    for card in cards:
+        record = card.record
+        # A record's URL is the route's with its id (a number): nothing in it to escape.
+        url = record_url(record.id)
+        stage = escape(label(STAGE_LABELS, record.stage))
+        assignee = escape(record.assignee_name) if record.assignee_name else nobody_yet
+        more = f'<p><a href="{url}#timeline">{earlier_entries}</a></p>' if card.more else ""
+        sections.append(
+            f'\n<section class="card outreach-card" aria-labelledby="card-{record.id}">'
+            f'\n  <h2 id="card-{record.id}"><a href="{url}">{escape(record.campaign_name)}</a></h2>'
+            f"\n  <p>{stage_word}: <strong>{stage}</strong> · {assigned_to}: {assignee}</p>"
+            f"\n  {positions_table(record, card.demands, card.positions)}\n  <h3>{timeline_word}</h3>"
+            f"\n  {timeline_list(card.timeline, today, action_forms if card.may_edit else None)}"
+            f"\n  {more}\n</section>\n"
+        )
+    return Markup("".join(sections))
+
+
+def _other_items(records, record_url) -> Markup:
+    """The country page's other campaigns (older, or archived) as the items of their list: each record's
+    campaign linking to its page, whether it is archived, its stage and its assignee. Joined here, each
+    value escaped, as the offices are: a busy government is in some twenty campaigns, and the template's
+    calls and lookups for each line cost more than what it writes."""
+    archived = f' <span class="badge">{escape(gettext("Archived"))}</span>'
+    nobody_yet = escape(gettext("nobody yet"))
+    stage_words = {stage: escape(label(STAGE_LABELS, stage)) for stage in STAGE_LABELS}
+    items = []
+    for record in records:
+        stage = stage_words.get(record.stage) or escape(record.stage)
+        assignee = escape(record.assignee_name) if record.assignee_name else nobody_yet
+        # A record's URL is the route's with its id (a number): nothing in it to escape.
+        items.append(
+            f'\n    <li><a href="{record_url(record.id)}">{escape(record.campaign_name)}</a>'
+            f"{archived if record.archived else ''} · {stage} · {assignee}</li>\n  "
+        )
+    return Markup("".join(items))
+
+
 def _render_country(country: CountryFacts, form, status=200):
     history = country.history
     offices = government_offices(country, current_user, language=current_language())
+    cards = outreach_cards(country, current_user, language=current_language())
+    record_url = id_url("outreach.show", "outreach_id")
     return render_template(
         "countries/show.html",
         country=country,
@@ -213,10 +264,11 @@ def _render_country(country: CountryFacts, form, status=200):
         fact_labels=FACT_LABELS,
         offices=offices,
         office_items=_office_items(offices),
-        cards=outreach_cards(country, current_user, language=current_language()),
+        cards=cards,
+        other_items=_other_items(cards.others, record_url) if cards.others else None,
         today=clock.today(current_user),
         actions=follow_up_actions(current_user),
-        record_url=id_url("outreach.show", "outreach_id"),
+        record_url=record_url,
     ), status
 
 

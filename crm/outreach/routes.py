@@ -166,6 +166,7 @@ def position_rows(record_id: int, demands, positions: dict) -> Markup:
     current, since, evidence = map(escape, (words.current_position, words.since, words.evidence))
     meeting_url = id_url("outreach.meeting", "meeting_id")
     badges: dict[str, Markup] = {}  # each stance's badge, found once for the table
+    days: dict[dt.date, str] = {}  # each day stated, written once for the table
     rows = []
     for demand in demands:
         p = positions.get((record_id, demand.id))
@@ -176,7 +177,9 @@ def position_rows(record_id: int, demands, positions: dict) -> Markup:
         if p is None:
             day, source = "—", ""
         else:
-            day = escape(show_date(p.stated_on, language))
+            day = days.get(p.stated_on)
+            if day is None:
+                day = days[p.stated_on] = escape(show_date(p.stated_on, language))
             # A position stated at a meeting has the meeting's summary as its evidence: link to the meeting,
             # where the summary is written once, instead of repeating it for each demand.
             if p.meeting_id:
@@ -195,6 +198,31 @@ def position_rows(record_id: int, demands, positions: dict) -> Markup:
             f'\n      <td class="source" data-label="{evidence}">{source}</td>\n    </tr>\n'
         )
     return Markup("".join(rows))
+
+
+@bp.app_template_global("positions_table")
+def positions_table(record, demands, positions: dict) -> Markup:
+    """A record's positions table (templates/_macros/outreach.html, positions_table): its headings, then
+    position_rows. A function, so that a country page's cards write theirs without a macro's call each."""
+    words = outreach_words()
+    headings = "".join(
+        f"<th>{escape(word)}</th>" for word in (words.demand, words.current_position, words.since, words.evidence)
+    )
+    return Markup(
+        f'\n<table class="positions">\n  <thead><tr>{headings}</tr></thead>\n'
+        f"  <tbody>{position_rows(record.id, demands, positions)}</tbody>\n</table>\n"
+    )
+
+
+@bp.app_template_global("timeline_list")
+def timeline_list(entries, today: dt.date, action_forms=None) -> Markup:
+    """A timeline as its ordered list (templates/_macros/outreach.html, timeline_list): its entries
+    (timeline_entries), or a line saying nothing was logged."""
+    if entries:
+        items = timeline_entries(entries, today, action_forms)
+    else:
+        items = f"\n  <li>{escape(gettext('Nothing logged yet.'))}</li>\n"
+    return Markup(f'\n<ol class="timeline">\n{items}\n</ol>\n')
 
 
 @bp.app_template_global("follow_up_rows")
@@ -233,6 +261,12 @@ def timeline_entries(entries, today: dt.date, action_forms=None) -> Markup:
     )
     meeting_url, letter_url = id_url("outreach.meeting", "meeting_id"), id_url("letters.show", "letter_id")
     reader = (words, language, request_zone())  # for the reminders' moments: found once for the list
+    # A timeline repeats its days, owners, badges and reminders' moments (a follow-up's reminders go out
+    # together): each is written once for the list.
+    days: dict[dt.date, str] = {}
+    owners: dict[str, str] = {}
+    badges: dict[tuple, Markup] = {}
+    reminders: dict[dt.datetime, Markup] = {}
     items = []
     for entry in entries:
         kind, item = entry.kind, entry.item
@@ -253,19 +287,31 @@ def timeline_entries(entries, today: dt.date, action_forms=None) -> Markup:
             word = reply if item.direction == "incoming" else letter
             line = f'<strong>{word}</strong> —\n      <a href="{letter_url(item.id)}">{escape(item.subject)}</a>'
         elif kind == "follow_up":
-            reminder = reminder_sent(item, reader) if item.reminder_sent_at else ""
+            sent = item.reminder_sent_at
+            reminder = ""
+            if sent:
+                reminder = reminders.get(sent)
+                if reminder is None:
+                    reminder = reminders[sent] = reminder_sent(item, reader)
+            # A badge says the status, the day snoozed to, or whether the day due is past.
+            key = (item.status, item.snoozed_until, item.due_on < today)
+            badge = badges.get(key)
+            if badge is None:
+                badge = badges[key] = follow_up_status(item, today, words)
+            owner = owners.get(item.owner.name)
+            if owner is None:
+                owner = owners[item.owner.name] = escape(item.owner.name)
             forms = action_forms(item.id) if action_forms and item.status != "done" else ""
-            line = (
-                f"<strong>{follow_up}</strong> {follow_up_status(item, today, words)} — {escape(item.note)}"
-                f" ({escape(item.owner.name)}) {reminder}\n      {forms}"
-            )
+            line = f"<strong>{follow_up}</strong> {badge} — {escape(item.note)} ({owner}) {reminder}\n      {forms}"
         else:
             title = escape(do_truncate(environment, demand_title(item.demand, language), 60))
             line = f"<strong>{position}</strong> — {item.demand.ordinal}. {title}: {stance_badge(item.stance)}"
         # A timeline's days are dates, shown as they are (no time zone to apply).
+        day = days.get(entry.when)
+        if day is None:
+            day = days[entry.when] = escape(show_date(entry.when, language))
         items.append(
-            f'\n  <li class="entry entry-{kind}">\n    <span class="when">{escape(show_date(entry.when, language))}</span>'
-            f"\n      {line}\n  </li>\n"
+            f'\n  <li class="entry entry-{kind}">\n    <span class="when">{day}</span>\n      {line}\n  </li>\n'
         )
     return Markup("".join(items))
 

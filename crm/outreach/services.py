@@ -916,9 +916,31 @@ class DemandLine(NamedTuple):
         return (self.wording if language == self.language else self.title), None
 
 
+class CardRecord(NamedTuple):
+    """An outreach record as a country page lists it."""
+
+    id: int
+    campaign_id: int
+    stage: str
+    assignee_id: int | None
+    assignee_name: str | None
+    campaign_name: str
+    archived: bool
+
+
+class CurrentPosition(NamedTuple):
+    """A record's current position on a demand, as a card's positions table shows it."""
+
+    stance: str
+    stated_on: dt.date
+    evidence: str | None
+    evidence_url: str | None
+    meeting_id: int | None
+
+
 @dataclass
 class OutreachCard:
-    record: sa.Row  # id, campaign_id, stage, assignee_id, assignee_name, campaign_name, archived
+    record: CardRecord
     demands: list[DemandLine]
     positions: dict  # (record id, demand id) -> the current position: stance, stated_on, evidence, ...
     timeline: list[TimelineEntry]
@@ -929,7 +951,7 @@ class OutreachCard:
 @dataclass
 class CountryOutreach:
     cards: list[OutreachCard]  # the newest active campaigns' records, in full
-    others: list[sa.Row]  # the rest (older or archived campaigns), a line each, as the cards' records
+    others: list[CardRecord]  # the rest (older or archived campaigns), a line each
 
     def __bool__(self) -> bool:
         return bool(self.cards or self.others)
@@ -987,6 +1009,7 @@ def _cards_statement(records: sa.Select) -> sa.Select:
         Position.evidence_url,
         Position.meeting_id,
     )
+    # outreach_cards reads the columns by their place: a CardRecord, the demand, a CurrentPosition.
     return (
         sa.select(
             listed.c.id,
@@ -1037,20 +1060,24 @@ def outreach_cards(country, user, shown: int = CARDS_SHOWN, *, language: str = "
     if statement is None:
         statement = _CARDS[scope] = _cards_statement(outreach_visibility(user, _card_records(), viewer=_VIEWER))
     params = {"country_id": country.id, "language": language, "shown": shown, "viewer_id": user.id}
-    found: dict[int, sa.Row] = {}  # the records, in their order
+    found: dict[int, CardRecord] = {}  # the records, in their order
     demands: dict[int, list[DemandLine]] = {}
     positions = {}
     by_id = {}
+    # A row per demand of each record shown in full (some thirty at a busy government): unpacked, and kept
+    # as tuples, not asked for each column by name (SQLAlchemy's Row finds each name in a lookup).
     for row in db.session.connection().execute(statement, params):
-        found.setdefault(row.id, row)
-        if row.demand_id is None:
+        record_id, demand_id, ordinal, wording, title, stance = row[0], *row[7:12]
+        if record_id not in found:
+            found[record_id] = CardRecord(*row[:7])
+        if demand_id is None:
             continue
-        demand = by_id.get(row.demand_id)
+        demand = by_id.get(demand_id)
         if demand is None:
-            demand = by_id[row.demand_id] = DemandLine(row.demand_id, row.ordinal, row.wording, language, row.title)
-        demands.setdefault(row.id, []).append(demand)
-        if row.stance is not None:
-            positions[(row.id, demand.id)] = row
+            demand = by_id[demand_id] = DemandLine(demand_id, ordinal, wording, language, title)
+        demands.setdefault(record_id, []).append(demand)
+        if stance is not None:
+            positions[(record_id, demand_id)] = CurrentPosition(*row[11:])
     # The statement's own choice of the records shown in full: the first of the active campaigns.
     full = [record for record in found.values() if not record.archived][:shown]
     listed = {record.id for record in full}

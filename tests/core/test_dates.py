@@ -79,6 +79,22 @@ def test_templates_speak_the_requests_language_and_a_language_forced_for_part_of
         assert render_template_string(words) == "Stage · 2 countries"
 
 
+def test_a_templates_words_read_as_jinjas_gettext_writes_them(app, make_user):
+    """_() in a template: the words as they are, a variable escaped in a page (not in a text e-mail), and
+    every message taken as a format string, so a "%%" reads as one "%" with or without variables."""
+    from flask_login import login_user
+
+    with app.test_request_context("/"):
+        login_user(make_user("volunteer", language="es"))
+        assert render_template_string("{{ _('Stage') }}") == "Etapa"
+        assert render_template_string("{{ _('<b>%(who)s</b>', who='<i>') }}") == "<b>&lt;i&gt;</b>"
+        assert render_template_string("{{ _('50%% of %(who)s', who='a&b') }} {{ _('all 100%%') }}") == (
+            "50% of a&amp;b all 100%"
+        )
+        text = app.jinja_env.from_string("{% autoescape false %}{{ _('%(who)s: %%', who='<i>') }}{% endautoescape %}")
+        assert text.render() == "<i>: %"
+
+
 def test_a_stance_reads_as_a_badge_in_the_readers_language(app, make_user):
     from flask_babel import force_locale
     from flask_login import login_user
