@@ -209,7 +209,8 @@ def card_sections(cards, today: dt.date, action_forms, record_url) -> Markup:
     follow-ups' Done and Snooze forms (`action_forms`, a function of a follow-up's id) where the reader may
     change the record. Joined here, each value escaped: the template's calls for each card (its URL, its
     stage's word, two macros and their words) cost more than what they write."""
-    stage_word, assigned_to, nobody_yet = (escape(gettext(word)) for word in ("Stage", "Assigned to", "nobody yet"))
+    # Each word a literal, for the catalogue's extraction to find.
+    stage_word, assigned_to, nobody_yet = map(escape, (gettext("Stage"), gettext("Assigned to"), gettext("nobody yet")))
     timeline_word, earlier_entries = escape(gettext("Timeline")), escape(gettext("Earlier entries: the full timeline"))
     sections = []
     for card in cards:
