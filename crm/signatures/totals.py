@@ -209,13 +209,6 @@ def _flushed_connection():
     return db.session.connection()
 
 
-def _by_country(cells) -> dict[int | None, tuple[int, int]]:
-    grouped: dict[int | None, list[_Cell]] = defaultdict(list)
-    for (_petition_id, country_id), cell in cells.items():
-        grouped[country_id].append(cell)
-    return {country_id: _range(group) for country_id, group in grouped.items()}
-
-
 def _alpha3(country_ids) -> dict[int, str]:
     if not any(cid is not None for cid in country_ids):
         return {}
@@ -262,7 +255,7 @@ _CELL_COLUMNS = itemgetter(0, 1, 2, 3, 4)
 
 
 def _figures(rows, totals: CampaignTotals, per_petition: dict[int, int]) -> dict:
-    """Per country id (None where not known): (N, M), as `_by_country` gives them from `_cells`, of a
+    """Per country id (None where not known): (N, M), by `_range`'s rule, of a
     campaign's cells (the rows of _cells_statement, or of _named_cells_statement); with each petition's
     signers added to `per_petition` and the tallies' part to `totals`. The rows summed as they are read,
     each country's kinds in two sums, not a _Cell per petition and country grouped in lists (a campaign
