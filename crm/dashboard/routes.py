@@ -76,7 +76,14 @@ def campaign(slug):
     form = _filter_form()
     today = clock.today(current_user)
     language = current_language()
-    board = dashboards.dashboard(campaign, current_user, language=language, today=today, **form.filters())
+    board = dashboards.dashboard(
+        campaign,
+        current_user,
+        language=language,
+        today=today,
+        all_months=request.args.get("months") == "all",
+        **form.filters(),
+    )
     helpers = _drawing_helpers()
     return render_template(
         "dashboard/campaign.html",

@@ -43,6 +43,9 @@ RECENT_CHANGES = 5
 MATRIX_PREVIEW = 6
 CHANGES_PAGE = 25
 POSITIONS_PAGE = 25
+# Responses over time: the last two years first, as the signature totals page does; every month is a link
+# away. Eight years of months were a third of the page (some hundred bars and rows), and unreadable on a phone.
+RECENT_MONTHS = 24
 
 
 def may_view_dashboard(user) -> bool:
@@ -820,7 +823,8 @@ class Dashboard:
     world: WorldFigures
     rows: list[GovernmentRow]  # the map's data table
     matrix: list[Government]
-    over_time: tuple[tuple[dt.date, tuple[int, ...]], ...]  # monthly_responses
+    over_time: tuple[tuple[dt.date, tuple[int, ...]], ...]  # monthly_responses, its last RECENT_MONTHS unless all
+    earlier_months: bool  # months before those of over_time (shown with all_months)
     signatures: SignatureSummary
     overdue: Overdue
     changes: list[Change]
@@ -845,14 +849,18 @@ def dashboard(
     today: dt.date | None = None,
     status: str | None = None,
     region: str | None = None,
+    all_months: bool = False,
     **narrowed,
 ) -> Dashboard:
-    """Everything the dashboard page shows, in a fixed number of queries."""
+    """Everything the dashboard page shows, in a fixed number of queries: the responses over time for the
+    last RECENT_MONTHS months of the series, or (`all_months`) all of them."""
     today = today or clock.today()
     countries = all_countries()
     figures = campaign_figures(campaign, viewer, language, with_evidence=False, countries=countries)
     changes = recent_changes(campaign, RECENT_CHANGES + 1)  # one more: are there older ones?
     world = world_figures(figures, countries, today)
+    series = monthly_responses(figures)
+    shown = series if all_months else series[-RECENT_MONTHS:]
     return Dashboard(
         figures=figures,
         stages=stage_counts(figures),
@@ -860,7 +868,8 @@ def dashboard(
         world=world,
         rows=government_rows(figures, world, language),
         matrix=matrix(figures, status=status, region=region, day=today, **narrowed),
-        over_time=monthly_responses(figures),
+        over_time=shown,
+        earlier_months=len(shown) < len(series),
         signatures=signature_totals(campaign, countries),
         overdue=overdue_by_owner(campaign, today, language),
         changes=changes[:RECENT_CHANGES],

@@ -345,6 +345,34 @@ def test_months_are_named_as_the_reader_says_them(client, signed_in, demo):
     assert "<title>mayo de 2018:" in page
 
 
+def test_the_responses_over_time_show_the_last_two_years_with_every_month_a_link_away(client, signed_in, demo):
+    """The demo's series runs from May 2018 to October 2018; Germany opposing the referral in March 2021
+    stretches it to 35 months. The page shows its last 24 (April 2019 to March 2021), and all 35 a click away."""
+    manager = signed_in("manager")
+    outreach.record_position(
+        demo_record(demo, "DEU"), demand(demo, "icc-referral"), "opposed", dt.date(2021, 3, 9), actor=manager
+    )
+    db.session.commit()
+    page = client.get(DEMO_URL).get_data(as_text=True)
+    months = rows(page, "over-time", "data-month")
+    assert len(months) == 24 and next(iter(months)) == "2019-04" and list(months)[-1] == "2021-03"
+    assert months["2021-03"] == ["March 2021", "4", "1", "1", "7"]
+    bars = re.findall(r"<g><title>([^:<]+):", page)  # the chart's, one per month
+    assert len(bars) == 24 and bars[0] == "April 2019" and bars[-1] == "March 2021"
+    link = re.search(r'The chart and its table show the last two years\. <a href="([^"]+)"', page).group(1)
+    assert link == DEMO_URL + "?months=all#over-time"
+    every = rows(client.get(link).get_data(as_text=True), "over-time", "data-month")
+    assert len(every) == 35 and next(iter(every)) == "2018-05" and every["2021-03"] == months["2021-03"]
+    # Without the link when there is nothing more to see.
+    assert "show the last two years" not in client.get(DEMO_URL + "?months=all").get_data(as_text=True)
+
+
+def test_a_short_series_is_shown_whole_without_a_link(client, signed_in, demo):
+    signed_in("manager")
+    page = client.get(DEMO_URL).get_data(as_text=True)
+    assert len(rows(page, "over-time", "data-month")) == 6 and "Show every month" not in page
+
+
 def test_the_page_shows_signature_totals(client, signed_in, demo):
     from crm.countries.services import country_by_code
     from crm.signatures.models import Petition, Signature, SignatureTally
