@@ -7,7 +7,6 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, redirect, render_template, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
-from werkzeug.routing import BuildError
 
 from crm import clock
 from crm.accounts.models import User
@@ -43,14 +42,6 @@ from crm.web import flash_message, form_status, page_of, refusal
 bp = Blueprint("letters", __name__)
 
 
-def outreach_url(record) -> str | None:
-    # The outreach page belongs to the outreach blueprint; link to it once it exists.
-    try:
-        return url_for("outreach.show", outreach_id=record.id)
-    except BuildError:
-        return None
-
-
 @bp.context_processor
 def _letter_words():
     return {
@@ -58,7 +49,6 @@ def _letter_words():
         "channel_labels": CHANNEL_LABELS,
         "letter_status_labels": LETTER_STATUS_LABELS,
         "letter_status": services.letter_status,
-        "outreach_url": outreach_url,
     }
 
 
@@ -271,7 +261,7 @@ def discard(letter_id):
         form, letter, lambda: services.discard_draft(letter, actor=current_user, expected_version=form.version.data)
     ):
         flash_message(gettext("Draft discarded."), "success")
-        return redirect(outreach_url(record) or url_for("letters.index", outreach_id=record.id))
+        return redirect(url_for("outreach.show", outreach_id=record.id))
     return _render_letter(letter, record, form_status(form), discard_form=form)
 
 

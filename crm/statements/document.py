@@ -79,7 +79,14 @@ def signatories_html(document: SignatoriesDocument) -> str:
             statement=document.statement,
             lang=document.language,
             day=lambda value: show_date(value, document.language),
+            country_of=lambda code: _country_name(document, code),
         )
+
+
+def _country_name(document: SignatoriesDocument, code):
+    """A signatory's country in the document's language, or as written where it is not a known country."""
+    country = document.countries.get(code)
+    return country.name(document.language) if country else code
 
 
 def signatories_pdf(document: SignatoriesDocument) -> bytes:
