@@ -502,8 +502,8 @@ def list_filter_choices(language: str = "en") -> tuple[list[tuple[str, str]], li
     lists: tuple[list, list, list] = ([], [], [])
     names: dict[int, str] = {}
     statement = _list_choices_statement(language == "es")
-    for listed, value, words, _first, _then, last in db.session.connection().execute(
-        statement, {"language": _base_language(language)}
+    for listed, value, words, _first, _then, last in (
+        db.session.connection().execute(statement, {"language": _base_language(language)}).all()
     ):
         lists[listed].append((value, words))
         if listed == 1:

@@ -227,7 +227,9 @@ def campaign_rows(campaign, user, language: str, demand_ids) -> list[CampaignRow
     params = {"campaign_id": campaign.id, **{f"demand_{n}": demand for n, demand in enumerate(demand_ids)}}
     rows = [
         CampaignRow(record_id, stage, due, country, assignee, tuple(stances))
-        for record_id, stage, due, country, assignee, *stances in db.session.connection().execute(statement, params)
+        for record_id, stage, due, country, assignee, *stances in db.session.connection()
+        .execute(statement, params)
+        .all()
     ]
     rows.sort(key=attrgetter("country"))
     return rows
@@ -1066,7 +1068,7 @@ def outreach_cards(country, user, shown: int = CARDS_SHOWN, *, language: str = "
     by_id = {}
     # A row per demand of each record shown in full (some thirty at a busy government): unpacked, and kept
     # as tuples, not asked for each column by name (SQLAlchemy's Row finds each name in a lookup).
-    for row in db.session.connection().execute(statement, params):
+    for row in db.session.connection().execute(statement, params).all():
         record_id, demand_id, ordinal, wording, title, stance = row[0], *row[7:12]
         if record_id not in found:
             found[record_id] = CardRecord(*row[:7])
