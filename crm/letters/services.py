@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -481,22 +482,56 @@ def log_reply(
 # Reading
 
 
+class FileLine(NamedTuple):
+    """A file attached to a letter, as its page lists it."""
+
+    id: int
+    filename: str
+    size_bytes: int
+    uploaded_at: dt.datetime
+
+
+class ReplyLine(NamedTuple):
+    """A reply logged to a letter, as its page lists it."""
+
+    id: int
+    subject: str
+    received_on: dt.date | None
+
+
 @cache
-def _letter_page_statements() -> tuple[sa.Select, sa.Select]:
-    # Built once, the letter a parameter: every letter page asks for its attachments and replies.
-    letter_id = sa.bindparam("letter_id")
-    return (
-        sa.select(LetterAttachment).where(LetterAttachment.letter_id == letter_id).order_by(LetterAttachment.id),
-        sa.select(Letter).where(Letter.in_reply_to_id == letter_id).order_by(Letter.received_on, Letter.id),
+def _files_and_replies_statement() -> sa.CompoundSelect:
+    """A letter's files (by id) and replies (by day received, then id), the columns the page shows, in one
+    statement built once, the letter a parameter: kind 0 a file's (id, filename, size, uploaded_at), kind 1 a
+    reply's (id, subject, received_on)."""
+    letter_id = sa.bindparam("letter_id", type_=sa.Integer)
+    attachment, letter = LetterAttachment.__table__.c, Letter.__table__.c
+    files = sa.select(
+        sa.literal(0).label("kind"),
+        attachment.id,
+        attachment.filename.label("words"),
+        attachment.size_bytes.label("size"),
+        attachment.uploaded_at.label("at"),
+        sa.cast(sa.null(), sa.Date).label("day"),
+    ).where(attachment.letter_id == letter_id)
+    replies = sa.select(sa.literal(1), letter.id, letter.subject, sa.null(), sa.null(), letter.received_on).where(
+        letter.in_reply_to_id == letter_id
     )
+    return sa.union_all(files, replies).order_by("kind", "day", "id")
 
 
 def letter_page(letter: Letter) -> dict:
     """What the letter page shows besides the letter, in a fixed number of queries whatever the number
-    of attachments or replies."""
-    attachments_of, replies_to = _letter_page_statements()
-    attachments = db.session.scalars(attachments_of, {"letter_id": letter.id}).all()
-    replies = db.session.scalars(replies_to, {"letter_id": letter.id}).all()
+    of attachments or replies. Its files and replies are read as plain rows of the columns listed: the page
+    only lists them, and as records they cost more to build than to read."""
+    attachments, replies = [], []
+    for kind, line_id, words, size, at, day in (
+        db.session.connection().execute(_files_and_replies_statement(), {"letter_id": letter.id}).all()
+    ):
+        if kind == 0:
+            attachments.append(FileLine(line_id, words, size, at))
+        else:
+            replies.append(ReplyLine(line_id, words, day))
     countries = {}
     if letter.signatures_by_country:
         countries = {

@@ -231,6 +231,41 @@ def test_letter_dates_are_shown_localised(client, app, signed_in, templates):
     assert "1 jun 2018" in page_of(client.get(f"/letters/{letter.id}"))
 
 
+def test_a_sent_letter_lists_its_files_as_uploaded_and_its_replies_by_the_day_they_came(client, world):
+    letter = compose(world, world.user)
+    services.mark_sent(letter, "post", dt.date(2018, 6, 1), world.user)
+    for name, size, minute in (("scan.pdf", 2048, 10), ("acuse.jpg", 5000, 5)):
+        db.session.add(
+            LetterAttachment(
+                letter_id=letter.id,
+                filename=name,
+                content_type="application/pdf",
+                size_bytes=size,
+                sha256="c" * 64,
+                storage_key=f"{letter.id}-{name}",
+                uploaded_at=dt.datetime(2018, 6, 2, 9, minute, tzinfo=dt.UTC),
+            )
+        )
+    for subject, day in (("Second answer", dt.date(2018, 7, 20)), ("First answer", dt.date(2018, 7, 2))):
+        db.session.add(
+            Letter(
+                outreach_id=world.record.id,
+                direction="incoming",
+                in_reply_to_id=letter.id,
+                subject=subject,
+                received_on=day,
+            )
+        )
+    db.session.commit()
+    page = page_of(client.get(f"/letters/{letter.id}"))
+    files = re.findall(r'attachments/\d+">([^<]+)</a></td>\s*<td class="num">([^<]+)</td>\s*<td>([^<]+)</td>', page)
+    # In the order they were attached (scan.pdf first), each with its size in whole KB, rounded up.
+    assert [(name, size) for name, size, _ in files] == [("scan.pdf", "2 KB"), ("acuse.jpg", "5 KB")]
+    assert [uploaded for _, _, uploaded in files] == ["2 Jun 2018, 9:10\u202fam", "2 Jun 2018, 9:05\u202fam"]
+    replies = re.findall(r'<li><a href="/letters/\d+">([^<]+)</a> · ([^<]+)</li>', page)
+    assert replies == [("First answer", "2 Jul 2018"), ("Second answer", "20 Jul 2018")]
+
+
 # --- editing a draft ------------------------------------------------------------------------------
 
 

@@ -153,6 +153,6 @@ def test_the_letter_page_loads_the_letter_with_what_it_shows_of_it(client, staff
     assert response.status_code == 200
     selects = [" ".join(s.split()) for s in statements if s.lstrip().upper().startswith("SELECT")]
     # The signed-in user; the letter with its record, campaign (and its name in other languages),
-    # government, recipient and author; its attachments; its replies; the joint statements going with it
-    # and those that could. No relation is fetched on its own.
-    assert len(selects) == 5, selects
+    # government, recipient and author; its files and replies, together; the joint statements going with
+    # it and those that could. No relation is fetched on its own.
+    assert len(selects) == 4, selects
