@@ -17,7 +17,7 @@ from crm import clock
 from crm.audit import services as audit
 from crm.contacts.models import Contact, Office, Post
 from crm.countries.models import Country
-from crm.database import check_version, contains_pattern, pageable
+from crm.database import UTCDateTime, check_version, contains_pattern, pageable
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.i18n import _, readers_date
@@ -453,56 +453,113 @@ def _letter_day(letter) -> dt.date:
     return letter.sent_on or letter.received_on or letter.created_at.date()
 
 
+class HistoryPost(NamedTuple):
+    """A post the contact held, as their page lists it."""
+
+    id: int
+    contact_id: int
+    office_id: int
+    title: str
+    started_on: dt.date
+    ended_on: dt.date | None
+    office_name: str
+    country_name: str
+
+
+class HistoryLetter(NamedTuple):
+    """A letter addressed to the contact, as their page lists it."""
+
+    id: int
+    sent_on: dt.date | None
+    received_on: dt.date | None
+    created_at: dt.datetime
+    direction: str
+    subject: str
+    country_name: str
+
+
+# The kinds of rows of _history_statement, in the order it lists them.
+_POST, _MEETING, _LETTER = 0, 1, 2
+
+
 @cache
-def _history_statements(spanish: bool) -> tuple[sa.Select, sa.Select, sa.Select]:
-    # Built once for each language, the contact a parameter, reading the columns the page shows as rows:
-    # records with their offices, countries and governments built as objects cost the page more than the
-    # rest of it.
-    contact_id = sa.bindparam("contact_id")
+def _history_statement(spanish: bool) -> sa.CompoundSelect:
+    """A contact's posts (newest first), meetings (a row per meeting and government it concerned, a meeting
+    with none having one without a name; newest first) and letters (newest first), the columns the page shows
+    as rows of one statement, built once for each language, the contact a parameter: records with their
+    offices, countries and governments built as objects, in a statement each, cost the page more than the rest
+    of it. Each row: kind, id, two days, a time, an office, the contact, two words, the government's name and
+    the record (a meeting's, for its order); a column holds the same type of value in every kind, as a union
+    needs, and what a kind has not is NULL."""
+    contact_id = sa.bindparam("contact_id", type_=sa.Integer)
     country_name = (Country.name_es if spanish else Country.name_en).label("country_name")
+    no_day, no_id = sa.cast(sa.null(), sa.Date), sa.cast(sa.null(), sa.Integer)
     posts = (
         sa.select(
-            Post.id,
-            Post.contact_id,
+            sa.literal(_POST).label("kind"),
+            Post.id.label("row_id"),
+            Post.started_on.label("first_day"),
+            Post.ended_on.label("second_day"),
+            sa.type_coerce(sa.null(), UTCDateTime).label("moment"),
             Post.office_id,
-            Post.title,
-            Post.started_on,
-            Post.ended_on,
-            Office.name.label("office_name"),
+            Post.contact_id,
+            Post.title.label("words"),
+            Office.name.label("more_words"),
             country_name,
+            no_id.label("record_id"),
         )
         .join(Office, Office.id == Post.office_id)
         .join(Country, Country.id == Office.country_id)
         .where(Post.contact_id == contact_id)
-        .order_by(Post.started_on.desc(), Post.id.desc())
     )
-    # A row per meeting and government it concerned (a meeting with none has one, without a name).
     meetings = (
-        sa.select(Meeting.id, Meeting.held_at, Meeting.office_id, Office.name, Meeting.summary, country_name)
+        sa.select(
+            sa.literal(_MEETING),
+            Meeting.id,
+            no_day,
+            no_day,
+            Meeting.held_at,
+            Meeting.office_id,
+            no_id,
+            Meeting.summary,
+            Office.name,
+            country_name,
+            OutreachRecord.id,
+        )
         .join(meeting_contact, meeting_contact.c.meeting_id == Meeting.id)
         .outerjoin(Office, Office.id == Meeting.office_id)
         .outerjoin(meeting_outreach, meeting_outreach.c.meeting_id == Meeting.id)
         .outerjoin(OutreachRecord, OutreachRecord.id == meeting_outreach.c.outreach_id)
         .outerjoin(Country, Country.id == OutreachRecord.country_id)
         .where(meeting_contact.c.contact_id == contact_id)
-        .order_by(Meeting.held_at.desc(), Meeting.id.desc(), OutreachRecord.id)
     )
     letters = (
         sa.select(
+            sa.literal(_LETTER),
             Letter.id,
             Letter.sent_on,
             Letter.received_on,
             Letter.created_at,
-            Letter.direction,
+            no_id,
+            no_id,
             Letter.subject,
+            Letter.direction,
             country_name,
+            no_id,
         )
         .join(OutreachRecord, OutreachRecord.id == Letter.outreach_id)
         .join(Country, Country.id == OutreachRecord.country_id)
         .where(Letter.recipient_contact_id == contact_id)
-        .order_by(Letter.id.desc())
     )
-    return posts, meetings, letters
+    # Posts by the day they started, meetings by the time they were held, each kind's latest first; a
+    # meeting's governments in the order of their records.
+    return sa.union_all(posts, meetings, letters).order_by(
+        sa.literal_column("kind"),
+        sa.literal_column("first_day").desc(),
+        sa.literal_column("moment").desc(),
+        sa.literal_column("row_id").desc(),
+        sa.literal_column("record_id"),
+    )
 
 
 @cache
@@ -515,18 +572,20 @@ def contact_history(contact: Contact, language: str = "en") -> ContactHistory:
     """Every post the contact held, every meeting they attended and every letter addressed to them, as
     rows of what their page shows, governments named in `language` (a fixed number of queries, however
     long the history)."""
-    connection = db.session.connection()
-    params = {"contact_id": contact.id}
-    posts, meeting_rows, letters = (
-        connection.execute(statement, params).all() for statement in _history_statements(language == "es")
-    )
+    rows = db.session.connection().execute(_history_statement(language == "es"), {"contact_id": contact.id}).all()
+    posts, letters = [], []
     meetings: dict[int, HistoryMeeting] = {}
-    for meeting_id, held_at, office_id, office_name, summary, country in meeting_rows:
-        meeting = meetings.get(meeting_id)
-        if meeting is None:
-            meeting = meetings[meeting_id] = HistoryMeeting(meeting_id, held_at, office_id, office_name, summary, [])
-        if country is not None:
-            meeting.countries.append(country)
+    for kind, row_id, first_day, second_day, moment, office_id, contact_id, words, more_words, country, _record in rows:
+        if kind == _POST:
+            posts.append(HistoryPost(row_id, contact_id, office_id, words, first_day, second_day, more_words, country))
+        elif kind == _LETTER:
+            letters.append(HistoryLetter(row_id, first_day, second_day, moment, more_words, words, country))
+        else:
+            meeting = meetings.get(row_id)
+            if meeting is None:
+                meeting = meetings[row_id] = HistoryMeeting(row_id, moment, office_id, more_words, words, [])
+            if country is not None:
+                meeting.countries.append(country)
     letters = sorted(letters, key=lambda letter: (_letter_day(letter), letter.id), reverse=True)
     ended = [post for post in posts if post.ended_on is not None]
     held = _open_posts_at({post.office_id for post in ended})
