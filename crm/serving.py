@@ -23,7 +23,7 @@ from pathlib import Path
 from gunicorn.glogging import Logger
 
 REDACTED = "[redacted]"
-# post_worker_init's: some times the objects a page holds while it is made.
+# post_worker_init's threshold for the youngest generation: several times the objects a page holds while it is made.
 YOUNG_COLLECTION_THRESHOLD = 20_000
 # The credential's place in each such route (after any prefix the app is mounted under).
 _SECRET_SEGMENTS = re.compile(
