@@ -462,15 +462,11 @@ def _month_end(month: dt.date) -> dt.date:
 _STANCE_KIND = {"acted": 0, "supportive": 1, **dict.fromkeys(STATED_NOT_SUPPORTIVE, 2)}
 
 
-def responses_by_month(figures: CampaignFigures) -> list[tuple[dt.date, dict[str, int]]]:
-    """Governments per response at the end of each month, from the campaign's start (or its first
-    position) to the month of the latest position. Only positions count here: stages keep no history
-    on the record, so a government is "responded" over time from the month it stated a position."""
-    return [(month, dict(zip(RESPONSES, counts, strict=True))) for month, counts in monthly_responses(figures)]
-
-
 def monthly_responses(figures: CampaignFigures) -> tuple[tuple[dt.date, tuple[int, ...]], ...]:
-    """responses_by_month's series, each month's counts in RESPONSES' order.
+    """Governments per response at the end of each month, each month's counts in RESPONSES' order, from the
+    campaign's start (or its first position) to the month of the latest position. Only positions count
+    here: stages keep no history on the record, so a government is "responded" over time from the month it
+    stated a position.
 
     One pass over the positions, oldest first: each moves one government's stances, and so at most one
     government from one response to another, whatever the number of months and governments. A
