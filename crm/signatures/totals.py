@@ -120,13 +120,19 @@ class _Cell:
 
 
 def _range(cells) -> tuple[int, int]:
-    """(N, M) for one country's cells: signers known by address and signers known by name and place
-    cannot be matched, so they are between all in both kinds (the larger kind) and nobody in both."""
+    """(N, M) for one country's cells, by _bounds' rule."""
     by_email = by_name = excess = 0
     for cell in cells:  # one pass: a campaign has a group of cells for each of some 250 countries
         by_email += cell.rows - cell.named
         by_name += cell.named
         excess += cell.tally_excess
+    return _bounds(by_email, by_name, excess)
+
+
+def _bounds(by_email: int, by_name: int, excess: int) -> tuple[int, int]:
+    """(N, M) for one country: signers known by address and signers known by name and place cannot be
+    matched, so they are between all in both kinds (the larger kind) and nobody in both; what tallies
+    exceed the signatures imported is added to both."""
     return max(by_email, by_name) + excess, by_email + by_name + excess
 
 
@@ -255,7 +261,7 @@ _CELL_COLUMNS = itemgetter(0, 1, 2, 3, 4)
 
 
 def _figures(rows, totals: CampaignTotals, per_petition: dict[int, int]) -> dict:
-    """Per country id (None where not known): (N, M), by `_range`'s rule, of a
+    """Per country id (None where not known): (N, M), by `_bounds`' rule, of a
     campaign's cells (the rows of _cells_statement, or of _named_cells_statement); with each petition's
     signers added to `per_petition` and the tallies' part to `totals`. The rows summed as they are read,
     each country's kinds in two sums, not a _Cell per petition and country grouped in lists (a campaign
@@ -289,11 +295,10 @@ def _figures(rows, totals: CampaignTotals, per_petition: dict[int, int]) -> dict
         totals.from_tallies, totals.tallied = sum(excess.values()), True
     if not by_name and not excess:  # signers known by their address only, no tally: most campaigns
         return {country_id: (number, number) for country_id, number in by_email.items()}
-    figures = {}
-    for country_id in {**by_email, **excess}:
-        email, name, more = by_email.get(country_id, 0), by_name.get(country_id, 0), excess.get(country_id, 0)
-        figures[country_id] = (max(email, name) + more, email + name + more)
-    return figures
+    return {
+        country_id: _bounds(by_email.get(country_id, 0), by_name.get(country_id, 0), excess.get(country_id, 0))
+        for country_id in {**by_email, **excess}
+    }
 
 
 def totals_for(
