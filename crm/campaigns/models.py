@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from functools import cache
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from crm.database import SLUG, UTCDateTime, only_chars, utcnow
@@ -22,6 +24,10 @@ TRANSLATED_LANGUAGES = CAMPAIGN_LANGUAGES[1:]
 def _base_language(language) -> str:
     """ "es_VE" and "es" are both Spanish for the choice of a wording."""
     return str(language or DEFAULT_LANGUAGE).split("_")[0].split("-")[0].lower()
+
+
+def new_figures_version() -> int:
+    return secrets.randbits(62)
 
 
 class Campaign(db.Model):
@@ -56,6 +62,10 @@ class Campaign(db.Model):
     stall_days: Mapped[int] = mapped_column(default=21)
     is_demo: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Names the state of what the campaign's figures are made from (FIGURES_SOURCES): a new random number
+    # each time one of those rows changes, set by the database (the triggers below), whoever writes. The
+    # dashboard keeps the figures it made under this number and makes them again when it changes.
+    figures_version: Mapped[int] = mapped_column(sa.BigInteger, default=new_figures_version, server_default="0")
 
     demands = relationship("Demand", back_populates="campaign", order_by="Demand.ordinal")
     # Loaded with the campaigns, in one query for all of them: every page names campaigns in its reader's language.
@@ -189,3 +199,98 @@ class DemandTranslation(db.Model):
     description: Mapped[str | None] = mapped_column(sa.Text)
 
     demand = relationship(Demand, back_populates="translations")
+
+
+# A campaign's figures_version --------------------------------------------------------------------------
+#
+# The dashboard's figures are made from a campaign's outreach records (their country, stage and who is
+# assigned), its positions, its demands and their wording, and the countries (FIGURES_SOURCES). The
+# database gives the campaign a new random figures_version whenever one of those rows is added, changed or
+# removed, whoever writes (the app, an import, a restore, raw SQL); a change of a country renews every
+# campaign's. Random, not counted up: a database restored from a backup, or a test's rolled-back one, may
+# reach a count it had before with other rows, but not the same random number.
+#
+# On PostgreSQL the triggers of a campaign's rows are deferred to the commit: taken as each row is
+# written, the campaign's row lock would make two writers of the same records wait for each other (one
+# holding a record, the other the campaign). Migration 0037 creates the same on an existing database.
+FIGURES_SOURCES = {
+    # table -> the campaign of one of its rows, as SQL on the row (ROW stands for NEW or OLD)
+    "outreach_record": "ROW.campaign_id",
+    "position": "ROW.campaign_id",
+    "demand": "ROW.campaign_id",
+    "demand_translation": "(SELECT campaign_id FROM demand WHERE id = ROW.demand_id)",
+    "country": None,  # every campaign
+}
+# The record's columns the figures read: its other columns (priority, dates, version) change often.
+FIGURES_RECORD_COLUMNS = "campaign_id, country_id, stage, assignee_id"
+_RENEW_POSTGRESQL = "floor(random() * 9.0e18)::bigint"
+
+
+def _campaigns_of(rows: tuple[str, ...], table: str) -> str:
+    source = FIGURES_SOURCES[table]
+    if source is None:
+        return ""
+    return " WHERE id IN ({})".format(", ".join(source.replace("ROW", row) for row in rows))
+
+
+def _figures_postgresql() -> list[str]:
+    renew = f"UPDATE campaign SET figures_version = {_RENEW_POSTGRESQL}"
+    # OLD is NULL on an insert and NEW on a delete: IN ignores the NULL.
+    statements = [
+        f"""CREATE OR REPLACE FUNCTION campaign_figures_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_TABLE_NAME = 'country' THEN
+    {renew};
+  ELSIF TG_TABLE_NAME = 'demand_translation' THEN
+    {renew}{_campaigns_of(("OLD", "NEW"), "demand_translation")};
+  ELSE
+    {renew}{_campaigns_of(("OLD", "NEW"), "position")};
+  END IF;
+  RETURN NULL;
+END
+$$"""
+    ]
+    for table, source in FIGURES_SOURCES.items():
+        update = f"UPDATE OF {FIGURES_RECORD_COLUMNS}" if table == "outreach_record" else "UPDATE"
+        if source is None:  # a country: rare, and every campaign at once, once per statement
+            statements.append(
+                f"CREATE TRIGGER {table}_figures_changed AFTER INSERT OR {update} OR DELETE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION campaign_figures_changed()"
+            )
+        else:
+            statements.append(
+                f"CREATE CONSTRAINT TRIGGER {table}_figures_changed AFTER INSERT OR {update} OR DELETE ON {table} "
+                "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION campaign_figures_changed()"
+            )
+    return statements
+
+
+def _figures_sqlite() -> list[str]:
+    statements = []
+    for table in FIGURES_SOURCES:
+        update = f"UPDATE OF {FIGURES_RECORD_COLUMNS}" if table == "outreach_record" else "UPDATE"
+        for name, event_, rows in (
+            ("added", "INSERT", ("NEW",)),
+            ("changed", update, ("OLD", "NEW")),
+            ("removed", "DELETE", ("OLD",)),
+        ):
+            statements.append(
+                f"CREATE TRIGGER {table}_figures_{name} AFTER {event_} ON {table} BEGIN "
+                f"UPDATE campaign SET figures_version = random(){_campaigns_of(rows, table)}; END"
+            )
+    return statements
+
+
+FIGURES_POSTGRESQL = _figures_postgresql()
+FIGURES_SQLITE = _figures_sqlite()
+
+# Created once every table exists (the triggers sit on tables of three features); dropped with the function.
+for _statement in FIGURES_POSTGRESQL:
+    event.listen(db.metadata, "after_create", sa.DDL(_statement).execute_if(dialect="postgresql"))
+for _statement in FIGURES_SQLITE:
+    event.listen(db.metadata, "after_create", sa.DDL(_statement).execute_if(dialect="sqlite"))
+event.listen(
+    db.metadata,
+    "before_drop",
+    sa.DDL("DROP FUNCTION IF EXISTS campaign_figures_changed() CASCADE").execute_if(dialect="postgresql"),
+)

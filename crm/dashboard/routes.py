@@ -143,7 +143,7 @@ def positions(slug):
 def changes(slug):
     """Every change to the campaign's records, newest first, a page at a time."""
     campaign = get_campaign_or_404(slug, need="dashboard")
-    figures = dashboards.campaign_figures(campaign, current_user, current_language())
+    figures = dashboards.kept_figures(campaign, current_user, current_language()).figures(campaign)
     page = dashboards.changes_page(campaign, requested_page())
     return render_template(
         "dashboard/changes.html", campaign=campaign, page=page, by_record=figures.by_record(), **_drawing_helpers()
@@ -154,9 +154,8 @@ def changes(slug):
 @login_required
 def map_svg(slug):
     campaign = get_campaign_or_404(slug, need="dashboard")
-    countries = dashboards.all_countries()
-    figures = dashboards.campaign_figures(campaign, current_user, current_language(), countries=countries)
-    world = dashboards.world_figures(figures, countries, clock.today(current_user))
+    kept = dashboards.kept_figures(campaign, current_user, current_language())
+    world, _rows = kept.world(campaign, clock.today(current_user), current_language())
     svg = render_template(
         "dashboard/_world_map.html", campaign=campaign, world=world, standalone=True, **_drawing_helpers()
     )

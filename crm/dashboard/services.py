@@ -24,7 +24,7 @@ from crm.database import fold
 from crm.extensions import db
 from crm.letters.models import Letter
 from crm.outreach.models import STAGES, FollowUp, OutreachRecord, Position, meeting_outreach
-from crm.permissions import can, outreach_visibility
+from crm.permissions import can, outreach_visibility, visibility_scope
 from crm.signatures.totals import petition_rows, totals_for
 from crm.web import Page, page_offset
 
@@ -251,21 +251,35 @@ def campaign_figures(
     the names of its assignee and coordinator, assignee_name and coordinator_name); a position's has
     its id, outreach_id, demand_id, stance and stated_on, and unless `with_evidence` is false (the
     dashboard shows none) its evidence and evidence_url."""
-    params = {"campaign_id": campaign.id}
+    demands, governments, history, _countries = _read_figures(
+        campaign.id,
+        lambda statement: outreach_visibility(viewer, statement),
+        language,
+        with_people=with_people,
+        with_evidence=with_evidence,
+        countries=countries,
+    )
+    return CampaignFigures(campaign=campaign, demands=demands, governments=governments, history=history)
+
+
+def _read_figures(campaign_id: int, visible, language: str, *, with_people: bool, with_evidence: bool, countries):
+    """campaign_figures' demands, governments and positions, and the countries: `visible` narrows the
+    records' statement to what the reader may see."""
+    params = {"campaign_id": campaign_id}
     # Through the session's connection: plain rows, without the ORM's pass over each.
     connection = db.session.connection()
-    records = connection.execute(outreach_visibility(viewer, _records_statement(with_people)), params).all()
+    records = connection.execute(visible(_records_statement(with_people)), params).all()
     if countries is None:
         countries = {
             row.id: row for row in map(CountryFacts._make, connection.execute(_countries_statement(True), params).all())
         }
-    demands = demand_facts(campaign.id)
-    visible = {record[0] for record in records}
+    demands = demand_facts(campaign_id)
+    visible_ids = {record[0] for record in records}
     # Rows fetched at once and read by place, each record's current positions gathered in plain dicts, then
     # their stances from those: a campaign has some thousand positions, and a pass that unpacked each row and
     # kept both in nested defaultdicts cost four times as much (0.7 -> 0.17 ms).
     history = [
-        row for row in connection.execute(_positions_statement(with_evidence), params).all() if row[1] in visible
+        row for row in connection.execute(_positions_statement(with_evidence), params).all() if row[1] in visible_ids
     ]
     current: dict[int, dict[int, sa.Row]] = {}
     for row in history:  # oldest first: the last of each (record, demand) is its current position
@@ -287,7 +301,7 @@ def campaign_figures(
             )
         )
     governments.sort(key=lambda g: fold(g.country.name(language)))
-    return CampaignFigures(campaign=campaign, demands=list(demands), governments=governments, history=history)
+    return list(demands), governments, history, countries
 
 
 def stage_counts(figures: CampaignFigures) -> list[tuple[str, int]]:
@@ -472,20 +486,16 @@ def monthly_responses(figures: CampaignFigures) -> tuple[tuple[dt.date, tuple[in
     government from one response to another, whatever the number of months and governments. A
     government's stances are kept as how many of its demands it holds of each kind (_STANCE_KIND).
 
-    Counted once for each history, set of governments and start: the series is a function of those alone,
-    and they stay the same from one visit to the next until a position is recorded (positions are never
-    changed, only added, or removed with their record), which makes another history."""
+    The dashboard keeps the series with the rest of a campaign's figures (kept_figures)."""
     history = figures.history  # read oldest first (stated_on, id)
     if not history:
         return ()
-    # The rows as plain tuples: compared as the key of what was counted, rows compare field by field in Python.
-    governments = tuple(sorted([government.record[0] for government in figures.governments]))
-    return _responses_by_month(tuple(map(tuple, history)), governments, figures.campaign.starts_on)
+    return _responses_by_month(
+        history, {government.record[0] for government in figures.governments}, figures.campaign.starts_on
+    )
 
 
-@lru_cache(maxsize=16)
-def _responses_by_month(history: tuple, records: tuple, starts_on: dt.date | None) -> tuple:
-    governments = set(records)
+def _responses_by_month(history: list, governments: set[int], starts_on: dt.date | None) -> tuple:
     month = history[0][4].replace(day=1)  # each row: id, outreach_id, demand_id, stance, stated_on, ...
     if starts_on:
         month = min(month, starts_on.replace(day=1))
@@ -809,6 +819,89 @@ def changes_page(campaign: Campaign, page: int, per_page: int = CHANGES_PAGE) ->
     return Page(changes[:per_page], page, per_page, len(changes) > per_page)
 
 
+# Kept figures --------------------------------------------------------------------------------------
+
+# The figures of the campaigns last looked at, kept in each process (each worker) under the campaign's
+# figures_version (crm.campaigns.models), which the database renews whenever a row they are made from
+# changes: a dashboard reads one number instead of the countries, records, demands and positions, and
+# makes nothing again, until something changes. What is kept is the campaign's public standing (each
+# government's stage, responses and positions, who is assigned by id): no names, notes or contacts.
+KEPT_CAMPAIGNS = 32
+
+
+@dataclass
+class KeptFigures:
+    """A campaign's figures for managers (who see every record), in one language."""
+
+    countries: dict[int, CountryFacts]
+    demands: list[DemandFacts]
+    governments: list[Government]  # sorted by country name in the language
+    history: list  # positions, oldest first, without evidence
+    stages: list[tuple[str, int]]
+    responses: dict[str, int]
+    series: dict = field(default_factory=dict)  # the campaign's start -> monthly_responses
+    drawn: tuple | None = None  # (day, WorldFigures, government_rows) of the last day asked for
+
+    def figures(self, campaign: Campaign) -> CampaignFigures:
+        return CampaignFigures(
+            campaign=campaign, demands=self.demands, governments=self.governments, history=self.history
+        )
+
+    def monthly(self, campaign: Campaign) -> tuple:
+        series = self.series.get(campaign.starts_on)
+        if series is None:
+            series = self.series[campaign.starts_on] = monthly_responses(self.figures(campaign))
+        return series
+
+    def world(self, campaign: Campaign, day: dt.date, language: str) -> tuple[WorldFigures, list[GovernmentRow]]:
+        """The map's figures on `day` (a withdrawal from the Rome Statute may take effect any day) and the
+        rows of its table."""
+        drawn = self.drawn
+        if drawn is None or drawn[0] != day:
+            figures = self.figures(campaign)
+            world = world_figures(figures, self.countries, day)
+            drawn = self.drawn = (day, world, government_rows(figures, world, language))
+        return drawn[1], drawn[2]
+
+
+@cache
+def _figures_version_statement() -> sa.Select:
+    return sa.select(Campaign.__table__.c.figures_version).where(
+        Campaign.__table__.c.id == sa.bindparam("campaign_id", type_=sa.Integer)
+    )
+
+
+def kept_figures(campaign: Campaign, viewer, language: str = "en") -> KeptFigures:
+    """The campaign's figures as `viewer` may see them: kept for those who see every record (one query when
+    nothing changed since they were made), made afresh for anyone else."""
+    if visibility_scope(viewer) != "all":
+        return _make_figures(campaign.id, lambda statement: outreach_visibility(viewer, statement), language)
+    # Read afresh, not from the campaign's record: the session may hold one from before a change.
+    version = db.session.connection().execute(_figures_version_statement(), {"campaign_id": campaign.id}).scalar_one()
+    return _kept_figures(str(db.engine.url), campaign.id, version, str(language))
+
+
+@lru_cache(maxsize=KEPT_CAMPAIGNS)
+def _kept_figures(database: str, campaign_id: int, version: int, language: str) -> KeptFigures:
+    return _make_figures(campaign_id, lambda statement: statement, language)
+
+
+def _make_figures(campaign_id: int, visible, language: str) -> KeptFigures:
+    demands, governments, history, countries = _read_figures(
+        campaign_id, visible, language, with_people=False, with_evidence=False, countries=all_countries()
+    )
+    stages = Counter(government.record.stage for government in governments)
+    responses = Counter(government.response for government in governments)
+    return KeptFigures(
+        countries=countries,
+        demands=demands,
+        governments=governments,
+        history=history,
+        stages=[(stage, stages.get(stage, 0)) for stage in STAGES],
+        responses={response: responses.get(response, 0) for response in RESPONSES},
+    )
+
+
 # The whole page ------------------------------------------------------------------------------------
 
 
@@ -852,18 +945,18 @@ def dashboard(
     """Everything the dashboard page shows, in a fixed number of queries: the responses over time for the
     last RECENT_MONTHS months of the series, or (`all_months`) all of them."""
     today = today or clock.today()
-    countries = all_countries()
-    figures = campaign_figures(campaign, viewer, language, with_evidence=False, countries=countries)
+    kept = kept_figures(campaign, viewer, language)
+    figures, countries = kept.figures(campaign), kept.countries
     changes = recent_changes(campaign, RECENT_CHANGES + 1)  # one more: are there older ones?
-    world = world_figures(figures, countries, today)
-    series = monthly_responses(figures)
+    world, rows = kept.world(campaign, today, language)
+    series = kept.monthly(campaign)
     shown = series if all_months else series[-RECENT_MONTHS:]
     return Dashboard(
         figures=figures,
-        stages=stage_counts(figures),
-        responses=response_counts(figures),
+        stages=kept.stages,
+        responses=kept.responses,
         world=world,
-        rows=government_rows(figures, world, language),
+        rows=rows,
         matrix=matrix(figures, status=status, region=region, day=today, **narrowed),
         over_time=shown,
         earlier_months=len(shown) < len(series),

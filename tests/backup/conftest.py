@@ -285,7 +285,8 @@ def fill(app) -> None:
 
 
 def table_contents(app) -> dict[str, list[tuple]]:
-    """Every table's rows, ordered by primary key, with values in one comparable form (moments in UTC)."""
+    """Every table's rows, ordered by primary key, with values in one comparable form (moments in UTC), but for
+    one number the database keeps itself."""
     from crm.backup.services import _data_tables, _order_by, _reflect
 
     def same(value):
@@ -293,10 +294,16 @@ def table_contents(app) -> dict[str, list[tuple]]:
             return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
         return value
 
+    def compared(table):
+        # A campaign's figures_version is renewed by the database as the restore writes its records anew:
+        # a number naming the state of its figures (crm.campaigns.models), not data that must come back.
+        return [column for column in table.columns if (table.name, column.name) != ("campaign", "figures_version")]
+
     with app.app_context(), db.engine.connect() as connection:
         return {
             table.name: [
-                tuple(same(v) for v in row) for row in connection.execute(sa.select(table).order_by(*_order_by(table)))
+                tuple(same(v) for v in row)
+                for row in connection.execute(sa.select(*compared(table)).order_by(*_order_by(table)))
             ]
             for table in _data_tables(_reflect(connection))
         }

@@ -202,7 +202,7 @@ def test_responses_over_time_count_a_stated_position_from_its_month(demo, manage
 
 
 def test_responses_over_time_are_counted_anew_once_a_position_is_recorded(demo, manager):
-    """The series is counted once for a history: a position recorded makes another history, counted anew."""
+    """A position recorded shows in the series as soon as it is read again."""
     before = responses_by_month(dashboards.campaign_figures(demo, manager))
     assert responses_by_month(dashboards.campaign_figures(demo, manager)) == before
     _opposes_the_referral(demo, manager, "GBR", dt.date(2018, 10, 3), "Declined in a written answer.")

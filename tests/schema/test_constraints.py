@@ -1470,6 +1470,7 @@ REQUIRED = {
         "is_demo",
         "created_at",
         "letter_language",
+        "figures_version",
     ),
     "demand": ("campaign_id", "ordinal", "code", "title"),
     "campaign_translation": ("campaign_id", "language", "name"),

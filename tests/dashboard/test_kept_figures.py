@@ -1,0 +1,228 @@
+"""A manager opens a campaign's dashboard again and again while the team works. Its figures are made once
+and kept, under a number the database gives the campaign anew whenever a row they are made from changes,
+whoever writes (the app, an import, raw SQL): the dashboard never shows figures older than the data, and
+while nothing changes it reads that number instead of every record and position."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from crm.campaigns import services as campaigns
+from crm.campaigns.models import Campaign
+from crm.countries.models import Country
+from crm.dashboard import services as dashboards
+from crm.extensions import db
+from crm.outreach import services as outreach
+from crm.outreach.assignments import set_assignee
+from crm.outreach.models import OutreachRecord
+from tests.conftest import utc_today
+from tests.dashboard.conftest import demand, demo_record
+
+pytestmark = pytest.mark.usefixtures("clock")
+
+
+@pytest.fixture
+def manager(make_user):
+    return make_user("manager")
+
+
+def _version(campaign) -> int:
+    return db.session.scalar(sa.select(Campaign.figures_version).where(Campaign.id == campaign.id))
+
+
+def _other_campaign() -> Campaign:
+    campaign = Campaign(slug="other-campaign", name="Other campaign")
+    db.session.add(campaign)
+    db.session.flush()
+    return campaign
+
+
+def _country(alpha3: str) -> Country:
+    return db.session.scalar(sa.select(Country).where(Country.alpha3 == alpha3))
+
+
+# Each write the figures are made from, as the app or anyone else makes it.
+CHANGES = {
+    "a position recorded": lambda demo, manager: outreach.record_position(
+        demo_record(demo, "GBR"),
+        demand(demo, "icc-referral"),
+        "opposed",
+        dt.date(2019, 1, 15),
+        actor=manager,
+        evidence="Letter",
+    ),
+    "a stage set by hand": lambda demo, manager: outreach.set_stage(demo_record(demo, "SWE"), "closed", actor=manager),
+    "a record assigned": lambda demo, manager: set_assignee([demo_record(demo, "SWE")], manager, actor=manager),
+    "a government added": lambda demo, manager: db.session.add(
+        OutreachRecord(campaign=demo, country=_country("ISL"), stage="contacted")
+    ),
+    "a government removed, by raw SQL": lambda demo, manager: db.session.execute(
+        sa.delete(OutreachRecord).where(OutreachRecord.id == demo_record(demo, "PER").id)
+    ),
+    "a demand added": lambda demo, manager: campaigns.add_demand(
+        demo, campaigns.DemandWording("Release the prisoners"), actor=manager
+    ),
+    "a demand's Spanish wording": lambda demo, manager: campaigns.reword_demand(
+        demand(demo, "icc-referral"),
+        campaigns.DemandWording("Refer Venezuela to the ICC", label_es="Remitir Venezuela a la CPI"),
+        actor=manager,
+    ),
+    "a country renamed, by raw SQL": lambda demo, manager: db.session.execute(
+        sa.update(Country).where(Country.alpha3 == "CHE").values(name_es="Confederación Suiza")
+    ),
+    "a stage changed by raw SQL": lambda demo, manager: db.session.execute(
+        sa.update(OutreachRecord).where(OutreachRecord.id == demo_record(demo, "CHL").id).values(stage="committed")
+    ),
+}
+
+# Writes on a campaign's records that no figure reads.
+UNRELATED = {
+    "a record's priority": lambda demo, manager: outreach.update_record(
+        demo_record(demo, "SWE"), actor=manager, priority=1
+    ),
+    "a follow-up": lambda demo, manager: outreach.add_follow_up(
+        demo_record(demo, "SWE"), owner=manager, due_on=utc_today() + dt.timedelta(days=3), note="Call", actor=manager
+    ),
+    "a government added to another campaign": lambda demo, manager: db.session.add(
+        OutreachRecord(campaign=_other_campaign(), country=_country("ISL"), stage="contacted")
+    ),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_every_write_the_figures_are_made_from_renews_the_campaigns_number(demo, manager, change):
+    before = _version(demo)
+    CHANGES[change](demo, manager)
+    db.session.commit()
+    assert _version(demo) != before
+
+
+@pytest.mark.parametrize("change", UNRELATED)
+def test_other_writes_keep_the_campaigns_number(demo, manager, change):
+    before = _version(demo)
+    UNRELATED[change](demo, manager)
+    db.session.commit()
+    assert _version(demo) == before
+
+
+def _statements(call) -> list[str]:
+    seen: list[str] = []
+
+    def count(_connection, _cursor, statement, *_args):
+        seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        call()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    return seen
+
+
+def test_while_nothing_changes_the_dashboard_reads_one_number_instead_of_the_records(demo, manager):
+    def heads(statements):
+        # What each statement reads first: "select country.id", "select position.id", ...
+        return [" ".join(statement.lower().split()[:2]).rstrip(",") for statement in statements]
+
+    made = heads(_statements(lambda: dashboards.dashboard(demo, manager, today=utc_today())))
+    kept = heads(_statements(lambda: dashboards.dashboard(demo, manager, today=utc_today())))
+    assert len(kept) == len(made) - 4
+    assert set(made) - set(kept) == {
+        "select country.id",
+        "select outreach_record.id",
+        "select demand.id",
+        "select position.id",
+    }
+    assert set(kept) < set(made) and "select campaign.figures_version" in kept  # read both times
+
+
+def test_the_dashboard_shows_a_change_made_behind_its_back(demo, manager):
+    before = dashboards.dashboard(demo, manager, today=utc_today())
+    assert dict(before.stages)["closed"] == 2 and dict(before.stages)["not_started"] == 1
+    record = demo_record(demo, "SWE")
+    db.session.execute(sa.update(OutreachRecord).where(OutreachRecord.id == record.id).values(stage="closed"))
+    db.session.commit()
+    after = dashboards.dashboard(demo, manager, today=utc_today())
+    assert dict(after.stages)["closed"] == 3 and dict(after.stages)["not_started"] == 0
+    assert {g.country.alpha3: g.record.stage for g in after.figures.governments}["SWE"] == "closed"
+
+
+def test_the_map_follows_the_day_a_withdrawal_takes_effect(demo, manager):
+    """Kept figures are the same from one day to the next; the map's Rome Statute standing is not."""
+    effective = utc_today() + dt.timedelta(days=10)
+    db.session.execute(
+        sa.update(Country)
+        .where(Country.alpha3 == "CHE")
+        .values(rs_status="state_party", rs_withdrawal_effective_date=effective)
+    )
+    db.session.commit()
+    before = dashboards.dashboard(demo, manager, today=effective - dt.timedelta(days=1))
+    after = dashboards.dashboard(demo, manager, today=effective)
+
+    def switzerland(board):
+        return next(entry for entry in board.world.entries if entry.country and entry.country.alpha3 == "CHE")
+
+    assert switzerland(before).withdrawing.withdrawal_takes_effect == effective
+    assert switzerland(after).withdrawing is None
+    assert before.figures.governments is after.figures.governments
+
+
+def test_a_volunteer_never_gets_a_managers_kept_figures(demo, manager, make_user):
+    volunteer = make_user("volunteer")
+    outreach.set_stage(demo_record(demo, "SWE"), "contacted", actor=manager)
+    set_assignee([demo_record(demo, "SWE")], volunteer, actor=manager)
+    db.session.commit()
+    assert len(dashboards.kept_figures(demo, manager).governments) == 13
+    assert [g.country.alpha3 for g in dashboards.kept_figures(demo, volunteer).governments] == ["SWE"]
+
+
+def test_a_writer_never_waits_for_another_on_the_campaigns_number(_app, database):
+    """Two people update two governments of one campaign at the same time. On PostgreSQL the number is
+    renewed as each commits, so the second never waits for the first to finish (renewed as they wrote, the
+    campaign's row would be held by the first until its commit). SQLite writes one transaction at a time:
+    there the number is renewed at the write."""
+    # Committed for real, outside any test's rolled-back transaction (which holds SQLite's write lock).
+    with _app.app_context():
+        kind, _url = database
+        table = Campaign.__table__
+        with db.engine.begin() as connection:
+            campaign_id = connection.execute(
+                sa.insert(table).values(slug="at-once", name="At once")
+            ).inserted_primary_key[0]
+            countries = connection.execute(
+                sa.select(Country.id).where(Country.alpha3.in_(("NOR", "ISL"))).order_by(Country.alpha3)
+            ).scalars()
+            records = [
+                connection.execute(
+                    sa.insert(OutreachRecord.__table__).values(campaign_id=campaign_id, country_id=country_id)
+                ).inserted_primary_key[0]
+                for country_id in countries
+            ]
+        version = sa.select(table.c.figures_version).where(table.c.id == campaign_id)
+        stage = sa.update(OutreachRecord.__table__).values(stage="responded")
+        try:
+            with db.engine.connect() as first:
+                start = first.execute(version).scalar_one()
+                first.commit()
+                if kind == "postgresql":
+                    first.exec_driver_sql("SET lock_timeout = '5s'")
+                    with db.engine.connect() as second:
+                        second.exec_driver_sql("SET lock_timeout = '5s'")
+                        first.execute(stage.where(OutreachRecord.id == records[0]))
+                        second.execute(stage.where(OutreachRecord.id == records[1]))
+                        assert second.execute(version).scalar_one() == start  # renewed at the commit
+                        second.commit()  # while the first still holds its record
+                        renewed = first.execute(version).scalar_one()
+                        assert renewed != start
+                        first.commit()
+                        assert first.execute(version).scalar_one() not in (start, renewed)
+                else:
+                    first.execute(stage.where(OutreachRecord.id == records[0]))
+                    assert first.execute(version).scalar_one() != start
+                    first.commit()
+        finally:
+            with db.engine.begin() as connection:
+                connection.execute(sa.delete(table).where(table.c.id == campaign_id))
