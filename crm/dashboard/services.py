@@ -841,6 +841,7 @@ class KeptFigures:
     responses: dict[str, int]
     series: dict = field(default_factory=dict)  # the campaign's start -> monthly_responses
     drawn: tuple | None = None  # (day, WorldFigures, government_rows) of the last day asked for
+    stances: dict = field(default_factory=dict)  # record id -> demand id -> its current stance
 
     def figures(self, campaign: Campaign) -> CampaignFigures:
         return CampaignFigures(
@@ -899,7 +900,16 @@ def _make_figures(campaign_id: int, visible, language: str) -> KeptFigures:
         history=history,
         stages=[(stage, stages.get(stage, 0)) for stage in STAGES],
         responses={response: responses.get(response, 0) for response in RESPONSES},
+        stances={government.record[0]: government.stances for government in governments},
     )
+
+
+def kept_stances(campaign: Campaign, viewer, language: str = "en") -> dict | None:
+    """Each record's current stance on each demand (record id -> demand id -> stance) from the kept
+    figures, for a reader who sees every record; None for anyone else, whose figures are not kept."""
+    if visibility_scope(viewer) != "all":
+        return None
+    return kept_figures(campaign, viewer, language).stances
 
 
 # The whole page ------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from crm.contacts.models import Contact, Office
 from crm.core import submissions
 from crm.core.forms import ConfirmForm
 from crm.countries.models import Country
+from crm.dashboard import services as dashboards
 from crm.database import pageable, utcnow
 from crm.errors import DomainError, StaleRecord
 from crm.extensions import db
@@ -327,7 +328,13 @@ def campaign(slug):
     language = current_language()
     # A wide list: plain rows and stances, not records, countries, users and demands built as objects.
     demands = demand_headings(campaign.id, language)
-    records = outreach.campaign_rows(campaign, current_user, language, [demand.id for demand in demands])
+    records = outreach.campaign_rows(
+        campaign,
+        current_user,
+        language,
+        [demand.id for demand in demands],
+        current=dashboards.kept_stances(campaign, current_user, language),
+    )
     return render_template(
         "outreach/campaign.html",
         campaign=campaign,

@@ -220,17 +220,28 @@ def _campaign_rows_statement(in_spanish: bool, demands: int) -> sa.Select:
     return statement.add_columns(*list(stances.c)[1:]).outerjoin(stances, stances.c.outreach_id == OutreachRecord.id)
 
 
-def campaign_rows(campaign, user, language: str, demand_ids) -> list[CampaignRow]:
+def campaign_rows(campaign, user, language: str, demand_ids, *, current: dict | None = None) -> list[CampaignRow]:
     """The campaign's governments that `user` may see, as plain rows sorted by their country's name in
-    `language`, each with its current stance on each of `demand_ids` (one query)."""
-    statement = outreach_visibility(user, _campaign_rows_statement(str(language).startswith("es"), len(demand_ids)))
-    params = {"campaign_id": campaign.id, **{f"demand_{n}": demand for n, demand in enumerate(demand_ids)}}
-    rows = [
-        CampaignRow(record_id, stage, due, country, assignee, tuple(stances))
-        for record_id, stage, due, country, assignee, *stances in db.session.connection()
-        .execute(statement, params)
-        .all()
-    ]
+    `language`, each with its current stance on each of `demand_ids` (one query). `current`, when given,
+    holds those stances already (record id -> demand id -> stance: the dashboard's kept figures), and the
+    query leaves them out."""
+    ranked = demand_ids if current is None else ()
+    statement = outreach_visibility(user, _campaign_rows_statement(str(language).startswith("es"), len(ranked)))
+    params = {"campaign_id": campaign.id, **{f"demand_{n}": demand for n, demand in enumerate(ranked)}}
+    found = db.session.connection().execute(statement, params).all()
+    if current is None:
+        rows = [
+            CampaignRow(record_id, stage, due, country, assignee, tuple(stances))
+            for record_id, stage, due, country, assignee, *stances in found
+        ]
+    else:
+        none: dict = {}
+        rows = [
+            CampaignRow(
+                record_id, stage, due, country, assignee, tuple(map(current.get(record_id, none).get, demand_ids))
+            )
+            for record_id, stage, due, country, assignee in found
+        ]
     rows.sort(key=attrgetter("country"))
     return rows
 

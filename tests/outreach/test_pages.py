@@ -11,6 +11,7 @@ from crm.accounts.models import User
 from crm.audit.models import AuditEvent
 from crm.campaigns.models import Demand, DemandTranslation
 from crm.core.submissions import new_key
+from crm.dashboard.services import kept_stances
 from crm.database import utcnow
 from crm.extensions import db
 from crm.outreach import services as outreach
@@ -599,15 +600,17 @@ def test_campaign_page_lists_governments_as_plain_rows(client, signed_in, campai
     outreach.record_position(france, repudiate, "opposed", utc_today() - dt.timedelta(days=9), actor=me)
     outreach.record_position(france, repudiate, "supportive", utc_today(), actor=me)
     db.session.commit()
+    first = client.get(f"/campaigns/{campaign.slug}").get_data(as_text=True)
     with QueryCounter(db.engine) as counter:
         page = client.get(f"/campaigns/{campaign.slug}").get_data(as_text=True)
+    assert page == first
     assert page.index("France") < page.index("Spain") and "Rosa Row" in page
     assert "stance-supportive" in page and "stance-opposed" not in page
-    # Rows and stances come as plain values: no record, country, user or position is built as an object.
+    # Rows come as plain values: no record, country, user or position is built as an object. A coordinator
+    # sees every record: the current stances come from the figures the first visit made and kept
+    # (crm.dashboard.services.kept_figures), and no position is read again.
     built = [
-        s
-        for s in counter.statements
-        if "outreach_record.version" in s or "position.evidence" in s or "country.rs_status" in s
+        s for s in counter.statements if "outreach_record.version" in s or "position" in s or "country.rs_status" in s
     ]
     assert built == []
 
@@ -635,6 +638,14 @@ def test_campaign_rows_put_each_current_stance_under_its_demand_and_show_a_volun
     assert [(row.id, row.stances) for row in outreach.campaign_rows(campaign, owner, "en", demands)] == [
         (france.id, ("opposed", None, "acted"))
     ]
+    # The same from the stances a manager's dashboard keeps.
+    kept = kept_stances(campaign, me)
+    assert outreach.campaign_rows(campaign, me, "en", demands, current=kept) == rows
+    assert outreach.campaign_rows(campaign, me, "en", [third.id, second.id], current=kept)[1].stances == (
+        None,
+        "non_committal",
+    )
+    assert kept_stances(campaign, owner) is None  # a volunteer's are not kept
 
 
 def test_campaign_page_says_each_government_in_the_readers_language(
