@@ -212,7 +212,9 @@ class DemandTranslation(db.Model):
 #
 # On PostgreSQL the triggers of a campaign's rows are deferred to the commit: taken as each row is
 # written, the campaign's row lock would make two writers of the same records wait for each other (one
-# holding a record, the other the campaign). Migration 0037 creates the same on an existing database.
+# holding a record, the other the campaign). A reader asks for the number through campaign_figures_version(),
+# which first renews it for a transaction's own changes. Migration 0037 creates the same on an existing
+# database.
 FIGURES_SOURCES = {
     # table -> the campaign of one of its rows, as SQL on the row (ROW stands for NEW or OLD)
     "outreach_record": "ROW.campaign_id",
@@ -250,6 +252,20 @@ BEGIN
 END
 $$"""
     ]
+    # The number as a reader may keep figures under it: a transaction that has written first renews it for
+    # its own changes (its deferred triggers fire now), so that figures made from rows it has not committed
+    # are never kept under the number everyone else still reads.
+    statements.append(
+        """CREATE OR REPLACE FUNCTION campaign_figures_version(wanted integer) RETURNS bigint
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+    SET CONSTRAINTS ALL IMMEDIATE;
+  END IF;
+  RETURN (SELECT figures_version FROM campaign WHERE id = wanted);
+END
+$$"""
+    )
     for table, source in FIGURES_SOURCES.items():
         update = f"UPDATE OF {FIGURES_RECORD_COLUMNS}" if table == "outreach_record" else "UPDATE"
         if source is None:  # a country: rare, and every campaign at once, once per statement
@@ -289,8 +305,8 @@ for _statement in FIGURES_POSTGRESQL:
     event.listen(db.metadata, "after_create", sa.DDL(_statement).execute_if(dialect="postgresql"))
 for _statement in FIGURES_SQLITE:
     event.listen(db.metadata, "after_create", sa.DDL(_statement).execute_if(dialect="sqlite"))
-event.listen(
-    db.metadata,
-    "before_drop",
-    sa.DDL("DROP FUNCTION IF EXISTS campaign_figures_changed() CASCADE").execute_if(dialect="postgresql"),
-)
+for _statement in (
+    "DROP FUNCTION IF EXISTS campaign_figures_changed() CASCADE",
+    "DROP FUNCTION IF EXISTS campaign_figures_version(integer)",
+):
+    event.listen(db.metadata, "before_drop", sa.DDL(_statement).execute_if(dialect="postgresql"))

@@ -866,10 +866,15 @@ class KeptFigures:
 
 
 @cache
-def _figures_version_statement() -> sa.Select:
-    return sa.select(Campaign.__table__.c.figures_version).where(
-        Campaign.__table__.c.id == sa.bindparam("campaign_id", type_=sa.Integer)
-    )
+def _figures_version_statement(dialect: str) -> sa.Select:
+    campaign_id = sa.bindparam("campaign_id", type_=sa.Integer)
+    if dialect == "postgresql":
+        # Renewed first for this transaction's own changes, if it has made any (crm.campaigns.models): the
+        # campaign's triggers fire at the commit there, and figures made from rows not yet committed must
+        # not be kept under the number everyone else still reads.
+        return sa.select(sa.func.campaign_figures_version(campaign_id, type_=sa.BigInteger))
+    # SQLite's triggers renew it at each write.
+    return sa.select(Campaign.__table__.c.figures_version).where(Campaign.__table__.c.id == campaign_id)
 
 
 def kept_figures(campaign: Campaign, viewer, language: str = "en") -> KeptFigures:
@@ -878,7 +883,10 @@ def kept_figures(campaign: Campaign, viewer, language: str = "en") -> KeptFigure
     if visibility_scope(viewer) != "all":
         return _make_figures(campaign.id, lambda statement: outreach_visibility(viewer, statement), language)
     # Read afresh, not from the campaign's record: the session may hold one from before a change.
-    version = db.session.connection().execute(_figures_version_statement(), {"campaign_id": campaign.id}).scalar_one()
+    connection = db.session.connection()
+    version = connection.execute(
+        _figures_version_statement(connection.dialect.name), {"campaign_id": campaign.id}
+    ).scalar_one()
     return _kept_figures(str(db.engine.url), campaign.id, version, str(language))
 
 

@@ -7,6 +7,7 @@ Revises: 0036_signature_day_signers
 
 The triggers are this revision's own copy of crm/campaigns/models.py's SQL: a migration builds the schema
 of its revision, whatever the models say later. Existing campaigns each get a random number of their own.
+On PostgreSQL, campaign_figures_version(campaign) gives the number as a reader may keep figures under it.
 """
 
 import sqlalchemy as sa
@@ -41,6 +42,15 @@ $$""",
     ),
     "CREATE TRIGGER country_figures_changed AFTER INSERT OR UPDATE OR DELETE ON country "
     "FOR EACH STATEMENT EXECUTE FUNCTION campaign_figures_changed()",
+    """CREATE OR REPLACE FUNCTION campaign_figures_version(wanted integer) RETURNS bigint
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+    SET CONSTRAINTS ALL IMMEDIATE;
+  END IF;
+  RETURN (SELECT figures_version FROM campaign WHERE id = wanted);
+END
+$$""",
 )
 CAMPAIGN_OF = {
     "outreach_record": "ROW.campaign_id",
@@ -82,6 +92,7 @@ def upgrade():
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS campaign_figures_changed() CASCADE")
+        op.execute("DROP FUNCTION IF EXISTS campaign_figures_version(integer)")
     else:
         for table in CAMPAIGN_OF:
             for name in ("added", "changed", "removed"):
