@@ -155,7 +155,7 @@ def changes(slug):
 def map_svg(slug):
     campaign = get_campaign_or_404(slug, need="dashboard")
     kept = dashboards.kept_figures(campaign, current_user, current_language())
-    world, _rows = kept.world(campaign, clock.today(current_user), current_language())
+    world, _rows = kept.world(campaign, clock.today(current_user))
     svg = render_template(
         "dashboard/_world_map.html", campaign=campaign, world=world, standalone=True, **_drawing_helpers()
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, namedtuple
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -304,13 +304,13 @@ def _read_figures(campaign_id: int, visible, language: str, *, with_people: bool
     return list(demands), governments, history, countries
 
 
-def stage_counts(figures: CampaignFigures) -> list[tuple[str, int]]:
+def stage_counts(figures: CampaignFigures | KeptFigures) -> list[tuple[str, int]]:
     """Governments by stage, every stage listed (zero included), in the campaign's order of stages."""
     counts = Counter(government.record.stage for government in figures.governments)
     return [(stage, counts.get(stage, 0)) for stage in STAGES]
 
 
-def response_counts(figures: CampaignFigures) -> dict[str, int]:
+def response_counts(figures: CampaignFigures | KeptFigures) -> dict[str, int]:
     counts = Counter(government.response for government in figures.governments)
     return {response: counts.get(response, 0) for response in RESPONSES}
 
@@ -831,22 +831,34 @@ KEPT_CAMPAIGNS = 32
 
 @dataclass
 class KeptFigures:
-    """A campaign's figures for managers (who see every record), in one language."""
+    """A campaign's figures for managers (who see every record), in one language, and what is made from
+    them once asked for."""
 
+    language: str
     countries: dict[int, CountryFacts]
     demands: list[DemandFacts]
     governments: list[Government]  # sorted by country name in the language
     history: list  # positions, oldest first, without evidence
-    stages: list[tuple[str, int]]
-    responses: dict[str, int]
     series: dict = field(default_factory=dict)  # the campaign's start -> monthly_responses
     drawn: tuple | None = None  # (day, WorldFigures, government_rows) of the last day asked for
-    stances: dict = field(default_factory=dict)  # record id -> demand id -> its current stance
 
     def figures(self, campaign: Campaign) -> CampaignFigures:
         return CampaignFigures(
             campaign=campaign, demands=self.demands, governments=self.governments, history=self.history
         )
+
+    @cached_property
+    def stages(self) -> list[tuple[str, int]]:
+        return stage_counts(self)
+
+    @cached_property
+    def responses(self) -> dict[str, int]:
+        return response_counts(self)
+
+    @cached_property
+    def stances(self) -> dict[int, dict[int, str]]:
+        """Record id -> demand id -> its current stance."""
+        return {government.record[0]: government.stances for government in self.governments}
 
     def monthly(self, campaign: Campaign) -> tuple:
         series = self.series.get(campaign.starts_on)
@@ -854,14 +866,14 @@ class KeptFigures:
             series = self.series[campaign.starts_on] = monthly_responses(self.figures(campaign))
         return series
 
-    def world(self, campaign: Campaign, day: dt.date, language: str) -> tuple[WorldFigures, list[GovernmentRow]]:
+    def world(self, campaign: Campaign, day: dt.date) -> tuple[WorldFigures, list[GovernmentRow]]:
         """The map's figures on `day` (a withdrawal from the Rome Statute may take effect any day) and the
         rows of its table."""
         drawn = self.drawn
         if drawn is None or drawn[0] != day:
             figures = self.figures(campaign)
             world = world_figures(figures, self.countries, day)
-            drawn = self.drawn = (day, world, government_rows(figures, world, language))
+            drawn = self.drawn = (day, world, government_rows(figures, world, self.language))
         return drawn[1], drawn[2]
 
 
@@ -892,6 +904,7 @@ def kept_figures(campaign: Campaign, viewer, language: str = "en") -> KeptFigure
 
 @lru_cache(maxsize=KEPT_CAMPAIGNS)
 def _kept_figures(database: str, campaign_id: int, version: int, language: str) -> KeptFigures:
+    # The database's address is part of the key: a process may serve more than one (the tests do).
     return _make_figures(campaign_id, lambda statement: statement, language)
 
 
@@ -899,16 +912,8 @@ def _make_figures(campaign_id: int, visible, language: str) -> KeptFigures:
     demands, governments, history, countries = _read_figures(
         campaign_id, visible, language, with_people=False, with_evidence=False, countries=all_countries()
     )
-    stages = Counter(government.record.stage for government in governments)
-    responses = Counter(government.response for government in governments)
     return KeptFigures(
-        countries=countries,
-        demands=demands,
-        governments=governments,
-        history=history,
-        stages=[(stage, stages.get(stage, 0)) for stage in STAGES],
-        responses={response: responses.get(response, 0) for response in RESPONSES},
-        stances={government.record[0]: government.stances for government in governments},
+        language=language, countries=countries, demands=demands, governments=governments, history=history
     )
 
 
@@ -966,7 +971,7 @@ def dashboard(
     kept = kept_figures(campaign, viewer, language)
     figures, countries = kept.figures(campaign), kept.countries
     changes = recent_changes(campaign, RECENT_CHANGES + 1)  # one more: are there older ones?
-    world, rows = kept.world(campaign, today, language)
+    world, rows = kept.world(campaign, today)
     series = kept.monthly(campaign)
     shown = series if all_months else series[-RECENT_MONTHS:]
     return Dashboard(
