@@ -442,3 +442,53 @@ def test_the_follow_ups_still_to_do_are_listed_in_the_order_of_their_index(empty
         assert "ix_follow_up_to_do_due" in text
         assert "Sort" not in text and "TEMP B-TREE" not in text
         db.engine.dispose()
+
+
+def test_a_migrated_database_renews_a_campaigns_figures_number_and_a_downgrade_removes_the_triggers(
+    empty_database_url, tmp_path_factory
+):
+    """0037 brings what create_all brings (crm.campaigns.models): every existing campaign gets a number of its
+    own, a write its figures are made from renews it (read through campaign_figures_version on PostgreSQL),
+    other writes do not; its downgrade leaves writes as they were."""
+    app = make_app(empty_database_url, tmp_path_factory)
+    with app.app_context():
+        upgrade(revision="0036_signature_day_signers")
+        postgresql = db.engine.dialect.name == "postgresql"
+        campaign = sa.table("campaign", *(sa.column(name) for name in ("id", "slug", "name", "figures_version")))
+        demand = sa.table("demand", *(sa.column(name) for name in ("id", "campaign_id", "ordinal", "code", "title")))
+        with db.engine.begin() as connection:
+            for number in (1, 2):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO campaign (id, slug, name, letter_language, reply_days, claims_need_approval, "
+                        "stall_days, is_demo, created_at) VALUES (:id, :slug, 'Campaign', 'en', 14, false, 21, false, "
+                        ":now)"
+                    ),
+                    {"id": number, "slug": f"campaign-{number}", "now": utcnow()},
+                )
+        upgrade(revision="0037_campaign_figures_version")
+
+        def numbers() -> dict[int, int]:
+            read = (
+                sa.select(campaign.c.id, sa.func.campaign_figures_version(campaign.c.id))
+                if postgresql
+                else sa.select(campaign.c.id, campaign.c.figures_version)
+            )
+            with db.engine.connect() as connection:
+                return dict(connection.execute(read.order_by(campaign.c.id)).all())
+
+        before = numbers()
+        assert len(set(before.values())) == 2 and 0 not in before.values()
+        with db.engine.begin() as connection:
+            connection.execute(sa.insert(demand).values(id=1, campaign_id=1, ordinal=1, code="d1", title="Refer"))
+        after = numbers()
+        assert after[1] != before[1] and after[2] == before[2]
+        with db.engine.begin() as connection:
+            connection.execute(sa.update(campaign).where(campaign.c.id == 2).values(name="Renamed"))
+        assert numbers() == after
+
+        downgrade(revision="0036_signature_day_signers")
+        with db.engine.begin() as connection:
+            connection.execute(sa.insert(demand).values(id=2, campaign_id=1, ordinal=2, code="d2", title="Open"))
+            assert "figures_version" not in {c["name"] for c in sa.inspect(connection).get_columns("campaign")}
+        db.engine.dispose()
