@@ -162,6 +162,10 @@ def test_keyboard_focus_is_always_visible_on_the_meeting_form(page):
     page.goto("/campaigns/justice-for-venezuela-2018")
     page.get_by_role("link", name="Germany").click()
     page.get_by_role("link", name="Log a meeting").click()
+    # Tab only once the form's page has loaded: a key pressed while the click's navigation is still on
+    # its way lands on the old page, and the new one then starts with the focus on its body.
+    page.wait_for_url(re.compile(r"/meetings/new$"))
+    page.wait_for_load_state("load")
     seen = set()
     for _ in range(25):
         page.keyboard.press("Tab")
