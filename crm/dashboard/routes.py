@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, get_template_attribute, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from crm import clock
 from crm.campaigns.services import campaign_overview
@@ -74,45 +75,63 @@ def index():
 def campaign(slug):
     campaign = get_campaign_or_404(slug, need="dashboard")
     form = _filter_form()
+    filters = form.filters()
     today = clock.today(current_user)
     language = current_language()
+    all_months = request.args.get("months") == "all"
     board = dashboards.dashboard(
-        campaign,
-        current_user,
-        language=language,
-        today=today,
-        all_months=request.args.get("months") == "all",
-        **form.filters(),
+        campaign, current_user, language=language, today=today, all_months=all_months, **filters
     )
     helpers = _drawing_helpers()
+
+    def kept_piece(name: str, *key) -> Markup:
+        """templates/dashboard/_NAME.html, drawn from the campaign's kept figures, and from `key` and what
+        follows alone: the campaign's name and address, the language and where the app is served."""
+        return board.kept.piece(
+            (name, campaign.slug, campaign.display_name(language), request.script_root, *key),
+            lambda: render_template(
+                f"dashboard/_{name}.html", **_piece_values(campaign, board, filters, language, helpers)
+            ),
+        )
+
+    filtered = tuple(sorted(filters.items()))
     return render_template(
         "dashboard/campaign.html",
         campaign=campaign,
         board=board,
         form=form,
-        filters=form.filters(),
-        over_time=over_time(board.over_time, dashboards.RESPONSES, language, helpers["response_labels"]),
+        filters=filters,
+        glance=kept_piece("glance", today),
+        matrix_table=kept_piece("matrix_preview", today, filtered),
+        over_time=kept_piece("over_time", all_months, filtered),
         may_export=dashboards.may_export(current_user),
-        today=today,
-        matrix_preview=dashboards.MATRIX_PREVIEW,
-        **_page_values(campaign, board),
+        by_record=board.kept.by_record,
+        signatures=board.signatures,
         **helpers,
     )
 
 
-def _page_values(campaign, board) -> dict:
-    """What the dashboard's template reads again and again, found once: set in the template's block, they
-    made each translation called in it cost Jinja a copy of the page's whole context (some fifty a page)."""
+def _piece_values(campaign, board, filters, language, helpers) -> dict:
+    """What the dashboard's kept pieces read (templates/dashboard/_glance.html, _matrix_preview.html and
+    _over_time.html), given whole: set in a template, each translation called after it cost Jinja a copy of
+    the page's whole context."""
     response = get_template_attribute("dashboard/_macros.html", "response")
     return {
+        "campaign": campaign,
+        "board": board,
+        "filters": filters,
         "figures": board.figures,
         "demands": board.figures.demands,
-        "by_record": board.figures.by_record(),
+        # The whole matrix's address, narrowed by one response or stage in the summary's links (their values
+        # are plain words, written as url_for would write them).
         "positions_url": url_for("dashboard.positions", slug=campaign.slug),
+        # Each response's badge made once: the tables repeat them.
         "badges": {css_class: response(css_class, paint, response_label) for css_class in dashboards.MAP_CLASSES},
         "stage_top": board.stage_top,
         "record_url": id_url("outreach.show", "outreach_id"),
-        "signatures": board.signatures,
+        "matrix_preview": dashboards.MATRIX_PREVIEW,
+        "over_time": over_time(board.over_time, dashboards.RESPONSES, language, helpers["response_labels"]),
+        **helpers,
     }
 
 
@@ -143,10 +162,10 @@ def positions(slug):
 def changes(slug):
     """Every change to the campaign's records, newest first, a page at a time."""
     campaign = get_campaign_or_404(slug, need="dashboard")
-    figures = dashboards.kept_figures(campaign, current_user, current_language()).figures(campaign)
+    kept = dashboards.kept_figures(campaign, current_user, current_language())
     page = dashboards.changes_page(campaign, requested_page())
     return render_template(
-        "dashboard/changes.html", campaign=campaign, page=page, by_record=figures.by_record(), **_drawing_helpers()
+        "dashboard/changes.html", campaign=campaign, page=page, by_record=kept.by_record, **_drawing_helpers()
     )
 
 

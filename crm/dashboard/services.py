@@ -11,6 +11,7 @@ from functools import cache, cached_property, lru_cache
 from typing import NamedTuple
 
 import sqlalchemy as sa
+from markupsafe import Markup
 
 from crm import clock
 from crm.accounts.models import User
@@ -827,6 +828,9 @@ def changes_page(campaign: Campaign, page: int, per_page: int = CHANGES_PAGE) ->
 # makes nothing again, until something changes. What is kept is the campaign's public standing (each
 # government's stage, responses and positions, who is assigned by id): no names, notes or contacts.
 KEPT_CAMPAIGNS = 32
+# Parts of the dashboard drawn from one campaign's kept figures (KeptFigures.piece): one for each day, set of
+# filters and such, the last ones asked for.
+KEPT_PIECES = 8
 
 
 @dataclass
@@ -841,6 +845,7 @@ class KeptFigures:
     history: list  # positions, oldest first, without evidence
     series: dict = field(default_factory=dict)  # the campaign's start -> monthly_responses
     drawn: tuple | None = None  # (day, WorldFigures, government_rows) of the last day asked for
+    pieces: dict = field(default_factory=dict)  # key -> a part of a page drawn from these figures alone
 
     def figures(self, campaign: Campaign) -> CampaignFigures:
         return CampaignFigures(
@@ -854,6 +859,10 @@ class KeptFigures:
     @cached_property
     def responses(self) -> dict[str, int]:
         return response_counts(self)
+
+    @cached_property
+    def by_record(self) -> dict[int, Government]:
+        return {government.record.id: government for government in self.governments}
 
     @cached_property
     def stances(self) -> dict[int, dict[int, str]]:
@@ -875,6 +884,17 @@ class KeptFigures:
             world = world_figures(figures, self.countries, day)
             drawn = self.drawn = (day, world, government_rows(figures, world, self.language))
         return drawn[1], drawn[2]
+
+    def piece(self, key: tuple, make) -> Markup:
+        """A part of a page drawn from these figures and from `key` alone, made (`make()`) the first time it
+        is asked for. `key` holds everything else the part shows: the day, the filters, the campaign's name
+        and address. The first of KEPT_PIECES goes when one more is made."""
+        found = self.pieces.get(key)
+        if found is None:
+            if len(self.pieces) >= KEPT_PIECES:
+                del self.pieces[next(iter(self.pieces))]
+            found = self.pieces[key] = Markup(make())
+        return found
 
 
 @cache
@@ -930,19 +950,58 @@ def kept_stances(campaign: Campaign, viewer, language: str = "en") -> dict | Non
 
 @dataclass
 class Dashboard:
-    figures: CampaignFigures
-    stages: list[tuple[str, int]]
-    responses: dict[str, int]
-    world: WorldFigures
-    rows: list[GovernmentRow]  # the map's data table
-    matrix: list[Government]
-    over_time: tuple[tuple[dt.date, tuple[int, ...]], ...]  # monthly_responses, its last RECENT_MONTHS unless all
-    earlier_months: bool  # months before those of over_time (shown with all_months)
+    """The dashboard of a campaign on a day: what changes all day (signatures, overdue follow-ups, recent
+    changes) read for each view; the rest made, when first asked for, from the kept figures."""
+
+    campaign: Campaign
+    kept: KeptFigures
+    today: dt.date
+    filters: dict  # the matrix's (matrix)
+    all_months: bool  # the whole monthly series, not its last RECENT_MONTHS
     signatures: SignatureSummary
     overdue: Overdue
     changes: list[Change]
     more_changes: bool  # older changes than those listed (on the changes page)
-    countries: dict[int, CountryFacts]
+
+    @cached_property
+    def figures(self) -> CampaignFigures:
+        return self.kept.figures(self.campaign)
+
+    @property
+    def countries(self) -> dict[int, CountryFacts]:
+        return self.kept.countries
+
+    @property
+    def stages(self) -> list[tuple[str, int]]:
+        return self.kept.stages
+
+    @property
+    def responses(self) -> dict[str, int]:
+        return self.kept.responses
+
+    @property
+    def world(self) -> WorldFigures:
+        return self.kept.world(self.campaign, self.today)[0]
+
+    @property
+    def rows(self) -> list[GovernmentRow]:
+        """The map's data table."""
+        return self.kept.world(self.campaign, self.today)[1]
+
+    @cached_property
+    def matrix(self) -> list[Government]:
+        return matrix(self.figures, day=self.today, **self.filters)
+
+    @cached_property
+    def over_time(self) -> tuple[tuple[dt.date, tuple[int, ...]], ...]:
+        """monthly_responses: its last RECENT_MONTHS, or all of them."""
+        series = self.kept.monthly(self.campaign)
+        return series if self.all_months else series[-RECENT_MONTHS:]
+
+    @property
+    def earlier_months(self) -> bool:
+        """Months before those of over_time (shown with all_months)."""
+        return len(self.over_time) < len(self.kept.monthly(self.campaign))
 
     @property
     def overdue_total(self) -> int:
@@ -960,32 +1019,23 @@ def dashboard(
     *,
     language: str = "en",
     today: dt.date | None = None,
-    status: str | None = None,
-    region: str | None = None,
     all_months: bool = False,
-    **narrowed,
+    **filters,
 ) -> Dashboard:
     """Everything the dashboard page shows, in a fixed number of queries: the responses over time for the
-    last RECENT_MONTHS months of the series, or (`all_months`) all of them."""
+    last RECENT_MONTHS months of the series, or (`all_months`) all of them; the matrix narrowed by
+    `filters` (those of `matrix`)."""
     today = today or clock.today()
     kept = kept_figures(campaign, viewer, language)
-    figures, countries = kept.figures(campaign), kept.countries
     changes = recent_changes(campaign, RECENT_CHANGES + 1)  # one more: are there older ones?
-    world, rows = kept.world(campaign, today)
-    series = kept.monthly(campaign)
-    shown = series if all_months else series[-RECENT_MONTHS:]
     return Dashboard(
-        figures=figures,
-        stages=kept.stages,
-        responses=kept.responses,
-        world=world,
-        rows=rows,
-        matrix=matrix(figures, status=status, region=region, day=today, **narrowed),
-        over_time=shown,
-        earlier_months=len(shown) < len(series),
-        signatures=signature_totals(campaign, countries),
+        campaign=campaign,
+        kept=kept,
+        today=today,
+        filters=filters,
+        all_months=all_months,
+        signatures=signature_totals(campaign, kept.countries),
         overdue=overdue_by_owner(campaign, today, language),
         changes=changes[:RECENT_CHANGES],
         more_changes=len(changes) > RECENT_CHANGES,
-        countries=countries,
     )

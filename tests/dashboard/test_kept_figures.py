@@ -1,14 +1,17 @@
 """A manager opens a campaign's dashboard again and again while the team works. Its figures are made once
 and kept, under a number the database gives the campaign anew whenever a row they are made from changes,
 whoever writes (the app, an import, raw SQL): the dashboard never shows figures older than the data, and
-while nothing changes it reads that number instead of every record and position."""
+while nothing changes it reads that number instead of every record and position, and draws the parts of the
+page made from them (the summary, the map, the matrix's first rows, the months) only once."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import sqlalchemy as sa
+from flask import template_rendered
 
 from crm.accounts.models import User
 from crm.campaigns import services as campaigns
@@ -20,8 +23,8 @@ from crm.outreach import services as outreach
 from crm.outreach.assignments import set_assignee
 from crm.outreach.models import OutreachRecord, Position
 from crm.permissions import visibility_scope
-from tests.conftest import utc_today
-from tests.dashboard.conftest import demand, demo_record
+from tests.conftest import sign_in, utc_today
+from tests.dashboard.conftest import DEMO_URL, demand, demo_record
 
 pytestmark = pytest.mark.usefixtures("clock")
 
@@ -279,3 +282,101 @@ def test_figures_made_inside_a_writers_transaction_are_never_kept_for_others(_ap
             db.session.remove()
             with db.engine.begin() as connection:
                 connection.execute(sa.delete(table).where(table.c.id == campaign_id))
+
+
+# The page: parts drawn from the kept figures alone are drawn once ----------------------------------------
+
+PIECES = {"dashboard/_glance.html", "dashboard/_matrix_preview.html", "dashboard/_over_time.html"}
+
+
+def _view(client, url: str) -> tuple[str, set[str]]:
+    """The page at `url`, and which of the dashboard's kept pieces were drawn for it."""
+    drawn: list[str] = []
+
+    def record(_app, template, context, **_extra):
+        drawn.append(template.name)
+
+    with template_rendered.connected_to(record):
+        response = client.get(url)
+    assert response.status_code == 200
+    return response.get_data(as_text=True), set(drawn) & PIECES
+
+
+def _matrix_rows(page: str) -> list[str]:
+    """The matrix preview's rows: each country's code and its cells."""
+    table = page.split('<table class="compact matrix-preview">')[1].split("</table>")[0]
+    return re.findall(r'<tr data-iso="([A-Z]{3})">(.*?)</tr>', table, re.S)
+
+
+def test_a_second_view_draws_nothing_again_until_a_position_changes(client, signed_in, demo):
+    manager = signed_in("manager")
+    first, drawn = _view(client, DEMO_URL)
+    assert drawn == PIECES
+    again, drawn = _view(client, DEMO_URL)
+    assert drawn == set()
+    assert _without_tokens(again) == _without_tokens(first)
+
+    # The first government in the preview with no position on refugee solidarity states one.
+    unknown = '<td data-demand="refugee-solidarity">—</td>'
+    alpha3 = next(alpha3 for alpha3, cells in _matrix_rows(first) if unknown in cells)
+    outreach.record_position(
+        demo_record(demo, alpha3),
+        demand(demo, "refugee-solidarity"),
+        "acted",
+        utc_today(),
+        actor=manager,
+        evidence="Vote",
+    )
+    db.session.commit()
+    after, drawn = _view(client, DEMO_URL)
+    assert drawn == PIECES
+    assert unknown not in dict(_matrix_rows(after))[alpha3]
+
+
+def _without_tokens(page: str) -> str:
+    """The page without its forms' tokens, which differ from one request to the next."""
+    return re.sub(r'name="csrf_token" value="[^"]+"', "", page)
+
+
+def test_each_set_of_filters_the_language_and_the_campaigns_name_get_their_own_parts(client, signed_in, demo):
+    signed_in("manager")
+    everyone, _ = _view(client, DEMO_URL)
+    supportive, drawn = _view(client, DEMO_URL + "?response=supportive")
+    assert drawn == {"dashboard/_matrix_preview.html", "dashboard/_over_time.html"}  # the same day's map
+    assert _matrix_rows(supportive) and all("response-supportive" in cells for _, cells in _matrix_rows(supportive))
+    assert not all("response-supportive" in cells for _, cells in _matrix_rows(everyone))
+    again, drawn = _view(client, DEMO_URL)
+    assert drawn == set() and _matrix_rows(again) == _matrix_rows(everyone)
+
+    client.post("/language", data={"language": "es"})
+    spanish, drawn = _view(client, DEMO_URL)
+    assert drawn == PIECES and "Respuestas en el mapa" in spanish
+
+    db.session.execute(sa.update(Campaign).where(Campaign.id == demo.id).values(name="Justice, renamed"))
+    db.session.commit()
+    client.post("/language", data={"language": "en"})
+    renamed, drawn = _view(client, DEMO_URL)
+    assert drawn == PIECES
+    assert "Responses of governments to Justice, renamed" in renamed
+
+
+def test_the_next_day_the_map_is_drawn_again(client, signed_in, demo, clock):
+    """A withdrawal from the Rome Statute takes effect on its day: the summary and map are one day's."""
+    manager = signed_in("manager")
+    db.session.execute(
+        sa.update(Country)
+        .where(Country.alpha3 == "CHE")
+        .values(rs_status="state_party", rs_withdrawal_effective_date=utc_today() + dt.timedelta(days=1))
+    )
+    db.session.commit()
+
+    def switzerland(page: str) -> str:
+        return re.search(r'<use [^>]*data-iso="756"[^>]*>.*?</use>', page)[0]
+
+    before, drawn = _view(client, DEMO_URL)
+    assert drawn == PIECES and "withdrawal takes effect" in switzerland(before)
+    clock.advance(days=1)
+    sign_in(client, manager)  # a session lasts less than a day
+    after, drawn = _view(client, DEMO_URL)
+    assert drawn == {"dashboard/_glance.html", "dashboard/_matrix_preview.html"}  # the months are the same
+    assert "withdrawal takes effect" not in switzerland(after)
