@@ -86,9 +86,10 @@ def campaign(slug):
 
     def kept_piece(name: str, *key) -> Markup:
         """templates/dashboard/_NAME.html, drawn from the campaign's kept figures, and from `key` and what
-        follows alone: the campaign's name and address, the language and where the app is served."""
+        follows alone: the campaign's name, address and start (its monthly series begins there; none of the
+        three renews the figures' number), the language (the kept figures') and where the app is served."""
         return board.kept.piece(
-            (name, campaign.slug, campaign.display_name(language), request.script_root, *key),
+            (name, campaign.slug, campaign.display_name(language), campaign.starts_on, request.script_root, *key),
             lambda: render_template(
                 f"dashboard/_{name}.html", **_piece_values(campaign, board, filters, language, helpers)
             ),

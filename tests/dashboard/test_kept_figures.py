@@ -359,6 +359,22 @@ def test_each_set_of_filters_the_language_and_the_campaigns_name_get_their_own_p
     assert drawn == PIECES
     assert "Responses of governments to Justice, renamed" in renamed
 
+    # The monthly series begins with the campaign (or its first position, if earlier).
+    every_month, _ = _view(client, DEMO_URL + "?months=all")
+    db.session.execute(
+        sa.update(Campaign).where(Campaign.id == demo.id).values(starts_on=_first_month(every_month).replace(year=2010))
+    )
+    db.session.commit()
+    earlier, drawn = _view(client, DEMO_URL + "?months=all")
+    assert drawn == PIECES  # the start is part of every piece's key
+    assert _first_month(earlier).year == 2010 and _first_month(every_month).year > 2010
+
+
+def _first_month(page: str) -> dt.date:
+    """The first month of the page's monthly table."""
+    table = page.split('<table class="compact over-time">')[1]
+    return dt.date.fromisoformat(re.search(r'<tr data-month="(\d{4}-\d{2})"', table)[1] + "-01")
+
 
 def test_the_next_day_the_map_is_drawn_again(client, signed_in, demo, clock):
     """A withdrawal from the Rome Statute takes effect on its day: the summary and map are one day's."""
