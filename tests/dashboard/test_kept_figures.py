@@ -302,7 +302,7 @@ def _view(client, url: str) -> tuple[str, set[str]]:
     return response.get_data(as_text=True), set(drawn) & PIECES
 
 
-def _matrix_rows(page: str) -> list[str]:
+def _matrix_rows(page: str) -> list[tuple[str, str]]:
     """The matrix preview's rows: each country's code and its cells."""
     table = page.split('<table class="compact matrix-preview">')[1].split("</table>")[0]
     return re.findall(r'<tr data-iso="([A-Z]{3})">(.*?)</tr>', table, re.S)
@@ -338,7 +338,7 @@ def _without_tokens(page: str) -> str:
     return re.sub(r'name="csrf_token" value="[^"]+"', "", page)
 
 
-def test_each_set_of_filters_the_language_and_the_campaigns_name_get_their_own_parts(client, signed_in, demo):
+def test_each_set_of_filters_the_language_and_the_campaigns_name_and_start_get_their_own_parts(client, signed_in, demo):
     signed_in("manager")
     everyone, _ = _view(client, DEMO_URL)
     supportive, drawn = _view(client, DEMO_URL + "?response=supportive")
