@@ -3,6 +3,8 @@ only; anyone else gets 404, as for any page they may not see."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask import Blueprint, Response, abort, get_template_attribute, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -84,15 +86,17 @@ def campaign(slug):
     )
     helpers = _drawing_helpers()
 
+    @cache
+    def piece_values() -> dict:  # made once a view, and only if a piece is to be drawn
+        return _piece_values(campaign, board, filters, language, helpers)
+
     def kept_piece(name: str, *key) -> Markup:
         """templates/dashboard/_NAME.html, drawn from the campaign's kept figures, and from `key` and what
         follows alone: the campaign's name, address and start (its monthly series begins there; none of the
         three renews the figures' number), the language (the kept figures') and where the app is served."""
         return board.kept.piece(
             (name, campaign.slug, campaign.display_name(language), campaign.starts_on, request.script_root, *key),
-            lambda: render_template(
-                f"dashboard/_{name}.html", **_piece_values(campaign, board, filters, language, helpers)
-            ),
+            lambda: render_template(f"dashboard/_{name}.html", **piece_values()),
         )
 
     filtered = tuple(sorted(filters.items()))
