@@ -26,7 +26,7 @@ def _base_language(language) -> str:
     return str(language or DEFAULT_LANGUAGE).split("_")[0].split("-")[0].lower()
 
 
-def new_figures_version() -> int:
+def new_version() -> int:
     return secrets.randbits(62)
 
 
@@ -65,7 +65,9 @@ class Campaign(db.Model):
     # Names the state of what the campaign's figures are made from (FIGURES_SOURCES): a new random number
     # each time one of those rows changes, set by the database (the triggers below), whoever writes. The
     # dashboard keeps the figures it made under this number and makes them again when it changes.
-    figures_version: Mapped[int] = mapped_column(sa.BigInteger, default=new_figures_version, server_default="0")
+    figures_version: Mapped[int] = mapped_column(sa.BigInteger, default=new_version, server_default="0")
+    # The same for its signature totals (SIGNATURES_SOURCES).
+    signatures_version: Mapped[int] = mapped_column(sa.BigInteger, default=new_version, server_default="0")
 
     demands = relationship("Demand", back_populates="campaign", order_by="Demand.ordinal")
     # Loaded with the campaigns, in one query for all of them: every page names campaigns in its reader's language.
@@ -201,20 +203,22 @@ class DemandTranslation(db.Model):
     demand = relationship(Demand, back_populates="translations")
 
 
-# A campaign's figures_version --------------------------------------------------------------------------
+# A campaign's figures_version and signatures_version ------------------------------------------------------
 #
 # The dashboard's figures are made from a campaign's outreach records (their country, stage and who is
-# assigned), its positions, its demands and their wording, and the countries (FIGURES_SOURCES). The
-# database gives the campaign a new random figures_version whenever one of those rows is added, changed or
-# removed, whoever writes (the app, an import, a restore, raw SQL); a change of a country renews every
-# campaign's. Random, not counted up: a database restored from a backup, or a test's rolled-back one, may
-# reach a count it had before with other rows, but not the same random number.
+# assigned), its positions, its demands and their wording, and the countries (FIGURES_SOURCES); its
+# signature totals from the petitions' counts per country, their tallies, the petitions and their imports
+# (SIGNATURES_SOURCES). The database gives the campaign a new random number (figures_version,
+# signatures_version) whenever one of those rows is added, changed or removed, whoever writes (the app, an
+# import, a restore, raw SQL); a change of a country renews every campaign's figures_version. Random, not
+# counted up: a database restored from a backup, or a test's rolled-back one, may reach a count it had
+# before with other rows, but not the same random number.
 #
 # On PostgreSQL the triggers of a campaign's rows are deferred to the commit: taken as each row is
 # written, the campaign's row lock would make two writers of the same records wait for each other (one
-# holding a record, the other the campaign). A reader asks for the number through campaign_figures_version(),
-# which first renews it for a transaction's own changes. Migration 0037 creates the same on an existing
-# database.
+# holding a record, the other the campaign); a petition's signers are written by many at once. A reader asks
+# for the numbers through campaign_versions(), which first renews them for a transaction's own changes.
+# Migrations 0037 (figures) and 0038 (signatures) create the same on an existing database.
 FIGURES_SOURCES = {
     # table -> the campaign of one of its rows, as SQL on the row (ROW stands for NEW or OLD)
     "outreach_record": "ROW.campaign_id",
@@ -225,88 +229,108 @@ FIGURES_SOURCES = {
 }
 # The record's columns the figures read: its other columns (priority, dates, version) change often.
 FIGURES_RECORD_COLUMNS = "campaign_id, country_id, stage, assignee_id"
+_OF_PETITION = "(SELECT campaign_id FROM petition WHERE id = ROW.petition_id)"
+SIGNATURES_SOURCES = {
+    "signature_total": "ROW.campaign_id",  # kept by every write of signatures (crm/signatures/counts.py)
+    "signature_tally": _OF_PETITION,
+    "signature_import": _OF_PETITION,  # the petitions' imports are counted beside them
+    "petition": "ROW.campaign_id",
+}
+# What each number is renewed from: (its column, its trigger function's and triggers' word, its sources).
+VERSIONS = (("figures_version", "figures", FIGURES_SOURCES), ("signatures_version", "signatures", SIGNATURES_SOURCES))
 _RENEW_POSTGRESQL = "floor(random() * 9.0e18)::bigint"
 
 
-def _campaigns_of(rows: tuple[str, ...], table: str) -> str:
-    source = FIGURES_SOURCES[table]
+def _campaigns_of(rows: tuple[str, ...], source: str | None) -> str:
     if source is None:
         return ""
     return " WHERE id IN ({})".format(", ".join(source.replace("ROW", row) for row in rows))
 
 
-def _figures_postgresql() -> list[str]:
-    renew = f"UPDATE campaign SET figures_version = {_RENEW_POSTGRESQL}"
-    # OLD is NULL on an insert and NEW on a delete: IN ignores the NULL.
-    statements = [
-        f"""CREATE OR REPLACE FUNCTION campaign_figures_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+def _changed_columns(table: str) -> str:
+    return f"UPDATE OF {FIGURES_RECORD_COLUMNS}" if table == "outreach_record" else "UPDATE"
+
+
+def _versions_postgresql() -> list[str]:
+    statements = []
+    for column, word, sources in VERSIONS:
+        renew = f"UPDATE campaign SET {column} = {_RENEW_POSTGRESQL}"
+        # One branch for each way of finding the campaign; OLD is NULL on an insert and NEW on a delete: IN
+        # ignores the NULL.
+        branches: dict[str | None, list[str]] = {}
+        for table, source in sources.items():
+            branches.setdefault(source, []).append(table)
+        body = "\n  ELS".join(
+            "IF TG_TABLE_NAME IN ({}) THEN\n    {}{};".format(
+                ", ".join(f"'{table}'" for table in tables), renew, _campaigns_of(("OLD", "NEW"), source)
+            )
+            for source, tables in branches.items()
+        )
+        statements.append(
+            f"""CREATE OR REPLACE FUNCTION campaign_{word}_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_TABLE_NAME = 'country' THEN
-    {renew};
-  ELSIF TG_TABLE_NAME = 'demand_translation' THEN
-    {renew}{_campaigns_of(("OLD", "NEW"), "demand_translation")};
-  ELSE
-    {renew}{_campaigns_of(("OLD", "NEW"), "position")};
+  {body}
   END IF;
   RETURN NULL;
 END
 $$"""
-    ]
-    # The number as a reader may keep figures under it: a transaction that has written first renews it for
-    # its own changes (its deferred triggers fire now), so that figures made from rows it has not committed
-    # are never kept under the number everyone else still reads.
+        )
+        for table, source in sources.items():
+            if source is None:  # a country: rare, and every campaign at once, once per statement
+                statements.append(
+                    f"CREATE TRIGGER {table}_{word}_changed AFTER INSERT OR {_changed_columns(table)} OR DELETE "
+                    f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION campaign_{word}_changed()"
+                )
+            else:
+                statements.append(
+                    f"CREATE CONSTRAINT TRIGGER {table}_{word}_changed AFTER INSERT OR {_changed_columns(table)} "
+                    f"OR DELETE ON {table} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                    f"EXECUTE FUNCTION campaign_{word}_changed()"
+                )
+    # The numbers as a reader may keep what it makes under them: a transaction that has written first renews
+    # them for its own changes (its deferred triggers fire now), so that figures made from rows it has not
+    # committed are never kept under a number everyone else still reads.
     statements.append(
-        """CREATE OR REPLACE FUNCTION campaign_figures_version(wanted integer) RETURNS bigint
+        """CREATE OR REPLACE FUNCTION campaign_versions(wanted integer, OUT figures bigint, OUT signatures bigint)
 LANGUAGE plpgsql AS $$
 BEGIN
   IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
     SET CONSTRAINTS ALL IMMEDIATE;
   END IF;
-  RETURN (SELECT figures_version FROM campaign WHERE id = wanted);
+  SELECT figures_version, signatures_version INTO figures, signatures FROM campaign WHERE id = wanted;
 END
 $$"""
     )
-    for table, source in FIGURES_SOURCES.items():
-        update = f"UPDATE OF {FIGURES_RECORD_COLUMNS}" if table == "outreach_record" else "UPDATE"
-        if source is None:  # a country: rare, and every campaign at once, once per statement
-            statements.append(
-                f"CREATE TRIGGER {table}_figures_changed AFTER INSERT OR {update} OR DELETE ON {table} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION campaign_figures_changed()"
-            )
-        else:
-            statements.append(
-                f"CREATE CONSTRAINT TRIGGER {table}_figures_changed AFTER INSERT OR {update} OR DELETE ON {table} "
-                "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION campaign_figures_changed()"
-            )
     return statements
 
 
-def _figures_sqlite() -> list[str]:
+def _versions_sqlite() -> list[str]:
     statements = []
-    for table in FIGURES_SOURCES:
-        update = f"UPDATE OF {FIGURES_RECORD_COLUMNS}" if table == "outreach_record" else "UPDATE"
-        for name, event_, rows in (
-            ("added", "INSERT", ("NEW",)),
-            ("changed", update, ("OLD", "NEW")),
-            ("removed", "DELETE", ("OLD",)),
-        ):
-            statements.append(
-                f"CREATE TRIGGER {table}_figures_{name} AFTER {event_} ON {table} BEGIN "
-                f"UPDATE campaign SET figures_version = random(){_campaigns_of(rows, table)}; END"
-            )
+    for column, word, sources in VERSIONS:
+        for table, source in sources.items():
+            for name, event_, rows in (
+                ("added", "INSERT", ("NEW",)),
+                ("changed", _changed_columns(table), ("OLD", "NEW")),
+                ("removed", "DELETE", ("OLD",)),
+            ):
+                statements.append(
+                    f"CREATE TRIGGER {table}_{word}_{name} AFTER {event_} ON {table} BEGIN "
+                    f"UPDATE campaign SET {column} = random(){_campaigns_of(rows, source)}; END"
+                )
     return statements
 
 
-FIGURES_POSTGRESQL = _figures_postgresql()
-FIGURES_SQLITE = _figures_sqlite()
+VERSIONS_POSTGRESQL = _versions_postgresql()
+VERSIONS_SQLITE = _versions_sqlite()
 
 # Created once every table exists (the triggers sit on tables of three features); dropped with the function.
-for _statement in FIGURES_POSTGRESQL:
+for _statement in VERSIONS_POSTGRESQL:
     event.listen(db.metadata, "after_create", sa.DDL(_statement).execute_if(dialect="postgresql"))
-for _statement in FIGURES_SQLITE:
+for _statement in VERSIONS_SQLITE:
     event.listen(db.metadata, "after_create", sa.DDL(_statement).execute_if(dialect="sqlite"))
 for _statement in (
     "DROP FUNCTION IF EXISTS campaign_figures_changed() CASCADE",
-    "DROP FUNCTION IF EXISTS campaign_figures_version(integer)",
+    "DROP FUNCTION IF EXISTS campaign_signatures_changed() CASCADE",
+    "DROP FUNCTION IF EXISTS campaign_versions(integer)",
 ):
     event.listen(db.metadata, "before_drop", sa.DDL(_statement).execute_if(dialect="postgresql"))

@@ -846,6 +846,7 @@ class KeptFigures:
     series: dict = field(default_factory=dict)  # the campaign's start -> monthly_responses
     drawn: tuple | None = None  # (day, WorldFigures, government_rows) of the last day asked for
     pieces: dict = field(default_factory=dict)  # key -> a part of a page drawn from these figures alone
+    signatures: tuple | None = None  # (the campaign's signatures_version, its SignatureSummary)
 
     def figures(self, campaign: Campaign) -> CampaignFigures:
         return CampaignFigures(
@@ -885,6 +886,15 @@ class KeptFigures:
             drawn = self.drawn = (day, world, government_rows(figures, world, self.language))
         return drawn[1], drawn[2]
 
+    def signature_summary(self, version: int | None, make) -> SignatureSummary:
+        """The campaign's signature totals under its signatures_version `version`, made (`make()`) when that
+        number is new; made afresh each time without one."""
+        if version is None:
+            return make()
+        if self.signatures is None or self.signatures[0] != version:
+            self.signatures = (version, make())
+        return self.signatures[1]
+
     def piece(self, key: tuple, make) -> Markup:
         """A part of a page drawn from these figures and from `key` alone, made (`make()`) the first time it
         is asked for. `key` holds everything else the part shows: the day, the filters, the campaign's name
@@ -897,28 +907,45 @@ class KeptFigures:
         return found
 
 
+class Versions(NamedTuple):
+    """A campaign's figures_version and signatures_version (crm.campaigns.models)."""
+
+    figures: int
+    signatures: int
+
+
 @cache
-def _figures_version_statement(dialect: str) -> sa.Select:
+def _versions_statement(dialect: str) -> sa.Select:
     campaign_id = sa.bindparam("campaign_id", type_=sa.Integer)
     if dialect == "postgresql":
         # Renewed first for this transaction's own changes, if it has made any (crm.campaigns.models): the
-        # campaign's triggers fire at the commit there, and figures made from rows not yet committed must
-        # not be kept under the number everyone else still reads.
-        return sa.select(sa.func.campaign_figures_version(campaign_id, type_=sa.BigInteger))
-    # SQLite's triggers renew it at each write.
-    return sa.select(Campaign.__table__.c.figures_version).where(Campaign.__table__.c.id == campaign_id)
+        # campaign's triggers fire at the commit there, and what is made from rows not yet committed must
+        # not be kept under a number everyone else still reads.
+        versions = sa.func.campaign_versions(campaign_id).table_valued(
+            sa.column("figures", sa.BigInteger), sa.column("signatures", sa.BigInteger), name="versions"
+        )
+        return sa.select(versions.c.figures, versions.c.signatures)
+    # SQLite's triggers renew them at each write.
+    table = Campaign.__table__
+    return sa.select(table.c.figures_version, table.c.signatures_version).where(table.c.id == campaign_id)
 
 
-def kept_figures(campaign: Campaign, viewer, language: str = "en") -> KeptFigures:
+def campaign_versions(campaign: Campaign) -> Versions:
+    """The campaign's numbers as they stand now, read afresh (the session may hold its record from before a
+    change): one query."""
+    connection = db.session.connection()
+    return Versions(
+        *connection.execute(_versions_statement(connection.dialect.name), {"campaign_id": campaign.id}).one()
+    )
+
+
+def kept_figures(campaign: Campaign, viewer, language: str = "en", versions: Versions | None = None) -> KeptFigures:
     """The campaign's figures as `viewer` may see them: kept for those who see every record (one query when
-    nothing changed since they were made), made afresh for anyone else."""
+    nothing changed since they were made, none given the campaign's `versions`), made afresh for anyone
+    else."""
     if visibility_scope(viewer) != "all":
         return _make_figures(campaign.id, lambda statement: outreach_visibility(viewer, statement), language)
-    # Read afresh, not from the campaign's record: the session may hold one from before a change.
-    connection = db.session.connection()
-    version = connection.execute(
-        _figures_version_statement(connection.dialect.name), {"campaign_id": campaign.id}
-    ).scalar_one()
+    version = (versions or campaign_versions(campaign)).figures
     return _kept_figures(str(db.engine.url), campaign.id, version, str(language))
 
 
@@ -1026,7 +1053,13 @@ def dashboard(
     last RECENT_MONTHS months of the series, or (`all_months`) all of them; the matrix narrowed by
     `filters` (those of `matrix`)."""
     today = today or clock.today()
-    kept = kept_figures(campaign, viewer, language)
+    # Both numbers in one query, for a reader whose figures are kept; the signature totals are the same
+    # for everyone, and kept with the figures (KeptFigures.signature_summary) while neither number changes.
+    versions = campaign_versions(campaign) if visibility_scope(viewer) == "all" else None
+    kept = kept_figures(campaign, viewer, language, versions)
+    signatures = kept.signature_summary(
+        versions.signatures if versions else None, lambda: signature_totals(campaign, kept.countries)
+    )
     changes = recent_changes(campaign, RECENT_CHANGES + 1)  # one more: are there older ones?
     return Dashboard(
         campaign=campaign,
@@ -1034,7 +1067,7 @@ def dashboard(
         today=today,
         filters=filters,
         all_months=all_months,
-        signatures=signature_totals(campaign, kept.countries),
+        signatures=signatures,
         overdue=overdue_by_owner(campaign, today, language),
         changes=changes[:RECENT_CHANGES],
         more_changes=len(changes) > RECENT_CHANGES,

@@ -295,9 +295,11 @@ def table_contents(app) -> dict[str, list[tuple]]:
         return value
 
     def compared(table):
-        # A campaign's figures_version is renewed by the database as the restore writes its records anew:
-        # a number naming the state of its figures (crm.campaigns.models), not data that must come back.
-        return [column for column in table.columns if (table.name, column.name) != ("campaign", "figures_version")]
+        # A campaign's figures_version and signatures_version are renewed by the database as the restore
+        # writes its records anew: numbers naming the state of what they count (crm.campaigns.models), not
+        # data that must come back.
+        renewed = {("campaign", "figures_version"), ("campaign", "signatures_version")}
+        return [column for column in table.columns if (table.name, column.name) not in renewed]
 
     with app.app_context(), db.engine.connect() as connection:
         return {

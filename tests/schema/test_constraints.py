@@ -1471,6 +1471,7 @@ REQUIRED = {
         "created_at",
         "letter_language",
         "figures_version",
+        "signatures_version",
     ),
     "demand": ("campaign_id", "ordinal", "code", "title"),
     "campaign_translation": ("campaign_id", "language", "name"),

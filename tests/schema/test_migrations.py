@@ -492,3 +492,66 @@ def test_a_migrated_database_renews_a_campaigns_figures_number_and_a_downgrade_r
             connection.execute(sa.insert(demand).values(id=2, campaign_id=1, ordinal=2, code="d2", title="Open"))
             assert "figures_version" not in {c["name"] for c in sa.inspect(connection).get_columns("campaign")}
         db.engine.dispose()
+
+
+def test_a_migrated_database_renews_a_campaigns_signatures_number_and_a_downgrade_gives_back_0037s_reader(
+    empty_database_url, tmp_path_factory
+):
+    """0038 brings what create_all brings (crm.campaigns.models): every existing campaign gets a second number
+    of its own, a write its signature totals are made from renews it, and on PostgreSQL campaign_versions()
+    reads both numbers; its downgrade removes the triggers and gives back 0037's campaign_figures_version()."""
+    app = make_app(empty_database_url, tmp_path_factory)
+    with app.app_context():
+        upgrade(revision="0037_campaign_figures_version")
+        postgresql = db.engine.dialect.name == "postgresql"
+        campaign = sa.table("campaign", *(sa.column(name) for name in ("id", "name", "signatures_version")))
+        petition = sa.table(
+            "petition", *(sa.column(name) for name in ("id", "campaign_id", "slug", "name", "platform", "created_at"))
+        )
+        with db.engine.begin() as connection:
+            for number in (1, 2):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO campaign (id, slug, name, letter_language, reply_days, claims_need_approval, "
+                        "stall_days, is_demo, created_at) VALUES (:id, :slug, 'Campaign', 'en', 14, false, 21, false, "
+                        ":now)"
+                    ),
+                    {"id": number, "slug": f"campaign-{number}", "now": utcnow()},
+                )
+        upgrade(revision="0038_campaign_signatures_version")
+
+        def numbers() -> dict[int, int]:
+            if postgresql:
+                versions = sa.func.campaign_versions(campaign.c.id).table_valued("figures", "signatures")
+                read = sa.select(campaign.c.id, versions.c.signatures).select_from(campaign).join(versions, sa.true())
+            else:
+                read = sa.select(campaign.c.id, campaign.c.signatures_version)
+            with db.engine.connect() as connection:
+                return dict(connection.execute(read.order_by(campaign.c.id)).all())
+
+        before = numbers()
+        assert len(set(before.values())) == 2 and 0 not in before.values()
+        with db.engine.begin() as connection:
+            connection.execute(
+                sa.insert(petition).values(
+                    id=1, campaign_id=1, slug="p1", name="Petition", platform="generic", created_at=utcnow()
+                )
+            )
+        after = numbers()
+        assert after[1] != before[1] and after[2] == before[2]
+        with db.engine.begin() as connection:
+            connection.execute(sa.update(campaign).where(campaign.c.id == 2).values(name="Renamed"))
+        assert numbers() == after
+
+        downgrade(revision="0037_campaign_figures_version")
+        with db.engine.begin() as connection:
+            connection.execute(
+                sa.insert(petition).values(
+                    id=2, campaign_id=1, slug="p2", name="Other", platform="generic", created_at=utcnow()
+                )
+            )
+            assert "signatures_version" not in {c["name"] for c in sa.inspect(connection).get_columns("campaign")}
+            if postgresql:
+                held = connection.execute(sa.text("SELECT figures_version FROM campaign WHERE id = 1")).scalar()
+                assert connection.execute(sa.select(sa.func.campaign_figures_version(1))).scalar() == held
+        db.engine.dispose()
