@@ -763,6 +763,7 @@ def build(url: str, scale: float, seed: int = 14) -> dict:
                 )
                 yield {
                     "id": fid,
+                    "campaign_id": outreach_campaign[oid],
                     "outreach_id": oid,
                     "owner_id": owner,
                     "due_on": due,

@@ -610,9 +610,12 @@ def _day(value) -> dt.date:
 
 def _overdue():
     """Conditions of the follow-ups overdue on a campaign's records: `campaign_id` and `today` are
-    parameters of each execution."""
+    parameters of each execution. The follow-ups are one range of their campaign's index; the records are
+    named by their campaign too, so that only the campaign's are read to be joined (not every campaign's)."""
+    campaign_id = sa.bindparam("campaign_id", type_=sa.Integer)
     return (
-        OutreachRecord.campaign_id == sa.bindparam("campaign_id", type_=sa.Integer),
+        FollowUp.campaign_id == campaign_id,
+        OutreachRecord.campaign_id == campaign_id,
         FollowUp.still_to_do,
         FollowUp.due < sa.bindparam("today", type_=sa.Date),
     )

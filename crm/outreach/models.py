@@ -71,7 +71,13 @@ class OutreachRecord(db.Model):
         foreign_keys="Position.outreach_id",
     )
     letters = relationship("Letter", back_populates="outreach", order_by="Letter.id")
-    follow_ups = relationship("FollowUp", back_populates="outreach", order_by="FollowUp.due_on")
+    follow_ups = relationship(
+        "FollowUp",
+        back_populates="outreach",
+        order_by="FollowUp.due_on",
+        primaryjoin="FollowUp.outreach_id == OutreachRecord.id",
+        foreign_keys="FollowUp.outreach_id",
+    )
     meetings = relationship("Meeting", secondary="meeting_outreach", back_populates="outreach_records")
 
     __mapper_args__ = {"version_id_col": version}
@@ -241,6 +247,13 @@ class FollowUp(db.Model):
         sa.CheckConstraint("status <> 'snoozed' OR snoozed_until IS NOT NULL", name="snooze_has_date"),
         sa.CheckConstraint("status <> 'done' OR completed_at IS NOT NULL", name="done_has_time"),
         sa.CheckConstraint("length(trim(note)) > 0", name="note_not_blank"),
+        # Its campaign is its record's: carried so that a campaign's follow-ups are found by an index of their
+        # own (ix_follow_up_campaign_to_do_due below), and kept equal to the record's by this key.
+        sa.ForeignKeyConstraint(
+            ["campaign_id", "outreach_id"],
+            ["outreach_record.campaign_id", "outreach_record.id"],
+            ondelete="CASCADE",
+        ),
         sa.Index("ix_follow_up_owner_status_due", "owner_id", "status", "due_on"),
         sa.Index("ix_follow_up_due_reminder", "status", "due_on", "reminder_sent_at"),
         # A record's follow-ups by due day: its latest are the last entries of the index.
@@ -248,7 +261,9 @@ class FollowUp(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    outreach_id: Mapped[int] = mapped_column(sa.ForeignKey("outreach_record.id", ondelete="CASCADE"))
+    # Set from the record as the follow-up is first written (_campaign_of_record, below).
+    campaign_id: Mapped[int] = mapped_column()
+    outreach_id: Mapped[int] = mapped_column()
     owner_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
     due_on: Mapped[dt.date]
     note: Mapped[str] = mapped_column(sa.Text)
@@ -262,7 +277,13 @@ class FollowUp(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
 
-    outreach = relationship(OutreachRecord, back_populates="follow_ups")
+    # The composite key above guards the data; this join on the single id is for reading.
+    outreach = relationship(
+        OutreachRecord,
+        back_populates="follow_ups",
+        foreign_keys=[outreach_id],
+        primaryjoin="FollowUp.outreach_id == OutreachRecord.id",
+    )
     owner = relationship("User", foreign_keys=[owner_id])
     created_by = relationship("User", foreign_keys=[created_by_id])
 
@@ -297,15 +318,30 @@ sa.Index(
     postgresql_where=FollowUp.still_to_do,
     sqlite_where=FollowUp.still_to_do,
 )
-# A campaign's overdue follow-ups (the dashboard's), found from its own records: a follow-up has no
-# campaign, and by due day alone PostgreSQL read every campaign's overdue ones to keep one campaign's.
+# A campaign's follow-ups still to do by due day (the dashboard's overdue ones): one range of this index,
+# rather than a probe for each of the campaign's records or every campaign's overdue follow-ups.
 sa.Index(
-    "ix_follow_up_outreach_to_do_due",
-    FollowUp.outreach_id,
+    "ix_follow_up_campaign_to_do_due",
+    FollowUp.campaign_id,
     sa.sql.expression.Grouping(FollowUp.due),
     postgresql_where=FollowUp.still_to_do,
     sqlite_where=FollowUp.still_to_do,
 )
+
+
+@event.listens_for(FollowUp, "before_insert")
+def _campaign_of_record(_mapper, _connection, follow_up: FollowUp) -> None:
+    """A new follow-up's campaign is its record's: taken from the record if it is at hand, else read by
+    the insert itself. (Inserts that bypass the ORM give it, and the key refuses any other.)"""
+    if follow_up.campaign_id is not None:
+        return
+    record = follow_up.__dict__.get("outreach")  # never loaded here: no query in the middle of a flush
+    if record is not None and record.campaign_id is not None:
+        follow_up.campaign_id = record.campaign_id
+    else:
+        follow_up.campaign_id = (
+            sa.select(OutreachRecord.campaign_id).where(OutreachRecord.id == follow_up.outreach_id).scalar_subquery()
+        )
 
 
 ASSIGNMENT_REASONS = ("assigned", "unassigned", "claimed", "claim_approved")

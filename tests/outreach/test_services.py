@@ -155,6 +155,19 @@ def test_follow_ups_complete_snooze_and_next_date(campaign, make_record, make_us
     assert actions.count("follow_up.create") == 2 and "follow_up.snooze" in actions and "follow_up.complete" in actions
 
 
+def test_a_follow_up_carries_its_records_campaign_however_it_is_made(campaign, make_record, make_user):
+    """Through the service, from the record at hand, or from the record's id alone (a job, an import)."""
+    user = make_user("volunteer")
+    record, other = make_record("FRA"), make_record("PER")
+    added = outreach.add_follow_up(record, owner=user, due_on=utc_today(), note="Call back", actor=user)
+    at_hand = FollowUp(outreach=other, owner_id=user.id, due_on=utc_today(), note="Write")
+    by_id = FollowUp(outreach_id=other.id, owner_id=user.id, due_on=utc_today(), note="Visit")
+    db.session.add_all([at_hand, by_id])
+    db.session.flush()
+    db.session.expire_all()
+    assert added.campaign_id == at_hand.campaign_id == by_id.campaign_id == campaign.id
+
+
 def test_each_link_of_a_meeting_carries_its_utc_day_whoever_writes_it(campaign, make_record, make_meeting):
     from crm.outreach.models import meeting_outreach
 

@@ -31,6 +31,7 @@ def test_the_daily_statistics_let_sqlite_read_the_follow_ups_to_do_in_their_orde
         sa.insert(FollowUp),
         [
             {
+                "campaign_id": record.campaign_id,
                 "outreach_id": record.id,
                 "owner_id": owner.id,
                 "due_on": day + dt.timedelta(days=n % 300),

@@ -561,8 +561,10 @@ def letter_template_row() -> dict:
 
 
 def follow_up_row() -> dict:
-    outreach_id = new_id("outreach_record")
+    campaign_id = new_id("campaign")
+    outreach_id = new_id("outreach_record", campaign_id=campaign_id)
     return {
+        "campaign_id": campaign_id,
         "outreach_id": outreach_id,
         "owner_id": new_id("user"),
         "due_on": dt.date(2025, 7, 1),
@@ -1354,7 +1356,9 @@ FOREIGN_KEYS = [
     nowhere("letter", "created_by_id", "fk_letter_created_by_id_user"),
     nowhere("letter_attachment", "letter_id", "fk_letter_attachment_letter_id_letter"),
     nowhere("letter_attachment", "uploaded_by_id", "fk_letter_attachment_uploaded_by_id_user"),
-    nowhere("follow_up", "outreach_id", "fk_follow_up_outreach_id_outreach_record"),
+    nowhere("follow_up", "outreach_id", "fk_follow_up_campaign_id_outreach_id_outreach_record"),
+    # The outreach record exists, but belongs to the first row's campaign, not this one's.
+    case("fk_follow_up_campaign_id_outreach_id_outreach_record", "follow_up", same("outreach_id"), "another_campaign"),
     nowhere("follow_up", "owner_id", "fk_follow_up_owner_id_user"),
     nowhere("follow_up", "meeting_id", "fk_follow_up_meeting_id_meeting"),
     nowhere("follow_up", "letter_id", "fk_follow_up_letter_id_letter"),
@@ -1496,7 +1500,7 @@ REQUIRED = {
         "uploaded_at",
     ),
     "letter_template": ("name", "language", "subject", "body", "created_at", "updated_at", "version"),
-    "follow_up": ("outreach_id", "owner_id", "due_on", "note", "status", "created_at", "version"),
+    "follow_up": ("campaign_id", "outreach_id", "owner_id", "due_on", "note", "status", "created_at", "version"),
     "assignment": ("outreach_id", "changed_at", "reason"),
     "claim": ("outreach_id", "volunteer_id", "status", "requested_at"),
     "petition": ("campaign_id", "slug", "name", "platform", "created_at"),

@@ -83,7 +83,7 @@ def test_upgrade_downgrade_upgrade_and_no_drift(empty_database_url, tmp_path_fac
             == _expected_expression_indexes()
             == {
                 "ix_follow_up_to_do_due",
-                "ix_follow_up_outreach_to_do_due",
+                "ix_follow_up_campaign_to_do_due",
                 "ix_letter_outreach_day",
                 "ix_office_government_order",
             }
@@ -554,4 +554,94 @@ def test_a_migrated_database_renews_a_campaigns_signatures_number_and_a_downgrad
             if postgresql:
                 held = connection.execute(sa.text("SELECT figures_version FROM campaign WHERE id = 1")).scalar()
                 assert connection.execute(sa.select(sa.func.campaign_figures_version(1))).scalar() == held
+        db.engine.dispose()
+
+
+def test_a_migrated_follow_up_carries_its_records_campaign_and_keeps_what_points_at_it(
+    empty_database_url, tmp_path_factory
+):
+    """0039 gives each existing follow-up its record's campaign; on SQLite the table is copied to change
+    its key, and the rows that point at a follow-up (a reply clock) stay; the downgrade gives back 0032's
+    index and the follow-ups as they were."""
+    app = make_app(empty_database_url, tmp_path_factory)
+    with app.app_context():
+        upgrade(revision="0038_campaign_signatures_version")
+        now = utcnow()
+        with db.engine.begin() as connection:
+            country_ids = connection.execute(sa.text("SELECT id FROM country ORDER BY id LIMIT 2")).scalars().all()
+            if len(country_ids) < 2:  # an empty database: two countries of its own
+                for number in (1, 2):
+                    connection.execute(
+                        sa.text(
+                            "INSERT INTO country (id, alpha2, alpha3, in_iso_3166, name_en, name_es, un_member, "
+                            "rs_status, rs_verified) VALUES (:id, :a2, :a3, true, :name, :name, true, 'non_party', "
+                            "false)"
+                        ),
+                        {
+                            "id": number,
+                            "a2": "QM"[number - 1] + "Z",
+                            "a3": "QM"[number - 1] + "ZZ",
+                            "name": f"Country {number}",
+                        },
+                    )
+                country_ids = [1, 2]
+            connection.execute(
+                sa.text(
+                    'INSERT INTO "user" (id, email, name, role, language, timezone, active, session_token, '
+                    "created_at) VALUES (1, 'a@example.org', 'A', 'admin', 'en', 'UTC', true, 'token', :now)"
+                ),
+                {"now": now},
+            )
+            for number in (1, 2):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO campaign (id, slug, name, letter_language, reply_days, claims_need_approval, "
+                        "stall_days, is_demo, created_at) VALUES (:id, :slug, 'Campaign', 'en', 14, false, 21, "
+                        "false, :now)"
+                    ),
+                    {"id": number, "slug": f"campaign-{number}", "now": now},
+                )
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO outreach_record (id, campaign_id, country_id, stage, priority, created_at, "
+                        "updated_at, version) VALUES (:id, :id, :country, 'not_started', 3, :now, :now, 1)"
+                    ),
+                    {"id": number, "country": country_ids[number - 1], "now": now},
+                )
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO follow_up (id, outreach_id, owner_id, due_on, note, status, created_at, version) "
+                        "VALUES (:id, :id, 1, :day, 'Call', 'open', :now, 1)"
+                    ),
+                    {"id": number, "day": dt.date(2026, 1, number), "now": now},
+                )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO meeting (id, held_at, summary, created_at, version) VALUES (1, :now, 'Met', :now, 1)"
+                ),
+                {"now": now},
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO reply_clock (outreach_id, meeting_id, follow_up_id, started_on, created_at) "
+                    "VALUES (2, 1, 2, :day, :now)"
+                ),
+                {"day": dt.date(2026, 1, 1), "now": now},
+            )
+        upgrade(revision="0039_follow_up_campaign")
+        with db.engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT id, campaign_id FROM follow_up ORDER BY id")).all() == [
+                (1, 1),
+                (2, 2),
+            ]
+            assert connection.execute(sa.text("SELECT follow_up_id FROM reply_clock")).scalars().all() == [2]
+        downgrade(revision="0038_campaign_signatures_version")
+        with db.engine.connect() as connection:
+            assert "campaign_id" not in {c["name"] for c in sa.inspect(connection).get_columns("follow_up")}
+            assert connection.execute(sa.text("SELECT id, outreach_id FROM follow_up ORDER BY id")).all() == [
+                (1, 1),
+                (2, 2),
+            ]
+            assert connection.execute(sa.text("SELECT follow_up_id FROM reply_clock")).scalars().all() == [2]
+        assert "ix_follow_up_outreach_to_do_due" in _expression_indexes(db.engine)
         db.engine.dispose()
