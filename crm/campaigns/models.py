@@ -66,8 +66,9 @@ class Campaign(db.Model):
     # each time one of those rows changes, set by the database (the triggers below), whoever writes. The
     # dashboard keeps the figures it made under this number and makes them again when it changes.
     figures_version: Mapped[int] = mapped_column(sa.BigInteger, default=new_version, server_default="0")
-    # The same for its signature totals (SIGNATURES_SOURCES).
+    # The same for its signature totals (SIGNATURES_SOURCES) and its overdue follow-ups (FOLLOW_UPS_SOURCES).
     signatures_version: Mapped[int] = mapped_column(sa.BigInteger, default=new_version, server_default="0")
+    follow_ups_version: Mapped[int] = mapped_column(sa.BigInteger, default=new_version, server_default="0")
 
     demands = relationship("Demand", back_populates="campaign", order_by="Demand.ordinal")
     # Loaded with the campaigns, in one query for all of them: every page names campaigns in its reader's language.
@@ -203,14 +204,16 @@ class DemandTranslation(db.Model):
     demand = relationship(Demand, back_populates="translations")
 
 
-# A campaign's figures_version and signatures_version ------------------------------------------------------
+# A campaign's figures_version, signatures_version and follow_ups_version ----------------------------------
 #
 # The dashboard's figures are made from a campaign's outreach records (their country, stage and who is
 # assigned), its positions, its demands and their wording, and the countries (FIGURES_SOURCES); its
 # signature totals from the petitions' counts per country, their tallies, the petitions and their imports
-# (SIGNATURES_SOURCES). The database gives the campaign a new random number (figures_version,
-# signatures_version) whenever one of those rows is added, changed or removed, whoever writes (the app, an
-# import, a restore, raw SQL); a change of a country renews every campaign's figures_version. Random, not
+# (SIGNATURES_SOURCES); its overdue follow-ups from the follow-ups and their owners' names and addresses
+# (FOLLOW_UPS_SOURCES). The database gives the campaign a new random number (figures_version,
+# signatures_version, follow_ups_version) whenever one of those rows is added, changed or removed, whoever
+# writes (the app, an import, a restore, raw SQL); a change of a country renews every campaign's
+# figures_version, and of a person's name or address every campaign's follow_ups_version. Random, not
 # counted up: a database restored from a backup, or a test's rolled-back one, may reach a count it had
 # before with other rows, but not the same random number.
 #
@@ -218,7 +221,7 @@ class DemandTranslation(db.Model):
 # written, the campaign's row lock would make two writers of the same records wait for each other (one
 # holding a record, the other the campaign); a petition's signers are written by many at once. A reader asks
 # for the numbers through campaign_versions(), which first renews them for a transaction's own changes.
-# Migrations 0037 (figures) and 0038 (signatures) create the same on an existing database.
+# Migrations 0037 (figures), 0038 (signatures) and 0040 (follow-ups) create the same on an existing database.
 FIGURES_SOURCES = {
     # table -> the campaign of one of its rows, as SQL on the row (ROW stands for NEW or OLD)
     "outreach_record": "ROW.campaign_id",
@@ -227,8 +230,6 @@ FIGURES_SOURCES = {
     "demand_translation": "(SELECT campaign_id FROM demand WHERE id = ROW.demand_id)",
     "country": None,  # every campaign
 }
-# The record's columns the figures read: its other columns (priority, dates, version) change often.
-FIGURES_RECORD_COLUMNS = "campaign_id, country_id, stage, assignee_id"
 _OF_PETITION = "(SELECT campaign_id FROM petition WHERE id = ROW.petition_id)"
 SIGNATURES_SOURCES = {
     "signature_total": "ROW.campaign_id",  # kept by every write of signatures (crm/signatures/counts.py)
@@ -236,8 +237,26 @@ SIGNATURES_SOURCES = {
     "signature_import": _OF_PETITION,  # the petitions' imports are counted beside them
     "petition": "ROW.campaign_id",
 }
+FOLLOW_UPS_SOURCES = {
+    "follow_up": "ROW.campaign_id",
+    "user": None,  # an owner's name or address: rare, and every campaign at once
+}
+# The columns of a row that its numbers are renewed by, where not all of them: the others change often (a
+# record's priority and dates, a follow-up's reminder, a person's last sign-in) and nothing kept reads them.
+WATCHED_COLUMNS = {
+    "outreach_record": "campaign_id, country_id, stage, assignee_id",
+    "follow_up": "campaign_id, outreach_id, owner_id, due_on, note, status, snoozed_until",
+    "user": "name, email",
+}
+# Tables whose new and removed rows renew nothing: a person added has no follow-ups, and one who has any is
+# never removed (the follow-ups' owner key).
+ONLY_CHANGES = {"user"}
 # What each number is renewed from: (its column, its trigger function's and triggers' word, its sources).
-VERSIONS = (("figures_version", "figures", FIGURES_SOURCES), ("signatures_version", "signatures", SIGNATURES_SOURCES))
+VERSIONS = (
+    ("figures_version", "figures", FIGURES_SOURCES),
+    ("signatures_version", "signatures", SIGNATURES_SOURCES),
+    ("follow_ups_version", "follow_ups", FOLLOW_UPS_SOURCES),
+)
 _RENEW_POSTGRESQL = "floor(random() * 9.0e18)::bigint"
 
 
@@ -248,7 +267,14 @@ def _campaigns_of(rows: tuple[str, ...], source: str | None) -> str:
 
 
 def _changed_columns(table: str) -> str:
-    return f"UPDATE OF {FIGURES_RECORD_COLUMNS}" if table == "outreach_record" else "UPDATE"
+    return f"UPDATE OF {WATCHED_COLUMNS[table]}" if table in WATCHED_COLUMNS else "UPDATE"
+
+
+def _events(table: str) -> str:
+    """The writes of `table` that renew a number, as a trigger names them."""
+    if table in ONLY_CHANGES:
+        return _changed_columns(table)
+    return f"INSERT OR {_changed_columns(table)} OR DELETE"
 
 
 def _versions_postgresql() -> list[str]:
@@ -276,28 +302,30 @@ END
 $$"""
         )
         for table, source in sources.items():
-            if source is None:  # a country: rare, and every campaign at once, once per statement
+            if source is None:  # a country, a person: rare, and every campaign at once, once per statement
                 statements.append(
-                    f"CREATE TRIGGER {table}_{word}_changed AFTER INSERT OR {_changed_columns(table)} OR DELETE "
-                    f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION campaign_{word}_changed()"
+                    f'CREATE TRIGGER {table}_{word}_changed AFTER {_events(table)} ON "{table}" '
+                    f"FOR EACH STATEMENT EXECUTE FUNCTION campaign_{word}_changed()"
                 )
             else:
                 statements.append(
-                    f"CREATE CONSTRAINT TRIGGER {table}_{word}_changed AFTER INSERT OR {_changed_columns(table)} "
-                    f"OR DELETE ON {table} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
-                    f"EXECUTE FUNCTION campaign_{word}_changed()"
+                    f'CREATE CONSTRAINT TRIGGER {table}_{word}_changed AFTER {_events(table)} ON "{table}" '
+                    f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION campaign_{word}_changed()"
                 )
     # The numbers as a reader may keep what it makes under them: a transaction that has written first renews
     # them for its own changes (its deferred triggers fire now), so that figures made from rows it has not
     # committed are never kept under a number everyone else still reads.
+    statements.append("DROP FUNCTION IF EXISTS campaign_versions(integer)")  # its answer's columns may differ
     statements.append(
-        """CREATE OR REPLACE FUNCTION campaign_versions(wanted integer, OUT figures bigint, OUT signatures bigint)
-LANGUAGE plpgsql AS $$
+        """CREATE FUNCTION campaign_versions(
+  wanted integer, OUT figures bigint, OUT signatures bigint, OUT follow_ups bigint
+) LANGUAGE plpgsql AS $$
 BEGIN
   IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
     SET CONSTRAINTS ALL IMMEDIATE;
   END IF;
-  SELECT figures_version, signatures_version INTO figures, signatures FROM campaign WHERE id = wanted;
+  SELECT figures_version, signatures_version, follow_ups_version INTO figures, signatures, follow_ups
+    FROM campaign WHERE id = wanted;
 END
 $$"""
     )
@@ -313,8 +341,10 @@ def _versions_sqlite() -> list[str]:
                 ("changed", _changed_columns(table), ("OLD", "NEW")),
                 ("removed", "DELETE", ("OLD",)),
             ):
+                if table in ONLY_CHANGES and name != "changed":
+                    continue
                 statements.append(
-                    f"CREATE TRIGGER {table}_{word}_{name} AFTER {event_} ON {table} BEGIN "
+                    f'CREATE TRIGGER {table}_{word}_{name} AFTER {event_} ON "{table}" BEGIN '
                     f"UPDATE campaign SET {column} = random(){_campaigns_of(rows, source)}; END"
                 )
     return statements
@@ -331,6 +361,7 @@ for _statement in VERSIONS_SQLITE:
 for _statement in (
     "DROP FUNCTION IF EXISTS campaign_figures_changed() CASCADE",
     "DROP FUNCTION IF EXISTS campaign_signatures_changed() CASCADE",
+    "DROP FUNCTION IF EXISTS campaign_follow_ups_changed() CASCADE",
     "DROP FUNCTION IF EXISTS campaign_versions(integer)",
 ):
     event.listen(db.metadata, "before_drop", sa.DDL(_statement).execute_if(dialect="postgresql"))

@@ -849,7 +849,7 @@ class KeptFigures:
     series: dict = field(default_factory=dict)  # the campaign's start -> monthly_responses
     drawn: tuple | None = None  # (day, WorldFigures, government_rows) of the last day asked for
     pieces: dict = field(default_factory=dict)  # key -> a part of a page drawn from these figures alone
-    signatures: tuple | None = None  # (the campaign's signatures_version, its SignatureSummary)
+    made: dict = field(default_factory=dict)  # what else is kept with them, by name: (its key, the value)
 
     def figures(self, campaign: Campaign) -> CampaignFigures:
         return CampaignFigures(
@@ -889,14 +889,15 @@ class KeptFigures:
             drawn = self.drawn = (day, world, government_rows(figures, world, self.language))
         return drawn[1], drawn[2]
 
-    def signature_summary(self, version: int | None, make) -> SignatureSummary:
-        """The campaign's signature totals under its signatures_version `version`, made (`make()`) when that
-        number is new; made afresh each time without one."""
-        if version is None:
+    def keep(self, name: str, key, make):
+        """What `make()` gives, kept under `name` while `key` (a campaign's other numbers, the day) stays the
+        same: made again when it changes, and each time without one (None)."""
+        if key is None:
             return make()
-        if self.signatures is None or self.signatures[0] != version:
-            self.signatures = (version, make())
-        return self.signatures[1]
+        found = self.made.get(name)
+        if found is None or found[0] != key:
+            found = self.made[name] = (key, make())
+        return found[1]
 
     def piece(self, key: tuple, make) -> Markup:
         """A part of a page drawn from these figures and from `key` alone, made (`make()`) the first time it
@@ -911,10 +912,11 @@ class KeptFigures:
 
 
 class Versions(NamedTuple):
-    """A campaign's figures_version and signatures_version (crm.campaigns.models)."""
+    """A campaign's figures_version, signatures_version and follow_ups_version (crm.campaigns.models)."""
 
     figures: int
     signatures: int
+    follow_ups: int
 
 
 @cache
@@ -925,12 +927,12 @@ def _versions_statement(dialect: str) -> sa.Select:
         # campaign's triggers fire at the commit there, and what is made from rows not yet committed must
         # not be kept under a number everyone else still reads.
         versions = sa.func.campaign_versions(campaign_id).table_valued(
-            sa.column("figures", sa.BigInteger), sa.column("signatures", sa.BigInteger), name="versions"
+            *(sa.column(name, sa.BigInteger) for name in Versions._fields), name="versions"
         )
-        return sa.select(versions.c.figures, versions.c.signatures)
+        return sa.select(*versions.c)
     # SQLite's triggers renew them at each write.
     table = Campaign.__table__
-    return sa.select(table.c.figures_version, table.c.signatures_version).where(table.c.id == campaign_id)
+    return sa.select(*(table.c[f"{name}_version"] for name in Versions._fields)).where(table.c.id == campaign_id)
 
 
 def campaign_versions(campaign: Campaign) -> Versions:
@@ -1056,12 +1058,16 @@ def dashboard(
     last RECENT_MONTHS months of the series, or (`all_months`) all of them; the matrix narrowed by
     `filters` (those of `matrix`)."""
     today = today or clock.today()
-    # Both numbers in one query, for a reader whose figures are kept; the signature totals are the same
-    # for everyone, and kept with the figures (KeptFigures.signature_summary) while neither number changes.
+    # The numbers in one query, for a reader whose figures are kept. The signature totals and the overdue
+    # follow-ups are the same for all such readers: kept with the figures (KeptFigures.keep) while their own
+    # number, the figures' (the countries, the records' countries) and the day stay the same.
     versions = campaign_versions(campaign) if visibility_scope(viewer) == "all" else None
     kept = kept_figures(campaign, viewer, language, versions)
-    signatures = kept.signature_summary(
-        versions.signatures if versions else None, lambda: signature_totals(campaign, kept.countries)
+    signatures = kept.keep(
+        "signatures", versions and versions.signatures, lambda: signature_totals(campaign, kept.countries)
+    )
+    overdue = kept.keep(
+        "overdue", versions and (versions.follow_ups, today), lambda: overdue_by_owner(campaign, today, language)
     )
     changes = recent_changes(campaign, RECENT_CHANGES + 1)  # one more: are there older ones?
     return Dashboard(
@@ -1071,7 +1077,7 @@ def dashboard(
         filters=filters,
         all_months=all_months,
         signatures=signatures,
-        overdue=overdue_by_owner(campaign, today, language),
+        overdue=overdue,
         changes=changes[:RECENT_CHANGES],
         more_changes=len(changes) > RECENT_CHANGES,
     )

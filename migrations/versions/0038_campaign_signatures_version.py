@@ -43,7 +43,9 @@ $$""",
         for table in CAMPAIGN_OF
     ),
     "DROP FUNCTION IF EXISTS campaign_figures_version(integer)",
-    """CREATE OR REPLACE FUNCTION campaign_versions(wanted integer, OUT figures bigint, OUT signatures bigint)
+    # Made anew: a failed restore removes the tables but leaves the functions, a later revision's among them.
+    "DROP FUNCTION IF EXISTS campaign_versions(integer)",
+    """CREATE FUNCTION campaign_versions(wanted integer, OUT figures bigint, OUT signatures bigint)
 LANGUAGE plpgsql AS $$
 BEGIN
   IF pg_current_xact_id_if_assigned() IS NOT NULL THEN

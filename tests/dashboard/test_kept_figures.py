@@ -22,7 +22,7 @@ from crm.dashboard import services as dashboards
 from crm.extensions import db
 from crm.outreach import services as outreach
 from crm.outreach.assignments import set_assignee
-from crm.outreach.models import OutreachRecord, Position
+from crm.outreach.models import FollowUp, OutreachRecord, Position
 from crm.permissions import visibility_scope
 from crm.signatures.imports import import_file
 from crm.signatures.models import Petition, SignatureImport, SignatureTotal
@@ -132,18 +132,20 @@ def _statements(call) -> list[str]:
     return seen
 
 
-def test_while_nothing_changes_the_dashboard_reads_two_numbers_instead_of_the_records_and_signatures(demo, manager):
+def test_while_nothing_changes_the_dashboard_reads_its_numbers_instead_of_records_signatures_and_follow_ups(
+    demo, manager
+):
     def heads(statements):
         # What each statement reads first: "select country.id", "select position.id", ...
         return [" ".join(statement.lower().split()[:2]).rstrip(",") for statement in statements]
 
     made = heads(_statements(lambda: dashboards.dashboard(demo, manager, today=utc_today())))
     kept = heads(_statements(lambda: dashboards.dashboard(demo, manager, today=utc_today())))
-    # The campaign's two numbers, in one statement, read both times: on PostgreSQL through campaign_versions().
+    # The campaign's numbers, in one statement, read both times: on PostgreSQL through campaign_versions().
     versions = (
         "select versions.figures" if db.engine.dialect.name == "postgresql" else "select campaign.figures_version"
     )
-    assert kept == [versions, "select audit_event.id", "with overdue"]
+    assert kept == [versions, "select audit_event.id"]
     assert made[0] == versions
     assert set(made) - set(kept) == {
         "select country.id",
@@ -152,8 +154,9 @@ def test_while_nothing_changes_the_dashboard_reads_two_numbers_instead_of_the_re
         "select position.id",
         "select signature_total.petition_id",
         "select petition.id",
+        "with overdue",
     }
-    assert len(made) == len(kept) + 6
+    assert len(made) == len(kept) + 7
 
 
 def test_the_dashboard_shows_a_change_made_behind_its_back(demo, manager):
@@ -495,3 +498,108 @@ def test_a_volunteer_counts_the_signatures_afresh_each_time(demo, make_user, pet
     second = dashboards.dashboard(demo, volunteer, today=utc_today())
     assert first.signatures.total == second.signatures.total == 3
     assert first.signatures is not second.signatures
+
+
+# The overdue follow-ups: kept with the figures, under the campaign's third number and the day ---------------
+
+
+def _follow_ups_version(campaign) -> int:
+    return db.session.scalar(sa.select(Campaign.follow_ups_version).where(Campaign.id == campaign.id))
+
+
+@pytest.fixture
+def late(demo, manager):
+    """A follow-up on Sweden's record, three days overdue."""
+    follow_up = outreach.add_follow_up(
+        demo_record(demo, "SWE"), owner=manager, due_on=utc_today() - dt.timedelta(days=3), note="Call", actor=manager
+    )
+    db.session.commit()
+    return follow_up
+
+
+# Each write the overdue follow-ups are made from, as the app or anyone else makes it.
+FOLLOW_UP_CHANGES = {
+    "a follow-up added": lambda demo, manager, late: outreach.add_follow_up(
+        demo_record(demo, "PER"), owner=manager, due_on=utc_today(), note="Write", actor=manager
+    ),
+    "a follow-up done": lambda demo, manager, late: outreach.complete_follow_up(late, actor=manager),
+    "a follow-up snoozed": lambda demo, manager, late: outreach.snooze_follow_up(
+        late, utc_today() + dt.timedelta(days=2), actor=manager
+    ),
+    "a follow-up's note, by raw SQL": lambda demo, manager, late: db.session.execute(
+        sa.update(FollowUp).where(FollowUp.id == late.id).values(note="Call the consul")
+    ),
+    "a follow-up removed, by raw SQL": lambda demo, manager, late: db.session.execute(
+        sa.delete(FollowUp).where(FollowUp.id == late.id)
+    ),
+    "an owner renamed": lambda demo, manager, late: db.session.execute(
+        sa.update(User).where(User.id == manager.id).values(name="Renamed manager")
+    ),
+}
+
+# Writes no overdue list reads.
+UNRELATED_TO_FOLLOW_UPS = {
+    "a reminder sent": lambda demo, manager, late: db.session.execute(
+        sa.update(FollowUp).where(FollowUp.id == late.id).values(reminder_sent_at=dt.datetime.now(dt.UTC))
+    ),
+    "a person's language": lambda demo, manager, late: db.session.execute(
+        sa.update(User).where(User.id == manager.id).values(language="es")
+    ),
+    "a position recorded": lambda demo, manager, late: CHANGES["a position recorded"](demo, manager),
+    "a follow-up on another campaign's record": lambda demo, manager, late: _follow_up_elsewhere(manager),
+}
+
+
+def _follow_up_elsewhere(manager) -> None:
+    record = OutreachRecord(campaign=_other_campaign(), country=_country("ISL"))
+    db.session.add(record)
+    db.session.add(FollowUp(outreach=record, owner_id=manager.id, due_on=utc_today(), note="Elsewhere"))
+
+
+@pytest.mark.parametrize("change", FOLLOW_UP_CHANGES)
+def test_every_write_the_overdue_list_is_made_from_renews_the_campaigns_third_number(demo, manager, late, change):
+    before, figures = _follow_ups_version(demo), _version(demo)
+    FOLLOW_UP_CHANGES[change](demo, manager, late)
+    db.session.commit()
+    assert _follow_ups_version(demo) != before
+    assert _version(demo) == figures
+
+
+@pytest.mark.parametrize("change", UNRELATED_TO_FOLLOW_UPS)
+def test_other_writes_keep_the_campaigns_third_number(demo, manager, late, change):
+    before = _follow_ups_version(demo)
+    UNRELATED_TO_FOLLOW_UPS[change](demo, manager, late)
+    db.session.commit()
+    assert _follow_ups_version(demo) == before
+
+
+def _overdue_notes(board) -> list[str]:
+    return [row.note for owner in board.overdue for row in owner.follow_ups]
+
+
+def test_a_follow_up_done_leaves_the_overdue_list_at_once_and_one_due_today_joins_it_tomorrow(
+    demo, manager, late, clock
+):
+    outreach.add_follow_up(demo_record(demo, "PER"), owner=manager, due_on=utc_today(), note="Write", actor=manager)
+    db.session.commit()
+    before = dashboards.dashboard(demo, manager, today=utc_today())
+    assert "Call" in _overdue_notes(before) and "Write" not in _overdue_notes(before)  # with the demo's own
+    assert dashboards.dashboard(demo, manager, today=utc_today()).overdue is before.overdue  # kept
+
+    outreach.complete_follow_up(late, actor=manager)
+    db.session.commit()
+    after = dashboards.dashboard(demo, manager, today=utc_today())
+    assert "Call" not in _overdue_notes(after) and after.overdue.total == before.overdue.total - 1
+    assert after.kept is before.kept  # the figures were not made again
+
+    clock.advance(days=1)
+    tomorrow = dashboards.dashboard(demo, manager, today=utc_today())
+    assert "Write" in _overdue_notes(tomorrow) and tomorrow.overdue.total == after.overdue.total + 1
+
+
+def test_a_volunteer_lists_the_overdue_follow_ups_afresh_each_time(demo, make_user, late):
+    volunteer = make_user("volunteer")
+    first = dashboards.dashboard(demo, volunteer, today=utc_today())
+    second = dashboards.dashboard(demo, volunteer, today=utc_today())
+    assert "Call" in _overdue_notes(first) and _overdue_notes(first) == _overdue_notes(second)
+    assert first.overdue is not second.overdue

@@ -1476,6 +1476,7 @@ REQUIRED = {
         "letter_language",
         "figures_version",
         "signatures_version",
+        "follow_ups_version",
     ),
     "demand": ("campaign_id", "ordinal", "code", "title"),
     "campaign_translation": ("campaign_id", "language", "name"),

@@ -645,3 +645,63 @@ def test_a_migrated_follow_up_carries_its_records_campaign_and_keeps_what_points
             assert connection.execute(sa.text("SELECT follow_up_id FROM reply_clock")).scalars().all() == [2]
         assert "ix_follow_up_outreach_to_do_due" in _expression_indexes(db.engine)
         db.engine.dispose()
+
+
+def test_a_migrated_database_renews_a_campaigns_follow_ups_number_and_a_downgrade_gives_back_0038s_reader(
+    empty_database_url, tmp_path_factory
+):
+    """0040 brings what create_all brings: every existing campaign gets a third number of its own, renamed
+    people renew every campaign's, and on PostgreSQL campaign_versions() reads the three numbers; its downgrade
+    removes the triggers and gives back 0038's reader of two."""
+    app = make_app(empty_database_url, tmp_path_factory)
+    with app.app_context():
+        upgrade(revision="0039_follow_up_campaign")
+        postgresql = db.engine.dialect.name == "postgresql"
+        campaign = sa.table("campaign", *(sa.column(name) for name in ("id", "follow_ups_version")))
+        user = sa.table("user", sa.column("id"), sa.column("name"), sa.column("language"))
+        with db.engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    'INSERT INTO "user" (id, email, name, role, language, timezone, active, session_token, '
+                    "created_at) VALUES (1, 'a@example.org', 'A', 'admin', 'en', 'UTC', true, 'token', :now)"
+                ),
+                {"now": utcnow()},
+            )
+            for number in (1, 2):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO campaign (id, slug, name, letter_language, reply_days, claims_need_approval, "
+                        "stall_days, is_demo, created_at) VALUES (:id, :slug, 'Campaign', 'en', 14, false, 21, "
+                        "false, :now)"
+                    ),
+                    {"id": number, "slug": f"campaign-{number}", "now": utcnow()},
+                )
+        upgrade(revision="0040_campaign_follow_ups_version")
+
+        def numbers() -> dict[int, int]:
+            if postgresql:
+                versions = sa.func.campaign_versions(campaign.c.id).table_valued("figures", "signatures", "follow_ups")
+                read = sa.select(campaign.c.id, versions.c.follow_ups).select_from(campaign).join(versions, sa.true())
+            else:
+                read = sa.select(campaign.c.id, campaign.c.follow_ups_version)
+            with db.engine.connect() as connection:
+                return dict(connection.execute(read.order_by(campaign.c.id)).all())
+
+        before = numbers()
+        assert len(set(before.values())) == 2 and 0 not in before.values()
+        with db.engine.begin() as connection:
+            connection.execute(sa.update(user).values(language="es"))
+        assert numbers() == before
+        with db.engine.begin() as connection:
+            connection.execute(sa.update(user).values(name="Renamed"))
+        after = numbers()
+        assert after[1] != before[1] and after[2] != before[2]
+
+        downgrade(revision="0039_follow_up_campaign")
+        with db.engine.begin() as connection:
+            connection.execute(sa.update(user).values(name="Again"))
+            assert "follow_ups_version" not in {c["name"] for c in sa.inspect(connection).get_columns("campaign")}
+            if postgresql:
+                answer = connection.execute(sa.text("SELECT * FROM campaign_versions(1)"))
+                assert list(answer.keys()) == ["figures", "signatures"]
+        db.engine.dispose()
