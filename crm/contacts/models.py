@@ -107,6 +107,20 @@ class Contact(db.Model):
         return f"<Contact {self.name}>"
 
 
+# A government's offices on its country's page show each office's first active people by name, with their
+# titles, and how many it has (crm/contacts/offices.py): read from this index alone, in its order, instead of
+# from the table to be sorted (a busy government's ten offices shown hold some 140 people).
+sa.Index(
+    "ix_contact_office_people",
+    Contact.office_id,
+    Contact.name,
+    Contact.id,
+    Contact.title,
+    postgresql_where=sa.and_(Contact.active.is_(True), Contact.merged_into_id.is_(None)),
+    sqlite_where=sa.and_(Contact.active.is_(True), Contact.merged_into_id.is_(None)),
+)
+
+
 def contact_search_text(name: str | None, email: str | None, title: str | None) -> str:
     return "\n".join(fold(value) for value in (name, email, title) if value)
 
