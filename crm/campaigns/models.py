@@ -353,7 +353,7 @@ def _versions_sqlite() -> list[str]:
 VERSIONS_POSTGRESQL = _versions_postgresql()
 VERSIONS_SQLITE = _versions_sqlite()
 
-# Created once every table exists (the triggers sit on tables of three features); dropped with the function.
+# Created once every table exists (the triggers sit on tables of several features); dropped with the functions.
 for _statement in VERSIONS_POSTGRESQL:
     event.listen(db.metadata, "after_create", sa.DDL(_statement).execute_if(dialect="postgresql"))
 for _statement in VERSIONS_SQLITE:

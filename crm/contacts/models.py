@@ -108,8 +108,8 @@ class Contact(db.Model):
 
 
 # A government's offices on its country's page show each office's first active people by name, with their
-# titles, and how many it has (crm/contacts/offices.py): read from this index alone, in its order, instead of
-# from the table to be sorted (a busy government's ten offices shown hold some 140 people).
+# titles, and how many it has (crm/contacts/offices.py): read in this index's order (on PostgreSQL from the
+# index alone) instead of from the table to be sorted (a busy government's ten offices hold some 140 people).
 sa.Index(
     "ix_contact_office_people",
     Contact.office_id,

@@ -828,8 +828,11 @@ def changes_page(campaign: Campaign, page: int, per_page: int = CHANGES_PAGE) ->
 # The figures of the campaigns last looked at, kept in each process (each worker) under the campaign's
 # figures_version (crm.campaigns.models), which the database renews whenever a row they are made from
 # changes: a dashboard reads one number instead of the countries, records, demands and positions, and
-# makes nothing again, until something changes. What is kept is the campaign's public standing (each
-# government's stage, responses and positions, who is assigned by id): no names, notes or contacts.
+# makes nothing again, until something changes. The figures are the campaign's public standing (each
+# government's stage, responses and positions, who is assigned by id). Kept with them, each under its own
+# number (KeptFigures.keep): the signature totals (counts, the petitions' names) and the overdue follow-ups,
+# which do hold the follow-ups' notes and their owners' names and addresses, as the dashboard shows them
+# to any manager; both go with the figures, or when their number changes.
 KEPT_CAMPAIGNS = 32
 # Parts of the dashboard drawn from one campaign's kept figures (KeptFigures.piece): one for each day, set of
 # filters and such, the last ones asked for.
@@ -838,8 +841,8 @@ KEPT_PIECES = 8
 
 @dataclass
 class KeptFigures:
-    """A campaign's figures for managers (who see every record), in one language, and what is made from
-    them once asked for."""
+    """A campaign's figures for managers (who see every record), in one language, what is made from them
+    once asked for, and what else their dashboard keeps with them (`keep`)."""
 
     language: str
     countries: dict[int, CountryFacts]

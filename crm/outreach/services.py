@@ -273,6 +273,7 @@ def add_follow_up(
     if owner is None or not owner.active:
         raise OutreachError(gettext("a follow-up needs an active owner"))
     follow_up = FollowUp(
+        campaign_id=record.campaign_id,
         outreach_id=record.id,
         owner_id=owner.id,
         due_on=due_on,

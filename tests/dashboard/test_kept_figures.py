@@ -2,7 +2,8 @@
 and kept, under a number the database gives the campaign anew whenever a row they are made from changes,
 whoever writes (the app, an import, raw SQL): the dashboard never shows figures older than the data, and
 while nothing changes it reads that number instead of every record and position, and draws the parts of the
-page made from them (the summary, the map, the matrix's first rows, the months) only once."""
+page made from them (the summary, the map, the matrix's first rows, the months) only once. Its signature totals
+and overdue follow-ups are kept with the figures the same way, each under a number of its own."""
 
 from __future__ import annotations
 
