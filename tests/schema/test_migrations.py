@@ -70,6 +70,33 @@ def _expected_expression_indexes() -> set[str]:
     return {index.name for table in db.metadata.tables.values() for index in table.indexes if _on_expressions(index)}
 
 
+def _add_campaigns(connection, *numbers: int) -> None:
+    """Campaigns 1, 2, ... as a revision's raw rows (no model: the columns are those of every revision since
+    0012)."""
+    for number in numbers:
+        connection.execute(
+            sa.text(
+                "INSERT INTO campaign (id, slug, name, letter_language, reply_days, claims_need_approval, "
+                "stall_days, is_demo, created_at) VALUES (:id, :slug, 'Campaign', 'en', 14, false, 21, false, :now)"
+            ),
+            {"id": number, "slug": f"campaign-{number}", "now": utcnow()},
+        )
+
+
+def _numbers(word: str, answer: tuple[str, ...]) -> dict[int, int]:
+    """Each campaign's `word`_version as a reader gets it: on PostgreSQL through campaign_versions(), whose
+    answer has the columns `answer` at the revision tested; on SQLite from its column."""
+    column = f"{word}_version"
+    campaign = sa.table("campaign", sa.column("id"), sa.column(column))
+    if db.engine.dialect.name == "postgresql":
+        versions = sa.func.campaign_versions(campaign.c.id).table_valued(*answer)
+        read = sa.select(campaign.c.id, versions.c[word]).select_from(campaign).join(versions, sa.true())
+    else:
+        read = sa.select(campaign.c.id, campaign.c[column])
+    with db.engine.connect() as connection:
+        return dict(connection.execute(read.order_by(campaign.c.id)).all())
+
+
 def test_upgrade_downgrade_upgrade_and_no_drift(empty_database_url, tmp_path_factory):
     app = make_app(empty_database_url, tmp_path_factory)
     with app.app_context():
@@ -457,15 +484,7 @@ def test_a_migrated_database_renews_a_campaigns_figures_number_and_a_downgrade_r
         campaign = sa.table("campaign", *(sa.column(name) for name in ("id", "slug", "name", "figures_version")))
         demand = sa.table("demand", *(sa.column(name) for name in ("id", "campaign_id", "ordinal", "code", "title")))
         with db.engine.begin() as connection:
-            for number in (1, 2):
-                connection.execute(
-                    sa.text(
-                        "INSERT INTO campaign (id, slug, name, letter_language, reply_days, claims_need_approval, "
-                        "stall_days, is_demo, created_at) VALUES (:id, :slug, 'Campaign', 'en', 14, false, 21, false, "
-                        ":now)"
-                    ),
-                    {"id": number, "slug": f"campaign-{number}", "now": utcnow()},
-                )
+            _add_campaigns(connection, 1, 2)
         upgrade(revision="0037_campaign_figures_version")
 
         def numbers() -> dict[int, int]:
@@ -509,25 +528,11 @@ def test_a_migrated_database_renews_a_campaigns_signatures_number_and_a_downgrad
             "petition", *(sa.column(name) for name in ("id", "campaign_id", "slug", "name", "platform", "created_at"))
         )
         with db.engine.begin() as connection:
-            for number in (1, 2):
-                connection.execute(
-                    sa.text(
-                        "INSERT INTO campaign (id, slug, name, letter_language, reply_days, claims_need_approval, "
-                        "stall_days, is_demo, created_at) VALUES (:id, :slug, 'Campaign', 'en', 14, false, 21, false, "
-                        ":now)"
-                    ),
-                    {"id": number, "slug": f"campaign-{number}", "now": utcnow()},
-                )
+            _add_campaigns(connection, 1, 2)
         upgrade(revision="0038_campaign_signatures_version")
 
         def numbers() -> dict[int, int]:
-            if postgresql:
-                versions = sa.func.campaign_versions(campaign.c.id).table_valued("figures", "signatures")
-                read = sa.select(campaign.c.id, versions.c.signatures).select_from(campaign).join(versions, sa.true())
-            else:
-                read = sa.select(campaign.c.id, campaign.c.signatures_version)
-            with db.engine.connect() as connection:
-                return dict(connection.execute(read.order_by(campaign.c.id)).all())
+            return _numbers("signatures", ("figures", "signatures"))
 
         before = numbers()
         assert len(set(before.values())) == 2 and 0 not in before.values()
@@ -592,15 +597,8 @@ def test_a_migrated_follow_up_carries_its_records_campaign_and_keeps_what_points
                 ),
                 {"now": now},
             )
+            _add_campaigns(connection, 1, 2)
             for number in (1, 2):
-                connection.execute(
-                    sa.text(
-                        "INSERT INTO campaign (id, slug, name, letter_language, reply_days, claims_need_approval, "
-                        "stall_days, is_demo, created_at) VALUES (:id, :slug, 'Campaign', 'en', 14, false, 21, "
-                        "false, :now)"
-                    ),
-                    {"id": number, "slug": f"campaign-{number}", "now": now},
-                )
                 connection.execute(
                     sa.text(
                         "INSERT INTO outreach_record (id, campaign_id, country_id, stage, priority, created_at, "
@@ -657,7 +655,6 @@ def test_a_migrated_database_renews_a_campaigns_follow_ups_number_and_a_downgrad
     with app.app_context():
         upgrade(revision="0039_follow_up_campaign")
         postgresql = db.engine.dialect.name == "postgresql"
-        campaign = sa.table("campaign", *(sa.column(name) for name in ("id", "follow_ups_version")))
         user = sa.table("user", sa.column("id"), sa.column("name"), sa.column("language"))
         with db.engine.begin() as connection:
             connection.execute(
@@ -667,25 +664,11 @@ def test_a_migrated_database_renews_a_campaigns_follow_ups_number_and_a_downgrad
                 ),
                 {"now": utcnow()},
             )
-            for number in (1, 2):
-                connection.execute(
-                    sa.text(
-                        "INSERT INTO campaign (id, slug, name, letter_language, reply_days, claims_need_approval, "
-                        "stall_days, is_demo, created_at) VALUES (:id, :slug, 'Campaign', 'en', 14, false, 21, "
-                        "false, :now)"
-                    ),
-                    {"id": number, "slug": f"campaign-{number}", "now": utcnow()},
-                )
+            _add_campaigns(connection, 1, 2)
         upgrade(revision="0040_campaign_follow_ups_version")
 
         def numbers() -> dict[int, int]:
-            if postgresql:
-                versions = sa.func.campaign_versions(campaign.c.id).table_valued("figures", "signatures", "follow_ups")
-                read = sa.select(campaign.c.id, versions.c.follow_ups).select_from(campaign).join(versions, sa.true())
-            else:
-                read = sa.select(campaign.c.id, campaign.c.follow_ups_version)
-            with db.engine.connect() as connection:
-                return dict(connection.execute(read.order_by(campaign.c.id)).all())
+            return _numbers("follow_ups", ("figures", "signatures", "follow_ups"))
 
         before = numbers()
         assert len(set(before.values())) == 2 and 0 not in before.values()
