@@ -850,9 +850,8 @@ class KeptFigures:
     governments: list[Government]  # sorted by country name in the language
     history: list  # positions, oldest first, without evidence
     series: dict = field(default_factory=dict)  # the campaign's start -> monthly_responses
-    drawn: tuple | None = None  # (day, WorldFigures, government_rows) of the last day asked for
     pieces: dict = field(default_factory=dict)  # key -> a part of a page drawn from these figures alone
-    made: dict = field(default_factory=dict)  # what else is kept with them, by name: (its key, the value)
+    made: dict = field(default_factory=dict)  # what is kept with them, by name: (its key, the value) (`keep`)
 
     def figures(self, campaign: Campaign) -> CampaignFigures:
         return CampaignFigures(
@@ -885,15 +884,15 @@ class KeptFigures:
     def world(self, campaign: Campaign, day: dt.date) -> tuple[WorldFigures, list[GovernmentRow]]:
         """The map's figures on `day` (a withdrawal from the Rome Statute may take effect any day) and the
         rows of its table."""
-        drawn = self.drawn
-        if drawn is None or drawn[0] != day:
-            figures = self.figures(campaign)
-            world = world_figures(figures, self.countries, day)
-            drawn = self.drawn = (day, world, government_rows(figures, world, self.language))
-        return drawn[1], drawn[2]
+        return self.keep("world", day, lambda: self._world(campaign, day))
+
+    def _world(self, campaign: Campaign, day: dt.date) -> tuple[WorldFigures, list[GovernmentRow]]:
+        figures = self.figures(campaign)
+        world = world_figures(figures, self.countries, day)
+        return world, government_rows(figures, world, self.language)
 
     def keep(self, name: str, key, make):
-        """What `make()` gives, kept under `name` while `key` (a campaign's other numbers, the day) stays the
+        """What `make()` gives, kept under `name` while `key` (the day, a campaign's other numbers) stays the
         same: made again when it changes, and each time without one (None)."""
         if key is None:
             return make()
@@ -985,8 +984,9 @@ def kept_stances(campaign: Campaign, viewer, language: str = "en") -> dict | Non
 
 @dataclass
 class Dashboard:
-    """The dashboard of a campaign on a day: what changes all day (signatures, overdue follow-ups, recent
-    changes) read for each view; the rest made, when first asked for, from the kept figures."""
+    """The dashboard of a campaign on a day: the recent changes read for each view; the signatures and the
+    overdue follow-ups kept with the figures under their own numbers (`dashboard`); the rest made, when first
+    asked for, from the kept figures."""
 
     campaign: Campaign
     kept: KeptFigures
