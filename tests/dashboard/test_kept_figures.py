@@ -20,6 +20,7 @@ from crm.campaigns import services as campaigns
 from crm.campaigns.models import Campaign, Demand
 from crm.countries.models import Country
 from crm.dashboard import services as dashboards
+from crm.database import utcnow
 from crm.extensions import db
 from crm.outreach import services as outreach
 from crm.outreach.assignments import set_assignee
@@ -541,7 +542,7 @@ FOLLOW_UP_CHANGES = {
 # Writes no overdue list reads.
 UNRELATED_TO_FOLLOW_UPS = {
     "a reminder sent": lambda demo, manager, late: db.session.execute(
-        sa.update(FollowUp).where(FollowUp.id == late.id).values(reminder_sent_at=dt.datetime.now(dt.UTC))
+        sa.update(FollowUp).where(FollowUp.id == late.id).values(reminder_sent_at=utcnow())
     ),
     "a person's language": lambda demo, manager, late: db.session.execute(
         sa.update(User).where(User.id == manager.id).values(language="es")
